@@ -1,0 +1,111 @@
+import * as z from 'zod';
+import { ConfigurationError } from './errors.ts';
+
+/**
+ * A connector's configuration schema: a zod object whose keys are the environment variable names, so
+ * every message about a bad setting names the variable a person has to fix.
+ */
+export type ConfigSchema = z.ZodObject<Record<string, z.ZodType>>;
+
+/**
+ * Parses a connector's settings from the environment. Empty strings count as unset, so defaults apply.
+ * Throws a {@link ConfigurationError} naming every bad variable and what was expected; values are never
+ * echoed (a misplaced secret must not reach a log).
+ *
+ * @example
+ * ```ts
+ * const Config = z.object({ S3_BUCKET: z.string().min(1), S3_FORCE_PATH_STYLE: envBoolean(false) });
+ * const config = loadConfig(Config); // { S3_BUCKET: 'data', S3_FORCE_PATH_STYLE: false }
+ * ```
+ */
+export function loadConfig<S extends ConfigSchema>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.output<S> {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '(config)');
+    const expected =
+      issue.code === 'invalid_type' && raw[variable] === undefined ? 'is required' : 'is invalid';
+    return `${variable} ${expected} (${describeExpectation(issue)})`;
+  });
+  return failConfig(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+function failConfig(message: string): never {
+  throw new ConfigurationError(message);
+}
+
+function describeExpectation(issue: z.core.$ZodIssue): string {
+  // zod's messages for env strings can quote the received value; rebuild a value-free description.
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'too_small':
+      return `expected at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `expected at most ${String(issue.maximum)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return `expected ${issue.format}`;
+    default:
+      return issue.message.replace(/received .*/i, '').trim() || 'see the connector README';
+  }
+}
+
+/**
+ * A boolean environment setting: `true`/`false`/`1`/`0`/`yes`/`no` (any case), with a default.
+ *
+ * @example
+ * ```ts
+ * z.object({ PG_READ_ONLY: envBoolean(false) });
+ * ```
+ */
+export function envBoolean(defaultValue: boolean) {
+  return z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False', 'YES', 'NO'])
+    .default(defaultValue ? 'true' : 'false')
+    .transform((value) => ['true', '1', 'yes'].includes(value.toLowerCase()));
+}
+
+/**
+ * An integer environment setting within bounds, with a default.
+ *
+ * @example
+ * ```ts
+ * z.object({ PG_STATEMENT_TIMEOUT_MS: envInteger(15_000, { min: 100, max: 900_000 }) });
+ * ```
+ */
+export function envInteger(defaultValue: number, bounds: { min?: number; max?: number } = {}) {
+  let schema = z.coerce.number().int();
+  if (bounds.min !== undefined) schema = schema.min(bounds.min);
+  if (bounds.max !== undefined) schema = schema.max(bounds.max);
+  return schema.default(defaultValue);
+}
+
+/**
+ * A comma-separated list setting (`a, b,c` becomes `['a', 'b', 'c']`).
+ *
+ * @example
+ * ```ts
+ * z.object({ ALLOWED_REPOS: envList([]) });
+ * ```
+ */
+export function envList(defaultValue: string[]) {
+  return z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    )
+    .default(defaultValue);
+}

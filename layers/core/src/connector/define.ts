@@ -1,0 +1,178 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, Context, SQSEvent } from 'aws-lambda';
+import type * as z from 'zod';
+import type { ConfigSchema } from '../config.ts';
+import { withInvocation } from '../context.ts';
+import { stepFunctionsErrorName, toConnectorError } from '../errors.ts';
+import { loadTracer } from '../observability.ts';
+import { correlationIdFrom, parseEnvelope } from './envelope.ts';
+import { handleHttp, headerValue } from './http-adapter.ts';
+import { handleQueue } from './queue-adapter.ts';
+import { ConnectorRuntime } from './runtime.ts';
+import type { AnyOperation, ConnectorDefinition, Trigger } from './types.ts';
+
+/** The Lambda handler every connector exports: one function serving every trigger. */
+export type ConnectorHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** A defined connector: its handler, and the same operations for library use and tooling. */
+export interface Connector<S extends ConfigSchema, Client, Ops extends string> {
+  readonly name: string;
+  readonly version: string;
+  /** The Lambda handler for API Gateway, SQS, EventBridge schedules, Step Functions and direct invokes. */
+  readonly handler: ConnectorHandler;
+  /** Per-container state: config, client, operations, routes. */
+  readonly runtime: ConnectorRuntime<S, Client>;
+  /** Builds the client (prefetching secrets) during init; the deployed entry awaits it at top level. */
+  prepare(): Promise<void>;
+  /** Runs an operation outside Lambda (scripts, other services), with the same validation. */
+  run(operation: Ops | 'health', input: unknown, options?: { correlationId?: string }): Promise<unknown>;
+}
+
+type EventKind = 'http' | 'sqs' | 'request';
+
+function kindOf(event: unknown): EventKind {
+  const candidate = event as { version?: unknown; requestContext?: { http?: unknown }; Records?: unknown };
+  if (candidate?.version === '2.0' && candidate.requestContext?.http !== undefined) return 'http';
+  if (Array.isArray(candidate?.Records)) return 'sqs';
+  return 'request';
+}
+
+/**
+ * Declares a connector once and gets one Lambda handler that serves HTTP (API Gateway HTTP API v2), SQS
+ * batches, EventBridge schedules, Step Functions tasks and direct invokes. Config is validated at cold
+ * start, input at the boundary; every invocation writes one log line with its correlation id and records
+ * count, errors and latency per operation.
+ *
+ * @example
+ * ```ts
+ * export const connector = defineConnector({
+ *   name: 'echo', version: '1.0.0', config: z.object({}), setup: () => ({}),
+ *   operations: (op) => ({
+ *     'echo-text': op({
+ *       description: 'Returns the text it was given',
+ *       input: z.object({ text: z.string() }), output: z.object({ text: z.string() }),
+ *       run: async ({ text }) => ({ text }),
+ *     }),
+ *   }),
+ * });
+ * export const handler = connector.handler;
+ * ```
+ */
+export function defineConnector<
+  S extends ConfigSchema,
+  Client,
+  Ops extends Record<string, AnyOperation<z.output<S>, Client>>,
+>(definition: ConnectorDefinition<S, Client, Ops>): Connector<S, Client, Extract<keyof Ops, string>> {
+  const runtime = new ConnectorRuntime<S, Client>(definition);
+  const { logger } = runtime;
+
+  const dispatch = async (event: unknown, context: Context): Promise<unknown> => {
+    const started = performance.now();
+    const deadline = Date.now() + context.getRemainingTimeInMillis();
+    const kind = kindOf(event);
+    const line: Record<string, unknown> = { trigger: kind };
+    const tracer = await loadTracer(runtime.name);
+    try {
+      if (kind === 'http') {
+        const http = event as APIGatewayProxyEventV2;
+        const correlationId =
+          correlationIdFrom(headerValue(http, 'x-correlation-id')) ?? http.requestContext.requestId;
+        const outcome = await withInvocation({ deadline, correlationId }, () =>
+          handleHttp(runtime, http, correlationId),
+        );
+        Object.assign(line, {
+          correlationId,
+          operation: outcome.operation,
+          status: outcome.response.statusCode,
+        });
+        tracer?.putAnnotation('operation', outcome.operation);
+        if (outcome.error !== undefined) describeFailure(line, outcome.error);
+        return outcome.response;
+      }
+      if (kind === 'sqs') {
+        const outcome = await handleQueue(runtime, event as SQSEvent, deadline);
+        Object.assign(line, {
+          correlationId: context.awsRequestId,
+          records: outcome.records,
+          failed: outcome.failed,
+        });
+        return outcome.response;
+      }
+      return await runRequest(event, context, deadline, line);
+    } finally {
+      line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
+      const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;
+      if (failed) logger.warn('invocation', line);
+      else logger.info('invocation', line);
+    }
+  };
+
+  const runRequest = async (
+    event: unknown,
+    context: Context,
+    deadline: number,
+    line: Record<string, unknown>,
+  ): Promise<unknown> => {
+    const raw = event as { trigger?: unknown };
+    const trigger: Trigger =
+      raw?.trigger === 'schedule' ? 'schedule' : raw?.trigger === 'task' ? 'task' : 'direct';
+    line['trigger'] = trigger;
+    let correlationId = context.awsRequestId;
+    try {
+      const request = parseEnvelope(event);
+      correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
+      Object.assign(line, { correlationId, operation: request.operation });
+      const meta = { trigger, correlationId, idempotencyKey: request.idempotencyKey };
+      return await withInvocation({ deadline, correlationId }, () =>
+        runtime.execute(request.operation, request.input, meta),
+      );
+    } catch (error) {
+      line['correlationId'] = correlationId;
+      const err = toConnectorError(error);
+      describeFailure(line, err);
+      // Step Functions matches `Retry`/`Catch` on the error name, so it must be the taxonomy's stable name.
+      const failure = new Error(err.expose ? err.message : 'Internal error');
+      failure.name = stepFunctionsErrorName(err);
+      throw failure;
+    }
+  };
+
+  const describeFailure = (
+    line: Record<string, unknown>,
+    error: ReturnType<typeof toConnectorError>,
+  ): void => {
+    Object.assign(line, { errorName: error.name, errorCode: error.code, error: error.message });
+    if (!error.expose && error.cause instanceof Error) {
+      // Internals go to the log only, never to the caller.
+      line['cause'] = { name: error.cause.name, message: error.cause.message };
+    }
+  };
+
+  const handler = middy<unknown, unknown, Error, Context>()
+    .use({
+      before: (request) => {
+        logger.addContext(request.context);
+      },
+    })
+    .handler(dispatch);
+
+  return {
+    name: runtime.name,
+    version: runtime.version,
+    handler: (event, context) => handler(event, context),
+    runtime,
+    prepare: async () => {
+      try {
+        await runtime.client();
+      } catch (error) {
+        // Init must not crash the container: invocations answer the error and retry setup.
+        logger.error('Connector setup failed during init', { error: toConnectorError(error).message });
+      }
+    },
+    run: (operation, input, options = {}) =>
+      runtime.execute(operation, input, {
+        trigger: 'direct',
+        correlationId: correlationIdFrom(options.correlationId) ?? crypto.randomUUID(),
+      }),
+  };
+}

@@ -1,0 +1,197 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type * as z from 'zod';
+import type { ConfigSchema } from '../config.ts';
+import {
+  AuthError,
+  type ConnectorError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  toConnectorError,
+  toProblem,
+  UnsupportedMediaTypeError,
+} from '../errors.ts';
+import { parseJson } from '../json.ts';
+import type { ConnectorRuntime } from './runtime.ts';
+import type { RouteDefinition, RouteRequest } from './types.ts';
+
+/** Default request body limit; `CIRCLE_MAX_BODY_BYTES` overrides it. */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
+/** Summary of an HTTP invocation for the log line. */
+export interface HttpOutcome {
+  response: APIGatewayProxyStructuredResultV2;
+  operation: string;
+  error?: ConnectorError;
+}
+
+/**
+ * Serves an API Gateway HTTP API (payload v2) event: `POST /<provider>/<operation>` (and `GET` for
+ * `health`) with the operation input as the JSON body, plus the connector's extra routes. Every failure
+ * becomes an RFC 9457 problem; nothing below a 5xx carries internals, and 5xx bodies never do.
+ */
+export async function handleHttp<S extends ConfigSchema, Client>(
+  runtime: ConnectorRuntime<S, Client>,
+  event: APIGatewayProxyEventV2,
+  correlationId: string,
+): Promise<HttpOutcome> {
+  const method = event.requestContext.http.method.toUpperCase();
+  const path = normalisePath(event.rawPath);
+  const route = runtime.routes.find((candidate) => candidate.method === method && candidate.path === path);
+  const operation = route === undefined ? operationFromPath(runtime.name, path) : undefined;
+  const label = operation ?? `${method} ${path.slice(0, 128)}`;
+  try {
+    if (route !== undefined) {
+      if (route.auth === 'authorizer') requireAuthorizer(event);
+      return { operation: label, response: await serveRoute(runtime, route, event, correlationId) };
+    }
+    if (operation === undefined || !(method === 'POST' || (method === 'GET' && operation === 'health'))) {
+      throw new NotFoundError(`No route ${label}`);
+    }
+    requireAuthorizer(event);
+    const input = method === 'GET' ? {} : readJsonBody(event);
+    const output = await runtime.execute(operation, input, {
+      trigger: 'http',
+      correlationId,
+      idempotencyKey: headerValue(event, 'idempotency-key'),
+    });
+    const failing = operation === 'health' && (output as { status?: string }).status !== 'ok';
+    return { operation, response: json(failing ? 503 : 200, output, correlationId) };
+  } catch (error) {
+    const err = toConnectorError(error);
+    return { operation: label, response: problemResponse(err, correlationId), error: err };
+  }
+}
+
+/**
+ * Operation routes need the gateway's authorizer (IAM SigV4 or JWT in AWS, the local API key locally).
+ * Checking its trace in the event is defence in depth: a stage deployed without one fails closed.
+ */
+function requireAuthorizer(event: APIGatewayProxyEventV2): void {
+  const authorizer = (event.requestContext as { authorizer?: Record<string, unknown> }).authorizer;
+  if (authorizer === undefined || !('iam' in authorizer || 'jwt' in authorizer || 'lambda' in authorizer)) {
+    throw new AuthError('This route requires authorization (IAM, JWT or the local API key)');
+  }
+}
+
+function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const contentType = headerValue(event, 'content-type');
+  if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
+    throw new UnsupportedMediaTypeError('Operation routes accept only application/json bodies');
+  }
+  const raw = rawBody(event);
+  if (raw.length === 0) return {};
+  return parseJson(raw.toString('utf8'), 'request body');
+}
+
+function rawBody(event: APIGatewayProxyEventV2): Buffer {
+  const limit = maxBodyBytes();
+  const body = event.body ?? '';
+  // Cheap upper bound before decoding: base64 is 4/3 of the bytes.
+  const estimate = event.isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
+  if (estimate > limit + 3) throw new PayloadTooLargeError(limit);
+  const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (bytes.length > limit) throw new PayloadTooLargeError(limit);
+  return bytes;
+}
+
+async function serveRoute<S extends ConfigSchema, Client>(
+  runtime: ConnectorRuntime<S, Client>,
+  route: RouteDefinition<z.output<S>, Client>,
+  event: APIGatewayProxyEventV2,
+  correlationId: string,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const request: RouteRequest = {
+    method: event.requestContext.http.method.toUpperCase(),
+    path: normalisePath(event.rawPath),
+    headers: lowerCaseHeaders(event.headers),
+    query: Object.fromEntries(
+      Object.entries(event.queryStringParameters ?? {}).filter(
+        (entry): entry is [string, string] => !!entry[1],
+      ),
+    ),
+    rawBody: rawBody(event),
+    correlationId,
+  };
+  const context = await runtime.context({ trigger: 'http', correlationId });
+  const result = await route.handle(request, context);
+  const isText = typeof result.body === 'string';
+  return {
+    statusCode: result.status,
+    headers: {
+      'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json',
+      'x-correlation-id': correlationId,
+      ...result.headers,
+    },
+    body: result.body === undefined ? '' : isText ? (result.body as string) : JSON.stringify(result.body),
+  };
+}
+
+/**
+ * An error as an HTTP response: RFC 9457 problem body, `Retry-After` for rate limits.
+ *
+ * @example
+ * ```ts
+ * return problemResponse(new NotFoundError('No such key'), correlationId);
+ * ```
+ */
+export function problemResponse(
+  error: ConnectorError,
+  correlationId: string,
+): APIGatewayProxyStructuredResultV2 {
+  const problem = toProblem(error, { instance: correlationId });
+  const headers: Record<string, string> = {
+    'content-type': 'application/problem+json',
+    'x-correlation-id': correlationId,
+  };
+  if (error instanceof RateLimitedError && error.retryAfterMs !== undefined) {
+    headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000));
+  }
+  return { statusCode: problem.status, headers, body: JSON.stringify(problem) };
+}
+
+function json(status: number, body: unknown, correlationId: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', 'x-correlation-id': correlationId },
+    body: JSON.stringify(body),
+  };
+}
+
+function operationFromPath(provider: string, path: string): string | undefined {
+  const prefix = `/${provider}/`;
+  if (!path.startsWith(prefix)) return undefined;
+  const rest = path.slice(prefix.length);
+  return /^[a-z][a-z0-9-]{0,63}$/.test(rest) ? rest : undefined;
+}
+
+function normalisePath(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value !== undefined) result[name.toLowerCase()] = value;
+  }
+  return result;
+}
+
+/** Reads one header case-insensitively (API Gateway lower-cases them, other callers may not). */
+export function headerValue(
+  event: { headers?: Record<string, string | undefined> },
+  name: string,
+): string | undefined {
+  const headers = event.headers ?? {};
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+function maxBodyBytes(): number {
+  const configured = Number(process.env['CIRCLE_MAX_BODY_BYTES']);
+  return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_BODY_BYTES;
+}

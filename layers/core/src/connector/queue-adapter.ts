@@ -1,0 +1,95 @@
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from '@aws-lambda-powertools/batch';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ConfigSchema } from '../config.ts';
+import { withInvocation } from '../context.ts';
+import { isRetryable, toConnectorError } from '../errors.ts';
+import { parseJson } from '../json.ts';
+import { correlationIdFrom, parseEnvelope } from './envelope.ts';
+import type { ConnectorRuntime } from './runtime.ts';
+
+/** Counts for the invocation's log line. */
+export interface QueueOutcome {
+  response: SQSBatchResponse;
+  records: number;
+  failed: number;
+}
+
+/**
+ * Serves an SQS batch. Each record is one operation request, run independently; a failure is reported
+ * for that record alone (`batchItemFailures`), so SQS redelivers only it and, after `maxReceiveCount`,
+ * moves it to the dead-letter queue. Nothing is dropped: non-retryable failures (invalid input) are logged
+ * as poison and still returned to the queue so the redrive policy parks them in the DLQ for inspection.
+ * A fully failed batch is reported record by record too, never thrown, so one policy covers both cases.
+ * FIFO queues stop a message group at its first failure; other groups go on.
+ */
+export async function handleQueue<S extends ConfigSchema, Client>(
+  runtime: ConnectorRuntime<S, Client>,
+  event: SQSEvent,
+  deadline: number,
+): Promise<QueueOutcome> {
+  const bindings = queueBindings();
+  const isFifo = event.Records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    let operation = bindings.get(queueName(record.eventSourceARN));
+    let correlationId =
+      correlationIdFrom(record.messageAttributes['correlationId']?.stringValue) ?? record.messageId;
+    try {
+      const body = parseJson(record.body, `message body of ${record.messageId}`);
+      const request = parseEnvelope(operation === undefined ? body : { operation, input: body });
+      operation = request.operation;
+      correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
+      const meta = {
+        trigger: 'sqs' as const,
+        correlationId,
+        idempotencyKey: request.idempotencyKey ?? record.messageId,
+      };
+      await withInvocation({ deadline, correlationId }, () =>
+        runtime.execute(request.operation, request.input, meta),
+      );
+    } catch (error) {
+      const err = toConnectorError(error);
+      runtime.logger.warn(
+        isRetryable(err) ? 'Record failed, will be retried' : 'Poison record, left for the DLQ',
+        {
+          messageId: record.messageId,
+          operation,
+          correlationId,
+          errorName: err.name,
+          errorCode: err.code,
+          error: err.message,
+          receiveCount: record.attributes.ApproximateReceiveCount,
+        },
+      );
+      throw err;
+    }
+  };
+  const response = isFifo
+    ? await processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      })
+    : await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+        throwOnFullBatchFailure: false,
+      });
+  return { response, records: event.Records.length, failed: response.batchItemFailures.length };
+}
+
+/** `CIRCLE_QUEUE_BINDINGS=queue-a=operation-a,queue-b=operation-b`: queues whose bodies are bare inputs. */
+function queueBindings(): Map<string, string> {
+  const raw = process.env['CIRCLE_QUEUE_BINDINGS'] ?? '';
+  const map = new Map<string, string>();
+  for (const pair of raw.split(',')) {
+    const [queue, operation] = pair.split('=').map((part) => part.trim());
+    if (queue && operation) map.set(queue, operation);
+  }
+  return map;
+}
+
+function queueName(arn: string): string {
+  return arn.slice(arn.lastIndexOf(':') + 1);
+}

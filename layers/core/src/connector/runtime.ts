@@ -1,0 +1,208 @@
+import type * as z from 'zod';
+import { type ConfigSchema, loadConfig } from '../config.ts';
+import { remainingTimeMs } from '../context.ts';
+import {
+  ConnectorError,
+  type FieldIssue,
+  NotFoundError,
+  toConnectorError,
+  ValidationError,
+} from '../errors.ts';
+import { createLogger, type Logger, recordOperation } from '../observability.ts';
+import type {
+  AnyOperation,
+  ConnectorDefinition,
+  HealthCheck,
+  OperationContext,
+  RouteDefinition,
+  Trigger,
+} from './types.ts';
+
+/** How one execution was asked for. */
+export interface ExecutionMeta {
+  trigger: Trigger;
+  correlationId: string;
+  idempotencyKey?: string | undefined;
+}
+
+/** The health operation's answer. */
+export interface HealthReport {
+  connector: string;
+  version: string;
+  status: 'ok' | 'failing';
+  capabilities: string[];
+  checks: HealthCheck[];
+}
+
+/**
+ * The per-container state of one connector: its config (validated once at cold start), its client (built
+ * once, rebuilt only after a failed setup), its operations and routes, and `execute`, the single path every
+ * trigger takes to run an operation.
+ */
+export class ConnectorRuntime<S extends ConfigSchema, Client> {
+  readonly name: string;
+  readonly version: string;
+  readonly capabilities: readonly string[];
+  readonly logger: Logger;
+  readonly operations: Record<string, AnyOperation<z.output<S>, Client>>;
+  readonly routes: RouteDefinition<z.output<S>, Client>[];
+  readonly #definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>;
+  readonly #config: z.output<S> | undefined;
+  readonly #configError: ConnectorError | undefined;
+  #client: Promise<Client> | undefined;
+
+  constructor(definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>) {
+    this.#definition = definition;
+    this.name = definition.name;
+    this.version = definition.version;
+    this.capabilities = definition.capabilities ?? [];
+    this.logger = createLogger(definition.name, definition.version);
+    const identity = <T>(value: T): T => value;
+    this.operations = definition.operations(identity);
+    this.routes = definition.routes?.(identity) ?? [];
+    try {
+      this.#config = loadConfig(definition.config);
+    } catch (error) {
+      // Fail fast but stay up: every invocation answers this error, naming the variable to fix.
+      this.#configError = toConnectorError(error);
+      this.logger.error('Connector configuration is invalid', { error: this.#configError.message });
+    }
+  }
+
+  /** Validated config; throws the cold-start configuration error when it was invalid. */
+  get config(): z.output<S> {
+    if (this.#configError !== undefined) throw this.#configError;
+    return this.#config as z.output<S>;
+  }
+
+  /** Builds the client once per container (call during init to prefetch secrets and open connections). */
+  client(): Promise<Client> {
+    if (this.#configError !== undefined) return Promise.reject(this.#configError);
+    this.#client ??= Promise.resolve()
+      .then(() => this.#definition.setup(this.config))
+      .catch((error: unknown) => {
+        // A failed setup (secret not yet readable, network) is retried by the next invocation.
+        this.#client = undefined;
+        throw toConnectorError(error);
+      });
+    return this.#client;
+  }
+
+  /** Context handed to operations and routes. */
+  async context(meta: ExecutionMeta): Promise<OperationContext<z.output<S>, Client>> {
+    return {
+      config: this.config,
+      client: await this.client(),
+      logger: this.logger,
+      correlationId: meta.correlationId,
+      trigger: meta.trigger,
+      idempotencyKey: meta.idempotencyKey,
+      remainingTimeMs: () => remainingTimeMs(),
+    };
+  }
+
+  /** Validates the input, runs the operation, validates its output and records metrics. */
+  async execute(operationName: string, rawInput: unknown, meta: ExecutionMeta): Promise<unknown> {
+    if (operationName === 'health') return this.health(meta);
+    const operation = this.operations[operationName];
+    if (operation === undefined) {
+      throw new NotFoundError(
+        `Unknown operation "${operationName.slice(0, 64)}"; ${this.name} offers: ${this.operationNames().join(', ')}`,
+      );
+    }
+    const input = parseInput(operation.input, rawInput ?? {});
+    const started = performance.now();
+    let failed = true;
+    try {
+      const output = await operation.run(input, await this.context(meta));
+      const parsed = operation.output.safeParse(output);
+      if (!parsed.success) {
+        throw new ConnectorError(
+          `Operation ${operationName} produced output that does not match its schema`,
+          {
+            cause: parsed.error,
+          },
+        );
+      }
+      failed = false;
+      return parsed.data;
+    } catch (error) {
+      throw toConnectorError(error);
+    } finally {
+      recordOperation({
+        connector: this.name,
+        operation: operationName,
+        durationMs: performance.now() - started,
+        failed,
+      });
+    }
+  }
+
+  /** Every operation name, `health` included. */
+  operationNames(): string[] {
+    return [...Object.keys(this.operations), 'health'];
+  }
+
+  /** Config, client setup (secrets) and the connector's own cheap provider call. */
+  async health(meta: ExecutionMeta): Promise<HealthReport> {
+    const checks: HealthCheck[] = [];
+    const report = (): HealthReport => ({
+      connector: this.name,
+      version: this.version,
+      status: checks.every((check) => check.ok) ? 'ok' : 'failing',
+      capabilities: [...this.capabilities],
+      checks,
+    });
+    if (this.#configError !== undefined) {
+      checks.push({ name: 'config', ok: false, detail: this.#configError.message });
+      return report();
+    }
+    checks.push({ name: 'config', ok: true });
+    let context: OperationContext<z.output<S>, Client>;
+    try {
+      context = await this.context(meta);
+      checks.push({ name: 'setup', ok: true });
+    } catch (error) {
+      checks.push({ name: 'setup', ok: false, detail: describe(error) });
+      return report();
+    }
+    if (this.#definition.healthCheck !== undefined) {
+      try {
+        await this.#definition.healthCheck(context);
+        checks.push({ name: 'provider', ok: true });
+      } catch (error) {
+        checks.push({ name: 'provider', ok: false, detail: describe(error) });
+      }
+    }
+    return report();
+  }
+}
+
+function describe(error: unknown): string {
+  const err = toConnectorError(error);
+  return err.expose ? err.message : `${err.name} (see logs)`;
+}
+
+/**
+ * Validates input against an operation's schema; every problem becomes a field issue with a JSON pointer.
+ *
+ * @example
+ * ```ts
+ * const input = parseInput(PutObjectInput, body); // throws ValidationError listing /key, /body ...
+ * ```
+ */
+export function parseInput<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const issues: FieldIssue[] = result.error.issues.map((issue) => ({
+    pointer: toPointer(issue.path),
+    message: issue.message,
+  }));
+  const summary = issues.map((issue) => `${issue.pointer || '/'}: ${issue.message}`).join('; ');
+  throw new ValidationError(`Invalid input: ${summary}`.slice(0, 1000), issues);
+}
+
+/** RFC 6901: `~` becomes `~0`, `/` becomes `~1`. */
+function toPointer(path: readonly PropertyKey[]): string {
+  return path.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}

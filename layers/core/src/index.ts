@@ -1,0 +1,14 @@
+/**
+ * `@circle-core/core`: the shared Lambda layer every connector builds on.
+ * One module per concern; connectors import from here only.
+ */
+export * from './auth/index.ts';
+export * from './config.ts';
+export * from './connector/index.ts';
+export * from './context.ts';
+export * from './errors.ts';
+export * from './http/index.ts';
+export * from './json.ts';
+export * from './observability.ts';
+export * from './secrets.ts';
+export * from './webhooks.ts';

@@ -1,0 +1,297 @@
+/**
+ * Secret values from AWS Secrets Manager, read through Powertools parameters: one fetch per container per
+ * max age, one request in flight per secret, failures mapped to the error taxonomy. Values never appear in a
+ * message, a log line or an error.
+ */
+import { GetParameterError } from '@aws-lambda-powertools/parameters';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import sjson from 'secure-json-parse';
+import type * as z from 'zod';
+import { ConfigurationError, type ConnectorError, UnavailableError } from './errors.ts';
+
+export interface SecretOptions {
+  /** How long a fetched value is served from the container cache, in seconds. Default 300. */
+  maxAgeSeconds?: number;
+}
+
+/** A handle on one secret: cached per container with a max age, force-refreshable (rotation). */
+export interface Secret {
+  readonly name: string;
+  /** The SecretString (a binary secret is decoded as UTF-8). */
+  text(): Promise<string>;
+  /**
+   * The SecretString parsed as JSON and validated by `schema`. A bad shape throws a
+   * {@link ConfigurationError} naming the secret and the offending field names, never their values.
+   */
+  json<T>(schema: z.ZodType<T>): Promise<T>;
+  /** Fetches the value now, bypassing the cache (after a provider 401/403: the secret may have rotated). */
+  refresh(): Promise<void>;
+  /** Fetches during init. Never rejects: a failure is remembered and thrown by the first use instead. */
+  prefetch(): Promise<void>;
+}
+
+const DEFAULT_MAX_AGE_SECONDS = 300;
+
+/** What the container knows about one secret name; shared by every handle on that name. */
+interface Entry {
+  value?: string;
+  fetchedAt: number;
+  inFlight?: Promise<string> | undefined;
+}
+
+interface State {
+  provider: SecretsProvider | undefined;
+  client: SecretsManagerClient | undefined;
+  entries: Map<string, Entry>;
+}
+
+const state: State = { provider: undefined, client: undefined, entries: new Map() };
+
+function provider(): SecretsProvider {
+  if (state.provider === undefined) {
+    // Created on first use, not at import, so the environment (AWS_ENDPOINT_URL_SECRETS_MANAGER, region,
+    // credentials) is read when it is complete. The SDK resolves the endpoint variables itself.
+    const client =
+      state.client ??
+      new SecretsManagerClient({
+        // Without these a stalled connection would hold the invocation until Lambda kills it.
+        requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+      });
+    state.provider = new SecretsProvider({ awsSdkV3Client: client });
+  }
+  return state.provider;
+}
+
+/**
+ * Replaces the Secrets Manager client used by every handle, new and existing, and clears all cached
+ * values. Without a client, the next use creates a default one from the environment. For tests and the
+ * benchmark.
+ *
+ * @example
+ * ```ts
+ * configureSecrets({ client: new SecretsManagerClient({ endpoint: 'http://127.0.0.1:4566' }) });
+ * ```
+ */
+export function configureSecrets(options: { client?: SecretsManagerClient }): void {
+  state.client = options.client;
+  state.provider = undefined;
+  // A fresh map: a fetch still in flight for the old client writes into an entry nobody reads any more.
+  state.entries = new Map();
+}
+
+function entryFor(name: string): Entry {
+  let entry = state.entries.get(name);
+  if (entry === undefined) {
+    entry = { fetchedAt: 0 };
+    state.entries.set(name, entry);
+  }
+  return entry;
+}
+
+/** One GetSecretValue per secret at a time: concurrent callers share the request in flight. */
+function fetchValue(name: string, maxAgeSeconds: number): Promise<string> {
+  const entry = entryFor(name);
+  if (entry.inFlight !== undefined) return entry.inFlight;
+  const inFlight = readFromStore(name, maxAgeSeconds).then(
+    (value) => {
+      entry.value = value;
+      entry.fetchedAt = Date.now();
+      entry.inFlight = undefined;
+      return value;
+    },
+    (error: unknown) => {
+      entry.inFlight = undefined;
+      throw error;
+    },
+  );
+  entry.inFlight = inFlight;
+  return inFlight;
+}
+
+async function readFromStore(name: string, maxAgeSeconds: number): Promise<string> {
+  let value: string | Uint8Array | undefined;
+  try {
+    // The freshness decision is ours (per handle max age, single flight), so always ask the store.
+    value = await provider().get(name, { forceFetch: true, maxAge: maxAgeSeconds });
+  } catch (error) {
+    throw secretError(name, error);
+  }
+  if (value === undefined) throw new ConfigurationError(`secret ${name} has no value`);
+  return typeof value === 'string' ? value : new TextDecoder().decode(value);
+}
+
+const CREDENTIALS_REJECTED = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'IncompleteSignature',
+  'InvalidClientTokenId',
+  'MissingAuthenticationToken',
+  'ExpiredTokenException',
+]);
+
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'InternalServiceError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/** Maps an SDK failure to the taxonomy. Messages name the secret and the AWS error code only. */
+function secretError(name: string, error: unknown): ConnectorError {
+  const cause = error instanceof GetParameterError && error.cause !== undefined ? error.cause : error;
+  const sdk = cause as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const code = typeof sdk.name === 'string' ? sdk.name : 'UnknownError';
+  const options = { cause, details: { secret: name, awsError: code } };
+  switch (code) {
+    case 'ResourceNotFoundException':
+      return new ConfigurationError(`secret ${name} was not found`, options);
+    case 'AccessDeniedException':
+      return new ConfigurationError(
+        `access to secret ${name} was denied: the function's role needs secretsmanager:GetSecretValue on it ` +
+          '(and kms:Decrypt on its key when it uses a customer managed KMS key)',
+        options,
+      );
+    case 'DecryptionFailure':
+      return new ConfigurationError(
+        `secret ${name} could not be decrypted: the function's role needs kms:Decrypt on the secret's KMS key`,
+        options,
+      );
+    case 'InvalidRequestException':
+    case 'InvalidParameterException':
+      return new ConfigurationError(
+        `secret ${name} cannot be read (${code}): check the name and that it is not scheduled for deletion`,
+        options,
+      );
+  }
+  if (CREDENTIALS_REJECTED.has(code)) {
+    return new ConfigurationError(
+      `reading secret ${name} failed: AWS rejected the credentials (${code})`,
+      options,
+    );
+  }
+  const status = typeof sdk.$metadata?.httpStatusCode === 'number' ? sdk.$metadata.httpStatusCode : undefined;
+  const clientFault = sdk.$fault === 'client' && status !== undefined && status < 500 && status !== 429;
+  if (clientFault && !TRANSIENT.has(code)) {
+    return new ConfigurationError(`reading secret ${name} failed (${code})`, options);
+  }
+  return new UnavailableError(
+    `Secrets Manager is unavailable while reading secret ${name} (${code})`,
+    options,
+  );
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'too_small':
+      return `expected at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `expected at most ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return `expected ${issue.format}`;
+    // A custom check's message is written by the schema's author, never derived from the input.
+    case 'custom':
+      return issue.message;
+    default:
+      return issue.code;
+  }
+}
+
+/** Names the invalid fields of a secret and what was expected, without echoing any value. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const field = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+      return `${field} (${expectation(issue)})`;
+    })
+    .join(', ');
+}
+
+class SecretHandle implements Secret {
+  readonly name: string;
+  readonly #maxAgeMs: number;
+  readonly #maxAgeSeconds: number;
+  #prefetchError: unknown;
+  #parsed: { text: string; schema: z.ZodType<unknown>; value: unknown } | undefined;
+
+  constructor(name: string, maxAgeSeconds: number) {
+    this.name = name;
+    this.#maxAgeSeconds = maxAgeSeconds;
+    this.#maxAgeMs = maxAgeSeconds * 1000;
+  }
+
+  text(): Promise<string> {
+    if (this.#prefetchError !== undefined) {
+      const error = this.#prefetchError;
+      this.#prefetchError = undefined;
+      return Promise.reject(error);
+    }
+    const entry = state.entries.get(this.name);
+    if (entry?.value !== undefined && Date.now() - entry.fetchedAt < this.#maxAgeMs) {
+      return Promise.resolve(entry.value);
+    }
+    return fetchValue(this.name, this.#maxAgeSeconds);
+  }
+
+  async json<T>(schema: z.ZodType<T>): Promise<T> {
+    const text = await this.text();
+    const cached = this.#parsed;
+    // Parsing on every invocation would be wasted work: the text only changes on a fetch.
+    if (cached !== undefined && cached.text === text && cached.schema === schema) return cached.value as T;
+    let raw: unknown;
+    try {
+      raw = sjson.parse(text);
+    } catch {
+      // No cause: JSON.parse messages quote the input, which here is the secret.
+      throw new ConfigurationError(`secret ${this.name} is not valid JSON`);
+    }
+    const result = schema.safeParse(raw);
+    if (!result.success) {
+      throw new ConfigurationError(
+        `secret ${this.name} has an invalid shape: ${describeIssues(result.error.issues)}`,
+      );
+    }
+    this.#parsed = { text, schema, value: result.data };
+    return result.data;
+  }
+
+  async refresh(): Promise<void> {
+    this.#prefetchError = undefined;
+    await fetchValue(this.name, this.#maxAgeSeconds);
+  }
+
+  async prefetch(): Promise<void> {
+    try {
+      await fetchValue(this.name, this.#maxAgeSeconds);
+      this.#prefetchError = undefined;
+    } catch (error) {
+      this.#prefetchError = error;
+    }
+  }
+}
+
+/**
+ * Declares a secret by name or ARN (usually read from an environment variable). Nothing is fetched until
+ * `prefetch()` or the first use; the value is then cached for the container with a max age.
+ *
+ * @example
+ * ```ts
+ * const token = defineSecret(config.SLACK_TOKEN_SECRET, { maxAgeSeconds: 600 });
+ * void token.prefetch(); // during init
+ * const value = await token.text();
+ * const db = await defineSecret('prod/rds').json(z.object({ username: z.string(), password: z.string() }));
+ * ```
+ */
+export function defineSecret(name: string, options: SecretOptions = {}): Secret {
+  if (name.trim() === '') throw new ConfigurationError('a secret name is required (got an empty string)');
+  const maxAgeSeconds = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  if (!Number.isFinite(maxAgeSeconds) || maxAgeSeconds < 0) {
+    throw new ConfigurationError(`maxAgeSeconds for secret ${name} must be a number of seconds >= 0`);
+  }
+  return new SecretHandle(name, maxAgeSeconds);
+}

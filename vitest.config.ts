@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['functions/**/*.test.ts', 'layers/core/src/**/*.test.ts', 'shared/**/*.test.ts', 'test/**/*.test.ts'],
+    // Suites share real servers on this machine (PostgreSQL, s3rver, fakes); two cores, so keep the pool small.
+    maxWorkers: 2,
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    env: { POWERTOOLS_DEV: 'false', AWS_REGION: 'us-east-1' },
+    coverage: {
+      provider: 'v8',
+      include: ['layers/core/src/**/*.ts', 'functions/**/*.ts', 'shared/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/testing/**', '**/*.d.ts'],
+      reporter: ['text-summary', 'json-summary', 'text'],
+      thresholds: {
+        lines: 85,
+        'layers/core/src/**/*.ts': { lines: 95 },
+      },
+    },
+  },
+});
