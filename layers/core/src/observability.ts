@@ -36,7 +36,8 @@ export function recordOperation(sample: {
   durationMs: number;
   failed: boolean;
 }): void {
-  const metrics = metricsFor(sample.connector).singleMetric();
+  // Synchronous from first add to publish, so records processed concurrently never mix dimensions.
+  const metrics = metricsFor(sample.connector);
   metrics.addDimension('operation', sample.operation);
   metrics.addMetric('invocations', MetricUnit.Count, 1);
   metrics.addMetric('errors', MetricUnit.Count, sample.failed ? 1 : 0);

@@ -92,10 +92,10 @@ beforeAll(async () => {
   fake.server.listen(0, '127.0.0.1');
   await once(fake.server, 'listening');
   endpoint = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDFAKE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret-key';
-  process.env.AWS_REGION = 'us-east-1';
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;
+  process.env['AWS_ACCESS_KEY_ID'] = 'AKIDFAKE';
+  process.env['AWS_SECRET_ACCESS_KEY'] = 'fake-secret-key';
+  process.env['AWS_REGION'] = 'us-east-1';
+  process.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = endpoint;
 });
 
 afterAll(async () => {
@@ -153,8 +153,8 @@ describe('Class: Secret', () => {
     it('reads from the endpoint in AWS_ENDPOINT_URL when no service-specific variable is set', async () => {
       // Prepare
       fake.answers.set('app/generic', { secretString: 'generic-value' });
-      delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
-      process.env.AWS_ENDPOINT_URL = endpoint;
+      delete process.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'];
+      process.env['AWS_ENDPOINT_URL'] = endpoint;
       try {
         configureSecrets({});
 
@@ -165,8 +165,8 @@ describe('Class: Secret', () => {
         expect(value).toBe('generic-value');
         expect(fake.callsFor('app/generic')).toBe(1);
       } finally {
-        delete process.env.AWS_ENDPOINT_URL;
-        process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;
+        delete process.env['AWS_ENDPOINT_URL'];
+        process.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = endpoint;
       }
     });
 
@@ -459,6 +459,24 @@ describe('Class: Secret', () => {
       expect((error as Error).message).toBe(
         'secret app/nested has an invalid shape: db.port (expected at least 1)',
       );
+    });
+
+    it.each([
+      [z.object({ name: z.string().max(2) }), { name: 'abc' }, 'name (expected at most 2)'],
+      [z.object({ email: z.email() }), { email: 'nope' }, 'email (expected email)'],
+      [z.object({ n: z.number().refine((v) => v % 2 === 0, 'must be even') }), { n: 3 }, 'n (must be even)'],
+      [z.object({ mode: z.enum(['a', 'b']) }), { mode: 'c' }, 'mode (invalid_value)'],
+    ])('describes what was expected without the value (%#)', async (schema, value, described) => {
+      // Prepare
+      fake.answers.set('app/described', { secretString: JSON.stringify(value) });
+
+      // Act
+      const error = await defineSecret('app/described')
+        .json(schema as z.ZodType<unknown>)
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect((error as Error).message).toBe(`secret app/described has an invalid shape: ${described}`);
     });
 
     it('names the root when the value is not an object', async () => {

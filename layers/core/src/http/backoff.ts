@@ -49,7 +49,8 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
   if (DELTA_SECONDS.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
+  // Every HTTP-date form names a day and a month; bare numbers ("-5") must not pass as years.
+  const at = /[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
 }
@@ -63,7 +64,10 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
  * rateLimitWaitMs({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Date.now() / 1000 + 60) }); // ~60000
  * ```
  */
-export function rateLimitWaitMs(headers: Record<string, string>, now: number = Date.now()): number | undefined {
+export function rateLimitWaitMs(
+  headers: Record<string, string>,
+  now: number = Date.now(),
+): number | undefined {
   const retryAfter = parseRetryAfter(headers['retry-after'], now);
   if (retryAfter !== undefined) return retryAfter;
   if (headers['x-ratelimit-remaining']?.trim() !== '0') return undefined;

@@ -201,7 +201,6 @@ export function assertUrlSyntaxAllowed(url: string | URL, isBlocked = isBlockedA
     throw new ValidationError(`URL refused: scheme ${parsed.protocol} is not allowed (http and https only)`);
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (host === '') throw new ValidationError('URL refused: no host');
   if (isLocalHostname(host)) throw refused(host, 'is a local host name');
   if (isIP(host) !== 0 && isBlocked(host)) throw refused(host, 'is a private or reserved address');
   return parsed;

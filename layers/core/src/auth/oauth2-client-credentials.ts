@@ -1,0 +1,325 @@
+/**
+ * OAuth 2.0 client credentials grant (RFC 6749 §4.4): one token per auth instance, cached until shortly
+ * before it expires, one token request at a time per container, renewed with a re-read client secret after
+ * a provider 401/403.
+ */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import sjson from 'secure-json-parse';
+import * as z from 'zod';
+import { remainingTimeMs } from '../context.ts';
+import {
+  AuthError,
+  ConfigurationError,
+  type ConnectorError,
+  ForbiddenError,
+  RateLimitedError,
+  TimeoutError,
+  UnavailableError,
+  UnexpectedResponseError,
+} from '../errors.ts';
+import type { Secret } from '../secrets.ts';
+import type { RequestAuth } from './types.ts';
+
+/** The JSON shape of a client-credentials secret. */
+export const ClientCredentials = z.object({
+  clientId: z.string().min(1).describe('The OAuth client id'),
+  clientSecret: z.string().min(1).describe('The OAuth client secret'),
+});
+export type ClientCredentials = z.infer<typeof ClientCredentials>;
+
+/** One form POST to the token endpoint, as the injectable transport sees it. */
+export interface TokenRequest {
+  url: URL;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+
+/** The token endpoint's answer, as the injectable transport returns it. */
+export interface TokenResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Sends a token request; may be replaced (tests, or a later wiring to the core HTTP client). */
+export type TokenPost = (request: TokenRequest) => Promise<TokenResponse>;
+
+export interface OAuth2ClientCredentialsOptions {
+  tokenUrl: string;
+  /** A secret holding `{ "clientId": "...", "clientSecret": "..." }`, or the pair itself. */
+  credentials: Secret | ClientCredentials;
+  scope?: string;
+  /** Sent as `audience` (Auth0, Okta and others use it to pick the API the token is for). */
+  audience?: string;
+  /** Renew a cached token when fewer than this many milliseconds remain. Default 60 000. */
+  refreshAheadMs?: number;
+  /**
+   * How the client authenticates to the token endpoint: HTTP Basic (RFC 6749 §2.3.1, the default, which
+   * every server must support) or `client_id`/`client_secret` in the form body for servers that require it.
+   */
+  clientAuthentication?: 'basic' | 'body';
+  /** Upper bound of one token request, further capped by the invocation's remaining time. Default 10 000. */
+  timeoutMs?: number;
+  /** Replaces the built-in `node:http(s)` transport. */
+  post?: TokenPost;
+}
+
+const TokenAnswer = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().min(1),
+  // RFC 6749 makes it a number; some servers send a numeric string.
+  expires_in: z.union([z.number().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
+});
+
+const ErrorAnswer = z.object({
+  error: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/),
+  error_description: z.string().optional(),
+});
+
+/** RFC 6749 §5.1 leaves expires_in optional; assume a short life so a stale token is not kept for long. */
+const DEFAULT_LIFETIME_MS = 300_000;
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_DESCRIPTION_CHARS = 200;
+
+interface CachedToken {
+  value: string;
+  refreshAt: number;
+}
+
+/** `application/x-www-form-urlencoded` encoding of one value, as RFC 6749 §2.3.1 asks for the Basic pair. */
+function formEncode(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1);
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+function parseTokenUrl(tokenUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(tokenUrl);
+  } catch {
+    throw new ConfigurationError('oauth2ClientCredentials tokenUrl is not a valid URL');
+  }
+  // The client secret travels in this request: plain http only to a local stand-in.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+    throw new ConfigurationError(
+      `oauth2ClientCredentials tokenUrl must use https (plain http only on loopback), got ${url.protocol}//${url.host}`,
+    );
+  }
+  return url;
+}
+
+/**
+ * The built-in transport: one POST with `node:http(s)` (the global agents keep connections alive), a
+ * timeout on the whole exchange and a cap on the answer's size.
+ */
+const nodePost: TokenPost = ({ url, headers, body, timeoutMs }) =>
+  new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    });
+    let settled = false;
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      if (error instanceof TimeoutError || error instanceof UnexpectedResponseError) reject(error);
+      else {
+        const code = (error as NodeJS.ErrnoException).code ?? error.name;
+        reject(new UnavailableError(`token request to ${url.host} failed (${code})`, { cause: error }));
+      }
+    };
+    const timer = setTimeout(() => {
+      fail(new TimeoutError(`token request to ${url.host} timed out after ${timeoutMs} ms`));
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', fail);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
+        else {
+          fail(new UnexpectedResponseError(`token endpoint answer exceeds ${MAX_RESPONSE_BYTES} bytes`));
+          req.destroy();
+        }
+      });
+      res.on('error', fail);
+      res.on('end', () => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+      });
+    });
+    req.end(body);
+  });
+
+function parseJson(body: string): unknown {
+  try {
+    return sjson.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+function retryAfterMs(value: string | string[] | undefined, now: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined) return undefined;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim()) * 1000;
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Maps a token endpoint answer that carries no token to the taxonomy, keeping credentials out of it. */
+function tokenError(response: TokenResponse, host: string, clientSecret: string): ConnectorError {
+  const { status } = response;
+  if (status === 429) {
+    return new RateLimitedError(`token endpoint ${host} is rate limiting`, {
+      retryAfterMs: retryAfterMs(response.headers['retry-after'], Date.now()),
+    });
+  }
+  if (status >= 500) return new UnavailableError(`token endpoint ${host} answered ${status}`);
+  const answer = ErrorAnswer.safeParse(parseJson(response.body));
+  if ((status === 400 || status === 401 || status === 403) && answer.success) {
+    const { error, error_description: description } = answer.data;
+    let message = `token endpoint ${host} rejected the request (${error})`;
+    if (description !== undefined) {
+      const clean = description
+        .replaceAll(clientSecret, '[redacted]')
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: log lines must stay one line.
+        .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+        .slice(0, MAX_DESCRIPTION_CHARS);
+      message += `: ${clean}`;
+    }
+    const options = { details: { oauthError: error, status } };
+    return status === 403 ? new ForbiddenError(message, options) : new AuthError(message, options);
+  }
+  if (status === 401) return new AuthError(`token endpoint ${host} answered 401`, { details: { status } });
+  if (status === 403)
+    return new ForbiddenError(`token endpoint ${host} answered 403`, { details: { status } });
+  return new UnexpectedResponseError(`token endpoint ${host} answered ${status}`, { details: { status } });
+}
+
+/**
+ * OAuth 2.0 client credentials: fetches a bearer token from `tokenUrl`, caches it per auth instance and
+ * renews it `refreshAheadMs` before it expires (or halfway through a shorter life). Concurrent callers
+ * share one token request. After a provider 401/403, `refresh()` drops the token and re-reads a secret
+ * source (the client secret may have rotated), so the retry gets a new token.
+ *
+ * @example
+ * ```ts
+ * const auth = oauth2ClientCredentials({
+ *   tokenUrl: 'https://login.example.com/oauth/token',
+ *   credentials: defineSecret(config.CLIENT_CREDENTIALS_SECRET),
+ *   scope: 'read:orders',
+ * });
+ * await auth.apply({ url, headers }); // headers['authorization'] = 'Bearer ...'
+ * ```
+ */
+export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): RequestAuth {
+  const url = parseTokenUrl(options.tokenUrl);
+  const { credentials, scope, audience, refreshAheadMs = 60_000, clientAuthentication = 'basic' } = options;
+  const { timeoutMs = 10_000, post = nodePost } = options;
+  let literal: ClientCredentials | undefined;
+  if (!('text' in credentials)) {
+    const result = ClientCredentials.safeParse(credentials);
+    if (!result.success) {
+      const fields = result.error.issues.map((issue) => issue.path.join('.')).join(', ');
+      throw new ConfigurationError(`oauth2ClientCredentials credentials are invalid: ${fields}`);
+    }
+    literal = result.data;
+  }
+
+  let token: CachedToken | undefined;
+  let inFlight: Promise<string> | undefined;
+  // Bumped by refresh(): a token request started before it must not repopulate the cache.
+  let generation = 0;
+
+  async function requestToken(): Promise<CachedToken> {
+    const client = literal ?? (await (credentials as Secret).json(ClientCredentials));
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (scope !== undefined) form.set('scope', scope);
+    if (audience !== undefined) form.set('audience', audience);
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (clientAuthentication === 'basic') {
+      const pair = `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`;
+      headers['authorization'] = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+    } else {
+      form.set('client_id', client.clientId);
+      form.set('client_secret', client.clientSecret);
+    }
+    const budgetMs = Math.min(timeoutMs, remainingTimeMs());
+    if (budgetMs <= 0) throw new TimeoutError(`no time left for a token request to ${url.host}`);
+    const sentAt = Date.now();
+    const response = await post({ url, headers, body: form.toString(), timeoutMs: budgetMs });
+    if (response.status < 200 || response.status >= 300)
+      throw tokenError(response, url.host, client.clientSecret);
+    const answer = TokenAnswer.safeParse(parseJson(response.body));
+    if (!answer.success) {
+      const fields = [...new Set(answer.error.issues.map((issue) => issue.path.join('.') || '(body)'))];
+      throw new UnexpectedResponseError(
+        `token endpoint ${url.host} answered without a usable token (${fields.join(', ')})`,
+      );
+    }
+    if (answer.data.token_type.toLowerCase() !== 'bearer') {
+      throw new UnexpectedResponseError(
+        `token endpoint ${url.host} issued an unsupported token_type ${JSON.stringify(answer.data.token_type.slice(0, 32))}`,
+      );
+    }
+    const lifetimeMs =
+      answer.data.expires_in === undefined ? DEFAULT_LIFETIME_MS : answer.data.expires_in * 1000;
+    // A token shorter-lived than refreshAheadMs would otherwise be renewed on every call.
+    const usableMs = Math.max(lifetimeMs - refreshAheadMs, lifetimeMs / 2);
+    // Counted from the request, not the answer: the server's clock started before ours stopped waiting.
+    return { value: answer.data.access_token, refreshAt: sentAt + usableMs };
+  }
+
+  function currentToken(): Promise<string> {
+    if (token !== undefined && Date.now() < token.refreshAt) return Promise.resolve(token.value);
+    if (inFlight !== undefined) return inFlight;
+    const started = generation;
+    const pending = requestToken().then(
+      (fresh) => {
+        if (started === generation) {
+          token = fresh;
+          inFlight = undefined;
+        }
+        return fresh.value;
+      },
+      (error: unknown) => {
+        if (started === generation) inFlight = undefined;
+        throw error;
+      },
+    );
+    inFlight = pending;
+    return pending;
+  }
+
+  return {
+    async apply(request) {
+      request.headers['authorization'] = `Bearer ${await currentToken()}`;
+    },
+    async refresh() {
+      generation += 1;
+      token = undefined;
+      inFlight = undefined;
+      if (literal === undefined) await (credentials as Secret).refresh();
+      return true;
+    },
+  };
+}

@@ -1,0 +1,418 @@
+/**
+ * The one outbound HTTP client of the core. Every HTTP provider goes through it, so connection reuse,
+ * deadlines, retries, rate limits, the circuit breaker, the size cap, the SSRF guard and the mapping of
+ * failures onto the error taxonomy live here once and a provider client stays thin.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { LookupFunction, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { currentCorrelationId, remainingTimeMs } from '../context.ts';
+import {
+  AuthError,
+  CircuitOpenError,
+  ConfigurationError,
+  type ConnectorError,
+  RateLimitedError,
+  TimeoutError,
+  toConnectorError,
+  UnexpectedResponseError,
+  ValidationError,
+} from '../errors.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreakerFor } from './circuit-breaker.ts';
+import { failureForResponse, type ResponseFailure } from './response-errors.ts';
+import { assertUrlSyntaxAllowed, guardedLookup } from './ssrf.ts';
+import { decodeBody, isHostFailure, type RawResponse, sendHop } from './transport.ts';
+import type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, RequestAuth } from './types.ts';
+
+export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, RequestAuth } from './types.ts';
+
+/** Kept free before the Lambda deadline so the handler can still log and answer after a last timeout. */
+const SAFETY_MARGIN_MS = 200;
+/** An attempt with less time than this cannot succeed; not starting it saves the budget. */
+const MIN_ATTEMPT_MS = 50;
+const IDEMPOTENT = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Headers that must not follow a redirect to another origin. */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+
+type Outcome = { ok: true; response: HttpResponse } | ({ ok: false } & ResponseFailure);
+
+interface Settings {
+  provider: string;
+  baseUrl: string | undefined;
+  auth: RequestAuth | undefined;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxRetryAfterMs: number;
+  maxResponseBytes: number;
+  idempotencyHeader: string;
+  breaker: CircuitBreakerOptions | false;
+  ssrfGuard: boolean;
+  maxRedirects: number;
+  inspect: HttpClientOptions['inspect'];
+  lookup: LookupFunction;
+}
+
+interface Prepared {
+  url: URL;
+  method: HttpMethod;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+  guarded: boolean;
+}
+
+function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const lowered: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) lowered[name.toLowerCase()] = value;
+  return lowered;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const resolved = value ?? fallback;
+  if (!Number.isFinite(resolved) || resolved < min) {
+    throw new ConfigurationError(`HttpClient option ${name} must be a number >= ${min}`);
+  }
+  return resolved;
+}
+
+function settingsFrom(options: HttpClientOptions): Settings {
+  const breaker = options.circuitBreaker;
+  return {
+    provider: options.provider,
+    baseUrl: options.baseUrl,
+    auth: options.auth,
+    headers: {
+      accept: 'application/json',
+      'user-agent': `circle-core/${options.provider.replace(/[^\w.-]+/g, '-')}`,
+      ...lowerCaseKeys(options.headers),
+    },
+    timeoutMs: positive('timeoutMs', options.timeoutMs, 10_000),
+    maxAttempts: positive('maxAttempts', options.maxAttempts, 3),
+    baseDelayMs: positive('baseDelayMs', options.baseDelayMs, 100, 0),
+    maxDelayMs: positive('maxDelayMs', options.maxDelayMs, 5_000, 0),
+    maxRetryAfterMs: positive('maxRetryAfterMs', options.maxRetryAfterMs, 60_000, 0),
+    maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 5 * 1024 * 1024),
+    idempotencyHeader: (options.idempotencyHeader ?? 'Idempotency-Key').toLowerCase(),
+    breaker:
+      breaker === false
+        ? false
+        : {
+            failureThreshold: positive('failureThreshold', breaker?.failureThreshold, 5),
+            resetAfterMs: positive('resetAfterMs', breaker?.resetAfterMs, 30_000, 0),
+          },
+    ssrfGuard: options.ssrfGuard ?? false,
+    maxRedirects: positive('maxRedirects', options.maxRedirects, 0, 0),
+    inspect: options.inspect,
+    lookup: options.lookup ?? guardedLookup,
+  };
+}
+
+/** What changes from one hop to the next. */
+type Hop = Pick<Prepared, 'url' | 'method' | 'headers' | 'body'>;
+
+/**
+ * The next hop after a redirect: 303 (and 301/302 after a POST, as browsers do) turn into a GET without
+ * body; 307/308 repeat the request as it was. Credentials never follow to another origin.
+ */
+function redirected(hop: Hop, status: number, url: URL, origin: string): Hop {
+  let { method, body, headers } = hop;
+  if (status === 303 || (method === 'POST' && status !== 307 && status !== 308)) {
+    if (method !== 'HEAD') method = 'GET';
+    body = undefined;
+    const { 'content-type': _type, 'content-length': _length, ...rest } = headers;
+    headers = rest;
+  }
+  if (url.origin !== origin) {
+    headers = { ...headers };
+    for (const name of CREDENTIAL_HEADERS) delete headers[name];
+  }
+  return { url, method, headers, body };
+}
+
+/** `text` (resolved against `base`) as a URL when it is a valid http or https URL. */
+function parseHttpUrl(text: string, base?: URL): URL | undefined {
+  try {
+    const url = new URL(text, base);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default port is spelled out so `https://h` and `https://h:443` share one breaker. */
+function hostKey(url: URL): string {
+  return `${url.hostname}:${url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port}`;
+}
+
+/**
+ * The outbound HTTP client: one keep-alive connection pool per instance, a deadline on every attempt
+ * derived from the invocation's remaining time, full-jitter retries of idempotent calls, `Retry-After`,
+ * one credential refresh on 401/403, a shared per-host circuit breaker, a response size cap and an SSRF
+ * guard for URLs from input. Failures surface as the core's error classes.
+ *
+ * @example
+ * ```ts
+ * const github = new HttpClient({ provider: 'GitHub', baseUrl: 'https://api.github.com', auth });
+ * const { body } = await github.request<{ id: number }>({ method: 'GET', path: '/repos/o/r/issues/1' });
+ * await github.request({ method: 'POST', path: '/repos/o/r/issues', json: issue, idempotencyKey: id });
+ * ```
+ */
+export class HttpClient {
+  /** Sockets opened and attempts sent by this client so far (benchmarks, tests). */
+  readonly stats: { socketsOpened: number; attempts: number } = { socketsOpened: 0, attempts: 0 };
+  readonly #settings: Settings;
+  readonly #agents: { http: http.Agent; https: https.Agent };
+  #guardedAgents: { http: http.Agent; https: https.Agent } | undefined;
+  readonly #owned: http.Agent[] = [];
+  readonly #seen = new WeakSet<Socket>();
+
+  constructor(options: HttpClientOptions) {
+    this.#settings = settingsFrom(options);
+    // A guarded client checks every connection; an unguarded one gets a separate guarded pool on demand,
+    // so a socket opened for a trusted URL is never reused for one that came from input.
+    const lookup = this.#settings.ssrfGuard ? this.#settings.lookup : undefined;
+    this.#agents = {
+      http: options.agent?.http ?? this.#own(new http.Agent(this.#agentOptions(lookup))),
+      https: options.agent?.https ?? this.#own(new https.Agent(this.#agentOptions(lookup))),
+    };
+    if (this.#settings.ssrfGuard) this.#guardedAgents = this.#agents;
+  }
+
+  /**
+   * Sends `request`, retrying and mapping failures as the class describes. Resolves for 2xx and 3xx
+   * (unless `inspect` objects); rejects with a ConnectorError subclass otherwise.
+   *
+   * @example
+   * ```ts
+   * const res = await client.request<{ ok: boolean }>({ method: 'POST', path: '/chat.postMessage', json: msg });
+   * ```
+   */
+  async request<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
+    const prepared = this.#prepare(request);
+    const maxAttempts = positive('maxAttempts', request.maxAttempts, this.#settings.maxAttempts);
+    const requestTimeoutMs = positive('timeoutMs', request.timeoutMs, this.#settings.timeoutMs);
+    const idempotent = IDEMPOTENT.has(request.method) || request.idempotencyKey !== undefined;
+    let attempt = 0;
+    let refreshed = false;
+    let free = false;
+    let last: ConnectorError | undefined;
+    for (;;) {
+      const budget = remainingTimeMs() - SAFETY_MARGIN_MS;
+      if (budget < MIN_ATTEMPT_MS) {
+        const { provider } = this.#settings;
+        throw last ?? new TimeoutError(`No time left to call ${provider}`, { details: { provider } });
+      }
+      if (!free) attempt += 1;
+      free = false;
+      const timeoutMs = Math.floor(Math.min(requestTimeoutMs, budget));
+      const outcome = await this.#attempt(prepared, timeoutMs);
+      if (outcome.ok) return outcome.response as HttpResponse<T>;
+      last = outcome.error;
+      if (!refreshed && outcome.error instanceof AuthError && this.#settings.auth?.refresh !== undefined) {
+        refreshed = true;
+        // A rotated secret is the likely cause; fresh credentials get one extra try, even for POST.
+        if (await this.#settings.auth.refresh()) {
+          free = true;
+          continue;
+        }
+      }
+      await this.#waitOrThrow(outcome, { attempt, maxAttempts, idempotent });
+    }
+  }
+
+  /**
+   * Destroys the connection pools this client created (injected agents belong to the caller).
+   *
+   * @example
+   * ```ts
+   * afterAll(() => client.close());
+   * ```
+   */
+  close(): void {
+    for (const agent of this.#owned) agent.destroy();
+  }
+
+  #own<A extends http.Agent>(agent: A): A {
+    this.#owned.push(agent);
+    return agent;
+  }
+
+  #agentOptions(lookup: LookupFunction | undefined): http.AgentOptions {
+    const options: http.AgentOptions = { keepAlive: true, maxSockets: 50 };
+    if (lookup !== undefined) options.lookup = lookup;
+    return options;
+  }
+
+  #agentFor(url: URL, guarded: boolean): http.Agent {
+    let agents = this.#agents;
+    if (guarded) {
+      this.#guardedAgents ??= {
+        http: this.#own(new http.Agent(this.#agentOptions(this.#settings.lookup))),
+        https: this.#own(new https.Agent(this.#agentOptions(this.#settings.lookup))),
+      };
+      agents = this.#guardedAgents;
+    }
+    return url.protocol === 'https:' ? agents.https : agents.http;
+  }
+
+  #prepare(request: HttpRequest): Prepared {
+    const { provider, baseUrl } = this.#settings;
+    const guarded = this.#settings.ssrfGuard || request.untrustedUrl === true;
+    let target = request.url;
+    if (target === undefined && baseUrl !== undefined) {
+      const path = (request.path ?? '').replace(/^\/+/, '');
+      target = path === '' ? baseUrl : `${baseUrl.replace(/\/+$/, '')}/${path}`;
+    }
+    if (target === undefined) {
+      throw new ConfigurationError(`No URL for the ${provider} request: set baseUrl or pass url`);
+    }
+    const url = guarded ? assertUrlSyntaxAllowed(target) : parseHttpUrl(target);
+    if (url === undefined) {
+      throw new ValidationError(`The ${provider} request URL is not an absolute http(s) URL`);
+    }
+    for (const [name, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.append(name, String(value));
+    }
+    const headers = { ...this.#settings.headers, ...lowerCaseKeys(request.headers) };
+    const correlationId = currentCorrelationId();
+    if (correlationId !== undefined) headers['x-correlation-id'] ??= correlationId;
+    let body: Buffer | undefined;
+    if (request.json !== undefined) {
+      body = Buffer.from(JSON.stringify(request.json));
+      headers['content-type'] ??= 'application/json';
+    } else if (request.body !== undefined) {
+      body = Buffer.from(request.body);
+    }
+    if (request.idempotencyKey !== undefined) {
+      headers[this.#settings.idempotencyHeader] = request.idempotencyKey;
+    }
+    return { url, method: request.method, headers, body, guarded };
+  }
+
+  /** One attempt: breaker, credentials, the request and its redirects, then the response mapping. */
+  async #attempt(prepared: Prepared, timeoutMs: number): Promise<Outcome> {
+    const { provider } = this.#settings;
+    const breaker =
+      this.#settings.breaker === false
+        ? undefined
+        : circuitBreakerFor(hostKey(prepared.url), this.#settings.breaker);
+    if (breaker !== undefined && !breaker.tryAcquire()) {
+      return { ok: false, error: new CircuitOpenError(prepared.url.host), retryAfterMs: undefined };
+    }
+    this.stats.attempts += 1;
+    let raw: RawResponse;
+    let finalUrl: URL;
+    try {
+      ({ raw, finalUrl } = await this.#follow(prepared, Date.now() + timeoutMs, timeoutMs));
+    } catch (error) {
+      this.#report(breaker, error);
+      return { ok: false, error: toConnectorError(error), retryAfterMs: undefined };
+    }
+    if (raw.status >= 500) breaker?.onFailure();
+    else breaker?.onSuccess();
+    const { body, malformed } = decodeBody(raw, prepared.method);
+    const response: HttpResponse = { status: raw.status, headers: raw.headers, body, url: finalUrl.href };
+    const inspected = this.#settings.inspect?.(response);
+    if (inspected !== undefined) {
+      const retryAfterMs = inspected instanceof RateLimitedError ? inspected.retryAfterMs : undefined;
+      return { ok: false, error: inspected, retryAfterMs };
+    }
+    if (malformed && raw.status < 300) {
+      const error = new UnexpectedResponseError(
+        `${provider} answered a JSON content-type that does not parse`,
+        {
+          details: { status: raw.status, provider },
+        },
+      );
+      return { ok: false, error, retryAfterMs: undefined };
+    }
+    const failure = failureForResponse(response, provider);
+    return failure === undefined ? { ok: true, response } : { ok: false, ...failure };
+  }
+
+  #report(breaker: CircuitBreaker | undefined, error: unknown): void {
+    if (isHostFailure(error)) breaker?.onFailure();
+    else breaker?.release();
+  }
+
+  /** Sends the hops of one attempt, applying credentials on each same-origin hop. */
+  async #follow(
+    prepared: Prepared,
+    deadlineAt: number,
+    timeoutMs: number,
+  ): Promise<{ raw: RawResponse; finalUrl: URL }> {
+    const { auth, provider, maxRedirects, maxResponseBytes } = this.#settings;
+    let current: Hop = prepared;
+    for (let hop = 0; ; hop += 1) {
+      const sent = { url: new URL(current.url), headers: { ...current.headers } };
+      if (current.url.origin === prepared.url.origin && auth !== undefined) await auth.apply(sent);
+      const raw = await sendHop({
+        url: sent.url,
+        method: current.method,
+        headers: lowerCaseKeys(sent.headers),
+        body: current.body,
+        agent: this.#agentFor(sent.url, prepared.guarded),
+        lookup: prepared.guarded ? this.#settings.lookup : undefined,
+        deadlineAt,
+        timeoutMs,
+        maxResponseBytes,
+        provider,
+        onSocket: (socket) => this.#count(socket),
+      });
+      const location = raw.headers['location'];
+      if (!REDIRECTS.has(raw.status) || location === undefined || hop >= maxRedirects) {
+        return { raw, finalUrl: current.url };
+      }
+      const next = this.#redirectTarget(location, sent.url, prepared.guarded);
+      current = redirected(current, raw.status, next, prepared.url.origin);
+    }
+  }
+
+  #redirectTarget(location: string, from: URL, guarded: boolean): URL {
+    const next = parseHttpUrl(location, from);
+    if (next === undefined) {
+      throw new UnexpectedResponseError(`${this.#settings.provider} redirected to an unusable URL`);
+    }
+    return guarded ? assertUrlSyntaxAllowed(next) : next;
+  }
+
+  #count(socket: Socket): void {
+    if (this.#seen.has(socket)) return;
+    this.#seen.add(socket);
+    this.stats.socketsOpened += 1;
+  }
+
+  /** Waits before the next attempt, or throws when retrying is not allowed or cannot fit the budget. */
+  async #waitOrThrow(
+    failure: ResponseFailure,
+    context: { attempt: number; maxAttempts: number; idempotent: boolean },
+  ): Promise<void> {
+    const { error, retryAfterMs } = failure;
+    const stop =
+      !error.retryable ||
+      error instanceof CircuitOpenError ||
+      !context.idempotent ||
+      context.attempt >= context.maxAttempts;
+    if (stop) throw error;
+    const budget = remainingTimeMs() - SAFETY_MARGIN_MS - MIN_ATTEMPT_MS;
+    if (retryAfterMs !== undefined) {
+      if (retryAfterMs > Math.min(budget, this.#settings.maxRetryAfterMs)) {
+        // Never clamp: waiting less than asked would just be throttled again. Tell the caller how long.
+        throw new RateLimitedError(
+          `${this.#settings.provider} asked to wait ${Math.ceil(retryAfterMs / 1000)} s, more than the time left`,
+          { retryAfterMs, details: error.details ?? { provider: this.#settings.provider }, cause: error },
+        );
+      }
+      await sleep(retryAfterMs);
+      return;
+    }
+    const delay = backoffDelayMs(context.attempt, this.#settings);
+    if (delay > budget) throw error;
+    await sleep(delay);
+  }
+}

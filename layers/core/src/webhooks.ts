@@ -1,0 +1,102 @@
+/**
+ * Verification of inbound webhook signatures: an HMAC over provider-specific signed content, compared in
+ * constant time, plus a freshness check on the provider's timestamp against replays.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { AuthError, ConfigurationError } from './errors.ts';
+
+export type HmacAlgorithm = 'sha256' | 'sha1' | 'sha512';
+export type SignatureEncoding = 'hex' | 'base64';
+
+export interface HmacVerification {
+  secret: string;
+  /** The exact bytes that were signed (raw body, or a provider-specific base string). */
+  signedContent: string | Uint8Array;
+  /** The signature header value as received (may be undefined: missing header). */
+  signature: string | undefined;
+  /** Default sha256. */
+  algorithm?: HmacAlgorithm;
+  /** e.g. 'v0=' or 'sha256='; a wrong prefix fails. */
+  prefix?: string;
+  /** Default hex. */
+  encoding?: SignatureEncoding;
+}
+
+/**
+ * Computes an HMAC signature over `content`, encoded as hex (default) or base64.
+ *
+ * @example
+ * ```ts
+ * const signature = `sha256=${hmacSignature(secret, rawBody)}`; // GitHub's X-Hub-Signature-256
+ * ```
+ */
+export function hmacSignature(
+  secret: string,
+  content: string | Uint8Array,
+  options: { algorithm?: HmacAlgorithm; encoding?: SignatureEncoding } = {},
+): string {
+  return createHmac(options.algorithm ?? 'sha256', secret)
+    .update(content)
+    .digest(options.encoding ?? 'hex');
+}
+
+/**
+ * Checks an inbound webhook's HMAC signature in constant time. Throws an {@link AuthError} ('Webhook
+ * signature is missing' or 'Webhook signature does not match'); neither message echoes what was received.
+ *
+ * @example
+ * ```ts
+ * // Slack
+ * verifyHmacSignature({
+ *   secret: signingSecret,
+ *   signedContent: `v0:${headers['x-slack-request-timestamp']}:${rawBody}`,
+ *   signature: headers['x-slack-signature'],
+ *   prefix: 'v0=',
+ * });
+ * // GitHub
+ * verifyHmacSignature({ secret, signedContent: rawBody, signature: headers['x-hub-signature-256'], prefix: 'sha256=' });
+ * ```
+ */
+export function verifyHmacSignature(v: HmacVerification): void {
+  // An empty key would make any sender able to forge a valid signature.
+  if (v.secret === '') throw new ConfigurationError('The webhook signing secret is empty');
+  const { signature, prefix = '', encoding = 'hex' } = v;
+  if (signature === undefined || signature.trim() === '') throw new AuthError('Webhook signature is missing');
+  if (!signature.startsWith(prefix)) throw new AuthError('Webhook signature does not match');
+  const received = signature.slice(prefix.length).trim();
+  const expected = hmacSignature(v.secret, v.signedContent, { algorithm: v.algorithm ?? 'sha256', encoding });
+  // Hex digits are case-insensitive; base64 is not.
+  const a = Buffer.from(encoding === 'hex' ? received.toLowerCase() : received, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  // timingSafeEqual throws on unequal lengths; the length of a digest is public, so checking it first leaks nothing.
+  if (a.length !== b.length || !timingSafeEqual(a, b))
+    throw new AuthError('Webhook signature does not match');
+}
+
+/**
+ * Rejects a webhook whose timestamp (Unix seconds, as Slack and Stripe send it) is missing, not a number,
+ * older than the tolerance (a replay) or further ahead than the tolerance (a forged or skewed clock).
+ * A timestamp exactly at the tolerance passes.
+ *
+ * @example
+ * ```ts
+ * assertFreshTimestamp(headers['x-slack-request-timestamp']); // 5 minutes either way
+ * assertFreshTimestamp(stripeT, { toleranceSeconds: 300, now: Date.now() });
+ * ```
+ */
+export function assertFreshTimestamp(
+  timestamp: string | number | undefined,
+  options: { toleranceSeconds?: number; now?: number } = {},
+): void {
+  const { toleranceSeconds = 300, now = Date.now() } = options;
+  if (timestamp === undefined || timestamp === '') throw new AuthError('Webhook timestamp is missing');
+  if (typeof timestamp === 'string' && !/^\d{1,15}$/.test(timestamp.trim())) {
+    throw new AuthError('Webhook timestamp is not a number');
+  }
+  const seconds = Number(timestamp);
+  if (!Number.isFinite(seconds)) throw new AuthError('Webhook timestamp is not a number');
+  const ageMs = now - seconds * 1000;
+  const toleranceMs = toleranceSeconds * 1000;
+  if (ageMs > toleranceMs) throw new AuthError('Webhook timestamp is too old');
+  if (-ageMs > toleranceMs) throw new AuthError('Webhook timestamp is in the future');
+}
