@@ -97,7 +97,7 @@ class FakeTokenEndpoint {
     }
     this.issued += 1;
     const token: Record<string, unknown> = { access_token: `tok-${this.issued}`, token_type: 'Bearer' };
-    if (this.expiresIn !== undefined) token.expires_in = this.expiresIn;
+    if (this.expiresIn !== undefined) token['expires_in'] = this.expiresIn;
     json(200, token);
   }
 }

@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RequestAuth } from '../auth/types.ts';
 import { currentCorrelationId, remainingTimeMs } from '../context.ts';
 import {
   AuthError,
@@ -24,9 +25,9 @@ import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreakerFor } fr
 import { failureForResponse, type ResponseFailure } from './response-errors.ts';
 import { assertUrlSyntaxAllowed, guardedLookup } from './ssrf.ts';
 import { decodeBody, isHostFailure, type RawResponse, sendHop } from './transport.ts';
-import type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, RequestAuth } from './types.ts';
+import type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from './types.ts';
 
-export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, RequestAuth } from './types.ts';
+export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from './types.ts';
 
 /** Kept free before the Lambda deadline so the handler can still log and answer after a last timeout. */
 const SAFETY_MARGIN_MS = 200;
@@ -381,10 +382,12 @@ export class HttpClient {
     return guarded ? assertUrlSyntaxAllowed(next) : next;
   }
 
+  /** Counts connections, not socket objects: a socket refused during its lookup never connected. */
   #count(socket: Socket): void {
     if (this.#seen.has(socket)) return;
     this.#seen.add(socket);
-    this.stats.socketsOpened += 1;
+    if (!socket.connecting) this.stats.socketsOpened += 1;
+    else socket.once('connect', () => (this.stats.socketsOpened += 1));
   }
 
   /** Waits before the next attempt, or throws when retrying is not allowed or cannot fit the budget. */

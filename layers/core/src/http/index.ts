@@ -30,4 +30,4 @@ export {
   isBlockedAddress,
   type Resolver,
 } from './ssrf.ts';
-export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, RequestAuth } from './types.ts';
+export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from './types.ts';

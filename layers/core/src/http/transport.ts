@@ -118,7 +118,8 @@ export function sendHop(hop: Hop): Promise<RawResponse> {
       settle(error instanceof ConnectorError ? error : hostFailure(networkError(error, provider))),
     );
     request.on('response', (response) => {
-      if (Number(response.headers['content-length']) > maxResponseBytes) {
+      // A HEAD answer announces the length of a body it does not send.
+      if (hop.method !== 'HEAD' && Number(response.headers['content-length']) > maxResponseBytes) {
         settle(tooLarge());
         return;
       }

@@ -1,21 +1,11 @@
-/** The public shapes of the outbound HTTP client: requests, responses, options and the auth contract. */
+/** The public shapes of the outbound HTTP client: requests, responses and options. */
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import type { RequestAuth } from '../auth/types.ts';
 import type { ConnectorError } from '../errors.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** What the client needs from an auth kind: add credentials, and optionally force-refresh them. */
-export interface RequestAuth {
-  /** Adds credentials to the outgoing request (a header, or a query parameter on `url`). */
-  apply(request: { url: URL; headers: Record<string, string> }): Promise<void>;
-  /**
-   * Called once after a 401/403: force-refresh the credentials (secret rotation). `true` means the
-   * credentials changed and one more attempt is worth it.
-   */
-  refresh?(): Promise<boolean>;
-}
 
 /** One logical call; the client may send it several times (retries, one auth refresh, redirects). */
 export interface HttpRequest {

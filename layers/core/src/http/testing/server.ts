@@ -109,3 +109,20 @@ export function sequence(...handlers: Handler[]): Handler {
     next?.(request, response, raw);
   };
 }
+
+/**
+ * The error a promise rejects with; fails when it resolves.
+ *
+ * @example
+ * ```ts
+ * const error = await rejection(client.request({ method: 'GET' }));
+ * ```
+ */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}

@@ -1,0 +1,322 @@
+/**
+ * The one PostgreSQL connection a container keeps: opened on first use, reused across invocations, used by
+ * one operation at a time, reopened when the server closed it, re-authenticated once after a secret
+ * rotation, and bounded in time by both `statement_timeout` and the Lambda's remaining time.
+ */
+import { connect as netConnect } from 'node:net';
+import { AuthError, remainingTimeMs, TimeoutError, toConnectorError } from '@circle-core/core';
+import pg from 'pg';
+import type { PostgresCredentials, PostgresEndpoint } from './auth.ts';
+import { isAuthFailure, isConnectionLost, toPostgresError, wasTerminatedByServer } from './errors.ts';
+
+/** Builds a `pg.Client`; tests inject their own. */
+export type ClientFactory = (config: pg.ClientConfig) => pg.Client;
+
+/** How the connection is opened and bounded. */
+export interface ConnectionOptions {
+  credentials: PostgresCredentials;
+  /** `verify-full`: TLS with certificate chain and host name checks; `disable`: plain TCP (local only). */
+  ssl: 'verify-full' | 'disable';
+  /** Server-side `statement_timeout` of the session, in ms. */
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Sets `default_transaction_read_only = on` for the session. */
+  readOnly: boolean;
+  applicationName: string;
+  createClient?: ClientFactory;
+  /** Milliseconds left in the invocation (`Infinity` outside Lambda). */
+  remainingTimeMs?: () => number;
+}
+
+/** A connection lent to one unit of work. */
+export interface Session {
+  /**
+   * Runs one statement over the extended protocol, so the server refuses more than one statement per call
+   * and values only travel as bound parameters.
+   */
+  run(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult>;
+  /** `I` idle, `T` in a transaction, `E` in a failed transaction (as the last ReadyForQuery said). */
+  transactionStatus(): string | null;
+}
+
+/** Whether a unit of work may run a second time on a new connection when the first one broke under it. */
+export type Replay = 'read' | 'write';
+
+/**
+ * A statement of a batch failed: carries its 0-based index to the error mapping, and the driver's error
+ * unchanged so the connection logic can still tell a lost connection from an SQL error.
+ *
+ * @example
+ * ```ts
+ * try { await session.run(sql, params); } catch (error) { throw new StatementFailure(index, error); }
+ * ```
+ */
+export class StatementFailure extends Error {
+  readonly index: number;
+  constructor(index: number, cause: unknown) {
+    super(`Statement ${index} failed`, { cause });
+    this.name = 'StatementFailure';
+    this.index = index;
+  }
+}
+
+/** The driver's error behind a {@link StatementFailure}, or the error itself. */
+function driverError(error: unknown): unknown {
+  return error instanceof StatementFailure ? error.cause : error;
+}
+
+/** Time kept back from the invocation's remaining time to answer the caller after a timeout. */
+const ANSWER_MARGIN_MS = 500;
+/** The server's statement_timeout fires first; the client-side timer only catches a stalled network. */
+const CLIENT_GRACE_MS = 2_000;
+const CANCEL_WAIT_MS = 200;
+
+/** Dates and times stay the server's text (no time zone shifts, microseconds kept); bytea becomes base64. */
+const TEXT_TYPES = new Set([1082, 1083, 1114, 1184, 1186, 1266]);
+const TEXT_ARRAY_TYPES = new Set([1182, 1183, 1115, 1185, 1187, 1270]);
+const TEXT_ARRAY = 1009;
+const BYTEA = 17;
+const BYTEA_ARRAY = 1001;
+
+function hexToBase64(value: string): string {
+  return Buffer.from(value.startsWith('\\x') ? value.slice(2) : value, 'hex').toString('base64');
+}
+
+function mapNested(value: unknown, map: (item: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapNested(item, map));
+  return typeof value === 'string' ? map(value) : value;
+}
+
+function getTypeParser(oid: number, format?: string): (value: string) => unknown {
+  if (format === 'binary') return pg.types.getTypeParser(oid, 'binary');
+  if (TEXT_TYPES.has(oid)) return (value) => value;
+  if (TEXT_ARRAY_TYPES.has(oid)) return pg.types.getTypeParser(TEXT_ARRAY, 'text');
+  if (oid === BYTEA) return hexToBase64;
+  if (oid === BYTEA_ARRAY) {
+    const parseArray = pg.types.getTypeParser(TEXT_ARRAY, 'text');
+    return (value) => mapNested(parseArray(value), hexToBase64);
+  }
+  return pg.types.getTypeParser(oid, 'text');
+}
+
+const TYPES = { getTypeParser } as unknown as NonNullable<pg.ClientConfig['types']>;
+
+interface Live {
+  client: pg.Client;
+  endpoint: PostgresEndpoint;
+  /** The socket failed or closed: the client cannot be used any more. */
+  broken: boolean;
+  /** `end()` was called. */
+  closed: boolean;
+}
+
+/**
+ * One reused PostgreSQL connection with serialised use.
+ *
+ * @example
+ * ```ts
+ * const connection = new PostgresConnection({ credentials, ssl: 'disable', statementTimeoutMs: 15_000,
+ *   connectTimeoutMs: 5_000, readOnly: false, applicationName: 'circle-core-postgres' });
+ * const rows = await connection.use((session) => session.run('select 1 as one'), 'read');
+ * ```
+ */
+export class PostgresConnection {
+  readonly #options: ConnectionOptions;
+  readonly #createClient: ClientFactory;
+  readonly #remainingTimeMs: () => number;
+  #live: Live | undefined;
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(options: ConnectionOptions) {
+    this.#options = options;
+    this.#createClient = options.createClient ?? ((config) => new pg.Client(config));
+    this.#remainingTimeMs = options.remainingTimeMs ?? (() => remainingTimeMs());
+  }
+
+  /**
+   * Runs `work` with the connection, one unit of work at a time (an SQS batch runs records concurrently,
+   * and two transactions must never interleave on one session). When the connection breaks under the
+   * work it is discarded; the work runs once more on a new connection when that cannot duplicate an
+   * effect: the server terminated the session (its transaction was rolled back) or the work only reads.
+   */
+  async use<T>(work: (session: Session) => Promise<T>, replay: Replay): Promise<T> {
+    const previous = this.#tail;
+    let release = (): void => undefined;
+    this.#tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      try {
+        return await this.#attempt(work);
+      } catch (error) {
+        const cause = driverError(error);
+        const again = wasTerminatedByServer(cause) || (replay === 'read' && isConnectionLost(cause));
+        if (!again) throw error;
+        return await this.#attempt(work);
+      }
+    } catch (error) {
+      const statementIndex = error instanceof StatementFailure ? error.index : undefined;
+      throw toPostgresError(driverError(error), { readOnly: this.#options.readOnly, statementIndex });
+    } finally {
+      release();
+    }
+  }
+
+  /** Closes the connection; the next use opens a new one. */
+  async close(): Promise<void> {
+    const live = this.#live;
+    this.#live = undefined;
+    if (live === undefined || live.closed) return;
+    live.closed = true;
+    await live.client.end().catch(() => undefined);
+  }
+
+  async #attempt<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    const live = await this.#acquire();
+    try {
+      return await work(this.#session(live));
+    } catch (error) {
+      if (live.broken || isConnectionLost(driverError(error))) this.#discard(live);
+      else await this.#rollback(live);
+      throw error;
+    }
+  }
+
+  /** A failed unit of work must not leave its transaction open for the next one. */
+  async #rollback(live: Live): Promise<void> {
+    if (live.client.getTransactionStatus() === 'I') return;
+    try {
+      await this.#run(live, 'rollback', []);
+    } catch {
+      this.#discard(live);
+    }
+  }
+
+  #session(live: Live): Session {
+    return {
+      run: (sql, params = []) => this.#run(live, sql, params),
+      transactionStatus: () => live.client.getTransactionStatus(),
+    };
+  }
+
+  async #run(live: Live, sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
+    const budget = this.#remainingTimeMs() - ANSWER_MARGIN_MS;
+    if (budget <= 0) throw new TimeoutError('No time is left in this invocation to run the statement');
+    const timeoutMs = Math.max(1, Math.floor(Math.min(this.#options.statementTimeoutMs + CLIENT_GRACE_MS, budget)));
+    // `queryMode` is in pg 8 but not in its type definitions.
+    const config: pg.QueryConfig & { queryMode: 'extended'; query_timeout: number } = {
+      text: sql,
+      values: [...params],
+      queryMode: 'extended',
+      query_timeout: timeoutMs,
+    };
+    try {
+      return await live.client.query(config);
+    } catch (error) {
+      if (error instanceof Error && error.message === 'Query read timeout') {
+        // The statement may still run on the server: cancel it, and drop the session it occupies.
+        await this.#cancel(live);
+        this.#discard(live);
+        throw new TimeoutError(
+          `The statement did not finish within ${timeoutMs} ms (statement timeout or the invocation's remaining time)`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #acquire(): Promise<Live> {
+    if (this.#live !== undefined && !this.#live.broken) return this.#live;
+    this.#live = undefined;
+    let live: Live;
+    try {
+      live = await this.#connect();
+    } catch (error) {
+      if (!isAuthFailure(error) || !this.#options.credentials.rotatable) throw error;
+      // The password may have rotated since the secret was cached: fetch it again, try once more.
+      await this.#options.credentials.refresh();
+      try {
+        live = await this.#connect();
+      } catch (retryError) {
+        if (!isAuthFailure(retryError)) throw retryError;
+        const mapped = toConnectorError(toPostgresError(retryError, { readOnly: this.#options.readOnly }));
+        throw new AuthError(
+          `PostgreSQL refused the credentials even after the secret was fetched again (${mapped.message})`,
+          { details: mapped.details ?? {} },
+        );
+      }
+    }
+    this.#live = live;
+    return live;
+  }
+
+  async #connect(): Promise<Live> {
+    const budget = Math.min(this.#options.connectTimeoutMs, this.#remainingTimeMs() - ANSWER_MARGIN_MS);
+    if (budget <= 0) throw new TimeoutError('No time is left in this invocation to connect to PostgreSQL');
+    const endpoint = await this.#options.credentials.endpoint();
+    const client = this.#createClient({
+      host: endpoint.host,
+      port: endpoint.port,
+      user: endpoint.user,
+      password: endpoint.password,
+      database: endpoint.database,
+      ssl: this.#options.ssl === 'verify-full' ? { rejectUnauthorized: true, servername: endpoint.host } : false,
+      application_name: this.#options.applicationName,
+      connectionTimeoutMillis: Math.floor(budget),
+      keepAlive: true,
+      types: TYPES,
+    });
+    const live: Live = { client, endpoint, broken: false, closed: false };
+    // An idle connection the server closes emits 'error'; without a listener it would crash the process.
+    client.on('error', () => {
+      live.broken = true;
+    });
+    client.on('end', () => {
+      live.broken = true;
+    });
+    try {
+      await client.connect();
+      // Sent as statements, not startup options: poolers (RDS Proxy, PgBouncer) and PGlite ignore those.
+      await client.query({
+        text: "select set_config('statement_timeout', $1, false), set_config('default_transaction_read_only', $2, false)",
+        values: [String(this.#options.statementTimeoutMs), this.#options.readOnly ? 'on' : 'off'],
+      });
+    } catch (error) {
+      void client.end().catch(() => undefined);
+      throw error;
+    }
+    return live;
+  }
+
+  #discard(live: Live): void {
+    live.broken = true;
+    if (this.#live === live) this.#live = undefined;
+    if (live.closed) return;
+    live.closed = true;
+    // With a statement still running, pg destroys the socket instead of waiting for it.
+    void live.client.end().catch(() => undefined);
+  }
+
+  /** Best-effort CancelRequest (protocol message 80877102) for the statement a timed-out session runs. */
+  async #cancel(live: Live): Promise<void> {
+    const { processID, secretKey } = live.client as unknown as { processID?: unknown; secretKey?: unknown };
+    if (typeof processID !== 'number' || typeof secretKey !== 'number') return;
+    const message = Buffer.alloc(16);
+    message.writeInt32BE(16, 0);
+    message.writeInt32BE(80877102, 4);
+    message.writeInt32BE(processID, 8);
+    message.writeInt32BE(secretKey, 12);
+    await new Promise<void>((resolve) => {
+      const socket = netConnect({ host: live.endpoint.host, port: live.endpoint.port });
+      const done = (): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve();
+      };
+      const timer = setTimeout(done, CANCEL_WAIT_MS);
+      socket.on('error', done);
+      socket.on('connect', () => socket.end(message, done));
+    });
+  }
+}

@@ -1,0 +1,43 @@
+/** The GitHub connector's settings: keys are environment variable names; secrets are named, never held. */
+import { envInteger } from '@circle-core/core';
+import * as z from 'zod';
+
+const optionalText = (description: string) => z.string().min(1).optional().describe(description);
+
+/**
+ * The connector's environment. `GITHUB_AUTH` picks the credential kind: `token` reads
+ * `GITHUB_TOKEN_SECRET` (a personal access or fine-grained token), `app` reads `GITHUB_APP_SECRET`
+ * (`{ appId, privateKey, installationId }`) and exchanges an app JWT for installation tokens.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig(GitHubConfig); // { GITHUB_API_URL: 'https://api.github.com', GITHUB_AUTH: 'token', ... }
+ * ```
+ */
+export const GitHubConfig = z.object({
+  GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
+  GITHUB_AUTH: z.enum(['token', 'app']).default('token'),
+  GITHUB_TOKEN_SECRET: z.string().min(1).default('circle-core/github/token'),
+  GITHUB_APP_SECRET: z.string().min(1).default('circle-core/github/app'),
+  GITHUB_WEBHOOK_SECRET_SECRET: z.string().min(1).default('circle-core/github/webhook-secret'),
+  GITHUB_SECRET_MAX_AGE_SECONDS: envInteger(300, { min: 0, max: 86_400 }),
+  GITHUB_TIMEOUT_MS: envInteger(10_000, { min: 100, max: 900_000 }),
+  GITHUB_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }),
+  GITHUB_MAX_RETRY_AFTER_MS: envInteger(60_000, { min: 0, max: 900_000 }),
+  /** DynamoDB table for sync checkpoints and webhook delivery ids (`pk` string key, TTL on `expiresAt`). */
+  GITHUB_STATE_TABLE: optionalText('DynamoDB table for checkpoints and delivery ids'),
+  GITHUB_EVENTS_QUEUE_URL: z.url().optional(),
+  GITHUB_EVENTS_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, 'expected a state machine ARN')
+    .optional(),
+  GITHUB_DELIVERY_TTL_DAYS: envInteger(7, { min: 1, max: 365 }),
+  /** Default repository of `sync-issues` when its input names none. */
+  GITHUB_SYNC_OWNER: optionalText('Default owner for sync-issues'),
+  GITHUB_SYNC_REPO: optionalText('Default repository for sync-issues'),
+  /** How far back the first sync of a repository looks when no checkpoint exists yet. */
+  GITHUB_SYNC_LOOKBACK_HOURS: envInteger(24, { min: 1, max: 87_600 }),
+  /** A run that needs more pages than this fails without moving the checkpoint (pass `since` to catch up). */
+  GITHUB_SYNC_MAX_PAGES: envInteger(50, { min: 1, max: 1000 }),
+});
+export type GitHubConfig = z.output<typeof GitHubConfig>;

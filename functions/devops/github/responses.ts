@@ -1,0 +1,165 @@
+/**
+ * GitHub's REST response shapes (the fields the connector reads) and their mapping onto the source
+ * control models. A response that does not fit is an UnexpectedResponseError, never a crash later on.
+ */
+import { UnexpectedResponseError } from '@circle-core/core';
+import * as z from 'zod';
+import type { Issue, IssueComment, RepositoryFile } from '../../../shared/models/source-control.ts';
+
+const RawUser = z.object({ login: z.string() });
+
+const RawIssue = z.object({
+  number: z.number().int().positive(),
+  title: z.string(),
+  body: z.string().nullish(),
+  state: z.enum(['open', 'closed']),
+  labels: z.array(z.union([z.string(), z.object({ name: z.string().nullish() })])).default([]),
+  assignees: z.array(RawUser).nullish(),
+  user: RawUser.nullish(),
+  comments: z.number().int().nonnegative().default(0),
+  html_url: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  closed_at: z.string().nullish(),
+  pull_request: z.unknown().optional(),
+});
+
+const RawComment = z.object({
+  id: z.number().int().positive(),
+  body: z.string().nullish(),
+  user: RawUser.nullish(),
+  html_url: z.string(),
+  created_at: z.string(),
+});
+
+const RawFile = z.object({
+  type: z.string(),
+  path: z.string(),
+  sha: z.string(),
+  size: z.number().int().nonnegative(),
+  encoding: z.string().optional(),
+  content: z.string().optional(),
+});
+
+/** The GitHub contents API answer for a file (directories are arrays and never get here). */
+export type RawFile = z.infer<typeof RawFile>;
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    // Field names only: values could be anything the provider sent.
+    const fields = [...new Set(result.error.issues.map((issue) => issue.path.join('.') || '(root)'))];
+    throw new UnexpectedResponseError(`GitHub answered ${what} without the expected fields`, {
+      details: { provider: 'GitHub', fields: fields.slice(0, 10) },
+    });
+  }
+  return result.data;
+}
+
+function toIssue(raw: z.infer<typeof RawIssue>): Issue {
+  return {
+    number: raw.number,
+    title: raw.title,
+    body: raw.body ?? null,
+    state: raw.state,
+    labels: raw.labels
+      .map((label) => (typeof label === 'string' ? label : (label.name ?? '')))
+      .filter((name) => name !== ''),
+    assignees: (raw.assignees ?? []).map((user) => user.login),
+    author: raw.user?.login ?? null,
+    comments: raw.comments,
+    url: raw.html_url,
+    createdAt: raw.created_at,
+    updatedAt: raw.updated_at,
+    closedAt: raw.closed_at ?? null,
+    isPullRequest: raw.pull_request !== undefined && raw.pull_request !== null,
+  };
+}
+
+/**
+ * Maps one GitHub issue JSON onto the {@link Issue} model.
+ *
+ * @example
+ * ```ts
+ * const issue = issueFrom(response.body); // { number: 1, title: 'Bug', state: 'open', ... }
+ * ```
+ */
+export function issueFrom(body: unknown): Issue {
+  return toIssue(parse(RawIssue, body, 'an issue'));
+}
+
+/**
+ * Maps a GitHub issue list JSON onto {@link Issue} models.
+ *
+ * @example
+ * ```ts
+ * const issues = issuesFrom(response.body);
+ * ```
+ */
+export function issuesFrom(body: unknown): Issue[] {
+  return parse(z.array(RawIssue), body, 'an issue list').map(toIssue);
+}
+
+/**
+ * Maps a GitHub issue comment JSON onto the {@link IssueComment} model.
+ *
+ * @example
+ * ```ts
+ * const comment = commentFrom(response.body, 7);
+ * ```
+ */
+export function commentFrom(body: unknown, issueNumber: number): IssueComment {
+  const raw = parse(RawComment, body, 'a comment');
+  return {
+    id: raw.id,
+    issueNumber,
+    body: raw.body ?? '',
+    author: raw.user?.login ?? null,
+    url: raw.html_url,
+    createdAt: raw.created_at,
+  };
+}
+
+/**
+ * Reads the contents API answer for one path: the file, or what else it is (`dir`, `symlink`, ...).
+ *
+ * @example
+ * ```ts
+ * const entry = contentEntryFrom(response.body); // { kind: 'file', file } or { kind: 'dir' }
+ * ```
+ */
+export function contentEntryFrom(body: unknown): { kind: 'file'; file: RawFile } | { kind: string } {
+  if (Array.isArray(body)) return { kind: 'dir' };
+  const file = parse(RawFile, body, 'a file');
+  return file.type === 'file' ? { kind: 'file', file } : { kind: file.type };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes GitHub's base64 file content: valid UTF-8 without NUL bytes is returned as text, anything else
+ * as base64 (without GitHub's line breaks).
+ *
+ * @example
+ * ```ts
+ * decodeFile({ type: 'file', path: 'a.txt', sha: 'abc', size: 2, encoding: 'base64', content: 'aGk=\n' });
+ * // { path: 'a.txt', sha: 'abc', size: 2, encoding: 'utf8', content: 'hi' }
+ * ```
+ */
+export function decodeFile(file: RawFile): RepositoryFile {
+  const bytes = Buffer.from(file.content ?? '', 'base64');
+  if (bytes.length !== file.size) {
+    throw new UnexpectedResponseError(`GitHub answered ${bytes.length} bytes for a file of ${file.size}`, {
+      details: { provider: 'GitHub' },
+    });
+  }
+  const base = { path: file.path, sha: file.sha, size: file.size };
+  if (!bytes.includes(0)) {
+    try {
+      return { ...base, encoding: 'utf8', content: utf8.decode(bytes) };
+    } catch {
+      // Not UTF-8: fall through to base64.
+    }
+  }
+  return { ...base, encoding: 'base64', content: bytes.toString('base64') };
+}

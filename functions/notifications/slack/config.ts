@@ -1,0 +1,24 @@
+import { envInteger } from '@circle-core/core';
+import * as z from 'zod';
+
+/**
+ * The Slack connector's settings. Keys are the environment variable names; secrets are referred to by
+ * name only (their values live in Secrets Manager).
+ */
+export const SlackConfig = z.object({
+  /** Base URL of the Web API; a contract fake's URL in tests and on the local stack. */
+  SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api'),
+  /** Secret holding the bot token (`xoxb-...`) as plain text. */
+  SLACK_BOT_TOKEN_SECRET: z.string().min(1).default('circle-core/slack/bot-token'),
+  /** Secret holding the app's signing secret as plain text (verifies Events API and slash command requests). */
+  SLACK_SIGNING_SECRET_SECRET: z.string().min(1).default('circle-core/slack/signing-secret'),
+  /** Per attempt; always capped by the Lambda's remaining time. */
+  SLACK_TIMEOUT_MS: envInteger(10_000, { min: 50, max: 120_000 }),
+  /** Attempts of idempotent (read) calls; posting and updating are never repeated after a 5xx. */
+  SLACK_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }),
+  /** How long a fetched secret is served from the container cache. */
+  SLACK_SECRET_MAX_AGE_SECONDS: envInteger(300, { min: 0, max: 86_400 }),
+});
+
+/** The parsed settings. */
+export type SlackSettings = z.output<typeof SlackConfig>;

@@ -1,0 +1,460 @@
+import { addAbortSignal, Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import {
+  ForbiddenError,
+  parseInput,
+  remainingTimeMs,
+  TimeoutError,
+  traceAwsClient,
+  UnexpectedResponseError,
+  ValidationError,
+} from '@circle-core/core';
+import type { ObjectStorage, ObjectStorageCapability } from '../../../shared/interfaces/object-storage.ts';
+import {
+  type BodyEncoding,
+  CopyObjectInput,
+  type CopyObjectOutput,
+  DeleteObjectInput,
+  type DeleteObjectOutput,
+  GetObjectInput,
+  type GetObjectOutput,
+  type HeadObjectOutput,
+  ListObjectsInput,
+  type ListObjectsOutput,
+  type ObjectInfo,
+  ObjectRef,
+  PresignUrlInput,
+  type PresignUrlOutput,
+  type PutObjectOutput,
+} from '../../../shared/models/object-storage.ts';
+import { type S3CallTarget, toS3Error } from './errors.ts';
+import { S3PutObjectInput } from './models.ts';
+
+/** Library options of {@link S3ObjectStorage}; the connector maps its environment settings onto these. */
+export interface S3ObjectStorageOptions {
+  /** The bucket used when a call names none. */
+  bucket: string;
+  /** Other buckets a call may name; `bucket` is always allowed. */
+  allowedBuckets?: readonly string[];
+  /** An S3-compatible endpoint; unset means the SDK's default (AWS, or `AWS_ENDPOINT_URL_S3`). */
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  /** Unset means the SDK's default chain (`AWS_REGION`). */
+  region?: string;
+  /** Largest object `getObject` returns inline (default 1 MiB). */
+  maxBytes?: number;
+  /** Default lifetime of presigned URLs in seconds (default 900). */
+  presignExpiresSeconds?: number;
+  /** Budget of one call including retries (default 10 s); the invocation's remaining time may cut it. */
+  timeoutMs?: number;
+  /** Attempts per call (default 3). */
+  maxAttempts?: number;
+}
+
+/** The SDK clients a storage uses: one for calls, one for presigning (see {@link createS3Client}). */
+export interface S3Clients {
+  s3: S3Client;
+  presigner: S3Client;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Left to the function after an S3 call gives up, to answer and log before Lambda stops it. */
+const RESERVE_MS = 200;
+const TEXT_TYPE =
+  /^(?:text\/|application\/(?:json|xml|javascript|ecmascript|x-ndjson|ndjson|yaml|x-yaml|csv|sql|graphql|x-www-form-urlencoded)\b|[^;]*\+(?:json|xml|yaml)\b)/i;
+
+/**
+ * Builds an S3 client from the options: endpoint, path style, attempts and per-attempt socket timeouts.
+ * `purpose: 'presign'` turns off the default request checksums, which would otherwise sign the CRC32 of
+ * an empty body into presigned PUT URLs and make real S3 reject every upload through them.
+ *
+ * @example
+ * ```ts
+ * const s3 = createS3Client({ bucket: 'data', endpoint: 'http://127.0.0.1:4568', forcePathStyle: true });
+ * ```
+ */
+export function createS3Client(options: S3ObjectStorageOptions, purpose: 'calls' | 'presign' = 'calls'): S3Client {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const config: S3ClientConfig = {
+    forcePathStyle: options.forcePathStyle ?? false,
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 3000) },
+  };
+  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+  if (options.region !== undefined) config.region = options.region;
+  if (purpose === 'presign') config.requestChecksumCalculation = 'WHEN_REQUIRED';
+  return new S3Client(config);
+}
+
+/**
+ * Amazon S3 (or any S3-compatible store) as an {@link ObjectStorage}. Every call validates its input,
+ * checks the bucket against the allow-list, runs under a time budget of min(timeout, remaining invocation
+ * time - 200 ms) and maps every failure into the core error taxonomy.
+ *
+ * @example
+ * ```ts
+ * const storage = await S3ObjectStorage.create({ bucket: 'data' });
+ * await storage.putObject({ key: 'hello.txt', body: 'hi' });
+ * const object = await storage.getObject({ key: 'hello.txt' }); // { tooLarge: false, body: 'hi', ... }
+ * ```
+ */
+export class S3ObjectStorage implements ObjectStorage {
+  readonly capabilities: ReadonlySet<ObjectStorageCapability> = new Set(['presign', 'copy', 'metadata']);
+  readonly #s3: S3Client;
+  readonly #presigner: S3Client;
+  readonly #bucket: string;
+  readonly #allowed: ReadonlySet<string>;
+  readonly #maxBytes: number;
+  readonly #presignExpires: number;
+  readonly #timeoutMs: number;
+
+  constructor(
+    options: S3ObjectStorageOptions,
+    clients: S3Clients = { s3: createS3Client(options), presigner: createS3Client(options, 'presign') },
+  ) {
+    this.#s3 = clients.s3;
+    this.#presigner = clients.presigner;
+    this.#bucket = options.bucket;
+    this.#allowed = new Set([options.bucket, ...(options.allowedBuckets ?? [])]);
+    this.#maxBytes = options.maxBytes ?? 1_048_576;
+    this.#presignExpires = options.presignExpiresSeconds ?? 900;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /**
+   * Builds a storage whose calls appear as X-Ray subsegments when tracing is on.
+   *
+   * @example
+   * ```ts
+   * const storage = await S3ObjectStorage.create({ bucket: 'data' }, 's3');
+   * ```
+   */
+  static async create(options: S3ObjectStorageOptions, connector = 's3'): Promise<S3ObjectStorage> {
+    const s3 = await traceAwsClient(createS3Client(options), connector);
+    return new S3ObjectStorage(options, { s3, presigner: createS3Client(options, 'presign') });
+  }
+
+  /** Stores an object; `onlyIfAbsent` turns an existing key into a ConflictError. */
+  async putObject(raw: S3PutObjectInput): Promise<PutObjectOutput> {
+    const input = parseInput(S3PutObjectInput, raw);
+    const bucket = this.#resolve(input.bucket);
+    const body = Buffer.from(input.body, input.encoding === 'base64' ? 'base64' : 'utf8');
+    const command = new PutObjectCommand({
+      Bucket: bucket,
+      Key: input.key,
+      Body: body,
+      ContentLength: body.length,
+      ContentType:
+        input.contentType ??
+        (input.encoding === 'utf8' ? 'text/plain; charset=utf-8' : 'application/octet-stream'),
+      Metadata: input.metadata,
+      IfNoneMatch: input.onlyIfAbsent ? '*' : undefined,
+      StorageClass: input.storageClass,
+      CacheControl: input.cacheControl,
+    });
+    const response = await this.#call({ command: 'PutObject', bucket, key: input.key }, (abortSignal) =>
+      this.#s3.send(command, { abortSignal }),
+    );
+    return compact({
+      bucket,
+      key: input.key,
+      size: body.length,
+      etag: unquote(response.ETag),
+      versionId: response.VersionId,
+    });
+  }
+
+  /** Reads an object inline, or answers a presigned GET URL when it exceeds `maxBytes`. */
+  async getObject(raw: GetObjectInput): Promise<GetObjectOutput> {
+    const input = parseInput(GetObjectInput, raw);
+    const bucket = this.#resolve(input.bucket);
+    const maxBytes = input.maxBytes ?? this.#maxBytes;
+    const { info, bytes } = await this.#call(
+      { command: 'GetObject', bucket, key: input.key },
+      async (abortSignal) => {
+        const response = await this.#s3.send(new GetObjectCommand({ Bucket: bucket, Key: input.key }), {
+          abortSignal,
+        });
+        return readBody(response, { bucket, key: input.key }, maxBytes, abortSignal);
+      },
+    );
+    if (bytes === undefined) {
+      const expiresIn = this.#presignExpires;
+      const url = await this.#presign(new GetObjectCommand({ Bucket: bucket, Key: input.key }), expiresIn, {
+        bucket,
+        key: input.key,
+      });
+      return { ...info, tooLarge: true, url, expiresIn };
+    }
+    const { body, encoding } = encodeBody(bytes, info.contentType, input.encoding, input.key);
+    return { ...info, size: info.size || bytes.length, tooLarge: false, body, encoding };
+  }
+
+  /** Size, media type, entity tag and metadata of an object. */
+  async headObject(raw: ObjectRef): Promise<HeadObjectOutput> {
+    const input = parseInput(ObjectRef, raw);
+    const bucket = this.#resolve(input.bucket);
+    const response = await this.#call({ command: 'HeadObject', bucket, key: input.key }, (abortSignal) =>
+      this.#s3.send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
+    );
+    return describeObject(bucket, input.key, response);
+  }
+
+  /** One page of a listing (ListObjectsV2). */
+  async listObjects(raw: ListObjectsInput): Promise<ListObjectsOutput> {
+    const input = parseInput(ListObjectsInput, raw);
+    const bucket = this.#resolve(input.bucket);
+    const response = await this.#call({ command: 'ListObjectsV2', bucket }, (abortSignal) =>
+      this.#s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: input.prefix,
+          Delimiter: input.delimiter,
+          ContinuationToken: input.continuationToken,
+          MaxKeys: input.maxKeys,
+        }),
+        { abortSignal },
+      ),
+    );
+    const objects = (response.Contents ?? []).map((entry) => {
+      if (entry.Key === undefined) {
+        throw new UnexpectedResponseError(`S3 listed an object without a key in bucket "${bucket}"`);
+      }
+      return compact({
+        key: entry.Key,
+        size: entry.Size ?? 0,
+        etag: unquote(entry.ETag),
+        lastModified: entry.LastModified?.toISOString(),
+      });
+    });
+    const commonPrefixes = (response.CommonPrefixes ?? []).flatMap((entry) =>
+      entry.Prefix === undefined ? [] : [entry.Prefix],
+    );
+    const isTruncated = response.IsTruncated ?? false;
+    if (isTruncated && response.NextContinuationToken === undefined) {
+      throw new UnexpectedResponseError(`S3 listed a truncated page without a continuation token`);
+    }
+    return compact({
+      bucket,
+      objects,
+      commonPrefixes,
+      isTruncated,
+      nextContinuationToken: isTruncated ? response.NextContinuationToken : undefined,
+    });
+  }
+
+  /** Deletes an object; a missing object counts as deleted. */
+  async deleteObject(raw: DeleteObjectInput): Promise<DeleteObjectOutput> {
+    const input = parseInput(DeleteObjectInput, raw);
+    const bucket = this.#resolve(input.bucket);
+    await this.#call({ command: 'DeleteObject', bucket, key: input.key }, (abortSignal) =>
+      this.#s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
+    );
+    return { bucket, key: input.key, deleted: true };
+  }
+
+  /** Server-side copy; `metadata` or `contentType` replace the source's, otherwise both are kept. */
+  async copyObject(raw: CopyObjectInput): Promise<CopyObjectOutput> {
+    const input = parseInput(CopyObjectInput, raw);
+    const sourceBucket = this.#resolve(input.sourceBucket);
+    const bucket = this.#resolve(input.bucket);
+    const replace = input.metadata !== undefined || input.contentType !== undefined;
+    const command = new CopyObjectCommand({
+      Bucket: bucket,
+      Key: input.key,
+      // The source is a URL path: encode each segment but keep the slashes.
+      CopySource: `${sourceBucket}/${input.sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+      MetadataDirective: replace ? 'REPLACE' : 'COPY',
+      Metadata: replace ? (input.metadata ?? {}) : undefined,
+      ContentType: replace ? input.contentType : undefined,
+    });
+    // A missing object here is the source: the destination key need not exist.
+    const target = { command: 'CopyObject', bucket: sourceBucket, key: input.sourceKey };
+    const response = await this.#call(target, (abortSignal) => this.#s3.send(command, { abortSignal }));
+    return compact({
+      bucket,
+      key: input.key,
+      etag: unquote(response.CopyObjectResult?.ETag),
+      lastModified: response.CopyObjectResult?.LastModified?.toISOString(),
+    });
+  }
+
+  /** A presigned GET or PUT URL; PUT URLs with `contentType` require the uploader to send exactly it. */
+  async presignUrl(raw: PresignUrlInput): Promise<PresignUrlOutput> {
+    const input = parseInput(PresignUrlInput, raw);
+    const bucket = this.#resolve(input.bucket);
+    if (input.method === 'GET' && input.contentType !== undefined) {
+      throw new ValidationError('contentType applies to PUT URLs only', [
+        { pointer: '/contentType', message: 'only allowed with method PUT' },
+      ]);
+    }
+    const expiresIn = input.expiresIn ?? this.#presignExpires;
+    const headers: Record<string, string> = {};
+    if (input.contentType !== undefined) headers['content-type'] = input.contentType;
+    const command =
+      input.method === 'GET'
+        ? new GetObjectCommand({ Bucket: bucket, Key: input.key })
+        : new PutObjectCommand({ Bucket: bucket, Key: input.key, ContentType: input.contentType });
+    const url = await this.#presign(command, expiresIn, { bucket, key: input.key }, Object.keys(headers));
+    return {
+      url,
+      method: input.method,
+      expiresIn,
+      expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString(),
+      headers,
+    };
+  }
+
+  /**
+   * Proves credentials and reachability of the default bucket with HeadBucket (needs s3:ListBucket).
+   *
+   * @example
+   * ```ts
+   * await storage.checkBucket(); // throws NotFoundError, ForbiddenError, UnavailableError ...
+   * ```
+   */
+  async checkBucket(): Promise<void> {
+    const bucket = this.#bucket;
+    await this.#call({ command: 'HeadBucket', bucket }, (abortSignal) =>
+      this.#s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
+    );
+  }
+
+  #resolve(requested: string | undefined): string {
+    const bucket = requested ?? this.#bucket;
+    if (!this.#allowed.has(bucket)) {
+      throw new ForbiddenError(`Bucket "${bucket}" is not one of the allowed buckets (S3_ALLOWED_BUCKETS)`);
+    }
+    return bucket;
+  }
+
+  /** Runs one SDK call under the time budget and maps whatever it throws. */
+  async #call<T>(
+    target: Omit<S3CallTarget, 'budgetMs'>,
+    run: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const budgetMs = Math.floor(Math.min(this.#timeoutMs, remainingTimeMs() - RESERVE_MS));
+    if (budgetMs <= 0) {
+      throw new TimeoutError(`No time left in this invocation for S3 ${target.command}`);
+    }
+    try {
+      return await run(AbortSignal.timeout(budgetMs));
+    } catch (error) {
+      throw toS3Error(error, { ...target, budgetMs });
+    }
+  }
+
+  async #presign(
+    command: GetObjectCommand | PutObjectCommand,
+    expiresIn: number,
+    target: { bucket: string; key: string },
+    signedHeaders: string[] = [],
+  ): Promise<string> {
+    try {
+      return await getSignedUrl(this.#presigner, command, {
+        expiresIn,
+        signableHeaders: new Set(signedHeaders),
+      });
+    } catch (error) {
+      throw toS3Error(error, { command: 'Presign', ...target, budgetMs: 0 });
+    }
+  }
+}
+
+type HeadLike = Pick<
+  GetObjectCommandOutput,
+  'ContentLength' | 'ContentType' | 'ETag' | 'LastModified' | 'VersionId' | 'Metadata'
+>;
+
+function describeObject(bucket: string, key: string, response: HeadLike): ObjectInfo {
+  return compact({
+    bucket,
+    key,
+    size: response.ContentLength ?? 0,
+    contentType: response.ContentType,
+    etag: unquote(response.ETag),
+    lastModified: response.LastModified?.toISOString(),
+    versionId: response.VersionId,
+    metadata: response.Metadata ?? {},
+  });
+}
+
+/**
+ * Reads the body up to `maxBytes`; `bytes` is undefined when the object is larger (announced or actual),
+ * and the stream is destroyed so the rest is never downloaded.
+ */
+async function readBody(
+  response: GetObjectCommandOutput,
+  target: { bucket: string; key: string },
+  maxBytes: number,
+  abortSignal: AbortSignal,
+): Promise<{ info: ObjectInfo; bytes: Buffer | undefined }> {
+  const info = describeObject(target.bucket, target.key, response);
+  const body = response.Body;
+  if (body === undefined) return { info, bytes: Buffer.alloc(0) };
+  if (!(body instanceof Readable)) {
+    // Only Node streams are expected here; other runtimes hand back web streams or blobs.
+    const bytes = Buffer.from(await body.transformToByteArray());
+    return { info, bytes: bytes.length > maxBytes ? undefined : bytes };
+  }
+  if (info.size > maxBytes) {
+    body.destroy();
+    return { info, bytes: undefined };
+  }
+  addAbortSignal(abortSignal, body);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      body.destroy();
+      return { info, bytes: undefined };
+    }
+    chunks.push(chunk);
+  }
+  return { info, bytes: Buffer.concat(chunks, total) };
+}
+
+/** Text media types come back as text unless the caller asked otherwise or the bytes are not UTF-8. */
+function encodeBody(
+  bytes: Buffer,
+  contentType: string | undefined,
+  requested: BodyEncoding | undefined,
+  key: string,
+): { body: string; encoding: BodyEncoding } {
+  const encoding = requested ?? (contentType !== undefined && TEXT_TYPE.test(contentType) ? 'utf8' : 'base64');
+  if (encoding === 'base64') return { body: bytes.toString('base64'), encoding };
+  try {
+    return { body: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding };
+  } catch {
+    if (requested === undefined) return { body: bytes.toString('base64'), encoding: 'base64' };
+    throw new ValidationError(`Object "${key}" is not valid UTF-8; request encoding "base64"`, [
+      { pointer: '/encoding', message: 'the object is not valid UTF-8' },
+    ]);
+  }
+}
+
+function unquote(etag: string | undefined): string | undefined {
+  return etag?.replaceAll('"', '');
+}
+
+type Compact<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+};
+
+/** Drops undefined fields, so outputs carry only what S3 reported (exactOptionalPropertyTypes). */
+function compact<T extends Record<string, unknown>>(value: T): Compact<T> {
+  return Object.fromEntries(Object.entries(value).filter((entry) => entry[1] !== undefined)) as Compact<T>;
+}

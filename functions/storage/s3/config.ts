@@ -1,0 +1,55 @@
+import { envBoolean, envInteger, envList } from '@circle-core/core';
+import * as z from 'zod';
+import {
+  BucketName,
+  MAX_INLINE_BYTES,
+  MAX_PRESIGN_EXPIRES_SECONDS,
+} from '../../../shared/models/object-storage.ts';
+import type { S3ObjectStorageOptions } from './client.ts';
+
+/**
+ * The S3 connector's settings; keys are the environment variable names. No secret: credentials come
+ * from the AWS SDK's default chain (the function's IAM role in Lambda, the usual variables or profile
+ * elsewhere).
+ */
+export const S3Config = z.object({
+  /** The bucket every operation uses unless the request names another allowed one. */
+  S3_BUCKET: BucketName,
+  /** Buckets a request may name with `bucket`; S3_BUCKET is always allowed. */
+  S3_ALLOWED_BUCKETS: envList([]).pipe(z.array(BucketName)),
+  /** An S3-compatible endpoint (MinIO, s3rver, R2, ...); unset means AWS (or `AWS_ENDPOINT_URL_S3`). */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`; most compatible stores need it. */
+  S3_FORCE_PATH_STYLE: envBoolean(false),
+  /** Objects up to this size come back inline from `get-object`; larger ones as a presigned URL. */
+  S3_GET_MAX_BYTES: envInteger(1_048_576, { min: 0, max: MAX_INLINE_BYTES }),
+  /** Default lifetime of presigned URLs, in seconds. */
+  S3_PRESIGN_EXPIRES_SECONDS: envInteger(900, { min: 1, max: MAX_PRESIGN_EXPIRES_SECONDS }),
+  /** Upper bound for one S3 call including the SDK's retries; the Lambda's remaining time may cut it shorter. */
+  S3_TIMEOUT_MS: envInteger(10_000, { min: 100, max: 900_000 }),
+  /** Attempts per S3 call (the SDK's standard retry strategy with jittered backoff). */
+  S3_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }),
+});
+export type S3Config = z.output<typeof S3Config>;
+
+/**
+ * Maps the environment settings to the client's library options.
+ *
+ * @example
+ * ```ts
+ * const storage = new S3ObjectStorage(clientOptions(loadConfig(S3Config)));
+ * ```
+ */
+export function clientOptions(config: S3Config): S3ObjectStorageOptions {
+  const options: S3ObjectStorageOptions = {
+    bucket: config.S3_BUCKET,
+    allowedBuckets: config.S3_ALLOWED_BUCKETS,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    maxBytes: config.S3_GET_MAX_BYTES,
+    presignExpiresSeconds: config.S3_PRESIGN_EXPIRES_SECONDS,
+    timeoutMs: config.S3_TIMEOUT_MS,
+    maxAttempts: config.S3_MAX_ATTEMPTS,
+  };
+  if (config.S3_ENDPOINT !== undefined) options.endpoint = config.S3_ENDPOINT;
+  return options;
+}

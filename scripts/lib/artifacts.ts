@@ -1,0 +1,144 @@
+/**
+ * Builds the deployable artifacts: `<outDir>/functions/<name>.zip` per function (index.mjs at the root)
+ * and `<outDir>/layer.zip` (the `nodejs/node_modules` tree of the core layer), and reports their sizes.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { bundleFunction, bundleLayer } from './bundle.ts';
+import { discoverFunctions, type FunctionSource } from './functions.ts';
+import { type ZipEntry, writeZip } from './zip.ts';
+
+export interface BuildArtifactsOptions {
+  /** Repository root (holds `functions/` and `layers/core/`). */
+  readonly root: string;
+  /** Where artifacts go; serverless.yml expects `<root>/.build`. */
+  readonly outDir: string;
+  /** Build only these functions (and not the layer); all functions and the layer when absent or empty. */
+  readonly only?: readonly string[];
+}
+
+/** One row of the size report. */
+export interface ArtifactSize {
+  readonly artifact: string;
+  /** JavaScript bytes (bundles and chunks). */
+  readonly jsBytes: number;
+  /** Source map bytes. */
+  readonly mapBytes: number;
+  /** The zip, when this row is a deployable artifact. */
+  readonly zip?: { readonly file: string; readonly bytes: number };
+}
+
+export interface BuildArtifactsResult {
+  readonly functions: readonly FunctionSource[];
+  readonly sizes: readonly ArtifactSize[];
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+async function measure(artifact: string, dir: string, zipFile?: string): Promise<ArtifactSize> {
+  let jsBytes = 0;
+  let mapBytes = 0;
+  for (const file of await filesUnder(dir)) {
+    const { size } = await stat(file);
+    if (file.endsWith('.map')) mapBytes += size;
+    else if (/\.[cm]?js$/.test(file)) jsBytes += size;
+  }
+  if (zipFile === undefined) return { artifact, jsBytes, mapBytes };
+  return { artifact, jsBytes, mapBytes, zip: { file: zipFile, bytes: (await stat(zipFile)).size } };
+}
+
+async function zipFolder(dir: string, zipFile: string): Promise<void> {
+  const entries: ZipEntry[] = (await filesUnder(dir)).map((file) => ({
+    path: relative(dir, file).split(sep).join('/'),
+    file,
+  }));
+  await writeZip(zipFile, entries);
+}
+
+async function buildFunction(fn: FunctionSource, root: string, outDir: string): Promise<ArtifactSize> {
+  const dir = join(outDir, 'functions', fn.name);
+  const zipFile = join(outDir, 'functions', `${fn.name}.zip`);
+  await Promise.all([rm(dir, { recursive: true, force: true }), rm(zipFile, { force: true })]);
+  await bundleFunction(fn, root, outDir);
+  // The map goes in the zip: NODE_OPTIONS=--enable-source-maps needs it beside index.mjs to map stack traces.
+  await zipFolder(dir, zipFile);
+  return measure(`function ${fn.name}`, dir, zipFile);
+}
+
+async function buildLayer(root: string, outDir: string): Promise<ArtifactSize[]> {
+  const zipFile = join(outDir, 'layer.zip');
+  await Promise.all([rm(join(outDir, 'layer'), { recursive: true, force: true }), rm(zipFile, { force: true })]);
+  const layerDir = await bundleLayer(root, outDir);
+  await zipFolder(layerDir, zipFile);
+  const modules = join(layerDir, 'nodejs', 'node_modules');
+  return [
+    await measure('layer', layerDir, zipFile),
+    await measure('  @circle-core/core', join(modules, '@circle-core', 'core')),
+    await measure('  zod', join(modules, 'zod')),
+  ];
+}
+
+/**
+ * Discovers the functions and builds their zips and the layer zip, in parallel (esbuild spreads the work
+ * over the cores itself). A full build starts from an empty `outDir`, so no stale function survives.
+ *
+ * @example
+ * ```ts
+ * const { sizes } = await buildArtifacts({ root: process.cwd(), outDir: '.build', only: ['s3'] });
+ * console.log(formatSizeTable(sizes));
+ * ```
+ */
+export async function buildArtifacts(options: BuildArtifactsOptions): Promise<BuildArtifactsResult> {
+  const { root, outDir } = options;
+  const only = options.only ?? [];
+  const all = await discoverFunctions(root);
+  const unknown = only.filter((name) => !all.some((fn) => fn.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`Unknown function ${unknown.join(', ')}; known: ${all.map((fn) => fn.name).join(', ')}`);
+  }
+  const selected = only.length === 0 ? all : all.filter((fn) => only.includes(fn.name));
+  if (only.length === 0) await rm(outDir, { recursive: true, force: true });
+  await mkdir(join(outDir, 'functions'), { recursive: true });
+  const [functionSizes, layerSizes] = await Promise.all([
+    Promise.all(selected.map((fn) => buildFunction(fn, root, outDir))),
+    only.length === 0 ? buildLayer(root, outDir) : Promise.resolve([]),
+  ]);
+  return { functions: selected, sizes: [...functionSizes, ...layerSizes] };
+}
+
+function kib(bytes: number): string {
+  return (bytes / 1024).toFixed(1);
+}
+
+/**
+ * Renders the size report: one row per artifact with its JavaScript, source map and zip sizes in KiB.
+ *
+ * @example
+ * ```ts
+ * formatSizeTable([{ artifact: 'function s3', jsBytes: 10240, mapBytes: 2048, zip: { file: 's3.zip', bytes: 4096 } }]);
+ * // artifact      js KiB  map KiB  zip KiB
+ * // function s3     10.0      2.0      4.0
+ * ```
+ */
+export function formatSizeTable(sizes: readonly ArtifactSize[]): string {
+  const header = ['artifact', 'js KiB', 'map KiB', 'zip KiB'];
+  const rows = sizes.map((size) => [
+    size.artifact,
+    kib(size.jsBytes),
+    kib(size.mapBytes),
+    size.zip === undefined ? '' : kib(size.zip.bytes),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

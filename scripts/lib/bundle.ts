@@ -1,0 +1,183 @@
+/**
+ * The esbuild settings for Lambda artifacts: one ESM bundle per function (the core, zod and the AWS SDK
+ * left external) and the layer (the core with its lazily loaded tracer chunk, and one shared zod).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
+import { join } from 'node:path';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+import type { FunctionSource } from './functions.ts';
+
+/**
+ * ESM output has no `require`; bundled CommonJS packages (pg, secure-json-parse) call it for Node built-ins.
+ * The import is aliased so it cannot collide with a name in the bundle (the banner is not parsed by esbuild).
+ */
+export const REQUIRE_BANNER =
+  "import { createRequire as __circleCoreCreateRequire } from 'node:module'; " +
+  'const require = __circleCoreCreateRequire(import.meta.url);';
+
+/** What a function bundle may leave external: the layer provides the core and zod, the runtime the SDK. */
+export const FUNCTION_EXTERNALS = ['@circle-core/core', 'zod', '@aws-sdk/*'] as const;
+
+/** What the core bundle may leave external: zod is its sibling in the layer, the SDK comes with the runtime. */
+export const CORE_EXTERNALS = ['@aws-sdk/*', 'zod'] as const;
+
+const COMMON: BuildOptions = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  minify: true,
+  // Prefer packages' ESM builds: they tree-shake, and their imports stay ESM.
+  mainFields: ['module', 'main'],
+  metafile: true,
+  logLevel: 'warning',
+  banner: { js: REQUIRE_BANNER },
+};
+
+/** The generated entry: prefetch during init (top-level await), so the first request finds secrets ready. */
+export function functionEntrySource(): string {
+  return [
+    "import { connector } from './index.ts';",
+    'await connector.prepare();',
+    'export const handler = connector.handler;',
+    '',
+  ].join('\n');
+}
+
+function matchesExternal(path: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) =>
+    pattern.endsWith('/*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern,
+  );
+}
+
+/**
+ * Every import a bundle leaves to runtime resolution that neither Node nor the allowed list provides
+ * (`zod/v4`, `@circle-core/core/testing`, ...): those would fail at cold start. A `require()` esbuild could
+ * not resolve is tolerated only outside the allowed packages: it sits in a try/catch as an optional
+ * dependency (pg's `pg-native`), or esbuild would have failed the build.
+ *
+ * @example
+ * ```ts
+ * unresolvableImports(result.metafile, ['zod']); // ['zod/v4'] when some module imports 'zod/v4'
+ * ```
+ */
+export function unresolvableImports(metafile: Metafile, allowed: readonly string[]): string[] {
+  const packages = allowed.map((pattern) => (pattern.endsWith('/*') ? pattern.slice(0, -1) : `${pattern}/`));
+  const bad = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const imported of output.imports) {
+      if (!imported.external || imported.path.startsWith('.')) continue;
+      if (isBuiltin(imported.path) || matchesExternal(imported.path, allowed)) continue;
+      const subpathOfAllowed = packages.some((prefix) => imported.path.startsWith(prefix));
+      if (imported.kind === 'require-call' && !subpathOfAllowed) continue;
+      bad.add(imported.path);
+    }
+  }
+  return [...bad].sort();
+}
+
+/** Source files that must never be inlined into a function (input paths are relative to the root). */
+function inlinedLayerSources(metafile: Metafile): string[] {
+  return Object.keys(metafile.inputs).filter(
+    (input) => input.startsWith('layers/core/') || /(^|\/)node_modules\/(zod|@aws-sdk)\//.test(input),
+  );
+}
+
+/**
+ * Bundles one function into `<outDir>/functions/<name>/index.mjs` (+ `index.mjs.map`), failing when the
+ * bundle would need something the Lambda runtime and the layer do not provide, or inlines what they do.
+ *
+ * @example
+ * ```ts
+ * const file = await bundleFunction(s3, '/repo', '/repo/.build');
+ * ```
+ */
+export async function bundleFunction(fn: FunctionSource, root: string, outDir: string): Promise<string> {
+  const outfile = join(outDir, 'functions', fn.name, 'index.mjs');
+  const result = await build({
+    ...COMMON,
+    absWorkingDir: root,
+    stdin: { contents: functionEntrySource(), resolveDir: fn.dir, sourcefile: 'lambda-entry.ts', loader: 'ts' },
+    outfile,
+    // Stack traces map back to TypeScript (NODE_OPTIONS=--enable-source-maps); names and lines are enough.
+    sourcemap: 'linked',
+    sourcesContent: false,
+    external: [...FUNCTION_EXTERNALS],
+  });
+  const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
+  if (missing.length > 0) {
+    throw new Error(`${fn.name}: imports not available on Lambda (not in the layer): ${missing.join(', ')}`);
+  }
+  const inlined = inlinedLayerSources(result.metafile);
+  if (inlined.length > 0) {
+    throw new Error(
+      `${fn.name}: bundles code the layer or runtime provides (import it as a package instead): ${inlined.slice(0, 5).join(', ')}`,
+    );
+  }
+  return outfile;
+}
+
+/**
+ * Builds the layer tree under `<outDir>/layer/nodejs/node_modules/`: `@circle-core/core` (entry plus
+ * split chunks, so the tracer loads only when tracing is on) and `zod` (one ESM file, so functions and the
+ * core share a single instance). Returns the layer's root folder (`<outDir>/layer`).
+ *
+ * @example
+ * ```ts
+ * const layerDir = await bundleLayer('/repo', '/repo/.build'); // zip its contents as layer.zip
+ * ```
+ */
+export async function bundleLayer(root: string, outDir: string): Promise<string> {
+  const layerDir = join(outDir, 'layer');
+  const modules = join(layerDir, 'nodejs', 'node_modules');
+  const coreDir = join(modules, '@circle-core', 'core');
+  const zodDir = join(modules, 'zod');
+  const [core, zod] = await Promise.all([
+    build({
+      ...COMMON,
+      absWorkingDir: root,
+      entryPoints: { index: join(root, 'layers', 'core', 'src', 'index.ts') },
+      outdir: coreDir,
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      sourcemap: 'linked',
+      sourcesContent: false,
+      external: [...CORE_EXTERNALS],
+    }),
+    build({
+      ...COMMON,
+      absWorkingDir: root,
+      // `export *` leaves out the default export; `import z from 'zod'` needs it too.
+      stdin: {
+        contents: "export * from 'zod';\nexport { default } from 'zod';\n",
+        resolveDir: root,
+        sourcefile: 'zod-entry.js',
+      },
+      outfile: join(zodDir, 'index.js'),
+    }),
+  ]);
+  for (const [name, result, allowed] of [
+    ['@circle-core/core', core, CORE_EXTERNALS],
+    ['zod', zod, []],
+  ] as const) {
+    const missing = unresolvableImports(result.metafile, allowed);
+    if (missing.length > 0) throw new Error(`layer ${name}: imports not available on Lambda: ${missing.join(', ')}`);
+  }
+  const coreManifest = JSON.parse(await readFile(join(root, 'layers', 'core', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const zodManifest = JSON.parse(await readFile(join(root, 'node_modules', 'zod', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  await Promise.all([
+    writeManifest(coreDir, '@circle-core/core', coreManifest.version),
+    writeManifest(zodDir, 'zod', zodManifest.version),
+  ]);
+  return layerDir;
+}
+
+async function writeManifest(dir: string, name: string, version: string): Promise<void> {
+  const manifest = { name, version, type: 'module', main: './index.js', exports: { '.': './index.js' } };
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm run package [-- --stage dev] [--region us-east-1] [--skip-build]`: builds the artifacts, then runs
+ * `serverless package` offline (a local stand-in answers the CloudFormation and STS calls osls makes) and
+ * leaves the template in `.serverless/cloudformation-template-update-stack.json`.
+ *
+ * The template is for review and tests: `${aws:accountId}` resolves to the stand-in's 123456789012 there.
+ * Deploy with `npx serverless deploy --stage <stage>` and real credentials, which resolves it again.
+ */
+import { readFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildArtifacts, formatSizeTable } from './lib/artifacts.ts';
+import { packageService } from './lib/serverless.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  options: {
+    stage: { type: 'string', default: 'dev', short: 's' },
+    region: { type: 'string', default: 'us-east-1', short: 'r' },
+    'skip-build': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+try {
+  if (!values['skip-build']) {
+    const { sizes } = await buildArtifacts({ root, outDir: resolve(root, '.build') });
+    console.log(`${formatSizeTable(sizes)}\n`);
+  }
+  const { templateFile, awsCalls } = await packageService({
+    root,
+    stage: values.stage,
+    region: values.region,
+    echo: true,
+  });
+  const template = JSON.parse(await readFile(templateFile, 'utf8')) as {
+    Resources: Record<string, { Type: string }>;
+  };
+  const counts = new Map<string, number>();
+  for (const { Type } of Object.values(template.Resources)) counts.set(Type, (counts.get(Type) ?? 0) + 1);
+  const calls = awsCalls.map((call) => `${call.service}:${call.action}`);
+  console.log(`\nOffline AWS stand-in answered: ${calls.length > 0 ? calls.join(', ') : 'no calls'}`);
+  console.log(`Template: ${relative(root, templateFile)}`);
+  for (const [type, count] of [...counts].sort()) console.log(`  ${String(count).padStart(3)}  ${type}`);
+} catch (error) {
+  console.error(`Package failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

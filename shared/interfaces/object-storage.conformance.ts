@@ -1,0 +1,262 @@
+/**
+ * The object storage conformance suite: behaviour every {@link ObjectStorage} implementation must show,
+ * registered as vitest blocks that each implementation runs from its own test file against its peer.
+ */
+import { randomUUID } from 'node:crypto';
+import { ForbiddenError, NotFoundError, NotSupportedError, ValidationError } from '@circle-core/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ObjectStorage } from './object-storage.ts';
+
+/** What a conformance run needs from the implementation under test. */
+export interface ObjectStorageFixture {
+  /** The implementation, pointed at an empty or shared bucket (keys are namespaced per run). */
+  storage: ObjectStorage;
+  /** A bucket name the implementation must refuse with ForbiddenError, when it restricts buckets. */
+  disallowedBucket?: string;
+  /** Called once after the suite. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Registers the conformance suite. Every key the suite writes lives under a fresh prefix, so it can run
+ * against a bucket other suites share.
+ *
+ * @example
+ * ```ts
+ * describeObjectStorageConformance('S3ObjectStorage on s3rver', async () => {
+ *   const peer = await startS3rver({ buckets: ['data'] });
+ *   return { storage: new S3ObjectStorage({ bucket: 'data', endpoint: peer.endpoint }), close: peer.close };
+ * });
+ * ```
+ */
+export function describeObjectStorageConformance(
+  name: string,
+  factory: () => Promise<ObjectStorageFixture>,
+): void {
+  describe(`Conformance: ObjectStorage (${name})`, () => {
+    let fixture: ObjectStorageFixture;
+    let storage: ObjectStorage;
+    const prefix = `conformance-${randomUUID()}/`;
+
+    beforeAll(async () => {
+      fixture = await factory();
+      storage = fixture.storage;
+    });
+
+    afterAll(async () => {
+      await fixture?.close?.();
+    });
+
+    it('round-trips text with its media type and metadata', async () => {
+      // Prepare
+      const key = `${prefix}text/hello.txt`;
+      const metadata = { source: 'conformance', run_id: '42' };
+      // Act
+      const put = await storage.putObject({ key, body: 'héllo wörld', contentType: 'text/plain', metadata });
+      const got = await storage.getObject({ key });
+      // Assess
+      expect(put).toMatchObject({ key, size: Buffer.byteLength('héllo wörld') });
+      expect(got).toMatchObject({ tooLarge: false, body: 'héllo wörld', encoding: 'utf8', key });
+      expect(got.contentType).toMatch(/^text\/plain/);
+      if (storage.capabilities.has('metadata')) expect(got.metadata).toEqual(metadata);
+    });
+
+    it('round-trips every byte value through base64', async () => {
+      // Prepare
+      const key = `${prefix}binary/all-bytes.bin`;
+      const bytes = Buffer.from(Array.from({ length: 512 }, (_, index) => index % 256));
+      // Act
+      await storage.putObject({ key, body: bytes.toString('base64'), encoding: 'base64' });
+      const got = await storage.getObject({ key });
+      // Assess
+      expect(got).toMatchObject({ tooLarge: false, encoding: 'base64', size: 512 });
+      expect(got.tooLarge === false && Buffer.from(got.body, 'base64').equals(bytes)).toBe(true);
+    });
+
+    it('returns the body in the requested encoding', async () => {
+      // Prepare
+      const key = `${prefix}text/encoded.json`;
+      await storage.putObject({ key, body: '{"a":1}', contentType: 'application/json' });
+      // Act
+      const got = await storage.getObject({ key, encoding: 'base64' });
+      // Assess
+      expect(got).toMatchObject({ tooLarge: false, encoding: 'base64', body: 'eyJhIjoxfQ==' });
+    });
+
+    it('reports size, media type and entity tag with headObject', async () => {
+      // Prepare
+      const key = `${prefix}head/report.csv`;
+      const put = await storage.putObject({ key, body: 'a,b\n1,2\n', contentType: 'text/csv' });
+      // Act
+      const head = await storage.headObject({ key });
+      // Assess
+      expect(head).toMatchObject({ key, size: 8, contentType: 'text/csv' });
+      expect(head.etag).toBe(put.etag);
+      expect(Number.isNaN(Date.parse(head.lastModified ?? ''))).toBe(false);
+    });
+
+    it('throws NotFoundError for a missing object on get and head', async () => {
+      // Prepare
+      const key = `${prefix}missing.txt`;
+      // Act
+      const get = await storage.getObject({ key }).catch((error: unknown) => error);
+      const head = await storage.headObject({ key }).catch((error: unknown) => error);
+      // Assess
+      expect(get).toBeInstanceOf(NotFoundError);
+      expect(head).toBeInstanceOf(NotFoundError);
+    });
+
+    it('lists under a prefix, grouped by a delimiter', async () => {
+      // Prepare
+      const base = `${prefix}list/`;
+      for (const key of ['a.txt', 'b.txt', 'sub/c.txt', 'sub/d.txt', 'other/e.txt']) {
+        await storage.putObject({ key: `${base}${key}`, body: key });
+      }
+      // Act
+      const page = await storage.listObjects({ prefix: base, delimiter: '/' });
+      // Assess
+      expect(page.objects.map((object) => object.key)).toEqual([`${base}a.txt`, `${base}b.txt`]);
+      expect(page.commonPrefixes.sort()).toEqual([`${base}other/`, `${base}sub/`]);
+      expect(page.isTruncated).toBe(false);
+      expect(page.objects[0]?.size).toBe(5);
+    });
+
+    it('pages through a listing with continuation tokens, each key once, in order', async () => {
+      // Prepare
+      const base = `${prefix}paged/`;
+      const keys = Array.from({ length: 7 }, (_, index) => `${base}item-${index}`);
+      for (const key of keys) await storage.putObject({ key, body: 'x' });
+      const seen: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      // Act
+      do {
+        const page = await storage.listObjects({
+          prefix: base,
+          maxKeys: 3,
+          ...(token === undefined ? {} : { continuationToken: token }),
+        });
+        seen.push(...page.objects.map((object) => object.key));
+        token = page.nextContinuationToken;
+        pages += 1;
+        expect(page.objects.length).toBeLessThanOrEqual(3);
+      } while (token !== undefined && pages < 10);
+      // Assess
+      expect(seen).toEqual(keys);
+      expect(pages).toBe(3);
+    });
+
+    it('deletes an object, and deleting a missing one succeeds', async () => {
+      // Prepare
+      const key = `${prefix}delete/me.txt`;
+      await storage.putObject({ key, body: 'bye' });
+      // Act
+      const first = await storage.deleteObject({ key });
+      const second = await storage.deleteObject({ key });
+      // Assess
+      expect(first).toMatchObject({ key, deleted: true });
+      expect(second).toMatchObject({ key, deleted: true });
+      await expect(storage.headObject({ key })).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('copies an object server-side, or refuses with NotSupportedError', async () => {
+      // Prepare
+      const sourceKey = `${prefix}copy/source.txt`;
+      const key = `${prefix}copy/target with space.txt`;
+      await storage.putObject({ key: sourceKey, body: 'copied', metadata: { origin: 'source' } });
+      // Act
+      const copy = storage.copyObject({ sourceKey, key });
+      // Assess
+      if (!storage.capabilities.has('copy')) {
+        await expect(copy).rejects.toBeInstanceOf(NotSupportedError);
+        return;
+      }
+      await expect(copy).resolves.toMatchObject({ key });
+      const got = await storage.getObject({ key });
+      expect(got).toMatchObject({ tooLarge: false, body: 'copied' });
+      if (storage.capabilities.has('metadata')) expect(got.metadata).toEqual({ origin: 'source' });
+    });
+
+    it('throws NotFoundError when the copy source is missing', async () => {
+      // Act
+      const copy = storage.copyObject({ sourceKey: `${prefix}copy/none.txt`, key: `${prefix}copy/x.txt` });
+      // Assess
+      await expect(copy).rejects.toBeInstanceOf(
+        storage.capabilities.has('copy') ? NotFoundError : NotSupportedError,
+      );
+    });
+
+    it('answers a presigned URL instead of the body beyond maxBytes', async () => {
+      // Prepare
+      const key = `${prefix}large/blob.txt`;
+      const body = 'x'.repeat(2048);
+      await storage.putObject({ key, body });
+      // Act
+      const got = storage.getObject({ key, maxBytes: 1024 });
+      // Assess
+      if (!storage.capabilities.has('presign')) {
+        await expect(got).rejects.toBeInstanceOf(NotSupportedError);
+        return;
+      }
+      const large = await got;
+      expect(large).toMatchObject({ tooLarge: true, size: 2048, key });
+      if (!large.tooLarge) return;
+      expect(large.expiresIn).toBeGreaterThan(0);
+      const download = await fetch(large.url);
+      expect(download.status).toBe(200);
+      expect(await download.text()).toBe(body);
+    });
+
+    it('presigns GET and PUT URLs that work without credentials', async () => {
+      // Prepare
+      const key = `${prefix}presigned/upload.txt`;
+      if (!storage.capabilities.has('presign')) {
+        await expect(storage.presignUrl({ key })).rejects.toBeInstanceOf(NotSupportedError);
+        return;
+      }
+      // Act
+      const put = await storage.presignUrl({ key, method: 'PUT', expiresIn: 60 });
+      const upload = await fetch(put.url, { method: 'PUT', body: 'via url', headers: put.headers });
+      const get = await storage.presignUrl({ key, method: 'GET', expiresIn: 60 });
+      const download = await fetch(get.url);
+      // Assess
+      expect(upload.status).toBe(200);
+      expect(await download.text()).toBe('via url');
+      expect(get).toMatchObject({ method: 'GET', expiresIn: 60 });
+      expect(Date.parse(get.expiresAt) - Date.now()).toBeGreaterThan(50_000);
+    });
+
+    it('throws ValidationError for invalid input before calling the store', async () => {
+      // Act
+      const emptyKey = await storage.putObject({ key: '', body: 'x' }).catch((error: unknown) => error);
+      const badBase64 = await storage
+        .putObject({ key: `${prefix}bad.bin`, body: 'not base64!', encoding: 'base64' })
+        .catch((error: unknown) => error);
+      const badExpiry = await storage
+        .presignUrl({ key: `${prefix}x`, expiresIn: 604_801 })
+        .catch((error: unknown) => error);
+      // Assess
+      expect(emptyKey).toBeInstanceOf(ValidationError);
+      expect(badBase64).toMatchObject({ issues: [{ pointer: '/body' }] });
+      expect(badExpiry).toBeInstanceOf(ValidationError);
+      await expect(storage.headObject({ key: `${prefix}bad.bin` })).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('refuses a bucket outside the allowed ones with ForbiddenError', async (context) => {
+      if (fixture.disallowedBucket === undefined) {
+        context.skip();
+        return;
+      }
+      // Act
+      const put = await storage
+        .putObject({ bucket: fixture.disallowedBucket, key: `${prefix}x`, body: 'x' })
+        .catch((error: unknown) => error);
+      const list = await storage
+        .listObjects({ bucket: fixture.disallowedBucket })
+        .catch((error: unknown) => error);
+      // Assess
+      expect(put).toBeInstanceOf(ForbiddenError);
+      expect(list).toBeInstanceOf(ForbiddenError);
+    });
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * The models of the notifier interface (Slack, Microsoft Teams, Amazon SES, Twilio, ...): what a caller
+ * sends to post, update and address messages, and what it gets back. Provider connectors reuse these and
+ * extend them with provider-only fields (Slack's `unfurlLinks`, its timestamp format).
+ */
+import * as z from 'zod';
+
+/** Slack caps `text` at 40 000 characters (it truncates beyond); other providers are stricter still. */
+export const MAX_MESSAGE_TEXT = 40_000;
+/** Slack's limit of blocks per message; a fair bound for any rich-content format. */
+export const MAX_MESSAGE_BLOCKS = 50;
+
+/** Where a message goes. */
+export const NotifierChannel = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255)
+  .describe(
+    'Where the message goes: a channel id (Slack C0123ABCD), a channel name, or a user id for a direct message',
+  );
+
+/** A provider's id of one message. */
+export const MessageId = z
+  .string()
+  .min(1)
+  .max(255)
+  .describe('The provider id of a message (Slack: its timestamp ts, e.g. 1503435956.000247)');
+
+/** Plain message text. */
+export const MessageText = z
+  .string()
+  .min(1)
+  .max(MAX_MESSAGE_TEXT)
+  .describe('Message text (markup as the provider reads it); the notification fallback when blocks are sent');
+
+/**
+ * One rich-content block. Checked loosely on purpose: the provider validates its own block grammar (Slack
+ * answers `invalid_blocks`), and a strict copy here would reject every block type added after it was written.
+ */
+export const MessageBlock = z
+  .looseObject({
+    type: z.string().min(1).max(255).describe('Block type, e.g. section, header, divider, actions'),
+  })
+  .describe('One layout block (Slack Block Kit JSON); fields other than type are passed through unchanged');
+
+/** The rich content of a message. */
+export const MessageBlocks = z
+  .array(MessageBlock)
+  .min(1)
+  .max(MAX_MESSAGE_BLOCKS)
+  .describe(`Rich layout blocks (Slack Block Kit), at most ${MAX_MESSAGE_BLOCKS}`);
+
+/**
+ * A zod refinement for message inputs: at least one of `text` and `blocks`. Applied after any `.extend()`
+ * (zod refuses to extend a refined object), so provider models share the rule.
+ *
+ * @example
+ * ```ts
+ * const Input = PostMessageFields.extend({ unfurlLinks: z.boolean().optional() }).superRefine(requireContent);
+ * ```
+ */
+export function requireContent(
+  value: { text?: string | undefined; blocks?: unknown },
+  context: z.RefinementCtx,
+): void {
+  if (value.text === undefined && value.blocks === undefined) {
+    context.addIssue({ code: 'custom', path: ['text'], message: 'Provide text, blocks or both' });
+  }
+}
+
+/** The fields of a new message, before the text-or-blocks rule ({@link PostMessageInput} applies it). */
+export const PostMessageFields = z.object({
+  channel: NotifierChannel,
+  text: MessageText.optional(),
+  blocks: MessageBlocks.optional(),
+  threadTs: MessageId.optional().describe(
+    'Post as a reply in the thread of this message (capability "threads"); use the parent, not a reply',
+  ),
+});
+
+/** A new message: text and/or blocks to a channel, optionally a thread reply. */
+export const PostMessageInput = PostMessageFields.superRefine(requireContent).describe(
+  'A message to post: text and/or blocks',
+);
+export type PostMessageInput = z.input<typeof PostMessageInput>;
+
+/** Where the message landed. */
+export const PostMessageOutput = z.object({
+  channel: z.string().min(1).describe('The id of the channel the message was posted in'),
+  ts: MessageId.describe('The new message id (Slack: its ts); pass it to update-message or as threadTs'),
+  threadTs: MessageId.optional().describe('The id of the thread parent, when the message is a reply'),
+});
+export type PostMessageOutput = z.output<typeof PostMessageOutput>;
+
+/** The fields of an edit, before the text-or-blocks rule ({@link UpdateMessageInput} applies it). */
+export const UpdateMessageFields = z.object({
+  channel: NotifierChannel,
+  ts: MessageId.describe('The id of the message to change (Slack: its ts)'),
+  text: MessageText.optional(),
+  blocks: MessageBlocks.optional(),
+});
+
+/** New content for a message this notifier posted (capability "update"). */
+export const UpdateMessageInput = UpdateMessageFields.superRefine(requireContent).describe(
+  'New text and/or blocks for an existing message',
+);
+export type UpdateMessageInput = z.input<typeof UpdateMessageInput>;
+
+export const UpdateMessageOutput = z.object({
+  channel: z.string().min(1).describe('The id of the channel of the message'),
+  ts: MessageId.describe('The id of the updated message (unchanged by the edit)'),
+});
+export type UpdateMessageOutput = z.output<typeof UpdateMessageOutput>;
+
+/** One page request of the channel listing (capability "channels"). */
+export const ListChannelsFields = z.object({
+  cursor: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .describe('The nextCursor of the previous page; omit for the first page'),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .describe('Most channels per page (a provider may return fewer before the end)'),
+});
+export const ListChannelsInput = ListChannelsFields.describe('One page of the channel listing');
+export type ListChannelsInput = z.input<typeof ListChannelsInput>;
+
+/** A channel as the notifier sees it. */
+export const NotifierChannelInfo = z.object({
+  id: z.string().min(1).describe('Channel id; use it as the channel of post-message'),
+  name: z.string().optional().describe('Channel name without #; absent for direct messages'),
+  isPrivate: z.boolean().describe('Whether only invited members see the channel'),
+  isArchived: z.boolean().describe('Whether the channel is archived (no new messages)'),
+  isMember: z.boolean().describe('Whether this notifier (the bot) is a member and can post without joining'),
+  topic: z.string().optional().describe('The channel topic, when set'),
+  memberCount: z.number().int().min(0).optional().describe('Number of members, when the provider reports it'),
+});
+export type NotifierChannelInfo = z.output<typeof NotifierChannelInfo>;
+
+export const ListChannelsOutput = z.object({
+  channels: z.array(NotifierChannelInfo).describe('This page of channels'),
+  nextCursor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Pass as cursor to get the next page; absent on the last page'),
+});
+export type ListChannelsOutput = z.output<typeof ListChannelsOutput>;
+
+/** Look a person up by email address (capability "user-lookup"). */
+export const FindUserByEmailInput = z.object({
+  email: z.email().max(254).describe('The email address of the person'),
+});
+export type FindUserByEmailInput = z.input<typeof FindUserByEmailInput>;
+
+/** A person known to the notifier. */
+export const NotifierUser = z.object({
+  id: z.string().min(1).describe('User id; post-message accepts it as channel for a direct message (Slack)'),
+  name: z.string().describe('Handle (Slack: the username)'),
+  realName: z
+    .string()
+    .describe('Full name as the provider shows it (falls back to the display name or handle)'),
+  email: z.string().optional().describe('Email address, when the token may read it'),
+});
+export type NotifierUser = z.output<typeof NotifierUser>;

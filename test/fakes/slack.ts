@@ -1,0 +1,683 @@
+/**
+ * A contract fake of the Slack Web API on 127.0.0.1, following Slack's published method reference, for the
+ * Slack connector's tests, the workflow suites and the local stack.
+ *
+ * What it speaks (`POST` or `GET` `<url>/<method>`, e.g. `http://127.0.0.1:PORT/api/chat.postMessage`):
+ * - methods `auth.test`, `chat.postMessage`, `chat.update`, `conversations.list`, `users.lookupByEmail`;
+ *   any other method answers `unknown_method`;
+ * - every answer is HTTP 200 `application/json; charset=utf-8` with `{ ok: true, ... }` or
+ *   `{ ok: false, error: '<code>' }`, as Slack does (auth failures included: `not_authed` without a token,
+ *   `invalid_auth` for a token it does not know);
+ * - the token from `Authorization: Bearer <token>`, or the `token` argument of a form-encoded body or the
+ *   query string; a JSON body cannot carry the token (Slack ignores it there);
+ * - arguments from the query string and from the body: `application/x-www-form-urlencoded` (JSON-valued
+ *   arguments such as `blocks` as strings) or `application/json` (where Slack accepts it: not for
+ *   `users.lookupByEmail`, which answers `invalid_post_type`). A JSON body without `charset` still works but
+ *   gets the `missing_charset` warning (`warning` and `response_metadata.warnings`); an unknown charset is
+ *   `invalid_charset`, a body without content-type `missing_post_type`, bad JSON `invalid_json`;
+ * - errors by method: `channel_not_found`, `not_in_channel`, `is_archived`, `no_text`, `msg_too_long`
+ *   (over 40 000 characters), `invalid_blocks` / `invalid_blocks_format`, `message_not_found`,
+ *   `cant_update_message` (a message someone else posted), `users_not_found`, `invalid_cursor`,
+ *   `invalid_limit` (not 1..1000), `invalid_types`, `invalid_arguments`. One strictness of its own:
+ *   a reply whose `thread_ts` names no message in the channel answers `thread_not_found`;
+ * - `conversations.list` pages with `limit` (default 100) and an opaque `cursor`; the next one is in
+ *   `response_metadata.next_cursor`, `""` on the last page.
+ *
+ * Seed data (override with options): workspace `T0CIRCLE`, bot user `U0BOT` / bot `B0BOT`, token
+ * {@link DEFAULT_SLACK_TOKEN}; channels `C0GENERAL` (#general), `C0RANDOM`, `C0ALERTS`, private
+ * `G0PRIVATE`, archived `C0ARCHIVE`, `C0OUTSIDE` (the bot is not a member); users `U0ALICE`
+ * (alice@example.com) and `U0BOB`; one message by Alice in #general, ts {@link SEED_MESSAGE_TS}.
+ *
+ * For tests:
+ * - `fake.failNext(method, fault)` queues a fault for the next call of `method` (`'*'`: any method):
+ *   `{ error }` an `ok: false` answer, `{ status }` an HTTP status (5xx get a JSON `internal_error` body),
+ *   `{ retryAfter }` HTTP 429 `ratelimited` with `Retry-After` seconds, `{ body, contentType }` a raw
+ *   answer (a string is sent as `text/html` unless told), `{ hang: true }` no answer at all (until
+ *   `close()`), `{ delayMs }` a slow but normal answer. The faulted call is still recorded.
+ * - `fake.requests` lists every call received (method, HTTP method, lower-cased headers, parsed args,
+ *   token); `fake.messages` the stored messages; `fake.tokens` the accepted tokens (replace them to
+ *   simulate a rotation); `fake.channels` and `fake.users` the seed, mutable.
+ *
+ * @example
+ * ```ts
+ * const slack = await startSlackFake();
+ * process.env.SLACK_API_URL = slack.url;
+ * slack.failNext('conversations.list', { retryAfter: 1 });
+ * // ... run the code under test ...
+ * expect(slack.requests.map((r) => r.method)).toEqual(['conversations.list', 'conversations.list']);
+ * await slack.close();
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** The bot token the fake accepts unless told otherwise. */
+export const DEFAULT_SLACK_TOKEN = 'xoxb-circle-fake-token';
+/** The ts of the seeded message (posted by Alice in #general, so the bot cannot update it). */
+export const SEED_MESSAGE_TS = '1700000000.000100';
+
+export interface SlackFakeChannel {
+  id: string;
+  /** Absent for direct messages. */
+  name?: string;
+  isPrivate?: boolean;
+  isArchived?: boolean;
+  /** Whether the bot is a member (default true). */
+  isMember?: boolean;
+  isIm?: boolean;
+  isMpim?: boolean;
+  isGeneral?: boolean;
+  /** For direct messages: the other user. */
+  user?: string;
+  topic?: string;
+  purpose?: string;
+  numMembers?: number;
+}
+
+export interface SlackFakeUser {
+  id: string;
+  name: string;
+  realName?: string;
+  displayName?: string;
+  email?: string;
+  isBot?: boolean;
+  deleted?: boolean;
+}
+
+export interface SlackFakeMessage {
+  channel: string;
+  ts: string;
+  user: string;
+  botId?: string;
+  text?: string;
+  blocks?: unknown[];
+  threadTs?: string;
+  unfurlLinks?: boolean;
+  unfurlMedia?: boolean;
+  edited?: { user: string; ts: string };
+}
+
+export interface SlackFakeRequest {
+  /** The Slack method, e.g. `chat.postMessage`. */
+  method: string;
+  httpMethod: string;
+  /** Lower-cased header names, as received (the authorization header included: this is a test double). */
+  headers: Record<string, string>;
+  contentType: string | undefined;
+  bodyKind: 'json' | 'form' | 'none' | 'other';
+  /** Query and body arguments merged (body wins). */
+  args: Record<string, unknown>;
+  token: string | undefined;
+  rawBody: string;
+}
+
+export interface SlackFault {
+  /** Answer `{ ok: false, error }` (HTTP 200 unless `status` says otherwise). */
+  error?: string;
+  /** HTTP status of the answer. */
+  status?: number;
+  /** Seconds for `Retry-After`; alone it means HTTP 429 `ratelimited`. */
+  retryAfter?: number;
+  /** A raw answer: a string as is, an object as JSON. */
+  body?: string | Record<string, unknown>;
+  /** Content type of a string `body` (default `text/html; charset=utf-8`). */
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Never answer (the socket stays open until the client gives up or the fake closes). */
+  hang?: boolean;
+  /** Answer normally, this much later. */
+  delayMs?: number;
+}
+
+export interface SlackFakeOptions {
+  tokens?: string[];
+  channels?: SlackFakeChannel[];
+  users?: SlackFakeUser[];
+  messages?: SlackFakeMessage[];
+}
+
+export interface SlackFake {
+  /** Base URL of the Web API, e.g. `http://127.0.0.1:41234/api`; methods are `<url>/<method>`. */
+  url: string;
+  requests: SlackFakeRequest[];
+  messages: SlackFakeMessage[];
+  channels: SlackFakeChannel[];
+  users: SlackFakeUser[];
+  /** Tokens that authenticate; replace the contents to simulate a rotation or a revocation. */
+  tokens: Set<string>;
+  /** Queues a fault for the next call of `method` (`'*'` for any method). */
+  failNext(method: string, fault: SlackFault): void;
+  /** The recorded calls of one method. */
+  requestsFor(method: string): SlackFakeRequest[];
+  /** The stored message `ts` in `channel`. */
+  message(channel: string, ts: string): SlackFakeMessage | undefined;
+  /** Forgets requests and pending faults, and restores the seeded messages and tokens. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const TEAM = { id: 'T0CIRCLE', name: 'Circle Test', domain: 'circle-test' };
+const BOT = { userId: 'U0BOT', botId: 'B0BOT', name: 'circle-bot' };
+
+function seedChannels(): SlackFakeChannel[] {
+  return [
+    { id: 'C0GENERAL', name: 'general', isGeneral: true, topic: 'Company-wide announcements', numMembers: 4 },
+    { id: 'C0RANDOM', name: 'random', numMembers: 3 },
+    { id: 'C0ALERTS', name: 'alerts', topic: 'Pager alerts', numMembers: 2 },
+    { id: 'G0PRIVATE', name: 'ops-private', isPrivate: true, numMembers: 2 },
+    { id: 'C0ARCHIVE', name: 'old-archive', isArchived: true, isMember: false, numMembers: 0 },
+    { id: 'C0OUTSIDE', name: 'outside', isMember: false, numMembers: 5 },
+  ];
+}
+
+function seedUsers(): SlackFakeUser[] {
+  return [
+    {
+      id: 'U0ALICE',
+      name: 'alice',
+      realName: 'Alice Example',
+      displayName: 'alice',
+      email: 'alice@example.com',
+    },
+    { id: 'U0BOB', name: 'bob', realName: 'Bob Example', email: 'bob@example.com' },
+    { id: BOT.userId, name: BOT.name, realName: 'Circle Bot', isBot: true },
+  ];
+}
+
+function seedMessages(): SlackFakeMessage[] {
+  return [{ channel: 'C0GENERAL', ts: SEED_MESSAGE_TS, user: 'U0ALICE', text: 'Welcome to #general' }];
+}
+
+/** Arguments a method handler reads; every value may be a string (form, query) or JSON. */
+type Args = Record<string, unknown>;
+type Answer = { ok: true; [key: string]: unknown } | { ok: false; error: string; [key: string]: unknown };
+
+class SlackError extends Error {
+  readonly code: string;
+  constructor(code: string) {
+    super(code);
+    this.code = code;
+  }
+}
+
+function fail(code: string): never {
+  throw new SlackError(code);
+}
+
+function asString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}
+
+function asBoolean(value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  return value === true || value === 'true' || value === '1' || value === 1;
+}
+
+const MAX_TEXT = 40_000;
+const MAX_BLOCKS = 50;
+
+/** Blocks as Slack checks them at the outer level: an array of at most 50 objects with a string type. */
+function parseBlocks(value: unknown): unknown[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  let blocks: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      blocks = JSON.parse(value);
+    } catch {
+      fail('invalid_blocks_format');
+    }
+  }
+  if (!Array.isArray(blocks)) fail('invalid_blocks_format');
+  const valid = blocks.every(
+    (block) =>
+      typeof block === 'object' &&
+      block !== null &&
+      typeof (block as { type?: unknown }).type === 'string' &&
+      (block as { type: string }).type !== '',
+  );
+  if (!valid || blocks.length > MAX_BLOCKS) fail('invalid_blocks');
+  return blocks;
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(`channel:${id}`).toString('base64');
+}
+
+function decodeCursor(cursor: string): string {
+  const decoded = Buffer.from(cursor, 'base64').toString('utf8');
+  if (!decoded.startsWith('channel:') || decoded.length <= 'channel:'.length) fail('invalid_cursor');
+  return decoded.slice('channel:'.length);
+}
+
+function channelJson(channel: SlackFakeChannel): Record<string, unknown> {
+  if (channel.isIm === true) {
+    return {
+      id: channel.id,
+      created: 1_600_000_000,
+      is_im: true,
+      is_org_shared: false,
+      user: channel.user,
+      is_user_deleted: false,
+      priority: 0,
+    };
+  }
+  const isPrivate = channel.isPrivate === true || channel.isMpim === true;
+  return {
+    id: channel.id,
+    name: channel.name,
+    name_normalized: channel.name,
+    is_channel: !isPrivate,
+    is_group: isPrivate,
+    is_im: false,
+    is_mpim: channel.isMpim === true,
+    is_private: isPrivate,
+    created: 1_600_000_000,
+    creator: 'U0ALICE',
+    is_archived: channel.isArchived === true,
+    is_general: channel.isGeneral === true,
+    unlinked: 0,
+    is_shared: false,
+    is_ext_shared: false,
+    is_org_shared: false,
+    pending_shared: [],
+    is_pending_ext_shared: false,
+    is_member: channel.isMember !== false,
+    topic: { value: channel.topic ?? '', creator: '', last_set: 0 },
+    purpose: { value: channel.purpose ?? '', creator: '', last_set: 0 },
+    previous_names: [],
+    num_members: channel.numMembers ?? 0,
+  };
+}
+
+function channelType(channel: SlackFakeChannel): string {
+  if (channel.isIm === true) return 'im';
+  if (channel.isMpim === true) return 'mpim';
+  return channel.isPrivate === true ? 'private_channel' : 'public_channel';
+}
+
+/** Methods that do not read JSON bodies (their reference lists no application/json). */
+const FORM_ONLY = new Set(['users.lookupByEmail']);
+
+/**
+ * Starts the fake on 127.0.0.1 with an ephemeral port.
+ *
+ * @example
+ * ```ts
+ * const slack = await startSlackFake({ tokens: ['xoxb-a', 'xoxb-b'] });
+ * await fetch(`${slack.url}/auth.test`, { method: 'POST', headers: { authorization: 'Bearer xoxb-a' } });
+ * ```
+ */
+export async function startSlackFake(options: SlackFakeOptions = {}): Promise<SlackFake> {
+  const initialTokens = options.tokens ?? [DEFAULT_SLACK_TOKEN];
+  const initialMessages = options.messages ?? seedMessages();
+  const state = {
+    requests: [] as SlackFakeRequest[],
+    messages: initialMessages.map((message) => ({ ...message })),
+    channels: options.channels ?? seedChannels(),
+    users: options.users ?? seedUsers(),
+    tokens: new Set(initialTokens),
+    faults: new Map<string, SlackFault[]>(),
+  };
+  let tsCounter = 0;
+  const nextTs = (): string => {
+    tsCounter += 1;
+    return `${Math.floor(Date.now() / 1000)}.${String(tsCounter).padStart(6, '0')}`;
+  };
+
+  const findChannel = (reference: unknown): SlackFakeChannel => {
+    const text = asString(reference)?.trim() ?? '';
+    if (text === '') fail('channel_not_found');
+    const byId = state.channels.find((channel) => channel.id === text);
+    if (byId !== undefined) return byId;
+    const name = text.replace(/^#/, '');
+    const byName = state.channels.find((channel) => channel.name === name && channel.isIm !== true);
+    if (byName !== undefined) return byName;
+    // A user id opens (or reuses) the direct message channel with that user.
+    const user = state.users.find((candidate) => candidate.id === text && candidate.deleted !== true);
+    if (user === undefined) fail('channel_not_found');
+    let im = state.channels.find((channel) => channel.isIm === true && channel.user === user.id);
+    if (im === undefined) {
+      im = { id: `D${user.id.slice(1)}`, isIm: true, user: user.id };
+      state.channels.push(im);
+    }
+    return im;
+  };
+
+  const content = (args: Args): { text: string | undefined; blocks: unknown[] | undefined } => {
+    const text = asString(args['text']);
+    const blocks = parseBlocks(args['blocks']);
+    if ((text === undefined || text === '') && blocks === undefined) fail('no_text');
+    if (text !== undefined && text.length > MAX_TEXT) fail('msg_too_long');
+    return { text: text === '' ? undefined : text, blocks };
+  };
+
+  const messageJson = (message: SlackFakeMessage): Record<string, unknown> => {
+    const json: Record<string, unknown> = {
+      type: 'message',
+      text: message.text ?? '',
+      user: message.user,
+      ts: message.ts,
+      team: TEAM.id,
+    };
+    if (message.botId !== undefined) Object.assign(json, { bot_id: message.botId, app_id: 'A0CIRCLE' });
+    if (message.blocks !== undefined) json['blocks'] = message.blocks;
+    if (message.threadTs !== undefined) json['thread_ts'] = message.threadTs;
+    if (message.edited !== undefined) json['edited'] = message.edited;
+    return json;
+  };
+
+  const methods: Record<string, (args: Args) => Answer> = {
+    'auth.test': () => ({
+      ok: true,
+      url: `https://${TEAM.domain}.slack.com/`,
+      team: TEAM.name,
+      user: BOT.name,
+      team_id: TEAM.id,
+      user_id: BOT.userId,
+      bot_id: BOT.botId,
+      is_enterprise_install: false,
+    }),
+
+    'chat.postMessage': (args) => {
+      const channel = findChannel(args['channel']);
+      if (channel.isArchived === true) fail('is_archived');
+      if (channel.isIm !== true && channel.isMember === false) fail('not_in_channel');
+      const { text, blocks } = content(args);
+      let threadTs = asString(args['thread_ts']);
+      if (threadTs === '') threadTs = undefined;
+      if (threadTs !== undefined) {
+        const parent = state.messages.find((m) => m.channel === channel.id && m.ts === threadTs);
+        if (parent === undefined) fail('thread_not_found');
+        // A reply to a reply joins the parent's thread, as Slack does.
+        threadTs = parent.threadTs ?? parent.ts;
+      }
+      const message: SlackFakeMessage = {
+        channel: channel.id,
+        ts: nextTs(),
+        user: BOT.userId,
+        botId: BOT.botId,
+      };
+      if (text !== undefined) message.text = text;
+      if (blocks !== undefined) message.blocks = blocks;
+      if (threadTs !== undefined) message.threadTs = threadTs;
+      const unfurlLinks = asBoolean(args['unfurl_links']);
+      if (unfurlLinks !== undefined) message.unfurlLinks = unfurlLinks;
+      const unfurlMedia = asBoolean(args['unfurl_media']);
+      if (unfurlMedia !== undefined) message.unfurlMedia = unfurlMedia;
+      state.messages.push(message);
+      return { ok: true, channel: channel.id, ts: message.ts, message: messageJson(message) };
+    },
+
+    'chat.update': (args) => {
+      const channel = findChannel(args['channel']);
+      const ts = asString(args['ts']) ?? '';
+      const message = state.messages.find((m) => m.channel === channel.id && m.ts === ts);
+      if (message === undefined) fail('message_not_found');
+      if (message.user !== BOT.userId) fail('cant_update_message');
+      if (channel.isArchived === true) fail('is_inactive');
+      const { text, blocks } = content(args);
+      if (text === undefined) delete message.text;
+      else message.text = text;
+      if (blocks === undefined) delete message.blocks;
+      else message.blocks = blocks;
+      message.edited = { user: BOT.userId, ts: nextTs() };
+      return {
+        ok: true,
+        channel: channel.id,
+        ts: message.ts,
+        text: message.text ?? '',
+        message: messageJson(message),
+      };
+    },
+
+    'conversations.list': (args) => {
+      const typesArg = asString(args['types']) ?? 'public_channel';
+      const types = typesArg.split(',').map((type) => type.trim());
+      const known = ['public_channel', 'private_channel', 'mpim', 'im'];
+      if (types.some((type) => !known.includes(type))) fail('invalid_types');
+      const limitArg = args['limit'];
+      const limit = limitArg === undefined || limitArg === '' ? 100 : Number(limitArg);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) fail('invalid_limit');
+      const excludeArchived = asBoolean(args['exclude_archived']) === true;
+      const matching = state.channels.filter(
+        (channel) =>
+          types.includes(channelType(channel)) && !(excludeArchived && channel.isArchived === true),
+      );
+      let start = 0;
+      const cursor = asString(args['cursor']);
+      if (cursor !== undefined && cursor !== '') {
+        const id = decodeCursor(cursor);
+        start = matching.findIndex((channel) => channel.id === id);
+        if (start < 0) fail('invalid_cursor');
+      }
+      const page = matching.slice(start, start + limit);
+      const next = matching[start + limit];
+      return {
+        ok: true,
+        channels: page.map(channelJson),
+        response_metadata: { next_cursor: next === undefined ? '' : encodeCursor(next.id) },
+      };
+    },
+
+    'users.lookupByEmail': (args) => {
+      const email = asString(args['email'])?.trim().toLowerCase() ?? '';
+      if (email === '') fail('invalid_arguments');
+      const user = state.users.find((candidate) => candidate.email?.toLowerCase() === email);
+      if (user === undefined || user.deleted === true) fail('users_not_found');
+      const profile: Record<string, unknown> = {
+        real_name: user.realName ?? '',
+        display_name: user.displayName ?? '',
+        email: user.email,
+      };
+      return {
+        ok: true,
+        user: {
+          id: user.id,
+          team_id: TEAM.id,
+          name: user.name,
+          deleted: false,
+          real_name: user.realName,
+          tz: 'Europe/Amsterdam',
+          is_bot: user.isBot === true,
+          profile,
+        },
+      };
+    },
+  };
+
+  const pending = new Set<ServerResponse>();
+
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    contentType: string,
+    headers: Record<string, string> = {},
+  ): void => {
+    res.writeHead(status, {
+      'content-type': contentType,
+      'x-slack-req-id': randomUUID().replaceAll('-', ''),
+      'x-oauth-scopes': 'chat:write,channels:read,groups:read,users:read,users:read.email',
+      ...headers,
+    });
+    res.end(body);
+  };
+  const sendJson = (res: ServerResponse, answer: unknown, status = 200, headers?: Record<string, string>) =>
+    send(res, status, JSON.stringify(answer), 'application/json; charset=utf-8', headers);
+
+  const takeFault = (method: string): SlackFault | undefined => {
+    for (const key of [method, '*']) {
+      const queue = state.faults.get(key);
+      const fault = queue?.shift();
+      if (fault !== undefined) return fault;
+    }
+    return undefined;
+  };
+
+  /** Answers a fault; false when the fault only delays a normal answer. */
+  const answerFault = async (res: ServerResponse, fault: SlackFault): Promise<boolean> => {
+    if (fault.hang === true) {
+      pending.add(res);
+      res.on('close', () => pending.delete(res));
+      return true;
+    }
+    if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    const headers: Record<string, string> = { ...fault.headers };
+    if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+    const status = fault.status ?? (fault.retryAfter !== undefined ? 429 : 200);
+    if (typeof fault.body === 'string') {
+      send(res, status, fault.body, fault.contentType ?? 'text/html; charset=utf-8', headers);
+      return true;
+    }
+    if (fault.body !== undefined) {
+      sendJson(res, fault.body, status, headers);
+      return true;
+    }
+    let error = fault.error;
+    if (error === undefined && status === 429) error = 'ratelimited';
+    if (error === undefined && status >= 500)
+      error = status === 503 ? 'service_unavailable' : 'internal_error';
+    // Nothing to answer instead (e.g. only a delay): the call goes on normally.
+    if (error === undefined) return false;
+    sendJson(res, { ok: false, error }, status, headers);
+    return true;
+  };
+
+  /** Reads the arguments as Slack does; throws a SlackError for a body it would refuse. */
+  const readArgs = (
+    method: string,
+    req: IncomingMessage,
+    url: URL,
+    raw: string,
+  ): { args: Args; kind: SlackFakeRequest['bodyKind']; warnings: string[] } => {
+    const args: Args = Object.fromEntries(url.searchParams);
+    const warnings: string[] = [];
+    const contentType = req.headers['content-type'];
+    if (req.method !== 'POST' || raw.length === 0) return { args, kind: 'none', warnings };
+    if (contentType === undefined) fail('missing_post_type');
+    const [type = '', ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
+    const charset = params.find((param) => param.startsWith('charset='))?.slice('charset='.length);
+    if (charset !== undefined && !['utf-8', 'utf8', 'iso-8859-1'].includes(charset)) fail('invalid_charset');
+    if (type === 'application/x-www-form-urlencoded') {
+      return { args: { ...args, ...Object.fromEntries(new URLSearchParams(raw)) }, kind: 'form', warnings };
+    }
+    if (type === 'application/json') {
+      if (FORM_ONLY.has(method)) fail('invalid_post_type');
+      if (charset === undefined) warnings.push('missing_charset');
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        fail('invalid_json');
+      }
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('json_not_object');
+      // Slack does not read the token from a JSON body; only the Authorization header authenticates it.
+      const { token: _ignored, ...rest } = json as Args;
+      return { args: { ...args, ...rest }, kind: 'json', warnings };
+    }
+    fail('invalid_post_type');
+  };
+
+  const tokenOf = (
+    req: IncomingMessage,
+    args: Args,
+    kind: SlackFakeRequest['bodyKind'],
+  ): string | undefined => {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+      return match?.[1];
+    }
+    return kind === 'json' ? undefined : asString(args['token']);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const match = /^\/api\/([\w.]+)$/.exec(url.pathname);
+    if (match === null || (req.method !== 'GET' && req.method !== 'POST')) {
+      send(res, 404, '<html><body>Not Found</body></html>', 'text/html; charset=utf-8');
+      return;
+    }
+    const method = match[1] ?? '';
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const record: SlackFakeRequest = {
+      method,
+      httpMethod: req.method,
+      headers,
+      contentType: req.headers['content-type'],
+      bodyKind: raw.length === 0 ? 'none' : 'other',
+      args: Object.fromEntries(url.searchParams),
+      token: undefined,
+      rawBody: raw,
+    };
+    state.requests.push(record);
+    const fault = takeFault(method);
+    if (fault !== undefined && (await answerFault(res, fault))) return;
+    try {
+      const { args, kind, warnings } = readArgs(method, req, url, raw);
+      Object.assign(record, { args, bodyKind: kind, token: tokenOf(req, args, kind) });
+      if (record.token === undefined) fail('not_authed');
+      if (!state.tokens.has(record.token)) fail('invalid_auth');
+      const handler = methods[method];
+      if (handler === undefined) {
+        sendJson(res, { ok: false, error: 'unknown_method', req_method: method });
+        return;
+      }
+      const answer = handler(args);
+      if (warnings.length > 0) {
+        const metadata = (answer['response_metadata'] as Record<string, unknown> | undefined) ?? {};
+        Object.assign(answer, { warning: warnings.join(','), response_metadata: { ...metadata, warnings } });
+      }
+      sendJson(res, answer);
+    } catch (error) {
+      if (!(error instanceof SlackError)) throw error;
+      sendJson(res, { ok: false, error: error.code });
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, 'fake failure', 'text/plain');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/api`,
+    requests: state.requests,
+    messages: state.messages,
+    channels: state.channels,
+    users: state.users,
+    tokens: state.tokens,
+    failNext: (method, fault) => {
+      const queue = state.faults.get(method) ?? [];
+      queue.push(fault);
+      state.faults.set(method, queue);
+    },
+    requestsFor: (method) => state.requests.filter((request) => request.method === method),
+    message: (channel, ts) => state.messages.find((m) => m.channel === channel && m.ts === ts),
+    reset: () => {
+      state.requests.length = 0;
+      state.faults.clear();
+      state.messages.splice(0, state.messages.length, ...initialMessages.map((message) => ({ ...message })));
+      state.tokens.clear();
+      for (const token of initialTokens) state.tokens.add(token);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of pending) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
