@@ -24,7 +24,9 @@ try {
   });
   console.log(formatSizeTable(sizes));
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`\nBuilt ${functions.length} function(s)${values.function ? '' : ' and the layer'} in ${seconds} s`);
+  console.log(
+    `\nBuilt ${functions.length} function(s)${values.function ? '' : ' and the layer'} in ${seconds} s`,
+  );
 } catch (error) {
   console.error(`Build failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

@@ -6,7 +6,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { bundleFunction, bundleLayer } from './bundle.ts';
 import { discoverFunctions, type FunctionSource } from './functions.ts';
-import { type ZipEntry, writeZip } from './zip.ts';
+import { writeZip, type ZipEntry } from './zip.ts';
 
 export interface BuildArtifactsOptions {
   /** Repository root (holds `functions/` and `layers/core/`). */
@@ -73,7 +73,10 @@ async function buildFunction(fn: FunctionSource, root: string, outDir: string): 
 
 async function buildLayer(root: string, outDir: string): Promise<ArtifactSize[]> {
   const zipFile = join(outDir, 'layer.zip');
-  await Promise.all([rm(join(outDir, 'layer'), { recursive: true, force: true }), rm(zipFile, { force: true })]);
+  await Promise.all([
+    rm(join(outDir, 'layer'), { recursive: true, force: true }),
+    rm(zipFile, { force: true }),
+  ]);
   const layerDir = await bundleLayer(root, outDir);
   await zipFolder(layerDir, zipFile);
   const modules = join(layerDir, 'nodejs', 'node_modules');
@@ -134,10 +137,14 @@ export function formatSizeTable(sizes: readonly ArtifactSize[]): string {
     kib(size.mapBytes),
     size.zip === undefined ? '' : kib(size.zip.bytes),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
+  );
   const line = (cells: readonly string[]): string =>
     cells
-      .map((cell, column) => (column === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[column] ?? 0),
+      )
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

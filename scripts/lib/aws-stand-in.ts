@@ -84,7 +84,10 @@ function answer(service: string, action: string, params: Record<string, unknown>
   return errorReply(400, 'InvalidAction', `The offline AWS stand-in does not implement ${service}:${action}`);
 }
 
-function parseRequest(request: IncomingMessage, body: string): { action: string; params: Record<string, unknown> } {
+function parseRequest(
+  request: IncomingMessage,
+  body: string,
+): { action: string; params: Record<string, unknown> } {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string') {
     // AWS JSON protocol: `X-Amz-Target: <Prefix>.<Action>` and a JSON body.
@@ -120,7 +123,11 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
         calls.push({ service, action });
         reply = answer(service, action, params);
       } catch {
-        reply = errorReply(400, 'MalformedQueryString', 'The offline AWS stand-in could not parse the request');
+        reply = errorReply(
+          400,
+          'MalformedQueryString',
+          'The offline AWS stand-in could not parse the request',
+        );
       }
       if (json) {
         const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };

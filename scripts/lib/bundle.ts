@@ -62,7 +62,8 @@ function matchesExternal(path: string, patterns: readonly string[]): boolean {
  * unresolvableImports(result.metafile, ['zod']); // ['zod/v4'] when some module imports 'zod/v4'
  * ```
  */
-export function unresolvableImports(metafile: Metafile, allowed: readonly string[]): string[] {
+export function unresolvableImports(metafile: Metafile | undefined, allowed: readonly string[]): string[] {
+  if (metafile === undefined) throw new Error('esbuild returned no metafile (metafile: true is required)');
   const packages = allowed.map((pattern) => (pattern.endsWith('/*') ? pattern.slice(0, -1) : `${pattern}/`));
   const bad = new Set<string>();
   for (const output of Object.values(metafile.outputs)) {
@@ -77,10 +78,10 @@ export function unresolvableImports(metafile: Metafile, allowed: readonly string
   return [...bad].sort();
 }
 
-/** Source files that must never be inlined into a function (input paths are relative to the root). */
-function inlinedLayerSources(metafile: Metafile): string[] {
-  return Object.keys(metafile.inputs).filter(
-    (input) => input.startsWith('layers/core/') || /(^|\/)node_modules\/(zod|@aws-sdk)\//.test(input),
+/** Source files that must never be inlined into a function: the layer or the runtime provides them. */
+function inlinedLayerSources(metafile: Metafile | undefined): string[] {
+  return Object.keys(metafile?.inputs ?? {}).filter((input) =>
+    /(^|\/)(layers\/core\/src|node_modules\/zod|node_modules\/@aws-sdk)\//.test(input),
   );
 }
 
@@ -98,7 +99,12 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
   const result = await build({
     ...COMMON,
     absWorkingDir: root,
-    stdin: { contents: functionEntrySource(), resolveDir: fn.dir, sourcefile: 'lambda-entry.ts', loader: 'ts' },
+    stdin: {
+      contents: functionEntrySource(),
+      resolveDir: fn.dir,
+      sourcefile: 'lambda-entry.ts',
+      loader: 'ts',
+    },
     outfile,
     // Stack traces map back to TypeScript (NODE_OPTIONS=--enable-source-maps); names and lines are enough.
     sourcemap: 'linked',
@@ -162,12 +168,15 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
     ['zod', zod, []],
   ] as const) {
     const missing = unresolvableImports(result.metafile, allowed);
-    if (missing.length > 0) throw new Error(`layer ${name}: imports not available on Lambda: ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new Error(`layer ${name}: imports not available on Lambda: ${missing.join(', ')}`);
   }
   const coreManifest = JSON.parse(await readFile(join(root, 'layers', 'core', 'package.json'), 'utf8')) as {
     version: string;
   };
-  const zodManifest = JSON.parse(await readFile(join(root, 'node_modules', 'zod', 'package.json'), 'utf8')) as {
+  const zodManifest = JSON.parse(
+    await readFile(join(root, 'node_modules', 'zod', 'package.json'), 'utf8'),
+  ) as {
     version: string;
   };
   await Promise.all([

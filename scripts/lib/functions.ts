@@ -2,7 +2,7 @@
  * Finds the deployable functions: every `functions/<category>/<provider>/` folder with an `index.ts` and a
  * `function.yml`. The build, the packaging and their tests all start from this one list.
  */
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -35,16 +35,19 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function subdirectories(dir: string): Promise<string[]> {
+  let names: string[];
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-      .map((entry) => entry.name)
-      .sort();
+    names = await readdir(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+  const found: string[] = [];
+  for (const name of names.filter((entry) => !entry.startsWith('.')).sort()) {
+    // stat, not the dirent: a linked folder counts like a real one.
+    if ((await stat(join(dir, name))).isDirectory()) found.push(name);
+  }
+  return found;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -110,7 +113,8 @@ export async function discoverFunctions(root: string): Promise<FunctionSource[]>
   }
   const seen = new Set<string>();
   for (const fn of found) {
-    if (seen.has(fn.name)) throw new Error(`Two function folders are named "${fn.name}": names must be unique`);
+    if (seen.has(fn.name))
+      throw new Error(`Two function folders are named "${fn.name}": names must be unique`);
     seen.add(fn.name);
   }
   return found.sort((a, b) => a.name.localeCompare(b.name));

@@ -119,7 +119,11 @@ export async function packageService(options: PackageOptions): Promise<PackageRe
       const child = spawn(
         process.execPath,
         [serverlessBin(root), 'package', '--stage', stage, '--region', region],
-        { cwd: root, env: offlineEnvironment(process.env, aws.endpoint, region), stdio: ['ignore', 'pipe', 'pipe'] },
+        {
+          cwd: root,
+          env: offlineEnvironment(process.env, aws.endpoint, region),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
       );
       const collect = (target: NodeJS.WriteStream) => (chunk: Buffer) => {
         output += chunk.toString('utf8');

@@ -4,7 +4,7 @@
  */
 import {
   ConflictError,
-  ConnectorError,
+  type ConnectorError,
   NotFoundError,
   NotSupportedError,
   ValidationError,
@@ -47,7 +47,8 @@ export function describeSqlDatabaseConformance(
   describe(`SQL database conformance: ${name}`, () => {
     let fixture: SqlDatabaseFixture;
     let db: SqlDatabase;
-    const table = (tableName: string): string => `${fixture.quote(fixture.schema)}.${fixture.quote(tableName)}`;
+    const table = (tableName: string): string =>
+      `${fixture.quote(fixture.schema)}.${fixture.quote(tableName)}`;
     const p = (position: number): string => fixture.placeholder(position);
 
     beforeAll(async () => {
@@ -144,9 +145,9 @@ export function describeSqlDatabaseConformance(
         // Assess
         const error = await attempt.catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(ConflictError);
-        expect(JSON.stringify({ message: (error as Error).message, details: (error as ConflictError).details })).not.toContain(
-          'value-that-must-not-leak',
-        );
+        expect(
+          JSON.stringify({ message: (error as Error).message, details: (error as ConflictError).details }),
+        ).not.toContain('value-that-must-not-leak');
       });
 
       it('keeps the connection usable after a failed statement', async () => {
@@ -164,7 +165,10 @@ export function describeSqlDatabaseConformance(
         // Act
         const result = await db.execute({
           statements: [
-            { sql: `insert into ${table('people')} (id, name) values (${p(1)}, ${p(2)})`, params: [10, 'Grace'] },
+            {
+              sql: `insert into ${table('people')} (id, name) values (${p(1)}, ${p(2)})`,
+              params: [10, 'Grace'],
+            },
             { sql: `update ${table('people')} set score = ${p(1)} where id = ${p(2)}`, params: [85, 10] },
             { sql: `select score from ${table('people')} where id = ${p(1)}`, params: [10] },
           ],
@@ -177,7 +181,9 @@ export function describeSqlDatabaseConformance(
       it('rolls back every statement when a later one fails and names the failing index', async () => {
         // Prepare
         if (!supports(db, 'transactions')) {
-          await expect(db.execute({ statements: [{ sql: 'select 1' }] })).rejects.toBeInstanceOf(NotSupportedError);
+          await expect(db.execute({ statements: [{ sql: 'select 1' }] })).rejects.toBeInstanceOf(
+            NotSupportedError,
+          );
           return;
         }
         const insert = `insert into ${table('people')} (id, name) values (${p(1)}, ${p(2)})`;
@@ -209,7 +215,11 @@ export function describeSqlDatabaseConformance(
         await db.query({
           sql: `create table ${table('events')} (id integer primary key, kind varchar(20) not null, weight integer)`,
         });
-        const rows = Array.from({ length: 2500 }, (_, i) => ({ id: i + 1, kind: i % 2 === 0 ? 'even' : 'odd', weight: i }));
+        const rows = Array.from({ length: 2500 }, (_, i) => ({
+          id: i + 1,
+          kind: i % 2 === 0 ? 'even' : 'odd',
+          weight: i,
+        }));
         // Act
         const result = await db.insertRows({ schema: fixture.schema, table: 'events', rows });
         // Assess
@@ -319,7 +329,12 @@ export function describeSqlDatabaseConformance(
         // Act
         const result = await db.describeTable({ schema: fixture.schema, table: 'people' });
         // Assess
-        expect(result).toMatchObject({ schema: fixture.schema, name: 'people', type: 'table', primaryKey: ['id'] });
+        expect(result).toMatchObject({
+          schema: fixture.schema,
+          name: 'people',
+          type: 'table',
+          primaryKey: ['id'],
+        });
         expect(result.columns.map((c) => [c.name, c.position, c.nullable, c.primaryKey])).toEqual([
           ['id', 1, false, true],
           ['name', 2, false, false],

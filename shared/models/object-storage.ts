@@ -109,7 +109,10 @@ export const PutObjectFields = z.object({
  * const MyPutInput = PutObjectFields.extend({ tier: z.string() }).superRefine(checkBase64Body);
  * ```
  */
-export function checkBase64Body(input: { body: string; encoding: BodyEncoding }, context: z.RefinementCtx): void {
+export function checkBase64Body(
+  input: { body: string; encoding: BodyEncoding },
+  context: z.RefinementCtx,
+): void {
   if (input.encoding === 'base64' && !isBase64(input.body)) {
     context.addIssue({ code: 'custom', message: 'expected standard padded base64', path: ['body'] });
   }

@@ -63,7 +63,9 @@ export type SqlField = z.infer<typeof SqlField>;
 /** One result row, keyed by column name. Values are JSON: dates as the engine's text, binary as base64. */
 export const SqlRow = z
   .record(z.string(), z.unknown())
-  .describe('One row keyed by column name; dates and times as text, binary as base64, 64-bit integers as text');
+  .describe(
+    'One row keyed by column name; dates and times as text, binary as base64, 64-bit integers as text',
+  );
 export type SqlRow = z.infer<typeof SqlRow>;
 
 /** Output of `query`. */
@@ -106,7 +108,9 @@ export type ExecuteOutput = z.infer<typeof ExecuteOutput>;
 
 /** Input of `insert-rows`. */
 export const InsertRowsInput = z.object({
-  schema: SqlIdentifier.optional().describe('The schema (PostgreSQL) or database (MySQL); default: the current one'),
+  schema: SqlIdentifier.optional().describe(
+    'The schema (PostgreSQL) or database (MySQL); default: the current one',
+  ),
   table: SqlIdentifier.describe('The table to insert into'),
   columns: z
     .array(SqlIdentifier)
@@ -128,7 +132,11 @@ export type InsertRowsInput = z.input<typeof InsertRowsInput>;
 
 /** Output of `insert-rows`. */
 export const InsertRowsOutput = z.object({
-  inserted: z.number().int().nonnegative().describe('Rows inserted (duplicates skipped by "ignore" excluded)'),
+  inserted: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('Rows inserted (duplicates skipped by "ignore" excluded)'),
   batches: z.number().int().positive().describe('Multi-row INSERT statements it took, in one transaction'),
 });
 export type InsertRowsOutput = z.infer<typeof InsertRowsOutput>;

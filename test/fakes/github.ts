@@ -40,7 +40,13 @@
  * await github.close();
  * ```
  */
-import { createHash, createPublicKey, type KeyObject, randomBytes, verify as verifySignature } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  verify as verifySignature,
+} from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -255,7 +261,10 @@ class HttpAnswer extends Error {
 }
 
 function fail(status: number, message: string, extra: Record<string, unknown> = {}): never {
-  throw new HttpAnswer({ status, body: { message, documentation_url: DOCS, status: String(status), ...extra } });
+  throw new HttpAnswer({
+    status,
+    body: { message, documentation_url: DOCS, status: String(status), ...extra },
+  });
 }
 
 function iso(ms: number): string {
@@ -292,39 +301,161 @@ function routeOf(method: string, path: string): { route: GitHubRoute; params: st
   return { route: 'unknown', params: [] };
 }
 
-/**
- * Starts the fake on 127.0.0.1 with an ephemeral port.
- *
- * @example
- * ```ts
- * const github = await startGitHubFake({ tokens: ['ghp_test'] });
- * github.addIssue('octo/hello', { title: 'First', updatedAt: '2024-01-01T00:00:00Z' });
- * ```
- */
-export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<GitHubFake> {
-  const now = options.now ?? Date.now;
-  const limit = options.rateLimit ?? 5000;
-  const tokens = new Map<string, number>(); // token -> expiry epoch ms (Infinity for static tokens)
-  for (const token of options.tokens ?? []) tokens.set(token, Number.POSITIVE_INFINITY);
-  const used = new Map<string, number>();
-  const repos = new Map<string, Repo>();
-  const requests: RecordedRequest[] = [];
-  const issuedTokens: string[] = [];
-  const faults: Array<{ route: GitHubRoute | '*'; fault: GitHubFault; left: number }> = [];
-  let nextId = 1000;
-  let baseUrl = '';
-  const appKey =
-    options.app === undefined
-      ? undefined
-      : typeof options.app.publicKey === 'string'
-        ? createPublicKey(options.app.publicKey)
-        : options.app.publicKey;
+interface FaultEntry {
+  route: GitHubRoute | '*';
+  fault: GitHubFault;
+  left: number;
+}
 
-  const key = (fullName: string): string => fullName.toLowerCase();
-  const addRepo = (fullName: string, seed: FakeRepoSeed = {}): void => {
+function objectBody(body: unknown): Record<string, unknown> {
+  return (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function bearerOf(headers: Record<string, string>): string | undefined {
+  return /^(?:bearer|token)\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1];
+}
+
+function faultAnswer(fault: GitHubFault): Answer | undefined {
+  if (fault.status === undefined && fault.rawBody === undefined) return undefined;
+  const answer: Answer = { status: fault.status ?? 200 };
+  if (fault.headers !== undefined) answer.headers = fault.headers;
+  if (fault.rawBody !== undefined) answer.raw = fault.rawBody;
+  else if (fault.body !== undefined) answer.body = fault.body;
+  if (fault.contentType !== undefined) answer.contentType = fault.contentType;
+  return answer;
+}
+
+/** The validated parameters of an issue listing. */
+interface ListQuery {
+  state: string;
+  sort: string;
+  direction: string;
+  perPage: number;
+  page: number;
+  since: number | undefined;
+  labels: string[];
+}
+
+function oneOf(value: string, allowed: string[]): string {
+  if (!allowed.includes(value)) fail(422, 'Validation Failed');
+  return value;
+}
+
+function listQuery(query: Record<string, string>): ListQuery {
+  let since: number | undefined;
+  if (query['since'] !== undefined) {
+    since = Date.parse(query['since']);
+    if (Number.isNaN(since)) fail(422, 'Invalid value for since');
+  }
+  return {
+    state: oneOf(query['state'] ?? 'open', ['open', 'closed', 'all']),
+    sort: oneOf(query['sort'] ?? 'created', ['created', 'updated', 'comments']),
+    direction: oneOf(query['direction'] ?? 'desc', ['asc', 'desc']),
+    // GitHub clamps per_page to 100 rather than refusing it.
+    perPage: Math.min(100, Math.max(1, Number(query['per_page'] ?? 30) || 30)),
+    page: Math.max(1, Number(query['page'] ?? 1) || 1),
+    since,
+    labels: (query['labels'] ?? '')
+      .split(',')
+      .map((label) => label.trim())
+      .filter((label) => label !== ''),
+  };
+}
+
+function matchingIssues(issues: FakeIssue[], q: ListQuery): FakeIssue[] {
+  const sortKey = (issue: FakeIssue): number => {
+    if (q.sort === 'comments') return issue.comments;
+    return Date.parse(q.sort === 'updated' ? issue.updatedAt : issue.createdAt);
+  };
+  const sign = q.direction === 'asc' ? 1 : -1;
+  return issues
+    .filter((issue) => q.state === 'all' || issue.state === q.state)
+    .filter((issue) => q.since === undefined || Date.parse(issue.updatedAt) >= q.since)
+    .filter((issue) => q.labels.every((label) => issue.labels.includes(label)))
+    .sort((a, b) => (sortKey(a) - sortKey(b) || a.number - b.number) * sign);
+}
+
+/** GitHub's Link header for page `page` of `lastPage`. */
+function linkHeader(target: (page: number) => string, page: number, lastPage: number): string | undefined {
+  const links: string[] = [];
+  if (page > 1) links.push(`<${target(Math.min(page - 1, lastPage))}>; rel="prev"`);
+  if (page < lastPage) links.push(`<${target(page + 1)}>; rel="next"`, `<${target(lastPage)}>; rel="last"`);
+  if (page > 1) links.push(`<${target(1)}>; rel="first"`);
+  return links.length === 0 ? undefined : links.join(', ');
+}
+
+/** GitHub wraps base64 content every 60 characters and ends it with a newline. */
+function wrappedBase64(bytes: Buffer): string {
+  const lines = bytes.toString('base64').match(/.{1,60}/g) ?? [];
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+function decodeJwtPart(part: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(base64UrlDecode(part).toString('utf8'));
+  if (typeof value !== 'object' || value === null) throw new Error('not an object');
+  return value as Record<string, unknown>;
+}
+
+class GitHubFakeServer implements GitHubFake {
+  baseUrl = '';
+  readonly requests: RecordedRequest[] = [];
+  readonly issuedTokens: string[] = [];
+  readonly #options: GitHubFakeOptions;
+  readonly #now: () => number;
+  readonly #limit: number;
+  /** token -> expiry in epoch ms (Infinity for static tokens). */
+  readonly #tokens = new Map<string, number>();
+  readonly #used = new Map<string, number>();
+  readonly #repos = new Map<string, Repo>();
+  readonly #faults: FaultEntry[] = [];
+  readonly #appKey: KeyObject | undefined;
+  readonly #server = createServer((req, res) => this.#receive(req, res));
+  #nextId = 1000;
+
+  constructor(options: GitHubFakeOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#limit = options.rateLimit ?? 5000;
+    for (const token of options.tokens ?? []) this.#tokens.set(token, Number.POSITIVE_INFINITY);
+    const publicKey = options.app?.publicKey;
+    this.#appKey = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+    for (const [fullName, seed] of Object.entries(options.repos ?? {})) this.addRepo(fullName, seed);
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.baseUrl = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  failNext(route: GitHubRoute | '*', fault: GitHubFault): void {
+    this.#faults.push({ route, fault, left: fault.times ?? 1 });
+  }
+
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
+  addToken(token: string): void {
+    this.#tokens.set(token, Number.POSITIVE_INFINITY);
+  }
+
+  revokeToken(token: string): void {
+    this.#tokens.delete(token);
+  }
+
+  addRepo(fullName: string, seed: FakeRepoSeed = {}): void {
     const [owner = '', name = ''] = fullName.split('/');
     const defaultBranch = seed.defaultBranch ?? 'main';
-    const repo: Repo = {
+    this.#repos.set(fullName.toLowerCase(), {
       owner,
       name,
       defaultBranch,
@@ -332,24 +463,20 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       comments: [],
       files: new Map([[defaultBranch, new Map()]]),
       nextNumber: 1,
-    };
-    repos.set(key(fullName), repo);
-    for (const issue of seed.issues ?? []) addIssue(fullName, issue);
-    for (const [path, content] of Object.entries(seed.files ?? {})) putFile(fullName, path, content);
-  };
-  const repoFor = (fullName: string): Repo => {
-    const repo = repos.get(key(fullName));
-    if (repo === undefined) throw new Error(`GitHub fake: no repository ${fullName}; addRepo first`);
-    return repo;
-  };
-  const addIssue = (fullName: string, seed: FakeIssueSeed): FakeIssue => {
-    const repo = repos.get(key(fullName)) ?? (addRepo(fullName), repoFor(fullName));
+    });
+    for (const issue of seed.issues ?? []) this.addIssue(fullName, issue);
+    for (const [path, content] of Object.entries(seed.files ?? {})) this.putFile(fullName, path, content);
+  }
+
+  addIssue(fullName: string, seed: FakeIssueSeed): FakeIssue {
+    const repo = this.#repoOrCreate(fullName);
     const number = seed.number ?? repo.nextNumber;
     repo.nextNumber = Math.max(repo.nextNumber, number + 1);
-    const created = seed.createdAt ?? iso(now());
+    const created = seed.createdAt ?? iso(this.#now());
+    const updated = seed.updatedAt ?? created;
     const state = seed.state ?? 'open';
     const issue: FakeIssue = {
-      id: nextId++,
+      id: this.#nextId++,
       number,
       title: seed.title,
       body: seed.body ?? null,
@@ -358,38 +485,244 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       assignees: seed.assignees ?? [],
       user: seed.user ?? 'octocat',
       createdAt: created,
-      updatedAt: seed.updatedAt ?? created,
-      closedAt: seed.closedAt ?? (state === 'closed' ? (seed.updatedAt ?? created) : null),
+      updatedAt: updated,
+      closedAt: seed.closedAt ?? (state === 'closed' ? updated : null),
       comments: seed.comments ?? 0,
       pullRequest: seed.pullRequest ?? false,
     };
     repo.issues.push(issue);
     return issue;
-  };
-  const putFile = (fullName: string, path: string, content: string | Buffer, ref?: string): void => {
-    const repo = repos.get(key(fullName)) ?? (addRepo(fullName), repoFor(fullName));
+  }
+
+  putFile(fullName: string, path: string, content: string | Buffer, ref?: string): void {
+    const repo = this.#repoOrCreate(fullName);
     const branch = ref ?? repo.defaultBranch;
-    let tree = repo.files.get(branch);
-    if (tree === undefined) {
-      tree = new Map();
-      repo.files.set(branch, tree);
-    }
+    const tree = repo.files.get(branch) ?? new Map<string, Buffer>();
+    repo.files.set(branch, tree);
     tree.set(path.replace(/^\/+/, ''), typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-  };
-  for (const [fullName, seed] of Object.entries(options.repos ?? {})) addRepo(fullName, seed);
+  }
 
-  const user = (login: string) => ({
-    login,
-    id: login.length * 1000 + 1,
-    node_id: `U_${login}`,
-    type: 'User',
-    site_admin: false,
-    url: `${baseUrl}/users/${login}`,
-    html_url: `https://github.com/${login}`,
-  });
+  issues(fullName: string): FakeIssue[] {
+    return [...this.#repo(fullName).issues];
+  }
 
-  const renderIssue = (repo: Repo, issue: FakeIssue) => {
-    const api = `${baseUrl}/repos/${repo.owner}/${repo.name}`;
+  comments(fullName: string, issueNumber: number): FakeComment[] {
+    return this.#repo(fullName).comments.filter((comment) => comment.issueNumber === issueNumber);
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#server.closeAllConnections();
+      this.#server.close(() => resolve());
+    });
+  }
+
+  #repo(fullName: string): Repo {
+    const repo = this.#repos.get(fullName.toLowerCase());
+    if (repo === undefined) throw new Error(`GitHub fake: no repository ${fullName}; addRepo first`);
+    return repo;
+  }
+
+  #repoOrCreate(fullName: string): Repo {
+    if (!this.#repos.has(fullName.toLowerCase())) this.addRepo(fullName);
+    return this.#repo(fullName);
+  }
+
+  #receive(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const method = (req.method ?? 'GET').toUpperCase();
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const { route, params } = routeOf(method, url.pathname);
+      const request: RecordedRequest = {
+        route,
+        method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        body: parseBody(Buffer.concat(chunks).toString('utf8')),
+      };
+      this.requests.push(request);
+      const fault = this.#takeFault(request);
+      const respond = (): void => this.#respond(res, request, params, fault);
+      if (fault?.delayMs !== undefined) setTimeout(respond, fault.delayMs).unref();
+      else respond();
+    });
+  }
+
+  #respond(
+    res: ServerResponse,
+    request: RecordedRequest,
+    params: string[],
+    fault: GitHubFault | undefined,
+  ): void {
+    const token = bearerOf(request.headers);
+    const known = token !== undefined && this.#tokens.has(token) ? token : undefined;
+    const injected = fault === undefined ? undefined : faultAnswer(fault);
+    if (injected !== undefined) {
+      this.#send(res, injected, known);
+      return;
+    }
+    try {
+      this.#send(res, this.#handle(request, params), known);
+    } catch (error) {
+      const answer =
+        error instanceof HttpAnswer ? error.answer : { status: 500, body: { message: 'Server Error' } };
+      this.#send(res, answer, known);
+    }
+  }
+
+  #takeFault(request: RecordedRequest): GitHubFault | undefined {
+    const index = this.#faults.findIndex(
+      (entry) =>
+        (entry.route === '*' || entry.route === request.route) && (entry.fault.when?.(request) ?? true),
+    );
+    const entry = this.#faults[index];
+    if (entry === undefined) return undefined;
+    entry.left -= 1;
+    if (entry.left <= 0) this.#faults.splice(index, 1);
+    return entry.fault;
+  }
+
+  #handle(request: RecordedRequest, params: string[]): Answer {
+    const version = request.headers['x-github-api-version'];
+    if (version !== undefined && !API_VERSIONS.has(version)) {
+      fail(400, `Unsupported 'X-GitHub-Api-Version': ${version.slice(0, 32)}`);
+    }
+    if (request.route === 'create-installation-token') {
+      return this.#createInstallationToken(params[0] ?? '', request.headers);
+    }
+    if (request.route === 'unknown') fail(404, 'Not Found');
+    const token = this.#authenticate(request.headers);
+    if (request.route === 'root') {
+      return {
+        status: 200,
+        body: { current_user_url: `${this.baseUrl}/user`, rate_limit_url: `${this.baseUrl}/rate_limit` },
+      };
+    }
+    if (request.route === 'rate-limit') return this.#rateLimit(token);
+    this.#used.set(token, (this.#used.get(token) ?? 0) + 1);
+    const [owner = '', name = '', extra = ''] = params;
+    const repo = this.#repos.get(`${owner}/${name}`.toLowerCase());
+    if (repo === undefined) fail(404, 'Not Found');
+    switch (request.route) {
+      case 'list-issues':
+        return this.#listIssues(repo, request.query, request.path);
+      case 'create-issue':
+        return this.#createIssue(repo, request.body);
+      case 'create-comment':
+        return this.#createComment(repo, extra, request.body);
+      default:
+        return this.#getContent(repo, extra, request.query);
+    }
+  }
+
+  #authenticate(headers: Record<string, string>): string {
+    const token = bearerOf(headers);
+    const expiry = token === undefined ? undefined : this.#tokens.get(token);
+    if (token === undefined || expiry === undefined || expiry <= this.#now()) fail(401, 'Bad credentials');
+    return token;
+  }
+
+  #checkAppJwt(headers: Record<string, string>): void {
+    const undecodable = (): never => fail(401, 'A JSON web token could not be decoded');
+    const parts = /^bearer\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1]?.split('.') ?? [];
+    const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
+    if (this.#options.app === undefined || this.#appKey === undefined || parts.length !== 3) undecodable();
+    let header: Record<string, unknown> = {};
+    let claims: Record<string, unknown> = {};
+    try {
+      header = decodeJwtPart(headerPart);
+      claims = decodeJwtPart(payloadPart);
+    } catch {
+      undecodable();
+    }
+    const signed = Buffer.from(`${headerPart}.${payloadPart}`);
+    const key = this.#appKey as KeyObject;
+    if (
+      header['alg'] !== 'RS256' ||
+      !verifySignature('sha256', signed, key, base64UrlDecode(signaturePart))
+    ) {
+      undecodable();
+    }
+    const seconds = Math.floor(this.#now() / 1000);
+    const { iat, exp, iss } = claims;
+    if (typeof iat !== 'number' || !Number.isInteger(iat) || iat > seconds + 60) {
+      fail(
+        401,
+        "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+      );
+    }
+    if (typeof exp !== 'number' || exp <= seconds || exp - iat > 600) {
+      fail(
+        401,
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+      );
+    }
+    if (String(iss) !== String(this.#options.app?.appId)) fail(401, 'Integration not found');
+  }
+
+  #createInstallationToken(installation: string, headers: Record<string, string>): Answer {
+    this.#checkAppJwt(headers);
+    const app = this.#options.app as FakeApp;
+    if (!app.installations.map(String).includes(installation)) fail(404, 'Not Found');
+    const token = `ghs_${randomBytes(18).toString('base64url')}`;
+    const expiresAt = this.#now() + (app.tokenLifetimeSeconds ?? 3600) * 1000;
+    this.#tokens.set(token, expiresAt);
+    this.issuedTokens.push(token);
+    return {
+      status: 201,
+      body: {
+        token,
+        expires_at: iso(expiresAt),
+        permissions: { issues: 'write', contents: 'read', metadata: 'read' },
+        repository_selection: 'all',
+      },
+    };
+  }
+
+  #rateHeaders(token: string | undefined): Record<string, string> {
+    const count = token === undefined ? 0 : (this.#used.get(token) ?? 0);
+    return {
+      'x-ratelimit-limit': String(this.#limit),
+      'x-ratelimit-remaining': String(Math.max(0, this.#limit - count)),
+      'x-ratelimit-used': String(count),
+      'x-ratelimit-reset': String(Math.floor(this.#now() / 1000) + 3600),
+      'x-ratelimit-resource': 'core',
+    };
+  }
+
+  #rateLimit(token: string): Answer {
+    const headers = this.#rateHeaders(token);
+    const core = {
+      limit: this.#limit,
+      remaining: Number(headers['x-ratelimit-remaining']),
+      reset: Number(headers['x-ratelimit-reset']),
+      used: Number(headers['x-ratelimit-used']),
+      resource: 'core',
+    };
+    return { status: 200, body: { resources: { core }, rate: core } };
+  }
+
+  #user(login: string) {
+    return {
+      login,
+      id: login.length * 1000 + 1,
+      node_id: `U_${login}`,
+      type: 'User',
+      site_admin: false,
+      url: `${this.baseUrl}/users/${login}`,
+      html_url: `https://github.com/${login}`,
+    };
+  }
+
+  #renderIssue(repo: Repo, issue: FakeIssue): Record<string, unknown> {
+    const api = `${this.baseUrl}/repos/${repo.owner}/${repo.name}`;
     const html = `https://github.com/${repo.owner}/${repo.name}`;
     const rendered: Record<string, unknown> = {
       id: issue.id,
@@ -405,7 +738,7 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       state_reason: issue.state === 'closed' ? 'completed' : null,
       title: issue.title,
       body: issue.body,
-      user: user(issue.user),
+      user: this.#user(issue.user),
       labels: issue.labels.map((name, index) => ({
         id: 200 + index,
         node_id: `LA_${name}`,
@@ -415,8 +748,8 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
         default: false,
         description: null,
       })),
-      assignee: issue.assignees[0] === undefined ? null : user(issue.assignees[0]),
-      assignees: issue.assignees.map(user),
+      assignee: issue.assignees[0] === undefined ? null : this.#user(issue.assignees[0]),
+      assignees: issue.assignees.map((login) => this.#user(login)),
       milestone: null,
       locked: false,
       active_lock_reason: null,
@@ -436,129 +769,66 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
       };
     }
     return rendered;
-  };
+  }
 
-  const authenticate = (headers: Record<string, string>): string => {
-    const match = /^(?:bearer|token)\s+(\S+)$/i.exec(headers['authorization'] ?? '');
-    const token = match?.[1];
-    const expiry = token === undefined ? undefined : tokens.get(token);
-    if (token === undefined || expiry === undefined || expiry <= now()) {
-      fail(401, 'Bad credentials');
-    }
-    return token;
-  };
-
-  const checkAppJwt = (headers: Record<string, string>): void => {
-    const jwt = /^bearer\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1];
-    const parts = jwt?.split('.') ?? [];
-    if (options.app === undefined || appKey === undefined || parts.length !== 3) {
-      fail(401, 'A JSON web token could not be decoded');
-    }
-    const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
-    let header: { alg?: unknown };
-    let claims: { iat?: unknown; exp?: unknown; iss?: unknown };
-    try {
-      header = JSON.parse(base64UrlDecode(headerPart).toString('utf8')) as typeof header;
-      claims = JSON.parse(base64UrlDecode(payloadPart).toString('utf8')) as typeof claims;
-    } catch {
-      fail(401, 'A JSON web token could not be decoded');
-    }
-    const signed = Buffer.from(`${headerPart}.${payloadPart}`);
-    if (header.alg !== 'RS256' || !verifySignature('sha256', signed, appKey, base64UrlDecode(signaturePart))) {
-      fail(401, 'A JSON web token could not be decoded');
-    }
-    const seconds = Math.floor(now() / 1000);
-    if (typeof claims.iat !== 'number' || !Number.isInteger(claims.iat) || claims.iat > seconds + 60) {
-      fail(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
-    }
-    if (typeof claims.exp !== 'number' || claims.exp <= seconds || claims.exp - claims.iat > 600) {
-      fail(
-        401,
-        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
-      );
-    }
-    if (String(claims.iss) !== String(options.app.appId)) fail(401, 'Integration not found');
-  };
-
-  const listIssues = (repo: Repo, query: Record<string, string>, path: string): Answer => {
-    const state = query['state'] ?? 'open';
-    const sort = query['sort'] ?? 'created';
-    const direction = query['direction'] ?? 'desc';
-    if (!['open', 'closed', 'all'].includes(state)) fail(422, 'Validation Failed');
-    if (!['created', 'updated', 'comments'].includes(sort)) fail(422, 'Validation Failed');
-    if (!['asc', 'desc'].includes(direction)) fail(422, 'Validation Failed');
-    const perPage = Math.min(100, Math.max(1, Number(query['per_page'] ?? 30) || 30));
-    const page = Math.max(1, Number(query['page'] ?? 1) || 1);
-    let since: number | undefined;
-    if (query['since'] !== undefined) {
-      since = Date.parse(query['since']);
-      if (Number.isNaN(since)) fail(422, 'Invalid value for since');
-    }
-    const labels = (query['labels'] ?? '')
-      .split(',')
-      .map((label) => label.trim())
-      .filter((label) => label !== '');
-    const sortKey = (issue: FakeIssue): number =>
-      sort === 'comments' ? issue.comments : Date.parse(sort === 'updated' ? issue.updatedAt : issue.createdAt);
-    const matching = repo.issues
-      .filter((issue) => state === 'all' || issue.state === state)
-      .filter((issue) => since === undefined || Date.parse(issue.updatedAt) >= since)
-      .filter((issue) => labels.every((label) => issue.labels.includes(label)))
-      .sort((a, b) => (sortKey(a) - sortKey(b) || a.number - b.number) * (direction === 'asc' ? 1 : -1));
-    const lastPage = Math.max(1, Math.ceil(matching.length / perPage));
-    const items = matching.slice((page - 1) * perPage, page * perPage);
-    const link = (target: number): string => {
+  #listIssues(repo: Repo, query: Record<string, string>, path: string): Answer {
+    const q = listQuery(query);
+    const matching = matchingIssues(repo.issues, q);
+    const lastPage = Math.max(1, Math.ceil(matching.length / q.perPage));
+    const items = matching.slice((q.page - 1) * q.perPage, q.page * q.perPage);
+    const target = (page: number): string => {
       const params = new URLSearchParams(query);
-      params.set('per_page', String(perPage));
-      params.set('page', String(target));
-      return `<${baseUrl}${path}?${params.toString()}>`;
+      params.set('per_page', String(q.perPage));
+      params.set('page', String(page));
+      return `${this.baseUrl}${path}?${params.toString()}`;
     };
-    const links: string[] = [];
-    if (page > 1) links.push(`${link(Math.min(page - 1, lastPage))}; rel="prev"`);
-    if (page < lastPage) links.push(`${link(page + 1)}; rel="next"`, `${link(lastPage)}; rel="last"`);
-    if (page > 1) links.push(`${link(1)}; rel="first"`);
-    const headers: Record<string, string> = links.length === 0 ? {} : { link: links.join(', ') };
-    return { status: 200, headers, body: items.map((issue) => renderIssue(repo, issue)) };
-  };
+    const link = linkHeader(target, q.page, lastPage);
+    return {
+      status: 200,
+      headers: link === undefined ? {} : { link },
+      body: items.map((issue) => this.#renderIssue(repo, issue)),
+    };
+  }
 
-  const createIssue = (repo: Repo, body: unknown): Answer => {
-    const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    if (typeof input['title'] !== 'string' && typeof input['title'] !== 'number') {
+  #createIssue(repo: Repo, body: unknown): Answer {
+    const input = objectBody(body);
+    const title = input['title'];
+    if (typeof title !== 'string' && typeof title !== 'number') {
       fail(422, 'Validation Failed', {
         errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }],
       });
     }
-    const issue = addIssue(`${repo.owner}/${repo.name}`, {
-      title: String(input['title']),
+    const issue = this.addIssue(`${repo.owner}/${repo.name}`, {
+      title: String(title),
       body: typeof input['body'] === 'string' ? input['body'] : null,
       labels: Array.isArray(input['labels']) ? input['labels'].map(String) : [],
       assignees: Array.isArray(input['assignees']) ? input['assignees'].map(String) : [],
       user: 'circle-core[bot]',
     });
-    const rendered = renderIssue(repo, issue);
+    const rendered = this.#renderIssue(repo, issue);
     return { status: 201, headers: { location: String(rendered['url']) }, body: rendered };
-  };
+  }
 
-  const createComment = (repo: Repo, numberText: string, body: unknown): Answer => {
+  #createComment(repo: Repo, numberText: string, body: unknown): Answer {
     const issue = repo.issues.find((candidate) => String(candidate.number) === numberText);
     if (issue === undefined) fail(404, 'Not Found');
-    const input = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    if (typeof input['body'] !== 'string' || input['body'] === '') {
+    const text = objectBody(body)['body'];
+    if (typeof text !== 'string' || text === '') {
       fail(422, 'Validation Failed', {
         errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }],
       });
     }
     const comment: FakeComment = {
-      id: nextId++,
+      id: this.#nextId++,
       issueNumber: issue.number,
-      body: input['body'],
+      body: text,
       user: 'circle-core[bot]',
-      createdAt: iso(now()),
+      createdAt: iso(this.#now()),
     };
     repo.comments.push(comment);
     issue.comments += 1;
     issue.updatedAt = comment.createdAt;
-    const api = `${baseUrl}/repos/${repo.owner}/${repo.name}`;
+    const api = `${this.baseUrl}/repos/${repo.owner}/${repo.name}`;
     return {
       status: 201,
       headers: { location: `${api}/issues/comments/${comment.id}` },
@@ -569,250 +839,100 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
         html_url: `https://github.com/${repo.owner}/${repo.name}/issues/${issue.number}#issuecomment-${comment.id}`,
         issue_url: `${api}/issues/${issue.number}`,
         body: comment.body,
-        user: user(comment.user),
+        user: this.#user(comment.user),
         created_at: comment.createdAt,
         updated_at: comment.createdAt,
         author_association: 'NONE',
       },
     };
-  };
+  }
 
-  const getContent = (repo: Repo, rawPath: string, query: Record<string, string>): Answer => {
+  #contentEntry(repo: Repo, ref: string, path: string, bytes: Buffer | undefined): Record<string, unknown> {
+    const type = bytes === undefined ? 'dir' : 'file';
+    const sha = gitBlobSha(bytes ?? Buffer.from(path));
+    const self = `${this.baseUrl}/repos/${repo.owner}/${repo.name}/contents/${path}?ref=${encodeURIComponent(ref)}`;
+    const html = `https://github.com/${repo.owner}/${repo.name}/${type === 'file' ? 'blob' : 'tree'}/${ref}/${path}`;
+    const git = `${this.baseUrl}/repos/${repo.owner}/${repo.name}/git/${type === 'file' ? 'blobs' : 'trees'}/${sha}`;
+    return {
+      type,
+      name: path.slice(path.lastIndexOf('/') + 1),
+      path,
+      sha,
+      size: bytes?.length ?? 0,
+      url: self,
+      html_url: html,
+      git_url: git,
+      download_url:
+        type === 'file'
+          ? `https://raw.githubusercontent.com/${repo.owner}/${repo.name}/${ref}/${path}`
+          : null,
+      _links: { self, git, html },
+    };
+  }
+
+  #getContent(repo: Repo, rawPath: string, query: Record<string, string>): Answer {
     const ref = query['ref'] ?? repo.defaultBranch;
     const tree = repo.files.get(ref);
     if (tree === undefined) fail(404, `No commit found for the ref ${ref}`);
     const path = rawPath.replace(/^\/+|\/+$/g, '');
-    const api = `${baseUrl}/repos/${repo.owner}/${repo.name}/contents`;
-    const entry = (entryPath: string, type: 'file' | 'dir', bytes?: Buffer) => {
-      const sha = bytes === undefined ? gitBlobSha(Buffer.from(entryPath)) : gitBlobSha(bytes);
-      const self = `${api}/${entryPath}?ref=${encodeURIComponent(ref)}`;
-      return {
-        type,
-        name: entryPath.slice(entryPath.lastIndexOf('/') + 1),
-        path: entryPath,
-        sha,
-        size: bytes?.length ?? 0,
-        url: self,
-        html_url: `https://github.com/${repo.owner}/${repo.name}/${type === 'file' ? 'blob' : 'tree'}/${ref}/${entryPath}`,
-        git_url: `${baseUrl}/repos/${repo.owner}/${repo.name}/git/${type === 'file' ? 'blobs' : 'trees'}/${sha}`,
-        download_url:
-          type === 'file' ? `https://raw.githubusercontent.com/${repo.owner}/${repo.name}/${ref}/${entryPath}` : null,
-        _links: { self, git: '', html: '' },
-      };
-    };
     const bytes = tree.get(path);
     if (bytes !== undefined) {
+      // The contents API returns no content for files over 1 MB.
       const large = bytes.length > MAX_CONTENT_BYTES;
-      const base64 = large ? '' : (bytes.toString('base64').match(/.{1,60}/g) ?? []).join('\n');
       return {
         status: 200,
         body: {
-          ...entry(path, 'file', bytes),
+          ...this.#contentEntry(repo, ref, path, bytes),
           encoding: large ? 'none' : 'base64',
-          content: base64 === '' ? '' : `${base64}\n`,
+          content: large ? '' : wrappedBase64(bytes),
         },
       };
     }
     const prefix = path === '' ? '' : `${path}/`;
-    const children = new Map<string, ReturnType<typeof entry>>();
+    const children = new Map<string, Record<string, unknown>>();
     for (const [filePath, fileBytes] of tree) {
       if (!filePath.startsWith(prefix)) continue;
       const rest = filePath.slice(prefix.length);
       const slash = rest.indexOf('/');
-      const childPath = prefix + (slash === -1 ? rest : rest.slice(0, slash));
-      children.set(childPath, slash === -1 ? entry(childPath, 'file', fileBytes) : entry(childPath, 'dir'));
+      const child = prefix + (slash === -1 ? rest : rest.slice(0, slash));
+      children.set(child, this.#contentEntry(repo, ref, child, slash === -1 ? fileBytes : undefined));
     }
     if (children.size === 0 && path !== '') fail(404, 'Not Found');
     return { status: 200, body: [...children.values()] };
-  };
+  }
 
-  const createInstallationToken = (installation: string, headers: Record<string, string>): Answer => {
-    checkAppJwt(headers);
-    if (!options.app?.installations.map(String).includes(installation)) fail(404, 'Not Found');
-    const token = `ghs_${randomBytes(18).toString('base64url')}`;
-    const expiresAt = now() + (options.app.tokenLifetimeSeconds ?? 3600) * 1000;
-    tokens.set(token, expiresAt);
-    issuedTokens.push(token);
-    return {
-      status: 201,
-      body: {
-        token,
-        expires_at: iso(expiresAt),
-        permissions: { issues: 'write', contents: 'read', metadata: 'read' },
-        repository_selection: 'all',
-      },
-    };
-  };
-
-  const rateHeaders = (token: string | undefined): Record<string, string> => {
-    const count = token === undefined ? 0 : (used.get(token) ?? 0);
-    return {
-      'x-ratelimit-limit': String(limit),
-      'x-ratelimit-remaining': String(Math.max(0, limit - count)),
-      'x-ratelimit-used': String(count),
-      'x-ratelimit-reset': String(Math.floor(now() / 1000) + 3600),
-      'x-ratelimit-resource': 'core',
-    };
-  };
-
-  const handle = (request: RecordedRequest, params: string[]): Answer => {
-    const version = request.headers['x-github-api-version'];
-    if (version !== undefined && !API_VERSIONS.has(version)) {
-      fail(400, `Unsupported 'X-GitHub-Api-Version': ${version.slice(0, 32)}`);
-    }
-    if (request.route === 'create-installation-token') {
-      return createInstallationToken(params[0] ?? '', request.headers);
-    }
-    if (request.route === 'unknown') fail(404, 'Not Found');
-    const token = authenticate(request.headers);
-    if (request.route === 'root') {
-      return { status: 200, body: { current_user_url: `${baseUrl}/user`, rate_limit_url: `${baseUrl}/rate_limit` } };
-    }
-    if (request.route === 'rate-limit') {
-      const headers = rateHeaders(token);
-      const core = {
-        limit,
-        remaining: Number(headers['x-ratelimit-remaining']),
-        reset: Number(headers['x-ratelimit-reset']),
-        used: Number(headers['x-ratelimit-used']),
-        resource: 'core',
-      };
-      return { status: 200, body: { resources: { core }, rate: core } };
-    }
-    used.set(token, (used.get(token) ?? 0) + 1);
-    const [owner = '', name = '', extra = ''] = params;
-    const repo = repos.get(key(`${owner}/${name}`));
-    if (repo === undefined) fail(404, 'Not Found');
-    switch (request.route) {
-      case 'list-issues':
-        return listIssues(repo, request.query, request.path);
-      case 'create-issue':
-        return createIssue(repo, request.body);
-      case 'create-comment':
-        return createComment(repo, extra, request.body);
-      default:
-        return getContent(repo, extra, request.query);
-    }
-  };
-
-  const takeFault = (request: RecordedRequest): GitHubFault | undefined => {
-    const index = faults.findIndex(
-      (entry) =>
-        (entry.route === '*' || entry.route === request.route) && (entry.fault.when?.(request) ?? true),
-    );
-    const entry = faults[index];
-    if (entry === undefined) return undefined;
-    entry.left -= 1;
-    if (entry.left <= 0) faults.splice(index, 1);
-    return entry.fault;
-  };
-
-  const send = (res: ServerResponse, answer: Answer, token: string | undefined): void => {
+  #send(res: ServerResponse, answer: Answer, token: string | undefined): void {
     if (res.destroyed) return;
     const headers: Record<string, string> = {
       'x-github-api-version-selected': '2022-11-28',
       'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
-      ...rateHeaders(token),
+      ...this.#rateHeaders(token),
       ...answer.headers,
     };
+    let payload: string | undefined;
     if (answer.raw !== undefined) {
       headers['content-type'] = answer.contentType ?? 'text/plain; charset=utf-8';
-      res.writeHead(answer.status, headers);
-      res.end(answer.raw);
-      return;
+      payload = answer.raw;
+    } else if (answer.body !== undefined) {
+      headers['content-type'] = 'application/json; charset=utf-8';
+      payload = JSON.stringify(answer.body);
     }
-    if (answer.body === undefined) {
-      res.writeHead(answer.status, headers);
-      res.end();
-      return;
-    }
-    headers['content-type'] = 'application/json; charset=utf-8';
     res.writeHead(answer.status, headers);
-    res.end(JSON.stringify(answer.body));
-  };
+    res.end(payload);
+  }
+}
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const method = (req.method ?? 'GET').toUpperCase();
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-      }
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      if (text !== '') {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = text;
-        }
-      }
-      const { route, params } = routeOf(method, url.pathname);
-      const request: RecordedRequest = {
-        route,
-        method,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers,
-        body,
-      };
-      requests.push(request);
-      const token = /^(?:bearer|token)\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1];
-      const known = token !== undefined && tokens.has(token) ? token : undefined;
-      const fault = takeFault(request);
-      const respond = (): void => {
-        if (fault !== undefined && (fault.status !== undefined || fault.rawBody !== undefined)) {
-          const answer: Answer = { status: fault.status ?? 200 };
-          if (fault.headers !== undefined) answer.headers = fault.headers;
-          if (fault.rawBody !== undefined) answer.raw = fault.rawBody;
-          else if (fault.body !== undefined) answer.body = fault.body;
-          if (fault.contentType !== undefined) answer.contentType = fault.contentType;
-          send(res, answer, known);
-          return;
-        }
-        try {
-          send(res, handle(request, params), known);
-        } catch (error) {
-          if (error instanceof HttpAnswer) send(res, error.answer, known);
-          else send(res, { status: 500, body: { message: 'Server Error' } }, known);
-        }
-      };
-      if (fault?.delayMs !== undefined) setTimeout(respond, fault.delayMs).unref();
-      else respond();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  return {
-    baseUrl,
-    requests,
-    issuedTokens,
-    failNext: (route, fault) => {
-      faults.push({ route, fault, left: fault.times ?? 1 });
-    },
-    clearFaults: () => {
-      faults.length = 0;
-    },
-    addToken: (token) => {
-      tokens.set(token, Number.POSITIVE_INFINITY);
-    },
-    revokeToken: (token) => {
-      tokens.delete(token);
-    },
-    addRepo,
-    addIssue,
-    putFile,
-    issues: (fullName) => [...repoFor(fullName).issues],
-    comments: (fullName, issueNumber) =>
-      repoFor(fullName).comments.filter((comment) => comment.issueNumber === issueNumber),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+/**
+ * Starts the fake on 127.0.0.1 with an ephemeral port.
+ *
+ * @example
+ * ```ts
+ * const github = await startGitHubFake({ tokens: ['ghp_test'] });
+ * github.addIssue('octo/hello', { title: 'First', updatedAt: '2024-01-01T00:00:00Z' });
+ * ```
+ */
+export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<GitHubFake> {
+  const fake = new GitHubFakeServer(options);
+  await fake.listen();
+  return fake;
 }

@@ -14,7 +14,8 @@
  *   arguments such as `blocks` as strings) or `application/json` (where Slack accepts it: not for
  *   `users.lookupByEmail`, which answers `invalid_post_type`). A JSON body without `charset` still works but
  *   gets the `missing_charset` warning (`warning` and `response_metadata.warnings`); an unknown charset is
- *   `invalid_charset`, a body without content-type `missing_post_type`, bad JSON `invalid_json`;
+ *   `invalid_charset`, a body without content-type `missing_post_type`, bad JSON `invalid_json`
+ *   (`multipart/form-data` and `text/plain` bodies are not modelled: `invalid_post_type`);
  * - errors by method: `channel_not_found`, `not_in_channel`, `is_archived`, `no_text`, `msg_too_long`
  *   (over 40 000 characters), `invalid_blocks` / `invalid_blocks_format`, `message_not_found`,
  *   `cant_update_message` (a message someone else posted), `users_not_found`, `invalid_cursor`,
@@ -152,7 +153,7 @@ export interface SlackFake {
   requestsFor(method: string): SlackFakeRequest[];
   /** The stored message `ts` in `channel`. */
   message(channel: string, ts: string): SlackFakeMessage | undefined;
-  /** Forgets requests and pending faults, and restores the seeded messages and tokens. */
+  /** Forgets requests and pending faults, and restores the seeded messages, channels, users and tokens. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -242,6 +243,13 @@ function parseBlocks(value: unknown): unknown[] | undefined {
   return blocks;
 }
 
+/** The entries of `value` that are not undefined (exactOptionalPropertyTypes forbids explicit undefined). */
+function defined<T extends Record<string, unknown>>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter((entry) => entry[1] !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
 function encodeCursor(id: string): string {
   return Buffer.from(`channel:${id}`).toString('base64');
 }
@@ -298,6 +306,72 @@ function channelType(channel: SlackFakeChannel): string {
   return channel.isPrivate === true ? 'private_channel' : 'public_channel';
 }
 
+/** What a fault answers instead of the method, or undefined when it leaves the answer alone. */
+function faultAnswer(
+  fault: SlackFault,
+): { status: number; body: string; contentType: string; headers: Record<string, string> } | undefined {
+  const headers: Record<string, string> = { ...fault.headers };
+  if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+  const status = fault.status ?? (fault.retryAfter !== undefined ? 429 : 200);
+  if (typeof fault.body === 'string') {
+    return {
+      status,
+      body: fault.body,
+      contentType: fault.contentType ?? 'text/html; charset=utf-8',
+      headers,
+    };
+  }
+  const json = (value: unknown) => ({ status, body: JSON.stringify(value), contentType: JSON_TYPE, headers });
+  if (fault.body !== undefined) return json(fault.body);
+  if (fault.error !== undefined) return json({ ok: false, error: fault.error });
+  if (status === 429) return json({ ok: false, error: 'ratelimited' });
+  if (status >= 500)
+    return json({ ok: false, error: status === 503 ? 'service_unavailable' : 'internal_error' });
+  return undefined;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A POST body's media type and charset, as Slack checks them. */
+function parseContentType(header: string | undefined): { type: string; charset: string | undefined } {
+  if (header === undefined) fail('missing_post_type');
+  const [type = '', ...params] = header.split(';').map((part) => part.trim().toLowerCase());
+  const charset = params.find((param) => param.startsWith('charset='))?.slice('charset='.length);
+  if (charset !== undefined && !['utf-8', 'utf8', 'iso-8859-1'].includes(charset)) fail('invalid_charset');
+  return { type, charset };
+}
+
+/** A JSON body's arguments. Slack does not read the token from a JSON body, so it is dropped. */
+function readJsonBody(raw: string): Args {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    fail('invalid_json');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('json_not_object');
+  const { token: _ignored, ...rest } = json as Args;
+  return rest;
+}
+
+/** What `fake.requests` keeps of a call before its body is interpreted. */
+function recordOf(method: string, req: IncomingMessage, url: URL, raw: string): SlackFakeRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    method,
+    httpMethod: req.method ?? 'GET',
+    headers,
+    contentType: req.headers['content-type'],
+    bodyKind: raw.length === 0 ? 'none' : 'other',
+    args: Object.fromEntries(url.searchParams),
+    token: undefined,
+    rawBody: raw,
+  };
+}
+
 /** Methods that do not read JSON bodies (their reference lists no application/json). */
 const FORM_ONLY = new Set(['users.lookupByEmail']);
 
@@ -313,11 +387,13 @@ const FORM_ONLY = new Set(['users.lookupByEmail']);
 export async function startSlackFake(options: SlackFakeOptions = {}): Promise<SlackFake> {
   const initialTokens = options.tokens ?? [DEFAULT_SLACK_TOKEN];
   const initialMessages = options.messages ?? seedMessages();
+  const initialChannels = options.channels ?? seedChannels();
+  const initialUsers = options.users ?? seedUsers();
   const state = {
     requests: [] as SlackFakeRequest[],
     messages: initialMessages.map((message) => ({ ...message })),
-    channels: options.channels ?? seedChannels(),
-    users: options.users ?? seedUsers(),
+    channels: initialChannels.map((channel) => ({ ...channel })),
+    users: initialUsers.map((user) => ({ ...user })),
     tokens: new Set(initialTokens),
     faults: new Map<string, SlackFault[]>(),
   };
@@ -344,6 +420,15 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       state.channels.push(im);
     }
     return im;
+  };
+
+  /** The parent ts of a reply; a reply to a reply joins the parent's thread, as Slack does. */
+  const threadOf = (channel: SlackFakeChannel, value: unknown): string | undefined => {
+    const threadTs = asString(value);
+    if (threadTs === undefined || threadTs === '') return undefined;
+    const parent = state.messages.find((m) => m.channel === channel.id && m.ts === threadTs);
+    if (parent === undefined) fail('thread_not_found');
+    return parent.threadTs ?? parent.ts;
   };
 
   const content = (args: Args): { text: string | undefined; blocks: unknown[] | undefined } => {
@@ -386,27 +471,19 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       if (channel.isArchived === true) fail('is_archived');
       if (channel.isIm !== true && channel.isMember === false) fail('not_in_channel');
       const { text, blocks } = content(args);
-      let threadTs = asString(args['thread_ts']);
-      if (threadTs === '') threadTs = undefined;
-      if (threadTs !== undefined) {
-        const parent = state.messages.find((m) => m.channel === channel.id && m.ts === threadTs);
-        if (parent === undefined) fail('thread_not_found');
-        // A reply to a reply joins the parent's thread, as Slack does.
-        threadTs = parent.threadTs ?? parent.ts;
-      }
       const message: SlackFakeMessage = {
         channel: channel.id,
         ts: nextTs(),
         user: BOT.userId,
         botId: BOT.botId,
+        ...defined({
+          text,
+          blocks,
+          threadTs: threadOf(channel, args['thread_ts']),
+          unfurlLinks: asBoolean(args['unfurl_links']),
+          unfurlMedia: asBoolean(args['unfurl_media']),
+        }),
       };
-      if (text !== undefined) message.text = text;
-      if (blocks !== undefined) message.blocks = blocks;
-      if (threadTs !== undefined) message.threadTs = threadTs;
-      const unfurlLinks = asBoolean(args['unfurl_links']);
-      if (unfurlLinks !== undefined) message.unfurlLinks = unfurlLinks;
-      const unfurlMedia = asBoolean(args['unfurl_media']);
-      if (unfurlMedia !== undefined) message.unfurlMedia = unfurlMedia;
       state.messages.push(message);
       return { ok: true, channel: channel.id, ts: message.ts, message: messageJson(message) };
     },
@@ -506,7 +583,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     res.end(body);
   };
   const sendJson = (res: ServerResponse, answer: unknown, status = 200, headers?: Record<string, string>) =>
-    send(res, status, JSON.stringify(answer), 'application/json; charset=utf-8', headers);
+    send(res, status, JSON.stringify(answer), JSON_TYPE, headers);
 
   const takeFault = (method: string): SlackFault | undefined => {
     for (const key of [method, '*']) {
@@ -517,7 +594,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     return undefined;
   };
 
-  /** Answers a fault; false when the fault only delays a normal answer. */
+  /** Answers a fault; false when the fault only delays (or changes nothing) and the call goes on. */
   const answerFault = async (res: ServerResponse, fault: SlackFault): Promise<boolean> => {
     if (fault.hang === true) {
       pending.add(res);
@@ -525,24 +602,9 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       return true;
     }
     if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-    const headers: Record<string, string> = { ...fault.headers };
-    if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
-    const status = fault.status ?? (fault.retryAfter !== undefined ? 429 : 200);
-    if (typeof fault.body === 'string') {
-      send(res, status, fault.body, fault.contentType ?? 'text/html; charset=utf-8', headers);
-      return true;
-    }
-    if (fault.body !== undefined) {
-      sendJson(res, fault.body, status, headers);
-      return true;
-    }
-    let error = fault.error;
-    if (error === undefined && status === 429) error = 'ratelimited';
-    if (error === undefined && status >= 500)
-      error = status === 503 ? 'service_unavailable' : 'internal_error';
-    // Nothing to answer instead (e.g. only a delay): the call goes on normally.
-    if (error === undefined) return false;
-    sendJson(res, { ok: false, error }, status, headers);
+    const answer = faultAnswer(fault);
+    if (answer === undefined) return false;
+    send(res, answer.status, answer.body, answer.contentType, answer.headers);
     return true;
   };
 
@@ -553,32 +615,22 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     url: URL,
     raw: string,
   ): { args: Args; kind: SlackFakeRequest['bodyKind']; warnings: string[] } => {
-    const args: Args = Object.fromEntries(url.searchParams);
-    const warnings: string[] = [];
-    const contentType = req.headers['content-type'];
-    if (req.method !== 'POST' || raw.length === 0) return { args, kind: 'none', warnings };
-    if (contentType === undefined) fail('missing_post_type');
-    const [type = '', ...params] = contentType.split(';').map((part) => part.trim().toLowerCase());
-    const charset = params.find((param) => param.startsWith('charset='))?.slice('charset='.length);
-    if (charset !== undefined && !['utf-8', 'utf8', 'iso-8859-1'].includes(charset)) fail('invalid_charset');
+    const query: Args = Object.fromEntries(url.searchParams);
+    if (req.method !== 'POST' || raw.length === 0) return { args: query, kind: 'none', warnings: [] };
+    const { type, charset } = parseContentType(req.headers['content-type']);
     if (type === 'application/x-www-form-urlencoded') {
-      return { args: { ...args, ...Object.fromEntries(new URLSearchParams(raw)) }, kind: 'form', warnings };
+      return {
+        args: { ...query, ...Object.fromEntries(new URLSearchParams(raw)) },
+        kind: 'form',
+        warnings: [],
+      };
     }
-    if (type === 'application/json') {
-      if (FORM_ONLY.has(method)) fail('invalid_post_type');
-      if (charset === undefined) warnings.push('missing_charset');
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        fail('invalid_json');
-      }
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('json_not_object');
-      // Slack does not read the token from a JSON body; only the Authorization header authenticates it.
-      const { token: _ignored, ...rest } = json as Args;
-      return { args: { ...args, ...rest }, kind: 'json', warnings };
-    }
-    fail('invalid_post_type');
+    if (type !== 'application/json' || FORM_ONLY.has(method)) fail('invalid_post_type');
+    return {
+      args: { ...query, ...readJsonBody(raw) },
+      kind: 'json',
+      warnings: charset === undefined ? ['missing_charset'] : [],
+    };
   };
 
   const tokenOf = (
@@ -594,54 +646,48 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     return kind === 'json' ? undefined : asString(args['token']);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const match = /^\/api\/([\w.]+)$/.exec(url.pathname);
-    if (match === null || (req.method !== 'GET' && req.method !== 'POST')) {
-      send(res, 404, '<html><body>Not Found</body></html>', 'text/html; charset=utf-8');
-      return;
-    }
-    const method = match[1] ?? '';
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const record: SlackFakeRequest = {
-      method,
-      httpMethod: req.method,
-      headers,
-      contentType: req.headers['content-type'],
-      bodyKind: raw.length === 0 ? 'none' : 'other',
-      args: Object.fromEntries(url.searchParams),
-      token: undefined,
-      rawBody: raw,
-    };
-    state.requests.push(record);
-    const fault = takeFault(method);
-    if (fault !== undefined && (await answerFault(res, fault))) return;
+  /** Authenticates and runs the method; every refusal is an `ok: false` answer. */
+  const answerCall = (
+    method: string,
+    req: IncomingMessage,
+    url: URL,
+    raw: string,
+    record: SlackFakeRequest,
+  ) => {
     try {
       const { args, kind, warnings } = readArgs(method, req, url, raw);
       Object.assign(record, { args, bodyKind: kind, token: tokenOf(req, args, kind) });
       if (record.token === undefined) fail('not_authed');
       if (!state.tokens.has(record.token)) fail('invalid_auth');
       const handler = methods[method];
-      if (handler === undefined) {
-        sendJson(res, { ok: false, error: 'unknown_method', req_method: method });
-        return;
-      }
+      if (handler === undefined) return { ok: false, error: 'unknown_method', req_method: method };
       const answer = handler(args);
       if (warnings.length > 0) {
         const metadata = (answer['response_metadata'] as Record<string, unknown> | undefined) ?? {};
         Object.assign(answer, { warning: warnings.join(','), response_metadata: { ...metadata, warnings } });
       }
-      sendJson(res, answer);
+      return answer;
     } catch (error) {
       if (!(error instanceof SlackError)) throw error;
-      sendJson(res, { ok: false, error: error.code });
+      return { ok: false, error: error.code };
     }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = /^\/api\/([\w.]+)$/.exec(url.pathname)?.[1];
+    if (method === undefined || (req.method !== 'GET' && req.method !== 'POST')) {
+      send(res, 404, '<html><body>Not Found</body></html>', 'text/html; charset=utf-8');
+      return;
+    }
+    const record = recordOf(method, req, url, raw);
+    state.requests.push(record);
+    const fault = takeFault(method);
+    if (fault !== undefined && (await answerFault(res, fault))) return;
+    sendJson(res, answerCall(method, req, url, raw, record));
   };
 
   const server = createServer((req, res) => {
@@ -670,6 +716,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       state.requests.length = 0;
       state.faults.clear();
       state.messages.splice(0, state.messages.length, ...initialMessages.map((message) => ({ ...message })));
+      state.channels.splice(0, state.channels.length, ...initialChannels.map((channel) => ({ ...channel })));
+      state.users.splice(0, state.users.length, ...initialUsers.map((user) => ({ ...user })));
       state.tokens.clear();
       for (const token of initialTokens) state.tokens.add(token);
     },

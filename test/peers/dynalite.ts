@@ -3,8 +3,9 @@
  * ephemeral port, spoken to by the real AWS SDK client. Point a client at it with
  * `AWS_ENDPOINT_URL_DYNAMODB=<endpoint>` (plus AWS_REGION and dummy credentials) before it is built.
  */
-import { createRequire } from 'node:module';
+
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
   type AttributeDefinition,
@@ -14,7 +15,11 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 
-type DynaliteFactory = (options: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
+type DynaliteFactory = (options: {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
 
 // dynalite is CommonJS without type declarations.
 const dynalite = createRequire(import.meta.url)('dynalite') as DynaliteFactory;

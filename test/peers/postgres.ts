@@ -1,8 +1,10 @@
 /**
- * PostgreSQL peers for tests: the machine's real server, and PGlite (embedded PostgreSQL in WebAssembly)
- * served over the PostgreSQL wire protocol, so the same `pg` client code talks to both.
+ * PostgreSQL peers for tests: the machine's real server, PGlite (embedded PostgreSQL in WebAssembly)
+ * served over the PostgreSQL wire protocol, so the same `pg` client code talks to both, and a password
+ * gate that makes a trust-auth server ask for a password.
  */
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
@@ -60,7 +62,7 @@ export async function startPglite(): Promise<PgliteServer> {
  *
  * @example
  * ```ts
- * const schema = uniqueName('pg_conformance'); // pg_conformance_3f9a1c0b2e4d
+ * const schema = uniqueName('orders'); // orders_3f9a1c0b2e4d (PostgreSQL reserves schema names starting pg_)
  * ```
  */
 export function uniqueName(prefix: string): string {
@@ -84,4 +86,133 @@ export async function withPostgres<T>(url: string, work: (client: pg.Client) => 
   } finally {
     await client.end();
   }
+}
+
+/** A password-checking front for a trust-auth PostgreSQL server. */
+export interface PasswordGate {
+  host: string;
+  port: number;
+  /** The password the gate accepts from now on (a rotation). */
+  setPassword(password: string): void;
+  /** Passwords the gate was offered, in order (accepted or not). */
+  attempts: string[];
+  /** Cuts every open connection, as a server restart or a failover would. */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+const SSL_REQUEST = 80_877_103;
+const CANCEL_REQUEST = 80_877_102;
+
+function errorResponse(sqlstate: string, message: string): Buffer {
+  const fields = Buffer.concat([
+    Buffer.from(`SFATAL\0VFATAL\0C${sqlstate}\0M${message}\0`, 'utf8'),
+    Buffer.from([0]),
+  ]);
+  const head = Buffer.alloc(5);
+  head.write('E', 0, 'latin1');
+  head.writeInt32BE(fields.length + 4, 1);
+  return Buffer.concat([head, fields]);
+}
+
+/**
+ * Puts cleartext password authentication in front of a trust-auth server (the machine's PostgreSQL
+ * accepts any password on 127.0.0.1), speaking the real wire protocol: the client's startup message is
+ * answered with AuthenticationCleartextPassword; a wrong password gets the server's own refusal (FATAL
+ * 28P01), a right one is forwarded with the startup message to the upstream, then bytes are piped both
+ * ways. Cancel requests are forwarded. For rotation and wrong-password tests.
+ *
+ * @example
+ * ```ts
+ * const gate = await startPasswordGate({ upstream: realPostgresUrl(), password: 'pw1' });
+ * const client = new pg.Client({ host: gate.host, port: gate.port, user: 'postgres', password: 'pw1', database: 'test' });
+ * ```
+ */
+export async function startPasswordGate(options: { upstream: string; password: string }): Promise<PasswordGate> {
+  const upstream = new URL(options.upstream);
+  const upstreamPort = Number(upstream.port || 5432);
+  let expected = options.password;
+  const attempts: string[] = [];
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): Socket => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    return socket;
+  };
+
+  const server = createServer((client) => {
+    track(client);
+    let buffer = Buffer.alloc(0);
+    let startup: Buffer | undefined;
+    let user = '';
+    const onData = (chunk: Buffer): void => {
+      buffer = Buffer.concat([buffer, chunk]);
+      while (buffer.length >= 8 && startup === undefined) {
+        const length = buffer.readInt32BE(0);
+        if (buffer.length < length) return;
+        const code = buffer.readInt32BE(4);
+        const message = buffer.subarray(0, length);
+        buffer = buffer.subarray(length);
+        if (code === SSL_REQUEST) {
+          client.write('N');
+          continue;
+        }
+        if (code === CANCEL_REQUEST) {
+          const forward = track(connect(upstreamPort, upstream.hostname));
+          forward.on('connect', () => forward.end(message));
+          client.end();
+          return;
+        }
+        startup = message;
+        const parts = message.subarray(8).toString('utf8').split('\0');
+        user = parts[parts.indexOf('user') + 1] ?? '';
+        const ask = Buffer.alloc(9);
+        ask.write('R', 0, 'latin1');
+        ask.writeInt32BE(8, 1);
+        ask.writeInt32BE(3, 5);
+        client.write(ask);
+      }
+      if (startup === undefined || buffer.length < 5) return;
+      const length = buffer.readInt32BE(1);
+      if (buffer.length < length + 1) return;
+      const password = buffer.subarray(5, length).toString('utf8').replace(/\0$/, '');
+      const rest = buffer.subarray(length + 1);
+      client.off('data', onData);
+      attempts.push(password);
+      if (password !== expected) {
+        client.end(errorResponse('28P01', `password authentication failed for user "${user}"`));
+        return;
+      }
+      const server = track(connect(upstreamPort, upstream.hostname));
+      const first = startup;
+      server.on('connect', () => {
+        server.write(first);
+        if (rest.length > 0) server.write(rest);
+        client.pipe(server);
+        server.pipe(client);
+      });
+      server.on('close', () => client.destroy());
+      client.on('close', () => server.destroy());
+    };
+    client.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: '127.0.0.1',
+    port,
+    attempts,
+    setPassword: (password) => {
+      expected = password;
+    },
+    dropConnections: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

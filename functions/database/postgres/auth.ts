@@ -61,7 +61,9 @@ export function secretCredentials(secret: Secret, overrides: EndpointOverrides =
     endpoint: async () => {
       const value = await secret.json(RdsSecret);
       if (value.engine !== undefined && !value.engine.includes('postgres')) {
-        throw new ConfigurationError(`secret ${secret.name} is for engine ${value.engine.slice(0, 32)}, not PostgreSQL`);
+        throw new ConfigurationError(
+          `secret ${secret.name} is for engine ${value.engine.slice(0, 32)}, not PostgreSQL`,
+        );
       }
       const host = overrides.host ?? value.host;
       if (host === undefined) {
@@ -92,7 +94,9 @@ export function urlCredentials(url: string, overrides: EndpointOverrides = {}): 
     parsed = new URL(url);
   } catch {
     // No cause and no echo: the URL may carry a password.
-    throw new ConfigurationError('PG_URL is not a valid URL (expected postgres://user:password@host:port/db)');
+    throw new ConfigurationError(
+      'PG_URL is not a valid URL (expected postgres://user:password@host:port/db)',
+    );
   }
   if (parsed.hostname === '') throw new ConfigurationError('PG_URL has no host');
   const endpoint: PostgresEndpoint = {
@@ -139,5 +143,7 @@ export function credentialsFrom(settings: CredentialSettings): PostgresCredentia
     return secretCredentials(secret, overrides);
   }
   if (settings.PG_URL !== undefined) return urlCredentials(settings.PG_URL, overrides);
-  throw new ConfigurationError('set PG_SECRET (a Secrets Manager secret name) or PG_URL (local and dev only)');
+  throw new ConfigurationError(
+    'set PG_SECRET (a Secrets Manager secret name) or PG_URL (local and dev only)',
+  );
 }

@@ -17,7 +17,9 @@ export const PostgresConfig = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
       .optional()
-      .describe('postgres://user[:password]@host[:port]/database, for local and dev use instead of PG_SECRET'),
+      .describe(
+        'postgres://user[:password]@host[:port]/database, for local and dev use instead of PG_SECRET',
+      ),
     PG_HOST: z.string().min(1).optional().describe('Overrides the secret host (e.g. an RDS Proxy endpoint)'),
     PG_PORT: z.coerce.number().int().min(1).max(65_535).optional().describe('Overrides the secret port'),
     PG_DATABASE: z.string().min(1).optional().describe('Overrides the secret dbname'),

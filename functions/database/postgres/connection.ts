@@ -87,16 +87,22 @@ function mapNested(value: unknown, map: (item: string) => string): unknown {
   return typeof value === 'string' ? map(value) : value;
 }
 
+// pg-types types its OID parameter as an enum of built-ins; array OIDs are just as valid at run time.
+const defaultParser = pg.types.getTypeParser as unknown as (
+  oid: number,
+  format: 'text' | 'binary',
+) => (value: string) => unknown;
+
 function getTypeParser(oid: number, format?: string): (value: string) => unknown {
-  if (format === 'binary') return pg.types.getTypeParser(oid, 'binary');
+  if (format === 'binary') return defaultParser(oid, 'binary');
   if (TEXT_TYPES.has(oid)) return (value) => value;
-  if (TEXT_ARRAY_TYPES.has(oid)) return pg.types.getTypeParser(TEXT_ARRAY, 'text');
+  if (TEXT_ARRAY_TYPES.has(oid)) return defaultParser(TEXT_ARRAY, 'text');
   if (oid === BYTEA) return hexToBase64;
   if (oid === BYTEA_ARRAY) {
-    const parseArray = pg.types.getTypeParser(TEXT_ARRAY, 'text');
+    const parseArray = defaultParser(TEXT_ARRAY, 'text');
     return (value) => mapNested(parseArray(value), hexToBase64);
   }
-  return pg.types.getTypeParser(oid, 'text');
+  return defaultParser(oid, 'text');
 }
 
 const TYPES = { getTypeParser } as unknown as NonNullable<pg.ClientConfig['types']>;
@@ -203,7 +209,10 @@ export class PostgresConnection {
   async #run(live: Live, sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
     const budget = this.#remainingTimeMs() - ANSWER_MARGIN_MS;
     if (budget <= 0) throw new TimeoutError('No time is left in this invocation to run the statement');
-    const timeoutMs = Math.max(1, Math.floor(Math.min(this.#options.statementTimeoutMs + CLIENT_GRACE_MS, budget)));
+    const timeoutMs = Math.max(
+      1,
+      Math.floor(Math.min(this.#options.statementTimeoutMs + CLIENT_GRACE_MS, budget)),
+    );
     // `queryMode` is in pg 8 but not in its type definitions.
     const config: pg.QueryConfig & { queryMode: 'extended'; query_timeout: number } = {
       text: sql,
@@ -261,7 +270,8 @@ export class PostgresConnection {
       user: endpoint.user,
       password: endpoint.password,
       database: endpoint.database,
-      ssl: this.#options.ssl === 'verify-full' ? { rejectUnauthorized: true, servername: endpoint.host } : false,
+      ssl:
+        this.#options.ssl === 'verify-full' ? { rejectUnauthorized: true, servername: endpoint.host } : false,
       application_name: this.#options.applicationName,
       connectionTimeoutMillis: Math.floor(budget),
       keepAlive: true,

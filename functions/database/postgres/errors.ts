@@ -27,7 +27,21 @@ export interface FailureContext {
 }
 
 /** SQLSTATE classes whose server messages name objects (tables, columns, constraints), not values. */
-const SAFE_MESSAGE_CLASSES = new Set(['08', '0A', '23', '25', '28', '3D', '3F', '40', '42', '53', '54', '55', '57']);
+const SAFE_MESSAGE_CLASSES = new Set([
+  '08',
+  '0A',
+  '23',
+  '25',
+  '28',
+  '3D',
+  '3F',
+  '40',
+  '42',
+  '53',
+  '54',
+  '55',
+  '57',
+]);
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -152,7 +166,11 @@ function fromDatabaseError(error: pg.DatabaseError, context: FailureContext): Co
   }
   if (code === '40001' || code === '40P01') {
     return new UnavailableError(
-      describe(`${safeMessage(error, code)}; the transaction was rolled back and can be retried`, code, context),
+      describe(
+        `${safeMessage(error, code)}; the transaction was rolled back and can be retried`,
+        code,
+        context,
+      ),
       options,
     );
   }
@@ -162,7 +180,11 @@ function fromDatabaseError(error: pg.DatabaseError, context: FailureContext): Co
     return new UnavailableError(message, options);
   }
   if (cls === 'P0') {
-    return new ValidationError(describe('A database function raised an exception', code, context), [], options);
+    return new ValidationError(
+      describe('A database function raised an exception', code, context),
+      [],
+      options,
+    );
   }
   if (['22', '23', '25', '0A', '2B', '42', '44', '54', '55', '21', '26', '34'].includes(cls)) {
     return new ValidationError(message, [], options);
@@ -185,7 +207,8 @@ export function toPostgresError(error: unknown, context: FailureContext): Connec
   if (error instanceof pg.DatabaseError) return fromDatabaseError(error, context);
   const err = error instanceof Error ? error : new Error(String(error));
   const errno = (err as NodeJS.ErrnoException).code;
-  const details = context.statementIndex === undefined ? undefined : { statementIndex: context.statementIndex };
+  const details =
+    context.statementIndex === undefined ? undefined : { statementIndex: context.statementIndex };
   const options: ConnectorErrorOptions = details === undefined ? { cause: err } : { cause: err, details };
   if (errno !== undefined && TLS_CODES.has(errno)) {
     return new ConfigurationError(
@@ -205,7 +228,10 @@ export function toPostgresError(error: unknown, context: FailureContext): Connec
     return new TimeoutError('Connecting to PostgreSQL timed out', options);
   }
   if (isConnectionLost(err)) {
-    return new UnavailableError(`The connection to PostgreSQL failed (${errno ?? 'connection lost'})`, options);
+    return new UnavailableError(
+      `The connection to PostgreSQL failed (${errno ?? 'connection lost'})`,
+      options,
+    );
   }
   return new ConnectorError('Internal error', options);
 }

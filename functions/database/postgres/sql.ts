@@ -72,7 +72,9 @@ export function planInsert(input: InsertRowsInput): InsertBatch[] {
     rows.slice(start, start + perBatch).forEach((row, offset) => {
       for (const key of Object.keys(row)) {
         if (!known.has(key)) {
-          throw new ValidationError(`Row ${start + offset} has a column that is not in columns: ${quoteIdentifier(key, 'column')}`);
+          throw new ValidationError(
+            `Row ${start + offset} has a column that is not in columns: ${quoteIdentifier(key, 'column')}`,
+          );
         }
       }
       const cells = columns.map((column) => {
@@ -86,6 +88,47 @@ export function planInsert(input: InsertRowsInput): InsertBatch[] {
     batches.push({ sql: `${head}${tuples.join(', ')}${tail}`, params });
   }
   return batches;
+}
+
+const TRANSACTION_CONTROL = new Set(['begin', 'start', 'commit', 'end', 'rollback', 'abort']);
+
+/** Leading whitespace and comments (`--` lines, nested block comments) of a statement. */
+function skipLeadingComments(sql: string): string {
+  let rest = sql.trimStart();
+  for (;;) {
+    if (rest.startsWith('--')) {
+      const end = rest.indexOf('\n');
+      rest = end === -1 ? '' : rest.slice(end + 1).trimStart();
+    } else if (rest.startsWith('/*')) {
+      let depth = 0;
+      let index = 0;
+      do {
+        if (rest.startsWith('/*', index)) {
+          depth += 1;
+          index += 2;
+        } else if (rest.startsWith('*/', index)) {
+          depth -= 1;
+          index += 2;
+        } else index += 1;
+      } while (depth > 0 && index < rest.length);
+      rest = rest.slice(index).trimStart();
+    } else return rest;
+  }
+}
+
+/**
+ * Whether a statement starts or ends a transaction (BEGIN, START, COMMIT, END, ROLLBACK, ABORT, and their
+ * PREPARED forms). The connector owns transaction boundaries: such a statement inside `execute` would
+ * commit part of the batch, and through `query` would leave the session inside a transaction.
+ *
+ * @example
+ * ```ts
+ * isTransactionControl('/* note *\/ COMMIT'); // true
+ * ```
+ */
+export function isTransactionControl(sql: string): boolean {
+  const keyword = /^[A-Za-z]+/.exec(skipLeadingComments(sql))?.[0]?.toLowerCase();
+  return keyword !== undefined && TRANSACTION_CONTROL.has(keyword);
 }
 
 const RELATION_KINDS = "('r', 'v', 'm', 'f', 'p')";

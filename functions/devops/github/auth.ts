@@ -128,7 +128,13 @@ export function githubAppAuth(options: GitHubAppAuthOptions): RequestAuth {
   const literal = 'text' in credentials ? undefined : parseLiteral(credentials);
   const http =
     options.http ??
-    new HttpClient({ provider: 'GitHub', baseUrl, headers: { ...GITHUB_HEADERS }, timeoutMs, maxAttempts: 2 });
+    new HttpClient({
+      provider: 'GitHub',
+      baseUrl,
+      headers: { ...GITHUB_HEADERS },
+      timeoutMs,
+      maxAttempts: 2,
+    });
   let cached: CachedToken | undefined;
   let inFlight: Promise<CachedToken> | undefined;
   // Bumped by refresh(): an exchange started before it must not repopulate the cache with a stale token.
@@ -166,7 +172,8 @@ export function githubAppAuth(options: GitHubAppAuthOptions): RequestAuth {
     const expiresAt = Date.parse(parsed.data.expires_at);
     const at = now();
     // A token that lives less than the refresh margin is still used, for half of its remaining life.
-    const refreshAt = expiresAt - refreshAheadMs > at ? expiresAt - refreshAheadMs : at + (expiresAt - at) / 2;
+    const refreshAt =
+      expiresAt - refreshAheadMs > at ? expiresAt - refreshAheadMs : at + (expiresAt - at) / 2;
     return { value: parsed.data.token, refreshAt };
   }
 

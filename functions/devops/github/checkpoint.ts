@@ -67,11 +67,16 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     return { since: item['since'], boundary };
   }
 
-  async advance(repository: string, previous: Checkpoint | undefined, next: Checkpoint): Promise<AdvanceOutcome> {
+  async advance(
+    repository: string,
+    previous: Checkpoint | undefined,
+    next: Checkpoint,
+  ): Promise<AdvanceOutcome> {
     let expected = previous;
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt += 1) {
-      if (expected !== undefined && !isLater(next, expected)) return attempt === 0 ? 'unchanged' : 'superseded';
-      if (await this.#write(repository, expected, next)) return 'advanced';
+      if (expected !== undefined && !isLater(next, expected))
+        return attempt === 0 ? 'unchanged' : 'superseded';
+      if (await this.#write(repository, expected, merge(next, expected))) return 'advanced';
       // Another run moved it since this one read it: compare with what is there now.
       expected = await this.read(repository);
     }
@@ -81,7 +86,10 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   async #write(repository: string, expected: Checkpoint | undefined, next: Checkpoint): Promise<boolean> {
     const condition =
       expected === undefined
-        ? { ConditionExpression: 'attribute_not_exists(#since)', ExpressionAttributeNames: { '#since': 'since' } }
+        ? {
+            ConditionExpression: 'attribute_not_exists(#since)',
+            ExpressionAttributeNames: { '#since': 'since' },
+          }
         : {
             ConditionExpression: '#since = :previous',
             ExpressionAttributeNames: { '#since': 'since' },
@@ -114,6 +122,12 @@ function isLater(next: Checkpoint, current: Checkpoint): boolean {
   const b = Date.parse(current.since);
   if (a !== b) return a > b;
   return next.boundary.some((number) => !current.boundary.includes(number));
+}
+
+/** At the same time, both runs' boundary issues were handed on: keep them all. */
+function merge(next: Checkpoint, current: Checkpoint | undefined): Checkpoint {
+  if (current === undefined || Date.parse(next.since) !== Date.parse(current.since)) return next;
+  return { since: next.since, boundary: [...new Set([...current.boundary, ...next.boundary])] };
 }
 
 function keyOf(repository: string): string {

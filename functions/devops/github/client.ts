@@ -269,13 +269,18 @@ export class GitHubClient implements SourceControl {
     const clean = path.replace(/^\/+|\/+$/g, '');
     const shown = shortPath(clean);
     const directory = (what: string): ValidationError =>
-      new ValidationError(`${shown || '/'} is ${what}, not a file`, [{ pointer: '/path', message: `is ${what}` }]);
+      new ValidationError(`${shown || '/'} is ${what}, not a file`, [
+        { pointer: '/path', message: `is ${what}` },
+      ]);
     if (clean === '') throw directory('the repository root');
-    const response = await this.#send(`File ${shown} in ${owner}/${repo}${ref === undefined ? '' : ` at ${ref}`}`, {
-      method: 'GET',
-      path: `${repoPath(owner, repo)}/contents/${clean.split('/').map(encodeURIComponent).join('/')}`,
-      ...(ref === undefined ? {} : { query: { ref } }),
-    });
+    const response = await this.#send(
+      `File ${shown} in ${owner}/${repo}${ref === undefined ? '' : ` at ${ref}`}`,
+      {
+        method: 'GET',
+        path: `${repoPath(owner, repo)}/contents/${clean.split('/').map(encodeURIComponent).join('/')}`,
+        ...(ref === undefined ? {} : { query: { ref } }),
+      },
+    );
     const entry = contentEntryFrom(response.body);
     if (!('file' in entry)) throw directory(entry.kind === 'dir' ? 'a directory' : `a ${entry.kind}`);
     if (entry.file.encoding !== 'base64') {
@@ -304,6 +309,24 @@ export class GitHubClient implements SourceControl {
     }
     const { limit, remaining, reset } = parsed.data.resources.core;
     return { limit, remaining, resetAt: new Date(reset * 1000).toISOString() };
+  }
+
+  /**
+   * Proves reachability and credentials cheaply: `GET /rate_limit`, or `GET /` on a GitHub Enterprise
+   * Server whose rate limiting is off (it answers 404 for `/rate_limit` then).
+   *
+   * @example
+   * ```ts
+   * await github.ping();
+   * ```
+   */
+  async ping(): Promise<void> {
+    try {
+      await this.rateLimit();
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      await this.#send('The API root', { method: 'GET', path: '/' });
+    }
   }
 
   /**

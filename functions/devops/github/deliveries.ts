@@ -56,7 +56,11 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
           },
           ConditionExpression:
             'attribute_not_exists(pk) OR #expiresAt < :now OR (#status <> :accepted AND #leaseUntil < :now)',
-          ExpressionAttributeNames: { '#status': 'status', '#leaseUntil': 'leaseUntil', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#leaseUntil': 'leaseUntil',
+            '#expiresAt': 'expiresAt',
+          },
           ExpressionAttributeValues: { ':now': now, ':accepted': 'accepted' },
         }),
       );
@@ -72,11 +76,16 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
 
   async accept(deliveryId: string, token: string): Promise<void> {
     const now = this.#seconds();
-    await this.#update(deliveryId, token, 'SET #status = :accepted, acceptedAt = :at, expiresAt = :expiresAt REMOVE leaseUntil', {
-      ':accepted': 'accepted',
-      ':at': new Date(now * 1000).toISOString(),
-      ':expiresAt': now + this.#options.ttlDays * 86_400,
-    });
+    await this.#update(
+      deliveryId,
+      token,
+      'SET #status = :accepted, acceptedAt = :at, expiresAt = :expiresAt REMOVE leaseUntil',
+      {
+        ':accepted': 'accepted',
+        ':at': new Date(now * 1000).toISOString(),
+        ':expiresAt': now + this.#options.ttlDays * 86_400,
+      },
+    );
   }
 
   async release(deliveryId: string, token: string): Promise<void> {
@@ -93,7 +102,11 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
   async #read(deliveryId: string): Promise<Record<string, unknown> | undefined> {
     try {
       const { Item } = await this.#client.send(
-        new GetCommand({ TableName: this.#options.table, Key: { pk: keyOf(deliveryId) }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.#options.table,
+          Key: { pk: keyOf(deliveryId) },
+          ConsistentRead: true,
+        }),
       );
       return Item;
     } catch (error) {

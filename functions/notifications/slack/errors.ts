@@ -91,6 +91,8 @@ export const SLACK_ERRORS: Readonly<Record<string, SlackErrorRule>> = {
 
 /** Slack codes are short snake_case words; anything else is not echoed into a message. */
 const CODE_PATTERN = /^[a-z0-9_.]{1,64}$/;
+/** Web API method names: `chat.postMessage`, `users.lookupByEmail`. */
+const METHOD_PATTERN = /^[a-zA-Z]+(?:\.[a-zA-Z]+){1,3}$/;
 
 /** What is known about the failed call. */
 export interface SlackFailureContext {
@@ -160,7 +162,7 @@ export function slackError(code: string, context: SlackFailureContext): Connecto
 function methodOf(url: string): string {
   try {
     const segment = new URL(url).pathname.split('/').pop() ?? '';
-    return CODE_PATTERN.test(segment) ? segment : 'call';
+    return METHOD_PATTERN.test(segment) ? segment : 'call';
   } catch {
     return 'call';
   }

@@ -102,6 +102,23 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       expect(faults.requests[0]?.headers['if-none-match']).toBe('*');
     });
 
+    it('sends the S3 storage class and Cache-Control', async () => {
+      // Prepare
+      faults.script({ status: 200 });
+      // Act
+      await storage.putObject({
+        key: 'a.txt',
+        body: 'x',
+        storageClass: 'STANDARD_IA',
+        cacheControl: 'max-age=60',
+      });
+      // Assess
+      expect(faults.requests[0]?.headers).toMatchObject({
+        'x-amz-storage-class': 'STANDARD_IA',
+        'cache-control': 'max-age=60',
+      });
+    });
+
     it('succeeds after a 500 InternalError and gives up with UnavailableError when it persists', async () => {
       // Prepare
       faults.script({ error: 'InternalError', status: 500 }, { status: 200, headers: { etag: '"e"' } });
@@ -153,6 +170,20 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       // Assess
       await expect(failure).rejects.toThrow('No time left in this invocation for S3 GetObject');
       expect(faults.requests).toHaveLength(0);
+    });
+
+    it('reads a body without a Content-Length, and presigns once it exceeds maxBytes', async () => {
+      // Prepare
+      const small = new S3ObjectStorage({ ...options, maxBytes: 10 });
+      const headers = { 'content-type': 'text/plain' };
+      faults.script({ status: 200, chunked: true, body: 'short', headers });
+      const fits = await small.getObject({ key: 'stream.txt' });
+      faults.script({ status: 200, chunked: true, body: 'much longer than ten', headers });
+      // Act
+      const large = await small.getObject({ key: 'stream.txt' });
+      // Assess
+      expect(fits).toMatchObject({ tooLarge: false, body: 'short', size: 5 });
+      expect(large).toMatchObject({ tooLarge: true, expiresIn: 900 });
     });
 
     it('throws NotFoundError naming the bucket for NoSuchBucket', async () => {

@@ -92,7 +92,12 @@ describe('Class: S3ObjectStorage', () => {
 
     it('falls back to base64 for a text media type whose bytes are not UTF-8', async () => {
       // Prepare
-      await storage.putObject({ key: 'latin1.txt', body: '/w==', encoding: 'base64', contentType: 'text/plain' });
+      await storage.putObject({
+        key: 'latin1.txt',
+        body: '/w==',
+        encoding: 'base64',
+        contentType: 'text/plain',
+      });
       // Act
       const inferred = await storage.getObject({ key: 'latin1.txt' });
       const forced = storage.getObject({ key: 'latin1.txt', encoding: 'utf8' });
@@ -161,6 +166,21 @@ describe('Class: S3ObjectStorage', () => {
       const failure = storage.presignUrl({ key: 'a.txt', contentType: 'text/plain' });
       // Assess
       await expect(failure).rejects.toMatchObject({ issues: [{ pointer: '/contentType' }] });
+    });
+  });
+
+  describe('Method: listObjects', () => {
+    it('reaches the store through AWS_ENDPOINT_URL_S3 when no endpoint is configured', async () => {
+      // Prepare
+      vi.stubEnv('AWS_ENDPOINT_URL_S3', peer.endpoint);
+      const { endpoint: _unused, ...withoutEndpoint } = options;
+      const fromEnvironment = new S3ObjectStorage(withoutEndpoint);
+      await storage.putObject({ key: 'env/one.txt', body: '1' });
+      // Act
+      const page = await fromEnvironment.listObjects({ prefix: 'env/' });
+      vi.stubEnv('AWS_ENDPOINT_URL_S3', undefined);
+      // Assess
+      expect(page.objects.map((object) => object.key)).toEqual(['env/one.txt']);
     });
   });
 

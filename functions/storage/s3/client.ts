@@ -85,7 +85,10 @@ const TEXT_TYPE =
  * const s3 = createS3Client({ bucket: 'data', endpoint: 'http://127.0.0.1:4568', forcePathStyle: true });
  * ```
  */
-export function createS3Client(options: S3ObjectStorageOptions, purpose: 'calls' | 'presign' = 'calls'): S3Client {
+export function createS3Client(
+  options: S3ObjectStorageOptions,
+  purpose: 'calls' | 'presign' = 'calls',
+): S3Client {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const config: S3ClientConfig = {
     forcePathStyle: options.forcePathStyle ?? false,
@@ -434,7 +437,8 @@ function encodeBody(
   requested: BodyEncoding | undefined,
   key: string,
 ): { body: string; encoding: BodyEncoding } {
-  const encoding = requested ?? (contentType !== undefined && TEXT_TYPE.test(contentType) ? 'utf8' : 'base64');
+  const encoding =
+    requested ?? (contentType !== undefined && TEXT_TYPE.test(contentType) ? 'utf8' : 'base64');
   if (encoding === 'base64') return { body: bytes.toString('base64'), encoding };
   try {
     return { body: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding };

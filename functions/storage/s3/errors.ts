@@ -35,6 +35,7 @@ interface RawS3Error {
 
 // The S3 error codes (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html) we give a
 // meaning; everything else falls back to its HTTP status.
+const TIMEOUTS = new Set(['AbortError', 'TimeoutError', 'RequestTimeout']);
 const THROTTLING = new Set([
   'SlowDown',
   'Throttling',
@@ -71,6 +72,102 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
 ]);
 
+/** Everything a rule looks at, read once from the raw error. */
+interface Facts {
+  error: unknown;
+  raw: RawS3Error;
+  name: string;
+  code: string;
+  status: number | undefined;
+  target: S3CallTarget;
+  /** `object "k" in bucket "b"` or `bucket "b"`. */
+  what: string;
+  options: { cause: unknown; details: Record<string, unknown> };
+}
+
+interface Rule {
+  when(facts: Facts): boolean;
+  build(facts: Facts): ConnectorError;
+}
+
+/** First match wins: specific S3 codes before the HTTP status fallbacks. */
+const RULES: Rule[] = [
+  {
+    // Our own per-call AbortSignal is the only abort source, so an abort is the time budget running out.
+    when: ({ name, code }) => TIMEOUTS.has(name) || code === 'ETIMEDOUT',
+    build: ({ target, options }) =>
+      new TimeoutError(`S3 ${target.command} timed out after ${target.budgetMs} ms`, options),
+  },
+  {
+    when: ({ name }) => name === 'NoSuchBucket',
+    build: ({ raw, target, options }) => {
+      // For a copy the missing bucket may be the destination, so prefer the name S3 reports.
+      const bucket = typeof raw.BucketName === 'string' ? raw.BucketName.slice(0, 63) : target.bucket;
+      return new NotFoundError(`Bucket "${bucket}" does not exist`, options);
+    },
+  },
+  {
+    when: ({ name, status }) => name === 'NoSuchKey' || name === 'NotFound' || status === 404,
+    build: ({ target, options }) =>
+      new NotFoundError(
+        target.key === undefined
+          ? `Bucket "${target.bucket}" was not found`
+          : `Object "${target.key}" not found in bucket "${target.bucket}"`,
+        options,
+      ),
+  },
+  {
+    when: ({ name, status }) => THROTTLING.has(name) || status === 429,
+    build: ({ raw, name, status, target, what, options }) =>
+      new RateLimitedError(`S3 throttled ${target.command} on ${what} (${name || status})`, {
+        ...options,
+        retryAfterMs: retryAfterMs(raw),
+      }),
+  },
+  {
+    when: ({ name }) => CREDENTIALS.has(name),
+    build: ({ name, target, options }) =>
+      new AuthError(`S3 refused the credentials for ${target.command} (${name})`, options),
+  },
+  {
+    when: ({ name, status }) => name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403,
+    build: ({ target, what, options }) =>
+      new ForbiddenError(`S3 denied ${target.command} on ${what}`, options),
+  },
+  {
+    when: ({ name, status }) => PRECONDITION.has(name) || status === 412,
+    build: ({ target, what, options }) =>
+      new ConflictError(`S3 precondition failed for ${target.command} on ${what}`, options),
+  },
+  {
+    when: ({ name }) => INVALID_REQUEST.has(name),
+    build: ({ name, target, what, options }) =>
+      new ValidationError(`S3 rejected ${target.command} on ${what} (${name})`, [], options),
+  },
+  {
+    when: ({ status }) => status !== undefined && status >= 500,
+    build: ({ status, target, what, options }) =>
+      new UnavailableError(`S3 answered ${status} to ${target.command} on ${what}`, options),
+  },
+  {
+    when: ({ code, status, raw, error }) =>
+      NETWORK_CODES.has(code) || (status === undefined && raw.$fault === undefined && isNetworkError(error)),
+    build: ({ code, name, target, options }) =>
+      new UnavailableError(`S3 could not be reached for ${target.command} (${code || name})`, options),
+  },
+  {
+    // A 2xx that failed: the SDK could not deserialize the body (malformed XML, truncated stream).
+    when: ({ status }) => status !== undefined && status < 300,
+    build: ({ target, options }) =>
+      new UnexpectedResponseError(`S3 answered ${target.command} with a body that cannot be read`, options),
+  },
+  {
+    when: ({ status }) => status !== undefined,
+    build: ({ status, target, what, options }) =>
+      new UnexpectedResponseError(`S3 answered ${status} to ${target.command} on ${what}`, options),
+  },
+];
+
 function describeTarget(target: S3CallTarget): string {
   return target.key === undefined
     ? `bucket "${target.bucket}"`
@@ -81,6 +178,11 @@ function retryAfterMs(raw: RawS3Error): number | undefined {
   const header = raw.$response?.headers?.['retry-after'];
   const seconds = header === undefined ? Number.NaN : Number(header);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return /socket hang up|ECONN|EPIPE|network/i.test(error.message);
 }
 
 /**
@@ -98,66 +200,21 @@ export function toS3Error(error: unknown, target: S3CallTarget): ConnectorError 
   if (error instanceof ConnectorError) return error;
   const raw = (typeof error === 'object' && error !== null ? error : {}) as RawS3Error;
   const name = typeof raw.name === 'string' ? raw.name : '';
-  const code = typeof raw.code === 'string' ? raw.code : '';
   const status = raw.$metadata?.httpStatusCode;
   const details: Record<string, unknown> = { command: target.command };
   if (name !== '' && name !== 'Error') details['s3Code'] = name;
   if (status !== undefined) details['httpStatus'] = status;
   if (raw.$metadata?.requestId !== undefined) details['requestId'] = raw.$metadata.requestId;
-  const options = { cause: error, details };
-  const what = describeTarget(target);
-
-  // Our own per-call AbortSignal is the only abort source, so an abort is always the time budget running out.
-  if (name === 'AbortError' || name === 'TimeoutError' || name === 'RequestTimeout' || code === 'ETIMEDOUT') {
-    return new TimeoutError(`S3 ${target.command} timed out after ${target.budgetMs} ms`, options);
-  }
-  if (name === 'NoSuchBucket') {
-    // For a copy the missing bucket may be the destination, so prefer the name S3 reports.
-    const bucket = typeof raw.BucketName === 'string' ? raw.BucketName.slice(0, 63) : target.bucket;
-    return new NotFoundError(`Bucket "${bucket}" does not exist`, options);
-  }
-  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
-    const message =
-      target.key === undefined
-        ? `Bucket "${target.bucket}" was not found`
-        : `Object "${target.key}" not found in bucket "${target.bucket}"`;
-    return new NotFoundError(message, options);
-  }
-  if (THROTTLING.has(name) || status === 429) {
-    return new RateLimitedError(`S3 throttled ${target.command} on ${what} (${name || status})`, {
-      ...options,
-      retryAfterMs: retryAfterMs(raw),
-    });
-  }
-  if (CREDENTIALS.has(name)) {
-    return new AuthError(`S3 refused the credentials for ${target.command} (${name})`, options);
-  }
-  if (name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403) {
-    return new ForbiddenError(`S3 denied ${target.command} on ${what}`, options);
-  }
-  if (PRECONDITION.has(name) || status === 412) {
-    return new ConflictError(`S3 precondition failed for ${target.command} on ${what}`, options);
-  }
-  if (INVALID_REQUEST.has(name)) {
-    return new ValidationError(`S3 rejected ${target.command} on ${what} (${name})`, [], options);
-  }
-  if (status !== undefined && status >= 500) {
-    return new UnavailableError(`S3 answered ${status} to ${target.command} on ${what}`, options);
-  }
-  if (NETWORK_CODES.has(code) || (status === undefined && raw.$fault === undefined && isNetworkError(error))) {
-    return new UnavailableError(`S3 could not be reached for ${target.command} (${code || name})`, options);
-  }
-  if (status !== undefined && status < 300) {
-    // A 2xx that failed: the SDK could not deserialize the body (malformed XML, truncated stream).
-    return new UnexpectedResponseError(`S3 answered ${target.command} with a body that cannot be read`, options);
-  }
-  if (status !== undefined) {
-    return new UnexpectedResponseError(`S3 answered ${status} to ${target.command} on ${what}`, options);
-  }
-  return new ConnectorError(`S3 ${target.command} failed unexpectedly`, options);
-}
-
-function isNetworkError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return /socket hang up|ECONN|EPIPE|network/i.test(error.message);
+  const facts: Facts = {
+    error,
+    raw,
+    name,
+    code: typeof raw.code === 'string' ? raw.code : '',
+    status,
+    target,
+    what: describeTarget(target),
+    options: { cause: error, details },
+  };
+  const rule = RULES.find((candidate) => candidate.when(facts));
+  return rule?.build(facts) ?? new ConnectorError(`S3 ${target.command} failed unexpectedly`, facts.options);
 }

@@ -1,0 +1,379 @@
+import {
+  ConflictError,
+  type ConnectorError,
+  ForbiddenError,
+  TimeoutError,
+  ValidationError,
+} from '@circle-core/core';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeSqlDatabaseConformance } from '../../../shared/interfaces/sql-database.conformance.ts';
+import { realPostgresUrl, startPglite, uniqueName, withPostgres } from '../../../test/peers/postgres.ts';
+import { urlCredentials } from './auth.ts';
+import { PostgresClient, type PostgresClientOptions } from './client.ts';
+
+function clientFor(url: string, options: Partial<PostgresClientOptions> = {}): PostgresClient {
+  return new PostgresClient({
+    credentials: urlCredentials(url),
+    ssl: 'disable',
+    statementTimeoutMs: 15_000,
+    connectTimeoutMs: 5_000,
+    readOnly: false,
+    applicationName: 'circle-core-test',
+    ...options,
+  });
+}
+
+const quote = (name: string): string => pg.escapeIdentifier(name);
+
+describeSqlDatabaseConformance('PostgresClient on the real PostgreSQL server', async () => {
+  const url = realPostgresUrl();
+  const schema = uniqueName('conformance_pg');
+  await withPostgres(url, (admin) => admin.query(`create schema ${quote(schema)}`));
+  const db = clientFor(url);
+  return {
+    db,
+    schema,
+    placeholder: (position) => `$${position}`,
+    quote,
+    cleanup: async () => {
+      await db.close();
+      await withPostgres(url, (admin) => admin.query(`drop schema ${quote(schema)} cascade`));
+    },
+  };
+});
+
+describeSqlDatabaseConformance('PostgresClient on PGlite over the wire protocol', async () => {
+  const pglite = await startPglite();
+  const schema = uniqueName('conformance_pg');
+  const db = clientFor(pglite.url);
+  await db.query({ sql: `create schema ${quote(schema)}` });
+  return {
+    db,
+    schema,
+    placeholder: (position) => `$${position}`,
+    quote,
+    cleanup: async () => {
+      await db.close();
+      await pglite.close();
+    },
+  };
+});
+
+describe('Class: PostgresClient (real server)', () => {
+  const url = realPostgresUrl();
+  const schema = uniqueName('client_pg');
+  const table = (name: string): string => `${quote(schema)}.${quote(name)}`;
+  let db: PostgresClient;
+
+  const count = async (name: string): Promise<number> => {
+    const result = await withPostgres(url, (admin) => admin.query(`select count(*)::int as n from ${table(name)}`));
+    return result.rows[0].n as number;
+  };
+
+  beforeAll(async () => {
+    await withPostgres(url, async (admin) => {
+      await admin.query(`create schema ${quote(schema)}`);
+      await admin.query(`create table ${table('items')} (id integer primary key, label text, qty integer)`);
+      await admin.query(`create type ${table('mood')} as enum ('ok', 'meh')`);
+    });
+    db = clientFor(url);
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await withPostgres(url, (admin) => admin.query(`drop schema ${quote(schema)} cascade`));
+  });
+
+  describe('Method: insertRows', () => {
+    it('inserts 10,000 rows in batched multi-row statements', async () => {
+      // Prepare
+      await db.query({ sql: `create table ${table('bulk')} (id integer primary key, label text, qty integer)` });
+      const rows = Array.from({ length: 10_000 }, (_, i) => ({ id: i, label: `row ${i}`, qty: i % 7 }));
+      // Act
+      const result = await db.insertRows({ schema, table: 'bulk', rows });
+      // Assess
+      expect(result).toEqual({ inserted: 10_000, batches: 10 });
+      expect(await count('bulk')).toBe(10_000);
+    });
+
+    it('rolls back the earlier batches when a later batch fails', async () => {
+      // Prepare
+      await db.query({ sql: `create table ${table('bulk_fail')} (id integer primary key)` });
+      const rows = Array.from({ length: 2_500 }, (_, i) => ({ id: i }));
+      rows.push({ id: 0 });
+      // Act
+      const attempt = db.insertRows({ schema, table: 'bulk_fail', rows });
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(ConflictError);
+      expect(await count('bulk_fail')).toBe(0);
+    });
+
+    it('throws ValidationError for a row with a column outside columns', async () => {
+      // Act
+      const attempt = db.insertRows({ schema, table: 'items', columns: ['id'], rows: [{ id: 1, label: 'x' }] });
+      // Assess
+      await expect(attempt).rejects.toThrow(/Row 0 has a column that is not in columns: "label"/);
+    });
+  });
+
+  describe('Method: query', () => {
+    it('returns dates as text, bytea as base64, bigint as text and names every column type', async () => {
+      // Act
+      const result = await db.query({
+        sql:
+          `select '2024-01-02 03:04:05.123456+00'::timestamptz at time zone 'UTC' as at, $1::bytea as raw, ` +
+          `9007199254740993::int8 as big, array['\\x0001'::bytea] as raws, 'ok'::${table('mood')} as mood, ` +
+          `array['2024-01-02'::date] as days`,
+        params: ['\\x6869'],
+      });
+      // Assess
+      expect(result.rows).toEqual([
+        {
+          at: '2024-01-02 03:04:05.123456',
+          raw: Buffer.from('hi').toString('base64'),
+          big: '9007199254740993',
+          raws: [Buffer.from([0, 1]).toString('base64')],
+          mood: 'ok',
+          days: ['2024-01-02'],
+        },
+      ]);
+      expect(result.fields.map((field) => field.type)).toEqual([
+        'timestamp without time zone',
+        'bytea',
+        'bigint',
+        'bytea[]',
+        expect.stringContaining('mood'),
+        'date[]',
+      ]);
+    });
+
+    it('cuts the rows beyond maxRows and flags the result truncated', async () => {
+      // Prepare
+      const small = clientFor(url, { maxRows: 5 });
+      // Act
+      const result = await small.query({ sql: 'select n from generate_series(1, 10) as n' });
+      await small.close();
+      // Assess
+      expect(result.rows).toHaveLength(5);
+      expect(result).toMatchObject({ rowCount: 10, truncated: true });
+    });
+
+    it('throws ValidationError for BEGIN and leaves no transaction open', async () => {
+      // Act
+      const error = await db.query({ sql: '/* leading */ -- note\n BEGIN' }).catch((caught: unknown) => caught);
+      await db.query({ sql: `create table ${table('after_begin')} (id integer)` });
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      const seen = await withPostgres(url, (admin) =>
+        admin.query('select 1 from pg_tables where schemaname = $1 and tablename = $2', [schema, 'after_begin']),
+      );
+      expect(seen.rowCount).toBe(1);
+    });
+
+    it('never puts a parameter value into the error message', async () => {
+      // Act
+      const error = await db
+        .query({ sql: 'select $1::integer', params: ['value-that-must-not-leak'] })
+        .catch((caught: unknown) => caught as ConnectorError);
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.message).toContain('SQLSTATE 22P02');
+      expect(`${error.message} ${JSON.stringify(error.details)}`).not.toContain('value-that-must-not-leak');
+    });
+
+    it('throws TimeoutError when the statement runs past the statement timeout, and stays usable', async () => {
+      // Prepare
+      const quick = clientFor(url, { statementTimeoutMs: 200 });
+      const started = Date.now();
+      // Act
+      const attempt = quick.query({ sql: 'select pg_sleep(5)' });
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(TimeoutError);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await expect(quick.query({ sql: 'select 1 as one' })).resolves.toMatchObject({ rows: [{ one: 1 }] });
+      await quick.close();
+    });
+
+    it('throws TimeoutError before the invocation deadline and cancels the statement on the server', async () => {
+      // Prepare
+      const application = uniqueName('deadline');
+      let deadline = Date.now() + 1_300;
+      const bounded = clientFor(url, { applicationName: application, remainingTimeMs: () => deadline - Date.now() });
+      await bounded.query({ sql: 'select 1' });
+      const started = Date.now();
+      // Act
+      const attempt = bounded.query({ sql: 'select pg_sleep(5)' });
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(TimeoutError);
+      expect(Date.now() - started).toBeLessThan(1_300);
+      let running = 1;
+      for (let i = 0; i < 20 && running > 0; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const activity = await withPostgres(url, (admin) =>
+          admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'active'", [
+            application,
+          ]),
+        );
+        running = activity.rowCount ?? 0;
+      }
+      expect(running).toBe(0);
+      deadline = Date.now() + 10_000;
+      await expect(bounded.query({ sql: 'select 2 as two' })).resolves.toMatchObject({ rows: [{ two: 2 }] });
+      await bounded.close();
+    });
+
+    it('throws TimeoutError without sending anything when no time is left', async () => {
+      // Prepare
+      const late = clientFor(url, { remainingTimeMs: () => 100 });
+      // Act
+      const attempt = late.query({ sql: 'select 1' });
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(TimeoutError);
+      await late.close();
+    });
+  });
+
+  describe('Method: execute', () => {
+    it('refuses a batch with a COMMIT before running any of it', async () => {
+      // Act
+      const error = await db
+        .execute({
+          statements: [
+            { sql: `insert into ${table('items')} (id) values ($1)`, params: [100] },
+            { sql: 'commit' },
+            { sql: `insert into ${table('items')} (id) values ($1)`, params: [101] },
+          ],
+        })
+        .catch((caught: unknown) => caught as ConnectorError);
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.details).toEqual({ statementIndex: 1 });
+      const left = await db.query({ sql: `select id from ${table('items')} where id >= 100` });
+      expect(left.rows).toEqual([]);
+    });
+
+    it('runs concurrent calls one at a time so their transactions never mix', async () => {
+      // Prepare
+      const insert = `insert into ${table('items')} (id, label) values ($1, $2)`;
+      // Act
+      const [failing, passing] = await Promise.allSettled([
+        db.execute({
+          statements: [
+            { sql: insert, params: [200, 'a'] },
+            { sql: 'select pg_sleep(0.1)' },
+            { sql: insert, params: [200, 'duplicate'] },
+          ],
+        }),
+        // Starts while the first one sleeps inside its transaction.
+        new Promise((resolve) => setTimeout(resolve, 30)).then(() =>
+          db.execute({ statements: [{ sql: insert, params: [201, 'b'] }] }),
+        ),
+      ]);
+      // Assess
+      expect(failing.status).toBe('rejected');
+      expect(passing.status).toBe('fulfilled');
+      const left = await db.query({ sql: `select id from ${table('items')} where id between 200 and 201` });
+      expect(left.rows).toEqual([{ id: 201 }]);
+    });
+  });
+
+  describe('Method: listTables', () => {
+    it('lists user tables of every schema but no system catalog', async () => {
+      // Act
+      const result = await db.listTables();
+      // Assess
+      expect(result.tables).toContainEqual({ schema, name: 'items', type: 'table' });
+      expect(result.tables.some((t) => t.schema === 'pg_catalog' || t.schema === 'information_schema')).toBe(false);
+    });
+  });
+
+  describe('Method: describeTable', () => {
+    it('describes a view and resolves a table through the search path', async () => {
+      // Prepare
+      await db.query({ sql: `create view ${table('item_labels')} as select id, label from ${table('items')}` });
+      // Act
+      const view = await db.describeTable({ schema, table: 'item_labels' });
+      const missing = db.describeTable({ table: 'items' });
+      // Assess
+      expect(view).toMatchObject({ type: 'view', primaryKey: [] });
+      expect(view.columns.map((c) => c.name)).toEqual(['id', 'label']);
+      await expect(missing).rejects.toThrow(/not found in the current schema/);
+    });
+  });
+
+  describe('Connection', () => {
+    it('reconnects after the server terminated its backend, for a read and for a write', async () => {
+      // Prepare
+      const before = (await db.query({ sql: 'select pg_backend_pid() as pid' })).rows[0]?.['pid'];
+      await withPostgres(url, (admin) => admin.query('select pg_terminate_backend($1)', [before]));
+      // Act
+      const after = (await db.query({ sql: 'select pg_backend_pid() as pid' })).rows[0]?.['pid'];
+      const again = (await db.query({ sql: 'select pg_backend_pid() as pid' })).rows[0]?.['pid'];
+      await withPostgres(url, (admin) => admin.query('select pg_terminate_backend($1)', [again]));
+      await db.insertRows({ schema, table: 'items', rows: [{ id: 300, label: 'once' }] });
+      // Assess
+      expect(after).not.toBe(before);
+      expect(await count('items')).toBeGreaterThan(0);
+      const written = await db.query({ sql: `select count(*)::int as n from ${table('items')} where id = 300` });
+      expect(written.rows).toEqual([{ n: 1 }]);
+    });
+
+    it('opens the connection during warm-up and pings through it', async () => {
+      // Prepare
+      const warm = clientFor(url);
+      // Act
+      await warm.warmUp();
+      const pinged = warm.ping();
+      // Assess
+      await expect(pinged).resolves.toBeUndefined();
+      await warm.close();
+      await warm.close();
+    });
+  });
+
+  describe('Read-only mode', () => {
+    let reader: PostgresClient;
+    beforeAll(() => {
+      reader = clientFor(url, { readOnly: true });
+    });
+    afterAll(async () => {
+      await reader.close();
+    });
+
+    it('reads but refuses a write with ForbiddenError naming read-only mode', async () => {
+      // Act
+      const read = await reader.query({ sql: `select count(*)::int as n from ${table('items')}` });
+      const write = reader.query({ sql: `delete from ${table('items')}` });
+      // Assess
+      expect(read.rows).toHaveLength(1);
+      await expect(write).rejects.toBeInstanceOf(ForbiddenError);
+      await expect(write).rejects.toThrow(/read-only mode \(PG_READ_ONLY=true\)/);
+      expect(reader.readOnly).toBe(true);
+    });
+
+    it('cannot be switched back to writing by a statement', async () => {
+      // Prepare
+      const before = await count('items');
+      // Act
+      const switched = await reader
+        .execute({ statements: [{ sql: 'set transaction read write' }, { sql: `delete from ${table('items')}` }] })
+        .catch((caught: unknown) => caught);
+      await reader.query({ sql: 'set default_transaction_read_only = off' });
+      const afterSessionChange = await reader
+        .query({ sql: `delete from ${table('items')}` })
+        .catch((caught: unknown) => caught);
+      // Assess
+      expect(switched).toBeInstanceOf(ForbiddenError);
+      expect(afterSessionChange).toBeInstanceOf(ForbiddenError);
+      expect(await count('items')).toBe(before);
+    });
+
+    it('refuses insert-rows without a round trip', async () => {
+      // Act
+      const attempt = reader.insertRows({ schema, table: 'items', rows: [{ id: 400 }] });
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(ForbiddenError);
+    });
+  });
+});

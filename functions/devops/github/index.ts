@@ -1,0 +1,102 @@
+import { defineConnector, ValidationError } from '@circle-core/core';
+import { GitHubConfig } from './config.ts';
+import {
+  CommentOnIssueInput,
+  CreateIssueInput,
+  GetFileInput,
+  Issue,
+  IssueComment,
+  IssuePage,
+  ListIssuesInput,
+  RepositoryFile,
+  SyncIssuesInput,
+  SyncIssuesOutput,
+} from './models.ts';
+import { createGitHubServices } from './services.ts';
+import { syncIssues } from './sync.ts';
+import { receiveWebhook } from './webhook.ts';
+
+/**
+ * The GitHub connector: issues, comments and file contents over the REST API (token or GitHub App auth),
+ * a scheduled issue sync with a durable checkpoint, and a signed webhook receiver that hands events on
+ * to SQS and/or Step Functions, served on every trigger by one Lambda handler.
+ *
+ * @example
+ * ```ts
+ * const issue = await connector.run('create-issue', { owner: 'octo', repo: 'hello', title: 'Bug' });
+ * ```
+ */
+export const connector = defineConnector({
+  name: 'github',
+  version: '1.0.0',
+  config: GitHubConfig,
+  capabilities: [
+    'labels',
+    'assignees',
+    'since-filter',
+    'binary-files',
+    'pull-requests-as-issues',
+    'webhooks',
+    'issue-sync',
+  ],
+  setup: (config) => createGitHubServices(config),
+  operations: (op) => ({
+    'create-issue': op({
+      description:
+        'Opens an issue with optional labels and assignees (sent once: GitHub has no idempotency keys)',
+      input: CreateIssueInput,
+      output: Issue,
+      run: (input, { client }) => client.github.createIssue(input),
+    }),
+    'comment-on-issue': op({
+      description: 'Adds a comment to an issue or pull request (sent once)',
+      input: CommentOnIssueInput,
+      output: IssueComment,
+      run: (input, { client }) => client.github.commentOnIssue(input),
+    }),
+    'list-issues': op({
+      description: 'Lists one page of issues with filters; nextCursor reads the next page',
+      input: ListIssuesInput,
+      output: IssuePage,
+      run: (input, { client }) => client.github.listIssues(input),
+    }),
+    'get-file': op({
+      description: 'Reads a file at a ref: UTF-8 text as is, binary content base64 encoded',
+      input: GetFileInput,
+      output: RepositoryFile,
+      run: (input, { client }) => client.github.getFile(input),
+    }),
+    'sync-issues': op({
+      description: 'Hands on issues updated since the checkpoint, then advances it (scheduled)',
+      input: SyncIssuesInput,
+      output: SyncIssuesOutput,
+      run: ({ owner, repo, since, includePullRequests }, { client, config, logger, correlationId }) => {
+        const target = { owner: owner ?? config.GITHUB_SYNC_OWNER, repo: repo ?? config.GITHUB_SYNC_REPO };
+        if (target.owner === undefined || target.repo === undefined) {
+          throw new ValidationError(
+            'sync-issues needs owner and repo (input, or GITHUB_SYNC_OWNER and GITHUB_SYNC_REPO)',
+            [{ pointer: target.owner === undefined ? '/owner' : '/repo', message: 'Required' }],
+          );
+        }
+        return syncIssues(
+          { owner: target.owner, repo: target.repo, since, includePullRequests, correlationId },
+          client.syncer(logger),
+        );
+      },
+    }),
+  }),
+  routes: (route) => [
+    route({
+      method: 'POST',
+      path: '/github/webhook',
+      auth: 'signature',
+      description: 'Receives GitHub webhooks (X-Hub-Signature-256) and hands accepted events on',
+      handle: (request, { client, logger }) => receiveWebhook(request, client.webhooks(logger)),
+    }),
+  ],
+  healthCheck: async ({ client }) => {
+    await client.github.ping();
+  },
+});
+
+export const handler = connector.handler;

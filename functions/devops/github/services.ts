@@ -1,0 +1,121 @@
+/**
+ * Builds everything the connector uses once per container: the GitHub client with its auth, the webhook
+ * secret, the DynamoDB state (delivery ids, checkpoints) and the events sink.
+ */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { defineSecret, type HttpClient, type Logger, type Secret } from '@circle-core/core';
+import type { DeliveryLedger, WebhookEventSink } from '../../../shared/interfaces/webhook-events.ts';
+import { githubAuthFromConfig } from './auth.ts';
+import { type CheckpointStore, DynamoDbCheckpointStore } from './checkpoint.ts';
+import { GitHubClient } from './client.ts';
+import type { GitHubConfig } from './config.ts';
+import { DynamoDbDeliveryLedger } from './deliveries.ts';
+import { eventSinkFromConfig, LogEventSink } from './sinks.ts';
+import type { IssueSyncer } from './sync.ts';
+import type { WebhookReceiver } from './webhook.ts';
+
+/** Side effects a test (or another host) may provide instead of the defaults built from the environment. */
+export interface GitHubServiceOverrides {
+  /** The HTTP client for GitHub's REST API (the auth's token exchange keeps its own). */
+  http?: HttpClient;
+  dynamo?: DynamoDBDocumentClient;
+  sqs?: SQSClient;
+  sfn?: SFNClient;
+  now?: () => number;
+}
+
+/** What operations and routes receive as `client`. */
+export interface GitHubServices {
+  github: GitHubClient;
+  webhookSecret: Secret;
+  ledger: DeliveryLedger | undefined;
+  checkpoints: CheckpointStore | undefined;
+  /** The durable sink, undefined when none is configured. */
+  sink: WebhookEventSink | undefined;
+  /** The webhook receiver, logging through the invocation's logger. */
+  webhooks(logger: Logger): WebhookReceiver;
+  /** The issue syncer, logging through the invocation's logger. */
+  syncer(logger: Logger): IssueSyncer;
+}
+
+/**
+ * Creates the connector's services from its config and fetches its secrets (the GitHub credential and
+ * the webhook secret) once, during init.
+ *
+ * @example
+ * ```ts
+ * const services = await createGitHubServices(loadConfig(GitHubConfig));
+ * await services.github.listIssues({ owner: 'octo', repo: 'hello' });
+ * ```
+ */
+export async function createGitHubServices(
+  config: GitHubConfig,
+  overrides: GitHubServiceOverrides = {},
+): Promise<GitHubServices> {
+  const { auth, prefetch } = githubAuthFromConfig(
+    config,
+    overrides.now === undefined ? {} : { now: overrides.now },
+  );
+  const webhookSecret = defineSecret(config.GITHUB_WEBHOOK_SECRET_SECRET, {
+    maxAgeSeconds: config.GITHUB_SECRET_MAX_AGE_SECONDS,
+  });
+  await Promise.all([prefetch(), webhookSecret.prefetch()]);
+  const github = new GitHubClient(
+    {
+      baseUrl: config.GITHUB_API_URL,
+      auth,
+      timeoutMs: config.GITHUB_TIMEOUT_MS,
+      maxAttempts: config.GITHUB_MAX_ATTEMPTS,
+      maxRetryAfterMs: config.GITHUB_MAX_RETRY_AFTER_MS,
+    },
+    overrides.http,
+  );
+  const table = config.GITHUB_STATE_TABLE;
+  const dynamo =
+    table === undefined
+      ? undefined
+      : (overrides.dynamo ??
+        DynamoDBDocumentClient.from(
+          new DynamoDBClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } }),
+        ));
+  const now = overrides.now ?? Date.now;
+  const ledger =
+    table === undefined || dynamo === undefined
+      ? undefined
+      : new DynamoDbDeliveryLedger({ table, ttlDays: config.GITHUB_DELIVERY_TTL_DAYS, now }, dynamo);
+  const checkpoints =
+    table === undefined || dynamo === undefined
+      ? undefined
+      : new DynamoDbCheckpointStore({ table, now }, dynamo);
+  const sink = eventSinkFromConfig(
+    { queueUrl: config.GITHUB_EVENTS_QUEUE_URL, stateMachineArn: config.GITHUB_EVENTS_STATE_MACHINE_ARN },
+    { sqs: overrides.sqs, sfn: overrides.sfn },
+  );
+  return {
+    github,
+    webhookSecret,
+    ledger,
+    checkpoints,
+    sink,
+    webhooks: (logger) => ({
+      secret: webhookSecret,
+      ledger,
+      sink: sink ?? new LogEventSink(logger),
+      logger,
+      now,
+    }),
+    syncer: (logger) => ({
+      source: github,
+      checkpoints,
+      sink: sink ?? new LogEventSink(logger),
+      logger,
+      maxPages: config.GITHUB_SYNC_MAX_PAGES,
+      lookbackHours: config.GITHUB_SYNC_LOOKBACK_HOURS,
+      now,
+    }),
+  };
+}

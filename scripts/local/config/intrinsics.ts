@@ -1,0 +1,162 @@
+/**
+ * CloudFormation intrinsic functions (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, ...) evaluated against the
+ * local resources, so an environment variable like `{ Ref: S3RequestsQueue }` becomes the local queue URL.
+ */
+
+/** What a logical id stands for locally: its `Ref` value and its `Fn::GetAtt` attributes. */
+export interface LocalResource {
+  type: string;
+  ref: string;
+  attributes: Record<string, string>;
+}
+
+/** Pseudo parameters and the resources an expression may name. */
+export interface IntrinsicContext {
+  region: string;
+  accountId: string;
+  stackName: string;
+  resources: ReadonlyMap<string, LocalResource>;
+}
+
+/** An intrinsic the local stack cannot evaluate (an import from another stack, a condition, ...). */
+export class UnresolvedIntrinsicError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnresolvedIntrinsicError';
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function pseudo(name: string, context: IntrinsicContext): string | undefined {
+  switch (name) {
+    case 'AWS::Region':
+      return context.region;
+    case 'AWS::AccountId':
+      return context.accountId;
+    case 'AWS::StackName':
+      return context.stackName;
+    case 'AWS::StackId':
+      return `arn:aws:cloudformation:${context.region}:${context.accountId}:stack/${context.stackName}/local`;
+    case 'AWS::Partition':
+      return 'aws';
+    case 'AWS::URLSuffix':
+      return 'amazonaws.com';
+    default:
+      return undefined;
+  }
+}
+
+function ref(name: string, context: IntrinsicContext): string {
+  const value = pseudo(name, context) ?? context.resources.get(name)?.ref;
+  if (value === undefined) throw new UnresolvedIntrinsicError(`Ref: ${name} is not a resource the local stack runs`);
+  return value;
+}
+
+function getAtt(target: string, attribute: string, context: IntrinsicContext): string {
+  const resource = context.resources.get(target);
+  const value = resource?.attributes[attribute];
+  if (value === undefined) {
+    throw new UnresolvedIntrinsicError(`Fn::GetAtt: ${target}.${attribute} is not known to the local stack`);
+  }
+  return value;
+}
+
+function text(value: unknown, where: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new UnresolvedIntrinsicError(`${where}: expected a string`);
+}
+
+function substitute(template: string, variables: Record<string, unknown>, context: IntrinsicContext): string {
+  return template.replace(/\$\{(!?)([^}]+)\}/g, (_whole, literal: string, name: string) => {
+    if (literal === '!') return `\${${name}}`;
+    if (name in variables) return text(variables[name], `Fn::Sub \${${name}}`);
+    const dot = name.indexOf('.');
+    if (dot > 0 && pseudo(name, context) === undefined) {
+      return getAtt(name.slice(0, dot), name.slice(dot + 1), context);
+    }
+    return ref(name, context);
+  });
+}
+
+function evaluate(name: string, argument: unknown, context: IntrinsicContext): unknown {
+  switch (name) {
+    case 'Ref':
+      return ref(text(argument, 'Ref'), context);
+    case 'Fn::GetAtt': {
+      const parts = typeof argument === 'string' ? argument.split('.') : argument;
+      if (!Array.isArray(parts) || parts.length < 2) throw new UnresolvedIntrinsicError('Fn::GetAtt: malformed');
+      const [target, ...attribute] = parts.map((part) => text(resolveIntrinsics(part, context), 'Fn::GetAtt'));
+      return getAtt(target ?? '', attribute.join('.'), context);
+    }
+    case 'Fn::Sub': {
+      if (typeof argument === 'string') return substitute(argument, {}, context);
+      if (Array.isArray(argument) && typeof argument[0] === 'string') {
+        const variables = resolveIntrinsics(argument[1] ?? {}, context);
+        return substitute(argument[0], isRecord(variables) ? variables : {}, context);
+      }
+      throw new UnresolvedIntrinsicError('Fn::Sub: malformed');
+    }
+    case 'Fn::Join': {
+      if (!Array.isArray(argument) || argument.length !== 2) throw new UnresolvedIntrinsicError('Fn::Join: malformed');
+      const list = resolveIntrinsics(argument[1], context);
+      if (!Array.isArray(list)) throw new UnresolvedIntrinsicError('Fn::Join: expected a list');
+      return list.map((item) => text(item, 'Fn::Join')).join(text(argument[0], 'Fn::Join'));
+    }
+    case 'Fn::Select': {
+      if (!Array.isArray(argument) || argument.length !== 2) throw new UnresolvedIntrinsicError('Fn::Select: malformed');
+      const list = resolveIntrinsics(argument[1], context);
+      const index = Number(resolveIntrinsics(argument[0], context));
+      if (!Array.isArray(list) || !Number.isInteger(index) || list[index] === undefined) {
+        throw new UnresolvedIntrinsicError('Fn::Select: index out of range');
+      }
+      return list[index];
+    }
+    case 'Fn::Split': {
+      if (!Array.isArray(argument) || argument.length !== 2) throw new UnresolvedIntrinsicError('Fn::Split: malformed');
+      return text(resolveIntrinsics(argument[1], context), 'Fn::Split').split(text(argument[0], 'Fn::Split'));
+    }
+    case 'Fn::ToJsonString':
+      return JSON.stringify(resolveIntrinsics(argument, context));
+    default:
+      throw new UnresolvedIntrinsicError(`${name} is not supported by the local stack`);
+  }
+}
+
+/**
+ * Evaluates every intrinsic function inside `value` (recursively); plain values pass through unchanged.
+ * Throws {@link UnresolvedIntrinsicError} for what the local stack cannot know.
+ *
+ * @example
+ * ```ts
+ * resolveIntrinsics({ 'Fn::GetAtt': ['S3RequestsQueue', 'Arn'] }, context); // 'arn:aws:sqs:us-east-1:000000000000:...'
+ * ```
+ */
+export function resolveIntrinsics(value: unknown, context: IntrinsicContext): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, context));
+  if (!isRecord(value)) return value;
+  const keys = Object.keys(value);
+  const [only] = keys;
+  if (keys.length === 1 && only !== undefined && (only === 'Ref' || only.startsWith('Fn::'))) {
+    return evaluate(only, value[only], context);
+  }
+  const result: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) result[key] = resolveIntrinsics(item, context);
+  return result;
+}
+
+/**
+ * Serverless Framework's logical id naming: `my-fn` becomes `MyDashfn`, as in `MyDashfnLambdaFunction`.
+ *
+ * @example
+ * ```ts
+ * normalizeName('s3'); // 'S3'
+ * ```
+ */
+export function normalizeName(name: string): string {
+  const replaced = name.replaceAll('-', 'Dash').replaceAll('_', 'Underscore');
+  return `${replaced.charAt(0).toUpperCase()}${replaced.slice(1)}`;
+}

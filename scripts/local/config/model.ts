@@ -1,0 +1,413 @@
+/**
+ * Turns the resolved `serverless.yml` into what the local stack runs: functions with their environment and
+ * triggers (HTTP routes, SQS event source mappings, schedules), queues, buckets, tables and state machines,
+ * with every CloudFormation reference pointing at the local resource.
+ */
+import {
+  type IntrinsicContext,
+  type LocalResource,
+  normalizeName,
+  resolveIntrinsics,
+  UnresolvedIntrinsicError,
+} from './intrinsics.ts';
+import type { CloudFormationResource, ServerlessConfig, ServerlessFunction } from './serverless.ts';
+
+/** The account id every local ARN and queue URL uses (the one LocalStack users know). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface HttpRoute {
+  functionKey: string;
+  /** Upper-case method, or `ANY`. */
+  method: string;
+  /** Path template (`/s3/{operation}`), or `$default` for the catch-all route. */
+  path: string;
+  /** API Gateway's route key, e.g. `POST /s3/{operation}`. */
+  routeKey: string;
+  /** Whether the route has an authorizer in serverless.yml (the local API key stands in for it). */
+  authorized: boolean;
+}
+
+export interface SqsMapping {
+  functionKey: string;
+  queueName: string;
+  batchSize: number;
+  batchingWindowSeconds: number;
+  reportBatchItemFailures: boolean;
+  enabled: boolean;
+  maximumConcurrency: number;
+}
+
+export interface ScheduleRule {
+  functionKey: string;
+  /** Rule name, unique in the stack. */
+  name: string;
+  /** `rate(...)` or `cron(...)`. */
+  expression: string;
+  enabled: boolean;
+  input?: unknown;
+  inputPath?: string;
+}
+
+export interface LocalFunction {
+  /** The key under `functions:` (`s3`). */
+  key: string;
+  /** The deployed name (`circle-core-dev-s3`). */
+  name: string;
+  arn: string;
+  handler: string;
+  timeoutSeconds: number;
+  memorySize: number;
+  /** provider.environment merged with the function's, intrinsics resolved. */
+  environment: Record<string, string>;
+  routes: HttpRoute[];
+  queues: SqsMapping[];
+  schedules: ScheduleRule[];
+}
+
+export interface QueueSpec {
+  logicalId: string;
+  name: string;
+  /** SQS attributes as the API takes them (strings), RedrivePolicy as JSON. */
+  attributes: Record<string, string>;
+}
+
+export interface TableSpec {
+  logicalId: string;
+  name: string;
+  properties: Record<string, unknown>;
+}
+
+export interface StateMachineSpec {
+  key: string;
+  name: string;
+  arn: string;
+  type: 'STANDARD' | 'EXPRESS';
+  definition: Record<string, unknown>;
+}
+
+export interface LocalModel {
+  service: string;
+  stage: string;
+  region: string;
+  accountId: string;
+  stackName: string;
+  functions: LocalFunction[];
+  queues: QueueSpec[];
+  buckets: string[];
+  tables: TableSpec[];
+  stateMachines: StateMachineSpec[];
+  /** `provider.httpApi.cors` as given (true or an object). */
+  cors: unknown;
+  /** Things serverless.yml asks for that the local stack ignores or could not resolve. */
+  warnings: string[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The local URL of a queue on the AWS endpoint.
+ *
+ * @example
+ * ```ts
+ * queueUrl('http://127.0.0.1:4566', 's3-requests'); // 'http://127.0.0.1:4566/000000000000/s3-requests'
+ * ```
+ */
+export function queueUrl(awsUrl: string, name: string): string {
+  return `${awsUrl}/${LOCAL_ACCOUNT_ID}/${name}`;
+}
+
+function queueName(logicalId: string, resource: CloudFormationResource, stackName: string): string {
+  const props = resource.Properties ?? {};
+  if (typeof props['QueueName'] === 'string') return props['QueueName'];
+  const fifo = props['FifoQueue'] === true || props['FifoQueue'] === 'true';
+  return `${stackName}-${logicalId}`.slice(0, fifo ? 75 : 80) + (fifo ? '.fifo' : '');
+}
+
+function stateMachineKeyToName(key: string, machine: { name?: string }): string {
+  return typeof machine.name === 'string' && machine.name !== '' ? machine.name : key;
+}
+
+/** Every logical id the local stack can answer `Ref`/`Fn::GetAtt` for. */
+function registry(config: ServerlessConfig, base: Omit<IntrinsicContext, 'resources'>, awsUrl: string) {
+  const resources = new Map<string, LocalResource>();
+  const { region, accountId, stackName } = base;
+  for (const [logicalId, resource] of Object.entries(config.resources?.Resources ?? {})) {
+    const props = resource.Properties ?? {};
+    if (resource.Type === 'AWS::SQS::Queue') {
+      const name = queueName(logicalId, resource, stackName);
+      const url = queueUrl(awsUrl, name);
+      const arn = `arn:aws:sqs:${region}:${accountId}:${name}`;
+      resources.set(logicalId, {
+        type: resource.Type,
+        ref: url,
+        attributes: { Arn: arn, QueueName: name, QueueUrl: url },
+      });
+    } else if (resource.Type === 'AWS::S3::Bucket') {
+      const name =
+        typeof props['BucketName'] === 'string'
+          ? props['BucketName']
+          : `${stackName}-${logicalId}`.toLowerCase().slice(0, 63);
+      resources.set(logicalId, {
+        type: resource.Type,
+        ref: name,
+        attributes: {
+          Arn: `arn:aws:s3:::${name}`,
+          DomainName: `${name}.s3.amazonaws.com`,
+          RegionalDomainName: `${name}.s3.${region}.amazonaws.com`,
+        },
+      });
+    } else if (resource.Type === 'AWS::DynamoDB::Table') {
+      const name = typeof props['TableName'] === 'string' ? props['TableName'] : `${stackName}-${logicalId}`;
+      const arn = `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
+      resources.set(logicalId, {
+        type: resource.Type,
+        ref: name,
+        attributes: { Arn: arn, StreamArn: `${arn}/stream/local` },
+      });
+    } else if (resource.Type === 'AWS::SNS::Topic') {
+      const name = typeof props['TopicName'] === 'string' ? props['TopicName'] : `${stackName}-${logicalId}`;
+      const arn = `arn:aws:sns:${region}:${accountId}:${name}`;
+      resources.set(logicalId, { type: resource.Type, ref: arn, attributes: { TopicName: name, TopicArn: arn } });
+    }
+  }
+  for (const [key, fn] of Object.entries(config.functions ?? {})) {
+    const name = fn.name ?? `${stackName}-${key}`;
+    const arn = `arn:aws:lambda:${region}:${accountId}:function:${name}`;
+    resources.set(`${normalizeName(key)}LambdaFunction`, {
+      type: 'AWS::Lambda::Function',
+      ref: name,
+      attributes: { Arn: arn },
+    });
+  }
+  for (const [key, machine] of Object.entries(config.stepFunctions?.stateMachines ?? {})) {
+    const name = stateMachineKeyToName(key, machine);
+    const arn = `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
+    const entry = { type: 'AWS::StepFunctions::StateMachine', ref: arn, attributes: { Arn: arn, Name: name } };
+    resources.set(`${normalizeName(key)}StepFunctionsStateMachine`, entry);
+    const custom = machine.id ?? machine.name;
+    if (typeof custom === 'string') resources.set(normalizeName(custom), entry);
+  }
+  return resources;
+}
+
+function stringify(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function routeOf(functionKey: string, event: unknown): HttpRoute | undefined {
+  if (event === '*') {
+    return { functionKey, method: 'ANY', path: '$default', routeKey: '$default', authorized: false };
+  }
+  let method: string;
+  let path: string;
+  let authorized = false;
+  if (typeof event === 'string') {
+    const [first, second] = event.trim().split(/\s+/);
+    method = first ?? '';
+    path = second ?? '';
+  } else if (isRecord(event)) {
+    method = String(event['method'] ?? '*');
+    path = String(event['path'] ?? '');
+    authorized = event['authorizer'] !== undefined && event['authorizer'] !== null;
+  } else {
+    return undefined;
+  }
+  const upper = method === '*' ? 'ANY' : method.toUpperCase();
+  if (path === '*' || path === '') {
+    return { functionKey, method: upper, path: '$default', routeKey: '$default', authorized };
+  }
+  return { functionKey, method: upper, path, routeKey: `${upper === 'ANY' ? 'ANY' : upper} ${path}`, authorized };
+}
+
+function resolveFunction(
+  key: string,
+  fn: ServerlessFunction,
+  config: ServerlessConfig,
+  context: IntrinsicContext,
+  warnings: string[],
+): LocalFunction {
+  const resource = context.resources.get(`${normalizeName(key)}LambdaFunction`);
+  const name = resource?.ref ?? key;
+  const environment: Record<string, string> = {};
+  const merged = { ...(config.provider.environment ?? {}), ...(fn.environment ?? {}) };
+  for (const [variable, raw] of Object.entries(merged)) {
+    try {
+      const value = resolveIntrinsics(raw, context);
+      if (value !== undefined && value !== null) environment[variable] = stringify(value);
+    } catch (error) {
+      if (!(error instanceof UnresolvedIntrinsicError)) throw error;
+      warnings.push(`${key}: environment ${variable} left unset (${error.message})`);
+    }
+  }
+  const routes: HttpRoute[] = [];
+  const queues: SqsMapping[] = [];
+  const schedules: ScheduleRule[] = [];
+  for (const event of fn.events ?? []) {
+    if ('httpApi' in event) {
+      const route = routeOf(key, event['httpApi']);
+      if (route === undefined) warnings.push(`${key}: an httpApi event could not be read`);
+      else routes.push(route);
+    } else if ('sqs' in event) {
+      const spec = event['sqs'];
+      const options = isRecord(spec) ? spec : { arn: spec };
+      try {
+        const arn = stringify(resolveIntrinsics(options['arn'], context));
+        queues.push({
+          functionKey: key,
+          queueName: arn.slice(arn.lastIndexOf(':') + 1),
+          batchSize: Number(options['batchSize'] ?? 10),
+          batchingWindowSeconds: Number(options['maximumBatchingWindow'] ?? 0),
+          reportBatchItemFailures: options['functionResponseType'] === 'ReportBatchItemFailures',
+          enabled: options['enabled'] !== false,
+          maximumConcurrency: Math.min(Number(options['maximumConcurrency'] ?? 2), 5),
+        });
+        if (options['filterPatterns'] !== undefined) {
+          warnings.push(`${key}: sqs filterPatterns are not applied locally`);
+        }
+      } catch (error) {
+        if (!(error instanceof UnresolvedIntrinsicError)) throw error;
+        warnings.push(`${key}: sqs event skipped (${error.message})`);
+      }
+    } else if ('schedule' in event) {
+      const spec = event['schedule'];
+      const options = isRecord(spec) ? spec : { rate: spec };
+      const rates = Array.isArray(options['rate']) ? options['rate'] : [options['rate']];
+      for (const expression of rates) {
+        if (typeof expression !== 'string') continue;
+        const rule: ScheduleRule = {
+          functionKey: key,
+          name:
+            typeof options['name'] === 'string'
+              ? options['name']
+              : `${name}-schedule-${schedules.length + 1}`.slice(0, 64),
+          expression: expression.trim(),
+          enabled: options['enabled'] !== false,
+        };
+        if (options['input'] !== undefined) {
+          rule.input =
+            typeof options['input'] === 'string' ? JSON.parse(options['input']) : (options['input'] as unknown);
+        }
+        if (typeof options['inputPath'] === 'string') rule.inputPath = options['inputPath'];
+        if (options['inputTransformer'] !== undefined) {
+          warnings.push(`${key}: schedule inputTransformer is not applied locally (the scheduled event is sent)`);
+        }
+        schedules.push(rule);
+      }
+    } else if ('http' in event) {
+      warnings.push(`${key}: REST API (http) events are not served locally; use httpApi`);
+    } else {
+      warnings.push(`${key}: ${Object.keys(event).join(', ')} events are not emulated locally`);
+    }
+  }
+  return {
+    key,
+    name,
+    arn: resource?.attributes['Arn'] ?? `arn:aws:lambda:${context.region}:${context.accountId}:function:${name}`,
+    handler: fn.handler ?? 'index.handler',
+    timeoutSeconds: Number(fn.timeout ?? config.provider.timeout ?? 6),
+    memorySize: Number(fn.memorySize ?? config.provider.memorySize ?? 1024),
+    environment,
+    routes,
+    queues,
+    schedules,
+  };
+}
+
+function isBucketName(value: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value);
+}
+
+/**
+ * Builds the local model of the service. `awsUrl` is the stack's AWS endpoint (queue URLs point at it).
+ *
+ * @example
+ * ```ts
+ * const model = buildModel(config, { awsUrl: 'http://127.0.0.1:4566' });
+ * model.functions.map((fn) => fn.key); // ['github', 'postgres', 's3', 'slack']
+ * ```
+ */
+export function buildModel(config: ServerlessConfig, options: { awsUrl: string }): LocalModel {
+  const service = typeof config.service === 'string' ? config.service : config.service.name;
+  const stage = config.provider.stage ?? 'dev';
+  const region = config.provider.region ?? 'us-east-1';
+  const stackName = `${service}-${stage}`;
+  const base = { region, accountId: LOCAL_ACCOUNT_ID, stackName };
+  const context: IntrinsicContext = { ...base, resources: registry(config, base, options.awsUrl) };
+  const warnings: string[] = [];
+
+  const functions = Object.entries(config.functions ?? {})
+    .map(([key, fn]) => resolveFunction(key, fn, config, context, warnings))
+    .sort((a, b) => a.key.localeCompare(b.key));
+
+  const queues: QueueSpec[] = [];
+  const tables: TableSpec[] = [];
+  const buckets = new Set<string>();
+  for (const [logicalId, resource] of Object.entries(config.resources?.Resources ?? {})) {
+    const local = context.resources.get(logicalId);
+    if (local === undefined) continue;
+    let properties: Record<string, unknown> = {};
+    try {
+      const resolved = resolveIntrinsics(resource.Properties ?? {}, context);
+      if (isRecord(resolved)) properties = resolved;
+    } catch (error) {
+      if (!(error instanceof UnresolvedIntrinsicError)) throw error;
+      warnings.push(`${logicalId}: properties not fully resolved (${error.message})`);
+    }
+    if (resource.Type === 'AWS::SQS::Queue') {
+      const attributes: Record<string, string> = {};
+      for (const [name, value] of Object.entries(properties)) {
+        if (name === 'QueueName' || name === 'Tags' || value === undefined) continue;
+        attributes[name] = stringify(value);
+      }
+      queues.push({ logicalId, name: local.attributes['QueueName'] ?? logicalId, attributes });
+    } else if (resource.Type === 'AWS::DynamoDB::Table') {
+      tables.push({ logicalId, name: local.ref, properties });
+    } else if (resource.Type === 'AWS::S3::Bucket') {
+      buckets.add(local.ref);
+    }
+  }
+  for (const fn of functions) {
+    for (const [variable, value] of Object.entries(fn.environment)) {
+      if (/(^|_)BUCKET(_NAME)?$/.test(variable) && isBucketName(value)) buckets.add(value);
+      if (/(^|_)BUCKETS$/.test(variable)) {
+        for (const item of value.split(',').map((part) => part.trim())) if (isBucketName(item)) buckets.add(item);
+      }
+    }
+  }
+
+  const stateMachines: StateMachineSpec[] = [];
+  for (const [key, machine] of Object.entries(config.stepFunctions?.stateMachines ?? {})) {
+    const name = stateMachineKeyToName(key, machine);
+    try {
+      const raw = typeof machine.definition === 'string' ? JSON.parse(machine.definition) : machine.definition;
+      const definition = resolveIntrinsics(raw, context);
+      if (!isRecord(definition)) throw new Error('definition must be an object');
+      stateMachines.push({
+        key,
+        name,
+        arn: `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`,
+        type: String(machine.type ?? 'STANDARD').toUpperCase() === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+        definition,
+      });
+    } catch (error) {
+      warnings.push(`state machine ${name} skipped: ${(error as Error).message}`);
+    }
+  }
+
+  return {
+    service,
+    stage,
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    stackName,
+    functions,
+    queues,
+    buckets: [...buckets].sort(),
+    tables,
+    stateMachines,
+    cors: config.provider.httpApi?.['cors'],
+    warnings,
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * Runs `scripts/build.ts` once into a scratch folder and checks the artifacts the way Lambda will use them:
+ * each function zip has index.mjs at its root and inlines neither the AWS SDK nor the core; the layer zip
+ * has the core and zod under nodejs/node_modules and no SDK; and a built function, imported in a fresh Node
+ * process with the layer where the runtime puts it (/opt/nodejs/node_modules, mimicked by a node_modules
+ * link beside the bundle) and the SDK where the runtime provides it, answers a health request.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoverFunctions, type FunctionSource } from '../../scripts/lib/functions.ts';
+import { listZip } from '../../scripts/lib/zip.ts';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+/** The connectors expected in this phase; one not written yet is skipped, not failed. */
+const EXPECTED = ['github', 'postgres', 's3', 'slack'];
+const discovered = await discoverFunctions(root);
+const names = [...new Set([...EXPECTED, ...discovered.map((fn) => fn.name)])].sort();
+const find = (name: string): FunctionSource | undefined => discovered.find((fn) => fn.name === name);
+
+/** Strings only the core contains: finding one in a function bundle means the core was inlined. */
+const CORE_MARKER = 'circle-core.dev/problems';
+/** Strings every bundled AWS SDK v3 client carries (smithy middleware, user agent). */
+const SDK_MARKERS = ['amz-sdk-invocation-id', 'aws-sdk-js'];
+/** Only the X-Ray SDK (behind the tracer) carries this: it must stay out of the core's entry chunk. */
+const TRACER_MARKER = 'AWS_XRAY_CONTEXT_MISSING';
+
+let out: string;
+let report: string;
+
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'circle-core-build-'));
+  const { stdout } = await run(process.execPath, ['scripts/build.ts', '--out-dir', out], { cwd: root });
+  report = stdout;
+  // The Lambda runtime's resolution path: the SDK beside the runtime, the layer at /opt/nodejs/node_modules.
+  await mkdir(join(out, 'node_modules'));
+  await symlink(join(root, 'node_modules', '@aws-sdk'), join(out, 'node_modules', '@aws-sdk'), 'dir');
+  for (const fn of discovered) {
+    const layerModules = join(out, 'layer', 'nodejs', 'node_modules');
+    await symlink(layerModules, join(out, 'functions', fn.name, 'node_modules'), 'dir');
+  }
+}, 120_000);
+
+afterAll(async () => {
+  if (out !== undefined) await rm(out, { recursive: true, force: true });
+});
+
+describe('Script: build', () => {
+  it('prints one size row per built function and for the layer', () => {
+    // Assess
+    for (const fn of discovered) expect(report).toMatch(new RegExp(`^function ${fn.name}\\s+\\d`, 'm'));
+    expect(report).toMatch(/^layer\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d$/m);
+    expect(report).toMatch(/^\s+@circle-core\/core\s+\d/m);
+  });
+
+  describe.each(names)('Function: %s', (name) => {
+    const fn = find(name);
+
+    it.skipIf(fn === undefined)('has a zip with index.mjs and its source map at the root', async () => {
+      // Act
+      const files = await listZip(join(out, 'functions', `${name}.zip`));
+      // Assess
+      expect(files.map((file) => file.path).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    });
+
+    it.skipIf(fn === undefined)(
+      'imports the core, zod and the AWS SDK instead of inlining them',
+      async () => {
+        // Act
+        const code = await readFile(join(out, 'functions', name, 'index.mjs'), 'utf8');
+        // Assess
+        expect(code).toMatch(/from\s*"@circle-core\/core"/);
+        expect(code).not.toContain(CORE_MARKER);
+        for (const marker of SDK_MARKERS) expect(code).not.toContain(marker);
+        expect(code).toContain('createRequire');
+        expect(code).toMatch(/sourceMappingURL=index\.mjs\.map\s*$/);
+      },
+    );
+
+    it.skipIf(fn === undefined)(
+      'answers a health request when loaded with the layer on the resolution path',
+      async () => {
+        // Prepare
+        const closedPort = await unusedPort();
+        const env = {
+          ...functionEnvironment(fn?.definition ?? {}),
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          // Nothing listens there: AWS calls fail at once instead of leaving the machine.
+          AWS_ENDPOINT_URL: `http://127.0.0.1:${closedPort}`,
+          AWS_EC2_METADATA_DISABLED: 'true',
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_TRACE_ENABLED: 'false',
+        };
+        // Act
+        const health = await invokeHealth(join(out, 'functions', name, 'index.mjs'), env);
+        // Assess
+        expect(health).toMatchObject({ connector: name, version: expect.any(String) });
+        const config = health.checks.find((check) => check.name === 'config');
+        expect(config, JSON.stringify(health.checks)).toEqual({ name: 'config', ok: true });
+      },
+    );
+  });
+
+  describe('Layer', () => {
+    it('zips the core and zod under nodejs/node_modules and no AWS SDK', async () => {
+      // Act
+      const paths = (await listZip(join(out, 'layer.zip'))).map((file) => file.path);
+      // Assess
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'nodejs/node_modules/@circle-core/core/package.json',
+          'nodejs/node_modules/@circle-core/core/index.js',
+          'nodejs/node_modules/zod/package.json',
+          'nodejs/node_modules/zod/index.js',
+        ]),
+      );
+      expect(paths.every((path) => path.startsWith('nodejs/node_modules/'))).toBe(true);
+      expect(paths.filter((path) => path.includes('@aws-sdk'))).toEqual([]);
+      const layerCode = await Promise.all(
+        paths
+          .filter((path) => path.endsWith('.js'))
+          .map((path) => readFile(join(out, 'layer', path), 'utf8')),
+      );
+      for (const code of layerCode) for (const marker of SDK_MARKERS) expect(code).not.toContain(marker);
+    });
+
+    it('publishes the core as an ESM package whose entry holds the core', async () => {
+      // Act
+      const dir = join(out, 'layer', 'nodejs', 'node_modules', '@circle-core', 'core');
+      const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      const entry = await readFile(join(dir, 'index.js'), 'utf8');
+      // Assess
+      expect(manifest).toMatchObject({
+        name: '@circle-core/core',
+        type: 'module',
+        exports: { '.': './index.js' },
+      });
+      expect(entry).toContain(CORE_MARKER);
+      expect(entry).toMatch(/from\s*"zod"/);
+    });
+
+    it('keeps the X-Ray tracer in a chunk the entry only imports dynamically', async () => {
+      // Prepare
+      const dir = join(out, 'layer', 'nodejs', 'node_modules', '@circle-core', 'core');
+      const chunks = (await readdir(join(dir, 'chunks'))).filter((file) => file.endsWith('.js'));
+      // Act
+      const entry = await readFile(join(dir, 'index.js'), 'utf8');
+      const withTracer = [];
+      for (const chunk of chunks) {
+        if ((await readFile(join(dir, 'chunks', chunk), 'utf8')).includes(TRACER_MARKER))
+          withTracer.push(chunk);
+      }
+      // Assess
+      expect(entry).not.toContain(TRACER_MARKER);
+      expect(withTracer).toHaveLength(1);
+      expect(entry).toContain(`import("./chunks/${withTracer[0]}")`);
+    });
+
+    it('bundles zod into one ESM file exporting the namespace and the default', async () => {
+      // Prepare
+      const dir = join(out, 'layer', 'nodejs', 'node_modules', 'zod');
+      // Act
+      const zod = (await import(pathToFileURL(join(dir, 'index.js')).href)) as Record<string, unknown>;
+      // Assess
+      expect(await readdir(dir)).toEqual(['index.js', 'package.json']);
+      expect(typeof zod['object']).toBe('function');
+      expect(zod['default']).toBe(zod['z']);
+    });
+  });
+});
+
+interface HealthReport {
+  connector: string;
+  version: string;
+  checks: { name: string; ok: boolean; detail?: string }[];
+}
+
+const CHILD = `
+const started = Date.now();
+const mod = await import(process.argv[2]);
+const context = {
+  awsRequestId: 'build-test', functionName: 'circle-core-test', functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:circle-core-test',
+  memoryLimitInMB: '512', logGroupName: '/aws/lambda/circle-core-test', logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 5000,
+  done() {}, fail() {}, succeed() {},
+};
+const result = await mod.handler({ operation: 'health' }, context);
+process.stdout.write('\\nRESULT ' + JSON.stringify(result) + '\\n');
+process.exit(0);
+`;
+
+/** Imports the bundle in a fresh Node process (as the runtime would) and invokes a health request. */
+async function invokeHealth(bundle: string, env: Record<string, string>): Promise<HealthReport> {
+  const script = join(out, 'invoke-health.mjs');
+  await writeFile(script, CHILD);
+  const { stdout } = await run(process.execPath, [script, pathToFileURL(bundle).href], {
+    cwd: out,
+    env,
+    timeout: 30_000,
+  });
+  const line = stdout.split('\n').find((text) => text.startsWith('RESULT '));
+  if (line === undefined) throw new Error(`No health result; output:\n${stdout}`);
+  return JSON.parse(line.slice('RESULT '.length)) as HealthReport;
+}
+
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  await new Promise<void>((done) => server.close(() => done()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Values serverless.yml gives the variables function.yml files use; others fall back to their default. */
+const VARIABLES: Record<string, string> = {
+  'self:custom.secretPrefix': 'circle-core/test',
+  'self:custom.s3Bucket': 'circle-core-test-objects',
+  'self:service': 'circle-core',
+  'sls:stage': 'test',
+  'aws:region': 'us-east-1',
+  'aws:accountId': '123456789012',
+};
+
+function resolveVariables(text: string): string {
+  return text.replace(/\$\{([^{}]+)\}/g, (_match, expression: string) => {
+    const [source = '', ...fallback] = expression.split(',');
+    const resolved = VARIABLES[source.trim()];
+    if (resolved !== undefined) return resolved;
+    const literal = fallback
+      .join(',')
+      .trim()
+      .replace(/^['"]|['"]$/g, '');
+    return literal === '' ? 'test' : literal;
+  });
+}
+
+/** A function.yml `environment:` as the deployed function sees it (intrinsics become queue URL/ARN shapes). */
+function functionEnvironment(definition: Readonly<Record<string, unknown>>): Record<string, string> {
+  const environment = (definition['environment'] ?? {}) as Record<string, unknown>;
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(environment)) {
+    if (typeof value === 'string') env[key] = resolveVariables(value);
+    else if (typeof value === 'number' || typeof value === 'boolean') env[key] = String(value);
+    else if (value !== null && typeof value === 'object' && 'Ref' in value) {
+      env[key] = `https://sqs.us-east-1.amazonaws.com/123456789012/${String(value.Ref)}`;
+    } else if (value !== null && typeof value === 'object' && 'Fn::GetAtt' in value) {
+      const [resource] = value['Fn::GetAtt'] as unknown[];
+      env[key] = `arn:aws:sqs:us-east-1:123456789012:${String(resource)}`;
+    }
+  }
+  return env;
+}
