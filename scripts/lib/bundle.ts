@@ -35,7 +35,15 @@ const COMMON: BuildOptions = {
   banner: { js: REQUIRE_BANNER },
 };
 
-/** The generated entry: prefetch during init (top-level await), so the first request finds secrets ready. */
+/**
+ * The generated entry bundled for each function: it prefetches during init (top-level await) so the first
+ * request finds secrets fetched and clients built. Resolved from the function's folder.
+ *
+ * @example
+ * ```ts
+ * await build({ stdin: { contents: functionEntrySource(), resolveDir: fn.dir, loader: 'ts' }, bundle: true });
+ * ```
+ */
 export function functionEntrySource(): string {
   return [
     "import { connector } from './index.ts';",

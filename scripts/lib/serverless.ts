@@ -28,7 +28,14 @@ export interface PackageResult {
   readonly output: string;
 }
 
-/** Where the template lands; the tests and deploy tooling read it from here. */
+/**
+ * Where `serverless package` leaves the CloudFormation template; the tests read it from here.
+ *
+ * @example
+ * ```ts
+ * const template = JSON.parse(await readFile(templatePath('/repo'), 'utf8'));
+ * ```
+ */
 export function templatePath(root: string): string {
   return join(root, '.serverless', 'cloudformation-template-update-stack.json');
 }
@@ -55,7 +62,15 @@ export async function missingArtifacts(root: string): Promise<string[]> {
   return missing;
 }
 
-/** The environment osls runs in: offline endpoints, fake credentials, no prompts, no user AWS config. */
+/**
+ * The environment osls runs in: every AWS endpoint at the stand-in, fake credentials, no prompts, and
+ * none of the caller's AWS settings (profile, session, endpoints, config files).
+ *
+ * @example
+ * ```ts
+ * spawn(process.execPath, [bin, 'package'], { env: offlineEnvironment(process.env, aws.endpoint, 'us-east-1') });
+ * ```
+ */
 export function offlineEnvironment(
   base: NodeJS.ProcessEnv,
   endpoint: string,

@@ -26,15 +26,6 @@ import type { HasCapabilities } from './capabilities.ts';
  */
 export type NotifierCapability = 'threads' | 'blocks' | 'update' | 'channels' | 'user-lookup';
 
-/** Every notifier capability, for documentation and conformance loops. */
-export const NOTIFIER_CAPABILITIES: readonly NotifierCapability[] = [
-  'threads',
-  'blocks',
-  'update',
-  'channels',
-  'user-lookup',
-];
-
 /**
  * A messaging provider. Every method validates its input (ValidationError with JSON pointers) and maps
  * provider failures onto the core error taxonomy (NotFoundError for an unknown channel, AuthError,

@@ -97,6 +97,7 @@ export type ExecuteInput = z.input<typeof ExecuteInput>;
 export const StatementResult = z.object({
   rowCount: z.number().int().nullable().describe('Rows returned or affected by the statement'),
   rows: z.array(SqlRow).describe('Rows the statement returned (e.g. INSERT ... RETURNING id)'),
+  truncated: z.boolean().describe('True when the statement returned more rows than the connector returns'),
 });
 export type StatementResult = z.infer<typeof StatementResult>;
 

@@ -6,7 +6,13 @@ let fake: SlackFake;
 /** Calls the fake the way any Slack client would: plain fetch, no connector code. */
 async function call(
   method: string,
-  init: { body?: string; contentType?: string; token?: string | null; httpMethod?: string; query?: string } = {},
+  init: {
+    body?: string;
+    contentType?: string;
+    token?: string | null;
+    httpMethod?: string;
+    query?: string;
+  } = {},
 ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
   const headers: Record<string, string> = {};
   if (init.token !== null) headers['authorization'] = `Bearer ${init.token ?? DEFAULT_SLACK_TOKEN}`;
@@ -18,7 +24,11 @@ async function call(
     ...(init.body === undefined ? {} : { body: new TextEncoder().encode(init.body) }),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, json: text.startsWith('{') ? JSON.parse(text) : {} };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: text.startsWith('{') ? JSON.parse(text) : {},
+  };
 }
 
 const JSON_UTF8 = 'application/json; charset=utf-8';
@@ -47,7 +57,11 @@ describe('Function: startSlackFake', () => {
 
     it('reads the token from a form body but not from a JSON body', async () => {
       // Act
-      const form = await call('auth.test', { token: null, contentType: FORM, body: `token=${DEFAULT_SLACK_TOKEN}` });
+      const form = await call('auth.test', {
+        token: null,
+        contentType: FORM,
+        body: `token=${DEFAULT_SLACK_TOKEN}`,
+      });
       const json = await call('auth.test', {
         token: null,
         contentType: JSON_UTF8,
@@ -70,7 +84,11 @@ describe('Function: startSlackFake', () => {
       // Act
       const { json } = await call('chat.postMessage', { contentType: FORM, body });
       // Assess
-      expect(json).toMatchObject({ ok: true, channel: 'C0GENERAL', message: { blocks: [{ type: 'divider' }] } });
+      expect(json).toMatchObject({
+        ok: true,
+        channel: 'C0GENERAL',
+        message: { blocks: [{ type: 'divider' }] },
+      });
       expect(fake.requests[0]).toMatchObject({ bodyKind: 'form', token: DEFAULT_SLACK_TOKEN });
     });
 
@@ -107,17 +125,26 @@ describe('Function: startSlackFake', () => {
         contentType: JSON_UTF8,
         body: JSON.stringify({ email: 'alice@example.com' }),
       });
-      const get = await call('users.lookupByEmail', { httpMethod: 'GET', query: '?email=alice%40example.com' });
+      const get = await call('users.lookupByEmail', {
+        httpMethod: 'GET',
+        query: '?email=alice%40example.com',
+      });
       // Assess
       expect(json.json).toEqual({ ok: false, error: 'invalid_post_type' });
-      expect(get.json).toMatchObject({ ok: true, user: { id: 'U0ALICE', profile: { email: 'alice@example.com' } } });
+      expect(get.json).toMatchObject({
+        ok: true,
+        user: { id: 'U0ALICE', profile: { email: 'alice@example.com' } },
+      });
     });
   });
 
   describe('methods', () => {
     it('pages conversations.list with next_cursor and answers invalid_limit outside 1..1000', async () => {
       // Act
-      const first = await call('conversations.list', { httpMethod: 'GET', query: '?limit=4&types=public_channel' });
+      const first = await call('conversations.list', {
+        httpMethod: 'GET',
+        query: '?limit=4&types=public_channel',
+      });
       const cursor = (first.json['response_metadata'] as { next_cursor: string }).next_cursor;
       const last = await call('conversations.list', {
         httpMethod: 'GET',
@@ -126,7 +153,10 @@ describe('Function: startSlackFake', () => {
       const tooMany = await call('conversations.list', { httpMethod: 'GET', query: '?limit=1001' });
       // Assess
       expect((first.json['channels'] as unknown[]).length).toBe(4);
-      expect(last.json).toMatchObject({ channels: [{ id: 'C0OUTSIDE' }], response_metadata: { next_cursor: '' } });
+      expect(last.json).toMatchObject({
+        channels: [{ id: 'C0OUTSIDE' }],
+        response_metadata: { next_cursor: '' },
+      });
       expect(tooMany.json).toEqual({ ok: false, error: 'invalid_limit' });
     });
 

@@ -31,7 +31,7 @@
  *
  * For tests:
  * - `fake.failNext(method, fault)` queues a fault for the next call of `method` (`'*'`: any method):
- *   `{ error }` an `ok: false` answer, `{ status }` an HTTP status (5xx get a JSON `internal_error` body),
+ *   `{ error }` an `ok: false` answer, `{ status }` an HTTP status (5xx get a JSON `internal_error` body, 503 `service_unavailable`),
  *   `{ retryAfter }` HTTP 429 `ratelimited` with `Retry-After` seconds, `{ body, contentType }` a raw
  *   answer (a string is sent as `text/html` unless told), `{ hang: true }` no answer at all (until
  *   `close()`), `{ delayMs }` a slow but normal answer. The faulted call is still recorded.
@@ -132,6 +132,8 @@ export interface SlackFault {
 }
 
 export interface SlackFakeOptions {
+  /** Default 0: an ephemeral port (tests); the local stack may pin one. */
+  port?: number;
   tokens?: string[];
   channels?: SlackFakeChannel[];
   users?: SlackFakeUser[];
@@ -376,7 +378,7 @@ function recordOf(method: string, req: IncomingMessage, url: URL, raw: string): 
 const FORM_ONLY = new Set(['users.lookupByEmail']);
 
 /**
- * Starts the fake on 127.0.0.1 with an ephemeral port.
+ * Starts the fake on 127.0.0.1, on an ephemeral port unless `options.port` names one.
  *
  * @example
  * ```ts
@@ -695,7 +697,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       if (!res.headersSent) send(res, 500, 'fake failure', 'text/plain');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {

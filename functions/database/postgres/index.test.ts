@@ -65,6 +65,7 @@ describe('Function: handler', () => {
 
   afterAll(async () => {
     logs.restore();
+    await (await connector.runtime.client()).close();
     for (const key of [...Object.keys(ENV), 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'PG_URL']) delete process.env[key];
     await withPostgres(url, (admin) => admin.query(`drop schema ${quoted} cascade`));
     await gate.close();
@@ -280,6 +281,7 @@ describe('Function: handler', () => {
       const { connector: local } = await import('./index.ts');
       // Act
       const output = await local.run('query', { sql: 'select current_database() as db' });
+      await (await local.runtime.client()).close();
       // Assess
       expect(output).toMatchObject({ rows: [{ db: 'test' }] });
       delete process.env['PG_URL'];

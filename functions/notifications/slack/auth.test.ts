@@ -5,7 +5,10 @@ import { slackBotAuth, verifySlackSignature } from './auth.ts';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const NOW = 1_531_420_618_000;
-const BODY = Buffer.from('token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&command=%2Fweather&text=94070', 'utf8');
+const BODY = Buffer.from(
+  'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&command=%2Fweather&text=94070',
+  'utf8',
+);
 
 /** Signs like Slack does, independently of the code under test. */
 function headersFor(body: Buffer, timestamp = Math.floor(NOW / 1000), prefix = 'v0=') {
@@ -31,7 +34,8 @@ describe('Function: slackBotAuth', () => {
 describe('Function: verifySlackSignature', () => {
   it('accepts a signature over the exact raw bytes', () => {
     // Act
-    const verify = () => verifySlackSignature({ headers: headersFor(BODY), rawBody: BODY }, SECRET, { now: NOW });
+    const verify = () =>
+      verifySlackSignature({ headers: headersFor(BODY), rawBody: BODY }, SECRET, { now: NOW });
     // Assess
     expect(verify).not.toThrow();
   });
@@ -41,7 +45,10 @@ describe('Function: verifySlackSignature', () => {
     ['a stale timestamp', () => ({ headers: headersFor(BODY, NOW / 1000 - 301), rawBody: BODY })],
     ['a future timestamp', () => ({ headers: headersFor(BODY, NOW / 1000 + 301), rawBody: BODY })],
     ['the v1= prefix', () => ({ headers: headersFor(BODY, NOW / 1000, 'v1='), rawBody: BODY })],
-    ['no signature header', () => ({ headers: { 'x-slack-request-timestamp': String(NOW / 1000) }, rawBody: BODY })],
+    [
+      'no signature header',
+      () => ({ headers: { 'x-slack-request-timestamp': String(NOW / 1000) }, rawBody: BODY }),
+    ],
   ])('throws AuthError for %s', (_label, build) => {
     // Act
     const verify = () => verifySlackSignature(build(), SECRET, { now: NOW });

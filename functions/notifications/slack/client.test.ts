@@ -10,7 +10,12 @@ import {
 } from '@circle-core/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeNotifierConformance } from '../../../shared/interfaces/notifier.conformance.ts';
-import { DEFAULT_SLACK_TOKEN, SEED_MESSAGE_TS, type SlackFake, startSlackFake } from '../../../test/fakes/slack.ts';
+import {
+  DEFAULT_SLACK_TOKEN,
+  SEED_MESSAGE_TS,
+  type SlackFake,
+  startSlackFake,
+} from '../../../test/fakes/slack.ts';
 import { SlackClient } from './client.ts';
 
 describeNotifierConformance('Slack', async () => {
@@ -112,7 +117,10 @@ describe('Class: SlackClient', () => {
       // Act
       const attempt = slack.postMessage({ channel: 'C0ALERTS', text: 'reply', threadTs: '1.000001' });
       // Assess
-      await expect(attempt).rejects.toMatchObject({ name: 'NotFoundError', details: { slackError: 'thread_not_found' } });
+      await expect(attempt).rejects.toMatchObject({
+        name: 'NotFoundError',
+        details: { slackError: 'thread_not_found' },
+      });
     });
 
     it('sends a write once: a 5xx is not retried, since Slack has no idempotency keys', async () => {
@@ -215,7 +223,10 @@ describe('Class: SlackClient', () => {
       // Act
       const attempt = slack.listChannels({ cursor: 'bm90LWEtY3Vyc29y' });
       // Assess
-      await expect(attempt).rejects.toMatchObject({ name: 'ValidationError', details: { slackError: 'invalid_cursor' } });
+      await expect(attempt).rejects.toMatchObject({
+        name: 'ValidationError',
+        details: { slackError: 'invalid_cursor' },
+      });
     });
 
     it('retries a read after a 5xx and then succeeds', async () => {
@@ -234,7 +245,12 @@ describe('Class: SlackClient', () => {
       // Act
       const user = await slack.findUserByEmail({ email: 'Alice@Example.com' });
       // Assess
-      expect(user).toEqual({ id: 'U0ALICE', name: 'alice', realName: 'Alice Example', email: 'alice@example.com' });
+      expect(user).toEqual({
+        id: 'U0ALICE',
+        name: 'alice',
+        realName: 'Alice Example',
+        email: 'alice@example.com',
+      });
       expect(fake.requestsFor('users.lookupByEmail')[0]?.httpMethod).toBe('GET');
     });
 
@@ -275,7 +291,9 @@ describe('Class: SlackClient', () => {
       const attempt = slack.authTest();
       // Assess
       await expect(attempt).rejects.toBeInstanceOf(UnexpectedResponseError);
-      await expect(attempt).rejects.toThrow(/auth\.test without the expected fields \(url, user, team_id, user_id\)/);
+      await expect(attempt).rejects.toThrow(
+        /auth\.test without the expected fields \(url, user, team_id, user_id\)/,
+      );
     });
 
     it('throws UnexpectedResponseError for a JSON content-type that does not parse', async () => {

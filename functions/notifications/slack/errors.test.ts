@@ -13,7 +13,10 @@ import { inspectSlackResponse, SLACK_ERRORS, slackError } from './errors.ts';
 
 const URL_OF = (method: string) => `https://slack.com/api/${method}`;
 
-function answer(body: unknown, options: { status?: number; headers?: Record<string, string>; method?: string } = {}) {
+function answer(
+  body: unknown,
+  options: { status?: number; headers?: Record<string, string>; method?: string } = {},
+) {
   return {
     status: options.status ?? 200,
     headers: options.headers ?? { 'content-type': 'application/json; charset=utf-8' },
@@ -55,7 +58,7 @@ describe('Function: inspectSlackResponse', () => {
     expect(error?.details).toEqual({ provider: 'Slack', method: 'chat.postMessage', slackError: code });
   });
 
-  it('keeps AuthError for token codes but not ForbiddenError, so only those read as a bad token', () => {
+  it('maps a refused token to AuthError (401), not to its ForbiddenError subclass', () => {
     // Act
     const auth = inspectSlackResponse(answer({ ok: false, error: 'invalid_auth' }));
     // Assess
@@ -109,7 +112,9 @@ describe('Function: inspectSlackResponse', () => {
 
   it('maps an unknown code to UnexpectedResponseError with the code', () => {
     // Act
-    const error = inspectSlackResponse(answer({ ok: false, error: 'brand_new_error' }, { method: 'auth.test' }));
+    const error = inspectSlackResponse(
+      answer({ ok: false, error: 'brand_new_error' }, { method: 'auth.test' }),
+    );
     // Assess
     expect(error).toBeInstanceOf(UnexpectedResponseError);
     expect(error?.message).toBe('Slack auth.test failed with error brand_new_error');
@@ -148,7 +153,12 @@ describe('Function: inspectSlackResponse', () => {
 
   it('names the method "call" when the URL has no method segment', () => {
     // Act
-    const error = inspectSlackResponse({ status: 200, headers: {}, body: { ok: false, error: 'no_text' }, url: '::' });
+    const error = inspectSlackResponse({
+      status: 200,
+      headers: {},
+      body: { ok: false, error: 'no_text' },
+      url: '::',
+    });
     // Assess
     expect(error?.message).toBe('Slack call failed: the message has neither text nor blocks (no_text)');
   });

@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
-import { type CapturedLogs, captureLogs, httpEvent, lambdaContext, sqsEvent } from '@circle-core/core/testing';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
@@ -12,7 +18,11 @@ const TOKEN = 'xoxb-1111-original-token';
 const ROTATED_TOKEN = 'xoxb-2222-rotated-token';
 const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 
-type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string; headers: Record<string, string> };
+type HttpResult = APIGatewayProxyStructuredResultV2 & {
+  statusCode: number;
+  body: string;
+  headers: Record<string, string>;
+};
 
 let slack: SlackFake;
 let sm: SecretsManagerFake;
@@ -109,7 +119,11 @@ describe('Connector: slack', () => {
       // Prepare
       const posted = json(await operation('post-message', { channel: 'C0ALERTS', text: 'deploying' }));
       // Act
-      const response = await operation('update-message', { channel: 'C0ALERTS', ts: posted['ts'], text: 'done' });
+      const response = await operation('update-message', {
+        channel: 'C0ALERTS',
+        ts: posted['ts'],
+        text: 'done',
+      });
       // Assess
       expect(response.statusCode).toBe(200);
       expect(json(response)).toEqual({ channel: 'C0ALERTS', ts: posted['ts'] });
@@ -129,7 +143,12 @@ describe('Connector: slack', () => {
       // Act
       const response = await operation('find-user-by-email', { email: 'bob@example.com' });
       // Assess
-      expect(json(response)).toEqual({ id: 'U0BOB', name: 'bob', realName: 'Bob Example', email: 'bob@example.com' });
+      expect(json(response)).toEqual({
+        id: 'U0BOB',
+        name: 'bob',
+        realName: 'Bob Example',
+        email: 'bob@example.com',
+      });
     });
 
     it('answers 400 with pointers for input that fails validation, without calling Slack', async () => {
@@ -137,7 +156,9 @@ describe('Connector: slack', () => {
       const response = await operation('post-message', { channel: 'C0ALERTS' });
       // Assess
       expect(response.statusCode).toBe(400);
-      expect(json(response)['errors']).toEqual([{ pointer: '/text', message: 'Provide text, blocks or both' }]);
+      expect(json(response)['errors']).toEqual([
+        { pointer: '/text', message: 'Provide text, blocks or both' },
+      ]);
       expect(slack.requests).toEqual([]);
     });
 
@@ -150,7 +171,11 @@ describe('Connector: slack', () => {
         connector: 'slack',
         status: 'ok',
         capabilities: ['threads', 'blocks', 'update', 'channels', 'user-lookup'],
-        checks: [{ name: 'config', ok: true }, { name: 'setup', ok: true }, { name: 'provider', ok: true }],
+        checks: [
+          { name: 'config', ok: true },
+          { name: 'setup', ok: true },
+          { name: 'provider', ok: true },
+        ],
       });
       expect(slack.requestsFor('auth.test')).toHaveLength(1);
     });
@@ -174,9 +199,18 @@ describe('Connector: slack', () => {
     it('runs each record and reports only the failed one', async () => {
       // Prepare
       const batch = sqsEvent([
-        { messageId: 'ok-1', body: { operation: 'post-message', input: { channel: 'C0RANDOM', text: 'one' } } },
-        { messageId: 'lost', body: { operation: 'post-message', input: { channel: 'C0MISSING', text: 'two' } } },
-        { messageId: 'ok-2', body: { operation: 'find-user-by-email', input: { email: 'alice@example.com' } } },
+        {
+          messageId: 'ok-1',
+          body: { operation: 'post-message', input: { channel: 'C0RANDOM', text: 'one' } },
+        },
+        {
+          messageId: 'lost',
+          body: { operation: 'post-message', input: { channel: 'C0MISSING', text: 'two' } },
+        },
+        {
+          messageId: 'ok-2',
+          body: { operation: 'find-user-by-email', input: { email: 'alice@example.com' } },
+        },
       ]);
       // Act
       const response = await handler(batch, lambdaContext());
@@ -191,11 +225,19 @@ describe('Connector: slack', () => {
     it('returns the output of every operation', async () => {
       // Act
       const posted = (await handler(
-        { operation: 'post-message', input: { channel: 'C0GENERAL', text: 'from a workflow' }, trigger: 'task' },
+        {
+          operation: 'post-message',
+          input: { channel: 'C0GENERAL', text: 'from a workflow' },
+          trigger: 'task',
+        },
         lambdaContext(),
       )) as { channel: string; ts: string };
       const updated = await handler(
-        { operation: 'update-message', input: { channel: 'C0GENERAL', ts: posted.ts, text: 'edited' }, trigger: 'task' },
+        {
+          operation: 'update-message',
+          input: { channel: 'C0GENERAL', ts: posted.ts, text: 'edited' },
+          trigger: 'task',
+        },
         lambdaContext(),
       );
       const listed = (await handler(
@@ -215,7 +257,11 @@ describe('Connector: slack', () => {
     it('throws the stable error name for Retry/Catch', async () => {
       // Act
       const attempt = handler(
-        { operation: 'update-message', input: { channel: 'C0GENERAL', ts: '1.000042', text: 'x' }, trigger: 'task' },
+        {
+          operation: 'update-message',
+          input: { channel: 'C0GENERAL', ts: '1.000042', text: 'x' },
+          trigger: 'task',
+        },
         lambdaContext(),
       );
       // Assess
@@ -235,7 +281,11 @@ describe('Connector: slack', () => {
       const response = await operation('post-message', { channel: 'C0ALERTS', text: 'after rotation' });
       // Assess
       expect(response.statusCode).toBe(200);
-      expect(slack.requestsFor('chat.postMessage').map((r) => r.token)).toEqual([TOKEN, TOKEN, ROTATED_TOKEN]);
+      expect(slack.requestsFor('chat.postMessage').map((r) => r.token)).toEqual([
+        TOKEN,
+        TOKEN,
+        ROTATED_TOKEN,
+      ]);
       expect(sm.calls.filter((name) => name === TOKEN_SECRET).length).toBe(secretReads + 1);
       expect(slack.messages.filter((m) => m.text === 'after rotation')).toHaveLength(1);
     });
@@ -262,7 +312,8 @@ describe('Connector: slack', () => {
       expect(response.statusCode).toBe(404);
       expect(json(response)).toMatchObject({
         code: 'not_found',
-        detail: 'Slack chat.postMessage failed: the channel does not exist or the app cannot see it (channel_not_found)',
+        detail:
+          'Slack chat.postMessage failed: the channel does not exist or the app cannot see it (channel_not_found)',
       });
     });
 
@@ -330,7 +381,11 @@ describe('Connector: slack', () => {
   });
 
   describe('Route: POST /slack/events', () => {
-    const challengeBody = JSON.stringify({ token: 'legacy', challenge: 'c-3po-challenge', type: 'url_verification' });
+    const challengeBody = JSON.stringify({
+      token: 'legacy',
+      challenge: 'c-3po-challenge',
+      type: 'url_verification',
+    });
 
     it('answers the URL verification challenge for a valid signature', async () => {
       // Act
@@ -341,13 +396,43 @@ describe('Connector: slack', () => {
     });
 
     it.each([
-      ['a changed body byte', () => ({ body: challengeBody.replace('c-3po', 'c-4po'), headers: sign(challengeBody) })],
-      ['a stale timestamp', () => ({ body: challengeBody, headers: sign(challengeBody, { timestamp: Math.floor(Date.now() / 1000) - 301 }) })],
-      ['a future timestamp', () => ({ body: challengeBody, headers: sign(challengeBody, { timestamp: Math.floor(Date.now() / 1000) + 301 }) })],
-      ['a missing signature header', () => ({ body: challengeBody, headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) } })],
-      ['a missing timestamp header', () => ({ body: challengeBody, headers: { 'x-slack-signature': sign(challengeBody)['x-slack-signature'] } })],
+      [
+        'a changed body byte',
+        () => ({ body: challengeBody.replace('c-3po', 'c-4po'), headers: sign(challengeBody) }),
+      ],
+      [
+        'a stale timestamp',
+        () => ({
+          body: challengeBody,
+          headers: sign(challengeBody, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+        }),
+      ],
+      [
+        'a future timestamp',
+        () => ({
+          body: challengeBody,
+          headers: sign(challengeBody, { timestamp: Math.floor(Date.now() / 1000) + 301 }),
+        }),
+      ],
+      [
+        'a missing signature header',
+        () => ({
+          body: challengeBody,
+          headers: { 'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)) },
+        }),
+      ],
+      [
+        'a missing timestamp header',
+        () => ({
+          body: challengeBody,
+          headers: { 'x-slack-signature': sign(challengeBody)['x-slack-signature'] },
+        }),
+      ],
       ['the v1= prefix', () => ({ body: challengeBody, headers: sign(challengeBody, { prefix: 'v1=' }) })],
-      ['another signing secret', () => ({ body: challengeBody, headers: sign(challengeBody, { secret: 'not-the-secret' }) })],
+      [
+        'another signing secret',
+        () => ({ body: challengeBody, headers: sign(challengeBody, { secret: 'not-the-secret' }) }),
+      ],
     ])('answers 401 for %s', async (_label, build) => {
       // Prepare
       const { body, headers } = build();
@@ -368,7 +453,12 @@ describe('Connector: slack', () => {
         type: 'event_callback',
         event_id: 'Ev0PV52K21',
         event_time: 1_700_000_000,
-        event: { type: 'app_mention', user: 'U0ALICE', text: '<@U0BOT> the launch codes are 0000', channel: 'C0GENERAL' },
+        event: {
+          type: 'app_mention',
+          user: 'U0ALICE',
+          text: '<@U0BOT> the launch codes are 0000',
+          channel: 'C0GENERAL',
+        },
       });
       // Act
       const response = await event(body, {
@@ -435,7 +525,10 @@ describe('Connector: slack', () => {
       });
       // Assess
       expect(response.statusCode).toBe(200);
-      expect(json(response)).toEqual({ response_type: 'ephemeral', text: 'Received /deploy, working on it.' });
+      expect(json(response)).toEqual({
+        response_type: 'ephemeral',
+        text: 'Received /deploy, working on it.',
+      });
       expect(logs.records().find((record) => record['message'] === 'Slack command received')).toMatchObject({
         command: '/deploy',
         teamId: 'T0CIRCLE',

@@ -11,7 +11,12 @@ import {
 import { type CapturedLogs, captureLogs } from '@circle-core/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type * as z from 'zod';
-import { type SlackCommandRecord, type SlackEventRecord, type SlackEventSink, SlackReceiver } from './receiver.ts';
+import {
+  type SlackCommandRecord,
+  type SlackEventRecord,
+  type SlackEventSink,
+  SlackReceiver,
+} from './receiver.ts';
 
 const NOW = 1_750_000_000_000;
 const SECRET = 'signing-secret-one';
@@ -42,7 +47,9 @@ function signed(
   options: { secret?: string; timestamp?: number; headers?: Record<string, string> } = {},
 ): RouteRequest {
   const timestamp = String(options.timestamp ?? Math.floor(NOW / 1000));
-  const digest = createHmac('sha256', options.secret ?? SECRET).update(`v0:${timestamp}:${body}`).digest('hex');
+  const digest = createHmac('sha256', options.secret ?? SECRET)
+    .update(`v0:${timestamp}:${body}`)
+    .digest('hex');
   return {
     method: 'POST',
     path: '/slack/events',
@@ -188,7 +195,11 @@ describe('Class: SlackReceiver', () => {
     it('acknowledges app_rate_limited with a warning line', async () => {
       // Prepare
       const receiver = new SlackReceiver({ signingSecret: SECRET, now: () => clock });
-      const body = JSON.stringify({ type: 'app_rate_limited', team_id: 'T1', minute_rate_limited: 1_518_467_820 });
+      const body = JSON.stringify({
+        type: 'app_rate_limited',
+        team_id: 'T1',
+        minute_rate_limited: 1_518_467_820,
+      });
       // Act
       const response = await receiver.handleEvents(signed(body), context);
       // Assess

@@ -1,0 +1,271 @@
+/**
+ * One local function: a child process (its own environment, like a Lambda container) running the built
+ * handler through `function-host.ts`. Started eagerly, restarted after a crash or a timeout (the next
+ * invocation is a cold start), and stopped with the stack. Invocations may overlap in the process; the
+ * core keeps per-invocation state in AsyncLocalStorage, so that is safe, and it keeps the stack light.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { LocalFunction } from '../config/model.ts';
+import type { StackLog } from '../log.ts';
+
+const HOST = fileURLToPath(new URL('./function-host.ts', import.meta.url));
+const INIT_TIMEOUT_MS = 10_000;
+const TAIL_BYTES = 4096;
+
+/** An error payload in Lambda's shape. */
+export interface LambdaErrorPayload {
+  errorType: string;
+  errorMessage: string;
+  trace?: string[];
+}
+
+/** The outcome of one invocation. */
+export interface InvokeOutcome {
+  requestId: string;
+  /** The handler's result as JSON text (`null` for undefined); present when `error` is not. */
+  payload?: string;
+  /** Present when the handler threw, timed out or the runtime died. */
+  error?: LambdaErrorPayload;
+  durationMs: number;
+  /** The function's output while the invocation ran (last 4 KB), for `LogType: Tail`. */
+  logTail: string;
+}
+
+interface Pending {
+  resolve: (outcome: { payload?: string; error?: LambdaErrorPayload }) => void;
+}
+
+type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: LambdaErrorPayload }
+  | { type: 'result'; id: string; ok: true; payload: string }
+  | { type: 'result'; id: string; ok: false; error: LambdaErrorPayload };
+
+/** A running (or restartable) local function. */
+export class FunctionProcess {
+  readonly spec: LocalFunction;
+  readonly #taskRoot: string;
+  readonly #env: Record<string, string>;
+  readonly #log: StackLog;
+  #child: ChildProcess | undefined;
+  #ready: Promise<void> | undefined;
+  #pending = new Map<string, Pending>();
+  #lines: { at: number; text: string }[] = [];
+  #state: 'stopped' | 'starting' | 'ready' | 'failed' = 'stopped';
+  #initError: string | undefined;
+  #stopping = false;
+
+  constructor(spec: LocalFunction, options: { taskRoot: string; env: Record<string, string>; log: StackLog }) {
+    this.spec = spec;
+    this.#taskRoot = options.taskRoot;
+    this.#env = options.env;
+    this.#log = options.log;
+  }
+
+  /** `ready`, `starting`, `failed` (its init threw; the next invocation retries) or `stopped`. */
+  get state(): string {
+    return this.#state;
+  }
+
+  /** Why the last init failed (the runtime's own message). */
+  get initError(): string | undefined {
+    return this.#initError;
+  }
+
+  /**
+   * Starts the process and waits for the handler module to load (init, including `connector.prepare()`).
+   *
+   * @example
+   * ```ts
+   * await fn.start();
+   * ```
+   */
+  start(): Promise<void> {
+    this.#ready ??= this.#spawn().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  #spawn(): Promise<void> {
+    this.#state = 'starting';
+    const execArgv = [`--max-old-space-size=${Math.max(64, Math.floor(this.spec.memorySize * 0.9))}`];
+    if (existsSync(join(this.#taskRoot, 'index.mjs.map'))) execArgv.push('--enable-source-maps');
+    const child = fork(HOST, [], {
+      cwd: this.#taskRoot,
+      env: this.#env,
+      execArgv,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    this.#child = child;
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
+      if (stream === null) continue;
+      createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+        this.#remember(line);
+        this.#log.functionLine(this.spec.key, line, name);
+      });
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#initError = `init did not finish within ${INIT_TIMEOUT_MS / 1000} s`;
+        child.kill('SIGKILL');
+        reject(new Error(`${this.spec.key}: ${this.#initError}`));
+      }, INIT_TIMEOUT_MS);
+      child.on('message', (message: ChildMessage) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          this.#state = 'ready';
+          this.#initError = undefined;
+          resolve();
+        } else if (message.type === 'init-error') {
+          clearTimeout(timer);
+          this.#state = 'failed';
+          this.#initError = `${message.error.errorType}: ${message.error.errorMessage}`;
+          reject(new Error(`${this.spec.key}: ${this.#initError}`));
+        } else if (message.type === 'result') {
+          const pending = this.#pending.get(message.id);
+          this.#pending.delete(message.id);
+          pending?.resolve(message.ok ? { payload: message.payload } : { error: message.error });
+        }
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (this.#child === child) {
+          this.#child = undefined;
+          this.#ready = undefined;
+          if (this.#state !== 'failed') this.#state = 'stopped';
+        }
+        if (!this.#stopping && this.#state !== 'failed') {
+          this.#log.warn('function process exited', { function: this.spec.key, code, signal });
+        }
+        const reason = signal === null ? `exit status ${code}` : `signal: ${signal}`;
+        for (const [id, pending] of this.#pending) {
+          this.#pending.delete(id);
+          pending.resolve({
+            error: { errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with error: ${reason}` },
+          });
+        }
+        reject(new Error(`${this.spec.key}: runtime exited during init (${reason})`));
+      });
+    });
+  }
+
+  #remember(text: string): void {
+    const now = Date.now();
+    this.#lines.push({ at: now, text });
+    // Enough history for the longest invocation's tail, without growing forever.
+    if (this.#lines.length > 500) this.#lines.splice(0, this.#lines.length - 500);
+  }
+
+  #tail(since: number): string {
+    const text = this.#lines
+      .filter((line) => line.at >= since)
+      .map((line) => line.text)
+      .join('\n');
+    return Buffer.from(text).subarray(-TAIL_BYTES).toString('utf8');
+  }
+
+  /**
+   * Runs one invocation with the function's timeout. Never rejects: failures come back as `error`.
+   *
+   * @example
+   * ```ts
+   * const outcome = await fn.invoke({ operation: 'health' });
+   * if (outcome.error === undefined) console.log(JSON.parse(outcome.payload ?? 'null'));
+   * ```
+   */
+  async invoke(event: unknown, options: { requestId?: string } = {}): Promise<InvokeOutcome> {
+    const requestId = options.requestId ?? randomUUID();
+    const started = Date.now();
+    const finish = (result: { payload?: string; error?: LambdaErrorPayload }): InvokeOutcome => {
+      const outcome: InvokeOutcome = {
+        requestId,
+        durationMs: Date.now() - started,
+        logTail: this.#tail(started),
+      };
+      if (result.error !== undefined) outcome.error = result.error;
+      else outcome.payload = result.payload ?? 'null';
+      return outcome;
+    };
+    if (this.#stopping) {
+      return finish({ error: { errorType: 'Runtime.ExitError', errorMessage: 'The local stack is stopping' } });
+    }
+    try {
+      await this.start();
+    } catch (error) {
+      return finish({ error: { errorType: 'Runtime.InitError', errorMessage: (error as Error).message } });
+    }
+    const child = this.#child;
+    if (child === undefined || !child.connected) {
+      return finish({ error: { errorType: 'Runtime.ExitError', errorMessage: 'Runtime is not running' } });
+    }
+    const timeoutMs = this.spec.timeoutSeconds * 1000;
+    const deadline = started + timeoutMs;
+    const result = await new Promise<{ payload?: string; error?: LambdaErrorPayload }>((resolve) => {
+      const id = randomUUID();
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        resolve({
+          error: {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `${new Date().toISOString()} ${requestId} Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+          },
+        });
+        // Lambda freezes and recycles a timed-out container; the next invocation is a cold start.
+        this.#log.warn('function timed out; restarting it', { function: this.spec.key, requestId });
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      this.#pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+      });
+      child.send({
+        type: 'invoke',
+        id,
+        event,
+        context: {
+          awsRequestId: requestId,
+          deadline,
+          functionName: this.spec.name,
+          invokedFunctionArn: this.spec.arn,
+          memoryLimitInMB: String(this.spec.memorySize),
+        },
+      });
+    });
+    return finish(result);
+  }
+
+  /**
+   * Stops the process: SIGTERM, then SIGKILL after two seconds.
+   *
+   * @example
+   * ```ts
+   * await fn.stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const child = this.#child;
+    if (child === undefined || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
