@@ -54,7 +54,10 @@ export function describeSourceControlConformance(
       await fixture?.close?.();
     });
 
-    const listAll = async (filters: { state?: 'open' | 'closed' | 'all'; perPage?: number }): Promise<Issue[]> => {
+    const listAll = async (filters: {
+      state?: 'open' | 'closed' | 'all';
+      perPage?: number;
+    }): Promise<Issue[]> => {
       const issues: Issue[] = [];
       let page = await fixture.client.listIssues({ ...fixture.repository, ...filters });
       issues.push(...page.issues);
@@ -118,7 +121,10 @@ export function describeSourceControlConformance(
     describe('Method: commentOnIssue', () => {
       it('adds a comment and returns its id and issue number', async () => {
         // Prepare
-        const issue = await fixture.client.createIssue({ ...fixture.repository, title: 'conformance: comment' });
+        const issue = await fixture.client.createIssue({
+          ...fixture.repository,
+          title: 'conformance: comment',
+        });
         // Act
         const comment = await fixture.client.commentOnIssue({
           ...fixture.repository,
@@ -132,7 +138,11 @@ export function describeSourceControlConformance(
 
       it('throws NotFoundError when the issue does not exist', async () => {
         // Act
-        const attempt = fixture.client.commentOnIssue({ ...fixture.repository, issueNumber: 999_999, body: 'x' });
+        const attempt = fixture.client.commentOnIssue({
+          ...fixture.repository,
+          issueNumber: 999_999,
+          body: 'x',
+        });
         // Assess
         await expect(attempt).rejects.toBeInstanceOf(NotFoundError);
       });

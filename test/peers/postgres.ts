@@ -104,6 +104,52 @@ export interface PasswordGate {
 const SSL_REQUEST = 80_877_103;
 const CANCEL_REQUEST = 80_877_102;
 
+/** AuthenticationCleartextPassword: 'R', length 8, method 3. */
+const CLEARTEXT_PASSWORD_REQUEST = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]);
+
+/**
+ * Consumes untyped startup-phase messages: answers SSLRequest with 'N' (no TLS), hands a CancelRequest to
+ * `forwardCancel`, and returns the StartupMessage once it is complete.
+ */
+function readStartup(
+  input: Buffer,
+  client: Socket,
+  forwardCancel: (message: Buffer) => void,
+): { startup?: Buffer; rest: Buffer } {
+  let buffer = input;
+  while (buffer.length >= 8) {
+    const length = buffer.readInt32BE(0);
+    if (buffer.length < length) break;
+    const code = buffer.readInt32BE(4);
+    const message = buffer.subarray(0, length);
+    buffer = buffer.subarray(length);
+    if (code === SSL_REQUEST) {
+      client.write('N');
+    } else if (code === CANCEL_REQUEST) {
+      forwardCancel(message);
+      client.end();
+      return { rest: Buffer.alloc(0) };
+    } else {
+      return { startup: message, rest: buffer };
+    }
+  }
+  return { rest: buffer };
+}
+
+/** A complete PasswordMessage ('p', int32 length, NUL-terminated password) and the bytes after it. */
+function readPasswordMessage(buffer: Buffer): { value: string; rest: Buffer } | undefined {
+  if (buffer.length < 5) return undefined;
+  const end = 1 + buffer.readInt32BE(1);
+  if (buffer.length < end) return undefined;
+  return { value: buffer.subarray(5, end - 1).toString('utf8'), rest: buffer.subarray(end) };
+}
+
+/** A parameter of a StartupMessage (int32 length, int32 version, then name NUL value NUL pairs). */
+function startupParameter(startup: Buffer, name: string): string {
+  const parts = startup.subarray(8).toString('utf8').split('\0');
+  return parts[parts.indexOf(name) + 1] ?? '';
+}
+
 function errorResponse(sqlstate: string, message: string): Buffer {
   const fields = Buffer.concat([
     Buffer.from(`SFATAL\0VFATAL\0C${sqlstate}\0M${message}\0`, 'utf8'),
@@ -128,7 +174,10 @@ function errorResponse(sqlstate: string, message: string): Buffer {
  * const client = new pg.Client({ host: gate.host, port: gate.port, user: 'postgres', password: 'pw1', database: 'test' });
  * ```
  */
-export async function startPasswordGate(options: { upstream: string; password: string }): Promise<PasswordGate> {
+export async function startPasswordGate(options: {
+  upstream: string;
+  password: string;
+}): Promise<PasswordGate> {
   const upstream = new URL(options.upstream);
   const upstreamPort = Number(upstream.port || 5432);
   let expected = options.password;
@@ -141,59 +190,48 @@ export async function startPasswordGate(options: { upstream: string; password: s
     return socket;
   };
 
+  const upstreamSocket = (): Socket => track(connect(upstreamPort, upstream.hostname));
+
+  /** Forwards the startup message and whatever followed the password, then pipes both ways. */
+  const admit = (client: Socket, startup: Buffer, rest: Buffer): void => {
+    const server = upstreamSocket();
+    server.on('connect', () => {
+      server.write(startup);
+      if (rest.length > 0) server.write(rest);
+      client.pipe(server);
+      server.pipe(client);
+    });
+    server.on('close', () => client.destroy());
+    client.on('close', () => server.destroy());
+  };
+
   const server = createServer((client) => {
     track(client);
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     let startup: Buffer | undefined;
-    let user = '';
+    const forwardCancel = (message: Buffer): void => {
+      const upstreamCancel = upstreamSocket();
+      upstreamCancel.on('connect', () => upstreamCancel.end(message));
+    };
     const onData = (chunk: Buffer): void => {
       buffer = Buffer.concat([buffer, chunk]);
-      while (buffer.length >= 8 && startup === undefined) {
-        const length = buffer.readInt32BE(0);
-        if (buffer.length < length) return;
-        const code = buffer.readInt32BE(4);
-        const message = buffer.subarray(0, length);
-        buffer = buffer.subarray(length);
-        if (code === SSL_REQUEST) {
-          client.write('N');
-          continue;
-        }
-        if (code === CANCEL_REQUEST) {
-          const forward = track(connect(upstreamPort, upstream.hostname));
-          forward.on('connect', () => forward.end(message));
-          client.end();
-          return;
-        }
-        startup = message;
-        const parts = message.subarray(8).toString('utf8').split('\0');
-        user = parts[parts.indexOf('user') + 1] ?? '';
-        const ask = Buffer.alloc(9);
-        ask.write('R', 0, 'latin1');
-        ask.writeInt32BE(8, 1);
-        ask.writeInt32BE(3, 5);
-        client.write(ask);
+      if (startup === undefined) {
+        const read = readStartup(buffer, client, forwardCancel);
+        buffer = read.rest;
+        startup = read.startup;
+        if (startup === undefined) return;
+        client.write(CLEARTEXT_PASSWORD_REQUEST);
       }
-      if (startup === undefined || buffer.length < 5) return;
-      const length = buffer.readInt32BE(1);
-      if (buffer.length < length + 1) return;
-      const password = buffer.subarray(5, length).toString('utf8').replace(/\0$/, '');
-      const rest = buffer.subarray(length + 1);
+      const password = readPasswordMessage(buffer);
+      if (password === undefined) return;
       client.off('data', onData);
-      attempts.push(password);
-      if (password !== expected) {
-        client.end(errorResponse('28P01', `password authentication failed for user "${user}"`));
+      attempts.push(password.value);
+      if (password.value === expected) {
+        admit(client, startup, password.rest);
         return;
       }
-      const server = track(connect(upstreamPort, upstream.hostname));
-      const first = startup;
-      server.on('connect', () => {
-        server.write(first);
-        if (rest.length > 0) server.write(rest);
-        client.pipe(server);
-        server.pipe(client);
-      });
-      server.on('close', () => client.destroy());
-      client.on('close', () => server.destroy());
+      const user = startupParameter(startup, 'user');
+      client.end(errorResponse('28P01', `password authentication failed for user "${user}"`));
     };
     client.on('data', onData);
   });

@@ -39,7 +39,11 @@ describe('Function: urlCredentials', () => {
   it('defaults port, user and database, unwraps IPv6 hosts and applies overrides', async () => {
     // Act
     const plain = await urlCredentials('postgresql://[::1]').endpoint();
-    const overridden = await urlCredentials('postgres://u@h/db', { host: 'proxy', port: 5433, database: 'other' }).endpoint();
+    const overridden = await urlCredentials('postgres://u@h/db', {
+      host: 'proxy',
+      port: 5433,
+      database: 'other',
+    }).endpoint();
     // Assess
     expect(plain).toEqual({ host: '::1', port: 5432, user: 'postgres', password: '', database: 'postgres' });
     expect(overridden).toMatchObject({ host: 'proxy', port: 5433, database: 'other' });
@@ -64,7 +68,14 @@ describe('Function: urlCredentials', () => {
 describe('Function: secretCredentials', () => {
   it('reads the RDS secret shape and lets overrides win', async () => {
     // Prepare
-    const secret = fixedSecret({ username: 'app', password: 'pw', host: 'db', port: '5433', dbname: 'sales', engine: 'postgres' });
+    const secret = fixedSecret({
+      username: 'app',
+      password: 'pw',
+      host: 'db',
+      port: '5433',
+      dbname: 'sales',
+      engine: 'postgres',
+    });
     // Act
     const fromSecret = await secretCredentials(secret).endpoint();
     const viaProxy = await secretCredentials(secret, { host: 'proxy.internal' }).endpoint();
@@ -80,7 +91,13 @@ describe('Function: secretCredentials', () => {
     const endpoint = await secretCredentials(secret, { host: 'db.internal' }).endpoint();
     const missing = secretCredentials(secret).endpoint();
     // Assess
-    expect(endpoint).toEqual({ host: 'db.internal', port: 5432, user: 'app', password: 'pw', database: 'postgres' });
+    expect(endpoint).toEqual({
+      host: 'db.internal',
+      port: 5432,
+      user: 'app',
+      password: 'pw',
+      database: 'postgres',
+    });
     await expect(missing).rejects.toThrow(/has no host: add "host" to it or set PG_HOST/);
   });
 
@@ -108,8 +125,15 @@ describe('Function: secretCredentials', () => {
 describe('Function: credentialsFrom', () => {
   it('prefers the secret, falls back to the URL and refuses neither', async () => {
     // Act
-    const fromSecret = credentialsFrom({ PG_SECRET: 'circle-core/postgres/credentials', PG_SECRET_MAX_AGE_SECONDS: 60 });
-    const fromUrl = credentialsFrom({ PG_URL: 'postgres://h/db', PG_PORT: 7000, PG_SECRET_MAX_AGE_SECONDS: 60 });
+    const fromSecret = credentialsFrom({
+      PG_SECRET: 'circle-core/postgres/credentials',
+      PG_SECRET_MAX_AGE_SECONDS: 60,
+    });
+    const fromUrl = credentialsFrom({
+      PG_URL: 'postgres://h/db',
+      PG_PORT: 7000,
+      PG_SECRET_MAX_AGE_SECONDS: 60,
+    });
     // Assess
     expect(fromSecret.rotatable).toBe(true);
     await expect(fromUrl.endpoint()).resolves.toMatchObject({ host: 'h', port: 7000 });

@@ -59,7 +59,8 @@ const CAPABILITIES: ReadonlySet<SqlDatabaseCapability> = new Set([
 ]);
 
 const TRANSACTION_CONTROL_REFUSED = 'BEGIN, COMMIT, ROLLBACK and the like are refused';
-const ENDED_TRANSACTION = 'ended the transaction the connector opened; nothing was committed by the connector';
+const ENDED_TRANSACTION =
+  'ended the transaction the connector opened; nothing was committed by the connector';
 
 /**
  * PostgreSQL (RDS, Aurora, self-hosted, PGlite) through `pg`. Values are always bound parameters over the
@@ -119,7 +120,9 @@ export class PostgresClient implements SqlDatabase {
   async query(input: QueryInput): Promise<QueryOutput> {
     const { sql, params = [] } = input;
     if (isTransactionControl(sql)) {
-      throw new ValidationError(`query runs one statement on its own and ${TRANSACTION_CONTROL_REFUSED}; use execute`);
+      throw new ValidationError(
+        `query runs one statement on its own and ${TRANSACTION_CONTROL_REFUSED}; use execute`,
+      );
     }
     return this.#connection.use(async (session) => {
       let result: QueryResult;

@@ -33,7 +33,9 @@ describe('Function: loadConfig(PostgresConfig)', () => {
 
   it('refuses TLS without verification and out-of-range timeouts', () => {
     // Assess
-    expect(() => loadConfig(PostgresConfig, { PG_SECRET: 's', PG_SSL: 'require' })).toThrow(/PG_SSL is invalid/);
+    expect(() => loadConfig(PostgresConfig, { PG_SECRET: 's', PG_SSL: 'require' })).toThrow(
+      /PG_SSL is invalid/,
+    );
     expect(() => loadConfig(PostgresConfig, { PG_SECRET: 's', PG_STATEMENT_TIMEOUT_MS: '10' })).toThrow(
       /PG_STATEMENT_TIMEOUT_MS/,
     );

@@ -144,7 +144,9 @@ describe('Class: PostgresConnection', () => {
     it('reports the second failure as it is when the reconnect fails for another reason', async () => {
       // Prepare
       const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-      const { subject } = connection({ clients: [new ScriptedClient(serverError('28P01')), new ScriptedClient(refused)] });
+      const { subject } = connection({
+        clients: [new ScriptedClient(serverError('28P01')), new ScriptedClient(refused)],
+      });
       // Act
       const attempt = subject.use(selectOne, 'write');
       // Assess
@@ -193,7 +195,10 @@ describe('Class: PostgresConnection', () => {
 
     it('throws TimeoutError without connecting when the invocation has no time left', async () => {
       // Prepare
-      const { subject, createClient } = connection({ clients: [new ScriptedClient('ok')], remainingTimeMs: () => 400 });
+      const { subject, createClient } = connection({
+        clients: [new ScriptedClient('ok')],
+        remainingTimeMs: () => 400,
+      });
       // Act
       const attempt = subject.use(selectOne, 'read');
       // Assess
@@ -203,7 +208,10 @@ describe('Class: PostgresConnection', () => {
 
     it('verifies the server certificate and host name with PG_SSL=verify-full', async () => {
       // Prepare
-      const { subject, createClient } = connection({ clients: [new ScriptedClient('ok')], ssl: 'verify-full' });
+      const { subject, createClient } = connection({
+        clients: [new ScriptedClient('ok')],
+        ssl: 'verify-full',
+      });
       // Act
       await subject.use(selectOne, 'read');
       // Assess

@@ -287,7 +287,7 @@ export class PostgresConnection {
     });
     try {
       await client.connect();
-      // Sent as statements, not startup options: poolers (RDS Proxy, PgBouncer) and PGlite ignore those.
+      // A statement, not startup parameters: PGlite ignores those and PgBouncer refuses unknown ones.
       await client.query({
         text: "select set_config('statement_timeout', $1, false), set_config('default_transaction_read_only', $2, false)",
         values: [String(this.#options.statementTimeoutMs), this.#options.readOnly ? 'on' : 'off'],

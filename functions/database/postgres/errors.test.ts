@@ -60,15 +60,24 @@ describe('Function: toPostgresError', () => {
 
   it('names read-only mode when the connector refuses writes, and a replica otherwise', () => {
     // Act
-    const configured = toPostgresError(serverError('25006', 'cannot execute DELETE in a read-only transaction'), {
-      readOnly: true,
-    });
-    const replica = toPostgresError(serverError('25006', 'cannot execute DELETE in a read-only transaction'), {
-      readOnly: false,
-    });
-    const switchBack = toPostgresError(serverError('25001', 'transaction read-write mode must be set first'), {
-      readOnly: true,
-    });
+    const configured = toPostgresError(
+      serverError('25006', 'cannot execute DELETE in a read-only transaction'),
+      {
+        readOnly: true,
+      },
+    );
+    const replica = toPostgresError(
+      serverError('25006', 'cannot execute DELETE in a read-only transaction'),
+      {
+        readOnly: false,
+      },
+    );
+    const switchBack = toPostgresError(
+      serverError('25001', 'transaction read-write mode must be set first'),
+      {
+        readOnly: true,
+      },
+    );
     const otherwise = toPostgresError(serverError('25001', 'VACUUM cannot run inside a transaction block'), {
       readOnly: false,
     });
@@ -85,12 +94,18 @@ describe('Function: toPostgresError', () => {
     const syntax = toPostgresError(serverError('22P02', 'invalid input syntax for type integer: "s3cr3t"'), {
       readOnly: false,
     });
-    const range = toPostgresError(serverError('22003', 'value "123456789012" is out of range for type integer'), {
-      readOnly: false,
-    });
-    const bytes = toPostgresError(serverError('22021', 'invalid byte sequence for encoding "UTF8": 0xe9 0x80'), {
-      readOnly: false,
-    });
+    const range = toPostgresError(
+      serverError('22003', 'value "123456789012" is out of range for type integer'),
+      {
+        readOnly: false,
+      },
+    );
+    const bytes = toPostgresError(
+      serverError('22021', 'invalid byte sequence for encoding "UTF8": 0xe9 0x80'),
+      {
+        readOnly: false,
+      },
+    );
     // Assess
     expect(syntax).toBeInstanceOf(ValidationError);
     expect(syntax.message).toBe('invalid input syntax for type integer (SQLSTATE 22P02)');
@@ -111,7 +126,9 @@ describe('Function: toPostgresError', () => {
       { readOnly: false },
     );
     const operator = toPostgresError(
-      serverError('42883', 'operator does not exist: integer = text', { hint: 'You might need explicit casts.' }),
+      serverError('42883', 'operator does not exist: integer = text', {
+        hint: 'You might need explicit casts.',
+      }),
       { readOnly: false },
     );
     // Assess
@@ -129,7 +146,9 @@ describe('Function: toPostgresError', () => {
 
   it('replaces the text a database function raised with a generic message', () => {
     // Act
-    const error = toPostgresError(serverError('P0001', 'card 4111111111111111 declined'), { readOnly: false });
+    const error = toPostgresError(serverError('P0001', 'card 4111111111111111 declined'), {
+      readOnly: false,
+    });
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.message).toBe('A database function raised an exception (SQLSTATE P0001)');
@@ -137,7 +156,10 @@ describe('Function: toPostgresError', () => {
 
   it('names the failing statement of a batch', () => {
     // Act
-    const error = toPostgresError(serverError('23505', 'duplicate key value'), { readOnly: false, statementIndex: 2 });
+    const error = toPostgresError(serverError('23505', 'duplicate key value'), {
+      readOnly: false,
+      statementIndex: 2,
+    });
     const network = toPostgresError(networkError('ECONNRESET'), { readOnly: false, statementIndex: 1 });
     // Assess
     expect(error.message).toBe('Statement 2 failed: duplicate key value (SQLSTATE 23505)');
@@ -149,9 +171,15 @@ describe('Function: toPostgresError', () => {
     // Act
     const refused = toPostgresError(networkError('ECONNREFUSED'), { readOnly: false });
     const terminated = toPostgresError(new Error('Connection terminated unexpectedly'), { readOnly: false });
-    const tls = toPostgresError(networkError('ERR_TLS_CERT_ALTNAME_INVALID', 'bad cert'), { readOnly: false });
-    const plain = toPostgresError(new Error('The server does not support SSL connections'), { readOnly: false });
-    const slow = toPostgresError(new Error('Connection terminated due to connection timeout'), { readOnly: false });
+    const tls = toPostgresError(networkError('ERR_TLS_CERT_ALTNAME_INVALID', 'bad cert'), {
+      readOnly: false,
+    });
+    const plain = toPostgresError(new Error('The server does not support SSL connections'), {
+      readOnly: false,
+    });
+    const slow = toPostgresError(new Error('Connection terminated due to connection timeout'), {
+      readOnly: false,
+    });
     // Assess
     expect(refused).toBeInstanceOf(UnavailableError);
     expect(refused.message).toContain('ECONNREFUSED');
@@ -185,7 +213,9 @@ describe('Function: isConnectionLost', () => {
     expect(isConnectionLost(serverError('57P01', 'terminating connection'))).toBe(true);
     expect(isConnectionLost(serverError('08006', 'connection failure'))).toBe(true);
     expect(isConnectionLost(networkError('EPIPE'))).toBe(true);
-    expect(isConnectionLost(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
+    expect(
+      isConnectionLost(new Error('Client has encountered a connection error and is not queryable')),
+    ).toBe(true);
     expect(isConnectionLost(serverError('57014', 'canceling statement'))).toBe(false);
     expect(isConnectionLost(serverError('42601', 'syntax error'))).toBe(false);
     expect(isConnectionLost(new Error('something else'))).toBe(false);

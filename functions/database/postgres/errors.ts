@@ -63,7 +63,14 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** The SQLSTATE of a server error, if it is one. */
+/**
+ * The SQLSTATE of a server error, if it is one.
+ *
+ * @example
+ * ```ts
+ * if (sqlState(error) === '23505') return 'duplicate';
+ * ```
+ */
 export function sqlState(error: unknown): string | undefined {
   return error instanceof pg.DatabaseError ? error.code : undefined;
 }

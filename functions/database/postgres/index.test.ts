@@ -1,4 +1,10 @@
-import { type CapturedLogs, captureLogs, httpEvent, lambdaContext, sqsEvent } from '@circle-core/core/testing';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
@@ -10,7 +16,7 @@ import {
   withPostgres,
 } from '../../../test/peers/postgres.ts';
 
-type Connector = (typeof import('./index.ts'))['connector'];
+type Connector = typeof import('./index.ts')['connector'];
 interface HttpResult {
   statusCode: number;
   headers: Record<string, string>;
@@ -18,7 +24,12 @@ interface HttpResult {
 }
 
 const SECRET = 'circle-core/postgres/credentials';
-const PASSWORDS = ['first-Pa55word-7d1e', 'rotated-Pa55word-90ab', 'third-Pa55word-c3c3', 'wrong-Pa55word-0000'];
+const PASSWORDS = [
+  'first-Pa55word-7d1e',
+  'rotated-Pa55word-90ab',
+  'third-Pa55word-c3c3',
+  'wrong-Pa55word-0000',
+];
 const [FIRST, ROTATED, THIRD, WRONG] = PASSWORDS as [string, string, string, string];
 const ENV = {
   AWS_REGION: 'us-east-1',
@@ -42,7 +53,14 @@ describe('Function: handler', () => {
   let connector: Connector;
 
   const secretFor = (password: string): string =>
-    JSON.stringify({ username: 'postgres', password, host: gate.host, port: gate.port, dbname: 'test', engine: 'postgres' });
+    JSON.stringify({
+      username: 'postgres',
+      password,
+      host: gate.host,
+      port: gate.port,
+      dbname: 'test',
+      engine: 'postgres',
+    });
 
   const http = async (operation: string, body: unknown): Promise<HttpResult> => {
     const event = httpEvent({ path: `/postgres/${operation}`, body });
@@ -66,7 +84,8 @@ describe('Function: handler', () => {
   afterAll(async () => {
     logs.restore();
     await (await connector.runtime.client()).close();
-    for (const key of [...Object.keys(ENV), 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'PG_URL']) delete process.env[key];
+    for (const key of [...Object.keys(ENV), 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'PG_URL'])
+      delete process.env[key];
     await withPostgres(url, (admin) => admin.query(`drop schema ${quoted} cascade`));
     await gate.close();
     await sm.close();
@@ -77,8 +96,13 @@ describe('Function: handler', () => {
       // Act
       const executed = await http('execute', {
         statements: [
-          { sql: `create table ${quoted}.orders (id integer primary key, item text not null, qty integer default 1)` },
-          { sql: `insert into ${quoted}.orders (id, item) values ($1, $2) returning id, qty`, params: [1, 'tea'] },
+          {
+            sql: `create table ${quoted}.orders (id integer primary key, item text not null, qty integer default 1)`,
+          },
+          {
+            sql: `insert into ${quoted}.orders (id, item) values ($1, $2) returning id, qty`,
+            params: [1, 'tea'],
+          },
         ],
       });
       const inserted = await http('insert-rows', {
@@ -149,7 +173,11 @@ describe('Function: handler', () => {
         connector: 'postgres',
         status: 'ok',
         capabilities: ['transactions', 'bulk-insert', 'read-only'],
-        checks: [{ name: 'config', ok: true }, { name: 'setup', ok: true }, { name: 'provider', ok: true }],
+        checks: [
+          { name: 'config', ok: true },
+          { name: 'setup', ok: true },
+          { name: 'provider', ok: true },
+        ],
       });
     });
   });
@@ -160,14 +188,19 @@ describe('Function: handler', () => {
       const event = sqsEvent([
         {
           messageId: 'good-insert',
-          body: { operation: 'insert-rows', input: { schema, table: 'orders', rows: [{ id: 10, item: 'queued' }] } },
+          body: {
+            operation: 'insert-rows',
+            input: { schema, table: 'orders', rows: [{ id: 10, item: 'queued' }] },
+          },
         },
         { messageId: 'bad-sql', body: { operation: 'query', input: { sql: 'selec 1' } } },
         {
           messageId: 'good-execute',
           body: {
             operation: 'execute',
-            input: { statements: [{ sql: `update ${quoted}.orders set qty = $1 where id = $2`, params: [9, 1] }] },
+            input: {
+              statements: [{ sql: `update ${quoted}.orders set qty = $1 where id = $2`, params: [9, 1] }],
+            },
           },
         },
       ]);
@@ -213,7 +246,10 @@ describe('Function: handler', () => {
       await expect(late).rejects.toMatchObject({ name: 'TimeoutError' });
       expect(Date.now() - started).toBeLessThan(1_200);
       await expect(
-        connector.handler({ operation: 'query', input: { sql: 'select 1 as one' }, trigger: 'task' }, lambdaContext()),
+        connector.handler(
+          { operation: 'query', input: { sql: 'select 1 as one' }, trigger: 'task' },
+          lambdaContext(),
+        ),
       ).resolves.toMatchObject({ rows: [{ one: 1 }] });
     });
   });
@@ -246,7 +282,9 @@ describe('Function: handler', () => {
       // Assess
       expect(response.statusCode).toBe(401);
       expect(JSON.parse(response.body)).toMatchObject({ code: 'unauthorized' });
-      expect(JSON.parse(response.body).detail).toMatch(/refused the credentials even after the secret was fetched again/);
+      expect(JSON.parse(response.body).detail).toMatch(
+        /refused the credentials even after the secret was fetched again/,
+      );
       expect(sm.calls.length - callsBefore).toBe(1);
       expect(gate.attempts.slice(-2)).toEqual([ROTATED, WRONG]);
     });

@@ -1,6 +1,12 @@
 import { ValidationError } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
-import { isTransactionControl, MAX_PARAMETERS, MAX_ROWS_PER_BATCH, planInsert, quoteIdentifier } from './sql.ts';
+import {
+  isTransactionControl,
+  MAX_PARAMETERS,
+  MAX_ROWS_PER_BATCH,
+  planInsert,
+  quoteIdentifier,
+} from './sql.ts';
 
 describe('Function: quoteIdentifier', () => {
   it('quotes a name and doubles the quotes inside it', () => {
@@ -66,7 +72,9 @@ describe('Function: planInsert', () => {
 
   it('throws ValidationError for repeated columns, no columns, no rows or a key outside columns', () => {
     // Assess
-    expect(() => planInsert({ table: 't', columns: ['a', 'a'], rows: [{ a: 1 }] })).toThrow(/must not repeat/);
+    expect(() => planInsert({ table: 't', columns: ['a', 'a'], rows: [{ a: 1 }] })).toThrow(
+      /must not repeat/,
+    );
     expect(() => planInsert({ table: 't', rows: [{}] })).toThrow(/at least one column/);
     expect(() => planInsert({ table: 't', rows: [] })).toThrow(/at least one row/);
     expect(() => planInsert({ table: 't', rows: [{ a: 1 }, { a: 2, b: 3 }] })).toThrow(

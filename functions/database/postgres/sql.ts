@@ -9,7 +9,10 @@ import type { InsertRowsInput, SqlValue, TableType } from '../../../shared/model
 
 /** The wire protocol counts bind parameters in an unsigned 16-bit field. */
 export const MAX_PARAMETERS = 65_535;
-/** Beyond about a thousand rows per statement, parse and plan time eats the gain of fewer round trips. */
+/**
+ * Rows per statement. Measured here (50,000 rows of 3 columns, real server): 250 to 21,845 rows per statement
+ * all took 210-290 ms, so bigger statements buy little; 1,000 keeps each message small and bounded.
+ */
 export const MAX_ROWS_PER_BATCH = 1_000;
 /** PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1) and silently truncates the rest. */
 const MAX_IDENTIFIER_BYTES = 63;
@@ -92,7 +95,23 @@ export function planInsert(input: InsertRowsInput): InsertBatch[] {
 
 const TRANSACTION_CONTROL = new Set(['begin', 'start', 'commit', 'end', 'rollback', 'abort']);
 
-/** Leading whitespace and comments (`--` lines, nested block comments) of a statement. */
+/** The index just past the block comment `text` starts with (block comments nest in PostgreSQL). */
+function endOfBlockComment(text: string): number {
+  let depth = 0;
+  let index = 0;
+  do {
+    if (text.startsWith('/*', index)) {
+      depth += 1;
+      index += 2;
+    } else if (text.startsWith('*/', index)) {
+      depth -= 1;
+      index += 2;
+    } else index += 1;
+  } while (depth > 0 && index < text.length);
+  return index;
+}
+
+/** A statement without its leading whitespace and comments (`--` lines, nested block comments). */
 function skipLeadingComments(sql: string): string {
   let rest = sql.trimStart();
   for (;;) {
@@ -100,18 +119,7 @@ function skipLeadingComments(sql: string): string {
       const end = rest.indexOf('\n');
       rest = end === -1 ? '' : rest.slice(end + 1).trimStart();
     } else if (rest.startsWith('/*')) {
-      let depth = 0;
-      let index = 0;
-      do {
-        if (rest.startsWith('/*', index)) {
-          depth += 1;
-          index += 2;
-        } else if (rest.startsWith('*/', index)) {
-          depth -= 1;
-          index += 2;
-        } else index += 1;
-      } while (depth > 0 && index < rest.length);
-      rest = rest.slice(index).trimStart();
+      rest = rest.slice(endOfBlockComment(rest)).trimStart();
     } else return rest;
   }
 }

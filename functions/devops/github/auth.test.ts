@@ -27,7 +27,11 @@ const rotatedKeys = generateKeyPairSync('rsa', {
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   publicKeyEncoding: { type: 'spki', format: 'pem' },
 });
-const credentials: GitHubAppCredentials = { appId: APP_ID, privateKey: keys.privateKey, installationId: INSTALLATION };
+const credentials: GitHubAppCredentials = {
+  appId: APP_ID,
+  privateKey: keys.privateKey,
+  installationId: INSTALLATION,
+};
 const REPO = { owner: 'octo', repo: 'hello' };
 
 let clock = Date.now();
@@ -93,7 +97,8 @@ describe('Function: signAppJwt', () => {
 
   it('throws ConfigurationError without quoting the key when it is not a PEM private key', () => {
     // Prepare
-    const bogus = '-----BEGIN RSA PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldC1tYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----';
+    const bogus =
+      '-----BEGIN RSA PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldC1tYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----';
     // Act
     const attempt = (): string => signAppJwt({ appId: '1', privateKey: bogus, source: 'secret x' });
     // Assess
@@ -104,7 +109,10 @@ describe('Function: signAppJwt', () => {
 
   it('throws ConfigurationError for a key that is not RSA', () => {
     // Prepare
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
     // Act & Assess
     expect(() => signAppJwt({ appId: '1', privateKey: String(ec) })).toThrow(/must be an RSA key/);
   });
@@ -156,7 +164,12 @@ describe('Function: githubAppAuth', () => {
 
   it('uses a token shorter-lived than the margin for half its remaining life', async () => {
     // Prepare
-    const auth = githubAppAuth({ credentials, baseUrl: github.baseUrl, now: () => clock, refreshAheadMs: 2 * 3_600_000 });
+    const auth = githubAppAuth({
+      credentials,
+      baseUrl: github.baseUrl,
+      now: () => clock,
+      refreshAheadMs: 2 * 3_600_000,
+    });
     const client = new GitHubClient({ baseUrl: github.baseUrl, auth });
     await client.listIssues(REPO);
     // Act
@@ -193,7 +206,10 @@ describe('Function: githubAppAuth', () => {
     const secret = defineSecret('test/github/app-rotating');
     const auth = githubAppAuth({ credentials: secret, baseUrl: fake.baseUrl, now: () => clock });
     await secret.prefetch();
-    secrets.set('test/github/app-rotating', JSON.stringify({ ...credentials, privateKey: rotatedKeys.privateKey }));
+    secrets.set(
+      'test/github/app-rotating',
+      JSON.stringify({ ...credentials, privateKey: rotatedKeys.privateKey }),
+    );
     const callsBefore = secrets.calls.length;
     // Act
     const page = await new GitHubClient({ baseUrl: fake.baseUrl, auth }).listIssues(REPO);
@@ -212,13 +228,18 @@ describe('Function: githubAppAuth', () => {
     const attempt = new GitHubClient({ baseUrl: github.baseUrl, auth }).listIssues(REPO);
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(AuthError);
-    await expect(attempt).rejects.toThrow(/refused the app JWT \(check appId and privateKey in the app credentials\)/);
+    await expect(attempt).rejects.toThrow(
+      /refused the app JWT \(check appId and privateKey in the app credentials\)/,
+    );
     expect(exchanges()).toBe(2);
   });
 
   it('throws ConfigurationError when the installation does not exist', async () => {
     // Prepare
-    const auth = githubAppAuth({ credentials: { ...credentials, installationId: 12 }, baseUrl: github.baseUrl });
+    const auth = githubAppAuth({
+      credentials: { ...credentials, installationId: 12 },
+      baseUrl: github.baseUrl,
+    });
     // Act
     const attempt = new GitHubClient({ baseUrl: github.baseUrl, auth }).listIssues(REPO);
     // Assess
@@ -248,7 +269,10 @@ describe('Function: githubAppAuth', () => {
   it('throws ConfigurationError for literal credentials with missing fields', () => {
     // Act & Assess
     expect(() =>
-      githubAppAuth({ credentials: { appId: 1, privateKey: '', installationId: 2 }, baseUrl: github.baseUrl }),
+      githubAppAuth({
+        credentials: { appId: 1, privateKey: '', installationId: 2 },
+        baseUrl: github.baseUrl,
+      }),
     ).toThrow('GitHub App credentials are invalid: privateKey');
   });
 });

@@ -42,7 +42,12 @@ beforeAll(async () => {
           'big.bin': Buffer.alloc(1024 * 1024 + 1, 1),
         },
         issues: [
-          { title: 'Old bug', createdAt: '2024-01-01T00:00:00Z', updatedAt: '2024-01-02T00:00:00Z', labels: ['bug'] },
+          {
+            title: 'Old bug',
+            createdAt: '2024-01-01T00:00:00Z',
+            updatedAt: '2024-01-02T00:00:00Z',
+            labels: ['bug'],
+          },
           { title: 'A pull request', createdAt: '2024-01-03T00:00:00Z', pullRequest: true },
           { title: 'Closed one', state: 'closed', createdAt: '2024-01-04T00:00:00Z' },
         ],
@@ -89,7 +94,12 @@ describe('Class: GitHubClient', () => {
         'x-github-api-version': '2022-11-28',
         authorization: `Bearer ${TOKEN}`,
       });
-      expect(request?.body).toEqual({ title: 'Deploy failed', body: 'See the logs', labels: ['ops'], assignees: ['hubot'] });
+      expect(request?.body).toEqual({
+        title: 'Deploy failed',
+        body: 'See the logs',
+        labels: ['ops'],
+        assignees: ['hubot'],
+      });
     });
 
     it('does not retry a POST that failed with 502 (GitHub has no idempotency keys)', async () => {
@@ -106,7 +116,10 @@ describe('Class: GitHubClient', () => {
       // Prepare
       github.failNext('create-issue', {
         status: 422,
-        body: { message: 'Validation Failed', errors: [{ resource: 'Issue', code: 'invalid', field: 'assignees' }] },
+        body: {
+          message: 'Validation Failed',
+          errors: [{ resource: 'Issue', code: 'invalid', field: 'assignees' }],
+        },
       });
       // Act
       const attempt = client().createIssue({ ...REPO, title: 'Bad assignee', assignees: ['ghost'] });
@@ -142,7 +155,12 @@ describe('Class: GitHubClient', () => {
     it('leaves out pull requests by default and keeps them when asked', async () => {
       // Act
       const plain = await client().listIssues({ ...REPO, state: 'all', perPage: 100 });
-      const withPulls = await client().listIssues({ ...REPO, state: 'all', perPage: 100, includePullRequests: true });
+      const withPulls = await client().listIssues({
+        ...REPO,
+        state: 'all',
+        perPage: 100,
+        includePullRequests: true,
+      });
       // Assess
       expect(plain.issues.some((issue) => issue.isPullRequest)).toBe(false);
       expect(withPulls.issues.filter((issue) => issue.isPullRequest).map((issue) => issue.title)).toEqual([
@@ -176,8 +194,17 @@ describe('Class: GitHubClient', () => {
 
     it('returns nextPage, lastPage and a cursor that keeps the filters of the first page', async () => {
       // Act
-      const first = await client().listIssues({ ...REPO, state: 'all', perPage: 1, includePullRequests: true });
-      const second = await client().listIssues({ ...REPO, cursor: first.nextCursor ?? '', includePullRequests: true });
+      const first = await client().listIssues({
+        ...REPO,
+        state: 'all',
+        perPage: 1,
+        includePullRequests: true,
+      });
+      const second = await client().listIssues({
+        ...REPO,
+        cursor: first.nextCursor ?? '',
+        includePullRequests: true,
+      });
       // Assess
       expect(first.nextPage).toBe(2);
       expect(first.lastPage).toBeGreaterThanOrEqual(3);
@@ -250,7 +277,9 @@ describe('Class: GitHubClient', () => {
       // Assess
       await expect(attempt).rejects.toBeInstanceOf(TimeoutError);
       github.failNext('list-issues', githubFaults.slow(1_000));
-      await expect(client({ timeoutMs: 150, maxAttempts: 2 }).listIssues({ ...REPO })).resolves.toHaveProperty('issues');
+      await expect(
+        client({ timeoutMs: 150, maxAttempts: 2 }).listIssues({ ...REPO }),
+      ).resolves.toHaveProperty('issues');
     });
 
     it('throws UnexpectedResponseError for malformed JSON and for an unexpected shape', async () => {
@@ -306,7 +335,9 @@ describe('Class: GitHubClient', () => {
 
     it('throws ValidationError for a directory and for the repository root', async () => {
       // Act & Assess
-      await expect(client().getFile({ ...REPO, path: 'docs' })).rejects.toThrow('docs is a directory, not a file');
+      await expect(client().getFile({ ...REPO, path: 'docs' })).rejects.toThrow(
+        'docs is a directory, not a file',
+      );
       await expect(client().getFile({ ...REPO, path: '/' })).rejects.toBeInstanceOf(ValidationError);
       expect(github.requests).toHaveLength(1);
     });
@@ -321,7 +352,9 @@ describe('Class: GitHubClient', () => {
 
     it('throws NotFoundError naming the file, and for an unknown ref', async () => {
       // Act & Assess
-      await expect(client().getFile({ ...REPO, path: 'nope.txt' })).rejects.toThrow(/File nope.txt in octo\/hello/);
+      await expect(client().getFile({ ...REPO, path: 'nope.txt' })).rejects.toThrow(
+        /File nope.txt in octo\/hello/,
+      );
       await expect(client().getFile({ ...REPO, path: 'README.md', ref: 'gone' })).rejects.toThrow(
         /No commit found for the ref gone/,
       );
@@ -348,7 +381,10 @@ describe('Class: GitHubClient', () => {
 
     it('throws ValidationError for a symlink or submodule entry', async () => {
       // Prepare
-      github.failNext('get-content', { status: 200, body: { type: 'submodule', path: 'lib', sha: 'x', size: 0 } });
+      github.failNext('get-content', {
+        status: 200,
+        body: { type: 'submodule', path: 'lib', sha: 'x', size: 0 },
+      });
       // Act
       const attempt = client().getFile({ ...REPO, path: 'lib' });
       // Assess
@@ -438,14 +474,24 @@ describe('Class: GitHubClient', () => {
 describe('Function: inspectGitHubResponse', () => {
   it('leaves ordinary answers to the default mapping', () => {
     // Act
-    const error = inspectGitHubResponse({ status: 404, headers: {}, body: { message: 'Not Found' }, url: '' });
+    const error = inspectGitHubResponse({
+      status: 404,
+      headers: {},
+      body: { message: 'Not Found' },
+      url: '',
+    });
     // Assess
     expect(error).toBeUndefined();
   });
 
   it('maps a 422 without field errors to a ValidationError with GitHub message', () => {
     // Act
-    const error = inspectGitHubResponse({ status: 422, headers: {}, body: { message: 'Validation Failed' }, url: '' });
+    const error = inspectGitHubResponse({
+      status: 422,
+      headers: {},
+      body: { message: 'Validation Failed' },
+      url: '',
+    });
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
     expect(error?.message).toBe('GitHub rejected the request (HTTP 422): Validation Failed');
@@ -477,7 +523,10 @@ describeSourceControlConformance('GitHub', async () => {
 describe('Class: GitHubClient (construction)', () => {
   it('throws NotFoundError, not a crash, against a base URL with a path prefix it cannot find', async () => {
     // Prepare
-    const enterprise = new GitHubClient({ baseUrl: `${github.baseUrl}/api/v3`, auth: bearerAuth({ token: TOKEN }) });
+    const enterprise = new GitHubClient({
+      baseUrl: `${github.baseUrl}/api/v3`,
+      auth: bearerAuth({ token: TOKEN }),
+    });
     // Act
     const attempt = enterprise.listIssues({ ...REPO });
     // Assess

@@ -37,6 +37,8 @@ export const GitHubConfig = z.object({
   GITHUB_SYNC_REPO: optionalText('Default repository for sync-issues'),
   /** How far back the first sync of a repository looks when no checkpoint exists yet. */
   GITHUB_SYNC_LOOKBACK_HOURS: envInteger(24, { min: 1, max: 87_600 }),
+  /** Issues per page a sync run asks GitHub for (GitHub's maximum is 100). */
+  GITHUB_SYNC_PAGE_SIZE: envInteger(100, { min: 1, max: 100 }),
   /** A run that needs more pages than this fails without moving the checkpoint (pass `since` to catch up). */
   GITHUB_SYNC_MAX_PAGES: envInteger(50, { min: 1, max: 1000 }),
 });

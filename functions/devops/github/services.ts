@@ -113,6 +113,7 @@ export async function createGitHubServices(
       checkpoints,
       sink: sink ?? new LogEventSink(logger),
       logger,
+      pageSize: config.GITHUB_SYNC_PAGE_SIZE,
       maxPages: config.GITHUB_SYNC_MAX_PAGES,
       lookbackHours: config.GITHUB_SYNC_LOOKBACK_HOURS,
       now,

@@ -16,6 +16,8 @@ export interface IssueSyncer {
   checkpoints: CheckpointStore | undefined;
   sink: WebhookEventSink;
   logger: Logger;
+  /** Issues per page, at most 100. */
+  pageSize: number;
   /** Pages one run may read before it gives up without moving the checkpoint. */
   maxPages: number;
   /** How far back a repository's first run looks. */
@@ -96,7 +98,7 @@ export async function syncIssues(request: SyncRequest, syncer: IssueSyncer): Pro
       since,
       sort: 'updated',
       direction: 'desc',
-      perPage: 100,
+      perPage: syncer.pageSize,
       includePullRequests: request.includePullRequests,
       ...(cursor === undefined ? {} : { cursor }),
     });

@@ -26,6 +26,8 @@ export interface AwsJsonFake {
   close(): Promise<void>;
 }
 
+type Answer = [status: number, payload: unknown];
+
 /**
  * Starts the fake on 127.0.0.1 with an ephemeral port.
  *
@@ -40,51 +42,59 @@ export async function startAwsJsonFake(): Promise<AwsJsonFake> {
   const failed: AwsJsonCall[] = [];
   const failures: Array<{ target: string; type: string; status: number; left: number }> = [];
   const executions = new Map<string, { arn: string; input: unknown; startDate: number }>();
+
+  const sendMessage = (body: Record<string, unknown>): Answer => {
+    calls.push({ target: 'AmazonSQS.SendMessage', body });
+    const md5 = createHash('md5')
+      .update(String(body['MessageBody'] ?? ''))
+      .digest('hex');
+    return [200, { MessageId: randomUUID(), MD5OfMessageBody: md5 }];
+  };
+
+  const startExecution = (body: Record<string, unknown>): Answer => {
+    const target = 'AWSStepFunctions.StartExecution';
+    const name = String(body['name'] ?? randomUUID());
+    const existing = executions.get(name);
+    if (existing !== undefined && existing.input !== body['input']) {
+      failed.push({ target, body });
+      return [400, { __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${name}'` }];
+    }
+    calls.push({ target, body });
+    const execution = existing ?? {
+      arn: `${String(body['stateMachineArn']).replace(':stateMachine:', ':execution:')}:${name}`,
+      input: body['input'],
+      startDate: Date.now() / 1000,
+    };
+    executions.set(name, execution);
+    return [200, { executionArn: execution.arn, startDate: execution.startDate }];
+  };
+
+  const injected = (target: string, body: Record<string, unknown>): Answer | undefined => {
+    const failure = failures.find((entry) => entry.target === target);
+    if (failure === undefined) return undefined;
+    failure.left -= 1;
+    if (failure.left <= 0) failures.splice(failures.indexOf(failure), 1);
+    failed.push({ target, body });
+    return [failure.status, { __type: failure.type, message: `Injected ${failure.type}` }];
+  };
+
+  const answer = (target: string, body: Record<string, unknown>): Answer => {
+    const failure = injected(target, body);
+    if (failure !== undefined) return failure;
+    if (target === 'AmazonSQS.SendMessage') return sendMessage(body);
+    if (target === 'AWSStepFunctions.StartExecution') return startExecution(body);
+    return [400, { __type: 'UnknownOperationException', message: `Unsupported ${target}` }];
+  };
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const target = String(req.headers['x-amz-target'] ?? '');
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      const reply = (status: number, payload: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify(payload));
-      };
-      const failure = failures.find((entry) => entry.target === target);
-      if (failure !== undefined) {
-        failure.left -= 1;
-        if (failure.left <= 0) failures.splice(failures.indexOf(failure), 1);
-        failed.push({ target, body });
-        reply(failure.status, { __type: failure.type, message: `Injected ${failure.type}` });
-        return;
-      }
-      if (target === 'AmazonSQS.SendMessage') {
-        calls.push({ target, body });
-        const md5 = createHash('md5')
-          .update(String(body['MessageBody'] ?? ''))
-          .digest('hex');
-        reply(200, { MessageId: randomUUID(), MD5OfMessageBody: md5 });
-        return;
-      }
-      if (target === 'AWSStepFunctions.StartExecution') {
-        const name = String(body['name'] ?? randomUUID());
-        const existing = executions.get(name);
-        if (existing !== undefined && existing.input !== body['input']) {
-          failed.push({ target, body });
-          reply(400, { __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${name}'` });
-          return;
-        }
-        calls.push({ target, body });
-        const execution = existing ?? {
-          arn: `${String(body['stateMachineArn']).replace(':stateMachine:', ':execution:')}:${name}`,
-          input: body['input'],
-          startDate: Date.now() / 1000,
-        };
-        executions.set(name, execution);
-        reply(200, { executionArn: execution.arn, startDate: execution.startDate });
-        return;
-      }
-      reply(400, { __type: 'UnknownOperationException', message: `Unsupported ${target}` });
+      const [status, payload] = answer(target, body);
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify(payload));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,294 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConfigurationError, PayloadTooLargeError, UnavailableError } from '@circle-core/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebhookEvent } from '../../../shared/interfaces/webhook-events.ts';
+import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
+import { awsFailure } from './aws-errors.ts';
+import { DynamoDbCheckpointStore } from './checkpoint.ts';
+import { DynamoDbDeliveryLedger } from './deliveries.ts';
+import { executionNameFor, FanOutSink, SqsEventSink, StepFunctionsEventSink } from './sinks.ts';
+import { type AwsJsonFake, startAwsJsonFake } from './testing/aws-json-fake.ts';
+
+const TABLE = 'state-test';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+let dynamo: DynalitePeer;
+let aws: AwsJsonFake;
+let documents: DynamoDBDocumentClient;
+let clock = 1_800_000_000_000;
+const now = (): number => clock;
+
+function event(deliveryId: string, overrides: Partial<WebhookEvent> = {}): WebhookEvent {
+  return {
+    provider: 'github',
+    name: 'issue-opened',
+    event: 'issues',
+    action: 'opened',
+    deliveryId,
+    correlationId: 'corr-1',
+    receivedAt: new Date(clock).toISOString(),
+    source: 'octo/hello',
+    payload: { n: 1 },
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  [dynamo, aws] = await Promise.all([startDynalite(), startAwsJsonFake()]);
+  await createTable(dynamo.endpoint, TABLE);
+  documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials }),
+  );
+});
+
+afterAll(async () => {
+  documents.destroy();
+  await Promise.all([dynamo.close(), aws.close()]);
+});
+
+describe('Class: DynamoDbDeliveryLedger', () => {
+  const ledger = (): DynamoDbDeliveryLedger =>
+    new DynamoDbDeliveryLedger({ table: TABLE, ttlDays: 7, leaseSeconds: 60, now }, documents);
+
+  it('claims a new delivery, reports it in progress while claimed, and duplicate once accepted', async () => {
+    // Act
+    const first = await ledger().claim('d-1');
+    const concurrent = await ledger().claim('d-1');
+    if (first.status === 'claimed') await ledger().accept('d-1', first.token);
+    const replay = await ledger().claim('d-1');
+    // Assess
+    expect(first.status).toBe('claimed');
+    expect(concurrent).toEqual({ status: 'in-progress' });
+    expect(replay).toEqual({ status: 'duplicate' });
+    const { Item } = await documents.send(new GetCommand({ TableName: TABLE, Key: { pk: 'delivery#d-1' } }));
+    expect(Item).toMatchObject({ status: 'accepted', expiresAt: Math.floor(clock / 1000) + 7 * 86_400 });
+  });
+
+  it('lets a released delivery be claimed again at once', async () => {
+    // Prepare
+    const first = await ledger().claim('d-2');
+    // Act
+    if (first.status === 'claimed') await ledger().release('d-2', first.token);
+    const again = await ledger().claim('d-2');
+    // Assess
+    expect(again.status).toBe('claimed');
+  });
+
+  it('lets another invocation take over a claim whose lease expired, and ignores the old holder', async () => {
+    // Prepare
+    const stale = await ledger().claim('d-3');
+    clock += 61_000;
+    // Act
+    const takeover = await ledger().claim('d-3');
+    if (stale.status === 'claimed') await ledger().release('d-3', stale.token);
+    const whileHeld = await ledger().claim('d-3');
+    // Assess
+    expect(takeover.status).toBe('claimed');
+    expect(whileHeld).toEqual({ status: 'in-progress' });
+  });
+
+  it('forgets an accepted delivery once its TTL passed, even before DynamoDB deletes it', async () => {
+    // Prepare
+    const first = await ledger().claim('d-4');
+    if (first.status === 'claimed') await ledger().accept('d-4', first.token);
+    clock += 8 * 86_400_000;
+    // Act
+    const later = await ledger().claim('d-4');
+    // Assess
+    expect(later.status).toBe('claimed');
+  });
+
+  it('throws ConfigurationError when the table does not exist', async () => {
+    // Prepare
+    const missing = new DynamoDbDeliveryLedger({ table: 'absent', ttlDays: 7 }, documents);
+    // Act & Assess
+    await expect(missing.claim('d-5')).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(missing.accept('d-5', 't')).rejects.toBeInstanceOf(ConfigurationError);
+  });
+});
+
+describe('Class: DynamoDbCheckpointStore', () => {
+  const store = (): DynamoDbCheckpointStore => new DynamoDbCheckpointStore({ table: TABLE, now }, documents);
+
+  it('reads nothing for a new repository and creates the checkpoint on the first advance', async () => {
+    // Act
+    const before = await store().read('octo/new');
+    const outcome = await store().advance('octo/new', undefined, {
+      since: '2024-05-01T00:00:00Z',
+      boundary: [1],
+    });
+    // Assess
+    expect(before).toBeUndefined();
+    expect(outcome).toBe('advanced');
+    expect(await store().read('octo/new')).toEqual({ since: '2024-05-01T00:00:00Z', boundary: [1] });
+  });
+
+  it('never moves backwards when two overlapping runs finish out of order', async () => {
+    // Prepare
+    const start = { since: '2024-05-01T00:00:00Z', boundary: [1] };
+    await store().advance('octo/overlap', undefined, start);
+    const readByA = await store().read('octo/overlap');
+    const readByB = await store().read('octo/overlap');
+    // Act
+    const a = await store().advance('octo/overlap', readByA, {
+      since: '2024-05-03T00:00:00Z',
+      boundary: [3],
+    });
+    const b = await store().advance('octo/overlap', readByB, {
+      since: '2024-05-02T00:00:00Z',
+      boundary: [2],
+    });
+    // Assess
+    expect(a).toBe('advanced');
+    expect(b).toBe('superseded');
+    expect(await store().read('octo/overlap')).toEqual({ since: '2024-05-03T00:00:00Z', boundary: [3] });
+  });
+
+  it('lets the later of two overlapping runs win even when it writes second', async () => {
+    // Prepare
+    await store().advance('octo/later', undefined, { since: '2024-05-01T00:00:00Z', boundary: [1] });
+    const readByA = await store().read('octo/later');
+    const readByB = await store().read('octo/later');
+    // Act
+    await store().advance('octo/later', readByA, { since: '2024-05-02T00:00:00Z', boundary: [2] });
+    const b = await store().advance('octo/later', readByB, { since: '2024-05-04T00:00:00Z', boundary: [4] });
+    // Assess
+    expect(b).toBe('advanced');
+    expect(await store().read('octo/later')).toEqual({ since: '2024-05-04T00:00:00Z', boundary: [4] });
+  });
+
+  it('keeps the boundary issues of both runs when they end at the same time', async () => {
+    // Prepare
+    await store().advance('octo/same', undefined, { since: '2024-05-01T00:00:00Z', boundary: [1] });
+    const read = await store().read('octo/same');
+    // Act
+    const outcome = await store().advance('octo/same', read, {
+      since: '2024-05-01T00:00:00Z',
+      boundary: [1, 2],
+    });
+    // Assess
+    expect(outcome).toBe('advanced');
+    expect(await store().read('octo/same')).toEqual({ since: '2024-05-01T00:00:00Z', boundary: [1, 2] });
+  });
+
+  it('throws ConfigurationError when the table does not exist', async () => {
+    // Prepare
+    const missing = new DynamoDbCheckpointStore({ table: 'absent' }, documents);
+    // Act & Assess
+    await expect(missing.read('octo/x')).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(
+      missing.advance('octo/x', undefined, { since: '2024-01-01T00:00:00Z', boundary: [] }),
+    ).rejects.toBeInstanceOf(ConfigurationError);
+  });
+});
+
+describe('Class: StepFunctionsEventSink', () => {
+  const sfn = (): SFNClient => new SFNClient({ endpoint: aws.endpoint, region: 'us-east-1', credentials });
+  const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:events';
+
+  it('counts a second start for the same delivery as handed on (Step Functions refuses the duplicate)', async () => {
+    // Prepare
+    const sink = new StepFunctionsEventSink({ stateMachineArn: arn }, sfn());
+    await sink.publish(event('dup-1'));
+    // Act
+    await sink.publish(event('dup-1', { receivedAt: '2030-01-01T00:00:00.000Z' }));
+    // Assess
+    const started = aws.calls.filter((call) => call.body['name'] === 'github-dup-1');
+    expect(started).toHaveLength(1);
+    expect(aws.failed.at(-1)?.body['name']).toBe('github-dup-1');
+  });
+
+  it('refuses an event larger than 256 KiB with PayloadTooLargeError', async () => {
+    // Prepare
+    const sink = new StepFunctionsEventSink({ stateMachineArn: arn }, sfn());
+    // Act
+    const attempt = sink.publish(event('big', { payload: 'x'.repeat(300_000) }));
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(PayloadTooLargeError);
+  });
+
+  it('maps a missing state machine to ConfigurationError', async () => {
+    // Prepare
+    aws.failNext('AWSStepFunctions.StartExecution', { type: 'StateMachineDoesNotExist' });
+    const sink = new StepFunctionsEventSink({ stateMachineArn: arn }, sfn());
+    // Act & Assess
+    await expect(sink.publish(event('nope'))).rejects.toBeInstanceOf(ConfigurationError);
+  });
+});
+
+describe('Class: SqsEventSink', () => {
+  const sqs = (): SQSClient => new SQSClient({ endpoint: aws.endpoint, region: 'us-east-1', credentials });
+
+  it('sets the message group and deduplication id on a FIFO queue', async () => {
+    // Prepare
+    const sink = new SqsEventSink({ queueUrl: `${aws.endpoint}/123456789012/events.fifo` }, sqs());
+    // Act
+    await sink.publish(event('fifo-1'));
+    // Assess
+    const sent = aws.calls.at(-1)?.body;
+    expect(sent?.['MessageGroupId']).toBe('octo/hello');
+    expect(String(sent?.['MessageDeduplicationId'])).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('maps a throttled or failing SendMessage to UnavailableError', async () => {
+    // Prepare
+    aws.failNext('AmazonSQS.SendMessage', { type: 'InvalidParameterValue' });
+    const sink = new SqsEventSink({ queueUrl: `${aws.endpoint}/123456789012/events` }, sqs());
+    // Act & Assess
+    await expect(sink.publish(event('sqs-fail'))).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('Class: FanOutSink', () => {
+  it('stops at the first sink that fails', async () => {
+    // Prepare
+    const published: string[] = [];
+    const ok = {
+      name: 'ok',
+      durable: true,
+      publish: async (e: WebhookEvent) => void published.push(e.deliveryId),
+    };
+    const broken = {
+      name: 'broken',
+      durable: true,
+      publish: () => Promise.reject(new UnavailableError('down')),
+    };
+    const sink = new FanOutSink([broken, ok]);
+    // Act
+    const attempt = sink.publish(event('fan-1'));
+    // Assess
+    await expect(attempt).rejects.toThrow('down');
+    expect(published).toEqual([]);
+    expect(sink.name).toBe('broken+ok');
+  });
+});
+
+describe('Function: executionNameFor', () => {
+  it('uses the delivery id when it is a valid name and a digest otherwise', () => {
+    // Act
+    const plain = executionNameFor('72d3162e-cc78-11e3-81ab-4c9367dc0958');
+    const odd = executionNameFor('issue-sync:octo/hello#12@2024-05-01T00:00:00Z');
+    // Assess
+    expect(plain).toBe('github-72d3162e-cc78-11e3-81ab-4c9367dc0958');
+    expect(odd).toMatch(/^github-[0-9a-f]{64}$/);
+    expect(executionNameFor('issue-sync:octo/hello#12@2024-05-01T00:00:00Z')).toBe(odd);
+  });
+});
+
+describe('Function: awsFailure', () => {
+  it('names the service, action and AWS error, never the message', () => {
+    // Act
+    const error = awsFailure(
+      'SQS',
+      'SendMessage',
+      Object.assign(new Error('secret detail'), { name: 'Throttling' }),
+    );
+    const unknown = awsFailure('SQS', 'SendMessage', 'weird');
+    // Assess
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error.message).toBe('SQS SendMessage failed (Throttling)');
+    expect(unknown.message).toBe('SQS SendMessage failed (UnknownError)');
+  });
+});

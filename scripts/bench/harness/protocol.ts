@@ -1,0 +1,85 @@
+/**
+ * What the benchmark's parent process and its child processes exchange: the task (JSON in the
+ * `BENCH_TASK` variable) and the answer (one IPC message, or one line on fd 3 for cold starts).
+ */
+
+/** Lambda-like invocation settings shared by every harness. */
+export interface InvocationTask {
+  /** Absolute path of the handler bundle (`index.mjs`). */
+  bundle: string;
+  /** The event, as the Lambda runtime hands it over: JSON text, parsed afresh for every invocation. */
+  event: string;
+  /** `http` answers must be 200, `sqs` answers must have no `batchItemFailures`. */
+  kind: 'http' | 'sqs';
+  functionName: string;
+  /** Marks each invocation's trace header sampled, as Lambda does on a traced function. */
+  traced: boolean;
+}
+
+export interface WarmTask extends InvocationTask {
+  warmup: number;
+  invocations: number;
+}
+
+export interface WarmResult {
+  /** Nanoseconds per timed invocation, in order. */
+  samples: Float64Array;
+  /** Invocations whose answer was not the expected success. */
+  failures: number;
+  /** Wall time of the timed loop, in milliseconds. */
+  loopMs: number;
+}
+
+export interface ColdResult {
+  ok: boolean;
+  /** Milliseconds since the child's time origin when the first answer arrived. */
+  firstResultMs: number;
+}
+
+export interface SecretsTask extends InvocationTask {
+  /** Invocations to run; ignored when `durationMs` is set. */
+  invocations: number;
+  /** Keep invoking for this long, pausing `pauseMs` between invocations (max-age check). */
+  durationMs?: number;
+  pauseMs?: number;
+}
+
+export interface SecretsResult {
+  invocations: number;
+  failures: number;
+  elapsedMs: number;
+}
+
+export interface ConnectionsTask {
+  url: string;
+  calls: number;
+}
+
+export interface ConnectionsResult {
+  socketsOpened: number;
+  attempts: number;
+  failures: number;
+}
+
+export interface ComponentsTask {
+  iterations: number;
+  warmup: number;
+  /** A body as the HTTP variants receive it, and an SQS batch event. */
+  body: string;
+  sqsEvent: string;
+  headers: Record<string, string>;
+  /** Import the X-Ray SDK first, as the stock stack does even with tracing off. */
+  loadXray: boolean;
+}
+
+export interface ComponentCost {
+  name: string;
+  /** What the measured call does, for the report. */
+  detail: string;
+  p50Us: number;
+  p99Us: number;
+}
+
+export interface ComponentsResult {
+  components: ComponentCost[];
+}

@@ -1,0 +1,103 @@
+/**
+ * A local function's environment: what Lambda sets (names, region, credentials), the variables of
+ * serverless.yml, and the endpoints that point its SDK calls and stores at the stack. Nothing says "local":
+ * only endpoints and secret values differ from AWS.
+ */
+import type { LocalFunction } from '../config/model.ts';
+
+/** Where the stack's services listen. */
+export interface LocalEndpoints {
+  aws: string;
+  s3?: string;
+  dynamodb?: string;
+  postgres?: string;
+}
+
+/**
+ * Whether the function talks to PostgreSQL and has no server of its own configured: no `PG_URL` in its
+ * definition or the shell, and no `PG_SECRET` that the local secret store holds.
+ *
+ * @example
+ * ```ts
+ * if (model.functions.some((fn) => needsEmbeddedPostgres(fn, process.env, names))) await startPostgres(...);
+ * ```
+ */
+export function needsEmbeddedPostgres(
+  fn: LocalFunction,
+  shell: NodeJS.ProcessEnv,
+  secretNames: ReadonlySet<string>,
+): boolean {
+  const env = fn.environment;
+  const usesPostgres = fn.key === 'postgres' || Object.keys(env).some((name) => name.startsWith('PG_'));
+  if (!usesPostgres) return false;
+  if (shell['PG_URL'] !== undefined && shell['PG_URL'] !== '') return false;
+  if (env['PG_URL'] !== undefined) return false;
+  const secret = env['PG_SECRET'];
+  return secret === undefined || !secretNames.has(secret);
+}
+
+/**
+ * Builds the environment one function process gets.
+ *
+ * @example
+ * ```ts
+ * const env = functionEnvironment(fn, { aws: 'http://127.0.0.1:4566', s3: 'http://127.0.0.1:40000' }, { region: 'us-east-1', shell: process.env, taskRoot, embeddedPostgres: false });
+ * ```
+ */
+export function functionEnvironment(
+  fn: LocalFunction,
+  endpoints: LocalEndpoints,
+  options: { region: string; shell: NodeJS.ProcessEnv; taskRoot: string; embeddedPostgres: boolean },
+): Record<string, string> {
+  const { shell } = options;
+  const env: Record<string, string> = {
+    PATH: shell['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'en_US.UTF-8',
+    TZ: 'UTC',
+    LAMBDA_TASK_ROOT: options.taskRoot,
+    _HANDLER: fn.handler,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${process.pid}`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_REGION: options.region,
+    AWS_DEFAULT_REGION: options.region,
+    // Fake credentials: the stack accepts any, and real ones must never reach a laptop's functions by accident.
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL: endpoints.aws,
+    NODE_ENV: shell['NODE_ENV'] ?? 'production',
+  };
+  if (endpoints.s3 !== undefined) {
+    env['AWS_ENDPOINT_URL_S3'] = endpoints.s3;
+    env['S3_ENDPOINT'] = endpoints.s3;
+    env['S3_FORCE_PATH_STYLE'] = 'true';
+  }
+  if (endpoints.dynamodb !== undefined) env['AWS_ENDPOINT_URL_DYNAMODB'] = endpoints.dynamodb;
+  for (const name of ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_DEV', 'AWS_LAMBDA_LOG_LEVEL'] as const) {
+    const value = shell[name];
+    if (value !== undefined) env[name] = value;
+  }
+  Object.assign(env, fn.environment);
+  // A variable the function declares can be overridden from the shell that starts the stack
+  // (e.g. GITHUB_API_URL pointing at a fake); the same for S3_BUCKET, PG_SSL, ...
+  for (const name of Object.keys(fn.environment)) {
+    const value = shell[name];
+    if (value !== undefined && !name.startsWith('AWS_')) env[name] = value;
+  }
+  const shellPgUrl = shell['PG_URL'];
+  const usesPostgres = fn.key === 'postgres' || Object.keys(fn.environment).some((name) => name.startsWith('PG_'));
+  if (usesPostgres && shellPgUrl !== undefined && shellPgUrl !== '') {
+    env['PG_URL'] = shellPgUrl;
+    if (shell['PG_SSL'] !== undefined) env['PG_SSL'] = shell['PG_SSL'];
+    delete env['PG_SECRET'];
+  } else if (options.embeddedPostgres && endpoints.postgres !== undefined) {
+    env['PG_URL'] = endpoints.postgres;
+    env['PG_SSL'] = 'disable';
+    delete env['PG_SECRET'];
+  }
+  return env;
+}

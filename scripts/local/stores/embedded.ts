@@ -1,0 +1,168 @@
+/**
+ * The embedded stores that stand in for AWS and PostgreSQL on a laptop: s3rver (S3 HTTP API, files under
+ * `.local/s3`), dynalite (DynamoDB API on LevelDB under `.local/dynamodb`) and PGlite served over the
+ * PostgreSQL wire protocol (`.local/pg`, or memory with `CIRCLE_LOCAL_PG=memory`).
+ */
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import type { TableSpec } from '../config/model.ts';
+import { LOCAL_ACCESS_KEY_ID } from '../aws/proxy.ts';
+
+const require = createRequire(import.meta.url);
+
+/** A running store. */
+export interface EmbeddedStore {
+  /** Endpoint URL (`http://127.0.0.1:<port>`) or connection string. */
+  url: string;
+  close(): Promise<void>;
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
+interface S3rverAccount {
+  createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+}
+
+/**
+ * Starts s3rver with the given buckets (created when missing; existing data is kept).
+ *
+ * @example
+ * ```ts
+ * const s3 = await startS3({ directory: '.local/s3', buckets: ['circle-core-dev-files'] });
+ * ```
+ */
+export async function startS3(options: { directory: string; buckets: string[] }): Promise<EmbeddedStore> {
+  const S3rver = require('s3rver') as S3rverClass;
+  // s3rver accepts any SigV4 signature but only access keys it knows: teach it the stack's fake one.
+  const account = (require('s3rver/lib/models/account') as { DUMMY_ACCOUNT: S3rverAccount }).DUMMY_ACCOUNT;
+  account.createKeyPair(LOCAL_ACCESS_KEY_ID, 'test');
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory: options.directory,
+    silent: true,
+    configureBuckets: options.buckets.map((name) => ({ name })),
+    allowMismatchedSignatures: true,
+  });
+  const address = await server.run();
+  return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
+}
+
+type DynaliteFactory = (options: Record<string, unknown>) => Server;
+
+function tableInput(table: TableSpec): CreateTableCommandInput {
+  const props = table.properties;
+  const input: Record<string, unknown> = {
+    TableName: table.name,
+    AttributeDefinitions: props['AttributeDefinitions'],
+    KeySchema: props['KeySchema'],
+  };
+  const provisioned = props['BillingMode'] === 'PROVISIONED' || props['ProvisionedThroughput'] !== undefined;
+  if (provisioned) {
+    input['ProvisionedThroughput'] = props['ProvisionedThroughput'] ?? { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+  } else {
+    input['BillingMode'] = 'PAY_PER_REQUEST';
+  }
+  for (const key of ['GlobalSecondaryIndexes', 'LocalSecondaryIndexes']) {
+    if (Array.isArray(props[key])) {
+      input[key] = (props[key] as Record<string, unknown>[]).map((index) => {
+        const copy: Record<string, unknown> = { ...index };
+        delete copy['ContributorInsightsSpecification'];
+        if (provisioned && key === 'GlobalSecondaryIndexes') {
+          copy['ProvisionedThroughput'] ??= { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+        }
+        return copy;
+      });
+    }
+  }
+  const stream = props['StreamSpecification'] as { StreamViewType?: string } | undefined;
+  if (stream?.StreamViewType !== undefined) {
+    input['StreamSpecification'] = { StreamEnabled: true, StreamViewType: stream.StreamViewType };
+  }
+  return input as unknown as CreateTableCommandInput;
+}
+
+/**
+ * Starts dynalite and creates the tables of serverless.yml (existing ones are kept).
+ *
+ * @example
+ * ```ts
+ * const dynamo = await startDynamo({ directory: '.local/dynamodb', tables, region: 'us-east-1' });
+ * ```
+ */
+export async function startDynamo(options: {
+  directory: string | undefined;
+  tables: TableSpec[];
+  region: string;
+}): Promise<EmbeddedStore> {
+  const dynalite = require('dynalite') as DynaliteFactory;
+  const settings: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  if (options.directory !== undefined) settings['path'] = options.directory;
+  const server = dynalite(settings);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  const client = new DynamoDBClient({
+    endpoint: url,
+    region: options.region,
+    credentials: { accessKeyId: LOCAL_ACCESS_KEY_ID, secretAccessKey: 'test' },
+  });
+  try {
+    for (const table of options.tables) {
+      try {
+        await client.send(new CreateTableCommand(tableInput(table)));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) {
+          throw new Error(`DynamoDB table ${table.name} (${table.logicalId}): ${(error as Error).message}`);
+        }
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return { url, close };
+}
+
+/**
+ * Starts PGlite (in memory, or persisted in `directory`) behind the PostgreSQL wire protocol.
+ *
+ * @example
+ * ```ts
+ * const pg = await startPostgres({ directory: '.local/pg' }); // pg.url = 'postgres://postgres@127.0.0.1:<port>/postgres'
+ * ```
+ */
+export async function startPostgres(options: { directory: string | undefined }): Promise<EmbeddedStore> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const db = options.directory === undefined ? await PGlite.create() : await PGlite.create(options.directory);
+  // Connection pools open several connections; PGlite still runs one query at a time.
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 32 });
+  await server.start();
+  return {
+    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    close: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
