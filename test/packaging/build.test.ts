@@ -235,16 +235,23 @@ const VARIABLES: Record<string, string> = {
 };
 
 function resolveVariables(text: string): string {
-  return text.replace(/\$\{([^{}]+)\}/g, (_match, expression: string) => {
-    const [source = '', ...fallback] = expression.split(',');
-    const resolved = VARIABLES[source.trim()];
-    if (resolved !== undefined) return resolved;
-    const literal = fallback
-      .join(',')
-      .trim()
-      .replace(/^['"]|['"]$/g, '');
-    return literal === '' ? 'test' : literal;
-  });
+  let previous: string;
+  let current = text;
+  do {
+    // Innermost first: a fallback may itself hold variables.
+    previous = current;
+    current = previous.replace(/\$\{([^{}]+)\}/g, (_match, expression: string) => {
+      const [source = '', ...fallback] = expression.split(',');
+      const resolved = VARIABLES[source.trim()];
+      if (resolved !== undefined) return resolved;
+      if (fallback.length === 0) return 'test';
+      return fallback
+        .join(',')
+        .trim()
+        .replace(/^['"]|['"]$/g, '');
+    });
+  } while (current !== previous);
+  return current;
 }
 
 /** A function.yml `environment:` as the deployed function sees it (intrinsics become queue URL/ARN shapes). */

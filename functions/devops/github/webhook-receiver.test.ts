@@ -9,7 +9,11 @@ import {
 } from '@circle-core/core';
 import { type CapturedLogs, captureLogs } from '@circle-core/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeliveryClaim, DeliveryLedger, WebhookEvent } from '../../../shared/interfaces/webhook-events.ts';
+import type {
+  DeliveryClaim,
+  DeliveryLedger,
+  WebhookEvent,
+} from '../../../shared/interfaces/webhook-events.ts';
 import { githubEventName, receiveWebhook, type WebhookReceiver } from './webhook.ts';
 
 const SECRET = 'unit-test-webhook-secret';
@@ -93,14 +97,21 @@ describe('Function: receiveWebhook', () => {
     // Act
     const response = await receiveWebhook(
       request(),
-      receiver({ ledger: store, sink: { name: 'memory', durable: true, publish: async (e) => void published.push(e) } }),
+      receiver({
+        ledger: store,
+        sink: { name: 'memory', durable: true, publish: async (e) => void published.push(e) },
+      }),
     );
     // Assess
     expect(response).toEqual({
       status: 202,
       body: { accepted: true, event: 'issue-comment-created', deliveryId: 'delivery-1' },
     });
-    expect(published[0]).toMatchObject({ source: 'octo-org', receivedAt: '2024-05-01T00:00:00.000Z', correlationId: 'corr-unit' });
+    expect(published[0]).toMatchObject({
+      source: 'octo-org',
+      receivedAt: '2024-05-01T00:00:00.000Z',
+      correlationId: 'corr-unit',
+    });
     expect(steps).toEqual(['claim', 'accept']);
   });
 
@@ -118,13 +129,21 @@ describe('Function: receiveWebhook', () => {
     const response = await receiveWebhook(request(), receiver({ ledger: store }));
     // Assess
     expect(response.status).toBe(202);
-    expect(logs.records().some((record) => String(record['message']).startsWith('Recording an accepted delivery failed'))).toBe(true);
+    expect(
+      logs
+        .records()
+        .some((record) => String(record['message']).startsWith('Recording an accepted delivery failed')),
+    ).toBe(true);
   });
 
   it('answers 503 when handing on fails with a 4xx-class error, even if releasing the claim fails too', async () => {
     // Prepare
     const { store, steps } = ledger({ status: 'claimed', token: 't' }, { release: true });
-    const sink = { name: 'memory', durable: true, publish: () => Promise.reject(new PayloadTooLargeError(262_144)) };
+    const sink = {
+      name: 'memory',
+      durable: true,
+      publish: () => Promise.reject(new PayloadTooLargeError(262_144)),
+    };
     // Act
     const attempt = receiveWebhook(request(), receiver({ ledger: store, sink }));
     // Assess

@@ -51,7 +51,7 @@ export interface ExecutionRecord {
   stoppedAt?: number;
   events: HistoryEvent[];
   done: Promise<void>;
-  abort?: () => void;
+  abort?: (() => void) | undefined;
 }
 
 /** Why the engine refused a request, with the Step Functions error type. */

@@ -1,0 +1,296 @@
+/**
+ * Renders `bench/RESULTS.md` from the figures: the budgets, the tables, and where the core's time goes,
+ * with every explanation derived from this run's own measurements.
+ */
+import type { BenchResults, BudgetCheck } from './results.ts';
+
+type Row = readonly (string | number)[];
+
+function table(header: Row, rows: readonly Row[]): string {
+  const line = (cells: Row): string => `| ${cells.map(String).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const us = (value: number | undefined): string => (value === undefined ? 'n/a' : value.toFixed(2));
+const ms = (value: number | undefined): string => (value === undefined ? 'n/a' : value.toFixed(1));
+const kib = (bytes: number | null): string => (bytes === null ? '' : (bytes / 1024).toFixed(1));
+const times = (value: number): string => `${value.toFixed(2)}x`;
+
+function component(results: BenchResults, name: string): number | undefined {
+  return results.components.find((c) => c.name === name)?.p50_us;
+}
+
+function budgetRows(budgets: readonly BudgetCheck[]): Row[] {
+  return budgets.map((b) => [b.description, `<= ${b.limit}`, b.value, b.met ? 'met' : '**not met**']);
+}
+
+function warmSection(r: BenchResults): string {
+  const ids = Object.keys(r.warm);
+  const rows = ids.map((id) => {
+    const w = r.warm[id];
+    const lines = r.output_lines_per_invocation[id];
+    return [
+      id,
+      us(w?.p50_us),
+      us(w?.p99_us),
+      us(w?.mean_us),
+      w?.invocations ?? 0,
+      lines === undefined ? '' : `${lines.stdout} / ${lines.stderr}`,
+    ];
+  });
+  const ratioNames = Object.keys(r.warm_rounds[0]?.ratios ?? {});
+  const ratioRows = ratioNames.map((name) => {
+    const values = r.warm_rounds.map((round) => round.ratios[name]);
+    const sorted = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+    const medianValue = sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+    return [name, medianValue.toFixed(3), values.map((v) => (v === undefined ? '-' : v.toFixed(3))).join(', ')];
+  });
+  return [
+    '## Warm cost per invocation',
+    '',
+    'Each variant runs in its own `node` process (stdout on /dev/null at the OS level, so log lines are really',
+    'written), is warmed up, then every invocation is timed on its own. p50/p99 are over all rounds together.',
+    '',
+    table(['variant', 'p50 µs', 'p99 µs', 'mean µs', 'invocations', 'lines out/err per invocation'], rows),
+    '',
+    'Ratios of p50, computed within each round (same machine load), then the median over rounds:',
+    '',
+    table(['ratio', 'median', 'per round'], ratioRows),
+  ].join('\n');
+}
+
+function coldSection(r: BenchResults): string {
+  const rows = Object.entries(r.cold.variants).map(([id, c]) => [
+    id,
+    ms(c.median_ms),
+    ms(c.over_floor_ms),
+    ms(c.first_result_ms),
+  ]);
+  return [
+    '## Cold start proxy',
+    '',
+    `A fresh \`node\` process imports the bundle (init runs, secret fetch included), invokes it once and exits;`,
+    `timed from spawn to exit, median of ${r.cold.runs} interleaved runs. Floor (\`node -e 0\`, same rounds):`,
+    `${ms(r.cold.floor_ms)} ms. "over floor" is the median of each run minus the floor run of its round.`,
+    '',
+    table(['variant', 'median ms', 'over floor ms', 'first result ms (child clock)'], rows),
+    '',
+    `core / raw over floor (one secret fetched during init by both): **${r.cold_over_floor_ratio_core_vs_raw}**;`,
+    `core / stock: ${r.cold_over_floor_ratio_core_vs_stock}.`,
+  ].join('\n');
+}
+
+function probesSection(r: BenchResults): string {
+  const age = r.secrets.maxAge;
+  return [
+    '## Secrets Manager calls and connections',
+    '',
+    `- Secrets Manager: **${r.secrets_calls_per_1000}** GetSecretValue call(s) for one container's init plus`,
+    '  1,000 invocations of a core connector that reads its secret on every invocation (counting endpoint).',
+    `- Max age ${age.maxAgeSeconds} s over ${(age.elapsedMs / 1000).toFixed(1)} s (${age.invocations} invocations):`,
+    `  ${age.calls} calls, at most ${age.expected} expected (one at init, then one per max age).`,
+    `- Outbound HTTP: **${r.connections_per_100_calls}** TCP connection(s) accepted by the server for`,
+    `  ${r.connections.calls} sequential calls through the core's \`HttpClient\` (the client counted`,
+    `  ${r.connections.clientSocketsOpened}).`,
+  ].join('\n');
+}
+
+function tracingSection(r: BenchResults): string {
+  const rows = ['stock-http', 'core-http'].map((id) => {
+    const traced = `${id}-traced`;
+    return [
+      id,
+      us(r.warm[id]?.p50_us),
+      us(r.warm[traced]?.p50_us),
+      r.xray_segments_per_invocation[traced] ?? 0,
+      r.output_lines_per_invocation[traced]?.stderr ?? 0,
+    ];
+  });
+  return [
+    '## Tracing on and off',
+    '',
+    'Tracing on: `POWERTOOLS_TRACE_ENABLED=true` in a Lambda-like environment, a new sampled trace header per',
+    'invocation, and a UDP sink standing in for the X-Ray daemon (it counts the segments received).',
+    '',
+    table(['variant', 'p50 µs off', 'p50 µs on', 'X-Ray segments per invocation (on)', 'stderr lines per invocation (on)'], rows),
+    '',
+    `core / stock with tracing on: ${r.warm_p50_ratio_core_vs_stock_traced}.`,
+  ].join('\n');
+}
+
+function sizesSection(r: BenchResults): string {
+  const rows = r.bundle_sizes.map((s) => [s.artifact, kib(s.js_bytes), kib(s.zip_bytes)]);
+  const note =
+    r.function_build_error === undefined
+      ? []
+      : ['', `The repository's functions did not all build: ${r.function_build_error}`];
+  return ['## Bundle sizes', '', table(['artifact', 'JS KiB', 'zip KiB'], rows), ...note].join('\n');
+}
+
+function componentsSection(r: BenchResults): string {
+  const withXray = new Map(r.components_with_xray_loaded.map((c) => [c.name, c.p50_us]));
+  const rows = r.components.map((c) => [c.name, us(c.p50_us), us(c.p99_us), us(withXray.get(c.name)), c.detail]);
+  return [
+    '### What the parts cost',
+    '',
+    'Each part timed alone in one warm process (same clock as above), then again after importing the X-Ray',
+    'SDK, which the stock stack does even with tracing off:',
+    '',
+    table(['part', 'p50 µs', 'p99 µs', 'p50 µs, X-Ray SDK loaded', 'what is timed'], rows),
+  ].join('\n');
+}
+
+/** Explanations for the budgets, each one backed by a figure of this run. */
+function findings(r: BenchResults): string[] {
+  const notes: string[] = [];
+  const logLine = component(r, 'Powertools log line') ?? 0;
+  const emfLine = component(r, 'EMF metrics line') ?? 0;
+  const handLine = component(r, 'hand-written JSON line') ?? 0;
+  const middy = component(r, 'middy') ?? 0;
+  const coreHttp = r.warm['core-http']?.p50_us ?? 0;
+  const stockHttp = r.warm['stock-http']?.p50_us ?? 0;
+  const rawHttp = r.warm['raw-http']?.p50_us ?? 0;
+  const coreLines = r.output_lines_per_invocation['core-http']?.stdout ?? 0;
+  const coreSqsLines = r.output_lines_per_invocation['core-sqs']?.stdout ?? 0;
+  const stockLines = r.output_lines_per_invocation['stock-http']?.stdout ?? 0;
+  const targetStock = 0.6 * stockHttp;
+  const targetRaw = 12 * rawHttp;
+  notes.push(
+    `HTTP: the core's p50 is ${us(coreHttp)} µs; the budgets allow ${us(Math.min(targetStock, targetRaw))} µs ` +
+      `(0.6 x stock = ${us(targetStock)}, 12 x raw = ${us(targetRaw)}).`,
+  );
+  notes.push(
+    `One Powertools log line costs ${us(logLine)} µs (a hand-written JSON line ${us(handLine)} µs): ` +
+      `${times(logLine / Math.max(rawHttp, 0.001))} the whole raw handler on its own.`,
+  );
+  if (coreLines > stockLines) {
+    notes.push(
+      `The core writes ${coreLines} lines per HTTP invocation against the stock stack's ${stockLines}: ` +
+        `the invocation log line plus ${coreLines - 1} Embedded Metric Format line(s) from \`recordOperation\`, ` +
+        `${us(emfLine)} µs each (${Math.round(((coreLines - 1) * emfLine * 100) / Math.max(coreHttp, 0.001))}% of the core's p50). ` +
+        'EMF metadata may ride on any JSON log line, so the metrics can go into the invocation line itself.',
+    );
+  }
+  if (coreSqsLines > 1) {
+    notes.push(
+      `SQS: the core writes ${coreSqsLines} lines per batch of 10 (one EMF line per record plus the log line), ` +
+        `about ${us((coreSqsLines - 1) * emfLine)} µs of the core's ${us(r.warm['core-sqs']?.p50_us)} µs p50; the stock ` +
+        `batch writes ${r.output_lines_per_invocation['stock-sqs']?.stdout ?? 0}. Aggregating a batch's metrics into the ` +
+        'invocation line (EMF accepts arrays of values) removes them.',
+    );
+  }
+  const batchNew = component(r, 'Powertools batch (10 records)');
+  const batchShared = component(r, 'Powertools batch, reused (10 records)');
+  if (batchNew !== undefined && batchShared !== undefined) {
+    notes.push(
+      `Powertools batch processing of 10 records costs ${us(batchNew)} µs with a new processor per batch and ` +
+        `${us(batchShared)} µs with a module-level one.`,
+    );
+  }
+  notes.push(
+    `middy around a handler costs ${us(middy)} µs per invocation even with one middleware (it allocates an ` +
+      'AbortController and a request object per call).',
+  );
+  const middyXray = r.components_with_xray_loaded.find((c) => c.name === 'middy')?.p50_us;
+  if (middyXray !== undefined) {
+    notes.push(
+      `With the X-Ray SDK imported (the stock stack imports it even with tracing off) the same middy call costs ` +
+        `${us(middyXray)} µs: its async hooks tax every promise, which is why the stock stack is slow and why the ` +
+        'core loads the tracer only when tracing is on.',
+    );
+  }
+  const tracedErr = r.output_lines_per_invocation['core-http-traced']?.stderr ?? 0;
+  const tracedSegments = r.xray_segments_per_invocation['core-http-traced'] ?? 0;
+  if (tracedErr > 0 || tracedSegments < 0.5) {
+    notes.push(
+      `Tracing on, the core sends ${tracedSegments} segments per invocation and writes ${tracedErr} stderr line(s) ` +
+        'per invocation: it annotates the Lambda facade segment, which the X-Ray SDK refuses with a console warning, ' +
+        'and opens no subsegment of its own, so the trace shows nothing of the connector.',
+    );
+  }
+  const cold = r.cold.variants;
+  const coreInit = cold['core']?.over_floor_ms;
+  const rawInit = cold['raw-http']?.over_floor_ms;
+  const coreSecret = cold['core-secret']?.over_floor_ms;
+  const rawSecret = cold['raw-secret']?.over_floor_ms;
+  if (coreInit !== undefined && rawInit !== undefined && coreSecret !== undefined && rawSecret !== undefined) {
+    const layer = r.bundle_sizes.find((s) => s.artifact === 'layer: @circle-core/core');
+    const zod = r.bundle_sizes.find((s) => s.artifact === 'layer: zod');
+    notes.push(
+      `Cold start: without a secret the core costs ${ms(coreInit)} ms over the floor against ${ms(rawInit)} ms raw ` +
+        `(the layer's core is ${kib(layer?.js_bytes ?? null)} KiB and its zod ${kib(zod?.js_bytes ?? null)} KiB of JavaScript, ` +
+        `the raw bundle ${kib(r.bundle_sizes.find((s) => s.artifact === 'variant: raw-http')?.js_bytes ?? null)} KiB with zod tree-shaken); ` +
+        `the secret fetch adds ${ms(coreSecret - coreInit)} ms to the core and ${ms(rawSecret - rawInit)} ms to raw.`,
+    );
+  }
+  return notes;
+}
+
+/**
+ * The whole RESULTS.md.
+ *
+ * @example
+ * ```ts
+ * await writeFile('bench/RESULTS.md', renderMarkdown(results));
+ * ```
+ */
+export function renderMarkdown(r: BenchResults): string {
+  const settings = Object.entries(r.settings)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(', ');
+  const alternative =
+    r.alternative_core === undefined
+      ? []
+      : [
+          '## Alternative core (`--compare-core`)',
+          '',
+          table(
+            ['ratio', 'median of rounds'],
+            Object.entries(r.alternative_core).map(([name, value]) => [name, value]),
+          ),
+          '',
+        ];
+  return [
+    '# Circle Core benchmark',
+    '',
+    `Written by \`npm run bench${r.mode === 'short' ? ' -- --short' : ''}\` on ${r.date}: Node ${r.node}, ` +
+      `${r.machine.cpus} CPUs (${r.machine.model}), load average at start ${r.machine.loadavg_start.join(' / ')}.`,
+    `Settings: ${settings}. Other work shares the machine, so compare ratios (same round) rather than absolute`,
+    'times. The variants (`scripts/bench/variants/`) do the same work: parse a JSON body, validate it with zod',
+    '(`import * as z from "zod"`), answer 200; or the same for each record of an SQS batch of 10.',
+    '',
+    '- **raw**: a hand-written handler, no log line.',
+    '- **stock**: middy + http-json-body-parser + http-header-normalizer + http-error-handler + Powertools logger',
+    '  (one line per invocation) and tracer middlewares; Powertools batch for SQS.',
+    '- **core**: a `defineConnector` connector, bundled like production against the layer built by',
+    '  `scripts/lib/bundle.ts`.',
+    '',
+    '## Budgets (DESIGN.md)',
+    '',
+    table(['budget', 'limit', 'measured', ''], budgetRows(r.budgets)),
+    '',
+    '### Where the time goes',
+    '',
+    ...findings(r).map((note) => `- ${note}`),
+    '',
+    componentsSection(r),
+    '',
+    warmSection(r),
+    '',
+    tracingSection(r),
+    '',
+    coldSection(r),
+    '',
+    probesSection(r),
+    '',
+    sizesSection(r),
+    '',
+    ...alternative,
+    '## Reproduce',
+    '',
+    '`npm run bench` (about 5 minutes) or `npm run bench -- --short` (CI, under a minute). Figures land in',
+    '`bench/results.json`; the bundles and per-variant stderr in `bench/out/`. To measure a change to the core',
+    'side by side: `npm run bench -- --compare-core <checkout with the modified layers/core>`.',
+    '',
+  ].join('\n');
+}

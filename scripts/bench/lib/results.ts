@@ -1,0 +1,304 @@
+/**
+ * Turns the measurements into the named figures of `bench/results.json` and checks them against the
+ * budgets of the design notes (DESIGN.md, "Budgets").
+ */
+import type { ComponentCost } from '../harness/protocol.ts';
+import type { ColdOutcome } from './cold.ts';
+import type { ConnectionsFigures, SecretsFigures } from './probes.ts';
+import { median, round } from './stats.ts';
+import type { WarmOutcome } from './warm.ts';
+
+/** One budget from the design notes, with the measured value. */
+export interface BudgetCheck {
+  readonly id: string;
+  readonly description: string;
+  /** `<=` the limit. */
+  readonly limit: number;
+  readonly value: number;
+  readonly met: boolean;
+}
+
+export interface SizeRow {
+  readonly artifact: string;
+  readonly js_bytes: number;
+  readonly zip_bytes: number | null;
+}
+
+export interface BenchResults {
+  readonly mode: 'full' | 'short';
+  readonly date: string;
+  readonly node: string;
+  readonly machine: { readonly cpus: number; readonly model: string; readonly loadavg_start: number[] };
+  readonly settings: Readonly<Record<string, number | string | boolean>>;
+  readonly warm_p50_ratio_core_vs_raw: number;
+  readonly warm_p50_ratio_core_vs_stock: number;
+  readonly warm_p50_ratio_core_vs_raw_sqs: number;
+  readonly warm_p50_ratio_core_vs_stock_sqs: number;
+  readonly warm_p50_ratio_core_vs_stock_traced: number;
+  readonly cold_over_floor_ratio_core_vs_raw: number;
+  readonly cold_over_floor_ratio_core_vs_stock: number;
+  readonly secrets_calls_per_1000: number;
+  readonly connections_per_100_calls: number;
+  /** Ratios of the `--compare-core` build (same rounds), when there is one. */
+  readonly alternative_core?: Readonly<Record<string, number>>;
+  readonly warm: Readonly<
+    Record<string, { p50_us: number; p99_us: number; mean_us: number; invocations: number }>
+  >;
+  readonly warm_rounds: readonly {
+    round: number;
+    order: readonly string[];
+    p50_us: Readonly<Record<string, number>>;
+    ratios: Readonly<Record<string, number>>;
+  }[];
+  readonly output_lines_per_invocation: Readonly<Record<string, { stdout: number; stderr: number }>>;
+  readonly xray_segments_per_invocation: Readonly<Record<string, number>>;
+  readonly cold: {
+    readonly floor_ms: number;
+    readonly runs: number;
+    readonly variants: Readonly<
+      Record<string, { median_ms: number; over_floor_ms: number; first_result_ms: number }>
+    >;
+  };
+  readonly secrets: SecretsFigures;
+  readonly connections: ConnectionsFigures;
+  readonly components: readonly { name: string; detail: string; p50_us: number; p99_us: number }[];
+  readonly components_with_xray_loaded: readonly { name: string; p50_us: number; p99_us: number }[];
+  readonly bundle_sizes: readonly SizeRow[];
+  readonly function_build_error?: string;
+  readonly budgets: readonly BudgetCheck[];
+}
+
+/** Ratio name -> [numerator variant, denominator variant], computed within each round. */
+export const RATIOS: Readonly<Record<string, readonly [string, string]>> = {
+  core_vs_raw: ['core-http', 'raw-http'],
+  core_vs_stock: ['core-http', 'stock-http'],
+  core_vs_raw_sqs: ['core-sqs', 'raw-sqs'],
+  core_vs_stock_sqs: ['core-sqs', 'stock-sqs'],
+  core_vs_stock_traced: ['core-http-traced', 'stock-http-traced'],
+  stock_vs_raw: ['stock-http', 'raw-http'],
+  stock_vs_raw_sqs: ['stock-sqs', 'raw-sqs'],
+};
+
+/** The same ratios for the alternative core, when it was measured. */
+export const ALTERNATIVE_RATIOS: Readonly<Record<string, readonly [string, string]>> = {
+  core_alt_vs_raw: ['core-alt-http', 'raw-http'],
+  core_alt_vs_stock: ['core-alt-http', 'stock-http'],
+  core_alt_vs_raw_sqs: ['core-alt-sqs', 'raw-sqs'],
+  core_alt_vs_stock_sqs: ['core-alt-sqs', 'stock-sqs'],
+  core_alt_vs_stock_traced: ['core-alt-http-traced', 'stock-http-traced'],
+  core_alt_vs_core: ['core-alt-http', 'core-http'],
+  core_alt_vs_core_sqs: ['core-alt-sqs', 'core-sqs'],
+};
+
+function roundRatios(
+  figures: Readonly<Record<string, { p50Us: number }>>,
+  ratios: Readonly<Record<string, readonly [string, string]>>,
+): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [name, [top, bottom]] of Object.entries(ratios)) {
+    const a = figures[top]?.p50Us;
+    const b = figures[bottom]?.p50Us;
+    if (a !== undefined && b !== undefined) result[name] = a / b;
+  }
+  return result;
+}
+
+/**
+ * The median over rounds of each within-round p50 ratio.
+ *
+ * @example
+ * ```ts
+ * medianRatios(warm, RATIOS).core_vs_stock; // 0.55
+ * ```
+ */
+export function medianRatios(
+  warm: WarmOutcome,
+  ratios: Readonly<Record<string, readonly [string, string]>>,
+): Record<string, number> {
+  const perRound = warm.rounds.map((r) => roundRatios(r.figures, ratios));
+  const result: Record<string, number> = {};
+  for (const name of Object.keys(ratios)) {
+    const values = perRound.map((r) => r[name]).filter((v): v is number => v !== undefined);
+    if (values.length > 0) result[name] = round(median(values), 3);
+  }
+  return result;
+}
+
+/** Inputs to {@link composeResults}: every measurement of one run. */
+export interface Measurements {
+  readonly mode: 'full' | 'short';
+  readonly settings: Readonly<Record<string, number | string | boolean>>;
+  readonly machine: BenchResults['machine'];
+  readonly warm: WarmOutcome;
+  readonly lines: Readonly<Record<string, { stdout: number; stderr: number }>>;
+  readonly cold: ColdOutcome;
+  readonly coldRuns: number;
+  readonly secrets: SecretsFigures;
+  readonly connections: ConnectionsFigures;
+  readonly components: readonly ComponentCost[];
+  readonly componentsWithXray: readonly ComponentCost[];
+  readonly sizes: readonly SizeRow[];
+  readonly functionBuildError?: string;
+  readonly hasAlternative: boolean;
+}
+
+function need(value: number | undefined, name: string): number {
+  if (value === undefined || Number.isNaN(value)) throw new Error(`figure ${name} was not measured`);
+  return value;
+}
+
+function coldRatio(cold: ColdOutcome, top: string, bottom: string): number {
+  const a = cold.variants[top]?.overFloorMs;
+  const b = cold.variants[bottom]?.overFloorMs;
+  return round(need(a, `cold ${top}`) / need(b, `cold ${bottom}`), 3);
+}
+
+/**
+ * Assembles the named figures and the budget checks.
+ *
+ * @example
+ * ```ts
+ * const results = composeResults(measurements);
+ * await writeFile('bench/results.json', JSON.stringify(results, null, 2));
+ * ```
+ */
+export function composeResults(m: Measurements): BenchResults {
+  const ratios = medianRatios(m.warm, RATIOS);
+  const coreVsRaw = need(ratios['core_vs_raw'], 'core_vs_raw');
+  const coreVsStock = need(ratios['core_vs_stock'], 'core_vs_stock');
+  const coreVsRawSqs = need(ratios['core_vs_raw_sqs'], 'core_vs_raw_sqs');
+  const coreVsStockSqs = need(ratios['core_vs_stock_sqs'], 'core_vs_stock_sqs');
+  const coldCoreVsRaw = coldRatio(m.cold, 'core-secret', 'raw-secret');
+  const secretsPer1000 = m.secrets.callsPer1000;
+  const connections = m.connections.serverConnections;
+  const budgets: BudgetCheck[] = [
+    {
+      id: 'warm_p50_ratio_core_vs_stock',
+      description: 'HTTP warm p50, core / stock (both one log line, tracing off)',
+      limit: 0.6,
+      value: coreVsStock,
+      met: coreVsStock <= 0.6,
+    },
+    {
+      id: 'warm_p50_ratio_core_vs_raw',
+      description: 'HTTP warm p50, core / raw (raw writes no log line)',
+      limit: 12,
+      value: coreVsRaw,
+      met: coreVsRaw <= 12,
+    },
+    {
+      id: 'warm_p50_ratio_core_vs_stock_sqs',
+      description: 'SQS batch of 10 warm p50, core / stock',
+      limit: 0.6,
+      value: coreVsStockSqs,
+      met: coreVsStockSqs <= 0.6,
+    },
+    {
+      id: 'warm_p50_ratio_core_vs_raw_sqs',
+      description: 'SQS batch of 10 warm p50, core / raw',
+      limit: 12,
+      value: coreVsRawSqs,
+      met: coreVsRawSqs <= 12,
+    },
+    {
+      id: 'cold_over_floor_ratio_core_vs_raw',
+      description: 'cold start over the node floor, core / raw doing the same by hand (one secret at init)',
+      limit: 1.5,
+      value: coldCoreVsRaw,
+      met: coldCoreVsRaw <= 1.5,
+    },
+    {
+      id: 'secrets_calls_per_1000',
+      description: 'Secrets Manager calls for init + 1,000 invocations (one per container per max age)',
+      limit: 1,
+      value: secretsPer1000,
+      met: secretsPer1000 <= 1,
+    },
+    {
+      id: 'secrets_calls_over_max_age',
+      description: `Secrets Manager calls beyond one per max age (${m.secrets.maxAge.maxAgeSeconds} s max age, ${round(m.secrets.maxAge.elapsedMs / 1000, 1)} s of invocations)`,
+      limit: 0,
+      value: Math.max(0, m.secrets.maxAge.calls - m.secrets.maxAge.expected),
+      met: m.secrets.maxAge.calls <= m.secrets.maxAge.expected,
+    },
+    {
+      id: 'connections_per_100_calls',
+      description: 'TCP connections per 100 sequential calls to one host (server side)',
+      limit: 1,
+      value: connections,
+      met: connections <= 1,
+    },
+  ];
+  const warm: Record<string, { p50_us: number; p99_us: number; mean_us: number; invocations: number }> = {};
+  for (const [id, figures] of Object.entries(m.warm.pooled)) {
+    warm[id] = {
+      p50_us: round(figures.p50Us),
+      p99_us: round(figures.p99Us),
+      mean_us: round(figures.meanUs),
+      invocations: figures.invocations,
+    };
+  }
+  const coldVariants: Record<string, { median_ms: number; over_floor_ms: number; first_result_ms: number }> = {};
+  for (const [id, figures] of Object.entries(m.cold.variants)) {
+    coldVariants[id] = {
+      median_ms: round(figures.medianMs, 1),
+      over_floor_ms: round(figures.overFloorMs, 1),
+      first_result_ms: round(figures.firstResultMs, 1),
+    };
+  }
+  const results: BenchResults = {
+    mode: m.mode,
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: m.machine,
+    settings: m.settings,
+    warm_p50_ratio_core_vs_raw: coreVsRaw,
+    warm_p50_ratio_core_vs_stock: coreVsStock,
+    warm_p50_ratio_core_vs_raw_sqs: coreVsRawSqs,
+    warm_p50_ratio_core_vs_stock_sqs: coreVsStockSqs,
+    warm_p50_ratio_core_vs_stock_traced: need(ratios['core_vs_stock_traced'], 'core_vs_stock_traced'),
+    cold_over_floor_ratio_core_vs_raw: coldCoreVsRaw,
+    cold_over_floor_ratio_core_vs_stock: coldRatio(m.cold, 'core-secret', 'stock-secret'),
+    secrets_calls_per_1000: secretsPer1000,
+    connections_per_100_calls: connections,
+    warm,
+    warm_rounds: m.warm.rounds.map((r) => ({
+      round: r.round,
+      order: r.order,
+      p50_us: Object.fromEntries(Object.entries(r.figures).map(([id, f]) => [id, round(f.p50Us)])),
+      ratios: Object.fromEntries(
+        Object.entries(roundRatios(r.figures, { ...RATIOS, ...ALTERNATIVE_RATIOS })).map(([k, v]) => [k, round(v)]),
+      ),
+    })),
+    output_lines_per_invocation: m.lines,
+    xray_segments_per_invocation: Object.fromEntries(
+      Object.entries(m.warm.segmentsPerInvocation).map(([id, value]) => [id, round(value, 2)]),
+    ),
+    cold: { floor_ms: round(m.cold.floor.medianMs, 1), runs: m.coldRuns, variants: coldVariants },
+    secrets: m.secrets,
+    connections: m.connections,
+    components: m.components.map((c) => ({
+      name: c.name,
+      detail: c.detail,
+      p50_us: round(c.p50Us),
+      p99_us: round(c.p99Us),
+    })),
+    components_with_xray_loaded: m.componentsWithXray.map((c) => ({
+      name: c.name,
+      p50_us: round(c.p50Us),
+      p99_us: round(c.p99Us),
+    })),
+    bundle_sizes: m.sizes,
+    budgets,
+  };
+  const alternativeCold =
+    m.cold.variants['core-alt-secret'] === undefined
+      ? {}
+      : { cold_over_floor_ratio_core_alt_vs_raw: coldRatio(m.cold, 'core-alt-secret', 'raw-secret') };
+  const withAlternative = m.hasAlternative
+    ? { ...results, alternative_core: { ...medianRatios(m.warm, ALTERNATIVE_RATIOS), ...alternativeCold } }
+    : results;
+  return m.functionBuildError === undefined
+    ? withAlternative
+    : { ...withAlternative, function_build_error: m.functionBuildError };
+}

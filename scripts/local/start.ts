@@ -1,0 +1,152 @@
+/**
+ * `npm start`: builds, then runs every function of serverless.yml offline with its real triggers.
+ *
+ *   npm start [-- --no-build] [--stage dev] [--only s3,postgres]
+ *
+ * Environment: PORT (HTTP API, default 3000), AWS_PORT (AWS endpoint, default 4566; 0 = any free port),
+ * CIRCLE_LOCAL_API_KEY, CIRCLE_LOCAL_DIR (default .local), CIRCLE_BUILD_DIR (default .build),
+ * CIRCLE_LOCAL_PG=memory, CIRCLE_LOCAL_VISIBILITY_TIMEOUT (seconds, all queues), CIRCLE_LOG_FORMAT=pretty|json.
+ */
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createStackLog } from './log.ts';
+import { buildDir, localDir, REPO_ROOT } from './paths.ts';
+import { type Stack, startStack } from './stack.ts';
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+    throw new Error(`${name} must be a port number (0 for any free port), got "${raw}"`);
+  }
+  return value;
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  return rows.map((row) => `    ${row.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd()}`).join('\n');
+}
+
+/**
+ * The start-up summary: addresses, key, and a short table of routes, queues, schedules and workflows.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(summary(stack));
+ * ```
+ */
+export function summary(stack: Stack): string {
+  const health = stack.health() as {
+    functions: { function: string; state: string; initError?: string }[];
+    queues: { name: string; maxReceiveCount?: number; deadLetterQueue?: string; mappings: { function: string; batchSize: number; batchingWindowSeconds: number }[] }[];
+    schedules: { function: string; expression: string; enabled: boolean; next?: string }[];
+    stateMachines: { name: string; type: string }[];
+  };
+  const keyFile = relative(REPO_ROOT, stack.apiKey.file) || stack.apiKey.file;
+  const lines: string[] = [
+    '',
+    `Circle Core local stack ready in ${(stack.startedInMs / 1000).toFixed(1)} s (service ${stack.model.service}, stage ${stack.model.stage})`,
+    '',
+    `  HTTP API      ${stack.apiUrl}   (GET ${stack.apiUrl}/health)`,
+    `  AWS endpoint  ${stack.awsUrl}   export AWS_ENDPOINT_URL=${stack.awsUrl}`,
+    `  API key       ${stack.apiKey.key}   (${stack.apiKey.source === 'environment' ? 'CIRCLE_LOCAL_API_KEY' : keyFile}; send "Authorization: Bearer <key>")`,
+    '',
+    '  Functions',
+    table(health.functions.map((fn) => [fn.function, fn.state, fn.initError ?? ''])),
+    '',
+    '  Routes',
+    table(
+      stack.model.functions.flatMap((fn) =>
+        fn.routes.map((route) => [route.method, route.path, fn.key, route.authorized ? 'API key' : 'open']),
+      ),
+    ) || '    (none)',
+    '',
+    '  Queues',
+    table(
+      health.queues.map((queue) => [
+        queue.name,
+        queue.mappings.map((m) => `-> ${m.function} (batch ${m.batchSize}, window ${m.batchingWindowSeconds} s)`).join(', ') ||
+          '(no consumer)',
+        queue.deadLetterQueue === undefined ? '' : `DLQ ${queue.deadLetterQueue} after ${queue.maxReceiveCount}`,
+      ]),
+    ) || '    (none)',
+    '',
+    '  Schedules',
+    table(
+      health.schedules.map((rule) => [rule.function, rule.expression, rule.enabled ? `next ${rule.next ?? '-'}` : 'disabled']),
+    ) || '    (none)',
+    '',
+    '  Workflows',
+    table(health.stateMachines.map((machine) => [machine.name, machine.type])) || '    (none)',
+    '',
+    '  Stores',
+    table(Object.entries(stack.stores).map(([name, url]) => [name, url])),
+    '',
+    '  Press Ctrl-C to stop.',
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'no-build': { type: 'boolean', default: false },
+      stage: { type: 'string' },
+      only: { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+  const log = createStackLog();
+  const visibility = process.env['CIRCLE_LOCAL_VISIBILITY_TIMEOUT'];
+  let stack: Stack;
+  try {
+    stack = await startStack({
+      apiPort: port('PORT', 3000),
+      awsPort: port('AWS_PORT', 4566),
+      build: !values['no-build'],
+      localDir: localDir(),
+      buildDir: buildDir(),
+      log,
+      advertise: true,
+      postgres: process.env['CIRCLE_LOCAL_PG'] === 'memory' ? 'memory' : 'file',
+      ...(values.stage === undefined ? {} : { stage: values.stage }),
+      ...(values.only === undefined ? {} : { only: values.only.split(',').map((key) => key.trim()) }),
+      ...(visibility === undefined || visibility === '' ? {} : { visibilityTimeoutSeconds: Number(visibility) }),
+    });
+  } catch (error) {
+    log.error('the local stack did not start', { error: (error as Error).message });
+    process.exitCode = 1;
+    return;
+  }
+  // The table is for people: stdout in a terminal, stderr when stdout carries JSON log lines.
+  if (log.pretty) log.raw(summary(stack));
+  else process.stderr.write(summary(stack));
+  log.info('ready', { apiUrl: stack.apiUrl, awsUrl: stack.awsUrl, startedInMs: stack.startedInMs });
+
+  let signals = 0;
+  const stop = (signal: string): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn('forced exit');
+      process.exit(130);
+    }
+    log.info('stopping', { signal });
+    stack.stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('stop failed', { error: (error as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+await main();
