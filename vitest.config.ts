@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['functions/**/*.test.ts', 'layers/core/src/**/*.test.ts', 'shared/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'functions/**/*.test.ts',
+      'layers/core/src/**/*.test.ts',
+      'shared/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     // Suites share real servers on this machine (PostgreSQL, s3rver, fakes); two cores, so keep the pool small.
     maxWorkers: 2,
     testTimeout: 20_000,

@@ -28,7 +28,9 @@ export interface SecretsManagerFake {
  * process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = sm.endpoint;
  * ```
  */
-export async function startSecretsManagerFake(initial: Record<string, string> = {}): Promise<SecretsManagerFake> {
+export async function startSecretsManagerFake(
+  initial: Record<string, string> = {},
+): Promise<SecretsManagerFake> {
   const secrets = new Map(Object.entries(initial));
   const versions = new Map<string, number>();
   const calls: string[] = [];
