@@ -1,6 +1,7 @@
 /**
  * `npm run build [-- --function <name>] [--out-dir <dir>]`: bundles every function and the core layer into
- * zips under `.build/` and prints their sizes. `--function` (repeatable) rebuilds only those functions.
+ * zips under `.build/` (or `CIRCLE_BUILD_DIR`, which serverless.yml and the local stack read too) and
+ * prints their sizes. `--function` (repeatable) rebuilds only those functions.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,7 @@ const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     function: { type: 'string', multiple: true, short: 'f' },
-    'out-dir': { type: 'string', default: '.build' },
+    'out-dir': { type: 'string', default: process.env['CIRCLE_BUILD_DIR'] || '.build' },
   },
   strict: true,
 });

@@ -1,7 +1,9 @@
 /**
- * `npm run package [-- --stage dev] [--region us-east-1] [--skip-build]`: builds the artifacts, then runs
- * `serverless package` offline (a local stand-in answers the CloudFormation and STS calls osls makes) and
- * leaves the template in `.serverless/cloudformation-template-update-stack.json`.
+ * `npm run package [-- --stage dev] [--region us-east-1] [--skip-build] [--build-dir .build]
+ * [--package-dir .serverless]`: builds the artifacts, then runs `serverless package` offline (a local
+ * stand-in answers the CloudFormation and STS calls osls makes) and leaves the template in
+ * `.serverless/cloudformation-template-update-stack.json`. The build folder defaults to `CIRCLE_BUILD_DIR`
+ * or `.build`, as for `npm run build`.
  *
  * The template is for review and tests: `${aws:accountId}` resolves to the stand-in's 123456789012 there.
  * Deploy with `npx serverless deploy --stage <stage>` and real credentials, which resolves it again.
@@ -18,19 +20,25 @@ const { values } = parseArgs({
     stage: { type: 'string', default: 'dev', short: 's' },
     region: { type: 'string', default: 'us-east-1', short: 'r' },
     'skip-build': { type: 'boolean', default: false },
+    'build-dir': { type: 'string', default: process.env['CIRCLE_BUILD_DIR'] || '.build' },
+    'package-dir': { type: 'string', default: '.serverless' },
   },
   strict: true,
 });
 
+const buildDir = resolve(root, values['build-dir']);
+const packageDir = resolve(root, values['package-dir']);
 try {
   if (!values['skip-build']) {
-    const { sizes } = await buildArtifacts({ root, outDir: resolve(root, '.build') });
+    const { sizes } = await buildArtifacts({ root, outDir: buildDir });
     console.log(`${formatSizeTable(sizes)}\n`);
   }
   const { templateFile, awsCalls } = await packageService({
     root,
     stage: values.stage,
     region: values.region,
+    buildDir,
+    packageDir,
     echo: true,
   });
   const template = JSON.parse(await readFile(templateFile, 'utf8')) as {

@@ -11,7 +11,7 @@ import { writeZip, type ZipEntry } from './zip.ts';
 export interface BuildArtifactsOptions {
   /** Repository root (holds `functions/` and `layers/core/`). */
   readonly root: string;
-  /** Where artifacts go; serverless.yml expects `<root>/.build`. */
+  /** Where artifacts go; serverless.yml reads them from `CIRCLE_BUILD_DIR`, default `<root>/.build`. */
   readonly outDir: string;
   /** Build only these functions (and not the layer); all functions and the layer when absent or empty. */
   readonly only?: readonly string[];
@@ -89,7 +89,7 @@ async function buildLayer(root: string, outDir: string): Promise<ArtifactSize[]>
 
 /**
  * Discovers the functions and builds their zips and the layer zip, in parallel (esbuild spreads the work
- * over the cores itself). A full build starts from an empty `outDir`, so no stale function survives.
+ * over the cores itself). A full build first empties `<outDir>/functions`, so no stale function survives.
  *
  * @example
  * ```ts
@@ -106,7 +106,8 @@ export async function buildArtifacts(options: BuildArtifactsOptions): Promise<Bu
     throw new Error(`Unknown function ${unknown.join(', ')}; known: ${all.map((fn) => fn.name).join(', ')}`);
   }
   const selected = only.length === 0 ? all : all.filter((fn) => only.includes(fn.name));
-  if (only.length === 0) await rm(outDir, { recursive: true, force: true });
+  // Only what the build owns is removed, never outDir itself (it may be any folder the caller named).
+  if (only.length === 0) await rm(join(outDir, 'functions'), { recursive: true, force: true });
   await mkdir(join(outDir, 'functions'), { recursive: true });
   const [functionSizes, layerSizes] = await Promise.all([
     Promise.all(selected.map((fn) => buildFunction(fn, root, outDir))),

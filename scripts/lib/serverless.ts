@@ -11,16 +11,20 @@ import { type AwsCall, startAwsStandIn } from './aws-stand-in.ts';
 import { discoverFunctions } from './functions.ts';
 
 export interface PackageOptions {
-  /** Repository root (holds serverless.yml and `.build/`). */
+  /** Repository root (holds serverless.yml). */
   readonly root: string;
   readonly stage: string;
   readonly region: string;
+  /** Where the build wrote the artifacts (absolute); serverless.yml reads it as `CIRCLE_BUILD_DIR`. */
+  readonly buildDir?: string;
+  /** Where osls writes the template and state (absolute); default `<root>/.serverless`. */
+  readonly packageDir?: string;
   /** Also write osls's output to this process's stdout/stderr as it runs. */
   readonly echo?: boolean;
 }
 
 export interface PackageResult {
-  /** `<root>/.serverless/cloudformation-template-update-stack.json` */
+  /** `<packageDir>/cloudformation-template-update-stack.json` */
   readonly templateFile: string;
   /** The AWS calls osls made (answered by the stand-in). */
   readonly awsCalls: readonly AwsCall[];
@@ -29,32 +33,33 @@ export interface PackageResult {
 }
 
 /**
- * Where `serverless package` leaves the CloudFormation template; the tests read it from here.
+ * Where `serverless package` leaves the CloudFormation template in its package folder.
  *
  * @example
  * ```ts
- * const template = JSON.parse(await readFile(templatePath('/repo'), 'utf8'));
+ * const template = JSON.parse(await readFile(templatePath('/repo/.serverless'), 'utf8'));
  * ```
  */
-export function templatePath(root: string): string {
-  return join(root, '.serverless', 'cloudformation-template-update-stack.json');
+export function templatePath(packageDir: string): string {
+  return join(packageDir, 'cloudformation-template-update-stack.json');
 }
 
 /**
- * The artifacts serverless.yml points at, for every discovered function and the layer, that do not exist.
+ * The artifacts serverless.yml points at (the layer and one zip per discovered function) that are not in
+ * `buildDir`, relative to it.
  *
  * @example
  * ```ts
- * await missingArtifacts('/repo'); // ['.build/functions/s3.zip'] after a build of other functions only
+ * await missingArtifacts('/repo', '/repo/.build'); // ['functions/s3.zip'] after building other functions only
  * ```
  */
-export async function missingArtifacts(root: string): Promise<string[]> {
+export async function missingArtifacts(root: string, buildDir: string): Promise<string[]> {
   const functions = await discoverFunctions(root);
-  const expected = ['.build/layer.zip', ...functions.map((fn) => `.build/functions/${fn.name}.zip`)];
+  const expected = ['layer.zip', ...functions.map((fn) => `functions/${fn.name}.zip`)];
   const missing: string[] = [];
   for (const artifact of expected) {
     try {
-      await access(join(root, artifact));
+      await access(join(buildDir, artifact));
     } catch {
       missing.push(artifact);
     }
@@ -117,29 +122,36 @@ function serverlessBin(root: string): string {
  * @example
  * ```ts
  * const { templateFile } = await packageService({ root: process.cwd(), stage: 'dev', region: 'us-east-1' });
+ * // templateFile: <root>/.serverless/cloudformation-template-update-stack.json
  * ```
  */
 export async function packageService(options: PackageOptions): Promise<PackageResult> {
   const { root, stage, region } = options;
-  const missing = await missingArtifacts(root);
+  const buildDir = options.buildDir ?? join(root, '.build');
+  const packageDir = options.packageDir ?? join(root, '.serverless');
+  const missing = await missingArtifacts(root, buildDir);
   if (missing.length > 0) {
-    throw new Error(`Missing build artifacts (run npm run build): ${missing.join(', ')}`);
+    throw new Error(`Missing build artifacts in ${buildDir} (run npm run build): ${missing.join(', ')}`);
   }
-  const templateFile = templatePath(root);
-  await rm(join(root, '.serverless'), { recursive: true, force: true });
+  const templateFile = templatePath(packageDir);
+  // A template left from an earlier run must not pass for this one's.
+  await rm(templateFile, { force: true });
   const aws = await startAwsStandIn();
   let output = '';
   try {
+    const env = { ...offlineEnvironment(process.env, aws.endpoint, region), CIRCLE_BUILD_DIR: buildDir };
+    const args = [
+      serverlessBin(root),
+      'package',
+      '--stage',
+      stage,
+      '--region',
+      region,
+      '--package',
+      packageDir,
+    ];
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [serverlessBin(root), 'package', '--stage', stage, '--region', region],
-        {
-          cwd: root,
-          env: offlineEnvironment(process.env, aws.endpoint, region),
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       const collect = (target: NodeJS.WriteStream) => (chunk: Buffer) => {
         output += chunk.toString('utf8');
         if (options.echo) target.write(chunk);

@@ -70,10 +70,10 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function runBuild(log: StackLog, env: NodeJS.ProcessEnv): Promise<void> {
+function runBuild(log: StackLog, env: NodeJS.ProcessEnv, outDir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     log.info('building (npm run build)');
-    const child = spawn('npm', ['run', '--silent', 'build'], {
+    const child = spawn('npm', ['run', '--silent', 'build', '--', '--out-dir', outDir], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -164,7 +164,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(() => api.close());
 
     const [, resolved] = await Promise.all([
-      options.build ? runBuild(log, shell) : Promise.resolve(),
+      options.build ? runBuild(log, shell, options.buildDir) : Promise.resolve(),
       resolveServerlessConfig({ awsEndpoint: aws.url, cacheDir: options.localDir, ...(options.stage ? { stage: options.stage } : {}) }),
     ]);
     const model = buildModel(resolved.config, { awsUrl: aws.url });

@@ -44,7 +44,8 @@ export function summary(stack: Stack): string {
     schedules: { function: string; expression: string; enabled: boolean; next?: string }[];
     stateMachines: { name: string; type: string }[];
   };
-  const keyFile = relative(REPO_ROOT, stack.apiKey.file) || stack.apiKey.file;
+  const fromRoot = relative(REPO_ROOT, stack.apiKey.file);
+  const keyFile = fromRoot.startsWith('..') ? stack.apiKey.file : fromRoot;
   const lines: string[] = [
     '',
     `Circle Core local stack ready in ${(stack.startedInMs / 1000).toFixed(1)} s (service ${stack.model.service}, stage ${stack.model.stage})`,
@@ -147,6 +148,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => stop('SIGHUP'));
+  // `kill <npm pid>` ends npm and its shell but not this process: stop when the parent is gone.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && signals === 0) stop('parent exited');
+  }, 1000).unref();
 }
 
 await main();

@@ -1,14 +1,16 @@
 /**
  * Runs `scripts/package.ts --stage dev` once (build, then `serverless package` offline against the local
- * AWS stand-in) and checks the CloudFormation template against the deployment rules: one Lambda per
+ * AWS stand-in), into a scratch build and package folder so it never races a developer's or another
+ * suite's `.build`/`.serverless`, and checks the CloudFormation template against the deployment rules: one Lambda per
  * connector on nodejs24.x with the core layer, per-function least-privilege roles, SQS queues with
  * dead-letter queues and room for retries, partial batch responses, authorized HTTP routes, schedules.
  */
 import { execFile } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverFunctions } from '../../scripts/lib/functions.ts';
 import { templatePath } from '../../scripts/lib/serverless.ts';
 
@@ -81,23 +83,32 @@ function statementsOf(role: Resource): Statement[] {
 }
 
 describe.skipIf(missingIncludes.length > 0)('Script: package (template)', () => {
+  let scratch: string | undefined;
+
   beforeAll(async () => {
-    const result = await run(process.execPath, ['scripts/package.ts', '--stage', STAGE], {
+    scratch = await mkdtemp(join(tmpdir(), 'circle-core-package-'));
+    const packageDir = join(scratch, 'package');
+    const args = ['--stage', STAGE, '--build-dir', join(scratch, 'build'), '--package-dir', packageDir];
+    const result = await run(process.execPath, ['scripts/package.ts', ...args], {
       cwd: root,
       timeout: 170_000,
       maxBuffer: 16 * 1024 * 1024,
     });
     output = result.stdout;
-    const template = JSON.parse(await readFile(templatePath(root), 'utf8')) as {
+    const template = JSON.parse(await readFile(templatePath(packageDir), 'utf8')) as {
       Resources: Record<string, Resource>;
     };
     resources = template.Resources;
   }, 180_000);
 
+  afterAll(async () => {
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  });
+
   it('packages offline: osls only reached the local AWS stand-in', () => {
     // Assess
     expect(output).toMatch(/Offline AWS stand-in answered: .*cloudformation:DescribeStacks/);
-    expect(output).toContain('.serverless/cloudformation-template-update-stack.json');
+    expect(output).toContain('/package/cloudformation-template-update-stack.json');
   });
 
   it('declares the core layer from the built layer.zip for nodejs24.x', () => {

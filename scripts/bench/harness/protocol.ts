@@ -17,16 +17,27 @@ export interface InvocationTask {
 }
 
 export interface WarmTask extends InvocationTask {
+  /** Untimed invocations before the child reports ready. */
   warmup: number;
+}
+
+/** The warm child is loaded and warmed up. */
+export interface WarmReady {
+  ready: true;
+  failures: number;
+}
+
+/** Run this many timed invocations and answer a {@link WarmSlice}; 0 ends the child. */
+export interface WarmCommand {
   invocations: number;
 }
 
-export interface WarmResult {
+export interface WarmSlice {
   /** Nanoseconds per timed invocation, in order. */
   samples: Float64Array;
   /** Invocations whose answer was not the expected success. */
   failures: number;
-  /** Wall time of the timed loop, in milliseconds. */
+  /** Wall time of the slice, in milliseconds. */
   loopMs: number;
 }
 

@@ -31,15 +31,25 @@ function killAfter(child: ChildProcess, timeoutMs: number, onTimeout: () => void
   }, timeoutMs);
 }
 
+/** A running harness: messages in both directions over IPC. */
+export interface ChildSession {
+  /** The next message from the child, in order; rejects when the child dies first. */
+  receive<T>(): Promise<T>;
+  send(message: unknown): void;
+  /** Resolves when the child has exited with 0. */
+  exited(): Promise<void>;
+}
+
 /**
- * Runs a harness and resolves with its one IPC message.
+ * Starts a harness with its task; talk to it with `send` and `receive`.
  *
  * @example
  * ```ts
- * const result = await runChild<WarmResult>({ script, task, env, stderrFile: 'out/logs/core.stderr' });
+ * const child = startChild({ script, task, env, stderrFile });
+ * const ready = await child.receive<WarmReady>();
  * ```
  */
-export function runChild<T>(options: ChildOptions): Promise<T> {
+export function startChild(options: ChildOptions): ChildSession {
   const stderr = openSync(options.stderrFile, 'a');
   const stdout = options.stdoutFile === undefined ? 'ignore' : openSync(options.stdoutFile, 'a');
   const child = spawn(process.execPath, [options.script], {
@@ -49,19 +59,60 @@ export function runChild<T>(options: ChildOptions): Promise<T> {
   });
   closeSync(stderr);
   if (typeof stdout === 'number') closeSync(stdout);
-  return new Promise<T>((resolve, reject) => {
-    let message: T | undefined;
-    let timedOut = false;
-    const timer = killAfter(child, options.timeoutMs ?? 600_000, () => (timedOut = true));
-    child.on('message', (received) => (message = received as T));
+  const inbox: unknown[] = [];
+  const waiting: { resolve: (message: unknown) => void; reject: (error: Error) => void }[] = [];
+  let failure: Error | undefined;
+  let timedOut = false;
+  const timer = killAfter(child, options.timeoutMs ?? 900_000, () => (timedOut = true));
+  const exit = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (message !== undefined && code === 0) return resolve(message);
-      const why = timedOut ? 'timed out' : `exited with ${signal ?? code}`;
-      reject(new Error(`${options.script} ${why}; stderr:\n${tail(options.stderrFile)}`));
+      if (code === 0) {
+        failure = new Error(`${options.script} exited before answering`);
+        resolve();
+      } else {
+        const why = timedOut ? 'timed out' : `exited with ${signal ?? code}`;
+        failure = new Error(`${options.script} ${why}; stderr:\n${tail(options.stderrFile)}`);
+        reject(failure);
+      }
+      for (const waiter of waiting.splice(0)) waiter.reject(failure);
     });
   });
+  // A failure is reported through `receive`; an unobserved rejection must not crash the parent.
+  exit.catch(() => undefined);
+  child.on('message', (message) => {
+    const waiter = waiting.shift();
+    if (waiter === undefined) inbox.push(message);
+    else waiter.resolve(message);
+  });
+  return {
+    receive: <T>() =>
+      new Promise<T>((resolve, reject) => {
+        if (inbox.length > 0) return resolve(inbox.shift() as T);
+        if (failure !== undefined) return reject(failure);
+        waiting.push({ resolve: (message) => resolve(message as T), reject });
+      }),
+    send: (message) => {
+      child.send(message as Parameters<typeof child.send>[0]);
+    },
+    exited: () => exit,
+  };
+}
+
+/**
+ * Runs a harness that answers once, and resolves with that answer once the child has exited.
+ *
+ * @example
+ * ```ts
+ * const result = await runChild<SecretsResult>({ script, task, env, stderrFile: 'out/logs/secrets.stderr' });
+ * ```
+ */
+export async function runChild<T>(options: ChildOptions): Promise<T> {
+  const child = startChild(options);
+  const message = await child.receive<T>();
+  await child.exited();
+  return message;
 }
 
 /**

@@ -44,7 +44,8 @@ export interface WarmOutcome {
 export interface WarmOptions {
   readonly harness: string;
   readonly rounds: number;
-  readonly warmup: number;
+  /** Untimed invocations per child before the timed ones, by trigger. */
+  readonly warmup: Readonly<Record<'http' | 'sqs', number>>;
   /** Timed invocations per child, by trigger (an SQS batch costs about ten HTTP requests). */
   readonly invocations: Readonly<Record<'http' | 'sqs', number>>;
   readonly environment: (variant: WarmVariant) => Record<string, string>;
@@ -92,7 +93,7 @@ export async function runWarmRounds(variants: readonly WarmVariant[], options: W
       const before = options.segmentsReceived();
       const result = await runChild<WarmResult>({
         script: options.harness,
-        task: task(variant, options.warmup, invocations),
+        task: task(variant, options.warmup[variant.trigger], invocations),
         env: options.environment(variant),
         stderrFile: join(options.logsDir, `${variant.id}.stderr`),
       });
@@ -118,7 +119,7 @@ export async function runWarmRounds(variants: readonly WarmVariant[], options: W
     const parts = samples.get(variant.id) ?? [];
     const summary = summarize(parts);
     pooled[variant.id] = { ...summary, invocations: summary.count };
-    const invoked = options.rounds * (options.warmup + options.invocations[variant.trigger]);
+    const invoked = options.rounds * (options.warmup[variant.trigger] + options.invocations[variant.trigger]);
     segmentsPerInvocation[variant.id] = (segments.get(variant.id) ?? 0) / invoked;
   }
   return { rounds, pooled, segmentsPerInvocation };

@@ -88,6 +88,9 @@ async function invoke(handler: Handler, message: InvokeMessage): Promise<void> {
   }
 }
 
+// The stack is gone (crashed or killed): a container without its runtime API ends too.
+process.on('disconnect', () => process.exit(0));
+
 try {
   const handler = await loadHandler();
   process.on('message', (message: InvokeMessage) => {

@@ -103,6 +103,9 @@ export class FunctionProcess {
       execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
+      // Its own process group: Ctrl-C reaches the stack, which stops functions in order; a function whose
+      // stack died exits when the IPC channel closes (function-host.ts).
+      detached: true,
     });
     this.#child = child;
     for (const [stream, name] of [

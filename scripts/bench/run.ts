@@ -1,0 +1,223 @@
+/**
+ * `npm run bench [-- --short] [--out-dir bench] [--compare-core <checkout>]`: builds the variants like
+ * production, measures warm cost, cold start, Secrets Manager calls, connection reuse, tracing on and off
+ * and bundle sizes side by side in one run, and writes `bench/results.json` and `bench/RESULTS.md`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startSecretsManagerFake } from '../../test/fakes/secrets-manager.ts';
+import { buildArtifacts } from '../lib/artifacts.ts';
+import type { ComponentsResult, ComponentsTask } from './harness/protocol.ts';
+import { type BenchBuild, buildBench } from './lib/build.ts';
+import { runChild } from './lib/child.ts';
+import { type ColdVariant, runColdRounds } from './lib/cold.ts';
+import { lambdaEnvironment } from './lib/env.ts';
+import { GATEWAY_HEADERS, httpEventText, sqsEventText } from './lib/events.ts';
+import { BENCH_SECRET, probeConnections, probeSecrets, startXraySink } from './lib/probes.ts';
+import { renderMarkdown } from './lib/report.ts';
+import { composeResults, type SizeRow } from './lib/results.ts';
+import { countLogLines, runWarmRounds, type WarmOptions, type WarmVariant } from './lib/warm.ts';
+import { SAMPLE_INPUT } from './variants/operation.ts';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const { values } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    'out-dir': { type: 'string', default: 'bench' },
+    'compare-core': { type: 'string' },
+  },
+  strict: true,
+});
+
+const short = values.short;
+const settings = {
+  rounds: short ? 3 : 5,
+  warmup_http: short ? 3_000 : 10_000,
+  invocations_http: short ? 10_000 : 100_000,
+  warmup_sqs: short ? 500 : 2_000,
+  invocations_sqs: short ? 2_000 : 20_000,
+  sqs_batch_size: 10,
+  cold_runs: short ? 5 : 15,
+  component_iterations: short ? 5_000 : 20_000,
+  secret_max_age_seconds: short ? 0.25 : 0.5,
+  secret_max_age_run_ms: short ? 1_100 : 2_700,
+};
+const outDir = resolve(root, values['out-dir']);
+const work = join(outDir, 'out');
+const logsDir = join(work, 'logs');
+const started = performance.now();
+const loadAtStart = loadavg().map((load) => Math.round(load * 100) / 100);
+const progress = (message: string): void => {
+  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  console.log(`[${seconds} s] ${message}`);
+};
+
+/** Sizes of the variants, the layer and, when they build, the repository's functions. */
+async function sizes(built: BenchBuild): Promise<{ rows: SizeRow[]; error?: string }> {
+  const rows: SizeRow[] = Object.entries(built.sizes).map(([name, size]) => ({
+    artifact: `variant: ${name}`,
+    js_bytes: size.jsBytes,
+    zip_bytes: size.zipBytes,
+  }));
+  const layer = built.layer.sizes;
+  rows.push(
+    { artifact: 'layer (zip)', js_bytes: layer.coreJs + layer.zodJs, zip_bytes: layer.layerZip },
+    { artifact: 'layer: @circle-core/core', js_bytes: layer.coreJs, zip_bytes: null },
+    { artifact: 'layer: zod', js_bytes: layer.zodJs, zip_bytes: null },
+  );
+  try {
+    const { sizes: artifacts } = await buildArtifacts({ root, outDir: join(work, 'build') });
+    for (const size of artifacts) {
+      if (!size.artifact.startsWith('function ')) continue;
+      rows.push({ artifact: size.artifact, js_bytes: size.jsBytes, zip_bytes: size.zip?.bytes ?? null });
+    }
+    return { rows };
+  } catch (error) {
+    return { rows, error: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '' };
+  }
+}
+
+progress(`building bundles into ${work}`);
+const built = await buildBench(root, work, values['compare-core']);
+await mkdir(logsDir, { recursive: true });
+const sink = await startXraySink();
+const secretsFake = await startSecretsManagerFake({ [BENCH_SECRET]: 'bench-api-token-value' });
+try {
+  const httpEvent = httpEventText();
+  const sqsEvent = sqsEventText(settings.sqs_batch_size);
+  const environment = (functionName: string, tracing: boolean, extra: Record<string, string> = {}) =>
+    lambdaEnvironment({
+      functionName,
+      tracing,
+      xrayDaemon: sink.address,
+      secretsEndpoint: secretsFake.endpoint,
+      extra: { BENCH_SECRET_NAME: BENCH_SECRET, ...extra },
+    });
+
+  const b = built.bundles;
+  const cores: { family: WarmVariant['family']; id: string; bundle: string }[] = [
+    { family: 'core', id: 'core', bundle: b.core },
+  ];
+  if (built.alternative !== undefined) {
+    cores.push({ family: 'core-alt', id: 'core-alt', bundle: built.alternative.core });
+  }
+  const variants: WarmVariant[] = [
+    { id: 'raw-http', family: 'raw', trigger: 'http', traced: false, bundle: b['raw-http'], event: httpEvent },
+    { id: 'stock-http', family: 'stock', trigger: 'http', traced: false, bundle: b['stock-http'], event: httpEvent },
+    ...cores.map((c): WarmVariant => ({ ...c, id: `${c.id}-http`, trigger: 'http', traced: false, event: httpEvent })),
+    { id: 'stock-http-traced', family: 'stock', trigger: 'http', traced: true, bundle: b['stock-http'], event: httpEvent },
+    ...cores.map(
+      (c): WarmVariant => ({ ...c, id: `${c.id}-http-traced`, trigger: 'http', traced: true, event: httpEvent }),
+    ),
+    { id: 'raw-sqs', family: 'raw', trigger: 'sqs', traced: false, bundle: b['raw-sqs'], event: sqsEvent },
+    { id: 'stock-sqs', family: 'stock', trigger: 'sqs', traced: false, bundle: b['stock-sqs'], event: sqsEvent },
+    ...cores.map((c): WarmVariant => ({ ...c, id: `${c.id}-sqs`, trigger: 'sqs', traced: false, event: sqsEvent })),
+  ];
+  const warmOptions: WarmOptions = {
+    harness: built.harness.warm,
+    rounds: settings.rounds,
+    warmup: { http: settings.warmup_http, sqs: settings.warmup_sqs },
+    invocations: { http: settings.invocations_http, sqs: settings.invocations_sqs },
+    environment: (variant) => environment(`bench-${variant.id}`, variant.traced),
+    logsDir,
+    segmentsReceived: () => sink.received(),
+    progress,
+  };
+
+  progress('counting output lines per invocation');
+  const lines = await countLogLines(variants, warmOptions, 200);
+
+  progress(`warm: ${settings.rounds} rounds of ${variants.length} variants`);
+  const warm = await runWarmRounds(variants, warmOptions);
+
+  progress('components');
+  const componentsTask = (loadXray: boolean): ComponentsTask => ({
+    iterations: settings.component_iterations,
+    warmup: Math.round(settings.component_iterations / 5),
+    body: JSON.stringify(SAMPLE_INPUT),
+    sqsEvent,
+    headers: { 'content-type': 'application/json', host: 'api.example.test', ...GATEWAY_HEADERS },
+    loadXray,
+  });
+  const components = await runChild<ComponentsResult>({
+    script: built.harness.components,
+    task: componentsTask(false),
+    env: environment('bench-components', false),
+    stderrFile: join(logsDir, 'components.stderr'),
+  });
+  const componentsWithXray = await runChild<ComponentsResult>({
+    script: built.harness.components,
+    task: componentsTask(true),
+    env: environment('bench-components', false),
+    stderrFile: join(logsDir, 'components.stderr'),
+  });
+
+  progress(`cold: ${settings.cold_runs} rounds`);
+  const coldVariants: ColdVariant[] = [
+    { id: 'raw-http', bundle: b['raw-http'], event: httpEvent, trigger: 'http' },
+    { id: 'raw-secret', bundle: b['raw-secret'], event: httpEvent, trigger: 'http' },
+    { id: 'stock-secret', bundle: b['stock-secret'], event: httpEvent, trigger: 'http' },
+    { id: 'core', bundle: b.core, event: httpEvent, trigger: 'http' },
+    { id: 'core-secret', bundle: b['core-secret'], event: httpEvent, trigger: 'http' },
+  ];
+  if (built.alternative !== undefined) {
+    coldVariants.push({ id: 'core-alt-secret', bundle: built.alternative.coreSecret, event: httpEvent, trigger: 'http' });
+  }
+  const cold = await runColdRounds(coldVariants, {
+    harness: built.harness.cold,
+    runs: settings.cold_runs,
+    environment: (variant) => environment(`bench-${variant?.id ?? 'floor'}`, false),
+    logsDir,
+    progress,
+  });
+
+  progress('Secrets Manager calls and connections');
+  const secrets = await probeSecrets({
+    harness: built.harness.secrets,
+    bundle: b['core-secret'],
+    event: httpEvent,
+    fake: secretsFake,
+    environment: (extra) => environment('bench-core-secret', false, extra),
+    logsDir,
+    maxAgeSeconds: settings.secret_max_age_seconds,
+    durationMs: settings.secret_max_age_run_ms,
+  });
+  const connections = await probeConnections({
+    harness: built.harness.connections,
+    calls: 100,
+    env: environment('bench-connections', false),
+    logsDir,
+  });
+
+  progress('bundle sizes (building the repository functions)');
+  const size = await sizes(built);
+
+  const results = composeResults({
+    mode: short ? 'short' : 'full',
+    settings,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadavg_start: loadAtStart },
+    warm,
+    lines,
+    cold,
+    coldRuns: settings.cold_runs,
+    secrets,
+    connections,
+    components: components.components,
+    componentsWithXray: componentsWithXray.components,
+    sizes: size.rows,
+    ...(size.error === undefined ? {} : { functionBuildError: size.error }),
+    hasAlternative: built.alternative !== undefined,
+  });
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(outDir, 'RESULTS.md'), renderMarkdown(results));
+  progress(`wrote ${join(outDir, 'results.json')} and RESULTS.md`);
+  for (const budget of results.budgets) {
+    console.log(`${budget.met ? 'met    ' : 'NOT MET'}  ${budget.id} = ${budget.value} (limit ${budget.limit})`);
+  }
+} finally {
+  await sink.close();
+  await secretsFake.close();
+}
