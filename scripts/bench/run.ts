@@ -33,11 +33,11 @@ const { values } = parseArgs({
 
 const short = values.short;
 const settings = {
-  rounds: short ? 3 : 5,
+  rounds: short ? 5 : 20,
   warmup_http: short ? 3_000 : 10_000,
-  invocations_http: short ? 10_000 : 100_000,
+  slice_http: short ? 2_000 : 5_000,
   warmup_sqs: short ? 500 : 2_000,
-  invocations_sqs: short ? 2_000 : 20_000,
+  slice_sqs: short ? 400 : 1_000,
   sqs_batch_size: 10,
   cold_runs: short ? 5 : 15,
   component_iterations: short ? 5_000 : 20_000,
@@ -119,7 +119,7 @@ try {
     harness: built.harness.warm,
     rounds: settings.rounds,
     warmup: { http: settings.warmup_http, sqs: settings.warmup_sqs },
-    invocations: { http: settings.invocations_http, sqs: settings.invocations_sqs },
+    slice: { http: settings.slice_http, sqs: settings.slice_sqs },
     environment: (variant) => environment(`bench-${variant.id}`, variant.traced),
     logsDir,
     segmentsReceived: () => sink.received(),

@@ -9,9 +9,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sqsService } from './aws/sqs.ts';
 import { secretsManagerService } from './aws/secrets-manager.ts';
 import { type AwsEndpoint, type AwsServices, startAwsEndpoint } from './aws/server.ts';
+import { sqsService } from './aws/sqs.ts';
 import { stepFunctionsService } from './aws/step-functions.ts';
 import { buildModel, LOCAL_ACCOUNT_ID, type LocalModel } from './config/model.ts';
 import { resolveServerlessConfig } from './config/serverless.ts';
@@ -97,7 +97,9 @@ async function listen<T>(what: string, port: number, variable: string, start: ()
     return await start();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`${what}: port ${port} is in use (another stack?); set ${variable} to another port, or 0 for any`);
+      throw new Error(
+        `${what}: port ${port} is in use (another stack?); set ${variable} to another port, or 0 for any`,
+      );
     }
     throw error;
   }
@@ -165,14 +167,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const [, resolved] = await Promise.all([
       options.build ? runBuild(log, shell, options.buildDir) : Promise.resolve(),
-      resolveServerlessConfig({ awsEndpoint: aws.url, cacheDir: options.localDir, ...(options.stage ? { stage: options.stage } : {}) }),
+      resolveServerlessConfig({
+        awsEndpoint: aws.url,
+        cacheDir: options.localDir,
+        ...(options.stage ? { stage: options.stage } : {}),
+      }),
     ]);
     const model = buildModel(resolved.config, { awsUrl: aws.url });
     for (const warning of model.warnings) log.warn(warning);
-    const selected = options.only === undefined ? model.functions : model.functions.filter((fn) => options.only?.includes(fn.key));
+    const selected =
+      options.only === undefined
+        ? model.functions
+        : model.functions.filter((fn) => options.only?.includes(fn.key));
     if (options.only !== undefined && selected.length !== options.only.length) {
       const known = model.functions.map((fn) => fn.key).join(', ');
-      throw new Error(`unknown function ${options.only.filter((key) => !selected.some((fn) => fn.key === key)).join(', ')}; serverless.yml has: ${known}`);
+      throw new Error(
+        `unknown function ${options.only.filter((key) => !selected.some((fn) => fn.key === key)).join(', ')}; serverless.yml has: ${known}`,
+      );
     }
 
     // Queues first: functions may read their URLs at init.
@@ -186,13 +197,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     services.sqs = sqsService(engine);
 
-    const secretNames = new Set((await secretStore.list()).filter((s) => s.deletedAt === undefined).map((s) => s.name));
-    const embeddedPostgres = new Set(selected.filter((fn) => needsEmbeddedPostgres(fn, shell, secretNames)).map((fn) => fn.key));
+    const secretNames = new Set(
+      (await secretStore.list()).filter((s) => s.deletedAt === undefined).map((s) => s.name),
+    );
+    const embeddedPostgres = new Set(
+      selected.filter((fn) => needsEmbeddedPostgres(fn, shell, secretNames)).map((fn) => fn.key),
+    );
     const [s3, dynamo, postgres] = await Promise.all([
       startS3({ directory: join(options.localDir, 's3'), buckets: model.buckets }),
-      startDynamo({ directory: join(options.localDir, 'dynamodb'), tables: model.tables, region: model.region }),
+      startDynamo({
+        directory: join(options.localDir, 'dynamodb'),
+        tables: model.tables,
+        region: model.region,
+      }),
       embeddedPostgres.size > 0
-        ? startPostgres({ directory: options.postgres === 'memory' ? undefined : join(options.localDir, 'pg') })
+        ? startPostgres({
+            directory: options.postgres === 'memory' ? undefined : join(options.localDir, 'pg'),
+          })
         : Promise.resolve(undefined as EmbeddedStore | undefined),
     ]);
     cleanups.push(() => s3.close());
@@ -208,7 +229,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const processes: FunctionProcess[] = [];
     for (const fn of selected) {
       const taskRoot = join(runtimeRoot, fn.key);
-      await prepareTaskRoot({ buildDir: options.buildDir, key: fn.key, target: taskRoot, repoRoot: REPO_ROOT });
+      await prepareTaskRoot({
+        buildDir: options.buildDir,
+        key: fn.key,
+        target: taskRoot,
+        repoRoot: REPO_ROOT,
+      });
       const env = functionEnvironment(fn, endpoints, {
         region: model.region,
         shell,
@@ -222,7 +248,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(() => Promise.all(processes.map((fn) => fn.stop())).then(() => undefined));
     await Promise.all(
       processes.map((fn) =>
-        fn.start().catch((error: unknown) => log.error('function init failed', { function: fn.spec.key, error: (error as Error).message })),
+        fn
+          .start()
+          .catch((error: unknown) =>
+            log.error('function init failed', { function: fn.spec.key, error: (error as Error).message }),
+          ),
       ),
     );
 
@@ -240,7 +270,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       try {
         workflows.create(machine.name, machine.definition, { type: machine.type });
       } catch (error) {
-        log.error('state machine not loaded', { stateMachine: machine.name, error: (error as Error).message });
+        log.error('state machine not loaded', {
+          stateMachine: machine.name,
+          error: (error as Error).message,
+        });
       }
     }
     services.stepFunctions = stepFunctionsService(workflows);
@@ -329,7 +362,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           ...counts,
           ...(redrive === undefined
             ? {}
-            : { deadLetterQueue: redrive.deadLetterTargetArn.split(':').pop(), maxReceiveCount: redrive.maxReceiveCount }),
+            : {
+                deadLetterQueue: redrive.deadLetterTargetArn.split(':').pop(),
+                maxReceiveCount: redrive.maxReceiveCount,
+              }),
           mappings: mappings
             .filter((mapping) => mapping.queue === queue)
             .map((mapping) => ({
@@ -342,7 +378,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         };
       }),
       schedules: scheduler.describe(),
-      stateMachines: workflows.machines().map((machine) => ({ name: machine.name, arn: machine.arn, type: machine.type })),
+      stateMachines: workflows
+        .machines()
+        .map((machine) => ({ name: machine.name, arn: machine.arn, type: machine.type })),
       stores,
     });
 
@@ -350,7 +388,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const reply = (status: number, body: unknown): true => {
         const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
         return true;
       };
@@ -370,7 +411,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     if (options.advertise) {
       const file = stackFile(options.localDir);
-      await writeFile(file, `${JSON.stringify({ pid: process.pid, apiUrl: api.url, awsUrl: aws.url, startedAt: new Date().toISOString() }, null, 2)}\n`);
+      await writeFile(
+        file,
+        `${JSON.stringify({ pid: process.pid, apiUrl: api.url, awsUrl: aws.url, startedAt: new Date().toISOString() }, null, 2)}\n`,
+      );
       cleanups.push(() => rm(file, { force: true }));
     }
 

@@ -25,8 +25,17 @@ function port(name: string, fallback: number): number {
 
 function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
-  return rows.map((row) => `    ${row.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd()}`).join('\n');
+  for (const row of rows)
+    row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  return rows
+    .map(
+      (row) =>
+        `    ${row
+          .map((cell, index) => cell.padEnd(widths[index] ?? 0))
+          .join('  ')
+          .trimEnd()}`,
+    )
+    .join('\n');
 }
 
 /**
@@ -40,7 +49,12 @@ function table(rows: string[][]): string {
 export function summary(stack: Stack): string {
   const health = stack.health() as {
     functions: { function: string; state: string; initError?: string }[];
-    queues: { name: string; maxReceiveCount?: number; deadLetterQueue?: string; mappings: { function: string; batchSize: number; batchingWindowSeconds: number }[] }[];
+    queues: {
+      name: string;
+      maxReceiveCount?: number;
+      deadLetterQueue?: string;
+      mappings: { function: string; batchSize: number; batchingWindowSeconds: number }[];
+    }[];
     schedules: { function: string; expression: string; enabled: boolean; next?: string }[];
     stateMachines: { name: string; type: string }[];
   };
@@ -68,15 +82,22 @@ export function summary(stack: Stack): string {
     table(
       health.queues.map((queue) => [
         queue.name,
-        queue.mappings.map((m) => `-> ${m.function} (batch ${m.batchSize}, window ${m.batchingWindowSeconds} s)`).join(', ') ||
-          '(no consumer)',
-        queue.deadLetterQueue === undefined ? '' : `DLQ ${queue.deadLetterQueue} after ${queue.maxReceiveCount}`,
+        queue.mappings
+          .map((m) => `-> ${m.function} (batch ${m.batchSize}, window ${m.batchingWindowSeconds} s)`)
+          .join(', ') || '(no consumer)',
+        queue.deadLetterQueue === undefined
+          ? ''
+          : `DLQ ${queue.deadLetterQueue} after ${queue.maxReceiveCount}`,
       ]),
     ) || '    (none)',
     '',
     '  Schedules',
     table(
-      health.schedules.map((rule) => [rule.function, rule.expression, rule.enabled ? `next ${rule.next ?? '-'}` : 'disabled']),
+      health.schedules.map((rule) => [
+        rule.function,
+        rule.expression,
+        rule.enabled ? `next ${rule.next ?? '-'}` : 'disabled',
+      ]),
     ) || '    (none)',
     '',
     '  Workflows',
@@ -115,7 +136,9 @@ async function main(): Promise<void> {
       postgres: process.env['CIRCLE_LOCAL_PG'] === 'memory' ? 'memory' : 'file',
       ...(values.stage === undefined ? {} : { stage: values.stage }),
       ...(values.only === undefined ? {} : { only: values.only.split(',').map((key) => key.trim()) }),
-      ...(visibility === undefined || visibility === '' ? {} : { visibilityTimeoutSeconds: Number(visibility) }),
+      ...(visibility === undefined || visibility === ''
+        ? {}
+        : { visibilityTimeoutSeconds: Number(visibility) }),
     });
   } catch (error) {
     log.error('the local stack did not start', { error: (error as Error).message });

@@ -1,12 +1,12 @@
 /**
- * Warm rounds: every variant in its own child process, one after the other, in an order rotated each
- * round, so a burst of load from other work on the machine hits each variant in turn. Ratios are taken
- * within a round and reported as the median over rounds.
+ * Warm rounds: every variant in its own child process, all of one trigger alive at once and run one slice
+ * at a time in an order rotated each round, so a burst of load from other work on the machine hits every
+ * variant alike. Ratios are taken within a round and reported as the median over rounds.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WarmResult, WarmTask } from '../harness/protocol.ts';
-import { runChild } from './child.ts';
+import type { WarmCommand, WarmReady, WarmSlice, WarmTask } from '../harness/protocol.ts';
+import { type ChildSession, startChild } from './child.ts';
 import { summarize } from './stats.ts';
 
 /** One thing measured warm: a bundle, the event it gets, and whether tracing is on. */
@@ -43,11 +43,12 @@ export interface WarmOutcome {
 
 export interface WarmOptions {
   readonly harness: string;
+  /** Rounds: each round runs one slice of every variant of a trigger, in a rotated order. */
   readonly rounds: number;
-  /** Untimed invocations per child before the timed ones, by trigger. */
+  /** Untimed invocations per child before its first slice, by trigger. */
   readonly warmup: Readonly<Record<'http' | 'sqs', number>>;
-  /** Timed invocations per child, by trigger (an SQS batch costs about ten HTTP requests). */
-  readonly invocations: Readonly<Record<'http' | 'sqs', number>>;
+  /** Timed invocations per slice, by trigger (an SQS batch costs about ten HTTP requests). */
+  readonly slice: Readonly<Record<'http' | 'sqs', number>>;
   readonly environment: (variant: WarmVariant) => Record<string, string>;
   readonly logsDir: string;
   /** Datagrams the X-Ray sink has received so far. */
@@ -55,7 +56,7 @@ export interface WarmOptions {
   readonly progress: (message: string) => void;
 }
 
-function task(variant: WarmVariant, warmup: number, invocations: number): WarmTask {
+function task(variant: WarmVariant, warmup: number): WarmTask {
   return {
     bundle: variant.bundle,
     event: variant.event,
@@ -63,7 +64,6 @@ function task(variant: WarmVariant, warmup: number, invocations: number): WarmTa
     functionName: `bench-${variant.id}`,
     traced: variant.traced,
     warmup,
-    invocations,
   };
 }
 
@@ -72,8 +72,92 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
+
+/** Starts a warm child and waits until it is loaded and warmed up. */
+async function startWarm(
+  variant: WarmVariant,
+  options: WarmOptions,
+  warmup: number,
+  stdoutFile?: string,
+): Promise<ChildSession> {
+  const child = startChild({
+    script: options.harness,
+    task: task(variant, warmup),
+    env: options.environment(variant),
+    stderrFile: join(options.logsDir, `${variant.id}${stdoutFile === undefined ? '' : '.lines'}.stderr`),
+    ...(stdoutFile === undefined ? {} : { stdoutFile }),
+  });
+  const ready = await child.receive<WarmReady>();
+  if (ready.failures > 0) throw new Error(`${variant.id}: ${ready.failures} warm-up invocations did not succeed`);
+  return child;
+}
+
+async function slice(child: ChildSession, variant: WarmVariant, invocations: number): Promise<WarmSlice> {
+  child.send({ invocations } satisfies WarmCommand);
+  const result = await child.receive<WarmSlice>();
+  if (result.failures > 0) {
+    throw new Error(`${variant.id}: ${result.failures} of ${invocations} invocations did not succeed`);
+  }
+  return result;
+}
+
+async function stop(child: ChildSession): Promise<void> {
+  child.send({ invocations: 0 } satisfies WarmCommand);
+  await child.receive();
+  await child.exited();
+}
+
 /**
- * Runs `rounds` rounds over the variants (HTTP ones, then SQS ones, each group rotated per round).
+ * Measures the variants of one trigger together: every child is started and warmed up (one at a time),
+ * then each round runs one slice per variant in a rotated order, so each round's ratios compare slices
+ * taken moments apart.
+ */
+async function runGroup(
+  group: readonly WarmVariant[],
+  options: WarmOptions,
+  samples: Map<string, Float64Array[]>,
+  segments: Map<string, number>,
+  rounds: WarmRoundResult[],
+): Promise<void> {
+  const children = new Map<string, ChildSession>();
+  try {
+    for (const variant of group) {
+      const before = options.segmentsReceived();
+      children.set(variant.id, await startWarm(variant, options, options.warmup[variant.trigger]));
+      await settle();
+      segments.set(variant.id, (segments.get(variant.id) ?? 0) + options.segmentsReceived() - before);
+    }
+    for (let round = 0; round < options.rounds; round += 1) {
+      const order = rotate(group, round);
+      const figures: Record<string, WarmFigures> = {};
+      for (const variant of order) {
+        const child = children.get(variant.id);
+        if (child === undefined) continue;
+        const invocations = options.slice[variant.trigger];
+        const before = options.segmentsReceived();
+        const result = await slice(child, variant, invocations);
+        await settle();
+        segments.set(variant.id, (segments.get(variant.id) ?? 0) + options.segmentsReceived() - before);
+        samples.set(variant.id, [...(samples.get(variant.id) ?? []), result.samples]);
+        figures[variant.id] = { ...summarize([result.samples]), invocations };
+      }
+      const existing = rounds[round];
+      const merged = { ...existing?.figures, ...figures };
+      rounds[round] = { round: round + 1, order: [...(existing?.order ?? []), ...order.map((v) => v.id)], figures: merged };
+      options.progress(
+        `  ${group[0]?.trigger ?? ''} round ${round + 1}/${options.rounds}: ${order
+          .map((v) => `${v.id} ${figures[v.id]?.p50Us.toFixed(1) ?? '?'}`)
+          .join(', ')} (p50 µs)`,
+      );
+    }
+  } finally {
+    await Promise.allSettled([...children.values()].map((child) => stop(child)));
+  }
+}
+
+/**
+ * Runs the HTTP variants together, then the SQS variants together, `rounds` slices each.
  *
  * @example
  * ```ts
@@ -84,42 +168,16 @@ export async function runWarmRounds(variants: readonly WarmVariant[], options: W
   const samples = new Map<string, Float64Array[]>();
   const segments = new Map<string, number>();
   const rounds: WarmRoundResult[] = [];
-  const groups = (['http', 'sqs'] as const).map((trigger) => variants.filter((v) => v.trigger === trigger));
-  for (let round = 0; round < options.rounds; round += 1) {
-    const order = groups.flatMap((group) => rotate(group, round));
-    const figures: Record<string, WarmFigures> = {};
-    for (const variant of order) {
-      const invocations = options.invocations[variant.trigger];
-      const before = options.segmentsReceived();
-      const result = await runChild<WarmResult>({
-        script: options.harness,
-        task: task(variant, options.warmup[variant.trigger], invocations),
-        env: options.environment(variant),
-        stderrFile: join(options.logsDir, `${variant.id}.stderr`),
-      });
-      if (result.failures > 0) {
-        throw new Error(`${variant.id}: ${result.failures} of ${invocations} invocations did not succeed`);
-      }
-      // Let the last datagrams of this child arrive before counting.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const sent = options.segmentsReceived() - before;
-      segments.set(variant.id, (segments.get(variant.id) ?? 0) + sent);
-      samples.set(variant.id, [...(samples.get(variant.id) ?? []), result.samples]);
-      const summary = summarize([result.samples]);
-      figures[variant.id] = { ...summary, invocations };
-      options.progress(
-        `  round ${round + 1}/${options.rounds} ${variant.id.padEnd(20)} p50 ${summary.p50Us.toFixed(2).padStart(8)} µs  p99 ${summary.p99Us.toFixed(2).padStart(8)} µs`,
-      );
-    }
-    rounds.push({ round: round + 1, order: order.map((v) => v.id), figures });
+  for (const trigger of ['http', 'sqs'] as const) {
+    const group = variants.filter((variant) => variant.trigger === trigger);
+    if (group.length > 0) await runGroup(group, options, samples, segments, rounds);
   }
   const pooled: Record<string, WarmFigures> = {};
   const segmentsPerInvocation: Record<string, number> = {};
   for (const variant of variants) {
-    const parts = samples.get(variant.id) ?? [];
-    const summary = summarize(parts);
+    const summary = summarize(samples.get(variant.id) ?? []);
     pooled[variant.id] = { ...summary, invocations: summary.count };
-    const invoked = options.rounds * (options.warmup[variant.trigger] + options.invocations[variant.trigger]);
+    const invoked = options.warmup[variant.trigger] + options.rounds * options.slice[variant.trigger];
     segmentsPerInvocation[variant.id] = (segments.get(variant.id) ?? 0) / invoked;
   }
   return { rounds, pooled, segmentsPerInvocation };
@@ -131,7 +189,7 @@ export async function runWarmRounds(variants: readonly WarmVariant[], options: W
  *
  * @example
  * ```ts
- * const lines = await countLogLines(variants, options, 200); // { 'core-http': 2, ... }
+ * const lines = await countLogLines(variants, options, 200); // { 'core-http': { stdout: 2, stderr: 0 }, ... }
  * ```
  */
 export async function countLogLines(
@@ -144,13 +202,9 @@ export async function countLogLines(
     const stdoutFile = join(options.logsDir, `${variant.id}.lines.stdout`);
     const stderrFile = join(options.logsDir, `${variant.id}.lines.stderr`);
     await Promise.all([rm(stdoutFile, { force: true }), rm(stderrFile, { force: true })]);
-    await runChild<WarmResult>({
-      script: options.harness,
-      task: task(variant, 0, invocations),
-      env: options.environment(variant),
-      stdoutFile,
-      stderrFile,
-    });
+    const child = await startWarm(variant, options, 0, stdoutFile);
+    await slice(child, variant, invocations);
+    await stop(child);
     const lines = async (file: string): Promise<number> =>
       (await readFile(file, 'utf8')).split('\n').filter((line) => line.trim() !== '').length;
     counts[variant.id] = {

@@ -7,7 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionProcess } from '../functions/function-process.ts';
 import type { FunctionRegistry } from '../functions/registry.ts';
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -69,7 +74,12 @@ export async function handleLambda(
   }
   if (req.method === 'GET' && action === 'configuration') return send(res, 200, configuration(fn));
   if (req.method !== 'POST' || action !== 'invocations') {
-    return error(res, 400, 'InvalidRequestContentException', `Unsupported Lambda request ${req.method} ${url.pathname}`);
+    return error(
+      res,
+      400,
+      'InvalidRequestContentException',
+      `Unsupported Lambda request ${req.method} ${url.pathname}`,
+    );
   }
   let event: unknown = {};
   const text = body.toString('utf8');

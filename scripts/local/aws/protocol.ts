@@ -42,7 +42,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new AwsError('RequestEntityTooLarge', `Request body larger than ${limit} bytes`, { status: 413 }));
+        reject(
+          new AwsError('RequestEntityTooLarge', `Request body larger than ${limit} bytes`, { status: 413 }),
+        );
         req.destroy();
         return;
       }
@@ -79,7 +81,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, ver
  * sendJsonError(res, new AwsError('QueueDoesNotExist', 'The specified queue does not exist.'), '1.0', 'com.amazonaws.sqs#');
  * ```
  */
-export function sendJsonError(res: ServerResponse, error: AwsError, version: '1.0' | '1.1', prefix = ''): void {
+export function sendJsonError(
+  res: ServerResponse,
+  error: AwsError,
+  version: '1.0' | '1.1',
+  prefix = '',
+): void {
   const text = JSON.stringify({ __type: `${prefix}${error.type}`, message: error.message });
   const headers: Record<string, string | number> = {
     'content-type': `application/x-amz-json-${version}`,

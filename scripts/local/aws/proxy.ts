@@ -51,7 +51,8 @@ export function proxy(
   const headers = { ...req.headers };
   let path = req.url ?? '/';
   if (options.s3) {
-    if (typeof headers.authorization === 'string') headers.authorization = rewriteCredential(headers.authorization);
+    if (typeof headers.authorization === 'string')
+      headers.authorization = rewriteCredential(headers.authorization);
     path = path.replace(/(X-Amz-Credential=)[^%&/]+(%2F|\/)/, `$1${LOCAL_ACCESS_KEY_ID}$2`);
   }
   const upstream = request(

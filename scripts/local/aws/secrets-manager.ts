@@ -13,7 +13,10 @@ function storeError(error: unknown): unknown {
   if (!(error instanceof SecretStoreError)) return error;
   switch (error.reason) {
     case 'exists':
-      return new AwsError('ResourceExistsException', `The operation failed because the secret ${error.secretName} already exists.`);
+      return new AwsError(
+        'ResourceExistsException',
+        `The operation failed because the secret ${error.secretName} already exists.`,
+      );
     case 'not-found':
       return notFound();
     case 'deleted':
@@ -41,7 +44,9 @@ function content(body: Record<string, unknown>): { value?: string; binary?: stri
  */
 export function secretsManagerService(store: SecretStore, region: string): JsonService {
   const arn = (secret: StoredSecret): string => secretArn(secret.name, region);
-  const versions = (secret: StoredSecret): Record<string, string[]> => ({ [secret.versionId]: ['AWSCURRENT'] });
+  const versions = (secret: StoredSecret): Record<string, string[]> => ({
+    [secret.versionId]: ['AWSCURRENT'],
+  });
   const find = async (body: Record<string, unknown>): Promise<StoredSecret> => {
     const secret = await store.get(requireString(body, 'SecretId', 'InvalidParameterException'));
     if (secret === undefined) throw notFound();
@@ -66,7 +71,10 @@ export function secretsManagerService(store: SecretStore, region: string): JsonS
       if (secret.deletedAt !== undefined) throw storeError(new SecretStoreError('deleted', secret.name));
       const versionId = body['VersionId'];
       const stage = body['VersionStage'];
-      if ((typeof versionId === 'string' && versionId !== secret.versionId) || (typeof stage === 'string' && stage !== 'AWSCURRENT')) {
+      if (
+        (typeof versionId === 'string' && versionId !== secret.versionId) ||
+        (typeof stage === 'string' && stage !== 'AWSCURRENT')
+      ) {
         throw new AwsError(
           'ResourceNotFoundException',
           "Secrets Manager can't find the specified secret value for the requested version or staging label.",
@@ -94,20 +102,34 @@ export function secretsManagerService(store: SecretStore, region: string): JsonS
       const secretId = requireString(body, 'SecretId', 'InvalidParameterException');
       const value = content(body);
       if (value.value === undefined && value.binary === undefined) {
-        throw new AwsError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
+        throw new AwsError(
+          'InvalidRequestException',
+          'You must provide either SecretString or SecretBinary.',
+        );
       }
       const secret = await store.put(secretId, value, 'update');
-      return { ARN: arn(secret), Name: secret.name, VersionId: secret.versionId, VersionStages: ['AWSCURRENT'] };
+      return {
+        ARN: arn(secret),
+        Name: secret.name,
+        VersionId: secret.versionId,
+        VersionStages: ['AWSCURRENT'],
+      };
     },
     DescribeSecret: async (body) => describe(await find(body)),
     ListSecrets: async (body) => {
       const includeDeleted = body['IncludePlannedDeletion'] === true;
-      const filters = Array.isArray(body['Filters']) ? (body['Filters'] as { Key?: string; Values?: string[] }[]) : [];
+      const filters = Array.isArray(body['Filters'])
+        ? (body['Filters'] as { Key?: string; Values?: string[] }[])
+        : [];
       const matches = (secret: StoredSecret): boolean =>
         filters.every((filter) => {
           const values = filter.Values ?? [];
           const field =
-            filter.Key === 'name' ? secret.name : filter.Key === 'description' ? (secret.description ?? '') : undefined;
+            filter.Key === 'name'
+              ? secret.name
+              : filter.Key === 'description'
+                ? (secret.description ?? '')
+                : undefined;
           if (filter.Key === 'all') {
             return values.some((v) => secret.name.startsWith(v) || (secret.description ?? '').startsWith(v));
           }
@@ -133,12 +155,15 @@ export function secretsManagerService(store: SecretStore, region: string): JsonS
       if (body['ForceDeleteWithoutRecovery'] === true && body['RecoveryWindowInDays'] !== undefined) {
         throw new AwsError(
           'InvalidParameterException',
-          'You can\'t use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.',
+          "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
         );
       }
       const secret = await store.delete(secretId, { force: body['ForceDeleteWithoutRecovery'] === true });
       const windowDays = Number(body['RecoveryWindowInDays'] ?? 30);
-      const deletion = body['ForceDeleteWithoutRecovery'] === true ? Date.now() : (secret.deletedAt ?? Date.now()) + windowDays * 86_400_000;
+      const deletion =
+        body['ForceDeleteWithoutRecovery'] === true
+          ? Date.now()
+          : (secret.deletedAt ?? Date.now()) + windowDays * 86_400_000;
       return { ARN: arn(secret), Name: secret.name, DeletionDate: epochSeconds(deletion) };
     },
     RestoreSecret: async (body) => {
@@ -150,7 +175,10 @@ export function secretsManagerService(store: SecretStore, region: string): JsonS
   return async ({ operation, body }: JsonRequest) => {
     const handler = operations[operation];
     if (handler === undefined) {
-      throw new AwsError('UnknownOperationException', `secretsmanager.${operation} is not supported by the local stack`);
+      throw new AwsError(
+        'UnknownOperationException',
+        `secretsmanager.${operation} is not supported by the local stack`,
+      );
     }
     try {
       return await handler(body);

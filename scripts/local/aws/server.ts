@@ -49,7 +49,9 @@ const JSON_TARGETS: Record<string, { service: keyof AwsServices; version: '1.0' 
 };
 
 function unavailable(name: string): AwsError {
-  return new AwsError('ServiceUnavailable', `${name} is not ready yet (the local stack is starting)`, { status: 503 });
+  return new AwsError('ServiceUnavailable', `${name} is not ready yet (the local stack is starting)`, {
+    status: 503,
+  });
 }
 
 async function serveJson(
@@ -120,7 +122,10 @@ async function serveQuery(req: IncomingMessage, res: ServerResponse, services: A
   if (service === 'sqs') {
     sendXmlError(
       res,
-      new AwsError('InvalidAction', 'The local stack speaks the SQS JSON protocol; use a current AWS SDK or CLI'),
+      new AwsError(
+        'InvalidAction',
+        'The local stack speaks the SQS JSON protocol; use a current AWS SDK or CLI',
+      ),
     );
     return;
   }
@@ -135,7 +140,8 @@ async function route(req: IncomingMessage, res: ServerResponse, services: AwsSer
     return;
   }
   if (path.startsWith('/_local/')) {
-    const served = services.control !== undefined && (await services.control(req, res, await readBody(req, BODY_LIMIT)));
+    const served =
+      services.control !== undefined && (await services.control(req, res, await readBody(req, BODY_LIMIT)));
     if (!served) sendJson(res, 404, { message: `No local route ${path}` }, '1.1');
     return;
   }
@@ -174,8 +180,11 @@ export async function startAwsEndpoint(options: {
   const server: Server = createServer((req, res) => {
     route(req, res, options.services).catch((error: unknown) => {
       const err =
-        error instanceof AwsError ? error : new AwsError('InternalFailure', 'The local stack failed to serve the request', { status: 500 });
-      if (!(error instanceof AwsError)) options.log.error('AWS endpoint error', { error: (error as Error).message });
+        error instanceof AwsError
+          ? error
+          : new AwsError('InternalFailure', 'The local stack failed to serve the request', { status: 500 });
+      if (!(error instanceof AwsError))
+        options.log.error('AWS endpoint error', { error: (error as Error).message });
       if (res.headersSent) {
         res.end();
         return;

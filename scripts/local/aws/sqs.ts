@@ -4,7 +4,13 @@
  * purge. The queues themselves live in the {@link QueueEngine}.
  */
 import type { MessageAttributeValue } from '../queues/md5.ts';
-import { type LocalQueue, type QueueEngine, type SendInput, type StoredMessage, sqsError } from '../queues/queue-engine.ts';
+import {
+  type LocalQueue,
+  type QueueEngine,
+  type SendInput,
+  type StoredMessage,
+  sqsError,
+} from '../queues/queue-engine.ts';
 import { type JsonRequest, type JsonService, requireString } from './protocol.ts';
 
 /**
@@ -54,7 +60,10 @@ function pickMessageAttributes(
   for (const [name, value] of Object.entries(message.attributes)) {
     const wanted = names.some(
       (pattern) =>
-        pattern === 'All' || pattern === '.*' || pattern === name || (pattern.endsWith('.*') && name.startsWith(pattern.slice(0, -1))),
+        pattern === 'All' ||
+        pattern === '.*' ||
+        pattern === name ||
+        (pattern.endsWith('.*') && name.startsWith(pattern.slice(0, -1))),
     );
     if (wanted) picked[name] = value;
   }
@@ -67,13 +76,19 @@ function messageAttributes(value: unknown): Record<string, MessageAttributeValue
   for (const [name, raw] of Object.entries(value as Record<string, Record<string, unknown>>)) {
     const dataType = raw['DataType'];
     if (typeof dataType !== 'string' || !/^(String|Number|Binary)(\..+)?$/.test(dataType)) {
-      throw sqsError('InvalidParameterValue', `The message attribute '${name}' must contain a valid DataType.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `The message attribute '${name}' must contain a valid DataType.`,
+      );
     }
     const attribute: MessageAttributeValue = { DataType: dataType };
     if (typeof raw['StringValue'] === 'string') attribute.StringValue = raw['StringValue'];
     if (typeof raw['BinaryValue'] === 'string') attribute.BinaryValue = raw['BinaryValue'];
     if (attribute.StringValue === undefined && attribute.BinaryValue === undefined) {
-      throw sqsError('InvalidParameterValue', `The message attribute '${name}' must contain a non-empty message attribute value.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `The message attribute '${name}' must contain a non-empty message attribute value.`,
+      );
     }
     result[name] = attribute;
   }
@@ -82,7 +97,8 @@ function messageAttributes(value: unknown): Record<string, MessageAttributeValue
 
 function sendInput(entry: Record<string, unknown>): SendInput {
   const body = entry['MessageBody'];
-  if (typeof body !== 'string') throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
+  if (typeof body !== 'string')
+    throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
   const system = entry['MessageSystemAttributes'] as Record<string, { StringValue?: string }> | undefined;
   return {
     body,
@@ -90,19 +106,31 @@ function sendInput(entry: Record<string, unknown>): SendInput {
     attributes: messageAttributes(entry['MessageAttributes']),
     traceHeader: system?.['AWSTraceHeader']?.StringValue,
     groupId: typeof entry['MessageGroupId'] === 'string' ? entry['MessageGroupId'] : undefined,
-    deduplicationId: typeof entry['MessageDeduplicationId'] === 'string' ? entry['MessageDeduplicationId'] : undefined,
+    deduplicationId:
+      typeof entry['MessageDeduplicationId'] === 'string' ? entry['MessageDeduplicationId'] : undefined,
   };
 }
 
 function entries(body: Record<string, unknown>, max = 10): Record<string, unknown>[] {
   const list = Array.isArray(body['Entries']) ? (body['Entries'] as Record<string, unknown>[]) : [];
-  if (list.length === 0) throw sqsError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
-  if (list.length > max) throw sqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are ${max}. You have sent ${list.length}.`);
+  if (list.length === 0)
+    throw sqsError(
+      'EmptyBatchRequest',
+      'There should be at least one SendMessageBatchRequestEntry in the request.',
+    );
+  if (list.length > max)
+    throw sqsError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are ${max}. You have sent ${list.length}.`,
+    );
   const ids = new Set<string>();
   for (const entry of list) {
     const id = entry['Id'];
     if (typeof id !== 'string' || !/^[\w-]{1,80}$/.test(id)) {
-      throw sqsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.');
+      throw sqsError(
+        'InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
+      );
     }
     if (ids.has(id)) throw sqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
     ids.add(id);
@@ -147,7 +175,8 @@ export function sqsService(engine: QueueEngine): JsonService {
       const answer: Record<string, unknown> = {};
       const page = all.slice(start, start + max);
       if (page.length > 0) answer['QueueUrls'] = page;
-      if (body['MaxResults'] !== undefined && start + max < all.length) answer['NextToken'] = String(start + max);
+      if (body['MaxResults'] !== undefined && start + max < all.length)
+        answer['NextToken'] = String(start + max);
       return answer;
     },
     DeleteQueue: (body) => {
@@ -156,7 +185,10 @@ export function sqsService(engine: QueueEngine): JsonService {
     },
     SendMessage: (body) => {
       const result = queue(body).send(sendInput(body));
-      const answer: Record<string, unknown> = { MessageId: result.messageId, MD5OfMessageBody: result.md5OfBody };
+      const answer: Record<string, unknown> = {
+        MessageId: result.messageId,
+        MD5OfMessageBody: result.md5OfBody,
+      };
       if (result.md5OfAttributes !== undefined) answer['MD5OfMessageAttributes'] = result.md5OfAttributes;
       if (result.sequenceNumber !== undefined) answer['SequenceNumber'] = result.sequenceNumber;
       return answer;
@@ -186,18 +218,32 @@ export function sqsService(engine: QueueEngine): JsonService {
       const target = queue(body);
       const max = typeof body['MaxNumberOfMessages'] === 'number' ? body['MaxNumberOfMessages'] : 1;
       if (max < 1 || max > 10) {
-        throw sqsError('InvalidParameterValue', 'Value for parameter MaxNumberOfMessages is invalid. Reason: must be between 1 and 10.');
+        throw sqsError(
+          'InvalidParameterValue',
+          'Value for parameter MaxNumberOfMessages is invalid. Reason: must be between 1 and 10.',
+        );
       }
       const wait =
         typeof body['WaitTimeSeconds'] === 'number'
           ? body['WaitTimeSeconds']
           : Number(target.attributes['ReceiveMessageWaitTimeSeconds'] ?? 0);
       if (wait < 0 || wait > 20) {
-        throw sqsError('InvalidParameterValue', 'Value for parameter WaitTimeSeconds is invalid. Reason: must be between 0 and 20.');
+        throw sqsError(
+          'InvalidParameterValue',
+          'Value for parameter WaitTimeSeconds is invalid. Reason: must be between 0 and 20.',
+        );
       }
-      const visibility = typeof body['VisibilityTimeout'] === 'number' ? body['VisibilityTimeout'] : undefined;
-      const received = await target.receiveWait({ max, visibilityTimeoutSeconds: visibility, waitSeconds: wait });
-      const attributeNames = [...strings(body['AttributeNames']), ...strings(body['MessageSystemAttributeNames'])];
+      const visibility =
+        typeof body['VisibilityTimeout'] === 'number' ? body['VisibilityTimeout'] : undefined;
+      const received = await target.receiveWait({
+        max,
+        visibilityTimeoutSeconds: visibility,
+        waitSeconds: wait,
+      });
+      const attributeNames = [
+        ...strings(body['AttributeNames']),
+        ...strings(body['MessageSystemAttributeNames']),
+      ];
       const messageAttributeNames = strings(body['MessageAttributeNames']);
       if (received.length === 0) return {};
       return {
@@ -238,7 +284,10 @@ export function sqsService(engine: QueueEngine): JsonService {
       return { Successful, Failed };
     },
     ChangeMessageVisibility: (body) => {
-      queue(body).changeVisibility(requireString(body, 'ReceiptHandle', 'MissingParameter'), Number(body['VisibilityTimeout']));
+      queue(body).changeVisibility(
+        requireString(body, 'ReceiptHandle', 'MissingParameter'),
+        Number(body['VisibilityTimeout']),
+      );
       return {};
     },
     ChangeMessageVisibilityBatch: (body) => {
@@ -277,7 +326,9 @@ export function sqsService(engine: QueueEngine): JsonService {
     },
     ListDeadLetterSourceQueues: (body) => {
       const target = queue(body);
-      const sources = engine.list().filter((candidate) => candidate.redrivePolicy?.deadLetterTargetArn === target.arn);
+      const sources = engine
+        .list()
+        .filter((candidate) => candidate.redrivePolicy?.deadLetterTargetArn === target.arn);
       return { queueUrls: sources.map((source) => source.url) };
     },
   };

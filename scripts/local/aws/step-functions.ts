@@ -63,7 +63,10 @@ export function stepFunctionsService(engine: StepFunctionsEngine): JsonService {
       const name = requireString(body, 'name', 'ValidationException');
       let definition: Record<string, unknown>;
       try {
-        definition = JSON.parse(requireString(body, 'definition', 'ValidationException')) as Record<string, unknown>;
+        definition = JSON.parse(requireString(body, 'definition', 'ValidationException')) as Record<
+          string,
+          unknown
+        >;
       } catch {
         throw new AwsError('InvalidDefinition', 'Invalid State Machine Definition: not valid JSON');
       }
@@ -116,7 +119,8 @@ export function stepFunctionsService(engine: StepFunctionsEngine): JsonService {
       await execution.done;
       return { stopDate: epochSeconds(execution.stoppedAt ?? Date.now()) };
     },
-    DescribeExecution: (body) => describeExecution(engine.execution(requireString(body, 'executionArn', 'ValidationException'))),
+    DescribeExecution: (body) =>
+      describeExecution(engine.execution(requireString(body, 'executionArn', 'ValidationException'))),
     GetExecutionHistory: (body) => {
       const execution = engine.execution(requireString(body, 'executionArn', 'ValidationException'));
       const events = body['reverseOrder'] === true ? [...execution.events].reverse() : execution.events;
@@ -162,7 +166,10 @@ export function stepFunctionsService(engine: StepFunctionsEngine): JsonService {
   return async ({ operation, body }: JsonRequest) => {
     const handler = operations[operation];
     if (handler === undefined) {
-      throw new AwsError('UnknownOperationException', `AWSStepFunctions.${operation} is not supported by the local stack`);
+      throw new AwsError(
+        'UnknownOperationException',
+        `AWSStepFunctions.${operation} is not supported by the local stack`,
+      );
     }
     try {
       return await handler(body);

@@ -51,7 +51,8 @@ function pseudo(name: string, context: IntrinsicContext): string | undefined {
 
 function ref(name: string, context: IntrinsicContext): string {
   const value = pseudo(name, context) ?? context.resources.get(name)?.ref;
-  if (value === undefined) throw new UnresolvedIntrinsicError(`Ref: ${name} is not a resource the local stack runs`);
+  if (value === undefined)
+    throw new UnresolvedIntrinsicError(`Ref: ${name} is not a resource the local stack runs`);
   return value;
 }
 
@@ -88,8 +89,11 @@ function evaluate(name: string, argument: unknown, context: IntrinsicContext): u
       return ref(text(argument, 'Ref'), context);
     case 'Fn::GetAtt': {
       const parts = typeof argument === 'string' ? argument.split('.') : argument;
-      if (!Array.isArray(parts) || parts.length < 2) throw new UnresolvedIntrinsicError('Fn::GetAtt: malformed');
-      const [target, ...attribute] = parts.map((part) => text(resolveIntrinsics(part, context), 'Fn::GetAtt'));
+      if (!Array.isArray(parts) || parts.length < 2)
+        throw new UnresolvedIntrinsicError('Fn::GetAtt: malformed');
+      const [target, ...attribute] = parts.map((part) =>
+        text(resolveIntrinsics(part, context), 'Fn::GetAtt'),
+      );
       return getAtt(target ?? '', attribute.join('.'), context);
     }
     case 'Fn::Sub': {
@@ -101,13 +105,15 @@ function evaluate(name: string, argument: unknown, context: IntrinsicContext): u
       throw new UnresolvedIntrinsicError('Fn::Sub: malformed');
     }
     case 'Fn::Join': {
-      if (!Array.isArray(argument) || argument.length !== 2) throw new UnresolvedIntrinsicError('Fn::Join: malformed');
+      if (!Array.isArray(argument) || argument.length !== 2)
+        throw new UnresolvedIntrinsicError('Fn::Join: malformed');
       const list = resolveIntrinsics(argument[1], context);
       if (!Array.isArray(list)) throw new UnresolvedIntrinsicError('Fn::Join: expected a list');
       return list.map((item) => text(item, 'Fn::Join')).join(text(argument[0], 'Fn::Join'));
     }
     case 'Fn::Select': {
-      if (!Array.isArray(argument) || argument.length !== 2) throw new UnresolvedIntrinsicError('Fn::Select: malformed');
+      if (!Array.isArray(argument) || argument.length !== 2)
+        throw new UnresolvedIntrinsicError('Fn::Select: malformed');
       const list = resolveIntrinsics(argument[1], context);
       const index = Number(resolveIntrinsics(argument[0], context));
       if (!Array.isArray(list) || !Number.isInteger(index) || list[index] === undefined) {
@@ -116,7 +122,8 @@ function evaluate(name: string, argument: unknown, context: IntrinsicContext): u
       return list[index];
     }
     case 'Fn::Split': {
-      if (!Array.isArray(argument) || argument.length !== 2) throw new UnresolvedIntrinsicError('Fn::Split: malformed');
+      if (!Array.isArray(argument) || argument.length !== 2)
+        throw new UnresolvedIntrinsicError('Fn::Split: malformed');
       return text(resolveIntrinsics(argument[1], context), 'Fn::Split').split(text(argument[0], 'Fn::Split'));
     }
     case 'Fn::ToJsonString':

@@ -169,7 +169,11 @@ function registry(config: ServerlessConfig, base: Omit<IntrinsicContext, 'resour
     } else if (resource.Type === 'AWS::SNS::Topic') {
       const name = typeof props['TopicName'] === 'string' ? props['TopicName'] : `${stackName}-${logicalId}`;
       const arn = `arn:aws:sns:${region}:${accountId}:${name}`;
-      resources.set(logicalId, { type: resource.Type, ref: arn, attributes: { TopicName: name, TopicArn: arn } });
+      resources.set(logicalId, {
+        type: resource.Type,
+        ref: arn,
+        attributes: { TopicName: name, TopicArn: arn },
+      });
     }
   }
   for (const [key, fn] of Object.entries(config.functions ?? {})) {
@@ -184,7 +188,11 @@ function registry(config: ServerlessConfig, base: Omit<IntrinsicContext, 'resour
   for (const [key, machine] of Object.entries(config.stepFunctions?.stateMachines ?? {})) {
     const name = stateMachineKeyToName(key, machine);
     const arn = `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
-    const entry = { type: 'AWS::StepFunctions::StateMachine', ref: arn, attributes: { Arn: arn, Name: name } };
+    const entry = {
+      type: 'AWS::StepFunctions::StateMachine',
+      ref: arn,
+      attributes: { Arn: arn, Name: name },
+    };
     resources.set(`${normalizeName(key)}StepFunctionsStateMachine`, entry);
     const custom = machine.id ?? machine.name;
     if (typeof custom === 'string') resources.set(normalizeName(custom), entry);
@@ -193,7 +201,11 @@ function registry(config: ServerlessConfig, base: Omit<IntrinsicContext, 'resour
 }
 
 function stringify(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : String(value);
 }
 
 function routeOf(functionKey: string, event: unknown): HttpRoute | undefined {
@@ -218,7 +230,13 @@ function routeOf(functionKey: string, event: unknown): HttpRoute | undefined {
   if (path === '*' || path === '') {
     return { functionKey, method: upper, path: '$default', routeKey: '$default', authorized };
   }
-  return { functionKey, method: upper, path, routeKey: `${upper === 'ANY' ? 'ANY' : upper} ${path}`, authorized };
+  return {
+    functionKey,
+    method: upper,
+    path,
+    routeKey: `${upper === 'ANY' ? 'ANY' : upper} ${path}`,
+    authorized,
+  };
 }
 
 function resolveFunction(
@@ -287,11 +305,15 @@ function resolveFunction(
         };
         if (options['input'] !== undefined) {
           rule.input =
-            typeof options['input'] === 'string' ? JSON.parse(options['input']) : (options['input'] as unknown);
+            typeof options['input'] === 'string'
+              ? JSON.parse(options['input'])
+              : (options['input'] as unknown);
         }
         if (typeof options['inputPath'] === 'string') rule.inputPath = options['inputPath'];
         if (options['inputTransformer'] !== undefined) {
-          warnings.push(`${key}: schedule inputTransformer is not applied locally (the scheduled event is sent)`);
+          warnings.push(
+            `${key}: schedule inputTransformer is not applied locally (the scheduled event is sent)`,
+          );
         }
         schedules.push(rule);
       }
@@ -304,7 +326,8 @@ function resolveFunction(
   return {
     key,
     name,
-    arn: resource?.attributes['Arn'] ?? `arn:aws:lambda:${context.region}:${context.accountId}:function:${name}`,
+    arn:
+      resource?.attributes['Arn'] ?? `arn:aws:lambda:${context.region}:${context.accountId}:function:${name}`,
     handler: fn.handler ?? 'index.handler',
     timeoutSeconds: Number(fn.timeout ?? config.provider.timeout ?? 6),
     memorySize: Number(fn.memorySize ?? config.provider.memorySize ?? 1024),
@@ -372,7 +395,8 @@ export function buildModel(config: ServerlessConfig, options: { awsUrl: string }
     for (const [variable, value] of Object.entries(fn.environment)) {
       if (/(^|_)BUCKET(_NAME)?$/.test(variable) && isBucketName(value)) buckets.add(value);
       if (/(^|_)BUCKETS$/.test(variable)) {
-        for (const item of value.split(',').map((part) => part.trim())) if (isBucketName(item)) buckets.add(item);
+        for (const item of value.split(',').map((part) => part.trim()))
+          if (isBucketName(item)) buckets.add(item);
       }
     }
   }
@@ -381,7 +405,8 @@ export function buildModel(config: ServerlessConfig, options: { awsUrl: string }
   for (const [key, machine] of Object.entries(config.stepFunctions?.stateMachines ?? {})) {
     const name = stateMachineKeyToName(key, machine);
     try {
-      const raw = typeof machine.definition === 'string' ? JSON.parse(machine.definition) : machine.definition;
+      const raw =
+        typeof machine.definition === 'string' ? JSON.parse(machine.definition) : machine.definition;
       const definition = resolveIntrinsics(raw, context);
       if (!isRecord(definition)) throw new Error('definition must be an object');
       stateMachines.push({

@@ -52,7 +52,15 @@ export interface ServerlessStateMachine {
   events?: Record<string, unknown>[];
 }
 
-const IGNORED_DIRS = new Set(['node_modules', '.git', '.build', '.local', '.serverless', 'coverage', 'bench']);
+const IGNORED_DIRS = new Set([
+  'node_modules',
+  '.git',
+  '.build',
+  '.local',
+  '.serverless',
+  'coverage',
+  'bench',
+]);
 
 async function yamlFiles(dir: string): Promise<string[]> {
   const found: string[] = [];
@@ -109,7 +117,10 @@ export async function resolveServerlessConfig(options: {
   const key = await cacheKey(root, options.stage);
   const cacheFile = join(options.cacheDir, 'serverless-print.json');
   try {
-    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { key?: string; config?: ServerlessConfig };
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as {
+      key?: string;
+      config?: ServerlessConfig;
+    };
     if (cached.key === key && cached.config !== undefined) return { config: cached.config, cached: true };
   } catch {
     // No usable cache: resolve below.
@@ -122,7 +133,11 @@ export async function resolveServerlessConfig(options: {
   return { config, cached: false };
 }
 
-function printConfig(root: string, awsEndpoint: string, stage: string | undefined): Promise<ServerlessConfig> {
+function printConfig(
+  root: string,
+  awsEndpoint: string,
+  stage: string | undefined,
+): Promise<ServerlessConfig> {
   const cli = join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
   const args = [cli, 'print', '--format', 'json'];
   if (stage !== undefined) args.push('--stage', stage);

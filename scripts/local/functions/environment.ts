@@ -89,7 +89,8 @@ export function functionEnvironment(
     if (value !== undefined && !name.startsWith('AWS_')) env[name] = value;
   }
   const shellPgUrl = shell['PG_URL'];
-  const usesPostgres = fn.key === 'postgres' || Object.keys(fn.environment).some((name) => name.startsWith('PG_'));
+  const usesPostgres =
+    fn.key === 'postgres' || Object.keys(fn.environment).some((name) => name.startsWith('PG_'));
   if (usesPostgres && shellPgUrl !== undefined && shellPgUrl !== '') {
     env['PG_URL'] = shellPgUrl;
     if (shell['PG_SSL'] !== undefined) env['PG_SSL'] = shell['PG_SSL'];

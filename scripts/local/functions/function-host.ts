@@ -44,7 +44,9 @@ async function loadHandler(): Promise<Handler> {
   const moduleName = spec.slice(0, dot);
   const exportName = spec.slice(dot + 1);
   const root = process.cwd();
-  const file = ['.mjs', '.js', '.cjs'].map((ext) => join(root, `${moduleName}${ext}`)).find((path) => existsSync(path));
+  const file = ['.mjs', '.js', '.cjs']
+    .map((ext) => join(root, `${moduleName}${ext}`))
+    .find((path) => existsSync(path));
   if (file === undefined) {
     const error = new Error(`Cannot find module '${moduleName}' in ${root}`);
     error.name = 'Runtime.ImportModuleError';
@@ -82,7 +84,12 @@ async function invoke(handler: Handler, message: InvokeMessage): Promise<void> {
     send({ type: 'result', id: message.id, ok: true, payload: JSON.stringify(result ?? null) });
   } catch (error) {
     console.error(
-      JSON.stringify({ level: 'ERROR', message: 'Invoke Error', requestId: init.awsRequestId, ...lambdaError(error) }),
+      JSON.stringify({
+        level: 'ERROR',
+        message: 'Invoke Error',
+        requestId: init.awsRequestId,
+        ...lambdaError(error),
+      }),
     );
     send({ type: 'result', id: message.id, ok: false, error: lambdaError(error) });
   }

@@ -60,7 +60,10 @@ export class FunctionProcess {
   #initError: string | undefined;
   #stopping = false;
 
-  constructor(spec: LocalFunction, options: { taskRoot: string; env: Record<string, string>; log: StackLog }) {
+  constructor(
+    spec: LocalFunction,
+    options: { taskRoot: string; env: Record<string, string>; log: StackLog },
+  ) {
     this.spec = spec;
     this.#taskRoot = options.taskRoot;
     this.#env = options.env;
@@ -201,7 +204,9 @@ export class FunctionProcess {
       return outcome;
     };
     if (this.#stopping) {
-      return finish({ error: { errorType: 'Runtime.ExitError', errorMessage: 'The local stack is stopping' } });
+      return finish({
+        error: { errorType: 'Runtime.ExitError', errorMessage: 'The local stack is stopping' },
+      });
     }
     try {
       await this.start();

@@ -47,7 +47,9 @@ export async function prepareTaskRoot(options: {
 }): Promise<void> {
   const bundle = join(options.buildDir, 'functions', options.key);
   if (!(await exists(join(bundle, 'index.mjs')))) {
-    throw new Error(`no build for function ${options.key} at ${bundle}: run \`npm run build\` (or start without --no-build)`);
+    throw new Error(
+      `no build for function ${options.key} at ${bundle}: run \`npm run build\` (or start without --no-build)`,
+    );
   }
   const layer = join(options.buildDir, 'layer', 'nodejs', 'node_modules');
   if (!(await exists(layer))) {

@@ -20,7 +20,8 @@ export async function loadApiKey(
 ): Promise<{ key: string; source: 'environment' | 'file' | 'generated'; file: string }> {
   const file = join(dir, 'api-key');
   const configured = env['CIRCLE_LOCAL_API_KEY'];
-  if (configured !== undefined && configured.trim() !== '') return { key: configured.trim(), source: 'environment', file };
+  if (configured !== undefined && configured.trim() !== '')
+    return { key: configured.trim(), source: 'environment', file };
   try {
     const stored = (await readFile(file, 'utf8')).trim();
     if (stored !== '') return { key: stored, source: 'file', file };

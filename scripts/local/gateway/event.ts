@@ -65,7 +65,12 @@ export interface GatewayRequest {
  */
 export function gatewayEvent(
   request: GatewayRequest,
-  options: { route: HttpRoute; pathParameters: Record<string, string>; authorized: boolean; requestId?: string },
+  options: {
+    route: HttpRoute;
+    pathParameters: Record<string, string>;
+    authorized: boolean;
+    requestId?: string;
+  },
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
@@ -84,17 +89,21 @@ export function gatewayEvent(
   const host = headers['host'] ?? '127.0.0.1';
   const domainName = host.replace(/:\d+$/, '');
   const port = /:(\d+)$/.exec(host)?.[1] ?? '80';
-  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${request.sourceIp}` : request.sourceIp;
+  headers['x-forwarded-for'] = headers['x-forwarded-for']
+    ? `${headers['x-forwarded-for']}, ${request.sourceIp}`
+    : request.sourceIp;
   headers['x-forwarded-port'] = port;
   headers['x-forwarded-proto'] = 'http';
-  headers['x-amzn-trace-id'] ??= `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  headers['x-amzn-trace-id'] ??=
+    `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
 
   const query = new URLSearchParams(request.rawQueryString);
   const queryStringParameters: Record<string, string> = {};
   for (const key of new Set(query.keys())) queryStringParameters[key] = query.getAll(key).join(',');
 
   const now = new Date();
-  const requestId = options.requestId ?? randomBytes(12).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+  const requestId =
+    options.requestId ?? randomBytes(12).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
   const requestContext: APIGatewayProxyEventV2['requestContext'] & { authorizer?: unknown } = {
     accountId: '000000000000',
     apiId: 'local',
@@ -167,12 +176,20 @@ export function gatewayResponse(payload: string): GatewayResponse {
   }
   const headers: Record<string, string | string[]> = {};
   if (isRecord(value['headers'])) {
-    for (const [name, header] of Object.entries(value['headers'])) headers[name.toLowerCase()] = String(header);
+    for (const [name, header] of Object.entries(value['headers']))
+      headers[name.toLowerCase()] = String(header);
   }
-  if (Array.isArray(value['cookies']) && value['cookies'].length > 0) headers['set-cookie'] = value['cookies'].map(String);
+  if (Array.isArray(value['cookies']) && value['cookies'].length > 0)
+    headers['set-cookie'] = value['cookies'].map(String);
   const rawBody = value['body'];
-  const bodyText = rawBody === undefined || rawBody === null ? '' : typeof rawBody === 'string' ? rawBody : JSON.stringify(rawBody);
-  const body = value['isBase64Encoded'] === true ? Buffer.from(bodyText, 'base64') : Buffer.from(bodyText, 'utf8');
+  const bodyText =
+    rawBody === undefined || rawBody === null
+      ? ''
+      : typeof rawBody === 'string'
+        ? rawBody
+        : JSON.stringify(rawBody);
+  const body =
+    value['isBase64Encoded'] === true ? Buffer.from(bodyText, 'base64') : Buffer.from(bodyText, 'utf8');
   return { status: Number(value['statusCode']), headers, body };
 }
 

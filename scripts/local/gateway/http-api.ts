@@ -26,7 +26,12 @@ export interface HttpApi {
   close(): Promise<void>;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -79,7 +84,11 @@ function corsHeaders(cors: unknown, origin: string | undefined): Record<string, 
   if (cors === undefined || cors === false || cors === null) return {};
   const options = typeof cors === 'object' ? (cors as Record<string, unknown>) : {};
   const allowed = Array.isArray(options['allowedOrigins']) ? (options['allowedOrigins'] as string[]) : ['*'];
-  const allowOrigin = allowed.includes('*') ? '*' : origin !== undefined && allowed.includes(origin) ? origin : undefined;
+  const allowOrigin = allowed.includes('*')
+    ? '*'
+    : origin !== undefined && allowed.includes(origin)
+      ? origin
+      : undefined;
   if (allowOrigin === undefined) return {};
   const headers: Record<string, string> = { 'access-control-allow-origin': allowOrigin };
   const allowedHeaders = Array.isArray(options['allowedHeaders'])
@@ -123,7 +132,11 @@ export async function startHttpApi(options: {
     const requestId = gatewayRequestId();
     const cors = corsHeaders(options.cors, req.headers.origin);
 
-    if (method === 'OPTIONS' && Object.keys(cors).length > 0 && req.headers['access-control-request-method']) {
+    if (
+      method === 'OPTIONS' &&
+      Object.keys(cors).length > 0 &&
+      req.headers['access-control-request-method']
+    ) {
       res.writeHead(204, { ...cors, 'access-control-max-age': '600' });
       res.end();
       return;
@@ -162,7 +175,12 @@ export async function startHttpApi(options: {
         sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
         protocol: `HTTP/${req.httpVersion}`,
       },
-      { route: match.route, pathParameters: match.pathParameters, authorized: match.route.authorized, requestId },
+      {
+        route: match.route,
+        pathParameters: match.pathParameters,
+        authorized: match.route.authorized,
+        requestId,
+      },
     );
     const timeoutMs = Math.min(options.timeoutMsOf(match.route.functionKey), INTEGRATION_TIMEOUT_MS);
     let timer: NodeJS.Timeout | undefined;

@@ -4,7 +4,10 @@
  */
 import type { HttpRoute } from '../config/model.ts';
 
-type Segment = { kind: 'static'; value: string } | { kind: 'param'; name: string } | { kind: 'greedy'; name: string };
+type Segment =
+  | { kind: 'static'; value: string }
+  | { kind: 'param'; name: string }
+  | { kind: 'greedy'; name: string };
 
 /** A route with its path split for matching. */
 export interface CompiledRoute {

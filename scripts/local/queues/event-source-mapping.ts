@@ -54,7 +54,8 @@ export function sqsEventFor(queue: LocalQueue, messages: StoredMessage[], region
         awsRegion: region,
       };
       if (message.md5OfAttributes !== undefined) {
-        (record as SQSRecord & { md5OfMessageAttributes?: string }).md5OfMessageAttributes = message.md5OfAttributes;
+        (record as SQSRecord & { md5OfMessageAttributes?: string }).md5OfMessageAttributes =
+          message.md5OfAttributes;
       }
       return record;
     }),

@@ -131,7 +131,13 @@ export class LocalQueue {
   #sequence = 0n;
   readonly #engine: QueueEngine;
 
-  constructor(engine: QueueEngine, name: string, url: string, arn: string, attributes: Record<string, string>) {
+  constructor(
+    engine: QueueEngine,
+    name: string,
+    url: string,
+    arn: string,
+    attributes: Record<string, string>,
+  ) {
     this.#engine = engine;
     this.name = name;
     this.#url = url;
@@ -162,7 +168,10 @@ export class LocalQueue {
     if (raw === undefined || raw === '') return undefined;
     const policy = JSON.parse(raw) as { deadLetterTargetArn?: string; maxReceiveCount?: number | string };
     if (policy.deadLetterTargetArn === undefined) return undefined;
-    return { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount ?? 10) };
+    return {
+      deadLetterTargetArn: policy.deadLetterTargetArn,
+      maxReceiveCount: Number(policy.maxReceiveCount ?? 10),
+    };
   }
 
   /**
@@ -184,7 +193,10 @@ export class LocalQueue {
         }
       }
       if (name === 'FifoQueue' && (value === 'true') !== this.fifo) {
-        throw sqsError('InvalidAttributeValue', 'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix.');
+        throw sqsError(
+          'InvalidAttributeValue',
+          'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix.',
+        );
       }
       this.#attributes[name] = value;
     }
@@ -203,7 +215,12 @@ export class LocalQueue {
       ApproximateNumberOfMessagesDelayed: String(counts.delayed),
       CreatedTimestamp: String(Math.floor(this.createdAt / 1000)),
       LastModifiedTimestamp: String(Math.floor(this.#lastModifiedAt / 1000)),
-      ...(this.fifo ? { FifoQueue: 'true', ContentBasedDeduplication: this.#attributes['ContentBasedDeduplication'] ?? 'false' } : {}),
+      ...(this.fifo
+        ? {
+            FifoQueue: 'true',
+            ContentBasedDeduplication: this.#attributes['ContentBasedDeduplication'] ?? 'false',
+          }
+        : {}),
     };
   }
 
@@ -232,19 +249,28 @@ export class LocalQueue {
    */
   send(input: SendInput): SendResult {
     if (!validBody(input.body) || input.body.length === 0) {
-      throw sqsError('InvalidMessageContents', 'Invalid characters found in the message body, or the body is empty.');
+      throw sqsError(
+        'InvalidMessageContents',
+        'Invalid characters found in the message body, or the body is empty.',
+      );
     }
     const attributes = input.attributes ?? {};
     const size =
       Buffer.byteLength(input.body) +
       Object.entries(attributes).reduce(
         (sum, [name, value]) =>
-          sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType) + Buffer.byteLength(value.StringValue ?? value.BinaryValue ?? ''),
+          sum +
+          Buffer.byteLength(name) +
+          Buffer.byteLength(value.DataType) +
+          Buffer.byteLength(value.StringValue ?? value.BinaryValue ?? ''),
         0,
       );
     const limit = toNumber(this.#attributes['MaximumMessageSize'], 262_144);
     if (size > limit) {
-      throw sqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${limit} bytes.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `One or more parameters are invalid. Reason: Message must be shorter than ${limit} bytes.`,
+      );
     }
     let deduplicationId: string | undefined;
     if (this.fifo) {
@@ -252,12 +278,18 @@ export class LocalQueue {
         throw sqsError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
       }
       if (input.delaySeconds !== undefined && input.delaySeconds !== 0) {
-        throw sqsError('InvalidParameterValue', 'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.');
+        throw sqsError(
+          'InvalidParameterValue',
+          'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.',
+        );
       }
       deduplicationId = input.deduplicationId;
       if (deduplicationId === undefined) {
         if (this.#attributes['ContentBasedDeduplication'] !== 'true') {
-          throw sqsError('InvalidParameterValue', 'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
+          throw sqsError(
+            'InvalidParameterValue',
+            'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+          );
         }
         deduplicationId = createHash('sha256').update(input.body).digest('hex');
       }
@@ -268,7 +300,10 @@ export class LocalQueue {
     const now = Date.now();
     const delay = input.delaySeconds ?? toNumber(this.#attributes['DelaySeconds'], 0);
     if (delay < 0 || delay > 900) {
-      throw sqsError('InvalidParameterValue', 'Value for parameter DelaySeconds is invalid. Reason: must be between 0 and 900.');
+      throw sqsError(
+        'InvalidParameterValue',
+        'Value for parameter DelaySeconds is invalid. Reason: must be between 0 and 900.',
+      );
     }
     const message: StoredMessage = {
       id: randomUUID(),
@@ -406,7 +441,10 @@ export class LocalQueue {
     const message = this.#handles.get(receiptHandle);
     if (message === undefined) {
       if (!/^[\w-]+\.[0-9a-f-]{36}$/.test(receiptHandle)) {
-        throw sqsError('ReceiptHandleIsInvalid', `The input receipt handle "${receiptHandle.slice(0, 64)}" is not a valid receipt handle.`);
+        throw sqsError(
+          'ReceiptHandleIsInvalid',
+          `The input receipt handle "${receiptHandle.slice(0, 64)}" is not a valid receipt handle.`,
+        );
       }
       return undefined;
     }
@@ -440,7 +478,10 @@ export class LocalQueue {
    */
   changeVisibility(receiptHandle: string, seconds: number): void {
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
-      throw sqsError('InvalidParameterValue', 'Value for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200.');
+      throw sqsError(
+        'InvalidParameterValue',
+        'Value for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200.',
+      );
     }
     const message = this.#handle(receiptHandle);
     if (message === undefined || message.receiptHandle !== receiptHandle || message.visibleAt <= Date.now()) {
@@ -464,7 +505,9 @@ export class LocalQueue {
     if (this.#handles.size > 2 * this.#messages.length + 100) {
       // Stale handles of earlier receives: keep only the current ones.
       this.#handles = new Map(
-        this.#messages.flatMap((kept) => (kept.receiptHandle === undefined ? [] : [[kept.receiptHandle, kept] as const])),
+        this.#messages.flatMap((kept) =>
+          kept.receiptHandle === undefined ? [] : [[kept.receiptHandle, kept] as const],
+        ),
       );
     }
   }
@@ -473,7 +516,8 @@ export class LocalQueue {
     const retentionMs = toNumber(this.#attributes['MessageRetentionPeriod'], 345_600) * 1000;
     const cutoff = Date.now() - retentionMs;
     if (this.#messages.some((message) => message.sentAt < cutoff)) {
-      for (const message of this.#messages.filter((candidate) => candidate.sentAt < cutoff)) this.#remove(message);
+      for (const message of this.#messages.filter((candidate) => candidate.sentAt < cutoff))
+        this.#remove(message);
     }
   }
 
@@ -520,17 +564,31 @@ export class QueueEngine {
    */
   create(name: string, attributes: Record<string, string> = {}): LocalQueue {
     if (!/^[\w-]{1,80}(\.fifo)?$/.test(name) || (name.endsWith('.fifo') && name.length > 80)) {
-      throw sqsError('InvalidParameterValue', 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
+      throw sqsError(
+        'InvalidParameterValue',
+        'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
+      );
     }
-    if (name.endsWith('.fifo') !== (attributes['FifoQueue'] === 'true') && attributes['FifoQueue'] !== undefined) {
-      throw sqsError('InvalidParameterValue', 'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix.');
+    if (
+      name.endsWith('.fifo') !== (attributes['FifoQueue'] === 'true') &&
+      attributes['FifoQueue'] !== undefined
+    ) {
+      throw sqsError(
+        'InvalidParameterValue',
+        'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix.',
+      );
     }
     const existing = this.#queues.get(name);
     if (existing !== undefined) {
       const differs = Object.entries(attributes).some(
-        ([key, value]) => key !== 'FifoQueue' && existing.attributes[key] !== undefined && existing.attributes[key] !== value,
+        ([key, value]) =>
+          key !== 'FifoQueue' && existing.attributes[key] !== undefined && existing.attributes[key] !== value,
       );
-      if (differs) throw sqsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute(s)`);
+      if (differs)
+        throw sqsError(
+          'QueueNameExists',
+          `A queue already exists with the same name and a different value for attribute(s)`,
+        );
       return existing;
     }
     const queue = new LocalQueue(
@@ -581,7 +639,9 @@ export class QueueEngine {
 
   /** Every queue, sorted by name, optionally by name prefix. */
   list(prefix = ''): LocalQueue[] {
-    return [...this.#queues.values()].filter((queue) => queue.name.startsWith(prefix)).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.#queues.values()]
+      .filter((queue) => queue.name.startsWith(prefix))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Re-points every queue URL once the endpoint's real port is known. */

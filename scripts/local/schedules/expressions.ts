@@ -23,13 +23,20 @@ export class ScheduleExpressionError extends Error {
 
 function rate(expression: string, body: string, start: number): Schedule {
   const match = /^(\d+)\s+(minute|minutes|hour|hours|day|days)$/.exec(body.trim());
-  if (match === null) throw new ScheduleExpressionError(expression, 'expected rate(<value> minute|minutes|hour|hours|day|days)');
+  if (match === null)
+    throw new ScheduleExpressionError(
+      expression,
+      'expected rate(<value> minute|minutes|hour|hours|day|days)',
+    );
   const value = Number(match[1]);
   const unit = match[2] ?? 'minutes';
   if (value < 1) throw new ScheduleExpressionError(expression, 'the value must be positive');
-  if (value === 1 && unit.endsWith('s')) throw new ScheduleExpressionError(expression, `use "${unit.slice(0, -1)}" for 1`);
-  if (value > 1 && !unit.endsWith('s')) throw new ScheduleExpressionError(expression, `use "${unit}s" for values above 1`);
-  const periodMs = value * (unit.startsWith('minute') ? 60_000 : unit.startsWith('hour') ? 3_600_000 : 86_400_000);
+  if (value === 1 && unit.endsWith('s'))
+    throw new ScheduleExpressionError(expression, `use "${unit.slice(0, -1)}" for 1`);
+  if (value > 1 && !unit.endsWith('s'))
+    throw new ScheduleExpressionError(expression, `use "${unit}s" for values above 1`);
+  const periodMs =
+    value * (unit.startsWith('minute') ? 60_000 : unit.startsWith('hour') ? 3_600_000 : 86_400_000);
   return {
     expression,
     // A rate rule fires one period after it was created, then every period.
@@ -60,7 +67,8 @@ function parseField(
   for (const part of field.split(',')) {
     const [range = '', stepText] = part.split('/');
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new ScheduleExpressionError(expression, `bad step in "${part}"`);
+    if (!Number.isInteger(step) || step < 1)
+      throw new ScheduleExpressionError(expression, `bad step in "${part}"`);
     let from: number;
     let to: number;
     if (range === '*') {
@@ -128,8 +136,13 @@ function dayOfWeekMatcher(field: string, expression: string): DayMatcher {
 
 function cron(expression: string, body: string): Schedule {
   const fields = body.trim().split(/\s+/);
-  if (fields.length !== 6) throw new ScheduleExpressionError(expression, 'cron() takes six fields: minutes hours day-of-month month day-of-week year');
-  const [minuteField = '', hourField = '', domField = '', monthField = '', dowField = '', yearField = ''] = fields;
+  if (fields.length !== 6)
+    throw new ScheduleExpressionError(
+      expression,
+      'cron() takes six fields: minutes hours day-of-month month day-of-week year',
+    );
+  const [minuteField = '', hourField = '', domField = '', monthField = '', dowField = '', yearField = ''] =
+    fields;
   if ((domField === '?') === (dowField === '?')) {
     throw new ScheduleExpressionError(expression, 'exactly one of day-of-month and day-of-week must be "?"');
   }
@@ -137,7 +150,8 @@ function cron(expression: string, body: string): Schedule {
   const hours = parseField(hourField, 0, 23, expression);
   const months = parseField(monthField, 1, 12, expression, MONTHS, 1);
   const years = parseField(yearField, 1970, 2199, expression);
-  const dayMatches = domField === '?' ? dayOfWeekMatcher(dowField, expression) : dayOfMonthMatcher(domField, expression);
+  const dayMatches =
+    domField === '?' ? dayOfWeekMatcher(dowField, expression) : dayOfMonthMatcher(domField, expression);
   return {
     expression,
     next: (after) => {

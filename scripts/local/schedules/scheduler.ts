@@ -37,10 +37,24 @@ export function scheduledEvent(
   };
   if (rule.inputPath === undefined || rule.inputPath === '$') return event;
   let value: unknown = event;
-  for (const key of rule.inputPath.replace(/^\$\.?/, '').split('.').filter(Boolean)) {
+  for (const key of rule.inputPath
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)) {
     value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
   }
   return value ?? null;
+}
+
+/** A rule as `/health` shows it. */
+export interface RuleDescription {
+  function: string;
+  rule: string;
+  expression: string;
+  enabled: boolean;
+  next?: string;
+  input?: unknown;
+  error?: string;
 }
 
 interface Armed {
@@ -75,13 +89,26 @@ export class Scheduler {
     this.#log = options.log;
     this.#rules = rules.map((rule) => {
       try {
-        return { rule, schedule: parseSchedule(rule.expression), next: undefined, timer: undefined, error: undefined };
+        return {
+          rule,
+          schedule: parseSchedule(rule.expression),
+          next: undefined,
+          timer: undefined,
+          error: undefined,
+        };
       } catch (error) {
-        return { rule, schedule: undefined, next: undefined, timer: undefined, error: (error as Error).message };
+        return {
+          rule,
+          schedule: undefined,
+          next: undefined,
+          timer: undefined,
+          error: (error as Error).message,
+        };
       }
     });
     for (const armed of this.#rules) {
-      if (armed.error !== undefined) this.#log.warn('schedule ignored', { rule: armed.rule.name, error: armed.error });
+      if (armed.error !== undefined)
+        this.#log.warn('schedule ignored', { rule: armed.rule.name, error: armed.error });
     }
   }
 
@@ -150,15 +177,16 @@ export class Scheduler {
   }
 
   /** Every rule with its next firing, for `/health` and the start-up table. */
-  describe(): { function: string; rule: string; expression: string; enabled: boolean; next?: string; error?: string }[] {
+  describe(): RuleDescription[] {
     return this.#rules.map((armed) => {
-      const entry: { function: string; rule: string; expression: string; enabled: boolean; next?: string; error?: string } = {
+      const entry: RuleDescription = {
         function: armed.rule.functionKey,
         rule: armed.rule.name,
         expression: armed.rule.expression,
         enabled: armed.rule.enabled,
       };
       if (armed.next !== undefined) entry.next = new Date(armed.next).toISOString();
+      if (armed.rule.input !== undefined) entry.input = armed.rule.input;
       if (armed.error !== undefined) entry.error = armed.error;
       return entry;
     });

@@ -3,8 +3,9 @@
  * `.local/s3`), dynalite (DynamoDB API on LevelDB under `.local/dynamodb`) and PGlite served over the
  * PostgreSQL wire protocol (`.local/pg`, or memory with `CIRCLE_LOCAL_PG=memory`).
  */
-import { createRequire } from 'node:module';
+
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
@@ -12,8 +13,8 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import type { TableSpec } from '../config/model.ts';
 import { LOCAL_ACCESS_KEY_ID } from '../aws/proxy.ts';
+import type { TableSpec } from '../config/model.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -69,7 +70,10 @@ function tableInput(table: TableSpec): CreateTableCommandInput {
   };
   const provisioned = props['BillingMode'] === 'PROVISIONED' || props['ProvisionedThroughput'] !== undefined;
   if (provisioned) {
-    input['ProvisionedThroughput'] = props['ProvisionedThroughput'] ?? { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+    input['ProvisionedThroughput'] = props['ProvisionedThroughput'] ?? {
+      ReadCapacityUnits: 5,
+      WriteCapacityUnits: 5,
+    };
   } else {
     input['BillingMode'] = 'PAY_PER_REQUEST';
   }

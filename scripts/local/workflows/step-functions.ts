@@ -71,12 +71,16 @@ interface TaskState {
 }
 
 /** Every state of a definition, nested branches and map processors included. */
-function walkStates(definition: Record<string, unknown>, visit: (name: string, state: TaskState) => void): void {
+function walkStates(
+  definition: Record<string, unknown>,
+  visit: (name: string, state: TaskState) => void,
+): void {
   const states = definition['States'];
   if (typeof states !== 'object' || states === null) return;
   for (const [name, state] of Object.entries(states as Record<string, Record<string, unknown>>)) {
     visit(name, state as unknown as TaskState);
-    for (const branch of (state['Branches'] as Record<string, unknown>[] | undefined) ?? []) walkStates(branch, visit);
+    for (const branch of (state['Branches'] as Record<string, unknown>[] | undefined) ?? [])
+      walkStates(branch, visit);
     for (const key of ['Iterator', 'ItemProcessor']) {
       const nested = state[key];
       if (typeof nested === 'object' && nested !== null) walkStates(nested as Record<string, unknown>, visit);
@@ -139,8 +143,13 @@ export class StepFunctionsEngine {
    * engine.create('orders', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
    * ```
    */
-  create(name: string, definition: Record<string, unknown>, options: { type?: string; roleArn?: string } = {}): MachineRecord {
-    if (!/^[\w-]{1,80}$/.test(name)) throw new StepFunctionsError('InvalidName', `Invalid State Machine Name: '${name}'`);
+  create(
+    name: string,
+    definition: Record<string, unknown>,
+    options: { type?: string; roleArn?: string } = {},
+  ): MachineRecord {
+    if (!/^[\w-]{1,80}$/.test(name))
+      throw new StepFunctionsError('InvalidName', `Invalid State Machine Name: '${name}'`);
     const arn = this.arnOf(name);
     if (usesJsonata(definition)) {
       throw new StepFunctionsError(
@@ -151,7 +160,10 @@ export class StepFunctionsEngine {
     try {
       new StateMachine(definition as unknown as StateMachineDefinition);
     } catch (error) {
-      throw new StepFunctionsError('InvalidDefinition', `Invalid State Machine Definition: ${(error as Error).message}`);
+      throw new StepFunctionsError(
+        'InvalidDefinition',
+        `Invalid State Machine Definition: ${(error as Error).message}`,
+      );
     }
     const existing = this.#machines.get(arn);
     if (existing !== undefined && JSON.stringify(existing.definition) !== JSON.stringify(definition)) {
@@ -183,7 +195,10 @@ export class StepFunctionsEngine {
   machine(arnOrName: string): MachineRecord {
     const machine = this.#machines.get(arnOrName) ?? this.#machines.get(this.arnOf(arnOrName));
     if (machine === undefined) {
-      throw new StepFunctionsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arnOrName}'`);
+      throw new StepFunctionsError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${arnOrName}'`,
+      );
     }
     return machine;
   }
@@ -191,7 +206,8 @@ export class StepFunctionsEngine {
   /** An execution by ARN, or ExecutionDoesNotExist. */
   execution(arn: string): ExecutionRecord {
     const execution = this.#executions.get(arn);
-    if (execution === undefined) throw new StepFunctionsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    if (execution === undefined)
+      throw new StepFunctionsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
     return execution;
   }
 
@@ -199,7 +215,10 @@ export class StepFunctionsEngine {
   executions(machineArn: string, status?: string): ExecutionRecord[] {
     this.machine(machineArn);
     return [...this.#executions.values()]
-      .filter((execution) => execution.machineArn === machineArn && (status === undefined || execution.status === status))
+      .filter(
+        (execution) =>
+          execution.machineArn === machineArn && (status === undefined || execution.status === status),
+      )
       .sort((a, b) => b.startedAt - a.startedAt);
   }
 
@@ -214,9 +233,11 @@ export class StepFunctionsEngine {
    */
   start(machineArn: string, input = '{}', name: string = randomUUID()): ExecutionRecord {
     const machine = this.machine(machineArn);
-    if (!/^[\w-]{1,80}$/.test(name)) throw new StepFunctionsError('InvalidName', `Invalid Execution Name: '${name}'`);
+    if (!/^[\w-]{1,80}$/.test(name))
+      throw new StepFunctionsError('InvalidName', `Invalid Execution Name: '${name}'`);
     const arn = `arn:aws:states:${this.#region}:${this.#accountId}:${machine.type === 'EXPRESS' ? 'express' : 'execution'}:${machine.name}:${name}`;
-    if (this.#executions.has(arn)) throw new StepFunctionsError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+    if (this.#executions.has(arn))
+      throw new StepFunctionsError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
     let parsed: Json;
     try {
       parsed = JSON.parse(input) as Json;
@@ -275,7 +296,10 @@ export class StepFunctionsEngine {
       if (typeof parameters.FunctionName !== 'string') {
         throw failure('States.Runtime', 'lambda:invoke needs Parameters.FunctionName');
       }
-      const { payload, requestId } = await this.#callFunction(parameters.FunctionName, parameters.Payload ?? {});
+      const { payload, requestId } = await this.#callFunction(
+        parameters.FunctionName,
+        parameters.Payload ?? {},
+      );
       return {
         ExecutedVersion: '$LATEST',
         Payload: payload,
@@ -297,7 +321,12 @@ export class StepFunctionsEngine {
     throw failure('States.Runtime', `The local stack cannot run the task resource ${resource}`);
   }
 
-  #record(execution: ExecutionRecord, type: string, details: Record<string, unknown> = {}, timestamp = Date.now()): void {
+  #record(
+    execution: ExecutionRecord,
+    type: string,
+    details: Record<string, unknown> = {},
+    timestamp = Date.now(),
+  ): void {
     const id = execution.events.length + 1;
     execution.events.push({ id, previousEventId: id - 1, timestamp, type, ...details });
   }
@@ -313,7 +342,8 @@ export class StepFunctionsEngine {
     });
     execution.abort = run.abort;
     const consumeEvents = (async () => {
-      for await (const event of run.eventLogs) this.#translate(execution, machine, event as unknown as Record<string, unknown>);
+      for await (const event of run.eventLogs)
+        this.#translate(execution, machine, event as unknown as Record<string, unknown>);
     })();
     let output: unknown;
     let failed: unknown;
@@ -343,7 +373,9 @@ export class StepFunctionsEngine {
       execution.status = 'TIMED_OUT';
     } else {
       const event = execution.events.findLast((candidate) => candidate.type === 'ExecutionFailed');
-      const details = event?.['executionFailedEventDetails'] as { error?: string; cause?: string } | undefined;
+      const details = event?.['executionFailedEventDetails'] as
+        | { error?: string; cause?: string }
+        | undefined;
       execution.error = details?.error ?? (failed as Error).name;
       execution.cause = details?.cause ?? (failed as Error).message;
       execution.status = 'FAILED';
@@ -357,46 +389,103 @@ export class StepFunctionsEngine {
 
   #translate(execution: ExecutionRecord, machine: MachineRecord, event: Record<string, unknown>): void {
     const timestamp = Number(event['timestamp'] ?? Date.now());
-    const state = event['state'] as { name: string; type: string; input?: unknown; output?: unknown } | undefined;
+    const state = event['state'] as
+      | { name: string; type: string; input?: unknown; output?: unknown }
+      | undefined;
     const parent = event['parentState'] as { name: string } | undefined;
     const cause = event['Cause'] === undefined ? undefined : text(event['Cause']);
     switch (event['type']) {
       case 'ExecutionStarted':
-        this.#record(execution, 'ExecutionStarted', {
-          executionStartedEventDetails: { input: text(event['input']), inputDetails: { truncated: false }, roleArn: machine.roleArn },
-        }, timestamp);
+        this.#record(
+          execution,
+          'ExecutionStarted',
+          {
+            executionStartedEventDetails: {
+              input: text(event['input']),
+              inputDetails: { truncated: false },
+              roleArn: machine.roleArn,
+            },
+          },
+          timestamp,
+        );
         return;
       case 'ExecutionSucceeded':
-        this.#record(execution, 'ExecutionSucceeded', {
-          executionSucceededEventDetails: { output: text(event['output']), outputDetails: { truncated: false } },
-        }, timestamp);
+        this.#record(
+          execution,
+          'ExecutionSucceeded',
+          {
+            executionSucceededEventDetails: {
+              output: text(event['output']),
+              outputDetails: { truncated: false },
+            },
+          },
+          timestamp,
+        );
         return;
       case 'ExecutionFailed':
-        this.#record(execution, 'ExecutionFailed', { executionFailedEventDetails: { error: event['Error'], cause } }, timestamp);
+        this.#record(
+          execution,
+          'ExecutionFailed',
+          { executionFailedEventDetails: { error: event['Error'], cause } },
+          timestamp,
+        );
         return;
       case 'ExecutionAborted':
         this.#record(execution, 'ExecutionAborted', { executionAbortedEventDetails: {} }, timestamp);
         return;
       case 'ExecutionTimeout':
-        this.#record(execution, 'ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout' } }, timestamp);
+        this.#record(
+          execution,
+          'ExecutionTimedOut',
+          { executionTimedOutEventDetails: { error: 'States.Timeout' } },
+          timestamp,
+        );
         return;
       case 'StateEntered':
         if (state === undefined) return;
-        this.#record(execution, `${state.type}StateEntered`, {
-          stateEnteredEventDetails: { name: state.name, input: text(state.input), inputDetails: { truncated: false } },
-        }, timestamp);
+        this.#record(
+          execution,
+          `${state.type}StateEntered`,
+          {
+            stateEnteredEventDetails: {
+              name: state.name,
+              input: text(state.input),
+              inputDetails: { truncated: false },
+            },
+          },
+          timestamp,
+        );
         return;
       case 'StateExited':
         if (state === undefined) return;
-        this.#record(execution, `${state.type}StateExited`, {
-          stateExitedEventDetails: { name: state.name, output: text(state.output), outputDetails: { truncated: false } },
-        }, timestamp);
+        this.#record(
+          execution,
+          `${state.type}StateExited`,
+          {
+            stateExitedEventDetails: {
+              name: state.name,
+              output: text(state.output),
+              outputDetails: { truncated: false },
+            },
+          },
+          timestamp,
+        );
         return;
       case 'StateFailed':
         if (state?.type === 'Task') {
-          this.#record(execution, 'TaskFailed', {
-            taskFailedEventDetails: { resourceType: 'lambda', resource: state.name, error: event['Error'], cause },
-          }, timestamp);
+          this.#record(
+            execution,
+            'TaskFailed',
+            {
+              taskFailedEventDetails: {
+                resourceType: 'lambda',
+                resource: state.name,
+                error: event['Error'],
+                cause,
+              },
+            },
+            timestamp,
+          );
         } else if (state?.type === 'Map' || state?.type === 'Parallel') {
           this.#record(execution, `${state.type}StateFailed`, {}, timestamp);
         }
@@ -405,7 +494,12 @@ export class StepFunctionsEngine {
       case 'MapIterationSucceeded':
       case 'MapIterationFailed': {
         const key = `${String(event['type']).charAt(0).toLowerCase()}${String(event['type']).slice(1)}EventDetails`;
-        this.#record(execution, String(event['type']), { [key]: { name: parent?.name, index: event['index'] } }, timestamp);
+        this.#record(
+          execution,
+          String(event['type']),
+          { [key]: { name: parent?.name, index: event['index'] } },
+          timestamp,
+        );
         return;
       }
       case 'ParallelBranchStarted':

@@ -1,0 +1,127 @@
+/**
+ * What the CLI scripts share: finding the running stack (`.local/stack.json`), or starting a short-lived
+ * one for a single command when none runs, and speaking the AWS JSON protocol to its endpoint.
+ */
+import { readFile } from 'node:fs/promises';
+import { createStackLog } from '../log.ts';
+import { buildDir, localDir, stackFile } from '../paths.ts';
+import { type Stack, startStack } from '../stack.ts';
+
+/** A running stack as the CLI reaches it. */
+export interface StackAddress {
+  apiUrl: string;
+  awsUrl: string;
+  pid: number;
+}
+
+/**
+ * The stack `npm start` runs, when its advertised process is alive and answers.
+ *
+ * @example
+ * ```ts
+ * const running = await runningStack();
+ * if (running) console.log(running.awsUrl);
+ * ```
+ */
+export async function runningStack(dir: string = localDir()): Promise<StackAddress | undefined> {
+  let address: StackAddress;
+  try {
+    address = JSON.parse(await readFile(stackFile(dir), 'utf8')) as StackAddress;
+    process.kill(address.pid, 0);
+  } catch {
+    return undefined;
+  }
+  try {
+    const response = await fetch(`${address.awsUrl}/_local/health`, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? address : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a stack for one command: ephemeral ports, no build unless asked, logs on stderr.
+ *
+ * @example
+ * ```ts
+ * const stack = await temporaryStack({ only: ['s3'] });
+ * try { await stack.invoke('s3', event); } finally { await stack.stop(); }
+ * ```
+ */
+export function temporaryStack(options: { only?: string[]; build?: boolean } = {}): Promise<Stack> {
+  process.stderr.write('No running stack (npm start); starting the functions for this command...\n');
+  return startStack({
+    apiPort: 0,
+    awsPort: 0,
+    build: options.build ?? false,
+    localDir: localDir(),
+    buildDir: buildDir(),
+    log: createStackLog({ write: (text) => process.stderr.write(text) }),
+    postgres: process.env['CIRCLE_LOCAL_PG'] === 'memory' ? 'memory' : 'file',
+    ...(options.only === undefined ? {} : { only: options.only }),
+  });
+}
+
+/**
+ * Calls an AWS JSON-protocol operation on the stack's endpoint; throws with the AWS error type.
+ *
+ * @example
+ * ```ts
+ * const { executionArn } = await awsJson(awsUrl, 'AWSStepFunctions.StartExecution', { stateMachineArn, input });
+ * ```
+ */
+export async function awsJson<T = Record<string, unknown>>(
+  awsUrl: string,
+  target: string,
+  body: unknown,
+  version: '1.0' | '1.1' = '1.0',
+): Promise<T> {
+  const response = await fetch(awsUrl, {
+    method: 'POST',
+    headers: { 'content-type': `application/x-amz-json-${version}`, 'x-amz-target': target },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  const parsed = (text === '' ? {} : JSON.parse(text)) as T & { __type?: string; message?: string };
+  if (!response.ok) {
+    throw new Error(`${parsed.__type ?? response.status}: ${parsed.message ?? text}`);
+  }
+  return parsed;
+}
+
+/**
+ * Reads a JSON argument: inline JSON, or the path of a JSON file.
+ *
+ * @example
+ * ```ts
+ * const event = await readJsonArgument('events/put.json');
+ * ```
+ */
+export async function readJsonArgument(value: string, what: string): Promise<unknown> {
+  const trimmed = value.trim();
+  if (/^[[{"]/.test(trimmed) || /^(true|false|null|-?\d)/.test(trimmed)) {
+    try {
+      return JSON.parse(trimmed);
+    } catch (error) {
+      throw new Error(`${what} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(await readFile(trimmed, 'utf8'));
+  } catch (error) {
+    throw new Error(`${what}: cannot read JSON from "${trimmed}" (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Prints a failure and sets the exit code; the CLI scripts end with it.
+ *
+ * @example
+ * ```ts
+ * main().catch(fail);
+ * ```
+ */
+export function fail(error: unknown): void {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

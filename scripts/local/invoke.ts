@@ -1,0 +1,148 @@
+/**
+ * `npm run invoke -- <function> [options]`: invokes one function once, on the running stack (Lambda Invoke)
+ * or on a stack started for this command, and prints what the handler returned.
+ *
+ *   --event <file|json>        the raw event
+ *   --operation <op> --input <file|json>   with one of:
+ *     --http                   an API Gateway HTTP API event (POST /<function>/<op>; --method, --path, --header k:v, --body)
+ *     --sqs                    an SQS batch of one record from the function's queue
+ *     --schedule               a schedule input ({ operation, input, trigger: 'schedule' }); without
+ *                              --operation, the function's first schedule rule's input
+ *     --task                   a Step Functions task payload ({ operation, input, trigger: 'task' })
+ *     (none)                   a direct invoke ({ operation, input })
+ *   --build                    build first when no stack runs
+ */
+import { parseArgs } from 'node:util';
+import { fail, readJsonArgument, runningStack, temporaryStack } from './cli/common.ts';
+import { httpInvokeEvent, scheduleInvokeEvent, sqsInvokeEvent, taskInvokeEvent } from './cli/events.ts';
+import type { HttpRoute } from './config/model.ts';
+
+interface HealthView {
+  routes: { function: string; method: string; path: string; auth: string }[];
+  queues: { arn: string; mappings: { function: string }[] }[];
+  schedules: { function: string; input?: unknown }[];
+}
+
+function routesOf(health: HealthView): HttpRoute[] {
+  return health.routes.map((route) => ({
+    functionKey: route.function,
+    method: route.method,
+    path: route.path,
+    routeKey: route.path === '$default' ? '$default' : `${route.method} ${route.path}`,
+    authorized: route.auth !== 'open',
+  }));
+}
+
+async function buildEvent(fn: string, values: Record<string, unknown>, health: HealthView): Promise<unknown> {
+  if (typeof values['event'] === 'string') return readJsonArgument(values['event'], '--event');
+  const operation = typeof values['operation'] === 'string' ? values['operation'] : undefined;
+  const input = typeof values['input'] === 'string' ? await readJsonArgument(values['input'], '--input') : {};
+  if (values['http'] === true) {
+    const headers: Record<string, string> = {};
+    for (const header of (values['header'] as string[] | undefined) ?? []) {
+      const colon = header.indexOf(':');
+      if (colon > 0) headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
+    }
+    return httpInvokeEvent({
+      functionKey: fn,
+      routes: routesOf(health),
+      ...(operation === undefined ? {} : { operation }),
+      input,
+      ...(typeof values['method'] === 'string' ? { method: values['method'] } : {}),
+      ...(typeof values['path'] === 'string' ? { path: values['path'] } : {}),
+      ...(typeof values['body'] === 'string' ? { body: values['body'] } : {}),
+      headers,
+    });
+  }
+  if (values['schedule'] === true && operation === undefined) {
+    const rule = health.schedules.find((candidate) => candidate.function === fn);
+    if (rule === undefined) throw new Error(`${fn} has no schedule event; pass --operation and --input`);
+    return rule.input ?? {};
+  }
+  if (operation === undefined)
+    throw new Error('pass --event, or --operation (with --input) and an event kind');
+  const request = { operation, input };
+  if (values['sqs'] === true) {
+    const queue = health.queues.find((candidate) =>
+      candidate.mappings.some((mapping) => mapping.function === fn),
+    );
+    if (queue === undefined) throw new Error(`${fn} has no sqs event in serverless.yml`);
+    return sqsInvokeEvent(request, queue.arn);
+  }
+  if (values['schedule'] === true) return scheduleInvokeEvent(request);
+  if (values['task'] === true) return taskInvokeEvent(request);
+  return request;
+}
+
+function print(payload: string, error: { errorType: string; errorMessage: string } | undefined): void {
+  if (error !== undefined) {
+    process.stderr.write(`${JSON.stringify(error, null, 2)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let value: unknown = payload;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    // Printed as received.
+  }
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      event: { type: 'string' },
+      operation: { type: 'string', short: 'o' },
+      input: { type: 'string', short: 'i' },
+      http: { type: 'boolean' },
+      sqs: { type: 'boolean' },
+      schedule: { type: 'boolean' },
+      task: { type: 'boolean' },
+      method: { type: 'string' },
+      path: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      body: { type: 'string' },
+      build: { type: 'boolean' },
+    },
+  });
+  const [fn] = positionals;
+  if (fn === undefined)
+    throw new Error(
+      'usage: npm run invoke -- <function> --event <file|json> | --operation <op> [--input <json>] [--http|--sqs|--schedule|--task]',
+    );
+
+  const running = await runningStack();
+  if (running !== undefined) {
+    const health = (await (await fetch(`${running.awsUrl}/_local/health`)).json()) as HealthView;
+    const event = await buildEvent(fn, values, health);
+    const response = await fetch(
+      `${running.awsUrl}/2015-03-31/functions/${encodeURIComponent(fn)}/invocations`,
+      {
+        method: 'POST',
+        body: JSON.stringify(event),
+      },
+    );
+    const text = await response.text();
+    if (response.status === 404) throw new Error(`no function ${fn} in the running stack`);
+    const functionError = response.headers.get('x-amz-function-error');
+    print(
+      text,
+      functionError === null ? undefined : (JSON.parse(text) as { errorType: string; errorMessage: string }),
+    );
+    return;
+  }
+
+  const stack = await temporaryStack({ only: [fn], build: values.build === true });
+  try {
+    const event = await buildEvent(fn, values, stack.health() as unknown as HealthView);
+    const outcome = await stack.invoke(fn, event);
+    if (outcome === undefined) throw new Error(`no function ${fn}`);
+    print(outcome.payload ?? 'null', outcome.error);
+  } finally {
+    await stack.stop();
+  }
+}
+
+await main().catch(fail);

@@ -1,0 +1,58 @@
+/**
+ * `npm run schedule -- <function> [--index <n>]`: fires a function's schedule rules now (all, or the n-th),
+ * with the event EventBridge would send, on the running stack or on one started for this command.
+ */
+import { parseArgs } from 'node:util';
+import { fail, runningStack, temporaryStack } from './cli/common.ts';
+import type { InvokeOutcome } from './functions/function-process.ts';
+
+function report(fired: { rule: string; outcome: InvokeOutcome }[], fn: string): void {
+  if (fired.length === 0) {
+    process.stderr.write(`${fn} has no schedule event in serverless.yml\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const { rule, outcome } of fired) {
+    if (outcome.error !== undefined) {
+      process.stderr.write(`${rule}: failed\n${JSON.stringify(outcome.error, null, 2)}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stdout.write(
+        `${rule}: ok\n${JSON.stringify(JSON.parse(outcome.payload ?? 'null'), null, 2)}\n`,
+      );
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { index: { type: 'string' }, build: { type: 'boolean' } },
+  });
+  const [fn] = positionals;
+  if (fn === undefined) throw new Error('usage: npm run schedule -- <function> [--index <n>]');
+  const index = values.index === undefined ? undefined : Number(values.index);
+
+  const running = await runningStack();
+  if (running !== undefined) {
+    const query = index === undefined ? '' : `?index=${index}`;
+    const response = await fetch(`${running.awsUrl}/_local/schedules/${encodeURIComponent(fn)}${query}`, {
+      method: 'POST',
+    });
+    const body = (await response.json()) as {
+      fired?: { rule: string; outcome: InvokeOutcome }[];
+      message?: string;
+    };
+    if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+    report(body.fired ?? [], fn);
+    return;
+  }
+  const stack = await temporaryStack({ only: [fn], build: values.build === true });
+  try {
+    report(await stack.scheduler.fire(fn, index), fn);
+  } finally {
+    await stack.stop();
+  }
+}
+
+await main().catch(fail);
