@@ -2,6 +2,8 @@
  * `npm run bench [-- --short] [--out-dir bench] [--compare-core <checkout>]`: builds the variants like
  * production, measures warm cost, cold start, Secrets Manager calls, connection reuse, tracing on and off
  * and bundle sizes side by side in one run, and writes `bench/results.json` and `bench/RESULTS.md`.
+ * `--short` is the CI mode (every figure, fewer samples); `--smoke` only proves the script works (tests);
+ * `--skip-functions` leaves the repository's functions out of the size table.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -25,24 +27,29 @@ const root = resolve(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
   options: {
     short: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    'skip-functions': { type: 'boolean', default: false },
     'out-dir': { type: 'string', default: 'bench' },
     'compare-core': { type: 'string' },
   },
   strict: true,
 });
 
-const short = values.short;
+type Mode = 'full' | 'short' | 'smoke';
+const mode: Mode = values.smoke ? 'smoke' : values.short ? 'short' : 'full';
+const pick = <T>(full: T, short: T, smoke: T): T =>
+  mode === 'full' ? full : mode === 'short' ? short : smoke;
 const settings = {
-  rounds: short ? 5 : 20,
-  warmup_http: short ? 3_000 : 10_000,
-  slice_http: short ? 2_000 : 5_000,
-  warmup_sqs: short ? 500 : 2_000,
-  slice_sqs: short ? 400 : 1_000,
+  rounds: pick(30, 5, 1),
+  warmup_http: pick(10_000, 3_000, 200),
+  slice_http: pick(5_000, 2_000, 200),
+  warmup_sqs: pick(2_000, 500, 50),
+  slice_sqs: pick(1_000, 400, 50),
   sqs_batch_size: 10,
-  cold_runs: short ? 5 : 15,
-  component_iterations: short ? 5_000 : 20_000,
-  secret_max_age_seconds: short ? 0.25 : 0.5,
-  secret_max_age_run_ms: short ? 1_100 : 2_700,
+  cold_runs: pick(25, 7, 1),
+  component_iterations: pick(20_000, 5_000, 500),
+  secret_max_age_seconds: pick(0.5, 0.25, 0.1),
+  secret_max_age_run_ms: pick(2_700, 1_100, 300),
 };
 const outDir = resolve(root, values['out-dir']);
 const work = join(outDir, 'out');
@@ -68,6 +75,7 @@ async function sizes(built: BenchBuild): Promise<{ rows: SizeRow[]; error?: stri
     { artifact: 'layer: zod', js_bytes: layer.zodJs, zip_bytes: null },
   );
   try {
+    if (values['skip-functions']) return { rows };
     const { sizes: artifacts } = await buildArtifacts({ root, outDir: join(work, 'build') });
     for (const size of artifacts) {
       if (!size.artifact.startsWith('function ')) continue;
@@ -104,16 +112,54 @@ try {
     cores.push({ family: 'core-alt', id: 'core-alt', bundle: built.alternative.core });
   }
   const variants: WarmVariant[] = [
-    { id: 'raw-http', family: 'raw', trigger: 'http', traced: false, bundle: b['raw-http'], event: httpEvent },
-    { id: 'stock-http', family: 'stock', trigger: 'http', traced: false, bundle: b['stock-http'], event: httpEvent },
-    ...cores.map((c): WarmVariant => ({ ...c, id: `${c.id}-http`, trigger: 'http', traced: false, event: httpEvent })),
-    { id: 'stock-http-traced', family: 'stock', trigger: 'http', traced: true, bundle: b['stock-http'], event: httpEvent },
+    {
+      id: 'raw-http',
+      family: 'raw',
+      trigger: 'http',
+      traced: false,
+      bundle: b['raw-http'],
+      event: httpEvent,
+    },
+    {
+      id: 'stock-http',
+      family: 'stock',
+      trigger: 'http',
+      traced: false,
+      bundle: b['stock-http'],
+      event: httpEvent,
+    },
     ...cores.map(
-      (c): WarmVariant => ({ ...c, id: `${c.id}-http-traced`, trigger: 'http', traced: true, event: httpEvent }),
+      (c): WarmVariant => ({ ...c, id: `${c.id}-http`, trigger: 'http', traced: false, event: httpEvent }),
+    ),
+    {
+      id: 'stock-http-traced',
+      family: 'stock',
+      trigger: 'http',
+      traced: true,
+      bundle: b['stock-http'],
+      event: httpEvent,
+    },
+    ...cores.map(
+      (c): WarmVariant => ({
+        ...c,
+        id: `${c.id}-http-traced`,
+        trigger: 'http',
+        traced: true,
+        event: httpEvent,
+      }),
     ),
     { id: 'raw-sqs', family: 'raw', trigger: 'sqs', traced: false, bundle: b['raw-sqs'], event: sqsEvent },
-    { id: 'stock-sqs', family: 'stock', trigger: 'sqs', traced: false, bundle: b['stock-sqs'], event: sqsEvent },
-    ...cores.map((c): WarmVariant => ({ ...c, id: `${c.id}-sqs`, trigger: 'sqs', traced: false, event: sqsEvent })),
+    {
+      id: 'stock-sqs',
+      family: 'stock',
+      trigger: 'sqs',
+      traced: false,
+      bundle: b['stock-sqs'],
+      event: sqsEvent,
+    },
+    ...cores.map(
+      (c): WarmVariant => ({ ...c, id: `${c.id}-sqs`, trigger: 'sqs', traced: false, event: sqsEvent }),
+    ),
   ];
   const warmOptions: WarmOptions = {
     harness: built.harness.warm,
@@ -163,7 +209,10 @@ try {
     { id: 'core-secret', bundle: b['core-secret'], event: httpEvent, trigger: 'http' },
   ];
   if (built.alternative !== undefined) {
-    coldVariants.push({ id: 'core-alt-secret', bundle: built.alternative.coreSecret, event: httpEvent, trigger: 'http' });
+    coldVariants.push(
+      { id: 'core-alt', bundle: built.alternative.core, event: httpEvent, trigger: 'http' },
+      { id: 'core-alt-secret', bundle: built.alternative.coreSecret, event: httpEvent, trigger: 'http' },
+    );
   }
   const cold = await runColdRounds(coldVariants, {
     harness: built.harness.cold,
@@ -191,11 +240,11 @@ try {
     logsDir,
   });
 
-  progress('bundle sizes (building the repository functions)');
+  progress(values['skip-functions'] ? 'bundle sizes' : 'bundle sizes (building the repository functions)');
   const size = await sizes(built);
 
   const results = composeResults({
-    mode: short ? 'short' : 'full',
+    mode,
     settings,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadavg_start: loadAtStart },
     warm,
@@ -207,6 +256,7 @@ try {
     components: components.components,
     componentsWithXray: componentsWithXray.components,
     sizes: size.rows,
+    layerStaticImports: built.layer.staticImports,
     ...(size.error === undefined ? {} : { functionBuildError: size.error }),
     hasAlternative: built.alternative !== undefined,
   });
@@ -215,7 +265,9 @@ try {
   await writeFile(join(outDir, 'RESULTS.md'), renderMarkdown(results));
   progress(`wrote ${join(outDir, 'results.json')} and RESULTS.md`);
   for (const budget of results.budgets) {
-    console.log(`${budget.met ? 'met    ' : 'NOT MET'}  ${budget.id} = ${budget.value} (limit ${budget.limit})`);
+    console.log(
+      `${budget.met ? 'met    ' : 'NOT MET'}  ${budget.id} = ${budget.value} (limit ${budget.limit})`,
+    );
   }
 } finally {
   await sink.close();

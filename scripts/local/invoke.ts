@@ -20,7 +20,7 @@ import type { HttpRoute } from './config/model.ts';
 interface HealthView {
   routes: { function: string; method: string; path: string; auth: string }[];
   queues: { arn: string; mappings: { function: string }[] }[];
-  schedules: { function: string; input?: unknown }[];
+  schedules: { kind: string; target: string; input?: unknown }[];
 }
 
 function routesOf(health: HealthView): HttpRoute[] {
@@ -33,33 +33,41 @@ function routesOf(health: HealthView): HttpRoute[] {
   }));
 }
 
-async function buildEvent(fn: string, values: Record<string, unknown>, health: HealthView): Promise<unknown> {
-  if (typeof values['event'] === 'string') return readJsonArgument(values['event'], '--event');
-  const operation = typeof values['operation'] === 'string' ? values['operation'] : undefined;
-  const input = typeof values['input'] === 'string' ? await readJsonArgument(values['input'], '--input') : {};
-  if (values['http'] === true) {
-    const headers: Record<string, string> = {};
-    for (const header of (values['header'] as string[] | undefined) ?? []) {
-      const colon = header.indexOf(':');
-      if (colon > 0) headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
-    }
-    return httpInvokeEvent({
-      functionKey: fn,
-      routes: routesOf(health),
-      ...(operation === undefined ? {} : { operation }),
-      input,
-      ...(typeof values['method'] === 'string' ? { method: values['method'] } : {}),
-      ...(typeof values['path'] === 'string' ? { path: values['path'] } : {}),
-      ...(typeof values['body'] === 'string' ? { body: values['body'] } : {}),
-      headers,
-    });
+function httpEvent(fn: string, values: Record<string, unknown>, health: HealthView, input: unknown): unknown {
+  const headers: Record<string, string> = {};
+  for (const header of (values['header'] as string[] | undefined) ?? []) {
+    const colon = header.indexOf(':');
+    if (colon > 0) headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
   }
+  const text = (name: string): Record<string, string> =>
+    typeof values[name] === 'string' ? { [name]: values[name] as string } : {};
+  return httpInvokeEvent({
+    functionKey: fn,
+    routes: routesOf(health),
+    input,
+    headers,
+    ...text('operation'),
+    ...text('method'),
+    ...text('path'),
+    ...text('body'),
+  });
+}
+
+function requestEvent(
+  fn: string,
+  values: Record<string, unknown>,
+  health: HealthView,
+  input: unknown,
+): unknown {
+  const operation = values['operation'];
   if (values['schedule'] === true && operation === undefined) {
-    const rule = health.schedules.find((candidate) => candidate.function === fn);
+    const rule = health.schedules.find(
+      (candidate) => candidate.kind === 'function' && candidate.target === fn,
+    );
     if (rule === undefined) throw new Error(`${fn} has no schedule event; pass --operation and --input`);
     return rule.input ?? {};
   }
-  if (operation === undefined)
+  if (typeof operation !== 'string')
     throw new Error('pass --event, or --operation (with --input) and an event kind');
   const request = { operation, input };
   if (values['sqs'] === true) {
@@ -72,6 +80,14 @@ async function buildEvent(fn: string, values: Record<string, unknown>, health: H
   if (values['schedule'] === true) return scheduleInvokeEvent(request);
   if (values['task'] === true) return taskInvokeEvent(request);
   return request;
+}
+
+async function buildEvent(fn: string, values: Record<string, unknown>, health: HealthView): Promise<unknown> {
+  if (typeof values['event'] === 'string') return readJsonArgument(values['event'], '--event');
+  const input = typeof values['input'] === 'string' ? await readJsonArgument(values['input'], '--input') : {};
+  return values['http'] === true
+    ? httpEvent(fn, values, health, input)
+    : requestEvent(fn, values, health, input);
 }
 
 function print(payload: string, error: { errorType: string; errorMessage: string } | undefined): void {

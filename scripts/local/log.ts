@@ -55,6 +55,19 @@ function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A JSON object line (Powertools), or undefined for plain text. */
+function parseObject(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function time(date: Date = new Date()): string {
   return date.toISOString().slice(11, 23);
 }
@@ -108,31 +121,18 @@ export function createStackLog(
     raw: (text) => write(text),
     functionLine: (fn, line, stream) => {
       if (line.trim() === '') return;
-      let parsed: Record<string, unknown> | undefined;
-      if (line.startsWith('{')) {
-        try {
-          const value: unknown = JSON.parse(line);
-          if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-            parsed = value as Record<string, unknown>;
-          }
-        } catch {
-          parsed = undefined;
-        }
-      }
+      const parsed = parseObject(line);
       if (!pretty) {
+        const fallback = { level: stream === 'stderr' ? 'ERROR' : 'INFO', message: line, function: fn };
         write(
-          parsed === undefined
-            ? `${JSON.stringify({ level: stream === 'stderr' ? 'ERROR' : 'INFO', message: line, function: fn, timestamp: new Date().toISOString() })}\n`
-            : `${JSON.stringify({ function: fn, ...parsed })}\n`,
+          `${JSON.stringify(parsed === undefined ? { ...fallback, timestamp: new Date().toISOString() } : { function: fn, ...parsed })}\n`,
         );
-        return;
-      }
-      if (parsed === undefined) {
+      } else if (parsed === undefined) {
         prettyLine(fn, stream === 'stderr' ? 'WARN' : 'INFO', line, {});
-        return;
+      } else if (parsed['_aws'] === undefined) {
+        // Embedded metric lines (`_aws`) are noise in a terminal.
+        prettyLine(fn, normaliseLevel(parsed['level']), String(parsed['message'] ?? ''), parsed);
       }
-      if (parsed['_aws'] !== undefined) return; // Embedded metric lines are noise in a terminal.
-      prettyLine(fn, normaliseLevel(parsed['level']), String(parsed['message'] ?? ''), parsed);
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * `npm run schedule -- <function> [--index <n>]`: fires a function's schedule rules now (all, or the n-th),
- * with the event EventBridge would send, on the running stack or on one started for this command.
+ * `npm run schedule -- <function | state machine> [--index <n>]`: fires its schedule rules now (all, or the
+ * n-th), with the event EventBridge would send, on the running stack or on one started for this command.
  */
 import { parseArgs } from 'node:util';
 import { fail, runningStack, temporaryStack } from './cli/common.ts';
@@ -8,7 +8,9 @@ import type { InvokeOutcome } from './functions/function-process.ts';
 
 function report(fired: { rule: string; outcome: InvokeOutcome }[], fn: string): void {
   if (fired.length === 0) {
-    process.stderr.write(`${fn} has no schedule event in serverless.yml\n`);
+    process.stderr.write(
+      `${fn} has no schedule event in serverless.yml (give a function or state machine)\n`,
+    );
     process.exitCode = 1;
     return;
   }
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
     report(body.fired ?? [], fn);
     return;
   }
-  const stack = await temporaryStack({ only: [fn], build: values.build === true });
+  const stack = await temporaryStack({ build: values.build === true });
   try {
     report(await stack.scheduler.fire(fn, index), fn);
   } finally {

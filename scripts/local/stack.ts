@@ -5,27 +5,27 @@
  * when a PostgreSQL function has no server configured.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretsManagerService } from './aws/secrets-manager.ts';
-import { type AwsEndpoint, type AwsServices, startAwsEndpoint } from './aws/server.ts';
+import { type AwsServices, startAwsEndpoint } from './aws/server.ts';
 import { sqsService } from './aws/sqs.ts';
 import { stepFunctionsService } from './aws/step-functions.ts';
-import { buildModel, LOCAL_ACCOUNT_ID, type LocalModel } from './config/model.ts';
+import { buildModel, LOCAL_ACCOUNT_ID, type LocalFunction, type LocalModel } from './config/model.ts';
 import { resolveServerlessConfig } from './config/serverless.ts';
 import { functionEnvironment, type LocalEndpoints, needsEmbeddedPostgres } from './functions/environment.ts';
 import { FunctionProcess, type InvokeOutcome } from './functions/function-process.ts';
 import { FunctionRegistry } from './functions/registry.ts';
-import { prepareTaskRoot } from './functions/task-root.ts';
+import { prepareRuntime, prepareTaskRoot } from './functions/task-root.ts';
 import { loadApiKey } from './gateway/api-key.ts';
-import { type HttpApi, startHttpApi } from './gateway/http-api.ts';
+import { startHttpApi } from './gateway/http-api.ts';
 import type { StackLog } from './log.ts';
 import { REPO_ROOT, stackFile } from './paths.ts';
 import { EventSourceMapping } from './queues/event-source-mapping.ts';
 import { QueueEngine } from './queues/queue-engine.ts';
 import { Scheduler } from './schedules/scheduler.ts';
+import { controlRoutes, healthReport } from './stack-report.ts';
 import { type EmbeddedStore, startDynamo, startPostgres, startS3 } from './stores/embedded.ts';
 import { SecretStore } from './stores/secret-store.ts';
 import { StepFunctionsEngine } from './workflows/step-functions.ts';
@@ -46,6 +46,8 @@ export interface StackOptions {
   only?: string[];
   /** Replaces the VisibilityTimeout of the queues from serverless.yml (seconds), e.g. for tests. */
   visibilityTimeoutSeconds?: number;
+  /** Replaces every SQS event's maximumBatchingWindow (seconds), e.g. for tests. */
+  batchingWindowSeconds?: number;
   /** `memory` keeps PGlite's data in memory instead of `<localDir>/pg`. */
   postgres?: 'file' | 'memory';
   /** Write `<localDir>/stack.json` so the CLI scripts find this stack (the `npm start` stack does). */
@@ -105,6 +107,251 @@ async function listen<T>(what: string, port: number, variable: string, start: ()
   }
 }
 
+/** Stop steps, run in reverse order of start; a failing step does not stop the others. */
+class Cleanups {
+  readonly #steps: (() => Promise<void> | void)[] = [];
+  readonly #log: StackLog;
+
+  constructor(log: StackLog) {
+    this.#log = log;
+  }
+
+  push(step: () => Promise<void> | void): void {
+    this.#steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.#steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        this.#log.warn('stop step failed', { error: (error as Error).message });
+      }
+    }
+  }
+}
+
+/** Invokes a function by key, name or ARN (the registry is filled once the functions exist). */
+type Invoker = (nameOrArn: string, event: unknown) => Promise<InvokeOutcome | undefined>;
+
+function notFound(key: string): InvokeOutcome {
+  return {
+    requestId: '',
+    durationMs: 0,
+    logTail: '',
+    error: { errorType: 'ResourceNotFoundException', errorMessage: `no function ${key}` },
+  };
+}
+
+/** Two stacks on one state folder would fight over its LevelDB and PGlite files. */
+async function refuseSecondStack(dir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = (JSON.parse(await readFile(stackFile(dir), 'utf8')) as { pid: number }).pid;
+    process.kill(pid, 0);
+  } catch {
+    return;
+  }
+  throw new Error(
+    `a local stack already runs with ${dir} (pid ${pid}); stop it, or set CIRCLE_LOCAL_DIR for another one`,
+  );
+}
+
+/** A schedule rule targeting a state machine starts an execution with the rule's event as input. */
+function startScheduledExecution(
+  workflows: StepFunctionsEngine,
+  name: string,
+  event: unknown,
+): InvokeOutcome {
+  try {
+    const execution = workflows.start(workflows.machine(name).arn, JSON.stringify(event));
+    return {
+      requestId: execution.name,
+      durationMs: 0,
+      logTail: '',
+      payload: JSON.stringify({ executionArn: execution.arn, startDate: execution.startedAt / 1000 }),
+    };
+  } catch (error) {
+    return {
+      requestId: '',
+      durationMs: 0,
+      logTail: '',
+      error: {
+        errorType: (error as { type?: string }).type ?? 'Error',
+        errorMessage: (error as Error).message,
+      },
+    };
+  }
+}
+
+async function loadModel(options: StackOptions, shell: NodeJS.ProcessEnv, awsUrl: string) {
+  const [, resolved] = await Promise.all([
+    options.build ? runBuild(options.log, shell, options.buildDir) : Promise.resolve(),
+    resolveServerlessConfig({
+      awsEndpoint: awsUrl,
+      cacheDir: options.localDir,
+      ...(options.stage ? { stage: options.stage } : {}),
+    }),
+  ]);
+  const model = buildModel(resolved.config, { awsUrl });
+  for (const warning of model.warnings) options.log.warn(warning);
+  const only = options.only;
+  if (only === undefined) return { model, selected: model.functions };
+  const selected = model.functions.filter((fn) => only.includes(fn.key));
+  const unknown = only.filter((key) => !selected.some((fn) => fn.key === key));
+  if (unknown.length > 0) {
+    const known = model.functions.map((fn) => fn.key).join(', ');
+    throw new Error(`unknown function ${unknown.join(', ')}; serverless.yml has: ${known}`);
+  }
+  return { model, selected };
+}
+
+function createQueues(model: LocalModel, awsUrl: string, options: StackOptions): QueueEngine {
+  const engine = new QueueEngine({ region: model.region, accountId: LOCAL_ACCOUNT_ID, baseUrl: awsUrl });
+  for (const queue of model.queues) {
+    const attributes = { ...queue.attributes };
+    if (options.visibilityTimeoutSeconds !== undefined) {
+      attributes['VisibilityTimeout'] = String(options.visibilityTimeoutSeconds);
+    }
+    engine.create(queue.name, attributes);
+  }
+  return engine;
+}
+
+async function startStores(
+  options: StackOptions,
+  model: LocalModel,
+  withPostgres: boolean,
+  cleanups: Cleanups,
+): Promise<{ s3: EmbeddedStore; dynamo: EmbeddedStore; postgres: EmbeddedStore | undefined }> {
+  const [s3, dynamo, postgres] = await Promise.all([
+    startS3({ directory: join(options.localDir, 's3'), buckets: model.buckets }),
+    startDynamo({
+      directory: join(options.localDir, 'dynamodb'),
+      tables: model.tables,
+      region: model.region,
+    }),
+    withPostgres
+      ? startPostgres({ directory: options.postgres === 'memory' ? undefined : join(options.localDir, 'pg') })
+      : Promise.resolve(undefined),
+  ]);
+  cleanups.push(() => s3.close());
+  cleanups.push(() => dynamo.close());
+  if (postgres !== undefined) cleanups.push(() => postgres.close());
+  return { s3, dynamo, postgres };
+}
+
+async function startFunctions(
+  options: StackOptions,
+  selected: LocalFunction[],
+  context: {
+    model: LocalModel;
+    endpoints: LocalEndpoints;
+    shell: NodeJS.ProcessEnv;
+    embeddedPostgres: Set<string>;
+  },
+  cleanups: Cleanups,
+): Promise<FunctionProcess[]> {
+  const runtimeRoot = await mkdtemp(join(tmpdir(), 'circle-core-local-'));
+  cleanups.push(() => rm(runtimeRoot, { recursive: true, force: true }));
+  const modules = await prepareRuntime({
+    buildDir: options.buildDir,
+    root: runtimeRoot,
+    repoRoot: REPO_ROOT,
+  });
+  const processes: FunctionProcess[] = [];
+  for (const fn of selected) {
+    const taskRoot = join(runtimeRoot, 'task', fn.key);
+    await prepareTaskRoot({ buildDir: options.buildDir, key: fn.key, target: taskRoot, modules });
+    const env = functionEnvironment(fn, context.endpoints, {
+      region: context.model.region,
+      shell: context.shell,
+      taskRoot,
+      embeddedPostgres: context.embeddedPostgres.has(fn.key),
+    });
+    processes.push(new FunctionProcess(fn, { taskRoot, env, log: options.log }));
+  }
+  cleanups.push(() => Promise.all(processes.map((fn) => fn.stop())).then(() => undefined));
+  await Promise.all(
+    processes.map((fn) =>
+      fn.start().catch((error: unknown) =>
+        options.log.error('function init failed', {
+          function: fn.spec.key,
+          error: (error as Error).message,
+        }),
+      ),
+    ),
+  );
+  return processes;
+}
+
+function startWorkflows(
+  model: LocalModel,
+  invoke: Invoker,
+  engine: QueueEngine,
+  log: StackLog,
+): StepFunctionsEngine {
+  const workflows = new StepFunctionsEngine({
+    region: model.region,
+    accountId: LOCAL_ACCOUNT_ID,
+    invoke,
+    sendMessage: (queueUrl, body, groupId) => {
+      const result = engine.byUrl(queueUrl).send({ body, groupId });
+      return { MessageId: result.messageId, MD5OfMessageBody: result.md5OfBody };
+    },
+    log,
+  });
+  for (const machine of model.stateMachines) {
+    try {
+      workflows.create(machine.name, machine.definition, { type: machine.type });
+    } catch (error) {
+      log.error('state machine not loaded', { stateMachine: machine.name, error: (error as Error).message });
+    }
+  }
+  return workflows;
+}
+
+function startMappings(
+  options: StackOptions,
+  selected: LocalFunction[],
+  context: { engine: QueueEngine; registry: FunctionRegistry; region: string },
+  cleanups: Cleanups,
+): EventSourceMapping[] {
+  const mappings: EventSourceMapping[] = [];
+  for (const fn of selected) {
+    const target = context.registry.find(fn.key) as FunctionProcess;
+    for (const spec of fn.queues) {
+      const queue = context.engine.get(spec.queueName);
+      if (queue === undefined) {
+        options.log.warn('sqs event of an unknown queue ignored', {
+          function: fn.key,
+          queue: spec.queueName,
+        });
+        continue;
+      }
+      const windowed =
+        options.batchingWindowSeconds === undefined
+          ? spec
+          : { ...spec, batchingWindowSeconds: options.batchingWindowSeconds };
+      const mapping = new EventSourceMapping(windowed, queue, {
+        invoke: (event) => target.invoke(event),
+        region: context.region,
+        log: options.log,
+      });
+      mappings.push(mapping);
+      mapping.start();
+    }
+  }
+  // Batches in flight get a moment to settle; their messages would reappear anyway.
+  cleanups.push(() =>
+    Promise.race([
+      Promise.all(mappings.map((mapping) => mapping.stop())).then(() => undefined),
+      new Promise<void>((resolve) => setTimeout(resolve, 3000).unref()),
+    ]),
+  );
+  return mappings;
+}
+
 /**
  * Starts the whole stack and resolves once every function finished its init (or failed it).
  *
@@ -120,200 +367,77 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const { log } = options;
   const shell = options.env ?? process.env;
   await mkdir(options.localDir, { recursive: true, mode: 0o700 });
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const cleanup = async (): Promise<void> => {
-    for (const step of cleanups.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        log.warn('stop step failed', { error: (error as Error).message });
-      }
-    }
-  };
-
+  const cleanups = new Cleanups(log);
   try {
+    if (options.advertise) {
+      await refuseSecondStack(options.localDir);
+      // Said early, so a CLI command run during start-up waits instead of starting a second stack.
+      const file = stackFile(options.localDir);
+      await writeFile(file, `${JSON.stringify({ pid: process.pid, status: 'starting' })}\n`);
+      cleanups.push(() => rm(file, { force: true }));
+    }
+    // The endpoints listen first: the Serverless CLI resolves ${aws:accountId} against the AWS one.
     const services: AwsServices = { accountId: LOCAL_ACCOUNT_ID };
-    const aws: AwsEndpoint = await listen('AWS endpoint', options.awsPort, 'AWS_PORT', () =>
+    const aws = await listen('AWS endpoint', options.awsPort, 'AWS_PORT', () =>
       startAwsEndpoint({ port: options.awsPort, services, log }),
     );
     cleanups.push(() => aws.close());
-
     const secretStore = new SecretStore(join(options.localDir, 'secrets.json'));
-    const region = shell['AWS_REGION'] ?? 'us-east-1';
-    services.secretsManager = secretsManagerService(secretStore, region);
-
+    services.secretsManager = secretsManagerService(secretStore, shell['AWS_REGION'] ?? 'us-east-1');
     const apiKey = await loadApiKey(options.localDir, shell);
     let registry = new FunctionRegistry([]);
-    let healthReport: () => Record<string, unknown> = () => ({ status: 'starting' });
-    const invoke = async (nameOrArn: string, event: unknown): Promise<InvokeOutcome | undefined> =>
-      registry.find(nameOrArn)?.invoke(event);
-    const api: HttpApi = await listen('HTTP API', options.apiPort, 'PORT', () =>
+    let report: () => Record<string, unknown> = () => ({ status: 'starting' });
+    const invoke: Invoker = async (nameOrArn, event) => registry.find(nameOrArn)?.invoke(event);
+    const api = await listen('HTTP API', options.apiPort, 'PORT', () =>
       startHttpApi({
         port: options.apiPort,
         apiKey: apiKey.key,
-        invoke: async (key, event) =>
-          (await invoke(key, event)) ?? {
-            requestId: '',
-            durationMs: 0,
-            logTail: '',
-            error: { errorType: 'ResourceNotFoundException', errorMessage: `no function ${key}` },
-          },
+        invoke: async (key, event) => (await invoke(key, event)) ?? notFound(key),
         timeoutMsOf: (key) => (registry.find(key)?.spec.timeoutSeconds ?? 30) * 1000,
-        health: () => healthReport(),
+        health: () => report(),
         log,
       }),
     );
     cleanups.push(() => api.close());
 
-    const [, resolved] = await Promise.all([
-      options.build ? runBuild(log, shell, options.buildDir) : Promise.resolve(),
-      resolveServerlessConfig({
-        awsEndpoint: aws.url,
-        cacheDir: options.localDir,
-        ...(options.stage ? { stage: options.stage } : {}),
-      }),
-    ]);
-    const model = buildModel(resolved.config, { awsUrl: aws.url });
-    for (const warning of model.warnings) log.warn(warning);
-    const selected =
-      options.only === undefined
-        ? model.functions
-        : model.functions.filter((fn) => options.only?.includes(fn.key));
-    if (options.only !== undefined && selected.length !== options.only.length) {
-      const known = model.functions.map((fn) => fn.key).join(', ');
-      throw new Error(
-        `unknown function ${options.only.filter((key) => !selected.some((fn) => fn.key === key)).join(', ')}; serverless.yml has: ${known}`,
-      );
-    }
-
-    // Queues first: functions may read their URLs at init.
-    const engine = new QueueEngine({ region: model.region, accountId: LOCAL_ACCOUNT_ID, baseUrl: aws.url });
-    for (const queue of model.queues) {
-      const attributes = { ...queue.attributes };
-      if (options.visibilityTimeoutSeconds !== undefined) {
-        attributes['VisibilityTimeout'] = String(options.visibilityTimeoutSeconds);
-      }
-      engine.create(queue.name, attributes);
-    }
+    const { model, selected } = await loadModel(options, shell, aws.url);
+    const engine = createQueues(model, aws.url, options);
     services.sqs = sqsService(engine);
-
     const secretNames = new Set(
-      (await secretStore.list()).filter((s) => s.deletedAt === undefined).map((s) => s.name),
+      (await secretStore.list())
+        .filter((secret) => secret.deletedAt === undefined)
+        .map((secret) => secret.name),
     );
     const embeddedPostgres = new Set(
       selected.filter((fn) => needsEmbeddedPostgres(fn, shell, secretNames)).map((fn) => fn.key),
     );
-    const [s3, dynamo, postgres] = await Promise.all([
-      startS3({ directory: join(options.localDir, 's3'), buckets: model.buckets }),
-      startDynamo({
-        directory: join(options.localDir, 'dynamodb'),
-        tables: model.tables,
-        region: model.region,
-      }),
-      embeddedPostgres.size > 0
-        ? startPostgres({
-            directory: options.postgres === 'memory' ? undefined : join(options.localDir, 'pg'),
-          })
-        : Promise.resolve(undefined as EmbeddedStore | undefined),
-    ]);
-    cleanups.push(() => s3.close());
-    cleanups.push(() => dynamo.close());
-    if (postgres !== undefined) cleanups.push(() => postgres.close());
+    const { s3, dynamo, postgres } = await startStores(options, model, embeddedPostgres.size > 0, cleanups);
     services.s3Endpoint = s3.url;
     services.dynamodbEndpoint = dynamo.url;
     const endpoints: LocalEndpoints = { aws: aws.url, s3: s3.url, dynamodb: dynamo.url };
     if (postgres !== undefined) endpoints.postgres = postgres.url;
 
-    const runtimeRoot = await mkdtemp(join(tmpdir(), 'circle-core-local-'));
-    cleanups.push(() => rm(runtimeRoot, { recursive: true, force: true }));
-    const processes: FunctionProcess[] = [];
-    for (const fn of selected) {
-      const taskRoot = join(runtimeRoot, fn.key);
-      await prepareTaskRoot({
-        buildDir: options.buildDir,
-        key: fn.key,
-        target: taskRoot,
-        repoRoot: REPO_ROOT,
-      });
-      const env = functionEnvironment(fn, endpoints, {
-        region: model.region,
-        shell,
-        taskRoot,
-        embeddedPostgres: embeddedPostgres.has(fn.key),
-      });
-      processes.push(new FunctionProcess(fn, { taskRoot, env, log }));
-    }
+    const processes = await startFunctions(
+      options,
+      selected,
+      { model, endpoints, shell, embeddedPostgres },
+      cleanups,
+    );
     registry = new FunctionRegistry(processes);
     services.functions = registry;
-    cleanups.push(() => Promise.all(processes.map((fn) => fn.stop())).then(() => undefined));
-    await Promise.all(
-      processes.map((fn) =>
-        fn
-          .start()
-          .catch((error: unknown) =>
-            log.error('function init failed', { function: fn.spec.key, error: (error as Error).message }),
-          ),
-      ),
-    );
-
-    const workflows = new StepFunctionsEngine({
-      region: model.region,
-      accountId: LOCAL_ACCOUNT_ID,
-      invoke,
-      sendMessage: (queueUrl, body, groupId) => {
-        const result = engine.byUrl(queueUrl).send({ body, groupId });
-        return { MessageId: result.messageId, MD5OfMessageBody: result.md5OfBody };
-      },
-      log,
-    });
-    for (const machine of model.stateMachines) {
-      try {
-        workflows.create(machine.name, machine.definition, { type: machine.type });
-      } catch (error) {
-        log.error('state machine not loaded', {
-          stateMachine: machine.name,
-          error: (error as Error).message,
-        });
-      }
-    }
+    const workflows = startWorkflows(model, invoke, engine, log);
     services.stepFunctions = stepFunctionsService(workflows);
-
-    const mappings: EventSourceMapping[] = [];
-    for (const fn of selected) {
-      for (const spec of fn.queues) {
-        const queue = engine.get(spec.queueName);
-        if (queue === undefined) {
-          log.warn('sqs event of an unknown queue ignored', { function: fn.key, queue: spec.queueName });
-          continue;
-        }
-        const target = registry.find(fn.key) as FunctionProcess;
-        const mapping = new EventSourceMapping(spec, queue, {
-          invoke: (event) => target.invoke(event),
-          region: model.region,
-          log,
-        });
-        mappings.push(mapping);
-        mapping.start();
-      }
-    }
-    // Batches in flight get a moment to settle; their messages would reappear anyway.
-    cleanups.push(() =>
-      Promise.race([
-        Promise.all(mappings.map((mapping) => mapping.stop())).then(() => undefined),
-        new Promise<void>((resolve) => setTimeout(resolve, 3000).unref()),
-      ]),
-    );
-
+    const mappings = startMappings(options, selected, { engine, registry, region: model.region }, cleanups);
     const scheduler = new Scheduler(
-      selected.flatMap((fn) => fn.schedules),
+      [
+        ...selected.flatMap((fn) => fn.schedules),
+        ...model.stateMachines.flatMap((machine) => machine.schedules),
+      ],
       {
-        invoke: async (key, event) =>
-          (await invoke(key, event)) ?? {
-            requestId: '',
-            durationMs: 0,
-            logTail: '',
-            error: { errorType: 'ResourceNotFoundException', errorMessage: `no function ${key}` },
-          },
+        invoke: async (rule, event) =>
+          rule.kind === 'stateMachine'
+            ? startScheduledExecution(workflows, rule.target, event)
+            : ((await invoke(rule.target, event)) ?? notFound(rule.target)),
         region: model.region,
         accountId: LOCAL_ACCOUNT_ID,
         log,
@@ -331,91 +455,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stepFunctions: aws.url,
       lambda: aws.url,
     };
-    healthReport = () => ({
-      status: processes.every((fn) => fn.state === 'ready') ? 'ok' : 'degraded',
-      api: api.url,
-      aws: aws.url,
-      functions: processes.map((fn) => ({
-        function: fn.spec.key,
-        name: fn.spec.name,
-        arn: fn.spec.arn,
-        state: fn.state,
-        ...(fn.initError === undefined ? {} : { initError: fn.initError }),
-        timeoutSeconds: fn.spec.timeoutSeconds,
-      })),
-      routes: selected.flatMap((fn) =>
-        fn.routes.map((route) => ({
-          function: fn.key,
-          method: route.method,
-          path: route.path,
-          auth: route.authorized ? 'local API key' : 'open',
-        })),
-      ),
-      queues: engine.list().map((queue) => {
-        const counts = queue.counts();
-        const redrive = queue.redrivePolicy;
-        return {
-          name: queue.name,
-          url: queue.url,
-          arn: queue.arn,
-          visibilityTimeoutSeconds: queue.visibilityTimeoutSeconds,
-          ...counts,
-          ...(redrive === undefined
-            ? {}
-            : {
-                deadLetterQueue: redrive.deadLetterTargetArn.split(':').pop(),
-                maxReceiveCount: redrive.maxReceiveCount,
-              }),
-          mappings: mappings
-            .filter((mapping) => mapping.queue === queue)
-            .map((mapping) => ({
-              function: mapping.spec.functionKey,
-              batchSize: mapping.spec.batchSize,
-              batchingWindowSeconds: mapping.spec.batchingWindowSeconds,
-              reportBatchItemFailures: mapping.spec.reportBatchItemFailures,
-              ...mapping.stats,
-            })),
-        };
-      }),
-      schedules: scheduler.describe(),
-      stateMachines: workflows
-        .machines()
-        .map((machine) => ({ name: machine.name, arn: machine.arn, type: machine.type })),
+    const sources = {
+      apiUrl: api.url,
+      awsUrl: aws.url,
+      functions: selected,
+      processes,
+      queues: engine,
+      mappings,
+      scheduler,
+      workflows,
       stores,
-    });
-
-    services.control = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const reply = (status: number, body: unknown): true => {
-        const text = JSON.stringify(body);
-        res.writeHead(status, {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
-        return true;
-      };
-      if (req.method === 'GET' && url.pathname === '/_local/health') return reply(200, healthReport());
-      const fire = /^\/_local\/schedules\/([\w-]+)$/.exec(url.pathname);
-      if (req.method === 'POST' && fire?.[1] !== undefined) {
-        const fn = registry.find(fire[1]);
-        if (fn === undefined) return reply(404, { message: `no function ${fire[1]}` });
-        const index = url.searchParams.get('index');
-        const results = await scheduler.fire(fn.spec.key, index === null ? undefined : Number(index));
-        return reply(200, { function: fn.spec.key, fired: results });
-      }
-      return false;
     };
-
+    report = () => healthReport(sources);
+    services.control = controlRoutes({ health: report, scheduler });
     api.setRoutes(selected.flatMap((fn) => fn.routes));
 
     if (options.advertise) {
-      const file = stackFile(options.localDir);
-      await writeFile(
-        file,
-        `${JSON.stringify({ pid: process.pid, apiUrl: api.url, awsUrl: aws.url, startedAt: new Date().toISOString() }, null, 2)}\n`,
-      );
-      cleanups.push(() => rm(file, { force: true }));
+      const advertised = {
+        pid: process.pid,
+        status: 'ready',
+        apiUrl: api.url,
+        awsUrl: aws.url,
+        startedAt: new Date().toISOString(),
+      };
+      await writeFile(stackFile(options.localDir), `${JSON.stringify(advertised, null, 2)}\n`);
     }
 
     let stopping: Promise<void> | undefined;
@@ -430,14 +493,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stores,
       startedInMs: Date.now() - started,
       invoke,
-      health: () => healthReport(),
+      health: () => report(),
       stop: () => {
-        stopping ??= cleanup();
+        stopping ??= cleanups.run();
         return stopping;
       },
     };
   } catch (error) {
-    await cleanup();
+    await cleanups.run();
     throw error;
   }
 }

@@ -5,13 +5,14 @@
  *
  * Environment: PORT (HTTP API, default 3000), AWS_PORT (AWS endpoint, default 4566; 0 = any free port),
  * CIRCLE_LOCAL_API_KEY, CIRCLE_LOCAL_DIR (default .local), CIRCLE_BUILD_DIR (default .build),
- * CIRCLE_LOCAL_PG=memory, CIRCLE_LOCAL_VISIBILITY_TIMEOUT (seconds, all queues), CIRCLE_LOG_FORMAT=pretty|json.
+ * CIRCLE_LOCAL_PG=memory, CIRCLE_LOCAL_VISIBILITY_TIMEOUT and CIRCLE_LOCAL_BATCHING_WINDOW (seconds, every
+ * queue and SQS event: short values for tests), CIRCLE_LOG_FORMAT=pretty|json.
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createStackLog } from './log.ts';
+import { createStackLog, type StackLog } from './log.ts';
 import { buildDir, localDir, REPO_ROOT } from './paths.ts';
-import { type Stack, startStack } from './stack.ts';
+import { type Stack, type StackOptions, startStack } from './stack.ts';
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -25,8 +26,9 @@ function port(name: string, fallback: number): number {
 
 function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows)
-    row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  for (const row of rows) {
+    for (const [index, cell] of row.entries()) widths[index] = Math.max(widths[index] ?? 0, cell.length);
+  }
   return rows
     .map(
       (row) =>
@@ -55,7 +57,7 @@ export function summary(stack: Stack): string {
       deadLetterQueue?: string;
       mappings: { function: string; batchSize: number; batchingWindowSeconds: number }[];
     }[];
-    schedules: { function: string; expression: string; enabled: boolean; next?: string }[];
+    schedules: { target: string; expression: string; enabled: boolean; next?: string }[];
     stateMachines: { name: string; type: string }[];
   };
   const fromRoot = relative(REPO_ROOT, stack.apiKey.file);
@@ -94,7 +96,7 @@ export function summary(stack: Stack): string {
     '  Schedules',
     table(
       health.schedules.map((rule) => [
-        rule.function,
+        rule.target,
         rule.expression,
         rule.enabled ? `next ${rule.next ?? '-'}` : 'disabled',
       ]),
@@ -112,6 +114,32 @@ export function summary(stack: Stack): string {
   return `${lines.join('\n')}\n`;
 }
 
+function options(
+  values: { 'no-build'?: boolean; stage?: string; only?: string },
+  log: StackLog,
+): StackOptions {
+  const seconds = (name: string): number | undefined => {
+    const raw = process.env[name];
+    return raw === undefined || raw === '' ? undefined : Number(raw);
+  };
+  const visibility = seconds('CIRCLE_LOCAL_VISIBILITY_TIMEOUT');
+  const batchingWindow = seconds('CIRCLE_LOCAL_BATCHING_WINDOW');
+  return {
+    apiPort: port('PORT', 3000),
+    awsPort: port('AWS_PORT', 4566),
+    build: values['no-build'] !== true,
+    localDir: localDir(),
+    buildDir: buildDir(),
+    log,
+    advertise: true,
+    postgres: process.env['CIRCLE_LOCAL_PG'] === 'memory' ? 'memory' : 'file',
+    ...(values.stage === undefined ? {} : { stage: values.stage }),
+    ...(values.only === undefined ? {} : { only: values.only.split(',').map((key) => key.trim()) }),
+    ...(visibility === undefined ? {} : { visibilityTimeoutSeconds: visibility }),
+    ...(batchingWindow === undefined ? {} : { batchingWindowSeconds: batchingWindow }),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -122,40 +150,20 @@ async function main(): Promise<void> {
     allowPositionals: false,
   });
   const log = createStackLog();
-  const visibility = process.env['CIRCLE_LOCAL_VISIBILITY_TIMEOUT'];
-  let stack: Stack;
-  try {
-    stack = await startStack({
-      apiPort: port('PORT', 3000),
-      awsPort: port('AWS_PORT', 4566),
-      build: !values['no-build'],
-      localDir: localDir(),
-      buildDir: buildDir(),
-      log,
-      advertise: true,
-      postgres: process.env['CIRCLE_LOCAL_PG'] === 'memory' ? 'memory' : 'file',
-      ...(values.stage === undefined ? {} : { stage: values.stage }),
-      ...(values.only === undefined ? {} : { only: values.only.split(',').map((key) => key.trim()) }),
-      ...(visibility === undefined || visibility === ''
-        ? {}
-        : { visibilityTimeoutSeconds: Number(visibility) }),
-    });
-  } catch (error) {
-    log.error('the local stack did not start', { error: (error as Error).message });
-    process.exitCode = 1;
-    return;
-  }
-  // The table is for people: stdout in a terminal, stderr when stdout carries JSON log lines.
-  if (log.pretty) log.raw(summary(stack));
-  else process.stderr.write(summary(stack));
-  log.info('ready', { apiUrl: stack.apiUrl, awsUrl: stack.awsUrl, startedInMs: stack.startedInMs });
-
+  let stack: Stack | undefined;
   let signals = 0;
+  let stopRequested: string | undefined;
   const stop = (signal: string): void => {
     signals += 1;
     if (signals > 1) {
       log.warn('forced exit');
       process.exit(130);
+    }
+    if (stack === undefined) {
+      // Still starting: stop as soon as everything started is known (and can be stopped).
+      stopRequested = signal;
+      log.info('stopping once started', { signal });
+      return;
     }
     log.info('stopping', { signal });
     stack.stop().then(
@@ -177,6 +185,22 @@ async function main(): Promise<void> {
   setInterval(() => {
     if (process.ppid !== parent && signals === 0) stop('parent exited');
   }, 1000).unref();
+
+  try {
+    stack = await startStack(options(values, log));
+  } catch (error) {
+    log.error('the local stack did not start', { error: (error as Error).message });
+    process.exit(1);
+  }
+  if (stopRequested !== undefined) {
+    signals = 0;
+    stop(stopRequested);
+    return;
+  }
+  // The table is for people: stdout in a terminal, stderr when stdout carries JSON log lines.
+  if (log.pretty) log.raw(summary(stack));
+  else process.stderr.write(summary(stack));
+  log.info('ready', { apiUrl: stack.apiUrl, awsUrl: stack.awsUrl, startedInMs: stack.startedInMs });
 }
 
 await main();

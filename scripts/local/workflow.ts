@@ -26,63 +26,50 @@ function report(name: string, described: Described): void {
   }
 }
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { input: { type: 'string', short: 'i' }, list: { type: 'boolean' }, build: { type: 'boolean' } },
-  });
-  const [name] = positionals;
-  if (name === undefined && values.list !== true) {
-    throw new Error("usage: npm run workflow -- <state machine> --input '<json>' | --list");
-  }
-  const input = JSON.stringify(
-    values.input === undefined ? {} : await readJsonArgument(values.input, '--input'),
+async function onRunningStack(awsUrl: string, name: string | undefined, input: string): Promise<void> {
+  const { stateMachines } = await awsJson<{ stateMachines: { name: string; stateMachineArn: string }[] }>(
+    awsUrl,
+    'AWSStepFunctions.ListStateMachines',
+    {},
   );
-
-  const running = await runningStack();
-  if (running !== undefined) {
-    const { stateMachines } = await awsJson<{ stateMachines: { name: string; stateMachineArn: string }[] }>(
-      running.awsUrl,
-      'AWSStepFunctions.ListStateMachines',
-      {},
+  if (name === undefined) {
+    for (const machine of stateMachines)
+      process.stdout.write(`${machine.name}  ${machine.stateMachineArn}\n`);
+    return;
+  }
+  const machine = stateMachines.find(
+    (candidate) => candidate.name === name || candidate.stateMachineArn === name,
+  );
+  if (machine === undefined) {
+    throw new Error(
+      `no state machine ${name}; known: ${stateMachines.map((m) => m.name).join(', ') || '(none)'}`,
     );
-    if (values.list === true || name === undefined) {
-      for (const machine of stateMachines)
-        process.stdout.write(`${machine.name}  ${machine.stateMachineArn}\n`);
+  }
+  const { executionArn } = await awsJson<{ executionArn: string }>(
+    awsUrl,
+    'AWSStepFunctions.StartExecution',
+    {
+      stateMachineArn: machine.stateMachineArn,
+      input,
+    },
+  );
+  process.stderr.write(`started ${executionArn}\n`);
+  for (;;) {
+    const described = await awsJson<Described>(awsUrl, 'AWSStepFunctions.DescribeExecution', {
+      executionArn,
+    });
+    if (described.status !== 'RUNNING') {
+      report(machine.name, described);
       return;
     }
-    const machine = stateMachines.find(
-      (candidate) => candidate.name === name || candidate.stateMachineArn === name,
-    );
-    if (machine === undefined) {
-      throw new Error(
-        `no state machine ${name}; known: ${stateMachines.map((m) => m.name).join(', ') || '(none)'}`,
-      );
-    }
-    const { executionArn } = await awsJson<{ executionArn: string }>(
-      running.awsUrl,
-      'AWSStepFunctions.StartExecution',
-      {
-        stateMachineArn: machine.stateMachineArn,
-        input,
-      },
-    );
-    process.stderr.write(`started ${executionArn}\n`);
-    for (;;) {
-      const described = await awsJson<Described>(running.awsUrl, 'AWSStepFunctions.DescribeExecution', {
-        executionArn,
-      });
-      if (described.status !== 'RUNNING') {
-        report(machine.name, described);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
 
-  const stack = await temporaryStack({ build: values.build === true });
+async function onTemporaryStack(name: string | undefined, input: string, build: boolean): Promise<void> {
+  const stack = await temporaryStack({ build });
   try {
-    if (values.list === true || name === undefined) {
+    if (name === undefined) {
       for (const machine of stack.workflows.machines())
         process.stdout.write(`${machine.name}  ${machine.arn}\n`);
       return;
@@ -94,6 +81,23 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { input: { type: 'string', short: 'i' }, list: { type: 'boolean' }, build: { type: 'boolean' } },
+  });
+  const name = values.list === true ? undefined : positionals[0];
+  if (name === undefined && values.list !== true) {
+    throw new Error("usage: npm run workflow -- <state machine> --input '<json>' | --list");
+  }
+  const input = JSON.stringify(
+    values.input === undefined ? {} : await readJsonArgument(values.input, '--input'),
+  );
+  const running = await runningStack();
+  if (running !== undefined) await onRunningStack(running.awsUrl, name, input);
+  else await onTemporaryStack(name, input, values.build === true);
 }
 
 await main().catch(fail);

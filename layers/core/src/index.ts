@@ -8,6 +8,7 @@ export * from './connector/index.ts';
 export * from './context.ts';
 export * from './errors.ts';
 export * from './http/index.ts';
+export * from './idempotency.ts';
 export * from './json.ts';
 export * from './observability.ts';
 export * from './secrets.ts';

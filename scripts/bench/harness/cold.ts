@@ -10,6 +10,12 @@ const task = readTask<InvocationTask>();
 const handler = await loadHandler(task.bundle);
 setTraceHeader(0, task.traced);
 const response = await handler(JSON.parse(task.event), lambdaContext(task.functionName, 0));
-const result: ColdResult = { ok: succeeded(task.kind, response), firstResultMs: performance.now() };
+const firstResultMs = performance.now();
+const cpu = process.cpuUsage();
+const result: ColdResult = {
+  ok: succeeded(task.kind, response),
+  firstResultMs,
+  cpuMs: (cpu.user + cpu.system) / 1000,
+};
 writeSync(3, `${JSON.stringify(result)}\n`);
 process.exit(0);

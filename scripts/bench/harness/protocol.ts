@@ -45,6 +45,8 @@ export interface ColdResult {
   ok: boolean;
   /** Milliseconds since the child's time origin when the first answer arrived. */
   firstResultMs: number;
+  /** CPU time (user + system, all threads) the process used up to its first answer, in milliseconds. */
+  cpuMs: number;
 }
 
 export interface SecretsTask extends InvocationTask {

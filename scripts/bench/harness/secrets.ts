@@ -13,7 +13,9 @@ const started = performance.now();
 let invocations = 0;
 let failures = 0;
 const more = (): boolean =>
-  task.durationMs === undefined ? invocations < task.invocations : performance.now() - started < task.durationMs;
+  task.durationMs === undefined
+    ? invocations < task.invocations
+    : performance.now() - started < task.durationMs;
 while (more()) {
   setTraceHeader(invocations, task.traced);
   const response = await handler(JSON.parse(task.event), lambdaContext(task.functionName, invocations));

@@ -2,14 +2,16 @@
  * Warm cost: imports one variant and warms it up, then runs slices of timed invocations on request, so
  * the parent can interleave the variants slice by slice (a burst of load from other work on the machine
  * then hits every variant alike). Every invocation is timed on its own; the event is parsed afresh and
- * the context built before the clock starts, as the runtime does between invocations. Standard output is
- * /dev/null at the OS level, so log lines are really written.
+ * the context built before the clock starts, and the event loop turns after each invocation, as the runtime
+ * does between invocations. Standard output is /dev/null at the OS level, so log lines are really written.
  */
 import { lambdaContext, loadHandler, readTask, reply, setTraceHeader, succeeded } from './lambda.ts';
 import type { WarmCommand, WarmReady, WarmSlice, WarmTask } from './protocol.ts';
 
 const task = readTask<WarmTask>();
 const handler = await loadHandler(task.bundle);
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 let invocation = 0;
 const run = async (count: number, samples: Float64Array | undefined): Promise<number> => {
@@ -24,6 +26,9 @@ const run = async (count: number, samples: Float64Array | undefined): Promise<nu
     const elapsed = process.hrtime.bigint() - started;
     if (samples !== undefined) samples[i] = Number(elapsed);
     if (!succeeded(task.kind, response)) failures += 1;
+    // The runtime does I/O between invocations, so the event loop turns: pending sends (X-Ray segments)
+    // go out there instead of piling up behind a loop of resolved promises.
+    await nextTurn();
   }
   return failures;
 };

@@ -5,7 +5,7 @@
  * same esbuild settings but nothing external except the SDK (what a user without the layer ships), and
  * the harness scripts the child processes run.
  */
-import { mkdir, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
 import { bundleFunction, bundleLayer, REQUIRE_BANNER } from '../../lib/bundle.ts';
@@ -38,6 +38,8 @@ export interface CoreBuild {
   readonly coreSecret: string;
   /** Sizes of the layer's parts, in bytes. */
   readonly sizes: { readonly coreJs: number; readonly zodJs: number; readonly layerZip: number };
+  /** Packages and built-ins the core's entry imports statically, i.e. loads at cold start. */
+  readonly staticImports: readonly string[];
 }
 
 export interface BenchBuild {
@@ -91,6 +93,15 @@ async function zipBytes(dir: string, zipFile: string): Promise<number> {
   return (await stat(zipFile)).size;
 }
 
+/** Bare specifiers of an ESM file's static imports (relative chunks left out). */
+function staticImports(source: string): string[] {
+  const found = new Set<string>();
+  for (const match of source.matchAll(/\bimport\s*(?:[\w*{}\s,$]+?\s*from\s*)?["']([^"'.][^"']*)["']/g)) {
+    if (match[1] !== undefined) found.add(match[1]);
+  }
+  return [...found].sort();
+}
+
 /**
  * Builds a layer from `root` (a checkout holding `layers/core`) into `<dir>/layer`, links it as
  * `<dir>/node_modules`, and bundles the two core variants into `<dir>/functions` against it.
@@ -103,6 +114,8 @@ async function buildCore(root: string, sourceRoot: string, dir: string): Promise
   const layerModules = join(layerDir, 'nodejs', 'node_modules');
   await symlink(join(layerModules, '@circle-core'), join(modules, '@circle-core'), 'dir');
   await symlink(join(layerModules, 'zod'), join(modules, 'zod'), 'dir');
+  // The runtime's SDK, as Lambda provides it to functions and layers (the repository's copy).
+  await symlink(join(root, 'node_modules', '@aws-sdk'), join(modules, '@aws-sdk'), 'dir');
   const [core, coreSecret] = await Promise.all([
     bundleFunction(benchFunction('core', join(VARIANTS_DIR, 'core')), root, dir),
     bundleFunction(benchFunction('core-secret', join(VARIANTS_DIR, 'core-secret')), root, dir),
@@ -112,7 +125,14 @@ async function buildCore(root: string, sourceRoot: string, dir: string): Promise
     jsBytes(join(layerModules, 'zod')),
     zipBytes(layerDir, join(dir, 'layer.zip')),
   ]);
-  return { layerDir, core, coreSecret, sizes: { coreJs, zodJs, layerZip } };
+  const entry = await readFile(join(layerModules, '@circle-core', 'core', 'index.js'), 'utf8');
+  return {
+    layerDir,
+    core,
+    coreSecret,
+    sizes: { coreJs, zodJs, layerZip },
+    staticImports: staticImports(entry),
+  };
 }
 
 /** A raw or stock variant: the production esbuild settings, with only the SDK left to the runtime. */
@@ -164,7 +184,11 @@ async function bundleHarness(root: string, name: Harness, outfile: string): Prom
  * await import(built.bundles['raw-http']);
  * ```
  */
-export async function buildBench(root: string, outDir: string, compareCoreRoot?: string): Promise<BenchBuild> {
+export async function buildBench(
+  root: string,
+  outDir: string,
+  compareCoreRoot?: string,
+): Promise<BenchBuild> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const layer = await buildCore(root, root, outDir);

@@ -115,9 +115,13 @@ export async function runChild<T>(options: ChildOptions): Promise<T> {
   return message;
 }
 
+/** The floor: a bare `node -e` that only reports its CPU time on fd 3, as the cold harness does. */
+const FLOOR_SCRIPT =
+  "const u = process.cpuUsage(); require('node:fs').writeSync(3, JSON.stringify({ cpuMs: (u.user + u.system) / 1000 }))";
+
 /**
  * Runs a process to completion and times it from spawn to exit, collecting one line it writes on fd 3.
- * With no script, runs the floor: `node -e 0`.
+ * With no script, runs the floor: a bare `node -e` (see FLOOR_SCRIPT).
  *
  * @example
  * ```ts
@@ -128,7 +132,7 @@ export function timeProcess(
   options: Omit<ChildOptions, 'script' | 'task'> & { script?: string; task?: unknown },
 ): Promise<{ wallMs: number; line: string }> {
   const stderr = openSync(options.stderrFile, 'a');
-  const args = options.script === undefined ? ['-e', '0'] : [options.script];
+  const args = options.script === undefined ? ['-e', FLOOR_SCRIPT] : [options.script];
   const env =
     options.task === undefined ? options.env : { ...options.env, BENCH_TASK: JSON.stringify(options.task) };
   const started = performance.now();
@@ -138,17 +142,19 @@ export function timeProcess(
   child.stdio[3]?.on('data', (chunk: Buffer) => (line += chunk.toString('utf8')));
   return new Promise((resolve, reject) => {
     const timer = killAfter(child, options.timeoutMs ?? 60_000, () => undefined);
+    let wallMs = Number.NaN;
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      const wallMs = performance.now() - started;
+    // The clock stops at exit; the answer is read once fd 3 is drained too ('close').
+    child.on('exit', () => {
+      wallMs = performance.now() - started;
       clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`${args.join(' ')} exited with ${signal ?? code}; stderr:\n${tail(options.stderrFile)}`));
-        return;
-      }
-      // fd 3 may still hold the last bytes when 'exit' fires.
-      if (line.includes('\n') || options.script === undefined) resolve({ wallMs, line: line.trim() });
-      else child.stdio[3]?.once('end', () => resolve({ wallMs, line: line.trim() }));
+    });
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve({ wallMs, line: line.trim() });
+      else
+        reject(
+          new Error(`${args.join(' ')} exited with ${signal ?? code}; stderr:\n${tail(options.stderrFile)}`),
+        );
     });
   });
 }

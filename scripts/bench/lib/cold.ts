@@ -1,7 +1,8 @@
 /**
  * Cold start proxy: a fresh `node` process that imports a variant (init included, secret fetch too),
- * invokes it once and exits, timed from spawn to exit; a bare `node -e 0` is timed in the same rounds and
- * subtracted, so what remains is the variant's own start-up cost.
+ * invokes it once and exits, timed from spawn to exit; a bare `node -e` is timed in the same rounds and
+ * subtracted, so what remains is the variant's own start-up cost. Each process also reports the CPU time
+ * it used, a second figure that other load on the machine disturbs much less than wall time.
  */
 import { join } from 'node:path';
 import type { ColdResult, InvocationTask } from '../harness/protocol.ts';
@@ -22,11 +23,13 @@ export interface ColdFigures {
   readonly overFloorMs: number;
   /** Median time from the child's start to its first answer (its own clock: no spawn, no exit). */
   readonly firstResultMs: number;
+  /** Median CPU time to the first answer minus the floor's (same round): less sensitive to other load. */
+  readonly cpuOverFloorMs: number;
   readonly runs: readonly number[];
 }
 
 export interface ColdOutcome {
-  readonly floor: { readonly medianMs: number; readonly runs: readonly number[] };
+  readonly floor: { readonly medianMs: number; readonly cpuMs: number; readonly runs: readonly number[] };
   readonly variants: Readonly<Record<string, ColdFigures>>;
 }
 
@@ -40,6 +43,40 @@ export interface ColdOptions {
 
 const FLOOR = 'floor';
 
+interface ColdRun {
+  wallMs: number;
+  cpuMs: number;
+  firstResultMs?: number;
+}
+
+/** One fresh process: the floor when `variant` is undefined. */
+async function runOnce(variant: ColdVariant | undefined, options: ColdOptions): Promise<ColdRun> {
+  const stderrFile = join(options.logsDir, `cold-${variant?.id ?? FLOOR}.stderr`);
+  const env = options.environment(variant);
+  if (variant === undefined) {
+    const floor = await timeProcess({ env, stderrFile });
+    return { wallMs: floor.wallMs, cpuMs: (JSON.parse(floor.line) as { cpuMs: number }).cpuMs };
+  }
+  const task: InvocationTask = {
+    bundle: variant.bundle,
+    event: variant.event,
+    kind: variant.trigger,
+    functionName: `bench-${variant.id}`,
+    traced: false,
+  };
+  const { wallMs, line } = await timeProcess({ script: options.harness, task, env, stderrFile });
+  const result = JSON.parse(line) as ColdResult;
+  if (!result.ok) throw new Error(`cold ${variant.id}: the first invocation did not succeed`);
+  return { wallMs, cpuMs: result.cpuMs, firstResultMs: result.firstResultMs };
+}
+
+/** Appends to the list kept under `key`. */
+function push(map: Map<string, number[]>, key: string, value: number): void {
+  const list = map.get(key) ?? [];
+  list.push(value);
+  map.set(key, list);
+}
+
 /**
  * Runs `runs` rounds; each round times the floor and every variant once, in a rotated order.
  *
@@ -48,43 +85,39 @@ const FLOOR = 'floor';
  * const { floor, variants } = await runColdRounds(coldVariants, options);
  * ```
  */
-export async function runColdRounds(variants: readonly ColdVariant[], options: ColdOptions): Promise<ColdOutcome> {
+export async function runColdRounds(
+  variants: readonly ColdVariant[],
+  options: ColdOptions,
+): Promise<ColdOutcome> {
   const ids = [FLOOR, ...variants.map((variant) => variant.id)];
-  const wall = new Map<string, number[]>(ids.map((id) => [id, []]));
-  const first = new Map<string, number[]>(ids.map((id) => [id, []]));
-  const overFloor = new Map<string, number[]>(ids.map((id) => [id, []]));
+  const wall = new Map<string, number[]>();
+  const overFloor = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
+  const cpuOverFloor = new Map<string, number[]>();
+  const first = new Map<string, number[]>();
   for (let round = 0; round < options.runs; round += 1) {
     const shift = round % ids.length;
     const order = [...ids.slice(shift), ...ids.slice(0, shift)];
-    const times = new Map<string, number>();
+    const runs = new Map<string, ColdRun>();
     for (const id of order) {
-      const variant = variants.find((candidate) => candidate.id === id);
-      const stderrFile = join(options.logsDir, `cold-${id}.stderr`);
-      const env = options.environment(variant);
-      if (variant === undefined) {
-        times.set(id, (await timeProcess({ env, stderrFile })).wallMs);
-        continue;
-      }
-      const task: InvocationTask = {
-        bundle: variant.bundle,
-        event: variant.event,
-        kind: variant.trigger,
-        functionName: `bench-${variant.id}`,
-        traced: false,
-      };
-      const { wallMs, line } = await timeProcess({ script: options.harness, task, env, stderrFile });
-      const result = JSON.parse(line) as ColdResult;
-      if (!result.ok) throw new Error(`cold ${id}: the first invocation did not succeed`);
-      times.set(id, wallMs);
-      first.get(id)?.push(result.firstResultMs);
+      runs.set(
+        id,
+        await runOnce(
+          variants.find((candidate) => candidate.id === id),
+          options,
+        ),
+      );
     }
-    const floor = times.get(FLOOR) ?? Number.NaN;
-    for (const [id, ms] of times) {
-      wall.get(id)?.push(ms);
-      overFloor.get(id)?.push(ms - floor);
+    const floor = runs.get(FLOOR) ?? { wallMs: Number.NaN, cpuMs: Number.NaN };
+    for (const [id, run] of runs) {
+      push(wall, id, run.wallMs);
+      push(overFloor, id, run.wallMs - floor.wallMs);
+      push(cpu, id, run.cpuMs);
+      push(cpuOverFloor, id, run.cpuMs - floor.cpuMs);
+      if (run.firstResultMs !== undefined) push(first, id, run.firstResultMs);
     }
     options.progress(
-      `  cold run ${round + 1}/${options.runs}: ${order.map((id) => `${id} ${(times.get(id) ?? 0).toFixed(0)} ms`).join(', ')}`,
+      `  cold run ${round + 1}/${options.runs}: ${order.map((id) => `${id} ${(runs.get(id)?.wallMs ?? 0).toFixed(0)} ms`).join(', ')}`,
     );
   }
   const figures: Record<string, ColdFigures> = {};
@@ -94,9 +127,13 @@ export async function runColdRounds(variants: readonly ColdVariant[], options: C
       medianMs: median(runs),
       overFloorMs: median(overFloor.get(variant.id) ?? []),
       firstResultMs: median(first.get(variant.id) ?? []),
+      cpuOverFloorMs: median(cpuOverFloor.get(variant.id) ?? []),
       runs,
     };
   }
   const floorRuns = wall.get(FLOOR) ?? [];
-  return { floor: { medianMs: median(floorRuns), runs: floorRuns }, variants: figures };
+  return {
+    floor: { medianMs: median(floorRuns), cpuMs: median(cpu.get(FLOOR) ?? []), runs: floorRuns },
+    variants: figures,
+  };
 }

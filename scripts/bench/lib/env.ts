@@ -50,6 +50,7 @@ export function lambdaEnvironment(options: LambdaEnvironmentOptions): Record<str
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_TRACE_ENABLED: String(options.tracing),
   };
-  if (options.secretsEndpoint !== undefined) env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = options.secretsEndpoint;
+  if (options.secretsEndpoint !== undefined)
+    env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = options.secretsEndpoint;
   return { ...env, ...options.extra };
 }

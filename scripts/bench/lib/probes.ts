@@ -151,7 +151,11 @@ export async function probeConnections(options: {
       stderrFile: join(options.logsDir, 'connections.stderr'),
     });
     if (result.failures > 0) throw new Error(`connections probe: ${result.failures} calls failed`);
-    return { calls: options.calls, serverConnections: connections, clientSocketsOpened: result.socketsOpened };
+    return {
+      calls: options.calls,
+      serverConnections: connections,
+      clientSocketsOpened: result.socketsOpened,
+    };
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -43,7 +43,11 @@ function warmSection(r: BenchResults): string {
     const values = r.warm_rounds.map((round) => round.ratios[name]);
     const sorted = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
     const medianValue = sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-    return [name, medianValue.toFixed(3), values.map((v) => (v === undefined ? '-' : v.toFixed(3))).join(', ')];
+    return [
+      name,
+      medianValue.toFixed(3),
+      values.map((v) => (v === undefined ? '-' : v.toFixed(3))).join(', '),
+    ];
   });
   return [
     '## Warm cost per invocation',
@@ -64,19 +68,25 @@ function coldSection(r: BenchResults): string {
     id,
     ms(c.median_ms),
     ms(c.over_floor_ms),
+    ms(c.cpu_over_floor_ms),
     ms(c.first_result_ms),
   ]);
   return [
     '## Cold start proxy',
     '',
     `A fresh \`node\` process imports the bundle (init runs, secret fetch included), invokes it once and exits;`,
-    `timed from spawn to exit, median of ${r.cold.runs} interleaved runs. Floor (\`node -e 0\`, same rounds):`,
-    `${ms(r.cold.floor_ms)} ms. "over floor" is the median of each run minus the floor run of its round.`,
+    `timed from spawn to exit, median of ${r.cold.runs} interleaved runs. Floor (a bare \`node -e\` that only`,
+    `reports its CPU time), same rounds: ${ms(r.cold.floor_ms)} ms wall, ${ms(r.cold.floor_cpu_ms)} ms CPU.`,
+    '"over floor" is the median of each run minus the floor run of its round; the CPU column does the same with',
+    'the CPU time each process used (all its threads), which other load on the machine disturbs much less.',
     '',
-    table(['variant', 'median ms', 'over floor ms', 'first result ms (child clock)'], rows),
+    table(
+      ['variant', 'median ms', 'over floor ms', 'CPU over floor ms', 'first result ms (child clock)'],
+      rows,
+    ),
     '',
-    `core / raw over floor (one secret fetched during init by both): **${r.cold_over_floor_ratio_core_vs_raw}**;`,
-    `core / stock: ${r.cold_over_floor_ratio_core_vs_stock}.`,
+    `core / raw over floor (one secret fetched during init by both): **${r.cold_over_floor_ratio_core_vs_raw}**`,
+    `(on CPU time: ${r.cold_cpu_over_floor_ratio_core_vs_raw}); core / stock: ${r.cold_over_floor_ratio_core_vs_stock}.`,
   ].join('\n');
 }
 
@@ -112,7 +122,16 @@ function tracingSection(r: BenchResults): string {
     'Tracing on: `POWERTOOLS_TRACE_ENABLED=true` in a Lambda-like environment, a new sampled trace header per',
     'invocation, and a UDP sink standing in for the X-Ray daemon (it counts the segments received).',
     '',
-    table(['variant', 'p50 µs off', 'p50 µs on', 'X-Ray segments per invocation (on)', 'stderr lines per invocation (on)'], rows),
+    table(
+      [
+        'variant',
+        'p50 µs off',
+        'p50 µs on',
+        'X-Ray segments per invocation (on)',
+        'stderr lines per invocation (on)',
+      ],
+      rows,
+    ),
     '',
     `core / stock with tracing on: ${r.warm_p50_ratio_core_vs_stock_traced}.`,
   ].join('\n');
@@ -124,12 +143,25 @@ function sizesSection(r: BenchResults): string {
     r.function_build_error === undefined
       ? []
       : ['', `The repository's functions did not all build: ${r.function_build_error}`];
-  return ['## Bundle sizes', '', table(['artifact', 'JS KiB', 'zip KiB'], rows), ...note].join('\n');
+  return [
+    '## Bundle sizes',
+    '',
+    table(['artifact', 'JS KiB', 'zip KiB'], rows),
+    '',
+    `The core's layer entry imports at load: ${r.layer_static_imports.map((name) => `\`${name}\``).join(', ')}.`,
+    ...note,
+  ].join('\n');
 }
 
 function componentsSection(r: BenchResults): string {
   const withXray = new Map(r.components_with_xray_loaded.map((c) => [c.name, c.p50_us]));
-  const rows = r.components.map((c) => [c.name, us(c.p50_us), us(c.p99_us), us(withXray.get(c.name)), c.detail]);
+  const rows = r.components.map((c) => [
+    c.name,
+    us(c.p50_us),
+    us(c.p99_us),
+    us(withXray.get(c.name)),
+    c.detail,
+  ]);
   return [
     '### What the parts cost',
     '',
@@ -140,90 +172,124 @@ function componentsSection(r: BenchResults): string {
   ].join('\n');
 }
 
-/** Explanations for the budgets, each one backed by a figure of this run. */
-function findings(r: BenchResults): string[] {
-  const notes: string[] = [];
+function linesOf(r: BenchResults, id: string): number {
+  return r.output_lines_per_invocation[id]?.stdout ?? 0;
+}
+
+/** HTTP: what the budget allows, and what the log and metrics lines take of the core's time. */
+function httpFindings(r: BenchResults): string[] {
   const logLine = component(r, 'Powertools log line') ?? 0;
   const emfLine = component(r, 'EMF metrics line') ?? 0;
   const handLine = component(r, 'hand-written JSON line') ?? 0;
   const middy = component(r, 'middy') ?? 0;
-  const coreHttp = r.warm['core-http']?.p50_us ?? 0;
-  const stockHttp = r.warm['stock-http']?.p50_us ?? 0;
-  const rawHttp = r.warm['raw-http']?.p50_us ?? 0;
-  const coreLines = r.output_lines_per_invocation['core-http']?.stdout ?? 0;
-  const coreSqsLines = r.output_lines_per_invocation['core-sqs']?.stdout ?? 0;
-  const stockLines = r.output_lines_per_invocation['stock-http']?.stdout ?? 0;
-  const targetStock = 0.6 * stockHttp;
-  const targetRaw = 12 * rawHttp;
-  notes.push(
-    `HTTP: the core's p50 is ${us(coreHttp)} µs; the budgets allow ${us(Math.min(targetStock, targetRaw))} µs ` +
-      `(0.6 x stock = ${us(targetStock)}, 12 x raw = ${us(targetRaw)}).`,
-  );
-  notes.push(
-    `One Powertools log line costs ${us(logLine)} µs (a hand-written JSON line ${us(handLine)} µs): ` +
-      `${times(logLine / Math.max(rawHttp, 0.001))} the whole raw handler on its own.`,
-  );
+  const core = r.warm['core-http']?.p50_us ?? 0;
+  const stock = r.warm['stock-http']?.p50_us ?? 0;
+  const raw = r.warm['raw-http']?.p50_us ?? 0;
+  const coreLines = linesOf(r, 'core-http');
+  const stockLines = linesOf(r, 'stock-http');
+  const notes = [
+    `HTTP: the core's p50 is ${us(core)} µs; the budgets allow ${us(Math.min(0.6 * stock, 12 * raw))} µs ` +
+      `(0.6 x stock = ${us(0.6 * stock)}, 12 x raw = ${us(12 * raw)}).`,
+    `One Powertools log line costs ${us(logLine)} µs with Lambda's trace header set (a hand-written JSON line ` +
+      `${us(handLine)} µs): ${times(logLine / Math.max(raw, 0.001))} the whole raw handler. Per line it re-reads ` +
+      'several environment variables, parses the trace header twice, deep-merges the attributes and serialises ' +
+      'through a replacer function.',
+  ];
   if (coreLines > stockLines) {
+    const share = Math.round(((coreLines - 1) * emfLine * 100) / Math.max(core, 0.001));
     notes.push(
-      `The core writes ${coreLines} lines per HTTP invocation against the stock stack's ${stockLines}: ` +
-        `the invocation log line plus ${coreLines - 1} Embedded Metric Format line(s) from \`recordOperation\`, ` +
-        `${us(emfLine)} µs each (${Math.round(((coreLines - 1) * emfLine * 100) / Math.max(coreHttp, 0.001))}% of the core's p50). ` +
-        'EMF metadata may ride on any JSON log line, so the metrics can go into the invocation line itself.',
-    );
-  }
-  if (coreSqsLines > 1) {
-    notes.push(
-      `SQS: the core writes ${coreSqsLines} lines per batch of 10 (one EMF line per record plus the log line), ` +
-        `about ${us((coreSqsLines - 1) * emfLine)} µs of the core's ${us(r.warm['core-sqs']?.p50_us)} µs p50; the stock ` +
-        `batch writes ${r.output_lines_per_invocation['stock-sqs']?.stdout ?? 0}. Aggregating a batch's metrics into the ` +
-        'invocation line (EMF accepts arrays of values) removes them.',
-    );
-  }
-  const batchNew = component(r, 'Powertools batch (10 records)');
-  const batchShared = component(r, 'Powertools batch, reused (10 records)');
-  if (batchNew !== undefined && batchShared !== undefined) {
-    notes.push(
-      `Powertools batch processing of 10 records costs ${us(batchNew)} µs with a new processor per batch and ` +
-        `${us(batchShared)} µs with a module-level one.`,
+      `The core writes ${coreLines} lines per HTTP invocation against the stock stack's ${stockLines}: the ` +
+        `invocation log line plus ${coreLines - 1} Embedded Metric Format line(s) from \`recordOperation\` ` +
+        `(Powertools Metrics), ${us(emfLine)} µs each, ${share}% of the core's p50.`,
     );
   }
   notes.push(
-    `middy around a handler costs ${us(middy)} µs per invocation even with one middleware (it allocates an ` +
-      'AbortController and a request object per call).',
+    `middy costs ${us(middy)} µs per invocation even around one middleware (a request object and an ` +
+      'AbortController per call).',
   );
   const middyXray = r.components_with_xray_loaded.find((c) => c.name === 'middy')?.p50_us;
   if (middyXray !== undefined) {
     notes.push(
       `With the X-Ray SDK imported (the stock stack imports it even with tracing off) the same middy call costs ` +
-        `${us(middyXray)} µs: its async hooks tax every promise, which is why the stock stack is slow and why the ` +
-        'core loads the tracer only when tracing is on.',
+        `${us(middyXray)} µs: its async hooks tax every promise. That tax is most of the stock stack's cost beyond ` +
+        'its log line, and the reason the core loads the tracer only when tracing is on.',
     );
   }
-  const tracedErr = r.output_lines_per_invocation['core-http-traced']?.stderr ?? 0;
-  const tracedSegments = r.xray_segments_per_invocation['core-http-traced'] ?? 0;
-  if (tracedErr > 0 || tracedSegments < 0.5) {
+  return notes;
+}
+
+function sqsFindings(r: BenchResults): string[] {
+  const notes: string[] = [];
+  const emfLine = component(r, 'EMF metrics line') ?? 0;
+  const coreLines = linesOf(r, 'core-sqs');
+  if (coreLines > 1) {
     notes.push(
-      `Tracing on, the core sends ${tracedSegments} segments per invocation and writes ${tracedErr} stderr line(s) ` +
-        'per invocation: it annotates the Lambda facade segment, which the X-Ray SDK refuses with a console warning, ' +
-        'and opens no subsegment of its own, so the trace shows nothing of the connector.',
+      `SQS: the core writes ${coreLines} lines per batch of 10 (one EMF line per record plus the log line), about ` +
+        `${us((coreLines - 1) * emfLine)} µs of its ${us(r.warm['core-sqs']?.p50_us)} µs p50; the stock batch ` +
+        `writes ${linesOf(r, 'stock-sqs')}.`,
     );
   }
+  const fresh = component(r, 'Powertools batch (10 records)');
+  const reused = component(r, 'Powertools batch, reused (10 records)');
+  if (fresh !== undefined && reused !== undefined) {
+    notes.push(
+      `Powertools batch processing of 10 no-op records costs ${us(fresh)} µs with a new processor per batch ` +
+        `and ${us(reused)} µs with a module-level one.`,
+    );
+  }
+  return notes;
+}
+
+function tracingFindings(r: BenchResults): string[] {
+  const stderr = r.output_lines_per_invocation['core-http-traced']?.stderr ?? 0;
+  const segments = r.xray_segments_per_invocation['core-http-traced'] ?? 0;
+  if (stderr === 0 && segments >= 0.5) return [];
+  return [
+    `Tracing on, the core sends ${segments} X-Ray segments per invocation and writes ${stderr} stderr line(s) ` +
+      'per invocation (the stock stack sends ' +
+      `${r.xray_segments_per_invocation['stock-http-traced'] ?? 0}): it annotates Lambda's facade segment, which ` +
+      'the X-Ray SDK refuses with a console warning, and opens no subsegment, so traces show nothing of the connector.',
+  ];
+}
+
+function coldFindings(r: BenchResults): string[] {
   const cold = r.cold.variants;
   const coreInit = cold['core']?.over_floor_ms;
   const rawInit = cold['raw-http']?.over_floor_ms;
   const coreSecret = cold['core-secret']?.over_floor_ms;
   const rawSecret = cold['raw-secret']?.over_floor_ms;
-  if (coreInit !== undefined && rawInit !== undefined && coreSecret !== undefined && rawSecret !== undefined) {
-    const layer = r.bundle_sizes.find((s) => s.artifact === 'layer: @circle-core/core');
-    const zod = r.bundle_sizes.find((s) => s.artifact === 'layer: zod');
-    notes.push(
-      `Cold start: without a secret the core costs ${ms(coreInit)} ms over the floor against ${ms(rawInit)} ms raw ` +
-        `(the layer's core is ${kib(layer?.js_bytes ?? null)} KiB and its zod ${kib(zod?.js_bytes ?? null)} KiB of JavaScript, ` +
-        `the raw bundle ${kib(r.bundle_sizes.find((s) => s.artifact === 'variant: raw-http')?.js_bytes ?? null)} KiB with zod tree-shaken); ` +
-        `the secret fetch adds ${ms(coreSecret - coreInit)} ms to the core and ${ms(rawSecret - rawInit)} ms to raw.`,
-    );
+  if (
+    coreInit === undefined ||
+    rawInit === undefined ||
+    coreSecret === undefined ||
+    rawSecret === undefined
+  ) {
+    return [];
   }
-  return notes;
+  const size = (artifact: string): string =>
+    kib(r.bundle_sizes.find((s) => s.artifact === artifact)?.js_bytes ?? null);
+  const heavy = r.layer_static_imports.filter(
+    (name) => name.startsWith('@aws-sdk/') || /^node:https?$/.test(name),
+  );
+  const eager =
+    heavy.length === 0
+      ? ''
+      : ` At load the core also imports ${heavy.join(', ')}, whether or not the connector reads a secret or calls ` +
+        'out (an ESM import of node:http also loads undici and http2 for its lazy exports: about 20 ms more than ' +
+        'require).';
+  return [
+    `Cold start without a secret: the core costs ${ms(coreInit)} ms over the floor against ${ms(rawInit)} ms raw. ` +
+      `The layer's core is ${size('layer: @circle-core/core')} KiB and its zod ${size('layer: zod')} KiB of ` +
+      `JavaScript (all of zod, locales included, since functions may use any of it) against ` +
+      `${size('variant: raw-http')} KiB for the whole raw bundle.${eager}`,
+    `With one secret fetched during init the core costs ${ms(coreSecret)} ms over the floor against ` +
+      `${ms(rawSecret)} ms raw: the SDK client, which both load, dominates both.`,
+  ];
+}
+
+/** Explanations for the budgets, each one backed by a figure of this run. */
+function findings(r: BenchResults): string[] {
+  return [...httpFindings(r), ...sqsFindings(r), ...tracingFindings(r), ...coldFindings(r)];
 }
 
 /**
@@ -253,7 +319,7 @@ export function renderMarkdown(r: BenchResults): string {
   return [
     '# Circle Core benchmark',
     '',
-    `Written by \`npm run bench${r.mode === 'short' ? ' -- --short' : ''}\` on ${r.date}: Node ${r.node}, ` +
+    `Written by \`npm run bench${r.mode === 'full' ? '' : ` -- --${r.mode}`}\` on ${r.date}: Node ${r.node}, ` +
       `${r.machine.cpus} CPUs (${r.machine.model}), load average at start ${r.machine.loadavg_start.join(' / ')}.`,
     `Settings: ${settings}. Other work shares the machine, so compare ratios (same round) rather than absolute`,
     'times. The variants (`scripts/bench/variants/`) do the same work: parse a JSON body, validate it with zod',
@@ -288,7 +354,7 @@ export function renderMarkdown(r: BenchResults): string {
     ...alternative,
     '## Reproduce',
     '',
-    '`npm run bench` (about 5 minutes) or `npm run bench -- --short` (CI, under a minute). Figures land in',
+    '`npm run bench` (two to three minutes) or `npm run bench -- --short` (CI, under a minute). Figures land in',
     '`bench/results.json`; the bundles and per-variant stderr in `bench/out/`. To measure a change to the core',
     'side by side: `npm run bench -- --compare-core <checkout with the modified layers/core>`.',
     '',

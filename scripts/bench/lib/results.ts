@@ -25,7 +25,7 @@ export interface SizeRow {
 }
 
 export interface BenchResults {
-  readonly mode: 'full' | 'short';
+  readonly mode: 'full' | 'short' | 'smoke';
   readonly date: string;
   readonly node: string;
   readonly machine: { readonly cpus: number; readonly model: string; readonly loadavg_start: number[] };
@@ -37,6 +37,8 @@ export interface BenchResults {
   readonly warm_p50_ratio_core_vs_stock_traced: number;
   readonly cold_over_floor_ratio_core_vs_raw: number;
   readonly cold_over_floor_ratio_core_vs_stock: number;
+  /** The same as `cold_over_floor_ratio_core_vs_raw` on CPU time instead of wall time. */
+  readonly cold_cpu_over_floor_ratio_core_vs_raw: number;
   readonly secrets_calls_per_1000: number;
   readonly connections_per_100_calls: number;
   /** Ratios of the `--compare-core` build (same rounds), when there is one. */
@@ -54,9 +56,13 @@ export interface BenchResults {
   readonly xray_segments_per_invocation: Readonly<Record<string, number>>;
   readonly cold: {
     readonly floor_ms: number;
+    readonly floor_cpu_ms: number;
     readonly runs: number;
     readonly variants: Readonly<
-      Record<string, { median_ms: number; over_floor_ms: number; first_result_ms: number }>
+      Record<
+        string,
+        { median_ms: number; over_floor_ms: number; first_result_ms: number; cpu_over_floor_ms: number }
+      >
     >;
   };
   readonly secrets: SecretsFigures;
@@ -64,6 +70,8 @@ export interface BenchResults {
   readonly components: readonly { name: string; detail: string; p50_us: number; p99_us: number }[];
   readonly components_with_xray_loaded: readonly { name: string; p50_us: number; p99_us: number }[];
   readonly bundle_sizes: readonly SizeRow[];
+  /** What the core's layer entry loads at cold start (static imports). */
+  readonly layer_static_imports: readonly string[];
   readonly function_build_error?: string;
   readonly budgets: readonly BudgetCheck[];
 }
@@ -126,7 +134,7 @@ export function medianRatios(
 
 /** Inputs to {@link composeResults}: every measurement of one run. */
 export interface Measurements {
-  readonly mode: 'full' | 'short';
+  readonly mode: 'full' | 'short' | 'smoke';
   readonly settings: Readonly<Record<string, number | string | boolean>>;
   readonly machine: BenchResults['machine'];
   readonly warm: WarmOutcome;
@@ -138,6 +146,7 @@ export interface Measurements {
   readonly components: readonly ComponentCost[];
   readonly componentsWithXray: readonly ComponentCost[];
   readonly sizes: readonly SizeRow[];
+  readonly layerStaticImports: readonly string[];
   readonly functionBuildError?: string;
   readonly hasAlternative: boolean;
 }
@@ -238,12 +247,16 @@ export function composeResults(m: Measurements): BenchResults {
       invocations: figures.invocations,
     };
   }
-  const coldVariants: Record<string, { median_ms: number; over_floor_ms: number; first_result_ms: number }> = {};
+  const coldVariants: Record<
+    string,
+    { median_ms: number; over_floor_ms: number; first_result_ms: number; cpu_over_floor_ms: number }
+  > = {};
   for (const [id, figures] of Object.entries(m.cold.variants)) {
     coldVariants[id] = {
       median_ms: round(figures.medianMs, 1),
       over_floor_ms: round(figures.overFloorMs, 1),
       first_result_ms: round(figures.firstResultMs, 1),
+      cpu_over_floor_ms: round(figures.cpuOverFloorMs, 1),
     };
   }
   const results: BenchResults = {
@@ -259,6 +272,11 @@ export function composeResults(m: Measurements): BenchResults {
     warm_p50_ratio_core_vs_stock_traced: need(ratios['core_vs_stock_traced'], 'core_vs_stock_traced'),
     cold_over_floor_ratio_core_vs_raw: coldCoreVsRaw,
     cold_over_floor_ratio_core_vs_stock: coldRatio(m.cold, 'core-secret', 'stock-secret'),
+    cold_cpu_over_floor_ratio_core_vs_raw: round(
+      need(m.cold.variants['core-secret']?.cpuOverFloorMs, 'cold cpu core-secret') /
+        need(m.cold.variants['raw-secret']?.cpuOverFloorMs, 'cold cpu raw-secret'),
+      3,
+    ),
     secrets_calls_per_1000: secretsPer1000,
     connections_per_100_calls: connections,
     warm,
@@ -267,14 +285,22 @@ export function composeResults(m: Measurements): BenchResults {
       order: r.order,
       p50_us: Object.fromEntries(Object.entries(r.figures).map(([id, f]) => [id, round(f.p50Us)])),
       ratios: Object.fromEntries(
-        Object.entries(roundRatios(r.figures, { ...RATIOS, ...ALTERNATIVE_RATIOS })).map(([k, v]) => [k, round(v)]),
+        Object.entries(roundRatios(r.figures, { ...RATIOS, ...ALTERNATIVE_RATIOS })).map(([k, v]) => [
+          k,
+          round(v),
+        ]),
       ),
     })),
     output_lines_per_invocation: m.lines,
     xray_segments_per_invocation: Object.fromEntries(
       Object.entries(m.warm.segmentsPerInvocation).map(([id, value]) => [id, round(value, 2)]),
     ),
-    cold: { floor_ms: round(m.cold.floor.medianMs, 1), runs: m.coldRuns, variants: coldVariants },
+    cold: {
+      floor_ms: round(m.cold.floor.medianMs, 1),
+      floor_cpu_ms: round(m.cold.floor.cpuMs, 1),
+      runs: m.coldRuns,
+      variants: coldVariants,
+    },
     secrets: m.secrets,
     connections: m.connections,
     components: m.components.map((c) => ({
@@ -289,6 +315,7 @@ export function composeResults(m: Measurements): BenchResults {
       p99_us: round(c.p99Us),
     })),
     bundle_sizes: m.sizes,
+    layer_static_imports: m.layerStaticImports,
     budgets,
   };
   const alternativeCold =

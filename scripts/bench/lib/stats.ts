@@ -22,7 +22,12 @@ export function percentileOfSorted(values: ArrayLike<number>, q: number): number
  * summarize([Float64Array.of(1000, 2000, 3000)]); // { count: 3, p50Us: 2, p99Us: 3, meanUs: 2 }
  * ```
  */
-export function summarize(parts: readonly Float64Array[]): { count: number; p50Us: number; p99Us: number; meanUs: number } {
+export function summarize(parts: readonly Float64Array[]): {
+  count: number;
+  p50Us: number;
+  p99Us: number;
+  meanUs: number;
+} {
   const count = parts.reduce((total, part) => total + part.length, 0);
   const all = new Float64Array(count);
   let offset = 0;

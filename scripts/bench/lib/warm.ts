@@ -89,7 +89,8 @@ async function startWarm(
     ...(stdoutFile === undefined ? {} : { stdoutFile }),
   });
   const ready = await child.receive<WarmReady>();
-  if (ready.failures > 0) throw new Error(`${variant.id}: ${ready.failures} warm-up invocations did not succeed`);
+  if (ready.failures > 0)
+    throw new Error(`${variant.id}: ${ready.failures} warm-up invocations did not succeed`);
   return child;
 }
 
@@ -144,7 +145,11 @@ async function runGroup(
       }
       const existing = rounds[round];
       const merged = { ...existing?.figures, ...figures };
-      rounds[round] = { round: round + 1, order: [...(existing?.order ?? []), ...order.map((v) => v.id)], figures: merged };
+      rounds[round] = {
+        round: round + 1,
+        order: [...(existing?.order ?? []), ...order.map((v) => v.id)],
+        figures: merged,
+      };
       options.progress(
         `  ${group[0]?.trigger ?? ''} round ${round + 1}/${options.rounds}: ${order
           .map((v) => `${v.id} ${figures[v.id]?.p50Us.toFixed(1) ?? '?'}`)
@@ -164,7 +169,10 @@ async function runGroup(
  * const { pooled, rounds } = await runWarmRounds(variants, options);
  * ```
  */
-export async function runWarmRounds(variants: readonly WarmVariant[], options: WarmOptions): Promise<WarmOutcome> {
+export async function runWarmRounds(
+  variants: readonly WarmVariant[],
+  options: WarmOptions,
+): Promise<WarmOutcome> {
   const samples = new Map<string, Float64Array[]>();
   const segments = new Map<string, number>();
   const rounds: WarmRoundResult[] = [];

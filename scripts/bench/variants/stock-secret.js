@@ -8,6 +8,7 @@ import { handler as createItemHandler } from './stock-http.js';
 const token = await getSecret(process.env.BENCH_SECRET_NAME ?? 'bench/api-token');
 
 export const handler = async (event, context) => {
-  if (typeof token !== 'string' || token.length === 0) return { statusCode: 503, body: '{"title":"No API token"}' };
+  if (typeof token !== 'string' || token.length === 0)
+    return { statusCode: 503, body: '{"title":"No API token"}' };
   return createItemHandler(event, context);
 };

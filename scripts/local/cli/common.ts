@@ -14,8 +14,18 @@ export interface StackAddress {
   pid: number;
 }
 
+async function readAdvertisement(dir: string): Promise<(StackAddress & { status?: string }) | undefined> {
+  try {
+    const address = JSON.parse(await readFile(stackFile(dir), 'utf8')) as StackAddress & { status?: string };
+    process.kill(address.pid, 0);
+    return address;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The stack `npm start` runs, when its advertised process is alive and answers.
+ * The stack `npm start` runs, when its advertised process is alive and answers; waits while it starts.
  *
  * @example
  * ```ts
@@ -24,13 +34,14 @@ export interface StackAddress {
  * ```
  */
 export async function runningStack(dir: string = localDir()): Promise<StackAddress | undefined> {
-  let address: StackAddress;
-  try {
-    address = JSON.parse(await readFile(stackFile(dir), 'utf8')) as StackAddress;
-    process.kill(address.pid, 0);
-  } catch {
-    return undefined;
+  let address = await readAdvertisement(dir);
+  const deadline = Date.now() + 60_000;
+  if (address?.status === 'starting') process.stderr.write('waiting for the stack to finish starting...\n');
+  while (address?.status === 'starting' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    address = await readAdvertisement(dir);
   }
+  if (address === undefined || address.status === 'starting') return undefined;
   try {
     const response = await fetch(`${address.awsUrl}/_local/health`, { signal: AbortSignal.timeout(2000) });
     return response.ok ? address : undefined;

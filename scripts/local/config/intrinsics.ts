@@ -83,54 +83,56 @@ function substitute(template: string, variables: Record<string, unknown>, contex
   });
 }
 
+function pair(name: string, argument: unknown): [unknown, unknown] {
+  if (!Array.isArray(argument) || argument.length !== 2)
+    throw new UnresolvedIntrinsicError(`${name}: malformed`);
+  return [argument[0], argument[1]];
+}
+
+type Evaluator = (argument: unknown, context: IntrinsicContext) => unknown;
+
+const EVALUATORS: Record<string, Evaluator> = {
+  Ref: (argument, context) => ref(text(argument, 'Ref'), context),
+  'Fn::GetAtt': (argument, context) => {
+    const parts = typeof argument === 'string' ? argument.split('.') : argument;
+    if (!Array.isArray(parts) || parts.length < 2)
+      throw new UnresolvedIntrinsicError('Fn::GetAtt: malformed');
+    const [target, ...attribute] = parts.map((part) => text(resolveIntrinsics(part, context), 'Fn::GetAtt'));
+    return getAtt(target ?? '', attribute.join('.'), context);
+  },
+  'Fn::Sub': (argument, context) => {
+    if (typeof argument === 'string') return substitute(argument, {}, context);
+    const [template, variables] = pair('Fn::Sub', argument);
+    const resolved = resolveIntrinsics(variables ?? {}, context);
+    return substitute(text(template, 'Fn::Sub'), isRecord(resolved) ? resolved : {}, context);
+  },
+  'Fn::Join': (argument, context) => {
+    const [delimiter, items] = pair('Fn::Join', argument);
+    const list = resolveIntrinsics(items, context);
+    if (!Array.isArray(list)) throw new UnresolvedIntrinsicError('Fn::Join: expected a list');
+    return list.map((item) => text(item, 'Fn::Join')).join(text(delimiter, 'Fn::Join'));
+  },
+  'Fn::Select': (argument, context) => {
+    const [position, items] = pair('Fn::Select', argument);
+    const list = resolveIntrinsics(items, context);
+    const index = Number(resolveIntrinsics(position, context));
+    if (!Array.isArray(list) || !Number.isInteger(index) || list[index] === undefined) {
+      throw new UnresolvedIntrinsicError('Fn::Select: index out of range');
+    }
+    return list[index];
+  },
+  'Fn::Split': (argument, context) => {
+    const [delimiter, source] = pair('Fn::Split', argument);
+    return text(resolveIntrinsics(source, context), 'Fn::Split').split(text(delimiter, 'Fn::Split'));
+  },
+  'Fn::ToJsonString': (argument, context) => JSON.stringify(resolveIntrinsics(argument, context)),
+};
+
 function evaluate(name: string, argument: unknown, context: IntrinsicContext): unknown {
-  switch (name) {
-    case 'Ref':
-      return ref(text(argument, 'Ref'), context);
-    case 'Fn::GetAtt': {
-      const parts = typeof argument === 'string' ? argument.split('.') : argument;
-      if (!Array.isArray(parts) || parts.length < 2)
-        throw new UnresolvedIntrinsicError('Fn::GetAtt: malformed');
-      const [target, ...attribute] = parts.map((part) =>
-        text(resolveIntrinsics(part, context), 'Fn::GetAtt'),
-      );
-      return getAtt(target ?? '', attribute.join('.'), context);
-    }
-    case 'Fn::Sub': {
-      if (typeof argument === 'string') return substitute(argument, {}, context);
-      if (Array.isArray(argument) && typeof argument[0] === 'string') {
-        const variables = resolveIntrinsics(argument[1] ?? {}, context);
-        return substitute(argument[0], isRecord(variables) ? variables : {}, context);
-      }
-      throw new UnresolvedIntrinsicError('Fn::Sub: malformed');
-    }
-    case 'Fn::Join': {
-      if (!Array.isArray(argument) || argument.length !== 2)
-        throw new UnresolvedIntrinsicError('Fn::Join: malformed');
-      const list = resolveIntrinsics(argument[1], context);
-      if (!Array.isArray(list)) throw new UnresolvedIntrinsicError('Fn::Join: expected a list');
-      return list.map((item) => text(item, 'Fn::Join')).join(text(argument[0], 'Fn::Join'));
-    }
-    case 'Fn::Select': {
-      if (!Array.isArray(argument) || argument.length !== 2)
-        throw new UnresolvedIntrinsicError('Fn::Select: malformed');
-      const list = resolveIntrinsics(argument[1], context);
-      const index = Number(resolveIntrinsics(argument[0], context));
-      if (!Array.isArray(list) || !Number.isInteger(index) || list[index] === undefined) {
-        throw new UnresolvedIntrinsicError('Fn::Select: index out of range');
-      }
-      return list[index];
-    }
-    case 'Fn::Split': {
-      if (!Array.isArray(argument) || argument.length !== 2)
-        throw new UnresolvedIntrinsicError('Fn::Split: malformed');
-      return text(resolveIntrinsics(argument[1], context), 'Fn::Split').split(text(argument[0], 'Fn::Split'));
-    }
-    case 'Fn::ToJsonString':
-      return JSON.stringify(resolveIntrinsics(argument, context));
-    default:
-      throw new UnresolvedIntrinsicError(`${name} is not supported by the local stack`);
-  }
+  const evaluator = EVALUATORS[name];
+  if (evaluator === undefined)
+    throw new UnresolvedIntrinsicError(`${name} is not supported by the local stack`);
+  return evaluator(argument, context);
 }
 
 /**

@@ -38,7 +38,9 @@ export interface SqsMapping {
 }
 
 export interface ScheduleRule {
-  functionKey: string;
+  /** What the rule starts: a function (by key) or a state machine (by name). */
+  kind: 'function' | 'stateMachine';
+  target: string;
   /** Rule name, unique in the stack. */
   name: string;
   /** `rate(...)` or `cron(...)`. */
@@ -83,6 +85,8 @@ export interface StateMachineSpec {
   arn: string;
   type: 'STANDARD' | 'EXPRESS';
   definition: Record<string, unknown>;
+  /** `schedule` events of the state machine: each starts an execution. */
+  schedules: ScheduleRule[];
 }
 
 export interface LocalModel {
@@ -129,52 +133,61 @@ function stateMachineKeyToName(key: string, machine: { name?: string }): string 
   return typeof machine.name === 'string' && machine.name !== '' ? machine.name : key;
 }
 
+function named(props: Record<string, unknown>, key: string, fallback: string): string {
+  return typeof props[key] === 'string' ? props[key] : fallback;
+}
+
+type ResourceFactory = (
+  logicalId: string,
+  resource: CloudFormationResource,
+  base: Omit<IntrinsicContext, 'resources'>,
+  awsUrl: string,
+) => LocalResource;
+
+/** What `Ref` and `Fn::GetAtt` answer for each resource type the stack runs. */
+const RESOURCE_FACTORIES: Record<string, ResourceFactory> = {
+  'AWS::SQS::Queue': (logicalId, resource, { region, accountId, stackName }, awsUrl) => {
+    const name = queueName(logicalId, resource, stackName);
+    const url = queueUrl(awsUrl, name);
+    const arn = `arn:aws:sqs:${region}:${accountId}:${name}`;
+    return { type: resource.Type, ref: url, attributes: { Arn: arn, QueueName: name, QueueUrl: url } };
+  },
+  'AWS::S3::Bucket': (logicalId, resource, { region, stackName }) => {
+    const fallback = `${stackName}-${logicalId}`.toLowerCase().slice(0, 63);
+    const name = named(resource.Properties ?? {}, 'BucketName', fallback);
+    return {
+      type: resource.Type,
+      ref: name,
+      attributes: {
+        Arn: `arn:aws:s3:::${name}`,
+        DomainName: `${name}.s3.amazonaws.com`,
+        RegionalDomainName: `${name}.s3.${region}.amazonaws.com`,
+      },
+    };
+  },
+  'AWS::DynamoDB::Table': (logicalId, resource, { region, accountId, stackName }) => {
+    const name = named(resource.Properties ?? {}, 'TableName', `${stackName}-${logicalId}`);
+    const arn = `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
+    return { type: resource.Type, ref: name, attributes: { Arn: arn, StreamArn: `${arn}/stream/local` } };
+  },
+  'AWS::SNS::Topic': (logicalId, resource, { region, accountId, stackName }) => {
+    const name = named(resource.Properties ?? {}, 'TopicName', `${stackName}-${logicalId}`);
+    const arn = `arn:aws:sns:${region}:${accountId}:${name}`;
+    return { type: resource.Type, ref: arn, attributes: { TopicName: name, TopicArn: arn } };
+  },
+};
+
 /** Every logical id the local stack can answer `Ref`/`Fn::GetAtt` for. */
-function registry(config: ServerlessConfig, base: Omit<IntrinsicContext, 'resources'>, awsUrl: string) {
+function registry(
+  config: ServerlessConfig,
+  base: Omit<IntrinsicContext, 'resources'>,
+  awsUrl: string,
+): Map<string, LocalResource> {
   const resources = new Map<string, LocalResource>();
   const { region, accountId, stackName } = base;
   for (const [logicalId, resource] of Object.entries(config.resources?.Resources ?? {})) {
-    const props = resource.Properties ?? {};
-    if (resource.Type === 'AWS::SQS::Queue') {
-      const name = queueName(logicalId, resource, stackName);
-      const url = queueUrl(awsUrl, name);
-      const arn = `arn:aws:sqs:${region}:${accountId}:${name}`;
-      resources.set(logicalId, {
-        type: resource.Type,
-        ref: url,
-        attributes: { Arn: arn, QueueName: name, QueueUrl: url },
-      });
-    } else if (resource.Type === 'AWS::S3::Bucket') {
-      const name =
-        typeof props['BucketName'] === 'string'
-          ? props['BucketName']
-          : `${stackName}-${logicalId}`.toLowerCase().slice(0, 63);
-      resources.set(logicalId, {
-        type: resource.Type,
-        ref: name,
-        attributes: {
-          Arn: `arn:aws:s3:::${name}`,
-          DomainName: `${name}.s3.amazonaws.com`,
-          RegionalDomainName: `${name}.s3.${region}.amazonaws.com`,
-        },
-      });
-    } else if (resource.Type === 'AWS::DynamoDB::Table') {
-      const name = typeof props['TableName'] === 'string' ? props['TableName'] : `${stackName}-${logicalId}`;
-      const arn = `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
-      resources.set(logicalId, {
-        type: resource.Type,
-        ref: name,
-        attributes: { Arn: arn, StreamArn: `${arn}/stream/local` },
-      });
-    } else if (resource.Type === 'AWS::SNS::Topic') {
-      const name = typeof props['TopicName'] === 'string' ? props['TopicName'] : `${stackName}-${logicalId}`;
-      const arn = `arn:aws:sns:${region}:${accountId}:${name}`;
-      resources.set(logicalId, {
-        type: resource.Type,
-        ref: arn,
-        attributes: { TopicName: name, TopicArn: arn },
-      });
-    }
+    const factory = RESOURCE_FACTORIES[resource.Type];
+    if (factory !== undefined) resources.set(logicalId, factory(logicalId, resource, base, awsUrl));
   }
   for (const [key, fn] of Object.entries(config.functions ?? {})) {
     const name = fn.name ?? `${stackName}-${key}`;
@@ -208,35 +221,143 @@ function stringify(value: unknown): string {
       : String(value);
 }
 
+/** `'POST /path'`, `'*'` or `{ method, path, authorizer }` as serverless.yml writes an httpApi event. */
 function routeOf(functionKey: string, event: unknown): HttpRoute | undefined {
-  if (event === '*') {
-    return { functionKey, method: 'ANY', path: '$default', routeKey: '$default', authorized: false };
-  }
-  let method: string;
-  let path: string;
+  let method = '*';
+  let path = '*';
   let authorized = false;
-  if (typeof event === 'string') {
-    const [first, second] = event.trim().split(/\s+/);
-    method = first ?? '';
-    path = second ?? '';
+  if (typeof event === 'string' && event !== '*') {
+    const [first = '', second = ''] = event.trim().split(/\s+/);
+    method = first;
+    path = second;
   } else if (isRecord(event)) {
     method = String(event['method'] ?? '*');
     path = String(event['path'] ?? '');
     authorized = event['authorizer'] !== undefined && event['authorizer'] !== null;
-  } else {
+  } else if (event !== '*') {
     return undefined;
   }
   const upper = method === '*' ? 'ANY' : method.toUpperCase();
   if (path === '*' || path === '') {
     return { functionKey, method: upper, path: '$default', routeKey: '$default', authorized };
   }
+  return { functionKey, method: upper, path, routeKey: `${upper} ${path}`, authorized };
+}
+
+function environmentOf(
+  key: string,
+  merged: Record<string, unknown>,
+  context: IntrinsicContext,
+  warnings: string[],
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [variable, raw] of Object.entries(merged)) {
+    try {
+      const value = resolveIntrinsics(raw, context);
+      if (value !== undefined && value !== null) environment[variable] = stringify(value);
+    } catch (error) {
+      if (!(error instanceof UnresolvedIntrinsicError)) throw error;
+      warnings.push(`${key}: environment ${variable} left unset (${error.message})`);
+    }
+  }
+  return environment;
+}
+
+function sqsMappingOf(
+  key: string,
+  spec: unknown,
+  context: IntrinsicContext,
+  warnings: string[],
+): SqsMapping | undefined {
+  const options = isRecord(spec) ? spec : { arn: spec };
+  let arn: string;
+  try {
+    arn = stringify(resolveIntrinsics(options['arn'], context));
+  } catch (error) {
+    if (!(error instanceof UnresolvedIntrinsicError)) throw error;
+    warnings.push(`${key}: sqs event skipped (${error.message})`);
+    return undefined;
+  }
+  if (options['filterPatterns'] !== undefined)
+    warnings.push(`${key}: sqs filterPatterns are not applied locally`);
   return {
-    functionKey,
-    method: upper,
-    path,
-    routeKey: `${upper === 'ANY' ? 'ANY' : upper} ${path}`,
-    authorized,
+    functionKey: key,
+    queueName: arn.slice(arn.lastIndexOf(':') + 1),
+    batchSize: Number(options['batchSize'] ?? 10),
+    batchingWindowSeconds: Number(options['maximumBatchingWindow'] ?? 0),
+    reportBatchItemFailures: options['functionResponseType'] === 'ReportBatchItemFailures',
+    enabled: options['enabled'] !== false,
+    // Lambda starts five pollers; two keep a laptop quiet and still overlap batches.
+    maximumConcurrency: Math.min(Number(options['maximumConcurrency'] ?? 2), 5),
   };
+}
+
+function schedulesOf(
+  target: { kind: ScheduleRule['kind']; key: string },
+  name: string,
+  spec: unknown,
+  first: number,
+  warnings: string[],
+): ScheduleRule[] {
+  const options = isRecord(spec) ? spec : { rate: spec };
+  const rates = Array.isArray(options['rate']) ? options['rate'] : [options['rate']];
+  if (options['inputTransformer'] !== undefined) {
+    warnings.push(
+      `${target.key}: schedule inputTransformer is not applied locally (the scheduled event is sent)`,
+    );
+  }
+  const input =
+    typeof options['input'] === 'string' ? (JSON.parse(options['input']) as unknown) : options['input'];
+  return rates
+    .filter((expression): expression is string => typeof expression === 'string')
+    .map((expression, index) => {
+      const rule: ScheduleRule = {
+        kind: target.kind,
+        target: target.key,
+        name:
+          typeof options['name'] === 'string'
+            ? options['name']
+            : `${name}-schedule-${first + index + 1}`.slice(0, 64),
+        expression: expression.trim(),
+        enabled: options['enabled'] !== false,
+      };
+      if (input !== undefined) rule.input = input;
+      if (typeof options['inputPath'] === 'string') rule.inputPath = options['inputPath'];
+      return rule;
+    });
+}
+
+/** Adds one `events:` entry to the function's triggers, or a warning when the stack does not run it. */
+function addEvent(
+  local: LocalFunction,
+  event: Record<string, unknown>,
+  context: IntrinsicContext,
+  warnings: string[],
+): void {
+  const [kind] = Object.keys(event);
+  const spec = kind === undefined ? undefined : event[kind];
+  if (kind === 'httpApi') {
+    const route = routeOf(local.key, spec);
+    if (route === undefined) warnings.push(`${local.key}: an httpApi event could not be read`);
+    else local.routes.push(route);
+  } else if (kind === 'sqs') {
+    const mapping = sqsMappingOf(local.key, spec, context, warnings);
+    if (mapping !== undefined) local.queues.push(mapping);
+  } else if (kind === 'schedule') {
+    local.schedules.push(
+      ...schedulesOf(
+        { kind: 'function', key: local.key },
+        local.name,
+        spec,
+        local.schedules.length,
+        warnings,
+      ),
+    );
+  } else if (kind === 'http') {
+    warnings.push(`${local.key}: REST API (http) events are not served locally; use httpApi`);
+  } else {
+    warnings.push(`${local.key}: ${kind ?? 'empty'} events are not emulated locally`);
+  }
 }
 
 function resolveFunction(
@@ -248,82 +369,8 @@ function resolveFunction(
 ): LocalFunction {
   const resource = context.resources.get(`${normalizeName(key)}LambdaFunction`);
   const name = resource?.ref ?? key;
-  const environment: Record<string, string> = {};
   const merged = { ...(config.provider.environment ?? {}), ...(fn.environment ?? {}) };
-  for (const [variable, raw] of Object.entries(merged)) {
-    try {
-      const value = resolveIntrinsics(raw, context);
-      if (value !== undefined && value !== null) environment[variable] = stringify(value);
-    } catch (error) {
-      if (!(error instanceof UnresolvedIntrinsicError)) throw error;
-      warnings.push(`${key}: environment ${variable} left unset (${error.message})`);
-    }
-  }
-  const routes: HttpRoute[] = [];
-  const queues: SqsMapping[] = [];
-  const schedules: ScheduleRule[] = [];
-  for (const event of fn.events ?? []) {
-    if ('httpApi' in event) {
-      const route = routeOf(key, event['httpApi']);
-      if (route === undefined) warnings.push(`${key}: an httpApi event could not be read`);
-      else routes.push(route);
-    } else if ('sqs' in event) {
-      const spec = event['sqs'];
-      const options = isRecord(spec) ? spec : { arn: spec };
-      try {
-        const arn = stringify(resolveIntrinsics(options['arn'], context));
-        queues.push({
-          functionKey: key,
-          queueName: arn.slice(arn.lastIndexOf(':') + 1),
-          batchSize: Number(options['batchSize'] ?? 10),
-          batchingWindowSeconds: Number(options['maximumBatchingWindow'] ?? 0),
-          reportBatchItemFailures: options['functionResponseType'] === 'ReportBatchItemFailures',
-          enabled: options['enabled'] !== false,
-          maximumConcurrency: Math.min(Number(options['maximumConcurrency'] ?? 2), 5),
-        });
-        if (options['filterPatterns'] !== undefined) {
-          warnings.push(`${key}: sqs filterPatterns are not applied locally`);
-        }
-      } catch (error) {
-        if (!(error instanceof UnresolvedIntrinsicError)) throw error;
-        warnings.push(`${key}: sqs event skipped (${error.message})`);
-      }
-    } else if ('schedule' in event) {
-      const spec = event['schedule'];
-      const options = isRecord(spec) ? spec : { rate: spec };
-      const rates = Array.isArray(options['rate']) ? options['rate'] : [options['rate']];
-      for (const expression of rates) {
-        if (typeof expression !== 'string') continue;
-        const rule: ScheduleRule = {
-          functionKey: key,
-          name:
-            typeof options['name'] === 'string'
-              ? options['name']
-              : `${name}-schedule-${schedules.length + 1}`.slice(0, 64),
-          expression: expression.trim(),
-          enabled: options['enabled'] !== false,
-        };
-        if (options['input'] !== undefined) {
-          rule.input =
-            typeof options['input'] === 'string'
-              ? JSON.parse(options['input'])
-              : (options['input'] as unknown);
-        }
-        if (typeof options['inputPath'] === 'string') rule.inputPath = options['inputPath'];
-        if (options['inputTransformer'] !== undefined) {
-          warnings.push(
-            `${key}: schedule inputTransformer is not applied locally (the scheduled event is sent)`,
-          );
-        }
-        schedules.push(rule);
-      }
-    } else if ('http' in event) {
-      warnings.push(`${key}: REST API (http) events are not served locally; use httpApi`);
-    } else {
-      warnings.push(`${key}: ${Object.keys(event).join(', ')} events are not emulated locally`);
-    }
-  }
-  return {
+  const local: LocalFunction = {
     key,
     name,
     arn:
@@ -331,15 +378,109 @@ function resolveFunction(
     handler: fn.handler ?? 'index.handler',
     timeoutSeconds: Number(fn.timeout ?? config.provider.timeout ?? 6),
     memorySize: Number(fn.memorySize ?? config.provider.memorySize ?? 1024),
-    environment,
-    routes,
-    queues,
-    schedules,
+    environment: environmentOf(key, merged, context, warnings),
+    routes: [],
+    queues: [],
+    schedules: [],
   };
+  for (const event of fn.events ?? []) addEvent(local, event, context, warnings);
+  return local;
 }
 
 function isBucketName(value: string): boolean {
   return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value);
+}
+
+/** Buckets named by an environment variable (`S3_BUCKET`, `..._BUCKET_NAME`, `S3_ALLOWED_BUCKETS`). */
+function bucketsFromEnvironment(functions: LocalFunction[]): string[] {
+  const found: string[] = [];
+  for (const fn of functions) {
+    for (const [variable, value] of Object.entries(fn.environment)) {
+      if (/(^|_)BUCKET(_NAME)?$/.test(variable) && isBucketName(value)) found.push(value);
+      if (/(^|_)BUCKETS$/.test(variable)) {
+        found.push(
+          ...value
+            .split(',')
+            .map((part) => part.trim())
+            .filter(isBucketName),
+        );
+      }
+    }
+  }
+  return found;
+}
+
+function resolvedProperties(
+  logicalId: string,
+  resource: CloudFormationResource,
+  context: IntrinsicContext,
+  warnings: string[],
+): Record<string, unknown> {
+  try {
+    const resolved = resolveIntrinsics(resource.Properties ?? {}, context);
+    return isRecord(resolved) ? resolved : {};
+  } catch (error) {
+    if (!(error instanceof UnresolvedIntrinsicError)) throw error;
+    warnings.push(`${logicalId}: properties not fully resolved (${error.message})`);
+    return {};
+  }
+}
+
+/** Queues, tables and buckets declared under `resources:`. */
+function resourcesOf(config: ServerlessConfig, context: IntrinsicContext, warnings: string[]) {
+  const queues: QueueSpec[] = [];
+  const tables: TableSpec[] = [];
+  const buckets: string[] = [];
+  for (const [logicalId, resource] of Object.entries(config.resources?.Resources ?? {})) {
+    const local = context.resources.get(logicalId);
+    if (local === undefined) continue;
+    const properties = resolvedProperties(logicalId, resource, context, warnings);
+    if (resource.Type === 'AWS::SQS::Queue') {
+      const attributes: Record<string, string> = {};
+      for (const [name, value] of Object.entries(properties)) {
+        if (name !== 'QueueName' && name !== 'Tags' && value !== undefined)
+          attributes[name] = stringify(value);
+      }
+      queues.push({ logicalId, name: local.attributes['QueueName'] ?? logicalId, attributes });
+    } else if (resource.Type === 'AWS::DynamoDB::Table') {
+      tables.push({ logicalId, name: local.ref, properties });
+    } else if (resource.Type === 'AWS::S3::Bucket') {
+      buckets.push(local.ref);
+    }
+  }
+  return { queues, tables, buckets };
+}
+
+function stateMachinesOf(
+  config: ServerlessConfig,
+  context: IntrinsicContext,
+  warnings: string[],
+): StateMachineSpec[] {
+  const machines: StateMachineSpec[] = [];
+  for (const [key, machine] of Object.entries(config.stepFunctions?.stateMachines ?? {})) {
+    const name = stateMachineKeyToName(key, machine);
+    try {
+      const raw =
+        typeof machine.definition === 'string' ? JSON.parse(machine.definition) : machine.definition;
+      const definition = resolveIntrinsics(raw, context);
+      if (!isRecord(definition)) throw new Error('definition must be an object');
+      machines.push({
+        key,
+        name,
+        arn: `arn:aws:states:${context.region}:${context.accountId}:stateMachine:${name}`,
+        type: String(machine.type ?? 'STANDARD').toUpperCase() === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+        definition,
+        schedules: (machine.events ?? []).flatMap((event, index) =>
+          'schedule' in event
+            ? schedulesOf({ kind: 'stateMachine', key: name }, name, event['schedule'], index, warnings)
+            : [],
+        ),
+      });
+    } catch (error) {
+      warnings.push(`state machine ${name} skipped: ${(error as Error).message}`);
+    }
+  }
+  return machines;
 }
 
 /**
@@ -359,68 +500,10 @@ export function buildModel(config: ServerlessConfig, options: { awsUrl: string }
   const base = { region, accountId: LOCAL_ACCOUNT_ID, stackName };
   const context: IntrinsicContext = { ...base, resources: registry(config, base, options.awsUrl) };
   const warnings: string[] = [];
-
   const functions = Object.entries(config.functions ?? {})
     .map(([key, fn]) => resolveFunction(key, fn, config, context, warnings))
     .sort((a, b) => a.key.localeCompare(b.key));
-
-  const queues: QueueSpec[] = [];
-  const tables: TableSpec[] = [];
-  const buckets = new Set<string>();
-  for (const [logicalId, resource] of Object.entries(config.resources?.Resources ?? {})) {
-    const local = context.resources.get(logicalId);
-    if (local === undefined) continue;
-    let properties: Record<string, unknown> = {};
-    try {
-      const resolved = resolveIntrinsics(resource.Properties ?? {}, context);
-      if (isRecord(resolved)) properties = resolved;
-    } catch (error) {
-      if (!(error instanceof UnresolvedIntrinsicError)) throw error;
-      warnings.push(`${logicalId}: properties not fully resolved (${error.message})`);
-    }
-    if (resource.Type === 'AWS::SQS::Queue') {
-      const attributes: Record<string, string> = {};
-      for (const [name, value] of Object.entries(properties)) {
-        if (name === 'QueueName' || name === 'Tags' || value === undefined) continue;
-        attributes[name] = stringify(value);
-      }
-      queues.push({ logicalId, name: local.attributes['QueueName'] ?? logicalId, attributes });
-    } else if (resource.Type === 'AWS::DynamoDB::Table') {
-      tables.push({ logicalId, name: local.ref, properties });
-    } else if (resource.Type === 'AWS::S3::Bucket') {
-      buckets.add(local.ref);
-    }
-  }
-  for (const fn of functions) {
-    for (const [variable, value] of Object.entries(fn.environment)) {
-      if (/(^|_)BUCKET(_NAME)?$/.test(variable) && isBucketName(value)) buckets.add(value);
-      if (/(^|_)BUCKETS$/.test(variable)) {
-        for (const item of value.split(',').map((part) => part.trim()))
-          if (isBucketName(item)) buckets.add(item);
-      }
-    }
-  }
-
-  const stateMachines: StateMachineSpec[] = [];
-  for (const [key, machine] of Object.entries(config.stepFunctions?.stateMachines ?? {})) {
-    const name = stateMachineKeyToName(key, machine);
-    try {
-      const raw =
-        typeof machine.definition === 'string' ? JSON.parse(machine.definition) : machine.definition;
-      const definition = resolveIntrinsics(raw, context);
-      if (!isRecord(definition)) throw new Error('definition must be an object');
-      stateMachines.push({
-        key,
-        name,
-        arn: `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`,
-        type: String(machine.type ?? 'STANDARD').toUpperCase() === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
-        definition,
-      });
-    } catch (error) {
-      warnings.push(`state machine ${name} skipped: ${(error as Error).message}`);
-    }
-  }
-
+  const { queues, tables, buckets } = resourcesOf(config, context, warnings);
   return {
     service,
     stage,
@@ -429,9 +512,9 @@ export function buildModel(config: ServerlessConfig, options: { awsUrl: string }
     stackName,
     functions,
     queues,
-    buckets: [...buckets].sort(),
+    buckets: [...new Set([...buckets, ...bucketsFromEnvironment(functions)])].sort(),
     tables,
-    stateMachines,
+    stateMachines: stateMachinesOf(config, context, warnings),
     cors: config.provider.httpApi?.['cors'],
     warnings,
   };

@@ -43,6 +43,40 @@ export function isTextContent(contentType: string | undefined): boolean {
   );
 }
 
+/** Lower-cased, comma-joined headers; the Cookie header becomes the `cookies` list, as in payload 2.0. */
+function splitHeaders(raw: IncomingHttpHeaders): { headers: Record<string, string>; cookies: string[] } {
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    const joined = Array.isArray(value) ? value.join(lower === 'cookie' ? '; ' : ',') : value;
+    if (lower === 'cookie') {
+      cookies.push(
+        ...joined
+          .split(';')
+          .map((cookie) => cookie.trim())
+          .filter(Boolean),
+      );
+    } else {
+      headers[lower] = joined;
+    }
+  }
+  return { headers, cookies };
+}
+
+/** The headers API Gateway adds in front of the integration. */
+function addForwardedHeaders(headers: Record<string, string>, sourceIp: string): void {
+  const host = headers['host'] ?? '127.0.0.1';
+  headers['x-forwarded-for'] = headers['x-forwarded-for']
+    ? `${headers['x-forwarded-for']}, ${sourceIp}`
+    : sourceIp;
+  headers['x-forwarded-port'] = /:(\d+)$/.exec(host)?.[1] ?? '80';
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-amzn-trace-id'] ??=
+    `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+}
+
 /** A request as the gateway saw it. */
 export interface GatewayRequest {
   method: string;
@@ -72,30 +106,10 @@ export function gatewayEvent(
     requestId?: string;
   },
 ): APIGatewayProxyEventV2 {
-  const headers: Record<string, string> = {};
-  let cookies: string[] | undefined;
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    if (lower === 'cookie') {
-      cookies = (Array.isArray(value) ? value.join('; ') : value)
-        .split(';')
-        .map((cookie) => cookie.trim())
-        .filter(Boolean);
-      continue;
-    }
-    headers[lower] = Array.isArray(value) ? value.join(',') : value;
-  }
+  const { headers, cookies } = splitHeaders(request.headers);
+  addForwardedHeaders(headers, request.sourceIp);
   const host = headers['host'] ?? '127.0.0.1';
   const domainName = host.replace(/:\d+$/, '');
-  const port = /:(\d+)$/.exec(host)?.[1] ?? '80';
-  headers['x-forwarded-for'] = headers['x-forwarded-for']
-    ? `${headers['x-forwarded-for']}, ${request.sourceIp}`
-    : request.sourceIp;
-  headers['x-forwarded-port'] = port;
-  headers['x-forwarded-proto'] = 'http';
-  headers['x-amzn-trace-id'] ??=
-    `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
 
   const query = new URLSearchParams(request.rawQueryString);
   const queryStringParameters: Record<string, string> = {};
@@ -133,7 +147,7 @@ export function gatewayEvent(
     requestContext,
     isBase64Encoded: false,
   };
-  if (cookies !== undefined && cookies.length > 0) event.cookies = cookies;
+  if (cookies.length > 0) event.cookies = cookies;
   if (request.rawQueryString !== '') event.queryStringParameters = queryStringParameters;
   if (Object.keys(options.pathParameters).length > 0) event.pathParameters = options.pathParameters;
   if (request.body.length > 0) {

@@ -102,6 +102,69 @@ function corsHeaders(cors: unknown, origin: string | undefined): Record<string, 
   return headers;
 }
 
+/** CORS preflights, `GET /health` and the not-yet-ready answer: requests the gateway serves itself. */
+function servedByGateway(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: {
+    method: string;
+    rawPath: string;
+    cors: Record<string, string>;
+    ready: boolean;
+    health: () => unknown;
+  },
+): boolean {
+  const { method, rawPath, cors } = state;
+  if (method === 'OPTIONS' && Object.keys(cors).length > 0 && req.headers['access-control-request-method']) {
+    res.writeHead(204, { ...cors, 'access-control-max-age': '600' });
+    res.end();
+    return true;
+  }
+  if (method === 'GET' && (rawPath === '/health' || rawPath === '/health/')) {
+    sendJson(res, 200, state.health(), cors);
+    return true;
+  }
+  if (!state.ready) {
+    sendJson(res, 503, { message: 'Service Unavailable (the local stack is starting)' }, cors);
+    return true;
+  }
+  return false;
+}
+
+async function withIntegrationTimeout(
+  invocation: Promise<InvokeOutcome>,
+  timeoutMs: number,
+): Promise<InvokeOutcome | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    invocation,
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs + 500);
+    }),
+  ]);
+  clearTimeout(timer);
+  return outcome;
+}
+
+/** What API Gateway answers: the function's response, or its own 500/503 when the integration failed. */
+function respond(
+  res: ServerResponse,
+  outcome: InvokeOutcome | 'timeout',
+  headers: Record<string, string>,
+): void {
+  if (outcome === 'timeout' || outcome.error?.errorType === 'Sandbox.Timedout') {
+    sendJson(res, 503, { message: 'Service Unavailable' }, headers);
+    return;
+  }
+  if (outcome.error !== undefined) {
+    sendJson(res, 500, { message: 'Internal Server Error' }, headers);
+    return;
+  }
+  const response = gatewayResponse(outcome.payload ?? 'null');
+  res.writeHead(response.status, { ...headers, ...response.headers, 'content-length': response.body.length });
+  res.end(response.body);
+}
+
 /**
  * Starts the HTTP API on 127.0.0.1 (`port` 0 picks a free one).
  *
@@ -132,23 +195,7 @@ export async function startHttpApi(options: {
     const requestId = gatewayRequestId();
     const cors = corsHeaders(options.cors, req.headers.origin);
 
-    if (
-      method === 'OPTIONS' &&
-      Object.keys(cors).length > 0 &&
-      req.headers['access-control-request-method']
-    ) {
-      res.writeHead(204, { ...cors, 'access-control-max-age': '600' });
-      res.end();
-      return;
-    }
-    if (method === 'GET' && (rawPath === '/health' || rawPath === '/health/')) {
-      sendJson(res, 200, options.health(), cors);
-      return;
-    }
-    if (!ready) {
-      sendJson(res, 503, { message: 'Service Unavailable (the local stack is starting)' }, cors);
-      return;
-    }
+    if (servedByGateway(req, res, { method, rawPath, cors, ready, health: options.health })) return;
     const match = matchRoute(routes, method, rawPath);
     if (match === undefined) {
       sendJson(res, 404, { message: 'Not Found' }, { ...cors, 'apigw-requestid': requestId });
@@ -183,36 +230,8 @@ export async function startHttpApi(options: {
       },
     );
     const timeoutMs = Math.min(options.timeoutMsOf(match.route.functionKey), INTEGRATION_TIMEOUT_MS);
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      options.invoke(match.route.functionKey, event),
-      new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs + 500);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      sendJson(res, 503, { message: 'Service Unavailable' }, { ...cors, 'apigw-requestid': requestId });
-      return;
-    }
-    if (outcome.error !== undefined) {
-      const status = outcome.error.errorType === 'Sandbox.Timedout' ? 503 : 500;
-      sendJson(
-        res,
-        status,
-        { message: status === 503 ? 'Service Unavailable' : 'Internal Server Error' },
-        { ...cors, 'apigw-requestid': requestId },
-      );
-      return;
-    }
-    const response = gatewayResponse(outcome.payload ?? 'null');
-    res.writeHead(response.status, {
-      ...cors,
-      ...response.headers,
-      'content-length': response.body.length,
-      'apigw-requestid': requestId,
-    });
-    res.end(response.body);
+    const outcome = await withIntegrationTimeout(options.invoke(match.route.functionKey, event), timeoutMs);
+    respond(res, outcome, { ...cors, 'apigw-requestid': requestId });
   };
 
   const server: Server = createServer((req, res) => {

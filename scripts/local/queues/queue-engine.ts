@@ -248,55 +248,15 @@ export class LocalQueue {
    * ```
    */
   send(input: SendInput): SendResult {
-    if (!validBody(input.body) || input.body.length === 0) {
-      throw sqsError(
-        'InvalidMessageContents',
-        'Invalid characters found in the message body, or the body is empty.',
-      );
-    }
-    const attributes = input.attributes ?? {};
-    const size =
-      Buffer.byteLength(input.body) +
-      Object.entries(attributes).reduce(
-        (sum, [name, value]) =>
-          sum +
-          Buffer.byteLength(name) +
-          Buffer.byteLength(value.DataType) +
-          Buffer.byteLength(value.StringValue ?? value.BinaryValue ?? ''),
-        0,
-      );
-    const limit = toNumber(this.#attributes['MaximumMessageSize'], 262_144);
-    if (size > limit) {
-      throw sqsError(
-        'InvalidParameterValue',
-        `One or more parameters are invalid. Reason: Message must be shorter than ${limit} bytes.`,
-      );
-    }
+    this.#checkSize(input);
     let deduplicationId: string | undefined;
     if (this.fifo) {
-      if (input.groupId === undefined) {
-        throw sqsError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
-      }
-      if (input.delaySeconds !== undefined && input.delaySeconds !== 0) {
-        throw sqsError(
-          'InvalidParameterValue',
-          'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.',
-        );
-      }
-      deduplicationId = input.deduplicationId;
-      if (deduplicationId === undefined) {
-        if (this.#attributes['ContentBasedDeduplication'] !== 'true') {
-          throw sqsError(
-            'InvalidParameterValue',
-            'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
-          );
-        }
-        deduplicationId = createHash('sha256').update(input.body).digest('hex');
-      }
+      deduplicationId = this.#fifoDeduplicationId(input);
       this.#forgetOldDeduplications();
       const seen = this.#deduplication.get(deduplicationId);
       if (seen !== undefined) return seen.result;
     }
+    const attributes = input.attributes ?? {};
     const now = Date.now();
     const delay = input.delaySeconds ?? toNumber(this.#attributes['DelaySeconds'], 0);
     if (delay < 0 || delay > 900) {
@@ -331,6 +291,48 @@ export class LocalQueue {
     if (deduplicationId !== undefined) this.#deduplication.set(deduplicationId, { result, at: now });
     this.#notify();
     return result;
+  }
+
+  #checkSize(input: SendInput): void {
+    if (!validBody(input.body) || input.body.length === 0) {
+      throw sqsError(
+        'InvalidMessageContents',
+        'Invalid characters found in the message body, or the body is empty.',
+      );
+    }
+    let size = Buffer.byteLength(input.body);
+    for (const [name, value] of Object.entries(input.attributes ?? {})) {
+      size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType);
+      size += Buffer.byteLength(value.StringValue ?? value.BinaryValue ?? '');
+    }
+    const limit = toNumber(this.#attributes['MaximumMessageSize'], 262_144);
+    if (size > limit) {
+      throw sqsError(
+        'InvalidParameterValue',
+        `One or more parameters are invalid. Reason: Message must be shorter than ${limit} bytes.`,
+      );
+    }
+  }
+
+  /** The checks a FIFO send must pass, and its deduplication id (explicit or content-based). */
+  #fifoDeduplicationId(input: SendInput): string {
+    if (input.groupId === undefined) {
+      throw sqsError('MissingParameter', 'The request must contain the parameter MessageGroupId.');
+    }
+    if (input.delaySeconds !== undefined && input.delaySeconds !== 0) {
+      throw sqsError(
+        'InvalidParameterValue',
+        'Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.',
+      );
+    }
+    if (input.deduplicationId !== undefined) return input.deduplicationId;
+    if (this.#attributes['ContentBasedDeduplication'] !== 'true') {
+      throw sqsError(
+        'InvalidParameterValue',
+        'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+      );
+    }
+    return createHash('sha256').update(input.body).digest('hex');
   }
 
   /** Takes in a message moved here from a source queue's redrive, keeping its id, body and counts. */

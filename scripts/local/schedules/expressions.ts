@@ -152,27 +152,28 @@ function cron(expression: string, body: string): Schedule {
   const years = parseField(yearField, 1970, 2199, expression);
   const dayMatches =
     domField === '?' ? dayOfWeekMatcher(dowField, expression) : dayOfMonthMatcher(domField, expression);
+  /** The time itself when it matches, else the earliest time that could (skipping whole years, months, ...). */
+  const advance = (time: number): number => {
+    const date = new Date(time);
+    const year = date.getUTCFullYear();
+    const month = date.getUTCMonth() + 1;
+    const day = date.getUTCDate();
+    if (!years.has(year)) return Date.UTC(year + 1, 0, 1);
+    if (!months.has(month)) return Date.UTC(year, month, 1);
+    if (!dayMatches(year, month, day)) return Date.UTC(year, month - 1, day + 1);
+    if (!hours.has(date.getUTCHours())) return Date.UTC(year, month - 1, day, date.getUTCHours() + 1);
+    if (!minutes.has(date.getUTCMinutes())) return time + 60_000;
+    return time;
+  };
+  const lastYear = Date.UTC(2200, 0, 1);
   return {
     expression,
     next: (after) => {
-      const date = new Date(Math.floor(after / 60_000) * 60_000 + 60_000);
-      for (let steps = 0; steps < 500_000; steps += 1) {
-        const year = date.getUTCFullYear();
-        const month = date.getUTCMonth() + 1;
-        if (year > 2199) return undefined;
-        if (!years.has(year)) {
-          date.setTime(Date.UTC(year + 1, 0, 1));
-        } else if (!months.has(month)) {
-          date.setTime(Date.UTC(year, month, 1));
-        } else if (!dayMatches(year, month, date.getUTCDate())) {
-          date.setTime(Date.UTC(year, month - 1, date.getUTCDate() + 1));
-        } else if (!hours.has(date.getUTCHours())) {
-          date.setTime(Date.UTC(year, month - 1, date.getUTCDate(), date.getUTCHours() + 1));
-        } else if (!minutes.has(date.getUTCMinutes())) {
-          date.setTime(date.getTime() + 60_000);
-        } else {
-          return date.getTime();
-        }
+      let time = Math.floor(after / 60_000) * 60_000 + 60_000;
+      for (let steps = 0; steps < 500_000 && time < lastYear; steps += 1) {
+        const candidate = advance(time);
+        if (candidate === time) return time;
+        time = candidate;
       }
       return undefined;
     },

@@ -48,7 +48,8 @@ export function scheduledEvent(
 
 /** A rule as `/health` shows it. */
 export interface RuleDescription {
-  function: string;
+  kind: ScheduleRule['kind'];
+  target: string;
   rule: string;
   expression: string;
   enabled: boolean;
@@ -68,7 +69,7 @@ interface Armed {
 /** The stack's scheduler. */
 export class Scheduler {
   readonly #rules: Armed[];
-  readonly #invoke: (functionKey: string, event: unknown) => Promise<InvokeOutcome>;
+  readonly #invoke: (rule: ScheduleRule, event: unknown) => Promise<InvokeOutcome>;
   readonly #region: string;
   readonly #accountId: string;
   readonly #log: StackLog;
@@ -77,7 +78,8 @@ export class Scheduler {
   constructor(
     rules: ScheduleRule[],
     options: {
-      invoke: (functionKey: string, event: unknown) => Promise<InvokeOutcome>;
+      /** Runs the rule's target: invokes the function or starts the state machine. */
+      invoke: (rule: ScheduleRule, event: unknown) => Promise<InvokeOutcome>;
       region: string;
       accountId: string;
       log: StackLog;
@@ -147,13 +149,13 @@ export class Scheduler {
 
   async #run(rule: ScheduleRule): Promise<InvokeOutcome> {
     const outcome = await this.#invoke(
-      rule.functionKey,
+      rule,
       scheduledEvent(rule, { region: this.#region, accountId: this.#accountId }),
     );
     if (outcome.error !== undefined) {
       this.#log.warn('scheduled invocation failed', {
         rule: rule.name,
-        function: rule.functionKey,
+        target: rule.target,
         errorType: outcome.error.errorType,
       });
     }
@@ -161,15 +163,16 @@ export class Scheduler {
   }
 
   /**
-   * Fires a function's rules now (all of them, or the one at `index`), disabled ones included.
+   * Fires the rules of a function (key) or a state machine (name) now: all of them, or the one at `index`;
+   * disabled ones included.
    *
    * @example
    * ```ts
    * const [outcome] = await scheduler.fire('github');
    * ```
    */
-  async fire(functionKey: string, index?: number): Promise<{ rule: string; outcome: InvokeOutcome }[]> {
-    const rules = this.#rules.filter((armed) => armed.rule.functionKey === functionKey);
+  async fire(target: string, index?: number): Promise<{ rule: string; outcome: InvokeOutcome }[]> {
+    const rules = this.#rules.filter((armed) => armed.rule.target === target);
     const chosen = index === undefined ? rules : rules.slice(index, index + 1);
     const results: { rule: string; outcome: InvokeOutcome }[] = [];
     for (const armed of chosen) results.push({ rule: armed.rule.name, outcome: await this.#run(armed.rule) });
@@ -180,7 +183,8 @@ export class Scheduler {
   describe(): RuleDescription[] {
     return this.#rules.map((armed) => {
       const entry: RuleDescription = {
-        function: armed.rule.functionKey,
+        kind: armed.rule.kind,
+        target: armed.rule.target,
         rule: armed.rule.name,
         expression: armed.rule.expression,
         enabled: armed.rule.enabled,

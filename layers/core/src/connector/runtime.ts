@@ -8,6 +8,7 @@ import {
   toConnectorError,
   ValidationError,
 } from '../errors.ts';
+import { IdempotencyGuard } from '../idempotency.ts';
 import { createLogger, type Logger, recordOperation } from '../observability.ts';
 import type {
   AnyOperation,
@@ -49,6 +50,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
   readonly #definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>;
   readonly #config: z.output<S> | undefined;
   readonly #configError: ConnectorError | undefined;
+  readonly #idempotency: IdempotencyGuard;
   #client: Promise<Client> | undefined;
 
   constructor(definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>) {
@@ -67,6 +69,11 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
       this.#configError = toConnectorError(error);
       this.logger.error('Connector configuration is invalid', { error: this.#configError.message });
     }
+    this.#idempotency = new IdempotencyGuard({
+      connector: this.name,
+      logger: this.logger,
+      writes: Object.keys(this.operations).filter((name) => this.operations[name]?.effect === 'write'),
+    });
   }
 
   /** Validated config; throws the cold-start configuration error when it was invalid. */
@@ -113,7 +120,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
     const input = parseInput(operation.input, rawInput ?? {});
     const started = performance.now();
     let failed = true;
-    try {
+    const run = async (): Promise<unknown> => {
       const output = await operation.run(input, await this.context(meta));
       const parsed = operation.output.safeParse(output);
       if (!parsed.success) {
@@ -124,8 +131,18 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
           },
         );
       }
-      failed = false;
       return parsed.data;
+    };
+    try {
+      const output =
+        operation.effect === 'write'
+          ? await this.#idempotency.run(
+              { operation: operationName, key: meta.idempotencyKey, input: rawInput ?? {} },
+              run,
+            )
+          : await run();
+      failed = false;
+      return output;
     } catch (error) {
       throw toConnectorError(error);
     } finally {

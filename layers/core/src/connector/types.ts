@@ -25,6 +25,12 @@ export interface OperationDefinition<I extends z.ZodType, O extends z.ZodType, C
   description: string;
   input: I;
   output: O;
+  /**
+   * `read` (default): safe to repeat. `write`: changes something at the provider, so with
+   * `CIRCLE_IDEMPOTENCY_TABLE` set it runs at most once per idempotency key (a repeat answers the stored
+   * result) and is refused without a key; without the table it runs unprotected.
+   */
+  effect?: 'read' | 'write';
   run(input: z.output<I>, context: OperationContext<Config, Client>): Promise<z.input<O>>;
 }
 

@@ -17,7 +17,9 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: Config,
   setup: async (config): Promise<{ token: Secret }> => {
-    const token = defineSecret(config.BENCH_SECRET_NAME, { maxAgeSeconds: config.BENCH_SECRET_MAX_AGE_SECONDS });
+    const token = defineSecret(config.BENCH_SECRET_NAME, {
+      maxAgeSeconds: config.BENCH_SECRET_MAX_AGE_SECONDS,
+    });
     await token.prefetch();
     return { token };
   },

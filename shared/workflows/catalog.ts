@@ -1,0 +1,71 @@
+/**
+ * The workflows of Circle Core (strategy layer 4): each one's name, definition file and what starts it.
+ * `serverless.yml` deploys the same files (`stepFunctions.stateMachines.<name>.definition`).
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { AslDefinition } from './asl.ts';
+
+/** What starts a workflow. */
+export type WorkflowTrigger = 'github-webhook' | 'schedule' | 'on-demand';
+
+/** One deployed state machine. */
+export interface Workflow {
+  /** The key under `stepFunctions.stateMachines` and the local state machine name. */
+  name: string;
+  /** The CloudFormation logical id (`id:` in serverless.yml), e.g. for `Ref` from a function's environment. */
+  logicalId: string;
+  trigger: WorkflowTrigger;
+  summary: string;
+}
+
+/** Every workflow, in the order the README presents them. */
+export const WORKFLOWS = [
+  {
+    name: 'issue-triage',
+    logicalId: 'IssueTriageStateMachine',
+    trigger: 'github-webhook',
+    summary: 'An opened GitHub issue: raw event archived to S3, row upserted into PostgreSQL, Slack message',
+  },
+  {
+    name: 'nightly-export',
+    logicalId: 'NightlyExportStateMachine',
+    trigger: 'schedule',
+    summary: 'github_issues paged into NDJSON parts on S3, a presigned manifest link and a Slack summary',
+  },
+  {
+    name: 'broadcast',
+    logicalId: 'BroadcastStateMachine',
+    trigger: 'on-demand',
+    summary: 'One text posted to many Slack channels; delivered and failed channels reported',
+  },
+] as const satisfies readonly Workflow[];
+
+export type WorkflowName = (typeof WORKFLOWS)[number]['name'];
+
+/**
+ * The absolute path of a workflow's definition (`shared/workflows/<name>.asl.json`).
+ *
+ * @example
+ * ```ts
+ * definitionFile('broadcast'); // '/repo/shared/workflows/broadcast.asl.json'
+ * ```
+ */
+export function definitionFile(name: WorkflowName): string {
+  return fileURLToPath(new URL(`./${name}.asl.json`, import.meta.url));
+}
+
+/**
+ * Reads a workflow's definition as deployed: ASL whose `FunctionName` values are CloudFormation
+ * `Fn::GetAtt` references to the connector functions (serverless-step-functions and the local stack
+ * resolve them).
+ *
+ * @example
+ * ```ts
+ * const definition = await loadDefinition('issue-triage');
+ * definition.StartAt; // 'Route'
+ * ```
+ */
+export async function loadDefinition(name: WorkflowName): Promise<AslDefinition> {
+  return JSON.parse(await readFile(definitionFile(name), 'utf8')) as AslDefinition;
+}

@@ -1,0 +1,354 @@
+import { RETRYABLE_ERROR_NAMES } from '@circle-core/core';
+import { describe, expect, it } from 'vitest';
+import type { AslDefinition, AslState } from './asl.ts';
+import { walkStates } from './asl.ts';
+import { loadDefinition, WORKFLOWS } from './catalog.ts';
+import {
+  LAMBDA_INVOKE,
+  LAMBDA_SERVICE_ERRORS,
+  lintDefinition,
+  worstCaseRetryWaitSeconds,
+  worstCaseStateSeconds,
+} from './lint.ts';
+
+/** A task that follows every rule; each test breaks one. */
+function task(overrides: Partial<AslState> = {}): AslState {
+  return {
+    Type: 'Task',
+    Resource: LAMBDA_INVOKE,
+    Parameters: {
+      FunctionName: { 'Fn::GetAtt': ['SlackLambdaFunction', 'Arn'] },
+      Payload: {
+        operation: 'post-message',
+        trigger: 'task',
+        'correlationId.$': '$.correlationId',
+        input: {},
+      },
+    },
+    TimeoutSeconds: 45,
+    Retry: [
+      {
+        ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
+        IntervalSeconds: 1,
+        MaxAttempts: 3,
+        MaxDelaySeconds: 4,
+        JitterStrategy: 'FULL',
+      },
+      {
+        ErrorEquals: [...RETRYABLE_ERROR_NAMES],
+        IntervalSeconds: 2,
+        MaxAttempts: 3,
+        MaxDelaySeconds: 10,
+        JitterStrategy: 'FULL',
+      },
+    ],
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Failed' }],
+    End: true,
+    ...overrides,
+  };
+}
+
+/** A machine around one state; `null` leaves the machine's TimeoutSeconds out. */
+function machine(state: AslState, timeoutSeconds: number | null = 900): AslDefinition {
+  const definition: AslDefinition = { StartAt: 'Step', States: { Step: state, Failed: { Type: 'Fail' } } };
+  if (timeoutSeconds !== null) definition.TimeoutSeconds = timeoutSeconds;
+  return definition;
+}
+
+const rules = (definition: AslDefinition, options = {}): string[] =>
+  lintDefinition(definition, options).map((issue) => issue.rule);
+
+describe('Function: lintDefinition', () => {
+  it('passes a task that follows every rule', () => {
+    // Act
+    const issues = lintDefinition(machine(task()), { functionTimeoutSeconds: { SlackLambdaFunction: 28 } });
+
+    // Assess
+    expect(issues).toEqual([]);
+  });
+
+  it('passes the three shipped workflows', async () => {
+    // Act
+    const results = await Promise.all(
+      WORKFLOWS.map(async ({ name }) => lintDefinition(await loadDefinition(name))),
+    );
+
+    // Assess
+    expect(results).toEqual([[], [], []]);
+  });
+
+  it('reports a non-retryable connector error in a retrier', () => {
+    // Prepare
+    const definition = machine(
+      task({
+        Retry: [
+          ...(task().Retry ?? []),
+          { ErrorEquals: ['NotFoundError'], MaxDelaySeconds: 2, JitterStrategy: 'FULL', MaxAttempts: 1 },
+        ],
+      }),
+    );
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'States.Step.Retry[2]',
+        rule: 'retry-only-retryable',
+        message: 'NotFoundError must not be retried',
+      },
+    ]);
+  });
+
+  it('reports missing Lambda service and connector retriers', () => {
+    // Act
+    const found = rules(machine(task({ Retry: [] })));
+
+    // Assess
+    expect(found).toEqual(['retry-lambda-service', 'retry-connector']);
+  });
+
+  it('reports a retrier without full jitter or without a delay cap', () => {
+    // Prepare
+    const [service, connector] = task().Retry ?? [];
+    const retry = [
+      { ...service, ErrorEquals: [...LAMBDA_SERVICE_ERRORS], JitterStrategy: 'NONE' as const },
+      { ...connector, ErrorEquals: [...RETRYABLE_ERROR_NAMES], MaxDelaySeconds: 0 },
+    ];
+
+    // Act
+    const issues = lintDefinition(machine(task({ Retry: retry })));
+
+    // Assess
+    expect(issues.map((issue) => `${issue.path} ${issue.message}`)).toEqual([
+      'States.Step.Retry[0] JitterStrategy must be FULL',
+      'States.Step.Retry[1] MaxDelaySeconds must be a positive integer',
+    ]);
+  });
+
+  it('reports States.ALL that is not alone or not last', () => {
+    // Prepare
+    const definition = machine(
+      task({
+        Catch: [
+          { ErrorEquals: ['States.ALL', 'NotFoundError'], Next: 'Failed' },
+          { ErrorEquals: ['TimeoutError'], Next: 'Failed' },
+        ],
+      }),
+    );
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues).toContainEqual(
+      expect.objectContaining({ path: 'States.Step.Catch[0]', rule: 'states-all-last' }),
+    );
+  });
+
+  it('reports States.ALL in a retrier (it would retry non-retryable errors too)', () => {
+    // Prepare
+    const definition = machine(
+      task({
+        Retry: [
+          ...(task().Retry ?? []),
+          { ErrorEquals: ['States.ALL'], MaxDelaySeconds: 1, JitterStrategy: 'FULL' },
+        ],
+      }),
+    );
+
+    // Act
+    const found = rules(definition);
+
+    // Assess
+    expect(found).toEqual(['retry-only-retryable']);
+  });
+
+  it('reports retry waits that do not fit under the state TimeoutSeconds', () => {
+    // Prepare: 1+2+4 and 2+4+8 seconds of waits is 21 s, against a 20 s timeout.
+    const definition = machine(task({ TimeoutSeconds: 20 }));
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'States.Step',
+        rule: 'timeout',
+        message: 'worst-case retry time 21 s must stay under TimeoutSeconds 20 s',
+      },
+    ]);
+  });
+
+  it('reports a task timeout that does not exceed the function timeout', () => {
+    // Act
+    const issues = lintDefinition(machine(task({ TimeoutSeconds: 28 })), {
+      functionTimeoutSeconds: { SlackLambdaFunction: 28 },
+    });
+
+    // Assess
+    expect(issues.map((issue) => issue.message)).toContain(
+      'TimeoutSeconds 28 s must exceed the SlackLambdaFunction timeout (28 s)',
+    );
+  });
+
+  it('reports a task without TimeoutSeconds, and a machine without one', () => {
+    // Prepare
+    const { TimeoutSeconds: _omitted, ...withoutTimeout } = task();
+
+    // Act
+    const found = rules(machine(withoutTimeout as AslState, null));
+
+    // Assess
+    expect(found).toEqual(['machine-timeout', 'timeout']);
+  });
+
+  it("reports a task whose worst case exceeds the state machine's TimeoutSeconds", () => {
+    // Prepare: 7 attempts x 45 s + 21 s of waits = 336 s.
+    const definition = machine(task(), 300);
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues.map((issue) => issue.message)).toEqual([
+      "worst case 336 s (attempts × TimeoutSeconds + waits) exceeds the state machine's TimeoutSeconds 300 s",
+    ]);
+  });
+
+  it('reports a task outside the connector envelope or the lambda:invoke integration', () => {
+    // Prepare
+    const wrongResource = machine(task({ Resource: 'arn:aws:lambda:us-east-1:123456789012:function:x' }));
+    const noEnvelope = machine(
+      task({ Parameters: { 'FunctionName.$': '$.fn', Payload: { operation: 'query', input: {} } } }),
+    );
+
+    // Act
+    const wrong = lintDefinition(wrongResource).map((issue) => issue.message);
+    const missing = lintDefinition(noEnvelope).map((issue) => issue.message);
+
+    // Assess
+    expect(wrong).toEqual([
+      'Resource must be arn:aws:states:::lambda:invoke, got arn:aws:lambda:us-east-1:123456789012:function:x',
+    ]);
+    expect(missing).toEqual([
+      'Parameters.FunctionName must name the function statically (least-privilege role)',
+      'Payload must pass correlationId.$ on',
+      "Payload.trigger must be 'task'",
+    ]);
+  });
+
+  it('reports a task no Catch covers, and accepts one covered by its enclosing Map', () => {
+    // Prepare
+    const { Catch: _none, ...uncaught } = task();
+    const inMap = (mapCatch: boolean): AslDefinition =>
+      machine({
+        Type: 'Map',
+        MaxConcurrency: 2,
+        ItemProcessor: { StartAt: 'Inner', States: { Inner: uncaught as AslState } },
+        ...(mapCatch ? { Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }] } : {}),
+        End: true,
+      });
+
+    // Act
+    const alone = rules(machine(uncaught as AslState));
+    const covered = rules(inMap(true));
+    const uncovered = lintDefinition(inMap(false));
+
+    // Assess
+    expect(alone).toEqual(['catch']);
+    expect(covered).toEqual([]);
+    expect(uncovered.map((issue) => issue.path)).toEqual(['States.Step.ItemProcessor.States.Inner']);
+  });
+
+  it('reports a Map without an explicit MaxConcurrency', () => {
+    // Prepare
+    const definition = machine({
+      Type: 'Map',
+      ItemProcessor: { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } },
+      End: true,
+    });
+
+    // Act
+    const found = rules(definition);
+
+    // Assess
+    expect(found).toEqual(['map-concurrency']);
+  });
+
+  it('reports JSONata anywhere in the definition', () => {
+    // Prepare
+    const definition = { ...machine(task()), QueryLanguage: 'JSONata' };
+
+    // Act
+    const found = rules(definition);
+
+    // Assess
+    expect(found).toEqual(['jsonpath-only']);
+  });
+});
+
+describe('Function: worstCaseRetryWaitSeconds', () => {
+  it('sums every backoff wait of every retrier, each capped by MaxDelaySeconds', () => {
+    // Act
+    const seconds = worstCaseRetryWaitSeconds([
+      { ErrorEquals: ['A'], IntervalSeconds: 2, BackoffRate: 3, MaxAttempts: 3, MaxDelaySeconds: 10 },
+      { ErrorEquals: ['B'] },
+    ]);
+
+    // Assess: 2 + 6 + 10 (capped), then the ASL defaults 1 + 2 + 4.
+    expect(seconds).toBe(25);
+  });
+
+  it('is zero without retriers', () => {
+    // Act & Assess
+    expect(worstCaseRetryWaitSeconds()).toBe(0);
+  });
+});
+
+describe('Function: worstCaseStateSeconds', () => {
+  it('adds every attempt running into TimeoutSeconds to the waits', () => {
+    // Act
+    const seconds = worstCaseStateSeconds(task());
+
+    // Assess: 1 + 3 + 3 attempts of 45 s, and 21 s of waits.
+    expect(seconds).toBe(336);
+  });
+});
+
+describe('Function: walkStates', () => {
+  it('visits nested Map and Parallel states with their parents', () => {
+    // Prepare
+    const definition: AslDefinition = {
+      StartAt: 'Fan',
+      States: {
+        Fan: {
+          Type: 'Parallel',
+          Branches: [{ StartAt: 'Left', States: { Left: { Type: 'Pass', End: true } } }],
+          Next: 'Each',
+        },
+        Each: {
+          Type: 'Map',
+          Iterator: { StartAt: 'Item', States: { Item: { Type: 'Pass', End: true } } },
+          End: true,
+        },
+      },
+    };
+    const seen: string[] = [];
+
+    // Act
+    walkStates(definition, (_state, location) => {
+      seen.push(`${location.path} <${location.parents.map((parent) => parent.name).join('/')}>`);
+    });
+
+    // Assess
+    expect(seen).toEqual([
+      'States.Fan <>',
+      'States.Fan.Branches.0.States.Left <Fan>',
+      'States.Each <>',
+      'States.Each.Iterator.States.Item <Each>',
+    ]);
+  });
+});

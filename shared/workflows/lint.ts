@@ -1,0 +1,284 @@
+/**
+ * The retry and catch rules every Circle Core workflow follows, as a linter over ASL definitions:
+ * Lambda tasks through `lambda:invoke` with the connector envelope, retries only for the Lambda service
+ * errors and the connectors' retryable errors (full jitter, capped delays), `States.ALL` only alone and
+ * last, every task covered by a Catch, explicit Map concurrency, and time budgets that add up.
+ */
+import { RETRYABLE_ERROR_NAMES } from '@circle-core/core';
+import type { AslDefinition, AslRetrier, AslState, StateLocation } from './asl.ts';
+import { walkStates } from './asl.ts';
+
+/** The transient Lambda service errors Step Functions recommends retrying on every Lambda task. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/** The one task resource workflows use: the optimised Lambda integration. */
+export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+
+const ALL = 'States.ALL';
+// ASL defaults when a retrier leaves a field out.
+const DEFAULT_INTERVAL_SECONDS = 1;
+const DEFAULT_BACKOFF_RATE = 2;
+const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** One broken rule. */
+export interface LintIssue {
+  /** Where, e.g. `States.PostToSlack.Retry[1]`. */
+  path: string;
+  rule: string;
+  message: string;
+}
+
+export interface LintOptions {
+  /**
+   * Timeout of each function a task may invoke, by the CloudFormation logical id its `FunctionName`
+   * names (`S3LambdaFunction`). A task's `TimeoutSeconds` must exceed it, so Step Functions never gives
+   * up on an invocation that is still running (and would run again on retry).
+   */
+  functionTimeoutSeconds?: Readonly<Record<string, number>>;
+  /** The connector error names that may be retried; defaults to the core's `RETRYABLE_ERROR_NAMES`. */
+  retryableErrorNames?: readonly string[];
+}
+
+/**
+ * The longest a state can spend waiting between attempts: for every retrier, the sum of its
+ * `MaxAttempts` backoff waits (`IntervalSeconds × BackoffRate^n`, each capped by `MaxDelaySeconds`).
+ * Full jitter only shortens a wait, so this is the worst case. Retriers count attempts separately,
+ * so alternating errors can exhaust all of them.
+ *
+ * @example
+ * ```ts
+ * worstCaseRetryWaitSeconds([{ ErrorEquals: ['TimeoutError'], IntervalSeconds: 2, MaxAttempts: 3, MaxDelaySeconds: 5 }]); // 2 + 4 + 5 = 11
+ * ```
+ */
+export function worstCaseRetryWaitSeconds(retriers: readonly AslRetrier[] = []): number {
+  let total = 0;
+  for (const retrier of retriers) {
+    const interval = retrier.IntervalSeconds ?? DEFAULT_INTERVAL_SECONDS;
+    const rate = retrier.BackoffRate ?? DEFAULT_BACKOFF_RATE;
+    const cap = retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < (retrier.MaxAttempts ?? DEFAULT_MAX_ATTEMPTS); attempt += 1) {
+      total += Math.min(interval * rate ** attempt, cap);
+    }
+  }
+  return total;
+}
+
+/**
+ * The longest a task state can take end to end: every attempt (the first plus each retrier's
+ * `MaxAttempts`) running into `TimeoutSeconds`, plus the worst-case waits between them.
+ *
+ * @example
+ * ```ts
+ * worstCaseStateSeconds({ Type: 'Task', TimeoutSeconds: 30, Retry: [{ ErrorEquals: ['TimeoutError'], MaxAttempts: 2, IntervalSeconds: 1 }] }); // 3 × 30 + 1 + 2 = 93
+ * ```
+ */
+export function worstCaseStateSeconds(state: AslState): number {
+  const attempts =
+    1 + (state.Retry ?? []).reduce((sum, r) => sum + (r.MaxAttempts ?? DEFAULT_MAX_ATTEMPTS), 0);
+  return attempts * (state.TimeoutSeconds ?? 0) + worstCaseRetryWaitSeconds(state.Retry);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkJsonPathOnly(value: unknown, path: string, issues: LintIssue[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      checkJsonPathOnly(item, `${path}[${index}]`, issues);
+    });
+    return;
+  }
+  if (!isRecord(value)) return;
+  for (const [key, item] of Object.entries(value)) {
+    if (key === 'QueryLanguage' && item !== 'JSONPath') {
+      issues.push({
+        path,
+        rule: 'jsonpath-only',
+        message: 'JSONata is not run by the local runner; use JSONPath',
+      });
+    }
+    checkJsonPathOnly(item, `${path}.${key}`, issues);
+  }
+}
+
+/** The logical id of a `{ "Fn::GetAtt": ["XLambdaFunction", "Arn"] }` FunctionName, if it is one. */
+function functionLogicalId(functionName: unknown): string | undefined {
+  if (!isRecord(functionName)) return undefined;
+  const target = functionName['Fn::GetAtt'];
+  return Array.isArray(target) && typeof target[0] === 'string' ? target[0] : undefined;
+}
+
+function checkInvoke(state: AslState, path: string, issues: LintIssue[]): void {
+  const fail = (message: string): void => {
+    issues.push({ path, rule: 'lambda-invoke', message });
+  };
+  if (state.Resource !== LAMBDA_INVOKE) {
+    fail(`Resource must be ${LAMBDA_INVOKE}, got ${String(state.Resource)}`);
+    return;
+  }
+  const parameters = state.Parameters ?? {};
+  if (parameters['FunctionName'] === undefined) {
+    // A `FunctionName.$` path would need lambda:InvokeFunction on every function.
+    fail('Parameters.FunctionName must name the function statically (least-privilege role)');
+  }
+  const payload = parameters['Payload'];
+  if (!isRecord(payload)) {
+    fail('Parameters.Payload must be the connector envelope { operation, input, correlationId.$, trigger }');
+    return;
+  }
+  if (typeof payload['operation'] !== 'string') fail('Payload.operation must be a fixed operation id');
+  if (!isRecord(payload['input']) && typeof payload['input.$'] !== 'string') fail('Payload.input is missing');
+  if (typeof payload['correlationId.$'] !== 'string') fail('Payload must pass correlationId.$ on');
+  if (payload['trigger'] !== 'task') fail("Payload.trigger must be 'task'");
+}
+
+function checkErrorLists(
+  lists: readonly { ErrorEquals: readonly string[] }[],
+  path: string,
+  field: 'Retry' | 'Catch',
+  issues: LintIssue[],
+): void {
+  lists.forEach((entry, index) => {
+    if (!entry.ErrorEquals.includes(ALL)) return;
+    if (entry.ErrorEquals.length !== 1 || index !== lists.length - 1) {
+      issues.push({
+        path: `${path}.${field}[${index}]`,
+        rule: 'states-all-last',
+        message: `${ALL} must be alone in its ErrorEquals and in the last ${field === 'Retry' ? 'retrier' : 'catcher'}`,
+      });
+    }
+  });
+}
+
+function checkRetry(state: AslState, path: string, retryable: readonly string[], issues: LintIssue[]): void {
+  const retry = state.Retry ?? [];
+  const covers = (names: readonly string[]): boolean =>
+    retry.some((retrier) => names.every((name) => retrier.ErrorEquals.includes(name)));
+  if (!covers(LAMBDA_SERVICE_ERRORS)) {
+    issues.push({
+      path,
+      rule: 'retry-lambda-service',
+      message: `a retrier must list ${LAMBDA_SERVICE_ERRORS.join(', ')}`,
+    });
+  }
+  if (!covers(retryable)) {
+    issues.push({ path, rule: 'retry-connector', message: `a retrier must list ${retryable.join(', ')}` });
+  }
+  const allowed = new Set<string>([...LAMBDA_SERVICE_ERRORS, ...retryable]);
+  retry.forEach((retrier, index) => {
+    const where = `${path}.Retry[${index}]`;
+    for (const name of retrier.ErrorEquals.filter((candidate) => !allowed.has(candidate))) {
+      issues.push({ path: where, rule: 'retry-only-retryable', message: `${name} must not be retried` });
+    }
+    if (retrier.JitterStrategy !== 'FULL') {
+      issues.push({ path: where, rule: 'retry-jitter', message: 'JitterStrategy must be FULL' });
+    }
+    if (!Number.isInteger(retrier.MaxDelaySeconds) || (retrier.MaxDelaySeconds ?? 0) < 1) {
+      issues.push({
+        path: where,
+        rule: 'retry-jitter',
+        message: 'MaxDelaySeconds must be a positive integer',
+      });
+    }
+  });
+}
+
+function checkTimeouts(
+  state: AslState,
+  path: string,
+  machineTimeout: number | undefined,
+  options: LintOptions,
+  issues: LintIssue[],
+): void {
+  const timeout = state.TimeoutSeconds;
+  if (timeout === undefined || !Number.isInteger(timeout) || timeout < 1) {
+    issues.push({ path, rule: 'timeout', message: 'TimeoutSeconds must be set (a positive integer)' });
+    return;
+  }
+  const waits = worstCaseRetryWaitSeconds(state.Retry);
+  if (waits >= timeout) {
+    issues.push({
+      path,
+      rule: 'timeout',
+      message: `worst-case retry time ${waits} s must stay under TimeoutSeconds ${timeout} s`,
+    });
+  }
+  const logicalId = functionLogicalId(state.Parameters?.['FunctionName']);
+  const functionTimeout = logicalId === undefined ? undefined : options.functionTimeoutSeconds?.[logicalId];
+  if (functionTimeout !== undefined && timeout <= functionTimeout) {
+    issues.push({
+      path,
+      rule: 'timeout',
+      message: `TimeoutSeconds ${timeout} s must exceed the ${logicalId} timeout (${functionTimeout} s)`,
+    });
+  }
+  const worst = worstCaseStateSeconds(state);
+  if (machineTimeout !== undefined && worst > machineTimeout) {
+    issues.push({
+      path,
+      rule: 'machine-timeout',
+      message: `worst case ${worst} s (attempts × TimeoutSeconds + waits) exceeds the state machine's TimeoutSeconds ${machineTimeout} s`,
+    });
+  }
+}
+
+function caughtByAll(state: AslState): boolean {
+  return (state.Catch ?? []).some((catcher) => catcher.ErrorEquals.includes(ALL));
+}
+
+function checkState(
+  state: AslState,
+  location: StateLocation,
+  definition: AslDefinition,
+  options: LintOptions,
+  issues: LintIssue[],
+): void {
+  const { path } = location;
+  checkErrorLists(state.Retry ?? [], path, 'Retry', issues);
+  checkErrorLists(state.Catch ?? [], path, 'Catch', issues);
+  if (state.Type === 'Map' && (!Number.isInteger(state.MaxConcurrency) || (state.MaxConcurrency ?? 0) < 1)) {
+    issues.push({
+      path,
+      rule: 'map-concurrency',
+      message: 'a Map needs an explicit MaxConcurrency of 1 or more',
+    });
+  }
+  if (state.Type !== 'Task') return;
+  checkInvoke(state, path, issues);
+  checkRetry(state, path, options.retryableErrorNames ?? RETRYABLE_ERROR_NAMES, issues);
+  checkTimeouts(state, path, definition.TimeoutSeconds, options, issues);
+  if (!caughtByAll(state) && !location.parents.some((parent) => caughtByAll(parent.state))) {
+    issues.push({
+      path,
+      rule: 'catch',
+      message: `a task needs a Catch on ${ALL}, its own or its enclosing Map or Parallel state's`,
+    });
+  }
+}
+
+/**
+ * Checks a definition against the workflow rules; an empty list means it passes.
+ *
+ * @example
+ * ```ts
+ * const issues = lintDefinition(await loadDefinition('broadcast'), { functionTimeoutSeconds: { SlackLambdaFunction: 28 } });
+ * if (issues.length > 0) throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
+ * ```
+ */
+export function lintDefinition(definition: AslDefinition, options: LintOptions = {}): LintIssue[] {
+  const issues: LintIssue[] = [];
+  checkJsonPathOnly(definition, '$', issues);
+  if (!Number.isInteger(definition.TimeoutSeconds)) {
+    issues.push({ path: '$', rule: 'machine-timeout', message: 'the state machine needs a TimeoutSeconds' });
+  }
+  walkStates(definition, (state, location) => {
+    checkState(state, location, definition, options, issues);
+  });
+  return issues;
+}

@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+interface Results {
+  mode: string;
+  budgets: { id: string; description: string; met: boolean }[];
+  output_lines_per_invocation: Record<string, { stdout: number; stderr: number }>;
+  xray_segments_per_invocation: Record<string, number>;
+  warm: Record<string, { invocations: number }>;
+  [figure: string]: unknown;
+}
+
+// One smoke run (about 10 s) shared by the assertions: they check what the script produces, never a time.
+describe('Script: scripts/bench/run.ts', () => {
+  let outDir: string;
+  let results: Results;
+  let markdown: string;
+
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'circle-bench-'));
+    await run(
+      process.execPath,
+      ['scripts/bench/run.ts', '--smoke', '--skip-functions', '--out-dir', outDir],
+      {
+        cwd: root,
+        timeout: 120_000,
+      },
+    );
+    results = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as Results;
+    markdown = await readFile(join(outDir, 'RESULTS.md'), 'utf8');
+  }, 150_000);
+
+  afterAll(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  describe('Option: --smoke', () => {
+    it('writes every named figure as a number', () => {
+      // Prepare
+      const figures = [
+        'warm_p50_ratio_core_vs_raw',
+        'warm_p50_ratio_core_vs_stock',
+        'warm_p50_ratio_core_vs_raw_sqs',
+        'warm_p50_ratio_core_vs_stock_sqs',
+        'warm_p50_ratio_core_vs_stock_traced',
+        'cold_over_floor_ratio_core_vs_raw',
+        'secrets_calls_per_1000',
+        'connections_per_100_calls',
+      ];
+      // Act
+      const missing = figures.filter(
+        (name) => typeof results[name] !== 'number' || Number.isNaN(results[name]),
+      );
+      // Assess
+      expect(results.mode).toBe('smoke');
+      expect(missing).toEqual([]);
+      expect(Object.keys(results.warm)).toEqual(
+        expect.arrayContaining([
+          'raw-http',
+          'stock-http',
+          'core-http',
+          'core-http-traced',
+          'raw-sqs',
+          'core-sqs',
+        ]),
+      );
+    });
+
+    it('counts one Secrets Manager call per container and one connection for sequential calls', () => {
+      // Assess
+      expect(results['secrets_calls_per_1000']).toBe(1);
+      expect(results['connections_per_100_calls']).toBe(1);
+    });
+
+    it('really writes the log lines: none for raw, one for stock, at least one for the core', () => {
+      // Act
+      const lines = results.output_lines_per_invocation;
+      // Assess
+      expect(lines['raw-http']?.stdout).toBe(0);
+      expect(lines['stock-http']?.stdout).toBe(1);
+      expect(lines['core-http']?.stdout).toBeGreaterThanOrEqual(1);
+    });
+
+    it('traces the stock variant when tracing is on and not when it is off', () => {
+      // Act
+      const segments = results.xray_segments_per_invocation;
+      // Assess
+      expect(segments['stock-http-traced']).toBeGreaterThan(0.5);
+      expect(segments['stock-http']).toBe(0);
+    });
+
+    it('renders the budgets and the tables in RESULTS.md', () => {
+      // Assess
+      expect(markdown).toContain('## Budgets (DESIGN.md)');
+      expect(results.budgets.length).toBeGreaterThanOrEqual(6);
+      for (const budget of results.budgets) expect(markdown).toContain(budget.description);
+      expect(markdown).toContain('## Cold start proxy');
+    });
+  });
+});

@@ -1,0 +1,214 @@
+/**
+ * No secret in any output: the four connectors run their success, failure and retry paths (HTTP, SQS and
+ * task triggers, provider faults, credential rotation, webhooks signed right and wrong) with
+ * POWERTOOLS_LOG_LEVEL=DEBUG, and everything they write to stdout/stderr, every response and every error
+ * thrown to Lambda is searched for the secret values, `Bearer <token>`, any Authorization header value
+ * (SigV4 included) and every webhook signature that was sent.
+ */
+import { randomUUID } from 'node:crypto';
+import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { githubFaults } from '../fakes/github.ts';
+import { githubHeaders, slackHeaders } from './support/hostile.ts';
+import { type ConnectorName, REPO, SECRET_NAMES, type Suite, startSuite } from './support/suite.ts';
+
+let suite: Suite;
+let logs: CapturedLogs;
+/** Everything a caller or the Lambda runtime would see: responses and thrown errors. */
+const outputs: string[] = [];
+/** Signature header values sent to the webhook routes. */
+const signatures: string[] = [];
+const ROTATED = {
+  slackToken: 'xoxb-rotated-leak-check-5a5a5a5a5a5a',
+  githubToken: 'ghp_rotatedLeakCheck9f9f9f9f9f9f9f9f9f',
+  postgresPassword: 'Rotated-Pg-Pass-7e7e7e7e',
+};
+
+async function http(
+  connector: ConnectorName,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const response = await suite.http(connector, { path, body, headers });
+  outputs.push(JSON.stringify(response));
+  return response;
+}
+
+async function task(connector: ConnectorName, operation: string, input: unknown): Promise<void> {
+  try {
+    outputs.push(
+      JSON.stringify(
+        await suite.connectors[connector].handler({ operation, input, trigger: 'task' }, lambdaContext()),
+      ),
+    );
+  } catch (error) {
+    outputs.push(String(error), (error as Error).stack ?? '', JSON.stringify(error));
+  }
+}
+
+async function queue(connector: ConnectorName, bodies: unknown[]): Promise<void> {
+  const event = sqsEvent(bodies.map((body) => ({ body, messageId: randomUUID() })));
+  outputs.push(JSON.stringify(await suite.connectors[connector].handler(event, lambdaContext())));
+}
+
+async function webhook(
+  connector: 'slack' | 'github',
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+) {
+  for (const name of ['x-slack-signature', 'x-hub-signature-256']) {
+    const value = headers[name];
+    if (value !== undefined) signatures.push(value, value.replace(/^(v0=|sha256=)/, ''));
+  }
+  const response = await suite.http(connector, {
+    path,
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+    authorizer: 'none',
+  });
+  outputs.push(JSON.stringify(response));
+}
+
+beforeAll(async () => {
+  logs = captureLogs();
+  suite = await startSuite({
+    env: { POWERTOOLS_LOG_LEVEL: 'DEBUG', GITHUB_MAX_ATTEMPTS: '3', SLACK_MAX_ATTEMPTS: '3' },
+  });
+  const { slack, github, secrets, gate, values } = suite;
+
+  // S3: success, not found, a refused bucket, the queue and task triggers.
+  await http('s3', '/s3/put-object', { key: 'leak/a.txt', body: 'x' });
+  await http('s3', '/s3/get-object', { key: 'leak/a.txt' });
+  await http('s3', '/s3/get-object', { key: 'leak/missing.txt' });
+  await http('s3', '/s3/list-objects', { bucket: 'not-allowed-bucket' });
+  await http('s3', '/s3/put-object', { key: '', body: 'x' });
+  await queue('s3', [{ operation: 'head-object', input: { key: 'leak/missing.txt' } }, 'not json']);
+  await task('s3', 'get-object', { key: 'leak/missing.txt' });
+
+  // PostgreSQL: success, SQL errors, a dropped connection, a password rotation, queue and task.
+  await http('postgres', '/postgres/query', { sql: 'select 1 as one' });
+  await http('postgres', '/postgres/query', { sql: 'select * from no_such_table_anywhere' });
+  await http('postgres', '/postgres/insert-rows', {
+    schema: suite.schema,
+    table: 'items',
+    rows: [{ id: 'dup' }],
+  });
+  await http('postgres', '/postgres/insert-rows', {
+    schema: suite.schema,
+    table: 'items',
+    rows: [{ id: 'dup' }],
+  });
+  gate.dropConnections();
+  await http('postgres', '/postgres/query', { sql: 'select 2 as two' });
+  gate.setPassword(ROTATED.postgresPassword);
+  secrets.set(
+    SECRET_NAMES.postgres,
+    JSON.stringify({
+      username: 'postgres',
+      password: ROTATED.postgresPassword,
+      host: gate.host,
+      port: gate.port,
+      dbname: 'test',
+    }),
+  );
+  gate.dropConnections();
+  await http('postgres', '/postgres/query', { sql: 'select 3 as three' });
+  gate.setPassword('nobody-knows-this-one');
+  gate.dropConnections();
+  await http('postgres', '/postgres/query', { sql: 'select 4 as four' });
+  gate.setPassword(ROTATED.postgresPassword);
+  await queue('postgres', [{ operation: 'query', input: { sql: 'select $1::int as n', params: ['x'] } }]);
+  await task('postgres', 'query', { sql: 'syntax error here' });
+
+  // Slack: success, provider errors, a 5xx retried, a rate limit, a rotation, a revoked token, webhooks.
+  await http('slack', '/slack/list-channels', {});
+  await http('slack', '/slack/post-message', { channel: 'C0GENERAL', text: 'hello' });
+  await http('slack', '/slack/post-message', { channel: 'C0NOPE', text: 'hello' });
+  slack.failNext('conversations.list', { status: 503 });
+  await http('slack', '/slack/list-channels', {});
+  slack.failNext('conversations.list', { retryAfter: 1 });
+  await http('slack', '/slack/list-channels', {});
+  secrets.set(SECRET_NAMES.slackToken, ROTATED.slackToken);
+  slack.tokens.clear();
+  slack.tokens.add(ROTATED.slackToken);
+  await http('slack', '/slack/list-channels', {});
+  slack.tokens.clear();
+  await http('slack', '/slack/find-user-by-email', { email: 'alice@example.com' });
+  slack.tokens.add(ROTATED.slackToken);
+  await queue('slack', [{ operation: 'post-message', input: { channel: 'C0GENERAL' } }]);
+  await task('slack', 'update-message', { channel: 'C0GENERAL', ts: '1700000000.000100', text: 'x' });
+  const slackBody = JSON.stringify({ type: 'url_verification', challenge: 'c', token: 't' });
+  await webhook('slack', '/slack/events', slackBody, slackHeaders(values.slackSigningSecret, slackBody));
+  await webhook('slack', '/slack/events', slackBody, slackHeaders('wrong-secret', slackBody));
+  await webhook(
+    'slack',
+    '/slack/events',
+    `${slackBody} `,
+    slackHeaders(values.slackSigningSecret, slackBody),
+  );
+
+  // GitHub: success, not found, a 5xx retried, bad credentials after a rotation, webhooks.
+  await http('github', '/github/list-issues', { ...REPO });
+  await http('github', '/github/create-issue', { ...REPO, title: 'Leak check' });
+  await http('github', '/github/get-file', { ...REPO, path: 'missing.md' });
+  github.failNext('list-issues', githubFaults.serverError(503));
+  await http('github', '/github/list-issues', { ...REPO });
+  secrets.set(SECRET_NAMES.githubToken, ROTATED.githubToken);
+  github.addToken(ROTATED.githubToken);
+  github.revokeToken(values.githubToken);
+  await http('github', '/github/list-issues', { ...REPO });
+  github.revokeToken(ROTATED.githubToken);
+  await http('github', '/github/list-issues', { ...REPO });
+  github.addToken(ROTATED.githubToken);
+  await queue('github', [{ operation: 'comment-on-issue', input: { ...REPO, issueNumber: 999, body: 'x' } }]);
+  await task('github', 'get-file', { ...REPO, path: 'README.md', ref: 'no-such-ref' });
+  const githubBody = JSON.stringify({ action: 'opened', repository: { full_name: 'octo/hello' } });
+  const signedHeaders = githubHeaders(values.githubWebhookSecret, githubBody);
+  await webhook('github', '/github/webhook', githubBody, signedHeaders);
+  await webhook('github', '/github/webhook', githubBody, signedHeaders);
+  await webhook('github', '/github/webhook', githubBody, githubHeaders('wrong-secret', githubBody));
+  logs.restore();
+}, 120_000);
+
+afterAll(async () => {
+  logs.restore();
+  await suite?.close();
+});
+
+describe('Secrets in output: every connector, every path', () => {
+  it('exercised the paths it claims (successes, provider failures, retries, refusals)', () => {
+    // Assess
+    const statuses = outputs.map((output) => /"statusCode":(\d{3})/.exec(output)?.[1]).filter(Boolean);
+    expect(statuses).toEqual(expect.arrayContaining(['200', '202', '400', '401', '404', '409']));
+    expect(suite.slack.requestsFor('conversations.list').length).toBeGreaterThan(4);
+    expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
+    expect(signatures.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('never writes a secret value, in logs, responses or errors', () => {
+    // Prepare
+    const text = `${logs.text()}\n${outputs.join('\n')}`;
+    const values = [...Object.values(suite.values), ...Object.values(ROTATED)];
+    // Assess
+    for (const value of values) expect(text, 'a secret value').not.toContain(value);
+  });
+
+  it('never writes an Authorization header value (bearer tokens, SigV4 signatures)', () => {
+    // Prepare
+    const text = `${logs.text()}\n${outputs.join('\n')}`;
+    // Assess
+    expect(text).not.toMatch(/Bearer\s+[\w-]{8,}/i);
+    expect(text).not.toMatch(/AWS4-HMAC-SHA256\s+Credential=/);
+    expect(text).not.toMatch(/Signature=[0-9a-f]{64}/);
+    expect(text).not.toMatch(/"authorization"\s*:/i);
+  });
+
+  it('never writes a webhook signature that was sent', () => {
+    // Prepare
+    const text = `${logs.text()}\n${outputs.join('\n')}`;
+    // Assess
+    for (const signature of signatures) expect(text, 'a webhook signature').not.toContain(signature);
+  });
+});

@@ -1,0 +1,319 @@
+/**
+ * The four reference connectors (S3, PostgreSQL, Slack, GitHub) loaded together in one test process, each
+ * against a real peer: s3rver, the machine's PostgreSQL behind a password gate, the Slack and GitHub
+ * contract fakes, one Secrets Manager fake holding every secret, dynalite for GitHub's delivery ledger and
+ * the SQS/Step Functions JSON fake for its event sink. Every peer is reachable, so a 5xx from a connector
+ * is a bug, not an outage. The secret values are distinctive, so a leak test can look for them.
+ */
+import { randomBytes } from 'node:crypto';
+import { httpEvent, lambdaContext } from '@circle-core/core/testing';
+import pg from 'pg';
+import { vi } from 'vitest';
+import {
+  type AwsJsonFake,
+  startAwsJsonFake,
+} from '../../../functions/devops/github/testing/aws-json-fake.ts';
+import { type GitHubFake, startGitHubFake } from '../../fakes/github.ts';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
+import { type SlackFake, startSlackFake } from '../../fakes/slack.ts';
+import { createTable, type DynalitePeer, startDynalite } from '../../peers/dynalite.ts';
+import {
+  type PasswordGate,
+  realPostgresUrl,
+  startPasswordGate,
+  uniqueName,
+  withPostgres,
+} from '../../peers/postgres.ts';
+import { type S3rverPeer, startS3rver } from '../../peers/s3rver.ts';
+
+export type ConnectorName = 's3' | 'postgres' | 'slack' | 'github';
+export const CONNECTOR_NAMES: readonly ConnectorName[] = ['s3', 'postgres', 'slack', 'github'];
+
+/** What every connector module exports. */
+export interface LoadedConnector {
+  name: string;
+  handler: (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+  runtime: {
+    operations: Record<string, unknown>;
+    routes: { method: string; path: string; auth: 'signature' | 'authorizer' }[];
+    client(): Promise<unknown>;
+  };
+}
+
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One HTTP route of a connector. */
+export interface RouteEntry {
+  connector: ConnectorName;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  /** `operation`: `POST /<name>/<op>`; `health`; `signature`: a webhook; `authorizer`: an extra guarded route. */
+  kind: 'operation' | 'health' | 'signature' | 'authorizer';
+  operation?: string;
+}
+
+/** Distinctive secret values: none of them may ever appear in a log line, an error or a response. */
+export interface SecretValues {
+  slackToken: string;
+  slackSigningSecret: string;
+  githubToken: string;
+  githubWebhookSecret: string;
+  postgresPassword: string;
+  awsSecretAccessKey: string;
+}
+
+export interface Suite {
+  s3rver: S3rverPeer;
+  gate: PasswordGate;
+  slack: SlackFake;
+  github: GitHubFake;
+  secrets: SecretsManagerFake;
+  dynamo: DynalitePeer;
+  aws: AwsJsonFake;
+  /** The PostgreSQL schema this suite owns (dropped by close). */
+  schema: string;
+  values: SecretValues;
+  connectors: Record<ConnectorName, LoadedConnector>;
+  /** Every HTTP route of every connector. */
+  routes: RouteEntry[];
+  /** A valid input per operation, for tests that need the operation to be able to run. */
+  samples: Record<ConnectorName, Record<string, unknown>>;
+  http(connector: ConnectorName, options: Parameters<typeof httpEvent>[0]): Promise<HttpResult>;
+  /** Rows of a table in the suite's schema. */
+  rows(table: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+export const SECRET_NAMES = {
+  slackToken: 'circle-core/slack/bot-token',
+  slackSigning: 'circle-core/slack/signing-secret',
+  githubToken: 'circle-core/github/token',
+  githubWebhook: 'circle-core/github/webhook-secret',
+  postgres: 'circle-core/postgres/credentials',
+} as const;
+
+export const REPO = { owner: 'octo', repo: 'hello' } as const;
+
+function distinct(prefix: string): string {
+  return `${prefix}${randomBytes(12).toString('hex')}`;
+}
+
+function samplesFor(schema: string): Record<ConnectorName, Record<string, unknown>> {
+  return {
+    s3: {
+      'put-object': { key: 'probe/a.txt', body: 'probe' },
+      'get-object': { key: 'seed/readme.txt' },
+      'head-object': { key: 'seed/readme.txt' },
+      'list-objects': { prefix: 'seed/' },
+      'delete-object': { key: 'probe/gone.txt' },
+      'copy-object': { sourceKey: 'seed/readme.txt', key: 'probe/copy.txt' },
+      'presign-url': { key: 'seed/readme.txt' },
+    },
+    postgres: {
+      query: { sql: `select count(*)::int as n from ${pg.escapeIdentifier(schema)}.items` },
+      execute: {
+        statements: [
+          { sql: `insert into ${pg.escapeIdentifier(schema)}.items (id) values ($1)`, params: ['exec'] },
+        ],
+      },
+      'insert-rows': { schema, table: 'items', rows: [{ id: 'sample' }] },
+      'list-tables': { schema },
+      'describe-table': { schema, table: 'items' },
+    },
+    slack: {
+      'post-message': { channel: 'C0GENERAL', text: 'probe' },
+      'update-message': { channel: 'C0GENERAL', ts: '1700000000.000100', text: 'probe' },
+      'list-channels': {},
+      'find-user-by-email': { email: 'alice@example.com' },
+    },
+    github: {
+      'create-issue': { ...REPO, title: 'Probe' },
+      'comment-on-issue': { ...REPO, issueNumber: 1, body: 'probe' },
+      'list-issues': { ...REPO },
+      'get-file': { ...REPO, path: 'README.md' },
+      'sync-issues': { ...REPO },
+    },
+  };
+}
+
+/**
+ * Starts every peer, points the environment at them, and imports the four connectors (config is read at
+ * import, as at a cold start). `env` adds or overrides settings. `close()` stops everything and restores
+ * the environment.
+ *
+ * @example
+ * ```ts
+ * const suite = await startSuite({ env: { GITHUB_MAX_ATTEMPTS: '1' } });
+ * const response = await suite.http('slack', { path: '/slack/list-channels', body: {} });
+ * await suite.close();
+ * ```
+ */
+export async function startSuite(options: { env?: Record<string, string> } = {}): Promise<Suite> {
+  const values: SecretValues = {
+    slackToken: distinct('xoxb-hardening-'),
+    slackSigningSecret: distinct('slack-signing-'),
+    githubToken: distinct('ghp_hardening'),
+    githubWebhookSecret: distinct('gh-webhook-'),
+    postgresPassword: distinct('Pg-Pass-'),
+    awsSecretAccessKey: distinct('aws-secret-key-'),
+  };
+  const schema = uniqueName('hardening');
+  const [s3rver, gate, slack, github, dynamo, aws] = await Promise.all([
+    startS3rver({ buckets: ['data'] }),
+    startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
+    startSlackFake({ tokens: [values.slackToken] }),
+    startGitHubFake({
+      tokens: [values.githubToken],
+      repos: {
+        'octo/hello': {
+          files: { 'README.md': '# Hello\n' },
+          issues: [{ title: 'Seeded', labels: ['bug'] }],
+        },
+      },
+    }),
+    startDynalite(),
+    startAwsJsonFake(),
+  ]);
+  const secrets = await startSecretsManagerFake({
+    [SECRET_NAMES.slackToken]: values.slackToken,
+    [SECRET_NAMES.slackSigning]: values.slackSigningSecret,
+    [SECRET_NAMES.githubToken]: values.githubToken,
+    [SECRET_NAMES.githubWebhook]: values.githubWebhookSecret,
+    [SECRET_NAMES.postgres]: JSON.stringify({
+      username: 'postgres',
+      password: values.postgresPassword,
+      host: gate.host,
+      port: gate.port,
+      dbname: 'test',
+      engine: 'postgres',
+    }),
+  });
+  await createTable(dynamo.endpoint, 'github-state');
+  const quoted = pg.escapeIdentifier(schema);
+  await withPostgres(realPostgresUrl(), async (admin) => {
+    await admin.query(`create schema ${quoted}`);
+    await admin.query(
+      `create table ${quoted}.items (seq serial, id text primary key, payload text, at timestamptz default now())`,
+    );
+  });
+
+  const env: Record<string, string> = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: values.awsSecretAccessKey,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: aws.endpoint,
+    AWS_ENDPOINT_URL_SFN: aws.endpoint,
+    S3_BUCKET: 'data',
+    S3_ENDPOINT: s3rver.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_MAX_ATTEMPTS: '1',
+    PG_SECRET: SECRET_NAMES.postgres,
+    PG_SSL: 'disable',
+    PG_STATEMENT_TIMEOUT_MS: '5000',
+    SLACK_API_URL: slack.url,
+    GITHUB_API_URL: github.baseUrl,
+    GITHUB_STATE_TABLE: 'github-state',
+    GITHUB_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/github-events`,
+    ...options.env,
+  };
+  const saved = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(env)) {
+    saved.set(name, process.env[name]);
+    process.env[name] = value;
+  }
+  vi.resetModules();
+  const [s3, postgres, slackConnector, githubConnector] = await Promise.all([
+    import('../../../functions/storage/s3/index.ts'),
+    import('../../../functions/database/postgres/index.ts'),
+    import('../../../functions/notifications/slack/index.ts'),
+    import('../../../functions/devops/github/index.ts'),
+  ]);
+  const connectors = {
+    s3: s3.connector,
+    postgres: postgres.connector,
+    slack: slackConnector.connector,
+    github: githubConnector.connector,
+  } as unknown as Record<ConnectorName, LoadedConnector>;
+  await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
+  // Something to read for the S3 samples.
+  await connectors.s3.handler(
+    { operation: 'put-object', input: { key: 'seed/readme.txt', body: 'hello' } },
+    lambdaContext(),
+  );
+
+  const routes: RouteEntry[] = CONNECTOR_NAMES.flatMap((connector) => {
+    const runtime = connectors[connector].runtime;
+    const operations = Object.keys(runtime.operations).map(
+      (operation): RouteEntry => ({
+        connector,
+        method: 'POST',
+        path: `/${connector}/${operation}`,
+        kind: 'operation',
+        operation,
+      }),
+    );
+    const extra = runtime.routes.map(
+      (route): RouteEntry => ({
+        connector,
+        method: route.method as RouteEntry['method'],
+        path: route.path,
+        kind: route.auth,
+      }),
+    );
+    return [
+      ...operations,
+      { connector, method: 'GET', path: `/${connector}/health`, kind: 'health' },
+      ...extra,
+    ];
+  });
+
+  return {
+    s3rver,
+    gate,
+    slack,
+    github,
+    secrets,
+    dynamo,
+    aws,
+    schema,
+    values,
+    connectors,
+    routes,
+    samples: samplesFor(schema),
+    http: async (connector, eventOptions) =>
+      (await connectors[connector].handler(httpEvent(eventOptions), lambdaContext())) as HttpResult,
+    rows: (table) =>
+      withPostgres(realPostgresUrl(), async (admin) => {
+        const result = await admin.query(
+          `select * from ${quoted}.${pg.escapeIdentifier(table)} order by seq`,
+        );
+        return result.rows as Record<string, unknown>[];
+      }),
+    close: async () => {
+      const client = (await connectors.postgres.runtime.client().catch(() => undefined)) as
+        | { close(): Promise<void> }
+        | undefined;
+      await client?.close();
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await withPostgres(realPostgresUrl(), (admin) => admin.query(`drop schema ${quoted} cascade`));
+      await Promise.all([
+        s3rver.close(),
+        gate.close(),
+        slack.close(),
+        github.close(),
+        secrets.close(),
+        dynamo.close(),
+        aws.close(),
+      ]);
+    },
+  };
+}

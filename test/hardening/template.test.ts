@@ -1,0 +1,323 @@
+/**
+ * Least privilege in the packaged CloudFormation template, beyond what test/packaging/template.test.ts
+ * checks (own secrets only, no `*` action, no `*` resource on s3/dynamodb/sqs, a DLQ per queue, authorized
+ * non-webhook routes). Packages offline with placeholder artifacts (the template does not depend on the zip
+ * contents, so no build is needed) and checks: no NotAction/NotResource/NotPrincipal; `*` resources only
+ * for actions that have no resource-level permissions; roles trusted by their one service only and without
+ * managed policies; no role reaching another connector's queue, table, bucket or secret; dead-letter queues
+ * that outlive their source queue's retention and are never consumed by a function; public routes exactly
+ * the routes that verify a signature in code; service-scoped Lambda permissions; private, encrypted
+ * storage; and, for every function with CIRCLE_IDEMPOTENCY_TABLE, a table and grants that fit Powertools.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type CapturedLogs, captureLogs } from '@circle-core/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoverFunctions, type FunctionSource } from '../../scripts/lib/functions.ts';
+import { packageService } from '../../scripts/lib/serverless.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+/** Actions AWS offers no resource-level permissions for: the only ones allowed on Resource '*'. */
+const RESOURCELESS_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+const MANAGED_POLICY_ALLOWLIST = [/service-role\/AWSLambdaBasicExecutionRole$/];
+/** SQS keeps a message this long unless MessageRetentionPeriod says otherwise. */
+const DEFAULT_RETENTION_SECONDS = 345_600;
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+interface Statement {
+  Effect: string;
+  Action?: string | string[];
+  NotAction?: unknown;
+  Resource?: unknown;
+  NotResource?: unknown;
+  Principal?: unknown;
+  NotPrincipal?: unknown;
+}
+
+let scratch: string;
+let resources: Record<string, Resource> = {};
+let functions: FunctionSource[] = [];
+let logs: CapturedLogs;
+/** `METHOD /path` of every route a connector declares `auth: 'signature'`. */
+let signatureRoutes: string[] = [];
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const ofType = (type: string): [string, Resource][] =>
+  Object.entries(resources).filter(([, resource]) => resource.Type === type);
+const getAtt = (value: unknown): string | undefined => {
+  const target = (value as { 'Fn::GetAtt'?: unknown[] } | undefined)?.['Fn::GetAtt'];
+  return Array.isArray(target) ? String(target[0]) : undefined;
+};
+const pascal = (name: string): string => name.charAt(0).toUpperCase() + name.slice(1);
+
+/** Logical ids a value refers to (Ref, Fn::GetAtt, anywhere inside). */
+function references(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(references);
+  if (typeof value !== 'object' || value === null) return [];
+  const object = value as Record<string, unknown>;
+  const direct: string[] = [];
+  if (typeof object['Ref'] === 'string') direct.push(object['Ref']);
+  const att = getAtt(object);
+  if (att !== undefined) direct.push(att);
+  return [...direct, ...Object.values(object).flatMap(references)];
+}
+
+function policyStatements(role: Resource): Statement[] {
+  const policies = asArray(role.Properties['Policies'] as { PolicyDocument: { Statement: Statement[] } }[]);
+  return policies.flatMap((policy) => asArray(policy.PolicyDocument.Statement));
+}
+
+function allStatements(): { id: string; statement: Statement }[] {
+  const documents: { id: string; statement: Statement }[] = [];
+  for (const [id, resource] of Object.entries(resources)) {
+    const props = resource.Properties ?? {};
+    for (const key of ['AssumeRolePolicyDocument', 'PolicyDocument']) {
+      const document = props[key] as { Statement?: Statement | Statement[] } | undefined;
+      for (const statement of asArray(document?.Statement)) documents.push({ id, statement });
+    }
+    if (resource.Type === 'AWS::IAM::Role') {
+      for (const statement of policyStatements(resource)) documents.push({ id, statement });
+    }
+  }
+  return documents;
+}
+
+function functionRole(name: string): Resource | undefined {
+  const fn = ofType('AWS::Lambda::Function').find(([, resource]) =>
+    String(resource.Properties['FunctionName']).endsWith(`-${name}`),
+  );
+  return resources[getAtt(fn?.[1].Properties['Role']) ?? ''];
+}
+
+beforeAll(async () => {
+  logs = captureLogs();
+  functions = await discoverFunctions(ROOT);
+  scratch = await mkdtemp(join(tmpdir(), 'circle-hardening-template-'));
+  const buildDir = join(scratch, 'build');
+  await mkdir(join(buildDir, 'functions'), { recursive: true });
+  await writeFile(join(buildDir, 'layer.zip'), '');
+  for (const fn of functions) await writeFile(join(buildDir, 'functions', `${fn.name}.zip`), '');
+  const { templateFile } = await packageService({
+    root: ROOT,
+    stage: 'dev',
+    region: 'us-east-1',
+    buildDir,
+    packageDir: join(scratch, 'package'),
+  });
+  resources = (JSON.parse(await readFile(templateFile, 'utf8')) as { Resources: Record<string, Resource> })
+    .Resources;
+  for (const fn of functions) {
+    const module = (await import(fn.entry)) as {
+      connector: { runtime: { routes: { method: string; path: string; auth: string }[] } };
+    };
+    for (const route of module.connector.runtime.routes) {
+      if (route.auth === 'signature') signatureRoutes.push(`${route.method} ${route.path}`);
+    }
+  }
+  signatureRoutes = signatureRoutes.sort();
+  logs.restore();
+}, 180_000);
+
+afterAll(async () => {
+  logs.restore();
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('Template: IAM', () => {
+  it('uses no NotAction, NotResource or NotPrincipal anywhere', () => {
+    // Act
+    const statements = allStatements();
+    // Assess
+    expect(statements.length).toBeGreaterThan(0);
+    for (const { id, statement } of statements) {
+      expect(statement.NotAction, id).toBeUndefined();
+      expect(statement.NotResource, id).toBeUndefined();
+      expect(statement.NotPrincipal, id).toBeUndefined();
+    }
+  });
+
+  it("allows Resource '*' only for actions that have no resource-level permissions", () => {
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      for (const statement of policyStatements(role)) {
+        if (statement.Effect !== 'Allow' || !asArray(statement.Resource).includes('*')) continue;
+        // Assess
+        for (const action of asArray(statement.Action)) {
+          expect(RESOURCELESS_ACTIONS.has(action), `${id}: ${action} on '*'`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('lets each role be assumed by one AWS service only, and attaches no broad managed policy', () => {
+    for (const [id, role] of ofType('AWS::IAM::Role')) {
+      // Act
+      const trust = asArray(
+        (role.Properties['AssumeRolePolicyDocument'] as { Statement: Statement[] }).Statement,
+      );
+      // Assess
+      for (const statement of trust) {
+        const principal = statement.Principal as { Service?: unknown } | string;
+        expect(principal, id).not.toBe('*');
+        expect(Object.keys(principal as object), id).toEqual(['Service']);
+        expect(asArray((principal as { Service: unknown }).Service), id).toHaveLength(1);
+      }
+      for (const arn of asArray(role.Properties['ManagedPolicyArns'] as unknown[])) {
+        const text = JSON.stringify(arn);
+        expect(
+          MANAGED_POLICY_ALLOWLIST.some((pattern) => pattern.test(text.replaceAll('"', ''))),
+          `${id}: ${text}`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it.each(['s3', 'postgres', 'slack', 'github'])(
+    '%s: its role reaches no resource of another connector and reads only GetSecretValue on its secrets',
+    (name) => {
+      // Prepare
+      const role = functionRole(name) as Resource;
+      const others = functions.map((fn) => pascal(fn.name)).filter((prefix) => prefix !== pascal(name));
+      // Act
+      const statements = policyStatements(role);
+      const referenced = statements.flatMap((statement) => references(statement.Resource));
+      const texts = statements.flatMap((statement) =>
+        asArray(statement.Resource).map((r) => JSON.stringify(r)),
+      );
+      // Assess
+      expect(role, name).toBeDefined();
+      for (const id of referenced) {
+        expect(
+          others.some((prefix) => id.startsWith(prefix)),
+          `${name} reaches ${id}`,
+        ).toBe(false);
+      }
+      for (const other of functions.filter((fn) => fn.name !== name)) {
+        for (const text of texts)
+          expect(text, `${name} reaches ${other.name}`).not.toContain(`/${other.name}/`);
+      }
+      const secretActions = statements
+        .flatMap((statement) => asArray(statement.Action))
+        .filter((action) => action.startsWith('secretsmanager:'));
+      for (const action of secretActions) expect(action).toBe('secretsmanager:GetSecretValue');
+    },
+  );
+
+  it('scopes every Lambda permission to an AWS service and a source', () => {
+    for (const [id, permission] of ofType('AWS::Lambda::Permission')) {
+      // Assess
+      expect(String(permission.Properties['Principal']), id).toMatch(/^[a-z-]+\.amazonaws\.com$/);
+      expect(permission.Properties['SourceArn'], id).toBeDefined();
+    }
+  });
+});
+
+describe('Template: queues', () => {
+  const redrive = (
+    queue: Resource,
+  ): { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined => {
+    const policy = queue.Properties['RedrivePolicy'];
+    return typeof policy === 'string' ? JSON.parse(policy) : (policy as undefined);
+  };
+
+  it('keeps messages in every dead-letter queue longer than in its source queue', () => {
+    // Act
+    const workQueues = ofType('AWS::SQS::Queue').filter(([, queue]) => redrive(queue) !== undefined);
+    // Assess
+    expect(workQueues.length).toBeGreaterThan(0);
+    for (const [id, queue] of workQueues) {
+      const dlq = resources[getAtt(redrive(queue)?.deadLetterTargetArn) ?? ''] as Resource;
+      const source = Number(queue.Properties['MessageRetentionPeriod'] ?? DEFAULT_RETENTION_SECONDS);
+      const parked = Number(dlq.Properties['MessageRetentionPeriod'] ?? DEFAULT_RETENTION_SECONDS);
+      // SQS keeps a message's original enqueue time in a standard DLQ: a shorter retention loses it early.
+      expect(parked, `${id} dead-letter retention`).toBeGreaterThan(source);
+    }
+  });
+
+  it('never lets a function consume a dead-letter queue', () => {
+    // Prepare
+    const deadLetterQueues = new Set(
+      ofType('AWS::SQS::Queue').flatMap(([, queue]) => asArray(getAtt(redrive(queue)?.deadLetterTargetArn))),
+    );
+    // Act
+    const consumed = ofType('AWS::Lambda::EventSourceMapping').map(([, mapping]) =>
+      getAtt(mapping.Properties['EventSourceArn']),
+    );
+    // Assess
+    expect(deadLetterQueues.size).toBeGreaterThan(0);
+    for (const queue of consumed) expect(deadLetterQueues.has(queue ?? ''), String(queue)).toBe(false);
+  });
+
+  it('grants no one a queue policy with a wildcard principal', () => {
+    for (const [id, policy] of ofType('AWS::SQS::QueuePolicy')) {
+      const statements = asArray(
+        (policy.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement,
+      );
+      for (const statement of statements) {
+        // Assess
+        if (statement.Effect === 'Allow')
+          expect(JSON.stringify(statement.Principal), id).not.toContain('"*"');
+      }
+    }
+  });
+});
+
+describe('Template: routes and storage', () => {
+  it('leaves exactly the signature-verified routes public', () => {
+    // Act
+    const publicRoutes = ofType('AWS::ApiGatewayV2::Route')
+      .filter(([, route]) => (route.Properties['AuthorizationType'] ?? 'NONE') === 'NONE')
+      .map(([, route]) => String(route.Properties['RouteKey']))
+      .sort();
+    // Assess
+    expect(signatureRoutes.length).toBeGreaterThan(0);
+    expect(publicRoutes).toEqual(signatureRoutes);
+  });
+
+  it('blocks public access to and encrypts every bucket, and encrypts every table', () => {
+    for (const [id, bucket] of ofType('AWS::S3::Bucket')) {
+      // Assess
+      expect(bucket.Properties['PublicAccessBlockConfiguration'], id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket.Properties['BucketEncryption'], id).toBeDefined();
+    }
+    for (const [id, table] of ofType('AWS::DynamoDB::Table')) {
+      expect(table.Properties['SSESpecification'], id).toMatchObject({ SSEEnabled: true });
+    }
+  });
+
+  it('gives every function with CIRCLE_IDEMPOTENCY_TABLE a Powertools-shaped table and the four item grants', () => {
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      const variables = (fn.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      const table = variables?.['CIRCLE_IDEMPOTENCY_TABLE'];
+      if (table === undefined) continue;
+      // Prepare
+      const tableId = references(table)[0] ?? '';
+      const definition = resources[tableId] as Resource;
+      const role = resources[getAtt(fn.Properties['Role']) ?? ''] as Resource;
+      // Act
+      const granted = policyStatements(role)
+        .filter((statement) => references(statement.Resource).includes(tableId))
+        .flatMap((statement) => asArray(statement.Action));
+      // Assess
+      expect(definition?.Type, `${id} idempotency table`).toBe('AWS::DynamoDB::Table');
+      expect(definition.Properties['KeySchema']).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+      expect(definition.Properties['TimeToLiveSpecification']).toEqual({
+        AttributeName: 'expiration',
+        Enabled: true,
+      });
+      expect([...granted].sort()).toEqual(
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
+      );
+    }
+  });
+});

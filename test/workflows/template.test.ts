@@ -1,0 +1,202 @@
+/**
+ * The workflows as deployed: `scripts/package.ts` (build, then `serverless package` offline) into a scratch
+ * folder, and the CloudFormation template checked for one state machine per workflow, each with a role of
+ * its own that may invoke exactly the connector functions its definition names (no wildcard), the
+ * nightly schedule, and the GitHub connector allowed to start issue-triage and nothing else.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { templatePath } from '../../scripts/lib/serverless.ts';
+import { walkStates } from '../../shared/workflows/asl.ts';
+import { loadDefinition, WORKFLOWS } from '../../shared/workflows/catalog.ts';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DependsOn?: string | string[];
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+let scratch: string | undefined;
+let output = '';
+let resources: Record<string, Resource> = {};
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+function statementsOf(role: Resource | undefined): Statement[] {
+  const policies = asArray(role?.Properties['Policies'] as { PolicyDocument: { Statement: Statement[] } }[]);
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+/** The logical id an IAM resource entry points at: `Fn::GetAtt`, a `${x}:*` Fn::Sub over one, or `Ref`. */
+function referenced(value: unknown): string {
+  const entry = value as Record<string, unknown>;
+  const getAtt = entry['Fn::GetAtt'] as string[] | undefined;
+  if (getAtt !== undefined) return String(getAtt[0]);
+  const sub = entry['Fn::Sub'] as [string, Record<string, unknown>] | undefined;
+  if (sub !== undefined) return `${referenced(Object.values(sub[1])[0])}${sub[0].replace(/^\$\{\w+\}/, '')}`;
+  if (typeof entry['Ref'] === 'string') return entry['Ref'];
+  return JSON.stringify(value);
+}
+
+/** The logical id of the IAM role a state machine (`RoleArn`) or a function (`Role`) runs as. */
+function roleOf(resource: Resource | undefined): string {
+  const role = resource?.Properties['RoleArn'] ?? resource?.Properties['Role'];
+  return role === undefined ? '' : referenced(role);
+}
+
+/** The functions a definition invokes, by logical id. */
+async function invokedFunctions(name: (typeof WORKFLOWS)[number]['name']): Promise<string[]> {
+  const ids = new Set<string>();
+  walkStates(await loadDefinition(name), (state) => {
+    const target = (state.Parameters?.['FunctionName'] as { 'Fn::GetAtt'?: string[] } | undefined)?.[
+      'Fn::GetAtt'
+    ];
+    if (target?.[0] !== undefined) ids.add(target[0]);
+  });
+  return [...ids].sort();
+}
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'circle-core-workflows-package-'));
+  const packageDir = join(scratch, 'package');
+  const args = ['--stage', 'dev', '--build-dir', join(scratch, 'build'), '--package-dir', packageDir];
+  const { stdout, stderr } = await run(process.execPath, ['scripts/package.ts', ...args], {
+    cwd: root,
+    timeout: 120_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  // The plugin reports each validated definition on stderr.
+  output = `${stdout}\n${stderr}`;
+  const template = JSON.parse(await readFile(templatePath(packageDir), 'utf8')) as {
+    Resources: Record<string, Resource>;
+  };
+  resources = template.Resources;
+}, 150_000);
+
+afterAll(async () => {
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('Workflows: packaged template', () => {
+  it('validates every definition while packaging (stepFunctions.validate)', () => {
+    // Assess
+    for (const { name } of WORKFLOWS) expect(output).toContain(`State machine "${name}" definition is valid`);
+  });
+
+  describe.each(WORKFLOWS.map(({ name, logicalId }) => ({ name, logicalId })))(
+    '$name',
+    ({ name, logicalId }) => {
+      it('is a STANDARD state machine with a role of its own, assumed only by Step Functions', () => {
+        // Act
+        const machine = resources[logicalId];
+        const roleId = roleOf(machine);
+        const role = resources[roleId];
+        const users = Object.values(resources).filter(
+          (resource) => resource.Type === 'AWS::StepFunctions::StateMachine' && roleOf(resource) === roleId,
+        );
+
+        // Assess
+        expect(machine?.Type).toBe('AWS::StepFunctions::StateMachine');
+        expect(machine?.Properties['StateMachineType']).toBe('STANDARD');
+        expect(role?.Type).toBe('AWS::IAM::Role');
+        expect(users).toHaveLength(1);
+        expect(JSON.stringify(role?.Properties['AssumeRolePolicyDocument'])).toMatch(
+          /"Service":\{"Fn::Sub":"states\.\$\{AWS::Region\}\.amazonaws\.com"\}/,
+        );
+      });
+
+      it('may invoke exactly the connector functions its definition names, and do nothing else', async () => {
+        // Prepare
+        const functions = await invokedFunctions(name);
+
+        // Act
+        const statements = statementsOf(resources[roleOf(resources[logicalId])]);
+
+        // Assess
+        expect(functions.length).toBeGreaterThan(0);
+        expect(statements.flatMap((statement) => asArray(statement.Action))).toEqual([
+          'lambda:InvokeFunction',
+        ]);
+        expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
+        const granted = statements.flatMap((statement) => asArray(statement.Resource).map(referenced)).sort();
+        expect(granted).toEqual(functions.flatMap((id) => [id, `${id}:*`]).sort());
+      });
+    },
+  );
+
+  it('grants no wildcard action to any workflow role', () => {
+    // Prepare
+    const roles = Object.entries(resources).filter(
+      ([id, resource]) => resource.Type === 'AWS::IAM::Role' && /StateMachine|StepFunctions/.test(id),
+    );
+
+    // Act
+    const actions = roles.flatMap(([, role]) =>
+      statementsOf(role).flatMap((statement) => asArray(statement.Action)),
+    );
+
+    // Assess
+    expect(roles.length).toBe(WORKFLOWS.length + 1);
+    expect(actions.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
+    for (const [, role] of roles) {
+      const targets = statementsOf(role).flatMap((statement) => asArray(statement.Resource));
+      expect(targets).not.toContain('*');
+    }
+  });
+
+  it('starts nightly-export every night from an EventBridge rule that may start only it', () => {
+    // Prepare
+    const rule = Object.values(resources).find(
+      (resource) =>
+        resource.Type === 'AWS::Events::Rule' &&
+        asArray(resource.Properties['Targets'] as { Arn: unknown }[]).some(
+          (target) => referenced(target.Arn) === 'NightlyExportStateMachine',
+        ),
+    );
+    const target = asArray(rule?.Properties['Targets'] as { RoleArn: unknown; Input: string }[])[0];
+
+    // Act
+    const statements = statementsOf(resources[referenced(target?.RoleArn)]);
+
+    // Assess
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'cron(0 2 * * ? *)', State: 'ENABLED' });
+    expect(JSON.parse(target?.Input ?? '{}')).toEqual({ trigger: 'schedule' });
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['states:StartExecution'], Resource: { Ref: 'NightlyExportStateMachine' } },
+    ]);
+  });
+
+  it('lets the GitHub connector start issue-triage (its env names it) and no other state machine', () => {
+    // Prepare
+    const github = resources['GithubLambdaFunction'];
+
+    // Act
+    const starts = statementsOf(resources[roleOf(github)]).filter((statement) =>
+      asArray(statement.Action).includes('states:StartExecution'),
+    );
+
+    // Assess
+    const environment = github?.Properties['Environment'] as
+      | { Variables?: Record<string, unknown> }
+      | undefined;
+    expect(environment?.Variables?.['GITHUB_EVENTS_STATE_MACHINE_ARN']).toEqual({
+      Ref: 'IssueTriageStateMachine',
+    });
+    expect(starts.flatMap((statement) => asArray(statement.Resource))).toEqual([
+      { Ref: 'IssueTriageStateMachine' },
+    ]);
+  });
+});
