@@ -9,12 +9,19 @@
  * Runs: CIRCLE_FUZZ_RUNS per property (default 1 000; 10 000 with CIRCLE_LONG=1, `npm run test:long`).
  * The seed is printed; CIRCLE_FUZZ_SEED=<seed> replays a run.
  */
-import { type CapturedLogs, captureLogs, httpEvent, lambdaContext } from '@circle-core/core/testing';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  type SqsMessage,
+  sqsEvent,
+} from '@circle-core/core/testing';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertNoInternals, assertNoPollution, githubHeaders, slackHeaders } from './support/hostile.ts';
-import type { HttpResult, RouteEntry, Suite } from './support/suite.ts';
-import { startSuite } from './support/suite.ts';
+import type { ConnectorName, HttpResult, RouteEntry, Suite } from './support/suite.ts';
+import { CONNECTOR_NAMES, startSuite } from './support/suite.ts';
 
 const RUNS = Number(process.env['CIRCLE_FUZZ_RUNS'] ?? (process.env['CIRCLE_LONG'] === '1' ? 10_000 : 1_000));
 const SEED = Number(process.env['CIRCLE_FUZZ_SEED'] ?? Date.now() % 2_147_483_647);
@@ -23,6 +30,8 @@ const TIMEOUT_MS = Math.max(60_000, RUNS * 60);
 
 let suite: Suite;
 let logs: CapturedLogs;
+/** How many captured log lines the internal-error check has already read. */
+let read = 0;
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {
   unhandled.push(reason);
@@ -186,6 +195,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   logs = captureLogs();
+  read = 0;
 });
 
 afterEach(() => {
@@ -245,6 +255,124 @@ describe('Fuzz: every HTTP route of every connector', () => {
       );
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
+});
+
+describe('Fuzz: queue and task triggers of every connector', () => {
+  /** An envelope for one of the connector's operations (a mutated sample), or anything at all. */
+  function envelope(connector: ConnectorName): fc.Arbitrary<unknown> {
+    const operations = Object.keys(suite.samples[connector]);
+    const operation = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...operations) },
+      fc.string({ maxLength: 70 }),
+    );
+    const input = fc.oneof(
+      ...operations.map((name) =>
+        mutateSample((suite.samples[connector][name] ?? {}) as Record<string, unknown>),
+      ),
+      fc.jsonValue({ maxDepth: 3 }),
+    );
+    return fc.oneof(
+      { weight: 4, arbitrary: fc.record({ operation, input }, { requiredKeys: ['operation'] }) },
+      fc.record({
+        operation,
+        input,
+        idempotencyKey: fc.string({ maxLength: 300 }),
+        correlationId: fc.string({ maxLength: 200 }),
+      }),
+      fc.jsonValue({ maxDepth: 3 }),
+    );
+  }
+
+  /** Failures logged as unexpected (internal_error) since the last call: a 5xx on HTTP, a bug anywhere. */
+  const internalErrors = (): string[] => {
+    const fresh = logs.lines.slice(read);
+    read = logs.lines.length;
+    return fresh.filter((line) => line.includes('"errorCode":"internal_error"'));
+  };
+
+  it(
+    'reports only real, unique message ids of failed records and never fails unexpectedly (SQS)',
+    async () => {
+      // Prepare
+      const batch = fc.constantFrom(...CONNECTOR_NAMES).chain((connector) =>
+        fc.tuple(
+          fc.constant(connector),
+          fc.uniqueArray(
+            fc.record({
+              messageId: fc.uuid(),
+              body: fc.oneof(
+                envelope(connector).map((value) => JSON.stringify(value)),
+                fc.string({ maxLength: 80 }),
+              ),
+            }),
+            { minLength: 1, maxLength: 10, selector: (record) => record.messageId },
+          ),
+        ),
+      );
+      // Act & Assess
+      await fc.assert(
+        fc.asyncProperty(batch, async ([connector, messages]) => {
+          const event = sqsEvent(messages as SqsMessage[], { queue: `${connector}-requests` });
+          const response = (await suite.connectors[connector].handler(event, lambdaContext())) as {
+            batchItemFailures: { itemIdentifier: string }[];
+          };
+          const ids = new Set(messages.map((message) => message.messageId));
+          const failed = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+          expect(failed.every((id) => ids.has(id))).toBe(true);
+          expect(new Set(failed).size).toBe(failed.length);
+          expect(internalErrors()).toEqual([]);
+          assertNoPollution();
+        }),
+        { numRuns: Math.max(100, Math.floor(RUNS / 5)), seed: SEED + 2, endOnFailure: true },
+      );
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'throws only taxonomy errors with stable names for Step Functions, never an internal error (task)',
+    async () => {
+      // Prepare
+      const names = new Set([
+        'ValidationError',
+        'NotFoundError',
+        'ConflictError',
+        'AuthError',
+        'ForbiddenError',
+        'RateLimitedError',
+        'UnavailableError',
+        'TimeoutError',
+        'UnexpectedResponseError',
+        'NotSupportedError',
+        'PayloadTooLargeError',
+        'UnsupportedMediaTypeError',
+      ]);
+      const task = fc
+        .constantFrom(...CONNECTOR_NAMES)
+        .chain((connector) => fc.tuple(fc.constant(connector), envelope(connector)));
+      // Act & Assess
+      await fc.assert(
+        fc.asyncProperty(task, async ([connector, event]) => {
+          const payload =
+            typeof event === 'object' && event !== null && !Array.isArray(event)
+              ? { ...event, trigger: 'task' }
+              : event;
+          try {
+            await suite.connectors[connector].handler(payload, lambdaContext());
+          } catch (error) {
+            expect(
+              names.has((error as Error).name),
+              `${(error as Error).name}: ${(error as Error).message}`,
+            ).toBe(true);
+          }
+          expect(internalErrors()).toEqual([]);
+          assertNoPollution();
+        }),
+        { numRuns: Math.max(100, Math.floor(RUNS / 2)), seed: SEED + 3, endOnFailure: true },
+      );
     },
     TIMEOUT_MS,
   );

@@ -167,8 +167,8 @@ describe.runIf(LONG)('Local stack: loss and load', () => {
     for (const id of poisonIds) expect(receives.get(id), id).toEqual(expected);
   }, 300_000);
 
-  it('refuses every operation route without the right API key, and never invokes the function', async () => {
-    // Prepare
+  /** `/<function>/<operation>` (and health) of every function the stack runs. */
+  async function operationRoutes(): Promise<string[]> {
     const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
       functions: { function: string }[];
     };
@@ -180,13 +180,40 @@ describe.runIf(LONG)('Local stack: loss and load', () => {
     };
     const logs = captureLogs();
     const routes: string[] = [];
-    for (const { function: name } of health.functions) {
-      const path = modules[name];
-      if (path === undefined) continue;
-      const { connector } = (await import(path)) as { connector: { runtime: { operations: object } } };
-      routes.push(...[...Object.keys(connector.runtime.operations), 'health'].map((op) => `/${name}/${op}`));
+    try {
+      for (const { function: name } of health.functions) {
+        const path = modules[name];
+        if (path === undefined) continue;
+        const { connector } = (await import(path)) as { connector: { runtime: { operations: object } } };
+        routes.push(
+          ...[...Object.keys(connector.runtime.operations), 'health'].map((op) => `/${name}/${op}`),
+        );
+      }
+    } finally {
+      logs.restore();
     }
-    logs.restore();
+    return routes;
+  }
+
+  async function send(
+    route: string,
+    correlationId: string,
+    authorization: string | undefined,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-correlation-id': correlationId,
+    };
+    if (authorization !== undefined) headers['authorization'] = authorization;
+    const init: RequestInit = route.endsWith('/health')
+      ? { headers }
+      : { method: 'POST', headers, body: '{}' };
+    return fetch(`${stack.apiUrl}${route}`, init);
+  }
+
+  it('refuses every operation route without the right API key, and never invokes the function', async () => {
+    // Prepare
+    const routes = await operationRoutes();
     const credentials: (string | undefined)[] = [
       undefined,
       'Bearer not-the-key',
@@ -196,25 +223,33 @@ describe.runIf(LONG)('Local stack: loss and load', () => {
       'Bearer',
     ];
     // Act
-    const answers: { route: string; status: number; correlationId: string }[] = [];
+    const answers: { route: string; status: number; type: string | null; correlationId: string }[] = [];
     for (const route of routes) {
       for (const authorization of credentials) {
         const correlationId = `denied-${answers.length}`;
-        const headers: Record<string, string> = {
-          'content-type': 'application/json',
-          'x-correlation-id': correlationId,
-        };
-        if (authorization !== undefined) headers['authorization'] = authorization;
-        const method = route.endsWith('/health') ? 'GET' : 'POST';
-        const init: RequestInit = method === 'GET' ? { headers } : { method, headers, body: '{}' };
-        const response = await fetch(`${stack.apiUrl}${route}`, init);
-        answers.push({ route, status: response.status, correlationId });
-        expect(response.headers.get('content-type'), route).toBe('application/problem+json');
+        const response = await send(route, correlationId, authorization);
+        answers.push({
+          route,
+          status: response.status,
+          type: response.headers.get('content-type'),
+          correlationId,
+        });
       }
     }
+    // The control: with the key, the same kind of request does reach the function and shows in its log.
+    await send('/s3/health', 'allowed-control', `Bearer ${stack.apiKey}`);
+    await until(
+      'the control request in the log',
+      async () =>
+        stack.lines.some((line) => line['correlationId'] === 'allowed-control') ? true : undefined,
+      10_000,
+    );
     // Assess
     expect(routes.length).toBeGreaterThanOrEqual(25);
-    for (const answer of answers) expect(answer.status, answer.route).toBe(401);
+    for (const answer of answers) {
+      expect(answer.status, answer.route).toBe(401);
+      expect(answer.type, answer.route).toBe('application/problem+json');
+    }
     const denied = new Set(answers.map((answer) => answer.correlationId));
     expect(stack.lines.filter((line) => denied.has(String(line['correlationId'])))).toEqual([]);
   }, 120_000);

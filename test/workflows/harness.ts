@@ -316,6 +316,27 @@ export async function runWorkflow(world: WorkflowWorld, name: string, input: unk
 }
 
 /**
+ * Fires a state machine's schedule now with `npm run schedule -- <name>` (the event EventBridge would send)
+ * and answers the ARN of the execution it started.
+ *
+ * @example
+ * ```ts
+ * const arn = await fireSchedule(world, 'nightly-export');
+ * ```
+ */
+export async function fireSchedule(world: WorkflowWorld, stateMachine: string): Promise<string> {
+  const script = join(REPO_ROOT, 'scripts', 'local', 'schedule.ts');
+  const { stdout } = await run(process.execPath, [script, stateMachine], {
+    cwd: REPO_ROOT,
+    env: world.stack.env,
+  });
+  const arn = /"executionArn": "([^"]+)"/.exec(stdout)?.[1];
+  if (arn === undefined)
+    throw new Error(`npm run schedule -- ${stateMachine} started no execution:\n${stdout}`);
+  return arn;
+}
+
+/**
  * Reads an object from the stack's s3rver as text, or undefined when it does not exist.
  *
  * @example

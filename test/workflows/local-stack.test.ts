@@ -11,6 +11,7 @@ import { loadDefinition } from '../../shared/workflows/catalog.ts';
 import {
   executionArn,
   finished,
+  fireSchedule,
   issuesPayload,
   linesWithCorrelation,
   readObject,
@@ -41,7 +42,17 @@ interface IssueRow {
   archive_key: string;
 }
 
+/** Creates github_issues (when missing) with the statements the workflows themselves run. */
+async function ensureIssuesTable(): Promise<void> {
+  const definition = await loadDefinition('nightly-export');
+  const ensure = definition.States['EnsureTable']?.Parameters?.['Payload'] as {
+    input: { statements: { sql: string }[] };
+  };
+  for (const { sql } of ensure.input.statements) await world.db.query(sql);
+}
+
 async function issueRow(repository: string, number: number): Promise<IssueRow | undefined> {
+  await ensureIssuesTable();
   const { rows } = await world.db.query<IssueRow>(
     'select * from github_issues where repository = $1 and number = $2',
     [repository, number],
@@ -55,11 +66,7 @@ async function seedIssues(
   numbers: number[],
   title: (n: number) => string,
 ): Promise<void> {
-  const definition = await loadDefinition('nightly-export');
-  const ensure = definition.States['EnsureTable']?.Parameters?.['Payload'] as {
-    input: { statements: { sql: string }[] };
-  };
-  for (const { sql } of ensure.input.statements) await world.db.query(sql);
+  await ensureIssuesTable();
   for (const number of numbers) {
     await world.db.query(
       "insert into github_issues (repository, number, id, title, state, html_url, author, opened_at, updated_at, last_delivery_id, correlation_id, archive_key) values ($1, $2, $3, $4, 'open', $5, 'ada', now(), now(), 'seed', 'seed', 'seed') on conflict do nothing",
@@ -259,6 +266,33 @@ describe('Workflow: nightly-export', () => {
     expect(linesWithCorrelation(world, correlationId)).toEqual(
       new Set(['postgres:invocation', 's3:invocation', 'slack:invocation']),
     );
+  });
+
+  it('runs from its schedule (npm run schedule -- nightly-export), correlated by the execution name', async () => {
+    // Prepare
+    await seedIssues('acme/cron', [1], () => 'Scheduled');
+    const { rows } = await world.db.query<{ total: number }>(
+      'select count(*)::integer as total from github_issues',
+    );
+
+    // Act
+    const arn = await fireSchedule(world, 'nightly-export');
+    const execution = await finished(world, arn);
+
+    // Assess
+    const name = arn.split(':').pop() ?? '';
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.input ?? '{}')).toEqual({ trigger: 'schedule' });
+    const output = JSON.parse(execution.output ?? '{}') as { rows: number; slack: { ts: string } };
+    expect(output).toMatchObject({
+      correlationId: name,
+      rows: rows[0]?.total,
+      slack: { channel: 'C0GENERAL' },
+    });
+    expect(world.slack.message('C0GENERAL', output.slack.ts)?.text).toContain(
+      `Nightly export of github_issues: ${rows[0]?.total} rows`,
+    );
+    expect(linesWithCorrelation(world, name)).toContain('slack:invocation');
   });
 
   it('never carries more than one page of rows between states (claim check), however large the table', async () => {

@@ -556,7 +556,7 @@ describe('Class: Secret', () => {
       expect(fake.callsFor('app/early')).toBe(1);
     });
 
-    it('resolves on failure and throws the remembered error on the first use only', async () => {
+    it('resolves on failure, and the first use fetches again', async () => {
       // Prepare
       const secret = defineSecret('app/not-yet');
 
@@ -570,7 +570,20 @@ describe('Class: Secret', () => {
       expect(first).toBeInstanceOf(ConfigurationError);
       expect((first as Error).message).toBe('secret app/not-yet was not found');
       expect(second).toBe('created');
-      expect(fake.callsFor('app/not-yet')).toBe(2);
+      expect(fake.callsFor('app/not-yet')).toBe(3);
+    });
+
+    it('picks up a secret created after a failed prefetch on the first use', async () => {
+      // Prepare
+      const secret = defineSecret('app/late');
+      await secret.prefetch();
+      fake.answers.set('app/late', { secretString: 'late' });
+
+      // Act
+      const value = await secret.text();
+
+      // Assess
+      expect(value).toBe('late');
     });
 
     it('forgets a remembered error when refresh succeeds', async () => {

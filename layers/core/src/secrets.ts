@@ -27,7 +27,7 @@ export interface Secret {
   json<T>(schema: z.ZodType<T>): Promise<T>;
   /** Fetches the value now, bypassing the cache (after a provider 401/403: the secret may have rotated). */
   refresh(): Promise<void>;
-  /** Fetches during init. Never rejects: a failure is remembered and thrown by the first use instead. */
+  /** Fetches during init. Never rejects: after a failure the first use fetches again and reports its own outcome. */
   prefetch(): Promise<void>;
 }
 
@@ -216,7 +216,6 @@ class SecretHandle implements Secret {
   readonly name: string;
   readonly #maxAgeMs: number;
   readonly #maxAgeSeconds: number;
-  #prefetchError: unknown;
   #parsed: { text: string; schema: z.ZodType<unknown>; value: unknown } | undefined;
 
   constructor(name: string, maxAgeSeconds: number) {
@@ -226,11 +225,6 @@ class SecretHandle implements Secret {
   }
 
   text(): Promise<string> {
-    if (this.#prefetchError !== undefined) {
-      const error = this.#prefetchError;
-      this.#prefetchError = undefined;
-      return Promise.reject(error);
-    }
     const entry = state.entries.get(this.name);
     if (entry?.value !== undefined && Date.now() - entry.fetchedAt < this.#maxAgeMs) {
       return Promise.resolve(entry.value);
@@ -261,16 +255,15 @@ class SecretHandle implements Secret {
   }
 
   async refresh(): Promise<void> {
-    this.#prefetchError = undefined;
     await fetchValue(this.name, this.#maxAgeSeconds);
   }
 
   async prefetch(): Promise<void> {
     try {
       await fetchValue(this.name, this.#maxAgeSeconds);
-      this.#prefetchError = undefined;
-    } catch (error) {
-      this.#prefetchError = error;
+    } catch {
+      // Nothing cached: the first use fetches again, so a secret created after start-up is picked up and a
+      // failure that persists surfaces there, with its own error.
     }
   }
 }

@@ -332,7 +332,9 @@ export class StepFunctionsEngine {
   }
 
   async #run(machine: MachineRecord, execution: ExecutionRecord, input: Json): Promise<void> {
-    const stateMachine = new StateMachine(machine.definition as unknown as StateMachineDefinition);
+    const stateMachine = new StateMachine(
+      structuredClone(machine.definition) as unknown as StateMachineDefinition,
+    );
     const run = stateMachine.run(input, {
       overrides: { taskResourceLocalHandlers: this.#taskHandlers(machine.definition) },
       context: {
