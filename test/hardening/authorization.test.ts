@@ -126,7 +126,7 @@ describe('Inbound: operation routes without the gateway authorizer', () => {
   // TypeError when the event's authorizer is null (or any non-object), so the request gets a 500 instead of a
   // 401. It still fails closed (nothing runs), but a 5xx is wrong. Fix: refuse unless
   // `typeof authorizer === 'object' && authorizer !== null` before the `in` checks.
-  it.skip('answers 401, not 500, when the authorizer is null (bug: requireAuthorizer uses `in` on null)', async () => {
+  it('answers 401, not 500, when the authorizer is null', async () => {
     // Prepare
     const route = guarded().find((entry) => entry.path === '/s3/put-object') as RouteEntry;
     const event = unauthorizedEvent(route, suite.samples.s3['put-object'], null);

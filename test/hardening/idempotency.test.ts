@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { githubFaults } from '../fakes/github.ts';
-import { createTable } from '../peers/dynalite.ts';
 import { type ConnectorName, type HttpResult, REPO, type Suite, startSuite } from './support/suite.ts';
 
 /** The operations that change something at the provider; each must declare `effect: 'write'`. */
@@ -33,7 +32,6 @@ function post(connector: ConnectorName, operation: string, body: unknown, key?: 
 
 beforeAll(async () => {
   suite = await startSuite({ env: { CIRCLE_IDEMPOTENCY_TABLE: 'circle-idempotency' } });
-  await createTable(suite.dynamo.endpoint, 'circle-idempotency', { partitionKey: 'id' });
   // Until every connector declares its writes (see the first test), protect them here so the end-to-end
   // behaviour is proved either way; once declared, this changes nothing.
   for (const [connector, operations] of Object.entries(WRITES) as [ConnectorName, string[]][]) {

@@ -167,7 +167,10 @@ describe('Outbound: 5xx retries', () => {
 
 describe('Outbound: Retry-After', () => {
   it.each([
-    ['429 Too Many Requests', { status: 429, headers: { 'retry-after': '2' }, body: { message: 'Too Many Requests' } }],
+    [
+      '429 Too Many Requests',
+      { status: 429, headers: { 'retry-after': '2' }, body: { message: 'Too Many Requests' } },
+    ],
     [
       'GitHub secondary rate limit (403)',
       {

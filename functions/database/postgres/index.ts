@@ -42,12 +42,14 @@ export const connector = defineConnector({
       run: (input, { client }) => client.query(input),
     }),
     execute: op({
+      effect: 'write',
       description: 'Runs several parameterised statements in one transaction, all or nothing',
       input: ExecuteInput,
       output: ExecuteOutput,
       run: (input, { client }) => client.execute(input),
     }),
     'insert-rows': op({
+      effect: 'write',
       description: 'Inserts many rows into one table with batched multi-row INSERTs in one transaction',
       input: InsertRowsInput,
       output: InsertRowsOutput,

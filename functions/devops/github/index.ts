@@ -42,6 +42,7 @@ export const connector = defineConnector({
   setup: (config) => createGitHubServices(config),
   operations: (op) => ({
     'create-issue': op({
+      effect: 'write',
       description:
         'Opens an issue with optional labels and assignees (sent once: GitHub has no idempotency keys)',
       input: CreateIssueInput,
@@ -49,6 +50,7 @@ export const connector = defineConnector({
       run: (input, { client }) => client.github.createIssue(input),
     }),
     'comment-on-issue': op({
+      effect: 'write',
       description: 'Adds a comment to an issue or pull request (sent once)',
       input: CommentOnIssueInput,
       output: IssueComment,

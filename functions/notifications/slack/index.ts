@@ -55,6 +55,7 @@ export const connector = defineConnector({
   setup: createSlackServices,
   operations: (op) => ({
     'post-message': op({
+      effect: 'write',
       description:
         'Posts a message (text and/or Block Kit blocks) to a channel, optionally as a thread reply; sent once, never retried after a 5xx',
       input: SlackPostMessageInput,
@@ -62,6 +63,7 @@ export const connector = defineConnector({
       run: (input, { client }) => client.slack.postMessage(input),
     }),
     'update-message': op({
+      effect: 'write',
       description: 'Replaces the text and/or blocks of a message the bot posted',
       input: SlackUpdateMessageInput,
       output: UpdateMessageOutput,

@@ -36,6 +36,7 @@ export const connector = defineConnector({
   operations: (op) => ({
     'put-object': op({
       description: 'Stores an object from text or base64, with media type and user metadata',
+      effect: 'write',
       input: S3PutObjectInput,
       output: PutObjectOutput,
       run: (input, { client }) => client.putObject(input),
@@ -60,12 +61,14 @@ export const connector = defineConnector({
     }),
     'delete-object': op({
       description: 'Deletes an object (deleting a missing object succeeds)',
+      effect: 'write',
       input: DeleteObjectInput,
       output: DeleteObjectOutput,
       run: (input, { client }) => client.deleteObject(input),
     }),
     'copy-object': op({
       description: 'Copies an object server-side, optionally replacing its media type and metadata',
+      effect: 'write',
       input: CopyObjectInput,
       output: CopyObjectOutput,
       run: (input, { client }) => client.copyObject(input),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
-import { parseJson } from './json.ts';
+import { MAX_JSON_DEPTH, parseJson } from './json.ts';
 
 describe('Function: parseJson', () => {
   it('parses plain JSON', () => {
@@ -20,5 +20,16 @@ describe('Function: parseJson', () => {
     expect(() => parseJson('{"a":', 'message body of m-1')).toThrow(
       'The message body of m-1 is not valid JSON',
     );
+  });
+});
+
+describe('Function: parseJson (nesting)', () => {
+  it('refuses documents nested deeper than the limit, counting only brackets outside strings', () => {
+    const deep = `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`;
+    const atLimit = `${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`;
+    const bracketsInString = JSON.stringify({ text: `${'{['.repeat(1000)}\\"` });
+    expect(() => parseJson(deep, 'request body')).toThrow(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+    expect(parseJson(atLimit, 'request body')).toBeInstanceOf(Array);
+    expect(parseJson(bracketsInString, 'request body')).toMatchObject({ text: expect.any(String) });
   });
 });

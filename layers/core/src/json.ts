@@ -1,6 +1,30 @@
 import secureJson from 'secure-json-parse';
 import { ValidationError } from './errors.ts';
 
+/** Deeper documents are refused: no real input needs them, and walking them can exhaust the stack. */
+export const MAX_JSON_DEPTH = 256;
+const MAX_DEPTH = MAX_JSON_DEPTH;
+
+/** The deepest nesting of `[`/`{` outside strings; one pass, no allocation. Invalid JSON is left to the parser. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 92)
+        i++; // backslash: skip the escaped character
+      else if (code === 34) inString = false;
+    } else if (code === 34) inString = true;
+    else if (code === 123 || code === 91) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (code === 125 || code === 93) depth--;
+  }
+  return deepest;
+}
+
 /**
  * Parses untrusted JSON. Keys that could pollute prototypes (`__proto__`, `constructor.prototype`) are
  * refused rather than silently dropped, so a hostile body gets a clear 400 and nothing is polluted.
@@ -11,6 +35,9 @@ import { ValidationError } from './errors.ts';
  * ```
  */
 export function parseJson(text: string, what: string): unknown {
+  if (nestingDepth(text) > MAX_DEPTH) {
+    throw new ValidationError(`The ${what} nests deeper than ${MAX_DEPTH} levels`);
+  }
   try {
     return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {

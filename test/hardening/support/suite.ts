@@ -193,6 +193,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     }),
   });
   await createTable(dynamo.endpoint, 'github-state');
+  const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
+  if (idempotencyTable !== undefined)
+    await createTable(dynamo.endpoint, idempotencyTable, { partitionKey: 'id' });
   const quoted = pg.escapeIdentifier(schema);
   await withPostgres(realPostgresUrl(), async (admin) => {
     await admin.query(`create schema ${quoted}`);
@@ -243,7 +246,11 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the S3 samples.
   await connectors.s3.handler(
-    { operation: 'put-object', input: { key: 'seed/readme.txt', body: 'hello' } },
+    {
+      operation: 'put-object',
+      input: { key: 'seed/readme.txt', body: 'hello' },
+      idempotencyKey: 'seed-readme',
+    },
     lambdaContext(),
   );
 

@@ -25,7 +25,11 @@ export interface Connector<S extends ConfigSchema, Client, Ops extends string> {
   /** Builds the client (prefetching secrets) during init; the deployed entry awaits it at top level. */
   prepare(): Promise<void>;
   /** Runs an operation outside Lambda (scripts, other services), with the same validation. */
-  run(operation: Ops | 'health', input: unknown, options?: { correlationId?: string }): Promise<unknown>;
+  run(
+    operation: Ops | 'health',
+    input: unknown,
+    options?: { correlationId?: string; idempotencyKey?: string },
+  ): Promise<unknown>;
 }
 
 type EventKind = 'http' | 'sqs' | 'request';
@@ -173,6 +177,7 @@ export function defineConnector<
       runtime.execute(operation, input, {
         trigger: 'direct',
         correlationId: correlationIdFrom(options.correlationId) ?? crypto.randomUUID(),
+        idempotencyKey: options.idempotencyKey,
       }),
   };
 }

@@ -68,10 +68,18 @@ export async function handleHttp<S extends ConfigSchema, Client>(
  * Checking its trace in the event is defence in depth: a stage deployed without one fails closed.
  */
 function requireAuthorizer(event: APIGatewayProxyEventV2): void {
-  const authorizer = (event.requestContext as { authorizer?: Record<string, unknown> }).authorizer;
-  if (authorizer === undefined || !('iam' in authorizer || 'jwt' in authorizer || 'lambda' in authorizer)) {
+  const authorizer: unknown = (event.requestContext as { authorizer?: unknown }).authorizer;
+  const trace = (kind: string): boolean => {
+    const value = isObject(authorizer) ? authorizer[kind] : undefined;
+    return isObject(value);
+  };
+  if (!(trace('iam') || trace('jwt') || trace('lambda'))) {
     throw new AuthError('This route requires authorization (IAM, JWT or the local API key)');
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
 
 function readJsonBody(event: APIGatewayProxyEventV2): unknown {

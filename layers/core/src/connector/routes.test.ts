@@ -160,6 +160,16 @@ describe('Function: defineConnector (routes, triggers, lifecycle)', () => {
     expect(seen[0]).toMatchObject({ key: 'k-1' });
   });
 
+  it("passes a library caller's correlation id and idempotency key to the operation", async () => {
+    const connector = hookConnector();
+    await connector.run(
+      'record-input',
+      { value: 'lib' },
+      { correlationId: 'lib-corr', idempotencyKey: 'lib-key' },
+    );
+    expect(seen[0]).toMatchObject({ trigger: 'direct', id: 'lib-corr', key: 'lib-key' });
+  });
+
   it('treats an output that breaks the schema as an internal error', async () => {
     const connector = hookConnector();
     const response = (await connector.handler(
