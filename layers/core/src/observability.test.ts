@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLogger,
   loadTracer,
-  recordOperation,
+  OperationMetrics,
   traceAwsClient,
+  traced,
   tracingEnabled,
 } from './observability.ts';
 import { captureLogs } from './testing/index.ts';
@@ -13,21 +14,28 @@ describe('Module: observability', () => {
     delete process.env['POWERTOOLS_TRACE_ENABLED'];
   });
 
-  it('records count, errors and latency per operation as one EMF line', () => {
+  it('publishes one EMF line per operation with count, errors and every latency', () => {
     // Prepare
+    const metrics = new OperationMetrics();
+    metrics.record({ connector: 'obs-test', operation: 'put-object', durationMs: 12.5, failed: true });
+    metrics.record({ connector: 'obs-test', operation: 'put-object', durationMs: 3, failed: false });
+    metrics.record({ connector: 'obs-test', operation: 'get-object', durationMs: 1, failed: false });
     const logs = captureLogs();
     // Act
-    recordOperation({ connector: 'obs-test', operation: 'put-object', durationMs: 12.5, failed: true });
+    metrics.publish();
+    metrics.publish();
     logs.restore();
     // Assess
-    const emf = logs.records().find((record) => record['_aws'] !== undefined);
-    expect(emf).toMatchObject({
+    const emf = logs.records().filter((record) => record['_aws'] !== undefined);
+    expect(emf).toHaveLength(2);
+    expect(emf[0]).toMatchObject({
       operation: 'put-object',
       service: 'obs-test',
-      invocations: 1,
+      invocations: 2,
       errors: 1,
-      latency: 12.5,
+      latency: [12.5, 3],
     });
+    expect(emf[1]).toMatchObject({ operation: 'get-object', invocations: 1, errors: 0, latency: 1 });
   });
 
   it('writes structured lines with the connector version', () => {
@@ -47,6 +55,47 @@ describe('Module: observability', () => {
     await expect(loadTracer('obs-test')).resolves.toBeUndefined();
     const client = { send: () => 1 };
     await expect(traceAwsClient(client, 'obs-test')).resolves.toBe(client);
+  });
+
+  it('runs traced work plainly without a tracer', async () => {
+    const annotations: string[] = [];
+    const result = await traced(undefined, 'obs-test', async (annotate) => {
+      annotate('operation', 'x');
+      return 42;
+    });
+    expect(result).toBe(42);
+    expect(annotations).toEqual([]);
+  });
+
+  it('annotates a subsegment of its own, closes it and restores the parent', async () => {
+    // Prepare: the tracer only traces inside Lambda, which it recognises by AWS_EXECUTION_ENV.
+    process.env['POWERTOOLS_TRACE_ENABLED'] = 'true';
+    process.env['AWS_EXECUTION_ENV'] = 'AWS_Lambda_nodejs24.x';
+    const tracer = await loadTracer('obs-test');
+    delete process.env['AWS_EXECUTION_ENV'];
+    if (tracer === undefined) throw new Error('tracer expected');
+    const xray = await import('aws-xray-sdk-core');
+    // In Lambda the SDK's continuation-local namespace is entered by the runtime hook; here by hand.
+    await xray.getNamespace().runPromise(async () => {
+      const parent = new xray.Segment('lambda-facade');
+      tracer.setSegment(parent);
+      // Act
+      const failure = traced(tracer, 'obs-test', async (annotate) => {
+        annotate('operation', 'put-object');
+        throw new Error('boom');
+      });
+      // Assess
+      await expect(failure).rejects.toThrow('boom');
+      const sub = parent.subsegments?.[0] as unknown as {
+        name: string;
+        annotations: Record<string, unknown>;
+        end_time?: number;
+      };
+      expect(sub.name).toBe('## obs-test');
+      expect(sub.annotations['operation']).toBe('put-object');
+      expect(sub.end_time).toBeGreaterThan(0);
+      expect(tracer.getSegment()).toBe(parent);
+    });
   });
 
   it('loads the tracer when tracing is on', async () => {

@@ -21,28 +21,54 @@ export function createLogger(connector: string, version: string): Logger {
   return new Logger({ serviceName: connector, persistentKeys: { connectorVersion: version } });
 }
 
-/**
- * Records one operation's outcome: count, errors and latency, dimensioned by connector and operation,
- * as one Embedded Metric Format line (CloudWatch turns it into metrics without an API call).
- *
- * @example
- * ```ts
- * recordOperation({ connector: 's3', operation: 'put-object', durationMs: 12, failed: false });
- * ```
- */
-export function recordOperation(sample: {
+/** One operation's outcome, as recorded by the runtime. */
+export interface OperationSample {
   connector: string;
   operation: string;
   durationMs: number;
   failed: boolean;
-}): void {
-  // Synchronous from first add to publish, so records processed concurrently never mix dimensions.
-  const metrics = metricsFor(sample.connector);
-  metrics.addDimension('operation', sample.operation);
-  metrics.addMetric('invocations', MetricUnit.Count, 1);
-  metrics.addMetric('errors', MetricUnit.Count, sample.failed ? 1 : 0);
-  metrics.addMetric('latency', MetricUnit.Milliseconds, sample.durationMs);
-  metrics.publishStoredMetrics();
+}
+
+/**
+ * Collects operation outcomes during an invocation and publishes them once at its end: count, errors and
+ * latency per connector and operation, one Embedded Metric Format line per operation (CloudWatch turns it
+ * into metrics without an API call). An SQS batch of ten records of one operation is one line, not ten.
+ *
+ * @example
+ * ```ts
+ * const metrics = new OperationMetrics();
+ * metrics.record({ connector: 's3', operation: 'put-object', durationMs: 12, failed: false });
+ * metrics.publish();
+ * ```
+ */
+export class OperationMetrics {
+  readonly #samples: OperationSample[] = [];
+
+  record(sample: OperationSample): void {
+    this.#samples.push(sample);
+  }
+
+  publish(): void {
+    if (this.#samples.length === 0) return;
+    const byOperation = new Map<string, OperationSample[]>();
+    for (const sample of this.#samples) {
+      const key = `${sample.connector}\u0000${sample.operation}`;
+      const group = byOperation.get(key);
+      if (group === undefined) byOperation.set(key, [sample]);
+      else group.push(sample);
+    }
+    this.#samples.length = 0;
+    for (const group of byOperation.values()) {
+      const first = group[0] as OperationSample;
+      // Synchronous from first add to publish, so nothing else can mix its dimensions in.
+      const metrics = metricsFor(first.connector);
+      metrics.addDimension('operation', first.operation);
+      metrics.addMetric('invocations', MetricUnit.Count, group.length);
+      metrics.addMetric('errors', MetricUnit.Count, group.filter((sample) => sample.failed).length);
+      for (const sample of group) metrics.addMetric('latency', MetricUnit.Milliseconds, sample.durationMs);
+      metrics.publishStoredMetrics();
+    }
+  }
 }
 
 const metricsByConnector = new Map<string, Metrics>();
@@ -90,6 +116,39 @@ export function loadTracer(connector: string): Promise<Tracer | undefined> {
     ({ Tracer: TracerClass }) => new TracerClass({ serviceName: connector }),
   );
   return tracerPromise;
+}
+
+/**
+ * Runs `fn` inside an X-Ray subsegment `## <connector>` annotated with the operation and cold start, when a
+ * tracer is given (tracing on); otherwise just runs it. Lambda's own segment is a read-only facade, so
+ * annotations must go on a subsegment of ours.
+ *
+ * @example
+ * ```ts
+ * const result = await traced(tracer, 's3', () => handle(event), (span) => span.annotate('operation', 'put-object'));
+ * ```
+ */
+export async function traced<T>(
+  tracer: Tracer | undefined,
+  connector: string,
+  fn: (annotate: (key: string, value: string) => void) => Promise<T>,
+): Promise<T> {
+  if (tracer === undefined) return fn(() => undefined);
+  const parent = tracer.getSegment();
+  const subsegment = parent?.addNewSubsegment(`## ${connector}`);
+  if (subsegment === undefined) return fn(() => undefined);
+  tracer.setSegment(subsegment);
+  tracer.annotateColdStart();
+  tracer.addServiceNameAnnotation();
+  try {
+    return await fn((key, value) => tracer.putAnnotation(key, value));
+  } catch (error) {
+    tracer.addErrorAsMetadata(error as Error);
+    throw error;
+  } finally {
+    subsegment.close();
+    tracer.setSegment(parent as NonNullable<typeof parent>);
+  }
 }
 
 /**

@@ -3,9 +3,8 @@
  * max age, one request in flight per secret, failures mapped to the error taxonomy. Values never appear in a
  * message, a log line or an error.
  */
-import { GetParameterError } from '@aws-lambda-powertools/parameters';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import sjson from 'secure-json-parse';
 import type * as z from 'zod';
 import { ConfigurationError, type ConnectorError, UnavailableError } from './errors.ts';
@@ -41,25 +40,29 @@ interface Entry {
 }
 
 interface State {
-  provider: SecretsProvider | undefined;
+  provider: Promise<SecretsProvider> | undefined;
   client: SecretsManagerClient | undefined;
   entries: Map<string, Entry>;
 }
 
 const state: State = { provider: undefined, client: undefined, entries: new Map() };
 
-function provider(): SecretsProvider {
-  if (state.provider === undefined) {
-    // Created on first use, not at import, so the environment (AWS_ENDPOINT_URL_SECRETS_MANAGER, region,
-    // credentials) is read when it is complete. The SDK resolves the endpoint variables itself.
+function provider(): Promise<SecretsProvider> {
+  // Loaded on first use, not at import: a connector that reads no secret never pays for the SDK client
+  // (tens of milliseconds of cold start), and the environment (AWS_ENDPOINT_URL_SECRETS_MANAGER, region,
+  // credentials) is complete by then. The SDK resolves the endpoint variables itself.
+  state.provider ??= Promise.all([
+    import('@aws-lambda-powertools/parameters/secrets'),
+    import('@aws-sdk/client-secrets-manager'),
+  ]).then(([{ SecretsProvider: Provider }, { SecretsManagerClient: Client }]) => {
     const client =
       state.client ??
-      new SecretsManagerClient({
+      new Client({
         // Without these a stalled connection would hold the invocation until Lambda kills it.
         requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
       });
-    state.provider = new SecretsProvider({ awsSdkV3Client: client });
-  }
+    return new Provider({ awsSdkV3Client: client });
+  });
   return state.provider;
 }
 
@@ -113,7 +116,7 @@ async function readFromStore(name: string, maxAgeSeconds: number): Promise<strin
   let value: string | Uint8Array | undefined;
   try {
     // The freshness decision is ours (per handle max age, single flight), so always ask the store.
-    value = await provider().get(name, { forceFetch: true, maxAge: maxAgeSeconds });
+    value = await (await provider()).get(name, { forceFetch: true, maxAge: maxAgeSeconds });
   } catch (error) {
     throw secretError(name, error);
   }
@@ -142,7 +145,11 @@ const TRANSIENT = new Set([
 
 /** Maps an SDK failure to the taxonomy. Messages name the secret and the AWS error code only. */
 function secretError(name: string, error: unknown): ConnectorError {
-  const cause = error instanceof GetParameterError && error.cause !== undefined ? error.cause : error;
+  // Powertools wraps the SDK's error in a GetParameterError (matched by name: the class loads lazily).
+  const cause =
+    error instanceof Error && error.name === 'GetParameterError' && error.cause !== undefined
+      ? error.cause
+      : error;
   const sdk = cause as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
   const code = typeof sdk.name === 'string' ? sdk.name : 'UnknownError';
   const options = { cause, details: { secret: name, awsError: code } };

@@ -7,13 +7,16 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import {
   createLogger,
   loadTracer,
+  OperationMetrics,
   parseEnvelope,
   parseInput,
   parseJson,
-  recordOperation,
   withInvocation,
 } from '@circle-core/core';
 import middy from '@middy/core';
+
+const metrics = new OperationMetrics();
+
 import type { SQSEvent } from 'aws-lambda';
 import {
   CreateItemInput,
@@ -113,8 +116,11 @@ const probes: [string, string, Probe][] = [
   ],
   [
     'EMF metrics line',
-    'recordOperation: one dimension, three metrics, publishStoredMetrics',
-    () => recordOperation({ connector: 'bench', operation: OPERATION, durationMs: 0.5, failed: false }),
+    'OperationMetrics: one sample recorded and published (one dimension, three metrics)',
+    () => {
+      metrics.record({ connector: 'bench', operation: OPERATION, durationMs: 0.5, failed: false });
+      metrics.publish();
+    },
   ],
   [
     'hand-written JSON line',

@@ -4,7 +4,7 @@ import type * as z from 'zod';
 import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
 import { stepFunctionsErrorName, toConnectorError } from '../errors.ts';
-import { loadTracer } from '../observability.ts';
+import { loadTracer, traced, tracingEnabled } from '../observability.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import { handleHttp, headerValue } from './http-adapter.ts';
 import { handleQueue } from './queue-adapter.ts';
@@ -70,44 +70,64 @@ export function defineConnector<
   const runtime = new ConnectorRuntime<S, Client>(definition);
   const { logger } = runtime;
 
+  // Read once per container: a tracer is loaded (and the X-Ray SDK's async hooks switched on) only when on.
+  const tracing = tracingEnabled();
+
   const dispatch = async (event: unknown, context: Context): Promise<unknown> => {
     const started = performance.now();
     const deadline = Date.now() + context.getRemainingTimeInMillis();
-    const kind = kindOf(event);
-    const line: Record<string, unknown> = { trigger: kind };
-    const tracer = await loadTracer(runtime.name);
+    const line: Record<string, unknown> = { trigger: kindOf(event) };
+    const tracer = tracing ? await loadTracer(runtime.name) : undefined;
     try {
-      if (kind === 'http') {
-        const http = event as APIGatewayProxyEventV2;
-        const correlationId =
-          correlationIdFrom(headerValue(http, 'x-correlation-id')) ?? http.requestContext.requestId;
-        const outcome = await withInvocation({ deadline, correlationId }, () =>
-          handleHttp(runtime, http, correlationId),
-        );
-        Object.assign(line, {
-          correlationId,
-          operation: outcome.operation,
-          status: outcome.response.statusCode,
-        });
-        tracer?.putAnnotation('operation', outcome.operation);
-        if (outcome.error !== undefined) describeFailure(line, outcome.error);
-        return outcome.response;
-      }
-      if (kind === 'sqs') {
-        const outcome = await handleQueue(runtime, event as SQSEvent, deadline);
-        Object.assign(line, {
-          correlationId: context.awsRequestId,
-          records: outcome.records,
-          failed: outcome.failed,
-        });
-        return outcome.response;
-      }
-      return await runRequest(event, context, deadline, line);
+      return await traced(tracer, runtime.name, (annotate) =>
+        route(event, context, deadline, line, annotate),
+      );
     } finally {
+      runtime.metrics.publish();
       line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
       const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;
       if (failed) logger.warn('invocation', line);
       else logger.info('invocation', line);
+    }
+  };
+
+  const route = async (
+    event: unknown,
+    context: Context,
+    deadline: number,
+    line: Record<string, unknown>,
+    annotate: (key: string, value: string) => void,
+  ): Promise<unknown> => {
+    const kind = line['trigger'];
+    if (kind === 'http') {
+      const http = event as APIGatewayProxyEventV2;
+      const correlationId =
+        correlationIdFrom(headerValue(http, 'x-correlation-id')) ?? http.requestContext.requestId;
+      const outcome = await withInvocation({ deadline, correlationId }, () =>
+        handleHttp(runtime, http, correlationId),
+      );
+      Object.assign(line, {
+        correlationId,
+        operation: outcome.operation,
+        status: outcome.response.statusCode,
+      });
+      annotate('operation', outcome.operation);
+      if (outcome.error !== undefined) describeFailure(line, outcome.error);
+      return outcome.response;
+    }
+    if (kind === 'sqs') {
+      const outcome = await handleQueue(runtime, event as SQSEvent, deadline);
+      Object.assign(line, {
+        correlationId: context.awsRequestId,
+        records: outcome.records,
+        failed: outcome.failed,
+      });
+      return outcome.response;
+    }
+    try {
+      return await runRequest(event, context, deadline, line);
+    } finally {
+      if (typeof line['operation'] === 'string') annotate('operation', line['operation']);
     }
   };
 
@@ -174,10 +194,12 @@ export function defineConnector<
       }
     },
     run: (operation, input, options = {}) =>
-      runtime.execute(operation, input, {
-        trigger: 'direct',
-        correlationId: correlationIdFrom(options.correlationId) ?? crypto.randomUUID(),
-        idempotencyKey: options.idempotencyKey,
-      }),
+      runtime
+        .execute(operation, input, {
+          trigger: 'direct',
+          correlationId: correlationIdFrom(options.correlationId) ?? crypto.randomUUID(),
+          idempotencyKey: options.idempotencyKey,
+        })
+        .finally(() => runtime.metrics.publish()),
   };
 }

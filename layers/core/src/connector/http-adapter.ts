@@ -187,12 +187,13 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
 
 /** Reads one header case-insensitively (API Gateway lower-cases them, other callers may not). */
 export function headerValue(
-  event: { headers?: Record<string, string | undefined> },
+  event: { version?: string; headers?: Record<string, string | undefined> },
   name: string,
 ): string | undefined {
   const headers = event.headers ?? {};
   const direct = headers[name];
-  if (direct !== undefined) return direct;
+  // API Gateway v2 lower-cases header names already; only other callers need the scan.
+  if (direct !== undefined || event.version === '2.0') return direct;
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name) return value;
   }

@@ -9,7 +9,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { IdempotencyGuard } from '../idempotency.ts';
-import { createLogger, type Logger, recordOperation } from '../observability.ts';
+import { createLogger, type Logger, OperationMetrics } from '../observability.ts';
 import type {
   AnyOperation,
   ConnectorDefinition,
@@ -45,6 +45,8 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
   readonly version: string;
   readonly capabilities: readonly string[];
   readonly logger: Logger;
+  /** Outcomes of this invocation's operations, published once when it ends. */
+  readonly metrics = new OperationMetrics();
   readonly operations: Record<string, AnyOperation<z.output<S>, Client>>;
   readonly routes: RouteDefinition<z.output<S>, Client>[];
   readonly #definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>;
@@ -146,7 +148,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
     } catch (error) {
       throw toConnectorError(error);
     } finally {
-      recordOperation({
+      this.metrics.record({
         connector: this.name,
         operation: operationName,
         durationMs: performance.now() - started,
