@@ -48,8 +48,13 @@ export class OperationMetrics {
     this.#samples.push(sample);
   }
 
-  publish(): void {
-    if (this.#samples.length === 0) return;
+  /**
+   * Takes the buffered samples and returns the first operation's metrics as EMF keys, to be embedded in the
+   * invocation's own log line (one line carries both); any other operation's metrics are published as lines
+   * of their own. Undefined when nothing was recorded.
+   */
+  drain(): Record<string, unknown> | undefined {
+    if (this.#samples.length === 0) return undefined;
     const byOperation = new Map<string, OperationSample[]>();
     for (const sample of this.#samples) {
       const key = `${sample.connector}\u0000${sample.operation}`;
@@ -58,16 +63,30 @@ export class OperationMetrics {
       else group.push(sample);
     }
     this.#samples.length = 0;
+    let embedded: Record<string, unknown> | undefined;
     for (const group of byOperation.values()) {
       const first = group[0] as OperationSample;
-      // Synchronous from first add to publish, so nothing else can mix its dimensions in.
+      // Synchronous from first add to serialise, so nothing else can mix its dimensions in.
       const metrics = metricsFor(first.connector);
       metrics.addDimension('operation', first.operation);
       metrics.addMetric('invocations', MetricUnit.Count, group.length);
       metrics.addMetric('errors', MetricUnit.Count, group.filter((sample) => sample.failed).length);
       for (const sample of group) metrics.addMetric('latency', MetricUnit.Milliseconds, sample.durationMs);
-      metrics.publishStoredMetrics();
+      if (embedded === undefined) {
+        embedded = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+        metrics.clearMetrics();
+        metrics.clearDimensions();
+      } else {
+        metrics.publishStoredMetrics();
+      }
     }
+    return embedded;
+  }
+
+  /** Publishes everything buffered as EMF lines of their own (library use, where no invocation line is written). */
+  publish(): void {
+    const embedded = this.drain();
+    if (embedded !== undefined) process.stdout.write(`${JSON.stringify(embedded)}\n`);
   }
 }
 

@@ -75,6 +75,32 @@ describe('Function: defineConnector', () => {
         status: 200,
         service: 'echo',
       });
+      // The metrics ride on the invocation line as Embedded Metric Format: one line per invocation.
+      expect(line).toMatchObject({
+        invocations: 1,
+        errors: 0,
+        _aws: { CloudWatchMetrics: [{ Namespace: 'CircleCore' }] },
+      });
+      expect(logs.records()).toHaveLength(1);
+    });
+
+    it('still emits the metrics when the log level drops the invocation line', async () => {
+      process.env['POWERTOOLS_LOG_LEVEL'] = 'ERROR';
+      try {
+        const connector = echoConnector();
+        await connector.handler(
+          httpEvent({ path: '/echo/echo-text', body: { text: 'quiet' } }),
+          lambdaContext(),
+        );
+      } finally {
+        delete process.env['POWERTOOLS_LOG_LEVEL'];
+      }
+      const records = logs.records();
+      expect(records.find((record) => record['message'] === 'invocation')).toBeUndefined();
+      expect(records.find((record) => record['_aws'] !== undefined)).toMatchObject({
+        operation: 'echo-text',
+        invocations: 1,
+      });
     });
 
     it('answers 400 problem+json with a JSON pointer per invalid field', async () => {

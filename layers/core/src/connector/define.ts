@@ -34,6 +34,8 @@ export interface Connector<S extends ConfigSchema, Client, Ops extends string> {
 
 type EventKind = 'http' | 'sqs' | 'request';
 
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
+
 function kindOf(event: unknown): EventKind {
   const candidate = event as { version?: unknown; requestContext?: { http?: unknown }; Records?: unknown };
   if (candidate?.version === '2.0' && candidate.requestContext?.http !== undefined) return 'http';
@@ -83,12 +85,24 @@ export function defineConnector<
         route(event, context, deadline, line, annotate),
       );
     } finally {
-      runtime.metrics.publish();
       line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
       const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;
-      if (failed) logger.warn('invocation', line);
-      else logger.info('invocation', line);
+      writeInvocationLine(line, failed ? 'WARN' : 'INFO');
     }
+  };
+
+  // One line per invocation carries the outcome and, as Embedded Metric Format keys, the operation metrics.
+  const writeInvocationLine = (line: Record<string, unknown>, level: 'INFO' | 'WARN'): void => {
+    const metrics = runtime.metrics.drain();
+    if (metrics !== undefined && LEVELS.indexOf(logger.getLevelName()) > LEVELS.indexOf(level)) {
+      // The logger would drop this line at its level; metrics must not go with it.
+      process.stdout.write(`${JSON.stringify(metrics)}\n`);
+    } else if (metrics !== undefined) {
+      const { service: _sameAsLogger, ...keys } = metrics;
+      Object.assign(line, keys);
+    }
+    if (level === 'WARN') logger.warn('invocation', line);
+    else logger.info('invocation', line);
   };
 
   const route = async (
