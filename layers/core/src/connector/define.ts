@@ -4,7 +4,7 @@ import type * as z from 'zod';
 import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
 import { stepFunctionsErrorName, toConnectorError } from '../errors.ts';
-import { loadTracer, traced, tracingEnabled } from '../observability.ts';
+import { InvocationLog, loadTracer, traced, tracingEnabled } from '../observability.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import { handleHttp, headerValue } from './http-adapter.ts';
 import { handleQueue } from './queue-adapter.ts';
@@ -33,8 +33,6 @@ export interface Connector<S extends ConfigSchema, Client, Ops extends string> {
 }
 
 type EventKind = 'http' | 'sqs' | 'request';
-
-const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
 
 function kindOf(event: unknown): EventKind {
   const candidate = event as { version?: unknown; requestContext?: { http?: unknown }; Records?: unknown };
@@ -72,6 +70,7 @@ export function defineConnector<
   const runtime = new ConnectorRuntime<S, Client>(definition);
   const { logger } = runtime;
 
+  const invocationLog = new InvocationLog(logger, runtime.name, runtime.version);
   // Read once per container: a tracer is loaded (and the X-Ray SDK's async hooks switched on) only when on.
   const tracing = tracingEnabled();
 
@@ -87,22 +86,8 @@ export function defineConnector<
     } finally {
       line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
       const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;
-      writeInvocationLine(line, failed ? 'WARN' : 'INFO');
+      invocationLog.write(failed ? 'WARN' : 'INFO', context, line, runtime.metrics.drain());
     }
-  };
-
-  // One line per invocation carries the outcome and, as Embedded Metric Format keys, the operation metrics.
-  const writeInvocationLine = (line: Record<string, unknown>, level: 'INFO' | 'WARN'): void => {
-    const metrics = runtime.metrics.drain();
-    if (metrics !== undefined && LEVELS.indexOf(logger.getLevelName()) > LEVELS.indexOf(level)) {
-      // The logger would drop this line at its level; metrics must not go with it.
-      process.stdout.write(`${JSON.stringify(metrics)}\n`);
-    } else if (metrics !== undefined) {
-      const { service: _sameAsLogger, ...keys } = metrics;
-      Object.assign(line, keys);
-    }
-    if (level === 'WARN') logger.warn('invocation', line);
-    else logger.info('invocation', line);
   };
 
   const route = async (
