@@ -115,15 +115,16 @@ const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']
  * ```
  */
 export class InvocationLog {
-  readonly #logger: Logger;
   readonly #service: string;
   readonly #version: string;
+  /** The logger's level, read once per container: asking Powertools on every line costs measurable time. */
+  readonly #threshold: number;
   #coldStart = true;
 
   constructor(logger: Logger, service: string, version: string) {
-    this.#logger = logger;
     this.#service = service;
     this.#version = version;
+    this.#threshold = LEVELS.indexOf(logger.getLevelName());
   }
 
   write(
@@ -136,7 +137,7 @@ export class InvocationLog {
     this.#coldStart = false;
     const [first, ...others] = metrics;
     for (const document of others) process.stdout.write(`${JSON.stringify(document)}\n`);
-    if (LEVELS.indexOf(this.#logger.getLevelName()) > LEVELS.indexOf(level)) {
+    if (this.#threshold > LEVELS.indexOf(level)) {
       // The level drops the line; the metrics must not go with it.
       if (first !== undefined) process.stdout.write(`${JSON.stringify(first)}\n`);
       return;

@@ -202,6 +202,21 @@ describe('Function: defineConnector', () => {
       expect(calls.sort()).toEqual(['a', 'b', 'down']);
     });
 
+    it('keeps concurrent batches apart (the shared batch processor is never used twice at once)', async () => {
+      const connector = echoConnector();
+      const batch = (prefix: string) =>
+        sqsEvent([
+          { messageId: `${prefix}-ok`, body: { operation: 'echo-text', input: { text: `${prefix}-a` } } },
+          { messageId: `${prefix}-bad`, body: { operation: 'echo-text', input: { text: 'down' } } },
+        ]);
+      const [first, second] = (await Promise.all([
+        connector.handler(batch('one'), lambdaContext()),
+        connector.handler(batch('two'), lambdaContext()),
+      ])) as { batchItemFailures: { itemIdentifier: string }[] }[];
+      expect(first?.batchItemFailures).toEqual([{ itemIdentifier: 'one-bad' }]);
+      expect(second?.batchItemFailures).toEqual([{ itemIdentifier: 'two-bad' }]);
+    });
+
     it('stops a FIFO group at its first failure and goes on with other groups', async () => {
       const connector = echoConnector();
       const event = sqsEvent(

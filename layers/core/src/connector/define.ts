@@ -171,7 +171,9 @@ export function defineConnector<
     }
   };
 
-  const handler = middy<unknown, unknown, Error, Context>()
+  // No middy early-timeout timer: outbound calls already stop at the Lambda deadline (the HTTP client keeps a
+  // safety margin), and a timer plus AbortController per invocation is measurable on the hot path.
+  const handler = middy<unknown, unknown, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use({
       before: (request) => {
         logger.addContext(request.context);

@@ -12,6 +12,15 @@ import { parseJson } from '../json.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 
+// One processor of each kind per container, as Powertools recommends: `processPartialResponse` resets it
+// for every batch. Lambda runs one batch at a time per container; a concurrent caller (tests, a local host
+// running several batches at once) gets a fresh processor instead of sharing the busy one.
+const shared = {
+  standard: new BatchProcessor(EventType.SQS),
+  fifo: new SqsFifoPartialProcessorAsync(),
+  busy: false,
+};
+
 /** Counts for the invocation's log line. */
 export interface QueueOutcome {
   response: SQSBatchResponse;
@@ -68,15 +77,31 @@ export async function handleQueue<S extends ConfigSchema, Client>(
       throw err;
     }
   };
-  const response = isFifo
-    ? await processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
-        skipGroupOnError: true,
-        throwOnFullBatchFailure: false,
-      })
-    : await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
-        throwOnFullBatchFailure: false,
-      });
-  return { response, records: event.Records.length, failed: response.batchItemFailures.length };
+  const reuse = !shared.busy;
+  shared.busy = true;
+  try {
+    const response = isFifo
+      ? await processPartialResponse(
+          event,
+          recordHandler,
+          reuse ? shared.fifo : new SqsFifoPartialProcessorAsync(),
+          {
+            skipGroupOnError: true,
+            throwOnFullBatchFailure: false,
+          },
+        )
+      : await processPartialResponse(
+          event,
+          recordHandler,
+          reuse ? shared.standard : new BatchProcessor(EventType.SQS),
+          {
+            throwOnFullBatchFailure: false,
+          },
+        );
+    return { response, records: event.Records.length, failed: response.batchItemFailures.length };
+  } finally {
+    if (reuse) shared.busy = false;
+  }
 }
 
 /** `CIRCLE_QUEUE_BINDINGS=queue-a=operation-a,queue-b=operation-b`: queues whose bodies are bare inputs. */
