@@ -42,8 +42,16 @@ function failConfig(message: string): never {
   throw new ConfigurationError(message);
 }
 
-function describeExpectation(issue: z.core.$ZodIssue): string {
-  // zod's messages for env strings can quote the received value; rebuild a value-free description.
+/**
+ * What a zod issue expected, in words that never quote the received value (a misplaced secret in a setting,
+ * or a secret's own fields, must not reach a message).
+ *
+ * @example
+ * ```ts
+ * describeExpectation(issue); // 'expected at most 5000'
+ * ```
+ */
+export function describeExpectation(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return `expected ${issue.expected}`;
@@ -55,8 +63,11 @@ function describeExpectation(issue: z.core.$ZodIssue): string {
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_format':
       return `expected ${issue.format}`;
+    // A custom check's message is written by the schema's author, never derived from the input.
+    case 'custom':
+      return issue.message;
     default:
-      return issue.message.replace(/received .*/i, '').trim() || 'see the connector README';
+      return issue.code;
   }
 }
 

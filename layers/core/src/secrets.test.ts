@@ -465,7 +465,7 @@ describe('Class: Secret', () => {
       [z.object({ name: z.string().max(2) }), { name: 'abc' }, 'name (expected at most 2)'],
       [z.object({ email: z.email() }), { email: 'nope' }, 'email (expected email)'],
       [z.object({ n: z.number().refine((v) => v % 2 === 0, 'must be even') }), { n: 3 }, 'n (must be even)'],
-      [z.object({ mode: z.enum(['a', 'b']) }), { mode: 'c' }, 'mode (invalid_value)'],
+      [z.object({ mode: z.enum(['a', 'b']) }), { mode: 'c' }, 'mode (expected one of "a", "b")'],
     ])('describes what was expected without the value (%#)', async (schema, value, described) => {
       // Prepare
       fake.answers.set('app/described', { secretString: JSON.stringify(value) });

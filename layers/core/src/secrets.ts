@@ -7,6 +7,7 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import sjson from 'secure-json-parse';
 import type * as z from 'zod';
+import { describeExpectation } from './config.ts';
 import { ConfigurationError, type ConnectorError, UnavailableError } from './errors.ts';
 
 export interface SecretOptions {
@@ -191,30 +192,12 @@ function secretError(name: string, error: unknown): ConnectorError {
   );
 }
 
-function expectation(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return `expected ${issue.expected}`;
-    case 'too_small':
-      return `expected at least ${String(issue.minimum)}`;
-    case 'too_big':
-      return `expected at most ${String(issue.maximum)}`;
-    case 'invalid_format':
-      return `expected ${issue.format}`;
-    // A custom check's message is written by the schema's author, never derived from the input.
-    case 'custom':
-      return issue.message;
-    default:
-      return issue.code;
-  }
-}
-
 /** Names the invalid fields of a secret and what was expected, without echoing any value. */
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues
     .map((issue) => {
       const field = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
-      return `${field} (${expectation(issue)})`;
+      return `${field} (${describeExpectation(issue)})`;
     })
     .join(', ');
 }
