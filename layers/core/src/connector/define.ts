@@ -173,12 +173,12 @@ export function defineConnector<
 
   // No middy early-timeout timer: outbound calls already stop at the Lambda deadline (the HTTP client keeps a
   // safety margin), and a timer plus AbortController per invocation is measurable on the hot path.
+  // A named hook (middy style) so stack traces say where they are: operations' own log lines get the context.
+  const loggerContextBefore = (request: { context: Context }): void => {
+    logger.addContext(request.context);
+  };
   const handler = middy<unknown, unknown, Error, Context>({ timeoutEarlyInMillis: 0 })
-    .use({
-      before: (request) => {
-        logger.addContext(request.context);
-      },
-    })
+    .use({ before: loggerContextBefore })
     .handler(dispatch);
 
   return {
