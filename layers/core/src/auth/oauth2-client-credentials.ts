@@ -3,8 +3,7 @@
  * before it expires, one token request at a time per container, renewed with a re-read client secret after
  * a provider 401/403.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import sjson from 'secure-json-parse';
 import * as z from 'zod';
 import { remainingTimeMs } from '../context.ts';
@@ -18,6 +17,7 @@ import {
   UnavailableError,
   UnexpectedResponseError,
 } from '../errors.ts';
+import { http, https } from '../http/node-http.ts';
 import type { Secret } from '../secrets.ts';
 import type { RequestAuth } from './types.ts';
 
@@ -119,7 +119,7 @@ function parseTokenUrl(tokenUrl: string): URL {
  */
 const nodePost: TokenPost = ({ url, headers, body, timeoutMs }) =>
   new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = url.protocol === 'https:' ? https.request : http.request;
     const req = send(url, {
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },

@@ -3,8 +3,9 @@
  * deadlines, retries, rate limits, the circuit breaker, the size cap, the SSRF guard and the mapping of
  * failures onto the error taxonomy live here once and a provider client stays thin.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
+
+import type { AgentOptions, Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestAuth } from '../auth/types.ts';
@@ -22,6 +23,7 @@ import {
 } from '../errors.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreakerFor } from './circuit-breaker.ts';
+import { http, https } from './node-http.ts';
 import { failureForResponse, type ResponseFailure } from './response-errors.ts';
 import { assertUrlSyntaxAllowed, guardedLookup } from './ssrf.ts';
 import { decodeBody, isHostFailure, type RawResponse, sendHop } from './transport.ts';
@@ -167,9 +169,9 @@ export class HttpClient {
   /** Sockets opened and attempts sent by this client so far (benchmarks, tests). */
   readonly stats: { socketsOpened: number; attempts: number } = { socketsOpened: 0, attempts: 0 };
   readonly #settings: Settings;
-  readonly #agents: { http: http.Agent; https: https.Agent };
-  #guardedAgents: { http: http.Agent; https: https.Agent } | undefined;
-  readonly #owned: http.Agent[] = [];
+  readonly #agents: { http: HttpAgent; https: HttpsAgent };
+  #guardedAgents: { http: HttpAgent; https: HttpsAgent } | undefined;
+  readonly #owned: HttpAgent[] = [];
   readonly #seen = new WeakSet<Socket>();
 
   constructor(options: HttpClientOptions) {
@@ -238,18 +240,18 @@ export class HttpClient {
     for (const agent of this.#owned) agent.destroy();
   }
 
-  #own<A extends http.Agent>(agent: A): A {
+  #own<A extends HttpAgent>(agent: A): A {
     this.#owned.push(agent);
     return agent;
   }
 
-  #agentOptions(lookup: LookupFunction | undefined): http.AgentOptions {
-    const options: http.AgentOptions = { keepAlive: true, maxSockets: 50 };
+  #agentOptions(lookup: LookupFunction | undefined): AgentOptions {
+    const options: AgentOptions = { keepAlive: true, maxSockets: 50 };
     if (lookup !== undefined) options.lookup = lookup;
     return options;
   }
 
-  #agentFor(url: URL, guarded: boolean): http.Agent {
+  #agentFor(url: URL, guarded: boolean): HttpAgent {
     let agents = this.#agents;
     if (guarded) {
       this.#guardedAgents ??= {

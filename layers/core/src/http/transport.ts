@@ -1,9 +1,10 @@
 /** One HTTP exchange over `node:http`/`node:https`: send, enforce the deadline and the size cap, read. */
-import * as http from 'node:http';
-import * as https from 'node:https';
+
+import type { Agent, IncomingHttpHeaders, RequestOptions } from 'node:http';
 import type { LookupFunction, Socket } from 'node:net';
 import parseJson from 'secure-json-parse';
 import { ConnectorError, TimeoutError, UnexpectedResponseError } from '../errors.ts';
+import { http, https } from './node-http.ts';
 import { networkError } from './response-errors.ts';
 import type { HttpMethod } from './types.ts';
 
@@ -13,7 +14,7 @@ export interface Hop {
   method: HttpMethod;
   headers: Record<string, string>;
   body: Buffer | undefined;
-  agent: http.Agent;
+  agent: Agent;
   /** Set when the SSRF guard applies. */
   lookup: LookupFunction | undefined;
   /** Epoch ms by which the answer must have been read completely. */
@@ -53,7 +54,7 @@ export function isHostFailure(error: unknown): boolean {
   return typeof error === 'object' && error !== null && hostFailures.has(error);
 }
 
-function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -75,7 +76,7 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
 export function sendHop(hop: Hop): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const { provider, maxResponseBytes } = hop;
-    const options: http.RequestOptions = {
+    const options: RequestOptions = {
       method: hop.method,
       protocol: hop.url.protocol,
       hostname: hop.url.hostname.replace(/^\[|\]$/g, ''),
