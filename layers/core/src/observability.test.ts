@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLogger,
+  InvocationLog,
   loadTracer,
   OperationMetrics,
   traceAwsClient,
@@ -39,6 +40,35 @@ describe('Module: observability', () => {
       errors: 0,
       latency: 1,
     });
+  });
+
+  it('writes the invocation line in the Powertools shape, cold start once, with the X-Ray root id', () => {
+    // Prepare
+    process.env['_X_AMZN_TRACE_ID'] =
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    const log = new InvocationLog(createLogger('obs-test', '1.0.0'), 'obs-test', '1.0.0');
+    const context = { functionName: 'fn', awsRequestId: 'req-1' };
+    const logs = captureLogs();
+    // Act
+    log.write('INFO', context, { operation: 'put-object', status: 200 }, []);
+    log.write('WARN', context, { operation: 'put-object', status: 500 }, []);
+    logs.restore();
+    delete process.env['_X_AMZN_TRACE_ID'];
+    // Assess
+    const [first, second] = logs.records();
+    expect(first).toMatchObject({
+      level: 'INFO',
+      message: 'invocation',
+      service: 'obs-test',
+      connectorVersion: '1.0.0',
+      cold_start: true,
+      function_name: 'fn',
+      function_request_id: 'req-1',
+      xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+      operation: 'put-object',
+    });
+    expect(typeof first?.['timestamp']).toBe('string');
+    expect(second).toMatchObject({ level: 'WARN', cold_start: false, status: 500 });
   });
 
   it('writes structured lines with the connector version', () => {

@@ -100,6 +100,8 @@ export class OperationMetrics {
   }
 }
 
+/** `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;Sampled=1` -> the root trace id. */
+const TRACE_ROOT = /(?:^|;)Root=([^;]+)/;
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
 
 /**
@@ -153,8 +155,8 @@ export class InvocationLog {
       function_name: context.functionName,
       function_request_id: context.awsRequestId,
     };
-    if (trace !== undefined)
-      line['xray_trace_id'] = trace.slice(5, trace.indexOf(';') > 0 ? trace.indexOf(';') : undefined);
+    const root = trace === undefined ? undefined : TRACE_ROOT.exec(trace)?.[1];
+    if (root !== undefined) line['xray_trace_id'] = root;
     process.stdout.write(`${JSON.stringify(Object.assign(line, fields, first))}\n`);
   }
 }

@@ -29,6 +29,11 @@ export interface HttpOutcome {
  * Serves an API Gateway HTTP API (payload v2) event: `POST /<provider>/<operation>` (and `GET` for
  * `health`) with the operation input as the JSON body, plus the connector's extra routes. Every failure
  * becomes an RFC 9457 problem; nothing below a 5xx carries internals, and 5xx bodies never do.
+ *
+ * @example
+ * ```ts
+ * const { response } = await handleHttp(runtime, event, correlationId);
+ * ```
  */
 export async function handleHttp<S extends ConfigSchema, Client>(
   runtime: ConnectorRuntime<S, Client>,
@@ -185,7 +190,12 @@ function lowerCaseHeaders(headers: APIGatewayProxyEventV2['headers']): Record<st
   return result;
 }
 
-/** Reads one header case-insensitively (API Gateway lower-cases them, other callers may not). */
+/** Reads one header case-insensitively (API Gateway lower-cases them, other callers may not). *
+ * @example
+ * ```ts
+ * const key = headerValue(event, 'idempotency-key');
+ * ```
+ */
 export function headerValue(
   event: { version?: string; headers?: Record<string, string | undefined> },
   name: string,

@@ -35,6 +35,11 @@ export interface QueueOutcome {
  * as poison and still returned to the queue so the redrive policy parks them in the DLQ for inspection.
  * A fully failed batch is reported record by record too, never thrown, so one policy covers both cases.
  * FIFO queues stop a message group at its first failure; other groups go on.
+ *
+ * @example
+ * ```ts
+ * const { response } = await handleQueue(runtime, sqsEvent, deadline); // { batchItemFailures: [...] }
+ * ```
  */
 export async function handleQueue<S extends ConfigSchema, Client>(
   runtime: ConnectorRuntime<S, Client>,

@@ -39,6 +39,11 @@ export interface HealthReport {
  * The per-container state of one connector: its config (validated once at cold start), its client (built
  * once, rebuilt only after a failed setup), its operations and routes, and `execute`, the single path every
  * trigger takes to run an operation.
+ *
+ * @example
+ * ```ts
+ * const output = await connector.runtime.execute('put-object', input, { trigger: 'direct', correlationId });
+ * ```
  */
 export class ConnectorRuntime<S extends ConfigSchema, Client> {
   readonly name: string;
