@@ -369,13 +369,14 @@ export function toProblem(error: unknown, options: { instance?: string } = {}): 
 }
 
 /**
- * The queue decision: true when a failed record should be returned to the queue for another attempt
- * (and eventually the dead-letter queue), false when retrying cannot help and the record is dropped
- * after being logged.
+ * The queue decision: true when another delivery may succeed (the record is retried after the visibility
+ * timeout), false when it cannot (a poison record). Either way the record is reported as failed, never
+ * dropped: the redrive policy parks poison in the dead-letter queue after `maxReceiveCount` receives, where
+ * nothing accepted is lost. The decision sets how the failure is logged.
  *
  * @example
  * ```ts
- * if (!isRetryable(err)) logger.error('dropping poison record', { code: err.code });
+ * logger.warn(isRetryable(err) ? 'Record failed, will be retried' : 'Poison record, left for the DLQ');
  * ```
  */
 export function isRetryable(error: unknown): boolean {

@@ -202,6 +202,22 @@ describe('Function: defineConnector', () => {
       expect(calls.sort()).toEqual(['a', 'b', 'down']);
     });
 
+    it('processes a hand-made record without attributes and reports its failure', async () => {
+      const connector = echoConnector();
+      const bare = (messageId: string, text: string) => ({
+        messageId,
+        body: JSON.stringify({ operation: 'echo-text', input: { text } }),
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:hand-made',
+      });
+      const response = await connector.handler(
+        { Records: [bare('ok', 'fine'), bare('bad', 'down')] },
+        lambdaContext(),
+      );
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad' }] });
+      expect(calls.sort()).toEqual(['down', 'fine']);
+    });
+
     it('keeps concurrent batches apart (the shared batch processor is never used twice at once)', async () => {
       const connector = echoConnector();
       const batch = (prefix: string) =>

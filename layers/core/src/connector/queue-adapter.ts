@@ -51,7 +51,7 @@ export async function handleQueue<S extends ConfigSchema, Client>(
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     let operation = bindings.get(queueName(record.eventSourceARN));
     let correlationId =
-      correlationIdFrom(record.messageAttributes['correlationId']?.stringValue) ?? record.messageId;
+      correlationIdFrom(record.messageAttributes?.['correlationId']?.stringValue) ?? record.messageId;
     try {
       const body = parseJson(record.body, `message body of ${record.messageId}`);
       const request = parseEnvelope(operation === undefined ? body : { operation, input: body });
@@ -76,7 +76,7 @@ export async function handleQueue<S extends ConfigSchema, Client>(
           errorName: err.name,
           errorCode: err.code,
           error: err.message,
-          receiveCount: record.attributes.ApproximateReceiveCount,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
         },
       );
       throw err;
