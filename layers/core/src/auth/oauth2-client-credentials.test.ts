@@ -301,9 +301,12 @@ describe('Class: OAuth2ClientCredentialsAuth', () => {
       expect(endpoint.received).toHaveLength(2);
     });
 
-    it('renews a token that lives shorter than refreshAheadMs halfway through its life', async () => {
+    it.each([
+      ['renews a token that lives shorter than refreshAheadMs halfway through its life', '30', 15_000],
+      ['assumes a five-minute life when the answer has no expires_in', undefined, 240_000],
+    ])('%s', async (_title, expiresIn, renewAtMs) => {
       // Prepare
-      endpoint.expiresIn = '30';
+      endpoint.expiresIn = expiresIn;
       const start = Date.now();
       const now = vi.spyOn(Date, 'now').mockReturnValue(start);
       const auth = oauth2ClientCredentials({
@@ -311,33 +314,11 @@ describe('Class: OAuth2ClientCredentialsAuth', () => {
         credentials: { clientId: 'client:1', clientSecret: SECRET },
       });
       await authorizationOf(auth);
-      now.mockReturnValue(start + 14_999);
+      now.mockReturnValue(start + renewAtMs - 1);
       const cached = await authorizationOf(auth);
 
       // Act
-      now.mockReturnValue(start + 15_000);
-      const renewed = await authorizationOf(auth);
-
-      // Assess
-      expect(cached).toBe('Bearer tok-1');
-      expect(renewed).toBe('Bearer tok-2');
-    });
-
-    it('assumes a five-minute life when the answer has no expires_in', async () => {
-      // Prepare
-      endpoint.expiresIn = undefined;
-      const start = Date.now();
-      const now = vi.spyOn(Date, 'now').mockReturnValue(start);
-      const auth = oauth2ClientCredentials({
-        tokenUrl,
-        credentials: { clientId: 'client:1', clientSecret: SECRET },
-      });
-      await authorizationOf(auth);
-      now.mockReturnValue(start + 239_999);
-      const cached = await authorizationOf(auth);
-
-      // Act
-      now.mockReturnValue(start + 240_000);
+      now.mockReturnValue(start + renewAtMs);
       const renewed = await authorizationOf(auth);
 
       // Assess

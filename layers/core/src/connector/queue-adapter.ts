@@ -109,14 +109,21 @@ export async function handleQueue<S extends ConfigSchema, Client>(
   }
 }
 
-/** `CIRCLE_QUEUE_BINDINGS=queue-a=operation-a,queue-b=operation-b`: queues whose bodies are bare inputs. */
+let parsedBindings: { raw: string; map: Map<string, string> } | undefined;
+
+/**
+ * `CIRCLE_QUEUE_BINDINGS=queue-a=operation-a,queue-b=operation-b`: queues whose bodies are bare inputs.
+ * Parsed once per container (again only if the variable changes, as it does between tests).
+ */
 function queueBindings(): Map<string, string> {
   const raw = process.env['CIRCLE_QUEUE_BINDINGS'] ?? '';
+  if (parsedBindings?.raw === raw) return parsedBindings.map;
   const map = new Map<string, string>();
   for (const pair of raw.split(',')) {
     const [queue, operation] = pair.split('=').map((part) => part.trim());
     if (queue && operation) map.set(queue, operation);
   }
+  parsedBindings = { raw, map };
   return map;
 }
 

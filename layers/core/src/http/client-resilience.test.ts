@@ -10,24 +10,11 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { resetCircuitBreakers } from './circuit-breaker.ts';
-import { HttpClient } from './client.ts';
-import { rejection, reply, sequence, startServer, type TestServer } from './testing/server.ts';
-import type { HttpClientOptions } from './types.ts';
+import { rejection, reply, sequence, startServer, type TestServer, testClients } from './testing/server.ts';
 
 let server: TestServer;
-const clients: HttpClient[] = [];
-
-function client(options: Partial<HttpClientOptions> = {}): HttpClient {
-  const created = new HttpClient({
-    provider: 'Acme',
-    baseUrl: server.origin,
-    baseDelayMs: 1,
-    maxDelayMs: 5,
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
+const clients = testClients(() => server.origin);
+const client = clients.make;
 
 /** Runs `fn` inside an invocation that ends `ms` from now. */
 function within<T>(ms: number, fn: () => Promise<T>): Promise<T> {
@@ -50,7 +37,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  for (const created of clients.splice(0)) created.close();
+  clients.closeAll();
   resetCircuitBreakers();
   server.requests.length = 0;
   server.handle(reply(200, { ok: true }));

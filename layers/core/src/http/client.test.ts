@@ -19,23 +19,11 @@ import {
 } from '../errors.ts';
 import { resetCircuitBreakers } from './circuit-breaker.ts';
 import { HttpClient } from './client.ts';
-import { rejection, reply, sequence, startServer, type TestServer } from './testing/server.ts';
-import type { HttpClientOptions } from './types.ts';
+import { rejection, reply, sequence, startServer, type TestServer, testClients } from './testing/server.ts';
 
 let server: TestServer;
-const clients: HttpClient[] = [];
-
-function client(options: Partial<HttpClientOptions> = {}): HttpClient {
-  const created = new HttpClient({
-    provider: 'Acme',
-    baseUrl: server.origin,
-    baseDelayMs: 1,
-    maxDelayMs: 5,
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
+const clients = testClients(() => server.origin);
+const client = clients.make;
 
 /** An auth that sets a bearer token and, on refresh, switches to `fresh` (or refuses to). */
 function bearer(refreshable = true): RequestAuth & { token: string; applied: number; refreshed: number } {
@@ -65,7 +53,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  for (const created of clients.splice(0)) created.close();
+  clients.closeAll();
   resetCircuitBreakers();
   server.requests.length = 0;
   server.handle(reply(200, { ok: true }));
@@ -602,7 +590,7 @@ describe('Class: HttpClient', () => {
     it('throws ConfigurationError when there is neither url nor baseUrl', async () => {
       // Prepare
       const acme = new HttpClient({ provider: 'Acme' });
-      clients.push(acme);
+      clients.track(acme);
 
       // Act & Assess
       await expect(acme.request({ method: 'GET', path: '/x' })).rejects.toBeInstanceOf(ConfigurationError);

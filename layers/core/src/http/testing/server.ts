@@ -1,6 +1,8 @@
 /** A real `node:http` server on 127.0.0.1 for the HTTP client's tests: records requests, swappable handler. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HttpClient } from '../client.ts';
+import type { HttpClientOptions } from '../types.ts';
 
 /** A request as the server saw it. */
 export interface SeenRequest {
@@ -125,4 +127,40 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     return error as Error;
   }
   throw new Error('expected the promise to reject, but it resolved');
+}
+
+/** HttpClients made for one test file: tiny backoff, pointed at a test server, all closed together. */
+export interface TestClients {
+  make(options?: Partial<HttpClientOptions>): HttpClient;
+  /** Closes a client built elsewhere with the others. */
+  track(client: HttpClient): HttpClient;
+  closeAll(): void;
+}
+
+/**
+ * Builds clients for provider `Acme` against `origin()` with 1-5 ms backoff, so retry tests stay fast.
+ *
+ * @example
+ * ```ts
+ * const clients = testClients(() => server.origin);
+ * afterEach(() => clients.closeAll());
+ * const response = await clients.make({ maxAttempts: 2 }).request({ method: 'GET', path: '/' });
+ * ```
+ */
+export function testClients(origin: () => string): TestClients {
+  const made: HttpClient[] = [];
+  const track = (client: HttpClient): HttpClient => {
+    made.push(client);
+    return client;
+  };
+  return {
+    make: (options = {}) =>
+      track(
+        new HttpClient({ provider: 'Acme', baseUrl: origin(), baseDelayMs: 1, maxDelayMs: 5, ...options }),
+      ),
+    track,
+    closeAll: () => {
+      for (const client of made.splice(0)) client.close();
+    },
+  };
 }
