@@ -121,6 +121,17 @@ describe('Function: inspectSlackResponse', () => {
     expect(error?.details).toMatchObject({ slackError: 'brand_new_error' });
   });
 
+  it.each(['constructor', '__proto__'])(
+    'maps the code %s to UnexpectedResponseError, not to an Object.prototype member',
+    (code) => {
+      // Act
+      const error = inspectSlackResponse(answer({ ok: false, error: code }, { method: 'auth.test' }));
+      // Assess
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error?.message).toBe(`Slack auth.test failed with error ${code}`);
+    },
+  );
+
   it('does not echo an error field that is not a Slack code', () => {
     // Act
     const error = inspectSlackResponse(answer({ ok: false, error: 'Bearer xoxb-leaked <script>' }));

@@ -9,6 +9,7 @@ import {
   ForbiddenError,
   type HttpResponse,
   NotFoundError,
+  ownValue,
   parseRetryAfter,
   RateLimitedError,
   UnavailableError,
@@ -121,7 +122,7 @@ function scopes(value: unknown): string | undefined {
  */
 export function slackError(code: string, context: SlackFailureContext): ConnectorError {
   const safeCode = CODE_PATTERN.test(code) ? code : 'unrecognised_error';
-  const rule = SLACK_ERRORS[safeCode];
+  const rule = ownValue(SLACK_ERRORS, safeCode);
   const details: Record<string, unknown> = {
     provider: 'Slack',
     method: context.method,

@@ -48,3 +48,16 @@ export function parseJson(text: string, what: string): unknown {
     throw new ValidationError(`The ${what} ${reason}`, [], { cause: error });
   }
 }
+
+/**
+ * Looks a name that came from input up in a table by own property only: a plain object would otherwise
+ * answer `constructor`, `toString` or `__proto__` from `Object.prototype`.
+ *
+ * @example
+ * ```ts
+ * const operation = ownValue(operations, 'constructor'); // undefined
+ * ```
+ */
+export function ownValue<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}

@@ -173,7 +173,7 @@ export function secretsManagerService(store: SecretStore, region: string): JsonS
   };
 
   return async ({ operation, body }: JsonRequest) => {
-    const handler = operations[operation];
+    const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (handler === undefined) {
       throw new AwsError(
         'UnknownOperationException',

@@ -334,7 +334,7 @@ export function sqsService(engine: QueueEngine): JsonService {
   };
 
   return async ({ operation, body }: JsonRequest) => {
-    const handler = operations[operation];
+    const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (handler === undefined) {
       throw sqsError('UnsupportedOperation', `AmazonSQS.${operation} is not supported by the local stack`);
     }

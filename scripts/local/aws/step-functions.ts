@@ -164,7 +164,7 @@ export function stepFunctionsService(engine: StepFunctionsEngine): JsonService {
   };
 
   return async ({ operation, body }: JsonRequest) => {
-    const handler = operations[operation];
+    const handler = Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (handler === undefined) {
       throw new AwsError(
         'UnknownOperationException',

@@ -9,6 +9,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { IdempotencyGuard } from '../idempotency.ts';
+import { ownValue } from '../json.ts';
 import { createLogger, type Logger, OperationMetrics } from '../observability.ts';
 import type {
   AnyOperation,
@@ -118,7 +119,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
   /** Validates the input, runs the operation, validates its output and records metrics. */
   async execute(operationName: string, rawInput: unknown, meta: ExecutionMeta): Promise<unknown> {
     if (operationName === 'health') return this.health(meta);
-    const operation = this.operations[operationName];
+    const operation = ownValue(this.operations, operationName);
     if (operation === undefined) {
       throw new NotFoundError(
         `Unknown operation "${operationName.slice(0, 64)}"; ${this.name} offers: ${this.operationNames().join(', ')}`,
