@@ -6,6 +6,8 @@
  * (password gate) is proved in functions/database/postgres/index.test.ts; GitHub's single refresh on
  * 401/403 in outbound.test.ts.
  */
+
+import { INVALID_SECRET_RETRY_MS } from '@circle-core/core';
 import { type CapturedLogs, captureLogs, httpEvent, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager.ts';
@@ -174,5 +176,34 @@ describe('Secrets: rotation', () => {
     expect(response.statusCode).toBe(200);
     expect(slack.requestsFor('chat.postMessage')).toHaveLength(2);
     expect(slack.messages.filter((message) => message.text === 'after rotation')).toHaveLength(1);
+  });
+});
+
+describe('Secrets: values that fail validation', () => {
+  it('fetches a malformed token again within seconds instead of serving it for the max age', async () => {
+    // Prepare
+    secrets.set(TOKEN_SECRET, 'xoxb-broken\nhalf-pasted');
+    const connector = await coldStart({ SLACK_SECRET_MAX_AGE_SECONDS: '300' });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    // Act
+    const broken = [await listChannels(connector), await listChannels(connector)];
+    const callsWhileBroken = tokenCalls();
+    secrets.set(TOKEN_SECRET, TOKEN);
+    vi.setSystemTime(Date.now() + INVALID_SECRET_RETRY_MS + 1);
+    const fixed = await listChannels(connector);
+    const again = await listChannels(connector);
+    // Assess
+    for (const response of broken) {
+      expect(response.statusCode).toBe(500);
+      expect(response.body).not.toContain('half-pasted');
+    }
+    expect(logs.text()).toContain(`contains control characters (secret ${TOKEN_SECRET})`);
+    expect(logs.text()).not.toContain('half-pasted');
+    // The broken value is not fetched on every call: within the retry window the cache still answers.
+    expect(callsWhileBroken).toBe(1);
+    expect(fixed.statusCode).toBe(200);
+    expect(again.statusCode).toBe(200);
+    // One more fetch for the fix, then the good value is cached for the full max age.
+    expect(tokenCalls()).toBe(2);
   });
 });

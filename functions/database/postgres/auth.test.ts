@@ -17,6 +17,7 @@ function fixedSecret(value: unknown): Secret & { refreshes: number; prefetches: 
     prefetch: async () => {
       handle.prefetches += 1;
     },
+    reject: () => undefined,
   };
   return handle;
 }

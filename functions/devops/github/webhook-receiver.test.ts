@@ -28,6 +28,7 @@ function secretOf(value: string): Secret {
     },
     refresh: async () => undefined,
     prefetch: async () => undefined,
+    reject: () => undefined,
   };
 }
 

@@ -37,6 +37,7 @@ function rotatingSecret(initial: string): Secret & { value: string; refreshes: n
       secret.cached = secret.value;
     },
     prefetch: async () => undefined,
+    reject: () => undefined,
   };
   return secret;
 }

@@ -5,7 +5,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { ConfigurationError, UnavailableError } from './errors.ts';
-import { configureSecrets, defineSecret } from './secrets.ts';
+import { configureSecrets, defineSecret, INVALID_SECRET_RETRY_MS } from './secrets.ts';
 
 /** What the fake store answers for one SecretId. */
 type Answer =
@@ -502,6 +502,50 @@ describe('Class: Secret', () => {
       await expect(defineSecret('app/proto').json(z.object({}))).rejects.toThrow(
         'secret app/proto is not valid JSON',
       );
+    });
+  });
+
+  describe('Method: reject', () => {
+    it.each([
+      ['not JSON', '{"user": '],
+      ['the wrong shape', '{"user": 42}'],
+    ])('fetches a value that is %s again after the retry window, not after the max age', async (_, bad) => {
+      // Prepare
+      fake.answers.set('app/broken', { secretString: bad });
+      const secret = defineSecret('app/broken', { maxAgeSeconds: 300 });
+      const schema = z.object({ user: z.string() });
+      const start = Date.now();
+      const now = vi.spyOn(Date, 'now').mockReturnValue(start);
+      const failures = await Promise.allSettled([secret.json(schema), secret.json(schema)]);
+      fake.answers.set('app/broken', { secretString: '{"user":"fixed"}' });
+      now.mockReturnValue(start + INVALID_SECRET_RETRY_MS - 1);
+      const withinWindow = await secret.json(schema).catch((error: unknown) => error);
+
+      // Act
+      now.mockReturnValue(start + INVALID_SECRET_RETRY_MS);
+      const fixed = await secret.json(schema);
+      now.mockReturnValue(start + 200_000);
+      const cached = await secret.json(schema);
+
+      // Assess
+      expect(failures.map((failure) => failure.status)).toEqual(['rejected', 'rejected']);
+      expect(withinWindow).toBeInstanceOf(ConfigurationError);
+      expect(fixed).toEqual({ user: 'fixed' });
+      expect(cached).toEqual({ user: 'fixed' });
+      expect(fake.callsFor('app/broken')).toBe(2);
+    });
+
+    it('does nothing before a value was fetched', async () => {
+      // Prepare
+      fake.answers.set('app/unread', { secretString: 'value' });
+      const secret = defineSecret('app/unread');
+
+      // Act
+      secret.reject();
+
+      // Assess
+      expect(await secret.text()).toBe('value');
+      expect(fake.callsFor('app/unread')).toBe(1);
     });
   });
 

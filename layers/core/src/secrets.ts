@@ -29,14 +29,29 @@ export interface Secret {
   refresh(): Promise<void>;
   /** Fetches during init. Never rejects: after a failure the first use fetches again and reports its own outcome. */
   prefetch(): Promise<void>;
+  /**
+   * Marks the value just read as unusable (it failed parsing or validation): the cache stops serving it,
+   * and the next use fetches again, at most once per {@link INVALID_SECRET_RETRY_MS}, so a value fixed in the
+   * store takes effect within seconds instead of after the max age. `json()` calls this itself.
+   */
+  reject(): void;
 }
 
 const DEFAULT_MAX_AGE_SECONDS = 300;
+
+/**
+ * How soon a value that failed parsing or validation is fetched again. Short, because every invocation
+ * fails until the fix arrives; not zero, because a broken secret must not turn every invocation into a
+ * Secrets Manager call.
+ */
+export const INVALID_SECRET_RETRY_MS = 2_000;
 
 /** What the container knows about one secret name; shared by every handle on that name. */
 interface Entry {
   value?: string;
   fetchedAt: number;
+  /** Set when a reader found `value` unusable; cleared by the next fetch. */
+  rejected?: boolean;
   inFlight?: Promise<string> | undefined;
 }
 
@@ -101,6 +116,7 @@ function fetchValue(name: string, maxAgeSeconds: number): Promise<string> {
     (value) => {
       entry.value = value;
       entry.fetchedAt = Date.now();
+      entry.rejected = false;
       entry.inFlight = undefined;
       return value;
     },
@@ -216,10 +232,18 @@ class SecretHandle implements Secret {
 
   text(): Promise<string> {
     const entry = state.entries.get(this.name);
-    if (entry?.value !== undefined && Date.now() - entry.fetchedAt < this.#maxAgeMs) {
-      return Promise.resolve(entry.value);
+    if (entry?.value !== undefined) {
+      const age = Date.now() - entry.fetchedAt;
+      const maxAge =
+        entry.rejected === true ? Math.min(this.#maxAgeMs, INVALID_SECRET_RETRY_MS) : this.#maxAgeMs;
+      if (age < maxAge) return Promise.resolve(entry.value);
     }
     return fetchValue(this.name, this.#maxAgeSeconds);
+  }
+
+  reject(): void {
+    const entry = state.entries.get(this.name);
+    if (entry !== undefined) entry.rejected = true;
   }
 
   async json<T>(schema: z.ZodType<T>): Promise<T> {
@@ -231,11 +255,13 @@ class SecretHandle implements Secret {
     try {
       raw = sjson.parse(text);
     } catch {
+      this.reject();
       // No cause: JSON.parse messages quote the input, which here is the secret.
       throw new ConfigurationError(`secret ${this.name} is not valid JSON`);
     }
     const result = schema.safeParse(raw);
     if (!result.success) {
+      this.reject();
       throw new ConfigurationError(
         `secret ${this.name} has an invalid shape: ${describeIssues(result.error.issues)}`,
       );

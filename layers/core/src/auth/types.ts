@@ -33,13 +33,15 @@ export type CredentialSource = Secret | string;
  */
 export async function readCredential(source: CredentialSource, what: string): Promise<string> {
   const value = (typeof source === 'string' ? source : await source.text()).trim();
-  if (value === '') throw new ConfigurationError(`${what} is empty (${describeSource(source)})`);
+  let problem: string | undefined;
+  if (value === '') problem = 'is empty';
   // Control characters would be rejected by the HTTP stack with a less helpful message, or split a header.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting them is the point.
-  if (/[\u0000-\u001f\u007f]/.test(value)) {
-    throw new ConfigurationError(`${what} contains control characters (${describeSource(source)})`);
-  }
-  return value;
+  else if (/[\u0000-\u001f\u007f]/.test(value)) problem = 'contains control characters';
+  if (problem === undefined) return value;
+  // Not served from the cache again: a value fixed in the store is picked up within seconds.
+  if (typeof source !== 'string') source.reject();
+  throw new ConfigurationError(`${what} ${problem} (${describeSource(source)})`);
 }
 
 /**
