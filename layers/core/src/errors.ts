@@ -83,7 +83,8 @@ export class ValidationError extends ConnectorError {
 }
 
 /**
- * The request body exceeds the configured limit.
+ * The request body exceeds the configured limit, or an operation's answer exceeds what its trigger can
+ * carry (a synchronous Lambda response, a Step Functions state).
  *
  * @example
  * ```ts
@@ -94,9 +95,12 @@ export class PayloadTooLargeError extends ConnectorError {
   override readonly code = 'payload_too_large';
   override readonly status = 413;
   override readonly expose = true;
-  constructor(limitBytes: number, options?: ConnectorErrorOptions) {
-    super(`Request body exceeds the limit of ${limitBytes} bytes`, options);
+  readonly limitBytes: number;
+  /** `message` replaces the default one, e.g. for a response over the trigger's limit. */
+  constructor(limitBytes: number, options?: ConnectorErrorOptions & { message?: string }) {
+    super(options?.message ?? `Request body exceeds the limit of ${limitBytes} bytes`, options);
     this.name = 'PayloadTooLargeError';
+    this.limitBytes = limitBytes;
   }
 }
 

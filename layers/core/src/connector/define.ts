@@ -7,6 +7,7 @@ import { stepFunctionsErrorName, toConnectorError } from '../errors.ts';
 import { InvocationLog, loadTracer, traced, tracingEnabled } from '../observability.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import { handleHttp, headerValue } from './http-adapter.ts';
+import { assertResponseFits, responseLimit, serialisedBytes } from './limits.ts';
 import { handleQueue } from './queue-adapter.ts';
 import { ConnectorRuntime } from './runtime.ts';
 import type { AnyOperation, ConnectorDefinition, Trigger } from './types.ts';
@@ -146,9 +147,13 @@ export function defineConnector<
       correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
       Object.assign(line, { correlationId, operation: request.operation });
       const meta = { trigger, correlationId, idempotencyKey: request.idempotencyKey };
-      return await withInvocation({ deadline, correlationId }, () =>
+      const output = await withInvocation({ deadline, correlationId }, () =>
         runtime.execute(request.operation, request.input, meta),
       );
+      if (responseLimit(trigger) !== undefined) {
+        assertResponseFits(request.operation, trigger, serialisedBytes(output));
+      }
+      return output;
     } catch (error) {
       line['correlationId'] = correlationId;
       const err = toConnectorError(error);

@@ -12,6 +12,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors.ts';
 import { parseJson } from '../json.ts';
+import { assertResponseFits, LAMBDA_RESPONSE_LIMIT_BYTES, serialisedBytes } from './limits.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 import type { RouteDefinition, RouteRequest } from './types.ts';
 
@@ -61,7 +62,9 @@ export async function handleHttp<S extends ConfigSchema, Client>(
       idempotencyKey: headerValue(event, 'idempotency-key'),
     });
     const failing = operation === 'health' && (output as { status?: string }).status !== 'ok';
-    return { operation, response: json(failing ? 503 : 200, output, correlationId) };
+    const response = json(failing ? 503 : 200, output, correlationId);
+    assertResponseFits(operation, 'http', lambdaPayloadBytes(response));
+    return { operation, response };
   } catch (error) {
     const err = toConnectorError(error);
     return { operation: label, response: problemResponse(err, correlationId), error: err };
@@ -169,6 +172,15 @@ function json(status: number, body: unknown, correlationId: string): APIGatewayP
     headers: { 'content-type': 'application/json', 'x-correlation-id': correlationId },
     body: JSON.stringify(body),
   };
+}
+
+/**
+ * The response as Lambda serialises it. The body is a string inside that JSON, so escaping can at most
+ * double it: only a body near the limit pays for an exact measurement.
+ */
+function lambdaPayloadBytes(response: APIGatewayProxyStructuredResultV2): number {
+  const bodyBytes = Buffer.byteLength(response.body ?? '');
+  return bodyBytes * 2 + 4096 < LAMBDA_RESPONSE_LIMIT_BYTES ? bodyBytes : serialisedBytes(response);
 }
 
 function operationFromPath(provider: string, path: string): string | undefined {
