@@ -11,6 +11,7 @@ import { describeSqlDatabaseConformance } from '../../../shared/interfaces/sql-d
 import { realPostgresUrl, startPglite, uniqueName, withPostgres } from '../../../test/peers/postgres.ts';
 import { urlCredentials } from './auth.ts';
 import { PostgresClient, type PostgresClientOptions } from './client.ts';
+import { type ClientFactory, PostgresConnection } from './connection.ts';
 
 function clientFor(url: string, options: Partial<PostgresClientOptions> = {}): PostgresClient {
   return new PostgresClient({
@@ -68,6 +69,156 @@ describeSqlDatabaseConformance('PostgresClient on PGlite over the wire protocol'
       await pglite.close();
     },
   };
+});
+
+/** A `pg.Client` factory that counts the connections it opens. */
+function countingFactory(): { createClient: ClientFactory; opened: () => number } {
+  let opened = 0;
+  return {
+    createClient: (config) => {
+      opened += 1;
+      return new pg.Client(config);
+    },
+    opened: () => opened,
+  };
+}
+
+interface Peer {
+  url: string;
+  /** Backends the server holds for an application name; undefined where the peer cannot tell (PGlite). */
+  backends(application: string): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+const PEERS: [string, () => Promise<Peer>][] = [
+  [
+    'the real PostgreSQL server',
+    async () => ({
+      url: realPostgresUrl(),
+      backends: async (application) => {
+        const result = await withPostgres(realPostgresUrl(), (admin) =>
+          admin.query('select count(*)::int as n from pg_stat_activity where application_name = $1', [
+            application,
+          ]),
+        );
+        return result.rows[0].n as number;
+      },
+      close: async () => undefined,
+    }),
+  ],
+  [
+    'PGlite over the wire protocol',
+    async () => {
+      const pglite = await startPglite();
+      return { url: pglite.url, backends: async () => undefined, close: () => pglite.close() };
+    },
+  ],
+];
+
+/** Requests whose SQL or parameters the server cannot use; `pointer` is the field the answer must name. */
+const CALLER_MISTAKES: [string, (db: PostgresClient) => Promise<unknown>, string][] = [
+  ['a placeholder without a value', (db) => db.query({ sql: 'select $1::int' }), '/params'],
+  ['a value without a placeholder', (db) => db.query({ sql: 'select 1', params: [7] }), '/params'],
+  [
+    'a NUL character in the SQL',
+    (db) => db.query({ sql: "select 'secret-in-sql' as a\u0000; select 2" }),
+    '/sql',
+  ],
+  [
+    'a NUL character in a text parameter',
+    (db) => db.query({ sql: 'select $1::text', params: ['secret\u0000value'] }),
+    '/params/0',
+  ],
+  [
+    'a NUL character in an array parameter',
+    (db) => db.query({ sql: 'select $1::text[]', params: [['ok', 'secret\u0000value']] }),
+    '/params/0/1',
+  ],
+  [
+    'a parameter count that does not match in a batch',
+    (db) => db.execute({ statements: [{ sql: 'select 1' }, { sql: 'select $2::int', params: [1] }] }),
+    '/statements/1/params',
+  ],
+];
+
+describe.each(PEERS)('Caller mistakes in the SQL, on %s', (_, start) => {
+  const application = uniqueName('mistakes');
+  const counter = countingFactory();
+  let peer: Peer;
+  let db: PostgresClient;
+  let pid: unknown;
+
+  beforeAll(async () => {
+    peer = await start();
+    db = clientFor(peer.url, { applicationName: application, createClient: counter.createClient });
+    pid = (await db.query({ sql: 'select pg_backend_pid() as pid' })).rows[0]?.['pid'];
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await peer.close();
+  });
+
+  it.each(CALLER_MISTAKES)(
+    'answers %s with a 400 ValidationError naming the field',
+    async (_, call, pointer) => {
+      // Act
+      const error = await failureOf(call(db));
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ status: 400, retryable: false });
+      expect((error as ValidationError).issues).toEqual([
+        { pointer, message: error.message.replace(/^Statement \d+ was refused: /, '') },
+      ]);
+      expect(`${error.message} ${JSON.stringify(error.details)}`).not.toContain('secret');
+    },
+  );
+
+  it('keeps the one connection it had through every mistake', async () => {
+    // Act
+    for (const [, call] of CALLER_MISTAKES) await call(db).catch(() => undefined);
+    const after = (await db.query({ sql: 'select pg_backend_pid() as pid' })).rows[0]?.['pid'];
+    // Assess
+    expect(after).toBe(pid);
+    expect(counter.opened()).toBe(1);
+    expect(await peer.backends(application)).toBeOneOf([1, undefined]);
+  });
+
+  it('counts placeholders as the server does: not in strings, quoted names, comments or dollar quotes', async () => {
+    // Act
+    const result = await db.query({
+      sql:
+        "select $1::int as n, '$2' as s, E'it\\'s $3' as e, 1 as \"x$4\", $$ $5 $$ as d, " +
+        '$tag$ $6 $tag$ as t /* $7 /* $8 */ */ -- $9',
+      params: [1],
+    });
+    // Assess
+    expect(result.rows).toEqual([{ n: 1, s: '$2', e: "it's $3", x$4: 1, d: ' $5 ', t: ' $6 ' }]);
+  });
+
+  it('answers a protocol violation the checks let through with ValidationError, on the same connection', async () => {
+    // Prepare: the connection itself, below the client's checks, sends what the server refuses.
+    const below = countingFactory();
+    const connection = new PostgresConnection({
+      credentials: urlCredentials(peer.url),
+      ssl: 'disable',
+      statementTimeoutMs: 15_000,
+      connectTimeoutMs: 5_000,
+      readOnly: false,
+      applicationName: application,
+      createClient: below.createClient,
+    });
+    // Act
+    const error = await failureOf(connection.use((session) => session.run('select $1::int', []), 'read'));
+    const next = await connection.use((session) => session.run('select 1 as one'), 'read');
+    await connection.close();
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toMatch(/bind message supplies 0 parameters.*\(SQLSTATE 08P01\)/);
+    expect(error.retryable).toBe(false);
+    expect(next.rows).toEqual([{ one: 1 }]);
+    expect(below.opened()).toBe(1);
+  });
 });
 
 describe('Class: PostgresClient (real server)', () => {

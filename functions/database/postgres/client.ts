@@ -36,6 +36,7 @@ import {
   isTransactionControl,
   LIST_TABLES_SQL,
   planInsert,
+  statementIssue,
   TABLE_TYPES,
   TYPE_NAMES_SQL,
 } from './sql.ts';
@@ -124,6 +125,8 @@ export class PostgresClient implements SqlDatabase {
         `query runs one statement on its own and ${TRANSACTION_CONTROL_REFUSED}; use execute`,
       );
     }
+    const issue = statementIssue(sql, params, '');
+    if (issue !== undefined) throw new ValidationError(issue.message, [issue]);
     return this.#connection.use(async (session) => {
       let result: QueryResult;
       if (this.#readOnly) {
@@ -152,6 +155,14 @@ export class PostgresClient implements SqlDatabase {
         [{ pointer: `/statements/${control}/sql`, message: 'transaction control statement' }],
         { details: { statementIndex: control } },
       );
+    }
+    for (const [index, statement] of input.statements.entries()) {
+      const issue = statementIssue(statement.sql, statement.params ?? [], `/statements/${index}`);
+      if (issue !== undefined) {
+        throw new ValidationError(`Statement ${index} was refused: ${issue.message}`, [issue], {
+          details: { statementIndex: index },
+        });
+      }
     }
     return this.#connection.use(
       (session) =>

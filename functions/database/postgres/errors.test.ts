@@ -50,6 +50,26 @@ describe('Function: toPostgresError', () => {
     expect(error.details).toMatchObject({ sqlstate: code });
   });
 
+  it('answers a protocol violation caused by the request with ValidationError, not a retryable outage', () => {
+    // Act
+    const error = toPostgresError(
+      serverError('08P01', 'bind message supplies 0 parameters, but prepared statement "" requires 1'),
+      { readOnly: false, statementIndex: 1 },
+    );
+    const fatal = toPostgresError(
+      serverError('08P01', 'invalid frontend message type 0', { severity: 'FATAL' }),
+      { readOnly: false },
+    );
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      'Statement 1 failed: PostgreSQL refused the statement as sent: bind message supplies 0 parameters, ' +
+        'but prepared statement "" requires 1 (SQLSTATE 08P01)',
+    );
+    expect(fatal).toBeInstanceOf(UnavailableError);
+  });
+
   it('marks serialization failures and deadlocks retryable', () => {
     // Act
     const error = toPostgresError(serverError('40P01', 'deadlock detected'), { readOnly: false });
@@ -216,6 +236,11 @@ describe('Function: isConnectionLost', () => {
     expect(
       isConnectionLost(new Error('Client has encountered a connection error and is not queryable')),
     ).toBe(true);
+    expect(isConnectionLost(serverError('08P01', 'bind message supplies 0 parameters'))).toBe(false);
+    expect(isConnectionLost(serverError('08P01', 'invalid frontend message', { severity: 'FATAL' }))).toBe(
+      true,
+    );
+    expect(isConnectionLost(serverError('XX000', 'lost', { severity: 'PANIC' }))).toBe(true);
     expect(isConnectionLost(serverError('57014', 'canceling statement'))).toBe(false);
     expect(isConnectionLost(serverError('42601', 'syntax error'))).toBe(false);
     expect(isConnectionLost(new Error('something else'))).toBe(false);

@@ -63,6 +63,9 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** After an error of these severities the server closes the session. */
+const FATAL_SEVERITIES = new Set(['FATAL', 'PANIC']);
+
 /**
  * The SQLSTATE of a server error, if it is one.
  *
@@ -99,8 +102,14 @@ export function isAuthFailure(error: unknown): boolean {
  * ```
  */
 export function isConnectionLost(error: unknown): boolean {
-  const code = sqlState(error);
-  if (code !== undefined) return code.startsWith('08') || code.startsWith('57P');
+  if (error instanceof pg.DatabaseError) {
+    const code = error.code ?? '';
+    if (isFatal(error)) return true;
+    // protocol_violation as a plain ERROR: the server refused one message (a parameter count that does
+    // not match the statement, a NUL inside the SQL text) and the session goes on.
+    if (code === '08P01') return false;
+    return code.startsWith('08') || code.startsWith('57P');
+  }
   if (!(error instanceof Error)) return false;
   const errno = (error as NodeJS.ErrnoException).code;
   if (errno !== undefined && NETWORK_CODES.has(errno)) return true;
@@ -119,6 +128,11 @@ export function isConnectionLost(error: unknown): boolean {
 export function wasTerminatedByServer(error: unknown): boolean {
   const code = sqlState(error);
   return code === '57P01' || code === '57P02' || code === '57P03';
+}
+
+/** Whether the server ends the session after this error (it says so with the severity). */
+function isFatal(error: pg.DatabaseError): boolean {
+  return error.severity !== undefined && FATAL_SEVERITIES.has(error.severity);
 }
 
 /** Keeps a server message only where it cannot quote a value. */
@@ -149,15 +163,16 @@ function databaseDetails(error: pg.DatabaseError, context: FailureContext): Reco
   return details;
 }
 
-/** Server errors by SQLSTATE. The raw error is not kept as `cause`: its message and detail may quote data. */
-function fromDatabaseError(error: pg.DatabaseError, context: FailureContext): ConnectorError {
-  const code = error.code ?? 'XX000';
-  const options: ConnectorErrorOptions = { details: databaseDetails(error, context) };
-  const message = describe(safeMessage(error, code), code, context);
-  const cls = code.slice(0, 2);
-  if (code === '23505') return new ConflictError(message, options);
-  if (code === '42P01' || code === '3F000') return new NotFoundError(message, options);
-  if (code === '42501') return new ForbiddenError(message, options);
+/**
+ * The SQLSTATEs whose meaning needs more than the class: a message of our own, or a class that depends on
+ * the connector's mode or the error's severity. Undefined for the rest, which map by class.
+ */
+function fromSpecificCode(
+  error: pg.DatabaseError,
+  code: string,
+  context: FailureContext,
+  options: ConnectorErrorOptions,
+): ConnectorError | undefined {
   if (code === '57014') {
     return new TimeoutError(
       describe('The statement was cancelled: it ran past the statement timeout', code, context),
@@ -181,17 +196,40 @@ function fromDatabaseError(error: pg.DatabaseError, context: FailureContext): Co
       options,
     );
   }
-  if (cls === '28') return new AuthError(message, options);
-  if (cls === '3D') return new ConfigurationError(message, options);
-  if (cls === '08' || cls === '53' || cls === '57' || code === '55P03' || code === '55006') {
-    return new UnavailableError(message, options);
+  if (code === '08P01' && !isFatal(error)) {
+    // The request, not the network: the server could not use what the call sent (e.g. "bind message
+    // supplies 0 parameters, but prepared statement "" requires 1"). Sending it again fails again.
+    return new ValidationError(
+      describe(`PostgreSQL refused the statement as sent: ${safeMessage(error, code)}`, code, context),
+      [],
+      options,
+    );
   }
-  if (cls === 'P0') {
+  if (code.startsWith('P0')) {
     return new ValidationError(
       describe('A database function raised an exception', code, context),
       [],
       options,
     );
+  }
+  return undefined;
+}
+
+/** Server errors by SQLSTATE. The raw error is not kept as `cause`: its message and detail may quote data. */
+function fromDatabaseError(error: pg.DatabaseError, context: FailureContext): ConnectorError {
+  const code = error.code ?? 'XX000';
+  const options: ConnectorErrorOptions = { details: databaseDetails(error, context) };
+  const specific = fromSpecificCode(error, code, context, options);
+  if (specific !== undefined) return specific;
+  const message = describe(safeMessage(error, code), code, context);
+  const cls = code.slice(0, 2);
+  if (code === '23505') return new ConflictError(message, options);
+  if (code === '42P01' || code === '3F000') return new NotFoundError(message, options);
+  if (code === '42501') return new ForbiddenError(message, options);
+  if (cls === '28') return new AuthError(message, options);
+  if (cls === '3D') return new ConfigurationError(message, options);
+  if (cls === '08' || cls === '53' || cls === '57' || code === '55P03' || code === '55006') {
+    return new UnavailableError(message, options);
   }
   if (['22', '23', '25', '0A', '2B', '42', '44', '54', '55', '21', '26', '34'].includes(cls)) {
     return new ValidationError(message, [], options);

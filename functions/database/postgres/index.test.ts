@@ -254,6 +254,52 @@ describe('Function: handler', () => {
     });
   });
 
+  describe('Caller mistakes in the SQL', () => {
+    it('answers 400, fails a queue record and a task as not retryable, and opens no connection', async () => {
+      // Prepare
+      const connectionsBefore = gate.attempts.length;
+      const poisonBefore = logs.records().filter((r) => r['message'] === 'Poison record, left for the DLQ');
+      // Act
+      const missing = await http('query', { sql: 'select $1::int' });
+      const nul = await http('query', { sql: 'select 1\u0000' });
+      const nulParam = await http('execute', {
+        statements: [{ sql: 'select $1::text', params: ['secret\u0000value'] }],
+      });
+      const queued = await connector.handler(
+        sqsEvent([
+          {
+            messageId: 'count-mismatch',
+            body: { operation: 'query', input: { sql: 'select 1', params: [1] } },
+          },
+        ]),
+        lambdaContext(),
+      );
+      const task = await connector
+        .handler(
+          { operation: 'query', input: { sql: 'select $2::int', params: [1] }, trigger: 'task' },
+          lambdaContext(),
+        )
+        .catch((error: unknown) => error);
+      // Assess
+      expect([missing, nul, nulParam].map((r) => r.statusCode)).toEqual([400, 400, 400]);
+      expect(JSON.parse(missing.body)).toMatchObject({
+        code: 'validation_error',
+        detail: expect.stringMatching(/placeholders up to \$1, so \/params must hold 1 value/),
+        errors: [expect.objectContaining({ pointer: '/params' })],
+      });
+      expect(JSON.parse(nul.body).errors).toEqual([expect.objectContaining({ pointer: '/sql' })]);
+      expect(JSON.parse(nulParam.body).errors).toEqual([
+        expect.objectContaining({ pointer: '/statements/0/params/0' }),
+      ]);
+      expect(nulParam.body).not.toContain('secret');
+      expect(queued).toEqual({ batchItemFailures: [{ itemIdentifier: 'count-mismatch' }] });
+      const poison = logs.records().filter((r) => r['message'] === 'Poison record, left for the DLQ');
+      expect(poison.length - poisonBefore.length).toBe(1);
+      expect(task).toMatchObject({ name: 'ValidationError' });
+      expect(gate.attempts.length).toBe(connectionsBefore);
+    });
+  });
+
   describe('Secret rotation', () => {
     it('fetches the secret again once when the server refuses the cached password, then succeeds', async () => {
       // Prepare

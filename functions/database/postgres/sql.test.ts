@@ -1,11 +1,13 @@
 import { ValidationError } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
 import {
+  highestPlaceholder,
   isTransactionControl,
   MAX_PARAMETERS,
   MAX_ROWS_PER_BATCH,
   planInsert,
   quoteIdentifier,
+  statementIssue,
 } from './sql.ts';
 
 describe('Function: quoteIdentifier', () => {
@@ -80,6 +82,82 @@ describe('Function: planInsert', () => {
     expect(() => planInsert({ table: 't', rows: [{ a: 1 }, { a: 2, b: 3 }] })).toThrow(
       'Row 1 has a column that is not in columns: "b"',
     );
+  });
+
+  it('throws ValidationError naming the cell, not its value, for a NUL character in a text value', () => {
+    // Act
+    const attempt = (): unknown =>
+      planInsert({
+        table: 't',
+        columns: ['id', 'a/b'],
+        rows: [{ id: 1 }, { id: 2, 'a/b': ['ok', 'secret\u0000value'] }],
+      });
+    // Assess
+    expect(attempt).toThrow(ValidationError);
+    expect(attempt).toThrow(/^The value at \/rows\/1\/a~1b\/1 contains a NUL character \(U\+0000\)/);
+    expect(attempt).not.toThrow(/secret/);
+  });
+});
+
+describe('Function: highestPlaceholder', () => {
+  it.each([
+    ['select 1', 0],
+    ['select $1::int + $2', 2],
+    ['select $2', 2],
+    ['select $10, $9', 10],
+    ["select '$3', 'it''s $4', $1", 1],
+    ["select E'it\\'s $5', e'\\\\', $1", 1],
+    ["select x'1f', U&'d\\0061t $6', $1", 1],
+    ['select "col$7", "a""$8", $1', 1],
+    ['select 1 -- $9\n + $1', 1],
+    ['select /* $9 /* nested $9 */ still $9 */ $1', 1],
+    ['select $$ $9 $$, $body$ $9 $$ $9 $body$, $1', 1],
+    ['select price$1 from t where a = $2', 2],
+    ['select $', 0],
+    ["select 'unterminated $9", 0],
+    ['select $tag$ unterminated $9', 0],
+    ['select 1 --$9', 0],
+  ])('finds the highest placeholder of %j: %d', (sql, expected) => {
+    // Assess
+    expect(highestPlaceholder(sql)).toBe(expected);
+  });
+});
+
+describe('Function: statementIssue', () => {
+  it('accepts a statement with one value per placeholder', () => {
+    // Assess
+    expect(statementIssue('select $1::int, $2::text', [1, 'a'], '')).toBeUndefined();
+    expect(statementIssue('select 1', [], '')).toBeUndefined();
+  });
+
+  it('names the params when their number does not match the placeholders', () => {
+    // Act
+    const missing = statementIssue('select $1::int', [], '');
+    const extra = statementIssue('select 1', [1, 2], '/statements/3');
+    // Assess
+    expect(missing).toEqual({
+      pointer: '/params',
+      message:
+        'The SQL uses placeholders up to $1, so /params must hold 1 value (one per placeholder, in order); it holds 0 values',
+    });
+    expect(extra).toEqual({
+      pointer: '/statements/3/params',
+      message:
+        'The SQL has no placeholders ($1, $2, ...), so /statements/3/params must be empty; it holds 2 values',
+    });
+  });
+
+  it('names the SQL or the parameter holding a NUL character, never the value', () => {
+    // Act
+    const inSql = statementIssue('select 1\u0000; select 2', [], '');
+    const inParam = statementIssue('select $1, $2', ['ok', ['fine', 'secret\u0000value']], '/statements/0');
+    const inJson = statementIssue('select $1::jsonb', [{ text: 'a\u0000b' }], '');
+    // Assess
+    expect(inSql?.pointer).toBe('/sql');
+    expect(inSql?.message).toMatch(/NUL character \(U\+0000\)/);
+    expect(inParam?.pointer).toBe('/statements/0/params/1/1');
+    expect(inParam?.message).not.toContain('secret');
+    expect(inJson).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@
  * the protocol's parameter limit, and the catalog queries behind `list-tables` and `describe-table`.
  * Values never enter this text; they are bound as parameters.
  */
-import { ValidationError } from '@circle-core/core';
+import { type FieldIssue, ValidationError } from '@circle-core/core';
 import pg from 'pg';
 import type { InsertRowsInput, SqlValue, TableType } from '../../../shared/models/sql-database.ts';
 
@@ -83,6 +83,11 @@ export function planInsert(input: InsertRowsInput): InsertBatch[] {
       const cells = columns.map((column) => {
         const value = row[column];
         if (value === undefined) return 'default';
+        const nul = nulCharacterAt(value, `/rows/${start + offset}/${pointerToken(column)}`);
+        if (nul !== undefined) {
+          const message = `The value at ${nul} ${NUL_IN_VALUE}`;
+          throw new ValidationError(message, [{ pointer: nul, message }]);
+        }
         params.push(value);
         return `$${params.length}`;
       });
@@ -95,10 +100,10 @@ export function planInsert(input: InsertRowsInput): InsertBatch[] {
 
 const TRANSACTION_CONTROL = new Set(['begin', 'start', 'commit', 'end', 'rollback', 'abort']);
 
-/** The index just past the block comment `text` starts with (block comments nest in PostgreSQL). */
-function endOfBlockComment(text: string): number {
+/** The index just past the block comment starting at `start` (block comments nest in PostgreSQL). */
+function endOfBlockComment(text: string, start = 0): number {
   let depth = 0;
-  let index = 0;
+  let index = start;
   do {
     if (text.startsWith('/*', index)) {
       depth += 1;
@@ -137,6 +142,147 @@ function skipLeadingComments(sql: string): string {
 export function isTransactionControl(sql: string): boolean {
   const keyword = /^[A-Za-z]+/.exec(skipLeadingComments(sql))?.[0]?.toLowerCase();
   return keyword !== undefined && TRANSACTION_CONTROL.has(keyword);
+}
+
+/** Letters, digits, `_`, `$` and every non-ASCII character continue a keyword, an identifier or a number. */
+const WORD = /[A-Za-z0-9_$\u0080-\uffff]+/y;
+const PLACEHOLDER = /\$(\d+)/y;
+/** `$$` or `$tag$`: the tag follows identifier rules but holds no `$` and does not start with a digit. */
+const DOLLAR_QUOTE = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+
+/** What the scanner saw at one position: where it ends, and the word or placeholder it was. */
+interface Token {
+  end: number;
+  word?: string;
+  placeholder?: number;
+}
+
+function sticky(pattern: RegExp, text: string, index: number): RegExpExecArray | null {
+  pattern.lastIndex = index;
+  return pattern.exec(text);
+}
+
+/** The index just past the quoted string or identifier whose opening quote is at `start`. */
+function endOfQuoted(text: string, start: number, backslashEscapes: boolean): number {
+  const quote = text[start];
+  let index = start + 1;
+  while (index < text.length) {
+    const char = text[index];
+    if (backslashEscapes && char === '\\') index += 2;
+    else if (char !== quote) index += 1;
+    else if (text[index + 1] === quote) index += 2;
+    else return index + 1;
+  }
+  return text.length;
+}
+
+/** A `$`: a placeholder, a dollar-quoted body (skipped whole), or a lone dollar sign. */
+function dollarToken(sql: string, index: number): Token {
+  const placeholder = sticky(PLACEHOLDER, sql, index);
+  if (placeholder !== null) return { end: PLACEHOLDER.lastIndex, placeholder: Number(placeholder[1]) };
+  const tag = sticky(DOLLAR_QUOTE, sql, index)?.[0];
+  if (tag === undefined) return { end: index + 1 };
+  const close = sql.indexOf(tag, index + tag.length);
+  return { end: close === -1 ? sql.length : close + tag.length };
+}
+
+/**
+ * The token at `index`, as PostgreSQL's lexer splits it (standard_conforming_strings on, the default): a
+ * string literal (`E'...'` after the word `E` takes backslash escapes), a quoted identifier, a comment, a
+ * dollar-quoted body, a placeholder, a word (a `$` inside a word is part of it), or one other character.
+ */
+function nextToken(sql: string, index: number, previousWord: string): Token {
+  const char = sql[index];
+  const next = sql[index + 1];
+  if (char === '-' && next === '-') {
+    const end = sql.indexOf('\n', index);
+    return { end: end === -1 ? sql.length : end + 1 };
+  }
+  if (char === '/' && next === '*') return { end: endOfBlockComment(sql, index) };
+  if (char === "'") return { end: endOfQuoted(sql, index, previousWord.toLowerCase() === 'e') };
+  if (char === '"') return { end: endOfQuoted(sql, index, false) };
+  if (char === '$') return dollarToken(sql, index);
+  const word = sticky(WORD, sql, index)?.[0];
+  return word === undefined ? { end: index + 1 } : { end: WORD.lastIndex, word };
+}
+
+/**
+ * The highest `$n` placeholder of a statement, outside string literals, quoted identifiers, comments and
+ * dollar-quoted bodies; 0 when there is none. PostgreSQL expects exactly that many parameters.
+ *
+ * @example
+ * ```ts
+ * highestPlaceholder("select $2, '$9' -- $7\n"); // 2
+ * ```
+ */
+export function highestPlaceholder(sql: string): number {
+  let highest = 0;
+  let index = 0;
+  let word = '';
+  while (index < sql.length) {
+    const token = nextToken(sql, index, word);
+    if (token.placeholder !== undefined) highest = Math.max(highest, token.placeholder);
+    word = token.word ?? '';
+    index = token.end;
+  }
+  return highest;
+}
+
+/** A JSON pointer token (`~` and `/` escaped). */
+function pointerToken(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/**
+ * Where in a bound value a text holds U+0000, which PostgreSQL text cannot store. Arrays bind element by
+ * element; objects bind as JSON text, where the character is written as an escape and so never sent raw.
+ */
+function nulCharacterAt(value: unknown, pointer: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : undefined;
+  if (!Array.isArray(value)) return undefined;
+  for (const [index, item] of value.entries()) {
+    const found = nulCharacterAt(item, `${pointer}/${index}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const NUL_IN_VALUE =
+  'contains a NUL character (U+0000), which PostgreSQL text cannot hold (send binary data as bytea: hex or base64 text)';
+
+function values(count: number): string {
+  return count === 1 ? '1 value' : `${count} values`;
+}
+
+/**
+ * What the server would refuse about a statement as the caller wrote it, found before anything is sent:
+ * a NUL character in the SQL or in a text parameter (the wire protocol ends strings at NUL), or a number
+ * of parameters other than the placeholders need. `at` is the statement's JSON pointer in the input.
+ * The issue's message names the field, never a value.
+ *
+ * @example
+ * ```ts
+ * statementIssue('select $1::int', [], ''); // { pointer: '/params', message: 'The SQL uses placeholders up to $1, ...' }
+ * ```
+ */
+export function statementIssue(sql: string, params: readonly unknown[], at: string): FieldIssue | undefined {
+  if (sql.includes('\u0000')) {
+    return {
+      pointer: `${at}/sql`,
+      message: `The SQL at ${at}/sql contains a NUL character (U+0000), which PostgreSQL does not accept in statement text`,
+    };
+  }
+  for (const [index, value] of params.entries()) {
+    const pointer = nulCharacterAt(value, `${at}/params/${index}`);
+    if (pointer !== undefined) return { pointer, message: `The parameter at ${pointer} ${NUL_IN_VALUE}` };
+  }
+  const expected = highestPlaceholder(sql);
+  if (params.length === expected) return undefined;
+  const message =
+    expected === 0
+      ? `The SQL has no placeholders ($1, $2, ...), so ${at}/params must be empty; it holds ${values(params.length)}`
+      : `The SQL uses placeholders up to $${expected}, so ${at}/params must hold ${values(expected)} (one per placeholder, in order); it holds ${values(params.length)}`;
+  return { pointer: `${at}/params`, message };
 }
 
 const RELATION_KINDS = "('r', 'v', 'm', 'f', 'p')";
