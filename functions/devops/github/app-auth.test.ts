@@ -1,7 +1,7 @@
 import { type CapturedLogs, captureLogs, httpEvent, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type GitHubTestStack, INSTALLATION_ID, startGitHubTestStack } from '../../../test/stacks/github.ts';
 import type { connector as GitHubConnector } from './index.ts';
-import { type GitHubTestStack, INSTALLATION_ID, startGitHubTestStack } from './testing/stack.ts';
 
 const REPO = { owner: 'octo', repo: 'app' };
 let stack: GitHubTestStack;

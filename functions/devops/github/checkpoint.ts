@@ -4,7 +4,7 @@
  * misses an issue updated in the same second nor hands the boundary issues on twice.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { awsErrorName, awsFailure } from './aws-errors.ts';
+import { awsCall, awsErrorName } from '@circle-core/core';
 
 /** Where a repository's sync got to. */
 export interface Checkpoint {
@@ -52,14 +52,14 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   }
 
   async read(repository: string): Promise<Checkpoint | undefined> {
-    let item: Record<string, unknown> | undefined;
-    try {
-      ({ Item: item } = await this.#client.send(
-        new GetCommand({ TableName: this.#table, Key: { pk: keyOf(repository) }, ConsistentRead: true }),
-      ));
-    } catch (error) {
-      throw awsFailure('DynamoDB', 'GetItem', error);
-    }
+    const get = new GetCommand({
+      TableName: this.#table,
+      Key: { pk: keyOf(repository) },
+      ConsistentRead: true,
+    });
+    const { Item: item } = await awsCall({ service: 'DynamoDB', action: 'GetItem' }, (abortSignal) =>
+      this.#client.send(get, { abortSignal }),
+    );
     if (item === undefined || typeof item['since'] !== 'string') return undefined;
     const boundary = Array.isArray(item['boundary'])
       ? item['boundary'].filter((value): value is number => typeof value === 'number')
@@ -95,23 +95,25 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
             ExpressionAttributeNames: { '#since': 'since' },
             ExpressionAttributeValues: { ':previous': expected.since },
           };
+    const put = new PutCommand({
+      TableName: this.#table,
+      Item: {
+        pk: keyOf(repository),
+        since: next.since,
+        boundary: next.boundary,
+        updatedAt: new Date(this.#now()).toISOString(),
+      },
+      ...condition,
+    });
     try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            pk: keyOf(repository),
-            since: next.since,
-            boundary: next.boundary,
-            updatedAt: new Date(this.#now()).toISOString(),
-          },
-          ...condition,
-        }),
+      await awsCall({ service: 'DynamoDB', action: 'PutItem' }, (abortSignal) =>
+        this.#client.send(put, { abortSignal }),
       );
       return true;
     } catch (error) {
-      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
-      throw awsFailure('DynamoDB', 'PutItem', error);
+      if (awsErrorName((error as { cause?: unknown }).cause) === 'ConditionalCheckFailedException')
+        return false;
+      throw error;
     }
   }
 }

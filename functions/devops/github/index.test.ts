@@ -7,8 +7,8 @@ import {
 } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { githubFaults } from '../../../test/fakes/github.ts';
+import { type GitHubTestStack, startGitHubTestStack } from '../../../test/stacks/github.ts';
 import type { connector as GitHubConnector } from './index.ts';
-import { type GitHubTestStack, startGitHubTestStack } from './testing/stack.ts';
 
 interface HttpResult {
   statusCode: number;

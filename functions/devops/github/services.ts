@@ -3,18 +3,25 @@
  * secret, the DynamoDB state (delivery ids, checkpoints) and the events sink.
  */
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { defineSecret, type HttpClient, type Logger, type Secret } from '@circle-core/core';
-import type { DeliveryLedger, WebhookEventSink } from '../../../shared/interfaces/webhook-events.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  createDocumentClient,
+  type DeliveryLedger,
+  DynamoDbDeliveryLedger,
+  defineSecret,
+  eventSinkFromSettings,
+  type HttpClient,
+  LogEventSink,
+  type Logger,
+  type Secret,
+  type WebhookEventSink,
+} from '@circle-core/core';
 import { githubAuthFromConfig } from './auth.ts';
 import { type CheckpointStore, DynamoDbCheckpointStore } from './checkpoint.ts';
 import { GitHubClient } from './client.ts';
 import type { GitHubConfig } from './config.ts';
-import { DynamoDbDeliveryLedger } from './deliveries.ts';
-import { eventSinkFromConfig, LogEventSink } from './sinks.ts';
 import type { IssueSyncer } from './sync.ts';
 import type { WebhookReceiver } from './webhook.ts';
 
@@ -76,12 +83,7 @@ export async function createGitHubServices(
   );
   const table = config.GITHUB_STATE_TABLE;
   const dynamo =
-    table === undefined
-      ? undefined
-      : (overrides.dynamo ??
-        DynamoDBDocumentClient.from(
-          new DynamoDBClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } }),
-        ));
+    table === undefined ? undefined : (overrides.dynamo ?? (await createDocumentClient('github')));
   const now = overrides.now ?? Date.now;
   const ledger =
     table === undefined || dynamo === undefined
@@ -91,10 +93,16 @@ export async function createGitHubServices(
     table === undefined || dynamo === undefined
       ? undefined
       : new DynamoDbCheckpointStore({ table, now }, dynamo);
-  const sink = eventSinkFromConfig(
-    { queueUrl: config.GITHUB_EVENTS_QUEUE_URL, stateMachineArn: config.GITHUB_EVENTS_STATE_MACHINE_ARN },
+  const sink = eventSinkFromSettings(
+    {
+      connector: 'github',
+      queueUrl: config.GITHUB_EVENTS_QUEUE_URL,
+      stateMachineArn: config.GITHUB_EVENTS_STATE_MACHINE_ARN,
+    },
     { sqs: overrides.sqs, sfn: overrides.sfn },
   );
+  const fallback = (logger: Logger): WebhookEventSink =>
+    new LogEventSink(logger, 'no GITHUB_EVENTS_QUEUE_URL or GITHUB_EVENTS_STATE_MACHINE_ARN is configured');
   return {
     github,
     webhookSecret,
@@ -104,14 +112,14 @@ export async function createGitHubServices(
     webhooks: (logger) => ({
       secret: webhookSecret,
       ledger,
-      sink: sink ?? new LogEventSink(logger),
+      sink: sink ?? fallback(logger),
       logger,
       now,
     }),
     syncer: (logger) => ({
       source: github,
       checkpoints,
-      sink: sink ?? new LogEventSink(logger),
+      sink: sink ?? fallback(logger),
       logger,
       pageSize: config.GITHUB_SYNC_PAGE_SIZE,
       maxPages: config.GITHUB_SYNC_MAX_PAGES,

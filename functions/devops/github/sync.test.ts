@@ -3,9 +3,9 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type CapturedLogs, captureLogs, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { githubFaults } from '../../../test/fakes/github.ts';
+import { type GitHubTestStack, startGitHubTestStack } from '../../../test/stacks/github.ts';
 import type { connector as GitHubConnector } from './index.ts';
 import type { SyncIssuesOutput } from './models.ts';
-import { type GitHubTestStack, startGitHubTestStack } from './testing/stack.ts';
 
 const REPOSITORY = 'octo/sync';
 let stack: GitHubTestStack;

@@ -3,9 +3,10 @@
  * checkpoint. A run that fails part-way leaves the checkpoint where it was, so the next run starts over
  * from the same point (at least once: consumers dedupe on `deliveryId`).
  */
+
+import type { WebhookEvent, WebhookEventSink } from '@circle-core/core';
 import { ConfigurationError, type Logger } from '@circle-core/core';
 import type { SourceControl } from '../../../shared/interfaces/source-control.ts';
-import type { WebhookEvent, WebhookEventSink } from '../../../shared/interfaces/webhook-events.ts';
 import type { Issue } from '../../../shared/models/source-control.ts';
 import type { AdvanceOutcome, Checkpoint, CheckpointStore } from './checkpoint.ts';
 

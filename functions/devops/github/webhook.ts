@@ -6,23 +6,19 @@
 import {
   AuthError,
   ConfigurationError,
-  ConflictError,
+  type DeliveryLedger,
+  handOn,
   type Logger,
   parseJson,
   type RouteRequest,
   type RouteResponse,
   type Secret,
-  toConnectorError,
-  UnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
+  type WebhookEvent,
+  type WebhookEventSink,
 } from '@circle-core/core';
 import { verify } from '@octokit/webhooks-methods';
-import type {
-  DeliveryLedger,
-  WebhookEvent,
-  WebhookEventSink,
-} from '../../../shared/interfaces/webhook-events.ts';
 
 const SIGNATURE_PREFIX = 'sha256=';
 const DELIVERY_ID = /^[\w-]{1,100}$/;
@@ -143,46 +139,8 @@ export async function receiveWebhook(
   const source = sourceOf(payload);
   if (source !== undefined) event.source = source;
 
-  const claim = await ledger.claim(deliveryId);
-  if (claim.status === 'duplicate') {
-    logger.info('GitHub redelivered an accepted delivery; not handed on again', {
-      deliveryId,
-      eventName: event.name,
-    });
-    return { status: 200, body: { duplicate: true, deliveryId } };
-  }
-  if (claim.status === 'in-progress') {
-    throw new ConflictError(`Delivery ${deliveryId} is being processed by another invocation`);
-  }
-  try {
-    await sink.publish(event);
-  } catch (error) {
-    const err = toConnectorError(error);
-    await ledger.release(deliveryId, claim.token).catch((releaseError: unknown) => {
-      logger.error('Could not release a failed delivery; a redelivery waits for its lease to expire', {
-        deliveryId,
-        error: toConnectorError(releaseError).message,
-      });
-    });
-    logger.error('Handing on a GitHub event failed; the delivery is not recorded', {
-      deliveryId,
-      eventName: event.name,
-      sink: sink.name,
-      errorName: err.name,
-      error: err.message,
-    });
-    if (err.status >= 500) throw err;
-    throw new UnavailableError(`Handing on delivery ${deliveryId} failed (${err.name})`, { cause: err });
-  }
-  try {
-    await ledger.accept(deliveryId, claim.token);
-  } catch (error) {
-    // Handed on already: answering an error now would invite a redelivery that hands it on twice.
-    logger.error('Recording an accepted delivery failed; a redelivery would be handed on again', {
-      deliveryId,
-      error: toConnectorError(error).message,
-    });
-  }
+  const outcome = await handOn(event, { ledger, sink, logger });
+  if (outcome.status === 'duplicate') return { status: 200, body: { duplicate: true, deliveryId } };
   const body: Record<string, unknown> = { accepted: true, event: event.name, deliveryId };
   if (!sink.durable) {
     body['warning'] =

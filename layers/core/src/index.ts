@@ -3,10 +3,13 @@
  * One module per concern; connectors import from here only.
  */
 export * from './auth/index.ts';
+export * from './aws/index.ts';
+export * from './budget.ts';
 export * from './config.ts';
 export * from './connector/index.ts';
 export * from './context.ts';
 export * from './errors.ts';
+export * from './events/index.ts';
 export * from './http/index.ts';
 export * from './idempotency.ts';
 export * from './json.ts';

@@ -12,7 +12,7 @@ import { vi } from 'vitest';
 import {
   type AwsJsonFake,
   startAwsJsonFake,
-} from '../../../functions/devops/github/testing/aws-json-fake.ts';
+} from '../../fakes/aws-json.ts';
 import { type GitHubFake, startGitHubFake } from '../../fakes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
 import { type SlackFake, startSlackFake } from '../../fakes/slack.ts';

@@ -5,10 +5,10 @@
  * restores the environment.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { type GitHubFake, type GitHubFakeOptions, startGitHubFake } from '../../../../test/fakes/github.ts';
-import { type SecretsManagerFake, startSecretsManagerFake } from '../../../../test/fakes/secrets-manager.ts';
-import { createTable, type DynalitePeer, startDynalite } from '../../../../test/peers/dynalite.ts';
-import { type AwsJsonFake, startAwsJsonFake } from './aws-json-fake.ts';
+import { type AwsJsonFake, startAwsJsonFake } from '../fakes/aws-json.ts';
+import { type GitHubFake, type GitHubFakeOptions, startGitHubFake } from '../fakes/github.ts';
+import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager.ts';
+import { createTable, type DynalitePeer, startDynalite } from '../peers/dynalite.ts';
 
 export interface StackOptions {
   auth?: 'token' | 'app';

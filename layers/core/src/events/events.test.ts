@@ -1,16 +1,20 @@
+/**
+ * The event-receiving kit against real peers: the delivery ledger on dynalite (DynamoDB's protocol), the
+ * sinks against the SQS and Step Functions JSON protocols, and handOn's claim, publish, accept, release.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ConfigurationError, PayloadTooLargeError, UnavailableError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebhookEvent } from '../../../shared/interfaces/webhook-events.ts';
-import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
-import { awsFailure } from './aws-errors.ts';
-import { DynamoDbCheckpointStore } from './checkpoint.ts';
-import { DynamoDbDeliveryLedger } from './deliveries.ts';
-import { executionNameFor, FanOutSink, SqsEventSink, StepFunctionsEventSink } from './sinks.ts';
-import { type AwsJsonFake, startAwsJsonFake } from './testing/aws-json-fake.ts';
+import { type AwsJsonFake, startAwsJsonFake } from '../../../../test/fakes/aws-json.ts';
+import { createTable, type DynalitePeer, startDynalite } from '../../../../test/peers/dynalite.ts';
+import { ConfigurationError, ConflictError, PayloadTooLargeError, UnavailableError } from '../errors.ts';
+import { createLogger } from '../observability.ts';
+import { DynamoDbDeliveryLedger } from './ledger.ts';
+import { handOn } from './receive.ts';
+import { executionNameFor, FanOutSink, LogEventSink, SqsEventSink, StepFunctionsEventSink } from './sinks.ts';
+import type { WebhookEvent, WebhookEventSink } from './types.ts';
 
 const TABLE = 'state-test';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -109,88 +113,13 @@ describe('Class: DynamoDbDeliveryLedger', () => {
   });
 });
 
-describe('Class: DynamoDbCheckpointStore', () => {
-  const store = (): DynamoDbCheckpointStore => new DynamoDbCheckpointStore({ table: TABLE, now }, documents);
-
-  it('reads nothing for a new repository and creates the checkpoint on the first advance', async () => {
-    // Act
-    const before = await store().read('octo/new');
-    const outcome = await store().advance('octo/new', undefined, {
-      since: '2024-05-01T00:00:00Z',
-      boundary: [1],
-    });
-    // Assess
-    expect(before).toBeUndefined();
-    expect(outcome).toBe('advanced');
-    expect(await store().read('octo/new')).toEqual({ since: '2024-05-01T00:00:00Z', boundary: [1] });
-  });
-
-  it('never moves backwards when two overlapping runs finish out of order', async () => {
-    // Prepare
-    const start = { since: '2024-05-01T00:00:00Z', boundary: [1] };
-    await store().advance('octo/overlap', undefined, start);
-    const readByA = await store().read('octo/overlap');
-    const readByB = await store().read('octo/overlap');
-    // Act
-    const a = await store().advance('octo/overlap', readByA, {
-      since: '2024-05-03T00:00:00Z',
-      boundary: [3],
-    });
-    const b = await store().advance('octo/overlap', readByB, {
-      since: '2024-05-02T00:00:00Z',
-      boundary: [2],
-    });
-    // Assess
-    expect(a).toBe('advanced');
-    expect(b).toBe('superseded');
-    expect(await store().read('octo/overlap')).toEqual({ since: '2024-05-03T00:00:00Z', boundary: [3] });
-  });
-
-  it('lets the later of two overlapping runs win even when it writes second', async () => {
-    // Prepare
-    await store().advance('octo/later', undefined, { since: '2024-05-01T00:00:00Z', boundary: [1] });
-    const readByA = await store().read('octo/later');
-    const readByB = await store().read('octo/later');
-    // Act
-    await store().advance('octo/later', readByA, { since: '2024-05-02T00:00:00Z', boundary: [2] });
-    const b = await store().advance('octo/later', readByB, { since: '2024-05-04T00:00:00Z', boundary: [4] });
-    // Assess
-    expect(b).toBe('advanced');
-    expect(await store().read('octo/later')).toEqual({ since: '2024-05-04T00:00:00Z', boundary: [4] });
-  });
-
-  it('keeps the boundary issues of both runs when they end at the same time', async () => {
-    // Prepare
-    await store().advance('octo/same', undefined, { since: '2024-05-01T00:00:00Z', boundary: [1] });
-    const read = await store().read('octo/same');
-    // Act
-    const outcome = await store().advance('octo/same', read, {
-      since: '2024-05-01T00:00:00Z',
-      boundary: [1, 2],
-    });
-    // Assess
-    expect(outcome).toBe('advanced');
-    expect(await store().read('octo/same')).toEqual({ since: '2024-05-01T00:00:00Z', boundary: [1, 2] });
-  });
-
-  it('throws ConfigurationError when the table does not exist', async () => {
-    // Prepare
-    const missing = new DynamoDbCheckpointStore({ table: 'absent' }, documents);
-    // Act & Assess
-    await expect(missing.read('octo/x')).rejects.toBeInstanceOf(ConfigurationError);
-    await expect(
-      missing.advance('octo/x', undefined, { since: '2024-01-01T00:00:00Z', boundary: [] }),
-    ).rejects.toBeInstanceOf(ConfigurationError);
-  });
-});
-
 describe('Class: StepFunctionsEventSink', () => {
   const sfn = (): SFNClient => new SFNClient({ endpoint: aws.endpoint, region: 'us-east-1', credentials });
   const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:events';
 
   it('counts a second start for the same delivery as handed on (Step Functions refuses the duplicate)', async () => {
     // Prepare
-    const sink = new StepFunctionsEventSink({ stateMachineArn: arn }, sfn());
+    const sink = new StepFunctionsEventSink({ stateMachineArn: arn, connector: 'github' }, sfn());
     await sink.publish(event('dup-1'));
     // Act
     await sink.publish(event('dup-1', { receivedAt: '2030-01-01T00:00:00.000Z' }));
@@ -202,7 +131,7 @@ describe('Class: StepFunctionsEventSink', () => {
 
   it('refuses an event larger than 256 KiB with PayloadTooLargeError', async () => {
     // Prepare
-    const sink = new StepFunctionsEventSink({ stateMachineArn: arn }, sfn());
+    const sink = new StepFunctionsEventSink({ stateMachineArn: arn, connector: 'github' }, sfn());
     // Act
     const attempt = sink.publish(event('big', { payload: 'x'.repeat(300_000) }));
     // Assess
@@ -212,7 +141,7 @@ describe('Class: StepFunctionsEventSink', () => {
   it('maps a missing state machine to ConfigurationError', async () => {
     // Prepare
     aws.failNext('AWSStepFunctions.StartExecution', { type: 'StateMachineDoesNotExist' });
-    const sink = new StepFunctionsEventSink({ stateMachineArn: arn }, sfn());
+    const sink = new StepFunctionsEventSink({ stateMachineArn: arn, connector: 'github' }, sfn());
     // Act & Assess
     await expect(sink.publish(event('nope'))).rejects.toBeInstanceOf(ConfigurationError);
   });
@@ -223,7 +152,10 @@ describe('Class: SqsEventSink', () => {
 
   it('sets the message group and deduplication id on a FIFO queue', async () => {
     // Prepare
-    const sink = new SqsEventSink({ queueUrl: `${aws.endpoint}/123456789012/events.fifo` }, sqs());
+    const sink = new SqsEventSink(
+      { queueUrl: `${aws.endpoint}/123456789012/events.fifo`, connector: 'github' },
+      sqs(),
+    );
     // Act
     await sink.publish(event('fifo-1'));
     // Assess
@@ -232,10 +164,13 @@ describe('Class: SqsEventSink', () => {
     expect(String(sent?.['MessageDeduplicationId'])).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('maps a throttled or failing SendMessage to UnavailableError', async () => {
+  it('maps a failing SendMessage to a retryable UnavailableError', async () => {
     // Prepare
-    aws.failNext('AmazonSQS.SendMessage', { type: 'InvalidParameterValue' });
-    const sink = new SqsEventSink({ queueUrl: `${aws.endpoint}/123456789012/events` }, sqs());
+    aws.failNext('AmazonSQS.SendMessage', { type: 'ServiceUnavailable', status: 503, times: 3 });
+    const sink = new SqsEventSink(
+      { queueUrl: `${aws.endpoint}/123456789012/events`, connector: 'github' },
+      sqs(),
+    );
     // Act & Assess
     await expect(sink.publish(event('sqs-fail'))).rejects.toBeInstanceOf(UnavailableError);
   });
@@ -268,27 +203,71 @@ describe('Class: FanOutSink', () => {
 describe('Function: executionNameFor', () => {
   it('uses the delivery id when it is a valid name and a digest otherwise', () => {
     // Act
-    const plain = executionNameFor('72d3162e-cc78-11e3-81ab-4c9367dc0958');
-    const odd = executionNameFor('issue-sync:octo/hello#12@2024-05-01T00:00:00Z');
+    const plain = executionNameFor('github', '72d3162e-cc78-11e3-81ab-4c9367dc0958');
+    const odd = executionNameFor('github', 'issue-sync:octo/hello#12@2024-05-01T00:00:00Z');
     // Assess
     expect(plain).toBe('github-72d3162e-cc78-11e3-81ab-4c9367dc0958');
     expect(odd).toMatch(/^github-[0-9a-f]{64}$/);
-    expect(executionNameFor('issue-sync:octo/hello#12@2024-05-01T00:00:00Z')).toBe(odd);
+    expect(executionNameFor('github', 'issue-sync:octo/hello#12@2024-05-01T00:00:00Z')).toBe(odd);
   });
 });
 
-describe('Function: awsFailure', () => {
-  it('names the service, action and AWS error, never the message', () => {
+describe('Function: handOn', () => {
+  const logger = createLogger('events-test', '0.0.0');
+  const ledger = (): DynamoDbDeliveryLedger =>
+    new DynamoDbDeliveryLedger({ table: TABLE, ttlDays: 7, leaseSeconds: 60, now }, documents);
+  const recording = (): WebhookEventSink & { published: string[] } => {
+    const published: string[] = [];
+    return {
+      name: 'memory',
+      durable: true,
+      published,
+      publish: async (e) => void published.push(e.deliveryId),
+    };
+  };
+
+  it('hands a delivery on once and answers duplicate for its redelivery', async () => {
+    // Prepare
+    const sink = recording();
     // Act
-    const error = awsFailure(
-      'SQS',
-      'SendMessage',
-      Object.assign(new Error('secret detail'), { name: 'Throttling' }),
-    );
-    const unknown = awsFailure('SQS', 'SendMessage', 'weird');
+    const first = await handOn(event('h-1'), { ledger: ledger(), sink, logger });
+    const again = await handOn(event('h-1'), { ledger: ledger(), sink, logger });
     // Assess
-    expect(error).toBeInstanceOf(UnavailableError);
-    expect(error.message).toBe('SQS SendMessage failed (Throttling)');
-    expect(unknown.message).toBe('SQS SendMessage failed (UnknownError)');
+    expect(first).toEqual({ status: 'accepted', durable: true });
+    expect(again).toEqual({ status: 'duplicate' });
+    expect(sink.published).toEqual(['h-1']);
+  });
+
+  it('releases the claim when the sink fails, so the redelivery is handed on', async () => {
+    // Prepare
+    const sink = recording();
+    const broken: WebhookEventSink = {
+      name: 'broken',
+      durable: true,
+      publish: () => Promise.reject(new ConflictError('refused')),
+    };
+    // Act
+    const failed = await handOn(event('h-2'), { ledger: ledger(), sink: broken, logger }).catch(
+      (e: unknown) => e,
+    );
+    const retried = await handOn(event('h-2'), { ledger: ledger(), sink, logger });
+    // Assess
+    expect(failed).toBeInstanceOf(UnavailableError);
+    expect(retried.status).toBe('accepted');
+    expect(sink.published).toEqual(['h-2']);
+  });
+
+  it('answers 409 while another invocation holds the delivery', async () => {
+    // Prepare
+    await ledger().claim('h-3');
+    // Act & Assess
+    await expect(
+      handOn(event('h-3'), { ledger: ledger(), sink: recording(), logger }),
+    ).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('reports a log sink as not durable', async () => {
+    const outcome = await handOn(event('h-4'), { ledger: ledger(), sink: new LogEventSink(logger), logger });
+    expect(outcome).toEqual({ status: 'accepted', durable: false });
   });
 });

@@ -1,0 +1,12 @@
+export { awsCall, DEFAULT_AWS_CALL_TIMEOUT_MS } from './call.ts';
+export { type AwsClientSettings, awsClientConfig, createAwsClient } from './client.ts';
+export {
+  AWS_SERVICE_ERRORS,
+  type AwsCallTarget,
+  type AwsErrorKind,
+  type AwsErrorRow,
+  type AwsErrorTable,
+  awsErrorName,
+  awsFailure,
+  COMMON_AWS_ERRORS,
+} from './errors.ts';
