@@ -242,6 +242,103 @@ export function describeObjectStorageConformance(
       await expect(storage.headObject({ key: `${prefix}bad.bin` })).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    // ---- Key rules (issue 10): keys that climb out of their place, or that no request can carry ----
+
+    /** Keys a store or proxy that normalises paths would resolve elsewhere, or that cannot be encoded. */
+    const hostileKeys = [
+      `../${prefix}victim/secret.txt`,
+      `./../${prefix}victim/secret.txt`,
+      `${prefix}climb/../victim/secret.txt`,
+      `${prefix}climb/../../x`,
+      `${prefix}./victim/secret.txt`,
+      `${prefix}climb\\..\\victim\\secret.txt`,
+      `${prefix}climb/\uff0e\uff0e/victim/secret.txt`,
+      `${prefix}a//b`,
+      `/${prefix}victim/secret.txt`,
+      `${prefix}a\ud800b`,
+      `${prefix}a\u0000b`,
+      `${prefix}a\nb`,
+    ];
+
+    /** Every key-like field of the interface, each with the pointer its refusal must name. */
+    const keyFields = (key: string): [pointer: string, call: () => Promise<unknown>][] => {
+      const calls: [pointer: string, call: () => Promise<unknown>][] = [
+        ['/key', () => storage.putObject({ key, body: 'x' })],
+        ['/key', () => storage.getObject({ key })],
+        ['/key', () => storage.headObject({ key })],
+        ['/key', () => storage.deleteObject({ key })],
+        ['/prefix', () => storage.listObjects({ prefix: key })],
+      ];
+      if (storage.capabilities.has('copy')) {
+        calls.push(['/sourceKey', () => storage.copyObject({ sourceKey: key, key: `${prefix}copy/x.txt` })]);
+        calls.push(['/key', () => storage.copyObject({ sourceKey: `${prefix}copy/source.txt`, key })]);
+      }
+      if (storage.capabilities.has('presign')) {
+        calls.push(['/key', () => storage.presignUrl({ key, method: 'PUT' })]);
+      }
+      return calls;
+    };
+
+    it('refuses keys with dot segments, empty segments, control characters or lone surrogates, naming the field', async () => {
+      // Act
+      const outcomes: { key: string; pointer: string; error: unknown }[] = [];
+      for (const key of hostileKeys) {
+        for (const [pointer, call] of keyFields(key)) {
+          outcomes.push({ key, pointer, error: await call().catch((error: unknown) => error) });
+        }
+      }
+      // Assess
+      for (const { key, pointer, error } of outcomes) {
+        expect(error, `${JSON.stringify(key)} at ${pointer}`).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues.map((issue) => issue.pointer)).toContain(pointer);
+      }
+    });
+
+    it('leaves the object a climbing key would reach untouched', async () => {
+      // Prepare
+      const victim = `${prefix}victim/secret.txt`;
+      const climbing = `${prefix}climb/../victim/secret.txt`;
+      await storage.putObject({ key: victim, body: 'kept' });
+      // Act
+      const read = await storage.getObject({ key: climbing }).catch((error: unknown) => error);
+      await storage.putObject({ key: climbing, body: 'overwritten' }).catch(() => undefined);
+      await storage.deleteObject({ key: climbing }).catch(() => undefined);
+      if (storage.capabilities.has('copy')) {
+        await storage
+          .copyObject({ sourceKey: `${prefix}text/hello.txt`, key: climbing })
+          .catch(() => undefined);
+      }
+      // Assess
+      expect(read).toBeInstanceOf(ValidationError);
+      await expect(storage.getObject({ key: victim })).resolves.toMatchObject({ body: 'kept' });
+    });
+
+    it('keeps legitimate keys: folder markers, dots inside names, Unicode and spaces', async () => {
+      // Prepare
+      const base = `${prefix}legit/`;
+      const names = [
+        'folder/',
+        'a..b',
+        '...',
+        '.hidden',
+        'résumé.pdf',
+        'with space.txt',
+        '日本語/データ.csv',
+        '😀.txt',
+      ];
+      // Act
+      for (const name of names) await storage.putObject({ key: `${base}${name}`, body: name });
+      const bodies = await Promise.all(names.map((name) => storage.getObject({ key: `${base}${name}` })));
+      const listed = await storage.listObjects({ prefix: base });
+      // Assess
+      expect(bodies.map((got) => (got.tooLarge ? undefined : got.body))).toEqual(names);
+      expect(listed.objects.map((object) => object.key).sort()).toEqual(
+        names.map((name) => `${base}${name}`).sort(),
+      );
+    });
+
+    // ---- end of key rules ----
+
     it('refuses a bucket outside the allowed ones with ForbiddenError', async (context) => {
       if (fixture.disallowedBucket === undefined) {
         context.skip();

@@ -4,6 +4,7 @@
  * operation schemas and may extend them with provider-only fields.
  */
 import * as z from 'zod';
+import { safePath, WellFormedText } from './paths.ts';
 
 /**
  * The largest body `get-object` may return inline: base64 grows it by 4/3, and a synchronous Lambda
@@ -17,8 +18,6 @@ export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
 /** Metadata is sent as HTTP headers; S3 caps all user metadata at 2 KB, the tightest of the stores. */
 export const MAX_METADATA_BYTES = 2048;
 
-const CONTROL_CHARACTERS = /\p{Cc}/u;
-
 /** A bucket (S3, GCS) or container (Azure) name: the rules all three accept. */
 export const BucketName = z
   .string()
@@ -28,13 +27,31 @@ export const BucketName = z
   )
   .describe('Bucket (or container) name; defaults to the connector\'s configured bucket, e.g. "reports"');
 
-/** An object key: 1-1024 bytes of UTF-8 without control characters (XML listings cannot carry them). */
-export const ObjectKey = z
-  .string()
+/** S3's limit for keys and prefixes, the tightest of the stores (Azure allows 1024 characters). */
+const MAX_KEY_BYTES = 1024;
+
+function fitsKeyLength(value: string): boolean {
+  return Buffer.byteLength(value, 'utf8') <= MAX_KEY_BYTES;
+}
+
+/**
+ * An object key: 1-1024 bytes of UTF-8 under the safe path rules (`shared/models/paths.ts`): no `.` or `..`
+ * segment, no leading `/` or `//`, no control characters, no lone surrogates. A trailing `/` is allowed:
+ * zero-byte "folder" markers such as `photos/` are common in S3. Every store uses this one schema for
+ * every key field, so a key cannot climb into another bucket on a store or proxy that normalises paths.
+ */
+export const ObjectKey = safePath('object-key')
   .min(1)
-  .refine((key) => Buffer.byteLength(key, 'utf8') <= 1024, 'expected at most 1024 bytes of UTF-8')
-  .refine((key) => !CONTROL_CHARACTERS.test(key), 'expected no control characters')
+  .refine(fitsKeyLength, `expected at most ${MAX_KEY_BYTES} bytes of UTF-8`)
   .describe('Object key, e.g. "reports/2024/06/summary.csv"');
+
+/**
+ * A listing prefix: empty, or the start of a key under the same rules, so a prefix that names no key we
+ * could have written (`../`, `a//`, `/`) is refused rather than handed to a store that may resolve it.
+ */
+export const KeyPrefix = safePath('key-prefix')
+  .refine(fitsKeyLength, `expected at most ${MAX_KEY_BYTES} bytes of UTF-8`)
+  .describe('Only keys starting with this, e.g. "reports/2024/"');
 
 /** How a body travels in JSON: UTF-8 text as is, anything else as standard base64. */
 export const BodyEncoding = z
@@ -194,16 +211,12 @@ export type HeadObjectOutput = z.infer<typeof HeadObjectOutput>;
 /** Input of `list-objects`. */
 export const ListObjectsInput = z.object({
   bucket: BucketName.optional(),
-  prefix: z.string().max(1024).optional().describe('Only keys starting with this, e.g. "reports/2024/"'),
-  delimiter: z
-    .string()
-    .min(1)
+  prefix: KeyPrefix.optional(),
+  delimiter: WellFormedText.min(1)
     .max(16)
     .optional()
     .describe('Groups keys sharing a prefix up to this character into `commonPrefixes`, e.g. "/"'),
-  continuationToken: z
-    .string()
-    .min(1)
+  continuationToken: WellFormedText.min(1)
     .max(4096)
     .optional()
     .describe('`nextContinuationToken` of the previous page'),

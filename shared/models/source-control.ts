@@ -3,6 +3,7 @@
  * file contents. Provider connectors reuse these in their operation schemas and may extend them.
  */
 import * as z from 'zod';
+import { safePath } from './paths.ts';
 
 /** A repository owner (user or organisation): GitHub's rules, which GitLab's namespaces also satisfy. */
 export const RepositoryOwner = z
@@ -109,14 +110,10 @@ export type IssuePage = z.infer<typeof IssuePage>;
 
 /** Input of `get-file`. */
 export const GetFileInput = RepositoryRef.extend({
-  path: z
-    .string()
+  // Leading slashes are ignored rather than refused: the client strips them (and "/" is the root).
+  path: safePath('repository-path', { leadingSlashes: 'ignore' })
     .min(1)
     .max(4096)
-    .refine(
-      (path) => path.split('/').every((segment) => segment !== '..' && segment !== '.'),
-      'must not contain "." or ".." segments',
-    )
     .describe('Path of the file in the repository, e.g. "docs/README.md"'),
   ref: z
     .string()

@@ -274,18 +274,21 @@ export class S3ObjectStorage implements ObjectStorage {
     const sourceBucket = this.#resolve(input.sourceBucket);
     const bucket = this.#resolve(input.bucket);
     const replace = input.metadata !== undefined || input.contentType !== undefined;
-    const command = new CopyObjectCommand({
-      Bucket: bucket,
-      Key: input.key,
-      // The source is a URL path: encode each segment but keep the slashes.
-      CopySource: `${sourceBucket}/${input.sourceKey.split('/').map(encodeURIComponent).join('/')}`,
-      MetadataDirective: replace ? 'REPLACE' : 'COPY',
-      Metadata: replace ? (input.metadata ?? {}) : undefined,
-      ContentType: replace ? input.contentType : undefined,
-    });
     // A missing object here is the source: the destination key need not exist.
     const target = { command: 'CopyObject', bucket: sourceBucket, key: input.sourceKey };
-    const response = await this.#call(target, (abortSignal) => this.#s3.send(command, { abortSignal }));
+    // Built inside the call, so an encoding failure is mapped like any other error of the request.
+    const response = await this.#call(target, (abortSignal) => {
+      const command = new CopyObjectCommand({
+        Bucket: bucket,
+        Key: input.key,
+        // The source is a URL path: encode each segment but keep the slashes.
+        CopySource: `${sourceBucket}/${input.sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+        MetadataDirective: replace ? 'REPLACE' : 'COPY',
+        Metadata: replace ? (input.metadata ?? {}) : undefined,
+        ContentType: replace ? input.contentType : undefined,
+      });
+      return this.#s3.send(command, { abortSignal });
+    });
     return compact({
       bucket,
       key: input.key,

@@ -61,6 +61,13 @@ const INVALID_REQUEST = new Set([
   'InvalidArgument',
   'InvalidObjectName',
 ]);
+/**
+ * Errors the SDK or Node's HTTP stack throws while building a request from our input, before anything is
+ * sent: `URIError` when text cannot be percent-encoded (a lone surrogate in a key or query value), and an
+ * invalid character in a header value. Nothing answered, so the input is the cause.
+ */
+const REQUEST_BUILD_NAMES = new Set(['URIError']);
+const REQUEST_BUILD_CODES = new Set(['ERR_INVALID_CHAR']);
 const PRECONDITION = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -97,6 +104,17 @@ const RULES: Rule[] = [
     when: ({ name, code }) => TIMEOUTS.has(name) || code === 'ETIMEDOUT',
     build: ({ target, options }) =>
       new TimeoutError(`S3 ${target.command} timed out after ${target.budgetMs} ms`, options),
+  },
+  {
+    // Before any response: an error that carries an HTTP status came from S3, not from our input.
+    when: ({ name, code, status }) =>
+      status === undefined && (REQUEST_BUILD_NAMES.has(name) || REQUEST_BUILD_CODES.has(code)),
+    build: ({ target, what, options }) =>
+      new ValidationError(
+        `S3 ${target.command} on ${what} cannot be sent: the input has text a request cannot carry`,
+        [],
+        options,
+      ),
   },
   {
     when: ({ name }) => name === 'NoSuchBucket',
