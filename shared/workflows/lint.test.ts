@@ -48,9 +48,24 @@ function task(overrides: Partial<AslState> = {}): AslState {
   };
 }
 
-/** A machine around one state; `null` leaves the machine's TimeoutSeconds out. */
+/** Input validation that follows the rules: a Choice on the input itself, failing with a ValidationError. */
+function validation(next = 'Step'): Record<string, AslState> {
+  return {
+    ValidateInput: {
+      Type: 'Choice',
+      Choices: [{ Not: { Variable: '$', IsPresent: true }, Next: 'InvalidInput' }],
+      Default: next,
+    },
+    InvalidInput: { Type: 'Fail', Error: 'ValidationError', Cause: 'input must be a JSON object' },
+  };
+}
+
+/** A machine around one state, behind input validation; `null` leaves the machine's TimeoutSeconds out. */
 function machine(state: AslState, timeoutSeconds: number | null = 900): AslDefinition {
-  const definition: AslDefinition = { StartAt: 'Step', States: { Step: state, Failed: { Type: 'Fail' } } };
+  const definition: AslDefinition = {
+    StartAt: 'ValidateInput',
+    States: { ...validation(), Step: state, Failed: { Type: 'Fail' } },
+  };
   if (timeoutSeconds !== null) definition.TimeoutSeconds = timeoutSeconds;
   return definition;
 }
@@ -287,6 +302,123 @@ describe('Function: lintDefinition', () => {
 
     // Assess
     expect(found).toEqual(['jsonpath-only']);
+  });
+});
+
+describe('Function: lintDefinition, input validation', () => {
+  it('reports a workflow whose StartAt state is not a validation Choice', () => {
+    // Prepare
+    const definition: AslDefinition = { ...machine(task()), StartAt: 'Step' };
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'States.Step',
+        rule: 'input-validation',
+        message: 'the StartAt state must be a Choice that validates the input',
+      },
+    ]);
+  });
+
+  it('reports a StartAt Choice that tests fields but never the input itself', () => {
+    // Prepare
+    const definition = machine(task());
+    definition.States['ValidateInput'] = {
+      Type: 'Choice',
+      Choices: [{ Not: { Variable: '$.channels', IsPresent: true }, Next: 'InvalidInput' }],
+      Default: 'Step',
+    };
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues.map((issue) => `${issue.path} ${issue.rule}`)).toEqual([
+      'States.ValidateInput input-validation',
+    ]);
+    expect(issues[0]?.message).toContain('must test the input itself ($)');
+  });
+
+  it('accepts the input test nested in And, Or or Not, and a ValidationError reached through Pass states', () => {
+    // Prepare
+    const definition = machine(task());
+    definition.States['ValidateInput'] = {
+      Type: 'Choice',
+      Choices: [
+        {
+          Or: [{ Variable: '$', IsString: true }, { Not: { Variable: '$', IsPresent: true } }],
+          Next: 'Inspect',
+        },
+      ],
+      Default: 'Step',
+    };
+    definition.States['Inspect'] = { Type: 'Pass', Next: 'Check' };
+    definition.States['Check'] = {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.kind', StringEquals: '[', Next: 'InvalidInput' }],
+      Default: 'Step',
+    };
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues).toEqual([]);
+  });
+
+  it('reports validation that cannot end in a ValidationError before the first task', () => {
+    // Prepare: the only ValidationError lies behind the task.
+    const definition = machine(task({ Next: 'InvalidInput' }));
+    delete definition.States['Step']?.['End'];
+    definition.States['ValidateInput'] = {
+      Type: 'Choice',
+      Choices: [{ Variable: '$', IsString: true, Next: 'Step' }],
+      Default: 'Failed',
+    };
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues).toEqual([
+      {
+        path: 'States.ValidateInput',
+        rule: 'input-validation',
+        message:
+          'no Fail state with Error ValidationError is reachable from the StartAt Choice through Choice and Pass states',
+      },
+    ]);
+  });
+
+  it('reports a ValidationError whose Cause names no input field, in a Fail state or a failure-path Pass', () => {
+    // Prepare
+    const definition = machine(task());
+    definition.States['InvalidInput'] = { Type: 'Fail', Error: 'ValidationError', Cause: 'bad request' };
+    definition.States['InvalidTitle'] = {
+      Type: 'Pass',
+      Result: { Error: 'ValidationError', Cause: 'The issue has no title' },
+      ResultPath: '$.failure',
+      Next: 'Failed',
+    };
+    definition.States['InvalidUser'] = {
+      Type: 'Pass',
+      Result: { Error: 'ValidationError', Cause: 'input.payload.issue.user.login must be a string' },
+      ResultPath: '$.failure',
+      Next: 'Failed',
+    };
+    definition.States['Other'] = { Type: 'Fail', Error: 'NotFoundError', Cause: 'no input field here' };
+
+    // Act
+    const issues = lintDefinition(definition);
+
+    // Assess
+    expect(issues.map((issue) => `${issue.path} ${issue.rule}`)).toEqual([
+      'States.InvalidInput validation-cause',
+      'States.InvalidTitle validation-cause',
+    ]);
   });
 });
 

@@ -2,7 +2,9 @@
  * The retry and catch rules every Circle Core workflow follows, as a linter over ASL definitions:
  * Lambda tasks through `lambda:invoke` with the connector envelope, retries only for the Lambda service
  * errors and the connectors' retryable errors (full jitter, capped delays), `States.ALL` only alone and
- * last, every task covered by a Catch, explicit Map concurrency, and time budgets that add up.
+ * last, every task covered by a Catch, explicit Map concurrency, time budgets that add up, and input
+ * validation first: the StartAt state is a Choice that tests the input itself and can end in a
+ * `ValidationError` whose Cause names the input field.
  */
 import { RETRYABLE_ERROR_NAMES } from '@circle-core/core';
 import type { AslDefinition, AslRetrier, AslState, StateLocation } from './asl.ts';
@@ -19,7 +21,12 @@ export const LAMBDA_SERVICE_ERRORS = [
 /** The one task resource workflows use: the optimised Lambda integration. */
 export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 
+/** The error name of an input that breaks a workflow's contract (the core's name for the same failure). */
+export const VALIDATION_ERROR = 'ValidationError';
+
 const ALL = 'States.ALL';
+/** `input must be ...`, `input.channels must be ...`, `input.payload.issue.user.login must be ...`. */
+const NAMES_INPUT_FIELD = /^input(\.[\w$-]+(\[\d+\])?)* must /;
 // ASL defaults when a retrier leaves a field out.
 const DEFAULT_INTERVAL_SECONDS = 1;
 const DEFAULT_BACKOFF_RATE = 2;
@@ -232,6 +239,84 @@ function caughtByAll(state: AslState): boolean {
   return (state.Catch ?? []).some((catcher) => catcher.ErrorEquals.includes(ALL));
 }
 
+/** Whether a Choice rule (or one nested in its And, Or or Not) tests the input itself, `$`. */
+function testsInputItself(rule: unknown): boolean {
+  if (!isRecord(rule)) return false;
+  if (rule['Variable'] === '$') return true;
+  const nested = [
+    ...(Array.isArray(rule['And']) ? rule['And'] : []),
+    ...(Array.isArray(rule['Or']) ? rule['Or'] : []),
+  ];
+  return nested.some(testsInputItself) || testsInputItself(rule['Not']);
+}
+
+/** The states a Choice or Pass state can go to next. */
+function successors(state: AslState): string[] {
+  const next = typeof state['Next'] === 'string' ? [state['Next']] : [];
+  if (state.Type !== 'Choice') return next;
+  const choices = Array.isArray(state['Choices']) ? (state['Choices'] as unknown[]) : [];
+  const targets = choices.map((rule) => (isRecord(rule) ? rule['Next'] : undefined));
+  return [...targets, state['Default']].filter((target): target is string => typeof target === 'string');
+}
+
+function isValidationFail(state: AslState | undefined): boolean {
+  return state?.Type === 'Fail' && state['Error'] === VALIDATION_ERROR;
+}
+
+/**
+ * Input validation comes first: the StartAt state is a Choice, one of its rules tests the input itself
+ * (`$`: a string, an array or null would otherwise reach a Pass or an intrinsic and fail with an
+ * uncatchable `States.Runtime`), and the Choice and Pass states from there, before any work, can end in a
+ * `Fail` state with Error `ValidationError`.
+ */
+function checkInputValidation(definition: AslDefinition, issues: LintIssue[]): void {
+  const path = `States.${definition.StartAt}`;
+  const fail = (message: string): void => {
+    issues.push({ path, rule: 'input-validation', message });
+  };
+  const start = definition.States[definition.StartAt];
+  if (start?.Type !== 'Choice') {
+    fail('the StartAt state must be a Choice that validates the input');
+    return;
+  }
+  const choices = Array.isArray(start['Choices']) ? (start['Choices'] as unknown[]) : [];
+  if (!choices.some(testsInputItself)) {
+    fail(
+      'the StartAt Choice must test the input itself ($), so a non-object input fails as a ValidationError',
+    );
+  }
+  const seen = new Set<string>();
+  const queue = [definition.StartAt];
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const state = definition.States[name];
+    if (isValidationFail(state)) return;
+    if (state?.Type === 'Choice' || state?.Type === 'Pass') queue.push(...successors(state));
+  }
+  fail(
+    `no Fail state with Error ${VALIDATION_ERROR} is reachable from the StartAt Choice through Choice and Pass states`,
+  );
+}
+
+/**
+ * A `ValidationError` names the input field at fault in its Cause: a `Fail` state's, or the `{ Error, Cause }`
+ * a Pass hands to a failure path.
+ */
+function checkValidationCause(state: AslState, path: string, issues: LintIssue[]): void {
+  const result = state.Type === 'Pass' && isRecord(state['Result']) ? state['Result'] : undefined;
+  const error = state.Type === 'Fail' ? state['Error'] : result?.['Error'];
+  if (error !== VALIDATION_ERROR) return;
+  const cause = state.Type === 'Fail' ? state['Cause'] : result?.['Cause'];
+  if (typeof cause !== 'string' || !NAMES_INPUT_FIELD.test(cause)) {
+    issues.push({
+      path,
+      rule: 'validation-cause',
+      message: `a ${VALIDATION_ERROR} needs a Cause that names the input field: "input.<field> must be ..."`,
+    });
+  }
+}
+
 function checkState(
   state: AslState,
   location: StateLocation,
@@ -242,6 +327,7 @@ function checkState(
   const { path } = location;
   checkErrorLists(state.Retry ?? [], path, 'Retry', issues);
   checkErrorLists(state.Catch ?? [], path, 'Catch', issues);
+  checkValidationCause(state, path, issues);
   if (state.Type === 'Map' && (!Number.isInteger(state.MaxConcurrency) || (state.MaxConcurrency ?? 0) < 1)) {
     issues.push({
       path,
@@ -277,6 +363,7 @@ export function lintDefinition(definition: AslDefinition, options: LintOptions =
   if (!Number.isInteger(definition.TimeoutSeconds)) {
     issues.push({ path: '$', rule: 'machine-timeout', message: 'the state machine needs a TimeoutSeconds' });
   }
+  checkInputValidation(definition, issues);
   walkStates(definition, (state, location) => {
     checkState(state, location, definition, options, issues);
   });

@@ -68,7 +68,7 @@ describe('Workflow definitions', () => {
       expect(result.isValid).toBe(true);
     });
 
-    it('follows the retry and catch rules against the real function timeouts', async () => {
+    it('follows the workflow rules (input validation first, retries, catches, time budgets) against the real function timeouts', async () => {
       // Act
       const issues = lintDefinition(await loadDefinition(name), { functionTimeoutSeconds: await timeouts });
 
