@@ -3,8 +3,8 @@
  * independent signer following each provider's published scheme (node:crypto HMAC-SHA256):
  * - Slack: `v0=` + hex HMAC of `v0:<X-Slack-Request-Timestamp>:<raw body>` under the signing secret; requests
  *   older or newer than 5 minutes are refused. Slack retries carry the same event_id; within the window a
- *   replay is accepted and handed on with its event id for the consumer to deduplicate (documented in
- *   functions/notifications/slack/receiver.ts), after it the replay is refused.
+ *   replay is answered 200 as a duplicate and not handed on again (the core's delivery ledger, keyed by
+ *   event_id, and by the request signature for slash commands); after it the replay is refused.
  * - GitHub: `X-Hub-Signature-256: sha256=` + hex HMAC of the raw body under the webhook secret. GitHub signs
  *   no timestamp; a replayed X-GitHub-Delivery is recognised by the DynamoDB ledger and not handed on again.
  * A signing secret that cannot be loaded fails closed: 5xx, never an unverified 2xx.
@@ -28,6 +28,15 @@ const slackEvent = (eventId = `Ev${randomUUID().slice(0, 8)}`): string =>
     event_time: Math.floor(Date.now() / 1000),
     event: { type: 'app_mention', user: 'U0ALICE', text: '<@U0BOT> hello', channel: 'C0GENERAL' },
   });
+
+/** How many times the Slack connector handed the event with this id to its events queue. */
+const slackHandedOn = (eventId: string): number =>
+  suite.aws.calls.filter(
+    (call) =>
+      call.target === 'AmazonSQS.SendMessage' &&
+      String(call.body['QueueUrl']).endsWith('/slack-events') &&
+      (JSON.parse(String(call.body['MessageBody'])) as { deliveryId?: string }).deliveryId === eventId,
+  ).length;
 
 const githubIssue = (title = 'Webhook'): string =>
   JSON.stringify({
@@ -130,9 +139,7 @@ describe('Webhooks: Slack (v0 signatures)', () => {
     expect(answered.statusCode).toBe(200);
     expect(JSON.parse(answered.body)).toEqual({ challenge: 'c-123' });
     expect(received.statusCode).toBe(200);
-    expect(logs.records().find((line) => line['eventId'] === 'EvValid1')).toMatchObject({
-      message: 'Slack event received',
-    });
+    expect(slackHandedOn('EvValid1')).toBe(1);
   });
 
   it('accepts a correctly signed slash command', async () => {
@@ -241,7 +248,7 @@ describe('Webhooks: Slack (v0 signatures)', () => {
     expectUnauthorized(response);
   });
 
-  it('accepts a replay inside the window (same event id, for the consumer to dedupe) and refuses it after', async () => {
+  it('answers a replay inside the window as a duplicate without handing it on again, and refuses it after', async () => {
     // Prepare: signed 299 s ago, so the very same bytes go stale within two seconds.
     const body = slackEvent('EvReplay1');
     const signedAt = Math.floor(Date.now() / 1000) - 299;
@@ -257,8 +264,32 @@ describe('Webhooks: Slack (v0 signatures)', () => {
     // Assess
     expect(first.statusCode).toBe(200);
     expect(within.statusCode).toBe(200);
-    expect(logs.records().filter((line) => line['eventId'] === 'EvReplay1')).toHaveLength(2);
+    expect(JSON.parse(within.body)).toEqual({ ok: true, duplicate: true });
+    expect(slackHandedOn('EvReplay1')).toBe(1);
     expectUnauthorized(after);
+  });
+
+  it('hands a replayed slash command request on once', async () => {
+    // Prepare
+    const body = new URLSearchParams({
+      command: '/replayed',
+      text: 'once',
+      team_id: 'T0CIRCLE',
+      channel_id: 'C0GENERAL',
+      user_id: 'U0ALICE',
+      response_url: 'https://hooks.slack.com/commands/T0CIRCLE/1/abc',
+      trigger_id: '1.2.3',
+    }).toString();
+    const headers = { ...slackHeaders(secret(), body), 'content-type': 'application/x-www-form-urlencoded' };
+    // Act
+    const responses = [
+      await slackPost('/slack/commands', body, headers),
+      await slackPost('/slack/commands', body, headers),
+    ];
+    // Assess
+    expect(responses.map((response) => response.statusCode)).toEqual([200, 200]);
+    const commands = suite.aws.calls.filter((call) => String(call.body['MessageBody']).includes('/replayed'));
+    expect(commands).toHaveLength(1);
   });
 
   it.each([['does not exist', { SLACK_SIGNING_SECRET_SECRET: 'circle-core/slack/missing-signing-secret' }]])(

@@ -28,7 +28,9 @@ describeNotifierConformance('Slack', async () => {
     knownUser: { email: 'alice@example.com', id: 'U0ALICE' },
     readMessage: async (channel, ts) => {
       const message = fake.message(channel, ts);
-      return message === undefined ? undefined : { text: message.text, threadTs: message.threadTs };
+      return message === undefined
+        ? undefined
+        : { text: message.text, blocks: message.blocks, threadTs: message.threadTs };
     },
     close: async () => {
       notifier.close();

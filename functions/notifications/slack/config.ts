@@ -1,4 +1,4 @@
-import { envInteger } from '@circle-core/core';
+import { envInteger, eventSettings } from '@circle-core/core';
 import * as z from 'zod';
 
 /**
@@ -18,6 +18,12 @@ export const SlackConfig = z.object({
   SLACK_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }),
   /** How long a fetched secret is served from the container cache. */
   SLACK_SECRET_MAX_AGE_SECONDS: envInteger(300, { min: 0, max: 86_400 }),
+  /**
+   * Receiving: SLACK_STATE_TABLE (accepted event ids and command signatures, so a retry or a replay is
+   * handed on once), SLACK_EVENTS_QUEUE_URL / SLACK_EVENTS_STATE_MACHINE_ARN (where accepted events go),
+   * SLACK_DELIVERY_TTL_DAYS (Slack retries within an hour; a signed request is valid for five minutes).
+   */
+  ...eventSettings('SLACK', { ttlDays: 2 }),
 });
 
 /** The parsed settings. */

@@ -9,8 +9,10 @@ import {
 } from '@circle-core/core/testing';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AwsJsonFake, startAwsJsonFake } from '../../../test/fakes/aws-json.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
 import { type SlackFake, startSlackFake } from '../../../test/fakes/slack.ts';
+import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
 
 const TOKEN_SECRET = 'test/slack/bot-token';
 const SIGNING_SECRET_NAME = 'test/slack/signing-secret';
@@ -26,6 +28,8 @@ type HttpResult = APIGatewayProxyStructuredResultV2 & {
 
 let slack: SlackFake;
 let sm: SecretsManagerFake;
+let dynamo: DynalitePeer;
+let aws: AwsJsonFake;
 let logs: CapturedLogs;
 let handler: (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 const savedEnv = { ...process.env };
@@ -68,7 +72,13 @@ function json(response: HttpResult): Record<string, unknown> {
 beforeAll(async () => {
   slack = await startSlackFake({ tokens: [TOKEN] });
   sm = await startSecretsManagerFake({ [TOKEN_SECRET]: TOKEN, [SIGNING_SECRET_NAME]: SIGNING_SECRET });
+  [dynamo, aws] = await Promise.all([startDynalite(), startAwsJsonFake()]);
+  await createTable(dynamo.endpoint, 'slack-state');
   Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: aws.endpoint,
+    SLACK_STATE_TABLE: 'slack-state',
+    SLACK_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/slack-events`,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',
@@ -86,7 +96,15 @@ afterAll(async () => {
   process.env = savedEnv;
   await slack.close();
   await sm.close();
+  await Promise.all([dynamo.close(), aws.close()]);
 });
+
+/** The events the connector handed to its queue, as sent. */
+function queued(): Record<string, unknown>[] {
+  return aws.calls
+    .filter((call) => call.target === 'AmazonSQS.SendMessage')
+    .map((call) => JSON.parse(String(call.body['MessageBody'])) as Record<string, unknown>);
+}
 
 beforeEach(() => {
   slack.reset();
@@ -444,7 +462,7 @@ describe('Connector: slack', () => {
       expect(response.body).not.toContain('c-3po-challenge');
     });
 
-    it('acknowledges an event with 200 and logs its type, team and id, not its content', async () => {
+    it('hands an event to the events queue once, answers its retry as a duplicate, and logs no content', async () => {
       // Prepare
       const body = JSON.stringify({
         token: 'legacy-verification-token',
@@ -460,20 +478,29 @@ describe('Connector: slack', () => {
           channel: 'C0GENERAL',
         },
       });
+      const before = queued().length;
       // Act
-      const response = await event(body, {
+      const response = await event(body, sign(body));
+      const retry = await event(body, {
         ...sign(body),
         'x-slack-retry-num': '1',
         'x-slack-retry-reason': 'http_timeout',
       });
       // Assess
       expect(response.statusCode).toBe(200);
-      expect(logs.records().find((record) => record['message'] === 'Slack event received')).toMatchObject({
-        eventType: 'app_mention',
-        eventId: 'Ev0PV52K21',
-        teamId: 'T0CIRCLE',
-        retryNum: 1,
+      expect(json(response)).toEqual({ ok: true });
+      expect(retry.statusCode).toBe(200);
+      expect(json(retry)).toEqual({ ok: true, duplicate: true });
+      const sent = queued().slice(before);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatchObject({
+        provider: 'slack',
+        name: 'app-mention-received',
+        deliveryId: 'Ev0PV52K21',
+        source: 'T0CIRCLE',
+        payload: { eventId: 'Ev0PV52K21', event: { type: 'app_mention' } },
       });
+      expect(JSON.stringify(sent)).not.toContain('legacy-verification-token');
       expect(logs.text()).not.toContain('launch codes');
       expect(logs.text()).not.toContain('legacy-verification-token');
     });
@@ -515,25 +542,26 @@ describe('Connector: slack', () => {
       trigger_id: '13345224609.738474920.8088930838d88f008e0',
     }).toString();
 
-    it('acknowledges a signed command with an ephemeral message', async () => {
+    it('acknowledges a signed command with an ephemeral message and hands it on once per request', async () => {
+      // Prepare
+      const headers = { 'content-type': 'application/x-www-form-urlencoded', ...sign(form) };
+      const before = queued().length;
       // Act
-      const response = await http({
-        path: '/slack/commands',
-        body: form,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...sign(form) },
-        authorizer: 'none',
-      });
+      const response = await http({ path: '/slack/commands', body: form, headers, authorizer: 'none' });
+      const replay = await http({ path: '/slack/commands', body: form, headers, authorizer: 'none' });
       // Assess
       expect(response.statusCode).toBe(200);
       expect(json(response)).toEqual({
         response_type: 'ephemeral',
         text: 'Received /deploy, working on it.',
       });
-      expect(logs.records().find((record) => record['message'] === 'Slack command received')).toMatchObject({
-        command: '/deploy',
-        teamId: 'T0CIRCLE',
-        channelId: 'C0GENERAL',
-        userId: 'U0ALICE',
+      expect(replay.statusCode).toBe(200);
+      const sent = queued().slice(before);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatchObject({
+        name: 'command-received',
+        action: 'deploy',
+        payload: { command: '/deploy', teamId: 'T0CIRCLE', channelId: 'C0GENERAL', userId: 'U0ALICE' },
       });
       expect(logs.text()).not.toContain('secret-hook');
       expect(logs.text()).not.toContain('api to production');

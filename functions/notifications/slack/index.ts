@@ -2,7 +2,7 @@
  * The Slack connector: the notifier operations (post, update, list channels, find a user) on every trigger,
  * plus the signed inbound routes Slack calls (Events API, slash commands).
  */
-import { defineConnector, defineSecret } from '@circle-core/core';
+import { defineConnector, defineSecret, eventReceivingFromConfig } from '@circle-core/core';
 import { SLACK_CAPABILITIES, SlackClient } from './client.ts';
 import { SlackConfig, type SlackSettings } from './config.ts';
 import {
@@ -24,7 +24,8 @@ export interface SlackServices {
 }
 
 /**
- * Builds the client and the receiver from the settings, prefetching both secrets during init.
+ * Builds the client and the receiver (with its ledger and sink) from the settings, prefetching both
+ * secrets during init.
  *
  * @example
  * ```ts
@@ -35,7 +36,11 @@ export async function createSlackServices(config: SlackSettings): Promise<SlackS
   const maxAgeSeconds = config.SLACK_SECRET_MAX_AGE_SECONDS;
   const token = defineSecret(config.SLACK_BOT_TOKEN_SECRET, { maxAgeSeconds });
   const signingSecret = defineSecret(config.SLACK_SIGNING_SECRET_SECRET, { maxAgeSeconds });
-  await Promise.all([token.prefetch(), signingSecret.prefetch()]);
+  const [receiving] = await Promise.all([
+    eventReceivingFromConfig('SLACK', config, 'slack'),
+    token.prefetch(),
+    signingSecret.prefetch(),
+  ]);
   return {
     slack: new SlackClient({
       token,
@@ -43,7 +48,7 @@ export async function createSlackServices(config: SlackSettings): Promise<SlackS
       timeoutMs: config.SLACK_TIMEOUT_MS,
       maxAttempts: config.SLACK_MAX_ATTEMPTS,
     }),
-    receiver: new SlackReceiver({ signingSecret }),
+    receiver: new SlackReceiver({ signingSecret, receiving }),
   };
 }
 

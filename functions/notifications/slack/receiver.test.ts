@@ -3,20 +3,18 @@ import {
   AuthError,
   ConfigurationError,
   createLogger,
+  MemoryDeliveryLedger,
   type RouteRequest,
   type Secret,
   UnsupportedMediaTypeError,
   ValidationError,
+  type WebhookEvent,
+  type WebhookEventSink,
 } from '@circle-core/core';
 import { type CapturedLogs, captureLogs } from '@circle-core/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type * as z from 'zod';
-import {
-  type SlackCommandRecord,
-  type SlackEventRecord,
-  type SlackEventSink,
-  SlackReceiver,
-} from './receiver.ts';
+import { SlackReceiver, slackEventName } from './receiver.ts';
 
 const NOW = 1_750_000_000_000;
 const SECRET = 'signing-secret-one';
@@ -66,18 +64,14 @@ function signed(
   };
 }
 
-function recordingSink(): SlackEventSink & { events: SlackEventRecord[]; commands: SlackCommandRecord[] } {
-  const sink = {
-    events: [] as SlackEventRecord[],
-    commands: [] as SlackCommandRecord[],
-    event: (record: SlackEventRecord) => {
-      sink.events.push(record);
-    },
-    command: (record: SlackCommandRecord) => {
-      sink.commands.push(record);
-    },
-  };
-  return sink;
+function recordingSink(): WebhookEventSink & { events: WebhookEvent[] } {
+  const events: WebhookEvent[] = [];
+  return { name: 'memory', durable: true, events, publish: async (event) => void events.push(event) };
+}
+
+/** The receiving half of the connector's setup, on an in-memory ledger. */
+function receiving(sink: WebhookEventSink = recordingSink(), ledger = new MemoryDeliveryLedger()) {
+  return { requireLedger: () => ledger, sinkOr: () => sink };
 }
 
 const EVENT = JSON.stringify({
@@ -105,7 +99,7 @@ describe('Class: SlackReceiver', () => {
     it('re-reads a rotated signing secret once and accepts the request', async () => {
       // Prepare
       const secret = rotatingSecret(SECRET);
-      const receiver = new SlackReceiver({ signingSecret: secret, now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: secret, receiving: receiving(), now: () => clock });
       secret.value = 'signing-secret-two';
       // Act
       await receiver.verify(signed(EVENT, { secret: 'signing-secret-two' }));
@@ -116,7 +110,7 @@ describe('Class: SlackReceiver', () => {
     it('re-reads at most once a minute for requests that do not verify', async () => {
       // Prepare
       const secret = rotatingSecret(SECRET);
-      const receiver = new SlackReceiver({ signingSecret: secret, now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: secret, receiving: receiving(), now: () => clock });
       const forged = () => signed(EVENT, { secret: 'forged', timestamp: Math.floor(clock / 1000) });
       // Act
       const first = receiver.verify(forged());
@@ -134,7 +128,7 @@ describe('Class: SlackReceiver', () => {
     it('does not re-read the secret for a stale request or a missing signature', async () => {
       // Prepare
       const secret = rotatingSecret(SECRET);
-      const receiver = new SlackReceiver({ signingSecret: secret, now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: secret, receiving: receiving(), now: () => clock });
       const stale = signed(EVENT, { timestamp: Math.floor(NOW / 1000) - 600 });
       const unsigned = signed(EVENT, { headers: { 'x-slack-signature': '' } });
       // Act
@@ -146,7 +140,7 @@ describe('Class: SlackReceiver', () => {
 
     it('fails closed with ConfigurationError when the signing secret is empty', async () => {
       // Prepare
-      const receiver = new SlackReceiver({ signingSecret: '   ', now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: '   ', receiving: receiving(), now: () => clock });
       // Act
       const attempt = receiver.verify(signed(EVENT, { secret: '' }));
       // Assess
@@ -158,12 +152,25 @@ describe('Class: SlackReceiver', () => {
     it('hands the event to the sink without the verification token', async () => {
       // Prepare
       const sink = recordingSink();
-      const receiver = new SlackReceiver({ signingSecret: SECRET, sink, now: () => clock });
+      const receiver = new SlackReceiver({
+        signingSecret: SECRET,
+        receiving: receiving(sink),
+        now: () => clock,
+      });
       // Act
       const response = await receiver.handleEvents(signed(EVENT), context);
       // Assess
       expect(response).toEqual({ status: 200, body: { ok: true } });
-      expect(sink.events).toEqual([
+      expect(sink.events).toMatchObject([
+        {
+          provider: 'slack',
+          name: 'reaction-added',
+          event: 'reaction_added',
+          deliveryId: 'Ev1',
+          source: 'T1',
+        },
+      ]);
+      expect(sink.events.map((event) => event.payload)).toEqual([
         {
           eventId: 'Ev1',
           eventType: 'reaction_added',
@@ -180,22 +187,84 @@ describe('Class: SlackReceiver', () => {
 
     it('lets a failing sink fail the request, so Slack delivers the event again', async () => {
       // Prepare
-      const sink: SlackEventSink = {
-        event: async () => {
+      const sink: WebhookEventSink = {
+        name: 'broken',
+        durable: true,
+        publish: async () => {
           throw new Error('queue down');
         },
-        command: () => undefined,
       };
-      const receiver = new SlackReceiver({ signingSecret: SECRET, sink, now: () => clock });
+      const receiver = new SlackReceiver({
+        signingSecret: SECRET,
+        receiving: receiving(sink),
+        now: () => clock,
+      });
       // Act
       const attempt = receiver.handleEvents(signed(EVENT), context);
       // Assess
-      await expect(attempt).rejects.toThrow('queue down');
+      await expect(attempt).rejects.toMatchObject({ name: 'ConnectorError', status: 500 });
+    });
+
+    it('hands a retried or replayed event on once, answering the repeat as a duplicate', async () => {
+      // Prepare
+      const sink = recordingSink();
+      const receiver = new SlackReceiver({
+        signingSecret: SECRET,
+        receiving: receiving(sink),
+        now: () => clock,
+      });
+      // Act
+      const first = await receiver.handleEvents(signed(EVENT), context);
+      const retried = await receiver.handleEvents(
+        signed(EVENT, { headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } }),
+        context,
+      );
+      const replayed = await receiver.handleEvents(signed(EVENT), context);
+      // Assess
+      expect(first).toEqual({ status: 200, body: { ok: true } });
+      expect(retried).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+      expect(replayed).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+      expect(sink.events.map((event) => event.deliveryId)).toEqual(['Ev1']);
+    });
+
+    it('refuses events without a state table, naming the setting (fails closed)', async () => {
+      // Prepare
+      const receiver = new SlackReceiver({
+        signingSecret: SECRET,
+        receiving: {
+          requireLedger: () => {
+            throw new ConfigurationError('SLACK_STATE_TABLE is required to receive events');
+          },
+          sinkOr: () => recordingSink(),
+        },
+        now: () => clock,
+      });
+      // Act & Assess
+      await expect(receiver.handleEvents(signed(EVENT), context)).rejects.toThrow('SLACK_STATE_TABLE');
+    });
+
+    it('answers url_verification without a state table', async () => {
+      // Prepare
+      const receiver = new SlackReceiver({
+        signingSecret: SECRET,
+        receiving: {
+          requireLedger: () => {
+            throw new ConfigurationError('SLACK_STATE_TABLE is required to receive events');
+          },
+          sinkOr: () => recordingSink(),
+        },
+        now: () => clock,
+      });
+      const body = JSON.stringify({ type: 'url_verification', token: 't', challenge: 'c-123' });
+      // Act
+      const response = await receiver.handleEvents(signed(body), context);
+      // Assess
+      expect(response).toEqual({ status: 200, body: { challenge: 'c-123' } });
     });
 
     it('acknowledges app_rate_limited with a warning line', async () => {
       // Prepare
-      const receiver = new SlackReceiver({ signingSecret: SECRET, now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: SECRET, receiving: receiving(), now: () => clock });
       const body = JSON.stringify({
         type: 'app_rate_limited',
         team_id: 'T1',
@@ -213,7 +282,7 @@ describe('Class: SlackReceiver', () => {
 
     it('throws ValidationError for a signed body that is not JSON', async () => {
       // Prepare
-      const receiver = new SlackReceiver({ signingSecret: SECRET, now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: SECRET, receiving: receiving(), now: () => clock });
       // Act
       const attempt = receiver.handleEvents(signed('token=abc&type=url_verification'), context);
       // Assess
@@ -238,7 +307,7 @@ describe('Class: SlackReceiver', () => {
       const sink = recordingSink();
       const receiver = new SlackReceiver({
         signingSecret: SECRET,
-        sink,
+        receiving: receiving(sink),
         acknowledge: (command) => `On it: ${command.command}`,
         now: () => clock,
       });
@@ -246,7 +315,10 @@ describe('Class: SlackReceiver', () => {
       const response = await receiver.handleCommand(signed(form, { headers: formHeaders }), context);
       // Assess
       expect(response).toEqual({ status: 200, body: { response_type: 'ephemeral', text: 'On it: /status' } });
-      expect(sink.commands).toEqual([
+      expect(sink.events).toMatchObject([
+        { name: 'command-received', event: 'slash_command', action: 'status' },
+      ]);
+      expect(sink.events.map((event) => event.payload)).toEqual([
         {
           command: '/status',
           text: '',
@@ -259,9 +331,32 @@ describe('Class: SlackReceiver', () => {
       ]);
     });
 
+    it('hands a replayed command request on once, and a new signed request again', async () => {
+      // Prepare
+      const sink = recordingSink();
+      const receiver = new SlackReceiver({
+        signingSecret: SECRET,
+        receiving: receiving(sink),
+        now: () => clock,
+      });
+      const request = signed(form, { headers: formHeaders });
+      // Act
+      await receiver.handleCommand(request, context);
+      const replay = await receiver.handleCommand(request, context);
+      await receiver.handleCommand(
+        signed(form, { headers: formHeaders, timestamp: Math.floor(NOW / 1000) + 1 }),
+        context,
+      );
+      // Assess
+      expect(replay.status).toBe(200);
+      expect(sink.events).toHaveLength(2);
+      expect(sink.events[0]?.deliveryId).toMatch(/^command-[0-9a-f]{40}$/);
+      expect(sink.events[0]?.deliveryId).not.toBe(sink.events[1]?.deliveryId);
+    });
+
     it('throws UnsupportedMediaTypeError for a JSON body', async () => {
       // Prepare
-      const receiver = new SlackReceiver({ signingSecret: SECRET, now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: SECRET, receiving: receiving(), now: () => clock });
       // Act
       const attempt = receiver.handleCommand(signed('{"command":"/status"}'), context);
       // Assess
@@ -270,7 +365,7 @@ describe('Class: SlackReceiver', () => {
 
     it('throws ValidationError naming the missing fields', async () => {
       // Prepare
-      const receiver = new SlackReceiver({ signingSecret: SECRET, now: () => clock });
+      const receiver = new SlackReceiver({ signingSecret: SECRET, receiving: receiving(), now: () => clock });
       // Act
       const attempt = receiver.handleCommand(signed('command=%2Fstatus', { headers: formHeaders }), context);
       // Assess
@@ -279,5 +374,16 @@ describe('Class: SlackReceiver', () => {
         issues: expect.arrayContaining([{ pointer: '/response_url', message: expect.any(String) }]),
       });
     });
+  });
+});
+
+describe('Function: slackEventName', () => {
+  it.each([
+    ['app_mention', 'app-mention-received'],
+    ['message', 'message-received'],
+    ['reaction_added', 'reaction-added'],
+    ['member_joined_channel', 'member-joined-channel-received'],
+  ])('names %s %s', (type, name) => {
+    expect(slackEventName(type)).toBe(name);
   });
 });

@@ -1,10 +1,15 @@
 /**
  * The inbound side of Slack: verifies signed requests from the Events API and slash commands, answers what
- * Slack needs within its 3-second budget, and hands each event or command to a pluggable sink.
+ * Slack needs within its 3-second budget, and hands each event or command on through the core's event
+ * receiving: deduplicated in the delivery ledger (by `event_id`, and by the request signature for
+ * commands), then published to the configured queue or state machine.
  */
+import { createHash } from 'node:crypto';
 import {
   AuthError,
   type CredentialSource,
+  type EventReceiving,
+  handOn,
   type Logger,
   parseInput,
   parseJson,
@@ -12,6 +17,7 @@ import {
   type RouteResponse,
   readCredential,
   UnsupportedMediaTypeError,
+  type WebhookEvent,
 } from '@circle-core/core';
 import { assertSlackTimestamp, verifySlackHmac } from './auth.ts';
 import { SlackEventsPayload, SlashCommandPayload } from './models.ts';
@@ -46,56 +52,31 @@ export interface SlackCommandRecord {
   triggerId: string;
 }
 
-/** What a sink gets besides the record. */
+/** What a handler gets besides the request. */
 export interface SinkContext {
   logger: Logger;
   correlationId: string;
 }
 
 /**
- * Where received events and commands go. The default logs one structured line each; a deployment swaps in
- * a queue or a workflow. A sink that throws makes the route answer 5xx, so Slack retries the delivery.
- */
-export interface SlackEventSink {
-  event(record: SlackEventRecord, context: SinkContext): void | Promise<void>;
-  command(record: SlackCommandRecord, context: SinkContext): void | Promise<void>;
-}
-
-/**
- * The default sink: one log line per event (type, workspace, event id, retry) or command (command,
- * workspace, channel, user); never the content, the text or the response URL.
+ * The accepted-event name for a Slack event type: kebab case, past tense (`app_mention` ->
+ * `app-mention-received`; types already in the past tense, like `reaction_added`, stay as they are).
  *
  * @example
  * ```ts
- * new SlackReceiver({ signingSecret, sink: loggingSink });
+ * slackEventName('reaction_added'); // 'reaction-added'
  * ```
  */
-export const loggingSink: SlackEventSink = {
-  event(record, { logger, correlationId }) {
-    logger.info('Slack event received', {
-      correlationId,
-      eventType: record.eventType,
-      eventId: record.eventId,
-      teamId: record.teamId,
-      retryNum: record.retryNum,
-    });
-  },
-  command(record, { logger, correlationId }) {
-    logger.info('Slack command received', {
-      correlationId,
-      command: record.command,
-      teamId: record.teamId,
-      channelId: record.channelId,
-      userId: record.userId,
-    });
-  },
-};
+export function slackEventName(type: string): string {
+  const kebab = type.replaceAll('_', '-').toLowerCase();
+  return /ed$/.test(kebab) ? kebab : `${kebab}-received`;
+}
 
 export interface SlackReceiverOptions {
   /** The app's signing secret: a Secret (re-read after a mismatch, at most once a minute) or a literal. */
   signingSecret: CredentialSource;
-  /** Default {@link loggingSink}. */
-  sink?: SlackEventSink;
+  /** The ledger and the sink, from the `SLACK_STATE_TABLE` and `SLACK_EVENTS_*` settings. */
+  receiving: Pick<EventReceiving, 'requireLedger' | 'sinkOr'>;
   /** The text of the ephemeral acknowledgement of a slash command. */
   acknowledge?: (command: SlackCommandRecord) => string;
   /** Clock, for tests. */
@@ -124,14 +105,14 @@ function header(request: RouteRequest, name: string): string | undefined {
  */
 export class SlackReceiver {
   readonly #signingSecret: CredentialSource;
-  readonly #sink: SlackEventSink;
+  readonly #receiving: SlackReceiverOptions['receiving'];
   readonly #acknowledge: (command: SlackCommandRecord) => string;
   readonly #now: () => number;
   #refreshedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: SlackReceiverOptions) {
     this.#signingSecret = options.signingSecret;
-    this.#sink = options.sink ?? loggingSink;
+    this.#receiving = options.receiving;
     this.#acknowledge = options.acknowledge ?? ((command) => `Received ${command.command}, working on it.`);
     this.#now = options.now ?? Date.now;
   }
@@ -169,7 +150,7 @@ export class SlackReceiver {
 
   /**
    * `POST /slack/events`: answers `url_verification` with its challenge, hands `event_callback` events to
-   * the sink and acknowledges them with 200, acknowledges `app_rate_limited` notices with a warning.
+   * the event receiving (dedupe, then the sink) and acknowledges them with 200, acknowledges `app_rate_limited` notices with a warning.
    *
    * @example
    * ```ts
@@ -194,26 +175,61 @@ export class SlackReceiver {
         return { status: 200, body: { ok: true } };
       case 'event_callback': {
         const retryNum = Number(header(request, 'x-slack-retry-num'));
-        await this.#sink.event(
+        const record: SlackEventRecord = {
+          eventId: payload.event_id,
+          eventType: payload.event.type,
+          teamId: payload.team_id,
+          apiAppId: payload.api_app_id,
+          eventTime: payload.event_time,
+          event: payload.event,
+          retryNum: Number.isInteger(retryNum) ? retryNum : undefined,
+          retryReason: header(request, 'x-slack-retry-reason')?.slice(0, 64),
+        };
+        const handed = await this.#handOn(
           {
-            eventId: payload.event_id,
-            eventType: payload.event.type,
-            teamId: payload.team_id,
-            apiAppId: payload.api_app_id,
-            eventTime: payload.event_time,
-            event: payload.event,
-            retryNum: Number.isInteger(retryNum) ? retryNum : undefined,
-            retryReason: header(request, 'x-slack-retry-reason')?.slice(0, 64),
+            name: slackEventName(record.eventType),
+            event: record.eventType,
+            deliveryId: record.eventId,
+            source: record.teamId,
+            payload: record,
           },
           context,
         );
-        return { status: 200, body: { ok: true } };
+        return { status: 200, body: { ok: true, ...handed } };
       }
     }
   }
 
+  /** Dedupes and publishes one accepted event or command; answers what the response body should add. */
+  async #handOn(
+    accepted: Pick<WebhookEvent, 'name' | 'event' | 'deliveryId' | 'source' | 'payload'> & {
+      action?: string;
+    },
+    context: SinkContext,
+  ): Promise<Record<string, unknown>> {
+    const event: WebhookEvent = {
+      provider: 'slack',
+      ...accepted,
+      correlationId: context.correlationId,
+      receivedAt: new Date(this.#now()).toISOString(),
+    };
+    const sink = this.#receiving.sinkOr(context.logger);
+    const outcome = await handOn(event, {
+      ledger: this.#receiving.requireLedger(),
+      sink,
+      logger: context.logger,
+    });
+    if (outcome.status === 'duplicate') return { duplicate: true };
+    return outcome.durable
+      ? {}
+      : {
+          warning:
+            'No SLACK_EVENTS_QUEUE_URL or SLACK_EVENTS_STATE_MACHINE_ARN is configured: the event was logged, not handed on',
+        };
+  }
+
   /**
-   * `POST /slack/commands`: hands the slash command to the sink and answers an ephemeral message (only the
+   * `POST /slack/commands`: hands the slash command on (once per signed request) and answers an ephemeral message (only the
    * invoking user sees it) acknowledging it.
    *
    * @example
@@ -237,7 +253,19 @@ export class SlackReceiver {
       responseUrl: payload.response_url,
       triggerId: payload.trigger_id,
     };
-    await this.#sink.command(record, context);
+    // A command has no id of its own: its signature (over timestamp and body) identifies a replay.
+    const signature = header(request, 'x-slack-signature') ?? '';
+    await this.#handOn(
+      {
+        name: 'command-received',
+        event: 'slash_command',
+        action: record.command.replace(/^\//, ''),
+        deliveryId: `command-${createHash('sha256').update(signature).digest('hex').slice(0, 40)}`,
+        source: record.teamId,
+        payload: record,
+      },
+      context,
+    );
     return { status: 200, body: { response_type: 'ephemeral', text: this.#acknowledge(record) } };
   }
 }

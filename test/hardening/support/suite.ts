@@ -9,10 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import pg from 'pg';
 import { vi } from 'vitest';
-import {
-  type AwsJsonFake,
-  startAwsJsonFake,
-} from '../../fakes/aws-json.ts';
+import { type AwsJsonFake, startAwsJsonFake } from '../../fakes/aws-json.ts';
 import { type GitHubFake, startGitHubFake } from '../../fakes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
 import { type SlackFake, startSlackFake } from '../../fakes/slack.ts';
@@ -193,6 +190,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     }),
   });
   await createTable(dynamo.endpoint, 'github-state');
+  await createTable(dynamo.endpoint, 'slack-state');
   const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
   if (idempotencyTable !== undefined)
     await createTable(dynamo.endpoint, idempotencyTable, { partitionKey: 'id' });
@@ -220,6 +218,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     PG_SSL: 'disable',
     PG_STATEMENT_TIMEOUT_MS: '5000',
     SLACK_API_URL: slack.url,
+    SLACK_STATE_TABLE: 'slack-state',
+    SLACK_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/slack-events`,
     GITHUB_API_URL: github.baseUrl,
     GITHUB_STATE_TABLE: 'github-state',
     GITHUB_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/github-events`,

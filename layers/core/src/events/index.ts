@@ -1,5 +1,16 @@
-export { createDocumentClient, type DeliveryLedgerOptions, DynamoDbDeliveryLedger } from './ledger.ts';
+export {
+  createDocumentClient,
+  type DeliveryLedgerOptions,
+  DynamoDbDeliveryLedger,
+  MemoryDeliveryLedger,
+} from './ledger.ts';
 export { type EventHandOff, type HandOnOutcome, handOn } from './receive.ts';
+export {
+  type EventReceiving,
+  type EventSettingsShape,
+  eventReceivingFromConfig,
+  eventSettings,
+} from './settings.ts';
 export {
   eventSinkFromSettings,
   executionNameFor,

@@ -173,3 +173,34 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
 function keyOf(deliveryId: string): string {
   return `delivery#${deliveryId}`;
 }
+
+/**
+ * A {@link DeliveryLedger} in this process's memory: for tests and library use outside Lambda, where one
+ * process sees every delivery. Claims never expire.
+ *
+ * @example
+ * ```ts
+ * const ledger = new MemoryDeliveryLedger();
+ * ```
+ */
+export class MemoryDeliveryLedger implements DeliveryLedger {
+  readonly #entries = new Map<string, { status: 'pending' | 'accepted'; token: string }>();
+
+  async claim(deliveryId: string): Promise<DeliveryClaim> {
+    const existing = this.#entries.get(deliveryId);
+    if (existing?.status === 'accepted') return { status: 'duplicate' };
+    if (existing?.status === 'pending') return { status: 'in-progress' };
+    const token = randomUUID();
+    this.#entries.set(deliveryId, { status: 'pending', token });
+    return { status: 'claimed', token };
+  }
+
+  async accept(deliveryId: string, token: string): Promise<void> {
+    if (this.#entries.get(deliveryId)?.token === token)
+      this.#entries.set(deliveryId, { status: 'accepted', token });
+  }
+
+  async release(deliveryId: string, token: string): Promise<void> {
+    if (this.#entries.get(deliveryId)?.token === token) this.#entries.delete(deliveryId);
+  }
+}
