@@ -1,30 +1,40 @@
 /**
  * The conformance suite of the notifier interface. Any implementation runs it from its own test file
  * against its real peer (a contract fake for SaaS providers), so every notifier behaves the same for the
- * same input: ids returned, errors classified, optional abilities either working or refused with
- * NotSupportedError.
+ * same input: ids returned, what was posted readable back from the peer, errors classified, optional
+ * abilities either working or refused with NotSupportedError. A test for an ability skips where the
+ * ability is not offered, and its refusal test skips where it is: test/conformance runs the suite once
+ * against a notifier without any optional ability, so both halves run.
  */
 import { NotFoundError, NotSupportedError, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipIfOffered, skipUnlessOffered } from './capability-tests.ts';
 import type { Notifier } from './notifier.ts';
 
 /** What a message looks like when read back from the peer. */
 export interface StoredMessageView {
   text?: string | undefined;
+  blocks?: unknown[] | undefined;
   threadTs?: string | undefined;
 }
 
 /** What the suite needs from an implementation's test file. */
 export interface NotifierConformanceFixture {
   notifier: Notifier;
-  /** A channel id that exists, that the notifier may post in, and that `listChannels` reports. */
+  /**
+   * A channel id that exists, that the notifier may post in, and that `listChannels` reports (among at
+   * least one other, so paging is exercised).
+   */
   channel: string;
   /** A channel id that does not exist. */
   missingChannel: string;
   /** For `user-lookup`: a person the peer knows. */
   knownUser?: { email: string; id: string };
-  /** Reads a posted message back from the peer, when the peer allows it (a contract fake does). */
-  readMessage?: (channel: string, ts: string) => Promise<StoredMessageView | undefined>;
+  /**
+   * Reads a posted message back from the peer (a contract fake can; the interface has no read of its
+   * own), so the suite checks what arrived, not only what the notifier answered.
+   */
+  readMessage: (channel: string, ts: string) => Promise<StoredMessageView | undefined>;
   close?: () => Promise<void>;
 }
 
@@ -36,7 +46,8 @@ export interface NotifierConformanceFixture {
  * describeNotifierConformance('Slack', async () => {
  *   const fake = await startSlackFake();
  *   return { notifier: new SlackClient({ token: 'xoxb-test', baseUrl: fake.url }), channel: 'C0GENERAL',
- *     missingChannel: 'C0MISSING', close: () => fake.close() };
+ *     missingChannel: 'C0MISSING', readMessage: async (channel, ts) => fake.message(channel, ts),
+ *     close: () => fake.close() };
  * });
  * ```
  */
@@ -66,11 +77,12 @@ export function describeNotifierConformance(
         expect(first.ts).not.toBe('');
         expect(second.ts).not.toBe(first.ts);
         expect(first.threadTs).toBeUndefined();
-        if (fixture.readMessage !== undefined) {
-          await expect(fixture.readMessage(first.channel, first.ts)).resolves.toMatchObject({
-            text: 'conformance 1',
-          });
-        }
+        await expect(fixture.readMessage(first.channel, first.ts)).resolves.toMatchObject({
+          text: 'conformance 1',
+        });
+        await expect(fixture.readMessage(second.channel, second.ts)).resolves.toMatchObject({
+          text: 'conformance 2',
+        });
       });
 
       it('throws ValidationError when neither text nor blocks is given', async () => {
@@ -87,21 +99,50 @@ export function describeNotifierConformance(
         await expect(attempt).rejects.toBeInstanceOf(NotFoundError);
       });
 
-      it('posts blocks with capability "blocks", else throws NotSupportedError', async () => {
+      it('posts blocks with capability "blocks", read back as posted', async (context) => {
         // Prepare
+        skipUnlessOffered(context, fixture.notifier, 'blocks');
         const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: '*conformance*' } }];
         // Act
-        const attempt = fixture.notifier.postMessage({ channel: fixture.channel, blocks });
+        const posted = await fixture.notifier.postMessage({ channel: fixture.channel, blocks });
         // Assess
-        if (fixture.notifier.capabilities.has('blocks')) {
-          await expect(attempt).resolves.toMatchObject({ channel: fixture.channel });
-        } else {
-          await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
-        }
+        expect(posted.channel).toBe(fixture.channel);
+        const stored = await fixture.readMessage(posted.channel, posted.ts);
+        expect(stored?.blocks).toEqual(blocks);
       });
 
-      it('replies in a thread with capability "threads", else throws NotSupportedError', async () => {
+      it('refuses blocks with NotSupportedError without capability "blocks"', async (context) => {
         // Prepare
+        skipIfOffered(context, fixture.notifier, 'blocks');
+        const blocks = [{ type: 'section', text: { type: 'mrkdwn', text: '*conformance*' } }];
+        // Act
+        const attempt = fixture.notifier.postMessage({ channel: fixture.channel, text: 'plain', blocks });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
+      });
+
+      it('replies in a thread with capability "threads"', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, fixture.notifier, 'threads');
+        const parent = await fixture.notifier.postMessage({ channel: fixture.channel, text: 'parent' });
+        // Act
+        const reply = await fixture.notifier.postMessage({
+          channel: fixture.channel,
+          text: 'reply',
+          threadTs: parent.ts,
+        });
+        // Assess
+        expect(reply.threadTs).toBe(parent.ts);
+        expect(reply.ts).not.toBe(parent.ts);
+        await expect(fixture.readMessage(reply.channel, reply.ts)).resolves.toMatchObject({
+          text: 'reply',
+          threadTs: parent.ts,
+        });
+      });
+
+      it('refuses a thread reply with NotSupportedError without capability "threads"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.notifier, 'threads');
         const parent = await fixture.notifier.postMessage({ channel: fixture.channel, text: 'parent' });
         // Act
         const attempt = fixture.notifier.postMessage({
@@ -110,24 +151,31 @@ export function describeNotifierConformance(
           threadTs: parent.ts,
         });
         // Assess
-        if (!fixture.notifier.capabilities.has('threads')) {
-          await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
-          return;
-        }
-        const reply = await attempt;
-        expect(reply.threadTs).toBe(parent.ts);
-        expect(reply.ts).not.toBe(parent.ts);
-        if (fixture.readMessage !== undefined) {
-          await expect(fixture.readMessage(reply.channel, reply.ts)).resolves.toMatchObject({
-            threadTs: parent.ts,
-          });
-        }
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
       });
     });
 
     describe('Method: updateMessage', () => {
-      it('replaces the text with capability "update", else throws NotSupportedError', async () => {
+      it('replaces the text with capability "update"', async (context) => {
         // Prepare
+        skipUnlessOffered(context, fixture.notifier, 'update');
+        const posted = await fixture.notifier.postMessage({ channel: fixture.channel, text: 'before' });
+        // Act
+        const updated = await fixture.notifier.updateMessage({
+          channel: posted.channel,
+          ts: posted.ts,
+          text: 'after',
+        });
+        // Assess
+        expect(updated).toEqual({ channel: posted.channel, ts: posted.ts });
+        await expect(fixture.readMessage(posted.channel, posted.ts)).resolves.toMatchObject({
+          text: 'after',
+        });
+      });
+
+      it('refuses with NotSupportedError without capability "update", leaving the message as it was', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.notifier, 'update');
         const posted = await fixture.notifier.postMessage({ channel: fixture.channel, text: 'before' });
         // Act
         const attempt = fixture.notifier.updateMessage({
@@ -136,26 +184,17 @@ export function describeNotifierConformance(
           text: 'after',
         });
         // Assess
-        if (!fixture.notifier.capabilities.has('update')) {
-          await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
-          return;
-        }
-        await expect(attempt).resolves.toEqual({ channel: posted.channel, ts: posted.ts });
-        if (fixture.readMessage !== undefined) {
-          await expect(fixture.readMessage(posted.channel, posted.ts)).resolves.toMatchObject({
-            text: 'after',
-          });
-        }
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
+        await expect(fixture.readMessage(posted.channel, posted.ts)).resolves.toMatchObject({
+          text: 'before',
+        });
       });
     });
 
     describe('Method: listChannels', () => {
-      it('pages through every channel with capability "channels", else throws NotSupportedError', async () => {
+      it('pages through every channel with capability "channels"', async (context) => {
         // Prepare
-        if (!fixture.notifier.capabilities.has('channels')) {
-          await expect(fixture.notifier.listChannels({ limit: 1 })).rejects.toBeInstanceOf(NotSupportedError);
-          return;
-        }
+        skipUnlessOffered(context, fixture.notifier, 'channels');
         const ids: string[] = [];
         let cursor: string | undefined;
         let pages = 0;
@@ -171,21 +210,26 @@ export function describeNotifierConformance(
         } while (cursor !== undefined && pages < 1000);
         // Assess
         expect(cursor).toBeUndefined();
+        expect(pages).toBeGreaterThan(1);
         expect(ids).toContain(fixture.channel);
         expect(new Set(ids).size).toBe(ids.length);
+      });
+
+      it('refuses with NotSupportedError without capability "channels"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.notifier, 'channels');
+        // Act
+        const attempt = fixture.notifier.listChannels({ limit: 1 });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
       });
     });
 
     describe('Method: findUserByEmail', () => {
-      it('finds a known person and throws NotFoundError for an unknown address', async () => {
+      it('finds a known person and throws NotFoundError for an unknown address', async (context) => {
         // Prepare
+        skipUnlessOffered(context, fixture.notifier, 'user-lookup');
         const known = fixture.knownUser;
-        if (!fixture.notifier.capabilities.has('user-lookup')) {
-          await expect(
-            fixture.notifier.findUserByEmail({ email: 'nobody@example.com' }),
-          ).rejects.toBeInstanceOf(NotSupportedError);
-          return;
-        }
         expect(known, 'a notifier with "user-lookup" must name a knownUser in its fixture').toBeDefined();
         const email = known?.email ?? '';
         // Act
@@ -196,14 +240,22 @@ export function describeNotifierConformance(
         await expect(missing).rejects.toBeInstanceOf(NotFoundError);
       });
 
-      it('throws ValidationError for something that is not an email address', async () => {
+      it('throws ValidationError for something that is not an email address', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, fixture.notifier, 'user-lookup');
         // Act
         const attempt = fixture.notifier.findUserByEmail({ email: 'not-an-address' });
         // Assess
-        const expected = fixture.notifier.capabilities.has('user-lookup')
-          ? ValidationError
-          : NotSupportedError;
-        await expect(attempt).rejects.toBeInstanceOf(expected);
+        await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+      });
+
+      it('refuses with NotSupportedError without capability "user-lookup"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.notifier, 'user-lookup');
+        // Act
+        const attempt = fixture.notifier.findUserByEmail({ email: 'nobody@example.com' });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
       });
     });
   });

@@ -1,10 +1,13 @@
 /**
  * The object storage conformance suite: behaviour every {@link ObjectStorage} implementation must show,
- * registered as vitest blocks that each implementation runs from its own test file against its peer.
+ * registered as vitest blocks that each implementation runs from its own test file against its peer. A
+ * test for an optional ability skips where the ability is not offered, and its NotSupportedError refusal
+ * skips where it is: test/conformance runs the suite once against a store without any optional ability.
  */
 import { randomUUID } from 'node:crypto';
 import { ForbiddenError, NotFoundError, NotSupportedError, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipIfOffered, skipUnlessOffered } from './capability-tests.ts';
 import type { ObjectStorage } from './object-storage.ts';
 
 /** What a conformance run needs from the implementation under test. */
@@ -47,7 +50,7 @@ export function describeObjectStorageConformance(
       await fixture?.close?.();
     });
 
-    it('round-trips text with its media type and metadata', async () => {
+    it('round-trips text with its media type', async () => {
       // Prepare
       const key = `${prefix}text/hello.txt`;
       const metadata = { source: 'conformance', run_id: '42' };
@@ -58,7 +61,20 @@ export function describeObjectStorageConformance(
       expect(put).toMatchObject({ key, size: Buffer.byteLength('héllo wörld') });
       expect(got).toMatchObject({ tooLarge: false, body: 'héllo wörld', encoding: 'utf8', key });
       expect(got.contentType).toMatch(/^text\/plain/);
-      if (storage.capabilities.has('metadata')) expect(got.metadata).toEqual(metadata);
+    });
+
+    it('keeps user metadata with capability "metadata"', async (context) => {
+      // Prepare
+      skipUnlessOffered(context, storage, 'metadata');
+      const key = `${prefix}text/with-metadata.txt`;
+      const metadata = { source: 'conformance', run_id: '42' };
+      // Act
+      await storage.putObject({ key, body: 'x', metadata });
+      const got = await storage.getObject({ key });
+      const head = await storage.headObject({ key });
+      // Assess
+      expect(got.metadata).toEqual(metadata);
+      expect(head.metadata).toEqual(metadata);
     });
 
     it('round-trips every byte value through base64', async () => {
@@ -159,46 +175,63 @@ export function describeObjectStorageConformance(
       await expect(storage.headObject({ key })).rejects.toBeInstanceOf(NotFoundError);
     });
 
-    it('copies an object server-side, or refuses with NotSupportedError', async () => {
+    it('copies an object server-side with capability "copy"', async (context) => {
       // Prepare
+      skipUnlessOffered(context, storage, 'copy');
       const sourceKey = `${prefix}copy/source.txt`;
       const key = `${prefix}copy/target with space.txt`;
-      await storage.putObject({ key: sourceKey, body: 'copied', metadata: { origin: 'source' } });
+      await storage.putObject({ key: sourceKey, body: 'copied' });
       // Act
-      const copy = storage.copyObject({ sourceKey, key });
+      const copy = await storage.copyObject({ sourceKey, key });
       // Assess
-      if (!storage.capabilities.has('copy')) {
-        await expect(copy).rejects.toBeInstanceOf(NotSupportedError);
-        return;
-      }
-      await expect(copy).resolves.toMatchObject({ key });
-      const got = await storage.getObject({ key });
-      expect(got).toMatchObject({ tooLarge: false, body: 'copied' });
-      if (storage.capabilities.has('metadata')) expect(got.metadata).toEqual({ origin: 'source' });
+      expect(copy).toMatchObject({ key });
+      await expect(storage.getObject({ key })).resolves.toMatchObject({ tooLarge: false, body: 'copied' });
     });
 
-    it('throws NotFoundError when the copy source is missing', async () => {
+    it('keeps the source metadata on a copy with capabilities "copy" and "metadata"', async (context) => {
+      // Prepare
+      skipUnlessOffered(context, storage, 'copy');
+      skipUnlessOffered(context, storage, 'metadata');
+      const sourceKey = `${prefix}copy/with-metadata.txt`;
+      const key = `${prefix}copy/with-metadata copy.txt`;
+      await storage.putObject({ key: sourceKey, body: 'copied', metadata: { origin: 'source' } });
+      // Act
+      await storage.copyObject({ sourceKey, key });
+      // Assess
+      await expect(storage.getObject({ key })).resolves.toMatchObject({ metadata: { origin: 'source' } });
+    });
+
+    it('throws NotFoundError when the copy source is missing', async (context) => {
+      // Prepare
+      skipUnlessOffered(context, storage, 'copy');
       // Act
       const copy = storage.copyObject({ sourceKey: `${prefix}copy/none.txt`, key: `${prefix}copy/x.txt` });
       // Assess
-      await expect(copy).rejects.toBeInstanceOf(
-        storage.capabilities.has('copy') ? NotFoundError : NotSupportedError,
-      );
+      await expect(copy).rejects.toBeInstanceOf(NotFoundError);
     });
 
-    it('answers a presigned URL instead of the body beyond maxBytes', async () => {
+    it('refuses copyObject with NotSupportedError without capability "copy", writing nothing', async (context) => {
       // Prepare
+      skipIfOffered(context, storage, 'copy');
+      const sourceKey = `${prefix}copy/source.txt`;
+      const key = `${prefix}copy/refused.txt`;
+      await storage.putObject({ key: sourceKey, body: 'not copied' });
+      // Act
+      const copy = storage.copyObject({ sourceKey, key });
+      // Assess
+      await expect(copy).rejects.toBeInstanceOf(NotSupportedError);
+      await expect(storage.headObject({ key })).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('answers a presigned URL instead of the body beyond maxBytes, with capability "presign"', async (context) => {
+      // Prepare
+      skipUnlessOffered(context, storage, 'presign');
       const key = `${prefix}large/blob.txt`;
       const body = 'x'.repeat(2048);
       await storage.putObject({ key, body });
       // Act
-      const got = storage.getObject({ key, maxBytes: 1024 });
+      const large = await storage.getObject({ key, maxBytes: 1024 });
       // Assess
-      if (!storage.capabilities.has('presign')) {
-        await expect(got).rejects.toBeInstanceOf(NotSupportedError);
-        return;
-      }
-      const large = await got;
       expect(large).toMatchObject({ tooLarge: true, size: 2048, key });
       if (!large.tooLarge) return;
       expect(large.expiresIn).toBeGreaterThan(0);
@@ -207,13 +240,21 @@ export function describeObjectStorageConformance(
       expect(await download.text()).toBe(body);
     });
 
-    it('presigns GET and PUT URLs that work without credentials', async () => {
+    it('refuses an object beyond maxBytes with NotSupportedError without capability "presign"', async (context) => {
       // Prepare
+      skipIfOffered(context, storage, 'presign');
+      const key = `${prefix}large/blob.txt`;
+      await storage.putObject({ key, body: 'x'.repeat(2048) });
+      // Act
+      const got = storage.getObject({ key, maxBytes: 1024 });
+      // Assess
+      await expect(got).rejects.toBeInstanceOf(NotSupportedError);
+    });
+
+    it('presigns GET and PUT URLs that work without credentials, with capability "presign"', async (context) => {
+      // Prepare
+      skipUnlessOffered(context, storage, 'presign');
       const key = `${prefix}presigned/upload.txt`;
-      if (!storage.capabilities.has('presign')) {
-        await expect(storage.presignUrl({ key })).rejects.toBeInstanceOf(NotSupportedError);
-        return;
-      }
       // Act
       const put = await storage.presignUrl({ key, method: 'PUT', expiresIn: 60 });
       const upload = await fetch(put.url, { method: 'PUT', body: 'via url', headers: put.headers });
@@ -226,19 +267,33 @@ export function describeObjectStorageConformance(
       expect(Date.parse(get.expiresAt) - Date.now()).toBeGreaterThan(50_000);
     });
 
+    it('throws ValidationError for a presign expiry beyond seven days, with capability "presign"', async (context) => {
+      // Prepare
+      skipUnlessOffered(context, storage, 'presign');
+      // Act
+      const badExpiry = storage.presignUrl({ key: `${prefix}x`, expiresIn: 604_801 });
+      // Assess
+      await expect(badExpiry).rejects.toBeInstanceOf(ValidationError);
+    });
+
+    it('refuses presignUrl with NotSupportedError without capability "presign"', async (context) => {
+      // Prepare
+      skipIfOffered(context, storage, 'presign');
+      // Act
+      const attempt = storage.presignUrl({ key: `${prefix}presigned/upload.txt` });
+      // Assess
+      await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
+    });
+
     it('throws ValidationError for invalid input before calling the store', async () => {
       // Act
       const emptyKey = await storage.putObject({ key: '', body: 'x' }).catch((error: unknown) => error);
       const badBase64 = await storage
         .putObject({ key: `${prefix}bad.bin`, body: 'not base64!', encoding: 'base64' })
         .catch((error: unknown) => error);
-      const badExpiry = await storage
-        .presignUrl({ key: `${prefix}x`, expiresIn: 604_801 })
-        .catch((error: unknown) => error);
       // Assess
       expect(emptyKey).toBeInstanceOf(ValidationError);
       expect(badBase64).toMatchObject({ issues: [{ pointer: '/body' }] });
-      expect(badExpiry).toBeInstanceOf(ValidationError);
       await expect(storage.headObject({ key: `${prefix}bad.bin` })).rejects.toBeInstanceOf(NotFoundError);
     });
 

@@ -2,25 +2,33 @@
  * The conformance suite of the source control interface. Any implementation runs it from its own test
  * file against its real peer (a contract fake for SaaS providers), so every provider behaves the same
  * for the same input: issues created and listed alike, pages followed to the end, files decoded, and
- * failures classified the same way.
+ * failures classified the same way. A test for an optional ability skips where the ability is not
+ * offered, and its counterpart (a NotSupportedError refusal, or no pull requests at all) skips where it
+ * is: test/conformance runs the suite once against a client without any optional ability.
  */
-import { NotFoundError, ValidationError } from '@circle-core/core';
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, NotSupportedError, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Issue, RepositoryRef } from '../models/source-control.ts';
-import { supports } from './capabilities.ts';
+import type { Issue, ListIssuesInput, RepositoryRef } from '../models/source-control.ts';
+import { skipIfOffered, skipUnlessOffered } from './capability-tests.ts';
 import type { SourceControl } from './source-control.ts';
 
 /** What the suite needs from an implementation's test file. */
 export interface SourceControlConformanceFixture {
   client: SourceControl;
-  /** A repository the client may create issues and comments in; the suite adds issues to it. */
+  /**
+   * A repository the client may create issues and comments in; the suite adds issues to it. It holds at
+   * least one closed issue (the interface cannot close one).
+   */
   repository: RepositoryRef;
   /** A repository that does not exist. */
   missingRepository: RepositoryRef;
   /** A UTF-8 file on the default branch. */
   textFile: { path: string; content: string };
-  /** A binary file on the default branch (needed with the `binary-files` capability). */
-  binaryFile?: { path: string; bytes: Uint8Array };
+  /** A binary file on the default branch: read with `binary-files`, refused without. */
+  binaryFile: { path: string; bytes: Uint8Array };
+  /** An open pull request of the repository: listed on request with `pull-requests-as-issues`, never without. */
+  pullRequest: { number: number };
   /** The path of a directory. */
   directory: string;
   /** Users that may be assigned (for the `assignees` capability). */
@@ -37,7 +45,8 @@ export interface SourceControlConformanceFixture {
  *   const fake = await startGitHubFake({ tokens: ['t'], repos: { 'octo/hello': { files: { 'a.txt': 'hi' } } } });
  *   return { client: new GitHubClient({ baseUrl: fake.baseUrl, auth: bearerAuth({ token: 't' }) }),
  *     repository: { owner: 'octo', repo: 'hello' }, missingRepository: { owner: 'octo', repo: 'nope' },
- *     textFile: { path: 'a.txt', content: 'hi' }, directory: 'docs', close: () => fake.close() };
+ *     textFile: { path: 'a.txt', content: 'hi' }, binaryFile: { path: 'logo.png', bytes: png },
+ *     pullRequest: { number: 2 }, directory: 'docs', close: () => fake.close() };
  * });
  * ```
  */
@@ -54,10 +63,9 @@ export function describeSourceControlConformance(
       await fixture?.close?.();
     });
 
-    const listAll = async (filters: {
-      state?: 'open' | 'closed' | 'all';
-      perPage?: number;
-    }): Promise<Issue[]> => {
+    const listAll = async (
+      filters: Pick<ListIssuesInput, 'state' | 'perPage' | 'includePullRequests'>,
+    ): Promise<Issue[]> => {
       const issues: Issue[] = [];
       let page = await fixture.client.listIssues({ ...fixture.repository, ...filters });
       issues.push(...page.issues);
@@ -87,20 +95,60 @@ export function describeSourceControlConformance(
         expect(Date.parse(issue.createdAt)).not.toBeNaN();
       });
 
-      it('sets labels and assignees when the capabilities say so', async () => {
+      it('sets labels with capability "labels"', async (context) => {
         // Prepare
-        const withLabels = supports(fixture.client, 'labels');
-        const withAssignees = supports(fixture.client, 'assignees') && fixture.assignee !== undefined;
+        skipUnlessOffered(context, fixture.client, 'labels');
         // Act
         const issue = await fixture.client.createIssue({
           ...fixture.repository,
           title: 'conformance: labelled',
-          ...(withLabels ? { labels: ['conformance', 'bug'] } : {}),
-          ...(withAssignees && fixture.assignee !== undefined ? { assignees: [fixture.assignee] } : {}),
+          labels: ['conformance', 'bug'],
         });
         // Assess
-        if (withLabels) expect([...issue.labels].sort()).toEqual(['bug', 'conformance']);
-        if (withAssignees) expect(issue.assignees).toEqual([fixture.assignee]);
+        expect([...issue.labels].sort()).toEqual(['bug', 'conformance']);
+      });
+
+      it('refuses labels with NotSupportedError without capability "labels"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.client, 'labels');
+        // Act
+        const create = fixture.client.createIssue({
+          ...fixture.repository,
+          title: 'conformance: labelled',
+          labels: ['bug'],
+        });
+        const list = fixture.client.listIssues({ ...fixture.repository, labels: ['bug'] });
+        // Assess
+        await expect(create).rejects.toBeInstanceOf(NotSupportedError);
+        await expect(list).rejects.toBeInstanceOf(NotSupportedError);
+      });
+
+      it('assigns users with capability "assignees"', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, fixture.client, 'assignees');
+        const assignee = fixture.assignee;
+        expect(assignee, 'a client with "assignees" must name an assignee in its fixture').toBeDefined();
+        // Act
+        const issue = await fixture.client.createIssue({
+          ...fixture.repository,
+          title: 'conformance: assigned',
+          assignees: [assignee ?? ''],
+        });
+        // Assess
+        expect(issue.assignees).toEqual([assignee]);
+      });
+
+      it('refuses assignees with NotSupportedError without capability "assignees"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.client, 'assignees');
+        // Act
+        const attempt = fixture.client.createIssue({
+          ...fixture.repository,
+          title: 'conformance: assigned',
+          assignees: [fixture.assignee ?? 'someone'],
+        });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
       });
 
       it('throws ValidationError for an empty title, before calling the provider', async () => {
@@ -171,21 +219,91 @@ export function describeSourceControlConformance(
         expect(page.nextPage).toBeUndefined();
       });
 
-      it('lists no open issue when asked for closed ones', async () => {
+      it('lists closed issues only, when asked for closed ones', async () => {
         // Act
         const issues = await listAll({ state: 'closed' });
         // Assess
+        expect(issues.length, 'the fixture repository holds a closed issue').toBeGreaterThan(0);
         expect(issues.every((issue) => issue.state === 'closed')).toBe(true);
       });
 
-      it('honours since when the since-filter capability is offered', async () => {
+      it('filters on labels with capability "labels"', async (context) => {
         // Prepare
-        if (!supports(fixture.client, 'since-filter')) return;
-        const future = new Date(Date.now() + 86_400_000).toISOString();
+        skipUnlessOffered(context, fixture.client, 'labels');
+        const label = `conformance-${randomUUID().slice(0, 8)}`;
+        const tagged = await fixture.client.createIssue({
+          ...fixture.repository,
+          title: 'conformance: filtered',
+          labels: [label],
+        });
+        await fixture.client.createIssue({ ...fixture.repository, title: 'conformance: not filtered' });
         // Act
-        const page = await fixture.client.listIssues({ ...fixture.repository, state: 'all', since: future });
+        const page = await fixture.client.listIssues({
+          ...fixture.repository,
+          state: 'all',
+          labels: [label],
+        });
         // Assess
-        expect(page.issues).toEqual([]);
+        expect(page.issues.map((issue) => issue.number)).toEqual([tagged.number]);
+      });
+
+      it('honours since with capability "since-filter"', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, fixture.client, 'since-filter');
+        const future = new Date(Date.now() + 86_400_000).toISOString();
+        const past = new Date(Date.now() - 86_400_000).toISOString();
+        const recent = await fixture.client.createIssue({
+          ...fixture.repository,
+          title: 'conformance: since',
+        });
+        // Act
+        const none = await fixture.client.listIssues({ ...fixture.repository, state: 'all', since: future });
+        const some = await fixture.client.listIssues({
+          ...fixture.repository,
+          state: 'all',
+          since: past,
+          perPage: 100,
+        });
+        // Assess
+        expect(none.issues).toEqual([]);
+        expect(some.issues.map((issue) => issue.number)).toContain(recent.number);
+      });
+
+      it('refuses since with NotSupportedError without capability "since-filter"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.client, 'since-filter');
+        // Act
+        const attempt = fixture.client.listIssues({
+          ...fixture.repository,
+          since: new Date(Date.now() + 86_400_000).toISOString(),
+        });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
+      });
+
+      it('lists pull requests only when asked to, with capability "pull-requests-as-issues"', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, fixture.client, 'pull-requests-as-issues');
+        // Act
+        const plain = await listAll({ state: 'all' });
+        const withPulls = await listAll({ state: 'all', includePullRequests: true });
+        // Assess
+        expect(plain.map((issue) => issue.number)).not.toContain(fixture.pullRequest.number);
+        expect(plain.some((issue) => issue.isPullRequest)).toBe(false);
+        expect(withPulls.find((issue) => issue.number === fixture.pullRequest.number)).toMatchObject({
+          isPullRequest: true,
+        });
+      });
+
+      it('lists no pull request, even when asked to, without capability "pull-requests-as-issues"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.client, 'pull-requests-as-issues');
+        // Act
+        const issues = await listAll({ state: 'all', includePullRequests: true });
+        // Assess
+        expect(issues.length).toBeGreaterThan(0);
+        expect(issues.map((issue) => issue.number)).not.toContain(fixture.pullRequest.number);
+        expect(issues.some((issue) => issue.isPullRequest)).toBe(false);
       });
 
       it('throws ValidationError for a cursor it did not issue', async () => {
@@ -210,14 +328,23 @@ export function describeSourceControlConformance(
         expect(file.sha).not.toBe('');
       });
 
-      it('returns a binary file base64 encoded when the binary-files capability is offered', async () => {
+      it('returns a binary file base64 encoded with capability "binary-files"', async (context) => {
         // Prepare
-        if (!supports(fixture.client, 'binary-files') || fixture.binaryFile === undefined) return;
+        skipUnlessOffered(context, fixture.client, 'binary-files');
         // Act
         const file = await fixture.client.getFile({ ...fixture.repository, path: fixture.binaryFile.path });
         // Assess
         expect(file.encoding).toBe('base64');
         expect(Buffer.from(file.content, 'base64').equals(Buffer.from(fixture.binaryFile.bytes))).toBe(true);
+      });
+
+      it('refuses a binary file with NotSupportedError without capability "binary-files"', async (context) => {
+        // Prepare
+        skipIfOffered(context, fixture.client, 'binary-files');
+        // Act
+        const attempt = fixture.client.getFile({ ...fixture.repository, path: fixture.binaryFile.path });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
       });
 
       it('throws NotFoundError for a path that does not exist', async () => {

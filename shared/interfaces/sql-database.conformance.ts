@@ -1,6 +1,8 @@
 /**
  * The conformance suite of the SQL database interface. Each implementation runs it from its own test
- * file against a real server, so every SQL database connector behaves the same way for workflows.
+ * file against a real server, so every SQL database connector behaves the same way for workflows. A test
+ * for an optional ability skips where it is not offered, and its NotSupportedError refusal skips where it
+ * is: test/conformance runs the suite once against a client without any optional ability.
  */
 import {
   ConflictError,
@@ -10,7 +12,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { supports } from './capabilities.ts';
+import { skipIfOffered, skipUnlessOffered } from './capability-tests.ts';
 import type { SqlDatabase, SqlDatabaseCapability } from './sql-database.ts';
 
 /** What an implementation hands the suite. */
@@ -161,7 +163,9 @@ export function describeSqlDatabaseConformance(
     });
 
     describe('Method: execute', () => {
-      it('commits every statement and returns one result per statement', async () => {
+      it('commits every statement and returns one result per statement, with "transactions"', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, db, 'transactions');
         // Act
         const result = await db.execute({
           statements: [
@@ -178,14 +182,9 @@ export function describeSqlDatabaseConformance(
         expect(result.results[2]?.rows).toEqual([{ score: 85 }]);
       });
 
-      it('rolls back every statement when a later one fails and names the failing index', async () => {
+      it('rolls back every statement when a later one fails and names the failing index', async (context) => {
         // Prepare
-        if (!supports(db, 'transactions')) {
-          await expect(db.execute({ statements: [{ sql: 'select 1' }] })).rejects.toBeInstanceOf(
-            NotSupportedError,
-          );
-          return;
-        }
+        skipUnlessOffered(context, db, 'transactions');
         const insert = `insert into ${table('people')} (id, name) values (${p(1)}, ${p(2)})`;
         // Act
         const error = await db
@@ -206,6 +205,21 @@ export function describeSqlDatabaseConformance(
           params: [20, 21],
         });
         expect(left.rows).toEqual([]);
+      });
+
+      it('refuses with NotSupportedError without "transactions", running nothing', async (context) => {
+        // Prepare
+        skipIfOffered(context, db, 'transactions');
+        // Act
+        const attempt = db.execute({
+          statements: [
+            { sql: `insert into ${table('people')} (id, name) values (${p(1)}, ${p(2)})`, params: [50, 'x'] },
+          ],
+        });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(NotSupportedError);
+        const none = await db.query({ sql: `select id from ${table('people')} where id = 50` });
+        expect(none.rows).toEqual([]);
       });
     });
 

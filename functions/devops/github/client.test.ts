@@ -508,12 +508,14 @@ describeSourceControlConformance('GitHub', async () => {
     },
   });
   fake.addIssue('conformance/repo', { title: 'Already closed', state: 'closed' });
+  const pullRequest = fake.addIssue('conformance/repo', { title: 'A pull request', pullRequest: true });
   return {
     client: new GitHubClient({ baseUrl: fake.baseUrl, auth: bearerAuth({ token: TOKEN }) }),
     repository: { owner: 'conformance', repo: 'repo' },
     missingRepository: { owner: 'conformance', repo: 'absent' },
     textFile: { path: 'notes.txt', content: 'plain text\n' },
     binaryFile: { path: 'image.bin', bytes: PNG },
+    pullRequest: { number: pullRequest.number },
     directory: 'docs',
     assignee: 'hubot',
     close: () => fake.close(),

@@ -1,0 +1,154 @@
+/**
+ * Test doubles that offer none of an interface's optional capabilities: each wraps a working
+ * implementation, declares an empty capability set and checks every call that needs a capability the way
+ * an implementation without it must (`requireCapability`, so a `NotSupportedError`) before handing the
+ * call on, so the conformance suites' refusal tests run (test/conformance). Everything else is the wrapped
+ * implementation's own behaviour.
+ */
+import type {
+  CopyObjectInput,
+  CopyObjectOutput,
+  GetObjectInput,
+  GetObjectOutput,
+  HeadObjectOutput,
+  ObjectRef,
+  PresignUrlInput,
+  PresignUrlOutput,
+  PutObjectInput,
+} from '../../models/object-storage.ts';
+import type { GetFileInput, ListIssuesInput, RepositoryFile } from '../../models/source-control.ts';
+import type { ExecuteInput, ExecuteOutput } from '../../models/sql-database.ts';
+import { requireCapability } from '../capabilities.ts';
+import type { Notifier, NotifierCapability } from '../notifier.ts';
+import type { ObjectStorage, ObjectStorageCapability } from '../object-storage.ts';
+import type { SourceControl, SourceControlCapability } from '../source-control.ts';
+import type { SqlDatabase, SqlDatabaseCapability } from '../sql-database.ts';
+
+const NAME = 'this implementation';
+
+/**
+ * An object store without `presign`, `copy` or `metadata`: user metadata is not kept, an object beyond
+ * `maxBytes` is refused instead of answered with a URL, copies and presigned URLs are refused.
+ *
+ * @example
+ * ```ts
+ * const plain = objectStorageWithoutCapabilities(new S3ObjectStorage(options));
+ * await plain.copyObject({ sourceKey: 'a', key: 'b' }); // NotSupportedError
+ * ```
+ */
+export function objectStorageWithoutCapabilities(inner: ObjectStorage): ObjectStorage {
+  const store: ObjectStorage = {
+    capabilities: new Set<ObjectStorageCapability>(),
+    putObject: ({ metadata: _dropped, ...input }: PutObjectInput) => inner.putObject(input),
+    getObject: async (input: GetObjectInput): Promise<GetObjectOutput> => {
+      const got = await inner.getObject(input);
+      if (got.tooLarge) requireCapability(store, 'presign', NAME);
+      return got;
+    },
+    headObject: (input: ObjectRef): Promise<HeadObjectOutput> => inner.headObject(input),
+    listObjects: (input) => inner.listObjects(input),
+    deleteObject: (input) => inner.deleteObject(input),
+    copyObject: async (input: CopyObjectInput): Promise<CopyObjectOutput> => {
+      requireCapability(store, 'copy', NAME);
+      return inner.copyObject(input);
+    },
+    presignUrl: async (input: PresignUrlInput): Promise<PresignUrlOutput> => {
+      requireCapability(store, 'presign', NAME);
+      return inner.presignUrl(input);
+    },
+  };
+  return store;
+}
+
+/**
+ * A notifier without `threads`, `blocks`, `update`, `channels` or `user-lookup`: it posts plain text.
+ *
+ * @example
+ * ```ts
+ * const plain = notifierWithoutCapabilities(new SlackClient(options));
+ * await plain.postMessage({ channel: 'C1', text: 'hi', threadTs: '1.2' }); // NotSupportedError
+ * ```
+ */
+export function notifierWithoutCapabilities(inner: Notifier): Notifier {
+  const notifier: Notifier = {
+    capabilities: new Set<NotifierCapability>(),
+    postMessage: async (input) => {
+      if (input.blocks !== undefined) requireCapability(notifier, 'blocks', NAME);
+      if (input.threadTs !== undefined) requireCapability(notifier, 'threads', NAME);
+      return inner.postMessage(input);
+    },
+    updateMessage: async (input) => {
+      requireCapability(notifier, 'update', NAME);
+      return inner.updateMessage(input);
+    },
+    listChannels: async (input) => {
+      requireCapability(notifier, 'channels', NAME);
+      return inner.listChannels(input);
+    },
+    findUserByEmail: async (input) => {
+      requireCapability(notifier, 'user-lookup', NAME);
+      return inner.findUserByEmail(input);
+    },
+  };
+  return notifier;
+}
+
+/**
+ * A source control client without `labels`, `assignees`, `since-filter`, `binary-files` or
+ * `pull-requests-as-issues`: labels, assignees, `since` and binary files are refused, and pull requests
+ * are never listed (there is nothing to include).
+ *
+ * @example
+ * ```ts
+ * const plain = sourceControlWithoutCapabilities(new GitHubClient(options));
+ * await plain.listIssues({ owner: 'o', repo: 'r', since: '2025-01-01T00:00:00Z' }); // NotSupportedError
+ * ```
+ */
+export function sourceControlWithoutCapabilities(inner: SourceControl): SourceControl {
+  const client: SourceControl = {
+    capabilities: new Set<SourceControlCapability>(),
+    createIssue: async (input) => {
+      if ((input.labels ?? []).length > 0) requireCapability(client, 'labels', NAME);
+      if ((input.assignees ?? []).length > 0) requireCapability(client, 'assignees', NAME);
+      return inner.createIssue(input);
+    },
+    commentOnIssue: (input) => inner.commentOnIssue(input),
+    listIssues: async (input: ListIssuesInput) => {
+      if ((input.labels ?? []).length > 0) requireCapability(client, 'labels', NAME);
+      if (input.since !== undefined) requireCapability(client, 'since-filter', NAME);
+      return inner.listIssues({ ...input, includePullRequests: false });
+    },
+    getFile: async (input: GetFileInput): Promise<RepositoryFile> => {
+      const file = await inner.getFile(input);
+      if (file.encoding === 'base64') requireCapability(client, 'binary-files', NAME);
+      return file;
+    },
+  };
+  return client;
+}
+
+/**
+ * A SQL database client without `transactions`, `bulk-insert` or `read-only`: `execute` is refused;
+ * `insertRows` stays atomic, as the interface asks of every client.
+ *
+ * @example
+ * ```ts
+ * const plain = sqlDatabaseWithoutCapabilities(new PostgresClient(options));
+ * await plain.execute({ statements: [{ sql: 'select 1' }] }); // NotSupportedError
+ * ```
+ */
+export function sqlDatabaseWithoutCapabilities(inner: SqlDatabase): SqlDatabase {
+  const db: SqlDatabase = {
+    capabilities: new Set<SqlDatabaseCapability>(),
+    query: (input) => inner.query(input),
+    execute: async (input: ExecuteInput): Promise<ExecuteOutput> => {
+      requireCapability(db, 'transactions', NAME);
+      return inner.execute(input);
+    },
+    insertRows: (input) => inner.insertRows(input),
+    listTables: (input) => inner.listTables(input),
+    describeTable: (input) => inner.describeTable(input),
+    close: () => inner.close(),
+  };
+  return db;
+}

@@ -1,0 +1,117 @@
+/**
+ * Every conformance suite once more, against an implementation that offers none of the interface's
+ * optional capabilities (shared/interfaces/testing: the reference connector wrapped so that it declares no
+ * capability and refuses what needs one). The connectors themselves offer every capability, so their own
+ * runs skip the refusal tests; here those run and the capability tests skip. Peers as in each connector's
+ * run: s3rver, the Slack and GitHub contract fakes, PGlite over the wire protocol.
+ */
+import { bearerAuth } from '@circle-core/core';
+import pg from 'pg';
+import { vi } from 'vitest';
+import { urlCredentials } from '../../functions/database/postgres/auth.ts';
+import { PostgresClient } from '../../functions/database/postgres/client.ts';
+import { GitHubClient } from '../../functions/devops/github/client.ts';
+import { SlackClient } from '../../functions/notifications/slack/client.ts';
+import { S3ObjectStorage } from '../../functions/storage/s3/client.ts';
+import { describeNotifierConformance } from '../../shared/interfaces/notifier.conformance.ts';
+import { describeObjectStorageConformance } from '../../shared/interfaces/object-storage.conformance.ts';
+import { describeSourceControlConformance } from '../../shared/interfaces/source-control.conformance.ts';
+import { describeSqlDatabaseConformance } from '../../shared/interfaces/sql-database.conformance.ts';
+import {
+  notifierWithoutCapabilities,
+  objectStorageWithoutCapabilities,
+  sourceControlWithoutCapabilities,
+  sqlDatabaseWithoutCapabilities,
+} from '../../shared/interfaces/testing/without-capabilities.ts';
+import { startGitHubFake } from '../fakes/github.ts';
+import { DEFAULT_SLACK_TOKEN, startSlackFake } from '../fakes/slack.ts';
+import { startPglite, uniqueName } from '../peers/postgres.ts';
+import { startS3rver } from '../peers/s3rver.ts';
+
+// s3rver accepts any secret for a known access key id; the SDK reads these through its default chain.
+vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
+vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
+
+const GITHUB_TOKEN = 'ghp_conformance_without_capabilities';
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0xff, 0xfe]);
+
+describeObjectStorageConformance('S3ObjectStorage without optional capabilities', async () => {
+  const peer = await startS3rver({ buckets: ['plain'] });
+  const storage = new S3ObjectStorage({
+    bucket: 'plain',
+    endpoint: peer.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+  });
+  return {
+    storage: objectStorageWithoutCapabilities(storage),
+    disallowedBucket: 'elsewhere',
+    close: peer.close,
+  };
+});
+
+describeNotifierConformance('SlackClient without optional capabilities', async () => {
+  const fake = await startSlackFake();
+  const slack = new SlackClient({ token: DEFAULT_SLACK_TOKEN, baseUrl: fake.url });
+  return {
+    notifier: notifierWithoutCapabilities(slack),
+    channel: 'C0GENERAL',
+    missingChannel: 'C0MISSING',
+    readMessage: async (channel, ts) => {
+      const message = fake.message(channel, ts);
+      return message === undefined
+        ? undefined
+        : { text: message.text, blocks: message.blocks, threadTs: message.threadTs };
+    },
+    close: async () => {
+      slack.close();
+      await fake.close();
+    },
+  };
+});
+
+describeSourceControlConformance('GitHubClient without optional capabilities', async () => {
+  const fake = await startGitHubFake({
+    tokens: [GITHUB_TOKEN],
+    repos: {
+      'plain/repo': { files: { 'notes.txt': 'plain text\n', 'docs/index.md': '# Docs', 'image.bin': PNG } },
+    },
+  });
+  fake.addIssue('plain/repo', { title: 'Already closed', state: 'closed' });
+  const pullRequest = fake.addIssue('plain/repo', { title: 'A pull request', pullRequest: true });
+  const github = new GitHubClient({ baseUrl: fake.baseUrl, auth: bearerAuth({ token: GITHUB_TOKEN }) });
+  return {
+    client: sourceControlWithoutCapabilities(github),
+    repository: { owner: 'plain', repo: 'repo' },
+    missingRepository: { owner: 'plain', repo: 'absent' },
+    textFile: { path: 'notes.txt', content: 'plain text\n' },
+    binaryFile: { path: 'image.bin', bytes: PNG },
+    pullRequest: { number: pullRequest.number },
+    directory: 'docs',
+    close: () => fake.close(),
+  };
+});
+
+describeSqlDatabaseConformance('PostgresClient on PGlite without optional capabilities', async () => {
+  const pglite = await startPglite();
+  const schema = uniqueName('conformance_plain');
+  const client = new PostgresClient({
+    credentials: urlCredentials(pglite.url),
+    ssl: 'disable',
+    statementTimeoutMs: 15_000,
+    connectTimeoutMs: 5_000,
+    readOnly: false,
+    applicationName: 'circle-core-test',
+  });
+  await client.query({ sql: `create schema ${pg.escapeIdentifier(schema)}` });
+  return {
+    db: sqlDatabaseWithoutCapabilities(client),
+    schema,
+    placeholder: (position) => `$${position}`,
+    quote: (name) => pg.escapeIdentifier(name),
+    cleanup: async () => {
+      await client.close();
+      await pglite.close();
+    },
+  };
+});
