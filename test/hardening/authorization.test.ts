@@ -122,10 +122,7 @@ describe('Inbound: operation routes without the gateway authorizer', () => {
     },
   );
 
-  // BUG (layers/core/src/connector/http-adapter.ts, requireAuthorizer): `'iam' in authorizer` throws a
-  // TypeError when the event's authorizer is null (or any non-object), so the request gets a 500 instead of a
-  // 401. It still fails closed (nothing runs), but a 5xx is wrong. Fix: refuse unless
-  // `typeof authorizer === 'object' && authorizer !== null` before the `in` checks.
+  // A null authorizer is not an object: the check must refuse it, not throw on it.
   it('answers 401, not 500, when the authorizer is null', async () => {
     // Prepare
     const route = guarded().find((entry) => entry.path === '/s3/put-object') as RouteEntry;

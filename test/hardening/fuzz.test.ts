@@ -7,7 +7,8 @@
  * unhandled.
  *
  * Runs: CIRCLE_FUZZ_RUNS per property (default 1 000; 10 000 with CIRCLE_LONG=1, `npm run test:long`).
- * The seed is printed; CIRCLE_FUZZ_SEED=<seed> replays a run.
+ * The seed is printed before any property runs; CIRCLE_FUZZ_SEED=<seed> replays a run. A failure is
+ * shrunk to a minimal counterexample before it is reported.
  */
 import {
   type CapturedLogs,
@@ -182,9 +183,9 @@ function check(request: Request, response: HttpResult): void {
 }
 
 beforeAll(async () => {
+  console.log(`fuzz: ${RUNS} runs per property, seed ${SEED} (replay with CIRCLE_FUZZ_SEED=${SEED})`);
   process.on('unhandledRejection', onUnhandled);
   suite = await startSuite({ env: { GITHUB_MAX_ATTEMPTS: '1', SLACK_MAX_ATTEMPTS: '1' } });
-  console.log(`fuzz: ${RUNS} runs per property, seed ${SEED} (replay with CIRCLE_FUZZ_SEED=${SEED})`);
 }, 60_000);
 
 afterAll(async () => {
@@ -213,7 +214,7 @@ describe('Fuzz: every HTTP route of every connector', () => {
         fc.asyncProperty(arbitrary, async (request) => {
           check(request, await send(request));
         }),
-        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+        { numRuns: RUNS, seed: SEED },
       );
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
@@ -251,7 +252,7 @@ describe('Fuzz: every HTTP route of every connector', () => {
         fc.asyncProperty(arbitrary, async (request) => {
           check(request, await send(request));
         }),
-        { numRuns: RUNS, seed: SEED + 1, endOnFailure: true },
+        { numRuns: RUNS, seed: SEED + 1 },
       );
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
@@ -326,7 +327,7 @@ describe('Fuzz: queue and task triggers of every connector', () => {
           expect(internalErrors()).toEqual([]);
           assertNoPollution();
         }),
-        { numRuns: Math.max(100, Math.floor(RUNS / 5)), seed: SEED + 2, endOnFailure: true },
+        { numRuns: Math.max(100, Math.floor(RUNS / 5)), seed: SEED + 2 },
       );
     },
     TIMEOUT_MS,
@@ -371,7 +372,7 @@ describe('Fuzz: queue and task triggers of every connector', () => {
           expect(internalErrors()).toEqual([]);
           assertNoPollution();
         }),
-        { numRuns: Math.max(100, Math.floor(RUNS / 2)), seed: SEED + 3, endOnFailure: true },
+        { numRuns: Math.max(100, Math.floor(RUNS / 2)), seed: SEED + 3 },
       );
     },
     TIMEOUT_MS,

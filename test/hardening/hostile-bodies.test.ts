@@ -138,11 +138,8 @@ describe('Hostile bodies: every POST route', () => {
     }
   });
 
-  // BUG (layers/core/src/json.ts, parseJson): no nesting limit. JSON.parse accepts 100 000 levels, then any
-  // JSON.stringify of the value (an SQS/Step Functions hand-on, a provider request body, a log line) throws
-  // RangeError -> 500. Unknown keys are stripped by the operation schemas, so `{"a":{...}}` is even accepted
-  // as an empty input. Fix: refuse bodies nested deeper than a fixed limit (e.g. 256) in parseJson with a
-  // ValidationError, by an iterative scan of the text (count [ and { outside strings) before JSON.parse.
+  // Without parseJson's nesting limit (MAX_JSON_DEPTH), such a body parses and the first JSON.stringify of it
+  // (a hand-on, a provider request, a log line) throws RangeError: a 500.
   it('refuses a body nested deeper than the limit with 400 on every POST route', async () => {
     for (const route of postRoutes()) {
       // Act
@@ -250,10 +247,7 @@ describe('Hostile bodies: signed webhooks', () => {
     assertNoInternals(response, route.path);
   });
 
-  // BUG (same root cause as parseJson's missing depth limit; visible in functions/devops/github/webhook.ts):
-  // a correctly signed delivery whose payload nests 100 000 levels is claimed, then the SQS hand-on's
-  // JSON.stringify throws RangeError, the claim is released and the answer is 500, so GitHub redelivers a
-  // delivery that can never succeed. Fix: the depth limit in the core's parseJson (readPayload uses it).
+  // A 5xx here would make GitHub redeliver, forever, a delivery that can never succeed.
   it('answers a signed GitHub delivery nesting 100 000 levels with a 4xx', async () => {
     // Prepare
     const body = `{"action":"opened","repository":{"full_name":"octo/hello"},"deep":${deepArray(DEPTH)}}`;

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelayMs, parseRetryAfter, rateLimitWaitMs } from './backoff.ts';
 
 const curve = { baseDelayMs: 100, maxDelayMs: 5_000 };
+/** The property's seed, printed before it runs; CIRCLE_FUZZ_SEED=<seed> replays it. */
+const SEED = Number(process.env['CIRCLE_FUZZ_SEED'] ?? Date.now() % 2_147_483_647);
 
 describe('Function: backoffDelayMs', () => {
   it('returns 0 when the random draw is 0', () => {
@@ -42,6 +44,7 @@ describe('Function: backoffDelayMs', () => {
 
   it('stays within [0, min(maxDelayMs, baseDelayMs * 2^(attempt-1))) for any draw', () => {
     // Assess
+    console.log(`backoffDelayMs property: seed ${SEED} (replay with CIRCLE_FUZZ_SEED=${SEED})`);
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 60 }),
@@ -54,6 +57,7 @@ describe('Function: backoffDelayMs', () => {
           return delay >= 0 && (cap === 0 ? delay === 0 : delay < cap);
         },
       ),
+      { seed: SEED },
     );
   });
 });
