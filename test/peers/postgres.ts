@@ -1,10 +1,23 @@
 /**
  * PostgreSQL peers for tests: the machine's real server, PGlite (embedded PostgreSQL in WebAssembly)
- * served over the PostgreSQL wire protocol, so the same `pg` client code talks to both, and a password
- * gate that makes a trust-auth server ask for a password.
+ * served over the PostgreSQL wire protocol, so the same `pg` client code talks to both, a password
+ * gate that makes a trust-auth server ask for a password, and a throwaway second server that speaks TLS.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
@@ -253,4 +266,226 @@ export async function startPasswordGate(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A PostgreSQL server of its own, with TLS on, for the duration of a test file. */
+export interface TlsPostgres {
+  /** 127.0.0.1 only; connect as `localhost` (the name on the certificate) or `127.0.0.1` (not on it). */
+  port: number;
+  /** PEM file of the CA that issued the server certificate. */
+  caFile: string;
+  /** PEM file of another CA, which issued nothing this server presents. */
+  otherCaFile: string;
+  /** Stops the server and deletes its files. */
+  close(): Promise<void>;
+}
+
+/** The PostgreSQL server programs (initdb, pg_ctl): Debian keeps them out of PATH, per major version. */
+function postgresBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root)
+      .filter((version) => existsSync(join(root, version, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions[0] !== undefined) return join(root, versions[0], 'bin');
+  }
+  const fromPgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
+  const bindir = fromPgConfig.status === 0 ? fromPgConfig.stdout.trim() : '';
+  return bindir !== '' && existsSync(join(bindir, 'initdb')) ? bindir : undefined;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A throwaway CA: self-signed, allowed to sign certificates and nothing else, valid for two days. */
+function makeCa(dir: string, name: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, `${name}.key`),
+      '-out',
+      join(dir, `${name}.crt`),
+      '-days',
+      '2',
+      '-subj',
+      `/CN=Circle Core test ${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    { stdio: 'pipe' },
+  );
+}
+
+/** A server certificate for `localhost` only (no IP address in it), issued by the CA `ca`. */
+function makeServerCertificate(dir: string, ca: string): void {
+  const extensions = join(dir, 'server.ext');
+  writeFileSync(
+    extensions,
+    'subjectAltName = DNS:localhost\nbasicConstraints = critical, CA:FALSE\n' +
+      'keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n',
+  );
+  const key = join(dir, 'server.key');
+  const request = join(dir, 'server.csr');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      request,
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'pipe' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      request,
+      '-CA',
+      join(dir, `${ca}.crt`),
+      '-CAkey',
+      join(dir, `${ca}.key`),
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-days',
+      '2',
+      '-extfile',
+      extensions,
+      '-out',
+      join(dir, 'server.crt'),
+    ],
+    { stdio: 'pipe' },
+  );
+  chmodSync(key, 0o600);
+}
+
+/**
+ * Starts a second PostgreSQL server with TLS on, in a temporary folder, on a free port of 127.0.0.1: a
+ * throwaway CA (and a second CA that is not the issuer) made with `openssl`, a server certificate for
+ * `localhost`, `initdb`, and `hostssl`-only trust authentication, so a connection without TLS is refused.
+ * Needs the PostgreSQL server packages (initdb, pg_ctl) and `openssl`; as root the server runs as the
+ * `postgres` user. Nothing is shared with other test files or the machine's own server, so it is
+ * idempotent and safe in parallel; the server is stopped when the process exits, whatever happens.
+ *
+ * @example
+ * ```ts
+ * const tls = await startTlsPostgres();
+ * // PG_URL=postgres://postgres@localhost:<tls.port>/postgres PG_SSL=verify-full NODE_EXTRA_CA_CERTS=<tls.caFile>
+ * afterAll(() => tls.close());
+ * ```
+ */
+export async function startTlsPostgres(): Promise<TlsPostgres> {
+  const bin = postgresBinDir();
+  if (bin === undefined) {
+    throw new Error('startTlsPostgres needs the PostgreSQL server packages (initdb, pg_ctl); none was found');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'circle-pg-tls-'));
+  const data = join(dir, 'data');
+  makeCa(dir, 'ca');
+  makeCa(dir, 'other-ca');
+  makeServerCertificate(dir, 'ca');
+
+  // PostgreSQL refuses to run as root and wants its key readable by its own user only.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const owner = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
+    const group = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
+    for (const name of ['', 'server.key', 'server.crt'])
+      chownSync(join(dir, name), Number(owner), Number(group));
+  }
+  const run = (program: string, args: string[]): void => {
+    const [command, commandArgs] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, program), ...args]]
+      : [join(bin, program), args];
+    const result = spawnSync(command, commandArgs, { encoding: 'utf8', cwd: dir });
+    if (result.status !== 0) {
+      const log = existsSync(join(dir, 'server.log')) ? readFileSync(join(dir, 'server.log'), 'utf8') : '';
+      throw new Error(`${program} failed: ${result.stderr}${result.stdout}\n${log.slice(-2_000)}`);
+    }
+  };
+  const stop = (): void => {
+    if (existsSync(join(data, 'postmaster.pid'))) {
+      spawnSync(asRoot ? 'runuser' : join(bin, 'pg_ctl'), [
+        ...(asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl')] : []),
+        '-D',
+        data,
+        '-m',
+        'immediate',
+        '-w',
+        'stop',
+      ]);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', stop);
+
+  try {
+    run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    writeFileSync(join(data, 'pg_hba.conf'), 'hostssl all all 127.0.0.1/32 trust\n');
+    writeFileSync(join(data, 'postgresql.conf'), "\ninclude = 'circle-core-tls.conf'\n", { flag: 'a' });
+    let port = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      port = await freePort();
+      writeFileSync(
+        join(data, 'circle-core-tls.conf'),
+        [
+          "listen_addresses = '127.0.0.1'",
+          `port = ${port}`,
+          `unix_socket_directories = '${dir}'`,
+          'ssl = on',
+          `ssl_cert_file = '${join(dir, 'server.crt')}'`,
+          `ssl_key_file = '${join(dir, 'server.key')}'`,
+          'fsync = off',
+          'max_connections = 20',
+          '',
+        ].join('\n'),
+      );
+      try {
+        run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+        break;
+      } catch (error) {
+        // Another process may have taken the free port in between: try another one.
+        if (attempt === 3) throw error;
+      }
+    }
+    return {
+      port,
+      caFile: join(dir, 'ca.crt'),
+      otherCaFile: join(dir, 'other-ca.crt'),
+      close: async () => {
+        process.off('exit', stop);
+        stop();
+      },
+    };
+  } catch (error) {
+    process.off('exit', stop);
+    stop();
+    throw error;
+  }
 }

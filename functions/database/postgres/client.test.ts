@@ -8,7 +8,13 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSqlDatabaseConformance } from '../../../shared/interfaces/sql-database.conformance.ts';
-import { realPostgresUrl, startPglite, uniqueName, withPostgres } from '../../../test/peers/postgres.ts';
+import {
+  type PgliteServer,
+  realPostgresUrl,
+  startPglite,
+  uniqueName,
+  withPostgres,
+} from '../../../test/peers/postgres.ts';
 import { urlCredentials } from './auth.ts';
 import { PostgresClient, type PostgresClientOptions } from './client.ts';
 import { type ClientFactory, PostgresConnection } from './connection.ts';
@@ -54,8 +60,19 @@ describeSqlDatabaseConformance('PostgresClient on the real PostgreSQL server', a
   };
 });
 
+/** One PGlite for the whole file: starting one costs seconds of CPU, which a busy machine may not have. */
+let pgliteStarted: Promise<PgliteServer> | undefined;
+function sharedPglite(): Promise<PgliteServer> {
+  if (pgliteStarted === undefined) pgliteStarted = startPglite();
+  return pgliteStarted;
+}
+
+afterAll(async () => {
+  await (await pgliteStarted)?.close();
+});
+
 describeSqlDatabaseConformance('PostgresClient on PGlite over the wire protocol', async () => {
-  const pglite = await startPglite();
+  const pglite = await sharedPglite();
   const schema = uniqueName('conformance_pg');
   const db = clientFor(pglite.url);
   await db.query({ sql: `create schema ${quote(schema)}` });
@@ -66,10 +83,28 @@ describeSqlDatabaseConformance('PostgresClient on PGlite over the wire protocol'
     quote,
     cleanup: async () => {
       await db.close();
-      await pglite.close();
     },
   };
 });
+
+/**
+ * A `pg.Client` factory that records the client-side timeout (`query_timeout`) of every statement, so a test
+ * asserts the bound the connector set instead of measuring wall time.
+ */
+function recordingTimeouts(timeouts: number[]): ClientFactory {
+  return (config) => {
+    const client = new pg.Client(config);
+    const query = client.query.bind(client) as (config: unknown) => Promise<unknown>;
+    Object.assign(client, {
+      query: (queryConfig: unknown) => {
+        const timeout = (queryConfig as { query_timeout?: unknown }).query_timeout;
+        if (typeof timeout === 'number') timeouts.push(timeout);
+        return query(queryConfig);
+      },
+    });
+    return client;
+  };
+}
 
 /** A `pg.Client` factory that counts the connections it opens. */
 function countingFactory(): { createClient: ClientFactory; opened: () => number } {
@@ -109,8 +144,8 @@ const PEERS: [string, () => Promise<Peer>][] = [
   [
     'PGlite over the wire protocol',
     async () => {
-      const pglite = await startPglite();
-      return { url: pglite.url, backends: async () => undefined, close: () => pglite.close() };
+      const pglite = await sharedPglite();
+      return { url: pglite.url, backends: async () => undefined, close: async () => undefined };
     },
   ],
 ];
@@ -357,46 +392,51 @@ describe('Class: PostgresClient (real server)', () => {
       expect(`${error.message} ${JSON.stringify(error.details)}`).not.toContain('value-that-must-not-leak');
     });
 
-    it('throws TimeoutError when the statement runs past the statement timeout, and stays usable', async () => {
+    it('throws TimeoutError when the server cancels the statement at the statement timeout, and stays usable', async () => {
       // Prepare
-      const quick = clientFor(url, { statementTimeoutMs: 200 });
-      const started = Date.now();
+      const timeouts: number[] = [];
+      const quick = clientFor(url, { statementTimeoutMs: 200, createClient: recordingTimeouts(timeouts) });
       // Act
-      const attempt = quick.query({ sql: 'select pg_sleep(5)' });
-      // Assess
-      await expect(attempt).rejects.toBeInstanceOf(TimeoutError);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      const error = await failureOf(quick.query({ sql: 'select pg_sleep(30)' }));
+      // Assess: the server's statement_timeout ended it (57014), not the client-side timer behind it.
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(error.details).toMatchObject({ sqlstate: '57014' });
+      expect(timeouts).toEqual([200 + 2_000]);
       await expect(quick.query({ sql: 'select 1 as one' })).resolves.toMatchObject({ rows: [{ one: 1 }] });
       await quick.close();
     });
 
-    it('throws TimeoutError before the invocation deadline and cancels the statement on the server', async () => {
-      // Prepare
+    it('bounds the statement by the invocation deadline, then cancels it on the server', async () => {
+      // Prepare: 1,300 ms left in the invocation, far less than the 15 s statement timeout.
       const application = uniqueName('deadline');
-      let deadline = Date.now() + 1_300;
+      const timeouts: number[] = [];
+      let remaining = 1_300;
       const bounded = clientFor(url, {
         applicationName: application,
-        remainingTimeMs: () => deadline - Date.now(),
+        remainingTimeMs: () => remaining,
+        createClient: recordingTimeouts(timeouts),
       });
       await bounded.query({ sql: 'select 1' });
-      const started = Date.now();
       // Act
-      const attempt = bounded.query({ sql: 'select pg_sleep(5)' });
-      // Assess
-      await expect(attempt).rejects.toBeInstanceOf(TimeoutError);
-      expect(Date.now() - started).toBeLessThan(1_300);
-      let running = 1;
-      for (let i = 0; i < 20 && running > 0; i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      const error = await failureOf(bounded.query({ sql: 'select pg_sleep(60)' }));
+      // Assess: the client-side bound is the remaining time less the 500 ms kept to answer.
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(error.message).toMatch(/did not finish within 800 ms/);
+      expect(timeouts.at(-1)).toBe(800);
+      const running = async (): Promise<number> => {
         const activity = await withPostgres(url, (admin) =>
           admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'active'", [
             application,
           ]),
         );
-        running = activity.rowCount ?? 0;
+        return activity.rowCount ?? 0;
+      };
+      // The cancel is immediate on a quiet machine; wait for it up to 10 s (the statement would run 60 s).
+      for (let waited = 0; waited < 10_000 && (await running()) > 0; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      expect(running).toBe(0);
-      deadline = Date.now() + 10_000;
+      expect(await running()).toBe(0);
+      remaining = 30_000;
       await expect(bounded.query({ sql: 'select 2 as two' })).resolves.toMatchObject({ rows: [{ two: 2 }] });
       await bounded.close();
     });

@@ -7,8 +7,9 @@ import { type ClientFactory, PostgresConnection } from './connection.ts';
 
 /**
  * Unit tests with an injected client factory: the real-protocol paths (timeouts, terminated backends,
- * rotation through a password-checking gate) are covered against real servers in client.test.ts and
- * index.test.ts; these pin the branches a real server cannot be made to take on demand.
+ * rotation through a password-checking gate, TLS verification) are covered against real servers in
+ * client.test.ts, index.test.ts and tls.test.ts; these pin the branches a real server cannot be made to
+ * take on demand, and the TLS options handed to the driver.
  */
 
 type Step = 'ok' | Error;

@@ -3,7 +3,7 @@
  * one operation at a time, reopened when the server closed it, re-authenticated once after a secret
  * rotation, and bounded in time by both `statement_timeout` and the Lambda's remaining time.
  */
-import { connect as netConnect } from 'node:net';
+import { isIP, connect as netConnect } from 'node:net';
 import { AuthError, remainingTimeMs, TimeoutError, toConnectorError } from '@circle-core/core';
 import pg from 'pg';
 import type { PostgresCredentials, PostgresEndpoint } from './auth.ts';
@@ -106,6 +106,15 @@ function getTypeParser(oid: number, format?: string): (value: string) => unknown
 }
 
 const TYPES = { getTypeParser } as unknown as NonNullable<pg.ClientConfig['types']>;
+
+/**
+ * TLS that checks the certificate chain against the process's CAs (Node.js's bundle plus the file
+ * NODE_EXTRA_CA_CERTS names) and the host name. SNI carries names only (RFC 6066): for an IP address the
+ * certificate is still checked against it, as an IP address entry.
+ */
+function verifyFull(host: string): pg.ClientConfig['ssl'] {
+  return isIP(host) === 0 ? { rejectUnauthorized: true, servername: host } : { rejectUnauthorized: true };
+}
 
 interface Live {
   client: pg.Client;
@@ -270,8 +279,7 @@ export class PostgresConnection {
       user: endpoint.user,
       password: endpoint.password,
       database: endpoint.database,
-      ssl:
-        this.#options.ssl === 'verify-full' ? { rejectUnauthorized: true, servername: endpoint.host } : false,
+      ssl: this.#options.ssl === 'verify-full' ? verifyFull(endpoint.host) : false,
       application_name: this.#options.applicationName,
       connectionTimeoutMillis: Math.floor(budget),
       keepAlive: true,

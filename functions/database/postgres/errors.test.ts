@@ -191,9 +191,14 @@ describe('Function: toPostgresError', () => {
     // Act
     const refused = toPostgresError(networkError('ECONNREFUSED'), { readOnly: false });
     const terminated = toPostgresError(new Error('Connection terminated unexpectedly'), { readOnly: false });
-    const tls = toPostgresError(networkError('ERR_TLS_CERT_ALTNAME_INVALID', 'bad cert'), {
+    const untrusted = toPostgresError(networkError('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'bad cert'), {
       readOnly: false,
     });
+    const mismatch = toPostgresError(
+      Object.assign(networkError('ERR_TLS_CERT_ALTNAME_INVALID', 'bad name'), { host: '10.0.0.1' }),
+      { readOnly: false },
+    );
+    const expired = toPostgresError(networkError('CERT_HAS_EXPIRED', 'old cert'), { readOnly: false });
     const plain = toPostgresError(new Error('The server does not support SSL connections'), {
       readOnly: false,
     });
@@ -204,8 +209,12 @@ describe('Function: toPostgresError', () => {
     expect(refused).toBeInstanceOf(UnavailableError);
     expect(refused.message).toContain('ECONNREFUSED');
     expect(terminated).toBeInstanceOf(UnavailableError);
-    expect(tls).toBeInstanceOf(ConfigurationError);
-    expect(tls.message).toContain('NODE_EXTRA_CA_CERTS');
+    expect(untrusted).toBeInstanceOf(ConfigurationError);
+    expect(untrusted.message).toMatch(/certificate is not trusted.*NODE_EXTRA_CA_CERTS/);
+    expect(mismatch).toBeInstanceOf(ConfigurationError);
+    expect(mismatch.message).toMatch(/host name mismatch.*"10\.0\.0\.1".*PG_HOST/);
+    expect(mismatch.message).not.toContain('NODE_EXTRA_CA_CERTS');
+    expect(expired.message).toMatch(/expired/);
     expect(plain).toBeInstanceOf(ConfigurationError);
     expect(plain.message).toContain('PG_SSL');
     expect(slow).toBeInstanceOf(TimeoutError);
