@@ -1,5 +1,5 @@
 /** The GitHub connector's settings: keys are environment variable names; secrets are named, never held. */
-import { envInteger } from '@circle-core/core';
+import { envInteger, eventSettings } from '@circle-core/core';
 import * as z from 'zod';
 
 const optionalText = (description: string) => z.string().min(1).optional().describe(description);
@@ -24,14 +24,11 @@ export const GitHubConfig = z.object({
   GITHUB_TIMEOUT_MS: envInteger(10_000, { min: 100, max: 900_000 }),
   GITHUB_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }),
   GITHUB_MAX_RETRY_AFTER_MS: envInteger(60_000, { min: 0, max: 900_000 }),
-  /** DynamoDB table for sync checkpoints and webhook delivery ids (`pk` string key, TTL on `expiresAt`). */
-  GITHUB_STATE_TABLE: optionalText('DynamoDB table for checkpoints and delivery ids'),
-  GITHUB_EVENTS_QUEUE_URL: z.url().optional(),
-  GITHUB_EVENTS_STATE_MACHINE_ARN: z
-    .string()
-    .regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, 'expected a state machine ARN')
-    .optional(),
-  GITHUB_DELIVERY_TTL_DAYS: envInteger(7, { min: 1, max: 365 }),
+  /**
+   * Receiving: GITHUB_STATE_TABLE (webhook delivery ids and sync checkpoints, `pk` string key, TTL on
+   * `expiresAt`), GITHUB_EVENTS_QUEUE_URL / GITHUB_EVENTS_STATE_MACHINE_ARN, GITHUB_DELIVERY_TTL_DAYS.
+   */
+  ...eventSettings('GITHUB', { ttlDays: 7 }),
   /** Default repository of `sync-issues` when its input names none. */
   GITHUB_SYNC_OWNER: optionalText('Default owner for sync-issues'),
   GITHUB_SYNC_REPO: optionalText('Default repository for sync-issues'),

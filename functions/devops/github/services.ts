@@ -7,13 +7,10 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  createDocumentClient,
   type DeliveryLedger,
-  DynamoDbDeliveryLedger,
   defineSecret,
-  eventSinkFromSettings,
+  eventReceivingFromConfig,
   type HttpClient,
-  LogEventSink,
   type Logger,
   type Secret,
   type WebhookEventSink,
@@ -81,28 +78,13 @@ export async function createGitHubServices(
     },
     overrides.http,
   );
-  const table = config.GITHUB_STATE_TABLE;
-  const dynamo =
-    table === undefined ? undefined : (overrides.dynamo ?? (await createDocumentClient('github')));
   const now = overrides.now ?? Date.now;
-  const ledger =
-    table === undefined || dynamo === undefined
-      ? undefined
-      : new DynamoDbDeliveryLedger({ table, ttlDays: config.GITHUB_DELIVERY_TTL_DAYS, now }, dynamo);
+  const receiving = await eventReceivingFromConfig('GITHUB', config, 'github', { ...overrides, now });
+  const { ledger, sink, dynamo, table } = receiving;
   const checkpoints =
     table === undefined || dynamo === undefined
       ? undefined
       : new DynamoDbCheckpointStore({ table, now }, dynamo);
-  const sink = eventSinkFromSettings(
-    {
-      connector: 'github',
-      queueUrl: config.GITHUB_EVENTS_QUEUE_URL,
-      stateMachineArn: config.GITHUB_EVENTS_STATE_MACHINE_ARN,
-    },
-    { sqs: overrides.sqs, sfn: overrides.sfn },
-  );
-  const fallback = (logger: Logger): WebhookEventSink =>
-    new LogEventSink(logger, 'no GITHUB_EVENTS_QUEUE_URL or GITHUB_EVENTS_STATE_MACHINE_ARN is configured');
   return {
     github,
     webhookSecret,
@@ -112,14 +94,14 @@ export async function createGitHubServices(
     webhooks: (logger) => ({
       secret: webhookSecret,
       ledger,
-      sink: sink ?? fallback(logger),
+      sink: receiving.sinkOr(logger),
       logger,
       now,
     }),
     syncer: (logger) => ({
       source: github,
       checkpoints,
-      sink: sink ?? fallback(logger),
+      sink: receiving.sinkOr(logger),
       logger,
       pageSize: config.GITHUB_SYNC_PAGE_SIZE,
       maxPages: config.GITHUB_SYNC_MAX_PAGES,
