@@ -147,17 +147,22 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
     });
 
     it('cuts the budget to the invocation time left minus a reserve', async () => {
-      // Prepare
+      // Prepare: a frozen clock, so the time left is exactly 500 ms when the budget is set.
       const patient = new S3ObjectStorage({ ...options, timeoutMs: 60_000 });
       faults.script({ hang: true });
-      const started = Date.now();
+      const now = Date.now();
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(now);
       // Act
-      const failure = withInvocation({ deadline: Date.now() + 500, correlationId: 'c-1' }, () =>
+      const failure = withInvocation({ deadline: now + 500, correlationId: 'c-1' }, () =>
         patient.getObject({ key: 'slow.bin' }),
       );
-      // Assess
-      await expect(failure).rejects.toBeInstanceOf(TimeoutError);
-      expect(Date.now() - started).toBeLessThan(2000);
+      // Assess: 500 ms left minus the 200 ms reserve.
+      try {
+        await expect(failure).rejects.toBeInstanceOf(TimeoutError);
+        await expect(failure).rejects.toThrow('S3 GetObject timed out after 300 ms');
+      } finally {
+        clock.mockRestore();
+      }
     });
 
     it('throws TimeoutError without calling S3 when the invocation has no time left', async () => {

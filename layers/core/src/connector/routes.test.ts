@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { remainingTimeMs } from '../context.ts';
 import { AuthError, UnavailableError } from '../errors.ts';
@@ -80,6 +80,7 @@ describe('Function: defineConnector (routes, triggers, lifecycle)', () => {
     logs = captureLogs();
   });
   afterEach(() => {
+    vi.restoreAllMocks();
     logs.restore();
     delete process.env['CIRCLE_QUEUE_BINDINGS'];
   });
@@ -149,6 +150,8 @@ describe('Function: defineConnector (routes, triggers, lifecycle)', () => {
   });
 
   it('passes the Idempotency-Key header and the Lambda deadline to the operation', async () => {
+    // A frozen clock: the operation must see exactly the 2000 ms the Lambda context reports.
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now());
     const connector = hookConnector();
     const response = (await connector.handler(
       httpEvent({ path: '/hook/record-input', body: { value: 'v' }, headers: { 'idempotency-key': 'k-1' } }),
@@ -156,7 +159,7 @@ describe('Function: defineConnector (routes, triggers, lifecycle)', () => {
     )) as Response;
     const body = JSON.parse(response.body);
     expect(body.trigger).toBe('http');
-    expect(body.remaining).toBeLessThanOrEqual(2000);
+    expect(body.remaining).toBe(2000);
     expect(seen[0]).toMatchObject({ key: 'k-1' });
   });
 
