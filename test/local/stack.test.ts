@@ -4,6 +4,7 @@
  * The S3 connector runs on s3rver and the PostgreSQL connector on PGlite.
  */
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
@@ -191,16 +192,39 @@ describe('Local stack: HTTP API', () => {
   });
 
   it('keeps webhook routes open: the connector, not the gateway, answers', async () => {
-    // Act
-    const response = await fetch(`${stack.apiUrl}/github/webhook`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'ping' },
-      body: '{}',
-    });
+    // Prepare: no API key; the connector checks GitHub's signature with its webhook secret instead.
+    const name = 'circle-core/dev/github/webhook-secret';
+    const secret = `whsec-e2e-${Date.now()}`;
+    await secrets.send(new CreateSecretCommand({ Name: name, SecretString: secret }));
+    const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+    const deliver = (signature: string | undefined) =>
+      fetch(`${stack.apiUrl}/github/webhook`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'ping',
+          'x-github-delivery': 'e2e-delivery-1',
+          ...(signature === undefined ? {} : { 'x-hub-signature-256': signature }),
+        },
+        body,
+      });
 
-    // Assess
-    expect(response.headers.get('www-authenticate')).toBeNull();
-    expect(response.headers.get('x-correlation-id')).not.toBeNull();
+    // Act
+    const unsigned = await deliver(undefined);
+    const signed = await deliver(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
+    await secrets.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
+
+    // Assess: the gateway's refusal would be a bare 401 with WWW-Authenticate; these are the connector's.
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.headers.get('www-authenticate')).toBeNull();
+    expect(unsigned.headers.get('content-type')).toBe('application/problem+json');
+    expect(await unsigned.json()).toMatchObject({
+      code: 'unauthorized',
+      detail: 'Webhook signature is missing',
+    });
+    expect(signed.status).toBe(200);
+    expect(signed.headers.get('x-correlation-id')).not.toBeNull();
+    expect(await signed.json()).toEqual({ pong: true, deliveryId: 'e2e-delivery-1' });
   });
 
   it('answers 404 for a path no route serves', async () => {
