@@ -7,7 +7,7 @@ import {
 } from '@circle-core/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeSqlDatabaseConformance } from '../../../shared/interfaces/sql-database.conformance.ts';
+import { describeSqlDatabaseConformance } from '#shared/interfaces/sql-database.conformance.ts';
 import {
   type PgliteServer,
   realPostgresUrl,

@@ -4,7 +4,7 @@
  */
 import { ForbiddenError, NotFoundError, ValidationError } from '@circle-core/core';
 import type { FieldDef, QueryResult } from 'pg';
-import type { SqlDatabase, SqlDatabaseCapability } from '../../../shared/interfaces/sql-database.ts';
+import type { SqlDatabase, SqlDatabaseCapability } from '#shared/interfaces/sql-database.ts';
 import type {
   DescribeTableInput,
   DescribeTableOutput,
@@ -19,7 +19,7 @@ import type {
   SqlField,
   SqlRow,
   StatementResult,
-} from '../../../shared/models/sql-database.ts';
+} from '#shared/models/sql-database.ts';
 import { credentialsFrom } from './auth.ts';
 import type { PostgresConfig } from './config.ts';
 import {

@@ -13,4 +13,4 @@ export {
   ListTablesOutput,
   QueryInput,
   QueryOutput,
-} from '../../../shared/models/sql-database.ts';
+} from '#shared/models/sql-database.ts';

@@ -5,7 +5,7 @@
  */
 import { type FieldIssue, ValidationError } from '@circle-core/core';
 import pg from 'pg';
-import type { InsertRowsInput, SqlValue, TableType } from '../../../shared/models/sql-database.ts';
+import type { InsertRowsInput, SqlValue, TableType } from '#shared/models/sql-database.ts';
 
 /** The wire protocol counts bind parameters in an unsigned 16-bit field. */
 export const MAX_PARAMETERS = 65_535;

@@ -19,7 +19,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
-import type { SourceControl, SourceControlCapability } from '../../../shared/interfaces/source-control.ts';
+import type { SourceControl, SourceControlCapability } from '#shared/interfaces/source-control.ts';
 import {
   CommentOnIssueInput,
   CreateIssueInput,
@@ -29,7 +29,7 @@ import {
   type IssuePage,
   ListIssuesInput,
   type RepositoryFile,
-} from '../../../shared/models/source-control.ts';
+} from '#shared/models/source-control.ts';
 import { GITHUB_HEADERS } from './auth.ts';
 import { decodeCursor, encodeCursor, pageOf, parseLinkHeader } from './pagination.ts';
 import { commentFrom, contentEntryFrom, decodeFile, issueFrom, issuesFrom } from './responses.ts';

@@ -3,7 +3,7 @@
  * connector's own `sync-issues` input and output.
  */
 import * as z from 'zod';
-import { RepositoryName, RepositoryOwner } from '../../../shared/models/source-control.ts';
+import { RepositoryName, RepositoryOwner } from '#shared/models/source-control.ts';
 
 export {
   CommentOnIssueInput,
@@ -14,7 +14,7 @@ export {
   IssuePage,
   ListIssuesInput,
   RepositoryFile,
-} from '../../../shared/models/source-control.ts';
+} from '#shared/models/source-control.ts';
 
 /** Input of `sync-issues`; the schedule passes the repository, or the config names a default one. */
 export const SyncIssuesInput = z.object({

@@ -4,7 +4,7 @@
  */
 import { UnexpectedResponseError } from '@circle-core/core';
 import * as z from 'zod';
-import type { Issue, IssueComment, RepositoryFile } from '../../../shared/models/source-control.ts';
+import type { Issue, IssueComment, RepositoryFile } from '#shared/models/source-control.ts';
 
 const RawUser = z.object({ login: z.string() });
 

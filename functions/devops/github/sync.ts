@@ -6,8 +6,8 @@
 
 import type { WebhookEvent, WebhookEventSink } from '@circle-core/core';
 import { ConfigurationError, type Logger } from '@circle-core/core';
-import type { SourceControl } from '../../../shared/interfaces/source-control.ts';
-import type { Issue } from '../../../shared/models/source-control.ts';
+import type { SourceControl } from '#shared/interfaces/source-control.ts';
+import type { Issue } from '#shared/models/source-control.ts';
 import type { AdvanceOutcome, Checkpoint, CheckpointStore } from './checkpoint.ts';
 
 /** What one sync run needs; built once per container by the connector's setup. */

@@ -9,11 +9,7 @@ import {
 } from '@circle-core/core';
 import { type CapturedLogs, captureLogs } from '@circle-core/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  DeliveryClaim,
-  DeliveryLedger,
-  WebhookEvent,
-} from '../../../shared/interfaces/webhook-events.ts';
+import type { DeliveryClaim, DeliveryLedger, WebhookEvent } from '#shared/interfaces/webhook-events.ts';
 import { githubEventName, receiveWebhook, type WebhookReceiver } from './webhook.ts';
 
 const SECRET = 'unit-test-webhook-secret';

@@ -9,7 +9,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { describeNotifierConformance } from '../../../shared/interfaces/notifier.conformance.ts';
+import { describeNotifierConformance } from '#shared/interfaces/notifier.conformance.ts';
 import {
   DEFAULT_SLACK_TOKEN,
   SEED_MESSAGE_TS,

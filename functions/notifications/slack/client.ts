@@ -11,8 +11,8 @@ import {
   UnexpectedResponseError,
 } from '@circle-core/core';
 import type * as z from 'zod';
-import type { Notifier, NotifierCapability } from '../../../shared/interfaces/notifier.ts';
-import type { ListChannelsOutput, NotifierChannelInfo } from '../../../shared/models/notifier.ts';
+import type { Notifier, NotifierCapability } from '#shared/interfaces/notifier.ts';
+import type { ListChannelsOutput, NotifierChannelInfo } from '#shared/models/notifier.ts';
 import { slackBotAuth } from './auth.ts';
 import { inspectSlackResponse } from './errors.ts';
 import {

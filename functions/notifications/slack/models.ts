@@ -13,7 +13,7 @@ import {
   requireContent,
   UpdateMessageFields,
   UpdateMessageOutput,
-} from '../../../shared/models/notifier.ts';
+} from '#shared/models/notifier.ts';
 
 export { FindUserByEmailInput, ListChannelsOutput, PostMessageOutput, UpdateMessageOutput };
 

@@ -1,6 +1,6 @@
 import { AuthError, ForbiddenError, NotFoundError, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { describeObjectStorageConformance } from '../../../shared/interfaces/object-storage.conformance.ts';
+import { describeObjectStorageConformance } from '#shared/interfaces/object-storage.conformance.ts';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
 import { S3ObjectStorage, type S3ObjectStorageOptions } from './client.ts';
 

@@ -21,7 +21,7 @@ import {
   UnexpectedResponseError,
   ValidationError,
 } from '@circle-core/core';
-import type { ObjectStorage, ObjectStorageCapability } from '../../../shared/interfaces/object-storage.ts';
+import type { ObjectStorage, ObjectStorageCapability } from '#shared/interfaces/object-storage.ts';
 import {
   type BodyEncoding,
   CopyObjectInput,
@@ -38,7 +38,7 @@ import {
   PresignUrlInput,
   type PresignUrlOutput,
   type PutObjectOutput,
-} from '../../../shared/models/object-storage.ts';
+} from '#shared/models/object-storage.ts';
 import { type S3CallTarget, toS3Error } from './errors.ts';
 import { S3PutObjectInput } from './models.ts';
 

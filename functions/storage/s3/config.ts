@@ -1,10 +1,6 @@
 import { envBoolean, envInteger, envList } from '@circle-core/core';
 import * as z from 'zod';
-import {
-  BucketName,
-  MAX_INLINE_BYTES,
-  MAX_PRESIGN_EXPIRES_SECONDS,
-} from '../../../shared/models/object-storage.ts';
+import { BucketName, MAX_INLINE_BYTES, MAX_PRESIGN_EXPIRES_SECONDS } from '#shared/models/object-storage.ts';
 import type { S3ObjectStorageOptions } from './client.ts';
 
 /**

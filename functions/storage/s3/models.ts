@@ -2,7 +2,7 @@
  * The S3 connector's operation schemas: the object storage interface's models, with S3's own put options.
  */
 import * as z from 'zod';
-import { checkBase64Body, PutObjectFields } from '../../../shared/models/object-storage.ts';
+import { checkBase64Body, PutObjectFields } from '#shared/models/object-storage.ts';
 
 export {
   CopyObjectInput,
@@ -18,7 +18,7 @@ export {
   PresignUrlInput,
   PresignUrlOutput,
   PutObjectOutput,
-} from '../../../shared/models/object-storage.ts';
+} from '#shared/models/object-storage.ts';
 
 /**
  * Storage classes whose objects can be read at once; the archive tiers (GLACIER, DEEP_ARCHIVE) need a
