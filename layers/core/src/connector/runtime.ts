@@ -50,6 +50,8 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
   readonly name: string;
   readonly version: string;
   readonly capabilities: readonly string[];
+  /** The zod schema of the environment settings, for tooling (generated docs); `config` is the parsed value. */
+  readonly configSchema: S;
   readonly logger: Logger;
   /** Outcomes of this invocation's operations, published once when it ends. */
   readonly metrics = new OperationMetrics();
@@ -66,6 +68,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
     this.name = definition.name;
     this.version = definition.version;
     this.capabilities = definition.capabilities ?? [];
+    this.configSchema = definition.config;
     this.logger = createLogger(definition.name, definition.version);
     const identity = <T>(value: T): T => value;
     this.operations = definition.operations(identity);
