@@ -1,4 +1,5 @@
 import {
+  ANSWER_RESERVE_MS,
   ConflictError,
   type ConnectorError,
   ForbiddenError,
@@ -419,10 +420,11 @@ describe('Class: PostgresClient (real server)', () => {
       await bounded.query({ sql: 'select 1' });
       // Act
       const error = await failureOf(bounded.query({ sql: 'select pg_sleep(60)' }));
-      // Assess: the client-side bound is the remaining time less the 500 ms kept to answer.
+      // Assess: the client-side bound is the remaining time less the reserve kept to answer.
+      const bound = 1_300 - ANSWER_RESERVE_MS;
       expect(error).toBeInstanceOf(TimeoutError);
-      expect(error.message).toMatch(/did not finish within 800 ms/);
-      expect(timeouts.at(-1)).toBe(800);
+      expect(error.message).toMatch(new RegExp(`did not finish within ${bound} ms`));
+      expect(timeouts.at(-1)).toBe(bound);
       const running = async (): Promise<number> => {
         const activity = await withPostgres(url, (admin) =>
           admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'active'", [

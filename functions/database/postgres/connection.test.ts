@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AuthError, TimeoutError, UnavailableError } from '@circle-core/core';
+import { ANSWER_RESERVE_MS, AuthError, TimeoutError, UnavailableError } from '@circle-core/core';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { PostgresCredentials, PostgresEndpoint } from './auth.ts';
@@ -198,7 +198,7 @@ describe('Class: PostgresConnection', () => {
       // Prepare
       const { subject, createClient } = connection({
         clients: [new ScriptedClient('ok')],
-        remainingTimeMs: () => 400,
+        remainingTimeMs: () => ANSWER_RESERVE_MS,
       });
       // Act
       const attempt = subject.use(selectOne, 'read');

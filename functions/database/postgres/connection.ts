@@ -4,7 +4,7 @@
  * rotation, and bounded in time by both `statement_timeout` and the Lambda's remaining time.
  */
 import { isIP, connect as netConnect } from 'node:net';
-import { AuthError, remainingTimeMs, TimeoutError, toConnectorError } from '@circle-core/core';
+import { callBudget, type Replay, ReusedConnection, remainingTimeMs, TimeoutError } from '@circle-core/core';
 import pg from 'pg';
 import type { PostgresCredentials, PostgresEndpoint } from './auth.ts';
 import { isAuthFailure, isConnectionLost, toPostgresError, wasTerminatedByServer } from './errors.ts';
@@ -39,8 +39,7 @@ export interface Session {
   transactionStatus(): string | null;
 }
 
-/** Whether a unit of work may run a second time on a new connection when the first one broke under it. */
-export type Replay = 'read' | 'write';
+export type { Replay };
 
 /**
  * A statement of a batch failed: carries its 0-based index to the error mapping, and the driver's error
@@ -65,8 +64,6 @@ function driverError(error: unknown): unknown {
   return error instanceof StatementFailure ? error.cause : error;
 }
 
-/** Time kept back from the invocation's remaining time to answer the caller after a timeout. */
-const ANSWER_MARGIN_MS = 500;
 /** The server's statement_timeout fires first; the client-side timer only catches a stalled network. */
 const CLIENT_GRACE_MS = 2_000;
 const CANCEL_WAIT_MS = 200;
@@ -119,14 +116,11 @@ function verifyFull(host: string): pg.ClientConfig['ssl'] {
 interface Live {
   client: pg.Client;
   endpoint: PostgresEndpoint;
-  /** The socket failed or closed: the client cannot be used any more. */
-  broken: boolean;
-  /** `end()` was called. */
-  closed: boolean;
 }
 
 /**
- * One reused PostgreSQL connection with serialised use.
+ * One reused PostgreSQL connection with serialised use: the core's {@link ReusedConnection} with a driver
+ * that opens `pg` clients, reads their errors and rolls back a failed unit of work.
  *
  * @example
  * ```ts
@@ -139,73 +133,49 @@ export class PostgresConnection {
   readonly #options: ConnectionOptions;
   readonly #createClient: ClientFactory;
   readonly #remainingTimeMs: () => number;
-  #live: Live | undefined;
-  #tail: Promise<void> = Promise.resolve();
+  readonly #connection: ReusedConnection<Live>;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
     this.#createClient = options.createClient ?? ((config) => new pg.Client(config));
     this.#remainingTimeMs = options.remainingTimeMs ?? (() => remainingTimeMs());
+    this.#connection = new ReusedConnection<Live>(
+      {
+        name: 'PostgreSQL',
+        open: (timeoutMs) => this.#connect(timeoutMs),
+        close: (live) => live.client.end().catch(() => undefined),
+        isConnectionLost: (error) => isConnectionLost(driverError(error)),
+        wasUndone: (error) => wasTerminatedByServer(driverError(error)),
+        isAuthFailure: (error) => isAuthFailure(error) && options.credentials.rotatable,
+        refreshCredentials: async () => {
+          await options.credentials.refresh();
+          return true;
+        },
+        // A failed unit of work must not leave its transaction open for the next one.
+        afterFailure: async (live) => {
+          if (live.client.getTransactionStatus() !== 'I') await this.#run(live, 'rollback', []);
+        },
+      },
+      { connectTimeoutMs: options.connectTimeoutMs, remainingTimeMs: this.#remainingTimeMs },
+    );
   }
 
   /**
-   * Runs `work` with the connection, one unit of work at a time (an SQS batch runs records concurrently,
-   * and two transactions must never interleave on one session). When the connection breaks under the
-   * work it is discarded; the work runs once more on a new connection when that cannot duplicate an
-   * effect: the server terminated the session (its transaction was rolled back) or the work only reads.
+   * Runs `work` with the connection, one unit of work at a time; see {@link ReusedConnection.use}. Every
+   * failure is mapped once into the error taxonomy here.
    */
   async use<T>(work: (session: Session) => Promise<T>, replay: Replay): Promise<T> {
-    const previous = this.#tail;
-    let release = (): void => undefined;
-    this.#tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
     try {
-      try {
-        return await this.#attempt(work);
-      } catch (error) {
-        const cause = driverError(error);
-        const again = wasTerminatedByServer(cause) || (replay === 'read' && isConnectionLost(cause));
-        if (!again) throw error;
-        return await this.#attempt(work);
-      }
+      return await this.#connection.use((live) => work(this.#session(live)), replay);
     } catch (error) {
       const statementIndex = error instanceof StatementFailure ? error.index : undefined;
       throw toPostgresError(driverError(error), { readOnly: this.#options.readOnly, statementIndex });
-    } finally {
-      release();
     }
   }
 
   /** Closes the connection; the next use opens a new one. */
-  async close(): Promise<void> {
-    const live = this.#live;
-    this.#live = undefined;
-    if (live === undefined || live.closed) return;
-    live.closed = true;
-    await live.client.end().catch(() => undefined);
-  }
-
-  async #attempt<T>(work: (session: Session) => Promise<T>): Promise<T> {
-    const live = await this.#acquire();
-    try {
-      return await work(this.#session(live));
-    } catch (error) {
-      if (live.broken || isConnectionLost(driverError(error))) this.#discard(live);
-      else await this.#rollback(live);
-      throw error;
-    }
-  }
-
-  /** A failed unit of work must not leave its transaction open for the next one. */
-  async #rollback(live: Live): Promise<void> {
-    if (live.client.getTransactionStatus() === 'I') return;
-    try {
-      await this.#run(live, 'rollback', []);
-    } catch {
-      this.#discard(live);
-    }
+  close(): Promise<void> {
+    return this.#connection.close();
   }
 
   #session(live: Live): Session {
@@ -216,11 +186,10 @@ export class PostgresConnection {
   }
 
   async #run(live: Live, sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
-    const budget = this.#remainingTimeMs() - ANSWER_MARGIN_MS;
-    if (budget <= 0) throw new TimeoutError('No time is left in this invocation to run the statement');
-    const timeoutMs = Math.max(
-      1,
-      Math.floor(Math.min(this.#options.statementTimeoutMs + CLIENT_GRACE_MS, budget)),
+    const timeoutMs = callBudget(
+      this.#options.statementTimeoutMs + CLIENT_GRACE_MS,
+      'The statement',
+      this.#remainingTimeMs(),
     );
     // `queryMode` is in pg 8 but not in its type definitions.
     const config: pg.QueryConfig & { queryMode: 'extended'; query_timeout: number } = {
@@ -235,7 +204,7 @@ export class PostgresConnection {
       if (error instanceof Error && error.message === 'Query read timeout') {
         // The statement may still run on the server: cancel it, and drop the session it occupies.
         await this.#cancel(live);
-        this.#discard(live);
+        this.#connection.discard(live);
         throw new TimeoutError(
           `The statement did not finish within ${timeoutMs} ms (statement timeout or the invocation's remaining time)`,
         );
@@ -244,34 +213,7 @@ export class PostgresConnection {
     }
   }
 
-  async #acquire(): Promise<Live> {
-    if (this.#live !== undefined && !this.#live.broken) return this.#live;
-    this.#live = undefined;
-    let live: Live;
-    try {
-      live = await this.#connect();
-    } catch (error) {
-      if (!isAuthFailure(error) || !this.#options.credentials.rotatable) throw error;
-      // The password may have rotated since the secret was cached: fetch it again, try once more.
-      await this.#options.credentials.refresh();
-      try {
-        live = await this.#connect();
-      } catch (retryError) {
-        if (!isAuthFailure(retryError)) throw retryError;
-        const mapped = toConnectorError(toPostgresError(retryError, { readOnly: this.#options.readOnly }));
-        throw new AuthError(
-          `PostgreSQL refused the credentials even after the secret was fetched again (${mapped.message})`,
-          { details: mapped.details ?? {} },
-        );
-      }
-    }
-    this.#live = live;
-    return live;
-  }
-
-  async #connect(): Promise<Live> {
-    const budget = Math.min(this.#options.connectTimeoutMs, this.#remainingTimeMs() - ANSWER_MARGIN_MS);
-    if (budget <= 0) throw new TimeoutError('No time is left in this invocation to connect to PostgreSQL');
+  async #connect(timeoutMs: number): Promise<Live> {
     const endpoint = await this.#options.credentials.endpoint();
     const client = this.#createClient({
       host: endpoint.host,
@@ -281,18 +223,14 @@ export class PostgresConnection {
       database: endpoint.database,
       ssl: this.#options.ssl === 'verify-full' ? verifyFull(endpoint.host) : false,
       application_name: this.#options.applicationName,
-      connectionTimeoutMillis: Math.floor(budget),
+      connectionTimeoutMillis: timeoutMs,
       keepAlive: true,
       types: TYPES,
     });
-    const live: Live = { client, endpoint, broken: false, closed: false };
+    const live: Live = { client, endpoint };
     // An idle connection the server closes emits 'error'; without a listener it would crash the process.
-    client.on('error', () => {
-      live.broken = true;
-    });
-    client.on('end', () => {
-      live.broken = true;
-    });
+    client.on('error', () => this.#connection.markBroken(live));
+    client.on('end', () => this.#connection.markBroken(live));
     try {
       await client.connect();
       // A statement, not startup parameters: PGlite ignores those and PgBouncer refuses unknown ones.
@@ -305,15 +243,6 @@ export class PostgresConnection {
       throw error;
     }
     return live;
-  }
-
-  #discard(live: Live): void {
-    live.broken = true;
-    if (this.#live === live) this.#live = undefined;
-    if (live.closed) return;
-    live.closed = true;
-    // With a statement still running, pg destroys the socket instead of waiting for it.
-    void live.client.end().catch(() => undefined);
   }
 
   /** Best-effort CancelRequest (protocol message 80877102) for the statement a timed-out session runs. */

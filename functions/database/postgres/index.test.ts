@@ -1,3 +1,4 @@
+import { ANSWER_RESERVE_MS } from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -245,10 +246,10 @@ describe('Function: handler', () => {
       // Assess
       expect(output).toEqual({ tables: [{ schema, name: 'orders', type: 'table' }] });
       expect(late).toMatchObject({ name: 'TimeoutError' });
-      // The bound handed to the statement: what the context had left less the 500 ms kept to answer.
+      // The bound handed to the statement: what the context had left less the reserve kept to answer.
       const bound = Number(/did not finish within (\d+) ms/.exec((late as Error).message)?.[1]);
       expect(bound).toBeGreaterThan(0);
-      expect(bound).toBeLessThanOrEqual(1_200 - 500);
+      expect(bound).toBeLessThanOrEqual(1_200 - ANSWER_RESERVE_MS);
       await expect(
         connector.handler(
           { operation: 'query', input: { sql: 'select 1 as one' }, trigger: 'task' },

@@ -7,6 +7,7 @@ export * from './aws/index.ts';
 export * from './budget.ts';
 export * from './config.ts';
 export * from './connector/index.ts';
+export * from './connection.ts';
 export * from './context.ts';
 export * from './errors.ts';
 export * from './events/index.ts';
