@@ -4,7 +4,7 @@
  * offered and one that proves its refusal (`NotSupportedError`) where it is not.
  */
 import type { TestContext } from 'vitest';
-import type { HasCapabilities } from './capabilities.ts';
+import { type HasCapabilities, supports } from './capabilities.ts';
 
 /**
  * Skips the running test unless `implementation` offers `capability`.
@@ -22,7 +22,7 @@ export function skipUnlessOffered<C extends string>(
   implementation: HasCapabilities<C>,
   capability: C,
 ): void {
-  context.skip(!implementation.capabilities.has(capability), `"${capability}" is not offered`);
+  context.skip(!supports(implementation, capability), `"${capability}" is not offered`);
 }
 
 /**
@@ -41,5 +41,5 @@ export function skipIfOffered<C extends string>(
   implementation: HasCapabilities<C>,
   capability: C,
 ): void {
-  context.skip(implementation.capabilities.has(capability), `"${capability}" is offered`);
+  context.skip(supports(implementation, capability), `"${capability}" is offered`);
 }
