@@ -18,9 +18,11 @@ export default defineConfig({
       include: ['layers/core/src/**/*.ts', 'functions/**/*.ts', 'shared/**/*.ts'],
       exclude: ['**/*.test.ts', '**/testing/**', '**/*.d.ts'],
       reporter: ['text-summary', 'json-summary', 'text'],
+      // Branches as measured (91.8% overall, 91.5% in the core), rounded down: keep them from sliding.
       thresholds: {
         lines: 85,
-        'layers/core/src/**/*.ts': { lines: 95 },
+        branches: 91,
+        'layers/core/src/**/*.ts': { lines: 95, branches: 91 },
       },
     },
   },
