@@ -2,6 +2,8 @@
  * The models of the notifier interface (Slack, Microsoft Teams, Amazon SES, Twilio, ...): what a caller
  * sends to post, update and address messages, and what it gets back. Provider connectors reuse these and
  * extend them with provider-only fields (Slack's `unfurlLinks`, its timestamp format).
+ * Input objects are strict (`z.strictObject`, kept by `.extend()`): a misspelled or unknown field is refused
+ * with a 400 naming it instead of being dropped; `test/hardening/strict-inputs.test.ts` checks every input.
  */
 import * as z from 'zod';
 
@@ -70,7 +72,7 @@ export function requireContent(
 }
 
 /** The fields of a new message, before the text-or-blocks rule ({@link PostMessageInput} applies it). */
-export const PostMessageFields = z.object({
+export const PostMessageFields = z.strictObject({
   channel: NotifierChannel,
   text: MessageText.optional(),
   blocks: MessageBlocks.optional(),
@@ -94,7 +96,7 @@ export const PostMessageOutput = z.object({
 export type PostMessageOutput = z.output<typeof PostMessageOutput>;
 
 /** The fields of an edit, before the text-or-blocks rule ({@link UpdateMessageInput} applies it). */
-export const UpdateMessageFields = z.object({
+export const UpdateMessageFields = z.strictObject({
   channel: NotifierChannel,
   ts: MessageId.describe('The id of the message to change (Slack: its ts)'),
   text: MessageText.optional(),
@@ -114,7 +116,7 @@ export const UpdateMessageOutput = z.object({
 export type UpdateMessageOutput = z.output<typeof UpdateMessageOutput>;
 
 /** One page request of the channel listing (capability "channels"). */
-export const ListChannelsFields = z.object({
+export const ListChannelsFields = z.strictObject({
   cursor: z
     .string()
     .min(1)
@@ -155,7 +157,7 @@ export const ListChannelsOutput = z.object({
 export type ListChannelsOutput = z.output<typeof ListChannelsOutput>;
 
 /** Look a person up by email address (capability "user-lookup"). */
-export const FindUserByEmailInput = z.object({
+export const FindUserByEmailInput = z.strictObject({
   email: z.email().max(254).describe('The email address of the person'),
 });
 export type FindUserByEmailInput = z.input<typeof FindUserByEmailInput>;

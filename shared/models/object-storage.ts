@@ -2,6 +2,8 @@
  * The zod models of the object storage interface (S3, Azure Blob, Google Cloud Storage, ...): the inputs
  * and outputs of put, get, head, list, delete, copy and presign. Provider connectors reuse these in their
  * operation schemas and may extend them with provider-only fields.
+ * Input objects are strict (`z.strictObject`, kept by `.extend()`): a misspelled or unknown field is refused
+ * with a 400 naming it instead of being dropped; `test/hardening/strict-inputs.test.ts` checks every input.
  */
 import * as z from 'zod';
 import { safePath, WellFormedText } from './paths.ts';
@@ -103,7 +105,7 @@ export function isBase64(value: string): boolean {
 }
 
 /** The fields of `put-object`'s input; providers extend these, then apply {@link checkBase64Body}. */
-export const PutObjectFields = z.object({
+export const PutObjectFields = z.strictObject({
   bucket: BucketName.optional(),
   key: ObjectKey,
   body: z.string().describe('The object content: text, or base64 when `encoding` is "base64"'),
@@ -150,7 +152,7 @@ export const PutObjectOutput = z.object({
 export type PutObjectOutput = z.infer<typeof PutObjectOutput>;
 
 /** Addresses one object. */
-export const ObjectRef = z.object({
+export const ObjectRef = z.strictObject({
   bucket: BucketName.optional(),
   key: ObjectKey,
 });
@@ -209,7 +211,7 @@ export const HeadObjectOutput = ObjectInfo;
 export type HeadObjectOutput = z.infer<typeof HeadObjectOutput>;
 
 /** Input of `list-objects`. */
-export const ListObjectsInput = z.object({
+export const ListObjectsInput = z.strictObject({
   bucket: BucketName.optional(),
   prefix: KeyPrefix.optional(),
   delimiter: WellFormedText.min(1)
@@ -258,7 +260,7 @@ export const DeleteObjectOutput = z.object({
 export type DeleteObjectOutput = z.infer<typeof DeleteObjectOutput>;
 
 /** Input of `copy-object`. */
-export const CopyObjectInput = z.object({
+export const CopyObjectInput = z.strictObject({
   sourceBucket: BucketName.optional().describe("Bucket to copy from; defaults to the connector's bucket"),
   sourceKey: ObjectKey.describe('Key to copy from'),
   bucket: BucketName.optional().describe("Bucket to copy to; defaults to the connector's bucket"),

@@ -1,6 +1,8 @@
 /**
  * The zod models of the source control interface (GitHub, GitLab, ...): repositories, issues, comments,
  * file contents. Provider connectors reuse these in their operation schemas and may extend them.
+ * Input objects are strict (`z.strictObject`, kept by `.extend()`): a misspelled or unknown field is refused
+ * with a 400 naming it instead of being dropped; `test/hardening/strict-inputs.test.ts` checks every input.
  */
 import * as z from 'zod';
 import { safePath } from './paths.ts';
@@ -19,7 +21,7 @@ export const RepositoryName = z
   .describe('The repository name, e.g. "hello-world"');
 
 /** Identifies one repository. */
-export const RepositoryRef = z.object({
+export const RepositoryRef = z.strictObject({
   owner: RepositoryOwner,
   repo: RepositoryName,
 });

@@ -3,6 +3,8 @@
  * statements, transactional batches, bulk inserts and catalog introspection. Provider connectors reuse
  * these in their operation schemas and may extend them. Input types are the schemas' `z.input` (fields with
  * a default may be left out); output types are what implementations return.
+ * Input objects are strict (`z.strictObject`, kept by `.extend()`): a misspelled or unknown field is refused
+ * with a 400 naming it instead of being dropped; `test/hardening/strict-inputs.test.ts` checks every input.
  */
 import * as z from 'zod';
 
@@ -38,7 +40,7 @@ export const SqlParams = z
 export type SqlParams = z.input<typeof SqlParams>;
 
 /** One parameterised statement. */
-export const SqlStatement = z.object({
+export const SqlStatement = z.strictObject({
   sql: z
     .string()
     .min(1)
@@ -84,7 +86,7 @@ export const QueryOutput = z.object({
 export type QueryOutput = z.infer<typeof QueryOutput>;
 
 /** Input of `execute`. */
-export const ExecuteInput = z.object({
+export const ExecuteInput = z.strictObject({
   statements: z
     .array(SqlStatement)
     .min(1)
@@ -108,7 +110,7 @@ export const ExecuteOutput = z.object({
 export type ExecuteOutput = z.infer<typeof ExecuteOutput>;
 
 /** Input of `insert-rows`. */
-export const InsertRowsInput = z.object({
+export const InsertRowsInput = z.strictObject({
   schema: SqlIdentifier.optional().describe(
     'The schema (PostgreSQL) or database (MySQL); default: the current one',
   ),
@@ -143,7 +145,7 @@ export const InsertRowsOutput = z.object({
 export type InsertRowsOutput = z.infer<typeof InsertRowsOutput>;
 
 /** Input of `list-tables`. */
-export const ListTablesInput = z.object({
+export const ListTablesInput = z.strictObject({
   schema: SqlIdentifier.optional().describe('Only tables of this schema; default: every non-system schema'),
 });
 export type ListTablesInput = z.infer<typeof ListTablesInput>;
@@ -169,7 +171,7 @@ export const ListTablesOutput = z.object({
 export type ListTablesOutput = z.infer<typeof ListTablesOutput>;
 
 /** Input of `describe-table`. */
-export const DescribeTableInput = z.object({
+export const DescribeTableInput = z.strictObject({
   schema: SqlIdentifier.optional().describe('The schema; default: the first schema of the search path'),
   table: SqlIdentifier.describe('The table or view to describe'),
 });

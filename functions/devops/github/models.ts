@@ -17,7 +17,7 @@ export {
 } from '#shared/models/source-control.ts';
 
 /** Input of `sync-issues`; the schedule passes the repository, or the config names a default one. */
-export const SyncIssuesInput = z.object({
+export const SyncIssuesInput = z.strictObject({
   owner: RepositoryOwner.optional().describe('Repository owner; default GITHUB_SYNC_OWNER'),
   repo: RepositoryName.optional().describe('Repository name; default GITHUB_SYNC_REPO'),
   since: z.iso

@@ -212,20 +212,33 @@ function describe(error: unknown): string {
 }
 
 /**
+ * The most field issues one ValidationError lists. Unknown keys are echoed back in their pointers, so without
+ * a cap a body of many short unknown keys would come back several times larger than it was sent.
+ */
+export const MAX_FIELD_ISSUES = 50;
+
+/**
  * Validates input against an operation's schema; every problem becomes a field issue with a JSON pointer.
+ * An unknown field (refused by a strict object) is named by its own pointer, `/contentype: unknown field`,
+ * not by its parent's, so the caller sees which key to fix. At most {@link MAX_FIELD_ISSUES} are listed.
  *
  * @example
  * ```ts
- * const input = parseInput(PutObjectInput, body); // throws ValidationError listing /key, /body ...
+ * const input = parseInput(PutObjectInput, body); // throws ValidationError listing /key, /contentype ...
  * ```
  */
 export function parseInput<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const issues: FieldIssue[] = result.error.issues.map((issue) => ({
-    pointer: toPointer(issue.path),
-    message: issue.message,
-  }));
+  const all: FieldIssue[] = result.error.issues.flatMap((issue): FieldIssue[] =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ pointer: toPointer([...issue.path, key]), message: 'unknown field' }))
+      : [{ pointer: toPointer(issue.path), message: issue.message }],
+  );
+  const issues = all.slice(0, MAX_FIELD_ISSUES);
+  if (all.length > issues.length) {
+    issues.push({ pointer: '', message: `${all.length - issues.length} more problems not listed` });
+  }
   const summary = issues.map((issue) => `${issue.pointer || '/'}: ${issue.message}`).join('; ');
   throw new ValidationError(`Invalid input: ${summary}`.slice(0, 1000), issues);
 }

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { ValidationError } from '../errors.ts';
+import { MAX_FIELD_ISSUES, parseInput } from './runtime.ts';
+
+const PutInput = z.strictObject({
+  key: z.string().min(1),
+  contentType: z.string().optional(),
+  metadata: z.strictObject({ owner: z.string() }).optional(),
+  statements: z.array(z.strictObject({ sql: z.string() })).optional(),
+});
+
+function issuesOf(schema: z.ZodType, raw: unknown): ValidationError {
+  try {
+    parseInput(schema, raw);
+  } catch (error) {
+    if (error instanceof ValidationError) return error;
+    throw error;
+  }
+  throw new Error('expected parseInput to throw a ValidationError');
+}
+
+describe('Function: parseInput', () => {
+  it('returns the parsed input when it matches', () => {
+    // Act
+    const input = parseInput(PutInput, { key: 'a.txt', contentType: 'text/plain' });
+    // Assess
+    expect(input).toEqual({ key: 'a.txt', contentType: 'text/plain' });
+  });
+
+  it('names a misspelled field by its own pointer, not its parent', () => {
+    // Act
+    const error = issuesOf(PutInput, { key: 'a.txt', contentype: 'text/plain' });
+    // Assess
+    expect(error.issues).toEqual([{ pointer: '/contentype', message: 'unknown field' }]);
+    expect(error.message).toBe('Invalid input: /contentype: unknown field');
+    expect(error.status).toBe(400);
+  });
+
+  it('names every unknown field, nested ones and ones inside array items with their full pointer', () => {
+    // Act
+    const error = issuesOf(PutInput, {
+      key: 'a.txt',
+      extra: 1,
+      'a/b~c': 2,
+      metadata: { owner: 'me', ownr: 'me' },
+      statements: [{ sql: 'select 1' }, { sql: 'select 2', parms: [] }],
+    });
+    // Assess
+    expect(error.issues).toEqual(
+      expect.arrayContaining([
+        { pointer: '/extra', message: 'unknown field' },
+        { pointer: '/a~1b~0c', message: 'unknown field' },
+        { pointer: '/metadata/ownr', message: 'unknown field' },
+        { pointer: '/statements/1/parms', message: 'unknown field' },
+      ]),
+    );
+    expect(error.issues).toHaveLength(4);
+  });
+
+  it('reports unknown fields alongside other problems', () => {
+    // Act
+    const error = issuesOf(PutInput, { key: '', contentype: 'x' });
+    // Assess
+    expect(error.issues.map((issue) => issue.pointer).sort()).toEqual(['/contentype', '/key']);
+  });
+
+  it('lists at most MAX_FIELD_ISSUES problems and says how many more there were', () => {
+    // Prepare
+    const raw: Record<string, unknown> = { key: 'a.txt' };
+    for (let i = 0; i < MAX_FIELD_ISSUES + 25; i++) raw[`x${i}`] = i;
+    // Act
+    const error = issuesOf(PutInput, raw);
+    // Assess
+    expect(error.issues).toHaveLength(MAX_FIELD_ISSUES + 1);
+    expect(error.issues[0]).toEqual({ pointer: '/x0', message: 'unknown field' });
+    expect(error.issues.at(-1)).toEqual({ pointer: '', message: '25 more problems not listed' });
+  });
+});
