@@ -66,7 +66,7 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       await expect(failure).rejects.toBeInstanceOf(RateLimitedError);
       await expect(failure).rejects.toMatchObject({
         retryable: true,
-        details: { s3Code: 'SlowDown', httpStatus: 503, command: 'PutObject' },
+        details: { awsError: 'SlowDown', httpStatus: 503, action: 'PutObject' },
       });
       expect(faults.requests).toHaveLength(3);
     });
@@ -78,7 +78,9 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       const failure = storage.putObject({ key: 'secret/a.txt', body: 'x' });
       // Assess
       await expect(failure).rejects.toBeInstanceOf(ForbiddenError);
-      await expect(failure).rejects.toThrow('S3 denied PutObject on object "secret/a.txt" in bucket "data"');
+      await expect(failure).rejects.toThrow(
+        'S3 PutObject on object "secret/a.txt" in bucket "data" failed (AccessDenied)',
+      );
       expect(faults.requests).toHaveLength(1);
     });
 
@@ -173,7 +175,9 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
         storage.getObject({ key: 'a.txt' }),
       );
       // Assess
-      await expect(failure).rejects.toThrow('No time left in this invocation for S3 GetObject');
+      await expect(failure).rejects.toThrow(
+        'S3 GetObject was not attempted: the invocation has no time left for it',
+      );
       expect(faults.requests).toHaveLength(0);
     });
 
@@ -198,7 +202,7 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       const failure = storage.getObject({ key: 'a.txt' });
       // Assess
       await expect(failure).rejects.toBeInstanceOf(NotFoundError);
-      await expect(failure).rejects.toThrow('Bucket "data" does not exist');
+      await expect(failure).rejects.toThrow('bucket "data" was not found');
     });
   });
 
@@ -210,7 +214,7 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       const failure = storage.listObjects({});
       // Assess
       await expect(failure).rejects.toBeInstanceOf(UnexpectedResponseError);
-      await expect(failure).rejects.toMatchObject({ details: { command: 'ListObjectsV2', httpStatus: 200 } });
+      await expect(failure).rejects.toMatchObject({ details: { action: 'ListObjectsV2', httpStatus: 200 } });
     });
 
     it('throws UnavailableError when nothing listens on the endpoint', async () => {
@@ -223,7 +227,7 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       const failure = unreachable.listObjects({});
       // Assess
       await expect(failure).rejects.toBeInstanceOf(UnavailableError);
-      await expect(failure).rejects.toThrow(/could not be reached/);
+      await expect(failure).rejects.toThrow(/^S3 ListObjectsV2 on bucket "data" failed \(ECONNREFUSED\)$/);
     });
   });
 });

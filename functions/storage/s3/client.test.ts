@@ -112,7 +112,7 @@ describe('Class: S3ObjectStorage', () => {
       const failure = storage.getObject({ bucket: 'ghost', key: 'a.txt' });
       // Assess
       await expect(failure).rejects.toBeInstanceOf(NotFoundError);
-      await expect(failure).rejects.toThrow('Bucket "ghost" does not exist');
+      await expect(failure).rejects.toThrow('bucket "ghost" was not found');
     });
   });
 
@@ -137,7 +137,7 @@ describe('Class: S3ObjectStorage', () => {
       // Act
       const failure = storage.copyObject({ sourceKey: 'copy/src.txt', bucket: 'ghost', key: 'x' });
       // Assess
-      await expect(failure).rejects.toThrow('Bucket "ghost" does not exist');
+      await expect(failure).rejects.toThrow('bucket "ghost" was not found');
     });
 
     it('throws ForbiddenError when the destination bucket is not allowed', async () => {
@@ -207,7 +207,7 @@ describe('Class: S3ObjectStorage', () => {
       expect(failure).toBeInstanceOf(AuthError);
       expect(failure).toHaveProperty(
         'message',
-        'S3 refused the credentials for ListObjectsV2 (InvalidAccessKeyId)',
+        'S3 ListObjectsV2 on bucket "data" failed (InvalidAccessKeyId): AWS rejected the credentials',
       );
     });
   });

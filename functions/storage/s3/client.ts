@@ -9,15 +9,16 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
+  type AwsClientSettings,
+  awsCall,
+  awsClientConfig,
+  awsFailure,
+  createAwsClient,
   ForbiddenError,
   parseInput,
-  remainingTimeMs,
-  TimeoutError,
-  traceAwsClient,
   UnexpectedResponseError,
   ValidationError,
 } from '@circle-core/core';
@@ -39,7 +40,7 @@ import {
   type PresignUrlOutput,
   type PutObjectOutput,
 } from '#shared/models/object-storage.ts';
-import { type S3CallTarget, toS3Error } from './errors.ts';
+import { s3Target } from './errors.ts';
 import { S3PutObjectInput } from './models.ts';
 
 /** Library options of {@link S3ObjectStorage}; the connector maps its environment settings onto these. */
@@ -70,15 +71,31 @@ export interface S3Clients {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-/** Left to the function after an S3 call gives up, to answer and log before Lambda stops it. */
-const RESERVE_MS = 200;
 const TEXT_TYPE =
   /^(?:text\/|application\/(?:json|xml|javascript|ecmascript|x-ndjson|ndjson|yaml|x-yaml|csv|sql|graphql|x-www-form-urlencoded)\b|[^;]*\+(?:json|xml|yaml)\b)/i;
 
 /**
- * Builds an S3 client from the options: endpoint, path style, attempts and per-attempt socket timeouts.
+ * The AWS kit's client settings for S3: endpoint, path style, attempts and per-attempt socket timeouts.
  * `purpose: 'presign'` turns off the default request checksums, which would otherwise sign the CRC32 of
  * an empty body into presigned PUT URLs and make real S3 reject every upload through them.
+ */
+function s3Settings(options: S3ObjectStorageOptions, purpose: 'calls' | 'presign'): AwsClientSettings {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return {
+    connectionTimeoutMs: Math.min(timeoutMs, 3000),
+    requestTimeoutMs: timeoutMs,
+    maxAttempts: options.maxAttempts ?? 3,
+    endpoint: options.endpoint,
+    extra: {
+      forcePathStyle: options.forcePathStyle ?? false,
+      ...(options.region === undefined ? {} : { region: options.region }),
+      ...(purpose === 'presign' ? { requestChecksumCalculation: 'WHEN_REQUIRED' } : {}),
+    },
+  };
+}
+
+/**
+ * Builds an untraced S3 client from the options (see {@link S3ObjectStorage.create} for a traced one).
  *
  * @example
  * ```ts
@@ -89,22 +106,13 @@ export function createS3Client(
   options: S3ObjectStorageOptions,
   purpose: 'calls' | 'presign' = 'calls',
 ): S3Client {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const config: S3ClientConfig = {
-    forcePathStyle: options.forcePathStyle ?? false,
-    maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(timeoutMs, 3000) },
-  };
-  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
-  if (options.region !== undefined) config.region = options.region;
-  if (purpose === 'presign') config.requestChecksumCalculation = 'WHEN_REQUIRED';
-  return new S3Client(config);
+  return new S3Client(awsClientConfig(s3Settings(options, purpose)));
 }
 
 /**
  * Amazon S3 (or any S3-compatible store) as an {@link ObjectStorage}. Every call validates its input,
- * checks the bucket against the allow-list, runs under a time budget of min(timeout, remaining invocation
- * time - 200 ms) and maps every failure into the core error taxonomy.
+ * checks the bucket against the allow-list, and runs through the core's AWS kit: a time budget of
+ * min(timeout, remaining invocation time - reserve) and every failure mapped with S3's rows.
  *
  * @example
  * ```ts
@@ -145,7 +153,7 @@ export class S3ObjectStorage implements ObjectStorage {
    * ```
    */
   static async create(options: S3ObjectStorageOptions, connector = 's3'): Promise<S3ObjectStorage> {
-    const s3 = await traceAwsClient(createS3Client(options), connector);
+    const s3 = await createAwsClient(S3Client, connector, s3Settings(options, 'calls'));
     return new S3ObjectStorage(options, { s3, presigner: createS3Client(options, 'presign') });
   }
 
@@ -167,7 +175,7 @@ export class S3ObjectStorage implements ObjectStorage {
       StorageClass: input.storageClass,
       CacheControl: input.cacheControl,
     });
-    const response = await this.#call({ command: 'PutObject', bucket, key: input.key }, (abortSignal) =>
+    const response = await this.#call('PutObject', { bucket, key: input.key }, (abortSignal) =>
       this.#s3.send(command, { abortSignal }),
     );
     return compact({
@@ -184,15 +192,13 @@ export class S3ObjectStorage implements ObjectStorage {
     const input = parseInput(GetObjectInput, raw);
     const bucket = this.#resolve(input.bucket);
     const maxBytes = input.maxBytes ?? this.#maxBytes;
-    const { info, bytes } = await this.#call(
-      { command: 'GetObject', bucket, key: input.key },
-      async (abortSignal) => {
-        const response = await this.#s3.send(new GetObjectCommand({ Bucket: bucket, Key: input.key }), {
-          abortSignal,
-        });
-        return readBody(response, { bucket, key: input.key }, maxBytes, abortSignal);
-      },
-    );
+    const where = { bucket, key: input.key };
+    const { info, bytes } = await this.#call('GetObject', where, async (abortSignal) => {
+      const response = await this.#s3.send(new GetObjectCommand({ Bucket: bucket, Key: input.key }), {
+        abortSignal,
+      });
+      return readBody(response, where, maxBytes, abortSignal);
+    });
     if (bytes === undefined) {
       const expiresIn = this.#presignExpires;
       const url = await this.#presign(new GetObjectCommand({ Bucket: bucket, Key: input.key }), expiresIn, {
@@ -209,7 +215,7 @@ export class S3ObjectStorage implements ObjectStorage {
   async headObject(raw: ObjectRef): Promise<HeadObjectOutput> {
     const input = parseInput(ObjectRef, raw);
     const bucket = this.#resolve(input.bucket);
-    const response = await this.#call({ command: 'HeadObject', bucket, key: input.key }, (abortSignal) =>
+    const response = await this.#call('HeadObject', { bucket, key: input.key }, (abortSignal) =>
       this.#s3.send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
     );
     return describeObject(bucket, input.key, response);
@@ -219,7 +225,7 @@ export class S3ObjectStorage implements ObjectStorage {
   async listObjects(raw: ListObjectsInput): Promise<ListObjectsOutput> {
     const input = parseInput(ListObjectsInput, raw);
     const bucket = this.#resolve(input.bucket);
-    const response = await this.#call({ command: 'ListObjectsV2', bucket }, (abortSignal) =>
+    const response = await this.#call('ListObjectsV2', { bucket }, (abortSignal) =>
       this.#s3.send(
         new ListObjectsV2Command({
           Bucket: bucket,
@@ -262,7 +268,7 @@ export class S3ObjectStorage implements ObjectStorage {
   async deleteObject(raw: DeleteObjectInput): Promise<DeleteObjectOutput> {
     const input = parseInput(DeleteObjectInput, raw);
     const bucket = this.#resolve(input.bucket);
-    await this.#call({ command: 'DeleteObject', bucket, key: input.key }, (abortSignal) =>
+    await this.#call('DeleteObject', { bucket, key: input.key }, (abortSignal) =>
       this.#s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
     );
     return { bucket, key: input.key, deleted: true };
@@ -275,9 +281,9 @@ export class S3ObjectStorage implements ObjectStorage {
     const bucket = this.#resolve(input.bucket);
     const replace = input.metadata !== undefined || input.contentType !== undefined;
     // A missing object here is the source: the destination key need not exist.
-    const target = { command: 'CopyObject', bucket: sourceBucket, key: input.sourceKey };
+    const source = { bucket: sourceBucket, key: input.sourceKey };
     // Built inside the call, so an encoding failure is mapped like any other error of the request.
-    const response = await this.#call(target, (abortSignal) => {
+    const response = await this.#call('CopyObject', source, (abortSignal) => {
       const command = new CopyObjectCommand({
         Bucket: bucket,
         Key: input.key,
@@ -333,7 +339,7 @@ export class S3ObjectStorage implements ObjectStorage {
    */
   async checkBucket(): Promise<void> {
     const bucket = this.#bucket;
-    await this.#call({ command: 'HeadBucket', bucket }, (abortSignal) =>
+    await this.#call('HeadBucket', { bucket }, (abortSignal) =>
       this.#s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
     );
   }
@@ -346,20 +352,13 @@ export class S3ObjectStorage implements ObjectStorage {
     return bucket;
   }
 
-  /** Runs one SDK call under the time budget and maps whatever it throws. */
-  async #call<T>(
-    target: Omit<S3CallTarget, 'budgetMs'>,
+  /** Runs one SDK call through the kit: S3's rows, this storage's timeout cut by the time left. */
+  #call<T>(
+    action: string,
+    where: { bucket: string; key?: string },
     run: (abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const budgetMs = Math.floor(Math.min(this.#timeoutMs, remainingTimeMs() - RESERVE_MS));
-    if (budgetMs <= 0) {
-      throw new TimeoutError(`No time left in this invocation for S3 ${target.command}`);
-    }
-    try {
-      return await run(AbortSignal.timeout(budgetMs));
-    } catch (error) {
-      throw toS3Error(error, { ...target, budgetMs });
-    }
+    return awsCall({ ...s3Target(action, where.bucket, where.key), timeoutMs: this.#timeoutMs }, run);
   }
 
   async #presign(
@@ -374,7 +373,7 @@ export class S3ObjectStorage implements ObjectStorage {
         signableHeaders: new Set(signedHeaders),
       });
     } catch (error) {
-      throw toS3Error(error, { command: 'Presign', ...target, budgetMs: 0 });
+      throw awsFailure(s3Target('Presign', target.bucket, target.key), error);
     }
   }
 }

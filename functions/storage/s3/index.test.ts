@@ -121,7 +121,7 @@ describe('Function: handler', () => {
       expect(missing.statusCode).toBe(404);
       expect(JSON.parse(missing.body)).toMatchObject({
         code: 'not_found',
-        detail: 'Object "http/none.txt" not found in bucket "data"',
+        detail: 'object "http/none.txt" in bucket "data" was not found',
       });
       expect(forbidden.statusCode).toBe(403);
       expect(forbidden.headers['content-type']).toBe('application/problem+json');
@@ -188,7 +188,7 @@ describe('Function: handler', () => {
       // Assess
       expect(missing).toMatchObject({
         name: 'NotFoundError',
-        message: 'Object "task/none" not found in bucket "data"',
+        message: 'object "task/none" in bucket "data" was not found',
       });
       expect(forbidden).toMatchObject({ name: 'ForbiddenError' });
     });

@@ -10,11 +10,11 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { ValidationError } from '@circle-core/core';
+import { awsFailure, ValidationError } from '@circle-core/core';
 import { type CapturedLogs, captureLogs, httpEvent, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
-import { toS3Error } from './errors.ts';
+import { s3Target } from './errors.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 interface Problem {
@@ -209,7 +209,7 @@ describe('Key rules on s3rver', () => {
   });
 });
 
-describe('Function: toS3Error', () => {
+describe('Function: awsFailure with an S3 target', () => {
   describe('errors the SDK throws while building a request, before any response', () => {
     it.each([
       ['a key', new GetObjectCommand({ Bucket: 'data', Key: 'a\ud800b' })],
@@ -222,7 +222,7 @@ describe('Function: toS3Error', () => {
     ])('maps text in %s that a request cannot carry to ValidationError (400)', async (_, command) => {
       // Act
       const thrown = await raw.send(command as GetObjectCommand).catch((error: unknown) => error);
-      const mapped = toS3Error(thrown, { command: 'GetObject', bucket: 'data', key: 'x', budgetMs: 1000 });
+      const mapped = awsFailure(s3Target('GetObject', 'data', 'x'), thrown);
       // Assess
       expect(thrown).not.toHaveProperty('$metadata.httpStatusCode');
       expect(mapped).toBeInstanceOf(ValidationError);

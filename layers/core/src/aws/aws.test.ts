@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { withInvocation } from '../context.ts';
 import {
+  AuthError,
   ConfigurationError,
   ConflictError,
+  ConnectorError,
+  ForbiddenError,
   NotFoundError,
   RateLimitedError,
   TimeoutError,
@@ -83,6 +86,7 @@ describe('Function: awsFailure', () => {
       service: 'SQS',
       action: 'SendMessage',
       awsError: 'ThrottlingException',
+      httpStatus: 400,
       queue: 'events',
     });
   });
@@ -91,6 +95,142 @@ describe('Function: awsFailure', () => {
     expect(awsFailure(target, sdkError('Whatever', 403)).message).toBe(
       "SQS SendMessage failed (Whatever): check the connector's settings and its IAM role",
     );
+  });
+
+  it('maps the kinds auth and forbidden to AuthError and ForbiddenError', () => {
+    // Prepare
+    const table = { InvalidAccessKeyId: 'auth', AccessDenied: 'forbidden' } as const;
+    // Act
+    const refused = awsFailure({ ...target, table }, sdkError('InvalidAccessKeyId', 403));
+    const denied = awsFailure({ ...target, table }, sdkError('AccessDenied', 403));
+    // Assess
+    expect(refused).toBeInstanceOf(AuthError);
+    expect(refused).not.toBeInstanceOf(ForbiddenError);
+    expect(refused.message).toBe('SQS SendMessage failed (InvalidAccessKeyId): AWS rejected the credentials');
+    expect(denied).toBeInstanceOf(ForbiddenError);
+  });
+
+  it('looks rows up by name, then Node error code, then HTTP status', () => {
+    // Prepare
+    const table = { '403': 'forbidden', Named: 'conflict' } as const;
+    // Act
+    const byStatus = awsFailure({ ...target, table }, sdkError('SomethingNew', 403));
+    const byName = awsFailure({ ...target, table }, sdkError('Named', 403));
+    const byCode = awsFailure(target, Object.assign(new Error('connect'), { code: 'ETIMEDOUT' }));
+    // Assess
+    expect(byStatus).toBeInstanceOf(ForbiddenError);
+    expect(byName).toBeInstanceOf(ConflictError);
+    expect(byCode).toBeInstanceOf(TimeoutError);
+  });
+
+  it('names the resource in messages, and says what happened to it where a row (or not-found) does', () => {
+    // Prepare
+    const on = { ...target, resource: 'queue "events"' };
+    const table = { Gone: { kind: 'configuration', says: 'is gone', hint: 'create it' } } as const;
+    // Act
+    const failed = awsFailure(on, sdkError('InternalFailure', 500));
+    const missing = awsFailure(on, sdkError('SomethingNew', 404));
+    const said = awsFailure({ ...on, table }, sdkError('Gone', 400));
+    // Assess
+    expect(failed.message).toBe('SQS SendMessage on queue "events" failed (InternalFailure)');
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing.message).toBe('queue "events" was not found');
+    expect(said).toBeInstanceOf(ConfigurationError);
+    expect(said.message).toBe('queue "events" is gone: create it');
+  });
+
+  it("takes the resource from the error when the row reads it there, else the target's", () => {
+    // Prepare
+    const table = {
+      NoSuchThing: {
+        kind: 'not-found',
+        resource: (error: unknown) => `thing "${(error as { Thing?: string }).Thing}"`,
+      },
+    } as const;
+    // Act
+    const error = awsFailure(
+      { ...target, table, resource: 'queue "events"' },
+      sdkError('NoSuchThing', 404, { Thing: 'other' }),
+    );
+    // Assess
+    expect(error.message).toBe('thing "other" was not found');
+  });
+
+  it('maps a request the SDK cannot build to ValidationError only when it carries the caller input', () => {
+    // Prepare
+    const unencodable = new URIError('URI malformed');
+    const badHeader = Object.assign(new TypeError('Invalid character in header content'), {
+      code: 'ERR_INVALID_CHAR',
+    });
+    // Act
+    const fromInput = awsFailure({ ...target, callerInput: true }, unencodable);
+    const headerFromInput = awsFailure({ ...target, callerInput: true }, badHeader);
+    const ours = awsFailure(target, unencodable);
+    // Assess
+    expect(fromInput).toBeInstanceOf(ValidationError);
+    expect(fromInput.message).toBe(
+      'SQS SendMessage failed (URIError): the input has text a request cannot carry',
+    );
+    expect(headerFromInput).toBeInstanceOf(ValidationError);
+    expect(ours).not.toBeInstanceOf(ValidationError);
+    expect(ours.expose).toBe(false);
+  });
+
+  it('maps a socket failure without a code to UnavailableError', () => {
+    expect(awsFailure(target, new Error('socket hang up'))).toBeInstanceOf(UnavailableError);
+  });
+
+  it('carries Retry-After, the status and the request id', () => {
+    // Act
+    const error = awsFailure(
+      target,
+      sdkError('SlowDown', 503, {
+        $metadata: { httpStatusCode: 503, requestId: 'req-1' },
+        $response: { headers: { 'retry-after': '2' } },
+      }),
+    );
+    // Assess
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterMs).toBe(2000);
+    expect(error.details).toMatchObject({ httpStatus: 503, requestId: 'req-1' });
+  });
+
+  it('says an answer that failed with a 2xx could not be read', () => {
+    // Act
+    const error = awsFailure(target, sdkError('SyntaxError', 200));
+    // Assess
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
+    expect(error.message).toBe('SQS SendMessage failed (SyntaxError): the answer could not be read');
+  });
+
+  it('wraps an unclassified failure without an answer as an unexposed ConnectorError', () => {
+    // Act
+    const error = awsFailure(target, 'a string');
+    // Assess
+    expect(error.constructor).toBe(ConnectorError);
+    expect(error.expose).toBe(false);
+    expect(error.cause).toBe('a string');
+  });
+
+  it.each([
+    ['ResourceNotFoundException', 'secret app/x was not found'],
+    [
+      'AccessDeniedException',
+      "Secrets Manager GetSecretValue on secret app/x failed (AccessDeniedException): the function's role needs secretsmanager:GetSecretValue on it (and kms:Decrypt on its key when it uses a customer managed KMS key)",
+    ],
+    [
+      'SomeFutureClientException',
+      "Secrets Manager GetSecretValue on secret app/x failed (SomeFutureClientException): check the connector's settings and its IAM role",
+    ],
+  ])('maps Secrets Manager %s to a ConfigurationError naming the secret', (name, message) => {
+    // Act
+    const error = awsFailure(
+      { service: 'Secrets Manager', action: 'GetSecretValue', resource: 'secret app/x' },
+      sdkError(name, 400),
+    );
+    // Assess
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toBe(message);
   });
 
   it('passes core errors through unchanged', () => {
