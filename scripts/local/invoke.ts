@@ -137,6 +137,7 @@ async function main(): Promise<void> {
       `${running.awsUrl}/2015-03-31/functions/${encodeURIComponent(fn)}/invocations`,
       {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify(event),
       },
     );

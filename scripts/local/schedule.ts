@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     const query = index === undefined ? '' : `?index=${index}`;
     const response = await fetch(`${running.awsUrl}/_local/schedules/${encodeURIComponent(fn)}${query}`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
     });
     const body = (await response.json()) as {
       fired?: { rule: string; outcome: InvokeOutcome }[];

@@ -11,10 +11,18 @@ import type { QueueEngine } from './queues/queue-engine.ts';
 import type { Scheduler } from './schedules/scheduler.ts';
 import type { StepFunctionsEngine } from './workflows/step-functions.ts';
 
+/** A port the stack listens on; every HTTP one sits behind the Host/Origin gate (guard.ts). */
+export interface Listener {
+  name: string;
+  url: string;
+  protocol: 'http' | 'postgresql';
+}
+
 /** Everything the report describes. */
 export interface ReportSources {
   apiUrl: string;
   awsUrl: string;
+  listeners: Listener[];
   functions: LocalFunction[];
   processes: FunctionProcess[];
   queues: QueueEngine;
@@ -65,6 +73,7 @@ export function healthReport(sources: ReportSources): Record<string, unknown> {
     status: sources.processes.every((fn) => fn.state === 'ready') ? 'ok' : 'degraded',
     api: sources.apiUrl,
     aws: sources.awsUrl,
+    listeners: sources.listeners,
     functions: sources.processes.map((fn) => ({
       function: fn.spec.key,
       name: fn.spec.name,

@@ -25,7 +25,7 @@ import { REPO_ROOT, stackFile } from './paths.ts';
 import { EventSourceMapping } from './queues/event-source-mapping.ts';
 import { QueueEngine } from './queues/queue-engine.ts';
 import { Scheduler } from './schedules/scheduler.ts';
-import { controlRoutes, healthReport } from './stack-report.ts';
+import { controlRoutes, healthReport, type Listener } from './stack-report.ts';
 import { type EmbeddedStore, startDynamo, startPostgres, startS3 } from './stores/embedded.ts';
 import { SecretStore } from './stores/secret-store.ts';
 import { StepFunctionsEngine } from './workflows/step-functions.ts';
@@ -455,9 +455,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stepFunctions: aws.url,
       lambda: aws.url,
     };
+    const listeners: Listener[] = [
+      { name: 'HTTP API', url: api.url, protocol: 'http' },
+      { name: 'AWS endpoint', url: aws.url, protocol: 'http' },
+      { name: 'S3 (s3rver)', url: s3.url, protocol: 'http' },
+      { name: 'DynamoDB (dynalite)', url: dynamo.url, protocol: 'http' },
+    ];
+    if (postgres !== undefined)
+      listeners.push({ name: 'PostgreSQL (PGlite)', url: postgres.url, protocol: 'postgresql' });
     const sources = {
       apiUrl: api.url,
       awsUrl: aws.url,
+      listeners,
       functions: selected,
       processes,
       queues: engine,

@@ -26,7 +26,7 @@ export interface StackProcess {
 }
 
 /**
- * Starts the stack and waits for its `ready` line.
+ * Starts the stack and waits for its `ready` line; `args` go to `npm start` (e.g. `--no-build`).
  *
  * @example
  * ```ts
@@ -34,7 +34,10 @@ export interface StackProcess {
  * afterAll(() => stack.stop());
  * ```
  */
-export async function startStackProcess(extraEnv: Record<string, string> = {}): Promise<StackProcess> {
+export async function startStackProcess(
+  extraEnv: Record<string, string> = {},
+  args: string[] = [],
+): Promise<StackProcess> {
   const localDir = await mkdtemp(join(tmpdir(), 'circle-local-test-'));
   const apiKey = `test-key-${Date.now()}`;
   const env: NodeJS.ProcessEnv = {
@@ -48,11 +51,15 @@ export async function startStackProcess(extraEnv: Record<string, string> = {}): 
     CIRCLE_LOG_FORMAT: 'json',
     ...extraEnv,
   };
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'local', 'start.ts')], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'scripts', 'local', 'start.ts'), ...args],
+    {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));

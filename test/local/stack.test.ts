@@ -227,13 +227,37 @@ describe('Local stack: HTTP API', () => {
     expect(await signed.json()).toEqual({ pong: true, deliveryId: 'e2e-delivery-1' });
   });
 
-  it('answers 404 for a path no route serves', async () => {
+  it('answers a 404 problem for a path no route serves', async () => {
     // Act
     const answer = await http('GET', '/nowhere');
 
     // Assess
     expect(answer.status).toBe(404);
-    expect(answer.body).toEqual({ message: 'Not Found' });
+    expect(answer.headers.get('content-type')).toBe('application/problem+json');
+    expect(answer.body).toMatchObject({
+      type: 'https://circle-core.dev/problems/not-found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'No route serves /nowhere.',
+    });
+  });
+
+  it('answers a 405 problem with Allow for a method no route of the path takes', async () => {
+    // Act
+    const answer = await http('GET', '/s3/put-object');
+    const webhook = await http('DELETE', '/github/webhook', undefined, null);
+
+    // Assess
+    expect(answer.status).toBe(405);
+    expect(answer.headers.get('allow')).toBe('POST');
+    expect(answer.headers.get('content-type')).toBe('application/problem+json');
+    expect(answer.body).toMatchObject({
+      title: 'Method Not Allowed',
+      status: 405,
+      code: 'method_not_allowed',
+    });
+    expect(webhook.status).toBe(405);
+    expect(webhook.headers.get('allow')).toBe('POST');
   });
 });
 

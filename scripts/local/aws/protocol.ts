@@ -56,6 +56,18 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 /**
+ * The media type of a `content-type` header, lower-cased and without parameters (`''` when absent).
+ *
+ * @example
+ * ```ts
+ * mediaType('Application/JSON; charset=utf-8'); // 'application/json'
+ * ```
+ */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/**
  * Answers a JSON-protocol request (`application/x-amz-json-1.0` or `-1.1`).
  *
  * @example

@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FunctionRegistry } from '../functions/registry.ts';
+import { guard, type RefusalWriter } from '../guard.ts';
 import type { StackLog } from '../log.ts';
 import { handleLambda } from './lambda.ts';
 import {
   AwsError,
   escapeXml,
   type JsonService,
+  mediaType,
   readBody,
   sendJson,
   sendJsonError,
@@ -140,6 +142,11 @@ async function route(req: IncomingMessage, res: ServerResponse, services: AwsSer
     return;
   }
   if (path.startsWith('/_local/')) {
+    // Firing a schedule changes state: like Lambda Invoke, it takes no body a web page can send unasked.
+    if (req.method === 'POST' && mediaType(req.headers['content-type']) !== 'application/json') {
+      const message = 'Local control requests need content-type application/json';
+      throw new AwsError('UnsupportedMediaTypeException', message, { status: 415 });
+    }
     const served =
       services.control !== undefined && (await services.control(req, res, await readBody(req, BODY_LIMIT)));
     if (!served) sendJson(res, 404, { message: `No local route ${path}` }, '1.1');
@@ -177,7 +184,9 @@ export async function startAwsEndpoint(options: {
   services: AwsServices;
   log: StackLog;
 }): Promise<AwsEndpoint> {
-  const server: Server = createServer((req, res) => {
+  const refuse: RefusalWriter = (_req, res, refusal) =>
+    sendJsonError(res, new AwsError('AccessDeniedException', refusal.message, { status: 403 }), '1.1');
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res, options.services).catch((error: unknown) => {
       const err =
         error instanceof AwsError
@@ -191,7 +200,8 @@ export async function startAwsEndpoint(options: {
       }
       sendJsonError(res, err, '1.1');
     });
-  });
+  };
+  const server: Server = createServer(guard(serve, refuse));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -17,6 +17,33 @@ const HOST = fileURLToPath(new URL('./function-host.ts', import.meta.url));
 const INIT_TIMEOUT_MS = 10_000;
 const TAIL_BYTES = 4096;
 
+/**
+ * Lambda's limit on a function's response, in bytes of the serialised payload. The documentation says
+ * 6 MB; the service's own error names this number (6 MiB and 100 bytes), so that is where it fails.
+ */
+export const RESPONSE_LIMIT_BYTES = 6_291_556;
+/** The error type Lambda reports for a response over {@link RESPONSE_LIMIT_BYTES}. */
+export const RESPONSE_TOO_LARGE = 'Function.ResponseSizeTooLarge';
+
+/**
+ * The handler's result as Lambda delivers it: a result over the limit becomes Lambda's own error, on every
+ * path (Invoke, the HTTP API, queues, schedules, workflows), as the runtime API refuses it in AWS.
+ */
+function delivered(result: { payload?: string; error?: LambdaErrorPayload }): {
+  payload?: string;
+  error?: LambdaErrorPayload;
+} {
+  if (result.error !== undefined) return result;
+  const size = Buffer.byteLength(result.payload ?? 'null');
+  if (size <= RESPONSE_LIMIT_BYTES) return result;
+  return {
+    error: {
+      errorType: RESPONSE_TOO_LARGE,
+      errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${RESPONSE_LIMIT_BYTES} bytes).`,
+    },
+  };
+}
+
 /** An error payload in Lambda's shape. */
 export interface LambdaErrorPayload {
   errorType: string;
@@ -199,8 +226,16 @@ export class FunctionProcess {
         durationMs: Date.now() - started,
         logTail: this.#tail(started),
       };
-      if (result.error !== undefined) outcome.error = result.error;
-      else outcome.payload = result.payload ?? 'null';
+      const answer = delivered(result);
+      if (answer !== result) {
+        this.#log.warn('function response over the Lambda limit', {
+          function: this.spec.key,
+          requestId,
+          error: answer.error?.errorMessage,
+        });
+      }
+      if (answer.error !== undefined) outcome.error = answer.error;
+      else outcome.payload = answer.payload ?? 'null';
       return outcome;
     };
     if (this.#stopping) {

@@ -2,15 +2,18 @@
  * The local HTTP API (API Gateway HTTP API, payload 2.0) on 127.0.0.1:3000: every `httpApi` route of every
  * function; routes with an authorizer in AWS require the local API key as a bearer token and are refused
  * with a 401 problem before the function runs; webhook routes stay open. `GET /health` describes the stack.
+ * What the gateway answers itself (unknown path, wrong method, refusals, integration failures) is an
+ * RFC 9457 problem, the shape the connectors answer in, rather than API Gateway's `{"message": ...}`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpRoute } from '../config/model.ts';
-import type { InvokeOutcome } from '../functions/function-process.ts';
+import { type InvokeOutcome, RESPONSE_TOO_LARGE } from '../functions/function-process.ts';
+import { guard, type RefusalWriter } from '../guard.ts';
 import type { StackLog } from '../log.ts';
 import { hasApiKey } from './api-key.ts';
 import { gatewayEvent, gatewayRequestId, gatewayResponse } from './event.ts';
-import { type CompiledRoute, compileRoutes, matchRoute } from './routes.ts';
+import { type CompiledRoute, compileRoutes, matchRoute, methodsFor } from './routes.ts';
 
 /** API Gateway's payload limit. */
 const BODY_LIMIT = 10 * 1024 * 1024;
@@ -41,25 +44,78 @@ function sendJson(
   res.end(text);
 }
 
-function unauthorized(res: ServerResponse, requestId: string, present: boolean): void {
-  const problem = {
-    type: 'https://circle-core.dev/problems/unauthorized',
-    title: 'Unauthorized',
-    status: 401,
-    detail: present
-      ? 'The local API key is not valid; use the key printed at start-up (also in .local/api-key).'
-      : 'This route requires the local API key: send "Authorization: Bearer <key>" (printed at start-up, also in .local/api-key).',
-    code: 'unauthorized',
-    instance: requestId,
+const TITLES: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** An answer of the gateway itself: an RFC 9457 problem with a stable `code`, as the connectors answer. */
+function sendProblem(
+  res: ServerResponse,
+  problem: { status: number; code: string; detail: string; requestId?: string },
+  headers: Record<string, string> = {},
+): void {
+  const body: Record<string, unknown> = {
+    type: `https://circle-core.dev/problems/${problem.code.replaceAll('_', '-')}`,
+    title: TITLES[problem.status] ?? 'Error',
+    status: problem.status,
+    detail: problem.detail,
+    code: problem.code,
   };
-  const text = JSON.stringify(problem);
-  res.writeHead(401, {
+  const all: Record<string, string> = { ...headers };
+  if (problem.requestId !== undefined) {
+    body['instance'] = problem.requestId;
+    all['apigw-requestid'] = problem.requestId;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(problem.status, {
+    ...all,
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(text),
-    'www-authenticate': 'Bearer realm="circle-core-local"',
-    'apigw-requestid': requestId,
   });
   res.end(text);
+}
+
+function unauthorized(res: ServerResponse, requestId: string, present: boolean): void {
+  const detail = present
+    ? 'The local API key is not valid; use the key printed at start-up (also in .local/api-key).'
+    : 'This route requires the local API key: send "Authorization: Bearer <key>" (printed at start-up, also in .local/api-key).';
+  sendProblem(
+    res,
+    { status: 401, code: 'unauthorized', detail, requestId },
+    { 'www-authenticate': 'Bearer realm="circle-core-local"' },
+  );
+}
+
+/** No route for the path (404), or none for this method (405, with the methods that have one). */
+function noRoute(
+  res: ServerResponse,
+  request: { method: string; rawPath: string; requestId: string; allowed: string[] },
+  headers: Record<string, string>,
+): void {
+  const { method, rawPath, requestId, allowed } = request;
+  const path = rawPath.length > 200 ? `${rawPath.slice(0, 200)}...` : rawPath;
+  if (allowed.length === 0) {
+    const detail = `No route serves ${path}.`;
+    sendProblem(res, { status: 404, code: 'not_found', detail, requestId }, headers);
+    return;
+  }
+  sendProblem(
+    res,
+    {
+      status: 405,
+      code: 'method_not_allowed',
+      detail: `${path} has no ${method.slice(0, 20)} route; its routes take ${allowed.join(', ')}.`,
+      requestId,
+    },
+    { ...headers, allow: allowed.join(', ') },
+  );
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -102,6 +158,17 @@ function corsHeaders(cors: unknown, origin: string | undefined): Record<string, 
   return headers;
 }
 
+/** The origins a CORS configuration names one by one; `*` opens nothing locally (see guard.ts). */
+function explicitOrigins(cors: unknown): string[] {
+  const allowed =
+    typeof cors === 'object' && cors !== null
+      ? (cors as Record<string, unknown>)['allowedOrigins']
+      : undefined;
+  return Array.isArray(allowed)
+    ? allowed.filter((origin): origin is string => typeof origin === 'string' && origin !== '*')
+    : [];
+}
+
 /** CORS preflights, `GET /health` and the not-yet-ready answer: requests the gateway serves itself. */
 function servedByGateway(
   req: IncomingMessage,
@@ -125,7 +192,11 @@ function servedByGateway(
     return true;
   }
   if (!state.ready) {
-    sendJson(res, 503, { message: 'Service Unavailable (the local stack is starting)' }, cors);
+    sendProblem(
+      res,
+      { status: 503, code: 'starting', detail: 'The local stack is starting; try again in a moment.' },
+      { ...cors, 'retry-after': '1' },
+    );
     return true;
   }
   return false;
@@ -146,18 +217,26 @@ async function withIntegrationTimeout(
   return outcome;
 }
 
-/** What API Gateway answers: the function's response, or its own 500/503 when the integration failed. */
+/** What API Gateway answers: the function's response, or its own 5xx when the integration failed. */
 function respond(
   res: ServerResponse,
   outcome: InvokeOutcome | 'timeout',
-  headers: Record<string, string>,
+  context: { requestId: string; headers: Record<string, string> },
 ): void {
+  const { requestId, headers } = context;
   if (outcome === 'timeout' || outcome.error?.errorType === 'Sandbox.Timedout') {
-    sendJson(res, 503, { message: 'Service Unavailable' }, headers);
+    const detail = 'The function did not answer within the integration timeout.';
+    sendProblem(res, { status: 503, code: 'timeout', detail, requestId }, headers);
+    return;
+  }
+  if (outcome.error?.errorType === RESPONSE_TOO_LARGE) {
+    const detail = `The function's response is over Lambda's 6 MB limit: ${outcome.error.errorMessage} In AWS this request fails too.`;
+    sendProblem(res, { status: 502, code: 'response_too_large', detail, requestId }, headers);
     return;
   }
   if (outcome.error !== undefined) {
-    sendJson(res, 500, { message: 'Internal Server Error' }, headers);
+    const detail = 'The function failed (an unhandled error); see its log.';
+    sendProblem(res, { status: 500, code: 'integration_failed', detail, requestId }, headers);
     return;
   }
   const response = gatewayResponse(outcome.payload ?? 'null');
@@ -198,7 +277,8 @@ export async function startHttpApi(options: {
     if (servedByGateway(req, res, { method, rawPath, cors, ready, health: options.health })) return;
     const match = matchRoute(routes, method, rawPath);
     if (match === undefined) {
-      sendJson(res, 404, { message: 'Not Found' }, { ...cors, 'apigw-requestid': requestId });
+      req.resume();
+      noRoute(res, { method, rawPath, requestId, allowed: methodsFor(routes, rawPath) }, cors);
       return;
     }
     if (match.route.authorized && !hasApiKey(req.headers.authorization, options.apiKey)) {
@@ -209,7 +289,8 @@ export async function startHttpApi(options: {
     }
     const body = await readBody(req);
     if (body === undefined) {
-      sendJson(res, 413, { message: 'Request Entity Too Large' }, { ...cors, 'apigw-requestid': requestId });
+      const detail = `The request body is larger than API Gateway's ${BODY_LIMIT / 1024 / 1024} MB limit.`;
+      sendProblem(res, { status: 413, code: 'payload_too_large', detail, requestId }, cors);
       return;
     }
     const event = gatewayEvent(
@@ -231,16 +312,25 @@ export async function startHttpApi(options: {
     );
     const timeoutMs = Math.min(options.timeoutMsOf(match.route.functionKey), INTEGRATION_TIMEOUT_MS);
     const outcome = await withIntegrationTimeout(options.invoke(match.route.functionKey, event), timeoutMs);
-    respond(res, outcome, { ...cors, 'apigw-requestid': requestId });
+    respond(res, outcome, { requestId, headers: cors });
   };
 
-  const server: Server = createServer((req, res) => {
-    serve(req, res).catch((error: unknown) => {
-      options.log.error('HTTP API error', { error: (error as Error).message });
-      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
-      else res.end();
-    });
-  });
+  const refuse: RefusalWriter = (_req, res, refusal) =>
+    sendProblem(res, { status: 403, code: 'forbidden', detail: refusal.message });
+  const server: Server = createServer(
+    guard(
+      (req, res) => {
+        serve(req, res).catch((error: unknown) => {
+          options.log.error('HTTP API error', { error: (error as Error).message });
+          const detail = 'The local gateway failed to serve the request; see the stack log.';
+          if (!res.headersSent) sendProblem(res, { status: 500, code: 'internal_error', detail });
+          else res.end();
+        });
+      },
+      refuse,
+      { origins: explicitOrigins(options.cors) },
+    ),
+  );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

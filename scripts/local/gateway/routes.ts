@@ -111,3 +111,21 @@ export function matchRoute(routes: CompiledRoute[], method: string, path: string
   const fallback = routes.find((compiled) => compiled.route.path === '$default');
   return fallback === undefined ? undefined : { route: fallback.route, pathParameters: {} };
 }
+
+/**
+ * The methods of the routes whose path matches (what a 405 lists in `Allow`); empty when none does.
+ *
+ * @example
+ * ```ts
+ * methodsFor(compiled, '/s3/put-object'); // ['POST']
+ * ```
+ */
+export function methodsFor(routes: CompiledRoute[], path: string): string[] {
+  const parts = splitPath(path);
+  const methods = new Set<string>();
+  for (const compiled of routes) {
+    if (compiled.route.path !== '$default' && tryMatch(compiled, parts) !== undefined)
+      methods.add(compiled.route.method);
+  }
+  return [...methods].sort();
+}

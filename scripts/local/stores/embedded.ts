@@ -1,10 +1,12 @@
 /**
  * The embedded stores that stand in for AWS and PostgreSQL on a laptop: s3rver (S3 HTTP API, files under
  * `.local/s3`), dynalite (DynamoDB API on LevelDB under `.local/dynamodb`) and PGlite served over the
- * PostgreSQL wire protocol (`.local/pg`, or memory with `CIRCLE_LOCAL_PG=memory`).
+ * PostgreSQL wire protocol (`.local/pg`, or memory with `CIRCLE_LOCAL_PG=memory`). The two HTTP stores sit
+ * behind the same Host/Origin gate as the stack's own listeners (dynalite would otherwise grant any web
+ * page CORS).
  */
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
@@ -13,8 +15,10 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
+import { AwsError, escapeXml, sendJsonError } from '../aws/protocol.ts';
 import { LOCAL_ACCESS_KEY_ID } from '../aws/proxy.ts';
 import type { TableSpec } from '../config/model.ts';
+import { guard, guardServer, type Refusal } from '../guard.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -28,10 +32,27 @@ export interface EmbeddedStore {
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  /** Koa's request listener, which `run()` attaches to the server it creates. */
+  callback(): RequestListener;
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 interface S3rverAccount {
   createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+}
+
+/** A refusal as S3 words it. */
+function refuseS3(_req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
+  const text =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>AccessDenied</Code><Message>${escapeXml(refusal.message)}</Message></Error>`;
+  res.writeHead(403, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** A refusal as DynamoDB words it. */
+function refuseDynamo(_req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
+  const error = new AwsError('AccessDeniedException', refusal.message, { status: 403 });
+  sendJsonError(res, error, '1.0', 'com.amazonaws.dynamodb.v20120810#');
 }
 
 /**
@@ -55,6 +76,8 @@ export async function startS3(options: { directory: string; buckets: string[] })
     configureBuckets: options.buckets.map((name) => ({ name })),
     allowMismatchedSignatures: true,
   });
+  const callback = server.callback.bind(server);
+  server.callback = () => guard(callback(), refuseS3);
   const address = await server.run();
   return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
 }
@@ -113,6 +136,7 @@ export async function startDynamo(options: {
   const settings: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   if (options.directory !== undefined) settings['path'] = options.directory;
   const server = dynalite(settings);
+  guardServer(server, refuseDynamo);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

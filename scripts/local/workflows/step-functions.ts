@@ -2,7 +2,8 @@
  * Step Functions executions on `aws-local-stepfunctions` (JSONPath ASL), with every Lambda task resolved to
  * the local functions: `arn:aws:lambda:...:function:<name>` resources and the optimised
  * `arn:aws:states:::lambda:invoke` integration (plus `sqs:sendMessage` onto the local queues). A function's
- * error surfaces under its `errorType`, so `Retry`/`Catch` match the core's stable error names.
+ * error surfaces under its `errorType`, so `Retry`/`Catch` match the core's stable error names. Data over
+ * the service's 256 KiB limit fails the execution with `States.DataLimitExceeded`, as in AWS.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -15,6 +16,9 @@ import type { InvokeOutcome } from '../functions/function-process.ts';
 import type { StackLog } from '../log.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Step Functions' limit on a state's input and output and on a task's result (bytes of the JSON). */
+export const DATA_LIMIT_BYTES = 262_144;
 
 /** A state machine the engine knows. */
 export interface MachineRecord {
@@ -106,10 +110,29 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value ?? null);
 }
 
+function byteSize(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null));
+}
+
+/** AWS's terminal error: `States.ALL` does not catch it and no Retry applies. */
+function dataLimitExceeded(cause: string): Error {
+  // aws-local-stepfunctions reads these two flags.
+  return Object.assign(failure('States.DataLimitExceeded', cause), {
+    isRetryable: false,
+    isCatchable: false,
+  });
+}
+
+function overLimit(what: string, size: number): string {
+  return `${what} has a size of ${size} bytes, exceeding the maximum number of bytes service limit (${DATA_LIMIT_BYTES}).`;
+}
+
 /** The engine behind the Step Functions endpoint and `npm run workflow`. */
 export class StepFunctionsEngine {
   readonly #machines = new Map<string, MachineRecord>();
   readonly #executions = new Map<string, ExecutionRecord>();
+  /** Executions (by ARN) that met data over the limit, with the cause; read until the execution ends. */
+  readonly #overLimit = new Map<string, string>();
   readonly #region: string;
   readonly #accountId: string;
   readonly #invoke: (nameOrArn: string, payload: unknown) => Promise<InvokeOutcome | undefined>;
@@ -270,13 +293,45 @@ export class StepFunctionsEngine {
     return execution;
   }
 
-  #taskHandlers(definition: Record<string, unknown>): Record<string, (input: Json) => Promise<Json>> {
+  #taskHandlers(
+    definition: Record<string, unknown>,
+    execution: ExecutionRecord,
+  ): Record<string, (input: Json) => Promise<Json>> {
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     walkStates(definition, (stateName, state) => {
       if (state.Type !== 'Task' || handlers[stateName] !== undefined) return;
-      handlers[stateName] = (input) => this.#task(state.Resource ?? '', input);
+      handlers[stateName] = async (input) => {
+        // The history is read a few microtasks behind the engine: one turn of the event loop lets it see
+        // an earlier state's output over the limit, so this task does not run after it.
+        await new Promise((resolve) => setImmediate(resolve));
+        const earlier = this.#overLimit.get(execution.arn);
+        if (earlier !== undefined) throw dataLimitExceeded(earlier);
+        // Stopped meanwhile (over the limit, or StopExecution): the engine no longer listens.
+        if (execution.status !== 'RUNNING') throw failure('States.Runtime', 'The execution has ended');
+        this.#limit(execution, byteSize(input), `The input of state '${stateName}' (after Parameters)`);
+        const result = await this.#task(state.Resource ?? '', input);
+        this.#limit(execution, byteSize(result), `The result of state/task '${stateName}'`);
+        return result;
+      };
     });
     return handlers;
+  }
+
+  /** Throws the terminal error when a task's data is over the limit. */
+  #limit(execution: ExecutionRecord, size: number, what: string): void {
+    if (size <= DATA_LIMIT_BYTES) return;
+    const cause = overLimit(what, size);
+    this.#overLimit.set(execution.arn, cause);
+    throw dataLimitExceeded(cause);
+  }
+
+  /** A state's output over the limit stops the execution (the engine has no hook after each state). */
+  #watchOutput(execution: ExecutionRecord, stateName: string, output: unknown): void {
+    if (this.#overLimit.has(execution.arn)) return;
+    const size = byteSize(output);
+    if (size <= DATA_LIMIT_BYTES) return;
+    this.#overLimit.set(execution.arn, overLimit(`The output of state '${stateName}'`, size));
+    execution.abort?.();
   }
 
   async #callFunction(functionName: string, payload: unknown): Promise<{ payload: Json; requestId: string }> {
@@ -336,7 +391,7 @@ export class StepFunctionsEngine {
       structuredClone(machine.definition) as unknown as StateMachineDefinition,
     );
     const run = stateMachine.run(input, {
-      overrides: { taskResourceLocalHandlers: this.#taskHandlers(machine.definition) },
+      overrides: { taskResourceLocalHandlers: this.#taskHandlers(machine.definition, execution) },
       context: {
         Execution: { Id: execution.arn, Name: execution.name, RoleArn: machine.roleArn },
         StateMachine: { Id: machine.arn, Name: machine.name },
@@ -360,7 +415,13 @@ export class StepFunctionsEngine {
     await Promise.race([consumeEvents, new Promise((resolve) => setTimeout(resolve, 250))]);
     execution.stoppedAt = Date.now();
     execution.abort = undefined;
-    if (succeeded) {
+    const tooLarge = this.#overLimit.get(execution.arn);
+    this.#overLimit.delete(execution.arn);
+    if (tooLarge !== undefined) {
+      execution.error = 'States.DataLimitExceeded';
+      execution.cause = tooLarge;
+      execution.status = 'FAILED';
+    } else if (succeeded) {
       execution.output = JSON.stringify(output);
       execution.status = 'SUCCEEDED';
     } else if (failed instanceof ExecutionAbortedError) {
@@ -396,6 +457,13 @@ export class StepFunctionsEngine {
       | undefined;
     const parent = event['parentState'] as { name: string } | undefined;
     const cause = event['Cause'] === undefined ? undefined : text(event['Cause']);
+    const tooLarge = this.#overLimit.get(execution.arn);
+    if (tooLarge !== undefined && /^Execution(Succeeded|Aborted|Failed)$/.test(String(event['type']))) {
+      // However the engine ended, the execution failed on the data limit.
+      const details = { error: 'States.DataLimitExceeded', cause: tooLarge };
+      this.#record(execution, 'ExecutionFailed', { executionFailedEventDetails: details }, timestamp);
+      return;
+    }
     switch (event['type']) {
       case 'ExecutionStarted':
         this.#record(
@@ -460,6 +528,7 @@ export class StepFunctionsEngine {
         return;
       case 'StateExited':
         if (state === undefined) return;
+        this.#watchOutput(execution, state.name, state.output);
         this.#record(
           execution,
           `${state.type}StateExited`,

@@ -1,0 +1,517 @@
+/**
+ * What a web page can make the local stack do (`npm start`, run as its own process): nothing. Every
+ * listener the stack starts (the table below, checked against the ports the stack process really listens
+ * on) refuses a foreign `Origin` and a `Host` that is not a loopback name (DNS rebinding) with a 403 in its
+ * own error shape, and still serves loopback names and the real SDK clients. The external probe is
+ * replayed: a "simple request" (POST, text/plain, foreign Origin) that ran an S3 put-object and a
+ * PostgreSQL query through Lambda Invoke, and Secrets Manager reads under a foreign Host.
+ */
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { HeadObjectCommand, ListBucketsCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StackProcess, startStackProcess } from '../local/stack-process.ts';
+
+const REGION = 'us-east-1';
+const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+const REFUSED = 'Refused by the local stack';
+const SECRET_NAME = 'circle-core/dev/hardening/rebinding';
+const SECRET_VALUE = 'rebinding-secret-value-0xC0FFEE';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+interface RawRequest {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** One HTTP listener: a request it serves to a loopback client, its refusal shape, and its SDK path. */
+interface ListenerCase {
+  probe: RawRequest;
+  refusalShape(answer: Answer): void;
+  sdkPath(url: string): Promise<void>;
+}
+
+let stack: StackProcess;
+let listeners: { name: string; url: string; protocol: string }[] = [];
+
+/** A request sent as-is (fetch would not let a test set Host). */
+function send(url: string, raw: RawRequest): Promise<Answer> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      {
+        hostname: target.hostname,
+        port: target.port,
+        method: raw.method ?? 'GET',
+        path: raw.path,
+        headers: raw.headers ?? {},
+        agent: false,
+      },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () =>
+          resolve({
+            status: answer.statusCode ?? 0,
+            headers: answer.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(raw.body);
+  });
+}
+
+function urlOf(name: string): string {
+  const listener = listeners.find((candidate) => candidate.name === name);
+  if (listener === undefined) throw new Error(`the stack reports no listener named ${name}`);
+  return listener.url;
+}
+
+function port(url: string): string {
+  return new URL(url).port;
+}
+
+function awsJsonRefusal(answer: Answer): void {
+  expect(answer.headers['x-amzn-errortype']).toBe('AccessDeniedException');
+  expect(JSON.parse(answer.body)).toMatchObject({ __type: expect.stringMatching(/AccessDeniedException$/) });
+}
+
+/** Every HTTP listener the stack starts: adding one without a row here fails the first test. */
+const LISTENERS: Record<string, ListenerCase> = {
+  'HTTP API': {
+    probe: { path: '/health' },
+    refusalShape: (answer) => {
+      expect(answer.headers['content-type']).toBe('application/problem+json');
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 403, title: 'Forbidden', code: 'forbidden' });
+    },
+    sdkPath: async (url) => {
+      const response = await fetch(`${url}/s3/put-object`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+        body: JSON.stringify({ key: 'hardening/listeners/http.txt', body: 'via the HTTP API' }),
+      });
+      expect(response.status).toBe(200);
+    },
+  },
+  'AWS endpoint': {
+    probe: { path: '/_local/health' },
+    refusalShape: awsJsonRefusal,
+    sdkPath: async (url) => {
+      const lambda = new LambdaClient({ endpoint: url, region: REGION, credentials: CREDENTIALS });
+      const secrets = new SecretsManagerClient({ endpoint: url, region: REGION, credentials: CREDENTIALS });
+      try {
+        const invoked = await lambda.send(
+          new InvokeCommand({
+            FunctionName: 'circle-core-dev-s3',
+            Payload: JSON.stringify({ operation: 'list-objects', input: { prefix: 'hardening/' } }),
+          }),
+        );
+        const secret = await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_NAME }));
+        expect(invoked.FunctionError).toBeUndefined();
+        expect(invoked.StatusCode).toBe(200);
+        expect(secret.SecretString).toBe(SECRET_VALUE);
+      } finally {
+        lambda.destroy();
+        secrets.destroy();
+      }
+    },
+  },
+  'S3 (s3rver)': {
+    probe: { path: '/' },
+    refusalShape: (answer) => {
+      expect(answer.headers['content-type']).toBe('application/xml');
+      expect(answer.body).toContain('<Code>AccessDenied</Code>');
+    },
+    sdkPath: async (url) => {
+      const s3 = new S3Client({
+        endpoint: url,
+        region: REGION,
+        credentials: CREDENTIALS,
+        forcePathStyle: true,
+      });
+      try {
+        const { Buckets = [] } = await s3.send(new ListBucketsCommand({}));
+        expect(Buckets.length).toBeGreaterThan(0);
+      } finally {
+        s3.destroy();
+      }
+    },
+  },
+  'DynamoDB (dynalite)': {
+    probe: { path: '/' },
+    refusalShape: (answer) => {
+      awsJsonRefusal(answer);
+      expect(answer.headers['access-control-allow-origin']).toBeUndefined();
+    },
+    sdkPath: async (url) => {
+      const dynamo = new DynamoDBClient({ endpoint: url, region: REGION, credentials: CREDENTIALS });
+      try {
+        const { TableNames } = await dynamo.send(new ListTablesCommand({}));
+        expect(TableNames).toEqual(expect.any(Array));
+      } finally {
+        dynamo.destroy();
+      }
+    },
+  },
+};
+
+/** The TCP ports a process listens on (Linux: its socket inodes matched against /proc/net/tcp*). */
+async function listeningPorts(pid: number): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode !== undefined) inodes.add(inode);
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const lines = (await readFile(table, 'utf8').catch(() => '')).split('\n').slice(1);
+    for (const line of lines) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (state === '0A' && inode !== undefined && inodes.has(inode)) {
+        ports.add(Number.parseInt(String(local?.split(':').pop()), 16));
+      }
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+beforeAll(async () => {
+  stack = await startStackProcess();
+  const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as { listeners: typeof listeners };
+  listeners = health.listeners;
+  const secrets = new SecretsManagerClient({
+    endpoint: stack.awsUrl,
+    region: REGION,
+    credentials: CREDENTIALS,
+  });
+  try {
+    await secrets.send(new CreateSecretCommand({ Name: SECRET_NAME, SecretString: SECRET_VALUE }));
+  } finally {
+    secrets.destroy();
+  }
+}, 90_000);
+
+afterAll(async () => {
+  if (stack !== undefined) await stack.stop().catch(() => undefined);
+});
+
+describe('Local stack: the listeners a web page could reach', () => {
+  it('has a row for every HTTP listener the stack reports, and the stack listens on no other port', async () => {
+    // Prepare
+    const pid = (JSON.parse(await readFile(join(stack.localDir, 'stack.json'), 'utf8')) as { pid: number })
+      .pid;
+
+    // Act
+    const open = process.platform === 'linux' ? await listeningPorts(pid) : undefined;
+
+    // Assess
+    const http = listeners
+      .filter((listener) => listener.protocol === 'http')
+      .map((listener) => listener.name);
+    expect(Object.keys(LISTENERS).length).toBeGreaterThan(0);
+    expect(http).toEqual(expect.arrayContaining(['HTTP API', 'AWS endpoint']));
+    expect(http.sort()).toEqual(Object.keys(LISTENERS).sort());
+    // The rest speak no HTTP (PGlite's PostgreSQL wire protocol), which a browser cannot talk.
+    for (const listener of listeners) expect(['http', 'postgresql']).toContain(listener.protocol);
+    if (open !== undefined) {
+      expect(open).toEqual(
+        listeners.map((listener) => Number(new URL(listener.url).port)).sort((a, b) => a - b),
+      );
+    }
+  });
+});
+
+describe.each(Object.entries(LISTENERS))('Local listener: %s', (name, listener) => {
+  it('refuses a foreign Origin (another site, a sandboxed frame, another local port) with a 403', async () => {
+    // Prepare
+    const url = urlOf(name);
+    const origins = ['http://evil.example', 'null', 'http://127.0.0.1:1', `https://localhost:${port(url)}`];
+
+    // Act
+    const answers = await Promise.all(
+      origins.map((origin) =>
+        send(url, {
+          method: 'POST',
+          path: listener.probe.path,
+          headers: { origin, 'content-type': 'text/plain' },
+          body: '{}',
+        }),
+      ),
+    );
+
+    // Assess
+    for (const [index, answer] of answers.entries()) {
+      expect(answer.status, origins[index]).toBe(403);
+      expect(answer.body).toContain(REFUSED);
+      expect(answer.body).toContain('Origin');
+      listener.refusalShape(answer);
+    }
+  });
+
+  it('refuses a Host that is not a loopback name (DNS rebinding) with a 403', async () => {
+    // Prepare
+    const url = urlOf(name);
+    const hosts = [
+      'evil.example',
+      `evil.example:${port(url)}`,
+      '127.0.0.1.evil.example',
+      `localhost.evil.example:${port(url)}`,
+      '127.0.0.1@evil.example',
+      '0.0.0.0',
+      '127.0.0.256',
+    ];
+
+    // Act
+    const answers = await Promise.all(
+      hosts.map((host) => send(url, { ...listener.probe, headers: { ...listener.probe.headers, host } })),
+    );
+
+    // Assess
+    for (const [index, answer] of answers.entries()) {
+      expect(answer.status, hosts[index]).toBe(403);
+      expect(answer.body).toContain(REFUSED);
+      expect(answer.body).toContain('Host');
+      listener.refusalShape(answer);
+    }
+  });
+
+  it('serves loopback Hosts and its own Origin', async () => {
+    // Prepare
+    const url = urlOf(name);
+    const p = port(url);
+    const requests: Record<string, string>[] = [
+      { host: 'localhost' },
+      { host: `localhost:${p}` },
+      { host: `app.localhost:${p}` },
+      { host: `127.0.0.1:${p}` },
+      { host: '127.5.6.7' },
+      { host: `[::1]:${p}` },
+      { host: `127.0.0.1:${p}`, origin: `http://localhost:${p}` },
+      { host: `127.0.0.1:${p}`, origin: `http://127.0.0.1:${p}` },
+    ];
+
+    // Act
+    const answers = await Promise.all(
+      requests.map((headers) =>
+        send(url, { ...listener.probe, headers: { ...listener.probe.headers, ...headers } }),
+      ),
+    );
+
+    // Assess: served as the listener serves it (s3rver reads `app.localhost` as a bucket's virtual host).
+    for (const [index, answer] of answers.entries()) {
+      expect(answer.status, JSON.stringify(requests[index])).not.toBe(403);
+      expect(answer.body).not.toContain(REFUSED);
+    }
+    expect(answers[0]?.status).toBe(200);
+  });
+
+  it('still serves the real clients', async () => {
+    // Act & Assess
+    await listener.sdkPath(urlOf(name));
+  });
+});
+
+describe('Local AWS endpoint: the external probe, replayed', () => {
+  const invocation = (fn: string): string => `/2015-03-31/functions/${fn}/invocations`;
+  const putObject = JSON.stringify({
+    operation: 'put-object',
+    input: { key: 'hardening/listeners/from-a-page.txt', body: 'a web page wrote this' },
+  });
+  const query = JSON.stringify({ operation: 'query', input: { sql: 'CREATE TABLE from_a_page (id int)' } });
+
+  async function pageObjectExists(): Promise<boolean> {
+    const s3 = new S3Client({
+      endpoint: urlOf('S3 (s3rver)'),
+      region: REGION,
+      credentials: CREDENTIALS,
+      forcePathStyle: true,
+    });
+    try {
+      await s3.send(
+        new HeadObjectCommand({
+          Bucket: 'circle-core-dev-000000000000-objects',
+          Key: 'hardening/listeners/from-a-page.txt',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof NotFound) return false;
+      throw error;
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  it('refuses a simple request from a web page to Lambda Invoke: no object written, no query run', async () => {
+    // Act
+    const answers = await Promise.all(
+      [
+        ['circle-core-dev-s3', putObject],
+        ['circle-core-dev-postgres', query],
+      ].map(([fn, body]) =>
+        send(stack.awsUrl, {
+          method: 'POST',
+          path: invocation(String(fn)),
+          headers: { origin: 'http://evil.example', 'content-type': 'text/plain;charset=UTF-8' },
+          body: String(body),
+        }),
+      ),
+    );
+    const tables = await fetch(`${stack.apiUrl}/postgres/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+      body: JSON.stringify({
+        sql: "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'from_a_page'",
+      }),
+    });
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(403);
+      expect(answer.headers['x-amzn-errortype']).toBe('AccessDeniedException');
+    }
+    expect(await pageObjectExists()).toBe(false);
+    expect(((await tables.json()) as { rows: { n: number }[] }).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('refuses Invoke with a body a page can send unasked (text/plain, a form, none) and no SigV4', async () => {
+    // Prepare
+    const types = [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      undefined,
+    ];
+
+    // Act
+    const answers = await Promise.all(
+      types.map((type) =>
+        send(stack.awsUrl, {
+          method: 'POST',
+          path: invocation('circle-core-dev-s3'),
+          headers: type === undefined ? {} : { 'content-type': type },
+          body: putObject,
+        }),
+      ),
+    );
+    const cli = await send(stack.awsUrl, {
+      method: 'POST',
+      path: invocation('circle-core-dev-s3'),
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operation: 'list-objects', input: { prefix: 'nothing/' } }),
+    });
+
+    // Assess
+    for (const [index, answer] of answers.entries()) {
+      expect(answer.status, String(types[index])).toBe(415);
+      expect(answer.headers['x-amzn-errortype']).toBe('UnsupportedMediaTypeException');
+      expect(JSON.parse(answer.body).message).toContain('SigV4');
+    }
+    expect(await pageObjectExists()).toBe(false);
+    expect(cli.status).toBe(200);
+    expect(cli.headers['x-amz-function-error']).toBeUndefined();
+  });
+
+  it('refuses to fire a schedule for a body a page can send unasked', async () => {
+    // Act
+    const page = await send(stack.awsUrl, {
+      method: 'POST',
+      path: '/_local/schedules/s3',
+      headers: { 'content-type': 'text/plain' },
+    });
+    const cli = await send(stack.awsUrl, {
+      method: 'POST',
+      path: '/_local/schedules/s3',
+      headers: { 'content-type': 'application/json' },
+    });
+
+    // Assess
+    expect(page.status).toBe(415);
+    expect(cli.status).toBe(200);
+  });
+
+  it('answers no Secrets Manager read to a rebinding Host, and never shows the value', async () => {
+    // Prepare
+    const read = (target: string, body: unknown, host: string) =>
+      send(stack.awsUrl, {
+        method: 'POST',
+        path: '/',
+        headers: {
+          host,
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `secretsmanager.${target}`,
+        },
+        body: JSON.stringify(body),
+      });
+    const rebound = `evil.example:${port(stack.awsUrl)}`;
+
+    // Act
+    const listed = await read('ListSecrets', {}, rebound);
+    const value = await read('GetSecretValue', { SecretId: SECRET_NAME }, rebound);
+    const control = await read(
+      'GetSecretValue',
+      { SecretId: SECRET_NAME },
+      `localhost:${port(stack.awsUrl)}`,
+    );
+
+    // Assess
+    for (const answer of [listed, value]) {
+      expect(answer.status).toBe(403);
+      expect(answer.body).not.toContain(SECRET_NAME);
+      expect(answer.body).not.toContain(SECRET_VALUE);
+    }
+    expect(control.status).toBe(200);
+    expect(JSON.parse(control.body).SecretString).toBe(SECRET_VALUE);
+  });
+});
+
+describe('Local HTTP API: the open webhook routes', () => {
+  it('refuses a simple request from a web page before the function runs', async () => {
+    // Act
+    const answer = await send(stack.apiUrl, {
+      method: 'POST',
+      path: '/github/webhook',
+      headers: {
+        origin: 'http://evil.example',
+        'content-type': 'text/plain',
+        'x-correlation-id': 'hardening-page-webhook',
+      },
+      body: '{}',
+    });
+    const control = await send(stack.apiUrl, {
+      method: 'POST',
+      path: '/github/webhook',
+      headers: { 'content-type': 'application/json', 'x-correlation-id': 'hardening-curl-webhook' },
+      body: '{}',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // Assess
+    expect(answer.status).toBe(403);
+    expect(answer.headers['content-type']).toBe('application/problem+json');
+    expect(control.status).not.toBe(403);
+    const seen = (id: string) => stack.lines.some((line) => line['correlationId'] === id);
+    expect(seen('hardening-curl-webhook')).toBe(true);
+    expect(seen('hardening-page-webhook')).toBe(false);
+  });
+});
