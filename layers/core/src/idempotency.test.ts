@@ -15,6 +15,7 @@ import {
   ConfigurationError,
   ConflictError,
   ConnectorError,
+  RateLimitedError,
   UnavailableError,
   ValidationError,
 } from './errors.ts';
@@ -455,8 +456,8 @@ describe('Class: IdempotencyGuard', () => {
       const response = await post(connector, 'add-entry', { amount: 1 }, 'k-missing-table');
       // Assess
       expect(response.statusCode).toBe(500);
-      expect(JSON.parse(response.body).detail).toContain(
-        'CIRCLE_IDEMPOTENCY_TABLE names table no-such-table',
+      expect(JSON.parse(response.body).detail).toBe(
+        'idempotency table no-such-table does not exist: check CIRCLE_IDEMPOTENCY_TABLE',
       );
       expect(effects).toEqual([]);
     });
@@ -537,7 +538,7 @@ describe('Class: IdempotencyGuard', () => {
       await expect(result).rejects.toThrow(/dynamodb:GetItem, PutItem, UpdateItem and DeleteItem/);
     });
 
-    it('maps a raw store error met while reading the existing record to UnavailableError', async () => {
+    it('maps a raw store error met while reading the existing record, throttling to RateLimitedError', async () => {
       // Prepare
       const { guard, dynamo } = mockedGuard();
       dynamo
@@ -547,7 +548,12 @@ describe('Class: IdempotencyGuard', () => {
       // Act
       const result = guard.run({ operation: 'add-entry', key: 'k', input: {} }, async () => ({}));
       // Assess
-      await expect(result).rejects.toBeInstanceOf(UnavailableError);
+      await expect(result).rejects.toBeInstanceOf(RateLimitedError);
+      await expect(result).rejects.toMatchObject({
+        retryable: true,
+        message:
+          'DynamoDB request on idempotency table idempotency failed (ProvisionedThroughputExceededException)',
+      });
     });
 
     it('treats a record that vanished between the claim and the read as still in progress', async () => {

@@ -7,13 +7,14 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { createAwsClient } from './aws/client.ts';
+import { type AwsErrorTable, awsFailure } from './aws/errors.ts';
 import { remainingTimeMs } from './context.ts';
 import {
   ConfigurationError,
   ConflictError,
   ConnectorError,
   type ConnectorErrorOptions,
-  UnavailableError,
   ValidationError,
 } from './errors.ts';
 import type { Logger } from './observability.ts';
@@ -27,6 +28,18 @@ export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 3600;
 /** Outside Lambda there is no deadline; a crashed run's claim then lapses after Lambda's longest run. */
 const UNBOUNDED_RUN_MS = 900_000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,256}$/;
+/** The idempotency table's own rows over the kit's DynamoDB ones: which setting and which permissions. */
+const STORE_ERRORS: AwsErrorTable = {
+  ResourceNotFoundException: {
+    kind: 'configuration',
+    says: 'does not exist',
+    hint: `check ${IDEMPOTENCY_TABLE_VARIABLE}`,
+  },
+  AccessDeniedException: {
+    kind: 'configuration',
+    hint: "the function's role needs dynamodb:GetItem, PutItem, UpdateItem and DeleteItem on it",
+  },
+};
 
 /** What the idempotency store needs from the environment. */
 export interface IdempotencySettings {
@@ -148,7 +161,7 @@ export class IdempotencyGuard {
    * Runs `work` at most once per (connector, operation, key) while the record lives. Without the table it
    * just runs `work`. Throws ValidationError when the key is missing or malformed, ConflictError when the
    * key was used with another input, {@link IdempotencyInProgressError} while a duplicate is running, and
-   * UnavailableError / ConfigurationError when the store fails.
+   * UnavailableError, RateLimitedError (throttled) or ConfigurationError when the store fails.
    *
    * @example
    * ```ts
@@ -201,8 +214,7 @@ export class IdempotencyGuard {
     const settings = this.#settings as IdempotencySettings & { table: string };
     const persistenceStore = new DynamoDBPersistenceLayer({
       tableName: settings.table,
-      awsSdkV3Client:
-        this.#client ?? new Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } }),
+      awsSdkV3Client: this.#client ?? (await createAwsClient(Client, this.#connector)),
     });
     const config = new IdempotencyConfig({
       eventKeyJmesPath: '[operation, idempotencyKey]',
@@ -258,23 +270,11 @@ export class IdempotencyGuard {
     }
   }
 
+  /** Powertools makes the calls, so the action is unknown; the table and the AWS error are named. */
   #storeError(cause: unknown, details: Record<string, unknown>): ConnectorError {
     const table = this.#settings?.table ?? '';
-    const awsError = (cause as { name?: unknown } | undefined)?.name;
-    const options = { cause, details: { ...details, awsError } };
-    if (awsError === 'ResourceNotFoundException') {
-      return new ConfigurationError(
-        `${IDEMPOTENCY_TABLE_VARIABLE} names table ${table}, which does not exist`,
-        options,
-      );
-    }
-    if (awsError === 'AccessDeniedException') {
-      return new ConfigurationError(
-        `access to the idempotency table ${table} was denied: the function's role needs dynamodb:GetItem, PutItem, UpdateItem and DeleteItem on it`,
-        options,
-      );
-    }
-    return new UnavailableError('The idempotency store (DynamoDB) is unavailable', options);
+    const target = { service: 'DynamoDB', action: 'request', resource: `idempotency table ${table}` };
+    return awsFailure({ ...target, table: STORE_ERRORS, details }, cause);
   }
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import { ConfigurationError, UnavailableError } from './errors.ts';
+import { ConfigurationError, RateLimitedError, UnavailableError } from './errors.ts';
 import { configureSecrets, defineSecret, INVALID_SECRET_RETRY_MS } from './secrets.ts';
 
 /** What the fake store answers for one SecretId. */
@@ -260,8 +260,11 @@ describe('Class: Secret', () => {
       expect(error).toBeInstanceOf(ConfigurationError);
       expect((error as ConfigurationError).message).toBe('secret app/missing was not found');
       expect((error as ConfigurationError).details).toEqual({
-        secret: 'app/missing',
+        service: 'Secrets Manager',
+        action: 'GetSecretValue',
         awsError: 'ResourceNotFoundException',
+        httpStatus: 400,
+        secret: 'app/missing',
       });
     });
 
@@ -282,10 +285,10 @@ describe('Class: Secret', () => {
 
     it.each([
       ['DecryptionFailure', /could not be decrypted.*kms:Decrypt/],
-      ['InvalidRequestException', /cannot be read \(InvalidRequestException\)/],
-      ['InvalidParameterException', /cannot be read \(InvalidParameterException\)/],
-      ['UnrecognizedClientException', /AWS rejected the credentials \(UnrecognizedClientException\)/],
-      ['SomeFutureClientException', /reading secret app\/bad failed \(SomeFutureClientException\)/],
+      ['InvalidRequestException', /app\/bad failed \(InvalidRequestException\): check the name/],
+      ['InvalidParameterException', /app\/bad failed \(InvalidParameterException\): check the name/],
+      ['UnrecognizedClientException', /failed \(UnrecognizedClientException\): AWS rejected the credentials/],
+      ['SomeFutureClientException', /on secret app\/bad failed \(SomeFutureClientException\)/],
     ])('throws a ConfigurationError when Secrets Manager answers %s', async (type, message) => {
       // Prepare
       configureSecrets({ client: noRetryClient() });
@@ -303,10 +306,10 @@ describe('Class: Secret', () => {
     });
 
     it.each([
-      ['ThrottlingException', 400],
-      ['InternalServiceError', 500],
-      ['ServiceUnavailable', 503],
-    ])('throws a retryable UnavailableError when Secrets Manager answers %s (%i)', async (type, status) => {
+      ['ThrottlingException', 400, RateLimitedError],
+      ['InternalServiceError', 500, UnavailableError],
+      ['ServiceUnavailable', 503, UnavailableError],
+    ])('throws a retryable error when Secrets Manager answers %s (%i)', async (type, status, expected) => {
       // Prepare
       configureSecrets({ client: noRetryClient() });
       fake.answers.set('app/flaky', { error: type, status });
@@ -317,9 +320,9 @@ describe('Class: Secret', () => {
         .catch((e: unknown) => e);
 
       // Assess
-      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error).toBeInstanceOf(expected);
       expect((error as UnavailableError).retryable).toBe(true);
-      expect((error as Error).message).toContain(`app/flaky (${type})`);
+      expect((error as Error).message).toContain(`secret app/flaky failed (${type})`);
     });
 
     it('throws an UnavailableError when the endpoint refuses connections', async () => {
@@ -342,7 +345,7 @@ describe('Class: Secret', () => {
       // Assess
       expect(error).toBeInstanceOf(UnavailableError);
       expect((error as Error).message).toMatch(
-        /^Secrets Manager is unavailable while reading secret app\/offline/,
+        /^Secrets Manager GetSecretValue on secret app\/offline failed \(ECONNREFUSED\)/,
       );
     });
 

@@ -1,14 +1,16 @@
 /**
  * Secret values from AWS Secrets Manager, read through Powertools parameters: one fetch per container per
- * max age, one request in flight per secret, failures mapped to the error taxonomy. Values never appear in a
- * message, a log line or an error.
+ * max age, one request in flight per secret, failures mapped by the AWS kit's Secrets Manager rows. Values
+ * never appear in a message, a log line or an error.
  */
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import sjson from 'secure-json-parse';
 import type * as z from 'zod';
+import { awsClientConfig } from './aws/client.ts';
+import { awsFailure } from './aws/errors.ts';
 import { describeExpectation } from './config.ts';
-import { ConfigurationError, type ConnectorError, UnavailableError } from './errors.ts';
+import { ConfigurationError, type ConnectorError } from './errors.ts';
 
 export interface SecretOptions {
   /** How long a fetched value is served from the container cache, in seconds. Default 300. */
@@ -71,12 +73,9 @@ function provider(): Promise<SecretsProvider> {
     import('@aws-lambda-powertools/parameters/secrets'),
     import('@aws-sdk/client-secrets-manager'),
   ]).then(([{ SecretsProvider: Provider }, { SecretsManagerClient: Client }]) => {
-    const client =
-      state.client ??
-      new Client({
-        // Without these a stalled connection would hold the invocation until Lambda kills it.
-        requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
-      });
+    // The kit's bounded timeouts, untraced: the first traced client names the process's tracer, and a
+    // prefetch at init would name it after no connector.
+    const client = state.client ?? new Client(awsClientConfig());
     return new Provider({ awsSdkV3Client: client });
   });
   return state.provider;
@@ -141,71 +140,15 @@ async function readFromStore(name: string, maxAgeSeconds: number): Promise<strin
   return typeof value === 'string' ? value : new TextDecoder().decode(value);
 }
 
-const CREDENTIALS_REJECTED = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'IncompleteSignature',
-  'InvalidClientTokenId',
-  'MissingAuthenticationToken',
-  'ExpiredTokenException',
-]);
-
-const TRANSIENT = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'InternalServiceError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'RequestTimeout',
-  'RequestTimeoutException',
-]);
-
-/** Maps an SDK failure to the taxonomy. Messages name the secret and the AWS error code only. */
+/** Maps an SDK failure with the kit's Secrets Manager rows. Messages name the secret and the AWS error only. */
 function secretError(name: string, error: unknown): ConnectorError {
   // Powertools wraps the SDK's error in a GetParameterError (matched by name: the class loads lazily).
   const cause =
     error instanceof Error && error.name === 'GetParameterError' && error.cause !== undefined
       ? error.cause
       : error;
-  const sdk = cause as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  const code = typeof sdk.name === 'string' ? sdk.name : 'UnknownError';
-  const options = { cause, details: { secret: name, awsError: code } };
-  switch (code) {
-    case 'ResourceNotFoundException':
-      return new ConfigurationError(`secret ${name} was not found`, options);
-    case 'AccessDeniedException':
-      return new ConfigurationError(
-        `access to secret ${name} was denied: the function's role needs secretsmanager:GetSecretValue on it ` +
-          '(and kms:Decrypt on its key when it uses a customer managed KMS key)',
-        options,
-      );
-    case 'DecryptionFailure':
-      return new ConfigurationError(
-        `secret ${name} could not be decrypted: the function's role needs kms:Decrypt on the secret's KMS key`,
-        options,
-      );
-    case 'InvalidRequestException':
-    case 'InvalidParameterException':
-      return new ConfigurationError(
-        `secret ${name} cannot be read (${code}): check the name and that it is not scheduled for deletion`,
-        options,
-      );
-  }
-  if (CREDENTIALS_REJECTED.has(code)) {
-    return new ConfigurationError(
-      `reading secret ${name} failed: AWS rejected the credentials (${code})`,
-      options,
-    );
-  }
-  const status = typeof sdk.$metadata?.httpStatusCode === 'number' ? sdk.$metadata.httpStatusCode : undefined;
-  const clientFault = sdk.$fault === 'client' && status !== undefined && status < 500 && status !== 429;
-  if (clientFault && !TRANSIENT.has(code)) {
-    return new ConfigurationError(`reading secret ${name} failed (${code})`, options);
-  }
-  return new UnavailableError(
-    `Secrets Manager is unavailable while reading secret ${name} (${code})`,
-    options,
-  );
+  const target = { service: 'Secrets Manager', action: 'GetSecretValue', resource: `secret ${name}` };
+  return awsFailure({ ...target, details: { secret: name } }, cause);
 }
 
 /** Names the invalid fields of a secret and what was expected, without echoing any value. */
