@@ -6,18 +6,29 @@ import * as z from 'zod';
  * name only (their values live in Secrets Manager).
  */
 export const SlackConfig = z.object({
-  /** Base URL of the Web API; a contract fake's URL in tests and on the local stack. */
-  SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api'),
-  /** Secret holding the bot token (`xoxb-...`) as plain text. */
-  SLACK_BOT_TOKEN_SECRET: z.string().min(1).default('circle-core/slack/bot-token'),
-  /** Secret holding the app's signing secret as plain text (verifies Events API and slash command requests). */
-  SLACK_SIGNING_SECRET_SECRET: z.string().min(1).default('circle-core/slack/signing-secret'),
-  /** Per attempt; always capped by the Lambda's remaining time. */
-  SLACK_TIMEOUT_MS: envInteger(10_000, { min: 50, max: 120_000 }),
-  /** Attempts of idempotent (read) calls; posting and updating are never repeated after a 5xx. */
-  SLACK_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }),
-  /** How long a fetched secret is served from the container cache. */
-  SLACK_SECRET_MAX_AGE_SECONDS: envInteger(300, { min: 0, max: 86_400 }),
+  SLACK_API_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('https://slack.com/api')
+    .describe("Web API base URL (the contract fake's URL in tests and on the local stack)"),
+  SLACK_BOT_TOKEN_SECRET: z
+    .string()
+    .min(1)
+    .default('circle-core/slack/bot-token')
+    .describe('Name or ARN of the secret holding the bot token (`xoxb-...`) as plain text'),
+  SLACK_SIGNING_SECRET_SECRET: z
+    .string()
+    .min(1)
+    .default('circle-core/slack/signing-secret')
+    .describe('Name or ARN of the secret holding the signing secret (verifies events and slash commands)'),
+  SLACK_TIMEOUT_MS: envInteger(10_000, { min: 50, max: 120_000 }).describe(
+    "Per attempt; always capped by the Lambda's remaining time",
+  ),
+  SLACK_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }).describe(
+    'Attempts of read calls; posting and updating are never repeated after a 5xx',
+  ),
+  SLACK_SECRET_MAX_AGE_SECONDS: envInteger(300, { min: 0, max: 86_400 }).describe(
+    'How long a fetched secret is served from the container cache',
+  ),
   /**
    * Receiving: SLACK_STATE_TABLE (accepted event ids and command signatures, so a retry or a replay is
    * handed on once), SLACK_EVENTS_QUEUE_URL / SLACK_EVENTS_STATE_MACHINE_ARN (where accepted events go),

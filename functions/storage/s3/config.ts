@@ -9,22 +9,31 @@ import type { S3ObjectStorageOptions } from './client.ts';
  * elsewhere).
  */
 export const S3Config = z.object({
-  /** The bucket every operation uses unless the request names another allowed one. */
-  S3_BUCKET: BucketName,
-  /** Buckets a request may name with `bucket`; S3_BUCKET is always allowed. */
-  S3_ALLOWED_BUCKETS: envList([]).pipe(z.array(BucketName)),
-  /** An S3-compatible endpoint (MinIO, s3rver, R2, ...); unset means AWS (or `AWS_ENDPOINT_URL_S3`). */
-  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`; most compatible stores need it. */
-  S3_FORCE_PATH_STYLE: envBoolean(false),
-  /** Objects up to this size come back inline from `get-object`; larger ones as a presigned URL. */
-  S3_GET_MAX_BYTES: envInteger(1_048_576, { min: 0, max: MAX_INLINE_BYTES }),
-  /** Default lifetime of presigned URLs, in seconds. */
-  S3_PRESIGN_EXPIRES_SECONDS: envInteger(900, { min: 1, max: MAX_PRESIGN_EXPIRES_SECONDS }),
-  /** Upper bound for one S3 call including the SDK's retries; the Lambda's remaining time may cut it shorter. */
-  S3_TIMEOUT_MS: envInteger(10_000, { min: 100, max: 900_000 }),
-  /** Attempts per S3 call (the SDK's standard retry strategy with jittered backoff). */
-  S3_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }),
+  S3_BUCKET: BucketName.describe('Bucket every operation uses when a request names none'),
+  S3_ALLOWED_BUCKETS: envList([])
+    .pipe(z.array(BucketName))
+    .describe('Comma-separated other buckets a request may name with `bucket`; S3_BUCKET is always allowed'),
+  S3_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe(
+      'S3-compatible endpoint (MinIO, s3rver, R2, ...); unset means AWS, or `AWS_ENDPOINT_URL_S3` when set',
+    ),
+  S3_FORCE_PATH_STYLE: envBoolean(false).describe(
+    '`https://host/bucket/key` addressing instead of `https://bucket.host/key`; most compatible stores need it',
+  ),
+  S3_GET_MAX_BYTES: envInteger(1_048_576, { min: 0, max: MAX_INLINE_BYTES }).describe(
+    'Largest object `get-object` returns inline; a larger one comes back as a presigned URL',
+  ),
+  S3_PRESIGN_EXPIRES_SECONDS: envInteger(900, { min: 1, max: MAX_PRESIGN_EXPIRES_SECONDS }).describe(
+    'Default lifetime of presigned URLs, in seconds',
+  ),
+  S3_TIMEOUT_MS: envInteger(10_000, { min: 100, max: 900_000 }).describe(
+    "Budget of one S3 call including the SDK's retries; the invocation's remaining time may cut it shorter",
+  ),
+  S3_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }).describe(
+    "Attempts per S3 call (the SDK's standard retry strategy with jittered backoff; throttling backs off longer)",
+  ),
 });
 export type S3Config = z.output<typeof S3Config>;
 
