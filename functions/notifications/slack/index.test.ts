@@ -522,7 +522,9 @@ describe('Connector: slack', () => {
       // Assess
       expect(response.statusCode).toBe(500);
       expect(response.body).not.toContain('c-3po-challenge');
-      expect(json(response)['detail']).toContain(`access to secret ${SIGNING_SECRET_NAME} was denied`);
+      expect(json(response)['detail']).toContain(
+        `secret ${SIGNING_SECRET_NAME} failed (AccessDeniedException): the function's role needs secretsmanager:GetSecretValue`,
+      );
     });
   });
 
