@@ -49,7 +49,6 @@ import { REPO_ROOT, type StackProcess, startStackProcess } from './stack-process
 
 const run = promisify(execFile);
 const REGION = 'us-east-1';
-const MAX_RECEIVE_COUNT = 5;
 
 let stack: StackProcess;
 let sqs: SQSClient;
@@ -440,7 +439,7 @@ describe('Local stack: SQS API', () => {
 });
 
 describe('Local stack: SQS event source mapping', () => {
-  it('processes a batch once and redrives its poison message to the DLQ after maxReceiveCount receives', async () => {
+  it('processes a batch once and moves its poison message to the DLQ at once, with its error', async () => {
     // Prepare
     await http('POST', '/postgres/query', { sql: 'CREATE TABLE e2e_items (id text NOT NULL)' });
     const source = String(
@@ -483,7 +482,9 @@ describe('Local stack: SQS event source mapping', () => {
       );
       return Attributes?.['ApproximateNumberOfMessages'] === '1' ? true : undefined;
     });
-    const parked = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10 }));
+    const parked = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
     const rows = await http('POST', '/postgres/query', {
       sql: 'SELECT id, count(*)::int AS n FROM e2e_items GROUP BY id ORDER BY id',
     });
@@ -495,15 +496,23 @@ describe('Local stack: SQS event source mapping', () => {
     );
 
     // Assess
-    expect(parked.Messages?.map((message) => message.MessageId)).toEqual([poisonId]);
+    // The connector moved it (a new message in the DLQ): the body unchanged, the reason as attributes.
+    expect(parked.Messages).toHaveLength(1);
     expect(parked.Messages?.[0]?.Body).toBe(poisonBody);
+    expect(parked.Messages?.[0]?.MessageAttributes).toMatchObject({
+      errorName: { DataType: 'String', StringValue: 'NotFoundError' },
+      errorCode: { DataType: 'String', StringValue: 'not_found' },
+      connectorVersion: { DataType: 'String' },
+    });
     expect(rows.body?.['rows']).toEqual([
       { id: 'a', n: 1 },
       { id: 'b', n: 1 },
       { id: 'c', n: 1 },
     ]);
-    expect(poisonAttempts).toHaveLength(MAX_RECEIVE_COUNT);
-    expect(poisonAttempts.map((line) => line['receiveCount'])).toEqual(['1', '2', '3', '4', '5']);
+    // One invocation, not maxReceiveCount (five) of them.
+    expect(poisonAttempts.map((line) => [line['message'], line['receiveCount']])).toEqual([
+      ['Poison record moved to the dead-letter queue', '1'],
+    ]);
     expect(sourceLeft.Attributes).toMatchObject({
       ApproximateNumberOfMessages: '0',
       ApproximateNumberOfMessagesNotVisible: '0',
@@ -723,11 +732,20 @@ describe('Local stack: CLI', () => {
       '{"key":"e2e/nothing.txt"}',
     ]);
 
-    // Assess
+    const dlq = String(
+      (await sqs.send(new GetQueueUrlCommand({ QueueName: 'circle-core-dev-S3RequestsDeadLetterQueue' })))
+        .QueueUrl,
+    );
+    const parked = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
+    );
+
+    // Assess: the missing object can never be read, so the record went to the DLQ with its reason.
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({
-      batchItemFailures: [{ itemIdentifier: expect.any(String) }],
-    });
+    expect(JSON.parse(result.stdout)).toEqual({ batchItemFailures: [] });
+    expect(parked.Messages?.map((message) => message.MessageAttributes?.['errorName']?.StringValue)).toEqual([
+      'NotFoundError',
+    ]);
   });
 
   it('reports that a function without schedule events has none to fire', async () => {

@@ -9,6 +9,7 @@ import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
 import { isRetryable, toConnectorError } from '../errors.ts';
 import { parseJson } from '../json.ts';
+import { moveToDeadLetter } from './dead-letter.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 
@@ -31,8 +32,9 @@ export interface QueueOutcome {
 /**
  * Serves an SQS batch. Each record is one operation request, run independently; a failure is reported
  * for that record alone (`batchItemFailures`), so SQS redelivers only it and, after `maxReceiveCount`,
- * moves it to the dead-letter queue. Nothing is dropped: non-retryable failures (invalid input) are logged
- * as poison and still returned to the queue so the redrive policy parks them in the DLQ for inspection.
+ * moves it to the dead-letter queue. Nothing is dropped: a non-retryable failure (invalid input) is moved to
+ * the function's dead-letter queue at once with its reason (`CIRCLE_DEAD_LETTER_QUEUE_URL`), or, when that
+ * is not configured or fails, returned to the queue so the redrive policy parks it there.
  * A fully failed batch is reported record by record too, never thrown, so one policy covers both cases.
  * FIFO queues stop a message group at its first failure; other groups go on.
  *
@@ -67,17 +69,25 @@ export async function handleQueue<S extends ConfigSchema, Client>(
       );
     } catch (error) {
       const err = toConnectorError(error);
+      const retryable = isRetryable(err);
+      const details = {
+        messageId: record.messageId,
+        operation,
+        correlationId,
+        errorName: err.name,
+        errorCode: err.code,
+        error: err.message,
+        receiveCount: record.attributes?.ApproximateReceiveCount,
+      };
+      // A record that can never succeed goes to the dead-letter queue now, with its reason, and counts as
+      // handled; when that is not possible it is left to the redrive policy, so nothing is lost.
+      if (!retryable && (await moveToDeadLetter(record, err, runtime))) {
+        runtime.logger.warn('Poison record moved to the dead-letter queue', details);
+        return;
+      }
       runtime.logger.warn(
-        isRetryable(err) ? 'Record failed, will be retried' : 'Poison record, left for the DLQ',
-        {
-          messageId: record.messageId,
-          operation,
-          correlationId,
-          errorName: err.name,
-          errorCode: err.code,
-          error: err.message,
-          receiveCount: record.attributes?.ApproximateReceiveCount,
-        },
+        retryable ? 'Record failed, will be retried' : 'Poison record, left for the DLQ',
+        details,
       );
       throw err;
     }

@@ -1,0 +1,179 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { type AwsJsonFake, startAwsJsonFake } from '../../../../test/fakes/aws-json.ts';
+import { NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '../testing/index.ts';
+import { deadLetterMessage } from './dead-letter.ts';
+import { defineConnector } from './define.ts';
+
+const DLQ = (endpoint: string): string => `${endpoint}/123456789012/echo-requests-dlq`;
+
+function connector() {
+  return defineConnector({
+    name: 'echo',
+    version: '2.1.0',
+    config: z.object({}),
+    setup: () => ({}),
+    operations: (op) => ({
+      'echo-text': op({
+        description: 'Echoes text',
+        input: z.object({ text: z.string() }),
+        output: z.object({ text: z.string() }),
+        run: async ({ text }) => {
+          if (text === 'down') throw new UnavailableError('provider down');
+          if (text === 'missing') throw new NotFoundError('No such thing');
+          return { text };
+        },
+      }),
+    }),
+  });
+}
+
+type Batch = { batchItemFailures: { itemIdentifier: string }[] };
+
+describe('Dead letters', () => {
+  let aws: AwsJsonFake;
+  let logs: CapturedLogs;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    aws = await startAwsJsonFake();
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SQS: aws.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await aws.close();
+  });
+  beforeEach(() => {
+    logs = captureLogs();
+    process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'] = DLQ(aws.endpoint);
+    aws.calls.length = 0;
+  });
+  afterEach(() => {
+    logs.restore();
+    delete process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'];
+  });
+
+  it('moves a poison record to the DLQ at once with its reason, and reports the batch handled', async () => {
+    // Prepare
+    const event = sqsEvent([
+      { messageId: 'ok', body: { operation: 'echo-text', input: { text: 'hi' } } },
+      { messageId: 'poison', body: { operation: 'echo-text', input: { text: 7 } }, correlationId: 'corr-9' },
+      { messageId: 'gone', body: { operation: 'echo-text', input: { text: 'missing' } } },
+    ]);
+    // Act
+    const response = (await connector().handler(event, lambdaContext())) as Batch;
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const sent = aws.calls
+      .filter((call) => call.target === 'AmazonSQS.SendMessage')
+      .map((call) => call.body)
+      .sort((a, b) => String(a['MessageBody']).localeCompare(String(b['MessageBody'])));
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatchObject({
+      QueueUrl: DLQ(aws.endpoint),
+      MessageBody: JSON.stringify({ operation: 'echo-text', input: { text: 7 } }),
+      MessageAttributes: {
+        correlationId: { DataType: 'String', StringValue: 'corr-9' },
+        errorName: { DataType: 'String', StringValue: 'ValidationError' },
+        errorCode: { DataType: 'String', StringValue: 'validation_error' },
+        errorMessage: { DataType: 'String', StringValue: expect.stringContaining('/text') },
+        connectorVersion: { DataType: 'String', StringValue: '2.1.0' },
+      },
+    });
+    expect(sent[0]?.['MessageAttributes']).toMatchObject({ errorName: { StringValue: 'NotFoundError' } });
+    expect(
+      logs.records().filter((line) => line['message'] === 'Poison record moved to the dead-letter queue'),
+    ).toHaveLength(2);
+  });
+
+  it('leaves retryable failures to the visibility timeout', async () => {
+    // Act
+    const response = (await connector().handler(
+      sqsEvent([{ messageId: 'down', body: { operation: 'echo-text', input: { text: 'down' } } }]),
+      lambdaContext(),
+    )) as Batch;
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'down' }]);
+    expect(aws.calls).toHaveLength(0);
+  });
+
+  it('falls back to the redrive policy when the DLQ refuses the message, losing nothing', async () => {
+    // Prepare
+    aws.failNext('AmazonSQS.SendMessage', { type: 'ServiceUnavailable', status: 503, times: 5 });
+    // Act
+    const response = (await connector().handler(
+      sqsEvent([{ messageId: 'poison', body: { operation: 'echo-text', input: {} } }]),
+      lambdaContext(),
+    )) as Batch;
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'poison' }]);
+    expect(logs.text()).toContain('Moving a poison record to the dead-letter queue failed');
+  });
+
+  it('leaves poison for the redrive policy when no DLQ is configured', async () => {
+    // Prepare
+    delete process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'];
+    // Act
+    const response = (await connector().handler(
+      sqsEvent([{ messageId: 'poison', body: 'not json' }]),
+      lambdaContext(),
+    )) as Batch;
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'poison' }]);
+    expect(aws.calls).toHaveLength(0);
+  });
+});
+
+describe('Function: deadLetterMessage', () => {
+  const record = sqsEvent([{ messageId: 'm-1', body: 'payload', groupId: 'orders' }], { queue: 'q.fifo' })
+    .Records[0] as NonNullable<ReturnType<typeof sqsEvent>['Records'][0]>;
+
+  it('keeps the FIFO group and deduplicates by message id', () => {
+    // Act
+    const input = deadLetterMessage('https://sqs/123/dlq.fifo', record, new ValidationError('bad'), '1.0.0');
+    // Assess
+    expect(input).toMatchObject({
+      MessageGroupId: 'orders',
+      MessageDeduplicationId: 'm-1',
+      MessageBody: 'payload',
+    });
+  });
+
+  it("keeps at most six of the record's own attributes beside the four of the failure", () => {
+    // Prepare
+    const many = {
+      ...record,
+      messageAttributes: Object.fromEntries(
+        Array.from({ length: 9 }, (_, index) => [
+          `a${index}`,
+          { dataType: 'String', stringValue: `v${index}` },
+        ]),
+      ),
+    } as typeof record;
+    // Act
+    const input = deadLetterMessage('https://sqs/123/dlq', many, new ValidationError('bad'), '1.0.0');
+    // Assess
+    expect(Object.keys(input.MessageAttributes ?? {})).toHaveLength(10);
+    expect(input.MessageGroupId).toBeUndefined();
+  });
+
+  it('never carries the message of an error that is not safe to show', () => {
+    // Act
+    const input = deadLetterMessage(
+      'https://sqs/123/dlq',
+      record,
+      new UnavailableError('secret-internal-detail'),
+      '1.0.0',
+    );
+    // Assess: UnavailableError is exposed (below 500 or a taxonomy message); a plain internal error is not.
+    expect(input.MessageAttributes?.['errorMessage']?.StringValue).toBe(
+      new UnavailableError('x').expose ? 'secret-internal-detail' : 'Internal error (see the log)',
+    );
+  });
+});
