@@ -23,6 +23,14 @@ export const GITHUB_HEADERS = {
   'x-github-api-version': '2022-11-28',
 } as const;
 
+/** GitHub's rate-limit headers; its rate limits answer 403 as well as 429. */
+export const GITHUB_RATE_LIMIT = {
+  remaining: 'x-ratelimit-remaining',
+  reset: 'x-ratelimit-reset',
+  resetFormat: 'epoch-seconds',
+  throttleStatuses: [403],
+} as const;
+
 const Identifier = z
   .union([z.number().int().positive(), z.string().regex(/^[\w.-]{1,64}$/)])
   .transform((value) => String(value));
@@ -132,6 +140,7 @@ export function githubAppAuth(options: GitHubAppAuthOptions): RequestAuth {
       provider: 'GitHub',
       baseUrl,
       headers: { ...GITHUB_HEADERS },
+      rateLimit: GITHUB_RATE_LIMIT,
       timeoutMs,
       maxAttempts: 2,
     });

@@ -30,7 +30,7 @@ import {
   ListIssuesInput,
   type RepositoryFile,
 } from '#shared/models/source-control.ts';
-import { GITHUB_HEADERS } from './auth.ts';
+import { GITHUB_HEADERS, GITHUB_RATE_LIMIT } from './auth.ts';
 import { decodeCursor, encodeCursor, pageOf, parseLinkHeader } from './pagination.ts';
 import { commentFrom, contentEntryFrom, decodeFile, issueFrom, issuesFrom } from './responses.ts';
 
@@ -163,6 +163,7 @@ export class GitHubClient implements SourceControl {
       baseUrl: options.baseUrl ?? 'https://api.github.com',
       headers: { ...GITHUB_HEADERS },
       inspect: inspectGitHubResponse,
+      rateLimit: GITHUB_RATE_LIMIT,
       ...(options.auth === undefined ? {} : { auth: options.auth }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),

@@ -3,6 +3,13 @@ export { type ApiKeyAuthOptions, apiKeyAuth } from './api-key.ts';
 export { type BasicAuthOptions, BasicCredentials, basicAuth } from './basic.ts';
 export { type BearerAuthOptions, bearerAuth } from './bearer.ts';
 export {
+  type CachedTokenAuth,
+  type CachedTokenAuthOptions,
+  cachedTokenAuth,
+  type IssuedToken,
+} from './cached-token.ts';
+export { type JwtAlgorithm, type SignJwtOptions, signJwt } from './jwt.ts';
+export {
   ClientCredentials,
   type OAuth2ClientCredentialsOptions,
   oauth2ClientCredentials,
@@ -10,6 +17,13 @@ export {
   type TokenRequest,
   type TokenResponse,
 } from './oauth2-client-credentials.ts';
+export {
+  type OAuth2RefreshTokenOptions,
+  oauth2RefreshToken,
+  putSecretValue,
+  RefreshTokenCredentials,
+  type SecretWriter,
+} from './oauth2-refresh-token.ts';
 export {
   type AuthTarget,
   type CredentialSource,

@@ -480,7 +480,7 @@ describe('Class: OAuth2ClientCredentialsAuth', () => {
       },
     );
 
-    it('caps the request timeout by the time left in the invocation', async () => {
+    it('caps the request timeout by the time left in the invocation, less the answer reserve', async () => {
       // Prepare
       endpoint.overrides.push({ stall: 'headers' });
       const auth = oauth2ClientCredentials({
@@ -488,8 +488,8 @@ describe('Class: OAuth2ClientCredentialsAuth', () => {
         credentials: { clientId: 'client:1', clientSecret: SECRET },
       });
 
-      // Act
-      const error = await withInvocation({ deadline: Date.now() + 150, correlationId: 'c-1' }, () =>
+      // Act: 350 ms left less the core's 200 ms reserve leaves a 1xx ms request.
+      const error = await withInvocation({ deadline: Date.now() + 350, correlationId: 'c-1' }, () =>
         auth.apply(target()).catch((e: unknown) => e),
       );
 

@@ -1,12 +1,13 @@
 /**
- * OAuth 2.0 client credentials grant (RFC 6749 §4.4): one token per auth instance, cached until shortly
- * before it expires, one token request at a time per container, renewed with a re-read client secret after
- * a provider 401/403.
+ * OAuth 2.0 client credentials grant (RFC 6749 §4.4) on the core's token cache: one token per auth
+ * instance, cached until shortly before it expires, one token request at a time per container, renewed
+ * with a re-read client secret after a provider 401/403. The token endpoint transport, its error mapping
+ * and the answer parsing are shared with the refresh-token grant.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import sjson from 'secure-json-parse';
 import * as z from 'zod';
-import { remainingTimeMs } from '../context.ts';
+import { callBudget } from '../budget.ts';
 import {
   AuthError,
   ConfigurationError,
@@ -19,7 +20,7 @@ import {
 } from '../errors.ts';
 import { http, https } from '../http/node-http.ts';
 import type { Secret } from '../secrets.ts';
-import type { RequestAuth } from './types.ts';
+import { type CachedTokenAuth, cachedTokenAuth, type IssuedToken } from './cached-token.ts';
 
 /** The JSON shape of a client-credentials secret. */
 export const ClientCredentials = z.object({
@@ -71,43 +72,61 @@ const TokenAnswer = z.object({
   token_type: z.string().min(1),
   // RFC 6749 makes it a number; some servers send a numeric string.
   expires_in: z.union([z.number().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
+  // A rotating refresh token (RFC 6749 §6): the refresh-token grant stores it back.
+  refresh_token: z.string().min(1).optional(),
 });
+export type TokenAnswer = z.output<typeof TokenAnswer>;
 
 const ErrorAnswer = z.object({
   error: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/),
   error_description: z.string().optional(),
 });
 
-/** RFC 6749 §5.1 leaves expires_in optional; assume a short life so a stale token is not kept for long. */
-const DEFAULT_LIFETIME_MS = 300_000;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_DESCRIPTION_CHARS = 200;
-
-interface CachedToken {
-  value: string;
-  refreshAt: number;
-}
 
 /** `application/x-www-form-urlencoded` encoding of one value, as RFC 6749 §2.3.1 asks for the Basic pair. */
 function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
+/**
+ * The `Basic` header value for client authentication at a token endpoint (RFC 6749 §2.3.1: id and secret
+ * form-encoded first).
+ *
+ * @example
+ * ```ts
+ * headers['authorization'] = clientBasic({ clientId: 'id', clientSecret: 's' });
+ * ```
+ */
+export function clientBasic(client: ClientCredentials): string {
+  const pair = `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`;
+  return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+}
+
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-function parseTokenUrl(tokenUrl: string): URL {
+/**
+ * Checks a token endpoint URL: valid, and https (plain http only on loopback, for a local stand-in),
+ * since client secrets and refresh tokens travel in its requests.
+ *
+ * @example
+ * ```ts
+ * const url = parseTokenUrl('https://login.example.com/oauth/token', 'oauth2RefreshToken');
+ * ```
+ */
+export function parseTokenUrl(tokenUrl: string, owner = 'oauth2ClientCredentials'): URL {
   let url: URL;
   try {
     url = new URL(tokenUrl);
   } catch {
-    throw new ConfigurationError('oauth2ClientCredentials tokenUrl is not a valid URL');
+    throw new ConfigurationError(`${owner} tokenUrl is not a valid URL`);
   }
-  // The client secret travels in this request: plain http only to a local stand-in.
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
     throw new ConfigurationError(
-      `oauth2ClientCredentials tokenUrl must use https (plain http only on loopback), got ${url.protocol}//${url.host}`,
+      `${owner} tokenUrl must use https (plain http only on loopback), got ${url.protocol}//${url.host}`,
     );
   }
   return url;
@@ -117,7 +136,7 @@ function parseTokenUrl(tokenUrl: string): URL {
  * The built-in transport: one POST with `node:http(s)` (the global agents keep connections alive), a
  * timeout on the whole exchange and a cap on the answer's size.
  */
-const nodePost: TokenPost = ({ url, headers, body, timeoutMs }) =>
+export const nodePost: TokenPost = ({ url, headers, body, timeoutMs }) =>
   new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? https.request : http.request;
     const req = send(url, {
@@ -182,8 +201,16 @@ function retryAfterMs(value: string | string[] | undefined, now: number): number
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Maps a token endpoint answer that carries no token to the taxonomy, keeping credentials out of it. */
-function tokenError(response: TokenResponse, host: string, clientSecret: string): ConnectorError {
+/**
+ * Maps a token endpoint answer that carries no token to the taxonomy, keeping credentials out of it:
+ * `redact` (the client secret, a refresh token) never reaches the message.
+ *
+ * @example
+ * ```ts
+ * if (response.status >= 300) throw tokenError(response, url.host, [client.clientSecret]);
+ * ```
+ */
+export function tokenError(response: TokenResponse, host: string, redact: readonly string[]): ConnectorError {
   const { status } = response;
   if (status === 429) {
     return new RateLimitedError(`token endpoint ${host} is rate limiting`, {
@@ -196,8 +223,9 @@ function tokenError(response: TokenResponse, host: string, clientSecret: string)
     const { error, error_description: description } = answer.data;
     let message = `token endpoint ${host} rejected the request (${error})`;
     if (description !== undefined) {
-      const clean = description
-        .replaceAll(clientSecret, '[redacted]')
+      let clean = description;
+      for (const value of redact) if (value !== '') clean = clean.replaceAll(value, '[redacted]');
+      clean = clean
         // biome-ignore lint/suspicious/noControlCharactersInRegex: log lines must stay one line.
         .replace(/[\u0000-\u001f\u007f]+/g, ' ')
         .slice(0, MAX_DESCRIPTION_CHARS);
@@ -213,10 +241,67 @@ function tokenError(response: TokenResponse, host: string, clientSecret: string)
 }
 
 /**
+ * Posts one form to a token endpoint within the time left ({@link callBudget}) and returns the parsed
+ * bearer token answer; any other answer maps through {@link tokenError}.
+ *
+ * @example
+ * ```ts
+ * const answer = await postTokenForm({ url, form, headers, timeoutMs: 10_000, post: nodePost, redact: [secret] });
+ * ```
+ */
+export async function postTokenForm(request: {
+  url: URL;
+  form: URLSearchParams;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  post: TokenPost;
+  redact: readonly string[];
+}): Promise<TokenAnswer> {
+  const { url } = request;
+  const budgetMs = callBudget(request.timeoutMs, `A token request to ${url.host}`);
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+    ...request.headers,
+  };
+  const response = await request.post({ url, headers, body: request.form.toString(), timeoutMs: budgetMs });
+  if (response.status < 200 || response.status >= 300) throw tokenError(response, url.host, request.redact);
+  const answer = TokenAnswer.safeParse(parseJson(response.body));
+  if (!answer.success) {
+    const fields = [...new Set(answer.error.issues.map((issue) => issue.path.join('.') || '(body)'))];
+    throw new UnexpectedResponseError(
+      `token endpoint ${url.host} answered without a usable token (${fields.join(', ')})`,
+    );
+  }
+  if (answer.data.token_type.toLowerCase() !== 'bearer') {
+    throw new UnexpectedResponseError(
+      `token endpoint ${url.host} issued an unsupported token_type ${JSON.stringify(answer.data.token_type.slice(0, 32))}`,
+    );
+  }
+  return answer.data;
+}
+
+/**
+ * The token an answer issued, for the cache: its life counts from the request (RFC 6749 §5.1 leaves
+ * `expires_in` optional; the cache then assumes a short life).
+ *
+ * @example
+ * ```ts
+ * return issuedFrom(await postTokenForm(request));
+ * ```
+ */
+export function issuedFrom(answer: TokenAnswer): IssuedToken {
+  return {
+    value: answer.access_token,
+    expiresInMs: answer.expires_in === undefined ? undefined : answer.expires_in * 1000,
+  };
+}
+
+/**
  * OAuth 2.0 client credentials: fetches a bearer token from `tokenUrl`, caches it per auth instance and
  * renews it `refreshAheadMs` before it expires (or halfway through a shorter life). Concurrent callers
- * share one token request. After a provider 401/403, `refresh()` drops the token and re-reads a secret
- * source (the client secret may have rotated), so the retry gets a new token.
+ * share one token request ({@link cachedTokenAuth}). After a provider 401/403, `refresh()` drops the token
+ * and re-reads a secret source (the client secret may have rotated), so the retry gets a new token.
  *
  * @example
  * ```ts
@@ -228,7 +313,7 @@ function tokenError(response: TokenResponse, host: string, clientSecret: string)
  * await auth.apply({ url, headers }); // headers['authorization'] = 'Bearer ...'
  * ```
  */
-export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): RequestAuth {
+export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions): CachedTokenAuth {
   const url = parseTokenUrl(options.tokenUrl);
   const { credentials, scope, audience, refreshAheadMs = 60_000, clientAuthentication = 'basic' } = options;
   const { timeoutMs = 10_000, post = nodePost } = options;
@@ -241,85 +326,26 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
     }
     literal = result.data;
   }
+  const secret = literal === undefined ? (credentials as Secret) : undefined;
 
-  let token: CachedToken | undefined;
-  let inFlight: Promise<string> | undefined;
-  // Bumped by refresh(): a token request started before it must not repopulate the cache.
-  let generation = 0;
-
-  async function requestToken(): Promise<CachedToken> {
+  async function exchange(): Promise<IssuedToken> {
     const client = literal ?? (await (credentials as Secret).json(ClientCredentials));
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (scope !== undefined) form.set('scope', scope);
     if (audience !== undefined) form.set('audience', audience);
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-    };
-    if (clientAuthentication === 'basic') {
-      const pair = `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`;
-      headers['authorization'] = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
-    } else {
+    const headers: Record<string, string> = {};
+    if (clientAuthentication === 'basic') headers['authorization'] = clientBasic(client);
+    else {
       form.set('client_id', client.clientId);
       form.set('client_secret', client.clientSecret);
     }
-    const budgetMs = Math.min(timeoutMs, remainingTimeMs());
-    if (budgetMs <= 0) throw new TimeoutError(`no time left for a token request to ${url.host}`);
-    const sentAt = Date.now();
-    const response = await post({ url, headers, body: form.toString(), timeoutMs: budgetMs });
-    if (response.status < 200 || response.status >= 300)
-      throw tokenError(response, url.host, client.clientSecret);
-    const answer = TokenAnswer.safeParse(parseJson(response.body));
-    if (!answer.success) {
-      const fields = [...new Set(answer.error.issues.map((issue) => issue.path.join('.') || '(body)'))];
-      throw new UnexpectedResponseError(
-        `token endpoint ${url.host} answered without a usable token (${fields.join(', ')})`,
-      );
-    }
-    if (answer.data.token_type.toLowerCase() !== 'bearer') {
-      throw new UnexpectedResponseError(
-        `token endpoint ${url.host} issued an unsupported token_type ${JSON.stringify(answer.data.token_type.slice(0, 32))}`,
-      );
-    }
-    const lifetimeMs =
-      answer.data.expires_in === undefined ? DEFAULT_LIFETIME_MS : answer.data.expires_in * 1000;
-    // A token shorter-lived than refreshAheadMs would otherwise be renewed on every call.
-    const usableMs = Math.max(lifetimeMs - refreshAheadMs, lifetimeMs / 2);
-    // Counted from the request, not the answer: the server's clock started before ours stopped waiting.
-    return { value: answer.data.access_token, refreshAt: sentAt + usableMs };
+    const redact = [client.clientSecret];
+    return issuedFrom(await postTokenForm({ url, form, headers, timeoutMs, post, redact }));
   }
 
-  function currentToken(): Promise<string> {
-    if (token !== undefined && Date.now() < token.refreshAt) return Promise.resolve(token.value);
-    if (inFlight !== undefined) return inFlight;
-    const started = generation;
-    const pending = requestToken().then(
-      (fresh) => {
-        if (started === generation) {
-          token = fresh;
-          inFlight = undefined;
-        }
-        return fresh.value;
-      },
-      (error: unknown) => {
-        if (started === generation) inFlight = undefined;
-        throw error;
-      },
-    );
-    inFlight = pending;
-    return pending;
-  }
-
-  return {
-    async apply(request) {
-      request.headers['authorization'] = `Bearer ${await currentToken()}`;
-    },
-    async refresh() {
-      generation += 1;
-      token = undefined;
-      inFlight = undefined;
-      if (literal === undefined) await (credentials as Secret).refresh();
-      return true;
-    },
-  };
+  return cachedTokenAuth({
+    exchange,
+    refreshAheadMs,
+    ...(secret === undefined ? {} : { onRefresh: () => secret.refresh() }),
+  });
 }

@@ -99,11 +99,18 @@ describe('Function: parseRetryAfter', () => {
 
 describe('Function: rateLimitWaitMs', () => {
   const now = 1_700_000_000_000;
+  /** Rate-limit headers as a provider declares them (GitHub's names and epoch-seconds reset). */
+  const declared = {
+    remaining: 'x-ratelimit-remaining',
+    reset: 'x-ratelimit-reset',
+    resetFormat: 'epoch-seconds',
+  } as const;
 
   it('prefers Retry-After over the reset header', () => {
     // Act
     const wait = rateLimitWaitMs(
       { 'retry-after': '2', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 60) },
+      declared,
       now,
     );
 
@@ -111,10 +118,11 @@ describe('Function: rateLimitWaitMs', () => {
     expect(wait).toBe(2_000);
   });
 
-  it('computes the wait from x-ratelimit-reset when no requests remain', () => {
+  it('computes the wait from the declared reset header when no requests remain', () => {
     // Act
     const wait = rateLimitWaitMs(
       { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 60) },
+      declared,
       now,
     );
 
@@ -122,10 +130,53 @@ describe('Function: rateLimitWaitMs', () => {
     expect(wait).toBe(60_000);
   });
 
+  it('reads no provider header it was not told about: only Retry-After by default', () => {
+    // Act
+    const undeclared = rateLimitWaitMs(
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 60) },
+      {},
+      now,
+    );
+    const retryAfter = rateLimitWaitMs({ 'retry-after': '3' }, undefined, now);
+
+    // Assess
+    expect(undeclared).toBeUndefined();
+    expect(retryAfter).toBe(3_000);
+  });
+
+  it.each([
+    ['epoch-ms', String(now + 5_000), 5_000],
+    ['delta-seconds', '7', 7_000],
+    ['http-date', new Date(now + 9_000).toUTCString(), 9_000],
+  ] as const)('reads a %s reset', (resetFormat, reset, expected) => {
+    // Act
+    const wait = rateLimitWaitMs(
+      { 'ratelimit-remaining': '0', 'ratelimit-reset': reset },
+      { remaining: 'ratelimit-remaining', reset: 'ratelimit-reset', resetFormat },
+      now,
+    );
+
+    // Assess
+    expect(wait).toBe(expected);
+  });
+
+  it('reads a declared wait header instead of Retry-After', () => {
+    // Act
+    const wait = rateLimitWaitMs(
+      { 'x-retry-in': '4', 'retry-after': '99' },
+      { retryAfter: 'x-retry-in' },
+      now,
+    );
+
+    // Assess
+    expect(wait).toBe(4_000);
+  });
+
   it('returns 0 when the reset time has passed', () => {
     // Act
     const wait = rateLimitWaitMs(
       { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 - 5) },
+      declared,
       now,
     );
 
@@ -136,12 +187,21 @@ describe('Function: rateLimitWaitMs', () => {
   it('returns undefined while requests remain or when the reset is unreadable', () => {
     // Act & Assess
     expect(
-      rateLimitWaitMs({ 'x-ratelimit-remaining': '10', 'x-ratelimit-reset': '1700000060' }, now),
+      rateLimitWaitMs({ 'x-ratelimit-remaining': '10', 'x-ratelimit-reset': '1700000060' }, declared, now),
     ).toBeUndefined();
     expect(
-      rateLimitWaitMs({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': 'later' }, now),
+      rateLimitWaitMs({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': 'later' }, declared, now),
     ).toBeUndefined();
-    expect(rateLimitWaitMs({ 'x-ratelimit-remaining': '0' }, now)).toBeUndefined();
-    expect(rateLimitWaitMs({}, now)).toBeUndefined();
+    expect(
+      rateLimitWaitMs({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '0' }, declared, now),
+    ).toBeUndefined();
+    expect(
+      rateLimitWaitMs({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': ' ' }, declared, now),
+    ).toBeUndefined();
+    expect(rateLimitWaitMs({ 'x-ratelimit-remaining': '0' }, declared, now)).toBeUndefined();
+    expect(
+      rateLimitWaitMs({ 'x-ratelimit-remaining': '0' }, { remaining: 'x-ratelimit-remaining' }, now),
+    ).toBeUndefined();
+    expect(rateLimitWaitMs({}, declared, now)).toBeUndefined();
   });
 });

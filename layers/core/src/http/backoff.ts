@@ -1,7 +1,27 @@
 /**
  * How long to wait before the next attempt: exponential backoff with full jitter, and the provider's own
- * answer when it gives one (`Retry-After`, or GitHub's `x-ratelimit-reset`).
+ * answer when it gives one (`Retry-After`, or the rate-limit headers a provider declares).
  */
+
+/**
+ * A provider's rate-limit headers, declared as data (see `defineRestProvider`): the core knows no
+ * provider's names. Without a declaration only `Retry-After` is read.
+ */
+export interface RateLimitHeaders {
+  /** The header that says how long to wait, delta-seconds or an HTTP-date; default `retry-after`. */
+  retryAfter?: string;
+  /** The header counting the requests left in the window, e.g. `x-ratelimit-remaining`. */
+  remaining?: string;
+  /** The header saying when the window resets, read when `remaining` is `0`, e.g. `x-ratelimit-reset`. */
+  reset?: string;
+  /** How `reset` is written; default `epoch-seconds`. */
+  resetFormat?: 'epoch-seconds' | 'epoch-ms' | 'delta-seconds' | 'http-date';
+  /**
+   * Statuses besides 429 that mean "throttled" when the answer announces a wait or no requests remain
+   * (GitHub answers 403 for its rate limits); otherwise they keep their usual meaning.
+   */
+  throttleStatuses?: readonly number[];
+}
 
 /** Bounds of the backoff curve. */
 export interface BackoffOptions {
@@ -55,23 +75,48 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   return Math.max(0, at - now);
 }
 
+/** When the window resets, in ms from `now`, read in the declared format. */
+function resetWaitMs(value: string | undefined, format: RateLimitHeaders['resetFormat'], now: number) {
+  if (value === undefined) return undefined;
+  if (format === 'http-date') return parseRetryAfter(value, now);
+  const number = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0) return undefined;
+  if (format === 'delta-seconds') return Math.ceil(number * 1000);
+  if (number === 0) return undefined;
+  const at = format === 'epoch-ms' ? number : number * 1000;
+  return Math.max(0, Math.ceil(at - now));
+}
+
 /**
- * The wait a throttled response asks for, in ms: `Retry-After` when present, else GitHub's pair
- * `x-ratelimit-remaining: 0` + `x-ratelimit-reset: <epoch seconds>`. `undefined` when neither says.
+ * Whether an answer says no requests remain in the window, by the declared `remaining` header.
  *
  * @example
  * ```ts
- * rateLimitWaitMs({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Date.now() / 1000 + 60) }); // ~60000
+ * exhausted({ 'x-ratelimit-remaining': '0' }, { remaining: 'x-ratelimit-remaining' }); // true
+ * ```
+ */
+export function exhausted(headers: Record<string, string>, limits: RateLimitHeaders): boolean {
+  return limits.remaining !== undefined && headers[limits.remaining]?.trim() === '0';
+}
+
+/**
+ * The wait a throttled response asks for, in ms: the `Retry-After` header when present, else, when the
+ * declared `remaining` header is `0`, the time until the declared `reset`. `undefined` when neither says.
+ *
+ * @example
+ * ```ts
+ * const github = { remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset', resetFormat: 'epoch-seconds' } as const;
+ * rateLimitWaitMs({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Date.now() / 1000 + 60) }, github); // ~60000
+ * rateLimitWaitMs({ 'retry-after': '3' }); // 3000
  * ```
  */
 export function rateLimitWaitMs(
   headers: Record<string, string>,
+  limits: RateLimitHeaders = {},
   now: number = Date.now(),
 ): number | undefined {
-  const retryAfter = parseRetryAfter(headers['retry-after'], now);
+  const retryAfter = parseRetryAfter(headers[limits.retryAfter ?? 'retry-after'], now);
   if (retryAfter !== undefined) return retryAfter;
-  if (headers['x-ratelimit-remaining']?.trim() !== '0') return undefined;
-  const reset = Number(headers['x-ratelimit-reset']);
-  if (!Number.isFinite(reset) || reset <= 0) return undefined;
-  return Math.max(0, Math.ceil(reset * 1000 - now));
+  if (!exhausted(headers, limits) || limits.reset === undefined) return undefined;
+  return resetWaitMs(headers[limits.reset], limits.resetFormat ?? 'epoch-seconds', now);
 }

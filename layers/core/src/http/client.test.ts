@@ -334,6 +334,51 @@ describe('Class: HttpClient', () => {
     });
   });
 
+  describe('Method: request (declared rate-limit headers)', () => {
+    const github = {
+      remaining: 'x-ratelimit-remaining',
+      reset: 'x-ratelimit-reset',
+      resetFormat: 'epoch-seconds',
+      throttleStatuses: [403],
+    } as const;
+
+    it('computes retryAfterMs from the declared reset header when no requests remain', async () => {
+      // Prepare
+      const reset = Math.floor(Date.now() / 1000) + 600;
+      server.handle(
+        reply(
+          403,
+          { message: 'API rate limit exceeded' },
+          {
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-reset': String(reset),
+          },
+        ),
+      );
+
+      // Act
+      const error = await rejection(client({ rateLimit: github }).request({ method: 'GET', path: '/r' }));
+
+      // Assess
+      expect(error).toBeInstanceOf(RateLimitedError);
+      const wait = (error as RateLimitedError).retryAfterMs ?? 0;
+      expect(wait).toBeGreaterThan(590_000);
+      expect(wait).toBeLessThanOrEqual(600_000);
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('keeps the same 403 a ForbiddenError for a client that declared no rate-limit headers', async () => {
+      // Prepare
+      server.handle(reply(403, undefined, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1' }));
+
+      // Act
+      const error = await rejection(client().request({ method: 'GET', path: '/r' }));
+
+      // Assess
+      expect(error).toBeInstanceOf(ForbiddenError);
+    });
+  });
+
   describe('Method: request (auth)', () => {
     it('applies credentials before every attempt, on headers or on the query', async () => {
       // Prepare
@@ -444,13 +489,14 @@ describe('Class: HttpClient', () => {
       expect(server.requests).toHaveLength(1);
     });
 
-    it('does not refresh on a rate-limit 403', async () => {
+    it('does not refresh on a 403 the provider declares a rate limit', async () => {
       // Prepare
       server.handle(reply(403, undefined, { 'x-ratelimit-remaining': '0' }));
       const auth = bearer();
+      const rateLimit = { remaining: 'X-RateLimit-Remaining', throttleStatuses: [403] };
 
       // Act
-      const call = client({ auth, maxAttempts: 1 }).request({ method: 'GET', path: '/p' });
+      const call = client({ auth, maxAttempts: 1, rateLimit }).request({ method: 'GET', path: '/p' });
 
       // Assess
       await expect(call).rejects.toBeInstanceOf(RateLimitedError);

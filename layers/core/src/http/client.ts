@@ -9,6 +9,7 @@ import type { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestAuth } from '../auth/types.ts';
+import { ANSWER_RESERVE_MS, callBudget } from '../budget.ts';
 import { currentCorrelationId, remainingTimeMs } from '../context.ts';
 import {
   AuthError,
@@ -21,7 +22,7 @@ import {
   UnexpectedResponseError,
   ValidationError,
 } from '../errors.ts';
-import { backoffDelayMs } from './backoff.ts';
+import { backoffDelayMs, type RateLimitHeaders } from './backoff.ts';
 import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreakerFor } from './circuit-breaker.ts';
 import { http, https } from './node-http.ts';
 import { failureForResponse, type ResponseFailure } from './response-errors.ts';
@@ -31,8 +32,6 @@ import type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from '.
 
 export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from './types.ts';
 
-/** Kept free before the Lambda deadline so the handler can still log and answer after a last timeout. */
-const SAFETY_MARGIN_MS = 200;
 /** An attempt with less time than this cannot succeed; not starting it saves the budget. */
 const MIN_ATTEMPT_MS = 50;
 const IDEMPOTENT = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -53,6 +52,7 @@ interface Settings {
   maxDelayMs: number;
   maxRetryAfterMs: number;
   maxResponseBytes: number;
+  rateLimit: RateLimitHeaders;
   idempotencyHeader: string;
   breaker: CircuitBreakerOptions | false;
   ssrfGuard: boolean;
@@ -73,6 +73,15 @@ function lowerCaseKeys(headers: Record<string, string> | undefined): Record<stri
   const lowered: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) lowered[name.toLowerCase()] = value;
   return lowered;
+}
+
+function lowerCaseNames(limits: RateLimitHeaders): RateLimitHeaders {
+  const named: RateLimitHeaders = { ...limits };
+  for (const key of ['retryAfter', 'remaining', 'reset'] as const) {
+    const name = limits[key];
+    if (name !== undefined) named[key] = name.toLowerCase();
+  }
+  return named;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -100,6 +109,7 @@ function settingsFrom(options: HttpClientOptions): Settings {
     maxDelayMs: positive('maxDelayMs', options.maxDelayMs, 5_000, 0),
     maxRetryAfterMs: positive('maxRetryAfterMs', options.maxRetryAfterMs, 60_000, 0),
     maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 5 * 1024 * 1024),
+    rateLimit: lowerCaseNames(options.rateLimit ?? {}),
     idempotencyHeader: (options.idempotencyHeader ?? 'Idempotency-Key').toLowerCase(),
     breaker:
       breaker === false
@@ -205,14 +215,9 @@ export class HttpClient {
     let free = false;
     let last: ConnectorError | undefined;
     for (;;) {
-      const budget = remainingTimeMs() - SAFETY_MARGIN_MS;
-      if (budget < MIN_ATTEMPT_MS) {
-        const { provider } = this.#settings;
-        throw last ?? new TimeoutError(`No time left to call ${provider}`, { details: { provider } });
-      }
+      const timeoutMs = this.#attemptBudget(requestTimeoutMs, last);
       if (!free) attempt += 1;
       free = false;
-      const timeoutMs = Math.floor(Math.min(requestTimeoutMs, budget));
       const outcome = await this.#attempt(prepared, timeoutMs);
       if (outcome.ok) return outcome.response as HttpResponse<T>;
       last = outcome.error;
@@ -238,6 +243,25 @@ export class HttpClient {
    */
   close(): void {
     for (const agent of this.#owned) agent.destroy();
+  }
+
+  /**
+   * This attempt's timeout: the request's own, capped by the time left less the core's one answer reserve
+   * ({@link callBudget}). Less than {@link MIN_ATTEMPT_MS} cannot succeed: the last failure (or a
+   * TimeoutError) is thrown instead of starting it.
+   */
+  #attemptBudget(requestTimeoutMs: number, last: ConnectorError | undefined): number {
+    const { provider } = this.#settings;
+    const noTime = () =>
+      last ?? new TimeoutError(`No time left to call ${provider}`, { details: { provider } });
+    let left: number;
+    try {
+      left = callBudget(Number.POSITIVE_INFINITY, `A call to ${provider}`);
+    } catch {
+      throw noTime();
+    }
+    if (left < MIN_ATTEMPT_MS) throw noTime();
+    return Math.min(requestTimeoutMs, left);
   }
 
   #own<A extends HttpAgent>(agent: A): A {
@@ -334,7 +358,7 @@ export class HttpClient {
       );
       return { ok: false, error, retryAfterMs: undefined };
     }
-    const failure = failureForResponse(response, provider);
+    const failure = failureForResponse(response, provider, Date.now(), this.#settings.rateLimit);
     return failure === undefined ? { ok: true, response } : { ok: false, ...failure };
   }
 
@@ -404,7 +428,7 @@ export class HttpClient {
       !context.idempotent ||
       context.attempt >= context.maxAttempts;
     if (stop) throw error;
-    const budget = remainingTimeMs() - SAFETY_MARGIN_MS - MIN_ATTEMPT_MS;
+    const budget = remainingTimeMs() - ANSWER_RESERVE_MS - MIN_ATTEMPT_MS;
     if (retryAfterMs !== undefined) {
       if (retryAfterMs > Math.min(budget, this.#settings.maxRetryAfterMs)) {
         // Never clamp: waiting less than asked would just be throttled again. Tell the caller how long.

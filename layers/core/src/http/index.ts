@@ -6,7 +6,13 @@
  * import { HttpClient, assertUrlAllowed } from './http/index.ts';
  * ```
  */
-export { type BackoffOptions, backoffDelayMs, parseRetryAfter, rateLimitWaitMs } from './backoff.ts';
+export {
+  type BackoffOptions,
+  backoffDelayMs,
+  parseRetryAfter,
+  type RateLimitHeaders,
+  rateLimitWaitMs,
+} from './backoff.ts';
 export {
   CircuitBreaker,
   type CircuitBreakerOptions,

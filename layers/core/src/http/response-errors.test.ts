@@ -12,6 +12,13 @@ import {
 import { failureForResponse, networkError, providerMessage } from './response-errors.ts';
 
 const now = 1_700_000_000_000;
+/** GitHub's rate-limit facts, as its provider declaration states them. */
+const githubLimits = {
+  remaining: 'x-ratelimit-remaining',
+  reset: 'x-ratelimit-reset',
+  resetFormat: 'epoch-seconds',
+  throttleStatuses: [403],
+} as const;
 const answer = (status: number, body: unknown = undefined, headers: Record<string, string> = {}) => ({
   status,
   headers,
@@ -91,9 +98,14 @@ describe('Function: failureForResponse', () => {
     expect(failure?.error).not.toBeInstanceOf(ForbiddenError);
   });
 
-  it('treats a 403 with Retry-After as a rate limit (GitHub secondary limit)', () => {
+  it('treats a 403 with Retry-After as a rate limit when the provider declares 403 a throttle status', () => {
     // Act
-    const failure = failureForResponse(answer(403, undefined, { 'retry-after': '60' }), 'GitHub', now);
+    const failure = failureForResponse(
+      answer(403, undefined, { 'retry-after': '60' }),
+      'GitHub',
+      now,
+      githubLimits,
+    );
 
     // Assess
     expect(failure?.error).toBeInstanceOf(RateLimitedError);
@@ -106,11 +118,35 @@ describe('Function: failureForResponse', () => {
     const headers = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 90) };
 
     // Act
-    const failure = failureForResponse(answer(403, undefined, headers), 'GitHub', now);
+    const failure = failureForResponse(answer(403, undefined, headers), 'GitHub', now, githubLimits);
 
     // Assess
     expect(failure?.error).toBeInstanceOf(RateLimitedError);
     expect(failure?.retryAfterMs).toBe(90_000);
+  });
+
+  it('keeps a 403 a ForbiddenError when the provider declares no throttle status, whatever its headers', () => {
+    // Prepare
+    const headers = { 'retry-after': '60', 'x-ratelimit-remaining': '0' };
+
+    // Act
+    const undeclared = failureForResponse(answer(403, undefined, headers), 'Acme', now);
+    const plain = failureForResponse(answer(403), 'GitHub', now, githubLimits);
+
+    // Assess
+    expect(undeclared?.error).toBeInstanceOf(ForbiddenError);
+    expect(plain?.error).toBeInstanceOf(ForbiddenError);
+  });
+
+  it('reads the wait of a 429 from the declared reset header', () => {
+    // Prepare
+    const headers = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 30) };
+
+    // Act
+    const failure = failureForResponse(answer(429, undefined, headers), 'GitHub', now, githubLimits);
+
+    // Assess
+    expect(failure?.retryAfterMs).toBe(30_000);
   });
 
   it('gives a 429 without any hint no retryAfterMs', () => {

@@ -10,7 +10,7 @@ import {
   UnexpectedResponseError,
   ValidationError,
 } from '../errors.ts';
-import { parseRetryAfter, rateLimitWaitMs } from './backoff.ts';
+import { exhausted, parseRetryAfter, type RateLimitHeaders, rateLimitWaitMs } from './backoff.ts';
 
 /** A failed response: the error to surface, and how long the provider asked us to wait, if it did. */
 export interface ResponseFailure {
@@ -54,7 +54,8 @@ export function providerMessage(body: unknown): string | undefined {
  * Maps a final response to its failure, or `undefined` for success (2xx and 3xx). Messages carry the
  * provider name, the status and, for client errors, the provider's short message; never a request body,
  * a header value or a URL. Auth failures get no provider message: those are the answers most likely to
- * quote the credential that was refused.
+ * quote the credential that was refused. A 429 is a rate limit; so is a status the provider declares in
+ * `rateLimit.throttleStatuses` when the answer announces a wait or no requests remain.
  *
  * @example
  * ```ts
@@ -66,6 +67,7 @@ export function failureForResponse(
   response: { status: number; headers: Record<string, string>; body: unknown },
   provider: string,
   now: number = Date.now(),
+  rateLimit: RateLimitHeaders = {},
 ): ResponseFailure | undefined {
   const { status, headers } = response;
   if (status < 400) return undefined;
@@ -74,12 +76,16 @@ export function failureForResponse(
   const suffix = said === undefined ? '' : `: ${said}`;
   const fail = (error: ConnectorError, retryAfterMs?: number): ResponseFailure => ({ error, retryAfterMs });
   const rateLimited = (): ResponseFailure => {
-    const retryAfterMs = rateLimitWaitMs(headers, now);
+    const retryAfterMs = rateLimitWaitMs(headers, rateLimit, now);
     return fail(
       new RateLimitedError(`${provider} rate limit reached (HTTP ${status})`, { ...options, retryAfterMs }),
       retryAfterMs,
     );
   };
+  const announced = headers[rateLimit.retryAfter ?? 'retry-after'] !== undefined;
+  if (rateLimit.throttleStatuses?.includes(status) && (announced || exhausted(headers, rateLimit))) {
+    return rateLimited();
+  }
   switch (status) {
     case 400:
     case 422:
@@ -89,10 +95,6 @@ export function failureForResponse(
     case 401:
       return fail(new AuthError(`${provider} rejected the credentials (HTTP 401)`, options));
     case 403:
-      // GitHub's secondary rate limit is a 403 with Retry-After (or with no requests remaining).
-      if (headers['retry-after'] !== undefined || headers['x-ratelimit-remaining']?.trim() === '0') {
-        return rateLimited();
-      }
       return fail(new ForbiddenError(`${provider} refused access (HTTP 403)`, options));
     case 404:
     case 410:
@@ -103,7 +105,8 @@ export function failureForResponse(
       return rateLimited();
     default:
       if (status >= 500 || status === 408 || status === 425) {
-        const wait = status === 503 ? parseRetryAfter(headers['retry-after'], now) : undefined;
+        const wait =
+          status === 503 ? parseRetryAfter(headers[rateLimit.retryAfter ?? 'retry-after'], now) : undefined;
         return fail(new UnavailableError(`${provider} is unavailable (HTTP ${status})`, options), wait);
       }
       return fail(new UnexpectedResponseError(`${provider} answered HTTP ${status} unexpectedly`, options));

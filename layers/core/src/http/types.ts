@@ -4,6 +4,7 @@ import type { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { RequestAuth } from '../auth/types.ts';
 import type { ConnectorError } from '../errors.ts';
+import type { RateLimitHeaders } from './backoff.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -62,6 +63,11 @@ export interface HttpClientOptions {
   maxRetryAfterMs?: number;
   /** Default 5 MiB. */
   maxResponseBytes?: number;
+  /**
+   * The provider's rate-limit headers (names lower-case); default: only `Retry-After` is read. A REST
+   * provider declares them once (`defineRestProvider`).
+   */
+  rateLimit?: RateLimitHeaders;
   /** Default 'Idempotency-Key'. */
   idempotencyHeader?: string;
   /** Per host, shared by every client in the container; default `{ failureThreshold: 5, resetAfterMs: 30_000 }`. */

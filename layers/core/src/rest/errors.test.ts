@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  UnavailableError,
+  UnexpectedResponseError,
+  ValidationError,
+} from '../errors.ts';
+import type { HttpResponse } from '../http/types.ts';
+import { type ErrorRow, type ErrorTable, fieldAt, operationOf, tableFailure } from './errors.ts';
+
+const ROWS: Record<string, ErrorRow> = {
+  bad_arg: { kind: 'validation', meaning: 'an argument is invalid' },
+  bad_token: { kind: 'auth', meaning: 'the token is not valid' },
+  no_scope: { kind: 'forbidden', meaning: 'the token lacks a scope' },
+  missing: { kind: 'not-found', meaning: 'no such thing' },
+  taken: { kind: 'conflict', meaning: 'the name is taken' },
+  slow_down: { kind: 'rate-limited', meaning: 'too many calls' },
+  down: { kind: 'unavailable', meaning: 'the service failed' },
+  odd: { kind: 'unexpected', meaning: 'the service answered oddly' },
+};
+const CLASSES = {
+  validation: ValidationError,
+  auth: AuthError,
+  forbidden: ForbiddenError,
+  'not-found': NotFoundError,
+  conflict: ConflictError,
+  'rate-limited': RateLimitedError,
+  unavailable: UnavailableError,
+  unexpected: UnexpectedResponseError,
+};
+const context = { provider: 'Acme' };
+
+function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { status, headers, body, url: 'https://api.acme.test/v1/things.create' };
+}
+
+describe('Function: operationOf', () => {
+  it.each([
+    ['https://slack.com/api/chat.postMessage', 'chat.postMessage'],
+    ['https://api.acme.test/v1/things?page=2', 'things'],
+    ['/relative/path', 'path'],
+    ['https://api.acme.test/', 'call'],
+    ['https://api.acme.test/%3Cscript%3E', 'call'],
+    ['http://[::1', 'call'],
+  ])('names %s %s', (url, name) => {
+    // Act & Assess
+    expect(operationOf(url)).toBe(name);
+  });
+});
+
+describe('Function: fieldAt', () => {
+  it('reads own fields along a dotted path only', () => {
+    // Act & Assess
+    expect(fieldAt({ error: { code: 'x' } }, 'error.code')).toBe('x');
+    expect(fieldAt({ error: 'flat' }, 'error.code')).toBeUndefined();
+    expect(fieldAt({}, 'constructor')).toBeUndefined();
+    expect(fieldAt([1], '0')).toBeUndefined();
+  });
+});
+
+describe('Function: tableFailure', () => {
+  describe('codeIn: ok-false (a 2xx that says it failed)', () => {
+    const table: ErrorTable = {
+      codeIn: 'ok-false',
+      codeField: 'error',
+      rows: ROWS,
+      detailKeys: { code: 'acmeError', operation: 'method' },
+      detailFields: ['needed', 'provided'],
+      messageFields: ['needed'],
+    };
+
+    it('maps every row to the class its kind names, with meaning, call and code', () => {
+      // Act
+      const mismatches = Object.entries(ROWS).filter(([code, row]) => {
+        const error = tableFailure(response(200, { ok: false, error: code }), table, context);
+        return (
+          !(error instanceof CLASSES[row.kind]) ||
+          error.message !== `Acme things.create failed: ${row.meaning} (${code})` ||
+          error.details?.['acmeError'] !== code ||
+          error.details?.['method'] !== 'things.create'
+        );
+      });
+
+      // Assess
+      expect(mismatches).toEqual([]);
+    });
+
+    it('passes an ok answer and leaves 4xx/5xx to the status mapping', () => {
+      // Act & Assess
+      expect(tableFailure(response(200, { ok: true }), table, context)).toBeUndefined();
+      expect(tableFailure(response(429, { ok: false, error: 'slow_down' }), table, context)).toBeUndefined();
+    });
+
+    it('copies short detail fields and appends the declared ones to the message', () => {
+      // Act
+      const error = tableFailure(
+        response(200, { ok: false, error: 'no_scope', needed: 'things:write', provided: 'a b <c>' }),
+        table,
+        context,
+      );
+
+      // Assess
+      expect(error?.message).toBe(
+        'Acme things.create failed: the token lacks a scope (no_scope); needed: things:write',
+      );
+      expect(error?.details).toEqual({
+        provider: 'Acme',
+        method: 'things.create',
+        acmeError: 'no_scope',
+        needed: 'things:write',
+      });
+    });
+
+    it('carries the wait of a rate-limited code from the declared headers', () => {
+      // Act
+      const error = tableFailure(
+        response(200, { ok: false, error: 'slow_down' }, { 'retry-after': '7' }),
+        table,
+        context,
+      );
+
+      // Assess
+      expect(error).toMatchObject({ name: 'RateLimitedError', retryAfterMs: 7_000 });
+    });
+
+    it.each([
+      ['an unknown code', 'brand_new', 'Acme things.create failed with error brand_new'],
+      ['a prototype name', '__proto__', 'Acme things.create failed with error __proto__'],
+      [
+        'a code that is not a word',
+        'Bearer xoxb-1 <b>',
+        'Acme things.create failed with error unrecognised_error',
+      ],
+      ['a missing code', undefined, 'Acme things.create failed with error unrecognised_error'],
+    ])('maps %s to UnexpectedResponseError without echoing anything else', (_title, code, message) => {
+      // Act
+      const error = tableFailure(response(200, { ok: false, error: code }), table, context);
+
+      // Assess
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error?.message).toBe(message);
+    });
+
+    it.each([
+      ['a text body', 'maintenance', /with a body that is not a JSON object/],
+      ['an array', [1], /with a body that is not a JSON object/],
+      ['no ok field', { things: [] }, /without the ok field/],
+      ['a non-boolean ok', { ok: 'yes' }, /without the ok field/],
+    ])('maps %s on a 2xx to UnexpectedResponseError', (_title, body, message) => {
+      // Act
+      const error = tableFailure(response(200, body), table, context);
+
+      // Assess
+      expect(error).toBeInstanceOf(UnexpectedResponseError);
+      expect(error?.message).toMatch(message);
+      expect(error?.details).toEqual({ provider: 'Acme', method: 'things.create', status: 200 });
+    });
+  });
+
+  describe('codeIn: body (a code in a failed answer)', () => {
+    const table: ErrorTable = { codeIn: 'body', codeField: 'error.code', rows: ROWS };
+
+    it('maps a known code of a 4xx answer, with the default detail keys', () => {
+      // Act
+      const error = tableFailure(response(402, { error: { code: 'taken' } }), table, context);
+
+      // Assess
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error?.details).toEqual({
+        provider: 'Acme',
+        operation: 'things.create',
+        providerError: 'taken',
+      });
+    });
+
+    it('leaves unknown codes, missing codes and 2xx answers to the status mapping', () => {
+      // Act & Assess
+      expect(tableFailure(response(400, { error: { code: 'other' } }), table, context)).toBeUndefined();
+      expect(tableFailure(response(400, { message: 'no code' }), table, context)).toBeUndefined();
+      expect(tableFailure(response(200, { error: { code: 'taken' } }), table, context)).toBeUndefined();
+      expect(tableFailure(response(400, { code: 'taken' }), { codeIn: 'body' }, context)).toBeUndefined();
+    });
+  });
+
+  describe('codeIn: status', () => {
+    it('maps a status row and leaves the others to the default mapping', () => {
+      // Prepare
+      const table: ErrorTable = {
+        codeIn: 'status',
+        rows: { '402': { kind: 'forbidden', meaning: 'the plan ran out' } },
+      };
+
+      // Act
+      const error = tableFailure(response(402, {}), table, context);
+
+      // Assess
+      expect(error).toBeInstanceOf(ForbiddenError);
+      expect(error?.message).toBe('Acme things.create failed: the plan ran out (402)');
+      expect(tableFailure(response(404, {}), table, context)).toBeUndefined();
+    });
+  });
+
+  it.each([101, 302, 304])('treats HTTP %i as unexpected, with or without a table', (status) => {
+    // Act
+    const error = tableFailure(response(status, ''), undefined, context);
+
+    // Assess
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
+    expect(error?.message).toBe(`Acme answered things.create with HTTP ${status}`);
+  });
+
+  it('leaves every final answer to the status mapping without a table', () => {
+    // Act & Assess
+    expect(tableFailure(response(500, {}), undefined, context)).toBeUndefined();
+    expect(tableFailure(response(200, {}), undefined, context)).toBeUndefined();
+  });
+});
