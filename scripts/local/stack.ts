@@ -20,6 +20,7 @@ import { FunctionRegistry } from './functions/registry.ts';
 import { prepareRuntime, prepareTaskRoot } from './functions/task-root.ts';
 import { loadApiKey } from './gateway/api-key.ts';
 import { startHttpApi } from './gateway/http-api.ts';
+import { localOpenApi } from './gateway/openapi.ts';
 import type { StackLog } from './log.ts';
 import { REPO_ROOT, stackFile } from './paths.ts';
 import { EventSourceMapping } from './queues/event-source-mapping.ts';
@@ -387,6 +388,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const apiKey = await loadApiKey(options.localDir, shell);
     let registry = new FunctionRegistry([]);
     let report: () => Record<string, unknown> = () => ({ status: 'starting' });
+    let openApi: unknown;
     const invoke: Invoker = async (nameOrArn, event) => registry.find(nameOrArn)?.invoke(event);
     const api = await listen('HTTP API', options.apiPort, 'PORT', () =>
       startHttpApi({
@@ -395,10 +397,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         invoke: async (key, event) => (await invoke(key, event)) ?? notFound(key),
         timeoutMsOf: (key) => (registry.find(key)?.spec.timeoutSeconds ?? 30) * 1000,
         health: () => report(),
+        openApi: () => openApi,
         log,
       }),
     );
     cleanups.push(() => api.close());
+    openApi = await localOpenApi(REPO_ROOT, api.url);
 
     const { model, selected } = await loadModel(options, shell, aws.url);
     const engine = createQueues(model, aws.url, options);

@@ -169,7 +169,10 @@ function explicitOrigins(cors: unknown): string[] {
     : [];
 }
 
-/** CORS preflights, `GET /health` and the not-yet-ready answer: requests the gateway serves itself. */
+/**
+ * CORS preflights, `GET /health`, `GET /openapi.json` and the not-yet-ready answer: requests the gateway
+ * serves itself.
+ */
 function servedByGateway(
   req: IncomingMessage,
   res: ServerResponse,
@@ -179,6 +182,7 @@ function servedByGateway(
     cors: Record<string, string>;
     ready: boolean;
     health: () => unknown;
+    openApi: (() => unknown) | undefined;
   },
 ): boolean {
   const { method, rawPath, cors } = state;
@@ -189,6 +193,11 @@ function servedByGateway(
   }
   if (method === 'GET' && (rawPath === '/health' || rawPath === '/health/')) {
     sendJson(res, 200, state.health(), cors);
+    return true;
+  }
+  const openApi = method === 'GET' && rawPath === '/openapi.json' ? state.openApi?.() : undefined;
+  if (openApi !== undefined) {
+    sendJson(res, 200, openApi, cors);
     return true;
   }
   if (!state.ready) {
@@ -260,6 +269,8 @@ export async function startHttpApi(options: {
   invoke: (functionKey: string, event: unknown) => Promise<InvokeOutcome>;
   timeoutMsOf: (functionKey: string) => number;
   health: () => unknown;
+  /** The OpenAPI document served at `GET /openapi.json` (public, like `/health`), once it is loaded. */
+  openApi?: () => unknown;
   log: StackLog;
 }): Promise<HttpApi> {
   let routes: CompiledRoute[] = [];
@@ -274,7 +285,8 @@ export async function startHttpApi(options: {
     const requestId = gatewayRequestId();
     const cors = corsHeaders(options.cors, req.headers.origin);
 
-    if (servedByGateway(req, res, { method, rawPath, cors, ready, health: options.health })) return;
+    const own = { method, rawPath, cors, ready, health: options.health, openApi: options.openApi };
+    if (servedByGateway(req, res, own)) return;
     const match = matchRoute(routes, method, rawPath);
     if (match === undefined) {
       req.resume();
