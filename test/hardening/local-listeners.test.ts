@@ -174,12 +174,29 @@ const LISTENERS: Record<string, ListenerCase> = {
 };
 
 /** The TCP ports a process listens on (Linux: its socket inodes matched against /proc/net/tcp*). */
+/** The process and every process below it (the stack runs s3rver and the functions in children). */
+async function processTree(pid: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+  }
+  const tree = [pid];
+  for (let index = 0; index < tree.length; index += 1) tree.push(...(parents.get(tree[index] ?? -1) ?? []));
+  return tree;
+}
+
 async function listeningPorts(pid: number): Promise<number[]> {
   const inodes = new Set<string>();
-  for (const fd of await readdir(`/proc/${pid}/fd`)) {
-    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-    if (inode !== undefined) inodes.add(inode);
+  for (const member of await processTree(pid)) {
+    for (const fd of await readdir(`/proc/${member}/fd`).catch(() => [])) {
+      const link = await readlink(`/proc/${member}/fd/${fd}`).catch(() => '');
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    }
   }
   const ports = new Set<number>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -216,7 +233,7 @@ afterAll(async () => {
 });
 
 describe('Local stack: the listeners a web page could reach', () => {
-  it('has a row for every HTTP listener the stack reports, and the stack listens on no other port', async () => {
+  it('has a row for every HTTP listener the stack reports, and the stack and its children listen on no other port', async () => {
     // Prepare
     const pid = (JSON.parse(await readFile(join(stack.localDir, 'stack.json'), 'utf8')) as { pid: number })
       .pid;

@@ -3,10 +3,10 @@
  * `.local/s3`), dynalite (DynamoDB API on LevelDB under `.local/dynamodb`) and PGlite served over the
  * PostgreSQL wire protocol (`.local/pg`, or memory with `CIRCLE_LOCAL_PG=memory`). The two HTTP stores sit
  * behind the same Host/Origin gate as the stack's own listeners (dynalite would otherwise grant any web
- * page CORS).
+ * page CORS). s3rver runs in a process of its own (`s3rver.ts`), the others in the stack's.
  */
 
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
@@ -15,10 +15,11 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { AwsError, escapeXml, sendJsonError } from '../aws/protocol.ts';
+import { AwsError, sendJsonError } from '../aws/protocol.ts';
 import { LOCAL_ACCESS_KEY_ID } from '../aws/proxy.ts';
 import type { TableSpec } from '../config/model.ts';
-import { guard, guardServer, type Refusal } from '../guard.ts';
+import { guardServer, type Refusal } from '../guard.ts';
+import { startS3rver } from './s3rver.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -29,26 +30,6 @@ export interface EmbeddedStore {
   close(): Promise<void>;
 }
 
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  /** Koa's request listener, which `run()` attaches to the server it creates. */
-  callback(): RequestListener;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
-interface S3rverAccount {
-  createKeyPair(accessKeyId: string, secretAccessKey: string): void;
-}
-
-/** A refusal as S3 words it. */
-function refuseS3(_req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
-  const text =
-    '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    `<Error><Code>AccessDenied</Code><Message>${escapeXml(refusal.message)}</Message></Error>`;
-  res.writeHead(403, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 /** A refusal as DynamoDB words it. */
 function refuseDynamo(_req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
   const error = new AwsError('AccessDeniedException', refusal.message, { status: 403 });
@@ -56,30 +37,21 @@ function refuseDynamo(_req: IncomingMessage, res: ServerResponse, refusal: Refus
 }
 
 /**
- * Starts s3rver with the given buckets (created when missing; existing data is kept).
+ * Starts s3rver with the given buckets (created when missing; existing data is kept), in its own process
+ * (see `s3rver.ts` for why), accepting the stack's fake credentials with any signature.
  *
  * @example
  * ```ts
  * const s3 = await startS3({ directory: '.local/s3', buckets: ['circle-core-dev-files'] });
  * ```
  */
-export async function startS3(options: { directory: string; buckets: string[] }): Promise<EmbeddedStore> {
-  const S3rver = require('s3rver') as S3rverClass;
-  // s3rver accepts any SigV4 signature but only access keys it knows: teach it the stack's fake one.
-  const account = (require('s3rver/lib/models/account') as { DUMMY_ACCOUNT: S3rverAccount }).DUMMY_ACCOUNT;
-  account.createKeyPair(LOCAL_ACCESS_KEY_ID, 'test');
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
+export function startS3(options: { directory: string; buckets: string[] }): Promise<EmbeddedStore> {
+  return startS3rver({
     directory: options.directory,
-    silent: true,
-    configureBuckets: options.buckets.map((name) => ({ name })),
+    buckets: options.buckets,
+    keys: [{ accessKeyId: LOCAL_ACCESS_KEY_ID, secretAccessKey: 'test' }],
     allowMismatchedSignatures: true,
   });
-  const callback = server.callback.bind(server);
-  server.callback = () => guard(callback(), refuseS3);
-  const address = await server.run();
-  return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
 }
 
 type DynaliteFactory = (options: Record<string, unknown>) => Server;
