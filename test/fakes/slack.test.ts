@@ -219,5 +219,93 @@ describe('Function: startSlackFake', () => {
       expect(slow.json['ok']).toBe(true);
       expect(Date.now() - started).toBeGreaterThanOrEqual(45);
     });
+
+    it('answers the method-specific fault before a "*" one queued earlier', async () => {
+      // Prepare
+      fake.failNext('*', { error: 'fatal_error' });
+      fake.failNext('auth.test', { error: 'account_inactive' });
+      // Act
+      const first = await call('auth.test');
+      const second = await call('auth.test');
+      // Assess
+      expect([first.json['error'], second.json['error']]).toEqual(['account_inactive', 'fatal_error']);
+    });
+
+    it('never answers a hang fault (the client gives up), and records the call', async () => {
+      // Prepare
+      fake.failNext('auth.test', { hang: true });
+      // Act
+      const outcome = await fetch(`${fake.url}/auth.test`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEFAULT_SLACK_TOKEN}` },
+        signal: AbortSignal.timeout(100),
+      }).catch((error: unknown) => error);
+      // Assess
+      expect((outcome as Error).name).toBe('TimeoutError');
+      expect(fake.requestsFor('auth.test')).toHaveLength(1);
+    });
+  });
+
+  describe('Method: inject', () => {
+    it.each([
+      ['unauthorized', 'chat.postMessage', { ok: false, error: 'invalid_auth' }],
+      [
+        'forbidden',
+        'conversations.list',
+        {
+          ok: false,
+          error: 'missing_scope',
+          needed: 'channels:read',
+          provided: 'chat:write,channels:read,groups:read,users:read,users:read.email',
+        },
+      ],
+      ['not-found', 'users.lookupByEmail', { ok: false, error: 'users_not_found' }],
+      ['conflict', 'chat.postMessage', { ok: false, error: 'is_archived' }],
+    ] as const)('answers %s on %s as Slack does: HTTP 200, ok false', async (kind, method, expected) => {
+      // Prepare
+      fake.inject(method, { kind });
+      // Act
+      const faulted = await call(method, { httpMethod: 'GET' });
+      const other = await call('auth.test');
+      // Assess
+      expect([faulted.status, faulted.json]).toEqual([200, expected]);
+      expect(other.json['ok']).toBe(true);
+    });
+
+    it('answers throttled as HTTP 429 ratelimited with Retry-After, and a 5xx twice then the method', async () => {
+      // Prepare
+      fake.inject('auth.test', { kind: 'throttled', retryAfterSeconds: 30 });
+      fake.inject('conversations.list', { kind: 'server-error', status: 500 }, { times: 2 });
+      // Act
+      const limited = await call('auth.test');
+      const lists = [];
+      for (let attempt = 0; attempt < 3; attempt += 1) lists.push(await call('conversations.list'));
+      // Assess
+      expect([limited.status, limited.headers.get('retry-after'), limited.json]).toEqual([
+        429,
+        '30',
+        { ok: false, error: 'ratelimited' },
+      ]);
+      expect(lists.map((answer) => [answer.status, answer.json['error']])).toEqual([
+        [500, 'internal_error'],
+        [500, 'internal_error'],
+        [200, undefined],
+      ]);
+    });
+
+    it('cuts a chat.postMessage answer short after the message was stored', async () => {
+      // Prepare
+      fake.inject('chat.postMessage', { kind: 'malformed' });
+      // Act
+      const response = await fetch(`${fake.url}/chat.postMessage`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEFAULT_SLACK_TOKEN}`, 'content-type': JSON_UTF8 },
+        body: JSON.stringify({ channel: 'C0RANDOM', text: 'posted once' }),
+      });
+      const text = await response.text();
+      // Assess
+      expect(() => JSON.parse(text)).toThrow(SyntaxError);
+      expect(fake.messages.filter((message) => message.text === 'posted once')).toHaveLength(1);
+    });
   });
 });

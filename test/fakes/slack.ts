@@ -35,6 +35,10 @@
  *   `{ retryAfter }` HTTP 429 `ratelimited` with `Retry-After` seconds, `{ body, contentType }` a raw
  *   answer (a string is sent as `text/html` unless told), `{ hang: true }` no answer at all (until
  *   `close()`), `{ delayMs }` a slow but normal answer. The faulted call is still recorded.
+ * - `fake.inject(method, fault)` queues one of the contract-fake kit's faults (`./kit/faults.ts`) for
+ *   `method` (`'*'`: any): besides the error kinds (rendered as Slack answers them: `invalid_auth`,
+ *   `missing_scope`, `channel_not_found`, 429 `ratelimited`, 5xx `internal_error`), a malformed, wrong-shaped
+ *   or oversized answer, a hang or a dropped connection.
  * - `fake.requests` lists every call received (method, HTTP method, lower-cased headers, parsed args,
  *   token); `fake.messages` the stored messages; `fake.tokens` the accepted tokens (replace them to
  *   simulate a rotation); `fake.channels` and `fake.users` the seed, mutable.
@@ -50,8 +54,15 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  type ErrorDialect,
+  type FakeRequest,
+  type Fault,
+  type FaultTarget,
+  json,
+  type Answer as KitAnswer,
+  startFake,
+} from './kit/index.ts';
 
 /** The bot token the fake accepts unless told otherwise. */
 export const DEFAULT_SLACK_TOKEN = 'xoxb-circle-fake-token';
@@ -151,6 +162,8 @@ export interface SlackFake {
   tokens: Set<string>;
   /** Queues a fault for the next call of `method` (`'*'` for any method). */
   failNext(method: string, fault: SlackFault): void;
+  /** Queues a kit fault (malformed, wrong-shape, oversized, throttled, ...) for `method` (`'*'`: any). */
+  inject(method: string, fault: Fault, target?: Omit<FaultTarget, 'route' | 'when'>): void;
   /** The recorded calls of one method. */
   requestsFor(method: string): SlackFakeRequest[];
   /** The stored message `ts` in `channel`. */
@@ -308,31 +321,82 @@ function channelType(channel: SlackFakeChannel): string {
   return channel.isPrivate === true ? 'private_channel' : 'public_channel';
 }
 
-/** What a fault answers instead of the method, or undefined when it leaves the answer alone. */
-function faultAnswer(
-  fault: SlackFault,
-): { status: number; body: string; contentType: string; headers: Record<string, string> } | undefined {
+/** Slack's 429 and 5xx answers, the only ones that are not HTTP 200. */
+const ratelimited = (status = 429): KitAnswer => ({ status, json: { ok: false, error: 'ratelimited' } });
+const outage = (status: number): KitAnswer => ({
+  status,
+  json: { ok: false, error: status === 503 ? 'service_unavailable' : 'internal_error' },
+});
+
+const SCOPES = 'chat:write,channels:read,groups:read,users:read,users:read.email';
+/** The scope each method needs, for `missing_scope`. */
+const NEEDED_SCOPE: Readonly<Record<string, string>> = {
+  'chat.postMessage': 'chat:write',
+  'chat.update': 'chat:write',
+  'conversations.list': 'channels:read',
+  'users.lookupByEmail': 'users:read.email',
+};
+/** The not-found code each method answers. */
+const NOT_FOUND: Readonly<Record<string, string>> = {
+  'chat.update': 'message_not_found',
+  'users.lookupByEmail': 'users_not_found',
+};
+
+/** The Web API method a request calls (`/api/<method>`), undefined for any other path. */
+function slackMethodOf(request: FakeRequest): string | undefined {
+  return /^\/api\/([\w.]+)$/.exec(request.path)?.[1];
+}
+
+/**
+ * The kit's error kinds as Slack answers them: `ok: false` with HTTP 200 and the code the method uses,
+ * except throttling (429 `ratelimited`) and outages (5xx).
+ */
+const slackErrors: ErrorDialect = (kind, { status, request }) => {
+  const method = slackMethodOf(request) ?? '';
+  const okFalse = (error: string, extra: Record<string, unknown> = {}): KitAnswer =>
+    json(200, { ok: false, error, ...extra });
+  switch (kind) {
+    case 'unauthorized':
+      return okFalse('invalid_auth');
+    case 'forbidden':
+      return okFalse('missing_scope', { needed: NEEDED_SCOPE[method] ?? 'chat:write', provided: SCOPES });
+    case 'not-found':
+      return okFalse(NOT_FOUND[method] ?? 'channel_not_found');
+    case 'conflict':
+      return okFalse(method === 'chat.update' ? 'is_inactive' : 'is_archived');
+    case 'throttled':
+      return ratelimited(status);
+    default:
+      return outage(status);
+  }
+};
+
+/** What a {@link SlackFault} answers instead of the method, or undefined when it leaves the answer alone. */
+function faultAnswer(fault: SlackFault): KitAnswer | undefined {
   const headers: Record<string, string> = { ...fault.headers };
   if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
   const status = fault.status ?? (fault.retryAfter !== undefined ? 429 : 200);
   if (typeof fault.body === 'string') {
     return {
       status,
+      headers,
       body: fault.body,
       contentType: fault.contentType ?? 'text/html; charset=utf-8',
-      headers,
     };
   }
-  const json = (value: unknown) => ({ status, body: JSON.stringify(value), contentType: JSON_TYPE, headers });
-  if (fault.body !== undefined) return json(fault.body);
-  if (fault.error !== undefined) return json({ ok: false, error: fault.error });
-  if (status === 429) return json({ ok: false, error: 'ratelimited' });
-  if (status >= 500)
-    return json({ ok: false, error: status === 503 ? 'service_unavailable' : 'internal_error' });
+  if (fault.body !== undefined) return { status, headers, json: fault.body };
+  if (fault.error !== undefined) return { status, headers, json: { ok: false, error: fault.error } };
+  if (status === 429) return { ...ratelimited(), headers };
+  if (status >= 500) return { ...outage(status), headers };
   return undefined;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+/** A {@link SlackFault} as a kit fault. */
+function kitFault(fault: SlackFault): Fault {
+  if (fault.hang === true) return { kind: 'hang' };
+  const answer = faultAnswer(fault);
+  return answer === undefined ? { kind: 'slow', delayMs: 0 } : { kind: 'answer', answer };
+}
 
 /** A POST body's media type and charset, as Slack checks them. */
 function parseContentType(header: string | undefined): { type: string; charset: string | undefined } {
@@ -356,55 +420,72 @@ function readJsonBody(raw: string): Args {
   return rest;
 }
 
-/** What `fake.requests` keeps of a call before its body is interpreted. */
-function recordOf(method: string, req: IncomingMessage, url: URL, raw: string): SlackFakeRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return {
-    method,
-    httpMethod: req.method ?? 'GET',
-    headers,
-    contentType: req.headers['content-type'],
-    bodyKind: raw.length === 0 ? 'none' : 'other',
-    args: Object.fromEntries(url.searchParams),
-    token: undefined,
-    rawBody: raw,
-  };
-}
-
 /** Methods that do not read JSON bodies (their reference lists no application/json). */
 const FORM_ONLY = new Set(['users.lookupByEmail']);
 
-/**
- * Starts the fake on 127.0.0.1, on an ephemeral port unless `options.port` names one.
- *
- * @example
- * ```ts
- * const slack = await startSlackFake({ tokens: ['xoxb-a', 'xoxb-b'] });
- * await fetch(`${slack.url}/auth.test`, { method: 'POST', headers: { authorization: 'Bearer xoxb-a' } });
- * ```
- */
-export async function startSlackFake(options: SlackFakeOptions = {}): Promise<SlackFake> {
-  const initialTokens = options.tokens ?? [DEFAULT_SLACK_TOKEN];
-  const initialMessages = options.messages ?? seedMessages();
-  const initialChannels = options.channels ?? seedChannels();
-  const initialUsers = options.users ?? seedUsers();
-  const state = {
-    requests: [] as SlackFakeRequest[],
-    messages: initialMessages.map((message) => ({ ...message })),
-    channels: initialChannels.map((channel) => ({ ...channel })),
-    users: initialUsers.map((user) => ({ ...user })),
-    tokens: new Set(initialTokens),
-    faults: new Map<string, SlackFault[]>(),
+/** Reads the arguments as Slack does; throws a SlackError for a body it would refuse. */
+function readArgs(
+  method: string,
+  request: FakeRequest,
+): { args: Args; kind: SlackFakeRequest['bodyKind']; warnings: string[] } {
+  const query: Args = { ...request.query };
+  const raw = request.rawBody;
+  if (request.method !== 'POST' || raw.length === 0) return { args: query, kind: 'none', warnings: [] };
+  const { type, charset } = parseContentType(request.headers['content-type']);
+  if (type === 'application/x-www-form-urlencoded') {
+    return {
+      args: { ...query, ...Object.fromEntries(new URLSearchParams(raw)) },
+      kind: 'form',
+      warnings: [],
+    };
+  }
+  if (type !== 'application/json' || FORM_ONLY.has(method)) fail('invalid_post_type');
+  return {
+    args: { ...query, ...readJsonBody(raw) },
+    kind: 'json',
+    warnings: charset === undefined ? ['missing_charset'] : [],
   };
-  let tsCounter = 0;
-  const nextTs = (): string => {
-    tsCounter += 1;
-    return `${Math.floor(Date.now() / 1000)}.${String(tsCounter).padStart(6, '0')}`;
-  };
+}
 
+/**
+ * The token as Slack reads it: `Authorization: Bearer`, else the `token` argument of a form body or the
+ * query string (never of a JSON body).
+ */
+function slackToken(request: FakeRequest): string | undefined {
+  const header = request.headers['authorization'];
+  if (header !== undefined) return /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1];
+  if (request.method === 'POST' && request.rawBody.length > 0) {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded') return undefined;
+    return new URLSearchParams(request.rawBody).get('token') ?? request.query['token'];
+  }
+  return request.query['token'];
+}
+
+/** What `fake.requests` keeps of a call before its body is interpreted. */
+function recordOf(method: string, request: FakeRequest): SlackFakeRequest {
+  return {
+    method,
+    httpMethod: request.method,
+    headers: request.headers,
+    contentType: request.headers['content-type'],
+    bodyKind: request.rawBody.length === 0 ? 'none' : 'other',
+    args: { ...request.query },
+    token: undefined,
+    rawBody: request.rawBody,
+  };
+}
+
+/** The workspace a fake serves. */
+interface SlackState {
+  messages: SlackFakeMessage[];
+  channels: SlackFakeChannel[];
+  users: SlackFakeUser[];
+  tokens: Set<string>;
+}
+
+/** The Web API methods over `state`. */
+function slackMethods(state: SlackState, nextTs: () => string): Record<string, (args: Args) => Answer> {
   const findChannel = (reference: unknown): SlackFakeChannel => {
     const text = asString(reference)?.trim() ?? '';
     if (text === '') fail('channel_not_found');
@@ -456,7 +537,7 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     return json;
   };
 
-  const methods: Record<string, (args: Args) => Answer> = {
+  return {
     'auth.test': () => ({
       ok: true,
       url: `https://${TEAM.domain}.slack.com/`,
@@ -566,168 +647,125 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       };
     },
   };
+}
 
-  const pending = new Set<ServerResponse>();
-
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: string,
-    contentType: string,
-    headers: Record<string, string> = {},
-  ): void => {
-    res.writeHead(status, {
-      'content-type': contentType,
-      'x-slack-req-id': randomUUID().replaceAll('-', ''),
-      'x-oauth-scopes': 'chat:write,channels:read,groups:read,users:read,users:read.email',
-      ...headers,
-    });
-    res.end(body);
-  };
-  const sendJson = (res: ServerResponse, answer: unknown, status = 200, headers?: Record<string, string>) =>
-    send(res, status, JSON.stringify(answer), JSON_TYPE, headers);
-
-  const takeFault = (method: string): SlackFault | undefined => {
-    for (const key of [method, '*']) {
-      const queue = state.faults.get(key);
-      const fault = queue?.shift();
-      if (fault !== undefined) return fault;
+/** Authenticates and runs the method; every refusal is an `ok: false` answer. */
+function answerCall(
+  method: string,
+  request: FakeRequest,
+  record: SlackFakeRequest,
+  methods: Record<string, (args: Args) => Answer>,
+  tokens: Set<string>,
+): Answer {
+  try {
+    const { args, kind, warnings } = readArgs(method, request);
+    Object.assign(record, { args, bodyKind: kind, token: request.token });
+    if (record.token === undefined) fail('not_authed');
+    if (!tokens.has(record.token)) fail('invalid_auth');
+    const handler = methods[method];
+    if (handler === undefined) return { ok: false, error: 'unknown_method', req_method: method };
+    const answer = handler(args);
+    if (warnings.length > 0) {
+      const metadata = (answer['response_metadata'] as Record<string, unknown> | undefined) ?? {};
+      Object.assign(answer, { warning: warnings.join(','), response_metadata: { ...metadata, warnings } });
     }
-    return undefined;
-  };
+    return answer;
+  } catch (error) {
+    if (!(error instanceof SlackError)) throw error;
+    return { ok: false, error: error.code };
+  }
+}
 
-  /** Answers a fault; false when the fault only delays (or changes nothing) and the call goes on. */
-  const answerFault = async (res: ServerResponse, fault: SlackFault): Promise<boolean> => {
-    if (fault.hang === true) {
-      pending.add(res);
-      res.on('close', () => pending.delete(res));
-      return true;
-    }
-    if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-    const answer = faultAnswer(fault);
-    if (answer === undefined) return false;
-    send(res, answer.status, answer.body, answer.contentType, answer.headers);
-    return true;
-  };
+const NOT_FOUND_PAGE: KitAnswer = {
+  status: 404,
+  body: '<html><body>Not Found</body></html>',
+  contentType: 'text/html; charset=utf-8',
+};
 
-  /** Reads the arguments as Slack does; throws a SlackError for a body it would refuse. */
-  const readArgs = (
-    method: string,
-    req: IncomingMessage,
-    url: URL,
-    raw: string,
-  ): { args: Args; kind: SlackFakeRequest['bodyKind']; warnings: string[] } => {
-    const query: Args = Object.fromEntries(url.searchParams);
-    if (req.method !== 'POST' || raw.length === 0) return { args: query, kind: 'none', warnings: [] };
-    const { type, charset } = parseContentType(req.headers['content-type']);
-    if (type === 'application/x-www-form-urlencoded') {
-      return {
-        args: { ...query, ...Object.fromEntries(new URLSearchParams(raw)) },
-        kind: 'form',
-        warnings: [],
-      };
-    }
-    if (type !== 'application/json' || FORM_ONLY.has(method)) fail('invalid_post_type');
-    return {
-      args: { ...query, ...readJsonBody(raw) },
-      kind: 'json',
-      warnings: charset === undefined ? ['missing_charset'] : [],
+/**
+ * Starts the fake on 127.0.0.1, on an ephemeral port unless `options.port` names one.
+ *
+ * @example
+ * ```ts
+ * const slack = await startSlackFake({ tokens: ['xoxb-a', 'xoxb-b'] });
+ * await fetch(`${slack.url}/auth.test`, { method: 'POST', headers: { authorization: 'Bearer xoxb-a' } });
+ * ```
+ */
+export async function startSlackFake(options: SlackFakeOptions = {}): Promise<SlackFake> {
+  const requests: SlackFakeRequest[] = [];
+  const records = new WeakMap<FakeRequest, SlackFakeRequest>();
+  let tsCounter = 0;
+  const nextTs = (): string => {
+    tsCounter += 1;
+    return `${Math.floor(Date.now() / 1000)}.${String(tsCounter).padStart(6, '0')}`;
+  };
+  const fake = await startFake<SlackState>(
+    {
+      name: 'Slack',
+      seed: () => ({
+        messages: (options.messages ?? seedMessages()).map((message) => ({ ...message })),
+        channels: (options.channels ?? seedChannels()).map((channel) => ({ ...channel })),
+        users: (options.users ?? seedUsers()).map((user) => ({ ...user })),
+        tokens: new Set(options.tokens ?? [DEFAULT_SLACK_TOKEN]),
+      }),
+      errors: slackErrors,
+      token: slackToken,
+      unrouted: () => NOT_FOUND_PAGE,
+      headers: () => ({ 'x-slack-req-id': randomUUID().replaceAll('-', ''), 'x-oauth-scopes': SCOPES }),
+      onRequest: (request) => {
+        const method = slackMethodOf(request);
+        if (method === undefined) return;
+        const record = recordOf(method, request);
+        requests.push(record);
+        records.set(request, record);
+      },
+      routes: [
+        {
+          name: 'web-api',
+          method: ['GET', 'POST'],
+          path: '/api/:method',
+          // Slack checks the body before the token (`invalid_json` wins over `not_authed`): answerCall does both.
+          auth: false,
+          handle: ({ request, state }) => {
+            const record = records.get(request);
+            if (record === undefined) return NOT_FOUND_PAGE;
+            const methods = slackMethods(state, nextTs);
+            return json(200, answerCall(record.method, request, record, methods, state.tokens));
+          },
+        },
+      ],
+    },
+    options.port === undefined ? {} : { port: options.port },
+  );
+  const callsOf =
+    (method: string) =>
+    (request: FakeRequest): boolean => {
+      const called = slackMethodOf(request);
+      return called !== undefined && (method === '*' || called === method);
     };
-  };
-
-  const tokenOf = (
-    req: IncomingMessage,
-    args: Args,
-    kind: SlackFakeRequest['bodyKind'],
-  ): string | undefined => {
-    const header = req.headers.authorization;
-    if (header !== undefined) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
-      return match?.[1];
-    }
-    return kind === 'json' ? undefined : asString(args['token']);
-  };
-
-  /** Authenticates and runs the method; every refusal is an `ok: false` answer. */
-  const answerCall = (
-    method: string,
-    req: IncomingMessage,
-    url: URL,
-    raw: string,
-    record: SlackFakeRequest,
-  ) => {
-    try {
-      const { args, kind, warnings } = readArgs(method, req, url, raw);
-      Object.assign(record, { args, bodyKind: kind, token: tokenOf(req, args, kind) });
-      if (record.token === undefined) fail('not_authed');
-      if (!state.tokens.has(record.token)) fail('invalid_auth');
-      const handler = methods[method];
-      if (handler === undefined) return { ok: false, error: 'unknown_method', req_method: method };
-      const answer = handler(args);
-      if (warnings.length > 0) {
-        const metadata = (answer['response_metadata'] as Record<string, unknown> | undefined) ?? {};
-        Object.assign(answer, { warning: warnings.join(','), response_metadata: { ...metadata, warnings } });
-      }
-      return answer;
-    } catch (error) {
-      if (!(error instanceof SlackError)) throw error;
-      return { ok: false, error: error.code };
-    }
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const method = /^\/api\/([\w.]+)$/.exec(url.pathname)?.[1];
-    if (method === undefined || (req.method !== 'GET' && req.method !== 'POST')) {
-      send(res, 404, '<html><body>Not Found</body></html>', 'text/html; charset=utf-8');
-      return;
-    }
-    const record = recordOf(method, req, url, raw);
-    state.requests.push(record);
-    const fault = takeFault(method);
-    if (fault !== undefined && (await answerFault(res, fault))) return;
-    sendJson(res, answerCall(method, req, url, raw, record));
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, 500, 'fake failure', 'text/plain');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { state } = fake;
 
   return {
-    url: `http://127.0.0.1:${port}/api`,
-    requests: state.requests,
+    url: `${fake.url}/api`,
+    requests,
     messages: state.messages,
     channels: state.channels,
     users: state.users,
     tokens: state.tokens,
-    failNext: (method, fault) => {
-      const queue = state.faults.get(method) ?? [];
-      queue.push(fault);
-      state.faults.set(method, queue);
-    },
-    requestsFor: (method) => state.requests.filter((request) => request.method === method),
+    // A method's own faults go before the '*' ones.
+    failNext: (method, fault) =>
+      fake.inject(kitFault(fault), {
+        when: callsOf(method),
+        priority: method === '*' ? -1 : 0,
+        delayMs: fault.hang === true ? 0 : (fault.delayMs ?? 0),
+      }),
+    inject: (method, fault, target = {}) => fake.inject(fault, { ...target, when: callsOf(method) }),
+    requestsFor: (method) => requests.filter((request) => request.method === method),
     message: (channel, ts) => state.messages.find((m) => m.channel === channel && m.ts === ts),
     reset: () => {
-      state.requests.length = 0;
-      state.faults.clear();
-      state.messages.splice(0, state.messages.length, ...initialMessages.map((message) => ({ ...message })));
-      state.channels.splice(0, state.channels.length, ...initialChannels.map((channel) => ({ ...channel })));
-      state.users.splice(0, state.users.length, ...initialUsers.map((user) => ({ ...user })));
-      state.tokens.clear();
-      for (const token of initialTokens) state.tokens.add(token);
+      fake.reset();
+      requests.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of pending) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => fake.close(),
   };
 }
