@@ -3,23 +3,23 @@
  * production, measures warm cost, cold start, Secrets Manager calls, connection reuse, tracing on and off
  * and bundle sizes side by side in one run, and writes `bench/results.json` and `bench/RESULTS.md`.
  * `--short` is the CI mode (every figure, fewer samples); `--smoke` only proves the script works (tests);
- * `--skip-functions` leaves the repository's functions out of the size table.
+ * `--skip-functions` leaves the repository's functions out (their build, cold starts and sizes).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSecretsManagerFake } from '../../test/fakes/secrets-manager.ts';
-import { buildArtifacts } from '../lib/artifacts.ts';
 import type { ComponentsResult, ComponentsTask } from './harness/protocol.ts';
 import { type BenchBuild, buildBench } from './lib/build.ts';
 import { runChild } from './lib/child.ts';
 import { type ColdVariant, runColdRounds } from './lib/cold.ts';
 import { lambdaEnvironment } from './lib/env.ts';
 import { GATEWAY_HEADERS, httpEventText, sqsEventText } from './lib/events.ts';
+import { type PreparedFunctions, prepareFunctions } from './lib/functions.ts';
 import { BENCH_SECRET, probeConnections, probeSecrets, startXraySink } from './lib/probes.ts';
 import { renderMarkdown } from './lib/report.ts';
-import { composeResults, type SizeRow } from './lib/results.ts';
+import { composeResults, type FunctionSizes, functionColdIds, type SizeRow } from './lib/results.ts';
 import { countLogLines, runWarmRounds, type WarmOptions, type WarmVariant } from './lib/warm.ts';
 import { SAMPLE_INPUT } from './variants/operation.ts';
 
@@ -61,8 +61,8 @@ const progress = (message: string): void => {
   console.log(`[${seconds} s] ${message}`);
 };
 
-/** Sizes of the variants, the layer and, when they build, the repository's functions. */
-async function sizes(built: BenchBuild): Promise<{ rows: SizeRow[]; error?: string }> {
+/** Sizes of the variants, the layer and the repository's functions. */
+function sizes(built: BenchBuild, prepared: PreparedFunctions | undefined): SizeRow[] {
   const rows: SizeRow[] = Object.entries(built.sizes).map(([name, size]) => ({
     artifact: `variant: ${name}`,
     js_bytes: size.jsBytes,
@@ -74,17 +74,23 @@ async function sizes(built: BenchBuild): Promise<{ rows: SizeRow[]; error?: stri
     { artifact: 'layer: @circle-core/core', js_bytes: layer.coreJs, zip_bytes: null },
     { artifact: 'layer: zod', js_bytes: layer.zodJs, zip_bytes: null },
   );
-  try {
-    if (values['skip-functions']) return { rows };
-    const { sizes: artifacts } = await buildArtifacts({ root, outDir: join(work, 'build') });
-    for (const size of artifacts) {
-      if (!size.artifact.startsWith('function ')) continue;
-      rows.push({ artifact: size.artifact, js_bytes: size.jsBytes, zip_bytes: size.zip?.bytes ?? null });
-    }
-    return { rows };
-  } catch (error) {
-    return { rows, error: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '' };
+  for (const size of prepared?.sizes ?? []) {
+    if (!size.artifact.startsWith('function ')) continue;
+    rows.push({ artifact: size.artifact, js_bytes: size.jsBytes, zip_bytes: size.zip?.bytes ?? null });
   }
+  return rows;
+}
+
+function functionSizes(prepared: PreparedFunctions | undefined): FunctionSizes[] {
+  return (prepared?.sizes ?? [])
+    .filter((size) => size.artifact.startsWith('function '))
+    .map((size) => ({
+      name: size.artifact.slice('function '.length),
+      jsBytes: size.jsBytes,
+      mapBytes: size.mapBytes,
+      zipBytes: size.zip?.bytes ?? 0,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 progress(`building bundles into ${work}`);
@@ -92,6 +98,7 @@ const built = await buildBench(root, work, values['compare-core']);
 await mkdir(logsDir, { recursive: true });
 const sink = await startXraySink();
 const secretsFake = await startSecretsManagerFake({ [BENCH_SECRET]: 'bench-api-token-value' });
+let prepared: PreparedFunctions | undefined;
 try {
   const httpEvent = httpEventText();
   const sqsEvent = sqsEventText(settings.sqs_batch_size);
@@ -132,6 +139,14 @@ try {
       (c): WarmVariant => ({ ...c, id: `${c.id}-http`, trigger: 'http', traced: false, event: httpEvent }),
     ),
     {
+      id: 'stock-http-no-tracer',
+      family: 'stock',
+      trigger: 'http',
+      traced: false,
+      bundle: b['stock-http-no-tracer'],
+      event: httpEvent,
+    },
+    {
       id: 'stock-http-traced',
       family: 'stock',
       trigger: 'http',
@@ -155,6 +170,14 @@ try {
       trigger: 'sqs',
       traced: false,
       bundle: b['stock-sqs'],
+      event: sqsEvent,
+    },
+    {
+      id: 'stock-sqs-no-tracer',
+      family: 'stock',
+      trigger: 'sqs',
+      traced: false,
+      bundle: b['stock-sqs-no-tracer'],
       event: sqsEvent,
     },
     ...cores.map(
@@ -200,6 +223,11 @@ try {
     stderrFile: join(logsDir, 'components.stderr'),
   });
 
+  if (!values['skip-functions']) {
+    progress("building the repository's functions and starting their peers");
+    prepared = await prepareFunctions(root, work, secretsFake);
+  }
+
   progress(`cold: ${settings.cold_runs} rounds`);
   const coldVariants: ColdVariant[] = [
     { id: 'raw-http', bundle: b['raw-http'], event: httpEvent, trigger: 'http' },
@@ -214,10 +242,22 @@ try {
       { id: 'core-alt-secret', bundle: built.alternative.coreSecret, event: httpEvent, trigger: 'http' },
     );
   }
+  const functionEnv = new Map<string, Readonly<Record<string, string>>>();
+  for (const fn of prepared?.functions ?? []) {
+    const ids = functionColdIds(fn.name);
+    coldVariants.push(
+      { id: ids.init, bundle: fn.bundle, trigger: 'http' },
+      { id: ids.health, bundle: fn.bundle, event: fn.healthEvent, trigger: 'http' },
+    );
+    functionEnv.set(ids.init, fn.env);
+    functionEnv.set(ids.health, fn.env);
+  }
   const cold = await runColdRounds(coldVariants, {
     harness: built.harness.cold,
+    floor: built.harness.floor,
     runs: settings.cold_runs,
-    environment: (variant) => environment(`bench-${variant?.id ?? 'floor'}`, false),
+    environment: (variant) =>
+      environment(`bench-${variant?.id ?? 'floor'}`, false, { ...functionEnv.get(variant?.id ?? '') }),
     logsDir,
     progress,
   });
@@ -240,9 +280,6 @@ try {
     logsDir,
   });
 
-  progress(values['skip-functions'] ? 'bundle sizes' : 'bundle sizes (building the repository functions)');
-  const size = await sizes(built);
-
   const results = composeResults({
     mode,
     settings,
@@ -255,9 +292,9 @@ try {
     connections,
     components: components.components,
     componentsWithXray: componentsWithXray.components,
-    sizes: size.rows,
+    sizes: sizes(built, prepared),
+    functions: functionSizes(prepared),
     layerStaticImports: built.layer.staticImports,
-    ...(size.error === undefined ? {} : { functionBuildError: size.error }),
     hasAlternative: built.alternative !== undefined,
   });
   await mkdir(outDir, { recursive: true });
@@ -270,6 +307,7 @@ try {
     );
   }
 } finally {
+  await prepared?.close();
   await sink.close();
   await secretsFake.close();
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoverFunctions } from '../../scripts/lib/functions.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
@@ -14,28 +15,33 @@ interface Results {
   output_lines_per_invocation: Record<string, { stdout: number; stderr: number }>;
   xray_segments_per_invocation: Record<string, number>;
   warm: Record<string, { invocations: number }>;
+  bundle_sizes: { artifact: string; js_bytes: number; zip_bytes: number | null }[];
+  cold: { variants: Record<string, { over_floor_ms: number }> };
+  functions: Record<
+    string,
+    { js_bytes: number; zip_bytes: number; init_over_floor_ms: number; health_over_floor_ms: number }
+  >;
   [figure: string]: unknown;
 }
 
-// One smoke run (about 10 s) shared by the assertions: they check what the script produces, never a time.
+// One smoke run (about 30 s: it builds every function and starts their peers) shared by the assertions:
+// they check what the script produces, never a time.
 describe('Script: scripts/bench/run.ts', () => {
   let outDir: string;
   let results: Results;
   let markdown: string;
+  let functionNames: string[];
 
   beforeAll(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'circle-bench-'));
-    await run(
-      process.execPath,
-      ['scripts/bench/run.ts', '--smoke', '--skip-functions', '--out-dir', outDir],
-      {
-        cwd: root,
-        timeout: 120_000,
-      },
-    );
+    functionNames = (await discoverFunctions(root)).map((fn) => fn.name);
+    await run(process.execPath, ['scripts/bench/run.ts', '--smoke', '--out-dir', outDir], {
+      cwd: root,
+      timeout: 240_000,
+    });
     results = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8')) as Results;
     markdown = await readFile(join(outDir, 'RESULTS.md'), 'utf8');
-  }, 150_000);
+  }, 270_000);
 
   afterAll(async () => {
     await rm(outDir, { recursive: true, force: true });
@@ -47,9 +53,12 @@ describe('Script: scripts/bench/run.ts', () => {
       const figures = [
         'warm_p50_ratio_core_vs_raw',
         'warm_p50_ratio_core_vs_stock',
+        'warm_p50_ratio_core_vs_stock_no_tracer',
         'warm_p50_ratio_core_vs_raw_sqs',
         'warm_p50_ratio_core_vs_stock_sqs',
+        'warm_p50_ratio_core_vs_stock_sqs_no_tracer',
         'warm_p50_ratio_core_vs_stock_traced',
+        'cold_over_floor_ratio_core_vs_raw_no_secret',
         'cold_over_floor_ratio_core_vs_raw',
         'secrets_calls_per_1000',
         'connections_per_100_calls',
@@ -65,9 +74,12 @@ describe('Script: scripts/bench/run.ts', () => {
         expect.arrayContaining([
           'raw-http',
           'stock-http',
+          'stock-http-no-tracer',
           'core-http',
           'core-http-traced',
           'raw-sqs',
+          'stock-sqs',
+          'stock-sqs-no-tracer',
           'core-sqs',
         ]),
       );
@@ -96,12 +108,36 @@ describe('Script: scripts/bench/run.ts', () => {
       expect(segments['stock-http']).toBe(0);
     });
 
+    it('puts every function of the repository in the size and cold-start tables, with figures', () => {
+      // Prepare
+      const sizeRows = new Map(results.bundle_sizes.map((row) => [row.artifact, row]));
+      // Act
+      const listed = Object.keys(results.functions).sort();
+      // Assess
+      expect(functionNames.length).toBeGreaterThan(0);
+      expect(listed).toEqual([...functionNames].sort());
+      for (const name of functionNames) {
+        const figures = results.functions[name];
+        expect(sizeRows.get(`function ${name}`)?.js_bytes).toBeGreaterThan(0);
+        expect(figures?.js_bytes).toBeGreaterThan(0);
+        expect(figures?.zip_bytes).toBeGreaterThan(0);
+        expect(Number.isFinite(figures?.init_over_floor_ms)).toBe(true);
+        expect(Number.isFinite(figures?.health_over_floor_ms)).toBe(true);
+        expect(Object.keys(results.cold.variants)).toEqual(
+          expect.arrayContaining([`function-${name}-init`, `function-${name}-health`]),
+        );
+        expect(markdown).toMatch(new RegExp(`^\\| ${name} \\| \\d`, 'm'));
+      }
+    });
+
     it('renders the budgets and the tables in RESULTS.md', () => {
       // Assess
       expect(markdown).toContain('## Budgets (DESIGN.md)');
       expect(results.budgets.length).toBeGreaterThanOrEqual(6);
       for (const budget of results.budgets) expect(markdown).toContain(budget.description);
       expect(markdown).toContain('## Cold start proxy');
+      expect(markdown).toContain('## Functions');
+      expect(markdown).toContain('### Where an SQS batch of 10 goes');
     });
   });
 });

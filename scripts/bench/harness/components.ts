@@ -6,6 +6,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import {
   createLogger,
+  InvocationLog,
   loadTracer,
   OperationMetrics,
   parseEnvelope,
@@ -101,6 +102,24 @@ const sqsEvent = JSON.parse(task.sqsEvent) as SQSEvent;
 const headers = task.headers;
 const noop = async (): Promise<undefined> => undefined;
 const sharedProcessor = new BatchProcessor(EventType.SQS);
+const recordBody = sqsEvent.Records[0]?.body ?? '{}';
+const invocationLog = new InvocationLog(logger, 'bench', '1.0.0');
+const batchMetrics = new OperationMetrics();
+/** What the core records for a batch of ten: one sample per record, drained into one EMF document. */
+const recordBatchMetrics = (): Record<string, unknown>[] => {
+  for (let i = 0; i < 10; i += 1) {
+    batchMetrics.record({ connector: 'bench', operation: OPERATION, durationMs: 0.05, failed: false });
+  }
+  return batchMetrics.drain();
+};
+const batchDocuments = recordBatchMetrics();
+const batchLine = {
+  trigger: 'sqs',
+  correlationId: context.awsRequestId,
+  records: 10,
+  failed: 0,
+  durationMs: 0.5,
+};
 
 const probes: [string, string, Probe][] = [
   ['clock + await', 'an empty async function, timed like a handler (the harness floor)', noop],
@@ -141,6 +160,26 @@ const probes: [string, string, Probe][] = [
   ],
   ['JSON.parse body', 'JSON.parse of the HTTP body', () => JSON.parse(task.body)],
   ['parseJson body', 'the core: secure-json-parse with prototype checks', () => parseJson(task.body, 'body')],
+  [
+    'JSON.parse record body',
+    'JSON.parse of one SQS record body ({ operation, input }), as the stock record handler does',
+    () => JSON.parse(recordBody),
+  ],
+  [
+    'parseJson record body',
+    'the core: secure-json-parse of one SQS record body',
+    () => parseJson(recordBody, 'message body'),
+  ],
+  [
+    'invocation log line',
+    "the core's one line per invocation (InvocationLog.write, hand-serialised) with a batch's EMF document",
+    () => invocationLog.write('INFO', context, batchLine, batchDocuments),
+  ],
+  [
+    'EMF metrics, batch of 10',
+    'OperationMetrics: ten samples recorded and drained into one EMF document (not written)',
+    recordBatchMetrics,
+  ],
   [
     'AsyncLocalStorage',
     'withInvocation around an async function',

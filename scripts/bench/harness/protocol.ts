@@ -41,6 +41,17 @@ export interface WarmSlice {
   loopMs: number;
 }
 
+/** One cold start: a fresh process imports `bundleUrl` and, unless `event` is absent, invokes it once. */
+export interface ColdTask {
+  /** `file:` URL of the handler bundle (the parent converts it, so the child loads no `node:url`). */
+  bundleUrl: string;
+  /** The event as JSON text; absent to measure init alone. */
+  event?: string;
+  /** `http` answers must be 200, `sqs` answers must have no `batchItemFailures`. */
+  kind: 'http' | 'sqs';
+  functionName: string;
+}
+
 export interface ColdResult {
   ok: boolean;
   /** Milliseconds since the child's time origin when the first answer arrived. */

@@ -18,7 +18,9 @@ export const VARIANT_BUNDLES = [
   'raw-sqs',
   'raw-secret',
   'stock-http',
+  'stock-http-no-tracer',
   'stock-sqs',
+  'stock-sqs-no-tracer',
   'stock-secret',
   'core',
   'core-secret',
@@ -26,7 +28,7 @@ export const VARIANT_BUNDLES = [
 export type VariantBundle = (typeof VARIANT_BUNDLES)[number];
 
 /** The scripts the child processes run (compiled to `.mjs`, so no child pays for TypeScript loading). */
-export const HARNESSES = ['warm', 'cold', 'secrets', 'connections', 'components'] as const;
+export const HARNESSES = ['warm', 'cold', 'floor', 'secrets', 'connections', 'components'] as const;
 export type Harness = (typeof HARNESSES)[number];
 
 /** Where a layer and the bundles that resolve it live. */
@@ -157,6 +159,9 @@ async function bundleStandalone(root: string, source: string, outfile: string): 
   });
 }
 
+/** Harnesses that must load nothing the floor does not: no `require` banner (it imports node:module). */
+const BARE_HARNESSES: ReadonlySet<Harness> = new Set(['cold', 'floor']);
+
 /** A harness script: plain ESM, the core and zod resolved at run time like the variants do. */
 async function bundleHarness(root: string, name: Harness, outfile: string): Promise<void> {
   await build({
@@ -167,7 +172,7 @@ async function bundleHarness(root: string, name: Harness, outfile: string): Prom
     format: 'esm',
     platform: 'node',
     target: 'node24',
-    banner: { js: REQUIRE_BANNER },
+    ...(BARE_HARNESSES.has(name) ? {} : { banner: { js: REQUIRE_BANNER } }),
     logLevel: 'warning',
     external: ['@circle-core/core', 'zod', '@aws-sdk/*'],
     nodePaths: [join(root, 'layers', 'core', 'node_modules')],

@@ -115,13 +115,9 @@ export async function runChild<T>(options: ChildOptions): Promise<T> {
   return message;
 }
 
-/** The floor: a bare `node -e` that only reports its CPU time on fd 3, as the cold harness does. */
-const FLOOR_SCRIPT =
-  "const u = process.cpuUsage(); require('node:fs').writeSync(3, JSON.stringify({ cpuMs: (u.user + u.system) / 1000 }))";
-
 /**
- * Runs a process to completion and times it from spawn to exit, collecting one line it writes on fd 3.
- * With no script, runs the floor: a bare `node -e` (see FLOOR_SCRIPT).
+ * Runs a script to completion and times it from spawn to exit, collecting one line it writes on fd 3.
+ * The task, when there is one, goes in `BENCH_TASK`.
  *
  * @example
  * ```ts
@@ -129,14 +125,16 @@ const FLOOR_SCRIPT =
  * ```
  */
 export function timeProcess(
-  options: Omit<ChildOptions, 'script' | 'task'> & { script?: string; task?: unknown },
+  options: Omit<ChildOptions, 'task'> & { task?: unknown },
 ): Promise<{ wallMs: number; line: string }> {
   const stderr = openSync(options.stderrFile, 'a');
-  const args = options.script === undefined ? ['-e', FLOOR_SCRIPT] : [options.script];
   const env =
     options.task === undefined ? options.env : { ...options.env, BENCH_TASK: JSON.stringify(options.task) };
   const started = performance.now();
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', stderr, 'pipe'] });
+  const child = spawn(process.execPath, [options.script], {
+    env,
+    stdio: ['ignore', 'ignore', stderr, 'pipe'],
+  });
   closeSync(stderr);
   let line = '';
   child.stdio[3]?.on('data', (chunk: Buffer) => (line += chunk.toString('utf8')));
@@ -153,7 +151,7 @@ export function timeProcess(
       if (code === 0) resolve({ wallMs, line: line.trim() });
       else
         reject(
-          new Error(`${args.join(' ')} exited with ${signal ?? code}; stderr:\n${tail(options.stderrFile)}`),
+          new Error(`${options.script} exited with ${signal ?? code}; stderr:\n${tail(options.stderrFile)}`),
         );
     });
   });

@@ -1,18 +1,21 @@
 /**
  * Cold start proxy: a fresh `node` process that imports a variant (init included, secret fetch too),
- * invokes it once and exits, timed from spawn to exit; a bare `node -e` is timed in the same rounds and
- * subtracted, so what remains is the variant's own start-up cost. Each process also reports the CPU time
- * it used, a second figure that other load on the machine disturbs much less than wall time.
+ * invokes it once (or not, for init alone) and exits, timed from spawn to exit; an ESM floor script that
+ * loads nothing is timed in the same rounds and subtracted, so what remains is the variant's own start-up
+ * cost. Each process also reports the CPU time it used, a second figure that other load on the machine
+ * disturbs much less than wall time.
  */
 import { join } from 'node:path';
-import type { ColdResult, InvocationTask } from '../harness/protocol.ts';
+import { pathToFileURL } from 'node:url';
+import type { ColdResult, ColdTask } from '../harness/protocol.ts';
 import { timeProcess } from './child.ts';
 import { median } from './stats.ts';
 
 export interface ColdVariant {
   readonly id: string;
   readonly bundle: string;
-  readonly event: string;
+  /** The event of the one invocation; absent to measure init alone. */
+  readonly event?: string;
   readonly trigger: 'http' | 'sqs';
 }
 
@@ -35,6 +38,8 @@ export interface ColdOutcome {
 
 export interface ColdOptions {
   readonly harness: string;
+  /** The floor script (harness/floor.ts). */
+  readonly floor: string;
   readonly runs: number;
   readonly environment: (variant: ColdVariant | undefined) => Record<string, string>;
   readonly logsDir: string;
@@ -54,19 +59,20 @@ async function runOnce(variant: ColdVariant | undefined, options: ColdOptions): 
   const stderrFile = join(options.logsDir, `cold-${variant?.id ?? FLOOR}.stderr`);
   const env = options.environment(variant);
   if (variant === undefined) {
-    const floor = await timeProcess({ env, stderrFile });
+    const floor = await timeProcess({ script: options.floor, env, stderrFile });
     return { wallMs: floor.wallMs, cpuMs: (JSON.parse(floor.line) as { cpuMs: number }).cpuMs };
   }
-  const task: InvocationTask = {
-    bundle: variant.bundle,
-    event: variant.event,
+  const task: ColdTask = {
+    bundleUrl: pathToFileURL(variant.bundle).href,
     kind: variant.trigger,
     functionName: `bench-${variant.id}`,
-    traced: false,
+    ...(variant.event === undefined ? {} : { event: variant.event }),
   };
   const { wallMs, line } = await timeProcess({ script: options.harness, task, env, stderrFile });
   const result = JSON.parse(line) as ColdResult;
-  if (!result.ok) throw new Error(`cold ${variant.id}: the first invocation did not succeed`);
+  if (!result.ok) {
+    throw new Error(`cold ${variant.id}: the first invocation did not succeed (see ${stderrFile})`);
+  }
   return { wallMs, cpuMs: result.cpuMs, firstResultMs: result.firstResultMs };
 }
 

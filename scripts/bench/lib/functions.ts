@@ -1,0 +1,101 @@
+/**
+ * The repository's functions in the benchmark: every function `scripts/lib/functions.ts` discovers from
+ * `functions/<category>/<provider>/function.yml`, built like production (`buildArtifacts`), laid out the
+ * way Lambda resolves modules (the local stack's task root: the bundle, and beside it the layer and the
+ * runtime's AWS SDK), with the environment its function.yml declares plus the settings of its local peer,
+ * and the `GET /<name>/health` event its health route receives.
+ */
+import { join } from 'node:path';
+import { httpEvent } from '../../../layers/core/src/testing/events.ts';
+import type { SecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
+import { type ArtifactSize, buildArtifacts } from '../../lib/artifacts.ts';
+import type { FunctionSource } from '../../lib/functions.ts';
+import { prepareRuntime, prepareTaskRoot } from '../../local/functions/task-root.ts';
+import { GATEWAY_HEADERS } from './events.ts';
+import { type FunctionPeer, startPeers } from './peers.ts';
+
+/** One repository function, ready for cold starts. */
+export interface BenchFunction {
+  readonly name: string;
+  /** `<task root>/index.mjs`. */
+  readonly bundle: string;
+  /** Its function.yml environment (literal values) and its peer's settings. */
+  readonly env: Readonly<Record<string, string>>;
+  /** `GET /<name>/health` through the HTTP API, as JSON text. */
+  readonly healthEvent: string;
+}
+
+export interface PreparedFunctions {
+  readonly functions: readonly BenchFunction[];
+  /** Every artifact of the production build (functions and layer). */
+  readonly sizes: readonly ArtifactSize[];
+  close(): Promise<void>;
+}
+
+/**
+ * Variables the benchmark cannot honour outside Lambda: `NODE_EXTRA_CA_CERTS` names the runtime's RDS CA
+ * bundle (`/var/runtime/ca-cert.pem`), which does not exist here (Node would warn on every start).
+ */
+const SKIPPED_VARIABLES = new Set(['NODE_EXTRA_CA_CERTS']);
+
+/**
+ * The literal settings of a function.yml: values with `${...}` variables or CloudFormation functions
+ * (`Ref`, `Fn::GetAtt`) are deploy-time facts; the function's peer supplies what the benchmark needs.
+ */
+function literalEnvironment(fn: FunctionSource): Record<string, string> {
+  const declared = fn.definition['environment'];
+  const env: Record<string, string> = {};
+  if (typeof declared !== 'object' || declared === null) return env;
+  for (const [name, value] of Object.entries(declared)) {
+    if (SKIPPED_VARIABLES.has(name)) continue;
+    if (typeof value === 'string' && !value.includes('${')) env[name] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean') env[name] = String(value);
+  }
+  return env;
+}
+
+function healthEvent(name: string): string {
+  const { 'content-length': _length, ...headers } = GATEWAY_HEADERS;
+  return JSON.stringify(httpEvent({ method: 'GET', path: `/${name}/health`, headers }));
+}
+
+/**
+ * Builds every function and the layer into `<work>/build`, lays out a task root per function under
+ * `<work>/lambda`, and starts each function's peer.
+ *
+ * @example
+ * ```ts
+ * const prepared = await prepareFunctions('/repo', '/repo/bench/out', secretsFake);
+ * try { ... } finally { await prepared.close(); }
+ * ```
+ */
+export async function prepareFunctions(
+  root: string,
+  work: string,
+  secrets: SecretsManagerFake,
+): Promise<PreparedFunctions> {
+  const buildDir = join(work, 'build');
+  const { functions, sizes } = await buildArtifacts({ root, outDir: buildDir });
+  const lambdaRoot = join(work, 'lambda');
+  const modules = await prepareRuntime({ buildDir, root: lambdaRoot, repoRoot: root });
+  const peers: Map<string, FunctionPeer> = await startPeers(functions, secrets);
+  const prepared: BenchFunction[] = [];
+  for (const fn of functions) {
+    const taskRoot = join(lambdaRoot, 'task', fn.name);
+    await prepareTaskRoot({ buildDir, key: fn.name, target: taskRoot, modules });
+    prepared.push({
+      name: fn.name,
+      bundle: join(taskRoot, 'index.mjs'),
+      // Any AWS call not pointed at a peer fails fast on a closed port instead of reaching AWS.
+      env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', ...literalEnvironment(fn), ...peers.get(fn.name)?.env },
+      healthEvent: healthEvent(fn.name),
+    });
+  }
+  return {
+    functions: prepared,
+    sizes,
+    close: async () => {
+      await Promise.allSettled([...peers.values()].map((peer) => peer.close()));
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The local peer each repository function talks to in the benchmark's cold starts (init plus one health
+ * call): the same peers its tests and the local stack use (s3rver, PGlite, the Slack and GitHub contract
+ * fakes), its secrets in the benchmark's Secrets Manager fake, and the settings that point it at them.
+ * A function without an entry here fails the benchmark by name: every function must be measured.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
+import type { FunctionSource } from '../../lib/functions.ts';
+
+/** What a function's peer adds to its environment, and how to stop it. */
+export interface FunctionPeer {
+  /** Settings pointing the function at the peer (names from its function.yml). */
+  readonly env: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+type PeerStarter = (fn: FunctionSource, secrets: SecretsManagerFake) => Promise<FunctionPeer>;
+
+/** A queue URL on a port nothing listens on: sinks are built at init but never called by a health check. */
+const UNUSED_QUEUE_URL = 'http://127.0.0.1:9/000000000000/bench-events';
+
+const secretName = (fn: FunctionSource, what: string): string => `circle-core/bench/${fn.name}/${what}`;
+
+/** Peers by function name (the key under `function:` in its function.yml). */
+const PEERS: Readonly<Record<string, PeerStarter>> = {
+  s3: async () => {
+    const { startS3rver } = await import('../../../test/peers/s3rver.ts');
+    const s3 = await startS3rver({ buckets: ['bench-objects'], accessKeyIds: ['ASIABENCHMARKEXAMPLE'] });
+    return {
+      env: { S3_BUCKET: 'bench-objects', S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true' },
+      close: () => s3.close(),
+    };
+  },
+  postgres: async (fn, secrets) => {
+    const { startPglite } = await import('../../../test/peers/postgres.ts');
+    const pglite = await startPglite();
+    const url = new URL(pglite.url);
+    const name = secretName(fn, 'credentials');
+    // The production path: the RDS secret JSON read from Secrets Manager during init.
+    secrets.set(
+      name,
+      JSON.stringify({
+        username: decodeURIComponent(url.username),
+        password: 'bench',
+        host: url.hostname,
+        port: Number(url.port),
+        dbname: url.pathname.slice(1),
+        engine: 'postgres',
+      }),
+    );
+    return { env: { PG_SECRET: name, PG_SSL: 'disable' }, close: () => pglite.close() };
+  },
+  slack: async (fn, secrets) => {
+    const { DEFAULT_SLACK_TOKEN, startSlackFake } = await import('../../../test/fakes/slack.ts');
+    const slack = await startSlackFake();
+    secrets.set(secretName(fn, 'bot-token'), DEFAULT_SLACK_TOKEN);
+    secrets.set(secretName(fn, 'signing-secret'), randomBytes(16).toString('hex'));
+    return {
+      env: {
+        SLACK_API_URL: slack.url,
+        SLACK_BOT_TOKEN_SECRET: secretName(fn, 'bot-token'),
+        SLACK_SIGNING_SECRET_SECRET: secretName(fn, 'signing-secret'),
+        SLACK_STATE_TABLE: 'bench-slack-state',
+        SLACK_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => slack.close(),
+    };
+  },
+  github: async (fn, secrets) => {
+    const { startGitHubFake } = await import('../../../test/fakes/github.ts');
+    const token = `ghp_${randomBytes(16).toString('hex')}`;
+    const github = await startGitHubFake({ tokens: [token] });
+    secrets.set(secretName(fn, 'token'), token);
+    secrets.set(secretName(fn, 'webhook-secret'), randomBytes(16).toString('hex'));
+    return {
+      env: {
+        GITHUB_API_URL: github.baseUrl,
+        GITHUB_AUTH: 'token',
+        GITHUB_TOKEN_SECRET: secretName(fn, 'token'),
+        GITHUB_WEBHOOK_SECRET_SECRET: secretName(fn, 'webhook-secret'),
+        GITHUB_STATE_TABLE: 'bench-github-state',
+        GITHUB_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => github.close(),
+    };
+  },
+};
+
+/**
+ * Starts the peer of every function, in parallel; fails naming any function that has none.
+ *
+ * @example
+ * ```ts
+ * const peers = await startPeers(functions, secretsFake);
+ * peers.get('s3')?.env; // { S3_BUCKET: 'bench-objects', S3_ENDPOINT: 'http://127.0.0.1:...', ... }
+ * ```
+ */
+export async function startPeers(
+  functions: readonly FunctionSource[],
+  secrets: SecretsManagerFake,
+): Promise<Map<string, FunctionPeer>> {
+  const missing = functions.filter((fn) => PEERS[fn.name] === undefined).map((fn) => fn.name);
+  if (missing.length > 0) {
+    throw new Error(
+      `no benchmark peer for function ${missing.join(', ')}: add one to scripts/bench/lib/peers.ts`,
+    );
+  }
+  const started = await Promise.allSettled(
+    functions.map(async (fn) => [fn.name, await (PEERS[fn.name] as PeerStarter)(fn, secrets)] as const),
+  );
+  const peers = new Map<string, FunctionPeer>();
+  for (const outcome of started) if (outcome.status === 'fulfilled') peers.set(...outcome.value);
+  const failed = started.find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.allSettled([...peers.values()].map((peer) => peer.close()));
+    throw failed.reason;
+  }
+  return peers;
+}
