@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { AuthError } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
-import { slackBotAuth, verifySlackSignature } from './auth.ts';
+import { verifySlackSignature } from './auth.ts';
+import { slackApi } from './client.ts';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const NOW = 1_531_420_618_000;
@@ -16,10 +17,10 @@ function headersFor(body: Buffer, timestamp = Math.floor(NOW / 1000), prefix = '
   return { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': `${prefix}${digest}` };
 }
 
-describe('Function: slackBotAuth', () => {
+describe('Function: slackApi.auth', () => {
   it('sends the token as a bearer token and cannot refresh a literal', async () => {
     // Prepare
-    const auth = slackBotAuth('xoxb-literal');
+    const auth = slackApi.auth('xoxb-literal');
     const target = { url: new URL('https://slack.com/api/auth.test'), headers: {} as Record<string, string> };
     // Act
     await auth.apply(target);

@@ -1,31 +1,12 @@
 /**
- * How Slack authenticates, both ways: outbound calls carry the bot token as a bearer token; inbound
- * requests (Events API, slash commands) carry an HMAC-SHA256 signature made with the app's signing secret.
+ * How Slack authenticates inbound requests (Events API, slash commands): an HMAC-SHA256 signature made
+ * with the app's signing secret. Outbound calls carry the bot token as a bearer token, declared in
+ * `slackApi` (client.ts); a rejected token makes the core re-read the secret once and retry.
  */
-import {
-  assertFreshTimestamp,
-  bearerAuth,
-  type CredentialSource,
-  type RequestAuth,
-  verifyHmacSignature,
-} from '@circle-core/core';
+import { assertFreshTimestamp, verifyHmacSignature } from '@circle-core/core';
 
 /** Slack's replay window for signed requests: five minutes either way. */
 export const SLACK_SIGNATURE_TOLERANCE_SECONDS = 300;
-
-/**
- * The bot token (`xoxb-...`) as `Authorization: Bearer`, the only place Slack reads it from a JSON body
- * call. With a Secret source, a rejected token (`invalid_auth`, `token_revoked`, ...) makes the core
- * re-read the secret once and retry: a rotation needs no redeploy.
- *
- * @example
- * ```ts
- * const auth = slackBotAuth(defineSecret(config.SLACK_BOT_TOKEN_SECRET));
- * ```
- */
-export function slackBotAuth(token: CredentialSource): RequestAuth {
-  return bearerAuth({ token });
-}
 
 /** A signed inbound request as Slack sends it. */
 export interface SlackSignedRequest {

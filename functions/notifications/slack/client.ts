@@ -1,20 +1,20 @@
 /**
- * The Slack Web API client: the only code that talks to Slack, usable as a library outside Lambda. It
- * implements the shared notifier interface; every failure reaches the caller as a core error (the table
- * in errors.ts, applied once by the HTTP client's `inspect` hook).
+ * The Slack Web API: the only code that talks to Slack. `slackApi` states Slack's facts for the core's
+ * REST kit (auth, error table, pagination); `SlackApi` holds the calls on parsed input (the runtime's
+ * parse is the one parse); `SlackClient` is the library face, the notifier interface for callers outside
+ * the runtime, which parses their input once.
  */
 import {
+  bodyCursor,
   type CredentialSource,
-  HttpClient,
-  type HttpRequest,
+  defineRestProvider,
   parseInput,
-  UnexpectedResponseError,
+  type RestClient,
 } from '@circle-core/core';
 import type * as z from 'zod';
 import type { Notifier, NotifierCapability } from '#shared/interfaces/notifier.ts';
 import type { ListChannelsOutput, NotifierChannelInfo } from '#shared/models/notifier.ts';
-import { slackBotAuth } from './auth.ts';
-import { inspectSlackResponse } from './errors.ts';
+import { SLACK_ERRORS } from './errors.ts';
 import {
   AuthTestAnswer,
   type ConversationAnswer,
@@ -32,8 +32,25 @@ import {
   type UpdateMessageOutput,
 } from './models.ts';
 
-/** Slack's public Web API. */
-export const SLACK_API_URL = 'https://slack.com/api';
+/** Slack's Web API as data; its settings are `SLACK_API_URL`, `SLACK_TIMEOUT_MS`, ... */
+export const slackApi = defineRestProvider({
+  name: 'Slack',
+  settingsPrefix: 'SLACK',
+  baseUrl: 'https://slack.com/api',
+  auth: { kind: 'bearer' },
+  // Slack warns (missing_charset) about JSON without a charset.
+  jsonContentType: 'application/json; charset=utf-8',
+  // Most failures are HTTP 200 `{ ok: false, error }`; other statuses keep the core's mapping.
+  errors: {
+    codeIn: 'ok-false',
+    codeField: 'error',
+    rows: SLACK_ERRORS,
+    detailKeys: { code: 'slackError', operation: 'method' },
+    detailFields: ['needed', 'provided'],
+    messageFields: ['needed'],
+  },
+  pagination: bodyCursor({ field: 'response_metadata.next_cursor', param: 'cursor' }),
+});
 
 /** What this client offers of the notifier interface: everything. */
 export const SLACK_CAPABILITIES: readonly NotifierCapability[] = [
@@ -44,58 +61,24 @@ export const SLACK_CAPABILITIES: readonly NotifierCapability[] = [
   'user-lookup',
 ];
 
-export interface SlackClientOptions {
-  /** The bot token: a Secret (refreshed after a rejection) or a literal. */
-  token: CredentialSource;
-  /** Default https://slack.com/api. */
-  baseUrl?: string;
-  /** Per attempt, default 10 000 ms (capped by the invocation's remaining time). */
-  timeoutMs?: number;
-  /** Attempts of read calls, default 3. Writes are sent once (see {@link SlackClient}). */
-  maxAttempts?: number;
-}
-
 /**
- * The outbound HTTP client Slack needs: bearer token, Slack's `ok: false` mapping, JSON bodies.
+ * Slack's Web API on parsed input. Reads (`conversations.list`, `users.lookupByEmail`, `auth.test`) are
+ * GETs, so the core retries them after a 5xx, a timeout or a short `Retry-After`. Writes
+ * (`chat.postMessage`, `chat.update`) are JSON POSTs sent once: Slack has no idempotency keys, and a repeat
+ * after a lost answer would post twice. A rejected token is the exception: the core re-reads the secret
+ * and sends once more, since Slack did nothing with it.
  *
  * @example
  * ```ts
- * const http = createSlackHttpClient({ token: 'xoxb-...', timeoutMs: 5_000 });
- * ```
- */
-export function createSlackHttpClient(options: SlackClientOptions): HttpClient {
-  return new HttpClient({
-    provider: 'Slack',
-    baseUrl: options.baseUrl ?? SLACK_API_URL,
-    auth: slackBotAuth(options.token),
-    timeoutMs: options.timeoutMs ?? 10_000,
-    maxAttempts: options.maxAttempts ?? 3,
-    inspect: inspectSlackResponse,
-  });
-}
-
-type Args = Record<string, string | number | boolean | undefined>;
-
-/**
- * Slack's Web API as a notifier. Read methods (`conversations.list`, `users.lookupByEmail`, `auth.test`)
- * are sent as GET with query arguments, so the core retries them after a 5xx, a timeout or a short
- * `Retry-After`. Writes (`chat.postMessage`, `chat.update`) are JSON POSTs sent once: Slack has no
- * idempotency keys, and a repeat after a lost answer would post the message twice. A rejected token is
- * the exception: the core re-reads the secret and sends once more, since Slack did nothing with it.
- *
- * @example
- * ```ts
- * const slack = new SlackClient({ token: defineSecret('circle-core/slack/bot-token') });
+ * const slack = new SlackApi(slackApi.client({ credential: defineSecret('circle-core/slack/bot-token') }));
  * const { ts } = await slack.postMessage({ channel: 'C0123ABCD', text: 'Deploy finished' });
- * await slack.updateMessage({ channel: 'C0123ABCD', ts, text: 'Deploy finished :white_check_mark:' });
  * ```
  */
-export class SlackClient implements Notifier {
-  readonly capabilities: ReadonlySet<NotifierCapability> = new Set(SLACK_CAPABILITIES);
-  readonly #http: HttpClient;
+export class SlackApi {
+  readonly #rest: RestClient;
 
-  constructor(options: SlackClientOptions, http: HttpClient = createSlackHttpClient(options)) {
-    this.#http = http;
+  constructor(rest: RestClient) {
+    this.#rest = rest;
   }
 
   /**
@@ -106,15 +89,10 @@ export class SlackClient implements Notifier {
    * await slack.postMessage({ channel: 'C0123ABCD', text: 'Build failed', threadTs: '1503435956.000247' });
    * ```
    */
-  async postMessage(input: SlackPostMessageInput): Promise<PostMessageOutput> {
-    const { channel, text, blocks, threadTs, unfurlLinks } = parseInput(SlackPostMessageInput, input);
-    const answer = await this.#post('chat.postMessage', PostMessageAnswer, {
-      channel,
-      text,
-      blocks,
-      thread_ts: threadTs,
-      unfurl_links: unfurlLinks,
-    });
+  async postMessage(input: z.output<typeof SlackPostMessageInput>): Promise<PostMessageOutput> {
+    const { channel, text, blocks, threadTs, unfurlLinks } = input;
+    const json = { channel, text, blocks, thread_ts: threadTs, unfurl_links: unfurlLinks };
+    const answer = await this.#rest.post('/chat.postMessage', PostMessageAnswer, { json });
     const parent = answer.message?.thread_ts ?? threadTs;
     const output: PostMessageOutput = { channel: answer.channel, ts: answer.ts };
     if (parent !== undefined && parent !== answer.ts) output.threadTs = parent;
@@ -129,9 +107,11 @@ export class SlackClient implements Notifier {
    * await slack.updateMessage({ channel: 'C0123ABCD', ts: '1503435956.000247', text: 'Resolved' });
    * ```
    */
-  async updateMessage(input: SlackUpdateMessageInput): Promise<UpdateMessageOutput> {
-    const { channel, ts, text, blocks } = parseInput(SlackUpdateMessageInput, input);
-    const answer = await this.#post('chat.update', UpdateMessageAnswer, { channel, ts, text, blocks });
+  async updateMessage(input: z.output<typeof SlackUpdateMessageInput>): Promise<UpdateMessageOutput> {
+    const { channel, ts, text, blocks } = input;
+    const answer = await this.#rest.post('/chat.update', UpdateMessageAnswer, {
+      json: { channel, ts, text, blocks },
+    });
     return { channel: answer.channel, ts: answer.ts };
   }
 
@@ -143,17 +123,15 @@ export class SlackClient implements Notifier {
    * const { channels, nextCursor } = await slack.listChannels({ limit: 200, excludeArchived: true });
    * ```
    */
-  async listChannels(input: SlackListChannelsInput = {}): Promise<ListChannelsOutput> {
-    const { cursor, limit, types, excludeArchived } = parseInput(SlackListChannelsInput, input);
-    const answer = await this.#get('conversations.list', ConversationsListAnswer, {
+  async listChannels(input: z.output<typeof SlackListChannelsInput>): Promise<ListChannelsOutput> {
+    const { cursor, limit, types, excludeArchived } = input;
+    const page = await this.#rest.list('/conversations.list', ConversationsListAnswer, {
+      query: { limit, types: types?.join(','), exclude_archived: excludeArchived },
       cursor,
-      limit,
-      types: types?.join(','),
-      exclude_archived: excludeArchived,
+      items: (answer) => answer.channels.map(toChannel),
     });
-    const next = answer.response_metadata?.next_cursor;
-    const output: ListChannelsOutput = { channels: answer.channels.map(toChannel) };
-    if (next !== undefined && next !== '') output.nextCursor = next;
+    const output: ListChannelsOutput = { channels: page.items };
+    if (page.nextCursor !== undefined) output.nextCursor = page.nextCursor;
     return output;
   }
 
@@ -165,9 +143,10 @@ export class SlackClient implements Notifier {
    * const { id } = await slack.findUserByEmail({ email: 'alice@example.com' });
    * ```
    */
-  async findUserByEmail(input: z.input<typeof FindUserByEmailInput>): Promise<SlackFindUserOutput> {
-    const { email } = parseInput(FindUserByEmailInput, input);
-    const { user } = await this.#get('users.lookupByEmail', LookupByEmailAnswer, { email });
+  async findUserByEmail(input: z.output<typeof FindUserByEmailInput>): Promise<SlackFindUserOutput> {
+    const { user } = await this.#rest.get('/users.lookupByEmail', LookupByEmailAnswer, {
+      query: { email: input.email },
+    });
     const output: SlackFindUserOutput = {
       id: user.id,
       name: user.name,
@@ -186,7 +165,7 @@ export class SlackClient implements Notifier {
    * ```
    */
   async authTest(): Promise<SlackIdentity> {
-    const answer = await this.#get('auth.test', AuthTestAnswer, {});
+    const answer = await this.#rest.get('/auth.test', AuthTestAnswer);
     const identity: SlackIdentity = {
       url: answer.url,
       team: answer.team,
@@ -207,34 +186,7 @@ export class SlackClient implements Notifier {
    * ```
    */
   close(): void {
-    this.#http.close();
-  }
-
-  #get<S extends z.ZodType>(method: string, answer: S, args: Args): Promise<z.output<S>> {
-    return this.#call(method, answer, { method: 'GET', path: `/${method}`, query: args });
-  }
-
-  #post<S extends z.ZodType>(method: string, answer: S, args: Record<string, unknown>): Promise<z.output<S>> {
-    return this.#call(method, answer, {
-      method: 'POST',
-      path: `/${method}`,
-      json: args,
-      // Slack warns (missing_charset) about JSON without a charset.
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-    });
-  }
-
-  async #call<S extends z.ZodType>(method: string, answer: S, request: HttpRequest): Promise<z.output<S>> {
-    const response = await this.#http.request(request);
-    const parsed = answer.safeParse(response.body);
-    if (!parsed.success) {
-      const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))];
-      throw new UnexpectedResponseError(
-        `Slack answered ${method} without the expected fields (${fields.join(', ').slice(0, 200)})`,
-        { details: { provider: 'Slack', method } },
-      );
-    }
-    return parsed.data;
+    this.#rest.close();
   }
 }
 
@@ -252,4 +204,62 @@ function toChannel(conversation: z.output<typeof ConversationAnswer>): NotifierC
   if (topic !== undefined && topic !== '') channel.topic = topic;
   if (conversation.num_members !== undefined) channel.memberCount = conversation.num_members;
   return channel;
+}
+
+export interface SlackClientOptions {
+  /** The bot token: a Secret (re-read after a rejection) or a literal. */
+  token: CredentialSource;
+  /** Default https://slack.com/api. */
+  baseUrl?: string;
+  /** Per attempt, default 10 000 ms (capped by the invocation's time left). */
+  timeoutMs?: number;
+  /** Attempts of read calls, default 3. Writes are sent once. */
+  maxAttempts?: number;
+}
+
+/**
+ * Slack as a notifier for library use: each method parses its caller's input (a ValidationError before
+ * any call to Slack), then runs the {@link SlackApi} call. The connector's operations call `SlackApi`
+ * directly, with the input the runtime already parsed.
+ *
+ * @example
+ * ```ts
+ * const slack = new SlackClient({ token: defineSecret('circle-core/slack/bot-token') });
+ * await slack.postMessage({ channel: 'C0123ABCD', text: 'Deploy finished' });
+ * ```
+ */
+export class SlackClient implements Notifier {
+  readonly capabilities: ReadonlySet<NotifierCapability> = new Set(SLACK_CAPABILITIES);
+  readonly api: SlackApi;
+
+  constructor(
+    options: SlackClientOptions,
+    rest: RestClient = slackApi.client({ ...options, credential: options.token }),
+  ) {
+    this.api = new SlackApi(rest);
+  }
+
+  async postMessage(input: SlackPostMessageInput): Promise<PostMessageOutput> {
+    return this.api.postMessage(parseInput(SlackPostMessageInput, input));
+  }
+
+  async updateMessage(input: SlackUpdateMessageInput): Promise<UpdateMessageOutput> {
+    return this.api.updateMessage(parseInput(SlackUpdateMessageInput, input));
+  }
+
+  async listChannels(input: SlackListChannelsInput = {}): Promise<ListChannelsOutput> {
+    return this.api.listChannels(parseInput(SlackListChannelsInput, input));
+  }
+
+  async findUserByEmail(input: z.input<typeof FindUserByEmailInput>): Promise<SlackFindUserOutput> {
+    return this.api.findUserByEmail(parseInput(FindUserByEmailInput, input));
+  }
+
+  authTest(): Promise<SlackIdentity> {
+    return this.api.authTest();
+  }
+
+  close(): void {
+    this.api.close();
+  }
 }

@@ -1,15 +1,14 @@
 import { envInteger, eventSettings } from '@circle-core/core';
 import * as z from 'zod';
+import { slackApi } from './client.ts';
 
 /**
  * The Slack connector's settings. Keys are the environment variable names; secrets are referred to by
  * name only (their values live in Secrets Manager).
  */
 export const SlackConfig = z.object({
-  SLACK_API_URL: z
-    .url({ protocol: /^https?$/ })
-    .default('https://slack.com/api')
-    .describe("Web API base URL (the contract fake's URL in tests and on the local stack)"),
+  /** SLACK_API_URL (the contract fake's URL locally), SLACK_TIMEOUT_MS, SLACK_MAX_ATTEMPTS, SLACK_MAX_RETRY_AFTER_MS. */
+  ...slackApi.settings,
   SLACK_BOT_TOKEN_SECRET: z
     .string()
     .min(1)
@@ -20,12 +19,6 @@ export const SlackConfig = z.object({
     .min(1)
     .default('circle-core/slack/signing-secret')
     .describe('Name or ARN of the secret holding the signing secret (verifies events and slash commands)'),
-  SLACK_TIMEOUT_MS: envInteger(10_000, { min: 50, max: 120_000 }).describe(
-    "Per attempt; always capped by the Lambda's remaining time",
-  ),
-  SLACK_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }).describe(
-    'Attempts of read calls; posting and updating are never repeated after a 5xx',
-  ),
   SLACK_SECRET_MAX_AGE_SECONDS: envInteger(300, { min: 0, max: 86_400 }).describe(
     'How long a fetched secret is served from the container cache',
   ),

@@ -9,7 +9,11 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
-import { inspectSlackResponse, SLACK_ERRORS, slackError } from './errors.ts';
+import { slackApi } from './client.ts';
+import { SLACK_ERRORS } from './errors.ts';
+
+/** Slack's declared failure mapping (the error table applied by the core's REST kit). */
+const inspectSlackResponse = slackApi.inspect;
 
 const URL_OF = (method: string) => `https://slack.com/api/${method}`;
 
@@ -25,7 +29,7 @@ function answer(
   };
 }
 
-describe('Function: inspectSlackResponse', () => {
+describe('Function: slackApi.inspect', () => {
   it.each([
     ['channel_not_found', NotFoundError],
     ['users_not_found', NotFoundError],
@@ -175,7 +179,7 @@ describe('Function: inspectSlackResponse', () => {
   });
 });
 
-describe('Function: slackError', () => {
+describe('Constant: SLACK_ERRORS', () => {
   it('maps every table row to the class its kind names', () => {
     // Prepare
     const classes = {
@@ -186,10 +190,12 @@ describe('Function: slackError', () => {
       validation: ValidationError,
       conflict: ConflictError,
       unavailable: UnavailableError,
+      unexpected: UnexpectedResponseError,
     };
     // Act
     const mismatches = Object.entries(SLACK_ERRORS).filter(([code, rule]) => {
-      const error = slackError(code, { method: 'chat.update', status: 200, headers: {}, body: {} });
+      const error = inspectSlackResponse(answer({ ok: false, error: code }, { method: 'chat.update' }));
+      if (error === undefined) return true;
       return !(error instanceof classes[rule.kind]) || !error.message.includes(rule.meaning);
     });
     // Assess

@@ -1,44 +1,15 @@
 /**
- * Slack's `ok: false` error codes mapped onto the core error taxonomy, in one table, so every method of the
- * client fails the same way for the same code (and the HTTP client's `inspect` hook applies it once).
+ * Slack's `ok: false` error codes mapped onto the core error taxonomy, in one table the REST kit applies
+ * to every answer (see `slackApi` in client.ts), so no method checks `ok` by hand.
  */
-import {
-  AuthError,
-  ConflictError,
-  type ConnectorError,
-  ForbiddenError,
-  type HttpResponse,
-  NotFoundError,
-  ownValue,
-  parseRetryAfter,
-  RateLimitedError,
-  UnavailableError,
-  UnexpectedResponseError,
-  ValidationError,
-} from '@circle-core/core';
-
-/** The core error class a Slack code maps to. */
-export type SlackErrorKind =
-  | 'not-found'
-  | 'auth'
-  | 'forbidden'
-  | 'rate-limited'
-  | 'validation'
-  | 'conflict'
-  | 'unavailable';
-
-/** One row: the class, and what the code means in words a caller can act on. */
-export interface SlackErrorRule {
-  kind: SlackErrorKind;
-  meaning: string;
-}
+import type { ErrorRow } from '@circle-core/core';
 
 /**
  * Slack error codes -> core error classes. Codes about the shape of our own request (`invalid_post_type`,
  * `invalid_charset`, `invalid_form_data`, ...) are deliberately absent: they mean a bug here, not a caller
  * mistake, and surface as UnexpectedResponseError with the code.
  */
-export const SLACK_ERRORS: Readonly<Record<string, SlackErrorRule>> = {
+export const SLACK_ERRORS: Readonly<Record<string, ErrorRow>> = {
   channel_not_found: { kind: 'not-found', meaning: 'the channel does not exist or the app cannot see it' },
   users_not_found: { kind: 'not-found', meaning: 'no user has that email address' },
   user_not_found: { kind: 'not-found', meaning: 'the user does not exist' },
@@ -89,116 +60,3 @@ export const SLACK_ERRORS: Readonly<Record<string, SlackErrorRule>> = {
   team_added_to_org: { kind: 'unavailable', meaning: 'the workspace is migrating to an Enterprise org' },
   org_login_required: { kind: 'unavailable', meaning: 'the workspace is migrating to an Enterprise org' },
 };
-
-/** Slack codes are short snake_case words; anything else is not echoed into a message. */
-const CODE_PATTERN = /^[a-z0-9_.]{1,64}$/;
-/** Web API method names: `chat.postMessage`, `users.lookupByEmail`. */
-const METHOD_PATTERN = /^[a-zA-Z]+(?:\.[a-zA-Z]+){1,3}$/;
-
-/** What is known about the failed call. */
-export interface SlackFailureContext {
-  /** The Web API method, e.g. `chat.postMessage`. */
-  method: string;
-  status: number;
-  headers: Record<string, string>;
-  /** The whole `ok: false` answer (for `needed`/`provided` scopes); never echoed wholesale. */
-  body: Record<string, unknown>;
-}
-
-function scopes(value: unknown): string | undefined {
-  return typeof value === 'string' && /^[\w:.,-]{1,500}$/.test(value) ? value : undefined;
-}
-
-/**
- * The core error for a Slack error code. The message names the method, the meaning and the code; details
- * carry the code, the method and, for `missing_scope`, the scopes needed and granted. Nothing else of the
- * answer, and never a token.
- *
- * @example
- * ```ts
- * slackError('channel_not_found', { method: 'chat.postMessage', status: 200, headers: {}, body: {} });
- * // NotFoundError 'Slack chat.postMessage failed: the channel does not exist or the app cannot see it (channel_not_found)'
- * ```
- */
-export function slackError(code: string, context: SlackFailureContext): ConnectorError {
-  const safeCode = CODE_PATTERN.test(code) ? code : 'unrecognised_error';
-  const rule = ownValue(SLACK_ERRORS, safeCode);
-  const details: Record<string, unknown> = {
-    provider: 'Slack',
-    method: context.method,
-    slackError: safeCode,
-  };
-  const needed = scopes(context.body['needed']);
-  if (needed !== undefined) details['needed'] = needed;
-  const provided = scopes(context.body['provided']);
-  if (provided !== undefined) details['provided'] = provided;
-  if (rule === undefined) {
-    return new UnexpectedResponseError(`Slack ${context.method} failed with error ${safeCode}`, { details });
-  }
-  const message = `Slack ${context.method} failed: ${rule.meaning} (${safeCode})`;
-  switch (rule.kind) {
-    case 'not-found':
-      return new NotFoundError(message, { details });
-    case 'auth':
-      return new AuthError(message, { details });
-    case 'forbidden':
-      return new ForbiddenError(needed === undefined ? message : `${message}; needed: ${needed}`, {
-        details,
-      });
-    case 'rate-limited':
-      return new RateLimitedError(message, {
-        details,
-        retryAfterMs: parseRetryAfter(context.headers['retry-after']),
-      });
-    case 'validation':
-      return new ValidationError(message, [], { details });
-    case 'conflict':
-      return new ConflictError(message, { details });
-    case 'unavailable':
-      return new UnavailableError(message, { details });
-  }
-}
-
-/** The method name is the last path segment of the call's URL (`.../api/chat.postMessage`). */
-function methodOf(url: string): string {
-  try {
-    const segment = new URL(url).pathname.split('/').pop() ?? '';
-    return METHOD_PATTERN.test(segment) ? segment : 'call';
-  } catch {
-    return 'call';
-  }
-}
-
-/**
- * The HTTP client's `inspect` hook for Slack. Slack answers most failures as HTTP 200 `{ ok: false, error }`,
- * so every 2xx is checked here: `ok: true` passes, `ok: false` maps through {@link SLACK_ERRORS}, and a body
- * that is not a JSON object with a boolean `ok` is an UnexpectedResponseError. Non-2xx answers are left to
- * the core (429 + Retry-After -> RateLimitedError, 5xx -> UnavailableError, ...); 1xx/3xx are unexpected.
- *
- * @example
- * ```ts
- * new HttpClient({ provider: 'Slack', baseUrl, auth, inspect: inspectSlackResponse });
- * ```
- */
-export function inspectSlackResponse(response: HttpResponse): ConnectorError | undefined {
-  const { status } = response;
-  if (status >= 400) return undefined;
-  const method = methodOf(response.url);
-  const details = { provider: 'Slack', method, status };
-  if (status < 200 || status >= 300) {
-    return new UnexpectedResponseError(`Slack answered ${method} with HTTP ${status}`, { details });
-  }
-  const body = response.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return new UnexpectedResponseError(`Slack answered ${method} with a body that is not a JSON object`, {
-      details,
-    });
-  }
-  const record = body as Record<string, unknown>;
-  if (record['ok'] === true) return undefined;
-  if (record['ok'] !== false) {
-    return new UnexpectedResponseError(`Slack answered ${method} without the ok field`, { details });
-  }
-  const code = typeof record['error'] === 'string' ? record['error'] : 'unrecognised_error';
-  return slackError(code, { method, status, headers: response.headers, body: record });
-}

@@ -3,7 +3,7 @@
  * plus the signed inbound routes Slack calls (Events API, slash commands).
  */
 import { defineConnector, defineSecret, eventReceivingFromConfig } from '@circle-core/core';
-import { SLACK_CAPABILITIES, SlackClient } from './client.ts';
+import { SLACK_CAPABILITIES, SlackApi, slackApi } from './client.ts';
 import { SlackConfig, type SlackSettings } from './config.ts';
 import {
   FindUserByEmailInput,
@@ -19,7 +19,7 @@ import { SlackReceiver } from './receiver.ts';
 
 /** What `setup` builds once per container: the Web API client and the inbound receiver. */
 export interface SlackServices {
-  slack: SlackClient;
+  slack: SlackApi;
   receiver: SlackReceiver;
 }
 
@@ -42,12 +42,7 @@ export async function createSlackServices(config: SlackSettings): Promise<SlackS
     signingSecret.prefetch(),
   ]);
   return {
-    slack: new SlackClient({
-      token,
-      baseUrl: config.SLACK_API_URL,
-      timeoutMs: config.SLACK_TIMEOUT_MS,
-      maxAttempts: config.SLACK_MAX_ATTEMPTS,
-    }),
+    slack: new SlackApi(slackApi.clientFromSettings(config, { credential: token })),
     receiver: new SlackReceiver({ signingSecret, receiving }),
   };
 }
