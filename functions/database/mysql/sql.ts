@@ -1,0 +1,237 @@
+/**
+ * The SQL text the MySQL connector writes itself: quoted identifiers, multi-row INSERT batches bounded by
+ * rows, placeholders and bytes, the statements it refuses to run inside its own transactions, the catalog
+ * queries behind `list-tables` and `describe-table`, and column type names. Values never enter this text.
+ */
+import { ValidationError } from '@circle-core/core';
+import type { InsertRowsInput, SqlValue, TableType } from '#shared/models/sql-database.ts';
+
+/** The prepared-statement protocol counts parameters in 16 bits. */
+export const MAX_PARAMETERS = 65_535;
+/** Rows per statement: as PostgreSQL's connector, bigger statements buy little. */
+export const MAX_ROWS_PER_BATCH = 1_000;
+/** Bytes of values per statement, well under the smallest default `max_allowed_packet` (16 MiB on MariaDB). */
+export const MAX_BYTES_PER_BATCH = 4 * 1024 * 1024;
+
+/**
+ * Quotes a table, database or column name with backticks (a backtick inside is doubled).
+ *
+ * @example
+ * ```ts
+ * quoteIdentifier('order items'); // '`order items`'
+ * ```
+ */
+export function quoteIdentifier(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
+/** One statement of a bulk insert. */
+export interface InsertBatch {
+  sql: string;
+  params: SqlValue[];
+  rows: number;
+}
+
+/** How many bytes a value takes in the statement, roughly (the packet limit is what matters). */
+function sizeOf(value: SqlValue): number {
+  return typeof value === 'string'
+    ? Buffer.byteLength(value)
+    : value === null
+      ? 1
+      : JSON.stringify(value).length;
+}
+
+/**
+ * Splits a bulk insert into multi-row `INSERT [IGNORE] INTO ... VALUES (?, ?), (?, DEFAULT)` statements,
+ * each within the row, parameter and byte bounds. A row that leaves out a column gets the column's DEFAULT.
+ *
+ * @example
+ * ```ts
+ * planInsert({ table: 'events', rows: [{ id: 1, kind: 'a' }] });
+ * // [{ sql: 'insert into `events` (`id`, `kind`) values (?, ?)', params: [1, 'a'], rows: 1 }]
+ * ```
+ */
+export function planInsert(input: InsertRowsInput): InsertBatch[] {
+  const first = input.rows[0] ?? {};
+  const columns = input.columns ?? Object.keys(first);
+  if (columns.length === 0) throw new ValidationError('insert-rows needs at least one column');
+  if (new Set(columns).size !== columns.length) throw new ValidationError('columns must not repeat a name');
+  const known = new Set(columns);
+  const target =
+    input.schema === undefined
+      ? quoteIdentifier(input.table)
+      : `${quoteIdentifier(input.schema)}.${quoteIdentifier(input.table)}`;
+  const verb = input.onConflict === 'ignore' ? 'insert ignore into' : 'insert into';
+  const head = `${verb} ${target} (${columns.map(quoteIdentifier).join(', ')}) values `;
+  const perBatch = Math.min(MAX_ROWS_PER_BATCH, Math.floor(MAX_PARAMETERS / columns.length));
+
+  const batches: InsertBatch[] = [];
+  let tuples: string[] = [];
+  let params: SqlValue[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    if (tuples.length > 0) batches.push({ sql: `${head}${tuples.join(', ')}`, params, rows: tuples.length });
+    tuples = [];
+    params = [];
+    bytes = 0;
+  };
+  input.rows.forEach((row, index) => {
+    const stray = Object.keys(row).find((key) => !known.has(key));
+    if (stray !== undefined) {
+      const pointer = `/rows/${index}`;
+      throw new ValidationError(
+        `Row ${index} has a column that is not in columns: ${quoteIdentifier(stray)}`,
+        [{ pointer, message: 'column not in columns' }],
+      );
+    }
+    const cells = columns.map((column) => row[column]);
+    const size = cells.reduce<number>((sum, value) => sum + (value === undefined ? 0 : sizeOf(value)), 0);
+    if (tuples.length >= perBatch || (tuples.length > 0 && bytes + size > MAX_BYTES_PER_BATCH)) flush();
+    tuples.push(`(${cells.map((value) => (value === undefined ? 'default' : '?')).join(', ')})`);
+    for (const value of cells) if (value !== undefined) params.push(value);
+    bytes += size;
+  });
+  flush();
+  return batches;
+}
+
+/** The first keyword of a statement, after whitespace, comments and an opening parenthesis. */
+export function firstKeyword(sql: string): string {
+  const rest = sql.replace(/^(?:\s+|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/|\()*/, '');
+  return (/^[A-Za-z_]+/.exec(rest)?.[0] ?? '').toLowerCase();
+}
+
+/** Statements that open or end a transaction, which the connector owns. */
+const TRANSACTION_CONTROL = new Set([
+  'begin',
+  'start',
+  'commit',
+  'rollback',
+  'xa',
+  'lock',
+  'unlock',
+  'savepoint',
+  'release',
+]);
+
+/** Statements MySQL commits implicitly before and after (DDL, account management, table maintenance). */
+const IMPLICIT_COMMIT = new Set([
+  'create',
+  'alter',
+  'drop',
+  'rename',
+  'truncate',
+  'grant',
+  'revoke',
+  'install',
+  'uninstall',
+  'analyze',
+  'optimize',
+  'repair',
+  'check',
+  'flush',
+  'cache',
+  'load',
+  'reset',
+  'purge',
+  'change',
+]);
+
+/**
+ * Why a statement may not run inside the connector's transaction, or undefined: transaction control
+ * everywhere, and in `execute` (or read-only mode) statements MySQL commits implicitly, which would commit
+ * part of the batch.
+ *
+ * @example
+ * ```ts
+ * refusal('create table t (id int)', { inTransaction: true }); // 'MySQL commits implicitly ...'
+ * ```
+ */
+export function refusal(sql: string, options: { inTransaction: boolean }): string | undefined {
+  const keyword = firstKeyword(sql);
+  if (TRANSACTION_CONTROL.has(keyword)) {
+    return 'the connector opens and ends transactions itself: BEGIN, COMMIT, ROLLBACK, LOCK TABLES and the like are refused';
+  }
+  if (options.inTransaction && IMPLICIT_COMMIT.has(keyword)) {
+    return `MySQL commits implicitly around ${keyword.toUpperCase()}, which would break the transaction: run it on its own with query`;
+  }
+  return undefined;
+}
+
+const SYSTEM_SCHEMAS = "('mysql', 'information_schema', 'performance_schema', 'sys')";
+
+/** information_schema's TABLE_TYPE -> the interface's table type. */
+export const TABLE_TYPES: Record<string, TableType> = { VIEW: 'view', 'SYSTEM VIEW': 'view' };
+
+/** ?: the database, or null for every non-system database. */
+export const LIST_TABLES_SQL = `select table_schema as \`schema\`, table_name as name, table_type as kind
+from information_schema.tables
+where (? is null and table_schema not in ${SYSTEM_SCHEMAS}) or table_schema = ?
+order by table_schema, table_name`;
+
+/** ?, ?: the database (null: the current one), the table. One row per column, ordered. */
+export const DESCRIBE_TABLE_SQL = `select t.table_schema as \`schema\`, t.table_name as name, t.table_type as kind,
+  c.column_name as column_name, c.ordinal_position as position, c.column_type as type,
+  c.is_nullable = 'YES' as nullable, c.column_default as default_value,
+  (select k.ordinal_position from information_schema.key_column_usage k
+    where k.table_schema = c.table_schema and k.table_name = c.table_name
+      and k.column_name = c.column_name and k.constraint_name = 'PRIMARY') as key_position
+from information_schema.tables t
+left join information_schema.columns c on c.table_schema = t.table_schema and c.table_name = t.table_name
+where t.table_schema = coalesce(?, database()) and t.table_name = ?
+order by c.ordinal_position`;
+
+/** Protocol column types -> SQL type names; strings and blobs are told apart by the binary charset (63). */
+const TYPE_NAMES: Record<number, string | [text: string, binary: string]> = {
+  0: 'decimal',
+  1: 'tinyint',
+  2: 'smallint',
+  3: 'int',
+  4: 'float',
+  5: 'double',
+  6: 'null',
+  7: 'timestamp',
+  8: 'bigint',
+  9: 'mediumint',
+  10: 'date',
+  11: 'time',
+  12: 'datetime',
+  13: 'year',
+  15: ['varchar', 'varbinary'],
+  16: 'bit',
+  245: 'json',
+  246: 'decimal',
+  247: 'enum',
+  248: 'set',
+  249: ['tinytext', 'tinyblob'],
+  250: ['mediumtext', 'mediumblob'],
+  251: ['longtext', 'longblob'],
+  252: ['text', 'blob'],
+  253: ['varchar', 'varbinary'],
+  254: ['char', 'binary'],
+  255: 'geometry',
+};
+
+const BINARY_CHARSET = 63;
+const UNSIGNED_FLAG = 32;
+
+/**
+ * The SQL type name of a result column, from its protocol type, character set and flags.
+ *
+ * @example
+ * ```ts
+ * typeName({ columnType: 3, characterSet: 63, flags: 32 }); // 'int unsigned'
+ * ```
+ */
+export function typeName(field: {
+  columnType?: number | undefined;
+  characterSet?: number | undefined;
+  flags?: number | string[] | undefined;
+}): string {
+  const entry = TYPE_NAMES[field.columnType ?? -1];
+  if (entry === undefined) return `type ${field.columnType}`;
+  if (Array.isArray(entry)) return field.characterSet === BINARY_CHARSET ? entry[1] : entry[0];
+  const numeric = field.columnType !== undefined && field.columnType <= 9 && field.columnType !== 6;
+  const unsigned = numeric && typeof field.flags === 'number' && (field.flags & UNSIGNED_FLAG) !== 0;
+  return unsigned ? `${entry} unsigned` : entry;
+}

@@ -1,0 +1,102 @@
+/**
+ * Failure facts every SQL connector shares whatever its driver: which statement of a batch failed, which
+ * socket errors mean the connection is gone, and what a TLS verification failure means and which setting
+ * fixes it. The engine's own error table stays in its connector.
+ */
+
+/**
+ * A statement of a batch failed: carries its 0-based index to the error mapping, and the driver's error
+ * unchanged so the connection logic can still tell a lost connection from an SQL error.
+ *
+ * @example
+ * ```ts
+ * try { await session.run(sql, params); } catch (error) { throw new StatementFailure(index, error); }
+ * ```
+ */
+export class StatementFailure extends Error {
+  readonly index: number;
+  constructor(index: number, cause: unknown) {
+    super(`Statement ${index} failed`, { cause });
+    this.name = 'StatementFailure';
+    this.index = index;
+  }
+}
+
+/**
+ * The driver's error behind a {@link StatementFailure}, or the error itself.
+ *
+ * @example
+ * ```ts
+ * if (isConnectionLost(driverError(error))) discard();
+ * ```
+ */
+export function driverError(error: unknown): unknown {
+  return error instanceof StatementFailure ? error.cause : error;
+}
+
+/** Socket errors after which the connection cannot be used. */
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/** The server certificate does not chain to a CA this process trusts. */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+const EXPIRED_CERTIFICATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+
+/** The certificate is trusted but names other hosts than the one connected to. */
+const HOST_MISMATCH_CODE = 'ERR_TLS_CERT_ALTNAME_INVALID';
+
+/**
+ * What a TLS verification failure means and which setting fixes it; undefined for other errors.
+ *
+ * @example
+ * ```ts
+ * const message = tlsFailure(error, { engine: 'MySQL', setting: 'MYSQL_SSL', hostSetting: 'MYSQL_HOST' });
+ * if (message !== undefined) throw new ConfigurationError(message, { cause: error });
+ * ```
+ */
+export function tlsFailure(
+  error: unknown,
+  names: { engine: string; setting: string; hostSetting: string },
+): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const errno = (error as NodeJS.ErrnoException).code ?? '';
+  const head = `TLS verification of the ${names.engine} server failed (${errno}; ${names.setting}=verify-full)`;
+  if (UNTRUSTED_CERTIFICATE_CODES.has(errno)) {
+    return (
+      `${head}: the server certificate is not trusted, it does not chain to a CA this function trusts. ` +
+      'Put the CA that issued it in the PEM file NODE_EXTRA_CA_CERTS names (read when the process ' +
+      'starts; for RDS and Aurora /var/runtime/ca-cert.pem, which function.yml sets)'
+    );
+  }
+  if (EXPIRED_CERTIFICATE_CODES.has(errno)) {
+    return `${head}: the server certificate has expired or is not valid yet; renew it on the server`;
+  }
+  if (errno === HOST_MISMATCH_CODE) {
+    // Node.js puts the host it checked on the error; a host name is configuration, not a secret.
+    const host = (error as Error & { host?: unknown }).host;
+    const named = typeof host === 'string' ? ` "${host.slice(0, 255)}"` : '';
+    return (
+      `${head}: host name mismatch, the server certificate does not name the host${named} the connector ` +
+      `connected to. Connect with a name the certificate lists (${names.hostSetting}, or the secret's host; ` +
+      'for RDS the endpoint name, not an IP address)'
+    );
+  }
+  return undefined;
+}

@@ -1,0 +1,73 @@
+/**
+ * MySQL/MariaDB peers for tests: the machine's real MariaDB server (root without a password on
+ * 127.0.0.1:3306, database `test`), an admin connection for set-up, and throwaway databases and users
+ * with unique names so test files running in parallel never collide.
+ */
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+
+/**
+ * The real MySQL/MariaDB server of this machine. `CIRCLE_TEST_MYSQL_URL` overrides it.
+ *
+ * @example
+ * ```ts
+ * const url = realMysqlUrl(); // mysql://root@127.0.0.1:3306/test
+ * ```
+ */
+export function realMysqlUrl(): string {
+  return process.env['CIRCLE_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/test';
+}
+
+/**
+ * A name no other test file uses (`prefix_` + 12 hex characters), for a database, table or user.
+ *
+ * @example
+ * ```ts
+ * const database = uniqueMysqlName('conformance'); // conformance_3f9a1c0b2e4d
+ * ```
+ */
+export function uniqueMysqlName(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Runs `work` with a short-lived admin connection to the real server, closing it afterwards. Admin
+ * statements use the text protocol (`query`): DDL and account statements with names the test made.
+ *
+ * @example
+ * ```ts
+ * await withMysql((admin) => admin.query('create database `scratch`'));
+ * ```
+ */
+export async function withMysql<T>(work: (admin: mysql.Connection) => Promise<T>): Promise<T> {
+  const admin = await mysql.createConnection({ uri: realMysqlUrl(), multipleStatements: false });
+  try {
+    return await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Quotes a name with backticks for the admin's DDL. */
+export function tick(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
+/**
+ * Creates a database of its own for one test file; `drop()` removes it.
+ *
+ * @example
+ * ```ts
+ * const scratch = await scratchDatabase('client');
+ * afterAll(() => scratch.drop());
+ * ```
+ */
+export async function scratchDatabase(prefix: string): Promise<{ name: string; drop(): Promise<void> }> {
+  const name = uniqueMysqlName(prefix);
+  await withMysql((admin) => admin.query(`create database ${tick(name)}`));
+  return {
+    name,
+    drop: () =>
+      withMysql((admin) => admin.query(`drop database if exists ${tick(name)}`)).then(() => undefined),
+  };
+}
