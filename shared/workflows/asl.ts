@@ -3,6 +3,13 @@
  * every state of a definition, nested Map and Parallel states included.
  */
 
+/**
+ * The partition as a definition names it in ARNs: the deployed definition is a CloudFormation `Fn::Sub`
+ * template (serverless-step-functions makes it one), which turns this into `aws`, `aws-cn` or `aws-us-gov`.
+ */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not JavaScript.
+export const AWS_PARTITION = '${AWS::Partition}';
+
 /** One retrier of a `Retry` list. */
 export interface AslRetrier {
   ErrorEquals: string[];

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { AslDefinition } from './asl.ts';
+import { type AslDefinition, AWS_PARTITION } from './asl.ts';
 
 /** What starts a workflow. */
 export type WorkflowTrigger = 'github-webhook' | 'schedule' | 'on-demand';
@@ -57,8 +57,9 @@ export function definitionFile(name: WorkflowName): string {
 
 /**
  * Reads a workflow's definition as deployed: ASL whose `FunctionName` values are CloudFormation
- * `Fn::GetAtt` references to the connector functions (serverless-step-functions and the local stack
- * resolve them).
+ * `Fn::GetAtt` references to the connector functions and whose task resources name the partition as
+ * `${AWS::Partition}` (serverless-step-functions turns the definition into an `Fn::Sub` template, and the
+ * local stack resolves both the same way; {@link inPartition} does the second for tools that run it).
  *
  * @example
  * ```ts
@@ -68,4 +69,18 @@ export function definitionFile(name: WorkflowName): string {
  */
 export async function loadDefinition(name: WorkflowName): Promise<AslDefinition> {
   return JSON.parse(await readFile(definitionFile(name), 'utf8')) as AslDefinition;
+}
+
+/**
+ * The definition with `${AWS::Partition}` replaced, as CloudFormation's `Fn::Sub` does on deploy: what
+ * asl-validator and the local runner need (they take only literal ARNs).
+ *
+ * @example
+ * ```ts
+ * const definition = inPartition(await loadDefinition('broadcast'));
+ * definition.States['Deliver']; // ... "Resource": "arn:aws:states:::lambda:invoke"
+ * ```
+ */
+export function inPartition(definition: AslDefinition, partition = 'aws'): AslDefinition {
+  return JSON.parse(JSON.stringify(definition).replaceAll(AWS_PARTITION, partition)) as AslDefinition;
 }

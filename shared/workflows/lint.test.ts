@@ -6,6 +6,7 @@ import { loadDefinition, WORKFLOWS } from './catalog.ts';
 import {
   LAMBDA_INVOKE,
   LAMBDA_SERVICE_ERRORS,
+  type LintOptions,
   lintDefinition,
   worstCaseRetryWaitSeconds,
   worstCaseStateSeconds,
@@ -246,13 +247,21 @@ describe('Function: lintDefinition', () => {
 
     // Assess
     expect(wrong).toEqual([
-      'Resource must be arn:aws:states:::lambda:invoke, got arn:aws:lambda:us-east-1:123456789012:function:x',
+      `Resource must be ${LAMBDA_INVOKE}, got arn:aws:lambda:us-east-1:123456789012:function:x`,
     ]);
     expect(missing).toEqual([
       'Parameters.FunctionName must name the function statically (least-privilege role)',
       'Payload must pass correlationId.$ on',
       "Payload.trigger must be 'task'",
     ]);
+  });
+
+  it('reports a hard-coded partition in the task resource', () => {
+    // Act
+    const found = lintDefinition(machine(task({ Resource: 'arn:aws:states:::lambda:invoke' })));
+
+    // Assess
+    expect(found.map((issue) => issue.rule)).toEqual(['lambda-invoke']);
   });
 
   it('reports a task no Catch covers, and accepts one covered by its enclosing Map', () => {
@@ -302,6 +311,121 @@ describe('Function: lintDefinition', () => {
 
     // Assess
     expect(found).toEqual(['jsonpath-only']);
+  });
+});
+
+describe('Function: lintDefinition, idempotency keys', () => {
+  const writes: LintOptions = { writeOperations: { SlackLambdaFunction: ['post-message'] } };
+  /** The task with a payload field set (undefined removes it). */
+  const keyed = (key: string | undefined, operation = 'post-message'): AslState => {
+    const payload: Record<string, unknown> = {
+      ...(task().Parameters?.['Payload'] as Record<string, unknown>),
+      operation,
+    };
+    if (key === undefined) delete payload['idempotencyKey.$'];
+    else payload['idempotencyKey.$'] = key;
+    return task({ Parameters: { ...task().Parameters, Payload: payload } });
+  };
+  const messages = (definition: AslDefinition, options: LintOptions = writes): string[] =>
+    lintDefinition(definition, options).map((issue) => `${issue.rule}: ${issue.message}`);
+
+  it('passes a write keyed by the execution and the state, and a read without a key', () => {
+    // Act
+    const write = messages(machine(keyed("States.Format('{}:Step', $$.Execution.Id)")));
+    const read = messages(machine(keyed(undefined, 'list-channels')));
+
+    // Assess
+    expect(write).toEqual([]);
+    expect(read).toEqual([]);
+  });
+
+  it('reports a write without a key only when the write operations are known', () => {
+    // Prepare
+    const definition = machine(keyed(undefined));
+
+    // Act
+    const known = messages(definition);
+    const unknown = messages(definition, { writeOperations: {} });
+
+    // Assess
+    expect(known).toEqual([
+      "idempotency-key: post-message changes data: Payload must pass idempotencyKey.$, e.g. States.Format('{}:Step', $$.Execution.Id)",
+    ]);
+    expect(unknown).toEqual([]);
+  });
+
+  it('reports a key that is not derived from the execution, or names another state', () => {
+    // Act
+    const constant = messages(machine(keyed('$.requestId')));
+    const noExecution = messages(machine(keyed("States.Format('{}:Step', $.correlationId)")));
+    const otherState = messages(machine(keyed("States.Format('{}:PostToSlack', $$.Execution.Id)")));
+
+    // Assess
+    const notDerived =
+      'idempotency-key: idempotencyKey.$ must be States.Format over $$.Execution.Id, so a retry of the task reuses it';
+    expect(constant).toEqual([notDerived]);
+    expect(noExecution).toEqual([notDerived]);
+    expect(otherState).toEqual([
+      'idempotency-key: the idempotencyKey.$ template must name the state (:Step), so no other write shares it',
+    ]);
+  });
+
+  it('reports a key inside a Map without the item index, and accepts one with it', () => {
+    // Prepare
+    const inMap = (key: string, selector: Record<string, unknown>): AslDefinition =>
+      machine({
+        Type: 'Map',
+        MaxConcurrency: 2,
+        ItemSelector: selector,
+        ItemProcessor: { StartAt: 'Post', States: { Post: keyed(key) } },
+        End: true,
+      });
+    const withIndex = { 'index.$': '$$.Map.Item.Index', 'channel.$': '$$.Map.Item.Value' };
+
+    // Act
+    const indexed = messages(inMap("States.Format('{}:Step:{}:Post', $$.Execution.Id, $.index)", withIndex));
+    const unindexed = messages(inMap("States.Format('{}:Post', $$.Execution.Id)", withIndex));
+    const notSelected = messages(
+      inMap("States.Format('{}:Step:{}:Post', $$.Execution.Id, $.index)", {
+        'channel.$': '$$.Map.Item.Value',
+      }),
+    );
+
+    // Assess
+    const missingIndex =
+      'idempotency-key: inside Map Step, idempotencyKey.$ must include the item index (pass "index.$": "$$.Map.Item.Index" in its ItemSelector)';
+    expect(indexed).toEqual([]);
+    expect(unindexed).toEqual([missingIndex]);
+    expect(notSelected).toEqual([missingIndex]);
+  });
+
+  it('reports a key on a loop that does not tell the rounds apart', () => {
+    // Prepare
+    const loop = (key: string): AslDefinition => ({
+      StartAt: 'ValidateInput',
+      TimeoutSeconds: 900,
+      States: {
+        ...validation(),
+        Step: { ...keyed(key), End: undefined, Next: 'More' },
+        More: {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.more', BooleanEquals: true, Next: 'Step' }],
+          Default: 'Done',
+        },
+        Done: { Type: 'Succeed' },
+        Failed: { Type: 'Fail' },
+      },
+    });
+
+    // Act
+    const same = messages(loop("States.Format('{}:Step', $$.Execution.Id)"));
+    const perRound = messages(loop("States.Format('{}:Step:{}', $$.Execution.Id, $.page)"));
+
+    // Assess
+    expect(same).toEqual([
+      'idempotency-key: the state runs once per round of a loop: idempotencyKey.$ must include a value of the state data that tells the rounds apart',
+    ]);
+    expect(perRound).toEqual([]);
   });
 });
 

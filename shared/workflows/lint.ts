@@ -2,13 +2,14 @@
  * The retry and catch rules every Circle Core workflow follows, as a linter over ASL definitions:
  * Lambda tasks through `lambda:invoke` with the connector envelope, retries only for the Lambda service
  * errors and the connectors' retryable errors (full jitter, capped delays), `States.ALL` only alone and
- * last, every task covered by a Catch, explicit Map concurrency, time budgets that add up, and input
- * validation first: the StartAt state is a Choice that tests the input itself and can end in a
- * `ValidationError` whose Cause names the input field.
+ * last, every task covered by a Catch, explicit Map concurrency, time budgets that add up, input
+ * validation first (the StartAt state is a Choice that tests the input itself and can end in a
+ * `ValidationError` whose Cause names the input field), and an idempotency key on every write, derived
+ * from the execution and the state so that a retried task repeats nothing.
  */
 import { RETRYABLE_ERROR_NAMES } from '@circle-core/core';
 import type { AslDefinition, AslRetrier, AslState, StateLocation } from './asl.ts';
-import { walkStates } from './asl.ts';
+import { AWS_PARTITION, walkStates } from './asl.ts';
 
 /** The transient Lambda service errors Step Functions recommends retrying on every Lambda task. */
 export const LAMBDA_SERVICE_ERRORS = [
@@ -18,8 +19,12 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
-/** The one task resource workflows use: the optimised Lambda integration. */
-export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+/**
+ * The one task resource workflows use: the optimised Lambda integration, in the deploying partition
+ * (`arn:${AWS::Partition}:...`, never a hard-coded `arn:aws:`); the local stack substitutes it as
+ * CloudFormation does.
+ */
+export const LAMBDA_INVOKE = `arn:${AWS_PARTITION}:states:::lambda:invoke`;
 
 /** The error name of an input that breaks a workflow's contract (the core's name for the same failure). */
 export const VALIDATION_ERROR = 'ValidationError';
@@ -49,6 +54,12 @@ export interface LintOptions {
   functionTimeoutSeconds?: Readonly<Record<string, number>>;
   /** The connector error names that may be retried; defaults to the core's `RETRYABLE_ERROR_NAMES`. */
   retryableErrorNames?: readonly string[];
+  /**
+   * The operations that change something (`effect: 'write'`), by the logical id a task's `FunctionName`
+   * names (`S3LambdaFunction: ['put-object', ...]`). A task invoking one must pass `idempotencyKey.$`.
+   * Without this list only the shape of the keys that are passed is checked.
+   */
+  writeOperations?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -317,13 +328,127 @@ function checkValidationCause(state: AslState, path: string, issues: LintIssue[]
   }
 }
 
+/** The states a state can go to next, failure paths included. */
+function transitions(state: AslState): string[] {
+  const catchers = (state.Catch ?? []).map((catcher) => catcher.Next);
+  return [...successors(state), ...catchers];
+}
+
+/** Whether a state can be entered again from itself through its level's transitions. */
+function reachesItself(definition: AslDefinition, name: string): boolean {
+  const seen = new Set<string>();
+  const queue = transitions(definition.States[name] as AslState);
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    if (next === name) return true;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    const target = definition.States[next];
+    if (target !== undefined) queue.push(...transitions(target));
+  }
+  return false;
+}
+
+/** The definitions nested in a Map or Parallel state, with the path prefix `walkStates` gives their states. */
+function nestedDefinitions(state: AslState, path: string): [AslDefinition, string][] {
+  const nested: [AslDefinition, string][] = [];
+  const processor = state.ItemProcessor ?? state.Iterator;
+  if (processor !== undefined) {
+    nested.push([
+      processor,
+      `${path}.${state.ItemProcessor === undefined ? 'Iterator' : 'ItemProcessor'}.States`,
+    ]);
+  }
+  (state.Branches ?? []).forEach((branch, index) => {
+    nested.push([branch, `${path}.Branches.${index}.States`]);
+  });
+  return nested;
+}
+
+/**
+ * The paths (as `walkStates` writes them) of the states that can be entered more than once in one run:
+ * those on a cycle of their own level's transitions (a loop over pages), at every nesting level.
+ */
+function statesOnCycles(definition: AslDefinition, prefix = 'States'): Set<string> {
+  const found = new Set<string>();
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (reachesItself(definition, name)) found.add(`${prefix}.${name}`);
+    for (const [nested, nestedPrefix] of nestedDefinitions(state, `${prefix}.${name}`)) {
+      for (const path of statesOnCycles(nested, nestedPrefix)) found.add(path);
+    }
+  }
+  return found;
+}
+
+/** The fields a Map's ItemSelector (or legacy Parameters) fills from `$$.Map.Item.Index`. */
+function mapIndexFields(map: AslState): string[] {
+  const selector = map['ItemSelector'] ?? map.Parameters;
+  if (!isRecord(selector)) return [];
+  return Object.entries(selector)
+    .filter(([key, value]) => key.endsWith('.$') && value === '$$.Map.Item.Index')
+    .map(([key]) => key.slice(0, -2));
+}
+
+/**
+ * A write passes `idempotencyKey.$`, so that a retried task (the same execution, the same state) is
+ * answered from the connector's idempotency store instead of running again: `States.Format` over
+ * `$$.Execution.Id` with the state's name in the template; inside a Map also the item index the Map's
+ * ItemSelector passes in; on a loop also a value of the state data that tells the rounds apart.
+ */
+function checkIdempotencyKey(
+  state: AslState,
+  location: StateLocation,
+  context: { options: LintOptions; onCycle: boolean },
+  issues: LintIssue[],
+): void {
+  const fail = (message: string): void => {
+    issues.push({ path: location.path, rule: 'idempotency-key', message });
+  };
+  const payload = state.Parameters?.['Payload'];
+  if (!isRecord(payload)) return;
+  const key = payload['idempotencyKey.$'];
+  const logicalId = functionLogicalId(state.Parameters?.['FunctionName']);
+  const operation = payload['operation'];
+  const writes = logicalId === undefined ? undefined : context.options.writeOperations?.[logicalId];
+  if (key === undefined) {
+    if (typeof operation === 'string' && writes?.includes(operation)) {
+      fail(
+        `${operation} changes data: Payload must pass idempotencyKey.$, e.g. States.Format('{}:${location.name}', $$.Execution.Id)`,
+      );
+    }
+    return;
+  }
+  const template =
+    typeof key === 'string' ? /^States\.Format\('((?:[^'\\]|\\.)*)'/.exec(key)?.[1] : undefined;
+  if (typeof key !== 'string' || template === undefined || !key.includes('$$.Execution.Id')) {
+    fail('idempotencyKey.$ must be States.Format over $$.Execution.Id, so a retry of the task reuses it');
+    return;
+  }
+  if (!template.split(':').includes(location.name)) {
+    fail(
+      `the idempotencyKey.$ template must name the state (:${location.name}), so no other write shares it`,
+    );
+  }
+  const map = [...location.parents].reverse().find((parent) => parent.state.Type === 'Map');
+  if (map !== undefined && !mapIndexFields(map.state).some((field) => key.includes(`$.${field}`))) {
+    fail(
+      `inside Map ${map.name}, idempotencyKey.$ must include the item index (pass "index.$": "$$.Map.Item.Index" in its ItemSelector)`,
+    );
+  }
+  if (context.onCycle && !/(^|[^$])\$\./.test(key)) {
+    fail(
+      'the state runs once per round of a loop: idempotencyKey.$ must include a value of the state data that tells the rounds apart',
+    );
+  }
+}
+
 function checkState(
   state: AslState,
   location: StateLocation,
   definition: AslDefinition,
-  options: LintOptions,
+  context: { options: LintOptions; onCycle: ReadonlySet<string> },
   issues: LintIssue[],
 ): void {
+  const { options, onCycle } = context;
   const { path } = location;
   checkErrorLists(state.Retry ?? [], path, 'Retry', issues);
   checkErrorLists(state.Catch ?? [], path, 'Catch', issues);
@@ -337,6 +462,7 @@ function checkState(
   }
   if (state.Type !== 'Task') return;
   checkInvoke(state, path, issues);
+  checkIdempotencyKey(state, location, { options, onCycle: onCycle.has(path) }, issues);
   checkRetry(state, path, options.retryableErrorNames ?? RETRYABLE_ERROR_NAMES, issues);
   checkTimeouts(state, path, definition.TimeoutSeconds, options, issues);
   if (!caughtByAll(state) && !location.parents.some((parent) => caughtByAll(parent.state))) {
@@ -364,8 +490,9 @@ export function lintDefinition(definition: AslDefinition, options: LintOptions =
     issues.push({ path: '$', rule: 'machine-timeout', message: 'the state machine needs a TimeoutSeconds' });
   }
   checkInputValidation(definition, issues);
+  const onCycle = statesOnCycles(definition);
   walkStates(definition, (state, location) => {
-    checkState(state, location, definition, options, issues);
+    checkState(state, location, definition, { options, onCycle }, issues);
   });
   return issues;
 }

@@ -1,16 +1,20 @@
 /**
  * The workflow definitions as files: valid Amazon States Language (asl-validator, and the local runner's
- * own parser), the retry and catch rules of shared/workflows/lint.ts against the real function timeouts,
- * and their wiring in serverless.yml (every file deployed, the schedule, the GitHub connector's target).
+ * own parser, once CloudFormation would have put the partition in), the retry, catch and idempotency-key
+ * rules of shared/workflows/lint.ts against the real function timeouts and the connectors' declared
+ * writes, no hard-coded partition, and their wiring in serverless.yml (every file deployed, the schedule,
+ * the GitHub connector's target).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { captureLogs } from '@circle-core/core/testing';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { discoverFunctions } from '../../scripts/lib/functions.ts';
 import { type AslDefinition, walkStates } from '../../shared/workflows/asl.ts';
-import { definitionFile, loadDefinition, WORKFLOWS } from '../../shared/workflows/catalog.ts';
+import { definitionFile, inPartition, loadDefinition, WORKFLOWS } from '../../shared/workflows/catalog.ts';
 import { lintDefinition } from '../../shared/workflows/lint.ts';
 
 const require = createRequire(import.meta.url);
@@ -22,6 +26,7 @@ const aslValidator = require('asl-validator') as (definition: unknown) => {
 const root = resolve(import.meta.dirname, '../..');
 
 interface ServerlessYaml {
+  plugins: string[];
   custom: { github?: { eventsStateMachineArn?: unknown } };
   stepFunctions: {
     validate?: boolean;
@@ -47,9 +52,30 @@ async function functionTimeouts(): Promise<Record<string, number>> {
   return timeouts;
 }
 
-/** The definition as the local stack runs it: every `Fn::GetAtt` FunctionName resolved to an ARN. */
+/**
+ * Each connector's write operations (`effect: 'write'`), keyed by the logical id serverless gives its
+ * function: what a task must pass an idempotency key to.
+ */
+async function writeOperations(): Promise<Record<string, string[]>> {
+  const writes: Record<string, string[]> = {};
+  for (const fn of await discoverFunctions(root)) {
+    // Importing a connector runs its cold start, which logs its (here missing) configuration.
+    const logs = captureLogs();
+    const { connector } = (await import(fn.entry).finally(() => logs.restore())) as {
+      connector: { runtime: { operations: Record<string, { effect?: string }> } };
+    };
+    writes[`${fn.name.charAt(0).toUpperCase()}${fn.name.slice(1)}LambdaFunction`] = Object.entries(
+      connector.runtime.operations,
+    )
+      .filter(([, operation]) => operation.effect === 'write')
+      .map(([operation]) => operation);
+  }
+  return writes;
+}
+
+/** The definition as the local stack runs it: the partition in, every `Fn::GetAtt` FunctionName an ARN. */
 function resolved(definition: AslDefinition): StateMachineDefinition {
-  return JSON.parse(JSON.stringify(definition), (_key, value: unknown) => {
+  return JSON.parse(JSON.stringify(inPartition(definition)), (_key, value: unknown) => {
     const target = (value as { 'Fn::GetAtt'?: [string, string] } | null)?.['Fn::GetAtt'];
     return target === undefined ? value : `arn:aws:lambda:us-east-1:000000000000:function:${target[0]}`;
   }) as StateMachineDefinition;
@@ -57,23 +83,50 @@ function resolved(definition: AslDefinition): StateMachineDefinition {
 
 describe('Workflow definitions', () => {
   const timeouts = functionTimeouts();
+  const writes = writeOperations();
 
   describe.each(WORKFLOWS.map((workflow) => workflow.name))('%s', (name) => {
-    it('is valid Amazon States Language (asl-validator)', async () => {
+    it('is valid Amazon States Language (asl-validator), as CloudFormation deploys it', async () => {
       // Act
-      const result = aslValidator(await loadDefinition(name));
+      const result = aslValidator(inPartition(await loadDefinition(name)));
 
       // Assess
       expect(result.errorsText('\n')).toBe('');
       expect(result.isValid).toBe(true);
     });
 
-    it('follows the workflow rules (input validation first, retries, catches, time budgets) against the real function timeouts', async () => {
+    it('follows the workflow rules (input validation first, retries, catches, time budgets, idempotency keys) against the real function timeouts and writes', async () => {
+      // Prepare
+      const options = { functionTimeoutSeconds: await timeouts, writeOperations: await writes };
+
       // Act
-      const issues = lintDefinition(await loadDefinition(name), { functionTimeoutSeconds: await timeouts });
+      const issues = lintDefinition(await loadDefinition(name), options);
 
       // Assess
+      expect(Object.values(options.writeOperations).flat().length).toBeGreaterThan(0);
       expect(issues).toEqual([]);
+    });
+
+    it('passes an idempotency key to every task that writes, and hard-codes no partition', async () => {
+      // Prepare
+      const definition = await loadDefinition(name);
+      const writing = Object.entries(await writes);
+      const keys: unknown[] = [];
+
+      // Act
+      walkStates(definition, (state) => {
+        const payload = state.Parameters?.['Payload'] as Record<string, unknown> | undefined;
+        const fn = (state.Parameters?.['FunctionName'] as { 'Fn::GetAtt'?: string[] } | undefined)?.[
+          'Fn::GetAtt'
+        ]?.[0];
+        const write = writing.some(([id, ops]) => id === fn && ops.includes(String(payload?.['operation'])));
+        if (write) keys.push(payload?.['idempotencyKey.$']);
+      });
+
+      // Assess
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) expect(key).toMatch(/^States\.Format\('\{\}:[^']*', \$\$\.Execution\.Id/);
+      expect(JSON.stringify(definition)).not.toMatch(/arn:aws[\w-]*:/);
     });
 
     it('parses in aws-local-stepfunctions (the local runner), JSONPath only', async () => {
@@ -145,7 +198,10 @@ describe('Workflow deployment (serverless.yml)', () => {
       expect(machines[name]?.definition).toBe(`\${file(shared/workflows/${name}.asl.json)}`);
       expect(definitionFile(name)).toBe(join(root, 'shared', 'workflows', `${name}.asl.json`));
     }
-    expect(serverless.stepFunctions.validate).toBe(true);
+    // asl-validator runs on package through our plugin, with the partition put in (the plugin's own check
+    // cannot read ${AWS::Partition}).
+    expect(serverless.stepFunctions.validate).toBe(false);
+    expect(serverless.plugins).toContain('./scripts/serverless/validate-workflows.cjs');
   });
 
   it('starts each workflow by the trigger it names', () => {

@@ -462,7 +462,10 @@ function stateMachinesOf(
     try {
       const raw =
         typeof machine.definition === 'string' ? JSON.parse(machine.definition) : machine.definition;
-      const definition = resolveIntrinsics(raw, context);
+      // Deployed, the whole definition is an Fn::Sub template (serverless-step-functions makes it one), so
+      // `arn:${AWS::Partition}:states:::lambda:invoke` gets its partition: substituted the same way here.
+      const text = JSON.stringify(resolveIntrinsics(raw, context));
+      const definition = JSON.parse(String(resolveIntrinsics({ 'Fn::Sub': text }, context)));
       if (!isRecord(definition)) throw new Error('definition must be an object');
       machines.push({
         key,
