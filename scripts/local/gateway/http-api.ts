@@ -1,7 +1,8 @@
 /**
  * The local HTTP API (API Gateway HTTP API, payload 2.0) on 127.0.0.1:3000: every `httpApi` route of every
  * function; routes with an authorizer in AWS require the local API key as a bearer token and are refused
- * with a 401 problem before the function runs; webhook routes stay open. `GET /health` describes the stack.
+ * with a 401 problem before the function runs; webhook routes stay open. `GET /health` describes the stack
+ * (503 until it is ready: it is the readiness check).
  * What the gateway answers itself (unknown path, wrong method, refusals, integration failures) is an
  * RFC 9457 problem, the shape the connectors answer in, rather than API Gateway's `{"message": ...}`.
  */
@@ -192,7 +193,9 @@ function servedByGateway(
     return true;
   }
   if (method === 'GET' && (rawPath === '/health' || rawPath === '/health/')) {
-    sendJson(res, 200, state.health(), cors);
+    // Readiness: a script that waits for /health must not send its first calls into the start-up 503s.
+    if (state.ready) sendJson(res, 200, state.health(), cors);
+    else sendJson(res, 503, state.health(), { ...cors, 'retry-after': '1' });
     return true;
   }
   const openApi = method === 'GET' && rawPath === '/openapi.json' ? state.openApi?.() : undefined;
