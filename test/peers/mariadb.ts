@@ -4,6 +4,7 @@
  * with unique names so test files running in parallel never collide.
  */
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 
 /**
@@ -69,5 +70,59 @@ export async function scratchDatabase(prefix: string): Promise<{ name: string; d
     name,
     drop: () =>
       withMysql((admin) => admin.query(`drop database if exists ${tick(name)}`)).then(() => undefined),
+  };
+}
+
+/** A TCP front for the real server that can cut every open connection, as a failover or a network would. */
+export interface CuttingProxy {
+  url: string;
+  /** Connections accepted so far. */
+  accepted(): number;
+  /** Destroys every open connection, with no message from the server. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a TCP proxy on 127.0.0.1 in front of the real server (same user and database as
+ * {@link realMysqlUrl}).
+ *
+ * @example
+ * ```ts
+ * const proxy = await startCuttingProxy();
+ * proxy.cut(); // the connector sees its connection lost
+ * ```
+ */
+export async function startCuttingProxy(): Promise<CuttingProxy> {
+  const upstream = new URL(realMysqlUrl());
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((client) => {
+    accepted += 1;
+    const target = connect(Number(upstream.port || 3306), upstream.hostname);
+    for (const socket of [client, target]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(target).pipe(client);
+    client.on('close', () => target.destroy());
+    target.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = new URL(realMysqlUrl());
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    accepted: () => accepted,
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -91,6 +91,14 @@ function executeOne(
   return new Promise((resolve, reject) => {
     const outcome: Outcome = { rows: [], rowCount: 0, fields: [], truncated: false, warnings: 0 };
     let settled = false;
+    // In event mode mysql2 reports a lost connection to the connection only, not to the running command.
+    const lost = (error: Error): void => settle(() => reject(error));
+    const settle = (finish: () => void): void => {
+      connection.off('error', lost);
+      if (!settled) finish();
+      settled = true;
+    };
+    connection.on('error', lost);
     let header = false;
     let bigints = new Set<string>();
     const command = connection.execute({ sql, values: [...params], timeout: timeoutMs });
@@ -116,14 +124,8 @@ function executeOne(
         } else outcome.truncated = true;
       }
     });
-    command.on('error', (error: Error) => {
-      if (!settled) reject(error);
-      settled = true;
-    });
-    command.on('end', () => {
-      if (!settled) resolve(outcome);
-      settled = true;
-    });
+    command.on('error', (error: Error) => settle(() => reject(error)));
+    command.on('end', () => settle(() => resolve(outcome)));
   });
 }
 
