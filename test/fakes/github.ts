@@ -1,6 +1,6 @@
 /**
- * A CONTRACT FAKE of GitHub's REST API (version 2022-11-28) on 127.0.0.1, for tests that drive a real
- * client over HTTP. It follows the REST reference for the endpoints below: status codes, error bodies
+ * A CONTRACT FAKE of GitHub's REST API (version 2022-11-28) on 127.0.0.1, built on the contract-fake kit
+ * (`./kit/`), for tests that drive a real client over HTTP and for the local stack's sandbox. It follows the REST reference for the endpoints below: status codes, error bodies
  * (`{ message, documentation_url, status }`), pagination (`Link` with rel="next"/"prev"/"first"/"last"),
  * rate-limit headers, and bearer/app authentication.
  *
@@ -27,6 +27,10 @@
  *   holds, `fault.times` times) answers the fault instead; `githubFaults` builds the usual ones: bad
  *   credentials, primary rate limit (`x-ratelimit-remaining: 0` + `x-ratelimit-reset`), secondary rate
  *   limit (403 + `retry-after`), 5xx, malformed JSON, a slow answer (timeouts).
+ * - `fake.inject(route, fault)`: one of the contract-fake kit's faults (`./kit/faults.ts`), the error kinds
+ *   rendered as GitHub answers them (401 Bad credentials, 403 Resource not accessible by integration, 404,
+ *   409, 429/403 secondary rate limit with `retry-after`, 5xx Server Error), or a malformed, wrong-shaped or
+ *   oversized answer, a hang or a dropped connection.
  * - `fake.requests`: every request received (route, method, path, query, headers, parsed body).
  * - a seeded store: `options.repos` or `addRepo`, `addIssue` (explicit timestamps for `since` tests),
  *   `putFile`, `issues(repo)`, `comments(repo, number)`.
@@ -47,8 +51,17 @@ import {
   randomBytes,
   verify as verifySignature,
 } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  type Answer,
+  type ErrorDialect,
+  type FakeRequest,
+  type Fault,
+  type FaultTarget,
+  json,
+  type RouteContext,
+  refuse,
+  startFake,
+} from './kit/index.ts';
 
 /** Route names for `failNext` and `requests[].route`. */
 export type GitHubRoute =
@@ -157,6 +170,8 @@ export interface GitHubFakeOptions {
   rateLimit?: number;
   /** The fake's clock in epoch ms; default `Date.now`. */
   now?: () => number;
+  /** Default 0: an ephemeral port (tests); the local stack may pin one. */
+  port?: number;
 }
 
 export interface GitHubFake {
@@ -166,6 +181,8 @@ export interface GitHubFake {
   /** Installation tokens issued so far, in order. */
   readonly issuedTokens: string[];
   failNext(route: GitHubRoute | '*', fault: GitHubFault): void;
+  /** Queues a kit fault (malformed, wrong-shape, oversized, throttled, ...) for `route` (`'*'`: any). */
+  inject(route: GitHubRoute | '*', fault: Fault, target?: Omit<FaultTarget, 'route'>): void;
   /** Drops pending faults. */
   clearFaults(): void;
   addToken(token: string): void;
@@ -187,10 +204,7 @@ export interface GitHubFake {
  * ```
  */
 export const githubFaults = {
-  badCredentials: (): GitHubFault => ({
-    status: 401,
-    body: { message: 'Bad credentials', documentation_url: DOCS, status: '401' },
-  }),
+  badCredentials: (): GitHubFault => ({ status: 401, body: errorBody(401, 'Bad credentials') }),
   /** `x-ratelimit-remaining: 0` with the reset time; GitHub answers 403 or 429. */
   primaryRateLimit: (resetEpochSeconds: number, status: 403 | 429 = 403): GitHubFault => ({
     status,
@@ -209,18 +223,9 @@ export const githubFaults = {
   secondaryRateLimit: (retryAfterSeconds?: number): GitHubFault => ({
     status: 403,
     headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) },
-    body: {
-      message:
-        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
-      documentation_url:
-        'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
-      status: '403',
-    },
+    body: secondaryLimitBody(403),
   }),
-  serverError: (status = 502): GitHubFault => ({
-    status,
-    body: { message: 'Server Error', status: String(status) },
-  }),
+  serverError: (status = 502): GitHubFault => ({ status, body: serverErrorBody(status) }),
   malformedJson: (status = 200): GitHubFault => ({
     status,
     rawBody: '{"number": 1, "title": ',
@@ -233,6 +238,48 @@ const DOCS = 'https://docs.github.com/rest';
 const API_VERSIONS = new Set(['2022-11-28', '2026-03-10']);
 const MAX_CONTENT_BYTES = 1024 * 1024;
 
+/** GitHub's error body: `{ message, documentation_url, status }` (status as a string). */
+function errorBody(
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { message, documentation_url: DOCS, status: String(status), ...extra };
+}
+
+function secondaryLimitBody(status: number): Record<string, unknown> {
+  return {
+    message:
+      'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+    documentation_url:
+      'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+    status: String(status),
+  };
+}
+
+function serverErrorBody(status: number): Record<string, unknown> {
+  return { message: 'Server Error', status: String(status) };
+}
+
+function fail(status: number, message: string, extra: Record<string, unknown> = {}): never {
+  refuse(json(status, errorBody(status, message, extra)));
+}
+
+/** What GitHub says for each error kind that has one message. */
+const ERROR_MESSAGES = {
+  unauthorized: 'Bad credentials',
+  forbidden: 'Resource not accessible by integration',
+  'not-found': 'Not Found',
+  conflict: 'Conflict',
+} as const;
+
+/** The kit's error kinds as GitHub answers them (a throttle is a secondary rate limit, 403 or 429). */
+const githubErrors: ErrorDialect = (kind, { status }) => {
+  if (kind === 'throttled') return json(status, secondaryLimitBody(status));
+  if (kind === 'server-error') return json(status, serverErrorBody(status));
+  return json(status, errorBody(status, ERROR_MESSAGES[kind]));
+};
+
 interface Repo {
   owner: string;
   name: string;
@@ -242,29 +289,6 @@ interface Repo {
   /** ref -> path -> bytes */
   files: Map<string, Map<string, Buffer>>;
   nextNumber: number;
-}
-
-interface Answer {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-  raw?: string;
-  contentType?: string;
-}
-
-class HttpAnswer extends Error {
-  readonly answer: Answer;
-  constructor(answer: Answer) {
-    super(`HTTP ${answer.status}`);
-    this.answer = answer;
-  }
-}
-
-function fail(status: number, message: string, extra: Record<string, unknown> = {}): never {
-  throw new HttpAnswer({
-    status,
-    body: { message, documentation_url: DOCS, status: String(status), ...extra },
-  });
 }
 
 function iso(ms: number): string {
@@ -281,32 +305,6 @@ function base64UrlDecode(text: string): Buffer {
   return Buffer.from(text, 'base64url');
 }
 
-/** Routes a request path; `undefined` groups mean no match. */
-function routeOf(method: string, path: string): { route: GitHubRoute; params: string[] } {
-  const table: Array<[string, RegExp, GitHubRoute]> = [
-    ['GET', /^\/$/, 'root'],
-    ['GET', /^\/rate_limit$/, 'rate-limit'],
-    ['GET', /^\/repos\/([^/]+)\/([^/]+)\/issues$/, 'list-issues'],
-    ['POST', /^\/repos\/([^/]+)\/([^/]+)\/issues$/, 'create-issue'],
-    ['POST', /^\/repos\/([^/]+)\/([^/]+)\/issues\/([^/]+)\/comments$/, 'create-comment'],
-    ['GET', /^\/repos\/([^/]+)\/([^/]+)\/contents(?:\/(.*))?$/, 'get-content'],
-    ['POST', /^\/app\/installations\/([^/]+)\/access_tokens$/, 'create-installation-token'],
-  ];
-  for (const [verb, pattern, route] of table) {
-    const match = pattern.exec(path);
-    if (match !== null && verb === method) {
-      return { route, params: match.slice(1).map((part) => decodeURIComponent(part ?? '')) };
-    }
-  }
-  return { route: 'unknown', params: [] };
-}
-
-interface FaultEntry {
-  route: GitHubRoute | '*';
-  fault: GitHubFault;
-  left: number;
-}
-
 function objectBody(body: unknown): Record<string, unknown> {
   return (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
 }
@@ -319,22 +317,6 @@ function parseBody(text: string): unknown {
     return text;
   }
 }
-
-function bearerOf(headers: Record<string, string>): string | undefined {
-  return /^(?:bearer|token)\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1];
-}
-
-function faultAnswer(fault: GitHubFault): Answer | undefined {
-  if (fault.status === undefined && fault.rawBody === undefined) return undefined;
-  const answer: Answer = { status: fault.status ?? 200 };
-  if (fault.headers !== undefined) answer.headers = fault.headers;
-  if (fault.rawBody !== undefined) answer.raw = fault.rawBody;
-  else if (fault.body !== undefined) answer.body = fault.body;
-  if (fault.contentType !== undefined) answer.contentType = fault.contentType;
-  return answer;
-}
-
-/** The validated parameters of an issue listing. */
 interface ListQuery {
   state: string;
   sort: string;
@@ -405,57 +387,38 @@ function decodeJwtPart(part: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-class GitHubFakeServer implements GitHubFake {
-  baseUrl = '';
-  readonly requests: RecordedRequest[] = [];
-  readonly issuedTokens: string[] = [];
-  readonly #options: GitHubFakeOptions;
-  readonly #now: () => number;
-  readonly #limit: number;
+/** A {@link GitHubFault} as a kit fault: an answer instead of the route's, or only a delay. */
+function kitFault(fault: GitHubFault): Fault {
+  if (fault.status === undefined && fault.rawBody === undefined) return { kind: 'slow', delayMs: 0 };
+  const answer: Answer = { status: fault.status ?? 200 };
+  if (fault.headers !== undefined) answer.headers = fault.headers;
+  if (fault.rawBody !== undefined) {
+    answer.body = fault.rawBody;
+    if (fault.contentType !== undefined) answer.contentType = fault.contentType;
+  } else if (fault.body !== undefined) answer.json = fault.body;
+  return { kind: 'answer', answer };
+}
+
+/** The store behind the fake: tokens, rate-limit counters, repositories. */
+class GitHubStore {
   /** token -> expiry in epoch ms (Infinity for static tokens). */
-  readonly #tokens = new Map<string, number>();
-  readonly #used = new Map<string, number>();
-  readonly #repos = new Map<string, Repo>();
-  readonly #faults: FaultEntry[] = [];
-  readonly #appKey: KeyObject | undefined;
-  readonly #server = createServer((req, res) => this.#receive(req, res));
-  #nextId = 1000;
+  readonly tokens = new Map<string, number>();
+  readonly used = new Map<string, number>();
+  readonly repos = new Map<string, Repo>();
+  readonly issuedTokens: string[] = [];
+  nextId = 1000;
+  readonly #now: () => number;
 
-  constructor(options: GitHubFakeOptions) {
-    this.#options = options;
-    this.#now = options.now ?? Date.now;
-    this.#limit = options.rateLimit ?? 5000;
-    for (const token of options.tokens ?? []) this.#tokens.set(token, Number.POSITIVE_INFINITY);
-    const publicKey = options.app?.publicKey;
-    this.#appKey = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  constructor(options: GitHubFakeOptions, now: () => number) {
+    this.#now = now;
+    for (const token of options.tokens ?? []) this.tokens.set(token, Number.POSITIVE_INFINITY);
     for (const [fullName, seed] of Object.entries(options.repos ?? {})) this.addRepo(fullName, seed);
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.baseUrl = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  failNext(route: GitHubRoute | '*', fault: GitHubFault): void {
-    this.#faults.push({ route, fault, left: fault.times ?? 1 });
-  }
-
-  clearFaults(): void {
-    this.#faults.length = 0;
-  }
-
-  addToken(token: string): void {
-    this.#tokens.set(token, Number.POSITIVE_INFINITY);
-  }
-
-  revokeToken(token: string): void {
-    this.#tokens.delete(token);
   }
 
   addRepo(fullName: string, seed: FakeRepoSeed = {}): void {
     const [owner = '', name = ''] = fullName.split('/');
     const defaultBranch = seed.defaultBranch ?? 'main';
-    this.#repos.set(fullName.toLowerCase(), {
+    this.repos.set(fullName.toLowerCase(), {
       owner,
       name,
       defaultBranch,
@@ -469,14 +432,14 @@ class GitHubFakeServer implements GitHubFake {
   }
 
   addIssue(fullName: string, seed: FakeIssueSeed): FakeIssue {
-    const repo = this.#repoOrCreate(fullName);
+    const repo = this.repoOrCreate(fullName);
     const number = seed.number ?? repo.nextNumber;
     repo.nextNumber = Math.max(repo.nextNumber, number + 1);
     const created = seed.createdAt ?? iso(this.#now());
     const updated = seed.updatedAt ?? created;
     const state = seed.state ?? 'open';
     const issue: FakeIssue = {
-      id: this.#nextId++,
+      id: this.nextId++,
       number,
       title: seed.title,
       body: seed.body ?? null,
@@ -495,435 +458,282 @@ class GitHubFakeServer implements GitHubFake {
   }
 
   putFile(fullName: string, path: string, content: string | Buffer, ref?: string): void {
-    const repo = this.#repoOrCreate(fullName);
+    const repo = this.repoOrCreate(fullName);
     const branch = ref ?? repo.defaultBranch;
     const tree = repo.files.get(branch) ?? new Map<string, Buffer>();
     repo.files.set(branch, tree);
     tree.set(path.replace(/^\/+/, ''), typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
   }
 
-  issues(fullName: string): FakeIssue[] {
-    return [...this.#repo(fullName).issues];
-  }
-
-  comments(fullName: string, issueNumber: number): FakeComment[] {
-    return this.#repo(fullName).comments.filter((comment) => comment.issueNumber === issueNumber);
-  }
-
-  close(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#server.closeAllConnections();
-      this.#server.close(() => resolve());
-    });
-  }
-
-  #repo(fullName: string): Repo {
-    const repo = this.#repos.get(fullName.toLowerCase());
+  repo(fullName: string): Repo {
+    const repo = this.repos.get(fullName.toLowerCase());
     if (repo === undefined) throw new Error(`GitHub fake: no repository ${fullName}; addRepo first`);
     return repo;
   }
 
-  #repoOrCreate(fullName: string): Repo {
-    if (!this.#repos.has(fullName.toLowerCase())) this.addRepo(fullName);
-    return this.#repo(fullName);
-  }
-
-  #receive(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const method = (req.method ?? 'GET').toUpperCase();
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-      }
-      const { route, params } = routeOf(method, url.pathname);
-      const request: RecordedRequest = {
-        route,
-        method,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers,
-        body: parseBody(Buffer.concat(chunks).toString('utf8')),
-      };
-      this.requests.push(request);
-      const fault = this.#takeFault(request);
-      const respond = (): void => this.#respond(res, request, params, fault);
-      if (fault?.delayMs !== undefined) setTimeout(respond, fault.delayMs).unref();
-      else respond();
-    });
-  }
-
-  #respond(
-    res: ServerResponse,
-    request: RecordedRequest,
-    params: string[],
-    fault: GitHubFault | undefined,
-  ): void {
-    const token = bearerOf(request.headers);
-    const known = token !== undefined && this.#tokens.has(token) ? token : undefined;
-    const injected = fault === undefined ? undefined : faultAnswer(fault);
-    if (injected !== undefined) {
-      this.#send(res, injected, known);
-      return;
-    }
-    try {
-      this.#send(res, this.#handle(request, params), known);
-    } catch (error) {
-      const answer =
-        error instanceof HttpAnswer ? error.answer : { status: 500, body: { message: 'Server Error' } };
-      this.#send(res, answer, known);
-    }
-  }
-
-  #takeFault(request: RecordedRequest): GitHubFault | undefined {
-    const index = this.#faults.findIndex(
-      (entry) =>
-        (entry.route === '*' || entry.route === request.route) && (entry.fault.when?.(request) ?? true),
-    );
-    const entry = this.#faults[index];
-    if (entry === undefined) return undefined;
-    entry.left -= 1;
-    if (entry.left <= 0) this.#faults.splice(index, 1);
-    return entry.fault;
-  }
-
-  #handle(request: RecordedRequest, params: string[]): Answer {
-    const version = request.headers['x-github-api-version'];
-    if (version !== undefined && !API_VERSIONS.has(version)) {
-      fail(400, `Unsupported 'X-GitHub-Api-Version': ${version.slice(0, 32)}`);
-    }
-    if (request.route === 'create-installation-token') {
-      return this.#createInstallationToken(params[0] ?? '', request.headers);
-    }
-    if (request.route === 'unknown') fail(404, 'Not Found');
-    const token = this.#authenticate(request.headers);
-    if (request.route === 'root') {
-      return {
-        status: 200,
-        body: { current_user_url: `${this.baseUrl}/user`, rate_limit_url: `${this.baseUrl}/rate_limit` },
-      };
-    }
-    if (request.route === 'rate-limit') return this.#rateLimit(token);
-    this.#used.set(token, (this.#used.get(token) ?? 0) + 1);
-    const [owner = '', name = '', extra = ''] = params;
-    const repo = this.#repos.get(`${owner}/${name}`.toLowerCase());
-    if (repo === undefined) fail(404, 'Not Found');
-    switch (request.route) {
-      case 'list-issues':
-        return this.#listIssues(repo, request.query, request.path);
-      case 'create-issue':
-        return this.#createIssue(repo, request.body);
-      case 'create-comment':
-        return this.#createComment(repo, extra, request.body);
-      default:
-        return this.#getContent(repo, extra, request.query);
-    }
-  }
-
-  #authenticate(headers: Record<string, string>): string {
-    const token = bearerOf(headers);
-    const expiry = token === undefined ? undefined : this.#tokens.get(token);
-    if (token === undefined || expiry === undefined || expiry <= this.#now()) fail(401, 'Bad credentials');
-    return token;
-  }
-
-  #checkAppJwt(headers: Record<string, string>): void {
-    const undecodable = (): never => fail(401, 'A JSON web token could not be decoded');
-    const parts = /^bearer\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1]?.split('.') ?? [];
-    const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
-    if (this.#options.app === undefined || this.#appKey === undefined || parts.length !== 3) undecodable();
-    let header: Record<string, unknown> = {};
-    let claims: Record<string, unknown> = {};
-    try {
-      header = decodeJwtPart(headerPart);
-      claims = decodeJwtPart(payloadPart);
-    } catch {
-      undecodable();
-    }
-    const signed = Buffer.from(`${headerPart}.${payloadPart}`);
-    const key = this.#appKey as KeyObject;
-    if (
-      header['alg'] !== 'RS256' ||
-      !verifySignature('sha256', signed, key, base64UrlDecode(signaturePart))
-    ) {
-      undecodable();
-    }
-    const seconds = Math.floor(this.#now() / 1000);
-    const { iat, exp, iss } = claims;
-    if (typeof iat !== 'number' || !Number.isInteger(iat) || iat > seconds + 60) {
-      fail(
-        401,
-        "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
-      );
-    }
-    if (typeof exp !== 'number' || exp <= seconds || exp - iat > 600) {
-      fail(
-        401,
-        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
-      );
-    }
-    if (String(iss) !== String(this.#options.app?.appId)) fail(401, 'Integration not found');
-  }
-
-  #createInstallationToken(installation: string, headers: Record<string, string>): Answer {
-    this.#checkAppJwt(headers);
-    const app = this.#options.app as FakeApp;
-    if (!app.installations.map(String).includes(installation)) fail(404, 'Not Found');
-    const token = `ghs_${randomBytes(18).toString('base64url')}`;
-    const expiresAt = this.#now() + (app.tokenLifetimeSeconds ?? 3600) * 1000;
-    this.#tokens.set(token, expiresAt);
-    this.issuedTokens.push(token);
-    return {
-      status: 201,
-      body: {
-        token,
-        expires_at: iso(expiresAt),
-        permissions: { issues: 'write', contents: 'read', metadata: 'read' },
-        repository_selection: 'all',
-      },
-    };
-  }
-
-  #rateHeaders(token: string | undefined): Record<string, string> {
-    const count = token === undefined ? 0 : (this.#used.get(token) ?? 0);
-    return {
-      'x-ratelimit-limit': String(this.#limit),
-      'x-ratelimit-remaining': String(Math.max(0, this.#limit - count)),
-      'x-ratelimit-used': String(count),
-      'x-ratelimit-reset': String(Math.floor(this.#now() / 1000) + 3600),
-      'x-ratelimit-resource': 'core',
-    };
-  }
-
-  #rateLimit(token: string): Answer {
-    const headers = this.#rateHeaders(token);
-    const core = {
-      limit: this.#limit,
-      remaining: Number(headers['x-ratelimit-remaining']),
-      reset: Number(headers['x-ratelimit-reset']),
-      used: Number(headers['x-ratelimit-used']),
-      resource: 'core',
-    };
-    return { status: 200, body: { resources: { core }, rate: core } };
-  }
-
-  #user(login: string) {
-    return {
-      login,
-      id: login.length * 1000 + 1,
-      node_id: `U_${login}`,
-      type: 'User',
-      site_admin: false,
-      url: `${this.baseUrl}/users/${login}`,
-      html_url: `https://github.com/${login}`,
-    };
-  }
-
-  #renderIssue(repo: Repo, issue: FakeIssue): Record<string, unknown> {
-    const api = `${this.baseUrl}/repos/${repo.owner}/${repo.name}`;
-    const html = `https://github.com/${repo.owner}/${repo.name}`;
-    const rendered: Record<string, unknown> = {
-      id: issue.id,
-      node_id: `I_${issue.id}`,
-      url: `${api}/issues/${issue.number}`,
-      repository_url: api,
-      labels_url: `${api}/issues/${issue.number}/labels{/name}`,
-      comments_url: `${api}/issues/${issue.number}/comments`,
-      events_url: `${api}/issues/${issue.number}/events`,
-      html_url: `${html}/${issue.pullRequest ? 'pull' : 'issues'}/${issue.number}`,
-      number: issue.number,
-      state: issue.state,
-      state_reason: issue.state === 'closed' ? 'completed' : null,
-      title: issue.title,
-      body: issue.body,
-      user: this.#user(issue.user),
-      labels: issue.labels.map((name, index) => ({
-        id: 200 + index,
-        node_id: `LA_${name}`,
-        url: `${api}/labels/${encodeURIComponent(name)}`,
-        name,
-        color: 'f29513',
-        default: false,
-        description: null,
-      })),
-      assignee: issue.assignees[0] === undefined ? null : this.#user(issue.assignees[0]),
-      assignees: issue.assignees.map((login) => this.#user(login)),
-      milestone: null,
-      locked: false,
-      active_lock_reason: null,
-      comments: issue.comments,
-      closed_at: issue.closedAt,
-      created_at: issue.createdAt,
-      updated_at: issue.updatedAt,
-      author_association: 'OWNER',
-    };
-    if (issue.pullRequest) {
-      rendered['pull_request'] = {
-        url: `${api}/pulls/${issue.number}`,
-        html_url: `${html}/pull/${issue.number}`,
-        diff_url: `${html}/pull/${issue.number}.diff`,
-        patch_url: `${html}/pull/${issue.number}.patch`,
-        merged_at: null,
-      };
-    }
-    return rendered;
-  }
-
-  #listIssues(repo: Repo, query: Record<string, string>, path: string): Answer {
-    const q = listQuery(query);
-    const matching = matchingIssues(repo.issues, q);
-    const lastPage = Math.max(1, Math.ceil(matching.length / q.perPage));
-    const items = matching.slice((q.page - 1) * q.perPage, q.page * q.perPage);
-    const target = (page: number): string => {
-      const params = new URLSearchParams(query);
-      params.set('per_page', String(q.perPage));
-      params.set('page', String(page));
-      return `${this.baseUrl}${path}?${params.toString()}`;
-    };
-    const link = linkHeader(target, q.page, lastPage);
-    return {
-      status: 200,
-      headers: link === undefined ? {} : { link },
-      body: items.map((issue) => this.#renderIssue(repo, issue)),
-    };
-  }
-
-  #createIssue(repo: Repo, body: unknown): Answer {
-    const input = objectBody(body);
-    const title = input['title'];
-    if (typeof title !== 'string' && typeof title !== 'number') {
-      fail(422, 'Validation Failed', {
-        errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }],
-      });
-    }
-    const issue = this.addIssue(`${repo.owner}/${repo.name}`, {
-      title: String(title),
-      body: typeof input['body'] === 'string' ? input['body'] : null,
-      labels: Array.isArray(input['labels']) ? input['labels'].map(String) : [],
-      assignees: Array.isArray(input['assignees']) ? input['assignees'].map(String) : [],
-      user: 'circle-core[bot]',
-    });
-    const rendered = this.#renderIssue(repo, issue);
-    return { status: 201, headers: { location: String(rendered['url']) }, body: rendered };
-  }
-
-  #createComment(repo: Repo, numberText: string, body: unknown): Answer {
-    const issue = repo.issues.find((candidate) => String(candidate.number) === numberText);
-    if (issue === undefined) fail(404, 'Not Found');
-    const text = objectBody(body)['body'];
-    if (typeof text !== 'string' || text === '') {
-      fail(422, 'Validation Failed', {
-        errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }],
-      });
-    }
-    const comment: FakeComment = {
-      id: this.#nextId++,
-      issueNumber: issue.number,
-      body: text,
-      user: 'circle-core[bot]',
-      createdAt: iso(this.#now()),
-    };
-    repo.comments.push(comment);
-    issue.comments += 1;
-    issue.updatedAt = comment.createdAt;
-    const api = `${this.baseUrl}/repos/${repo.owner}/${repo.name}`;
-    return {
-      status: 201,
-      headers: { location: `${api}/issues/comments/${comment.id}` },
-      body: {
-        id: comment.id,
-        node_id: `IC_${comment.id}`,
-        url: `${api}/issues/comments/${comment.id}`,
-        html_url: `https://github.com/${repo.owner}/${repo.name}/issues/${issue.number}#issuecomment-${comment.id}`,
-        issue_url: `${api}/issues/${issue.number}`,
-        body: comment.body,
-        user: this.#user(comment.user),
-        created_at: comment.createdAt,
-        updated_at: comment.createdAt,
-        author_association: 'NONE',
-      },
-    };
-  }
-
-  #contentEntry(repo: Repo, ref: string, path: string, bytes: Buffer | undefined): Record<string, unknown> {
-    const type = bytes === undefined ? 'dir' : 'file';
-    const sha = gitBlobSha(bytes ?? Buffer.from(path));
-    const self = `${this.baseUrl}/repos/${repo.owner}/${repo.name}/contents/${path}?ref=${encodeURIComponent(ref)}`;
-    const html = `https://github.com/${repo.owner}/${repo.name}/${type === 'file' ? 'blob' : 'tree'}/${ref}/${path}`;
-    const git = `${this.baseUrl}/repos/${repo.owner}/${repo.name}/git/${type === 'file' ? 'blobs' : 'trees'}/${sha}`;
-    return {
-      type,
-      name: path.slice(path.lastIndexOf('/') + 1),
-      path,
-      sha,
-      size: bytes?.length ?? 0,
-      url: self,
-      html_url: html,
-      git_url: git,
-      download_url:
-        type === 'file'
-          ? `https://raw.githubusercontent.com/${repo.owner}/${repo.name}/${ref}/${path}`
-          : null,
-      _links: { self, git, html },
-    };
-  }
-
-  #getContent(repo: Repo, rawPath: string, query: Record<string, string>): Answer {
-    const ref = query['ref'] ?? repo.defaultBranch;
-    const tree = repo.files.get(ref);
-    if (tree === undefined) fail(404, `No commit found for the ref ${ref}`);
-    const path = rawPath.replace(/^\/+|\/+$/g, '');
-    const bytes = tree.get(path);
-    if (bytes !== undefined) {
-      // The contents API returns no content for files over 1 MB.
-      const large = bytes.length > MAX_CONTENT_BYTES;
-      return {
-        status: 200,
-        body: {
-          ...this.#contentEntry(repo, ref, path, bytes),
-          encoding: large ? 'none' : 'base64',
-          content: large ? '' : wrappedBase64(bytes),
-        },
-      };
-    }
-    const prefix = path === '' ? '' : `${path}/`;
-    const children = new Map<string, Record<string, unknown>>();
-    for (const [filePath, fileBytes] of tree) {
-      if (!filePath.startsWith(prefix)) continue;
-      const rest = filePath.slice(prefix.length);
-      const slash = rest.indexOf('/');
-      const child = prefix + (slash === -1 ? rest : rest.slice(0, slash));
-      children.set(child, this.#contentEntry(repo, ref, child, slash === -1 ? fileBytes : undefined));
-    }
-    if (children.size === 0 && path !== '') fail(404, 'Not Found');
-    return { status: 200, body: [...children.values()] };
-  }
-
-  #send(res: ServerResponse, answer: Answer, token: string | undefined): void {
-    if (res.destroyed) return;
-    const headers: Record<string, string> = {
-      'x-github-api-version-selected': '2022-11-28',
-      'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
-      ...this.#rateHeaders(token),
-      ...answer.headers,
-    };
-    let payload: string | undefined;
-    if (answer.raw !== undefined) {
-      headers['content-type'] = answer.contentType ?? 'text/plain; charset=utf-8';
-      payload = answer.raw;
-    } else if (answer.body !== undefined) {
-      headers['content-type'] = 'application/json; charset=utf-8';
-      payload = JSON.stringify(answer.body);
-    }
-    res.writeHead(answer.status, headers);
-    res.end(payload);
+  repoOrCreate(fullName: string): Repo {
+    if (!this.repos.has(fullName.toLowerCase())) this.addRepo(fullName);
+    return this.repo(fullName);
   }
 }
 
+/** GitHub's JSON for a user login. */
+function userJson(api: string, login: string) {
+  return {
+    login,
+    id: login.length * 1000 + 1,
+    node_id: `U_${login}`,
+    type: 'User',
+    site_admin: false,
+    url: `${api}/users/${login}`,
+    html_url: `https://github.com/${login}`,
+  };
+}
+
+/** GitHub's JSON for an issue (a pull request carries `pull_request`). */
+function issueJson(baseUrl: string, repo: Repo, issue: FakeIssue): Record<string, unknown> {
+  const api = `${baseUrl}/repos/${repo.owner}/${repo.name}`;
+  const html = `https://github.com/${repo.owner}/${repo.name}`;
+  const rendered: Record<string, unknown> = {
+    id: issue.id,
+    node_id: `I_${issue.id}`,
+    url: `${api}/issues/${issue.number}`,
+    repository_url: api,
+    labels_url: `${api}/issues/${issue.number}/labels{/name}`,
+    comments_url: `${api}/issues/${issue.number}/comments`,
+    events_url: `${api}/issues/${issue.number}/events`,
+    html_url: `${html}/${issue.pullRequest ? 'pull' : 'issues'}/${issue.number}`,
+    number: issue.number,
+    state: issue.state,
+    state_reason: issue.state === 'closed' ? 'completed' : null,
+    title: issue.title,
+    body: issue.body,
+    user: userJson(baseUrl, issue.user),
+    labels: issue.labels.map((name, index) => ({
+      id: 200 + index,
+      node_id: `LA_${name}`,
+      url: `${api}/labels/${encodeURIComponent(name)}`,
+      name,
+      color: 'f29513',
+      default: false,
+      description: null,
+    })),
+    assignee: issue.assignees[0] === undefined ? null : userJson(baseUrl, issue.assignees[0]),
+    assignees: issue.assignees.map((login) => userJson(baseUrl, login)),
+    milestone: null,
+    locked: false,
+    active_lock_reason: null,
+    comments: issue.comments,
+    closed_at: issue.closedAt,
+    created_at: issue.createdAt,
+    updated_at: issue.updatedAt,
+    author_association: 'OWNER',
+  };
+  if (issue.pullRequest) {
+    rendered['pull_request'] = {
+      url: `${api}/pulls/${issue.number}`,
+      html_url: `${html}/pull/${issue.number}`,
+      diff_url: `${html}/pull/${issue.number}.diff`,
+      patch_url: `${html}/pull/${issue.number}.patch`,
+      merged_at: null,
+    };
+  }
+  return rendered;
+}
+
+/** One entry of a contents answer: a file or a directory. */
+function contentEntry(
+  baseUrl: string,
+  repo: Repo,
+  ref: string,
+  path: string,
+  bytes: Buffer | undefined,
+): Record<string, unknown> {
+  const type = bytes === undefined ? 'dir' : 'file';
+  const sha = gitBlobSha(bytes ?? Buffer.from(path));
+  const self = `${baseUrl}/repos/${repo.owner}/${repo.name}/contents/${path}?ref=${encodeURIComponent(ref)}`;
+  const html = `https://github.com/${repo.owner}/${repo.name}/${type === 'file' ? 'blob' : 'tree'}/${ref}/${path}`;
+  const git = `${baseUrl}/repos/${repo.owner}/${repo.name}/git/${type === 'file' ? 'blobs' : 'trees'}/${sha}`;
+  return {
+    type,
+    name: path.slice(path.lastIndexOf('/') + 1),
+    path,
+    sha,
+    size: bytes?.length ?? 0,
+    url: self,
+    html_url: html,
+    git_url: git,
+    download_url:
+      type === 'file' ? `https://raw.githubusercontent.com/${repo.owner}/${repo.name}/${ref}/${path}` : null,
+    _links: { self, git, html },
+  };
+}
+
+/** The repository a `/repos/:owner/:repo/...` request names (404 when unknown), counted against the rate limit. */
+function repoOf({ request, params, state }: RouteContext<GitHubStore>): Repo {
+  const token = request.token ?? '';
+  state.used.set(token, (state.used.get(token) ?? 0) + 1);
+  const repo = state.repos.get(`${params['owner']}/${params['repo']}`.toLowerCase());
+  if (repo === undefined) fail(404, 'Not Found');
+  return repo;
+}
+
+function listIssues(context: RouteContext<GitHubStore>): Answer {
+  const { request, url } = context;
+  const repo = repoOf(context);
+  const q = listQuery(request.query);
+  const matching = matchingIssues(repo.issues, q);
+  const lastPage = Math.max(1, Math.ceil(matching.length / q.perPage));
+  const items = matching.slice((q.page - 1) * q.perPage, q.page * q.perPage);
+  const target = (page: number): string => {
+    const params = new URLSearchParams(request.query);
+    params.set('per_page', String(q.perPage));
+    params.set('page', String(page));
+    return `${url}${request.path}?${params.toString()}`;
+  };
+  const link = linkHeader(target, q.page, lastPage);
+  return json(
+    200,
+    items.map((issue) => issueJson(url, repo, issue)),
+    link === undefined ? {} : { link },
+  );
+}
+
+function createIssue(context: RouteContext<GitHubStore>): Answer {
+  const repo = repoOf(context);
+  const input = objectBody(parseBody(context.request.rawBody));
+  const title = input['title'];
+  if (typeof title !== 'string' && typeof title !== 'number') {
+    fail(422, 'Validation Failed', {
+      errors: [{ resource: 'Issue', code: 'missing_field', field: 'title' }],
+    });
+  }
+  const issue = context.state.addIssue(`${repo.owner}/${repo.name}`, {
+    title: String(title),
+    body: typeof input['body'] === 'string' ? input['body'] : null,
+    labels: Array.isArray(input['labels']) ? input['labels'].map(String) : [],
+    assignees: Array.isArray(input['assignees']) ? input['assignees'].map(String) : [],
+    user: 'circle-core[bot]',
+  });
+  const rendered = issueJson(context.url, repo, issue);
+  return json(201, rendered, { location: String(rendered['url']) });
+}
+
+function createComment(context: RouteContext<GitHubStore>, now: () => number): Answer {
+  const { state, url, params } = context;
+  const repo = repoOf(context);
+  const issue = repo.issues.find((candidate) => String(candidate.number) === params['number']);
+  if (issue === undefined) fail(404, 'Not Found');
+  const text = objectBody(parseBody(context.request.rawBody))['body'];
+  if (typeof text !== 'string' || text === '') {
+    fail(422, 'Validation Failed', {
+      errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }],
+    });
+  }
+  const comment: FakeComment = {
+    id: state.nextId++,
+    issueNumber: issue.number,
+    body: text,
+    user: 'circle-core[bot]',
+    createdAt: iso(now()),
+  };
+  repo.comments.push(comment);
+  issue.comments += 1;
+  issue.updatedAt = comment.createdAt;
+  const api = `${url}/repos/${repo.owner}/${repo.name}`;
+  return json(
+    201,
+    {
+      id: comment.id,
+      node_id: `IC_${comment.id}`,
+      url: `${api}/issues/comments/${comment.id}`,
+      html_url: `https://github.com/${repo.owner}/${repo.name}/issues/${issue.number}#issuecomment-${comment.id}`,
+      issue_url: `${api}/issues/${issue.number}`,
+      body: comment.body,
+      user: userJson(url, comment.user),
+      created_at: comment.createdAt,
+      updated_at: comment.createdAt,
+      author_association: 'NONE',
+    },
+    { location: `${api}/issues/comments/${comment.id}` },
+  );
+}
+
+function getContent(context: RouteContext<GitHubStore>): Answer {
+  const { url, params, request } = context;
+  const repo = repoOf(context);
+  const ref = request.query['ref'] ?? repo.defaultBranch;
+  const tree = repo.files.get(ref);
+  if (tree === undefined) fail(404, `No commit found for the ref ${ref}`);
+  const path = (params['path'] ?? '').replace(/^\/+|\/+$/g, '');
+  const bytes = tree.get(path);
+  if (bytes !== undefined) {
+    // The contents API returns no content for files over 1 MB.
+    const large = bytes.length > MAX_CONTENT_BYTES;
+    return json(200, {
+      ...contentEntry(url, repo, ref, path, bytes),
+      encoding: large ? 'none' : 'base64',
+      content: large ? '' : wrappedBase64(bytes),
+    });
+  }
+  const prefix = path === '' ? '' : `${path}/`;
+  const children = new Map<string, Record<string, unknown>>();
+  for (const [filePath, fileBytes] of tree) {
+    if (!filePath.startsWith(prefix)) continue;
+    const rest = filePath.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    const child = prefix + (slash === -1 ? rest : rest.slice(0, slash));
+    children.set(child, contentEntry(url, repo, ref, child, slash === -1 ? fileBytes : undefined));
+  }
+  if (children.size === 0 && path !== '') fail(404, 'Not Found');
+  return json(200, [...children.values()]);
+}
+
+/** Checks an RS256 app JWT as GitHub does: signature by the app's key, `iat`, `exp` (at most 10 minutes), `iss`. */
+function checkAppJwt(
+  request: FakeRequest,
+  app: FakeApp | undefined,
+  key: KeyObject | undefined,
+  now: number,
+): void {
+  const undecodable = (): never => fail(401, 'A JSON web token could not be decoded');
+  const parts = /^bearer\s+(\S+)$/i.exec(request.headers['authorization'] ?? '')?.[1]?.split('.') ?? [];
+  const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
+  if (app === undefined || key === undefined || parts.length !== 3) undecodable();
+  let header: Record<string, unknown> = {};
+  let claims: Record<string, unknown> = {};
+  try {
+    header = decodeJwtPart(headerPart);
+    claims = decodeJwtPart(payloadPart);
+  } catch {
+    undecodable();
+  }
+  const signed = Buffer.from(`${headerPart}.${payloadPart}`);
+  if (
+    header['alg'] !== 'RS256' ||
+    !verifySignature('sha256', signed, key as KeyObject, base64UrlDecode(signaturePart))
+  ) {
+    undecodable();
+  }
+  const seconds = Math.floor(now / 1000);
+  const { iat, exp, iss } = claims;
+  if (typeof iat !== 'number' || !Number.isInteger(iat) || iat > seconds + 60) {
+    fail(
+      401,
+      "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+    );
+  }
+  if (typeof exp !== 'number' || exp <= seconds || exp - iat > 600) {
+    fail(
+      401,
+      "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+    );
+  }
+  if (String(iss) !== String(app?.appId)) fail(401, 'Integration not found');
+}
+
 /**
- * Starts the fake on 127.0.0.1 with an ephemeral port.
+ * Starts the fake on 127.0.0.1 with an ephemeral port (or `options.port`).
  *
  * @example
  * ```ts
@@ -932,7 +742,157 @@ class GitHubFakeServer implements GitHubFake {
  * ```
  */
 export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<GitHubFake> {
-  const fake = new GitHubFakeServer(options);
-  await fake.listen();
-  return fake;
+  const now = options.now ?? Date.now;
+  const limit = options.rateLimit ?? 5000;
+  const { app } = options;
+  const appKey = typeof app?.publicKey === 'string' ? createPublicKey(app.publicKey) : app?.publicKey;
+  const requests: RecordedRequest[] = [];
+  const records = new WeakMap<FakeRequest, RecordedRequest>();
+
+  const rateHeaders = (state: GitHubStore, token: string | undefined): Record<string, string> => {
+    const count = token === undefined ? 0 : (state.used.get(token) ?? 0);
+    return {
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(Math.max(0, limit - count)),
+      'x-ratelimit-used': String(count),
+      'x-ratelimit-reset': String(Math.floor(now() / 1000) + 3600),
+      'x-ratelimit-resource': 'core',
+    };
+  };
+
+  const createInstallationToken = ({ request, params, state }: RouteContext<GitHubStore>): Answer => {
+    checkAppJwt(request, app, appKey, now());
+    if (!(app as FakeApp).installations.map(String).includes(params['id'] ?? '')) fail(404, 'Not Found');
+    const token = `ghs_${randomBytes(18).toString('base64url')}`;
+    const expiresAt = now() + ((app as FakeApp).tokenLifetimeSeconds ?? 3600) * 1000;
+    state.tokens.set(token, expiresAt);
+    state.issuedTokens.push(token);
+    return json(201, {
+      token,
+      expires_at: iso(expiresAt),
+      permissions: { issues: 'write', contents: 'read', metadata: 'read' },
+      repository_selection: 'all',
+    });
+  };
+
+  const rateLimit = ({ request, state }: RouteContext<GitHubStore>): Answer => {
+    const headers = rateHeaders(state, request.token);
+    const core = {
+      limit,
+      remaining: Number(headers['x-ratelimit-remaining']),
+      reset: Number(headers['x-ratelimit-reset']),
+      used: Number(headers['x-ratelimit-used']),
+      resource: 'core',
+    };
+    return json(200, { resources: { core }, rate: core });
+  };
+
+  const fake = await startFake<GitHubStore>(
+    {
+      name: 'GitHub',
+      seed: () => new GitHubStore(options, now),
+      errors: githubErrors,
+      authorize: ({ request, state }) => {
+        const expiry = request.token === undefined ? undefined : state.tokens.get(request.token);
+        return expiry === undefined || expiry <= now() ? 'unauthorized' : undefined;
+      },
+      before: ({ request }) => {
+        const version = request.headers['x-github-api-version'];
+        if (version !== undefined && !API_VERSIONS.has(version)) {
+          fail(400, `Unsupported 'X-GitHub-Api-Version': ${version.slice(0, 32)}`);
+        }
+        return undefined;
+      },
+      headers: ({ request, state }) => ({
+        'x-github-api-version-selected': '2022-11-28',
+        'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
+        // Counted for a token the fake knows (expired included), as the headers of a refused call show.
+        ...rateHeaders(
+          state,
+          request.token !== undefined && state.tokens.has(request.token) ? request.token : undefined,
+        ),
+      }),
+      onRequest: (request) => {
+        const record: RecordedRequest = {
+          route: (request.route ?? 'unknown') as GitHubRoute,
+          method: request.method,
+          path: request.path,
+          query: request.query,
+          headers: request.headers,
+          body: parseBody(request.rawBody),
+        };
+        requests.push(record);
+        records.set(request, record);
+      },
+      routes: [
+        {
+          name: 'root',
+          method: 'GET',
+          path: '/',
+          handle: ({ url }) =>
+            json(200, { current_user_url: `${url}/user`, rate_limit_url: `${url}/rate_limit` }),
+        },
+        { name: 'rate-limit', method: 'GET', path: '/rate_limit', handle: rateLimit },
+        { name: 'list-issues', method: 'GET', path: '/repos/:owner/:repo/issues', handle: listIssues },
+        { name: 'create-issue', method: 'POST', path: '/repos/:owner/:repo/issues', handle: createIssue },
+        {
+          name: 'create-comment',
+          method: 'POST',
+          path: '/repos/:owner/:repo/issues/:number/comments',
+          handle: (context) => createComment(context, now),
+        },
+        {
+          name: 'get-content',
+          method: 'GET',
+          path: '/repos/:owner/:repo/contents/*path',
+          handle: getContent,
+        },
+        {
+          name: 'create-installation-token',
+          method: 'POST',
+          path: '/app/installations/:id/access_tokens',
+          // Authenticated by the app's JWT, not by a token.
+          auth: false,
+          handle: createInstallationToken,
+        },
+      ],
+    },
+    options.port === undefined ? {} : { port: options.port },
+  );
+
+  /** Requests of `route` (`'*'`: any) for which `when` holds, judged on their recorded form. */
+  const matching =
+    (route: GitHubRoute | '*', when?: (request: RecordedRequest) => boolean) =>
+    (request: FakeRequest): boolean => {
+      const record = records.get(request);
+      return record !== undefined && (route === '*' || record.route === route) && (when?.(record) ?? true);
+    };
+  const { state } = fake;
+
+  return {
+    baseUrl: fake.url,
+    requests,
+    issuedTokens: state.issuedTokens,
+    failNext: (route, fault) =>
+      fake.inject(kitFault(fault), {
+        when: matching(route, fault.when),
+        times: fault.times ?? 1,
+        delayMs: fault.delayMs ?? 0,
+      }),
+    inject: (route, fault, target = {}) => fake.inject(fault, { ...target, when: matching(route) }),
+    clearFaults: () => fake.clearFaults(),
+    addToken: (token) => {
+      state.tokens.set(token, Number.POSITIVE_INFINITY);
+    },
+    revokeToken: (token) => {
+      state.tokens.delete(token);
+    },
+    addRepo: (fullName, seed) => state.addRepo(fullName, seed),
+    addIssue: (fullName, seed) => state.addIssue(fullName, seed),
+    putFile: (fullName, path, content, ref) => state.putFile(fullName, path, content, ref),
+    issues: (fullName) => [...state.repo(fullName).issues],
+    comments: (fullName, issueNumber) =>
+      state.repo(fullName).comments.filter((comment) => comment.issueNumber === issueNumber),
+    close: () => fake.close(),
+  };
 }

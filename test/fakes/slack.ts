@@ -342,9 +342,9 @@ const NOT_FOUND: Readonly<Record<string, string>> = {
   'users.lookupByEmail': 'users_not_found',
 };
 
-/** The Web API method a request calls (`/api/<method>`), undefined for any other path. */
+/** The Web API method a request calls (GET or POST `/api/<method>`), undefined for anything else. */
 function slackMethodOf(request: FakeRequest): string | undefined {
-  return /^\/api\/([\w.]+)$/.exec(request.path)?.[1];
+  return request.route === undefined ? undefined : /^\/api\/([\w.]+)$/.exec(request.path)?.[1];
 }
 
 /**
