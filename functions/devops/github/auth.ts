@@ -1,35 +1,25 @@
 /**
- * How the connector authenticates to GitHub: a token from a secret (bearer), or a GitHub App, whose
- * private key signs a short-lived RS256 JWT that is exchanged for an installation token.
+ * How the connector authenticates to GitHub: a token from a secret (bearer, as `githubApi` declares), or a
+ * GitHub App, whose private key signs a short-lived RS256 JWT that is exchanged for an installation token
+ * held in the core's token cache.
  */
-import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import {
   AuthError,
-  bearerAuth,
+  type CachedTokenAuth,
   ConfigurationError,
+  cachedTokenAuth,
   defineSecret,
-  HttpClient,
+  type HttpClient,
+  type IssuedToken,
   NotFoundError,
   type RequestAuth,
   type Secret,
+  signJwt,
   UnexpectedResponseError,
 } from '@circle-core/core';
 import * as z from 'zod';
+import { githubApi } from './client.ts';
 import type { GitHubConfig } from './config.ts';
-
-/** Headers GitHub asks every REST client to send. */
-export const GITHUB_HEADERS = {
-  accept: 'application/vnd.github+json',
-  'x-github-api-version': '2022-11-28',
-} as const;
-
-/** GitHub's rate-limit headers; its rate limits answer 403 as well as 429. */
-export const GITHUB_RATE_LIMIT = {
-  remaining: 'x-ratelimit-remaining',
-  reset: 'x-ratelimit-reset',
-  resetFormat: 'epoch-seconds',
-  throttleStatuses: [403],
-} as const;
 
 const Identifier = z
   .union([z.number().int().positive(), z.string().regex(/^[\w.-]{1,64}$/)])
@@ -48,26 +38,6 @@ const JWT_LIFETIME_SECONDS = 9 * 60;
 /** Backdated against clocks that run behind GitHub's, as GitHub's docs recommend. */
 const JWT_BACKDATE_SECONDS = 60;
 
-const keyCache = new Map<string, KeyObject>();
-
-function privateKeyFrom(pem: string, source: string): KeyObject {
-  let key = keyCache.get(pem);
-  if (key === undefined) {
-    try {
-      key = createPrivateKey(pem);
-    } catch {
-      // No cause: the parser's message could quote part of the key.
-      throw new ConfigurationError(`The GitHub App private key in ${source} is not a valid PEM private key`);
-    }
-    if (key.asymmetricKeyType !== 'rsa') {
-      throw new ConfigurationError(`The GitHub App private key in ${source} must be an RSA key`);
-    }
-    keyCache.clear();
-    keyCache.set(pem, key);
-  }
-  return key;
-}
-
 /**
  * Signs the app JWT GitHub expects: RS256, `iat` backdated 60 s, `exp` nine minutes ahead, `iss` the app id.
  *
@@ -83,13 +53,13 @@ export function signAppJwt(
   const seconds = Math.floor(now / 1000);
   // A numeric app id goes out as a number, a client id (`Iv1.abc`) as a string: GitHub accepts both.
   const iss = /^\d+$/.test(options.appId) ? Number(options.appId) : options.appId;
-  const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url');
-  const payload = Buffer.from(
-    JSON.stringify({ iat: seconds - JWT_BACKDATE_SECONDS, exp: seconds + JWT_LIFETIME_SECONDS, iss }),
-  ).toString('base64url');
-  const key = privateKeyFrom(options.privateKey, options.source ?? 'the app credentials');
-  const signature = sign('sha256', Buffer.from(`${header}.${payload}`), key).toString('base64url');
-  return `${header}.${payload}.${signature}`;
+  return signJwt({
+    algorithm: 'RS256',
+    privateKey: options.privateKey,
+    claims: { iat: seconds - JWT_BACKDATE_SECONDS, exp: seconds + JWT_LIFETIME_SECONDS, iss },
+    keyName: 'GitHub App',
+    source: options.source ?? 'the app credentials',
+  });
 }
 
 const InstallationToken = z.object({
@@ -112,53 +82,36 @@ export interface GitHubAppAuthOptions {
   http?: HttpClient;
 }
 
-interface CachedToken {
-  value: string;
-  refreshAt: number;
-}
-
 /**
- * GitHub App authentication as a core {@link RequestAuth}: signs an app JWT, exchanges it for an
- * installation token (`POST /app/installations/{id}/access_tokens`), caches that token until five
- * minutes before `expires_at` with one exchange in flight at a time, and sends it as a bearer token.
- * After a GitHub 401, `refresh()` drops the token and re-reads the secret (the key may have rotated), so
- * the core HTTP client's one retry runs with a fresh installation token.
+ * GitHub App authentication on the core's token cache: signs an app JWT, exchanges it for an installation
+ * token (`POST /app/installations/{id}/access_tokens`), caches that token until five minutes before
+ * `expires_at` with one exchange in flight at a time, and sends it as a bearer token. After a GitHub 401,
+ * `refresh()` drops the token and re-reads the secret (the key may have rotated), so the core HTTP client's
+ * one retry runs with a fresh installation token.
  *
  * @example
  * ```ts
  * const auth = githubAppAuth({ credentials: defineSecret('circle-core/github/app'), baseUrl: 'https://api.github.com' });
- * const client = new HttpClient({ provider: 'GitHub', baseUrl: 'https://api.github.com', auth });
+ * const github = new GitHubClient({ auth });
  * ```
  */
-export function githubAppAuth(options: GitHubAppAuthOptions): RequestAuth {
+export function githubAppAuth(options: GitHubAppAuthOptions): CachedTokenAuth {
   const { credentials, baseUrl, refreshAheadMs = 300_000, timeoutMs = 10_000, now = Date.now } = options;
-  const source = 'text' in credentials ? `secret ${credentials.name}` : 'the app credentials';
-  const literal = 'text' in credentials ? undefined : parseLiteral(credentials);
-  const http =
-    options.http ??
-    new HttpClient({
-      provider: 'GitHub',
-      baseUrl,
-      headers: { ...GITHUB_HEADERS },
-      rateLimit: GITHUB_RATE_LIMIT,
-      timeoutMs,
-      maxAttempts: 2,
-    });
-  let cached: CachedToken | undefined;
-  let inFlight: Promise<CachedToken> | undefined;
-  // Bumped by refresh(): an exchange started before it must not repopulate the cache with a stale token.
-  let generation = 0;
+  const secret = 'text' in credentials ? credentials : undefined;
+  const source = secret === undefined ? 'the app credentials' : `secret ${secret.name}`;
+  const literal = secret === undefined ? parseLiteral(credentials as GitHubAppCredentials) : undefined;
+  const rest =
+    options.http === undefined
+      ? githubApi.client({ baseUrl, timeoutMs, maxAttempts: 2 })
+      : githubApi.client({ http: options.http });
 
-  async function exchange(): Promise<CachedToken> {
-    const app = literal ?? (await (credentials as Secret).json(GitHubAppCredentials));
+  async function exchange(): Promise<IssuedToken> {
+    const app = literal ?? (await (secret as Secret).json(GitHubAppCredentials));
     const jwt = signAppJwt({ appId: app.appId, privateKey: app.privateKey, source }, now());
+    const path = `/app/installations/${encodeURIComponent(app.installationId)}/access_tokens`;
     let body: unknown;
     try {
-      ({ body } = await http.request({
-        method: 'POST',
-        path: `/app/installations/${encodeURIComponent(app.installationId)}/access_tokens`,
-        headers: { authorization: `Bearer ${jwt}` },
-      }));
+      ({ body } = await rest.send('POST', path, undefined, { headers: { authorization: `Bearer ${jwt}` } }));
     } catch (error) {
       if (error instanceof AuthError && error.status === 401) {
         throw new AuthError(`GitHub refused the app JWT (check appId and privateKey in ${source})`, {
@@ -178,46 +131,15 @@ export function githubAppAuth(options: GitHubAppAuthOptions): RequestAuth {
     if (!parsed.success) {
       throw new UnexpectedResponseError('GitHub answered the installation token request without a token');
     }
-    const expiresAt = Date.parse(parsed.data.expires_at);
-    const at = now();
-    // A token that lives less than the refresh margin is still used, for half of its remaining life.
-    const refreshAt =
-      expiresAt - refreshAheadMs > at ? expiresAt - refreshAheadMs : at + (expiresAt - at) / 2;
-    return { value: parsed.data.token, refreshAt };
+    return { value: parsed.data.token, expiresAt: Date.parse(parsed.data.expires_at) };
   }
 
-  function startExchange(): Promise<CachedToken> {
-    const started = generation;
-    const pending: Promise<CachedToken> = exchange()
-      .then((fresh) => {
-        if (started === generation) cached = fresh;
-        return fresh;
-      })
-      .finally(() => {
-        if (inFlight === pending) inFlight = undefined;
-      });
-    return pending;
-  }
-
-  async function token(): Promise<string> {
-    if (cached !== undefined && now() < cached.refreshAt) return cached.value;
-    inFlight ??= startExchange();
-    return (await inFlight).value;
-  }
-
-  return {
-    async apply(request) {
-      request.headers['authorization'] = `Bearer ${await token()}`;
-    },
-    async refresh() {
-      cached = undefined;
-      inFlight = undefined;
-      generation += 1;
-      if ('text' in credentials) await credentials.refresh();
-      // Even with literal credentials a new installation token may succeed where a revoked one failed.
-      return true;
-    },
-  };
+  return cachedTokenAuth({
+    exchange,
+    refreshAheadMs,
+    now,
+    ...(secret === undefined ? {} : { onRefresh: () => secret.refresh() }),
+  });
 }
 
 function parseLiteral(credentials: GitHubAppCredentials): z.output<typeof GitHubAppCredentials> {
@@ -253,15 +175,14 @@ export function githubAuthFromConfig(
   const maxAgeSeconds = config.GITHUB_SECRET_MAX_AGE_SECONDS;
   if (config.GITHUB_AUTH === 'app') {
     const secret = defineSecret(config.GITHUB_APP_SECRET, { maxAgeSeconds });
-    const appOptions: GitHubAppAuthOptions = {
+    const auth = githubAppAuth({
       credentials: secret,
       baseUrl: config.GITHUB_API_URL,
       timeoutMs: config.GITHUB_TIMEOUT_MS,
-    };
-    if (options.now !== undefined) appOptions.now = options.now;
-    if (options.http !== undefined) appOptions.http = options.http;
-    return { auth: githubAppAuth(appOptions), prefetch: () => secret.prefetch() };
+      ...options,
+    });
+    return { auth, prefetch: () => secret.prefetch() };
   }
   const secret = defineSecret(config.GITHUB_TOKEN_SECRET, { maxAgeSeconds });
-  return { auth: bearerAuth({ token: secret }), prefetch: () => secret.prefetch() };
+  return { auth: githubApi.auth(secret), prefetch: () => secret.prefetch() };
 }

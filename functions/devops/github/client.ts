@@ -1,21 +1,22 @@
 /**
- * The GitHub REST client: the only code that talks to GitHub. It implements the source control interface
- * on the core HttpClient and maps GitHub's own failure shapes (422 validation errors, the secondary rate
- * limit) onto the error taxonomy. Usable outside Lambda as a library.
+ * The GitHub REST API: the only code that talks to GitHub. `githubApi` states GitHub's facts for the
+ * core's REST kit (headers, rate-limit headers, Link pagination, its quirks); `GitHubApi` holds the calls on
+ * parsed input (the runtime's parse is the one parse); `GitHubClient` is the library face, the source
+ * control interface for callers outside the runtime, which parses their input once.
  */
 import {
   type ConnectorError,
+  defineRestProvider,
   type FieldIssue,
-  HttpClient,
-  type HttpRequest,
   type HttpResponse,
+  linkHeader,
   NotFoundError,
   NotSupportedError,
   parseInput,
   providerMessage,
   RateLimitedError,
   type RequestAuth,
-  UnexpectedResponseError,
+  type RestClient,
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
@@ -28,61 +29,26 @@ import {
   type IssueComment,
   type IssuePage,
   ListIssuesInput,
+  type ListIssuesQuery,
   type RepositoryFile,
 } from '#shared/models/source-control.ts';
-import { GITHUB_HEADERS, GITHUB_RATE_LIMIT } from './auth.ts';
-import { decodeCursor, encodeCursor, pageOf, parseLinkHeader } from './pagination.ts';
-import { commentFrom, contentEntryFrom, decodeFile, issueFrom, issuesFrom } from './responses.ts';
+import { ContentAnswer, decodeFile, RawComment, RawIssue, toComment, toIssue } from './responses.ts';
 
 /** GitHub answers a secondary rate limit without `Retry-After` sometimes; its docs say wait a minute. */
 const SECONDARY_LIMIT_WAIT_MS = 60_000;
 const MAX_PATH_IN_MESSAGE = 200;
 
-export interface GitHubClientOptions {
-  /** Default `https://api.github.com` (GitHub Enterprise Server: `https://HOST/api/v3`). */
-  baseUrl?: string;
-  /** Token or app auth, see `auth.ts`. */
-  auth?: RequestAuth;
-  /** Per attempt; default 10 000. */
-  timeoutMs?: number;
-  /** Attempts of idempotent calls; default 3. POSTs are never retried. */
-  maxAttempts?: number;
-  /** The longest Retry-After waited for; default 60 000. */
-  maxRetryAfterMs?: number;
-}
-
-/** GitHub's remaining core request budget, from `GET /rate_limit`. */
-export interface RateLimitStatus {
-  limit: number;
-  remaining: number;
-  /** When the budget resets, ISO 8601. */
-  resetAt: string;
-}
-
-const RateLimitAnswer = z.object({
-  resources: z.object({
-    core: z.object({ limit: z.number(), remaining: z.number(), reset: z.number() }),
-  }),
-});
-
 const ValidationFailure = z.object({
-  errors: z
-    .array(
-      z.object({
-        field: z.string().optional(),
-        code: z.string().optional(),
-      }),
-    )
-    .optional(),
+  errors: z.array(z.object({ field: z.string().optional(), code: z.string().optional() })).optional(),
 });
 
 /**
- * GitHub-specific failures the core's default mapping cannot know: a 422's field errors, and a secondary
- * rate limit announced by its message alone.
+ * GitHub-specific failures the error table cannot say: a 422's field errors, and a secondary rate limit
+ * announced by its message alone.
  *
  * @example
  * ```ts
- * new HttpClient({ provider: 'GitHub', inspect: inspectGitHubResponse });
+ * inspectGitHubResponse({ status: 422, headers: {}, body: { message: 'Validation Failed' }, url }); // ValidationError
  * ```
  */
 export function inspectGitHubResponse(response: HttpResponse): ConnectorError | undefined {
@@ -115,6 +81,39 @@ export function inspectGitHubResponse(response: HttpResponse): ConnectorError | 
   return undefined;
 }
 
+/** GitHub's REST API as data; its settings are `GITHUB_API_URL`, `GITHUB_TIMEOUT_MS`, ... */
+export const githubApi = defineRestProvider({
+  name: 'GitHub',
+  settingsPrefix: 'GITHUB',
+  baseUrl: 'https://api.github.com',
+  baseUrlNote: 'GitHub Enterprise Server: `https://HOST/api/v3`',
+  auth: { kind: 'bearer' },
+  headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+  // Statuses map as the core maps them; a 404 may also mean "hidden from these credentials".
+  errors: { codeIn: 'status', notFoundHint: 'or is not visible to these credentials' },
+  inspect: inspectGitHubResponse,
+  pagination: linkHeader({ keys: ['state', 'labels', 'since', 'sort', 'direction', 'per_page'] }),
+  // Both rate limits answer 403 as well as 429.
+  rateLimit: {
+    remaining: 'x-ratelimit-remaining',
+    reset: 'x-ratelimit-reset',
+    resetFormat: 'epoch-seconds',
+    throttleStatuses: [403],
+  },
+});
+
+/** GitHub's remaining core request budget, from `GET /rate_limit`. */
+export interface RateLimitStatus {
+  limit: number;
+  remaining: number;
+  /** When the budget resets, ISO 8601. */
+  resetAt: string;
+}
+
+const RateLimitAnswer = z.object({
+  resources: z.object({ core: z.object({ limit: z.number(), remaining: z.number(), reset: z.number() }) }),
+});
+
 function repoPath(owner: string, repo: string): string {
   return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
 }
@@ -124,56 +123,25 @@ function shortPath(path: string): string {
 }
 
 /**
- * GitHub as a {@link SourceControl}: issues, comments and file contents over the REST API, with the core
- * HTTP client's retries (GETs only: GitHub has no idempotency keys, so a POST that failed after sending is
- * never repeated), Retry-After and rate-limit handling, token refresh on 401 and circuit breaker.
+ * GitHub's issues, comments and file contents on parsed input. GETs are retried by the core; POSTs are
+ * sent once (GitHub has no idempotency keys, so a POST that failed after sending is never repeated). A
+ * 404 names what was missing, since GitHub also answers 404 for what it hides.
  *
  * @example
  * ```ts
- * const github = new GitHubClient({ auth: bearerAuth({ token: process.env.GITHUB_TOKEN ?? '' }) });
+ * const github = new GitHubApi(githubApi.client({ credential: process.env.GITHUB_TOKEN ?? '' }));
  * const issue = await github.createIssue({ owner: 'octo', repo: 'hello', title: 'Found a bug' });
- * const page = await github.listIssues({ owner: 'octo', repo: 'hello', state: 'open' });
  * ```
  */
-export class GitHubClient implements SourceControl {
-  readonly capabilities: ReadonlySet<SourceControlCapability> = new Set<SourceControlCapability>([
-    'labels',
-    'assignees',
-    'since-filter',
-    'binary-files',
-    'pull-requests-as-issues',
-  ]);
-  readonly #http: HttpClient;
+export class GitHubApi {
+  readonly #rest: RestClient;
 
-  constructor(options: GitHubClientOptions = {}, http: HttpClient = GitHubClient.httpClient(options)) {
-    this.#http = http;
+  constructor(rest: RestClient) {
+    this.#rest = rest;
   }
 
   /**
-   * The core HTTP client configured for GitHub (headers, response inspection, limits).
-   *
-   * @example
-   * ```ts
-   * const http = GitHubClient.httpClient({ baseUrl: 'https://github.example.com/api/v3', auth });
-   * ```
-   */
-  static httpClient(options: GitHubClientOptions): HttpClient {
-    return new HttpClient({
-      provider: 'GitHub',
-      baseUrl: options.baseUrl ?? 'https://api.github.com',
-      headers: { ...GITHUB_HEADERS },
-      inspect: inspectGitHubResponse,
-      rateLimit: GITHUB_RATE_LIMIT,
-      ...(options.auth === undefined ? {} : { auth: options.auth }),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
-      ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
-    });
-  }
-
-  /**
-   * Opens an issue (`POST /repos/{owner}/{repo}/issues`). Sent once: GitHub offers no idempotency key,
-   * so a retry after an ambiguous failure could open the issue twice.
+   * Opens an issue (`POST /repos/{owner}/{repo}/issues`), sent once.
    *
    * @example
    * ```ts
@@ -181,17 +149,14 @@ export class GitHubClient implements SourceControl {
    * ```
    */
   async createIssue(input: CreateIssueInput): Promise<Issue> {
-    const { owner, repo, ...fields } = parseInput(CreateIssueInput, input);
-    const { body } = await this.#send(`Repository ${owner}/${repo}`, {
-      method: 'POST',
-      path: `${repoPath(owner, repo)}/issues`,
-      json: fields,
-    });
-    return issueFrom(body);
+    const { owner, repo, ...json } = input;
+    const notFound = `Repository ${owner}/${repo}`;
+    const options = { json, what: 'an issue', notFound };
+    return toIssue(await this.#rest.post(`${repoPath(owner, repo)}/issues`, RawIssue, options));
   }
 
   /**
-   * Comments on an issue or pull request (`POST .../issues/{number}/comments`); sent once, like createIssue.
+   * Comments on an issue or pull request (`POST .../issues/{number}/comments`), sent once.
    *
    * @example
    * ```ts
@@ -199,60 +164,51 @@ export class GitHubClient implements SourceControl {
    * ```
    */
   async commentOnIssue(input: CommentOnIssueInput): Promise<IssueComment> {
-    const { owner, repo, issueNumber, body: text } = parseInput(CommentOnIssueInput, input);
-    const { body } = await this.#send(`Issue #${issueNumber} in ${owner}/${repo}`, {
-      method: 'POST',
-      path: `${repoPath(owner, repo)}/issues/${issueNumber}/comments`,
-      json: { body: text },
+    const { owner, repo, issueNumber, body } = input;
+    const raw = await this.#rest.post(`${repoPath(owner, repo)}/issues/${issueNumber}/comments`, RawComment, {
+      json: { body },
+      what: 'a comment',
+      notFound: `Issue #${issueNumber} in ${owner}/${repo}`,
     });
-    return commentFrom(body, issueNumber);
+    return toComment(raw, issueNumber);
   }
 
   /**
    * One page of issues (`GET /repos/{owner}/{repo}/issues`), following GitHub's Link header: the answer
-   * carries `nextPage` and an opaque `nextCursor` until the last page. GitHub lists pull requests among
-   * issues; they are removed unless `includePullRequests` is set, so a page may hold fewer than `perPage`.
+   * carries `nextPage` and an opaque `nextCursor` (the next link's filters) until the last page. GitHub
+   * lists pull requests among issues; they are removed unless `includePullRequests` is set, so a page may
+   * hold fewer than `perPage`.
    *
    * @example
    * ```ts
-   * let page = await github.listIssues({ owner: 'octo', repo: 'hello', state: 'all', perPage: 100 });
-   * while (page.nextCursor) page = await github.listIssues({ owner: 'octo', repo: 'hello', cursor: page.nextCursor });
+   * let page = await github.listIssues({ ...ListIssuesInput.parse({ owner: 'octo', repo: 'hello' }) });
    * ```
    */
-  async listIssues(input: ListIssuesInput): Promise<IssuePage> {
-    const request = parseInput(ListIssuesInput, input);
-    const query: Record<string, string> =
-      request.cursor === undefined
-        ? {
-            state: request.state,
-            sort: request.sort,
-            direction: request.direction,
-            per_page: String(request.perPage),
-            page: String(request.page ?? 1),
-          }
-        : decodeCursor(request.cursor);
-    if (request.cursor === undefined && request.since !== undefined) query['since'] = request.since;
-    if (request.cursor === undefined && request.labels !== undefined && request.labels.length > 0) {
-      query['labels'] = request.labels.join(',');
-    }
-    const response = await this.#send(`Repository ${request.owner}/${request.repo}`, {
-      method: 'GET',
-      path: `${repoPath(request.owner, request.repo)}/issues`,
-      query,
-    });
-    const issues = issuesFrom(response.body);
-    const links = parseLinkHeader(response.headers['link']);
-    const page: IssuePage = {
-      issues: request.includePullRequests ? issues : issues.filter((issue) => !issue.isPullRequest),
+  async listIssues(input: ListIssuesQuery): Promise<IssuePage> {
+    const { owner, repo, labels } = input;
+    const { items, ...position } = await this.#rest.list(
+      `${repoPath(owner, repo)}/issues`,
+      z.array(RawIssue),
+      {
+        query: {
+          state: input.state,
+          sort: input.sort,
+          direction: input.direction,
+          per_page: input.perPage,
+          page: input.page ?? 1,
+          since: input.since,
+          labels: labels !== undefined && labels.length > 0 ? labels.join(',') : undefined,
+        },
+        cursor: input.cursor,
+        items: (raw) => raw.map(toIssue),
+        what: 'an issue list',
+        notFound: `Repository ${owner}/${repo}`,
+      },
+    );
+    return {
+      issues: input.includePullRequests ? items : items.filter((issue) => !issue.isPullRequest),
+      ...position,
     };
-    const nextPage = pageOf(links.next);
-    if (links.next !== undefined && nextPage !== undefined) {
-      page.nextPage = nextPage;
-      page.nextCursor = encodeCursor(links.next);
-    }
-    const lastPage = pageOf(links.last);
-    if (lastPage !== undefined) page.lastPage = lastPage;
-    return page;
   }
 
   /**
@@ -266,7 +222,7 @@ export class GitHubClient implements SourceControl {
    * ```
    */
   async getFile(input: GetFileInput): Promise<RepositoryFile> {
-    const { owner, repo, path, ref } = parseInput(GetFileInput, input);
+    const { owner, repo, path, ref } = input;
     const clean = path.replace(/^\/+|\/+$/g, '');
     const shown = shortPath(clean);
     const directory = (what: string): ValidationError =>
@@ -274,22 +230,23 @@ export class GitHubClient implements SourceControl {
         { pointer: '/path', message: `is ${what}` },
       ]);
     if (clean === '') throw directory('the repository root');
-    const response = await this.#send(
-      `File ${shown} in ${owner}/${repo}${ref === undefined ? '' : ` at ${ref}`}`,
+    const entry = await this.#rest.get(
+      `${repoPath(owner, repo)}/contents/${clean.split('/').map(encodeURIComponent).join('/')}`,
+      ContentAnswer,
       {
-        method: 'GET',
-        path: `${repoPath(owner, repo)}/contents/${clean.split('/').map(encodeURIComponent).join('/')}`,
         ...(ref === undefined ? {} : { query: { ref } }),
+        what: 'a file',
+        notFound: `File ${shown} in ${owner}/${repo}${ref === undefined ? '' : ` at ${ref}`}`,
       },
     );
-    const entry = contentEntryFrom(response.body);
-    if (!('file' in entry)) throw directory(entry.kind === 'dir' ? 'a directory' : `a ${entry.kind}`);
-    if (entry.file.encoding !== 'base64') {
+    if (Array.isArray(entry)) throw directory('a directory');
+    if (entry.type !== 'file') throw directory(`a ${entry.type}`);
+    if (entry.encoding !== 'base64') {
       throw new NotSupportedError(
         `${shown} is larger than 1 MB; the GitHub contents API does not return its content`,
       );
     }
-    return decodeFile(entry.file);
+    return decodeFile(entry);
   }
 
   /**
@@ -301,14 +258,11 @@ export class GitHubClient implements SourceControl {
    * ```
    */
   async rateLimit(): Promise<RateLimitStatus> {
-    const { body } = await this.#send('The rate limit endpoint', { method: 'GET', path: '/rate_limit' });
-    const parsed = RateLimitAnswer.safeParse(body);
-    if (!parsed.success) {
-      throw new UnexpectedResponseError('GitHub answered GET /rate_limit without the core budget', {
-        details: { provider: 'GitHub' },
-      });
-    }
-    const { limit, remaining, reset } = parsed.data.resources.core;
+    const { resources } = await this.#rest.get('/rate_limit', RateLimitAnswer, {
+      what: 'GET /rate_limit',
+      notFound: 'The rate limit endpoint',
+    });
+    const { limit, remaining, reset } = resources.core;
     return { limit, remaining, resetAt: new Date(reset * 1000).toISOString() };
   }
 
@@ -326,7 +280,7 @@ export class GitHubClient implements SourceControl {
       await this.rateLimit();
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
-      await this.#send('The API root', { method: 'GET', path: '/' });
+      await this.#rest.get('/', z.unknown(), { notFound: 'The API root' });
     }
   }
 
@@ -339,21 +293,73 @@ export class GitHubClient implements SourceControl {
    * ```
    */
   close(): void {
-    this.#http.close();
+    this.#rest.close();
+  }
+}
+
+export interface GitHubClientOptions {
+  /** Default `https://api.github.com` (GitHub Enterprise Server: `https://HOST/api/v3`). */
+  baseUrl?: string;
+  /** Token or app auth, see `auth.ts`. */
+  auth?: RequestAuth;
+  /** Per attempt; default 10 000. */
+  timeoutMs?: number;
+  /** Attempts of idempotent calls; default 3. POSTs are never retried. */
+  maxAttempts?: number;
+  /** The longest Retry-After waited for; default 60 000. */
+  maxRetryAfterMs?: number;
+}
+
+/**
+ * GitHub as a {@link SourceControl} for library use: each method parses its caller's input (a
+ * ValidationError before any call to GitHub), then runs the {@link GitHubApi} call. The connector's
+ * operations call `GitHubApi` directly, with the input the runtime already parsed.
+ *
+ * @example
+ * ```ts
+ * const github = new GitHubClient({ auth: bearerAuth({ token: process.env.GITHUB_TOKEN ?? '' }) });
+ * const page = await github.listIssues({ owner: 'octo', repo: 'hello', state: 'open' });
+ * ```
+ */
+export class GitHubClient implements SourceControl {
+  readonly capabilities: ReadonlySet<SourceControlCapability> = new Set<SourceControlCapability>([
+    'labels',
+    'assignees',
+    'since-filter',
+    'binary-files',
+    'pull-requests-as-issues',
+  ]);
+  readonly api: GitHubApi;
+
+  constructor(options: GitHubClientOptions = {}, rest: RestClient = githubApi.client(options)) {
+    this.api = new GitHubApi(rest);
   }
 
-  /** Sends a request; a 404 names what was missing (GitHub also answers 404 for what it hides). */
-  async #send(subject: string, request: HttpRequest): Promise<HttpResponse> {
-    try {
-      return await this.#http.request(request);
-    } catch (error) {
-      if (error instanceof NotFoundError) {
-        throw new NotFoundError(
-          `${subject} was not found, or is not visible to these credentials (${error.message})`,
-          { cause: error, ...(error.details === undefined ? {} : { details: error.details }) },
-        );
-      }
-      throw error;
-    }
+  async createIssue(input: CreateIssueInput): Promise<Issue> {
+    return this.api.createIssue(parseInput(CreateIssueInput, input));
+  }
+
+  async commentOnIssue(input: CommentOnIssueInput): Promise<IssueComment> {
+    return this.api.commentOnIssue(parseInput(CommentOnIssueInput, input));
+  }
+
+  async listIssues(input: ListIssuesInput): Promise<IssuePage> {
+    return this.api.listIssues(parseInput(ListIssuesInput, input));
+  }
+
+  async getFile(input: GetFileInput): Promise<RepositoryFile> {
+    return this.api.getFile(parseInput(GetFileInput, input));
+  }
+
+  rateLimit(): Promise<RateLimitStatus> {
+    return this.api.rateLimit();
+  }
+
+  ping(): Promise<void> {
+    return this.api.ping();
+  }
+
+  close(): void {
+    this.api.close();
   }
 }

@@ -1,6 +1,7 @@
 /** The GitHub connector's settings: keys are environment variable names; secrets are named, never held. */
 import { envInteger, eventSettings } from '@circle-core/core';
 import * as z from 'zod';
+import { githubApi } from './client.ts';
 
 const optionalText = (description: string) => z.string().min(1).optional().describe(description);
 
@@ -15,10 +16,8 @@ const optionalText = (description: string) => z.string().min(1).optional().descr
  * ```
  */
 export const GitHubConfig = z.object({
-  GITHUB_API_URL: z
-    .url({ protocol: /^https?$/ })
-    .default('https://api.github.com')
-    .describe('API base URL (GitHub Enterprise Server: `https://HOST/api/v3`)'),
+  /** GITHUB_API_URL, GITHUB_TIMEOUT_MS, GITHUB_MAX_ATTEMPTS, GITHUB_MAX_RETRY_AFTER_MS, from the declaration. */
+  ...githubApi.settings,
   GITHUB_AUTH: z
     .enum(['token', 'app'])
     .default('token')
@@ -42,13 +41,6 @@ export const GitHubConfig = z.object({
     .describe('Secret name of the webhook secret'),
   GITHUB_SECRET_MAX_AGE_SECONDS: envInteger(300, { min: 0, max: 86_400 }).describe(
     'How long a secret value is cached per container',
-  ),
-  GITHUB_TIMEOUT_MS: envInteger(10_000, { min: 100, max: 900_000 }).describe(
-    "Per attempt, capped by the invocation's remaining time",
-  ),
-  GITHUB_MAX_ATTEMPTS: envInteger(3, { min: 1, max: 10 }).describe('Attempts of GETs (POSTs are sent once)'),
-  GITHUB_MAX_RETRY_AFTER_MS: envInteger(60_000, { min: 0, max: 900_000 }).describe(
-    'The longest `Retry-After` waited for; beyond it a 429 RateLimitedError carries the wait',
   ),
   /**
    * Receiving: GITHUB_STATE_TABLE (webhook delivery ids and sync checkpoints, `pk` string key, TTL on

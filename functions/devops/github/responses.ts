@@ -1,6 +1,7 @@
 /**
  * GitHub's REST response shapes (the fields the connector reads) and their mapping onto the source
- * control models. A response that does not fit is an UnexpectedResponseError, never a crash later on.
+ * control models. The core's REST client parses each answer with these schemas: one that does not fit is
+ * an UnexpectedResponseError naming the fields, never a crash later on.
  */
 import { UnexpectedResponseError } from '@circle-core/core';
 import * as z from 'zod';
@@ -8,7 +9,7 @@ import type { Issue, IssueComment, RepositoryFile } from '#shared/models/source-
 
 const RawUser = z.object({ login: z.string() });
 
-const RawIssue = z.object({
+export const RawIssue = z.object({
   number: z.number().int().positive(),
   title: z.string(),
   body: z.string().nullish(),
@@ -24,7 +25,7 @@ const RawIssue = z.object({
   pull_request: z.unknown().optional(),
 });
 
-const RawComment = z.object({
+export const RawComment = z.object({
   id: z.number().int().positive(),
   body: z.string().nullish(),
   user: RawUser.nullish(),
@@ -32,7 +33,7 @@ const RawComment = z.object({
   created_at: z.string(),
 });
 
-const RawFile = z.object({
+export const RawFile = z.object({
   type: z.string(),
   path: z.string(),
   sha: z.string(),
@@ -44,19 +45,18 @@ const RawFile = z.object({
 /** The GitHub contents API answer for a file (directories are arrays and never get here). */
 export type RawFile = z.infer<typeof RawFile>;
 
-function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    // Field names only: values could be anything the provider sent.
-    const fields = [...new Set(result.error.issues.map((issue) => issue.path.join('.') || '(root)'))];
-    throw new UnexpectedResponseError(`GitHub answered ${what} without the expected fields`, {
-      details: { provider: 'GitHub', fields: fields.slice(0, 10) },
-    });
-  }
-  return result.data;
-}
+/** The contents API answer for one path: an array for a directory, an entry (file, symlink, ...) otherwise. */
+export const ContentAnswer = z.union([z.array(z.unknown()), RawFile]);
 
-function toIssue(raw: z.infer<typeof RawIssue>): Issue {
+/**
+ * Maps one GitHub issue onto the {@link Issue} model.
+ *
+ * @example
+ * ```ts
+ * const issue = toIssue(await rest.post(path, RawIssue, { json })); // { number: 1, title: 'Bug', ... }
+ * ```
+ */
+export function toIssue(raw: z.infer<typeof RawIssue>): Issue {
   return {
     number: raw.number,
     title: raw.title,
@@ -77,39 +77,14 @@ function toIssue(raw: z.infer<typeof RawIssue>): Issue {
 }
 
 /**
- * Maps one GitHub issue JSON onto the {@link Issue} model.
+ * Maps a GitHub issue comment onto the {@link IssueComment} model.
  *
  * @example
  * ```ts
- * const issue = issueFrom(response.body); // { number: 1, title: 'Bug', state: 'open', ... }
+ * const comment = toComment(await rest.post(path, RawComment, { json }), 7);
  * ```
  */
-export function issueFrom(body: unknown): Issue {
-  return toIssue(parse(RawIssue, body, 'an issue'));
-}
-
-/**
- * Maps a GitHub issue list JSON onto {@link Issue} models.
- *
- * @example
- * ```ts
- * const issues = issuesFrom(response.body);
- * ```
- */
-export function issuesFrom(body: unknown): Issue[] {
-  return parse(z.array(RawIssue), body, 'an issue list').map(toIssue);
-}
-
-/**
- * Maps a GitHub issue comment JSON onto the {@link IssueComment} model.
- *
- * @example
- * ```ts
- * const comment = commentFrom(response.body, 7);
- * ```
- */
-export function commentFrom(body: unknown, issueNumber: number): IssueComment {
-  const raw = parse(RawComment, body, 'a comment');
+export function toComment(raw: z.infer<typeof RawComment>, issueNumber: number): IssueComment {
   return {
     id: raw.id,
     issueNumber,
@@ -118,20 +93,6 @@ export function commentFrom(body: unknown, issueNumber: number): IssueComment {
     url: raw.html_url,
     createdAt: raw.created_at,
   };
-}
-
-/**
- * Reads the contents API answer for one path: the file, or what else it is (`dir`, `symlink`, ...).
- *
- * @example
- * ```ts
- * const entry = contentEntryFrom(response.body); // { kind: 'file', file } or { kind: 'dir' }
- * ```
- */
-export function contentEntryFrom(body: unknown): { kind: 'file'; file: RawFile } | { kind: string } {
-  if (Array.isArray(body)) return { kind: 'dir' };
-  const file = parse(RawFile, body, 'a file');
-  return file.type === 'file' ? { kind: 'file', file } : { kind: file.type };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

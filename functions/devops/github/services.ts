@@ -17,7 +17,7 @@ import {
 } from '@circle-core/core';
 import { githubAuthFromConfig } from './auth.ts';
 import { type CheckpointStore, DynamoDbCheckpointStore } from './checkpoint.ts';
-import { GitHubClient } from './client.ts';
+import { type GitHubApi, GitHubClient, githubApi } from './client.ts';
 import type { GitHubConfig } from './config.ts';
 import type { IssueSyncer } from './sync.ts';
 import type { WebhookReceiver } from './webhook.ts';
@@ -34,7 +34,8 @@ export interface GitHubServiceOverrides {
 
 /** What operations and routes receive as `client`. */
 export interface GitHubServices {
-  github: GitHubClient;
+  /** The REST calls on input the runtime parsed. */
+  github: GitHubApi;
   webhookSecret: Secret;
   ledger: DeliveryLedger | undefined;
   checkpoints: CheckpointStore | undefined;
@@ -68,16 +69,9 @@ export async function createGitHubServices(
     maxAgeSeconds: config.GITHUB_SECRET_MAX_AGE_SECONDS,
   });
   await Promise.all([prefetch(), webhookSecret.prefetch()]);
-  const github = new GitHubClient(
-    {
-      baseUrl: config.GITHUB_API_URL,
-      auth,
-      timeoutMs: config.GITHUB_TIMEOUT_MS,
-      maxAttempts: config.GITHUB_MAX_ATTEMPTS,
-      maxRetryAfterMs: config.GITHUB_MAX_RETRY_AFTER_MS,
-    },
-    overrides.http,
-  );
+  const rest = githubApi.clientFromSettings(config, { auth, http: overrides.http });
+  // One connection pool: the operations call the API on parsed input, the syncer uses the library face.
+  const source = new GitHubClient({}, rest);
   const now = overrides.now ?? Date.now;
   const receiving = await eventReceivingFromConfig('GITHUB', config, 'github', { ...overrides, now });
   const { ledger, sink, dynamo, table } = receiving;
@@ -86,7 +80,7 @@ export async function createGitHubServices(
       ? undefined
       : new DynamoDbCheckpointStore({ table, now }, dynamo);
   return {
-    github,
+    github: source.api,
     webhookSecret,
     ledger,
     checkpoints,
@@ -99,7 +93,7 @@ export async function createGitHubServices(
       now,
     }),
     syncer: (logger) => ({
-      source: github,
+      source,
       checkpoints,
       sink: receiving.sinkOr(logger),
       logger,

@@ -26,6 +26,7 @@ const acme = defineRestProvider({
   name: 'Acme',
   settingsPrefix: 'ACME',
   baseUrl: 'https://api.acme.test/v1',
+  baseUrlNote: 'Acme on premises: `https://HOST/acme/v1`',
   auth: { kind: 'bearer' },
   headers: { accept: 'application/vnd.acme+json', 'x-acme-version': '2024-01' },
   jsonContentType: 'application/json; charset=utf-8',
@@ -92,6 +93,9 @@ describe('Function: defineRestProvider', () => {
       ACME_MAX_RETRY_AFTER_MS: 60_000,
     });
     expect(staged.ACME_API_URL).toBe('http://127.0.0.1:9/v1');
+    expect(acme.settings.ACME_API_URL.description).toBe(
+      "Base URL of the Acme API (a contract fake's URL locally; Acme on premises: `https://HOST/acme/v1`)",
+    );
     expect(() => loadConfig(Config, { ACME_API_URL: 'ftp://x' })).toThrow(ConfigurationError);
     expect(() => loadConfig(Config, { ACME_TIMEOUT_MS: '50' })).toThrow(ConfigurationError);
   });

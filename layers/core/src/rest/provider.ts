@@ -45,6 +45,8 @@ export interface RestProviderDeclaration<P extends string> {
   settingsPrefix: P;
   /** The public API's base URL, the default of `<PREFIX>_API_URL`. */
   baseUrl: string;
+  /** Added to the setting's description, e.g. how a self-hosted edition's URL looks. */
+  baseUrlNote?: string;
   /** How a credential is sent; default bearer. A client may pass a ready auth instead (token exchanges). */
   auth?: RestAuthKind;
   /** Sent with every request. */
@@ -186,7 +188,9 @@ export function defineRestProvider<P extends string>(
     [`${prefix}_API_URL`]: z
       .url({ protocol: /^https?$/ })
       .default(declaration.baseUrl)
-      .describe(`Base URL of the ${name} API (a contract fake's URL locally)`),
+      .describe(
+        `Base URL of the ${name} API (a contract fake's URL locally${declaration.baseUrlNote === undefined ? '' : `; ${declaration.baseUrlNote}`})`,
+      ),
     [`${prefix}_TIMEOUT_MS`]: envInteger(10_000, { min: 100, max: 900_000 }).describe(
       "Per attempt, ms; always capped by the invocation's time left",
     ),
