@@ -398,7 +398,7 @@ describe('Class: HttpClient', () => {
       expect(error).toMatchObject({ name: 'RateLimitedError', retryAfterMs: 1_000 });
     });
 
-    it('computes retryAfterMs from x-ratelimit-reset when GitHub reports no requests remaining', async () => {
+    it('computes retryAfterMs from the declared reset header when the provider reports no requests remaining', async () => {
       // Prepare
       const reset = Math.floor(Date.now() / 1000) + 600;
       server.handle(
@@ -414,7 +414,15 @@ describe('Class: HttpClient', () => {
 
       // Act
       const error = await rejection(
-        client({ provider: 'GitHub' }).request({ method: 'GET', path: '/repos/o/r' }),
+        client({
+          provider: 'GitHub',
+          rateLimit: {
+            remaining: 'x-ratelimit-remaining',
+            reset: 'x-ratelimit-reset',
+            resetFormat: 'epoch-seconds',
+            throttleStatuses: [403],
+          },
+        }).request({ method: 'GET', path: '/repos/o/r' }),
       );
 
       // Assess
