@@ -18,6 +18,7 @@ import { httpInvokeEvent, scheduleInvokeEvent, sqsInvokeEvent, taskInvokeEvent }
 import type { HttpRoute } from './config/model.ts';
 
 interface HealthView {
+  functions: { function: string; name: string; arn: string }[];
   routes: { function: string; method: string; path: string; auth: string }[];
   queues: { arn: string; mappings: { function: string }[] }[];
   schedules: { kind: string; target: string; input?: unknown }[];
@@ -132,7 +133,14 @@ async function main(): Promise<void> {
   const running = await runningStack();
   if (running !== undefined) {
     const health = (await (await fetch(`${running.awsUrl}/_local/health`)).json()) as HealthView;
-    const event = await buildEvent(fn, values, health);
+    const target = health.functions.find((candidate) =>
+      [candidate.function, candidate.name, candidate.arn].includes(fn),
+    );
+    if (target === undefined) {
+      const known = health.functions.map((candidate) => candidate.function).join(', ');
+      throw new Error(`no function ${fn} in the running stack; it runs: ${known}`);
+    }
+    const event = await buildEvent(target.function, values, health);
     const response = await fetch(
       `${running.awsUrl}/2015-03-31/functions/${encodeURIComponent(fn)}/invocations`,
       {

@@ -4,9 +4,14 @@
  * shell settings that `npm run invoke` cannot pass to a running function refused with a message, and a
  * secret changed with `npm run secrets` used by the very next call.
  */
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StackProcess, startStackProcess } from './stack-process.ts';
+import { REPO_ROOT, type StackProcess, startStackProcess } from './stack-process.ts';
+
+const run = promisify(execFile);
 
 let stack: StackProcess;
 /** Every answer `GET /health` gave while the stack started, in order. */
@@ -35,6 +40,32 @@ async function watchHealth(url: string, stop: AbortSignal): Promise<void> {
   }
 }
 
+async function cli(script: string, args: string[], env: NodeJS.ProcessEnv = stack.env) {
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'local', script), ...args],
+      {
+        cwd: REPO_ROOT,
+        env,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+async function post(path: string, input: unknown) {
+  const response = await fetch(`${stack.apiUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
 beforeAll(async () => {
   const port = await freePort();
   const stop = new AbortController();
@@ -60,5 +91,36 @@ describe('Local stack: readiness', () => {
     expect(starting.every((answer) => answer.status === 503 && answer.retryAfter === '1')).toBe(true);
     expect(starting.every((answer) => answer.body['status'] === 'starting')).toBe(true);
     expect(startAnswers[first200]?.body).toMatchObject({ status: 'ok', functions: expect.any(Array) });
+  });
+});
+
+describe('Local stack: unknown names', () => {
+  it('answers a path under no provider with a 404 naming the providers that have routes', async () => {
+    // Prepare
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as { routes: { path: string }[] };
+    const providers = [...new Set(health.routes.map((route) => route.path.split('/')[1]))].sort();
+
+    // Act
+    const unknown = await post('/s4/put-object', {});
+    const known = await fetch(`${stack.apiUrl}/s3/put-object/extra`, { method: 'POST' });
+    const knownBody = (await known.json()) as Record<string, unknown>;
+
+    // Assess
+    expect(providers).toEqual(expect.arrayContaining(['github', 'postgres', 's3', 'slack']));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body['knownProviders']).toEqual(providers);
+    expect(unknown.body['detail']).toContain(`Known: ${providers.map((name) => `/${name}`).join(', ')} (`);
+    expect(known.status).toBe(404);
+    expect(knownBody['knownProviders']).toBeUndefined();
+  });
+
+  it('answers `npm run invoke` of an unknown function with the functions the stack runs', async () => {
+    // Act
+    const { code, stderr } = await cli('invoke.ts', ['s4', '--operation', 'list-objects']);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toContain('no function s4 in the running stack; it runs: ');
+    for (const name of ['s3', 'postgres', 'slack', 'github']) expect(stderr).toContain(name);
   });
 });

@@ -227,6 +227,11 @@ describe('Local stack: HTTP API', () => {
   });
 
   it('answers a 404 problem for a path no route serves', async () => {
+    // Prepare
+    const health = await http('GET', '/health', undefined, null);
+    const routes = health.body?.['routes'] as { path: string }[];
+    const providers = [...new Set(routes.map((route) => route.path.split('/')[1]))].sort();
+
     // Act
     const answer = await http('GET', '/nowhere');
 
@@ -237,7 +242,10 @@ describe('Local stack: HTTP API', () => {
       type: 'https://circle-core.dev/problems/not-found',
       title: 'Not Found',
       status: 404,
-      detail: 'No route serves /nowhere.',
+      detail:
+        'No route serves /nowhere: no function has routes under /nowhere. ' +
+        `Known: ${providers.map((name) => `/${name}`).join(', ')} (GET /health lists every route).`,
+      knownProviders: providers,
     });
   });
 

@@ -14,7 +14,7 @@ import { guard, type RefusalWriter } from '../guard.ts';
 import type { StackLog } from '../log.ts';
 import { hasApiKey } from './api-key.ts';
 import { gatewayEvent, gatewayRequestId, gatewayResponse } from './event.ts';
-import { type CompiledRoute, compileRoutes, matchRoute, methodsFor } from './routes.ts';
+import { type CompiledRoute, compileRoutes, matchRoute, methodsFor, routePrefixes } from './routes.ts';
 
 /** API Gateway's payload limit. */
 const BODY_LIMIT = 10 * 1024 * 1024;
@@ -59,7 +59,14 @@ const TITLES: Record<number, string> = {
 /** An answer of the gateway itself: an RFC 9457 problem with a stable `code`, as the connectors answer. */
 function sendProblem(
   res: ServerResponse,
-  problem: { status: number; code: string; detail: string; requestId?: string },
+  problem: {
+    status: number;
+    code: string;
+    detail: string;
+    requestId?: string;
+    /** RFC 9457 extension members. */
+    extensions?: Record<string, unknown>;
+  },
   headers: Record<string, string> = {},
 ): void {
   const body: Record<string, unknown> = {
@@ -68,6 +75,7 @@ function sendProblem(
     status: problem.status,
     detail: problem.detail,
     code: problem.code,
+    ...problem.extensions,
   };
   const all: Record<string, string> = { ...headers };
   if (problem.requestId !== undefined) {
@@ -94,17 +102,28 @@ function unauthorized(res: ServerResponse, requestId: string, present: boolean):
   );
 }
 
-/** No route for the path (404), or none for this method (405, with the methods that have one). */
+/**
+ * No route for the path (404; when its first segment is no provider's, the providers that have routes), or
+ * none for this method (405, with the methods that have one).
+ */
 function noRoute(
   res: ServerResponse,
-  request: { method: string; rawPath: string; requestId: string; allowed: string[] },
+  request: { method: string; rawPath: string; requestId: string; allowed: string[]; providers: string[] },
   headers: Record<string, string>,
 ): void {
-  const { method, rawPath, requestId, allowed } = request;
+  const { method, rawPath, requestId, allowed, providers } = request;
   const path = rawPath.length > 200 ? `${rawPath.slice(0, 200)}...` : rawPath;
   if (allowed.length === 0) {
-    const detail = `No route serves ${path}.`;
-    sendProblem(res, { status: 404, code: 'not_found', detail, requestId }, headers);
+    const first = rawPath.split('/').find((segment) => segment !== '') ?? '';
+    if (providers.includes(first)) {
+      const detail = `No route serves ${path}.`;
+      sendProblem(res, { status: 404, code: 'not_found', detail, requestId }, headers);
+      return;
+    }
+    const list = providers.map((provider) => `/${provider}`).join(', ');
+    const detail = `No route serves ${path}: no function has routes under /${first.slice(0, 50)}. Known: ${list} (GET /health lists every route).`;
+    const extensions = { knownProviders: providers };
+    sendProblem(res, { status: 404, code: 'not_found', detail, requestId, extensions }, headers);
     return;
   }
   sendProblem(
@@ -293,7 +312,8 @@ export async function startHttpApi(options: {
     const match = matchRoute(routes, method, rawPath);
     if (match === undefined) {
       req.resume();
-      noRoute(res, { method, rawPath, requestId, allowed: methodsFor(routes, rawPath) }, cors);
+      const providers = routePrefixes(routes);
+      noRoute(res, { method, rawPath, requestId, allowed: methodsFor(routes, rawPath), providers }, cors);
       return;
     }
     if (match.route.authorized && !hasApiKey(req.headers.authorization, options.apiKey)) {

@@ -129,3 +129,21 @@ export function methodsFor(routes: CompiledRoute[], path: string): string[] {
   }
   return [...methods].sort();
 }
+
+/**
+ * The first path segments the routes serve (`s3`, `postgres`, ...): the providers a 404 names when a path
+ * starts with none of them. Routes that begin with a parameter are left out.
+ *
+ * @example
+ * ```ts
+ * routePrefixes(compiled); // ['github', 'postgres', 's3', 'slack']
+ * ```
+ */
+export function routePrefixes(routes: CompiledRoute[]): string[] {
+  const prefixes = new Set<string>();
+  for (const compiled of routes) {
+    const first = compiled.segments[0];
+    if (first?.kind === 'static') prefixes.add(first.value);
+  }
+  return [...prefixes].sort();
+}
