@@ -28,6 +28,13 @@ import { QueueEngine } from './queues/queue-engine.ts';
 import { Scheduler } from './schedules/scheduler.ts';
 import { controlRoutes, healthReport, type Listener } from './stack-report.ts';
 import { type EmbeddedStore, startDynamo, startPostgres, startS3 } from './stores/embedded.ts';
+import {
+  applyMysqlEnvironment,
+  localMysqlUrl,
+  MYSQL_ABSENT,
+  mysqlAnswers,
+  needsLocalMysql,
+} from './stores/mariadb.ts';
 import { SecretStore } from './stores/secret-store.ts';
 import { StepFunctionsEngine } from './workflows/step-functions.ts';
 
@@ -250,6 +257,7 @@ async function startFunctions(
     endpoints: LocalEndpoints;
     shell: NodeJS.ProcessEnv;
     embeddedPostgres: Set<string>;
+    localMysql: { url: string; functions: Set<string> };
   },
   cleanups: Cleanups,
 ): Promise<FunctionProcess[]> {
@@ -270,6 +278,13 @@ async function startFunctions(
       taskRoot,
       embeddedPostgres: context.embeddedPostgres.has(fn.key),
     });
+    const { localMysql } = context;
+    applyMysqlEnvironment(
+      fn,
+      env,
+      context.shell,
+      localMysql.functions.has(fn.key) ? localMysql.url : undefined,
+    );
     processes.push(new FunctionProcess(fn, { taskRoot, env, log: options.log }));
   }
   cleanups.push(() => Promise.all(processes.map((fn) => fn.stop())).then(() => undefined));
@@ -416,6 +431,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       selected.filter((fn) => needsEmbeddedPostgres(fn, shell, secretNames)).map((fn) => fn.key),
     );
     const { s3, dynamo, postgres } = await startStores(options, model, embeddedPostgres.size > 0, cleanups);
+    const localMysql = {
+      url: localMysqlUrl(shell),
+      functions: new Set(
+        selected.filter((fn) => needsLocalMysql(fn, shell, secretNames)).map((fn) => fn.key),
+      ),
+    };
+    const mysqlUp = localMysql.functions.size > 0 && (await mysqlAnswers(localMysql.url));
+    if (localMysql.functions.size > 0 && !mysqlUp) log.warn(MYSQL_ABSENT, { url: localMysql.url });
     services.s3Endpoint = s3.url;
     services.dynamodbEndpoint = dynamo.url;
     const endpoints: LocalEndpoints = { aws: aws.url, s3: s3.url, dynamodb: dynamo.url };
@@ -424,7 +447,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const processes = await startFunctions(
       options,
       selected,
-      { model, endpoints, shell, embeddedPostgres },
+      { model, endpoints, shell, embeddedPostgres, localMysql },
       cleanups,
     );
     registry = new FunctionRegistry(processes);
@@ -454,6 +477,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       s3: s3.url,
       dynamodb: dynamo.url,
       postgres: postgres?.url ?? 'not started (every PostgreSQL function has PG_URL or a stored PG_SECRET)',
+      mysql:
+        localMysql.functions.size === 0
+          ? 'not used (every MySQL function has MYSQL_URL or a stored MYSQL_SECRET)'
+          : `${localMysql.url} (the machine's MariaDB${mysqlUp ? '' : ': NOT RUNNING'})`,
       secrets: `${aws.url} (Secrets Manager) over ${secretStore.file}`,
       sqs: aws.url,
       stepFunctions: aws.url,

@@ -19,7 +19,7 @@ import { listZip } from '../../scripts/lib/zip.ts';
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 /** The connectors of this phase: one that lost its folder or its function.yml fails every check below. */
-const EXPECTED = ['github', 'postgres', 's3', 'slack'];
+const EXPECTED = ['github', 'mysql', 'postgres', 's3', 'slack'];
 const discovered = await discoverFunctions(root);
 const names = [...new Set([...EXPECTED, ...discovered.map((fn) => fn.name)])].sort();
 const find = (name: string): FunctionSource | undefined => discovered.find((fn) => fn.name === name);

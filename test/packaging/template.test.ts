@@ -34,7 +34,7 @@ interface Statement {
 }
 
 /** The connectors of this phase: losing one (its folder or its function.yml) must fail, not shrink the checks. */
-const EXPECTED = ['github', 'postgres', 's3', 'slack'];
+const EXPECTED = ['github', 'mysql', 'postgres', 's3', 'slack'];
 const functions = await discoverFunctions(root);
 // serverless.yml includes each connector's function.yml by path; a missing one cannot be packaged.
 const included = [
