@@ -53,7 +53,8 @@ export interface PostgresClientDependencies {
   remainingTimeMs?: () => number;
 }
 
-const CAPABILITIES: ReadonlySet<SqlDatabaseCapability> = new Set([
+/** The SQL capabilities PostgreSQL offers: declared here once, reported by the connector. */
+export const POSTGRES_CAPABILITIES: ReadonlySet<SqlDatabaseCapability> = new Set([
   'transactions',
   'bulk-insert',
   'read-only',
@@ -77,7 +78,7 @@ const ENDED_TRANSACTION =
  * ```
  */
 export class PostgresClient implements SqlDatabase {
-  readonly capabilities = CAPABILITIES;
+  readonly capabilities = POSTGRES_CAPABILITIES;
   readonly #connection: PostgresConnection;
   readonly #credentials: ConnectionOptions['credentials'];
   readonly #readOnly: boolean;

@@ -1,5 +1,5 @@
 import { defineConnector } from '@circle-core/core';
-import { PostgresClient } from './client.ts';
+import { POSTGRES_CAPABILITIES, PostgresClient } from './client.ts';
 import { PostgresConfig } from './config.ts';
 import {
   DescribeTableInput,
@@ -27,7 +27,7 @@ export const connector = defineConnector({
   name: 'postgres',
   version: '1.0.0',
   config: PostgresConfig,
-  capabilities: ['transactions', 'bulk-insert', 'read-only'],
+  capabilities: [...POSTGRES_CAPABILITIES],
   setup: async (config) => {
     const client = PostgresClient.fromConfig(config);
     // Secret and connection during init; a failure here is retried and reported by the first operation.

@@ -321,14 +321,17 @@ export interface GitHubClientOptions {
  * const page = await github.listIssues({ owner: 'octo', repo: 'hello', state: 'open' });
  * ```
  */
+/** What the source-control interface may ask of GitHub; the connector adds what it does beyond it. */
+export const GITHUB_CAPABILITIES: readonly SourceControlCapability[] = [
+  'labels',
+  'assignees',
+  'since-filter',
+  'binary-files',
+  'pull-requests-as-issues',
+];
+
 export class GitHubClient implements SourceControl {
-  readonly capabilities: ReadonlySet<SourceControlCapability> = new Set<SourceControlCapability>([
-    'labels',
-    'assignees',
-    'since-filter',
-    'binary-files',
-    'pull-requests-as-issues',
-  ]);
+  readonly capabilities: ReadonlySet<SourceControlCapability> = new Set(GITHUB_CAPABILITIES);
   readonly api: GitHubApi;
 
   constructor(options: GitHubClientOptions = {}, rest: RestClient = githubApi.client(options)) {

@@ -1,4 +1,5 @@
 import { defineConnector, ValidationError } from '@circle-core/core';
+import { GITHUB_CAPABILITIES } from './client.ts';
 import { GitHubConfig } from './config.ts';
 import {
   CommentOnIssueInput,
@@ -30,15 +31,7 @@ export const connector = defineConnector({
   name: 'github',
   version: '1.0.0',
   config: GitHubConfig,
-  capabilities: [
-    'labels',
-    'assignees',
-    'since-filter',
-    'binary-files',
-    'pull-requests-as-issues',
-    'webhooks',
-    'issue-sync',
-  ],
+  capabilities: [...GITHUB_CAPABILITIES, 'webhooks', 'issue-sync'],
   setup: (config) => createGitHubServices(config),
   operations: (op) => ({
     'create-issue': op({

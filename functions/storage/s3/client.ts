@@ -109,6 +109,9 @@ export function createS3Client(
   return new S3Client(awsClientConfig(s3Settings(options, purpose)));
 }
 
+/** The object-storage capabilities S3 offers: declared here once, reported by the connector. */
+export const S3_CAPABILITIES: readonly ObjectStorageCapability[] = ['presign', 'copy', 'metadata'];
+
 /**
  * Amazon S3 (or any S3-compatible store) as an {@link ObjectStorage}. Every call validates its input,
  * checks the bucket against the allow-list, and runs through the core's AWS kit: a time budget of
@@ -122,7 +125,7 @@ export function createS3Client(
  * ```
  */
 export class S3ObjectStorage implements ObjectStorage {
-  readonly capabilities: ReadonlySet<ObjectStorageCapability> = new Set(['presign', 'copy', 'metadata']);
+  readonly capabilities: ReadonlySet<ObjectStorageCapability> = new Set(S3_CAPABILITIES);
   readonly #s3: S3Client;
   readonly #presigner: S3Client;
   readonly #bucket: string;

@@ -1,5 +1,5 @@
 import { defineConnector } from '@circle-core/core';
-import { S3ObjectStorage } from './client.ts';
+import { S3_CAPABILITIES, S3ObjectStorage } from './client.ts';
 import { clientOptions, S3Config } from './config.ts';
 import {
   CopyObjectInput,
@@ -31,7 +31,7 @@ export const connector = defineConnector({
   name: 's3',
   version: '1.0.0',
   config: S3Config,
-  capabilities: ['presign', 'copy', 'metadata'],
+  capabilities: S3_CAPABILITIES,
   setup: (config) => S3ObjectStorage.create(clientOptions(config), 's3'),
   operations: (op) => ({
     'put-object': op({
