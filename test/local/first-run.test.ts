@@ -9,11 +9,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GitHubFake, startGitHubFake } from '../fakes/github.ts';
 import { REPO_ROOT, type StackProcess, startStackProcess } from './stack-process.ts';
 
 const run = promisify(execFile);
 
 let stack: StackProcess;
+let github: GitHubFake;
 /** Every answer `GET /health` gave while the stack started, in order. */
 const startAnswers: { status: number; body: Record<string, unknown>; retryAfter: string | null }[] = [];
 
@@ -67,11 +69,15 @@ async function post(path: string, input: unknown) {
 }
 
 beforeAll(async () => {
+  github = await startGitHubFake({
+    tokens: ['first-token', 'second-token'],
+    repos: { 'octo/hello': { issues: [{ title: 'Hello' }] } },
+  });
   const port = await freePort();
   const stop = new AbortController();
   const watching = watchHealth(`http://127.0.0.1:${port}/health`, stop.signal);
   try {
-    stack = await startStackProcess({ PORT: String(port) });
+    stack = await startStackProcess({ PORT: String(port), GITHUB_API_URL: github.baseUrl });
     await watching;
   } finally {
     stop.abort();
@@ -80,6 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stack !== undefined) await stack.stop();
+  await github?.close();
 });
 
 describe('Local stack: readiness', () => {
@@ -122,5 +129,27 @@ describe('Local stack: unknown names', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('no function s4 in the running stack; it runs: ');
     for (const name of ['s3', 'postgres', 'slack', 'github']) expect(stderr).toContain(name);
+  });
+});
+
+describe('Local stack: secrets', () => {
+  it('uses a secret changed with `npm run secrets` on the very next call', async () => {
+    // Prepare
+    const name = 'circle-core/dev/github/token';
+    const authorizations = () => github.requests.map((request) => request.headers['authorization'] ?? '');
+    await cli('secrets.ts', ['set', name, 'first-token']);
+    const before = await post('/github/list-issues', { owner: 'octo', repo: 'hello' });
+    const seenBefore = authorizations().at(-1);
+
+    // Act
+    const changed = await cli('secrets.ts', ['set', name, 'second-token']);
+    const after = await post('/github/list-issues', { owner: 'octo', repo: 'hello' });
+
+    // Assess
+    expect(before.status).toBe(200);
+    expect(seenBefore).toContain('first-token');
+    expect(changed.code).toBe(0);
+    expect(after.status).toBe(200);
+    expect(authorizations().at(-1)).toContain('second-token');
   });
 });

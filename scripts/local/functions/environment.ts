@@ -1,7 +1,7 @@
 /**
  * A local function's environment: what Lambda sets (names, region, credentials), the variables of
  * serverless.yml, and the endpoints that point its SDK calls and stores at the stack. Nothing says "local":
- * only endpoints and secret values differ from AWS.
+ * only endpoints and secret values differ from AWS (and the secrets' cache max age, 0 here).
  */
 import type { LocalFunction } from '../config/model.ts';
 
@@ -28,12 +28,35 @@ export function needsEmbeddedPostgres(
   secretNames: ReadonlySet<string>,
 ): boolean {
   const env = fn.environment;
-  const usesPostgres = fn.key === 'postgres' || Object.keys(env).some((name) => name.startsWith('PG_'));
-  if (!usesPostgres) return false;
+  if (!usesPostgres(fn)) return false;
   if (shell['PG_URL'] !== undefined && shell['PG_URL'] !== '') return false;
   if (env['PG_URL'] !== undefined) return false;
   const secret = env['PG_SECRET'];
   return secret === undefined || !secretNames.has(secret);
+}
+
+function usesPostgres(fn: LocalFunction): boolean {
+  return fn.key === 'postgres' || Object.keys(fn.environment).some((name) => name.startsWith('PG_'));
+}
+
+/**
+ * The settings that say how long a function's connector caches a secret, by the connectors' convention
+ * `<PREFIX>_SECRET_MAX_AGE_SECONDS`: those the function declares, and one per prefix of a variable naming a
+ * secret (`PG_SECRET`, `SLACK_BOT_TOKEN_SECRET`, ...), whether declared or left to the config default.
+ *
+ * @example
+ * ```ts
+ * secretMaxAgeVariables(slack); // ['SLACK_SECRET_MAX_AGE_SECONDS']
+ * ```
+ */
+export function secretMaxAgeVariables(fn: LocalFunction): string[] {
+  const names = new Set<string>();
+  for (const name of Object.keys(fn.environment)) {
+    if (name.endsWith('_SECRET_MAX_AGE_SECONDS')) names.add(name);
+    else if (/^[A-Z][A-Z0-9]*_(\w+_)?SECRET$/.test(name))
+      names.add(`${name.split('_')[0]}_SECRET_MAX_AGE_SECONDS`);
+  }
+  return [...names].sort();
 }
 
 /**
@@ -82,16 +105,18 @@ export function functionEnvironment(
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, fn.environment);
+  // A secret changed with `npm run secrets` (or PutSecretValue) is read by the next invocation: locally
+  // the connectors cache secrets for 0 s instead of their deployed default (300 s). Only the value of
+  // their own setting differs; the code path is the one deployed, and a local call costs about 1 ms.
+  for (const name of secretMaxAgeVariables(fn)) env[name] = '0';
   // A variable the function declares can be overridden from the shell that starts the stack
-  // (e.g. GITHUB_API_URL pointing at a fake); the same for S3_BUCKET, PG_SSL, ...
-  for (const name of Object.keys(fn.environment)) {
+  // (e.g. GITHUB_API_URL pointing at a fake); the same for S3_BUCKET, PG_SSL, the max ages, ...
+  for (const name of [...Object.keys(fn.environment), ...secretMaxAgeVariables(fn)]) {
     const value = shell[name];
     if (value !== undefined && !name.startsWith('AWS_')) env[name] = value;
   }
   const shellPgUrl = shell['PG_URL'];
-  const usesPostgres =
-    fn.key === 'postgres' || Object.keys(fn.environment).some((name) => name.startsWith('PG_'));
-  if (usesPostgres && shellPgUrl !== undefined && shellPgUrl !== '') {
+  if (usesPostgres(fn) && shellPgUrl !== undefined && shellPgUrl !== '') {
     env['PG_URL'] = shellPgUrl;
     if (shell['PG_SSL'] !== undefined) env['PG_SSL'] = shell['PG_SSL'];
     delete env['PG_SECRET'];
