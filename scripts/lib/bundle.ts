@@ -7,6 +7,7 @@ import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import type { FunctionSource } from './functions.ts';
+import { trimMysql2 } from './trim-mysql2.ts';
 
 /**
  * ESM output has no `require`; bundled CommonJS packages (pg, secure-json-parse) call it for Node built-ins.
@@ -118,6 +119,7 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
     sourcemap: 'linked',
     sourcesContent: false,
     external: [...FUNCTION_EXTERNALS],
+    plugins: [trimMysql2],
   });
   const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
   if (missing.length > 0) {
