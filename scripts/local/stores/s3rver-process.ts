@@ -77,7 +77,15 @@ process.stdin.on('end', stop).resume();
 process.on('SIGTERM', stop);
 
 server.run().then(
-  (address) => process.stdout.write(`${JSON.stringify({ port: address.port })}\n`),
+  (address) => {
+    // Node closes an idle keep-alive socket after 5 s; a client reusing it at that moment reads "socket
+    // hang up". Real S3 keeps idle connections far longer, so the local store does too.
+    if (server.httpServer !== undefined) {
+      server.httpServer.keepAliveTimeout = 65_000;
+      server.httpServer.headersTimeout = 66_000;
+    }
+    process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
+  },
   (error: unknown) => {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);

@@ -74,6 +74,19 @@ describe('Function: awsFailure', () => {
     expect(error.message).toBe('SQS SendMessage failed (ECONNREFUSED)');
   });
 
+  it('maps a reused socket closed under the call by its code, though the SDK names it TimeoutError', () => {
+    // Act
+    const hangUp = Object.assign(new Error('socket hang up'), {
+      name: 'TimeoutError',
+      code: 'ECONNRESET',
+      $metadata: { attempts: 1 },
+    });
+    const error = awsFailure(target, hangUp);
+    // Assess
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error.message).toBe('SQS SendMessage failed (ECONNRESET)');
+  });
+
   it('names the service, action and AWS error, never the message, and keeps the cause', () => {
     // Act
     const raw = sdkError('ThrottlingException', 400);

@@ -245,15 +245,17 @@ function classify(error: unknown, target: AwsCallTarget): Facts {
   const raw = (typeof error === 'object' && error !== null ? error : {}) as RawAwsError;
   const status = typeof raw.$metadata?.httpStatusCode === 'number' ? raw.$metadata.httpStatusCode : undefined;
   const code = typeof raw.code === 'string' ? raw.code : undefined;
-  // A network failure is a plain Error: its code (ECONNREFUSED) says more than its name.
-  const label = code !== undefined && (name === 'Error' || name === 'UnknownError') ? code : name;
+  // A network failure says more by its code (ECONNRESET) than by its name: a plain Error, or one the SDK
+  // names TimeoutError when a reused keep-alive socket was closed under it ("socket hang up").
+  const network = status === undefined && code !== undefined && /^E[A-Z_]+$/.test(code);
+  const label = code !== undefined && (network || name === 'Error' || name === 'UnknownError') ? code : name;
   if (status === undefined && (REQUEST_BUILD.has(name) || REQUEST_BUILD.has(code ?? ''))) {
     // Nothing was sent. With the caller's text in the request it is theirs to fix; otherwise it is ours.
     if (target.callerInput !== true) return { kind: undefined, row: undefined, label, status, raw };
     const row = { kind: 'validation', hint: 'the input has text a request cannot carry' } as const;
     return { kind: 'validation', row, label, status, raw };
   }
-  const row = rowFor([name, code, status?.toString()], target);
+  const row = rowFor(network ? [code, name] : [name, code, status?.toString()], target);
   let kind = typeof row === 'string' ? row : (row?.kind ?? kindFromStatus(status));
   const unanswered = status === undefined && raw.$fault === undefined;
   if (kind === undefined && unanswered && error instanceof Error && NETWORK_MESSAGE.test(error.message)) {
