@@ -11,9 +11,12 @@
  *     --task                   a Step Functions task payload ({ operation, input, trigger: 'task' })
  *     (none)                   a direct invoke ({ operation, input })
  *   --build                    build first when no stack runs
+ *
+ * With a running stack, a variable the function takes from the shell (PG_URL, GITHUB_API_URL, ...) set here
+ * to another value than the stack gave it is refused with a message: it could not reach the function.
  */
 import { parseArgs } from 'node:util';
-import { fail, readJsonArgument, runningStack, temporaryStack } from './cli/common.ts';
+import { fail, readJsonArgument, refuseIgnoredSettings, runningStack, temporaryStack } from './cli/common.ts';
 import { httpInvokeEvent, scheduleInvokeEvent, sqsInvokeEvent, taskInvokeEvent } from './cli/events.ts';
 import type { HttpRoute } from './config/model.ts';
 
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
       const known = health.functions.map((candidate) => candidate.function).join(', ');
       throw new Error(`no function ${fn} in the running stack; it runs: ${known}`);
     }
+    refuseIgnoredSettings(running, target.function);
     const event = await buildEvent(target.function, values, health);
     const response = await fetch(
       `${running.awsUrl}/2015-03-31/functions/${encodeURIComponent(fn)}/invocations`,

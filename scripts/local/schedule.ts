@@ -3,7 +3,7 @@
  * n-th), with the event EventBridge would send, on the running stack or on one started for this command.
  */
 import { parseArgs } from 'node:util';
-import { fail, runningStack, temporaryStack } from './cli/common.ts';
+import { fail, refuseIgnoredSettings, runningStack, temporaryStack } from './cli/common.ts';
 import type { InvokeOutcome } from './functions/function-process.ts';
 
 function report(fired: { rule: string; outcome: InvokeOutcome }[], fn: string): void {
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
 
   const running = await runningStack();
   if (running !== undefined) {
+    refuseIgnoredSettings(running, fn);
     const query = index === undefined ? '' : `?index=${index}`;
     const response = await fetch(`${running.awsUrl}/_local/schedules/${encodeURIComponent(fn)}${query}`, {
       method: 'POST',

@@ -14,7 +14,12 @@ import { sqsService } from './aws/sqs.ts';
 import { stepFunctionsService } from './aws/step-functions.ts';
 import { buildModel, LOCAL_ACCOUNT_ID, type LocalFunction, type LocalModel } from './config/model.ts';
 import { resolveServerlessConfig } from './config/serverless.ts';
-import { functionEnvironment, type LocalEndpoints, needsEmbeddedPostgres } from './functions/environment.ts';
+import {
+  environmentDigests,
+  functionEnvironment,
+  type LocalEndpoints,
+  needsEmbeddedPostgres,
+} from './functions/environment.ts';
 import { FunctionProcess, type InvokeOutcome } from './functions/function-process.ts';
 import { FunctionRegistry } from './functions/registry.ts';
 import { prepareRuntime, prepareTaskRoot } from './functions/task-root.ts';
@@ -517,6 +522,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         apiUrl: api.url,
         awsUrl: aws.url,
         startedAt: new Date().toISOString(),
+        // Digests, not values: the CLI compares its shell with what each function got (PG_URL, ...).
+        environments: Object.fromEntries(
+          processes.map((fn) => [fn.spec.key, environmentDigests(fn.spec, fn.environment)]),
+        ),
       };
       await writeFile(stackFile(options.localDir), `${JSON.stringify(advertised, null, 2)}\n`);
     }

@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../scripts/docs/catalog.ts';
 import type { LocalFunction } from '../../scripts/local/config/model.ts';
-import { functionEnvironment, secretMaxAgeVariables } from '../../scripts/local/functions/environment.ts';
+import {
+  environmentDigests,
+  functionEnvironment,
+  secretMaxAgeVariables,
+  settingDigest,
+  shellVariables,
+} from '../../scripts/local/functions/environment.ts';
 import { REPO_ROOT } from './stack-process.ts';
 
 function localFunction(key: string, environment: Record<string, string>): LocalFunction {
@@ -83,5 +89,26 @@ describe('Function: functionEnvironment', () => {
     // Assess
     expect(local['SLACK_SECRET_MAX_AGE_SECONDS']).toBe('0');
     expect(chosen['SLACK_SECRET_MAX_AGE_SECONDS']).toBe('60');
+  });
+});
+
+describe('Function: environmentDigests', () => {
+  it('digests what the function got for each shell variable, null when unset, never the value', () => {
+    // Prepare
+    const postgres = localFunction('postgres', { PG_SECRET: 'svc/pg', PG_SSL: 'verify-full' });
+    const env = build(postgres, { PG_URL: 'postgres://user:secret@db/app', PG_SSL: 'disable' });
+
+    // Act
+    const digests = environmentDigests(postgres, env);
+
+    // Assess
+    expect(Object.keys(digests)).toEqual(shellVariables(postgres));
+    expect(digests).toEqual({
+      PG_SECRET: null,
+      PG_SECRET_MAX_AGE_SECONDS: settingDigest('0'),
+      PG_SSL: settingDigest('disable'),
+      PG_URL: settingDigest('postgres://user:secret@db/app'),
+    });
+    expect(JSON.stringify(digests)).not.toContain('secret@');
   });
 });

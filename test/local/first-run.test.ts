@@ -82,7 +82,7 @@ beforeAll(async () => {
   } finally {
     stop.abort();
   }
-}, 90_000);
+}, 150_000);
 
 afterAll(async () => {
   if (stack !== undefined) await stack.stop();
@@ -129,6 +129,27 @@ describe('Local stack: unknown names', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('no function s4 in the running stack; it runs: ');
     for (const name of ['s3', 'postgres', 'slack', 'github']) expect(stderr).toContain(name);
+  });
+});
+
+describe('Local stack: settings given to `npm run invoke`', () => {
+  it('refuses a PG_URL the running function does not have, naming it, and runs without it', async () => {
+    // Prepare
+    const args = ['postgres', '--operation', 'query', '--input', '{"sql":"select 1 as one"}'];
+
+    // Act
+    const refused = await cli('invoke.ts', args, {
+      ...stack.env,
+      PG_URL: 'postgres://nobody@127.0.0.1:9/none',
+    });
+    const served = await cli('invoke.ts', args);
+
+    // Assess
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('PG_URL is set in this shell, but the running stack');
+    expect(refused.stderr).toContain('PG_URL=... npm start');
+    expect(served.code).toBe(0);
+    expect(JSON.parse(served.stdout)).toMatchObject({ rows: [{ one: 1 }] });
   });
 });
 

@@ -3,6 +3,7 @@
  * one for a single command when none runs, and speaking the AWS JSON protocol to its endpoint.
  */
 import { readFile } from 'node:fs/promises';
+import { settingDigest } from '../functions/environment.ts';
 import { createStackLog } from '../log.ts';
 import { buildDir, localDir, stackFile } from '../paths.ts';
 import { type Stack, startStack } from '../stack.ts';
@@ -12,6 +13,8 @@ export interface StackAddress {
   apiUrl: string;
   awsUrl: string;
   pid: number;
+  /** Per function, digests of the shell-settable variables it runs with (see `environmentDigests`). */
+  environments?: Record<string, Record<string, string | null>>;
 }
 
 async function readAdvertisement(dir: string): Promise<(StackAddress & { status?: string }) | undefined> {
@@ -48,6 +51,41 @@ export async function runningStack(dir: string = localDir()): Promise<StackAddre
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Refuses to run a function of the running stack when this shell sets a variable the function takes from
+ * the shell (`PG_URL`, `GITHUB_API_URL`, ...) to a value it does not run with: a running function cannot
+ * take new environment variables, and ignoring them silently sends the call where the user did not mean.
+ *
+ * @example
+ * ```ts
+ * refuseIgnoredSettings(running, 'postgres', process.env); // throws when PG_URL here differs from the stack's
+ * ```
+ */
+export function refuseIgnoredSettings(
+  running: StackAddress,
+  functionKey: string,
+  shell: NodeJS.ProcessEnv = process.env,
+): void {
+  const recorded = running.environments?.[functionKey];
+  if (recorded === undefined) return;
+  const ignored = Object.entries(recorded)
+    .filter(([name, digest]) => {
+      const value = shell[name];
+      return value !== undefined && value !== '' && settingDigest(value) !== digest;
+    })
+    .map(([name]) => name);
+  if (ignored.length === 0) return;
+  const names = ignored.join(', ');
+  const example = ignored.map((name) => `${name}=...`).join(' ');
+  throw new Error(
+    `${names} ${ignored.length === 1 ? 'is' : 'are'} set in this shell, but the running stack (pid ${running.pid}) ` +
+      `started ${functionKey} with ${ignored.length === 1 ? 'another value' : 'other values'}, and a running ` +
+      `function cannot take new environment variables. Restart the stack with ${ignored.length === 1 ? 'it' : 'them'} ` +
+      `(${example} npm start), or stop the stack: without one, this command starts the function itself with ` +
+      "this shell's settings. Unset them here to use the running stack as it is.",
+  );
 }
 
 /**

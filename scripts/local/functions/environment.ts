@@ -3,6 +3,7 @@
  * serverless.yml, and the endpoints that point its SDK calls and stores at the stack. Nothing says "local":
  * only endpoints and secret values differ from AWS (and the secrets' cache max age, 0 here).
  */
+import { createHash } from 'node:crypto';
 import type { LocalFunction } from '../config/model.ts';
 
 /** Where the stack's services listen. */
@@ -57,6 +58,59 @@ export function secretMaxAgeVariables(fn: LocalFunction): string[] {
       names.add(`${name.split('_')[0]}_SECRET_MAX_AGE_SECONDS`);
   }
   return [...names].sort();
+}
+
+/**
+ * The variables a function takes from the shell that starts the stack: those it declares (but `AWS_*`),
+ * its secret max-age settings, and `PG_URL`/`PG_SSL` for a PostgreSQL function.
+ *
+ * @example
+ * ```ts
+ * shellVariables(postgres); // ['PG_SECRET', 'PG_SSL', ..., 'PG_URL']
+ * ```
+ */
+export function shellVariables(fn: LocalFunction): string[] {
+  const names = new Set(Object.keys(fn.environment).filter((name) => !name.startsWith('AWS_')));
+  for (const name of secretMaxAgeVariables(fn)) names.add(name);
+  if (usesPostgres(fn)) {
+    names.add('PG_URL');
+    names.add('PG_SSL');
+  }
+  return [...names].sort();
+}
+
+/**
+ * A short digest of a setting's value, so the stack can say which value a function got (in the
+ * git-ignored `stack.json`) without writing it down: `PG_URL` may carry a password.
+ *
+ * @example
+ * ```ts
+ * settingDigest('postgres://u:p@db/app'); // '5b0c...' (16 hex digits)
+ * ```
+ */
+export function settingDigest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 16);
+}
+
+/**
+ * What a function got for each variable it takes from the shell, as digests (null when unset): written to
+ * `stack.json`, so `npm run invoke` can tell a shell whose settings the running function does not have.
+ *
+ * @example
+ * ```ts
+ * environmentDigests(postgres, env); // { PG_URL: '5b0c...', PG_SSL: '1f2e...', PG_SECRET: null, ... }
+ * ```
+ */
+export function environmentDigests(
+  fn: LocalFunction,
+  env: Readonly<Record<string, string>>,
+): Record<string, string | null> {
+  return Object.fromEntries(
+    shellVariables(fn).map((name) => {
+      const value = env[name];
+      return [name, value === undefined ? null : settingDigest(value)];
+    }),
+  );
 }
 
 /**

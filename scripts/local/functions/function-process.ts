@@ -97,6 +97,11 @@ export class FunctionProcess {
     this.#log = options.log;
   }
 
+  /** The environment the process runs with (Lambda's variables, serverless.yml's, the local endpoints). */
+  get environment(): Readonly<Record<string, string>> {
+    return this.#env;
+  }
+
   /** `ready`, `starting`, `failed` (its init threw; the next invocation retries) or `stopped`. */
   get state(): string {
     return this.#state;
