@@ -66,8 +66,8 @@ export async function startStackProcess(
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
   const ready = new Promise<{ apiUrl: string; awsUrl: string }>((resolveReady, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`stack not ready in 60 s:\n${stderr.join('').slice(-3000)}`)),
-      60_000,
+      () => reject(new Error(`stack not ready in 120 s:\n${stderr.join('').slice(-3000)}`)),
+      120_000,
     );
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       let parsed: Record<string, unknown>;

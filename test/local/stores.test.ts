@@ -51,7 +51,7 @@ beforeAll(async () => {
     const put = await call('put-object', { key: `pages/${name}.txt`, body: name });
     if (put.status !== 200) throw new Error(`put-object answered ${put.status}`);
   }
-}, 90_000);
+}, 150_000);
 
 afterAll(async () => {
   s3?.destroy();
