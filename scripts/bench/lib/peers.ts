@@ -51,6 +51,25 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
     );
     return { env: { PG_SECRET: name, PG_SSL: 'disable' }, close: () => pglite.close() };
   },
+  // No embedded MySQL exists: the machine's MariaDB, the local stack's default (scripts/local/stores/mariadb.ts).
+  mysql: async (fn, secrets) => {
+    const { localMysqlUrl } = await import('../../local/stores/mariadb.ts');
+    const url = new URL(localMysqlUrl(process.env));
+    const name = secretName(fn, 'credentials');
+    // The production path: the RDS secret JSON read from Secrets Manager during init.
+    secrets.set(
+      name,
+      JSON.stringify({
+        username: decodeURIComponent(url.username) || 'root',
+        password: decodeURIComponent(url.password),
+        host: url.hostname,
+        port: Number(url.port || 3306),
+        dbname: url.pathname.slice(1) || 'test',
+        engine: 'mariadb',
+      }),
+    );
+    return { env: { MYSQL_SECRET: name, MYSQL_SSL: 'disable' }, close: async () => undefined };
+  },
   slack: async (fn, secrets) => {
     const { DEFAULT_SLACK_TOKEN, startSlackFake } = await import('../../../test/fakes/slack.ts');
     const slack = await startSlackFake();
