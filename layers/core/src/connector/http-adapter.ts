@@ -64,11 +64,24 @@ export async function handleHttp<S extends ConfigSchema, Client>(
     const failing = operation === 'health' && (output as { status?: string }).status !== 'ok';
     const response = json(failing ? 503 : 200, output, correlationId);
     assertResponseFits(operation, 'http', lambdaPayloadBytes(response));
-    return { operation, response };
+    return { operation, response: withDeprecation(runtime, operation, response) };
   } catch (error) {
     const err = toConnectorError(error);
-    return { operation: label, response: problemResponse(err, correlationId), error: err };
+    const response = withDeprecation(runtime, operation, problemResponse(err, correlationId));
+    return { operation: label, response, error: err };
   }
+}
+
+/** Every answer of a deprecated operation, failures included, says so (RFC 9745 `Deprecation`). */
+function withDeprecation<S extends ConfigSchema, Client>(
+  runtime: ConnectorRuntime<S, Client>,
+  operation: string | undefined,
+  response: APIGatewayProxyStructuredResultV2,
+): APIGatewayProxyStructuredResultV2 {
+  const deprecation = operation === undefined ? undefined : runtime.deprecations.get(operation);
+  return deprecation === undefined
+    ? response
+    : { ...response, headers: { ...response.headers, deprecation } };
 }
 
 /**

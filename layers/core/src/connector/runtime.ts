@@ -16,6 +16,7 @@ import type {
   ConnectorDefinition,
   HealthCheck,
   OperationContext,
+  OperationDeprecation,
   RouteDefinition,
   Trigger,
 } from './types.ts';
@@ -57,11 +58,15 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
   readonly metrics = new OperationMetrics();
   readonly operations: Record<string, AnyOperation<z.output<S>, Client>>;
   readonly routes: RouteDefinition<z.output<S>, Client>[];
+  /** The `Deprecation` header (RFC 9745: `@<epoch seconds>`) of each deprecated operation, by name. */
+  readonly deprecations: ReadonlyMap<string, string>;
   readonly #definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>;
   readonly #config: z.output<S> | undefined;
   readonly #configError: ConnectorError | undefined;
   readonly #idempotency: IdempotencyGuard;
   #client: Promise<Client> | undefined;
+  /** Deprecated operations already warned about in this container. */
+  readonly #warnedDeprecations = new Set<string>();
 
   constructor(definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>) {
     this.#definition = definition;
@@ -73,6 +78,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
     const identity = <T>(value: T): T => value;
     this.operations = definition.operations(identity);
     this.routes = definition.routes?.(identity) ?? [];
+    this.deprecations = deprecationHeaders(this.name, this.operations);
     try {
       this.#config = loadConfig(definition.config);
     } catch (error) {
@@ -128,6 +134,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
         `Unknown operation "${operationName.slice(0, 64)}"; ${this.name} offers: ${this.operationNames().join(', ')}`,
       );
     }
+    if (operation.deprecated !== undefined) this.#warnDeprecated(operationName, operation.deprecated);
     const input = parseInput(operation.input, rawInput ?? {});
     const started = performance.now();
     let failed = true;
@@ -164,6 +171,17 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
         failed,
       });
     }
+  }
+
+  /** Once per container and operation: a deprecated operation is still being called. */
+  #warnDeprecated(operation: string, deprecation: OperationDeprecation): void {
+    if (this.#warnedDeprecations.has(operation)) return;
+    this.#warnedDeprecations.add(operation);
+    this.logger.warn(`Operation ${operation} is deprecated and will be removed in a later major version`, {
+      operation,
+      deprecatedSince: deprecation.since,
+      use: deprecation.use,
+    });
   }
 
   /** Every operation name, `health` included. */
@@ -204,6 +222,26 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
     }
     return report();
   }
+}
+
+/** Header values of the deprecated operations; a `since` that is no date is a definition bug, refused at load. */
+function deprecationHeaders(
+  connector: string,
+  operations: Record<string, { deprecated?: OperationDeprecation }>,
+): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const [name, operation] of Object.entries(operations)) {
+    const since = operation.deprecated?.since;
+    if (since === undefined) continue;
+    const epochMs = /^\d{4}-\d{2}-\d{2}/.test(since) ? Date.parse(since) : Number.NaN;
+    if (Number.isNaN(epochMs)) {
+      throw new TypeError(
+        `${connector}: operation ${name} has deprecated.since "${since}", not an ISO 8601 date`,
+      );
+    }
+    headers.set(name, `@${Math.floor(epochMs / 1000)}`);
+  }
+  return headers;
 }
 
 function describe(error: unknown): string {

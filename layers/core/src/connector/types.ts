@@ -19,6 +19,18 @@ export interface OperationContext<Config, Client> {
   remainingTimeMs(): number;
 }
 
+/**
+ * An operation on its way out (root README, "Versions and deprecation"): it keeps working for the rest of
+ * its major version and the whole next one, its HTTP answers carry a `Deprecation` header (RFC 9745) and
+ * the first call in each container logs a warning.
+ */
+export interface OperationDeprecation {
+  /** The ISO 8601 date the deprecation took effect (`2026-12-01`); the `Deprecation` header carries it. */
+  since: string;
+  /** What callers should use instead, for the warning and the changelog (`list-objects with a prefix`). */
+  use?: string;
+}
+
 /** One operation: a name (the key in `operations`), zod input and output, and a short body. */
 export interface OperationDefinition<I extends z.ZodType, O extends z.ZodType, Config, Client> {
   /** One sentence for the README, the health output and the route listing. */
@@ -31,6 +43,8 @@ export interface OperationDefinition<I extends z.ZodType, O extends z.ZodType, C
    * result) and is refused without a key; without the table it runs unprotected.
    */
   effect?: 'read' | 'write';
+  /** Set when the operation is deprecated; removing it later is a major version (see the README). */
+  deprecated?: OperationDeprecation;
   run(input: z.output<I>, context: OperationContext<Config, Client>): Promise<z.input<O>>;
 }
 
