@@ -4,7 +4,8 @@
  * `serverless.yml` (so the build, the package and the local stack see it) and regenerates the docs.
  */
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KINDS } from './names.ts';
 import { formatFiles, KIND_SUMMARY, ScaffoldError, scaffold } from './scaffold.ts';
@@ -54,9 +55,27 @@ try {
 formatFiles(root, result.files);
 const docs = spawnSync(process.execPath, ['scripts/docs/run.ts'], { cwd: root, encoding: 'utf8' });
 const folder = `functions/${result.names.category}/${result.names.provider}`;
+// Where the repository records released schemas, the new connector's 0.1.0 is recorded too.
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  scripts?: Record<string, string>;
+};
+const release =
+  manifest.scripts?.['schemas:release'] === undefined
+    ? undefined
+    : spawnSync('npm', ['run', '-s', 'schemas:release', '--', '--connector', result.names.provider], {
+        cwd: root,
+        encoding: 'utf8',
+      });
 console.log(`Created the ${result.names.title} connector (${result.kind}):`);
 for (const file of result.files) console.log(`  ${file}`);
 console.log('  serverless.yml (function, artifact and resources added)');
+if (release?.status === 0) console.log(`  ${folder}/schema/ (schemas:release)`);
+else if (release !== undefined) {
+  console.error(
+    `npm run schemas:release failed; fix the cause and run it again:\n${release.stdout}${release.stderr}`,
+  );
+  process.exitCode = 1;
+}
 if (docs.status === 0) console.log(`  ${docs.stdout.trim()}`);
 else {
   console.error(`npm run docs failed; fix the cause and run it again:\n${docs.stdout}${docs.stderr}`);

@@ -59,7 +59,7 @@ const CONNECTOR_FILES = [
   'function.yml',
   'README.md',
 ];
-const LEFTOVER = /__(?:category|provider|Name|name|PREFIX|Title|kind|starter)__/;
+const LEFTOVER = /__(?:category|provider|Name|name|PREFIX|Title|kind|starter|date)__/;
 
 /** One file to write: its template and its repository-relative target. */
 interface Planned {
@@ -200,7 +200,8 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const serverlessPath = join(root, 'serverless.yml');
   wireServerless(await readFile(serverlessPath, 'utf8'), names);
 
-  const values = { ...tokens(names), __kind__: kind, __starter__: STARTER[kind] };
+  const today = new Date().toISOString().slice(0, 10);
+  const values = { ...tokens(names), __kind__: kind, __starter__: STARTER[kind], __date__: today };
   values.__starter__ = render(values.__starter__, values, 'starter');
   const rendered: { target: string; text: string }[] = [];
   for (const { template, target } of planned) {
