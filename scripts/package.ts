@@ -9,10 +9,11 @@
  * Deploy with `npx serverless deploy --stage <stage>` and real credentials, which resolves it again.
  */
 import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildArtifacts, formatSizeTable } from './lib/artifacts.ts';
 import { packageService } from './lib/serverless.ts';
+import { writeSbom } from './security/sbom.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -31,7 +32,10 @@ const packageDir = resolve(root, values['package-dir']);
 try {
   if (!values['skip-build']) {
     const { sizes } = await buildArtifacts({ root, outDir: buildDir });
-    console.log(`${formatSizeTable(sizes)}\n`);
+    const sbom = await writeSbom(root, join(buildDir, 'sbom.cdx.json'));
+    console.log(
+      `${formatSizeTable(sizes)}\nSBOM: ${relative(root, sbom.file)} (${sbom.components} components)\n`,
+    );
   }
   const { templateFile, awsCalls } = await packageService({
     root,
