@@ -7,9 +7,9 @@
  * managed policies; no role reaching another connector's queue, table, bucket or secret; dead-letter queues
  * that outlive their source queue's retention and are never consumed by a function; public routes exactly
  * the routes that verify a signature in code; service-scoped Lambda permissions; private, encrypted
- * storage that refuses requests without TLS; and, for every function with CIRCLE_IDEMPOTENCY_TABLE, a
- * table and grants that fit Powertools. Every check over "each X" first proves there is an X, or skips
- * saying why there is none.
+ * storage that refuses requests without TLS; queues encrypted at rest; and, for every function with
+ * CIRCLE_IDEMPOTENCY_TABLE, a table and grants that fit Powertools. Every check over "each X" first proves
+ * there is an X, or skips saying why there is none.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -137,6 +137,22 @@ function insecureTransportDenials(bucketId: string): { bucket: boolean; objects:
         objects: own.some((text) => text.endsWith('/*')),
       };
     });
+}
+
+/**
+ * Queues whose definition declares no encryption at rest: neither SQS-managed keys (`SqsManagedSseEnabled`)
+ * nor a KMS key. New queues usually get SQS-managed keys by default; the template says so itself, so the
+ * review does not rest on a default.
+ */
+function unencryptedQueues(template: Record<string, Resource>): string[] {
+  return Object.entries(template)
+    .filter(([, resource]) => resource.Type === 'AWS::SQS::Queue')
+    .filter(
+      ([, queue]) =>
+        queue.Properties?.['SqsManagedSseEnabled'] !== true &&
+        queue.Properties?.['KmsMasterKeyId'] === undefined,
+    )
+    .map(([id]) => id);
 }
 
 beforeAll(async () => {
@@ -304,6 +320,26 @@ describe('Template: queues', () => {
     expect(deadLetterQueues.size).toBeGreaterThan(0);
     expect(consumed.length).toBeGreaterThan(0);
     for (const queue of consumed) expect(deadLetterQueues.has(queue ?? ''), String(queue)).toBe(false);
+  });
+
+  it('encrypts every queue at rest (SQS-managed keys or KMS)', () => {
+    // Act
+    const queues = ofType('AWS::SQS::Queue');
+    // Assess: the request queue and dead-letter queue of every connector at least.
+    expect(queues.length).toBeGreaterThanOrEqual(functions.length * 2);
+    expect(unencryptedQueues(resources)).toEqual([]);
+  });
+
+  it('would name a queue planted without encryption, and one that turns SQS-managed keys off', () => {
+    // Prepare
+    const planted: Record<string, Resource> = {
+      EncryptedQueue: { Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true } },
+      PlantedQueue: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 30 } },
+      PlantedOffQueue: { Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: false } },
+      PlantedKmsQueue: { Type: 'AWS::SQS::Queue', Properties: { KmsMasterKeyId: 'alias/aws/sqs' } },
+    };
+    // Act & Assess
+    expect(unencryptedQueues(planted)).toEqual(['PlantedQueue', 'PlantedOffQueue']);
   });
 
   it('grants no one a queue policy with a wildcard principal', (context) => {
