@@ -7,7 +7,8 @@
  * The copy is HEAD (`git archive`, so other work in progress in this checkout cannot break it), with the
  * scaffolder's own files taken from the working tree on top (a change to a template is tested before it
  * is committed), and `node_modules` linked entry by entry (`@circle-core/core` pointing at the copy's
- * own layer). About 45 s of CPU: one `tsc`, one Vitest run, three scaffolds.
+ * own layer). It runs with `npm test`: about 30 s of CPU (one `tsc`, one Vitest run, three scaffolds),
+ * 1.5 minutes of wall time on a loaded two-core machine.
  */
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
