@@ -1,35 +1,30 @@
 /**
- * A tiny AWS JSON-protocol server for the connector's event sinks: SQS `SendMessage` (AWS JSON 1.0,
- * `x-amz-target: AmazonSQS.SendMessage`) and Step Functions `StartExecution`
- * (`x-amz-target: AWSStepFunctions.StartExecution`), spoken to by the real SDK clients through
- * `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL_SFN`. Step Functions refuses a second execution with the
- * same name and another input (`ExecutionAlreadyExists`), as the service does.
+ * SQS and Step Functions for the connectors' event sinks, behind the API the hand-written fake had: now
+ * the local stack's own endpoint (`test/peers/aws-endpoint.ts` over its queue and Step Functions engines),
+ * spoken to by the real SDK clients through `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL_SFN`. As the fake
+ * did, it accepts any queue URL or state machine ARN of account 123456789012 (creating the queue, or a
+ * one-state `Succeed` machine, on first use); Step Functions refuses a second execution with the same name
+ * (`ExecutionAlreadyExists`), as the service does once the first has ended. New tests can use
+ * `startAwsEndpointPeer` with declared queues and machines.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AwsCall, startAwsEndpointPeer } from '../peers/aws-endpoint.ts';
 
-/** One accepted call. */
-export interface AwsJsonCall {
-  target: string;
-  body: Record<string, unknown>;
-}
+/** One call. */
+export type AwsJsonCall = AwsCall;
 
 export interface AwsJsonFake {
   endpoint: string;
   /** Successful calls, in order. */
   calls: AwsJsonCall[];
-  /** Calls answered with an injected error. */
+  /** Calls answered with an AWS error (injected or the service's own). */
   failed: AwsJsonCall[];
   /** The next `times` calls of `target` answer this AWS error. */
   failNext(target: string, error: { type: string; status?: number; times?: number }): void;
   close(): Promise<void>;
 }
 
-type Answer = [status: number, payload: unknown];
-
 /**
- * Starts the fake on 127.0.0.1 with an ephemeral port.
+ * Starts the endpoint on 127.0.0.1 with an ephemeral port.
  *
  * @example
  * ```ts
@@ -38,77 +33,12 @@ type Answer = [status: number, payload: unknown];
  * ```
  */
 export async function startAwsJsonFake(): Promise<AwsJsonFake> {
-  const calls: AwsJsonCall[] = [];
-  const failed: AwsJsonCall[] = [];
-  const failures: Array<{ target: string; type: string; status: number; left: number }> = [];
-  const executions = new Map<string, { arn: string; input: unknown; startDate: number }>();
-
-  const sendMessage = (body: Record<string, unknown>): Answer => {
-    calls.push({ target: 'AmazonSQS.SendMessage', body });
-    const md5 = createHash('md5')
-      .update(String(body['MessageBody'] ?? ''))
-      .digest('hex');
-    return [200, { MessageId: randomUUID(), MD5OfMessageBody: md5 }];
-  };
-
-  const startExecution = (body: Record<string, unknown>): Answer => {
-    const target = 'AWSStepFunctions.StartExecution';
-    const name = String(body['name'] ?? randomUUID());
-    const existing = executions.get(name);
-    if (existing !== undefined && existing.input !== body['input']) {
-      failed.push({ target, body });
-      return [400, { __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${name}'` }];
-    }
-    calls.push({ target, body });
-    const execution = existing ?? {
-      arn: `${String(body['stateMachineArn']).replace(':stateMachine:', ':execution:')}:${name}`,
-      input: body['input'],
-      startDate: Date.now() / 1000,
-    };
-    executions.set(name, execution);
-    return [200, { executionArn: execution.arn, startDate: execution.startDate }];
-  };
-
-  const injected = (target: string, body: Record<string, unknown>): Answer | undefined => {
-    const failure = failures.find((entry) => entry.target === target);
-    if (failure === undefined) return undefined;
-    failure.left -= 1;
-    if (failure.left <= 0) failures.splice(failures.indexOf(failure), 1);
-    failed.push({ target, body });
-    return [failure.status, { __type: failure.type, message: `Injected ${failure.type}` }];
-  };
-
-  const answer = (target: string, body: Record<string, unknown>): Answer => {
-    const failure = injected(target, body);
-    if (failure !== undefined) return failure;
-    if (target === 'AmazonSQS.SendMessage') return sendMessage(body);
-    if (target === 'AWSStepFunctions.StartExecution') return startExecution(body);
-    return [400, { __type: 'UnknownOperationException', message: `Unsupported ${target}` }];
-  };
-
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      const [status, payload] = answer(target, body);
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(JSON.stringify(payload));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const peer = await startAwsEndpointPeer({ createOnUse: true, accountId: '123456789012' });
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
-    failed,
-    failNext: (target, error) => {
-      failures.push({ target, type: error.type, status: error.status ?? 400, left: error.times ?? 1 });
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    endpoint: peer.endpoint,
+    calls: peer.calls,
+    failed: peer.failed,
+    failNext: (target, error) => peer.failNext(target, error),
+    close: () => peer.close(),
   };
 }
