@@ -76,27 +76,48 @@ export function tlsFailure(
   names: { engine: string; setting: string; hostSetting: string },
 ): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  const errno = (error as NodeJS.ErrnoException).code ?? '';
-  const head = `TLS verification of the ${names.engine} server failed (${errno}; ${names.setting}=verify-full)`;
-  if (UNTRUSTED_CERTIFICATE_CODES.has(errno)) {
+  const kind = tlsFailureKind(error);
+  if (kind === undefined) return undefined;
+  const head = `TLS verification of the ${names.engine} server failed (${names.setting}=verify-full)`;
+  if (kind === 'untrusted') {
     return (
       `${head}: the server certificate is not trusted, it does not chain to a CA this function trusts. ` +
       'Put the CA that issued it in the PEM file NODE_EXTRA_CA_CERTS names (read when the process ' +
       'starts; for RDS and Aurora /var/runtime/ca-cert.pem, which function.yml sets)'
     );
   }
-  if (EXPIRED_CERTIFICATE_CODES.has(errno)) {
+  if (kind === 'expired') {
     return `${head}: the server certificate has expired or is not valid yet; renew it on the server`;
   }
-  if (errno === HOST_MISMATCH_CODE) {
-    // Node.js puts the host it checked on the error; a host name is configuration, not a secret.
-    const host = (error as Error & { host?: unknown }).host;
-    const named = typeof host === 'string' ? ` "${host.slice(0, 255)}"` : '';
-    return (
-      `${head}: host name mismatch, the server certificate does not name the host${named} the connector ` +
-      `connected to. Connect with a name the certificate lists (${names.hostSetting}, or the secret's host; ` +
-      'for RDS the endpoint name, not an IP address)'
-    );
+  // Node.js puts the host it checked on the error (and in its message); a host name is configuration.
+  const host =
+    (error as Error & { host?: unknown }).host ?? /Host: (\S+?)\.? is not/.exec(error.message)?.[1];
+  const named = typeof host === 'string' ? ` "${host.slice(0, 255)}"` : '';
+  return (
+    `${head}: host name mismatch, the server certificate does not name the host${named} the connector ` +
+    `connected to. Connect with a name the certificate lists (${names.hostSetting}, or the secret's host; ` +
+    'for RDS the endpoint name, not an IP address)'
+  );
+}
+
+/**
+ * What kind of TLS verification failure an error is, by Node's code or, where a driver replaced the code
+ * with its own (mysql2: HANDSHAKE_SSL_ERROR), by OpenSSL's message.
+ */
+function tlsFailureKind(error: Error): 'untrusted' | 'expired' | 'mismatch' | undefined {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (UNTRUSTED_CERTIFICATE_CODES.has(code)) return 'untrusted';
+  if (EXPIRED_CERTIFICATE_CODES.has(code)) return 'expired';
+  if (code === HOST_MISMATCH_CODE) return 'mismatch';
+  if (code !== 'HANDSHAKE_SSL_ERROR') return undefined;
+  if (/does not match certificate's altnames/i.test(error.message)) return 'mismatch';
+  if (/certificate has expired|certificate is not yet valid/i.test(error.message)) return 'expired';
+  if (
+    /self[- ]signed certificate|unable to (get|verify)|certificate (signature failure|not trusted)/i.test(
+      error.message,
+    )
+  ) {
+    return 'untrusted';
   }
   return undefined;
 }

@@ -6,7 +6,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync,
   chownSync,
   existsSync,
   mkdtempSync,
@@ -21,6 +20,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import { freePort, makeCa, makeServerCertificate } from './tls.ts';
 
 /** A running PGlite socket server. */
 export interface PgliteServer {
@@ -292,97 +292,6 @@ function postgresBinDir(): string | undefined {
   const fromPgConfig = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
   const bindir = fromPgConfig.status === 0 ? fromPgConfig.stdout.trim() : '';
   return bindir !== '' && existsSync(join(bindir, 'initdb')) ? bindir : undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A throwaway CA: self-signed, allowed to sign certificates and nothing else, valid for two days. */
-function makeCa(dir: string, name: string): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-out',
-      join(dir, `${name}.crt`),
-      '-days',
-      '2',
-      '-subj',
-      `/CN=Circle Core test ${name}`,
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
-    { stdio: 'pipe' },
-  );
-}
-
-/** A server certificate for `localhost` only (no IP address in it), issued by the CA `ca`. */
-function makeServerCertificate(dir: string, ca: string): void {
-  const extensions = join(dir, 'server.ext');
-  writeFileSync(
-    extensions,
-    'subjectAltName = DNS:localhost\nbasicConstraints = critical, CA:FALSE\n' +
-      'keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n',
-  );
-  const key = join(dir, 'server.key');
-  const request = join(dir, 'server.csr');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      request,
-      '-subj',
-      '/CN=localhost',
-    ],
-    { stdio: 'pipe' },
-  );
-  execFileSync(
-    'openssl',
-    [
-      'x509',
-      '-req',
-      '-in',
-      request,
-      '-CA',
-      join(dir, `${ca}.crt`),
-      '-CAkey',
-      join(dir, `${ca}.key`),
-      '-set_serial',
-      `0x${randomBytes(8).toString('hex')}`,
-      '-days',
-      '2',
-      '-extfile',
-      extensions,
-      '-out',
-      join(dir, 'server.crt'),
-    ],
-    { stdio: 'pipe' },
-  );
-  chmodSync(key, 0o600);
 }
 
 /**

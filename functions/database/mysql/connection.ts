@@ -4,7 +4,15 @@
  * re-authenticated once after a secret rotation, and bounded in time both by the server's statement
  * timeout and by the Lambda's remaining time (then the statement is killed on the server).
  */
-import { callBudget, type Replay, ReusedConnection, remainingTimeMs, TimeoutError } from '@circle-core/core';
+import { isIP } from 'node:net';
+import {
+  ConfigurationError,
+  callBudget,
+  type Replay,
+  ReusedConnection,
+  remainingTimeMs,
+  TimeoutError,
+} from '@circle-core/core';
 import mysql, { type Connection, type ConnectionOptions as DriverOptions, type FieldPacket } from 'mysql2';
 import type { DatabaseCredentials, DatabaseEndpoint } from '#shared/sql/credentials.ts';
 import { driverError, StatementFailure } from '#shared/sql/errors.ts';
@@ -224,6 +232,12 @@ export class MysqlConnection {
 
   async #connect(timeoutMs: number): Promise<Live> {
     const endpoint = await this.#options.credentials.endpoint();
+    if (this.#options.ssl === 'verify-full' && isIP(endpoint.host) !== 0) {
+      // mysql2 checks the certificate against host names only: an IP address would go unchecked.
+      throw new ConfigurationError(
+        `MYSQL_SSL=verify-full needs a host name the server certificate lists, not the IP address ${endpoint.host} (MYSQL_HOST, or the secret's host)`,
+      );
+    }
     const connection = this.#create({
       host: endpoint.host,
       port: endpoint.port,

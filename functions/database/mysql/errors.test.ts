@@ -326,6 +326,16 @@ describe('Function: toMysqlError (driver failures)', () => {
       context,
     );
     const other = toMysqlError('something odd', context);
+    // mysql2 replaces Node's code with its own: the kind is read from OpenSSL's message.
+    const wrapped = (message: string): Error => withCode(message, 'HANDSHAKE_SSL_ERROR', { fatal: true });
+    const wrappedExpired = toMysqlError(wrapped('certificate has expired'), context);
+    const wrappedMismatch = toMysqlError(
+      wrapped(
+        "Hostname/IP does not match certificate's altnames: Host: db.example. is not in the cert's altnames: DNS:x",
+      ),
+      context,
+    );
+    const wrappedOther = toMysqlError(wrapped('wrong version number'), context);
     // Assess
     expect(untrusted).toBeInstanceOf(ConfigurationError);
     expect(untrusted.message).toMatch(/not trusted.*NODE_EXTRA_CA_CERTS/);
@@ -337,6 +347,9 @@ describe('Function: toMysqlError (driver failures)', () => {
     expect(reset.details).toEqual({ statementIndex: 2 });
     expect(bind).toBeInstanceOf(ValidationError);
     expect(other.message).toBe('Internal error');
+    expect(wrappedExpired.message).toMatch(/has expired/);
+    expect(wrappedMismatch.message).toMatch(/host name mismatch.*"db\.example"/);
+    expect(wrappedOther).toBeInstanceOf(UnavailableError);
     expect(other.expose).toBe(false);
   });
 

@@ -367,6 +367,8 @@ describe('Function: handler', () => {
       process.env['MYSQL_URL'] = realMysqlUrl();
       vi.resetModules();
       const { connector: local } = await import('./index.ts');
+      // The machine's server has no TLS; a host name, since verify-full refuses IP addresses.
+      process.env['MYSQL_URL'] = realMysqlUrl().replace('127.0.0.1', 'localhost');
       process.env['MYSQL_SSL'] = 'verify-full';
       vi.resetModules();
       const { connector: verifying } = await import('./index.ts');
