@@ -1,8 +1,9 @@
 /**
  * The scaffolder end to end: `scripts/new-connector/run.ts` writes a connector of each kind into a scratch
  * copy of the repository, and the copy then passes what a new connector must pass on day one: the type
- * check, Biome on the new files, the new connectors' own starter tests, the generated-docs staleness test
- * and the layering test. Bad arguments are refused with a message and leave nothing behind.
+ * check, Biome on the new files, the new connectors' own starter tests, the generated-docs staleness test,
+ * the layering test and the versions test (each new connector released at 0.1.0, with its changelog). Bad
+ * arguments are refused with a message and leave nothing behind.
  *
  * The copy is HEAD (`git archive`, so other work in progress in this checkout cannot break it), with the
  * scaffolder's own files taken from the working tree on top (a change to a template is tested before it
@@ -13,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -160,7 +161,11 @@ describe('Script: new-connector', () => {
       // Assess
       expect(output).toContain(`Created the ${shows} connector (${kind})`);
       expect(code).toBe(0);
-      const files = (await readdir(join(copy, folder))).sort();
+      const entries = await readdir(join(copy, folder), { recursive: true, withFileTypes: true });
+      const files = entries
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(join(copy, folder), join(entry.parentPath, entry.name)))
+        .sort();
       expect(files).toEqual(
         expect.arrayContaining([
           'CHANGELOG.md',
@@ -172,6 +177,7 @@ describe('Script: new-connector', () => {
           'index.test.ts',
           'index.ts',
           'models.ts',
+          'schema/0.1.0.json',
         ]),
       );
       written.push(...files.map((file) => `${folder}/${file}`));
@@ -249,7 +255,7 @@ describe('Script: new-connector', () => {
   );
 
   it(
-    "passes the new connectors' own tests, the docs staleness test and the layering test",
+    "passes the new connectors' own tests, the docs staleness, layering and versions tests",
     async () => {
       // Act
       const folders = CASES.map(({ category, provider }) => `functions/${category}/${provider}`);
@@ -259,11 +265,12 @@ describe('Script: new-connector', () => {
         ...folders,
         'test/docs/generated.test.ts',
         'test/packaging/layering.test.ts',
+        'test/versions/connectors.test.ts',
       ]);
 
       // Assess
       expect(vitest.code, vitest.output).toBe(0);
-      expect(vitest.output).toMatch(/Test Files {2}5 passed \(5\)/);
+      expect(vitest.output).toMatch(/Test Files {2}6 passed \(6\)/);
     },
     6 * MINUTES,
   );
