@@ -14,7 +14,7 @@ import type { ComponentsResult, ComponentsTask } from './harness/protocol.ts';
 import { type BenchBuild, buildBench } from './lib/build.ts';
 import { runChild } from './lib/child.ts';
 import { type ColdVariant, runColdRounds } from './lib/cold.ts';
-import { lambdaEnvironment } from './lib/env.ts';
+import { lambdaEnvironment, stageNodeOptions } from './lib/env.ts';
 import { GATEWAY_HEADERS, httpEventText, sqsEventText } from './lib/events.ts';
 import { type PreparedFunctions, prepareFunctions } from './lib/functions.ts';
 import { BENCH_SECRET, probeConnections, probeSecrets, startXraySink } from './lib/probes.ts';
@@ -87,6 +87,7 @@ function functionSizes(prepared: PreparedFunctions | undefined): FunctionSizes[]
     .map((size) => ({
       name: size.artifact.slice('function '.length),
       jsBytes: size.jsBytes,
+      initJsBytes: size.initJsBytes ?? size.jsBytes,
       mapBytes: size.mapBytes,
       zipBytes: size.zip?.bytes ?? 0,
     }))
@@ -242,22 +243,25 @@ try {
       { id: 'core-alt-secret', bundle: built.alternative.coreSecret, event: httpEvent, trigger: 'http' },
     );
   }
-  const functionEnv = new Map<string, Readonly<Record<string, string>>>();
+  const variantEnv = new Map<string, Readonly<Record<string, string>>>();
+  // The dev stage's NODE_OPTIONS (--enable-source-maps), to show what production saves by leaving it out.
+  coldVariants.push({ id: 'core-dev', bundle: b.core, event: httpEvent, trigger: 'http' });
+  variantEnv.set('core-dev', { NODE_OPTIONS: stageNodeOptions(root, 'dev') });
   for (const fn of prepared?.functions ?? []) {
     const ids = functionColdIds(fn.name);
     coldVariants.push(
       { id: ids.init, bundle: fn.bundle, trigger: 'http' },
       { id: ids.health, bundle: fn.bundle, event: fn.healthEvent, trigger: 'http' },
     );
-    functionEnv.set(ids.init, fn.env);
-    functionEnv.set(ids.health, fn.env);
+    variantEnv.set(ids.init, fn.env);
+    variantEnv.set(ids.health, fn.env);
   }
   const cold = await runColdRounds(coldVariants, {
     harness: built.harness.cold,
     floor: built.harness.floor,
     runs: settings.cold_runs,
     environment: (variant) =>
-      environment(`bench-${variant?.id ?? 'floor'}`, false, { ...functionEnv.get(variant?.id ?? '') }),
+      environment(`bench-${variant?.id ?? 'floor'}`, false, { ...variantEnv.get(variant?.id ?? '') }),
     logsDir,
     progress,
   });
@@ -295,6 +299,7 @@ try {
     sizes: sizes(built, prepared),
     functions: functionSizes(prepared),
     layerStaticImports: built.layer.staticImports,
+    layerZodLocales: built.layer.zodLocales,
     hasAlternative: built.alternative !== undefined,
   });
   await mkdir(outDir, { recursive: true });

@@ -2,8 +2,8 @@
  * Builds the deployable artifacts: `<outDir>/functions/<name>.zip` per function (index.mjs at the root)
  * and `<outDir>/layer.zip` (the `nodejs/node_modules` tree of the core layer), and reports their sizes.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { bundleFunction, bundleLayer } from './bundle.ts';
 import { discoverFunctions, type FunctionSource } from './functions.ts';
 import { writeZip, type ZipEntry } from './zip.ts';
@@ -26,6 +26,8 @@ export interface ArtifactSize {
   readonly mapBytes: number;
   /** The zip, when this row is a deployable artifact. */
   readonly zip?: { readonly file: string; readonly bytes: number };
+  /** For a function: the JavaScript its entry loads at init (index.mjs and the chunks it imports statically). */
+  readonly initJsBytes?: number;
 }
 
 export interface BuildArtifactsResult {
@@ -53,6 +55,34 @@ async function measure(artifact: string, dir: string, zipFile?: string): Promise
   return { artifact, jsBytes, mapBytes, zip: { file: zipFile, bytes: (await stat(zipFile)).size } };
 }
 
+/** `import ... from "./chunks/x.mjs"` and `import "./chunks/x.mjs"` in esbuild's output; not `import(...)`. */
+const STATIC_RELATIVE_IMPORT = /(?:^|[;}\s])import\s*(?:[\w$*{},\s]+?from\s*)?"(\.{1,2}\/[^"]+)"/g;
+
+/**
+ * Bytes of `entry` and of every file it imports statically, transitively: what loads at init. Chunks
+ * imported only with `import()` load on first use and are not counted.
+ *
+ * @example
+ * ```ts
+ * await initBytes('.build/functions/s3/index.mjs'); // 150000
+ * ```
+ */
+export async function initBytes(entry: string): Promise<number> {
+  const seen = new Set<string>();
+  const pending = [entry];
+  let total = 0;
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const code = await readFile(file, 'utf8');
+    total += Buffer.byteLength(code);
+    for (const match of code.matchAll(STATIC_RELATIVE_IMPORT)) {
+      if (match[1] !== undefined) pending.push(join(dirname(file), match[1]));
+    }
+  }
+  return total;
+}
+
 async function zipFolder(dir: string, zipFile: string): Promise<void> {
   const entries: ZipEntry[] = (await filesUnder(dir)).map((file) => ({
     path: relative(dir, file).split(sep).join('/'),
@@ -66,9 +96,11 @@ async function buildFunction(fn: FunctionSource, root: string, outDir: string): 
   const zipFile = join(outDir, 'functions', `${fn.name}.zip`);
   await Promise.all([rm(dir, { recursive: true, force: true }), rm(zipFile, { force: true })]);
   await bundleFunction(fn, root, outDir);
-  // The map goes in the zip: NODE_OPTIONS=--enable-source-maps needs it beside index.mjs to map stack traces.
+  // The maps go in the zip: dev stages (--enable-source-maps) read them beside the code at run time, and
+  // `npm run stack-trace` reads the same files for a production trace.
   await zipFolder(dir, zipFile);
-  return measure(`function ${fn.name}`, dir, zipFile);
+  const size = await measure(`function ${fn.name}`, dir, zipFile);
+  return { ...size, initJsBytes: await initBytes(join(dir, 'index.mjs')) };
 }
 
 async function buildLayer(root: string, outDir: string): Promise<ArtifactSize[]> {

@@ -4,8 +4,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
-import { join } from 'node:path';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { dirname, join } from 'node:path';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import type { FunctionSource } from './functions.ts';
 import { trimMysql2 } from './trim-mysql2.ts';
 
@@ -52,6 +52,78 @@ export function functionEntrySource(): string {
     'export const handler = connector.handler;',
     '',
   ].join('\n');
+}
+
+/**
+ * zod's `locales` namespace (`z.locales`, `z.core.locales`) re-exports every language's error messages:
+ * about 260 KB of the layer's 450 KB of zod, compiled at every cold start. The layer keeps English only:
+ * `z.locales.en` stays (zod sets it as the default on its own), the other languages are not shipped, so
+ * `z.config(z.locales.fr())` fails (`z.locales.fr` is undefined) instead of loading 60 languages nobody uses.
+ */
+export const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)) return undefined;
+      return { path: join(dirname(args.importer), '..', 'locales', 'en.js'), namespace: 'zod-locales' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};\n`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Built-ins the layer loads on first call instead of at init. An ESM `import { createHmac } from
+ * 'node:crypto'` loads and materialises the whole module when the importing file loads: about 3 to 6 ms of
+ * every cold start for `node:crypto` (the core's webhooks, JWT signing, event ids, and the Powertools
+ * logger's debug sampling), although a health call or a plain operation never calls it.
+ */
+export const LAZY_BUILTINS = ['node:crypto', 'node:dns/promises'] as const;
+
+/**
+ * Rewrites static imports of `ids` (with or without the `node:` prefix) to wrappers that load the built-in
+ * with `process.getBuiltinModule` on their first call. Only lower-case function exports are wrapped: a
+ * class (`KeyObject`, `Hash`) or a value would change meaning behind a wrapper, so importing one fails the
+ * build ("No matching export") instead of misbehaving. `require()` and dynamic `import()` are left alone.
+ *
+ * @example
+ * ```ts
+ * await build({ ...options, plugins: [lazyBuiltins(LAZY_BUILTINS)] });
+ * ```
+ */
+export function lazyBuiltins(ids: readonly string[]): Plugin {
+  const byName = new Map<string, string>();
+  for (const id of ids) {
+    byName.set(id, id);
+    byName.set(id.replace(/^node:/, ''), id);
+  }
+  const escaped = [...byName.keys()].map((name) => name.replace(/[/.]/g, '\\$&'));
+  return {
+    name: 'lazy-builtins',
+    setup(build) {
+      build.onResolve({ filter: new RegExp(`^(${escaped.join('|')})$`) }, (args) => {
+        const id = byName.get(args.path);
+        if (args.kind !== 'import-statement' || id === undefined) return undefined;
+        return { path: id, namespace: 'lazy-builtin' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+        const module = process.getBuiltinModule(args.path) as Record<string, unknown>;
+        // Descriptors, not values: reading a lazy getter (crypto.webcrypto) would load more than it says.
+        const functions = Object.keys(module).filter(
+          (name) =>
+            /^[a-z]/.test(name) && typeof Object.getOwnPropertyDescriptor(module, name)?.value === 'function',
+        );
+        const lines = [
+          `const load = () => process.getBuiltinModule(${JSON.stringify(args.path)});`,
+          ...functions.map((name) => `export function ${name}(...args) { return load().${name}(...args); }`),
+        ];
+        return { contents: `${lines.join('\n')}\n`, loader: 'js' };
+      });
+    },
+  };
 }
 
 function matchesExternal(path: string, patterns: readonly string[]): boolean {
@@ -137,7 +209,8 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
 /**
  * Builds the layer tree under `<outDir>/layer/nodejs/node_modules/`: `@circle-core/core` (entry plus
  * split chunks, so the tracer loads only when tracing is on) and `zod` (one ESM file, so functions and the
- * core share a single instance). Returns the layer's root folder (`<outDir>/layer`).
+ * core share a single instance; English messages only, see {@link zodEnglishOnly}). Returns the layer's root
+ * folder (`<outDir>/layer`).
  *
  * @example
  * ```ts
@@ -160,6 +233,7 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
       sourcemap: 'linked',
       sourcesContent: false,
       external: [...CORE_EXTERNALS],
+      plugins: [lazyBuiltins(LAZY_BUILTINS)],
     }),
     build({
       ...COMMON,
@@ -171,6 +245,7 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
         sourcefile: 'zod-entry.js',
       },
       outfile: join(zodDir, 'index.js'),
+      plugins: [zodEnglishOnly],
     }),
   ]);
   for (const [name, result, allowed] of [

@@ -3,8 +3,41 @@
  * newest `updated_at` handed on, and which issues carried exactly that time, so the next run neither
  * misses an issue updated in the same second nor hands the boundary issues on twice.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { awsCall, awsErrorName } from '@circle-core/core';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsCall, awsErrorName, createAwsClient } from '@circle-core/core';
+
+// The DynamoDB SDK is bundled into this function (build: scripts/lib/bundle.ts) and loaded on the first
+// sync, not at init: a health call, an operation or a webhook never reads a checkpoint.
+let documentModule: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
+const documents = (): Promise<typeof import('@aws-sdk/lib-dynamodb')> => {
+  documentModule ??= import('@aws-sdk/lib-dynamodb');
+  return documentModule;
+};
+
+/**
+ * Builds, on first use, the document client the checkpoints are kept with, from this function's own copy of
+ * the AWS SDK: the client and the commands sent through it always come from one copy (the core's ledger uses
+ * the runtime's copy for its own client and commands).
+ *
+ * @example
+ * ```ts
+ * const store = new DynamoDbCheckpointStore({ table: 'github-state' }, checkpointDocuments());
+ * ```
+ */
+export function checkpointDocuments(): () => Promise<DynamoDBDocumentClient> {
+  let client: Promise<DynamoDBDocumentClient> | undefined;
+  return () => {
+    client ??= Promise.all([import('@aws-sdk/client-dynamodb'), documents()])
+      .then(async ([{ DynamoDBClient }, { DynamoDBDocumentClient: DocumentClient }]) =>
+        DocumentClient.from(await createAwsClient(DynamoDBClient, 'github')),
+      )
+      .catch((error: unknown) => {
+        client = undefined;
+        throw error;
+      });
+    return client;
+  };
+}
 
 /** Where a repository's sync got to. */
 export interface Checkpoint {
@@ -42,23 +75,28 @@ const MAX_CONFLICT_RETRIES = 3;
  */
 export class DynamoDbCheckpointStore implements CheckpointStore {
   readonly #table: string;
-  readonly #client: DynamoDBDocumentClient;
+  readonly #client: () => Promise<DynamoDBDocumentClient>;
   readonly #now: () => number;
 
-  constructor(options: { table: string; now?: () => number }, client: DynamoDBDocumentClient) {
+  /** `client`: a document client, or a function building one on first use ({@link checkpointDocuments}). */
+  constructor(
+    options: { table: string; now?: () => number },
+    client: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>),
+  ) {
     this.#table = options.table;
     this.#now = options.now ?? Date.now;
-    this.#client = client;
+    this.#client = typeof client === 'function' ? client : () => Promise.resolve(client);
   }
 
   async read(repository: string): Promise<Checkpoint | undefined> {
+    const [{ GetCommand }, client] = await Promise.all([documents(), this.#client()]);
     const get = new GetCommand({
       TableName: this.#table,
       Key: { pk: keyOf(repository) },
       ConsistentRead: true,
     });
     const { Item: item } = await awsCall({ service: 'DynamoDB', action: 'GetItem' }, (abortSignal) =>
-      this.#client.send(get, { abortSignal }),
+      client.send(get, { abortSignal }),
     );
     if (item === undefined || typeof item['since'] !== 'string') return undefined;
     const boundary = Array.isArray(item['boundary'])
@@ -95,6 +133,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
             ExpressionAttributeNames: { '#since': 'since' },
             ExpressionAttributeValues: { ':previous': expected.since },
           };
+    const [{ PutCommand }, client] = await Promise.all([documents(), this.#client()]);
     const put = new PutCommand({
       TableName: this.#table,
       Item: {
@@ -107,7 +146,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     });
     try {
       await awsCall({ service: 'DynamoDB', action: 'PutItem' }, (abortSignal) =>
-        this.#client.send(put, { abortSignal }),
+        client.send(put, { abortSignal }),
       );
       return true;
     } catch (error) {

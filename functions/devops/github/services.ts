@@ -16,7 +16,7 @@ import {
   type WebhookEventSink,
 } from '@circle-core/core';
 import { githubAuthFromConfig } from './auth.ts';
-import { type CheckpointStore, DynamoDbCheckpointStore } from './checkpoint.ts';
+import { type CheckpointStore, checkpointDocuments, DynamoDbCheckpointStore } from './checkpoint.ts';
 import { type GitHubApi, GitHubClient, githubApi } from './client.ts';
 import type { GitHubConfig } from './config.ts';
 import type { IssueSyncer } from './sync.ts';
@@ -74,11 +74,11 @@ export async function createGitHubServices(
   const source = new GitHubClient({}, rest);
   const now = overrides.now ?? Date.now;
   const receiving = await eventReceivingFromConfig('GITHUB', config, 'github', { ...overrides, now });
-  const { ledger, sink, dynamo, table } = receiving;
+  const { ledger, sink, table } = receiving;
   const checkpoints =
-    table === undefined || dynamo === undefined
+    table === undefined
       ? undefined
-      : new DynamoDbCheckpointStore({ table, now }, dynamo);
+      : new DynamoDbCheckpointStore({ table, now }, overrides.dynamo ?? checkpointDocuments());
   return {
     github: source.api,
     webhookSecret,

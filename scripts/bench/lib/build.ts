@@ -7,6 +7,7 @@
  */
 import { mkdir, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { bundleFunction, bundleLayer, REQUIRE_BANNER } from '../../lib/bundle.ts';
 import type { FunctionSource } from '../../lib/functions.ts';
@@ -42,6 +43,8 @@ export interface CoreBuild {
   readonly sizes: { readonly coreJs: number; readonly zodJs: number; readonly layerZip: number };
   /** Packages and built-ins the core's entry imports statically, i.e. loads at cold start. */
   readonly staticImports: readonly string[];
+  /** The locales the layer's zod ships (`Object.keys(z.locales)`). */
+  readonly zodLocales: readonly string[];
 }
 
 export interface BenchBuild {
@@ -128,12 +131,16 @@ async function buildCore(root: string, sourceRoot: string, dir: string): Promise
     zipBytes(layerDir, join(dir, 'layer.zip')),
   ]);
   const entry = await readFile(join(layerModules, '@circle-core', 'core', 'index.js'), 'utf8');
+  const zod = (await import(pathToFileURL(join(layerModules, 'zod', 'index.js')).href)) as {
+    locales?: Record<string, unknown>;
+  };
   return {
     layerDir,
     core,
     coreSecret,
     sizes: { coreJs, zodJs, layerZip },
     staticImports: staticImports(entry),
+    zodLocales: Object.keys(zod.locales ?? {}),
   };
 }
 

@@ -1,7 +1,30 @@
 /**
  * The environment every child process runs with: what the Lambda runtime sets for a `nodejs24.x`
- * function of this repository (serverless.yml), nothing from the developer's shell.
+ * function of this repository (serverless.yml, production stage), nothing from the developer's shell.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+/**
+ * NODE_OPTIONS of a stage, from serverless.yml's `params` (`provider.environment.NODE_OPTIONS` is
+ * `${param:nodeOptions}`): the stage's own entry, else `default`.
+ *
+ * @example
+ * ```ts
+ * stageNodeOptions('/repo', 'prod'); // ''
+ * stageNodeOptions('/repo', 'dev'); // '--enable-source-maps'
+ * ```
+ */
+export function stageNodeOptions(root: string, stage: string): string {
+  const config = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
+    params?: Record<string, { nodeOptions?: unknown } | undefined>;
+  };
+  const value = config.params?.[stage]?.nodeOptions ?? config.params?.['default']?.nodeOptions ?? '';
+  return String(value);
+}
+
+const PRODUCTION_NODE_OPTIONS = stageNodeOptions(join(import.meta.dirname, '..', '..', '..'), 'prod');
 
 export interface LambdaEnvironmentOptions {
   functionName: string;
@@ -44,8 +67,8 @@ export function lambdaEnvironment(options: LambdaEnvironmentOptions): Record<str
     AWS_SESSION_TOKEN: 'bench-session-token',
     AWS_XRAY_DAEMON_ADDRESS: options.xrayDaemon,
     AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
-    // serverless.yml's provider.environment.
-    NODE_OPTIONS: '--enable-source-maps',
+    // serverless.yml's provider.environment, as the production stage resolves it.
+    NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
     POWERTOOLS_METRICS_NAMESPACE: 'CircleCore',
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_TRACE_ENABLED: String(options.tracing),

@@ -7,12 +7,11 @@
  */
 import { join } from 'node:path';
 import { httpEvent } from '../../../layers/core/src/testing/events.ts';
-import type { SecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
 import { type ArtifactSize, buildArtifacts } from '../../lib/artifacts.ts';
 import type { FunctionSource } from '../../lib/functions.ts';
 import { prepareRuntime, prepareTaskRoot } from '../../local/functions/task-root.ts';
 import { GATEWAY_HEADERS } from './events.ts';
-import { type FunctionPeer, startPeers } from './peers.ts';
+import { type FunctionPeer, type SecretStore, startPeers } from './peers.ts';
 
 /** One repository function, ready for cold starts. */
 export interface BenchFunction {
@@ -72,7 +71,7 @@ function healthEvent(name: string): string {
 export async function prepareFunctions(
   root: string,
   work: string,
-  secrets: SecretsManagerFake,
+  secrets: SecretStore,
 ): Promise<PreparedFunctions> {
   const buildDir = join(work, 'build');
   const { functions, sizes } = await buildArtifacts({ root, outDir: buildDir });

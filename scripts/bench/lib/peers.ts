@@ -1,12 +1,20 @@
 /**
  * The local peer each repository function talks to in the benchmark's cold starts (init plus one health
- * call): the same peers its tests and the local stack use (s3rver, PGlite, the Slack and GitHub contract
- * fakes), its secrets in the benchmark's Secrets Manager fake, and the settings that point it at them.
- * A function without an entry here fails the benchmark by name: every function must be measured.
+ * call): the local stack's embedded stores (s3rver, PGlite) and, for SaaS providers, the contract fakes
+ * their tests use (the local stack does not serve those yet); its secrets in the benchmark's Secrets
+ * Manager, and the settings that point it at them. A function without an entry here fails the benchmark by
+ * name: every function must be measured.
  */
 import { randomBytes } from 'node:crypto';
-import type { SecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FunctionSource } from '../../lib/functions.ts';
+
+/** Where the benchmark keeps secrets (its Secrets Manager fake). */
+export interface SecretStore {
+  set(name: string, value: string): void;
+}
 
 /** What a function's peer adds to its environment, and how to stop it. */
 export interface FunctionPeer {
@@ -15,7 +23,7 @@ export interface FunctionPeer {
   close(): Promise<void>;
 }
 
-type PeerStarter = (fn: FunctionSource, secrets: SecretsManagerFake) => Promise<FunctionPeer>;
+type PeerStarter = (fn: FunctionSource, secrets: SecretStore) => Promise<FunctionPeer>;
 
 /** A queue URL on a port nothing listens on: sinks are built at init but never called by a health check. */
 const UNUSED_QUEUE_URL = 'http://127.0.0.1:9/000000000000/bench-events';
@@ -25,16 +33,27 @@ const secretName = (fn: FunctionSource, what: string): string => `circle-core/be
 /** Peers by function name (the key under `function:` in its function.yml). */
 const PEERS: Readonly<Record<string, PeerStarter>> = {
   s3: async () => {
-    const { startS3rver } = await import('../../../test/peers/s3rver.ts');
-    const s3 = await startS3rver({ buckets: ['bench-objects'], accessKeyIds: ['ASIABENCHMARKEXAMPLE'] });
+    const { startS3 } = await import('../../local/stores/embedded.ts');
+    const directory = await mkdtemp(join(tmpdir(), 'circle-bench-s3-'));
+    const s3 = await startS3({ directory, buckets: ['bench-objects'] });
     return {
-      env: { S3_BUCKET: 'bench-objects', S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true' },
-      close: () => s3.close(),
+      // The local stack's s3rver knows its own access key only.
+      env: {
+        S3_BUCKET: 'bench-objects',
+        S3_ENDPOINT: s3.url,
+        S3_FORCE_PATH_STYLE: 'true',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+      close: async () => {
+        await s3.close();
+        await rm(directory, { recursive: true, force: true });
+      },
     };
   },
   postgres: async (fn, secrets) => {
-    const { startPglite } = await import('../../../test/peers/postgres.ts');
-    const pglite = await startPglite();
+    const { startPostgres } = await import('../../local/stores/embedded.ts');
+    const pglite = await startPostgres({ directory: undefined });
     const url = new URL(pglite.url);
     const name = secretName(fn, 'credentials');
     // The production path: the RDS secret JSON read from Secrets Manager during init.
@@ -117,7 +136,7 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
  */
 export async function startPeers(
   functions: readonly FunctionSource[],
-  secrets: SecretsManagerFake,
+  secrets: SecretStore,
 ): Promise<Map<string, FunctionPeer>> {
   const missing = functions.filter((fn) => PEERS[fn.name] === undefined).map((fn) => fn.name);
   if (missing.length > 0) {

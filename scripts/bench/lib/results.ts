@@ -27,22 +27,29 @@ export interface SizeRow {
 /** One repository function: its bundle and its cold starts over the floor, also as ratios to raw. */
 export interface FunctionFigures {
   readonly js_bytes: number;
+  /** What its entry loads at init (index.mjs and the chunks it imports statically). */
+  readonly init_js_bytes: number;
   readonly map_bytes: number;
   readonly zip_bytes: number;
   /** Import (init: config, clients, secrets prefetched) to exit, over the floor. */
   readonly init_over_floor_ms: number;
   /** Init plus one `GET /<name>/health` against the function's local peer, over the floor. */
   readonly health_over_floor_ms: number;
-  /** The same over the raw handler's cold start (raw-http over the floor), same rounds. */
+  /** The same over the raw handler's cold start (raw-http over the floor), same rounds: wall time. */
   readonly init_vs_raw: number;
   readonly health_vs_raw: number;
+  /** CPU time over the floor's, and its ratio to raw's: what other load on the machine disturbs least. */
+  readonly cpu_init_over_floor_ms: number;
   readonly cpu_health_over_floor_ms: number;
+  readonly init_vs_raw_cpu: number;
+  readonly health_vs_raw_cpu: number;
 }
 
 /** Sizes of one function's build, as the bench got them from `buildArtifacts`. */
 export interface FunctionSizes {
   readonly name: string;
   readonly jsBytes: number;
+  readonly initJsBytes: number;
   readonly mapBytes: number;
   readonly zipBytes: number;
 }
@@ -74,8 +81,10 @@ export interface BenchResults {
   readonly warm_p50_ratio_core_vs_stock_sqs: number;
   readonly warm_p50_ratio_core_vs_stock_sqs_no_tracer: number;
   readonly warm_p50_ratio_core_vs_stock_traced: number;
-  /** Cold start over the floor, core / raw, neither fetching a secret. */
+  /** Cold start over the floor, core / raw, neither fetching a secret (wall time). */
   readonly cold_over_floor_ratio_core_vs_raw_no_secret: number;
+  /** The same on CPU time (the budget: other load disturbs it least). */
+  readonly cold_cpu_over_floor_ratio_core_vs_raw_no_secret: number;
   /** Cold start over the floor, core / raw, both fetching one secret during init. */
   readonly cold_over_floor_ratio_core_vs_raw: number;
   readonly cold_over_floor_ratio_core_vs_stock: number;
@@ -116,6 +125,8 @@ export interface BenchResults {
   readonly functions: Readonly<Record<string, FunctionFigures>>;
   /** What the core's layer entry loads at cold start (static imports). */
   readonly layer_static_imports: readonly string[];
+  /** The locales the layer's zod ships. */
+  readonly layer_zod_locales: readonly string[];
   readonly budgets: readonly BudgetCheck[];
 }
 
@@ -197,6 +208,7 @@ export interface Measurements {
   /** The repository's functions, sorted by name (empty with --skip-functions). */
   readonly functions: readonly FunctionSizes[];
   readonly layerStaticImports: readonly string[];
+  readonly layerZodLocales: readonly string[];
   readonly hasAlternative: boolean;
 }
 
@@ -211,6 +223,13 @@ function coldRatio(cold: ColdOutcome, top: string, bottom: string): number {
   return round(need(a, `cold ${top}`) / need(b, `cold ${bottom}`), 3);
 }
 
+/** The same ratio on CPU time over the floor's (the budgets use it: see the report's cold section). */
+function coldCpuRatio(cold: ColdOutcome, top: string, bottom: string): number {
+  const a = cold.variants[top]?.cpuOverFloorMs;
+  const b = cold.variants[bottom]?.cpuOverFloorMs;
+  return round(need(a, `cold cpu ${top}`) / need(b, `cold cpu ${bottom}`), 3);
+}
+
 /** The cold variant ids of a repository function: init alone, and init plus a health call. */
 export function functionColdIds(name: string): { init: string; health: string } {
   return { init: `function-${name}-init`, health: `function-${name}-health` };
@@ -222,13 +241,20 @@ function functionFigures(m: Measurements): Record<string, FunctionFigures> {
     const ids = functionColdIds(fn.name);
     figures[fn.name] = {
       js_bytes: fn.jsBytes,
+      init_js_bytes: fn.initJsBytes,
       map_bytes: fn.mapBytes,
       zip_bytes: fn.zipBytes,
       init_over_floor_ms: round(need(m.cold.variants[ids.init]?.overFloorMs, `cold ${ids.init}`), 1),
       health_over_floor_ms: round(need(m.cold.variants[ids.health]?.overFloorMs, `cold ${ids.health}`), 1),
       init_vs_raw: coldRatio(m.cold, ids.init, 'raw-http'),
       health_vs_raw: coldRatio(m.cold, ids.health, 'raw-http'),
-      cpu_health_over_floor_ms: round(m.cold.variants[ids.health]?.cpuOverFloorMs ?? Number.NaN, 1),
+      cpu_init_over_floor_ms: round(need(m.cold.variants[ids.init]?.cpuOverFloorMs, `cpu ${ids.init}`), 1),
+      cpu_health_over_floor_ms: round(
+        need(m.cold.variants[ids.health]?.cpuOverFloorMs, `cpu ${ids.health}`),
+        1,
+      ),
+      init_vs_raw_cpu: coldCpuRatio(m.cold, ids.init, 'raw-http'),
+      health_vs_raw_cpu: coldCpuRatio(m.cold, ids.health, 'raw-http'),
     };
   }
   return figures;
@@ -244,10 +270,10 @@ function functionBudgets(functions: Readonly<Record<string, FunctionFigures>>): 
       const limit = round((0.7 * before) / ISSUE_20_BASELINE.raw_ms, 2);
       budgets.push({
         id: `cold_health_ratio_${name}_vs_raw`,
-        description: `${name}: init + health over the floor / raw, at least 30% below issue 20 (${before} ms against ${ISSUE_20_BASELINE.raw_ms} ms raw)`,
+        description: `${name}: init + health over the floor / raw (CPU time), at least 30% below issue 20 (${before} ms against ${ISSUE_20_BASELINE.raw_ms} ms raw)`,
         limit,
-        value: figures.health_vs_raw,
-        met: figures.health_vs_raw <= limit,
+        value: figures.health_vs_raw_cpu,
+        met: figures.health_vs_raw_cpu <= limit,
       });
     }
     const kib = round(figures.js_bytes / 1024, 1);
@@ -280,7 +306,8 @@ export function composeResults(m: Measurements): BenchResults {
   const coreVsStockSqs = need(ratios['core_vs_stock_sqs'], 'core_vs_stock_sqs');
   const coreVsStockSqsLean = need(ratios['core_vs_stock_sqs_no_tracer'], 'core_vs_stock_sqs_no_tracer');
   const coldCoreVsRaw = coldRatio(m.cold, 'core-secret', 'raw-secret');
-  const coldCoreVsRawBare = coldRatio(m.cold, 'core', 'raw-http');
+  const coldCoreVsRawBare = coldCpuRatio(m.cold, 'core', 'raw-http');
+  const coldCoreVsRawSecretCpu = coldCpuRatio(m.cold, 'core-secret', 'raw-secret');
   const functions = functionFigures(m);
   const secretsPer1000 = m.secrets.callsPer1000;
   const connections = m.connections.serverConnections;
@@ -328,18 +355,19 @@ export function composeResults(m: Measurements): BenchResults {
       met: coreVsRawSqs <= 12,
     },
     {
-      id: 'cold_over_floor_ratio_core_vs_raw_no_secret',
-      description: 'cold start over the ESM floor, core / raw, neither fetching a secret',
+      id: 'cold_cpu_over_floor_ratio_core_vs_raw_no_secret',
+      description: 'cold start over the ESM floor (CPU time), core / raw, neither fetching a secret',
       limit: 2,
       value: coldCoreVsRawBare,
       met: coldCoreVsRawBare <= 2,
     },
     {
-      id: 'cold_over_floor_ratio_core_vs_raw',
-      description: 'cold start over the ESM floor, core / raw doing the same by hand (one secret at init)',
+      id: 'cold_cpu_over_floor_ratio_core_vs_raw',
+      description:
+        'cold start over the ESM floor (CPU time), core / raw doing the same by hand (one secret at init)',
       limit: 1.5,
-      value: coldCoreVsRaw,
-      met: coldCoreVsRaw <= 1.5,
+      value: coldCoreVsRawSecretCpu,
+      met: coldCoreVsRawSecretCpu <= 1.5,
     },
     {
       id: 'secrets_calls_per_1000',
@@ -398,14 +426,11 @@ export function composeResults(m: Measurements): BenchResults {
     warm_p50_ratio_core_vs_stock_sqs: coreVsStockSqs,
     warm_p50_ratio_core_vs_stock_sqs_no_tracer: coreVsStockSqsLean,
     warm_p50_ratio_core_vs_stock_traced: need(ratios['core_vs_stock_traced'], 'core_vs_stock_traced'),
-    cold_over_floor_ratio_core_vs_raw_no_secret: coldCoreVsRawBare,
+    cold_over_floor_ratio_core_vs_raw_no_secret: coldRatio(m.cold, 'core', 'raw-http'),
+    cold_cpu_over_floor_ratio_core_vs_raw_no_secret: coldCoreVsRawBare,
     cold_over_floor_ratio_core_vs_raw: coldCoreVsRaw,
     cold_over_floor_ratio_core_vs_stock: coldRatio(m.cold, 'core-secret', 'stock-secret'),
-    cold_cpu_over_floor_ratio_core_vs_raw: round(
-      need(m.cold.variants['core-secret']?.cpuOverFloorMs, 'cold cpu core-secret') /
-        need(m.cold.variants['raw-secret']?.cpuOverFloorMs, 'cold cpu raw-secret'),
-      3,
-    ),
+    cold_cpu_over_floor_ratio_core_vs_raw: coldCoreVsRawSecretCpu,
     secrets_calls_per_1000: secretsPer1000,
     connections_per_100_calls: connections,
     warm,
@@ -446,6 +471,7 @@ export function composeResults(m: Measurements): BenchResults {
     bundle_sizes: m.sizes,
     functions,
     layer_static_imports: m.layerStaticImports,
+    layer_zod_locales: m.layerZodLocales,
     budgets,
   };
   const alternativeCold =

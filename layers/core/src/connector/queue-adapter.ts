@@ -1,9 +1,4 @@
-import {
-  BatchProcessor,
-  EventType,
-  processPartialResponse,
-  SqsFifoPartialProcessorAsync,
-} from '@aws-lambda-powertools/batch';
+import type { BatchProcessor, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
@@ -13,14 +8,26 @@ import { moveToDeadLetter } from './dead-letter.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 
+type Batch = typeof import('@aws-lambda-powertools/batch');
+
 // One processor of each kind per container, as Powertools recommends: `processPartialResponse` resets it
 // for every batch. Lambda runs one batch at a time per container; a concurrent caller (tests, a local host
 // running several batches at once) gets a fresh processor instead of sharing the busy one.
-const shared = {
-  standard: new BatchProcessor(EventType.SQS),
-  fifo: new SqsFifoPartialProcessorAsync(),
-  busy: false,
-};
+// Powertools batch loads with the first SQS batch, not at init: HTTP, schedule and Step Functions
+// invocations never use it (bench/RESULTS.md, cold start).
+let shared:
+  | Promise<{ batch: Batch; standard: BatchProcessor; fifo: SqsFifoPartialProcessorAsync; busy: boolean }>
+  | undefined;
+
+function loadShared(): NonNullable<typeof shared> {
+  shared ??= import('@aws-lambda-powertools/batch').then((batch) => ({
+    batch,
+    standard: new batch.BatchProcessor(batch.EventType.SQS),
+    fifo: new batch.SqsFifoPartialProcessorAsync(),
+    busy: false,
+  }));
+  return shared;
+}
 
 /** Counts for the invocation's log line. */
 export interface QueueOutcome {
@@ -92,6 +99,8 @@ export async function handleQueue<S extends ConfigSchema, Client>(
       throw err;
     }
   };
+  const shared = await loadShared();
+  const { BatchProcessor, EventType, processPartialResponse, SqsFifoPartialProcessorAsync } = shared.batch;
   const reuse = !shared.busy;
   shared.busy = true;
   try {

@@ -61,16 +61,36 @@ const CONDITION_FAILED = 'ConditionalCheckFailedException';
  */
 export class DynamoDbDeliveryLedger implements DeliveryLedger {
   readonly #options: Required<DeliveryLedgerOptions>;
-  readonly #client: DynamoDBDocumentClient;
+  readonly #source: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
+  #client: Promise<DynamoDBDocumentClient> | undefined;
 
-  constructor(options: DeliveryLedgerOptions, client: DynamoDBDocumentClient) {
+  /**
+   * `client` is a document client, or a function building one on the first delivery (so init, and every
+   * invocation that receives nothing, never loads the DynamoDB SDK).
+   */
+  constructor(
+    options: DeliveryLedgerOptions,
+    client: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>),
+  ) {
     this.#options = { leaseSeconds: 120, now: Date.now, ...options };
-    this.#client = client;
+    this.#source = client;
+  }
+
+  /** The client, built once; a failed build is tried again on the next delivery. */
+  #documents(): Promise<DynamoDBDocumentClient> {
+    const source = this.#source;
+    this.#client ??= (typeof source === 'function' ? source() : Promise.resolve(source)).catch(
+      (error: unknown) => {
+        this.#client = undefined;
+        throw error;
+      },
+    );
+    return this.#client;
   }
 
   async claim(deliveryId: string): Promise<DeliveryClaim> {
     const { table, leaseSeconds, ttlDays } = this.#options;
-    const { PutCommand } = await documentModule();
+    const [{ PutCommand }, client] = await Promise.all([documentModule(), this.#documents()]);
     const now = this.#seconds();
     const token = randomUUID();
     const put = new PutCommand({
@@ -93,9 +113,7 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
       },
       ExpressionAttributeValues: { ':now': now, ':accepted': 'accepted' },
     });
-    const claimed = await this.#conditional('PutItem', (abortSignal) =>
-      this.#client.send(put, { abortSignal }),
-    );
+    const claimed = await this.#conditional('PutItem', (abortSignal) => client.send(put, { abortSignal }));
     if (claimed) return { status: 'claimed', token };
     const existing = await this.#read(deliveryId);
     return existing?.['status'] === 'accepted' ? { status: 'duplicate' } : { status: 'in-progress' };
@@ -138,14 +156,14 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
   }
 
   async #read(deliveryId: string): Promise<Record<string, unknown> | undefined> {
-    const { GetCommand } = await documentModule();
+    const [{ GetCommand }, client] = await Promise.all([documentModule(), this.#documents()]);
     const get = new GetCommand({
       TableName: this.#options.table,
       Key: { pk: keyOf(deliveryId) },
       ConsistentRead: true,
     });
     const { Item } = await awsCall({ service: 'DynamoDB', action: 'GetItem' }, (abortSignal) =>
-      this.#client.send(get, { abortSignal }),
+      client.send(get, { abortSignal }),
     );
     return Item;
   }
@@ -157,7 +175,7 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
     expression: string,
     values: Record<string, unknown>,
   ): Promise<void> {
-    const { UpdateCommand } = await documentModule();
+    const [{ UpdateCommand }, client] = await Promise.all([documentModule(), this.#documents()]);
     const update = new UpdateCommand({
       TableName: this.#options.table,
       Key: { pk: keyOf(deliveryId) },
@@ -166,7 +184,7 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ...values, ':token': token },
     });
-    await this.#conditional('UpdateItem', (abortSignal) => this.#client.send(update, { abortSignal }));
+    await this.#conditional('UpdateItem', (abortSignal) => client.send(update, { abortSignal }));
   }
 }
 

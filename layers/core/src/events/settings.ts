@@ -62,8 +62,12 @@ export interface EventReceiving {
   ledger: DeliveryLedger | undefined;
   /** The durable sink, undefined when no queue or state machine is configured. */
   sink: WebhookEventSink | undefined;
-  /** The document client on the state table (for checkpoints), when there is one. */
-  dynamo: DynamoDBDocumentClient | undefined;
+  /**
+   * The ledger's document client on the state table, built on first use (with the core's copy of the AWS
+   * SDK, the runtime's); undefined without a state table. A connector's own items (checkpoints) use a
+   * client of its own bundled SDK, so commands and client always come from one copy.
+   */
+  documents: (() => Promise<DynamoDBDocumentClient>) | undefined;
   table: string | undefined;
   /** The ledger, or a {@link ConfigurationError} naming the state table setting. */
   requireLedger(): DeliveryLedger;
@@ -92,10 +96,22 @@ export async function eventReceivingFromConfig(
   };
   const table = text('STATE_TABLE');
   const ttl = config[`${prefix}_DELIVERY_TTL_DAYS`];
-  const dynamo =
-    table === undefined ? undefined : (overrides.dynamo ?? (await createDocumentClient(connector)));
+  let client: Promise<DynamoDBDocumentClient> | undefined;
+  // Built on the first delivery, not at init: a health call or an operation never touches the ledger.
+  const documents =
+    table === undefined
+      ? undefined
+      : (): Promise<DynamoDBDocumentClient> => {
+          client ??= (
+            overrides.dynamo ? Promise.resolve(overrides.dynamo) : createDocumentClient(connector)
+          ).catch((error: unknown) => {
+            client = undefined;
+            throw error;
+          });
+          return client;
+        };
   const ledger =
-    table === undefined || dynamo === undefined
+    table === undefined || documents === undefined
       ? undefined
       : new DynamoDbDeliveryLedger(
           {
@@ -103,7 +119,7 @@ export async function eventReceivingFromConfig(
             ttlDays: typeof ttl === 'number' ? ttl : 7,
             ...(overrides.now ? { now: overrides.now } : {}),
           },
-          dynamo,
+          documents,
         );
   const sink = eventSinkFromSettings(
     { connector, queueUrl: text('EVENTS_QUEUE_URL'), stateMachineArn: text('EVENTS_STATE_MACHINE_ARN') },
@@ -112,7 +128,7 @@ export async function eventReceivingFromConfig(
   return {
     ledger,
     sink,
-    dynamo,
+    documents,
     table,
     requireLedger: () => {
       if (ledger !== undefined) return ledger;

@@ -47,18 +47,21 @@ export class SqsEventSink implements WebhookEventSink {
   readonly name = 'sqs';
   readonly durable = true;
   readonly #queueUrl: string;
-  readonly #client: Promise<SQSClient>;
+  readonly #connector: string;
+  #client: Promise<SQSClient> | undefined;
 
   constructor(options: { queueUrl: string; connector: string }, client?: SQSClient) {
     this.#queueUrl = options.queueUrl;
-    this.#client =
-      client === undefined
-        ? import('@aws-sdk/client-sqs').then(({ SQSClient: Client }) =>
-            createAwsClient(Client, options.connector),
-          )
-        : Promise.resolve(client);
-    // A failure to build the client surfaces on publish, not as an unhandled rejection.
-    this.#client.catch(() => undefined);
+    this.#connector = options.connector;
+    if (client !== undefined) this.#client = Promise.resolve(client);
+  }
+
+  /** Built on the first publish: init, and every invocation that hands nothing on, never load the SQS SDK. */
+  #sqs(): Promise<SQSClient> {
+    this.#client ??= import('@aws-sdk/client-sqs').then(({ SQSClient: Client }) =>
+      createAwsClient(Client, this.#connector),
+    );
+    return this.#client;
   }
 
   async publish(event: WebhookEvent): Promise<void> {
@@ -75,7 +78,7 @@ export class SqsEventSink implements WebhookEventSink {
       input.MessageGroupId = event.source ?? event.provider;
       input.MessageDeduplicationId = digest(event.deliveryId).slice(0, 64);
     }
-    const [client, { SendMessageCommand }] = await Promise.all([this.#client, import('@aws-sdk/client-sqs')]);
+    const [client, { SendMessageCommand }] = await Promise.all([this.#sqs(), import('@aws-sdk/client-sqs')]);
     await awsCall({ service: 'SQS', action: 'SendMessage' }, (abortSignal) =>
       client.send(new SendMessageCommand(input), { abortSignal }),
     );
@@ -110,23 +113,27 @@ export class StepFunctionsEventSink implements WebhookEventSink {
   readonly name = 'step-functions';
   readonly durable = true;
   readonly #stateMachineArn: string;
-  readonly #client: Promise<SFNClient>;
+  readonly #connector: string;
+  #client: Promise<SFNClient> | undefined;
 
   constructor(options: { stateMachineArn: string; connector: string }, client?: SFNClient) {
     this.#stateMachineArn = options.stateMachineArn;
-    this.#client =
-      client === undefined
-        ? import('@aws-sdk/client-sfn').then(({ SFNClient: Client }) =>
-            createAwsClient(Client, options.connector),
-          )
-        : Promise.resolve(client);
-    this.#client.catch(() => undefined);
+    this.#connector = options.connector;
+    if (client !== undefined) this.#client = Promise.resolve(client);
+  }
+
+  /** Built on the first publish, like the SQS sink's client. */
+  #sfn(): Promise<SFNClient> {
+    this.#client ??= import('@aws-sdk/client-sfn').then(({ SFNClient: Client }) =>
+      createAwsClient(Client, this.#connector),
+    );
+    return this.#client;
   }
 
   async publish(event: WebhookEvent): Promise<void> {
     const input = serialise(event, SFN_MAX_BYTES);
     const [client, { StartExecutionCommand }] = await Promise.all([
-      this.#client,
+      this.#sfn(),
       import('@aws-sdk/client-sfn'),
     ]);
     const start = new StartExecutionCommand({
