@@ -61,6 +61,8 @@ export interface StackOptions {
   visibilityTimeoutSeconds?: number;
   /** Replaces every SQS event's maximumBatchingWindow (seconds), e.g. for tests. */
   batchingWindowSeconds?: number;
+  /** Replaces the maxReceiveCount of every redrive policy, so poison reaches a DLQ sooner. */
+  maxReceiveCount?: number;
   /** `memory` keeps PGlite's data in memory instead of `<localDir>/pg`. */
   postgres?: 'file' | 'memory';
   /** Write `<localDir>/stack.json` so the CLI scripts find this stack (the `npm start` stack does). */
@@ -225,6 +227,11 @@ function createQueues(model: LocalModel, awsUrl: string, options: StackOptions):
     const attributes = { ...queue.attributes };
     if (options.visibilityTimeoutSeconds !== undefined) {
       attributes['VisibilityTimeout'] = String(options.visibilityTimeoutSeconds);
+    }
+    const redrive = attributes['RedrivePolicy'];
+    if (options.maxReceiveCount !== undefined && redrive !== undefined && redrive !== '') {
+      const policy = JSON.parse(redrive) as Record<string, unknown>;
+      attributes['RedrivePolicy'] = JSON.stringify({ ...policy, maxReceiveCount: options.maxReceiveCount });
     }
     engine.create(queue.name, attributes);
   }
@@ -522,6 +529,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         apiUrl: api.url,
         awsUrl: aws.url,
         startedAt: new Date().toISOString(),
+        stage: model.stage,
+        region: model.region,
         // Digests, not values: the CLI compares its shell with what each function got (PG_URL, ...).
         environments: Object.fromEntries(
           processes.map((fn) => [fn.spec.key, environmentDigests(fn.spec, fn.environment)]),

@@ -6,7 +6,9 @@
  * Environment: PORT (HTTP API, default 3000), AWS_PORT (AWS endpoint, default 4566; 0 = any free port),
  * CIRCLE_LOCAL_API_KEY, CIRCLE_LOCAL_DIR (default .local), CIRCLE_BUILD_DIR (default .build),
  * CIRCLE_LOCAL_PG=memory, CIRCLE_LOCAL_VISIBILITY_TIMEOUT and CIRCLE_LOCAL_BATCHING_WINDOW (seconds, every
- * queue and SQS event: short values for tests), CIRCLE_LOG_FORMAT=pretty|json.
+ * queue and SQS event: short values for tests), CIRCLE_LOCAL_MAX_RECEIVE_COUNT (every redrive policy),
+ * CIRCLE_LOCAL_FAST_POISON=1 (visibility 2 s and 2 receives unless those are given: a failing message
+ * reaches its DLQ in seconds; the default stays serverless.yml's, as in AWS), CIRCLE_LOG_FORMAT=pretty|json.
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +25,20 @@ function port(name: string, fallback: number): number {
   }
   return value;
 }
+
+/** A whole number setting from the environment, within bounds; undefined when unset. */
+function wholeNumber(name: string, min: number, max: number): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Seconds of visibility and receives before the DLQ under CIRCLE_LOCAL_FAST_POISON. */
+const FAST_POISON = { visibilityTimeoutSeconds: 2, maxReceiveCount: 2 } as const;
 
 function table(rows: string[][]): string {
   const widths: number[] = [];
@@ -122,8 +138,20 @@ function options(
     const raw = process.env[name];
     return raw === undefined || raw === '' ? undefined : Number(raw);
   };
-  const visibility = seconds('CIRCLE_LOCAL_VISIBILITY_TIMEOUT');
+  const fast = ['1', 'true'].includes(process.env['CIRCLE_LOCAL_FAST_POISON'] ?? '');
+  const visibility =
+    wholeNumber('CIRCLE_LOCAL_VISIBILITY_TIMEOUT', 0, 43_200) ??
+    (fast ? FAST_POISON.visibilityTimeoutSeconds : undefined);
+  const maxReceiveCount =
+    wholeNumber('CIRCLE_LOCAL_MAX_RECEIVE_COUNT', 1, 1000) ??
+    (fast ? FAST_POISON.maxReceiveCount : undefined);
   const batchingWindow = seconds('CIRCLE_LOCAL_BATCHING_WINDOW');
+  if (visibility !== undefined || maxReceiveCount !== undefined) {
+    log.warn('queues shortened for local runs; AWS uses the values of serverless.yml', {
+      visibilityTimeoutSeconds: visibility ?? 'as declared',
+      maxReceiveCount: maxReceiveCount ?? 'as declared',
+    });
+  }
   return {
     apiPort: port('PORT', 3000),
     awsPort: port('AWS_PORT', 4566),
@@ -136,6 +164,7 @@ function options(
     ...(values.stage === undefined ? {} : { stage: values.stage }),
     ...(values.only === undefined ? {} : { only: values.only.split(',').map((key) => key.trim()) }),
     ...(visibility === undefined ? {} : { visibilityTimeoutSeconds: visibility }),
+    ...(maxReceiveCount === undefined ? {} : { maxReceiveCount }),
     ...(batchingWindow === undefined ? {} : { batchingWindowSeconds: batchingWindow }),
   };
 }

@@ -101,6 +101,23 @@ describe('Local stack: readiness', () => {
   });
 });
 
+describe('Local stack: queue settings', () => {
+  it("keeps serverless.yml's visibility timeout and receive count without CIRCLE_LOCAL_FAST_POISON", async () => {
+    // Act
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      queues: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount?: number }[];
+    };
+
+    // Assess
+    expect(
+      health.queues.find((queue) => queue.name === 'circle-core-dev-PostgresRequestsQueue'),
+    ).toMatchObject({
+      visibilityTimeoutSeconds: 180,
+      maxReceiveCount: 5,
+    });
+  });
+});
+
 describe('Local stack: unknown names', () => {
   it('answers a path under no provider with a 404 naming the providers that have routes', async () => {
     // Prepare

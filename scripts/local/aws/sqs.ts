@@ -1,9 +1,12 @@
 /**
  * SQS over AWS JSON 1.0 (`x-amz-target: AmazonSQS.<Operation>`), the protocol the current AWS SDK v3 and
  * AWS CLI speak: queues, send and batch send, receive with long polling, delete, visibility, attributes,
- * purge. The queues themselves live in the {@link QueueEngine}.
+ * purge, dead-letter source queues and message move tasks (DLQ redrive). The queues themselves live in the
+ * {@link QueueEngine}.
  */
+
 import type { MessageAttributeValue } from '../queues/md5.ts';
+import { MessageMoveTasks } from '../queues/message-move.ts';
 import {
   type LocalQueue,
   type QueueEngine,
@@ -152,9 +155,13 @@ function failure(id: unknown, error: unknown): Record<string, unknown> {
  * await sqs({ operation: 'SendMessage', body: { QueueUrl: url, MessageBody: '{}' } });
  * ```
  */
-export function sqsService(engine: QueueEngine): JsonService {
+export function sqsService(engine: QueueEngine, moves = new MessageMoveTasks(engine)): JsonService {
   const queue = (body: Record<string, unknown>): LocalQueue =>
     engine.byUrl(requireString(body, 'QueueUrl', 'MissingParameter'));
+  const optionalString = (body: Record<string, unknown>, name: string): string | undefined =>
+    typeof body[name] === 'string' ? body[name] : undefined;
+  const optionalNumber = (body: Record<string, unknown>, name: string): number | undefined =>
+    typeof body[name] === 'number' ? body[name] : undefined;
 
   const operations: Record<string, (body: Record<string, unknown>) => Promise<unknown> | unknown> = {
     CreateQueue: (body) => {
@@ -325,12 +332,24 @@ export function sqsService(engine: QueueEngine): JsonService {
       return {};
     },
     ListDeadLetterSourceQueues: (body) => {
-      const target = queue(body);
-      const sources = engine
-        .list()
-        .filter((candidate) => candidate.redrivePolicy?.deadLetterTargetArn === target.arn);
-      return { queueUrls: sources.map((source) => source.url) };
+      return { queueUrls: engine.deadLetterSources(queue(body)).map((source) => source.url) };
     },
+    StartMessageMoveTask: (body) => ({
+      TaskHandle: moves.start({
+        sourceArn: requireString(body, 'SourceArn', 'MissingParameter'),
+        destinationArn: optionalString(body, 'DestinationArn'),
+        maxNumberOfMessagesPerSecond: optionalNumber(body, 'MaxNumberOfMessagesPerSecond'),
+      }),
+    }),
+    ListMessageMoveTasks: (body) => ({
+      Results: moves.list(
+        requireString(body, 'SourceArn', 'MissingParameter'),
+        optionalNumber(body, 'MaxResults') ?? 1,
+      ),
+    }),
+    CancelMessageMoveTask: (body) => ({
+      ApproximateNumberOfMessagesMoved: moves.cancel(requireString(body, 'TaskHandle', 'MissingParameter')),
+    }),
   };
 
   return async ({ operation, body }: JsonRequest) => {

@@ -13,6 +13,9 @@ export interface StackAddress {
   apiUrl: string;
   awsUrl: string;
   pid: number;
+  /** The stage and region the stack resolved serverless.yml for. */
+  stage?: string;
+  region?: string;
   /** Per function, digests of the shell-settable variables it runs with (see `environmentDigests`). */
   environments?: Record<string, Record<string, string | null>>;
 }

@@ -24,7 +24,11 @@ const QUERY_ERRORS: Record<string, string> = {
   InvalidBatchEntryId: 'AWS.SimpleQueueService.InvalidBatchEntryId;Sender',
   BatchRequestTooLong: 'AWS.SimpleQueueService.BatchRequestTooLong;Sender',
   UnsupportedOperation: 'AWS.SimpleQueueService.UnsupportedOperation;Sender',
+  ResourceNotFoundException: 'ResourceNotFoundException;Sender',
 };
+
+/** Errors SQS answers with another status than 400. */
+const STATUSES: Record<string, number> = { ResourceNotFoundException: 404 };
 
 /**
  * An SQS error with its JSON `__type` and the query-compatible code the SDK also reads.
@@ -36,7 +40,11 @@ const QUERY_ERRORS: Record<string, string> = {
  */
 export function sqsError(type: string, message: string): AwsError {
   const queryError = QUERY_ERRORS[type];
-  return new AwsError(type, message, queryError === undefined ? {} : { queryError });
+  const status = STATUSES[type];
+  return new AwsError(type, message, {
+    ...(queryError === undefined ? {} : { queryError }),
+    ...(status === undefined ? {} : { status }),
+  });
 }
 
 /** A message as the queue holds it. */
@@ -57,6 +65,8 @@ export interface StoredMessage {
   groupId: string | undefined;
   deduplicationId: string | undefined;
   sequenceNumber: string | undefined;
+  /** In a dead-letter queue: the ARN of the queue whose redrive policy moved it here. */
+  deadLetterSourceArn?: string | undefined;
 }
 
 /** What SendMessage takes. */
@@ -335,15 +345,42 @@ export class LocalQueue {
     return createHash('sha256').update(input.body).digest('hex');
   }
 
-  /** Takes in a message moved here from a source queue's redrive, keeping its id, body and counts. */
-  acceptDeadLetter(message: StoredMessage): void {
+  /**
+   * Takes in a message moved here by a source queue's redrive policy, keeping its id, body and counts and
+   * remembering its source (a message move task returns it there). On a FIFO queue its deduplication id
+   * becomes its message id, as SQS does, so two messages sharing one are both kept.
+   */
+  acceptDeadLetter(message: StoredMessage, sourceArn: string): void {
     this.#messages.push({
       ...message,
       visibleAt: Date.now(),
       receiptHandle: undefined,
       sequenceNumber: this.fifo ? this.#nextSequenceNumber() : undefined,
+      deduplicationId: this.fifo ? message.id : message.deduplicationId,
+      deadLetterSourceArn: sourceArn,
     });
     this.#notify();
+  }
+
+  /**
+   * Hands the oldest message that is not in flight to `move` (a message move task), and removes it when
+   * `move` answers true; it stays when `move` answers false or throws. Undefined when there is none.
+   *
+   * @example
+   * ```ts
+   * dlq.moveOldest((message) => (target.send({ body: message.body }), true));
+   * ```
+   */
+  moveOldest(move: (message: StoredMessage) => boolean): StoredMessage | undefined {
+    this.#expire();
+    const now = Date.now();
+    const message = this.#messages.find(
+      (candidate) => candidate.visibleAt <= now || candidate.receiptHandle === undefined,
+    );
+    if (message === undefined || !move(message)) return undefined;
+    this.#remove(message);
+    this.#notify();
+    return message;
   }
 
   /**
@@ -375,7 +412,7 @@ export class LocalQueue {
         const target = this.#engine.byArn(redrive.deadLetterTargetArn);
         if (target !== undefined && target !== this) {
           this.#remove(message);
-          target.acceptDeadLetter(message);
+          target.acceptDeadLetter(message, this.arn);
           continue;
         }
       }
@@ -637,6 +674,11 @@ export class QueueEngine {
   /** Deletes a queue. */
   delete(name: string): void {
     this.#queues.delete(name);
+  }
+
+  /** The queues whose redrive policy targets this one (what ListDeadLetterSourceQueues answers). */
+  deadLetterSources(queue: LocalQueue): LocalQueue[] {
+    return this.list().filter((candidate) => candidate.redrivePolicy?.deadLetterTargetArn === queue.arn);
   }
 
   /** Every queue, sorted by name, optionally by name prefix. */

@@ -1,0 +1,177 @@
+/**
+ * Dead letters you can act on, on the running stack (issue 12): with `CIRCLE_LOCAL_FAST_POISON=1` a
+ * message its function keeps failing reaches the dead-letter queue in seconds through the queue's redrive
+ * policy, and `npm run redrive` moves it back with StartMessageMoveTask, where it now succeeds. Driven from
+ * outside with the real SQS client against the AWS endpoint and the CLI as a user runs it.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, type StackProcess, startStackProcess } from './stack-process.ts';
+
+const run = promisify(execFile);
+const SOURCE = 'circle-core-dev-PostgresRequestsQueue';
+const DLQ = 'circle-core-dev-PostgresRequestsDeadLetterQueue';
+
+let stack: StackProcess;
+let sqs: SQSClient;
+
+async function query(sql: string, params: unknown[] = []) {
+  const response = await fetch(`${stack.apiUrl}/postgres/query`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sql, params }),
+  });
+  const body = (await response.json()) as { rows?: Record<string, unknown>[] };
+  if (response.status !== 200) throw new Error(`query answered ${response.status}: ${JSON.stringify(body)}`);
+  return body.rows ?? [];
+}
+
+async function depth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(Attributes?.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+beforeAll(async () => {
+  stack = await startStackProcess({ CIRCLE_LOCAL_FAST_POISON: '1' }, ['--only', 'postgres']);
+  sqs = new SQSClient({
+    endpoint: stack.awsUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  // A call that fails with a retryable error (40001, serialization failure) until the gate opens: the
+  // connector reports it as a batch item failure, so SQS redelivers it and its redrive policy parks it.
+  await query('CREATE TABLE redrive_gate (open boolean NOT NULL)');
+  await query('INSERT INTO redrive_gate VALUES (false)');
+  await query('CREATE TABLE redrive_done (id text NOT NULL)');
+  await query(`CREATE FUNCTION redrive_try(id text) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NOT (SELECT open FROM redrive_gate) THEN
+        RAISE EXCEPTION 'the gate is closed' USING ERRCODE = '40001';
+      END IF;
+      INSERT INTO redrive_done VALUES (id);
+    END $$`);
+}, 150_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  if (stack !== undefined) await stack.stop();
+});
+
+describe('Local stack: dead letters', () => {
+  it('shortens the visibility timeout and receive count under CIRCLE_LOCAL_FAST_POISON', async () => {
+    // Act
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      queues: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount?: number }[];
+    };
+
+    // Assess
+    expect(health.queues.find((queue) => queue.name === SOURCE)).toMatchObject({
+      visibilityTimeoutSeconds: 2,
+      maxReceiveCount: 2,
+    });
+  });
+
+  it('parks a failing message in the DLQ within seconds, and npm run redrive moves it back', async () => {
+    // Prepare
+    const source = String((await sqs.send(new GetQueueUrlCommand({ QueueName: SOURCE }))).QueueUrl);
+    const dlq = String((await sqs.send(new GetQueueUrlCommand({ QueueName: DLQ }))).QueueUrl);
+    const body = JSON.stringify({
+      operation: 'query',
+      input: { sql: 'SELECT redrive_try($1)', params: ['m1'] },
+    });
+    const sentAt = Date.now();
+    await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: body }));
+
+    // Act
+    const parkedAfterMs = await until(
+      'the message in the DLQ',
+      async () => ((await depth(dlq)).visible === 1 ? Date.now() - sentAt : undefined),
+      30_000,
+    );
+    await query('UPDATE redrive_gate SET open = true');
+    const redrive = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'redrive.ts'), 'PostgresRequestsQueue'],
+      {
+        cwd: REPO_ROOT,
+        env: stack.env,
+      },
+    );
+    const done = await until(
+      'the redriven message processed',
+      async () => {
+        const rows = await query('SELECT id FROM redrive_done');
+        return rows.length > 0 ? rows : undefined;
+      },
+      20_000,
+    );
+    const { Results } = await sqs.send(
+      new ListMessageMoveTasksCommand({
+        SourceArn: `arn:aws:sqs:us-east-1:000000000000:${DLQ}`,
+        MaxResults: 10,
+      }),
+    );
+
+    // Assess
+    // Two receives two seconds apart, then the move: well under the 15 minutes of the deployed settings.
+    expect(parkedAfterMs).toBeLessThan(15_000);
+    expect(redrive.stderr).toContain('redriving in the local stack');
+    expect(redrive.stdout).toContain(`COMPLETED: moved 1 of 1 message(s) from ${DLQ} to ${SOURCE}`);
+    expect(done).toEqual([{ id: 'm1' }]);
+    expect(await depth(dlq)).toEqual({ visible: 0, inFlight: 0 });
+    expect(Results).toEqual([
+      expect.objectContaining({
+        Status: 'COMPLETED',
+        SourceArn: `arn:aws:sqs:us-east-1:000000000000:${DLQ}`,
+        DestinationArn: `arn:aws:sqs:us-east-1:000000000000:${SOURCE}`,
+        ApproximateNumberOfMessagesMoved: 1,
+        ApproximateNumberOfMessagesToMove: 1,
+      }),
+    ]);
+  }, 90_000);
+
+  it('answers a queue it cannot find with the queues that have a dead-letter queue', async () => {
+    // Act
+    const answer = await run(process.execPath, [join(REPO_ROOT, 'scripts', 'redrive.ts'), 'NoSuchQueue'], {
+      cwd: REPO_ROOT,
+      env: stack.env,
+    }).catch((error: { code?: number; stderr?: string }) => ({
+      code: error.code,
+      stderr: error.stderr ?? '',
+    }));
+
+    // Assess
+    expect(answer).toMatchObject({ code: 1 });
+    expect(answer.stderr).toContain(
+      'no queue NoSuchQueue under circle-core-dev-*; queues with a dead-letter queue: ',
+    );
+    expect(answer.stderr).toContain('PostgresRequestsQueue');
+  });
+});
