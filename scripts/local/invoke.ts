@@ -10,14 +10,23 @@
  *                              --operation, the function's first schedule rule's input
  *     --task                   a Step Functions task payload ({ operation, input, trigger: 'task' })
  *     (none)                   a direct invoke ({ operation, input })
+ *   --idempotency-key <key>    the write's key (Idempotency-Key header or envelope idempotencyKey); without
+ *                              it every call sends a new one, and an SQS record is keyed by its message id
  *   --build                    build first when no stack runs
  *
  * With a running stack, a variable the function takes from the shell (PG_URL, GITHUB_API_URL, ...) set here
  * to another value than the stack gave it is refused with a message: it could not reach the function.
  */
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fail, readJsonArgument, refuseIgnoredSettings, runningStack, temporaryStack } from './cli/common.ts';
-import { httpInvokeEvent, scheduleInvokeEvent, sqsInvokeEvent, taskInvokeEvent } from './cli/events.ts';
+import {
+  httpInvokeEvent,
+  type OperationInput,
+  scheduleInvokeEvent,
+  sqsInvokeEvent,
+  taskInvokeEvent,
+} from './cli/events.ts';
 import type { HttpRoute } from './config/model.ts';
 
 interface HealthView {
@@ -37,12 +46,20 @@ function routesOf(health: HealthView): HttpRoute[] {
   }));
 }
 
+/** The caller's key, or a new one per call: writes need one (root README, Idempotency), reads ignore it. */
+function idempotencyKey(values: Record<string, unknown>): string {
+  const given = values['idempotency-key'];
+  return typeof given === 'string' ? given : `invoke-${randomUUID()}`;
+}
+
 function httpEvent(fn: string, values: Record<string, unknown>, health: HealthView, input: unknown): unknown {
   const headers: Record<string, string> = {};
   for (const header of (values['header'] as string[] | undefined) ?? []) {
     const colon = header.indexOf(':');
     if (colon > 0) headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
   }
+  if (!Object.keys(headers).some((name) => name.toLowerCase() === 'idempotency-key'))
+    headers['idempotency-key'] = idempotencyKey(values);
   const text = (name: string): Record<string, string> =>
     typeof values[name] === 'string' ? { [name]: values[name] as string } : {};
   return httpInvokeEvent({
@@ -73,7 +90,10 @@ function requestEvent(
   }
   if (typeof operation !== 'string')
     throw new Error('pass --event, or --operation (with --input) and an event kind');
-  const request = { operation, input };
+  const request: OperationInput = { operation, input };
+  // A queue keys a record without one by its message id, as SQS delivers it.
+  if (values['sqs'] !== true || values['idempotency-key'] !== undefined)
+    request.idempotencyKey = idempotencyKey(values);
   if (values['sqs'] === true) {
     const queue = health.queues.find((candidate) =>
       candidate.mappings.some((mapping) => mapping.function === fn),
@@ -124,6 +144,7 @@ async function main(): Promise<void> {
       path: { type: 'string' },
       header: { type: 'string', multiple: true },
       body: { type: 'string' },
+      'idempotency-key': { type: 'string' },
       build: { type: 'boolean' },
     },
   });

@@ -7,9 +7,9 @@
  * managed policies; no role reaching another connector's queue, table, bucket or secret; dead-letter queues
  * that outlive their source queue's retention and are never consumed by a function; public routes exactly
  * the routes that verify a signature in code; service-scoped Lambda permissions; private, encrypted
- * storage that refuses requests without TLS; queues encrypted at rest; and, for every function with
- * CIRCLE_IDEMPOTENCY_TABLE, a table and grants that fit Powertools. Every check over "each X" first proves
- * there is an X, or skips saying why there is none.
+ * storage that refuses requests without TLS; queues encrypted at rest; and CIRCLE_IDEMPOTENCY_TABLE on every
+ * function that declares a write, with a table and grants (on its own keys) that fit Powertools. Every check
+ * over "each X" first proves there is an X, or skips saying why there is none.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,8 @@ let functions: FunctionSource[] = [];
 let logs: CapturedLogs;
 /** `METHOD /path` of every route a connector declares `auth: 'signature'`. */
 let signatureRoutes: string[] = [];
+/** The functions whose connector declares an operation with `effect: 'write'`. */
+const writers: string[] = [];
 
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -174,11 +176,18 @@ beforeAll(async () => {
     .Resources;
   for (const fn of functions) {
     const module = (await import(fn.entry)) as {
-      connector: { runtime: { routes: { method: string; path: string; auth: string }[] } };
+      connector: {
+        runtime: {
+          routes: { method: string; path: string; auth: string }[];
+          operations: Record<string, { effect?: string }>;
+        };
+      };
     };
     for (const route of module.connector.runtime.routes) {
       if (route.auth === 'signature') signatureRoutes.push(`${route.method} ${route.path}`);
     }
+    const operations = Object.values(module.connector.runtime.operations);
+    if (operations.some((operation) => operation.effect === 'write')) writers.push(fn.name);
   }
   signatureRoutes = signatureRoutes.sort();
   logs.restore();
@@ -401,26 +410,27 @@ describe('Template: routes and storage', () => {
     }
   });
 
-  it('gives every function with CIRCLE_IDEMPOTENCY_TABLE a Powertools-shaped table and the four item grants', (context) => {
+  it('gives every function that declares a write CIRCLE_IDEMPOTENCY_TABLE, a Powertools-shaped table and the four item grants on its own keys', () => {
     // Prepare
     const withTable = ofType('AWS::Lambda::Function').flatMap(([id, fn]) => {
       const variables = (fn.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)
         ?.Variables;
       const table = variables?.['CIRCLE_IDEMPOTENCY_TABLE'];
-      return table === undefined ? [] : [{ id, fn, table }];
+      const name = String(fn.Properties['FunctionName']).replace(/^circle-core-dev-/, '');
+      return table === undefined ? [] : [{ id, fn, table, name }];
     });
-    context.skip(
-      withTable.length === 0,
-      'no function sets CIRCLE_IDEMPOTENCY_TABLE yet (README, "Idempotency": the deployed stacks do not)',
-    );
-    for (const { id, fn, table } of withTable) {
+    // Assess: idempotency is on by default (README, "Idempotency"), so every writer has the table.
+    expect(writers.length).toBeGreaterThan(0);
+    expect(withTable.map(({ name }) => name).sort()).toEqual([...writers].sort());
+    for (const { id, fn, table, name } of withTable) {
       const tableId = references(table)[0] ?? '';
       const definition = resources[tableId] as Resource;
       const role = resources[getAtt(fn.Properties['Role']) ?? ''] as Resource;
       // Act
-      const granted = policyStatements(role)
-        .filter((statement) => references(statement.Resource).includes(tableId))
-        .flatMap((statement) => asArray(statement.Action));
+      const grants = policyStatements(role).filter((statement) =>
+        references(statement.Resource).includes(tableId),
+      );
+      const granted = grants.flatMap((statement) => asArray(statement.Action));
       // Assess
       expect(definition?.Type, `${id} idempotency table`).toBe('AWS::DynamoDB::Table');
       expect(definition.Properties['KeySchema']).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
@@ -428,9 +438,18 @@ describe('Template: routes and storage', () => {
         AttributeName: 'expiration',
         Enabled: true,
       });
+      expect(definition.Properties['PointInTimeRecoverySpecification']).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
       expect([...granted].sort()).toEqual(
         ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort(),
       );
+      // One table for every connector: each reaches only the records Powertools keys with its name.
+      for (const statement of grants) {
+        expect((statement as { Condition?: unknown }).Condition, id).toEqual({
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${name}#*`] },
+        });
+      }
     }
   });
 });

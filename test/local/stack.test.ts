@@ -4,7 +4,7 @@
  * The S3 connector runs on s3rver and the PostgreSQL connector on PGlite.
  */
 import { execFile } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
@@ -59,7 +59,11 @@ let s3: S3Client;
 const saved: Record<string, string | undefined> = {};
 
 async function http(method: string, path: string, body?: unknown, key: string | null = stack.apiKey) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // Writes need an idempotency key (root README, Idempotency); reads ignore it.
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'idempotency-key': randomUUID(),
+  };
   if (key !== null) headers['authorization'] = `Bearer ${key}`;
   const init: RequestInit = { method, headers };
   if (body !== undefined) init.body = JSON.stringify(body);
@@ -587,6 +591,7 @@ describe('Local stack: Step Functions', () => {
           Payload: {
             operation: 'put-object',
             input: { 'key.$': '$.key', 'body.$': '$.body' },
+            'idempotencyKey.$': "States.Format('{}:Put', $$.Execution.Id)",
             trigger: 'task',
           },
         },

@@ -4,6 +4,7 @@
  * Listings longer than one page and conditional writes are what s3rver got wrong in the stack's process
  * (issue 12): the first answered 500 InternalError, the second overwrote.
  */
+import { randomUUID } from 'node:crypto';
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -22,7 +23,12 @@ let s3: S3Client;
 async function call(operation: string, input: unknown) {
   const response = await fetch(`${stack.apiUrl}/s3/${operation}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      'content-type': 'application/json',
+      // A write needs a key (root README, Idempotency); each call here is a new request.
+      'idempotency-key': randomUUID(),
+    },
     body: JSON.stringify(input),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };

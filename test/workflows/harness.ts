@@ -65,7 +65,8 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
 }
 
 /**
- * Starts the fakes, a database, the connectors' secrets in the local secret store, and the stack.
+ * Starts the fakes, a database, the connectors' secrets in the local secret store, and the stack; `env`
+ * adds settings for the stack (e.g. `CIRCLE_LOCAL_VISIBILITY_TIMEOUT`).
  *
  * @example
  * ```ts
@@ -73,7 +74,9 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
  * afterAll(() => world.close());
  * ```
  */
-export async function startWorkflowWorld(): Promise<WorkflowWorld> {
+export async function startWorkflowWorld(
+  options: { env?: Record<string, string> } = {},
+): Promise<WorkflowWorld> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
     for (const step of cleanups.splice(0).reverse()) await step().catch(() => undefined);
@@ -114,7 +117,7 @@ export async function startWorkflowWorld(): Promise<WorkflowWorld> {
       GITHUB_API_URL: github.baseUrl,
     };
     if (database !== undefined) Object.assign(env, { PG_URL: database.url, PG_SSL: 'disable' });
-    const stack = await startStackProcess(env);
+    const stack = await startStackProcess({ ...env, ...options.env });
     cleanups.push(() => stack.stop());
 
     const aws = {

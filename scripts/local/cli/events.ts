@@ -14,6 +14,8 @@ import { md5OfBody } from '../queues/md5.ts';
 export interface OperationInput {
   operation: string;
   input: unknown;
+  /** A write's idempotency key (an SQS record without one is keyed by its message id). */
+  idempotencyKey?: string;
 }
 
 /**
