@@ -1,6 +1,8 @@
 /**
- * The esbuild settings for Lambda artifacts: one ESM bundle per function (the core, zod and the AWS SDK
- * left external) and the layer (the core with its lazily loaded tracer chunk, and one shared zod).
+ * The esbuild settings for Lambda artifacts: one ESM bundle per function (the core and zod left to the
+ * layer; the AWS SDK clients the function uses bundled in, tree-shaken and minified) and the layer (the core
+ * with its lazily loaded chunks, and one shared zod; no AWS SDK: its lazy SDK imports resolve from the
+ * Lambda runtime's copy).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
@@ -17,10 +19,18 @@ export const REQUIRE_BANNER =
   "import { createRequire as __circleCoreCreateRequire } from 'node:module'; " +
   'const require = __circleCoreCreateRequire(import.meta.url);';
 
-/** What a function bundle may leave external: the layer provides the core and zod, the runtime the SDK. */
-export const FUNCTION_EXTERNALS = ['@circle-core/core', 'zod', '@aws-sdk/*'] as const;
+/**
+ * What a function bundle may leave external: the layer provides the core and zod. The AWS SDK clients a
+ * function uses are bundled (AWS's guidance for v3 cold starts: one tree-shaken file instead of hundreds of
+ * runtime files), so the function no longer depends on the runtime's SDK version.
+ */
+export const FUNCTION_EXTERNALS = ['@circle-core/core', 'zod'] as const;
 
-/** What the core bundle may leave external: zod is its sibling in the layer, the SDK comes with the runtime. */
+/**
+ * What the core bundle may leave external: zod is its sibling in the layer; the SDK clients the core loads
+ * lazily (Secrets Manager, the events ledger and sinks, idempotency) come from the Lambda runtime, since a
+ * copy under /opt/nodejs/node_modules would shadow the runtime's SDK for every function.
+ */
 export const CORE_EXTERNALS = ['@aws-sdk/*', 'zod'] as const;
 
 const COMMON: BuildOptions = {
@@ -126,6 +136,27 @@ export function lazyBuiltins(ids: readonly string[]): Plugin {
   };
 }
 
+/** The generated entry's name: resolved by {@link lambdaEntry}, never on disk. */
+const LAMBDA_ENTRY = 'circle-core:lambda-entry';
+
+/** Serves {@link functionEntrySource} as the entry point, resolved from the function's folder. */
+function lambdaEntry(resolveDir: string): Plugin {
+  return {
+    name: 'lambda-entry',
+    setup(build) {
+      build.onResolve({ filter: /^circle-core:lambda-entry$/ }, () => ({
+        path: 'lambda-entry.ts',
+        namespace: 'lambda-entry',
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'lambda-entry' }, () => ({
+        contents: functionEntrySource(),
+        resolveDir,
+        loader: 'ts',
+      }));
+    },
+  };
+}
+
 function matchesExternal(path: string, patterns: readonly string[]): boolean {
   return patterns.some((pattern) =>
     pattern.endsWith('/*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern,
@@ -159,16 +190,17 @@ export function unresolvableImports(metafile: Metafile | undefined, allowed: rea
   return [...bad].sort();
 }
 
-/** Source files that must never be inlined into a function: the layer or the runtime provides them. */
+/** Source files that must never be inlined into a function: the layer provides them. */
 function inlinedLayerSources(metafile: Metafile | undefined): string[] {
   return Object.keys(metafile?.inputs ?? {}).filter((input) =>
-    /(^|\/)(layers\/core\/src|node_modules\/zod|node_modules\/@aws-sdk)\//.test(input),
+    /(^|\/)(layers\/core\/src|node_modules\/zod)\//.test(input),
   );
 }
 
 /**
- * Bundles one function into `<outDir>/functions/<name>/index.mjs` (+ `index.mjs.map`), failing when the
- * bundle would need something the Lambda runtime and the layer do not provide, or inlines what they do.
+ * Bundles one function into `<outDir>/functions/<name>/index.mjs` (+ `index.mjs.map`, and `chunks/` for
+ * what it loads on first use), failing when the bundle would need something the layer does not provide,
+ * or inlines what it does (the core, zod). The AWS SDK clients the function imports are bundled in.
  *
  * @example
  * ```ts
@@ -176,22 +208,23 @@ function inlinedLayerSources(metafile: Metafile | undefined): string[] {
  * ```
  */
 export async function bundleFunction(fn: FunctionSource, root: string, outDir: string): Promise<string> {
-  const outfile = join(outDir, 'functions', fn.name, 'index.mjs');
+  const dir = join(outDir, 'functions', fn.name);
   const result = await build({
     ...COMMON,
     absWorkingDir: root,
-    stdin: {
-      contents: functionEntrySource(),
-      resolveDir: fn.dir,
-      sourcefile: 'lambda-entry.ts',
-      loader: 'ts',
-    },
-    outfile,
-    // Stack traces map back to TypeScript (NODE_OPTIONS=--enable-source-maps); names and lines are enough.
+    entryPoints: { index: LAMBDA_ENTRY },
+    outdir: dir,
+    // What the function imports dynamically (the SDK's credential providers other than the environment's,
+    // a client used by one operation only) goes in chunks loaded on first use, not at init.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    // Stack traces map back to TypeScript: at run time on dev stages (--enable-source-maps), afterwards with
+    // `npm run stack-trace` elsewhere. Names and lines are enough: no sources in the map.
     sourcemap: 'linked',
     sourcesContent: false,
     external: [...FUNCTION_EXTERNALS],
-    plugins: [trimMysql2],
+    plugins: [lambdaEntry(fn.dir), trimMysql2],
   });
   const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
   if (missing.length > 0) {
@@ -200,10 +233,10 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
   const inlined = inlinedLayerSources(result.metafile);
   if (inlined.length > 0) {
     throw new Error(
-      `${fn.name}: bundles code the layer or runtime provides (import it as a package instead): ${inlined.slice(0, 5).join(', ')}`,
+      `${fn.name}: bundles code the layer provides (import it as a package instead): ${inlined.slice(0, 5).join(', ')}`,
     );
   }
-  return outfile;
+  return join(dir, 'index.mjs');
 }
 
 /**

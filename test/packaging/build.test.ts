@@ -1,11 +1,14 @@
 /**
  * Runs `scripts/build.ts` once into a scratch folder and checks the artifacts the way Lambda will use them:
- * each function zip has index.mjs at its root and inlines neither the AWS SDK nor the core; the layer zip
- * has the core and zod under nodejs/node_modules and no SDK; and a built function, imported in a fresh Node
- * process with the layer where the runtime puts it (/opt/nodejs/node_modules, mimicked by a node_modules
- * link beside the bundle) and the SDK where the runtime provides it, answers a health request.
+ * each function zip has index.mjs at its root (chunks it loads on first use under chunks/), imports the core
+ * and zod from the layer and bundles the AWS SDK clients it uses (no SDK import is left to the runtime); the
+ * layer zip has the core and zod under nodejs/node_modules and no SDK (the core's lazy SDK imports resolve
+ * from the runtime); and a built function, imported in a fresh Node process with the layer where the runtime
+ * puts it (/opt/nodejs/node_modules, mimicked by a node_modules link beside the bundle) and the SDK where the
+ * runtime provides it, answers a health request.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,18 @@ const EXPECTED = ['github', 'mysql', 'postgres', 's3', 'slack'];
 const discovered = await discoverFunctions(root);
 const names = [...new Set([...EXPECTED, ...discovered.map((fn) => fn.name)])].sort();
 const find = (name: string): FunctionSource | undefined => discovered.find((fn) => fn.name === name);
+
+/** Whether a function's own sources import an AWS SDK package as a value (not only types). */
+function usesAwsSdk(fn: FunctionSource | undefined): boolean {
+  if (fn === undefined) return false;
+  return readdirSync(fn.dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.ts$/.test(entry.name) && !/\.test\.ts$/.test(entry.name))
+    .some((entry) =>
+      /^import\s+(?!type\b)[^;]*from\s+'@aws-sdk\/|import\('@aws-sdk\//m.test(
+        readFileSync(join(entry.parentPath, entry.name), 'utf8'),
+      ),
+    );
+}
 
 /** Strings only the core contains: finding one in a function bundle means the core was inlined. */
 const CORE_MARKER = 'circle-core.dev/problems';
@@ -67,22 +82,57 @@ describe('Script: build', () => {
       expect(fn, `${name} was not discovered`).toBeDefined();
     });
 
-    it('has a zip with index.mjs and its source map at the root', async () => {
+    it('has a zip with index.mjs at the root, its chunks under chunks/, and a source map beside each', async () => {
       // Act
-      const files = await listZip(join(out, 'functions', `${name}.zip`));
+      const paths = (await listZip(join(out, 'functions', `${name}.zip`))).map((file) => file.path).sort();
+      const code = paths.filter((path) => path.endsWith('.mjs'));
       // Assess
-      expect(files.map((file) => file.path).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      expect(paths).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map']));
+      expect(
+        code.filter((path) => path !== 'index.mjs').every((path) => /^chunks\/[\w-]+\.mjs$/.test(path)),
+      ).toBe(true);
+      expect(paths.filter((path) => path.endsWith('.map'))).toEqual(code.map((path) => `${path}.map`).sort());
     });
 
-    it('imports the core, zod and the AWS SDK instead of inlining them', async () => {
+    it('imports the core and zod from the layer and bundles the AWS SDK clients it uses', async () => {
+      // Prepare
+      const dir = join(out, 'functions', name);
+      const files = (await listZip(join(out, 'functions', `${name}.zip`)))
+        .map((file) => file.path)
+        .filter((path) => path.endsWith('.mjs'));
       // Act
-      const code = await readFile(join(out, 'functions', name, 'index.mjs'), 'utf8');
+      const code = await Promise.all(files.map((path) => readFile(join(dir, path), 'utf8')));
+      const entry = await readFile(join(dir, 'index.mjs'), 'utf8');
+      const all = code.join('\n');
       // Assess
-      expect(code).toMatch(/from\s*"@circle-core\/core"/);
-      expect(code).not.toContain(CORE_MARKER);
-      for (const marker of SDK_MARKERS) expect(code).not.toContain(marker);
-      expect(code).toContain('createRequire');
-      expect(code).toMatch(/sourceMappingURL=index\.mjs\.map\s*$/);
+      expect(entry).toMatch(/from\s*"@circle-core\/core"/);
+      expect(entry).toContain('createRequire');
+      expect(entry).toMatch(/sourceMappingURL=index\.mjs\.map\s*$/);
+      expect(all).not.toContain(CORE_MARKER);
+      // No SDK import is left to the runtime: what the function uses is inlined.
+      expect(all).not.toMatch(/(?:from|import\()\s*"@aws-sdk\//);
+      if (usesAwsSdk(find(name))) for (const marker of SDK_MARKERS) expect(all).toContain(marker);
+    });
+
+    it('stays under 300 KiB of JavaScript, or its README says why under a heading on its size', async () => {
+      // Prepare
+      const dir = join(out, 'functions', name);
+      const files = (await listZip(join(out, 'functions', `${name}.zip`))).filter((file) =>
+        file.path.endsWith('.mjs'),
+      );
+      // Act
+      const bytes = (await Promise.all(files.map((file) => readFile(join(dir, file.path))))).reduce(
+        (sum, content) => sum + content.length,
+        0,
+      );
+      const readme = await readFile(join(fn?.dir ?? '', 'README.md'), 'utf8').catch(() => '');
+      // Assess
+      // The reason goes under a heading about size ("Size and cold start").
+      if (bytes > 300 * 1024) {
+        expect(readme, `${name}: ${bytes} bytes and no README section on its size`).toMatch(
+          /^#{2,} [^\n]*\bsize\b/im,
+        );
+      }
     });
 
     it('answers a health request when loaded with the layer on the resolution path', async () => {
