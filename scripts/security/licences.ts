@@ -4,8 +4,8 @@
  * `package.json` as an SPDX expression. A package without a licence, with one outside the list, or with a
  * text npm cannot read as SPDX (`SEE LICENSE IN ...`) is a finding naming it.
  */
-import { readFile, realpath } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { glob, readFile, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runCommand } from './exec.ts';
 
 /**
@@ -72,6 +72,7 @@ export async function productionPackages(root: string): Promise<ProductionPackag
   // npm ls exits 1 on a tree it finds fault with (an extraneous package) but still lists it.
   const paths = npm.stdout.split('\n').filter((line) => line.trim() !== '');
   if (paths.length === 0) throw new Error(`npm ls --omit=dev failed in ${root}: ${npm.stderr.trim()}`);
+  const own = await ownPackages(root);
   const seen = new Map<string, ProductionPackage>();
   for (const path of paths) {
     const manifest = JSON.parse(await readFile(join(path, 'package.json'), 'utf8')) as Manifest;
@@ -80,12 +81,26 @@ export async function productionPackages(root: string): Promise<ProductionPackag
       version: manifest.version ?? '0.0.0',
       path,
       // A workspace is listed through its node_modules link: where the link points says whose code it is.
-      local: !(await realpath(path)).includes(`${sep}node_modules${sep}`),
+      local: own.has(await realpath(path)),
       licence: declaredLicence(manifest),
     };
     seen.set(`${found.name}@${found.version}`, seen.get(`${found.name}@${found.version}`) ?? found);
   }
   return [...seen.values()];
+}
+
+/**
+ * The folders of our own code: the project and its workspaces. A `file:` dependency elsewhere in the tree
+ * is somebody else's code and answers for its licence like any other.
+ */
+async function ownPackages(root: string): Promise<Set<string>> {
+  const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { workspaces?: unknown };
+  const patterns = Array.isArray(manifest.workspaces) ? manifest.workspaces.map(String) : [];
+  const folders = new Set([await realpath(root)]);
+  for (const pattern of patterns) {
+    for await (const folder of glob(pattern, { cwd: root })) folders.add(await realpath(join(root, folder)));
+  }
+  return folders;
 }
 
 /** Tokens of an SPDX expression: identifiers (`MIT`, `Apache-2.0+`), `AND`, `OR`, `WITH`, parentheses. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,12 +16,15 @@ beforeAll(async () => {
   await fixtureProject(
     planted,
     {
+      workspaces: ['packages/*'],
       dependencies: {
         'mit-ok': '1.0.0',
         'gpl-thing': '1.0.0',
         'dual-ok': '1.0.0',
         'both-bad': '1.0.0',
         silent: '1.0.0',
+        own: '1.0.0',
+        'gpl-linked': 'file:vendor/gpl-linked',
       },
       devDependencies: { 'dev-gpl': '1.0.0' },
     },
@@ -36,6 +39,15 @@ beforeAll(async () => {
       { name: 'dev-gpl', license: 'GPL-3.0-only' },
     ],
   );
+  // Our own workspace (no licence: private code) and a file: dependency from elsewhere, both linked.
+  for (const [folder, manifest] of [
+    ['packages/own', { name: 'own', version: '1.0.0', private: true }],
+    ['vendor/gpl-linked', { name: 'gpl-linked', version: '0.1.0', license: 'GPL-2.0-only' }],
+  ] as const) {
+    await mkdir(join(planted, folder), { recursive: true });
+    await writeFile(join(planted, folder, 'package.json'), JSON.stringify(manifest));
+    await symlink(join('..', folder), join(planted, 'node_modules', manifest.name), 'dir');
+  }
   await fixtureProject(
     clean,
     {
@@ -60,12 +72,13 @@ describe('Security check: licences', () => {
     const { status, output } = await runSecurity('licences', planted);
     // Assess
     expect(status).toBe(1);
-    expect(output).toContain('FAIL  licences  4 production packages outside the licence allow-list');
+    expect(output).toContain('FAIL  licences  5 production packages outside the licence allow-list');
     expect(output).toContain('- agpl-nested@2.0.0: AGPL-3.0-only (node_modules/agpl-nested)');
     expect(output).toContain('- both-bad@1.0.0: MIT AND GPL-3.0-only (node_modules/both-bad)');
+    expect(output).toContain('- gpl-linked@0.1.0: GPL-2.0-only (node_modules/gpl-linked)');
     expect(output).toContain('- gpl-thing@1.0.0: GPL-3.0-only (node_modules/gpl-thing)');
     expect(output).toContain('- silent@1.0.0: no licence declared (node_modules/silent)');
-    expect(output).not.toMatch(/dev-gpl|mit-ok|dual-ok/);
+    expect(output).not.toMatch(/dev-gpl|mit-ok|dual-ok|own@/);
   });
 
   it('passes a tree of allowed licences, reading the legacy { type } form, ignoring dev dependencies', async () => {

@@ -36,7 +36,11 @@ export interface FixturePackage {
  */
 export async function fixtureProject(
   dir: string,
-  manifest: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> },
+  manifest: {
+    workspaces?: string[];
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  },
   packages: readonly FixturePackage[],
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
