@@ -1,17 +1,10 @@
 /**
- * Secrets Manager for tests: the local stack's own endpoint (`scripts/local/aws/server.ts` serving
- * `secretsmanager.*` over a secret store file in a temporary folder), spoken to by the real AWS SDK
- * client. Point a connector at it with `AWS_ENDPOINT_URL_SECRETS_MANAGER=<endpoint>` (plus AWS_REGION and
- * dummy credentials) before its secrets are first read, and call `configureSecrets({})` between tests
- * that change a value.
+ * Secrets Manager for connector tests: the local stack's own AWS endpoint ({@link startAwsEndpointPeer}),
+ * reduced to what a connector's secret tests need. Point a connector at it with
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER=<endpoint>` (plus AWS_REGION and dummy credentials) before its secrets
+ * are first read, and call `configureSecrets({})` between tests that change a value.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { secretsManagerService } from '../../scripts/local/aws/secrets-manager.ts';
-import { startAwsEndpoint } from '../../scripts/local/aws/server.ts';
-import { createStackLog } from '../../scripts/local/log.ts';
-import { SecretStore } from '../../scripts/local/stores/secret-store.ts';
+import { startAwsEndpointPeer } from './aws-endpoint.ts';
 
 export interface SecretsManagerPeer {
   /** e.g. `http://127.0.0.1:41234`. */
@@ -31,23 +24,10 @@ export interface SecretsManagerPeer {
  * ```
  */
 export async function startSecretsManager(initial: Record<string, string> = {}): Promise<SecretsManagerPeer> {
-  const dir = await mkdtemp(join(tmpdir(), 'circle-core-secrets-'));
-  const store = new SecretStore(join(dir, 'secrets.json'));
-  for (const [name, value] of Object.entries(initial)) await store.put(name, { value });
-  const region = process.env['AWS_REGION'] ?? 'us-east-1';
-  const endpoint = await startAwsEndpoint({
-    port: 0,
-    services: { accountId: '000000000000', secretsManager: secretsManagerService(store, region) },
-    log: createStackLog({ pretty: false, write: () => undefined }),
-  });
+  const peer = await startAwsEndpointPeer({ secrets: initial });
   return {
-    endpoint: endpoint.url,
-    set: async (name, value) => {
-      await store.put(name, { value });
-    },
-    close: async () => {
-      await endpoint.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+    endpoint: peer.endpoint,
+    set: (name, value) => peer.setSecret(name, value),
+    close: () => peer.close(),
   };
 }
