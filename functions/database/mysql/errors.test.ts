@@ -321,6 +321,14 @@ describe('Function: toMysqlError (driver failures)', () => {
       readOnly: false,
       statementIndex: 2,
     });
+    const refused = toMysqlError(
+      withCode('connect ECONNREFUSED 127.0.0.1:9', 'ECONNREFUSED', {
+        errno: -111,
+        syscall: 'connect',
+        fatal: true,
+      }),
+      context,
+    );
     const bind = toMysqlError(
       new RangeError('Too many bind parameters: expected at most 1, received 2'),
       context,
@@ -345,6 +353,8 @@ describe('Function: toMysqlError (driver failures)', () => {
     expect(slow).toBeInstanceOf(TimeoutError);
     expect(reset).toBeInstanceOf(UnavailableError);
     expect(reset.details).toEqual({ statementIndex: 2 });
+    expect(refused).toBeInstanceOf(UnavailableError);
+    expect(refused.message).toBe('The connection to MySQL failed (ECONNREFUSED)');
     expect(bind).toBeInstanceOf(ValidationError);
     expect(other.message).toBe('Internal error');
     expect(wrappedExpired.message).toMatch(/has expired/);

@@ -116,8 +116,10 @@ const CLASSES: Record<string, Kind> = {
 /** Driver codes for a connection that is gone, besides the socket's own. */
 const LOST_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT']);
 
+/** A server error has its positive error number; Node's socket errors carry a negative errno. */
 function isServerError(error: unknown): error is ServerError {
-  return error instanceof Error && typeof (error as { errno?: unknown }).errno === 'number';
+  const errno = (error as { errno?: unknown }).errno;
+  return error instanceof Error && typeof errno === 'number' && errno > 0;
 }
 
 /**
