@@ -1,5 +1,5 @@
 /**
- * Inbound authorization, end to end through the four connectors: every operation route (and health) refuses
+ * Inbound authorization, end to end through every connector: every operation route (and health) refuses
  * a request that carries no trace of the gateway's authorizer with a 401 problem, and the operation does not
  * run. The deployment side (every non-webhook route has an authorizer in the packaged template) is proved by
  * test/packaging/template.test.ts ('authorizes every HTTP route except provider webhooks'); here the
@@ -24,6 +24,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const FUNCTION_FILES: Record<string, string> = {
   s3: 'functions/storage/s3/function.yml',
   postgres: 'functions/database/postgres/function.yml',
+  mysql: 'functions/database/mysql/function.yml',
   slack: 'functions/notifications/slack/function.yml',
   github: 'functions/devops/github/function.yml',
 };

@@ -15,6 +15,7 @@ import { type ConnectorName, type HttpResult, REPO, type Suite, startSuite } fro
 const WRITES: Record<ConnectorName, string[]> = {
   s3: ['copy-object', 'delete-object', 'put-object'],
   postgres: ['execute', 'insert-rows'],
+  mysql: ['execute', 'insert-rows'],
   slack: ['post-message', 'update-message'],
   github: ['comment-on-issue', 'create-issue'],
 };
@@ -62,6 +63,7 @@ describe('Idempotency: declarations', () => {
       const modules: Record<string, string> = {
         s3: '../../functions/storage/s3/index.ts',
         postgres: '../../functions/database/postgres/index.ts',
+        mysql: '../../functions/database/mysql/index.ts',
         slack: '../../functions/notifications/slack/index.ts',
         github: '../../functions/devops/github/index.ts',
       };

@@ -1,5 +1,5 @@
 /**
- * No secret in any output: the four connectors run their success, failure and retry paths (HTTP, SQS and
+ * No secret in any output: every connector runs their success, failure and retry paths (HTTP, SQS and
  * task triggers, provider faults, credential rotation, webhooks signed right and wrong) with
  * POWERTOOLS_LOG_LEVEL=DEBUG, and everything they write to stdout/stderr, every response and every error
  * thrown to Lambda is searched for the secret values, `Bearer <token>`, any Authorization header value
@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubFaults } from '../fakes/github.ts';
+import { tick, withMysql } from '../peers/mariadb.ts';
 import { githubHeaders, slackHeaders } from './support/hostile.ts';
 import { type ConnectorName, REPO, SECRET_NAMES, type Suite, startSuite } from './support/suite.ts';
 
@@ -22,6 +23,9 @@ const ROTATED = {
   slackToken: 'xoxb-rotated-leak-check-5a5a5a5a5a5a',
   githubToken: 'ghp_rotatedLeakCheck9f9f9f9f9f9f9f9f9f',
   postgresPassword: 'Rotated-Pg-Pass-7e7e7e7e',
+  mysqlPassword: 'Rotated-My-Pass-1d1d1d1d',
+  mysqlWrongPassword: 'Wrong-My-Pass-3c3c3c3c',
+  mysqlUnknownPassword: 'Unknown-My-Pass-6b6b6b6b',
 };
 
 async function http(
@@ -122,6 +126,46 @@ beforeAll(async () => {
   await queue('postgres', [{ operation: 'query', input: { sql: 'select $1::int as n', params: ['x'] } }]);
   await task('postgres', 'query', { sql: 'syntax error here' });
 
+  // MySQL: success, SQL errors, a rotation (the server refuses the cached password, the fetched one
+  // works), then a secret the server refuses too; queue and task.
+  const dropMysqlSession = async (): Promise<void> => {
+    const client = (await suite.connectors.mysql.runtime.client()) as { close(): Promise<void> };
+    await client.close();
+  };
+  const mysqlSecret = (password: string): string =>
+    JSON.stringify({ ...JSON.parse(suite.mysqlSecret), password });
+  const mysqlServerPassword = (password: string): Promise<unknown> =>
+    withMysql(async (admin) => {
+      for (const host of ['127.0.0.1', 'localhost']) {
+        await admin.query(`alter user ${tick(suite.mysqlUser)}@'${host}' identified by '${password}'`);
+      }
+    });
+  await http('mysql', '/mysql/query', { sql: 'select 1 as one' });
+  await http('mysql', '/mysql/query', { sql: 'select * from no_such_table_anywhere' });
+  await http('mysql', '/mysql/insert-rows', {
+    schema: suite.mysqlDatabase,
+    table: 'items',
+    rows: [{ id: 'dup' }],
+  });
+  await http('mysql', '/mysql/insert-rows', {
+    schema: suite.mysqlDatabase,
+    table: 'items',
+    rows: [{ id: 'dup' }],
+  });
+  await mysqlServerPassword(ROTATED.mysqlPassword);
+  secrets.set(SECRET_NAMES.mysql, mysqlSecret(ROTATED.mysqlPassword));
+  await dropMysqlSession();
+  await http('mysql', '/mysql/query', { sql: 'select 2 as two' });
+  await mysqlServerPassword(ROTATED.mysqlUnknownPassword);
+  secrets.set(SECRET_NAMES.mysql, mysqlSecret(ROTATED.mysqlWrongPassword));
+  await dropMysqlSession();
+  await http('mysql', '/mysql/query', { sql: 'select 3 as three' });
+  await mysqlServerPassword(ROTATED.mysqlPassword);
+  secrets.set(SECRET_NAMES.mysql, mysqlSecret(ROTATED.mysqlPassword));
+  await dropMysqlSession();
+  await queue('mysql', [{ operation: 'query', input: { sql: 'select ? as n', params: [1, 2] } }]);
+  await task('mysql', 'query', { sql: 'syntax error here' });
+
   // Slack: success, provider errors, a 5xx retried, a rate limit, a rotation, a revoked token, webhooks.
   await http('slack', '/slack/list-channels', {});
   await http('slack', '/slack/post-message', { channel: 'C0GENERAL', text: 'hello' });
@@ -185,6 +229,8 @@ describe('Secrets in output: every connector, every path', () => {
     expect(suite.slack.requestsFor('conversations.list').length).toBeGreaterThan(4);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);
+    // MySQL fetched its secret again after the refusal and was refused again: the wrong password was sent.
+    expect(outputs.some((output) => output.includes('MySQL refused the credentials even after'))).toBe(true);
   });
 
   it('never writes a secret value, in logs, responses or errors', () => {

@@ -144,7 +144,7 @@ afterEach(() => {
 });
 
 describe('Strict inputs: every operation of every connector refuses unknown fields', () => {
-  it('checks the operations of all four connectors, put-object and post-message among them', () => {
+  it('checks the operations of every connector, put-object, post-message and MySQL insert-rows among them', () => {
     // Assess
     expect(operations.length).toBeGreaterThan(0);
     expect(new Set(operations.map((checked) => checked.connector))).toEqual(new Set(CONNECTOR_NAMES));
@@ -152,6 +152,7 @@ describe('Strict inputs: every operation of every connector refuses unknown fiel
       expect.arrayContaining([
         's3 put-object',
         'postgres execute',
+        'mysql insert-rows',
         'slack post-message',
         'github sync-issues',
       ]),

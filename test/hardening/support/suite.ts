@@ -1,6 +1,7 @@
 /**
- * The four reference connectors (S3, PostgreSQL, Slack, GitHub) loaded together in one test process, each
- * against a real peer: s3rver, the machine's PostgreSQL behind a password gate, the Slack and GitHub
+ * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) loaded together in one test process, each
+ * against a real peer: s3rver, the machine's PostgreSQL behind a password gate, the machine's MariaDB as a
+ * user of its own with a distinctive password, the Slack and GitHub
  * contract fakes, one Secrets Manager fake holding every secret, dynalite for GitHub's delivery ledger and
  * the SQS/Step Functions JSON fake for its event sink. Every peer is reachable, so a 5xx from a connector
  * is a bug, not an outage. The secret values are distinctive, so a leak test can look for them.
@@ -14,6 +15,7 @@ import { type GitHubFake, startGitHubFake } from '../../fakes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
 import { type SlackFake, startSlackFake } from '../../fakes/slack.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../peers/dynalite.ts';
+import { scratchDatabase, tick, uniqueMysqlName, withMysql } from '../../peers/mariadb.ts';
 import {
   type PasswordGate,
   realPostgresUrl,
@@ -23,8 +25,8 @@ import {
 } from '../../peers/postgres.ts';
 import { type S3rverPeer, startS3rver } from '../../peers/s3rver.ts';
 
-export type ConnectorName = 's3' | 'postgres' | 'slack' | 'github';
-export const CONNECTOR_NAMES: readonly ConnectorName[] = ['s3', 'postgres', 'slack', 'github'];
+export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github';
+export const CONNECTOR_NAMES: readonly ConnectorName[] = ['s3', 'postgres', 'mysql', 'slack', 'github'];
 
 /** What every connector module exports. */
 export interface LoadedConnector {
@@ -60,6 +62,7 @@ export interface SecretValues {
   githubToken: string;
   githubWebhookSecret: string;
   postgresPassword: string;
+  mysqlPassword: string;
   awsSecretAccessKey: string;
 }
 
@@ -73,6 +76,11 @@ export interface Suite {
   aws: AwsJsonFake;
   /** The PostgreSQL schema this suite owns (dropped by close). */
   schema: string;
+  /** The MySQL database this suite owns (dropped by close), and the secret JSON that reaches it. */
+  mysqlDatabase: string;
+  mysqlSecret: string;
+  /** The MySQL user the connector logs in as (its password is `values.mysqlPassword` at the start). */
+  mysqlUser: string;
   values: SecretValues;
   connectors: Record<ConnectorName, LoadedConnector>;
   /** Every HTTP route of every connector. */
@@ -91,6 +99,7 @@ export const SECRET_NAMES = {
   githubToken: 'circle-core/github/token',
   githubWebhook: 'circle-core/github/webhook-secret',
   postgres: 'circle-core/postgres/credentials',
+  mysql: 'circle-core/mysql/credentials',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -99,7 +108,7 @@ function distinct(prefix: string): string {
   return `${prefix}${randomBytes(12).toString('hex')}`;
 }
 
-function samplesFor(schema: string): Record<ConnectorName, Record<string, unknown>> {
+function samplesFor(schema: string, database: string): Record<ConnectorName, Record<string, unknown>> {
   return {
     s3: {
       'put-object': { key: 'probe/a.txt', body: 'probe' },
@@ -121,6 +130,15 @@ function samplesFor(schema: string): Record<ConnectorName, Record<string, unknow
       'list-tables': { schema },
       'describe-table': { schema, table: 'items' },
     },
+    mysql: {
+      query: { sql: `select count(*) as n from ${tick(database)}.items` },
+      execute: {
+        statements: [{ sql: `insert into ${tick(database)}.items (id) values (?)`, params: ['exec'] }],
+      },
+      'insert-rows': { schema: database, table: 'items', rows: [{ id: 'sample' }] },
+      'list-tables': { schema: database },
+      'describe-table': { schema: database, table: 'items' },
+    },
     slack: {
       'post-message': { channel: 'C0GENERAL', text: 'probe' },
       'update-message': { channel: 'C0GENERAL', ts: '1700000000.000100', text: 'probe' },
@@ -138,7 +156,7 @@ function samplesFor(schema: string): Record<ConnectorName, Record<string, unknow
 }
 
 /**
- * Starts every peer, points the environment at them, and imports the four connectors (config is read at
+ * Starts every peer, points the environment at them, and imports the connectors (config is read at
  * import, as at a cold start). `env` adds or overrides settings. `close()` stops everything and restores
  * the environment.
  *
@@ -156,9 +174,29 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     githubToken: distinct('ghp_hardening'),
     githubWebhookSecret: distinct('gh-webhook-'),
     postgresPassword: distinct('Pg-Pass-'),
+    mysqlPassword: distinct('My-Pass-'),
     awsSecretAccessKey: distinct('aws-secret-key-'),
   };
   const schema = uniqueName('hardening');
+  const database = await scratchDatabase('hardening_my');
+  const mysqlUser = uniqueMysqlName('hardening');
+  const mysqlSecretValue = JSON.stringify({
+    username: mysqlUser,
+    password: values.mysqlPassword,
+    host: '127.0.0.1',
+    port: 3306,
+    dbname: database.name,
+    engine: 'mariadb',
+  });
+  await withMysql(async (admin) => {
+    await admin.query(
+      `create table ${tick(database.name)}.items (seq int auto_increment unique, id varchar(100) primary key, payload text, at datetime(6) default current_timestamp(6))`,
+    );
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await admin.query(`create user ${tick(mysqlUser)}@'${host}' identified by '${values.mysqlPassword}'`);
+      await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
+    }
+  });
   const [s3rver, gate, slack, github, dynamo, aws] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -188,6 +226,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       dbname: 'test',
       engine: 'postgres',
     }),
+    [SECRET_NAMES.mysql]: mysqlSecretValue,
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
@@ -217,6 +256,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     PG_SECRET: SECRET_NAMES.postgres,
     PG_SSL: 'disable',
     PG_STATEMENT_TIMEOUT_MS: '5000',
+    MYSQL_SECRET: SECRET_NAMES.mysql,
+    MYSQL_SSL: 'disable',
+    MYSQL_STATEMENT_TIMEOUT_MS: '5000',
     SLACK_API_URL: slack.url,
     SLACK_STATE_TABLE: 'slack-state',
     SLACK_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/slack-events`,
@@ -231,15 +273,17 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     process.env[name] = value;
   }
   vi.resetModules();
-  const [s3, postgres, slackConnector, githubConnector] = await Promise.all([
+  const [s3, postgres, mysqlConnector, slackConnector, githubConnector] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
+    import('../../../functions/database/mysql/index.ts'),
     import('../../../functions/notifications/slack/index.ts'),
     import('../../../functions/devops/github/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
     postgres: postgres.connector,
+    mysql: mysqlConnector.connector,
     slack: slackConnector.connector,
     github: githubConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
@@ -289,10 +333,13 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     dynamo,
     aws,
     schema,
+    mysqlDatabase: database.name,
+    mysqlSecret: mysqlSecretValue,
+    mysqlUser,
     values,
     connectors,
     routes,
-    samples: samplesFor(schema),
+    samples: samplesFor(schema, database.name),
     http: async (connector, eventOptions) =>
       (await connectors[connector].handler(httpEvent(eventOptions), lambdaContext())) as HttpResult,
     rows: (table) =>
@@ -307,11 +354,20 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         | { close(): Promise<void> }
         | undefined;
       await client?.close();
+      const mysqlClient = (await connectors.mysql.runtime.client().catch(() => undefined)) as
+        | { close(): Promise<void> }
+        | undefined;
+      await mysqlClient?.close();
       for (const [name, value] of saved) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
       await withPostgres(realPostgresUrl(), (admin) => admin.query(`drop schema ${quoted} cascade`));
+      await database.drop();
+      await withMysql(async (admin) => {
+        for (const host of ['127.0.0.1', 'localhost'])
+          await admin.query(`drop user ${tick(mysqlUser)}@'${host}'`);
+      });
       await Promise.all([
         s3rver.close(),
         gate.close(),
