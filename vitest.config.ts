@@ -13,6 +13,11 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     env: { POWERTOOLS_DEV: 'false', AWS_REGION: 'us-east-1' },
+    // Log lines of the code under test are held back and shown only under a failing test
+    // (CIRCLE_TEST_LOGS=1 shows them all); captureLogs() still sees every line.
+    setupFiles: ['test/setup/quiet-logs.ts'],
+    // The coverage run ends with one line saying whether each gate below passed.
+    reporters: ['default', './test/setup/coverage-gates.ts'],
     coverage: {
       provider: 'v8',
       include: ['layers/core/src/**/*.ts', 'functions/**/*.ts', 'shared/**/*.ts'],
