@@ -38,8 +38,9 @@ export interface PreparedFunctions {
 const SKIPPED_VARIABLES = new Set(['NODE_EXTRA_CA_CERTS']);
 
 /**
- * The literal settings of a function.yml: values with `${...}` variables or CloudFormation functions
- * (`Ref`, `Fn::GetAtt`) are deploy-time facts; the function's peer supplies what the benchmark needs.
+ * The literal settings of a function.yml, and table names (a table's `Ref`); other values with `${...}`
+ * variables or CloudFormation functions are deploy-time facts: the function's peer supplies what the
+ * benchmark needs.
  */
 function literalEnvironment(fn: FunctionSource): Record<string, string> {
   const declared = fn.definition['environment'];
@@ -49,6 +50,10 @@ function literalEnvironment(fn: FunctionSource): Record<string, string> {
     if (SKIPPED_VARIABLES.has(name)) continue;
     if (typeof value === 'string' && !value.includes('${')) env[name] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') env[name] = String(value);
+    // A table's `Ref` is its name: settings such as CIRCLE_IDEMPOTENCY_TABLE stay on, as deployed.
+    else if (name.endsWith('_TABLE') && typeof value === 'object' && value !== null && 'Ref' in value) {
+      env[name] = String((value as { Ref: unknown }).Ref);
+    }
   }
   return env;
 }
