@@ -13,6 +13,8 @@ import { PostgresClient } from '../../functions/database/postgres/client.ts';
 import { GitHubClient } from '../../functions/devops/github/client.ts';
 import { SlackClient } from '../../functions/notifications/slack/client.ts';
 import { S3ObjectStorage } from '../../functions/storage/s3/client.ts';
+import { startGitHubFake } from '../../scripts/local/sandboxes/github.ts';
+import { DEFAULT_SLACK_TOKEN, startSlackFake } from '../../scripts/local/sandboxes/slack.ts';
 import { describeNotifierConformance } from '../../shared/interfaces/notifier.conformance.ts';
 import { describeObjectStorageConformance } from '../../shared/interfaces/object-storage.conformance.ts';
 import { describeSourceControlConformance } from '../../shared/interfaces/source-control.conformance.ts';
@@ -23,8 +25,6 @@ import {
   sourceControlWithoutCapabilities,
   sqlDatabaseWithoutCapabilities,
 } from '../../shared/interfaces/testing/without-capabilities.ts';
-import { startGitHubFake } from '../fakes/github.ts';
-import { DEFAULT_SLACK_TOKEN, startSlackFake } from '../fakes/slack.ts';
 import { startPglite, uniqueName } from '../peers/postgres.ts';
 import { startS3rver } from '../peers/s3rver.ts';
 

@@ -1,6 +1,6 @@
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type GitHubFake, githubFaults, startGitHubFake } from './github.ts';
+import { type GitHubFake, githubFaults, startGitHubFake } from '../../scripts/local/sandboxes/github.ts';
 
 const TOKEN = 'ghp_fake_test';
 const NOW = 1_700_000_000_000;

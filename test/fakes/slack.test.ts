@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SLACK_TOKEN, type SlackFake, startSlackFake } from './slack.ts';
+import { DEFAULT_SLACK_TOKEN, type SlackFake, startSlackFake } from '../../scripts/local/sandboxes/slack.ts';
 
 let fake: SlackFake;
 

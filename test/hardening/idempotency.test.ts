@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { githubFaults } from '../fakes/github.ts';
+import { githubFaults } from '../../scripts/local/sandboxes/github.ts';
 import { type ConnectorName, type HttpResult, REPO, type Suite, startSuite } from './support/suite.ts';
 
 /** The operations that change something at the provider; each must declare `effect: 'write'`. */

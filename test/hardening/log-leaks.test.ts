@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { githubFaults } from '../fakes/github.ts';
+import { githubFaults } from '../../scripts/local/sandboxes/github.ts';
 import { tick, withMysql } from '../peers/mariadb.ts';
 import { githubHeaders, slackHeaders } from './support/hostile.ts';
 import { type ConnectorName, REPO, SECRET_NAMES, type Suite, startSuite } from './support/suite.ts';

@@ -12,7 +12,7 @@
  */
 import { type CapturedLogs, captureLogs, httpEvent, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type GitHubFake, startGitHubFake } from '../fakes/github.ts';
+import { type GitHubFake, startGitHubFake } from '../../scripts/local/sandboxes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager.ts';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.ts';
 import type { HttpResult } from './support/suite.ts';

@@ -10,8 +10,8 @@
 import { INVALID_SECRET_RETRY_MS } from '@circle-core/core';
 import { type CapturedLogs, captureLogs, httpEvent, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type SlackFake, startSlackFake } from '../../scripts/local/sandboxes/slack.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager.ts';
-import { type SlackFake, startSlackFake } from '../fakes/slack.ts';
 import type { HttpResult, LoadedConnector } from './support/suite.ts';
 
 const TOKEN_SECRET = 'circle-core/slack/bot-token';

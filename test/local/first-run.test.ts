@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GitHubFake, startGitHubFake } from '../fakes/github.ts';
+import { type GitHubFake, startGitHubFake } from '../../scripts/local/sandboxes/github.ts';
 import { REPO_ROOT, type StackProcess, startStackProcess } from './stack-process.ts';
 
 const run = promisify(execFile);

@@ -24,10 +24,6 @@ const KNOWN: Record<string, string> = {
     'the benchmark serves secrets from the test fake until the local stack’s Secrets Manager replaces it',
   'test-import scripts/bench/lib/probes.ts test/fakes/secrets-manager.ts':
     'the benchmark serves secrets from the test fake until the local stack’s Secrets Manager replaces it',
-  'test-import scripts/bench/lib/peers.ts test/fakes/slack.ts':
-    'the benchmark’s Slack health calls go to the contract fake until the local stack serves SaaS sandboxes',
-  'test-import scripts/bench/lib/peers.ts test/fakes/github.ts':
-    'the benchmark’s GitHub health calls go to the contract fake until the local stack serves SaaS sandboxes',
 };
 
 const describeViolation = (violation: LayeringViolation): string =>

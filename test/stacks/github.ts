@@ -5,8 +5,12 @@
  * restores the environment.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import {
+  type GitHubFake,
+  type GitHubFakeOptions,
+  startGitHubFake,
+} from '../../scripts/local/sandboxes/github.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../fakes/aws-json.ts';
-import { type GitHubFake, type GitHubFakeOptions, startGitHubFake } from '../fakes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../fakes/secrets-manager.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../peers/dynalite.ts';
 

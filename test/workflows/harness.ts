@@ -18,8 +18,8 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import pg from 'pg';
-import { type GitHubFake, startGitHubFake } from '../fakes/github.ts';
-import { DEFAULT_SLACK_TOKEN, type SlackFake, startSlackFake } from '../fakes/slack.ts';
+import { type GitHubFake, startGitHubFake } from '../../scripts/local/sandboxes/github.ts';
+import { DEFAULT_SLACK_TOKEN, type SlackFake, startSlackFake } from '../../scripts/local/sandboxes/slack.ts';
 import { REPO_ROOT, type StackProcess, startStackProcess } from '../local/stack-process.ts';
 import { realPostgresUrl, uniqueName, withPostgres } from '../peers/postgres.ts';
 

@@ -9,7 +9,7 @@ import {
   resetCircuitBreakers,
 } from '@circle-core/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type GitHubFake, githubFaults, startGitHubFake } from '../../../test/fakes/github.ts';
+import { type GitHubFake, githubFaults, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
 import { type GitHubAppCredentials, githubAppAuth, githubAuthFromConfig, signAppJwt } from './auth.ts';
 import { GitHubClient } from './client.ts';

@@ -16,7 +16,7 @@ import {
 } from '@circle-core/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeSourceControlConformance } from '#shared/interfaces/source-control.conformance.ts';
-import { type GitHubFake, githubFaults, startGitHubFake } from '../../../test/fakes/github.ts';
+import { type GitHubFake, githubFaults, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
 import { GitHubClient, type GitHubClientOptions, inspectGitHubResponse } from './client.ts';
 

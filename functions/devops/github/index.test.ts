@@ -6,7 +6,7 @@ import {
   sqsEvent,
 } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { githubFaults } from '../../../test/fakes/github.ts';
+import { githubFaults } from '../../../scripts/local/sandboxes/github.ts';
 import { type GitHubTestStack, startGitHubTestStack } from '../../../test/stacks/github.ts';
 import type { connector as GitHubConnector } from './index.ts';
 

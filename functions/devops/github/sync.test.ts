@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type CapturedLogs, captureLogs, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { githubFaults } from '../../../test/fakes/github.ts';
+import { githubFaults } from '../../../scripts/local/sandboxes/github.ts';
 import { type GitHubTestStack, startGitHubTestStack } from '../../../test/stacks/github.ts';
 import type { connector as GitHubConnector } from './index.ts';
 import type { SyncIssuesOutput } from './models.ts';

@@ -15,7 +15,7 @@ import {
   SEED_MESSAGE_TS,
   type SlackFake,
   startSlackFake,
-} from '../../../test/fakes/slack.ts';
+} from '../../../scripts/local/sandboxes/slack.ts';
 import { SlackClient } from './client.ts';
 
 describeNotifierConformance('Slack', async () => {

@@ -9,9 +9,9 @@ import {
 } from '@circle-core/core/testing';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type SlackFake, startSlackFake } from '../../../scripts/local/sandboxes/slack.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../../../test/fakes/aws-json.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
-import { type SlackFake, startSlackFake } from '../../../test/fakes/slack.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
 
 const TOKEN_SECRET = 'test/slack/bot-token';

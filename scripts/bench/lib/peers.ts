@@ -90,7 +90,7 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
     return { env: { MYSQL_SECRET: name, MYSQL_SSL: 'disable' }, close: async () => undefined };
   },
   slack: async (fn, secrets) => {
-    const { DEFAULT_SLACK_TOKEN, startSlackFake } = await import('../../../test/fakes/slack.ts');
+    const { DEFAULT_SLACK_TOKEN, startSlackFake } = await import('../../local/sandboxes/slack.ts');
     const slack = await startSlackFake();
     secrets.set(secretName(fn, 'bot-token'), DEFAULT_SLACK_TOKEN);
     secrets.set(secretName(fn, 'signing-secret'), randomBytes(16).toString('hex'));
@@ -106,7 +106,7 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
     };
   },
   github: async (fn, secrets) => {
-    const { startGitHubFake } = await import('../../../test/fakes/github.ts');
+    const { startGitHubFake } = await import('../../local/sandboxes/github.ts');
     const token = `ghp_${randomBytes(16).toString('hex')}`;
     const github = await startGitHubFake({ tokens: [token] });
     secrets.set(secretName(fn, 'token'), token);

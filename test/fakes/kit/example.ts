@@ -2,8 +2,13 @@
  * The smallest complete fake on the kit, for the kit's own tests and as the pattern a provider fake
  * follows: seeded state, a token check, routes with parameters, a provider error dialect.
  */
-import { type Answer, type ErrorDialect, json, refuse } from './answers.ts';
-import type { FakeDefinition } from './server.ts';
+import {
+  type Answer,
+  type ErrorDialect,
+  json,
+  refuse,
+} from '../../../scripts/local/sandboxes/kit/answers.ts';
+import type { FakeDefinition } from '../../../scripts/local/sandboxes/kit/server.ts';
 
 export interface ExampleItem {
   id: string;

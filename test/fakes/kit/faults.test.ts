@@ -3,8 +3,8 @@
  * with the route's normal answer checked alongside so a fault that does nothing cannot pass.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeServer, startFake } from '../../../scripts/local/sandboxes/kit/server.ts';
 import { EXAMPLE_TOKEN, type ExampleState, exampleFake } from './example.ts';
-import { type FakeServer, startFake } from './server.ts';
 
 let fake: FakeServer<ExampleState>;
 

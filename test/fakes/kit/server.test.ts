@@ -3,10 +3,10 @@
  * dropped), seeded state and reset, the answer hooks, and its own limits. Real HTTP throughout.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { json, refuse } from './answers.ts';
+import { json, refuse } from '../../../scripts/local/sandboxes/kit/answers.ts';
+import { compilePath } from '../../../scripts/local/sandboxes/kit/routes.ts';
+import { type FakeServer, startFake } from '../../../scripts/local/sandboxes/kit/server.ts';
 import { EXAMPLE_READ_ONLY_TOKEN, EXAMPLE_TOKEN, type ExampleState, exampleFake } from './example.ts';
-import { compilePath } from './routes.ts';
-import { type FakeServer, startFake } from './server.ts';
 
 let fake: FakeServer<ExampleState>;
 

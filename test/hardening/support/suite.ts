@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import pg from 'pg';
 import { vi } from 'vitest';
+import { type GitHubFake, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
+import { type SlackFake, startSlackFake } from '../../../scripts/local/sandboxes/slack.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../../fakes/aws-json.ts';
-import { type GitHubFake, startGitHubFake } from '../../fakes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
-import { type SlackFake, startSlackFake } from '../../fakes/slack.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../peers/dynalite.ts';
 import { scratchDatabase, tick, uniqueMysqlName, withMysql } from '../../peers/mariadb.ts';
 import {
