@@ -183,6 +183,7 @@ async function main(): Promise<void> {
     throw new Error('--rate must be a whole number of messages per second from 1 to 500');
   }
   const target = await connect(values);
+  process.stderr.write(`redriving in ${target.where}\n`);
   try {
     const prefix = `${await serviceName()}-${target.stage}-`;
     const queue = await resolveQueue(target.client, given, prefix);
@@ -190,7 +191,6 @@ async function main(): Promise<void> {
     const { dlqArn, destination } = await plan(target.client, queue, to);
     const dlqName = dlqArn.slice(dlqArn.lastIndexOf(':') + 1);
     const toName = destination?.name ?? 'the queues they came from';
-    process.stderr.write(`redriving in ${target.where}\n`);
     const previous = (await latestTask(target, dlqArn))?.StartedTimestamp;
     const { TaskHandle } = await target.client.send(
       new StartMessageMoveTaskCommand({
