@@ -105,7 +105,12 @@ const LISTENERS: Record<string, ListenerCase> = {
     sdkPath: async (url) => {
       const response = await fetch(`${url}/s3/put-object`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.apiKey}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${stack.apiKey}`,
+          // Writes need a key: idempotency is on locally as in every stage.
+          'idempotency-key': `listeners-${Date.now()}`,
+        },
         body: JSON.stringify({ key: 'hardening/listeners/http.txt', body: 'via the HTTP API' }),
       });
       expect(response.status).toBe(200);
