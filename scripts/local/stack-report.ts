@@ -18,6 +18,14 @@ export interface Listener {
   protocol: 'http' | 'postgresql';
 }
 
+/** What a connector talks to: a SaaS sandbox, an embedded engine, the machine's server, the real provider. */
+export interface ConnectorReach {
+  connector: string;
+  kind: 'sandbox' | 'embedded' | 'machine' | 'real' | 'configured';
+  target: string;
+  note?: string;
+}
+
 /** Everything the report describes. */
 export interface ReportSources {
   apiUrl: string;
@@ -30,6 +38,7 @@ export interface ReportSources {
   scheduler: Scheduler;
   workflows: StepFunctionsEngine;
   stores: Record<string, string>;
+  connectors: ConnectorReach[];
 }
 
 function queueReport(sources: ReportSources): Record<string, unknown>[] {
@@ -96,6 +105,7 @@ export function healthReport(sources: ReportSources): Record<string, unknown> {
       .machines()
       .map((machine) => ({ name: machine.name, arn: machine.arn, type: machine.type })),
     stores: sources.stores,
+    connectors: sources.connectors,
   };
 }
 

@@ -30,8 +30,9 @@ import type { StackLog } from './log.ts';
 import { REPO_ROOT, stackFile } from './paths.ts';
 import { EventSourceMapping } from './queues/event-source-mapping.ts';
 import { QueueEngine } from './queues/queue-engine.ts';
+import { type ProviderState, planProviders, startSandboxes } from './sandboxes/index.ts';
 import { Scheduler } from './schedules/scheduler.ts';
-import { controlRoutes, healthReport, type Listener } from './stack-report.ts';
+import { type ConnectorReach, controlRoutes, healthReport, type Listener } from './stack-report.ts';
 import { type EmbeddedStore, startDynamo, startPostgres, startS3 } from './stores/embedded.ts';
 import {
   applyMysqlEnvironment,
@@ -80,6 +81,8 @@ export interface Stack {
   scheduler: Scheduler;
   workflows: StepFunctionsEngine;
   stores: Record<string, string>;
+  /** Per connector: a sandbox, an embedded engine, the machine's server or the real provider. */
+  connectors: ConnectorReach[];
   startedInMs: number;
   /** Invokes a function by key, name or ARN; undefined when there is no such function. */
   invoke(nameOrArn: string, event: unknown): Promise<InvokeOutcome | undefined>;
@@ -380,6 +383,44 @@ function startMappings(
   return mappings;
 }
 
+function providerReach(connector: string, provider: ProviderState): ConnectorReach {
+  const kinds = { sandbox: 'sandbox', real: 'real', shell: 'configured' } as const;
+  return {
+    connector,
+    kind: kinds[provider.mode],
+    target: provider.mode === 'real' ? `real ${provider.provider} (${provider.url})` : provider.url,
+    ...(provider.note === undefined ? {} : { note: provider.note }),
+  };
+}
+
+/** What each selected connector talks to, for `/health` and the start-up banner. */
+function connectorReach(
+  selected: LocalFunction[],
+  reach: {
+    providers: ProviderState[];
+    s3: string;
+    postgres: { url: string; functions: Set<string> } | undefined;
+    mysql: { url: string; functions: Set<string>; up: boolean };
+  },
+): ConnectorReach[] {
+  return selected.map((fn): ConnectorReach => {
+    const provider = reach.providers.find((state) => fn.key === state.provider);
+    if (provider !== undefined) return providerReach(fn.key, provider);
+    if (fn.key === 's3') return { connector: fn.key, kind: 'embedded', target: `s3rver ${reach.s3}` };
+    if (reach.postgres?.functions.has(fn.key)) {
+      return { connector: fn.key, kind: 'embedded', target: `PGlite ${reach.postgres.url}` };
+    }
+    if (reach.mysql.functions.has(fn.key)) {
+      return {
+        connector: fn.key,
+        kind: 'machine',
+        target: `the machine's MariaDB ${reach.mysql.url}${reach.mysql.up ? '' : ' (NOT RUNNING)'}`,
+      };
+    }
+    return { connector: fn.key, kind: 'configured', target: 'its own settings and secrets' };
+  });
+}
+
 /**
  * Starts the whole stack and resolves once every function finished its init (or failed it).
  *
@@ -453,8 +494,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (localMysql.functions.size > 0 && !mysqlUp) log.warn(MYSQL_ABSENT, { url: localMysql.url });
     services.s3Endpoint = s3.url;
     services.dynamodbEndpoint = dynamo.url;
-    const endpoints: LocalEndpoints = { aws: aws.url, s3: s3.url, dynamodb: dynamo.url };
+    const sandboxes = await startSandboxes(planProviders(selected, shell), secretStore, shell);
+    cleanups.push(() => sandboxes.close());
+    const endpoints: LocalEndpoints = {
+      aws: aws.url,
+      s3: s3.url,
+      dynamodb: dynamo.url,
+      sandboxes: sandboxes.variables,
+    };
     if (postgres !== undefined) endpoints.postgres = postgres.url;
+    const connectors = connectorReach(selected, {
+      providers: sandboxes.providers,
+      s3: s3.url,
+      postgres: postgres === undefined ? undefined : { url: postgres.url, functions: embeddedPostgres },
+      mysql: { url: localMysql.url, functions: localMysql.functions, up: mysqlUp },
+    });
 
     const processes = await startFunctions(
       options,
@@ -517,6 +571,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       scheduler,
       workflows,
       stores,
+      connectors,
     };
     report = () => healthReport(sources);
     services.control = controlRoutes({ health: report, scheduler });
@@ -549,6 +604,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       scheduler,
       workflows,
       stores,
+      connectors,
       startedInMs: Date.now() - started,
       invoke,
       health: () => report(),

@@ -121,6 +121,10 @@ export function summary(stack: Stack): string {
     '  Workflows',
     table(health.stateMachines.map((machine) => [machine.name, machine.type])) || '    (none)',
     '',
+    '  Connectors (sandbox: the provider’s contract fake, seeded; CIRCLE_LOCAL_REAL=slack,github for the real ones)',
+    table(stack.connectors.map((reach) => [reach.connector, reach.kind, reach.target, reach.note ?? ''])) ||
+      '    (none)',
+    '',
     '  Stores',
     table(Object.entries(stack.stores).map(([name, url]) => [name, url])),
     '',

@@ -12,6 +12,8 @@ export interface LocalEndpoints {
   s3?: string;
   dynamodb?: string;
   postgres?: string;
+  /** SaaS sandboxes: a base-URL setting (`SLACK_API_URL`, ...) -> the sandbox's URL (`sandboxes/index.ts`). */
+  sandboxes?: Record<string, string>;
 }
 
 /**
@@ -113,6 +115,17 @@ export function environmentDigests(
   );
 }
 
+/** A provider's sandbox replaces its base URL, for a function that declares the setting. */
+function applySandboxes(
+  env: Record<string, string>,
+  fn: LocalFunction,
+  sandboxes: Record<string, string>,
+): void {
+  for (const [name, url] of Object.entries(sandboxes)) {
+    if (fn.environment[name] !== undefined) env[name] = url;
+  }
+}
+
 /**
  * Builds the environment one function process gets.
  *
@@ -159,6 +172,7 @@ export function functionEnvironment(
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, fn.environment);
+  applySandboxes(env, fn, endpoints.sandboxes ?? {});
   // A secret changed with `npm run secrets` (or PutSecretValue) is read by the next invocation: locally
   // the connectors cache secrets for 0 s instead of their deployed default (300 s). Only the value of
   // their own setting differs; the code path is the one deployed, and a local call costs about 1 ms.

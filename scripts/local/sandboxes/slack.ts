@@ -176,7 +176,7 @@ export interface SlackFake {
 const TEAM = { id: 'T0CIRCLE', name: 'Circle Test', domain: 'circle-test' };
 const BOT = { userId: 'U0BOT', botId: 'B0BOT', name: 'circle-bot' };
 
-function seedChannels(): SlackFakeChannel[] {
+export function seedChannels(): SlackFakeChannel[] {
   return [
     { id: 'C0GENERAL', name: 'general', isGeneral: true, topic: 'Company-wide announcements', numMembers: 4 },
     { id: 'C0RANDOM', name: 'random', numMembers: 3 },
@@ -187,7 +187,7 @@ function seedChannels(): SlackFakeChannel[] {
   ];
 }
 
-function seedUsers(): SlackFakeUser[] {
+export function seedUsers(): SlackFakeUser[] {
   return [
     {
       id: 'U0ALICE',
@@ -201,7 +201,7 @@ function seedUsers(): SlackFakeUser[] {
   ];
 }
 
-function seedMessages(): SlackFakeMessage[] {
+export function seedMessages(): SlackFakeMessage[] {
   return [{ channel: 'C0GENERAL', ts: SEED_MESSAGE_TS, user: 'U0ALICE', text: 'Welcome to #general' }];
 }
 

@@ -1,0 +1,301 @@
+/**
+ * The SaaS sandboxes of the local stack: for each provider a connector calls over the internet, the
+ * contract fake the tests use (the same files), seeded with the data the READMEs' examples name, on
+ * 127.0.0.1. `npm start` points the connector at it: the connector's base-URL setting (`SLACK_API_URL`, ...)
+ * in the function's environment, and the sandbox token under the secret name the function reads.
+ *
+ * Per provider, the first that applies:
+ * - `shell`: the shell that starts the stack sets the base-URL setting (a fake of the caller's own, a
+ *   GitHub Enterprise server): that URL and the stored secret are used, no sandbox starts;
+ * - `real`: `CIRCLE_LOCAL_REAL` names the provider (`slack,github`, or `all`): the deployed base URL and
+ *   the secret stored with `npm run secrets`;
+ * - `sandbox`: the default. The sandbox token is stored when the secret is absent; a secret the user
+ *   stored is left alone and the sandbox accepts its value too (a stored token alone never sends calls to
+ *   the real provider: the setting does).
+ *
+ * The next provider is one row of {@link SANDBOXES}.
+ */
+import type { SecretStore } from '../stores/secret-store.ts';
+import { type FakeRepoSeed, startGitHubFake } from './github.ts';
+import {
+  DEFAULT_SLACK_TOKEN,
+  type SlackFakeChannel,
+  type SlackFakeMessage,
+  seedChannels,
+  seedMessages,
+  seedUsers,
+  startSlackFake,
+} from './slack.ts';
+
+/** A running sandbox. */
+export interface RunningSandbox {
+  /** The base URL the connector is given. */
+  url: string;
+  /** Lets a token the user stored in; the sandbox token is always accepted. */
+  acceptToken(token: string): void;
+  close(): Promise<void>;
+}
+
+/** One provider's sandbox: what it replaces, and how to start it. */
+export interface SandboxSpec {
+  /** Lower-case provider name, as `CIRCLE_LOCAL_REAL` names it. */
+  provider: string;
+  /** The function setting with the provider's base URL. */
+  urlVariable: string;
+  /** The function setting naming the token's secret. */
+  secretVariable: string;
+  /** The token the sandbox accepts and the stack stores when no secret is set. */
+  token: string;
+  start(): Promise<RunningSandbox>;
+}
+
+/** The Slack sandbox's token (the fake's default one). */
+export const SLACK_SANDBOX_TOKEN = DEFAULT_SLACK_TOKEN;
+/** The GitHub sandbox's token. */
+export const GITHUB_SANDBOX_TOKEN = 'ghp_circle_sandbox_token';
+/** The bot's messages of the Slack README examples (`update-message`, a thread reply). */
+export const SLACK_SANDBOX_MESSAGES = { parent: '1503435956.000247', update: '1503435957.000301' } as const;
+
+/** The Slack fake's seed plus the channels and messages the READMEs name (`C0123ABCD`, `#reports`). */
+function slackSeed(): { channels: SlackFakeChannel[]; messages: SlackFakeMessage[] } {
+  return {
+    channels: [
+      ...seedChannels(),
+      { id: 'C0123ABCD', name: 'deploys', topic: 'Deploy notices', numMembers: 3 },
+      { id: 'C0REPORTS', name: 'reports', topic: 'Nightly exports', numMembers: 3 },
+    ],
+    messages: [
+      ...seedMessages(),
+      {
+        channel: 'C0123ABCD',
+        ts: SLACK_SANDBOX_MESSAGES.parent,
+        user: 'U0BOT',
+        botId: 'B0BOT',
+        text: 'Deploy of api started',
+      },
+      {
+        channel: 'C0123ABCD',
+        ts: SLACK_SANDBOX_MESSAGES.update,
+        user: 'U0BOT',
+        botId: 'B0BOT',
+        text: 'Deploy of api finished',
+      },
+    ],
+  };
+}
+
+/** The repositories the GitHub README (`octo-org/hello-world`) and the workflows README (`octo/hello`) use. */
+export function githubSeed(): Record<string, FakeRepoSeed> {
+  return {
+    'octo-org/hello-world': {
+      issues: [
+        {
+          number: 1345,
+          title: 'Flaky login test',
+          labels: ['bug'],
+          state: 'closed',
+          createdAt: '2024-04-28T09:00:00Z',
+          updatedAt: '2024-04-30T09:00:00Z',
+          closedAt: '2024-04-30T09:00:00Z',
+        },
+        {
+          number: 1346,
+          title: 'Add dark mode',
+          labels: ['enhancement'],
+          createdAt: '2024-04-29T09:00:00Z',
+          updatedAt: '2024-04-29T09:00:00Z',
+        },
+        {
+          number: 1347,
+          title: 'Deploy failed',
+          body: 'See run 42',
+          labels: ['bug'],
+          createdAt: '2024-05-01T10:00:00Z',
+          updatedAt: '2024-05-01T10:00:00Z',
+        },
+      ],
+      files: { 'README.md': '# hello-world\n', 'docs/README.md': '# Hello\n\nHi\n' },
+    },
+    'octo/hello': {
+      issues: [
+        { number: 6, title: 'Document the API', labels: ['docs'] },
+        { number: 7, title: 'Crash on start', body: 'Stack trace attached', labels: ['bug'] },
+      ],
+      files: { 'README.md': '# hello\n' },
+    },
+  };
+}
+
+/** Every provider with a sandbox. */
+export const SANDBOXES: readonly SandboxSpec[] = [
+  {
+    provider: 'slack',
+    urlVariable: 'SLACK_API_URL',
+    secretVariable: 'SLACK_BOT_TOKEN_SECRET',
+    token: SLACK_SANDBOX_TOKEN,
+    start: async () => {
+      const fake = await startSlackFake({
+        ...slackSeed(),
+        users: seedUsers(),
+        tokens: [SLACK_SANDBOX_TOKEN],
+      });
+      return { url: fake.url, acceptToken: (token) => fake.tokens.add(token), close: () => fake.close() };
+    },
+  },
+  {
+    provider: 'github',
+    urlVariable: 'GITHUB_API_URL',
+    secretVariable: 'GITHUB_TOKEN_SECRET',
+    token: GITHUB_SANDBOX_TOKEN,
+    start: async () => {
+      const fake = await startGitHubFake({ tokens: [GITHUB_SANDBOX_TOKEN], repos: githubSeed() });
+      return { url: fake.baseUrl, acceptToken: (token) => fake.addToken(token), close: () => fake.close() };
+    },
+  },
+];
+
+/** How a provider is reached on this stack. */
+export interface ProviderPlan {
+  spec: SandboxSpec;
+  mode: 'sandbox' | 'real' | 'shell';
+  /** The secret the functions read (from their `secretVariable`). */
+  secretName: string | undefined;
+}
+
+/** The providers named by `CIRCLE_LOCAL_REAL` (`slack,github`, `all`). */
+export function realProviders(shell: NodeJS.ProcessEnv): Set<string> {
+  const raw = shell['CIRCLE_LOCAL_REAL'] ?? '';
+  const names = raw
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '');
+  return new Set(names.includes('all') ? SANDBOXES.map((spec) => spec.provider) : names);
+}
+
+/**
+ * Decides, for each provider a selected function calls (declares its base-URL setting), how it is reached.
+ *
+ * @example
+ * ```ts
+ * planProviders([slack], {}); // [{ spec: <slack>, mode: 'sandbox', secretName: 'circle-core/dev/slack/bot-token' }]
+ * ```
+ */
+export function planProviders(
+  functions: readonly { environment: Record<string, string> }[],
+  shell: NodeJS.ProcessEnv,
+): ProviderPlan[] {
+  const real = realProviders(shell);
+  const unknown = [...real].filter((name) => !SANDBOXES.some((spec) => spec.provider === name));
+  if (unknown.length > 0) {
+    const known = SANDBOXES.map((spec) => spec.provider).join(', ');
+    throw new Error(`CIRCLE_LOCAL_REAL names ${unknown.join(', ')}; known providers: ${known} (or all)`);
+  }
+  const plans: ProviderPlan[] = [];
+  for (const spec of SANDBOXES) {
+    const callers = functions.filter((fn) => fn.environment[spec.urlVariable] !== undefined);
+    if (callers.length === 0) continue;
+    const shellUrl = shell[spec.urlVariable];
+    const mode =
+      shellUrl !== undefined && shellUrl !== '' ? 'shell' : real.has(spec.provider) ? 'real' : 'sandbox';
+    plans.push({ spec, mode, secretName: callers[0]?.environment[spec.secretVariable] });
+  }
+  return plans;
+}
+
+/** A provider as the stack reaches it: for `/health` and the start-up banner. */
+export interface ProviderState {
+  provider: string;
+  mode: 'sandbox' | 'real' | 'shell';
+  url: string;
+  secret: string | undefined;
+  /** What the user should know (a missing secret for a real provider, a stored token the sandbox accepts). */
+  note?: string;
+}
+
+/** A provider reached outside a sandbox: the real one, or the URL the shell set. */
+function outsideState(
+  plan: ProviderPlan,
+  value: string | undefined,
+  shell: NodeJS.ProcessEnv,
+): ProviderState {
+  const { spec, secretName } = plan;
+  const state: ProviderState = {
+    provider: spec.provider,
+    mode: plan.mode,
+    url: plan.mode === 'shell' ? (shell[spec.urlVariable] ?? '') : 'as deployed (function.yml)',
+    secret: secretName,
+  };
+  if (plan.mode === 'real' && (value === undefined || value === spec.token)) {
+    const problem = value === undefined ? 'is not set' : 'holds the sandbox token';
+    state.note = `${secretName} ${problem}: npm run secrets -- set ${secretName} -`;
+  }
+  return state;
+}
+
+/** Stores the sandbox token when no secret is set, or lets the stored one into the sandbox. */
+async function useSandbox(
+  plan: ProviderPlan,
+  sandbox: RunningSandbox,
+  secret: { secrets: SecretStore; stored: boolean; value: string | undefined },
+): Promise<ProviderState> {
+  const { spec, secretName } = plan;
+  const state: ProviderState = {
+    provider: spec.provider,
+    mode: 'sandbox',
+    url: sandbox.url,
+    secret: secretName,
+  };
+  if (secretName !== undefined && secret.value === undefined) {
+    // A deleted secret (in its recovery window) is replaced: the sandbox token must be readable.
+    if (secret.stored) await secret.secrets.delete(secretName, { force: true });
+    await secret.secrets.put(secretName, {
+      value: spec.token,
+      description: `${spec.provider} sandbox token, stored by the local stack (CIRCLE_LOCAL_REAL=${spec.provider} uses the real provider)`,
+    });
+  } else if (secret.value !== undefined && secret.value !== spec.token) {
+    sandbox.acceptToken(secret.value);
+    state.note = `your stored ${secretName} is accepted by the sandbox; CIRCLE_LOCAL_REAL=${spec.provider} calls the real provider`;
+  }
+  return state;
+}
+
+/**
+ * Starts the sandboxes of the plan and stores their tokens (when no secret is stored); returns the base
+ * URLs to give the functions (setting name -> URL), the providers' states, and a close step.
+ *
+ * @example
+ * ```ts
+ * const sandboxes = await startSandboxes(planProviders(selected, shell), secretStore, shell);
+ * // endpoints.sandboxes = sandboxes.variables; sandboxes.providers -> /health
+ * ```
+ */
+export async function startSandboxes(
+  plans: readonly ProviderPlan[],
+  secrets: SecretStore,
+  shell: NodeJS.ProcessEnv,
+): Promise<{ variables: Record<string, string>; providers: ProviderState[]; close(): Promise<void> }> {
+  const running: RunningSandbox[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.all(running.splice(0).map((sandbox) => sandbox.close()));
+  };
+  const variables: Record<string, string> = {};
+  const providers: ProviderState[] = [];
+  try {
+    for (const plan of plans) {
+      const stored = plan.secretName === undefined ? undefined : await secrets.get(plan.secretName);
+      const value = stored?.deletedAt === undefined ? stored?.value : undefined;
+      if (plan.mode !== 'sandbox') {
+        providers.push(outsideState(plan, value, shell));
+        continue;
+      }
+      const sandbox = await plan.spec.start();
+      running.push(sandbox);
+      variables[plan.spec.urlVariable] = sandbox.url;
+      providers.push(await useSandbox(plan, sandbox, { secrets, stored: stored !== undefined, value }));
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { variables, providers, close };
+}
