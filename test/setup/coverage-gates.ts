@@ -90,8 +90,8 @@ export function gatesLine(verdicts: Verdict[]): string {
 /**
  * Prints {@link gatesLine} last, when the run reported coverage: Vitest reports it (the table, then its
  * threshold errors) after `onTestRunEnd`, and then calls `onFinishedReportCoverage` on every reporter that
- * has it (the hook its HTML and UI reporters use). It does not report coverage when a test failed, and
- * then no line is printed: no gate was checked.
+ * has it (the hook its HTML and UI reporters use). When a test failed it reports no coverage and checks
+ * no gate; the line then says so, at the end of the run.
  */
 export default class CoverageGatesReporter implements Reporter {
   #vitest: Vitest | undefined;
@@ -107,6 +107,16 @@ export default class CoverageGatesReporter implements Reporter {
     if (config === undefined || thresholds === undefined) return;
     const verdicts = gateVerdicts(coverage as CoverageMap, thresholds, config.root);
     if (verdicts.length > 0) this.#line = gatesLine(verdicts);
+  }
+
+  onTestRunEnd(_modules: unknown, _errors: unknown, reason: string): void {
+    const coverage = this.#vitest?.config.coverage as
+      | { enabled?: boolean; reportOnFailure?: boolean }
+      | undefined;
+    if (reason === 'passed' || coverage?.enabled !== true || coverage.reportOnFailure === true) return;
+    process.stdout.write(
+      `\nCoverage gates: not checked: the run ${reason} (Vitest checks coverage only when every test passes)\n`,
+    );
   }
 
   onFinishedReportCoverage(): void {
