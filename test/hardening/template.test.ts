@@ -20,9 +20,30 @@ import { discoverFunctions, type FunctionSource } from '../../scripts/lib/functi
 import { packageService } from '../../scripts/lib/serverless.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-/** Actions AWS offers no resource-level permissions for: the only ones allowed on Resource '*'. */
-const RESOURCELESS_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
-const MANAGED_POLICY_ALLOWLIST = [/service-role\/AWSLambdaBasicExecutionRole$/];
+/**
+ * Actions AWS offers no resource-level permissions for: the only ones allowed on Resource '*'. X-Ray for
+ * tracing; the CloudWatch Logs delivery actions Step Functions needs to log to a log group (the state
+ * machines' loggingConfig; AWS documents them as '*' only).
+ */
+const RESOURCELESS_ACTIONS = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+/** Logs for every function; network interfaces for a database connector a stage puts in a VPC. */
+const MANAGED_POLICY_ALLOWLIST = [
+  /service-role\/AWSLambdaBasicExecutionRole$/,
+  /service-role\/AWSLambdaVPCAccessExecutionRole$/,
+];
 /** SQS keeps a message this long unless MessageRetentionPeriod says otherwise. */
 const DEFAULT_RETENTION_SECONDS = 345_600;
 

@@ -211,9 +211,10 @@ describe('Workflow deployment (serverless.yml)', () => {
 
     // Assess
     expect(triggered('schedule')).toEqual(['nightly-export']);
+    // On in every stage but dev (params.dev.schedulesEnabled); test/packaging/operations.test.ts reads both.
     expect(machines['nightly-export']?.events?.[0]?.schedule).toMatchObject({
       rate: 'cron(0 2 * * ? *)',
-      enabled: true,
+      enabled: `\${strToBool(\${param:schedulesEnabled})}`,
     });
     expect(triggered('github-webhook')).toEqual(['issue-triage']);
     expect(serverless.custom.github?.eventsStateMachineArn).toEqual({ Ref: 'IssueTriageStateMachine' });

@@ -17,6 +17,25 @@ import { loadDefinition, WORKFLOWS } from '../../shared/workflows/catalog.ts';
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 
+/**
+ * What serverless-step-functions grants a state machine that logs (loggingConfig) or traces
+ * (tracingConfig): CloudWatch Logs delivery and X-Ray actions, which have no resource-level permissions.
+ */
+const TELEMETRY_ACTIONS = new Set([
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+]);
+
 interface Resource {
   Type: string;
   Properties: Record<string, unknown>;
@@ -118,15 +137,20 @@ describe('Workflows: packaged template', () => {
         );
       });
 
-      it('may invoke exactly the connector functions its definition names, and do nothing else', async () => {
+      it('may invoke exactly the connector functions its definition names, and otherwise only deliver its logs', async () => {
         // Prepare
         const functions = await invokedFunctions(name);
 
         // Act
-        const statements = statementsOf(resources[roleOf(resources[logicalId])]);
+        const all = statementsOf(resources[roleOf(resources[logicalId])]);
+        const telemetry = all.filter((statement) =>
+          asArray(statement.Action).every((action) => TELEMETRY_ACTIONS.has(action)),
+        );
+        const statements = all.filter((statement) => !telemetry.includes(statement));
 
-        // Assess
+        // Assess: logging to its log group needs the delivery actions, which take no resource but '*'.
         expect(functions.length).toBeGreaterThan(0);
+        expect(telemetry.flatMap((statement) => asArray(statement.Resource))).toEqual(['*']);
         expect(statements.flatMap((statement) => asArray(statement.Action))).toEqual([
           'lambda:InvokeFunction',
         ]);
@@ -152,7 +176,9 @@ describe('Workflows: packaged template', () => {
     expect(roles.length).toBe(WORKFLOWS.length + 1);
     expect(actions.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
     for (const [, role] of roles) {
-      const targets = statementsOf(role).flatMap((statement) => asArray(statement.Resource));
+      const targets = statementsOf(role)
+        .filter((statement) => asArray(statement.Action).some((action) => !TELEMETRY_ACTIONS.has(action)))
+        .flatMap((statement) => asArray(statement.Resource));
       expect(targets).not.toContain('*');
     }
   });
@@ -172,7 +198,9 @@ describe('Workflows: packaged template', () => {
     const statements = statementsOf(resources[referenced(target?.RoleArn)]);
 
     // Assess
-    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'cron(0 2 * * ? *)', State: 'ENABLED' });
+    // This template is dev's, where schedules are off unless enabled; prod's is ENABLED
+    // (test/packaging/operations.test.ts).
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'cron(0 2 * * ? *)', State: 'DISABLED' });
     expect(JSON.parse(target?.Input ?? '{}')).toEqual({ trigger: 'schedule' });
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['states:StartExecution'], Resource: { Ref: 'NightlyExportStateMachine' } },
