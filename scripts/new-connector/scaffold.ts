@@ -76,7 +76,7 @@ function plan(names: ConnectorNames, kind: Kind): Planned[] {
   files.push({ template: `${kind}/index.test.ts.tmpl`, target: `${folder}/index.test.ts` });
   files.push({ template: 'common/CHANGELOG.md.tmpl', target: `${folder}/CHANGELOG.md` });
   if (kind === 'rest')
-    files.push({ template: 'rest/fake.ts.tmpl', target: `test/fakes/${names.provider}.ts` });
+    files.push({ template: 'rest/fake.ts.tmpl', target: `scripts/local/sandboxes/${names.provider}.ts` });
   if (kind === 'connection') {
     files.push({ template: 'connection/connection.ts.tmpl', target: `${folder}/connection.ts` });
     files.push({ template: 'connection/protocol.ts.tmpl', target: `${folder}/protocol.ts` });

@@ -181,7 +181,7 @@ describe('Script: new-connector', () => {
         ]),
       );
       written.push(...files.map((file) => `${folder}/${file}`));
-      if (kind === 'rest') written.push(`test/fakes/${provider}.ts`);
+      if (kind === 'rest') written.push(`scripts/local/sandboxes/${provider}.ts`);
       if (kind === 'connection') written.push(`test/peers/${provider}.ts`);
 
       const serverless = await readFile(join(copy, 'serverless.yml'), 'utf8');
