@@ -3,7 +3,9 @@
  * production, measures warm cost, cold start, Secrets Manager calls, connection reuse, tracing on and off
  * and bundle sizes side by side in one run, and writes `bench/results.json` and `bench/RESULTS.md`.
  * `--short` is the CI mode (every figure, fewer samples); `--smoke` only proves the script works (tests);
- * `--skip-functions` leaves the repository's functions out (their build, cold starts and sizes).
+ * `--skip-functions` leaves the repository's functions out (their build, cold starts and sizes);
+ * `--baseline <checkout>` also builds that checkout's functions with its own scripts and cold-starts them in
+ * the same rounds (before and after a change, side by side).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -16,10 +18,21 @@ import { runChild } from './lib/child.ts';
 import { type ColdVariant, runColdRounds } from './lib/cold.ts';
 import { lambdaEnvironment, stageNodeOptions } from './lib/env.ts';
 import { GATEWAY_HEADERS, httpEventText, sqsEventText } from './lib/events.ts';
-import { type PreparedFunctions, prepareFunctions } from './lib/functions.ts';
+import {
+  type BaselineFunction,
+  type PreparedFunctions,
+  prepareBaselineFunctions,
+  prepareFunctions,
+} from './lib/functions.ts';
 import { BENCH_SECRET, probeConnections, probeSecrets, startXraySink } from './lib/probes.ts';
 import { renderMarkdown } from './lib/report.ts';
-import { composeResults, type FunctionSizes, functionColdIds, type SizeRow } from './lib/results.ts';
+import {
+  baselineColdIds,
+  composeResults,
+  type FunctionSizes,
+  functionColdIds,
+  type SizeRow,
+} from './lib/results.ts';
 import { countLogLines, runWarmRounds, type WarmOptions, type WarmVariant } from './lib/warm.ts';
 import { SAMPLE_INPUT } from './variants/operation.ts';
 
@@ -31,6 +44,7 @@ const { values } = parseArgs({
     'skip-functions': { type: 'boolean', default: false },
     'out-dir': { type: 'string', default: 'bench' },
     'compare-core': { type: 'string' },
+    baseline: { type: 'string' },
   },
   strict: true,
 });
@@ -90,6 +104,8 @@ function functionSizes(prepared: PreparedFunctions | undefined): FunctionSizes[]
       initJsBytes: size.initJsBytes ?? size.jsBytes,
       mapBytes: size.mapBytes,
       zipBytes: size.zip?.bytes ?? 0,
+      sizeExplained:
+        prepared?.functions.find((fn) => `function ${fn.name}` === size.artifact)?.sizeExplained ?? false,
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -228,6 +244,11 @@ try {
     progress("building the repository's functions and starting their peers");
     prepared = await prepareFunctions(root, work, secretsFake);
   }
+  let baseline: BaselineFunction[] = [];
+  if (prepared !== undefined && values.baseline !== undefined) {
+    progress(`building the baseline's functions (${values.baseline})`);
+    baseline = await prepareBaselineFunctions(resolve(values.baseline), root, work, prepared);
+  }
 
   progress(`cold: ${settings.cold_runs} rounds`);
   const coldVariants: ColdVariant[] = [
@@ -255,6 +276,18 @@ try {
     );
     variantEnv.set(ids.init, fn.env);
     variantEnv.set(ids.health, fn.env);
+  }
+  for (const fn of baseline) {
+    const current = prepared?.functions.find((candidate) => candidate.name === fn.name);
+    if (current === undefined) continue;
+    const ids = baselineColdIds(fn.name);
+    coldVariants.push(
+      { id: ids.init, bundle: fn.bundle, trigger: 'http' },
+      { id: ids.health, bundle: fn.bundle, event: current.healthEvent, trigger: 'http' },
+    );
+    const env = { ...current.env, NODE_OPTIONS: fn.nodeOptions };
+    variantEnv.set(ids.init, env);
+    variantEnv.set(ids.health, env);
   }
   const cold = await runColdRounds(coldVariants, {
     harness: built.harness.cold,

@@ -24,7 +24,25 @@ export function stageNodeOptions(root: string, stage: string): string {
   return String(value);
 }
 
-const PRODUCTION_NODE_OPTIONS = stageNodeOptions(join(import.meta.dirname, '..', '..', '..'), 'prod');
+/**
+ * The NODE_OPTIONS a checkout's production stage runs with: `provider.environment.NODE_OPTIONS` of its
+ * serverless.yml, through `params` when it names `${param:nodeOptions}` (older checkouts set it literally).
+ *
+ * @example
+ * ```ts
+ * productionNodeOptions('/repo'); // ''
+ * ```
+ */
+export function productionNodeOptions(root: string): string {
+  const config = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
+    provider?: { environment?: Record<string, unknown> };
+  };
+  const declared = config.provider?.environment?.['NODE_OPTIONS'];
+  if (typeof declared !== 'string') return '';
+  return declared.includes('param:nodeOptions') ? stageNodeOptions(root, 'prod') : declared;
+}
+
+const PRODUCTION_NODE_OPTIONS = productionNodeOptions(join(import.meta.dirname, '..', '..', '..'));
 
 export interface LambdaEnvironmentOptions {
   functionName: string;

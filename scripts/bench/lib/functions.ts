@@ -5,11 +5,14 @@
  * runtime's AWS SDK), with the environment its function.yml declares plus the settings of its local peer,
  * and the `GET /<name>/health` event its health route receives.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { httpEvent } from '../../../layers/core/src/testing/events.ts';
 import { type ArtifactSize, buildArtifacts } from '../../lib/artifacts.ts';
 import type { FunctionSource } from '../../lib/functions.ts';
 import { prepareRuntime, prepareTaskRoot } from '../../local/functions/task-root.ts';
+import { productionNodeOptions } from './env.ts';
 import { GATEWAY_HEADERS } from './events.ts';
 import { type FunctionPeer, type SecretStore, startPeers } from './peers.ts';
 
@@ -22,7 +25,12 @@ export interface BenchFunction {
   readonly env: Readonly<Record<string, string>>;
   /** `GET /<name>/health` through the HTTP API, as JSON text. */
   readonly healthEvent: string;
+  /** Its README has a section on its size (a heading with "size"): the reason a bundle may pass 300 KiB. */
+  readonly sizeExplained: boolean;
 }
+
+/** A heading about size in a connector's README ("## Size and cold start"). */
+export const SIZE_HEADING = /^#{2,} [^\n]*\bsize\b/im;
 
 export interface PreparedFunctions {
   readonly functions: readonly BenchFunction[];
@@ -93,6 +101,7 @@ export async function prepareFunctions(
       // Any AWS call not pointed at a peer fails fast on a closed port instead of reaching AWS.
       env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', ...literalEnvironment(fn), ...peers.get(fn.name)?.env },
       healthEvent: healthEvent(fn.name),
+      sizeExplained: SIZE_HEADING.test(await readFile(join(fn.dir, 'README.md'), 'utf8').catch(() => '')),
     });
   }
   return {
@@ -102,4 +111,46 @@ export async function prepareFunctions(
       await Promise.allSettled([...peers.values()].map((peer) => peer.close()));
     },
   };
+}
+
+/** A function as another checkout builds it, to measure a change side by side (`--baseline`). */
+export interface BaselineFunction {
+  readonly name: string;
+  readonly bundle: string;
+  /** The baseline's production NODE_OPTIONS (its serverless.yml), since it ran with them. */
+  readonly nodeOptions: string;
+}
+
+/**
+ * Builds the functions of `checkout` (another copy of the repository, e.g. `git worktree` of an older
+ * commit) with that checkout's own build scripts into `<work>/baseline`, and lays them out like the current
+ * ones. Only functions the current build also has are kept: they reuse its environment and peers.
+ *
+ * @example
+ * ```ts
+ * const baseline = await prepareBaselineFunctions('/tmp/main-before', '/repo', '/repo/bench/out', prepared);
+ * ```
+ */
+export async function prepareBaselineFunctions(
+  checkout: string,
+  root: string,
+  work: string,
+  current: PreparedFunctions,
+): Promise<BaselineFunction[]> {
+  const buildDir = join(work, 'baseline', 'build');
+  const artifacts = (await import(pathToFileURL(join(checkout, 'scripts', 'lib', 'artifacts.ts')).href)) as {
+    buildArtifacts: typeof buildArtifacts;
+  };
+  const { functions } = await artifacts.buildArtifacts({ root: checkout, outDir: buildDir });
+  const lambdaRoot = join(work, 'baseline', 'lambda');
+  const modules = await prepareRuntime({ buildDir, root: lambdaRoot, repoRoot: root });
+  const nodeOptions = productionNodeOptions(checkout);
+  const baseline: BaselineFunction[] = [];
+  for (const fn of functions) {
+    if (!current.functions.some((candidate) => candidate.name === fn.name)) continue;
+    const taskRoot = join(lambdaRoot, 'task', fn.name);
+    await prepareTaskRoot({ buildDir, key: fn.name, target: taskRoot, modules });
+    baseline.push({ name: fn.name, bundle: join(taskRoot, 'index.mjs'), nodeOptions });
+  }
+  return baseline;
 }

@@ -84,7 +84,7 @@ function warmSection(r: BenchResults): string {
 
 function coldSection(r: BenchResults): string {
   const rows = Object.entries(r.cold.variants)
-    .filter(([id]) => !id.startsWith('function-'))
+    .filter(([id]) => !id.startsWith('function-') && !id.startsWith('baseline-function-'))
     .map(([id, c]) => [
       id,
       ms(c.median_ms),
@@ -175,6 +175,46 @@ function functionsSection(r: BenchResults): string {
       rows,
     ),
   ].join('\n');
+}
+
+function baselineSection(r: BenchResults): string[] {
+  const rows = Object.entries(r.functions)
+    .filter(([, f]) => f.baseline !== undefined)
+    .map(([name, f]) => {
+      const b = f.baseline as NonNullable<FunctionFigures['baseline']>;
+      return [
+        name,
+        ms(b.cpu_init_over_floor_ms),
+        ms(f.cpu_init_over_floor_ms),
+        ms(b.cpu_health_over_floor_ms),
+        ms(f.cpu_health_over_floor_ms),
+        b.health_vs_raw_cpu.toFixed(2),
+        f.health_vs_raw_cpu.toFixed(2),
+        `**${b.health_cpu_now_vs_baseline.toFixed(2)}**`,
+      ];
+    });
+  if (rows.length === 0) return [];
+  return [
+    '### Before and after (`--baseline`)',
+    '',
+    "The same functions built by the baseline checkout's own scripts (with its production NODE_OPTIONS),",
+    'cold-started in the same rounds, with the same settings and peers. CPU time over the floor:',
+    '',
+    table(
+      [
+        'function',
+        'init before ms',
+        'init now ms',
+        'init + health before ms',
+        'init + health now ms',
+        'before / raw',
+        'now / raw',
+        'now / before',
+      ],
+      rows,
+    ),
+    '',
+  ];
 }
 
 function probesSection(r: BenchResults): string {
@@ -514,7 +554,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     coldSection(r),
     '',
-    ...(Object.keys(r.functions).length === 0 ? [] : [functionsSection(r), '']),
+    ...(Object.keys(r.functions).length === 0 ? [] : [functionsSection(r), '', ...baselineSection(r)]),
     probesSection(r),
     '',
     sizesSection(r),
@@ -522,9 +562,12 @@ export function renderMarkdown(r: BenchResults): string {
     ...alternative,
     '## Reproduce',
     '',
-    '`npm run bench` (two to three minutes) or `npm run bench -- --short` (CI, under a minute). Figures land in',
-    '`bench/results.json`; the bundles and per-variant stderr in `bench/out/`. To measure a change to the core',
-    'side by side: `npm run bench -- --compare-core <checkout with the modified layers/core>`.',
+    '`npm run bench` (about ten minutes on this shared 2-core machine, most of it the cold rounds of every',
+    'function), `npm run bench -- --short` (two to three minutes) or `--smoke` (under a minute: what',
+    '`test/bench/run.test.ts` runs, every figure once). Figures land in `bench/results.json`; the bundles and',
+    'per-variant stderr in `bench/out/`. Side by side with another checkout (e.g. `git worktree add` of the',
+    'commit before a change): `--compare-core <checkout>` measures its `layers/core`, `--baseline <checkout>`',
+    'builds its functions with its own scripts and cold-starts them in the same rounds.',
     '',
   ].join('\n');
 }

@@ -27,6 +27,8 @@ export interface SizeRow {
 /** One repository function: its bundle and its cold starts over the floor, also as ratios to raw. */
 export interface FunctionFigures {
   readonly js_bytes: number;
+  /** Its README has a section on its size: the reason a bundle over 300 KiB may give. */
+  readonly size_explained: boolean;
   /** What its entry loads at init (index.mjs and the chunks it imports statically). */
   readonly init_js_bytes: number;
   readonly map_bytes: number;
@@ -43,6 +45,15 @@ export interface FunctionFigures {
   readonly cpu_health_over_floor_ms: number;
   readonly init_vs_raw_cpu: number;
   readonly health_vs_raw_cpu: number;
+  /** The same function built by the `--baseline` checkout, cold-started in the same rounds. */
+  readonly baseline?: {
+    readonly cpu_init_over_floor_ms: number;
+    readonly cpu_health_over_floor_ms: number;
+    readonly health_over_floor_ms: number;
+    readonly health_vs_raw_cpu: number;
+    /** This build's init + health CPU over the floor divided by the baseline's (below 1 is faster). */
+    readonly health_cpu_now_vs_baseline: number;
+  };
 }
 
 /** Sizes of one function's build, as the bench got them from `buildArtifacts`. */
@@ -52,6 +63,8 @@ export interface FunctionSizes {
   readonly initJsBytes: number;
   readonly mapBytes: number;
   readonly zipBytes: number;
+  /** Its README says why it is as large as it is (a section on its size). */
+  readonly sizeExplained: boolean;
 }
 
 /**
@@ -235,12 +248,32 @@ export function functionColdIds(name: string): { init: string; health: string } 
   return { init: `function-${name}-init`, health: `function-${name}-health` };
 }
 
+/** The cold variant ids of the `--baseline` checkout's build of a function. */
+export function baselineColdIds(name: string): { init: string; health: string } {
+  return { init: `baseline-function-${name}-init`, health: `baseline-function-${name}-health` };
+}
+
+function baselineFigures(m: Measurements, name: string): FunctionFigures['baseline'] {
+  const ids = baselineColdIds(name);
+  const init = m.cold.variants[ids.init];
+  const health = m.cold.variants[ids.health];
+  if (init === undefined || health === undefined) return undefined;
+  return {
+    cpu_init_over_floor_ms: round(init.cpuOverFloorMs, 1),
+    cpu_health_over_floor_ms: round(health.cpuOverFloorMs, 1),
+    health_over_floor_ms: round(health.overFloorMs, 1),
+    health_vs_raw_cpu: coldCpuRatio(m.cold, ids.health, 'raw-http'),
+    health_cpu_now_vs_baseline: coldCpuRatio(m.cold, functionColdIds(name).health, ids.health),
+  };
+}
+
 function functionFigures(m: Measurements): Record<string, FunctionFigures> {
   const figures: Record<string, FunctionFigures> = {};
   for (const fn of m.functions) {
     const ids = functionColdIds(fn.name);
     figures[fn.name] = {
       js_bytes: fn.jsBytes,
+      size_explained: fn.sizeExplained,
       init_js_bytes: fn.initJsBytes,
       map_bytes: fn.mapBytes,
       zip_bytes: fn.zipBytes,
@@ -256,6 +289,8 @@ function functionFigures(m: Measurements): Record<string, FunctionFigures> {
       init_vs_raw_cpu: coldCpuRatio(m.cold, ids.init, 'raw-http'),
       health_vs_raw_cpu: coldCpuRatio(m.cold, ids.health, 'raw-http'),
     };
+    const baseline = baselineFigures(m, fn.name);
+    if (baseline !== undefined) figures[fn.name] = { ...(figures[fn.name] as FunctionFigures), baseline };
   }
   return figures;
 }
@@ -277,12 +312,13 @@ function functionBudgets(functions: Readonly<Record<string, FunctionFigures>>): 
       });
     }
     const kib = round(figures.js_bytes / 1024, 1);
+    const explained = figures.js_bytes > FUNCTION_BUNDLE_LIMIT_BYTES && figures.size_explained;
     budgets.push({
       id: `function_bundle_kib_${name}`,
-      description: `${name}: minified bundle KiB (over 300 only with a reason in its README)`,
+      description: `${name}: minified bundle KiB (over 300 only with a reason in its README${explained ? ': given' : ''})`,
       limit: FUNCTION_BUNDLE_LIMIT_BYTES / 1024,
       value: kib,
-      met: figures.js_bytes <= FUNCTION_BUNDLE_LIMIT_BYTES,
+      met: figures.js_bytes <= FUNCTION_BUNDLE_LIMIT_BYTES || figures.size_explained,
     });
   }
   return budgets;
