@@ -560,6 +560,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ];
     if (postgres !== undefined)
       listeners.push({ name: 'PostgreSQL (PGlite)', url: postgres.url, protocol: 'postgresql' });
+    for (const sandbox of sandboxes.listeners) listeners.push({ ...sandbox, protocol: 'http' });
     const sources = {
       apiUrl: api.url,
       awsUrl: aws.url,

@@ -18,6 +18,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
 import { type StackProcess, startStackProcess } from '../local/stack-process.ts';
 
 const REGION = 'us-east-1';
@@ -94,6 +95,11 @@ function awsJsonRefusal(answer: Answer): void {
   expect(JSON.parse(answer.body)).toMatchObject({ __type: expect.stringMatching(/AccessDeniedException$/) });
 }
 
+function sandboxRefusal(answer: Answer): void {
+  expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+  expect(JSON.parse(answer.body)).toMatchObject({ ok: false, error: 'forbidden' });
+}
+
 /** Every HTTP listener the stack starts: adding one without a row here fails the first test. */
 const LISTENERS: Record<string, ListenerCase> = {
   'HTTP API': {
@@ -137,6 +143,28 @@ const LISTENERS: Record<string, ListenerCase> = {
         lambda.destroy();
         secrets.destroy();
       }
+    },
+  },
+  // The SaaS sandboxes (scripts/local/sandboxes/): the Slack and GitHub contract fakes the stack serves.
+  'Slack sandbox': {
+    probe: { path: '/api/auth.test', headers: { authorization: `Bearer ${SLACK_SANDBOX_TOKEN}` } },
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      const response = await fetch(`${url}/api/auth.test`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SLACK_SANDBOX_TOKEN}` },
+      });
+      expect(await response.json()).toMatchObject({ ok: true });
+    },
+  },
+  'GitHub sandbox': {
+    probe: { path: '/', headers: { authorization: `Bearer ${GITHUB_SANDBOX_TOKEN}` } },
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      const response = await fetch(`${url}/repos/octo/hello/issues`, {
+        headers: { authorization: `Bearer ${GITHUB_SANDBOX_TOKEN}` },
+      });
+      expect(response.status).toBe(200);
     },
   },
   'S3 (s3rver)': {

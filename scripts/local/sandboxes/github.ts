@@ -60,6 +60,7 @@ import {
   json,
   type RouteContext,
   refuse,
+  type StartOptions,
   startFake,
 } from './kit/index.ts';
 
@@ -172,6 +173,8 @@ export interface GitHubFakeOptions {
   now?: () => number;
   /** Default 0: an ephemeral port (tests); the local stack may pin one. */
   port?: number;
+  /** Called with the HTTP server before it listens (the local stack's Host/Origin gate). */
+  prepare?: StartOptions['prepare'];
 }
 
 export interface GitHubFake {
@@ -857,7 +860,10 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
         },
       ],
     },
-    options.port === undefined ? {} : { port: options.port },
+    {
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+    },
   );
 
   /** Requests of `route` (`'*'`: any) for which `when` holds, judged on their recorded form. */

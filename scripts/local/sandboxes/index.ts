@@ -15,6 +15,8 @@
  *
  * The next provider is one row of {@link SANDBOXES}.
  */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { guardServer, type Refusal } from '../guard.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import {
@@ -40,14 +42,30 @@ export interface RunningSandbox {
 export interface SandboxSpec {
   /** Lower-case provider name, as `CIRCLE_LOCAL_REAL` names it. */
   provider: string;
+  /** Its name among the stack's listeners (`/health`). */
+  listener: string;
   /** The function setting with the provider's base URL. */
   urlVariable: string;
   /** The function setting naming the token's secret. */
   secretVariable: string;
   /** The token the sandbox accepts and the stack stores when no secret is set. */
   token: string;
-  start(): Promise<RunningSandbox>;
+  /** Starts it; `prepare` gets the HTTP server before it listens. */
+  start(prepare: (server: Server) => void): Promise<RunningSandbox>;
 }
+
+/** A refusal of the stack's Host/Origin gate, as JSON (both providers answer JSON). */
+function refuseSandbox(_req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
+  const body = JSON.stringify({ ok: false, error: 'forbidden', message: refusal.message });
+  res.writeHead(403, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** Puts the stack's Host/Origin gate in front of a sandbox, as in front of every local listener. */
+export const guardSandbox = (server: Server): void => guardServer(server, refuseSandbox);
 
 /** The Slack sandbox's token (the fake's default one). */
 export const SLACK_SANDBOX_TOKEN = DEFAULT_SLACK_TOKEN;
@@ -130,25 +148,28 @@ export function githubSeed(): Record<string, FakeRepoSeed> {
 export const SANDBOXES: readonly SandboxSpec[] = [
   {
     provider: 'slack',
+    listener: 'Slack sandbox',
     urlVariable: 'SLACK_API_URL',
     secretVariable: 'SLACK_BOT_TOKEN_SECRET',
     token: SLACK_SANDBOX_TOKEN,
-    start: async () => {
+    start: async (prepare) => {
       const fake = await startSlackFake({
         ...slackSeed(),
         users: seedUsers(),
         tokens: [SLACK_SANDBOX_TOKEN],
+        prepare,
       });
       return { url: fake.url, acceptToken: (token) => fake.tokens.add(token), close: () => fake.close() };
     },
   },
   {
     provider: 'github',
+    listener: 'GitHub sandbox',
     urlVariable: 'GITHUB_API_URL',
     secretVariable: 'GITHUB_TOKEN_SECRET',
     token: GITHUB_SANDBOX_TOKEN,
-    start: async () => {
-      const fake = await startGitHubFake({ tokens: [GITHUB_SANDBOX_TOKEN], repos: githubSeed() });
+    start: async (prepare) => {
+      const fake = await startGitHubFake({ tokens: [GITHUB_SANDBOX_TOKEN], repos: githubSeed(), prepare });
       return { url: fake.baseUrl, acceptToken: (token) => fake.addToken(token), close: () => fake.close() };
     },
   },
@@ -273,13 +294,19 @@ export async function startSandboxes(
   plans: readonly ProviderPlan[],
   secrets: SecretStore,
   shell: NodeJS.ProcessEnv,
-): Promise<{ variables: Record<string, string>; providers: ProviderState[]; close(): Promise<void> }> {
+): Promise<{
+  variables: Record<string, string>;
+  providers: ProviderState[];
+  listeners: { name: string; url: string }[];
+  close(): Promise<void>;
+}> {
   const running: RunningSandbox[] = [];
   const close = async (): Promise<void> => {
     await Promise.all(running.splice(0).map((sandbox) => sandbox.close()));
   };
   const variables: Record<string, string> = {};
   const providers: ProviderState[] = [];
+  const listeners: { name: string; url: string }[] = [];
   try {
     for (const plan of plans) {
       const stored = plan.secretName === undefined ? undefined : await secrets.get(plan.secretName);
@@ -288,8 +315,9 @@ export async function startSandboxes(
         providers.push(outsideState(plan, value, shell));
         continue;
       }
-      const sandbox = await plan.spec.start();
+      const sandbox = await plan.spec.start(guardSandbox);
       running.push(sandbox);
+      listeners.push({ name: plan.spec.listener, url: new URL(sandbox.url).origin });
       variables[plan.spec.urlVariable] = sandbox.url;
       providers.push(await useSandbox(plan, sandbox, { secrets, stored: stored !== undefined, value }));
     }
@@ -297,5 +325,5 @@ export async function startSandboxes(
     await close();
     throw error;
   }
-  return { variables, providers, close };
+  return { variables, providers, listeners, close };
 }

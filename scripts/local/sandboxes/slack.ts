@@ -61,6 +61,7 @@ import {
   type FaultTarget,
   json,
   type Answer as KitAnswer,
+  type StartOptions,
   startFake,
 } from './kit/index.ts';
 
@@ -145,6 +146,8 @@ export interface SlackFault {
 export interface SlackFakeOptions {
   /** Default 0: an ephemeral port (tests); the local stack may pin one. */
   port?: number;
+  /** Called with the HTTP server before it listens (the local stack's Host/Origin gate). */
+  prepare?: StartOptions['prepare'];
   tokens?: string[];
   channels?: SlackFakeChannel[];
   users?: SlackFakeUser[];
@@ -735,7 +738,10 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
         },
       ],
     },
-    options.port === undefined ? {} : { port: options.port },
+    {
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+    },
   );
   const callsOf =
     (method: string) =>

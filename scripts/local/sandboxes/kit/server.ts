@@ -3,7 +3,7 @@
  * provider fake's handlers, checks tokens through its hook, answers injected faults, keeps seeded state
  * and a request log. No test framework in here: the local stack serves the same fakes as sandboxes.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -86,6 +86,8 @@ export interface StartOptions {
   port?: number;
   /** Default `127.0.0.1`. */
   host?: string;
+  /** Called with the server before it listens (the local stack puts its Host/Origin gate in front). */
+  prepare?: (server: Server) => void;
 }
 
 /** A running fake. */
@@ -336,6 +338,7 @@ export async function startFake<S extends object>(
       }
     });
   });
+  options.prepare?.(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
