@@ -86,7 +86,8 @@ beforeAll(async () => {
     SLACK_API_URL: slack.url,
     SLACK_BOT_TOKEN_SECRET: TOKEN_SECRET,
     SLACK_SIGNING_SECRET_SECRET: SIGNING_SECRET_NAME,
-    SLACK_TIMEOUT_MS: '400',
+    // Short enough for the hang test, long enough for a loaded two-core machine's ordinary answers.
+    SLACK_TIMEOUT_MS: '1500',
   });
   configureSecrets({});
   ({ handler } = await import('./index.ts'));
@@ -380,7 +381,8 @@ describe('Connector: slack', () => {
       // Assess
       expect(response.statusCode).toBe(504);
       expect(json(response)['code']).toBe('timeout');
-      expect(Date.now() - started).toBeLessThan(2_000);
+      // Stopped by the timeout, not by the hang ending (it never does): far below the test's own limit.
+      expect(Date.now() - started).toBeLessThan(10_000);
     });
 
     it.each([

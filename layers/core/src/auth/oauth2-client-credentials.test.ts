@@ -438,13 +438,18 @@ describe('Class: OAuth2ClientCredentialsAuth', () => {
     });
 
     it.each([
-      [{ 'retry-after': '7' }, 7000],
-      [{ 'retry-after': new Date(Date.now() + 60_000).toUTCString() }, 60_000],
-      [{ 'retry-after': 'soon' }, undefined],
-      [{}, undefined],
-    ])('throws a RateLimitedError carrying Retry-After %o', async (headers, expected) => {
+      ['seconds', (): Record<string, string> => ({ 'retry-after': '7' }), 7000],
+      // The date is made when the test runs: made at load, a busy machine could age it past the bound.
+      [
+        'an HTTP date',
+        (): Record<string, string> => ({ 'retry-after': new Date(Date.now() + 60_000).toUTCString() }),
+        60_000,
+      ],
+      ['a word', (): Record<string, string> => ({ 'retry-after': 'soon' }), undefined],
+      ['nothing', (): Record<string, string> => ({}), undefined],
+    ])('throws a RateLimitedError carrying Retry-After given as %s', async (_what, headers, expected) => {
       // Prepare
-      endpoint.overrides.push({ status: 429, body: '{"error":"slow_down"}', headers });
+      endpoint.overrides.push({ status: 429, body: '{"error":"slow_down"}', headers: headers() });
       const auth = oauth2ClientCredentials({
         tokenUrl,
         credentials: { clientId: 'client:1', clientSecret: SECRET },
