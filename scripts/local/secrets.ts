@@ -6,10 +6,15 @@
  *   set <name> --file <path>  the value is the file's content (e.g. an RDS-style JSON secret)
  *   list                      names and dates, never values
  *   delete <name>             remove at once
+ *   push --stage <s> [--region <r>] [--dry-run]
+ *                             not the local store: creates the stage's expected secrets in Secrets Manager (the
+ *                             AWS account, or AWS_ENDPOINT_URL) with a placeholder, lists the unset ones
+ *                             (scripts/secrets/push.ts)
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runPush } from '../secrets/push.ts';
 import { fail } from './cli/common.ts';
 import { localDir } from './paths.ts';
 import { SecretStore } from './stores/secret-store.ts';
@@ -25,11 +30,25 @@ async function readStdin(): Promise<string> {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { file: { type: 'string' }, description: { type: 'string' } },
+    options: {
+      file: { type: 'string' },
+      description: { type: 'string' },
+      stage: { type: 'string' },
+      region: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+    },
   });
   const [command, name, value] = positionals;
   const store = new SecretStore(join(localDir(), 'secrets.json'));
   switch (command) {
+    case 'push':
+      await runPush({
+        root: join(import.meta.dirname, '..', '..'),
+        stage: values.stage,
+        region: values.region,
+        dryRun: values['dry-run'] === true,
+      });
+      return;
     case 'set': {
       if (name === undefined)
         throw new Error('usage: npm run secrets -- set <name> <value | - | --file path>');
@@ -65,7 +84,9 @@ async function main(): Promise<void> {
       return;
     }
     default:
-      throw new Error('usage: npm run secrets -- set <name> <value> | list | delete <name>');
+      throw new Error(
+        'usage: npm run secrets -- set <name> <value> | list | delete <name> | push --stage <stage> [--dry-run]',
+      );
   }
 }
 
