@@ -1,18 +1,7 @@
 import { defineConnector } from '@circle-core/core';
+import { sqlDatabaseOperations } from '#shared/interfaces/sql-database-operations.ts';
 import { CAPABILITIES, MysqlClient } from './client.ts';
 import { MysqlConfig } from './config.ts';
-import {
-  DescribeTableInput,
-  DescribeTableOutput,
-  ExecuteInput,
-  ExecuteOutput,
-  InsertRowsInput,
-  InsertRowsOutput,
-  ListTablesInput,
-  ListTablesOutput,
-  QueryInput,
-  QueryOutput,
-} from './models.ts';
 
 /**
  * The MySQL/MariaDB connector: prepared statements, transactional batches, bulk inserts and catalog
@@ -34,40 +23,7 @@ export const connector = defineConnector({
     await client.warmUp();
     return client;
   },
-  operations: (op) => ({
-    query: op({
-      description: 'Runs one prepared SQL statement and returns its rows, row count and columns',
-      input: QueryInput,
-      output: QueryOutput,
-      run: (input, { client }) => client.query(input),
-    }),
-    execute: op({
-      effect: 'write',
-      description: 'Runs several prepared statements in one transaction, all or nothing',
-      input: ExecuteInput,
-      output: ExecuteOutput,
-      run: (input, { client }) => client.execute(input),
-    }),
-    'insert-rows': op({
-      effect: 'write',
-      description: 'Inserts many rows into one table with batched multi-row INSERTs in one transaction',
-      input: InsertRowsInput,
-      output: InsertRowsOutput,
-      run: (input, { client }) => client.insertRows(input),
-    }),
-    'list-tables': op({
-      description: 'Lists tables and views, optionally of one database',
-      input: ListTablesInput,
-      output: ListTablesOutput,
-      run: (input, { client }) => client.listTables(input),
-    }),
-    'describe-table': op({
-      description: 'Describes a table: columns, types, nullability, defaults and primary key',
-      input: DescribeTableInput,
-      output: DescribeTableOutput,
-      run: (input, { client }) => client.describeTable(input),
-    }),
-  }),
+  operations: (op) => sqlDatabaseOperations(op, { statements: 'prepared', namespace: 'database' }),
   healthCheck: ({ client }) => client.ping(),
 });
 
