@@ -9,6 +9,7 @@ export * from './config.ts';
 export * from './connection.ts';
 export * from './connector/index.ts';
 export * from './context.ts';
+export * from './coordination/index.ts';
 export * from './errors.ts';
 export * from './events/index.ts';
 export * from './http/index.ts';

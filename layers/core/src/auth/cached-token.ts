@@ -4,6 +4,7 @@
  * token here. One exchange at a time per auth instance, renewal ahead of expiry, and a forced renewal
  * after the provider refused the token (401/403).
  */
+import type { TokenShare } from '../coordination/tokens.ts';
 import type { RequestAuth } from './types.ts';
 
 /** What one exchange produced. */
@@ -32,6 +33,11 @@ export interface CachedTokenAuthOptions {
   scheme?: string;
   /** The clock, epoch ms; tests move it to reach an expiry. */
   now?: () => number;
+  /**
+   * Shares tokens with the connector's other containers ({@link SharedTokenCache}): one exchange per
+   * expiry across all of them. Without it each container exchanges for itself.
+   */
+  share?: TokenShare;
 }
 
 /** A {@link RequestAuth} backed by a cached token, which it also hands out. */
@@ -69,12 +75,16 @@ export function cachedTokenAuth(options: CachedTokenAuthOptions): CachedTokenAut
   let inFlight: Promise<string> | undefined;
   // Bumped by refresh(): an exchange started before it must not repopulate the cache.
   let generation = 0;
+  // The last token the provider refused: a shared cache must not hand it back.
+  let refused: string | undefined;
 
   function start(): Promise<string> {
     const started = generation;
     // Counted from the request, not the answer: the issuer's clock started before ours stopped waiting.
     const issuedAt = now();
-    const pending = exchange()
+    const issuing =
+      options.share === undefined ? exchange() : options.share.exchange(exchange, refreshAheadMs, refused);
+    const pending = issuing
       .then((issued) => {
         const expiresAt = issued.expiresAt ?? issuedAt + (issued.expiresInMs ?? defaultLifetimeMs);
         const lifeMs = expiresAt - issuedAt;
@@ -101,6 +111,7 @@ export function cachedTokenAuth(options: CachedTokenAuthOptions): CachedTokenAut
     },
     async refresh() {
       generation += 1;
+      refused = cached?.value ?? refused;
       cached = undefined;
       inFlight = undefined;
       await options.onRefresh?.();

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import sjson from 'secure-json-parse';
 import * as z from 'zod';
 import { callBudget } from '../budget.ts';
+import type { TokenShare } from '../coordination/tokens.ts';
 import {
   AuthError,
   ConfigurationError,
@@ -65,6 +66,8 @@ export interface OAuth2ClientCredentialsOptions {
   timeoutMs?: number;
   /** Replaces the built-in `node:http(s)` transport. */
   post?: TokenPost;
+  /** Shares the token with the connector's other containers (see {@link cachedTokenAuth}). */
+  share?: TokenShare;
 }
 
 const TokenAnswer = z.object({
@@ -346,6 +349,7 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
   return cachedTokenAuth({
     exchange,
     refreshAheadMs,
+    ...(options.share === undefined ? {} : { share: options.share }),
     ...(secret === undefined ? {} : { onRefresh: () => secret.refresh() }),
   });
 }

@@ -8,6 +8,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { awsCall } from '../aws/call.ts';
 import { createAwsClient } from '../aws/client.ts';
+import type { TokenShare } from '../coordination/tokens.ts';
 import { AuthError } from '../errors.ts';
 import type { Secret } from '../secrets.ts';
 import { type CachedTokenAuth, cachedTokenAuth, type IssuedToken } from './cached-token.ts';
@@ -50,6 +51,11 @@ export interface OAuth2RefreshTokenOptions {
   post?: TokenPost;
   /** Replaces the write-back (default: Secrets Manager `PutSecretValue` through {@link awsCall}). */
   store?: SecretWriter;
+  /**
+   * Shares the access token with the connector's other containers: one grant per expiry across all of
+   * them, so a rotating refresh token is spent and written back once (see {@link cachedTokenAuth}).
+   */
+  share?: TokenShare;
 }
 
 let secretsClient: Promise<SecretsManagerClient> | undefined;
@@ -115,6 +121,11 @@ export function oauth2RefreshToken(options: OAuth2RefreshTokenOptions): CachedTo
   }
 
   async function exchange(): Promise<IssuedToken> {
+    if (options.share !== undefined && !unsaved) {
+      // Shared: the last rotation may have been another container's, so its refresh token is the one to spend.
+      latest = undefined;
+      await secret.refresh();
+    }
     let creds = latest ?? (await secret.json(RefreshTokenCredentials));
     let answer: TokenAnswer;
     try {
@@ -141,6 +152,7 @@ export function oauth2RefreshToken(options: OAuth2RefreshTokenOptions): CachedTo
   return cachedTokenAuth({
     exchange,
     refreshAheadMs,
+    ...(options.share === undefined ? {} : { share: options.share }),
     onRefresh: async () => {
       if (!unsaved) latest = undefined;
       await secret.refresh();

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestAuth } from '../auth/types.ts';
 import { ANSWER_RESERVE_MS, callBudget } from '../budget.ts';
 import { currentCorrelationId, remainingTimeMs } from '../context.ts';
+import type { RateBudget } from '../coordination/rate-budget.ts';
 import {
   AuthError,
   CircuitOpenError,
@@ -54,6 +55,7 @@ interface Settings {
   maxResponseBytes: number;
   rateLimit: RateLimitHeaders;
   idempotencyHeader: string;
+  budget: RateBudget | undefined;
   breaker: CircuitBreakerOptions | false;
   ssrfGuard: boolean;
   maxRedirects: number;
@@ -111,6 +113,7 @@ function settingsFrom(options: HttpClientOptions): Settings {
     maxResponseBytes: positive('maxResponseBytes', options.maxResponseBytes, 5 * 1024 * 1024),
     rateLimit: lowerCaseNames(options.rateLimit ?? {}),
     idempotencyHeader: (options.idempotencyHeader ?? 'Idempotency-Key').toLowerCase(),
+    budget: options.budget,
     breaker:
       breaker === false
         ? false
@@ -331,6 +334,17 @@ export class HttpClient {
     if (breaker !== undefined && !breaker.tryAcquire()) {
       return { ok: false, error: new CircuitOpenError(prepared.url.host), retryAfterMs: undefined };
     }
+    const { budget } = this.#settings;
+    if (budget !== undefined) {
+      try {
+        await budget.take();
+      } catch (error) {
+        breaker?.release();
+        const failure = toConnectorError(error);
+        const retryAfterMs = failure instanceof RateLimitedError ? failure.retryAfterMs : undefined;
+        return { ok: false, error: failure, retryAfterMs };
+      }
+    }
     this.stats.attempts += 1;
     let raw: RawResponse;
     let finalUrl: URL;
@@ -347,6 +361,7 @@ export class HttpClient {
     const inspected = this.#settings.inspect?.(response);
     if (inspected !== undefined) {
       const retryAfterMs = inspected instanceof RateLimitedError ? inspected.retryAfterMs : undefined;
+      await this.#pauseAll(retryAfterMs);
       return { ok: false, error: inspected, retryAfterMs };
     }
     if (malformed && raw.status < 300) {
@@ -359,7 +374,14 @@ export class HttpClient {
       return { ok: false, error, retryAfterMs: undefined };
     }
     const failure = failureForResponse(response, provider, Date.now(), this.#settings.rateLimit);
-    return failure === undefined ? { ok: true, response } : { ok: false, ...failure };
+    if (failure === undefined) return { ok: true, response };
+    if (failure.error instanceof RateLimitedError) await this.#pauseAll(failure.retryAfterMs);
+    return { ok: false, ...failure };
+  }
+
+  /** One container was told to wait: every container sharing the budget waits with it. */
+  async #pauseAll(retryAfterMs: number | undefined): Promise<void> {
+    if (retryAfterMs !== undefined) await this.#settings.budget?.pause(Date.now() + retryAfterMs);
   }
 
   #report(breaker: CircuitBreaker | undefined, error: unknown): void {

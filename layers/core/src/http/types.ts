@@ -3,6 +3,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { RequestAuth } from '../auth/types.ts';
+import type { RateBudget } from '../coordination/rate-budget.ts';
 import type { ConnectorError } from '../errors.ts';
 import type { RateLimitHeaders } from './backoff.ts';
 
@@ -70,6 +71,11 @@ export interface HttpClientOptions {
   rateLimit?: RateLimitHeaders;
   /** Default 'Idempotency-Key'. */
   idempotencyHeader?: string;
+  /**
+   * A rate budget shared with the connector's other containers ({@link SharedRateBudget}): one unit is
+   * taken before every attempt, and a `Retry-After` the provider sends pauses every container.
+   */
+  budget?: RateBudget;
   /** Per host, shared by every client in the container; default `{ failureThreshold: 5, resetAfterMs: 30_000 }`. */
   circuitBreaker?: { failureThreshold?: number; resetAfterMs?: number } | false;
   /** Default false (base URLs are config); true when every URL comes from input. */

@@ -1,0 +1,174 @@
+/**
+ * The coordination table: one DynamoDB table (`CIRCLE_COORDINATION_TABLE`, string key `pk`, TTL on `ttl`)
+ * where the containers of every connector share what one container's memory cannot hold alone: provider
+ * tokens ({@link SharedTokenCache}) and rate-limit budgets ({@link SharedRateBudget}). Items are keyed
+ * `<kind>#<connector>#...`, so each function's IAM grant can be limited to its own keys
+ * (`dynamodb:LeadingKeys`).
+ *
+ * Coordination is an optimisation, never a dependency: when the table cannot be reached, each container
+ * falls back to working alone (its own token exchange, the provider's own `Retry-After`), with a warning.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsCall } from '../aws/call.ts';
+import { awsErrorName } from '../aws/errors.ts';
+import { createDocumentClient } from '../events/ledger.ts';
+
+/** Where a warning goes (a connector's logger). */
+export interface CoordinationLog {
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface CoordinationTableOptions {
+  /** The table name (`CIRCLE_COORDINATION_TABLE`). */
+  table: string;
+  /** A document client, or a function building one on first use (init never loads the DynamoDB SDK). */
+  client?: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
+  /** The connector, for the default client's user agent and the log. */
+  connector: string;
+  /** Told when the table cannot be reached and a container falls back to working alone. */
+  log?: CoordinationLog;
+}
+
+/** A DynamoDB item of the table. */
+export type CoordinationItem = Record<string, unknown>;
+
+/** The table could not be read or written: coordination falls back to one container's own view. */
+export class CoordinationUnavailable extends Error {
+  override readonly name = 'CoordinationUnavailable';
+}
+
+// Loaded on first use, like the delivery ledger's client.
+let documents: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
+const documentModule = () => {
+  documents ??= import('@aws-sdk/lib-dynamodb');
+  return documents;
+};
+
+/** One conditional write: its update, the condition under which it applies, and the names and values. */
+export interface ConditionalUpdate {
+  update: string;
+  condition: string;
+  names?: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/**
+ * Reads and conditionally updates items of the coordination table through the AWS kit (budgets, error
+ * mapping). Every failure other than a condition that does not hold is a {@link CoordinationUnavailable}.
+ *
+ * @example
+ * ```ts
+ * const table = new CoordinationTable({ table: 'circle-core-dev-coordination', connector: 'github' });
+ * const item = await table.get('token#github#installation-42');
+ * ```
+ */
+export class CoordinationTable {
+  readonly name: string;
+  readonly connector: string;
+  readonly #source: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
+  readonly #log: CoordinationLog | undefined;
+  #client: Promise<DynamoDBDocumentClient> | undefined;
+  #warnedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: CoordinationTableOptions) {
+    this.name = options.table;
+    this.connector = options.connector;
+    this.#source = options.client ?? (() => createDocumentClient(options.connector));
+    this.#log = options.log;
+  }
+
+  /** The item under `pk` (a strongly consistent read), or undefined. */
+  async get(pk: string): Promise<CoordinationItem | undefined> {
+    const [{ GetCommand }, client] = await this.#ready();
+    const get = new GetCommand({ TableName: this.name, Key: { pk }, ConsistentRead: true });
+    try {
+      const { Item } = await awsCall({ service: 'DynamoDB', action: 'GetItem' }, (abortSignal) =>
+        client.send(get, { abortSignal }),
+      );
+      return Item;
+    } catch (error) {
+      throw this.#unavailable('GetItem', error);
+    }
+  }
+
+  /** Applies `change` to the item under `pk`: true when it was made, false when its condition did not hold. */
+  async update(pk: string, change: ConditionalUpdate): Promise<boolean> {
+    const [{ UpdateCommand }, client] = await this.#ready();
+    const update = new UpdateCommand({
+      TableName: this.name,
+      Key: { pk },
+      UpdateExpression: change.update,
+      ConditionExpression: change.condition,
+      ...(change.names === undefined ? {} : { ExpressionAttributeNames: change.names }),
+      ExpressionAttributeValues: change.values,
+    });
+    try {
+      await awsCall({ service: 'DynamoDB', action: 'UpdateItem' }, (abortSignal) =>
+        client.send(update, { abortSignal }),
+      );
+      return true;
+    } catch (error) {
+      if (awsErrorName((error as { cause?: unknown }).cause) === 'ConditionalCheckFailedException')
+        return false;
+      throw this.#unavailable('UpdateItem', error);
+    }
+  }
+
+  /**
+   * Tells the log that a container works alone for now, at most once a minute (a table outage during a
+   * burst would otherwise write a line per call).
+   */
+  fallingBack(what: string, error: unknown): void {
+    const now = Date.now();
+    if (now - this.#warnedAt < 60_000) return;
+    this.#warnedAt = now;
+    this.#log?.warn(`Coordination table unreachable; ${what} without the other containers`, {
+      table: this.name,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+
+  async #ready(): Promise<[typeof import('@aws-sdk/lib-dynamodb'), DynamoDBDocumentClient]> {
+    const source = this.#source;
+    this.#client ??= (typeof source === 'function' ? source() : Promise.resolve(source)).catch(
+      (error: unknown) => {
+        this.#client = undefined;
+        throw this.#unavailable('connect', error);
+      },
+    );
+    return Promise.all([documentModule(), this.#client]);
+  }
+
+  #unavailable(action: string, error: unknown): CoordinationUnavailable {
+    if (error instanceof CoordinationUnavailable) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new CoordinationUnavailable(`DynamoDB ${action} on ${this.name} failed: ${message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Epoch seconds for the table's TTL attribute, `afterMs` from `nowMs`. */
+export function ttlSeconds(nowMs: number, afterMs: number): number {
+  return Math.ceil((nowMs + afterMs) / 1000);
+}
+
+/**
+ * The coordination table named by `CIRCLE_COORDINATION_TABLE`, or undefined when the setting is absent
+ * (then each container works alone, as before sharing existed).
+ *
+ * @example
+ * ```ts
+ * const table = coordinationFromEnv('github', logger);
+ * const share = table && new SharedTokenCache({ table, key: 'installation-42' });
+ * ```
+ */
+export function coordinationFromEnv(
+  connector: string,
+  log?: CoordinationLog,
+  env: Record<string, string | undefined> = process.env,
+): CoordinationTable | undefined {
+  const table = env['CIRCLE_COORDINATION_TABLE']?.trim();
+  if (table === undefined || table === '') return undefined;
+  return new CoordinationTable({ table, connector, ...(log === undefined ? {} : { log }) });
+}
