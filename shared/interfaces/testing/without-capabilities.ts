@@ -5,6 +5,8 @@
  * call on, so the conformance suites' refusal tests run (test/conformance). Everything else is the wrapped
  * implementation's own behaviour.
  */
+import { parseInput } from '@circle-core/core';
+import { PublishBatchInput, PublishInput } from '../../models/message-publisher.ts';
 import type {
   CopyObjectInput,
   CopyObjectOutput,
@@ -19,6 +21,13 @@ import type {
 import type { GetFileInput, ListIssuesInput, RepositoryFile } from '../../models/source-control.ts';
 import type { ExecuteInput, ExecuteOutput } from '../../models/sql-database.ts';
 import { requireCapability } from '../capabilities.ts';
+import {
+  checkBatch,
+  checkMessage,
+  checkReceive,
+  type MessagePublisher,
+  type MessagePublisherCapability,
+} from '../message-publisher.ts';
 import type { Notifier, NotifierCapability } from '../notifier.ts';
 import type { ObjectStorage, ObjectStorageCapability } from '../object-storage.ts';
 import type { SourceControl, SourceControlCapability } from '../source-control.ts';
@@ -27,8 +36,9 @@ import type { SqlDatabase, SqlDatabaseCapability } from '../sql-database.ts';
 const NAME = 'this implementation';
 
 /**
- * An object store without `presign`, `copy` or `metadata`: user metadata is not kept, an object beyond
- * `maxBytes` is refused instead of answered with a URL, copies and presigned URLs are refused.
+ * An object store without `presign`, `copy`, `metadata` or `conditional-write`: user metadata is not kept,
+ * an object beyond `maxBytes` is refused instead of answered with a URL, copies, presigned URLs and
+ * `onlyIfAbsent` writes are refused.
  *
  * @example
  * ```ts
@@ -39,7 +49,10 @@ const NAME = 'this implementation';
 export function objectStorageWithoutCapabilities(inner: ObjectStorage): ObjectStorage {
   const store: ObjectStorage = {
     capabilities: new Set<ObjectStorageCapability>(),
-    putObject: ({ metadata: _dropped, ...input }: PutObjectInput) => inner.putObject(input),
+    putObject: async ({ metadata: _dropped, ...input }: PutObjectInput) => {
+      if (input.onlyIfAbsent === true) requireCapability(store, 'conditional-write', NAME);
+      return inner.putObject(input);
+    },
     getObject: async (input: GetObjectInput): Promise<GetObjectOutput> => {
       const got = await inner.getObject(input);
       if (got.tooLarge) requireCapability(store, 'presign', NAME);
@@ -151,4 +164,42 @@ export function sqlDatabaseWithoutCapabilities(inner: SqlDatabase): SqlDatabase 
     close: () => inner.close(),
   };
   return db;
+}
+
+/**
+ * A message publisher without `attributes`, `ordering`, `deduplication` or `pull`: it publishes bodies
+ * only, as EventBridge and MQTT 3.1.1 do, and refuses every pull; `maxReceive` is 0.
+ *
+ * @example
+ * ```ts
+ * const plain = messagePublisherWithoutCapabilities(rabbit);
+ * await plain.publish({ body: '{}', orderingKey: 'g' }); // NotSupportedError
+ * ```
+ */
+export function messagePublisherWithoutCapabilities(inner: MessagePublisher): MessagePublisher {
+  const publisher: MessagePublisher = {
+    capabilities: new Set<MessagePublisherCapability>(),
+    limits: { ...inner.limits, maxReceive: 0 },
+    publish: async (input) => {
+      checkMessage(publisher, parseInput(PublishInput, input), NAME);
+      return inner.publish(input);
+    },
+    publishBatch: async (input) => {
+      checkBatch(publisher, parseInput(PublishBatchInput, input).entries, NAME);
+      return inner.publishBatch(input);
+    },
+    receive: async (input) => {
+      checkReceive(publisher, input?.maxMessages, NAME);
+      return inner.receive(input);
+    },
+    acknowledge: async (input) => {
+      checkReceive(publisher, undefined, NAME);
+      return inner.acknowledge(input);
+    },
+    release: async (input) => {
+      checkReceive(publisher, undefined, NAME);
+      return inner.release(input);
+    },
+  };
+  return publisher;
 }
