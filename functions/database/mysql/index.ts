@@ -17,11 +17,10 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: MysqlConfig,
   capabilities: CAPABILITIES,
-  setup: async (config) => {
-    const client = MysqlClient.fromConfig(config);
-    // Secret and connection during init; a failure here is retried and reported by the first operation.
-    await client.warmUp();
-    return client;
+  setup: {
+    client: ({ config }) => MysqlClient.fromConfig(config),
+    // Credentials and connection during init; a failure here is retried and reported by the first operation.
+    warmUp: ({ client }) => client.warmUp(),
   },
   operations: (op) => sqlDatabaseOperations(op, { statements: 'prepared', namespace: 'database' }),
   healthCheck: ({ client }) => client.ping(),

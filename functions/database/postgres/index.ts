@@ -17,11 +17,10 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: PostgresConfig,
   capabilities: [...POSTGRES_CAPABILITIES],
-  setup: async (config) => {
-    const client = PostgresClient.fromConfig(config);
-    // Secret and connection during init; a failure here is retried and reported by the first operation.
-    await client.warmUp();
-    return client;
+  setup: {
+    client: ({ config }) => PostgresClient.fromConfig(config),
+    // Credentials and connection during init; a failure here is retried and reported by the first operation.
+    warmUp: ({ client }) => client.warmUp(),
   },
   operations: (op) => sqlDatabaseOperations(op, { statements: 'parameterised', namespace: 'schema' }),
   healthCheck: ({ client }) => client.ping(),

@@ -11,7 +11,13 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type GitHubFake, githubFaults, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
-import { type GitHubAppCredentials, githubAppAuth, githubAuthFromConfig, signAppJwt } from './auth.ts';
+import {
+  type GitHubAppCredentials,
+  githubAppAuth,
+  githubAuthFromConfig,
+  githubCredentialSecret,
+  signAppJwt,
+} from './auth.ts';
 import { GitHubClient } from './client.ts';
 import { GitHubConfig } from './config.ts';
 
@@ -283,8 +289,7 @@ describe('Function: githubAuthFromConfig', () => {
     // Prepare
     secrets.set('test/github/token', 'ghp_from_config');
     const config = loadConfig(GitHubConfig, { GITHUB_TOKEN_SECRET: 'test/github/token' });
-    const { auth, prefetch } = githubAuthFromConfig(config);
-    await prefetch();
+    const auth = githubAuthFromConfig(config, defineSecret(githubCredentialSecret(config)));
     const request = { url: new URL('https://api.github.com'), headers: {} as Record<string, string> };
     // Act
     await auth.apply(request);
@@ -299,7 +304,9 @@ describe('Function: githubAuthFromConfig', () => {
       GITHUB_APP_SECRET: 'test/github/app',
       GITHUB_API_URL: github.baseUrl,
     });
-    const { auth } = githubAuthFromConfig(config, { now: () => clock });
+    const auth = githubAuthFromConfig(config, defineSecret(githubCredentialSecret(config)), {
+      now: () => clock,
+    });
     const request = { url: new URL(github.baseUrl), headers: {} as Record<string, string> };
     // Act
     await auth.apply(request);

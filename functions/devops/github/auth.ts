@@ -8,7 +8,6 @@ import {
   type CachedTokenAuth,
   ConfigurationError,
   cachedTokenAuth,
-  defineSecret,
   type HttpClient,
   type IssuedToken,
   NotFoundError,
@@ -151,38 +150,37 @@ function parseLiteral(credentials: GitHubAppCredentials): z.output<typeof GitHub
   return result.data;
 }
 
-/** The auth the connector uses, and the secret reads worth doing during init. */
-export interface GitHubAuthSetup {
-  auth: RequestAuth;
-  /** Secrets to fetch during init (never rejects). */
-  prefetch(): Promise<void>;
-}
-
 /**
- * Builds the configured auth: `GITHUB_AUTH=token` reads `GITHUB_TOKEN_SECRET`, `app` reads
- * `GITHUB_APP_SECRET` and exchanges installation tokens.
+ * The secret `GITHUB_AUTH` names: `token` reads `GITHUB_TOKEN_SECRET`, `app` reads `GITHUB_APP_SECRET`.
  *
  * @example
  * ```ts
- * const { auth, prefetch } = githubAuthFromConfig(config);
- * await prefetch();
+ * const name = githubCredentialSecret(loadConfig(GitHubConfig)); // 'circle-core/github/token'
+ * ```
+ */
+export function githubCredentialSecret(config: GitHubConfig): string {
+  return config.GITHUB_AUTH === 'app' ? config.GITHUB_APP_SECRET : config.GITHUB_TOKEN_SECRET;
+}
+
+/**
+ * Builds the configured auth over the secret {@link githubCredentialSecret} names: a token as a bearer,
+ * app credentials exchanged for installation tokens.
+ *
+ * @example
+ * ```ts
+ * const auth = githubAuthFromConfig(config, defineSecret(githubCredentialSecret(config)));
  * ```
  */
 export function githubAuthFromConfig(
   config: GitHubConfig,
+  credential: Secret,
   options: { now?: () => number; http?: HttpClient } = {},
-): GitHubAuthSetup {
-  const maxAgeSeconds = config.GITHUB_SECRET_MAX_AGE_SECONDS;
-  if (config.GITHUB_AUTH === 'app') {
-    const secret = defineSecret(config.GITHUB_APP_SECRET, { maxAgeSeconds });
-    const auth = githubAppAuth({
-      credentials: secret,
-      baseUrl: config.GITHUB_API_URL,
-      timeoutMs: config.GITHUB_TIMEOUT_MS,
-      ...options,
-    });
-    return { auth, prefetch: () => secret.prefetch() };
-  }
-  const secret = defineSecret(config.GITHUB_TOKEN_SECRET, { maxAgeSeconds });
-  return { auth: githubApi.auth(secret), prefetch: () => secret.prefetch() };
+): RequestAuth {
+  if (config.GITHUB_AUTH !== 'app') return githubApi.auth(credential);
+  return githubAppAuth({
+    credentials: credential,
+    baseUrl: config.GITHUB_API_URL,
+    timeoutMs: config.GITHUB_TIMEOUT_MS,
+    ...options,
+  });
 }

@@ -1,5 +1,6 @@
 import { defineConnector, ValidationError } from '@circle-core/core';
-import { GITHUB_CAPABILITIES } from './client.ts';
+import { githubAuthFromConfig, githubCredentialSecret } from './auth.ts';
+import { GITHUB_CAPABILITIES, GitHubApi, githubApi } from './client.ts';
 import { GitHubConfig } from './config.ts';
 import {
   CommentOnIssueInput,
@@ -32,7 +33,19 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: GitHubConfig,
   capabilities: [...GITHUB_CAPABILITIES, 'webhooks', 'issue-sync'],
-  setup: (config) => createGitHubServices(config),
+  setup: {
+    secrets: (config) => ({
+      credential: githubCredentialSecret(config),
+      webhook: config.GITHUB_WEBHOOK_SECRET_SECRET,
+    }),
+    secretMaxAgeSeconds: (config) => config.GITHUB_SECRET_MAX_AGE_SECONDS,
+    client: ({ config, secrets }) =>
+      new GitHubApi(
+        githubApi.clientFromSettings(config, { auth: githubAuthFromConfig(config, secrets.credential) }),
+      ),
+    services: ({ config, secrets, client }) =>
+      createGitHubServices({ config, webhookSecret: secrets.webhook, client }),
+  },
   operations: (op) => ({
     'create-issue': op({
       effect: 'write',
@@ -40,32 +53,32 @@ export const connector = defineConnector({
         'Opens an issue with optional labels and assignees (sent once: GitHub has no idempotency keys)',
       input: CreateIssueInput,
       output: Issue,
-      run: (input, { client }) => client.github.createIssue(input),
+      run: (input, { client }) => client.createIssue(input),
     }),
     'comment-on-issue': op({
       effect: 'write',
       description: 'Adds a comment to an issue or pull request (sent once)',
       input: CommentOnIssueInput,
       output: IssueComment,
-      run: (input, { client }) => client.github.commentOnIssue(input),
+      run: (input, { client }) => client.commentOnIssue(input),
     }),
     'list-issues': op({
       description: 'Lists one page of issues with filters; nextCursor reads the next page',
       input: ListIssuesInput,
       output: IssuePage,
-      run: (input, { client }) => client.github.listIssues(input),
+      run: (input, { client }) => client.listIssues(input),
     }),
     'get-file': op({
       description: 'Reads a file at a ref: UTF-8 text as is, binary content base64 encoded',
       input: GetFileInput,
       output: RepositoryFile,
-      run: (input, { client }) => client.github.getFile(input),
+      run: (input, { client }) => client.getFile(input),
     }),
     'sync-issues': op({
       description: 'Hands on issues updated since the checkpoint, then advances it (scheduled)',
       input: SyncIssuesInput,
       output: SyncIssuesOutput,
-      run: ({ owner, repo, since, includePullRequests }, { client, config, logger, correlationId }) => {
+      run: ({ owner, repo, since, includePullRequests }, { services, config, logger, correlationId }) => {
         const target = { owner: owner ?? config.GITHUB_SYNC_OWNER, repo: repo ?? config.GITHUB_SYNC_REPO };
         if (target.owner === undefined || target.repo === undefined) {
           throw new ValidationError(
@@ -75,7 +88,7 @@ export const connector = defineConnector({
         }
         return syncIssues(
           { owner: target.owner, repo: target.repo, since, includePullRequests, correlationId },
-          client.syncer(logger),
+          services.syncer(logger),
         );
       },
     }),
@@ -86,11 +99,11 @@ export const connector = defineConnector({
       path: '/github/webhook',
       auth: 'signature',
       description: 'Receives GitHub webhooks (X-Hub-Signature-256) and hands accepted events on',
-      handle: (request, { client, logger }) => receiveWebhook(request, client.webhooks(logger)),
+      handle: (request, { services, logger }) => receiveWebhook(request, services.webhooks(logger)),
     }),
   ],
   healthCheck: async ({ client }) => {
-    await client.github.ping();
+    await client.ping();
   },
 });
 

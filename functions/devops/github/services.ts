@@ -1,6 +1,6 @@
 /**
- * Builds everything the connector uses once per container: the GitHub client with its auth, the webhook
- * secret, the DynamoDB state (delivery ids, checkpoints) and the events sink.
+ * What the GitHub connector builds beside its client once per container (`context.services`): the DynamoDB
+ * state (delivery ids, checkpoints), the events sink, the webhook receiver and the issue syncer.
  */
 
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -8,35 +8,27 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   type DeliveryLedger,
-  defineSecret,
   eventReceivingFromConfig,
-  type HttpClient,
   type Logger,
   type Secret,
   type WebhookEventSink,
 } from '@circle-core/core';
-import { githubAuthFromConfig } from './auth.ts';
 import { type CheckpointStore, checkpointDocuments, DynamoDbCheckpointStore } from './checkpoint.ts';
-import { type GitHubApi, GitHubClient, githubApi } from './client.ts';
+import type { GitHubApi } from './client.ts';
 import type { GitHubConfig } from './config.ts';
 import type { IssueSyncer } from './sync.ts';
 import type { WebhookReceiver } from './webhook.ts';
 
 /** Side effects a test (or another host) may provide instead of the defaults built from the environment. */
 export interface GitHubServiceOverrides {
-  /** The HTTP client for GitHub's REST API (the auth's token exchange keeps its own). */
-  http?: HttpClient;
   dynamo?: DynamoDBDocumentClient;
   sqs?: SQSClient;
   sfn?: SFNClient;
   now?: () => number;
 }
 
-/** What operations and routes receive as `client`. */
+/** What routes and the scheduled sync receive as `services`. */
 export interface GitHubServices {
-  /** The REST calls on input the runtime parsed. */
-  github: GitHubApi;
-  webhookSecret: Secret;
   ledger: DeliveryLedger | undefined;
   checkpoints: CheckpointStore | undefined;
   /** The durable sink, undefined when none is configured. */
@@ -48,30 +40,18 @@ export interface GitHubServices {
 }
 
 /**
- * Creates the connector's services from its config and fetches its secrets (the GitHub credential and
- * the webhook secret) once, during init.
+ * Builds the connector's services from its config, the webhook secret and the client the operations use.
  *
  * @example
  * ```ts
- * const services = await createGitHubServices(loadConfig(GitHubConfig));
- * await services.github.listIssues({ owner: 'octo', repo: 'hello' });
+ * const services = await createGitHubServices({ config, webhookSecret, client });
  * ```
  */
 export async function createGitHubServices(
-  config: GitHubConfig,
+  setup: { config: GitHubConfig; webhookSecret: Secret; client: GitHubApi },
   overrides: GitHubServiceOverrides = {},
 ): Promise<GitHubServices> {
-  const { auth, prefetch } = githubAuthFromConfig(
-    config,
-    overrides.now === undefined ? {} : { now: overrides.now },
-  );
-  const webhookSecret = defineSecret(config.GITHUB_WEBHOOK_SECRET_SECRET, {
-    maxAgeSeconds: config.GITHUB_SECRET_MAX_AGE_SECONDS,
-  });
-  await Promise.all([prefetch(), webhookSecret.prefetch()]);
-  const rest = githubApi.clientFromSettings(config, { auth, http: overrides.http });
-  // One connection pool: the operations call the API on parsed input, the syncer uses the library face.
-  const source = new GitHubClient({}, rest);
+  const { config, webhookSecret, client } = setup;
   const now = overrides.now ?? Date.now;
   const receiving = await eventReceivingFromConfig('GITHUB', config, 'github', { ...overrides, now });
   const { ledger, sink, table } = receiving;
@@ -80,8 +60,6 @@ export async function createGitHubServices(
       ? undefined
       : new DynamoDbCheckpointStore({ table, now }, overrides.dynamo ?? checkpointDocuments());
   return {
-    github: source.api,
-    webhookSecret,
     ledger,
     checkpoints,
     sink,
@@ -93,7 +71,7 @@ export async function createGitHubServices(
       now,
     }),
     syncer: (logger) => ({
-      source,
+      source: client,
       checkpoints,
       sink: receiving.sinkOr(logger),
       logger,

@@ -6,13 +6,13 @@
 
 import type { WebhookEvent, WebhookEventSink } from '@circle-core/core';
 import { ConfigurationError, type Logger } from '@circle-core/core';
-import type { SourceControl } from '#shared/interfaces/source-control.ts';
-import type { Issue } from '#shared/models/source-control.ts';
+import type { Issue, IssuePage, ListIssuesQuery } from '#shared/models/source-control.ts';
 import type { AdvanceOutcome, Checkpoint, CheckpointStore } from './checkpoint.ts';
 
 /** What one sync run needs; built once per container by the connector's setup. */
 export interface IssueSyncer {
-  source: SourceControl;
+  /** Lists one page of issues (the connector's client; the syncer passes complete input). */
+  source: { listIssues(input: ListIssuesQuery): Promise<IssuePage> };
   /** Undefined when `GITHUB_STATE_TABLE` is not set: syncing then fails with a ConfigurationError. */
   checkpoints: CheckpointStore | undefined;
   sink: WebhookEventSink;

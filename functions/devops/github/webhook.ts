@@ -105,7 +105,7 @@ function sourceOf(payload: Record<string, unknown>): string | undefined {
  * @example
  * ```ts
  * route({ method: 'POST', path: '/github/webhook', auth: 'signature', description: 'GitHub webhooks',
- *   handle: (request, { client }) => receiveWebhook(request, client.webhooks) });
+ *   handle: (request, { services, logger }) => receiveWebhook(request, services.webhooks(logger)) });
  * ```
  */
 export async function receiveWebhook(

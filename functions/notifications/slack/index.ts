@@ -2,9 +2,9 @@
  * The Slack connector: the notifier operations (post, update, list channels, find a user) on every trigger,
  * plus the signed inbound routes Slack calls (Events API, slash commands).
  */
-import { defineConnector, defineSecret, eventReceivingFromConfig } from '@circle-core/core';
+import { defineConnector, eventReceivingFromConfig } from '@circle-core/core';
 import { SLACK_CAPABILITIES, SlackApi, slackApi } from './client.ts';
-import { SlackConfig, type SlackSettings } from './config.ts';
+import { SlackConfig } from './config.ts';
 import {
   FindUserByEmailInput,
   ListChannelsOutput,
@@ -17,42 +17,27 @@ import {
 } from './models.ts';
 import { SlackReceiver } from './receiver.ts';
 
-/** What `setup` builds once per container: the Web API client and the inbound receiver. */
-export interface SlackServices {
-  slack: SlackApi;
-  receiver: SlackReceiver;
-}
-
-/**
- * Builds the client and the receiver (with its ledger and sink) from the settings, prefetching both
- * secrets during init.
- *
- * @example
- * ```ts
- * const { slack } = await createSlackServices(loadConfig(SlackConfig));
- * ```
- */
-export async function createSlackServices(config: SlackSettings): Promise<SlackServices> {
-  const maxAgeSeconds = config.SLACK_SECRET_MAX_AGE_SECONDS;
-  const token = defineSecret(config.SLACK_BOT_TOKEN_SECRET, { maxAgeSeconds });
-  const signingSecret = defineSecret(config.SLACK_SIGNING_SECRET_SECRET, { maxAgeSeconds });
-  const [receiving] = await Promise.all([
-    eventReceivingFromConfig('SLACK', config, 'slack'),
-    token.prefetch(),
-    signingSecret.prefetch(),
-  ]);
-  return {
-    slack: new SlackApi(slackApi.clientFromSettings(config, { credential: token })),
-    receiver: new SlackReceiver({ signingSecret, receiving }),
-  };
-}
-
 export const connector = defineConnector({
   name: 'slack',
   version: '1.0.0',
   config: SlackConfig,
   capabilities: SLACK_CAPABILITIES,
-  setup: createSlackServices,
+  setup: {
+    secrets: (config) => ({
+      token: config.SLACK_BOT_TOKEN_SECRET,
+      signing: config.SLACK_SIGNING_SECRET_SECRET,
+    }),
+    secretMaxAgeSeconds: (config) => config.SLACK_SECRET_MAX_AGE_SECONDS,
+    client: ({ config, secrets }) =>
+      new SlackApi(slackApi.clientFromSettings(config, { credential: secrets.token })),
+    // The inbound receiver, with its delivery ledger and the sink verified events and commands go to.
+    services: async ({ config, secrets }) => ({
+      receiver: new SlackReceiver({
+        signingSecret: secrets.signing,
+        receiving: await eventReceivingFromConfig('SLACK', config, 'slack'),
+      }),
+    }),
+  },
   operations: (op) => ({
     'post-message': op({
       effect: 'write',
@@ -60,26 +45,26 @@ export const connector = defineConnector({
         'Posts a message (text and/or Block Kit blocks) to a channel, optionally as a thread reply; sent once, never retried after a 5xx',
       input: SlackPostMessageInput,
       output: PostMessageOutput,
-      run: (input, { client }) => client.slack.postMessage(input),
+      run: (input, { client }) => client.postMessage(input),
     }),
     'update-message': op({
       effect: 'write',
       description: 'Replaces the text and/or blocks of a message the bot posted',
       input: SlackUpdateMessageInput,
       output: UpdateMessageOutput,
-      run: (input, { client }) => client.slack.updateMessage(input),
+      run: (input, { client }) => client.updateMessage(input),
     }),
     'list-channels': op({
       description: 'Lists one page of the channels the bot can see; pass nextCursor back as cursor',
       input: SlackListChannelsInput,
       output: ListChannelsOutput,
-      run: (input, { client }) => client.slack.listChannels(input),
+      run: (input, { client }) => client.listChannels(input),
     }),
     'find-user-by-email': op({
       description: 'Finds a workspace member by email address',
       input: FindUserByEmailInput,
       output: SlackFindUserOutput,
-      run: (input, { client }) => client.slack.findUserByEmail(input),
+      run: (input, { client }) => client.findUserByEmail(input),
     }),
   }),
   routes: (route) => [
@@ -88,18 +73,18 @@ export const connector = defineConnector({
       path: '/slack/events',
       auth: 'signature',
       description: 'Events API receiver: URL verification, then events handed to the sink',
-      handle: (request, context) => context.client.receiver.handleEvents(request, context),
+      handle: (request, context) => context.services.receiver.handleEvents(request, context),
     }),
     route({
       method: 'POST',
       path: '/slack/commands',
       auth: 'signature',
       description: 'Slash command receiver: hands the command on and answers an ephemeral acknowledgement',
-      handle: (request, context) => context.client.receiver.handleCommand(request, context),
+      handle: (request, context) => context.services.receiver.handleCommand(request, context),
     }),
   ],
   healthCheck: async ({ client }) => {
-    await client.slack.authTest();
+    await client.authTest();
   },
 });
 

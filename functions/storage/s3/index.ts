@@ -32,7 +32,7 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: S3Config,
   capabilities: S3_CAPABILITIES,
-  setup: (config) => S3ObjectStorage.create(clientOptions(config), 's3'),
+  setup: { client: ({ config }) => S3ObjectStorage.create(clientOptions(config), 's3') },
   operations: (op) => ({
     'put-object': op({
       description: 'Stores an object from text or base64, with media type and user metadata',

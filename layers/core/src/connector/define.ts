@@ -10,19 +10,19 @@ import { handleHttp, headerValue } from './http-adapter.ts';
 import { assertResponseFits, responseLimit, serialisedBytes } from './limits.ts';
 import { handleQueue } from './queue-adapter.ts';
 import { ConnectorRuntime } from './runtime.ts';
-import type { AnyOperation, ConnectorDefinition, Trigger } from './types.ts';
+import type { AnyOperation, ConnectorDefinition, NoServices, SecretNames, Trigger } from './types.ts';
 
 /** The Lambda handler every connector exports: one function serving every trigger. */
 export type ConnectorHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** A defined connector: its handler, and the same operations for library use and tooling. */
-export interface Connector<S extends ConfigSchema, Client, Ops extends string> {
+export interface Connector<S extends ConfigSchema, Client, Ops extends string, Services = NoServices> {
   readonly name: string;
   readonly version: string;
   /** The Lambda handler for API Gateway, SQS, EventBridge schedules, Step Functions and direct invokes. */
   readonly handler: ConnectorHandler;
-  /** Per-container state: config, client, operations, routes. */
-  readonly runtime: ConnectorRuntime<S, Client>;
+  /** Per-container state: config, client and services, operations, routes. */
+  readonly runtime: ConnectorRuntime<S, Client, Services>;
   /** Builds the client (prefetching secrets) during init; the deployed entry awaits it at top level. */
   prepare(): Promise<void>;
   /** Runs an operation outside Lambda (scripts, other services), with the same validation. */
@@ -51,7 +51,7 @@ function kindOf(event: unknown): EventKind {
  * @example
  * ```ts
  * export const connector = defineConnector({
- *   name: 'echo', version: '1.0.0', config: z.object({}), setup: () => ({}),
+ *   name: 'echo', version: '1.0.0', config: z.object({}), setup: { client: () => ({}) },
  *   operations: (op) => ({
  *     'echo-text': op({
  *       description: 'Returns the text it was given',
@@ -66,9 +66,13 @@ function kindOf(event: unknown): EventKind {
 export function defineConnector<
   S extends ConfigSchema,
   Client,
-  Ops extends Record<string, AnyOperation<z.output<S>, Client>>,
->(definition: ConnectorDefinition<S, Client, Ops>): Connector<S, Client, Extract<keyof Ops, string>> {
-  const runtime = new ConnectorRuntime<S, Client>(definition);
+  Ops extends Record<string, AnyOperation<z.output<S>, Client, Services>>,
+  Services = NoServices,
+  N extends SecretNames = SecretNames,
+>(
+  definition: ConnectorDefinition<S, Client, Ops, Services, N>,
+): Connector<S, Client, Extract<keyof Ops, string>, Services> {
+  const runtime = new ConnectorRuntime<S, Client, Services>(definition);
   const { logger } = runtime;
 
   const invocationLog = new InvocationLog(logger, runtime.name, runtime.version);
@@ -193,7 +197,7 @@ export function defineConnector<
     runtime,
     prepare: async () => {
       try {
-        await runtime.client();
+        await runtime.built();
       } catch (error) {
         // Init must not crash the container: invocations answer the error and retry setup.
         logger.error('Connector setup failed during init', { error: toConnectorError(error).message });

@@ -36,8 +36,8 @@ export interface HttpOutcome {
  * const { response } = await handleHttp(runtime, event, correlationId);
  * ```
  */
-export async function handleHttp<S extends ConfigSchema, Client>(
-  runtime: ConnectorRuntime<S, Client>,
+export async function handleHttp<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
   event: APIGatewayProxyEventV2,
   correlationId: string,
 ): Promise<HttpOutcome> {
@@ -73,8 +73,8 @@ export async function handleHttp<S extends ConfigSchema, Client>(
 }
 
 /** Every answer of a deprecated operation, failures included, says so (RFC 9745 `Deprecation`). */
-function withDeprecation<S extends ConfigSchema, Client>(
-  runtime: ConnectorRuntime<S, Client>,
+function withDeprecation<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
   operation: string | undefined,
   response: APIGatewayProxyStructuredResultV2,
 ): APIGatewayProxyStructuredResultV2 {
@@ -124,9 +124,9 @@ function rawBody(event: APIGatewayProxyEventV2): Buffer {
   return bytes;
 }
 
-async function serveRoute<S extends ConfigSchema, Client>(
-  runtime: ConnectorRuntime<S, Client>,
-  route: RouteDefinition<z.output<S>, Client>,
+async function serveRoute<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
+  route: RouteDefinition<z.output<S>, Client, Services>,
   event: APIGatewayProxyEventV2,
   correlationId: string,
 ): Promise<APIGatewayProxyStructuredResultV2> {

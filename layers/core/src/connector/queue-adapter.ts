@@ -50,8 +50,8 @@ export interface QueueOutcome {
  * const { response } = await handleQueue(runtime, sqsEvent, deadline); // { batchItemFailures: [...] }
  * ```
  */
-export async function handleQueue<S extends ConfigSchema, Client>(
-  runtime: ConnectorRuntime<S, Client>,
+export async function handleQueue<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
   event: SQSEvent,
   deadline: number,
 ): Promise<QueueOutcome> {

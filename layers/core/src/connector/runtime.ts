@@ -11,10 +11,12 @@ import {
 import { IdempotencyGuard } from '../idempotency.ts';
 import { ownValue } from '../json.ts';
 import { createLogger, type Logger, OperationMetrics } from '../observability.ts';
+import { type Built, runSetup } from './setup.ts';
 import type {
   AnyOperation,
   ConnectorDefinition,
   HealthCheck,
+  NoServices,
   OperationContext,
   OperationDeprecation,
   RouteDefinition,
@@ -47,7 +49,7 @@ export interface HealthReport {
  * const output = await connector.runtime.execute('put-object', input, { trigger: 'direct', correlationId });
  * ```
  */
-export class ConnectorRuntime<S extends ConfigSchema, Client> {
+export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServices> {
   readonly name: string;
   readonly version: string;
   readonly capabilities: readonly string[];
@@ -56,19 +58,19 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
   readonly logger: Logger;
   /** Outcomes of this invocation's operations, published once when it ends. */
   readonly metrics = new OperationMetrics();
-  readonly operations: Record<string, AnyOperation<z.output<S>, Client>>;
-  readonly routes: RouteDefinition<z.output<S>, Client>[];
+  readonly operations: Record<string, AnyOperation<z.output<S>, Client, Services>>;
+  readonly routes: RouteDefinition<z.output<S>, Client, Services>[];
   /** The `Deprecation` header (RFC 9745: `@<epoch seconds>`) of each deprecated operation, by name. */
   readonly deprecations: ReadonlyMap<string, string>;
-  readonly #definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>;
+  readonly #definition: Definition<S, Client, Services>;
   readonly #config: z.output<S> | undefined;
   readonly #configError: ConnectorError | undefined;
   readonly #idempotency: IdempotencyGuard;
-  #client: Promise<Client> | undefined;
+  #built: Promise<Built<Client, Services>> | undefined;
   /** Deprecated operations already warned about in this container. */
   readonly #warnedDeprecations = new Set<string>();
 
-  constructor(definition: ConnectorDefinition<S, Client, Record<string, AnyOperation<z.output<S>, Client>>>) {
+  constructor(definition: Definition<S, Client, Services>) {
     this.#definition = definition;
     this.name = definition.name;
     this.version = definition.version;
@@ -99,24 +101,34 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
     return this.#config as z.output<S>;
   }
 
-  /** Builds the client once per container (call during init to prefetch secrets and open connections). */
-  client(): Promise<Client> {
+  /**
+   * Runs the connector's setup once per container (call during init to prefetch secrets and open
+   * connections): the provider client and the services beside it.
+   */
+  built(): Promise<Built<Client, Services>> {
     if (this.#configError !== undefined) return Promise.reject(this.#configError);
-    this.#client ??= Promise.resolve()
-      .then(() => this.#definition.setup(this.config))
+    this.#built ??= Promise.resolve()
+      .then(() => runSetup(this.#definition.setup, this.config))
       .catch((error: unknown) => {
         // A failed setup (secret not yet readable, network) is retried by the next invocation.
-        this.#client = undefined;
+        this.#built = undefined;
         throw toConnectorError(error);
       });
-    return this.#client;
+    return this.#built;
+  }
+
+  /** The provider client `setup.client` built, once per container. */
+  async client(): Promise<Client> {
+    return (await this.built()).client;
   }
 
   /** Context handed to operations and routes. */
-  async context(meta: ExecutionMeta): Promise<OperationContext<z.output<S>, Client>> {
+  async context(meta: ExecutionMeta): Promise<OperationContext<z.output<S>, Client, Services>> {
+    const { client, services } = await this.built();
     return {
       config: this.config,
-      client: await this.client(),
+      client,
+      services,
       logger: this.logger,
       correlationId: meta.correlationId,
       trigger: meta.trigger,
@@ -204,7 +216,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
       return report();
     }
     checks.push({ name: 'config', ok: true });
-    let context: OperationContext<z.output<S>, Client>;
+    let context: OperationContext<z.output<S>, Client, Services>;
     try {
       context = await this.context(meta);
       checks.push({ name: 'setup', ok: true });
@@ -223,6 +235,16 @@ export class ConnectorRuntime<S extends ConfigSchema, Client> {
     return report();
   }
 }
+
+/** A connector definition as the runtime holds it, whatever its operation names and secret roles. */
+type Definition<S extends ConfigSchema, Client, Services> = ConnectorDefinition<
+  S,
+  Client,
+  Record<string, AnyOperation<z.output<S>, Client, Services>>,
+  Services,
+  // biome-ignore lint/suspicious/noExplicitAny: the secret roles are the connector's own; the runtime only passes them on.
+  any
+>;
 
 /** Header values of the deprecated operations; a `since` that is no date is a definition bug, refused at load. */
 function deprecationHeaders(
