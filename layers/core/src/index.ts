@@ -4,6 +4,7 @@
  */
 export * from './auth/index.ts';
 export * from './aws/index.ts';
+export * from './broker.ts';
 export * from './budget.ts';
 export * from './config.ts';
 export * from './connection.ts';
