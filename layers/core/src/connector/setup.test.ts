@@ -27,7 +27,6 @@ beforeEach(() => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     }),
-    maxAttempts: 1,
   });
   peer.secretReads.length = 0;
 });
