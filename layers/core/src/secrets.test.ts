@@ -78,6 +78,15 @@ function noRetryClient(): SecretsManagerClient {
   return new SecretsManagerClient({ maxAttempts: 1 });
 }
 
+/**
+ * Both ways a value is read, without retries: the SDK client (a configured client, or no credentials in
+ * the environment) and the hand-signed request (Lambda's environment). Failures must read the same.
+ */
+const READERS = [
+  ['the SDK client', () => configureSecrets({ client: noRetryClient() })],
+  ['a hand-signed request', () => configureSecrets({ maxAttempts: 1 })],
+] as const;
+
 function errorText(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
@@ -114,6 +123,7 @@ beforeEach(() => {
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
 });
 
 describe('Function: defineSecret', () => {
@@ -283,71 +293,98 @@ describe('Class: Secret', () => {
       expect((error as Error).message).toContain('secretsmanager:GetSecretValue');
     });
 
-    it.each([
-      ['DecryptionFailure', /could not be decrypted.*kms:Decrypt/],
-      ['InvalidRequestException', /app\/bad failed \(InvalidRequestException\): check the name/],
-      ['InvalidParameterException', /app\/bad failed \(InvalidParameterException\): check the name/],
-      ['UnrecognizedClientException', /failed \(UnrecognizedClientException\): AWS rejected the credentials/],
-      ['SomeFutureClientException', /on secret app\/bad failed \(SomeFutureClientException\)/],
-    ])('throws a ConfigurationError when Secrets Manager answers %s', async (type, message) => {
-      // Prepare
-      configureSecrets({ client: noRetryClient() });
-      fake.answers.set('app/bad', { error: type });
+    it.each(
+      READERS.flatMap(([reader, configure]) =>
+        [
+          ['DecryptionFailure', /could not be decrypted.*kms:Decrypt/],
+          ['InvalidRequestException', /app\/bad failed \(InvalidRequestException\): check the name/],
+          ['InvalidParameterException', /app\/bad failed \(InvalidParameterException\): check the name/],
+          [
+            'UnrecognizedClientException',
+            /failed \(UnrecognizedClientException\): AWS rejected the credentials/,
+          ],
+          ['SomeFutureClientException', /on secret app\/bad failed \(SomeFutureClientException\)/],
+        ].map(([type, message]) => [type as string, reader, message as RegExp, configure] as const),
+      ),
+    )(
+      'throws a ConfigurationError when Secrets Manager answers %s (%s)',
+      async (type, _reader, message, configure) => {
+        // Prepare
+        configure();
+        fake.answers.set('app/bad', { error: type });
 
-      // Act
-      const error = await defineSecret('app/bad')
-        .text()
-        .catch((e: unknown) => e);
+        // Act
+        const error = await defineSecret('app/bad')
+          .text()
+          .catch((e: unknown) => e);
 
-      // Assess
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as Error).message).toMatch(message);
-      expect(fake.callsFor('app/bad')).toBe(1);
-    });
+        // Assess
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect((error as Error).message).toMatch(message);
+        expect(fake.callsFor('app/bad')).toBe(1);
+      },
+    );
 
-    it.each([
-      ['ThrottlingException', 400, RateLimitedError],
-      ['InternalServiceError', 500, UnavailableError],
-      ['ServiceUnavailable', 503, UnavailableError],
-    ])('throws a retryable error when Secrets Manager answers %s (%i)', async (type, status, expected) => {
-      // Prepare
-      configureSecrets({ client: noRetryClient() });
-      fake.answers.set('app/flaky', { error: type, status });
+    it.each(
+      READERS.flatMap(([reader, configure]) =>
+        (
+          [
+            ['ThrottlingException', 400, RateLimitedError],
+            ['InternalServiceError', 500, UnavailableError],
+            ['ServiceUnavailable', 503, UnavailableError],
+          ] as const
+        ).map(([type, status, expected]) => [type, status, reader, expected, configure] as const),
+      ),
+    )(
+      'throws a retryable error when Secrets Manager answers %s (%i, %s)',
+      async (type, status, _reader, expected, configure) => {
+        // Prepare
+        configure();
+        fake.answers.set('app/flaky', { error: type, status });
 
-      // Act
-      const error = await defineSecret('app/flaky')
-        .text()
-        .catch((e: unknown) => e);
+        // Act
+        const error = await defineSecret('app/flaky')
+          .text()
+          .catch((e: unknown) => e);
 
-      // Assess
-      expect(error).toBeInstanceOf(expected);
-      expect((error as UnavailableError).retryable).toBe(true);
-      expect((error as Error).message).toContain(`secret app/flaky failed (${type})`);
-    });
+        // Assess
+        expect(error).toBeInstanceOf(expected);
+        expect((error as UnavailableError).retryable).toBe(true);
+        expect((error as Error).message).toContain(`secret app/flaky failed (${type})`);
+      },
+    );
 
-    it('throws an UnavailableError when the endpoint refuses connections', async () => {
-      // Prepare
-      const closed = createServer();
-      closed.listen(0, '127.0.0.1');
-      await once(closed, 'listening');
-      const port = (closed.address() as AddressInfo).port;
-      closed.close();
-      await once(closed, 'close');
-      configureSecrets({
-        client: new SecretsManagerClient({ maxAttempts: 1, endpoint: `http://127.0.0.1:${port}` }),
-      });
+    it.each(['the SDK client', 'a hand-signed request'])(
+      'throws an UnavailableError when the endpoint refuses connections (%s)',
+      async (reader) => {
+        // Prepare
+        const closed = createServer();
+        closed.listen(0, '127.0.0.1');
+        await once(closed, 'listening');
+        const port = (closed.address() as AddressInfo).port;
+        closed.close();
+        await once(closed, 'close');
+        if (reader === 'the SDK client') {
+          configureSecrets({
+            client: new SecretsManagerClient({ maxAttempts: 1, endpoint: `http://127.0.0.1:${port}` }),
+          });
+        } else {
+          vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', `http://127.0.0.1:${port}`);
+          configureSecrets({ maxAttempts: 1 });
+        }
 
-      // Act
-      const error = await defineSecret('app/offline')
-        .text()
-        .catch((e: unknown) => e);
+        // Act
+        const error = await defineSecret('app/offline')
+          .text()
+          .catch((e: unknown) => e);
 
-      // Assess
-      expect(error).toBeInstanceOf(UnavailableError);
-      expect((error as Error).message).toMatch(
-        /^Secrets Manager GetSecretValue on secret app\/offline failed \(ECONNREFUSED\)/,
-      );
-    });
+        // Assess
+        expect(error).toBeInstanceOf(UnavailableError);
+        expect((error as Error).message).toMatch(
+          /^Secrets Manager GetSecretValue on secret app\/offline failed \(ECONNREFUSED\)/,
+        );
+      },
+    );
 
     it('does not cache a failure: the next read asks the store again', async () => {
       // Prepare

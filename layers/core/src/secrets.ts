@@ -1,7 +1,10 @@
 /**
- * Secret values from AWS Secrets Manager, read through Powertools parameters: one fetch per container per
- * max age, one request in flight per secret, failures mapped by the AWS kit's Secrets Manager rows. Values
- * never appear in a message, a log line or an error.
+ * Secret values from AWS Secrets Manager: one fetch per container per max age, one request in flight per
+ * secret, failures mapped by the AWS kit's Secrets Manager rows. Values never appear in a message, a log
+ * line or an error. Where Lambda runs a function (its role's credentials in the environment) the value is
+ * read with one hand-signed GetSecretValue ({@link directSecretsManagerReader}): loading the SDK client
+ * would cost the cold start several times the call. Elsewhere, or with a client from
+ * {@link configureSecrets}, it is read through Powertools parameters and the SDK's default chain.
  */
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -9,6 +12,7 @@ import sjson from 'secure-json-parse';
 import type * as z from 'zod';
 import { awsClientConfig } from './aws/client.ts';
 import { awsFailure } from './aws/errors.ts';
+import { directSecretsManagerReader, type SecretsManagerReader } from './aws/secrets-manager.ts';
 import { describeExpectation } from './config.ts';
 import { ConfigurationError, type ConnectorError } from './errors.ts';
 
@@ -60,10 +64,29 @@ interface Entry {
 interface State {
   provider: Promise<SecretsProvider> | undefined;
   client: SecretsManagerClient | undefined;
+  /** The hand-signed reader: `null` once the environment was found not to allow it (the SDK serves). */
+  direct: SecretsManagerReader | null | undefined;
+  /** Attempts per read of the hand-signed reader (the SDK client has its own setting). */
+  maxAttempts: number | undefined;
   entries: Map<string, Entry>;
 }
 
-const state: State = { provider: undefined, client: undefined, entries: new Map() };
+const state: State = {
+  provider: undefined,
+  client: undefined,
+  direct: undefined,
+  maxAttempts: undefined,
+  entries: new Map(),
+};
+
+/** The hand-signed reader, unless a client was configured or the environment does not allow it. */
+function directReader(): SecretsManagerReader | undefined {
+  if (state.client !== undefined) return undefined;
+  if (state.direct === undefined) {
+    state.direct = directSecretsManagerReader({ maxAttempts: state.maxAttempts }) ?? null;
+  }
+  return state.direct ?? undefined;
+}
 
 function provider(): Promise<SecretsProvider> {
   // Loaded on first use, not at import: a connector that reads no secret never pays for the SDK client
@@ -83,17 +106,22 @@ function provider(): Promise<SecretsProvider> {
 
 /**
  * Replaces the Secrets Manager client used by every handle, new and existing, and clears all cached
- * values. Without a client, the next use creates a default one from the environment. For tests and the
- * benchmark.
+ * values. Without a client, the next use reads the environment again: a hand-signed request when it holds
+ * credentials, else a default SDK client. `maxAttempts` sets the hand-signed reader's attempts per read
+ * (default 3). For tests and the benchmark.
  *
  * @example
  * ```ts
  * configureSecrets({ client: new SecretsManagerClient({ endpoint: 'http://127.0.0.1:4566' }) });
+ * configureSecrets({ maxAttempts: 1 });
  * ```
  */
-export function configureSecrets(options: { client?: SecretsManagerClient }): void {
+export function configureSecrets(options: { client?: SecretsManagerClient; maxAttempts?: number }): void {
   state.client = options.client;
   state.provider = undefined;
+  state.direct?.close();
+  state.direct = undefined;
+  state.maxAttempts = options.maxAttempts;
   // A fresh map: a fetch still in flight for the old client writes into an entry nobody reads any more.
   state.entries = new Map();
 }
@@ -131,8 +159,12 @@ function fetchValue(name: string, maxAgeSeconds: number): Promise<string> {
 async function readFromStore(name: string, maxAgeSeconds: number): Promise<string> {
   let value: string | Uint8Array | undefined;
   try {
+    const direct = directReader();
     // The freshness decision is ours (per handle max age, single flight), so always ask the store.
-    value = await (await provider()).get(name, { forceFetch: true, maxAge: maxAgeSeconds });
+    value =
+      direct === undefined
+        ? await (await provider()).get(name, { forceFetch: true, maxAge: maxAgeSeconds })
+        : await direct.getSecretValue(name);
   } catch (error) {
     throw secretError(name, error);
   }
