@@ -202,6 +202,10 @@ describe('Script: new-connector', () => {
       ]) {
         expect(readme).toContain(`## ${heading}`);
       }
+      // Every kind declares its setup in the kit's one shape: `client` is what the operations call.
+      const index = await readFile(join(copy, folder, 'index.ts'), 'utf8');
+      expect(index).toMatch(/\n {2}setup: \{\n?\s*(secrets: |client: )/);
+      expect(index).not.toMatch(/setup: (async )?\(?config\)? =>/);
       expect(await readFile(join(copy, 'docs', 'connectors.md'), 'utf8')).toContain(`\`${provider}\``);
       expect(await exists(join(copy, 'docs', 'openapi', `${provider}.json`))).toBe(true);
     });
