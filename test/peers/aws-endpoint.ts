@@ -1,18 +1,22 @@
 /**
  * The local stack's own AWS endpoint (`scripts/local/aws/server.ts`) as a test peer, in-process on an
- * ephemeral port: SQS, Secrets Manager and Step Functions served by the same engines `npm start` runs (the
- * queue engine, the secret store in a temporary folder, the Step Functions engine), spoken to by the real
- * AWS SDK clients. What tests need on top: a call log, injected AWS errors, and secrets set from the test.
+ * ephemeral port: SQS, SNS, EventBridge, Secrets Manager and Step Functions served by the same engines
+ * `npm start` runs (the queue engine, the topics, the event buses, the secret store in a temporary folder,
+ * the Step Functions engine), spoken to by the real AWS SDK clients. What tests need on top: a call log,
+ * injected AWS errors, and secrets set from the test.
  *
- * Point a client at it with `AWS_ENDPOINT_URL_SQS` / `_SFN` / `_SECRETS_MANAGER=<endpoint>` (plus AWS_REGION
- * and dummy credentials) before the client is built.
+ * Point a client at it with `AWS_ENDPOINT_URL_SQS` / `_SNS` / `_EVENTBRIDGE` / `_SFN` /
+ * `_SECRETS_MANAGER=<endpoint>` (plus AWS_REGION and dummy credentials) before the client is built.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventBuses, eventBridgeService } from '../../scripts/local/aws/eventbridge.ts';
 import { AwsError, type JsonService } from '../../scripts/local/aws/protocol.ts';
+import type { QueryService } from '../../scripts/local/aws/query.ts';
 import { secretsManagerService } from '../../scripts/local/aws/secrets-manager.ts';
 import { startAwsEndpoint } from '../../scripts/local/aws/server.ts';
+import { SnsTopics, snsService } from '../../scripts/local/aws/sns.ts';
 import { sqsService } from '../../scripts/local/aws/sqs.ts';
 import { stepFunctionsService } from '../../scripts/local/aws/step-functions.ts';
 import { createStackLog } from '../../scripts/local/log.ts';
@@ -20,7 +24,10 @@ import { QueueEngine } from '../../scripts/local/queues/queue-engine.ts';
 import { SecretStore } from '../../scripts/local/stores/secret-store.ts';
 import { StepFunctionsEngine } from '../../scripts/local/workflows/step-functions.ts';
 
-/** One call: `AmazonSQS.SendMessage`, `AWSStepFunctions.StartExecution`, `secretsmanager.GetSecretValue`, ... */
+/**
+ * One call: `AmazonSQS.SendMessage`, `AWSStepFunctions.StartExecution`, `secretsmanager.GetSecretValue`,
+ * `AWSEvents.PutEvents`, `sns.Publish` (SNS: the form fields as the body), ...
+ */
 export interface AwsCall {
   target: string;
   body: Record<string, unknown>;
@@ -41,6 +48,10 @@ export interface AwsEndpointPeerOptions {
   secrets?: Record<string, string>;
   /** Queues to create (a `.fifo` name makes a FIFO queue). */
   queues?: string[];
+  /** SNS topics to create (a `.fifo` name makes a FIFO topic with content-based deduplication). */
+  topics?: string[];
+  /** EventBridge buses to create besides `default`. */
+  buses?: string[];
   /** State machines to create, each one `Succeed` state (a started execution ends at once). */
   stateMachines?: string[];
   /**
@@ -71,6 +82,12 @@ export interface AwsEndpointPeer {
    */
   setSecret(name: string, value: string): Promise<void>;
   queueUrl(name: string): string;
+  queueArn(name: string): string;
+  topicArn(name: string): string;
+  /** The SNS topics (subscribe queues to them from a test). */
+  topics: SnsTopics;
+  /** The EventBridge buses (add rules and targets from a test). */
+  buses: EventBuses;
   stateMachineArn(name: string): string;
   /** How many messages a queue holds: visible, in flight (received, not deleted) and delayed. */
   queueCounts(name: string): { visible: number; inFlight: number; delayed: number };
@@ -115,6 +132,19 @@ export async function startAwsEndpointPeer(options: AwsEndpointPeerOptions = {})
       name.endsWith('.fifo') ? { FifoQueue: 'true', ContentBasedDeduplication: 'true' } : {},
     );
   for (const name of options.queues ?? []) createQueue(name);
+  const topics = new SnsTopics({ region, accountId, deliveries: { queues } });
+  for (const name of options.topics ?? []) {
+    topics.create(
+      name,
+      name.endsWith('.fifo') ? { FifoTopic: 'true', ContentBasedDeduplication: 'true' } : {},
+    );
+  }
+  const buses = new EventBuses({
+    region,
+    accountId,
+    targets: { queues, publish: (arn, message) => topics.publish(arn, { message, attributes: {} }) },
+  });
+  for (const name of options.buses ?? []) buses.createBus(name);
   for (const name of options.stateMachines ?? []) machines.create(name, SUCCEED);
 
   const calls: AwsCall[] = [];
@@ -164,6 +194,26 @@ export async function startAwsEndpointPeer(options: AwsEndpointPeerOptions = {})
       }
     };
 
+  const observedQuery =
+    (service: QueryService): QueryService =>
+    async (request) => {
+      await writes;
+      const call = { target: `sns.${request.action}`, body: request.params as Record<string, unknown> };
+      const injected = takeFailure(call.target);
+      if (injected !== undefined) {
+        failed.push(call);
+        throw injected;
+      }
+      try {
+        const answer = await service(request);
+        calls.push(call);
+        return answer;
+      } catch (error) {
+        failed.push(call);
+        throw error;
+      }
+    };
+
   const endpoint = await startAwsEndpoint({
     port: 0,
     log,
@@ -172,6 +222,8 @@ export async function startAwsEndpointPeer(options: AwsEndpointPeerOptions = {})
       sqs: observed('AmazonSQS', sqsService(queues)),
       secretsManager: observed('secretsmanager', secretsManagerService(store, region)),
       stepFunctions: observed('AWSStepFunctions', stepFunctionsService(machines)),
+      events: observed('AWSEvents', eventBridgeService(buses)),
+      sns: observedQuery(snsService(topics)),
     },
   });
   queues.setBaseUrl(endpoint.url);
@@ -190,6 +242,10 @@ export async function startAwsEndpointPeer(options: AwsEndpointPeerOptions = {})
       return write.then(() => undefined);
     },
     queueUrl: (name) => `${endpoint.url}/${accountId}/${name}`,
+    queueArn: (name) => `arn:aws:sqs:${region}:${accountId}:${name}`,
+    topicArn: (name) => topics.arnOf(name),
+    topics,
+    buses,
     stateMachineArn: (name) => machines.arnOf(name),
     queueCounts: (name) => queues.byUrl(name).counts(),
     close: async () => {

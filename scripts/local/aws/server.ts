@@ -1,7 +1,8 @@
 /**
  * The stack's one AWS endpoint (127.0.0.1:4566 by default): routes each request by its protocol to SQS,
- * Secrets Manager, Step Functions (JSON protocols, `x-amz-target`), Lambda (REST), STS and CloudFormation
- * stand-ins (query protocol, for the Serverless CLI), or forwards it to the embedded S3 and DynamoDB.
+ * Secrets Manager, Step Functions, EventBridge (JSON protocols, `x-amz-target`), Lambda (REST), SNS (query
+ * protocol), STS and CloudFormation stand-ins (query protocol, for the Serverless CLI), or forwards it to
+ * the embedded S3 and DynamoDB.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,6 +22,8 @@ import {
   sendXmlError,
 } from './protocol.ts';
 import { proxy, signedService } from './proxy.ts';
+import { parseQuery, type QueryService, queryResponse } from './query.ts';
+import { SNS_NAMESPACE } from './sns.ts';
 
 const BODY_LIMIT = 16 * 1024 * 1024;
 
@@ -29,6 +32,10 @@ export interface AwsServices {
   sqs?: JsonService;
   secretsManager?: JsonService;
   stepFunctions?: JsonService;
+  /** EventBridge (JSON 1.1, `AWSEvents.<Operation>`). */
+  events?: JsonService;
+  /** SNS (query protocol). */
+  sns?: QueryService;
   functions?: FunctionRegistry;
   s3Endpoint?: string;
   dynamodbEndpoint?: string;
@@ -48,6 +55,7 @@ const JSON_TARGETS: Record<string, { service: keyof AwsServices; version: '1.0' 
   AmazonSQS: { service: 'sqs', version: '1.0', prefix: 'com.amazonaws.sqs#' },
   secretsmanager: { service: 'secretsManager', version: '1.1', prefix: '' },
   AWSStepFunctions: { service: 'stepFunctions', version: '1.0', prefix: '' },
+  AWSEvents: { service: 'events', version: '1.1', prefix: '' },
 };
 
 function unavailable(name: string): AwsError {
@@ -103,8 +111,19 @@ function sendXml(res: ServerResponse, text: string): void {
 }
 
 async function serveQuery(req: IncomingMessage, res: ServerResponse, services: AwsServices, service: string) {
-  const params = new URLSearchParams((await readBody(req, BODY_LIMIT)).toString('utf8'));
-  const action = params.get('Action') ?? '';
+  const request = parseQuery((await readBody(req, BODY_LIMIT)).toString('utf8'));
+  const { action } = request;
+  const params = new Map(Object.entries(request.params));
+  if (service === 'sns') {
+    if (services.sns === undefined) throw unavailable('SNS');
+    try {
+      sendXml(res, queryResponse(action, await services.sns(request), SNS_NAMESPACE));
+    } catch (error) {
+      if (!(error instanceof AwsError)) throw error;
+      sendXmlError(res, error);
+    }
+    return;
+  }
   if (service === 'sts' && action === 'GetCallerIdentity') {
     const account = escapeXml(services.accountId);
     sendXml(

@@ -1,6 +1,7 @@
 /**
  * Turns the resolved `serverless.yml` into what the local stack runs: functions with their environment and
- * triggers (HTTP routes, SQS event source mappings, schedules), queues, buckets, tables and state machines,
+ * triggers (HTTP routes, SQS event source mappings, schedules), queues, buckets, tables, state machines,
+ * SNS topics and subscriptions, EventBridge buses and rules,
  * with every CloudFormation reference pointing at the local resource.
  */
 import {
@@ -89,6 +90,34 @@ export interface StateMachineSpec {
   schedules: ScheduleRule[];
 }
 
+/** An SNS topic from `resources:` (AWS::SNS::Topic), with its inline subscriptions. */
+export interface TopicSpec {
+  logicalId: string;
+  name: string;
+  /** CreateTopic attributes (FifoTopic, ContentBasedDeduplication, ...), as strings. */
+  attributes: Record<string, string>;
+}
+
+/** An SNS subscription: AWS::SNS::Subscription, or an entry of a topic's `Subscription` list. */
+export interface SubscriptionSpec {
+  topicArn: string;
+  protocol: string;
+  endpoint: string;
+  /** FilterPolicy (JSON text), FilterPolicyScope, RawMessageDelivery. */
+  attributes: Record<string, string>;
+}
+
+/** An EventBridge rule from `resources:` (AWS::Events::Rule) with its targets. */
+export interface RuleSpec {
+  logicalId: string;
+  name: string;
+  /** The bus name (`default` when none is named). */
+  bus: string;
+  eventPattern: string | undefined;
+  state: string;
+  targets: Record<string, unknown>[];
+}
+
 export interface LocalModel {
   service: string;
   stage: string;
@@ -100,6 +129,11 @@ export interface LocalModel {
   buckets: string[];
   tables: TableSpec[];
   stateMachines: StateMachineSpec[];
+  topics: TopicSpec[];
+  subscriptions: SubscriptionSpec[];
+  /** EventBridge buses (AWS::Events::EventBus names); `default` always exists. */
+  eventBuses: string[];
+  rules: RuleSpec[];
   /** `provider.httpApi.cors` as given (true or an object). */
   cors: unknown;
   /** Things serverless.yml asks for that the local stack ignores or could not resolve. */
@@ -171,11 +205,98 @@ const RESOURCE_FACTORIES: Record<string, ResourceFactory> = {
     return { type: resource.Type, ref: name, attributes: { Arn: arn, StreamArn: `${arn}/stream/local` } };
   },
   'AWS::SNS::Topic': (logicalId, resource, { region, accountId, stackName }) => {
-    const name = named(resource.Properties ?? {}, 'TopicName', `${stackName}-${logicalId}`);
+    const props = resource.Properties ?? {};
+    const fifo = props['FifoTopic'] === true || props['FifoTopic'] === 'true';
+    const fallback = `${stackName}-${logicalId}`.slice(0, fifo ? 251 : 256) + (fifo ? '.fifo' : '');
+    const name = named(props, 'TopicName', fallback);
     const arn = `arn:aws:sns:${region}:${accountId}:${name}`;
     return { type: resource.Type, ref: arn, attributes: { TopicName: name, TopicArn: arn } };
   },
+  'AWS::SNS::Subscription': (logicalId, resource, { region, accountId }) => {
+    const arn = `arn:aws:sns:${region}:${accountId}:subscription:${logicalId}`;
+    return { type: resource.Type, ref: arn, attributes: { Arn: arn } };
+  },
+  'AWS::Events::EventBus': (logicalId, resource, { region, accountId }) => {
+    const name = named(resource.Properties ?? {}, 'Name', logicalId);
+    const arn = `arn:aws:events:${region}:${accountId}:event-bus/${name}`;
+    return { type: resource.Type, ref: name, attributes: { Arn: arn, Name: name } };
+  },
+  'AWS::Events::Rule': (logicalId, resource, { region, accountId, stackName }) => {
+    const props = resource.Properties ?? {};
+    const name = named(props, 'Name', `${stackName}-${logicalId}`.slice(0, 64));
+    const bus = typeof props['EventBusName'] === 'string' ? busName(props['EventBusName']) : 'default';
+    const arn = `arn:aws:events:${region}:${accountId}:rule/${bus === 'default' ? '' : `${bus}/`}${name}`;
+    return { type: resource.Type, ref: name, attributes: { Arn: arn } };
+  },
 };
+
+/** A bus name from a name or an ARN. */
+function busName(nameOrArn: string): string {
+  return nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.indexOf('event-bus/') + 10) : nameOrArn;
+}
+
+function stringAttributes(props: Record<string, unknown>, names: string[]): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const name of names) {
+    const value = props[name];
+    if (value !== undefined && value !== null) attributes[name] = stringify(value);
+  }
+  return attributes;
+}
+
+type Messaging = Pick<LocalModel, 'topics' | 'subscriptions' | 'eventBuses' | 'rules'>;
+
+function topicOf(
+  logicalId: string,
+  properties: Record<string, unknown>,
+  local: LocalResource,
+  found: Messaging,
+) {
+  const name = local.attributes['TopicName'] ?? logicalId;
+  const attributes = stringAttributes(properties, ['FifoTopic', 'ContentBasedDeduplication', 'DisplayName']);
+  found.topics.push({ logicalId, name, attributes });
+  const inline = Array.isArray(properties['Subscription']) ? properties['Subscription'] : [];
+  for (const entry of inline as Record<string, unknown>[]) {
+    found.subscriptions.push({
+      topicArn: local.ref,
+      protocol: String(entry['Protocol'] ?? ''),
+      endpoint: String(entry['Endpoint'] ?? ''),
+      attributes: {},
+    });
+  }
+}
+
+function ruleOf(logicalId: string, properties: Record<string, unknown>, local: LocalResource): RuleSpec {
+  const pattern = properties['EventPattern'];
+  return {
+    logicalId,
+    name: local.ref,
+    bus: typeof properties['EventBusName'] === 'string' ? busName(properties['EventBusName']) : 'default',
+    eventPattern: pattern === undefined ? undefined : stringify(pattern),
+    state: String(properties['State'] ?? 'ENABLED'),
+    targets: Array.isArray(properties['Targets']) ? (properties['Targets'] as Record<string, unknown>[]) : [],
+  };
+}
+
+/** Messaging resources: topics and their subscriptions, buses, rules and their targets. */
+function messagingOf(
+  logicalId: string,
+  resource: CloudFormationResource,
+  properties: Record<string, unknown>,
+  local: LocalResource,
+  found: Messaging,
+): void {
+  if (resource.Type === 'AWS::SNS::Topic') topicOf(logicalId, properties, local, found);
+  else if (resource.Type === 'AWS::SNS::Subscription') {
+    found.subscriptions.push({
+      topicArn: String(properties['TopicArn'] ?? ''),
+      protocol: String(properties['Protocol'] ?? ''),
+      endpoint: String(properties['Endpoint'] ?? ''),
+      attributes: stringAttributes(properties, ['FilterPolicy', 'FilterPolicyScope', 'RawMessageDelivery']),
+    });
+  } else if (resource.Type === 'AWS::Events::EventBus') found.eventBuses.push(local.ref);
+  else if (resource.Type === 'AWS::Events::Rule') found.rules.push(ruleOf(logicalId, properties, local));
+}
 
 /** Every logical id the local stack can answer `Ref`/`Fn::GetAtt` for. */
 function registry(
@@ -426,11 +547,17 @@ function resolvedProperties(
   }
 }
 
-/** Queues, tables and buckets declared under `resources:`. */
+/** Queues, tables, buckets, topics, buses and rules declared under `resources:`. */
 function resourcesOf(config: ServerlessConfig, context: IntrinsicContext, warnings: string[]) {
   const queues: QueueSpec[] = [];
   const tables: TableSpec[] = [];
   const buckets: string[] = [];
+  const messaging: Messaging = {
+    topics: [],
+    subscriptions: [],
+    eventBuses: [],
+    rules: [],
+  };
   for (const [logicalId, resource] of Object.entries(config.resources?.Resources ?? {})) {
     const local = context.resources.get(logicalId);
     if (local === undefined) continue;
@@ -446,9 +573,11 @@ function resourcesOf(config: ServerlessConfig, context: IntrinsicContext, warnin
       tables.push({ logicalId, name: local.ref, properties });
     } else if (resource.Type === 'AWS::S3::Bucket') {
       buckets.push(local.ref);
+    } else {
+      messagingOf(logicalId, resource, properties, local, messaging);
     }
   }
-  return { queues, tables, buckets };
+  return { queues, tables, buckets, ...messaging };
 }
 
 function stateMachinesOf(
@@ -506,7 +635,11 @@ export function buildModel(config: ServerlessConfig, options: { awsUrl: string }
   const functions = Object.entries(config.functions ?? {})
     .map(([key, fn]) => resolveFunction(key, fn, config, context, warnings))
     .sort((a, b) => a.key.localeCompare(b.key));
-  const { queues, tables, buckets } = resourcesOf(config, context, warnings);
+  const { queues, tables, buckets, topics, subscriptions, eventBuses, rules } = resourcesOf(
+    config,
+    context,
+    warnings,
+  );
   return {
     service,
     stage,
@@ -518,6 +651,10 @@ export function buildModel(config: ServerlessConfig, options: { awsUrl: string }
     buckets: [...new Set([...buckets, ...bucketsFromEnvironment(functions)])].sort(),
     tables,
     stateMachines: stateMachinesOf(config, context, warnings),
+    topics,
+    subscriptions,
+    eventBuses,
+    rules,
     cors: config.provider.httpApi?.['cors'],
     warnings,
   };
