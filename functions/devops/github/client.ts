@@ -100,6 +100,8 @@ export const githubApi = defineRestProvider({
     resetFormat: 'epoch-seconds',
     throttleStatuses: [403],
   },
+  // 5,000 requests an hour per token or installation; shared by every container through the coordination table.
+  rateBudget: { limit: 4_500, perMs: 3_600_000 },
 });
 
 /** GitHub's remaining core request budget, from `GET /rate_limit`. */

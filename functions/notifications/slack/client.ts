@@ -50,6 +50,8 @@ export const slackApi = defineRestProvider({
     messageFields: ['needed'],
   },
   pagination: bodyCursor({ field: 'response_metadata.next_cursor', param: 'cursor' }),
+  // Web API tier 3 (50+ calls a minute per method and workspace), shared by every container.
+  rateBudget: { limit: 45, perMs: 60_000 },
 });
 
 /** What this client offers of the notifier interface: everything. */

@@ -10,6 +10,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { createTable, type DynalitePeer, startDynalite } from '../../../../test/peers/dynalite.ts';
 import { cachedTokenAuth, type IssuedToken } from '../auth/cached-token.ts';
 import { oauth2RefreshToken } from '../auth/oauth2-refresh-token.ts';
@@ -17,7 +18,9 @@ import { withInvocation } from '../context.ts';
 import { RateLimitedError } from '../errors.ts';
 import { resetCircuitBreakers } from '../http/circuit-breaker.ts';
 import { HttpClient } from '../http/client.ts';
+import { defineRestProvider } from '../rest/provider.ts';
 import { configureSecrets, defineSecret } from '../secrets.ts';
+import { captureLogs } from '../testing/logs.ts';
 import { SharedRateBudget } from './rate-budget.ts';
 import { type CoordinationLog, CoordinationTable, coordinationFromEnv } from './table.ts';
 import { SharedTokenCache } from './tokens.ts';
@@ -425,7 +428,7 @@ describe('Class: SharedRateBudget', () => {
       table: containerTable(),
       provider: 'Acme',
       limit: 1,
-      perMs: 60_000,
+      perMs: 3_600_000,
     });
     await budget.take();
 
@@ -449,7 +452,7 @@ describe('Class: SharedRateBudget', () => {
       table: containerTable(),
       provider: 'Acme',
       limit: 1,
-      perMs: 60_000,
+      perMs: 3_600_000,
     });
     const acme = client(peer.origin, budget);
     await acme.request({ method: 'GET', path: '/thing' });
@@ -477,7 +480,7 @@ describe('Class: SharedRateBudget', () => {
       table: containerTable(log, 'no-such-table'),
       provider: 'Acme',
       limit: 1,
-      perMs: 60_000,
+      perMs: 3_600_000,
     });
 
     // Act
@@ -496,6 +499,133 @@ describe('Class: SharedRateBudget', () => {
     expect(
       () => new SharedRateBudget({ table: containerTable(), provider: 'Acme', limit: 0.5, perMs: 1000 }),
     ).toThrow('A rate limit needs a whole limit >= 1 and a period > 0, got 0.5 per 1000 ms');
+  });
+});
+
+describe('Function: defineRestProvider (rateBudget)', () => {
+  const acme = defineRestProvider({
+    name: 'Acme',
+    settingsPrefix: 'ACME',
+    baseUrl: 'https://api.acme.example',
+    auth: { kind: 'none' },
+    rateBudget: { limit: 1, perMs: 3_600_000 },
+  });
+
+  async function countingServer() {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    return { seen, origin: await listen(server), close: () => close(server) };
+  }
+
+  it('draws every client of the provider from the one budget in the coordination table', async () => {
+    // Prepare: two containers' clients, one shared budget of one call a minute
+    const peer = await countingServer();
+    const [a, b] = [0, 1].map(() => acme.client({ baseUrl: peer.origin, coordination: containerTable() }));
+
+    try {
+      // Act
+      await a?.http.request({ method: 'GET', path: '/one' });
+      const second = await withInvocation({ deadline: Date.now() + 2_000, correlationId: 'c' }, () =>
+        b?.http.request({ method: 'GET', path: '/two' }).catch((error: unknown) => error),
+      );
+
+      // Assess
+      expect(second).toBeInstanceOf(RateLimitedError);
+      expect(peer.seen).toEqual(['/one']);
+    } finally {
+      a?.http.close();
+      b?.http.close();
+      await peer.close();
+    }
+  });
+
+  it('leaves each container alone without a table, or with coordination off', async () => {
+    // Prepare
+    const peer = await countingServer();
+    const alone = acme.client({ baseUrl: peer.origin, coordination: false });
+    const unset = acme.client({ baseUrl: peer.origin });
+
+    try {
+      // Act
+      for (const path of ['/1', '/2']) await alone.http.request({ method: 'GET', path });
+      for (const path of ['/3', '/4']) await unset.http.request({ method: 'GET', path });
+
+      // Assess
+      expect(peer.seen).toEqual(['/1', '/2', '/3', '/4']);
+    } finally {
+      alone.http.close();
+      unset.http.close();
+      await peer.close();
+    }
+  });
+
+  it('takes its limit from <PREFIX>_RATE_LIMIT, where 0 shares no budget', async () => {
+    // Prepare
+    const peer = await countingServer();
+    const settings = (limit: string) =>
+      z.object(acme.settings).parse({ ACME_API_URL: peer.origin, ACME_RATE_LIMIT: limit });
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      CIRCLE_COORDINATION_TABLE: tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    const off = acme.clientFromSettings(settings('0'), {});
+    // 20 an hour: two calls in each 6 min window (the wait for the next is longer than the time left)
+    const twenty = acme.clientFromSettings(settings('20'), {});
+
+    try {
+      // Act
+      for (const path of ['/a', '/b', '/c']) await off.http.request({ method: 'GET', path });
+      const third = await withInvocation({ deadline: Date.now() + 2_000, correlationId: 'c' }, async () => {
+        for (const path of ['/1', '/2']) await twenty.http.request({ method: 'GET', path });
+        return twenty.http.request({ method: 'GET', path: '/3' }).catch((error: unknown) => error);
+      });
+
+      // Assess
+      expect(peer.seen).toEqual(['/a', '/b', '/c', '/1', '/2']);
+      expect(third).toBeInstanceOf(RateLimitedError);
+      expect(acme.settings.ACME_RATE_LIMIT.description).toContain(
+        'Calls per 3600 s that every container shares',
+      );
+    } finally {
+      process.env = saved;
+      off.http.close();
+      twenty.http.close();
+      await peer.close();
+    }
+  });
+
+  it('writes its fallback warning as a JSON log line of the connector when no log is given', async () => {
+    // Prepare
+    const table = new CoordinationTable({
+      table: 'missing',
+      connector: 'acme',
+      client: () => Promise.reject(new Error('no route')),
+    });
+    const budget = new SharedRateBudget({ table, provider: 'Acme', limit: 5, perMs: 1000 });
+    const logs = captureLogs();
+
+    // Act
+    try {
+      await budget.take();
+    } finally {
+      logs.restore();
+    }
+
+    // Assess
+    const [record] = logs.records();
+    expect(record?.['message']).toBe(
+      'Coordination table unreachable; Acme calls are sent without the other containers',
+    );
+    expect(record?.['service']).toBe('acme');
+    expect(record?.['error']).toBe('DynamoDB connect on missing failed: no route');
   });
 });
 

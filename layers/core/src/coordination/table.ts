@@ -8,6 +8,7 @@
  * Coordination is an optimisation, never a dependency: when the table cannot be reached, each container
  * falls back to working alone (its own token exchange, the provider's own `Retry-After`), with a warning.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsCall } from '../aws/call.ts';
 import { awsErrorName } from '../aws/errors.ts';
@@ -25,7 +26,7 @@ export interface CoordinationTableOptions {
   client?: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
   /** The connector, for the default client's user agent and the log. */
   connector: string;
-  /** Told when the table cannot be reached and a container falls back to working alone. */
+  /** Told when the table cannot be reached and a container falls back to working alone; default a JSON log line. */
   log?: CoordinationLog;
 }
 
@@ -66,7 +67,7 @@ export class CoordinationTable {
   readonly name: string;
   readonly connector: string;
   readonly #source: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
-  readonly #log: CoordinationLog | undefined;
+  #log: CoordinationLog | undefined;
   #client: Promise<DynamoDBDocumentClient> | undefined;
   #warnedAt = Number.NEGATIVE_INFINITY;
 
@@ -122,7 +123,8 @@ export class CoordinationTable {
     const now = Date.now();
     if (now - this.#warnedAt < 60_000) return;
     this.#warnedAt = now;
-    this.#log?.warn(`Coordination table unreachable; ${what} without the other containers`, {
+    this.#log ??= jsonLog(this.connector);
+    this.#log.warn(`Coordination table unreachable; ${what} without the other containers`, {
       table: this.name,
       error: error instanceof Error ? error.message : String(error),
     });
@@ -146,6 +148,12 @@ export class CoordinationTable {
       cause: error,
     });
   }
+}
+
+/** The default log: a Powertools JSON line under the connector's name. */
+function jsonLog(connector: string): CoordinationLog {
+  const logger = new Logger({ serviceName: connector });
+  return { warn: (message, extra) => logger.warn(message, extra ?? {}) };
 }
 
 /** Epoch seconds for the table's TTL attribute, `afterMs` from `nowMs`. */

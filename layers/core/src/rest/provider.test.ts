@@ -91,6 +91,7 @@ describe('Function: defineRestProvider', () => {
       ACME_TIMEOUT_MS: 10_000,
       ACME_MAX_ATTEMPTS: 3,
       ACME_MAX_RETRY_AFTER_MS: 60_000,
+      ACME_RATE_LIMIT: 0,
     });
     expect(staged.ACME_API_URL).toBe('http://127.0.0.1:9/v1');
     expect(acme.settings.ACME_API_URL.description).toBe(

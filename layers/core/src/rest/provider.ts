@@ -11,6 +11,8 @@ import { basicAuth } from '../auth/basic.ts';
 import { bearerAuth } from '../auth/bearer.ts';
 import type { CredentialSource, RequestAuth } from '../auth/types.ts';
 import { envInteger } from '../config.ts';
+import { type RateLimitDeclaration, SharedRateBudget } from '../coordination/rate-budget.ts';
+import { type CoordinationTable, coordinationFromEnv } from '../coordination/table.ts';
 import {
   ConfigurationError,
   type ConnectorError,
@@ -63,16 +65,27 @@ export interface RestProviderDeclaration<P extends string> {
   rateLimit?: RateLimitHeaders;
   /** The header of idempotency keys, when the provider has them (then writes may be retried with one). */
   idempotencyHeader?: string;
+  /**
+   * The provider's published rate limit, about 10% under it: with `CIRCLE_COORDINATION_TABLE` set, every
+   * container of the connector draws from this one budget ({@link SharedRateBudget}).
+   */
+  rateBudget?: RateLimitDeclaration;
 }
 
 /** The settings every REST provider has, as a zod shape to spread into its config. */
+type RestIntegerSetting<P extends string> =
+  | `${P}_TIMEOUT_MS`
+  | `${P}_MAX_ATTEMPTS`
+  | `${P}_MAX_RETRY_AFTER_MS`
+  | `${P}_RATE_LIMIT`;
+
 export type RestSettingsShape<P extends string> = { [K in `${P}_API_URL`]: z.ZodDefault<z.ZodURL> } & {
-  [K in `${P}_TIMEOUT_MS` | `${P}_MAX_ATTEMPTS` | `${P}_MAX_RETRY_AFTER_MS`]: ReturnType<typeof envInteger>;
+  [K in RestIntegerSetting<P>]: ReturnType<typeof envInteger>;
 };
 
 /** The parsed settings. */
 export type RestSettings<P extends string> = { [K in `${P}_API_URL`]: string } & {
-  [K in `${P}_TIMEOUT_MS` | `${P}_MAX_ATTEMPTS` | `${P}_MAX_RETRY_AFTER_MS`]: number;
+  [K in RestIntegerSetting<P>]: number;
 };
 
 export interface RestClientOptions {
@@ -90,6 +103,13 @@ export interface RestClientOptions {
   maxRetryAfterMs?: number | undefined;
   /** A ready HTTP client (tests); the other options are then ignored. */
   http?: HttpClient | undefined;
+  /**
+   * Where the declared rate budget is shared; default the table `CIRCLE_COORDINATION_TABLE` names, keyed
+   * by the lower-cased settings prefix. `false`: this container alone.
+   */
+  coordination?: CoordinationTable | false | undefined;
+  /** Replaces the declared budget's limit (`<PREFIX>_RATE_LIMIT`); 0 shares no budget. */
+  rateLimit?: number | undefined;
 }
 
 /** One call's options besides its method, path and answer schema. */
@@ -162,6 +182,23 @@ function authFor(kind: RestAuthKind, credential: CredentialSource, provider: str
   }
 }
 
+/** The period of a rate budget set only by `<PREFIX>_RATE_LIMIT`, for a provider that declares none. */
+const DEFAULT_BUDGET_PERIOD_MS = 60_000;
+
+/** The declared rate budget, shared through the coordination table when there is one. */
+function sharedBudget(
+  declaration: RestProviderDeclaration<string>,
+  { coordination, rateLimit }: RestClientOptions,
+): SharedRateBudget | undefined {
+  const limit = rateLimit ?? declaration.rateBudget?.limit ?? 0;
+  if (limit === 0 || coordination === false) return undefined;
+  const table = coordination ?? coordinationFromEnv(declaration.settingsPrefix.toLowerCase());
+  const perMs = declaration.rateBudget?.perMs ?? DEFAULT_BUDGET_PERIOD_MS;
+  return table === undefined
+    ? undefined
+    : new SharedRateBudget({ table, provider: declaration.name, limit, perMs });
+}
+
 /**
  * Declares a REST provider once; connectors write only these facts, their models and their quirks.
  *
@@ -182,7 +219,7 @@ function authFor(kind: RestAuthKind, credential: CredentialSource, provider: str
 export function defineRestProvider<P extends string>(
   declaration: RestProviderDeclaration<P>,
 ): RestProvider<P> {
-  const { name, settingsPrefix: prefix } = declaration;
+  const { name, settingsPrefix: prefix, rateBudget: budget } = declaration;
   const context = { provider: name, rateLimit: declaration.rateLimit };
   const settings = {
     [`${prefix}_API_URL`]: z
@@ -200,6 +237,9 @@ export function defineRestProvider<P extends string>(
     [`${prefix}_MAX_RETRY_AFTER_MS`]: envInteger(60_000, { min: 0, max: 900_000 }).describe(
       'The longest Retry-After waited for; longer fails at once with the delay',
     ),
+    [`${prefix}_RATE_LIMIT`]: envInteger(budget?.limit ?? 0, { min: 0, max: 1_000_000_000 }).describe(
+      `Calls per ${(budget?.perMs ?? DEFAULT_BUDGET_PERIOD_MS) / 1000} s that every container shares through CIRCLE_COORDINATION_TABLE (about 10% under ${name}'s limit); 0 = no shared budget (the local stack's sandboxes)`,
+    ),
   } as RestSettingsShape<P>;
   const provider: RestProvider<P> = {
     declaration,
@@ -211,6 +251,7 @@ export function defineRestProvider<P extends string>(
     client(options = {}) {
       const auth =
         options.auth ?? (options.credential === undefined ? undefined : provider.auth(options.credential));
+      const budget = sharedBudget(declaration, options);
       const http =
         options.http ??
         new HttpClient({
@@ -219,6 +260,7 @@ export function defineRestProvider<P extends string>(
           headers: { ...declaration.headers },
           inspect: provider.inspect,
           ...(auth === undefined ? {} : { auth }),
+          ...(budget === undefined ? {} : { budget }),
           ...(declaration.rateLimit === undefined ? {} : { rateLimit: declaration.rateLimit }),
           ...(declaration.idempotencyHeader === undefined
             ? {}
@@ -237,6 +279,7 @@ export function defineRestProvider<P extends string>(
         timeoutMs: Number(read[`${prefix}_TIMEOUT_MS`]),
         maxAttempts: Number(read[`${prefix}_MAX_ATTEMPTS`]),
         maxRetryAfterMs: Number(read[`${prefix}_MAX_RETRY_AFTER_MS`]),
+        rateLimit: Number(read[`${prefix}_RATE_LIMIT`]),
       });
     },
   };
