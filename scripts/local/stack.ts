@@ -23,12 +23,14 @@ import {
 import { FunctionProcess, type InvokeOutcome } from './functions/function-process.ts';
 import { FunctionRegistry } from './functions/registry.ts';
 import { prepareRuntime, prepareTaskRoot } from './functions/task-root.ts';
+import { createConsole } from './console/server.ts';
 import { loadApiKey } from './gateway/api-key.ts';
 import { startHttpApi } from './gateway/http-api.ts';
 import { localOpenApi } from './gateway/openapi.ts';
 import type { StackLog } from './log.ts';
 import { REPO_ROOT, stackFile } from './paths.ts';
 import { EventSourceMapping } from './queues/event-source-mapping.ts';
+import { MessageMoveTasks } from './queues/message-move.ts';
 import { QueueEngine } from './queues/queue-engine.ts';
 import { type ProviderState, planProviders, startSandboxes } from './sandboxes/index.ts';
 import { Scheduler } from './schedules/scheduler.ts';
@@ -474,7 +476,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const { model, selected } = await loadModel(options, shell, aws.url);
     const engine = createQueues(model, aws.url, options);
-    services.sqs = sqsService(engine);
+    const moves = new MessageMoveTasks(engine);
+    services.sqs = sqsService(engine, moves);
     const secretNames = new Set(
       (await secretStore.list())
         .filter((secret) => secret.deletedAt === undefined)
@@ -576,6 +579,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     report = () => healthReport(sources);
     services.control = controlRoutes({ health: report, scheduler });
+    api.setConsole(
+      createConsole({
+        apiUrl: api.url,
+        apiKey: apiKey.key,
+        health: report,
+        openApi: () => openApi,
+        processes,
+        queues: engine,
+        moves,
+        scheduler,
+        workflows,
+        log,
+      }),
+    );
     api.setRoutes(selected.flatMap((fn) => fn.routes));
 
     if (options.advertise) {

@@ -83,6 +83,7 @@ export function summary(stack: Stack): string {
     `Circle Core local stack ready in ${(stack.startedInMs / 1000).toFixed(1)} s (service ${stack.model.service}, stage ${stack.model.stage})`,
     '',
     `  HTTP API      ${stack.apiUrl}   (GET ${stack.apiUrl}/health)`,
+    `  Console       ${stack.apiUrl}/_console   (in a browser; sign in with the API key below)`,
     `  AWS endpoint  ${stack.awsUrl}   export AWS_ENDPOINT_URL=${stack.awsUrl}`,
     `  API key       ${stack.apiKey.key}   (${stack.apiKey.source === 'environment' ? 'CIRCLE_LOCAL_API_KEY' : keyFile}; send "Authorization: Bearer <key>")`,
     '',

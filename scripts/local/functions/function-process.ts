@@ -63,6 +63,17 @@ export interface InvokeOutcome {
   logTail: string;
 }
 
+/** The most recent invocation of a function, for the local console. */
+export interface LastInvocation {
+  requestId: string;
+  startedAt: number;
+  durationMs: number;
+  /** The error type when it failed. */
+  errorType?: string;
+  /** The function's output while it ran (last 4 KB). */
+  logTail: string;
+}
+
 interface Pending {
   resolve: (outcome: { payload?: string; error?: LambdaErrorPayload }) => void;
 }
@@ -86,6 +97,7 @@ export class FunctionProcess {
   #state: 'stopped' | 'starting' | 'ready' | 'failed' = 'stopped';
   #initError: string | undefined;
   #stopping = false;
+  #last: LastInvocation | undefined;
 
   constructor(
     spec: LocalFunction,
@@ -105,6 +117,11 @@ export class FunctionProcess {
   /** `ready`, `starting`, `failed` (its init threw; the next invocation retries) or `stopped`. */
   get state(): string {
     return this.#state;
+  }
+
+  /** The most recent invocation (undefined before the first), for the local console. */
+  get lastInvocation(): LastInvocation | undefined {
+    return this.#last;
   }
 
   /** Why the last init failed (the runtime's own message). */
@@ -241,6 +258,13 @@ export class FunctionProcess {
       }
       if (answer.error !== undefined) outcome.error = answer.error;
       else outcome.payload = answer.payload ?? 'null';
+      this.#last = {
+        requestId,
+        startedAt: started,
+        durationMs: outcome.durationMs,
+        logTail: outcome.logTail,
+        ...(answer.error === undefined ? {} : { errorType: answer.error.errorType }),
+      };
       return outcome;
     };
     if (this.#stopping) {

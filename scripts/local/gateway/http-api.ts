@@ -27,6 +27,8 @@ export interface HttpApi {
   port: number;
   /** Serves these routes from now on (the stack starts listening before the functions are up). */
   setRoutes(routes: HttpRoute[]): void;
+  /** Serves the local console under `/_console` (same origin, its own sign-in; see console/server.ts). */
+  setConsole(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -297,6 +299,7 @@ export async function startHttpApi(options: {
 }): Promise<HttpApi> {
   let routes: CompiledRoute[] = [];
   let ready = false;
+  let consoleHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
@@ -309,6 +312,10 @@ export async function startHttpApi(options: {
 
     const own = { method, rawPath, cors, ready, health: options.health, openApi: options.openApi };
     if (servedByGateway(req, res, own)) return;
+    if (consoleHandler !== undefined && (rawPath === '/_console' || rawPath.startsWith('/_console/'))) {
+      await consoleHandler(req, res);
+      return;
+    }
     const match = matchRoute(routes, method, rawPath);
     if (match === undefined) {
       req.resume();
@@ -378,6 +385,9 @@ export async function startHttpApi(options: {
     setRoutes: (next) => {
       routes = compileRoutes(next);
       ready = true;
+    },
+    setConsole: (handler) => {
+      consoleHandler = handler;
     },
     close: () =>
       new Promise<void>((resolve) => {
