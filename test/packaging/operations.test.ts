@@ -427,6 +427,8 @@ describe('Operations: queues, outputs, removal', () => {
     },
   );
 
+  const TRANSIENT_TABLES = ['IdempotencyTable', 'CoordinationTable'];
+
   it('retains dead letters, hand-off events, connector state and the data bucket in prod; drops them in dev', () => {
     // Prepare
     const kept = [
@@ -434,7 +436,8 @@ describe('Operations: queues, outputs, removal', () => {
       ...HAND_OFF_QUEUES,
       ...ofType(templates.prod, 'AWS::DynamoDB::Table')
         .map(([id]) => id)
-        .filter((id) => id !== 'IdempotencyTable'),
+        // Transient by design: idempotency records (an hour) and shared tokens and rate windows (TTL).
+        .filter((id) => !TRANSIENT_TABLES.includes(id)),
     ];
     // Assess
     expect(kept.length).toBeGreaterThan(HAND_OFF_QUEUES.length);
@@ -443,7 +446,8 @@ describe('Operations: queues, outputs, removal', () => {
       expect(templates.dev.Resources[id]?.DeletionPolicy, `dev ${id}`).toBe('Delete');
     }
     expect(templates.prod.Resources['S3DataBucket']?.DeletionPolicy).toBe('Retain');
-    expect(templates.prod.Resources['IdempotencyTable']?.DeletionPolicy).toBe('Delete');
+    for (const id of TRANSIENT_TABLES)
+      expect(templates.prod.Resources[id]?.DeletionPolicy, id).toBe('Delete');
   });
 });
 
