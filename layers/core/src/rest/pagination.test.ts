@@ -158,6 +158,23 @@ describe('Function: offsetLimit', () => {
     expect(done).toEqual({});
   });
 
+  it('follows a "more" flag when the provider gives one (PagerDuty), over the page size', () => {
+    // Prepare
+    const flagged = offsetLimit({ moreField: 'more', totalField: 'total' });
+
+    // Act
+    const more = flagged.next(answer({ query: { offset: 0, limit: 25 }, count: 1, body: { more: true } }));
+    const done = flagged.next(answer({ query: { offset: 25, limit: 25 }, count: 25, body: { more: false } }));
+    const emptyButMore = flagged.next(answer({ query: { offset: 50 }, count: 0, body: { more: true } }));
+    const unsaid = flagged.next(answer({ query: { offset: 0 }, count: 2, body: { total: 5 } }));
+
+    // Assess
+    expect(flagged.query({ limit: 25 }, more.nextCursor)).toEqual({ limit: 25, offset: 1 });
+    expect(done).toEqual({});
+    expect(emptyButMore).toEqual({});
+    expect(flagged.query({}, unsaid.nextCursor)).toEqual({ offset: 2 });
+  });
+
   it('keeps going without a limit until an empty page', () => {
     // Act & Assess
     expect(style.next(answer({ count: 4 })).nextCursor).toBeDefined();

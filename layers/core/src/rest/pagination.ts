@@ -214,16 +214,18 @@ function numberIn(query: PageQuery, key: string): number | undefined {
 }
 
 /**
- * Offset/limit pagination: the next page starts after the items read so far. Without a `totalField` a
- * page shorter than the limit (or an empty one) is the last.
+ * Offset/limit pagination: the next page starts after the items read so far. A `moreField` (PagerDuty's
+ * `more`) says whether another page exists; else a `totalField` counts the items; without either a page
+ * shorter than the limit (or an empty one) is the last.
  *
  * @example
  * ```ts
  * const style = offsetLimit({ offsetParam: 'offset', limitParam: 'limit', totalField: 'total' });
+ * const pagerDuty = offsetLimit({ moreField: 'more' });
  * ```
  */
 export function offsetLimit(
-  options: { offsetParam?: string; limitParam?: string; totalField?: string } = {},
+  options: { offsetParam?: string; limitParam?: string; totalField?: string; moreField?: string } = {},
 ): PaginationStyle {
   const offsetParam = options.offsetParam ?? 'offset';
   const limitParam = options.limitParam ?? 'limit';
@@ -235,10 +237,13 @@ export function offsetLimit(
       const offset = numberIn(query, offsetParam) ?? 0;
       const limit = numberIn(query, limitParam);
       const total = options.totalField === undefined ? undefined : fieldAt(body, options.totalField);
+      const said = options.moreField === undefined ? undefined : fieldAt(body, options.moreField);
       const more =
-        typeof total === 'number'
-          ? offset + count < total
-          : count > 0 && (limit === undefined || count >= limit);
+        typeof said === 'boolean'
+          ? said && count > 0
+          : typeof total === 'number'
+            ? offset + count < total
+            : count > 0 && (limit === undefined || count >= limit);
       return more ? { nextCursor: encodePosition(offset + count) } : {};
     },
   };
