@@ -1,0 +1,390 @@
+/**
+ * The RabbitMQ connector against the machine's RabbitMQ (127.0.0.1:5672, guest/guest) and the local
+ * stack's Secrets Manager: the message-publisher conformance suite, each operation on each trigger, and
+ * the failure paths (unroutable messages, missing queues and exchanges, conflicting declarations, expired
+ * receipts, a rotated password, nothing listening, an untrusted certificate, no time left). Every queue
+ * is named per run and deleted afterwards.
+ */
+import { configureSecrets, NotFoundError } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import amqp from 'amqplib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describeMessagePublisherConformance } from '#shared/interfaces/message-publisher.conformance.ts';
+import { RABBITMQ, startUntrustedTls, uniqueName } from '../../../test/peers/brokers.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { freePort } from '../../../test/peers/tls.ts';
+import { RabbitmqClient, type RabbitmqClientOptions } from './client.ts';
+
+const SECRET = 'test/rabbitmq/credentials';
+const credentials = (password: string): string => JSON.stringify({ username: RABBITMQ.username, password });
+const QUEUE = uniqueName('circle-rabbitmq-test');
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let secrets: SecretsManagerPeer;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+const queues: string[] = [QUEUE];
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  const event = httpEvent({ path: `/rabbitmq/${operation}`, body });
+  return (await connector.handler(event, lambdaContext())) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+function options(overrides: Partial<RabbitmqClientOptions> = {}): RabbitmqClientOptions {
+  return {
+    host: RABBITMQ.host,
+    port: RABBITMQ.port,
+    tls: 'disable',
+    vhost: '/',
+    secretName: SECRET,
+    secretMaxAgeSeconds: 300,
+    exchange: '',
+    routingKey: QUEUE,
+    queue: QUEUE,
+    persistent: true,
+    connectTimeoutMs: 2_000,
+    timeoutMs: 5_000,
+    ...overrides,
+  };
+}
+
+/** A classic queue of this run, deleted after the file. */
+async function freshQueue(client: RabbitmqClient, prefix = 'circle-rabbitmq-test'): Promise<string> {
+  const queue = uniqueName(prefix);
+  queues.push(queue);
+  await client.declareQueue({ queue, type: 'classic' });
+  return queue;
+}
+
+beforeAll(async () => {
+  secrets = await startSecretsManager({ [SECRET]: credentials(RABBITMQ.password) });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    RABBITMQ_HOST: RABBITMQ.host,
+    RABBITMQ_PORT: String(RABBITMQ.port),
+    RABBITMQ_TLS: 'disable',
+    RABBITMQ_SECRET: SECRET,
+    RABBITMQ_ROUTING_KEY: QUEUE,
+    RABBITMQ_QUEUE: QUEUE,
+  });
+  configureSecrets({});
+  ({ connector } = await import('./index.ts'));
+  const admin = RabbitmqClient.create(options());
+  await admin.declareQueue({ queue: QUEUE, type: 'quorum' });
+  await admin.close();
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  const connection = await amqp.connect({ hostname: RABBITMQ.host, port: RABBITMQ.port });
+  const channel = await connection.createChannel();
+  for (const queue of queues) await channel.deleteQueue(queue);
+  await connection.close();
+  await secrets.close();
+});
+
+beforeEach(() => {
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describeMessagePublisherConformance('RabbitMQ on 127.0.0.1:5672', async () => {
+  const publisher = RabbitmqClient.create(options());
+  const queue = await freshQueue(publisher, 'circle-rabbitmq-conformance');
+  return { publisher, destination: queue, source: queue, close: () => publisher.close() };
+});
+
+describe('Connector: rabbitmq', () => {
+  describe('Operations: publish-message, receive-messages, acknowledge-messages, release-messages', () => {
+    it('publishes with headers to the configured queue, and pulls, releases and acknowledges over HTTP', async () => {
+      // Prepare
+      const body = JSON.stringify({ order: 42 });
+      // Act
+      const published = await call('publish-message', { body, attributes: { kind: 'order' } });
+      const first = await call('receive-messages', { maxMessages: 10, waitTimeMs: 2_000 });
+      const receipt = (parsed(first)['messages'] as { receipt: string }[])[0]?.receipt;
+      const released = await call('release-messages', { receipts: [receipt] });
+      const second = await call('receive-messages', { maxMessages: 10, waitTimeMs: 2_000 });
+      const again = (parsed(second)['messages'] as { receipt: string }[])[0]?.receipt;
+      const acknowledged = await call('acknowledge-messages', { receipts: [again] });
+      const info = await call('inspect-queue', { queue: QUEUE });
+      // Assess
+      expect(published.statusCode).toBe(200);
+      expect(parsed(published)['messageId']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(parsed(first)['messages']).toMatchObject([
+        { body, attributes: { kind: 'order' }, redelivered: false, deliveryCount: 1 },
+      ]);
+      expect(parsed(released)).toEqual({ results: [{ receipt, ok: true }] });
+      // A quorum queue counts deliveries (x-delivery-count), so the second one says 2.
+      expect(parsed(second)['messages']).toMatchObject([{ body, redelivered: true, deliveryCount: 2 }]);
+      expect(parsed(acknowledged)).toEqual({ results: [{ receipt: again, ok: true }] });
+      // A quorum queue may count the basic.get reader as a consumer: only the messages are asserted.
+      expect(parsed(info)).toMatchObject({ queue: QUEUE, messageCount: 0 });
+    });
+
+    it('reports an unroutable message: 404 for one, a failed result per entry for a batch', async () => {
+      // Prepare
+      const nowhere = uniqueName('circle-rabbitmq-nowhere');
+      // Act
+      const one = await call('publish-message', { destination: nowhere, body: '{}' });
+      const batch = await call('publish-batch', {
+        destination: nowhere,
+        entries: [{ body: '{}' }, { body: '[]' }],
+      });
+      // Assess
+      expect(one.statusCode).toBe(404);
+      expect(parsed(one)['detail']).toContain(`routing key "${nowhere}"`);
+      expect(parsed(batch)).toMatchObject({
+        succeeded: 0,
+        failed: 2,
+        results: [
+          { index: 0, ok: false, error: { name: 'NotFoundError', code: 'not_found', retryable: false } },
+          { index: 1, ok: false, error: { name: 'NotFoundError' } },
+        ],
+      });
+    });
+
+    it('publishes through an exchange by routing key to the queues bound to it', async () => {
+      // Prepare
+      const admin = RabbitmqClient.create(options());
+      const queue = uniqueName('circle-rabbitmq-topic');
+      queues.push(queue);
+      await admin.declareQueue({
+        queue,
+        type: 'classic',
+        bindings: [{ exchange: 'amq.topic', routingKey: `${queue}.orders.*` }],
+      });
+      const topic = RabbitmqClient.create(options({ exchange: 'amq.topic', routingKey: '', queue }));
+      // Act
+      const batch = await topic.publishBatch({
+        destination: `${queue}.orders.created`,
+        entries: [{ body: '{"n":1}' }, { body: '{"n":2}' }],
+      });
+      const unmatched = await topic
+        .publish({ destination: `${queue}.invoices.created`, body: '{}' })
+        .catch((error: unknown) => error);
+      const pulled = await topic.receive({ maxMessages: 5, waitTimeMs: 2_000 });
+      // Assess
+      expect(batch).toMatchObject({ succeeded: 2, failed: 0 });
+      expect(unmatched).toBeInstanceOf(NotFoundError);
+      expect(pulled.messages.map((message) => message.body)).toEqual(['{"n":1}', '{"n":2}']);
+      await topic.acknowledge({ receipts: pulled.messages.map((message) => message.receipt) });
+      await topic.close();
+      await admin.close();
+    });
+
+    it('refuses to pull or publish without a named or configured queue', async () => {
+      // Prepare
+      const bare = RabbitmqClient.create(options({ routingKey: '', queue: '' }));
+      // Act
+      const receive = await bare.receive({}).catch((error: unknown) => error);
+      const publish = await bare.publish({ body: '{}' }).catch((error: unknown) => error);
+      // Assess
+      expect(receive).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/source' }] });
+      expect(publish).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/destination' }] });
+    });
+  });
+
+  describe('Operations: declare-queue, inspect-queue', () => {
+    it('declares idempotently, refuses other arguments with 409, and answers 404 for a missing queue', async () => {
+      // Prepare
+      const queue = uniqueName('circle-rabbitmq-declare');
+      queues.push(queue);
+      const declaration = {
+        queue,
+        type: 'classic',
+        maxLength: 100,
+        overflow: 'reject-publish',
+        messageTtlMs: 60_000,
+      };
+      // Act
+      const first = await call('declare-queue', declaration);
+      const repeat = await call('declare-queue', declaration);
+      const conflicting = await call('declare-queue', { ...declaration, maxLength: 5 });
+      const missing = await call('inspect-queue', { queue: uniqueName('circle-rabbitmq-missing') });
+      const afterwards = await call('inspect-queue', { queue });
+      const reserved = await call('declare-queue', { queue: 'amq.mine' });
+      const nonDurableQuorum = await call('declare-queue', { queue, durable: false });
+      // Assess
+      expect(parsed(first)).toEqual({ queue, messageCount: 0, consumerCount: 0 });
+      expect(repeat.statusCode).toBe(200);
+      expect(conflicting.statusCode).toBe(409);
+      expect(parsed(conflicting)['detail']).toContain('PRECONDITION_FAILED');
+      expect(missing.statusCode).toBe(404);
+      expect(afterwards.statusCode).toBe(200);
+      expect(reserved.statusCode).toBe(400);
+      expect(nonDurableQuorum.statusCode).toBe(400);
+    });
+
+    it('answers 404 when a pull names a missing queue, then works on a new channel', async () => {
+      // Act
+      const missing = await call('receive-messages', {
+        source: uniqueName('circle-rabbitmq-gone'),
+        waitTimeMs: 0,
+      });
+      const after = await call('inspect-queue', { queue: QUEUE });
+      // Assess
+      expect(missing.statusCode).toBe(404);
+      expect(parsed(missing)['detail']).toContain('no queue');
+      expect(after.statusCode).toBe(200);
+    });
+
+    it('answers 404 for a publish to a missing exchange', async () => {
+      // Prepare
+      const client = RabbitmqClient.create(options({ exchange: uniqueName('circle-rabbitmq-no-exchange') }));
+      // Act
+      const failure = await client.publish({ body: '{}' }).catch((error: unknown) => error);
+      // Assess
+      expect(failure).toBeInstanceOf(NotFoundError);
+      expect((failure as Error).message).toContain('no exchange');
+      await client.close();
+    });
+  });
+
+  describe('Connection', () => {
+    it('keeps one connection across calls, and after it closed a receipt it issued expires', async () => {
+      // Prepare
+      const connect = vi.spyOn(amqp, 'connect');
+      const client = RabbitmqClient.create(options());
+      const queue = await freshQueue(client);
+      await client.publish({ destination: queue, body: '{"held":true}' });
+      const { messages } = await client.receive({ source: queue, waitTimeMs: 2_000 });
+      // Act
+      await client.close();
+      const expired = await client.acknowledge({ source: queue, receipts: [messages[0]?.receipt ?? ''] });
+      const back = await client.receive({ source: queue, waitTimeMs: 2_000 });
+      // Assess
+      expect(connect).toHaveBeenCalledTimes(2);
+      expect(expired.results).toMatchObject([
+        { ok: false, error: { name: 'ConflictError', code: 'conflict' } },
+      ]);
+      expect(back.messages).toMatchObject([{ body: '{"held":true}', redelivered: true }]);
+      await client.acknowledge({ receipts: back.messages.map((message) => message.receipt) });
+      await client.close();
+      connect.mockRestore();
+    });
+
+    it('reads the secret again when the password rotated, and never shows it', async () => {
+      // Prepare
+      const wrong = 'rotated-away-password-7c1f';
+      await secrets.set(SECRET, credentials(wrong));
+      configureSecrets({});
+      const client = RabbitmqClient.create(options());
+      const refused = await client.ping().catch((error: unknown) => error);
+      await secrets.set(SECRET, credentials(RABBITMQ.password));
+      // Act
+      const after = await client.ping().then(() => 'ok');
+      // Assess
+      expect(refused).toMatchObject({ name: 'AuthError' });
+      expect((refused as Error).message).not.toContain(wrong);
+      expect(after).toBe('ok');
+      expect(logs.text()).not.toContain(wrong);
+      await client.close();
+    });
+
+    it('answers 403 for a virtual host the user may not use', async () => {
+      // Prepare
+      const client = RabbitmqClient.create(options({ vhost: uniqueName('circle-no-vhost') }));
+      // Act
+      const failure = await client.ping().catch((error: unknown) => error);
+      // Assess
+      expect(failure).toMatchObject({ name: 'ForbiddenError', status: 403 });
+      expect((failure as Error).message).toContain('RABBITMQ_VHOST');
+    });
+
+    it('answers 503 when nothing listens', async () => {
+      // Prepare
+      const client = RabbitmqClient.create(options({ port: await freePort(), connectTimeoutMs: 500 }));
+      // Act
+      const failure = client.ping();
+      // Assess
+      await expect(failure).rejects.toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+    });
+
+    it('refuses a server certificate no trusted CA signed, naming the setting', async () => {
+      // Prepare
+      const untrusted = await startUntrustedTls();
+      const client = RabbitmqClient.create(
+        options({ host: 'localhost', port: untrusted.port, tls: 'verify-full' }),
+      );
+      // Act
+      const failure = await client.ping().catch((error: unknown) => error);
+      // Assess
+      expect(failure).toMatchObject({ name: 'ConfigurationError' });
+      expect((failure as Error).message).toContain('RABBITMQ_TLS=verify-full');
+      await untrusted.close();
+    });
+
+    it('bounds a pull by the time left, and refuses a call with no time left', async () => {
+      // Prepare
+      const client = RabbitmqClient.create(options({ remainingTimeMs: () => 1_500 }));
+      const queue = await freshQueue(client);
+      const none = RabbitmqClient.create(options({ remainingTimeMs: () => 100 }));
+      const started = Date.now();
+      // Act
+      const pulled = await client.receive({ source: queue, waitTimeMs: 20_000 });
+      const elapsed = Date.now() - started;
+      const refused = await none.receive({ source: queue }).catch((error: unknown) => error);
+      // Assess
+      expect(pulled.messages).toEqual([]);
+      // The 20 s wait was cut to the 1.3 s left; generous headroom for a loaded machine.
+      expect(elapsed).toBeLessThan(10_000);
+      expect(refused).toMatchObject({ name: 'TimeoutError' });
+      await client.close();
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued publish and reports no failed record', async () => {
+      // Act
+      const event = sqsEvent([{ body: { operation: 'publish-message', input: { body: '{"via":"sqs"}' } } }]);
+      const result = (await connector.handler(event, lambdaContext())) as {
+        batchItemFailures: unknown[];
+      };
+      const pulled = (await connector.run('receive-messages', { waitTimeMs: 2_000 })) as {
+        messages: { body: string; receipt: string }[];
+      };
+      // Assess
+      expect(result.batchItemFailures).toEqual([]);
+      expect(pulled.messages.map((message) => message.body)).toEqual(['{"via":"sqs"}']);
+      await connector.run('acknowledge-messages', {
+        receipts: pulled.messages.map((message) => message.receipt),
+      });
+    });
+
+    it('runs a Step Functions task envelope and answers health', async () => {
+      // Act
+      const output = await connector.handler(
+        { operation: 'inspect-queue', input: { queue: QUEUE } },
+        lambdaContext(),
+      );
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/rabbitmq/health' }),
+        lambdaContext(),
+      );
+      // Assess
+      expect(output).toMatchObject({ queue: QUEUE, messageCount: 0 });
+      expect((health as HttpResult).statusCode).toBe(200);
+    });
+  });
+});
