@@ -3,6 +3,7 @@
  * socket errors mean the connection is gone, and what a TLS verification failure means and which setting
  * fixes it. The engine's own error table stays in its connector.
  */
+import { ForbiddenError } from '@circle-core/core';
 
 /**
  * A statement of a batch failed: carries its 0-based index to the error mapping, and the driver's error
@@ -20,6 +21,28 @@ export class StatementFailure extends Error {
     this.name = 'StatementFailure';
     this.index = index;
   }
+}
+
+/** Where a SQL failure happened, for the message and `details`. */
+export interface FailureContext {
+  /** The connector refuses writes (its `<PREFIX>_READ_ONLY=true` setting). */
+  readOnly: boolean;
+  /** 0-based index of the failing statement of an `execute` batch. */
+  statementIndex?: number | undefined;
+}
+
+/**
+ * The refusal of a write operation by a connector in read-only mode, naming the setting that makes it so.
+ *
+ * @example
+ * ```ts
+ * if (readOnly) throw readOnlyRefusal('PG', 'insert-rows');
+ * ```
+ */
+export function readOnlyRefusal(prefix: string, operation: string): ForbiddenError {
+  return new ForbiddenError(
+    `The connector is in read-only mode (${prefix}_READ_ONLY=true): ${operation} is refused`,
+  );
 }
 
 /**

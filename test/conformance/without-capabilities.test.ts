@@ -8,8 +8,8 @@
 import { bearerAuth } from '@circle-core/core';
 import pg from 'pg';
 import { vi } from 'vitest';
-import { urlCredentials } from '../../functions/database/postgres/auth.ts';
-import { PostgresClient } from '../../functions/database/postgres/client.ts';
+import { urlCredentials } from '#shared/sql/credentials.ts';
+import { POSTGRES, PostgresClient } from '../../functions/database/postgres/client.ts';
 import { GitHubClient } from '../../functions/devops/github/client.ts';
 import { SlackClient } from '../../functions/notifications/slack/client.ts';
 import { S3ObjectStorage } from '../../functions/storage/s3/client.ts';
@@ -96,7 +96,7 @@ describeSqlDatabaseConformance('PostgresClient on PGlite without optional capabi
   const pglite = await startPglite();
   const schema = uniqueName('conformance_plain');
   const client = new PostgresClient({
-    credentials: urlCredentials(pglite.url),
+    credentials: urlCredentials(pglite.url, POSTGRES),
     ssl: 'disable',
     statementTimeoutMs: 15_000,
     connectTimeoutMs: 5_000,

@@ -3,7 +3,7 @@
  * library API (usable outside Lambda) and the only code the operations call; every failure leaves it as a
  * core error.
  */
-import { ForbiddenError, NotFoundError, ValidationError } from '@circle-core/core';
+import { NotFoundError, ValidationError } from '@circle-core/core';
 import type { SqlDatabase, SqlDatabaseCapability } from '#shared/interfaces/sql-database.ts';
 import type {
   DescribeTableInput,
@@ -19,6 +19,7 @@ import type {
   SqlRow,
 } from '#shared/models/sql-database.ts';
 import { credentialsFrom, rdsSigner, withIamToken } from '#shared/sql/credentials.ts';
+import { readOnlyRefusal } from '#shared/sql/errors.ts';
 import type { MysqlConfig } from './config.ts';
 import {
   type ConnectionFactory,
@@ -166,11 +167,7 @@ export class MysqlClient implements SqlDatabase {
   }
 
   async insertRows(input: InsertRowsInput): Promise<InsertRowsOutput> {
-    if (this.#readOnly) {
-      throw new ForbiddenError(
-        'The connector is in read-only mode (MYSQL_READ_ONLY=true): insert-rows is refused',
-      );
-    }
+    if (this.#readOnly) throw readOnlyRefusal('MYSQL', 'insert-rows');
     const batches = planInsert(input);
     return this.#connection.use(
       (session) =>

@@ -16,15 +16,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '@circle-core/core';
-import { NETWORK_CODES, tlsFailure } from '#shared/sql/errors.ts';
-
-/** Where the failure happened, for the message and `details`. */
-export interface FailureContext {
-  /** The connector refuses writes (MYSQL_READ_ONLY=true). */
-  readOnly: boolean;
-  /** 0-based index of the failing statement of an `execute` batch. */
-  statementIndex?: number | undefined;
-}
+import { type FailureContext, NETWORK_CODES, tlsFailure } from '#shared/sql/errors.ts';
 
 /** A server error as mysql2 reports it. */
 interface ServerError extends Error {

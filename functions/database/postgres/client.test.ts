@@ -9,6 +9,7 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSqlDatabaseConformance } from '#shared/interfaces/sql-database.conformance.ts';
+import { urlCredentials } from '#shared/sql/credentials.ts';
 import {
   type PgliteServer,
   realPostgresUrl,
@@ -16,13 +17,12 @@ import {
   uniqueName,
   withPostgres,
 } from '../../../test/peers/postgres.ts';
-import { urlCredentials } from './auth.ts';
-import { PostgresClient, type PostgresClientOptions } from './client.ts';
+import { POSTGRES, PostgresClient, type PostgresClientOptions } from './client.ts';
 import { type ClientFactory, PostgresConnection } from './connection.ts';
 
 function clientFor(url: string, options: Partial<PostgresClientOptions> = {}): PostgresClient {
   return new PostgresClient({
-    credentials: urlCredentials(url),
+    credentials: urlCredentials(url, POSTGRES),
     ssl: 'disable',
     statementTimeoutMs: 15_000,
     connectTimeoutMs: 5_000,
@@ -236,7 +236,7 @@ describe.each(PEERS)('Caller mistakes in the SQL, on %s', (_, start) => {
     // Prepare: the connection itself, below the client's checks, sends what the server refuses.
     const below = countingFactory();
     const connection = new PostgresConnection({
-      credentials: urlCredentials(peer.url),
+      credentials: urlCredentials(peer.url, POSTGRES),
       ssl: 'disable',
       statementTimeoutMs: 15_000,
       connectTimeoutMs: 5_000,

@@ -2,7 +2,7 @@
  * The PostgreSQL client: the SQL database interface over one reused `pg` connection. It is the library API
  * (usable outside Lambda) and the only code the operations call; every failure leaves it as a core error.
  */
-import { ForbiddenError, NotFoundError, ValidationError } from '@circle-core/core';
+import { NotFoundError, ValidationError } from '@circle-core/core';
 import type { FieldDef, QueryResult } from 'pg';
 import type { SqlDatabase, SqlDatabaseCapability } from '#shared/interfaces/sql-database.ts';
 import type {
@@ -20,7 +20,8 @@ import type {
   SqlRow,
   StatementResult,
 } from '#shared/models/sql-database.ts';
-import { credentialsFrom } from './auth.ts';
+import { credentialsFrom, type EngineFacts } from '#shared/sql/credentials.ts';
+import { readOnlyRefusal } from '#shared/sql/errors.ts';
 import type { PostgresConfig } from './config.ts';
 import {
   type ClientFactory,
@@ -46,6 +47,17 @@ export interface PostgresClientOptions extends ConnectionOptions {
   /** Rows returned per result at most; beyond it results are cut and flagged `truncated`. Default 10,000. */
   maxRows?: number;
 }
+
+/** The engine facts credentials need. */
+export const POSTGRES: EngineFacts = {
+  name: 'PostgreSQL',
+  prefix: 'PG',
+  schemes: ['postgres', 'postgresql'],
+  engine: /postgres/,
+  defaultPort: 5432,
+  defaultUser: 'postgres',
+  defaultDatabase: 'postgres',
+};
 
 /** Side effects a caller (a test) may replace when building from config. */
 export interface PostgresClientDependencies {
@@ -103,7 +115,17 @@ export class PostgresClient implements SqlDatabase {
    */
   static fromConfig(config: PostgresConfig, dependencies: PostgresClientDependencies = {}): PostgresClient {
     return new PostgresClient({
-      credentials: credentialsFrom(config),
+      credentials: credentialsFrom(
+        {
+          secret: config.PG_SECRET,
+          url: config.PG_URL,
+          host: config.PG_HOST,
+          port: config.PG_PORT,
+          database: config.PG_DATABASE,
+          secretMaxAgeSeconds: config.PG_SECRET_MAX_AGE_SECONDS,
+        },
+        POSTGRES,
+      ),
       ssl: config.PG_SSL,
       statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
@@ -186,11 +208,7 @@ export class PostgresClient implements SqlDatabase {
   }
 
   async insertRows(input: InsertRowsInput): Promise<InsertRowsOutput> {
-    if (this.#readOnly) {
-      throw new ForbiddenError(
-        'The connector is in read-only mode (PG_READ_ONLY=true): insert-rows is refused',
-      );
-    }
+    if (this.#readOnly) throw readOnlyRefusal('PG', 'insert-rows');
     const batches = planInsert(input);
     return this.#connection.use(async (session) => {
       const insertAll = async (): Promise<number> => {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ANSWER_RESERVE_MS, AuthError, TimeoutError, UnavailableError } from '@circle-core/core';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { PostgresCredentials, PostgresEndpoint } from './auth.ts';
+import type { DatabaseCredentials, DatabaseEndpoint } from '#shared/sql/credentials.ts';
 import { type ClientFactory, PostgresConnection } from './connection.ts';
 
 /**
@@ -63,8 +63,8 @@ function factoryOf(clients: ScriptedClient[]): ClientFactory & { created: pg.Cli
   return Object.assign(factory, { created });
 }
 
-function credentials(rotatable: boolean): PostgresCredentials & { refreshes: number } {
-  const endpoint: PostgresEndpoint = { host: 'db', port: 5432, user: 'app', password: 'pw', database: 'd' };
+function credentials(rotatable: boolean): DatabaseCredentials & { refreshes: number } {
+  const endpoint: DatabaseEndpoint = { host: 'db', port: 5432, user: 'app', password: 'pw', database: 'd' };
   const source = {
     rotatable,
     refreshes: 0,

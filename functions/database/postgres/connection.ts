@@ -6,7 +6,8 @@
 import { isIP, connect as netConnect } from 'node:net';
 import { callBudget, type Replay, ReusedConnection, remainingTimeMs, TimeoutError } from '@circle-core/core';
 import pg from 'pg';
-import type { PostgresCredentials, PostgresEndpoint } from './auth.ts';
+import type { DatabaseCredentials, DatabaseEndpoint } from '#shared/sql/credentials.ts';
+import { driverError, StatementFailure } from '#shared/sql/errors.ts';
 import { isAuthFailure, isConnectionLost, toPostgresError, wasTerminatedByServer } from './errors.ts';
 
 /** Builds a `pg.Client`; tests inject their own. */
@@ -14,7 +15,7 @@ export type ClientFactory = (config: pg.ClientConfig) => pg.Client;
 
 /** How the connection is opened and bounded. */
 export interface ConnectionOptions {
-  credentials: PostgresCredentials;
+  credentials: DatabaseCredentials;
   /** `verify-full`: TLS with certificate chain and host name checks; `disable`: plain TCP (local only). */
   ssl: 'verify-full' | 'disable';
   /** Server-side `statement_timeout` of the session, in ms. */
@@ -40,29 +41,7 @@ export interface Session {
 }
 
 export type { Replay };
-
-/**
- * A statement of a batch failed: carries its 0-based index to the error mapping, and the driver's error
- * unchanged so the connection logic can still tell a lost connection from an SQL error.
- *
- * @example
- * ```ts
- * try { await session.run(sql, params); } catch (error) { throw new StatementFailure(index, error); }
- * ```
- */
-export class StatementFailure extends Error {
-  readonly index: number;
-  constructor(index: number, cause: unknown) {
-    super(`Statement ${index} failed`, { cause });
-    this.name = 'StatementFailure';
-    this.index = index;
-  }
-}
-
-/** The driver's error behind a {@link StatementFailure}, or the error itself. */
-function driverError(error: unknown): unknown {
-  return error instanceof StatementFailure ? error.cause : error;
-}
+export { StatementFailure };
 
 /** The server's statement_timeout fires first; the client-side timer only catches a stalled network. */
 const CLIENT_GRACE_MS = 2_000;
@@ -115,7 +94,7 @@ function verifyFull(host: string): pg.ClientConfig['ssl'] {
 
 interface Live {
   client: pg.Client;
-  endpoint: PostgresEndpoint;
+  endpoint: DatabaseEndpoint;
 }
 
 /**

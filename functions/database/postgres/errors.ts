@@ -17,14 +17,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import pg from 'pg';
-
-/** Where the failure happened, for the message and `details`. */
-export interface FailureContext {
-  /** The connector refuses writes (PG_READ_ONLY=true). */
-  readOnly: boolean;
-  /** 0-based index of the failing statement of an `execute` batch. */
-  statementIndex?: number | undefined;
-}
+import { type FailureContext, NETWORK_CODES, tlsFailure } from '#shared/sql/errors.ts';
 
 /** SQLSTATE classes whose server messages name objects (tables, columns, constraints), not values. */
 const SAFE_MESSAGE_CLASSES = new Set([
@@ -42,33 +35,6 @@ const SAFE_MESSAGE_CLASSES = new Set([
   '55',
   '57',
 ]);
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
-/** The server certificate does not chain to a CA this process trusts. */
-const UNTRUSTED_CERTIFICATE_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
-const EXPIRED_CERTIFICATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
-
-/** The certificate is trusted but names other hosts than the one connected to. */
-const HOST_MISMATCH_CODE = 'ERR_TLS_CERT_ALTNAME_INVALID';
 
 /** After an error of these severities the server closes the session. */
 const FATAL_SEVERITIES = new Set(['FATAL', 'PANIC']);
@@ -244,32 +210,6 @@ function fromDatabaseError(error: pg.DatabaseError, context: FailureContext): Co
   return new ConnectorError(message, options);
 }
 
-/** What a TLS verification failure means and which setting fixes it; undefined for other errors. */
-function tlsFailure(errno: string, error: Error): string | undefined {
-  const head = `TLS verification of the PostgreSQL server failed (${errno}; PG_SSL=verify-full)`;
-  if (UNTRUSTED_CERTIFICATE_CODES.has(errno)) {
-    return (
-      `${head}: the server certificate is not trusted, it does not chain to a CA this function trusts. ` +
-      'Put the CA that issued it in the PEM file NODE_EXTRA_CA_CERTS names (read when the process ' +
-      'starts; for RDS and Aurora /var/runtime/ca-cert.pem, which function.yml sets)'
-    );
-  }
-  if (EXPIRED_CERTIFICATE_CODES.has(errno)) {
-    return `${head}: the server certificate has expired or is not valid yet; renew it on the server`;
-  }
-  if (errno === HOST_MISMATCH_CODE) {
-    // Node.js puts the host it checked on the error; a host name is configuration, not a secret.
-    const host = (error as Error & { host?: unknown }).host;
-    const named = typeof host === 'string' ? ` "${host.slice(0, 255)}"` : '';
-    return (
-      `${head}: host name mismatch, the server certificate does not name the host${named} the connector ` +
-      "connected to. Connect with a name the certificate lists (PG_HOST, or the secret's host; for RDS the " +
-      'endpoint name, not an IP address)'
-    );
-  }
-  return undefined;
-}
-
 /**
  * Maps anything the `pg` driver throws onto the core error taxonomy. Never puts parameter values, row
  * data or credentials into the message: server messages are filtered by SQLSTATE class and `detail` is
@@ -288,7 +228,7 @@ export function toPostgresError(error: unknown, context: FailureContext): Connec
   const details =
     context.statementIndex === undefined ? undefined : { statementIndex: context.statementIndex };
   const options: ConnectorErrorOptions = details === undefined ? { cause: err } : { cause: err, details };
-  const tls = errno === undefined ? undefined : tlsFailure(errno, err);
+  const tls = tlsFailure(err, { engine: 'PostgreSQL', setting: 'PG_SSL', hostSetting: 'PG_HOST' });
   if (tls !== undefined) return new ConfigurationError(tls, options);
   if (/does not support SSL/i.test(err.message)) {
     return new ConfigurationError(

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ForbiddenError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { urlCredentials } from '#shared/sql/credentials.ts';
 import { realPostgresUrl, uniqueName, withPostgres } from '../../../test/peers/postgres.ts';
-import { urlCredentials } from './auth.ts';
-import { PostgresClient } from './client.ts';
+import { POSTGRES, PostgresClient } from './client.ts';
 
 /**
  * The README's least-privilege role, as written: its SQL blocks run against the real server in a
@@ -47,7 +47,7 @@ describe('README: the database role for production', () => {
       .replace(/\bcircle_core_reader\b/g, names.reader);
   const connectAs = (user: string, readOnly = false): PostgresClient =>
     new PostgresClient({
-      credentials: urlCredentials(inDatabase(user)),
+      credentials: urlCredentials(inDatabase(user), POSTGRES),
       ssl: 'disable',
       statementTimeoutMs: 15_000,
       connectTimeoutMs: 5_000,

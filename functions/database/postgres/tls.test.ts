@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { ConfigurationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { urlCredentials } from '#shared/sql/credentials.ts';
 import { realPostgresUrl, startTlsPostgres, type TlsPostgres } from '../../../test/peers/postgres.ts';
-import { urlCredentials } from './auth.ts';
-import { PostgresClient } from './client.ts';
+import { POSTGRES, PostgresClient } from './client.ts';
 
 /**
  * TLS against a real PostgreSQL server: a second server with TLS on (`startTlsPostgres`: a throwaway CA,
@@ -125,7 +125,7 @@ describe('PG_SSL=verify-full against a real PostgreSQL server with TLS', () => {
   it('refuses, in this process too, a server whose CA only the environment of another process trusts', async () => {
     // Prepare
     const db = new PostgresClient({
-      credentials: urlCredentials(url('localhost')),
+      credentials: urlCredentials(url('localhost'), POSTGRES),
       ssl: 'verify-full',
       statementTimeoutMs: 15_000,
       connectTimeoutMs: 10_000,
@@ -143,7 +143,7 @@ describe('PG_SSL=verify-full against a real PostgreSQL server with TLS', () => {
   it('fails with ConfigurationError naming PG_SSL when the server does not speak TLS', async () => {
     // Prepare: the machine's own server runs without TLS.
     const db = new PostgresClient({
-      credentials: urlCredentials(realPostgresUrl()),
+      credentials: urlCredentials(realPostgresUrl(), POSTGRES),
       ssl: 'verify-full',
       statementTimeoutMs: 15_000,
       connectTimeoutMs: 10_000,

@@ -1,7 +1,9 @@
+/** PostgreSQL's engine facts through the shared SQL credentials (`shared/sql/credentials.ts`). */
 import { ConfigurationError, type Secret } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod';
-import { credentialsFrom, secretCredentials, urlCredentials } from './auth.ts';
+import { credentialsFrom, secretCredentials, urlCredentials } from '#shared/sql/credentials.ts';
+import { POSTGRES } from './client.ts';
 
 /** A secret handle serving a fixed JSON value (the Secrets Manager path is covered by index.test.ts). */
 function fixedSecret(value: unknown): Secret & { refreshes: number; prefetches: number } {
@@ -25,7 +27,7 @@ function fixedSecret(value: unknown): Secret & { refreshes: number; prefetches: 
 describe('Function: urlCredentials', () => {
   it('reads host, port, user, encoded password and database from the URL', async () => {
     // Act
-    const credentials = urlCredentials('postgres://app%40x:p%2Fss@db.internal:6543/sales');
+    const credentials = urlCredentials('postgres://app%40x:p%2Fss@db.internal:6543/sales', POSTGRES);
     // Assess
     await expect(credentials.endpoint()).resolves.toEqual({
       host: 'db.internal',
@@ -39,8 +41,8 @@ describe('Function: urlCredentials', () => {
 
   it('defaults port, user and database, unwraps IPv6 hosts and applies overrides', async () => {
     // Act
-    const plain = await urlCredentials('postgresql://[::1]').endpoint();
-    const overridden = await urlCredentials('postgres://u@h/db', {
+    const plain = await urlCredentials('postgresql://[::1]', POSTGRES).endpoint();
+    const overridden = await urlCredentials('postgres://u@h/db', POSTGRES, {
       host: 'proxy',
       port: 5433,
       database: 'other',
@@ -52,14 +54,14 @@ describe('Function: urlCredentials', () => {
 
   it('throws ConfigurationError without echoing an invalid URL or one without a host', () => {
     // Assess
-    expect(() => urlCredentials('postgres://user:hunter2@:bad')).toThrow(ConfigurationError);
-    expect(() => urlCredentials('postgres://user:hunter2@:bad')).not.toThrow(/hunter2/);
-    expect(() => urlCredentials('postgres:///db')).toThrow(/no host/);
+    expect(() => urlCredentials('postgres://user:hunter2@:bad', POSTGRES)).toThrow(ConfigurationError);
+    expect(() => urlCredentials('postgres://user:hunter2@:bad', POSTGRES)).not.toThrow(/hunter2/);
+    expect(() => urlCredentials('postgres:///db', POSTGRES)).toThrow(/no host/);
   });
 
   it('offers refresh and prefetch as no-ops', async () => {
     // Prepare
-    const credentials = urlCredentials('postgres://h/db');
+    const credentials = urlCredentials('postgres://h/db', POSTGRES);
     // Assess
     await expect(credentials.refresh()).resolves.toBeUndefined();
     await expect(credentials.prefetch()).resolves.toBeUndefined();
@@ -78,8 +80,8 @@ describe('Function: secretCredentials', () => {
       engine: 'postgres',
     });
     // Act
-    const fromSecret = await secretCredentials(secret).endpoint();
-    const viaProxy = await secretCredentials(secret, { host: 'proxy.internal' }).endpoint();
+    const fromSecret = await secretCredentials(secret, POSTGRES).endpoint();
+    const viaProxy = await secretCredentials(secret, POSTGRES, { host: 'proxy.internal' }).endpoint();
     // Assess
     expect(fromSecret).toEqual({ host: 'db', port: 5433, user: 'app', password: 'pw', database: 'sales' });
     expect(viaProxy.host).toBe('proxy.internal');
@@ -89,8 +91,8 @@ describe('Function: secretCredentials', () => {
     // Prepare
     const secret = fixedSecret({ username: 'app', password: 'pw' });
     // Act
-    const endpoint = await secretCredentials(secret, { host: 'db.internal' }).endpoint();
-    const missing = secretCredentials(secret).endpoint();
+    const endpoint = await secretCredentials(secret, POSTGRES, { host: 'db.internal' }).endpoint();
+    const missing = secretCredentials(secret, POSTGRES).endpoint();
     // Assess
     expect(endpoint).toEqual({
       host: 'db.internal',
@@ -106,7 +108,7 @@ describe('Function: secretCredentials', () => {
     // Prepare
     const secret = fixedSecret({ username: 'app', password: 'pw', host: 'db', engine: 'mysql' });
     // Act
-    const attempt = secretCredentials(secret).endpoint();
+    const attempt = secretCredentials(secret, POSTGRES).endpoint();
     // Assess
     await expect(attempt).rejects.toThrow(/engine mysql, not PostgreSQL/);
   });
@@ -114,7 +116,7 @@ describe('Function: secretCredentials', () => {
   it('delegates refresh and prefetch to the secret and is rotatable', async () => {
     // Prepare
     const secret = fixedSecret({ username: 'app', password: 'pw', host: 'db' });
-    const credentials = secretCredentials(secret);
+    const credentials = secretCredentials(secret, POSTGRES);
     // Act
     await credentials.refresh();
     await credentials.prefetch();
@@ -126,18 +128,19 @@ describe('Function: secretCredentials', () => {
 describe('Function: credentialsFrom', () => {
   it('prefers the secret, falls back to the URL and refuses neither', async () => {
     // Act
-    const fromSecret = credentialsFrom({
-      PG_SECRET: 'circle-core/postgres/credentials',
-      PG_SECRET_MAX_AGE_SECONDS: 60,
-    });
-    const fromUrl = credentialsFrom({
-      PG_URL: 'postgres://h/db',
-      PG_PORT: 7000,
-      PG_SECRET_MAX_AGE_SECONDS: 60,
-    });
+    const fromSecret = credentialsFrom(
+      { secret: 'circle-core/postgres/credentials', secretMaxAgeSeconds: 60 },
+      POSTGRES,
+    );
+    const fromUrl = credentialsFrom(
+      { url: 'postgres://h/db', port: 7000, secretMaxAgeSeconds: 60 },
+      POSTGRES,
+    );
     // Assess
     expect(fromSecret.rotatable).toBe(true);
     await expect(fromUrl.endpoint()).resolves.toMatchObject({ host: 'h', port: 7000 });
-    expect(() => credentialsFrom({ PG_SECRET_MAX_AGE_SECONDS: 60 })).toThrow(ConfigurationError);
+    expect(() => credentialsFrom({ secretMaxAgeSeconds: 60 }, POSTGRES)).toThrow(
+      /set PG_SECRET .* or PG_URL/,
+    );
   });
 });
