@@ -11,6 +11,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type GitHubFake, githubFaults, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../../test/fakes/secrets-manager.ts';
+import { createTable, startDynalite } from '../../../test/peers/dynalite.ts';
 import {
   type GitHubAppCredentials,
   githubAppAuth,
@@ -312,5 +313,45 @@ describe('Function: githubAuthFromConfig', () => {
     await auth.apply(request);
     // Assess
     expect(request.headers['authorization']).toBe(`Bearer ${github.issuedTokens.at(-1)}`);
+  });
+
+  it('shares installation tokens between containers through CIRCLE_COORDINATION_TABLE: one exchange', async () => {
+    // Prepare: two containers, the coordination table on dynalite
+    const dynamo = await startDynalite();
+    await createTable(dynamo.endpoint, 'coordination');
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      CIRCLE_COORDINATION_TABLE: 'coordination',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    const config = loadConfig(GitHubConfig, {
+      GITHUB_AUTH: 'app',
+      GITHUB_APP_SECRET: 'test/github/app',
+      GITHUB_API_URL: github.baseUrl,
+    });
+    const before = exchanges();
+    const fleet = [0, 1, 2].map(() =>
+      githubAuthFromConfig(config, defineSecret(githubCredentialSecret(config)), { now: () => clock }),
+    );
+
+    try {
+      // Act
+      const sent = await Promise.all(
+        fleet.map(async (auth) => {
+          const request = { url: new URL(github.baseUrl), headers: {} as Record<string, string> };
+          await auth.apply(request);
+          return request.headers['authorization'];
+        }),
+      );
+
+      // Assess
+      expect(exchanges() - before).toBe(1);
+      expect(new Set(sent)).toEqual(new Set([`Bearer ${github.issuedTokens.at(-1)}`]));
+    } finally {
+      process.env = saved;
+      await dynamo.close();
+    }
   });
 });

@@ -8,12 +8,15 @@ import {
   type CachedTokenAuth,
   ConfigurationError,
   cachedTokenAuth,
+  coordinationFromEnv,
   type HttpClient,
   type IssuedToken,
   NotFoundError,
   type RequestAuth,
   type Secret,
+  SharedTokenCache,
   signJwt,
+  type TokenShare,
   UnexpectedResponseError,
 } from '@circle-core/core';
 import * as z from 'zod';
@@ -79,6 +82,8 @@ export interface GitHubAppAuthOptions {
   now?: () => number;
   /** The client that performs the exchange; default one without auth on `baseUrl`. */
   http?: HttpClient;
+  /** Shares installation tokens with the other containers (the coordination table): one exchange per expiry. */
+  share?: TokenShare;
 }
 
 /**
@@ -101,7 +106,8 @@ export function githubAppAuth(options: GitHubAppAuthOptions): CachedTokenAuth {
   const literal = secret === undefined ? parseLiteral(credentials as GitHubAppCredentials) : undefined;
   const rest =
     options.http === undefined
-      ? githubApi.client({ baseUrl, timeoutMs, maxAttempts: 2 })
+      ? // Token exchanges are not API calls of the installation: they draw from no shared budget.
+        githubApi.client({ baseUrl, timeoutMs, maxAttempts: 2, coordination: false })
       : githubApi.client({ http: options.http });
 
   async function exchange(): Promise<IssuedToken> {
@@ -137,6 +143,7 @@ export function githubAppAuth(options: GitHubAppAuthOptions): CachedTokenAuth {
     exchange,
     refreshAheadMs,
     now,
+    ...(options.share === undefined ? {} : { share: options.share }),
     ...(secret === undefined ? {} : { onRefresh: () => secret.refresh() }),
   });
 }
@@ -177,10 +184,12 @@ export function githubAuthFromConfig(
   options: { now?: () => number; http?: HttpClient } = {},
 ): RequestAuth {
   if (config.GITHUB_AUTH !== 'app') return githubApi.auth(credential);
+  const table = coordinationFromEnv('github');
   return githubAppAuth({
     credentials: credential,
     baseUrl: config.GITHUB_API_URL,
     timeoutMs: config.GITHUB_TIMEOUT_MS,
+    ...(table === undefined ? {} : { share: new SharedTokenCache({ table, key: `app:${credential.name}` }) }),
     ...options,
   });
 }
