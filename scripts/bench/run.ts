@@ -320,7 +320,12 @@ try {
   const results = composeResults({
     mode,
     settings,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadavg_start: loadAtStart },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? 'unknown',
+      loadavg_start: loadAtStart,
+      loadavg_end: loadavg().map((load) => Math.round(load * 100) / 100),
+    },
     warm,
     lines,
     cold,

@@ -21,6 +21,48 @@ function component(results: BenchResults, name: string): number | undefined {
   return results.components.find((c) => c.name === name)?.p50_us;
 }
 
+/** The value below which `share` of the sorted values lie (nearest rank). */
+function quantile(values: readonly number[], share: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/**
+ * How noisy the run was, from its own figures: the machine's load, how far one ratio moved from round to
+ * round, and how long the floor (a process that does nothing) took from one round to the next.
+ */
+function noiseSection(r: BenchResults): string {
+  const load = r.machine.loadavg_end === undefined ? '' : `, ${r.machine.loadavg_end.join(' / ')} at the end`;
+  const busiest = Math.max(...r.machine.loadavg_start, ...(r.machine.loadavg_end ?? []));
+  const notes = [
+    `load average (1 / 5 / 15 min) ${r.machine.loadavg_start.join(' / ')} at the start${load}, on ${r.machine.cpus} ` +
+      `CPUs: ${busiest > r.machine.cpus ? 'more runnable work than CPUs, other processes competed for them' : 'at most one runnable process per CPU'}.`,
+  ];
+  const perRound = r.warm_rounds
+    .map((round) => round.ratios['core_vs_raw'])
+    .filter((v): v is number => v !== undefined);
+  if (perRound.length > 1) {
+    const mid = median(perRound);
+    const low = quantile(perRound, 0.1);
+    const high = quantile(perRound, 0.9);
+    notes.push(
+      `warm: core / raw was ${low.toFixed(2)} to ${high.toFixed(2)} in 80% of the ${perRound.length} rounds ` +
+        `(median ${mid.toFixed(2)}, ${(((high - low) / 2 / mid) * 100).toFixed(0)}% either side): ratios within a round ` +
+        'hold, absolute times do not.',
+    );
+  }
+  const floor = r.cold.floor_runs_ms ?? [];
+  if (floor.length > 1) {
+    notes.push(
+      `cold: the floor (a process that loads nothing) took ${Math.min(...floor).toFixed(0)} to ` +
+        `${Math.max(...floor).toFixed(0)} ms of wall time per round (median ${median(floor).toFixed(0)} ms) for ` +
+        `${r.cold.floor_cpu_ms} ms of CPU: the rest is waiting for a core, which is why the cold budgets are ` +
+        'checked on CPU time over the floor.',
+    );
+  }
+  return ['## How noisy this run was', '', ...notes.map((note) => `- ${note}`)].join('\n');
+}
+
 function budgetRows(budgets: readonly BudgetCheck[]): Row[] {
   return budgets.map((b) => [b.description, `<= ${b.limit}`, b.value, b.met ? 'met' : '**not met**']);
 }
@@ -539,6 +581,8 @@ export function renderMarkdown(r: BenchResults): string {
     '## Budgets (DESIGN.md)',
     '',
     table(['budget', 'limit', 'measured', ''], budgetRows(r.budgets)),
+    '',
+    noiseSection(r),
     '',
     '### Where the time goes',
     '',

@@ -84,7 +84,13 @@ export interface BenchResults {
   readonly mode: 'full' | 'short' | 'smoke';
   readonly date: string;
   readonly node: string;
-  readonly machine: { readonly cpus: number; readonly model: string; readonly loadavg_start: number[] };
+  readonly machine: {
+    readonly cpus: number;
+    readonly model: string;
+    readonly loadavg_start: number[];
+    /** When the figures were complete; with the start's, how busy the shared machine was (report: noise). */
+    readonly loadavg_end?: number[];
+  };
   readonly settings: Readonly<Record<string, number | string | boolean>>;
   readonly warm_p50_ratio_core_vs_raw: number;
   readonly warm_p50_ratio_core_vs_stock: number;
@@ -121,6 +127,8 @@ export interface BenchResults {
   readonly cold: {
     readonly floor_ms: number;
     readonly floor_cpu_ms: number;
+    /** The floor's wall time in each round: its spread is how long processes waited for a core. */
+    readonly floor_runs_ms?: readonly number[];
     readonly runs: number;
     readonly variants: Readonly<
       Record<
@@ -488,6 +496,7 @@ export function composeResults(m: Measurements): BenchResults {
     cold: {
       floor_ms: round(m.cold.floor.medianMs, 1),
       floor_cpu_ms: round(m.cold.floor.cpuMs, 1),
+      floor_runs_ms: m.cold.floor.runs.map((run) => round(run, 1)),
       runs: m.coldRuns,
       variants: coldVariants,
     },
