@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import type { FunctionSource } from './functions.ts';
 import { trimMysql2 } from './trim-mysql2.ts';
+import { trimRedis } from './trim-redis.ts';
 
 /**
  * ESM output has no `require`; bundled CommonJS packages (pg, secure-json-parse) call it for Node built-ins.
@@ -280,7 +281,7 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
     sourcemap: 'linked',
     sourcesContent: false,
     external: [...FUNCTION_EXTERNALS],
-    plugins: [lambdaEntry(fn.dir), trimMysql2, builtinsWithoutNamespace],
+    plugins: [lambdaEntry(fn.dir), trimMysql2, trimRedis, builtinsWithoutNamespace],
   });
   const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
   if (missing.length > 0) {

@@ -43,6 +43,7 @@ import {
   mysqlAnswers,
   needsLocalMysql,
 } from './stores/mariadb.ts';
+import { applyRedisEnvironment, type LocalRedis, localRedisSummary, planLocalRedis } from './stores/redis.ts';
 import { SecretStore } from './stores/secret-store.ts';
 import { StepFunctionsEngine } from './workflows/step-functions.ts';
 
@@ -275,6 +276,7 @@ async function startFunctions(
     shell: NodeJS.ProcessEnv;
     embeddedPostgres: Set<string>;
     localMysql: { url: string; functions: Set<string> };
+    localRedis: { url: string; functions: Set<string> };
   },
   cleanups: Cleanups,
 ): Promise<FunctionProcess[]> {
@@ -302,6 +304,8 @@ async function startFunctions(
       context.shell,
       localMysql.functions.has(fn.key) ? localMysql.url : undefined,
     );
+    const { localRedis } = context;
+    applyRedisEnvironment(fn, env, localRedis.functions.has(fn.key) ? localRedis.url : undefined);
     processes.push(new FunctionProcess(fn, { taskRoot, env, log: options.log }));
   }
   cleanups.push(() => Promise.all(processes.map((fn) => fn.stop())).then(() => undefined));
@@ -403,6 +407,7 @@ function connectorReach(
     s3: string;
     postgres: { url: string; functions: Set<string> } | undefined;
     mysql: { url: string; functions: Set<string>; up: boolean };
+    redis: LocalRedis;
   },
 ): ConnectorReach[] {
   return selected.map((fn): ConnectorReach => {
@@ -417,6 +422,13 @@ function connectorReach(
         connector: fn.key,
         kind: 'machine',
         target: `the machine's MariaDB ${reach.mysql.url}${reach.mysql.up ? '' : ' (NOT RUNNING)'}`,
+      };
+    }
+    if (reach.redis.functions.has(fn.key)) {
+      return {
+        connector: fn.key,
+        kind: 'machine',
+        target: `the machine's Redis ${reach.redis.url}${reach.redis.up ? '' : ' (NOT RUNNING)'}`,
       };
     }
     return { connector: fn.key, kind: 'configured', target: 'its own settings and secrets' };
@@ -495,6 +507,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     const mysqlUp = localMysql.functions.size > 0 && (await mysqlAnswers(localMysql.url));
     if (localMysql.functions.size > 0 && !mysqlUp) log.warn(MYSQL_ABSENT, { url: localMysql.url });
+    const localRedis = await planLocalRedis(selected, shell, secretNames, (message, fields) =>
+      log.warn(message, fields),
+    );
     services.s3Endpoint = s3.url;
     services.dynamodbEndpoint = dynamo.url;
     const sandboxes = await startSandboxes(planProviders(selected, shell), secretStore, shell);
@@ -511,12 +526,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       s3: s3.url,
       postgres: postgres === undefined ? undefined : { url: postgres.url, functions: embeddedPostgres },
       mysql: { url: localMysql.url, functions: localMysql.functions, up: mysqlUp },
+      redis: localRedis,
     });
 
     const processes = await startFunctions(
       options,
       selected,
-      { model, endpoints, shell, embeddedPostgres, localMysql },
+      { model, endpoints, shell, embeddedPostgres, localMysql, localRedis },
       cleanups,
     );
     registry = new FunctionRegistry(processes);
@@ -550,6 +566,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         localMysql.functions.size === 0
           ? 'not used (every MySQL function has MYSQL_URL or a stored MYSQL_SECRET)'
           : `${localMysql.url} (the machine's MariaDB${mysqlUp ? '' : ': NOT RUNNING'})`,
+      redis: localRedisSummary(localRedis),
       secrets: `${aws.url} (Secrets Manager) over ${secretStore.file}`,
       sqs: aws.url,
       stepFunctions: aws.url,

@@ -1,0 +1,144 @@
+/**
+ * Redis's failures as core errors, mapped once: the error reply's code (its first word, `WRONGPASS`,
+ * `WRONGTYPE`, ...), node-redis's own error classes (closed, timed out) and Node's socket codes each pick a
+ * core error class, and so the HTTP status, the queue's retry-or-drop and the Step Functions error name.
+ */
+import {
+  AuthError,
+  ConfigurationError,
+  ConflictError,
+  ConnectorError,
+  ForbiddenError,
+  TimeoutError,
+  UnavailableError,
+  UnexpectedResponseError,
+} from '@circle-core/core';
+import {
+  AbortError,
+  ConnectionTimeoutError,
+  ErrorReply,
+  TimeoutError as RedisTimeoutError,
+  TimeoutReadError,
+} from '@redis/client';
+import { isConnectionLost } from './connection.ts';
+
+type Make = (
+  message: string,
+  options: { cause: unknown; details: Record<string, unknown> },
+) => ConnectorError;
+
+const conflict: Make = (m, o) => new ConflictError(m, o);
+const unavailable: Make = (m, o) => new UnavailableError(m, o);
+const cluster: Make = (m, o) =>
+  new ConfigurationError(
+    `${m}: the server runs in cluster mode, which this connector does not speak (README: Cluster mode)`,
+    o,
+  );
+
+/** Error reply codes: the first word of the reply. */
+const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
+  WRONGPASS: {
+    meaning: 'Redis refused the user or password, even after the secret was read again',
+    make: (m, o) => new AuthError(m, o),
+  },
+  NOAUTH: {
+    meaning: 'the server requires AUTH and REDIS_SECRET is not set',
+    make: (m, o) => new AuthError(m, o),
+  },
+  NOPERM: {
+    meaning: 'the ACL user may not run this command or touch this key (its ACL rules, README: Auth setup)',
+    make: (m, o) => new ForbiddenError(m, o),
+  },
+  WRONGTYPE: { meaning: 'the key holds a value this connector did not write (not a hash)', make: conflict },
+  NOTINTEGER: { meaning: 'the value is not an integer', make: conflict },
+  OVERFLOW: { meaning: 'the increment would overflow a 64-bit integer', make: conflict },
+  OOM: { meaning: 'the server is out of memory (maxmemory reached)', make: unavailable },
+  BUSY: { meaning: 'the server is running a long script', make: unavailable },
+  LOADING: { meaning: 'the server is loading its data set', make: unavailable },
+  READONLY: { meaning: 'the server is a replica (a failover is under way)', make: unavailable },
+  MASTERDOWN: { meaning: 'the replica lost its primary', make: unavailable },
+  TRYAGAIN: { meaning: 'a slot is being migrated', make: unavailable },
+  CLUSTERDOWN: { meaning: 'the cluster is down', make: unavailable },
+  MOVED: { meaning: 'the key lives on another shard', make: cluster },
+  ASK: { meaning: 'the key is being moved to another shard', make: cluster },
+  CROSSSLOT: { meaning: 'the keys live in different slots', make: cluster },
+};
+
+/** Node-level codes of a connection that could not be opened or broke. */
+const SOCKET_MEANINGS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'nothing listens at REDIS_HOST:REDIS_PORT',
+  ENOTFOUND: 'REDIS_HOST does not resolve',
+  EHOSTUNREACH: 'REDIS_HOST is unreachable',
+  ECONNRESET: 'the connection was reset',
+  EPIPE: 'the connection was closed',
+};
+
+/** Reply codes that are a word of capitals; anything else reads as unknown. */
+function replyCode(error: ErrorReply): string {
+  const word = /^[A-Z]{2,20}\b/.exec(error.message)?.[0];
+  if (word === 'ERR' && /overflow/i.test(error.message)) return 'OVERFLOW';
+  if (word === 'ERR' && /not an integer/i.test(error.message)) return 'NOTINTEGER';
+  return word ?? 'unknown';
+}
+
+/**
+ * A node-redis or server failure as a core error; core errors pass through. Messages carry the code and
+ * its meaning, never a key, a value or a credential.
+ *
+ * @example
+ * ```ts
+ * try { ... } catch (error) { throw toRedisError(error, 'put'); }
+ * ```
+ */
+export function toRedisError(error: unknown, operation: string): ConnectorError {
+  if (error instanceof ConnectorError) return error;
+  const details = (code: string): { cause: unknown; details: Record<string, unknown> } => ({
+    cause: error,
+    details: { provider: 'Redis', operation, code },
+  });
+  if (error instanceof ErrorReply) {
+    const code = replyCode(error);
+    const row = Object.hasOwn(ROWS, code) ? ROWS[code] : undefined;
+    if (row !== undefined)
+      return row.make(`Redis ${operation} failed: ${row.meaning} (${code})`, details(code));
+    return new UnexpectedResponseError(
+      `Redis ${operation} failed with an error reply (${code})`,
+      details(code),
+    );
+  }
+  if (
+    error instanceof RedisTimeoutError ||
+    error instanceof TimeoutReadError ||
+    error instanceof ConnectionTimeoutError ||
+    error instanceof AbortError
+  ) {
+    return new TimeoutError(
+      `Redis ${operation} got no answer in time (REDIS_TIMEOUT_MS, REDIS_CONNECT_TIMEOUT_MS or the invocation's time left)`,
+      details('timeout'),
+    );
+  }
+  const raw = (error as { code?: unknown } | undefined)?.code;
+  const code = typeof raw === 'string' && /^[A-Z_]{1,32}$/.test(raw) ? raw : undefined;
+  if (code !== undefined && Object.hasOwn(SOCKET_MEANINGS, code)) {
+    return new UnavailableError(
+      `Redis ${operation} failed: ${SOCKET_MEANINGS[code]} (${code})`,
+      details(code),
+    );
+  }
+  if (isConnectionLost(error)) {
+    return new UnavailableError(
+      `Redis ${operation} failed: the connection broke (connection_lost)`,
+      details('connection_lost'),
+    );
+  }
+  if (error instanceof Error && /certificate|self[- ]signed|altnames|TLS|SSL/i.test(error.message)) {
+    return new UnavailableError(
+      `Redis ${operation} failed: the server's TLS certificate was not accepted (${code ?? 'tls'}); check REDIS_HOST and NODE_EXTRA_CA_CERTS`,
+      details(code ?? 'tls'),
+    );
+  }
+  return new UnexpectedResponseError(
+    `Redis ${operation} failed (${code ?? 'unknown'})`,
+    details(code ?? 'unknown'),
+  );
+}

@@ -1,0 +1,303 @@
+/**
+ * The Redis connector against the machine's real Redis (test/peers/redis.ts: a random key prefix and ACL
+ * users of its own per run) and the local stack's Secrets Manager: the key-value conformance suite, each
+ * trigger, ACL auth with a rotation, key prefixing, and the connection's failure paths.
+ */
+import { configureSecrets, ForbiddenError } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeKeyValueConformance } from '#shared/interfaces/key-value.conformance.ts';
+import { type RedisPeer, startRedisPeer } from '../../../test/peers/redis.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { RedisKeyValueStore, type RedisStoreOptions } from './client.ts';
+import { toRedisError } from './errors.ts';
+
+const SECRET = 'test/redis/credentials';
+const PASSWORD = 'redis-test-password-7f3a';
+const ROTATED = 'redis-rotated-password-91c2';
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let redis: RedisPeer;
+let secrets: SecretsManagerPeer;
+let user: string;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+
+const options = (overrides: Partial<RedisStoreOptions> = {}): RedisStoreOptions => ({
+  host: redis.host,
+  port: redis.port,
+  tls: false,
+  database: 0,
+  keyPrefix: redis.prefix,
+  secretMaxAgeSeconds: 0,
+  connectTimeoutMs: 2_000,
+  timeoutMs: 2_000,
+  ...overrides,
+});
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  const event = httpEvent({
+    path: `/redis/${operation}`,
+    body,
+    headers: { 'idempotency-key': crypto.randomUUID() },
+  });
+  return (await connector.handler(event, lambdaContext())) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+beforeAll(async () => {
+  redis = await startRedisPeer();
+  user = await redis.addUser(PASSWORD);
+  secrets = await startSecretsManager({ [SECRET]: JSON.stringify({ username: user, password: PASSWORD }) });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    REDIS_HOST: redis.host,
+    REDIS_PORT: String(redis.port),
+    REDIS_TLS: 'disable',
+    REDIS_SECRET: SECRET,
+    REDIS_SECRET_MAX_AGE_SECONDS: '0',
+    REDIS_KEY_PREFIX: `${redis.prefix}handler:`,
+    REDIS_TIMEOUT_MS: '2000',
+  });
+  delete process.env['CIRCLE_IDEMPOTENCY_TABLE'];
+  configureSecrets({});
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await connector?.runtime
+    .client()
+    .then((client) => client.close())
+    .catch(() => undefined);
+  await secrets?.close();
+  await redis?.close();
+});
+
+beforeEach(() => {
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describeKeyValueConformance('RedisKeyValueStore on the machine Redis', async () => {
+  const store = RedisKeyValueStore.create(options({ keyPrefix: `${redis.prefix}conformance:` }));
+  return { store, close: () => store.close() };
+});
+
+describe('Connector: redis', () => {
+  describe('Operations', () => {
+    it('writes, reads, lists and deletes through HTTP as an ACL user, on one reused connection', async () => {
+      // Act
+      const put = await call('put-value', { key: 'orders/1', value: { total: 12.5 }, ttlSeconds: 60 });
+      const got = await call('get-value', { key: 'orders/1' });
+      const listed = await call('list-keys', { prefix: 'orders/' });
+      const counted = await call('increment-value', { key: 'orders/count', by: 3 });
+      const deleted = await call('delete-value', { key: 'orders/1' });
+      const missing = await call('get-value', { key: 'orders/1' });
+
+      // Assess
+      expect(put.statusCode).toBe(200);
+      expect(parsed(got)).toMatchObject({
+        key: 'orders/1',
+        value: { total: 12.5 },
+        version: parsed(put)['version'],
+      });
+      expect(parsed(listed)['keys']).toEqual(['orders/1']);
+      expect(parsed(counted)).toMatchObject({ key: 'orders/count', value: 3 });
+      expect(parsed(deleted)).toEqual({ key: 'orders/1', deleted: true });
+      expect(missing.statusCode).toBe(404);
+      expect(await redis.connectionsOf(user)).toBe(1);
+    });
+
+    it('stores every key under the stage prefix', async () => {
+      // Act
+      await call('put-value', { key: 'prefixed', value: 'x' });
+
+      // Assess
+      const stored = await redis.admin.sendCommand(['HGET', `${redis.prefix}handler:prefixed`, 'v']);
+      expect(stored).toBe('"x"');
+      expect(await redis.admin.sendCommand(['EXISTS', 'prefixed'])).toBe(0);
+    });
+
+    it('answers 409 for a failed condition and 400 naming an unknown field', async () => {
+      // Prepare
+      await call('put-value', { key: 'taken', value: 1 });
+
+      // Act
+      const conflict = await call('put-value', { key: 'taken', value: 2, onlyIfAbsent: true });
+      const unknown = await call('get-value', { key: 'a', kee: 'b' });
+
+      // Assess
+      expect(conflict.statusCode).toBe(409);
+      expect(parsed(conflict)['detail']).toBe('The key already holds a value (onlyIfAbsent)');
+      expect(unknown.statusCode).toBe(400);
+      expect(parsed(unknown)['errors']).toEqual([{ pointer: '/kee', message: 'unknown field' }]);
+    });
+
+    it('answers 409 for a key holding another type and 502 for a hash it did not write', async () => {
+      // Prepare
+      await redis.admin.sendCommand(['SET', `${redis.prefix}handler:plain-string`, 'x']);
+      await redis.admin.sendCommand(['HSET', `${redis.prefix}handler:not-json`, 'v', '{oops', 'ver', 'a']);
+
+      // Act
+      const wrongType = await call('get-value', { key: 'plain-string' });
+      const notJson = await call('get-value', { key: 'not-json' });
+
+      // Assess
+      expect(wrongType.statusCode).toBe(409);
+      expect(parsed(wrongType)['detail']).toContain('(WRONGTYPE)');
+      expect(notJson.statusCode).toBe(502);
+    });
+  });
+
+  describe('Auth and connection', () => {
+    it("refuses a key outside the ACL user's pattern with 403 (NOPERM)", async () => {
+      // Prepare
+      const outside = RedisKeyValueStore.create({
+        ...options({ keyPrefix: 'circle-elsewhere:' }),
+        secretName: SECRET,
+      });
+
+      // Act
+      const error = await outside.getValue({ key: 'x' }).catch((failure: unknown) => failure);
+      await outside.close();
+
+      // Assess
+      expect(error).toBeInstanceOf(ForbiddenError);
+      expect((error as Error).message).toContain('(NOPERM)');
+    });
+
+    it('replays a read on a new connection after the server dropped it', async () => {
+      // Prepare
+      await call('put-value', { key: 'kept', value: 'v' });
+      await redis.admin.sendCommand(['CLIENT', 'KILL', 'USER', user]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+      // Act
+      const response = await call('get-value', { key: 'kept' });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ value: 'v' });
+    });
+
+    it('reads the secret again when the password rotated, and never shows it', async () => {
+      // Prepare
+      await call('put-value', { key: 'before', value: 'v' });
+      await redis.admin.sendCommand(['ACL', 'SETUSER', user, 'resetpass', `>${ROTATED}`]);
+      await secrets.set(SECRET, JSON.stringify({ username: user, password: ROTATED }));
+      await redis.admin.sendCommand(['CLIENT', 'KILL', 'USER', user]);
+
+      // Act
+      const response = await call('get-value', { key: 'before' });
+      const health = (await connector.handler(
+        httpEvent({ method: 'GET', path: '/redis/health' }),
+        lambdaContext(),
+      )) as HttpResult;
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(health.statusCode).toBe(200);
+      expect(logs.text()).not.toContain(ROTATED);
+      expect(logs.text()).not.toContain(PASSWORD);
+    });
+
+    it('answers 401 when the server refuses the password even after a fresh read', async () => {
+      // Prepare
+      const wrong = 'test/redis/wrong';
+      await secrets.set(wrong, JSON.stringify({ username: user, password: 'not-the-password-5d1e' }));
+      const store = RedisKeyValueStore.create({ ...options(), secretName: wrong });
+
+      // Act
+      const error = await store.ping().catch((failure: unknown) => failure);
+
+      // Assess
+      expect(error).toMatchObject({ name: 'AuthError' });
+      expect(JSON.stringify(error)).not.toContain('not-the-password-5d1e');
+      expect((error as Error).message).not.toContain('not-the-password-5d1e');
+    });
+
+    it('answers 503 when nothing listens', async () => {
+      // Prepare
+      const store = RedisKeyValueStore.create(options({ port: 1, connectTimeoutMs: 500 }));
+
+      // Act
+      const failure = store.ping();
+
+      // Assess
+      await expect(failure).rejects.toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued request and reports no failed record', async () => {
+      // Act
+      const event = sqsEvent([{ body: { operation: 'put-value', input: { key: 'queued', value: 'q' } } }]);
+      const result = await connector.handler(event, lambdaContext());
+
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [] });
+      expect(await redis.admin.sendCommand(['HGET', `${redis.prefix}handler:queued`, 'v'])).toBe('"q"');
+    });
+
+    it('runs a Step Functions task envelope', async () => {
+      // Act
+      const output = await connector.handler(
+        { operation: 'increment-value', input: { key: 'task-counter', by: 2 } },
+        lambdaContext(),
+      );
+
+      // Assess
+      expect(output).toMatchObject({ key: 'task-counter', value: 2 });
+    });
+  });
+
+  describe('Function: toRedisError', () => {
+    it('maps reply codes, timeouts and unknown failures, naming no value', async () => {
+      // Prepare
+      const { ErrorReply, TimeoutError } = await import('@redis/client');
+
+      // Act
+      const rows = [
+        toRedisError(new ErrorReply('LOADING Redis is loading the dataset in memory'), 'get'),
+        toRedisError(new ErrorReply('MOVED 3999 127.0.0.1:6381'), 'get'),
+        toRedisError(new ErrorReply('ERR increment or decrement would overflow'), 'increment'),
+        toRedisError(new ErrorReply('SOMETHING new'), 'get'),
+        toRedisError(new TimeoutError(), 'get'),
+        toRedisError(Object.assign(new Error('x'), { code: 'ENOTFOUND' }), 'get'),
+        toRedisError(new Error('self-signed certificate in certificate chain'), 'get'),
+        toRedisError(new Error('strange'), 'get'),
+      ];
+
+      // Assess
+      expect(rows.map((error) => error.name)).toEqual([
+        'UnavailableError',
+        'ConfigurationError',
+        'ConflictError',
+        'UnexpectedResponseError',
+        'TimeoutError',
+        'UnavailableError',
+        'UnavailableError',
+        'UnexpectedResponseError',
+      ]);
+    });
+  });
+});
