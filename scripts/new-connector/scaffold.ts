@@ -31,7 +31,10 @@ export interface ScaffoldOptions {
 export interface ScaffoldResult {
   names: ConnectorNames;
   kind: Kind;
-  /** Repository-relative paths of the files written, `serverless.yml` excluded. */
+  /**
+   * Repository-relative paths of the files written, `serverless.yml` excluded; a rest connector's include
+   * `scripts/local/sandboxes/index.ts`, where its fake joins the sandboxes.
+   */
   files: string[];
 }
 
@@ -150,6 +153,52 @@ export function wireServerless(text: string, names: ConnectorNames): string {
   return wired;
 }
 
+const SANDBOXES_FILE = 'scripts/local/sandboxes/index.ts';
+
+/**
+ * `scripts/local/sandboxes/index.ts` with a rest connector's contract fake added to `SANDBOXES` (its import
+ * after the last local import, its row last in the table), so `npm start` serves it as the provider's
+ * sandbox with no hand edit; or a ScaffoldError naming the lines to add when the file no longer has the
+ * shape this edits.
+ *
+ * @example
+ * ```ts
+ * const text = wireSandbox(await readFile(SANDBOXES_FILE, 'utf8'), connectorNames('devops', 'acme'));
+ * ```
+ */
+export function wireSandbox(text: string, names: ConnectorNames): string {
+  const { pascal, prefix, provider, title } = names;
+  const importLine = `import { ${prefix}_SANDBOX_TOKEN, start${pascal}Fake } from './${provider}.ts';`;
+  const row = [
+    '  {',
+    `    provider: '${provider}',`,
+    `    listener: '${title.replaceAll("'", "\\'")} sandbox',`,
+    `    urlVariable: '${prefix}_API_URL',`,
+    `    secretVariable: '${prefix}_TOKEN_SECRET',`,
+    `    token: ${prefix}_SANDBOX_TOKEN,`,
+    '    start: async (prepare) => {',
+    `      const fake = await start${pascal}Fake({ prepare });`,
+    '      return {',
+    // The starter fake serves its API under /v1, as the connector's base URL names it.
+    "        url: new URL('/v1', fake.url).href,",
+    '        acceptToken: (token) => fake.state.tokens.add(token),',
+    '        close: () => fake.close(),',
+    '      };',
+    '    },',
+    '  },',
+  ].join('\n');
+  const lastImport = [...text.matchAll(/^import [^;]+ from '\.\/[^']+';$/gm)].pop();
+  const table = /^export const SANDBOXES: readonly SandboxSpec\[\] = \[$/m.exec(text);
+  const end = table === null ? -1 : text.indexOf('\n];', table.index);
+  if (lastImport === undefined || table === null || end < 0) {
+    throw new ScaffoldError(
+      `${SANDBOXES_FILE} no longer has the SANDBOXES table this command edits; add by hand:\n${importLine}\n${row}`,
+    );
+  }
+  const afterImport = lastImport.index + lastImport[0].length;
+  return `${text.slice(0, afterImport)}\n${importLine}${text.slice(afterImport, end)}\n${row}${text.slice(end)}`;
+}
+
 /** Replaces every token; a token left over means a template names one that does not exist. */
 export function render(template: string, values: Readonly<Record<string, string>>, name: string): string {
   let text = template;
@@ -199,6 +248,8 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   }
   const serverlessPath = join(root, 'serverless.yml');
   wireServerless(await readFile(serverlessPath, 'utf8'), names);
+  const sandboxesPath = join(root, SANDBOXES_FILE);
+  if (kind === 'rest') wireSandbox(await readFile(sandboxesPath, 'utf8'), names);
 
   const today = new Date().toISOString().slice(0, 10);
   const values = { ...tokens(names), __kind__: kind, __starter__: STARTER[kind], __date__: today };
@@ -216,7 +267,12 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   }
   // Read again at the last moment: someone else may have changed it meanwhile.
   await writeFile(serverlessPath, wireServerless(await readFile(serverlessPath, 'utf8'), names));
-  return { names, kind, files: rendered.map(({ target }) => target) };
+  const files = rendered.map(({ target }) => target);
+  if (kind === 'rest') {
+    await writeFile(sandboxesPath, wireSandbox(await readFile(sandboxesPath, 'utf8'), names));
+    files.push(SANDBOXES_FILE);
+  }
+  return { names, kind, files };
 }
 
 /**

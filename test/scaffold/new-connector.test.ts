@@ -12,7 +12,7 @@
  * 1.5 minutes of wall time on a loaded two-core machine.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +24,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 /** Taken from the working tree on top of HEAD: the scaffolder, its test, and what its templates import. */
 const OVERLAY = ['scripts/new-connector', 'test/scaffold', 'test/peers/secrets-manager.ts'];
 const MINUTES = 60_000;
+const SANDBOXES_FILE = 'scripts/local/sandboxes/index.ts';
 
 interface Case {
   category: string;
@@ -181,7 +182,7 @@ describe('Script: new-connector', () => {
         ]),
       );
       written.push(...files.map((file) => `${folder}/${file}`));
-      if (kind === 'rest') written.push(`scripts/local/sandboxes/${provider}.ts`);
+      if (kind === 'rest') written.push(`scripts/local/sandboxes/${provider}.ts`, SANDBOXES_FILE);
       if (kind === 'connection') written.push(`test/peers/${provider}.ts`);
 
       const serverless = await readFile(join(copy, 'serverless.yml'), 'utf8');
@@ -209,6 +210,56 @@ describe('Script: new-connector', () => {
       expect(await readFile(join(copy, 'docs', 'connectors.md'), 'utf8')).toContain(`\`${provider}\``);
       expect(await exists(join(copy, 'docs', 'openapi', `${provider}.json`))).toBe(true);
     });
+
+    it.runIf(kind === 'rest')(
+      'adds its contract fake to the sandboxes, so npm start serves it with its token stored',
+      async () => {
+        // Prepare: what the stack does at start-up (planProviders, startSandboxes) for this function's settings.
+        const prefix = provider.toUpperCase().replaceAll('-', '_');
+        const check = join(copy, `sandbox-check-${provider}.ts`);
+        await writeFile(
+          check,
+          `import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { planProviders, startSandboxes } from './${SANDBOXES_FILE}';
+import { SecretStore } from './scripts/local/stores/secret-store.ts';
+const declared = parse(readFileSync('${folder}/function.yml', 'utf8')).function['${provider}'].environment;
+const environment = Object.fromEntries(
+  Object.entries(declared).map(([name, value]) => [name, String(value).replace('\${self:custom.secretPrefix}', 'circle-core/dev')]),
+);
+const store = new SecretStore(process.argv[2]);
+const sandboxes = await startSandboxes(planProviders([{ environment }], {}), store, {});
+const url = sandboxes.variables['${prefix}_API_URL'];
+const token = (await store.get(environment['${prefix}_TOKEN_SECRET']))?.value;
+const answer = await fetch(url + '/items?limit=2', { headers: { authorization: 'Bearer ' + token } });
+console.log(JSON.stringify({ url, token, status: answer.status, body: await answer.json(), providers: sandboxes.providers }));
+await sandboxes.close();
+`,
+        );
+
+        // Act
+        const { code, output } = await node([check, join(copy, `secrets-${provider}.json`)], MINUTES);
+        const table = await readFile(join(copy, SANDBOXES_FILE), 'utf8');
+
+        // Assess
+        expect(code, output).toBe(0);
+        const served = JSON.parse(output.trim().split('\n').pop() ?? '{}') as {
+          url: string;
+          token: string;
+          status: number;
+          body: { items: { name: string }[] };
+          providers: { provider: string; mode: string }[];
+        };
+        expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+        expect(served.token).toBe(`${provider}-sandbox-token`);
+        expect(served.status).toBe(200);
+        expect(served.body.items).toHaveLength(2);
+        expect(served.providers).toEqual([expect.objectContaining({ provider, mode: 'sandbox' })]);
+        expect(table).toContain(`from './${provider}.ts';`);
+        expect(table.match(new RegExp(`provider: '${provider}'`, 'g'))).toHaveLength(1);
+      },
+      2 * MINUTES,
+    );
 
     it('writes no TODO, no leftover token, and IAM without wildcard actions', async () => {
       // Act
