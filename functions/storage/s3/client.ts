@@ -110,7 +110,12 @@ export function createS3Client(
 }
 
 /** The object-storage capabilities S3 offers: declared here once, reported by the connector. */
-export const S3_CAPABILITIES: readonly ObjectStorageCapability[] = ['presign', 'copy', 'metadata'];
+export const S3_CAPABILITIES: readonly ObjectStorageCapability[] = [
+  'presign',
+  'copy',
+  'metadata',
+  'conditional-write',
+];
 
 /**
  * Amazon S3 (or any S3-compatible store) as an {@link ObjectStorage}. Every call validates its input,

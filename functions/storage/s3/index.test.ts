@@ -139,7 +139,7 @@ describe('Function: handler', () => {
       expect(JSON.parse(response.body)).toMatchObject({
         connector: 's3',
         status: 'ok',
-        capabilities: ['presign', 'copy', 'metadata'],
+        capabilities: ['presign', 'copy', 'metadata', 'conditional-write'],
         checks: [
           { name: 'config', ok: true },
           { name: 'setup', ok: true },

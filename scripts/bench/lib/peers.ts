@@ -1,6 +1,6 @@
 /**
  * The local peer each repository function talks to in the benchmark's cold starts (init plus one health
- * call): the local stack's embedded stores (s3rver, PGlite) and, for SaaS providers, the contract fakes
+ * call): the local stack's embedded stores (s3rver, PGlite, azurite) and, for SaaS providers, the contract fakes
  * their tests use (the local stack does not serve those yet); its secrets in the benchmark's Secrets
  * Manager, and the settings that point it at them. A function without an entry here fails the benchmark by
  * name: every function must be measured.
@@ -88,6 +88,23 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       }),
     );
     return { env: { MYSQL_SECRET: name, MYSQL_SSL: 'disable' }, close: async () => undefined };
+  },
+  // azurite, as the local stack serves it; the credential read from Secrets Manager during init.
+  'azure-blob': async (fn, secrets) => {
+    const { AZURITE_ACCOUNT, startAzurite } = await import('../../local/stores/azurite.ts');
+    const azurite = await startAzurite({
+      containers: [{ account: AZURITE_ACCOUNT.name, name: 'bench-objects' }],
+    });
+    const name = secretName(fn, 'credentials');
+    secrets.set(name, JSON.stringify({ accountName: AZURITE_ACCOUNT.name, accountKey: AZURITE_ACCOUNT.key }));
+    return {
+      env: {
+        AZURE_BLOB_CONTAINER: 'bench-objects',
+        AZURE_BLOB_SECRET: name,
+        AZURE_BLOB_ENDPOINT: `${azurite.url}/${AZURITE_ACCOUNT.name}`,
+      },
+      close: () => azurite.close(),
+    };
   },
   slack: async (fn, secrets) => {
     const { DEFAULT_SLACK_TOKEN, startSlackFake } = await import('../../local/sandboxes/slack.ts');

@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { guardServer, type Refusal } from '../guard.ts';
+import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import {
@@ -50,8 +51,11 @@ export interface SandboxSpec {
   secretVariable: string;
   /** The token the sandbox accepts and the stack stores when no secret is set. */
   token: string;
-  /** Starts it; `prepare` gets the HTTP server before it listens. */
-  start(prepare: (server: Server) => void): Promise<RunningSandbox>;
+  /**
+   * Starts it; `prepare` gets the HTTP server before it listens (a sandbox in a process of its own puts
+   * the gate in front itself); `environment` is the first calling function's (the container it names).
+   */
+  start(prepare: (server: Server) => void, environment: Record<string, string>): Promise<RunningSandbox>;
 }
 
 /** A refusal of the stack's Host/Origin gate, as JSON (both providers answer JSON). */
@@ -69,6 +73,12 @@ export const guardSandbox = (server: Server): void => guardServer(server, refuse
 
 /** The Slack sandbox's token (the fake's default one). */
 export const SLACK_SANDBOX_TOKEN = DEFAULT_SLACK_TOKEN;
+/** What the stack stores for the Azure Blob connector: azurite's well-known development account. */
+export const AZURITE_SANDBOX_SECRET = JSON.stringify({
+  accountName: AZURITE_ACCOUNT.name,
+  accountKey: AZURITE_ACCOUNT.key,
+});
+
 /** The GitHub sandbox's token. */
 export const GITHUB_SANDBOX_TOKEN = 'ghp_circle_sandbox_token';
 /** The bot's messages of the Slack README examples (`update-message`, a thread reply). */
@@ -173,6 +183,29 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       return { url: fake.baseUrl, acceptToken: (token) => fake.addToken(token), close: () => fake.close() };
     },
   },
+  {
+    // Not a contract fake: Microsoft's own emulator (it checks Shared Key and SAS signatures), in a
+    // process of its own like s3rver, holding the function's container. The stored "token" is the
+    // emulator account's credential; the endpoint is the sandbox URL.
+    provider: 'azure-blob',
+    listener: 'Azure Blob (azurite)',
+    urlVariable: 'AZURE_BLOB_ENDPOINT',
+    secretVariable: 'AZURE_BLOB_SECRET',
+    token: AZURITE_SANDBOX_SECRET,
+    start: async (_prepare, environment) => {
+      const container = environment['AZURE_BLOB_CONTAINER'];
+      // In memory, as every sandbox keeps its data: a restarted stack starts from an empty container.
+      const azurite = await startAzurite({
+        containers: container === undefined ? [] : [{ account: AZURITE_ACCOUNT.name, name: container }],
+      });
+      // A key the user stored cannot be taught to azurite: its account key is the one that works.
+      return {
+        url: `${azurite.url}/${AZURITE_ACCOUNT.name}`,
+        acceptToken: () => undefined,
+        close: azurite.close,
+      };
+    },
+  },
 ];
 
 /** How a provider is reached on this stack. */
@@ -181,6 +214,8 @@ export interface ProviderPlan {
   mode: 'sandbox' | 'real' | 'shell';
   /** The secret the functions read (from their `secretVariable`). */
   secretName: string | undefined;
+  /** The environment of the first function calling it (names of its other secrets). */
+  environment?: Record<string, string>;
 }
 
 /** The providers named by `CIRCLE_LOCAL_REAL` (`slack,github`, `all`). */
@@ -218,7 +253,13 @@ export function planProviders(
     const shellUrl = shell[spec.urlVariable];
     const mode =
       shellUrl !== undefined && shellUrl !== '' ? 'shell' : real.has(spec.provider) ? 'real' : 'sandbox';
-    plans.push({ spec, mode, secretName: callers[0]?.environment[spec.secretVariable] });
+    const environment = callers[0]?.environment;
+    plans.push({
+      spec,
+      mode,
+      secretName: environment?.[spec.secretVariable],
+      ...(environment ? { environment } : {}),
+    });
   }
   return plans;
 }
@@ -315,7 +356,7 @@ export async function startSandboxes(
         providers.push(outsideState(plan, value, shell));
         continue;
       }
-      const sandbox = await plan.spec.start(guardSandbox);
+      const sandbox = await plan.spec.start(guardSandbox, plan.environment ?? {});
       running.push(sandbox);
       listeners.push({ name: plan.spec.listener, url: new URL(sandbox.url).origin });
       variables[plan.spec.urlVariable] = sandbox.url;

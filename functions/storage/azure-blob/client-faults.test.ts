@@ -1,0 +1,121 @@
+import {
+  ConflictError,
+  RateLimitedError,
+  TimeoutError,
+  UnavailableError,
+  UnexpectedResponseError,
+  ValidationError,
+} from '@circle-core/core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type AzuritePeer, startAzurite } from '../../../test/peers/azurite.ts';
+import { AzureBlobStorage } from './client.ts';
+import { azureFailure } from './errors.ts';
+import { type FaultProxy, startFaultProxy } from './testing/fault-proxy.ts';
+
+describe('Class: AzureBlobStorage (provider faults)', () => {
+  let peer: AzuritePeer;
+  let proxy: FaultProxy;
+  let storage: AzureBlobStorage;
+
+  beforeAll(async () => {
+    peer = await startAzurite({ containers: ['data'] });
+    proxy = await startFaultProxy(peer.endpoint);
+    storage = new AzureBlobStorage({
+      container: 'data',
+      credentials: {
+        credential: {
+          kind: 'shared-key',
+          endpoint: proxy.endpoint,
+          accountName: peer.accountName,
+          accountKey: peer.accountKey,
+        },
+      },
+      timeoutMs: 1500,
+      maxAttempts: 3,
+    });
+  });
+
+  beforeEach(() => {
+    proxy.reset();
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await peer?.close();
+  });
+
+  it('succeeds after the SDK retries 503 ServerBusy and a 500', async () => {
+    // Prepare
+    proxy.script({ status: 503, code: 'ServerBusy' }, { status: 500, code: 'InternalError' });
+    // Act
+    const put = await storage.putObject({ key: 'retried.txt', body: 'ok' });
+    // Assess
+    expect(put.etag).toMatch(/^0x/);
+    expect(proxy.seen.filter((line) => line.startsWith('PUT'))).toHaveLength(3);
+  });
+
+  it('throws RateLimitedError with the wait when Azure stays busy', async () => {
+    // Prepare
+    const busy = { status: 503, code: 'ServerBusy', headers: { 'retry-after': '7' } };
+    proxy.script(busy, busy, busy);
+    // Act
+    const failure = await storage.headObject({ key: 'busy.txt' }).catch((error: unknown) => error);
+    // Assess
+    expect(failure).toBeInstanceOf(RateLimitedError);
+    expect(failure).toMatchObject({ retryAfterMs: 7000 });
+  });
+
+  it('throws UnavailableError when Azure keeps failing', async () => {
+    // Prepare
+    const down = { status: 500, code: 'InternalError' };
+    proxy.script(down, down, down);
+    // Act
+    const failure = storage.getObject({ key: 'down.txt' });
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(UnavailableError);
+    await expect(failure).rejects.toThrow('InternalError');
+  });
+
+  it('throws TimeoutError when Azure does not answer within the budget', async () => {
+    // Prepare
+    proxy.script({ hang: true });
+    // Act
+    const failure = await storage.headObject({ key: 'slow.txt' }).catch((error: unknown) => error);
+    // Assess
+    expect(failure).toBeInstanceOf(TimeoutError);
+  });
+
+  it('throws UnexpectedResponseError for a listing that is not Azure XML', async () => {
+    // Prepare
+    proxy.script({ status: 200, body: '<EnumerationResults><Blobs><Blob>', contentType: 'application/xml' });
+    // Act
+    const failure = storage.listObjects({});
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(UnexpectedResponseError);
+  });
+
+  it('maps a 412 ConditionNotMet to ConflictError', async () => {
+    // Prepare
+    proxy.script({ status: 412, code: 'ConditionNotMet' });
+    // Act
+    const failure = storage.putObject({ key: 'cond.txt', body: 'x', onlyIfAbsent: true });
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(ConflictError);
+  });
+});
+
+describe('Function: azureFailure', () => {
+  const target = { action: 'GetBlob', container: 'data', key: 'a.txt' };
+
+  it('reads the status when the code has no row, and a network code when nothing answered', () => {
+    // Act
+    const invalid = azureFailure(target, { name: 'RestError', statusCode: 400, code: 'Unheard' });
+    const refused = azureFailure(target, { name: 'RestError', code: 'ECONNREFUSED' });
+    const unknown = azureFailure(target, new Error('boom'));
+    // Assess
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect(refused).toBeInstanceOf(UnavailableError);
+    expect(unknown.constructor.name).toBe('ConnectorError');
+    expect(unknown.expose).toBe(false);
+  });
+});

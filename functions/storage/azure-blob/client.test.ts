@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AuthError,
+  ForbiddenError,
+  NotFoundError,
+  NotSupportedError,
+  ValidationError,
+} from '@circle-core/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeObjectStorageConformance } from '#shared/interfaces/object-storage.conformance.ts';
+import { type AzuritePeer, startAzurite } from '../../../test/peers/azurite.ts';
+import { parseCredential } from './auth.ts';
+import { AzureBlobStorage } from './client.ts';
+
+describeObjectStorageConformance('AzureBlobStorage on azurite (Shared Key)', async () => {
+  const peer = await startAzurite({ containers: ['conformance'] });
+  const storage = new AzureBlobStorage({
+    container: 'conformance',
+    credentials: { credential: parseCredential(peer.connectionString, 'test') },
+  });
+  return { storage, disallowedBucket: 'elsewhere', close: peer.close };
+});
+
+describe('Class: AzureBlobStorage', () => {
+  let peer: AzuritePeer;
+  let storage: AzureBlobStorage;
+  const prefix = `unit-${randomUUID()}/`;
+
+  beforeAll(async () => {
+    peer = await startAzurite({ containers: ['data', 'archive'] });
+    storage = new AzureBlobStorage({
+      container: 'data',
+      allowedContainers: ['archive', 'ghost'],
+      credentials: { credential: parseCredential(peer.connectionString, 'test') },
+      maxBytes: 16,
+    });
+  });
+
+  afterAll(async () => {
+    await peer?.close();
+  });
+
+  describe('Method: putObject', () => {
+    it('defaults the media type by encoding and keeps Cache-Control and the tier', async () => {
+      // Act
+      await storage.putObject({
+        key: `${prefix}types/text`,
+        body: 'hi',
+        cacheControl: 'max-age=60',
+        accessTier: 'Cool',
+      });
+      await storage.putObject({ key: `${prefix}types/binary`, body: 'AAE=', encoding: 'base64' });
+      // Assess
+      await expect(storage.headObject({ key: `${prefix}types/text` })).resolves.toMatchObject({
+        contentType: 'text/plain; charset=utf-8',
+      });
+      await expect(storage.headObject({ key: `${prefix}types/binary` })).resolves.toMatchObject({
+        contentType: 'application/octet-stream',
+        size: 2,
+      });
+    });
+
+    it('writes to another allowed container and refuses one outside the list without calling Azure', async () => {
+      // Act
+      const put = await storage.putObject({ bucket: 'archive', key: `${prefix}old.txt`, body: '1' });
+      const refused = storage.putObject({ bucket: 'payroll', key: 'x', body: 'x' });
+      // Assess
+      expect(put.bucket).toBe('archive');
+      await expect(refused).rejects.toBeInstanceOf(ForbiddenError);
+      await expect(refused).rejects.toThrow('Container "payroll" is not one of the allowed containers');
+    });
+
+    it('throws NotFoundError naming the container when an allowed container does not exist', async () => {
+      // Act
+      const failure = storage.putObject({ bucket: 'ghost', key: 'x', body: 'x' });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(NotFoundError);
+      await expect(failure).rejects.toThrow('container "ghost"');
+    });
+  });
+
+  describe('Method: getObject', () => {
+    it('answers a blob over maxBytes with a SAS URL that downloads it without credentials', async () => {
+      // Prepare
+      const key = `${prefix}large.txt`;
+      await storage.putObject({ key, body: 'x'.repeat(17) });
+      // Act
+      const got = await storage.getObject({ key });
+      // Assess
+      expect(got).toMatchObject({ tooLarge: true, size: 17 });
+      if (!got.tooLarge) return;
+      expect(new URL(got.url).searchParams.get('sp')).toBe('r');
+      await expect(fetch(got.url).then((response) => response.text())).resolves.toBe('x'.repeat(17));
+    });
+
+    it('refuses utf8 for bytes that are not UTF-8 and falls back to base64 by default', async () => {
+      // Prepare
+      const key = `${prefix}bytes.txt`;
+      await storage.putObject({ key, body: '/w==', encoding: 'base64', contentType: 'text/plain' });
+      // Act
+      const asked = await storage.getObject({ key, encoding: 'utf8' }).catch((error: unknown) => error);
+      const plain = await storage.getObject({ key });
+      // Assess
+      expect(asked).toBeInstanceOf(ValidationError);
+      expect(plain).toMatchObject({ encoding: 'base64', body: '/w==' });
+    });
+  });
+
+  describe('Method: presignUrl', () => {
+    it('signs a PUT for create and write only, answering the blob-type header Azure needs', async () => {
+      // Act
+      const put = await storage.presignUrl({
+        key: `${prefix}up.csv`,
+        method: 'PUT',
+        contentType: 'text/csv',
+      });
+      const upload = await fetch(put.url, { method: 'PUT', body: 'a,b', headers: put.headers });
+      // Assess
+      expect(put.headers).toEqual({ 'x-ms-blob-type': 'BlockBlob', 'content-type': 'text/csv' });
+      expect(new URL(put.url).searchParams.get('sp')).toBe('cw');
+      expect(upload.status).toBe(201);
+      await expect(storage.headObject({ key: `${prefix}up.csv` })).resolves.toMatchObject({
+        contentType: 'text/csv',
+      });
+    });
+
+    it('refuses contentType on a GET URL', async () => {
+      // Act
+      const failure = storage.presignUrl({ key: 'x', method: 'GET', contentType: 'text/csv' });
+      // Assess
+      await expect(failure).rejects.toMatchObject({ issues: [{ pointer: '/contentType' }] });
+    });
+  });
+
+  describe('Method: copyObject', () => {
+    it('copies across allowed containers, keeping the source', async () => {
+      // Prepare
+      await storage.putObject({ key: `${prefix}to-archive.txt`, body: 'keep', metadata: { a: '1' } });
+      // Act
+      const copy = await storage.copyObject({
+        sourceKey: `${prefix}to-archive.txt`,
+        bucket: 'archive',
+        key: `${prefix}archived.txt`,
+      });
+      // Assess
+      expect(copy).toMatchObject({ bucket: 'archive', key: `${prefix}archived.txt` });
+      expect(copy.etag).toMatch(/^0x/);
+      await expect(
+        storage.getObject({ bucket: 'archive', key: `${prefix}archived.txt` }),
+      ).resolves.toMatchObject({
+        body: 'keep',
+        metadata: { a: '1' },
+      });
+    });
+  });
+
+  describe('Method: checkContainer', () => {
+    it('passes for the container and fails for a missing one', async () => {
+      // Prepare
+      const missing = new AzureBlobStorage({
+        container: 'ghost',
+        credentials: { credential: parseCredential(peer.connectionString, 'test') },
+      });
+      // Act & Assess
+      await expect(storage.checkContainer()).resolves.toBeUndefined();
+      await expect(missing.checkContainer()).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe('Credentials', () => {
+    it('throws AuthError for a wrong account key, naming neither key nor signature', async () => {
+      // Prepare
+      const wrong = new AzureBlobStorage({
+        container: 'data',
+        credentials: {
+          credential: {
+            kind: 'shared-key',
+            endpoint: peer.endpoint,
+            accountName: peer.accountName,
+            accountKey: Buffer.alloc(64, 1).toString('base64'),
+          },
+        },
+      });
+      // Act
+      const failure = await wrong.getObject({ key: 'x' }).catch((error: unknown) => error);
+      const head = await wrong.headObject({ key: 'x' }).catch((error: unknown) => error);
+      // Assess
+      expect(failure).toBeInstanceOf(AuthError);
+      expect(failure).not.toBeInstanceOf(ForbiddenError);
+      expect(head).toBeInstanceOf(AuthError);
+      // Azure says AuthenticationFailed; azurite says AuthorizationFailure for a wrong signature.
+      expect((failure as Error).message).toMatch(/AuthenticationFailed|AuthorizationFailure/);
+      expect(JSON.stringify((failure as AuthError).details)).not.toContain(peer.accountKey);
+    });
+
+    it('works with a SAS credential and refuses presigned URLs with NotSupportedError', async () => {
+      // Prepare
+      const {
+        generateAccountSASQueryParameters,
+        AccountSASPermissions,
+        AccountSASResourceTypes,
+        AccountSASServices,
+        SASProtocol,
+        StorageSharedKeyCredential,
+      } = await import('@azure/storage-blob');
+      const sas = generateAccountSASQueryParameters(
+        {
+          permissions: AccountSASPermissions.parse('rwdlc'),
+          resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+          services: AccountSASServices.parse('b').toString(),
+          expiresOn: new Date(Date.now() + 600_000),
+          protocol: SASProtocol.HttpsAndHttp,
+        },
+        new StorageSharedKeyCredential(peer.accountName, peer.accountKey),
+      ).toString();
+      const viaSas = new AzureBlobStorage({
+        container: 'data',
+        credentials: {
+          credential: parseCredential(`BlobEndpoint=${peer.endpoint};SharedAccessSignature=${sas}`, 'test'),
+        },
+        maxBytes: 4,
+      });
+      // Act
+      await viaSas.putObject({ key: `${prefix}sas.txt`, body: 'via sas' });
+      const listed = await viaSas.listObjects({ prefix: `${prefix}sas` });
+      const presign = viaSas.presignUrl({ key: `${prefix}sas.txt` });
+      const large = viaSas.getObject({ key: `${prefix}sas.txt` });
+      // Assess
+      expect(listed.objects.map((object) => object.key)).toEqual([`${prefix}sas.txt`]);
+      await expect(presign).rejects.toBeInstanceOf(NotSupportedError);
+      await expect(large).rejects.toBeInstanceOf(NotSupportedError);
+    });
+  });
+});
