@@ -264,7 +264,14 @@ export class LocalQueue {
       deduplicationId = this.#fifoDeduplicationId(input);
       this.#forgetOldDeduplications();
       const seen = this.#deduplication.get(deduplicationId);
-      if (seen !== undefined) return seen.result;
+      // The first message's id, but digests of what this request sent: the SDK checks them against it.
+      if (seen !== undefined) {
+        return {
+          ...seen.result,
+          md5OfBody: md5OfBody(input.body),
+          md5OfAttributes: md5OfAttributes(input.attributes ?? {}),
+        };
+      }
     }
     const attributes = input.attributes ?? {};
     const now = Date.now();

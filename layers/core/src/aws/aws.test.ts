@@ -15,7 +15,7 @@ import {
 } from '../errors.ts';
 import { awsCall } from './call.ts';
 import { awsClientConfig } from './client.ts';
-import { awsErrorName, awsFailure } from './errors.ts';
+import { awsEntryFailure, awsErrorName, awsFailure } from './errors.ts';
 
 const target = { service: 'SQS', action: 'SendMessage' };
 
@@ -254,6 +254,25 @@ describe('Function: awsFailure', () => {
   it('reads the name of anything thrown', () => {
     expect(awsErrorName('text')).toBe('UnknownError');
     expect(awsErrorName(sdkError('X'))).toBe('X');
+  });
+});
+
+describe('Function: awsEntryFailure', () => {
+  it("maps a refused batch entry by the service's rows, a sender's fault as a 4xx and the service's as a 5xx", () => {
+    // Prepare
+    const table = { InvalidMessageContents: 'validation' } as const;
+    const on = { service: 'SQS', action: 'SendMessageBatch', table, resource: 'queue "jobs"' };
+    // Act
+    const invalid = awsEntryFailure(on, 'InvalidMessageContents');
+    const throttled = awsEntryFailure(on, 'ThrottlingException');
+    const internal = awsEntryFailure(on, 'SomethingBroke', false);
+    const unknown = awsEntryFailure(on, 'SomethingNew');
+    // Assess
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect(invalid.message).toBe('SQS SendMessageBatch on queue "jobs" failed (InvalidMessageContents)');
+    expect(throttled).toBeInstanceOf(RateLimitedError);
+    expect(internal).toBeInstanceOf(UnavailableError);
+    expect(unknown).toBeInstanceOf(UnexpectedResponseError);
   });
 });
 

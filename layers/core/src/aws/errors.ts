@@ -343,3 +343,22 @@ export function awsFailure(target: AwsCallTarget, error: unknown): ConnectorErro
         : new UnexpectedResponseError(message, options);
   }
 }
+
+/**
+ * One entry of a batch call the service refused while it accepted the others (SQS and SNS `Failed`
+ * entries, EventBridge `ErrorCode`s, DeleteMessageBatch receipts): mapped by the same rows as a refused
+ * call, from the entry's code and whether the sender was at fault (a 4xx) or the service (a 5xx).
+ *
+ * @example
+ * ```ts
+ * const error = awsEntryFailure({ service: 'SQS', action: 'SendMessageBatch', table }, 'InvalidMessageContents');
+ * ```
+ */
+export function awsEntryFailure(target: AwsCallTarget, code: string, senderFault = true): ConnectorError {
+  const entry = Object.assign(new Error(code), {
+    name: code,
+    $fault: senderFault ? 'client' : 'server',
+    $metadata: { httpStatusCode: senderFault ? 400 : 500 },
+  });
+  return awsFailure(target, entry);
+}

@@ -6,6 +6,7 @@ export {
   type AwsErrorKind,
   type AwsErrorRow,
   type AwsErrorTable,
+  awsEntryFailure,
   awsErrorName,
   awsFailure,
   COMMON_AWS_ERRORS,

@@ -1,0 +1,297 @@
+/**
+ * The Amazon SQS connector against the local stack's own SQS endpoint (the queue engine `npm start`
+ * runs), spoken to by the real AWS SDK client: the message-publisher conformance suite, FIFO ordering and
+ * deduplication, visibility and attributes, every trigger, and the failure paths the AWS kit maps.
+ */
+import { randomUUID } from 'node:crypto';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { withInvocation } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeMessagePublisherConformance } from '#shared/interfaces/message-publisher.conformance.ts';
+import type { ReceiveOutput, SettleOutput } from '#shared/models/message-publisher.ts';
+import { type AwsEndpointPeer, startAwsEndpointPeer } from '../../../test/peers/aws-endpoint.ts';
+import { SqsPublisher } from './client.ts';
+
+interface HttpResult {
+  statusCode: number;
+  body: string;
+}
+
+const QUEUE = `sqs-connector-${randomUUID().slice(0, 8)}`;
+const FIFO = `sqs-connector-${randomUUID().slice(0, 8)}.fifo`;
+let aws: AwsEndpointPeer;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+const options = (queueUrl: string) => ({ queueUrl, timeoutMs: 2_000, maxAttempts: 1 });
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  const event = httpEvent({ path: `/sqs/${operation}`, body });
+  return (await connector.handler(event, lambdaContext())) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+/** An SDK client whose every call fails as AWS would, for the mapping. */
+function failingSdk(name: string, status: number): SQSClient {
+  const error = Object.assign(new Error(`${name} from the test`), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, requestId: 'req-1' },
+    $response: { headers: { 'retry-after': '2' } },
+  });
+  return { send: async () => Promise.reject(error) } as unknown as SQSClient;
+}
+
+beforeAll(async () => {
+  aws = await startAwsEndpointPeer({ queues: [QUEUE, FIFO] });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SQS: aws.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    SQS_QUEUE_URL: aws.queueUrl(QUEUE),
+    SQS_TIMEOUT_MS: '3000',
+  });
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await aws.close();
+});
+
+beforeEach(() => {
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describeMessagePublisherConformance('Amazon SQS on the local stack endpoint', async () => {
+  const name = `conformance-${randomUUID().slice(0, 8)}`;
+  const peer = await startAwsEndpointPeer({ queues: [name] });
+  // Its own peer, so its messages never meet the connector tests'; the SDK client names the endpoint.
+  const sdk = new SQSClient({
+    endpoint: peer.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  return {
+    publisher: new SqsPublisher(sdk, options(peer.queueUrl(name))),
+    // SQS refuses a body with characters outside its allowed set (a NUL) while it accepts the others.
+    refusedEntry: { body: '{"conformance":"refused","nul":"\u0000"}' },
+    disallowedDestination: 'another-teams-queue',
+    close: () => peer.close(),
+  };
+});
+
+describe('Connector: sqs', () => {
+  describe('Operations: publish-message, receive-messages, acknowledge-messages', () => {
+    it('sends a message with attributes, receives it once, and deletes it', async () => {
+      // Act
+      const sent = await call('publish-message', { body: '{"order":1}', attributes: { kind: 'order' } });
+      const received = parsed(await call('receive-messages', { maxMessages: 10, waitTimeMs: 1_000 }));
+      const messages = received['messages'] as { receipt: string; body: string; attributes: object }[];
+      const deleted = await call('acknowledge-messages', { receipts: messages.map((m) => m.receipt) });
+      // Assess
+      expect(sent.statusCode).toBe(200);
+      expect(messages.map((m) => [m.body, m.attributes])).toEqual([['{"order":1}', { kind: 'order' }]]);
+      expect(parsed(deleted)).toEqual({ results: [{ receipt: messages[0]?.receipt, ok: true }] });
+      expect(aws.queueCounts(QUEUE)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    });
+
+    it('keeps the long poll within the time left: a short invocation asks SQS to wait 0 s', async () => {
+      // Prepare
+      const sqs = await SqsPublisher.create(options(aws.queueUrl(QUEUE)));
+      // Act
+      const started = Date.now();
+      const out = await withInvocation({ deadline: Date.now() + 3_000, correlationId: 'c' }, () =>
+        sqs.receive({ maxMessages: 1, waitTimeMs: 20_000 }),
+      );
+      // Assess
+      expect(out.messages).toEqual([]);
+      expect(
+        aws.calls.filter((c) => c.target === 'AmazonSQS.ReceiveMessage').at(-1)?.body['WaitTimeSeconds'],
+      ).toBe(0);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    });
+  });
+
+  describe('Operations: change-visibility, get-queue-attributes', () => {
+    it('hides a received message for longer, then reports it in flight in the attributes', async () => {
+      // Prepare
+      await connector.run('publish-message', { body: '{"n":2}' });
+      const { messages } = (await connector.run('receive-messages', {
+        maxMessages: 1,
+        waitTimeMs: 1_000,
+      })) as ReceiveOutput;
+      const receipt = messages[0]?.receipt ?? '';
+      // Act
+      const changed = (await connector.run('change-visibility', {
+        receipts: [receipt],
+        visibilityTimeoutSeconds: 600,
+      })) as SettleOutput;
+      const attributes = await connector.run('get-queue-attributes', {});
+      const unknown = (await connector.run('change-visibility', {
+        receipts: ['bogus'],
+        visibilityTimeoutSeconds: 5,
+      })) as SettleOutput;
+      // Assess
+      expect(changed.results).toEqual([{ receipt, ok: true }]);
+      expect(attributes).toMatchObject({
+        queueUrl: aws.queueUrl(QUEUE),
+        queueArn: aws.queueArn(QUEUE),
+        fifo: false,
+        approximateInFlight: 1,
+        visibilityTimeoutSeconds: 30,
+      });
+      expect(unknown.results[0]).toMatchObject({ ok: false, error: { name: 'NotFoundError' } });
+      await connector.run('acknowledge-messages', { receipts: [receipt] });
+    });
+  });
+
+  describe('FIFO queues', () => {
+    const fifo = () => SqsPublisher.create(options(aws.queueUrl(FIFO)));
+
+    it('offers ordering and deduplication, and carries group and deduplication ids to the receiver', async () => {
+      // Prepare
+      const sqs = await fifo();
+      // Act
+      const first = await sqs.publish({ body: 'a', orderingKey: 'account-1', deduplicationId: 'tx-1' });
+      await sqs.publish({ body: 'a again', orderingKey: 'account-1', deduplicationId: 'tx-1' });
+      const batch = await sqs.publishBatch({
+        entries: [
+          { body: 'b', orderingKey: 'account-1' },
+          { body: 'no group' },
+          { body: 'c', orderingKey: 'account-1' },
+        ],
+      });
+      const { messages } = await sqs.receive({ maxMessages: 10, waitTimeMs: 500 });
+      // Assess
+      expect([...sqs.capabilities].sort()).toEqual(['attributes', 'deduplication', 'ordering', 'pull']);
+      expect(first.sequence).toMatch(/^\d+$/);
+      expect(batch).toMatchObject({ succeeded: 2, failed: 1 });
+      expect(batch.results[1]).toMatchObject({ ok: false, error: { name: 'ValidationError' } });
+      expect(messages.map((m) => [m.body, m.orderingKey])).toEqual([
+        ['a', 'account-1'],
+        ['b', 'account-1'],
+        ['c', 'account-1'],
+      ]);
+      expect(messages[0]).toMatchObject({ deduplicationId: 'tx-1', redelivered: false, deliveryCount: 1 });
+    });
+
+    it('refuses an ordering key on a standard queue with a 501 before calling SQS', async () => {
+      // Act
+      const before = aws.calls.length;
+      const response = await call('publish-message', { body: 'x', orderingKey: 'g' });
+      // Assess
+      expect(response.statusCode).toBe(501);
+      expect(aws.calls.length).toBe(before);
+    });
+  });
+
+  describe('Class: SqsPublisher failures', () => {
+    const url = () => aws.queueUrl(QUEUE);
+
+    it('maps throttling to RateLimitedError with the wait AWS asked for', async () => {
+      const failure = new SqsPublisher(failingSdk('ThrottlingException', 400), options(url())).publish({
+        body: 'x',
+      });
+      await expect(failure).rejects.toMatchObject({ name: 'RateLimitedError', retryAfterMs: 2_000 });
+    });
+
+    it('maps a missing queue to a ConfigurationError naming the setting', async () => {
+      const sqs = await SqsPublisher.create(options(aws.queueUrl('no-such-queue')));
+      await expect(sqs.ping()).rejects.toMatchObject({
+        name: 'ConfigurationError',
+        message: 'queue "no-such-queue" does not exist: check SQS_QUEUE_URL',
+      });
+    });
+
+    it('maps a refused role to a ConfigurationError, a 5xx to UnavailableError, an abort to TimeoutError', async () => {
+      // Prepare
+      aws.failNext('AmazonSQS.SendMessage', { type: 'AccessDeniedException', status: 400 });
+      const sqs = await SqsPublisher.create(options(url()));
+      // Act
+      const denied = await sqs.publish({ body: 'x' }).catch((error: Error) => error);
+      const down = await new SqsPublisher(failingSdk('InternalError', 500), options(url()))
+        .receive({})
+        .catch((error: Error) => error);
+      const slow = await new SqsPublisher(failingSdk('AbortError', 0), options(url()))
+        .acknowledge({ receipts: ['r'] })
+        .catch((error: Error) => error);
+      // Assess
+      expect(denied).toMatchObject({ name: 'ConfigurationError' });
+      expect(down).toMatchObject({ name: 'UnavailableError', retryable: true });
+      expect(slow).toMatchObject({ name: 'TimeoutError' });
+    });
+
+    it('answers an unreadable message as UnexpectedResponseError', async () => {
+      // Prepare
+      const sdk = { send: async () => ({ Messages: [{ MessageId: 'm' }] }) } as unknown as SQSClient;
+      // Act
+      const out = new SqsPublisher(sdk, options(url())).receive({});
+      // Assess
+      await expect(out).rejects.toMatchObject({ name: 'UnexpectedResponseError' });
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued request and reports no failed record', async () => {
+      // Act
+      const event = sqsEvent([
+        { body: { operation: 'publish-message', input: { body: '{"from":"queue"}' } } },
+      ]);
+      const result = await connector.handler(event, lambdaContext());
+      const { messages } = (await connector.run('receive-messages', {
+        maxMessages: 10,
+        waitTimeMs: 500,
+      })) as ReceiveOutput;
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [] });
+      expect(messages.map((m) => m.body)).toContain('{"from":"queue"}');
+      await connector.run('acknowledge-messages', { receipts: messages.map((m) => m.receipt) });
+    });
+
+    it('runs a Step Functions task envelope and answers health with its capabilities', async () => {
+      // Act
+      const output = await connector.handler(
+        { operation: 'publish-batch', input: { entries: [{ body: '1' }, { body: '2' }] } },
+        lambdaContext(),
+      );
+      const health = (await connector.handler(
+        httpEvent({ method: 'GET', path: '/sqs/health' }),
+        lambdaContext(),
+      )) as HttpResult;
+      // Assess
+      expect(output).toMatchObject({ succeeded: 2, failed: 0 });
+      expect(health.statusCode).toBe(200);
+      expect(parsed(health)['capabilities']).toEqual(['attributes', 'pull']);
+      const { messages } = (await connector.run('receive-messages', {
+        maxMessages: 10,
+        waitTimeMs: 500,
+      })) as ReceiveOutput;
+      await connector.run('acknowledge-messages', { receipts: messages.map((m) => m.receipt) });
+    });
+
+    it('refuses another queue with a 403 and an unknown field with a 400 naming it', async () => {
+      // Act
+      const other = await call('publish-message', { destination: 'someone-elses', body: 'x' });
+      const typo = await call('receive-messages', { maxMesages: 1 });
+      // Assess
+      expect(other.statusCode).toBe(403);
+      expect(typo.statusCode).toBe(400);
+      expect(parsed(typo)['errors']).toEqual([{ pointer: '/maxMesages', message: 'unknown field' }]);
+    });
+  });
+});
