@@ -1,19 +1,21 @@
 /**
  * The local stack: every function of serverless.yml run from its build, with its real triggers (HTTP API,
  * SQS event source mappings, schedules, Step Functions) and the AWS services it calls (Secrets Manager,
- * SQS, Step Functions, Lambda, S3 via s3rver, DynamoDB via dynalite) on one AWS endpoint, plus PGlite
- * when a PostgreSQL function has no server configured.
+ * SQS, SNS, EventBridge, Step Functions, Lambda, S3 via s3rver, DynamoDB via dynalite) on one AWS
+ * endpoint, plus PGlite when a PostgreSQL function has no server configured.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startMessaging } from './aws/messaging.ts';
 import { secretsManagerService } from './aws/secrets-manager.ts';
 import { type AwsServices, startAwsEndpoint } from './aws/server.ts';
 import { sqsService } from './aws/sqs.ts';
 import { stepFunctionsService } from './aws/step-functions.ts';
 import { buildModel, LOCAL_ACCOUNT_ID, type LocalFunction, type LocalModel } from './config/model.ts';
 import { resolveServerlessConfig } from './config/serverless.ts';
+import { createConsole } from './console/server.ts';
 import {
   environmentDigests,
   functionEnvironment,
@@ -23,7 +25,6 @@ import {
 import { FunctionProcess, type InvokeOutcome } from './functions/function-process.ts';
 import { FunctionRegistry } from './functions/registry.ts';
 import { prepareRuntime, prepareTaskRoot } from './functions/task-root.ts';
-import { createConsole } from './console/server.ts';
 import { loadApiKey } from './gateway/api-key.ts';
 import { startHttpApi } from './gateway/http-api.ts';
 import { localOpenApi } from './gateway/openapi.ts';
@@ -490,6 +491,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const engine = createQueues(model, aws.url, options);
     const moves = new MessageMoveTasks(engine);
     services.sqs = sqsService(engine, moves);
+    startMessaging(model, engine, services, { invoke, log });
     const secretNames = new Set(
       (await secretStore.list())
         .filter((secret) => secret.deletedAt === undefined)
@@ -569,6 +571,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redis: localRedisSummary(localRedis),
       secrets: `${aws.url} (Secrets Manager) over ${secretStore.file}`,
       sqs: aws.url,
+      sns: aws.url,
+      eventBridge: aws.url,
       stepFunctions: aws.url,
       lambda: aws.url,
     };
