@@ -1,0 +1,328 @@
+/**
+ * The NATS JetStream connector against the machine's NATS server with JetStream (127.0.0.1:4222) and the
+ * local stack's Secrets Manager: the message-publisher conformance suite, each operation on each trigger,
+ * and the failure paths (no stream on the subject, missing consumer, forged and expired receipts, a
+ * rotated password on a throwaway nats-server with auth, nothing listening, TLS asked of a server without
+ * it, no time left). Streams are named per run and deleted afterwards.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect as tcpConnect } from 'node:net';
+import { configureSecrets } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { AckPolicy, connect, type NatsConnection } from 'nats';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeMessagePublisherConformance } from '#shared/interfaces/message-publisher.conformance.ts';
+import { NATS, uniqueName } from '../../../test/peers/brokers.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { freePort } from '../../../test/peers/tls.ts';
+import { NatsClient, type NatsClientOptions } from './client.ts';
+
+const SECRET = 'test/nats/credentials';
+const STREAM = uniqueName('CIRCLE_NATS_TEST').replace(/-/g, '_');
+const SUBJECT = `${STREAM}.events`;
+const CONSUMER = 'workers';
+
+interface HttpResult {
+  statusCode: number;
+  body: string;
+}
+
+let secrets: SecretsManagerPeer;
+let logs: CapturedLogs;
+let admin: NatsConnection;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+const streams: string[] = [];
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  return (await connector.handler(
+    httpEvent({ path: `/nats/${operation}`, body }),
+    lambdaContext(),
+  )) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+function options(overrides: Partial<NatsClientOptions> = {}): NatsClientOptions {
+  return {
+    host: NATS.host,
+    port: NATS.port,
+    tls: 'disable',
+    secretName: SECRET,
+    secretMaxAgeSeconds: 300,
+    subject: SUBJECT,
+    stream: STREAM,
+    consumer: CONSUMER,
+    connectTimeoutMs: 2_000,
+    timeoutMs: 5_000,
+    ...overrides,
+  };
+}
+
+/** A stream of this run on `<name>.>` with a durable pull consumer, deleted after the file. */
+async function freshStream(prefix: string): Promise<{ stream: string; subject: string }> {
+  const stream = uniqueName(prefix).replace(/-/g, '_');
+  streams.push(stream);
+  const manager = await admin.jetstreamManager();
+  await manager.streams.add({ name: stream, subjects: [`${stream}.>`], duplicate_window: 120_000_000_000 });
+  await manager.consumers.add(stream, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit });
+  return { stream, subject: `${stream}.events` };
+}
+
+/** Waits until something accepts TCP connections on the port. */
+async function listening(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = tcpConnect({ host: '127.0.0.1', port });
+      socket.once('connect', () => resolve(socket.destroy() === socket));
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+beforeAll(async () => {
+  admin = await connect({ servers: `${NATS.host}:${NATS.port}` });
+  secrets = await startSecretsManager({ [SECRET]: '{}' });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    NATS_HOST: NATS.host,
+    NATS_PORT: String(NATS.port),
+    NATS_TLS: 'disable',
+    NATS_SECRET: SECRET,
+    NATS_SUBJECT: SUBJECT,
+    NATS_STREAM: STREAM,
+    NATS_CONSUMER: CONSUMER,
+  });
+  configureSecrets({});
+  streams.push(STREAM);
+  const manager = await admin.jetstreamManager();
+  await manager.streams.add({ name: STREAM, subjects: [`${STREAM}.>`] });
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  const manager = await admin.jetstreamManager();
+  for (const stream of streams) await manager.streams.delete(stream).catch(() => false);
+  await admin.close();
+  await secrets.close();
+});
+
+beforeEach(() => {
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describeMessagePublisherConformance('NATS JetStream on 127.0.0.1:4222', async () => {
+  const { stream, subject } = await freshStream('CIRCLE_NATS_CONFORMANCE');
+  const publisher = NatsClient.create(options({ stream, subject }));
+  return { publisher, destination: subject, source: CONSUMER, close: () => publisher.close() };
+});
+
+describe('Connector: nats', () => {
+  describe('Operations', () => {
+    it('declares a consumer, publishes with headers and a deduplication id, pulls, releases and acknowledges over HTTP', async () => {
+      // Prepare
+      const declared = await call('declare-consumer', { consumer: CONSUMER, ackWaitMs: 30_000 });
+      const body = JSON.stringify({ order: 42 });
+      // Act
+      const first = await call('publish-message', {
+        body,
+        attributes: { kind: 'order' },
+        deduplicationId: 'order-42',
+      });
+      const repeat = await call('publish-message', { body, deduplicationId: 'order-42' });
+      const pulled = await call('receive-messages', { maxMessages: 10, waitTimeMs: 2_000 });
+      const receipt = (parsed(pulled)['messages'] as { receipt: string }[])[0]?.receipt;
+      const released = await call('release-messages', { receipts: [receipt] });
+      const again = await call('receive-messages', { maxMessages: 10, waitTimeMs: 2_000 });
+      const second = (parsed(again)['messages'] as { receipt: string }[])[0]?.receipt;
+      const acknowledged = await call('acknowledge-messages', { receipts: [second] });
+      const stream = await call('inspect-stream', {});
+      // Assess
+      expect(parsed(declared)).toMatchObject({ stream: STREAM, consumer: CONSUMER, pending: 0 });
+      expect(parsed(first)).toEqual({ messageId: 'order-42', sequence: '1', duplicate: false });
+      expect(parsed(repeat)).toEqual({ messageId: 'order-42', sequence: '1', duplicate: true });
+      expect(parsed(pulled)['messages']).toMatchObject([
+        {
+          body,
+          attributes: { kind: 'order' },
+          deduplicationId: 'order-42',
+          redelivered: false,
+          deliveryCount: 1,
+        },
+      ]);
+      expect(parsed(released)).toEqual({ results: [{ receipt, ok: true }] });
+      expect(parsed(again)['messages']).toMatchObject([{ body, redelivered: true, deliveryCount: 2 }]);
+      expect(parsed(acknowledged)).toEqual({ results: [{ receipt: second, ok: true }] });
+      expect(parsed(stream)).toMatchObject({
+        stream: STREAM,
+        subjects: [`${STREAM}.>`],
+        messages: 1,
+        lastSequence: 1,
+        consumers: 1,
+      });
+    });
+
+    it('answers 404 for a subject no stream listens on, per entry in a batch', async () => {
+      // Prepare
+      const nowhere = `${uniqueName('circle-nowhere')}.events`;
+      // Act
+      const one = await call('publish-message', { destination: nowhere, body: '{}' });
+      const batch = await call('publish-batch', { destination: nowhere, entries: [{ body: '{}' }] });
+      const wildcard = await call('publish-message', { destination: 'events.>', body: '{}' });
+      // Assess
+      expect(one.statusCode).toBe(404);
+      expect(parsed(one)['detail']).toContain('no stream listens on the subject');
+      expect(parsed(batch)).toMatchObject({
+        failed: 1,
+        results: [{ ok: false, error: { name: 'NotFoundError' } }],
+      });
+      expect(wildcard.statusCode).toBe(400);
+    });
+
+    it('answers 404 for a missing consumer or stream, and refuses a forged receipt without sending it', async () => {
+      // Act
+      const consumer = await call('receive-messages', { source: 'nobody', waitTimeMs: 0 });
+      const stream = await call('inspect-stream', { stream: 'NO_SUCH_STREAM_X' });
+      const forged = await call('acknowledge-messages', {
+        receipts: [`$JS.ACK.OTHER.${CONSUMER}.1.1.1.1.0`, 'orders.new'],
+      });
+      // Assess
+      expect(consumer.statusCode).toBe(404);
+      expect(stream.statusCode).toBe(404);
+      expect(parsed(forged)).toMatchObject({
+        results: [
+          { ok: false, error: { name: 'ValidationError' } },
+          { ok: false, error: { name: 'ValidationError' } },
+        ],
+      });
+    });
+
+    it('refuses to pull or publish without a named or configured subject, stream and consumer', async () => {
+      // Prepare
+      const bare = NatsClient.create(options({ subject: '', stream: '', consumer: '' }));
+      // Act
+      const publish = await bare.publish({ body: '{}' }).catch((error: unknown) => error);
+      const receive = await bare.receive({}).catch((error: unknown) => error);
+      const stream = await bare.inspectStream({}).catch((error: unknown) => error);
+      // Assess
+      expect(publish).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/destination' }] });
+      expect(receive).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/source' }] });
+      expect(stream).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/stream' }] });
+    });
+  });
+
+  describe('Connection', () => {
+    it('reads the secret again when the password rotated on a server with auth, and never shows it', async () => {
+      // Prepare
+      const port = await freePort();
+      const password = 'nats-current-password-5e2a';
+      const wrong = 'nats-rotated-away-password-91b3';
+      const server: ChildProcess = spawn(
+        'nats-server',
+        ['-a', '127.0.0.1', '-p', String(port), '--user', 'app', '--pass', password],
+        {
+          stdio: 'ignore',
+        },
+      );
+      try {
+        await listening(port);
+        const name = 'test/nats/rotating';
+        await secrets.set(name, JSON.stringify({ username: 'app', password: wrong }));
+        const client = NatsClient.create(options({ port, secretName: name }));
+        const refused = await client.ping().catch((error: unknown) => error);
+        await secrets.set(name, JSON.stringify({ username: 'app', password }));
+        // Act
+        const after = await client.ping().then(() => 'ok');
+        // Assess
+        expect(refused).toMatchObject({ name: 'AuthError', status: 401 });
+        expect((refused as Error).message).not.toContain(wrong);
+        expect(after).toBe('ok');
+        expect(logs.text()).not.toContain(wrong);
+        expect(logs.text()).not.toContain(password);
+        await client.close();
+      } finally {
+        server.kill();
+      }
+    });
+
+    it('refuses a secret with two ways to authenticate, naming the setting', async () => {
+      // Prepare
+      const name = 'test/nats/ambiguous';
+      await secrets.set(name, JSON.stringify({ token: 't0ken-value', username: 'app', password: 'pw' }));
+      const client = NatsClient.create(options({ secretName: name }));
+      // Act
+      const failure = await client.ping().catch((error: unknown) => error);
+      // Assess
+      expect(failure).toMatchObject({ name: 'ConfigurationError' });
+      expect((failure as Error).message).toContain('NATS_SECRET');
+      expect((failure as Error).message).not.toContain('t0ken-value');
+    });
+
+    it('answers 503 when nothing listens, and a configuration error when TLS is asked of a server without it', async () => {
+      // Prepare
+      const closed = NatsClient.create(options({ port: await freePort(), connectTimeoutMs: 500 }));
+      const tls = NatsClient.create(options({ tls: 'verify-full' }));
+      // Act
+      const refused = await closed.ping().catch((error: unknown) => error);
+      const noTls = await tls.ping().catch((error: unknown) => error);
+      // Assess
+      expect(refused).toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+      expect(noTls).toMatchObject({ name: 'ConfigurationError' });
+      expect((noTls as Error).message).toContain('NATS_TLS');
+    });
+
+    it('bounds a pull by the time left, and refuses a call with no time left', async () => {
+      // Prepare
+      const { stream, subject } = await freshStream('CIRCLE_NATS_BOUNDED');
+      const client = NatsClient.create(options({ stream, subject, remainingTimeMs: () => 1_500 }));
+      const none = NatsClient.create(options({ stream, subject, remainingTimeMs: () => 100 }));
+      const started = Date.now();
+      // Act
+      const pulled = await client.receive({ waitTimeMs: 20_000 });
+      const elapsed = Date.now() - started;
+      const refused = await none.receive({}).catch((error: unknown) => error);
+      // Assess
+      expect(pulled.messages).toEqual([]);
+      // The 20 s wait was cut to the 1.3 s left; generous headroom for a loaded machine.
+      expect(elapsed).toBeLessThan(10_000);
+      expect(refused).toMatchObject({ name: 'TimeoutError' });
+      await client.close();
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued publish, a Step Functions task envelope, and answers health', async () => {
+      // Act
+      const queued = await connector.handler(
+        sqsEvent([{ body: { operation: 'publish-message', input: { body: '{"via":"sqs"}' } } }]),
+        lambdaContext(),
+      );
+      const task = await connector.handler({ operation: 'inspect-stream', input: {} }, lambdaContext());
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/nats/health' }),
+        lambdaContext(),
+      );
+      // Assess
+      expect(queued).toEqual({ batchItemFailures: [] });
+      expect(task).toMatchObject({ stream: STREAM });
+      expect((health as HttpResult).statusCode).toBe(200);
+    });
+  });
+});
