@@ -18,8 +18,9 @@ import type {
   QueryOutput,
   SqlRow,
 } from '#shared/models/sql-database.ts';
-import { credentialsFrom, rdsSigner, withIamToken } from '#shared/sql/credentials.ts';
+import { rdsSigner, withIamToken } from '#shared/sql/credentials.ts';
 import { readOnlyRefusal } from '#shared/sql/errors.ts';
+import { credentialsFromSettings } from '#shared/sql/settings.ts';
 import type { MysqlConfig } from './config.ts';
 import {
   type ConnectionFactory,
@@ -97,17 +98,7 @@ export class MysqlClient implements SqlDatabase {
    * ```
    */
   static fromConfig(config: MysqlConfig, dependencies: MysqlClientDependencies = {}): MysqlClient {
-    const base = credentialsFrom(
-      {
-        secret: config.MYSQL_SECRET,
-        url: config.MYSQL_URL,
-        host: config.MYSQL_HOST,
-        port: config.MYSQL_PORT,
-        database: config.MYSQL_DATABASE,
-        secretMaxAgeSeconds: config.MYSQL_SECRET_MAX_AGE_SECONDS,
-      },
-      MYSQL,
-    );
+    const base = credentialsFromSettings(config, MYSQL);
     return new MysqlClient({
       credentials: config.MYSQL_IAM_AUTH ? withIamToken(base, rdsSigner(process.env['AWS_REGION'])) : base,
       ssl: config.MYSQL_SSL,

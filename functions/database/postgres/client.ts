@@ -20,8 +20,9 @@ import type {
   SqlRow,
   StatementResult,
 } from '#shared/models/sql-database.ts';
-import { credentialsFrom, type EngineFacts } from '#shared/sql/credentials.ts';
+import type { EngineFacts } from '#shared/sql/credentials.ts';
 import { readOnlyRefusal } from '#shared/sql/errors.ts';
+import { credentialsFromSettings } from '#shared/sql/settings.ts';
 import type { PostgresConfig } from './config.ts';
 import {
   type ClientFactory,
@@ -49,7 +50,7 @@ export interface PostgresClientOptions extends ConnectionOptions {
 }
 
 /** The engine facts credentials need. */
-export const POSTGRES: EngineFacts = {
+export const POSTGRES = {
   name: 'PostgreSQL',
   prefix: 'PG',
   schemes: ['postgres', 'postgresql'],
@@ -57,7 +58,7 @@ export const POSTGRES: EngineFacts = {
   defaultPort: 5432,
   defaultUser: 'postgres',
   defaultDatabase: 'postgres',
-};
+} as const satisfies EngineFacts;
 
 /** Side effects a caller (a test) may replace when building from config. */
 export interface PostgresClientDependencies {
@@ -115,17 +116,7 @@ export class PostgresClient implements SqlDatabase {
    */
   static fromConfig(config: PostgresConfig, dependencies: PostgresClientDependencies = {}): PostgresClient {
     return new PostgresClient({
-      credentials: credentialsFrom(
-        {
-          secret: config.PG_SECRET,
-          url: config.PG_URL,
-          host: config.PG_HOST,
-          port: config.PG_PORT,
-          database: config.PG_DATABASE,
-          secretMaxAgeSeconds: config.PG_SECRET_MAX_AGE_SECONDS,
-        },
-        POSTGRES,
-      ),
+      credentials: credentialsFromSettings(config, POSTGRES),
       ssl: config.PG_SSL,
       statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
