@@ -19,13 +19,15 @@ export const TrackerProject = z
     (value) => !value.split('/').some((part) => part === '.' || part === '..'),
     'expected a project key or path',
   )
-  .describe('The project: a Jira project key (OPS), a GitHub owner/repo, a GitLab group/project path');
+  .describe(
+    'The project: a Jira project key, e.g. "OPS"; a GitHub owner/repo, e.g. "octo/hello"; a GitLab group/project path',
+  );
 
 /** An issue's key within its tracker. */
 export const IssueKey = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'expected an issue key')
-  .describe('The issue key: OPS-12 (Jira), the issue number 42 (GitHub, GitLab)');
+  .describe('The issue key: a Jira key, e.g. "OPS-2"; the issue number (GitHub, GitLab), e.g. "42"');
 
 const Title = z.string().trim().min(1).max(255).describe('The one-line summary (Jira summary, GitHub title)');
 const Description = z

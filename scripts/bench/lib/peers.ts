@@ -140,6 +140,24 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => github.close(),
     };
   },
+  jira: async (fn, secrets) => {
+    const { JIRA_SANDBOX_SECRET, startJiraFake } = await import('../../local/sandboxes/jira.ts');
+    const jira = await startJiraFake();
+    secrets.set(secretName(fn, 'credentials'), JIRA_SANDBOX_SECRET);
+    secrets.set(secretName(fn, 'webhook-secret'), randomBytes(16).toString('hex'));
+    return {
+      env: {
+        JIRA_API_URL: jira.url,
+        JIRA_SITE_URL: jira.url,
+        JIRA_AUTH: 'basic',
+        JIRA_CREDENTIALS_SECRET: secretName(fn, 'credentials'),
+        JIRA_WEBHOOK_SECRET_SECRET: secretName(fn, 'webhook-secret'),
+        JIRA_STATE_TABLE: 'bench-jira-state',
+        JIRA_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => jira.close(),
+    };
+  },
 };
 
 /**

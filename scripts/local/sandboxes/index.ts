@@ -20,6 +20,7 @@ import { guardServer, type Refusal } from '../guard.ts';
 import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
+import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
 import {
   DEFAULT_SLACK_TOKEN,
   type SlackFakeChannel,
@@ -56,6 +57,10 @@ export interface SandboxSpec {
    * the gate in front itself); `environment` is the first calling function's (the container it names).
    */
   start(prepare: (server: Server) => void, environment: Record<string, string>): Promise<RunningSandbox>;
+  /** More settings the sandbox serves (a second API's base URL), from its URL. */
+  moreVariables?(url: string): Record<string, string>;
+  /** More secrets the sandbox stores when absent: the function setting naming each -> its sandbox value. */
+  moreSecrets?: Readonly<Record<string, string>>;
 }
 
 /** A refusal of the stack's Host/Origin gate, as JSON (both providers answer JSON). */
@@ -206,6 +211,27 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       };
     },
   },
+  {
+    provider: 'jira',
+    listener: 'Jira sandbox',
+    urlVariable: 'JIRA_API_URL',
+    secretVariable: 'JIRA_CREDENTIALS_SECRET',
+    // Basic auth's secret shape: { username: <email>, password: <API token> }.
+    token: JIRA_SANDBOX_SECRET,
+    moreSecrets: { JIRA_WEBHOOK_SECRET_SECRET: JIRA_SANDBOX_WEBHOOK_SECRET },
+    start: async (prepare) => {
+      const fake = await startJiraFake({ prepare });
+      const acceptToken = (value: string): void => {
+        const pair = /^\{/.test(value)
+          ? (JSON.parse(value) as { username?: unknown; password?: unknown })
+          : {};
+        fake.state.tokens.add(
+          typeof pair.username === 'string' ? `${pair.username}:${String(pair.password)}` : value,
+        );
+      };
+      return { url: fake.url, acceptToken, close: () => fake.close() };
+    },
+  },
 ];
 
 /** How a provider is reached on this stack. */
@@ -321,6 +347,21 @@ async function useSandbox(
   return state;
 }
 
+/** Stores a sandbox's other secrets (a webhook secret, a routing key) where none is set. */
+async function storeMoreSecrets(plan: ProviderPlan, secrets: SecretStore): Promise<void> {
+  for (const [variable, value] of Object.entries(plan.spec.moreSecrets ?? {})) {
+    const name = plan.environment?.[variable];
+    if (name === undefined) continue;
+    const stored = await secrets.get(name);
+    if (stored !== undefined && stored.deletedAt === undefined) continue;
+    if (stored !== undefined) await secrets.delete(name, { force: true });
+    await secrets.put(name, {
+      value,
+      description: `${plan.spec.provider} sandbox value, stored by the local stack`,
+    });
+  }
+}
+
 /**
  * Starts the sandboxes of the plan and stores their tokens (when no secret is stored); returns the base
  * URLs to give the functions (setting name -> URL), the providers' states, and a close step.
@@ -363,7 +404,9 @@ export async function startSandboxes(
       // A sandbox has no rate limit to protect: a REST provider's shared budget (<PREFIX>_RATE_LIMIT) is off.
       const prefix = /^(.+)_API_URL$/.exec(plan.spec.urlVariable)?.[1];
       if (prefix !== undefined) variables[`${prefix}_RATE_LIMIT`] = '0';
+      Object.assign(variables, plan.spec.moreVariables?.(sandbox.url));
       providers.push(await useSandbox(plan, sandbox, { secrets, stored: stored !== undefined, value }));
+      await storeMoreSecrets(plan, secrets);
     }
   } catch (error) {
     await close();

