@@ -1,0 +1,322 @@
+/**
+ * The DynamoDB connector against a real DynamoDB protocol peer (dynalite) through the real AWS SDK
+ * client: the key-value conformance suite, each trigger, the table layout, expired items DynamoDB has not
+ * swept yet, unprocessed batch items retried, and the failure paths the AWS kit maps. Failures DynamoDB
+ * would answer under load (unprocessed keys, throttling, 5xx) are injected into the real client's
+ * middleware stack, in front of the real peer.
+ */
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { withInvocation } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeKeyValueConformance } from '#shared/interfaces/key-value.conformance.ts';
+import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
+import { DynamodbKeyValueStore, type DynamodbOptions, partitionOf } from './client.ts';
+
+const TABLE = 'circle-core-test-kv';
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let dynamo: DynalitePeer;
+let raw: DynamoDBClient;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+const options: DynamodbOptions = {
+  table: TABLE,
+  ttlAttribute: 'expiresAt',
+  timeoutMs: 2_000,
+  maxAttempts: 1,
+};
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  const event = httpEvent({
+    path: `/dynamodb/${operation}`,
+    body,
+    headers: { 'idempotency-key': crypto.randomUUID() },
+  });
+  return (await connector.handler(event, lambdaContext())) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+/** A real SDK client against dynalite, with `intercept` in front of every call (what AWS would do under load). */
+function interceptedSdk(
+  intercept: (
+    command: string,
+    input: Record<string, unknown>,
+    send: () => Promise<unknown>,
+  ) => Promise<unknown>,
+): DynamoDBClient {
+  const sdk = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  sdk.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      return (await intercept(String(context.commandName), input, () => next(args))) as Awaited<
+        ReturnType<typeof next>
+      >;
+    },
+    { step: 'initialize', name: 'circleTestIntercept' },
+  );
+  return sdk;
+}
+
+type BatchRequest = { Keys: unknown[] } | unknown[];
+
+/** Cuts a batch request down to its first key or item, in place; answers the rest, as DynamoDB lists it. */
+function keepFirst(requests: Record<string, BatchRequest>): Record<string, BatchRequest> {
+  const [table, request] = Object.entries(requests)[0] as [string, BatchRequest];
+  if (Array.isArray(request)) {
+    requests[table] = request.slice(0, 1);
+    return { [table]: request.slice(1) };
+  }
+  requests[table] = { ...request, Keys: request.Keys.slice(0, 1) };
+  return { [table]: { ...request, Keys: request.Keys.slice(1) } };
+}
+
+function awsError(name: string, status: number): Error {
+  return Object.assign(new Error(`${name} from the test`), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, requestId: 'req-1' },
+  });
+}
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createTable(dynamo.endpoint, TABLE, { partitionKey: 'pk', sortKey: 'sk' });
+  raw = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    DYNAMODB_TABLE: TABLE,
+    DYNAMODB_TIMEOUT_MS: '2000',
+  });
+  delete process.env['CIRCLE_IDEMPOTENCY_TABLE'];
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  raw?.destroy();
+  await dynamo?.close();
+});
+
+beforeEach(() => {
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describeKeyValueConformance('DynamodbKeyValueStore on dynalite', async () => ({
+  store: await DynamodbKeyValueStore.create(options),
+}));
+
+describe('Connector: dynamodb', () => {
+  describe('Operations', () => {
+    it('writes, reads, lists, counts and deletes through HTTP', async () => {
+      // Act
+      const put = await call('put-value', { key: 'orders/1', value: { total: 12.5 }, ttlSeconds: 60 });
+      const got = await call('get-value', { key: 'orders/1' });
+      const listed = await call('list-keys', { prefix: 'orders/' });
+      const counted = await call('increment-value', { key: 'orders/count', by: 3 });
+      const deleted = await call('delete-value', { key: 'orders/1' });
+      const missing = await call('get-value', { key: 'orders/1' });
+
+      // Assess
+      expect(put.statusCode).toBe(200);
+      expect(parsed(got)).toMatchObject({
+        key: 'orders/1',
+        value: { total: 12.5 },
+        version: parsed(put)['version'],
+      });
+      expect(parsed(listed)['keys']).toEqual(['orders/1']);
+      expect(parsed(counted)).toMatchObject({ key: 'orders/count', value: 3 });
+      expect(parsed(deleted)).toEqual({ key: 'orders/1', deleted: true });
+      expect(missing.statusCode).toBe(404);
+    });
+
+    it('keeps a key in the partition of its first segment, its value as native types', async () => {
+      // Act
+      await call('put-value', { key: 'layout/a/b', value: { n: 1, tags: ['x'] }, ttlSeconds: 600 });
+      const { Item: item } = await raw.send(
+        new GetItemCommand({ TableName: TABLE, Key: { pk: { S: 'layout/' }, sk: { S: 'layout/a/b' } } }),
+      );
+
+      // Assess
+      expect(partitionOf('plain')).toBe('plain');
+      expect(item?.['v']).toEqual({ M: { n: { N: '1' }, tags: { L: [{ S: 'x' }] } } });
+      expect(item?.['ver']?.S).toEqual(expect.any(String));
+      expect(Number(item?.['expiresAt']?.N) - Date.now() / 1000).toBeGreaterThan(590);
+    });
+
+    it('answers 409 for a failed condition, 400 naming an unknown field, 400 for a foreign cursor', async () => {
+      // Prepare
+      await call('put-value', { key: 'taken', value: 1 });
+      const scanCursor = parsed(await call('list-keys', { prefix: 't', limit: 1 }))['cursor'];
+
+      // Act
+      const conflict = await call('put-value', { key: 'taken', value: 2, onlyIfAbsent: true });
+      const unknown = await call('get-value', { key: 'a', kee: 'b' });
+      const foreign = await call('list-keys', { prefix: 't/', cursor: scanCursor ?? 'x' });
+
+      // Assess
+      expect(conflict.statusCode).toBe(409);
+      expect(parsed(conflict)['detail']).toBe(
+        `the item in table ${TABLE} did not meet the condition (onlyIfAbsent or ifVersion)`,
+      );
+      expect(unknown.statusCode).toBe(400);
+      expect(parsed(unknown)['errors']).toEqual([{ pointer: '/kee', message: 'unknown field' }]);
+      expect(foreign.statusCode).toBe(400);
+    });
+
+    it('treats an expired item DynamoDB has not swept yet as absent everywhere', async () => {
+      // Prepare
+      const past = String(Math.floor(Date.now() / 1000) - 60);
+      for (const [key, value] of [
+        ['stale/value', { S: '"old"' }],
+        ['stale/counter', { N: '41' }],
+      ] as const) {
+        await raw.send(
+          new PutItemCommand({
+            TableName: TABLE,
+            Item: { pk: { S: 'stale/' }, sk: { S: key }, v: value, ver: { S: 'v0' }, expiresAt: { N: past } },
+          }),
+        );
+      }
+
+      // Act
+      const got = await call('get-value', { key: 'stale/value' });
+      const listed = await call('list-keys', { prefix: 'stale/' });
+      const deleted = await call('delete-value', { key: 'stale/value' });
+      const counted = await call('increment-value', { key: 'stale/counter', by: 5 });
+      const created = await call('put-value', { key: 'stale/value', value: 'new', onlyIfAbsent: true });
+
+      // Assess
+      expect(got.statusCode).toBe(404);
+      expect(parsed(listed)['keys']).toEqual([]);
+      expect(parsed(deleted)).toEqual({ key: 'stale/value', deleted: false });
+      expect(parsed(counted)).toMatchObject({ value: 5 });
+      expect(created.statusCode).toBe(200);
+    });
+  });
+
+  describe('Class: DynamodbKeyValueStore', () => {
+    it('retries the keys and items a batch left unprocessed until every one is done', async () => {
+      // Prepare
+      const calls: Record<string, number> = {};
+      const sdk = interceptedSdk(async (command, input, send) => {
+        calls[command] = (calls[command] ?? 0) + 1;
+        if (calls[command] !== 1) return send();
+        // The first call processes only the first request; the rest come back unprocessed.
+        const rest = keepFirst(input['RequestItems'] as Record<string, BatchRequest>);
+        const result = (await send()) as { output: Record<string, unknown> };
+        result.output[command === 'BatchGetItemCommand' ? 'UnprocessedKeys' : 'UnprocessedItems'] = rest;
+        return result;
+      });
+      const store = new DynamodbKeyValueStore(sdk, options);
+      const keys = ['batch/a', 'batch/b', 'batch/c'];
+
+      // Act
+      await store.putValues({ items: keys.map((key) => ({ key, value: key })) });
+      const got = await store.getValues({ keys });
+
+      // Assess
+      expect(calls).toEqual({ BatchWriteItemCommand: 2, BatchGetItemCommand: 2 });
+      expect(got.items.map((item) => item.value)).toEqual(keys);
+      expect(got.missing).toEqual([]);
+    });
+
+    it('gives up on unprocessed items with RateLimitedError when the invocation has no time left', async () => {
+      // Prepare
+      let sent = 0;
+      const counting = interceptedSdk(async (_command, input) => {
+        sent += 1;
+        return { output: { UnprocessedItems: input['RequestItems'], $metadata: {} } };
+      });
+      const late = new DynamodbKeyValueStore(counting, options);
+
+      // Act
+      const failure = withInvocation({ deadline: Date.now() + 1_000, correlationId: 'late' }, () =>
+        late.putValues({ items: [{ key: 'late/a', value: 1 }] }),
+      );
+
+      // Assess
+      await expect(failure).rejects.toMatchObject({ name: 'RateLimitedError' });
+      expect(sent).toBeGreaterThan(1);
+    });
+
+    it('maps throttling, a missing table and a 5xx into the taxonomy', async () => {
+      // Prepare
+      const failing = (name: string, status: number) =>
+        new DynamodbKeyValueStore(
+          interceptedSdk(async () => Promise.reject(awsError(name, status))),
+          options,
+        );
+
+      // Act
+      const throttled = failing('ProvisionedThroughputExceededException', 400).getValue({ key: 'a' });
+      const missingTable = failing('ResourceNotFoundException', 400).ping();
+      const unavailable = failing('InternalServerError', 500).putValue({ key: 'a', value: 1 });
+
+      // Assess
+      await expect(throttled).rejects.toMatchObject({ name: 'RateLimitedError', retryable: true });
+      await expect(missingTable).rejects.toMatchObject({
+        name: 'ConfigurationError',
+        message: expect.stringContaining('DYNAMODB_TABLE'),
+      });
+      await expect(unavailable).rejects.toMatchObject({ name: 'UnavailableError', retryable: true });
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued request and reports no failed record', async () => {
+      // Act
+      const event = sqsEvent([{ body: { operation: 'put-value', input: { key: 'queued', value: 'q' } } }]);
+      const result = await connector.handler(event, lambdaContext());
+
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [] });
+      expect(await connector.run('get-value', { key: 'queued' })).toMatchObject({ value: 'q' });
+    });
+
+    it('runs a Step Functions task envelope and answers health', async () => {
+      // Act
+      const output = await connector.handler(
+        { operation: 'increment-value', input: { key: 'task-counter', by: 2 } },
+        lambdaContext(),
+      );
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/dynamodb/health' }),
+        lambdaContext(),
+      );
+
+      // Assess
+      expect(output).toMatchObject({ key: 'task-counter', value: 2 });
+      expect((health as HttpResult).statusCode).toBe(200);
+    });
+  });
+});
