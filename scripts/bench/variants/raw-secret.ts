@@ -1,7 +1,8 @@
 /**
  * Raw variant with a secret: the raw HTTP handler plus what a careful hand-written function does during
- * init, fetching its API token from Secrets Manager with the same SDK client the core uses. The cold
- * start budget compares the core with this.
+ * init, fetching its API token from Secrets Manager with the AWS SDK's client (what a hand-written function
+ * uses; the core signs one GetSecretValue itself where Lambda's environment holds the credentials). The
+ * cold start budget compares the core with this.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
