@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type ConnectorEntry, loadCatalog } from './catalog.ts';
 import { catalogMarkdown, configurationTable, operationsTable, replaceSection } from './markdown.ts';
 import { connectorDocument, wholeApiDocument } from './openapi.ts';
+import { loadThreatModel, threatModelMarkdown } from './threat-model.ts';
 
 /** One generated file: its repository-relative path and its full content. */
 export interface GeneratedFile {
@@ -60,6 +61,9 @@ export async function generatedFiles(
     let readme = await readFile(join(root, path), 'utf8');
     readme = replaceSection(readme, 'operations', operationsTable(connector), path);
     readme = replaceSection(readme, 'configuration', configurationTable(connector), path);
+    const threats = await loadThreatModel(root, connector.folder);
+    if (threats !== undefined)
+      readme = replaceSection(readme, 'threat-model', threatModelMarkdown(threats), path);
     files.push({ path, content: readme });
   }
   files.push({ path: 'docs/connectors.md', content: catalogMarkdown(catalog) });

@@ -78,6 +78,7 @@ function plan(names: ConnectorNames, kind: Kind): Planned[] {
   }));
   files.push({ template: `${kind}/index.test.ts.tmpl`, target: `${folder}/index.test.ts` });
   files.push({ template: 'common/CHANGELOG.md.tmpl', target: `${folder}/CHANGELOG.md` });
+  files.push({ template: `${kind}/threat-model.ts.tmpl`, target: `${folder}/threat-model.ts` });
   if (kind === 'rest')
     files.push({ template: 'rest/fake.ts.tmpl', target: `scripts/local/sandboxes/${names.provider}.ts` });
   if (kind === 'connection') {

@@ -193,6 +193,7 @@ describe('Script: new-connector', () => {
       const readme = await readFile(join(copy, folder, 'README.md'), 'utf8');
       expect(readme).toMatch(/<!-- generated:operations -->\n\| operation/);
       expect(readme).toMatch(/<!-- generated:configuration -->\n\| variable/);
+      expect(readme).toMatch(/<!-- generated:threat-model -->\n- \*\*What it can reach:\*\*/);
       for (const heading of [
         'Auth setup',
         'Running it locally',
