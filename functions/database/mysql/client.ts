@@ -18,6 +18,7 @@ import type {
   QueryOutput,
   SqlRow,
 } from '#shared/models/sql-database.ts';
+import { SqlClientBase } from '#shared/sql/client-base.ts';
 import { rdsSigner, withIamToken } from '#shared/sql/credentials.ts';
 import { readOnlyRefusal } from '#shared/sql/errors.ts';
 import { credentialsFromSettings } from '#shared/sql/settings.ts';
@@ -77,16 +78,11 @@ const rowsOf = (outcome: Outcome): Rows => ({
  * await db.close();
  * ```
  */
-export class MysqlClient implements SqlDatabase {
+export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
   readonly capabilities: ReadonlySet<SqlDatabaseCapability> = new Set(CAPABILITIES);
-  readonly #connection: MysqlConnection;
-  readonly #credentials: ConnectionOptions['credentials'];
-  readonly #readOnly: boolean;
 
   constructor(options: ConnectionOptions) {
-    this.#connection = new MysqlConnection(options);
-    this.#credentials = options.credentials;
-    this.#readOnly = options.readOnly;
+    super(new MysqlConnection(options), options.credentials, options.readOnly);
   }
 
   /**
@@ -113,24 +109,24 @@ export class MysqlClient implements SqlDatabase {
 
   async query(input: QueryInput): Promise<QueryOutput> {
     const { sql, params = [] } = input;
-    const refused = refusal(sql, { inTransaction: this.#readOnly });
+    const refused = refusal(sql, { inTransaction: this.readOnly });
     if (refused !== undefined)
       throw new ValidationError(`The statement was refused: ${refused}`, [
         { pointer: '/sql', message: refused },
       ]);
-    return this.#connection.use(async (session) => {
-      const outcome = this.#readOnly
+    return this.connection.use(async (session) => {
+      const outcome = this.readOnly
         ? await this.#transaction(session, () => this.#inside(session, sql, params))
         : await session.run(sql, params);
       // Backstop for what the keyword check cannot see (a CALL that begins a transaction).
-      if (!this.#readOnly && session.inTransaction()) {
+      if (!this.readOnly && session.inTransaction()) {
         throw new ValidationError('The statement left a transaction open; it was rolled back. Use execute');
       }
       return {
         ...rowsOf(outcome),
         fields: outcome.fields.map((field) => ({ name: field.name, type: typeName(field) })),
       };
-    }, this.#replay());
+    }, this.replay());
   }
 
   async execute(input: ExecuteInput): Promise<ExecuteOutput> {
@@ -144,7 +140,7 @@ export class MysqlClient implements SqlDatabase {
         );
       }
     }
-    return this.#connection.use(
+    return this.connection.use(
       (session) =>
         this.#transaction(session, async () => {
           const results = [];
@@ -153,14 +149,14 @@ export class MysqlClient implements SqlDatabase {
           }
           return { results };
         }),
-      this.#replay(),
+      this.replay(),
     );
   }
 
   async insertRows(input: InsertRowsInput): Promise<InsertRowsOutput> {
-    if (this.#readOnly) throw readOnlyRefusal('MYSQL', 'insert-rows');
+    if (this.readOnly) throw readOnlyRefusal('MYSQL', 'insert-rows');
     const batches = planInsert(input);
-    return this.#connection.use(
+    return this.connection.use(
       (session) =>
         this.#transaction(session, async () => {
           let inserted = 0;
@@ -183,7 +179,7 @@ export class MysqlClient implements SqlDatabase {
 
   async listTables(input: ListTablesInput = {}): Promise<ListTablesOutput> {
     const schema = input.schema ?? null;
-    const outcome = await this.#connection.use(
+    const outcome = await this.connection.use(
       (session) => session.run(LIST_TABLES_SQL, [schema, schema]),
       'read',
     );
@@ -197,7 +193,7 @@ export class MysqlClient implements SqlDatabase {
   }
 
   async describeTable(input: DescribeTableInput): Promise<DescribeTableOutput> {
-    const { rows } = await this.#connection.use(
+    const { rows } = await this.connection.use(
       (session) => session.run(DESCRIBE_TABLE_SQL, [input.schema ?? null, input.table]),
       'read',
     );
@@ -230,32 +226,9 @@ export class MysqlClient implements SqlDatabase {
     };
   }
 
-  /**
-   * Fetches the secret and opens the connection ahead of the first call (Lambda init). Never rejects: a
-   * failure is met again, and reported, by the first operation.
-   */
-  async warmUp(): Promise<void> {
-    await this.#credentials.prefetch();
-    await this.#connection.use(async () => undefined, 'read').catch(() => undefined);
-  }
-
-  /** A cheap round trip proving credentials and reachability, for the health check. */
-  async ping(): Promise<void> {
-    await this.#connection.use((session) => session.run('select 1'), 'read');
-  }
-
-  async close(): Promise<void> {
-    await this.#connection.close();
-  }
-
-  /** In read-only mode every unit of work only reads, so it may run again after a dropped connection. */
-  #replay(): 'read' | 'write' {
-    return this.#readOnly ? 'read' : 'write';
-  }
-
   /** START TRANSACTION [READ ONLY] ... COMMIT around `body`; a failure is rolled back by the connection. */
   async #transaction<T>(session: Session, body: () => Promise<T>): Promise<T> {
-    await session.run(this.#readOnly ? 'start transaction read only' : 'start transaction');
+    await session.run(this.readOnly ? 'start transaction read only' : 'start transaction');
     const result = await body();
     await session.run('commit');
     return result;

@@ -20,6 +20,7 @@ import type {
   SqlRow,
   StatementResult,
 } from '#shared/models/sql-database.ts';
+import { SqlClientBase } from '#shared/sql/client-base.ts';
 import type { EngineFacts } from '#shared/sql/credentials.ts';
 import { readOnlyRefusal } from '#shared/sql/errors.ts';
 import { credentialsFromSettings } from '#shared/sql/settings.ts';
@@ -28,7 +29,6 @@ import {
   type ClientFactory,
   type ConnectionOptions,
   PostgresConnection,
-  type Replay,
   type Session,
   StatementFailure,
 } from './connection.ts';
@@ -90,19 +90,14 @@ const ENDED_TRANSACTION =
  * await db.close();
  * ```
  */
-export class PostgresClient implements SqlDatabase {
+export class PostgresClient extends SqlClientBase<Session> implements SqlDatabase {
   readonly capabilities = POSTGRES_CAPABILITIES;
-  readonly #connection: PostgresConnection;
-  readonly #credentials: ConnectionOptions['credentials'];
-  readonly #readOnly: boolean;
   readonly #maxRows: number;
   /** OIDs are stable within a database, so names are looked up once per container. */
   readonly #typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
 
   constructor(options: PostgresClientOptions) {
-    this.#connection = new PostgresConnection(options);
-    this.#credentials = options.credentials;
-    this.#readOnly = options.readOnly;
+    super(new PostgresConnection(options), options.credentials, options.readOnly);
     this.#maxRows = options.maxRows ?? 10_000;
   }
 
@@ -127,11 +122,6 @@ export class PostgresClient implements SqlDatabase {
     });
   }
 
-  /** Whether writes are refused (PG_READ_ONLY). */
-  get readOnly(): boolean {
-    return this.#readOnly;
-  }
-
   async query(input: QueryInput): Promise<QueryOutput> {
     const { sql, params = [] } = input;
     if (isTransactionControl(sql)) {
@@ -141,9 +131,9 @@ export class PostgresClient implements SqlDatabase {
     }
     const issue = statementIssue(sql, params, '');
     if (issue !== undefined) throw new ValidationError(issue.message, [issue]);
-    return this.#connection.use(async (session) => {
+    return this.connection.use(async (session) => {
       let result: QueryResult;
-      if (this.#readOnly) {
+      if (this.readOnly) {
         result = await this.#transaction(session, async () => {
           const inner = await session.run(sql, params);
           this.#assertStillInTransaction(session, 'The statement');
@@ -158,7 +148,7 @@ export class PostgresClient implements SqlDatabase {
       }
       const fields = await this.#fields(session, result.fields);
       return { ...this.#rows(result), rowCount: result.rowCount, fields };
-    }, this.#replay());
+    }, this.replay());
   }
 
   async execute(input: ExecuteInput): Promise<ExecuteOutput> {
@@ -178,7 +168,7 @@ export class PostgresClient implements SqlDatabase {
         });
       }
     }
-    return this.#connection.use(
+    return this.connection.use(
       (session) =>
         this.#transaction(session, async () => {
           const results: StatementResult[] = [];
@@ -194,14 +184,14 @@ export class PostgresClient implements SqlDatabase {
           }
           return { results };
         }),
-      this.#replay(),
+      this.replay(),
     );
   }
 
   async insertRows(input: InsertRowsInput): Promise<InsertRowsOutput> {
-    if (this.#readOnly) throw readOnlyRefusal('PG', 'insert-rows');
+    if (this.readOnly) throw readOnlyRefusal('PG', 'insert-rows');
     const batches = planInsert(input);
-    return this.#connection.use(async (session) => {
+    return this.connection.use(async (session) => {
       const insertAll = async (): Promise<number> => {
         let inserted = 0;
         for (const batch of batches) inserted += (await session.run(batch.sql, batch.params)).rowCount ?? 0;
@@ -214,7 +204,7 @@ export class PostgresClient implements SqlDatabase {
   }
 
   async listTables(input: ListTablesInput = {}): Promise<ListTablesOutput> {
-    const result = await this.#connection.use(
+    const result = await this.connection.use(
       (session) => session.run(LIST_TABLES_SQL, [input.schema ?? null]),
       'read',
     );
@@ -228,7 +218,7 @@ export class PostgresClient implements SqlDatabase {
   }
 
   async describeTable(input: DescribeTableInput): Promise<DescribeTableOutput> {
-    const result = await this.#connection.use(
+    const result = await this.connection.use(
       (session) => session.run(DESCRIBE_TABLE_SQL, [input.schema ?? null, input.table]),
       'read',
     );
@@ -258,36 +248,13 @@ export class PostgresClient implements SqlDatabase {
   }
 
   /**
-   * Fetches the secret and opens the connection ahead of the first call (Lambda init). Never rejects: a
-   * failure is met again, and reported, by the first operation.
-   */
-  async warmUp(): Promise<void> {
-    await this.#credentials.prefetch();
-    await this.#connection.use(async () => undefined, 'read').catch(() => undefined);
-  }
-
-  /** A cheap round trip proving credentials and reachability, for the health check. */
-  async ping(): Promise<void> {
-    await this.#connection.use((session) => session.run('select 1'), 'read');
-  }
-
-  async close(): Promise<void> {
-    await this.#connection.close();
-  }
-
-  /** In read-only mode every unit of work only reads, so it may run again after a dropped connection. */
-  #replay(): Replay {
-    return this.#readOnly ? 'read' : 'write';
-  }
-
-  /**
    * BEGIN ... COMMIT around `body`; a failure is rolled back by the connection. In read-only mode the
    * transaction is READ ONLY and takes its snapshot at once, which makes a later `SET TRANSACTION READ
    * WRITE` fail: a statement cannot switch the transaction back to writing.
    */
   async #transaction<T>(session: Session, body: () => Promise<T>): Promise<T> {
-    await session.run(this.#readOnly ? 'begin transaction read only' : 'begin');
-    if (this.#readOnly) await session.run('select 1');
+    await session.run(this.readOnly ? 'begin transaction read only' : 'begin');
+    if (this.readOnly) await session.run('select 1');
     const result = await body();
     await session.run('commit');
     return result;
