@@ -9,22 +9,26 @@ import { bearerAuth } from '@circle-core/core';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { urlCredentials } from '#shared/sql/credentials.ts';
+import { DynamodbKeyValueStore } from '../../functions/database/dynamodb/client.ts';
 import { POSTGRES, PostgresClient } from '../../functions/database/postgres/client.ts';
 import { GitHubClient } from '../../functions/devops/github/client.ts';
 import { SlackClient } from '../../functions/notifications/slack/client.ts';
 import { S3ObjectStorage } from '../../functions/storage/s3/client.ts';
 import { startGitHubFake } from '../../scripts/local/sandboxes/github.ts';
 import { DEFAULT_SLACK_TOKEN, startSlackFake } from '../../scripts/local/sandboxes/slack.ts';
+import { describeKeyValueConformance } from '../../shared/interfaces/key-value.conformance.ts';
 import { describeNotifierConformance } from '../../shared/interfaces/notifier.conformance.ts';
 import { describeObjectStorageConformance } from '../../shared/interfaces/object-storage.conformance.ts';
 import { describeSourceControlConformance } from '../../shared/interfaces/source-control.conformance.ts';
 import { describeSqlDatabaseConformance } from '../../shared/interfaces/sql-database.conformance.ts';
 import {
+  keyValueStoreWithoutCapabilities,
   notifierWithoutCapabilities,
   objectStorageWithoutCapabilities,
   sourceControlWithoutCapabilities,
   sqlDatabaseWithoutCapabilities,
 } from '../../shared/interfaces/testing/without-capabilities.ts';
+import { createTable, startDynalite } from '../peers/dynalite.ts';
 import { startPglite, uniqueName } from '../peers/postgres.ts';
 import { startS3rver } from '../peers/s3rver.ts';
 
@@ -114,4 +118,18 @@ describeSqlDatabaseConformance('PostgresClient on PGlite without optional capabi
       await pglite.close();
     },
   };
+});
+
+describeKeyValueConformance('DynamodbKeyValueStore on dynalite without optional capabilities', async () => {
+  const dynamo = await startDynalite();
+  await createTable(dynamo.endpoint, 'plain-kv', { partitionKey: 'pk', sortKey: 'sk' });
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+  vi.stubEnv('AWS_REGION', 'us-east-1');
+  const store = await DynamodbKeyValueStore.create({
+    table: 'plain-kv',
+    ttlAttribute: 'expiresAt',
+    timeoutMs: 5_000,
+    maxAttempts: 2,
+  });
+  return { store: keyValueStoreWithoutCapabilities(store), close: dynamo.close };
 });

@@ -6,6 +6,7 @@
  * implementation's own behaviour.
  */
 import { parseInput } from '@circle-core/core';
+import { DeleteValueInput, PutValueInput, PutValuesInput } from '../../models/key-value.ts';
 import { PublishBatchInput, PublishInput } from '../../models/message-publisher.ts';
 import type {
   CopyObjectInput,
@@ -21,6 +22,7 @@ import type {
 import type { GetFileInput, ListIssuesInput, RepositoryFile } from '../../models/source-control.ts';
 import type { ExecuteInput, ExecuteOutput } from '../../models/sql-database.ts';
 import { requireCapability } from '../capabilities.ts';
+import type { KeyValueCapability, KeyValueStore } from '../key-value.ts';
 import {
   checkBatch,
   checkMessage,
@@ -202,4 +204,49 @@ export function messagePublisherWithoutCapabilities(inner: MessagePublisher): Me
     },
   };
   return publisher;
+}
+
+/**
+ * A key-value store without `ttl`, `conditional-writes`, `increment` or `prefix-list`: plain reads and
+ * unconditional writes without expiry. Input is validated first, so a bad input is still a ValidationError.
+ *
+ * @example
+ * ```ts
+ * const plain = keyValueStoreWithoutCapabilities(await DynamodbKeyValueStore.create(options));
+ * await plain.putValue({ key: 'a', value: 1, onlyIfAbsent: true }); // NotSupportedError
+ * ```
+ */
+export function keyValueStoreWithoutCapabilities(inner: KeyValueStore): KeyValueStore {
+  const store: KeyValueStore = {
+    capabilities: new Set<KeyValueCapability>(),
+    getValue: (input) => inner.getValue(input),
+    getValues: (input) => inner.getValues(input),
+    putValue: async (raw) => {
+      const input = parseInput(PutValueInput, raw);
+      if (input.ttlSeconds !== undefined) requireCapability(store, 'ttl', NAME);
+      if (input.onlyIfAbsent === true || input.ifVersion !== undefined) {
+        requireCapability(store, 'conditional-writes', NAME);
+      }
+      return inner.putValue(input);
+    },
+    putValues: async (raw) => {
+      const input = parseInput(PutValuesInput, raw);
+      if (input.items.some((item) => item.ttlSeconds !== undefined)) requireCapability(store, 'ttl', NAME);
+      return inner.putValues(input);
+    },
+    deleteValue: async (raw) => {
+      const input = parseInput(DeleteValueInput, raw);
+      if (input.ifVersion !== undefined) requireCapability(store, 'conditional-writes', NAME);
+      return inner.deleteValue(input);
+    },
+    listKeys: async (input) => {
+      requireCapability(store, 'prefix-list', NAME);
+      return inner.listKeys(input);
+    },
+    incrementValue: async (input) => {
+      requireCapability(store, 'increment', NAME);
+      return inner.incrementValue(input);
+    },
+  };
+  return store;
 }
