@@ -1,11 +1,12 @@
 /**
- * The Jira and PagerDuty connectors on the running local stack (`npm start -- --only ...`), against their
+ * The Jira and PagerDuty connectors on the running local stack (`npm start -- --only jira,pagerduty`), against their
  * sandboxes: the README examples as a newcomer runs them, and signed webhooks computed with each
  * provider's published scheme (valid, tampered, stale, replayed), sent from outside like the provider does.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JIRA_SANDBOX_WEBHOOK_SECRET } from '../../scripts/local/sandboxes/jira.ts';
+import { PAGERDUTY_SANDBOX_WEBHOOK_SECRET } from '../../scripts/local/sandboxes/pagerduty.ts';
 import { type StackProcess, startStackProcess } from './stack-process.ts';
 
 let stack: StackProcess;
@@ -33,10 +34,10 @@ async function webhook(path: string, body: string, headers: Record<string, strin
 }
 
 beforeAll(async () => {
-  for (const name of ['JIRA_API_URL', 'CIRCLE_LOCAL_REAL']) {
+  for (const name of ['JIRA_API_URL', 'PAGERDUTY_API_URL', 'CIRCLE_LOCAL_REAL']) {
     if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
   }
-  stack = await startStackProcess({}, ['--only', 'jira']);
+  stack = await startStackProcess({}, ['--only', 'jira,pagerduty']);
 }, 240_000);
 
 afterAll(async () => {
@@ -126,6 +127,94 @@ describe('Local stack: Jira sandbox', () => {
     expect(accepted).toMatchObject({
       status: 202,
       body: { accepted: true, event: 'issue-created', deliveryId: id },
+    });
+    expect(replayed).toMatchObject({ status: 200, body: { duplicate: true } });
+    expect([tampered.status, old.status, unsigned.status]).toEqual([401, 401, 401]);
+  });
+});
+
+describe('Local stack: PagerDuty sandbox', () => {
+  it('says PagerDuty talks to its sandbox', async () => {
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      connectors: { connector: string; kind: string }[];
+    };
+    expect(health.connectors.find((reach) => reach.connector === 'pagerduty')?.kind).toBe('sandbox');
+  });
+
+  it('runs the README examples as written: an alert opens an incident, on-call lookup, then the loop closes', async () => {
+    // Act
+    const triggered = await post('/pagerduty/trigger-alert', {
+      summary: 'Disk full on db-1',
+      source: 'db-1',
+      severity: 'critical',
+      dedupKey: 'disk-db-1',
+      customDetails: { used: '97%' },
+    });
+    const open = await post('/pagerduty/list-incidents', {
+      statuses: ['triggered', 'acknowledged'],
+      limit: 10,
+    });
+    const oncalls = await post('/pagerduty/list-oncalls', { escalationPolicyIds: ['PT20YPA'] });
+    const acknowledged = await post('/pagerduty/acknowledge-alert', { dedupKey: 'disk-db-1' });
+    const resolved = await post('/pagerduty/resolve-alert', { dedupKey: 'disk-db-1' });
+    const created = await post('/pagerduty/create-incident', {
+      title: 'Checkout is down',
+      serviceId: 'PWIXJZS',
+      urgency: 'high',
+      incidentKey: 'checkout-down',
+    });
+    const read = await post('/pagerduty/get-incident', { incidentId: 'PT4KHLK' });
+    const ack = await post('/pagerduty/acknowledge-incident', { incidentId: 'PT4KHLK' });
+    const done = await post('/pagerduty/resolve-incident', { incidentId: 'PT4KHLK' });
+
+    // Assess
+    expect(triggered).toMatchObject({ status: 200, body: { dedupKey: 'disk-db-1', status: 'success' } });
+    const titles = (open.body['incidents'] as { title: string; incidentKey: string | null }[]).map(
+      (i) => i.title,
+    );
+    expect(titles).toContain('Disk full on db-1');
+    expect(oncalls.body['oncalls']).toEqual([
+      expect.objectContaining({ userId: 'PXPGF42', userEmail: 'alice@example.com', escalationLevel: 1 }),
+      expect.objectContaining({ userId: 'PAM4FGS', escalationLevel: 2 }),
+    ]);
+    expect([acknowledged.status, resolved.status]).toEqual([200, 200]);
+    expect(created).toMatchObject({ status: 200, body: { title: 'Checkout is down', status: 'triggered' } });
+    expect(read.body).toMatchObject({ id: 'PT4KHLK', number: 1 });
+    expect(ack.body['status']).toBe('acknowledged');
+    expect(done.body['status']).toBe('resolved');
+  });
+
+  it('accepts a webhook signed among several signatures once, and refuses tampered, stale and unsigned ones', async () => {
+    // Prepare
+    const event = (id: string, occurredAt: string) =>
+      JSON.stringify({
+        event: {
+          id,
+          event_type: 'incident.acknowledged',
+          resource_type: 'incident',
+          occurred_at: occurredAt,
+          data: { id: 'PT4KHLK' },
+        },
+      });
+    const sign = (text: string) =>
+      `v1=${createHmac('sha256', 'rotated-out').update(text).digest('hex')},v1=${createHmac('sha256', PAGERDUTY_SANDBOX_WEBHOOK_SECRET).update(text).digest('hex')}`;
+    const id = `01${randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase()}`;
+    const body = event(id, new Date().toISOString());
+    const stale = event(`${id}S`, new Date(Date.now() - 7_200_000).toISOString());
+
+    // Act
+    const accepted = await webhook('/pagerduty/webhook', body, { 'x-pagerduty-signature': sign(body) });
+    const replayed = await webhook('/pagerduty/webhook', body, { 'x-pagerduty-signature': sign(body) });
+    const tampered = await webhook('/pagerduty/webhook', body.replace('PT4KHLK', 'PQ1LXJ3'), {
+      'x-pagerduty-signature': sign(body),
+    });
+    const old = await webhook('/pagerduty/webhook', stale, { 'x-pagerduty-signature': sign(stale) });
+    const unsigned = await webhook('/pagerduty/webhook', body, {});
+
+    // Assess
+    expect(accepted).toMatchObject({
+      status: 202,
+      body: { accepted: true, event: 'incident-acknowledged', deliveryId: id },
     });
     expect(replayed).toMatchObject({ status: 200, body: { duplicate: true } });
     expect([tampered.status, old.status, unsigned.status]).toEqual([401, 401, 401]);

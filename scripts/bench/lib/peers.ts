@@ -158,6 +158,28 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => jira.close(),
     };
   },
+  pagerduty: async (fn, secrets) => {
+    const { PAGERDUTY_SANDBOX_ROUTING_KEY, PAGERDUTY_SANDBOX_TOKEN, startPagerDutyFake } = await import(
+      '../../local/sandboxes/pagerduty.ts'
+    );
+    const pagerduty = await startPagerDutyFake();
+    secrets.set(secretName(fn, 'api-key'), PAGERDUTY_SANDBOX_TOKEN);
+    secrets.set(secretName(fn, 'routing-key'), PAGERDUTY_SANDBOX_ROUTING_KEY);
+    secrets.set(secretName(fn, 'webhook-secret'), randomBytes(16).toString('hex'));
+    return {
+      env: {
+        PAGERDUTY_API_URL: pagerduty.url,
+        PAGERDUTY_EVENTS_API_URL: pagerduty.url,
+        PAGERDUTY_FROM_EMAIL: 'oncall-bot@example.com',
+        PAGERDUTY_TOKEN_SECRET: secretName(fn, 'api-key'),
+        PAGERDUTY_ROUTING_KEY_SECRET: secretName(fn, 'routing-key'),
+        PAGERDUTY_WEBHOOK_SECRET_SECRET: secretName(fn, 'webhook-secret'),
+        PAGERDUTY_STATE_TABLE: 'bench-pagerduty-state',
+        PAGERDUTY_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => pagerduty.close(),
+    };
+  },
 };
 
 /**

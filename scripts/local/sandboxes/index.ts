@@ -22,6 +22,12 @@ import type { SecretStore } from '../stores/secret-store.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
 import {
+  PAGERDUTY_SANDBOX_ROUTING_KEY,
+  PAGERDUTY_SANDBOX_TOKEN,
+  PAGERDUTY_SANDBOX_WEBHOOK_SECRET,
+  startPagerDutyFake,
+} from './pagerduty.ts';
+import {
   DEFAULT_SLACK_TOKEN,
   type SlackFakeChannel,
   type SlackFakeMessage,
@@ -230,6 +236,27 @@ export const SANDBOXES: readonly SandboxSpec[] = [
         );
       };
       return { url: fake.url, acceptToken, close: () => fake.close() };
+    },
+  },
+  {
+    provider: 'pagerduty',
+    listener: 'PagerDuty sandbox',
+    urlVariable: 'PAGERDUTY_API_URL',
+    secretVariable: 'PAGERDUTY_TOKEN_SECRET',
+    token: PAGERDUTY_SANDBOX_TOKEN,
+    // One fake serves both APIs: REST v2 and Events v2 (its routing key stored like the token).
+    moreVariables: (url) => ({ PAGERDUTY_EVENTS_API_URL: url }),
+    moreSecrets: {
+      PAGERDUTY_ROUTING_KEY_SECRET: PAGERDUTY_SANDBOX_ROUTING_KEY,
+      PAGERDUTY_WEBHOOK_SECRET_SECRET: PAGERDUTY_SANDBOX_WEBHOOK_SECRET,
+    },
+    start: async (prepare) => {
+      const fake = await startPagerDutyFake({ prepare });
+      return {
+        url: fake.url,
+        acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
     },
   },
 ];

@@ -11,6 +11,8 @@ export interface FakeRequest {
   /** The path as received (not decoded). */
   path: string;
   query: Record<string, string>;
+  /** The query string as received (`?a[]=1&a[]=2`), for parameters that repeat; `query` keeps the last. */
+  search?: string;
   /** Lower-cased names; repeated headers joined with `, `. Secrets included: this is what a handler checks. */
   headers: Record<string, string>;
   rawBody: string;

@@ -272,6 +272,7 @@ export async function startFake<S extends object>(
       method,
       path: target.pathname,
       query: Object.fromEntries(target.searchParams),
+      search: target.search,
       headers,
       rawBody,
       body: parseBody(rawBody, headers['content-type']),

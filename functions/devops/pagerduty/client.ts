@@ -1,0 +1,272 @@
+/**
+ * PagerDuty: the only code that talks to it. Two APIs as data for the core's REST kit: REST API v2
+ * (`pagerdutyApi`: `Authorization: Token token=...`, the versioned Accept header, status-based errors with
+ * `{ error: { message, code, errors } }` bodies, offset pagination with `more`) and Events API v2
+ * (`pagerdutyEvents`: the routing key travels in the body). `PagerDutyApi` holds the calls on parsed input.
+ */
+
+import { randomUUID } from 'node:crypto';
+import {
+  ConflictError,
+  type ConnectorError,
+  defineRestProvider,
+  type HttpResponse,
+  offsetLimit,
+  type RestClient,
+  ValidationError,
+} from '@circle-core/core';
+import * as z from 'zod';
+import {
+  type AlertRef,
+  type CreateIncidentInput,
+  EnqueueAnswer,
+  type EventOutput,
+  type Incident,
+  type IncidentAnswer,
+  IncidentListAnswer,
+  type IncidentPage,
+  type IncidentRef,
+  type ListIncidentsInput,
+  type ListOncallsInput,
+  OncallListAnswer,
+  type OncallPage,
+  OneIncidentAnswer,
+  type TriggerAlertInput,
+} from './models.ts';
+
+const ErrorBody = z.object({
+  error: z.object({ message: z.string().optional(), errors: z.array(z.string()).optional() }).optional(),
+  message: z.string().optional(),
+  errors: z.array(z.string()).optional(),
+});
+
+/**
+ * PagerDuty's 400s, from both APIs: an open incident with the same incident key is a conflict; anything
+ * else names what PagerDuty refused (its `errors` are about the input, never credentials).
+ *
+ * @example
+ * ```ts
+ * inspectPagerDutyResponse({ status: 400, body: { error: { message: 'Invalid Input Provided', errors: ['...'] } }, ... });
+ * ```
+ */
+export function inspectPagerDutyResponse(response: HttpResponse): ConnectorError | undefined {
+  if (response.status !== 400) return undefined;
+  const parsed = ErrorBody.safeParse(response.body);
+  const body = parsed.success ? parsed.data : {};
+  const errors = (body.error?.errors ?? body.errors ?? []).map((text) => text.slice(0, 200)).slice(0, 10);
+  const message = (body.error?.message ?? body.message ?? 'Invalid input').slice(0, 200);
+  if (errors.some((text) => /matching dedup key already exists/i.test(text))) {
+    return new ConflictError(`PagerDuty refused the incident: ${errors.join('; ')}`);
+  }
+  const said = errors.length > 0 ? `: ${errors.join('; ')}` : '';
+  return new ValidationError(
+    `PagerDuty refused the request (${message})${said}`,
+    errors.map((text) => ({ pointer: '', message: text })),
+  );
+}
+
+/** REST API v2 as data; its settings are `PAGERDUTY_API_URL`, `PAGERDUTY_TIMEOUT_MS`, ... */
+export const pagerdutyApi = defineRestProvider({
+  name: 'PagerDuty',
+  settingsPrefix: 'PAGERDUTY',
+  baseUrl: 'https://api.pagerduty.com',
+  baseUrlNote: 'EU service region: `https://api.eu.pagerduty.com`',
+  auth: { kind: 'api-key', header: 'authorization', prefix: 'Token token=' },
+  headers: { accept: 'application/vnd.pagerduty+json;version=2' },
+  errors: { codeIn: 'status' },
+  inspect: inspectPagerDutyResponse,
+  pagination: offsetLimit({ offsetParam: 'offset', limitParam: 'limit', moreField: 'more' }),
+  rateLimit: { remaining: 'ratelimit-remaining', reset: 'ratelimit-reset', resetFormat: 'delta-seconds' },
+  // REST API keys get 960 requests a minute; about 10% under it.
+  rateBudget: { limit: 860, perMs: 60_000 },
+});
+
+/** Events API v2 as data; its settings are `PAGERDUTY_EVENTS_API_URL`, ... */
+export const pagerdutyEvents = defineRestProvider({
+  name: 'PagerDuty Events',
+  settingsPrefix: 'PAGERDUTY_EVENTS',
+  baseUrl: 'https://events.pagerduty.com',
+  baseUrlNote: 'EU service region: `https://events.eu.pagerduty.com`',
+  // The routing key is a field of every event, not a header.
+  auth: { kind: 'none' },
+  errors: { codeIn: 'status' },
+  inspect: inspectPagerDutyResponse,
+});
+
+/** PagerDuty's `statuses[]=a&statuses[]=b` arrays, which the kit's flat query cannot repeat. */
+function withArrays(path: string, arrays: Record<string, readonly string[] | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [name, values] of Object.entries(arrays))
+    for (const value of values ?? []) query.append(`${name}[]`, value);
+  const text = query.toString();
+  return text === '' ? path : `${path}?${text}`;
+}
+
+function toIncident(answer: IncidentAnswer): Incident {
+  return {
+    id: answer.id,
+    number: answer.incident_number,
+    title: answer.title,
+    status: answer.status,
+    urgency: answer.urgency,
+    serviceId: answer.service.id,
+    incidentKey: answer.incident_key ?? null,
+    assigneeIds: answer.assignments.map((assignment) => assignment.assignee.id),
+    url: answer.html_url,
+    createdAt: answer.created_at,
+  };
+}
+
+/**
+ * PagerDuty's calls on parsed input. Reads and status changes (PUT) are retried by the core; creating an
+ * incident is sent once (an `incidentKey` makes a repeat a 409 instead of a second incident). Events are
+ * retried with their dedup key: PagerDuty folds a repeated event into the same alert.
+ *
+ * @example
+ * ```ts
+ * const pd = new PagerDutyApi(rest, events, { from: 'oncall-bot@acme.com', routingKey: secret });
+ * const { dedupKey } = await pd.sendEvent('trigger', { summary: 'Disk full', source: 'db-1', severity: 'critical' });
+ * ```
+ */
+export class PagerDutyApi {
+  readonly #rest: RestClient;
+  readonly #events: RestClient;
+  readonly #from: string;
+  readonly #routingKey: () => Promise<string>;
+
+  constructor(
+    rest: RestClient,
+    events: RestClient,
+    options: { from: string; routingKey: () => Promise<string> },
+  ) {
+    this.#rest = rest;
+    this.#events = events;
+    this.#from = options.from;
+    this.#routingKey = options.routingKey;
+  }
+
+  async createIncident(input: CreateIncidentInput): Promise<Incident> {
+    const incident: Record<string, unknown> = {
+      type: 'incident',
+      title: input.title,
+      service: { id: input.serviceId, type: 'service_reference' },
+    };
+    if (input.urgency !== undefined) incident['urgency'] = input.urgency;
+    if (input.details !== undefined) incident['body'] = { type: 'incident_body', details: input.details };
+    if (input.incidentKey !== undefined) incident['incident_key'] = input.incidentKey;
+    if (input.escalationPolicyId !== undefined) {
+      incident['escalation_policy'] = { id: input.escalationPolicyId, type: 'escalation_policy_reference' };
+    }
+    if (input.assigneeIds !== undefined) {
+      incident['assignments'] = input.assigneeIds.map((id) => ({ assignee: { id, type: 'user_reference' } }));
+    }
+    const answer = await this.#rest.post('/incidents', OneIncidentAnswer, {
+      json: { incident },
+      headers: { from: this.#from },
+      what: 'a created incident',
+      notFound: `PagerDuty service ${input.serviceId}`,
+    });
+    return toIncident(answer.incident);
+  }
+
+  async getIncident(input: IncidentRef): Promise<Incident> {
+    const answer = await this.#rest.get(`/incidents/${input.incidentId}`, OneIncidentAnswer, {
+      what: 'an incident',
+      notFound: `PagerDuty incident ${input.incidentId}`,
+    });
+    return toIncident(answer.incident);
+  }
+
+  /** Acknowledges or resolves an incident (an idempotent PUT: already there is no error). */
+  async setIncidentStatus(input: IncidentRef, status: 'acknowledged' | 'resolved'): Promise<Incident> {
+    const answer = await this.#rest.put(`/incidents/${input.incidentId}`, OneIncidentAnswer, {
+      json: { incident: { type: 'incident_reference', status } },
+      headers: { from: this.#from },
+      what: 'an incident update',
+      notFound: `PagerDuty incident ${input.incidentId}`,
+    });
+    return toIncident(answer.incident);
+  }
+
+  async listIncidents(input: ListIncidentsInput): Promise<IncidentPage> {
+    const path = withArrays('/incidents', { statuses: input.statuses, service_ids: input.serviceIds });
+    const page = await this.#rest.list(path, IncidentListAnswer, {
+      query: { limit: input.limit, since: input.since, until: input.until },
+      cursor: input.cursor,
+      what: 'the incidents',
+      items: (answer) => answer.incidents.map(toIncident),
+    });
+    return page.nextCursor === undefined
+      ? { incidents: page.items }
+      : { incidents: page.items, nextCursor: page.nextCursor };
+  }
+
+  async listOncalls(input: ListOncallsInput): Promise<OncallPage> {
+    const path = withArrays('/oncalls', {
+      escalation_policy_ids: input.escalationPolicyIds,
+      schedule_ids: input.scheduleIds,
+      include: ['users'],
+    });
+    const page = await this.#rest.list(path, OncallListAnswer, {
+      query: { limit: input.limit, earliest: input.earliest },
+      cursor: input.cursor,
+      what: 'the on-calls',
+      items: (answer) =>
+        answer.oncalls.map((oncall) => ({
+          userId: oncall.user.id,
+          userName: oncall.user.name ?? oncall.user.summary ?? oncall.user.id,
+          userEmail: oncall.user.email ?? null,
+          escalationPolicyId: oncall.escalation_policy.id,
+          escalationLevel: oncall.escalation_level,
+          scheduleId: oncall.schedule?.id ?? null,
+          start: oncall.start ?? null,
+          end: oncall.end ?? null,
+        })),
+    });
+    return page.nextCursor === undefined
+      ? { oncalls: page.items }
+      : { oncalls: page.items, nextCursor: page.nextCursor };
+  }
+
+  /** Sends an Events API v2 event; the dedup key makes a retry land on the same alert. */
+  async sendEvent(
+    action: 'trigger' | 'acknowledge' | 'resolve',
+    input: TriggerAlertInput | AlertRef,
+  ): Promise<EventOutput> {
+    const dedupKey = input.dedupKey ?? randomUUID();
+    const event: Record<string, unknown> = {
+      routing_key: await this.#routingKey(),
+      event_action: action,
+      dedup_key: dedupKey,
+    };
+    if ('summary' in input) {
+      const { summary, source, severity, component, group, timestamp, customDetails } = input;
+      event['payload'] = {
+        summary,
+        source,
+        severity,
+        ...(component === undefined ? {} : { component }),
+        ...(group === undefined ? {} : { group }),
+        ...(input.class === undefined ? {} : { class: input.class }),
+        ...(timestamp === undefined ? {} : { timestamp }),
+        ...(customDetails === undefined ? {} : { custom_details: customDetails }),
+      };
+    }
+    const answer = await this.#events.post('/v2/enqueue', EnqueueAnswer, {
+      json: event,
+      idempotencyKey: dedupKey,
+      what: 'an event',
+    });
+    return { dedupKey: answer.dedup_key, status: answer.status, message: answer.message };
+  }
+
+  /** `GET /abilities`: proves the API key and the URL for `health`. */
+  async ping(): Promise<void> {
+    await this.#rest.get('/abilities', z.looseObject({ abilities: z.array(z.string()) }));
+  }
+
+  close(): void {
+    this.#rest.close();
+    this.#events.close();
+  }
+}
