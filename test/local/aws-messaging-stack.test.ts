@@ -30,7 +30,7 @@ async function post(path: string, input: unknown) {
 }
 
 beforeAll(async () => {
-  stack = await startStackProcess({}, ['--only', 'sqs']);
+  stack = await startStackProcess({}, ['--only', 'sqs,sns']);
 }, 240_000);
 
 afterAll(async () => {
@@ -66,5 +66,39 @@ describe('Local stack: Amazon SQS connector', () => {
     const ordered = await post('/sqs/publish-message', { body: 'x', orderingKey: 'g' });
     // Assess
     expect([other.status, ordered.status]).toEqual([403, 501]);
+  });
+});
+
+describe('Local stack: Amazon SNS connector', () => {
+  it("fans out through function.yml's filtered subscription: only kind=order reaches SnsOrdersQueue", async () => {
+    // Act
+    const order = await post('/sns/publish-message', {
+      body: '{"order":"o-7"}',
+      attributes: { kind: 'order' },
+    });
+    const refund = await post('/sns/publish-batch', {
+      entries: [{ body: '{"refund":"r-1"}', attributes: { kind: 'refund' } }],
+    });
+    const listed = await post('/sns/list-subscriptions', {});
+    const seen = await new SQSClient(client()).send(
+      new ReceiveMessageCommand({
+        QueueUrl: `${stack.awsUrl}/000000000000/circle-core-dev-SnsOrdersQueue`,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    // Assess
+    expect(order.status).toBe(200);
+    expect(refund).toMatchObject({ status: 200, body: { succeeded: 1, failed: 0 } });
+    expect(listed.body['subscriptions']).toEqual([
+      expect.objectContaining({
+        protocol: 'sqs',
+        endpoint: 'arn:aws:sqs:us-east-1:000000000000:circle-core-dev-SnsOrdersQueue',
+      }),
+    ]);
+    expect(seen.Messages?.map((m) => [m.Body, m.MessageAttributes?.['kind']?.StringValue])).toEqual([
+      ['{"order":"o-7"}', 'order'],
+    ]);
   });
 });
