@@ -408,6 +408,19 @@ describe('Module: adf', () => {
     };
     expect(fromAdf(rich)).toBe('Title\n\none\n\n@ops look');
     expect(fromAdf({ type: 'doc', content: [] })).toBeNull();
+    expect(
+      fromAdf({
+        type: 'doc',
+        content: [{ type: 'paragraph', content: [{ type: 'text' }, { type: 'emoji' }] }],
+      }),
+    ).toBeNull();
+    expect(fromAdf({ type: 'text', text: 'bare' })).toBe('bare');
+    expect(fromAdf({ type: 'doc', content: [{ type: 'rule' }, { type: 'text' }] })).toBeNull();
+    expect(toAdf('a\r\n\nb\n\nc\n\n\n')).toEqual({
+      type: 'doc',
+      version: 1,
+      content: ['a', 'b', 'c'].map((text) => ({ type: 'paragraph', content: [{ type: 'text', text }] })),
+    });
     expect(fromAdf(null)).toBeNull();
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * PagerDutyApi against the PagerDuty contract fake, for what the connector tests leave out: assignments and
+ * escalation policies on create, every optional field of an alert, and the error mapping of 400 bodies.
+ */
+import { resetCircuitBreakers } from '@circle-core/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import {
+  PAGERDUTY_SANDBOX_FROM,
+  PAGERDUTY_SANDBOX_ROUTING_KEY,
+  PAGERDUTY_SANDBOX_TOKEN,
+  type PagerDutyFakeState,
+  startPagerDutyFake,
+} from '../../../scripts/local/sandboxes/pagerduty.ts';
+import { inspectPagerDutyResponse, PagerDutyApi, pagerdutyApi, pagerdutyEvents } from './client.ts';
+
+let fake: FakeServer<PagerDutyFakeState>;
+let api: PagerDutyApi;
+
+beforeAll(async () => {
+  fake = await startPagerDutyFake();
+  resetCircuitBreakers();
+  api = new PagerDutyApi(
+    pagerdutyApi.client({ baseUrl: fake.url, credential: PAGERDUTY_SANDBOX_TOKEN }),
+    pagerdutyEvents.client({ baseUrl: fake.url }),
+    { from: PAGERDUTY_SANDBOX_FROM, routingKey: async () => PAGERDUTY_SANDBOX_ROUTING_KEY },
+  );
+});
+
+afterAll(async () => {
+  api.close();
+  await fake.close();
+});
+
+describe('Class: PagerDutyApi', () => {
+  it('sends assignments and the escalation policy as references', async () => {
+    // Act
+    const incident = await api.createIncident({
+      title: 'Assigned',
+      serviceId: 'PWIXJZS',
+      escalationPolicyId: 'PT20YPA',
+      assigneeIds: ['PAM4FGS'],
+    });
+
+    // Assess
+    expect(incident.assigneeIds).toEqual(['PAM4FGS']);
+    expect(fake.logFor('create-incident').at(-1)?.body).toMatchObject({
+      incident: {
+        escalation_policy: { id: 'PT20YPA', type: 'escalation_policy_reference' },
+        assignments: [{ assignee: { id: 'PAM4FGS', type: 'user_reference' } }],
+      },
+    });
+  });
+
+  it("sends every optional field of an alert in PagerDuty's names", async () => {
+    // Act
+    await api.sendEvent('trigger', {
+      summary: 'CPU high',
+      source: 'web-1',
+      severity: 'warning',
+      dedupKey: 'cpu-web-1',
+      component: 'nginx',
+      group: 'web',
+      class: 'cpu',
+      timestamp: '2024-05-01T10:00:00Z',
+    });
+
+    // Assess
+    expect(fake.logFor('enqueue').at(-1)?.body).toMatchObject({
+      event_action: 'trigger',
+      dedup_key: 'cpu-web-1',
+      payload: { component: 'nginx', group: 'web', class: 'cpu', timestamp: '2024-05-01T10:00:00Z' },
+    });
+  });
+});
+
+describe('Function: inspectPagerDutyResponse', () => {
+  const response = (status: number, body: unknown) => ({
+    status,
+    headers: {},
+    body,
+    url: 'https://x/incidents',
+  });
+
+  it('leaves other statuses to the core, and reads either API body', () => {
+    expect(inspectPagerDutyResponse(response(404, {}))).toBeUndefined();
+    expect(inspectPagerDutyResponse(response(400, 'not json'))?.message).toBe(
+      'PagerDuty refused the request (Invalid input)',
+    );
+    expect(inspectPagerDutyResponse(response(400, { message: 'Event object is invalid' }))?.name).toBe(
+      'ValidationError',
+    );
+  });
+});
