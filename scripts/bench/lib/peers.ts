@@ -89,6 +89,59 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
     );
     return { env: { MYSQL_SECRET: name, MYSQL_SSL: 'disable' }, close: async () => undefined };
   },
+  // No embedded Redis exists: the machine's Redis, the local stack's default (scripts/local/stores/redis.ts);
+  // the production path, an ACL secret read during init (the machine's default user takes any password).
+  redis: async (fn, secrets) => {
+    const { localRedisUrl } = await import('../../local/stores/redis.ts');
+    const url = new URL(localRedisUrl(process.env));
+    const name = secretName(fn, 'credentials');
+    secrets.set(name, JSON.stringify({ username: 'default', password: 'bench' }));
+    return {
+      env: {
+        REDIS_HOST: url.hostname,
+        REDIS_PORT: url.port || '6379',
+        REDIS_TLS: 'disable',
+        REDIS_SECRET: name,
+        REDIS_KEY_PREFIX: 'circle-core:bench:',
+      },
+      close: async () => undefined,
+    };
+  },
+  // dynalite with the function's own table, as the local stack creates it from function.yml.
+  dynamodb: async () => {
+    const { startDynamo } = await import('../../local/stores/embedded.ts');
+    const table = 'bench-key-value';
+    const dynamo = await startDynamo({
+      directory: undefined,
+      region: 'us-east-1',
+      tables: [
+        {
+          logicalId: 'DynamodbTable',
+          name: table,
+          properties: {
+            BillingMode: 'PAY_PER_REQUEST',
+            AttributeDefinitions: [
+              { AttributeName: 'pk', AttributeType: 'S' },
+              { AttributeName: 'sk', AttributeType: 'S' },
+            ],
+            KeySchema: [
+              { AttributeName: 'pk', KeyType: 'HASH' },
+              { AttributeName: 'sk', KeyType: 'RANGE' },
+            ],
+          },
+        },
+      ],
+    });
+    return {
+      env: {
+        DYNAMODB_TABLE: table,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+      close: () => dynamo.close(),
+    };
+  },
   // azurite, as the local stack serves it; the credential read from Secrets Manager during init.
   'azure-blob': async (fn, secrets) => {
     const { AZURITE_ACCOUNT, startAzurite } = await import('../../local/stores/azurite.ts');
