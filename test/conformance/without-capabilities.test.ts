@@ -5,23 +5,27 @@
  * runs skip the refusal tests; here those run and the capability tests skip. Peers as in each connector's
  * run: s3rver, the Slack and GitHub contract fakes, PGlite over the wire protocol.
  */
-import { bearerAuth } from '@circle-core/core';
+import { basicAuth, bearerAuth } from '@circle-core/core';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { urlCredentials } from '#shared/sql/credentials.ts';
 import { DynamodbKeyValueStore } from '../../functions/database/dynamodb/client.ts';
 import { POSTGRES, PostgresClient } from '../../functions/database/postgres/client.ts';
 import { GitHubClient } from '../../functions/devops/github/client.ts';
+import { JiraClient } from '../../functions/devops/jira/client.ts';
 import { SlackClient } from '../../functions/notifications/slack/client.ts';
 import { S3ObjectStorage } from '../../functions/storage/s3/client.ts';
 import { startGitHubFake } from '../../scripts/local/sandboxes/github.ts';
+import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN, startJiraFake } from '../../scripts/local/sandboxes/jira.ts';
 import { DEFAULT_SLACK_TOKEN, startSlackFake } from '../../scripts/local/sandboxes/slack.ts';
+import { describeIssueTrackerConformance } from '../../shared/interfaces/issue-tracker.conformance.ts';
 import { describeKeyValueConformance } from '../../shared/interfaces/key-value.conformance.ts';
 import { describeNotifierConformance } from '../../shared/interfaces/notifier.conformance.ts';
 import { describeObjectStorageConformance } from '../../shared/interfaces/object-storage.conformance.ts';
 import { describeSourceControlConformance } from '../../shared/interfaces/source-control.conformance.ts';
 import { describeSqlDatabaseConformance } from '../../shared/interfaces/sql-database.conformance.ts';
 import {
+  issueTrackerWithoutCapabilities,
   keyValueStoreWithoutCapabilities,
   notifierWithoutCapabilities,
   objectStorageWithoutCapabilities,
@@ -132,4 +136,22 @@ describeKeyValueConformance('DynamodbKeyValueStore on dynalite without optional 
     maxAttempts: 2,
   });
   return { store: keyValueStoreWithoutCapabilities(store), close: dynamo.close };
+});
+
+describeIssueTrackerConformance('JiraClient without optional capabilities', async () => {
+  const fake = await startJiraFake();
+  const jira = new JiraClient({
+    baseUrl: fake.url,
+    auth: basicAuth({ credentials: { username: JIRA_SANDBOX_EMAIL, password: JIRA_SANDBOX_TOKEN } }),
+  });
+  return {
+    client: issueTrackerWithoutCapabilities(jira),
+    project: 'WEB',
+    missingProject: 'NOPE',
+    missingKey: 'WEB-99999',
+    close: async () => {
+      jira.close();
+      await fake.close();
+    },
+  };
 });

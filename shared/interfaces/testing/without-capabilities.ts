@@ -22,6 +22,7 @@ import type {
 import type { GetFileInput, ListIssuesInput, RepositoryFile } from '../../models/source-control.ts';
 import type { ExecuteInput, ExecuteOutput } from '../../models/sql-database.ts';
 import { requireCapability } from '../capabilities.ts';
+import type { IssueTracker, IssueTrackerCapability } from '../issue-tracker.ts';
 import type { KeyValueCapability, KeyValueStore } from '../key-value.ts';
 import {
   checkBatch,
@@ -249,4 +250,46 @@ export function keyValueStoreWithoutCapabilities(inner: KeyValueStore): KeyValue
     },
   };
   return store;
+}
+
+/**
+ * An issue tracker without `labels`, `assignees`, `issue-types`, `custom-statuses`, `text-search` or
+ * `native-query`: plain issues opened and closed, searched by project and state.
+ *
+ * @example
+ * ```ts
+ * const plain = issueTrackerWithoutCapabilities(new JiraClient(options));
+ * await plain.transitionIssue({ project: 'OPS', key: 'OPS-1', status: 'In Progress' }); // NotSupportedError
+ * ```
+ */
+export function issueTrackerWithoutCapabilities(inner: IssueTracker): IssueTracker {
+  const tracker: IssueTracker = {
+    capabilities: new Set<IssueTrackerCapability>(),
+    createIssue: async (input) => {
+      if (input.labels !== undefined) requireCapability(tracker, 'labels', NAME);
+      if (input.assignee !== undefined) requireCapability(tracker, 'assignees', NAME);
+      if (input.issueType !== undefined) requireCapability(tracker, 'issue-types', NAME);
+      return inner.createIssue(input);
+    },
+    getIssue: (input) => inner.getIssue(input),
+    updateIssue: async (input) => {
+      if (input.labels !== undefined) requireCapability(tracker, 'labels', NAME);
+      if (input.assignee !== undefined) requireCapability(tracker, 'assignees', NAME);
+      return inner.updateIssue(input);
+    },
+    commentOnIssue: (input) => inner.commentOnIssue(input),
+    transitionIssue: async (input) => {
+      if (input.status !== undefined && input.state === undefined) {
+        requireCapability(tracker, 'custom-statuses', NAME);
+      }
+      return inner.transitionIssue(input);
+    },
+    searchIssues: async (input) => {
+      if (input.labels !== undefined) requireCapability(tracker, 'labels', NAME);
+      if (input.text !== undefined) requireCapability(tracker, 'text-search', NAME);
+      if (input.query !== undefined) requireCapability(tracker, 'native-query', NAME);
+      return inner.searchIssues(input);
+    },
+  };
+  return tracker;
 }
