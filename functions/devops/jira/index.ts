@@ -3,11 +3,13 @@
  * with rotating refresh tokens) on every trigger, and a signed webhook receiver that hands events on.
  */
 import {
+  coordinationFromEnv,
   defineConnector,
   eventReceivingFromConfig,
   oauth2RefreshToken,
   type RequestAuth,
   type Secret,
+  SharedTokenCache,
 } from '@circle-core/core';
 import { JIRA_CAPABILITIES, JiraApi, jiraApi } from './client.ts';
 import { JiraConfig, type JiraSettings } from './config.ts';
@@ -24,14 +26,22 @@ import {
 } from './models.ts';
 import { type JiraWebhookReceiver, receiveJiraWebhook } from './webhook.ts';
 
-/** The API client from the settings: basic auth (email and API token) or OAuth 2.0 (3LO) refresh. */
+/**
+ * The API client from the settings: basic auth (email and API token) or OAuth 2.0 (3LO) refresh. With
+ * CIRCLE_COORDINATION_TABLE set, the access token is shared by every container: Atlassian rotates the
+ * refresh token on each grant, so one grant per expiry keeps the others from spending a stale one.
+ */
 function jiraClient(config: JiraSettings, credentials: Secret): JiraApi {
+  const table = config.JIRA_AUTH === 'oauth2' ? coordinationFromEnv('jira') : undefined;
   const auth: RequestAuth =
     config.JIRA_AUTH === 'oauth2'
       ? oauth2RefreshToken({
           tokenUrl: config.JIRA_OAUTH_TOKEN_URL,
           credentials,
           clientAuthentication: 'body',
+          ...(table === undefined
+            ? {}
+            : { share: new SharedTokenCache({ table, key: `oauth:${credentials.name}` }) }),
         })
       : jiraApi.auth(credentials);
   return new JiraApi(jiraApi.clientFromSettings(config, { auth }), {
