@@ -28,7 +28,7 @@ import type { ObjectStorage } from './object-storage.ts';
 export interface ObjectStorageWording<P extends z.ZodType<PutObjectInput>> {
   /** `put-object`'s input: the interface's fields, extended with the store's own options. */
   putInput: P;
-  /** What its time-limited URLs are called: `presigned URL`, `SAS URL`, `signed URL`. */
+  /** What `get-object` answers beyond maxBytes: `presigned GET URL`, `SAS URL`, `signed URL`. */
   url: string;
 }
 
@@ -86,7 +86,7 @@ export function objectStorageOperations<
       run: (input, { client }) => client.copyObject(input),
     }),
     'presign-url': op({
-      description: `Creates a ${wording.url} to download (GET) or upload (PUT) one object for a limited time`,
+      description: 'Creates a time-limited URL to download (GET) or upload (PUT) one object',
       input: PresignUrlInput,
       output: PresignUrlOutput,
       run: (input, { client }) => client.presignUrl(input),

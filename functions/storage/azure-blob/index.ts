@@ -1,4 +1,4 @@
-import { defineConnector, defineSecret } from '@circle-core/core';
+import { defineConnector } from '@circle-core/core';
 import { objectStorageOperations } from '#shared/interfaces/object-storage-operations.ts';
 import { AZURE_BLOB_CAPABILITIES, AzureBlobStorage } from './client.ts';
 import { AzureBlobConfig } from './config.ts';
@@ -18,24 +18,22 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: AzureBlobConfig,
   capabilities: AZURE_BLOB_CAPABILITIES,
-  setup: async (config) => {
-    const storage = new AzureBlobStorage({
-      container: config.AZURE_BLOB_CONTAINER,
-      allowedContainers: config.AZURE_BLOB_ALLOWED_CONTAINERS,
-      credentials: {
-        secret: defineSecret(config.AZURE_BLOB_SECRET, {
-          maxAgeSeconds: config.AZURE_BLOB_SECRET_MAX_AGE_SECONDS,
-        }),
-      },
-      ...(config.AZURE_BLOB_ENDPOINT === undefined ? {} : { endpoint: config.AZURE_BLOB_ENDPOINT }),
-      maxBytes: config.AZURE_BLOB_GET_MAX_BYTES,
-      presignExpiresSeconds: config.AZURE_BLOB_PRESIGN_EXPIRES_SECONDS,
-      timeoutMs: config.AZURE_BLOB_TIMEOUT_MS,
-      maxAttempts: config.AZURE_BLOB_MAX_ATTEMPTS,
-    });
-    // The secret and the SDK client during init; a failure here is retried and reported by the first call.
-    await storage.warmUp().catch(() => undefined);
-    return storage;
+  setup: {
+    secrets: (config) => ({ credentials: config.AZURE_BLOB_SECRET }),
+    secretMaxAgeSeconds: (config) => config.AZURE_BLOB_SECRET_MAX_AGE_SECONDS,
+    client: ({ config, secrets }) =>
+      new AzureBlobStorage({
+        container: config.AZURE_BLOB_CONTAINER,
+        allowedContainers: config.AZURE_BLOB_ALLOWED_CONTAINERS,
+        credentials: { secret: secrets.credentials },
+        ...(config.AZURE_BLOB_ENDPOINT === undefined ? {} : { endpoint: config.AZURE_BLOB_ENDPOINT }),
+        maxBytes: config.AZURE_BLOB_GET_MAX_BYTES,
+        presignExpiresSeconds: config.AZURE_BLOB_PRESIGN_EXPIRES_SECONDS,
+        timeoutMs: config.AZURE_BLOB_TIMEOUT_MS,
+        maxAttempts: config.AZURE_BLOB_MAX_ATTEMPTS,
+      }),
+    // The SDK client from the secret during init; a failure here is retried and reported by the first call.
+    warmUp: ({ client }) => client.warmUp().catch(() => undefined),
   },
   operations: (op) => objectStorageOperations(op, { putInput: AzurePutObjectInput, url: 'SAS URL' }),
   healthCheck: ({ client }) => client.checkContainer(),

@@ -1,4 +1,4 @@
-import { addAbortSignal, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -24,7 +24,13 @@ import {
 } from '@circle-core/core';
 import type { ObjectStorage, ObjectStorageCapability } from '#shared/interfaces/object-storage.ts';
 import {
-  type BodyEncoding,
+  compact,
+  defaultContentType,
+  encodeBody,
+  readUpTo,
+  unquote,
+} from '#shared/interfaces/object-storage-bodies.ts';
+import {
   CopyObjectInput,
   type CopyObjectOutput,
   DeleteObjectInput,
@@ -71,8 +77,6 @@ export interface S3Clients {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const TEXT_TYPE =
-  /^(?:text\/|application\/(?:json|xml|javascript|ecmascript|x-ndjson|ndjson|yaml|x-yaml|csv|sql|graphql|x-www-form-urlencoded)\b|[^;]*\+(?:json|xml|yaml)\b)/i;
 
 /**
  * The AWS kit's client settings for S3: endpoint, path style, attempts and per-attempt socket timeouts.
@@ -175,9 +179,7 @@ export class S3ObjectStorage implements ObjectStorage {
       Key: input.key,
       Body: body,
       ContentLength: body.length,
-      ContentType:
-        input.contentType ??
-        (input.encoding === 'utf8' ? 'text/plain; charset=utf-8' : 'application/octet-stream'),
+      ContentType: input.contentType ?? defaultContentType(input.encoding),
       Metadata: input.metadata,
       IfNoneMatch: input.onlyIfAbsent ? '*' : undefined,
       StorageClass: input.storageClass,
@@ -422,53 +424,5 @@ async function readBody(
     const bytes = Buffer.from(await body.transformToByteArray());
     return { info, bytes: bytes.length > maxBytes ? undefined : bytes };
   }
-  if (info.size > maxBytes) {
-    body.destroy();
-    return { info, bytes: undefined };
-  }
-  addAbortSignal(abortSignal, body);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > maxBytes) {
-      body.destroy();
-      return { info, bytes: undefined };
-    }
-    chunks.push(chunk);
-  }
-  return { info, bytes: Buffer.concat(chunks, total) };
-}
-
-/** Text media types come back as text unless the caller asked otherwise or the bytes are not UTF-8. */
-function encodeBody(
-  bytes: Buffer,
-  contentType: string | undefined,
-  requested: BodyEncoding | undefined,
-  key: string,
-): { body: string; encoding: BodyEncoding } {
-  const encoding =
-    requested ?? (contentType !== undefined && TEXT_TYPE.test(contentType) ? 'utf8' : 'base64');
-  if (encoding === 'base64') return { body: bytes.toString('base64'), encoding };
-  try {
-    return { body: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding };
-  } catch {
-    if (requested === undefined) return { body: bytes.toString('base64'), encoding: 'base64' };
-    throw new ValidationError(`Object "${key}" is not valid UTF-8; request encoding "base64"`, [
-      { pointer: '/encoding', message: 'the object is not valid UTF-8' },
-    ]);
-  }
-}
-
-function unquote(etag: string | undefined): string | undefined {
-  return etag?.replaceAll('"', '');
-}
-
-type Compact<T> = { [K in keyof T as undefined extends T[K] ? never : K]: T[K] } & {
-  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
-};
-
-/** Drops undefined fields, so outputs carry only what S3 reported (exactOptionalPropertyTypes). */
-function compact<T extends Record<string, unknown>>(value: T): Compact<T> {
-  return Object.fromEntries(Object.entries(value).filter((entry) => entry[1] !== undefined)) as Compact<T>;
+  return { info, bytes: await readUpTo(body, info.size, maxBytes, abortSignal) };
 }

@@ -1,26 +1,13 @@
 import { defineConnector } from '@circle-core/core';
+import { objectStorageOperations } from '#shared/interfaces/object-storage-operations.ts';
 import { S3_CAPABILITIES, S3ObjectStorage } from './client.ts';
 import { clientOptions, S3Config } from './config.ts';
-import {
-  CopyObjectInput,
-  CopyObjectOutput,
-  DeleteObjectInput,
-  DeleteObjectOutput,
-  GetObjectInput,
-  GetObjectOutput,
-  HeadObjectInput,
-  HeadObjectOutput,
-  ListObjectsInput,
-  ListObjectsOutput,
-  PresignUrlInput,
-  PresignUrlOutput,
-  PutObjectOutput,
-  S3PutObjectInput,
-} from './models.ts';
+import { S3PutObjectInput } from './models.ts';
 
 /**
  * The S3 connector: object storage on Amazon S3 or any S3-compatible endpoint, served to HTTP, SQS,
- * Step Functions and direct invokes by one handler.
+ * Step Functions and direct invokes by one handler. Its operations are the object storage interface's
+ * table (`shared/interfaces/object-storage-operations.ts`), with S3's own put options.
  *
  * @example
  * ```ts
@@ -33,53 +20,7 @@ export const connector = defineConnector({
   config: S3Config,
   capabilities: S3_CAPABILITIES,
   setup: { client: ({ config }) => S3ObjectStorage.create(clientOptions(config), 's3') },
-  operations: (op) => ({
-    'put-object': op({
-      description: 'Stores an object from text or base64, with media type and user metadata',
-      effect: 'write',
-      input: S3PutObjectInput,
-      output: PutObjectOutput,
-      run: (input, { client }) => client.putObject(input),
-    }),
-    'get-object': op({
-      description: 'Reads an object inline, or answers a presigned GET URL when it exceeds maxBytes',
-      input: GetObjectInput,
-      output: GetObjectOutput,
-      run: (input, { client }) => client.getObject(input),
-    }),
-    'head-object': op({
-      description: 'Reports the size, media type, entity tag and metadata of an object',
-      input: HeadObjectInput,
-      output: HeadObjectOutput,
-      run: (input, { client }) => client.headObject(input),
-    }),
-    'list-objects': op({
-      description: 'Lists one page of keys under a prefix, grouped by a delimiter',
-      input: ListObjectsInput,
-      output: ListObjectsOutput,
-      run: (input, { client }) => client.listObjects(input),
-    }),
-    'delete-object': op({
-      description: 'Deletes an object (deleting a missing object succeeds)',
-      effect: 'write',
-      input: DeleteObjectInput,
-      output: DeleteObjectOutput,
-      run: (input, { client }) => client.deleteObject(input),
-    }),
-    'copy-object': op({
-      description: 'Copies an object server-side, optionally replacing its media type and metadata',
-      effect: 'write',
-      input: CopyObjectInput,
-      output: CopyObjectOutput,
-      run: (input, { client }) => client.copyObject(input),
-    }),
-    'presign-url': op({
-      description: 'Creates a time-limited URL to download (GET) or upload (PUT) one object',
-      input: PresignUrlInput,
-      output: PresignUrlOutput,
-      run: (input, { client }) => client.presignUrl(input),
-    }),
-  }),
+  operations: (op) => objectStorageOperations(op, { putInput: S3PutObjectInput, url: 'presigned GET URL' }),
   healthCheck: ({ client }) => client.checkBucket(),
 });
 

@@ -1,24 +1,9 @@
 /**
- * The S3 connector's operation schemas: the object storage interface's models, with S3's own put options.
+ * S3's own put options beside the object storage interface's models (the operations use the interface's
+ * table, `shared/interfaces/object-storage-operations.ts`).
  */
 import * as z from 'zod';
 import { checkBase64Body, PutObjectFields } from '#shared/models/object-storage.ts';
-
-export {
-  CopyObjectInput,
-  CopyObjectOutput,
-  DeleteObjectInput,
-  DeleteObjectOutput,
-  GetObjectInput,
-  GetObjectOutput,
-  HeadObjectOutput,
-  ListObjectsInput,
-  ListObjectsOutput,
-  ObjectRef as HeadObjectInput,
-  PresignUrlInput,
-  PresignUrlOutput,
-  PutObjectOutput,
-} from '#shared/models/object-storage.ts';
 
 /**
  * Storage classes whose objects can be read at once; the archive tiers (GLACIER, DEEP_ARCHIVE) need a
