@@ -1,0 +1,110 @@
+/**
+ * The one MQTT connection a container keeps, on the core's connection kit: `ReusedConnection` opens it
+ * within the time left, lends it to one unit of work at a time, reopens it when it closed, and connects
+ * once more with fresh credentials after the broker refused them (a rotated secret). The client's own
+ * reconnect is off; the session is clean, so a broken connection leaves nothing behind.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  BrokerSecret,
+  type BrokerTlsMode,
+  brokerTlsOptions,
+  type ConnectionDriver,
+  type Replay,
+  ReusedConnection,
+  type Secret,
+  withDeadline,
+} from '@circle-core/core';
+import mqtt, { type MqttClient } from 'mqtt';
+import { isAuthFailure, isConnectionLost } from './errors.ts';
+
+export interface MqttConnectionOptions {
+  host: string;
+  port: number;
+  tls: BrokerTlsMode;
+  protocolVersion: 4 | 5;
+  clientIdPrefix: string;
+  /** The secret holding `{ username, password }`, a client certificate, or `{}`. */
+  credentials: Secret;
+  connectTimeoutMs: number;
+  /** Milliseconds left in the invocation; default the current invocation's (tests inject a clock). */
+  remainingTimeMs?: () => number;
+}
+
+/**
+ * @example
+ * ```ts
+ * const connection = new MqttConnection({ host: '127.0.0.1', port: 1883, tls: 'disable', protocolVersion: 5,
+ *   clientIdPrefix: 'circle-core', credentials, connectTimeoutMs: 5_000 });
+ * await connection.use((client) => client.publishAsync('a/b', 'hi', { qos: 1 }), 'write');
+ * ```
+ */
+export class MqttConnection {
+  readonly #connection: ReusedConnection<MqttClient>;
+
+  constructor(options: MqttConnectionOptions) {
+    const driver: ConnectionDriver<MqttClient> = {
+      name: 'MQTT',
+      open: (timeoutMs) => this.#open(options, timeoutMs),
+      close: async (client) => {
+        await client.endAsync(true).catch(() => undefined);
+      },
+      isConnectionLost,
+      isAuthFailure,
+      refreshCredentials: async () => {
+        await options.credentials.refresh();
+        return true;
+      },
+    };
+    this.#connection = new ReusedConnection(driver, {
+      connectTimeoutMs: options.connectTimeoutMs,
+      ...(options.remainingTimeMs === undefined ? {} : { remainingTimeMs: options.remainingTimeMs }),
+    });
+  }
+
+  /** Runs `work` on the connection (see `ReusedConnection.use`); errors are the client's, unmapped. */
+  use<T>(work: (client: MqttClient) => Promise<T>, replay: Replay): Promise<T> {
+    return this.#connection.use(work, replay);
+  }
+
+  /** Drops a connection that must not be used again (an acknowledgement it owes came too late). */
+  discard(client: MqttClient): void {
+    this.#connection.discard(client);
+  }
+
+  /** Closes the connection; the next use opens a new one. */
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+
+  async #open(options: MqttConnectionOptions, timeoutMs: number): Promise<MqttClient> {
+    const secret = await options.credentials.json(BrokerSecret);
+    const tls = brokerTlsOptions(options.tls, options.host, secret, 'MQTT_SECRET');
+    const opening = mqtt.connectAsync({
+      host: options.host,
+      port: options.port,
+      protocol: tls === undefined ? 'mqtt' : 'mqtts',
+      protocolVersion: options.protocolVersion,
+      clientId: `${options.clientIdPrefix}-${randomBytes(6).toString('hex')}`,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+      ...(secret.username === undefined ? {} : { username: secret.username }),
+      ...(secret.password === undefined ? {} : { password: secret.password }),
+      ...(tls === undefined
+        ? {}
+        : {
+            rejectUnauthorized: true,
+            ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+            ...(tls.cert === undefined ? {} : { cert: tls.cert as string, key: tls.key as string }),
+          }),
+    });
+    const client = await withDeadline(opening, timeoutMs + 100, 'Connecting to MQTT', () => {
+      void opening.then((late) => late.endAsync(true)).catch(() => undefined);
+    });
+    // Without listeners an error the broker sends while idle would crash the process.
+    client.on('error', () => this.#connection.markBroken(client));
+    client.on('close', () => this.#connection.markBroken(client));
+    return client;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The MQTT connector against the machine's Mosquitto (127.0.0.1:1883, MQTT 5) and the embedded aedes
+ * broker (MQTT 3.1.1, the local stack's fallback), with the local stack's Secrets Manager: the
+ * message-publisher conformance suite on both (observed by a subscriber, since MQTT has no pull), each
+ * operation on each trigger, and the failure paths (wildcard topics, the pull refused with 501, a rotated
+ * password on aedes with auth, nothing listening, an untrusted certificate, no time left). Topics are
+ * named per run; retained messages are cleared.
+ */
+import { configureSecrets } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import mqtt from 'mqtt';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  describeMessagePublisherConformance,
+  type ObservedMessage,
+} from '#shared/interfaces/message-publisher.conformance.ts';
+import { type EmbeddedMqtt, startEmbeddedMqtt } from '../../../scripts/local/stores/aedes.ts';
+import { MOSQUITTO, startUntrustedTls, uniqueName } from '../../../test/peers/brokers.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { freePort } from '../../../test/peers/tls.ts';
+import { type MqttClientOptions, MqttPublisher } from './client.ts';
+
+const SECRET = 'test/mqtt/credentials';
+const ROOT = uniqueName('circle-mqtt-test');
+const TOPIC = `${ROOT}/events`;
+
+interface HttpResult {
+  statusCode: number;
+  body: string;
+}
+
+let secrets: SecretsManagerPeer;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  return (await connector.handler(
+    httpEvent({ path: `/mqtt/${operation}`, body }),
+    lambdaContext(),
+  )) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+function options(overrides: Partial<MqttClientOptions> = {}): MqttClientOptions {
+  return {
+    host: MOSQUITTO.host,
+    port: MOSQUITTO.port,
+    tls: 'disable',
+    protocolVersion: 5,
+    secretName: SECRET,
+    secretMaxAgeSeconds: 300,
+    topic: TOPIC,
+    qos: 1,
+    clientIdPrefix: 'circle-test',
+    connectTimeoutMs: 2_000,
+    timeoutMs: 5_000,
+    ...overrides,
+  };
+}
+
+/** A subscriber on `topic` that buffers what arrives, as the conformance suite's collect. */
+async function subscriber(
+  url: string,
+  topic: string,
+  protocolVersion: 4 | 5,
+): Promise<{ collect(waitMs: number): Promise<ObservedMessage[]>; close(): Promise<void> }> {
+  const client = await mqtt.connectAsync(url, { protocolVersion, reconnectPeriod: 0 });
+  const buffered: ObservedMessage[] = [];
+  let wake = (): void => undefined;
+  client.on('message', (_topic, payload, packet) => {
+    const attributes: Record<string, string> = {};
+    for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
+      attributes[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    buffered.push({ body: payload.toString('utf8'), attributes });
+    wake();
+  });
+  await client.subscribeAsync(topic, { qos: 1 });
+  return {
+    collect: async (waitMs) => {
+      if (buffered.length === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      return buffered.splice(0);
+    },
+    close: () => client.endAsync(),
+  };
+}
+
+beforeAll(async () => {
+  secrets = await startSecretsManager({ [SECRET]: '{}' });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    MQTT_HOST: MOSQUITTO.host,
+    MQTT_PORT: String(MOSQUITTO.port),
+    MQTT_TLS: 'disable',
+    MQTT_SECRET: SECRET,
+    MQTT_TOPIC: TOPIC,
+  });
+  configureSecrets({});
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await secrets.close();
+});
+
+beforeEach(() => {
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describeMessagePublisherConformance('MQTT 5 on Mosquitto 127.0.0.1:1883', async () => {
+  const topic = `${uniqueName('circle-mqtt-conformance')}/events`;
+  const watcher = await subscriber(`mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`, topic, 5);
+  const publisher = MqttPublisher.create(options({ topic }));
+  return {
+    publisher,
+    collect: watcher.collect,
+    close: async () => {
+      await publisher.close();
+      await watcher.close();
+    },
+  };
+});
+
+describeMessagePublisherConformance('MQTT 3.1.1 on the embedded aedes broker', async () => {
+  const broker = await startEmbeddedMqtt();
+  const topic = `${uniqueName('circle-mqtt-conformance')}/events`;
+  const watcher = await subscriber(broker.url, topic, 4);
+  const publisher = MqttPublisher.create(options({ port: broker.port, protocolVersion: 4, topic }));
+  return {
+    publisher,
+    collect: watcher.collect,
+    close: async () => {
+      await publisher.close();
+      await watcher.close();
+      await broker.close();
+    },
+  };
+});
+
+describe('Connector: mqtt', () => {
+  describe('Operations', () => {
+    it('publishes retained at QoS 2 and a new subscriber collects it; clear-retained removes it', async () => {
+      // Prepare
+      const topic = `${ROOT}/sensors/7/temperature`;
+      // Act
+      const published = await call('publish-message', {
+        destination: topic,
+        body: '21.5',
+        qos: 2,
+        retain: true,
+        attributes: { unit: 'celsius' },
+      });
+      const collected = await call('collect-messages', {
+        topicFilter: `${ROOT}/sensors/+/temperature`,
+        waitTimeMs: 1_000,
+        qos: 2,
+      });
+      const cleared = await call('clear-retained', { topic });
+      const after = await call('collect-messages', { topicFilter: `${ROOT}/sensors/#`, waitTimeMs: 500 });
+      // Assess
+      expect(published.statusCode).toBe(200);
+      expect(parsed(collected)['messages']).toEqual([
+        { topic, body: '21.5', retained: true, qos: 2, attributes: { unit: 'celsius' } },
+      ]);
+      expect(parsed(cleared)).toEqual({ topic, cleared: true });
+      expect(parsed(after)['messages']).toEqual([]);
+    });
+
+    it('collects live messages published during the wait, at most maxMessages', async () => {
+      // Prepare
+      const publisher = MqttPublisher.create(options());
+      const collector = MqttPublisher.create(options());
+      const topic = `${ROOT}/live`;
+      // Act
+      const collecting = collector.collect({ topicFilter: topic, maxMessages: 2, waitTimeMs: 5_000 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const batch = await publisher.publishBatch({
+        destination: topic,
+        entries: [{ body: 'a' }, { body: 'b', qos: 0 }, { body: 'c' }],
+      });
+      const collected = await collecting;
+      // Assess
+      expect(batch).toMatchObject({ succeeded: 3, failed: 0 });
+      expect(collected.messages.map((message) => message.body)).toEqual(['a', 'b']);
+      await publisher.close();
+      await collector.close();
+    });
+
+    it('refuses wildcard topics and filters that misuse them, and answers 501 for the pull', async () => {
+      // Act
+      const wildcard = await call('publish-message', { destination: `${ROOT}/+/x`, body: '{}' });
+      const badFilter = await call('collect-messages', { topicFilter: `${ROOT}/#/x` });
+      const badQos = await call('publish-message', { body: '{}', qos: 3 });
+      const receive = await call('receive-messages', { maxMessages: 1 });
+      const acknowledge = await call('acknowledge-messages', { receipts: ['r'] });
+      // Assess
+      expect(wildcard.statusCode).toBe(400);
+      expect(badFilter.statusCode).toBe(400);
+      expect(badQos.statusCode).toBe(400);
+      expect(receive.statusCode).toBe(501);
+      expect(acknowledge.statusCode).toBe(501);
+    });
+  });
+
+  describe('Connection', () => {
+    it('reads the secret again when the password rotated, and never shows it', async () => {
+      // Prepare
+      const password = 'mqtt-current-password-3d8e';
+      const wrong = 'mqtt-rotated-away-password-6a0c';
+      const broker: EmbeddedMqtt = await startEmbeddedMqtt({
+        authenticate: (username, given) => username === 'app' && given === password,
+      });
+      const name = 'test/mqtt/rotating';
+      await secrets.set(name, JSON.stringify({ username: 'app', password: wrong }));
+      const client = MqttPublisher.create(
+        options({ port: broker.port, protocolVersion: 4, secretName: name }),
+      );
+      const refused = await client.ping().catch((error: unknown) => error);
+      await secrets.set(name, JSON.stringify({ username: 'app', password }));
+      // Act
+      const after = await client.publish({ body: '{"after":"rotation"}' }).then(() => 'ok');
+      // Assess
+      expect(refused).toMatchObject({ name: 'AuthError', status: 401 });
+      expect((refused as Error).message).not.toContain(wrong);
+      expect(after).toBe('ok');
+      expect(logs.text()).not.toContain(wrong);
+      expect(logs.text()).not.toContain(password);
+      await client.close();
+      await broker.close();
+    });
+
+    it('answers 503 when nothing listens', async () => {
+      // Prepare
+      const client = MqttPublisher.create(options({ port: await freePort(), connectTimeoutMs: 500 }));
+      // Act
+      const failure = await client.ping().catch((error: unknown) => error);
+      // Assess
+      expect(failure).toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+    });
+
+    it('refuses a server certificate no trusted CA signed, naming the setting', async () => {
+      // Prepare
+      const untrusted = await startUntrustedTls();
+      const client = MqttPublisher.create(
+        options({ host: 'localhost', port: untrusted.port, tls: 'verify-full' }),
+      );
+      // Act
+      const failure = await client.ping().catch((error: unknown) => error);
+      // Assess
+      expect(failure).toMatchObject({ name: 'ConfigurationError' });
+      expect((failure as Error).message).toContain('MQTT_TLS=verify-full');
+      await untrusted.close();
+    });
+
+    it('bounds a collect by the time left, and refuses a call with no time left', async () => {
+      // Prepare
+      const client = MqttPublisher.create(options({ remainingTimeMs: () => 1_500 }));
+      const none = MqttPublisher.create(options({ remainingTimeMs: () => 100 }));
+      const started = Date.now();
+      // Act
+      const collected = await client.collect({ topicFilter: `${ROOT}/quiet`, waitTimeMs: 20_000 });
+      const elapsed = Date.now() - started;
+      const refused = await none.collect({ topicFilter: `${ROOT}/quiet` }).catch((error: unknown) => error);
+      // Assess
+      expect(collected.messages).toEqual([]);
+      // The 20 s wait was cut to the 1.3 s left; generous headroom for a loaded machine.
+      expect(elapsed).toBeLessThan(10_000);
+      expect(refused).toMatchObject({ name: 'TimeoutError' });
+      await client.close();
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued publish, a Step Functions task envelope, and answers health', async () => {
+      // Act
+      const queued = await connector.handler(
+        sqsEvent([{ body: { operation: 'publish-message', input: { body: '{"via":"sqs"}' } } }]),
+        lambdaContext(),
+      );
+      const task = await connector.handler(
+        { operation: 'publish-batch', input: { entries: [{ body: '{"via":"task"}', qos: 0 }] } },
+        lambdaContext(),
+      );
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/mqtt/health' }),
+        lambdaContext(),
+      );
+      // Assess
+      expect(queued).toEqual({ batchItemFailures: [] });
+      expect(task).toMatchObject({ succeeded: 1, failed: 0 });
+      expect((health as HttpResult).statusCode).toBe(200);
+    });
+  });
+});
