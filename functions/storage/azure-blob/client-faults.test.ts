@@ -118,4 +118,50 @@ describe('Function: azureFailure', () => {
     expect(unknown.constructor.name).toBe('ConnectorError');
     expect(unknown.expose).toBe(false);
   });
+
+  it('reads each status without a code, and keeps only well-formed codes and request ids in the details', () => {
+    // Prepare
+    const headers = (values: Record<string, string>) => ({ get: (name: string) => values[name] });
+    // Act
+    const kinds = [401, 403, 404, 409, 412, 413, 429, 503, 302].map(
+      (statusCode) => azureFailure(target, { name: 'RestError', statusCode }).name,
+    );
+    const odd = azureFailure(target, {
+      name: 'RestError',
+      statusCode: 500,
+      code: 'bad code <script>',
+      response: { headers: headers({ 'x-ms-request-id': 'not an id!' }) },
+    });
+    const busy = azureFailure(target, {
+      name: 'RestError',
+      statusCode: 503,
+      code: 'ServerBusy',
+      response: { headers: headers({ 'retry-after': 'soon', 'x-ms-request-id': 'abc-123' }) },
+    });
+    const aborted = azureFailure({ action: 'ListBlobs', container: 'data' }, { name: 'AbortError' });
+    const passed = azureFailure(target, new ValidationError('kept'));
+    // Assess
+    expect(kinds).toEqual([
+      'AuthError',
+      'AuthError',
+      'NotFoundError',
+      'ConflictError',
+      'ConflictError',
+      'ValidationError',
+      'RateLimitedError',
+      'UnavailableError',
+      'UnexpectedResponseError',
+    ]);
+    expect(odd.details).toEqual({
+      service: 'Azure Blob',
+      action: 'GetBlob',
+      container: 'data',
+      httpStatus: 500,
+    });
+    expect(odd.message).toContain('(HTTP 500)');
+    expect(busy).toMatchObject({ retryAfterMs: undefined, details: { requestId: 'abc-123' } });
+    expect(aborted).toBeInstanceOf(TimeoutError);
+    expect(aborted.message).toBe('Azure Blob ListBlobs on container "data" timed out');
+    expect(passed.message).toBe('kept');
+  });
 });
