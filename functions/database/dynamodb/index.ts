@@ -19,7 +19,7 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: DynamodbConfig,
   capabilities: DYNAMODB_CAPABILITIES,
-  setup: (config) => DynamodbKeyValueStore.create(clientOptions(config)),
+  setup: { client: ({ config }) => DynamodbKeyValueStore.create(clientOptions(config)) },
   operations: (op) => keyValueOperations(op),
   healthCheck: ({ client }) => client.ping(),
 });

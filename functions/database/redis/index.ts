@@ -19,7 +19,7 @@ export const connector = defineConnector({
   version: '1.0.0',
   config: RedisConfig,
   capabilities: REDIS_CAPABILITIES,
-  setup: (config) => RedisKeyValueStore.create(clientOptions(config)),
+  setup: { client: ({ config }) => RedisKeyValueStore.create(clientOptions(config)) },
   operations: (op) => keyValueOperations(op),
   healthCheck: ({ client }) => client.ping(),
 });
