@@ -30,7 +30,7 @@ async function post(path: string, input: unknown) {
 }
 
 beforeAll(async () => {
-  stack = await startStackProcess({}, ['--only', 'sqs,sns']);
+  stack = await startStackProcess({}, ['--only', 'sqs,sns,eventbridge']);
 }, 240_000);
 
 afterAll(async () => {
@@ -100,5 +100,34 @@ describe('Local stack: Amazon SNS connector', () => {
     expect(seen.Messages?.map((m) => [m.Body, m.MessageAttributes?.['kind']?.StringValue])).toEqual([
       ['{"order":"o-7"}', 'order'],
     ]);
+  });
+});
+
+describe('Local stack: Amazon EventBridge connector', () => {
+  it("routes by function.yml's rule: only order-placed reaches EventbridgeOrdersQueue, as its detail", async () => {
+    // Act
+    const placed = await post('/eventbridge/publish-message', {
+      body: '{"order":"o-9","total":250}',
+      detailType: 'order-placed',
+    });
+    const other = await post('/eventbridge/publish-batch', {
+      entries: [{ body: '{"order":"o-9"}', detailType: 'order-shipped' }, { body: 'not json' }],
+    });
+    const bus = await post('/eventbridge/describe-event-bus', {});
+    const seen = await new SQSClient(client()).send(
+      new ReceiveMessageCommand({
+        QueueUrl: `${stack.awsUrl}/000000000000/circle-core-dev-EventbridgeOrdersQueue`,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    // Assess
+    expect(placed.status).toBe(200);
+    expect(other).toMatchObject({ status: 200, body: { succeeded: 1, failed: 1 } });
+    expect(bus.body).toEqual({
+      name: 'circle-core-dev-events',
+      arn: 'arn:aws:events:us-east-1:000000000000:event-bus/circle-core-dev-events',
+    });
+    expect(seen.Messages?.map((m) => JSON.parse(m.Body ?? ''))).toEqual([{ order: 'o-9', total: 250 }]);
   });
 });
