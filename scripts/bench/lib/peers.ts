@@ -30,6 +30,51 @@ const UNUSED_QUEUE_URL = 'http://127.0.0.1:9/000000000000/bench-events';
 
 const secretName = (fn: FunctionSource, what: string): string => `circle-core/bench/${fn.name}/${what}`;
 
+/**
+ * The local stack's AWS endpoint serving one queue, topic and bus, as `npm start` serves the messaging
+ * connectors' resources from their function.yml; `env` names them for one connector.
+ */
+async function localAwsMessaging(
+  env: (aws: { url: string; accountId: string }) => Record<string, string>,
+): Promise<FunctionPeer> {
+  const [
+    { startAwsEndpoint },
+    { sqsService },
+    { SnsTopics, snsService },
+    { EventBuses, eventBridgeService },
+    { QueueEngine },
+    { createStackLog },
+  ] = await Promise.all([
+    import('../../local/aws/server.ts'),
+    import('../../local/aws/sqs.ts'),
+    import('../../local/aws/sns.ts'),
+    import('../../local/aws/eventbridge.ts'),
+    import('../../local/queues/queue-engine.ts'),
+    import('../../local/log.ts'),
+  ]);
+  const accountId = '000000000000';
+  const region = 'us-east-1';
+  const services: Parameters<typeof startAwsEndpoint>[0]['services'] = { accountId };
+  const aws = await startAwsEndpoint({
+    port: 0,
+    services,
+    log: createStackLog({ pretty: false, write: () => undefined }),
+  });
+  const queues = new QueueEngine({ region, accountId, baseUrl: aws.url });
+  queues.create('bench-messages');
+  const topics = new SnsTopics({ region, accountId, deliveries: { queues } });
+  topics.create('bench-topic');
+  const buses = new EventBuses({ region, accountId, targets: { queues } });
+  buses.createBus('bench-bus');
+  services.sqs = sqsService(queues);
+  services.sns = snsService(topics);
+  services.events = eventBridgeService(buses);
+  return {
+    env: { ...env({ url: aws.url, accountId }), AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    close: () => aws.close(),
+  };
+}
+
 /** Peers by function name (the key under `function:` in its function.yml). */
 const PEERS: Readonly<Record<string, PeerStarter>> = {
   s3: async () => {
@@ -107,6 +152,22 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: async () => undefined,
     };
   },
+  // The AWS messaging connectors: the local stack's own SQS, SNS and EventBridge, health reading each.
+  sqs: () =>
+    localAwsMessaging(({ url, accountId }) => ({
+      SQS_QUEUE_URL: `${url}/${accountId}/bench-messages`,
+      AWS_ENDPOINT_URL_SQS: url,
+    })),
+  sns: () =>
+    localAwsMessaging(({ url, accountId }) => ({
+      SNS_TOPIC_ARN: `arn:aws:sns:us-east-1:${accountId}:bench-topic`,
+      AWS_ENDPOINT_URL_SNS: url,
+    })),
+  eventbridge: () =>
+    localAwsMessaging(({ url }) => ({
+      EVENTBRIDGE_BUS_NAME: 'bench-bus',
+      AWS_ENDPOINT_URL_EVENTBRIDGE: url,
+    })),
   // dynalite with the function's own table, as the local stack creates it from function.yml.
   dynamodb: async () => {
     const { startDynamo } = await import('../../local/stores/embedded.ts');
