@@ -36,6 +36,7 @@ import { QueueEngine } from './queues/queue-engine.ts';
 import { type ProviderState, planProviders, startSandboxes } from './sandboxes/index.ts';
 import { Scheduler } from './schedules/scheduler.ts';
 import { type ConnectorReach, controlRoutes, healthReport, type Listener } from './stack-report.ts';
+import { type LocalBrokers, startLocalBrokers } from './stores/brokers.ts';
 import { type EmbeddedStore, startDynamo, startPostgres, startS3 } from './stores/embedded.ts';
 import {
   applyMysqlEnvironment,
@@ -278,6 +279,7 @@ async function startFunctions(
     embeddedPostgres: Set<string>;
     localMysql: { url: string; functions: Set<string> };
     localRedis: { url: string; functions: Set<string> };
+    localBrokers: LocalBrokers;
   },
   cleanups: Cleanups,
 ): Promise<FunctionProcess[]> {
@@ -307,6 +309,7 @@ async function startFunctions(
     );
     const { localRedis } = context;
     applyRedisEnvironment(fn, env, localRedis.functions.has(fn.key) ? localRedis.url : undefined);
+    context.localBrokers.apply(fn, env);
     processes.push(new FunctionProcess(fn, { taskRoot, env, log: options.log }));
   }
   cleanups.push(() => Promise.all(processes.map((fn) => fn.stop())).then(() => undefined));
@@ -409,11 +412,14 @@ function connectorReach(
     postgres: { url: string; functions: Set<string> } | undefined;
     mysql: { url: string; functions: Set<string>; up: boolean };
     redis: LocalRedis;
+    brokers: LocalBrokers;
   },
 ): ConnectorReach[] {
   return selected.map((fn): ConnectorReach => {
     const provider = reach.providers.find((state) => fn.key === state.provider);
     if (provider !== undefined) return providerReach(fn.key, provider);
+    const broker = reach.brokers.reach.get(fn.key);
+    if (broker !== undefined) return broker;
     if (fn.key === 's3') return { connector: fn.key, kind: 'embedded', target: `s3rver ${reach.s3}` };
     if (reach.postgres?.functions.has(fn.key)) {
       return { connector: fn.key, kind: 'embedded', target: `PGlite ${reach.postgres.url}` };
@@ -512,6 +518,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const localRedis = await planLocalRedis(selected, shell, secretNames, (message, fields) =>
       log.warn(message, fields),
     );
+    const localBrokers = await startLocalBrokers(selected, shell, secretStore, (message, fields) =>
+      log.warn(message, fields),
+    );
+    cleanups.push(() => localBrokers.close());
     services.s3Endpoint = s3.url;
     services.dynamodbEndpoint = dynamo.url;
     const sandboxes = await startSandboxes(planProviders(selected, shell), secretStore, shell);
@@ -529,12 +539,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       postgres: postgres === undefined ? undefined : { url: postgres.url, functions: embeddedPostgres },
       mysql: { url: localMysql.url, functions: localMysql.functions, up: mysqlUp },
       redis: localRedis,
+      brokers: localBrokers,
     });
 
     const processes = await startFunctions(
       options,
       selected,
-      { model, endpoints, shell, embeddedPostgres, localMysql, localRedis },
+      { model, endpoints, shell, embeddedPostgres, localMysql, localRedis, localBrokers },
       cleanups,
     );
     registry = new FunctionRegistry(processes);
@@ -569,6 +580,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           ? 'not used (every MySQL function has MYSQL_URL or a stored MYSQL_SECRET)'
           : `${localMysql.url} (the machine's MariaDB${mysqlUp ? '' : ': NOT RUNNING'})`,
       redis: localRedisSummary(localRedis),
+      brokers: localBrokers.summary(),
       secrets: `${aws.url} (Secrets Manager) over ${secretStore.file}`,
       sqs: aws.url,
       sns: aws.url,
