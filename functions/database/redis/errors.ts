@@ -73,6 +73,19 @@ const SOCKET_MEANINGS: Readonly<Record<string, string>> = {
   EPIPE: 'the connection was closed',
 };
 
+/** Node's TLS verification failures: the certificate or the host name, never retried. */
+const TLS_MEANINGS: Readonly<Record<string, string>> = {
+  ERR_TLS_CERT_ALTNAME_INVALID:
+    'host name mismatch: REDIS_HOST is not a name the server certificate lists (use the endpoint name, not an address)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate is not trusted: add its CA to NODE_EXTRA_CA_CERTS',
+  DEPTH_ZERO_SELF_SIGNED_CERT:
+    'the server certificate is self-signed and not trusted: add it to NODE_EXTRA_CA_CERTS',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate is not trusted: add its CA to NODE_EXTRA_CA_CERTS',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    'the server certificate is not trusted: add its CA to NODE_EXTRA_CA_CERTS',
+  CERT_HAS_EXPIRED: 'the server certificate has expired',
+};
+
 /** Reply codes that are a word of capitals; anything else reads as unknown. */
 function replyCode(error: ErrorReply): string {
   const word = /^[A-Z]{2,20}\b/.exec(error.message)?.[0];
@@ -119,6 +132,12 @@ export function toRedisError(error: unknown, operation: string): ConnectorError 
   }
   const raw = (error as { code?: unknown } | undefined)?.code;
   const code = typeof raw === 'string' && /^[A-Z_]{1,32}$/.test(raw) ? raw : undefined;
+  if (code !== undefined && Object.hasOwn(TLS_MEANINGS, code)) {
+    return new ConfigurationError(
+      `Redis ${operation} failed: ${TLS_MEANINGS[code]} (${code})`,
+      details(code),
+    );
+  }
   if (code !== undefined && Object.hasOwn(SOCKET_MEANINGS, code)) {
     return new UnavailableError(
       `Redis ${operation} failed: ${SOCKET_MEANINGS[code]} (${code})`,
@@ -129,12 +148,6 @@ export function toRedisError(error: unknown, operation: string): ConnectorError 
     return new UnavailableError(
       `Redis ${operation} failed: the connection broke (connection_lost)`,
       details('connection_lost'),
-    );
-  }
-  if (error instanceof Error && /certificate|self[- ]signed|altnames|TLS|SSL/i.test(error.message)) {
-    return new UnavailableError(
-      `Redis ${operation} failed: the server's TLS certificate was not accepted (${code ?? 'tls'}); check REDIS_HOST and NODE_EXTRA_CA_CERTS`,
-      details(code ?? 'tls'),
     );
   }
   return new UnexpectedResponseError(
