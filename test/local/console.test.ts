@@ -67,7 +67,7 @@ beforeAll(async () => {
   });
   context.setDefaultTimeout(30_000);
   page = context.pages()[0] ?? (await context.newPage());
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await context?.close();

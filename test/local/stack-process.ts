@@ -66,8 +66,9 @@ export async function startStackProcess(
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
   const ready = new Promise<{ apiUrl: string; awsUrl: string }>((resolveReady, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`stack not ready in 120 s:\n${stderr.join('').slice(-3000)}`)),
-      120_000,
+      // It builds every function first: minutes on a loaded two-core machine.
+      () => reject(new Error(`stack not ready in 240 s:\n${stderr.join('').slice(-3000)}`)),
+      240_000,
     );
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       let parsed: Record<string, unknown>;

@@ -92,6 +92,10 @@ export const AZURITE_SANDBOX_SECRET = JSON.stringify({
 
 /** The GitHub sandbox's token. */
 export const GITHUB_SANDBOX_TOKEN = 'ghp_circle_sandbox_token';
+/** What the stack stores as the Slack app's signing secret, so the READMEs' signed events verify offline. */
+export const SLACK_SANDBOX_SIGNING_SECRET = 'slack-sandbox-signing-secret';
+/** What the stack stores as the GitHub webhook secret, so the READMEs' signed deliveries verify offline. */
+export const GITHUB_SANDBOX_WEBHOOK_SECRET = 'github-sandbox-webhook-secret';
 /** The bot's messages of the Slack README examples (`update-message`, a thread reply). */
 export const SLACK_SANDBOX_MESSAGES = { parent: '1503435956.000247', update: '1503435957.000301' } as const;
 
@@ -173,6 +177,7 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     urlVariable: 'SLACK_API_URL',
     secretVariable: 'SLACK_BOT_TOKEN_SECRET',
     token: SLACK_SANDBOX_TOKEN,
+    moreSecrets: { SLACK_SIGNING_SECRET_SECRET: SLACK_SANDBOX_SIGNING_SECRET },
     start: async (prepare) => {
       const fake = await startSlackFake({
         ...slackSeed(),
@@ -189,6 +194,7 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     urlVariable: 'GITHUB_API_URL',
     secretVariable: 'GITHUB_TOKEN_SECRET',
     token: GITHUB_SANDBOX_TOKEN,
+    moreSecrets: { GITHUB_WEBHOOK_SECRET_SECRET: GITHUB_SANDBOX_WEBHOOK_SECRET },
     start: async (prepare) => {
       const fake = await startGitHubFake({ tokens: [GITHUB_SANDBOX_TOKEN], repos: githubSeed(), prepare });
       return { url: fake.baseUrl, acceptToken: (token) => fake.addToken(token), close: () => fake.close() };
