@@ -53,8 +53,8 @@ export function estimateCost(table: PriceTable, model: string, usage: TokenUsage
   if (best === undefined || price === undefined) return { currency: 'USD', estimated: null, pricedAs: null };
   const amount =
     (usage.inputTokens * price.inputPerMillion + usage.outputTokens * price.outputPerMillion) / 1_000_000;
-  // Micro-dollar precision: float noise would otherwise show in every answer.
-  return { currency: 'USD', estimated: Math.round(amount * 1e6) / 1e6, pricedAs: best };
+  // Rounded to 1e-10 USD: float noise would otherwise show in every answer.
+  return { currency: 'USD', estimated: Math.round(amount * 1e10) / 1e10, pricedAs: best };
 }
 
 /**
@@ -70,7 +70,7 @@ export function addCosts(a: CallCost, b: CallCost): CallCost {
     return { currency: 'USD', estimated: null, pricedAs: null };
   return {
     currency: 'USD',
-    estimated: Math.round((a.estimated + b.estimated) * 1e6) / 1e6,
+    estimated: Math.round((a.estimated + b.estimated) * 1e10) / 1e10,
     pricedAs: a.pricedAs,
   };
 }

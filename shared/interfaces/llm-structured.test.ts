@@ -87,7 +87,7 @@ describe('Function: generateValidated', () => {
       attempts: 2,
       usage: { inputTokens: 20, totalTokens: 30 },
     });
-    expect(answer.cost.estimated).toBe(0.00001);
+    expect(answer.cost.estimated).toBe(0.000009);
     const retry = seen[1] as { role: string; content: string }[];
     expect(retry).toHaveLength(3);
     expect(retry[1]).toEqual({ role: 'assistant', content: 'not json' });

@@ -142,23 +142,27 @@ export const CompleteChatInput = z
 export type CompleteChatInput = z.input<typeof CompleteChatInput>;
 
 /** Tokens a call used. */
-export const TokenUsage = z.object({
-  inputTokens: z.int().min(0).describe('Prompt tokens billed'),
-  outputTokens: z.int().min(0).describe('Generated tokens billed'),
-  totalTokens: z.int().min(0).describe('inputTokens + outputTokens'),
-});
+export const TokenUsage = z
+  .object({
+    inputTokens: z.int().min(0).describe('Prompt tokens billed'),
+    outputTokens: z.int().min(0).describe('Generated tokens billed'),
+    totalTokens: z.int().min(0).describe('inputTokens + outputTokens'),
+  })
+  .describe('Tokens the call used, as the provider counted them');
 export type TokenUsage = z.output<typeof TokenUsage>;
 
 /** What a call is estimated to cost, from the connector's price table. */
-export const CallCost = z.object({
-  currency: z.literal('USD').describe('Always USD, as providers publish prices'),
-  estimated: z
-    .number()
-    .min(0)
-    .nullable()
-    .describe('Estimated cost from the price table; null when the model is not in the table'),
-  pricedAs: z.string().nullable().describe('The price-table entry used (a model id prefix), or null'),
-});
+export const CallCost = z
+  .object({
+    currency: z.literal('USD').describe('Always USD, as providers publish prices'),
+    estimated: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe('Estimated cost from the price table; null when the model is not in the table'),
+    pricedAs: z.string().nullable().describe('The price-table entry used (a model id prefix), or null'),
+  })
+  .describe('Estimated cost of the call from the price table kept beside the connector');
 export type CallCost = z.output<typeof CallCost>;
 
 /** Why generation stopped. */

@@ -21,6 +21,7 @@ import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
+import { OPENAI_SANDBOX_TOKEN, startOpenaiFake } from './openai.ts';
 import {
   PAGERDUTY_SANDBOX_ROUTING_KEY,
   PAGERDUTY_SANDBOX_TOKEN,
@@ -260,6 +261,21 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       const fake = await startPagerDutyFake({ prepare });
       return {
         url: fake.url,
+        acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    provider: 'openai',
+    listener: 'OpenAI sandbox',
+    urlVariable: 'OPENAI_API_URL',
+    secretVariable: 'OPENAI_API_KEY_SECRET',
+    token: OPENAI_SANDBOX_TOKEN,
+    start: async (prepare) => {
+      const fake = await startOpenaiFake({ prepare });
+      return {
+        url: new URL('/v1', fake.url).href,
         acceptToken: (token) => fake.state.tokens.add(token),
         close: () => fake.close(),
       };

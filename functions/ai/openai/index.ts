@@ -1,0 +1,37 @@
+/**
+ * The OpenAI connector: the LLM interface's operations (complete-chat, generate-object, embed-texts) on
+ * every trigger (HTTP, SQS, Step Functions, direct invoke, library use) from one declaration.
+ */
+import { defineConnector } from '@circle-core/core';
+import { llmOperations } from '#shared/interfaces/llm-operations.ts';
+import { OpenaiClient, openaiApi } from './client.ts';
+import { OpenaiConfig } from './config.ts';
+
+/**
+ * @example
+ * ```ts
+ * const { content, usage, cost } = await connector.run('complete-chat', {
+ *   messages: [{ role: 'user', content: 'Reply with the single word: pong' }],
+ * });
+ * ```
+ */
+export const connector = defineConnector({
+  name: 'openai',
+  version: '0.1.0',
+  config: OpenaiConfig,
+  setup: {
+    secrets: (config) => ({ apiKey: config.OPENAI_API_KEY_SECRET }),
+    secretMaxAgeSeconds: (config) => config.OPENAI_SECRET_MAX_AGE_SECONDS,
+    client: ({ config, secrets }) =>
+      new OpenaiClient(openaiApi.clientFromSettings(config, { credential: secrets.apiKey }), {
+        chatModel: config.OPENAI_CHAT_MODEL,
+        embeddingModel: config.OPENAI_EMBEDDING_MODEL,
+        maxTokens: config.OPENAI_MAX_TOKENS,
+      }),
+  },
+  operations: (op) => llmOperations(op),
+  healthCheck: ({ client }) => client.ping(),
+});
+
+/** The Lambda entry point for every trigger. */
+export const handler = connector.handler;

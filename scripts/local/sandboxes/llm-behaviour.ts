@@ -1,0 +1,196 @@
+/**
+ * The deterministic "model" behind the LLM contract fakes (OpenAI, Anthropic, ...): each fake speaks its
+ * provider's wire format and asks this what to answer, so tests can assert answers exactly.
+ * - text: after the last colon of the last user message when there is one ("Reply with the word: pong"
+ *   answers "pong"), else "You said: <message>"; a tool result answers "Tool <name> returned: <result>";
+ * - tokens are whitespace-separated words (a message costs 3 more), so `maxTokens` cuts at words;
+ * - tool calls when tools are declared and the choice requires one or the prompt names a tool; string
+ *   arguments take the first capitalised word after the prompt's first word ("... in Paris?" gives Paris);
+ * - structured answers are the smallest instance of the schema; the markers {@link FAULT_INVALID_ONCE} and
+ *   {@link FAULT_INVALID_ALWAYS} in a user message make it answer JSON that misses the schema;
+ * - embeddings are hashed bags of words, normalised: equal texts give equal vectors, shared words similar ones.
+ */
+import { createHash } from 'node:crypto';
+
+/** In a user message: the first structured answer misses the schema, the answer to the feedback fits. */
+export const FAULT_INVALID_ONCE = '[fake:invalid-once]';
+/** In a user message: every structured answer misses the schema. */
+export const FAULT_INVALID_ALWAYS = '[fake:invalid-always]';
+
+/** A conversation turn, provider-neutral. */
+export interface FakeTurn {
+  role: 'user' | 'assistant' | 'tool';
+  text: string;
+  /** For a tool result: the name of the tool it answers, when known. */
+  toolName?: string;
+}
+
+export interface FakeTool {
+  name: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface FakeGeneration {
+  turns: FakeTurn[];
+  system?: string;
+  maxTokens?: number;
+  stop?: string[];
+  tools?: FakeTool[];
+  /** `auto`, `none`, `required` or a tool name. */
+  toolChoice?: string;
+  /** A JSON Schema the answer must follow. */
+  schema?: Record<string, unknown>;
+}
+
+export type FakeOutcome =
+  | { kind: 'text'; text: string; finish: 'stop' | 'length'; inputTokens: number; outputTokens: number }
+  | {
+      kind: 'tool';
+      name: string;
+      arguments: Record<string, unknown>;
+      inputTokens: number;
+      outputTokens: number;
+    };
+
+/** Words, the fake's tokens. */
+export function countTokens(text: string): number {
+  return text.split(/\s+/).filter((word) => word !== '').length;
+}
+
+function inputTokens(request: FakeGeneration): number {
+  const system = request.system === undefined ? 0 : countTokens(request.system) + 3;
+  return request.turns.reduce((sum, turn) => sum + countTokens(turn.text) + 3, system);
+}
+
+/** The smallest value that fits a JSON Schema (first enum value, minimum, required properties). */
+export function instanceOf(schema: unknown): unknown {
+  if (typeof schema !== 'object' || schema === null) return null;
+  const node = schema as Record<string, unknown>;
+  if (Array.isArray(node['enum'])) return node['enum'][0];
+  if ('const' in node) return node['const'];
+  const type = Array.isArray(node['type']) ? node['type'][0] : node['type'];
+  switch (type) {
+    case 'string':
+      return 'example';
+    case 'number':
+    case 'integer':
+      return typeof node['minimum'] === 'number' ? node['minimum'] : 0;
+    case 'boolean':
+      return true;
+    case 'array':
+      return Array.from({ length: Number(node['minItems'] ?? 0) }, () => instanceOf(node['items']));
+    case 'null':
+      return null;
+    default: {
+      const properties = (node['properties'] ?? {}) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(properties).map(([key, value]) => [key, instanceOf(value)]));
+    }
+  }
+}
+
+function argumentsFor(parameters: Record<string, unknown>, prompt: string): Record<string, unknown> {
+  const words = prompt
+    .split(/\s+/)
+    .slice(1)
+    .map((word) => word.replace(/[^\p{L}\p{N}_-]/gu, ''));
+  const named = words.find((word) => /^\p{Lu}/u.test(word)) ?? 'Example';
+  const properties = (parameters['properties'] ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(
+    Object.entries(properties).map(([key, value]) => [
+      key,
+      value['type'] === 'string' && !value['enum'] ? named : instanceOf(value),
+    ]),
+  );
+}
+
+function toolToCall(request: FakeGeneration, last: FakeTurn): FakeTool | undefined {
+  const tools = request.tools ?? [];
+  if (tools.length === 0 || request.toolChoice === 'none' || last.role !== 'user') return undefined;
+  if (request.toolChoice !== undefined && !['auto', 'required'].includes(request.toolChoice)) {
+    return tools.find((tool) => tool.name === request.toolChoice);
+  }
+  return (
+    tools.find((tool) => last.text.includes(tool.name)) ??
+    (request.toolChoice === 'required' ? tools[0] : undefined)
+  );
+}
+
+function structured(request: FakeGeneration, schema: Record<string, unknown>): string {
+  const users = request.turns.filter((turn) => turn.role === 'user');
+  const feedback = users.at(-1)?.text.startsWith('Your answer did not match') === true;
+  const always = users.some((turn) => turn.text.includes(FAULT_INVALID_ALWAYS));
+  const once = users.some((turn) => turn.text.includes(FAULT_INVALID_ONCE));
+  if (always || (once && !feedback)) return JSON.stringify({ unexpected: true });
+  return JSON.stringify(instanceOf(schema));
+}
+
+/**
+ * What the fake model answers to one request.
+ *
+ * @example
+ * ```ts
+ * generate({ turns: [{ role: 'user', text: 'Reply with the word: pong' }] }); // text "pong"
+ * ```
+ */
+export function generate(request: FakeGeneration): FakeOutcome {
+  const input = inputTokens(request);
+  const last = request.turns.at(-1) ?? { role: 'user', text: '' };
+  const tool = toolToCall(request, last);
+  if (tool !== undefined) {
+    const args = argumentsFor(tool.parameters, last.text);
+    return {
+      kind: 'tool',
+      name: tool.name,
+      arguments: args,
+      inputTokens: input,
+      outputTokens: countTokens(JSON.stringify(args)),
+    };
+  }
+  let text: string;
+  if (request.schema !== undefined) text = structured(request, request.schema);
+  else if (last.role === 'tool') text = `Tool ${last.toolName ?? 'call'} returned: ${last.text}`;
+  else {
+    const colon = last.text.lastIndexOf(':');
+    text =
+      colon >= 0 && colon < last.text.length - 1
+        ? last.text.slice(colon + 1).trim()
+        : `You said: ${last.text}`;
+  }
+  for (const stop of request.stop ?? []) {
+    const at = text.indexOf(stop);
+    if (at >= 0) text = text.slice(0, at).trimEnd();
+  }
+  const words = text.split(/\s+/).filter((word) => word !== '');
+  if (request.maxTokens !== undefined && words.length > request.maxTokens) {
+    return {
+      kind: 'text',
+      text: words.slice(0, request.maxTokens).join(' '),
+      finish: 'length',
+      inputTokens: input,
+      outputTokens: request.maxTokens,
+    };
+  }
+  return { kind: 'text', text, finish: 'stop', inputTokens: input, outputTokens: Math.max(1, words.length) };
+}
+
+/**
+ * A deterministic embedding: words hashed into `dimensions` buckets with a sign, then normalised.
+ *
+ * @example
+ * ```ts
+ * embed('the cat', 8).length; // 8
+ * ```
+ */
+export function embed(text: string, dimensions: number): number[] {
+  const vector = new Array<number>(dimensions).fill(0);
+  for (const word of text
+    .toLowerCase()
+    .split(/\W+/)
+    .filter((w) => w !== '')) {
+    const hash = createHash('sha256').update(word).digest();
+    const bucket = hash.readUInt32BE(0) % dimensions;
+    vector[bucket] = (vector[bucket] ?? 0) + ((hash[4] ?? 0) & 1 ? 1 : -1);
+  }
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0)) || 1;
+  return vector.map((x) => Math.round((x / norm) * 1e6) / 1e6);
+}
