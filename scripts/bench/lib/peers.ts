@@ -168,6 +168,44 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       EVENTBRIDGE_BUS_NAME: 'bench-bus',
       AWS_ENDPOINT_URL_EVENTBRIDGE: url,
     })),
+  // The broker connectors: the machine's brokers as the local stack serves them (scripts/local/stores/brokers.ts),
+  // credentials read from a secret during init; MQTT on the embedded aedes when Mosquitto does not answer.
+  rabbitmq: async (fn, secrets) => {
+    const name = secretName(fn, 'credentials');
+    secrets.set(name, JSON.stringify({ username: 'guest', password: 'guest' }));
+    return {
+      env: {
+        RABBITMQ_HOST: '127.0.0.1',
+        RABBITMQ_PORT: '5672',
+        RABBITMQ_TLS: 'disable',
+        RABBITMQ_SECRET: name,
+      },
+      close: async () => undefined,
+    };
+  },
+  nats: async (fn, secrets) => {
+    const name = secretName(fn, 'credentials');
+    secrets.set(name, '{}');
+    return {
+      env: { NATS_HOST: '127.0.0.1', NATS_PORT: '4222', NATS_TLS: 'disable', NATS_SECRET: name },
+      close: async () => undefined,
+    };
+  },
+  mqtt: async (fn, secrets) => {
+    const { answers } = await import('../../local/stores/brokers.ts');
+    const name = secretName(fn, 'credentials');
+    secrets.set(name, '{}');
+    const env = { MQTT_HOST: '127.0.0.1', MQTT_TLS: 'disable', MQTT_SECRET: name };
+    if (await answers(1883)) {
+      return { env: { ...env, MQTT_PORT: '1883', MQTT_PROTOCOL_VERSION: '5' }, close: async () => undefined };
+    }
+    const { startEmbeddedMqtt } = await import('../../local/stores/aedes.ts');
+    const broker = await startEmbeddedMqtt();
+    return {
+      env: { ...env, MQTT_PORT: String(broker.port), MQTT_PROTOCOL_VERSION: '4' },
+      close: broker.close,
+    };
+  },
   // dynalite with the function's own table, as the local stack creates it from function.yml.
   dynamodb: async () => {
     const { startDynamo } = await import('../../local/stores/embedded.ts');
