@@ -34,8 +34,6 @@ const LEFT_OUT: readonly { pattern: RegExp; reason: string }[] = [
 const KNOWN_BROKEN: Readonly<Record<string, string>> = {
   'functions/messaging/nats/README.md':
     'declare-consumer and publish-message are shown without the Idempotency-Key header writes need (400)',
-  'functions/messaging/rabbitmq/README.md':
-    'npm start does not store the guest/guest secret the README promises (circle-core/dev/rabbitmq/credentials not found)',
 };
 
 const SHELLS = new Set(['bash', 'sh', 'shell']);
