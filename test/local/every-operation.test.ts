@@ -45,10 +45,7 @@ interface Answer {
  * matching their schemas, but a 5xx and no success are tolerated until the entry is removed. Remove an
  * entry as soon as `npm start` serves the connector (CONNECTORS.md: a connector is not done before).
  */
-const NOT_YET_SERVED_LOCALLY: Readonly<Record<string, string>> = {
-  nats: 'npm start stores no circle-core/<stage>/nats/credentials secret for the machine NATS server',
-  rabbitmq: 'npm start stores no circle-core/<stage>/rabbitmq/credentials secret for the machine RabbitMQ',
-};
+const NOT_YET_SERVED_LOCALLY: Readonly<Record<string, string>> = {};
 
 const DOC_ID = 'https://circle-core.local/openapi.json';
 const SEED = 20_261_206;
