@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
+import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, makeCa, makeServerCertificate } from '../../../test/peers/tls.ts';
 
@@ -88,6 +89,14 @@ describe('REDIS_TLS=verify-full against the real Redis behind TLS', () => {
   }, 30_000);
 
   afterAll(async () => {
+    // The probe's one key, written under this run's prefix.
+    const admin = createClient({
+      socket: { host: '127.0.0.1', port: Number(process.env['REDIS_TEST_PORT'] ?? 6379) },
+    });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    await admin.sendCommand(['UNLINK', `${prefix}tls`]);
+    admin.destroy();
     await new Promise((resolve) => terminator?.close(resolve));
     await rm(dir, { recursive: true, force: true });
   });
