@@ -31,10 +31,7 @@ const LEFT_OUT: readonly { pattern: RegExp; reason: string }[] = [
  * READMEs whose examples fail today, each with why: they run as \`it.fails\`, which turns red the day one
  * passes, so the entry is removed with the fix rather than forgotten.
  */
-const KNOWN_BROKEN: Readonly<Record<string, string>> = {
-  'functions/messaging/nats/README.md':
-    'declare-consumer and publish-message are shown without the Idempotency-Key header writes need (400)',
-};
+const KNOWN_BROKEN: Readonly<Record<string, string>> = {};
 
 const SHELLS = new Set(['bash', 'sh', 'shell']);
 const RUNS = /^(\w+=\S*\s+)*(curl|npm run (invoke|workflow|schedule|redrive|secrets)\b|aws\s)/;
