@@ -1,5 +1,6 @@
 /**
- * The OpenAI connector on the running local stack (`npm start -- --only openai`), against its sandbox:
+ * The OpenAI and Anthropic connectors on the running local stack (`npm start -- --only openai,anthropic`),
+ * against their sandboxes:
  * the README examples as a newcomer runs them through the HTTP API, answered by the contract fake's
  * deterministic model.
  */
@@ -23,10 +24,10 @@ async function post(path: string, input: unknown) {
 }
 
 beforeAll(async () => {
-  for (const name of ['OPENAI_API_URL', 'CIRCLE_LOCAL_REAL']) {
+  for (const name of ['OPENAI_API_URL', 'ANTHROPIC_API_URL', 'CIRCLE_LOCAL_REAL']) {
     if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
   }
-  stack = await startStackProcess({}, ['--only', 'openai']);
+  stack = await startStackProcess({}, ['--only', 'openai,anthropic']);
 }, 240_000);
 
 afterAll(async () => {
@@ -107,5 +108,48 @@ describe('Local stack: OpenAI sandbox', () => {
     expect(response.status).toBe(400);
     const pointers = (response.body['errors'] as { pointer: string }[]).map((issue) => issue.pointer);
     expect(pointers).toEqual(expect.arrayContaining(['/messages', '/temperature']));
+  });
+});
+
+describe('Local stack: Anthropic sandbox', () => {
+  it('says Anthropic talks to its sandbox, and health reaches it', async () => {
+    // Act
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      connectors: { connector: string; kind: string }[];
+    };
+    const own = await fetch(`${stack.apiUrl}/anthropic/health`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
+
+    // Assess
+    expect(health.connectors.find((reach) => reach.connector === 'anthropic')?.kind).toBe('sandbox');
+    expect(own.status).toBe(200);
+  });
+
+  it('runs the README examples as written, and refuses embeddings with a 501', async () => {
+    // Act
+    const chat = await post('/anthropic/complete-chat', {
+      system: 'You answer in one word.',
+      messages: [{ role: 'user', content: 'Reply with the single word: pong' }],
+      temperature: 0,
+    });
+    const object = await post('/anthropic/generate-object', {
+      messages: [{ role: 'user', content: 'Label this issue: the app crashes on start' }],
+      schemaName: 'issue_label',
+      schema: {
+        type: 'object',
+        properties: { label: { type: 'string', enum: ['bug', 'feature', 'question'] } },
+        required: ['label'],
+      },
+    });
+    const vectors = await post('/anthropic/embed-texts', { inputs: ['x'] });
+
+    // Assess
+    expect(chat).toMatchObject({
+      status: 200,
+      body: { content: 'pong', model: 'claude-3-5-haiku-20241022', cost: { pricedAs: 'claude-3-5-haiku' } },
+    });
+    expect(object).toMatchObject({ status: 200, body: { object: { label: 'bug' }, attempts: 1 } });
+    expect(vectors.status).toBe(501);
   });
 });

@@ -19,6 +19,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { guardServer, type Refusal } from '../guard.ts';
 import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
+import { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } from './anthropic.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
 import { OPENAI_SANDBOX_TOKEN, startOpenaiFake } from './openai.ts';
@@ -274,6 +275,21 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     token: OPENAI_SANDBOX_TOKEN,
     start: async (prepare) => {
       const fake = await startOpenaiFake({ prepare });
+      return {
+        url: new URL('/v1', fake.url).href,
+        acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    provider: 'anthropic',
+    listener: 'Anthropic sandbox',
+    urlVariable: 'ANTHROPIC_API_URL',
+    secretVariable: 'ANTHROPIC_API_KEY_SECRET',
+    token: ANTHROPIC_SANDBOX_TOKEN,
+    start: async (prepare) => {
+      const fake = await startAnthropicFake({ prepare });
       return {
         url: new URL('/v1', fake.url).href,
         acceptToken: (token) => fake.state.tokens.add(token),

@@ -7,7 +7,7 @@
  * - tool calls when tools are declared and the choice requires one or the prompt names a tool; string
  *   arguments take the first capitalised word after the prompt's first word ("... in Paris?" gives Paris);
  * - structured answers are the smallest instance of the schema; the markers {@link FAULT_INVALID_ONCE} and
- *   {@link FAULT_INVALID_ALWAYS} in a user message make it answer JSON that misses the schema;
+ *   {@link FAULT_INVALID_ALWAYS} in a user message make it answer JSON (or tool arguments) that miss it;
  * - embeddings are hashed bags of words, normalised: equal texts give equal vectors, shared words similar ones.
  */
 import { createHash } from 'node:crypto';
@@ -43,7 +43,15 @@ export interface FakeGeneration {
 }
 
 export type FakeOutcome =
-  | { kind: 'text'; text: string; finish: 'stop' | 'length'; inputTokens: number; outputTokens: number }
+  | {
+      kind: 'text';
+      text: string;
+      finish: 'stop' | 'length';
+      /** The stop sequence that cut the answer, if one did. */
+      stopSequence?: string;
+      inputTokens: number;
+      outputTokens: number;
+    }
   | {
       kind: 'tool';
       name: string;
@@ -115,13 +123,17 @@ function toolToCall(request: FakeGeneration, last: FakeTurn): FakeTool | undefin
   );
 }
 
-function structured(request: FakeGeneration, schema: Record<string, unknown>): string {
+/** Whether the fault markers ask for an answer that misses the schema now. */
+function missesSchema(request: FakeGeneration): boolean {
   const users = request.turns.filter((turn) => turn.role === 'user');
   const feedback = users.at(-1)?.text.startsWith('Your answer did not match') === true;
   const always = users.some((turn) => turn.text.includes(FAULT_INVALID_ALWAYS));
   const once = users.some((turn) => turn.text.includes(FAULT_INVALID_ONCE));
-  if (always || (once && !feedback)) return JSON.stringify({ unexpected: true });
-  return JSON.stringify(instanceOf(schema));
+  return always || (once && !feedback);
+}
+
+function structured(request: FakeGeneration, schema: Record<string, unknown>): string {
+  return JSON.stringify(missesSchema(request) ? { unexpected: true } : instanceOf(schema));
 }
 
 /**
@@ -137,7 +149,8 @@ export function generate(request: FakeGeneration): FakeOutcome {
   const last = request.turns.at(-1) ?? { role: 'user', text: '' };
   const tool = toolToCall(request, last);
   if (tool !== undefined) {
-    const args = argumentsFor(tool.parameters, last.text);
+    // A forced tool is how some providers (Anthropic) answer structured output: the faults apply to it too.
+    const args = missesSchema(request) ? { unexpected: true } : argumentsFor(tool.parameters, last.text);
     return {
       kind: 'tool',
       name: tool.name,
@@ -156,9 +169,13 @@ export function generate(request: FakeGeneration): FakeOutcome {
         ? last.text.slice(colon + 1).trim()
         : `You said: ${last.text}`;
   }
+  let stopSequence: string | undefined;
   for (const stop of request.stop ?? []) {
     const at = text.indexOf(stop);
-    if (at >= 0) text = text.slice(0, at).trimEnd();
+    if (at >= 0) {
+      text = text.slice(0, at).trimEnd();
+      stopSequence = stop;
+    }
   }
   const words = text.split(/\s+/).filter((word) => word !== '');
   if (request.maxTokens !== undefined && words.length > request.maxTokens) {
@@ -170,7 +187,14 @@ export function generate(request: FakeGeneration): FakeOutcome {
       outputTokens: request.maxTokens,
     };
   }
-  return { kind: 'text', text, finish: 'stop', inputTokens: input, outputTokens: Math.max(1, words.length) };
+  return {
+    kind: 'text',
+    text,
+    finish: 'stop',
+    ...(stopSequence === undefined ? {} : { stopSequence }),
+    inputTokens: input,
+    outputTokens: Math.max(1, words.length),
+  };
 }
 
 /**

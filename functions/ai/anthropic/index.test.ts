@@ -1,0 +1,329 @@
+/**
+ * The Anthropic connector against its contract fake (`scripts/local/sandboxes/anthropic.ts`) and the local
+ * stack's Secrets Manager: each operation on each trigger, what reaches Anthropic on the wire, and the
+ * failure paths every connector must survive.
+ */
+import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ANTHROPIC_SANDBOX_TOKEN,
+  type AnthropicFakeState,
+  startAnthropicFake,
+} from '../../../scripts/local/sandboxes/anthropic.ts';
+import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+
+const TOKEN_SECRET = `test/anthropic/api-key-${Math.random().toString(36).slice(2)}`;
+const ROTATED_TOKEN = 'anthropic-rotated-token';
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let fake: FakeServer<AnthropicFakeState>;
+let secrets: SecretsManagerPeer;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+
+async function call(
+  operation: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
+  const event = httpEvent({ path: `/anthropic/${operation}`, body, headers });
+  return (await connector.handler(event, lambdaContext())) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+beforeAll(async () => {
+  fake = await startAnthropicFake();
+  secrets = await startSecretsManager({ [TOKEN_SECRET]: ANTHROPIC_SANDBOX_TOKEN });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    ANTHROPIC_API_URL: `${fake.url}/v1`,
+    ANTHROPIC_API_KEY_SECRET: TOKEN_SECRET,
+    ANTHROPIC_TIMEOUT_MS: '1000',
+  });
+  configureSecrets({});
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await fake.close();
+  await secrets.close();
+});
+
+beforeEach(async () => {
+  fake.reset();
+  await secrets.set(TOKEN_SECRET, ANTHROPIC_SANDBOX_TOKEN);
+  configureSecrets({});
+  resetCircuitBreakers();
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+const USER = [{ role: 'user', content: 'Reply with the single word: pong' }];
+const WEATHER = {
+  name: 'get_weather',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+describe('Connector: anthropic', () => {
+  describe('Operation: complete-chat', () => {
+    it('sends a Messages API request with its headers and answers text, usage and cost', async () => {
+      // Act
+      const response = await call('complete-chat', {
+        system: 'Be brief.',
+        messages: USER,
+        temperature: 0.2,
+        maxTokens: 50,
+        stop: ['END'],
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(parsed(response)).toMatchObject({
+        model: 'claude-3-5-haiku-20241022',
+        content: 'pong',
+        toolCalls: [],
+        finishReason: 'stop',
+        usage: { inputTokens: 14, outputTokens: 1, totalTokens: 15 },
+        // (14 x 0.80 + 1 x 4.00) / 1e6, from prices.json
+        cost: { currency: 'USD', estimated: 0.0000152, pricedAs: 'claude-3-5-haiku' },
+      });
+      expect(fake.state.requests.at(-1)).toEqual({
+        model: 'claude-3-5-haiku-latest',
+        max_tokens: 50,
+        system: 'Be brief.',
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'Reply with the single word: pong' }] }],
+        temperature: 0.2,
+        stop_sequences: ['END'],
+      });
+      const sent = fake.logFor('create-message')[0]?.headers ?? {};
+      expect(sent['anthropic-version']).toBe('2023-06-01');
+      expect(sent['authorization']).toBeUndefined();
+    });
+
+    it('returns tool_use blocks as typed tool calls and sends results back as tool_result blocks', async () => {
+      // Prepare
+      const question = { role: 'user', content: 'Weather in Lisbon please, use get_weather' };
+
+      // Act
+      const first = parsed(
+        await call('complete-chat', { messages: [question], tools: [WEATHER], toolChoice: 'required' }),
+      );
+      const calls = first['toolCalls'] as { id: string }[];
+      const second = await call('complete-chat', {
+        messages: [
+          question,
+          { role: 'assistant', toolCalls: calls },
+          { role: 'tool', toolCallId: calls[0]?.id, content: '{"sky":"sunny"}' },
+        ],
+        tools: [WEATHER],
+      });
+
+      // Assess
+      expect(first).toMatchObject({
+        finishReason: 'tool-calls',
+        toolCalls: [{ name: 'get_weather', arguments: { city: 'Lisbon' } }],
+      });
+      expect(fake.state.requests[0]).toMatchObject({
+        tools: [{ name: 'get_weather', input_schema: WEATHER.parameters }],
+        tool_choice: { type: 'any' },
+      });
+      expect(parsed(second)).toMatchObject({
+        content: 'Tool get_weather returned: {"sky":"sunny"}',
+        finishReason: 'stop',
+      });
+      expect((fake.state.requests[1]?.['messages'] as unknown[] | undefined)?.[2]).toEqual({
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: calls[0]?.id, content: '{"sky":"sunny"}' }],
+      });
+    });
+
+    it('answers 400 from Anthropic for a temperature above 1', async () => {
+      // Act
+      const response = await call('complete-chat', { messages: USER, temperature: 1.5 });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['detail']).toContain('Anthropic refused the request');
+    });
+
+    it('answers 404 naming the row for a model Anthropic does not know', async () => {
+      // Act
+      const response = await call('complete-chat', { model: 'claude-9', messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(404);
+      expect(parsed(response)['detail']).toContain('the model does not exist or this key may not use it');
+    });
+
+    it('waits as Retry-After says after a 429, then answers', async () => {
+      // Prepare
+      fake.inject({ kind: 'throttled', retryAfterSeconds: 1 }, { route: 'create-message' });
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const attempts = fake.logFor('create-message');
+      expect(attempts.map((entry) => entry.status)).toEqual([429, 200]);
+      expect((attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0)).toBeGreaterThanOrEqual(900);
+    });
+
+    it('retries a 529 overloaded, and answers 503 when Anthropic stays overloaded', async () => {
+      // Prepare
+      fake.inject({ kind: 'server-error', status: 529 }, { route: 'create-message' });
+
+      // Act
+      const recovered = await call('complete-chat', { messages: USER });
+      fake.inject(
+        { kind: 'server-error', status: 529 },
+        { route: 'create-message', times: Number.POSITIVE_INFINITY },
+      );
+      const failed = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(recovered.statusCode).toBe(200);
+      expect(failed.statusCode).toBe(503);
+      expect(parsed(failed)['detail']).toContain('Anthropic is overloaded (529)');
+    });
+
+    it('answers 502 for a malformed answer and for a tool_use block without input', async () => {
+      // Prepare
+      fake.inject({ kind: 'malformed' }, { route: 'create-message' });
+      const noInputAnswer = {
+        model: 'claude-3-5-haiku-20241022',
+        content: [{ type: 'tool_use', id: 't1', name: 'f' }],
+        stop_reason: 'tool_use',
+        usage: { input_tokens: 1, output_tokens: 1 },
+      };
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: noInputAnswer } },
+        { route: 'create-message' },
+      );
+
+      // Act
+      const malformed = await call('complete-chat', { messages: USER });
+      const noInput = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(malformed.statusCode).toBe(502);
+      expect(noInput.statusCode).toBe(502);
+      expect(parsed(noInput)['detail']).toContain('tool_use block without id, name or object input');
+    });
+  });
+
+  describe('Operation: generate-object', () => {
+    it('forces a tool whose input schema is the caller schema, and answers its input', async () => {
+      // Act
+      const schema = {
+        type: 'object',
+        properties: { label: { enum: ['bug', 'feature'] } },
+        required: ['label'],
+      };
+      const response = await call('generate-object', {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema,
+      });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ object: { label: 'bug' }, attempts: 1 });
+      expect(fake.state.requests.at(-1)).toMatchObject({
+        tools: [{ name: 'issue_label', input_schema: schema }],
+        tool_choice: { type: 'tool', name: 'issue_label' },
+      });
+    });
+  });
+
+  describe('Operation: embed-texts', () => {
+    it('answers 501: Anthropic has no embeddings API', async () => {
+      // Act
+      const response = await call('embed-texts', { inputs: ['x'] });
+
+      // Assess
+      expect(response.statusCode).toBe(501);
+      expect(fake.log).toEqual([]);
+    });
+  });
+
+  describe('Credentials', () => {
+    it('reads the secret again after a 401 (rotation) and succeeds with the new key', async () => {
+      // Prepare
+      await connector.run('complete-chat', { messages: USER });
+      fake.state.tokens.clear();
+      fake.state.tokens.add(ROTATED_TOKEN);
+      await secrets.set(TOKEN_SECRET, ROTATED_TOKEN);
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(fake.logFor('create-message').map((entry) => entry.status)).toEqual([200, 401, 200]);
+    });
+
+    it('answers 401 when the key stays refused, and never shows it', async () => {
+      // Prepare
+      fake.state.tokens.clear();
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(401);
+      expect(parsed(response)['detail']).toContain('the API key is missing, wrong or revoked');
+      expect(`${response.body}${logs.text()}`).not.toContain(ANTHROPIC_SANDBOX_TOKEN);
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued request and reports no failed record', async () => {
+      // Act
+      const event = sqsEvent([{ body: { operation: 'complete-chat', input: { messages: USER } } }]);
+      const result = await connector.handler(event, lambdaContext());
+
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [] });
+      expect(fake.logFor('create-message')).toHaveLength(1);
+    });
+
+    it('runs a Step Functions task envelope and answers health', async () => {
+      // Act
+      const output = await connector.handler(
+        { trigger: 'task', operation: 'complete-chat', input: { messages: USER } },
+        lambdaContext(),
+      );
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/anthropic/health' }),
+        lambdaContext(),
+      );
+
+      // Assess
+      expect(output).toMatchObject({ content: 'pong' });
+      expect((health as HttpResult).statusCode).toBe(200);
+      expect(fake.logFor('get-model')[0]?.path).toBe('/v1/models/claude-3-5-haiku-latest');
+    });
+  });
+});
