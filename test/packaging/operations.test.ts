@@ -288,6 +288,26 @@ describe('Operations: state machines', () => {
   });
 });
 
+describe('Operations: partitions', () => {
+  it('names no partition, region or account in any IAM policy of any stage (Fn::Sub with pseudo parameters)', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      // Prepare
+      const policies = ofType(templates[stage], 'AWS::IAM::Role').flatMap(([, role]) =>
+        ((role.Properties['Policies'] ?? []) as { PolicyDocument: unknown }[]).map(
+          (policy) => policy.PolicyDocument,
+        ),
+      );
+      const text = JSON.stringify(policies);
+      // Assess
+      expect(policies.length, stage).toBeGreaterThan(0);
+      expect(text, stage).toContain(
+        `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:`,
+      );
+      expect(text, stage).not.toMatch(/arn:aws[\w-]*:/);
+    }
+  });
+});
+
 describe('Operations: limits', () => {
   it.each([
     ['dev', 50, 100],

@@ -187,7 +187,9 @@ describe('Script: package (template)', () => {
       // Assess
       expect(secretResources.length).toBeGreaterThan(0);
       for (const resource of secretResources) {
-        expect(resource).toMatch(/^arn:aws:secretsmanager:[^:]+:[^:]+:secret:/);
+        expect(resource).toMatch(
+          /^arn:\$\{AWS::Partition\}:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:/,
+        );
         expect(resource).toContain(`:secret:${SECRET_PREFIX}/${name}/`);
       }
     });
