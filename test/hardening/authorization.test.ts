@@ -27,6 +27,7 @@ const FUNCTION_FILES: Record<string, string> = {
   mysql: 'functions/database/mysql/function.yml',
   slack: 'functions/notifications/slack/function.yml',
   github: 'functions/devops/github/function.yml',
+  jira: 'functions/devops/jira/function.yml',
 };
 
 let suite: Suite;
@@ -216,7 +217,12 @@ describe('Inbound: public routes are exactly the signature-verified ones', () =>
       );
     }
     // Assess
-    expect(publicRoutes.length).toBe(3);
+    expect(publicRoutes.map((route) => route.path)).toEqual([
+      '/slack/events',
+      '/slack/commands',
+      '/github/webhook',
+      '/jira/webhook',
+    ]);
     for (const response of answers) {
       expect(response.statusCode).toBe(401);
       expect(response.headers['content-type']).toBe('application/problem+json');

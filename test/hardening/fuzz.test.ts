@@ -20,7 +20,7 @@ import {
 } from '@circle-core/core/testing';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertNoInternals, assertNoPollution, githubHeaders, slackHeaders } from './support/hostile.ts';
+import { assertNoInternals, assertNoPollution } from './support/hostile.ts';
 import type { ConnectorName, HttpResult, RouteEntry, Suite } from './support/suite.ts';
 import { CONNECTOR_NAMES, startSuite } from './support/suite.ts';
 
@@ -114,6 +114,8 @@ function requestFor(route: RouteEntry, samples: Suite['samples']): fc.Arbitrary<
       ),
       'x-slack-signature': headerValue,
       'x-hub-signature-256': headerValue,
+      'x-hub-signature': headerValue,
+      'x-atlassian-webhook-identifier': headerValue,
       'x-github-event': fc.oneof(fc.constantFrom('issues', 'ping', 'push', 'pull_request'), headerValue),
       'x-github-delivery': fc.oneof(fc.uuid(), headerValue),
       'x-slack-retry-num': headerValue,
@@ -150,9 +152,7 @@ async function send(request: Request): Promise<HttpResult> {
     // Correctly signed, so the fuzzer reaches the payload handling behind the signature check.
     Object.assign(
       headers,
-      request.route.connector === 'github'
-        ? githubHeaders(suite.values.githubWebhookSecret, request.body, headers['x-github-event'] ?? 'issues')
-        : slackHeaders(suite.values.slackSigningSecret, request.body),
+      suite.webhookHeaders(request.route.connector, request.body, headers['x-github-event'] ?? 'issues'),
     );
   }
   const event = httpEvent({

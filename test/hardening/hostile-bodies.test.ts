@@ -13,10 +13,8 @@ import {
   assertNoPollution,
   deepArray,
   deepObject,
-  githubHeaders,
   MALFORMED_JSON,
   POLLUTING_JSON,
-  slackHeaders,
   WRONG_CONTENT_TYPES,
 } from './support/hostile.ts';
 import type { HttpResult, RouteEntry, Suite } from './support/suite.ts';
@@ -47,12 +45,9 @@ async function send(
 
 /** Signature headers a webhook route accepts for `body` (content type included). */
 function signed(route: RouteEntry, body: string): Record<string, string> {
-  if (route.connector === 'github') {
-    return { ...githubHeaders(suite.values.githubWebhookSecret, body), 'content-type': 'application/json' };
-  }
   const contentType =
     route.path === '/slack/commands' ? 'application/x-www-form-urlencoded' : 'application/json';
-  return { ...slackHeaders(suite.values.slackSigningSecret, body), 'content-type': contentType };
+  return { ...suite.webhookHeaders(route.connector, body), 'content-type': contentType };
 }
 
 beforeAll(async () => {
@@ -79,7 +74,7 @@ describe('Hostile bodies: every POST route', () => {
       postRoutes()
         .filter((route) => route.kind === 'signature')
         .map((route) => route.path),
-    ).toEqual(['/slack/events', '/slack/commands', '/github/webhook']);
+    ).toEqual(['/slack/events', '/slack/commands', '/github/webhook', '/jira/webhook']);
     expect(operationRoutes().length).toBeGreaterThanOrEqual(21);
   });
 

@@ -18,6 +18,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   mysql: ['execute', 'insert-rows'],
   slack: ['post-message', 'update-message'],
   github: ['comment-on-issue', 'create-issue'],
+  jira: ['comment-on-issue', 'create-issue', 'transition-issue', 'update-issue'],
 };
 
 let suite: Suite;
@@ -66,6 +67,7 @@ describe('Idempotency: declarations', () => {
         mysql: '../../functions/database/mysql/index.ts',
         slack: '../../functions/notifications/slack/index.ts',
         github: '../../functions/devops/github/index.ts',
+        jira: '../../functions/devops/jira/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

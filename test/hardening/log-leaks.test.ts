@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubFaults } from '../../scripts/local/sandboxes/github.ts';
+import { JIRA_SANDBOX_EMAIL, signJiraWebhook } from '../../scripts/local/sandboxes/jira.ts';
 import { tick, withMysql } from '../peers/mariadb.ts';
 import { githubHeaders, slackHeaders } from './support/hostile.ts';
 import { type ConnectorName, REPO, SECRET_NAMES, type Suite, startSuite } from './support/suite.ts';
@@ -26,6 +27,7 @@ const ROTATED = {
   mysqlPassword: 'Rotated-My-Pass-1d1d1d1d',
   mysqlWrongPassword: 'Wrong-My-Pass-3c3c3c3c',
   mysqlUnknownPassword: 'Unknown-My-Pass-6b6b6b6b',
+  jiraToken: 'jira-rotated-leak-check-4f4f4f4f',
 };
 
 async function http(
@@ -57,12 +59,12 @@ async function queue(connector: ConnectorName, bodies: unknown[]): Promise<void>
 }
 
 async function webhook(
-  connector: 'slack' | 'github',
+  connector: 'slack' | 'github' | 'jira',
   path: string,
   body: string,
   headers: Record<string, string>,
 ) {
-  for (const name of ['x-slack-signature', 'x-hub-signature-256']) {
+  for (const name of ['x-slack-signature', 'x-hub-signature-256', 'x-hub-signature']) {
     const value = headers[name];
     if (value !== undefined) signatures.push(value, value.replace(/^(v0=|sha256=)/, ''));
   }
@@ -213,6 +215,41 @@ beforeAll(async () => {
   await webhook('github', '/github/webhook', githubBody, signedHeaders);
   await webhook('github', '/github/webhook', githubBody, signedHeaders);
   await webhook('github', '/github/webhook', githubBody, githubHeaders('wrong-secret', githubBody));
+
+  // Jira: success, not found, a 5xx retried, a rotation, a revoked token, queue and task, webhooks.
+  const { jira } = suite;
+  const jiraUser = (token: string): string => `${JIRA_SANDBOX_EMAIL}:${token}`;
+  await http('jira', '/jira/search-issues', { project: 'OPS' });
+  await http('jira', '/jira/create-issue', { project: 'OPS', title: 'Leak check' });
+  await http('jira', '/jira/get-issue', { project: 'OPS', key: 'OPS-999' });
+  jira.inject({ kind: 'server-error', status: 503 }, { route: 'search-issues' });
+  await http('jira', '/jira/search-issues', { project: 'OPS' });
+  secrets.set(
+    SECRET_NAMES.jiraCredentials,
+    JSON.stringify({ username: JIRA_SANDBOX_EMAIL, password: ROTATED.jiraToken }),
+  );
+  jira.state.tokens.add(jiraUser(ROTATED.jiraToken));
+  jira.state.tokens.delete(jiraUser(values.jiraToken));
+  await http('jira', '/jira/get-issue', { project: 'OPS', key: 'OPS-1' });
+  jira.state.tokens.delete(jiraUser(ROTATED.jiraToken));
+  await http('jira', '/jira/get-issue', { project: 'OPS', key: 'OPS-1' });
+  jira.state.tokens.add(jiraUser(ROTATED.jiraToken));
+  await queue('jira', [
+    { operation: 'comment-on-issue', input: { project: 'OPS', key: 'OPS-999', body: 'x' } },
+  ]);
+  await task('jira', 'search-issues', { project: 'OPS', query: 'nosuchfield = 1' });
+  const jiraBody = JSON.stringify({
+    timestamp: Date.now(),
+    webhookEvent: 'jira:issue_created',
+    issue: { key: 'OPS-1' },
+  });
+  const jiraSigned = suite.webhookHeaders('jira', jiraBody);
+  await webhook('jira', '/jira/webhook', jiraBody, jiraSigned);
+  await webhook('jira', '/jira/webhook', jiraBody, jiraSigned);
+  await webhook('jira', '/jira/webhook', jiraBody, {
+    ...jiraSigned,
+    'x-hub-signature': signJiraWebhook('wrong-secret', jiraBody),
+  });
   logs.restore();
 }, 120_000);
 

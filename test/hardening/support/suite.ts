@@ -1,8 +1,8 @@
 /**
- * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) loaded together in one test process, each
- * against a real peer: s3rver, the machine's PostgreSQL behind a password gate, the machine's MariaDB as a
- * user of its own with a distinctive password, the Slack and GitHub
- * contract fakes, one Secrets Manager fake holding every secret, dynalite for GitHub's delivery ledger and
+ * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira)
+ * loaded together in one test process, each against a real peer: s3rver, the machine's PostgreSQL behind a
+ * password gate, the machine's MariaDB as a user of its own with a distinctive password, the Slack, GitHub
+ * and Jira contract fakes, one Secrets Manager fake holding every secret, dynalite for GitHub's delivery ledger and
  * the SQS/Step Functions JSON fake for its event sink. Every peer is reachable, so a 5xx from a connector
  * is a bug, not an outage. The secret values are distinctive, so a leak test can look for them.
  */
@@ -11,6 +11,13 @@ import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { type GitHubFake, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
+import {
+  JIRA_SANDBOX_EMAIL,
+  type JiraFakeState,
+  signJiraWebhook,
+  startJiraFake,
+} from '../../../scripts/local/sandboxes/jira.ts';
+import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
 import { type SlackFake, startSlackFake } from '../../../scripts/local/sandboxes/slack.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../../fakes/aws-json.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
@@ -24,9 +31,17 @@ import {
   withPostgres,
 } from '../../peers/postgres.ts';
 import { type S3rverPeer, startS3rver } from '../../peers/s3rver.ts';
+import { githubHeaders, slackHeaders } from './hostile.ts';
 
-export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github';
-export const CONNECTOR_NAMES: readonly ConnectorName[] = ['s3', 'postgres', 'mysql', 'slack', 'github'];
+export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github' | 'jira';
+export const CONNECTOR_NAMES: readonly ConnectorName[] = [
+  's3',
+  'postgres',
+  'mysql',
+  'slack',
+  'github',
+  'jira',
+];
 
 /** What every connector module exports. */
 export interface LoadedConnector {
@@ -64,6 +79,8 @@ export interface SecretValues {
   postgresPassword: string;
   mysqlPassword: string;
   awsSecretAccessKey: string;
+  jiraToken: string;
+  jiraWebhookSecret: string;
 }
 
 export interface Suite {
@@ -71,6 +88,8 @@ export interface Suite {
   gate: PasswordGate;
   slack: SlackFake;
   github: GitHubFake;
+  /** The Jira contract fake; it accepts `<email>:<values.jiraToken>` (basic auth). */
+  jira: FakeServer<JiraFakeState>;
   secrets: SecretsManagerFake;
   dynamo: DynalitePeer;
   aws: AwsJsonFake;
@@ -88,6 +107,8 @@ export interface Suite {
   /** A valid input per operation, for tests that need the operation to be able to run. */
   samples: Record<ConnectorName, Record<string, unknown>>;
   http(connector: ConnectorName, options: Parameters<typeof httpEvent>[0]): Promise<HttpResult>;
+  /** Headers that make `body` a correctly signed delivery to `connector`'s webhook route. */
+  webhookHeaders(connector: ConnectorName, body: string, event?: string): Record<string, string>;
   /** Rows of a table in the suite's schema. */
   rows(table: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -100,6 +121,8 @@ export const SECRET_NAMES = {
   githubWebhook: 'circle-core/github/webhook-secret',
   postgres: 'circle-core/postgres/credentials',
   mysql: 'circle-core/mysql/credentials',
+  jiraCredentials: 'circle-core/jira/credentials',
+  jiraWebhook: 'circle-core/jira/webhook-secret',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -152,6 +175,14 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       'get-file': { ...REPO, path: 'README.md' },
       'sync-issues': { ...REPO },
     },
+    jira: {
+      'create-issue': { project: 'OPS', title: 'Probe' },
+      'get-issue': { project: 'OPS', key: 'OPS-1' },
+      'update-issue': { project: 'OPS', key: 'OPS-2', title: 'Probe' },
+      'comment-on-issue': { project: 'OPS', key: 'OPS-2', body: 'probe' },
+      'transition-issue': { project: 'OPS', key: 'OPS-3', state: 'closed' },
+      'search-issues': { project: 'OPS' },
+    },
   };
 }
 
@@ -176,6 +207,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     postgresPassword: distinct('Pg-Pass-'),
     mysqlPassword: distinct('My-Pass-'),
     awsSecretAccessKey: distinct('aws-secret-key-'),
+    jiraToken: distinct('jira-api-token-'),
+    jiraWebhookSecret: distinct('jira-webhook-'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -197,7 +230,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws] = await Promise.all([
+  const [s3rver, gate, slack, github, dynamo, aws, jira] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
     startSlackFake({ tokens: [values.slackToken] }),
@@ -212,7 +245,10 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     }),
     startDynalite(),
     startAwsJsonFake(),
+    startJiraFake(),
   ]);
+  jira.state.tokens.clear();
+  jira.state.tokens.add(`${JIRA_SANDBOX_EMAIL}:${values.jiraToken}`);
   const secrets = await startSecretsManagerFake({
     [SECRET_NAMES.slackToken]: values.slackToken,
     [SECRET_NAMES.slackSigning]: values.slackSigningSecret,
@@ -227,9 +263,15 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       engine: 'postgres',
     }),
     [SECRET_NAMES.mysql]: mysqlSecretValue,
+    [SECRET_NAMES.jiraCredentials]: JSON.stringify({
+      username: JIRA_SANDBOX_EMAIL,
+      password: values.jiraToken,
+    }),
+    [SECRET_NAMES.jiraWebhook]: values.jiraWebhookSecret,
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
+  await createTable(dynamo.endpoint, 'jira-state');
   const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
   if (idempotencyTable !== undefined)
     await createTable(dynamo.endpoint, idempotencyTable, { partitionKey: 'id' });
@@ -265,6 +307,11 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     GITHUB_API_URL: github.baseUrl,
     GITHUB_STATE_TABLE: 'github-state',
     GITHUB_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/github-events`,
+    JIRA_API_URL: jira.url,
+    JIRA_CREDENTIALS_SECRET: SECRET_NAMES.jiraCredentials,
+    JIRA_WEBHOOK_SECRET_SECRET: SECRET_NAMES.jiraWebhook,
+    JIRA_STATE_TABLE: 'jira-state',
+    JIRA_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/jira-events`,
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -273,12 +320,13 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     process.env[name] = value;
   }
   vi.resetModules();
-  const [s3, postgres, mysqlConnector, slackConnector, githubConnector] = await Promise.all([
+  const [s3, postgres, mysqlConnector, slackConnector, githubConnector, jiraConnector] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
     import('../../../functions/database/mysql/index.ts'),
     import('../../../functions/notifications/slack/index.ts'),
     import('../../../functions/devops/github/index.ts'),
+    import('../../../functions/devops/jira/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -286,6 +334,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     mysql: mysqlConnector.connector,
     slack: slackConnector.connector,
     github: githubConnector.connector,
+    jira: jiraConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the S3 samples.
@@ -329,6 +378,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gate,
     slack,
     github,
+    jira,
     secrets,
     dynamo,
     aws,
@@ -342,6 +392,19 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     samples: samplesFor(schema, database.name),
     http: async (connector, eventOptions) =>
       (await connectors[connector].handler(httpEvent(eventOptions), lambdaContext())) as HttpResult,
+    webhookHeaders: (connector, body, event) => {
+      switch (connector) {
+        case 'github':
+          return githubHeaders(values.githubWebhookSecret, body, event ?? 'issues');
+        case 'jira':
+          return {
+            'x-hub-signature': signJiraWebhook(values.jiraWebhookSecret, body),
+            'x-atlassian-webhook-identifier': randomBytes(8).toString('hex'),
+          };
+        default:
+          return slackHeaders(values.slackSigningSecret, body);
+      }
+    },
     rows: (table) =>
       withPostgres(realPostgresUrl(), async (admin) => {
         const result = await admin.query(
@@ -373,6 +436,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         gate.close(),
         slack.close(),
         github.close(),
+        jira.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
