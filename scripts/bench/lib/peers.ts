@@ -332,6 +332,27 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => pagerduty.close(),
     };
   },
+  // The model connectors: their contract fakes (deterministic models), the key read from a secret during init.
+  openai: async (fn, secrets) => {
+    const { OPENAI_SANDBOX_TOKEN, startOpenaiFake } = await import('../../local/sandboxes/openai.ts');
+    const openai = await startOpenaiFake();
+    secrets.set(secretName(fn, 'api-key'), OPENAI_SANDBOX_TOKEN);
+    return {
+      env: { OPENAI_API_URL: `${openai.url}/v1`, OPENAI_API_KEY_SECRET: secretName(fn, 'api-key') },
+      close: () => openai.close(),
+    };
+  },
+  anthropic: async (fn, secrets) => {
+    const { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } = await import(
+      '../../local/sandboxes/anthropic.ts'
+    );
+    const anthropic = await startAnthropicFake();
+    secrets.set(secretName(fn, 'api-key'), ANTHROPIC_SANDBOX_TOKEN);
+    return {
+      env: { ANTHROPIC_API_URL: `${anthropic.url}/v1`, ANTHROPIC_API_KEY_SECRET: secretName(fn, 'api-key') },
+      close: () => anthropic.close(),
+    };
+  },
 };
 
 /**
