@@ -39,6 +39,12 @@ export const WORKFLOWS = [
     trigger: 'on-demand',
     summary: 'One text posted to many Slack channels; delivered and failed channels reported',
   },
+  {
+    name: 'incident',
+    logicalId: 'IncidentStateMachine',
+    trigger: 'on-demand',
+    summary: 'An alert paged on PagerDuty (dedup key), a Jira issue opened and the channel told on Slack',
+  },
 ] as const satisfies readonly Workflow[];
 
 export type WorkflowName = (typeof WORKFLOWS)[number]['name'];

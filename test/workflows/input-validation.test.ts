@@ -81,6 +81,15 @@ const BROADCAST: Json = { channels: ['#general', 'C0RANDOM'], text: 'Maintenance
 
 const NIGHTLY_EXPORT: Json = { channel: '#random', correlationId: 'export-validation' };
 
+const INCIDENT: Json = {
+  alertId: 'alert-validation',
+  summary: 'Disk full on db-1',
+  source: 'db-1',
+  severity: 'critical',
+  project: 'OPS',
+  channel: '#alerts',
+};
+
 function triageEnvelope(number: number): Json {
   return {
     provider: 'github',
@@ -103,6 +112,45 @@ function triageEnvelope(number: number): Json {
 const ISSUE_TRIAGE = triageEnvelope(1);
 
 const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
+  incident: [
+    ...notAnObject(INCIDENT),
+    ...badField(INCIDENT, 'alertId', [
+      ['missing', MISSING],
+      ['null', null],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(INCIDENT, 'summary', [
+      ['missing', MISSING],
+      ['null', null],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(INCIDENT, 'source', [
+      ['missing', MISSING],
+      ['null', null],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(INCIDENT, 'project', [
+      ['missing', MISSING],
+      ['null', null],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(INCIDENT, 'channel', [
+      ['missing', MISSING],
+      ['null', null],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(INCIDENT, 'severity', [
+      ['missing', MISSING],
+      ['a number', 1],
+      ['not a PagerDuty severity', 'high'],
+    ]),
+    ...badField(INCIDENT, 'correlationId', [['a number', 42]]),
+  ],
   broadcast: [
     ...notAnObject(BROADCAST),
     ...badField(BROADCAST, 'channels', [
