@@ -1,6 +1,6 @@
 import { ConfigurationError } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
-import { GenerateObjectInput } from '../models/llm.ts';
+import { CompleteChatInput, GenerateObjectInput } from '../models/llm.ts';
 import { addCosts, estimateCost, loadPriceTable, tokenUsage } from './llm-cost.ts';
 import { generateValidated, type StructuredAttempt, StructuredOutputError } from './llm-structured.ts';
 
@@ -115,5 +115,30 @@ describe('Function: generateValidated', () => {
     // Assess
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(['schema']);
+  });
+});
+
+describe('Model: CompleteChatInput', () => {
+  const messages = [{ role: 'user', content: 'hi' }];
+  const tool = { name: 'get_weather', parameters: { type: 'object' } };
+
+  it('refuses a toolChoice without tools, and duplicate tool names, naming the field', () => {
+    // Act
+    const noTools = CompleteChatInput.safeParse({ messages, toolChoice: 'required' });
+    const twice = CompleteChatInput.safeParse({ messages, tools: [tool, tool] });
+    // Assess
+    expect(noTools.error?.issues.map((issue) => issue.path)).toEqual([['toolChoice']]);
+    expect(twice.error?.issues.map((issue) => issue.path)).toEqual([['tools']]);
+  });
+
+  it('accepts tools with a choice naming one of them', () => {
+    // Act
+    const parsed = CompleteChatInput.safeParse({
+      messages,
+      tools: [tool],
+      toolChoice: { name: 'get_weather' },
+    });
+    // Assess
+    expect(parsed.success).toBe(true);
   });
 });
