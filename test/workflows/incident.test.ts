@@ -90,6 +90,32 @@ describe('Workflow incident on the local stack', () => {
     expect(message?.text).toContain(`db-1:${alertId}`);
   }, 120_000);
 
+  it('pages once for a repeated alert: a second execution joins the incident of the same dedup key', async () => {
+    // Prepare
+    const alertId = `alert-${randomUUID()}`;
+    const input = {
+      alertId,
+      summary: `CPU high on web-1 (${alertId})`,
+      source: 'web-1',
+      severity: 'error',
+      project: 'OPS',
+      channel: '#alerts',
+    };
+
+    // Act
+    const first = await runWorkflow(world, 'incident', input);
+    const again = await runWorkflow(world, 'incident', input);
+
+    // Assess: both ran; PagerDuty folded the second trigger into the first incident.
+    expect(first).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+    expect(again).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+    expect(first.executionName).not.toBe(again.executionName);
+    const incidents = (await api('/pagerduty/list-incidents', { limit: 100 }))['incidents'] as {
+      incidentKey: string | null;
+    }[];
+    expect(incidents.filter((incident) => incident.incidentKey === `web-1:${alertId}`)).toHaveLength(1);
+  }, 120_000);
+
   it('keeps the incident when Slack refuses the post: succeeds and reports the failure in the output', async () => {
     // Prepare
     const alertId = `alert-${randomUUID()}`;
