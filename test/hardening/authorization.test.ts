@@ -28,6 +28,7 @@ const FUNCTION_FILES: Record<string, string> = {
   slack: 'functions/notifications/slack/function.yml',
   github: 'functions/devops/github/function.yml',
   jira: 'functions/devops/jira/function.yml',
+  pagerduty: 'functions/devops/pagerduty/function.yml',
 };
 
 let suite: Suite;
@@ -222,6 +223,7 @@ describe('Inbound: public routes are exactly the signature-verified ones', () =>
       '/slack/commands',
       '/github/webhook',
       '/jira/webhook',
+      '/pagerduty/webhook',
     ]);
     for (const response of answers) {
       expect(response.statusCode).toBe(401);

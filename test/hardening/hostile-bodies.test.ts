@@ -74,7 +74,7 @@ describe('Hostile bodies: every POST route', () => {
       postRoutes()
         .filter((route) => route.kind === 'signature')
         .map((route) => route.path),
-    ).toEqual(['/slack/events', '/slack/commands', '/github/webhook', '/jira/webhook']);
+    ).toEqual(['/slack/events', '/slack/commands', '/github/webhook', '/jira/webhook', '/pagerduty/webhook']);
     expect(operationRoutes().length).toBeGreaterThanOrEqual(21);
   });
 

@@ -19,6 +19,14 @@ const WRITES: Record<ConnectorName, string[]> = {
   slack: ['post-message', 'update-message'],
   github: ['comment-on-issue', 'create-issue'],
   jira: ['comment-on-issue', 'create-issue', 'transition-issue', 'update-issue'],
+  pagerduty: [
+    'acknowledge-alert',
+    'acknowledge-incident',
+    'create-incident',
+    'resolve-alert',
+    'resolve-incident',
+    'trigger-alert',
+  ],
 };
 
 let suite: Suite;
@@ -68,6 +76,7 @@ describe('Idempotency: declarations', () => {
         slack: '../../functions/notifications/slack/index.ts',
         github: '../../functions/devops/github/index.ts',
         jira: '../../functions/devops/jira/index.ts',
+        pagerduty: '../../functions/devops/pagerduty/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -10,6 +10,7 @@ import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubFaults } from '../../scripts/local/sandboxes/github.ts';
 import { JIRA_SANDBOX_EMAIL, signJiraWebhook } from '../../scripts/local/sandboxes/jira.ts';
+import { signPagerDutyWebhook } from '../../scripts/local/sandboxes/pagerduty.ts';
 import { tick, withMysql } from '../peers/mariadb.ts';
 import { githubHeaders, slackHeaders } from './support/hostile.ts';
 import { type ConnectorName, REPO, SECRET_NAMES, type Suite, startSuite } from './support/suite.ts';
@@ -28,6 +29,7 @@ const ROTATED = {
   mysqlWrongPassword: 'Wrong-My-Pass-3c3c3c3c',
   mysqlUnknownPassword: 'Unknown-My-Pass-6b6b6b6b',
   jiraToken: 'jira-rotated-leak-check-4f4f4f4f',
+  pagerdutyToken: 'pd-rotated-leak-check-2e2e2e2e',
 };
 
 async function http(
@@ -59,14 +61,19 @@ async function queue(connector: ConnectorName, bodies: unknown[]): Promise<void>
 }
 
 async function webhook(
-  connector: 'slack' | 'github' | 'jira',
+  connector: 'slack' | 'github' | 'jira' | 'pagerduty',
   path: string,
   body: string,
   headers: Record<string, string>,
 ) {
-  for (const name of ['x-slack-signature', 'x-hub-signature-256', 'x-hub-signature']) {
+  for (const name of [
+    'x-slack-signature',
+    'x-hub-signature-256',
+    'x-hub-signature',
+    'x-pagerduty-signature',
+  ]) {
     const value = headers[name];
-    if (value !== undefined) signatures.push(value, value.replace(/^(v0=|sha256=)/, ''));
+    if (value !== undefined) signatures.push(value, value.replace(/^(v0=|v1=|sha256=)/, ''));
   }
   const response = await suite.http(connector, {
     path,
@@ -250,6 +257,47 @@ beforeAll(async () => {
     ...jiraSigned,
     'x-hub-signature': signJiraWebhook('wrong-secret', jiraBody),
   });
+
+  // PagerDuty: both APIs (the routing key travels in the Events API body), not found, a 5xx retried, a
+  // rotation, a revoked token, queue and task, webhooks.
+  const { pagerduty } = suite;
+  await http('pagerduty', '/pagerduty/list-incidents', {});
+  await http('pagerduty', '/pagerduty/create-incident', { title: 'Leak check', serviceId: 'PWIXJZS' });
+  await http('pagerduty', '/pagerduty/get-incident', { incidentId: 'PNOPE00' });
+  await http('pagerduty', '/pagerduty/trigger-alert', {
+    summary: 'Leak check',
+    source: 'leak-host',
+    severity: 'critical',
+    dedupKey: 'leak-check',
+  });
+  await http('pagerduty', '/pagerduty/resolve-alert', { dedupKey: 'leak-check' });
+  pagerduty.inject({ kind: 'server-error', status: 503 }, { route: 'list-oncalls' });
+  await http('pagerduty', '/pagerduty/list-oncalls', {});
+  secrets.set(SECRET_NAMES.pagerdutyToken, ROTATED.pagerdutyToken);
+  pagerduty.state.tokens.add(ROTATED.pagerdutyToken);
+  pagerduty.state.tokens.delete(values.pagerdutyToken);
+  await http('pagerduty', '/pagerduty/get-incident', { incidentId: 'PT4KHLK' });
+  pagerduty.state.tokens.delete(ROTATED.pagerdutyToken);
+  await http('pagerduty', '/pagerduty/get-incident', { incidentId: 'PT4KHLK' });
+  pagerduty.state.tokens.add(ROTATED.pagerdutyToken);
+  pagerduty.state.routingKeys.clear();
+  await http('pagerduty', '/pagerduty/acknowledge-alert', { dedupKey: 'leak-check' });
+  await queue('pagerduty', [{ operation: 'resolve-incident', input: { incidentId: 'PNOPE00' } }]);
+  await task('pagerduty', 'trigger-alert', { summary: 'x', source: 'y', severity: 'info' });
+  const pagerdutyBody = JSON.stringify({
+    event: {
+      id: '01DEN0Q4AVZ7RS3E2D2FMTJ7L2',
+      event_type: 'incident.triggered',
+      occurred_at: new Date().toISOString(),
+      data: { id: 'PT4KHLK' },
+    },
+  });
+  const pagerdutySigned = suite.webhookHeaders('pagerduty', pagerdutyBody);
+  await webhook('pagerduty', '/pagerduty/webhook', pagerdutyBody, pagerdutySigned);
+  await webhook('pagerduty', '/pagerduty/webhook', pagerdutyBody, pagerdutySigned);
+  await webhook('pagerduty', '/pagerduty/webhook', pagerdutyBody, {
+    'x-pagerduty-signature': signPagerDutyWebhook(['wrong-secret'], pagerdutyBody),
+  });
   logs.restore();
 }, 120_000);
 
@@ -264,6 +312,11 @@ describe('Secrets in output: every connector, every path', () => {
     const statuses = outputs.map((output) => /"statusCode":(\d{3})/.exec(output)?.[1]).filter(Boolean);
     expect(statuses).toEqual(expect.arrayContaining(['200', '202', '400', '401', '404', '409']));
     expect(suite.slack.requestsFor('conversations.list').length).toBeGreaterThan(4);
+    // Jira and PagerDuty were reached with the suite's secrets, the Events API with its routing key.
+    expect(suite.jira.logFor('search-issues').filter((entry) => entry.status === 200).length).toBeGreaterThan(
+      0,
+    );
+    expect(suite.pagerduty.state.events.map((event) => event.dedupKey)).toContain('leak-check');
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);
     // MySQL fetched its secret again after the refusal and was refused again: the wrong password was sent.

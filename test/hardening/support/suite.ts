@@ -1,8 +1,8 @@
 /**
- * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira)
+ * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira, PagerDuty)
  * loaded together in one test process, each against a real peer: s3rver, the machine's PostgreSQL behind a
- * password gate, the machine's MariaDB as a user of its own with a distinctive password, the Slack, GitHub
- * and Jira contract fakes, one Secrets Manager fake holding every secret, dynalite for GitHub's delivery ledger and
+ * password gate, the machine's MariaDB as a user of its own with a distinctive password, the Slack, GitHub,
+ * Jira and PagerDuty contract fakes, one Secrets Manager fake holding every secret, dynalite for GitHub's delivery ledger and
  * the SQS/Step Functions JSON fake for its event sink. Every peer is reachable, so a 5xx from a connector
  * is a bug, not an outage. The secret values are distinctive, so a leak test can look for them.
  */
@@ -18,6 +18,12 @@ import {
   startJiraFake,
 } from '../../../scripts/local/sandboxes/jira.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import {
+  PAGERDUTY_SANDBOX_FROM,
+  type PagerDutyFakeState,
+  signPagerDutyWebhook,
+  startPagerDutyFake,
+} from '../../../scripts/local/sandboxes/pagerduty.ts';
 import { type SlackFake, startSlackFake } from '../../../scripts/local/sandboxes/slack.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../../fakes/aws-json.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
@@ -33,7 +39,7 @@ import {
 import { type S3rverPeer, startS3rver } from '../../peers/s3rver.ts';
 import { githubHeaders, slackHeaders } from './hostile.ts';
 
-export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github' | 'jira';
+export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github' | 'jira' | 'pagerduty';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -41,6 +47,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'slack',
   'github',
   'jira',
+  'pagerduty',
 ];
 
 /** What every connector module exports. */
@@ -81,6 +88,9 @@ export interface SecretValues {
   awsSecretAccessKey: string;
   jiraToken: string;
   jiraWebhookSecret: string;
+  pagerdutyToken: string;
+  pagerdutyRoutingKey: string;
+  pagerdutyWebhookSecret: string;
 }
 
 export interface Suite {
@@ -90,6 +100,8 @@ export interface Suite {
   github: GitHubFake;
   /** The Jira contract fake; it accepts `<email>:<values.jiraToken>` (basic auth). */
   jira: FakeServer<JiraFakeState>;
+  /** The PagerDuty contract fake (REST and Events APIs); it accepts `values.pagerdutyToken` and routing key. */
+  pagerduty: FakeServer<PagerDutyFakeState>;
   secrets: SecretsManagerFake;
   dynamo: DynalitePeer;
   aws: AwsJsonFake;
@@ -123,6 +135,9 @@ export const SECRET_NAMES = {
   mysql: 'circle-core/mysql/credentials',
   jiraCredentials: 'circle-core/jira/credentials',
   jiraWebhook: 'circle-core/jira/webhook-secret',
+  pagerdutyToken: 'circle-core/pagerduty/api-key',
+  pagerdutyRoutingKey: 'circle-core/pagerduty/routing-key',
+  pagerdutyWebhook: 'circle-core/pagerduty/webhook-secret',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -183,6 +198,17 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       'transition-issue': { project: 'OPS', key: 'OPS-3', state: 'closed' },
       'search-issues': { project: 'OPS' },
     },
+    pagerduty: {
+      'create-incident': { title: 'Probe', serviceId: 'PWIXJZS' },
+      'get-incident': { incidentId: 'PT4KHLK' },
+      'acknowledge-incident': { incidentId: 'PT4KHLK' },
+      'resolve-incident': { incidentId: 'PT4KHLK' },
+      'list-incidents': {},
+      'list-oncalls': {},
+      'trigger-alert': { summary: 'Probe', source: 'probe-host', severity: 'info', dedupKey: 'probe' },
+      'acknowledge-alert': { dedupKey: 'probe' },
+      'resolve-alert': { dedupKey: 'probe' },
+    },
   };
 }
 
@@ -209,6 +235,10 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     awsSecretAccessKey: distinct('aws-secret-key-'),
     jiraToken: distinct('jira-api-token-'),
     jiraWebhookSecret: distinct('jira-webhook-'),
+    pagerdutyToken: distinct('pd-api-key-'),
+    // Events API integration keys are 32 characters.
+    pagerdutyRoutingKey: `pdrk${randomBytes(14).toString('hex')}`,
+    pagerdutyWebhookSecret: distinct('pd-webhook-'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -230,7 +260,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws, jira] = await Promise.all([
+  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
     startSlackFake({ tokens: [values.slackToken] }),
@@ -246,9 +276,14 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startDynalite(),
     startAwsJsonFake(),
     startJiraFake(),
+    startPagerDutyFake(),
   ]);
   jira.state.tokens.clear();
   jira.state.tokens.add(`${JIRA_SANDBOX_EMAIL}:${values.jiraToken}`);
+  pagerduty.state.tokens.clear();
+  pagerduty.state.tokens.add(values.pagerdutyToken);
+  pagerduty.state.routingKeys.clear();
+  pagerduty.state.routingKeys.set(values.pagerdutyRoutingKey, 'PWIXJZS');
   const secrets = await startSecretsManagerFake({
     [SECRET_NAMES.slackToken]: values.slackToken,
     [SECRET_NAMES.slackSigning]: values.slackSigningSecret,
@@ -268,10 +303,14 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       password: values.jiraToken,
     }),
     [SECRET_NAMES.jiraWebhook]: values.jiraWebhookSecret,
+    [SECRET_NAMES.pagerdutyToken]: values.pagerdutyToken,
+    [SECRET_NAMES.pagerdutyRoutingKey]: values.pagerdutyRoutingKey,
+    [SECRET_NAMES.pagerdutyWebhook]: values.pagerdutyWebhookSecret,
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
   await createTable(dynamo.endpoint, 'jira-state');
+  await createTable(dynamo.endpoint, 'pagerduty-state');
   const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
   if (idempotencyTable !== undefined)
     await createTable(dynamo.endpoint, idempotencyTable, { partitionKey: 'id' });
@@ -312,6 +351,14 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     JIRA_WEBHOOK_SECRET_SECRET: SECRET_NAMES.jiraWebhook,
     JIRA_STATE_TABLE: 'jira-state',
     JIRA_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/jira-events`,
+    PAGERDUTY_API_URL: pagerduty.url,
+    PAGERDUTY_EVENTS_API_URL: pagerduty.url,
+    PAGERDUTY_FROM_EMAIL: PAGERDUTY_SANDBOX_FROM,
+    PAGERDUTY_TOKEN_SECRET: SECRET_NAMES.pagerdutyToken,
+    PAGERDUTY_ROUTING_KEY_SECRET: SECRET_NAMES.pagerdutyRoutingKey,
+    PAGERDUTY_WEBHOOK_SECRET_SECRET: SECRET_NAMES.pagerdutyWebhook,
+    PAGERDUTY_STATE_TABLE: 'pagerduty-state',
+    PAGERDUTY_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/pagerduty-events`,
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -320,14 +367,16 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     process.env[name] = value;
   }
   vi.resetModules();
-  const [s3, postgres, mysqlConnector, slackConnector, githubConnector, jiraConnector] = await Promise.all([
-    import('../../../functions/storage/s3/index.ts'),
-    import('../../../functions/database/postgres/index.ts'),
-    import('../../../functions/database/mysql/index.ts'),
-    import('../../../functions/notifications/slack/index.ts'),
-    import('../../../functions/devops/github/index.ts'),
-    import('../../../functions/devops/jira/index.ts'),
-  ]);
+  const [s3, postgres, mysqlConnector, slackConnector, githubConnector, jiraConnector, pagerdutyConnector] =
+    await Promise.all([
+      import('../../../functions/storage/s3/index.ts'),
+      import('../../../functions/database/postgres/index.ts'),
+      import('../../../functions/database/mysql/index.ts'),
+      import('../../../functions/notifications/slack/index.ts'),
+      import('../../../functions/devops/github/index.ts'),
+      import('../../../functions/devops/jira/index.ts'),
+      import('../../../functions/devops/pagerduty/index.ts'),
+    ]);
   const connectors = {
     s3: s3.connector,
     postgres: postgres.connector,
@@ -335,6 +384,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     slack: slackConnector.connector,
     github: githubConnector.connector,
     jira: jiraConnector.connector,
+    pagerduty: pagerdutyConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the S3 samples.
@@ -379,6 +429,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     slack,
     github,
     jira,
+    pagerduty,
     secrets,
     dynamo,
     aws,
@@ -401,6 +452,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
             'x-hub-signature': signJiraWebhook(values.jiraWebhookSecret, body),
             'x-atlassian-webhook-identifier': randomBytes(8).toString('hex'),
           };
+        case 'pagerduty':
+          return { 'x-pagerduty-signature': signPagerDutyWebhook([values.pagerdutyWebhookSecret], body) };
         default:
           return slackHeaders(values.slackSigningSecret, body);
       }
@@ -437,6 +490,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         slack.close(),
         github.close(),
         jira.close(),
+        pagerduty.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
