@@ -42,7 +42,8 @@ function usesAwsSdk(fn: FunctionSource | undefined): boolean {
 /** Strings only the core contains: finding one in a function bundle means the core was inlined. */
 const CORE_MARKER = 'circle-core.dev/problems';
 /** Strings every bundled AWS SDK v3 client carries (smithy middleware, user agent). */
-const SDK_MARKERS = ['amz-sdk-invocation-id', 'aws-sdk-js'];
+// The SDK's user agent; not `amz-sdk-invocation-id`, which the core's own signed secrets request sends too.
+const SDK_MARKERS = ['aws-sdk-js'];
 /** Only the X-Ray SDK (behind the tracer) carries this: it must stay out of the core's entry chunk. */
 const TRACER_MARKER = 'AWS_XRAY_CONTEXT_MISSING';
 
@@ -290,17 +291,23 @@ function resolveVariables(text: string): string {
     // Innermost first: a fallback may itself hold variables.
     previous = current;
     current = previous.replace(/\$\{([^{}]+)\}/g, (_match, expression: string) => {
-      const [source = '', ...fallback] = expression.split(',');
-      const resolved = VARIABLES[source.trim()];
-      if (resolved !== undefined) return resolved;
-      if (fallback.length === 0) return 'test';
-      return fallback
-        .join(',')
-        .trim()
-        .replace(/^['"]|['"]$/g, '');
+      // `${a, b, 'literal'}`: the first source serverless.yml sets, else the first quoted literal.
+      for (const part of expression.split(',').map((item) => item.trim())) {
+        const resolved = VARIABLES[part];
+        if (resolved !== undefined) return resolved;
+        if (/^(['"]).*\1$/.test(part)) return part.slice(1, -1);
+      }
+      return 'test';
     });
   } while (current !== previous);
   return current;
+}
+
+/** What `Ref` answers for a resource, by its kind (named by the logical id's suffix in every function.yml). */
+function refValue(id: string): string {
+  if (id.endsWith('Topic')) return `arn:aws:sns:us-east-1:123456789012:${id}`;
+  if (id.endsWith('Table') || id.endsWith('Bus')) return `circle-core-test-${id}`;
+  return `https://sqs.us-east-1.amazonaws.com/123456789012/${id}`;
 }
 
 /** A function.yml `environment:` as the deployed function sees it (intrinsics become queue URL/ARN shapes). */
@@ -311,7 +318,7 @@ function functionEnvironment(definition: Readonly<Record<string, unknown>>): Rec
     if (typeof value === 'string') env[key] = resolveVariables(value);
     else if (typeof value === 'number' || typeof value === 'boolean') env[key] = String(value);
     else if (value !== null && typeof value === 'object' && 'Ref' in value) {
-      env[key] = `https://sqs.us-east-1.amazonaws.com/123456789012/${String(value.Ref)}`;
+      env[key] = refValue(String(value.Ref));
     } else if (value !== null && typeof value === 'object' && 'Fn::GetAtt' in value) {
       const [resource] = value['Fn::GetAtt'] as unknown[];
       env[key] = `arn:aws:sqs:us-east-1:123456789012:${String(resource)}`;
