@@ -29,6 +29,7 @@ const FUNCTION_FILES: Record<string, string> = {
   github: 'functions/devops/github/function.yml',
   jira: 'functions/devops/jira/function.yml',
   pagerduty: 'functions/devops/pagerduty/function.yml',
+  redis: 'functions/database/redis/function.yml',
 };
 
 let suite: Suite;

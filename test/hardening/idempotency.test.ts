@@ -27,6 +27,7 @@ const WRITES: Record<ConnectorName, string[]> = {
     'resolve-incident',
     'trigger-alert',
   ],
+  redis: ['delete-value', 'increment-value', 'put-value', 'put-values'],
 };
 
 let suite: Suite;
@@ -77,6 +78,7 @@ describe('Idempotency: declarations', () => {
         github: '../../functions/devops/github/index.ts',
         jira: '../../functions/devops/jira/index.ts',
         pagerduty: '../../functions/devops/pagerduty/index.ts',
+        redis: '../../functions/database/redis/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

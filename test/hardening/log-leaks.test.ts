@@ -30,6 +30,8 @@ const ROTATED = {
   mysqlUnknownPassword: 'Unknown-My-Pass-6b6b6b6b',
   jiraToken: 'jira-rotated-leak-check-4f4f4f4f',
   pagerdutyToken: 'pd-rotated-leak-check-2e2e2e2e',
+  redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
+  redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
 };
 
 async function http(
@@ -298,6 +300,31 @@ beforeAll(async () => {
   await webhook('pagerduty', '/pagerduty/webhook', pagerdutyBody, {
     'x-pagerduty-signature': signPagerDutyWebhook(['wrong-secret'], pagerdutyBody),
   });
+
+  // Redis: success, missing, a refused condition, a wrong type, a rotation (ACL password changed, the
+  // connections killed), a secret the server refuses, queue and task.
+  const killRedisSessions = async (): Promise<void> => {
+    await suite.redis.admin.sendCommand(['CLIENT', 'KILL', 'USER', suite.redisUser]);
+  };
+  const redisPassword = async (password: string): Promise<void> => {
+    await suite.redis.admin.sendCommand(['ACL', 'SETUSER', suite.redisUser, 'resetpass', `>${password}`]);
+  };
+  const redisSecret = (password: string): string => JSON.stringify({ username: suite.redisUser, password });
+  await http('redis', '/redis/put-value', { key: 'leak/a', value: { n: 1 } });
+  await http('redis', '/redis/get-value', { key: 'leak/a' });
+  await http('redis', '/redis/get-value', { key: 'leak/missing' });
+  await http('redis', '/redis/put-value', { key: 'leak/a', value: 2, onlyIfAbsent: true });
+  await http('redis', '/redis/increment-value', { key: 'leak/a' });
+  await redisPassword(ROTATED.redisPassword);
+  secrets.set(SECRET_NAMES.redis, redisSecret(ROTATED.redisPassword));
+  await killRedisSessions();
+  await http('redis', '/redis/get-value', { key: 'leak/a' });
+  await redisPassword(ROTATED.redisWrongPassword);
+  await killRedisSessions();
+  await http('redis', '/redis/get-value', { key: 'leak/a' });
+  await redisPassword(ROTATED.redisPassword);
+  await queue('redis', [{ operation: 'put-value', input: { key: 'leak/q' } }, 'not json']);
+  await task('redis', 'get-value', { key: 'leak/missing' });
   logs.restore();
 }, 120_000);
 

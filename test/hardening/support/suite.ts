@@ -1,10 +1,12 @@
 /**
- * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira, PagerDuty)
- * loaded together in one test process, each against a real peer: s3rver, the machine's PostgreSQL behind a
- * password gate, the machine's MariaDB as a user of its own with a distinctive password, the Slack, GitHub,
- * Jira and PagerDuty contract fakes, one Secrets Manager fake holding every secret, dynalite for GitHub's delivery ledger and
- * the SQS/Step Functions JSON fake for its event sink. Every peer is reachable, so a 5xx from a connector
- * is a bug, not an outage. The secret values are distinctive, so a leak test can look for them.
+ * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira,
+ * PagerDuty, Redis) loaded together in one test process, each against a real peer: s3rver, the machine's
+ * PostgreSQL behind a password gate, the machine's MariaDB as a user of its own with a distinctive
+ * password, the machine's Redis as an ACL user of its own under a prefix of the run, the Slack, GitHub,
+ * Jira and PagerDuty contract fakes, one Secrets Manager fake holding every secret, dynalite for the
+ * webhook delivery ledgers and the SQS/Step Functions JSON fake for their event sinks. Every peer is
+ * reachable, so a 5xx from a connector is a bug, not an outage. The secret values are distinctive, so a
+ * leak test can look for them.
  */
 import { randomBytes } from 'node:crypto';
 import { httpEvent, lambdaContext } from '@circle-core/core/testing';
@@ -36,10 +38,11 @@ import {
   uniqueName,
   withPostgres,
 } from '../../peers/postgres.ts';
+import { type RedisPeer, startRedisPeer } from '../../peers/redis.ts';
 import { type S3rverPeer, startS3rver } from '../../peers/s3rver.ts';
 import { githubHeaders, slackHeaders } from './hostile.ts';
 
-export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github' | 'jira' | 'pagerduty';
+export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github' | 'jira' | 'pagerduty' | 'redis';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -48,6 +51,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'github',
   'jira',
   'pagerduty',
+  'redis',
 ];
 
 /** What every connector module exports. */
@@ -91,6 +95,7 @@ export interface SecretValues {
   pagerdutyToken: string;
   pagerdutyRoutingKey: string;
   pagerdutyWebhookSecret: string;
+  redisPassword: string;
 }
 
 export interface Suite {
@@ -102,6 +107,9 @@ export interface Suite {
   jira: FakeServer<JiraFakeState>;
   /** The PagerDuty contract fake (REST and Events APIs); it accepts `values.pagerdutyToken` and routing key. */
   pagerduty: FakeServer<PagerDutyFakeState>;
+  /** The machine's Redis under a prefix of this run; the connector logs in as `redisUser`. */
+  redis: RedisPeer;
+  redisUser: string;
   secrets: SecretsManagerFake;
   dynamo: DynalitePeer;
   aws: AwsJsonFake;
@@ -138,6 +146,7 @@ export const SECRET_NAMES = {
   pagerdutyToken: 'circle-core/pagerduty/api-key',
   pagerdutyRoutingKey: 'circle-core/pagerduty/routing-key',
   pagerdutyWebhook: 'circle-core/pagerduty/webhook-secret',
+  redis: 'circle-core/redis/credentials',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -209,6 +218,15 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       'acknowledge-alert': { dedupKey: 'probe' },
       'resolve-alert': { dedupKey: 'probe' },
     },
+    redis: {
+      'get-value': { key: 'seed/greeting' },
+      'put-value': { key: 'probe/a', value: { n: 1 } },
+      'delete-value': { key: 'probe/gone' },
+      'get-values': { keys: ['seed/greeting', 'probe/missing'] },
+      'put-values': { items: [{ key: 'probe/b', value: 'x' }] },
+      'list-keys': { prefix: 'seed/' },
+      'increment-value': { key: 'probe/count', by: 2 },
+    },
   };
 }
 
@@ -239,6 +257,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     // Events API integration keys are 32 characters.
     pagerdutyRoutingKey: `pdrk${randomBytes(14).toString('hex')}`,
     pagerdutyWebhookSecret: distinct('pd-webhook-'),
+    redisPassword: distinct('Redis-Pass-'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -260,7 +279,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty] = await Promise.all([
+  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
     startSlackFake({ tokens: [values.slackToken] }),
@@ -277,7 +296,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startAwsJsonFake(),
     startJiraFake(),
     startPagerDutyFake(),
+    startRedisPeer(),
   ]);
+  const redisUser = await redis.addUser(values.redisPassword);
   jira.state.tokens.clear();
   jira.state.tokens.add(`${JIRA_SANDBOX_EMAIL}:${values.jiraToken}`);
   pagerduty.state.tokens.clear();
@@ -306,6 +327,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.pagerdutyToken]: values.pagerdutyToken,
     [SECRET_NAMES.pagerdutyRoutingKey]: values.pagerdutyRoutingKey,
     [SECRET_NAMES.pagerdutyWebhook]: values.pagerdutyWebhookSecret,
+    [SECRET_NAMES.redis]: JSON.stringify({ username: redisUser, password: values.redisPassword }),
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
@@ -359,6 +381,12 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     PAGERDUTY_WEBHOOK_SECRET_SECRET: SECRET_NAMES.pagerdutyWebhook,
     PAGERDUTY_STATE_TABLE: 'pagerduty-state',
     PAGERDUTY_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/pagerduty-events`,
+    REDIS_HOST: redis.host,
+    REDIS_PORT: String(redis.port),
+    REDIS_TLS: 'disable',
+    REDIS_SECRET: SECRET_NAMES.redis,
+    REDIS_KEY_PREFIX: `${redis.prefix}hardening:`,
+    REDIS_TIMEOUT_MS: '5000',
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -367,16 +395,25 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     process.env[name] = value;
   }
   vi.resetModules();
-  const [s3, postgres, mysqlConnector, slackConnector, githubConnector, jiraConnector, pagerdutyConnector] =
-    await Promise.all([
-      import('../../../functions/storage/s3/index.ts'),
-      import('../../../functions/database/postgres/index.ts'),
-      import('../../../functions/database/mysql/index.ts'),
-      import('../../../functions/notifications/slack/index.ts'),
-      import('../../../functions/devops/github/index.ts'),
-      import('../../../functions/devops/jira/index.ts'),
-      import('../../../functions/devops/pagerduty/index.ts'),
-    ]);
+  const [
+    s3,
+    postgres,
+    mysqlConnector,
+    slackConnector,
+    githubConnector,
+    jiraConnector,
+    pagerdutyConnector,
+    redisConnector,
+  ] = await Promise.all([
+    import('../../../functions/storage/s3/index.ts'),
+    import('../../../functions/database/postgres/index.ts'),
+    import('../../../functions/database/mysql/index.ts'),
+    import('../../../functions/notifications/slack/index.ts'),
+    import('../../../functions/devops/github/index.ts'),
+    import('../../../functions/devops/jira/index.ts'),
+    import('../../../functions/devops/pagerduty/index.ts'),
+    import('../../../functions/database/redis/index.ts'),
+  ]);
   const connectors = {
     s3: s3.connector,
     postgres: postgres.connector,
@@ -385,8 +422,18 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     github: githubConnector.connector,
     jira: jiraConnector.connector,
     pagerduty: pagerdutyConnector.connector,
+    redis: redisConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
+  // Something to read for the Redis samples.
+  await connectors.redis.handler(
+    {
+      operation: 'put-value',
+      input: { key: 'seed/greeting', value: 'hello' },
+      idempotencyKey: 'seed-greeting',
+    },
+    lambdaContext(),
+  );
   // Something to read for the S3 samples.
   await connectors.s3.handler(
     {
@@ -430,6 +477,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     github,
     jira,
     pagerduty,
+    redis,
+    redisUser,
     secrets,
     dynamo,
     aws,
@@ -474,6 +523,10 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         | { close(): Promise<void> }
         | undefined;
       await mysqlClient?.close();
+      const redisClient = (await connectors.redis.runtime.client().catch(() => undefined)) as
+        | { close(): Promise<void> }
+        | undefined;
+      await redisClient?.close().catch(() => undefined);
       for (const [name, value] of saved) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
@@ -491,6 +544,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         github.close(),
         jira.close(),
         pagerduty.close(),
+        redis.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
