@@ -30,6 +30,7 @@ const FUNCTION_FILES: Record<string, string> = {
   jira: 'functions/devops/jira/function.yml',
   pagerduty: 'functions/devops/pagerduty/function.yml',
   redis: 'functions/database/redis/function.yml',
+  dynamodb: 'functions/database/dynamodb/function.yml',
 };
 
 let suite: Suite;

@@ -28,6 +28,7 @@ const WRITES: Record<ConnectorName, string[]> = {
     'trigger-alert',
   ],
   redis: ['delete-value', 'increment-value', 'put-value', 'put-values'],
+  dynamodb: ['delete-value', 'increment-value', 'put-value', 'put-values'],
 };
 
 let suite: Suite;
@@ -79,6 +80,7 @@ describe('Idempotency: declarations', () => {
         jira: '../../functions/devops/jira/index.ts',
         pagerduty: '../../functions/devops/pagerduty/index.ts',
         redis: '../../functions/database/redis/index.ts',
+        dynamodb: '../../functions/database/dynamodb/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

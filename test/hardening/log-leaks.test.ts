@@ -325,6 +325,16 @@ beforeAll(async () => {
   await redisPassword(ROTATED.redisPassword);
   await queue('redis', [{ operation: 'put-value', input: { key: 'leak/q' } }, 'not json']);
   await task('redis', 'get-value', { key: 'leak/missing' });
+
+  // DynamoDB (requests signed with the distinctive secret access key): success, missing, a refused
+  // condition, a wrong type, queue and task.
+  await http('dynamodb', '/dynamodb/put-value', { key: 'leak/a', value: { n: 1 } });
+  await http('dynamodb', '/dynamodb/get-value', { key: 'leak/a' });
+  await http('dynamodb', '/dynamodb/get-value', { key: 'leak/missing' });
+  await http('dynamodb', '/dynamodb/put-value', { key: 'leak/a', value: 2, onlyIfAbsent: true });
+  await http('dynamodb', '/dynamodb/increment-value', { key: 'leak/a' });
+  await queue('dynamodb', [{ operation: 'put-value', input: { key: 'leak/q' } }, 'not json']);
+  await task('dynamodb', 'get-value', { key: 'leak/missing' });
   logs.restore();
 }, 120_000);
 

@@ -1,10 +1,10 @@
 /**
  * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira,
- * PagerDuty, Redis) loaded together in one test process, each against a real peer: s3rver, the machine's
+ * PagerDuty, Redis, DynamoDB) loaded together in one test process, each against a real peer: s3rver, the machine's
  * PostgreSQL behind a password gate, the machine's MariaDB as a user of its own with a distinctive
  * password, the machine's Redis as an ACL user of its own under a prefix of the run, the Slack, GitHub,
- * Jira and PagerDuty contract fakes, one Secrets Manager fake holding every secret, dynalite for the
- * webhook delivery ledgers and the SQS/Step Functions JSON fake for their event sinks. Every peer is
+ * Jira and PagerDuty contract fakes, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
+ * table and the webhook delivery ledgers and the SQS/Step Functions JSON fake for their event sinks. Every peer is
  * reachable, so a 5xx from a connector is a bug, not an outage. The secret values are distinctive, so a
  * leak test can look for them.
  */
@@ -42,7 +42,16 @@ import { type RedisPeer, startRedisPeer } from '../../peers/redis.ts';
 import { type S3rverPeer, startS3rver } from '../../peers/s3rver.ts';
 import { githubHeaders, slackHeaders } from './hostile.ts';
 
-export type ConnectorName = 's3' | 'postgres' | 'mysql' | 'slack' | 'github' | 'jira' | 'pagerduty' | 'redis';
+export type ConnectorName =
+  | 's3'
+  | 'postgres'
+  | 'mysql'
+  | 'slack'
+  | 'github'
+  | 'jira'
+  | 'pagerduty'
+  | 'redis'
+  | 'dynamodb';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -52,6 +61,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'jira',
   'pagerduty',
   'redis',
+  'dynamodb',
 ];
 
 /** What every connector module exports. */
@@ -227,6 +237,15 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       'list-keys': { prefix: 'seed/' },
       'increment-value': { key: 'probe/count', by: 2 },
     },
+    dynamodb: {
+      'get-value': { key: 'seed/greeting' },
+      'put-value': { key: 'probe/a', value: { n: 1 } },
+      'delete-value': { key: 'probe/gone' },
+      'get-values': { keys: ['seed/greeting', 'probe/missing'] },
+      'put-values': { items: [{ key: 'probe/b', value: 'x' }] },
+      'list-keys': { prefix: 'seed/' },
+      'increment-value': { key: 'probe/count', by: 2 },
+    },
   };
 }
 
@@ -333,6 +352,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   await createTable(dynamo.endpoint, 'slack-state');
   await createTable(dynamo.endpoint, 'jira-state');
   await createTable(dynamo.endpoint, 'pagerduty-state');
+  await createTable(dynamo.endpoint, 'key-values', { partitionKey: 'pk', sortKey: 'sk' });
   const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
   if (idempotencyTable !== undefined)
     await createTable(dynamo.endpoint, idempotencyTable, { partitionKey: 'id' });
@@ -387,6 +407,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     REDIS_SECRET: SECRET_NAMES.redis,
     REDIS_KEY_PREFIX: `${redis.prefix}hardening:`,
     REDIS_TIMEOUT_MS: '5000',
+    DYNAMODB_TABLE: 'key-values',
+    DYNAMODB_TIMEOUT_MS: '5000',
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -404,6 +426,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     jiraConnector,
     pagerdutyConnector,
     redisConnector,
+    dynamodbConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -413,6 +436,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/devops/jira/index.ts'),
     import('../../../functions/devops/pagerduty/index.ts'),
     import('../../../functions/database/redis/index.ts'),
+    import('../../../functions/database/dynamodb/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -423,10 +447,19 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     jira: jiraConnector.connector,
     pagerduty: pagerdutyConnector.connector,
     redis: redisConnector.connector,
+    dynamodb: dynamodbConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
-  // Something to read for the Redis samples.
+  // Something to read for the Redis and DynamoDB samples.
   await connectors.redis.handler(
+    {
+      operation: 'put-value',
+      input: { key: 'seed/greeting', value: 'hello' },
+      idempotencyKey: 'seed-greeting',
+    },
+    lambdaContext(),
+  );
+  await connectors.dynamodb.handler(
     {
       operation: 'put-value',
       input: { key: 'seed/greeting', value: 'hello' },
