@@ -17,8 +17,20 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANTHROPIC_SANDBOX_TOKEN, ANTHROPIC_VERSION } from '../../scripts/local/sandboxes/anthropic.ts';
 import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
+import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/jira.ts';
+import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
+import { PAGERDUTY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/pagerduty.ts';
+import { AZURITE_ACCOUNT } from '../../scripts/local/stores/azurite.ts';
 import { type StackProcess, startStackProcess } from '../local/stack-process.ts';
 
 const REGION = 'us-east-1';
@@ -100,6 +112,29 @@ function sandboxRefusal(answer: Answer): void {
   expect(JSON.parse(answer.body)).toMatchObject({ ok: false, error: 'forbidden' });
 }
 
+/** Each sandbox's own credential, as its clients send it. */
+const JIRA_AUTH = `Basic ${Buffer.from(`${JIRA_SANDBOX_EMAIL}:${JIRA_SANDBOX_TOKEN}`).toString('base64')}`;
+const PAGERDUTY_AUTH = `Token token=${PAGERDUTY_SANDBOX_TOKEN}`;
+const ANTHROPIC_HEADERS = { 'x-api-key': ANTHROPIC_SANDBOX_TOKEN, 'anthropic-version': ANTHROPIC_VERSION };
+/** azurite checks signatures: its probe lists containers with an account SAS signed by the emulator key. */
+const AZURITE_SAS = generateAccountSASQueryParameters(
+  {
+    expiresOn: new Date(Date.now() + 3_600_000),
+    permissions: AccountSASPermissions.parse('rl'),
+    resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+    services: AccountSASServices.parse('b').toString(),
+  },
+  new StorageSharedKeyCredential(AZURITE_ACCOUNT.name, AZURITE_ACCOUNT.key),
+).toString();
+
+/** A JSON sandbox answers `path` with a 200 for its credential. */
+function sandboxClient(path: string, headers: Record<string, string>): (url: string) => Promise<void> {
+  return async (url) => {
+    const response = await fetch(`${url}${path}`, { headers });
+    expect(response.status).toBe(200);
+  };
+}
+
 /** Every HTTP listener the stack starts: adding one without a row here fails the first test. */
 const LISTENERS: Record<string, ListenerCase> = {
   'HTTP API': {
@@ -165,6 +200,38 @@ const LISTENERS: Record<string, ListenerCase> = {
         headers: { authorization: `Bearer ${GITHUB_SANDBOX_TOKEN}` },
       });
       expect(response.status).toBe(200);
+    },
+  },
+  'Jira sandbox': {
+    probe: { path: '/rest/api/3/myself', headers: { authorization: JIRA_AUTH } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/rest/api/3/issue/OPS-1', { authorization: JIRA_AUTH }),
+  },
+  'PagerDuty sandbox': {
+    probe: { path: '/abilities', headers: { authorization: PAGERDUTY_AUTH } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/incidents', { authorization: PAGERDUTY_AUTH }),
+  },
+  'OpenAI sandbox': {
+    probe: { path: '/v1/models', headers: { authorization: `Bearer ${OPENAI_SANDBOX_TOKEN}` } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/v1/models', { authorization: `Bearer ${OPENAI_SANDBOX_TOKEN}` }),
+  },
+  'Anthropic sandbox': {
+    probe: { path: '/v1/models/claude-3-5-haiku-latest', headers: ANTHROPIC_HEADERS },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/v1/models/claude-sonnet-4-20250514', ANTHROPIC_HEADERS),
+  },
+  'Azure Blob (azurite)': {
+    probe: { path: `/${AZURITE_ACCOUNT.name}?comp=list&${AZURITE_SAS}` },
+    refusalShape: (answer) => {
+      expect(answer.headers['x-ms-error-code']).toBe('AuthorizationFailure');
+      expect(answer.body).toContain('<Code>AuthorizationFailure</Code>');
+    },
+    sdkPath: async (url) => {
+      const response = await fetch(`${url}/${AZURITE_ACCOUNT.name}?comp=list&${AZURITE_SAS}`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('<EnumerationResults');
     },
   },
   'S3 (s3rver)': {
