@@ -12,6 +12,7 @@
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { firstSteps } from './first-steps.ts';
 import { createStackLog, type StackLog } from './log.ts';
 import { buildDir, localDir, REPO_ROOT } from './paths.ts';
 import { type Stack, type StackOptions, startStack } from './stack.ts';
@@ -128,6 +129,13 @@ export function summary(stack: Stack): string {
     '',
     '  Stores',
     table(Object.entries(stack.stores).map(([name, url]) => [name, url])),
+    '',
+    '  Try',
+    ...firstSteps(
+      stack.apiUrl,
+      stack.apiKey.key,
+      stack.model.functions.map((fn) => fn.key),
+    ).map((step) => `    ${step}`),
     '',
     '  Press Ctrl-C to stop.',
     '',
