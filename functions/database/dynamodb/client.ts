@@ -117,6 +117,24 @@ function badCursor(): ValidationError {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The JSON pointer of the first number DynamoDB cannot store (magnitudes from 1E-130 up to, not
+ * including, 1E+126, and 0), or undefined. A JSON number outside that range is valid input to the
+ * interface, so it is refused here by name instead of as DynamoDB's ValidationException.
+ */
+function unstorableNumberAt(value: unknown, pointer: string): string | undefined {
+  if (typeof value === 'number') {
+    const magnitude = Math.abs(value);
+    return magnitude !== 0 && (magnitude >= 1e126 || magnitude < 1e-130) ? pointer : undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [name, item] of Object.entries(value)) {
+    const at = unstorableNumberAt(item, `${pointer}/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
+/**
  * The key-value interface on one DynamoDB table.
  *
  * @example
@@ -179,7 +197,7 @@ export class DynamodbKeyValueStore implements KeyValueStore {
               ConditionExpression: 'ver = :expected AND (attribute_not_exists(#ttl) OR #ttl > :now)',
               values: { ':expected': input.ifVersion, ':now': nowSeconds() },
             };
-    const { item, output } = this.#itemOf(input.key, input.value, input.ttlSeconds);
+    const { item, output } = this.#itemOf(input.key, input.value, input.ttlSeconds, '/value');
     await this.#call('PutItem', (abortSignal) =>
       this.#doc.send(
         new PutCommand({
@@ -250,7 +268,9 @@ export class DynamodbKeyValueStore implements KeyValueStore {
   async putValues(raw: PutValuesInput): Promise<PutValuesOutput> {
     const { items } = parseInput(PutValuesInput, raw);
     const table = this.#options.table;
-    const written = items.map((item) => this.#itemOf(item.key, item.value, item.ttlSeconds));
+    const written = items.map((item, index) =>
+      this.#itemOf(item.key, item.value, item.ttlSeconds, `/items/${index}/value`),
+    );
     let pending = written.map(({ item }) => ({ PutRequest: { Item: item } }));
     for (let attempt = 0; pending.length > 0; attempt += 1) {
       if (attempt > 0) await this.#backOff(attempt, 'BatchWriteItem', pending.length);
@@ -392,7 +412,18 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     );
   }
 
-  #itemOf(key: string, value: Value, ttlSeconds: number | undefined): { item: Item; output: PutValueOutput } {
+  #itemOf(
+    key: string,
+    value: Value,
+    ttlSeconds: number | undefined,
+    pointer: string,
+  ): { item: Item; output: PutValueOutput } {
+    const unstorable = unstorableNumberAt(value, pointer);
+    if (unstorable !== undefined) {
+      throw new ValidationError('value holds a number DynamoDB cannot store', [
+        { pointer: unstorable, message: 'expected 0 or a magnitude from 1e-130 up to, not including, 1e126' },
+      ]);
+    }
     const version = newVersion();
     const expires = ttlSeconds === undefined ? undefined : expiryOf(ttlSeconds);
     return {

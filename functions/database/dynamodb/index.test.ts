@@ -193,6 +193,28 @@ describe('Connector: dynamodb', () => {
       expect(foreign.statusCode).toBe(400);
     });
 
+    it('answers 400 naming a number DynamoDB cannot store, before calling DynamoDB', async () => {
+      // Act (the hardening fuzz found -1e126 answered as a 502 from DynamoDB's ValidationException)
+      const huge = await call('put-value', { key: 'numbers/huge', value: { 'a/b': [1, -1e126] } });
+      const tiny = await call('put-values', {
+        items: [
+          { key: 'numbers/ok', value: { zero: 0, small: 1e-130, large: 9.9e125 } },
+          { key: 'numbers/tiny', value: 5e-324 },
+        ],
+      });
+      const stored = await call('get-value', { key: 'numbers/ok' });
+
+      // Assess
+      expect(huge.statusCode).toBe(400);
+      expect(parsed(huge)['errors']).toEqual([
+        { pointer: '/value/a~1b/1', message: expect.stringContaining('1e126') },
+      ]);
+      expect(tiny.statusCode).toBe(400);
+      expect(parsed(tiny)['errors']).toEqual([{ pointer: '/items/1/value', message: expect.any(String) }]);
+      expect((await call('get-value', { key: 'numbers/huge' })).statusCode).toBe(404);
+      expect(stored.statusCode).toBe(404);
+    });
+
     it('treats an expired item DynamoDB has not swept yet as absent everywhere', async () => {
       // Prepare
       const past = String(Math.floor(Date.now() / 1000) - 60);
