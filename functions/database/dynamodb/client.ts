@@ -153,6 +153,9 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     this.#sdk = sdk;
     this.#doc = DynamoDBDocumentClient.from(sdk, {
       marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
+      // Values were JSON numbers (doubles) when written: read them back as such, beyond the safe integers too
+      // (the SDK otherwise throws on any number above 2^53, e.g. 1e20).
+      unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
     });
     this.#options = options;
   }

@@ -203,6 +203,10 @@ describe('Connector: dynamodb', () => {
         ],
       });
       const stored = await call('get-value', { key: 'numbers/ok' });
+      const edges = await call('put-value', {
+        key: 'numbers/edges',
+        value: { zero: 0, small: -1e-130, large: 9.9e125, beyondSafe: 1e20 },
+      });
 
       // Assess
       expect(huge.statusCode).toBe(400);
@@ -213,6 +217,14 @@ describe('Connector: dynamodb', () => {
       expect(parsed(tiny)['errors']).toEqual([{ pointer: '/items/1/value', message: expect.any(String) }]);
       expect((await call('get-value', { key: 'numbers/huge' })).statusCode).toBe(404);
       expect(stored.statusCode).toBe(404);
+      expect(edges.statusCode).toBe(200);
+      const read = await call('get-value', { key: 'numbers/edges' });
+      expect(parsed(read)['value']).toEqual({
+        zero: 0,
+        small: -1e-130,
+        large: 9.9e125,
+        beyondSafe: 1e20,
+      });
     });
 
     it('treats an expired item DynamoDB has not swept yet as absent everywhere', async () => {
