@@ -31,6 +31,7 @@ const FUNCTION_FILES: Record<string, string> = {
   pagerduty: 'functions/devops/pagerduty/function.yml',
   redis: 'functions/database/redis/function.yml',
   dynamodb: 'functions/database/dynamodb/function.yml',
+  openai: 'functions/ai/openai/function.yml',
 };
 
 let suite: Suite;

@@ -29,6 +29,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   ],
   redis: ['delete-value', 'increment-value', 'put-value', 'put-values'],
   dynamodb: ['delete-value', 'increment-value', 'put-value', 'put-values'],
+  openai: [],
 };
 
 let suite: Suite;
@@ -81,6 +82,7 @@ describe('Idempotency: declarations', () => {
         pagerduty: '../../functions/devops/pagerduty/index.ts',
         redis: '../../functions/database/redis/index.ts',
         dynamodb: '../../functions/database/dynamodb/index.ts',
+        openai: '../../functions/ai/openai/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -30,6 +30,7 @@ const ROTATED = {
   mysqlUnknownPassword: 'Unknown-My-Pass-6b6b6b6b',
   jiraToken: 'jira-rotated-leak-check-4f4f4f4f',
   pagerdutyToken: 'pd-rotated-leak-check-2e2e2e2e',
+  openaiApiKey: 'sk-rotated-leak-check-3b3b3b3b',
   redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
   redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
 };
@@ -335,6 +336,25 @@ beforeAll(async () => {
   await http('dynamodb', '/dynamodb/increment-value', { key: 'leak/a' });
   await queue('dynamodb', [{ operation: 'put-value', input: { key: 'leak/q' } }, 'not json']);
   await task('dynamodb', 'get-value', { key: 'leak/missing' });
+
+  // OpenAI: success on each operation, an unknown model, a 5xx retried, a rotation, a revoked key, queue
+  // and task.
+  const { openai } = suite;
+  const chat = { messages: [{ role: 'user', content: 'Reply with the single word: pong' }] };
+  await http('openai', '/openai/complete-chat', chat);
+  await http('openai', '/openai/embed-texts', { inputs: ['leak check'], dimensions: 8 });
+  await http('openai', '/openai/complete-chat', { ...chat, model: 'gpt-9' });
+  openai.inject({ kind: 'server-error', status: 503 });
+  await http('openai', '/openai/complete-chat', chat);
+  secrets.set(SECRET_NAMES.openai, ROTATED.openaiApiKey);
+  openai.state.tokens.add(ROTATED.openaiApiKey);
+  openai.state.tokens.delete(values.openaiApiKey);
+  await http('openai', '/openai/complete-chat', chat);
+  openai.state.tokens.delete(ROTATED.openaiApiKey);
+  await http('openai', '/openai/complete-chat', chat);
+  openai.state.tokens.add(ROTATED.openaiApiKey);
+  await queue('openai', [{ operation: 'complete-chat', input: { messages: [] } }, 'not json']);
+  await task('openai', 'embed-texts', { inputs: ['x'], model: 'no-such-model' });
   logs.restore();
 }, 120_000);
 
@@ -354,6 +374,7 @@ describe('Secrets in output: every connector, every path', () => {
       0,
     );
     expect(suite.pagerduty.state.events.map((event) => event.dedupKey)).toContain('leak-check');
+    expect(suite.openai.state.chats.length).toBeGreaterThan(2);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);
     // MySQL fetched its secret again after the refusal and was refused again: the wrong password was sent.

@@ -1,9 +1,9 @@
 /**
  * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira,
- * PagerDuty, Redis, DynamoDB) loaded together in one test process, each against a real peer: s3rver, the machine's
+ * PagerDuty, Redis, DynamoDB, OpenAI) loaded together in one test process, each against a real peer: s3rver, the machine's
  * PostgreSQL behind a password gate, the machine's MariaDB as a user of its own with a distinctive
  * password, the machine's Redis as an ACL user of its own under a prefix of the run, the Slack, GitHub,
- * Jira and PagerDuty contract fakes, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
+ * Jira, PagerDuty and OpenAI contract fakes, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
  * table and the webhook delivery ledgers and the SQS/Step Functions JSON fake for their event sinks. Every peer is
  * reachable, so a 5xx from a connector is a bug, not an outage. The secret values are distinctive, so a
  * leak test can look for them.
@@ -20,6 +20,7 @@ import {
   startJiraFake,
 } from '../../../scripts/local/sandboxes/jira.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type OpenaiFakeState, startOpenaiFake } from '../../../scripts/local/sandboxes/openai.ts';
 import {
   PAGERDUTY_SANDBOX_FROM,
   type PagerDutyFakeState,
@@ -51,7 +52,8 @@ export type ConnectorName =
   | 'jira'
   | 'pagerduty'
   | 'redis'
-  | 'dynamodb';
+  | 'dynamodb'
+  | 'openai';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -62,6 +64,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'pagerduty',
   'redis',
   'dynamodb',
+  'openai',
 ];
 
 /** What every connector module exports. */
@@ -106,6 +109,7 @@ export interface SecretValues {
   pagerdutyRoutingKey: string;
   pagerdutyWebhookSecret: string;
   redisPassword: string;
+  openaiApiKey: string;
 }
 
 export interface Suite {
@@ -120,6 +124,8 @@ export interface Suite {
   /** The machine's Redis under a prefix of this run; the connector logs in as `redisUser`. */
   redis: RedisPeer;
   redisUser: string;
+  /** The OpenAI contract fake; it accepts `values.openaiApiKey`. */
+  openai: FakeServer<OpenaiFakeState>;
   secrets: SecretsManagerFake;
   dynamo: DynalitePeer;
   aws: AwsJsonFake;
@@ -157,6 +163,7 @@ export const SECRET_NAMES = {
   pagerdutyRoutingKey: 'circle-core/pagerduty/routing-key',
   pagerdutyWebhook: 'circle-core/pagerduty/webhook-secret',
   redis: 'circle-core/redis/credentials',
+  openai: 'circle-core/openai/api-key',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -246,6 +253,15 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       'list-keys': { prefix: 'seed/' },
       'increment-value': { key: 'probe/count', by: 2 },
     },
+    openai: {
+      'complete-chat': { messages: [{ role: 'user', content: 'Reply with the single word: pong' }] },
+      'generate-object': {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
+      },
+      'embed-texts': { inputs: ['one two', 'three'], dimensions: 8 },
+    },
   };
 }
 
@@ -277,6 +293,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pagerdutyRoutingKey: `pdrk${randomBytes(14).toString('hex')}`,
     pagerdutyWebhookSecret: distinct('pd-webhook-'),
     redisPassword: distinct('Redis-Pass-'),
+    openaiApiKey: distinct('sk-hardening-'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -298,7 +315,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis] = await Promise.all([
+  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
     startSlackFake({ tokens: [values.slackToken] }),
@@ -316,7 +333,10 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startJiraFake(),
     startPagerDutyFake(),
     startRedisPeer(),
+    startOpenaiFake(),
   ]);
+  openai.state.tokens.clear();
+  openai.state.tokens.add(values.openaiApiKey);
   const redisUser = await redis.addUser(values.redisPassword);
   jira.state.tokens.clear();
   jira.state.tokens.add(`${JIRA_SANDBOX_EMAIL}:${values.jiraToken}`);
@@ -347,6 +367,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.pagerdutyRoutingKey]: values.pagerdutyRoutingKey,
     [SECRET_NAMES.pagerdutyWebhook]: values.pagerdutyWebhookSecret,
     [SECRET_NAMES.redis]: JSON.stringify({ username: redisUser, password: values.redisPassword }),
+    [SECRET_NAMES.openai]: values.openaiApiKey,
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
@@ -409,6 +430,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     REDIS_TIMEOUT_MS: '5000',
     DYNAMODB_TABLE: 'key-values',
     DYNAMODB_TIMEOUT_MS: '5000',
+    OPENAI_API_URL: `${openai.url}/v1`,
+    OPENAI_API_KEY_SECRET: SECRET_NAMES.openai,
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -427,6 +450,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pagerdutyConnector,
     redisConnector,
     dynamodbConnector,
+    openaiConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -437,6 +461,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/devops/pagerduty/index.ts'),
     import('../../../functions/database/redis/index.ts'),
     import('../../../functions/database/dynamodb/index.ts'),
+    import('../../../functions/ai/openai/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -448,6 +473,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pagerduty: pagerdutyConnector.connector,
     redis: redisConnector.connector,
     dynamodb: dynamodbConnector.connector,
+    openai: openaiConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -512,6 +538,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pagerduty,
     redis,
     redisUser,
+    openai,
     secrets,
     dynamo,
     aws,
@@ -578,6 +605,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         jira.close(),
         pagerduty.close(),
         redis.close(),
+        openai.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
