@@ -45,6 +45,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GITHUB_SANDBOX_WEBHOOK_SECRET } from '../../scripts/local/sandboxes/index.ts';
 import { REPO_ROOT, type StackProcess, startStackProcess } from './stack-process.ts';
 
 const run = promisify(execFile);
@@ -195,10 +196,9 @@ describe('Local stack: HTTP API', () => {
   });
 
   it('keeps webhook routes open: the connector, not the gateway, answers', async () => {
-    // Prepare: no API key; the connector checks GitHub's signature with its webhook secret instead.
-    const name = 'circle-core/dev/github/webhook-secret';
-    const secret = `whsec-e2e-${Date.now()}`;
-    await secrets.send(new CreateSecretCommand({ Name: name, SecretString: secret }));
+    // Prepare: no API key; the connector checks GitHub's signature with its webhook secret instead (the one
+    // the stack stores for its GitHub sandbox).
+    const secret = GITHUB_SANDBOX_WEBHOOK_SECRET;
     const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
     const deliver = (signature: string | undefined) =>
       fetch(`${stack.apiUrl}/github/webhook`, {
@@ -215,7 +215,6 @@ describe('Local stack: HTTP API', () => {
     // Act
     const unsigned = await deliver(undefined);
     const signed = await deliver(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-    await secrets.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
 
     // Assess: the gateway's refusal would be a bare 401 with WWW-Authenticate; these are the connector's.
     expect(unsigned.status).toBe(401);
