@@ -15,6 +15,7 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import {
+  type AwsCallTarget,
   awsCall,
   awsEntryFailure,
   createAwsClient,
@@ -42,7 +43,7 @@ import type {
   SettleInput,
   SettleOutput,
 } from '#shared/models/message-publisher.ts';
-import { eventBridgeTarget } from './errors.ts';
+import { eventBridgeTarget, RULE_ERRORS } from './errors.ts';
 import {
   DescribeBusInput,
   type DescribeBusOutput,
@@ -203,14 +204,22 @@ export class EventBridgePublisher implements MessagePublisher {
   async describeRule(raw: DescribeRuleInput): Promise<DescribeRuleOutput> {
     const input = parseInput(DescribeRuleInput, raw);
     const bus = this.#options.bus;
+    // Here ResourceNotFoundException names the rule (or its bus): a 404 about the caller's input.
+    const ofRule = { resource: `rule "${input.name}" on event bus "${this.#busName}"`, table: RULE_ERRORS };
     const [rule, targets] = await Promise.all([
-      this.#call('DescribeRule', (abortSignal) =>
-        this.#sdk.send(new DescribeRuleCommand({ Name: input.name, EventBusName: bus }), { abortSignal }),
+      this.#call(
+        'DescribeRule',
+        (abortSignal) =>
+          this.#sdk.send(new DescribeRuleCommand({ Name: input.name, EventBusName: bus }), { abortSignal }),
+        ofRule,
       ),
-      this.#call('ListTargetsByRule', (abortSignal) =>
-        this.#sdk.send(new ListTargetsByRuleCommand({ Rule: input.name, EventBusName: bus }), {
-          abortSignal,
-        }),
+      this.#call(
+        'ListTargetsByRule',
+        (abortSignal) =>
+          this.#sdk.send(new ListTargetsByRuleCommand({ Rule: input.name, EventBusName: bus }), {
+            abortSignal,
+          }),
+        ofRule,
       ),
     ]);
     return {
@@ -279,7 +288,12 @@ export class EventBridgePublisher implements MessagePublisher {
     throw new ForbiddenError(`Event bus "${requested}" is not this connector's bus (EVENTBRIDGE_BUS_NAME)`);
   }
 
-  #call<T>(action: string, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    return awsCall({ ...eventBridgeTarget(action, this.#busName), timeoutMs: this.#options.timeoutMs }, send);
+  #call<T>(
+    action: string,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+    override: Partial<AwsCallTarget> = {},
+  ): Promise<T> {
+    const target = { ...eventBridgeTarget(action, this.#busName), ...override };
+    return awsCall({ ...target, timeoutMs: this.#options.timeoutMs }, send);
   }
 }

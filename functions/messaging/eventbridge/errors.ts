@@ -46,3 +46,6 @@ export function eventBridgeTarget(action: string, bus: string): AwsCallTarget {
     details: { bus },
   };
 }
+
+/** The rows of the rule calls (DescribeRule, ListTargetsByRule): a missing rule is the caller's 404. */
+export const RULE_ERRORS: AwsErrorTable = { ...EVENTBRIDGE_ERRORS, ResourceNotFoundException: 'not-found' };

@@ -163,12 +163,19 @@ describe('Connector: eventbridge', () => {
         ],
       });
       const rule = await call('describe-rule', { name: big.name });
+      const missing = await call('describe-rule', { name: 'no-such-rule' });
       const bus = await call('describe-event-bus', {});
       // Assess
       expect(sent.statusCode).toBe(200);
       expect(parsed(sent)['messageId']).toMatch(/^[0-9a-f-]{36}$/);
       expect((await big.collect(0)).map((m) => JSON.parse(m.body))).toEqual([{ order: 'o-1', total: 250 }]);
       expect(parsed(rule)).toMatchObject({ name: big.name, state: 'ENABLED', targets: [{ id: 'queue' }] });
+      // A rule that does not exist is the caller's 404, not a configuration error of the bus
+      expect(missing.statusCode).toBe(404);
+      expect(parsed(missing)).toMatchObject({
+        code: 'not_found',
+        detail: `rule "no-such-rule" on event bus "${BUS}" was not found`,
+      });
       expect(parsed(bus)).toEqual({
         name: BUS,
         arn: `arn:aws:events:us-east-1:000000000000:event-bus/${BUS}`,
