@@ -90,6 +90,21 @@ describe('Function: functionEnvironment', () => {
     expect(local['SLACK_SECRET_MAX_AGE_SECONDS']).toBe('0');
     expect(chosen['SLACK_SECRET_MAX_AGE_SECONDS']).toBe('60');
   });
+
+  it('turns the shared rate budget off for a provider served on this machine, and only for it', () => {
+    // Prepare
+    const declared = localFunction('slack', { SLACK_API_URL: 'https://slack.com/api' });
+
+    // Act
+    const real = build(declared, {});
+    const fake = build(declared, { SLACK_API_URL: 'http://127.0.0.1:4010/api' });
+    const chosen = build(declared, { SLACK_API_URL: 'http://localhost:4010/api', SLACK_RATE_LIMIT: '5' });
+
+    // Assess
+    expect(real['SLACK_RATE_LIMIT']).toBeUndefined();
+    expect(fake['SLACK_RATE_LIMIT']).toBe('0');
+    expect(chosen['SLACK_RATE_LIMIT']).toBe('5');
+  });
 });
 
 describe('Function: environmentDigests', () => {

@@ -115,6 +115,32 @@ export function environmentDigests(
   );
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A REST provider served on this machine (a sandbox, or a fake the shell points at) has no rate limit to
+ * protect: its shared budget (`<PREFIX>_RATE_LIMIT`, drawn from the coordination table) is off, unless the
+ * shell sets the limit itself. A real provider's URL keeps the deployed budget.
+ */
+function applyLoopbackRateLimits(env: Record<string, string>, shell: NodeJS.ProcessEnv): void {
+  for (const [name, value] of Object.entries(env)) {
+    const prefix = /^(.+)_API_URL$/.exec(name)?.[1];
+    if (prefix === undefined) continue;
+    const chosen = shell[`${prefix}_RATE_LIMIT`];
+    if (chosen !== undefined) {
+      env[`${prefix}_RATE_LIMIT`] = chosen;
+      continue;
+    }
+    let host: string;
+    try {
+      host = new URL(value).hostname;
+    } catch {
+      continue;
+    }
+    if (LOOPBACK.has(host)) env[`${prefix}_RATE_LIMIT`] = '0';
+  }
+}
+
 /** A provider's sandbox replaces its base URL, for a function that declares the setting. */
 function applySandboxes(
   env: Record<string, string>,
@@ -183,6 +209,7 @@ export function functionEnvironment(
     const value = shell[name];
     if (value !== undefined && !name.startsWith('AWS_')) env[name] = value;
   }
+  applyLoopbackRateLimits(env, shell);
   const shellPgUrl = shell['PG_URL'];
   if (usesPostgres(fn) && shellPgUrl !== undefined && shellPgUrl !== '') {
     env['PG_URL'] = shellPgUrl;

@@ -466,9 +466,6 @@ export async function startSandboxes(
       running.push(sandbox);
       listeners.push({ name: plan.spec.listener, url: new URL(sandbox.url).origin });
       variables[plan.spec.urlVariable] = sandbox.url;
-      // A sandbox has no rate limit to protect: a REST provider's shared budget (<PREFIX>_RATE_LIMIT) is off.
-      const prefix = /^(.+)_API_URL$/.exec(plan.spec.urlVariable)?.[1];
-      if (prefix !== undefined) variables[`${prefix}_RATE_LIMIT`] = '0';
       Object.assign(variables, plan.spec.moreVariables?.(sandbox.url));
       providers.push(await useSandbox(plan, sandbox, { secrets, stored: stored !== undefined, value }));
       await storeMoreSecrets(plan, secrets);
