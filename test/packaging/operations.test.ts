@@ -32,6 +32,8 @@ const HAND_OFF_QUEUES = [
   'SqsMessagesQueue',
   'SnsOrdersQueue',
   'EventbridgeOrdersQueue',
+  // NATS messages forwarded by the polling schedule, for the consumers a team attaches.
+  'NatsEventsQueue',
 ];
 /** The configured stage's settings. */
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ops-pager';

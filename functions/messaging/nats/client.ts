@@ -61,6 +61,9 @@ export interface NatsClientOptions {
   remainingTimeMs?: () => number;
 }
 
+/** A received message with where it was published and its place in the stream. */
+export type PulledMessage = ReceivedMessage & { subject: string; sequence: number };
+
 /** JetStream offers headers, `Nats-Msg-Id` deduplication and pull consumers; no ordering keys. */
 export const CAPABILITIES: readonly MessagePublisherCapability[] = ['attributes', 'deduplication', 'pull'];
 
@@ -138,6 +141,17 @@ export class NatsClient implements MessagePublisher {
 
   /** Fetches up to `maxMessages` from the durable consumer, waiting at most the wait and the time left. */
   async receive(raw: ReceiveInput = {}): Promise<ReceiveOutput> {
+    const { messages } = await this.pull(raw);
+    return { messages: messages.map(({ subject: _subject, sequence: _sequence, ...message }) => message) };
+  }
+
+  /**
+   * {@link receive} with each message's subject and stream sequence, which the scheduled forwarder needs
+   * (the stream sequence is the same on every redelivery: the delivery id events are deduplicated on).
+   */
+  async pull(
+    raw: ReceiveInput = {},
+  ): Promise<{ stream: string; consumer: string; messages: PulledMessage[] }> {
     const input = parseInput(ReceiveInput, raw);
     checkReceive(this, input.maxMessages, NAME);
     const [stream, consumer] = this.#consumer(input.source);
@@ -151,17 +165,21 @@ export class NatsClient implements MessagePublisher {
     return this.#run('receive', 'read', async (nc) => {
       const handle = await nc.jetstream().consumers.get(stream, consumer);
       const batch = await handle.fetch({ max_messages: input.maxMessages, expires });
-      const messages: ReceivedMessage[] = [];
+      const messages: PulledMessage[] = [];
       const cut = setTimeout(() => batch.stop(), Math.min(input.waitTimeMs, budget) + 50);
       try {
         for await (const message of batch) {
-          messages.push(this.#received(message));
+          messages.push({
+            ...this.#received(message),
+            subject: message.subject,
+            sequence: message.info.streamSequence,
+          });
           if (messages.length >= input.maxMessages) break;
         }
       } finally {
         clearTimeout(cut);
       }
-      return { messages };
+      return { stream, consumer, messages };
     });
   }
 

@@ -1,4 +1,4 @@
-import { envBrokerTls, envInteger } from '@circle-core/core';
+import { envBrokerTls, envInteger, eventSettings } from '@circle-core/core';
 import * as z from 'zod';
 import type { NatsClientOptions } from './client.ts';
 
@@ -38,6 +38,11 @@ export const NatsConfig = z.object({
   NATS_TIMEOUT_MS: envInteger(5_000, { min: 100, max: 900_000 }).describe(
     "Bound of one call (a publish's ack, an acknowledgement); the invocation's time left may cut it shorter",
   ),
+  /**
+   * Forwarding (`forward-messages`, the polling schedule): NATS_STATE_TABLE (delivery ids of forwarded
+   * messages), NATS_EVENTS_QUEUE_URL / NATS_EVENTS_STATE_MACHINE_ARN (where they go), NATS_DELIVERY_TTL_DAYS.
+   */
+  ...eventSettings('NATS', { ttlDays: 7 }),
 });
 
 /** The parsed settings. */

@@ -1,14 +1,23 @@
 /**
  * The NATS JetStream connector: the message-publisher operations (publish acknowledged by the stream with
  * Nats-Msg-Id deduplication, batches, a bounded pull from a durable consumer with acknowledge and
- * release) plus consumer declare and stream inspect, on every trigger from one declaration, over one
- * reused connection per container.
+ * release) plus consumer declare and stream inspect, and the polling schedule that forwards a durable
+ * consumer's messages as events, on every trigger from one declaration, over one reused connection per
+ * container.
  */
-import { defineConnector } from '@circle-core/core';
+import { defineConnector, eventReceivingFromConfig, remainingTimeMs } from '@circle-core/core';
 import { messagePublisherOperations } from '#shared/interfaces/message-publisher-operations.ts';
 import { CAPABILITIES, NatsClient } from './client.ts';
 import { clientOptions, NatsConfig } from './config.ts';
-import { ConsumerInfo, DeclareConsumerInput, InspectStreamInput, StreamInfo } from './models.ts';
+import { forwardMessages } from './forward.ts';
+import {
+  ConsumerInfo,
+  DeclareConsumerInput,
+  ForwardMessagesInput,
+  ForwardMessagesOutput,
+  InspectStreamInput,
+  StreamInfo,
+} from './models.ts';
 
 /**
  * @example
@@ -23,6 +32,8 @@ export const connector = defineConnector({
   capabilities: CAPABILITIES,
   setup: {
     client: ({ config }) => NatsClient.create(clientOptions(config)),
+    // The ledger and sink of forward-messages; nothing is built or called until a run needs them.
+    services: ({ config }) => eventReceivingFromConfig('NATS', config, 'nats'),
     // Secret and connection during init; a failure here is retried and reported by the first operation.
     warmUp: ({ client }) => client.warmUp(),
   },
@@ -42,6 +53,22 @@ export const connector = defineConnector({
       input: InspectStreamInput,
       output: StreamInfo,
       run: (input, { client }) => client.inspectStream(input),
+    }),
+    'forward-messages': op({
+      description:
+        'Pulls batches from the durable consumer while time is left, hands each message on as an event, then acknowledges it (scheduled)',
+      input: ForwardMessagesInput,
+      output: ForwardMessagesOutput,
+      run: (input, { client, services, config, logger, correlationId }) =>
+        forwardMessages(input, correlationId, {
+          source: client,
+          ledger: services.requireLedger(),
+          sink: services.sinkOr(logger),
+          logger,
+          remainingTimeMs,
+          // A pull's own bound, then the acknowledgements' and the answer's.
+          reserveMs: 2 * config.NATS_TIMEOUT_MS,
+        }),
     }),
   }),
   healthCheck: ({ client }) => client.ping(),

@@ -74,3 +74,50 @@ export const StreamInfo = z.object({
     .describe('How long a Nats-Msg-Id is remembered for deduplication'),
 });
 export type StreamInfo = z.output<typeof StreamInfo>;
+
+export const ForwardMessagesInput = z.strictObject({
+  source: JetStreamName('The durable consumer to forward from; default NATS_CONSUMER').optional(),
+  maxMessages: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(500)
+    .describe('Messages one run forwards at most (pulled 100 at a time); the time left may stop it sooner'),
+  waitTimeMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(20_000)
+    .default(1_000)
+    .describe('How long one pull waits for messages when the consumer has none; an empty pull ends the run'),
+});
+export type ForwardMessagesInput = z.input<typeof ForwardMessagesInput>;
+export type ForwardMessagesRequest = z.output<typeof ForwardMessagesInput>;
+
+export const ForwardMessagesOutput = z.object({
+  stream: z.string().describe('The stream'),
+  consumer: z.string().describe('The durable consumer; its acknowledgements are the checkpoint'),
+  pulled: z.number().int().min(0).describe('Messages pulled in this run'),
+  handedOn: z.number().int().min(0).describe('Messages handed on as events, then acknowledged'),
+  duplicates: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Redeliveries of messages handed on before (not handed on again, acknowledged)'),
+  released: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Messages released unacknowledged because handing on failed; delivered again next run'),
+  unsettled: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Acknowledgements JetStream did not confirm; those messages come back after the ack wait'),
+  sink: z.string().describe('Where events went: sqs, step-functions, fan-out or log'),
+  stoppedBy: z
+    .enum(['drained', 'max-messages', 'time', 'hand-on-failed'])
+    .describe('Why the run ended: the consumer had nothing more, the cap, the time left, or a failing sink'),
+});
+export type ForwardMessagesOutput = z.output<typeof ForwardMessagesOutput>;

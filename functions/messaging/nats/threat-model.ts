@@ -4,9 +4,10 @@ export const threatModel = defineThreatModel({
   reaches: [
     'The one NATS server at NATS_HOST:NATS_PORT (no host comes from input), over TLS with chain and host name verified unless NATS_TLS=disable.',
     "Secrets Manager for its own secret, and its own dead-letter queue, over HTTPS. Subjects and consumer names come from input: the NATS user's permissions are the boundary.",
+    'forward-messages (the schedule): its own state table (delivery ids) and its own events queue, over HTTPS.',
   ],
   stores: [
-    "Nothing at rest. The secret is cached in memory for NATS_SECRET_MAX_AGE_SECONDS; message bodies pass through memory only; JetStream keeps the consumer's position.",
+    "Nothing at rest. The secret is cached in memory for NATS_SECRET_MAX_AGE_SECONDS; message bodies pass through memory only; JetStream keeps the consumer's position. forward-messages keeps the delivery id of each message it handed on (nats:<stream>#<sequence>) in its state table for NATS_DELIVERY_TTL_DAYS, and puts each forwarded message, body included, on its events queue (SSE, 7 days).",
   ],
   threats: {
     spoofing: [
@@ -34,6 +35,11 @@ export const threatModel = defineThreatModel({
       },
     ],
     repudiation: [
+      {
+        threat: 'A forwarded message is handed on twice, or lost when a run dies part-way.',
+        control:
+          'Acknowledged only after its hand-on (a dead run leaves it to come back after the ack wait); a redelivery of one handed on before is recognised by its stream sequence in the ledger and acknowledged without a second hand-on.',
+      },
       {
         threat: 'A caller denies a publish.',
         control:
