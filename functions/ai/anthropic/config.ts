@@ -1,5 +1,6 @@
 import { envInteger } from '@circle-core/core';
 import * as z from 'zod';
+import { tokenBudgetSetting } from '#shared/interfaces/llm-budget.ts';
 import { anthropicApi } from './client.ts';
 
 /**
@@ -25,6 +26,7 @@ export const AnthropicConfig = z.object({
   ANTHROPIC_MAX_TOKENS: envInteger(1024, { min: 1, max: 200_000 }).describe(
     'max_tokens (required by Anthropic) when an input gives no maxTokens',
   ),
+  ANTHROPIC_DAILY_TOKEN_BUDGET: tokenBudgetSetting(),
 });
 
 /** The parsed settings. */

@@ -3,6 +3,7 @@
  * answers 501, Anthropic has no embeddings API) on every trigger from one declaration.
  */
 import { defineConnector } from '@circle-core/core';
+import { llmServices } from '#shared/interfaces/llm-budget.ts';
 import { llmOperations } from '#shared/interfaces/llm-operations.ts';
 import { AnthropicClient, anthropicApi } from './client.ts';
 import { AnthropicConfig } from './config.ts';
@@ -27,6 +28,8 @@ export const connector = defineConnector({
         chatModel: config.ANTHROPIC_CHAT_MODEL,
         maxTokens: config.ANTHROPIC_MAX_TOKENS,
       }),
+    services: ({ config }) =>
+      llmServices('anthropic', 'ANTHROPIC_DAILY_TOKEN_BUDGET', config.ANTHROPIC_DAILY_TOKEN_BUDGET),
   },
   operations: (op) => llmOperations(op),
   healthCheck: ({ client }) => client.ping(),

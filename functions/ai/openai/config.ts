@@ -1,5 +1,6 @@
 import { envInteger } from '@circle-core/core';
 import * as z from 'zod';
+import { tokenBudgetSetting } from '#shared/interfaces/llm-budget.ts';
 import { openaiApi } from './client.ts';
 
 /**
@@ -30,6 +31,7 @@ export const OpenaiConfig = z.object({
   OPENAI_MAX_TOKENS: envInteger(1024, { min: 1, max: 200_000 }).describe(
     'max_completion_tokens when an input gives no maxTokens',
   ),
+  OPENAI_DAILY_TOKEN_BUDGET: tokenBudgetSetting(),
 });
 
 /** The parsed settings. */

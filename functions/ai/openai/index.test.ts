@@ -11,7 +11,7 @@ import {
   lambdaContext,
   sqsEvent,
 } from '@circle-core/core/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
   OPENAI_SANDBOX_TOKEN,
@@ -417,6 +417,56 @@ describe('Connector: openai', () => {
       expect(output).toMatchObject({ dimensions: 1536, model: 'text-embedding-3-small' });
       expect((health as HttpResult).statusCode).toBe(200);
       expect(fake.logFor('get-model')[0]?.path).toBe('/v1/models/gpt-4o-mini');
+    });
+  });
+
+  describe('Cost and budget', () => {
+    it('puts tokens and estimated cost on the invocation line, as EMF metrics', async () => {
+      // Act
+      const answer = parsed(await call('complete-chat', { messages: USER }));
+
+      // Assess: the answer's own figures, on the line
+      const { usage, cost } = answer as { usage: Record<string, number>; cost: { estimated: number } };
+      const line = logs.records().find((record) => record['message'] === 'invocation');
+      expect(usage['inputTokens']).toBeGreaterThan(0);
+      expect(line).toMatchObject({
+        inputTokens: usage['inputTokens'],
+        outputTokens: usage['outputTokens'],
+        estimatedCostUsd: cost.estimated,
+      });
+      expect(JSON.stringify(line?.['_aws'])).toContain('"Name":"inputTokens"');
+    });
+
+    it('refuses calls past OPENAI_DAILY_TOKEN_BUDGET with a 429 naming it, without calling OpenAI', async () => {
+      // Prepare: a fresh container whose budget the second chat crosses
+      process.env['OPENAI_DAILY_TOKEN_BUDGET'] = '20';
+      vi.resetModules();
+      const budgeted = (await import('./index.ts')).connector;
+      const chat = async () =>
+        (await budgeted.handler(
+          httpEvent({ path: '/openai/complete-chat', body: { messages: USER } }),
+          lambdaContext(),
+        )) as HttpResult;
+      try {
+        // Act: under, then crossing, then refused
+        const answers = [await chat(), await chat(), await chat()];
+
+        // Assess
+        expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 429]);
+        const used = answers
+          .slice(0, 2)
+          .reduce((sum, answer) => sum + (parsed(answer)['usage'] as { totalTokens: number }).totalTokens, 0);
+        expect(used).toBeGreaterThanOrEqual(20);
+        expect(parsed(answers[2] as HttpResult)['detail']).toMatch(
+          new RegExp(
+            `^The daily tokens budget of openai is spent: ${used} of 20 used today \\(UTC, OPENAI_DAILY_TOKEN_BUDGET\\); it resets at \\d{4}-\\d{2}-\\d{2}T00:00:00.000Z$`,
+          ),
+        );
+        expect(Number(answers[2]?.headers['retry-after'])).toBeGreaterThan(0);
+        expect(fake.logFor('create-chat-completion')).toHaveLength(2);
+      } finally {
+        delete process.env['OPENAI_DAILY_TOKEN_BUDGET'];
+      }
     });
   });
 });

@@ -3,6 +3,7 @@
  * every trigger (HTTP, SQS, Step Functions, direct invoke, library use) from one declaration.
  */
 import { defineConnector } from '@circle-core/core';
+import { llmServices } from '#shared/interfaces/llm-budget.ts';
 import { llmOperations } from '#shared/interfaces/llm-operations.ts';
 import { OpenaiClient, openaiApi } from './client.ts';
 import { OpenaiConfig } from './config.ts';
@@ -28,6 +29,8 @@ export const connector = defineConnector({
         embeddingModel: config.OPENAI_EMBEDDING_MODEL,
         maxTokens: config.OPENAI_MAX_TOKENS,
       }),
+    services: ({ config }) =>
+      llmServices('openai', 'OPENAI_DAILY_TOKEN_BUDGET', config.OPENAI_DAILY_TOKEN_BUDGET),
   },
   operations: (op) => llmOperations(op),
   healthCheck: ({ client }) => client.ping(),

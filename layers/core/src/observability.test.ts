@@ -42,6 +42,33 @@ describe('Module: observability', () => {
     });
   });
 
+  it("adds an operation's measures as metrics of their own, summed over the batch, never over the core's", () => {
+    // Prepare
+    const metrics = new OperationMetrics();
+    const chat = { connector: 'obs-test', operation: 'complete-chat', durationMs: 5, failed: false };
+    metrics.record({ ...chat, measures: { inputTokens: 12, estimatedCostUsd: 0.1 } });
+    metrics.record({ ...chat, measures: { inputTokens: 30, estimatedCostUsd: 0.2, invocations: 99 } });
+    metrics.record({ ...chat, failed: true });
+    metrics.record({ connector: 'obs-test', operation: 'ping', durationMs: 1, failed: false });
+    // Act
+    const documents = metrics.drain();
+    // Assess
+    const chatLine = documents.find((line) => line['operation'] === 'complete-chat');
+    expect(chatLine).toMatchObject({ invocations: 3, errors: 1, inputTokens: 42, estimatedCostUsd: 0.3 });
+    type Directive = { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
+    const names = (line: Record<string, unknown> | undefined) =>
+      ((line?.['_aws'] as Directive | undefined)?.CloudWatchMetrics[0]?.Metrics ?? []).map(
+        (metric) => metric.Name,
+      );
+    expect(names(chatLine)).toEqual(['invocations', 'errors', 'latency', 'inputTokens', 'estimatedCostUsd']);
+    // An operation without measures keeps the plain directive.
+    expect(names(documents.find((line) => line['operation'] === 'ping'))).toEqual([
+      'invocations',
+      'errors',
+      'latency',
+    ]);
+  });
+
   it('writes the invocation line in the Powertools shape, cold start once, with the X-Ray root id', () => {
     // Prepare
     process.env['_X_AMZN_TRACE_ID'] =

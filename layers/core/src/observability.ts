@@ -26,7 +26,12 @@ export interface OperationSample {
   operation: string;
   durationMs: number;
   failed: boolean;
+  /** The operation's own numbers (`measures` in its definition), e.g. `{ inputTokens: 12 }`. */
+  measures?: Record<string, number>;
 }
+
+/** Names the core's own metrics take, which an operation's measures may not reuse. */
+const CORE_METRICS = new Set(['invocations', 'errors', 'latency', 'service', 'operation', '_aws']);
 
 /** The Embedded Metric Format directive: the same for every operation of every connector. */
 function emfDirective(): Record<string, unknown> {
@@ -79,17 +84,21 @@ export class OperationMetrics {
     }
     this.#samples.length = 0;
     this.#directive ??= emfDirective();
+    const plain = this.#directive;
     const timestamp = Date.now();
     return [...byOperation.values()].map((group) => {
       const first = group[0] as OperationSample;
       const latency = group.map((sample) => sample.durationMs);
+      const measured = sumMeasures(group);
+      const directive = measured === undefined ? plain : withMeasures(plain, Object.keys(measured));
       return {
-        _aws: { Timestamp: timestamp, CloudWatchMetrics: [this.#directive] },
+        _aws: { Timestamp: timestamp, CloudWatchMetrics: [directive] },
         service: first.connector,
         operation: first.operation,
         invocations: group.length,
         errors: group.filter((sample) => sample.failed).length,
         latency: latency.length === 1 ? latency[0] : latency,
+        ...measured,
       };
     });
   }
@@ -98,6 +107,27 @@ export class OperationMetrics {
   publish(): void {
     for (const document of this.drain()) process.stdout.write(`${JSON.stringify(document)}\n`);
   }
+}
+
+/** The measures of a group of samples added up per name; undefined when none has any. */
+function sumMeasures(group: OperationSample[]): Record<string, number> | undefined {
+  let sums: Record<string, number> | undefined;
+  for (const sample of group) {
+    if (sample.measures === undefined) continue;
+    for (const [name, value] of Object.entries(sample.measures)) {
+      if (CORE_METRICS.has(name) || !Number.isFinite(value)) continue;
+      sums ??= {};
+      // Rounded to 1e-10: float noise in summed costs would otherwise show on every line.
+      sums[name] = Math.round(((sums[name] ?? 0) + value) * 1e10) / 1e10;
+    }
+  }
+  return sums;
+}
+
+/** The directive with the measures' names added as unitless metrics. */
+function withMeasures(directive: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  const metrics = directive['Metrics'] as Record<string, unknown>[];
+  return { ...directive, Metrics: [...metrics, ...names.map((name) => ({ Name: name, Unit: 'None' }))] };
 }
 
 /** `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;Sampled=1` -> the root trace id. */

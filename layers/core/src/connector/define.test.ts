@@ -84,6 +84,43 @@ describe('Function: defineConnector', () => {
       expect(logs.records()).toHaveLength(1);
     });
 
+    it("puts an operation's measures on the invocation line as metrics, and none for a failed call", async () => {
+      // Prepare
+      const connector = defineConnector({
+        name: 'measured',
+        version: '1.0.0',
+        config: z.object({}),
+        setup: () => ({}),
+        operations: (op) => ({
+          'count-words': op({
+            description: 'Counts words',
+            input: z.object({ text: z.string().describe('Words') }),
+            output: z.object({ words: z.number() }),
+            measures: ({ words }) => ({ wordsCounted: words }),
+            run: async ({ text }) => {
+              if (text === 'fail') throw new UnavailableError('down');
+              return { words: text.split(' ').length };
+            },
+          }),
+        }),
+      });
+      // Act
+      await connector.handler(
+        httpEvent({ path: '/measured/count-words', body: { text: 'one two three' } }),
+        lambdaContext(),
+      );
+      await connector.handler(
+        httpEvent({ path: '/measured/count-words', body: { text: 'fail' } }),
+        lambdaContext(),
+      );
+      // Assess
+      const [ok, failed] = logs.records().filter((record) => record['message'] === 'invocation');
+      expect(ok).toMatchObject({ status: 200, wordsCounted: 3 });
+      expect(JSON.stringify(ok?.['_aws'])).toContain('"Name":"wordsCounted"');
+      expect(failed).toMatchObject({ status: 503, errors: 1 });
+      expect(failed).not.toHaveProperty('wordsCounted');
+    });
+
     it('still emits the metrics when the log level drops the invocation line', async () => {
       process.env['POWERTOOLS_LOG_LEVEL'] = 'ERROR';
       try {

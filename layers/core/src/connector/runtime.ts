@@ -150,6 +150,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     const input = parseInput(operation.input, rawInput ?? {});
     const started = performance.now();
     let failed = true;
+    let measures: Record<string, number> | undefined;
     const run = async (): Promise<unknown> => {
       const output = await operation.run(input, await this.context(meta));
       const parsed = operation.output.safeParse(output);
@@ -161,6 +162,8 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
           },
         );
       }
+      // Inside the run, so an idempotent replay (which spent nothing) does not count again.
+      if (operation.measures !== undefined) measures = operation.measures(parsed.data);
       return parsed.data;
     };
     try {
@@ -181,6 +184,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
         operation: operationName,
         durationMs: performance.now() - started,
         failed,
+        ...(measures === undefined ? {} : { measures }),
       });
     }
   }

@@ -57,6 +57,12 @@ export interface OperationDefinition<
   effect?: 'read' | 'write';
   /** Set when the operation is deprecated; removing it later is a major version (see the README). */
   deprecated?: OperationDeprecation;
+  /**
+   * Numbers the answer carries that belong in the metrics (tokens used, estimated cost): each becomes an
+   * EMF metric of that name beside `invocations`, `errors` and `latency`, summed over an SQS batch, and a
+   * field of the invocation line. Read from the validated output of a successful call only.
+   */
+  measures?: (output: z.output<O>) => Record<string, number>;
   run(input: z.output<I>, context: OperationContext<Config, Client, Services>): Promise<z.input<O>>;
 }
 

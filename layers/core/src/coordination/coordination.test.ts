@@ -21,6 +21,7 @@ import { HttpClient } from '../http/client.ts';
 import { defineRestProvider } from '../rest/provider.ts';
 import { configureSecrets, defineSecret } from '../secrets.ts';
 import { captureLogs } from '../testing/logs.ts';
+import { DailyQuota } from './daily-quota.ts';
 import { SharedRateBudget } from './rate-budget.ts';
 import { type CoordinationLog, CoordinationTable, coordinationFromEnv } from './table.ts';
 import { SharedTokenCache } from './tokens.ts';
@@ -627,6 +628,80 @@ describe('Function: defineRestProvider (rateBudget)', () => {
     );
     expect(record?.['service']).toBe('acme');
     expect(record?.['error']).toBe('DynamoDB connect on missing failed: no route');
+  });
+});
+
+describe('Class: DailyQuota', () => {
+  const day = Date.parse('2026-12-06T10:00:00Z');
+  const quota = (table: CoordinationTable | undefined, now: () => number, limit = 100) =>
+    new DailyQuota({
+      table,
+      connector: 'acme',
+      unit: 'tokens',
+      limit,
+      setting: 'ACME_DAILY_TOKEN_BUDGET',
+      now,
+    });
+
+  it('is one total for every container, refused once spent, until the next UTC day', async () => {
+    // Prepare: three containers, each its own table handle
+    let now = day;
+    const clock = () => now;
+    const containers = [
+      quota(containerTable(), clock),
+      quota(containerTable(), clock),
+      quota(containerTable(), clock),
+    ];
+    // Act: 30 + 30 + 30 spent across them, then 15 more by the first
+    await Promise.all(
+      containers.map(async (container) => {
+        await container.ensureRoom();
+        await container.spend(30);
+      }),
+    );
+    await containers[0]?.ensureRoom();
+    await containers[0]?.spend(15);
+    // Assess: 105 of 100: the crossing call went through, the next is refused in every container
+    for (const container of containers) {
+      const refusal = await container.ensureRoom().catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(RateLimitedError);
+      expect((refusal as RateLimitedError).message).toBe(
+        'The daily tokens budget of acme is spent: 105 of 100 used today (UTC, ACME_DAILY_TOKEN_BUDGET); it resets at 2026-12-07T00:00:00.000Z',
+      );
+      expect((refusal as RateLimitedError).retryAfterMs).toBe(14 * 3_600_000);
+    }
+    // A new UTC day starts afresh, for every container.
+    now = Date.parse('2026-12-07T00:00:01Z');
+    for (const container of containers) await expect(container.ensureRoom()).resolves.toBeUndefined();
+  });
+
+  it('counts in the container alone without a table, and when the table is unreachable (with a warning)', async () => {
+    // Prepare
+    const log = recordingLog();
+    const alone = quota(undefined, () => day, 10);
+    const cut = quota(containerTable(log, 'no-such-table'), () => day, 10);
+    // Act
+    for (const container of [alone, cut]) {
+      await container.ensureRoom();
+      await container.spend(6);
+      await container.ensureRoom();
+      await container.spend(6);
+    }
+    // Assess
+    await expect(alone.ensureRoom()).rejects.toBeInstanceOf(RateLimitedError);
+    await expect(cut.ensureRoom()).rejects.toThrow('12 of 10 used today');
+    expect(log.lines).toContain(
+      'Coordination table unreachable; the daily tokens budget is counted without the other containers',
+    );
+  });
+
+  it('refuses a limit that is not a whole number >= 1, and ignores spending nothing', async () => {
+    expect(() => quota(undefined, () => day, 0)).toThrow('A daily quota needs a whole limit >= 1, got 0');
+    expect(() => quota(undefined, () => day, 1.5)).toThrow(RangeError);
+    const one = quota(undefined, () => day, 1);
+    await one.spend(0);
+    await one.spend(Number.NaN);
+    await expect(one.ensureRoom()).resolves.toBeUndefined();
   });
 });
 

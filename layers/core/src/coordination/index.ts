@@ -1,3 +1,4 @@
+export { DailyQuota, type DailyQuotaOptions } from './daily-quota.ts';
 export {
   type RateBudget,
   type RateLimitDeclaration,

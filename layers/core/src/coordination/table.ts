@@ -48,7 +48,8 @@ const documentModule = () => {
 /** One conditional write: its update, the condition under which it applies, and the names and values. */
 export interface ConditionalUpdate {
   update: string;
-  condition: string;
+  /** Absent: the update always applies (a counter's `ADD`). */
+  condition?: string;
   names?: Record<string, string>;
   values: Record<string, unknown>;
 }
@@ -99,7 +100,7 @@ export class CoordinationTable {
       TableName: this.name,
       Key: { pk },
       UpdateExpression: change.update,
-      ConditionExpression: change.condition,
+      ...(change.condition === undefined ? {} : { ConditionExpression: change.condition }),
       ...(change.names === undefined ? {} : { ExpressionAttributeNames: change.names }),
       ExpressionAttributeValues: change.values,
     });
