@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AuthError, ConfigurationError } from './errors.ts';
-import { assertFreshTimestamp, hmacSignature, verifyHmacSignature } from './webhooks.ts';
+import { assertFreshTimestamp, hmacSignature, verifyHmacSignature, verifySharedToken } from './webhooks.ts';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const BODY = '{"action":"opened","issue":{"number":1347}}';
@@ -189,6 +189,27 @@ describe('Function: verifyHmacSignature', () => {
         signature: createHmac('sha256', '').update(BODY).digest('hex'),
       }),
     ).toThrow(ConfigurationError);
+  });
+});
+
+describe('Function: verifySharedToken', () => {
+  it('accepts the configured token and refuses another, a prefix of it, or none, without echoing it', () => {
+    // Act & Assess
+    expect(() => verifySharedToken({ secret: SECRET, token: SECRET })).not.toThrow();
+    for (const token of ['wrong-token', SECRET.slice(0, -1), `${SECRET}x`]) {
+      const error = thrown(() => verifySharedToken({ secret: SECRET, token }));
+      expect(error).toBeInstanceOf(AuthError);
+      expect((error as Error).message).toBe('Webhook token does not match');
+    }
+    expect(thrown(() => verifySharedToken({ secret: SECRET, token: undefined }))).toBeInstanceOf(AuthError);
+    expect((thrown(() => verifySharedToken({ secret: SECRET, token: '' })) as Error).message).toBe(
+      'Webhook token is missing',
+    );
+  });
+
+  it('fails closed on an empty configured token', () => {
+    // Act & Assess
+    expect(thrown(() => verifySharedToken({ secret: '', token: '' }))).toBeInstanceOf(ConfigurationError);
   });
 });
 

@@ -2,7 +2,7 @@
  * Verification of inbound webhook signatures: an HMAC over provider-specific signed content, compared in
  * constant time, plus a freshness check on the provider's timestamp against replays.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { AuthError, ConfigurationError } from './errors.ts';
 
 export type HmacAlgorithm = 'sha256' | 'sha1' | 'sha512';
@@ -71,6 +71,25 @@ export function verifyHmacSignature(v: HmacVerification): void {
   // timingSafeEqual throws on unequal lengths; the length of a digest is public, so checking it first leaks nothing.
   if (a.length !== b.length || !timingSafeEqual(a, b))
     throw new AuthError('Webhook signature does not match');
+}
+
+/**
+ * Checks a shared token a provider sends as is (GitLab's `X-Gitlab-Token`) against the configured one in
+ * constant time: both are hashed first, so neither their contents nor the expected length leak through
+ * timing. Throws an {@link AuthError} ('Webhook token is missing' or 'Webhook token does not match')
+ * that never echoes what was received; an empty configured token is a {@link ConfigurationError}.
+ *
+ * @example
+ * ```ts
+ * verifySharedToken({ secret: await webhookSecret.text(), token: headers['x-gitlab-token'] });
+ * ```
+ */
+export function verifySharedToken(v: { secret: string; token: string | undefined }): void {
+  if (v.secret === '') throw new ConfigurationError('The webhook secret token is empty');
+  if (v.token === undefined || v.token === '') throw new AuthError('Webhook token is missing');
+  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+  if (!timingSafeEqual(digest(v.token), digest(v.secret)))
+    throw new AuthError('Webhook token does not match');
 }
 
 /**

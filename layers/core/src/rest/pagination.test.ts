@@ -192,7 +192,59 @@ describe('Function: offsetLimit', () => {
   });
 });
 
+describe('Function: linkHeader (keyset)', () => {
+  const style = linkHeader({
+    keys: ['pagination', 'per_page', 'ref'],
+    pageParam: 'page_token',
+    pageValue: /^[\w./-]{1,200}$/,
+  });
+  const link = (query: string) => ({ link: `<https://x.test/tree?${query}>; rel="next"` });
+
+  it('carries the opaque position of the next link (GitLab pagination=keyset), without a page number', () => {
+    // Act
+    const position = style.next(
+      answer({ headers: link('pagination=keyset&per_page=2&page_token=docs/b.md') }),
+    );
+    const query = style.query({ pagination: 'keyset', per_page: 2 }, position.nextCursor);
+
+    // Assess
+    expect(position.nextPage).toBeUndefined();
+    expect(query).toEqual({ pagination: 'keyset', per_page: '2', page_token: 'docs/b.md' });
+  });
+
+  it('ends where the next link has no position of the declared shape', () => {
+    // Act & Assess
+    expect(style.next(answer({ headers: link('per_page=2') }))).toEqual({});
+    expect(style.next(answer({ headers: link('page_token=a%20b') }))).toEqual({});
+    expect(style.next(answer())).toEqual({});
+  });
+
+  it('refuses a cursor whose position is not of the declared shape', () => {
+    // Act & Assess
+    expect(() => style.query({}, encode({ page_token: 'a b' }))).toThrow(ValidationError);
+  });
+});
+
 describe('Function: pageNumber', () => {
+  it('follows a next-page header when declared (GitLab x-next-page), empty on the last page', () => {
+    // Prepare
+    const style = pageNumber({ nextPageHeader: 'X-Next-Page' });
+
+    // Act
+    const first = style.next(answer({ query: { per_page: 2 }, count: 2, headers: { 'x-next-page': '2' } }));
+    const next = style.query({ per_page: 2 }, first.nextCursor);
+    const last = style.next(answer({ query: next, count: 2, headers: { 'x-next-page': '' } }));
+    const garbled = style.next(answer({ count: 2, headers: { 'x-next-page': 'two' } }));
+    const missing = style.next(answer({ count: 2 }));
+
+    // Assess
+    expect(first.nextPage).toBe(2);
+    expect(next).toEqual({ per_page: 2, page: 2 });
+    expect(last).toEqual({});
+    expect(garbled).toEqual({});
+    expect(missing).toEqual({});
+  });
+
   it('asks for the next page while pages are full', () => {
     // Prepare
     const style = pageNumber();

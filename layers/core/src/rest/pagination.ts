@@ -125,11 +125,23 @@ export function pageOf(url: URL | undefined, pageParam = 'page'): number | undef
  * @example
  * ```ts
  * const style = linkHeader({ keys: ['state', 'per_page', 'page'] });
+ * const keyset = linkHeader({ keys: ['pagination', 'per_page'], pageParam: 'page_token', pageValue: /^.{1,1024}$/ });
  * ```
  */
-export function linkHeader(options: { keys: readonly string[]; pageParam?: string }): PaginationStyle {
+export function linkHeader(options: {
+  keys: readonly string[];
+  pageParam?: string;
+  /**
+   * What the page parameter holds; default a page number. Keyset pagination (GitLab's
+   * `pagination=keyset`) puts an opaque position there instead (`page_token`, `cursor`, `id_after`).
+   */
+  pageValue?: RegExp;
+}): PaginationStyle {
   const keys = new Set(options.keys);
   const pageParam = options.pageParam ?? 'page';
+  const pageValue = options.pageValue ?? /^\d{1,6}$/;
+  const isPosition = (value: string | null | undefined): value is string =>
+    typeof value === 'string' && value.length <= MAX_VALUE_LENGTH && pageValue.test(value);
   keys.add(pageParam);
   return {
     name: 'link-header',
@@ -143,17 +155,17 @@ export function linkHeader(options: { keys: readonly string[]; pageParam?: strin
           throw invalidCursor();
         query[key] = item;
       }
-      if (query[pageParam] === undefined || !/^\d{1,6}$/.test(query[pageParam])) throw invalidCursor();
+      if (!isPosition(query[pageParam])) throw invalidCursor();
       return query;
     },
     next({ headers }) {
       const links = parseLinkHeader(headers['link']);
       const position: PagePosition = {};
-      const nextPage = pageOf(links.next, pageParam);
-      if (links.next !== undefined && nextPage !== undefined) {
+      if (links.next !== undefined && isPosition(links.next.searchParams.get(pageParam))) {
         const query: Record<string, string> = {};
         for (const [key, value] of links.next.searchParams) if (keys.has(key)) query[key] = value;
-        position.nextPage = nextPage;
+        const nextPage = pageOf(links.next, pageParam);
+        if (nextPage !== undefined) position.nextPage = nextPage;
         position.nextCursor = encodeJson(query);
       }
       const lastPage = pageOf(links.last, pageParam);
@@ -249,6 +261,13 @@ export function offsetLimit(
   };
 }
 
+/** The next page a response header names (GitLab's `x-next-page`, empty on the last page). */
+function headerPage(headers: Record<string, string>, header: string): PagePosition {
+  const said = headers[header.toLowerCase()]?.trim() ?? '';
+  const next = /^\d{1,9}$/.test(said) ? Number(said) : 0;
+  return next > 0 ? { nextPage: next, nextCursor: encodePosition(next) } : {};
+}
+
 /**
  * Page-number pagination: the next page is this one plus one. Without a `totalPagesField` a page shorter
  * than the page size (or an empty one) is the last.
@@ -256,10 +275,21 @@ export function offsetLimit(
  * @example
  * ```ts
  * const style = pageNumber({ pageParam: 'page', sizeParam: 'per_page', totalPagesField: 'total_pages' });
+ * const gitlab = pageNumber({ nextPageHeader: 'x-next-page' });
  * ```
  */
 export function pageNumber(
-  options: { pageParam?: string; sizeParam?: string; firstPage?: number; totalPagesField?: string } = {},
+  options: {
+    pageParam?: string;
+    sizeParam?: string;
+    firstPage?: number;
+    totalPagesField?: string;
+    /**
+     * A response header naming the next page, empty on the last (GitLab's `x-next-page`): when set, it
+     * alone says whether there is another page.
+     */
+    nextPageHeader?: string;
+  } = {},
 ): PaginationStyle {
   const pageParam = options.pageParam ?? 'page';
   const sizeParam = options.sizeParam ?? 'per_page';
@@ -268,7 +298,8 @@ export function pageNumber(
     name: 'page-number',
     query: (first, cursor) =>
       cursor === undefined ? first : { ...first, [pageParam]: decodePosition(cursor) },
-    next({ query, count, body }) {
+    next({ query, count, body, headers }) {
+      if (options.nextPageHeader !== undefined) return headerPage(headers, options.nextPageHeader);
       const page = numberIn(query, pageParam) ?? firstPage;
       const size = numberIn(query, sizeParam);
       const total =
