@@ -269,3 +269,35 @@ describe('Function: startFake', () => {
     });
   });
 });
+
+describe('Function: startFake (binary bodies)', () => {
+  it('hands a handler the request bytes as received and sends a Buffer answer unchanged', async () => {
+    // Prepare
+    const echo = await startFake({
+      name: 'Echo',
+      seed: () => ({}),
+      routes: [
+        {
+          name: 'echo',
+          method: 'PUT',
+          path: '/echo',
+          auth: false,
+          handle: ({ request }) => ({
+            status: 200,
+            body: Buffer.concat([request.bytes, Buffer.from([Buffer.byteLength(request.rawBody)])]),
+            contentType: 'application/octet-stream',
+          }),
+        },
+      ],
+    });
+    const sent = Buffer.from([0x00, 0xff, 0xfe, 0x80]);
+    // Act
+    const response = await fetch(`${echo.url}/echo`, { method: 'PUT', body: sent });
+    const received = Buffer.from(await response.arrayBuffer());
+    await echo.close();
+    // Assess
+    expect(received.subarray(0, 4).equals(sent)).toBe(true);
+    // The text view replaced the three invalid UTF-8 bytes (3 bytes each): only `bytes` carries them.
+    expect(received[4]).toBe(10);
+  });
+});

@@ -18,6 +18,12 @@ export {
   type TokenResponse,
 } from './oauth2-client-credentials.ts';
 export {
+  JWT_BEARER_GRANT,
+  type JwtBearerKey,
+  type OAuth2JwtBearerOptions,
+  oauth2JwtBearer,
+} from './oauth2-jwt-bearer.ts';
+export {
   type OAuth2RefreshTokenOptions,
   oauth2RefreshToken,
   putSecretValue,

@@ -83,6 +83,29 @@ describe('Class: HttpClient', () => {
       expect(server.requests[0]?.url).toBe('/v1/items?page=2&all=true&q=a+b');
     });
 
+    it('answers the bytes of a 2xx answer as received with `bytes`, and still maps a failure', async () => {
+      // Prepare
+      const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x41]);
+      server.handle((_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end(bytes);
+      });
+      const acme = client();
+
+      // Act
+      const raw = await acme.request({ method: 'GET', path: '/media', bytes: true });
+      const text = await acme.request({ method: 'GET', path: '/media' });
+      server.handle(reply(404, { error: 'gone' }));
+      const missing = await acme
+        .request({ method: 'GET', path: '/media', bytes: true })
+        .catch((error: unknown) => error);
+
+      // Assess
+      expect(Buffer.isBuffer(raw.body) && raw.body.equals(bytes)).toBe(true);
+      expect(typeof text.body).toBe('string');
+      expect(missing).toMatchObject({ name: 'NotFoundError' });
+    });
+
     it('uses an absolute url over baseUrl and path', async () => {
       // Prepare
       const acme = client({ baseUrl: 'http://127.0.0.1:1/unused' });

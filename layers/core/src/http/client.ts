@@ -69,6 +69,15 @@ interface Prepared {
   headers: Record<string, string>;
   body: Buffer | undefined;
   guarded: boolean;
+  bytes: boolean;
+}
+
+/** A 2xx answer to a `bytes` request as received; anything else decoded (text or JSON). */
+function decodeAnswer(raw: RawResponse, prepared: Prepared): { body: unknown; malformed: boolean } {
+  if (prepared.bytes && raw.status < 300 && prepared.method !== 'HEAD') {
+    return { body: raw.body, malformed: false };
+  }
+  return decodeBody(raw, prepared.method);
 }
 
 function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
@@ -321,7 +330,7 @@ export class HttpClient {
     if (request.idempotencyKey !== undefined) {
       headers[this.#settings.idempotencyHeader] = request.idempotencyKey;
     }
-    return { url, method: request.method, headers, body, guarded };
+    return { url, method: request.method, headers, body, guarded, bytes: request.bytes === true };
   }
 
   /** One attempt: breaker, credentials, the request and its redirects, then the response mapping. */
@@ -356,7 +365,7 @@ export class HttpClient {
     }
     if (raw.status >= 500) breaker?.onFailure();
     else breaker?.onSuccess();
-    const { body, malformed } = decodeBody(raw, prepared.method);
+    const { body, malformed } = decodeAnswer(raw, prepared);
     const response: HttpResponse = { status: raw.status, headers: raw.headers, body, url: finalUrl.href };
     const inspected = this.#settings.inspect?.(response);
     if (inspected !== undefined) {

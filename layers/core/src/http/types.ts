@@ -26,6 +26,11 @@ export interface HttpRequest {
   body?: string | Uint8Array;
   /** Sent as `options.idempotencyHeader`, the same on every attempt; makes POST/PATCH retryable. */
   idempotencyKey?: string;
+  /**
+   * A 2xx answer's body as received, a Buffer (object downloads, binary media), not decoded as text or
+   * JSON; a failed answer is still decoded for the error mapping.
+   */
+  bytes?: boolean;
   /** Per attempt; overrides the client default. */
   timeoutMs?: number;
   /** Overrides the client default (1 = no retry). */
@@ -36,7 +41,10 @@ export interface HttpResponse<T = unknown> {
   status: number;
   /** Lower-cased names; repeated headers joined with `, `. */
   headers: Record<string, string>;
-  /** Parsed JSON for a JSON content-type, else the text; `undefined` when empty or for HEAD. */
+  /**
+   * Parsed JSON for a JSON content-type, else the text (a Buffer for a 2xx answer to a `bytes` request);
+   * `undefined` when empty or for HEAD.
+   */
   body: T;
   /** The final URL after redirects (without credentials the auth added to the query). */
   url: string;

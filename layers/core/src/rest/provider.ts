@@ -120,6 +120,8 @@ export interface RestCallOptions {
   json?: unknown;
   /** A raw body; pass its content-type in `headers`. */
   body?: string | Uint8Array;
+  /** A 2xx answer's body as received, a Buffer (downloads); use `send` without a schema. */
+  bytes?: boolean;
   /** Makes a write retryable when the provider declares an idempotency header. */
   idempotencyKey?: string;
   /** What the answer is, for messages (`an issue list`); default the last path segment. */
@@ -350,6 +352,7 @@ export class RestClient {
     } else if (options.body !== undefined) request.body = options.body;
     if (Object.keys(headers).length > 0) request.headers = headers;
     if (options.idempotencyKey !== undefined) request.idempotencyKey = options.idempotencyKey;
+    if (options.bytes === true) request.bytes = true;
     let response: HttpResponse;
     try {
       response = await this.http.request(request);

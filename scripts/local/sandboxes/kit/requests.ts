@@ -16,6 +16,8 @@ export interface FakeRequest {
   /** Lower-cased names; repeated headers joined with `, `. Secrets included: this is what a handler checks. */
   headers: Record<string, string>;
   rawBody: string;
+  /** The body's bytes as received (binary uploads, multipart media), empty when there is none. */
+  bytes: Buffer;
   /** A form body as an object, else JSON when it parses, else the text; undefined when empty. */
   body: unknown;
   /** The name of the route that matched, undefined when none did. */

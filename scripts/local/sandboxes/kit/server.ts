@@ -275,6 +275,7 @@ export async function startFake<S extends object>(
       search: target.search,
       headers,
       rawBody,
+      bytes: raw ?? Buffer.alloc(0),
       body: parseBody(rawBody, headers['content-type']),
       route: matched?.route.name,
       params: params ?? {},
