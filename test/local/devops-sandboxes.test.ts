@@ -1,10 +1,12 @@
 /**
- * The Jira and PagerDuty connectors on the running local stack (`npm start -- --only jira,pagerduty`), against their
- * sandboxes: the README examples as a newcomer runs them, and signed webhooks computed with each
- * provider's published scheme (valid, tampered, stale, replayed), sent from outside like the provider does.
+ * The Jira, PagerDuty and GitLab connectors on the running local stack (`npm start -- --only
+ * jira,pagerduty,gitlab`), against their sandboxes: the README examples as a newcomer runs them, and signed
+ * webhooks computed with each provider's published scheme (valid, tampered, stale, replayed; GitLab's
+ * secret token: right, wrong, missing, replayed), sent from outside like the provider does.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GITLAB_SANDBOX_WEBHOOK_SECRET } from '../../scripts/local/sandboxes/gitlab.ts';
 import { JIRA_SANDBOX_WEBHOOK_SECRET } from '../../scripts/local/sandboxes/jira.ts';
 import { PAGERDUTY_SANDBOX_WEBHOOK_SECRET } from '../../scripts/local/sandboxes/pagerduty.ts';
 import { type StackProcess, startStackProcess } from './stack-process.ts';
@@ -34,10 +36,10 @@ async function webhook(path: string, body: string, headers: Record<string, strin
 }
 
 beforeAll(async () => {
-  for (const name of ['JIRA_API_URL', 'PAGERDUTY_API_URL', 'CIRCLE_LOCAL_REAL']) {
+  for (const name of ['JIRA_API_URL', 'PAGERDUTY_API_URL', 'GITLAB_API_URL', 'CIRCLE_LOCAL_REAL']) {
     if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
   }
-  stack = await startStackProcess({}, ['--only', 'jira,pagerduty']);
+  stack = await startStackProcess({}, ['--only', 'jira,pagerduty,gitlab']);
 }, 240_000);
 
 afterAll(async () => {
@@ -218,5 +220,95 @@ describe('Local stack: PagerDuty sandbox', () => {
     });
     expect(replayed).toMatchObject({ status: 200, body: { duplicate: true } });
     expect([tampered.status, old.status, unsigned.status]).toEqual([401, 401, 401]);
+  });
+});
+
+describe('Local stack: GitLab sandbox', () => {
+  const P = 'ops/platform';
+
+  it('says GitLab talks to its sandbox', async () => {
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      connectors: { connector: string; kind: string }[];
+    };
+    expect(health.connectors.find((reach) => reach.connector === 'gitlab')?.kind).toBe('sandbox');
+  });
+
+  it('runs the README examples as written', async () => {
+    // Act
+    const created = await post('/gitlab/create-issue', {
+      project: P,
+      title: 'Disk full on db-1',
+      description: 'Alert fired at 03:00',
+      labels: ['incident'],
+      assignee: 'alice',
+      issueType: 'incident',
+    });
+    const read = await post('/gitlab/get-issue', { project: P, key: '2' });
+    const comment = await post('/gitlab/comment-on-issue', {
+      project: P,
+      key: '2',
+      body: 'Cleaned /var/log',
+    });
+    const closed = await post('/gitlab/transition-issue', { project: P, key: '3', state: 'closed' });
+    const found = await post('/gitlab/search-issues', { project: P, state: 'open', labels: ['incident'] });
+    const mergeRequest = await post('/gitlab/create-merge-request', {
+      project: P,
+      sourceBranch: 'feature/runbook',
+      targetBranch: 'main',
+      title: 'Runbook',
+    });
+    const pipeline = await post('/gitlab/trigger-pipeline', {
+      project: P,
+      ref: 'main',
+      variables: { DEPLOY_ENV: 'staging' },
+    });
+    const file = await post('/gitlab/get-file', { project: P, path: 'docs/runbook.md' });
+    const listed = await post('/gitlab/list-files', { project: P, recursive: true, limit: 2 });
+
+    // Assess
+    expect(created).toMatchObject({ status: 200, body: { assignee: 'alice', issueType: 'incident' } });
+    expect(read.body).toMatchObject({ key: '2', labels: ['incident'] });
+    expect(comment.body).toMatchObject({ key: '2', author: 'sandbox-bot' });
+    expect(closed.body['state']).toBe('closed');
+    expect((found.body['issues'] as { key: string }[]).map((issue) => issue.key)).toContain('2');
+    expect(mergeRequest).toMatchObject({ status: 200, body: { iid: 2, state: 'opened' } });
+    expect(pipeline).toMatchObject({ status: 200, body: { ref: 'main', finished: false } });
+    expect(file.body).toMatchObject({ encoding: 'utf-8', ref: 'main' });
+    expect(listed.body['nextCursor']).toEqual(expect.any(String));
+  });
+
+  it('accepts a webhook with the secret token once, and refuses a wrong or missing token', async () => {
+    // Prepare
+    const body = JSON.stringify({
+      object_kind: 'issue',
+      project: { path_with_namespace: P },
+      object_attributes: { iid: 2, action: 'open' },
+    });
+    const id = randomUUID();
+    const headers = {
+      'x-gitlab-event': 'Issue Hook',
+      'idempotency-key': id,
+      'x-gitlab-event-uuid': randomUUID(),
+    };
+
+    // Act
+    const accepted = await webhook('/gitlab/webhook', body, {
+      ...headers,
+      'x-gitlab-token': GITLAB_SANDBOX_WEBHOOK_SECRET,
+    });
+    const replayed = await webhook('/gitlab/webhook', body, {
+      ...headers,
+      'x-gitlab-token': GITLAB_SANDBOX_WEBHOOK_SECRET,
+    });
+    const wrong = await webhook('/gitlab/webhook', body, { ...headers, 'x-gitlab-token': 'guess' });
+    const missing = await webhook('/gitlab/webhook', body, headers);
+
+    // Assess
+    expect(accepted).toMatchObject({
+      status: 202,
+      body: { accepted: true, event: 'issue-opened', deliveryId: id },
+    });
+    expect(replayed).toMatchObject({ status: 200, body: { duplicate: true } });
+    expect([wrong.status, missing.status]).toEqual([401, 401]);
   });
 });

@@ -332,6 +332,23 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => pagerduty.close(),
     };
   },
+  gitlab: async (fn, secrets) => {
+    const { GITLAB_SANDBOX_TOKEN, startGitlabFake } = await import('../../local/sandboxes/gitlab.ts');
+    const gitlab = await startGitlabFake();
+    secrets.set(secretName(fn, 'token'), GITLAB_SANDBOX_TOKEN);
+    secrets.set(secretName(fn, 'webhook-secret'), randomBytes(16).toString('hex'));
+    return {
+      env: {
+        GITLAB_API_URL: `${gitlab.url}/api/v4`,
+        GITLAB_AUTH: 'token',
+        GITLAB_TOKEN_SECRET: secretName(fn, 'token'),
+        GITLAB_WEBHOOK_SECRET_SECRET: secretName(fn, 'webhook-secret'),
+        GITLAB_STATE_TABLE: 'bench-gitlab-state',
+        GITLAB_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => gitlab.close(),
+    };
+  },
   // The model connectors: their contract fakes (deterministic models), the key read from a secret during init.
   openai: async (fn, secrets) => {
     const { OPENAI_SANDBOX_TOKEN, startOpenaiFake } = await import('../../local/sandboxes/openai.ts');

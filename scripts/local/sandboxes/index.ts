@@ -21,6 +21,7 @@ import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } from './anthropic.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
+import { GITLAB_SANDBOX_TOKEN, GITLAB_SANDBOX_WEBHOOK_SECRET, startGitlabFake } from './gitlab.ts';
 import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
 import { OPENAI_SANDBOX_TOKEN, startOpenaiFake } from './openai.ts';
 import {
@@ -212,7 +213,23 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     secretVariable: 'AZURE_BLOB_SECRET',
     token: AZURITE_SANDBOX_SECRET,
     start: async (_prepare, environment) => {
-      const container = environment['AZURE_BLOB_CONTAINER'];
+      const container = environment['AZURE_BLOB_CONTAINER'  {
+    provider: 'gitlab',
+    listener: 'GitLab sandbox',
+    urlVariable: 'GITLAB_API_URL',
+    secretVariable: 'GITLAB_TOKEN_SECRET',
+    token: GITLAB_SANDBOX_TOKEN,
+    moreSecrets: { GITLAB_WEBHOOK_SECRET_SECRET: GITLAB_SANDBOX_WEBHOOK_SECRET },
+    start: async (prepare) => {
+      const fake = await startGitlabFake({ prepare });
+      return {
+        url: new URL('/api/v4', fake.url).href,
+        acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
+    },
+  },
+];
       // In memory, as every sandbox keeps its data: a restarted stack starts from an empty container.
       const azurite = await startAzurite({
         containers: container === undefined ? [] : [{ account: AZURITE_ACCOUNT.name, name: container }],
