@@ -28,6 +28,7 @@ const HAND_OFF_QUEUES = [
   'SlackEventsQueue',
   'JiraEventsQueue',
   'PagerdutyEventsQueue',
+  'StripeEventsQueue',
   // The messaging connectors' example destinations, read by a consumer outside this stack.
   'SqsMessagesQueue',
   'SnsOrdersQueue',

@@ -93,6 +93,37 @@ export function verifySharedToken(v: { secret: string; token: string | undefined
 }
 
 /**
+ * Checks that at least one of several received signatures (a provider sends one per secret while a
+ * secret is being rotated: Stripe's `v1=`, PagerDuty's `v1=`) is the HMAC of `signedContent`, in constant
+ * time; every candidate is compared, so the time taken does not say which one matched. Throws an
+ * {@link AuthError} ('Webhook signature is missing' without candidates, else 'Webhook signature does not
+ * match'), never echoing what was received.
+ *
+ * @example
+ * ```ts
+ * verifyAnyHmacSignature({ secret, signedContent: `${t}.${rawBody}`, signatures: ['5257a8...', 'e3b0c4...'] });
+ * ```
+ */
+export function verifyAnyHmacSignature(v: {
+  secret: string;
+  signedContent: string | Uint8Array;
+  signatures: readonly string[];
+  algorithm?: HmacAlgorithm;
+}): void {
+  if (v.secret === '') throw new ConfigurationError('The webhook signing secret is empty');
+  if (v.signatures.length === 0) throw new AuthError('Webhook signature is missing');
+  const expected = Buffer.from(
+    hmacSignature(v.secret, v.signedContent, { algorithm: v.algorithm ?? 'sha256' }),
+  );
+  let matched = false;
+  for (const signature of v.signatures) {
+    const candidate = Buffer.from(signature.trim().toLowerCase());
+    if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = true;
+  }
+  if (!matched) throw new AuthError('Webhook signature does not match');
+}
+
+/**
  * Rejects a webhook whose timestamp (Unix seconds, as Slack and Stripe send it) is missing, not a number,
  * older than the tolerance (a replay) or further ahead than the tolerance (a forged or skewed clock).
  * A timestamp exactly at the tolerance passes.

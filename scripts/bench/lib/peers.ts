@@ -370,6 +370,24 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => anthropic.close(),
     };
   },
+  stripe: async (fn, secrets) => {
+    const { STRIPE_SANDBOX_TOKEN, STRIPE_SANDBOX_WEBHOOK_SECRET, startStripeFake } = await import(
+      '../../local/sandboxes/stripe.ts'
+    );
+    const stripe = await startStripeFake();
+    secrets.set(secretName(fn, 'api-key'), STRIPE_SANDBOX_TOKEN);
+    secrets.set(secretName(fn, 'webhook-secret'), STRIPE_SANDBOX_WEBHOOK_SECRET);
+    return {
+      env: {
+        STRIPE_API_URL: `${stripe.url}/v1`,
+        STRIPE_TOKEN_SECRET: secretName(fn, 'api-key'),
+        STRIPE_WEBHOOK_SECRET_SECRET: secretName(fn, 'webhook-secret'),
+        STRIPE_STATE_TABLE: 'bench-stripe-state',
+        STRIPE_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => stripe.close(),
+    };
+  },
 };
 
 /**

@@ -39,6 +39,7 @@ import {
   seedUsers,
   startSlackFake,
 } from './slack.ts';
+import { STRIPE_SANDBOX_TOKEN, STRIPE_SANDBOX_WEBHOOK_SECRET, startStripeFake } from './stripe.ts';
 
 /** A running sandbox. */
 export interface RunningSandbox {
@@ -213,23 +214,7 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     secretVariable: 'AZURE_BLOB_SECRET',
     token: AZURITE_SANDBOX_SECRET,
     start: async (_prepare, environment) => {
-      const container = environment['AZURE_BLOB_CONTAINER'  {
-    provider: 'gitlab',
-    listener: 'GitLab sandbox',
-    urlVariable: 'GITLAB_API_URL',
-    secretVariable: 'GITLAB_TOKEN_SECRET',
-    token: GITLAB_SANDBOX_TOKEN,
-    moreSecrets: { GITLAB_WEBHOOK_SECRET_SECRET: GITLAB_SANDBOX_WEBHOOK_SECRET },
-    start: async (prepare) => {
-      const fake = await startGitlabFake({ prepare });
-      return {
-        url: new URL('/api/v4', fake.url).href,
-        acceptToken: (token) => fake.state.tokens.add(token),
-        close: () => fake.close(),
-      };
-    },
-  },
-];
+      const container = environment['AZURE_BLOB_CONTAINER'];
       // In memory, as every sandbox keeps its data: a restarted stack starts from an empty container.
       const azurite = await startAzurite({
         containers: container === undefined ? [] : [{ account: AZURITE_ACCOUNT.name, name: container }],
@@ -309,6 +294,39 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       const fake = await startAnthropicFake({ prepare });
       return {
         url: new URL('/v1', fake.url).href,
+        acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    provider: 'stripe',
+    listener: 'Stripe sandbox',
+    urlVariable: 'STRIPE_API_URL',
+    secretVariable: 'STRIPE_TOKEN_SECRET',
+    token: STRIPE_SANDBOX_TOKEN,
+    // The endpoint secret the README's signed webhook examples use.
+    moreSecrets: { STRIPE_WEBHOOK_SECRET_SECRET: STRIPE_SANDBOX_WEBHOOK_SECRET },
+    start: async (prepare) => {
+      const fake = await startStripeFake({ prepare });
+      return {
+        url: new URL('/v1', fake.url).href,
+        acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    provider: 'gitlab',
+    listener: 'GitLab sandbox',
+    urlVariable: 'GITLAB_API_URL',
+    secretVariable: 'GITLAB_TOKEN_SECRET',
+    token: GITLAB_SANDBOX_TOKEN,
+    moreSecrets: { GITLAB_WEBHOOK_SECRET_SECRET: GITLAB_SANDBOX_WEBHOOK_SECRET },
+    start: async (prepare) => {
+      const fake = await startGitlabFake({ prepare });
+      return {
+        url: new URL('/api/v4', fake.url).href,
         acceptToken: (token) => fake.state.tokens.add(token),
         close: () => fake.close(),
       };

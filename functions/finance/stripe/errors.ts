@@ -1,0 +1,44 @@
+/**
+ * Stripe's error codes (`error.code` of a failed answer, https://docs.stripe.com/error-codes) and what they
+ * mean, as rows of the core's REST error table: the code picks the core error class (and so the HTTP
+ * status, the queue's retry-or-drop and the Step Functions error name) and the words a caller reads.
+ * Errors without a code (an invalid API key: 401; a restricted key without the permission: 403;
+ * `idempotency_error`: 409) and codes without a row keep the core's status mapping.
+ */
+import type { ErrorRow } from '@circle-core/core';
+
+const declined = (meaning: string): ErrorRow => ({ kind: 'validation', meaning });
+
+export const STRIPE_ERRORS: Readonly<Record<string, ErrorRow>> = {
+  // 402 card errors: the payment was refused; a retry with the same card fails the same way.
+  card_declined: declined('the card was declined (see decline_code)'),
+  expired_card: declined('the card has expired'),
+  incorrect_cvc: declined("the card's security code is incorrect"),
+  incorrect_number: declined('the card number is incorrect'),
+  insufficient_funds: declined('the card has insufficient funds'),
+  processing_error: { kind: 'unavailable', meaning: 'the card could not be processed; try again' },
+  authentication_required: declined('the card needs authentication (3-D Secure): confirm on-session'),
+  // 400 invalid requests.
+  parameter_missing: { kind: 'validation', meaning: 'a required parameter is missing (see param)' },
+  parameter_invalid_integer: { kind: 'validation', meaning: 'a parameter is not a valid integer' },
+  parameter_invalid_empty: { kind: 'validation', meaning: 'a parameter may not be empty' },
+  parameter_unknown: { kind: 'validation', meaning: 'Stripe does not know a parameter (see param)' },
+  amount_too_small: { kind: 'validation', meaning: 'the amount is below the minimum charge amount' },
+  amount_too_large: { kind: 'validation', meaning: 'the amount is above the maximum' },
+  payment_intent_unexpected_state: {
+    kind: 'conflict',
+    meaning: 'the payment intent is not in a state that allows this (see its status)',
+  },
+  invoice_not_editable: { kind: 'conflict', meaning: 'the invoice is no longer a draft' },
+  charge_already_refunded: { kind: 'conflict', meaning: 'the payment was already refunded in full' },
+  // 404.
+  resource_missing: { kind: 'not-found', meaning: 'no such object (or not visible to this key)' },
+  // 409: a request with this idempotency key is still being processed.
+  idempotency_key_in_use: { kind: 'conflict', meaning: 'a request with this idempotency key is in progress' },
+  // 429.
+  rate_limit: { kind: 'rate-limited', meaning: 'too many requests; wait and try again' },
+  lock_timeout: { kind: 'rate-limited', meaning: 'the object is being changed by another request' },
+  // 401/403 with a code.
+  api_key_expired: { kind: 'auth', meaning: 'the API key has expired' },
+  secret_key_required: { kind: 'forbidden', meaning: 'this call needs a secret or restricted key' },
+};
