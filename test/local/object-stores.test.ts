@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StackProcess, startStackProcess } from './stack-process.ts';
 
 /** The stores this suite drives, with their request queues' logical ids. */
-const STORES = [{ connector: 'azure-blob', queue: 'AzureBlobRequestsQueue' }] as const;
+const STORES = [
+  { connector: 'azure-blob', queue: 'AzureBlobRequestsQueue' },
+  { connector: 'gcs', queue: 'GcsRequestsQueue' },
+] as const;
 
 let stack: StackProcess;
 
@@ -36,7 +39,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 }
 
 beforeAll(async () => {
-  for (const name of ['AZURE_BLOB_ENDPOINT', 'CIRCLE_LOCAL_REAL']) {
+  for (const name of ['AZURE_BLOB_ENDPOINT', 'GCS_API_URL', 'GCS_TOKEN_URL', 'CIRCLE_LOCAL_REAL']) {
     if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
   }
   stack = await startStackProcess({}, ['--only', STORES.map((store) => store.connector).join(',')]);

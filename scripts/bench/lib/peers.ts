@@ -258,6 +258,22 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => azurite.close(),
     };
   },
+  // The GCS contract fake: a service account of the fake's own, its key file naming the fake's token endpoint.
+  gcs: async (fn, secrets) => {
+    const { newServiceAccount, startGcsFake } = await import('../../local/sandboxes/gcs.ts');
+    const gcs = await startGcsFake({ buckets: ['bench-objects'] });
+    const account = newServiceAccount('bench@circle-core-bench.iam.gserviceaccount.com', `${gcs.url}/token`);
+    gcs.state.accounts.set(account.email, account.publicKey);
+    secrets.set(secretName(fn, 'service-account'), account.keyFile);
+    return {
+      env: {
+        GCS_API_URL: gcs.url,
+        GCS_BUCKET: 'bench-objects',
+        GCS_CREDENTIALS_SECRET: secretName(fn, 'service-account'),
+      },
+      close: () => gcs.close(),
+    };
+  },
   slack: async (fn, secrets) => {
     const { DEFAULT_SLACK_TOKEN, startSlackFake } = await import('../../local/sandboxes/slack.ts');
     const slack = await startSlackFake();

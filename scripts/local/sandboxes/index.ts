@@ -20,6 +20,7 @@ import { guardServer, type Refusal } from '../guard.ts';
 import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } from './anthropic.ts';
+import { acceptKeyFile, sandboxServiceAccount, startGcsFake } from './gcs.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { GITLAB_SANDBOX_TOKEN, GITLAB_SANDBOX_WEBHOOK_SECRET, startGitlabFake } from './gitlab.ts';
 import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
@@ -328,6 +329,28 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       return {
         url: new URL('/api/v4', fake.url).href,
         acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    // The GCS contract fake. The stored "token" is the sandbox service account's key file (made once per
+    // process); the JWT bearer grant goes to the sandbox's token endpoint (GCS_TOKEN_URL), and a key file
+    // the user stored is let in by its public key.
+    provider: 'gcs',
+    listener: 'Google Cloud Storage sandbox',
+    urlVariable: 'GCS_API_URL',
+    secretVariable: 'GCS_CREDENTIALS_SECRET',
+    get token() {
+      return sandboxServiceAccount().keyFile;
+    },
+    moreVariables: (url) => ({ GCS_TOKEN_URL: `${url}/token` }),
+    start: async (prepare, environment) => {
+      const bucket = environment['GCS_BUCKET'];
+      const fake = await startGcsFake({ prepare, buckets: bucket === undefined ? [] : [bucket] });
+      return {
+        url: fake.url,
+        acceptToken: (keyFile) => acceptKeyFile(fake.state, keyFile),
         close: () => fake.close(),
       };
     },
