@@ -9,6 +9,7 @@ import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import type { FunctionSource } from './functions.ts';
+import { duckdbBindings, shipNativeBindings } from './native-bindings.ts';
 import { trimMysql2 } from './trim-mysql2.ts';
 import { trimRedis } from './trim-redis.ts';
 
@@ -281,7 +282,7 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
     sourcemap: 'linked',
     sourcesContent: false,
     external: [...FUNCTION_EXTERNALS],
-    plugins: [lambdaEntry(fn.dir), trimMysql2, trimRedis, builtinsWithoutNamespace],
+    plugins: [lambdaEntry(fn.dir), trimMysql2, trimRedis, duckdbBindings, builtinsWithoutNamespace],
   });
   const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
   if (missing.length > 0) {
@@ -293,6 +294,8 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
       `${fn.name}: bundles code the layer provides (import it as a package instead): ${inlined.slice(0, 5).join(', ')}`,
     );
   }
+  // A native engine esbuild cannot inline (DuckDB's) goes beside the bundle, for its platform only.
+  await shipNativeBindings(result.metafile, root, dir);
   return join(dir, 'index.mjs');
 }
 

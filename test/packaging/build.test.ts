@@ -57,9 +57,15 @@ beforeAll(async () => {
   // The Lambda runtime's resolution path: the SDK beside the runtime, the layer at /opt/nodejs/node_modules.
   await mkdir(join(out, 'node_modules'));
   await symlink(join(root, 'node_modules', '@aws-sdk'), join(out, 'node_modules', '@aws-sdk'), 'dir');
+  const layerModules = join(out, 'layer', 'nodejs', 'node_modules');
   for (const fn of discovered) {
-    const layerModules = join(out, 'layer', 'nodejs', 'node_modules');
-    await symlink(layerModules, join(out, 'functions', fn.name, 'node_modules'), 'dir');
+    const own = join(out, 'functions', fn.name, 'node_modules');
+    // A function shipping a native engine (DuckDB) has node_modules of its own: the layer's packages go beside.
+    const shipped = await readdir(own).catch(() => undefined);
+    if (shipped === undefined) await symlink(layerModules, own, 'dir');
+    else
+      for (const entry of await readdir(layerModules))
+        await symlink(join(layerModules, entry), join(own, entry), 'dir');
   }
 }, 120_000);
 

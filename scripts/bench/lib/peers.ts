@@ -77,6 +77,15 @@ async function localAwsMessaging(
 
 /** Peers by function name (the key under `function:` in its function.yml). */
 const PEERS: Readonly<Record<string, PeerStarter>> = {
+  // DuckDB is embedded: no peer, its spill and source files under a temporary directory. The cold start
+  // includes loading the native engine (libduckdb.so) and opening the database during init.
+  duckdb: async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'circle-bench-duckdb-'));
+    return {
+      env: { DUCKDB_TEMP_DIRECTORY: directory },
+      close: () => rm(directory, { recursive: true, force: true }),
+    };
+  },
   s3: async () => {
     const { startS3 } = await import('../../local/stores/embedded.ts');
     const directory = await mkdtemp(join(tmpdir(), 'circle-bench-s3-'));

@@ -4,6 +4,7 @@
  * only endpoints and secret values differ from AWS (and the secrets' cache max age, 0 here).
  */
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { LocalFunction } from '../config/model.ts';
 
 /** Where the stack's services listen. */
@@ -14,6 +15,8 @@ export interface LocalEndpoints {
   postgres?: string;
   /** SaaS sandboxes: a base-URL setting (`SLACK_API_URL`, ...) -> the sandbox's URL (`sandboxes/index.ts`). */
   sandboxes?: Record<string, string>;
+  /** With `CIRCLE_LOCAL_SECRETS=vault`: the settings that make every function read Vault (`secrets-vault.ts`). */
+  secretsBackend?: Record<string, string> | undefined;
 }
 
 /**
@@ -141,6 +144,26 @@ function applyLoopbackRateLimits(env: Record<string, string>, shell: NodeJS.Proc
   }
 }
 
+/**
+ * Embedded engines' local data: a setting declared empty in function.yml (off when deployed) that the local
+ * stack points at files kept in the repository, so the README's examples run on `npm start` as written.
+ */
+const LOCAL_DATA_DIRECTORIES: Readonly<Record<string, string>> = {
+  DUCKDB_LOCAL_DIRECTORY: 'functions/analytics/duckdb/sample',
+};
+
+function applyLocalData(env: Record<string, string>, fn: LocalFunction, endpoints: LocalEndpoints): void {
+  const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+  for (const [name, path] of Object.entries(LOCAL_DATA_DIRECTORIES)) {
+    if (fn.environment[name] === '') env[name] = resolve(repoRoot, path);
+  }
+  // A connector's own S3 addressing setting (DUCKDB_S3_FORCE_PATH_STYLE) follows the local store as S3_* does.
+  if (endpoints.s3 === undefined) return;
+  for (const name of Object.keys(fn.environment)) {
+    if (name.endsWith('_S3_FORCE_PATH_STYLE')) env[name] = 'true';
+  }
+}
+
 /** A provider's sandbox replaces its base URL, for a function that declares the setting. */
 function applySandboxes(
   env: Record<string, string>,
@@ -198,7 +221,9 @@ export function functionEnvironment(
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, fn.environment);
+  Object.assign(env, endpoints.secretsBackend);
   applySandboxes(env, fn, endpoints.sandboxes ?? {});
+  applyLocalData(env, fn, endpoints);
   // A secret changed with `npm run secrets` (or PutSecretValue) is read by the next invocation: locally
   // the connectors cache secrets for 0 s instead of their deployed default (300 s). Only the value of
   // their own setting differs; the code path is the one deployed, and a local call costs about 1 ms.

@@ -4,7 +4,18 @@
  * (`@aws-sdk/*`, linked one by one from the repository). Everything lives outside the repository, so a
  * package neither the layer nor the runtime provides fails locally as it would in AWS.
  */
-import { access, cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  cp,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -19,6 +30,8 @@ async function exists(path: string): Promise<boolean> {
 
 /** Links every package of one folder (`node_modules` or a scope in it) into `target`. */
 async function linkEntries(source: string, target: string): Promise<void> {
+  // Never write through a link: a scope folder that is a symlink (into the repository) is replaced, not entered.
+  if ((await lstat(target).catch(() => undefined))?.isSymbolicLink()) await unlink(target);
   await mkdir(target, { recursive: true });
   for (const entry of await readdir(source, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
@@ -110,5 +123,8 @@ export async function prepareTaskRoot(options: {
   await rm(options.target, { recursive: true, force: true });
   await mkdir(options.target, { recursive: true });
   await copyWithSourceMaps(bundle, options.target);
-  await symlink(options.modules, join(options.target, 'node_modules'), 'dir');
+  // A function shipping a native engine (DuckDB) has node_modules of its own: the runtime's packages join it.
+  const own = join(options.target, 'node_modules');
+  if (await exists(own)) await linkEntries(options.modules, own);
+  else await symlink(options.modules, own, 'dir');
 }

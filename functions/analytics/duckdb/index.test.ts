@@ -1,0 +1,340 @@
+/**
+ * The DuckDB connector with DuckDB embedded (the real engine, its native binding) and s3rver as the
+ * object store: the warehouse-query conformance suite, queries over CSV, NDJSON and Parquet sources from
+ * the local directory and from S3, what SQL may not reach, bad SQL, timeouts within the time left, every
+ * trigger, and no secret or parameter value in any answer or log line.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeWarehouseQueryConformance } from '#shared/interfaces/warehouse-query.conformance.ts';
+import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
+import { DuckDbClient, type DuckDbClientOptions } from './client.ts';
+
+const SAMPLE = join(import.meta.dirname, 'sample');
+/** The AWS secret key: s3rver accepts a key whose secret equals its id, so the marker is both. */
+const MARKER = 'duckdb-marker-8f2c1e';
+const PARAM_MARKER = 'param-marker-77ab';
+
+interface HttpResult {
+  statusCode: number;
+  body: string;
+}
+
+let s3rver: S3rverPeer;
+let temp: string;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+
+function options(overrides: Partial<DuckDbClientOptions> = {}): DuckDbClientOptions {
+  return {
+    memoryLimitMb: 256,
+    threads: 1,
+    tempDirectory: join(temp, `client-${Math.random().toString(36).slice(2)}`),
+    localDirectory: SAMPLE,
+    sourceBuckets: ['lake'],
+    s3Endpoint: s3rver.endpoint,
+    s3ForcePathStyle: true,
+    sourceMaxBytes: 10_000,
+    s3TimeoutMs: 5_000,
+    maxResultRows: 5_000,
+    resultTtlSeconds: 60,
+    maxQueries: 50,
+    defaultTimeoutSeconds: 60,
+    ...overrides,
+  };
+}
+
+async function call(operation: string, body: unknown, remainingMs?: number): Promise<HttpResult> {
+  const event = httpEvent({ path: `/duckdb/${operation}`, body });
+  const context = lambdaContext(remainingMs === undefined ? {} : { remainingMs });
+  return (await connector.handler(event, context)) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+beforeAll(async () => {
+  temp = await mkdtemp(join(tmpdir(), 'duckdb-test-'));
+  s3rver = await startS3rver({ buckets: ['lake', 'other'], accessKeyIds: [MARKER] });
+  const s3 = new S3Client({
+    endpoint: s3rver.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: MARKER, secretAccessKey: MARKER },
+  });
+  for (const name of ['orders.csv', 'events.ndjson', 'products.parquet']) {
+    const body = await readFile(join(SAMPLE, name));
+    await s3.send(new PutObjectCommand({ Bucket: 'lake', Key: `raw/${name}`, Body: body }));
+  }
+  const csv = await readFile(join(SAMPLE, 'orders.csv'));
+  await s3.send(new PutObjectCommand({ Bucket: 'lake', Key: 'raw/orders.csv.gz', Body: gzipSync(csv) }));
+  await s3.send(new PutObjectCommand({ Bucket: 'lake', Key: 'big.csv', Body: 'n\n'.padEnd(20_000, '1\n') }));
+  s3.destroy();
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: MARKER,
+    AWS_SECRET_ACCESS_KEY: MARKER,
+    DUCKDB_TEMP_DIRECTORY: join(temp, 'handler'),
+    DUCKDB_LOCAL_DIRECTORY: SAMPLE,
+    DUCKDB_SOURCE_BUCKETS: 'lake',
+    DUCKDB_S3_ENDPOINT: s3rver.endpoint,
+    DUCKDB_S3_FORCE_PATH_STYLE: 'true',
+    DUCKDB_MAX_RESULT_ROWS: '1000',
+    DUCKDB_THREADS: '1',
+    DUCKDB_SOURCE_MAX_BYTES: '10000',
+  });
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await s3rver?.close();
+  await rm(temp, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describe('Connector: duckdb', () => {
+  describeWarehouseQueryConformance('DuckDbClient (embedded)', async () => {
+    const warehouse = new DuckDbClient(options());
+    return {
+      warehouse,
+      series: (count) => `select range::integer as n from range(${count}) order by n`,
+      slowSql: 'select count(*) as n from range(100000000000) a where a.range % 7 = 3',
+      missingTableSql: 'select * from no_such_table',
+      cleanup: () => warehouse.close(),
+    };
+  });
+
+  describe('Sources: CSV, NDJSON and Parquet', () => {
+    it('joins the three formats from the local directory in one query', async () => {
+      // Act
+      const response = await call('run-query', {
+        sql:
+          'select o.customer, p.name, count(e.path) as views from orders o join products p using (product_id) ' +
+          'left join events e on e.customer = o.customer and e.path = ? || o.product_id ' +
+          'where o.amount > ? group by all order by o.customer, p.name',
+        params: ['/products/', 100],
+        sources: [
+          { name: 'orders', url: 'file:orders.csv' },
+          { name: 'events', url: 'file:events.ndjson' },
+          { name: 'products', url: 'file:products.parquet' },
+        ],
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const body = parsed(response) as {
+        status: { state: string };
+        results: { rows: unknown[][]; columns: unknown[] };
+      };
+      expect(body.status.state).toBe('succeeded');
+      expect(body.results.columns).toEqual([
+        { name: 'customer', type: 'VARCHAR', kind: 'string' },
+        { name: 'name', type: 'VARCHAR', kind: 'string' },
+        { name: 'views', type: 'BIGINT', kind: 'bigint' },
+      ]);
+      expect(body.results.rows).toEqual([
+        ['acme', 'Gadget Pro', '0'],
+        ['globex', 'Gadget Pro', '1'],
+      ]);
+    });
+
+    it('reads the same objects from S3, a gzipped CSV too', async () => {
+      // Act
+      const response = await call('run-query', {
+        sql:
+          'select (select count(*) from orders)::integer as orders, (select count(*) from zipped)::integer as zipped, ' +
+          '(select count(*) from events)::integer as events, (select sum(price) from products) as prices',
+        sources: [
+          { name: 'orders', url: 's3://lake/raw/orders.csv' },
+          { name: 'zipped', url: 's3://lake/raw/orders.csv.gz' },
+          { name: 'events', url: 's3://lake/raw/events.ndjson' },
+          { name: 'products', url: 's3://lake/raw/products.parquet' },
+        ],
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const body = parsed(response) as { results: { rows: unknown[][] } };
+      expect(body.results.rows).toEqual([[6, 6, 6, '261.45']]);
+    });
+
+    it('refuses a bucket outside DUCKDB_SOURCE_BUCKETS, a missing object and an object over the limit', async () => {
+      // Act
+      const other = await call('run-query', {
+        sql: 'select 1',
+        sources: [{ name: 'x', url: 's3://other/a.csv' }],
+      });
+      const missing = await call('run-query', {
+        sql: 'select 1',
+        sources: [{ name: 'x', url: 's3://lake/none.csv' }],
+      });
+      const big = await call('run-query', {
+        sql: 'select 1',
+        sources: [{ name: 'x', url: 's3://lake/big.csv' }],
+      });
+
+      // Assess
+      expect(other.statusCode).toBe(403);
+      expect(parsed(other)['detail']).toContain('DUCKDB_SOURCE_BUCKETS');
+      expect(missing.statusCode).toBe(404);
+      expect(parsed(missing)['detail']).toContain('none.csv');
+      expect(big.statusCode).toBe(413);
+    });
+
+    it('lets SQL open no file itself and no source leave the local directory', async () => {
+      // Act
+      const direct = await call('run-query', { sql: "select * from read_csv('/etc/passwd')" });
+      const outside = await call('run-query', {
+        sql: 'select 1',
+        sources: [{ name: 'x', url: 'file:../../x.csv' }],
+      });
+      const install = await call('run-query', { sql: 'install httpfs' });
+
+      // Assess
+      expect(direct.statusCode).toBe(403);
+      expect(outside.statusCode).toBe(400);
+      expect(install.statusCode).toBe(403);
+    });
+  });
+
+  describe('Failures', () => {
+    it('answers 400 naming the problem for bad SQL, two statements and a result too large', async () => {
+      // Act
+      const syntax = await call('run-query', { sql: 'selec 1' });
+      const two = await call('run-query', { sql: 'select 1; select 2' });
+      const large = await call('run-query', { sql: 'select range from range(1001)' });
+
+      // Assess
+      expect(syntax.statusCode).toBe(400);
+      expect(parsed(syntax)['detail']).toMatch(/Parser Error: syntax error at or near "selec"/);
+      expect(two.statusCode).toBe(400);
+      expect(parsed(two)['detail']).toContain('2 statements');
+      expect(large.statusCode).toBe(400);
+      expect(parsed(large)['detail']).toContain('DUCKDB_MAX_RESULT_ROWS');
+    });
+
+    it('answers 400 naming an unknown field', async () => {
+      // Act
+      const response = await call('run-query', { sql: 'select 1', parms: [] });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['errors']).toEqual([{ pointer: '/parms', message: 'unknown field' }]);
+    });
+
+    it('answers the handle of a query still running when the time left runs out, then cancels it', async () => {
+      // Prepare
+      const started = Date.now();
+
+      // Act
+      const response = await call(
+        'run-query',
+        { sql: 'select count(*) from range(100000000000) a where a.range % 7 = 3', waitSeconds: 60 },
+        3_000,
+      );
+      const elapsed = Date.now() - started;
+      const body = parsed(response) as { status: { queryId: string; state: string }; results: unknown };
+      const cancelled = await call('cancel-query', { queryId: body.status.queryId });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(body.status.state).toBe('running');
+      expect(body.results).toBeNull();
+      expect(elapsed).toBeLessThan(3_000);
+      expect(parsed(cancelled)['state']).toBe('cancelled');
+    });
+
+    it('never shows a secret or a parameter value in an answer or a log line', async () => {
+      // Act
+      const conversion = await call('run-query', {
+        sql: 'select cast(? as integer) as n',
+        params: [PARAM_MARKER],
+      });
+      const missing = await call('run-query', {
+        sql: 'select 1',
+        sources: [{ name: 'x', url: 's3://lake/gone.csv' }],
+      });
+      const ok = await call('run-query', {
+        sql: 'select 1 as one',
+        sources: [{ name: 'o', url: 's3://lake/raw/orders.csv' }],
+      });
+
+      // Assess
+      expect(conversion.statusCode).toBe(400);
+      expect(parsed(conversion)['detail']).toContain("string '?'");
+      expect(missing.statusCode).toBe(404);
+      expect(ok.statusCode).toBe(200);
+      for (const text of [conversion.body, missing.body, ok.body, logs.text()]) {
+        expect(text).not.toContain(MARKER);
+        expect(text).not.toContain(PARAM_MARKER);
+      }
+    });
+  });
+
+  describe('Triggers', () => {
+    it('starts, polls and pages a query over HTTP', async () => {
+      // Act
+      const started = parsed(await call('start-query', { sql: 'select range::integer as n from range(5)' }));
+      const status = parsed(await call('get-query', { queryId: started['queryId'], waitSeconds: 10 }));
+      const first = parsed(await call('get-query-results', { queryId: started['queryId'], pageSize: 3 }));
+      const second = parsed(
+        await call('get-query-results', {
+          queryId: started['queryId'],
+          pageSize: 3,
+          cursor: first['nextCursor'],
+        }),
+      );
+
+      // Assess
+      expect(status['state']).toBe('succeeded');
+      expect(status['rowCount']).toBe(5);
+      expect(first['rows']).toEqual([[0], [1], [2]]);
+      expect(second['rows']).toEqual([[3], [4]]);
+      expect(second['nextCursor']).toBeNull();
+    });
+
+    it('runs a queued request and reports no failed record', async () => {
+      // Act
+      const event = sqsEvent([{ body: { operation: 'run-query', input: { sql: 'select 1 as one' } } }]);
+      const result = await connector.handler(event, lambdaContext());
+
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [] });
+    });
+
+    it('runs a Step Functions task envelope and answers health', async () => {
+      // Act
+      const output = (await connector.handler(
+        { operation: 'run-query', input: { sql: 'select ? as greeting', params: ['hello'] } },
+        lambdaContext(),
+      )) as { results: { rows: unknown[][] } };
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/duckdb/health' }),
+        lambdaContext(),
+      );
+
+      // Assess
+      expect(output.results.rows).toEqual([['hello']]);
+      expect((health as HttpResult).statusCode).toBe(200);
+    });
+  });
+});

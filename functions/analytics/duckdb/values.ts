@@ -1,0 +1,115 @@
+/**
+ * DuckDB's result types and values as the warehouse-query interface encodes them: each column gets a
+ * portable `kind`, each value the JSON form its kind promises (64-bit integers and decimals as exact text,
+ * timestamps ISO 8601, binary base64, nested values recursively).
+ */
+import {
+  DuckDBArrayValue,
+  DuckDBBlobValue,
+  DuckDBListValue,
+  DuckDBMapValue,
+  DuckDBStructValue,
+  DuckDBTimestampTZValue,
+  type DuckDBType,
+  DuckDBTypeId,
+} from '@duckdb/node-api';
+import type { ColumnKind } from '#shared/models/warehouse-query.ts';
+
+const KINDS: Partial<Record<DuckDBTypeId, ColumnKind>> = {
+  [DuckDBTypeId.BOOLEAN]: 'boolean',
+  [DuckDBTypeId.TINYINT]: 'integer',
+  [DuckDBTypeId.SMALLINT]: 'integer',
+  [DuckDBTypeId.INTEGER]: 'integer',
+  [DuckDBTypeId.UTINYINT]: 'integer',
+  [DuckDBTypeId.USMALLINT]: 'integer',
+  [DuckDBTypeId.UINTEGER]: 'integer',
+  [DuckDBTypeId.BIGINT]: 'bigint',
+  [DuckDBTypeId.UBIGINT]: 'bigint',
+  [DuckDBTypeId.HUGEINT]: 'bigint',
+  [DuckDBTypeId.UHUGEINT]: 'bigint',
+  [DuckDBTypeId.BIGNUM]: 'bigint',
+  [DuckDBTypeId.DECIMAL]: 'decimal',
+  [DuckDBTypeId.FLOAT]: 'float',
+  [DuckDBTypeId.DOUBLE]: 'float',
+  [DuckDBTypeId.VARCHAR]: 'string',
+  [DuckDBTypeId.ENUM]: 'string',
+  [DuckDBTypeId.UUID]: 'string',
+  [DuckDBTypeId.DATE]: 'date',
+  [DuckDBTypeId.TIME]: 'time',
+  [DuckDBTypeId.TIME_NS]: 'time',
+  [DuckDBTypeId.TIMESTAMP]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_S]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_MS]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_NS]: 'timestamp',
+  [DuckDBTypeId.TIMESTAMP_TZ]: 'timestamp-tz',
+  [DuckDBTypeId.INTERVAL]: 'interval',
+  [DuckDBTypeId.BLOB]: 'binary',
+  [DuckDBTypeId.LIST]: 'list',
+  [DuckDBTypeId.ARRAY]: 'list',
+  [DuckDBTypeId.STRUCT]: 'struct',
+  [DuckDBTypeId.MAP]: 'map',
+};
+
+/**
+ * The interface's kind of a DuckDB type; a `VARCHAR` with the `JSON` alias is `json`.
+ *
+ * @example
+ * ```ts
+ * columnKind(result.columnType(0)); // 'bigint'
+ * ```
+ */
+export function columnKind(type: DuckDBType): ColumnKind {
+  if (type.alias === 'JSON') return 'json';
+  return KINDS[type.typeId] ?? 'other';
+}
+
+function timestampText(text: string): string {
+  return text.replace(' ', 'T');
+}
+
+function utcText(micros: bigint): string {
+  const millis = micros / 1000n;
+  const rest = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n);
+  const iso = new Date(Number(millis)).toISOString().slice(0, 19);
+  return rest === 0 ? `${iso}Z` : `${iso}.${String(rest).padStart(6, '0')}Z`;
+}
+
+/**
+ * One DuckDB value in the JSON form its kind promises.
+ *
+ * @example
+ * ```ts
+ * toJsonValue(9007199254740993n, 'bigint'); // '9007199254740993'
+ * ```
+ */
+export function toJsonValue(value: unknown, kind: ColumnKind): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'bigint') return kind === 'integer' ? Number(value) : value.toString();
+  if (typeof value === 'string') return kind === 'json' ? JSON.parse(value) : value;
+  if (typeof value === 'boolean') return value;
+  if (value instanceof DuckDBBlobValue) return Buffer.from(value.bytes).toString('base64');
+  if (value instanceof DuckDBTimestampTZValue) return utcText(value.micros);
+  if (value instanceof DuckDBListValue || value instanceof DuckDBArrayValue) {
+    return value.items.map((item) => nestedValue(item));
+  }
+  if (value instanceof DuckDBStructValue) {
+    return Object.fromEntries(Object.entries(value.entries).map(([key, item]) => [key, nestedValue(item)]));
+  }
+  if (value instanceof DuckDBMapValue) {
+    return value.entries.map((entry) => ({ key: nestedValue(entry.key), value: nestedValue(entry.value) }));
+  }
+  const text = String(value);
+  return kind === 'timestamp' ? timestampText(text) : text;
+}
+
+/** A member of a nested value: its kind follows from its JS form (DuckDB gives no per-member type here). */
+function nestedValue(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return Number.isSafeInteger(Number(value)) && value <= 2_147_483_647n && value >= -2_147_483_648n
+      ? Number(value)
+      : value.toString();
+  }
+  const name = (value as { constructor?: { name?: string } } | null)?.constructor?.name ?? '';
+  return toJsonValue(value, name.startsWith('DuckDBTimestamp') ? 'timestamp' : 'other');
+}
