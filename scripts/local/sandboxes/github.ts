@@ -11,6 +11,8 @@
  *   pull requests are listed too, carrying a `pull_request` key, exactly as GitHub does
  * - `POST /repos/{owner}/{repo}/issues` (201, `Location`; 422 Validation Failed without a title)
  * - `POST /repos/{owner}/{repo}/issues/{number}/comments` (201; 404 for an unknown issue)
+ * - `GET` and `PATCH /repos/{owner}/{repo}/issues/{number}` (title, body, labels, assignees, `state` open|closed;
+ *   422 Validation Failed naming `title` or `state`; 404 for an unknown issue)
  * - `GET /repos/{owner}/{repo}/contents/{path}` (`ref`; a file is `{ type: 'file', encoding: 'base64',
  *   content }` with the base64 wrapped every 60 characters, a directory is an array, files over 1 MB have
  *   `encoding: 'none'` and empty content; 404 `Not Found`, or `No commit found for the ref x`)
@@ -622,6 +624,44 @@ function createIssue(context: RouteContext<GitHubStore>): Answer {
   return json(201, rendered, { location: String(rendered['url']) });
 }
 
+/** The issue `:number` of the repository, or GitHub's 404. */
+function issueOf(context: RouteContext<GitHubStore>): { repo: Repo; issue: FakeIssue } {
+  const repo = repoOf(context);
+  const issue = repo.issues.find((candidate) => String(candidate.number) === context.params['number']);
+  if (issue === undefined) fail(404, 'Not Found');
+  return { repo, issue };
+}
+
+/** `GET /repos/{owner}/{repo}/issues/{number}`. */
+function getIssue(context: RouteContext<GitHubStore>): Answer {
+  const { repo, issue } = issueOf(context);
+  return json(200, issueJson(context.url, repo, issue));
+}
+
+/**
+ * `PATCH /repos/{owner}/{repo}/issues/{number}`: title, body, labels and assignees replace what was there;
+ * `state` open or closed (anything else is a 422 on `state`).
+ */
+function updateIssue(context: RouteContext<GitHubStore>, now: () => number): Answer {
+  const { repo, issue } = issueOf(context);
+  const input = objectBody(parseBody(context.request.rawBody));
+  const invalid = (field: string): never =>
+    fail(422, 'Validation Failed', { errors: [{ resource: 'Issue', code: 'invalid', field }] });
+  if ('title' in input && (typeof input['title'] !== 'string' || input['title'] === '')) invalid('title');
+  if ('state' in input && input['state'] !== 'open' && input['state'] !== 'closed') invalid('state');
+  if (typeof input['title'] === 'string') issue.title = input['title'];
+  if ('body' in input) issue.body = typeof input['body'] === 'string' ? input['body'] : null;
+  if (Array.isArray(input['labels'])) issue.labels = input['labels'].map(String);
+  if (Array.isArray(input['assignees'])) issue.assignees = input['assignees'].map(String);
+  const at = iso(now());
+  if (input['state'] !== undefined && input['state'] !== issue.state) {
+    issue.state = input['state'] as 'open' | 'closed';
+    issue.closedAt = issue.state === 'closed' ? at : null;
+  }
+  issue.updatedAt = at;
+  return json(200, issueJson(context.url, repo, issue));
+}
+
 function createComment(context: RouteContext<GitHubStore>, now: () => number): Answer {
   const { state, url, params } = context;
   const repo = repoOf(context);
@@ -838,6 +878,13 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
         { name: 'rate-limit', method: 'GET', path: '/rate_limit', handle: rateLimit },
         { name: 'list-issues', method: 'GET', path: '/repos/:owner/:repo/issues', handle: listIssues },
         { name: 'create-issue', method: 'POST', path: '/repos/:owner/:repo/issues', handle: createIssue },
+        { name: 'get-issue', method: 'GET', path: '/repos/:owner/:repo/issues/:number', handle: getIssue },
+        {
+          name: 'update-issue',
+          method: 'PATCH',
+          path: '/repos/:owner/:repo/issues/:number',
+          handle: (context) => updateIssue(context, now),
+        },
         {
           name: 'create-comment',
           method: 'POST',
