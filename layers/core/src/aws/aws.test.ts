@@ -313,6 +313,61 @@ describe('Function: awsCall', () => {
     expect(called).toBe(false);
     expect(error).toBeInstanceOf(TimeoutError);
   });
+
+  it('retries a retryable failure by the core policy, waiting as Retry-After says', async () => {
+    // Prepare
+    const failures = [
+      sdkError('ThrottlingException', 429, { $response: { headers: { 'retry-after': '0.05' } } }),
+      sdkError('ServiceUnavailableException', 503),
+    ];
+    const at: number[] = [];
+    // Act
+    const result = await awsCall({ ...target, retry: { maxAttempts: 3, baseDelayMs: 1 } }, async () => {
+      at.push(Date.now());
+      const failure = failures.shift();
+      if (failure !== undefined) throw failure;
+      return 'sent';
+    });
+    // Assess
+    expect(result).toBe('sent');
+    expect(at).toHaveLength(3);
+    expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(45);
+  });
+
+  it('does not retry a refused request, and stops after maxAttempts', async () => {
+    // Prepare
+    let refused = 0;
+    let throttled = 0;
+    // Act
+    const validation = await awsCall({ ...target, retry: { maxAttempts: 3 } }, async () => {
+      refused += 1;
+      throw sdkError('ValidationException', 400);
+    }).catch((e: unknown) => e);
+    const limited = await awsCall({ ...target, retry: { maxAttempts: 2, baseDelayMs: 1 } }, async () => {
+      throttled += 1;
+      throw sdkError('ThrottlingException', 429);
+    }).catch((e: unknown) => e);
+    // Assess
+    expect(refused).toBe(1);
+    expect(validation).not.toBeInstanceOf(RateLimitedError);
+    expect(throttled).toBe(2);
+    expect(limited).toBeInstanceOf(RateLimitedError);
+  });
+
+  it('does not wait longer than the time left allows', async () => {
+    // Prepare
+    let calls = 0;
+    // Act
+    const error = await withInvocation({ deadline: Date.now() + 2_000, correlationId: 'c' }, () =>
+      awsCall({ ...target, retry: { maxAttempts: 3, maxDelayMs: 60_000 } }, async () => {
+        calls += 1;
+        throw sdkError('ThrottlingException', 429, { $response: { headers: { 'retry-after': '30' } } });
+      }),
+    ).catch((e: unknown) => e);
+    // Assess
+    expect(calls).toBe(1);
+    expect(error).toBeInstanceOf(RateLimitedError);
+  });
 });
 
 describe('Function: awsClientConfig', () => {

@@ -1,4 +1,4 @@
-export { awsCall, DEFAULT_AWS_CALL_TIMEOUT_MS } from './call.ts';
+export { type AwsRetry, awsCall, DEFAULT_AWS_CALL_TIMEOUT_MS } from './call.ts';
 export { type AwsClientSettings, awsClientConfig, createAwsClient } from './client.ts';
 export {
   AWS_SERVICE_ERRORS,
