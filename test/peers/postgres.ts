@@ -45,7 +45,7 @@ export function realPostgresUrl(): string {
 /**
  * Starts PGlite in memory behind `@electric-sql/pglite-socket` on 127.0.0.1 and an ephemeral port. PGlite
  * runs queries one at a time in this process, so a long statement (`pg_sleep`) blocks the test's event
- * loop; keep timeout tests on the real server.
+ * loop; keep timeout tests on the real server. `vector: true` loads pgvector (`create extension vector`).
  *
  * @example
  * ```ts
@@ -54,8 +54,10 @@ export function realPostgresUrl(): string {
  * afterAll(() => pglite.close());
  * ```
  */
-export async function startPglite(): Promise<PgliteServer> {
-  const db = await PGlite.create();
+export async function startPglite(options: { vector?: boolean } = {}): Promise<PgliteServer> {
+  // pgvector ships as a PGlite extension package; it loads only when asked for.
+  const extensions = options.vector ? { vector: (await import('@electric-sql/pglite-pgvector')).vector } : {};
+  const db = await PGlite.create({ extensions });
   // Several connections: a client reconnecting after a drop must not be refused while the old one closes.
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 });
   await server.start();

@@ -124,6 +124,9 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
     );
     return { env: { PG_SECRET: name, PG_SSL: 'disable' }, close: () => pglite.close() };
   },
+  // The local stack's PGlite, which loads pgvector; the health call is `select 1`, as for postgres.
+  pgvector: (fn, secrets) =>
+    PEERS['postgres']?.(fn, secrets) ?? Promise.reject(new Error('no postgres peer')),
   // No embedded MySQL exists: the machine's MariaDB, the local stack's default (scripts/local/stores/mariadb.ts).
   mysql: async (fn, secrets) => {
     const { localMysqlUrl } = await import('../../local/stores/mariadb.ts');

@@ -154,7 +154,13 @@ export async function startDynamo(options: {
 export async function startPostgres(options: { directory: string | undefined }): Promise<EmbeddedStore> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const db = options.directory === undefined ? await PGlite.create() : await PGlite.create(options.directory);
+  // pgvector is loaded for the pgvector connector; `create extension vector` then works as on RDS.
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  const extensions = { vector };
+  const db =
+    options.directory === undefined
+      ? await PGlite.create({ extensions })
+      : await PGlite.create(options.directory, { extensions });
   // Connection pools open several connections; PGlite still runs one query at a time.
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 32 });
   await server.start();

@@ -1,0 +1,62 @@
+/**
+ * The vector-store conformance suite on PGlite with pgvector, and on the machine's PostgreSQL when its
+ * `vector` extension is installed (`pg_available_extensions`); where it is not, the refusal is checked.
+ */
+import { ValidationError } from '@circle-core/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeVectorStoreConformance } from '#shared/interfaces/vector-store.conformance.ts';
+import { urlCredentials } from '#shared/sql/credentials.ts';
+import { realPostgresUrl, startPglite, withPostgres } from '../../../test/peers/postgres.ts';
+import { PgvectorClient } from './client.ts';
+import { PGVECTOR_ENGINE } from './config.ts';
+
+const clientFor = (url: string, schema?: string): PgvectorClient =>
+  new PgvectorClient({
+    credentials: urlCredentials(url, PGVECTOR_ENGINE),
+    ssl: 'disable',
+    statementTimeoutMs: 15_000,
+    connectTimeoutMs: 5_000,
+    readOnly: false,
+    applicationName: 'pgvector-test',
+    ...(schema === undefined ? {} : { schema }),
+  });
+
+let stop: (() => Promise<void>) | undefined;
+afterAll(async () => stop?.());
+
+describeVectorStoreConformance('PgvectorClient on PGlite with pgvector', async () => {
+  const pglite = await startPglite({ vector: true });
+  stop = pglite.close;
+  const store = clientFor(pglite.url);
+  return { store, close: () => store.close() };
+});
+
+const realUrl = realPostgresUrl();
+const realHasVector = await withPostgres(realUrl, (client) =>
+  client.query("select 1 from pg_available_extensions where name = 'vector'"),
+).then(
+  (result) => (result.rowCount ?? 0) > 0,
+  () => false,
+);
+
+if (realHasVector) {
+  describeVectorStoreConformance('PgvectorClient on the machine’s PostgreSQL', async () => {
+    const store = clientFor(realUrl);
+    return { store, close: () => store.close() };
+  });
+}
+
+describe('PgvectorClient on a PostgreSQL without the vector extension', () => {
+  it.runIf(!realHasVector)('refuses create-collection with a 400 naming the extension', async () => {
+    // Prepare
+    const store = clientFor(realUrl);
+    // Act
+    const error = await store
+      .createCollection({ collection: 'probe', dimension: 3 })
+      .catch((e: unknown) => e);
+    await store.close();
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(/extension "vector" is not available/);
+  });
+});

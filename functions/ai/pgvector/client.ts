@@ -1,0 +1,288 @@
+/**
+ * The pgvector client: the vector-store interface over the PostgreSQL connection kit (`shared/sql`), one
+ * table per collection. It is the library API (usable outside Lambda) and the only code the operations
+ * call; every failure leaves it as a core error.
+ */
+import { ConflictError, NotFoundError, parseInput, ValidationError } from '@circle-core/core';
+import type { VectorStore, VectorStoreCapability } from '#shared/interfaces/vector-store.ts';
+import {
+  CreateCollectionInput,
+  type CreateCollectionOutput,
+  DeleteCollectionInput,
+  type DeleteCollectionOutput,
+  DeleteVectorsInput,
+  type DeleteVectorsOutput,
+  DescribeCollectionInput,
+  type DescribeCollectionOutput,
+  FetchVectorsInput,
+  type FetchVectorsOutput,
+  QueryVectorsInput,
+  type QueryVectorsOutput,
+  UpsertVectorsInput,
+  type UpsertVectorsOutput,
+} from '#shared/models/vector-store.ts';
+import { SqlClientBase } from '#shared/sql/client-base.ts';
+import { readOnlyRefusal } from '#shared/sql/errors.ts';
+import { type ConnectionOptions, PostgresConnection, type Session } from '#shared/sql/postgres-connection.ts';
+import { credentialsFromSettings } from '#shared/sql/settings.ts';
+import { PGVECTOR_ENGINE, type PgvectorConfig } from './config.ts';
+import {
+  createTableSql,
+  DESCRIBE_SQL,
+  filterSql,
+  HAS_EXTENSION_SQL,
+  MARKER_PREFIX,
+  METRIC_SQL,
+  type Metric,
+  markSql,
+  tableName,
+  upsertSql,
+  vectorText,
+} from './sql.ts';
+
+/** How to build a {@link PgvectorClient}. */
+export interface PgvectorClientOptions extends ConnectionOptions {
+  /** Schema holding one table per collection. Default `public`. */
+  schema?: string;
+}
+
+/** Side effects a caller (a test) may replace when building from config. */
+export type PgvectorClientDependencies = Pick<ConnectionOptions, 'createClient' | 'remainingTimeMs'>;
+
+export const PGVECTOR_CAPABILITIES: ReadonlySet<VectorStoreCapability> = new Set(['exact-delete-count']);
+
+interface Shape {
+  dimension: number;
+  metric: Metric;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * Collections as tables `(namespace, id, embedding vector(n), metadata jsonb)` in one schema; queries are
+ * exact (no approximate index), so results are the true top k.
+ *
+ * @example
+ * ```ts
+ * const store = new PgvectorClient({ credentials: urlCredentials('postgres://postgres@127.0.0.1/test'),
+ *   ssl: 'disable', statementTimeoutMs: 15_000, connectTimeoutMs: 5_000, readOnly: false, applicationName: 'rag' });
+ * await store.createCollection({ collection: 'docs', dimension: 1536, metric: 'cosine' });
+ * ```
+ */
+export class PgvectorClient extends SqlClientBase<Session> implements VectorStore {
+  readonly capabilities = PGVECTOR_CAPABILITIES;
+  readonly #schema: string;
+
+  constructor(options: PgvectorClientOptions) {
+    super(new PostgresConnection(options), options.credentials, options.readOnly);
+    this.#schema = options.schema ?? 'public';
+  }
+
+  /**
+   * Builds the client the connector's configuration describes.
+   *
+   * @example
+   * ```ts
+   * const store = PgvectorClient.fromConfig(loadConfig(PgvectorConfig));
+   * ```
+   */
+  static fromConfig(config: PgvectorConfig, dependencies: PgvectorClientDependencies = {}): PgvectorClient {
+    return new PgvectorClient({
+      credentials: credentialsFromSettings(config, PGVECTOR_ENGINE),
+      ssl: config.PG_SSL,
+      statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+      readOnly: config.PG_READ_ONLY,
+      applicationName: config.PG_APPLICATION_NAME,
+      schema: config.PGVECTOR_SCHEMA,
+      ...dependencies,
+    });
+  }
+
+  async createCollection(raw: CreateCollectionInput): Promise<CreateCollectionOutput> {
+    const input = parseInput(CreateCollectionInput, raw);
+    this.#refuseWrite('create-collection');
+    const table = tableName(this.#schema, input.collection);
+    return this.connection.use(async (session) => {
+      const existing = await this.#shape(session, input.collection);
+      if (existing === undefined) {
+        // The extension needs CREATE on the database (rds_superuser on RDS) once; later calls skip it.
+        if ((await session.run(HAS_EXTENSION_SQL)).rowCount === 0) {
+          await session.run('create extension if not exists vector');
+        }
+        await session.run('begin');
+        await session.run(createTableSql(table, input.dimension));
+        await session.run(markSql(table, input.metric));
+        await session.run('commit');
+        return {
+          collection: input.collection,
+          dimension: input.dimension,
+          metric: input.metric,
+          vectorCount: 0,
+          created: true,
+        };
+      }
+      if (existing.dimension !== input.dimension || existing.metric !== input.metric) {
+        throw new ConflictError(
+          `Collection "${input.collection}" exists with dimension ${existing.dimension} and metric ${existing.metric}`,
+        );
+      }
+      return { ...(await this.#describe(session, input.collection, existing)), created: false };
+    }, 'write');
+  }
+
+  async describeCollection(raw: DescribeCollectionInput): Promise<DescribeCollectionOutput> {
+    const input = parseInput(DescribeCollectionInput, raw);
+    return this.connection.use(
+      async (session) =>
+        this.#describe(session, input.collection, await this.#require(session, input.collection)),
+      'read',
+    );
+  }
+
+  async deleteCollection(raw: DeleteCollectionInput): Promise<DeleteCollectionOutput> {
+    const input = parseInput(DeleteCollectionInput, raw);
+    this.#refuseWrite('delete-collection');
+    return this.connection.use(async (session) => {
+      // Only a table this connector made (its marked column) is ever dropped.
+      if ((await this.#shape(session, input.collection)) === undefined) return { deleted: false };
+      await session.run(`drop table ${tableName(this.#schema, input.collection)}`);
+      return { deleted: true };
+    }, 'write');
+  }
+
+  async upsertVectors(raw: UpsertVectorsInput): Promise<UpsertVectorsOutput> {
+    const input = parseInput(UpsertVectorsInput, raw);
+    this.#refuseWrite('upsert-vectors');
+    return this.connection.use(async (session) => {
+      const shape = await this.#require(session, input.collection);
+      input.vectors.forEach((vector, index) => {
+        this.#checkDimension(vector.values, shape, `/vectors/${index}/values`);
+      });
+      const result = await session.run(upsertSql(tableName(this.#schema, input.collection)), [
+        input.namespace,
+        input.vectors.map((vector) => vector.id),
+        input.vectors.map((vector) => vectorText(vector.values)),
+        input.vectors.map((vector) => JSON.stringify(vector.metadata ?? {})),
+      ]);
+      return { upserted: result.rowCount ?? input.vectors.length };
+    }, 'write');
+  }
+
+  async queryVectors(raw: QueryVectorsInput): Promise<QueryVectorsOutput> {
+    const input = parseInput(QueryVectorsInput, raw);
+    return this.connection.use(async (session) => {
+      const shape = await this.#require(session, input.collection);
+      this.#checkDimension(input.vector, shape, '/vector');
+      const metric = METRIC_SQL[shape.metric];
+      const filter = input.filter === undefined ? undefined : filterSql(input.filter, 3);
+      const sql = `select id, metadata, ${metric.score('$2::vector')} as score${input.includeValues ? ', embedding::text as vector' : ''}
+from ${tableName(this.#schema, input.collection)}
+where namespace = $1${filter === undefined ? '' : ` and ${filter.sql}`}
+order by embedding ${metric.operator} $2::vector limit $3`;
+      const result = await session.run(sql, [
+        input.namespace,
+        vectorText(input.vector),
+        input.topK,
+        ...(filter?.params ?? []),
+      ]);
+      return {
+        matches: (result.rows as Row[]).map((row) => ({
+          id: String(row['id']),
+          score: Number(row['score']),
+          metadata: row['metadata'] as Record<string, string | number | boolean>,
+          ...(input.includeValues ? { values: JSON.parse(String(row['vector'])) as number[] } : {}),
+        })),
+      };
+    }, 'read');
+  }
+
+  async fetchVectors(raw: FetchVectorsInput): Promise<FetchVectorsOutput> {
+    const input = parseInput(FetchVectorsInput, raw);
+    return this.connection.use(async (session) => {
+      await this.#require(session, input.collection);
+      const result = await session.run(
+        `select id, embedding::text as vector, metadata from ${tableName(this.#schema, input.collection)} where namespace = $1 and id = any($2::text[])`,
+        [input.namespace, input.ids],
+      );
+      const found = new Map((result.rows as Row[]).map((row) => [String(row['id']), row]));
+      return {
+        vectors: input.ids.flatMap((id) => {
+          const row = found.get(id);
+          if (row === undefined) return [];
+          return [
+            {
+              id,
+              values: JSON.parse(String(row['vector'])) as number[],
+              metadata: row['metadata'] as Record<string, string | number | boolean>,
+            },
+          ];
+        }),
+        missing: input.ids.filter((id) => !found.has(id)),
+      };
+    }, 'read');
+  }
+
+  async deleteVectors(raw: DeleteVectorsInput): Promise<DeleteVectorsOutput> {
+    const input = parseInput(DeleteVectorsInput, raw);
+    this.#refuseWrite('delete-vectors');
+    return this.connection.use(async (session) => {
+      await this.#require(session, input.collection);
+      const table = tableName(this.#schema, input.collection);
+      const result =
+        input.ids !== undefined
+          ? await session.run(`delete from ${table} where namespace = $1 and id = any($2::text[])`, [
+              input.namespace,
+              input.ids,
+            ])
+          : await (async () => {
+              const filter = filterSql(input.filter ?? {}, 1);
+              return session.run(`delete from ${table} where namespace = $1 and ${filter.sql}`, [
+                input.namespace,
+                ...filter.params,
+              ]);
+            })();
+      return { deleted: result.rowCount ?? 0 };
+    }, 'write');
+  }
+
+  #refuseWrite(operation: string): void {
+    if (this.readOnly) throw readOnlyRefusal('PG', operation);
+  }
+
+  #checkDimension(values: readonly number[], shape: Shape, pointer: string): void {
+    if (values.length === shape.dimension) return;
+    throw new ValidationError(
+      `The vector at ${pointer} has ${values.length} dimensions; the collection has ${shape.dimension}`,
+      [{ pointer, message: `expected ${shape.dimension} numbers` }],
+    );
+  }
+
+  /** Dimension and metric of a collection this connector made; undefined when there is none. */
+  async #shape(session: Session, collection: string): Promise<Shape | undefined> {
+    const result = await session.run(DESCRIBE_SQL, [this.#schema, collection]);
+    const row = result.rows[0] as Row | undefined;
+    if (row === undefined) return undefined;
+    const marker = String(row['marker'] ?? '');
+    const metric = marker.startsWith(MARKER_PREFIX) ? marker.slice(MARKER_PREFIX.length) : '';
+    if (row['type'] !== 'vector' || !(metric in METRIC_SQL)) {
+      throw new ConflictError(
+        `Table "${collection}" exists in schema "${this.#schema}" but is not a vector collection`,
+      );
+    }
+    return { dimension: Number(row['dimension']), metric: metric as Metric };
+  }
+
+  async #require(session: Session, collection: string): Promise<Shape> {
+    const shape = await this.#shape(session, collection);
+    if (shape === undefined) {
+      throw new NotFoundError(`Collection "${collection}" was not found in schema "${this.#schema}"`);
+    }
+    return shape;
+  }
+
+  async #describe(session: Session, collection: string, shape: Shape): Promise<DescribeCollectionOutput> {
+    const count = await session.run(`select count(*)::int as n from ${tableName(this.#schema, collection)}`);
+    return { collection, ...shape, vectorCount: Number((count.rows[0] as Row)['n']) };
+  }
+}
