@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --short] [--out-dir bench] [--compare-core <checkout>]`: builds the variants like
  * production, measures warm cost, cold start, Secrets Manager calls, connection reuse, tracing on and off
- * and bundle sizes side by side in one run, and writes `bench/results.json` and `bench/RESULTS.md`.
+ * and bundle sizes side by side in one run, plus the messaging connectors' publish throughput beside their
+ * providers' raw clients (`harness/throughput.ts`), and writes `bench/results.json` and `bench/RESULTS.md`.
  * `--short` is the CI mode (every figure, fewer samples); `--smoke` only proves the script works (tests);
  * `--skip-functions` leaves the repository's functions out (their build, cold starts and sizes);
  * `--baseline <checkout>` also builds that checkout's functions with its own scripts and cold-starts them in
@@ -12,7 +13,12 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSecretsManagerFake } from '../../test/fakes/secrets-manager.ts';
-import type { ComponentsResult, ComponentsTask } from './harness/protocol.ts';
+import type {
+  ComponentsResult,
+  ComponentsTask,
+  ThroughputResult,
+  ThroughputTask,
+} from './harness/protocol.ts';
 import { type BenchBuild, buildBench } from './lib/build.ts';
 import { runChild } from './lib/child.ts';
 import { type ColdVariant, runColdRounds } from './lib/cold.ts';
@@ -64,6 +70,8 @@ const settings = {
   component_iterations: pick(20_000, 5_000, 500),
   secret_max_age_seconds: pick(0.5, 0.25, 0.1),
   secret_max_age_run_ms: pick(2_700, 1_100, 300),
+  throughput_messages: 1_000,
+  throughput_rounds: pick(5, 3, 1),
 };
 const outDir = resolve(root, values['out-dir']);
 const work = join(outDir, 'out');
@@ -317,6 +325,20 @@ try {
     logsDir,
   });
 
+  progress('messaging publish throughput, connector beside the raw client');
+  const throughputTask: ThroughputTask = {
+    messages: settings.throughput_messages,
+    rounds: settings.throughput_rounds,
+  };
+  // Run from source (Node strips the types): it imports the connectors' clients and the local stack's AWS.
+  const throughput = await runChild<ThroughputResult[]>({
+    script: join(root, 'scripts', 'bench', 'harness', 'throughput.ts'),
+    task: throughputTask,
+    env: { PATH: process.env['PATH'] ?? '' },
+    stderrFile: join(logsDir, 'throughput.stderr'),
+    timeoutMs: 300_000,
+  });
+
   const results = composeResults({
     mode,
     settings,
@@ -339,6 +361,7 @@ try {
     layerStaticImports: built.layer.staticImports,
     layerZodLocales: built.layer.zodLocales,
     hasAlternative: built.alternative !== undefined,
+    throughput,
   });
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

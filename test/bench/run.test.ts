@@ -85,6 +85,42 @@ describe('Script: scripts/bench/run.ts', () => {
       );
     });
 
+    it('measures publish throughput of every messaging connector beside its raw client, as a ratio', () => {
+      // Prepare
+      const throughput = results['throughput'] as {
+        connector: string;
+        messages: number;
+        ratio?: number;
+        connector_per_second?: number;
+        raw_per_second?: number;
+        reason?: string;
+      }[];
+      // Act
+      const measured = throughput.filter((row) => row.ratio !== undefined);
+      // Assess: all six listed; each measured one has both rates and their ratio; a broker that is down says so.
+      expect(throughput.map((row) => row.connector)).toEqual([
+        'sqs',
+        'sns',
+        'eventbridge',
+        'rabbitmq',
+        'nats',
+        'mqtt',
+      ]);
+      expect(measured.map((row) => row.connector)).toEqual(
+        expect.arrayContaining(['sqs', 'sns', 'eventbridge', 'mqtt']),
+      );
+      for (const row of throughput) {
+        expect(row.messages).toBe(1000);
+        if (row.ratio === undefined) expect(row.reason, row.connector).toMatch(/does not answer/);
+        else {
+          expect(row.connector_per_second, row.connector).toBeGreaterThan(0);
+          expect(row.raw_per_second, row.connector).toBeGreaterThan(0);
+          expect(row.ratio).toBeCloseTo((row.connector_per_second ?? 0) / (row.raw_per_second ?? 1), 1);
+        }
+      }
+      expect(markdown).toContain('## Messaging publish throughput');
+    });
+
     it('counts one Secrets Manager call per container and one connection for sequential calls', () => {
       // Assess
       expect(results['secrets_calls_per_1000']).toBe(1);

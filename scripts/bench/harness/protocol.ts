@@ -107,3 +107,26 @@ export interface ComponentCost {
 export interface ComponentsResult {
   components: ComponentCost[];
 }
+
+/** `throughput.ts`: messages per publish run, and runs per side. */
+export interface ThroughputTask {
+  messages: number;
+  rounds: number;
+}
+
+/** One messaging connector's publish throughput beside its provider's own client, on the same peer. */
+export interface ThroughputResult {
+  connector: string;
+  peer: string;
+  /** Messages per batch: the provider's batch limit (AWS 10; the brokers' connector limit 100). */
+  batch: number;
+  messages: number;
+  /** 0 when not measured (see `reason`). */
+  rounds: number;
+  /** Medians over the rounds. */
+  connector_per_second?: number;
+  raw_per_second?: number;
+  /** connector / raw messages per second: 1 is parity, above 1 the connector was faster. */
+  ratio?: number;
+  reason?: string;
+}

@@ -274,6 +274,28 @@ function probesSection(r: BenchResults): string {
   ].join('\n');
 }
 
+function throughputSection(r: BenchResults): string {
+  const rows = (r.throughput ?? []).map((t) => [
+    `\`${t.connector}\``,
+    t.peer,
+    t.batch,
+    t.connector_per_second ?? 'n/a',
+    t.raw_per_second ?? 'n/a',
+    t.ratio === undefined ? (t.reason ?? 'not measured') : times(t.ratio),
+  ]);
+  return [
+    '## Messaging publish throughput',
+    '',
+    `Messages per second publishing ${(r.throughput?.[0]?.messages ?? 1000).toLocaleString('en-US')} messages in batches (the provider's batch`,
+    "limit), batch after batch, through each connector's client (validation, limits, a result per entry, the",
+    "kit's connection or SDK client) and through the provider's own client used raw, on the same peer in the",
+    'same rounds (medians). Ratio: connector / raw; 1.00x is parity. The HTTP/queue envelope and the',
+    'idempotency record of a write are not in it (they are per call, in the warm tables above).',
+    '',
+    table(['connector', 'peer', 'batch', 'connector msg/s', 'raw msg/s', 'ratio'], rows),
+  ].join('\n');
+}
+
 function tracingSection(r: BenchResults): string {
   const rows = ['stock-http', 'core-http'].map((id) => {
     const traced = `${id}-traced`;
@@ -603,6 +625,7 @@ export function renderMarkdown(r: BenchResults): string {
     ...(Object.keys(r.functions).length === 0 ? [] : [functionsSection(r), '', ...baselineSection(r)]),
     probesSection(r),
     '',
+    ...(r.throughput === undefined ? [] : [throughputSection(r), '']),
     sizesSection(r),
     '',
     ...alternative,

@@ -2,7 +2,7 @@
  * Turns the measurements into the named figures of `bench/results.json` and checks them against the
  * budgets of the design notes (DESIGN.md, "Budgets").
  */
-import type { ComponentCost } from '../harness/protocol.ts';
+import type { ComponentCost, ThroughputResult } from '../harness/protocol.ts';
 import type { ColdOutcome } from './cold.ts';
 import type { ConnectionsFigures, SecretsFigures } from './probes.ts';
 import { median, round } from './stats.ts';
@@ -149,6 +149,8 @@ export interface BenchResults {
   /** The locales the layer's zod ships. */
   readonly layer_zod_locales: readonly string[];
   readonly budgets: readonly BudgetCheck[];
+  /** Messaging connectors' publish throughput beside their providers' raw clients (issue 14). */
+  readonly throughput?: readonly ThroughputResult[];
 }
 
 /** Ratio name -> [numerator variant, denominator variant], computed within each round. */
@@ -231,6 +233,8 @@ export interface Measurements {
   readonly layerStaticImports: readonly string[];
   readonly layerZodLocales: readonly string[];
   readonly hasAlternative: boolean;
+  /** Messaging connectors' publish throughput beside their providers' raw clients. */
+  readonly throughput?: readonly ThroughputResult[];
 }
 
 function need(value: number | undefined, name: string): number {
@@ -518,6 +522,7 @@ export function composeResults(m: Measurements): BenchResults {
     layer_static_imports: m.layerStaticImports,
     layer_zod_locales: m.layerZodLocales,
     budgets,
+    ...(m.throughput === undefined ? {} : { throughput: m.throughput }),
   };
   const alternativeCold =
     m.cold.variants['core-alt-secret'] === undefined
