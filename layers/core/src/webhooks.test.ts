@@ -1,7 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AuthError, ConfigurationError } from './errors.ts';
-import { assertFreshTimestamp, hmacSignature, verifyHmacSignature, verifySharedToken } from './webhooks.ts';
+import {
+  assertFreshTimestamp,
+  hmacSignature,
+  verifyAnyHmacSignature,
+  verifyHmacSignature,
+  verifySharedToken,
+} from './webhooks.ts';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const BODY = '{"action":"opened","issue":{"number":1347}}';
@@ -255,5 +261,32 @@ describe('Function: assertFreshTimestamp', () => {
     // Act & Assess
     expect(() => assertFreshTimestamp(Math.floor(Date.now() / 1000))).not.toThrow();
     expect(() => assertFreshTimestamp(Math.floor(Date.now() / 1000) - 3600)).toThrow('too old');
+  });
+});
+
+describe('Function: verifyAnyHmacSignature', () => {
+  it('passes when any of several signatures matches (a secret being rotated), in either hex case', () => {
+    // Act & Assess
+    const signatures = ['00'.repeat(32), sign(BODY).toUpperCase()];
+    expect(() => verifyAnyHmacSignature({ secret: SECRET, signedContent: BODY, signatures })).not.toThrow();
+  });
+
+  it('throws an AuthError when none matches or none was sent, and a ConfigurationError for an empty secret', () => {
+    // Act
+    const none = thrown(() =>
+      verifyAnyHmacSignature({ secret: SECRET, signedContent: BODY, signatures: ['abc', sign(`${BODY} `)] }),
+    );
+    const missing = thrown(() =>
+      verifyAnyHmacSignature({ secret: SECRET, signedContent: BODY, signatures: [] }),
+    );
+    const empty = thrown(() =>
+      verifyAnyHmacSignature({ secret: '', signedContent: BODY, signatures: [sign(BODY)] }),
+    );
+
+    // Assess
+    expect(none).toBeInstanceOf(AuthError);
+    expect((none as Error).message).toBe('Webhook signature does not match');
+    expect((missing as Error).message).toBe('Webhook signature is missing');
+    expect(empty).toBeInstanceOf(ConfigurationError);
   });
 });
