@@ -7,10 +7,10 @@
  *   `{ "message": "404 Project Not Found" }`, an unknown issue, merge request, pipeline or file 404
  *   `{ "message": "404 <Thing> Not Found" }`;
  * - issues: `GET /projects/:id/issues` (`state` opened/closed/all, `labels` comma-separated, all required,
- *   `search` in title and description, `order_by`, `sort`), `POST` (201; no title: 400 `{ "error": "title
- *   is missing" }`), `GET`/`PUT /projects/:id/issues/:iid` (`state_event` close/reopen, `assignee_ids`,
- *   `[]` unassigns), `POST /projects/:id/issues/:iid/notes` (201; blank: 400 `{ "message": { "note":
- *   ["can't be blank"] } }`);
+ *   `search` in title and description, `updated_after`, `order_by` created_at/updated_at, `sort`), `POST`
+ *   (201; no title: 400 `{ "error": "title is missing" }`), `GET`/`PUT /projects/:id/issues/:iid`
+ *   (`state_event` close/reopen, `assignee_ids`, `[]` unassigns), `POST /projects/:id/issues/:iid/notes`
+ *   (201; blank: 400 `{ "message": { "note": ["can't be blank"] } }`);
  * - merge requests: `GET /projects/:id/merge_requests` (`state`), `GET .../merge_requests/:iid`, `POST`
  *   (201; an unknown branch or another open one from the same source is 409 `{ "message": [...] }`, the
  *   same source and target 422);
@@ -205,6 +205,7 @@ function issueEntity(state: GitlabFakeState, p: GitlabFakeProject, issue: Gitlab
     assignee: assignees[0] ?? null,
     author: userEntity(state, state.me, url),
     issue_type: issue.issue_type,
+    user_notes_count: issue.notes.length,
     created_at: issue.created_at,
     updated_at: issue.updated_at,
     closed_at: issue.closed_at,
@@ -295,6 +296,23 @@ function issueOf(p: GitlabFakeProject, iid: string): GitlabFakeIssue {
 function branchFiles(p: GitlabFakeProject, ref: string | undefined): Map<string, GitlabFakeFile> {
   if (ref === undefined || ref === '') return badParam('ref is missing');
   return p.branches.get(ref) ?? notFound('Commit');
+}
+
+/** `GET /projects/:id/issues` filters: state, labels (all), search, updated_after; order_by and sort. */
+function matchingIssues(issues: GitlabFakeIssue[], query: Record<string, string>): GitlabFakeIssue[] {
+  const { state: wanted = 'all', search, updated_after: after } = query;
+  if (!['opened', 'closed', 'all'].includes(wanted)) badParam('state does not have a valid value');
+  if (after !== undefined && Number.isNaN(Date.parse(after))) badParam('updated_after is invalid');
+  const labels = labelList(query['labels']);
+  const words = search?.toLowerCase();
+  const sort = query['sort'] === 'asc' ? 1 : -1;
+  const key = query['order_by'] === 'updated_at' ? 'updated_at' : 'created_at';
+  return issues
+    .filter((i) => wanted === 'all' || i.state === wanted)
+    .filter((i) => labels.every((label) => i.labels.includes(label)))
+    .filter((i) => words === undefined || `${i.title}\n${i.description ?? ''}`.toLowerCase().includes(words))
+    .filter((i) => after === undefined || Date.parse(i.updated_at) >= Date.parse(after))
+    .sort((a, b) => sort * (a[key].localeCompare(b[key]) || a.id - b.id));
 }
 
 /** `PUT /projects/:id/issues/:iid`: the fields given, and `state_event` close or reopen. */
@@ -608,19 +626,7 @@ export function gitlabFake(): FakeDefinition<GitlabFakeState> {
         path: '/api/v4/projects/:id/issues',
         handle: ({ request, params, state, url }) => {
           const p = project(state, params['id'] ?? '');
-          const { state: wanted = 'all', search } = request.query;
-          if (!['opened', 'closed', 'all'].includes(wanted)) badParam('state does not have a valid value');
-          const labels = labelList(request.query['labels']);
-          const words = search?.toLowerCase();
-          const sort = request.query['sort'] === 'asc' ? 1 : -1;
-          const found = p.issues
-            .filter((i) => wanted === 'all' || i.state === wanted)
-            .filter((i) => labels.every((label) => i.labels.includes(label)))
-            .filter(
-              (i) =>
-                words === undefined || `${i.title}\n${i.description ?? ''}`.toLowerCase().includes(words),
-            )
-            .sort((a, b) => sort * (a.created_at.localeCompare(b.created_at) || a.id - b.id));
+          const found = matchingIssues(p.issues, request.query);
           return paginate(
             request,
             found.map((i) => issueEntity(state, p, i, url)),
