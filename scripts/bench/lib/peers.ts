@@ -387,6 +387,15 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => openai.close(),
     };
   },
+  qdrant: async (fn, secrets) => {
+    const { QDRANT_SANDBOX_KEY, startQdrantFake } = await import('../../local/sandboxes/qdrant.ts');
+    const qdrant = await startQdrantFake();
+    secrets.set(secretName(fn, 'api-key'), QDRANT_SANDBOX_KEY);
+    return {
+      env: { QDRANT_API_URL: qdrant.url, QDRANT_API_KEY_SECRET: secretName(fn, 'api-key') },
+      close: () => qdrant.close(),
+    };
+  },
   anthropic: async (fn, secrets) => {
     const { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } = await import(
       '../../local/sandboxes/anthropic.ts'

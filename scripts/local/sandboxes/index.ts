@@ -31,6 +31,7 @@ import {
   PAGERDUTY_SANDBOX_WEBHOOK_SECRET,
   startPagerDutyFake,
 } from './pagerduty.ts';
+import { QDRANT_SANDBOX_KEY, startQdrantFake } from './qdrant.ts';
 import {
   DEFAULT_SLACK_TOKEN,
   type SlackFakeChannel,
@@ -351,6 +352,22 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       return {
         url: fake.url,
         acceptToken: (keyFile) => acceptKeyFile(fake.state, keyFile),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    // Qdrant's REST API at the root of its port (collections, points), with the `api-key` header.
+    provider: 'qdrant',
+    listener: 'Qdrant sandbox',
+    urlVariable: 'QDRANT_API_URL',
+    secretVariable: 'QDRANT_API_KEY_SECRET',
+    token: QDRANT_SANDBOX_KEY,
+    start: async (prepare) => {
+      const fake = await startQdrantFake({ prepare });
+      return {
+        url: fake.url,
+        acceptToken: (key) => fake.state.keys.add(key),
         close: () => fake.close(),
       };
     },
