@@ -30,6 +30,7 @@ import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/s
 import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/jira.ts';
 import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
 import { PAGERDUTY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/pagerduty.ts';
+import { STRIPE_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/stripe.ts';
 import { AZURITE_ACCOUNT } from '../../scripts/local/stores/azurite.ts';
 import { type StackProcess, startStackProcess } from '../local/stack-process.ts';
 
@@ -221,6 +222,13 @@ const LISTENERS: Record<string, ListenerCase> = {
     probe: { path: '/v1/models/claude-3-5-haiku-latest', headers: ANTHROPIC_HEADERS },
     refusalShape: sandboxRefusal,
     sdkPath: sandboxClient('/v1/models/claude-sonnet-4-20250514', ANTHROPIC_HEADERS),
+  },
+  'Stripe sandbox': {
+    probe: { path: '/v1/customers', headers: { authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}` } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/v1/customers/cus_SandboxJenny', {
+      authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
+    }),
   },
   'Azure Blob (azurite)': {
     probe: { path: `/${AZURITE_ACCOUNT.name}?comp=list&${AZURITE_SAS}` },
