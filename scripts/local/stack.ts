@@ -35,6 +35,7 @@ import { MessageMoveTasks } from './queues/message-move.ts';
 import { QueueEngine } from './queues/queue-engine.ts';
 import { type ProviderState, planProviders, startSandboxes } from './sandboxes/index.ts';
 import { Scheduler } from './schedules/scheduler.ts';
+import { secretsSummary, startLocalVault, vaultListeners } from './secrets-vault.ts';
 import { type ConnectorReach, controlRoutes, healthReport, type Listener } from './stack-report.ts';
 import { type LocalBrokers, startLocalBrokers } from './stores/brokers.ts';
 import { type EmbeddedStore, startDynamo, startPostgres, startS3 } from './stores/embedded.ts';
@@ -526,11 +527,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     services.dynamodbEndpoint = dynamo.url;
     const sandboxes = await startSandboxes(planProviders(selected, shell), secretStore, shell);
     cleanups.push(() => sandboxes.close());
+    const vault = await startLocalVault(shell, secretStore, (message, fields) => log.info(message, fields));
+    cleanups.push(async () => vault?.close());
     const endpoints: LocalEndpoints = {
       aws: aws.url,
       s3: s3.url,
       dynamodb: dynamo.url,
       sandboxes: sandboxes.variables,
+      secretsBackend: vault?.variables,
     };
     if (postgres !== undefined) endpoints.postgres = postgres.url;
     const connectors = connectorReach(selected, {
@@ -581,7 +585,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           : `${localMysql.url} (the machine's MariaDB${mysqlUp ? '' : ': NOT RUNNING'})`,
       redis: localRedisSummary(localRedis),
       brokers: localBrokers.summary(),
-      secrets: `${aws.url} (Secrets Manager) over ${secretStore.file}`,
+      secrets: secretsSummary(aws.url, secretStore.file, vault),
       sqs: aws.url,
       sns: aws.url,
       eventBridge: aws.url,
@@ -597,6 +601,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (postgres !== undefined)
       listeners.push({ name: 'PostgreSQL (PGlite)', url: postgres.url, protocol: 'postgresql' });
     for (const sandbox of sandboxes.listeners) listeners.push({ ...sandbox, protocol: 'http' });
+    listeners.push(...vaultListeners(vault));
     const sources = {
       apiUrl: api.url,
       awsUrl: aws.url,

@@ -5,6 +5,9 @@
  * read with one hand-signed GetSecretValue ({@link directSecretsManagerReader}): loading the SDK client
  * would cost the cold start several times the call. Elsewhere, or with a client from
  * {@link configureSecrets}, it is read through Powertools parameters and the SDK's default chain.
+ *
+ * With `CIRCLE_SECRETS_BACKEND=vault` the same handles read HashiCorp Vault's KV v2 engine instead
+ * (`vault.ts`); a read that carries a lease is served no longer than the lease.
  */
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -15,6 +18,7 @@ import { awsFailure } from './aws/errors.ts';
 import { directSecretsManagerReader, type SecretsManagerReader } from './aws/secrets-manager.ts';
 import { describeExpectation } from './config.ts';
 import { ConfigurationError, type ConnectorError } from './errors.ts';
+import type { VaultReader } from './vault.ts';
 
 export interface SecretOptions {
   /** How long a fetched value is served from the container cache, in seconds. Default 300. */
@@ -56,6 +60,8 @@ export const INVALID_SECRET_RETRY_MS = 2_000;
 interface Entry {
   value?: string;
   fetchedAt: number;
+  /** The lease the store gave the value (Vault), ms; it caps the handle's max age. */
+  leaseMs?: number | undefined;
   /** Set when a reader found `value` unusable; cleared by the next fetch. */
   rejected?: boolean;
   inFlight?: Promise<string> | undefined;
@@ -68,6 +74,8 @@ interface State {
   direct: SecretsManagerReader | null | undefined;
   /** Attempts per read of the hand-signed reader (the SDK client has its own setting). */
   maxAttempts: number | undefined;
+  /** The Vault reader, built on first use when `CIRCLE_SECRETS_BACKEND=vault`. */
+  vault: VaultReader | undefined;
   entries: Map<string, Entry>;
 }
 
@@ -76,6 +84,7 @@ const state: State = {
   client: undefined,
   direct: undefined,
   maxAttempts: undefined,
+  vault: undefined,
   entries: new Map(),
 };
 
@@ -122,6 +131,8 @@ export function configureSecrets(options: { client?: SecretsManagerClient; maxAt
   state.direct?.close();
   state.direct = undefined;
   state.maxAttempts = options.maxAttempts;
+  state.vault?.close();
+  state.vault = undefined;
   // A fresh map: a fetch still in flight for the old client writes into an entry nobody reads any more.
   state.entries = new Map();
 }
@@ -140,8 +151,9 @@ function fetchValue(name: string, maxAgeSeconds: number): Promise<string> {
   const entry = entryFor(name);
   if (entry.inFlight !== undefined) return entry.inFlight;
   const inFlight = readFromStore(name, maxAgeSeconds).then(
-    (value) => {
+    ({ value, leaseMs }) => {
       entry.value = value;
+      entry.leaseMs = leaseMs;
       entry.fetchedAt = Date.now();
       entry.rejected = false;
       entry.inFlight = undefined;
@@ -156,7 +168,28 @@ function fetchValue(name: string, maxAgeSeconds: number): Promise<string> {
   return inFlight;
 }
 
-async function readFromStore(name: string, maxAgeSeconds: number): Promise<string> {
+/** The backend's answer: the value, and its lease when the store gave one. */
+async function readFromStore(
+  name: string,
+  maxAgeSeconds: number,
+): Promise<{ value: string; leaseMs: number | undefined }> {
+  // Vault's module is loaded only by a function that uses it: none pays for it at init.
+  const backend = process.env['CIRCLE_SECRETS_BACKEND']?.trim();
+  if (backend !== undefined && backend !== '' && backend !== 'secrets-manager') {
+    const { secretsBackend, vaultReader, vaultSettings } = await import('./vault.ts');
+    secretsBackend(); // a value other than vault is a ConfigurationError naming it
+    state.vault ??= vaultReader(vaultSettings(), {
+      // AppRole's secret id: the one secret this function keeps in Secrets Manager.
+      readSecretId: (secretName) => readFromSecretsManager(secretName, maxAgeSeconds),
+      ...(state.maxAttempts === undefined ? {} : { maxAttempts: state.maxAttempts }),
+    });
+    const { value, leaseSeconds } = await state.vault.read(name);
+    return { value, leaseMs: leaseSeconds > 0 ? leaseSeconds * 1000 : undefined };
+  }
+  return { value: await readFromSecretsManager(name, maxAgeSeconds), leaseMs: undefined };
+}
+
+async function readFromSecretsManager(name: string, maxAgeSeconds: number): Promise<string> {
   let value: string | Uint8Array | undefined;
   try {
     const direct = directReader();
@@ -209,8 +242,8 @@ class SecretHandle implements Secret {
     const entry = state.entries.get(this.name);
     if (entry?.value !== undefined) {
       const age = Date.now() - entry.fetchedAt;
-      const maxAge =
-        entry.rejected === true ? Math.min(this.#maxAgeMs, INVALID_SECRET_RETRY_MS) : this.#maxAgeMs;
+      const ownMaxAge = Math.min(this.#maxAgeMs, entry.leaseMs ?? Number.POSITIVE_INFINITY);
+      const maxAge = entry.rejected === true ? Math.min(ownMaxAge, INVALID_SECRET_RETRY_MS) : ownMaxAge;
       if (age < maxAge) return Promise.resolve(entry.value);
     }
     return fetchValue(this.name, this.#maxAgeSeconds);

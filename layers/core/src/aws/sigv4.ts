@@ -38,6 +38,8 @@ export interface SignableRequest {
   readonly headers: Record<string, string>;
   /** Hex SHA-256 of the body (see {@link sha256Hex}). */
   readonly payloadHash: string;
+  /** Lower-case names of other headers to sign (Vault's `x-vault-aws-iam-server-id`). */
+  readonly alsoSign?: readonly string[] | undefined;
 }
 
 export interface SigningScope {
@@ -83,10 +85,13 @@ function canonicalQuery(url: URL): string {
   return pairs.map(([name, value]) => `${name}=${value}`).join('&');
 }
 
-/** Signed: `host`, `content-type` and every `x-amz-*` header; the rest may change in transit. */
-function signedHeaderNames(headers: Record<string, string>): string[] {
+/** Signed: `host`, `content-type`, every `x-amz-*` header and those asked for; the rest may change in transit. */
+function signedHeaderNames(headers: Record<string, string>, alsoSign: readonly string[] = []): string[] {
   return Object.keys(headers)
-    .filter((name) => name === 'host' || name === 'content-type' || name.startsWith('x-amz-'))
+    .filter(
+      (name) =>
+        name === 'host' || name === 'content-type' || name.startsWith('x-amz-') || alsoSign.includes(name),
+    )
     .sort();
 }
 
@@ -136,7 +141,7 @@ export function signV4(request: SignableRequest, scope: SigningScope): void {
   headers['x-amz-date'] = timestamp;
   if (credentials.sessionToken !== undefined) headers['x-amz-security-token'] = credentials.sessionToken;
   else delete headers['x-amz-security-token'];
-  const names = signedHeaderNames(headers);
+  const names = signedHeaderNames(headers, request.alsoSign);
   const signedHeaders = names.join(';');
   const canonicalHeaders = names
     .map((name) => `${name}:${String(headers[name]).trim().replace(/\s+/g, ' ')}\n`)

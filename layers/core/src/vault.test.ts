@@ -1,0 +1,304 @@
+/**
+ * The Vault backend against its contract fake: the two logins (aws IAM with a signed GetCallerIdentity,
+ * AppRole with its secret id from Secrets Manager), the token's renewal and re-login, refusals named
+ * without values, KV v2 versions, leases, and Vault's throttling and sealed answers.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import {
+  startVaultFake,
+  VAULT_SANDBOX_ROLE_ID,
+  VAULT_SANDBOX_SECRET_ID,
+  type VaultFakeState,
+} from '../../../scripts/local/sandboxes/vault.ts';
+import { type AwsEndpointPeer, startAwsEndpointPeer } from '../../../test/peers/aws-endpoint.ts';
+import { ConfigurationError, RateLimitedError, UnavailableError } from './errors.ts';
+import { configureSecrets, defineSecret } from './secrets.ts';
+import { secretsBackend, vaultReader, vaultSettings } from './vault.ts';
+
+let vault: FakeServer<VaultFakeState>;
+let aws: AwsEndpointPeer;
+const savedEnv = { ...process.env };
+const SECRET_ID_NAME = 'circle-core/test/vault/secret-id';
+
+beforeAll(async () => {
+  [vault, aws] = await Promise.all([
+    startVaultFake(),
+    startAwsEndpointPeer({ secrets: { [SECRET_ID_NAME]: VAULT_SANDBOX_SECRET_ID } }),
+  ]);
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  configureSecrets({});
+  await Promise.all([vault.close(), aws.close()]);
+});
+
+const BASE = {
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'eu-west-1',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: '',
+  CIRCLE_SECRETS_BACKEND: 'vault',
+};
+
+function useEnv(extra: Record<string, string>): void {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('CIRCLE_VAULT_') || name === 'VAULT_ADDR') delete process.env[name];
+  }
+  Object.assign(
+    process.env,
+    BASE,
+    { AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint, VAULT_ADDR: vault.url },
+    extra,
+  );
+  configureSecrets({ maxAttempts: 2 });
+}
+
+function put(path: string, data: Record<string, unknown>, options: { leaseSeconds?: number } = {}): void {
+  const versions = vault.state.kv.get(`secret/${path}`) ?? [];
+  versions.push({ data, deleted: false, ...options });
+  vault.state.kv.set(`secret/${path}`, versions);
+}
+
+beforeEach(() => {
+  vault.reset();
+  useEnv({ CIRCLE_VAULT_ROLE: 'circle-core' });
+});
+
+describe('Vault: logins', () => {
+  it('logs in with a signed sts:GetCallerIdentity (aws), signing the server id header when bound', async () => {
+    // Prepare
+    vault.state.iamServerId = 'vault.example.com';
+    useEnv({ CIRCLE_VAULT_ROLE: 'circle-core', CIRCLE_VAULT_IAM_SERVER_ID: 'vault.example.com' });
+    put('app/token', { value: 'from-vault' });
+    // Act
+    const value = await defineSecret('app/token').text();
+    // Assess
+    expect(value).toBe('from-vault');
+    const login = vault.logFor('aws-login')[0]?.body as Record<string, string>;
+    expect(vault.state.awsSignatures).toEqual([
+      {
+        accessKey: 'test',
+        region: 'us-east-1',
+        signedHeaders: ['content-type', 'host', 'x-amz-date', 'x-vault-aws-iam-server-id'],
+      },
+    ]);
+    expect(Buffer.from(login['iam_request_body'] ?? '', 'base64').toString()).toBe(
+      'Action=GetCallerIdentity&Version=2011-06-15',
+    );
+    // The signed headers are a credential (replayable for minutes): the log never keeps them.
+    expect(login['iam_request_headers']).toBeUndefined();
+  });
+
+  it('names the refusal when the server id is not signed, or the role does not know the key', async () => {
+    // Prepare
+    vault.state.iamServerId = 'vault.example.com';
+    put('app/token', { value: 'from-vault' });
+    // Act
+    const unsigned = await defineSecret('app/token')
+      .text()
+      .catch((error: unknown) => error);
+    vault.state.iamServerId = undefined;
+    vault.state.awsRoles.set('circle-core', { keys: ['someone-else'], paths: ['secret/*'] });
+    configureSecrets({ maxAttempts: 1 });
+    const unknownKey = await defineSecret('app/token')
+      .text()
+      .catch((error: unknown) => error);
+    // Assess
+    expect(unsigned).toBeInstanceOf(ConfigurationError);
+    expect((unsigned as Error).message).toBe(
+      'Vault refused the aws login at auth/aws: expected X-Vault-AWS-IAM-Server-ID header value to be signed and match',
+    );
+    expect((unknownKey as Error).message).toContain('InvalidClientTokenId');
+  });
+
+  it('logs in with AppRole, its secret id read from Secrets Manager, and never shows it', async () => {
+    // Prepare
+    useEnv({
+      CIRCLE_VAULT_AUTH: 'approle',
+      CIRCLE_VAULT_APPROLE_ROLE_ID: VAULT_SANDBOX_ROLE_ID,
+      CIRCLE_VAULT_APPROLE_SECRET_ID_SECRET: SECRET_ID_NAME,
+    });
+    put('app/token', { value: 'via-approle' });
+    // Act
+    const value = await defineSecret('app/token').text();
+    await aws.setSecret(SECRET_ID_NAME, 'a-wrong-secret-id');
+    configureSecrets({ maxAttempts: 1 });
+    const refused = await defineSecret('app/token')
+      .text()
+      .catch((error: unknown) => error);
+    // Assess
+    expect(value).toBe('via-approle');
+    expect(vault.state.logins.map((login) => login.method)).toEqual(['approle']);
+    expect((refused as Error).message).toBe(
+      'Vault refused the approle login at auth/approle: invalid role or secret ID',
+    );
+    expect(JSON.stringify(vault.log)).not.toContain(VAULT_SANDBOX_SECRET_ID);
+    await aws.setSecret(SECRET_ID_NAME, VAULT_SANDBOX_SECRET_ID);
+  });
+
+  it('logs in once for many concurrent first reads of different secrets', async () => {
+    // Prepare
+    for (let i = 0; i < 20; i += 1) put(`many/s${i}`, { value: `v${i}` });
+    // Act
+    const values = await Promise.all(Array.from({ length: 20 }, (_, i) => defineSecret(`many/s${i}`).text()));
+    // Assess
+    expect(values).toEqual(Array.from({ length: 20 }, (_, i) => `v${i}`));
+    expect(vault.logFor('aws-login')).toHaveLength(1);
+  });
+});
+
+describe('Vault: the token', () => {
+  it('renews ahead of expiry while renewable, and logs in again near its max TTL', async () => {
+    // Prepare: tokens of 10 min, at most 30 min; a clock both sides share
+    let now = Date.parse('2026-12-06T10:00:00Z');
+    vault.state.now = () => now;
+    vault.state.ttlSeconds = 600;
+    vault.state.maxTtlSeconds = 1800;
+    put('clock/a', { value: 'a' });
+    const reader = vaultReader(vaultSettings(), { now: () => now });
+    // Act + Assess: first read logs in
+    await reader.read('clock/a');
+    expect([vault.state.logins.length, vault.state.renewals]).toEqual([1, 0]);
+    // 9.5 min later (within a minute of expiry): renewed, same token
+    now += 570_000;
+    await reader.read('clock/a');
+    expect([vault.state.logins.length, vault.state.renewals]).toEqual([1, 1]);
+    // Renewed again until the max TTL leaves less than two minutes: then a fresh login
+    now += 570_000;
+    await reader.read('clock/a');
+    now += 570_000;
+    await reader.read('clock/a');
+    expect(vault.state.logins.length).toBe(2);
+    reader.close();
+  });
+
+  it('logs in afresh once when Vault refuses a revoked token, then reads', async () => {
+    // Prepare
+    put('app/revoked', { value: 'still-readable' });
+    await defineSecret('app/revoked').text();
+    vault.state.tokens.clear();
+    // Act
+    await defineSecret('app/revoked').refresh();
+    // Assess
+    expect(await defineSecret('app/revoked').text()).toBe('still-readable');
+    expect(vault.logFor('aws-login')).toHaveLength(2);
+  });
+
+  it("names the policy when a path is outside the role's, after exactly one fresh login", async () => {
+    // Prepare
+    vault.state.awsRoles.set('circle-core', { keys: ['test'], paths: ['secret/app/*'] });
+    put('other/token', { value: 'not-for-you' });
+    // Act
+    const error = await defineSecret('other/token')
+      .text()
+      .catch((caught: unknown) => caught);
+    // Assess
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toMatch(
+      /^Vault denied reading secret other\/token: .*permission denied.* \(the role's policy needs read on secret\/data\/other\/token\)$/s,
+    );
+    expect(vault.logFor('aws-login')).toHaveLength(2);
+    expect((error as Error).message).not.toContain('not-for-you');
+  });
+});
+
+describe('Vault: values', () => {
+  it('reads a version, and names a deleted one as not found', async () => {
+    // Prepare
+    put('app/versioned', { value: 'one' });
+    put('app/versioned', { value: 'two' });
+    (vault.state.kv.get('secret/app/versioned') ?? [])[0]!.deleted = true;
+    // Act
+    const latest = await defineSecret('app/versioned').text();
+    const second = await defineSecret('app/versioned?version=2').text();
+    const deleted = await defineSecret('app/versioned?version=1')
+      .text()
+      .catch((error: unknown) => error);
+    // Assess
+    expect([latest, second]).toEqual(['two', 'two']);
+    expect(vault.logFor('kv-read').at(-1)?.query).toEqual({ version: '1' });
+    expect((deleted as Error).message).toBe(
+      'secret app/versioned?version=1 was not found in Vault at secret/data (or that version was deleted)',
+    );
+  });
+
+  it('reads several keys as one JSON object for json(schema)', async () => {
+    // Prepare
+    put('db/credentials', { username: 'svc', password: 'pw-123' });
+    // Act
+    const credentials = await defineSecret('db/credentials').json(
+      z.object({ username: z.string(), password: z.string() }),
+    );
+    // Assess
+    expect(credentials).toEqual({ username: 'svc', password: 'pw-123' });
+  });
+
+  it('serves a leased value no longer than its lease, whatever the max age', async () => {
+    // Prepare: a lease of 1 s against a max age of 300 s
+    put('leased/creds', { value: 'short-lived' }, { leaseSeconds: 1 });
+    const secret = defineSecret('leased/creds', { maxAgeSeconds: 300 });
+    await secret.text();
+    await secret.text();
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await secret.text();
+    // Assess
+    expect(vault.logFor('kv-read')).toHaveLength(2);
+  });
+
+  it('refuses a path that is not one (empty segments, ..)', async () => {
+    const error = await defineSecret('app//../x')
+      .text()
+      .catch((caught: unknown) => caught);
+    expect((error as Error).message).toBe('secret app//../x is not a Vault path (segments separated by /)');
+    expect(vault.logFor('kv-read')).toHaveLength(0);
+  });
+});
+
+describe('Vault: failures', () => {
+  it('retries a sealed Vault, then answers 503 unavailable', async () => {
+    // Prepare
+    put('app/token', { value: 'x' });
+    vault.state.sealed = true;
+    // Act
+    const error = await defineSecret('app/token')
+      .text()
+      .catch((caught: unknown) => caught);
+    // Assess
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toContain('Vault is sealed');
+    expect(vault.log).toHaveLength(2);
+  });
+
+  it('answers a rate-limit quota as RateLimitedError with its wait', async () => {
+    // Prepare
+    put('app/token', { value: 'x' });
+    vault.inject({ kind: 'throttled', retryAfterSeconds: 120 }, { route: 'kv-read', times: 2 });
+    // Act
+    const error = await defineSecret('app/token')
+      .text()
+      .catch((caught: unknown) => caught);
+    // Assess
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterMs).toBe(120_000);
+  });
+
+  it('names every missing or invalid setting', () => {
+    expect(() => secretsBackend({ CIRCLE_SECRETS_BACKEND: 'valt' })).toThrow(
+      'CIRCLE_SECRETS_BACKEND must be secrets-manager or vault, got "valt"',
+    );
+    expect(() => vaultSettings({})).toThrow('VAULT_ADDR must be the URL of the Vault server');
+    expect(() => vaultSettings({ VAULT_ADDR: 'https://v:8200' })).toThrow(
+      'Vault aws login needs CIRCLE_VAULT_ROLE',
+    );
+    expect(() => vaultSettings({ VAULT_ADDR: 'https://v:8200', CIRCLE_VAULT_AUTH: 'approle' })).toThrow(
+      'Vault approle login needs CIRCLE_VAULT_APPROLE_ROLE_ID and CIRCLE_VAULT_APPROLE_SECRET_ID_SECRET',
+    );
+    expect(() => vaultSettings({ VAULT_ADDR: 'https://v:8200', CIRCLE_VAULT_AUTH: 'ldap' })).toThrow(
+      'CIRCLE_VAULT_AUTH must be aws or approle, got "ldap"',
+    );
+  });
+});
