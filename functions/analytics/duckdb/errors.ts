@@ -43,7 +43,20 @@ export const DUCKDB_ERRORS: Readonly<Record<string, { meaning: string; make: Mak
   },
   INTERRUPT: { meaning: 'the query was stopped', make: (m, o) => new TimeoutError(m, o) },
   Transaction: { meaning: 'a transaction conflict', make: (m, o) => new UnavailableError(m, o) },
+  'Extension Autoloading': {
+    meaning: 'the SQL needs an extension this build does not load',
+    make: (m, o) => new NotSupportedError(m, o),
+  },
+  'Missing Extension': {
+    meaning: 'the SQL needs an extension this build does not load',
+    make: (m, o) => new NotSupportedError(m, o),
+  },
+  INTERNAL: { meaning: 'DuckDB failed internally', make: (m, o) => new UnexpectedResponseError(m, o) },
+  FATAL: { meaning: 'DuckDB failed internally', make: (m, o) => new UnexpectedResponseError(m, o) },
 };
+
+/** Any other class DuckDB names (Divide by Zero, Mismatch Type, Dependency, ...) is the SQL's problem. */
+const OTHER_CLASS = { meaning: 'DuckDB refused the SQL', make: invalid };
 
 const CLASS = /^(?:Failed to extract statements: )?([A-Za-z ]{2,40}?) Error: /;
 
@@ -83,7 +96,11 @@ export function toDuckdbError(
   if (error instanceof ConnectorError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = CLASS.exec(message)?.[1] ?? 'unknown';
-  const row = Object.hasOwn(DUCKDB_ERRORS, code) ? DUCKDB_ERRORS[code] : undefined;
+  const row = Object.hasOwn(DUCKDB_ERRORS, code)
+    ? DUCKDB_ERRORS[code]
+    : code === 'unknown'
+      ? undefined
+      : OTHER_CLASS;
   const said = scrubMessage(message.replace(/^Failed to extract statements: /, ''), params);
   // No `cause`: DuckDB's raw message may quote a parameter value, and causes reach the logs.
   const options = { details: { provider: 'DuckDB', operation, code } };

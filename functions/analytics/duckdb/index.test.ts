@@ -216,6 +216,51 @@ describe('Connector: duckdb', () => {
     });
   });
 
+  describe('Values', () => {
+    it('encodes nested, binary, zoned and other DuckDB values as their kinds say', async () => {
+      // Act
+      const response = await call('run-query', {
+        sql:
+          "select [1, 2] as l, {'a': 42, 'b': [timestamp '2026-01-02 03:04:05']} as st, map {'k': 9007199254740993} as m, " +
+          "'\\x01\\xff'::blob as bl, timestamptz '2026-01-02 03:04:05.25+02' as tz, time '10:11:12' as t, " +
+          "interval 3 day as iv, '{\"x\": [1]}'::json as j, 'inf'::double as f, 3::hugeint as h, " +
+          "'8d3e4c6a-0000-4000-8000-000000000001'::uuid as u",
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const body = parsed(response) as { results: { rows: unknown[][]; columns: { kind: string }[] } };
+      expect(body.results.columns.map((column) => column.kind)).toEqual([
+        'list',
+        'struct',
+        'map',
+        'binary',
+        'timestamp-tz',
+        'time',
+        'interval',
+        'json',
+        'float',
+        'bigint',
+        'string',
+      ]);
+      expect(body.results.rows).toEqual([
+        [
+          [1, 2],
+          { a: 42, b: ['2026-01-02T03:04:05'] },
+          [{ key: 'k', value: '9007199254740993' }],
+          'Af8=',
+          '2026-01-02T01:04:05.250000Z',
+          '10:11:12',
+          '3 days',
+          { x: [1] },
+          'Infinity',
+          '3',
+          '8d3e4c6a-0000-4000-8000-000000000001',
+        ],
+      ]);
+    });
+  });
+
   describe('Failures', () => {
     it('answers 400 naming the problem for bad SQL, two statements and a result too large', async () => {
       // Act
@@ -230,6 +275,20 @@ describe('Connector: duckdb', () => {
       expect(parsed(two)['detail']).toContain('2 statements');
       expect(large.statusCode).toBe(400);
       expect(parsed(large)['detail']).toContain('DUCKDB_MAX_RESULT_ROWS');
+    });
+
+    it('answers 400 for SQL DuckDB refuses at run time and 404 for a function of an extension it does not load', async () => {
+      // Act
+      const overflow = await call('run-query', { sql: 'select 2147483647::integer + 1::integer as n' });
+      const mismatch = await call('run-query', { sql: "select [1] = 'a' as n" });
+      const extension = await call('run-query', { sql: "select * from read_xlsx('x.xlsx')" });
+
+      // Assess
+      expect(overflow.statusCode).toBe(400);
+      expect(parsed(overflow)['detail']).toMatch(/Out of Range Error: Overflow/);
+      expect(mismatch.statusCode).toBe(400);
+      expect(extension.statusCode).toBe(404);
+      expect(parsed(extension)['detail']).toContain('excel extension');
     });
 
     it('answers 400 naming an unknown field', async () => {
@@ -310,6 +369,17 @@ describe('Connector: duckdb', () => {
       expect(first['rows']).toEqual([[0], [1], [2]]);
       expect(second['rows']).toEqual([[3], [4]]);
       expect(second['nextCursor']).toBeNull();
+    });
+
+    it('runs as a library, outside Lambda', async () => {
+      // Act
+      const out = await connector.run('run-query', {
+        sql: 'select cast(? as decimal(10,2)) as price',
+        params: ['9.5'],
+      });
+
+      // Assess
+      expect(out.results?.rows).toEqual([['9.50']]);
     });
 
     it('runs a queued request and reports no failed record', async () => {
