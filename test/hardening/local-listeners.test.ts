@@ -9,6 +9,7 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, ListBucketsCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
@@ -24,8 +25,12 @@ import {
   generateAccountSASQueryParameters,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
+import { signJwt } from '@circle-core/core';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_SANDBOX_TOKEN, ANTHROPIC_VERSION } from '../../scripts/local/sandboxes/anthropic.ts';
+import { BEDROCK_SANDBOX_ACCESS_KEY } from '../../scripts/local/sandboxes/bedrock.ts';
+import { GCS_SANDBOX_BUCKET } from '../../scripts/local/sandboxes/gcs.ts';
 import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
 import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/jira.ts';
 import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
@@ -117,6 +122,46 @@ function sandboxRefusal(answer: Answer): void {
 const JIRA_AUTH = `Basic ${Buffer.from(`${JIRA_SANDBOX_EMAIL}:${JIRA_SANDBOX_TOKEN}`).toString('base64')}`;
 const PAGERDUTY_AUTH = `Token token=${PAGERDUTY_SANDBOX_TOKEN}`;
 const ANTHROPIC_HEADERS = { 'x-api-key': ANTHROPIC_SANDBOX_TOKEN, 'anthropic-version': ANTHROPIC_VERSION };
+/**
+ * The GCS sandbox's API needs an access token from its JWT bearer grant, signed with the key file the stack
+ * stored: `beforeAll` reads it and fills in the bearer (this object is read at test time).
+ */
+const GCS_PROBE: RawRequest = { path: `/storage/v1/b/${GCS_SANDBOX_BUCKET}/o`, headers: {} };
+const GCS_SECRET = 'circle-core/dev/gcs/service-account';
+
+/** An access token from the GCS sandbox, for the key file in `keyFile`. */
+async function gcsAccessToken(url: string, keyFile: string): Promise<string> {
+  const key = JSON.parse(keyFile) as { client_email: string; private_key: string };
+  const seconds = Math.floor(Date.now() / 1000);
+  const assertion = signJwt({
+    algorithm: 'RS256',
+    privateKey: key.private_key,
+    claims: {
+      iss: key.client_email,
+      aud: `${url}/token`,
+      scope: 'https://www.googleapis.com/auth/devstorage.read_write',
+      iat: seconds,
+      exp: seconds + 600,
+    },
+  });
+  const response = await fetch(`${url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+/** The Bedrock sandbox reads the access key and signing scope of a SigV4 header (not the signature). */
+const BEDROCK_PROBE: RawRequest = {
+  method: 'POST',
+  path: `/model/${encodeURIComponent('amazon.titan-embed-text-v2:0')}/invoke`,
+  headers: {
+    authorization: `AWS4-HMAC-SHA256 Credential=${BEDROCK_SANDBOX_ACCESS_KEY}/20260101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0`,
+    'content-type': 'application/json',
+  },
+  body: '{"inputText":"probe"}',
+};
 /** azurite checks signatures: its probe lists containers with an account SAS signed by the emulator key. */
 const AZURITE_SAS = generateAccountSASQueryParameters(
   {
@@ -230,6 +275,39 @@ const LISTENERS: Record<string, ListenerCase> = {
       authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
     }),
   },
+  'Amazon Bedrock sandbox': {
+    probe: BEDROCK_PROBE,
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      // HTTP/1.1, as the connector sends it (the client's default handler speaks HTTP/2).
+      const bedrock = new BedrockRuntimeClient({
+        endpoint: url,
+        region: REGION,
+        credentials: CREDENTIALS,
+        requestHandler: new NodeHttpHandler(),
+      });
+      try {
+        const answer = await bedrock.send(
+          new ConverseCommand({
+            modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+            messages: [{ role: 'user', content: [{ text: 'Reply with the word: served' }] }],
+          }),
+        );
+        expect(answer.output?.message?.content?.[0]?.text).toBe('served');
+      } finally {
+        bedrock.destroy();
+      }
+    },
+  },
+  'Google Cloud Storage sandbox': {
+    probe: GCS_PROBE,
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      const response = await fetch(`${url}${GCS_PROBE.path}`, { headers: GCS_PROBE.headers ?? {} });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ kind: 'storage#objects' });
+    },
+  },
   'Azure Blob (azurite)': {
     probe: { path: `/${AZURITE_ACCOUNT.name}?comp=list&${AZURITE_SAS}` },
     refusalShape: (answer) => {
@@ -331,10 +409,13 @@ beforeAll(async () => {
   });
   try {
     await secrets.send(new CreateSecretCommand({ Name: SECRET_NAME, SecretString: SECRET_VALUE }));
+    const keyFile = await secrets.send(new GetSecretValueCommand({ SecretId: GCS_SECRET }));
+    const token = await gcsAccessToken(urlOf('Google Cloud Storage sandbox'), keyFile.SecretString ?? '{}');
+    GCS_PROBE.headers = { authorization: `Bearer ${token}` };
   } finally {
     secrets.destroy();
   }
-}, 90_000);
+}, 400_000);
 
 afterAll(async () => {
   if (stack !== undefined) await stack.stop().catch(() => undefined);

@@ -1,5 +1,6 @@
 /**
- * The OpenAI and Anthropic connectors on the running local stack (`npm start -- --only openai,anthropic`),
+ * The OpenAI, Anthropic and Amazon Bedrock connectors on the running local stack
+ * (`npm start -- --only openai,anthropic,bedrock`),
  * against their sandboxes:
  * the README examples as a newcomer runs them through the HTTP API, answered by the contract fake's
  * deterministic model.
@@ -24,10 +25,10 @@ async function post(path: string, input: unknown) {
 }
 
 beforeAll(async () => {
-  for (const name of ['OPENAI_API_URL', 'ANTHROPIC_API_URL', 'CIRCLE_LOCAL_REAL']) {
+  for (const name of ['OPENAI_API_URL', 'ANTHROPIC_API_URL', 'BEDROCK_ENDPOINT_URL', 'CIRCLE_LOCAL_REAL']) {
     if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
   }
-  stack = await startStackProcess({}, ['--only', 'openai,anthropic']);
+  stack = await startStackProcess({}, ['--only', 'openai,anthropic,bedrock']);
 }, 240_000);
 
 afterAll(async () => {
@@ -151,5 +152,58 @@ describe('Local stack: Anthropic sandbox', () => {
     });
     expect(object).toMatchObject({ status: 200, body: { object: { label: 'bug' }, attempts: 1 } });
     expect(vectors.status).toBe(501);
+  });
+});
+
+describe('Local stack: Amazon Bedrock sandbox', () => {
+  it('says Bedrock talks to its sandbox, and health reaches it', async () => {
+    // Act
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      connectors: { connector: string; kind: string }[];
+    };
+    const own = await fetch(`${stack.apiUrl}/bedrock/health`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
+
+    // Assess
+    expect(health.connectors.find((reach) => reach.connector === 'bedrock')?.kind).toBe('sandbox');
+    expect(own.status).toBe(200);
+  });
+
+  it('runs the README examples as written: chat, structured output, embeddings', async () => {
+    // Act
+    const chat = await post('/bedrock/complete-chat', {
+      system: 'You answer in one word.',
+      messages: [{ role: 'user', content: 'Reply with the single word: pong' }],
+    });
+    const object = await post('/bedrock/generate-object', {
+      messages: [{ role: 'user', content: 'Label this issue: the app crashes on start' }],
+      schemaName: 'issue_label',
+      schema: {
+        type: 'object',
+        properties: { label: { type: 'string', enum: ['bug', 'feature', 'question'] } },
+        required: ['label'],
+      },
+    });
+    const vectors = await post('/bedrock/embed-texts', {
+      inputs: ['the cat sat on the mat', 'quarterly revenue grew'],
+      dimensions: 256,
+    });
+
+    // Assess
+    expect(chat).toMatchObject({
+      status: 200,
+      body: {
+        content: 'pong',
+        model: 'anthropic.claude-3-haiku-20240307-v1:0',
+        cost: { pricedAs: 'anthropic.claude-3-haiku' },
+      },
+    });
+    expect(object).toMatchObject({ status: 200, body: { object: { label: 'bug' }, attempts: 1 } });
+    expect(vectors).toMatchObject({
+      status: 200,
+      body: { dimensions: 256, model: 'amazon.titan-embed-text-v2:0' },
+    });
+    expect(vectors.body['embeddings']).toHaveLength(2);
   });
 });

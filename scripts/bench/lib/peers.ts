@@ -425,6 +425,13 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => stripe.close(),
     };
   },
+  // Bedrock: an AWS service reached through its endpoint setting; the fake accepts the bench's access key.
+  bedrock: async () => {
+    const { BEDROCK_SANDBOX_ACCESS_KEY, startBedrockFake } = await import('../../local/sandboxes/bedrock.ts');
+    const bedrock = await startBedrockFake();
+    bedrock.state.accessKeys.add(process.env['AWS_ACCESS_KEY_ID'] ?? BEDROCK_SANDBOX_ACCESS_KEY);
+    return { env: { BEDROCK_ENDPOINT_URL: bedrock.url }, close: () => bedrock.close() };
+  },
 };
 
 /**

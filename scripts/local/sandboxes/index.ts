@@ -20,6 +20,7 @@ import { guardServer, type Refusal } from '../guard.ts';
 import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } from './anthropic.ts';
+import { BEDROCK_SANDBOX_ACCESS_KEY, startBedrockFake } from './bedrock.ts';
 import { acceptKeyFile, sandboxServiceAccount, startGcsFake } from './gcs.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { GITLAB_SANDBOX_TOKEN, GITLAB_SANDBOX_WEBHOOK_SECRET, startGitlabFake } from './gitlab.ts';
@@ -61,7 +62,8 @@ export interface SandboxSpec {
   /** The function setting with the provider's base URL. */
   urlVariable: string;
   /** The function setting naming the token's secret. */
-  secretVariable: string;
+  /** Absent for a provider whose credential is the function's role (Bedrock: AWS signs with its keys). */
+  secretVariable?: string;
   /** The token the sandbox accepts and the stack stores when no secret is set. */
   token: string;
   /**
@@ -302,6 +304,22 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     },
   },
   {
+    // An AWS service: no secret, the function signs with its role's keys (the stack's `test` key, which
+    // the fake accepts); the sandbox is reached through the connector's endpoint setting.
+    provider: 'bedrock',
+    listener: 'Amazon Bedrock sandbox',
+    urlVariable: 'BEDROCK_ENDPOINT_URL',
+    token: BEDROCK_SANDBOX_ACCESS_KEY,
+    start: async (prepare) => {
+      const fake = await startBedrockFake({ prepare });
+      return {
+        url: fake.url,
+        acceptToken: (key) => fake.state.accessKeys.add(key),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
     provider: 'stripe',
     listener: 'Stripe sandbox',
     urlVariable: 'STRIPE_API_URL',
@@ -423,7 +441,7 @@ export function planProviders(
     plans.push({
       spec,
       mode,
-      secretName: environment?.[spec.secretVariable],
+      secretName: spec.secretVariable === undefined ? undefined : environment?.[spec.secretVariable],
       ...(environment ? { environment } : {}),
     });
   }
@@ -453,7 +471,7 @@ function outsideState(
     url: plan.mode === 'shell' ? (shell[spec.urlVariable] ?? '') : 'as deployed (function.yml)',
     secret: secretName,
   };
-  if (plan.mode === 'real' && (value === undefined || value === spec.token)) {
+  if (plan.mode === 'real' && secretName !== undefined && (value === undefined || value === spec.token)) {
     const problem = value === undefined ? 'is not set' : 'holds the sandbox token';
     state.note = `${secretName} ${problem}: npm run secrets -- set ${secretName} -`;
   }

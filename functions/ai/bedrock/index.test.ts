@@ -1,0 +1,494 @@
+/**
+ * The Amazon Bedrock connector against its contract fake (`scripts/local/sandboxes/bedrock.ts`) through
+ * the real AWS SDK client (SigV4, REST-JSON, error headers): each operation on each trigger, what reaches
+ * Bedrock on the wire, and the failure paths of CONNECTORS.md as Bedrock has them (its role is the
+ * credential: no secret to rotate, an unknown key is AWS's UnrecognizedClientException).
+ */
+import { resetCircuitBreakers } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type BedrockFakeState, startBedrockFake } from '../../../scripts/local/sandboxes/bedrock.ts';
+import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+
+/** A distinctive secret access key: it must never appear in an answer or a log line. */
+const SECRET_KEY = 'bedrock-marker-secret-Zx81Qw';
+const CHAT_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let fake: FakeServer<BedrockFakeState>;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  const event = httpEvent({ path: `/bedrock/${operation}`, body });
+  return (await connector.handler(event, lambdaContext())) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+beforeAll(async () => {
+  fake = await startBedrockFake();
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+    BEDROCK_ENDPOINT_URL: fake.url,
+    BEDROCK_CHAT_MODEL: CHAT_MODEL,
+    BEDROCK_TIMEOUT_MS: '1000',
+  });
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await fake.close();
+});
+
+beforeEach(() => {
+  fake.reset();
+  resetCircuitBreakers();
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+const USER = [{ role: 'user', content: 'Reply with the single word: pong' }];
+const WEATHER = {
+  name: 'get_weather',
+  description: 'The weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+describe('Connector: bedrock', () => {
+  describe('Operation: complete-chat', () => {
+    it('sends a Converse request to the model path and answers text, usage and cost', async () => {
+      // Act
+      const response = await call('complete-chat', {
+        system: 'Be brief.',
+        messages: USER,
+        temperature: 0.2,
+        maxTokens: 50,
+        stop: ['END'],
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(parsed(response)).toMatchObject({
+        model: CHAT_MODEL,
+        content: 'pong',
+        toolCalls: [],
+        finishReason: 'stop',
+        usage: { inputTokens: 14, outputTokens: 1, totalTokens: 15 },
+        // (14 x 0.25 + 1 x 1.25) / 1e6, from prices.json
+        cost: { currency: 'USD', estimated: 0.00000475, pricedAs: 'anthropic.claude-3-haiku' },
+      });
+      expect(fake.state.requests.at(-1)).toEqual({
+        model: CHAT_MODEL,
+        body: {
+          messages: [{ role: 'user', content: [{ text: 'Reply with the single word: pong' }] }],
+          system: [{ text: 'Be brief.' }],
+          inferenceConfig: { maxTokens: 50, temperature: 0.2, stopSequences: ['END'] },
+        },
+      });
+      const sent = fake.logFor('converse')[0];
+      expect(sent?.path).toBe(`/model/${encodeURIComponent(CHAT_MODEL)}/converse`);
+      expect(sent?.headers['authorization']).toBeUndefined();
+    });
+
+    it('returns toolUse blocks as typed tool calls and sends results back as toolResult blocks', async () => {
+      // Prepare
+      const question = { role: 'user', content: 'Weather in Lisbon please, use get_weather' };
+
+      // Act
+      const first = parsed(
+        await call('complete-chat', { messages: [question], tools: [WEATHER], toolChoice: 'required' }),
+      );
+      const calls = first['toolCalls'] as { id: string }[];
+      const second = await call('complete-chat', {
+        messages: [
+          question,
+          { role: 'assistant', toolCalls: calls },
+          { role: 'tool', toolCallId: calls[0]?.id, content: '{"sky":"sunny"}' },
+        ],
+        tools: [WEATHER],
+      });
+
+      // Assess
+      expect(first).toMatchObject({
+        finishReason: 'tool-calls',
+        toolCalls: [{ name: 'get_weather', arguments: { city: 'Lisbon' } }],
+      });
+      expect(fake.state.requests[0]?.body).toMatchObject({
+        toolConfig: {
+          tools: [
+            {
+              toolSpec: {
+                name: 'get_weather',
+                description: 'The weather in a city',
+                inputSchema: { json: WEATHER.parameters },
+              },
+            },
+          ],
+          toolChoice: { any: {} },
+        },
+      });
+      expect(parsed(second)).toMatchObject({
+        content: 'Tool get_weather returned: {"sky":"sunny"}',
+        finishReason: 'stop',
+      });
+      expect((fake.state.requests[1]?.body['messages'] as unknown[] | undefined)?.[2]).toEqual({
+        role: 'user',
+        content: [{ toolResult: { toolUseId: calls[0]?.id, content: [{ text: '{"sky":"sunny"}' }] } }],
+      });
+    });
+
+    it('sends no toolConfig for toolChoice "none"', async () => {
+      // Act
+      const response = await call('complete-chat', { messages: USER, tools: [WEATHER], toolChoice: 'none' });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ content: 'pong', toolCalls: [] });
+      expect(fake.state.requests.at(-1)?.body['toolConfig']).toBeUndefined();
+    });
+
+    it('answers 400 from a ValidationException (temperature above 1)', async () => {
+      // Act
+      const response = await call('complete-chat', { messages: USER, temperature: 1.5 });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['detail']).toContain('Bedrock refused the request for this model');
+    });
+
+    it('answers 404 naming the model for a model id Bedrock calls invalid', async () => {
+      // Act
+      const response = await call('complete-chat', { model: 'anthropic.claude-9-v1:0', messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(404);
+      expect(parsed(response)['detail']).toContain('model "anthropic.claude-9-v1:0" was not found');
+    });
+
+    it('answers 403 saying model access is not granted', async () => {
+      // Prepare
+      fake.state.deniedModels.add(CHAT_MODEL);
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(403);
+      expect(parsed(response)['detail']).toContain('model access is not granted');
+      expect(fake.logFor('converse')).toHaveLength(1);
+    });
+
+    it('answers 404 for a ResourceNotFoundException', async () => {
+      // Prepare
+      fake.inject({ kind: 'not-found' }, { route: 'converse' });
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(404);
+      expect(parsed(response)['detail']).toContain(`model "${CHAT_MODEL}" was not found`);
+    });
+
+    it('retries a ThrottlingException by the core policy (the SDK does not), honouring Retry-After', async () => {
+      // Prepare
+      fake.inject({ kind: 'throttled', retryAfterSeconds: 1 }, { route: 'converse' });
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const attempts = fake.logFor('converse');
+      expect(attempts.map((entry) => entry.status)).toEqual([429, 200]);
+      expect((attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0)).toBeGreaterThanOrEqual(900);
+    });
+
+    it('answers 429 when throttling lasts past the attempts', async () => {
+      // Prepare
+      fake.inject(
+        { kind: 'throttled', retryAfterSeconds: 0 },
+        { route: 'converse', times: Number.POSITIVE_INFINITY },
+      );
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(429);
+      expect(fake.logFor('converse')).toHaveLength(3);
+    });
+
+    it('retries a 503 ServiceUnavailable, and answers 503 when Bedrock stays unavailable', async () => {
+      // Prepare
+      fake.inject({ kind: 'server-error', status: 503 }, { route: 'converse' });
+
+      // Act
+      const recovered = await call('complete-chat', { messages: USER });
+      fake.inject(
+        { kind: 'server-error', status: 503 },
+        { route: 'converse', times: Number.POSITIVE_INFINITY },
+      );
+      const failed = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(recovered.statusCode).toBe(200);
+      expect(failed.statusCode).toBe(503);
+      expect(parsed(failed)['detail']).toContain('ServiceUnavailableException');
+    });
+
+    it('answers 504 when Bedrock does not answer in time', async () => {
+      // Prepare
+      fake.inject({ kind: 'hang' }, { route: 'converse', times: Number.POSITIVE_INFINITY });
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(504);
+    });
+
+    it('answers 502 for a malformed answer and for a toolUse block without input', async () => {
+      // Prepare
+      fake.inject({ kind: 'malformed' }, { route: 'converse' });
+      const noInput = {
+        output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'f' } }] } },
+        stopReason: 'tool_use',
+        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+      };
+      fake.inject({ kind: 'answer', answer: { status: 200, json: noInput } }, { route: 'converse' });
+
+      // Act
+      const malformed = await call('complete-chat', { messages: USER });
+      const missing = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(malformed.statusCode).toBe(502);
+      expect(missing.statusCode).toBe(502);
+      expect(parsed(missing)['detail']).toContain('toolUse block without id, name or object input');
+    });
+  });
+
+  describe('Operation: generate-object', () => {
+    it('forces a tool whose input schema is the caller schema, and answers its input', async () => {
+      // Prepare
+      const schema = {
+        type: 'object',
+        properties: { label: { enum: ['bug', 'feature'] } },
+        required: ['label'],
+      };
+
+      // Act
+      const response = await call('generate-object', {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema,
+      });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ object: { label: 'bug' }, attempts: 1 });
+      expect(fake.state.requests.at(-1)?.body).toMatchObject({
+        toolConfig: {
+          tools: [{ toolSpec: { name: 'issue_label', inputSchema: { json: schema } } }],
+          toolChoice: { tool: { name: 'issue_label' } },
+        },
+      });
+    });
+  });
+
+  describe('Operation: embed-texts', () => {
+    it('invokes Titan v2 once per text with its body, and prices the tokens', async () => {
+      // Act
+      const response = await call('embed-texts', {
+        inputs: ['the cat sat', 'quarterly revenue grew fast'],
+        dimensions: 256,
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(parsed(response)).toMatchObject({
+        model: 'amazon.titan-embed-text-v2:0',
+        dimensions: 256,
+        usage: { inputTokens: 7, outputTokens: 0 },
+        // 7 x 0.02 / 1e6
+        cost: { estimated: 0.00000014, pricedAs: 'amazon.titan-embed-text-v2' },
+      });
+      expect(parsed(response)['embeddings']).toHaveLength(2);
+      expect(
+        fake.state.requests
+          .map((request) => request.body)
+          .sort((a, b) => String(a['inputText']).localeCompare(String(b['inputText']))),
+      ).toEqual([
+        { inputText: 'quarterly revenue grew fast', normalize: true, dimensions: 256 },
+        { inputText: 'the cat sat', normalize: true, dimensions: 256 },
+      ]);
+    });
+
+    it('sends Cohere Embed one batch of texts', async () => {
+      // Act
+      const response = await call('embed-texts', {
+        model: 'cohere.embed-english-v3',
+        inputs: ['alpha beta', 'gamma'],
+      });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ model: 'cohere.embed-english-v3', dimensions: 1024 });
+      expect(fake.state.requests).toEqual([
+        {
+          model: 'cohere.embed-english-v3',
+          body: { texts: ['alpha beta', 'gamma'], input_type: 'search_document', truncate: 'END' },
+        },
+      ]);
+    });
+
+    it('answers 501 for dimensions Titan v2 does not offer, and for a model that is no embedder', async () => {
+      // Act
+      const odd = await call('embed-texts', { inputs: ['x'], dimensions: 64 });
+      const chat = await call('embed-texts', { inputs: ['x'], model: CHAT_MODEL });
+
+      // Assess
+      expect(odd.statusCode).toBe(501);
+      expect(parsed(odd)['detail']).toContain('256, 512, 1024');
+      expect(chat.statusCode).toBe(501);
+      expect(fake.log).toEqual([]);
+    });
+
+    it('answers 502 when InvokeModel answers a body of the wrong shape', async () => {
+      // Prepare
+      fake.inject({ kind: 'answer', answer: { status: 200, json: { vector: [1] } } }, { route: 'invoke' });
+
+      // Act
+      const response = await call('embed-texts', { inputs: ['x'] });
+
+      // Assess
+      expect(response.statusCode).toBe(502);
+      expect(parsed(response)['detail']).toContain('answered an unexpected body');
+    });
+  });
+
+  describe('Credentials', () => {
+    it('answers a configuration error for a key AWS does not recognise, and never shows the secret key', async () => {
+      // Prepare
+      fake.state.accessKeys.clear();
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(response.statusCode).toBe(500);
+      expect(parsed(response)['detail']).not.toContain('security token');
+      expect(`${response.body}${logs.text()}`).not.toContain(SECRET_KEY);
+      expect(fake.logFor('converse')).toHaveLength(1);
+    });
+
+    it('keeps the secret key and the prompts out of every answer and log line', async () => {
+      // Act
+      await call('complete-chat', { messages: [{ role: 'user', content: 'private-prompt-7731: hi' }] });
+      fake.inject({ kind: 'server-error', status: 500 }, { route: 'converse', times: 3 });
+      const failed = await call('complete-chat', {
+        messages: [{ role: 'user', content: 'private-prompt-7731' }],
+      });
+
+      // Assess
+      expect(failed.statusCode).toBe(503);
+      const everything = `${failed.body}${logs.text()}`;
+      expect(everything).not.toContain(SECRET_KEY);
+      expect(everything).not.toContain('private-prompt-7731');
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued request and reports no failed record', async () => {
+      // Act
+      const event = sqsEvent([{ body: { operation: 'complete-chat', input: { messages: USER } } }]);
+      const result = await connector.handler(event, lambdaContext());
+
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [] });
+      expect(fake.logFor('converse')).toHaveLength(1);
+    });
+
+    it('runs a Step Functions task envelope and answers health', async () => {
+      // Act
+      const output = await connector.handler(
+        { trigger: 'task', operation: 'embed-texts', input: { inputs: ['hello world'] } },
+        lambdaContext(),
+      );
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/bedrock/health' }),
+        lambdaContext(),
+      );
+
+      // Assess
+      expect(output).toMatchObject({ dimensions: 1024 });
+      expect((health as HttpResult).statusCode).toBe(200);
+      expect(fake.state.requests.at(-1)?.body).toMatchObject({ inferenceConfig: { maxTokens: 1 } });
+    });
+
+    it('runs in library use with connector.run', async () => {
+      // Act
+      const answer = await connector.run('complete-chat', { messages: USER });
+
+      // Assess
+      expect(answer).toMatchObject({ content: 'pong', finishReason: 'stop' });
+    });
+  });
+
+  describe('Cost and budget', () => {
+    it('puts tokens and estimated cost on the invocation line, as EMF metrics', async () => {
+      // Act
+      const answer = parsed(await call('complete-chat', { messages: USER }));
+
+      // Assess
+      const { usage, cost } = answer as { usage: Record<string, number>; cost: { estimated: number } };
+      const line = logs.records().find((record) => record['message'] === 'invocation');
+      expect(line).toMatchObject({
+        inputTokens: usage['inputTokens'],
+        outputTokens: usage['outputTokens'],
+        estimatedCostUsd: cost.estimated,
+      });
+      expect(JSON.stringify(line?.['_aws'])).toContain('"Name":"inputTokens"');
+    });
+
+    it('refuses calls past BEDROCK_DAILY_TOKEN_BUDGET with a 429 naming it, without calling Bedrock', async () => {
+      // Prepare: a fresh container whose budget the second chat crosses
+      process.env['BEDROCK_DAILY_TOKEN_BUDGET'] = '20';
+      vi.resetModules();
+      const budgeted = (await import('./index.ts')).connector;
+      const chat = async () =>
+        (await budgeted.handler(
+          httpEvent({ path: '/bedrock/complete-chat', body: { messages: USER } }),
+          lambdaContext(),
+        )) as HttpResult;
+      try {
+        // Act
+        const answers = [await chat(), await chat(), await chat()];
+
+        // Assess
+        expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 429]);
+        expect(parsed(answers[2] as HttpResult)['detail']).toContain('BEDROCK_DAILY_TOKEN_BUDGET');
+        expect(fake.logFor('converse')).toHaveLength(2);
+      } finally {
+        delete process.env['BEDROCK_DAILY_TOKEN_BUDGET'];
+      }
+    });
+  });
+});

@@ -1,0 +1,364 @@
+/**
+ * The contract fake of Amazon Bedrock Runtime (the Bedrock API Reference: Converse, InvokeModel; the model
+ * parameters of Titan Text Embeddings and Cohere Embed), on the contract-fake kit: what the Bedrock
+ * connector's tests run against, and the local stack's Bedrock sandbox (`BEDROCK_ENDPOINT_URL`;
+ * `npx node scripts/local/sandboxes/bedrock.ts [port]`). Answers come from the deterministic model in
+ * `llm-behaviour.ts`, so tests can assert them.
+ *
+ * What it speaks (REST-JSON, SigV4-signed with the signing name `bedrock`):
+ * - `POST /model/{modelId}/converse`: `messages` alternating user/assistant and starting with user, each
+ *   with `content` blocks (`text`, `toolUse` `{ toolUseId, name, input }`, `toolResult` `{ toolUseId,
+ *   content: [{ text } | { json }] }`), `system` `[{ text }]`, `inferenceConfig` (`maxTokens`,
+ *   `temperature` 0-1, `topP`, `stopSequences` up to 4), `toolConfig` (`tools: [{ toolSpec: { name,
+ *   description, inputSchema: { json } } }]`, `toolChoice` `{ auto }`, `{ any }` or `{ tool: { name } }`);
+ *   answers `{ output: { message }, stopReason, usage: { inputTokens, outputTokens, totalTokens },
+ *   metrics: { latencyMs } }`;
+ * - `POST /model/{modelId}/invoke`: Titan Text Embeddings (`{ inputText, dimensions, normalize }` ->
+ *   `{ embedding, inputTextTokenCount }`, v2 only 256/512/1024) and Cohere Embed v3 (`{ texts (<= 96),
+ *   input_type }` -> `{ id, embeddings, texts, response_type }`); `X-Amzn-Bedrock-Input-Token-Count`;
+ * - errors as Bedrock sends them: the status, `x-amzn-ErrorType: <Name>:http://internal.amazon.com/...`
+ *   and `{ "message": ... }`: 400 ValidationException (an unknown model id is "The provided model
+ *   identifier is invalid."), 403 AccessDeniedException (a model whose access is not granted),
+ *   403 UnrecognizedClientException (unknown access key), 404 ResourceNotFoundException,
+ *   429 ThrottlingException, 500 InternalServerException, 503 ServiceUnavailableException.
+ *
+ * Seed: the access key {@link BEDROCK_SANDBOX_ACCESS_KEY} (the local stack's functions sign with it) and
+ * the chat and embedding models in {@link BEDROCK_MODELS}. The signature itself is not checked: the fake
+ * reads the access key and the signing scope of the `Authorization` header.
+ *
+ * @example
+ * ```ts
+ * const fake = await startBedrockFake();
+ * fake.inject({ kind: 'throttled', retryAfterSeconds: 1 }, { route: 'converse' });
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import {
+  type Answer,
+  type ErrorDialect,
+  type ErrorKind,
+  type FakeDefinition,
+  type FakeServer,
+  json,
+  refuse,
+  type StartOptions,
+  startFake,
+} from './kit/index.ts';
+import { countTokens, embed, type FakeTurn, generate } from './llm-behaviour.ts';
+
+/** The access key the local stack's functions sign with (`AWS_ACCESS_KEY_ID=test`): not a secret. */
+export const BEDROCK_SANDBOX_ACCESS_KEY = 'test';
+
+/** Model id -> what it does. */
+export const BEDROCK_MODELS: Readonly<Record<string, 'chat' | 'titan-v1' | 'titan-v2' | 'cohere'>> = {
+  'anthropic.claude-3-haiku-20240307-v1:0': 'chat',
+  'anthropic.claude-3-5-haiku-20241022-v1:0': 'chat',
+  'amazon.nova-micro-v1:0': 'chat',
+  'amazon.titan-embed-text-v1': 'titan-v1',
+  'amazon.titan-embed-text-v2:0': 'titan-v2',
+  'cohere.embed-english-v3': 'cohere',
+};
+
+export interface BedrockFakeState {
+  accessKeys: Set<string>;
+  /** Models whose access the account has not been granted: 403 AccessDeniedException. */
+  deniedModels: Set<string>;
+  /** Every Converse and InvokeModel body received, newest last, with its model id. */
+  requests: { model: string; body: Record<string, unknown> }[];
+}
+
+const NAMES: Readonly<Record<ErrorKind, string>> = {
+  unauthorized: 'UnrecognizedClientException',
+  forbidden: 'AccessDeniedException',
+  'not-found': 'ResourceNotFoundException',
+  conflict: 'ConflictException',
+  throttled: 'ThrottlingException',
+  'server-error': 'InternalServerException',
+};
+
+function failure(status: number, name: string, message: string): Answer {
+  return json(
+    status,
+    { message },
+    { 'x-amzn-errortype': `${name}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+  );
+}
+
+/** Bedrock's error answers; a 503 is ServiceUnavailableException, a 403 for a bad key UnrecognizedClient. */
+export const bedrockErrors: ErrorDialect = (kind, { status }) => {
+  const name = status === 503 ? 'ServiceUnavailableException' : NAMES[kind];
+  const status_ = kind === 'unauthorized' ? 403 : status;
+  const message =
+    kind === 'unauthorized'
+      ? 'The security token included in the request is invalid.'
+      : `${kind} (${status})`;
+  return failure(status_, name, message);
+};
+
+function invalid(message: string): never {
+  return refuse(failure(400, 'ValidationException', message));
+}
+
+type Body = Record<string, unknown>;
+
+/** The model of the path, checked: unknown is a 400 as Bedrock answers, not granted a 403. */
+function modelOf(raw: string | undefined, state: BedrockFakeState, kind: 'chat' | 'embed'): string {
+  const model = decodeURIComponent(raw ?? '');
+  const does = BEDROCK_MODELS[model];
+  if (does === undefined) invalid('The provided model identifier is invalid.');
+  if (state.deniedModels.has(model)) {
+    refuse(
+      failure(
+        403,
+        'AccessDeniedException',
+        "You don't have access to the model with the specified model ID.",
+      ),
+    );
+  }
+  if ((does === 'chat') !== (kind === 'chat')) {
+    invalid(
+      kind === 'chat'
+        ? "This action doesn't support the model that you provided."
+        : 'Malformed input request',
+    );
+  }
+  return model;
+}
+
+function textOf(blocks: Body[]): string {
+  return blocks
+    .map((block) => (typeof block['text'] === 'string' ? block['text'] : JSON.stringify(block['json'] ?? '')))
+    .join('\n');
+}
+
+/** One message's blocks as turns: its text, and a tool turn per tool result. */
+function readBlocks(message: Body, index: number, names: Map<string, string>, turns: FakeTurn[]): void {
+  const content = message['content'];
+  if (!Array.isArray(content) || content.length === 0)
+    invalid(`messages.${index}.content: must not be empty`);
+  const texts: string[] = [];
+  for (const block of content as Body[]) {
+    const use = block['toolUse'] as Body | undefined;
+    const result = block['toolResult'] as Body | undefined;
+    if (typeof block['text'] === 'string') texts.push(block['text']);
+    else if (use !== undefined) names.set(String(use['toolUseId']), String(use['name']));
+    else if (result !== undefined) {
+      const id = String(result['toolUseId']);
+      if (!names.has(id)) {
+        invalid(
+          `The toolResult blocks at messages.${index}.content contain ids that do not match a toolUse in the previous turn.`,
+        );
+      }
+      const text = textOf((result['content'] ?? []) as Body[]);
+      turns.push({ role: 'tool', text, toolName: names.get(id) ?? 'call' });
+    } else invalid(`messages.${index}.content: unknown content block`);
+  }
+  if (texts.length > 0) turns.push({ role: message['role'] as 'user' | 'assistant', text: texts.join('\n') });
+}
+
+function turnsOf(messages: Body[]): FakeTurn[] {
+  const names = new Map<string, string>();
+  const turns: FakeTurn[] = [];
+  messages.forEach((message, index) => {
+    if (message['role'] !== (index % 2 === 0 ? 'user' : 'assistant')) {
+      invalid(
+        'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.',
+      );
+    }
+    readBlocks(message, index, names, turns);
+  });
+  return turns;
+}
+
+function choiceOf(choice: unknown): string | undefined {
+  const value = choice as { auto?: unknown; any?: unknown; tool?: { name?: string } } | undefined;
+  if (value === undefined) return undefined;
+  if (value.tool !== undefined) return value.tool.name;
+  return value.any !== undefined ? 'required' : 'auto';
+}
+
+/** The inference settings, checked as Bedrock checks them. */
+function inferenceOf(body: Body): { max: unknown; stop: string[] | undefined } {
+  const config = (body['inferenceConfig'] ?? {}) as Body;
+  const temperature = config['temperature'];
+  if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 1)) {
+    invalid('inferenceConfig.temperature: must be between 0 and 1');
+  }
+  const max = config['maxTokens'];
+  if (max !== undefined && (typeof max !== 'number' || max < 1))
+    invalid('inferenceConfig.maxTokens: must be at least 1');
+  const stop = config['stopSequences'] as string[] | undefined;
+  if (stop !== undefined && stop.length > 4) invalid('inferenceConfig.stopSequences: at most 4');
+  return { max, stop };
+}
+
+function converse(body: Body, model: string, state: BedrockFakeState): Answer {
+  const messages = body['messages'];
+  if (!Array.isArray(messages) || messages.length === 0)
+    invalid('messages: at least one message is required');
+  const { max, stop } = inferenceOf(body);
+  state.requests.push({ model, body });
+  const toolConfig = body['toolConfig'] as { tools?: Body[]; toolChoice?: unknown } | undefined;
+  const tools = (toolConfig?.tools ?? []).map((tool) => {
+    const spec = (tool['toolSpec'] ?? {}) as Body;
+    return {
+      name: String(spec['name']),
+      parameters: ((spec['inputSchema'] as Body | undefined)?.['json'] ?? {}) as Body,
+    };
+  });
+  const choice = choiceOf(toolConfig?.toolChoice);
+  if (
+    choice !== undefined &&
+    !['auto', 'required'].includes(choice) &&
+    !tools.some((tool) => tool.name === choice)
+  ) {
+    invalid('toolConfig.toolChoice.tool.name: names no tool in toolConfig.tools');
+  }
+  const system = Array.isArray(body['system']) ? textOf(body['system'] as Body[]) : undefined;
+  const outcome = generate({
+    turns: turnsOf(messages as Body[]),
+    ...(typeof max === 'number' ? { maxTokens: max } : {}),
+    ...(system === undefined || system === '' ? {} : { system }),
+    ...(stop === undefined ? {} : { stop }),
+    ...(tools.length === 0 ? {} : { tools }),
+    ...(choice === undefined ? {} : { toolChoice: choice }),
+  });
+  const content =
+    outcome.kind === 'tool'
+      ? [
+          {
+            toolUse: {
+              toolUseId: `tooluse_${randomUUID().replaceAll('-', '').slice(0, 22)}`,
+              name: outcome.name,
+              input: outcome.arguments,
+            },
+          },
+        ]
+      : [{ text: outcome.text }];
+  let stopReason = 'end_turn';
+  if (outcome.kind === 'tool') stopReason = 'tool_use';
+  else if (outcome.finish === 'length') stopReason = 'max_tokens';
+  else if (outcome.stopSequence !== undefined) stopReason = 'stop_sequence';
+  return json(200, {
+    output: { message: { role: 'assistant', content } },
+    stopReason,
+    usage: {
+      inputTokens: outcome.inputTokens,
+      outputTokens: outcome.outputTokens,
+      totalTokens: outcome.inputTokens + outcome.outputTokens,
+    },
+    metrics: { latencyMs: 1 },
+  });
+}
+
+function invoke(body: Body, model: string, state: BedrockFakeState): Answer {
+  const kind = BEDROCK_MODELS[model];
+  state.requests.push({ model, body });
+  if (kind === 'cohere') {
+    const texts = body['texts'];
+    if (!Array.isArray(texts) || texts.length === 0 || texts.length > 96) invalid('texts: 1 to 96 texts');
+    if (typeof body['input_type'] !== 'string') invalid('input_type: required');
+    const tokens = (texts as string[]).reduce((sum, text) => sum + countTokens(text), 0);
+    return json(
+      200,
+      {
+        id: randomUUID(),
+        embeddings: (texts as string[]).map((text) => embed(text, 1024)),
+        texts,
+        response_type: 'embeddings_floats',
+      },
+      { 'x-amzn-bedrock-input-token-count': String(tokens) },
+    );
+  }
+  const text = body['inputText'];
+  if (typeof text !== 'string' || text === '') invalid('inputText: required');
+  const allowed =
+    kind === 'titan-v2' ? ['inputText', 'dimensions', 'normalize', 'embeddingTypes'] : ['inputText'];
+  const extra = Object.keys(body).find((key) => !allowed.includes(key));
+  if (extra !== undefined) invalid(`Malformed input request: extraneous key [${extra}] is not permitted`);
+  const dimensions = body['dimensions'] ?? 1024;
+  if (kind === 'titan-v2' && ![256, 512, 1024].includes(dimensions as number)) {
+    invalid('Malformed input request: dimensions must be one of 256, 512, 1024');
+  }
+  const tokens = countTokens(text);
+  return json(
+    200,
+    {
+      embedding: embed(text, kind === 'titan-v1' ? 1536 : (dimensions as number)),
+      inputTextTokenCount: tokens,
+    },
+    { 'x-amzn-bedrock-input-token-count': String(tokens) },
+  );
+}
+
+/** The access key of a SigV4 `Authorization` header for the `bedrock` signing name, if it is one. */
+function accessKeyOf(authorization: string | undefined): string | undefined {
+  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/[a-z0-9-]+\/bedrock\/aws4_request,/.exec(
+    authorization ?? '',
+  );
+  return match?.[1];
+}
+
+/**
+ * The fake's definition, for `startFake` or a sandbox.
+ *
+ * @example
+ * ```ts
+ * const fake = await startFake(bedrockFake());
+ * ```
+ */
+export function bedrockFake(): FakeDefinition<BedrockFakeState> {
+  return {
+    name: 'Amazon Bedrock',
+    seed: () => ({
+      accessKeys: new Set([BEDROCK_SANDBOX_ACCESS_KEY]),
+      deniedModels: new Set(),
+      requests: [],
+    }),
+    errors: bedrockErrors,
+    token: (request) => accessKeyOf(request.headers['authorization']),
+    authorize: ({ request, state }) =>
+      state.accessKeys.has(request.token ?? '') ? undefined : 'unauthorized',
+    unrouted: () =>
+      failure(404, 'UnknownOperationException', 'The requested operation is not recognized by the service.'),
+    headers: () => ({ 'x-amzn-requestid': randomUUID() }),
+    secretHeaders: ['x-amz-security-token'],
+    routes: [
+      {
+        name: 'converse',
+        method: 'POST',
+        path: '/model/:model/converse',
+        handle: ({ request, state }) =>
+          converse((request.body ?? {}) as Body, modelOf(request.params['model'], state, 'chat'), state),
+      },
+      {
+        name: 'invoke',
+        method: 'POST',
+        path: '/model/:model/invoke',
+        handle: ({ request, state }) =>
+          invoke((request.body ?? {}) as Body, modelOf(request.params['model'], state, 'embed'), state),
+      },
+    ],
+  };
+}
+
+/**
+ * Starts the fake on 127.0.0.1 (an ephemeral port unless told).
+ *
+ * @example
+ * ```ts
+ * const fake = await startBedrockFake();
+ * ```
+ */
+export function startBedrockFake(options?: StartOptions): Promise<FakeServer<BedrockFakeState>> {
+  return startFake(bedrockFake(), options);
+}
+
+// As a sandbox: `npx node scripts/local/sandboxes/bedrock.ts [port]` serves the fake until stopped.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
+  const fake = await startBedrockFake({ port: Number(process.argv[2] ?? 0) });
+  console.log(
+    `Amazon Bedrock sandbox: BEDROCK_ENDPOINT_URL=${fake.url} (access key ${BEDROCK_SANDBOX_ACCESS_KEY})`,
+  );
+}
