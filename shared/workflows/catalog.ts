@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { type AslDefinition, AWS_PARTITION } from './asl.ts';
 
 /** What starts a workflow. */
-export type WorkflowTrigger = 'github-webhook' | 'schedule' | 'on-demand';
+export type WorkflowTrigger = 'github-webhook' | 'schedule' | 'on-demand' | 'event-rule';
 
 /** One deployed state machine. */
 export interface Workflow {
@@ -44,6 +44,13 @@ export const WORKFLOWS = [
     logicalId: 'IncidentStateMachine',
     trigger: 'on-demand',
     summary: 'An alert paged on PagerDuty (dedup key), a Jira issue opened and the channel told on Slack',
+  },
+  {
+    name: 'issue-fanout',
+    logicalId: 'IssueFanoutStateMachine',
+    trigger: 'event-rule',
+    summary:
+      'An issue-opened event routed by an EventBridge rule, triaged by label and fanned out via SNS (to SQS) and RabbitMQ',
   },
 ] as const satisfies readonly Workflow[];
 

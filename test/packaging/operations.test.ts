@@ -35,6 +35,8 @@ const HAND_OFF_QUEUES = [
   'EventbridgeOrdersQueue',
   // NATS messages forwarded by the polling schedule, for the consumers a team attaches.
   'NatsEventsQueue',
+  // issue-fanout's triage summaries, fanned out by SNS for the team that works them.
+  'IssueFanoutQueue',
 ];
 /** The configured stage's settings. */
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ops-pager';

@@ -90,6 +90,14 @@ const INCIDENT: Json = {
   channel: '#alerts',
 };
 
+const ISSUE_FANOUT: Json = {
+  repository: 'octo/validation',
+  number: 7,
+  title: 'Crash on start',
+  url: 'https://github.com/octo/validation/issues/7',
+  labels: ['bug'],
+};
+
 function triageEnvelope(number: number): Json {
   return {
     provider: 'github',
@@ -212,6 +220,36 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['a fraction', 3600.5],
     ]),
     ...badField(NIGHTLY_EXPORT, 'correlationId', [['a number', 42]]),
+  ],
+  'issue-fanout': [
+    ...notAnObject(ISSUE_FANOUT),
+    ...badField(ISSUE_FANOUT, 'repository', [
+      ['missing', MISSING],
+      ['null', null],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(ISSUE_FANOUT, 'number', [
+      ['missing', MISSING],
+      ['a string', '7'],
+      ['zero', 0],
+    ]),
+    ...badField(ISSUE_FANOUT, 'title', [
+      ['missing', MISSING],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(ISSUE_FANOUT, 'url', [
+      ['missing', MISSING],
+      ['an array', ['https://github.com/octo/validation/issues/7']],
+      ['an empty string', ''],
+    ]),
+    ...badField(ISSUE_FANOUT, 'labels', [
+      ['a string', 'bug'],
+      ['a number', 1],
+      ['an object', { 0: 'bug' }],
+    ]),
+    ...badField(ISSUE_FANOUT, 'correlationId', [['a number', 42]]),
   ],
   'issue-triage': [
     ...notAnObject({ event: 'issues' }),

@@ -221,6 +221,18 @@ const RESOURCE_FACTORIES: Record<string, ResourceFactory> = {
     const arn = `arn:aws:events:${region}:${accountId}:event-bus/${name}`;
     return { type: resource.Type, ref: name, attributes: { Arn: arn, Name: name } };
   },
+  // Only named (an EventBridge rule's RoleArn): the local stack enforces no IAM.
+  'AWS::IAM::Role': (logicalId, resource, { accountId, stackName }) => {
+    const name = named(resource.Properties ?? {}, 'RoleName', `${stackName}-${logicalId}`.slice(0, 64));
+    return {
+      type: resource.Type,
+      ref: name,
+      attributes: {
+        Arn: `arn:aws:iam::${accountId}:role/${name}`,
+        RoleId: `AROALOCAL${logicalId.toUpperCase()}`,
+      },
+    };
+  },
   'AWS::Events::Rule': (logicalId, resource, { region, accountId, stackName }) => {
     const props = resource.Properties ?? {};
     const name = named(props, 'Name', `${stackName}-${logicalId}`.slice(0, 64));
