@@ -26,10 +26,12 @@ import {
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { signJwt } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_SANDBOX_TOKEN, ANTHROPIC_VERSION } from '../../scripts/local/sandboxes/anthropic.ts';
 import { BEDROCK_SANDBOX_ACCESS_KEY } from '../../scripts/local/sandboxes/bedrock.ts';
 import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
+import { GCS_SANDBOX_BUCKET } from '../../scripts/local/sandboxes/gcs.ts';
 import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/jira.ts';
 import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
 import { PAGERDUTY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/pagerduty.ts';
@@ -120,6 +122,36 @@ function sandboxRefusal(answer: Answer): void {
 const JIRA_AUTH = `Basic ${Buffer.from(`${JIRA_SANDBOX_EMAIL}:${JIRA_SANDBOX_TOKEN}`).toString('base64')}`;
 const PAGERDUTY_AUTH = `Token token=${PAGERDUTY_SANDBOX_TOKEN}`;
 const ANTHROPIC_HEADERS = { 'x-api-key': ANTHROPIC_SANDBOX_TOKEN, 'anthropic-version': ANTHROPIC_VERSION };
+/**
+ * The GCS sandbox's API needs an access token from its JWT bearer grant, signed with the key file the stack
+ * stored: `beforeAll` reads it and fills in the bearer (this object is read at test time).
+ */
+const GCS_PROBE: RawRequest = { path: `/storage/v1/b/${GCS_SANDBOX_BUCKET}/o`, headers: {} };
+const GCS_SECRET = 'circle-core/dev/gcs/service-account';
+
+/** An access token from the GCS sandbox, for the key file in `keyFile`. */
+async function gcsAccessToken(url: string, keyFile: string): Promise<string> {
+  const key = JSON.parse(keyFile) as { client_email: string; private_key: string };
+  const seconds = Math.floor(Date.now() / 1000);
+  const assertion = signJwt({
+    algorithm: 'RS256',
+    privateKey: key.private_key,
+    claims: {
+      iss: key.client_email,
+      aud: `${url}/token`,
+      scope: 'https://www.googleapis.com/auth/devstorage.read_write',
+      iat: seconds,
+      exp: seconds + 600,
+    },
+  });
+  const response = await fetch(`${url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
 /** The Bedrock sandbox reads the access key and signing scope of a SigV4 header (not the signature). */
 const BEDROCK_PROBE: RawRequest = {
   method: 'POST',
@@ -267,6 +299,15 @@ const LISTENERS: Record<string, ListenerCase> = {
       }
     },
   },
+  'Google Cloud Storage sandbox': {
+    probe: GCS_PROBE,
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      const response = await fetch(`${url}${GCS_PROBE.path}`, { headers: GCS_PROBE.headers ?? {} });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ kind: 'storage#objects' });
+    },
+  },
   'Azure Blob (azurite)': {
     probe: { path: `/${AZURITE_ACCOUNT.name}?comp=list&${AZURITE_SAS}` },
     refusalShape: (answer) => {
@@ -368,6 +409,9 @@ beforeAll(async () => {
   });
   try {
     await secrets.send(new CreateSecretCommand({ Name: SECRET_NAME, SecretString: SECRET_VALUE }));
+    const keyFile = await secrets.send(new GetSecretValueCommand({ SecretId: GCS_SECRET }));
+    const token = await gcsAccessToken(urlOf('Google Cloud Storage sandbox'), keyFile.SecretString ?? '{}');
+    GCS_PROBE.headers = { authorization: `Bearer ${token}` };
   } finally {
     secrets.destroy();
   }
