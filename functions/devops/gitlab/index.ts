@@ -4,13 +4,11 @@
  * checks X-Gitlab-Token and hands events on once.
  */
 import {
-  coordinationFromEnv,
   defineConnector,
   eventReceivingFromConfig,
-  oauth2RefreshToken,
   type RequestAuth,
   type Secret,
-  SharedTokenCache,
+  sharedRefreshTokenAuth,
 } from '@circle-core/core';
 import { GITLAB_CAPABILITIES, GitlabApi, gitlabApi } from './client.ts';
 import { GitlabConfig, type GitlabSettings } from './config.ts';
@@ -47,16 +45,12 @@ import { type GitlabWebhookReceiver, receiveGitlabWebhook } from './webhook.ts';
  * container).
  */
 function gitlabClient(config: GitlabSettings, token: Secret): GitlabApi {
-  const table = config.GITLAB_AUTH === 'oauth2' ? coordinationFromEnv('gitlab') : undefined;
   const auth: RequestAuth =
     config.GITLAB_AUTH === 'oauth2'
-      ? oauth2RefreshToken({
+      ? sharedRefreshTokenAuth('gitlab', {
           tokenUrl: config.GITLAB_OAUTH_TOKEN_URL,
           credentials: token,
           clientAuthentication: 'body',
-          ...(table === undefined
-            ? {}
-            : { share: new SharedTokenCache({ table, key: `oauth:${token.name}` }) }),
         })
       : gitlabApi.auth(token);
   return new GitlabApi(gitlabApi.clientFromSettings(config, { auth }));

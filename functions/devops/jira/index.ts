@@ -3,13 +3,11 @@
  * with rotating refresh tokens) on every trigger, and a signed webhook receiver that hands events on.
  */
 import {
-  coordinationFromEnv,
   defineConnector,
   eventReceivingFromConfig,
-  oauth2RefreshToken,
   type RequestAuth,
   type Secret,
-  SharedTokenCache,
+  sharedRefreshTokenAuth,
 } from '@circle-core/core';
 import { JIRA_CAPABILITIES, JiraApi, jiraApi } from './client.ts';
 import { JiraConfig, type JiraSettings } from './config.ts';
@@ -32,16 +30,12 @@ import { type JiraWebhookReceiver, receiveJiraWebhook } from './webhook.ts';
  * refresh token on each grant, so one grant per expiry keeps the others from spending a stale one.
  */
 function jiraClient(config: JiraSettings, credentials: Secret): JiraApi {
-  const table = config.JIRA_AUTH === 'oauth2' ? coordinationFromEnv('jira') : undefined;
   const auth: RequestAuth =
     config.JIRA_AUTH === 'oauth2'
-      ? oauth2RefreshToken({
+      ? sharedRefreshTokenAuth('jira', {
           tokenUrl: config.JIRA_OAUTH_TOKEN_URL,
           credentials,
           clientAuthentication: 'body',
-          ...(table === undefined
-            ? {}
-            : { share: new SharedTokenCache({ table, key: `oauth:${credentials.name}` }) }),
         })
       : jiraApi.auth(credentials);
   return new JiraApi(jiraApi.clientFromSettings(config, { auth }), {

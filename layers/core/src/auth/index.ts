@@ -30,6 +30,7 @@ export {
   RefreshTokenCredentials,
   type SecretWriter,
 } from './oauth2-refresh-token.ts';
+export { sharedRefreshTokenAuth } from './shared-refresh-token.ts';
 export {
   type AuthTarget,
   type CredentialSource,
