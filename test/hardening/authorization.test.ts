@@ -32,6 +32,7 @@ const FUNCTION_FILES: Record<string, string> = {
   redis: 'functions/database/redis/function.yml',
   dynamodb: 'functions/database/dynamodb/function.yml',
   openai: 'functions/ai/openai/function.yml',
+  stripe: 'functions/finance/stripe/function.yml',
 };
 
 let suite: Suite;
@@ -227,6 +228,7 @@ describe('Inbound: public routes are exactly the signature-verified ones', () =>
       '/github/webhook',
       '/jira/webhook',
       '/pagerduty/webhook',
+      '/stripe/webhook',
     ]);
     for (const response of answers) {
       expect(response.statusCode).toBe(401);

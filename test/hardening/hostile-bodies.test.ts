@@ -74,7 +74,14 @@ describe('Hostile bodies: every POST route', () => {
       postRoutes()
         .filter((route) => route.kind === 'signature')
         .map((route) => route.path),
-    ).toEqual(['/slack/events', '/slack/commands', '/github/webhook', '/jira/webhook', '/pagerduty/webhook']);
+    ).toEqual([
+      '/slack/events',
+      '/slack/commands',
+      '/github/webhook',
+      '/jira/webhook',
+      '/pagerduty/webhook',
+      '/stripe/webhook',
+    ]);
     expect(operationRoutes().length).toBeGreaterThanOrEqual(21);
   });
 

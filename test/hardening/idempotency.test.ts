@@ -30,6 +30,16 @@ const WRITES: Record<ConnectorName, string[]> = {
   redis: ['delete-value', 'increment-value', 'put-value', 'put-values'],
   dynamodb: ['delete-value', 'increment-value', 'put-value', 'put-values'],
   openai: [],
+  stripe: [
+    'cancel-payment-intent',
+    'capture-payment-intent',
+    'confirm-payment-intent',
+    'create-customer',
+    'create-invoice',
+    'create-payment-intent',
+    'create-refund',
+    'finalize-invoice',
+  ],
 };
 
 let suite: Suite;
@@ -83,6 +93,7 @@ describe('Idempotency: declarations', () => {
         redis: '../../functions/database/redis/index.ts',
         dynamodb: '../../functions/database/dynamodb/index.ts',
         openai: '../../functions/ai/openai/index.ts',
+        stripe: '../../functions/finance/stripe/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -25,13 +25,13 @@ import {
   generateAccountSASQueryParameters,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { signJwt } from '@circle-core/core';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_SANDBOX_TOKEN, ANTHROPIC_VERSION } from '../../scripts/local/sandboxes/anthropic.ts';
 import { BEDROCK_SANDBOX_ACCESS_KEY } from '../../scripts/local/sandboxes/bedrock.ts';
-import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
 import { GCS_SANDBOX_BUCKET } from '../../scripts/local/sandboxes/gcs.ts';
+import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
 import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/jira.ts';
 import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
 import { PAGERDUTY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/pagerduty.ts';

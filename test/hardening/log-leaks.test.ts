@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubFaults } from '../../scripts/local/sandboxes/github.ts';
 import { JIRA_SANDBOX_EMAIL, signJiraWebhook } from '../../scripts/local/sandboxes/jira.ts';
 import { signPagerDutyWebhook } from '../../scripts/local/sandboxes/pagerduty.ts';
+import { signStripeWebhook } from '../../scripts/local/sandboxes/stripe.ts';
 import { tick, withMysql } from '../peers/mariadb.ts';
 import { githubHeaders, slackHeaders } from './support/hostile.ts';
 import { type ConnectorName, REPO, SECRET_NAMES, type Suite, startSuite } from './support/suite.ts';
@@ -31,6 +32,7 @@ const ROTATED = {
   jiraToken: 'jira-rotated-leak-check-4f4f4f4f',
   pagerdutyToken: 'pd-rotated-leak-check-2e2e2e2e',
   openaiApiKey: 'sk-rotated-leak-check-3b3b3b3b',
+  stripeApiKey: 'rk_test_rotatedLeakCheck4c4c4c4c',
   redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
   redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
 };
@@ -64,7 +66,7 @@ async function queue(connector: ConnectorName, bodies: unknown[]): Promise<void>
 }
 
 async function webhook(
-  connector: 'slack' | 'github' | 'jira' | 'pagerduty',
+  connector: 'slack' | 'github' | 'jira' | 'pagerduty' | 'stripe',
   path: string,
   body: string,
   headers: Record<string, string>,
@@ -77,6 +79,10 @@ async function webhook(
   ]) {
     const value = headers[name];
     if (value !== undefined) signatures.push(value, value.replace(/^(v0=|v1=|sha256=)/, ''));
+  }
+  // Stripe's header: `t=<seconds>,v1=<hex>`; each v1 is a signature of its own.
+  for (const part of headers['stripe-signature']?.split(',') ?? []) {
+    if (part.startsWith('v1=')) signatures.push(part.slice(3));
   }
   const response = await suite.http(connector, {
     path,
@@ -355,6 +361,51 @@ beforeAll(async () => {
   openai.state.tokens.add(ROTATED.openaiApiKey);
   await queue('openai', [{ operation: 'complete-chat', input: { messages: [] } }, 'not json']);
   await task('openai', 'embed-texts', { inputs: ['x'], model: 'no-such-model' });
+
+  // Stripe: success, not found, a declined card (402), an idempotency key reused with other parameters
+  // (409), a 5xx retried, a rotation, a revoked key, signed and wrongly signed webhooks, queue and task.
+  const { stripe } = suite;
+  await http(
+    'stripe',
+    '/stripe/create-customer',
+    { email: 'leak@example.com' },
+    { 'idempotency-key': 'leak-1' },
+  );
+  await http(
+    'stripe',
+    '/stripe/create-customer',
+    { email: 'other@example.com' },
+    { 'idempotency-key': 'leak-1' },
+  );
+  await http('stripe', '/stripe/get-customer', { customerId: 'cus_Missing' });
+  await http('stripe', '/stripe/create-payment-intent', {
+    amount: 1000,
+    currency: 'usd',
+    paymentMethod: 'pm_card_chargeDeclined',
+    confirm: true,
+  });
+  stripe.inject({ kind: 'server-error', status: 503 });
+  await http('stripe', '/stripe/list-customers', { limit: 1 });
+  secrets.set(SECRET_NAMES.stripeToken, ROTATED.stripeApiKey);
+  stripe.state.tokens.add(ROTATED.stripeApiKey);
+  stripe.state.tokens.delete(values.stripeApiKey);
+  await http('stripe', '/stripe/list-customers', { limit: 1 });
+  stripe.state.tokens.delete(ROTATED.stripeApiKey);
+  await http('stripe', '/stripe/get-invoice', { invoiceId: 'in_SandboxDraft' });
+  stripe.state.tokens.add(ROTATED.stripeApiKey);
+  const stripeBody = JSON.stringify({
+    id: 'evt_LeakCheck1',
+    object: 'event',
+    type: 'payment_intent.succeeded',
+    data: { object: { id: 'pi_SandboxSucceeded', object: 'payment_intent' } },
+  });
+  await webhook('stripe', '/stripe/webhook', stripeBody, suite.webhookHeaders('stripe', stripeBody));
+  await webhook('stripe', '/stripe/webhook', stripeBody, suite.webhookHeaders('stripe', stripeBody));
+  await webhook('stripe', '/stripe/webhook', stripeBody, {
+    'stripe-signature': signStripeWebhook(stripeBody, 'whsec_wrongSecret'),
+  });
+  await queue('stripe', [{ operation: 'create-refund', input: { paymentIntentId: 'pi_x' } }, 'not json']);
+  await task('stripe', 'get-payment-intent', { paymentIntentId: 'pi_Missing' });
   logs.restore();
 }, 120_000);
 
@@ -375,6 +426,7 @@ describe('Secrets in output: every connector, every path', () => {
     );
     expect(suite.pagerduty.state.events.map((event) => event.dedupKey)).toContain('leak-check');
     expect(suite.openai.state.chats.length).toBeGreaterThan(2);
+    expect(suite.stripe.logFor('list-customers').map((entry) => entry.status)).toEqual([503, 200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);
     // MySQL fetched its secret again after the refusal and was refused again: the wrong password was sent.

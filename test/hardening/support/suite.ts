@@ -28,6 +28,11 @@ import {
   startPagerDutyFake,
 } from '../../../scripts/local/sandboxes/pagerduty.ts';
 import { type SlackFake, startSlackFake } from '../../../scripts/local/sandboxes/slack.ts';
+import {
+  type StripeFakeState,
+  signStripeWebhook,
+  startStripeFake,
+} from '../../../scripts/local/sandboxes/stripe.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../../fakes/aws-json.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../peers/dynalite.ts';
@@ -53,7 +58,8 @@ export type ConnectorName =
   | 'pagerduty'
   | 'redis'
   | 'dynamodb'
-  | 'openai';
+  | 'openai'
+  | 'stripe';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -65,6 +71,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'redis',
   'dynamodb',
   'openai',
+  'stripe',
 ];
 
 /** What every connector module exports. */
@@ -110,6 +117,8 @@ export interface SecretValues {
   pagerdutyWebhookSecret: string;
   redisPassword: string;
   openaiApiKey: string;
+  stripeApiKey: string;
+  stripeWebhookSecret: string;
 }
 
 export interface Suite {
@@ -126,6 +135,8 @@ export interface Suite {
   redisUser: string;
   /** The OpenAI contract fake; it accepts `values.openaiApiKey`. */
   openai: FakeServer<OpenaiFakeState>;
+  /** The Stripe contract fake; it accepts `values.stripeApiKey`. */
+  stripe: FakeServer<StripeFakeState>;
   secrets: SecretsManagerFake;
   dynamo: DynalitePeer;
   aws: AwsJsonFake;
@@ -164,6 +175,8 @@ export const SECRET_NAMES = {
   pagerdutyWebhook: 'circle-core/pagerduty/webhook-secret',
   redis: 'circle-core/redis/credentials',
   openai: 'circle-core/openai/api-key',
+  stripeToken: 'circle-core/stripe/api-key',
+  stripeWebhook: 'circle-core/stripe/webhook-secret',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -262,6 +275,31 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       },
       'embed-texts': { inputs: ['one two', 'three'], dimensions: 8 },
     },
+    stripe: {
+      'create-customer': { email: 'probe@example.com', metadata: { probe: '1' } },
+      'get-customer': { customerId: 'cus_SandboxJenny' },
+      'list-customers': { limit: 2 },
+      'search-customers': { query: "email:'jenny.rosen@example.com'" },
+      'create-payment-intent': {
+        amount: 1000,
+        currency: 'usd',
+        paymentMethod: 'pm_card_visa',
+        confirm: true,
+      },
+      'get-payment-intent': { paymentIntentId: 'pi_SandboxSucceeded' },
+      'confirm-payment-intent': { paymentIntentId: 'pi_SandboxOpen', paymentMethod: 'pm_card_visa' },
+      'capture-payment-intent': { paymentIntentId: 'pi_SandboxCapture', amountToCapture: 1000 },
+      'cancel-payment-intent': { paymentIntentId: 'pi_SandboxOpen' },
+      'list-payment-intents': { customerId: 'cus_SandboxJenny' },
+      'search-payment-intents': { query: "status:'succeeded'" },
+      'create-refund': { paymentIntentId: 'pi_SandboxSucceeded', amount: 100 },
+      'list-refunds': { paymentIntentId: 'pi_SandboxSucceeded' },
+      'create-invoice': { customerId: 'cus_SandboxAda' },
+      'get-invoice': { invoiceId: 'in_SandboxDraft' },
+      'finalize-invoice': { invoiceId: 'in_SandboxDraft' },
+      'list-invoices': { status: 'draft' },
+      'search-invoices': { query: "customer:'cus_SandboxJenny'" },
+    },
   };
 }
 
@@ -294,6 +332,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pagerdutyWebhookSecret: distinct('pd-webhook-'),
     redisPassword: distinct('Redis-Pass-'),
     openaiApiKey: distinct('sk-hardening-'),
+    stripeApiKey: distinct('rk_test_hardening'),
+    stripeWebhookSecret: distinct('whsec_hardening'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -315,28 +355,32 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai] = await Promise.all([
-    startS3rver({ buckets: ['data'] }),
-    startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
-    startSlackFake({ tokens: [values.slackToken] }),
-    startGitHubFake({
-      tokens: [values.githubToken],
-      repos: {
-        'octo/hello': {
-          files: { 'README.md': '# Hello\n' },
-          issues: [{ title: 'Seeded', labels: ['bug'] }],
+  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai, stripe] =
+    await Promise.all([
+      startS3rver({ buckets: ['data'] }),
+      startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
+      startSlackFake({ tokens: [values.slackToken] }),
+      startGitHubFake({
+        tokens: [values.githubToken],
+        repos: {
+          'octo/hello': {
+            files: { 'README.md': '# Hello\n' },
+            issues: [{ title: 'Seeded', labels: ['bug'] }],
+          },
         },
-      },
-    }),
-    startDynalite(),
-    startAwsJsonFake(),
-    startJiraFake(),
-    startPagerDutyFake(),
-    startRedisPeer(),
-    startOpenaiFake(),
-  ]);
+      }),
+      startDynalite(),
+      startAwsJsonFake(),
+      startJiraFake(),
+      startPagerDutyFake(),
+      startRedisPeer(),
+      startOpenaiFake(),
+      startStripeFake(),
+    ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
+  stripe.state.tokens.clear();
+  stripe.state.tokens.add(values.stripeApiKey);
   const redisUser = await redis.addUser(values.redisPassword);
   jira.state.tokens.clear();
   jira.state.tokens.add(`${JIRA_SANDBOX_EMAIL}:${values.jiraToken}`);
@@ -368,11 +412,14 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.pagerdutyWebhook]: values.pagerdutyWebhookSecret,
     [SECRET_NAMES.redis]: JSON.stringify({ username: redisUser, password: values.redisPassword }),
     [SECRET_NAMES.openai]: values.openaiApiKey,
+    [SECRET_NAMES.stripeToken]: values.stripeApiKey,
+    [SECRET_NAMES.stripeWebhook]: values.stripeWebhookSecret,
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
   await createTable(dynamo.endpoint, 'jira-state');
   await createTable(dynamo.endpoint, 'pagerduty-state');
+  await createTable(dynamo.endpoint, 'stripe-state');
   await createTable(dynamo.endpoint, 'key-values', { partitionKey: 'pk', sortKey: 'sk' });
   const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
   if (idempotencyTable !== undefined)
@@ -432,6 +479,12 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     DYNAMODB_TIMEOUT_MS: '5000',
     OPENAI_API_URL: `${openai.url}/v1`,
     OPENAI_API_KEY_SECRET: SECRET_NAMES.openai,
+    STRIPE_API_URL: `${stripe.url}/v1`,
+    STRIPE_TOKEN_SECRET: SECRET_NAMES.stripeToken,
+    STRIPE_WEBHOOK_SECRET_SECRET: SECRET_NAMES.stripeWebhook,
+    STRIPE_STATE_TABLE: 'stripe-state',
+    STRIPE_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/stripe-events`,
+    STRIPE_RATE_LIMIT: '0',
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -451,6 +504,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     redisConnector,
     dynamodbConnector,
     openaiConnector,
+    stripeConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -462,6 +516,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/database/redis/index.ts'),
     import('../../../functions/database/dynamodb/index.ts'),
     import('../../../functions/ai/openai/index.ts'),
+    import('../../../functions/finance/stripe/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -474,6 +529,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     redis: redisConnector.connector,
     dynamodb: dynamodbConnector.connector,
     openai: openaiConnector.connector,
+    stripe: stripeConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -539,6 +595,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     redis,
     redisUser,
     openai,
+    stripe,
     secrets,
     dynamo,
     aws,
@@ -563,6 +620,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
           };
         case 'pagerduty':
           return { 'x-pagerduty-signature': signPagerDutyWebhook([values.pagerdutyWebhookSecret], body) };
+        case 'stripe':
+          return { 'stripe-signature': signStripeWebhook(body, values.stripeWebhookSecret) };
         default:
           return slackHeaders(values.slackSigningSecret, body);
       }
@@ -606,6 +665,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         pagerduty.close(),
         redis.close(),
         openai.close(),
+        stripe.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
