@@ -396,6 +396,15 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => qdrant.close(),
     };
   },
+  pinecone: async (fn, secrets) => {
+    const { PINECONE_SANDBOX_KEY, startPineconeFake } = await import('../../local/sandboxes/pinecone.ts');
+    const pinecone = await startPineconeFake();
+    secrets.set(secretName(fn, 'api-key'), PINECONE_SANDBOX_KEY);
+    return {
+      env: { PINECONE_API_URL: pinecone.url, PINECONE_API_KEY_SECRET: secretName(fn, 'api-key') },
+      close: () => pinecone.close(),
+    };
+  },
   anthropic: async (fn, secrets) => {
     const { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } = await import(
       '../../local/sandboxes/anthropic.ts'

@@ -32,6 +32,7 @@ import {
   PAGERDUTY_SANDBOX_WEBHOOK_SECRET,
   startPagerDutyFake,
 } from './pagerduty.ts';
+import { PINECONE_SANDBOX_KEY, startPineconeFake } from './pinecone.ts';
 import { QDRANT_SANDBOX_KEY, startQdrantFake } from './qdrant.ts';
 import {
   DEFAULT_SLACK_TOKEN,
@@ -383,6 +384,22 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     token: QDRANT_SANDBOX_KEY,
     start: async (prepare) => {
       const fake = await startQdrantFake({ prepare });
+      return {
+        url: fake.url,
+        acceptToken: (key) => fake.state.keys.add(key),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    // Pinecone's control plane; each index's data plane is at the host its model names (here the same port).
+    provider: 'pinecone',
+    listener: 'Pinecone sandbox',
+    urlVariable: 'PINECONE_API_URL',
+    secretVariable: 'PINECONE_API_KEY_SECRET',
+    token: PINECONE_SANDBOX_KEY,
+    start: async (prepare) => {
+      const fake = await startPineconeFake({ prepare });
       return {
         url: fake.url,
         acceptToken: (key) => fake.state.keys.add(key),

@@ -1,0 +1,334 @@
+/**
+ * The Pinecone connector against the Pinecone contract fake (`scripts/local/sandboxes/pinecone.ts`) and a local
+ * Secrets Manager: the operations on each trigger, and the failure paths every connector must survive
+ * (rotation, refused key, not found, conflict, throttling, 5xx, malformed, hung and oversized answers).
+ */
+import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import {
+  PINECONE_SANDBOX_KEY,
+  type PineconeFakeState,
+  startPineconeFake,
+} from '../../../scripts/local/sandboxes/pinecone.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+
+const KEY_SECRET = 'test/pinecone/api-key';
+const ROTATED_KEY = 'pcsk_rotated_key_4f1e';
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let fake: FakeServer<PineconeFakeState>;
+let secrets: SecretsManagerPeer;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+const responses: string[] = [];
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  const event = httpEvent({ path: `/pinecone/${operation}`, body });
+  const response = (await connector.handler(event, lambdaContext())) as HttpResult;
+  responses.push(response.body);
+  return response;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+const DOCS = [
+  { id: 'handbook#1', values: [1, 0, 0], metadata: { source: 'handbook.pdf', page: 1 } },
+  { id: 'handbook#2', values: [0, 1, 0], metadata: { source: 'handbook.pdf', page: 2 } },
+  { id: 'faq#1', values: [0.6, 0.8, 0], metadata: { source: 'faq.md', page: 1 } },
+];
+
+beforeAll(async () => {
+  fake = await startPineconeFake();
+  secrets = await startSecretsManager({ [KEY_SECRET]: PINECONE_SANDBOX_KEY });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    PINECONE_API_URL: fake.url,
+    PINECONE_API_KEY_SECRET: KEY_SECRET,
+    PINECONE_TIMEOUT_MS: '1000',
+    PINECONE_RATE_LIMIT: '0',
+  });
+  configureSecrets({});
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await fake.close();
+  await secrets.close();
+});
+
+beforeEach(async () => {
+  fake.reset();
+  await secrets.set(KEY_SECRET, PINECONE_SANDBOX_KEY);
+  configureSecrets({});
+  resetCircuitBreakers();
+  logs = captureLogs();
+  await connector.run('create-collection', { collection: 'docs', dimension: 3, metric: 'dot' });
+  await connector.run('upsert-vectors', { collection: 'docs', vectors: DOCS });
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+describe('Connector: pinecone', () => {
+  describe('Operations over HTTP', () => {
+    it('creates, upserts, queries with a filter, fetches, deletes and describes, with the api-key header', async () => {
+      // Act
+      const created = await call('create-collection', {
+        collection: 'notes',
+        dimension: 2,
+        metric: 'euclidean',
+      });
+      const queried = await call('query-vectors', {
+        collection: 'docs',
+        vector: [1, 0.6, 0],
+        topK: 2,
+        filter: { page: { $lte: 1 } },
+        includeValues: true,
+      });
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: ['faq#1', 'gone'] });
+      const deleted = await call('delete-vectors', { collection: 'docs', filter: { source: 'faq.md' } });
+      const described = await call('describe-collection', { collection: 'docs' });
+      // Assess
+      expect(parsed(created)).toEqual({
+        collection: 'notes',
+        dimension: 2,
+        metric: 'euclidean',
+        vectorCount: 0,
+        created: true,
+      });
+      expect(fake.state.indexes.get('notes')).toMatchObject({ dimension: 2, metric: 'euclidean' });
+      expect(parsed(queried)).toEqual({
+        matches: [
+          {
+            id: 'faq#1',
+            score: expect.closeTo(1.08, 5),
+            metadata: { source: 'faq.md', page: 1 },
+            values: [0.6, 0.8, 0],
+          },
+          {
+            id: 'handbook#1',
+            score: expect.closeTo(1, 5),
+            metadata: { source: 'handbook.pdf', page: 1 },
+            values: [1, 0, 0],
+          },
+        ],
+      });
+      expect(parsed(fetched)).toEqual({
+        vectors: [{ id: 'faq#1', values: [0.6, 0.8, 0], metadata: { source: 'faq.md', page: 1 } }],
+        missing: ['gone'],
+      });
+      expect(parsed(deleted)).toEqual({ deleted: null });
+      expect(parsed(described)).toEqual({ collection: 'docs', dimension: 3, metric: 'dot', vectorCount: 2 });
+      const upsert = fake.logFor('upsert')[0];
+      expect(upsert?.token).toBe(PINECONE_SANDBOX_KEY);
+      expect(upsert?.headers['x-pinecone-api-version']).toBe('2025-04');
+      expect(fake.logFor('create-index').at(-1)?.body).toEqual({
+        name: 'notes',
+        dimension: 2,
+        metric: 'euclidean',
+        spec: { serverless: { cloud: 'aws', region: 'us-east-1' } },
+      });
+      expect(fake.state.indexes.get('docs')?.namespaces.get('')?.get('handbook#1')?.metadata).toEqual({
+        source: 'handbook.pdf',
+        page: 1,
+      });
+    });
+
+    it('answers 404 for a missing collection, 409 for another dimension, 400 for a wrong-size vector or an unknown field', async () => {
+      // Act
+      const missing = await call('query-vectors', { collection: 'nowhere', vector: [1, 0, 0] });
+      const conflict = await call('create-collection', { collection: 'docs', dimension: 4, metric: 'dot' });
+      const dimension = await call('upsert-vectors', {
+        collection: 'docs',
+        vectors: [{ id: 'x', values: [1, 0] }],
+      });
+      const unknown = await call('query-vectors', { collection: 'docs', vector: [1, 0, 0], top_k: 3 });
+      // Assess
+      expect([missing, conflict, dimension, unknown].map((r) => r.statusCode)).toEqual([404, 409, 400, 400]);
+      expect(parsed(conflict)['detail']).toMatch(/exists with dimension 3 and metric dot/);
+      expect(parsed(dimension)['errors']).toEqual([
+        { pointer: '/vectors/0/values', message: 'expected 3 numbers' },
+      ]);
+      expect(parsed(unknown)['errors']).toEqual([{ pointer: '/top_k', message: 'unknown field' }]);
+      expect(fake.logFor('upsert')).toHaveLength(1);
+    });
+
+    it('maps a 400 of Pinecone itself to a 400 with the row’s meaning', async () => {
+      // Prepare: another client changed the collection behind the connector's back.
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: {
+            status: 400,
+            json: {
+              code: 3,
+              message: 'Vector dimension 3 does not match the dimension of the index 4',
+              details: [],
+            },
+          },
+        },
+        { route: 'query' },
+      );
+      // Act
+      const response = await call('query-vectors', { collection: 'docs', vector: [1, 0, 0] });
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['detail']).toContain('Pinecone refused the input');
+    });
+  });
+
+  describe('Provider failures', () => {
+    it('waits as Retry-After says and retries a 5xx on reads; an upsert (a POST) is sent once', async () => {
+      // Prepare
+      fake.inject({ kind: 'throttled', retryAfterSeconds: 0 }, { route: 'describe-index' });
+      fake.inject({ kind: 'server-error' }, { route: 'describe-index' });
+      fake.inject({ kind: 'server-error', status: 503 }, { route: 'upsert' });
+      // Act
+      const described = await call('describe-collection', { collection: 'docs' });
+      const upserted = await call('upsert-vectors', { collection: 'docs', vectors: [DOCS[0]] });
+      // Assess
+      expect([described.statusCode, upserted.statusCode]).toEqual([200, 503]);
+      expect(
+        fake
+          .logFor('describe-index')
+          .map((entry) => entry.status)
+          .slice(-3),
+      ).toEqual([429, 500, 200]);
+      expect(
+        fake
+          .logFor('upsert')
+          .map((entry) => entry.status)
+          .slice(-1),
+      ).toEqual([503]);
+    });
+
+    it('answers 429 beyond the allowed wait, 503 when Pinecone keeps failing, 502 malformed, 504 hung, 502 oversized', async () => {
+      // Act
+      fake.inject({ kind: 'throttled', retryAfterSeconds: 120 }, { route: 'describe-index' });
+      const throttled = await call('describe-collection', { collection: 'docs' });
+      fake.inject(
+        { kind: 'server-error', status: 503 },
+        { route: 'describe-index', times: Number.POSITIVE_INFINITY },
+      );
+      const failing = await call('describe-collection', { collection: 'docs' });
+      fake.clearFaults();
+      resetCircuitBreakers();
+      fake.inject({ kind: 'malformed' }, { route: 'describe-index', times: Number.POSITIVE_INFINITY });
+      const malformed = await call('describe-collection', { collection: 'docs' });
+      fake.clearFaults();
+      fake.inject({ kind: 'hang' }, { route: 'describe-index', times: Number.POSITIVE_INFINITY });
+      const hung = await call('describe-collection', { collection: 'docs' });
+      fake.clearFaults();
+      fake.inject({ kind: 'oversized', bytes: 12 * 1024 * 1024 }, { route: 'describe-index' });
+      const oversized = await call('describe-collection', { collection: 'docs' });
+      // Assess
+      expect([throttled, failing, malformed, hung, oversized].map((r) => r.statusCode)).toEqual([
+        429, 503, 502, 504, 502,
+      ]);
+      expect(parsed(failing)['code']).toBe('provider_unavailable');
+    });
+  });
+
+  describe('Credentials', () => {
+    it('reads the secret again after a 401 (rotation) and succeeds with the new key', async () => {
+      // Prepare
+      fake.state.keys.clear();
+      fake.state.keys.add(ROTATED_KEY);
+      await secrets.set(KEY_SECRET, ROTATED_KEY);
+      // Act
+      const response = await call('describe-collection', { collection: 'docs' });
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(
+        fake
+          .logFor('describe-index')
+          .map((entry) => entry.status)
+          .slice(-2),
+      ).toEqual([401, 200]);
+    });
+
+    it('answers 401 when the key stays refused, and never shows a key in answers, logs or the fake’s log', async () => {
+      // Prepare
+      fake.state.keys.clear();
+      // Act
+      const response = await call('describe-collection', { collection: 'docs' });
+      // Assess
+      expect(response.statusCode).toBe(401);
+      expect(parsed(response)['detail']).toContain('the API key is missing, wrong or revoked');
+      const seen = `${responses.join('\n')}${logs.text()}${JSON.stringify(fake.log.map((entry) => entry.headers))}`;
+      for (const key of [PINECONE_SANDBOX_KEY, ROTATED_KEY]) expect(seen).not.toContain(key);
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs queued requests and reports only the failed record', async () => {
+      // Act
+      const event = sqsEvent([
+        {
+          messageId: 'ok',
+          body: {
+            operation: 'upsert-vectors',
+            input: { collection: 'docs', namespace: 'q', vectors: [DOCS[1]] },
+          },
+        },
+        {
+          messageId: 'missing',
+          body: { operation: 'describe-collection', input: { collection: 'nowhere' } },
+        },
+      ]);
+      const result = await connector.handler(event, lambdaContext());
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'missing' }] });
+      await expect(
+        connector.run('fetch-vectors', { collection: 'docs', namespace: 'q', ids: ['handbook#2'] }),
+      ).resolves.toMatchObject({
+        missing: [],
+      });
+    });
+
+    it('runs a Step Functions task envelope, fails with stable names, and answers health', async () => {
+      // Act
+      const output = await connector.handler(
+        {
+          trigger: 'task',
+          operation: 'query-vectors',
+          input: { collection: 'docs', vector: [0, 1, 0], topK: 1 },
+        },
+        lambdaContext(),
+      );
+      const missing = await connector
+        .handler(
+          { trigger: 'task', operation: 'describe-collection', input: { collection: 'nowhere' } },
+          lambdaContext(),
+        )
+        .catch((error: unknown) => error);
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/pinecone/health' }),
+        lambdaContext(),
+      );
+      // Assess
+      expect(output).toMatchObject({ matches: [{ id: 'handbook#2' }] });
+      expect(missing).toMatchObject({ name: 'NotFoundError' });
+      expect((health as HttpResult).statusCode).toBe(200);
+    });
+  });
+});
