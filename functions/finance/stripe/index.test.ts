@@ -511,6 +511,21 @@ describe('Connector: stripe', () => {
     });
   });
 
+  describe('Contract fake', () => {
+    it('refuses prototype keys in a form body instead of setting them', async () => {
+      const response = await fetch(`${fake.url}/v1/customers`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'metadata[__proto__][polluted]=1&name=x',
+      });
+      expect(response.status).toBe(400);
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    });
+  });
+
   describe('Route: POST /stripe/webhook', () => {
     const deliver = async (body: string, signature?: string) =>
       (await connector.handler(

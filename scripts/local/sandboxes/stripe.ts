@@ -131,6 +131,9 @@ export function parseStripeForm(raw: string): Record<string, unknown> {
   const root: Record<string, unknown> = {};
   for (const [key, value] of new URLSearchParams(raw)) {
     const path = key.split('[').map((part, index) => (index === 0 ? part : part.replace(/]$/, '')));
+    if (path.some((part) => part === '__proto__' || part === 'constructor' || part === 'prototype')) {
+      invalid(`Invalid parameter name: ${key.slice(0, 40)}`, 'parameter_unknown', key.slice(0, 40));
+    }
     let at: Record<string, unknown> = root;
     path.forEach((part, index) => {
       if (index === path.length - 1) {
