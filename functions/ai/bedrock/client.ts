@@ -308,14 +308,32 @@ export class BedrockClient implements LanguageModel {
     return { model, answer };
   }
 
-  /** One InvokeModel with a JSON body; the answer's JSON read with `shape`. */
-  async #invoke<S extends z.ZodType>(model: string, body: unknown, shape: S): Promise<z.output<S>> {
+  /**
+   * One InvokeModel with a JSON body; the answer's JSON read with `shape`, and the input tokens Bedrock
+   * billed (its `X-Amzn-Bedrock-Input-Token-Count` header, which the SDK's output does not carry).
+   */
+  async #invoke<S extends z.ZodType>(
+    model: string,
+    body: unknown,
+    shape: S,
+  ): Promise<{ data: z.output<S>; inputTokens: number | undefined }> {
     const command = new InvokeModelCommand({
       modelId: model,
       contentType: 'application/json',
       accept: 'application/json',
       body: JSON.stringify(body),
     });
+    let inputTokens: number | undefined;
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const headers = (result.response as { headers?: Record<string, string | undefined> }).headers;
+        const count = Number(headers?.['x-amzn-bedrock-input-token-count'] ?? Number.NaN);
+        if (Number.isInteger(count) && count >= 0) inputTokens = count;
+        return result;
+      },
+      { step: 'deserialize', name: 'bedrockInputTokenCount' },
+    );
     const answer = await this.#call('InvokeModel', model, (abortSignal) =>
       this.#sdk.send(command, { abortSignal }),
     );
@@ -329,7 +347,7 @@ export class BedrockClient implements LanguageModel {
     if (!parsed.success) {
       throw new UnexpectedResponseError(`Bedrock InvokeModel on ${model} answered an unexpected body`);
     }
-    return parsed.data;
+    return { data: parsed.data, inputTokens };
   }
 
   async #embedTitan(model: string, texts: string[], dimensions: number | undefined) {
@@ -348,9 +366,9 @@ export class BedrockClient implements LanguageModel {
                 ...(dimensions === undefined ? {} : { dimensions }),
               }
             : { inputText: texts[index] };
-        const answer = await this.#invoke(model, body, TitanAnswer);
-        embeddings[index] = answer.embedding;
-        inputTokens += answer.inputTextTokenCount;
+        const { data } = await this.#invoke(model, body, TitanAnswer);
+        embeddings[index] = data.embedding;
+        inputTokens += data.inputTextTokenCount;
       }
     };
     await Promise.all(Array.from({ length: Math.min(TITAN_CONCURRENCY, texts.length) }, worker));
@@ -367,9 +385,9 @@ export class BedrockClient implements LanguageModel {
         { texts: batch, input_type: 'search_document', truncate: 'END' },
         CohereAnswer,
       );
-      embeddings.push(...answer.embeddings);
-      // Cohere's body carries no count; Bedrock bills about 4 characters a token (its documented rule).
-      inputTokens += batch.reduce((sum, text) => sum + Math.ceil(text.length / 4), 0);
+      embeddings.push(...answer.data.embeddings);
+      // Cohere's body carries no count: Bedrock's header does; without it, about 4 characters a token.
+      inputTokens += answer.inputTokens ?? batch.reduce((sum, text) => sum + Math.ceil(text.length / 4), 0);
     }
     return { embeddings, inputTokens };
   }

@@ -349,8 +349,13 @@ describe('Connector: bedrock', () => {
         inputs: ['alpha beta', 'gamma'],
       });
 
-      // Assess
-      expect(parsed(response)).toMatchObject({ model: 'cohere.embed-english-v3', dimensions: 1024 });
+      // Assess: the tokens of Bedrock's X-Amzn-Bedrock-Input-Token-Count header (the fake counts 3 words)
+      expect(parsed(response)).toMatchObject({
+        model: 'cohere.embed-english-v3',
+        dimensions: 1024,
+        usage: { inputTokens: 3, outputTokens: 0 },
+        cost: { pricedAs: 'cohere.embed-english-v3' },
+      });
       expect(fake.state.requests).toEqual([
         {
           model: 'cohere.embed-english-v3',
@@ -369,6 +374,23 @@ describe('Connector: bedrock', () => {
       expect(parsed(odd)['detail']).toContain('256, 512, 1024');
       expect(chat.statusCode).toBe(501);
       expect(fake.log).toEqual([]);
+    });
+
+    it('estimates Cohere tokens at 4 characters each when the count header is missing', async () => {
+      // Prepare
+      const answer = {
+        id: 'e1',
+        embeddings: [[0.6, 0.8]],
+        texts: ['abcdefgh'],
+        response_type: 'embeddings_floats',
+      };
+      fake.inject({ kind: 'answer', answer: { status: 200, json: answer } }, { route: 'invoke' });
+
+      // Act
+      const response = await call('embed-texts', { model: 'cohere.embed-english-v3', inputs: ['abcdefgh'] });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ dimensions: 2, usage: { inputTokens: 2 } });
     });
 
     it('answers 502 when InvokeModel answers a body of the wrong shape', async () => {
