@@ -255,6 +255,29 @@ describe('Connector: bedrock', () => {
       expect(parsed(failed)['detail']).toContain('ServiceUnavailableException');
     });
 
+    it.each([
+      ['ModelNotReadyException', 429, 503],
+      ['ModelErrorException', 424, 503],
+      ['InternalServerException', 500, 503],
+      ['ModelTimeoutException', 408, 504],
+      ['ServiceQuotaExceededException', 400, 429],
+    ])('maps %s (%i at Bedrock) to %i', async (name, status, expected) => {
+      // Prepare: Bedrock's error shape, its name in x-amzn-ErrorType
+      const answer = {
+        status,
+        json: { message: `${name} from the fake` },
+        headers: { 'x-amzn-errortype': `${name}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+      };
+      fake.inject({ kind: 'answer', answer }, { route: 'converse', times: Number.POSITIVE_INFINITY });
+
+      // Act
+      const response = await call('complete-chat', { messages: USER });
+
+      // Assess: named in the problem, the provider's message never
+      expect(response.statusCode).toBe(expected);
+      expect(response.body).not.toContain('from the fake');
+    });
+
     it('answers 504 when Bedrock does not answer in time', async () => {
       // Prepare
       fake.inject({ kind: 'hang' }, { route: 'converse', times: Number.POSITIVE_INFINITY });
