@@ -16,15 +16,18 @@ import { ConfigurationError, TimeoutError } from './errors.ts';
  * `creds` (the NKey user JWT and seed, the `.creds` file's text); MQTT: `username`/`password`, and/or
  * `clientCert` with `clientKey` (PEM) for mutual TLS.
  */
-export const BrokerSecret = z.object({
-  username: z.string().min(1).optional(),
-  password: z.string().min(1).optional(),
-  vhost: z.string().min(1).optional(),
-  token: z.string().min(1).optional(),
-  creds: z.string().min(1).optional(),
-  clientCert: z.string().min(1).optional(),
-  clientKey: z.string().min(1).optional(),
-});
+// Built on first parse (z.lazy): a function that never reads this secret skips building it at cold start.
+export const BrokerSecret = z.lazy(() =>
+  z.object({
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    vhost: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    creds: z.string().min(1).optional(),
+    clientCert: z.string().min(1).optional(),
+    clientKey: z.string().min(1).optional(),
+  }),
+);
 export type BrokerSecret = z.output<typeof BrokerSecret>;
 
 /** `verify-full`: TLS with the certificate chain and host name checked; `disable`: plain TCP (local only). */

@@ -4,15 +4,18 @@ import type { Secret } from '../secrets.ts';
 import type { RequestAuth } from './types.ts';
 
 /** The JSON shape of a basic-auth secret. */
-export const BasicCredentials = z.object({
-  username: z
-    .string()
-    .min(1)
-    // RFC 7617: the first colon separates the user-id from the password, so a user-id cannot contain one.
-    .refine((value) => !value.includes(':'), 'must not contain a colon')
-    .describe('The user-id'),
-  password: z.string().describe('The password'),
-});
+// Built on first parse (z.lazy): a function that never reads this secret skips building it at cold start.
+export const BasicCredentials = z.lazy(() =>
+  z.object({
+    username: z
+      .string()
+      .min(1)
+      // RFC 7617: the first colon separates the user-id from the password, so a user-id cannot contain one.
+      .refine((value) => !value.includes(':'), 'must not contain a colon')
+      .describe('The user-id'),
+    password: z.string().describe('The password'),
+  }),
+);
 export type BasicCredentials = z.infer<typeof BasicCredentials>;
 
 export interface BasicAuthOptions {

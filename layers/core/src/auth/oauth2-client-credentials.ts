@@ -24,10 +24,13 @@ import type { Secret } from '../secrets.ts';
 import { type CachedTokenAuth, cachedTokenAuth, type IssuedToken } from './cached-token.ts';
 
 /** The JSON shape of a client-credentials secret. */
-export const ClientCredentials = z.object({
-  clientId: z.string().min(1).describe('The OAuth client id'),
-  clientSecret: z.string().min(1).describe('The OAuth client secret'),
-});
+// Built on first parse (z.lazy): a function that never reads this secret skips building it at cold start.
+export const ClientCredentials = z.lazy(() =>
+  z.object({
+    clientId: z.string().min(1).describe('The OAuth client id'),
+    clientSecret: z.string().min(1).describe('The OAuth client secret'),
+  }),
+);
 export type ClientCredentials = z.infer<typeof ClientCredentials>;
 
 /** One form POST to the token endpoint, as the injectable transport sees it. */
@@ -70,20 +73,25 @@ export interface OAuth2ClientCredentialsOptions {
   share?: TokenShare;
 }
 
-const TokenAnswer = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().min(1),
-  // RFC 6749 makes it a number; some servers send a numeric string.
-  expires_in: z.union([z.number().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
-  // A rotating refresh token (RFC 6749 §6): the refresh-token grant stores it back.
-  refresh_token: z.string().min(1).optional(),
-});
+// The token endpoint's answers, built on first parse (z.lazy): not at the cold start of every function.
+const TokenAnswer = z.lazy(() =>
+  z.object({
+    access_token: z.string().min(1),
+    token_type: z.string().min(1),
+    // RFC 6749 makes it a number; some servers send a numeric string.
+    expires_in: z.union([z.number().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]).optional(),
+    // A rotating refresh token (RFC 6749 §6): the refresh-token grant stores it back.
+    refresh_token: z.string().min(1).optional(),
+  }),
+);
 export type TokenAnswer = z.output<typeof TokenAnswer>;
 
-const ErrorAnswer = z.object({
-  error: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/),
-  error_description: z.string().optional(),
-});
+const ErrorAnswer = z.lazy(() =>
+  z.object({
+    error: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/),
+    error_description: z.string().optional(),
+  }),
+);
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_DESCRIPTION_CHARS = 200;

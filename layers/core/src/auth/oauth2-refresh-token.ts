@@ -23,14 +23,17 @@ import {
 } from './oauth2-client-credentials.ts';
 
 /** The JSON shape of a refresh-token secret; other fields in it are kept when it is written back. */
-export const RefreshTokenCredentials = z.looseObject({
-  clientId: z.string().min(1).describe('The OAuth client id'),
-  clientSecret: z.string().min(1).optional().describe('The OAuth client secret (none for a public client)'),
-  refreshToken: z
-    .string()
-    .min(1)
-    .describe('The current refresh token; replaced when the provider rotates it'),
-});
+// Built on first parse (z.lazy): a function that never reads this secret skips building it at cold start.
+export const RefreshTokenCredentials = z.lazy(() =>
+  z.looseObject({
+    clientId: z.string().min(1).describe('The OAuth client id'),
+    clientSecret: z.string().min(1).optional().describe('The OAuth client secret (none for a public client)'),
+    refreshToken: z
+      .string()
+      .min(1)
+      .describe('The current refresh token; replaced when the provider rotates it'),
+  }),
+);
 export type RefreshTokenCredentials = z.output<typeof RefreshTokenCredentials>;
 
 /** Writes a secret's new value. */

@@ -2,12 +2,15 @@ import * as z from 'zod';
 import { parseInput } from './runtime.ts';
 import type { OperationRequest } from './types.ts';
 
-const Envelope = z.object({
-  operation: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'expected an operation id like put-object'),
-  input: z.unknown().optional(),
-  correlationId: z.string().optional(),
-  idempotencyKey: z.string().min(1).max(256).optional(),
-});
+// Built on the first envelope (z.lazy): an HTTP-only cold start never needs it.
+const Envelope = z.lazy(() =>
+  z.object({
+    operation: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'expected an operation id like put-object'),
+    input: z.unknown().optional(),
+    correlationId: z.string().optional(),
+    idempotencyKey: z.string().min(1).max(256).optional(),
+  }),
+);
 
 /**
  * Validates an operation request envelope (`{ operation, input, correlationId?, idempotencyKey? }`), as

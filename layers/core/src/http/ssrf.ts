@@ -7,7 +7,8 @@
  */
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import type { BlockList, LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { UnavailableError, ValidationError } from '../errors.ts';
 
 const BLOCKED_V4: ReadonlyArray<readonly [string, number]> = [
@@ -42,13 +43,20 @@ const BLOCKED_V6: ReadonlyArray<readonly [string, number]> = [
 ];
 
 function blockList(ranges: ReadonlyArray<readonly [string, number]>, type: 'ipv4' | 'ipv6'): BlockList {
-  const list = new BlockList();
+  const list = new (process.getBuiltinModule('node:net').BlockList)();
   for (const [network, prefix] of ranges) list.addSubnet(network, prefix, type);
   return list;
 }
 
-const V4 = blockList(BLOCKED_V4, 'ipv4');
-const V6 = blockList(BLOCKED_V6, 'ipv6');
+/**
+ * The blocked ranges, built on the first check: `node:net` (and the streams it loads) stays out of the cold
+ * start of every function that never checks an address (the layer loads `isIP` on first call too).
+ */
+let blocked: { readonly v4: BlockList; readonly v6: BlockList } | undefined;
+function blockedRanges(): { readonly v4: BlockList; readonly v6: BlockList } {
+  blocked ??= { v4: blockList(BLOCKED_V4, 'ipv4'), v6: blockList(BLOCKED_V6, 'ipv6') };
+  return blocked;
+}
 
 /** The eight 16-bit groups of a valid IPv6 address (a trailing dotted quad is folded into two groups). */
 function hextets(address: string): number[] {
@@ -93,11 +101,12 @@ function embeddedIPv4(address: string): string | undefined {
 export function isBlockedAddress(address: string): boolean {
   const ip = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   const family = isIP(ip);
-  if (family === 4) return V4.check(ip, 'ipv4');
+  const { v4, v6 } = blockedRanges();
+  if (family === 4) return v4.check(ip, 'ipv4');
   if (family !== 6) return true;
-  if (V6.check(ip, 'ipv6')) return true;
+  if (v6.check(ip, 'ipv6')) return true;
   const embedded = embeddedIPv4(ip);
-  return embedded !== undefined && V4.check(embedded, 'ipv4');
+  return embedded !== undefined && v4.check(embedded, 'ipv4');
 }
 
 /** Resolves a host name to all its addresses (`family` 0 = both). Injectable so tests need no real DNS. */
