@@ -31,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_SANDBOX_TOKEN, ANTHROPIC_VERSION } from '../../scripts/local/sandboxes/anthropic.ts';
 import { BEDROCK_SANDBOX_ACCESS_KEY } from '../../scripts/local/sandboxes/bedrock.ts';
 import { GCS_SANDBOX_BUCKET } from '../../scripts/local/sandboxes/gcs.ts';
+import { GITLAB_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/gitlab.ts';
 import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
 import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/jira.ts';
 import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
@@ -273,6 +274,13 @@ const LISTENERS: Record<string, ListenerCase> = {
     refusalShape: sandboxRefusal,
     sdkPath: sandboxClient('/v1/customers/cus_SandboxJenny', {
       authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
+    }),
+  },
+  'GitLab sandbox': {
+    probe: { path: '/api/v4/user', headers: { 'private-token': GITLAB_SANDBOX_TOKEN } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/api/v4/projects/ops%2Fplatform/issues/1', {
+      'private-token': GITLAB_SANDBOX_TOKEN,
     }),
   },
   'Amazon Bedrock sandbox': {
