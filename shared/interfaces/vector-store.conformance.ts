@@ -349,6 +349,7 @@ export function describeVectorStoreConformance(
         failure(
           store.upsertVectors({ collection: cosine, vectors: [{ id: 'x', values: [Number.NaN, 0, 0, 0] }] }),
         ),
+        failure(store.queryVectors({ collection: cosine, vector: [0, 0, 0, 0] })),
       ]);
       // Assess
       for (const error of errors) expect(error).toBeInstanceOf(ValidationError);

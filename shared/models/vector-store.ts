@@ -74,7 +74,9 @@ export const Values = z
   .array(z.number().refine(Number.isFinite, 'expected a finite number'))
   .min(1)
   .max(MAX_DIMENSION)
-  .describe('The vector, as many numbers as the collection has dimensions');
+  // Pinecone refuses all-zero dense vectors, and a zero vector has no cosine similarity (pgvector answers NaN).
+  .refine((values) => values.some((x) => x !== 0), 'expected at least one number that is not 0')
+  .describe('The vector, as many numbers as the collection has dimensions, not all 0');
 
 /** One field condition: a value (equals) or one operator object. */
 export type FieldCondition =

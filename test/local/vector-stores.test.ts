@@ -1,6 +1,6 @@
 /**
  * End to end: the vector-store connectors on the local stack as `npm start` serves them with no setup,
- * pgvector on the stack's embedded PGlite (which loads the `vector` extension) and Qdrant on its sandbox,
+ * pgvector on the stack's embedded PGlite (which loads the `vector` extension), Qdrant and Pinecone on their sandboxes,
  * driven from outside over HTTP (the local API key) and SQS (the real SDK client against the AWS endpoint).
  * The same calls and the same answers on both: the interface is what a workflow programs against.
  */
@@ -40,7 +40,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 beforeAll(async () => {
-  stack = await startStackProcess({}, ['--only', 'pgvector,qdrant']);
+  stack = await startStackProcess({}, ['--only', 'pgvector,qdrant,pinecone']);
   sqs = new SQSClient({
     endpoint: stack.awsUrl,
     region: 'us-east-1',
@@ -56,6 +56,7 @@ afterAll(async () => {
 describe.each([
   ['pgvector', 'Pgvector'],
   ['qdrant', 'Qdrant'],
+  ['pinecone', 'Pinecone'],
 ])('Local stack: vector store on %s', (provider, logical) => {
   const collection = `e2e-${run}`;
 
