@@ -5,7 +5,7 @@
  * connectors driven on the running stack over HTTP and through their request queues (SQS).
  */
 import { randomUUID } from 'node:crypto';
-import { ListQueuesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFunction } from '../../scripts/local/config/model.ts';
 import { brokerAbsent, startLocalBrokers } from '../../scripts/local/stores/brokers.ts';
@@ -226,6 +226,40 @@ describe('Local stack: the broker connectors, running', () => {
     expect(acknowledged.body['results']).toEqual(
       messages.map((message) => ({ receipt: message.receipt, ok: true })),
     );
+  });
+
+  it("NATS: forward-messages hands a durable consumer's messages on to the stack's NatsEventsQueue, once", async () => {
+    // Prepare
+    const consumer = uniqueName('circle-forward').replace(/-/g, '_');
+    await post('/nats/declare-consumer', { consumer, deliverPolicy: 'new' });
+    const marker = uniqueName('forwarded');
+    for (const n of [1, 2, 3]) await post('/nats/publish-message', { body: JSON.stringify({ marker, n }) });
+    // Act: the schedule's operation, run over HTTP (the stack made its state table and events queue)
+    const first = await post('/nats/forward-messages', { source: consumer, waitTimeMs: 500 });
+    const second = await post('/nats/forward-messages', { source: consumer, waitTimeMs: 0 });
+    const sqs = new SQSClient({
+      endpoint: stack.awsUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
+    const queueUrl = QueueUrls.find((url) => url.endsWith('NatsEventsQueue'));
+    const events: { name: string; payload: { body: string } }[] = [];
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }),
+      );
+      if (Messages.length === 0) break;
+      events.push(...Messages.map((message) => JSON.parse(message.Body ?? '{}')));
+    }
+    sqs.destroy();
+    // Assess
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ consumer, pulled: 3, handedOn: 3, sink: 'sqs', stoppedBy: 'drained' });
+    expect(second.body).toMatchObject({ pulled: 0, handedOn: 0 });
+    const mine = events.filter((event) => event.payload.body.includes(marker));
+    expect(mine.map((event) => JSON.parse(event.payload.body).n)).toEqual([1, 2, 3]);
+    expect(mine.every((event) => event.name === 'message-received')).toBe(true);
   });
 
   it('MQTT: a retained publish over HTTP and one through SQS are collected over HTTP', async () => {
