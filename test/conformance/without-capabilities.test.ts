@@ -5,10 +5,15 @@
  * runs skip the refusal tests; here those run and the capability tests skip. Peers as in each connector's
  * run: s3rver, the Slack and GitHub contract fakes, PGlite over the wire protocol.
  */
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { basicAuth, bearerAuth } from '@circle-core/core';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { urlCredentials } from '#shared/sql/credentials.ts';
+import { DuckDbClient } from '../../functions/analytics/duckdb/client.ts';
 import { DynamodbKeyValueStore } from '../../functions/database/dynamodb/client.ts';
 import { POSTGRES, PostgresClient } from '../../functions/database/postgres/client.ts';
 import { GitHubClient } from '../../functions/devops/github/client.ts';
@@ -31,7 +36,9 @@ import {
   objectStorageWithoutCapabilities,
   sourceControlWithoutCapabilities,
   sqlDatabaseWithoutCapabilities,
+  warehouseQueryWithoutCapabilities,
 } from '../../shared/interfaces/testing/without-capabilities.ts';
+import { describeWarehouseQueryConformance } from '../../shared/interfaces/warehouse-query.conformance.ts';
 import { createTable, startDynalite } from '../peers/dynalite.ts';
 import { startPglite, uniqueName } from '../peers/postgres.ts';
 import { startS3rver } from '../peers/s3rver.ts';
@@ -152,6 +159,33 @@ describeIssueTrackerConformance('JiraClient without optional capabilities', asyn
     close: async () => {
       jira.close();
       await fake.close();
+    },
+  };
+});
+
+describeWarehouseQueryConformance('DuckDbClient (embedded) without optional capabilities', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'conformance-duckdb-'));
+  const duckdb = new DuckDbClient({
+    memoryLimitMb: 128,
+    threads: 1,
+    tempDirectory: directory,
+    sourceBuckets: [],
+    s3ForcePathStyle: true,
+    sourceMaxBytes: 1_000,
+    s3TimeoutMs: 1_000,
+    maxResultRows: 5_000,
+    resultTtlSeconds: 60,
+    maxQueries: 50,
+    defaultTimeoutSeconds: 60,
+  });
+  return {
+    warehouse: warehouseQueryWithoutCapabilities(duckdb),
+    series: (count) => `select range::integer as n from range(${count}) order by n`,
+    slowSql: 'select count(*) as n from range(100000000000) a where a.range % 7 = 3',
+    missingTableSql: 'select * from no_such_table',
+    cleanup: async () => {
+      await duckdb.close();
+      await rm(directory, { recursive: true, force: true });
     },
   };
 });

@@ -373,10 +373,10 @@ describe('Connector: duckdb', () => {
 
     it('runs as a library, outside Lambda', async () => {
       // Act
-      const out = await connector.run('run-query', {
+      const out = (await connector.run('run-query', {
         sql: 'select cast(? as decimal(10,2)) as price',
         params: ['9.5'],
-      });
+      })) as { results: { rows: unknown[][] } | null };
 
       // Assess
       expect(out.results?.rows).toEqual([['9.50']]);

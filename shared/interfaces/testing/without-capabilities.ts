@@ -21,6 +21,7 @@ import type {
 } from '../../models/object-storage.ts';
 import type { GetFileInput, ListIssuesInput, RepositoryFile } from '../../models/source-control.ts';
 import type { ExecuteInput, ExecuteOutput } from '../../models/sql-database.ts';
+import type { StartQueryInput } from '../../models/warehouse-query.ts';
 import { requireCapability } from '../capabilities.ts';
 import type { IssueTracker, IssueTrackerCapability } from '../issue-tracker.ts';
 import type { KeyValueCapability, KeyValueStore } from '../key-value.ts';
@@ -35,6 +36,7 @@ import type { Notifier, NotifierCapability } from '../notifier.ts';
 import type { ObjectStorage, ObjectStorageCapability } from '../object-storage.ts';
 import type { SourceControl, SourceControlCapability } from '../source-control.ts';
 import type { SqlDatabase, SqlDatabaseCapability } from '../sql-database.ts';
+import type { WarehouseQuery, WarehouseQueryCapability } from '../warehouse-query.ts';
 
 const NAME = 'this implementation';
 
@@ -292,4 +294,29 @@ export function issueTrackerWithoutCapabilities(inner: IssueTracker): IssueTrack
     },
   };
   return tracker;
+}
+
+/**
+ * A warehouse without `query-timeout` (as Athena, whose limit is the workgroup's) or `file-queries`: a
+ * start that gives `timeoutSeconds` is refused.
+ *
+ * @example
+ * ```ts
+ * const plain = warehouseQueryWithoutCapabilities(duckdb);
+ * await plain.startQuery({ sql: 'select 1', timeoutSeconds: 5 }); // NotSupportedError
+ * ```
+ */
+export function warehouseQueryWithoutCapabilities(inner: WarehouseQuery): WarehouseQuery {
+  const warehouse: WarehouseQuery = {
+    capabilities: new Set<WarehouseQueryCapability>(),
+    startQuery: async (input: StartQueryInput) => {
+      if (input.timeoutSeconds !== undefined) requireCapability(warehouse, 'query-timeout', NAME);
+      return inner.startQuery(input);
+    },
+    getQuery: (input) => inner.getQuery(input),
+    getQueryResults: (input) => inner.getQueryResults(input),
+    cancelQuery: (input) => inner.cancelQuery(input),
+    close: () => inner.close(),
+  };
+  return warehouse;
 }
