@@ -276,6 +276,11 @@ const LISTENERS: Record<string, ListenerCase> = {
       authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
     }),
   },
+  'OIDC issuer sandbox': {
+    probe: { path: '/.well-known/openid-configuration' },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/jwks', {}),
+  },
   'GitLab sandbox': {
     probe: { path: '/api/v4/user', headers: { 'private-token': GITLAB_SANDBOX_TOKEN } },
     refusalShape: sandboxRefusal,

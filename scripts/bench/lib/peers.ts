@@ -416,6 +416,15 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => anthropic.close(),
     };
   },
+  oidc: async (fn, secrets) => {
+    const { OIDC_SANDBOX_TOKEN, startOidcFake } = await import('../../local/sandboxes/oidc.ts');
+    const issuer = await startOidcFake();
+    secrets.set(secretName(fn, 'client'), OIDC_SANDBOX_TOKEN);
+    return {
+      env: { OIDC_API_URL: issuer.url, OIDC_CLIENT_SECRET: secretName(fn, 'client') },
+      close: () => issuer.close(),
+    };
+  },
   stripe: async (fn, secrets) => {
     const { STRIPE_SANDBOX_TOKEN, STRIPE_SANDBOX_WEBHOOK_SECRET, startStripeFake } = await import(
       '../../local/sandboxes/stripe.ts'

@@ -25,6 +25,7 @@ import { acceptKeyFile, sandboxServiceAccount, startGcsFake } from './gcs.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { GITLAB_SANDBOX_TOKEN, GITLAB_SANDBOX_WEBHOOK_SECRET, startGitlabFake } from './gitlab.ts';
 import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
+import { OIDC_SANDBOX_TOKEN, startOidcFake } from './oidc.ts';
 import { OPENAI_SANDBOX_TOKEN, startOpenaiFake } from './openai.ts';
 import {
   PAGERDUTY_SANDBOX_ROUTING_KEY,
@@ -403,6 +404,34 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       return {
         url: fake.url,
         acceptToken: (key) => fake.state.keys.add(key),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    provider: 'oidc',
+    listener: 'OIDC issuer sandbox',
+    urlVariable: 'OIDC_API_URL',
+    secretVariable: 'OIDC_CLIENT_SECRET',
+    token: OIDC_SANDBOX_TOKEN,
+    start: async (prepare) => {
+      const fake = await startOidcFake({ prepare });
+      return {
+        // The issuer is the sandbox's root: discovery and the keys are below it.
+        url: fake.url,
+        // A client the user stored ({"clientId","clientSecret"}) may introspect too.
+        acceptToken: (stored) => {
+          try {
+            const { clientId, clientSecret } = JSON.parse(stored) as {
+              clientId?: unknown;
+              clientSecret?: unknown;
+            };
+            if (typeof clientId === 'string' && typeof clientSecret === 'string')
+              fake.state.clients.set(clientId, clientSecret);
+          } catch {
+            // Not a client: nothing to accept.
+          }
+        },
         close: () => fake.close(),
       };
     },

@@ -1,0 +1,364 @@
+/**
+ * An OpenID Connect issuer as data for the core's REST kit, and what the operations ask of it: the only
+ * file that talks to the issuer. Tokens are verified here with `jose` against the issuer's published keys
+ * (fetched through the core's HTTP client, so timeouts, retries and the circuit breaker are the core's);
+ * opaque tokens are introspected (RFC 7662) with the client's credentials.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  AuthError,
+  ClientCredentials,
+  ConfigurationError,
+  defineRestProvider,
+  NotSupportedError,
+  type RestClient,
+  type Secret,
+  UnexpectedResponseError,
+  ValidationError,
+} from '@circle-core/core';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type * as z from 'zod';
+import { OIDC_ERRORS } from './errors.ts';
+import {
+  type DescribeIssuerOutput,
+  DiscoveryAnswer,
+  type GetUserinfoOutput,
+  IntrospectionAnswer,
+  type IntrospectTokenInput,
+  type IntrospectTokenOutput,
+  type InvalidReason,
+  JwksAnswer,
+  UserinfoAnswer,
+  type VerifyTokenInput,
+  type VerifyTokenOutput,
+} from './models.ts';
+
+/** The issuer as data; its settings are `OIDC_API_URL` (the issuer URL), `OIDC_TIMEOUT_MS`, ... */
+export const oidcApi = defineRestProvider({
+  name: 'OIDC issuer',
+  settingsPrefix: 'OIDC',
+  // `.example` never resolves: a deployed stage fails loudly until the issuer is set.
+  baseUrl: 'https://issuer.example',
+  baseUrlNote: 'the issuer URL, e.g. https://login.example.com/realms/main; discovery is read below it',
+  auth: { kind: 'none' },
+  // RFC 6749 errors: `{ "error": "invalid_client", "error_description": "..." }`.
+  errors: { codeIn: 'body', codeField: 'error', rows: OIDC_ERRORS },
+});
+
+/** An unknown `kid` fetches the keys again at most this often (a flood of forged kids costs one fetch). */
+export const JWKS_REFETCH_COOLDOWN_MS = 30_000;
+
+export interface OidcSettings {
+  issuer: string;
+  audiences: string[];
+  algorithms: string[];
+  clockSkewSeconds: number;
+  jwksMaxAgeMs: number;
+}
+
+interface Keys {
+  resolve: JWTVerifyGetKey;
+  keys: JwksAnswer['keys'];
+  fetchedAt: number;
+}
+
+/** What jose's error codes mean for a caller. */
+function reasonOf(error: { code?: string; claim?: string; reason?: string }): InvalidReason | undefined {
+  switch (error.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'expired';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'algorithm-not-allowed';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'unknown-key';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'bad-signature';
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'malformed';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (error.reason === 'missing') return 'missing-claim';
+      if (error.claim === 'nbf') return 'not-yet-valid';
+      if (error.claim === 'iss') return 'wrong-issuer';
+      if (error.claim === 'aud') return 'wrong-audience';
+      return 'malformed';
+    default:
+      return undefined;
+  }
+}
+
+function scopesOf(claims: JWTPayload): string[] {
+  const scope = claims['scope'];
+  if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
+  const scp = claims['scp'];
+  return Array.isArray(scp) ? scp.filter((item): item is string => typeof item === 'string') : [];
+}
+
+const iso = (seconds: number | undefined) =>
+  seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/**
+ * The issuer's calls on parsed input.
+ *
+ * @example
+ * ```ts
+ * const issuer = new OidcIssuer(oidcApi.client({ baseUrl }), settings, defineSecret('circle-core/oidc/client'));
+ * const { valid, reason } = await issuer.verify({ token });
+ * ```
+ */
+export class OidcIssuer {
+  readonly #rest: RestClient;
+  readonly #settings: OidcSettings;
+  readonly #client: Secret;
+  readonly #now: () => number;
+  #discovery: Promise<DiscoveryAnswer> | undefined;
+  #keys: Promise<Keys> | undefined;
+
+  constructor(rest: RestClient, settings: OidcSettings, client: Secret, now: () => number = Date.now) {
+    this.#rest = rest;
+    this.#settings = { ...settings, issuer: trimSlash(settings.issuer) };
+    this.#client = client;
+    this.#now = now;
+  }
+
+  /** Verifies a JWT: signature by a published key, pinned algorithms, issuer, audience, time, scopes. */
+  async verify(input: VerifyTokenInput): Promise<VerifyTokenOutput> {
+    const { jwtVerify } = await import('jose');
+    const { issuer, audiences, algorithms, clockSkewSeconds } = this.#settings;
+    let keyId: string | undefined;
+    const resolve: JWTVerifyGetKey = async (header, token) => {
+      keyId = header.kid;
+      return this.#resolveKey(header, token);
+    };
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(input.token, resolve, {
+        issuer,
+        ...(audiences.length === 0 ? {} : { audience: audiences }),
+        algorithms,
+        clockTolerance: clockSkewSeconds,
+        requiredClaims: ['exp'],
+        currentDate: new Date(this.#now()),
+      }));
+    } catch (error) {
+      const reason = reasonOf(error as { code?: string });
+      if (reason === undefined) throw error;
+      // jose's messages name the check, never the token.
+      return { valid: false, reason, detail: (error as Error).message.slice(0, 200) };
+    }
+    const scopes = scopesOf(claims);
+    const missing = (input.requiredScopes ?? []).filter((scope) => !scopes.includes(scope));
+    const described = {
+      ...(claims.sub === undefined ? {} : { subject: claims.sub }),
+      ...(claims.iss === undefined ? {} : { issuer: claims.iss }),
+      ...(claims.aud === undefined ? {} : { audience: [claims.aud].flat() }),
+      ...(claims.exp === undefined ? {} : { expiresAt: iso(claims.exp) }),
+      scopes,
+      ...(keyId === undefined ? {} : { keyId }),
+    };
+    if (missing.length > 0) {
+      return {
+        valid: false,
+        reason: 'missing-scope',
+        detail: `missing scope(s): ${missing.join(', ')}`,
+        ...described,
+      };
+    }
+    return { valid: true, ...described, claims: { ...claims } };
+  }
+
+  /** RFC 7662 introspection with the client's credentials (client_secret_basic). */
+  async introspect(input: IntrospectTokenInput): Promise<IntrospectTokenOutput> {
+    const endpoint = (await this.#discover()).introspection_endpoint;
+    if (endpoint === undefined) {
+      throw new NotSupportedError('The issuer publishes no introspection_endpoint; verify-token checks JWTs');
+    }
+    const form = new URLSearchParams({ token: input.token });
+    if (input.tokenTypeHint !== undefined) form.set('token_type_hint', input.tokenTypeHint);
+    const ask = async () => {
+      const credentials = await this.#client.json(ClientCredentials);
+      const basic = Buffer.from(
+        `${encodeURIComponent(credentials.clientId)}:${encodeURIComponent(credentials.clientSecret)}`,
+      ).toString('base64');
+      return this.#call('POST', endpoint, IntrospectionAnswer, 'an introspection answer', {
+        body: form.toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+      });
+    };
+    let answer: z.output<typeof IntrospectionAnswer>;
+    try {
+      answer = await ask();
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      // The client secret may have rotated: read it again once, then the refusal stands.
+      await this.#client.refresh();
+      answer = await ask();
+    }
+    if (!answer.active) return { active: false };
+    return {
+      active: true,
+      ...(answer.scope === undefined ? {} : { scopes: answer.scope.split(' ').filter(Boolean) }),
+      ...(answer.client_id === undefined ? {} : { clientId: answer.client_id }),
+      ...(answer.sub === undefined ? {} : { subject: answer.sub }),
+      ...(answer.exp === undefined ? {} : { expiresAt: iso(answer.exp) }),
+      ...(answer.token_type === undefined ? {} : { tokenType: answer.token_type }),
+    };
+  }
+
+  /** The userinfo endpoint with the user's access token. */
+  async userinfo(accessToken: string): Promise<GetUserinfoOutput> {
+    const endpoint = (await this.#discover()).userinfo_endpoint;
+    if (endpoint === undefined) throw new NotSupportedError('The issuer publishes no userinfo_endpoint');
+    try {
+      const claims = await this.#call('GET', endpoint, UserinfoAnswer, 'a userinfo answer', {
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      return { subject: claims.sub, claims: { ...claims } };
+    } catch (error) {
+      // The caller's token, not this connector's credential, was refused.
+      if (error instanceof AuthError) {
+        throw new ValidationError(
+          'The issuer refused the access token (invalid_token): it is expired, revoked or not its own',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The issuer's metadata and published keys (no key material). */
+  async describe(): Promise<DescribeIssuerOutput> {
+    const discovery = await this.#discover();
+    const { keys } = await this.#loadKeys(false);
+    return {
+      issuer: discovery.issuer,
+      jwksUri: discovery.jwks_uri,
+      keys: keys.map((key) => ({
+        kty: key.kty,
+        ...(typeof key.kid === 'string' ? { kid: key.kid } : {}),
+        ...(typeof key['alg'] === 'string' ? { alg: key['alg'] } : {}),
+        ...(typeof key['use'] === 'string' ? { use: key['use'] } : {}),
+      })),
+      allowedAlgorithms: this.#settings.algorithms,
+      introspection: discovery.introspection_endpoint !== undefined,
+      userinfo: discovery.userinfo_endpoint !== undefined,
+    };
+  }
+
+  /** Discovery and keys: proves the issuer URL and that keys are published. */
+  async ping(): Promise<void> {
+    await this.#loadKeys(false);
+  }
+
+  close(): void {
+    this.#rest.close();
+  }
+
+  async #resolveKey(...args: Parameters<JWTVerifyGetKey>) {
+    const cached = await this.#loadKeys(false);
+    try {
+      return await cached.resolve(...args);
+    } catch (error) {
+      // A key rotated in since the last fetch: fetch again, at most once per cooldown.
+      const stale = this.#now() - cached.fetchedAt >= JWKS_REFETCH_COOLDOWN_MS;
+      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' || !stale) throw error;
+      return (await this.#loadKeys(true)).resolve(...args);
+    }
+  }
+
+  #loadKeys(force: boolean): Promise<Keys> {
+    const current = this.#keys;
+    const fresh = async (keys: Promise<Keys>) =>
+      this.#now() - (await keys).fetchedAt < this.#settings.jwksMaxAgeMs;
+    const load = async (): Promise<Keys> => {
+      if (!force && current !== undefined && (await fresh(current).catch(() => false))) return current;
+      const { jwks_uri } = await this.#discover();
+      const { createLocalJWKSet } = await import('jose');
+      const answer = await this.#call('GET', jwks_uri, JwksAnswer, 'a JWK set');
+      try {
+        return {
+          resolve: createLocalJWKSet(answer as Parameters<typeof createLocalJWKSet>[0]),
+          keys: answer.keys,
+          fetchedAt: this.#now(),
+        };
+      } catch (error) {
+        throw new UnexpectedResponseError('The issuer published a JWK set jose cannot read', {
+          details: { provider: 'OIDC issuer' },
+          cause: error,
+        });
+      }
+    };
+    const loading = load();
+    this.#keys = loading;
+    // A failed fetch is not kept: the next verification tries again.
+    loading.catch(() => {
+      if (this.#keys === loading) this.#keys = current;
+    });
+    return loading;
+  }
+
+  #discover(): Promise<DiscoveryAnswer> {
+    this.#discovery ??= this.#call(
+      'GET',
+      `${this.#settings.issuer}/.well-known/openid-configuration`,
+      DiscoveryAnswer,
+      'its discovery document',
+    ).then((discovery) => {
+      // OIDC Discovery section 4.3: the document's issuer must be the one asked about.
+      if (trimSlash(discovery.issuer) !== this.#settings.issuer) {
+        throw new ConfigurationError(
+          `The discovery document names issuer ${discovery.issuer.slice(0, 200)}, not OIDC_API_URL ${this.#settings.issuer}`,
+        );
+      }
+      return discovery;
+    });
+    this.#discovery.catch(() => {
+      this.#discovery = undefined;
+    });
+    return this.#discovery;
+  }
+
+  /**
+   * One call to an absolute URL the issuer published. Its own origin is trusted as config; another
+   * origin must be https and goes through the SSRF guard (a hostile discovery document cannot aim the
+   * connector at internal addresses).
+   */
+  async #call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    url: string,
+    schema: S,
+    what: string,
+    options: { headers?: Record<string, string>; body?: string } = {},
+  ): Promise<z.output<S>> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      throw new UnexpectedResponseError(`The issuer published an endpoint that is not a URL for ${what}`);
+    }
+    const own = target.origin === new URL(this.#settings.issuer).origin;
+    if (!own && target.protocol !== 'https:') {
+      throw new UnexpectedResponseError(
+        `The issuer published a non-https endpoint on another host for ${what}`,
+      );
+    }
+    const response = await this.#rest.http.request({
+      method,
+      url: target.href,
+      untrustedUrl: !own,
+      // Every call here is a read (introspection included): safe to retry after a 429 or a 5xx.
+      ...(method === 'POST' ? { idempotencyKey: randomUUID() } : {}),
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+      ...(options.body === undefined ? {} : { body: options.body }),
+    });
+    const parsed = schema.safeParse(response.body);
+    if (!parsed.success) {
+      throw new UnexpectedResponseError(`The issuer answered ${what} in an unexpected shape`, {
+        details: { provider: 'OIDC issuer', httpStatus: response.status },
+      });
+    }
+    return parsed.data;
+  }
+}

@@ -1,0 +1,381 @@
+/**
+ * The OIDC connector against the local OIDC issuer (`scripts/local/sandboxes/oidc.ts`: discovery, JWKS,
+ * client credentials, introspection, userinfo, real RS256/ES256 signatures) and the local stack's Secrets
+ * Manager: every check of a token, key rotation, each operation on each trigger, and the failure paths.
+ */
+import { createHmac } from 'node:crypto';
+import { configureSecrets, defineSecret, resetCircuitBreakers } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  OIDC_SANDBOX_CLIENT,
+  OIDC_SANDBOX_TOKEN,
+  type OidcFake,
+  startOidcFake,
+} from '../../../scripts/local/sandboxes/oidc.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { JWKS_REFETCH_COOLDOWN_MS, OidcIssuer, oidcApi } from './client.ts';
+
+const CLIENT_SECRET = `test/oidc/client-${Math.random().toString(36).slice(2)}`;
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let issuer: OidcFake;
+let secrets: SecretsManagerPeer;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+
+async function call(operation: string, body: unknown): Promise<HttpResult> {
+  const event = httpEvent({ path: `/oidc/${operation}`, body });
+  return (await connector.handler(event, lambdaContext())) as HttpResult;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A token as the issuer mints it, with `claims` over the defaults. */
+function mint(claims: Record<string, unknown> = {}, options: { alg?: 'RS256' | 'ES256'; kid?: string } = {}) {
+  return issuer.state.sign(
+    {
+      iss: issuer.url,
+      sub: 'user-jenny',
+      aud: 'circle-core-api',
+      iat: now(),
+      exp: now() + 600,
+      scope: 'issues:read',
+      ...claims,
+    },
+    options,
+  );
+}
+
+/** An access token from the issuer's own token endpoint (client credentials). */
+async function issuedToken(): Promise<string> {
+  const response = await fetch(`${issuer.url}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${OIDC_SANDBOX_CLIENT.clientId}:${OIDC_SANDBOX_CLIENT.clientSecret}`).toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials&scope=issues%3Aread%20issues%3Awrite',
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+beforeAll(async () => {
+  issuer = await startOidcFake();
+  secrets = await startSecretsManager({ [CLIENT_SECRET]: OIDC_SANDBOX_TOKEN });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    OIDC_API_URL: issuer.url,
+    OIDC_AUDIENCE: 'circle-core-api',
+    OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    OIDC_TIMEOUT_MS: '1000',
+  });
+  configureSecrets({});
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await issuer.close();
+  await secrets.close();
+});
+
+beforeEach(async () => {
+  issuer.clearFaults();
+  await secrets.set(CLIENT_SECRET, OIDC_SANDBOX_TOKEN);
+  configureSecrets({});
+  resetCircuitBreakers();
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logs.restore();
+});
+
+async function verify(token: string, requiredScopes?: string[]) {
+  const response = await call('verify-token', {
+    token,
+    ...(requiredScopes === undefined ? {} : { requiredScopes }),
+  });
+  expect(response.statusCode).toBe(200);
+  return parsed(response);
+}
+
+describe('Connector: oidc', () => {
+  describe('Operation: verify-token', () => {
+    it('accepts a token from the issuer, with subject, audience, scopes and the key that signed it', async () => {
+      // Act
+      const answer = await verify(await issuedToken(), ['issues:read']);
+
+      // Assess
+      expect(answer).toMatchObject({
+        valid: true,
+        subject: OIDC_SANDBOX_CLIENT.clientId,
+        issuer: issuer.url,
+        audience: ['circle-core-api'],
+        scopes: ['issues:read', 'issues:write'],
+        keyId: issuer.state.keys[0]?.kid,
+      });
+      expect((answer['claims'] as Record<string, unknown>)['client_id']).toBe(OIDC_SANDBOX_CLIENT.clientId);
+    });
+
+    it('accepts ES256 too, and refuses what OIDC_ALGORITHMS does not pin (none, HS256 with the public key)', async () => {
+      // Prepare: alg none, and the classic confusion: HS256 keyed with the RSA public key's text
+      const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const claims = { iss: issuer.url, sub: 'x', aud: 'circle-core-api', exp: now() + 600 };
+      const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
+      const input = `${b64({ alg: 'HS256', kid: issuer.state.keys[0]?.kid })}.${b64(claims)}`;
+      const hmac = createHmac('sha256', JSON.stringify(issuer.state.keys[0]?.jwk))
+        .update(input)
+        .digest('base64url');
+
+      // Act
+      const es = await verify(mint({}, { alg: 'ES256' }));
+      const answers = [await verify(none), await verify(`${input}.${hmac}`)];
+
+      // Assess
+      expect(es['valid']).toBe(true);
+      for (const answer of answers)
+        expect(answer).toMatchObject({ valid: false, reason: 'algorithm-not-allowed' });
+    });
+
+    it('names each failed check: expired, not yet valid, issuer, audience, signature, claim, scope, shape', async () => {
+      // Prepare
+      const good = mint();
+      const [header, payload, signature] = good.split('.');
+      const tampered = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()), sub: 'admin' })).toString('base64url')}.${signature}`;
+      const cases: [string, string, string[]?][] = [
+        [mint({ exp: now() - 120 }), 'expired'],
+        [mint({ nbf: now() + 600 }), 'not-yet-valid'],
+        [mint({ iss: 'https://evil.example' }), 'wrong-issuer'],
+        [mint({ aud: 'someone-else' }), 'wrong-audience'],
+        [tampered, 'bad-signature'],
+        [mint({ exp: undefined }), 'missing-claim'],
+        [mint(), 'missing-scope', ['issues:admin']],
+        ['not.a.jwt', 'malformed'],
+      ];
+
+      // Act + Assess
+      for (const [token, reason, scopes] of cases) {
+        const answer = await verify(token, scopes);
+        expect({ reason: answer['reason'], valid: answer['valid'] }).toEqual({ reason, valid: false });
+        expect(String(answer['detail'])).not.toContain(token);
+      }
+    });
+
+    it('tolerates OIDC_CLOCK_SKEW_SECONDS (60) of clock difference on exp and nbf', async () => {
+      const answers = [await verify(mint({ exp: now() - 30 })), await verify(mint({ nbf: now() + 30 }))];
+      expect(answers.map((answer) => answer['valid'])).toEqual([true, true]);
+    });
+
+    it('answers unknown-key for a forged kid, fetching the keys again at most once per cooldown', async () => {
+      // Prepare: the keys are cached by the earlier calls
+      await verify(mint());
+      const fetches = issuer.logFor('jwks').length;
+
+      // Act
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => verify(mint({}, { kid: `forged-${i}` }))),
+      );
+
+      // Assess
+      expect(new Set(answers.map((answer) => answer['reason']))).toEqual(new Set(['unknown-key']));
+      expect(issuer.logFor('jwks').length - fetches).toBeLessThanOrEqual(1);
+    });
+
+    it('refuses an unknown field and an oversized token with a 400, before any check', async () => {
+      const extra = await call('verify-token', { token: mint(), audience: 'x' });
+      const huge = await call('verify-token', { token: 'a'.repeat(20_000) });
+      expect([extra.statusCode, huge.statusCode]).toEqual([400, 400]);
+      expect(JSON.stringify(parsed(extra))).toContain('/audience');
+    });
+  });
+
+  describe('Key rotation (library use, on a clock)', () => {
+    it('picks up a rotated key after the cooldown, and old tokens stop verifying', async () => {
+      // Prepare
+      let clock = Date.now();
+      const lib = new OidcIssuer(
+        oidcApi.client({ baseUrl: issuer.url }),
+        {
+          issuer: issuer.url,
+          audiences: [],
+          algorithms: ['RS256'],
+          clockSkewSeconds: 60,
+          jwksMaxAgeMs: 600_000,
+        },
+        defineSecret(CLIENT_SECRET),
+        () => clock,
+      );
+      const before = mint();
+      expect((await lib.verify({ token: before })).valid).toBe(true);
+      const saved = [...issuer.state.keys];
+      issuer.rotate();
+      const after = mint();
+
+      // Act
+      const early = await lib.verify({ token: after });
+      clock += JWKS_REFETCH_COOLDOWN_MS;
+      const late = await lib.verify({ token: after });
+      const old = await lib.verify({ token: before });
+
+      // Assess
+      expect(early.reason).toBe('unknown-key');
+      expect(late).toMatchObject({ valid: true, keyId: issuer.state.keys[0]?.kid });
+      expect(old.reason).toBe('unknown-key');
+      lib.close();
+      issuer.state.keys.splice(0, issuer.state.keys.length, ...saved);
+    });
+
+    it('refuses a discovery document that names another issuer', async () => {
+      const other = issuer.url.replace('127.0.0.1', 'localhost');
+      const lib = new OidcIssuer(
+        oidcApi.client({ baseUrl: other }),
+        { issuer: other, audiences: [], algorithms: ['RS256'], clockSkewSeconds: 60, jwksMaxAgeMs: 600_000 },
+        defineSecret(CLIENT_SECRET),
+      );
+      await expect(lib.describe()).rejects.toThrow(
+        `The discovery document names issuer ${issuer.url}, not OIDC_API_URL ${other}`,
+      );
+      lib.close();
+    });
+  });
+
+  describe('Operation: introspect-token', () => {
+    it('answers active with scopes and subject for a live token, inactive for another', async () => {
+      // Act
+      const live = parsed(await call('introspect-token', { token: await issuedToken() }));
+      const foreign = parsed(
+        await call('introspect-token', { token: mint(), tokenTypeHint: 'access_token' }),
+      );
+
+      // Assess
+      expect(live).toMatchObject({
+        active: true,
+        clientId: OIDC_SANDBOX_CLIENT.clientId,
+        scopes: ['issues:read', 'issues:write'],
+      });
+      expect(foreign).toEqual({ active: false });
+      expect(issuer.logFor('introspect').at(-1)?.body).toEqual({ token_type_hint: 'access_token' });
+    });
+
+    it('reads the client secret again after a 401 (rotation), and answers 401 when it stays refused', async () => {
+      // Prepare: the cached secret is stale, the store has the right one
+      await call('introspect-token', { token: 'warm-up' });
+      issuer.state.clients.set(OIDC_SANDBOX_CLIENT.clientId, 'rotated-secret');
+      await secrets.set(
+        CLIENT_SECRET,
+        JSON.stringify({ ...OIDC_SANDBOX_CLIENT, clientSecret: 'rotated-secret' }),
+      );
+
+      // Act
+      const rotated = await call('introspect-token', { token: 'x' });
+      issuer.state.clients.set(OIDC_SANDBOX_CLIENT.clientId, 'revoked');
+      const refused = await call('introspect-token', { token: 'x' });
+      issuer.state.clients.set(OIDC_SANDBOX_CLIENT.clientId, OIDC_SANDBOX_CLIENT.clientSecret);
+
+      // Assess
+      expect(rotated.statusCode).toBe(200);
+      expect(refused.statusCode).toBe(401);
+      expect(parsed(refused)['detail']).toContain('OIDC_CLIENT_SECRET');
+      expect(JSON.stringify(logs.records()) + refused.body).not.toContain('rotated-secret');
+    });
+
+    it('waits as Retry-After says after a 429, retries a 5xx, then answers', async () => {
+      const before = issuer.logFor('introspect').length;
+      issuer.inject({ kind: 'throttled', retryAfterSeconds: 1 }, { route: 'introspect' });
+      issuer.inject({ kind: 'server-error', status: 502 }, { route: 'introspect' });
+      const response = await call('introspect-token', { token: 'x' });
+      expect(response.statusCode).toBe(200);
+      expect(issuer.logFor('introspect').length - before).toBe(3);
+    });
+  });
+
+  describe('Operation: get-userinfo', () => {
+    it("reads the user's claims, and answers 400 for an access token the issuer refuses", async () => {
+      const ok = parsed(await call('get-userinfo', { accessToken: mint() }));
+      const refused = await call('get-userinfo', { accessToken: mint({ exp: now() - 10 }) });
+      expect(ok).toMatchObject({ subject: 'user-jenny', claims: { name: 'Jenny Rosen' } });
+      expect(refused.statusCode).toBe(400);
+    });
+  });
+
+  describe('Operation: describe-issuer, health and the keys endpoint failing', () => {
+    it('lists the published key ids without key material', async () => {
+      const answer = parsed(await call('describe-issuer', {}));
+      expect(answer).toMatchObject({ issuer: issuer.url, introspection: true, userinfo: true });
+      expect((answer['keys'] as { kid: string; kty: string }[]).map((key) => [key.kid, key.kty])).toEqual(
+        issuer.state.keys.map((key) => [key.kid, key.jwk['kty']]),
+      );
+      expect(JSON.stringify(answer)).not.toMatch(/"(n|d|x|y)":/);
+    });
+
+    it('retries a failing keys endpoint, and answers 502 for a malformed one', async () => {
+      // Prepare: a rotation empties nothing, but forces the next fetch past the cooldown via a fresh container
+      const lib = (clock: () => number) =>
+        new OidcIssuer(
+          oidcApi.client({ baseUrl: issuer.url }),
+          { issuer: issuer.url, audiences: [], algorithms: ['RS256'], clockSkewSeconds: 60, jwksMaxAgeMs: 0 },
+          defineSecret(CLIENT_SECRET),
+          clock,
+        );
+      issuer.inject({ kind: 'server-error', status: 503 }, { route: 'jwks' });
+      const retried = lib(Date.now);
+      expect((await retried.verify({ token: mint() })).valid).toBe(true);
+      issuer.inject({ kind: 'malformed' }, { route: 'jwks' });
+      const broken = lib(Date.now);
+      await expect(broken.verify({ token: mint() })).rejects.toMatchObject({ status: 502 });
+      retried.close();
+      broken.close();
+    });
+
+    it('answers health by reading discovery and keys', async () => {
+      const health = await connector.handler(
+        httpEvent({ method: 'GET', path: '/oidc/health' }),
+        lambdaContext(),
+      );
+      expect((health as HttpResult).statusCode).toBe(200);
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued verification and a Step Functions task', async () => {
+      const token = mint();
+      const queued = await connector.handler(
+        sqsEvent([{ body: { operation: 'verify-token', input: { token } } }]),
+        lambdaContext(),
+      );
+      const task = await connector.handler(
+        { trigger: 'task', operation: 'verify-token', input: { token: mint({ aud: 'x' }) } },
+        lambdaContext(),
+      );
+      expect(queued).toEqual({ batchItemFailures: [] });
+      expect(task).toMatchObject({ valid: false, reason: 'wrong-audience' });
+    });
+
+    it('never writes a token or the client secret to a log line', async () => {
+      const token = mint();
+      await call('verify-token', { token });
+      await call('introspect-token', { token });
+      const text = JSON.stringify(logs.records());
+      expect(text).not.toContain(token.split('.')[2]);
+      expect(text).not.toContain(OIDC_SANDBOX_CLIENT.clientSecret);
+    });
+  });
+});
