@@ -297,6 +297,11 @@ export const PresignUrlInput = ObjectRef.extend({
   contentType: ContentType.optional().describe(
     'PUT only: the media type the uploader must send (signed into the URL)',
   ),
+}).superRefine((input, context) => {
+  // Every store refuses it the same way, before any call: a GET URL has no body to type.
+  if (input.method === 'GET' && input.contentType !== undefined) {
+    context.addIssue({ code: 'custom', message: 'only allowed with method PUT', path: ['contentType'] });
+  }
 });
 export type PresignUrlInput = z.input<typeof PresignUrlInput>;
 

@@ -20,7 +20,6 @@ import {
   parseInput,
   type Secret,
   UnexpectedResponseError,
-  ValidationError,
 } from '@circle-core/core';
 import type { ObjectStorage, ObjectStorageCapability } from '#shared/interfaces/object-storage.ts';
 import {
@@ -293,11 +292,6 @@ export class AzureBlobStorage implements ObjectStorage {
   async presignUrl(raw: PresignUrlInput): Promise<PresignUrlOutput> {
     const input = parseInput(PresignUrlInput, raw);
     const container = this.#resolve(input.bucket);
-    if (input.method === 'GET' && input.contentType !== undefined) {
-      throw new ValidationError('contentType applies to PUT URLs only', [
-        { pointer: '/contentType', message: 'only allowed with method PUT' },
-      ]);
-    }
     const expiresIn = input.expiresIn ?? this.#presignExpires;
     const url = await this.#sasUrl(container, input.key, input.method, expiresIn);
     // Put Blob needs the blob type; the media type is the uploader's to send (a SAS cannot require it).

@@ -13,7 +13,6 @@ import {
   type RestClient,
   type Secret,
   UnexpectedResponseError,
-  ValidationError,
 } from '@circle-core/core';
 import type { ObjectStorage, ObjectStorageCapability } from '#shared/interfaces/object-storage.ts';
 import { compact, defaultContentType, encodeBody } from '#shared/interfaces/object-storage-bodies.ts';
@@ -272,11 +271,6 @@ export class GcsStorage implements ObjectStorage {
   async presignUrl(raw: PresignUrlInput): Promise<PresignUrlOutput> {
     const input = parseInput(PresignUrlInput, raw);
     const bucket = this.#resolve(input.bucket);
-    if (input.method === 'GET' && input.contentType !== undefined) {
-      throw new ValidationError('contentType applies to PUT URLs only', [
-        { pointer: '/contentType', message: 'only allowed with method PUT' },
-      ]);
-    }
     const expiresIn = input.expiresIn ?? this.#options.presignExpiresSeconds ?? 900;
     const url = await this.#sign(input.method, bucket, input.key, expiresIn, input.contentType);
     return {

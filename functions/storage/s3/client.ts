@@ -20,7 +20,6 @@ import {
   ForbiddenError,
   parseInput,
   UnexpectedResponseError,
-  ValidationError,
 } from '@circle-core/core';
 import type { ObjectStorage, ObjectStorageCapability } from '#shared/interfaces/object-storage.ts';
 import {
@@ -317,11 +316,6 @@ export class S3ObjectStorage implements ObjectStorage {
   async presignUrl(raw: PresignUrlInput): Promise<PresignUrlOutput> {
     const input = parseInput(PresignUrlInput, raw);
     const bucket = this.#resolve(input.bucket);
-    if (input.method === 'GET' && input.contentType !== undefined) {
-      throw new ValidationError('contentType applies to PUT URLs only', [
-        { pointer: '/contentType', message: 'only allowed with method PUT' },
-      ]);
-    }
     const expiresIn = input.expiresIn ?? this.#presignExpires;
     const headers: Record<string, string> = {};
     if (input.contentType !== undefined) headers['content-type'] = input.contentType;
