@@ -36,6 +36,8 @@ import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/s
 import { JIRA_SANDBOX_EMAIL, JIRA_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/jira.ts';
 import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
 import { PAGERDUTY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/pagerduty.ts';
+import { PINECONE_SANDBOX_KEY } from '../../scripts/local/sandboxes/pinecone.ts';
+import { QDRANT_SANDBOX_KEY } from '../../scripts/local/sandboxes/qdrant.ts';
 import { STRIPE_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/stripe.ts';
 import { AZURITE_ACCOUNT } from '../../scripts/local/stores/azurite.ts';
 import { type StackProcess, startStackProcess } from '../local/stack-process.ts';
@@ -320,6 +322,16 @@ const LISTENERS: Record<string, ListenerCase> = {
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ kind: 'storage#objects' });
     },
+  },
+  'Qdrant sandbox': {
+    probe: { path: '/collections', headers: { 'api-key': QDRANT_SANDBOX_KEY } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/collections', { 'api-key': QDRANT_SANDBOX_KEY }),
+  },
+  'Pinecone sandbox': {
+    probe: { path: '/indexes', headers: { 'api-key': PINECONE_SANDBOX_KEY } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/indexes', { 'api-key': PINECONE_SANDBOX_KEY }),
   },
   'Azure Blob (azurite)': {
     probe: { path: `/${AZURITE_ACCOUNT.name}?comp=list&${AZURITE_SAS}` },

@@ -3,8 +3,9 @@
  * table per collection. It is the library API (usable outside Lambda) and the only code the operations
  * call; every failure leaves it as a core error.
  */
-import { ConflictError, NotFoundError, parseInput, ValidationError } from '@circle-core/core';
+import { ConflictError, NotFoundError, parseInput } from '@circle-core/core';
 import type { VectorStore, VectorStoreCapability } from '#shared/interfaces/vector-store.ts';
+import { checkDimension, existingCollection } from '#shared/interfaces/vector-store-checks.ts';
 import {
   CreateCollectionInput,
   type CreateCollectionOutput,
@@ -122,12 +123,7 @@ export class PgvectorClient extends SqlClientBase<Session> implements VectorStor
           created: true,
         };
       }
-      if (existing.dimension !== input.dimension || existing.metric !== input.metric) {
-        throw new ConflictError(
-          `Collection "${input.collection}" exists with dimension ${existing.dimension} and metric ${existing.metric}`,
-        );
-      }
-      return { ...(await this.#describe(session, input.collection, existing)), created: false };
+      return existingCollection(input, await this.#describe(session, input.collection, existing));
     }, 'write');
   }
 
@@ -157,7 +153,7 @@ export class PgvectorClient extends SqlClientBase<Session> implements VectorStor
     return this.connection.use(async (session) => {
       const shape = await this.#require(session, input.collection);
       input.vectors.forEach((vector, index) => {
-        this.#checkDimension(vector.values, shape, `/vectors/${index}/values`);
+        checkDimension(vector.values, shape.dimension, `/vectors/${index}/values`);
       });
       const result = await session.run(upsertSql(tableName(this.#schema, input.collection)), [
         input.namespace,
@@ -173,7 +169,7 @@ export class PgvectorClient extends SqlClientBase<Session> implements VectorStor
     const input = parseInput(QueryVectorsInput, raw);
     return this.connection.use(async (session) => {
       const shape = await this.#require(session, input.collection);
-      this.#checkDimension(input.vector, shape, '/vector');
+      checkDimension(input.vector, shape.dimension, '/vector');
       const metric = METRIC_SQL[shape.metric];
       const filter = input.filter === undefined ? undefined : filterSql(input.filter, 3);
       const sql = `select id, metadata, ${metric.score('$2::vector')} as score${input.includeValues ? ', embedding::text as vector' : ''}
@@ -248,14 +244,6 @@ order by embedding ${metric.operator} $2::vector limit $3`;
 
   #refuseWrite(operation: string): void {
     if (this.readOnly) throw readOnlyRefusal('PG', operation);
-  }
-
-  #checkDimension(values: readonly number[], shape: Shape, pointer: string): void {
-    if (values.length === shape.dimension) return;
-    throw new ValidationError(
-      `The vector at ${pointer} has ${values.length} dimensions; the collection has ${shape.dimension}`,
-      [{ pointer, message: `expected ${shape.dimension} numbers` }],
-    );
   }
 
   /** Dimension and metric of a collection this connector made; undefined when there is none. */

@@ -12,10 +12,10 @@ import {
   parseInput,
   type RestClient,
   UnexpectedResponseError,
-  ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
 import type { VectorStore, VectorStoreCapability } from '#shared/interfaces/vector-store.ts';
+import { checkDimension, existingCollection } from '#shared/interfaces/vector-store-checks.ts';
 import {
   CreateCollectionInput,
   type CreateCollectionOutput,
@@ -134,13 +134,7 @@ export class PineconeStore implements VectorStore {
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
     }
-    const existing = await this.describeCollection({ collection: input.collection });
-    if (existing.dimension !== input.dimension || existing.metric !== input.metric) {
-      throw new ConflictError(
-        `Collection "${input.collection}" exists with dimension ${existing.dimension} and metric ${existing.metric}`,
-      );
-    }
-    return { ...existing, created: false };
+    return existingCollection(input, await this.describeCollection({ collection: input.collection }));
   }
 
   async describeCollection(raw: DescribeCollectionInput): Promise<DescribeCollectionOutput> {
@@ -285,12 +279,4 @@ export class PineconeStore implements VectorStore {
     this.#data.get(name)?.client.close();
     this.#data.delete(name);
   }
-}
-
-function checkDimension(values: readonly number[], dimension: number, pointer: string): void {
-  if (values.length === dimension) return;
-  throw new ValidationError(
-    `The vector at ${pointer} has ${values.length} dimensions; the collection has ${dimension}`,
-    [{ pointer, message: `expected ${dimension} numbers` }],
-  );
 }

@@ -7,15 +7,10 @@
  * `{ namespace, id, metadata }`, and filters are translated onto `metadata.<field>` conditions.
  */
 import { createHash } from 'node:crypto';
-import {
-  ConflictError,
-  defineRestProvider,
-  parseInput,
-  type RestClient,
-  ValidationError,
-} from '@circle-core/core';
+import { ConflictError, defineRestProvider, parseInput, type RestClient } from '@circle-core/core';
 import * as z from 'zod';
 import type { VectorStore, VectorStoreCapability } from '#shared/interfaces/vector-store.ts';
+import { checkDimension, existingCollection } from '#shared/interfaces/vector-store-checks.ts';
 import {
   CreateCollectionInput,
   type CreateCollectionOutput,
@@ -162,13 +157,7 @@ export class QdrantStore implements VectorStore {
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
     }
-    const existing = await this.describeCollection({ collection: input.collection });
-    if (existing.dimension !== input.dimension || existing.metric !== input.metric) {
-      throw new ConflictError(
-        `Collection "${input.collection}" exists with dimension ${existing.dimension} and metric ${existing.metric}`,
-      );
-    }
-    return { ...existing, created: false };
+    return existingCollection(input, await this.describeCollection({ collection: input.collection }));
   }
 
   async describeCollection(raw: DescribeCollectionInput): Promise<DescribeCollectionOutput> {
@@ -288,12 +277,4 @@ export class QdrantStore implements VectorStore {
   close(): void {
     this.#rest.close();
   }
-}
-
-function checkDimension(values: readonly number[], dimension: number, pointer: string): void {
-  if (values.length === dimension) return;
-  throw new ValidationError(
-    `The vector at ${pointer} has ${values.length} dimensions; the collection has ${dimension}`,
-    [{ pointer, message: `expected ${dimension} numbers` }],
-  );
 }
