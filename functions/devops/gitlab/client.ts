@@ -184,6 +184,9 @@ function toPipeline(answer: PipelineAnswer): Pipeline {
   };
 }
 
+/** A repository path without leading or trailing slashes (`/docs/` is `docs`). */
+const trimmed = (path: string): string => path.replace(/^\/+|\/+$/g, '');
+
 /** Text when the bytes are UTF-8 without NULs, else base64. */
 function fileContent(bytes: Buffer): { encoding: 'utf-8' | 'base64'; content: string } {
   try {
@@ -383,11 +386,12 @@ export class GitlabApi {
 
   async getFile(input: GetFileInput) {
     const ref = input.ref ?? (await this.#defaultBranch(input.project));
-    const path = `${projectPath(input.project)}/repository/files/${encodeURIComponent(input.path)}`;
+    const file = trimmed(input.path);
+    const path = `${projectPath(input.project)}/repository/files/${encodeURIComponent(file)}`;
     const answer = await this.#rest.get(path, FileAnswer, {
       query: { ref },
       what: 'a file',
-      notFound: `GitLab file ${input.path} at ${ref} in ${input.project}`,
+      notFound: `GitLab file ${file.slice(0, 200)} at ${ref} in ${input.project}`,
     });
     const { encoding, content } = fileContent(Buffer.from(answer.content, 'base64'));
     const { size, content_sha256: sha256, last_commit_id: lastCommitId } = answer;
@@ -399,7 +403,7 @@ export class GitlabApi {
    * changed since `lastCommitId` is a ConflictError, an update of a missing one a NotFoundError.
    */
   async putFile(input: PutFileInput) {
-    const path = `${projectPath(input.project)}/repository/files/${encodeURIComponent(input.path)}`;
+    const path = `${projectPath(input.project)}/repository/files/${encodeURIComponent(trimmed(input.path))}`;
     const json: Record<string, unknown> = {
       branch: input.branch,
       content: input.content,
@@ -429,7 +433,7 @@ export class GitlabApi {
       per_page: input.limit,
       recursive: input.recursive,
     };
-    if (input.path !== undefined) query['path'] = input.path;
+    if (input.path !== undefined && trimmed(input.path) !== '') query['path'] = trimmed(input.path);
     if (input.ref !== undefined) query['ref'] = input.ref;
     const page = await this.#rest.list(`${projectPath(input.project)}/repository/tree`, TreeAnswer, {
       query,

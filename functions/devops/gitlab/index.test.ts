@@ -421,6 +421,14 @@ describe('Connector: gitlab', () => {
       expect(parsed(binary)).toMatchObject({ encoding: 'base64', content: 'AAEC' });
     });
 
+    it('ignores leading and trailing slashes in repository paths, as every repository path does', async () => {
+      const file = await call('get-file', { project: P, path: '/docs/runbook.md', ref: 'main' });
+      const listed = await call('list-files', { project: P, path: '/docs/' });
+      expect(parsed(file)).toMatchObject({ path: 'docs/runbook.md' });
+      expect(fake.logFor('list-tree')[0]?.query['path']).toBe('docs');
+      expect((parsed(listed)['entries'] as unknown[]).length).toBe(2);
+    });
+
     it('answers 404 for a missing file, ref or file to update, and 400 for a path that climbs', async () => {
       const file = await call('get-file', { project: P, path: 'nope.md', ref: 'main' });
       const ref = await call('get-file', { project: P, path: 'README.md', ref: 'nope' });

@@ -119,7 +119,8 @@ export type PipelineRef = z.output<typeof PipelineRef>;
 
 // --- Repository files --------------------------------------------------------------------------------
 
-const FilePath = safePath('repository-path')
+// Leading slashes are ignored rather than refused, as for every repository path: the client strips them.
+const FilePath = safePath('repository-path', { leadingSlashes: 'ignore' })
   .min(1)
   .max(1024)
   .describe('The file path in the repository, e.g. "docs/runbook.md"');
