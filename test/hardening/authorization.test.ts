@@ -33,6 +33,7 @@ const FUNCTION_FILES: Record<string, string> = {
   dynamodb: 'functions/database/dynamodb/function.yml',
   openai: 'functions/ai/openai/function.yml',
   stripe: 'functions/finance/stripe/function.yml',
+  gitlab: 'functions/devops/gitlab/function.yml',
 };
 
 let suite: Suite;
@@ -229,6 +230,7 @@ describe('Inbound: public routes are exactly the signature-verified ones', () =>
       '/jira/webhook',
       '/pagerduty/webhook',
       '/stripe/webhook',
+      '/gitlab/webhook',
     ]);
     for (const response of answers) {
       expect(response.statusCode).toBe(401);

@@ -118,6 +118,7 @@ function requestFor(route: RouteEntry, samples: Suite['samples']): fc.Arbitrary<
       'x-atlassian-webhook-identifier': headerValue,
       'x-pagerduty-signature': headerValue,
       'stripe-signature': headerValue,
+      'x-gitlab-token': headerValue,
       'x-github-event': fc.oneof(fc.constantFrom('issues', 'ping', 'push', 'pull_request'), headerValue),
       'x-github-delivery': fc.oneof(fc.uuid(), headerValue),
       'x-slack-retry-num': headerValue,

@@ -81,6 +81,7 @@ describe('Hostile bodies: every POST route', () => {
       '/jira/webhook',
       '/pagerduty/webhook',
       '/stripe/webhook',
+      '/gitlab/webhook',
     ]);
     expect(operationRoutes().length).toBeGreaterThanOrEqual(21);
   });

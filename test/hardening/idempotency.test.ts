@@ -40,6 +40,15 @@ const WRITES: Record<ConnectorName, string[]> = {
     'create-refund',
     'finalize-invoice',
   ],
+  gitlab: [
+    'comment-on-issue',
+    'create-issue',
+    'create-merge-request',
+    'put-file',
+    'transition-issue',
+    'trigger-pipeline',
+    'update-issue',
+  ],
 };
 
 let suite: Suite;
@@ -94,6 +103,7 @@ describe('Idempotency: declarations', () => {
         dynamodb: '../../functions/database/dynamodb/index.ts',
         openai: '../../functions/ai/openai/index.ts',
         stripe: '../../functions/finance/stripe/index.ts',
+        gitlab: '../../functions/devops/gitlab/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -33,6 +33,7 @@ const ROTATED = {
   pagerdutyToken: 'pd-rotated-leak-check-2e2e2e2e',
   openaiApiKey: 'sk-rotated-leak-check-3b3b3b3b',
   stripeApiKey: 'rk_test_rotatedLeakCheck4c4c4c4c',
+  gitlabToken: 'glpat-rotated-leak-check-5d5d5d5d',
   redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
   redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
 };
@@ -66,7 +67,7 @@ async function queue(connector: ConnectorName, bodies: unknown[]): Promise<void>
 }
 
 async function webhook(
-  connector: 'slack' | 'github' | 'jira' | 'pagerduty' | 'stripe',
+  connector: 'slack' | 'github' | 'jira' | 'pagerduty' | 'stripe' | 'gitlab',
   path: string,
   body: string,
   headers: Record<string, string>,
@@ -406,6 +407,41 @@ beforeAll(async () => {
   });
   await queue('stripe', [{ operation: 'create-refund', input: { paymentIntentId: 'pi_x' } }, 'not json']);
   await task('stripe', 'get-payment-intent', { paymentIntentId: 'pi_Missing' });
+
+  // GitLab: success, not found, a conflict (an open merge request from the branch), a 5xx retried, a
+  // rotation, a revoked token, webhooks with the right, a redelivered and a wrong token, queue and task.
+  const { gitlab } = suite;
+  await http('gitlab', '/gitlab/create-issue', { project: 'ops/platform', title: 'Leak check' });
+  await http('gitlab', '/gitlab/get-issue', { project: 'ops/platform', key: '999' });
+  await http('gitlab', '/gitlab/create-merge-request', {
+    project: 'ops/platform',
+    sourceBranch: 'feature/alerts',
+    targetBranch: 'main',
+    title: 'Leak check',
+  });
+  gitlab.inject({ kind: 'server-error', status: 503 });
+  await http('gitlab', '/gitlab/search-issues', { project: 'ops/platform' });
+  secrets.set(SECRET_NAMES.gitlabToken, ROTATED.gitlabToken);
+  gitlab.state.tokens.add(ROTATED.gitlabToken);
+  gitlab.state.tokens.delete(values.gitlabToken);
+  await http('gitlab', '/gitlab/get-file', { project: 'ops/platform', path: 'README.md', ref: 'main' });
+  gitlab.state.tokens.delete(ROTATED.gitlabToken);
+  await http('gitlab', '/gitlab/get-pipeline', { project: 'ops/platform', pipelineId: 100 });
+  gitlab.state.tokens.add(ROTATED.gitlabToken);
+  const gitlabBody = JSON.stringify({
+    object_kind: 'issue',
+    project: { path_with_namespace: 'ops/platform' },
+    object_attributes: { iid: 2, action: 'update' },
+  });
+  const gitlabHeaders = suite.webhookHeaders('gitlab', gitlabBody);
+  await webhook('gitlab', '/gitlab/webhook', gitlabBody, gitlabHeaders);
+  await webhook('gitlab', '/gitlab/webhook', gitlabBody, gitlabHeaders);
+  await webhook('gitlab', '/gitlab/webhook', gitlabBody, {
+    ...gitlabHeaders,
+    'x-gitlab-token': 'wrong-token',
+  });
+  await queue('gitlab', [{ operation: 'comment-on-issue', input: { project: 'ops/platform' } }, 'not json']);
+  await task('gitlab', 'get-merge-request', { project: 'ops/platform', iid: 99 });
   logs.restore();
 }, 120_000);
 
@@ -427,6 +463,9 @@ describe('Secrets in output: every connector, every path', () => {
     expect(suite.pagerduty.state.events.map((event) => event.dedupKey)).toContain('leak-check');
     expect(suite.openai.state.chats.length).toBeGreaterThan(2);
     expect(suite.stripe.logFor('list-customers').map((entry) => entry.status)).toEqual([503, 200, 401, 200]);
+    expect(suite.gitlab.logFor('list-issues').map((entry) => entry.status)).toEqual([503, 200]);
+    expect(suite.gitlab.logFor('get-file').map((entry) => entry.status)).toEqual([401, 200]);
+    expect(suite.gitlab.logFor('get-pipeline').map((entry) => entry.status)).toEqual([401, 401]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);
     // MySQL fetched its secret again after the refusal and was refused again: the wrong password was sent.

@@ -13,6 +13,7 @@ import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { type GitHubFake, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
+import { type GitlabFakeState, startGitlabFake } from '../../../scripts/local/sandboxes/gitlab.ts';
 import {
   JIRA_SANDBOX_EMAIL,
   type JiraFakeState,
@@ -59,7 +60,8 @@ export type ConnectorName =
   | 'redis'
   | 'dynamodb'
   | 'openai'
-  | 'stripe';
+  | 'stripe'
+  | 'gitlab';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -72,6 +74,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'dynamodb',
   'openai',
   'stripe',
+  'gitlab',
 ];
 
 /** What every connector module exports. */
@@ -119,6 +122,8 @@ export interface SecretValues {
   openaiApiKey: string;
   stripeApiKey: string;
   stripeWebhookSecret: string;
+  gitlabToken: string;
+  gitlabWebhookSecret: string;
 }
 
 export interface Suite {
@@ -137,6 +142,8 @@ export interface Suite {
   openai: FakeServer<OpenaiFakeState>;
   /** The Stripe contract fake; it accepts `values.stripeApiKey`. */
   stripe: FakeServer<StripeFakeState>;
+  /** The GitLab contract fake; it accepts `values.gitlabToken` (PRIVATE-TOKEN). */
+  gitlab: FakeServer<GitlabFakeState>;
   secrets: SecretsManagerFake;
   dynamo: DynalitePeer;
   aws: AwsJsonFake;
@@ -177,6 +184,8 @@ export const SECRET_NAMES = {
   openai: 'circle-core/openai/api-key',
   stripeToken: 'circle-core/stripe/api-key',
   stripeWebhook: 'circle-core/stripe/webhook-secret',
+  gitlabToken: 'circle-core/gitlab/token',
+  gitlabWebhook: 'circle-core/gitlab/webhook-secret',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -300,6 +309,33 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       'list-invoices': { status: 'draft' },
       'search-invoices': { query: "customer:'cus_SandboxJenny'" },
     },
+    gitlab: {
+      'create-issue': { project: 'ops/platform', title: 'Probe', labels: ['probe'] },
+      'get-issue': { project: 'ops/platform', key: '1' },
+      'update-issue': { project: 'ops/platform', key: '2', title: 'Probe' },
+      'comment-on-issue': { project: 'ops/platform', key: '2', body: 'probe' },
+      'transition-issue': { project: 'ops/platform', key: '3', state: 'closed' },
+      'search-issues': { project: 'ops/platform' },
+      'list-merge-requests': { project: 'ops/platform' },
+      'get-merge-request': { project: 'ops/platform', iid: 1 },
+      'create-merge-request': {
+        project: 'ops/platform',
+        sourceBranch: 'feature/runbook',
+        targetBranch: 'main',
+        title: 'Probe',
+      },
+      'trigger-pipeline': { project: 'ops/platform', ref: 'main', variables: { PROBE: '1' } },
+      'get-pipeline': { project: 'ops/platform', pipelineId: 100 },
+      'get-file': { project: 'ops/platform', path: 'README.md', ref: 'main' },
+      'put-file': {
+        project: 'ops/platform',
+        path: 'probe.md',
+        branch: 'main',
+        content: 'probe',
+        commitMessage: 'Probe',
+      },
+      'list-files': { project: 'ops/platform', limit: 2 },
+    },
   };
 }
 
@@ -334,6 +370,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     openaiApiKey: distinct('sk-hardening-'),
     stripeApiKey: distinct('rk_test_hardening'),
     stripeWebhookSecret: distinct('whsec_hardening'),
+    gitlabToken: distinct('glpat-hardening-'),
+    gitlabWebhookSecret: distinct('gitlab-webhook-'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -355,7 +393,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai, stripe] =
+  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai, stripe, gitlab] =
     await Promise.all([
       startS3rver({ buckets: ['data'] }),
       startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -376,11 +414,14 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       startRedisPeer(),
       startOpenaiFake(),
       startStripeFake(),
+      startGitlabFake(),
     ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
   stripe.state.tokens.clear();
   stripe.state.tokens.add(values.stripeApiKey);
+  gitlab.state.tokens.clear();
+  gitlab.state.tokens.add(values.gitlabToken);
   const redisUser = await redis.addUser(values.redisPassword);
   jira.state.tokens.clear();
   jira.state.tokens.add(`${JIRA_SANDBOX_EMAIL}:${values.jiraToken}`);
@@ -414,12 +455,15 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.openai]: values.openaiApiKey,
     [SECRET_NAMES.stripeToken]: values.stripeApiKey,
     [SECRET_NAMES.stripeWebhook]: values.stripeWebhookSecret,
+    [SECRET_NAMES.gitlabToken]: values.gitlabToken,
+    [SECRET_NAMES.gitlabWebhook]: values.gitlabWebhookSecret,
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
   await createTable(dynamo.endpoint, 'jira-state');
   await createTable(dynamo.endpoint, 'pagerduty-state');
   await createTable(dynamo.endpoint, 'stripe-state');
+  await createTable(dynamo.endpoint, 'gitlab-state');
   await createTable(dynamo.endpoint, 'key-values', { partitionKey: 'pk', sortKey: 'sk' });
   const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
   if (idempotencyTable !== undefined)
@@ -485,6 +529,12 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     STRIPE_STATE_TABLE: 'stripe-state',
     STRIPE_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/stripe-events`,
     STRIPE_RATE_LIMIT: '0',
+    GITLAB_API_URL: `${gitlab.url}/api/v4`,
+    GITLAB_TOKEN_SECRET: SECRET_NAMES.gitlabToken,
+    GITLAB_WEBHOOK_SECRET_SECRET: SECRET_NAMES.gitlabWebhook,
+    GITLAB_STATE_TABLE: 'gitlab-state',
+    GITLAB_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/gitlab-events`,
+    GITLAB_RATE_LIMIT: '0',
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -505,6 +555,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     dynamodbConnector,
     openaiConnector,
     stripeConnector,
+    gitlabConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -517,6 +568,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/database/dynamodb/index.ts'),
     import('../../../functions/ai/openai/index.ts'),
     import('../../../functions/finance/stripe/index.ts'),
+    import('../../../functions/devops/gitlab/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -530,6 +582,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     dynamodb: dynamodbConnector.connector,
     openai: openaiConnector.connector,
     stripe: stripeConnector.connector,
+    gitlab: gitlabConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -596,6 +649,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     redisUser,
     openai,
     stripe,
+    gitlab,
     secrets,
     dynamo,
     aws,
@@ -622,6 +676,12 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
           return { 'x-pagerduty-signature': signPagerDutyWebhook([values.pagerdutyWebhookSecret], body) };
         case 'stripe':
           return { 'stripe-signature': signStripeWebhook(body, values.stripeWebhookSecret) };
+        case 'gitlab':
+          return {
+            'x-gitlab-token': values.gitlabWebhookSecret,
+            'x-gitlab-event': 'Issue Hook',
+            'idempotency-key': randomBytes(8).toString('hex'),
+          };
         default:
           return slackHeaders(values.slackSigningSecret, body);
       }
@@ -666,6 +726,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         redis.close(),
         openai.close(),
         stripe.close(),
+        gitlab.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
