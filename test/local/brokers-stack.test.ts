@@ -4,14 +4,13 @@
  * warning naming the broker and how to start it otherwise, the shell's when it names one), and the three
  * connectors driven on the running stack over HTTP and through their request queues (SQS).
  */
-import { randomUUID } from 'node:crypto';
 import { ListQueuesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFunction } from '../../scripts/local/config/model.ts';
 import { brokerAbsent, startLocalBrokers } from '../../scripts/local/stores/brokers.ts';
 import { uniqueName } from '../peers/brokers.ts';
 import { freePort } from '../peers/tls.ts';
-import { type StackProcess, startStackProcess } from './stack-process.ts';
+import { postOperation, type StackProcess, startStackProcess } from './stack-process.ts';
 
 const fn = (key: string, environment: Record<string, string>): LocalFunction => ({
   key,
@@ -124,21 +123,7 @@ describe('Local stack: broker plan', () => {
 describe('Local stack: the broker connectors, running', () => {
   let stack: StackProcess;
 
-  async function post(
-    path: string,
-    input: unknown,
-  ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${stack.apiUrl}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${stack.apiKey}`,
-        'content-type': 'application/json',
-        'idempotency-key': randomUUID(),
-      },
-      body: JSON.stringify(input),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
+  const post = (path: string, input: unknown) => postOperation(stack, path, input);
 
   /** Sends an operation request to a function's request queue, as a deployed caller would. */
   async function enqueue(resource: string, request: unknown): Promise<void> {

@@ -109,3 +109,29 @@ export async function startStackProcess(
     },
   };
 }
+
+/**
+ * Calls a connector operation on a running stack's HTTP API as a user of `npm start` does: the stack's
+ * API key, a JSON body and a fresh idempotency key (writes need one). Answers the status and parsed body.
+ *
+ * @example
+ * ```ts
+ * const { status, body } = await postOperation(stack, '/sns/publish-message', { body: 'hi' });
+ * ```
+ */
+export async function postOperation(
+  stack: Pick<StackProcess, 'apiUrl' | 'apiKey'>,
+  path: string,
+  input: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${stack.apiUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      'content-type': 'application/json',
+      'idempotency-key': crypto.randomUUID(),
+    },
+    body: JSON.stringify(input),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}

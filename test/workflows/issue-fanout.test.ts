@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StackProcess, startStackProcess } from '../local/stack-process.ts';
+import { postOperation, type StackProcess, startStackProcess } from '../local/stack-process.ts';
 import { stateMachineArn } from './harness.ts';
 
 const RABBITMQ_QUEUE = 'circle-issues';
@@ -26,21 +26,7 @@ let stack: StackProcess;
 let sfn: SFNClient;
 let sqs: SQSClient;
 
-async function post(
-  path: string,
-  input: unknown,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${stack.apiUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${stack.apiKey}`,
-      'content-type': 'application/json',
-      'idempotency-key': randomUUID(),
-    },
-    body: JSON.stringify(input),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const post = (path: string, input: unknown) => postOperation(stack, path, input);
 
 /** Puts an event on the EventBridge connector's bus through the connector's HTTP API. */
 async function putEvent(detailType: string, detail: unknown): Promise<void> {
