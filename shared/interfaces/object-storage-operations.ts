@@ -6,6 +6,7 @@
  */
 import type { OperationBuilder } from '@circle-core/core';
 import type * as z from 'zod';
+import { ChunkObjectInput, ChunkObjectOutput } from '../models/object-chunks.ts';
 import {
   CopyObjectInput,
   CopyObjectOutput,
@@ -22,6 +23,7 @@ import {
   type PutObjectInput,
   PutObjectOutput,
 } from '../models/object-storage.ts';
+import { chunkObject } from './object-chunks.ts';
 import type { ObjectStorage } from './object-storage.ts';
 
 /** What differs per store in the operation table. */
@@ -70,6 +72,14 @@ export function objectStorageOperations<
       input: ListObjectsInput,
       output: ListObjectsOutput,
       run: (input, { client }) => client.listObjects(input),
+    }),
+    'chunk-object': op({
+      description:
+        'Splits a text object into overlapping chunks written back as batch parts, ids keyed by object version',
+      effect: 'write',
+      input: ChunkObjectInput,
+      output: ChunkObjectOutput,
+      run: (input, { client }) => chunkObject(client, input),
     }),
     'delete-object': op({
       description: 'Deletes an object (deleting a missing object succeeds)',

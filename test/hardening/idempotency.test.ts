@@ -13,7 +13,7 @@ import { type ConnectorName, type HttpResult, REPO, type Suite, startSuite } fro
 
 /** The operations that change something at the provider; each must declare `effect: 'write'`. */
 const WRITES: Record<ConnectorName, string[]> = {
-  s3: ['copy-object', 'delete-object', 'put-object'],
+  s3: ['chunk-object', 'copy-object', 'delete-object', 'put-object'],
   postgres: ['execute', 'insert-rows'],
   mysql: ['execute', 'insert-rows'],
   slack: ['post-message', 'update-message'],

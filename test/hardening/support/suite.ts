@@ -203,6 +203,7 @@ function samplesFor(schema: string, database: string): Record<ConnectorName, Rec
       'list-objects': { prefix: 'seed/' },
       'delete-object': { key: 'probe/gone.txt' },
       'copy-object': { sourceKey: 'seed/readme.txt', key: 'probe/copy.txt' },
+      'chunk-object': { key: 'seed/readme.txt', size: 200, overlap: 20 },
       'presign-url': { key: 'seed/readme.txt' },
     },
     postgres: {
