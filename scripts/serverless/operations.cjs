@@ -3,7 +3,7 @@
 // queue or workflow gets it without anyone remembering to add it (settings: `custom.alarmTopicArn` and
 // `custom.handOffMaxAgeSeconds` in serverless.yml; README: Operating a stage):
 // - CloudWatch alarms to one SNS topic (`alarmTopicArn`, or a topic this stack creates and outputs as
-//   AlarmTopicArn): every function's Errors and Throttles, every dead-letter queue's depth above 0, every
+//   AlarmTopicArn): every function's Errors and Throttles (one metric-math alarm each), every dead-letter queue's depth above 0, every
 //   state machine's failed and timed-out executions, and the age of the oldest message in every queue no
 //   function consumes (the hand-off queues other services read);
 // - outputs an operator looks up: every queue's URL (`<Queue>Url`) and every bucket's name
@@ -86,32 +86,43 @@ class Operations {
   }
 
   functionAlarms(template) {
+    // One alarm per function on errors and throttles together (metric math), as for state machines: one
+    // CloudFormation resource each, not two, which keeps the single stack under its 500-resource limit.
     return Object.entries(template.Resources)
       .filter(hasType('AWS::Lambda::Function'))
-      .flatMap(([id]) => {
+      .map(([id]) => {
         const base = id.replace(/LambdaFunction$/, '');
-        const metric = (name) => ({
-          Namespace: 'AWS/Lambda',
-          MetricName: name,
-          Dimensions: [{ Name: 'FunctionName', Value: { Ref: id } }],
-          Statistic: 'Sum',
-          Period: PERIOD_SECONDS,
-          Threshold: 0,
+        const query = (name) => ({
+          Id: name.toLowerCase(),
+          ReturnData: false,
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/Lambda',
+              MetricName: name,
+              Dimensions: [{ Name: 'FunctionName', Value: { Ref: id } }],
+            },
+            Period: PERIOD_SECONDS,
+            Stat: 'Sum',
+          },
         });
-        return [
-          {
-            id: `${base}ErrorsAlarm`,
-            name: `${base}-errors`,
-            description: `${base}: invocations failed (an unhandled error, a timeout, or a task's thrown error)`,
-            metric: metric('Errors'),
+        return {
+          id: `${base}ErrorsAlarm`,
+          name: `${base}-errors`,
+          description: `${base}: invocations failed (an unhandled error, a timeout, or a task's thrown error) or were throttled (concurrency limits)`,
+          metric: {
+            Threshold: 0,
+            Metrics: [
+              query('Errors'),
+              query('Throttles'),
+              {
+                Id: 'errorsOrThrottles',
+                Expression: 'FILL(errors, 0) + FILL(throttles, 0)',
+                Label: 'failed or throttled invocations',
+                ReturnData: true,
+              },
+            ],
           },
-          {
-            id: `${base}ThrottlesAlarm`,
-            name: `${base}-throttles`,
-            description: `${base}: invocations were throttled (concurrency limits)`,
-            metric: metric('Throttles'),
-          },
-        ];
+        };
       });
   }
 
