@@ -184,6 +184,22 @@ describe('Function: tableFailure', () => {
       expect(tableFailure(response(200, { error: { code: 'taken' } }), table, context)).toBeUndefined();
       expect(tableFailure(response(400, { code: 'taken' }), { codeIn: 'body' }, context)).toBeUndefined();
     });
+
+    it("looks an integer code up as its decimal text (Twilio's { code: 20404 }), never a fraction", () => {
+      // Prepare
+      const numeric: ErrorTable = {
+        codeIn: 'body',
+        rows: { '20404': { kind: 'not-found', meaning: 'gone' } },
+      };
+
+      // Act
+      const error = tableFailure(response(404, { code: 20404, message: 'x' }), numeric, context);
+
+      // Assess
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error?.message).toBe('Acme things.create failed: gone (20404)');
+      expect(tableFailure(response(404, { code: 20404.5 }), numeric, context)).toBeUndefined();
+    });
   });
 
   describe('codeIn: status', () => {

@@ -44,7 +44,7 @@ export interface ErrorTable {
    * keep the core's status mapping (`status`, `body`) or are unexpected (`ok-false`).
    */
   codeIn: 'status' | 'body' | 'ok-false';
-  /** The body field holding the code, dotted for nesting (`error.code`); for `body` and `ok-false`. */
+  /** The body field holding the code (a string, or an integer looked up as its decimal text), dotted for nesting (`error.code`); for `body` and `ok-false`. */
   codeField?: string;
   /** For `ok-false`: the boolean field that is true on success; default `ok`. */
   okField?: string;
@@ -225,7 +225,9 @@ export function tableFailure(
   if (table === undefined) return undefined;
   if (table.codeIn === 'ok-false') return status < 300 ? okFalseFailure(response, table, context) : undefined;
   if (status < 400) return undefined;
-  const code = table.codeIn === 'status' ? String(status) : fieldAt(response.body, table.codeField ?? 'code');
+  const raw = table.codeIn === 'status' ? String(status) : fieldAt(response.body, table.codeField ?? 'code');
+  // Numeric codes (Twilio's `{ code: 20404 }`) are looked up as their decimal text.
+  const code = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
   if (typeof code !== 'string' || table.rows === undefined || ownValue(table.rows, code) === undefined) {
     return undefined;
   }

@@ -1,0 +1,102 @@
+/**
+ * The Twilio client as a library, against the Twilio contract fake: the notifier interface's conformance
+ * suite (SMS offers no optional ability, so every refusal test runs), the next_page_uri cursor, and the
+ * error table on Twilio's numeric codes.
+ */
+import { randomUUID } from 'node:crypto';
+import { configureSecrets, defineSecret, NotFoundError, ValidationError } from '@circle-core/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeNotifierConformance } from '#shared/interfaces/notifier.conformance.ts';
+import {
+  startTwilioFake,
+  TWILIO_INVALID_NUMBER,
+  TWILIO_SANDBOX_FROM,
+  TWILIO_SANDBOX_SECRET,
+} from '../../../scripts/local/sandboxes/twilio.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { nextPageUri, TwilioApi, twilioApi, twilioAuth } from './client.ts';
+
+const SECRET = `test/twilio/library-${randomUUID().slice(0, 8)}`;
+let secrets: SecretsManagerPeer;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  secrets = await startSecretsManager({ [SECRET]: TWILIO_SANDBOX_SECRET });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
+  configureSecrets({});
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await secrets.close();
+});
+
+describeNotifierConformance('Twilio', async () => {
+  const fake = await startTwilioFake();
+  fake.state.sendCallbacks = false;
+  const secret = defineSecret(SECRET);
+  const rest = twilioApi.client({ baseUrl: fake.url, auth: twilioAuth(secret), coordination: false });
+  return {
+    notifier: new TwilioApi(rest, secret, { from: TWILIO_SANDBOX_FROM }),
+    channel: '+15558675310',
+    missingChannel: TWILIO_INVALID_NUMBER,
+    readMessage: async (channel, ts) => {
+      const found = fake.state.messages.find((m) => m.sid === ts && m.to === channel);
+      return found === undefined ? undefined : { text: found.body };
+    },
+    close: () => fake.close(),
+  };
+});
+
+describe('Class: TwilioApi', () => {
+  it('refuses a send without any sender before calling Twilio, and names a missing message', async () => {
+    // Prepare
+    const fake = await startTwilioFake();
+    const secret = defineSecret(SECRET);
+    const api = new TwilioApi(
+      twilioApi.client({ baseUrl: fake.url, auth: twilioAuth(secret), coordination: false }),
+      secret,
+    );
+
+    // Act
+    const unsent = api.sendMessage({ to: '+15558675310', body: 'x' });
+    const missing = api.getMessage({ sid: `SM${'0'.repeat(32)}` });
+
+    // Assess
+    await expect(unsent).rejects.toBeInstanceOf(ValidationError);
+    await expect(missing).rejects.toBeInstanceOf(NotFoundError);
+    expect(fake.logFor('send-message')).toEqual([]);
+    api.close();
+    await fake.close();
+  });
+});
+
+describe('Pagination: nextPageUri', () => {
+  it('keeps only Page and PageToken of next_page_uri, and refuses a forged cursor', () => {
+    // Act
+    const next = nextPageUri.next({
+      headers: {},
+      query: {},
+      count: 2,
+      body: {
+        next_page_uri: '/2010-04-01/Accounts/AC1/Messages.json?PageSize=2&Page=1&PageToken=PASM1&To=%2B1',
+      },
+    });
+    const forged = Buffer.from('1:PA/../x').toString('base64url');
+
+    // Assess
+    expect(nextPageUri.query({ To: '+1', PageSize: 2 }, next.nextCursor)).toEqual({
+      To: '+1',
+      PageSize: 2,
+      Page: '1',
+      PageToken: 'PASM1',
+    });
+    expect(nextPageUri.next({ headers: {}, query: {}, count: 0, body: { next_page_uri: null } })).toEqual({});
+    expect(() => nextPageUri.query({}, forged)).toThrow(ValidationError);
+  });
+});

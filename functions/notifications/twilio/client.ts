@@ -1,0 +1,266 @@
+/**
+ * Twilio Programmable Messaging as data for the core's REST kit, and the calls the operations make: the
+ * only file that talks to Twilio. Basic auth with the Account SID and auth token (or an API key SID and
+ * secret) from one JSON secret; form-encoded request bodies; `{ code, message, more_info, status }` error
+ * bodies mapped by the table in `errors.ts`; pages followed through `next_page_uri`.
+ */
+import {
+  ConfigurationError,
+  defineRestProvider,
+  type PageQuery,
+  type PaginationStyle,
+  parseInput,
+  type RequestAuth,
+  type RestClient,
+  type Secret,
+  ValidationError,
+} from '@circle-core/core';
+import * as z from 'zod';
+import { requireCapability } from '#shared/interfaces/capabilities.ts';
+import type { Notifier, NotifierCapability } from '#shared/interfaces/notifier.ts';
+import type {
+  FindUserByEmailInput,
+  ListChannelsInput,
+  ListChannelsOutput,
+  NotifierUser,
+  PostMessageOutput,
+  UpdateMessageInput,
+  UpdateMessageOutput,
+} from '#shared/models/notifier.ts';
+import { TWILIO_ERRORS } from './errors.ts';
+import {
+  type ListMessagesInput,
+  type Message,
+  MessageAnswer,
+  type MessagePage,
+  MessagePageAnswer,
+  type MessageRef,
+  PostSmsInput,
+  type SendMessageInput,
+} from './models.ts';
+
+/** The JSON of the credentials secret. */
+export const TwilioCredentials = z.lazy(() =>
+  z
+    .object({
+      accountSid: z.string().regex(/^AC[0-9a-f]{32}$/, 'must be an Account SID (AC and 32 hex digits)'),
+      authToken: z.string().min(1).optional(),
+      apiKeySid: z
+        .string()
+        .regex(/^SK[0-9a-f]{32}$/, 'must be an API key SID (SK...)')
+        .optional(),
+      apiKeySecret: z.string().min(1).optional(),
+    })
+    .refine((value) => value.authToken !== undefined || (value.apiKeySid && value.apiKeySecret), {
+      message: 'needs authToken, or apiKeySid with apiKeySecret',
+    }),
+);
+export type TwilioCredentials = z.output<typeof TwilioCredentials>;
+
+/** Reads the credentials secret; a bad shape is a ConfigurationError naming fields, never values. */
+export async function readTwilioCredentials(secret: Secret): Promise<TwilioCredentials> {
+  try {
+    return await secret.json(TwilioCredentials);
+  } catch (error) {
+    throw error instanceof ConfigurationError
+      ? error
+      : new ConfigurationError(
+          `The Twilio credentials secret ${secret.name} is not { accountSid, authToken }`,
+        );
+  }
+}
+
+/** Basic auth: the API key pair when the secret has one, else Account SID and auth token; re-read after a 401. */
+export function twilioAuth(secret: Secret): RequestAuth {
+  return {
+    async apply(request) {
+      const c = await readTwilioCredentials(secret);
+      const pair =
+        c.apiKeySid === undefined ? `${c.accountSid}:${c.authToken}` : `${c.apiKeySid}:${c.apiKeySecret}`;
+      request.headers['authorization'] = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+    },
+    async refresh() {
+      await secret.refresh();
+      return true;
+    },
+  };
+}
+
+const PAGE_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+const invalidCursor = () =>
+  new ValidationError('cursor is not one this connector issued', [
+    { pointer: '/cursor', message: 'expected the nextCursor of a previous page' },
+  ]);
+
+/**
+ * Twilio's paging: an answer's `next_page_uri` carries `Page` and `PageToken`; the cursor keeps those two
+ * (nothing else from the URI can be smuggled back) and the filters of the first page stay as sent.
+ */
+export const nextPageUri: PaginationStyle = {
+  name: 'next-page-uri',
+  query(first: PageQuery, cursor: string | undefined): PageQuery {
+    if (cursor === undefined) return first;
+    const [page, token] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+    if (page === undefined || !/^\d{1,6}$/.test(page) || token === undefined || !PAGE_TOKEN.test(token)) {
+      throw invalidCursor();
+    }
+    return { ...first, Page: page, PageToken: token };
+  },
+  next({ body }) {
+    const uri = (body as { next_page_uri?: unknown }).next_page_uri;
+    if (typeof uri !== 'string' || uri === '') return {};
+    const params = new URL(uri, 'https://api.twilio.com').searchParams;
+    const page = params.get('Page') ?? '';
+    const token = params.get('PageToken') ?? '';
+    if (!/^\d{1,6}$/.test(page) || !PAGE_TOKEN.test(token)) return {};
+    return { nextCursor: Buffer.from(`${page}:${token}`).toString('base64url'), nextPage: Number(page) };
+  },
+};
+
+/** Twilio as data; its settings are `TWILIO_API_URL`, `TWILIO_TIMEOUT_MS`, ... */
+export const twilioApi = defineRestProvider({
+  name: 'Twilio',
+  settingsPrefix: 'TWILIO',
+  baseUrl: 'https://api.twilio.com',
+  baseUrlNote: 'a region edge such as `https://api.dublin.ie1.twilio.com`',
+  auth: { kind: 'basic' },
+  // Failed answers carry `{ code, message, more_info, status }` with a numeric code.
+  errors: { codeIn: 'body', codeField: 'code', rows: TWILIO_ERRORS },
+  pagination: nextPageUri,
+});
+
+function toMessage(answer: MessageAnswer): Message {
+  const segments = answer.num_segments == null ? null : Number.parseInt(answer.num_segments, 10);
+  return {
+    sid: answer.sid,
+    to: answer.to,
+    from: answer.from,
+    messagingServiceSid: answer.messaging_service_sid ?? null,
+    body: answer.body,
+    status: answer.status,
+    direction: answer.direction,
+    segments: Number.isNaN(segments) ? null : segments,
+    errorCode: answer.error_code ?? null,
+    errorMessage: answer.error_message ?? null,
+    createdAt: answer.date_created,
+    sentAt: answer.date_sent ?? null,
+    price: answer.price ?? null,
+    priceUnit: answer.price_unit ?? null,
+  };
+}
+
+/** The default sender of messages without `from` or `messagingServiceSid` (settings). */
+export interface TwilioSender {
+  from?: string | undefined;
+  messagingServiceSid?: string | undefined;
+  statusCallback?: string | undefined;
+}
+
+/**
+ * Twilio's calls on parsed input, and the notifier interface (post only: SMS has no threads, blocks,
+ * edits, channel list or user lookup). Sending is a POST without an idempotency key at Twilio, so it is
+ * sent once; reads are retried by the core.
+ *
+ * @example
+ * ```ts
+ * const api = new TwilioApi(twilioApi.client({ auth: twilioAuth(secret) }), secret, { from: '+15005550006' });
+ * const { sid } = await api.sendMessage({ to: '+15558675310', body: 'Disk full on db-1' });
+ * ```
+ */
+export class TwilioApi implements Notifier {
+  readonly capabilities: ReadonlySet<NotifierCapability> = new Set();
+  readonly #rest: RestClient;
+  readonly #secret: Secret;
+  readonly #sender: TwilioSender;
+
+  constructor(rest: RestClient, secret: Secret, sender: TwilioSender = {}) {
+    this.#rest = rest;
+    this.#secret = secret;
+    this.#sender = sender;
+  }
+
+  async #account(): Promise<string> {
+    return `/2010-04-01/Accounts/${(await readTwilioCredentials(this.#secret)).accountSid}`;
+  }
+
+  async sendMessage(input: SendMessageInput): Promise<Message> {
+    const from = input.from ?? (input.messagingServiceSid === undefined ? this.#sender.from : undefined);
+    const service =
+      input.messagingServiceSid ?? (from === undefined ? this.#sender.messagingServiceSid : undefined);
+    if (from === undefined && service === undefined) {
+      throw new ValidationError('Give from or messagingServiceSid (no default sender is configured)', [
+        { pointer: '/from', message: 'required without messagingServiceSid or TWILIO_FROM_NUMBER' },
+      ]);
+    }
+    const form = new URLSearchParams({ To: input.to, Body: input.body });
+    if (from !== undefined) form.set('From', from);
+    if (service !== undefined) form.set('MessagingServiceSid', service);
+    const callback = input.statusCallback ?? this.#sender.statusCallback;
+    if (callback !== undefined) form.set('StatusCallback', callback);
+    const answer = await this.#rest.post(`${await this.#account()}/Messages.json`, MessageAnswer, {
+      body: form.toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      what: 'a created message',
+    });
+    return toMessage(answer);
+  }
+
+  async getMessage(input: MessageRef): Promise<Message> {
+    const answer = await this.#rest.get(
+      `${await this.#account()}/Messages/${input.sid}.json`,
+      MessageAnswer,
+      {
+        what: 'a message',
+        notFound: `Twilio message ${input.sid}`,
+      },
+    );
+    return toMessage(answer);
+  }
+
+  async listMessages(input: ListMessagesInput): Promise<MessagePage> {
+    const page = await this.#rest.list(`${await this.#account()}/Messages.json`, MessagePageAnswer, {
+      query: { To: input.to, From: input.from, DateSent: input.dateSent, PageSize: input.pageSize },
+      cursor: input.cursor,
+      what: 'the messages',
+      items: (answer) => answer.messages.map(toMessage),
+    });
+    return page.nextCursor === undefined
+      ? { messages: page.items }
+      : { messages: page.items, nextCursor: page.nextCursor };
+  }
+
+  /** The notifier's post: an SMS to `channel` (E.164); blocks and threads are refused with a 501. */
+  async postMessage(input: PostSmsInput): Promise<PostMessageOutput> {
+    const parsed = parseInput(PostSmsInput, input);
+    if (parsed.blocks !== undefined) requireCapability(this, 'blocks', 'Twilio SMS');
+    if (parsed.threadTs !== undefined) requireCapability(this, 'threads', 'Twilio SMS');
+    const sent = await this.sendMessage({ to: parsed.channel, body: parsed.text ?? '' });
+    return { channel: sent.to, ts: sent.sid };
+  }
+
+  async updateMessage(_input: UpdateMessageInput): Promise<UpdateMessageOutput> {
+    requireCapability(this, 'update', 'Twilio SMS');
+    throw new Error('unreachable');
+  }
+
+  async listChannels(_input?: ListChannelsInput): Promise<ListChannelsOutput> {
+    requireCapability(this, 'channels', 'Twilio SMS');
+    throw new Error('unreachable');
+  }
+
+  async findUserByEmail(_input: FindUserByEmailInput): Promise<NotifierUser> {
+    requireCapability(this, 'user-lookup', 'Twilio SMS');
+    throw new Error('unreachable');
+  }
+
+  /** The cheapest authenticated call: the account's first message, proving credentials and URL. */
+  async ping(): Promise<void> {
+    await this.#rest.get(`${await this.#account()}/Messages.json`, MessagePageAnswer, {
+      query: { PageSize: 1 },
+    });
+  }
+
+  close(): void {
+    this.#rest.close();
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Twilio's error codes (https://www.twilio.com/docs/api/errors) as rows of the core's REST error table:
+ * a failed answer's body is `{ code, message, more_info, status }` and its numeric `code` picks the core
+ * error class (and so the HTTP status, the queue's retry-or-drop and the Step Functions error name).
+ * Codes without a row keep the status mapping.
+ */
+import type { ErrorRow } from '@circle-core/core';
+
+export const TWILIO_ERRORS: Readonly<Record<string, ErrorRow>> = {
+  '20003': { kind: 'auth', meaning: 'the Account SID, auth token or API key is wrong or revoked' },
+  '20404': { kind: 'not-found', meaning: 'the resource does not exist in this account' },
+  '20429': { kind: 'rate-limited', meaning: 'too many requests; wait as Retry-After says' },
+  '20500': { kind: 'unavailable', meaning: 'Twilio failed; try again' },
+  '20503': { kind: 'unavailable', meaning: 'Twilio is unavailable; try again' },
+  // A well-formed E.164 number (checked before the call) that Twilio says is no phone number: the SMS
+  // counterpart of a channel that does not exist.
+  '21211': { kind: 'not-found', meaning: "the 'To' number is not a valid phone number" },
+  '21602': { kind: 'validation', meaning: 'the message body is required' },
+  '21603': { kind: 'validation', meaning: "a 'From' number or MessagingServiceSid is required" },
+  '21606': { kind: 'validation', meaning: "the 'From' number is not an SMS-capable number of this account" },
+  '21608': { kind: 'forbidden', meaning: 'a trial account may only send to verified numbers' },
+  '21610': { kind: 'forbidden', meaning: 'the recipient has unsubscribed (replied STOP) from this sender' },
+  '21617': { kind: 'validation', meaning: 'the body exceeds 1600 characters' },
+};
