@@ -52,6 +52,20 @@ export const WORKFLOWS = [
     summary:
       'An issue-opened event routed by an EventBridge rule, triaged by label and fanned out via SNS (to SQS) and RabbitMQ',
   },
+  {
+    name: 'rag-ingest',
+    logicalId: 'RagIngestStateMachine',
+    trigger: 'on-demand',
+    summary:
+      'Documents in S3 chunked with overlap, embedded in batches and upserted into a vector store; a re-run writes nothing',
+  },
+  {
+    name: 'rag-answer',
+    logicalId: 'RagAnswerStateMachine',
+    trigger: 'on-demand',
+    summary:
+      'A question embedded, the closest passages queried, and a chat answer citing the passage ids it used',
+  },
 ] as const satisfies readonly Workflow[];
 
 export type WorkflowName = (typeof WORKFLOWS)[number]['name'];

@@ -119,7 +119,73 @@ function triageEnvelope(number: number): Json {
 
 const ISSUE_TRIAGE = triageEnvelope(1);
 
+const RAG_INGEST: Json = {
+  keys: ['docs/validation.md'],
+  embeddingProvider: 'openai',
+  vectorStore: 'qdrant',
+  collection: 'validation',
+};
+
+const RAG_ANSWER: Json = {
+  question: 'What is validated?',
+  embeddingProvider: 'bedrock',
+  chatProvider: 'anthropic',
+  vectorStore: 'pgvector',
+  collection: 'validation',
+};
+
+/** Rows for a required non-empty string field. */
+const NOT_A_STRING: [string, Json | typeof MISSING][] = [
+  ['missing', MISSING],
+  ['null', null],
+  ['a number', 7],
+  ['an empty string', ''],
+];
+
 const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
+  'rag-ingest': [
+    ...notAnObject(RAG_INGEST),
+    ...badField(RAG_INGEST, 'keys', [
+      ['missing', MISSING],
+      ['a string', 'docs/validation.md'],
+      ['an object', { 0: 'docs/validation.md' }],
+      ['an empty array', []],
+      ['101 keys', Array.from({ length: 101 }, () => 'docs/a.md')],
+      ['an array with an empty string', ['docs/a.md', '']],
+      ['an array with a number', [42]],
+    ]),
+    ...badField(RAG_INGEST, 'embeddingProvider', [
+      ['missing', MISSING],
+      ['a number', 1],
+      ['anthropic (no embeddings API)', 'anthropic'],
+    ]),
+    ...badField(RAG_INGEST, 'vectorStore', [
+      ['missing', MISSING],
+      ['null', null],
+      ['not a vector store', 'redis'],
+    ]),
+    ...badField(RAG_INGEST, 'collection', NOT_A_STRING),
+    ...badField(RAG_INGEST, 'correlationId', [['a number', 42]]),
+  ],
+  'rag-answer': [
+    ...notAnObject(RAG_ANSWER),
+    ...badField(RAG_ANSWER, 'question', NOT_A_STRING),
+    ...badField(RAG_ANSWER, 'embeddingProvider', [
+      ['missing', MISSING],
+      ['not a provider', 'cohere'],
+    ]),
+    ...badField(RAG_ANSWER, 'chatProvider', [
+      ['missing', MISSING],
+      ['a boolean', true],
+      ['not a provider', 'gemini'],
+    ]),
+    ...badField(RAG_ANSWER, 'vectorStore', [
+      ['missing', MISSING],
+      ['not a vector store', 'pgvector2'],
+    ]),
+    ...badField(RAG_ANSWER, 'collection', NOT_A_STRING),
+    ...badField(RAG_ANSWER, 'correlationId', [['a number', 42]]),
+  ],
   incident: [
     ...notAnObject(INCIDENT),
     ...badField(INCIDENT, 'alertId', [
