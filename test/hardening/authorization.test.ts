@@ -34,6 +34,7 @@ const FUNCTION_FILES: Record<string, string> = {
   openai: 'functions/ai/openai/function.yml',
   stripe: 'functions/finance/stripe/function.yml',
   gitlab: 'functions/devops/gitlab/function.yml',
+  oidc: 'functions/security/oidc/function.yml',
 };
 
 let suite: Suite;

@@ -49,6 +49,7 @@ const WRITES: Record<ConnectorName, string[]> = {
     'trigger-pipeline',
     'update-issue',
   ],
+  oidc: [],
 };
 
 let suite: Suite;
@@ -104,6 +105,7 @@ describe('Idempotency: declarations', () => {
         openai: '../../functions/ai/openai/index.ts',
         stripe: '../../functions/finance/stripe/index.ts',
         gitlab: '../../functions/devops/gitlab/index.ts',
+        oidc: '../../functions/security/oidc/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -20,6 +20,8 @@ let suite: Suite;
 let logs: CapturedLogs;
 /** Everything a caller or the Lambda runtime would see: responses and thrown errors. */
 const outputs: string[] = [];
+/** Tokens given to the OIDC connector besides the suite's own: none may be echoed (their signatures). */
+const oidcTokens: string[] = [];
 /** Signature header values sent to the webhook routes. */
 const signatures: string[] = [];
 const ROTATED = {
@@ -34,6 +36,7 @@ const ROTATED = {
   openaiApiKey: 'sk-rotated-leak-check-3b3b3b3b',
   stripeApiKey: 'rk_test_rotatedLeakCheck4c4c4c4c',
   gitlabToken: 'glpat-rotated-leak-check-5d5d5d5d',
+  oidcClientSecret: 'oidc-rotated-leak-check-6e6e6e6e',
   redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
   redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
 };
@@ -442,6 +445,44 @@ beforeAll(async () => {
   });
   await queue('gitlab', [{ operation: 'comment-on-issue', input: { project: 'ops/platform' } }, 'not json']);
   await task('gitlab', 'get-merge-request', { project: 'ops/platform', iid: 99 });
+
+  // OIDC: the token inputs are the secrets here. A valid token, each refused check (expired, forged kid,
+  // tampered payload, wrong audience), malformed and oversized input, introspection live and inactive, a
+  // 5xx retried, a client-secret rotation and a revoked client, userinfo refused, queue and task.
+  const { oidc, oidcToken } = suite;
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: oidc.url, sub: 'user-jenny', aud: 'circle-core-api', iat: now, exp: now + 600 };
+  const expired = oidc.state.sign({ ...claims, exp: now - 3600 });
+  const forged = oidc.state.sign(claims, { kid: 'forged-leak-check' });
+  const [header, , signature] = oidcToken.split('.');
+  const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'admin' })).toString('base64url')}.${signature}`;
+  const foreign = oidc.state.sign({ ...claims, aud: 'someone-else' });
+  oidcTokens.push(expired, forged, tampered, foreign);
+  await http('oidc', '/oidc/verify-token', { token: oidcToken, requiredScopes: ['issues:read'] });
+  await http('oidc', '/oidc/verify-token', { token: oidcToken, requiredScopes: ['issues:admin'] });
+  for (const token of [expired, forged, tampered, foreign, 'leak.check.malformed'])
+    await http('oidc', '/oidc/verify-token', { token });
+  await http('oidc', '/oidc/verify-token', { token: oidcToken, audience: 'x' });
+  await http('oidc', '/oidc/introspect-token', { token: oidcToken });
+  await http('oidc', '/oidc/introspect-token', { token: foreign, tokenTypeHint: 'access_token' });
+  oidc.inject({ kind: 'server-error', status: 503 }, { route: 'introspect' });
+  await http('oidc', '/oidc/introspect-token', { token: oidcToken });
+  const oidcClient = 'circle-core-hardening';
+  secrets.set(
+    SECRET_NAMES.oidcClient,
+    JSON.stringify({ clientId: oidcClient, clientSecret: ROTATED.oidcClientSecret }),
+  );
+  oidc.state.clients.set(oidcClient, ROTATED.oidcClientSecret);
+  await http('oidc', '/oidc/introspect-token', { token: oidcToken });
+  oidc.state.clients.set(oidcClient, 'revoked-leak-check');
+  await http('oidc', '/oidc/introspect-token', { token: oidcToken });
+  oidc.state.clients.set(oidcClient, ROTATED.oidcClientSecret);
+  await http('oidc', '/oidc/get-userinfo', { accessToken: oidcToken });
+  await http('oidc', '/oidc/get-userinfo', { accessToken: expired });
+  await http('oidc', '/oidc/describe-issuer', {});
+  await queue('oidc', [{ operation: 'verify-token', input: { token: forged } }, 'not json']);
+  await task('oidc', 'introspect-token', { token: tampered, tokenTypeHint: 'refresh_token' });
+  await task('oidc', 'get-userinfo', { accessToken: foreign });
   logs.restore();
 }, 120_000);
 
@@ -466,6 +507,11 @@ describe('Secrets in output: every connector, every path', () => {
     expect(suite.gitlab.logFor('list-issues').map((entry) => entry.status)).toEqual([503, 200]);
     expect(suite.gitlab.logFor('get-file').map((entry) => entry.status)).toEqual([401, 200]);
     expect(suite.gitlab.logFor('get-pipeline').map((entry) => entry.status)).toEqual([401, 401]);
+    // The issuer was reached: introspection 200s, the 503 retried, the rotation re-read, the revoked client.
+    expect(suite.oidc.logFor('introspect').map((entry) => entry.status)).toEqual([
+      200, 200, 503, 200, 401, 200, 401, 401, 200,
+    ]);
+    expect(suite.oidc.logFor('userinfo').map((entry) => entry.status)).toEqual([200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);
     // MySQL fetched its secret again after the refusal and was refused again: the wrong password was sent.
@@ -478,6 +524,18 @@ describe('Secrets in output: every connector, every path', () => {
     const values = [...Object.values(suite.values), ...Object.values(ROTATED)];
     // Assess
     for (const value of values) expect(text, 'a secret value').not.toContain(value);
+  });
+
+  it('never writes a token given to the OIDC connector (whole, or its signature)', () => {
+    // Prepare
+    const text = `${logs.text()}\n${outputs.join('\n')}`;
+    const tokens = [suite.oidcToken, ...oidcTokens];
+    // Assess
+    expect(oidcTokens.length).toBe(4);
+    for (const token of tokens) {
+      expect(text, 'an OIDC token').not.toContain(token);
+      expect(text, "an OIDC token's signature").not.toContain(token.split('.')[2]);
+    }
   });
 
   it('never writes an Authorization header value (bearer tokens, SigV4 signatures)', () => {

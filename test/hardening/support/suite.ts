@@ -1,9 +1,9 @@
 /**
  * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira,
- * PagerDuty, Redis, DynamoDB, OpenAI) loaded together in one test process, each against a real peer: s3rver, the machine's
+ * PagerDuty, Redis, DynamoDB, OpenAI, Stripe, GitLab, OIDC) loaded together in one test process, each against a real peer: s3rver, the machine's
  * PostgreSQL behind a password gate, the machine's MariaDB as a user of its own with a distinctive
  * password, the machine's Redis as an ACL user of its own under a prefix of the run, the Slack, GitHub,
- * Jira, PagerDuty and OpenAI contract fakes, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
+ * Jira, PagerDuty, OpenAI, Stripe and GitLab contract fakes, the local OpenID Connect issuer, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
  * table and the webhook delivery ledgers and the SQS/Step Functions JSON fake for their event sinks. Every peer is
  * reachable, so a 5xx from a connector is a bug, not an outage. The secret values are distinctive, so a
  * leak test can look for them.
@@ -21,6 +21,7 @@ import {
   startJiraFake,
 } from '../../../scripts/local/sandboxes/jira.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type OidcFake, startOidcFake } from '../../../scripts/local/sandboxes/oidc.ts';
 import { type OpenaiFakeState, startOpenaiFake } from '../../../scripts/local/sandboxes/openai.ts';
 import {
   PAGERDUTY_SANDBOX_FROM,
@@ -61,7 +62,8 @@ export type ConnectorName =
   | 'dynamodb'
   | 'openai'
   | 'stripe'
-  | 'gitlab';
+  | 'gitlab'
+  | 'oidc';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -75,6 +77,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'openai',
   'stripe',
   'gitlab',
+  'oidc',
 ];
 
 /** What every connector module exports. */
@@ -124,6 +127,10 @@ export interface SecretValues {
   stripeWebhookSecret: string;
   gitlabToken: string;
   gitlabWebhookSecret: string;
+  /** The OIDC connector's introspection client secret. */
+  oidcClientSecret: string;
+  /** The signature part of the access token in the OIDC samples: a token input must never be echoed. */
+  oidcTokenSignature: string;
 }
 
 export interface Suite {
@@ -144,6 +151,10 @@ export interface Suite {
   stripe: FakeServer<StripeFakeState>;
   /** The GitLab contract fake; it accepts `values.gitlabToken` (PRIVATE-TOKEN). */
   gitlab: FakeServer<GitlabFakeState>;
+  /** The local OpenID Connect issuer; its client `values.oidcClientSecret` introspects. */
+  oidc: OidcFake;
+  /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
+  oidcToken: string;
   secrets: SecretsManagerFake;
   dynamo: DynalitePeer;
   aws: AwsJsonFake;
@@ -186,6 +197,7 @@ export const SECRET_NAMES = {
   stripeWebhook: 'circle-core/stripe/webhook-secret',
   gitlabToken: 'circle-core/gitlab/token',
   gitlabWebhook: 'circle-core/gitlab/webhook-secret',
+  oidcClient: 'circle-core/oidc/client',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -194,8 +206,18 @@ function distinct(prefix: string): string {
   return `${prefix}${randomBytes(12).toString('hex')}`;
 }
 
-function samplesFor(schema: string, database: string): Record<ConnectorName, Record<string, unknown>> {
+function samplesFor(
+  schema: string,
+  database: string,
+  oidcToken: string,
+): Record<ConnectorName, Record<string, unknown>> {
   return {
+    oidc: {
+      'verify-token': { token: oidcToken, requiredScopes: ['issues:read'] },
+      'introspect-token': { token: oidcToken, tokenTypeHint: 'access_token' },
+      'get-userinfo': { accessToken: oidcToken },
+      'describe-issuer': {},
+    },
     s3: {
       'put-object': { key: 'probe/a.txt', body: 'probe' },
       'get-object': { key: 'seed/readme.txt' },
@@ -373,6 +395,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     stripeWebhookSecret: distinct('whsec_hardening'),
     gitlabToken: distinct('glpat-hardening-'),
     gitlabWebhookSecret: distinct('gitlab-webhook-'),
+    oidcClientSecret: distinct('oidc-client-secret-'),
+    oidcTokenSignature: '',
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -394,7 +418,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai, stripe, gitlab] =
+  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai, stripe, gitlab, oidc] =
     await Promise.all([
       startS3rver({ buckets: ['data'] }),
       startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -416,6 +440,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       startOpenaiFake(),
       startStripeFake(),
       startGitlabFake(),
+      startOidcFake(),
     ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
@@ -424,6 +449,24 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   gitlab.state.tokens.clear();
   gitlab.state.tokens.add(values.gitlabToken);
   const redisUser = await redis.addUser(values.redisPassword);
+  const oidcClientId = 'circle-core-hardening';
+  oidc.state.clients.clear();
+  oidc.state.clients.set(oidcClientId, values.oidcClientSecret);
+  // A live access token for the user, as the issuer's token endpoint mints them (introspection knows its jti).
+  const oidcNow = Math.floor(Date.now() / 1000);
+  const oidcJti = randomBytes(8).toString('hex');
+  oidc.state.live.add(oidcJti);
+  const oidcToken = oidc.state.sign({
+    iss: oidc.url,
+    sub: 'user-jenny',
+    aud: 'circle-core-api',
+    iat: oidcNow,
+    exp: oidcNow + 3600,
+    jti: oidcJti,
+    scope: 'issues:read',
+    client_id: oidcClientId,
+  });
+  values.oidcTokenSignature = oidcToken.split('.')[2] ?? '';
   jira.state.tokens.clear();
   jira.state.tokens.add(`${JIRA_SANDBOX_EMAIL}:${values.jiraToken}`);
   pagerduty.state.tokens.clear();
@@ -458,6 +501,10 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.stripeWebhook]: values.stripeWebhookSecret,
     [SECRET_NAMES.gitlabToken]: values.gitlabToken,
     [SECRET_NAMES.gitlabWebhook]: values.gitlabWebhookSecret,
+    [SECRET_NAMES.oidcClient]: JSON.stringify({
+      clientId: oidcClientId,
+      clientSecret: values.oidcClientSecret,
+    }),
   });
   await createTable(dynamo.endpoint, 'github-state');
   await createTable(dynamo.endpoint, 'slack-state');
@@ -536,6 +583,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     GITLAB_STATE_TABLE: 'gitlab-state',
     GITLAB_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/gitlab-events`,
     GITLAB_RATE_LIMIT: '0',
+    OIDC_API_URL: oidc.url,
+    OIDC_AUDIENCE: 'circle-core-api',
+    OIDC_CLIENT_SECRET: SECRET_NAMES.oidcClient,
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -557,6 +607,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     openaiConnector,
     stripeConnector,
     gitlabConnector,
+    oidcConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -570,6 +621,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/ai/openai/index.ts'),
     import('../../../functions/finance/stripe/index.ts'),
     import('../../../functions/devops/gitlab/index.ts'),
+    import('../../../functions/security/oidc/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -584,6 +636,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     openai: openaiConnector.connector,
     stripe: stripeConnector.connector,
     gitlab: gitlabConnector.connector,
+    oidc: oidcConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -651,6 +704,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     openai,
     stripe,
     gitlab,
+    oidc,
+    oidcToken,
     secrets,
     dynamo,
     aws,
@@ -661,7 +716,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     values,
     connectors,
     routes,
-    samples: samplesFor(schema, database.name),
+    samples: samplesFor(schema, database.name, oidcToken),
     http: async (connector, eventOptions) =>
       (await connectors[connector].handler(httpEvent(eventOptions), lambdaContext())) as HttpResult,
     webhookHeaders: (connector, body, event) => {
@@ -728,6 +783,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         openai.close(),
         stripe.close(),
         gitlab.close(),
+        oidc.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
