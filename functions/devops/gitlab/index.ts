@@ -10,12 +10,11 @@ import {
   type Secret,
   sharedRefreshTokenAuth,
 } from '@circle-core/core';
+import { issueTrackerOperations } from '#shared/interfaces/issue-tracker-operations.ts';
 import { GITLAB_CAPABILITIES, GitlabApi, gitlabApi } from './client.ts';
 import { GitlabConfig, type GitlabSettings } from './config.ts';
 import {
-  CommentOnTrackerIssueInput,
   CreateMergeRequestInput,
-  CreateTrackerIssueInput,
   FileListPage,
   GetFileInput,
   ListFilesInput,
@@ -28,14 +27,7 @@ import {
   PutFileInput,
   PutFileOutput,
   RepositoryFile,
-  SearchTrackerIssuesInput,
-  TrackerComment,
-  TrackerIssue,
-  TrackerIssuePage,
-  TrackerIssueRef,
-  TransitionTrackerIssueInput,
   TriggerPipelineInput,
-  UpdateTrackerIssueInput,
 } from './models.ts';
 import { type GitlabWebhookReceiver, receiveGitlabWebhook } from './webhook.ts';
 
@@ -82,45 +74,12 @@ export const connector = defineConnector({
     }),
   },
   operations: (op) => ({
-    'create-issue': op({
-      effect: 'write',
-      description: 'Creates an issue (labels, assignee by username, issue type); sent once',
-      input: CreateTrackerIssueInput,
-      output: TrackerIssue,
-      run: (input, { client }) => client.createIssue(input),
-    }),
-    'get-issue': op({
-      description: 'Reads one issue by its number (iid)',
-      input: TrackerIssueRef,
-      output: TrackerIssue,
-      run: (input, { client }) => client.getIssue(input),
-    }),
-    'update-issue': op({
-      effect: 'write',
-      description: 'Changes the title, description, labels or assignee of an issue',
-      input: UpdateTrackerIssueInput,
-      output: TrackerIssue,
-      run: (input, { client }) => client.updateIssue(input),
-    }),
-    'comment-on-issue': op({
-      effect: 'write',
-      description: 'Adds a comment (a note) to an issue; sent once',
-      input: CommentOnTrackerIssueInput,
-      output: TrackerComment,
-      run: (input, { client }) => client.commentOnIssue(input),
-    }),
-    'transition-issue': op({
-      effect: 'write',
-      description: 'Closes or reopens an issue (state closed or open); already there is no error',
-      input: TransitionTrackerIssueInput,
-      output: TrackerIssue,
-      run: (input, { client }) => client.transitionIssue(input),
-    }),
-    'search-issues': op({
-      description: "Lists a project's issues by state, labels and words, newest first; nextCursor reads on",
-      input: SearchTrackerIssuesInput,
-      output: TrackerIssuePage,
-      run: (input, { client }) => client.searchIssues(input),
+    ...issueTrackerOperations(op, {
+      create: 'Creates an issue (labels, assignee by username, issue type); sent once',
+      get: 'Reads one issue by its number (iid)',
+      comment: 'Adds a comment (a note) to an issue; sent once',
+      transition: 'Closes or reopens an issue (state closed or open); already there is no error',
+      search: "Lists a project's issues by state, labels and words, newest first; nextCursor reads on",
     }),
     'list-merge-requests': op({
       description: "Lists a project's merge requests by state, newest first; nextCursor reads on",

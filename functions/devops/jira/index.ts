@@ -9,19 +9,9 @@ import {
   type Secret,
   sharedRefreshTokenAuth,
 } from '@circle-core/core';
+import { issueTrackerOperations } from '#shared/interfaces/issue-tracker-operations.ts';
 import { JIRA_CAPABILITIES, JiraApi, jiraApi } from './client.ts';
 import { JiraConfig, type JiraSettings } from './config.ts';
-import {
-  CommentOnTrackerIssueInput,
-  CreateTrackerIssueInput,
-  SearchTrackerIssuesInput,
-  TrackerComment,
-  TrackerIssue,
-  TrackerIssuePage,
-  TrackerIssueRef,
-  TransitionTrackerIssueInput,
-  UpdateTrackerIssueInput,
-} from './models.ts';
 import { type JiraWebhookReceiver, receiveJiraWebhook } from './webhook.ts';
 
 /**
@@ -71,46 +61,12 @@ export const connector = defineConnector({
     }),
   },
   operations: (op) => ({
-    'create-issue': op({
-      effect: 'write',
-      description:
-        'Creates an issue (description as plain text, sent as Atlassian Document Format); sent once',
-      input: CreateTrackerIssueInput,
-      output: TrackerIssue,
-      run: (input, { client }) => client.createIssue(input),
-    }),
-    'get-issue': op({
-      description: 'Reads one issue',
-      input: TrackerIssueRef,
-      output: TrackerIssue,
-      run: (input, { client }) => client.getIssue(input),
-    }),
-    'update-issue': op({
-      effect: 'write',
-      description: 'Changes the title, description, labels or assignee of an issue',
-      input: UpdateTrackerIssueInput,
-      output: TrackerIssue,
-      run: (input, { client }) => client.updateIssue(input),
-    }),
-    'comment-on-issue': op({
-      effect: 'write',
-      description: 'Adds a comment (plain text, sent as Atlassian Document Format); sent once',
-      input: CommentOnTrackerIssueInput,
-      output: TrackerComment,
-      run: (input, { client }) => client.commentOnIssue(input),
-    }),
-    'transition-issue': op({
-      effect: 'write',
-      description: 'Moves an issue to open, closed (status category done) or a named workflow status',
-      input: TransitionTrackerIssueInput,
-      output: TrackerIssue,
-      run: (input, { client }) => client.transitionIssue(input),
-    }),
-    'search-issues': op({
-      description: "Searches a project's issues with filters or JQL, newest first; nextCursor reads on",
-      input: SearchTrackerIssuesInput,
-      output: TrackerIssuePage,
-      run: (input, { client }) => client.searchIssues(input),
+    ...issueTrackerOperations(op, {
+      create: 'Creates an issue (description as plain text, sent as Atlassian Document Format); sent once',
+      get: 'Reads one issue',
+      comment: 'Adds a comment (plain text, sent as Atlassian Document Format); sent once',
+      transition: 'Moves an issue to open, closed (status category done) or a named workflow status',
+      search: "Searches a project's issues with filters or JQL, newest first; nextCursor reads on",
     }),
   }),
   routes: (route) => [
