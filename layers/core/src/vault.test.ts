@@ -210,7 +210,8 @@ describe('Vault: values', () => {
     // Prepare
     put('app/versioned', { value: 'one' });
     put('app/versioned', { value: 'two' });
-    (vault.state.kv.get('secret/app/versioned') ?? [])[0]!.deleted = true;
+    const [first] = vault.state.kv.get('secret/app/versioned') ?? [];
+    if (first !== undefined) first.deleted = true;
     // Act
     const latest = await defineSecret('app/versioned').text();
     const second = await defineSecret('app/versioned?version=2').text();
