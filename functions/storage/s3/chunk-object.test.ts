@@ -15,7 +15,10 @@ async function task(operation: string, input: unknown): Promise<Record<string, u
   return (await handler({ operation, input, trigger: 'task' }, lambdaContext())) as Record<string, unknown>;
 }
 
-const TEXT = Array.from({ length: 40 }, (_, i) => `Paragraph ${i}: the ingest pipeline keeps chunk ${i}.`).join('\n');
+const TEXT = Array.from(
+  { length: 40 },
+  (_, i) => `Paragraph ${i}: the ingest pipeline keeps chunk ${i}.`,
+).join('\n');
 
 beforeAll(async () => {
   peer = await startS3rver({ buckets: ['data'] });
@@ -77,10 +80,14 @@ describe('Operation: chunk-object', () => {
   });
 
   it('refuses overlap >= size and a missing object with errors naming them', async () => {
-    await expect(task('chunk-object', { key: 'docs/guide.md', size: 100, overlap: 100 })).rejects.toMatchObject({
+    await expect(
+      task('chunk-object', { key: 'docs/guide.md', size: 100, overlap: 100 }),
+    ).rejects.toMatchObject({
       name: 'ValidationError',
       message: expect.stringContaining('overlap'),
     });
-    await expect(task('chunk-object', { key: 'docs/none.md' })).rejects.toMatchObject({ name: 'NotFoundError' });
+    await expect(task('chunk-object', { key: 'docs/none.md' })).rejects.toMatchObject({
+      name: 'NotFoundError',
+    });
   });
 });
