@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import {
   CONNECTOR_NAMES,
   type HttpResult,
+  isNotSupportedAnswer,
   type RouteEntry,
   type Suite,
   startSuite,
@@ -35,6 +36,7 @@ const FUNCTION_FILES: Record<string, string> = {
   stripe: 'functions/finance/stripe/function.yml',
   gitlab: 'functions/devops/gitlab/function.yml',
   oidc: 'functions/security/oidc/function.yml',
+  anthropic: 'functions/ai/anthropic/function.yml',
 };
 
 let suite: Suite;
@@ -160,7 +162,8 @@ describe('Inbound: operation routes without the gateway authorizer', () => {
       // Some samples are refused by the provider (update-message of a message the bot did not post): any
       // answer but 401 shows the request was let through to the operation.
       expect(response.statusCode, `${route.method} ${route.path}: ${response.body}`).not.toBe(401);
-      expect(response.statusCode, `${route.method} ${route.path}: ${response.body}`).toBeLessThan(500);
+      if (!isNotSupportedAnswer(route.connector, route.operation, response.statusCode))
+        expect(response.statusCode, `${route.method} ${route.path}: ${response.body}`).toBeLessThan(500);
     }
   });
 });

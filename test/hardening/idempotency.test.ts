@@ -50,6 +50,7 @@ const WRITES: Record<ConnectorName, string[]> = {
     'update-issue',
   ],
   oidc: [],
+  anthropic: [],
 };
 
 let suite: Suite;
@@ -106,6 +107,7 @@ describe('Idempotency: declarations', () => {
         stripe: '../../functions/finance/stripe/index.ts',
         gitlab: '../../functions/devops/gitlab/index.ts',
         oidc: '../../functions/security/oidc/index.ts',
+        anthropic: '../../functions/ai/anthropic/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -37,6 +37,7 @@ const ROTATED = {
   stripeApiKey: 'rk_test_rotatedLeakCheck4c4c4c4c',
   gitlabToken: 'glpat-rotated-leak-check-5d5d5d5d',
   oidcClientSecret: 'oidc-rotated-leak-check-6e6e6e6e',
+  anthropicApiKey: 'sk-ant-rotated-leak-check-7f7f7f7f',
   redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
   redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
 };
@@ -483,6 +484,25 @@ beforeAll(async () => {
   await queue('oidc', [{ operation: 'verify-token', input: { token: forged } }, 'not json']);
   await task('oidc', 'introspect-token', { token: tampered, tokenTypeHint: 'refresh_token' });
   await task('oidc', 'get-userinfo', { accessToken: foreign });
+
+  // Anthropic: success on chat and structured output, embed-texts (501: no embeddings API), an unknown
+  // model, a 5xx retried, a rotation, a revoked key, queue and task.
+  const { anthropic } = suite;
+  await http('anthropic', '/anthropic/complete-chat', chat);
+  await http('anthropic', '/anthropic/generate-object', suite.samples.anthropic['generate-object']);
+  await http('anthropic', '/anthropic/embed-texts', { inputs: ['leak check'] });
+  await http('anthropic', '/anthropic/complete-chat', { ...chat, model: 'claude-9' });
+  anthropic.inject({ kind: 'server-error', status: 529 });
+  await http('anthropic', '/anthropic/complete-chat', chat);
+  secrets.set(SECRET_NAMES.anthropic, ROTATED.anthropicApiKey);
+  anthropic.state.tokens.add(ROTATED.anthropicApiKey);
+  anthropic.state.tokens.delete(values.anthropicApiKey);
+  await http('anthropic', '/anthropic/complete-chat', chat);
+  anthropic.state.tokens.delete(ROTATED.anthropicApiKey);
+  await http('anthropic', '/anthropic/complete-chat', chat);
+  anthropic.state.tokens.add(ROTATED.anthropicApiKey);
+  await queue('anthropic', [{ operation: 'complete-chat', input: { messages: [] } }, 'not json']);
+  await task('anthropic', 'complete-chat', { ...chat, model: 'no-such-model' });
   logs.restore();
 }, 120_000);
 
@@ -510,6 +530,10 @@ describe('Secrets in output: every connector, every path', () => {
     // The issuer was reached: introspection 200s, the 503 retried, the rotation re-read, the revoked client.
     expect(suite.oidc.logFor('introspect').map((entry) => entry.status)).toEqual([
       200, 200, 503, 200, 401, 200, 401, 401, 200,
+    ]);
+    // Anthropic: chat, structured, unknown model, 529 then retried, rotation re-read, revoked twice, task.
+    expect(suite.anthropic.logFor('create-message').map((entry) => entry.status)).toEqual([
+      200, 200, 404, 529, 200, 401, 200, 401, 401, 404,
     ]);
     expect(suite.oidc.logFor('userinfo').map((entry) => entry.status)).toEqual([200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);

@@ -1,9 +1,9 @@
 /**
  * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira,
- * PagerDuty, Redis, DynamoDB, OpenAI, Stripe, GitLab, OIDC) loaded together in one test process, each against a real peer: s3rver, the machine's
+ * PagerDuty, Redis, DynamoDB, OpenAI, Stripe, GitLab, OIDC, Anthropic) loaded together in one test process, each against a real peer: s3rver, the machine's
  * PostgreSQL behind a password gate, the machine's MariaDB as a user of its own with a distinctive
  * password, the machine's Redis as an ACL user of its own under a prefix of the run, the Slack, GitHub,
- * Jira, PagerDuty, OpenAI, Stripe and GitLab contract fakes, the local OpenID Connect issuer, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
+ * Jira, PagerDuty, OpenAI, Stripe, GitLab and Anthropic contract fakes, the local OpenID Connect issuer, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
  * table and the webhook delivery ledgers and the SQS/Step Functions JSON fake for their event sinks. Every peer is
  * reachable, so a 5xx from a connector is a bug, not an outage. The secret values are distinctive, so a
  * leak test can look for them.
@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import pg from 'pg';
 import { vi } from 'vitest';
+import { type AnthropicFakeState, startAnthropicFake } from '../../../scripts/local/sandboxes/anthropic.ts';
 import { type GitHubFake, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
 import { type GitlabFakeState, startGitlabFake } from '../../../scripts/local/sandboxes/gitlab.ts';
 import {
@@ -63,7 +64,8 @@ export type ConnectorName =
   | 'openai'
   | 'stripe'
   | 'gitlab'
-  | 'oidc';
+  | 'oidc'
+  | 'anthropic';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -78,7 +80,23 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'stripe',
   'gitlab',
   'oidc',
+  'anthropic',
 ];
+
+/**
+ * Operations a provider does not have (Anthropic has no embeddings API): their documented answer to a valid
+ * input is 501 `not_supported`, the one 5xx that is not a bug.
+ */
+export const NOT_SUPPORTED: readonly string[] = ['anthropic embed-texts'];
+
+/** Whether `status` is the documented 501 of an operation {@link NOT_SUPPORTED} lists. */
+export function isNotSupportedAnswer(
+  connector: ConnectorName,
+  operation: string | undefined,
+  status: number,
+): boolean {
+  return status === 501 && NOT_SUPPORTED.includes(`${connector} ${operation}`);
+}
 
 /** What every connector module exports. */
 export interface LoadedConnector {
@@ -131,6 +149,7 @@ export interface SecretValues {
   oidcClientSecret: string;
   /** The signature part of the access token in the OIDC samples: a token input must never be echoed. */
   oidcTokenSignature: string;
+  anthropicApiKey: string;
 }
 
 export interface Suite {
@@ -153,6 +172,8 @@ export interface Suite {
   gitlab: FakeServer<GitlabFakeState>;
   /** The local OpenID Connect issuer; its client `values.oidcClientSecret` introspects. */
   oidc: OidcFake;
+  /** The Anthropic contract fake; it accepts `values.anthropicApiKey` (x-api-key). */
+  anthropic: FakeServer<AnthropicFakeState>;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
   oidcToken: string;
   secrets: SecretsManagerFake;
@@ -198,6 +219,7 @@ export const SECRET_NAMES = {
   gitlabToken: 'circle-core/gitlab/token',
   gitlabWebhook: 'circle-core/gitlab/webhook-secret',
   oidcClient: 'circle-core/oidc/client',
+  anthropic: 'circle-core/anthropic/api-key',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -217,6 +239,15 @@ function samplesFor(
       'introspect-token': { token: oidcToken, tokenTypeHint: 'access_token' },
       'get-userinfo': { accessToken: oidcToken },
       'describe-issuer': {},
+    },
+    anthropic: {
+      'complete-chat': { messages: [{ role: 'user', content: 'Reply with the single word: pong' }] },
+      'generate-object': {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
+      },
+      'embed-texts': { inputs: ['one two', 'three'] },
     },
     s3: {
       'put-object': { key: 'probe/a.txt', body: 'probe' },
@@ -397,6 +428,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gitlabWebhookSecret: distinct('gitlab-webhook-'),
     oidcClientSecret: distinct('oidc-client-secret-'),
     oidcTokenSignature: '',
+    anthropicApiKey: distinct('sk-ant-hardening-'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -418,36 +450,53 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
-  const [s3rver, gate, slack, github, dynamo, aws, jira, pagerduty, redis, openai, stripe, gitlab, oidc] =
-    await Promise.all([
-      startS3rver({ buckets: ['data'] }),
-      startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
-      startSlackFake({ tokens: [values.slackToken] }),
-      startGitHubFake({
-        tokens: [values.githubToken],
-        repos: {
-          'octo/hello': {
-            files: { 'README.md': '# Hello\n' },
-            issues: [{ title: 'Seeded', labels: ['bug'] }],
-          },
+  const [
+    s3rver,
+    gate,
+    slack,
+    github,
+    dynamo,
+    aws,
+    jira,
+    pagerduty,
+    redis,
+    openai,
+    stripe,
+    gitlab,
+    oidc,
+    anthropic,
+  ] = await Promise.all([
+    startS3rver({ buckets: ['data'] }),
+    startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
+    startSlackFake({ tokens: [values.slackToken] }),
+    startGitHubFake({
+      tokens: [values.githubToken],
+      repos: {
+        'octo/hello': {
+          files: { 'README.md': '# Hello\n' },
+          issues: [{ title: 'Seeded', labels: ['bug'] }],
         },
-      }),
-      startDynalite(),
-      startAwsJsonFake(),
-      startJiraFake(),
-      startPagerDutyFake(),
-      startRedisPeer(),
-      startOpenaiFake(),
-      startStripeFake(),
-      startGitlabFake(),
-      startOidcFake(),
-    ]);
+      },
+    }),
+    startDynalite(),
+    startAwsJsonFake(),
+    startJiraFake(),
+    startPagerDutyFake(),
+    startRedisPeer(),
+    startOpenaiFake(),
+    startStripeFake(),
+    startGitlabFake(),
+    startOidcFake(),
+    startAnthropicFake(),
+  ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
   stripe.state.tokens.clear();
   stripe.state.tokens.add(values.stripeApiKey);
   gitlab.state.tokens.clear();
   gitlab.state.tokens.add(values.gitlabToken);
+  anthropic.state.tokens.clear();
+  anthropic.state.tokens.add(values.anthropicApiKey);
   const redisUser = await redis.addUser(values.redisPassword);
   const oidcClientId = 'circle-core-hardening';
   oidc.state.clients.clear();
@@ -501,6 +550,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.stripeWebhook]: values.stripeWebhookSecret,
     [SECRET_NAMES.gitlabToken]: values.gitlabToken,
     [SECRET_NAMES.gitlabWebhook]: values.gitlabWebhookSecret,
+    [SECRET_NAMES.anthropic]: values.anthropicApiKey,
     [SECRET_NAMES.oidcClient]: JSON.stringify({
       clientId: oidcClientId,
       clientSecret: values.oidcClientSecret,
@@ -586,6 +636,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     OIDC_API_URL: oidc.url,
     OIDC_AUDIENCE: 'circle-core-api',
     OIDC_CLIENT_SECRET: SECRET_NAMES.oidcClient,
+    ANTHROPIC_API_URL: `${anthropic.url}/v1`,
+    ANTHROPIC_API_KEY_SECRET: SECRET_NAMES.anthropic,
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -608,6 +660,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     stripeConnector,
     gitlabConnector,
     oidcConnector,
+    anthropicConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -622,6 +675,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/finance/stripe/index.ts'),
     import('../../../functions/devops/gitlab/index.ts'),
     import('../../../functions/security/oidc/index.ts'),
+    import('../../../functions/ai/anthropic/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -637,6 +691,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     stripe: stripeConnector.connector,
     gitlab: gitlabConnector.connector,
     oidc: oidcConnector.connector,
+    anthropic: anthropicConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -706,6 +761,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gitlab,
     oidc,
     oidcToken,
+    anthropic,
     secrets,
     dynamo,
     aws,
@@ -784,6 +840,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         stripe.close(),
         gitlab.close(),
         oidc.close(),
+        anthropic.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
