@@ -2,8 +2,8 @@
  * The `rag-ingest` and `rag-answer` workflows end to end on the local stack (as `npm start` runs it): two
  * documents put into S3, chunked by the S3 connector's chunk-object, embedded by a model sandbox and upserted
  * into a vector store, each chosen by the input; a second run writes nothing; a question is answered
- * citing the passage it was asked about. Two combinations: OpenAI + pgvector (chat OpenAI) and Bedrock +
- * Qdrant (chat Anthropic).
+ * citing the passage it was asked about. Three combinations, so every store and every chat provider runs:
+ * OpenAI + pgvector (chat OpenAI), Bedrock + Qdrant (chat Anthropic), OpenAI + Pinecone (chat Bedrock).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -76,6 +76,7 @@ afterAll(async () => {
 describe.each([
   { embeddingProvider: 'openai', vectorStore: 'pgvector', chatProvider: 'openai' },
   { embeddingProvider: 'bedrock', vectorStore: 'qdrant', chatProvider: 'anthropic' },
+  { embeddingProvider: 'openai', vectorStore: 'pinecone', chatProvider: 'bedrock' },
 ])('Workflows rag-ingest and rag-answer: $embeddingProvider + $vectorStore, chat $chatProvider', (choice) => {
   const collection = `rag-${choice.vectorStore}-${run}`;
   const gardenKey = `docs/${run}/${choice.vectorStore}/garden.md`;
