@@ -46,6 +46,13 @@ export const WORKFLOWS = [
     summary: 'An alert paged on PagerDuty (dedup key), a Jira issue opened and the channel told on Slack',
   },
   {
+    name: 'object-mirror',
+    logicalId: 'ObjectMirrorStateMachine',
+    trigger: 'on-demand',
+    summary:
+      "An S3 object copied to Azure Blob and GCS, each copy's etag recorded in DynamoDB; a store that is down is reported, not fatal",
+  },
+  {
     name: 'issue-fanout',
     logicalId: 'IssueFanoutStateMachine',
     trigger: 'event-rule',

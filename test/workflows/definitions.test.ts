@@ -13,6 +13,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { discoverFunctions } from '../../scripts/lib/functions.ts';
+import { normalizeName } from '../../scripts/local/config/intrinsics.ts';
 import { type AslDefinition, walkStates } from '../../shared/workflows/asl.ts';
 import { definitionFile, inPartition, loadDefinition, WORKFLOWS } from '../../shared/workflows/catalog.ts';
 import { lintDefinition } from '../../shared/workflows/lint.ts';
@@ -45,12 +46,21 @@ const serverless = parse(await readFile(join(root, 'serverless.yml'), 'utf8')) a
 /** Each function's timeout from its function.yml, keyed by the logical id serverless gives the function. */
 async function functionTimeouts(): Promise<Record<string, number>> {
   const timeouts: Record<string, number> = {};
+  // object-mirror's stores and its DynamoDB record.
+  const mirror = ['storage/azure-blob', 'storage/gcs', 'database/dynamodb'];
   const ai = ['openai', 'anthropic', 'bedrock', 'pgvector', 'qdrant', 'pinecone'].map((name) => `ai/${name}`);
-  for (const folder of ['storage/s3', 'database/postgres', 'notifications/slack', 'devops/github', ...ai]) {
+  for (const folder of [
+    'storage/s3',
+    'database/postgres',
+    'notifications/slack',
+    'devops/github',
+    ...ai,
+    ...mirror,
+  ]) {
     const text = await readFile(join(root, 'functions', folder, 'function.yml'), 'utf8');
     const { function: fn } = parse(text) as { function: Record<string, { timeout: number }> };
     for (const [key, { timeout }] of Object.entries(fn)) {
-      timeouts[`${key.charAt(0).toUpperCase()}${key.slice(1)}LambdaFunction`] = timeout;
+      timeouts[`${normalizeName(key)}LambdaFunction`] = timeout;
     }
   }
   return timeouts;
@@ -68,9 +78,7 @@ async function writeOperations(): Promise<Record<string, string[]>> {
     const { connector } = (await import(fn.entry).finally(() => logs.restore())) as {
       connector: { runtime: { operations: Record<string, { effect?: string }> } };
     };
-    writes[`${fn.name.charAt(0).toUpperCase()}${fn.name.slice(1)}LambdaFunction`] = Object.entries(
-      connector.runtime.operations,
-    )
+    writes[`${normalizeName(fn.name)}LambdaFunction`] = Object.entries(connector.runtime.operations)
       .filter(([, operation]) => operation.effect === 'write')
       .map(([operation]) => operation);
   }

@@ -264,7 +264,7 @@ export function stateMachineArn(name: string): string {
  * ```
  */
 export async function finished(
-  world: WorkflowWorld,
+  world: Pick<WorkflowWorld, 'sfn'>,
   arn: string,
   timeoutMs = 15_000,
 ): Promise<DescribeExecutionCommandOutput> {

@@ -90,6 +90,12 @@ const INCIDENT: Json = {
   channel: '#alerts',
 };
 
+const OBJECT_MIRROR: Json = {
+  key: 'mirror/validation.csv',
+  azureContainer: 'validation',
+  gcsBucket: 'validation',
+};
+
 const ISSUE_FANOUT: Json = {
   repository: 'octo/validation',
   number: 7,
@@ -286,6 +292,21 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['a fraction', 3600.5],
     ]),
     ...badField(NIGHTLY_EXPORT, 'correlationId', [['a number', 42]]),
+  ],
+  'object-mirror': [
+    ...notAnObject(OBJECT_MIRROR),
+    ...badField(OBJECT_MIRROR, 'key', NOT_A_STRING),
+    ...badField(OBJECT_MIRROR, 'azureContainer', [
+      ['an object', { name: 'validation' }],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(OBJECT_MIRROR, 'gcsBucket', [
+      ['an array', ['validation']],
+      ['a boolean', true],
+      ['an empty string', ''],
+    ]),
+    ...badField(OBJECT_MIRROR, 'correlationId', [['a number', 42]]),
   ],
   'issue-fanout': [
     ...notAnObject(ISSUE_FANOUT),
