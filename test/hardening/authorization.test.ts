@@ -37,6 +37,7 @@ const FUNCTION_FILES: Record<string, string> = {
   gitlab: 'functions/devops/gitlab/function.yml',
   oidc: 'functions/security/oidc/function.yml',
   anthropic: 'functions/ai/anthropic/function.yml',
+  bedrock: 'functions/ai/bedrock/function.yml',
 };
 
 let suite: Suite;

@@ -51,6 +51,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   ],
   oidc: [],
   anthropic: [],
+  bedrock: [],
 };
 
 let suite: Suite;
@@ -108,6 +109,7 @@ describe('Idempotency: declarations', () => {
         gitlab: '../../functions/devops/gitlab/index.ts',
         oidc: '../../functions/security/oidc/index.ts',
         anthropic: '../../functions/ai/anthropic/index.ts',
+        bedrock: '../../functions/ai/bedrock/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -503,6 +503,27 @@ beforeAll(async () => {
   anthropic.state.tokens.add(ROTATED.anthropicApiKey);
   await queue('anthropic', [{ operation: 'complete-chat', input: { messages: [] } }, 'not json']);
   await task('anthropic', 'complete-chat', { ...chat, model: 'no-such-model' });
+
+  // Bedrock (SigV4 with the suite's distinctive secret access key): chat, structured output, embeddings,
+  // an invalid model id, a model whose access is not granted, a throttle and a 503 retried, an unknown
+  // access key, queue and task.
+  const { bedrock } = suite;
+  const haiku = 'anthropic.claude-3-haiku-20240307-v1:0';
+  await http('bedrock', '/bedrock/complete-chat', chat);
+  await http('bedrock', '/bedrock/generate-object', suite.samples.bedrock['generate-object']);
+  await http('bedrock', '/bedrock/embed-texts', { inputs: ['leak check'], dimensions: 256 });
+  await http('bedrock', '/bedrock/complete-chat', { ...chat, model: 'anthropic.claude-9' });
+  bedrock.state.deniedModels.add(haiku);
+  await http('bedrock', '/bedrock/complete-chat', chat);
+  bedrock.state.deniedModels.delete(haiku);
+  bedrock.inject({ kind: 'throttled', retryAfterSeconds: 0 }, { route: 'converse' });
+  bedrock.inject({ kind: 'server-error', status: 503 }, { route: 'converse' });
+  await http('bedrock', '/bedrock/complete-chat', chat);
+  bedrock.state.accessKeys.delete('test');
+  await http('bedrock', '/bedrock/embed-texts', { inputs: ['leak check'] });
+  bedrock.state.accessKeys.add('test');
+  await queue('bedrock', [{ operation: 'embed-texts', input: { inputs: [] } }, 'not json']);
+  await task('bedrock', 'complete-chat', { ...chat, model: 'no-such-model' });
   logs.restore();
 }, 120_000);
 
@@ -535,6 +556,12 @@ describe('Secrets in output: every connector, every path', () => {
     expect(suite.anthropic.logFor('create-message').map((entry) => entry.status)).toEqual([
       200, 200, 404, 529, 200, 401, 200, 401, 401, 404,
     ]);
+    // Bedrock: chat, structured, invalid model (400), not granted (403), 429 and 503 retried, task (400);
+    // embeddings, then the unknown access key (403 UnrecognizedClientException).
+    expect(suite.bedrock.logFor('converse').map((entry) => entry.status)).toEqual([
+      200, 200, 400, 403, 429, 503, 200, 400,
+    ]);
+    expect(suite.bedrock.logFor('invoke').map((entry) => entry.status)).toEqual([200, 403]);
     expect(suite.oidc.logFor('userinfo').map((entry) => entry.status)).toEqual([200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);

@@ -1,9 +1,9 @@
 /**
  * The reference connectors (S3, PostgreSQL, MySQL, Slack, GitHub) and the newer ones added since (Jira,
- * PagerDuty, Redis, DynamoDB, OpenAI, Stripe, GitLab, OIDC, Anthropic) loaded together in one test process, each against a real peer: s3rver, the machine's
+ * PagerDuty, Redis, DynamoDB, OpenAI, Stripe, GitLab, OIDC, Anthropic, Bedrock) loaded together in one test process, each against a real peer: s3rver, the machine's
  * PostgreSQL behind a password gate, the machine's MariaDB as a user of its own with a distinctive
  * password, the machine's Redis as an ACL user of its own under a prefix of the run, the Slack, GitHub,
- * Jira, PagerDuty, OpenAI, Stripe, GitLab and Anthropic contract fakes, the local OpenID Connect issuer, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
+ * Jira, PagerDuty, OpenAI, Stripe, GitLab, Anthropic and Bedrock contract fakes, the local OpenID Connect issuer, one Secrets Manager fake holding every secret, dynalite for DynamoDB's
  * table and the webhook delivery ledgers and the SQS/Step Functions JSON fake for their event sinks. Every peer is
  * reachable, so a 5xx from a connector is a bug, not an outage. The secret values are distinctive, so a
  * leak test can look for them.
@@ -13,6 +13,7 @@ import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { type AnthropicFakeState, startAnthropicFake } from '../../../scripts/local/sandboxes/anthropic.ts';
+import { type BedrockFakeState, startBedrockFake } from '../../../scripts/local/sandboxes/bedrock.ts';
 import { type GitHubFake, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
 import { type GitlabFakeState, startGitlabFake } from '../../../scripts/local/sandboxes/gitlab.ts';
 import {
@@ -65,7 +66,8 @@ export type ConnectorName =
   | 'stripe'
   | 'gitlab'
   | 'oidc'
-  | 'anthropic';
+  | 'anthropic'
+  | 'bedrock';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -81,6 +83,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'gitlab',
   'oidc',
   'anthropic',
+  'bedrock',
 ];
 
 /**
@@ -174,6 +177,8 @@ export interface Suite {
   oidc: OidcFake;
   /** The Anthropic contract fake; it accepts `values.anthropicApiKey` (x-api-key). */
   anthropic: FakeServer<AnthropicFakeState>;
+  /** The Bedrock Runtime contract fake; requests are SigV4-signed with `values.awsSecretAccessKey`. */
+  bedrock: FakeServer<BedrockFakeState>;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
   oidcToken: string;
   secrets: SecretsManagerFake;
@@ -248,6 +253,15 @@ function samplesFor(
         schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
       },
       'embed-texts': { inputs: ['one two', 'three'] },
+    },
+    bedrock: {
+      'complete-chat': { messages: [{ role: 'user', content: 'Reply with the single word: pong' }] },
+      'generate-object': {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
+      },
+      'embed-texts': { inputs: ['one two', 'three'], dimensions: 256 },
     },
     s3: {
       'put-object': { key: 'probe/a.txt', body: 'probe' },
@@ -465,6 +479,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gitlab,
     oidc,
     anthropic,
+    bedrock,
   ] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -488,6 +503,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startGitlabFake(),
     startOidcFake(),
     startAnthropicFake(),
+    startBedrockFake(),
   ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
@@ -638,6 +654,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     OIDC_CLIENT_SECRET: SECRET_NAMES.oidcClient,
     ANTHROPIC_API_URL: `${anthropic.url}/v1`,
     ANTHROPIC_API_KEY_SECRET: SECRET_NAMES.anthropic,
+    BEDROCK_ENDPOINT_URL: bedrock.url,
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -661,6 +678,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gitlabConnector,
     oidcConnector,
     anthropicConnector,
+    bedrockConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -676,6 +694,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/devops/gitlab/index.ts'),
     import('../../../functions/security/oidc/index.ts'),
     import('../../../functions/ai/anthropic/index.ts'),
+    import('../../../functions/ai/bedrock/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -692,6 +711,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gitlab: gitlabConnector.connector,
     oidc: oidcConnector.connector,
     anthropic: anthropicConnector.connector,
+    bedrock: bedrockConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -762,6 +782,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidc,
     oidcToken,
     anthropic,
+    bedrock,
     secrets,
     dynamo,
     aws,
@@ -841,6 +862,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         gitlab.close(),
         oidc.close(),
         anthropic.close(),
+        bedrock.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
