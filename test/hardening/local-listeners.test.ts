@@ -39,6 +39,10 @@ import { PAGERDUTY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/pagerduty
 import { PINECONE_SANDBOX_KEY } from '../../scripts/local/sandboxes/pinecone.ts';
 import { QDRANT_SANDBOX_KEY } from '../../scripts/local/sandboxes/qdrant.ts';
 import { STRIPE_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/stripe.ts';
+import {
+  TWILIO_SANDBOX_ACCOUNT_SID,
+  TWILIO_SANDBOX_AUTH_TOKEN,
+} from '../../scripts/local/sandboxes/twilio.ts';
 import { AZURITE_ACCOUNT } from '../../scripts/local/stores/azurite.ts';
 import { type StackProcess, startStackProcess } from '../local/stack-process.ts';
 
@@ -124,6 +128,8 @@ function sandboxRefusal(answer: Answer): void {
 /** Each sandbox's own credential, as its clients send it. */
 const JIRA_AUTH = `Basic ${Buffer.from(`${JIRA_SANDBOX_EMAIL}:${JIRA_SANDBOX_TOKEN}`).toString('base64')}`;
 const PAGERDUTY_AUTH = `Token token=${PAGERDUTY_SANDBOX_TOKEN}`;
+const TWILIO_AUTH = `Basic ${Buffer.from(`${TWILIO_SANDBOX_ACCOUNT_SID}:${TWILIO_SANDBOX_AUTH_TOKEN}`).toString('base64')}`;
+const TWILIO_MESSAGES = `/2010-04-01/Accounts/${TWILIO_SANDBOX_ACCOUNT_SID}/Messages.json`;
 const ANTHROPIC_HEADERS = { 'x-api-key': ANTHROPIC_SANDBOX_TOKEN, 'anthropic-version': ANTHROPIC_VERSION };
 /**
  * The GCS sandbox's API needs an access token from its JWT bearer grant, signed with the key file the stack
@@ -277,6 +283,11 @@ const LISTENERS: Record<string, ListenerCase> = {
     sdkPath: sandboxClient('/v1/customers/cus_SandboxJenny', {
       authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
     }),
+  },
+  'Twilio sandbox': {
+    probe: { path: TWILIO_MESSAGES, headers: { authorization: TWILIO_AUTH } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient(`${TWILIO_MESSAGES}?PageSize=1`, { authorization: TWILIO_AUTH }),
   },
   'OIDC issuer sandbox': {
     probe: { path: '/.well-known/openid-configuration' },

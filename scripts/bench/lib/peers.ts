@@ -425,6 +425,23 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => issuer.close(),
     };
   },
+  twilio: async (fn, secrets) => {
+    const { TWILIO_SANDBOX_FROM, TWILIO_SANDBOX_SECRET, startTwilioFake } = await import(
+      '../../local/sandboxes/twilio.ts'
+    );
+    const twilio = await startTwilioFake();
+    secrets.set(secretName(fn, 'credentials'), TWILIO_SANDBOX_SECRET);
+    return {
+      env: {
+        TWILIO_API_URL: twilio.url,
+        TWILIO_CREDENTIALS_SECRET: secretName(fn, 'credentials'),
+        TWILIO_FROM_NUMBER: TWILIO_SANDBOX_FROM,
+        TWILIO_STATE_TABLE: 'bench-twilio-state',
+        TWILIO_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => twilio.close(),
+    };
+  },
   stripe: async (fn, secrets) => {
     const { STRIPE_SANDBOX_TOKEN, STRIPE_SANDBOX_WEBHOOK_SECRET, startStripeFake } = await import(
       '../../local/sandboxes/stripe.ts'

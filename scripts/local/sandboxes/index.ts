@@ -45,6 +45,7 @@ import {
   startSlackFake,
 } from './slack.ts';
 import { STRIPE_SANDBOX_TOKEN, STRIPE_SANDBOX_WEBHOOK_SECRET, startStripeFake } from './stripe.ts';
+import { startTwilioFake, TWILIO_SANDBOX_FROM, TWILIO_SANDBOX_SECRET } from './twilio.ts';
 
 /** A running sandbox. */
 export interface RunningSandbox {
@@ -434,6 +435,32 @@ export const SANDBOXES: readonly SandboxSpec[] = [
         },
         close: () => fake.close(),
       };
+    },
+  },
+  {
+    provider: 'twilio',
+    listener: 'Twilio sandbox',
+    urlVariable: 'TWILIO_API_URL',
+    secretVariable: 'TWILIO_CREDENTIALS_SECRET',
+    // The secret's shape: { accountSid, authToken }; the auth token also signs the status callbacks.
+    token: TWILIO_SANDBOX_SECRET,
+    // The sandbox account's number, so the README's send-message runs without naming a sender.
+    moreVariables: () => ({ TWILIO_FROM_NUMBER: TWILIO_SANDBOX_FROM }),
+    start: async (prepare) => {
+      const fake = await startTwilioFake({ prepare });
+      const acceptToken = (value: string): void => {
+        let stored: { accountSid?: unknown; authToken?: unknown } = {};
+        try {
+          stored = JSON.parse(value) as typeof stored;
+        } catch {
+          // Not the credentials JSON: nothing the sandbox can accept.
+        }
+        if (typeof stored.accountSid !== 'string' || typeof stored.authToken !== 'string') return;
+        fake.state.accountSid = stored.accountSid;
+        fake.state.authToken = stored.authToken;
+        fake.state.credentials.add(`${stored.accountSid}:${stored.authToken}`);
+      };
+      return { url: fake.url, acceptToken, close: () => fake.close() };
     },
   },
 ];
