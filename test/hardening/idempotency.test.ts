@@ -52,6 +52,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   oidc: [],
   anthropic: [],
   bedrock: [],
+  qdrant: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
 };
 
 let suite: Suite;
@@ -110,6 +111,7 @@ describe('Idempotency: declarations', () => {
         oidc: '../../functions/security/oidc/index.ts',
         anthropic: '../../functions/ai/anthropic/index.ts',
         bedrock: '../../functions/ai/bedrock/index.ts',
+        qdrant: '../../functions/ai/qdrant/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };

@@ -38,6 +38,7 @@ const ROTATED = {
   gitlabToken: 'glpat-rotated-leak-check-5d5d5d5d',
   oidcClientSecret: 'oidc-rotated-leak-check-6e6e6e6e',
   anthropicApiKey: 'sk-ant-rotated-leak-check-7f7f7f7f',
+  qdrantApiKey: 'qdrant-rotated-leak-check-8a8a8a8a',
   redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
   redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
 };
@@ -96,6 +97,38 @@ async function webhook(
     authorizer: 'none',
   });
   outputs.push(JSON.stringify(response));
+}
+
+/** A vector store's paths for the leak run (the Qdrant and Pinecone contract fakes, keys in `state.keys`). */
+async function vectorStore(
+  connector: 'qdrant' | 'pinecone',
+  fake: { state: { keys: Set<string> }; inject: Suite['qdrant']['inject'] },
+  secretName: string,
+  key: string,
+  rotated: string,
+): Promise<void> {
+  const path = (operation: string) => `/${connector}/${operation}`;
+  await http(connector, path('create-collection'), { collection: 'leak', dimension: 3 });
+  await http(connector, path('upsert-vectors'), {
+    collection: 'leak',
+    vectors: [{ id: 'leak#1', values: [1, 0, 0], metadata: { source: 'leak' } }],
+  });
+  await http(connector, path('query-vectors'), { collection: 'leak', vector: [1, 0, 0], topK: 1 });
+  await http(connector, path('fetch-vectors'), { collection: 'leak', ids: ['leak#1', 'gone'] });
+  await http(connector, path('describe-collection'), { collection: 'missing' });
+  await http(connector, path('query-vectors'), { collection: 'leak', vector: [1, 0] });
+  await http(connector, path('create-collection'), { collection: 'leak', dimension: 4 });
+  fake.inject({ kind: 'server-error', status: 503 });
+  await http(connector, path('describe-collection'), { collection: 'leak' });
+  suite.secrets.set(secretName, rotated);
+  fake.state.keys.add(rotated);
+  fake.state.keys.delete(key);
+  await http(connector, path('delete-vectors'), { collection: 'leak', ids: ['leak#1'] });
+  fake.state.keys.delete(rotated);
+  await http(connector, path('describe-collection'), { collection: 'leak' });
+  fake.state.keys.add(rotated);
+  await queue(connector, [{ operation: 'upsert-vectors', input: { collection: 'leak' } }, 'not json']);
+  await task(connector, 'delete-collection', { collection: 'leak' });
 }
 
 beforeAll(async () => {
@@ -524,6 +557,10 @@ beforeAll(async () => {
   bedrock.state.accessKeys.add('test');
   await queue('bedrock', [{ operation: 'embed-texts', input: { inputs: [] } }, 'not json']);
   await task('bedrock', 'complete-chat', { ...chat, model: 'no-such-model' });
+
+  // Qdrant: every operation, a missing collection, a wrong dimension, a conflicting create, a 5xx retried,
+  // a rotation, a revoked key, queue and task.
+  await vectorStore('qdrant', suite.qdrant, SECRET_NAMES.qdrant, values.qdrantApiKey, ROTATED.qdrantApiKey);
   logs.restore();
 }, 120_000);
 
@@ -562,6 +599,26 @@ describe('Secrets in output: every connector, every path', () => {
       200, 200, 400, 403, 429, 503, 200, 400,
     ]);
     expect(suite.bedrock.logFor('invoke').map((entry) => entry.status)).toEqual([200, 403]);
+    // Qdrant after its seed: the run's successes, 404, 409, 503 retried, 401 then the re-read key, revoked.
+    expect(suite.qdrant.log.slice(3).map((entry) => `${entry.route} ${entry.status}`)).toEqual([
+      'create-collection 200',
+      'get-collection 200',
+      'upsert-points 200',
+      'get-collection 200',
+      'query-points 200',
+      'retrieve-points 200',
+      'get-collection 404',
+      'get-collection 200',
+      'create-collection 409',
+      'get-collection 200',
+      'get-collection 503',
+      'get-collection 200',
+      'delete-points 401',
+      'delete-points 200',
+      'get-collection 401',
+      'get-collection 401',
+      'delete-collection 200',
+    ]);
     expect(suite.oidc.logFor('userinfo').map((entry) => entry.status)).toEqual([200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);

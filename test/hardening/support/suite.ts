@@ -31,6 +31,7 @@ import {
   signPagerDutyWebhook,
   startPagerDutyFake,
 } from '../../../scripts/local/sandboxes/pagerduty.ts';
+import { type QdrantFakeState, startQdrantFake } from '../../../scripts/local/sandboxes/qdrant.ts';
 import { type SlackFake, startSlackFake } from '../../../scripts/local/sandboxes/slack.ts';
 import {
   type StripeFakeState,
@@ -67,7 +68,8 @@ export type ConnectorName =
   | 'gitlab'
   | 'oidc'
   | 'anthropic'
-  | 'bedrock';
+  | 'bedrock'
+  | 'qdrant';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -84,6 +86,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'oidc',
   'anthropic',
   'bedrock',
+  'qdrant',
 ];
 
 /**
@@ -153,6 +156,7 @@ export interface SecretValues {
   /** The signature part of the access token in the OIDC samples: a token input must never be echoed. */
   oidcTokenSignature: string;
   anthropicApiKey: string;
+  qdrantApiKey: string;
 }
 
 export interface Suite {
@@ -179,6 +183,8 @@ export interface Suite {
   anthropic: FakeServer<AnthropicFakeState>;
   /** The Bedrock Runtime contract fake; requests are SigV4-signed with `values.awsSecretAccessKey`. */
   bedrock: FakeServer<BedrockFakeState>;
+  /** The Qdrant contract fake; it accepts `values.qdrantApiKey` (Api-Key). A collection `docs` is seeded. */
+  qdrant: FakeServer<QdrantFakeState>;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
   oidcToken: string;
   secrets: SecretsManagerFake;
@@ -225,6 +231,7 @@ export const SECRET_NAMES = {
   gitlabWebhook: 'circle-core/gitlab/webhook-secret',
   oidcClient: 'circle-core/oidc/client',
   anthropic: 'circle-core/anthropic/api-key',
+  qdrant: 'circle-core/qdrant/api-key',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -262,6 +269,18 @@ function samplesFor(
         schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
       },
       'embed-texts': { inputs: ['one two', 'three'], dimensions: 256 },
+    },
+    qdrant: {
+      'create-collection': { collection: 'probe', dimension: 3, metric: 'cosine' },
+      'describe-collection': { collection: 'docs' },
+      'delete-collection': { collection: 'probe-gone' },
+      'upsert-vectors': {
+        collection: 'docs',
+        vectors: [{ id: 'probe#1', values: [0, 0, 1], metadata: { source: 'probe' } }],
+      },
+      'query-vectors': { collection: 'docs', vector: [1, 0, 0], topK: 2, filter: { source: 'handbook' } },
+      'fetch-vectors': { collection: 'docs', ids: ['handbook#1', 'gone'] },
+      'delete-vectors': { collection: 'docs', ids: ['probe#gone'] },
     },
     s3: {
       'put-object': { key: 'probe/a.txt', body: 'probe' },
@@ -407,6 +426,33 @@ function samplesFor(
   };
 }
 
+/** The vector stores' seed: a collection `docs` (3 dimensions, cosine) with two handbook records. */
+async function seedVectors(connector: LoadedConnector): Promise<void> {
+  const context = lambdaContext();
+  await connector.handler(
+    {
+      operation: 'create-collection',
+      input: { collection: 'docs', dimension: 3, metric: 'cosine' },
+      idempotencyKey: 'seed-docs',
+    },
+    context,
+  );
+  await connector.handler(
+    {
+      operation: 'upsert-vectors',
+      input: {
+        collection: 'docs',
+        vectors: [
+          { id: 'handbook#1', values: [1, 0, 0], metadata: { source: 'handbook', page: 1 } },
+          { id: 'handbook#2', values: [0, 1, 0], metadata: { source: 'handbook', page: 2 } },
+        ],
+      },
+      idempotencyKey: 'seed-docs-vectors',
+    },
+    context,
+  );
+}
+
 /**
  * Starts every peer, points the environment at them, and imports the connectors (config is read at
  * import, as at a cold start). `env` adds or overrides settings. `close()` stops everything and restores
@@ -443,6 +489,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidcClientSecret: distinct('oidc-client-secret-'),
     oidcTokenSignature: '',
     anthropicApiKey: distinct('sk-ant-hardening-'),
+    qdrantApiKey: distinct('qdrant-hardening-'),
   };
   const schema = uniqueName('hardening');
   const database = await scratchDatabase('hardening_my');
@@ -480,6 +527,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidc,
     anthropic,
     bedrock,
+    qdrant,
   ] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -504,6 +552,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startOidcFake(),
     startAnthropicFake(),
     startBedrockFake(),
+    startQdrantFake(),
   ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
@@ -513,6 +562,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   gitlab.state.tokens.add(values.gitlabToken);
   anthropic.state.tokens.clear();
   anthropic.state.tokens.add(values.anthropicApiKey);
+  qdrant.state.keys.clear();
+  qdrant.state.keys.add(values.qdrantApiKey);
   const redisUser = await redis.addUser(values.redisPassword);
   const oidcClientId = 'circle-core-hardening';
   oidc.state.clients.clear();
@@ -567,6 +618,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.gitlabToken]: values.gitlabToken,
     [SECRET_NAMES.gitlabWebhook]: values.gitlabWebhookSecret,
     [SECRET_NAMES.anthropic]: values.anthropicApiKey,
+    [SECRET_NAMES.qdrant]: values.qdrantApiKey,
     [SECRET_NAMES.oidcClient]: JSON.stringify({
       clientId: oidcClientId,
       clientSecret: values.oidcClientSecret,
@@ -655,6 +707,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     ANTHROPIC_API_URL: `${anthropic.url}/v1`,
     ANTHROPIC_API_KEY_SECRET: SECRET_NAMES.anthropic,
     BEDROCK_ENDPOINT_URL: bedrock.url,
+    QDRANT_API_URL: qdrant.url,
+    QDRANT_API_KEY_SECRET: SECRET_NAMES.qdrant,
+    QDRANT_RATE_LIMIT: '0',
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -679,6 +734,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidcConnector,
     anthropicConnector,
     bedrockConnector,
+    qdrantConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -695,6 +751,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/security/oidc/index.ts'),
     import('../../../functions/ai/anthropic/index.ts'),
     import('../../../functions/ai/bedrock/index.ts'),
+    import('../../../functions/ai/qdrant/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -712,6 +769,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidc: oidcConnector.connector,
     anthropic: anthropicConnector.connector,
     bedrock: bedrockConnector.connector,
+    qdrant: qdrantConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -731,6 +789,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     },
     lambdaContext(),
   );
+  // A collection to read for the Qdrant samples.
+  await seedVectors(connectors.qdrant);
   // Something to read for the S3 samples.
   await connectors.s3.handler(
     {
@@ -783,6 +843,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidcToken,
     anthropic,
     bedrock,
+    qdrant,
     secrets,
     dynamo,
     aws,
@@ -863,6 +924,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         oidc.close(),
         anthropic.close(),
         bedrock.close(),
+        qdrant.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
