@@ -38,6 +38,7 @@ const FUNCTION_FILES: Record<string, string> = {
   oidc: 'functions/security/oidc/function.yml',
   anthropic: 'functions/ai/anthropic/function.yml',
   bedrock: 'functions/ai/bedrock/function.yml',
+  pinecone: 'functions/ai/pinecone/function.yml',
   qdrant: 'functions/ai/qdrant/function.yml',
 };
 

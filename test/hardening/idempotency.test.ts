@@ -52,6 +52,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   oidc: [],
   anthropic: [],
   bedrock: [],
+  pinecone: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
   qdrant: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
 };
 
@@ -111,6 +112,7 @@ describe('Idempotency: declarations', () => {
         oidc: '../../functions/security/oidc/index.ts',
         anthropic: '../../functions/ai/anthropic/index.ts',
         bedrock: '../../functions/ai/bedrock/index.ts',
+        pinecone: '../../functions/ai/pinecone/index.ts',
         qdrant: '../../functions/ai/qdrant/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {

@@ -38,6 +38,7 @@ const ROTATED = {
   gitlabToken: 'glpat-rotated-leak-check-5d5d5d5d',
   oidcClientSecret: 'oidc-rotated-leak-check-6e6e6e6e',
   anthropicApiKey: 'sk-ant-rotated-leak-check-7f7f7f7f',
+  pineconeApiKey: 'pcsk_rotated_leak_check_9b9b9b9b',
   qdrantApiKey: 'qdrant-rotated-leak-check-8a8a8a8a',
   redisPassword: 'Rotated-Redis-Pass-8a8a8a8a',
   redisWrongPassword: 'Wrong-Redis-Pass-0c0c0c0c',
@@ -558,6 +559,16 @@ beforeAll(async () => {
   await queue('bedrock', [{ operation: 'embed-texts', input: { inputs: [] } }, 'not json']);
   await task('bedrock', 'complete-chat', { ...chat, model: 'no-such-model' });
 
+  // Pinecone: every operation, a missing collection, a wrong dimension, a conflicting create, a 5xx retried,
+  // a rotation, a revoked key, queue and task.
+  await vectorStore(
+    'pinecone',
+    suite.pinecone,
+    SECRET_NAMES.pinecone,
+    values.pineconeApiKey,
+    ROTATED.pineconeApiKey,
+  );
+
   // Qdrant: every operation, a missing collection, a wrong dimension, a conflicting create, a 5xx retried,
   // a rotation, a revoked key, queue and task.
   await vectorStore('qdrant', suite.qdrant, SECRET_NAMES.qdrant, values.qdrantApiKey, ROTATED.qdrantApiKey);
@@ -618,6 +629,26 @@ describe('Secrets in output: every connector, every path', () => {
       'get-collection 401',
       'get-collection 401',
       'delete-collection 200',
+    ]);
+    // Pinecone after its seed: the same run on the control and data planes.
+    expect(suite.pinecone.log.slice(3).map((entry) => `${entry.route} ${entry.status}`)).toEqual([
+      'create-index 201',
+      'describe-index 200',
+      'upsert 200',
+      'query 200',
+      'fetch 200',
+      'describe-index 404',
+      'create-index 409',
+      'describe-index 200',
+      'describe-index-stats 200',
+      'describe-index 503',
+      'describe-index 200',
+      'describe-index-stats 200',
+      'delete 401',
+      'delete 200',
+      'describe-index 401',
+      'describe-index 401',
+      'delete-index 202',
     ]);
     expect(suite.oidc.logFor('userinfo').map((entry) => entry.status)).toEqual([200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);

@@ -31,6 +31,7 @@ import {
   signPagerDutyWebhook,
   startPagerDutyFake,
 } from '../../../scripts/local/sandboxes/pagerduty.ts';
+import { type PineconeFakeState, startPineconeFake } from '../../../scripts/local/sandboxes/pinecone.ts';
 import { type QdrantFakeState, startQdrantFake } from '../../../scripts/local/sandboxes/qdrant.ts';
 import { type SlackFake, startSlackFake } from '../../../scripts/local/sandboxes/slack.ts';
 import {
@@ -69,6 +70,7 @@ export type ConnectorName =
   | 'oidc'
   | 'anthropic'
   | 'bedrock'
+  | 'pinecone'
   | 'qdrant';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
@@ -86,6 +88,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'oidc',
   'anthropic',
   'bedrock',
+  'pinecone',
   'qdrant',
 ];
 
@@ -156,6 +159,7 @@ export interface SecretValues {
   /** The signature part of the access token in the OIDC samples: a token input must never be echoed. */
   oidcTokenSignature: string;
   anthropicApiKey: string;
+  pineconeApiKey: string;
   qdrantApiKey: string;
 }
 
@@ -183,6 +187,8 @@ export interface Suite {
   anthropic: FakeServer<AnthropicFakeState>;
   /** The Bedrock Runtime contract fake; requests are SigV4-signed with `values.awsSecretAccessKey`. */
   bedrock: FakeServer<BedrockFakeState>;
+  /** The Pinecone contract fake; it accepts `values.pineconeApiKey` (Api-Key). A collection `docs` is seeded. */
+  pinecone: FakeServer<PineconeFakeState>;
   /** The Qdrant contract fake; it accepts `values.qdrantApiKey` (Api-Key). A collection `docs` is seeded. */
   qdrant: FakeServer<QdrantFakeState>;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
@@ -231,6 +237,7 @@ export const SECRET_NAMES = {
   gitlabWebhook: 'circle-core/gitlab/webhook-secret',
   oidcClient: 'circle-core/oidc/client',
   anthropic: 'circle-core/anthropic/api-key',
+  pinecone: 'circle-core/pinecone/api-key',
   qdrant: 'circle-core/qdrant/api-key',
 } as const;
 
@@ -269,6 +276,18 @@ function samplesFor(
         schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
       },
       'embed-texts': { inputs: ['one two', 'three'], dimensions: 256 },
+    },
+    pinecone: {
+      'create-collection': { collection: 'probe', dimension: 3, metric: 'cosine' },
+      'describe-collection': { collection: 'docs' },
+      'delete-collection': { collection: 'probe-gone' },
+      'upsert-vectors': {
+        collection: 'docs',
+        vectors: [{ id: 'probe#1', values: [0, 0, 1], metadata: { source: 'probe' } }],
+      },
+      'query-vectors': { collection: 'docs', vector: [1, 0, 0], topK: 2, filter: { source: 'handbook' } },
+      'fetch-vectors': { collection: 'docs', ids: ['handbook#1', 'gone'] },
+      'delete-vectors': { collection: 'docs', ids: ['probe#gone'] },
     },
     qdrant: {
       'create-collection': { collection: 'probe', dimension: 3, metric: 'cosine' },
@@ -489,6 +508,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidcClientSecret: distinct('oidc-client-secret-'),
     oidcTokenSignature: '',
     anthropicApiKey: distinct('sk-ant-hardening-'),
+    pineconeApiKey: distinct('pcsk_hardening_'),
     qdrantApiKey: distinct('qdrant-hardening-'),
   };
   const schema = uniqueName('hardening');
@@ -528,6 +548,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     anthropic,
     bedrock,
     qdrant,
+    pinecone,
   ] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -553,6 +574,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startAnthropicFake(),
     startBedrockFake(),
     startQdrantFake(),
+    startPineconeFake(),
   ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
@@ -562,6 +584,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   gitlab.state.tokens.add(values.gitlabToken);
   anthropic.state.tokens.clear();
   anthropic.state.tokens.add(values.anthropicApiKey);
+  pinecone.state.keys.clear();
+  pinecone.state.keys.add(values.pineconeApiKey);
   qdrant.state.keys.clear();
   qdrant.state.keys.add(values.qdrantApiKey);
   const redisUser = await redis.addUser(values.redisPassword);
@@ -618,6 +642,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.gitlabToken]: values.gitlabToken,
     [SECRET_NAMES.gitlabWebhook]: values.gitlabWebhookSecret,
     [SECRET_NAMES.anthropic]: values.anthropicApiKey,
+    [SECRET_NAMES.pinecone]: values.pineconeApiKey,
     [SECRET_NAMES.qdrant]: values.qdrantApiKey,
     [SECRET_NAMES.oidcClient]: JSON.stringify({
       clientId: oidcClientId,
@@ -707,6 +732,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     ANTHROPIC_API_URL: `${anthropic.url}/v1`,
     ANTHROPIC_API_KEY_SECRET: SECRET_NAMES.anthropic,
     BEDROCK_ENDPOINT_URL: bedrock.url,
+    PINECONE_API_URL: pinecone.url,
+    PINECONE_API_KEY_SECRET: SECRET_NAMES.pinecone,
+    PINECONE_RATE_LIMIT: '0',
     QDRANT_API_URL: qdrant.url,
     QDRANT_API_KEY_SECRET: SECRET_NAMES.qdrant,
     QDRANT_RATE_LIMIT: '0',
@@ -735,6 +763,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     anthropicConnector,
     bedrockConnector,
     qdrantConnector,
+    pineconeConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -752,6 +781,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/ai/anthropic/index.ts'),
     import('../../../functions/ai/bedrock/index.ts'),
     import('../../../functions/ai/qdrant/index.ts'),
+    import('../../../functions/ai/pinecone/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -769,6 +799,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidc: oidcConnector.connector,
     anthropic: anthropicConnector.connector,
     bedrock: bedrockConnector.connector,
+    pinecone: pineconeConnector.connector,
     qdrant: qdrantConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
@@ -791,6 +822,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   );
   // A collection to read for the Qdrant samples.
   await seedVectors(connectors.qdrant);
+  // A collection to read for the Pinecone samples.
+  await seedVectors(connectors.pinecone);
   // Something to read for the S3 samples.
   await connectors.s3.handler(
     {
@@ -844,6 +877,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     anthropic,
     bedrock,
     qdrant,
+    pinecone,
     secrets,
     dynamo,
     aws,
@@ -924,6 +958,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         oidc.close(),
         anthropic.close(),
         bedrock.close(),
+        pinecone.close(),
         qdrant.close(),
         secrets.close(),
         dynamo.close(),
