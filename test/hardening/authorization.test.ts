@@ -39,6 +39,7 @@ const FUNCTION_FILES: Record<string, string> = {
   anthropic: 'functions/ai/anthropic/function.yml',
   bedrock: 'functions/ai/bedrock/function.yml',
   pinecone: 'functions/ai/pinecone/function.yml',
+  gcs: 'functions/storage/gcs/function.yml',
   qdrant: 'functions/ai/qdrant/function.yml',
 };
 

@@ -53,6 +53,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   anthropic: [],
   bedrock: [],
   pinecone: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
+  gcs: ['chunk-object', 'copy-object', 'delete-object', 'put-object'],
   qdrant: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
 };
 
@@ -113,6 +114,7 @@ describe('Idempotency: declarations', () => {
         anthropic: '../../functions/ai/anthropic/index.ts',
         bedrock: '../../functions/ai/bedrock/index.ts',
         pinecone: '../../functions/ai/pinecone/index.ts',
+        gcs: '../../functions/storage/gcs/index.ts',
         qdrant: '../../functions/ai/qdrant/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {

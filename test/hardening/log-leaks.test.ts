@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newServiceAccount } from '../../scripts/local/sandboxes/gcs.ts';
 import { githubFaults } from '../../scripts/local/sandboxes/github.ts';
 import { JIRA_SANDBOX_EMAIL, signJiraWebhook } from '../../scripts/local/sandboxes/jira.ts';
 import { signPagerDutyWebhook } from '../../scripts/local/sandboxes/pagerduty.ts';
@@ -22,6 +23,8 @@ let logs: CapturedLogs;
 const outputs: string[] = [];
 /** Tokens given to the OIDC connector besides the suite's own: none may be echoed (their signatures). */
 const oidcTokens: string[] = [];
+/** Secret values made during the run (a rotated GCS key's PEM line): searched like `suite.values`. */
+const madeSecrets: string[] = [];
 /** Signature header values sent to the webhook routes. */
 const signatures: string[] = [];
 const ROTATED = {
@@ -559,6 +562,32 @@ beforeAll(async () => {
   await queue('bedrock', [{ operation: 'embed-texts', input: { inputs: [] } }, 'not json']);
   await task('bedrock', 'complete-chat', { ...chat, model: 'no-such-model' });
 
+  // GCS (a service account key file; OAuth JWT bearer grant): put, read, missing, a bucket outside the
+  // allowed one, a 503 retried, an expired access token, a key rotation, a revoked key, queue and task.
+  const { gcs, gcsAccount } = suite;
+  await http('gcs', '/gcs/put-object', { key: 'leak/a.txt', body: 'x' });
+  await http('gcs', '/gcs/get-object', { key: 'leak/a.txt' });
+  await http('gcs', '/gcs/get-object', { key: 'leak/missing.txt' });
+  await http('gcs', '/gcs/list-objects', { bucket: 'not-allowed-bucket' });
+  gcs.inject({ kind: 'server-error', status: 503 });
+  await http('gcs', '/gcs/head-object', { key: 'leak/a.txt' });
+  gcs.state.tokens.clear();
+  await http('gcs', '/gcs/head-object', { key: 'leak/a.txt' });
+  const rotatedAccount = newServiceAccount(gcsAccount.email, `${gcs.url}/token`);
+  madeSecrets.push(
+    (JSON.parse(rotatedAccount.keyFile) as { private_key: string }).private_key.split('\n')[5] ?? '',
+  );
+  secrets.set(SECRET_NAMES.gcs, rotatedAccount.keyFile);
+  gcs.state.accounts.set(gcsAccount.email, rotatedAccount.publicKey);
+  gcs.state.tokens.clear();
+  await http('gcs', '/gcs/copy-object', { sourceKey: 'leak/a.txt', key: 'leak/b.txt' });
+  gcs.state.accounts.delete(gcsAccount.email);
+  gcs.state.tokens.clear();
+  await http('gcs', '/gcs/delete-object', { key: 'leak/b.txt' });
+  gcs.state.accounts.set(gcsAccount.email, rotatedAccount.publicKey);
+  await queue('gcs', [{ operation: 'head-object', input: { key: 'leak/missing.txt' } }, 'not json']);
+  await task('gcs', 'get-object', { key: 'leak/missing.txt' });
+
   // Pinecone: every operation, a missing collection, a wrong dimension, a conflicting create, a 5xx retried,
   // a rotation, a revoked key, queue and task.
   await vectorStore(
@@ -650,6 +679,29 @@ describe('Secrets in output: every connector, every path', () => {
       'describe-index 401',
       'delete-index 202',
     ]);
+    // GCS: seed, the run's reads, 404, 503 retried, the expired token renewed, the rotated key re-read,
+    // the revoked key refused at the token endpoint (400 invalid_grant), queue and task.
+    expect(suite.gcs.log.map((entry) => `${entry.route} ${entry.status}`)).toEqual([
+      'token 200',
+      'insert-object 200',
+      'insert-object 200',
+      'get-object 200',
+      'get-object 200',
+      'get-object 404',
+      'get-object 503',
+      'get-object 200',
+      'get-object 401',
+      'token 200',
+      'get-object 200',
+      'rewrite-object 401',
+      'token 200',
+      'rewrite-object 200',
+      'delete-object 401',
+      'token 400',
+      'token 200',
+      'get-object 404',
+      'get-object 404',
+    ]);
     expect(suite.oidc.logFor('userinfo').map((entry) => entry.status)).toEqual([200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);
@@ -660,7 +712,8 @@ describe('Secrets in output: every connector, every path', () => {
   it('never writes a secret value, in logs, responses or errors', () => {
     // Prepare
     const text = `${logs.text()}\n${outputs.join('\n')}`;
-    const values = [...Object.values(suite.values), ...Object.values(ROTATED)];
+    const values = [...Object.values(suite.values), ...Object.values(ROTATED), ...madeSecrets];
+    expect(values).not.toContain('');
     // Assess
     for (const value of values) expect(text, 'a secret value').not.toContain(value);
   });

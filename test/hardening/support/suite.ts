@@ -14,6 +14,12 @@ import pg from 'pg';
 import { vi } from 'vitest';
 import { type AnthropicFakeState, startAnthropicFake } from '../../../scripts/local/sandboxes/anthropic.ts';
 import { type BedrockFakeState, startBedrockFake } from '../../../scripts/local/sandboxes/bedrock.ts';
+import {
+  type FakeServiceAccount,
+  type GcsFakeState,
+  newServiceAccount,
+  startGcsFake,
+} from '../../../scripts/local/sandboxes/gcs.ts';
 import { type GitHubFake, startGitHubFake } from '../../../scripts/local/sandboxes/github.ts';
 import { type GitlabFakeState, startGitlabFake } from '../../../scripts/local/sandboxes/gitlab.ts';
 import {
@@ -71,6 +77,7 @@ export type ConnectorName =
   | 'anthropic'
   | 'bedrock'
   | 'pinecone'
+  | 'gcs'
   | 'qdrant';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
@@ -89,6 +96,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'anthropic',
   'bedrock',
   'pinecone',
+  'gcs',
   'qdrant',
 ];
 
@@ -160,6 +168,8 @@ export interface SecretValues {
   oidcTokenSignature: string;
   anthropicApiKey: string;
   pineconeApiKey: string;
+  /** A line of the GCS service account's private key (PEM body): the key file must never be echoed. */
+  gcsPrivateKeyLine: string;
   qdrantApiKey: string;
 }
 
@@ -189,6 +199,9 @@ export interface Suite {
   bedrock: FakeServer<BedrockFakeState>;
   /** The Pinecone contract fake; it accepts `values.pineconeApiKey` (Api-Key). A collection `docs` is seeded. */
   pinecone: FakeServer<PineconeFakeState>;
+  /** The Cloud Storage contract fake (bucket `data`); the connector signs in as `gcsAccount`. */
+  gcs: FakeServer<GcsFakeState>;
+  gcsAccount: FakeServiceAccount;
   /** The Qdrant contract fake; it accepts `values.qdrantApiKey` (Api-Key). A collection `docs` is seeded. */
   qdrant: FakeServer<QdrantFakeState>;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
@@ -238,6 +251,7 @@ export const SECRET_NAMES = {
   oidcClient: 'circle-core/oidc/client',
   anthropic: 'circle-core/anthropic/api-key',
   pinecone: 'circle-core/pinecone/api-key',
+  gcs: 'circle-core/gcs/service-account',
   qdrant: 'circle-core/qdrant/api-key',
 } as const;
 
@@ -276,6 +290,16 @@ function samplesFor(
         schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
       },
       'embed-texts': { inputs: ['one two', 'three'], dimensions: 256 },
+    },
+    gcs: {
+      'put-object': { key: 'probe/a.txt', body: 'probe' },
+      'get-object': { key: 'seed/readme.txt' },
+      'head-object': { key: 'seed/readme.txt' },
+      'list-objects': { prefix: 'seed/' },
+      'delete-object': { key: 'probe/gone.txt' },
+      'copy-object': { sourceKey: 'seed/readme.txt', key: 'probe/copy.txt' },
+      'chunk-object': { key: 'seed/readme.txt', size: 200, overlap: 20 },
+      'presign-url': { key: 'seed/readme.txt' },
     },
     pinecone: {
       'create-collection': { collection: 'probe', dimension: 3, metric: 'cosine' },
@@ -509,6 +533,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     oidcTokenSignature: '',
     anthropicApiKey: distinct('sk-ant-hardening-'),
     pineconeApiKey: distinct('pcsk_hardening_'),
+    gcsPrivateKeyLine: '',
     qdrantApiKey: distinct('qdrant-hardening-'),
   };
   const schema = uniqueName('hardening');
@@ -549,6 +574,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     bedrock,
     qdrant,
     pinecone,
+    gcs,
   ] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -575,6 +601,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startBedrockFake(),
     startQdrantFake(),
     startPineconeFake(),
+    startGcsFake({ buckets: ['data'] }),
   ]);
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
@@ -586,6 +613,10 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   anthropic.state.tokens.add(values.anthropicApiKey);
   pinecone.state.keys.clear();
   pinecone.state.keys.add(values.pineconeApiKey);
+  const gcsAccount = newServiceAccount('hardening@circle.iam.gserviceaccount.com', `${gcs.url}/token`);
+  gcs.state.accounts.set(gcsAccount.email, gcsAccount.publicKey);
+  values.gcsPrivateKeyLine =
+    (JSON.parse(gcsAccount.keyFile) as { private_key: string }).private_key.split('\n')[5] ?? '';
   qdrant.state.keys.clear();
   qdrant.state.keys.add(values.qdrantApiKey);
   const redisUser = await redis.addUser(values.redisPassword);
@@ -643,6 +674,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.gitlabWebhook]: values.gitlabWebhookSecret,
     [SECRET_NAMES.anthropic]: values.anthropicApiKey,
     [SECRET_NAMES.pinecone]: values.pineconeApiKey,
+    [SECRET_NAMES.gcs]: gcsAccount.keyFile,
     [SECRET_NAMES.qdrant]: values.qdrantApiKey,
     [SECRET_NAMES.oidcClient]: JSON.stringify({
       clientId: oidcClientId,
@@ -735,6 +767,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     PINECONE_API_URL: pinecone.url,
     PINECONE_API_KEY_SECRET: SECRET_NAMES.pinecone,
     PINECONE_RATE_LIMIT: '0',
+    GCS_API_URL: gcs.url,
+    GCS_BUCKET: 'data',
+    GCS_CREDENTIALS_SECRET: SECRET_NAMES.gcs,
     QDRANT_API_URL: qdrant.url,
     QDRANT_API_KEY_SECRET: SECRET_NAMES.qdrant,
     QDRANT_RATE_LIMIT: '0',
@@ -764,6 +799,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     bedrockConnector,
     qdrantConnector,
     pineconeConnector,
+    gcsConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -782,6 +818,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/ai/bedrock/index.ts'),
     import('../../../functions/ai/qdrant/index.ts'),
     import('../../../functions/ai/pinecone/index.ts'),
+    import('../../../functions/storage/gcs/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -800,6 +837,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     anthropic: anthropicConnector.connector,
     bedrock: bedrockConnector.connector,
     pinecone: pineconeConnector.connector,
+    gcs: gcsConnector.connector,
     qdrant: qdrantConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
@@ -824,15 +862,17 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   await seedVectors(connectors.qdrant);
   // A collection to read for the Pinecone samples.
   await seedVectors(connectors.pinecone);
-  // Something to read for the S3 samples.
-  await connectors.s3.handler(
-    {
-      operation: 'put-object',
-      input: { key: 'seed/readme.txt', body: 'hello' },
-      idempotencyKey: 'seed-readme',
-    },
-    lambdaContext(),
-  );
+  // Something to read for the S3 and GCS samples.
+  for (const store of [connectors.s3, connectors.gcs]) {
+    await store.handler(
+      {
+        operation: 'put-object',
+        input: { key: 'seed/readme.txt', body: 'hello' },
+        idempotencyKey: 'seed-readme',
+      },
+      lambdaContext(),
+    );
+  }
 
   const routes: RouteEntry[] = CONNECTOR_NAMES.flatMap((connector) => {
     const runtime = connectors[connector].runtime;
@@ -878,6 +918,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     bedrock,
     qdrant,
     pinecone,
+    gcs,
+    gcsAccount,
     secrets,
     dynamo,
     aws,
@@ -959,6 +1001,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         anthropic.close(),
         bedrock.close(),
         pinecone.close(),
+        gcs.close(),
         qdrant.close(),
         secrets.close(),
         dynamo.close(),
