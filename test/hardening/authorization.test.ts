@@ -40,6 +40,7 @@ const FUNCTION_FILES: Record<string, string> = {
   bedrock: 'functions/ai/bedrock/function.yml',
   pinecone: 'functions/ai/pinecone/function.yml',
   gcs: 'functions/storage/gcs/function.yml',
+  'azure-blob': 'functions/storage/azure-blob/function.yml',
   qdrant: 'functions/ai/qdrant/function.yml',
 };
 

@@ -54,6 +54,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   bedrock: [],
   pinecone: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
   gcs: ['chunk-object', 'copy-object', 'delete-object', 'put-object'],
+  'azure-blob': ['chunk-object', 'copy-object', 'delete-object', 'put-object'],
   qdrant: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
 };
 
@@ -115,6 +116,7 @@ describe('Idempotency: declarations', () => {
         bedrock: '../../functions/ai/bedrock/index.ts',
         pinecone: '../../functions/ai/pinecone/index.ts',
         gcs: '../../functions/storage/gcs/index.ts',
+        'azure-blob': '../../functions/storage/azure-blob/index.ts',
         qdrant: '../../functions/ai/qdrant/index.ts',
       };
       const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {

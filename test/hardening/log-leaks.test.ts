@@ -25,6 +25,8 @@ const outputs: string[] = [];
 const oidcTokens: string[] = [];
 /** Secret values made during the run (a rotated GCS key's PEM line): searched like `suite.values`. */
 const madeSecrets: string[] = [];
+/** What the Azure Blob connector answered over HTTP in the leak run. */
+const azureStatuses: number[] = [];
 /** Signature header values sent to the webhook routes. */
 const signatures: string[] = [];
 const ROTATED = {
@@ -588,6 +590,35 @@ beforeAll(async () => {
   await queue('gcs', [{ operation: 'head-object', input: { key: 'leak/missing.txt' } }, 'not json']);
   await task('gcs', 'get-object', { key: 'leak/missing.txt' });
 
+  // Azure Blob (azurite; SharedKey with the run's random account key): put, read, missing, a container
+  // outside the allowed one, a presigned URL, a stale key put in the store (azurite cannot rotate its key, so
+  // the cached one keeps working), restored, queue and task.
+  azureStatuses.push(
+    (await http('azure-blob', '/azure-blob/put-object', { key: 'leak/a.txt', body: 'x' })).statusCode,
+  );
+  azureStatuses.push((await http('azure-blob', '/azure-blob/get-object', { key: 'leak/a.txt' })).statusCode);
+  azureStatuses.push(
+    (await http('azure-blob', '/azure-blob/get-object', { key: 'leak/missing.txt' })).statusCode,
+  );
+  azureStatuses.push(
+    (await http('azure-blob', '/azure-blob/list-objects', { bucket: 'not-allowed-container' })).statusCode,
+  );
+  azureStatuses.push((await http('azure-blob', '/azure-blob/presign-url', { key: 'leak/a.txt' })).statusCode);
+  const staleKey = Buffer.alloc(64, 7).toString('base64');
+  madeSecrets.push(staleKey);
+  secrets.set(
+    SECRET_NAMES.azureBlob,
+    suite.azurite.connectionString.replace(values.azureAccountKey, staleKey),
+  );
+  azureStatuses.push((await http('azure-blob', '/azure-blob/head-object', { key: 'leak/a.txt' })).statusCode);
+  secrets.set(SECRET_NAMES.azureBlob, suite.azurite.connectionString);
+  azureStatuses.push(
+    (await http('azure-blob', '/azure-blob/copy-object', { sourceKey: 'leak/a.txt', key: 'leak/b.txt' }))
+      .statusCode,
+  );
+  await queue('azure-blob', [{ operation: 'head-object', input: { key: 'leak/missing.txt' } }, 'not json']);
+  await task('azure-blob', 'get-object', { key: 'leak/missing.txt' });
+
   // Pinecone: every operation, a missing collection, a wrong dimension, a conflicting create, a 5xx retried,
   // a rotation, a revoked key, queue and task.
   await vectorStore(
@@ -702,6 +733,9 @@ describe('Secrets in output: every connector, every path', () => {
       'get-object 404',
       'get-object 404',
     ]);
+    // Azure Blob: put, get, missing 404, container not allowed 403, presign, head with a stale key in the
+    // store (the cached, working key still answers: the store is read again only after a refusal), copy.
+    expect(azureStatuses).toEqual([200, 200, 404, 403, 200, 200, 200]);
     expect(suite.oidc.logFor('userinfo').map((entry) => entry.status)).toEqual([200, 401, 200]);
     expect(logs.records().some((line) => line['level'] === 'DEBUG' || line['level'] === 'WARN')).toBe(true);
     expect(signatures.length).toBeGreaterThanOrEqual(12);

@@ -47,6 +47,7 @@ import {
 } from '../../../scripts/local/sandboxes/stripe.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../../fakes/aws-json.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
+import { type AzuritePeer, startAzurite } from '../../peers/azurite.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../peers/dynalite.ts';
 import { scratchDatabase, tick, uniqueMysqlName, withMysql } from '../../peers/mariadb.ts';
 import {
@@ -78,6 +79,7 @@ export type ConnectorName =
   | 'bedrock'
   | 'pinecone'
   | 'gcs'
+  | 'azure-blob'
   | 'qdrant';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
@@ -97,6 +99,7 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'bedrock',
   'pinecone',
   'gcs',
+  'azure-blob',
   'qdrant',
 ];
 
@@ -170,6 +173,8 @@ export interface SecretValues {
   pineconeApiKey: string;
   /** A line of the GCS service account's private key (PEM body): the key file must never be echoed. */
   gcsPrivateKeyLine: string;
+  /** The azurite account's key (random per run), in the Azure Blob connector's connection string. */
+  azureAccountKey: string;
   qdrantApiKey: string;
 }
 
@@ -202,6 +207,8 @@ export interface Suite {
   /** The Cloud Storage contract fake (bucket `data`); the connector signs in as `gcsAccount`. */
   gcs: FakeServer<GcsFakeState>;
   gcsAccount: FakeServiceAccount;
+  /** azurite (the Azure Storage emulator) with container `data`. */
+  azurite: AzuritePeer;
   /** The Qdrant contract fake; it accepts `values.qdrantApiKey` (Api-Key). A collection `docs` is seeded. */
   qdrant: FakeServer<QdrantFakeState>;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
@@ -252,6 +259,7 @@ export const SECRET_NAMES = {
   anthropic: 'circle-core/anthropic/api-key',
   pinecone: 'circle-core/pinecone/api-key',
   gcs: 'circle-core/gcs/service-account',
+  azureBlob: 'circle-core/azure-blob/credentials',
   qdrant: 'circle-core/qdrant/api-key',
 } as const;
 
@@ -290,6 +298,16 @@ function samplesFor(
         schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
       },
       'embed-texts': { inputs: ['one two', 'three'], dimensions: 256 },
+    },
+    'azure-blob': {
+      'put-object': { key: 'probe/a.txt', body: 'probe' },
+      'get-object': { key: 'seed/readme.txt' },
+      'head-object': { key: 'seed/readme.txt' },
+      'list-objects': { prefix: 'seed/' },
+      'delete-object': { key: 'probe/gone.txt' },
+      'copy-object': { sourceKey: 'seed/readme.txt', key: 'probe/copy.txt' },
+      'chunk-object': { key: 'seed/readme.txt', size: 200, overlap: 20 },
+      'presign-url': { key: 'seed/readme.txt' },
     },
     gcs: {
       'put-object': { key: 'probe/a.txt', body: 'probe' },
@@ -534,6 +552,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     anthropicApiKey: distinct('sk-ant-hardening-'),
     pineconeApiKey: distinct('pcsk_hardening_'),
     gcsPrivateKeyLine: '',
+    azureAccountKey: '',
     qdrantApiKey: distinct('qdrant-hardening-'),
   };
   const schema = uniqueName('hardening');
@@ -575,6 +594,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     qdrant,
     pinecone,
     gcs,
+    azurite,
   ] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -602,7 +622,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startQdrantFake(),
     startPineconeFake(),
     startGcsFake({ buckets: ['data'] }),
+    startAzurite({ containers: ['data'] }),
   ]);
+  values.azureAccountKey = azurite.accountKey;
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
   stripe.state.tokens.clear();
@@ -675,6 +697,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.anthropic]: values.anthropicApiKey,
     [SECRET_NAMES.pinecone]: values.pineconeApiKey,
     [SECRET_NAMES.gcs]: gcsAccount.keyFile,
+    [SECRET_NAMES.azureBlob]: azurite.connectionString,
     [SECRET_NAMES.qdrant]: values.qdrantApiKey,
     [SECRET_NAMES.oidcClient]: JSON.stringify({
       clientId: oidcClientId,
@@ -770,6 +793,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     GCS_API_URL: gcs.url,
     GCS_BUCKET: 'data',
     GCS_CREDENTIALS_SECRET: SECRET_NAMES.gcs,
+    AZURE_BLOB_CONTAINER: 'data',
+    AZURE_BLOB_SECRET: SECRET_NAMES.azureBlob,
+    AZURE_BLOB_TIMEOUT_MS: '5000',
     QDRANT_API_URL: qdrant.url,
     QDRANT_API_KEY_SECRET: SECRET_NAMES.qdrant,
     QDRANT_RATE_LIMIT: '0',
@@ -800,6 +826,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     qdrantConnector,
     pineconeConnector,
     gcsConnector,
+    azureBlobConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -819,6 +846,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/ai/qdrant/index.ts'),
     import('../../../functions/ai/pinecone/index.ts'),
     import('../../../functions/storage/gcs/index.ts'),
+    import('../../../functions/storage/azure-blob/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -838,6 +866,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     bedrock: bedrockConnector.connector,
     pinecone: pineconeConnector.connector,
     gcs: gcsConnector.connector,
+    'azure-blob': azureBlobConnector.connector,
     qdrant: qdrantConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
@@ -862,8 +891,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   await seedVectors(connectors.qdrant);
   // A collection to read for the Pinecone samples.
   await seedVectors(connectors.pinecone);
-  // Something to read for the S3 and GCS samples.
-  for (const store of [connectors.s3, connectors.gcs]) {
+  // Something to read for the S3, GCS and Azure Blob samples.
+  for (const store of [connectors.s3, connectors.gcs, connectors['azure-blob']]) {
     await store.handler(
       {
         operation: 'put-object',
@@ -920,6 +949,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pinecone,
     gcs,
     gcsAccount,
+    azurite,
     secrets,
     dynamo,
     aws,
@@ -1002,6 +1032,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         bedrock.close(),
         pinecone.close(),
         gcs.close(),
+        azurite.close(),
         qdrant.close(),
         secrets.close(),
         dynamo.close(),
