@@ -451,7 +451,8 @@ beforeAll(async () => {
   } finally {
     secrets.destroy();
   }
-}, 90_000);
+  // It builds every function first (29 now): minutes on a loaded two-core machine, as every stack test allows.
+}, 240_000);
 
 afterAll(async () => {
   if (stack !== undefined) await stack.stop().catch(() => undefined);
