@@ -30,6 +30,7 @@ const HAND_OFF_QUEUES = [
   'PagerdutyEventsQueue',
   'StripeEventsQueue',
   'GitlabEventsQueue',
+  'TwilioEventsQueue',
   // The messaging connectors' example destinations, read by a consumer outside this stack.
   'SqsMessagesQueue',
   'SnsOrdersQueue',
