@@ -203,7 +203,7 @@ export type RunQueryInput = z.input<typeof RunQueryInput>;
 
 /** Output of `run-query`. */
 export const RunQueryOutput = z.object({
-  status: QueryStatus,
+  status: QueryStatus.describe('Where the query stands: its id, state, timings and any error'),
   results: QueryResultsPage.nullable().describe(
     'The first page when the query succeeded in time; null otherwise (poll get-query with status.queryId)',
   ),
