@@ -34,7 +34,9 @@ export const StartQueryInput = z.strictObject({
     .string()
     .min(1)
     .max(262_144)
-    .describe('Exactly one SQL statement with a `?` placeholder for every value; no templating is offered'),
+    .describe(
+      'Exactly one SQL statement with a `?` placeholder for every value; no templating is offered, e.g. "SELECT 42 AS answer"',
+    ),
   params: z
     .array(WarehouseParam)
     .max(1_000)
