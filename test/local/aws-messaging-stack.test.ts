@@ -91,11 +91,12 @@ describe('Local stack: Amazon SNS connector', () => {
     // Assess
     expect(order.status).toBe(200);
     expect(refund).toMatchObject({ status: 200, body: { succeeded: 1, failed: 0 } });
-    expect(listed.body['subscriptions']).toEqual([
-      expect.objectContaining({
-        protocol: 'sqs',
-        endpoint: 'arn:aws:sqs:us-east-1:000000000000:circle-core-dev-SnsOrdersQueue',
-      }),
+    // The topic's subscriptions as serverless.yml declares them: this connector's orders queue, and the
+    // issue-fanout workflow's queue (its filter takes kind=issue only).
+    const subscriptions = listed.body['subscriptions'] as { protocol: string; endpoint: string }[];
+    expect(subscriptions.map(({ protocol, endpoint }) => `${protocol} ${endpoint}`).sort()).toEqual([
+      'sqs arn:aws:sqs:us-east-1:000000000000:circle-core-dev-IssueFanoutQueue',
+      'sqs arn:aws:sqs:us-east-1:000000000000:circle-core-dev-SnsOrdersQueue',
     ]);
     expect(seen.Messages?.map((m) => [m.Body, m.MessageAttributes?.['kind']?.StringValue])).toEqual([
       ['{"order":"o-7"}', 'order'],

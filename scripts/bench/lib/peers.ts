@@ -464,8 +464,11 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
   bedrock: async () => {
     const { BEDROCK_SANDBOX_ACCESS_KEY, startBedrockFake } = await import('../../local/sandboxes/bedrock.ts');
     const bedrock = await startBedrockFake();
-    bedrock.state.accessKeys.add(process.env['AWS_ACCESS_KEY_ID'] ?? BEDROCK_SANDBOX_ACCESS_KEY);
-    return { env: { BEDROCK_ENDPOINT_URL: bedrock.url }, close: () => bedrock.close() };
+    // The function signs with its role's keys: the bench's own unless the peer names the sandbox's.
+    return {
+      env: { BEDROCK_ENDPOINT_URL: bedrock.url, AWS_ACCESS_KEY_ID: BEDROCK_SANDBOX_ACCESS_KEY },
+      close: () => bedrock.close(),
+    };
   },
 };
 
