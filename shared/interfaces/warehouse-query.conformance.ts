@@ -261,6 +261,19 @@ export function describeWarehouseQueryConformance(
         await expect(late).rejects.toBeInstanceOf(ConflictError);
       });
 
+      it('cancels a query at once, even before the engine has begun running it', async () => {
+        // Act
+        const statuses: QueryStatus[] = [];
+        for (let round = 0; round < 5; round += 1) {
+          const started = await warehouse.startQuery({ sql: fixture.slowSql });
+          statuses.push(await warehouse.cancelQuery({ queryId: started.queryId }));
+        }
+        const settled = await Promise.all(statuses.map((status) => finished(status)));
+
+        // Assess
+        expect(settled.map((status) => status.state)).toEqual(Array(5).fill('cancelled'));
+      });
+
       it('leaves a succeeded query as it was', async () => {
         // Prepare
         const started = await warehouse.startQuery({ sql: 'select 1 as one' });

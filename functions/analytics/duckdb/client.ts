@@ -82,6 +82,9 @@ interface Entry {
 }
 
 /** S3's answers when fetching a source. */
+/** How often a stop is repeated while the query has not yet noticed it. */
+const INTERRUPT_REPEAT_MS = 20;
+
 const S3_SOURCE_ERRORS = {
   NoSuchKey: { kind: 'not-found', says: 'does not exist' },
   NoSuchBucket: { kind: 'not-found', says: 'is in a bucket that does not exist' },
@@ -247,10 +250,7 @@ export class DuckDbClient implements WarehouseQuery {
     timeoutMs: number,
   ): Promise<void> {
     const connection = entry.connection as DuckDBConnection;
-    const timer = setTimeout(() => {
-      entry.stop ??= 'timeout';
-      connection.interrupt();
-    }, timeoutMs);
+    const timer = setTimeout(() => this.#stop(entry, 'timeout'), timeoutMs);
     timer.unref();
     try {
       const result = await prepared.stream();
@@ -439,22 +439,29 @@ export class DuckDbClient implements WarehouseQuery {
 
   async cancelQuery(input: QueryRef): Promise<QueryStatus> {
     const entry = this.#entry(input.queryId);
-    if (!FINAL_QUERY_STATES.has(entry.status.state)) {
-      entry.stop ??= 'cancel';
-      entry.connection?.interrupt();
-      await entry.done;
-    }
+    if (!FINAL_QUERY_STATES.has(entry.status.state)) await this.#stop(entry, 'cancel');
     return { ...entry.status };
+  }
+
+  /**
+   * Interrupts a running query until it stops. One interrupt is not enough: one that lands before
+   * DuckDB has begun executing the statement is a no-op, and the query would then run to its end.
+   */
+  async #stop(entry: Entry, why: 'cancel' | 'timeout'): Promise<void> {
+    entry.stop ??= why;
+    entry.connection?.interrupt();
+    const again = setInterval(() => entry.connection?.interrupt(), INTERRUPT_REPEAT_MS);
+    try {
+      await entry.done;
+    } finally {
+      clearInterval(again);
+    }
   }
 
   /** Stops running queries and closes the database. */
   async close(): Promise<void> {
     for (const entry of this.#queries.values()) {
-      if (!FINAL_QUERY_STATES.has(entry.status.state)) {
-        entry.stop ??= 'cancel';
-        entry.connection?.interrupt();
-        await entry.done;
-      }
+      if (!FINAL_QUERY_STATES.has(entry.status.state)) await this.#stop(entry, 'cancel');
     }
     this.#queries.clear();
     this.#byKey.clear();
