@@ -23,9 +23,15 @@ import {
   TimeoutError,
   ValidationError,
 } from '@circle-core/core';
-import { type DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  ResultReturnType,
+} from '@duckdb/node-api';
 import type { WarehouseQuery, WarehouseQueryCapability } from '#shared/interfaces/warehouse-query.ts';
 import {
+  type ColumnKind,
   FINAL_QUERY_STATES,
   type GetQueryResultsInput,
   type QueryRef,
@@ -268,10 +274,10 @@ export class DuckDbClient implements WarehouseQuery {
           );
         }
         for (const row of chunk.getRows())
-          entry.rows.push(row.map((value, i) => toJsonValue(value, kinds[i] ?? 'other')));
+          entry.rows.push(row.map((value, i) => toJsonValue(value, kinds[i] as ColumnKind)));
         chunk = await result.fetchChunk();
       }
-      const changed = result.returnType === 2 ? result.rowsChanged : undefined;
+      const changed = result.returnType === ResultReturnType.CHANGED_ROWS ? result.rowsChanged : undefined;
       this.#finish(entry, 'succeeded', changed ?? entry.rows.length);
     } catch (error) {
       if (entry.stop === 'cancel') {

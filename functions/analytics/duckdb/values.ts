@@ -85,7 +85,8 @@ function utcText(micros: bigint): string {
 export function toJsonValue(value: unknown, kind: ColumnKind): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (typeof value === 'bigint') return kind === 'integer' ? Number(value) : value.toString();
+  // DuckDB answers the integer types up to 32 bits as numbers: a bigint is a 64-bit or wider one.
+  if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'string') return kind === 'json' ? JSON.parse(value) : value;
   if (typeof value === 'boolean') return value;
   if (value instanceof DuckDBBlobValue) return Buffer.from(value.bytes).toString('base64');

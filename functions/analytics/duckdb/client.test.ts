@@ -1,0 +1,262 @@
+/**
+ * The DuckDB client's own edges, with DuckDB embedded and no object store: sources named or placed wrongly,
+ * statements that change rows, results forgotten after their time, closing, values the interface has no
+ * kind for, and DuckDB messages of a class the error table does not name.
+ */
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ForbiddenError,
+  NotFoundError,
+  TimeoutError,
+  UnexpectedResponseError,
+  ValidationError,
+} from '@circle-core/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runQuery } from '#shared/interfaces/warehouse-query-operations.ts';
+import { DuckDbClient, type DuckDbClientOptions } from './client.ts';
+import { DuckdbConfig } from './config.ts';
+import { scrubMessage, toDuckdbError } from './errors.ts';
+import type { DuckDbStartQueryInput } from './models.ts';
+
+const SAMPLE = join(import.meta.dirname, 'sample');
+
+let temp: string;
+let local: string;
+const clients: DuckDbClient[] = [];
+
+function client(overrides: Partial<DuckDbClientOptions> = {}): DuckDbClient {
+  const created = new DuckDbClient({
+    memoryLimitMb: 256,
+    threads: 1,
+    tempDirectory: join(temp, `client-${clients.length}`),
+    localDirectory: local,
+    sourceBuckets: [],
+    s3ForcePathStyle: true,
+    sourceMaxBytes: 10_000,
+    s3TimeoutMs: 5_000,
+    maxResultRows: 5_000,
+    resultTtlSeconds: 60,
+    maxQueries: 50,
+    defaultTimeoutSeconds: 60,
+    ...overrides,
+  });
+  clients.push(created);
+  return created;
+}
+
+beforeAll(async () => {
+  temp = await mkdtemp(join(tmpdir(), 'duckdb-client-test-'));
+  local = join(temp, 'local');
+  await mkdir(local);
+  // A CSV whose name says nothing of its format.
+  await copyFile(join(SAMPLE, 'orders.csv'), join(local, 'orders.txt'));
+});
+
+afterAll(async () => {
+  for (const each of clients) await each.close();
+  await rm(temp, { recursive: true, force: true });
+});
+
+describe('Class: DuckDbClient', () => {
+  describe('Method: startQuery', () => {
+    it('reads a source in the format given when its name says none, and refuses it when neither says', async () => {
+      // Prepare
+      const duck = client();
+      const withFormat: DuckDbStartQueryInput = {
+        sql: 'select count(*)::integer as n from o',
+        sources: [{ name: 'o', url: 'file:orders.txt', format: 'csv' }],
+      };
+
+      // Act
+      const given = await runQuery(duck, withFormat, 20_000, 10);
+      const unsaid = duck.startQuery({ sql: 'select 1', sources: [{ name: 'o', url: 'file:orders.txt' }] });
+
+      // Assess
+      expect(given.results?.rows).toEqual([[6]]);
+      await expect(unsaid).rejects.toThrow(ValidationError);
+      await expect(unsaid).rejects.toThrow('say its format');
+    });
+
+    it('throws ValidationError when two sources share a name', async () => {
+      // Prepare
+      const duck = client();
+
+      // Act
+      const started = duck.startQuery({
+        sql: 'select 1',
+        sources: [
+          { name: 'o', url: 'file:orders.txt', format: 'csv' },
+          { name: 'o', url: 'file:orders.txt', format: 'csv' },
+        ],
+      });
+
+      // Assess
+      await expect(started).rejects.toThrow(ValidationError);
+      await expect(started).rejects.toThrow('Two sources are named "o"');
+    });
+
+    it('throws ForbiddenError for a file: source when no local directory is set', async () => {
+      // Prepare
+      const duck = client({ localDirectory: undefined });
+
+      // Act
+      const started = duck.startQuery({
+        sql: 'select 1',
+        sources: [{ name: 'o', url: 'file:orders.txt', format: 'csv' }],
+      });
+
+      // Assess
+      await expect(started).rejects.toThrow(ForbiddenError);
+      await expect(started).rejects.toThrow('DUCKDB_LOCAL_DIRECTORY is not set');
+    });
+
+    it('counts the rows a write changed as its rowCount, and none for a statement that answers nothing', async () => {
+      // Prepare
+      const duck = client();
+
+      // Act
+      const created = await runQuery(duck, { sql: 'create table changed_rows (a integer)' }, 20_000, 10);
+      const inserted = await runQuery(
+        duck,
+        { sql: 'insert into changed_rows values (1), (2), (3)' },
+        20_000,
+        10,
+      );
+      const deleted = await runQuery(duck, { sql: 'delete from changed_rows where a > 1' }, 20_000, 10);
+
+      // Assess
+      expect(created.status.rowCount).toBe(0);
+      expect(inserted.status.state).toBe('succeeded');
+      expect(inserted.status.rowCount).toBe(3);
+      expect(deleted.status.rowCount).toBe(2);
+    });
+  });
+
+  describe('Method: getQuery', () => {
+    it('forgets a query and its idempotency key once its result time has passed', async () => {
+      // Prepare
+      let clock = Date.parse('2026-12-06T12:00:00Z');
+      const duck = client({ resultTtlSeconds: 30, now: () => clock });
+      const first = await runQuery(duck, { sql: 'select 1 as one', idempotencyKey: 'k-1' }, 20_000, 10);
+      const again = await duck.startQuery({ sql: 'select 1 as one', idempotencyKey: 'k-1' });
+
+      // Act
+      clock += 30_000;
+      const forgotten = await duck
+        .getQuery({ queryId: first.status.queryId })
+        .catch((error: unknown) => error);
+      const after = await duck.startQuery({ sql: 'select 1 as one', idempotencyKey: 'k-1' });
+
+      // Assess
+      expect(again.queryId).toBe(first.status.queryId);
+      expect(forgotten).toBeInstanceOf(NotFoundError);
+      expect(after.queryId).not.toBe(first.status.queryId);
+    });
+  });
+
+  describe('Method: close', () => {
+    it('closes a client that never opened, which opens again when used', async () => {
+      // Prepare
+      const duck = client();
+
+      // Act
+      await duck.close();
+      const out = await runQuery(duck, { sql: 'select 2 as two' }, 20_000, 10);
+
+      // Assess
+      expect(out.results?.rows).toEqual([[2]]);
+    });
+
+    it('stops a running query and forgets it', async () => {
+      // Prepare
+      const duck = client();
+      const started = await duck.startQuery({
+        sql: 'select count(*) as n from range(100000000000) a where a.range % 7 = 3',
+      });
+
+      // Act
+      await duck.close();
+
+      // Assess
+      await expect(duck.getQuery({ queryId: started.queryId })).rejects.toThrow(NotFoundError);
+    });
+  });
+
+  describe('Values', () => {
+    it('answers a type with no kind as text, a whole-second zoned time without fraction, and nested integers by size', async () => {
+      // Prepare
+      const duck = client();
+
+      // Act
+      const out = await runQuery(
+        duck,
+        {
+          sql:
+            "select '101'::bit as b, timestamptz '2026-01-02 03:04:05+00' as tz, " +
+            '[1::bigint, 3000000000::bigint, -3000000000::bigint, null] as l',
+        },
+        20_000,
+        10,
+      );
+
+      // Assess
+      expect(out.results?.columns.map((column) => column.kind)).toEqual(['other', 'timestamp-tz', 'list']);
+      expect(out.results?.rows).toEqual([
+        ['101', '2026-01-02T03:04:05Z', [1, '3000000000', '-3000000000', null]],
+      ]);
+    });
+  });
+});
+
+describe('Function: toDuckdbError', () => {
+  it('maps a class the table does not name to ValidationError, keeping the class as code', () => {
+    // Act
+    const error = toDuckdbError(new Error('Dependency Error: table t is used by view v'), 'query');
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toContain('DuckDB refused the SQL');
+    expect(error.details).toMatchObject({ code: 'Dependency' });
+  });
+
+  it('maps a message naming no class, or a thrown non-Error, to UnexpectedResponseError', () => {
+    // Act
+    const unnamed = toDuckdbError(new Error('something odd happened'), 'open');
+    const thrown = toDuckdbError('INTERRUPT Error: Interrupted!', 'query');
+
+    // Assess
+    expect(unnamed).toBeInstanceOf(UnexpectedResponseError);
+    expect(unnamed.message).toBe('DuckDB open failed: something odd happened');
+    expect(unnamed.details).toMatchObject({ code: 'unknown' });
+    expect(thrown).toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe('Function: scrubMessage', () => {
+  it('takes out quoted string values, and long ones unquoted too, leaving numbers and empty strings', () => {
+    // Act
+    const text = scrubMessage("Conversion Error: 'ab' then ab, 'abcd' then abcd, 42 and ''", [
+      42,
+      '',
+      'ab',
+      'abcd',
+    ]);
+
+    // Assess
+    expect(text).toBe("Conversion Error: '?' then ab, '?' then ?, 42 and ''");
+  });
+});
+
+describe('Config: DuckdbConfig', () => {
+  it('reads an empty DUCKDB_LOCAL_DIRECTORY as unset', () => {
+    // Act
+    const empty = DuckdbConfig.parse({ DUCKDB_LOCAL_DIRECTORY: '' });
+    const set = DuckdbConfig.parse({ DUCKDB_LOCAL_DIRECTORY: '/data' });
+
+    // Assess
+    expect(empty.DUCKDB_LOCAL_DIRECTORY).toBeUndefined();
+    expect(set.DUCKDB_LOCAL_DIRECTORY).toBe('/data');
+  });
+});
