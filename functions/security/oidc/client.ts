@@ -95,8 +95,7 @@ function scopesOf(claims: JWTPayload): string[] {
   return Array.isArray(scp) ? scp.filter((item): item is string => typeof item === 'string') : [];
 }
 
-const iso = (seconds: number | undefined) =>
-  seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
@@ -151,11 +150,13 @@ export class OidcIssuer {
     }
     const scopes = scopesOf(claims);
     const missing = (input.requiredScopes ?? []).filter((scope) => !scopes.includes(scope));
+    // jose has checked both: iss against the pinned issuer, exp as a required claim.
+    const { iss, exp } = claims as JWTPayload & { iss: string; exp: number };
     const described = {
       ...(claims.sub === undefined ? {} : { subject: claims.sub }),
-      ...(claims.iss === undefined ? {} : { issuer: claims.iss }),
+      issuer: iss,
       ...(claims.aud === undefined ? {} : { audience: [claims.aud].flat() }),
-      ...(claims.exp === undefined ? {} : { expiresAt: iso(claims.exp) }),
+      expiresAt: iso(exp),
       scopes,
       ...(keyId === undefined ? {} : { keyId }),
     };

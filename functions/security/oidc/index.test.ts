@@ -3,7 +3,7 @@
  * client credentials, introspection, userinfo, real RS256/ES256 signatures) and the local stack's Secrets
  * Manager: every check of a token, key rotation, each operation on each trigger, and the failure paths.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, sign } from 'node:crypto';
 import { configureSecrets, defineSecret, resetCircuitBreakers } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -13,6 +13,7 @@ import {
   sqsEvent,
 } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
   OIDC_SANDBOX_CLIENT,
   OIDC_SANDBOX_TOKEN,
@@ -254,6 +255,153 @@ describe('Connector: oidc', () => {
         `The discovery document names issuer ${issuer.url}, not OIDC_API_URL ${other}`,
       );
       lib.close();
+    });
+  });
+
+  describe('What the issuer publishes and answers, as each may differ (library use)', () => {
+    /** A fresh issuer (no cached discovery or keys), as a new container has. */
+    const fresh = (overrides: Partial<ConstructorParameters<typeof OidcIssuer>[1]> = {}) =>
+      new OidcIssuer(
+        oidcApi.client({ baseUrl: issuer.url }),
+        {
+          issuer: issuer.url,
+          audiences: [],
+          algorithms: ['RS256'],
+          clockSkewSeconds: 60,
+          jwksMaxAgeMs: 600_000,
+          ...overrides,
+        },
+        defineSecret(CLIENT_SECRET),
+      );
+    /** The sandbox's discovery document with `changes` over it (undefined drops a field). */
+    const discovery = (changes: Record<string, unknown>) => ({
+      kind: 'answer' as const,
+      answer: json(200, {
+        issuer: issuer.url,
+        jwks_uri: `${issuer.url}/jwks`,
+        introspection_endpoint: `${issuer.url}/oauth/introspect`,
+        userinfo_endpoint: `${issuer.url}/userinfo`,
+        ...changes,
+      }),
+    });
+    let lib: OidcIssuer;
+    afterEach(() => lib.close());
+
+    it('reads scopes from an scp array (non-strings dropped), none when neither claim is there', async () => {
+      lib = fresh();
+      const scp = await lib.verify({ token: mint({ scope: undefined, scp: ['issues:read', 7] }) });
+      const none = await lib.verify({ token: mint({ scope: undefined }), requiredScopes: ['issues:read'] });
+      expect(scp).toMatchObject({ valid: true, scopes: ['issues:read'] });
+      expect(none).toMatchObject({ valid: false, reason: 'missing-scope', scopes: [] });
+    });
+
+    it('describes a token without sub or aud (no audience pinned) and one signed without a kid', async () => {
+      // Prepare: a header with no kid, signed by the issuer's RS256 key (the only RS256 key published)
+      const key = issuer.state.keys.find((candidate) => candidate.alg === 'RS256');
+      const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: issuer.url, exp: now() + 600 })}`;
+      const signature = sign('sha256', Buffer.from(input), key?.privateKey ?? '').toString('base64url');
+      lib = fresh();
+
+      // Act
+      const answer = await lib.verify({ token: `${input}.${signature}` });
+
+      // Assess: only what the token says
+      expect(answer).toEqual({
+        valid: true,
+        issuer: issuer.url,
+        expiresAt: expect.any(String),
+        scopes: [],
+        claims: { iss: issuer.url, exp: expect.any(Number) },
+      });
+    });
+
+    it('calls a claim of the wrong type malformed (exp not a number)', async () => {
+      lib = fresh();
+      const answer = await lib.verify({ token: mint({ exp: 'tomorrow' }) });
+      expect(answer).toMatchObject({ valid: false, reason: 'malformed' });
+    });
+
+    it('answers 501 for introspection and userinfo when discovery publishes neither endpoint', async () => {
+      issuer.inject(discovery({ introspection_endpoint: undefined, userinfo_endpoint: undefined }), {
+        route: 'discovery',
+      });
+      lib = fresh();
+      await expect(lib.introspect({ token: 'x' })).rejects.toMatchObject({
+        name: 'NotSupportedError',
+        message: expect.stringContaining('no introspection_endpoint'),
+      });
+      await expect(lib.userinfo(mint())).rejects.toMatchObject({
+        name: 'NotSupportedError',
+        message: 'The issuer publishes no userinfo_endpoint',
+      });
+      expect((await lib.describe()).introspection).toBe(false);
+    });
+
+    it('answers active with only what a minimal introspection answer holds', async () => {
+      issuer.inject({ kind: 'answer', answer: json(200, { active: true }) }, { route: 'introspect' });
+      lib = fresh();
+      expect(await lib.introspect({ token: 'x' })).toEqual({ active: true });
+    });
+
+    it('answers 502 for an introspection or userinfo answer of the wrong shape, without a second secret read', async () => {
+      const before = issuer.logFor('introspect').length;
+      issuer.inject({ kind: 'wrong-shape', json: { active: 'yes' } }, { route: 'introspect' });
+      issuer.inject({ kind: 'wrong-shape', json: { name: 'no subject' } }, { route: 'userinfo' });
+      lib = fresh();
+      await expect(lib.introspect({ token: 'x' })).rejects.toMatchObject({
+        status: 502,
+        message: 'The issuer answered an introspection answer in an unexpected shape',
+      });
+      await expect(lib.userinfo(mint())).rejects.toMatchObject({
+        status: 502,
+        message: 'The issuer answered a userinfo answer in an unexpected shape',
+      });
+      expect(issuer.logFor('introspect').length - before).toBe(1);
+    });
+
+    it('lists keys without kid, alg or use as published', async () => {
+      const [rsa] = issuer.state.keys;
+      const { kid: _kid, alg: _alg, use: _use, ...bare } = rsa?.jwk ?? {};
+      issuer.inject({ kind: 'answer', answer: json(200, { keys: [bare] }) }, { route: 'jwks' });
+      lib = fresh();
+      expect((await lib.describe()).keys).toEqual([{ kty: 'RSA' }]);
+    });
+
+    it('refuses endpoints that are not URLs, plain http on another host, and internal addresses', async () => {
+      const cases: [Record<string, unknown>, string][] = [
+        [{ jwks_uri: 'not a url' }, 'The issuer published an endpoint that is not a URL for a JWK set'],
+        [
+          { jwks_uri: 'http://keys.example.com/jwks' },
+          'The issuer published a non-https endpoint on another host for a JWK set',
+        ],
+        [{ jwks_uri: 'https://169.254.169.254/jwks' }, 'private or reserved address'],
+      ];
+      for (const [changes, message] of cases) {
+        issuer.inject(discovery(changes), { route: 'discovery' });
+        lib = fresh();
+        await expect(lib.describe()).rejects.toThrow(message);
+        lib.close();
+      }
+      lib = fresh();
+    });
+
+    it('keeps a newer key fetch when an older one fails', async () => {
+      // Prepare: keys never fresh, so each verification fetches; the first fetch answers garbage
+      lib = fresh({ jwksMaxAgeMs: 0 });
+      issuer.inject({ kind: 'malformed' }, { route: 'jwks' });
+
+      // Act
+      const [first, second] = await Promise.allSettled([
+        lib.verify({ token: mint() }),
+        lib.verify({ token: mint() }),
+      ]);
+      const after = await lib.verify({ token: mint() });
+
+      // Assess
+      expect(first).toMatchObject({ status: 'rejected', reason: { status: 502 } });
+      expect(second).toMatchObject({ status: 'fulfilled', value: { valid: true } });
+      expect(after.valid).toBe(true);
     });
   });
 
