@@ -308,6 +308,84 @@ describe('Connector: bedrock', () => {
       expect(missing.statusCode).toBe(502);
       expect(parsed(missing)['detail']).toContain('toolUse block without id, name or object input');
     });
+
+    it('sends toolChoice "auto" as { auto }, a tool without description without one, and same-role turns as one message', async () => {
+      // Prepare
+      const bare = { name: WEATHER.name, parameters: WEATHER.parameters };
+
+      // Act
+      const response = await call('complete-chat', {
+        messages: [
+          { role: 'user', content: 'Hello' },
+          { role: 'user', content: 'Reply with the single word: pong' },
+        ],
+        tools: [bare],
+        toolChoice: 'auto',
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(fake.state.requests.at(-1)?.body).toMatchObject({
+        messages: [
+          { role: 'user', content: [{ text: 'Hello' }, { text: 'Reply with the single word: pong' }] },
+        ],
+        toolConfig: {
+          tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: WEATHER.parameters } } }],
+          toolChoice: { auto: {} },
+        },
+      });
+      const config = fake.state.requests.at(-1)?.body['toolConfig'] as
+        | { tools: { toolSpec: object }[] }
+        | undefined;
+      const spec = config?.tools[0]?.toolSpec;
+      expect(spec).not.toHaveProperty('description');
+    });
+
+    it('answers 502 when Converse answers no message or no token usage', async () => {
+      // Prepare
+      const usage = { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
+      const message = { role: 'assistant', content: [{ text: 'pong' }] };
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: { stopReason: 'end_turn', usage } } },
+        { route: 'converse' },
+      );
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: { output: { message }, stopReason: 'end_turn' } } },
+        { route: 'converse' },
+      );
+
+      // Act
+      const noMessage = await call('complete-chat', { messages: USER });
+      const noUsage = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(noMessage.statusCode).toBe(502);
+      expect(parsed(noMessage)['detail']).toContain('answered no message');
+      expect(noUsage.statusCode).toBe(502);
+      expect(parsed(noUsage)['detail']).toContain('without token usage');
+    });
+
+    it('answers finishReason "other" for a stop reason it does not know, or none', async () => {
+      // Prepare
+      const usage = { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
+      const output = { message: { role: 'assistant', content: [{ text: 'pong' }] } };
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: { output, stopReason: 'a_new_reason', usage } } },
+        { route: 'converse' },
+      );
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: { output, usage } } },
+        { route: 'converse' },
+      );
+
+      // Act
+      const unknown = parsed(await call('complete-chat', { messages: USER }));
+      const none = parsed(await call('complete-chat', { messages: USER }));
+
+      // Assess
+      expect(unknown).toMatchObject({ content: 'pong', finishReason: 'other' });
+      expect(none).toMatchObject({ content: 'pong', finishReason: 'other' });
+    });
   });
 
   describe('Operation: generate-object', () => {
@@ -334,6 +412,65 @@ describe('Connector: bedrock', () => {
           toolChoice: { tool: { name: 'issue_label' } },
         },
       });
+    });
+
+    it('asks again, saying the answer was empty, when the model answers text instead of the tool', async () => {
+      // Prepare
+      const schema = {
+        type: 'object',
+        properties: { label: { enum: ['bug', 'feature'] } },
+        required: ['label'],
+      };
+      const textOnly = {
+        output: { message: { role: 'assistant', content: [{ text: 'I think it is a bug.' }] } },
+        stopReason: 'end_turn',
+        usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+      };
+      fake.inject({ kind: 'answer', answer: { status: 200, json: textOnly } }, { route: 'converse' });
+
+      // Act
+      const response = await call('generate-object', {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema,
+      });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ object: { label: 'bug' }, attempts: 2 });
+      const retry = fake.state.requests.at(-1)?.body['messages'] as {
+        role: string;
+        content: { text?: string }[];
+      }[];
+      expect(retry[1]).toEqual({ role: 'assistant', content: [{ text: '(empty)' }] });
+      expect(retry[2]?.content[0]?.text).toContain('did not match the JSON Schema "issue_label"');
+    });
+
+    it('answers 502 StructuredOutputError when the forced tool call twice carries no input', async () => {
+      // Prepare
+      const noInput = {
+        output: {
+          message: { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'issue_label' } }] },
+        },
+        stopReason: 'tool_use',
+        usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+      };
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: noInput } },
+        { route: 'converse', times: 2 },
+      );
+
+      // Act
+      const response = await call('generate-object', {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema: { type: 'object', properties: { label: { type: 'string' } }, required: ['label'] },
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(502);
+      expect(parsed(response)['detail']).toContain(
+        'did not match the schema "issue_label" after a retry (at /)',
+      );
     });
   });
 
@@ -426,6 +563,58 @@ describe('Connector: bedrock', () => {
       // Assess
       expect(response.statusCode).toBe(502);
       expect(parsed(response)['detail']).toContain('answered an unexpected body');
+    });
+
+    it('invokes Titan v1 with the input text alone, answering its one vector length', async () => {
+      // Act
+      const response = await call('embed-texts', {
+        model: 'amazon.titan-embed-text-v1',
+        inputs: ['the cat sat'],
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(parsed(response)).toMatchObject({ model: 'amazon.titan-embed-text-v1', dimensions: 1536 });
+      expect(fake.state.requests).toEqual([
+        { model: 'amazon.titan-embed-text-v1', body: { inputText: 'the cat sat' } },
+      ]);
+    });
+
+    it('answers 501 for dimensions on a model with one vector length, without calling Bedrock', async () => {
+      // Act
+      const response = await call('embed-texts', {
+        model: 'cohere.embed-english-v3',
+        inputs: ['x'],
+        dimensions: 256,
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(501);
+      expect(parsed(response)['detail']).toContain('has one vector length');
+      expect(fake.log).toEqual([]);
+    });
+
+    it('answers 502 when Bedrock answers fewer vectors than texts, or vectors of uneven length', async () => {
+      // Prepare
+      const answer = (embeddings: number[][]) => ({
+        kind: 'answer' as const,
+        answer: {
+          status: 200,
+          json: { id: 'e1', embeddings, texts: [], response_type: 'embeddings_floats' },
+        },
+      });
+      fake.inject(answer([]), { route: 'invoke' });
+      fake.inject(answer([[0.6, 0.8], [1]]), { route: 'invoke' });
+
+      // Act
+      const none = await call('embed-texts', { model: 'cohere.embed-english-v3', inputs: ['a', 'b'] });
+      const uneven = await call('embed-texts', { model: 'cohere.embed-english-v3', inputs: ['a', 'b'] });
+
+      // Assess
+      expect(none.statusCode).toBe(502);
+      expect(parsed(none)['detail']).toContain('answered 0 vectors of uneven length for 2 texts');
+      expect(uneven.statusCode).toBe(502);
+      expect(parsed(uneven)['detail']).toContain('answered 2 vectors of uneven length for 2 texts');
     });
   });
 
