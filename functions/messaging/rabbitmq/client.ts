@@ -91,13 +91,16 @@ const DELIVERY_COUNT = 'x-delivery-count';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A header value as text: AMQP tables carry numbers, booleans, bytes and nested tables too. */
+/**
+ * A header value as text: AMQP tables carry numbers, booleans, bytes and nested tables too. amqplib
+ * decodes 64-bit integers as numbers (never bigint), and every other value it decodes is a table, array,
+ * decimal or timestamp object: JSON text.
+ */
 function headerText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
-  return JSON.stringify(value) ?? '';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }
 
 /**

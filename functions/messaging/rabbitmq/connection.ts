@@ -151,10 +151,8 @@ export class RabbitmqConnection {
         this.#connection.markBroken(live);
         live.held.clear();
       });
-      channel.on('return', (message) => {
-        const id = message.properties.messageId;
-        if (typeof id === 'string') live.returned.add(id);
-      });
+      // Only this connector publishes on this channel, always with a message id.
+      channel.on('return', (message) => live.returned.add(message.properties.messageId));
       return live;
     } catch (error) {
       await connection.close().catch(() => undefined);

@@ -26,6 +26,19 @@ describe('Function: toRabbitmqError', () => {
     expect(mapped.details).toEqual({ provider: 'RabbitMQ', operation: 'receive', code });
   });
 
+  it('maps a reply code without the server text to its meaning alone', () => {
+    // Act
+    const mapped = toRabbitmqError(
+      Object.assign(new Error('Channel closed by server: 404'), { code: 404 }),
+      'publish',
+    );
+    // Assess
+    expect(mapped).toMatchObject({
+      name: 'NotFoundError',
+      message: 'RabbitMQ publish failed: no such queue or exchange',
+    });
+  });
+
   it('maps socket failures and a closed channel to UnavailableError, and anything else to an unexpected answer', () => {
     // Act
     const refused = toRabbitmqError(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'publish');

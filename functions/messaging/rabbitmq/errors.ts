@@ -1,11 +1,11 @@
 /**
  * RabbitMQ's failures as core errors, mapped once: AMQP reply codes (a channel or connection the server
- * closed), the handshake's refusals, amqplib's own "channel closed", socket failures and TLS verification
- * each pick a core error class, and so the HTTP status, the queue's retry-or-drop and the Step Functions
- * error name. The server's reply text names queues and exchanges, never credentials: it is kept.
+ * closed), the handshake's refusal of a vhost, amqplib's own "channel closed", socket failures and TLS
+ * verification each pick a core error class, and so the HTTP status, the queue's retry-or-drop and the
+ * Step Functions error name. A refused password never gets here: the core's `ReusedConnection` reads the
+ * secret again, then throws its own AuthError. The server's reply text names queues and exchanges, never credentials: it is kept.
  */
 import {
-  AuthError,
   BROKER_NETWORK_CODES,
   ConfigurationError,
   ConflictError,
@@ -95,15 +95,6 @@ export function toRabbitmqError(error: unknown, operation: string): ConnectorErr
     hostSetting: 'RABBITMQ_HOST',
   });
   if (tls !== undefined) return new ConfigurationError(tls, { cause: error });
-  if (isAuthFailure(error)) {
-    return new AuthError(
-      `RabbitMQ ${operation} failed: the server refused the user name or password (ACCESS_REFUSED)`,
-      {
-        cause: error,
-        details: details('ACCESS_REFUSED'),
-      },
-    );
-  }
   if (/Expected ConnectionOpenOk/.test(error.message)) {
     return new ForbiddenError(
       `RabbitMQ ${operation} failed: the server refused the virtual host (it does not exist, or the user has no permissions on it; RABBITMQ_VHOST or the secret's vhost)`,

@@ -354,6 +354,127 @@ describe('Connector: rabbitmq', () => {
     });
   });
 
+  describe('Odd messages, queue arguments and refusals', () => {
+    it('reads every AMQP header type as text, and a message without id or headers', async () => {
+      // Prepare: published by another AMQP client, as a producer outside the connector would
+      const client = RabbitmqClient.create(options());
+      const queue = await freshQueue(client);
+      const producer = await amqp.connect({ hostname: RABBITMQ.host, port: RABBITMQ.port });
+      const channel = await producer.createConfirmChannel();
+      channel.sendToQueue(queue, Buffer.from('typed'), {
+        headers: {
+          text: 'a',
+          bytes: Buffer.from('hi'),
+          count: 3,
+          flag: true,
+          nested: { a: 1 },
+          list: [1, 'b'],
+          nothing: null,
+        },
+      });
+      channel.sendToQueue(queue, Buffer.from('bare'));
+      await channel.waitForConfirms();
+      await producer.close();
+      // Act
+      const { messages } = await client.receive({ source: queue, maxMessages: 2, waitTimeMs: 2_000 });
+      // Assess
+      expect(messages.map(({ receipt: _receipt, ...message }) => message)).toEqual([
+        {
+          body: 'typed',
+          attributes: {
+            text: 'a',
+            bytes: 'hi',
+            count: '3',
+            flag: 'true',
+            nested: '{"a":1}',
+            list: '[1,"b"]',
+          },
+          redelivered: false,
+        },
+        { body: 'bare', attributes: {}, redelivered: false },
+      ]);
+      await client.acknowledge({ receipts: messages.map((message) => message.receipt) });
+      await client.close();
+    });
+
+    it('declares a queue whose expired messages go to its dead-letter exchange', async () => {
+      // Prepare: an exchange of this run, bound to a queue that collects what expires
+      const client = RabbitmqClient.create(options());
+      const admin = await amqp.connect({ hostname: RABBITMQ.host, port: RABBITMQ.port });
+      const channel = await admin.createChannel();
+      const exchange = uniqueName('circle-rabbitmq-dlx');
+      await channel.assertExchange(exchange, 'fanout', { durable: false });
+      const dead = uniqueName('circle-rabbitmq-dead');
+      const source = uniqueName('circle-rabbitmq-expiring');
+      queues.push(dead, source);
+      await client.declareQueue({ queue: dead, type: 'classic', bindings: [{ exchange, routingKey: '' }] });
+      await client.declareQueue({
+        queue: source,
+        type: 'classic',
+        messageTtlMs: 50,
+        deadLetterExchange: exchange,
+      });
+      // Act
+      await client.publish({ destination: source, body: 'expires' });
+      const { messages } = await client.receive({ source: dead, maxMessages: 1, waitTimeMs: 3_000 });
+      // Assess
+      expect(messages).toMatchObject([{ body: 'expires' }]);
+      expect((await client.inspectQueue({ queue: source })).messageCount).toBe(0);
+      await client.acknowledge({ receipts: messages.map((message) => message.receipt) });
+      await channel.deleteExchange(exchange);
+      await admin.close();
+      await client.close();
+    });
+
+    it('answers 503 for a publish the broker refuses (basic.nack of a full reject-publish queue)', async () => {
+      // Prepare
+      const client = RabbitmqClient.create(options());
+      const queue = uniqueName('circle-rabbitmq-full');
+      queues.push(queue);
+      await client.declareQueue({ queue, type: 'classic', maxLength: 1, overflow: 'reject-publish' });
+      // Act
+      const first = await client.publish({ destination: queue, body: 'fits' });
+      const refused = await client
+        .publish({ destination: queue, body: 'full' })
+        .catch((error: unknown) => error);
+      // Assess
+      expect(first.messageId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(refused).toMatchObject({ name: 'UnavailableError', status: 503 });
+      expect((refused as Error).message).toContain('basic.nack');
+      expect((await client.inspectQueue({ queue })).messageCount).toBe(1);
+      await client.close();
+    });
+
+    it('refuses a secret without a password, naming RABBITMQ_SECRET', async () => {
+      // Prepare
+      const name = 'test/rabbitmq/no-password';
+      await secrets.set(name, JSON.stringify({ username: RABBITMQ.username }));
+      const client = RabbitmqClient.create(options({ secretName: name }));
+      // Act
+      const failure = await client.ping().catch((error: unknown) => error);
+      // Assess
+      expect(failure).toMatchObject({ name: 'ConfigurationError' });
+      expect((failure as Error).message).toContain('RABBITMQ_SECRET needs "username" and "password"');
+      await client.close();
+    });
+
+    it('refuses a call when the time ran out after connecting, and the connection stays usable', async () => {
+      // Prepare: the connection opened while there was time
+      let left = 10_000;
+      const client = RabbitmqClient.create(options({ remainingTimeMs: () => left }));
+      const queue = await freshQueue(client);
+      // Act
+      left = 100;
+      const refused = await client.declareQueue({ queue, type: 'classic' }).catch((error: unknown) => error);
+      left = 10_000;
+      const after = await client.inspectQueue({ queue });
+      // Assess
+      expect(refused).toMatchObject({ name: 'TimeoutError' });
+      expect(after).toMatchObject({ queue, messageCount: 0 });
+      await client.close();
+    });
+  });
+
   describe('Triggers', () => {
     it('runs a queued publish and reports no failed record', async () => {
       // Act
