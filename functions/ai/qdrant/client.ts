@@ -239,9 +239,11 @@ export class QdrantStore implements VectorStore {
       notFound: `Collection "${input.collection}"`,
     });
     const found = new Map(
-      answer.result
-        .filter((point) => point.payload?.namespace === input.namespace && point.payload.id !== undefined)
-        .map((point) => [point.payload?.id ?? '', point]),
+      answer.result.flatMap((point) =>
+        point.payload?.namespace === input.namespace && point.payload.id !== undefined
+          ? [[point.payload.id, point] as const]
+          : [],
+      ),
     );
     return {
       vectors: input.ids.flatMap((id) => {

@@ -191,6 +191,75 @@ describe('Connector: qdrant', () => {
     });
   });
 
+  describe('Answers of other clients', () => {
+    const ok = (result: unknown) => ({
+      kind: 'answer' as const,
+      answer: { status: 200, json: { result, status: 'ok', time: 0 } },
+    });
+
+    it('answers 409 for a collection of named vectors or of Manhattan distance, and 0 vectors for no count', async () => {
+      // Prepare
+      const collection = (vectors: unknown, count: number | null) =>
+        ok({ status: 'green', points_count: count, config: { params: { vectors } } });
+      fake.inject(collection({ text: { size: 3, distance: 'Cosine' } }, 1), { route: 'get-collection' });
+      fake.inject(collection({ size: 3, distance: 'Manhattan' }, 1), { route: 'get-collection' });
+      fake.inject(collection({ size: 3, distance: 'Dot' }, null), { route: 'get-collection' });
+
+      // Act
+      const named = await call('describe-collection', { collection: 'docs' });
+      const manhattan = await call('describe-collection', { collection: 'docs' });
+      const uncounted = await call('describe-collection', { collection: 'docs' });
+
+      // Assess
+      expect(named.statusCode).toBe(409);
+      expect(parsed(named)['detail']).toContain('named vectors or a metric the interface lacks');
+      expect(manhattan.statusCode).toBe(409);
+      expect(parsed(uncounted)).toEqual({ collection: 'docs', dimension: 3, metric: 'dot', vectorCount: 0 });
+    });
+
+    it('answers points written without this connector’s payload by their Qdrant id, with empty metadata and values, and ignores another namespace’s point', async () => {
+      // Prepare
+      fake.inject(ok({ points: [{ id: 7 }] }), { route: 'query-points' });
+      const foreign = {
+        id: pointId('', 'other'),
+        payload: { namespace: 'tenant-b', id: 'other' },
+        vector: [1],
+      };
+      fake.inject(
+        ok([{ id: pointId('', 'faq#1'), payload: { namespace: '', id: 'faq#1' }, vector: null }, foreign]),
+        { route: 'retrieve-points' },
+      );
+
+      // Act
+      const queried = await call('query-vectors', {
+        collection: 'docs',
+        vector: [1, 0, 0],
+        includeValues: true,
+      });
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: ['faq#1', 'other'] });
+
+      // Assess
+      expect(parsed(queried)).toEqual({ matches: [{ id: '7', score: 0, metadata: {}, values: [] }] });
+      expect(parsed(fetched)).toEqual({
+        vectors: [{ id: 'faq#1', values: [], metadata: {} }],
+        missing: ['other'],
+      });
+    });
+
+    it('passes on a refusal of create-collection other than a conflict, without describing the collection', async () => {
+      // Prepare: a read-only key (the kit reads the secret again and retries once after a 403).
+      fake.inject({ kind: 'forbidden' }, { route: 'create-collection', times: Number.POSITIVE_INFINITY });
+      const described = fake.logFor('get-collection').length;
+
+      // Act
+      const response = await call('create-collection', { collection: 'docs', dimension: 3, metric: 'dot' });
+
+      // Assess
+      expect(response.statusCode).toBe(403);
+      expect(fake.logFor('get-collection')).toHaveLength(described);
+    });
+  });
+
   describe('Provider failures', () => {
     it('waits as Retry-After says and retries a 5xx on reads and upserts, then answers', async () => {
       // Prepare
