@@ -232,6 +232,62 @@ describe('Connector: anthropic', () => {
       expect(noInput.statusCode).toBe(502);
       expect(parsed(noInput)['detail']).toContain('tool_use block without id, name or object input');
     });
+
+    it('sends toolChoice "auto" and "none" as their own types, and same-role turns as one message', async () => {
+      // Act
+      const auto = await call('complete-chat', {
+        messages: [
+          { role: 'user', content: 'Hello' },
+          { role: 'user', content: 'Reply with the single word: pong' },
+        ],
+        tools: [WEATHER],
+        toolChoice: 'auto',
+      });
+      const none = await call('complete-chat', { messages: USER, tools: [WEATHER], toolChoice: 'none' });
+
+      // Assess
+      expect(auto.statusCode).toBe(200);
+      expect(none.statusCode).toBe(200);
+      expect(fake.state.requests[0]).toMatchObject({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Hello' },
+              { type: 'text', text: 'Reply with the single word: pong' },
+            ],
+          },
+        ],
+        tool_choice: { type: 'auto' },
+      });
+      expect(fake.state.requests[1]).toMatchObject({ tool_choice: { type: 'none' } });
+    });
+
+    it('answers finishReason "other" for a stop reason it does not map, or none, and a text block without text as ""', async () => {
+      // Prepare
+      const answer = (stop: string | null, content: object[]) => ({
+        kind: 'answer' as const,
+        answer: {
+          status: 200,
+          json: {
+            model: 'claude-3-5-haiku-20241022',
+            content,
+            stop_reason: stop,
+            usage: { input_tokens: 1, output_tokens: 1 },
+          },
+        },
+      });
+      fake.inject(answer('pause_turn', [{ type: 'text', text: 'pong' }]), { route: 'create-message' });
+      fake.inject(answer(null, [{ type: 'text' }]), { route: 'create-message' });
+
+      // Act
+      const paused = parsed(await call('complete-chat', { messages: USER }));
+      const empty = parsed(await call('complete-chat', { messages: USER }));
+
+      // Assess
+      expect(paused).toMatchObject({ content: 'pong', finishReason: 'other' });
+      expect(empty).toMatchObject({ content: '', finishReason: 'other' });
+    });
   });
 
   describe('Operation: generate-object', () => {
@@ -254,6 +310,60 @@ describe('Connector: anthropic', () => {
         tools: [{ name: 'issue_label', input_schema: schema }],
         tool_choice: { type: 'tool', name: 'issue_label' },
       });
+    });
+
+    it('asks again, saying the answer was empty, when the model answers text instead of the tool', async () => {
+      // Prepare
+      const textOnly = {
+        model: 'claude-3-5-haiku-20241022',
+        content: [{ type: 'text', text: 'I think it is a bug.' }],
+        stop_reason: 'end_turn',
+        usage: { input_tokens: 10, output_tokens: 5 },
+      };
+      fake.inject({ kind: 'answer', answer: { status: 200, json: textOnly } }, { route: 'create-message' });
+
+      // Act
+      const response = await call('generate-object', {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
+      });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ object: { label: 'bug' }, attempts: 2 });
+      const retry = fake.state.requests.at(-1)?.['messages'] as {
+        role: string;
+        content: { text?: string }[];
+      }[];
+      expect(retry[1]).toEqual({ role: 'assistant', content: [{ type: 'text', text: '(empty)' }] });
+      expect(retry[2]?.content[0]?.text).toContain('did not match the JSON Schema "issue_label"');
+    });
+
+    it('answers 502 StructuredOutputError when the forced tool call twice carries no input', async () => {
+      // Prepare
+      const noInput = {
+        model: 'claude-3-5-haiku-20241022',
+        content: [{ type: 'tool_use', id: 't1', name: 'issue_label' }],
+        stop_reason: 'tool_use',
+        usage: { input_tokens: 10, output_tokens: 5 },
+      };
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: noInput } },
+        { route: 'create-message', times: 2 },
+      );
+
+      // Act
+      const response = await call('generate-object', {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema: { type: 'object', properties: { label: { type: 'string' } }, required: ['label'] },
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(502);
+      expect(parsed(response)['detail']).toContain(
+        'did not match the schema "issue_label" after a retry (at /)',
+      );
     });
   });
 
