@@ -294,6 +294,48 @@ describe('Connector: openai', () => {
       // Assess
       expect([504, 503]).toContain(response.statusCode);
     });
+
+    it("sends a toolChoice word as OpenAI's tool_choice word", async () => {
+      // Act
+      const response = await call('complete-chat', {
+        messages: [{ role: 'user', content: 'Weather in Lisbon please' }],
+        tools: [
+          { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+        ],
+        toolChoice: 'required',
+      });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ finishReason: 'tool-calls' });
+      expect(fake.state.chats.at(-1)?.['tool_choice']).toBe('required');
+    });
+
+    it('answers finishReason "other" for a finish reason it does not map, or none', async () => {
+      // Prepare
+      const answer = (finish: string | null) => ({
+        kind: 'answer' as const,
+        answer: {
+          status: 200,
+          json: {
+            id: 'chatcmpl-1',
+            object: 'chat.completion',
+            model: 'gpt-4o-mini-2024-07-18',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'pong' }, finish_reason: finish }],
+            usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+          },
+        },
+      });
+      fake.inject(answer('insufficient_system_resource'), { route: 'create-chat-completion' });
+      fake.inject(answer(null), { route: 'create-chat-completion' });
+
+      // Act
+      const unknown = parsed(await call('complete-chat', { messages: USER }));
+      const none = parsed(await call('complete-chat', { messages: USER }));
+
+      // Assess
+      expect(unknown).toMatchObject({ content: 'pong', finishReason: 'other' });
+      expect(none).toMatchObject({ content: 'pong', finishReason: 'other' });
+    });
   });
 
   describe('Operation: generate-object', () => {
@@ -319,6 +361,40 @@ describe('Connector: openai', () => {
           strict: false,
         },
       });
+    });
+
+    it('asks again, saying the answer was empty, when the model refuses with no content', async () => {
+      // Prepare
+      const refusal = {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini-2024-07-18',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+            finish_reason: 'stop',
+          },
+        ],
+        usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      };
+      fake.inject(
+        { kind: 'answer', answer: { status: 200, json: refusal } },
+        { route: 'create-chat-completion' },
+      );
+
+      // Act
+      const response = await call('generate-object', {
+        messages: [{ role: 'user', content: 'Label: crash on start' }],
+        schemaName: 'issue_label',
+        schema: { type: 'object', properties: { label: { enum: ['bug', 'feature'] } }, required: ['label'] },
+      });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({ object: { label: 'bug' }, attempts: 2 });
+      const retry = fake.state.chats.at(-1)?.['messages'] as { role: string; content: string }[];
+      expect(retry[1]).toEqual({ role: 'assistant', content: '(empty)' });
+      expect(retry[2]?.content).toContain('did not match the JSON Schema "issue_label"');
     });
   });
 
@@ -358,6 +434,40 @@ describe('Connector: openai', () => {
 
       // Assess
       expect(response.statusCode).toBe(400);
+    });
+
+    it('answers 502 when OpenAI answers fewer embeddings than inputs, or embeddings of uneven length', async () => {
+      // Prepare
+      const answer = (data: { index: number; embedding: number[] }[]) => ({
+        kind: 'answer' as const,
+        answer: {
+          status: 200,
+          json: {
+            object: 'list',
+            model: 'text-embedding-3-small',
+            data: data.map((item) => ({ object: 'embedding', ...item })),
+            usage: { prompt_tokens: 2, total_tokens: 2 },
+          },
+        },
+      });
+      fake.inject(answer([]), { route: 'create-embeddings' });
+      fake.inject(
+        answer([
+          { index: 1, embedding: [1] },
+          { index: 0, embedding: [0.6, 0.8] },
+        ]),
+        { route: 'create-embeddings' },
+      );
+
+      // Act
+      const none = await call('embed-texts', { inputs: ['a', 'b'] });
+      const uneven = await call('embed-texts', { inputs: ['a', 'b'] });
+
+      // Assess
+      expect(none.statusCode).toBe(502);
+      expect(parsed(none)['detail']).toContain('answered 0 embeddings of uneven length for 2 inputs');
+      expect(uneven.statusCode).toBe(502);
+      expect(parsed(uneven)['detail']).toContain('answered 2 embeddings of uneven length for 2 inputs');
     });
   });
 
