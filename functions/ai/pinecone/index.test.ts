@@ -196,6 +196,68 @@ describe('Connector: pinecone', () => {
     });
   });
 
+  describe('Answers out of the ordinary', () => {
+    const ok = (json: unknown) => ({ kind: 'answer' as const, answer: { status: 200, json } });
+
+    it('answers 502 for an index model with a metric it does not know or a host that is no host', async () => {
+      // Prepare
+      const model = { name: 'docs', dimension: 3, status: { ready: true, state: 'Ready' } };
+      fake.inject(ok({ ...model, metric: 'hamming', host: 'docs-abc.svc.pinecone.io' }), {
+        route: 'describe-index',
+      });
+      fake.inject(ok({ ...model, metric: 'dotproduct', host: 'user@evil.example?x=1' }), {
+        route: 'describe-index',
+      });
+
+      // Act
+      const metric = await call('describe-collection', { collection: 'docs' });
+      const host = await call('describe-collection', { collection: 'docs' });
+
+      // Assess
+      expect(metric.statusCode).toBe(502);
+      expect(parsed(metric)['detail']).toContain('unknown metric for "docs"');
+      expect(host.statusCode).toBe(502);
+      expect(parsed(host)['detail']).toContain('invalid host for "docs"');
+      expect(fake.logFor('describe-index-stats')).toHaveLength(0);
+    });
+
+    it('answers 0 vectors for stats without a total, and [] for a match without values', async () => {
+      // Prepare
+      fake.inject(ok({ namespaces: {}, dimension: 3, indexFullness: 0 }), { route: 'describe-index-stats' });
+      fake.inject(ok({ matches: [{ id: 'faq#1', score: 0.5 }], namespace: '' }), { route: 'query' });
+
+      // Act
+      const described = await call('describe-collection', { collection: 'docs' });
+      const queried = await call('query-vectors', {
+        collection: 'docs',
+        vector: [1, 0, 0],
+        includeValues: true,
+      });
+
+      // Assess
+      expect(parsed(described)).toEqual({ collection: 'docs', dimension: 3, metric: 'dot', vectorCount: 0 });
+      expect(parsed(queried)).toEqual({ matches: [{ id: 'faq#1', score: 0.5, metadata: {}, values: [] }] });
+    });
+
+    it('passes on a refusal other than a conflict on create, and other than not-found on delete', async () => {
+      // Prepare: a key that may read but not manage indexes (the kit retries once after a 403).
+      const always = { times: Number.POSITIVE_INFINITY };
+      fake.inject({ kind: 'forbidden' }, { route: 'create-index', ...always });
+      fake.inject({ kind: 'forbidden' }, { route: 'delete-index', ...always });
+      const described = fake.logFor('describe-index').length;
+
+      // Act
+      const created = await call('create-collection', { collection: 'docs', dimension: 3, metric: 'dot' });
+      const deleted = await call('delete-collection', { collection: 'docs' });
+
+      // Assess
+      expect(created.statusCode).toBe(403);
+      expect(fake.logFor('describe-index')).toHaveLength(described);
+      expect(deleted.statusCode).toBe(403);
+      expect(fake.state.indexes.has('docs')).toBe(true);
+    });
+  });
+
   describe('Provider failures', () => {
     it('waits as Retry-After says and retries a 5xx on reads; an upsert (a POST) is sent once', async () => {
       // Prepare
