@@ -21,6 +21,7 @@ import {
   type QueryVectorsOutput,
   UpsertVectorsInput,
   type UpsertVectorsOutput,
+  type VectorFilter,
 } from '#shared/models/vector-store.ts';
 import { SqlClientBase } from '#shared/sql/client-base.ts';
 import { readOnlyRefusal } from '#shared/sql/errors.ts';
@@ -161,7 +162,8 @@ export class PgvectorClient extends SqlClientBase<Session> implements VectorStor
         input.vectors.map((vector) => vectorText(vector.values)),
         input.vectors.map((vector) => JSON.stringify(vector.metadata ?? {})),
       ]);
-      return { upserted: result.rowCount ?? input.vectors.length };
+      // pg reads the count from the INSERT's command tag, which always carries one.
+      return { upserted: result.rowCount as number };
     }, 'write');
   }
 
@@ -225,6 +227,7 @@ order by embedding ${metric.operator} $2::vector limit $3`;
     return this.connection.use(async (session) => {
       await this.#require(session, input.collection);
       const table = tableName(this.#schema, input.collection);
+      // The input holds exactly one of ids and filter (its model refuses both or neither).
       const result =
         input.ids !== undefined
           ? await session.run(`delete from ${table} where namespace = $1 and id = any($2::text[])`, [
@@ -232,13 +235,14 @@ order by embedding ${metric.operator} $2::vector limit $3`;
               input.ids,
             ])
           : await (async () => {
-              const filter = filterSql(input.filter ?? {}, 1);
+              const filter = filterSql(input.filter as VectorFilter, 1);
               return session.run(`delete from ${table} where namespace = $1 and ${filter.sql}`, [
                 input.namespace,
                 ...filter.params,
               ]);
             })();
-      return { deleted: result.rowCount ?? 0 };
+      // pg reads the count from the DELETE's command tag, which always carries one.
+      return { deleted: result.rowCount as number };
     }, 'write');
   }
 
