@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startMessaging } from './aws/messaging.ts';
 import { secretsManagerService } from './aws/secrets-manager.ts';
 import { type AwsServices, startAwsEndpoint } from './aws/server.ts';
+import { localMail, sesService } from './aws/ses.ts';
 import { sqsService } from './aws/sqs.ts';
 import { stepFunctionsService } from './aws/step-functions.ts';
 import { buildModel, LOCAL_ACCOUNT_ID, type LocalFunction, type LocalModel } from './config/model.ts';
@@ -499,6 +500,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const moves = new MessageMoveTasks(engine);
     services.sqs = sqsService(engine, moves);
     startMessaging(model, engine, services, { invoke, log });
+    services.mail = localMail(model, LOCAL_ACCOUNT_ID);
+    services.ses = sesService(services.mail);
     const secretNames = new Set(
       (await secretStore.list())
         .filter((secret) => secret.deletedAt === undefined)
@@ -588,6 +591,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       secrets: secretsSummary(aws.url, secretStore.file, vault),
       sqs: aws.url,
       sns: aws.url,
+      ses: aws.url,
       eventBridge: aws.url,
       stepFunctions: aws.url,
       lambda: aws.url,
@@ -629,6 +633,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         scheduler,
         workflows,
         log,
+        mail: services.mail,
       }),
     );
     api.setRoutes(selected.flatMap((fn) => fn.routes));

@@ -1,8 +1,8 @@
 /**
  * The stack's one AWS endpoint (127.0.0.1:4566 by default): routes each request by its protocol to SQS,
  * Secrets Manager, Step Functions, EventBridge (JSON protocols, `x-amz-target`), Lambda (REST), SNS (query
- * protocol), STS and CloudFormation stand-ins (query protocol, for the Serverless CLI), or forwards it to
- * the embedded S3 and DynamoDB.
+ * protocol), SES v2 (REST JSON, mail captured: `ses.ts`), STS and CloudFormation stand-ins (query
+ * protocol, for the Serverless CLI), or forwards it to the embedded S3 and DynamoDB.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,6 +23,7 @@ import {
 } from './protocol.ts';
 import { proxy, signedService } from './proxy.ts';
 import { parseQuery, type QueryService, queryResponse } from './query.ts';
+import { type RestService, type SesMail, serveLocalMail, serveRest } from './ses.ts';
 import { SNS_NAMESPACE } from './sns.ts';
 
 const BODY_LIMIT = 16 * 1024 * 1024;
@@ -36,6 +37,9 @@ export interface AwsServices {
   events?: JsonService;
   /** SNS (query protocol). */
   sns?: QueryService;
+  /** SES v2 (REST JSON under `/v2/email/`), and the account whose sent mail it captures. */
+  ses?: RestService;
+  mail?: SesMail;
   functions?: FunctionRegistry;
   s3Endpoint?: string;
   dynamodbEndpoint?: string;
@@ -153,6 +157,21 @@ async function serveQuery(req: IncomingMessage, res: ServerResponse, services: A
   sendXmlError(res, new AwsError('InvalidAction', `${service} ${action} is not served by the local stack`));
 }
 
+/** SES v2 (signed for `ses`, under `/v2/email/`) and its captured mail (`/_local/ses/`): true when served. */
+async function serveSes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  services: AwsServices,
+  path: string,
+): Promise<boolean> {
+  if (path.startsWith('/_local/ses/'))
+    return services.mail !== undefined && serveLocalMail(req, res, services.mail);
+  if (!path.startsWith('/v2/email/') || signedService(req) !== 'ses') return false;
+  if (services.ses === undefined) throw unavailable('SES');
+  await serveRest(req, res, services.ses, await readBody(req, BODY_LIMIT));
+  return true;
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, services: AwsServices): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path.startsWith('/2015-03-31/functions')) {
@@ -206,19 +225,21 @@ export async function startAwsEndpoint(options: {
   const refuse: RefusalWriter = (_req, res, refusal) =>
     sendJsonError(res, new AwsError('AccessDeniedException', refusal.message, { status: 403 }), '1.1');
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
-    route(req, res, options.services).catch((error: unknown) => {
-      const err =
-        error instanceof AwsError
-          ? error
-          : new AwsError('InternalFailure', 'The local stack failed to serve the request', { status: 500 });
-      if (!(error instanceof AwsError))
-        options.log.error('AWS endpoint error', { error: (error as Error).message });
-      if (res.headersSent) {
-        res.end();
-        return;
-      }
-      sendJsonError(res, err, '1.1');
-    });
+    serveSes(req, res, options.services, (req.url ?? '/').split('?')[0] ?? '/')
+      .then((served) => (served ? undefined : route(req, res, options.services)))
+      .catch((error: unknown) => {
+        const err =
+          error instanceof AwsError
+            ? error
+            : new AwsError('InternalFailure', 'The local stack failed to serve the request', { status: 500 });
+        if (!(error instanceof AwsError))
+          options.log.error('AWS endpoint error', { error: (error as Error).message });
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
+        sendJsonError(res, err, '1.1');
+      });
   };
   const server: Server = createServer(guard(serve, refuse));
   server.keepAliveTimeout = 5_000;

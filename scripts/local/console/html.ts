@@ -73,6 +73,7 @@ const NAV: [string, string][] = [
   ['/_console/schedules', 'Schedules'],
   ['/_console/workflows', 'Workflows'],
   ['/_console/functions', 'Logs'],
+  ['/_console/mail', 'Mail'],
 ];
 
 /**

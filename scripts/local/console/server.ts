@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SesMail } from '../aws/ses.ts';
 import type { FunctionProcess } from '../functions/function-process.ts';
 import type { StackLog } from '../log.ts';
 import type { MessageMoveTasks } from '../queues/message-move.ts';
@@ -18,6 +19,7 @@ import { aslDiagram } from './asl-diagram.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { bodyOf, FormError, type Operation, operationForm, operations } from './forms.ts';
 import { html, type Markup, page, postButton, pretty, table } from './html.ts';
+import { mailMessagePage, mailPage } from './mail.ts';
 import { type Session, Sessions, sameSecret } from './session.ts';
 
 /** What the console reads and acts on. */
@@ -32,6 +34,8 @@ export interface ConsoleSources {
   scheduler: Scheduler;
   workflows: StepFunctionsEngine;
   log: StackLog;
+  /** The mail the local SES endpoint captured (the Mail pages). */
+  mail?: SesMail | undefined;
 }
 
 /** Serves one request under `/_console`. */
@@ -594,6 +598,11 @@ export function createConsole(sources: ConsoleSources): ConsoleHandler {
     [/^\/_console\/schedules$/, (session) => schedulesPage(sources, session)],
     [/^\/_console\/workflows$/, (session) => workflowsPage(sources, session)],
     [/^\/_console\/functions$/, (session) => functionsPage(sources, session)],
+    [/^\/_console\/mail$/, (session) => mailPage(sources.mail, session.csrf)],
+    [
+      /^\/_console\/mail\/([\w-]+)$/,
+      (session, match) => mailMessagePage(sources.mail, session.csrf, match[1] ?? ''),
+    ],
     [
       /^\/_console\/connectors\/([\w-]+)$/,
       (session, match) => connectorPage(sources, session, match[1] ?? ''),

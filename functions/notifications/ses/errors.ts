@@ -1,0 +1,50 @@
+/**
+ * Amazon SES v2's rows for the core's AWS error map (the SES API Reference's errors by the SDK's exception
+ * names), S3's rows for attachments read by claim check, and the call targets naming the resource in every
+ * message. Throttling (TooManyRequestsException), timeouts, 5xx, credentials and network failures are the
+ * shared rows.
+ */
+import type { AwsCallTarget, AwsErrorTable } from '@circle-core/core';
+
+export const SES_ERRORS: AwsErrorTable = {
+  NotFoundException: { kind: 'not-found', says: 'does not exist' },
+  AlreadyExistsException: { kind: 'conflict', says: 'already exists' },
+  ConcurrentModificationException: 'conflict',
+  BadRequestException: 'validation',
+  // Content SES refuses (a virus, a header it does not allow); an unverified address is told apart in the client.
+  MessageRejected: 'validation',
+  MailFromDomainNotVerifiedException: {
+    kind: 'configuration',
+    hint: "the sender identity's custom MAIL FROM domain is not verified",
+  },
+  AccountSuspendedException: { kind: 'configuration', hint: 'SES suspended sending for the account' },
+  SendingPausedException: {
+    kind: 'configuration',
+    hint: 'sending is paused for the account or for SES_CONFIGURATION_SET',
+  },
+  // SES answers it for the daily quota and for too many templates: wait or raise the quota.
+  LimitExceededException: 'rate-limited',
+  AccessDeniedException: {
+    kind: 'configuration',
+    hint: 'the role needs ses:SendEmail on the sender identity and on SES_CONFIGURATION_SET',
+  },
+};
+
+/** An attachment or raw message read from S3 (GetObject). */
+export const S3_CLAIM_ERRORS: AwsErrorTable = {
+  NoSuchKey: { kind: 'not-found', says: 'does not exist' },
+  NoSuchBucket: { kind: 'not-found', says: 'is in a bucket that does not exist' },
+  AccessDenied: { kind: 'forbidden', hint: "the function's role may not read it" },
+};
+
+/**
+ * The target of one SES call: SES's rows and what it acts on as it reads in a message.
+ *
+ * @example
+ * ```ts
+ * await awsCall({ ...sesTarget('SendEmail', 'template "incident"'), timeoutMs }, (abortSignal) => sdk.send(command, { abortSignal }));
+ * ```
+ */
+export function sesTarget(action: string, resource?: string): AwsCallTarget {
+  return { service: 'SES', action, table: SES_ERRORS, resource, callerInput: true };
+}
