@@ -19,7 +19,7 @@ import {
   type GitlabFakeState,
   startGitlabFake,
 } from '../../../scripts/local/sandboxes/gitlab.ts';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
 import { inspectGitlabResponse } from './client.ts';
@@ -480,6 +480,90 @@ describe('Connector: gitlab', () => {
     });
   });
 
+  describe('Answers of other GitLab versions, and the optional inputs', () => {
+    const answer = (value: unknown) => ({ kind: 'answer' as const, answer: json(200, value) });
+    const minimal = { id: 77, created_at: '2026-01-02T03:04:05Z', web_url: `${P}/x` };
+
+    it('reads answers without issue_type, author, pipeline iid, source or updated_at as null', async () => {
+      // Prepare: what an older or self-managed GitLab answers (fields it did not have yet, a deleted author)
+      fake.inject(
+        answer({ ...minimal, iid: 5, title: 'Old', state: 'opened', updated_at: '2026-01-02T03:04:05Z' }),
+        { route: 'get-issue' },
+      );
+      fake.inject(
+        answer({
+          ...minimal,
+          iid: 3,
+          title: 'MR',
+          state: 'merged',
+          source_branch: 'a',
+          target_branch: 'main',
+          updated_at: '2026-01-02T03:04:05Z',
+        }),
+        { route: 'get-merge-request' },
+      );
+      fake.inject(answer({ ...minimal, ref: 'main', sha: 'abc', status: 'running' }), {
+        route: 'get-pipeline',
+      });
+      fake.inject(answer({ id: 8, body: 'Looking', created_at: minimal.created_at }), {
+        route: 'create-note',
+      });
+
+      // Act
+      const issue = parsed(await call('get-issue', { project: P, key: '5' }));
+      const mergeRequest = parsed(await call('get-merge-request', { project: P, iid: 3 }));
+      const pipeline = parsed(await call('get-pipeline', { project: P, pipelineId: 77 }));
+      const note = parsed(await call('comment-on-issue', { project: P, key: '5', body: 'Looking' }));
+
+      // Assess
+      expect(issue).toMatchObject({
+        key: '5',
+        issueType: null,
+        assignee: null,
+        labels: [],
+        description: null,
+      });
+      expect(mergeRequest).toMatchObject({ iid: 3, author: null, description: null });
+      expect(pipeline).toMatchObject({ id: 77, iid: null, source: null, updatedAt: null, finished: false });
+      expect(note).toMatchObject({ id: '8', author: null });
+    });
+
+    it('assigns by username on update, and sends a merge request description', async () => {
+      // Act
+      const updated = await call('update-issue', { project: P, key: '1', assignee: 'alice' });
+      const created = await call('create-merge-request', {
+        project: P,
+        sourceBranch: 'feature/runbook',
+        targetBranch: 'main',
+        title: 'Runbook',
+        description: 'Adds the on-call runbook',
+      });
+
+      // Assess
+      expect(parsed(updated)).toMatchObject({ key: '1', assignee: 'alice' });
+      expect(fake.logFor('update-issue').at(-1)?.body).toMatchObject({ assignee_ids: [2] });
+      expect(parsed(created)).toMatchObject({ description: 'Adds the on-call runbook' });
+    });
+
+    it('lists the files of another ref', async () => {
+      const response = await call('list-files', { project: P, ref: 'feature/alerts' });
+      expect(fake.logFor('list-tree').at(-1)?.query).toMatchObject({ ref: 'feature/alerts' });
+      expect((parsed(response)['entries'] as { path: string }[]).map((e) => e.path)).toContain('alerts.yml');
+    });
+
+    it('answers 404 for put-file into a missing project, without trying an update', async () => {
+      const response = await call('put-file', {
+        project: 'ops/nope',
+        path: 'x.md',
+        branch: 'main',
+        content: 'x',
+        commitMessage: 'Add x',
+      });
+      expect(response.statusCode).toBe(404);
+      expect(fake.logFor('write-file').map((entry) => entry.method)).toEqual(['POST']);
+    });
+  });
+
   describe('Credentials', () => {
     it('reads the secret again after a 401 (rotation) and succeeds with the new token', async () => {
       // Prepare
@@ -580,6 +664,21 @@ describe('Connector: gitlab', () => {
       expect(`${wrong.body}${logs.text()}`).not.toContain(WEBHOOK_TOKEN);
     });
 
+    it('names the project alone as the source of an event without an iid (a push)', async () => {
+      const push = JSON.stringify({ object_kind: 'push', project: { path_with_namespace: P } });
+      const response = await deliver(push, {
+        'x-gitlab-token': WEBHOOK_TOKEN,
+        'idempotency-key': randomUUID(),
+      });
+      expect(parsed(response)).toMatchObject({ accepted: true, event: 'push' });
+      expect(
+        logs
+          .records()
+          .filter((record) => record['source'] !== undefined)
+          .map((r) => r['source']),
+      ).toEqual([P]);
+    });
+
     it('fails closed (500) when the webhook secret is empty', async () => {
       await secrets.set(WEBHOOK_SECRET, ' ');
       configureSecrets({});
@@ -602,6 +701,8 @@ describe('Function: gitlabEventName', () => {
       'note-create',
     );
     expect(gitlabEventName({ object_kind: 'Bad Kind' })).toBeUndefined();
+    expect(gitlabEventName(null)).toBeUndefined();
+    expect(gitlabEventName({ object_kind: 'note', object_attributes: 'create' })).toBe('note');
   });
 });
 
@@ -622,5 +723,8 @@ describe('Function: inspectGitlabResponse', () => {
     expect(inspectGitlabResponse(response(400, null))).toBeUndefined();
     expect(inspectGitlabResponse(response(404, { message: '404 Not Found' }))).toBeUndefined();
     expect(inspectGitlabResponse(response(400, { message: {} }))?.message).toBe('GitLab refused the request');
+    expect(inspectGitlabResponse(response(400, { message: { title: 'is too long' } }))).toMatchObject({
+      issues: [{ pointer: '/title', message: 'is too long' }],
+    });
   });
 });
