@@ -110,4 +110,41 @@ describe('runQuery', () => {
     // Assess
     expect(out).toMatchObject({ status: { queryId: 'q1', state: 'running' }, results: null });
   });
+
+  it('reads the results without polling when the start answers a final state (a repeated idempotency key)', async () => {
+    // Prepare
+    const base = fakeWarehouse(['running']);
+    const done: QueryStatus = {
+      queryId: 'q1',
+      state: 'succeeded',
+      failure: null,
+      submittedAt: '2026-01-01T00:00:00.000Z',
+      completedAt: '2026-01-01T00:00:01.000Z',
+      rowCount: 1,
+    };
+    const page = {
+      queryId: 'q1',
+      columns: [{ name: 'one', type: 'INTEGER', kind: 'integer' as const }],
+      rows: [[1]],
+      nextCursor: null,
+    };
+    const warehouse: WarehouseQuery = {
+      ...base,
+      startQuery: async () => done,
+      getQueryResults: async () => page,
+    };
+
+    // Act
+    const out = await runQuery(
+      warehouse,
+      { sql: 'select 1 as one', idempotencyKey: 'k-1' },
+      1_000,
+      10,
+      fakeClock(60_000),
+    );
+
+    // Assess
+    expect(out).toEqual({ status: done, results: page });
+    expect(base.polls).toBe(0);
+  });
 });

@@ -85,4 +85,15 @@ describe('chunkText', () => {
     expect(() => chunkText('x', { size: 10, overlap: 10 })).toThrow(/^overlap must .*\(9\), not 10$/);
     expect(() => chunkText('x', { size: 10, overlap: -1 })).toThrow(/^overlap must/);
   });
+
+  it('leaves out a window of whitespace only, numbering the chunks kept without gaps', () => {
+    // Act
+    const chunks = chunkText(`ab${' '.repeat(12)}cd`, { size: 4, overlap: 0 });
+
+    // Assess
+    expect(chunks).toEqual([
+      { index: 0, start: 0, end: 4, text: 'ab  ' },
+      { index: 1, start: 12, end: 16, text: '  cd' },
+    ]);
+  });
 });

@@ -31,9 +31,12 @@ export interface ChunkOptions {
 /** Code points that belong to the character before them: a cut must not fall just before one. */
 const JOINS_PREVIOUS = /^(?:\p{M}|\p{Emoji_Modifier}|\u200D|[\uFE00-\uFE0F])$/u;
 
-/** Whether a cut at `at` would split a character: a joining code point there, or a zero-width joiner before. */
+/**
+ * Whether a cut at `at` would split a character: a joining code point there, or a zero-width joiner before.
+ * Only asked inside the text (`0 < at < points.length`).
+ */
 function splitsCharacter(points: readonly string[], at: number): boolean {
-  return JOINS_PREVIOUS.test(points[at] ?? '') || points[at - 1] === '\u200D';
+  return JOINS_PREVIOUS.test(points[at] as string) || points[at - 1] === '\u200D';
 }
 
 /**
@@ -73,7 +76,7 @@ function cutAt(points: readonly string[], start: number, limit: number): number 
   if (limit >= points.length) return points.length;
   const floor = start + Math.max(1, Math.floor(((limit - start) * 4) / 5));
   for (let cut = limit; cut > floor; cut -= 1) {
-    if (/\s/u.test(points[cut - 1] ?? '')) return cut;
+    if (/\s/u.test(points[cut - 1] as string)) return cut;
   }
   let cut = limit;
   while (cut > start + 1 && splitsCharacter(points, cut)) cut -= 1;
