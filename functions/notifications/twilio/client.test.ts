@@ -98,5 +98,14 @@ describe('Pagination: nextPageUri', () => {
     });
     expect(nextPageUri.next({ headers: {}, query: {}, count: 0, body: { next_page_uri: null } })).toEqual({});
     expect(() => nextPageUri.query({}, forged)).toThrow(ValidationError);
+    // A next_page_uri without Page and PageToken (another paging scheme) ends the listing.
+    expect(
+      nextPageUri.next({
+        headers: {},
+        query: {},
+        count: 2,
+        body: { next_page_uri: '/2010-04-01/Accounts/AC1/Messages.json?PageSize=2&AfterSid=SM1' },
+      }),
+    ).toEqual({});
   });
 });

@@ -7,7 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
+import {
+  configureSecrets,
+  createLogger,
+  defineSecret,
+  eventReceivingFromConfig,
+  resetCircuitBreakers,
+} from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -16,7 +22,7 @@ import {
   sqsEvent,
 } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
   signTwilioRequest,
   startTwilioFake,
@@ -32,7 +38,7 @@ import {
 } from '../../../scripts/local/sandboxes/twilio.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
-import { twilioSignedText, verifyTwilioSignature } from './webhook.ts';
+import { receiveTwilioWebhook, twilioSignedText, verifyTwilioSignature } from './webhook.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const CREDENTIALS_SECRET = `test/twilio/credentials-${suffix}`;
@@ -204,6 +210,41 @@ describe('Connector: twilio', () => {
       expect(missing.statusCode).toBe(404);
       expect(parsed(missing)['detail']).toContain(`Twilio message SM${'f'.repeat(32)} was not found`);
       expect(malformedSid.statusCode).toBe(400);
+    });
+  });
+
+  describe('Operation: get-message (fields Twilio leaves out)', () => {
+    it('answers null segments, price and price unit when Twilio has none yet or an unreadable count', async () => {
+      // Prepare: a queued message has no num_segments or price yet; price_unit may be missing entirely
+      const base = {
+        sid: TWILIO_SANDBOX_MESSAGES[0],
+        account_sid: TWILIO_SANDBOX_ACCOUNT_SID,
+        to: TO,
+        from: TWILIO_SANDBOX_FROM,
+        body: 'x',
+        status: 'queued',
+        direction: 'outbound-api',
+        date_created: null,
+      };
+      fake.inject({ kind: 'answer', answer: json(200, base) }, { route: 'get-message' });
+      fake.inject(
+        { kind: 'answer', answer: json(200, { ...base, num_segments: 'n/a' }) },
+        { route: 'get-message' },
+      );
+
+      // Act
+      const queued = parsed(await call('get-message', { sid: TWILIO_SANDBOX_MESSAGES[0] }));
+      const odd = parsed(await call('get-message', { sid: TWILIO_SANDBOX_MESSAGES[0] }));
+
+      // Assess
+      expect(queued).toMatchObject({
+        segments: null,
+        price: null,
+        priceUnit: null,
+        sentAt: null,
+        errorCode: null,
+      });
+      expect(odd['segments']).toBeNull();
     });
   });
 
@@ -540,6 +581,106 @@ describe('Connector: twilio', () => {
       expect(logs.text()).not.toContain(TWILIO_SANDBOX_AUTH_TOKEN);
     });
 
+    it('answers 401 without a Host or a content type, and for too many parameters', async () => {
+      // Prepare
+      const params = callback(newSid(), 'sent');
+      const signature = signTwilioRequest(WEBHOOK_URL, params, TWILIO_SANDBOX_AUTH_TOKEN);
+      const event = (drop: string, body = new URLSearchParams(params).toString(), signed = signature) => {
+        const built = httpEvent({
+          path: '/twilio/webhook',
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signed },
+          authorizer: 'none',
+        });
+        delete (built.headers as Record<string, string | undefined>)[drop];
+        return built;
+      };
+      const many = new URLSearchParams(params);
+      for (let i = 0; i < 200; i += 1) many.append(`P${i}`, 'x');
+
+      // Act
+      const answers = (await Promise.all([
+        connector.handler(event('host'), lambdaContext()),
+        connector.handler(event('content-type'), lambdaContext()),
+        connector.handler(
+          event(
+            'none',
+            many.toString(),
+            signTwilioRequest(WEBHOOK_URL, Object.fromEntries(many), TWILIO_SANDBOX_AUTH_TOKEN),
+          ),
+          lambdaContext(),
+        ),
+      ])) as HttpResult[];
+
+      // Assess
+      expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401]);
+      expect(answers.map((answer) => parsed(answer)['detail'])).toEqual([
+        'Webhook signature cannot be checked without a Host header',
+        'Webhook is not a form-encoded Twilio request',
+        'Webhook has too many parameters',
+      ]);
+    });
+
+    it('rebuilds the URL with the forwarded scheme, https when the header is blank', async () => {
+      // Prepare
+      const plain = callback(newSid(), 'sent');
+      const blank = callback(newSid(), 'sent');
+      const send = (params: Record<string, string>, url: string, proto: string) =>
+        connector.handler(
+          httpEvent({
+            path: '/twilio/webhook',
+            body: new URLSearchParams(params).toString(),
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'x-forwarded-proto': proto,
+              'x-twilio-signature': signTwilioRequest(url, params, TWILIO_SANDBOX_AUTH_TOKEN),
+            },
+            authorizer: 'none',
+          }),
+          lambdaContext(),
+        ) as Promise<HttpResult>;
+
+      // Act
+      const http = await send(plain, WEBHOOK_URL.replace('https:', 'http:'), 'http, https');
+      const defaulted = await send(blank, WEBHOOK_URL, ' ');
+
+      // Assess
+      expect([http.statusCode, defaulted.statusCode]).toEqual([200, 200]);
+    });
+
+    it('verifies against the configured public URL (TWILIO_WEBHOOK_URL) rather than the Host', async () => {
+      // Prepare: library use of the receiver, the way the connector wires it with TWILIO_WEBHOOK_URL set
+      const configured = 'https://hooks.example.com/sms';
+      const receiving = await eventReceivingFromConfig(
+        'TWILIO',
+        { TWILIO_STATE_TABLE: STATE_TABLE },
+        'twilio',
+      );
+      const receiver = { secret: defineSecret(CREDENTIALS_SECRET), receiving, url: configured };
+      const params = callback(newSid(), 'sent');
+      const request = (url: string) => ({
+        method: 'POST',
+        path: '/twilio/webhook',
+        headers: {
+          host: 'api.example.test',
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': signTwilioRequest(url, params, TWILIO_SANDBOX_AUTH_TOKEN),
+        },
+        query: {},
+        rawBody: Buffer.from(new URLSearchParams(params).toString()),
+        correlationId: randomUUID(),
+      });
+      const logger = createLogger('twilio', 'test');
+
+      // Act
+      const accepted = await receiveTwilioWebhook(request(configured), receiver, logger);
+      const byHost = receiveTwilioWebhook(request(WEBHOOK_URL), receiver, logger);
+
+      // Assess
+      expect(accepted.status).toBe(200);
+      await expect(byHost).rejects.toMatchObject({ name: 'AuthError' });
+    });
+
     it('answers 400 for a signed request without a MessageSid', async () => {
       // Prepare
       const params = { AccountSid: TWILIO_SANDBOX_ACCOUNT_SID, CallStatus: 'ringing' };
@@ -641,5 +782,7 @@ describe('Function: verifyTwilioSignature', () => {
       verifyTwilioSignature({ url, params, signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', authToken: '12345' }),
     ).not.toThrow();
     expect(() => verifyTwilioSignature({ url, params, signature: 'x', authToken: '' })).toThrow('empty');
+    // A repeated name's values are sorted too, equal ones kept.
+    expect(twilioSignedText('u', new URLSearchParams('B=2&A=2&A=1&A=3&A=1'))).toBe('uA1A1A2A3B2');
   });
 });
