@@ -1,18 +1,19 @@
 /**
  * `npm run package [-- --stage dev] [--region us-east-1] [--skip-build] [--build-dir .build]
  * [--package-dir .serverless]`: builds the artifacts, then runs `serverless package` offline (a local
- * stand-in answers the CloudFormation and STS calls osls makes) and leaves the template in
- * `.serverless/cloudformation-template-update-stack.json`. The build folder defaults to `CIRCLE_BUILD_DIR`
+ * stand-in answers the CloudFormation and STS calls osls makes) and leaves the root template in
+ * `.serverless/cloudformation-template-update-stack.json`, beside one nested stack's template per connector
+ * category (`cloudformation-template-<category>-nested-stack.json`). The build folder defaults to `CIRCLE_BUILD_DIR`
  * or `.build`, as for `npm run build`.
  *
  * The template is for review and tests: `${aws:accountId}` resolves to the stand-in's 123456789012 there.
  * Deploy with `npx serverless deploy --stage <stage>` and real credentials, which resolves it again.
  */
-import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildArtifacts, formatSizeTable } from './lib/artifacts.ts';
 import { packageService } from './lib/serverless.ts';
+import { mergeStage, readPackagedStage } from './lib/stacks.ts';
 import { writeSbom } from './security/sbom.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -45,14 +46,19 @@ try {
     packageDir,
     echo: true,
   });
-  const template = JSON.parse(await readFile(templateFile, 'utf8')) as {
-    Resources: Record<string, { Type: string }>;
-  };
+  const stage = await readPackagedStage(packageDir);
   const counts = new Map<string, number>();
-  for (const { Type } of Object.values(template.Resources)) counts.set(Type, (counts.get(Type) ?? 0) + 1);
+  for (const { Type } of Object.values(mergeStage(stage).Resources))
+    counts.set(Type, (counts.get(Type) ?? 0) + 1);
   const calls = awsCalls.map((call) => `${call.service}:${call.action}`);
   console.log(`\nOffline AWS stand-in answered: ${calls.length > 0 ? calls.join(', ') : 'no calls'}`);
-  console.log(`Template: ${relative(root, templateFile)}`);
+  console.log(
+    `Template: ${relative(root, templateFile)} (${Object.keys(stage.root.Resources).length} resources)`,
+  );
+  for (const [category, template] of Object.entries(stage.nested)) {
+    console.log(`  nested stack ${category}: ${Object.keys(template.Resources).length} resources`);
+  }
+  console.log('The stage holds:');
   for (const [type, count] of [...counts].sort()) console.log(`  ${String(count).padStart(3)}  ${type}`);
 } catch (error) {
   console.error(`Package failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -3,12 +3,13 @@
  * fake, no user AWS config is read, and nothing waits for a terminal.
  */
 import { spawn } from 'node:child_process';
-import { access, readFile, rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type AwsCall, startAwsStandIn } from './aws-stand-in.ts';
 import { discoverFunctions } from './functions.ts';
+import { mergeStage, ROOT_TEMPLATE, readPackagedStage } from './stacks.ts';
 
 export interface PackageOptions {
   /** Repository root (holds serverless.yml). */
@@ -41,7 +42,7 @@ export interface PackageResult {
  * ```
  */
 export function templatePath(packageDir: string): string {
-  return join(packageDir, 'cloudformation-template-update-stack.json');
+  return join(packageDir, ROOT_TEMPLATE);
 }
 
 /**
@@ -165,17 +166,17 @@ export async function packageService(options: PackageOptions): Promise<PackageRe
   } finally {
     await aws.close();
   }
-  await assertEveryFunctionPackaged(root, templateFile);
+  await assertEveryFunctionPackaged(root, packageDir);
   return { templateFile, awsCalls: [...aws.calls], output };
 }
 
-async function assertEveryFunctionPackaged(root: string, templateFile: string): Promise<void> {
-  const template = JSON.parse(await readFile(templateFile, 'utf8')) as {
-    Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: unknown } } }>;
-  };
+async function assertEveryFunctionPackaged(root: string, packageDir: string): Promise<void> {
+  const template = mergeStage(await readPackagedStage(packageDir));
   const packaged = Object.values(template.Resources)
     .filter((resource) => resource.Type === 'AWS::Lambda::Function')
-    .map((resource) => String(resource.Properties?.Code?.S3Key ?? ''));
+    .map((resource) =>
+      String((resource.Properties?.['Code'] as { S3Key?: unknown } | undefined)?.S3Key ?? ''),
+    );
   const absent = (await discoverFunctions(root)).filter(
     (fn) => !packaged.some((key) => key.endsWith(`/${fn.name}.zip`)),
   );

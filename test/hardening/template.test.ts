@@ -11,13 +11,14 @@
  * function that declares a write, with a table and grants (on its own keys) that fit Powertools. Every check
  * over "each X" first proves there is an X, or skips saying why there is none.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CapturedLogs, captureLogs } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverFunctions, type FunctionSource } from '../../scripts/lib/functions.ts';
 import { packageService } from '../../scripts/lib/serverless.ts';
+import { mergeStage, readPackagedStage } from '../../scripts/lib/stacks.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /**
@@ -186,15 +187,9 @@ beforeAll(async () => {
   await mkdir(join(buildDir, 'functions'), { recursive: true });
   await writeFile(join(buildDir, 'layer.zip'), '');
   for (const fn of functions) await writeFile(join(buildDir, 'functions', `${fn.name}.zip`), '');
-  const { templateFile } = await packageService({
-    root: ROOT,
-    stage: 'dev',
-    region: 'us-east-1',
-    buildDir,
-    packageDir: join(scratch, 'package'),
-  });
-  resources = (JSON.parse(await readFile(templateFile, 'utf8')) as { Resources: Record<string, Resource> })
-    .Resources;
+  const packageDir = join(scratch, 'package');
+  await packageService({ root: ROOT, stage: 'dev', region: 'us-east-1', buildDir, packageDir });
+  resources = mergeStage(await readPackagedStage(packageDir)).Resources as Record<string, Resource>;
   for (const fn of functions) {
     const module = (await import(fn.entry)) as {
       connector: {

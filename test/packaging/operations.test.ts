@@ -16,8 +16,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { discoverFunctions, type FunctionSource } from '../../scripts/lib/functions.ts';
 import { packageService } from '../../scripts/lib/serverless.ts';
+import { mergeStage, type PackagedStage, readPackagedStage } from '../../scripts/lib/stacks.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -31,6 +33,7 @@ const HAND_OFF_QUEUES = [
   'StripeEventsQueue',
   'GitlabEventsQueue',
   'TwilioEventsQueue',
+  'ShopifyEventsQueue',
   // The messaging connectors' example destinations, read by a consumer outside this stack.
   'SqsMessagesQueue',
   'SnsOrdersQueue',
@@ -45,21 +48,20 @@ const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ops-pager';
 const VPC = { securityGroupIds: ['sg-0123456789abcdef0'], subnetIds: ['subnet-0aaa', 'subnet-0bbb'] };
 const PROXY = 'circle-core.proxy-abc.us-east-1.rds.amazonaws.com';
 /**
- * cfn-lint findings that remain, each with why: the first two come from what osls and its plugins
- * generate, not from this repository's resources (but for one bucket policy); the third is the stack's size.
+ * cfn-lint findings that remain, each with why: they come from what osls and its plugins generate, not from
+ * this repository's resources (but for one bucket policy).
  */
 const EXPLAINED_FINDINGS: Record<string, string> = {
   I1022:
     'Fn::Join with an empty delimiter where Fn::Sub would read better: osls writes them (HttpApiUrl, the deployment bucket policy, Lambda permissions), and S3DataBucketPolicy keeps its Join because test/hardening/template.test.ts reads bucket policies in that form',
   W3005:
     'a DependsOn that a Ref or GetAtt already implies: osls and serverless-step-functions add them to roles, log groups and integrations; harmless',
-  I3010:
-    'the stack is above 90% of CloudFormation’s 500 resources: known, counted by the stack-size test below with room for two more connectors; the README says how the stack splits before the next ones',
 };
 
 interface Resource {
   Type: string;
   Properties: Record<string, unknown>;
+  DependsOn?: string | string[];
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
 }
@@ -75,7 +77,9 @@ const templates: Record<'dev' | 'prod' | 'configured', Template> = {
   prod: { Resources: {}, Outputs: {} },
   configured: { Resources: {}, Outputs: {} },
 };
-const templateFiles: Record<string, string> = {};
+/** Each stage as packaged: the root template and one nested template per connector category. */
+const stages: Partial<Record<'dev' | 'prod' | 'configured' | 'unsplit', PackagedStage>> = {};
+const packageDirs: Record<string, string> = {};
 
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -125,7 +129,11 @@ const databases = (): FunctionSource[] =>
  * as an operator configuring a stage would. Each package runs in a copy of its own: osls writes its state
  * into the service folder's .serverless before moving it, so two runs in one folder collide.
  */
-async function configuredRoot(name: string, values: Record<string, string> = {}): Promise<string> {
+async function configuredRoot(
+  name: string,
+  values: Record<string, string> = {},
+  edit: (text: string) => string = (text) => text,
+): Promise<string> {
   const root = join(scratch, `${name}-root`);
   await mkdir(root);
   for (const entry of await readdir(ROOT)) {
@@ -138,7 +146,7 @@ async function configuredRoot(name: string, values: Record<string, string> = {})
     if (!line.test(text)) throw new Error(`serverless.yml has no params.default.${key} to configure`);
     text = text.replace(line, `$1 ${value}`);
   }
-  await writeFile(join(root, 'serverless.yml'), text);
+  await writeFile(join(root, 'serverless.yml'), edit(text));
   return root;
 }
 
@@ -158,25 +166,32 @@ beforeAll(async () => {
       ]),
     ),
   });
-  const stages = [
+  const splitPlugin = '  - ./scripts/serverless/split-stacks.cjs\n';
+  const unsplit = await configuredRoot('unsplit', {}, (text) => {
+    if (!text.includes(splitPlugin)) throw new Error('serverless.yml no longer lists split-stacks.cjs');
+    return text.replace(splitPlugin, '');
+  });
+  const packages = [
     ['dev', await configuredRoot('dev'), 'dev'],
     ['prod', await configuredRoot('prod'), 'prod'],
     ['configured', configured, 'staging'],
+    ['unsplit', unsplit, 'dev'],
   ] as const;
-  await Promise.all(
-    stages.map(async ([key, root, stage]) => {
-      const { templateFile } = await packageService({
-        root,
-        stage,
-        region: 'us-east-1',
-        buildDir,
-        packageDir: join(scratch, `package-${key}`),
-      });
-      templateFiles[key] = templateFile;
-      templates[key] = JSON.parse(await readFile(templateFile, 'utf8')) as Template;
-    }),
-  );
-}, 240_000);
+  // Two at a time: each is an osls process of several hundred megabytes on a 2-core machine.
+  for (const pair of [packages.slice(0, 2), packages.slice(2)]) {
+    await Promise.all(
+      pair.map(async ([key, root, stage]) => {
+        const packageDir = join(scratch, `package-${key}`);
+        await packageService({ root, stage, region: 'us-east-1', buildDir, packageDir });
+        packageDirs[key] = packageDir;
+        stages[key] = await readPackagedStage(packageDir);
+      }),
+    );
+  }
+  for (const key of ['dev', 'prod', 'configured'] as const) {
+    templates[key] = mergeStage(stages[key] as PackagedStage) as unknown as Template;
+  }
+}, 300_000);
 
 afterAll(async () => {
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
@@ -508,22 +523,205 @@ describe('Operations: queues, outputs, removal', () => {
   });
 });
 
+/** CloudFormation's quotas per stack (a nested stack is a stack). */
+const STACK_QUOTAS = { resources: 500, outputs: 200, parameters: 200 };
+/** What a connector adds to its category's stack (README, "The stack's size"), and to the root's outputs. */
+const CONNECTOR = { resources: 16, outputs: 4 };
+
+/** The ids an Fn::Sub's text names, but for its own variables. */
+function subVariables(sub: unknown): string[] {
+  const [text, variables = {}] = Array.isArray(sub) ? sub : [sub];
+  return [...String(text).matchAll(/\$\{([^!}][^}]*)\}/g)]
+    .map((match) => String(match[1]).split('.')[0] as string)
+    .filter((id) => !(id in (variables as object)));
+}
+
+/** Every Ref, GetAtt and Fn::Sub variable in `value`, as the id it names. */
+function referencesIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(referencesIn);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) => {
+    if (key === 'Ref' && typeof item === 'string') return [item];
+    if (key === 'Fn::GetAtt') return [String(Array.isArray(item) ? item[0] : String(item).split('.')[0])];
+    if (key === 'Fn::Sub')
+      return [...subVariables(item), ...referencesIn(Array.isArray(item) ? item[1] : undefined)];
+    return referencesIn(item);
+  });
+}
+
+/** The resources of `template` that refer to `id`, but for the workflows (which call functions of any category). */
+const referrersOf = (template: Template, id: string): string[] =>
+  Object.entries(template.Resources)
+    .filter(([other, resource]) => !other.includes('StateMachine') && referencesIn(resource).includes(id))
+    .map(([other]) => other);
+
 describe('Operations: the stack size', () => {
+  const stackTemplates = (stage: PackagedStage): [string, PackagedStage['root']][] => [
+    ['root', stage.root],
+    ...Object.entries(stage.nested),
+  ];
+
   it.for(['dev', 'prod'] as const)(
-    '%s: stays under CloudFormation’s 500 resources per stack, with room for two more connectors',
-    (stage) => {
-      const count = Object.keys(templates[stage].Resources).length;
-      // A connector adds about 16 (function, role, log group, two routes, integration, permission, event
-      // source mapping, queue and dead-letter queue, two alarms, ...): README, "The stack's size".
-      expect(count).toBeLessThanOrEqual(500 - 2 * 16);
+    '%s: every stack stays under CloudFormation’s quotas, with room for two more connectors in each',
+    (key) => {
+      // Prepare
+      const stage = stages[key] as PackagedStage;
+      // Assess: more than one stack, and each has room.
+      expect(Object.keys(stage.nested).length).toBeGreaterThan(1);
+      for (const [name, template] of stackTemplates(stage)) {
+        const room = (quota: number, count: number) => quota - count;
+        expect(
+          room(STACK_QUOTAS.resources, Object.keys(template.Resources).length),
+          name,
+        ).toBeGreaterThanOrEqual(2 * CONNECTOR.resources);
+        expect(
+          room(STACK_QUOTAS.parameters, Object.keys(template.Parameters ?? {}).length),
+          name,
+        ).toBeGreaterThan(0);
+        expect(
+          room(STACK_QUOTAS.outputs, Object.keys(template.Outputs ?? {}).length),
+          name,
+        ).toBeGreaterThanOrEqual(name === 'root' ? 2 * CONNECTOR.outputs : 0);
+      }
     },
   );
+
+  /** A function's resources: itself, its role, what refers to it and what its function.yml declares. */
+  async function resourcesOf(fn: FunctionSource): Promise<string[]> {
+    const [id, lambda] = lambdaOf(templates.dev, fn.name) ?? [];
+    if (id === undefined) throw new Error(`${fn.name} is not in the stage`);
+    const role = getAtt(lambda?.Properties['Role']) ?? `${fn.name}'s role`;
+    const declared = (parse(await readFile(fn.definitionFile, 'utf8')) as { resources?: object }).resources;
+    return [id, role, ...referrersOf(templates.dev, id), ...Object.keys(declared ?? {})];
+  }
+
+  it('puts each connector’s resources in its category’s stack', async () => {
+    // Prepare
+    const owner = new Map<string, string>();
+    for (const [category, template] of Object.entries((stages.dev as PackagedStage).nested)) {
+      for (const id of Object.keys(template.Resources)) owner.set(id, category);
+    }
+    // Assess: function, role, log group, alarm, queue mapping, permissions, integration, routes, queues.
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) {
+      const ids = await resourcesOf(fn);
+      expect(ids.length, fn.name).toBeGreaterThan(6);
+      for (const id of ids) expect(owner.get(id), `${id} (of ${fn.name})`).toBe(fn.category);
+    }
+  });
+
+  it('keeps what connectors share, and the workflows, in the root', () => {
+    // Prepare
+    const { root } = stages.dev as PackagedStage;
+    const shared = [
+      'CoreLambdaLayer',
+      'HttpApi',
+      'HttpApiStage',
+      'IdempotencyTable',
+      'CoordinationTable',
+      'AlarmTopic',
+    ];
+    const workflows = ofType(templates.dev, 'AWS::StepFunctions::StateMachine');
+    // Assess
+    expect(workflows.length).toBeGreaterThan(0);
+    for (const id of [...shared, ...workflows.map(([id]) => id)])
+      expect(root.Resources[id], id).toBeDefined();
+  });
+
+  it('resolves every reference inside its own stack: parameters passed, outputs given, no cycle', () => {
+    // Prepare
+    const stage = stages.dev as PackagedStage;
+    const nestedStacks = Object.entries(stage.root.Resources).filter(
+      ([, resource]) => resource.Type === 'AWS::CloudFormation::Stack',
+    );
+    // Assess: each template refers only to what it holds, its parameters and pseudo parameters.
+    for (const [name, template] of stackTemplates(stage)) {
+      const known = new Set([...Object.keys(template.Resources), ...Object.keys(template.Parameters ?? {})]);
+      const dangling = [...new Set(referencesIn({ r: template.Resources, o: template.Outputs }))].filter(
+        (id) => !known.has(id) && !id.startsWith('AWS::'),
+      );
+      expect(dangling, name).toEqual([]);
+      for (const resource of Object.values(template.Resources)) {
+        for (const other of asArray(resource.DependsOn))
+          expect(known.has(other), `${name} DependsOn ${other}`).toBe(true);
+      }
+    }
+    // Each nested stack gets exactly its parameters, and the root reads only outputs that exist.
+    expect(nestedStacks.length).toBe(Object.keys(stage.nested).length);
+    for (const [id, resource] of nestedStacks) {
+      const template = stage.nested[stage.stacks[id] ?? ''];
+      const passed = Object.keys((resource.Properties?.['Parameters'] ?? {}) as object).sort();
+      expect(passed, id).toEqual(Object.keys(template?.Parameters ?? {}).sort());
+    }
+    const outputsRead = JSON.stringify(stage.root).matchAll(
+      /"([A-Za-z0-9]+Stack)","Outputs\.([A-Za-z0-9]+)"/g,
+    );
+    let reads = 0;
+    for (const [, stack, output] of outputsRead) {
+      reads += 1;
+      expect(
+        stage.nested[stage.stacks[stack ?? ''] ?? '']?.Outputs?.[output ?? ''],
+        `${stack}.${output}`,
+      ).toBeDefined();
+    }
+    expect(reads).toBeGreaterThan(0);
+    // No cycle among the root's resources and stacks (CloudFormation refuses one).
+    const edges = new Map(
+      Object.entries(stage.root.Resources).map(([id, resource]) => [
+        id,
+        new Set([...referencesIn(resource), ...asArray(resource.DependsOn)].filter((other) => other !== id)),
+      ]),
+    );
+    const done = new Set<string>();
+    const visiting = new Set<string>();
+    const cycleFrom = (id: string): boolean => {
+      if (done.has(id)) return false;
+      if (visiting.has(id)) return true;
+      visiting.add(id);
+      const found = [...(edges.get(id) ?? [])].some(cycleFrom);
+      visiting.delete(id);
+      done.add(id);
+      return found;
+    };
+    expect([...edges.keys()].filter(cycleFrom)).toEqual([]);
+  });
+
+  it('changes where resources live and never what they are: the stage read back equals the unsplit package', () => {
+    // Prepare: the artifact folder's timestamp differs between the two packages.
+    const normal = (template: unknown) =>
+      JSON.parse(
+        JSON.stringify(template).replace(/serverless\/circle-core\/dev\/[^/"]+/g, '<artifacts>'),
+      ) as Template;
+    const split = normal(templates.dev);
+    const unsplit = normal(mergeStage(stages.unsplit as PackagedStage));
+    const withoutDependsOn = (resources: Record<string, Resource>) =>
+      Object.fromEntries(Object.entries(resources).map(([id, { DependsOn: _, ...rest }]) => [id, rest]));
+    // Assess
+    expect(Object.keys(split.Resources).length).toBeGreaterThan(400);
+    expect(withoutDependsOn(split.Resources)).toEqual(withoutDependsOn(unsplit.Resources));
+    expect(split.Outputs).toEqual(unsplit.Outputs);
+    // A DependsOn that crossed stacks lives on the dependent's stack.
+    const stage = stages.dev as PackagedStage;
+    const stackOf = (id: string) =>
+      Object.entries(stage.stacks).find(
+        ([, category]) => stage.nested[category]?.Resources[id] !== undefined,
+      )?.[0] ?? id;
+    for (const [id, resource] of Object.entries(unsplit.Resources)) {
+      for (const other of asArray(resource.DependsOn as string | string[] | undefined)) {
+        const kept = asArray(split.Resources[id]?.DependsOn as string | string[] | undefined).includes(other);
+        const [from, to] = [stackOf(id), stackOf(other)];
+        const viaStack = from !== to && asArray(stage.root.Resources[from]?.DependsOn).includes(to);
+        const implied = from !== to && referencesIn(stage.root.Resources[from]).includes(to);
+        expect(kept || viaStack || implied, `${id} DependsOn ${other}`).toBe(true);
+      }
+    }
+  });
 });
 
 describe('Operations: cfn-lint', () => {
   it.for(['dev', 'prod'] as const)(
     '%s: finds nothing but the explained findings, informational rules included',
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     async (stage, context) => {
       // Prepare
       const available = await run('cfn-lint', ['--version']).then(
@@ -534,7 +732,15 @@ describe('Operations: cfn-lint', () => {
       // Act
       const { stdout } = await run(
         'cfn-lint',
-        ['--include-checks', 'I', '--format', 'parseable', templateFiles[stage] ?? ''],
+        [
+          '--include-checks',
+          'I',
+          '--format',
+          'parseable',
+          ...(await readdir(packageDirs[stage] ?? ''))
+            .filter((file) => file.includes('-stack.json') && !file.includes('create-stack'))
+            .map((file) => join(packageDirs[stage] ?? '', file)),
+        ],
         { maxBuffer: 16 * 1024 * 1024 },
       ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
       const findings = stdout

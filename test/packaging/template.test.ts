@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverFunctions } from '../../scripts/lib/functions.ts';
-import { templatePath } from '../../scripts/lib/serverless.ts';
+import { mergeStage, readPackagedStage } from '../../scripts/lib/stacks.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -100,15 +100,12 @@ describe('Script: package (template)', () => {
     const args = ['--stage', STAGE, '--build-dir', join(scratch, 'build'), '--package-dir', packageDir];
     const result = await run(process.execPath, ['scripts/package.ts', ...args], {
       cwd: root,
-      timeout: 170_000,
+      timeout: 280_000,
       maxBuffer: 16 * 1024 * 1024,
     });
     output = result.stdout;
-    const template = JSON.parse(await readFile(templatePath(packageDir), 'utf8')) as {
-      Resources: Record<string, Resource>;
-    };
-    resources = template.Resources;
-  }, 180_000);
+    resources = mergeStage(await readPackagedStage(packageDir)).Resources as Record<string, Resource>;
+  }, 300_000);
 
   afterAll(async () => {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });

@@ -5,12 +5,12 @@
  * nightly schedule, and the GitHub connector allowed to start issue-triage and nothing else.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { templatePath } from '../../scripts/lib/serverless.ts';
+import { mergeStage, readPackagedStage } from '../../scripts/lib/stacks.ts';
 import { walkStates } from '../../shared/workflows/asl.ts';
 import { loadDefinition, WORKFLOWS } from '../../shared/workflows/catalog.ts';
 
@@ -94,16 +94,14 @@ beforeAll(async () => {
   const args = ['--stage', 'dev', '--build-dir', join(scratch, 'build'), '--package-dir', packageDir];
   const { stdout, stderr } = await run(process.execPath, ['scripts/package.ts', ...args], {
     cwd: root,
-    timeout: 120_000,
+    // A full build and package: minutes on a loaded 2-core machine.
+    timeout: 280_000,
     maxBuffer: 16 * 1024 * 1024,
   });
   // The plugin reports each validated definition on stderr.
   output = `${stdout}\n${stderr}`;
-  const template = JSON.parse(await readFile(templatePath(packageDir), 'utf8')) as {
-    Resources: Record<string, Resource>;
-  };
-  resources = template.Resources;
-}, 150_000);
+  resources = mergeStage(await readPackagedStage(packageDir)).Resources as Record<string, Resource>;
+}, 300_000);
 
 afterAll(async () => {
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
