@@ -30,6 +30,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_SANDBOX_TOKEN, ANTHROPIC_VERSION } from '../../scripts/local/sandboxes/anthropic.ts';
 import { BEDROCK_SANDBOX_ACCESS_KEY } from '../../scripts/local/sandboxes/bedrock.ts';
+import { FHIR_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/fhir.ts';
 import { GCS_SANDBOX_BUCKET } from '../../scripts/local/sandboxes/gcs.ts';
 import { GITLAB_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/gitlab.ts';
 import { GITHUB_SANDBOX_TOKEN, SLACK_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/index.ts';
@@ -288,6 +289,11 @@ const LISTENERS: Record<string, ListenerCase> = {
     probe: { path: TWILIO_MESSAGES, headers: { authorization: TWILIO_AUTH } },
     refusalShape: sandboxRefusal,
     sdkPath: sandboxClient(`${TWILIO_MESSAGES}?PageSize=1`, { authorization: TWILIO_AUTH }),
+  },
+  'FHIR R4 sandbox': {
+    probe: { path: '/fhir/Patient/pat-1', headers: { authorization: `Bearer ${FHIR_SANDBOX_TOKEN}` } },
+    refusalShape: sandboxRefusal,
+    sdkPath: sandboxClient('/fhir/Patient?family=Okafor', { authorization: `Bearer ${FHIR_SANDBOX_TOKEN}` }),
   },
   'OIDC issuer sandbox': {
     probe: { path: '/.well-known/openid-configuration' },

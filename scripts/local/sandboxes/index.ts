@@ -21,6 +21,7 @@ import { AZURITE_ACCOUNT, startAzurite } from '../stores/azurite.ts';
 import type { SecretStore } from '../stores/secret-store.ts';
 import { ANTHROPIC_SANDBOX_TOKEN, startAnthropicFake } from './anthropic.ts';
 import { BEDROCK_SANDBOX_ACCESS_KEY, startBedrockFake } from './bedrock.ts';
+import { FHIR_SANDBOX_TOKEN, startFhirFake } from './fhir.ts';
 import { acceptKeyFile, sandboxServiceAccount, startGcsFake } from './gcs.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { GITLAB_SANDBOX_TOKEN, GITLAB_SANDBOX_WEBHOOK_SECRET, startGitlabFake } from './gitlab.ts';
@@ -461,6 +462,22 @@ export const SANDBOXES: readonly SandboxSpec[] = [
         fake.state.credentials.add(`${stored.accountSid}:${stored.authToken}`);
       };
       return { url: fake.url, acceptToken, close: () => fake.close() };
+    },
+  },
+  {
+    provider: 'fhir',
+    listener: 'FHIR R4 sandbox',
+    urlVariable: 'FHIR_API_URL',
+    secretVariable: 'FHIR_CREDENTIALS_SECRET',
+    token: FHIR_SANDBOX_TOKEN,
+    start: async (prepare) => {
+      const fake = await startFhirFake({ prepare });
+      return {
+        // The base URL as a FHIR server names it, without a trailing slash (next links start with it).
+        url: `${fake.url}/fhir`,
+        acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
     },
   },
 ];

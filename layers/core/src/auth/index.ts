@@ -10,6 +10,12 @@ export {
 } from './cached-token.ts';
 export { type JwtAlgorithm, type SignJwtOptions, signJwt } from './jwt.ts';
 export {
+  type ClientAssertionKey,
+  JWT_CLIENT_ASSERTION_TYPE,
+  type OAuth2ClientAssertionOptions,
+  oauth2ClientAssertion,
+} from './oauth2-client-assertion.ts';
+export {
   ClientCredentials,
   type OAuth2ClientCredentialsOptions,
   oauth2ClientCredentials,

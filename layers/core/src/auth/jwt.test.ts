@@ -54,6 +54,40 @@ describe('Function: signJwt', () => {
     expect(verify('sha256', signed, key, signature)).toBe(true);
   });
 
+  it('signs RS384 and ES384 (SMART Backend Services) with SHA-384, ES384 as a 96-byte r||s pair', () => {
+    // Prepare
+    const p384 = generateKeyPairSync('ec', {
+      namedCurve: 'P-384',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+
+    // Act
+    const rs = parts(signJwt({ algorithm: 'RS384', privateKey: rsa.privateKey, claims: { iss: 'c' } }));
+    const es = parts(signJwt({ algorithm: 'ES384', privateKey: p384.privateKey, claims: { iss: 'c' } }));
+
+    // Assess
+    expect(rs.header).toEqual({ alg: 'RS384', typ: 'JWT' });
+    expect(verify('sha384', rs.signed, rsa.publicKey, rs.signature)).toBe(true);
+    expect(verify('sha256', rs.signed, rsa.publicKey, rs.signature)).toBe(false);
+    expect(es.header).toEqual({ alg: 'ES384', typ: 'JWT' });
+    expect(es.signature).toHaveLength(96);
+    const publicKey = { key: p384.publicKey, dsaEncoding: 'ieee-p1363' as const };
+    expect(verify('sha384', es.signed, publicKey, es.signature)).toBe(true);
+  });
+
+  it('refuses a P-256 key for ES384', () => {
+    // Act
+    const act = () => signJwt({ algorithm: 'ES384', privateKey: ec.privateKey, claims: {} });
+
+    // Assess
+    expect(act).toThrow(
+      new ConfigurationError(
+        'The JWT signing private key in the credentials must be an EC P-384 key for ES384',
+      ),
+    );
+  });
+
   it('keeps alg the one it signs with, whatever the extra header says', () => {
     // Act
     const jwt = signJwt({

@@ -1,12 +1,13 @@
 /**
  * Signing JSON Web Tokens (RFC 7519) for app and key-pair auth: RS256 (GitHub Apps, Google service
- * accounts, Salesforce, Snowflake key-pair) and ES256 (Apple, App Store Connect). The private key is parsed
- * once per value and checked against the algorithm; no error ever quotes it.
+ * accounts, Salesforce, Snowflake key-pair), ES256 (Apple, App Store Connect), and RS384 / ES384 (SMART
+ * Backend Services client assertions, FHIR). The private key is parsed once per value and checked against
+ * the algorithm; no error ever quotes it.
  */
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { ConfigurationError } from '../errors.ts';
 
-export type JwtAlgorithm = 'RS256' | 'ES256';
+export type JwtAlgorithm = 'RS256' | 'ES256' | 'RS384' | 'ES384';
 
 export interface SignJwtOptions {
   algorithm: JwtAlgorithm;
@@ -22,10 +23,12 @@ export interface SignJwtOptions {
   source?: string;
 }
 
-/** The key type each algorithm needs. */
-const KEY_TYPES: Record<JwtAlgorithm, { type: string; curve?: string; words: string }> = {
-  RS256: { type: 'rsa', words: 'an RSA key' },
-  ES256: { type: 'ec', curve: 'prime256v1', words: 'an EC P-256 key' },
+/** The key type and digest each algorithm needs. */
+const KEY_TYPES: Record<JwtAlgorithm, { type: string; curve?: string; words: string; hash: string }> = {
+  RS256: { type: 'rsa', words: 'an RSA key', hash: 'sha256' },
+  ES256: { type: 'ec', curve: 'prime256v1', words: 'an EC P-256 key', hash: 'sha256' },
+  RS384: { type: 'rsa', words: 'an RSA key', hash: 'sha384' },
+  ES384: { type: 'ec', curve: 'secp384r1', words: 'an EC P-384 key', hash: 'sha384' },
 };
 
 /** The last key parsed, by its PEM: one key per auth is the rule, and parsing costs milliseconds. */
@@ -56,8 +59,8 @@ function keyFrom(options: SignJwtOptions): KeyObject {
 const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
- * A compact JWS: `base64url(header).base64url(claims).base64url(signature)`. ES256 signatures are the
- * raw `r || s` pair JOSE requires, not DER.
+ * A compact JWS: `base64url(header).base64url(claims).base64url(signature)`. ES256/ES384 signatures are
+ * the raw `r || s` pair JOSE requires, not DER.
  *
  * @example
  * ```ts
@@ -70,9 +73,10 @@ export function signJwt(options: SignJwtOptions): string {
   const { alg: _ignored, ...extra } = options.header ?? {};
   const header = encode({ alg: options.algorithm, typ: 'JWT', ...extra });
   const signingInput = `${header}.${encode(options.claims)}`;
+  const { hash, type } = KEY_TYPES[options.algorithm];
   const signature =
-    options.algorithm === 'RS256'
-      ? sign('sha256', Buffer.from(signingInput), key)
-      : sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
+    type === 'rsa'
+      ? sign(hash, Buffer.from(signingInput), key)
+      : sign(hash, Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
   return `${signingInput}.${signature.toString('base64url')}`;
 }
