@@ -15,7 +15,7 @@ import {
 } from '@circle-core/core/testing';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
   STRIPE_SANDBOX_READ_ONLY_KEY,
   STRIPE_SANDBOX_TOKEN,
@@ -276,6 +276,111 @@ describe('Connector: stripe', () => {
       expect(statuses('create-payment-intent')).toEqual([402]);
       const [intent] = [...fake.state.paymentIntents.values()].slice(-1);
       expect(intent?.['status']).toBe('requires_payment_method');
+      const read = parsed(await call('get-payment-intent', { paymentIntentId: intent?.['id'] }));
+      expect(read['lastPaymentError']).toMatchObject({
+        code: 'card_declined',
+        declineCode: 'insufficient_funds',
+        message: expect.any(String),
+      });
+    });
+
+    it('leaves out what Stripe answers as null (no name, capture method, refund intent, invoice customer)', async () => {
+      // Prepare: Stripe answers every absent field as null
+      const created = 1_767_225_600;
+      const answer = (value: unknown, route: string) =>
+        fake.inject({ kind: 'answer', answer: json(200, value) }, { route });
+      answer(
+        {
+          id: 'cus_Null',
+          object: 'customer',
+          email: null,
+          name: null,
+          description: null,
+          phone: null,
+          created,
+        },
+        'get-customer',
+      );
+      answer(
+        {
+          id: 'pi_Null',
+          object: 'payment_intent',
+          amount: 100,
+          currency: 'usd',
+          status: 'requires_payment_method',
+          customer: null,
+          capture_method: null,
+          last_payment_error: { code: null, decline_code: null, message: null },
+          created,
+        },
+        'get-payment-intent',
+      );
+      answer(
+        {
+          object: 'list',
+          has_more: false,
+          data: [
+            {
+              id: 're_Null',
+              object: 'refund',
+              amount: 5,
+              currency: 'usd',
+              status: null,
+              payment_intent: null,
+              created,
+            },
+          ],
+        },
+        'list-refunds',
+      );
+      answer(
+        {
+          id: 'in_Null',
+          object: 'invoice',
+          customer: null,
+          status: null,
+          collection_method: null,
+          currency: 'usd',
+          amount_due: 0,
+          amount_paid: 0,
+          total: 0,
+          created,
+        },
+        'get-invoice',
+      );
+
+      // Act
+      const customer = parsed(await call('get-customer', { customerId: 'cus_Null' }));
+      const intent = parsed(await call('get-payment-intent', { paymentIntentId: 'pi_Null' }));
+      const refunds = parsed(await call('list-refunds', {}));
+      const invoice = parsed(await call('get-invoice', { invoiceId: 'in_Null' }));
+
+      // Assess
+      const createdAt = new Date(created * 1000).toISOString();
+      expect(customer).toEqual({ id: 'cus_Null', metadata: {}, createdAt });
+      expect(intent).toEqual({
+        id: 'pi_Null',
+        amount: 100,
+        amountCapturable: 0,
+        amountReceived: 0,
+        currency: 'usd',
+        status: 'requires_payment_method',
+        lastPaymentError: {},
+        metadata: {},
+        createdAt,
+      });
+      expect(refunds['items']).toEqual([
+        { id: 're_Null', amount: 5, currency: 'usd', metadata: {}, createdAt },
+      ]);
+      expect(invoice).toEqual({
+        id: 'in_Null',
+        currency: 'usd',
+        amountDue: 0,
+        amountPaid: 0,
+        total: 0,
+        metadata: {},
+        createdAt,
+      });
     });
 
     it('lists a customer’s payments and searches by status', async () => {

@@ -177,6 +177,32 @@ describe('Function: receiveStripeWebhook', () => {
     ]);
   });
 
+  it('hands on the snapshot alone when the object id is not an id Stripe issues, or the event has no data', async () => {
+    // Prepare: nothing is read back for an id outside Stripe's shape, or with no object at all
+    const odd = eventFor('evt_OddId', { id: '../v1/customers', object: 'customer' }, 'customer.updated');
+    const bare = JSON.stringify({
+      id: 'evt_NoData',
+      object: 'event',
+      type: 'customer.updated',
+      created: 1,
+      data: null,
+    });
+
+    // Act
+    const answers = [
+      await deliver(odd, signStripeWebhook(odd, KEY)),
+      await deliver(bare, signStripeWebhook(bare, KEY)),
+    ];
+
+    // Assess
+    expect(answers.map((answer) => answer.status)).toEqual([202, 202]);
+    expect(published.map((event) => (event.payload as { current?: unknown }).current)).toEqual([
+      undefined,
+      undefined,
+    ]);
+    expect(published.map((event) => event.deliveryId)).toEqual(['evt_OddId', 'evt_NoData']);
+  });
+
   it('records nothing when re-reading the object or handing on fails, so Stripe’s retry gets through', async () => {
     // Prepare
     const body = eventFor('evt_Retry', { id: 'pi_SandboxSucceeded', object: 'payment_intent' });
