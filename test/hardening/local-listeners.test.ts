@@ -6,6 +6,7 @@
  * replayed: a "simple request" (POST, text/plain, foreign Origin) that ran an S3 put-object and a
  * PostgreSQL query through Lambda Invoke, and Secrets Manager reads under a foreign Host.
  */
+import { createHash, createPublicKey } from 'node:crypto';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -138,6 +139,28 @@ const ANTHROPIC_HEADERS = { 'x-api-key': ANTHROPIC_SANDBOX_TOKEN, 'anthropic-ver
  */
 const GCS_PROBE: RawRequest = { path: `/storage/v1/b/${GCS_SANDBOX_BUCKET}/o`, headers: {} };
 const GCS_SECRET = 'circle-core/dev/gcs/service-account';
+
+/** The Snowflake sandbox runs a statement for a key-pair JWT signed with the stored private key (beforeAll). */
+const SNOWFLAKE_PROBE: RawRequest = {
+  method: 'POST',
+  path: '/api/v2/statements',
+  headers: { 'content-type': 'application/json', 'x-snowflake-authorization-token-type': 'KEYPAIR_JWT' },
+  body: '{"statement":"select 1"}',
+};
+const SNOWFLAKE_SECRET = 'circle-core/dev/snowflake/private-key';
+
+/** A Snowflake key-pair JWT (iss ACCOUNT.USER.SHA256:<fingerprint>) for the sandbox's stored private key. */
+function snowflakeJwt(privateKey: string): string {
+  const der = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const fingerprint = `SHA256:${createHash('sha256').update(der).digest('base64')}`;
+  const seconds = Math.floor(Date.now() / 1000);
+  const sub = 'SANDBOX.CIRCLE_CORE';
+  return signJwt({
+    algorithm: 'RS256',
+    privateKey,
+    claims: { iss: `${sub}.${fingerprint}`, sub, iat: seconds, exp: seconds + 600 },
+  });
+}
 
 /** An access token from the GCS sandbox, for the key file in `keyFile`. */
 async function gcsAccessToken(url: string, keyFile: string): Promise<string> {
@@ -340,6 +363,19 @@ const LISTENERS: Record<string, ListenerCase> = {
       expect(await response.json()).toMatchObject({ kind: 'storage#objects' });
     },
   },
+  'Snowflake sandbox': {
+    probe: SNOWFLAKE_PROBE,
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      const response = await fetch(`${url}${SNOWFLAKE_PROBE.path}`, {
+        method: 'POST',
+        headers: SNOWFLAKE_PROBE.headers ?? {},
+        body: SNOWFLAKE_PROBE.body ?? '',
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ data: [['1']] });
+    },
+  },
   'Qdrant sandbox': {
     probe: { path: '/collections', headers: { 'api-key': QDRANT_SANDBOX_KEY } },
     refusalShape: sandboxRefusal,
@@ -454,6 +490,11 @@ beforeAll(async () => {
     const keyFile = await secrets.send(new GetSecretValueCommand({ SecretId: GCS_SECRET }));
     const token = await gcsAccessToken(urlOf('Google Cloud Storage sandbox'), keyFile.SecretString ?? '{}');
     GCS_PROBE.headers = { authorization: `Bearer ${token}` };
+    const snowflakeKey = await secrets.send(new GetSecretValueCommand({ SecretId: SNOWFLAKE_SECRET }));
+    SNOWFLAKE_PROBE.headers = {
+      ...SNOWFLAKE_PROBE.headers,
+      authorization: `Bearer ${snowflakeJwt(snowflakeKey.SecretString ?? '')}`,
+    };
   } finally {
     secrets.destroy();
   }

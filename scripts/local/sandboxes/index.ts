@@ -45,6 +45,7 @@ import {
   seedUsers,
   startSlackFake,
 } from './slack.ts';
+import { acceptKey, sandboxKeyPair, startSnowflakeFake } from './snowflake.ts';
 import { STRIPE_SANDBOX_TOKEN, STRIPE_SANDBOX_WEBHOOK_SECRET, startStripeFake } from './stripe.ts';
 import { startTwilioFake, TWILIO_SANDBOX_FROM, TWILIO_SANDBOX_SECRET } from './twilio.ts';
 
@@ -476,6 +477,25 @@ export const SANDBOXES: readonly SandboxSpec[] = [
         // The base URL as a FHIR server names it, without a trailing slash (next links start with it).
         url: `${fake.url}/fhir`,
         acceptToken: (token) => fake.state.tokens.add(token),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    // Snowflake's SQL API v2 on DuckDB. The stored "token" is the sandbox key pair's private key (made once
+    // per process), which signs the key-pair JWTs; a private key the user stored is let in by its public key.
+    provider: 'snowflake',
+    listener: 'Snowflake sandbox',
+    urlVariable: 'SNOWFLAKE_API_URL',
+    secretVariable: 'SNOWFLAKE_PRIVATE_KEY_SECRET',
+    get token() {
+      return sandboxKeyPair().privateKey;
+    },
+    start: async (prepare) => {
+      const fake = await startSnowflakeFake({ prepare });
+      return {
+        url: fake.url,
+        acceptToken: (pem) => acceptKey(fake.state, pem),
         close: () => fake.close(),
       };
     },

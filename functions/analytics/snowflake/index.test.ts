@@ -1,0 +1,471 @@
+/**
+ * The Snowflake connector against the SQL API v2 contract fake (`scripts/local/sandboxes/snowflake.ts`, the SQL
+ * run on DuckDB, the key-pair JWT verified against the registered public key, partitions of 400 rows) and a
+ * local Secrets Manager: the warehouse-query conformance suite, results checked against DuckDB directly,
+ * bindings, partitions, async polling, cancel, key rotation, 401/422/429/5xx/malformed answers, every trigger,
+ * and no private key or parameter value in any answer or log line.
+ */
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { configureSecrets, resetCircuitBreakers, ValidationError } from '@circle-core/core';
+import {
+  type CapturedLogs,
+  captureLogs,
+  httpEvent,
+  lambdaContext,
+  sqsEvent,
+} from '@circle-core/core/testing';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeWarehouseQueryConformance } from '#shared/interfaces/warehouse-query.conformance.ts';
+import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import {
+  fingerprintOf,
+  type SnowflakeFakeState,
+  startSnowflakeFake,
+} from '../../../scripts/local/sandboxes/snowflake.ts';
+import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { jwtAccount, publicKeyFingerprint, signKeyPairJwt, snowflakeKeyPairAuth } from './auth.ts';
+import { binding, SnowflakeWarehouse, snowflakeApi } from './client.ts';
+import { scrub } from './errors.ts';
+
+const KEY_SECRET = 'test/snowflake/private-key';
+const PARAM_MARKER = 'param-marker-5c1d';
+
+function keyPair(): { privateKey: string; publicKey: string } {
+  return generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+}
+
+const KEY = keyPair();
+const ROTATED = keyPair();
+const STRANGER = keyPair();
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+let fake: FakeServer<SnowflakeFakeState>;
+let secrets: SecretsManagerPeer;
+let logs: CapturedLogs;
+let connector: typeof import('./index.ts')['connector'];
+const savedEnv = { ...process.env };
+const responses: string[] = [];
+const logTexts: string[] = [];
+
+async function call(operation: string, body: unknown, remainingMs?: number): Promise<HttpResult> {
+  const event = httpEvent({ path: `/snowflake/${operation}`, body });
+  const context = lambdaContext(remainingMs === undefined ? {} : { remainingMs });
+  const response = (await connector.handler(event, context)) as HttpResult;
+  responses.push(response.body);
+  return response;
+}
+
+const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+function warehouse(): SnowflakeWarehouse {
+  const auth = snowflakeKeyPairAuth({
+    account: 'myorg-analytics',
+    user: 'loader',
+    privateKey: KEY.privateKey,
+  });
+  return new SnowflakeWarehouse(snowflakeApi.client({ baseUrl: fake.url, auth, coordination: false }), {
+    account: 'myorg-analytics',
+    user: 'loader',
+    defaultTimeoutSeconds: 0,
+  });
+}
+
+beforeAll(async () => {
+  fake = await startSnowflakeFake({ partitionRows: 400, publicKeys: [KEY.publicKey, ROTATED.publicKey] });
+  secrets = await startSecretsManager({ [KEY_SECRET]: KEY.privateKey });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    SNOWFLAKE_API_URL: fake.url,
+    SNOWFLAKE_ACCOUNT: 'myorg-analytics',
+    SNOWFLAKE_USER: 'loader',
+    SNOWFLAKE_WAREHOUSE: 'COMPUTE_WH',
+    SNOWFLAKE_PRIVATE_KEY_SECRET: KEY_SECRET,
+    SNOWFLAKE_TIMEOUT_MS: '2000',
+    SNOWFLAKE_RATE_LIMIT: '0',
+  });
+  configureSecrets({});
+  ({ connector } = await import('./index.ts'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await fake.close();
+  await secrets.close();
+});
+
+beforeEach(async () => {
+  fake.clearFaults();
+  fake.log.length = 0;
+  await secrets.set(KEY_SECRET, KEY.privateKey);
+  resetCircuitBreakers();
+  logs = captureLogs();
+});
+
+afterEach(() => {
+  logTexts.push(logs.text());
+  logs.restore();
+});
+
+describe('Connector: snowflake', () => {
+  describeWarehouseQueryConformance('SnowflakeWarehouse (SQL API v2 fake on DuckDB)', async () => {
+    const subject = warehouse();
+    return {
+      warehouse: subject,
+      // The fake runs the SQL on DuckDB: the fixture's engine-specific SQL is DuckDB's.
+      series: (count) => `select range::integer as n from range(${count}) order by n`,
+      slowSql: 'select count(*) as n from range(100000000000) a where a.range % 7 = 3',
+      missingTableSql: 'select * from no_such_table',
+      cleanup: () => subject.close(),
+    };
+  });
+
+  describe('Results against DuckDB directly', () => {
+    it('answers the same rows as DuckDB for a join over 1,234 rows read across 4 partitions', async () => {
+      // Prepare
+      const sql =
+        'select o.range::integer as id, (o.range % 7)::integer as bucket, (o.range * 1.25)::decimal(12,2) as amount, ' +
+        "date '2026-01-01' + (o.range % 30)::integer as day, 'row ' || o.range as label " +
+        'from range(1234) o where o.range >= ? order by id';
+      const duck = await (await DuckDBInstance.create(':memory:')).connect();
+      const direct = (await duck.runAndReadAll(sql.replace('?', '0'))).getRowsJson();
+      duck.closeSync();
+
+      // Act
+      const started = parsed(await call('start-query', { sql, params: [0] }));
+      const status = parsed(await call('get-query', { queryId: started['queryId'], waitSeconds: 20 }));
+      const rows: unknown[][] = [];
+      let cursor: unknown;
+      let pages = 0;
+      do {
+        const page = parsed(
+          await call('get-query-results', {
+            queryId: started['queryId'],
+            pageSize: 500,
+            ...(cursor ? { cursor } : {}),
+          }),
+        );
+        rows.push(...(page['rows'] as unknown[][]));
+        cursor = page['nextCursor'];
+        pages += 1;
+      } while (cursor !== null);
+
+      // Assess
+      expect(started['state']).toBe('running');
+      expect(status).toMatchObject({ state: 'succeeded', rowCount: 1234 });
+      expect(pages).toBe(3);
+      expect(rows).toEqual(direct.map((row) => [Number(row[0]), Number(row[1]), row[2], row[3], row[4]]));
+      const partitions = fake
+        .logFor('get-statement')
+        .filter((entry) => entry.query['partition'] !== undefined);
+      expect(partitions.map((entry) => entry.query['partition'])).toEqual(['0', '1', '1', '2', '2', '3']);
+    });
+
+    it('reads the seeded orders with typed columns and a bound value', async () => {
+      // Act
+      const response = await call('run-query', {
+        sql: 'select id, customer, amount, ordered_at from orders where customer = ? order by id',
+        params: ['acme'],
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const body = parsed(response) as { results: { columns: unknown[]; rows: unknown[][] } };
+      expect(body.results.columns).toEqual([
+        { name: 'id', type: 'NUMBER(10,0)', kind: 'integer' },
+        { name: 'customer', type: 'TEXT', kind: 'string' },
+        { name: 'amount', type: 'NUMBER(10,2)', kind: 'decimal' },
+        { name: 'ordered_at', type: 'TIMESTAMP_NTZ(9)', kind: 'timestamp' },
+      ]);
+      expect(body.results.rows).toEqual([
+        [1, 'acme', '120.50', '2026-01-02T09:00:00'],
+        [3, 'acme', '300.25', '2026-01-04T11:45:00'],
+      ]);
+    });
+
+    it('encodes binary, zoned, time, nested and non-finite values as their kinds say', async () => {
+      // Act
+      const out = (await connector.run('run-query', {
+        sql:
+          "select '\\x01\\xff'::blob as bl, timestamptz '2026-01-02 03:04:05.25+02' as tz, time '10:11:12' as t, " +
+          "[1, 2] as l, {'a': 42} as st, '{\"x\": [1]}'::json as j, 'inf'::double as f, 3::hugeint as h",
+      })) as { results: { columns: { kind: string }[]; rows: unknown[][] } };
+
+      // Assess
+      expect(out.results.columns.map((column) => column.kind)).toEqual([
+        'binary',
+        'timestamp-tz',
+        'time',
+        'list',
+        'struct',
+        'json',
+        'float',
+        'bigint',
+      ]);
+      expect(out.results.rows).toEqual([
+        ['Af8=', '2026-01-02T01:04:05.250000Z', '10:11:12', [1, 2], { a: 42 }, { x: [1] }, 'Infinity', '3'],
+      ]);
+    });
+  });
+
+  describe('The SQL API', () => {
+    it('submits asynchronously with typed bindings, the context and a requestId, and never puts a value in the SQL', async () => {
+      // Act
+      await call('start-query', {
+        sql: 'select ? as a, ? as b, ? as c, ? as d, ? as e',
+        params: [42, 0.5, true, 'x', null],
+        database: 'ANALYTICS',
+        timeoutSeconds: 30,
+      });
+
+      // Assess
+      const [submit] = fake.logFor('submit-statement');
+      expect(submit?.query).toMatchObject({ async: 'true', retry: 'true', nullable: 'true' });
+      expect(submit?.query['requestId']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(submit?.headers['x-snowflake-authorization-token-type']).toBe('KEYPAIR_JWT');
+      expect(submit?.body).toEqual({
+        statement: 'select ? as a, ? as b, ? as c, ? as d, ? as e',
+        timeout: 30,
+        warehouse: 'COMPUTE_WH',
+        database: 'ANALYTICS',
+      });
+      expect([42, 0.5, true, 'x', null].map(binding)).toEqual([
+        { type: 'FIXED', value: '42' },
+        { type: 'REAL', value: '0.5' },
+        { type: 'BOOLEAN', value: 'true' },
+        { type: 'TEXT', value: 'x' },
+        { type: 'TEXT', value: null },
+      ]);
+    });
+
+    it('signs the JWT with iss ACCOUNT.USER.SHA256:<fingerprint> and sub ACCOUNT.USER, as the fake verified', async () => {
+      // Prepare
+      const now = Date.UTC(2026, 0, 2);
+
+      // Act
+      const { value, expiresAt } = signKeyPairJwt(
+        { account: 'xy12345.us-east-2.aws', user: 'loader', privateKey: KEY.privateKey },
+        now,
+      );
+      const claims = JSON.parse(Buffer.from(value.split('.')[1] as string, 'base64url').toString('utf8'));
+      await call('run-query', { sql: 'select 1 as one' });
+
+      // Assess
+      expect(jwtAccount('xy12345.us-east-2.aws')).toBe('XY12345');
+      expect(publicKeyFingerprint(KEY.privateKey)).toBe(fingerprintOf(createPublicKey(KEY.publicKey)));
+      expect(claims).toEqual({
+        iss: `XY12345.LOADER.${publicKeyFingerprint(KEY.privateKey)}`,
+        sub: 'XY12345.LOADER',
+        iat: now / 1000,
+        exp: now / 1000 + 3540,
+      });
+      expect(expiresAt).toBe(now + 3_540_000);
+      expect(fake.state.subjects).toContain('MYORG-ANALYTICS.LOADER');
+    });
+
+    it('answers 401 when the key is not the user’s, and re-reads a rotated key after a 401', async () => {
+      // Prepare
+      fake.state.publicKeys.delete(fingerprintOf(createPublicKey(ROTATED.publicKey)));
+      const stranger = snowflakeKeyPairAuth({
+        account: 'myorg-analytics',
+        user: 'loader',
+        privateKey: STRANGER.privateKey,
+      });
+      const refused = new SnowflakeWarehouse(
+        snowflakeApi.client({ baseUrl: fake.url, auth: stranger, coordination: false }),
+        {
+          account: 'myorg-analytics',
+          user: 'loader',
+          defaultTimeoutSeconds: 0,
+        },
+      );
+
+      // Act
+      const attempt = refused.startQuery({ sql: 'select 1' });
+      await expect(attempt).rejects.toMatchObject({ name: 'AuthError' });
+      await secrets.set(KEY_SECRET, ROTATED.privateKey);
+      fake.state.publicKeys.set(
+        fingerprintOf(createPublicKey(ROTATED.publicKey)),
+        createPublicKey(ROTATED.publicKey),
+      );
+      fake.state.publicKeys.delete(fingerprintOf(createPublicKey(KEY.publicKey)));
+      const rotated = await call('run-query', { sql: 'select 2 as two' });
+      fake.state.publicKeys.set(
+        fingerprintOf(createPublicKey(KEY.publicKey)),
+        createPublicKey(KEY.publicKey),
+      );
+
+      // Assess
+      await expect(attempt).rejects.toThrow(/JWT is invalid/);
+      expect(rotated.statusCode).toBe(200);
+      expect(parsed(rotated)).toMatchObject({ results: { rows: [[2]] } });
+      // The stranger's JWT, re-signed once after the 401; then the connector's old key, the secret re-read, 202.
+      expect(fake.logFor('submit-statement').map((entry) => entry.status)).toEqual([401, 401, 401, 202]);
+      await refused.close();
+    });
+
+    it('answers 400 with Snowflake’s code and words for SQL it refuses, 404 for a missing table', async () => {
+      // Act
+      const syntax = await call('run-query', { sql: 'selec 1' });
+      const two = await call('run-query', { sql: 'select 1; select 2' });
+      const missing = await call('run-query', { sql: 'select * from nowhere' });
+      const conversion = await call('run-query', {
+        sql: 'select cast(? as integer) as n',
+        params: [PARAM_MARKER],
+      });
+
+      // Assess
+      expect(syntax.statusCode).toBe(400);
+      expect(parsed(syntax)['detail']).toMatch(
+        /syntax error\) \(001003\): SQL compilation error: syntax error at or near "selec"/,
+      );
+      expect(two.statusCode).toBe(400);
+      expect(parsed(two)['detail']).toContain('000008');
+      expect(missing.statusCode).toBe(404);
+      expect(parsed(missing)['detail']).toContain('002003');
+      expect(conversion.statusCode).toBe(400);
+      expect(conversion.body).not.toContain(PARAM_MARKER);
+    });
+
+    it('waits out a 429 with Retry-After and a 503, then answers', async () => {
+      // Prepare
+      fake.inject({ kind: 'throttled', retryAfterSeconds: 1 }, { route: 'submit-statement' });
+      fake.inject({ kind: 'server-error', status: 503 }, { route: 'get-statement' });
+
+      // Act
+      const response = await call('run-query', { sql: 'select 5 as five' });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(parsed(response)).toMatchObject({ status: { state: 'succeeded' }, results: { rows: [[5]] } });
+      expect(fake.logFor('submit-statement').map((entry) => entry.status)).toEqual([429, 202]);
+      expect(fake.logFor('get-statement')[0]?.status).toBe(503);
+    });
+
+    it('fails with 429 and the wait when Retry-After exceeds the time left', async () => {
+      // Prepare
+      fake.inject({ kind: 'throttled', retryAfterSeconds: 120 }, { route: 'submit-statement' });
+
+      // Act
+      const response = await call('start-query', { sql: 'select 1' });
+
+      // Assess
+      expect(response.statusCode).toBe(429);
+      expect(response.headers['retry-after']).toBe('120');
+    });
+
+    it('answers 502 for a malformed or wrongly shaped answer', async () => {
+      // Prepare
+      fake.inject({ kind: 'malformed' }, { route: 'submit-statement' });
+      fake.inject({ kind: 'wrong-shape', json: { code: '333334' } }, { route: 'submit-statement' });
+
+      // Act
+      const malformed = await call('start-query', { sql: 'select 1' });
+      const wrong = await call('start-query', { sql: 'select 1' });
+
+      // Assess
+      expect(malformed.statusCode).toBe(502);
+      expect(wrong.statusCode).toBe(502);
+      expect(parsed(wrong)['detail']).toContain('statementHandle');
+    });
+
+    it('answers the handle of a statement still running when the time left runs out, then cancels it', async () => {
+      // Act
+      const response = await call(
+        'run-query',
+        { sql: 'select count(*) from range(100000000000) a where a.range % 7 = 3', waitSeconds: 60 },
+        3_000,
+      );
+      const body = parsed(response) as { status: { queryId: string; state: string }; results: unknown };
+      const cancelled = await call('cancel-query', { queryId: body.status.queryId });
+      const results = await call('get-query-results', { queryId: body.status.queryId });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(body.status.state).toBe('running');
+      expect(body.results).toBeNull();
+      expect(parsed(cancelled)['state']).toBe('cancelled');
+      expect(fake.logFor('cancel-statement')).toHaveLength(1);
+      expect(results.statusCode).toBe(409);
+    });
+
+    it('refuses a cursor of another query and an unknown field', async () => {
+      // Prepare
+      const first = (await connector.run('run-query', { sql: 'select 1 as one' })) as {
+        status: { queryId: string };
+      };
+      const other = (await connector.run('run-query', {
+        sql: 'select range from range(3)',
+        pageSize: 1,
+      })) as {
+        results: { nextCursor: string };
+      };
+
+      // Act
+      const cursor = await call('get-query-results', {
+        queryId: first.status.queryId,
+        cursor: other.results.nextCursor,
+      });
+      const unknown = await call('run-query', { sql: 'select 1', parms: [] });
+
+      // Assess
+      expect(cursor.statusCode).toBe(400);
+      expect(unknown.statusCode).toBe(400);
+      expect(parsed(unknown)['errors']).toEqual([{ pointer: '/parms', message: 'unknown field' }]);
+    });
+
+    it('takes literals out of Snowflake’s messages', () => {
+      // Assess
+      expect(scrub("Numeric value 'secret' is not recognized")).toBe("Numeric value '?' is not recognized");
+      expect(new ValidationError('x')).toBeInstanceOf(ValidationError);
+    });
+  });
+
+  describe('Triggers', () => {
+    it('runs a queued request, a Step Functions task and health', async () => {
+      // Act
+      const queued = await connector.handler(
+        sqsEvent([{ body: { operation: 'run-query', input: { sql: 'select 1 as one' } } }]),
+        lambdaContext(),
+      );
+      const task = (await connector.handler(
+        { operation: 'run-query', input: { sql: 'select ? as greeting', params: ['hello'] } },
+        lambdaContext(),
+      )) as { results: { rows: unknown[][] } };
+      const health = (await connector.handler(
+        httpEvent({ method: 'GET', path: '/snowflake/health' }),
+        lambdaContext(),
+      )) as HttpResult;
+
+      // Assess
+      expect(queued).toEqual({ batchItemFailures: [] });
+      expect(task.results.rows).toEqual([['hello']]);
+      expect(health.statusCode).toBe(200);
+    });
+
+    it('never shows the private key or a parameter value in an answer or a log line', () => {
+      // Assess
+      const keyLine = KEY.privateKey.split('\n')[5] as string;
+      const rotatedLine = ROTATED.privateKey.split('\n')[5] as string;
+      expect(responses.length).toBeGreaterThan(20);
+      expect(logTexts.join('\n')).toContain('get-query-results');
+      for (const text of [...responses, ...logTexts]) {
+        expect(text).not.toContain(keyLine);
+        expect(text).not.toContain(rotatedLine);
+        expect(text).not.toContain(PARAM_MARKER);
+      }
+    });
+  });
+});

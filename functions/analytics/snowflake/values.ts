@@ -1,0 +1,143 @@
+/**
+ * Snowflake's result types and jsonv2 values as the warehouse-query interface encodes them. The SQL API
+ * sends every value as text: numbers as exact text, dates as days since the epoch, times and timestamps as
+ * `seconds.nanoseconds` (a TIMESTAMP_TZ adds its offset in minutes plus 1440), binary as hex, semi-structured
+ * values as JSON text. Each column gets a portable `kind` from its `rowType`, each value the JSON form its
+ * kind promises.
+ */
+import type { ColumnKind, ResultColumn } from '#shared/models/warehouse-query.ts';
+
+/** One column of `resultSetMetaData.rowType`. */
+export interface RowTypeColumn {
+  name: string;
+  type: string;
+  precision?: number | null | undefined;
+  scale?: number | null | undefined;
+}
+
+/** Integers of up to this many digits are sent as JSON numbers (exact: below 2^53). */
+const NUMBER_DIGITS = 10;
+
+/**
+ * The interface's kind of a Snowflake column.
+ *
+ * @example
+ * ```ts
+ * columnKind({ name: 'N', type: 'fixed', precision: 38, scale: 0 }); // 'bigint'
+ * ```
+ */
+export function columnKind(column: RowTypeColumn): ColumnKind {
+  switch (column.type.toLowerCase()) {
+    case 'fixed':
+      if ((column.scale ?? 0) > 0) return 'decimal';
+      return (column.precision ?? 38) <= NUMBER_DIGITS ? 'integer' : 'bigint';
+    case 'real':
+      return 'float';
+    case 'text':
+      return 'string';
+    case 'boolean':
+      return 'boolean';
+    case 'date':
+      return 'date';
+    case 'time':
+      return 'time';
+    case 'timestamp_ntz':
+      return 'timestamp';
+    case 'timestamp_ltz':
+    case 'timestamp_tz':
+      return 'timestamp-tz';
+    case 'binary':
+      return 'binary';
+    case 'variant':
+      return 'json';
+    case 'array':
+      return 'list';
+    case 'object':
+      return 'struct';
+    default:
+      return 'other';
+  }
+}
+
+/** The engine's type as a caller reads it: `NUMBER(38,0)`, `TIMESTAMP_NTZ(9)`, `TEXT`. */
+function typeName(column: RowTypeColumn): string {
+  const type = column.type.toUpperCase();
+  if (type === 'FIXED') return `NUMBER(${column.precision ?? 38},${column.scale ?? 0})`;
+  if (/^(TIME|TIMESTAMP_\w+)$/.test(type) && column.scale !== null && column.scale !== undefined) {
+    return `${type}(${column.scale})`;
+  }
+  return type;
+}
+
+/**
+ * The result column of a `rowType` entry.
+ *
+ * @example
+ * ```ts
+ * resultColumn({ name: 'D', type: 'fixed', precision: 10, scale: 2 }); // { name: 'D', type: 'NUMBER(10,2)', kind: 'decimal' }
+ * ```
+ */
+export function resultColumn(column: RowTypeColumn): ResultColumn {
+  return { name: column.name, type: typeName(column), kind: columnKind(column) };
+}
+
+const DAY_MS = 86_400_000;
+
+/** `seconds.fraction` -> the ISO date-time, microseconds at most (the interface's precision). */
+function isoOf(text: string): { date: string; time: string } {
+  const match = /^(-?\d+)(?:\.(\d+))?$/.exec(text.trim());
+  if (match === null) throw new Error('not seconds');
+  const seconds = BigInt(match[1] as string);
+  const fraction = (match[2] ?? '').padEnd(6, '0').slice(0, 6);
+  const iso = new Date(Number(seconds) * 1000).toISOString();
+  const micros = /^0+$/.test(fraction) ? '' : `.${fraction}`;
+  return { date: iso.slice(0, 10), time: `${iso.slice(11, 19)}${micros}` };
+}
+
+/**
+ * One jsonv2 value in the JSON form its kind promises; a value that does not parse as its kind is passed on
+ * as text.
+ *
+ * @example
+ * ```ts
+ * toJsonValue('20455', 'date'); // '2026-01-02'
+ * ```
+ */
+export function toJsonValue(value: unknown, kind: ColumnKind): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') return value;
+  try {
+    switch (kind) {
+      case 'integer':
+        return Number(value);
+      case 'float': {
+        const number = Number(value.replace(/^(-?)inf$/i, '$1Infinity'));
+        return Number.isFinite(number) ? number : String(number);
+      }
+      case 'boolean':
+        return value === 'true' || value === '1' || value === 'TRUE';
+      case 'date':
+        return new Date(Number(value) * DAY_MS).toISOString().slice(0, 10);
+      case 'time':
+        return isoOf(value).time;
+      case 'timestamp': {
+        const { date, time } = isoOf(value);
+        return `${date}T${time}`;
+      }
+      case 'timestamp-tz': {
+        const { date, time } = isoOf(value.split(' ')[0] as string);
+        return `${date}T${time}Z`;
+      }
+      case 'binary':
+        return Buffer.from(value, 'hex').toString('base64');
+      case 'json':
+      case 'list':
+      case 'struct':
+        return JSON.parse(value);
+      default:
+        return value;
+    }
+  } catch {
+    return value;
+  }
+}
