@@ -24,7 +24,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /**
  * Actions AWS offers no resource-level permissions for: the only ones allowed on Resource '*'. X-Ray for
  * tracing; the CloudWatch Logs delivery actions Step Functions needs to log to a log group (the state
- * machines' loggingConfig; AWS documents them as '*' only).
+ * machines' loggingConfig; AWS documents them as '*' only); SES v2's ListEmailTemplates and GetAccount.
  */
 const RESOURCELESS_ACTIONS = new Set([
   'xray:PutTraceSegments',
@@ -39,6 +39,9 @@ const RESOURCELESS_ACTIONS = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  // SES v2: the account's template list and its sending quota name no resource in IAM.
+  'ses:ListEmailTemplates',
+  'ses:GetAccount',
 ]);
 /** Logs for every function; network interfaces for a database connector a stage puts in a VPC. */
 const MANAGED_POLICY_ALLOWLIST = [
