@@ -31,6 +31,14 @@ describe('Function: toNatsError', () => {
     expect(mapped.details).toEqual({ provider: 'NATS', operation: 'publish', code });
   });
 
+  it('names the TLS setting when the server certificate is not trusted', () => {
+    // Act
+    const mapped = toNatsError(failure('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), 'connect');
+    // Assess
+    expect(mapped).toMatchObject({ name: 'ConfigurationError' });
+    expect(mapped.message).toContain('NATS_TLS=verify-full');
+  });
+
   it('passes core errors through, and wraps a thrown value without a code', () => {
     const known = new NotFoundError('x');
     expect(toNatsError(known, 'publish')).toBe(known);
@@ -55,5 +63,6 @@ describe('Functions: isAuthFailure, isConnectionLost', () => {
     expect(isConnectionLost(failure('CONNECTION_CLOSED'))).toBe(true);
     expect(isConnectionLost(failure('EPIPE'))).toBe(true);
     expect(isConnectionLost(failure('404'))).toBe(false);
+    expect(isConnectionLost(new Error('no code at all'))).toBe(false);
   });
 });

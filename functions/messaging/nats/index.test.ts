@@ -262,6 +262,41 @@ describe('Connector: nats', () => {
       }
     });
 
+    it('connects with a token on a server that asks for one, and refuses a user name without a password', async () => {
+      // Prepare
+      const port = await freePort();
+      const token = 'nats-token-7d41';
+      const server: ChildProcess = spawn(
+        'nats-server',
+        ['-a', '127.0.0.1', '-p', String(port), '--auth', token],
+        {
+          stdio: 'ignore',
+        },
+      );
+      try {
+        await listening(port);
+        await secrets.set('test/nats/token', JSON.stringify({ token }));
+        await secrets.set('test/nats/other-token', JSON.stringify({ token: 'nats-wrong-token' }));
+        await secrets.set('test/nats/half', JSON.stringify({ username: 'app' }));
+        const good = NatsClient.create(options({ port, secretName: 'test/nats/token' }));
+        const wrong = NatsClient.create(options({ port, secretName: 'test/nats/other-token' }));
+        const half = NatsClient.create(options({ port, secretName: 'test/nats/half' }));
+        // Act
+        const ok = await good.ping().then(() => 'ok');
+        const refused = await wrong.ping().catch((error: unknown) => error);
+        const incomplete = await half.ping().catch((error: unknown) => error);
+        // Assess
+        expect(ok).toBe('ok');
+        expect(refused).toMatchObject({ name: 'AuthError', status: 401 });
+        expect(incomplete).toMatchObject({ name: 'ConfigurationError' });
+        expect((incomplete as Error).message).toContain('needs both "username" and "password"');
+        expect(logs.text()).not.toContain(token);
+        await Promise.all([good.close(), wrong.close(), half.close()]);
+      } finally {
+        server.kill();
+      }
+    });
+
     it('refuses a secret with two ways to authenticate, naming the setting', async () => {
       // Prepare
       const name = 'test/nats/ambiguous';
