@@ -569,6 +569,82 @@ describe('Connector: fhir', () => {
     });
   });
 
+  describe('Answers servers give', () => {
+    it('reads the Location when a write answers without a body (return=minimal)', async () => {
+      // Prepare
+      const location = `${fake.url}/fhir/Patient/pat-2/_history/1`;
+      fake.inject(
+        { kind: 'answer', answer: { status: 201, headers: { location, etag: 'W/"1"' } } },
+        { route: 'create' },
+      );
+
+      // Act
+      const response = await call('create-resource', { resource: NEW_PATIENT });
+
+      // Assess
+      expect(parsed(response)).toMatchObject({
+        created: true,
+        versionId: '1',
+        location,
+        resource: { id: 'pat-2' },
+      });
+      expect(fake.logFor('vread')).toHaveLength(1);
+    });
+
+    it('answers included resources and outcome warnings of a search Bundle apart from the matches', async () => {
+      // Prepare
+      const patient = stored('Patient/pat-1')[0]?.resource;
+      const observation = stored('Observation/obs-1')[0]?.resource;
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [
+          { resource: observation, search: { mode: 'match' } },
+          { resource: patient, search: { mode: 'include' } },
+          {
+            resource: {
+              resourceType: 'OperationOutcome',
+              issue: [{ severity: 'warning', code: 'too-costly' }],
+            },
+            search: { mode: 'outcome' },
+          },
+        ],
+      };
+      fake.inject({ kind: 'answer', answer: { status: 200, json: bundle } }, { route: 'search' });
+
+      // Act
+      const response = await call('search-resources', {
+        resourceType: 'Observation',
+        params: { _include: 'Observation:subject' },
+      });
+
+      // Assess
+      expect(idsOf(response)).toEqual(['Observation/obs-1']);
+      expect(parsed(response)['included']).toEqual([expect.objectContaining({ id: 'pat-1' })]);
+      expect(parsed(response)['issues']).toEqual([{ severity: 'warning', code: 'too-costly' }]);
+      expect(parsed(response)).not.toHaveProperty('nextCursor');
+    });
+
+    it('maps a 412 without an OperationOutcome to 409, and a 403 OperationOutcome to 403', async () => {
+      // Prepare
+      fake.inject({ kind: 'answer', answer: { status: 412, body: '' } }, { route: 'update' });
+      fake.inject({ kind: 'forbidden' }, { route: 'read', times: 2 });
+
+      // Act
+      const stale = await call('update-resource', {
+        resource: { resourceType: 'Patient', id: 'pat-3' },
+        ifMatch: '1',
+      });
+      const forbidden = await call('read-resource', { resourceType: 'Patient', id: 'pat-1' });
+
+      // Assess
+      expect(stale.statusCode).toBe(409);
+      expect(parsed(stale)['detail']).toContain('precondition failed');
+      expect(forbidden.statusCode).toBe(403);
+      expect(parsed(forbidden)['detail']).toContain('error forbidden');
+    });
+  });
+
   describe('PHI', () => {
     const PHI = {
       given: 'Zelda',
