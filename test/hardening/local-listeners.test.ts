@@ -42,6 +42,12 @@ import { PINECONE_SANDBOX_KEY } from '../../scripts/local/sandboxes/pinecone.ts'
 import { QDRANT_SANDBOX_KEY } from '../../scripts/local/sandboxes/qdrant.ts';
 import { STRIPE_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/stripe.ts';
 import {
+  TEAMS_SANDBOX_CLIENT_ID,
+  TEAMS_SANDBOX_CLIENT_SECRET,
+  TEAMS_SANDBOX_TEAM,
+  TEAMS_SANDBOX_TENANT,
+} from '../../scripts/local/sandboxes/teams.ts';
+import {
   TWILIO_SANDBOX_ACCOUNT_SID,
   TWILIO_SANDBOX_AUTH_TOKEN,
 } from '../../scripts/local/sandboxes/twilio.ts';
@@ -161,6 +167,19 @@ function snowflakeJwt(privateKey: string): string {
     claims: { iss: `${sub}.${fingerprint}`, sub, iat: seconds, exp: seconds + 600 },
   });
 }
+
+/** The Teams sandbox's token endpoint (client credentials), which needs no token itself. */
+const TEAMS_TOKEN_PROBE: RawRequest = {
+  method: 'POST',
+  path: `/${TEAMS_SANDBOX_TENANT}/oauth2/v2.0/token`,
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: TEAMS_SANDBOX_CLIENT_ID,
+    client_secret: TEAMS_SANDBOX_CLIENT_SECRET,
+    scope: 'https://graph.microsoft.com/.default',
+  }).toString(),
+};
 
 /** An access token from the GCS sandbox, for the key file in `keyFile`. */
 async function gcsAccessToken(url: string, keyFile: string): Promise<string> {
@@ -317,6 +336,23 @@ const LISTENERS: Record<string, ListenerCase> = {
     probe: { path: '/fhir/Patient/pat-1', headers: { authorization: `Bearer ${FHIR_SANDBOX_TOKEN}` } },
     refusalShape: sandboxRefusal,
     sdkPath: sandboxClient('/fhir/Patient?family=Okafor', { authorization: `Bearer ${FHIR_SANDBOX_TOKEN}` }),
+  },
+  'Microsoft Teams sandbox': {
+    probe: TEAMS_TOKEN_PROBE,
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      const token = await fetch(`${url}${TEAMS_TOKEN_PROBE.path}`, {
+        method: 'POST',
+        headers: TEAMS_TOKEN_PROBE.headers ?? {},
+        body: TEAMS_TOKEN_PROBE.body ?? '',
+      });
+      expect(token.status).toBe(200);
+      const { access_token: accessToken } = (await token.json()) as { access_token: string };
+      const channels = await fetch(`${url}/v1.0/teams/${TEAMS_SANDBOX_TEAM}/channels`, {
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      expect(channels.status).toBe(200);
+    },
   },
   'OIDC issuer sandbox': {
     probe: { path: '/.well-known/openid-configuration' },

@@ -47,6 +47,13 @@ import {
 } from './slack.ts';
 import { acceptKey, sandboxKeyPair, startSnowflakeFake } from './snowflake.ts';
 import { STRIPE_SANDBOX_TOKEN, STRIPE_SANDBOX_WEBHOOK_SECRET, startStripeFake } from './stripe.ts';
+import {
+  startTeamsFake,
+  TEAMS_SANDBOX_SECRET,
+  TEAMS_SANDBOX_TEAM,
+  TEAMS_SANDBOX_TENANT,
+  teamsWebhookUrl,
+} from './teams.ts';
 import { startTwilioFake, TWILIO_SANDBOX_FROM, TWILIO_SANDBOX_SECRET } from './twilio.ts';
 
 /** A running sandbox. */
@@ -78,8 +85,11 @@ export interface SandboxSpec {
   start(prepare: (server: Server) => void, environment: Record<string, string>): Promise<RunningSandbox>;
   /** More settings the sandbox serves (a second API's base URL), from its URL. */
   moreVariables?(url: string): Record<string, string>;
-  /** More secrets the sandbox stores when absent: the function setting naming each -> its sandbox value. */
-  moreSecrets?: Readonly<Record<string, string>>;
+  /**
+   * More secrets the sandbox stores when absent: the function setting naming each -> its sandbox value;
+   * as a function of the sandbox's URL (a webhook URL on it), re-stored at each start unless the user's own.
+   */
+  moreSecrets?: Readonly<Record<string, string>> | ((url: string) => Record<string, string>);
 }
 
 /** A refusal of the stack's Host/Origin gate, as JSON (both providers answer JSON). */
@@ -466,6 +476,36 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     },
   },
   {
+    // Graph (under /v1.0), the identity platform's token endpoint and a Workflows webhook on one fake. The
+    // stored "token" is the app's { clientId, clientSecret }; the webhooks secret is the sandbox workflow's
+    // URL, stored again at each start (its port changes) unless the user stored their own.
+    provider: 'teams',
+    listener: 'Microsoft Teams sandbox',
+    urlVariable: 'TEAMS_API_URL',
+    secretVariable: 'TEAMS_CREDENTIALS_SECRET',
+    token: TEAMS_SANDBOX_SECRET,
+    moreVariables: (url) => ({
+      TEAMS_LOGIN_URL: new URL(url).origin,
+      TEAMS_TENANT_ID: TEAMS_SANDBOX_TENANT,
+      TEAMS_TEAM_ID: TEAMS_SANDBOX_TEAM,
+    }),
+    moreSecrets: (url) => ({ TEAMS_WEBHOOKS_SECRET: teamsWebhookUrl(new URL(url).origin) }),
+    start: async (prepare) => {
+      const fake = await startTeamsFake({ prepare });
+      const acceptToken = (value: string): void => {
+        let stored: { clientId?: unknown; clientSecret?: unknown } = {};
+        try {
+          stored = JSON.parse(value) as typeof stored;
+        } catch {
+          // Not the credentials JSON: nothing the sandbox can accept.
+        }
+        if (typeof stored.clientId !== 'string' || typeof stored.clientSecret !== 'string') return;
+        fake.state.apps.set(stored.clientId, stored.clientSecret);
+      };
+      return { url: `${fake.url}/v1.0`, acceptToken, close: () => fake.close() };
+    },
+  },
+  {
     provider: 'fhir',
     listener: 'FHIR R4 sandbox',
     urlVariable: 'FHIR_API_URL',
@@ -616,12 +656,16 @@ async function useSandbox(
 }
 
 /** Stores a sandbox's other secrets (a webhook secret, a routing key) where none is set. */
-async function storeMoreSecrets(plan: ProviderPlan, secrets: SecretStore): Promise<void> {
-  for (const [variable, value] of Object.entries(plan.spec.moreSecrets ?? {})) {
+async function storeMoreSecrets(plan: ProviderPlan, secrets: SecretStore, url: string): Promise<void> {
+  const more = plan.spec.moreSecrets;
+  const values = typeof more === 'function' ? more(url) : (more ?? {});
+  for (const [variable, value] of Object.entries(values)) {
     const name = plan.environment?.[variable];
     if (name === undefined) continue;
     const stored = await secrets.get(name);
-    if (stored !== undefined && stored.deletedAt === undefined) continue;
+    const stale =
+      typeof more === 'function' && stored?.description?.endsWith('stored by the local stack') === true;
+    if (stored !== undefined && stored.deletedAt === undefined && !stale) continue;
     if (stored !== undefined) await secrets.delete(name, { force: true });
     await secrets.put(name, {
       value,
@@ -671,7 +715,7 @@ export async function startSandboxes(
       variables[plan.spec.urlVariable] = sandbox.url;
       Object.assign(variables, plan.spec.moreVariables?.(sandbox.url));
       providers.push(await useSandbox(plan, sandbox, { secrets, stored: stored !== undefined, value }));
-      await storeMoreSecrets(plan, secrets);
+      await storeMoreSecrets(plan, secrets, sandbox.url);
     }
   } catch (error) {
     await close();
