@@ -460,6 +460,21 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => stripe.close(),
     };
   },
+  // Snowflake's SQL API v2 fake (SQL on DuckDB); the sandbox key pair signs the key-pair JWTs.
+  snowflake: async (fn, secrets) => {
+    const { sandboxKeyPair, startSnowflakeFake } = await import('../../local/sandboxes/snowflake.ts');
+    const snowflake = await startSnowflakeFake();
+    secrets.set(secretName(fn, 'private-key'), sandboxKeyPair().privateKey);
+    return {
+      env: {
+        SNOWFLAKE_API_URL: snowflake.url,
+        SNOWFLAKE_ACCOUNT: 'BENCH',
+        SNOWFLAKE_USER: 'CIRCLE_CORE',
+        SNOWFLAKE_PRIVATE_KEY_SECRET: secretName(fn, 'private-key'),
+      },
+      close: () => snowflake.close(),
+    };
+  },
   // Bedrock: an AWS service reached through its endpoint setting; the fake accepts the bench's access key.
   bedrock: async () => {
     const { BEDROCK_SANDBOX_ACCESS_KEY, startBedrockFake } = await import('../../local/sandboxes/bedrock.ts');
