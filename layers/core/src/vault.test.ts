@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
   startVaultFake,
   VAULT_SANDBOX_ROLE_ID,
@@ -13,7 +13,7 @@ import {
   type VaultFakeState,
 } from '../../../scripts/local/sandboxes/vault.ts';
 import { type AwsEndpointPeer, startAwsEndpointPeer } from '../../../test/peers/aws-endpoint.ts';
-import { ConfigurationError, RateLimitedError, UnavailableError } from './errors.ts';
+import { ConfigurationError, RateLimitedError, UnavailableError, UnexpectedResponseError } from './errors.ts';
 import { configureSecrets, defineSecret } from './secrets.ts';
 import { secretsBackend, vaultReader, vaultSettings } from './vault.ts';
 
@@ -301,5 +301,124 @@ describe('Vault: failures', () => {
     expect(() => vaultSettings({ VAULT_ADDR: 'https://v:8200', CIRCLE_VAULT_AUTH: 'ldap' })).toThrow(
       'CIRCLE_VAULT_AUTH must be aws or approle, got "ldap"',
     );
+  });
+});
+
+describe('Vault: odd answers and settings', () => {
+  /** A reader of its own (no shared secret cache), three attempts per call. */
+  const reader = (options: Parameters<typeof vaultReader>[1] = {}) => vaultReader(vaultSettings(), options);
+
+  it('serves Secrets Manager when CIRCLE_SECRETS_BACKEND is unset or blank', () => {
+    expect(secretsBackend({})).toBe('secrets-manager');
+    expect(secretsBackend({ CIRCLE_SECRETS_BACKEND: '  ' })).toBe('secrets-manager');
+  });
+
+  it('sends VAULT_NAMESPACE as X-Vault-Namespace on the login and the read', async () => {
+    // Prepare
+    useEnv({ CIRCLE_VAULT_ROLE: 'circle-core', VAULT_NAMESPACE: 'team-a' });
+    put('app/ns', { value: 'x' });
+    const vaultOf = reader();
+    // Act
+    await vaultOf.read('app/ns');
+    // Assess
+    expect(vault.log.map((entry) => entry.headers['x-vault-namespace'])).toEqual(['team-a', 'team-a']);
+    vaultOf.close();
+  });
+
+  it('names the missing role credentials of an aws login before calling Vault', async () => {
+    // Prepare
+    delete process.env['AWS_ACCESS_KEY_ID'];
+    delete process.env['AWS_SECRET_ACCESS_KEY'];
+    const vaultOf = reader();
+    // Act
+    const error = await vaultOf.read('app/x').catch((caught: unknown) => caught);
+    // Assess
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toBe(
+      'Vault aws login needs the function role credentials in the environment',
+    );
+    expect(vault.log).toHaveLength(0);
+    vaultOf.close();
+  });
+
+  it('refuses an AppRole login when the reader was given no way to read the secret id', async () => {
+    useEnv({
+      CIRCLE_VAULT_AUTH: 'approle',
+      CIRCLE_VAULT_APPROLE_ROLE_ID: VAULT_SANDBOX_ROLE_ID,
+      CIRCLE_VAULT_APPROLE_SECRET_ID_SECRET: SECRET_ID_NAME,
+    });
+    const vaultOf = reader();
+    await expect(vaultOf.read('app/x')).rejects.toThrow(
+      'Vault approle login has no way to read its secret id',
+    );
+    vaultOf.close();
+  });
+
+  it('answers an unexpected response for a login without a client token, and a KV answer without data', async () => {
+    // Prepare
+    vault.inject({ kind: 'answer', answer: json(200, { auth: null }) }, { route: 'aws-login' });
+    vault.inject({ kind: 'answer', answer: json(200, { data: { metadata: {} } }) }, { route: 'kv-read' });
+    const vaultOf = reader();
+    // Act
+    const login = await vaultOf.read('app/x').catch((caught: unknown) => caught);
+    const kv = await vaultOf.read('app/x').catch((caught: unknown) => caught);
+    // Assess
+    expect(login).toBeInstanceOf(UnexpectedResponseError);
+    expect((login as Error).message).toBe('Vault answered the aws login without a client token and lease');
+    expect(kv).toBeInstanceOf(UnexpectedResponseError);
+    expect((kv as Error).message).toBe('Vault answered secret app/x without a KV v2 data object');
+    vaultOf.close();
+  });
+
+  it("names Vault's own words for another refusal (400), and a 429 without Retry-After has no wait", async () => {
+    // Prepare
+    vault.inject(
+      { kind: 'answer', answer: json(400, { errors: ['invalid path for a versioned K/V secrets engine'] }) },
+      {
+        route: 'kv-read',
+      },
+    );
+    vault.inject(
+      { kind: 'answer', answer: json(429, { errors: ['rate limit quota exceeded'] }) },
+      {
+        route: 'kv-read',
+        times: 3,
+      },
+    );
+    const vaultOf = reader();
+    // Act
+    const refused = await vaultOf.read('app/x').catch((caught: unknown) => caught);
+    const throttled = await vaultOf.read('app/x').catch((caught: unknown) => caught);
+    // Assess
+    expect(refused).toBeInstanceOf(ConfigurationError);
+    expect((refused as Error).message).toBe(
+      'Vault refused reading secret app/x: invalid path for a versioned K/V secrets engine',
+    );
+    expect(throttled).toBeInstanceOf(RateLimitedError);
+    expect((throttled as RateLimitedError).retryAfterMs).toBeUndefined();
+    vaultOf.close();
+  });
+
+  it('logs in again when Vault refuses a renewal, and fails when renewing keeps failing', async () => {
+    // Prepare: tokens of 10 min; reads 9.5 min apart ask for a renewal
+    let now = Date.parse('2026-12-06T10:00:00Z');
+    vault.state.now = () => now;
+    vault.state.ttlSeconds = 600;
+    put('clock/b', { value: 'b' });
+    const vaultOf = reader({ now: () => now });
+    await vaultOf.read('clock/b');
+    // Act
+    now += 570_000;
+    vault.inject({ kind: 'forbidden' }, { route: 'renew-self' });
+    const refusedRenewal = await vaultOf.read('clock/b');
+    now += 570_000;
+    vault.inject({ kind: 'server-error', status: 500 }, { route: 'renew-self', times: 3 });
+    const failedRenewal = await vaultOf.read('clock/b').catch((caught: unknown) => caught);
+    // Assess
+    expect(refusedRenewal.value).toBe('b');
+    expect(vault.state.logins).toHaveLength(2);
+    expect(failedRenewal).toBeInstanceOf(UnavailableError);
+    expect(vault.state.logins).toHaveLength(2);
+    vaultOf.close();
   });
 });

@@ -176,7 +176,6 @@ function iamLoginBody(settings: VaultSettings, env: NodeJS.ProcessEnv): Record<s
   if (credentials === undefined) {
     throw new ConfigurationError('Vault aws login needs the function role credentials in the environment');
   }
-  const region = env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || 'us-east-1';
   const url = new URL('https://sts.amazonaws.com/');
   const body = 'Action=GetCallerIdentity&Version=2011-06-15';
   const headers: Record<string, string> = {
@@ -186,7 +185,7 @@ function iamLoginBody(settings: VaultSettings, env: NodeJS.ProcessEnv): Record<s
   signV4(
     { method: 'POST', url, headers, payloadHash: sha256Hex(body), alsoSign: ['x-vault-aws-iam-server-id'] },
     // The global STS endpoint signs in us-east-1, whatever the function's region.
-    { credentials, region: url.host === 'sts.amazonaws.com' ? 'us-east-1' : region, service: 'sts' },
+    { credentials, region: 'us-east-1', service: 'sts' },
   );
   const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
   return {
