@@ -460,6 +460,40 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => stripe.close(),
     };
   },
+  fhir: async (fn, secrets) => {
+    const { FHIR_SANDBOX_TOKEN, startFhirFake } = await import('../../local/sandboxes/fhir.ts');
+    const fhir = await startFhirFake();
+    secrets.set(secretName(fn, 'credentials'), FHIR_SANDBOX_TOKEN);
+    return {
+      // The base URL as the local stack gives it (the fake serves FHIR under /fhir); the health call reads
+      // the CapabilityStatement.
+      env: {
+        FHIR_API_URL: `${fhir.url}/fhir`,
+        FHIR_AUTH: 'bearer',
+        FHIR_CREDENTIALS_SECRET: secretName(fn, 'credentials'),
+      },
+      close: () => fhir.close(),
+    };
+  },
+  // SES v2 on the local stack's AWS endpoint, as `npm start` serves it; the health call is GetAccount.
+  ses: async () => {
+    const [{ startAwsEndpoint }, { SesMail, sesService }, { createStackLog }] = await Promise.all([
+      import('../../local/aws/server.ts'),
+      import('../../local/aws/ses.ts'),
+      import('../../local/log.ts'),
+    ]);
+    const accountId = '000000000000';
+    const mail = new SesMail({ region: 'us-east-1', accountId, identities: ['example.com'] });
+    const aws = await startAwsEndpoint({
+      port: 0,
+      services: { accountId, ses: sesService(mail) },
+      log: createStackLog({ pretty: false, write: () => undefined }),
+    });
+    return {
+      env: { AWS_ENDPOINT_URL_SESV2: aws.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+      close: () => aws.close(),
+    };
+  },
   // Snowflake's SQL API v2 fake (SQL on DuckDB); the sandbox key pair signs the key-pair JWTs.
   snowflake: async (fn, secrets) => {
     const { sandboxKeyPair, startSnowflakeFake } = await import('../../local/sandboxes/snowflake.ts');
