@@ -40,6 +40,7 @@ import { OPENAI_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/openai.ts';
 import { PAGERDUTY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/pagerduty.ts';
 import { PINECONE_SANDBOX_KEY } from '../../scripts/local/sandboxes/pinecone.ts';
 import { QDRANT_SANDBOX_KEY } from '../../scripts/local/sandboxes/qdrant.ts';
+import { SHOPIFY_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/shopify.ts';
 import { STRIPE_SANDBOX_TOKEN } from '../../scripts/local/sandboxes/stripe.ts';
 import {
   TEAMS_SANDBOX_CLIENT_ID,
@@ -138,6 +139,13 @@ const JIRA_AUTH = `Basic ${Buffer.from(`${JIRA_SANDBOX_EMAIL}:${JIRA_SANDBOX_TOK
 const PAGERDUTY_AUTH = `Token token=${PAGERDUTY_SANDBOX_TOKEN}`;
 const TWILIO_AUTH = `Basic ${Buffer.from(`${TWILIO_SANDBOX_ACCOUNT_SID}:${TWILIO_SANDBOX_AUTH_TOKEN}`).toString('base64')}`;
 const TWILIO_MESSAGES = `/2010-04-01/Accounts/${TWILIO_SANDBOX_ACCOUNT_SID}/Messages.json`;
+/** The Shopify sandbox answers GraphQL on one endpoint: a query for the shop's name. */
+const SHOPIFY_GRAPHQL: RawRequest = {
+  method: 'POST',
+  path: '/admin/api/2025-10/graphql.json',
+  headers: { 'content-type': 'application/json', 'x-shopify-access-token': SHOPIFY_SANDBOX_TOKEN },
+  body: '{"query":"{ shop { name } }"}',
+};
 const ANTHROPIC_HEADERS = { 'x-api-key': ANTHROPIC_SANDBOX_TOKEN, 'anthropic-version': ANTHROPIC_VERSION };
 /**
  * The GCS sandbox's API needs an access token from its JWT bearer grant, signed with the key file the stack
@@ -326,6 +334,15 @@ const LISTENERS: Record<string, ListenerCase> = {
     sdkPath: sandboxClient('/v1/customers/cus_SandboxJenny', {
       authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
     }),
+  },
+  'Shopify sandbox': {
+    probe: SHOPIFY_GRAPHQL,
+    refusalShape: sandboxRefusal,
+    sdkPath: async (url) => {
+      const { path, ...init } = SHOPIFY_GRAPHQL;
+      const response = await fetch(`${url}${path}`, init);
+      expect(response.status).toBe(200);
+    },
   },
   'Twilio sandbox': {
     probe: { path: TWILIO_MESSAGES, headers: { authorization: TWILIO_AUTH } },

@@ -53,7 +53,7 @@ describe('Function: planProviders', () => {
   it('refuses an unknown provider in CIRCLE_LOCAL_REAL, naming the known ones', () => {
     // Act & Assess
     expect(() => planProviders([slack], { CIRCLE_LOCAL_REAL: 'slak' })).toThrow(
-      'CIRCLE_LOCAL_REAL names slak; known providers: slack, github, azure-blob, jira, pagerduty, openai, anthropic, bedrock, stripe, gitlab, gcs, qdrant, pinecone, oidc, twilio, teams, fhir, snowflake (or all)',
+      'CIRCLE_LOCAL_REAL names slak; known providers: slack, github, azure-blob, jira, pagerduty, openai, anthropic, bedrock, stripe, gitlab, gcs, qdrant, pinecone, oidc, twilio, teams, fhir, snowflake, shopify (or all)',
     );
   });
 });

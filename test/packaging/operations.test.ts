@@ -33,6 +33,7 @@ const HAND_OFF_QUEUES = [
   'StripeEventsQueue',
   'GitlabEventsQueue',
   'TwilioEventsQueue',
+  'ShopifyEventsQueue',
   // The messaging connectors' example destinations, read by a consumer outside this stack.
   'SqsMessagesQueue',
   'SnsOrdersQueue',

@@ -36,6 +36,7 @@ import {
 } from './pagerduty.ts';
 import { PINECONE_SANDBOX_KEY, startPineconeFake } from './pinecone.ts';
 import { QDRANT_SANDBOX_KEY, startQdrantFake } from './qdrant.ts';
+import { SHOPIFY_SANDBOX_TOKEN, SHOPIFY_SANDBOX_WEBHOOK_SECRET, startShopifyFake } from './shopify.ts';
 import {
   DEFAULT_SLACK_TOKEN,
   type SlackFakeChannel,
@@ -536,6 +537,23 @@ export const SANDBOXES: readonly SandboxSpec[] = [
       return {
         url: fake.url,
         acceptToken: (pem) => acceptKey(fake.state, pem),
+        close: () => fake.close(),
+      };
+    },
+  },
+  {
+    provider: 'shopify',
+    listener: 'Shopify sandbox',
+    urlVariable: 'SHOPIFY_API_URL',
+    secretVariable: 'SHOPIFY_TOKEN_SECRET',
+    token: SHOPIFY_SANDBOX_TOKEN,
+    // The app's client secret the README's hand-signed webhook examples use.
+    moreSecrets: { SHOPIFY_WEBHOOK_SECRET_SECRET: SHOPIFY_SANDBOX_WEBHOOK_SECRET },
+    start: async (prepare) => {
+      const fake = await startShopifyFake({ prepare });
+      return {
+        url: new URL('/admin/api', fake.url).href,
+        acceptToken: (token) => fake.state.tokens.add(token),
         close: () => fake.close(),
       };
     },
