@@ -20,7 +20,7 @@ import {
   signJiraWebhook,
   startJiraFake,
 } from '../../../scripts/local/sandboxes/jira.ts';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
 import { fromAdf, toAdf } from './adf.ts';
@@ -169,6 +169,45 @@ describe('Connector: jira', () => {
       });
     });
 
+    it('assigns by accountId, and reads an issue without a type and a comment without author or body', async () => {
+      // Prepare: Jira leaves out issuetype when the caller may not see it, and the author of an anonymised user
+      const answer = (value: unknown, route: string) =>
+        fake.inject({ kind: 'answer', answer: json(200, value) }, { route });
+      const at = '2026-01-02T03:04:05.000+0000';
+
+      // Act
+      const assigned = await call('update-issue', {
+        project: 'OPS',
+        key: 'OPS-2',
+        assignee: JIRA_SANDBOX_ACCOUNT,
+      });
+      answer(
+        {
+          id: '10002',
+          key: 'OPS-2',
+          fields: {
+            summary: 'x',
+            status: { name: 'To Do', statusCategory: { key: 'new' } },
+            project: { key: 'OPS' },
+            created: at,
+            updated: at,
+          },
+        },
+        'get-issue',
+      );
+      const untyped = await call('get-issue', { project: 'OPS', key: 'OPS-2' });
+      answer({ id: '9', created: at }, 'add-comment');
+      const anonymous = await call('comment-on-issue', { project: 'OPS', key: 'OPS-2', body: 'x' });
+
+      // Assess
+      expect(parsed(assigned)).toMatchObject({ assignee: JIRA_SANDBOX_ACCOUNT });
+      expect(fake.logFor('edit-issue').at(-1)?.body).toMatchObject({
+        fields: { assignee: { accountId: JIRA_SANDBOX_ACCOUNT } },
+      });
+      expect(parsed(untyped)).toMatchObject({ key: 'OPS-2', issueType: null, assignee: null, labels: [] });
+      expect(parsed(anonymous)).toMatchObject({ id: '9', body: '', author: null });
+    });
+
     it('answers 404 naming the issue that does not exist, or belongs to another project', async () => {
       const missing = await call('get-issue', { project: 'OPS', key: 'OPS-999' });
       const elsewhere = await call('get-issue', { project: 'WEB', key: 'OPS-1' });
@@ -191,6 +230,31 @@ describe('Connector: jira', () => {
         { transition: { id: '31' } },
         { transition: { id: '21' } },
       ]);
+    });
+
+    it('reopens into progress when the workflow has no way back to a new status, and answers 409 when none closes', async () => {
+      // Prepare: custom workflows, as Jira answers them for the issue
+      const inProgress = {
+        id: '21',
+        name: 'In Progress',
+        to: { name: 'In Progress', statusCategory: { key: 'indeterminate' } },
+      };
+      await call('transition-issue', { project: 'OPS', key: 'OPS-3', state: 'closed' });
+      fake.inject(
+        { kind: 'answer', answer: json(200, { transitions: [inProgress] }) },
+        { route: 'get-transitions' },
+      );
+      fake.inject({ kind: 'answer', answer: json(200, { transitions: [] }) }, { route: 'get-transitions' });
+
+      // Act
+      const reopened = await call('transition-issue', { project: 'OPS', key: 'OPS-3', state: 'open' });
+      const stuck = await call('transition-issue', { project: 'OPS', key: 'OPS-3', state: 'closed' });
+
+      // Assess
+      expect(parsed(reopened)).toMatchObject({ state: 'open', status: 'In Progress' });
+      expect(fake.logFor('do-transition').at(-1)?.body).toEqual({ transition: { id: '21' } });
+      expect(stuck.statusCode).toBe(409);
+      expect(parsed(stuck)['detail']).toContain('no transition from In Progress to closed');
     });
 
     it('answers 409 when no transition leads to the status', async () => {
@@ -375,6 +439,30 @@ describe('Connector: jira', () => {
 
       expect([tampered, unsigned, wrongKey, stale].map((r) => r.statusCode)).toEqual([401, 401, 401, 401]);
       expect(logs.text()).not.toContain(WEBHOOK_KEY);
+    });
+
+    it('answers 400 for a signed delivery without webhookEvent, and accepts one about no issue', async () => {
+      // Prepare
+      const bare = JSON.stringify({ timestamp: Date.now() });
+      const project = JSON.stringify({
+        timestamp: Date.now(),
+        webhookEvent: 'project_created',
+        project: { key: 'NEW' },
+      });
+      const headers = (body: string) => ({
+        'x-hub-signature': signJiraWebhook(WEBHOOK_KEY, body),
+        'x-atlassian-webhook-identifier': randomUUID(),
+      });
+
+      // Act
+      const missing = await deliver(bare, headers(bare));
+      const accepted = await deliver(project, headers(project));
+
+      // Assess
+      expect(missing.statusCode).toBe(400);
+      expect(parsed(missing)['detail']).toContain('no webhookEvent');
+      expect(accepted.statusCode).toBe(202);
+      expect(logs.records().filter((record) => record['source'] !== undefined)).toEqual([]);
     });
 
     it('answers 400 for a signed delivery without its identifier', async () => {
