@@ -128,6 +128,30 @@ describe('Connector: redis', () => {
       expect(await redis.connectionsOf(user)).toBe(1);
     });
 
+    it('pages list-keys without repeating or losing a key, and binds a cursor to its prefix', async () => {
+      // Prepare
+      const prefix = `page-${Date.now()}/`;
+      const written = Array.from({ length: 7 }, (_, i) => `${prefix}${i}`);
+      for (const key of written) await call('put-value', { key, value: 1 });
+
+      // Act
+      const pages: string[][] = [];
+      let cursor: unknown;
+      let first: unknown;
+      do {
+        const page = parsed(await call('list-keys', { prefix, limit: 2, ...(cursor ? { cursor } : {}) }));
+        pages.push(page['keys'] as string[]);
+        cursor = page['cursor'];
+        first ??= cursor;
+      } while (cursor !== undefined && pages.length < 20);
+      const foreign = await call('list-keys', { prefix: 'orders/', limit: 2, cursor: first });
+
+      // Assess
+      expect(pages.flat().sort()).toEqual([...written].sort());
+      expect(pages.every((page) => page.length <= 2)).toBe(true);
+      expect(foreign.statusCode).toBe(400);
+    });
+
     it('stores every key under the stage prefix', async () => {
       // Act
       await call('put-value', { key: 'prefixed', value: 'x' });
@@ -273,7 +297,7 @@ describe('Connector: redis', () => {
   describe('Function: toRedisError', () => {
     it('maps reply codes, timeouts and unknown failures, naming no value', async () => {
       // Prepare
-      const { ErrorReply, TimeoutError } = await import('@redis/client');
+      const { ErrorReply, SocketClosedUnexpectedlyError, TimeoutError } = await import('@redis/client');
 
       // Act
       const rows = [
@@ -285,6 +309,9 @@ describe('Connector: redis', () => {
         toRedisError(Object.assign(new Error('x'), { code: 'ENOTFOUND' }), 'get'),
         toRedisError(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' }), 'get'),
         toRedisError(new Error('strange'), 'get'),
+        toRedisError(new ErrorReply('ERR value is not an integer or out of range'), 'increment'),
+        toRedisError(new ErrorReply('unexpected lower-case reply'), 'get'),
+        toRedisError(new SocketClosedUnexpectedlyError(), 'get'),
       ];
 
       // Assess
@@ -297,6 +324,14 @@ describe('Connector: redis', () => {
         'UnavailableError',
         'ConfigurationError',
         'UnexpectedResponseError',
+        'ConflictError',
+        'UnexpectedResponseError',
+        'UnavailableError',
+      ]);
+      expect(rows.slice(-3).map((error) => error.details?.['code'])).toEqual([
+        'NOTINTEGER',
+        'unknown',
+        'connection_lost',
       ]);
     });
   });
