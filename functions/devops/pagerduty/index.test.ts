@@ -14,7 +14,7 @@ import {
   sqsEvent,
 } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
   PAGERDUTY_SANDBOX_FROM,
   PAGERDUTY_SANDBOX_ROUTING_KEY,
@@ -197,6 +197,42 @@ describe('Connector: pagerduty', () => {
     });
   });
 
+  describe('On-calls PagerDuty describes less fully', () => {
+    it('names a user by summary, else by id, without an email, and hands on the next page', async () => {
+      // Prepare: users not included (no name or email), the second not even summarised; more pages follow
+      const policy = { id: 'PT20YPA', type: 'escalation_policy_reference' };
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: json(200, {
+            oncalls: [
+              {
+                user: { id: 'PXPGF42', summary: 'Alice Example' },
+                escalation_policy: policy,
+                escalation_level: 1,
+              },
+              { user: { id: 'PAM4FGS' }, escalation_policy: policy, escalation_level: 2 },
+            ],
+            limit: 2,
+            offset: 0,
+            more: true,
+          }),
+        },
+        { route: 'list-oncalls' },
+      );
+
+      // Act
+      const answer = parsed(await call('list-oncalls', { limit: 2 }));
+
+      // Assess
+      expect(answer['oncalls']).toMatchObject([
+        { userId: 'PXPGF42', userName: 'Alice Example', userEmail: null, scheduleId: null, start: null },
+        { userId: 'PAM4FGS', userName: 'PAM4FGS', userEmail: null, escalationLevel: 2 },
+      ]);
+      expect(answer['nextCursor']).toEqual(expect.any(String));
+    });
+  });
+
   describe('Alerts (Events API v2)', () => {
     it('triggers with a dedup key, folds a repeat into the same incident, and resolves it', async () => {
       // Act
@@ -360,6 +396,16 @@ describe('Connector: pagerduty', () => {
       ]);
       expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401, 401, 401]);
       expect(logs.text()).not.toContain(WEBHOOK_KEY);
+    });
+
+    it('accepts an event without data (no source)', async () => {
+      const id = `01${randomUUID().replaceAll('-', '').slice(0, 20).toUpperCase()}`;
+      const body = JSON.stringify({
+        event: { id, event_type: 'pagey.ping', occurred_at: new Date().toISOString(), data: null },
+      });
+      const response = await deliver(body, signPagerDutyWebhook([WEBHOOK_KEY], body));
+      expect(parsed(response)).toMatchObject({ accepted: true, event: 'pagey-ping', deliveryId: id });
+      expect(logs.records().filter((record) => record['source'] !== undefined)).toEqual([]);
     });
 
     it('answers 400 for a signed payload without an event id', async () => {
