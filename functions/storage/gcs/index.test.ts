@@ -20,7 +20,7 @@ import {
   newServiceAccount,
   startGcsFake,
 } from '../../../scripts/local/sandboxes/gcs.ts';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
 
 const SECRET = 'test/gcs/service-account';
@@ -157,6 +157,35 @@ describe('Connector: gcs', () => {
       expect(response.statusCode).toBe(409);
       expect(parsed(response)['detail']).toContain('"hello.txt" already exists');
       expect(fake.state.buckets.get('data')?.get('hello.txt')?.bytes.toString()).toContain('sandbox');
+    });
+
+    it('answers 502 for a rewrite that ends without the object, or stops without a token', async () => {
+      // Prepare
+      await call('put-object', { key: 'rw/source.txt', body: 'x' });
+      const rewrite = (value: unknown) =>
+        fake.inject(
+          { kind: 'answer', answer: json(200, { kind: 'storage#rewriteResponse', ...value }) },
+          {
+            route: 'rewrite-object',
+          },
+        );
+      rewrite({ done: true, totalBytesRewritten: '1', objectSize: '1' });
+      rewrite({ done: false, totalBytesRewritten: '0', objectSize: '1' });
+
+      // Act
+      const ended = await call('copy-object', { sourceKey: 'rw/source.txt', key: 'rw/a.txt' });
+      const stopped = await call('copy-object', { sourceKey: 'rw/source.txt', key: 'rw/b.txt' });
+
+      // Assess
+      expect([ended.statusCode, stopped.statusCode]).toEqual([502, 502]);
+      expect(parsed(ended)['detail']).toContain('ended a rewrite without the new object');
+      expect(parsed(stopped)['detail']).toContain('unfinished rewrite without a token');
+    });
+
+    it('answers 403 for a delete refused by the bucket policy (only a missing object counts as deleted)', async () => {
+      fake.inject({ kind: 'forbidden' }, { route: 'delete-object', times: Number.POSITIVE_INFINITY });
+      const refused = await call('delete-object', { key: 'anything.txt' });
+      expect(refused.statusCode).toBe(403);
     });
 
     it('answers 404 for a missing object, naming it', async () => {
