@@ -20,7 +20,8 @@ export const threatModel = defineThreatModel({
     ],
     tampering: [
       {
-        threat: 'A request names an attachment outside the intended bucket, or climbs out of a key with `../`.',
+        threat:
+          'A request names an attachment outside the intended bucket, or climbs out of a key with `../`.',
         control:
           'Buckets must be one of SES_ATTACHMENT_BUCKETS (403 otherwise) and the role may read only the stack’s bucket; keys follow the shared safe-path rules (400 on `..`).',
       },
@@ -45,7 +46,8 @@ export const threatModel = defineThreatModel({
     ],
     'denial-of-service': [
       {
-        threat: 'Huge attachments exhaust the function’s memory, or a flood of sends burns the account’s quota and reputation.',
+        threat:
+          'Huge attachments exhaust the function’s memory, or a flood of sends burns the account’s quota and reputation.',
         control:
           'One message reads at most SES_ATTACHMENT_MAX_BYTES from S3 (413 beyond) and at most 50 recipients; SES’s own quota throttles (429, retried by queues), the HTTP API stage throttles every route.',
       },
