@@ -162,7 +162,7 @@ describe('Connector: gcs', () => {
     it('answers 502 for a rewrite that ends without the object, or stops without a token', async () => {
       // Prepare
       await call('put-object', { key: 'rw/source.txt', body: 'x' });
-      const rewrite = (value: unknown) =>
+      const rewrite = (value: Record<string, unknown>) =>
         fake.inject(
           { kind: 'answer', answer: json(200, { kind: 'storage#rewriteResponse', ...value }) },
           {
