@@ -5,7 +5,6 @@
  * bodies mapped by the table in `errors.ts`; pages followed through `next_page_uri`.
  */
 import {
-  ConfigurationError,
   defineRestProvider,
   type PageQuery,
   type PaginationStyle,
@@ -58,16 +57,10 @@ export const TwilioCredentials = z.lazy(() =>
 export type TwilioCredentials = z.output<typeof TwilioCredentials>;
 
 /** Reads the credentials secret; a bad shape is a ConfigurationError naming fields, never values. */
-export async function readTwilioCredentials(secret: Secret): Promise<TwilioCredentials> {
-  try {
-    return await secret.json(TwilioCredentials);
-  } catch (error) {
-    throw error instanceof ConfigurationError
-      ? error
-      : new ConfigurationError(
-          `The Twilio credentials secret ${secret.name} is not { accountSid, authToken }`,
-        );
-  }
+export function readTwilioCredentials(secret: Secret): Promise<TwilioCredentials> {
+  // A secret of the wrong shape is the core's ConfigurationError naming the secret; anything else (Secrets
+  // Manager throttled or unreachable) stays what it is, retryable.
+  return secret.json(TwilioCredentials);
 }
 
 /** Basic auth: the API key pair when the secret has one, else Account SID and auth token; re-read after a 401. */

@@ -436,6 +436,23 @@ describe('Connector: twilio', () => {
       expect(response.statusCode).toBe(500);
       expect(`${response.body}${logs.text()}`).not.toContain('marker-value-x');
     });
+    it('answers 503, not a configuration error, while Secrets Manager cannot be reached', async () => {
+      // Prepare: nothing listens on port 9.
+      process.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = 'http://127.0.0.1:9';
+      configureSecrets({});
+
+      try {
+        // Act
+        const response = await call('list-messages', {});
+
+        // Assess
+        expect(response.statusCode).toBe(503);
+        expect(JSON.parse(response.body)).toMatchObject({ code: 'provider_unavailable' });
+      } finally {
+        process.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = secrets.endpoint;
+        configureSecrets({});
+      }
+    });
   });
 
   describe('Triggers', () => {
