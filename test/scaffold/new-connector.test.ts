@@ -149,7 +149,10 @@ describe('Script: new-connector', () => {
   describe.each(CASES)('kind $kind ($category/$provider)', ({ category, provider, kind, title, shows }) => {
     const folder = `functions/${category}/${provider}`;
 
-    it('writes the connector, wires serverless.yml and regenerates the docs', async () => {
+    // Regenerating the docs of every connector: seconds alone, over a minute on a loaded 2-core machine.
+    it('writes the connector, wires serverless.yml and regenerates the docs', {
+      timeout: 5 * MINUTES,
+    }, async () => {
       // Act
       const { code, output } = await scaffold(
         category,
