@@ -212,7 +212,7 @@ export interface TeamsOptions {
  * @example
  * ```ts
  * const api = new TeamsApi(teamsApi.client({ auth: graphAuth(where, secret) }), { teamId });
- * const { ts } = await api.postMessage({ channel: '19:ops@thread.tacv2', text: 'Disk full on db-1' });
+ * const { ts } = await api.postMessage({ channel: '19:ops-alerts@thread.tacv2', text: 'Disk full on db-1' });
  * ```
  */
 export class TeamsApi implements Notifier {

@@ -18,7 +18,7 @@ export const TeamsChannel = z
   .trim()
   .regex(CHANNEL, 'must be {team-id}/19:...@thread.tacv2, or a channel id of TEAMS_TEAM_ID')
   .describe(
-    'The channel: {team-id}/{channel-id}, or a channel id of the default team (TEAMS_TEAM_ID), e.g. "19:ops@thread.tacv2"',
+    'The channel: {team-id}/{channel-id}, or a channel id of the default team (TEAMS_TEAM_ID), e.g. "19:ops-alerts@thread.tacv2"',
   );
 
 export const GraphMessageId = z
