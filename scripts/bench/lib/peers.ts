@@ -509,6 +509,49 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => snowflake.close(),
     };
   },
+  // Graph and the Workflows webhook on one fake; the health call gets an app-only token and reads the team.
+  teams: async (fn, secrets) => {
+    const {
+      TEAMS_SANDBOX_SECRET,
+      TEAMS_SANDBOX_TEAM,
+      TEAMS_SANDBOX_TENANT,
+      startTeamsFake,
+      teamsWebhookUrl,
+    } = await import('../../local/sandboxes/teams.ts');
+    const teams = await startTeamsFake();
+    secrets.set(secretName(fn, 'credentials'), TEAMS_SANDBOX_SECRET);
+    secrets.set(secretName(fn, 'webhooks'), teamsWebhookUrl(teams.url));
+    return {
+      env: {
+        TEAMS_API_URL: `${teams.url}/v1.0`,
+        TEAMS_LOGIN_URL: teams.url,
+        TEAMS_TENANT_ID: TEAMS_SANDBOX_TENANT,
+        TEAMS_TEAM_ID: TEAMS_SANDBOX_TEAM,
+        TEAMS_CREDENTIALS_SECRET: secretName(fn, 'credentials'),
+        TEAMS_WEBHOOKS_SECRET: secretName(fn, 'webhooks'),
+      },
+      close: () => teams.close(),
+    };
+  },
+  // The GraphQL fake executing the documents sent; the health call is a query of the shop.
+  shopify: async (fn, secrets) => {
+    const { SHOPIFY_SANDBOX_TOKEN, SHOPIFY_SANDBOX_WEBHOOK_SECRET, startShopifyFake } = await import(
+      '../../local/sandboxes/shopify.ts'
+    );
+    const shopify = await startShopifyFake();
+    secrets.set(secretName(fn, 'access-token'), SHOPIFY_SANDBOX_TOKEN);
+    secrets.set(secretName(fn, 'webhook-secret'), SHOPIFY_SANDBOX_WEBHOOK_SECRET);
+    return {
+      env: {
+        SHOPIFY_API_URL: new URL('/admin/api', shopify.url).href,
+        SHOPIFY_TOKEN_SECRET: secretName(fn, 'access-token'),
+        SHOPIFY_WEBHOOK_SECRET_SECRET: secretName(fn, 'webhook-secret'),
+        SHOPIFY_STATE_TABLE: 'bench-shopify-state',
+        SHOPIFY_EVENTS_QUEUE_URL: UNUSED_QUEUE_URL,
+      },
+      close: () => shopify.close(),
+    };
+  },
   // Bedrock: an AWS service reached through its endpoint setting; the fake accepts the bench's access key.
   bedrock: async () => {
     const { BEDROCK_SANDBOX_ACCESS_KEY, startBedrockFake } = await import('../../local/sandboxes/bedrock.ts');
