@@ -24,7 +24,7 @@ export const TeamsChannel = z
 export const GraphMessageId = z
   .string()
   .regex(/^\d{1,24}$/, 'must be a Graph message id (digits)')
-  .describe('A Graph chatMessage id, e.g. "1616990032035"');
+  .describe('A Graph chatMessage id, e.g. "1767603600000"');
 
 /** An Adaptive Card (https://adaptivecards.io): checked loosely, Teams validates its own grammar. */
 export const AdaptiveCard = z
@@ -95,7 +95,7 @@ export const PostChannelMessageInput = PostMessageFields.extend({
     'Adaptive Card body elements (e.g. [{"type":"TextBlock","text":"Disk full"}]); sent as one card',
   ),
   threadTs: GraphMessageId.optional().describe(
-    'Reply in the thread of this message (the parent id, not a reply id), e.g. "1616990032035"',
+    'Reply in the thread of this message (the parent id, not a reply id), e.g. "1767603600000"',
   ),
 })
   .superRefine(requireContent)
@@ -104,14 +104,14 @@ export type PostChannelMessageInput = z.input<typeof PostChannelMessageInput>;
 
 export const MessageRef = z.strictObject({
   channel: TeamsChannel,
-  ts: GraphMessageId.describe('The message id, e.g. "1616990032035"'),
-  threadTs: GraphMessageId.optional().describe('The parent id when ts is a reply, e.g. "1616990032035"'),
+  ts: GraphMessageId.describe('The message id, e.g. "1767603600000"'),
+  threadTs: GraphMessageId.optional().describe('The parent id when ts is a reply, e.g. "1767603600000"'),
 });
 export type MessageRef = z.output<typeof MessageRef>;
 
 export const ListRepliesInput = z.strictObject({
   channel: TeamsChannel,
-  ts: GraphMessageId.describe('The thread parent id, e.g. "1616990032035"'),
+  ts: GraphMessageId.describe('The thread parent id, e.g. "1767603600000"'),
   limit: z.int().min(1).max(50).optional().describe('Replies per page, 1-50 (Graph default 20)'),
   cursor: z.string().min(1).max(2048).optional().describe('The nextCursor of the previous page'),
 });
