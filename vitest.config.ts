@@ -23,12 +23,11 @@ export default defineConfig({
       include: ['layers/core/src/**/*.ts', 'functions/**/*.ts', 'shared/**/*.ts'],
       exclude: ['**/*.test.ts', '**/testing/**', '**/*.d.ts'],
       reporter: ['text-summary', 'json-summary', 'text'],
-      // Branches as measured, rounded down: keep them from sliding. Overall 90.71% since the ten connectors
-      // of 2026-12-06 (their failure-path branches are less covered than the core's): the gate follows at 90
-      // until they are raised back over 91, as the closing note of that session says; the core stays at 91.
+      // Branches as measured, rounded down: keep them from sliding. Overall 92.93% once the newer connectors'
+      // failure paths were tested (fresh-clone run of 2026-12-06 at 64bb88c); the core 95.06%.
       thresholds: {
         lines: 85,
-        branches: 90,
+        branches: 92,
         'layers/core/src/**/*.ts': { lines: 95, branches: 91 },
       },
     },
