@@ -18,6 +18,10 @@ import {
 import * as z from 'zod';
 import {
   type AlertRef,
+  type ContactMethod,
+  ContactMethodListAnswer,
+  type ContactMethods,
+  type ContactMethodsInput,
   type CreateIncidentInput,
   EnqueueAnswer,
   type EventOutput,
@@ -101,6 +105,18 @@ function withArrays(path: string, arrays: Record<string, readonly string[] | und
   const text = query.toString();
   return text === '' ? path : `${path}?${text}`;
 }
+
+/** PagerDuty's contact method types, by the short name the connector answers. */
+const CONTACT_TYPES: Readonly<Record<string, ContactMethod['type']>> = {
+  sms_contact_method: 'sms',
+  sms_contact_method_reference: 'sms',
+  phone_contact_method: 'phone',
+  phone_contact_method_reference: 'phone',
+  email_contact_method: 'email',
+  email_contact_method_reference: 'email',
+  push_notification_contact_method: 'push',
+  push_notification_contact_method_reference: 'push',
+};
 
 function toIncident(answer: IncidentAnswer): Incident {
   return {
@@ -191,7 +207,7 @@ export class PagerDutyApi {
   async listIncidents(input: ListIncidentsInput): Promise<IncidentPage> {
     const path = withArrays('/incidents', { statuses: input.statuses, service_ids: input.serviceIds });
     const page = await this.#rest.list(path, IncidentListAnswer, {
-      query: { limit: input.limit, since: input.since, until: input.until },
+      query: { limit: input.limit, since: input.since, until: input.until, incident_key: input.incidentKey },
       cursor: input.cursor,
       what: 'the incidents',
       items: (answer) => answer.incidents.map(toIncident),
@@ -226,6 +242,28 @@ export class PagerDutyApi {
     return page.nextCursor === undefined
       ? { oncalls: page.items }
       : { oncalls: page.items, nextCursor: page.nextCursor };
+  }
+
+  /**
+   * `GET /users/{id}/contact_methods`: how to reach a user; `smsNumber` is the first SMS method in E.164
+   * (PagerDuty keeps the country code apart from the address).
+   */
+  async listContactMethods(input: ContactMethodsInput): Promise<ContactMethods> {
+    const answer = await this.#rest.get(`/users/${input.userId}/contact_methods`, ContactMethodListAnswer, {
+      what: "a user's contact methods",
+      notFound: `PagerDuty user ${input.userId}`,
+    });
+    const contactMethods = answer.contact_methods.map((method): ContactMethod => {
+      const type = CONTACT_TYPES[method.type] ?? 'other';
+      const digits = method.address.replace(/\D/g, '');
+      const phone =
+        (type === 'sms' || type === 'phone') && method.country_code != null && digits !== ''
+          ? `+${method.country_code}${digits}`
+          : null;
+      return { id: method.id, type, label: method.label ?? null, address: method.address, phone };
+    });
+    const sms = contactMethods.find((method) => method.type === 'sms' && method.phone !== null);
+    return { contactMethods, smsNumber: sms?.phone ?? null };
   }
 
   /** Sends an Events API v2 event; the dedup key makes a retry land on the same alert. */

@@ -197,6 +197,82 @@ describe('Connector: pagerduty', () => {
     });
   });
 
+  describe('Finding an incident and reaching the person on call', () => {
+    it('lists only the incidents with an incident key (incident_key), none for an unknown key', async () => {
+      // Prepare
+      await call('trigger-alert', {
+        summary: 'Keyed',
+        source: 'db-1',
+        severity: 'error',
+        dedupKey: 'db-1:k1',
+      });
+      await call('create-incident', { title: 'Other', serviceId: 'PWIXJZS', incidentKey: 'db-1:k2' });
+
+      // Act
+      const keyed = parsed(await call('list-incidents', { incidentKey: 'db-1:k1' }));
+      const none = parsed(await call('list-incidents', { incidentKey: 'db-1:nothing' }));
+
+      // Assess
+      expect(keyed['incidents']).toEqual([
+        expect.objectContaining({ title: 'Keyed', incidentKey: 'db-1:k1', status: 'triggered' }),
+      ]);
+      expect(none['incidents']).toEqual([]);
+      expect(fake.logFor('list-incidents')[0]?.query).toMatchObject({ incident_key: 'db-1:k1' });
+    });
+
+    it("answers a user's contact methods with the SMS number in E.164, and 404 for an unknown user", async () => {
+      // Act
+      const alice = parsed(await call('list-contact-methods', { userId: 'PXPGF42' }));
+      const bob = parsed(await call('list-contact-methods', { userId: 'PAM4FGS' }));
+      const bot = parsed(await call('list-contact-methods', { userId: 'PBOT0CC' }));
+      const missing = await call('list-contact-methods', { userId: 'PNOPE00' });
+
+      // Assess
+      expect(alice).toEqual({
+        contactMethods: [
+          { id: 'PSMSA01', type: 'sms', label: 'Mobile', address: '5558675310', phone: '+15558675310' },
+          { id: 'PEMLA01', type: 'email', label: 'Work', address: 'alice@example.com', phone: null },
+        ],
+        smsNumber: '+15558675310',
+      });
+      // Bob's first method is a phone: the SMS number is his SMS one.
+      expect(bob['smsNumber']).toBe('+15558675311');
+      expect(bot).toEqual({ contactMethods: [], smsNumber: null });
+      expect(missing.statusCode).toBe(404);
+      expect(parsed(missing)['detail']).toContain('PagerDuty user PNOPE00 was not found');
+    });
+
+    it('answers other method types as other, and no phone for a number without a country code', async () => {
+      // Prepare
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: json(200, {
+            contact_methods: [
+              { id: 'P1', type: 'sms_contact_method', address: '5550100' },
+              { id: 'P2', type: 'push_notification_contact_method', label: 'Phone', address: 'iPhone' },
+              { id: 'P3', type: 'pager_contact_method', address: '12345' },
+            ],
+          }),
+        },
+        { route: 'list-contact-methods' },
+      );
+
+      // Act
+      const answer = parsed(await call('list-contact-methods', { userId: 'PXPGF42' }));
+
+      // Assess
+      expect(answer).toEqual({
+        contactMethods: [
+          { id: 'P1', type: 'sms', label: null, address: '5550100', phone: null },
+          { id: 'P2', type: 'push', label: 'Phone', address: 'iPhone', phone: null },
+          { id: 'P3', type: 'other', label: null, address: '12345', phone: null },
+        ],
+        smsNumber: null,
+      });
+    });
+  });
+
   describe('On-calls PagerDuty describes less fully', () => {
     it('names a user by summary, else by id, without an email, and hands on the next page', async () => {
       // Prepare: users not included (no name or email), the second not even summarised; more pages follow

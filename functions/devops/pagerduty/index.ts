@@ -8,6 +8,8 @@ import { PagerDutyApi, pagerdutyApi, pagerdutyEvents } from './client.ts';
 import { PagerDutyConfig } from './config.ts';
 import {
   AlertRef,
+  ContactMethods,
+  ContactMethodsInput,
   CreateIncidentInput,
   EventOutput,
   Incident,
@@ -28,7 +30,7 @@ import { type PagerDutyWebhookReceiver, receivePagerDutyWebhook } from './webhoo
  */
 export const connector = defineConnector({
   name: 'pagerduty',
-  version: '1.0.0',
+  version: '1.1.0',
   config: PagerDutyConfig,
   capabilities: ['incidents', 'on-call', 'events', 'webhooks'],
   setup: {
@@ -84,7 +86,8 @@ export const connector = defineConnector({
       run: (input, { client }) => client.setIncidentStatus(input, 'resolved'),
     }),
     'list-incidents': op({
-      description: 'Lists one page of incidents, by status, service and time; nextCursor reads on',
+      description:
+        'Lists one page of incidents, by status, service, time and incident key; nextCursor reads on',
       input: ListIncidentsInput,
       output: IncidentPage,
       run: (input, { client }) => client.listIncidents(input),
@@ -94,6 +97,12 @@ export const connector = defineConnector({
       input: ListOncallsInput,
       output: OncallPage,
       run: (input, { client }) => client.listOncalls(input),
+    }),
+    'list-contact-methods': op({
+      description: 'How to reach a user (SMS, phone, email, push), with their SMS number in E.164',
+      input: ContactMethodsInput,
+      output: ContactMethods,
+      run: (input, { client }) => client.listContactMethods(input),
     }),
     'trigger-alert': op({
       effect: 'write',

@@ -71,6 +71,9 @@ export const ListIncidentsInput = z.strictObject({
   serviceIds: IdList('service').optional().describe('Only incidents of these services'),
   since: z.iso.datetime({ offset: true }).optional().describe('Created at or after, ISO 8601'),
   until: z.iso.datetime({ offset: true }).optional().describe('Created before, ISO 8601'),
+  incidentKey: DedupKey.optional().describe(
+    'Only the incidents with this deduplication key (incident_key), e.g. "baf7cf21b1da41b4b0221008339ff357"',
+  ),
   limit: Limit(25),
   cursor: Cursor,
 });
@@ -114,6 +117,30 @@ export const OncallPage = z.object({
   nextCursor: z.string().optional().describe('Pass as cursor for the next page; absent on the last'),
 });
 export type OncallPage = z.output<typeof OncallPage>;
+
+export const ContactMethodsInput = z.strictObject({ userId: PagerDutyId('user') });
+export type ContactMethodsInput = z.output<typeof ContactMethodsInput>;
+
+export const ContactMethod = z.object({
+  id: z.string().describe('The contact method id'),
+  type: z.enum(['sms', 'phone', 'email', 'push', 'other']).describe('sms, phone, email, push or other'),
+  label: z.string().nullable().describe('Its label (Mobile, Work)'),
+  address: z.string().describe('The address: a phone number without its country code, an email, a device'),
+  phone: z
+    .string()
+    .nullable()
+    .describe('For sms and phone: the number in E.164 (+ country code and address); null otherwise'),
+});
+export type ContactMethod = z.output<typeof ContactMethod>;
+
+export const ContactMethods = z.object({
+  contactMethods: z.array(ContactMethod).describe("The user's contact methods, as PagerDuty lists them"),
+  smsNumber: z
+    .string()
+    .nullable()
+    .describe('The first SMS contact method in E.164 (where to text them), null when they have none'),
+});
+export type ContactMethods = z.output<typeof ContactMethods>;
 
 export const TriggerAlertInput = z.strictObject({
   summary: z.string().trim().min(1).max(1024).describe('What is wrong; the alert and incident title'),
@@ -178,6 +205,18 @@ export const OncallAnswer = z.looseObject({
   end: z.string().nullish(),
 });
 export const OncallListAnswer = z.looseObject({ oncalls: z.array(OncallAnswer), more: z.boolean() });
+
+export const ContactMethodListAnswer = z.looseObject({
+  contact_methods: z.array(
+    z.looseObject({
+      id: z.string(),
+      type: z.string(),
+      label: z.string().nullish(),
+      address: z.string(),
+      country_code: z.number().nullish(),
+    }),
+  ),
+});
 
 export const EnqueueAnswer = z.looseObject({
   status: z.string(),

@@ -12,14 +12,17 @@
  *   service"), `GET /incidents/{id}`, `PUT /incidents/{id}` (status acknowledged or resolved, `From` again),
  *   `GET /incidents` (`statuses[]`, `service_ids[]`, `since`, `until`, `offset`, `limit`, `total`: answers
  *   `{ incidents, offset, limit, more, total }`), `GET /oncalls` (`escalation_policy_ids[]`,
- *   `schedule_ids[]`, `include[]=users`, `earliest`), `GET /abilities`;
+ *   `schedule_ids[]`, `include[]=users`, `earliest`), `GET /abilities`; `GET /incidents` also filters by
+ *   `incident_key`; `GET /users/{id}/contact_methods` answers `{ contact_methods }` (`type`
+ *   `sms_contact_method`, ..., `address` without the `country_code`), 404 for an unknown user;
  * - Events API v2: `POST /v2/enqueue` with `routing_key`, `event_action` and `dedup_key` -> 202
  *   `{ status: "success", message: "Event processed", dedup_key }`; a trigger opens (or joins) the incident
  *   of that dedup key on the routing key's service, acknowledge and resolve change it; an invalid event is
  *   400 `{ status: "invalid event", message: "Event object is invalid", errors }`.
  *
  * Seed: service `PWIXJZS` (Checkout API, routing key {@link PAGERDUTY_SANDBOX_ROUTING_KEY}), escalation
- * policy `PT20YPA` (level 1 Alice `PXPGF42` on schedule `PI7DH85`, level 2 Bob `PAM4FGS`), incidents
+ * policy `PT20YPA` (level 1 Alice `PXPGF42` on schedule `PI7DH85`, level 2 Bob `PAM4FGS`; Alice's SMS
+ * +15558675310, Bob's +15558675311), incidents
  * `PT4KHLK` (#1, triggered) and `PQ1LXJ3` (#2, resolved); API key {@link PAGERDUTY_SANDBOX_TOKEN}.
  *
  * @example
@@ -68,6 +71,11 @@ export interface PagerDutyFakeState {
   /** Routing key -> service id. */
   routingKeys: Map<string, string>;
   users: Map<string, { name: string; email: string }>;
+  /** User -> contact methods, as PagerDuty stores them (the country code apart from the address). */
+  contactMethods: Map<
+    string,
+    { id: string; type: string; label: string; address: string; countryCode: number | null }[]
+  >;
   services: Map<string, { name: string; escalationPolicy: string }>;
   /** Escalation policy -> levels (schedule or direct user). */
   policies: Map<string, { level: number; user: string; schedule: string | null }[]>;
@@ -237,8 +245,10 @@ function listIncidents(request: FakeRequest, state: PagerDutyFakeState, url: str
   }
   const since = Date.parse(request.query['since'] ?? '');
   const until = Date.parse(request.query['until'] ?? '');
+  const key = request.query['incident_key'];
   const matches = state.incidents.filter(
     (incident) =>
+      (key === undefined || incident.incidentKey === key) &&
       (statuses.length === 0 || statuses.includes(incident.status)) &&
       (services.length === 0 || services.includes(incident.service)) &&
       (Number.isNaN(since) || Date.parse(incident.createdAt) >= since) &&
@@ -275,6 +285,20 @@ function listOncalls(request: FakeRequest, state: PagerDutyFakeState): Answer {
     };
   });
   return json(200, { oncalls, offset, limit, more: offset + limit < matches.length, total: null });
+}
+
+function listContactMethods(state: PagerDutyFakeState, userId: string | undefined, url: string): Answer {
+  if (userId === undefined || !state.users.has(userId)) refuse(failure(404, 'Not Found', 2100));
+  const contactMethods = (state.contactMethods.get(userId) ?? []).map((method) => ({
+    id: method.id,
+    type: method.type,
+    summary: method.label,
+    label: method.label,
+    address: method.address,
+    ...(method.countryCode === null ? {} : { country_code: method.countryCode }),
+    self: `${url}/users/${userId}/contact_methods/${method.id}`,
+  }));
+  return json(200, { contact_methods: contactMethods });
 }
 
 function eventInvalid(...errors: string[]): never {
@@ -330,6 +354,46 @@ function seed(): PagerDutyFakeState {
       ['PAM4FGS', { name: 'Bob Example', email: 'bob@example.com' }],
       // The user the connector acts as by default (PAGERDUTY_FROM_EMAIL in function.yml).
       ['PBOT0CC', { name: 'Circle Core bot', email: 'oncall-bot@example.com' }],
+    ]),
+    contactMethods: new Map([
+      [
+        'PXPGF42',
+        [
+          {
+            id: 'PSMSA01',
+            type: 'sms_contact_method',
+            label: 'Mobile',
+            address: '5558675310',
+            countryCode: 1,
+          },
+          {
+            id: 'PEMLA01',
+            type: 'email_contact_method',
+            label: 'Work',
+            address: 'alice@example.com',
+            countryCode: null,
+          },
+        ],
+      ],
+      [
+        'PAM4FGS',
+        [
+          {
+            id: 'PPHNB01',
+            type: 'phone_contact_method',
+            label: 'Desk',
+            address: '5558675399',
+            countryCode: 1,
+          },
+          {
+            id: 'PSMSB01',
+            type: 'sms_contact_method',
+            label: 'Mobile',
+            address: '5558675311',
+            countryCode: 1,
+          },
+        ],
+      ],
     ]),
     services: new Map([['PWIXJZS', { name: 'Checkout API', escalationPolicy: 'PT20YPA' }]]),
     policies: new Map([
@@ -426,6 +490,12 @@ export function pagerdutyFake(): FakeDefinition<PagerDutyFakeState> {
         method: 'PUT',
         path: '/incidents/:id',
         handle: ({ request, params, state, url }) => updateIncident(request, state, params['id'], url),
+      },
+      {
+        name: 'list-contact-methods',
+        method: 'GET',
+        path: '/users/:id/contact_methods',
+        handle: ({ params, state, url }) => listContactMethods(state, params['id'], url),
       },
       {
         name: 'list-oncalls',

@@ -401,6 +401,7 @@ function samplesFor(
       'resolve-incident': { incidentId: 'PT4KHLK' },
       'list-incidents': {},
       'list-oncalls': {},
+      'list-contact-methods': { userId: 'PXPGF42' },
       'trigger-alert': { summary: 'Probe', source: 'probe-host', severity: 'info', dedupKey: 'probe' },
       'acknowledge-alert': { dedupKey: 'probe' },
       'resolve-alert': { dedupKey: 'probe' },
