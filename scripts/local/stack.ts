@@ -63,6 +63,8 @@ export interface StackOptions {
   buildDir: string;
   log: StackLog;
   stage?: string;
+  /** `key=value` overrides of serverless.yml params (`npm start -- --param="key=value"`). */
+  params?: string[];
   /** Only these functions (keys); all when absent. */
   only?: string[];
   /** Replaces the VisibilityTimeout of the queues from serverless.yml (seconds), e.g. for tests. */
@@ -216,6 +218,7 @@ async function loadModel(options: StackOptions, shell: NodeJS.ProcessEnv, awsUrl
       awsEndpoint: awsUrl,
       cacheDir: options.localDir,
       ...(options.stage ? { stage: options.stage } : {}),
+      ...(options.params ? { params: options.params } : {}),
     }),
   ]);
   const model = buildModel(resolved.config, { awsUrl });

@@ -1,7 +1,10 @@
 /**
  * `npm start`: builds, then runs every function of serverless.yml offline with its real triggers.
  *
- *   npm start [-- --no-build] [--stage dev] [--only s3,postgres]
+ *   npm start [-- --no-build] [--stage dev] [--param="key=value"]... [--only s3,postgres]
+ *
+ * `--param` overrides a serverless.yml param as `serverless deploy --param` does (e.g. the JWT authorizer's
+ * issuer, README "JWT authorizers on the local stack").
  *
  * Environment: PORT (HTTP API, default 3000), AWS_PORT (AWS endpoint, default 4566; 0 = any free port),
  * CIRCLE_LOCAL_API_KEY, CIRCLE_LOCAL_DIR (default .local), CIRCLE_BUILD_DIR (default .build),
@@ -144,7 +147,7 @@ export function summary(stack: Stack): string {
 }
 
 function options(
-  values: { 'no-build'?: boolean; stage?: string; only?: string },
+  values: { 'no-build'?: boolean; stage?: string; param?: string[]; only?: string },
   log: StackLog,
 ): StackOptions {
   const seconds = (name: string): number | undefined => {
@@ -175,6 +178,7 @@ function options(
     advertise: true,
     postgres: process.env['CIRCLE_LOCAL_PG'] === 'memory' ? 'memory' : 'file',
     ...(values.stage === undefined ? {} : { stage: values.stage }),
+    ...(values.param === undefined ? {} : { params: values.param }),
     ...(values.only === undefined ? {} : { only: values.only.split(',').map((key) => key.trim()) }),
     ...(visibility === undefined ? {} : { visibilityTimeoutSeconds: visibility }),
     ...(maxReceiveCount === undefined ? {} : { maxReceiveCount }),
@@ -187,6 +191,7 @@ async function main(): Promise<void> {
     options: {
       'no-build': { type: 'boolean', default: false },
       stage: { type: 'string' },
+      param: { type: 'string', multiple: true },
       only: { type: 'string' },
     },
     allowPositionals: false,

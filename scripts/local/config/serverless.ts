@@ -78,11 +78,13 @@ async function yamlFiles(dir: string): Promise<string[]> {
 
 /**
  * The cache key of a resolution: every YAML file of the repository (includes, function.yml, workflows),
- * the environment variables they reference with `${env:NAME}`, the stage and the CLI version.
+ * the environment variables they reference with `${env:NAME}`, the stage, the `--param` values and the CLI
+ * version.
  */
-async function cacheKey(root: string, stage: string | undefined): Promise<string> {
+async function cacheKey(root: string, stage: string | undefined, params: string[]): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`stage=${stage ?? ''}\n`);
+  for (const param of params) hash.update(`param=${param}\n`);
   const cli = JSON.parse(await readFile(join(root, 'node_modules', 'osls', 'package.json'), 'utf8')) as {
     version: string;
   };
@@ -111,10 +113,16 @@ export async function resolveServerlessConfig(options: {
   awsEndpoint: string;
   cacheDir: string;
   stage?: string;
+  /** `key=value` pairs for the `param` source, as `serverless deploy --param="key=value"` takes them. */
+  params?: string[];
   root?: string;
 }): Promise<{ config: ServerlessConfig; cached: boolean }> {
   const root = options.root ?? REPO_ROOT;
-  const key = await cacheKey(root, options.stage);
+  const params = options.params ?? [];
+  for (const param of params) {
+    if (!/^[^=\s]+=/.test(param)) throw new Error(`--param must be key=value, got "${param.slice(0, 100)}"`);
+  }
+  const key = await cacheKey(root, options.stage, params);
   const cacheFile = join(options.cacheDir, 'serverless-print.json');
   try {
     const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as {
@@ -125,7 +133,7 @@ export async function resolveServerlessConfig(options: {
   } catch {
     // No usable cache: resolve below.
   }
-  const config = await printConfig(root, options.awsEndpoint, options.stage);
+  const config = await printConfig(root, options.awsEndpoint, options.stage, params);
   await mkdir(options.cacheDir, { recursive: true });
   const temporary = `${cacheFile}.${process.pid}.tmp`;
   await writeFile(temporary, JSON.stringify({ key, config }));
@@ -137,10 +145,12 @@ function printConfig(
   root: string,
   awsEndpoint: string,
   stage: string | undefined,
+  params: string[],
 ): Promise<ServerlessConfig> {
   const cli = join(root, 'node_modules', 'osls', 'bin', 'serverless.js');
   const args = [cli, 'print', '--format', 'json'];
   if (stage !== undefined) args.push('--stage', stage);
+  for (const param of params) args.push(`--param=${param}`);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
