@@ -142,7 +142,7 @@ const TWILIO_MESSAGES = `/2010-04-01/Accounts/${TWILIO_SANDBOX_ACCOUNT_SID}/Mess
 /** The Shopify sandbox answers GraphQL on one endpoint: a query for the shop's name. */
 const SHOPIFY_GRAPHQL: RawRequest = {
   method: 'POST',
-  path: '/admin/api/2025-10/graphql.json',
+  path: '/admin/api/2026-04/graphql.json',
   headers: { 'content-type': 'application/json', 'x-shopify-access-token': SHOPIFY_SANDBOX_TOKEN },
   body: '{"query":"{ shop { name } }"}',
 };

@@ -5,7 +5,7 @@
  * `extensions.cost` ({@link CostBucket}); GraphQL `errors` and mutations' `userErrors` are mapped once
  * (`errors.ts`); bulk results are copied to object storage (claim check).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   ANSWER_RESERVE_MS,
@@ -56,7 +56,7 @@ import {
 } from './models.ts';
 
 /** The API version config pins by default (Shopify supports each version for at least 12 months). */
-export const SHOPIFY_API_VERSION = '2025-10';
+export const SHOPIFY_API_VERSION = '2026-04';
 
 const CostAnswer = z.object({
   requestedQueryCost: z.number(),
@@ -201,6 +201,22 @@ export class CostBucket {
   }
 }
 
+/**
+ * Shopify's `@idempotent` key for a call: a UUID-shaped SHA-256 of the caller's idempotency key (the same
+ * key gives the same UUID, so a resent call adjusts once; the key's text never reaches Shopify), or a
+ * random UUID for a call without one.
+ *
+ * @example
+ * ```ts
+ * shopifyIdempotencyKey('order-1001-restock'); // the same UUID-shaped string every time
+ * ```
+ */
+export function shopifyIdempotencyKey(callerKey: string | undefined): string {
+  if (callerKey === undefined) return randomUUID();
+  const hex = createHash('sha256').update(`circle-core/shopify/${callerKey}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** A mutation's `userErrors` as one core error: the code's class, every field as a pointer. */
 export function userErrorsFailure(
   errors: readonly UserErrorAnswer[],
@@ -279,8 +295,11 @@ const MARK_PAID = `mutation MarkOrderPaid($input: OrderMarkAsPaidInput!) {
   orderMarkAsPaid(input: $input) { result: order { ${orderFields(10)} } userErrors { field message } } }`;
 const CREATE_FULFILLMENT = `mutation CreateFulfillment($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) { result: fulfillment { id status createdAt trackingInfo { company number url } } userErrors { field message } } }`;
-const ADJUST_INVENTORY = `mutation AdjustInventory($input: InventoryAdjustQuantitiesInput!) {
-  inventoryAdjustQuantities(input: $input) { result: inventoryAdjustmentGroup { id createdAt reason referenceDocumentUri
+// From 2026-04 Shopify refuses this mutation at run time without `@idempotent` (a retry with the same key
+// returns the first result instead of adjusting again) and requires `changeFromQuantity` on every change
+// (null opts out of the check).
+const ADJUST_INVENTORY = `mutation AdjustInventory($input: InventoryAdjustQuantitiesInput!, $key: String!) {
+  inventoryAdjustQuantities(input: $input) @idempotent(key: $key) { result: inventoryAdjustmentGroup { id createdAt reason referenceDocumentUri
     changes { name delta quantityAfterChange item { id } location { id } } } userErrors { field message code } } }`;
 const GET_INVENTORY_ITEM = `query GetInventoryItem($id: ID!) { inventoryItem(id: $id) { id sku tracked
   inventoryLevels(first: 50) { nodes { location { id name } quantities(names: ["available", "on_hand"]) { name quantity } } } } }`;
@@ -520,10 +539,15 @@ export class ShopifyApi {
     });
   }
 
-  async adjustInventory(input: AdjustInventoryInput): Promise<InventoryAdjustment> {
+  /** `key` is Shopify's idempotency key: the same key adjusts once, however often the call is sent. */
+  async adjustInventory(input: AdjustInventoryInput, key: string): Promise<InventoryAdjustment> {
+    const changes = input.changes.map((change) => ({
+      ...change,
+      changeFromQuantity: change.changeFromQuantity ?? null,
+    }));
     const group = await this.#mutate(
       ADJUST_INVENTORY,
-      { input },
+      { input: { ...input, changes }, key },
       'inventoryAdjustQuantities',
       InventoryGroupAnswer,
     );

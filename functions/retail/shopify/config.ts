@@ -11,7 +11,7 @@ export const ShopifyConfig = z.object({
   ...shopifyApi.settings,
   SHOPIFY_API_VERSION: z
     .string()
-    .regex(/^\d{4}-(01|04|07|10)$/, 'expected a Shopify API version such as 2025-10')
+    .regex(/^\d{4}-(01|04|07|10)$/, 'expected a Shopify API version such as 2026-04')
     .default(SHOPIFY_API_VERSION)
     .describe('The Admin API version every call pins (YYYY-MM, quarterly; each is supported 12 months)'),
   SHOPIFY_TOKEN_SECRET: z

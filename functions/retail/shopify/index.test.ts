@@ -25,6 +25,7 @@ import {
 import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { shopifyIdempotencyKey } from './client.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const TOKEN_SECRET = `test/shopify/token-${suffix}`;
@@ -125,7 +126,7 @@ describe('Connector: shopify', () => {
         variants: [{ id: 'gid://shopify/ProductVariant/2001', inventoryItemId: ITEM, inventoryQuantity: 10 }],
       });
       const [sent] = fake.logFor('graphql');
-      expect(sent?.path).toBe('/admin/api/2025-10/graphql.json');
+      expect(sent?.path).toBe('/admin/api/2026-04/graphql.json');
       expect(sent?.token).toBe(SHOPIFY_SANDBOX_TOKEN);
       expect((sent?.body as Json | undefined)?.['variables']).toEqual({ id: PRODUCT });
     });
@@ -321,6 +322,88 @@ describe('Connector: shopify', () => {
         },
       ]);
       expect(stale.statusCode).toBe(409);
+      expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(10);
+    });
+
+    it("sends 2026-04's @idempotent key (a hash of the caller's key) and changeFromQuantity, null when not given", async () => {
+      // Prepare
+      const callerKey = `restock-${randomUUID()}`;
+      const input = {
+        reason: 'correction',
+        changes: [{ inventoryItemId: ITEM, locationId: LOCATION, delta: 2 }],
+      };
+      const send = () =>
+        connector.handler(
+          httpEvent({
+            path: '/shopify/adjust-inventory',
+            body: input,
+            headers: { 'idempotency-key': callerKey },
+          }),
+          lambdaContext(),
+        ) as Promise<HttpResult>;
+
+      // Act
+      const first = await send();
+      const sent = fake.logFor('graphql').at(-1)?.body as Json;
+
+      // Assess
+      expect(first.statusCode).toBe(200);
+      expect(String(sent['query'])).toContain('@idempotent(key: $key)');
+      const variables = sent['variables'] as { key: string; input: { changes: Json[] } };
+      expect(variables.key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(variables.key).toBe(shopifyIdempotencyKey(callerKey));
+      expect(JSON.stringify(sent)).not.toContain(callerKey);
+      expect(variables.input.changes[0]).toHaveProperty('changeFromQuantity', null);
+      expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(12);
+    });
+
+    it('adjusts once when Shopify gets the same @idempotent key again (a call resent after its answer was lost)', async () => {
+      // Prepare: what the connector sends, resent as-is, as after a lost answer
+      await call('adjust-inventory', {
+        reason: 'correction',
+        changes: [{ inventoryItemId: ITEM, locationId: LOCATION, delta: 5, changeFromQuantity: 10 }],
+      });
+      const sent = fake.logFor('graphql').at(-1)?.body as Json;
+      const resend = () =>
+        fetch(`${fake.url}/admin/api/2026-04/graphql.json`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-shopify-access-token': SHOPIFY_SANDBOX_TOKEN },
+          body: JSON.stringify(sent),
+        }).then(async (response) => (await response.json()) as Json);
+
+      // Act
+      const again = await resend();
+
+      // Assess: the first answer again, and the level moved once (a stale changeFromQuantity otherwise)
+      expect(again['errors']).toBeUndefined();
+      expect(JSON.stringify(again['data'])).toContain('"quantityAfterChange":15');
+      expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(15);
+    });
+
+    it('is refused by 2026-04 without @idempotent, or with a change that leaves out changeFromQuantity', async () => {
+      // Prepare
+      const post = (query: string, variables: Json) =>
+        fetch(`${fake.url}/admin/api/2026-04/graphql.json`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-shopify-access-token': SHOPIFY_SANDBOX_TOKEN },
+          body: JSON.stringify({ query, variables }),
+        }).then(async (response) => (await response.json()) as Json);
+      const change = { inventoryItemId: ITEM, locationId: LOCATION, delta: 1 };
+      const input = { reason: 'correction', name: 'available', changes: [change] };
+      const mutation = (directive: string) =>
+        `mutation A($input: InventoryAdjustQuantitiesInput!) { inventoryAdjustQuantities(input: $input) ${directive} { userErrors { field code } } }`;
+
+      // Act
+      const withoutKey = await post(mutation(''), { input });
+      const withoutCheck = await post(mutation(`@idempotent(key: "${randomUUID()}")`), { input });
+
+      // Assess
+      expect(JSON.stringify(withoutKey['errors'])).toContain('The @idempotent directive is required');
+      expect(withoutCheck['data']).toEqual({
+        inventoryAdjustQuantities: {
+          userErrors: [{ field: ['input', 'changes', '0', 'changeFromQuantity'], code: 'INVALID_QUANTITY' }],
+        },
+      });
       expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(10);
     });
   });

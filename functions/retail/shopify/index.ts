@@ -6,7 +6,7 @@
  * hands each event on once.
  */
 import { defineConnector, eventReceivingFromConfig } from '@circle-core/core';
-import { ShopifyApi, shopifyApi } from './client.ts';
+import { ShopifyApi, shopifyApi, shopifyIdempotencyKey } from './client.ts';
 import { apiOptions, ShopifyConfig } from './config.ts';
 import {
   AdjustInventoryInput,
@@ -38,7 +38,7 @@ import { receiveShopifyWebhook, type ShopifyWebhookReceiver } from './webhook.ts
  */
 export const connector = defineConnector({
   name: 'shopify',
-  version: '0.1.0',
+  version: '0.1.1',
   config: ShopifyConfig,
   capabilities: ['products', 'orders', 'fulfillments', 'inventory', 'bulk-exports', 'webhooks'],
   setup: {
@@ -116,7 +116,9 @@ export const connector = defineConnector({
       description: 'Adjusts inventory quantities by deltas, all or none (changeFromQuantity: 409 when stale)',
       input: AdjustInventoryInput,
       output: InventoryAdjustment,
-      run: (input, { client }) => client.adjustInventory(input),
+      // The caller's idempotency key, hashed (its text stays here), or a fresh one for a call without.
+      run: (input, { client, idempotencyKey }) =>
+        client.adjustInventory(input, shopifyIdempotencyKey(idempotencyKey)),
     }),
     'start-bulk-export': op({
       effect: 'write',

@@ -325,7 +325,9 @@ export const AdjustInventoryInput = z.strictObject({
         changeFromQuantity: z
           .int()
           .optional()
-          .describe('The quantity you read before: the change is refused (409) when it is no longer so'),
+          .describe(
+            'The quantity you read before: the change is refused (409) when it is no longer so; omitted: sent as null, no check',
+          ),
       }),
     )
     .min(1)

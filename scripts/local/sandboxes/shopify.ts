@@ -46,6 +46,8 @@ import {
   execute,
   type FieldNode,
   GraphQLError,
+  type GraphQLResolveInfo,
+  getDirectiveValues,
   Kind,
   parse,
   type SelectionSetNode,
@@ -68,7 +70,9 @@ export const SHOPIFY_SANDBOX_TOKEN = 'shpat_circleSandboxToken';
 export const SHOPIFY_SANDBOX_WEBHOOK_SECRET = 'shopify-sandbox-webhook-secret';
 export const SHOPIFY_SANDBOX_SHOP = 'circle-sandbox.myshopify.com';
 /** The versions the fake serves (Shopify supports each for about a year). */
-export const SHOPIFY_FAKE_VERSIONS = ['2025-07', '2025-10', '2026-01'] as const;
+export const SHOPIFY_FAKE_VERSIONS = ['2026-01', '2026-04'] as const;
+/** From this version `inventoryAdjustQuantities` needs `@idempotent` and `changeFromQuantity` on each change. */
+const CONCURRENCY_REQUIRED_FROM = '2026-04';
 
 const SDL = /* GraphQL */ `
   scalar DateTime
@@ -76,6 +80,7 @@ const SDL = /* GraphQL */ `
   scalar Decimal
   scalar UnsignedInt64
   scalar HTML
+  directive @idempotent(key: String!) on FIELD
 
   interface Node { id: ID! }
   type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String }
@@ -209,6 +214,8 @@ export interface ShopifyFakeState {
   bulk: Row[];
   /** Result files of bulk operations, by their path's token. */
   files: Map<string, string>;
+  /** The answer of each `@idempotent` mutation, by its key (a resent key gets it again, nothing runs). */
+  idempotent: Map<string, unknown>;
   throttle: ShopifyFakeThrottle;
   next: number;
 }
@@ -342,6 +349,7 @@ function seed(): ShopifyFakeState {
     locations: new Map([[location.id, location]]),
     bulk: [],
     files: new Map(),
+    idempotent: new Map(),
     throttle: {
       maximumAvailable: 2000,
       currentlyAvailable: 2000,
@@ -371,6 +379,8 @@ interface Context {
   state: ShopifyFakeState;
   url: string;
   bulk: boolean;
+  /** The API version of the request path. */
+  version: string;
 }
 
 interface PageArgs {
@@ -961,7 +971,53 @@ const graphqlError = (message: string, code: string, extensions: Record<string, 
   extensions: { code, ...extensions },
 });
 
-async function answerGraphql(state: ShopifyFakeState, url: string, body: unknown): Promise<Answer> {
+type AdjustArgs = Parameters<ReturnType<typeof rootValue>['inventoryAdjustQuantities']>[0];
+
+/**
+ * `inventoryAdjustQuantities` as the 2026 versions run it: a key given with `@idempotent` answers a resent
+ * call with the first answer, running nothing; from {@link CONCURRENCY_REQUIRED_FROM} the directive is
+ * required (a run-time error without it) and so is `changeFromQuantity` on every change (null opts out).
+ */
+function adjustOnce(
+  args: AdjustArgs,
+  context: Context,
+  info: GraphQLResolveInfo,
+  adjust: (args: AdjustArgs) => unknown,
+): unknown {
+  const strict = context.version >= CONCURRENCY_REQUIRED_FROM;
+  const field = info.fieldNodes[0] as FieldNode;
+  const idempotent = schema.getDirective('idempotent');
+  const key = idempotent ? getDirectiveValues(idempotent, field, info.variableValues)?.['key'] : undefined;
+  if (typeof key !== 'string') {
+    if (strict) throw new GraphQLError('The @idempotent directive is required for this mutation.');
+    return adjust(args);
+  }
+  const earlier = context.state.idempotent.get(key);
+  if (earlier !== undefined) return earlier;
+  const unchecked = args.input.changes.findIndex((change) => !('changeFromQuantity' in change));
+  const answer =
+    strict && unchecked >= 0
+      ? {
+          inventoryAdjustmentGroup: null,
+          userErrors: [
+            userError(
+              ['input', 'changes', String(unchecked), 'changeFromQuantity'],
+              'changeFromQuantity is required: the quantity read before, or null to skip the check.',
+              'INVALID_QUANTITY',
+            ),
+          ],
+        }
+      : adjust(args);
+  context.state.idempotent.set(key, answer);
+  return answer;
+}
+
+async function answerGraphql(
+  state: ShopifyFakeState,
+  url: string,
+  body: unknown,
+  version: string,
+): Promise<Answer> {
   const { query, variables, operationName } = (body ?? {}) as {
     query?: unknown;
     variables?: unknown;
@@ -1022,10 +1078,13 @@ async function answerGraphql(state: ShopifyFakeState, url: string, body: unknown
     });
   }
   throttle.currentlyAvailable -= requested;
-  const context: Context = { state, url, bulk: false };
+  const context: Context = { state, url, bulk: false, version };
+  const base = rootValue(state);
   const root = {
-    ...rootValue(state),
+    ...base,
     bulkOperationRunQuery: ({ query: inner }: { query: string }) => runBulk(inner, context),
+    inventoryAdjustQuantities: (args: AdjustArgs, _context: Context, info: GraphQLResolveInfo) =>
+      adjustOnce(args, context, info, base.inventoryAdjustQuantities),
   };
   const result = await execute({
     schema,
@@ -1087,7 +1146,7 @@ export function shopifyFake(): FakeDefinition<ShopifyFakeState> {
           if (!/^application\/json/i.test(request.headers['content-type'] ?? '')) {
             refuse(json(415, { errors: 'Unsupported Media Type: use application/json' }));
           }
-          return answerGraphql(state, url, request.body);
+          return answerGraphql(state, url, request.body, params['version'] as string);
         },
       },
       {
