@@ -73,6 +73,13 @@ export const WORKFLOWS = [
     summary:
       'A question embedded, the closest passages queried, and a chat answer citing the passage ids it used',
   },
+  {
+    name: 'telemetry-alert',
+    logicalId: 'TelemetryAlertStateMachine',
+    trigger: 'on-demand',
+    summary:
+      'A device reading checked against threshold rules kept in S3: recorded as a FHIR Observation or a warehouse row, a breach paged on PagerDuty once per window',
+  },
 ] as const satisfies readonly Workflow[];
 
 export type WorkflowName = (typeof WORKFLOWS)[number]['name'];

@@ -125,6 +125,13 @@ function triageEnvelope(number: number): Json {
 
 const ISSUE_TRIAGE = triageEnvelope(1);
 
+const TELEMETRY_ALERT: Json = {
+  deviceId: 'monitor-validation',
+  metric: 'heart_rate',
+  value: 72,
+  timestamp: '2026-12-06T09:00:00Z',
+};
+
 const RAG_INGEST: Json = {
   keys: ['docs/validation.md'],
   embeddingProvider: 'openai',
@@ -149,6 +156,34 @@ const NOT_A_STRING: [string, Json | typeof MISSING][] = [
 ];
 
 const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
+  'telemetry-alert': [
+    ...notAnObject(TELEMETRY_ALERT),
+    ...badField(TELEMETRY_ALERT, 'deviceId', NOT_A_STRING),
+    ...badField(TELEMETRY_ALERT, 'metric', [
+      ['missing', MISSING],
+      ['a number', 7],
+      ['an empty string', ''],
+    ]),
+    ...badField(TELEMETRY_ALERT, 'value', [
+      ['missing', MISSING],
+      ['a string', '72'],
+      ['null', null],
+    ]),
+    ...badField(TELEMETRY_ALERT, 'timestamp', [
+      ['missing', MISSING],
+      ['not a timestamp', 'yesterday'],
+      ['a number', 1_765_011_600],
+    ]),
+    ...badField(TELEMETRY_ALERT, 'unit', [
+      ['a number', 1],
+      ['an empty string', ''],
+    ]),
+    ...badField(TELEMETRY_ALERT, 'rulesKey', [
+      ['an object', { key: 'rules.json' }],
+      ['an empty string', ''],
+    ]),
+    ...badField(TELEMETRY_ALERT, 'correlationId', [['a number', 42]]),
+  ],
   'rag-ingest': [
     ...notAnObject(RAG_INGEST),
     ...badField(RAG_INGEST, 'keys', [
