@@ -26,6 +26,22 @@ export interface HttpRoute {
   routeKey: string;
   /** Whether the route has an authorizer in serverless.yml (the local API key stands in for it). */
   authorized: boolean;
+  /**
+   * The route's JWT authorizer and its `scopes` (API Gateway's authorizationScopes): the gateway verifies
+   * the token as API Gateway does instead of asking for the local API key.
+   */
+  jwt?: { authorizer: JwtAuthorizerSpec; scopes: string[] };
+}
+
+/** A JWT authorizer of `provider.httpApi.authorizers` (API Gateway's JwtConfiguration). */
+export interface JwtAuthorizerSpec {
+  name: string;
+  /** Where the token is: `$request.header.Authorization`, or `$request.querystring.<name>`. */
+  identitySource: string[];
+  /** The `iss` a token must carry; its discovery document names the JWKS. */
+  issuerUrl: string;
+  /** A token's `aud` (or, without `aud`, its `client_id`) must be one of these. */
+  audience: string[];
 }
 
 export interface SqsMapping {
@@ -354,11 +370,63 @@ function stringify(value: unknown): string {
       : String(value);
 }
 
+const stringList = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]).map(String);
+
+/**
+ * The JWT authorizers of `provider.httpApi.authorizers` (entries without `type`, or `type: jwt`); Lambda
+ * (`type: request`) authorizers are left to the local API key.
+ */
+function jwtAuthorizersOf(config: ServerlessConfig, warnings: string[]): Map<string, JwtAuthorizerSpec> {
+  const found = new Map<string, JwtAuthorizerSpec>();
+  const declared = config.provider.httpApi?.['authorizers'];
+  if (!isRecord(declared)) return found;
+  for (const [name, spec] of Object.entries(declared)) {
+    if (!isRecord(spec) || (spec['type'] !== undefined && spec['type'] !== 'jwt')) continue;
+    const issuerUrl = spec['issuerUrl'];
+    const audience = stringList(spec['audience']);
+    if (typeof issuerUrl !== 'string' || issuerUrl === '' || audience.length === 0) {
+      warnings.push(`httpApi authorizer ${name}: a JWT authorizer needs issuerUrl and audience; skipped`);
+      continue;
+    }
+    const identitySource = stringList(spec['identitySource'] ?? '$request.header.Authorization');
+    found.set(name, { name, identitySource, issuerUrl, audience });
+  }
+  return found;
+}
+
+/** What a route's `authorizer` asks for: a JWT authorizer with its scopes, or another kind (or none). */
+function routeAuthorizer(
+  functionKey: string,
+  authorizer: unknown,
+  jwt: Map<string, JwtAuthorizerSpec>,
+  warnings: string[],
+): Pick<HttpRoute, 'authorized' | 'jwt'> {
+  if (authorizer === undefined || authorizer === null) return { authorized: false };
+  const spec = isRecord(authorizer) ? authorizer : { name: authorizer };
+  const name = typeof spec['name'] === 'string' ? spec['name'] : undefined;
+  const found = name === undefined ? undefined : jwt.get(name);
+  if (found !== undefined && (spec['type'] === undefined || spec['type'] === 'jwt')) {
+    return { authorized: true, jwt: { authorizer: found, scopes: stringList(spec['scopes']) } };
+  }
+  if (name !== undefined) {
+    warnings.push(
+      `${functionKey}: authorizer ${name} is no JWT authorizer the local gateway checks (a Lambda authorizer is not run locally); the local API key stands in for it`,
+    );
+  }
+  return { authorized: true };
+}
+
 /** `'POST /path'`, `'*'` or `{ method, path, authorizer }` as serverless.yml writes an httpApi event. */
-function routeOf(functionKey: string, event: unknown): HttpRoute | undefined {
+function routeOf(
+  functionKey: string,
+  event: unknown,
+  jwt: Map<string, JwtAuthorizerSpec>,
+  warnings: string[],
+): HttpRoute | undefined {
   let method = '*';
   let path = '*';
-  let authorized = false;
+  let auth: Pick<HttpRoute, 'authorized' | 'jwt'> = { authorized: false };
   if (typeof event === 'string' && event !== '*') {
     const [first = '', second = ''] = event.trim().split(/\s+/);
     method = first;
@@ -366,15 +434,15 @@ function routeOf(functionKey: string, event: unknown): HttpRoute | undefined {
   } else if (isRecord(event)) {
     method = String(event['method'] ?? '*');
     path = String(event['path'] ?? '');
-    authorized = event['authorizer'] !== undefined && event['authorizer'] !== null;
+    auth = routeAuthorizer(functionKey, event['authorizer'], jwt, warnings);
   } else if (event !== '*') {
     return undefined;
   }
   const upper = method === '*' ? 'ANY' : method.toUpperCase();
   if (path === '*' || path === '') {
-    return { functionKey, method: upper, path: '$default', routeKey: '$default', authorized };
+    return { functionKey, method: upper, path: '$default', routeKey: '$default', ...auth };
   }
-  return { functionKey, method: upper, path, routeKey: `${upper} ${path}`, authorized };
+  return { functionKey, method: upper, path, routeKey: `${upper} ${path}`, ...auth };
 }
 
 function environmentOf(
@@ -464,13 +532,13 @@ function schedulesOf(
 function addEvent(
   local: LocalFunction,
   event: Record<string, unknown>,
-  context: IntrinsicContext,
+  context: IntrinsicContext & { jwtAuthorizers: Map<string, JwtAuthorizerSpec> },
   warnings: string[],
 ): void {
   const [kind] = Object.keys(event);
   const spec = kind === undefined ? undefined : event[kind];
   if (kind === 'httpApi') {
-    const route = routeOf(local.key, spec);
+    const route = routeOf(local.key, spec, context.jwtAuthorizers, warnings);
     if (route === undefined) warnings.push(`${local.key}: an httpApi event could not be read`);
     else local.routes.push(route);
   } else if (kind === 'sqs') {
@@ -497,7 +565,7 @@ function resolveFunction(
   key: string,
   fn: ServerlessFunction,
   config: ServerlessConfig,
-  context: IntrinsicContext,
+  context: IntrinsicContext & { jwtAuthorizers: Map<string, JwtAuthorizerSpec> },
   warnings: string[],
 ): LocalFunction {
   const resource = context.resources.get(`${normalizeName(key)}LambdaFunction`);
@@ -644,8 +712,9 @@ export function buildModel(config: ServerlessConfig, options: { awsUrl: string }
   const base = { region, accountId: LOCAL_ACCOUNT_ID, stackName };
   const context: IntrinsicContext = { ...base, resources: registry(config, base, options.awsUrl) };
   const warnings: string[] = [];
+  const jwtAuthorizers = jwtAuthorizersOf(config, warnings);
   const functions = Object.entries(config.functions ?? {})
-    .map(([key, fn]) => resolveFunction(key, fn, config, context, warnings))
+    .map(([key, fn]) => resolveFunction(key, fn, config, { ...context, jwtAuthorizers }, warnings))
     .sort((a, b) => a.key.localeCompare(b.key));
   const { queues, tables, buckets, topics, subscriptions, eventBuses, rules } = resourcesOf(
     config,

@@ -103,6 +103,8 @@ export function gatewayEvent(
     route: HttpRoute;
     pathParameters: Record<string, string>;
     authorized: boolean;
+    /** `requestContext.authorizer` of an authorized request (a JWT authorizer's claims); else the local key's. */
+    authorizer?: unknown;
     requestId?: string;
   },
 ): APIGatewayProxyEventV2 {
@@ -136,7 +138,7 @@ export function gatewayEvent(
     time: gatewayTime(now),
     timeEpoch: now.getTime(),
   };
-  if (options.authorized) requestContext.authorizer = LOCAL_AUTHORIZER;
+  if (options.authorized) requestContext.authorizer = options.authorizer ?? LOCAL_AUTHORIZER;
 
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',

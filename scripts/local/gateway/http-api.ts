@@ -1,7 +1,9 @@
 /**
  * The local HTTP API (API Gateway HTTP API, payload 2.0) on 127.0.0.1:3000: every `httpApi` route of every
  * function; routes with an authorizer in AWS require the local API key as a bearer token and are refused
- * with a 401 problem before the function runs; webhook routes stay open. `GET /health` describes the stack
+ * with a 401 problem before the function runs; webhook routes stay open. Routes whose authorizer is a JWT
+ * authorizer of `provider.httpApi.authorizers` get the token checked as API Gateway does instead
+ * (jwt-authorizer.ts), with its answers (`{"message":"Unauthorized"}`). `GET /health` describes the stack
  * (503 until it is ready: it is the readiness check).
  * What the gateway answers itself (unknown path, wrong method, refusals, integration failures) is an
  * RFC 9457 problem, the shape the connectors answer in, rather than API Gateway's `{"message": ...}`.
@@ -14,7 +16,11 @@ import { guard, type RefusalWriter } from '../guard.ts';
 import type { StackLog } from '../log.ts';
 import { hasApiKey } from './api-key.ts';
 import { gatewayEvent, gatewayRequestId, gatewayResponse } from './event.ts';
+import { JwtAuthorizers } from './jwt-authorizer.ts';
 import { type CompiledRoute, compileRoutes, matchRoute, methodsFor, routePrefixes } from './routes.ts';
+
+/** What the authorizer step answers once it has refused the request itself. */
+const REFUSED = Symbol('refused');
 
 /** API Gateway's payload limit. */
 const BODY_LIMIT = 10 * 1024 * 1024;
@@ -300,6 +306,37 @@ export async function startHttpApi(options: {
   let routes: CompiledRoute[] = [];
   let ready = false;
   let consoleHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  const jwtAuthorizers = new JwtAuthorizers({ warn: (message, fields) => options.log.warn(message, fields) });
+
+  /**
+   * Like an API Gateway authorizer, before the function runs: the JWT authorizer's checks, or the local
+   * API key on other authorized routes. Answers the event's authorizer context, or REFUSED once answered.
+   */
+  const authorize = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: { route: HttpRoute; rawQueryString: string; requestId: string; cors: Record<string, string> },
+  ): Promise<unknown> => {
+    const { route, rawQueryString, requestId, cors } = context;
+    if (route.jwt !== undefined) {
+      const decision = await jwtAuthorizers.authorize(route.jwt, { headers: req.headers, rawQueryString });
+      if (decision.allow) return decision.context;
+      // API Gateway's own answer, not a problem: what a client of the deployed API sees.
+      req.resume();
+      sendJson(res, decision.status, decision.body, {
+        ...cors,
+        ...decision.headers,
+        'apigw-requestid': requestId,
+      });
+      return REFUSED;
+    }
+    if (route.authorized && !hasApiKey(req.headers.authorization, options.apiKey)) {
+      req.resume();
+      unauthorized(res, requestId, req.headers.authorization !== undefined);
+      return REFUSED;
+    }
+    return undefined;
+  };
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
@@ -323,12 +360,8 @@ export async function startHttpApi(options: {
       noRoute(res, { method, rawPath, requestId, allowed: methodsFor(routes, rawPath), providers }, cors);
       return;
     }
-    if (match.route.authorized && !hasApiKey(req.headers.authorization, options.apiKey)) {
-      // Like an API Gateway authorizer: refused before the function runs.
-      req.resume();
-      unauthorized(res, requestId, req.headers.authorization !== undefined);
-      return;
-    }
+    const authorizer = await authorize(req, res, { route: match.route, rawQueryString, requestId, cors });
+    if (authorizer === REFUSED) return;
     const body = await readBody(req);
     if (body === undefined) {
       const detail = `The request body is larger than API Gateway's ${BODY_LIMIT / 1024 / 1024} MB limit.`;
@@ -349,6 +382,7 @@ export async function startHttpApi(options: {
         route: match.route,
         pathParameters: match.pathParameters,
         authorized: match.route.authorized,
+        authorizer,
         requestId,
       },
     );
