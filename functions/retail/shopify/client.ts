@@ -35,6 +35,8 @@ import {
   type AdjustInventoryInput,
   type BulkExport,
   BulkOperationAnswer,
+  type CancelledOrder,
+  type CancelOrderInput,
   type CreateFulfillmentInput,
   type CreateProductInput,
   type Fulfillment,
@@ -280,7 +282,7 @@ const orderFields = (
 ) => `id name email createdAt displayFinancialStatus displayFulfillmentStatus
   canMarkAsPaid totalPriceSet { shopMoney { amount currencyCode } }
   lineItems(first: ${lineItems}) { nodes { id title quantity sku } }
-  fulfillmentOrders(first: 10) { nodes { id status } }`;
+  fulfillmentOrders(first: 10) { nodes { id status } } cancelledAt`;
 const BULK_FIELDS = 'id status errorCode createdAt completedAt objectCount fileSize url partialDataUrl';
 
 const GET_PRODUCT = `query GetProduct($id: ID!) { product(id: $id) { ${productFields(100)} } }`;
@@ -295,6 +297,13 @@ const MARK_PAID = `mutation MarkOrderPaid($input: OrderMarkAsPaidInput!) {
   orderMarkAsPaid(input: $input) { result: order { ${orderFields(10)} } userErrors { field message } } }`;
 const CREATE_FULFILLMENT = `mutation CreateFulfillment($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) { result: fulfillment { id status createdAt trackingInfo { company number url } } userErrors { field message } } }`;
+const ORDER_FULFILLMENTS = `query OrderFulfillments($id: ID!) { order(id: $id) { id cancelledAt fulfillments(first: 50) { id status } } }`;
+const CANCEL_FULFILLMENT = `mutation CancelFulfillment($id: ID!) {
+  fulfillmentCancel(id: $id) { result: fulfillment { id status } userErrors { field message } } }`;
+// orderCancel reports its refusals in orderCancelUserErrors (userErrors is deprecated): aliased for #mutate.
+const CANCEL_ORDER = `mutation CancelOrder($orderId: ID!, $reason: OrderCancelReason!, $refund: Boolean!, $restock: Boolean!, $notifyCustomer: Boolean, $staffNote: String) {
+  orderCancel(orderId: $orderId, reason: $reason, refund: $refund, restock: $restock, notifyCustomer: $notifyCustomer, staffNote: $staffNote) {
+    result: job { id done } userErrors: orderCancelUserErrors { field message code } } }`;
 // From 2026-04 Shopify refuses this mutation at run time without `@idempotent` (a retry with the same key
 // returns the first result instead of adjusting again) and requires `changeFromQuantity` on every change
 // (null opts out of the check).
@@ -345,6 +354,7 @@ function toOrder(a: z.output<typeof OrderAnswer>): Order {
     total: a.totalPriceSet.shopMoney,
     lineItems: a.lineItems.nodes.map((item) => defined({ ...item, sku: item.sku ?? undefined })),
     fulfillmentOrders: a.fulfillmentOrders.nodes,
+    cancelledAt: a.cancelledAt ?? undefined,
     createdAt: a.createdAt,
   });
 }
@@ -494,6 +504,62 @@ export class ShopifyApi {
   async markOrderPaid(id: string): Promise<Order> {
     const pointer = () => '/orderId';
     return toOrder(await this.#mutate(MARK_PAID, { input: { id } }, 'orderMarkAsPaid', OrderAnswer, pointer));
+  }
+
+  /**
+   * Cancels an order: its active fulfilments first (`fulfillmentCancel`), then the order (`orderCancel`,
+   * a background job at Shopify), and answers the order as read afterwards. A cancelled order is a 409.
+   */
+  async cancelOrder(input: CancelOrderInput): Promise<CancelledOrder> {
+    const data = await this.#graphql(
+      ORDER_FULFILLMENTS,
+      { id: input.orderId },
+      z.object({
+        order: z
+          .object({
+            id: z.string(),
+            cancelledAt: z.string().nullish(),
+            fulfillments: z.array(z.object({ id: z.string(), status: z.string() })),
+          })
+          .nullable(),
+      }),
+    );
+    if (data.order === null) throw new NotFoundError(`Order ${input.orderId} was not found`);
+    if (data.order.cancelledAt !== null && data.order.cancelledAt !== undefined) {
+      throw new ConflictError(`Order ${input.orderId} was cancelled already (${data.order.cancelledAt})`);
+    }
+    const cancelled: string[] = [];
+    for (const fulfillment of data.order.fulfillments) {
+      if (
+        fulfillment.status !== 'SUCCESS' &&
+        fulfillment.status !== 'OPEN' &&
+        fulfillment.status !== 'PENDING'
+      )
+        continue;
+      await this.#mutate(
+        CANCEL_FULFILLMENT,
+        { id: fulfillment.id },
+        'fulfillmentCancel',
+        z.object({ id: z.string(), status: z.string() }),
+        () => '/orderId',
+      );
+      cancelled.push(fulfillment.id);
+    }
+    const job = await this.#mutate(
+      CANCEL_ORDER,
+      {
+        orderId: input.orderId,
+        reason: input.reason,
+        refund: input.refund,
+        restock: input.restock,
+        notifyCustomer: input.notifyCustomer,
+        staffNote: input.staffNote ?? null,
+      },
+      'orderCancel',
+      z.object({ id: z.string(), done: z.boolean() }),
+      () => '/orderId',
+    );
+    return { order: await this.getOrder(input.orderId), cancelledFulfillments: cancelled, jobId: job.id };
   }
 
   /** Fulfils the order's open fulfillment orders (or the ones named) in one fulfilment. */

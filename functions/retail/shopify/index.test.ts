@@ -259,6 +259,50 @@ describe('Connector: shopify', () => {
       expect(again.statusCode).toBe(409);
     });
 
+    it('cancels an order: its fulfilment first, then the order (restock, no refund); a second time is a 409', async () => {
+      // Prepare
+      await call('mark-order-paid', { orderId: ORDER });
+      const fulfilled = parsed(await call('create-fulfillment', { orderId: ORDER }));
+
+      // Act
+      const cancelled = await call('cancel-order', { orderId: ORDER, staffNote: 'Refunded in Stripe' });
+      const again = await call('cancel-order', { orderId: ORDER });
+
+      // Assess
+      expect(cancelled.statusCode).toBe(200);
+      expect(parsed(cancelled)).toMatchObject({
+        cancelledFulfillments: [fulfilled['id']],
+        jobId: expect.stringMatching(/^gid:\/\/shopify\/Job\//),
+        order: {
+          id: ORDER,
+          cancelledAt: expect.any(String),
+          fulfillmentStatus: 'UNFULFILLED',
+          canMarkAsPaid: false,
+        },
+      });
+      const mutation = fake
+        .logFor('graphql')
+        .find((entry) => String((entry.body as Json)['query']).includes('orderCancel('));
+      expect((mutation?.body as Json | undefined)?.['variables']).toMatchObject({
+        orderId: ORDER,
+        reason: 'CUSTOMER',
+        refund: false,
+        restock: true,
+        notifyCustomer: false,
+        staffNote: 'Refunded in Stripe',
+      });
+      expect(again.statusCode).toBe(409);
+    });
+
+    it('answers 404 for an order that does not exist, before any mutation', async () => {
+      // Act
+      const response = await call('cancel-order', { orderId: 'gid://shopify/Order/4040' });
+
+      // Assess
+      expect(response.statusCode).toBe(404);
+      expect(sentQueries().some((query) => query.includes('orderCancel('))).toBe(false);
+    });
+
     it('points a refused fulfillment order at its place in fulfillmentOrderIds', async () => {
       // Act
       const response = await call('create-fulfillment', {

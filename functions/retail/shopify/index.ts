@@ -11,6 +11,8 @@ import { apiOptions, ShopifyConfig } from './config.ts';
 import {
   AdjustInventoryInput,
   BulkExport,
+  CancelledOrder,
+  CancelOrderInput,
   CreateFulfillmentInput,
   CreateProductInput,
   Fulfillment,
@@ -38,7 +40,7 @@ import { receiveShopifyWebhook, type ShopifyWebhookReceiver } from './webhook.ts
  */
 export const connector = defineConnector({
   name: 'shopify',
-  version: '0.1.1',
+  version: '0.2.0',
   config: ShopifyConfig,
   capabilities: ['products', 'orders', 'fulfillments', 'inventory', 'bulk-exports', 'webhooks'],
   setup: {
@@ -104,6 +106,14 @@ export const connector = defineConnector({
       input: CreateFulfillmentInput,
       output: Fulfillment,
       run: (input, { client }) => client.createFulfillment(input),
+    }),
+    'cancel-order': op({
+      effect: 'write',
+      description:
+        'Cancels an order: its active fulfilments first, then the order (restock, no Shopify refund by default); 409 once cancelled',
+      input: CancelOrderInput,
+      output: CancelledOrder,
+      run: (input, { client }) => client.cancelOrder(input),
     }),
     'get-inventory-item': op({
       description: "Reads an inventory item's available and on-hand quantities per location",

@@ -81,6 +81,7 @@ export const OrderAnswer = z.object({
     z.object({ id: z.string(), title: z.string(), quantity: z.number(), sku: z.string().nullish() }),
   ),
   fulfillmentOrders: nodes(z.object({ id: z.string(), status: z.string() })),
+  cancelledAt: z.string().nullish(),
 });
 export type OrderAnswer = z.output<typeof OrderAnswer>;
 export const OrderConnectionAnswer = connection(OrderAnswer);
@@ -231,6 +232,7 @@ export const Order = z.object({
       }),
     )
     .describe('Its fulfillment orders (what create-fulfillment fulfils)'),
+  cancelledAt: z.string().optional().describe('When it was cancelled (ISO 8601); absent while it stands'),
   createdAt: z.string().describe('When it was placed (ISO 8601)'),
 });
 export type Order = z.output<typeof Order>;
@@ -274,6 +276,33 @@ export const CreateFulfillmentInput = z.strictObject({
     .describe('Tracking details'),
 });
 export type CreateFulfillmentInput = z.output<typeof CreateFulfillmentInput>;
+
+export const CancelOrderInput = z.strictObject({
+  orderId: gid('Order').describe(
+    'The order, e.g. "gid://shopify/Order/5001"; its active fulfilments are cancelled first',
+  ),
+  reason: z
+    .enum(['CUSTOMER', 'DECLINED', 'FRAUD', 'INVENTORY', 'OTHER', 'STAFF'])
+    .default('CUSTOMER')
+    .describe('Why, e.g. "CUSTOMER" (the default)'),
+  refund: z
+    .boolean()
+    .default(false)
+    .describe('Refund through Shopify too (default false: the payment was refunded where it was taken)'),
+  restock: z.boolean().default(true).describe('Put the items back in stock (default true)'),
+  notifyCustomer: z.boolean().default(false).describe('Email the customer (default false)'),
+  staffNote: z.string().min(1).max(255).optional().describe('A note for staff, e.g. "Refunded in Stripe"'),
+});
+export type CancelOrderInput = z.output<typeof CancelOrderInput>;
+
+export const CancelledOrder = z.object({
+  order: Order.describe('The order as Shopify has it after the cancellation'),
+  cancelledFulfillments: z
+    .array(z.string())
+    .describe('The fulfilments cancelled first, e.g. ["gid://shopify/Fulfillment/8001"]'),
+  jobId: z.string().describe("Shopify's cancellation job (orderCancel runs in the background)"),
+});
+export type CancelledOrder = z.output<typeof CancelledOrder>;
 
 export const Fulfillment = z.object({
   id: z.string().describe('Global id, e.g. gid://shopify/Fulfillment/8001'),

@@ -22,6 +22,9 @@
  *   `currentBulkOperation` / `node(id:)` move it CREATED -> RUNNING -> COMPLETED one read at a time; the
  *   result is JSON Lines (nested connections' nodes on lines of their own with `__parentId`) at the
  *   operation's `url`, unauthenticated as Shopify's signed storage links are;
+ * - cancellations: `fulfillmentCancel` (the fulfilment CANCELLED, its fulfillment orders open again) and
+ *   `orderCancel` (`cancelledAt` and `cancelReason` set, open fulfillment orders CANCELLED, `refund: true`
+ *   turns PAID into REFUNDED; a second cancel is `orderCancelUserErrors` INVALID; the job is done at once);
  * - webhooks signed as Shopify signs them: {@link signShopifyWebhook} (`X-Shopify-Hmac-Sha256`, the base64
  *   HMAC-SHA256 of the raw body under the app's client secret).
  *
@@ -116,6 +119,7 @@ const SDL = /* GraphQL */ `
   type Order implements Node {
     id: ID! name: String! email: String createdAt: DateTime! displayFinancialStatus: String
     displayFulfillmentStatus: String! canMarkAsPaid: Boolean! totalPriceSet: MoneyBag!
+    cancelledAt: DateTime cancelReason: OrderCancelReason
     lineItems(first: Int, after: String): LineItemConnection!
     fulfillmentOrders(first: Int, after: String): FulfillmentOrderConnection!
     fulfillments(first: Int): [Fulfillment!]!
@@ -171,6 +175,13 @@ const SDL = /* GraphQL */ `
     trackingInfo: FulfillmentTrackingInput
   }
   type FulfillmentCreatePayload { fulfillment: Fulfillment userErrors: [UserError!]! }
+  type FulfillmentCancelPayload { fulfillment: Fulfillment userErrors: [UserError!]! }
+  enum OrderCancelReason { CUSTOMER DECLINED FRAUD INVENTORY OTHER STAFF }
+  type Job { id: ID! done: Boolean! }
+  type OrderCancelUserError { field: [String!] message: String! code: String }
+  type OrderCancelPayload {
+    job: Job orderCancelUserErrors: [OrderCancelUserError!]! userErrors: [UserError!]!
+  }
   input InventoryChangeInput { delta: Int! inventoryItemId: ID! locationId: ID! changeFromQuantity: Int }
   input InventoryAdjustQuantitiesInput {
     reason: String! name: String! referenceDocumentUri: String changes: [InventoryChangeInput!]!
@@ -182,6 +193,11 @@ const SDL = /* GraphQL */ `
     productCreate(product: ProductCreateInput!): ProductCreatePayload
     orderMarkAsPaid(input: OrderMarkAsPaidInput!): OrderMarkAsPaidPayload
     fulfillmentCreate(fulfillment: FulfillmentInput!, message: String): FulfillmentCreatePayload
+    fulfillmentCancel(id: ID!): FulfillmentCancelPayload
+    orderCancel(
+      orderId: ID! reason: OrderCancelReason! refund: Boolean! restock: Boolean! notifyCustomer: Boolean
+      staffNote: String
+    ): OrderCancelPayload
     inventoryAdjustQuantities(input: InventoryAdjustQuantitiesInput!): InventoryAdjustQuantitiesPayload
     bulkOperationRunQuery(query: String!): BulkOperationRunQueryPayload
   }
@@ -248,6 +264,49 @@ export const shopifyErrors: ErrorDialect = (kind, { status }) => {
  */
 export function signShopifyWebhook(body: string | Buffer, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('base64');
+}
+
+/**
+ * Adds an unpaid, unfulfilled order with one open fulfillment order to a running fake (what a checkout
+ * would leave), for tests that need orders of their own; answers its id.
+ *
+ * @example
+ * ```ts
+ * const orderId = addShopifyOrder(fake.state, { email: 'ada@example.com', total: '20.00' });
+ * ```
+ */
+export function addShopifyOrder(state: ShopifyFakeState, options: { email: string; total: string }): string {
+  const n = state.next++;
+  const id = gid('Order', 6000 + n);
+  const fulfillmentOrder = gid('FulfillmentOrder', 7100 + n);
+  state.fulfillmentOrders.set(fulfillmentOrder, {
+    __typename: 'FulfillmentOrder',
+    id: fulfillmentOrder,
+    status: 'OPEN',
+    order: id,
+  });
+  state.orders.push({
+    __typename: 'Order',
+    id,
+    name: `#${2000 + n}`,
+    email: options.email,
+    createdAt: now(),
+    displayFinancialStatus: 'PENDING',
+    displayFulfillmentStatus: 'UNFULFILLED',
+    total: options.total,
+    lineItems: [
+      {
+        __typename: 'LineItem',
+        id: gid('LineItem', 9100 + n),
+        title: 'Snowboard',
+        quantity: 1,
+        sku: 'SKU-1',
+      },
+    ],
+    fulfillmentOrderIds: [fulfillmentOrder],
+    fulfillments: [],
+  });
+  return id;
 }
 
 function seed(): ShopifyFakeState {
@@ -495,7 +554,7 @@ function orderView(row: Row, state: ShopifyFakeState): Record<string, unknown> {
   );
   return {
     ...row,
-    canMarkAsPaid: row['displayFinancialStatus'] === 'PENDING',
+    canMarkAsPaid: row['displayFinancialStatus'] === 'PENDING' && (row['cancelledAt'] ?? null) === null,
     totalPriceSet: { shopMoney: { amount: row['total'], currencyCode: 'USD' } },
     lineItems: (args: PageArgs, context: Context) => connection(row['lineItems'] as Row[], args, context),
     fulfillmentOrders: (args: PageArgs, context: Context) => connection(fulfillmentOrders, args, context),
@@ -624,7 +683,7 @@ function rootValue(state: ShopifyFakeState) {
       const row = state.orders.find((candidate) => candidate.id === input.id);
       if (row === undefined)
         return { order: null, userErrors: [userError(['id'], 'Order does not exist', 'NOT_FOUND')] };
-      if (row['displayFinancialStatus'] !== 'PENDING') {
+      if (row['displayFinancialStatus'] !== 'PENDING' || (row['cancelledAt'] ?? null) !== null) {
         return { order: null, userErrors: [userError(['id'], 'Order cannot be marked as paid.', 'INVALID')] };
       }
       row['displayFinancialStatus'] = 'PAID';
@@ -676,6 +735,49 @@ function rootValue(state: ShopifyFakeState) {
         order['displayFulfillmentStatus'] = 'FULFILLED';
       }
       return { fulfillment: created, userErrors: [] };
+    },
+    fulfillmentCancel: ({ id }: { id: string }) => {
+      const order = state.orders.find((row) =>
+        (row['fulfillments'] as Row[]).some((fulfillment) => fulfillment.id === id),
+      );
+      const found = (order?.['fulfillments'] as Row[] | undefined)?.find(
+        (fulfillment) => fulfillment.id === id,
+      );
+      if (order === undefined || found === undefined)
+        return { fulfillment: null, userErrors: [userError(['id'], 'Fulfillment does not exist.')] };
+      if (found['status'] === 'CANCELLED')
+        return { fulfillment: null, userErrors: [userError(['id'], 'Fulfillment is already cancelled.')] };
+      // Cancelling a fulfilment reopens the fulfillment orders it fulfilled.
+      found['status'] = 'CANCELLED';
+      for (const id of order['fulfillmentOrderIds'] as string[]) {
+        const fo = state.fulfillmentOrders.get(id);
+        if (fo !== undefined && fo['status'] === 'CLOSED') fo['status'] = 'OPEN';
+      }
+      const active = (order['fulfillments'] as Row[]).some(
+        (fulfillment) => fulfillment['status'] === 'SUCCESS',
+      );
+      order['displayFulfillmentStatus'] = active ? 'PARTIALLY_FULFILLED' : 'UNFULFILLED';
+      return { fulfillment: found, userErrors: [] };
+    },
+    orderCancel: (args: { orderId: string; reason: string; refund: boolean; restock: boolean }) => {
+      const row = state.orders.find((candidate) => candidate.id === args.orderId);
+      const refused = (message: string, code: string) => ({
+        job: null,
+        orderCancelUserErrors: [userError(['orderId'], message, code)],
+        userErrors: [],
+      });
+      if (row === undefined) return refused('Order does not exist', 'NOT_FOUND');
+      if (row['cancelledAt'] !== undefined && row['cancelledAt'] !== null)
+        return refused('Order has already been cancelled', 'INVALID');
+      // Shopify cancels in a background job; the fake's job is done at once.
+      row['cancelledAt'] = now();
+      row['cancelReason'] = args.reason;
+      for (const id of row['fulfillmentOrderIds'] as string[]) {
+        const fo = state.fulfillmentOrders.get(id);
+        if (fo !== undefined && fo['status'] !== 'CLOSED') fo['status'] = 'CANCELLED';
+      }
+      if (args.refund && row['displayFinancialStatus'] === 'PAID') row['displayFinancialStatus'] = 'REFUNDED';
+      return { job: { id: gid('Job', state.next++), done: true }, orderCancelUserErrors: [], userErrors: [] };
     },
     inventoryAdjustQuantities: ({
       input,
