@@ -35,3 +35,24 @@ export function requireCapability<C extends string>(
     throw new NotSupportedError(`${implementationName} does not support the "${capability}" capability`);
   }
 }
+
+/**
+ * The whole body of a method whose optional ability an implementation does not offer: throws the same
+ * `NotSupportedError` as {@link requireCapability}. Typed `never`, so nothing follows it. Called by an
+ * implementation that does declare the capability, it is a bug there, and says so.
+ *
+ * @example
+ * ```ts
+ * async updateMessage(_input: UpdateMessageInput): Promise<UpdateMessageOutput> {
+ *   return refuseCapability(this, 'update', 'Amazon SES');
+ * }
+ * ```
+ */
+export function refuseCapability<C extends string>(
+  implementation: HasCapabilities<C>,
+  capability: C,
+  implementationName: string,
+): never {
+  requireCapability(implementation, capability, implementationName);
+  throw new Error(`${implementationName} declares the "${capability}" capability but does not implement it`);
+}

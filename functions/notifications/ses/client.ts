@@ -29,7 +29,7 @@ import {
   parseInput,
   ValidationError,
 } from '@circle-core/core';
-import { requireCapability } from '#shared/interfaces/capabilities.ts';
+import { refuseCapability, requireCapability } from '#shared/interfaces/capabilities.ts';
 import type { Notifier, NotifierCapability } from '#shared/interfaces/notifier.ts';
 import type {
   FindUserByEmailInput,
@@ -206,18 +206,15 @@ export class SesMailer implements Notifier {
   }
 
   async updateMessage(_input: UpdateMessageInput): Promise<UpdateMessageOutput> {
-    requireCapability(this, 'update', 'Amazon SES');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'update', 'Amazon SES');
   }
 
   async listChannels(_input?: ListChannelsInput): Promise<ListChannelsOutput> {
-    requireCapability(this, 'channels', 'Amazon SES');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'channels', 'Amazon SES');
   }
 
   async findUserByEmail(_input: FindUserByEmailInput): Promise<NotifierUser> {
-    requireCapability(this, 'user-lookup', 'Amazon SES');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'user-lookup', 'Amazon SES');
   }
 
   /** Proves the credentials and the endpoint for `health` (GetAccount). */

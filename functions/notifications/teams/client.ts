@@ -21,7 +21,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
-import { requireCapability } from '#shared/interfaces/capabilities.ts';
+import { refuseCapability } from '#shared/interfaces/capabilities.ts';
 import type { Notifier, NotifierCapability } from '#shared/interfaces/notifier.ts';
 import type {
   FindUserByEmailInput,
@@ -340,18 +340,15 @@ export class TeamsApi implements Notifier {
   }
 
   async updateMessage(_input: UpdateMessageInput): Promise<UpdateMessageOutput> {
-    requireCapability(this, 'update', 'Microsoft Teams (app-only Graph)');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'update', 'Microsoft Teams (app-only Graph)');
   }
 
   async listChannels(_input?: ListChannelsInput): Promise<ListChannelsOutput> {
-    requireCapability(this, 'channels', 'Microsoft Teams');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'channels', 'Microsoft Teams');
   }
 
   async findUserByEmail(_input: FindUserByEmailInput): Promise<NotifierUser> {
-    requireCapability(this, 'user-lookup', 'Microsoft Teams');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'user-lookup', 'Microsoft Teams');
   }
 
   /** The cheapest authenticated call: the default team's channels, or without one a token. */

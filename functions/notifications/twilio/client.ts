@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
-import { requireCapability } from '#shared/interfaces/capabilities.ts';
+import { refuseCapability, requireCapability } from '#shared/interfaces/capabilities.ts';
 import type { Notifier, NotifierCapability } from '#shared/interfaces/notifier.ts';
 import type {
   FindUserByEmailInput,
@@ -232,18 +232,15 @@ export class TwilioApi implements Notifier {
   }
 
   async updateMessage(_input: UpdateMessageInput): Promise<UpdateMessageOutput> {
-    requireCapability(this, 'update', 'Twilio SMS');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'update', 'Twilio SMS');
   }
 
   async listChannels(_input?: ListChannelsInput): Promise<ListChannelsOutput> {
-    requireCapability(this, 'channels', 'Twilio SMS');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'channels', 'Twilio SMS');
   }
 
   async findUserByEmail(_input: FindUserByEmailInput): Promise<NotifierUser> {
-    requireCapability(this, 'user-lookup', 'Twilio SMS');
-    throw new Error('unreachable');
+    return refuseCapability(this, 'user-lookup', 'Twilio SMS');
   }
 
   /** The cheapest authenticated call: the account's first message, proving credentials and URL. */
