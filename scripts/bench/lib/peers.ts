@@ -105,6 +105,25 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       },
     };
   },
+  // Data Transform reads claim checks from and writes outputs to S3: the local stack's s3rver; health is HeadBucket.
+  transform: async () => {
+    const { startS3 } = await import('../../local/stores/embedded.ts');
+    const directory = await mkdtemp(join(tmpdir(), 'circle-bench-transform-'));
+    const s3 = await startS3({ directory, buckets: ['bench-transform'] });
+    return {
+      env: {
+        TRANSFORM_BUCKET: 'bench-transform',
+        TRANSFORM_S3_FORCE_PATH_STYLE: 'true',
+        AWS_ENDPOINT_URL_S3: s3.url,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+      close: async () => {
+        await s3.close();
+        await rm(directory, { recursive: true, force: true });
+      },
+    };
+  },
   postgres: async (fn, secrets) => {
     const { startPostgres } = await import('../../local/stores/embedded.ts');
     const pglite = await startPostgres({ directory: undefined });

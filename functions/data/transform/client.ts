@@ -1,0 +1,295 @@
+/**
+ * The Data Transform connector's work: records read inline or from S3 (claim check) in constant memory,
+ * checked against the input schema, mapped by a bounded JSONata expression, checked against the output
+ * schema, and answered inline or written to S3 when large. A record that fails anywhere is rejected with
+ * its index; the others are kept. The only file that talks to S3.
+ */
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  awsCall,
+  createAwsClient,
+  ForbiddenError,
+  NotSupportedError,
+  PayloadTooLargeError,
+  remainingTimeMs,
+  TimeoutError,
+} from '@circle-core/core';
+import type * as z from 'zod';
+import {
+  csvWriter,
+  FORMAT_CONTENT_TYPES,
+  ndjsonWriter,
+  type ReadItem,
+  type RecordFormat,
+  type RecordWriter,
+  readCsv,
+  readNdjson,
+} from '#shared/data/formats.ts';
+import { compileExpression, EvaluationError, type ExpressionLimits } from '#shared/data/jsonata.ts';
+import { type RecordSchemaSpec, resolveRecordSchema } from '#shared/data/record-schemas.ts';
+import { applyTransform, Rejections } from '#shared/data/record-transform.ts';
+import { readObject, type S3ObjectAddress, S3ObjectWriter, s3ObjectTarget } from '#shared/data/s3-objects.ts';
+import {
+  MAX_LISTED_REJECTIONS,
+  type ObjectSource,
+  RECORD_MODELS,
+  type TestExpressionInput,
+  type TestExpressionOutput,
+  type TransformRecordsInput,
+  type TransformRecordsOutput,
+  type WrittenObjectInfo,
+} from './models.ts';
+
+/** What the client needs from the settings. */
+export interface TransformOptions {
+  bucket: string;
+  allowedBuckets: readonly string[];
+  outputPrefix: string;
+  forcePathStyle: boolean;
+  s3TimeoutMs: number;
+  limits: ExpressionLimits;
+  maxRecordBytes: number;
+  inlineMaxBytes: number;
+  maxOutputBytes: number;
+}
+
+/** Time kept back to write what is done and answer, once records stop being taken. */
+const FINISH_RESERVE_MS = 3_000;
+
+/** The format an object's key implies: `.csv`, `.parquet`, else NDJSON. */
+export function formatOfKey(key: string): RecordFormat {
+  if (/\.csv$/i.test(key)) return 'csv';
+  if (/\.parquet$/i.test(key)) return 'parquet';
+  return 'ndjson';
+}
+
+/**
+ * Record transforms on parsed input (the runtime parsed it once). The SDK client is a parameter, so a test
+ * can hand in one that fails on purpose.
+ *
+ * @example
+ * ```ts
+ * const client = await TransformClient.create(options);
+ * await client.transformRecords({ expression: '{ "id": id }', records: [{ id: 1 }] }, 'corr-1');
+ * ```
+ */
+export class TransformClient {
+  readonly #s3: S3Client;
+  readonly #options: TransformOptions;
+  readonly #allowed: ReadonlySet<string>;
+
+  constructor(s3: S3Client, options: TransformOptions) {
+    this.#s3 = s3;
+    this.#options = options;
+    this.#allowed = new Set([options.bucket, ...options.allowedBuckets]);
+  }
+
+  /** Builds the S3 client the kit's way (traced when tracing is on). */
+  static async create(options: TransformOptions): Promise<TransformClient> {
+    const s3 = await createAwsClient(S3Client, 'transform', {
+      connectionTimeoutMs: Math.min(options.s3TimeoutMs, 3_000),
+      requestTimeoutMs: options.s3TimeoutMs,
+      maxAttempts: 3,
+      extra: { forcePathStyle: options.forcePathStyle },
+    });
+    return new TransformClient(s3, options);
+  }
+
+  /** Compiles an expression (a syntax error is a ValidationError with its position) and tries it on a sample. */
+  async testExpression(input: TestExpressionInput): Promise<TestExpressionOutput> {
+    const expression = compileExpression(input.expression, this.#options.limits);
+    if (input.sample === undefined) return { valid: true };
+    try {
+      const result = await expression.evaluate(input.sample, input.bindings);
+      return result === undefined ? { valid: true } : { valid: true, result };
+    } catch (error) {
+      if (!(error instanceof EvaluationError)) throw error;
+      const position = error.position === undefined ? {} : { position: error.position };
+      return { valid: true, error: { code: error.code, message: error.message, ...position } };
+    }
+  }
+
+  /** Maps every record; see the module comment. */
+  async transformRecords(
+    input: TransformRecordsInput,
+    correlationId: string,
+  ): Promise<TransformRecordsOutput> {
+    const parts = {
+      expression: compileExpression(input.expression, this.#options.limits),
+      inputSchema: this.#schema(input.inputSchema, '/inputSchema'),
+      outputSchema: this.#schema(input.outputSchema, '/outputSchema'),
+      bindings: input.bindings,
+    };
+    const items = Array.isArray(input.records) ? inlineItems(input.records) : this.#readSource(input.records);
+    const sink = new OutputSink(this, input.output, correlationId);
+    const rejections = new Rejections(MAX_LISTED_REJECTIONS);
+    let read = 0;
+    let skipped = 0;
+    try {
+      for await (const item of items) {
+        const left = remainingTimeMs() - FINISH_RESERVE_MS;
+        if (left <= 0) {
+          throw new TimeoutError(
+            `The invocation's time ran out after ${read} records; split the input or raise the function's timeout`,
+          );
+        }
+        read += 1;
+        const outcome = await applyTransform(parts, item, left);
+        if ('rejection' in outcome) rejections.add(outcome.rejection);
+        else if (outcome.records.length === 0) skipped += 1;
+        else for (const record of outcome.records) await sink.write(record);
+      }
+      const finished = await sink.finish();
+      return {
+        read,
+        written: sink.count,
+        skipped,
+        rejectedCount: rejections.count,
+        rejected: rejections.listed,
+        ...finished,
+      };
+    } catch (error) {
+      await sink.abort();
+      throw error;
+    }
+  }
+
+  /** Proves the credentials, the endpoint and the bucket for `health` (HeadBucket, s3:ListBucket). */
+  async ping(): Promise<void> {
+    const bucket = this.#options.bucket;
+    await awsCall(
+      { ...s3ObjectTarget('HeadBucket', bucket), timeoutMs: this.#options.s3TimeoutMs },
+      (abortSignal) => this.#s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
+    );
+  }
+
+  /** The address of an object in an allowed bucket. */
+  address(bucket: string | undefined, key: string): S3ObjectAddress {
+    const chosen = bucket ?? this.#options.bucket;
+    if (!this.#allowed.has(chosen)) {
+      throw new ForbiddenError(
+        `Bucket "${chosen}" is not one of the allowed buckets (TRANSFORM_ALLOWED_BUCKETS)`,
+      );
+    }
+    return {
+      s3: this.#s3,
+      bucket: chosen,
+      key,
+      timeoutMs: this.#options.s3TimeoutMs,
+      target: (action) => s3ObjectTarget(action, chosen, key),
+    };
+  }
+
+  get options(): TransformOptions {
+    return this.#options;
+  }
+
+  #schema(spec: RecordSchemaSpec | undefined, pointer: string): z.ZodType | undefined {
+    return spec === undefined ? undefined : resolveRecordSchema(spec, RECORD_MODELS, pointer);
+  }
+
+  #readSource(source: ObjectSource): AsyncGenerator<ReadItem> {
+    const address = this.address(source.bucket, source.key);
+    const format = source.format ?? formatOfKey(source.key);
+    const options = { maxRecordBytes: this.#options.maxRecordBytes };
+    switch (format) {
+      case 'csv':
+        return readCsv(readObject(address), options);
+      case 'ndjson':
+        return readNdjson(readObject(address), options);
+      default:
+        throw new NotSupportedError(`Reading ${format} records is not supported yet`);
+    }
+  }
+}
+
+async function* inlineItems(records: readonly unknown[]): AsyncGenerator<ReadItem> {
+  for (const [index, record] of records.entries()) yield { index, record };
+}
+
+/**
+ * Where output records go: to the object the request names, or inline until they outgrow
+ * `inlineMaxBytes`, then to an object named after the correlation id (claim check).
+ */
+class OutputSink {
+  readonly #client: TransformClient;
+  readonly #requested: TransformRecordsInput['output'];
+  readonly #correlationId: string;
+  #inline: unknown[] | undefined = [];
+  #inlineBytes = 0;
+  #writer: { object: S3ObjectWriter; records: RecordWriter; format: RecordFormat } | undefined;
+  count = 0;
+
+  constructor(client: TransformClient, requested: TransformRecordsInput['output'], correlationId: string) {
+    this.#client = client;
+    this.#requested = requested;
+    this.#correlationId = correlationId;
+    if (requested !== undefined) this.#inline = undefined;
+  }
+
+  async write(record: unknown): Promise<void> {
+    this.count += 1;
+    if (this.#inline !== undefined) {
+      this.#inlineBytes += Buffer.byteLength(JSON.stringify(record) ?? 'null') + 1;
+      this.#inline.push(record);
+      if (this.#inlineBytes <= this.#client.options.inlineMaxBytes) return;
+      // Too large for an answer: everything so far goes to the object, and the rest follows.
+      const buffered = this.#inline;
+      this.#inline = undefined;
+      const writer = this.#open();
+      for (const earlier of buffered) await writer.records.write(earlier);
+      return;
+    }
+    const writer = this.#open();
+    await writer.records.write(record);
+    if (writer.object.size > this.#client.options.maxOutputBytes) {
+      throw new PayloadTooLargeError(this.#client.options.maxOutputBytes, {
+        message: `The output exceeds TRANSFORM_MAX_OUTPUT_BYTES (${this.#client.options.maxOutputBytes} bytes)`,
+      });
+    }
+  }
+
+  async finish(): Promise<{ records: unknown[] } | { object: WrittenObjectInfo }> {
+    if (this.#inline !== undefined) return { records: this.#inline };
+    const writer = this.#open();
+    await writer.records.finish();
+    const written = await writer.object.finish();
+    const etag = written.etag === undefined ? {} : { etag: written.etag };
+    return {
+      object: {
+        bucket: written.bucket,
+        key: written.key,
+        format: writer.format,
+        size: written.size,
+        parts: written.parts,
+        ...etag,
+      },
+    };
+  }
+
+  async abort(): Promise<void> {
+    await this.#writer?.object.abort();
+  }
+
+  #open(): { object: S3ObjectWriter; records: RecordWriter; format: RecordFormat } {
+    if (this.#writer !== undefined) return this.#writer;
+    const format = this.#requested?.format ?? 'ndjson';
+    const key =
+      this.#requested?.key ??
+      `${this.#client.options.outputPrefix}${safeName(this.#correlationId)}.${format}`;
+    const address = this.#client.address(this.#requested?.bucket, key);
+    const object = new S3ObjectWriter(address, { contentType: FORMAT_CONTENT_TYPES[format] });
+    const sink = { write: (chunk: Buffer | string) => object.write(chunk) };
+    let records: RecordWriter;
+    if (format === 'csv') records = csvWriter(sink);
+    else if (format === 'ndjson') records = ndjsonWriter(sink);
+    else throw new NotSupportedError(`Writing ${format} records is not supported yet`);
+    this.#writer = { object, records, format };
+    return this.#writer;
+  }
+}
+
+/** A correlation id as a key segment: anything but letters, digits, `-`, `_` and `.` becomes `_`. */
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || 'output';
+}

@@ -1,0 +1,50 @@
+/**
+ * The Data Transform connector: record transforms declared as data (a JSONata expression, schemas on both
+ * sides), records inline or by claim check in S3, on every trigger (HTTP, SQS, Step Functions, direct
+ * invoke, library use) from one declaration.
+ */
+import { defineConnector } from '@circle-core/core';
+import { TransformClient } from './client.ts';
+import { clientOptions, TransformConfig } from './config.ts';
+import {
+  TestExpressionInput,
+  TestExpressionOutput,
+  TransformRecordsInput,
+  TransformRecordsOutput,
+} from './models.ts';
+
+/**
+ * @example
+ * ```ts
+ * await connector.run('transform-records', { expression: '{ "id": id }', records: [{ id: 1 }] });
+ * ```
+ */
+export const connector = defineConnector({
+  name: 'transform',
+  version: '1.0.0',
+  config: TransformConfig,
+  setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
+  operations: (op) => ({
+    'transform-records': op({
+      // Writes an object only for a large output, under a key named by the request or the correlation id.
+      effect: 'write',
+      description:
+        'Maps records with a JSONata expression, checked against input and output schemas; records inline or in S3, output inline or to S3',
+      input: TransformRecordsInput,
+      output: TransformRecordsOutput,
+      measures: (output) => ({ recordsRead: output.read, recordsRejected: output.rejectedCount }),
+      run: (input, { client, correlationId }) => client.transformRecords(input, correlationId),
+    }),
+    'test-expression': op({
+      description:
+        'Compiles a JSONata expression (a syntax error names its position) and evaluates it on a sample',
+      input: TestExpressionInput,
+      output: TestExpressionOutput,
+      run: (input, { client }) => client.testExpression(input),
+    }),
+  }),
+  healthCheck: ({ client }) => client.ping(),
+});
+
+/** The Lambda entry point for every trigger. */
+export const handler = connector.handler;

@@ -1,0 +1,154 @@
+/**
+ * The Data Transform connector's models: each operation's input and output (every field described, inputs
+ * refusing unknown fields) and the record models a request may name instead of giving a JSON Schema.
+ */
+import * as z from 'zod';
+import { RECORD_FORMATS } from '#shared/data/formats.ts';
+import { type RecordModels, RecordSchemaSpec } from '#shared/data/record-schemas.ts';
+import { BucketName, ObjectKey } from '#shared/models/object-storage.ts';
+
+/** The most records a request may carry inline (larger inputs travel by claim check). */
+export const MAX_INLINE_RECORDS = 10_000;
+/** Rejections listed in an answer; `rejectedCount` counts them all. */
+export const MAX_LISTED_REJECTIONS = 100;
+
+/** An order as the examples, the sample data and the workflows exchange it. */
+export const OrderV1 = z.object({
+  id: z.union([z.string().min(1), z.number().int()]),
+  customer: z.string().min(1),
+  total: z.coerce.number().nonnegative(),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as "EUR"'),
+  createdAt: z.string().optional(),
+});
+
+/** An order reduced to what a warehouse table keeps. */
+export const OrderRowV1 = z.strictObject({
+  order_id: z.string().min(1),
+  customer: z.string().min(1),
+  total_cents: z.number().int().nonnegative(),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+});
+
+/** The models a request names with `{ "model": "<name>" }`. */
+export const RECORD_MODELS: RecordModels = { 'order.v1': OrderV1, 'order-row.v1': OrderRowV1 };
+
+const Expression = z
+  .string()
+  .min(1)
+  .max(20_000)
+  .describe(
+    'A JSONata expression evaluated once per record, the record as its input (`$`), e.g. "{ \\"id\\": $string(id), \\"name\\": $uppercase(name) }"',
+  );
+
+const FormatName = z.enum(RECORD_FORMATS);
+
+/** Records in an object: the claim check of a large input. */
+export const ObjectSource = z.strictObject({
+  key: ObjectKey.describe('The object holding the records, e.g. "incoming/orders.ndjson"'),
+  bucket: BucketName.optional().describe('Its bucket; default TRANSFORM_BUCKET'),
+  format: FormatName.optional().describe(
+    'How the records are written; default from the key (.csv, .parquet), else ndjson',
+  ),
+});
+export type ObjectSource = z.output<typeof ObjectSource>;
+
+const Bindings = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.unknown())
+  .describe('Values the expression reads as variables: `{ "rate": 1.1 }` is `$rate`, e.g. { "rate": 1.1 }');
+
+export const TransformRecordsInput = z.strictObject({
+  expression: Expression,
+  records: z
+    .union([z.array(z.unknown()).max(MAX_INLINE_RECORDS), ObjectSource])
+    .describe(
+      `The records: up to ${MAX_INLINE_RECORDS} inline, or an object holding them (claim check), e.g. [{"id":1,"name":"Ada Lovelace"}]`,
+    ),
+  inputSchema: RecordSchemaSpec.optional().describe(
+    'Schema every input record must match before the expression runs; a record that fails is rejected',
+  ),
+  outputSchema: RecordSchemaSpec.optional().describe(
+    'Schema every output record must match; a record whose result fails is rejected',
+  ),
+  bindings: Bindings.optional(),
+  output: z
+    .strictObject({
+      key: ObjectKey.optional().describe(
+        'The object to write; default <TRANSFORM_OUTPUT_PREFIX><correlation id>.<format>',
+      ),
+      bucket: BucketName.optional().describe('Its bucket; default TRANSFORM_BUCKET'),
+      format: FormatName.optional().describe('Format of the object; default ndjson'),
+    })
+    .optional()
+    .describe(
+      'Write the output records to an object (claim check) instead of answering them; without it they are answered inline unless larger than TRANSFORM_INLINE_MAX_BYTES',
+    ),
+});
+export type TransformRecordsInput = z.output<typeof TransformRecordsInput>;
+
+const Problem = z.object({
+  pointer: z.string().describe('JSON pointer into the record, "" for the record itself'),
+  message: z.string().describe('What is wrong there'),
+});
+
+export const Rejection = z.object({
+  index: z.number().int().nonnegative().describe('0-based index of the input record'),
+  stage: z
+    .enum(['read', 'input', 'expression', 'output'])
+    .describe(
+      'read: unreadable; input: failed inputSchema; expression: evaluation failed; output: failed outputSchema',
+    ),
+  message: z.string().describe('Why, without the record'),
+  problems: z.array(Problem).optional().describe('The schema problems, at most five'),
+});
+export type Rejection = z.output<typeof Rejection>;
+
+export const WrittenObjectInfo = z.object({
+  bucket: z.string().describe('Bucket of the output object'),
+  key: z.string().describe('Key of the output object'),
+  format: FormatName.describe('Its format'),
+  size: z.number().int().nonnegative().describe('Its size in bytes'),
+  etag: z.string().optional().describe('Its entity tag'),
+  parts: z.number().int().positive().describe('Parts it was uploaded in'),
+});
+export type WrittenObjectInfo = z.output<typeof WrittenObjectInfo>;
+
+export const TransformRecordsOutput = z.object({
+  read: z.number().int().nonnegative().describe('Input records read (rejected ones included)'),
+  written: z.number().int().nonnegative().describe('Output records produced'),
+  skipped: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('Input records for which the expression answered nothing (a filter), so no output'),
+  rejectedCount: z.number().int().nonnegative().describe('Input records rejected, all stages'),
+  rejected: z
+    .array(Rejection)
+    .describe(`The first ${MAX_LISTED_REJECTIONS} rejections, by index; the other records were kept`),
+  records: z.array(z.unknown()).optional().describe('The output records, when answered inline'),
+  object: WrittenObjectInfo.optional().describe('The output object, when written to S3 (claim check)'),
+});
+export type TransformRecordsOutput = z.output<typeof TransformRecordsOutput>;
+
+export const TestExpressionInput = z.strictObject({
+  expression: Expression,
+  sample: z
+    .unknown()
+    .optional()
+    .describe('A record to evaluate the expression on, e.g. {"id":1,"name":"Ada Lovelace"}'),
+  bindings: Bindings.optional(),
+});
+export type TestExpressionInput = z.output<typeof TestExpressionInput>;
+
+export const TestExpressionOutput = z.object({
+  valid: z.literal(true).describe('The expression compiled (a syntax error is a 400 naming the position)'),
+  result: z.unknown().optional().describe('What it answered for the sample; absent when it matched nothing'),
+  error: z
+    .object({
+      code: z.string().describe('JSONata error code, e.g. "T2002", or result_too_large'),
+      message: z.string().describe('The message with the position it points at'),
+      position: z.number().int().optional().describe('Character offset in the expression'),
+    })
+    .optional()
+    .describe('Why evaluating the sample failed, when it did'),
+});
+export type TestExpressionOutput = z.output<typeof TestExpressionOutput>;
