@@ -28,6 +28,13 @@ export const WORKFLOWS = [
     summary: 'An opened GitHub issue: raw event archived to S3, row upserted into PostgreSQL, Slack message',
   },
   {
+    name: 'issue-label',
+    logicalId: 'IssueLabelStateMachine',
+    trigger: 'on-demand',
+    summary:
+      'The issue-triage variant: a model (OpenAI, Anthropic or Bedrock, chosen by input) labels a GitHub issue with a structured output; the validated labels are added to it',
+  },
+  {
     name: 'nightly-export',
     logicalId: 'NightlyExportStateMachine',
     trigger: 'schedule',

@@ -147,6 +147,15 @@ const RAG_ANSWER: Json = {
   collection: 'validation',
 };
 
+const ISSUE_LABEL: Json = {
+  owner: 'octo',
+  repo: 'hello',
+  number: 7,
+  title: 'Crash on start',
+  body: 'Stack trace attached',
+  provider: 'openai',
+};
+
 /** Rows for a required non-empty string field. */
 const NOT_A_STRING: [string, Json | typeof MISSING][] = [
   ['missing', MISSING],
@@ -207,6 +216,28 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
     ]),
     ...badField(RAG_INGEST, 'collection', NOT_A_STRING),
     ...badField(RAG_INGEST, 'correlationId', [['a number', 42]]),
+  ],
+  'issue-label': [
+    ...notAnObject(ISSUE_LABEL),
+    ...badField(ISSUE_LABEL, 'owner', NOT_A_STRING),
+    ...badField(ISSUE_LABEL, 'repo', NOT_A_STRING),
+    ...badField(ISSUE_LABEL, 'number', [
+      ['missing', MISSING],
+      ['a string', '7'],
+      ['zero', 0],
+      ['a fraction', 7.5],
+    ]),
+    ...badField(ISSUE_LABEL, 'title', NOT_A_STRING),
+    ...badField(ISSUE_LABEL, 'body', [
+      ['a number', 7],
+      ['an object', { text: 'x' }],
+    ]),
+    ...badField(ISSUE_LABEL, 'provider', [
+      ['missing', MISSING],
+      ['a boolean', true],
+      ['not a provider', 'gemini'],
+    ]),
+    ...badField(ISSUE_LABEL, 'correlationId', [['a number', 42]]),
   ],
   'rag-answer': [
     ...notAnObject(RAG_ANSWER),
@@ -435,7 +466,7 @@ let world: WorkflowWorld;
 
 beforeAll(async () => {
   world = await startWorkflowWorld();
-}, 90_000);
+}, 240_000);
 
 afterAll(async () => {
   await world?.close();

@@ -32,7 +32,16 @@ import {
   type ListIssuesQuery,
   type RepositoryFile,
 } from '#shared/models/source-control.ts';
-import { ContentAnswer, decodeFile, RawComment, RawIssue, toComment, toIssue } from './responses.ts';
+import type { AddLabelsInput, AddLabelsOutput } from './models.ts';
+import {
+  ContentAnswer,
+  decodeFile,
+  RawComment,
+  RawIssue,
+  RawLabels,
+  toComment,
+  toIssue,
+} from './responses.ts';
 
 /** GitHub answers a secondary rate limit without `Retry-After` sometimes; its docs say wait a minute. */
 const SECONDARY_LIMIT_WAIT_MS = 60_000;
@@ -173,6 +182,25 @@ export class GitHubApi {
       notFound: `Issue #${issueNumber} in ${owner}/${repo}`,
     });
     return toComment(raw, issueNumber);
+  }
+
+  /**
+   * Adds labels to an issue (`POST .../issues/{number}/labels`). Adding a label the issue already has
+   * changes nothing, so a repeat is harmless.
+   *
+   * @example
+   * ```ts
+   * await github.addLabels({ owner: 'octo', repo: 'hello', issueNumber: 7, labels: ['bug'] }); // { labels: ['bug'] }
+   * ```
+   */
+  async addLabels(input: AddLabelsInput): Promise<AddLabelsOutput> {
+    const { owner, repo, issueNumber, labels } = input;
+    const raw = await this.#rest.post(`${repoPath(owner, repo)}/issues/${issueNumber}/labels`, RawLabels, {
+      json: { labels },
+      what: 'labels',
+      notFound: `Issue #${issueNumber} in ${owner}/${repo}`,
+    });
+    return { issueNumber, labels: raw.map((label) => label.name) };
   }
 
   /**

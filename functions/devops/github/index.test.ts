@@ -85,6 +85,38 @@ describe('Trigger: HTTP', () => {
     });
   });
 
+  it('serves add-labels: the names are added once, a repeat changes nothing, an unknown issue is a 404', async () => {
+    // Prepare
+    const created = await http('/github/create-issue', { ...REPO, title: 'To label', labels: ['ops'] });
+    const { number } = JSON.parse(created.body) as { number: number };
+    const input = { ...REPO, issueNumber: number, labels: ['bug', 'ops', 'bug'] };
+
+    // Act
+    const first = await http('/github/add-labels', input, { 'idempotency-key': 'labels-1' });
+    const again = await task('add-labels', input);
+    const missing = await http('/github/add-labels', { ...input, issueNumber: 9999 });
+    const empty = await http('/github/add-labels', { ...input, labels: [] });
+
+    // Assess
+    expect(first.statusCode).toBe(200);
+    expect(JSON.parse(first.body)).toEqual({ issueNumber: number, labels: ['ops', 'bug'] });
+    expect(again).toEqual({ issueNumber: number, labels: ['ops', 'bug'] });
+    const sent = stack.github.requests.filter((request) => request.route === 'add-labels');
+    expect(sent.map((request) => request.path)).toEqual([
+      `/repos/octo/hello/issues/${number}/labels`,
+      `/repos/octo/hello/issues/${number}/labels`,
+      '/repos/octo/hello/issues/9999/labels',
+    ]);
+    expect(sent[0]?.body).toEqual({ labels: ['bug', 'ops', 'bug'] });
+    expect(missing.statusCode).toBe(404);
+    expect(empty.statusCode).toBe(400);
+    expect(JSON.parse(empty.body).errors).toEqual([{ pointer: '/labels', message: expect.any(String) }]);
+    expect(stack.github.issues('octo/hello').find((issue) => issue.number === number)?.labels).toEqual([
+      'ops',
+      'bug',
+    ]);
+  });
+
   it('answers problem+json 404 for a missing file and 400 for invalid input', async () => {
     // Act
     const missing = await http('/github/get-file', { ...REPO, path: 'nope.md' });

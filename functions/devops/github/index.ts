@@ -3,6 +3,8 @@ import { githubAuthFromConfig, githubCredentialSecret } from './auth.ts';
 import { GITHUB_CAPABILITIES, GitHubApi, githubApi } from './client.ts';
 import { GitHubConfig } from './config.ts';
 import {
+  AddLabelsInput,
+  AddLabelsOutput,
   CommentOnIssueInput,
   CreateIssueInput,
   GetFileInput,
@@ -30,7 +32,7 @@ import { receiveWebhook } from './webhook.ts';
  */
 export const connector = defineConnector({
   name: 'github',
-  version: '1.0.0',
+  version: '1.1.0',
   config: GitHubConfig,
   capabilities: [...GITHUB_CAPABILITIES, 'webhooks', 'issue-sync'],
   setup: {
@@ -61,6 +63,14 @@ export const connector = defineConnector({
       input: CommentOnIssueInput,
       output: IssueComment,
       run: (input, { client }) => client.commentOnIssue(input),
+    }),
+    'add-labels': op({
+      effect: 'write',
+      description:
+        'Adds labels to an issue or pull request (a label it already has is kept once, so a repeat changes nothing)',
+      input: AddLabelsInput,
+      output: AddLabelsOutput,
+      run: (input, { client }) => client.addLabels(input),
     }),
     'list-issues': op({
       description: 'Lists one page of issues with filters; nextCursor reads the next page',

@@ -1,9 +1,9 @@
 /**
  * The GitHub connector's operation schemas: the source control models from `shared/models`, plus the
- * connector's own `sync-issues` input and output.
+ * connector's own `add-labels` and `sync-issues` inputs and outputs.
  */
 import * as z from 'zod';
-import { RepositoryName, RepositoryOwner } from '#shared/models/source-control.ts';
+import { RepositoryName, RepositoryOwner, RepositoryRef } from '#shared/models/source-control.ts';
 
 export {
   CommentOnIssueInput,
@@ -42,3 +42,25 @@ export const SyncIssuesOutput = z.object({
     .describe('advanced; unchanged (nothing newer); superseded (an overlapping run moved it further)'),
 });
 export type SyncIssuesOutput = z.infer<typeof SyncIssuesOutput>;
+
+/** Input of `add-labels`: names added to what the issue has (GitHub's limit is 50 characters a name). */
+export const AddLabelsInput = RepositoryRef.extend({
+  issueNumber: z
+    .number()
+    .int()
+    .positive()
+    .describe('The number of the issue or pull request to label, e.g. 7'),
+  labels: z
+    .array(z.string().min(1).max(50))
+    .min(1)
+    .max(100)
+    .describe('Label names to add, e.g. ["bug"]; one the repository lacks is created by GitHub'),
+});
+export type AddLabelsInput = z.infer<typeof AddLabelsInput>;
+
+/** Output of `add-labels`. */
+export const AddLabelsOutput = z.object({
+  issueNumber: z.number().int().positive().describe('The issue that was labelled'),
+  labels: z.array(z.string()).describe('Every label the issue has now, the added ones included'),
+});
+export type AddLabelsOutput = z.infer<typeof AddLabelsOutput>;

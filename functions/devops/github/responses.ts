@@ -25,6 +25,9 @@ export const RawIssue = z.object({
   pull_request: z.unknown().optional(),
 });
 
+/** The answer of `POST .../issues/{number}/labels`: every label the issue has. */
+export const RawLabels = z.array(z.object({ name: z.string() }));
+
 export const RawComment = z.object({
   id: z.number().int().positive(),
   body: z.string().nullish(),

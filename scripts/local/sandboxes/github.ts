@@ -13,6 +13,9 @@
  * - `POST /repos/{owner}/{repo}/issues/{number}/comments` (201; 404 for an unknown issue)
  * - `GET` and `PATCH /repos/{owner}/{repo}/issues/{number}` (title, body, labels, assignees, `state` open|closed;
  *   422 Validation Failed naming `title` or `state`; 404 for an unknown issue)
+ * - `POST /repos/{owner}/{repo}/issues/{number}/labels` (`{ labels: [names] }` added to the issue's labels,
+ *   a name it already has is not added twice; answers 200 with every label of the issue; 422 Validation
+ *   Failed without a non-empty array of non-empty names; 404 for an unknown issue)
  * - `GET /repos/{owner}/{repo}/contents/{path}` (`ref`; a file is `{ type: 'file', encoding: 'base64',
  *   content }` with the base64 wrapped every 60 characters, a directory is an array, files over 1 MB have
  *   `encoding: 'none'` and empty content; 404 `Not Found`, or `No commit found for the ref x`)
@@ -73,6 +76,7 @@ export type GitHubRoute =
   | 'list-issues'
   | 'create-issue'
   | 'create-comment'
+  | 'add-labels'
   | 'get-content'
   | 'create-installation-token'
   | 'unknown';
@@ -662,6 +666,28 @@ function updateIssue(context: RouteContext<GitHubStore>, now: () => number): Ans
   return json(200, issueJson(context.url, repo, issue));
 }
 
+/**
+ * `POST /repos/{owner}/{repo}/issues/{number}/labels`: adds the names to the issue's labels (a label the
+ * repository does not have yet is created, as on GitHub) and answers every label the issue now has.
+ */
+function addLabels(context: RouteContext<GitHubStore>, now: () => number): Answer {
+  const { repo, issue } = issueOf(context);
+  const names = objectBody(parseBody(context.request.rawBody))['labels'];
+  if (
+    !Array.isArray(names) ||
+    names.length === 0 ||
+    names.some((name) => typeof name !== 'string' || name === '' || name.length > 50)
+  ) {
+    fail(422, 'Validation Failed', { errors: [{ resource: 'Label', code: 'invalid', field: 'labels' }] });
+  }
+  const added = (names as string[]).filter((name) => !issue.labels.includes(name));
+  if (added.length > 0) {
+    issue.labels = [...issue.labels, ...new Set(added)];
+    issue.updatedAt = iso(now());
+  }
+  return json(200, issueJson(context.url, repo, issue)['labels']);
+}
+
 function createComment(context: RouteContext<GitHubStore>, now: () => number): Answer {
   const { state, url, params } = context;
   const repo = repoOf(context);
@@ -890,6 +916,12 @@ export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<
           method: 'POST',
           path: '/repos/:owner/:repo/issues/:number/comments',
           handle: (context) => createComment(context, now),
+        },
+        {
+          name: 'add-labels',
+          method: 'POST',
+          path: '/repos/:owner/:repo/issues/:number/labels',
+          handle: (context) => addLabels(context, now),
         },
         {
           name: 'get-content',
