@@ -1,5 +1,17 @@
 export { type Connector, type ConnectorHandler, defineConnector } from './define.ts';
 export { correlationIdFrom, parseEnvelope } from './envelope.ts';
+export {
+  eventStreamHead,
+  STREAM_DEADLINE_MARGIN_MS,
+  type StreamContext,
+  type StreamEvent,
+  type StreamingRuntime,
+  type StreamOperation,
+  type StreamOutcome,
+  sseFrame,
+  streamingHandler,
+  writeEventStream,
+} from './event-stream.ts';
 export { DEFAULT_MAX_BODY_BYTES, problemResponse } from './http-adapter.ts';
 export {
   assertResponseFits,

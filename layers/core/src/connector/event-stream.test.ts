@@ -1,0 +1,246 @@
+/**
+ * The kit's response streaming over a real HTTP server: a node:http server plays the function URL, a
+ * stand-in for the Lambda runtime's `awslambda` hooks hands the handler the server's response as its
+ * response stream, and the client reads the body with fetch as it arrives. No timing assertions: the
+ * producer waits for the client to have read a frame before it produces the next one.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { UnavailableError } from '../errors.ts';
+import {
+  STREAM_DEADLINE_MARGIN_MS,
+  type StreamEvent,
+  type StreamingRuntime,
+  type StreamOperation,
+  sseFrame,
+  streamingHandler,
+} from './event-stream.ts';
+
+type Serve = (event: APIGatewayProxyEventV2, stream: Writable, context: Context) => Promise<void>;
+
+/** What the Lambda runtime does with a streamed response, on a node:http response. */
+const runtime: StreamingRuntime = {
+  streamifyResponse: (handler) => handler,
+  HttpResponseStream: {
+    from(stream, metadata) {
+      (stream as ServerResponse).writeHead(metadata.statusCode, metadata.headers);
+      return stream;
+    },
+  },
+};
+
+let server: Server | undefined;
+
+afterEach(async () => {
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
+});
+
+/** Serves the handler the way a function URL does: the request as a payload 2.0 event. */
+async function serve(handler: Serve, remainingMs = 30_000): Promise<string> {
+  const listening = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const event = {
+      version: '2.0',
+      rawPath: request.url ?? '/',
+      headers: request.headers as Record<string, string>,
+      body: Buffer.concat(chunks).toString('utf8'),
+      isBase64Encoded: false,
+      requestContext: { http: { method: request.method ?? 'GET' } },
+    } as unknown as APIGatewayProxyEventV2;
+    const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => remainingMs } as Context;
+    await handler(event, response, context);
+  });
+  server = listening;
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+}
+
+/** Reads SSE frames from a response body as they arrive. */
+async function* frames(response: Response): AsyncGenerator<{ event: string; data: unknown }> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return;
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffered += decoder.decode(value, { stream: true });
+    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+      const frame = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
+      const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? 'null') as unknown;
+      yield { event, data };
+    }
+  }
+}
+
+const Input = z.strictObject({ text: z.string().min(1).describe('What to stream') });
+
+function post(url: string, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-correlation-id': 'corr-7' },
+    body: JSON.stringify(body),
+  });
+}
+
+describe('streamingHandler (Lambda response streaming through a function URL)', () => {
+  it('sends each frame as it is produced: the client reads the first before the last exists', async () => {
+    // Prepare: the producer makes the second word only once the client has read the first.
+    let readFirst: () => void = () => undefined;
+    const firstRead = new Promise<void>((resolve) => {
+      readFirst = resolve;
+    });
+    const produced: string[] = [];
+    const words: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run({ text }) {
+        const [first = '', ...rest] = text.split(' ');
+        produced.push(first);
+        yield { event: 'delta', data: { text: first } };
+        await firstRead;
+        for (const word of rest) {
+          produced.push(word);
+          yield { event: 'delta', data: { text: ` ${word}` } };
+        }
+        yield { event: 'done', data: { words: produced.length } };
+      },
+    };
+    const url = await serve(streamingHandler('echo', { 'words-stream': words }, runtime) as Serve);
+
+    // Act
+    const response = await post(`${url}/echo/words-stream`, { text: 'hello streaming world' });
+    const received: { event: string; data: unknown }[] = [];
+    let producedWhenFirstRead: string[] = [];
+    for await (const frame of frames(response)) {
+      received.push(frame);
+      if (received.length === 1) {
+        producedWhenFirstRead = [...produced];
+        readFirst();
+      }
+    }
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('x-correlation-id')).toBe('corr-7');
+    expect(producedWhenFirstRead).toEqual(['hello']);
+    expect(received).toEqual([
+      { event: 'delta', data: { text: 'hello' } },
+      { event: 'delta', data: { text: ' streaming' } },
+      { event: 'delta', data: { text: ' world' } },
+      { event: 'done', data: { words: 3 } },
+    ]);
+  });
+
+  it('ends with an error frame (the problem, no internals) when the producer fails mid-stream', async () => {
+    // Prepare
+    const failing: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run() {
+        yield { event: 'delta', data: { text: 'Hel' } };
+        throw new UnavailableError('The provider closed the stream');
+      },
+    };
+    const crashing: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run() {
+        yield* [] as StreamEvent[];
+        throw new Error('secret internals at db://user:pw@host');
+      },
+    };
+    const url = await serve(streamingHandler('echo', { failing, crashing }, runtime) as Serve);
+
+    // Act
+    const failed = [];
+    for await (const frame of frames(await post(`${url}/failing`, { text: 'x' }))) failed.push(frame);
+    const crashed = [];
+    for await (const frame of frames(await post(`${url}/crashing`, { text: 'x' }))) crashed.push(frame);
+
+    // Assess
+    expect(failed).toEqual([
+      { event: 'delta', data: { text: 'Hel' } },
+      {
+        event: 'error',
+        data: {
+          correlationId: 'corr-7',
+          error: expect.objectContaining({
+            name: 'UnavailableError',
+            status: 503,
+            detail: 'The provider closed the stream',
+          }),
+        },
+      },
+    ]);
+    expect(crashed).toHaveLength(1);
+    expect(crashed[0]).toMatchObject({ event: 'error', data: { error: { status: 500 } } });
+    expect(JSON.stringify(crashed)).not.toContain('secret');
+  });
+
+  it('honours the time budget: a producer still running at the deadline is stopped with a TimeoutError frame', async () => {
+    // Prepare: the producer never ends by itself; only its abort signal releases it.
+    let aborted = false;
+    const hanging: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run(_input, { signal }) {
+        yield { event: 'delta', data: { text: 'first' } };
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        aborted = true;
+      },
+    };
+    const url = await serve(
+      streamingHandler('echo', { hanging }, runtime) as Serve,
+      STREAM_DEADLINE_MARGIN_MS + 300,
+    );
+
+    // Act
+    const received = [];
+    for await (const frame of frames(await post(`${url}/hanging`, { text: 'x' }))) received.push(frame);
+
+    // Assess
+    expect(received.map((frame) => frame.event)).toEqual(['delta', 'error']);
+    expect(received[1]?.data).toMatchObject({ error: { name: 'TimeoutError', status: 504 } });
+    expect(aborted).toBe(true);
+  });
+
+  it('refuses bad input and unknown operations before streaming, as RFC 9457 problems', async () => {
+    // Prepare
+    const echo: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run({ text }) {
+        yield { event: 'delta', data: { text } };
+      },
+    };
+    const url = await serve(streamingHandler('echo', { echo }, runtime) as Serve);
+
+    // Act
+    const invalid = await post(`${url}/echo`, { text: '' });
+    const unknown = await post(`${url}/nope`, { text: 'x' });
+    const notJson = await fetch(`${url}/echo`, { method: 'POST', body: '{' });
+
+    // Assess
+    expect(invalid.status).toBe(400);
+    expect(invalid.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await invalid.json()) as { errors: unknown[] }).errors).toEqual([
+      { pointer: '/text', message: expect.any(String) },
+    ]);
+    expect(unknown.status).toBe(404);
+    expect(notJson.status).toBe(400);
+  });
+
+  it('writes one-line JSON data per frame', () => {
+    expect(sseFrame('delta', { text: 'a\nb' })).toBe('event: delta\ndata: {"text":"a\\nb"}\n\n');
+    expect(sseFrame('bad\nname', 1)).toBe('event: badname\ndata: 1\n\n');
+  });
+
+  it('needs the Lambda runtime (or a stand-in) to stream', () => {
+    expect(() => streamingHandler('echo', {}, {} as StreamingRuntime)).toThrow(/awslambda/);
+  });
+});

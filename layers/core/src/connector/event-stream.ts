@@ -1,0 +1,227 @@
+/**
+ * Response streaming for HTTP callers, once for every connector: an operation that produces its answer
+ * piece by piece (a model's tokens) is served through a Lambda function URL with
+ * `InvokeMode: RESPONSE_STREAM`, the handler wrapped with `awslambda.streamifyResponse`, and the caller gets
+ * `text/event-stream`: one Server-Sent Events frame per piece as it is produced (`event: <type>` and
+ * `data: <JSON>`), an `error` frame when the producer fails after the stream started (the status line is
+ * already sent by then), and nothing after the time budget: the stream ends with a `TimeoutError` frame
+ * before Lambda would cut it. A request refused before the first frame (bad input, unknown operation) is an
+ * ordinary RFC 9457 problem with its status. Queue and Step Functions callers never come here: they get the
+ * whole answer from the connector's usual handler.
+ */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type * as z from 'zod';
+import { NotFoundError, TimeoutError, toConnectorError, toProblem, ValidationError } from '../errors.ts';
+import { parseInput } from './runtime.ts';
+
+/** One frame of a stream: its SSE event name and its JSON data. */
+export interface StreamEvent {
+  event: string;
+  data: unknown;
+}
+
+/** What a stream operation is given besides its input. */
+export interface StreamContext {
+  correlationId: string;
+  /** Epoch milliseconds the stream must have ended by (the invocation's deadline less a margin). */
+  deadline: number;
+  /** Aborted when the deadline passes or the caller goes away: pass it to the provider call. */
+  signal: AbortSignal;
+}
+
+/** A streamed operation: validated input in, frames out. */
+export interface StreamOperation<I extends z.ZodType = z.ZodType> {
+  input: I;
+  run(input: z.output<I>, context: StreamContext): AsyncIterable<StreamEvent>;
+}
+
+/** How a stream ended. */
+export interface StreamOutcome {
+  frames: number;
+  /** Set when the stream ended with an error frame. */
+  error?: { name: string; code: string };
+}
+
+/** The margin kept before the invocation's deadline to send the timeout frame and end the stream. */
+export const STREAM_DEADLINE_MARGIN_MS = 1_000;
+
+/**
+ * One Server-Sent Events frame. JSON text has no raw line breaks, so `data` is one line.
+ *
+ * @example
+ * ```ts
+ * sseFrame('delta', { text: 'Hel' }); // 'event: delta\ndata: {"text":"Hel"}\n\n'
+ * ```
+ */
+export function sseFrame(event: string, data: unknown): string {
+  return `event: ${event.replace(/[\r\n]/g, '')}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * The status and headers of a stream, for `awslambda.HttpResponseStream.from`.
+ *
+ * @example
+ * ```ts
+ * const out = awslambda.HttpResponseStream.from(responseStream, eventStreamHead(correlationId));
+ * ```
+ */
+export function eventStreamHead(correlationId: string): {
+  statusCode: number;
+  headers: Record<string, string>;
+} {
+  return {
+    statusCode: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-correlation-id': correlationId,
+    },
+  };
+}
+
+async function write(target: Writable, text: string): Promise<void> {
+  if (target.destroyed) throw new Error('the caller went away');
+  if (!target.write(text)) await once(target, 'drain');
+}
+
+/** The error frame's data: the problem without internals, and the correlation id. */
+function errorData(error: unknown, correlationId: string): Record<string, unknown> {
+  const err = toConnectorError(error);
+  return { error: { name: err.name, ...toProblem(err) }, correlationId };
+}
+
+/**
+ * Writes `events` to `target` as SSE frames, each as soon as it is produced (waiting for the target to
+ * drain, so a slow reader slows the producer instead of filling memory). A producer failure becomes an
+ * `error` frame; at the deadline the producer is stopped (its signal aborted, its iterator returned) and a
+ * `TimeoutError` frame ends the stream. The target is always ended.
+ *
+ * @example
+ * ```ts
+ * await writeEventStream(responseStream, frames(), { correlationId, deadline, controller });
+ * ```
+ */
+export async function writeEventStream(
+  target: Writable,
+  events: AsyncIterable<StreamEvent>,
+  options: { correlationId: string; deadline: number; controller?: AbortController },
+): Promise<StreamOutcome> {
+  const iterator = events[Symbol.asyncIterator]();
+  let frames = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), Math.max(0, options.deadline - Date.now()));
+  });
+  let failure: unknown;
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), expired]);
+      if (next === 'expired') {
+        options.controller?.abort(new TimeoutError('The stream ran out of time'));
+        void iterator.return?.().catch(() => undefined);
+        failure = new TimeoutError('The stream ran out of its time budget and was ended');
+        break;
+      }
+      if (next.done === true) break;
+      await write(target, sseFrame(next.value.event, next.value.data));
+      frames += 1;
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    clearTimeout(timer);
+  }
+  let outcome: StreamOutcome = { frames };
+  if (failure !== undefined) {
+    const err = toConnectorError(failure);
+    outcome = { frames, error: { name: err.name, code: err.code } };
+    if (!target.destroyed) {
+      await write(target, sseFrame('error', errorData(err, options.correlationId))).catch(() => undefined);
+    }
+  }
+  if (!target.destroyed) target.end();
+  return outcome;
+}
+
+/** The Lambda runtime's streaming hooks (a global there; the local stack and tests provide their own). */
+export interface StreamingRuntime {
+  streamifyResponse<E>(
+    handler: (event: E, responseStream: Writable, context: Context) => Promise<void>,
+  ): unknown;
+  HttpResponseStream: {
+    from(stream: Writable, metadata: { statusCode: number; headers: Record<string, string> }): Writable;
+  };
+}
+
+function streamingRuntime(): StreamingRuntime | undefined {
+  return (globalThis as { awslambda?: StreamingRuntime }).awslambda;
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+function readBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === '') return {};
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ValidationError('The request body is not JSON', [{ pointer: '/', message: 'Invalid JSON' }]);
+  }
+}
+
+/**
+ * A function URL handler (payload 2.0, `InvokeMode: RESPONSE_STREAM`) serving the named stream operations
+ * at `POST /<operation>` (or `POST /<connector>/<operation>`): the body is validated against the
+ * operation's input before anything is sent, then the frames stream. Wrapped with the runtime's
+ * `awslambda.streamifyResponse`; `runtime` replaces the global (the local stack, tests).
+ *
+ * @example
+ * ```ts
+ * export const streamHandler = streamingHandler('openai', { 'chat-stream': { input: ChatInput, run: streamChat } });
+ * ```
+ */
+export function streamingHandler(
+  name: string,
+  operations: Record<string, StreamOperation>,
+  runtime: StreamingRuntime | undefined = streamingRuntime(),
+): unknown {
+  if (typeof runtime?.streamifyResponse !== 'function') {
+    throw new Error('Lambda response streaming (awslambda.streamifyResponse) is not available here');
+  }
+  const serve = async (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => {
+    const correlationId = header(event, 'x-correlation-id') ?? context.awsRequestId;
+    const deadline = Date.now() + context.getRemainingTimeInMillis() - STREAM_DEADLINE_MARGIN_MS;
+    const segments = (event.rawPath ?? '/').split('/').filter((segment) => segment !== '');
+    const operationName = segments.length === 2 && segments[0] === name ? segments[1] : segments[0];
+    let input: unknown;
+    let operation: StreamOperation | undefined;
+    try {
+      operation = operationName === undefined ? undefined : operations[operationName];
+      if (operation === undefined || event.requestContext?.http?.method?.toUpperCase() !== 'POST') {
+        throw new NotFoundError(`No stream operation POST ${(event.rawPath ?? '/').slice(0, 128)}`);
+      }
+      input = parseInput(operation.input, readBody(event));
+    } catch (error) {
+      const problem = toProblem(error);
+      const out = runtime.HttpResponseStream.from(responseStream, {
+        statusCode: problem.status,
+        headers: { 'content-type': 'application/problem+json', 'x-correlation-id': correlationId },
+      });
+      out.end(JSON.stringify(problem));
+      return;
+    }
+    const controller = new AbortController();
+    const out = runtime.HttpResponseStream.from(responseStream, eventStreamHead(correlationId));
+    out.once('close', () => controller.abort(new Error('the caller went away')));
+    const context2 = { correlationId, deadline, signal: controller.signal };
+    await writeEventStream(out, operation.run(input, context2), { correlationId, deadline, controller });
+  };
+  return runtime.streamifyResponse(serve);
+}
