@@ -389,8 +389,8 @@ export interface ShopifyApiOptions {
 }
 
 /**
- * Shopify's calls on parsed input (the runtime parsed it once). Queries carry a fresh idempotency key so
- * the core may retry them (after a 5xx, a timeout, or a THROTTLED answer, waiting what the cost needs);
+ * Shopify's calls on parsed input (the runtime parsed it once). Queries are sent `readOnly`, so the core
+ * may retry them (after a 5xx, a timeout, or a THROTTLED answer, waiting what the cost needs);
  * mutations are sent once, except after THROTTLED (Shopify ran nothing), retried here within the time left.
  *
  * @example
@@ -433,7 +433,7 @@ export class ShopifyApi {
           {
             json: { query: document, variables },
             what,
-            ...(mutation ? {} : { idempotencyKey: randomUUID() }),
+            ...(mutation ? {} : { readOnly: true }),
           },
         );
         this.#bucket.record(document, answer.body.extensions?.cost);

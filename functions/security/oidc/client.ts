@@ -4,7 +4,6 @@
  * (fetched through the core's HTTP client, so timeouts, retries and the circuit breaker are the core's);
  * opaque tokens are introspected (RFC 7662) with the client's credentials.
  */
-import { randomUUID } from 'node:crypto';
 import {
   AuthError,
   ClientCredentials,
@@ -349,8 +348,8 @@ export class OidcIssuer {
       method,
       url: target.href,
       untrustedUrl: !own,
-      // Every call here is a read (introspection included): safe to retry after a 429 or a 5xx.
-      ...(method === 'POST' ? { idempotencyKey: randomUUID() } : {}),
+      // Every call here is a read (introspection included): retried like a GET after a 429 or a 5xx.
+      readOnly: true,
       ...(options.headers === undefined ? {} : { headers: options.headers }),
       ...(options.body === undefined ? {} : { body: options.body }),
     });

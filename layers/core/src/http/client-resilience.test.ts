@@ -168,6 +168,27 @@ describe('Class: HttpClient', () => {
       ]);
     });
 
+    it('retries a read-only POST (a GraphQL query) like a GET, sending no idempotency header', async () => {
+      // Prepare
+      server.handle(sequence(reply(503), reply(200, { data: { shop: { name: 'Sandbox' } } })));
+
+      // Act
+      const response = await client().request({
+        method: 'POST',
+        path: '/graphql.json',
+        json: { query: '{ shop { name } }' },
+        readOnly: true,
+      });
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(server.requests).toHaveLength(2);
+      expect(server.requests.map((request) => request.headers['idempotency-key'])).toEqual([
+        undefined,
+        undefined,
+      ]);
+    });
+
     it('sends the key under a custom header name', async () => {
       // Act
       await client({ idempotencyHeader: 'X-Request-Key' }).request({

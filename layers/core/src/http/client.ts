@@ -221,7 +221,8 @@ export class HttpClient {
     const prepared = this.#prepare(request);
     const maxAttempts = positive('maxAttempts', request.maxAttempts, this.#settings.maxAttempts);
     const requestTimeoutMs = positive('timeoutMs', request.timeoutMs, this.#settings.timeoutMs);
-    const idempotent = IDEMPOTENT.has(request.method) || request.idempotencyKey !== undefined;
+    const idempotent =
+      IDEMPOTENT.has(request.method) || request.idempotencyKey !== undefined || request.readOnly === true;
     let attempt = 0;
     let refreshed = false;
     let free = false;

@@ -27,6 +27,11 @@ export interface HttpRequest {
   /** Sent as `options.idempotencyHeader`, the same on every attempt; makes POST/PATCH retryable. */
   idempotencyKey?: string;
   /**
+   * The call changes nothing at the provider although its method is POST (a GraphQL query, a token
+   * introspection): retried like a GET, with no idempotency header.
+   */
+  readOnly?: boolean;
+  /**
    * A 2xx answer's body as received, a Buffer (object downloads, binary media), not decoded as text or
    * JSON; a failed answer is still decoded for the error mapping.
    */

@@ -124,6 +124,8 @@ export interface RestCallOptions {
   bytes?: boolean;
   /** Makes a write retryable when the provider declares an idempotency header. */
   idempotencyKey?: string;
+  /** A POST that changes nothing (a GraphQL query): retried like a GET (`HttpRequest.readOnly`). */
+  readOnly?: boolean;
   /** What the answer is, for messages (`an issue list`); default the last path segment. */
   what?: string;
   /** The subject a 404 is about (`Repository octo/hello`): the NotFoundError then names it. */
@@ -352,6 +354,7 @@ export class RestClient {
     } else if (options.body !== undefined) request.body = options.body;
     if (Object.keys(headers).length > 0) request.headers = headers;
     if (options.idempotencyKey !== undefined) request.idempotencyKey = options.idempotencyKey;
+    if (options.readOnly === true) request.readOnly = true;
     if (options.bytes === true) request.bytes = true;
     let response: HttpResponse;
     try {
