@@ -47,10 +47,11 @@ export const WORKFLOWS = [
     summary: 'One text posted to many Slack channels; delivered and failed channels reported',
   },
   {
-    name: 'incident',
-    logicalId: 'IncidentStateMachine',
+    name: 'incident-response',
+    logicalId: 'IncidentResponseStateMachine',
     trigger: 'on-demand',
-    summary: 'An alert paged on PagerDuty (dedup key), a Jira issue opened and the channel told on Slack',
+    summary:
+      'An alert triggered, acknowledged or resolved on PagerDuty (dedup key), the on-call person texted via Twilio, a Jira or GitLab issue found by label or opened, closed on resolve, and Slack or Teams told; a redelivery repeats nothing, a provider that fails is reported',
   },
   {
     name: 'object-mirror',

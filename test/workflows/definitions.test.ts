@@ -54,6 +54,12 @@ async function functionTimeouts(): Promise<Record<string, number>> {
     'database/postgres',
     'notifications/slack',
     'devops/github',
+    // incident-response's providers.
+    'devops/pagerduty',
+    'devops/jira',
+    'devops/gitlab',
+    'notifications/teams',
+    'notifications/twilio',
     ...ai,
     ...mirror,
   ]) {

@@ -81,14 +81,26 @@ const BROADCAST: Json = { channels: ['#general', 'C0RANDOM'], text: 'Maintenance
 
 const NIGHTLY_EXPORT: Json = { channel: '#random', correlationId: 'export-validation' };
 
-const INCIDENT: Json = {
+const INCIDENT_RESPONSE: Json = {
+  action: 'trigger',
   alertId: 'alert-validation',
   summary: 'Disk full on db-1',
   source: 'db-1',
   severity: 'critical',
-  project: 'OPS',
+  escalationPolicyId: 'PT20YPA',
+  notifier: 'slack',
   channel: '#alerts',
+  tracker: 'jira',
+  project: 'OPS',
 };
+
+/** The ways incident-response's required string fields can be wrong. */
+const INCIDENT_RESPONSE_STRING: [string, Json | typeof MISSING][] = [
+  ['missing', MISSING],
+  ['null', null],
+  ['a number', 7],
+  ['an empty string', ''],
+];
 
 const OBJECT_MIRROR: Json = {
   key: 'mirror/validation.csv',
@@ -258,44 +270,40 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
     ...badField(RAG_ANSWER, 'collection', NOT_A_STRING),
     ...badField(RAG_ANSWER, 'correlationId', [['a number', 42]]),
   ],
-  incident: [
-    ...notAnObject(INCIDENT),
-    ...badField(INCIDENT, 'alertId', [
+  'incident-response': [
+    ...notAnObject(INCIDENT_RESPONSE),
+    {
+      field: 'input',
+      problem: 'an EventBridge event whose detail is a string',
+      input: { 'detail-type': 'Alert', source: 'monitoring', detail: 'disk full' },
+    },
+    ...badField(INCIDENT_RESPONSE, 'action', [
       ['missing', MISSING],
-      ['null', null],
-      ['a number', 7],
-      ['an empty string', ''],
+      ['a number', 1],
+      ['not an action', 'page'],
     ]),
-    ...badField(INCIDENT, 'summary', [
-      ['missing', MISSING],
-      ['null', null],
-      ['a number', 7],
-      ['an empty string', ''],
-    ]),
-    ...badField(INCIDENT, 'source', [
-      ['missing', MISSING],
-      ['null', null],
-      ['a number', 7],
-      ['an empty string', ''],
-    ]),
-    ...badField(INCIDENT, 'project', [
-      ['missing', MISSING],
-      ['null', null],
-      ['a number', 7],
-      ['an empty string', ''],
-    ]),
-    ...badField(INCIDENT, 'channel', [
-      ['missing', MISSING],
-      ['null', null],
-      ['a number', 7],
-      ['an empty string', ''],
-    ]),
-    ...badField(INCIDENT, 'severity', [
+    ...badField(INCIDENT_RESPONSE, 'alertId', INCIDENT_RESPONSE_STRING),
+    ...badField(INCIDENT_RESPONSE, 'summary', INCIDENT_RESPONSE_STRING),
+    ...badField(INCIDENT_RESPONSE, 'source', INCIDENT_RESPONSE_STRING),
+    ...badField(INCIDENT_RESPONSE, 'severity', [
       ['missing', MISSING],
       ['a number', 1],
       ['not a PagerDuty severity', 'high'],
     ]),
-    ...badField(INCIDENT, 'correlationId', [['a number', 42]]),
+    ...badField(INCIDENT_RESPONSE, 'escalationPolicyId', INCIDENT_RESPONSE_STRING),
+    ...badField(INCIDENT_RESPONSE, 'notifier', [
+      ['missing', MISSING],
+      ['null', null],
+      ['not a notifier', 'email'],
+    ]),
+    ...badField(INCIDENT_RESPONSE, 'channel', INCIDENT_RESPONSE_STRING),
+    ...badField(INCIDENT_RESPONSE, 'tracker', [
+      ['missing', MISSING],
+      ['a number', 3],
+      ['not a tracker', 'github'],
+    ]),
+    ...badField(INCIDENT_RESPONSE, 'project', INCIDENT_RESPONSE_STRING),
+    ...badField(INCIDENT_RESPONSE, 'correlationId', [['a number', 42]]),
   ],
   broadcast: [
     ...notAnObject(BROADCAST),

@@ -1,0 +1,309 @@
+/**
+ * The `incident-response` workflow end to end on the local stack (as `npm start` runs it): PagerDuty, Jira,
+ * GitLab, Microsoft Teams and Twilio are the stack's sandboxes, Slack the contract fake; every effect is
+ * read back and counted through the connectors' own operations. A trigger pages, texts the person on call,
+ * opens the tracker issue and tells the channel; the same alert redelivered creates, texts and posts
+ * nothing again; a resolve closes the loop everywhere; a notifier that fails is reported while the others
+ * are done. A bad input fails with ValidationError before any task.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWorkflow, startWorkflowWorld, type WorkflowWorld } from './harness.ts';
+
+const WORKFLOW = 'incident-response';
+/** The PagerDuty sandbox's escalation policy: Alice (SMS +15558675310) on call at level 1. */
+const POLICY = 'PT20YPA';
+const ALICE_SMS = '+15558675310';
+const TEAMS_CHANNEL = '19:ops-alerts@thread.tacv2';
+
+let world: WorkflowWorld;
+
+interface Report {
+  pagerduty: { status: string; dedupKey?: string; error?: string };
+  oncall: { status: string; userId?: string; name?: string };
+  sms: { status: string; sid?: string; error?: string };
+  tracker: { status: string; tracker?: string; key?: string; url?: string; state?: string; error?: string };
+  notifier: { status: string; notifier?: string; channel?: string; ts?: string; error?: string };
+}
+
+interface Output {
+  correlationId: string;
+  action: string;
+  alertId: string;
+  dedupKey: string;
+  label: string;
+  phase: string;
+  issue: { key: string; url: string };
+  report: Report;
+}
+
+/** Calls an operation of a connector through the stack's HTTP API, as a user of `npm start` does. */
+async function api(path: string, input: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${world.stack.apiUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${world.stack.apiKey}`,
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+    },
+    body: JSON.stringify(input),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** A new alert's input: its own id, so the counts below see only this test's effects. */
+function alert(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const alertId = `alert-${randomUUID()}`;
+  return {
+    action: 'trigger',
+    alertId,
+    summary: `Disk full on db-1 (${alertId})`,
+    source: 'db-1',
+    severity: 'critical',
+    escalationPolicyId: POLICY,
+    notifier: 'slack',
+    channel: '#alerts',
+    tracker: 'jira',
+    project: 'OPS',
+    ...overrides,
+  };
+}
+
+async function run(input: unknown): Promise<Output> {
+  const result = await runWorkflow(world, WORKFLOW, input);
+  expect(result, result.stderr).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+  return result.output as Output;
+}
+
+/** PagerDuty's incidents under a dedup key. */
+async function incidents(dedupKey: string): Promise<{ id: string; status: string }[]> {
+  const page = await api('/pagerduty/list-incidents', { incidentKey: dedupKey, limit: 100 });
+  return page['incidents'] as { id: string; status: string }[];
+}
+
+/** The tracker's issues (any state) carrying a label. */
+async function issues(
+  tracker: 'jira' | 'gitlab',
+  project: string,
+  label: string,
+): Promise<{ key: string; state: string; title: string }[]> {
+  const page = await api(`/${tracker}/search-issues`, { project, labels: [label], limit: 100 });
+  return page['issues'] as { key: string; state: string; title: string }[];
+}
+
+/** The SMS Twilio was asked to send to Alice naming a dedup key. */
+async function texts(dedupKey: string): Promise<{ sid: string; body: string }[]> {
+  const page = await api('/twilio/list-messages', { to: ALICE_SMS, pageSize: 1000 });
+  return (page['messages'] as { sid: string; body: string }[]).filter((m) => m.body.includes(dedupKey));
+}
+
+/** The Slack messages naming a dedup key. */
+function slackPosts(dedupKey: string): string[] {
+  return world.slack.messages.map((m) => m.text ?? '').filter((text) => text.includes(dedupKey));
+}
+
+beforeAll(async () => {
+  for (const name of [
+    'JIRA_API_URL',
+    'GITLAB_API_URL',
+    'PAGERDUTY_API_URL',
+    'PAGERDUTY_EVENTS_API_URL',
+    'TEAMS_API_URL',
+    'TWILIO_API_URL',
+    'CIRCLE_LOCAL_REAL',
+  ]) {
+    if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
+  }
+  world = await startWorkflowWorld();
+}, 240_000);
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('Workflow incident-response on the local stack', () => {
+  it('trigger, the same alert redelivered, resolve and the resolve redelivered: each effect exactly once (Slack, Jira)', async () => {
+    // Prepare
+    const input = alert();
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+
+    // Act: the alert fires
+    const opened = await run(input);
+
+    // Assess: paged, texted, an issue opened, the channel told
+    expect(opened).toMatchObject({
+      action: 'trigger',
+      dedupKey,
+      label: expect.stringMatching(/^alert-[0-9a-f]{40}$/),
+      phase: 'none',
+      report: {
+        pagerduty: { status: 'triggered', dedupKey },
+        oncall: { status: 'found', userId: 'PXPGF42', name: 'Alice Example' },
+        sms: { status: 'sent', sid: expect.stringMatching(/^SM[0-9a-f]{32}$/) },
+        tracker: { status: 'created', tracker: 'jira', key: expect.stringMatching(/^OPS-\d+$/) },
+        notifier: { status: 'posted', notifier: 'slack' },
+      },
+    });
+    const key = opened.issue.key;
+    expect(await incidents(dedupKey)).toEqual([expect.objectContaining({ status: 'triggered' })]);
+    expect(await issues('jira', 'OPS', opened.label)).toEqual([
+      expect.objectContaining({ key, state: 'open', title: input['summary'] }),
+    ]);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    expect(slackPosts(dedupKey)).toEqual([expect.stringContaining(key)]);
+    expect(slackPosts(dedupKey)[0]).toContain('On call: Alice Example');
+
+    // Act: the same alert delivered again (a new execution)
+    const again = await run(input);
+
+    // Assess: no second incident, issue, SMS or message; the issue got a comment
+    expect(again).toMatchObject({
+      phase: 'triggered',
+      issue: { key },
+      report: {
+        pagerduty: { status: 'triggered' },
+        oncall: { status: 'skipped' },
+        sms: { status: 'skipped' },
+        tracker: { status: 'commented', key },
+        notifier: { status: 'skipped' },
+      },
+    });
+    expect(await incidents(dedupKey)).toHaveLength(1);
+    expect(await issues('jira', 'OPS', opened.label)).toHaveLength(1);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    expect(slackPosts(dedupKey)).toHaveLength(1);
+
+    // Act: resolved
+    const resolved = await run({ ...input, action: 'resolve' });
+
+    // Assess: closed everywhere, the channel told once
+    expect(resolved).toMatchObject({
+      phase: 'triggered',
+      report: {
+        pagerduty: { status: 'resolved' },
+        sms: { status: 'skipped' },
+        tracker: { status: 'closed', key, state: 'closed' },
+        notifier: { status: 'posted' },
+      },
+    });
+    expect(await incidents(dedupKey)).toEqual([expect.objectContaining({ status: 'resolved' })]);
+    expect(await issues('jira', 'OPS', opened.label)).toEqual([
+      expect.objectContaining({ key, state: 'closed' }),
+    ]);
+    expect(slackPosts(dedupKey)).toHaveLength(2);
+    expect(slackPosts(dedupKey)[1]).toMatch(/^Resolved: /);
+
+    // Act: the resolve delivered again
+    const resolvedAgain = await run({ ...input, action: 'resolve' });
+
+    // Assess: nothing changes, nothing is posted
+    expect(resolvedAgain).toMatchObject({
+      phase: 'none',
+      report: {
+        pagerduty: { status: 'resolved' },
+        tracker: { status: 'unchanged' },
+        notifier: { status: 'skipped' },
+      },
+    });
+    expect(await incidents(dedupKey)).toHaveLength(1);
+    expect(await issues('jira', 'OPS', opened.label)).toHaveLength(1);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    expect(slackPosts(dedupKey)).toHaveLength(2);
+  }, 600_000);
+
+  it('trigger, acknowledge twice and resolve with Teams and GitLab', async () => {
+    // Prepare
+    const input = alert({
+      notifier: 'teams',
+      channel: TEAMS_CHANNEL,
+      tracker: 'gitlab',
+      project: 'ops/platform',
+    });
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+
+    // Act
+    const opened = await run(input);
+    const acknowledged = await run({ ...input, action: 'acknowledge' });
+    const acknowledgedAgain = await run({ ...input, action: 'acknowledge' });
+    const resolved = await run({ ...input, action: 'resolve' });
+
+    // Assess
+    expect(opened.report).toMatchObject({
+      sms: { status: 'sent' },
+      tracker: { status: 'created', tracker: 'gitlab', key: expect.stringMatching(/^\d+$/) },
+      notifier: { status: 'posted', notifier: 'teams', channel: expect.stringContaining(TEAMS_CHANNEL) },
+    });
+    const key = opened.issue.key;
+    expect(acknowledged).toMatchObject({
+      phase: 'triggered',
+      report: {
+        pagerduty: { status: 'acknowledged' },
+        tracker: { status: 'commented', key },
+        notifier: { status: 'posted', notifier: 'teams' },
+      },
+    });
+    expect(acknowledgedAgain).toMatchObject({
+      phase: 'acknowledged',
+      report: { tracker: { status: 'unchanged' }, notifier: { status: 'skipped' } },
+    });
+    expect(resolved).toMatchObject({
+      phase: 'acknowledged',
+      report: {
+        pagerduty: { status: 'resolved' },
+        tracker: { status: 'closed', key },
+        notifier: { status: 'posted' },
+      },
+    });
+    expect(await incidents(dedupKey)).toEqual([expect.objectContaining({ status: 'resolved' })]);
+    expect(await issues('gitlab', 'ops/platform', opened.label)).toEqual([
+      expect.objectContaining({ key, state: 'closed' }),
+    ]);
+    expect(await texts(dedupKey)).toHaveLength(1);
+  }, 600_000);
+
+  it('reports a notifier that fails (an unknown Teams channel) while PagerDuty, Twilio and Jira are done; the alert comes as an EventBridge event', async () => {
+    // Prepare
+    const input = alert({ notifier: 'teams', channel: '19:nowhere@thread.tacv2' });
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+
+    // Act
+    const output = await run({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Alert',
+      source: 'monitoring',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [],
+      detail: input,
+    });
+
+    // Assess
+    expect(output.report).toMatchObject({
+      pagerduty: { status: 'triggered' },
+      sms: { status: 'sent' },
+      tracker: { status: 'created', tracker: 'jira' },
+      notifier: { status: 'failed', error: expect.stringMatching(/Error$/), cause: expect.any(String) },
+    });
+    expect(await incidents(dedupKey)).toHaveLength(1);
+    expect(await issues('jira', 'OPS', output.label)).toHaveLength(1);
+    expect(await texts(dedupKey)).toHaveLength(1);
+  }, 600_000);
+
+  it('fails a bad input with ValidationError naming the field, before paging anyone', async () => {
+    // Prepare
+    const input = alert({ notifier: 'email' });
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+
+    // Act
+    const result = await runWorkflow(world, WORKFLOW, input);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.stderr).toContain('error: ValidationError');
+    expect(result.stderr).toContain('cause: input.notifier must be slack or teams');
+    expect(await incidents(dedupKey)).toEqual([]);
+  }, 120_000);
+});
