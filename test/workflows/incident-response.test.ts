@@ -285,11 +285,45 @@ describe('Workflow incident-response on the local stack', () => {
       pagerduty: { status: 'triggered' },
       sms: { status: 'sent' },
       tracker: { status: 'created', tracker: 'jira' },
-      notifier: { status: 'failed', error: expect.stringMatching(/Error$/), cause: expect.any(String) },
+      notifier: {
+        status: 'failed',
+        notifier: 'teams',
+        error: 'NotFoundError',
+        cause: expect.stringContaining('Channel 19:nowhere@thread.tacv2 was not found'),
+      },
     });
     expect(await incidents(dedupKey)).toHaveLength(1);
     expect(await issues('jira', 'OPS', output.label)).toHaveLength(1);
     expect(await texts(dedupKey)).toHaveLength(1);
+  }, 600_000);
+
+  it('reports a tracker that fails (a Jira project that does not exist) while the SMS and the Slack message still go out', async () => {
+    // Prepare
+    const input = alert({ project: 'NOPE' });
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+
+    // Act
+    const output = await run(input);
+
+    // Assess
+    expect(output).toMatchObject({
+      issue: { key: '(no issue)' },
+      report: {
+        pagerduty: { status: 'triggered' },
+        oncall: { status: 'found' },
+        sms: { status: 'sent' },
+        tracker: {
+          status: 'failed',
+          tracker: 'jira',
+          error: expect.stringMatching(/Error$/),
+          cause: expect.any(String),
+        },
+        notifier: { status: 'posted', notifier: 'slack' },
+      },
+    });
+    expect(await incidents(dedupKey)).toHaveLength(1);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    expect(slackPosts(dedupKey)).toEqual([expect.stringContaining('Issue (no issue)')]);
   }, 600_000);
 
   it('fails a bad input with ValidationError naming the field, before paging anyone', async () => {
