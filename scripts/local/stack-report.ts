@@ -96,7 +96,12 @@ export function healthReport(sources: ReportSources): Record<string, unknown> {
         function: fn.key,
         method: route.method,
         path: route.path,
-        auth: route.authorized ? 'local API key' : 'open',
+        auth:
+          route.jwt !== undefined
+            ? `JWT authorizer ${route.jwt.authorizer.name}`
+            : route.authorized
+              ? 'local API key'
+              : 'open',
       })),
     ),
     queues: queueReport(sources),

@@ -97,7 +97,16 @@ export function summary(stack: Stack): string {
     '  Routes',
     table(
       stack.model.functions.flatMap((fn) =>
-        fn.routes.map((route) => [route.method, route.path, fn.key, route.authorized ? 'API key' : 'open']),
+        fn.routes.map((route) => [
+          route.method,
+          route.path,
+          fn.key,
+          route.jwt !== undefined
+            ? `JWT ${route.jwt.authorizer.name}`
+            : route.authorized
+              ? 'API key'
+              : 'open',
+        ]),
       ),
     ) || '    (none)',
     '',

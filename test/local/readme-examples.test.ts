@@ -25,6 +25,11 @@ const LEFT_OUT: readonly { pattern: RegExp; reason: string }[] = [
   { pattern: /^npm run secrets -- (set|delete)\b/, reason: 'stores your own secret (placeholder values)' },
   { pattern: /(^|\s)--aws(\s|$)|--stage prod|\/prod\//, reason: 'runs against AWS, not the local stack' },
   { pattern: /&\s*(#.*)?$/, reason: 'starts a server in the background' },
+  {
+    pattern: /\$\{?JWT_(ISSUER|TOKEN)\b/,
+    reason:
+      'needs a stage with a JWT authorizer and the local OIDC issuer on :4599 (scripts/local/README.md)',
+  },
 ];
 
 /**
