@@ -10,7 +10,9 @@
  *   `tool_result`), `temperature` 0-1, `stop_sequences`, `tools` (`{ name, description, input_schema }`),
  *   `tool_choice` (`auto`, `any`, `tool` with `name`, `none`); answers a `message` with `content` blocks
  *   (`text`, `tool_use` with `input` as an object), `stop_reason` (`end_turn`, `max_tokens`,
- *   `stop_sequence`, `tool_use`) and `usage` (`input_tokens`, `output_tokens`);
+ *   `stop_sequence`, `tool_use`) and `usage` (`input_tokens`, `output_tokens`); with `stream: true` the same
+ *   answer as Server-Sent Events (`message_start`, `content_block_start`, `ping`, `content_block_delta`
+ *   with `text_delta` or `input_json_delta`, `content_block_stop`, `message_delta`, `message_stop`);
  * - `GET /models/{model}`: a model it knows, else 404 `not_found_error`;
  * - errors as `{ "type": "error", "error": { "type", "message" } }`: 400 `invalid_request_error`, 401
  *   `authentication_error`, 403 `permission_error`, 404 `not_found_error`, 429 `rate_limit_error` with
@@ -38,7 +40,15 @@ import {
   type StartOptions,
   startFake,
 } from './kit/index.ts';
-import { type FakeTurn, generate } from './llm-behaviour.ts';
+import {
+  type FakeOutcome,
+  type FakeTurn,
+  gatedFrames,
+  generate,
+  pieces,
+  type StreamGate,
+  slices,
+} from './llm-behaviour.ts';
 
 /** The key the fake accepts unless a test changes `state.tokens`: a sandbox credential, not a secret. */
 export const ANTHROPIC_SANDBOX_TOKEN = 'anthropic-sandbox-token';
@@ -55,6 +65,8 @@ const MODELS: Readonly<Record<string, string>> = {
 
 export interface AnthropicFakeState {
   tokens: Set<string>;
+  /** Holds a streamed answer before each frame after the first (tests; see `llm-behaviour.ts`). */
+  streamGate?: StreamGate;
   /** Every message request body received, newest last. */
   requests: Record<string, unknown>[];
 }
@@ -128,6 +140,12 @@ function choiceOf(choice: unknown): string | undefined {
   return value.type === 'any' ? 'required' : value.type;
 }
 
+function stopReason(outcome: FakeOutcome, stopSequence: string | null): string {
+  if (outcome.kind === 'tool') return 'tool_use';
+  if (outcome.finish === 'length') return 'max_tokens';
+  return stopSequence === null ? 'end_turn' : 'stop_sequence';
+}
+
 function message(body: Body, state: AnthropicFakeState): Answer {
   const model = body['model'];
   if (typeof model !== 'string') invalid('model: Field required');
@@ -169,12 +187,17 @@ function message(body: Body, state: AnthropicFakeState): Answer {
         ]
       : [{ type: 'text', text: outcome.text }];
   const stopSequence = outcome.kind === 'text' ? (outcome.stopSequence ?? null) : null;
-  let reason = 'end_turn';
-  if (outcome.kind === 'tool') reason = 'tool_use';
-  else if (outcome.finish === 'length') reason = 'max_tokens';
-  else if (stopSequence !== null) reason = 'stop_sequence';
+  const reason = stopReason(outcome, stopSequence);
+  const id = `msg_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+  if (body['stream'] === true) {
+    const stopped = { stop_reason: reason, stop_sequence: stopSequence };
+    return streamed(
+      { id, model: answeredAs, content: content[0] as Body, stopped, outcome },
+      state.streamGate,
+    );
+  }
   return json(200, {
-    id: `msg_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    id,
     type: 'message',
     role: 'assistant',
     model: answeredAs,
@@ -183,6 +206,55 @@ function message(body: Body, state: AnthropicFakeState): Answer {
     stop_sequence: stopSequence,
     usage: { input_tokens: outcome.inputTokens, output_tokens: outcome.outputTokens },
   });
+}
+
+/** One Server-Sent Event as Anthropic sends it: the event name and its data, which repeats it as `type`. */
+function sse(type: string, data: Body): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+/**
+ * A streamed message (`stream: true`), as the reference's streaming events: `message_start` (the message
+ * with empty content and the input usage), `content_block_start`, a `ping`, `content_block_delta`s
+ * (`text_delta` pieces, or `input_json_delta` slices of a tool call's input), `content_block_stop`,
+ * `message_delta` (stop reason and the output usage) and `message_stop`.
+ */
+function streamed(
+  answer: { id: string; model: string; content: Body; stopped: Body; outcome: FakeOutcome },
+  gate?: StreamGate,
+): Answer {
+  const { id, model, content, stopped, outcome } = answer;
+  const tool = content['type'] === 'tool_use';
+  const frames = [
+    sse('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: outcome.inputTokens, output_tokens: 1 },
+      },
+    }),
+    sse('content_block_start', {
+      index: 0,
+      content_block: tool ? { ...content, input: {} } : { type: 'text', text: '' },
+    }),
+    sse('ping', {}),
+    ...(tool
+      ? slices(JSON.stringify(content['input'])).map((part) =>
+          sse('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: part } }),
+        )
+      : pieces(String(content['text'])).map((part) =>
+          sse('content_block_delta', { index: 0, delta: { type: 'text_delta', text: part } }),
+        )),
+    sse('content_block_stop', { index: 0 }),
+    sse('message_delta', { delta: stopped, usage: { output_tokens: outcome.outputTokens } }),
+    sse('message_stop', {}),
+  ];
+  return { status: 200, contentType: 'text/event-stream; charset=utf-8', chunks: gatedFrames(frames, gate) };
 }
 
 /**

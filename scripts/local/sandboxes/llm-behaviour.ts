@@ -8,7 +8,10 @@
  *   arguments take the first capitalised word after the prompt's first word ("... in Paris?" gives Paris);
  * - structured answers are the smallest instance of the schema; the markers {@link FAULT_INVALID_ONCE} and
  *   {@link FAULT_INVALID_ALWAYS} in a user message make it answer JSON (or tool arguments) that miss it;
- * - embeddings are hashed bags of words, normalised: equal texts give equal vectors, shared words similar ones.
+ * - embeddings are hashed bags of words, normalised: equal texts give equal vectors, shared words similar ones;
+ * - streamed answers are the same answer cut into pieces ({@link pieces}: a word with the space before it,
+ *   tool arguments in 8-character slices), sent one frame at a time by {@link gatedFrames}, which a test can
+ *   hold before each frame after the first (`streamGate`) to see the first arrive before the last exists.
  */
 import { createHash } from 'node:crypto';
 
@@ -217,4 +220,37 @@ export function embed(text: string, dimensions: number): number[] {
   }
   const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0)) || 1;
   return vector.map((x) => Math.round((x / norm) * 1e6) / 1e6);
+}
+
+/** Text cut the way the fakes stream it: each word with the whitespace before it, so joining restores it. */
+export function pieces(text: string): string[] {
+  return text.match(/\s*\S+/g) ?? (text === '' ? [] : [text]);
+}
+
+/** Tool-call arguments (JSON text) cut into slices the way providers stream them. */
+export function slices(text: string, size = 8): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < text.length; at += size) out.push(text.slice(at, at + size));
+  return out;
+}
+
+/**
+ * Before frame `index` (1 or more) a test may hold the stream: the fake sends frame 0, then awaits
+ * `gate(1)` before frame 1, and so on. Without a gate the frames go out as fast as the client reads.
+ */
+export type StreamGate = (index: number) => Promise<void>;
+
+/**
+ * Yields the frames one by one, awaiting the gate (when a test set one) before each frame after the first.
+ *
+ * @example
+ * ```ts
+ * return { status: 200, contentType: 'text/event-stream', chunks: gatedFrames(frames, state.streamGate) };
+ * ```
+ */
+export async function* gatedFrames(frames: readonly string[], gate?: StreamGate): AsyncGenerator<string> {
+  for (const [index, frame] of frames.entries()) {
+    if (index > 0 && gate !== undefined) await gate(index);
+    yield frame;
+  }
 }

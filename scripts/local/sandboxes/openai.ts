@@ -12,7 +12,9 @@
  *   `response_format` `{ type: 'json_schema', json_schema: { name, schema, strict } }`; answers a
  *   `chat.completion` with `choices[0].message` (`content`, `tool_calls` with JSON-string `arguments`),
  *   `finish_reason` (`stop`, `length`, `tool_calls`) and `usage` (`prompt_tokens`, `completion_tokens`,
- *   `total_tokens`);
+ *   `total_tokens`); with `stream: true` the same answer as Server-Sent Events: `data: {chat.completion.chunk}`
+ *   frames (role, content pieces or the tool call's id/name then argument slices, `finish_reason`; a
+ *   `usage` chunk with empty `choices` when `stream_options.include_usage`), then `data: [DONE]`;
  * - `POST /embeddings`: `input` (a string or an array of up to 2048), `model`, `dimensions` (text-embedding-3
  *   models only); answers `{ object: 'list', data: [{ object: 'embedding', index, embedding }], model, usage }`;
  * - `GET /models`, `GET /models/{model}`: the models it knows; an unknown model is a 404 `model_not_found`;
@@ -43,7 +45,17 @@ import {
   type StartOptions,
   startFake,
 } from './kit/index.ts';
-import { countTokens, embed, type FakeTurn, generate } from './llm-behaviour.ts';
+import {
+  countTokens,
+  embed,
+  type FakeOutcome,
+  type FakeTurn,
+  gatedFrames,
+  generate,
+  pieces,
+  type StreamGate,
+  slices,
+} from './llm-behaviour.ts';
 
 /** The key the fake accepts unless a test changes `state.tokens`: a sandbox credential, not a secret. */
 export const OPENAI_SANDBOX_TOKEN = 'openai-sandbox-token';
@@ -60,6 +72,8 @@ const MODELS: Readonly<Record<string, number>> = {
 
 export interface OpenaiFakeState {
   tokens: Set<string>;
+  /** Holds a streamed answer before each frame after the first (tests; see `llm-behaviour.ts`). */
+  streamGate?: StreamGate;
   /** Every chat request body received, newest last (tests read what was sent). */
   chats: Record<string, unknown>[];
 }
@@ -157,15 +171,18 @@ function turnsOf(messages: Body[]): { turns: FakeTurn[]; system?: string } {
   return system === undefined ? { turns } : { turns, system };
 }
 
+function checkTemperature(temperature: unknown): void {
+  if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 2)) {
+    invalid('temperature', 'temperature must be between 0 and 2');
+  }
+}
+
 function completion(body: Body, state: OpenaiFakeState): Answer {
   const model = knownModel(body['model'], false);
   const messages = body['messages'];
   if (!Array.isArray(messages) || messages.length === 0)
     invalid('messages', "'messages' must be a non-empty array");
-  const temperature = body['temperature'];
-  if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 2)) {
-    invalid('temperature', 'temperature must be between 0 and 2');
-  }
+  checkTemperature(body['temperature']);
   state.chats.push(body);
   const stop = typeof body['stop'] === 'string' ? [body['stop']] : (body['stop'] as string[] | undefined);
   if (stop !== undefined && stop.length > 4) invalid('stop', 'stop may hold at most 4 sequences');
@@ -190,6 +207,10 @@ function completion(body: Body, state: OpenaiFakeState): Answer {
       ? { schema: format.json_schema.schema }
       : {}),
   });
+  if (body['stream'] === true) {
+    const options = body['stream_options'] as { include_usage?: unknown } | undefined;
+    return streamed(`${model}-2024-07-18`, outcome, options?.include_usage === true, state.streamGate);
+  }
   const message =
     outcome.kind === 'tool'
       ? {
@@ -224,6 +245,61 @@ function completion(body: Body, state: OpenaiFakeState): Answer {
       total_tokens: outcome.inputTokens + outcome.outputTokens,
     },
   });
+}
+
+/**
+ * A streamed chat completion (`stream: true`), as the reference's chat completion chunk object: Server-Sent
+ * Events `data: {chunk}` lines, the first delta with the role, then the content (or the tool call: id and
+ * name first, then its arguments in slices), a last chunk with `finish_reason`, with `stream_options:
+ * { include_usage: true }` a chunk with empty `choices` and the `usage`, and `data: [DONE]`.
+ */
+function streamed(model: string, outcome: FakeOutcome, includeUsage: boolean, gate?: StreamGate): Answer {
+  const base = {
+    id: `chatcmpl-${randomUUID()}`,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    system_fingerprint: null,
+  };
+  const chunk = (delta: Body, finish: string | null = null): string =>
+    `data: ${JSON.stringify({
+      ...base,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    })}\n\n`;
+  const frames: string[] = [];
+  if (outcome.kind === 'tool') {
+    const id = `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+    frames.push(
+      chunk({
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ index: 0, id, type: 'function', function: { name: outcome.name, arguments: '' } }],
+      }),
+    );
+    for (const part of slices(JSON.stringify(outcome.arguments))) {
+      frames.push(chunk({ tool_calls: [{ index: 0, function: { arguments: part } }] }));
+    }
+    frames.push(chunk({}, 'tool_calls'));
+  } else {
+    frames.push(chunk({ role: 'assistant', content: '', refusal: null }));
+    for (const part of pieces(outcome.text)) frames.push(chunk({ content: part }));
+    frames.push(chunk({}, outcome.finish));
+  }
+  if (includeUsage) {
+    const usage = {
+      prompt_tokens: outcome.inputTokens,
+      completion_tokens: outcome.outputTokens,
+      total_tokens: outcome.inputTokens + outcome.outputTokens,
+    };
+    frames.push(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+  }
+  frames.push('data: [DONE]\n\n');
+  return {
+    status: 200,
+    contentType: 'text/event-stream; charset=utf-8',
+    chunks: gatedFrames(frames, gate),
+  };
 }
 
 function embeddings(body: Body): Answer {

@@ -14,6 +14,11 @@ export interface Answer {
   /** Sent as is (wins over `json`), with `contentType` (default `text/plain; charset=utf-8`). */
   body?: string | Buffer;
   contentType?: string;
+  /**
+   * Sent piece by piece as produced (chunked, each written at once, waiting for the client to drain), with
+   * `contentType`: a streamed answer such as Server-Sent Events. Wins over `body` and `json`.
+   */
+  chunks?: AsyncIterable<string | Buffer>;
 }
 
 /** The failures a connector must survive, as the kit names them; a dialect gives each its provider shape. */

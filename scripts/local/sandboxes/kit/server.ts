@@ -3,6 +3,8 @@
  * provider fake's handlers, checks tokens through its hook, answers injected faults, keeps seeded state
  * and a request log. No test framework in here: the local stack serves the same fakes as sandboxes.
  */
+
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -236,6 +238,10 @@ export async function startFake<S extends object>(
     oversize?: { bytes: number; chunked?: boolean },
   ): Promise<void> => {
     if (res.destroyed) return;
+    if (answer.chunks !== undefined) {
+      await sendChunks(res, context, entry, answer);
+      return;
+    }
     const { bytes, contentType } = payloadOf(answer);
     const headers: Record<string, string> = {};
     const lowered = (from: Record<string, string> | undefined) => {
@@ -255,6 +261,34 @@ export async function startFake<S extends object>(
     }
     // A client that stops reading (its own size cap) ends the stream early: not the fake's failure.
     await pipeline(Readable.from(padded(bytes, padding)), res).catch(() => undefined);
+  };
+
+  /** A streamed answer: each chunk written as it is produced; a client that goes away stops the producer. */
+  const sendChunks = async (
+    res: ServerResponse,
+    context: RouteContext<S>,
+    entry: LoggedRequest,
+    answer: Answer,
+  ): Promise<void> => {
+    const headers: Record<string, string> = {};
+    for (const from of [definition.headers?.(context, answer), answer.headers]) {
+      for (const [name, value] of Object.entries(from ?? {})) headers[name.toLowerCase()] = value;
+    }
+    headers['content-type'] = answer.contentType ?? 'text/plain; charset=utf-8';
+    entry.status = answer.status;
+    res.writeHead(answer.status, headers);
+    res.flushHeaders();
+    try {
+      for await (const chunk of answer.chunks ?? []) {
+        if (res.destroyed) break;
+        if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+    } catch {
+      // A producer that fails mid-stream cuts the answer short, as a dropped connection does.
+      res.destroy();
+      return;
+    }
+    res.end();
   };
 
   /** The request as hooks and handlers see it (`raw` undefined: too large, so no body). */
