@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { type AslDefinition, AWS_PARTITION } from './asl.ts';
 
 /** What starts a workflow. */
-export type WorkflowTrigger = 'github-webhook' | 'schedule' | 'on-demand' | 'event-rule';
+export type WorkflowTrigger = 'github-webhook' | 'stripe-webhook' | 'schedule' | 'on-demand' | 'event-rule';
 
 /** One deployed state machine. */
 export interface Workflow {
@@ -52,6 +52,13 @@ export const WORKFLOWS = [
     trigger: 'on-demand',
     summary:
       'An alert triggered, acknowledged or resolved on PagerDuty (dedup key), the on-call person texted via Twilio, a Jira or GitLab issue found by label or opened, closed on resolve, and Slack or Teams told; a redelivery repeats nothing, a provider that fails is reported',
+  },
+  {
+    name: 'order-fulfilment',
+    logicalId: 'OrderFulfilmentStateMachine',
+    trigger: 'stripe-webhook',
+    summary:
+      'A Stripe payment marks the Shopify order paid and fulfils it, emails the receipt (SES) and tells Slack; a full refund cancels the order; nothing twice',
   },
   {
     name: 'object-mirror',

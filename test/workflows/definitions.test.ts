@@ -28,7 +28,7 @@ const root = resolve(import.meta.dirname, '../..');
 
 interface ServerlessYaml {
   plugins: string[];
-  custom: { github?: { eventsStateMachineArn?: unknown } };
+  custom: { github?: { eventsStateMachineArn?: unknown }; stripe?: { eventsStateMachineArn?: unknown } };
   stepFunctions: {
     validate?: boolean;
     stateMachines: Record<
@@ -54,6 +54,10 @@ async function functionTimeouts(): Promise<Record<string, number>> {
     'database/postgres',
     'notifications/slack',
     'devops/github',
+    // order-fulfilment's providers.
+    'finance/stripe',
+    'retail/shopify',
+    'notifications/ses',
     // incident-response's providers.
     'devops/pagerduty',
     'devops/jira',
@@ -237,6 +241,8 @@ describe('Workflow deployment (serverless.yml)', () => {
     });
     expect(triggered('github-webhook')).toEqual(['issue-triage']);
     expect(serverless.custom.github?.eventsStateMachineArn).toEqual({ Ref: 'IssueTriageStateMachine' });
+    expect(triggered('stripe-webhook')).toEqual(['order-fulfilment']);
+    expect(serverless.custom.stripe?.eventsStateMachineArn).toEqual({ Ref: 'OrderFulfilmentStateMachine' });
     expect(machines['broadcast']?.events).toBeUndefined();
   });
 });

@@ -66,7 +66,8 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
 
 /**
  * Starts the fakes, a database, the connectors' secrets in the local secret store, and the stack; `env`
- * adds settings for the stack (e.g. `CIRCLE_LOCAL_VISIBILITY_TIMEOUT`).
+ * adds settings for the stack (e.g. `CIRCLE_LOCAL_VISIBILITY_TIMEOUT`), `secrets` more secrets (name under
+ * `circle-core/dev/` -> value).
  *
  * @example
  * ```ts
@@ -75,7 +76,7 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
  * ```
  */
 export async function startWorkflowWorld(
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; secrets?: Record<string, string> } = {},
 ): Promise<WorkflowWorld> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
@@ -99,6 +100,8 @@ export async function startWorkflowWorld(
       'slack/signing-secret': 'slack-signing-secret',
       'github/token': GITHUB_TOKEN,
       'github/webhook-secret': webhookSecret,
+      // More secrets by name under circle-core/dev/ (order-fulfilment: its own Stripe and Shopify fakes' keys).
+      ...options.secrets,
     };
     await writeFile(
       join(localDir, 'secrets.json'),

@@ -102,6 +102,20 @@ const INCIDENT_RESPONSE_STRING: [string, Json | typeof MISSING][] = [
   ['an empty string', ''],
 ];
 
+/** ORDER_FULFILMENT: the Stripe connector's envelope of a payment_intent.succeeded event. */
+const ORDER_FULFILMENT: Json = {
+  provider: 'stripe',
+  name: 'payment-intent-succeeded',
+  event: 'payment_intent.succeeded',
+  deliveryId: 'evt_validation',
+  correlationId: 'validation-order',
+  payload: {
+    id: 'evt_validation',
+    type: 'payment_intent.succeeded',
+    data: { object: { id: 'pi_validation', object: 'payment_intent' } },
+  },
+};
+
 const OBJECT_MIRROR: Json = {
   key: 'mirror/validation.csv',
   azureContainer: 'validation',
@@ -304,6 +318,29 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
     ]),
     ...badField(INCIDENT_RESPONSE, 'project', INCIDENT_RESPONSE_STRING),
     ...badField(INCIDENT_RESPONSE, 'correlationId', [['a number', 42]]),
+  ],
+  'order-fulfilment': [
+    ...notAnObject(ORDER_FULFILMENT),
+    ...badField(ORDER_FULFILMENT, 'event', [
+      ['missing', MISSING],
+      ['a number', 1],
+      ['an empty string', ''],
+    ]),
+    ...badField(ORDER_FULFILMENT, 'deliveryId', [
+      ['missing', MISSING],
+      ['null', null],
+    ]),
+    ...badField(ORDER_FULFILMENT, 'correlationId', [['a number', 42]]),
+    ...badField(ORDER_FULFILMENT, 'payload', [
+      ['missing', MISSING],
+      ['a string', '{"id":"evt_validation"}'],
+      ['an array', [{ id: 'evt_validation' }]],
+    ]),
+    ...badField(ORDER_FULFILMENT, 'payload.data.object.id', [
+      ['missing', MISSING],
+      ['a number', 42],
+      ['an empty string', ''],
+    ]),
   ],
   broadcast: [
     ...notAnObject(BROADCAST),

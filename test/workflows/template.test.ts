@@ -2,7 +2,8 @@
  * The workflows as deployed: `scripts/package.ts` (build, then `serverless package` offline) into a scratch
  * folder, and the CloudFormation template checked for one state machine per workflow, each with a role of
  * its own that may invoke exactly the connector functions its definition names (no wildcard), the
- * nightly schedule, and the GitHub connector allowed to start issue-triage and nothing else.
+ * nightly schedule, the GitHub connector allowed to start issue-triage and nothing else, and the Stripe
+ * connector order-fulfilment and nothing else.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -223,6 +224,27 @@ describe('Workflows: packaged template', () => {
     });
     expect(starts.flatMap((statement) => asArray(statement.Resource))).toEqual([
       { Ref: 'IssueTriageStateMachine' },
+    ]);
+  });
+
+  it('lets the Stripe connector start order-fulfilment (its env names it) and no other state machine', () => {
+    // Prepare
+    const stripe = resources['StripeLambdaFunction'];
+
+    // Act
+    const starts = statementsOf(resources[roleOf(stripe)]).filter((statement) =>
+      asArray(statement.Action).includes('states:StartExecution'),
+    );
+
+    // Assess
+    const environment = stripe?.Properties['Environment'] as
+      | { Variables?: Record<string, unknown> }
+      | undefined;
+    expect(environment?.Variables?.['STRIPE_EVENTS_STATE_MACHINE_ARN']).toEqual({
+      Ref: 'OrderFulfilmentStateMachine',
+    });
+    expect(starts.flatMap((statement) => asArray(statement.Resource))).toEqual([
+      { Ref: 'OrderFulfilmentStateMachine' },
     ]);
   });
 });
