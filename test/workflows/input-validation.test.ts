@@ -158,6 +158,15 @@ const TELEMETRY_ALERT: Json = {
   timestamp: '2026-12-06T09:00:00Z',
 };
 
+/** The same reading as the AWS IoT Core rule delivers it: the device named by the topic. */
+const TELEMETRY_ALERT_FROM_IOT: Json = {
+  topic: 'devices/monitor-validation/telemetry',
+  metric: 'heart_rate',
+  value: 72,
+  timestamp: '2026-12-06T09:00:00Z',
+  receivedAt: 1_765_011_600_000,
+};
+
 const RAG_INGEST: Json = {
   keys: ['docs/validation.md'],
   embeddingProvider: 'openai',
@@ -218,6 +227,12 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['an empty string', ''],
     ]),
     ...badField(TELEMETRY_ALERT, 'correlationId', [['a number', 42]]),
+    ...badField(TELEMETRY_ALERT_FROM_IOT, 'topic', [
+      ['a number', 7],
+      ['another topic', 'sensors/7/telemetry'],
+      ['no thing', 'devices//telemetry'],
+      ['two levels', 'devices/a/b/telemetry'],
+    ]),
   ],
   'rag-ingest': [
     ...notAnObject(RAG_INGEST),

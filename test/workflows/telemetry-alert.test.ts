@@ -224,6 +224,37 @@ describe('Workflow telemetry-alert on the local stack', () => {
     expect(await observations(output.readingKey)).toEqual([]);
   }, 300_000);
 
+  it('takes the message as the AWS IoT Core rule delivers it: the device named by the topic', async () => {
+    // Prepare: what IotCoreTelemetryRule (SELECT *, topic() AS topic, timestamp() AS receivedAt) sends.
+    const deviceId = `monitor-${randomUUID()}`;
+    const message = {
+      metric: 'heart_rate',
+      value: 64,
+      unit: '/min',
+      timestamp: '2026-12-06T09:03:30Z',
+      topic: `devices/${deviceId}/telemetry`,
+      receivedAt: 1_796_547_810_000,
+      rulesKey,
+    };
+
+    // Act
+    const result = await runWorkflow(world, 'telemetry-alert', message);
+
+    // Assess
+    expect(result).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+    const output = result.output as Output & { reading: Record<string, unknown> };
+    expect(output.reading).toEqual({
+      deviceId,
+      metric: 'heart_rate',
+      value: 64,
+      unit: '/min',
+      timestamp: '2026-12-06T09:03:30Z',
+    });
+    expect(await observations(output.readingKey)).toEqual([
+      expect.objectContaining({ device: expect.objectContaining({ display: deviceId }) }),
+    ]);
+  }, 180_000);
+
   it('fails a bad rule set with ConfigurationError naming the rule, before writing or paging', async () => {
     // Prepare
     const deviceId = `monitor-${randomUUID()}`;
