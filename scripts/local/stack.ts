@@ -505,6 +505,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     startMessaging(model, engine, services, { invoke, log });
     services.mail = localMail(model, LOCAL_ACCOUNT_ID);
     services.ses = sesService(services.mail);
+    // Athena: its JSON API on the AWS endpoint, the SQL on DuckDB over the S3 store (aws/athena-local.ts).
+    const { startLocalAthena } = await import('./aws/athena-local.ts');
+    const athena = await startLocalAthena(() => services.s3Endpoint, model.region);
+    cleanups.push(() => athena.close());
+    services.athena = athena.service;
     const secretNames = new Set(
       (await secretStore.list())
         .filter((secret) => secret.deletedAt === undefined)

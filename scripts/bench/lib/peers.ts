@@ -77,6 +77,28 @@ async function localAwsMessaging(
 
 /** Peers by function name (the key under `function:` in its function.yml). */
 const PEERS: Readonly<Record<string, PeerStarter>> = {
+  // Athena's JSON API fake on the local stack's AWS endpoint, as `npm start` serves it; the health call is
+  // GetWorkGroup (no query runs, so no S3 store is needed).
+  athena: async () => {
+    const [{ startAwsEndpoint }, { AthenaEngine, athenaService }, { createStackLog }] = await Promise.all([
+      import('../../local/aws/server.ts'),
+      import('../../local/aws/athena.ts'),
+      import('../../local/log.ts'),
+    ]);
+    const engine = new AthenaEngine({ catalog: { databases: { default: {} } }, s3Endpoint: () => undefined });
+    const aws = await startAwsEndpoint({
+      port: 0,
+      services: { accountId: '000000000000', athena: athenaService(engine) },
+      log: createStackLog({ pretty: false, write: () => undefined }),
+    });
+    return {
+      env: { AWS_ENDPOINT_URL_ATHENA: aws.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+      close: async () => {
+        await engine.close();
+        await aws.close();
+      },
+    };
+  },
   // DuckDB is embedded: no peer, its spill and source files under a temporary directory. The cold start
   // includes loading the native engine (libduckdb.so) and opening the database during init.
   duckdb: async () => {

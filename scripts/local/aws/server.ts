@@ -35,6 +35,8 @@ export interface AwsServices {
   stepFunctions?: JsonService;
   /** EventBridge (JSON 1.1, `AWSEvents.<Operation>`). */
   events?: JsonService;
+  /** Athena (JSON 1.1, `AmazonAthena.<Operation>`): queries run on DuckDB over the S3 store (`athena.ts`). */
+  athena?: JsonService;
   /** SNS (query protocol). */
   sns?: QueryService;
   /** SES v2 (REST JSON under `/v2/email/`), and the account whose sent mail it captures. */
@@ -60,6 +62,7 @@ const JSON_TARGETS: Record<string, { service: keyof AwsServices; version: '1.0' 
   secretsmanager: { service: 'secretsManager', version: '1.1', prefix: '' },
   AWSStepFunctions: { service: 'stepFunctions', version: '1.0', prefix: '' },
   AWSEvents: { service: 'events', version: '1.1', prefix: '' },
+  AmazonAthena: { service: 'athena', version: '1.1', prefix: '' },
 };
 
 function unavailable(name: string): AwsError {

@@ -1,0 +1,107 @@
+/**
+ * Amazon Athena's rows for the core's AWS error map (the Athena API Reference's exceptions by the SDK's
+ * names), the call target naming the workgroup in every message, and the mapping of a failed query's
+ * `AthenaError` into the taxonomy. Throttling, timeouts, 5xx, credentials and network failures are the
+ * shared rows.
+ */
+import {
+  type AwsCallTarget,
+  type AwsErrorTable,
+  ConflictError,
+  type ConnectorError,
+  NotFoundError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from '@circle-core/core';
+
+export const ATHENA_ERRORS: AwsErrorTable = {
+  // A request Athena refuses: a bad id or token, a query that has not succeeded, a workgroup it does not know.
+  InvalidRequestException: 'validation',
+  ResourceNotFoundException: { kind: 'not-found', says: 'does not exist' },
+  TooManyRequestsException: 'rate-limited',
+  InternalServerException: 'unavailable',
+  AccessDeniedException: {
+    kind: 'configuration',
+    hint: 'the role needs athena:*QueryExecution* on ATHENA_WORKGROUP, glue:Get* on the tables and s3 on their data and ATHENA_OUTPUT_LOCATION',
+  },
+};
+
+/**
+ * The target of one Athena call.
+ *
+ * @example
+ * ```ts
+ * await awsCall({ ...athenaTarget('StartQueryExecution', 'primary'), timeoutMs }, (abortSignal) => sdk.send(command, { abortSignal }));
+ * ```
+ */
+export function athenaTarget(action: string, workGroup: string): AwsCallTarget {
+  return {
+    service: 'Athena',
+    action,
+    table: ATHENA_ERRORS,
+    resource: `workgroup ${workGroup}`,
+    callerInput: true,
+    details: { workGroup },
+  };
+}
+
+/**
+ * A reason with every parameter's value replaced by `?`: Athena's messages quote values (`Cannot cast
+ * 'abc' to INT`), and a value never reaches an answer or a log. `params` are the ExecutionParameters
+ * literals GetQueryExecution answers.
+ *
+ * @example
+ * ```ts
+ * scrub("INVALID_CAST_ARGUMENT: Cannot cast 'abc' to INT", ["'abc'"]); // "INVALID_CAST_ARGUMENT: Cannot cast '?' to INT"
+ * ```
+ */
+export function scrub(reason: string, params: readonly string[] | undefined): string {
+  const values = (params ?? [])
+    .map((param) => /^'((?:[^']|'')*)'$/s.exec(param.trim())?.[1]?.replaceAll("''", "'") ?? param.trim())
+    .flatMap((value) => [value, value.replaceAll("'", "''")])
+    .filter((value) => value.length > 0)
+    .sort((a, b) => b.length - a.length);
+  let text = reason;
+  for (const value of values) text = text.replaceAll(value, '?');
+  return text;
+}
+
+/** The error names of a `StateChangeReason` that mean a missing table, schema or catalog. */
+const MISSING = /^(TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|CATALOG_NOT_FOUND|ENTITY_NOT_FOUND)\b/;
+const TIMED_OUT =
+  /^(EXCEEDED_TIME_LIMIT|QUERY_TIMEOUT)\b|Query timeout|exceeded the maximum query execution time/i;
+
+/** What a failed query's AthenaError says, as the code of the interface's failure. */
+export function failureCode(reason: string, category: number | undefined): string {
+  return /^([A-Z][A-Z_]{2,60}):/.exec(reason)?.[1] ?? (category === 1 ? 'SYSTEM_ERROR' : 'USER_ERROR');
+}
+
+/**
+ * The core error a failed or cancelled query means: a missing table a NotFoundError, the user's SQL
+ * (ErrorCategory 2) a ValidationError, Athena's time limit a TimeoutError, Athena's own fault (category 1)
+ * an UnavailableError, a cancelled query a ConflictError. The message is Athena's reason (never a value:
+ * parameters are not part of it).
+ *
+ * @example
+ * ```ts
+ * throw queryError('q-1', 'FAILED', 'TABLE_NOT_FOUND: line 1:15: Table ... does not exist', 2);
+ * ```
+ */
+export function queryError(
+  queryId: string,
+  state: string,
+  reason: string | undefined,
+  category: number | undefined,
+): ConnectorError {
+  const details = { provider: 'Athena', queryId, state };
+  if (state === 'CANCELLED') {
+    return new ConflictError(`Query ${queryId} was cancelled: it has no results`, { details });
+  }
+  const said = (reason ?? 'no reason given').slice(0, 1_000);
+  const message = `Athena query ${queryId} failed: ${said}`;
+  if (MISSING.test(said)) return new NotFoundError(message, { details });
+  if (TIMED_OUT.test(said)) return new TimeoutError(message, { details });
+  if (category === 1) return new UnavailableError(message, { details });
+  return new ValidationError(message, [{ pointer: '/sql', message: said }], { details });
+}
