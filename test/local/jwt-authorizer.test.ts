@@ -67,6 +67,11 @@ functions:
             scopes: [admin]
       - httpApi:
           method: GET
+          path: /echo/any
+          authorizer:
+            name: jwt
+      - httpApi:
+          method: GET
           path: /echo/iam
           authorizer:
             type: aws_iam
@@ -126,7 +131,7 @@ const claims = (overrides: Record<string, unknown> = {}) => ({
 /** The event the function got, from its echo. */
 const eventOf = (answer: Answer) =>
   answer.body as {
-    requestContext: { authorizer?: { jwt?: { claims: Record<string, string>; scopes: string[] } } };
+    requestContext: { authorizer?: { jwt?: { claims: Record<string, string>; scopes: string[] | null } } };
   };
 
 beforeAll(async () => {
@@ -200,6 +205,20 @@ describe('Local gateway: JWT authorizers from serverless.yml', () => {
     });
     expect(jwt?.claims['exp']).toMatch(/^\d{10}$/);
     expect(jwt?.scopes).toEqual(['issues:read', 'profile']);
+  });
+
+  it('passes scopes null on a route that asks for none, the scope claim still among the claims', async () => {
+    // Prepare
+    const token = issuer.state.sign(claims({ scope: 'profile', groups: ['ops', 'admins'], admin: true }));
+
+    // Act
+    const answer = await call('/echo/any', `Bearer ${token}`);
+
+    // Assess
+    expect(answer.status).toBe(200);
+    const jwt = eventOf(answer).requestContext.authorizer?.jwt;
+    expect(jwt?.scopes).toBeNull();
+    expect(jwt?.claims).toMatchObject({ scope: 'profile', groups: '[ops admins]', admin: 'true' });
   });
 
   it('takes the token without the Bearer prefix, an EC-signed one, and client_id when there is no aud', async () => {

@@ -14,7 +14,8 @@
  * A missing or invalid token answers 401 `{"message":"Unauthorized"}`, a missing scope 403
  * `{"message":"Forbidden"}`, each with API Gateway's `www-authenticate` header; an accepted one puts
  * `requestContext.authorizer.jwt = { claims, scopes }` in the event, every claim a string as API Gateway
- * writes them (numbers and booleans as text, arrays as `[a b]`).
+ * writes them (numbers and booleans as text, arrays as `[a b]`), `scopes` the token's on a route with
+ * scopes and null on one without (as API Gateway does).
  *
  * The keys are jose's remote JWK set (cached, fetched again for an unknown `kid` at most every 30 s, so a
  * rotated key is picked up), one per issuer.
@@ -202,7 +203,9 @@ export class JwtAuthorizers {
     }
     const text: Record<string, string> = {};
     for (const [name, value] of Object.entries(claims)) text[name] = claimText(value);
-    return { allow: true, context: { jwt: { claims: text, scopes: granted.length > 0 ? granted : null } } };
+    // API Gateway passes the token's scopes only on routes that ask for scopes; elsewhere null.
+    const passed = scopes.length > 0 ? granted : null;
+    return { allow: true, context: { jwt: { claims: text, scopes: passed } } };
   }
 
   /** The issuer's keys: its discovery document's `jwks_uri`, as a jose remote JWK set (kept per issuer). */
