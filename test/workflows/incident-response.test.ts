@@ -1,13 +1,23 @@
 /**
  * The `incident-response` workflow end to end on the local stack (as `npm start` runs it): PagerDuty, Jira,
- * GitLab, Microsoft Teams and Twilio are the stack's sandboxes, Slack the contract fake; every effect is
- * read back and counted through the connectors' own operations. A trigger pages, texts the person on call,
+ * GitLab and Twilio are the stack's sandboxes, Slack and Microsoft Teams contract fakes started here (so
+ * Teams can be made to answer 503); every effect is read back and counted through the connectors' own
+ * operations or the fakes' logs. A trigger pages, texts the person on call,
  * opens the tracker issue and tells the channel; the same alert redelivered creates, texts and posts
  * nothing again; a resolve closes the loop everywhere; a notifier that fails is reported while the others
  * are done. A bad input fails with ValidationError before any task.
  */
 import { randomUUID } from 'node:crypto';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeServer } from '../../scripts/local/sandboxes/kit/index.ts';
+import {
+  startTeamsFake,
+  TEAMS_SANDBOX_SECRET,
+  TEAMS_SANDBOX_TEAM,
+  TEAMS_SANDBOX_TENANT,
+  type TeamsFakeState,
+} from '../../scripts/local/sandboxes/teams.ts';
 import { runWorkflow, startWorkflowWorld, type WorkflowWorld } from './harness.ts';
 
 const WORKFLOW = 'incident-response';
@@ -17,6 +27,7 @@ const ALICE_SMS = '+15558675310';
 const TEAMS_CHANNEL = '19:ops-alerts@thread.tacv2';
 
 let world: WorkflowWorld;
+let teams: FakeServer<TeamsFakeState>;
 
 interface Report {
   pagerduty: { status: string; dedupKey?: string; error?: string };
@@ -115,12 +126,40 @@ beforeAll(async () => {
   ]) {
     if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
   }
-  world = await startWorkflowWorld();
+  teams = await startTeamsFake();
+  // The shell points the Teams connector at this fake (as `TEAMS_API_URL=... npm start` would); its app
+  // credentials are stored in the stack's Secrets Manager before the first call reads them.
+  world = await startWorkflowWorld({
+    env: {
+      TEAMS_API_URL: `${teams.url}/v1.0`,
+      TEAMS_LOGIN_URL: teams.url,
+      TEAMS_TENANT_ID: TEAMS_SANDBOX_TENANT,
+      TEAMS_TEAM_ID: TEAMS_SANDBOX_TEAM,
+    },
+  });
+  const secrets = new SecretsManagerClient({
+    endpoint: world.stack.awsUrl,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  await secrets.send(
+    new CreateSecretCommand({
+      Name: 'circle-core/dev/teams/credentials',
+      SecretString: TEAMS_SANDBOX_SECRET,
+    }),
+  );
+  secrets.destroy();
 }, 240_000);
 
 afterAll(async () => {
   await world?.close();
+  await teams?.close();
 });
+
+/** The Teams channel posts (Graph chatMessage) naming a dedup key. */
+function teamsPosts(dedupKey: string): number {
+  return teams.logFor('post-message').filter((entry) => JSON.stringify(entry.body).includes(dedupKey)).length;
+}
 
 describe('Workflow incident-response on the local stack', () => {
   it('trigger, the same alert redelivered, resolve and the resolve redelivered: each effect exactly once (Slack, Jira)', async () => {
@@ -259,6 +298,30 @@ describe('Workflow incident-response on the local stack', () => {
     expect(await issues('gitlab', 'ops/platform', opened.label)).toEqual([
       expect.objectContaining({ key, state: 'closed' }),
     ]);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    // Opened, acknowledged, resolved: the repeated acknowledge posted nothing.
+    expect(teamsPosts(dedupKey)).toBe(3);
+  }, 600_000);
+
+  it('reports Teams answering 503 (after the retries) while PagerDuty, Twilio and Jira are done', async () => {
+    // Prepare: Teams is down for every post
+    const input = alert({ notifier: 'teams', channel: TEAMS_CHANNEL });
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+    teams.inject({ kind: 'server-error', status: 503 }, { route: 'post-message', times: 1000 });
+
+    // Act
+    const output = await run(input).finally(() => teams.clearFaults());
+
+    // Assess: retried, then reported; the rest done once
+    expect(output.report).toMatchObject({
+      pagerduty: { status: 'triggered' },
+      sms: { status: 'sent' },
+      tracker: { status: 'created', tracker: 'jira' },
+      notifier: { status: 'failed', notifier: 'teams', error: 'UnavailableError' },
+    });
+    expect(teams.logFor('post-message').length).toBeGreaterThan(1);
+    expect(await incidents(dedupKey)).toHaveLength(1);
+    expect(await issues('jira', 'OPS', output.label)).toHaveLength(1);
     expect(await texts(dedupKey)).toHaveLength(1);
   }, 600_000);
 
