@@ -255,6 +255,73 @@ describe('Workflow telemetry-alert on the local stack', () => {
     ]);
   }, 180_000);
 
+  it('pages again after the window; two rules on one metric write one Observation and page each', async () => {
+    // Prepare: a rule set of its own, with a 1 s window and two rules on spo2.
+    const deviceId = `oximeter-${randomUUID()}`;
+    const key = `config/telemetry-alert/window-${randomUUID()}.json`;
+    await putRules(
+      key,
+      JSON.stringify({
+        rules: [
+          {
+            id: 'spo2-low',
+            metric: 'spo2',
+            operator: 'lt',
+            threshold: 92,
+            severity: 'error',
+            sink: 'fhir',
+            windowSeconds: 1,
+          },
+          {
+            id: 'spo2-critical',
+            metric: 'spo2',
+            operator: 'lte',
+            threshold: 85,
+            severity: 'critical',
+            sink: 'fhir',
+            windowSeconds: 600,
+          },
+        ],
+      }),
+    );
+    const at = (timestamp: string, value: number) => ({
+      ...reading(deviceId, 'spo2', value, timestamp),
+      rulesKey: key,
+    });
+
+    // Act: a breach of both, then (once the 1 s window is over) a breach of the first only.
+    const first = await runWorkflow(world, 'telemetry-alert', at('2026-12-06T09:06:00Z', 84));
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const later = await runWorkflow(world, 'telemetry-alert', at('2026-12-06T09:07:00Z', 90));
+
+    // Assess
+    expect(first).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+    expect(later).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+    expect((first.output as Output).rules).toEqual([
+      expect.objectContaining({
+        ruleId: 'spo2-low',
+        page: 'paged',
+        recorded: expect.objectContaining({ created: true }),
+      }),
+      expect.objectContaining({
+        ruleId: 'spo2-critical',
+        page: 'paged',
+        recorded: expect.objectContaining({ created: false }),
+      }),
+    ]);
+    expect((later.output as Output).rules).toEqual([
+      expect.objectContaining({ ruleId: 'spo2-low', page: 'paged' }),
+      expect.objectContaining({ ruleId: 'spo2-critical', breached: false, page: 'none' }),
+    ]);
+    expect(await observations((first.output as Output).readingKey)).toHaveLength(1);
+    const keys = (await incidentsOf(deviceId)).map((incident) => incident.incidentKey).sort();
+    expect(keys).toEqual([
+      `telemetry-alert:${deviceId}:spo2-critical:2026-12-06T09:06:00Z`,
+      `telemetry-alert:${deviceId}:spo2-low:2026-12-06T09:06:00Z`,
+      `telemetry-alert:${deviceId}:spo2-low:2026-12-06T09:07:00Z`,
+    ]);
+  }, 240_000);
+
   it('fails a bad rule set with ConfigurationError naming the rule, before writing or paging', async () => {
     // Prepare
     const deviceId = `monitor-${randomUUID()}`;
