@@ -360,16 +360,23 @@ describe('Workflow incident-response on the local stack', () => {
     expect(await texts(dedupKey)).toHaveLength(1);
   }, 600_000);
 
-  it('reports a tracker that fails (a Jira project that does not exist) while the SMS and the Slack message still go out', async () => {
+  it('reports a tracker that fails (a Jira project that does not exist) while the SMS and the Slack message still go out; the alert comes as an SNS notification', async () => {
     // Prepare
     const input = alert({ project: 'NOPE' });
     const dedupKey = `db-1:${String(input['alertId'])}`;
 
     // Act
-    const output = await run(input);
+    const output = await run({
+      Type: 'Notification',
+      MessageId: randomUUID(),
+      TopicArn: 'arn:aws:sns:us-east-1:000000000000:alerts',
+      Message: JSON.stringify(input),
+      Timestamp: new Date().toISOString(),
+    });
 
     // Assess
     expect(output).toMatchObject({
+      alertId: input['alertId'],
       issue: { key: '(no issue)' },
       report: {
         pagerduty: { status: 'triggered' },

@@ -306,6 +306,11 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       problem: 'an EventBridge event whose detail is a string',
       input: { 'detail-type': 'Alert', source: 'monitoring', detail: 'disk full' },
     },
+    {
+      field: 'input',
+      problem: 'an SNS notification whose Message is JSON of an array',
+      input: { Type: 'Notification', MessageId: 'm-1', Message: '["disk full"]' },
+    },
     ...badField(INCIDENT_RESPONSE, 'action', [
       ['missing', MISSING],
       ['a number', 1],
