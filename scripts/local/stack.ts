@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { iotReach, startLocalIot } from './aws/iot-local.ts';
 import { startMessaging } from './aws/messaging.ts';
 import { secretsManagerService } from './aws/secrets-manager.ts';
 import { type AwsServices, startAwsEndpoint } from './aws/server.ts';
@@ -534,6 +535,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       log.warn(message, fields),
     );
     cleanups.push(() => localBrokers.close());
+    // AWS IoT Core: the data plane on the AWS endpoint, its broker, and the IoT rules of the selected functions.
+    const localIot = await startLocalIot({ selected, model, engine, warn: (message) => log.warn(message) });
+    cleanups.push(() => localIot.close());
+    services.iotData = localIot.service;
     services.s3Endpoint = s3.url;
     services.dynamodbEndpoint = dynamo.url;
     const sandboxes = await startSandboxes(planProviders(selected, shell), secretStore, shell);
@@ -556,6 +561,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redis: localRedis,
       brokers: localBrokers,
     });
+    const iotAt = connectors.findIndex((reach) => reach.connector === 'iot-core');
+    if (iotAt >= 0) connectors[iotAt] = iotReach(localIot, aws.url);
 
     const processes = await startFunctions(
       options,
@@ -600,6 +607,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       sqs: aws.url,
       sns: aws.url,
       ses: aws.url,
+      iotData: `${aws.url} (MQTT: ${localIot.broker})`,
       eventBridge: aws.url,
       stepFunctions: aws.url,
       lambda: aws.url,

@@ -40,6 +40,8 @@ const HAND_OFF_QUEUES = [
   'EventbridgeOrdersQueue',
   // NATS messages forwarded by the polling schedule, for the consumers a team attaches.
   'NatsEventsQueue',
+  // Device telemetry routed by the IoT Core rule (devices/+/telemetry), for the consumer a team attaches.
+  'IotCoreTelemetryQueue',
   // issue-fanout's triage summaries, fanned out by SNS for the team that works them.
   'IssueFanoutQueue',
 ];

@@ -535,6 +535,29 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
       close: () => aws.close(),
     };
   },
+  // The IoT Core data plane on the local stack's AWS endpoint, as `npm start` serves it; the health call reads
+  // a shadow (a 404 proves the endpoint and the signature), so the broker is never reached.
+  'iot-core': async () => {
+    const [{ startAwsEndpoint }, { IotDataPlane, iotDataService, mqttBroker }, { createStackLog }] =
+      await Promise.all([
+        import('../../local/aws/server.ts'),
+        import('../../local/aws/iot-data.ts'),
+        import('../../local/log.ts'),
+      ]);
+    const broker = mqttBroker('mqtt://127.0.0.1:1883');
+    const aws = await startAwsEndpoint({
+      port: 0,
+      services: { accountId: '000000000000', iotData: iotDataService(new IotDataPlane({ broker })) },
+      log: createStackLog({ pretty: false, write: () => undefined }),
+    });
+    return {
+      env: { IOT_DATA_ENDPOINT: aws.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+      close: async () => {
+        await aws.close();
+        await broker.close();
+      },
+    };
+  },
   // Snowflake's SQL API v2 fake (SQL on DuckDB); the sandbox key pair signs the key-pair JWTs.
   snowflake: async (fn, secrets) => {
     const { sandboxKeyPair, startSnowflakeFake } = await import('../../local/sandboxes/snowflake.ts');

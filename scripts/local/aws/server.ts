@@ -1,8 +1,9 @@
 /**
  * The stack's one AWS endpoint (127.0.0.1:4566 by default): routes each request by its protocol to SQS,
  * Secrets Manager, Step Functions, EventBridge (JSON protocols, `x-amz-target`), Lambda (REST), SNS (query
- * protocol), SES v2 (REST JSON, mail captured: `ses.ts`), STS and CloudFormation stand-ins (query
- * protocol, for the Serverless CLI), or forwards it to the embedded S3 and DynamoDB.
+ * protocol), SES v2 (REST JSON, mail captured: `ses.ts`), the IoT Core data plane (REST JSON, `iot-data.ts`),
+ * STS and CloudFormation stand-ins (query protocol, for the Serverless CLI), or forwards it to the embedded
+ * S3 and DynamoDB.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { FunctionRegistry } from '../functions/registry.ts';
 import { guard, type RefusalWriter } from '../guard.ts';
 import type { StackLog } from '../log.ts';
+import { type IotDataService, serveIotData } from './iot-data.ts';
 import { handleLambda } from './lambda.ts';
 import {
   AwsError,
@@ -42,6 +44,8 @@ export interface AwsServices {
   /** SES v2 (REST JSON under `/v2/email/`), and the account whose sent mail it captures. */
   ses?: RestService;
   mail?: SesMail;
+  /** The AWS IoT Core data plane (REST JSON, signed for `iotdata`: `iot-data.ts`). */
+  iotData?: IotDataService;
   functions?: FunctionRegistry;
   s3Endpoint?: string;
   dynamodbEndpoint?: string;
@@ -175,6 +179,14 @@ async function serveSes(
   return true;
 }
 
+/** The IoT Core data plane (signed for `iotdata`): true when served. */
+async function serveIot(req: IncomingMessage, res: ServerResponse, services: AwsServices): Promise<boolean> {
+  if (signedService(req) !== 'iotdata') return false;
+  if (services.iotData === undefined) throw unavailable('IoT data plane');
+  await serveIotData(req, res, services.iotData, await readBody(req, BODY_LIMIT));
+  return true;
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, services: AwsServices): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path.startsWith('/2015-03-31/functions')) {
@@ -229,6 +241,7 @@ export async function startAwsEndpoint(options: {
     sendJsonError(res, new AwsError('AccessDeniedException', refusal.message, { status: 403 }), '1.1');
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     serveSes(req, res, options.services, (req.url ?? '/').split('?')[0] ?? '/')
+      .then((served) => served || serveIot(req, res, options.services))
       .then((served) => (served ? undefined : route(req, res, options.services)))
       .catch((error: unknown) => {
         const err =

@@ -1,0 +1,245 @@
+/**
+ * AWS IoT Core's data plane through the core's AWS kit: one SDK client from `createAwsClient` (SigV4 for
+ * `iotdata`, the account's endpoint, bounded timeouts and attempts, tracing when on), every call through
+ * `awsCall` (the invocation's time left as an abort signal, failures mapped once with the rows in
+ * `errors.ts`). The only file that talks to AWS IoT.
+ */
+import {
+  DeleteThingShadowCommand,
+  GetThingShadowCommand,
+  IoTDataPlaneClient,
+  ListNamedShadowsForThingCommand,
+  PublishCommand,
+  UpdateThingShadowCommand,
+} from '@aws-sdk/client-iot-data-plane';
+import {
+  awsCall,
+  ConflictError,
+  createAwsClient,
+  NotFoundError,
+  parseJson,
+  UnexpectedResponseError,
+} from '@circle-core/core';
+import { iotCoreTarget, shadowLabel } from './errors.ts';
+import type {
+  DeleteShadowOutput,
+  ListNamedShadowsInput,
+  ListNamedShadowsOutput,
+  PublishMessageInput,
+  PublishMessageOutput,
+  ShadowDocument,
+  ShadowInput,
+  UpdateShadowInput,
+} from './models.ts';
+
+/** What the client needs from the settings. */
+export interface IotCoreOptions {
+  /** The account's data endpoint; undefined leaves it to the SDK's endpoint variables. */
+  endpoint: string | undefined;
+  /** One call's budget including the SDK's retries; the invocation's time left may cut it shorter. */
+  timeoutMs: number;
+  maxAttempts: number;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A shadow answer's JSON, or a 502 naming what was wrong with it. */
+function document(payload: Uint8Array | undefined, what: string): Json {
+  let parsed: unknown;
+  try {
+    parsed = parseJson(new TextDecoder().decode(payload ?? new Uint8Array()), what);
+  } catch (error) {
+    throw new UnexpectedResponseError(`AWS IoT answered ${what} that is not JSON`, { cause: error });
+  }
+  if (!isObject(parsed) || typeof parsed['version'] !== 'number') {
+    throw new UnexpectedResponseError(`AWS IoT answered ${what} without a version`);
+  }
+  return parsed;
+}
+
+function named(shadowName: string | undefined): { shadowName?: string } {
+  return shadowName === undefined ? {} : { shadowName };
+}
+
+function shadowOutput(input: ShadowInput, answer: Json): ShadowDocument {
+  const state = isObject(answer['state']) ? answer['state'] : {};
+  const section = (name: string) => (isObject(state[name]) ? { [name]: state[name] as Json } : {});
+  return {
+    thingName: input.thingName,
+    ...named(input.shadowName),
+    state: { ...section('desired'), ...section('reported'), ...section('delta') },
+    metadata: isObject(answer['metadata']) ? answer['metadata'] : {},
+    version: answer['version'] as number,
+    timestamp: typeof answer['timestamp'] === 'number' ? answer['timestamp'] : Math.floor(Date.now() / 1000),
+    ...(typeof answer['clientToken'] === 'string' ? { clientToken: answer['clientToken'] } : {}),
+  };
+}
+
+/** MQTT 5 user properties as the data plane takes them: a JSON array of one-key objects. */
+function userProperties(properties: Record<string, string> | undefined): string | undefined {
+  if (properties === undefined || Object.keys(properties).length === 0) return undefined;
+  return JSON.stringify(Object.entries(properties).map(([name, value]) => ({ [name]: value })));
+}
+
+/**
+ * The data plane of one account. The SDK client is a parameter, so a test can hand in one that fails on
+ * purpose.
+ *
+ * @example
+ * ```ts
+ * const iot = await IotCoreClient.create({ endpoint: undefined, timeoutMs: 5_000, maxAttempts: 3 });
+ * await iot.updateShadow({ thingName: 'sensor-42', state: { desired: { temperature: 22 } }, version: 3 });
+ * ```
+ */
+export class IotCoreClient {
+  readonly #sdk: IoTDataPlaneClient;
+  readonly #options: IotCoreOptions;
+
+  constructor(sdk: IoTDataPlaneClient, options: IotCoreOptions) {
+    this.#sdk = sdk;
+    this.#options = options;
+  }
+
+  /** Builds the SDK client the kit's way (traced when tracing is on). */
+  static async create(options: IotCoreOptions): Promise<IotCoreClient> {
+    const sdk = await createAwsClient(IoTDataPlaneClient, 'iot-core', {
+      connectionTimeoutMs: Math.min(options.timeoutMs, 3_000),
+      requestTimeoutMs: options.timeoutMs,
+      maxAttempts: options.maxAttempts,
+      endpoint: options.endpoint,
+    });
+    return new IotCoreClient(sdk, options);
+  }
+
+  /** Publishes one message; text goes as is, anything else as JSON. */
+  async publish(input: PublishMessageInput): Promise<PublishMessageOutput> {
+    const text = typeof input.payload === 'string';
+    const body = typeof input.payload === 'string' ? input.payload : JSON.stringify(input.payload);
+    const payload = new TextEncoder().encode(body);
+    const command = new PublishCommand({
+      topic: input.topic,
+      qos: input.qos,
+      retain: input.retain,
+      payload,
+      userProperties: userProperties(input.userProperties),
+      payloadFormatIndicator: 'UTF8_DATA',
+      contentType: input.contentType ?? (text ? undefined : 'application/json'),
+      responseTopic: input.responseTopic,
+      messageExpiry: input.messageExpirySeconds,
+    });
+    await this.#call('Publish', `topic "${input.topic}"`, { topic: input.topic }, (abortSignal) =>
+      this.#sdk.send(command, { abortSignal }),
+    );
+    return { topic: input.topic, qos: input.qos, retain: input.retain, bytes: payload.byteLength };
+  }
+
+  /** Reads a shadow: desired, reported, delta, metadata and version. */
+  async getShadow(input: ShadowInput): Promise<ShadowDocument> {
+    const command = new GetThingShadowCommand(input);
+    const out = await this.#shadowCall('GetThingShadow', input, (abortSignal) =>
+      this.#sdk.send(command, { abortSignal }),
+    );
+    return shadowOutput(input, document(out.payload, 'a shadow'));
+  }
+
+  /**
+   * Updates a shadow. With `version`, a shadow that moved on refuses it (409): the ConflictError names the
+   * current version when a read right after can tell it.
+   */
+  async updateShadow(input: UpdateShadowInput): Promise<ShadowDocument> {
+    const { thingName, shadowName, ...request } = input;
+    const payload = new TextEncoder().encode(JSON.stringify(request));
+    const command = new UpdateThingShadowCommand({ thingName, ...named(shadowName), payload });
+    try {
+      const out = await this.#shadowCall('UpdateThingShadow', input, (abortSignal) =>
+        this.#sdk.send(command, { abortSignal }),
+      );
+      return shadowOutput(input, document(out.payload, 'an accepted update'));
+    } catch (error) {
+      if (!(error instanceof ConflictError) || input.version === undefined) throw error;
+      throw await this.#conflict(input, input.version, error);
+    }
+  }
+
+  /** Deletes a shadow; its version is kept, so a shadow created again goes on counting from it. */
+  async deleteShadow(input: ShadowInput): Promise<DeleteShadowOutput> {
+    const command = new DeleteThingShadowCommand(input);
+    const out = await this.#shadowCall('DeleteThingShadow', input, (abortSignal) =>
+      this.#sdk.send(command, { abortSignal }),
+    );
+    const answer = document(out.payload, 'a deleted shadow');
+    return {
+      thingName: input.thingName,
+      ...named(input.shadowName),
+      deleted: true,
+      version: answer['version'] as number,
+      timestamp:
+        typeof answer['timestamp'] === 'number' ? answer['timestamp'] : Math.floor(Date.now() / 1000),
+    };
+  }
+
+  /** One page of a thing's named shadows. */
+  async listNamedShadows(input: ListNamedShadowsInput): Promise<ListNamedShadowsOutput> {
+    const command = new ListNamedShadowsForThingCommand(input);
+    const out = await this.#call(
+      'ListNamedShadowsForThing',
+      `thing "${input.thingName}"`,
+      { thingName: input.thingName },
+      (abortSignal) => this.#sdk.send(command, { abortSignal }),
+    );
+    return {
+      thingName: input.thingName,
+      shadowNames: out.results ?? [],
+      ...(out.nextToken === undefined || out.nextToken === '' ? {} : { nextToken: out.nextToken }),
+    };
+  }
+
+  /**
+   * Proves the endpoint, the credentials and the role for `health`: a shadow read answered 200 or 404 (the
+   * probe thing need not exist) came through signed and allowed.
+   */
+  async ping(): Promise<void> {
+    try {
+      await this.getShadow({ thingName: 'circle-core-health' });
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+
+  async #conflict(input: UpdateShadowInput, given: number, error: ConflictError): Promise<ConflictError> {
+    const label = shadowLabel(input.thingName, input.shadowName);
+    const current = await this.getShadow({ thingName: input.thingName, ...named(input.shadowName) }).then(
+      (shadow) => shadow.version,
+      () => undefined,
+    );
+    const now = current === undefined ? 'a newer version' : `version ${current}`;
+    return new ConflictError(`${label} is at ${now}, not ${given}: read it again and retry`, {
+      cause: error,
+      details: {
+        ...error.details,
+        givenVersion: given,
+        ...(current === undefined ? {} : { currentVersion: current }),
+      },
+    });
+  }
+
+  #shadowCall<T>(
+    action: string,
+    input: ShadowInput,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const details = { thingName: input.thingName, ...named(input.shadowName) };
+    return this.#call(action, shadowLabel(input.thingName, input.shadowName), details, send);
+  }
+
+  #call<T>(
+    action: string,
+    resource: string,
+    details: Record<string, unknown>,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return awsCall({ ...iotCoreTarget(action, resource, details), timeoutMs: this.#options.timeoutMs }, send);
+  }
+}

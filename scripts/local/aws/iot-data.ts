@@ -1,0 +1,518 @@
+/**
+ * The AWS IoT Core data plane on the stack's AWS endpoint (requests signed for `iotdata`): the REST API as
+ * the AWS IoT data plane API reference describes it (`POST /topics/{topic}`, `GET|POST|DELETE
+ * /things/{thingName}/shadow[?name=]`, `GET /api/things/shadow/ListNamedShadowsForThing/{thingName}`),
+ * with shadows kept as the device shadow service keeps them (versions that only grow, desired/reported/
+ * delta, per-key metadata timestamps, `409 Version conflict` on a stale `version`, 8 KB documents) and
+ * every publish, and the shadow service's own `$aws/things/...` messages, sent to a real MQTT broker.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import { AwsError } from './protocol.ts';
+import type { RestRequest } from './ses.ts';
+
+/** One data-plane request: the REST parts and the headers (Publish carries MQTT 5 properties there). */
+export interface IotDataRequest extends RestRequest {
+  headers: Headers;
+}
+
+/** The data plane's routes: `{ status, body }` or an AwsError. */
+export type IotDataService = (request: IotDataRequest) => Promise<{ status: number; body: unknown }>;
+
+/** Where published messages go: a real broker (Mosquitto, aedes) in the stack and in tests. */
+export interface IotBroker {
+  publish(topic: string, payload: Buffer, options: IClientPublishOptions): Promise<void>;
+}
+
+type Json = Record<string, unknown>;
+/** One shadow as the service keeps it. */
+interface Shadow {
+  desired?: Json | undefined;
+  reported?: Json | undefined;
+  metadata: { desired?: Json | undefined; reported?: Json | undefined };
+  version: number;
+  deleted: boolean;
+}
+
+/** The device shadow service's document limit (the data plane's default quota). */
+export const SHADOW_MAX_BYTES = 8 * 1024;
+/** How deep desired and reported may nest. */
+const MAX_DEPTH = 6;
+const THING = /^[a-zA-Z0-9:_-]{1,128}$/;
+const SHADOW = /^[a-zA-Z0-9:_-]{1,64}$/;
+
+const invalid = (message: string) => new AwsError('InvalidRequestException', message);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const now = () => Math.floor(Date.now() / 1000);
+
+function depth(value: unknown): number {
+  if (!isObject(value)) return 0;
+  return 1 + Math.max(0, ...Object.values(value).map(depth));
+}
+
+/** Merges `patch` into `base` as an update does: null removes a key, objects merge, the rest replaces. */
+function merge(base: Json | undefined, patch: Json): Json | undefined {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (isObject(value) && isObject(out[key])) out[key] = merge(out[key] as Json, value) ?? {};
+    else out[key] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** Per-key `{ timestamp }` for what an update set, shaped like the update. */
+function stamp(patch: Json, timestamp: number): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) continue;
+    out[key] = isObject(value) ? stamp(value, timestamp) : { timestamp };
+  }
+  return out;
+}
+
+function mergeMetadata(base: Json | undefined, state: Json | undefined, patch: Json, timestamp: number) {
+  const merged = merge(base, stamp(patch, timestamp));
+  return state === undefined ? undefined : merged;
+}
+
+/** The keys of desired whose value reported does not match (recursively), as the service computes it. */
+function delta(desired: Json | undefined, reported: Json | undefined): Json | undefined {
+  if (desired === undefined) return undefined;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(desired)) {
+    const other = reported?.[key];
+    if (isObject(value) && isObject(other)) {
+      const inner = delta(value, other);
+      if (inner !== undefined) out[key] = inner;
+    } else if (JSON.stringify(value) !== JSON.stringify(other)) out[key] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function pick(source: Json | undefined, keys: Json | undefined): Json | undefined {
+  if (source === undefined || keys === undefined) return undefined;
+  return Object.fromEntries(Object.keys(keys).map((key) => [key, source[key]]));
+}
+
+function defined(entries: Json): Json {
+  return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
+}
+
+/** An update's body as the service checks it: 8 KB, JSON, a `state` of desired/reported objects. */
+function parseUpdate(body: Buffer): Json {
+  if (body.length > SHADOW_MAX_BYTES) {
+    throw new AwsError(
+      'RequestEntityTooLargeException',
+      `The payload exceeds the maximum size allowed (${SHADOW_MAX_BYTES} bytes)`,
+      { status: 413 },
+    );
+  }
+  let request: unknown;
+  try {
+    request = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw invalid('Payload contains invalid json');
+  }
+  if (!isObject(request) || !isObject(request['state'])) throw invalid('Missing required node: state');
+  const state = request['state'];
+  for (const part of ['desired', 'reported'] as const) {
+    const value = state[part];
+    if (value !== undefined && value !== null && !isObject(value))
+      throw invalid(`State node must be an object`);
+    if (depth(value) > MAX_DEPTH) throw invalid('JSON contains too many levels of nesting; maximum is 6');
+  }
+  return request;
+}
+
+/** The MQTT 5 properties a Publish carries in its query and headers. */
+function mqttProperties(
+  query: URLSearchParams,
+  headers: Headers,
+): NonNullable<IClientPublishOptions['properties']> {
+  const properties: NonNullable<IClientPublishOptions['properties']> = {};
+  const user = headers.get('x-amz-mqtt5-user-properties');
+  if (user !== null) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(user, 'base64').toString('utf8'));
+    } catch {
+      throw invalid('x-amz-mqtt5-user-properties must be a base64-encoded JSON array');
+    }
+    if (!Array.isArray(parsed)) throw invalid('x-amz-mqtt5-user-properties must be a JSON array');
+    const props: Record<string, string[]> = {};
+    for (const entry of parsed) {
+      for (const [name, value] of Object.entries(isObject(entry) ? entry : {})) {
+        props[name] = [...(props[name] ?? []), String(value)];
+      }
+    }
+    properties.userProperties = props;
+  }
+  const format = headers.get('x-amz-mqtt5-payload-format-indicator');
+  if (format === 'UTF8_DATA') properties.payloadFormatIndicator = true;
+  const contentType = query.get('contentType');
+  if (contentType !== null) properties.contentType = contentType;
+  const responseTopic = query.get('responseTopic');
+  if (responseTopic !== null) properties.responseTopic = responseTopic;
+  const expiry = query.get('messageExpiry');
+  if (expiry !== null) properties.messageExpiryInterval = Number(expiry);
+  return properties;
+}
+
+/**
+ * The data plane of one local account: shadows in memory, publishes to `broker`.
+ *
+ * @example
+ * ```ts
+ * const plane = new IotDataPlane({ broker: mqttBroker('mqtt://127.0.0.1:1883') });
+ * services.iotData = iotDataService(plane);
+ * ```
+ */
+export class IotDataPlane {
+  readonly #shadows = new Map<string, Shadow>();
+  readonly #broker: IotBroker;
+
+  constructor(options: { broker: IotBroker; seed?: boolean }) {
+    this.#broker = options.broker;
+    if (options.seed === true) this.seed();
+  }
+
+  /** The documented examples' data: thing `sensor-42` with a classic shadow and a named `config` one. */
+  seed(): void {
+    const timestamp = now();
+    this.#write('sensor-42', undefined, {
+      desired: { temperature: 21, mode: 'eco' },
+      reported: { temperature: 19, mode: 'eco', firmware: '1.4.2' },
+      timestamp,
+    });
+    this.#write('sensor-42', 'config', { desired: { interval: 60 }, reported: { interval: 60 }, timestamp });
+  }
+
+  #write(
+    thing: string,
+    name: string | undefined,
+    state: { desired: Json; reported: Json; timestamp: number },
+  ) {
+    this.#shadows.set(this.#key(thing, name), {
+      desired: state.desired,
+      reported: state.reported,
+      metadata: {
+        desired: stamp(state.desired, state.timestamp),
+        reported: stamp(state.reported, state.timestamp),
+      },
+      version: 1,
+      deleted: false,
+    });
+  }
+
+  #key(thing: string, name: string | undefined): string {
+    return `${thing}\u0000${name ?? ''}`;
+  }
+
+  #topic(thing: string, name: string | undefined, suffix: string): string {
+    return name === undefined
+      ? `$aws/things/${thing}/shadow/${suffix}`
+      : `$aws/things/${thing}/shadow/name/${name}/${suffix}`;
+  }
+
+  #live(thing: string, name: string | undefined): Shadow {
+    const shadow = this.#shadows.get(this.#key(thing, name));
+    if (shadow === undefined || shadow.deleted) {
+      throw new AwsError('ResourceNotFoundException', `No shadow exists with name: '${name ?? thing}'`, {
+        status: 404,
+      });
+    }
+    return shadow;
+  }
+
+  /** GetThingShadow: state with delta, metadata, version, timestamp. */
+  get(thing: string, name: string | undefined): Json {
+    const shadow = this.#live(thing, name);
+    return defined({
+      state: defined({
+        desired: shadow.desired,
+        reported: shadow.reported,
+        delta: delta(shadow.desired, shadow.reported),
+      }),
+      metadata: defined({ desired: shadow.metadata.desired, reported: shadow.metadata.reported }),
+      version: shadow.version,
+      timestamp: now(),
+    });
+  }
+
+  /** UpdateThingShadow: checks the version, merges, answers the accepted document and publishes. */
+  async update(thing: string, name: string | undefined, body: Buffer): Promise<Json> {
+    const request = parseUpdate(body);
+    const state = request['state'] as Json;
+    const key = this.#key(thing, name);
+    const existing = this.#shadows.get(key);
+    const live = existing !== undefined && !existing.deleted ? existing : undefined;
+    const expected = request['version'];
+    if (expected !== undefined) {
+      if (typeof expected !== 'number' || !Number.isInteger(expected)) throw invalid('Invalid version');
+      if (live === undefined || expected !== live.version) {
+        throw new AwsError('ConflictException', 'Version conflict', { status: 409 });
+      }
+    }
+    const timestamp = now();
+    const previous = live === undefined ? undefined : structuredClone(live);
+    const shadow: Shadow = {
+      desired: live?.desired,
+      reported: live?.reported,
+      metadata: { ...live?.metadata },
+      version: (existing?.version ?? 0) + 1,
+      deleted: false,
+    };
+    const accepted: Json = {};
+    const metadata: Json = {};
+    for (const part of ['desired', 'reported'] as const) {
+      const patch = state[part];
+      if (patch === undefined) continue;
+      if (!isObject(patch)) {
+        shadow[part] = undefined;
+        shadow.metadata[part] = undefined;
+        accepted[part] = null;
+        continue;
+      }
+      shadow[part] = merge(shadow[part], patch);
+      shadow.metadata[part] = mergeMetadata(shadow.metadata[part], shadow[part], patch, timestamp);
+      accepted[part] = patch;
+      metadata[part] = stamp(patch, timestamp);
+    }
+    this.#shadows.set(key, shadow);
+    const clientToken = typeof request['clientToken'] === 'string' ? request['clientToken'] : undefined;
+    const answer = defined({ state: accepted, metadata, version: shadow.version, timestamp, clientToken });
+    const document = (value: Shadow) =>
+      defined({
+        state: defined({ desired: value.desired, reported: value.reported }),
+        metadata: defined({ desired: value.metadata.desired, reported: value.metadata.reported }),
+        version: value.version,
+      });
+    await this.#send(this.#topic(thing, name, 'update/accepted'), answer);
+    await this.#send(
+      this.#topic(thing, name, 'update/documents'),
+      defined({
+        previous: previous === undefined ? null : document(previous),
+        current: document(shadow),
+        timestamp,
+        clientToken,
+      }),
+    );
+    const changed = delta(shadow.desired, shadow.reported);
+    // The service sends a delta when an update touches desired and desired still differs from reported.
+    if (changed !== undefined && state['desired'] !== undefined && state['desired'] !== null) {
+      await this.#send(
+        this.#topic(thing, name, 'update/delta'),
+        defined({
+          version: shadow.version,
+          timestamp,
+          state: changed,
+          metadata: pick(shadow.metadata.desired, changed),
+          clientToken,
+        }),
+      );
+    }
+    return answer;
+  }
+
+  /** DeleteThingShadow: the version goes on counting from where it was when the shadow comes back. */
+  async delete(thing: string, name: string | undefined): Promise<Json> {
+    const shadow = this.#live(thing, name);
+    shadow.deleted = true;
+    shadow.desired = undefined;
+    shadow.reported = undefined;
+    shadow.metadata = {};
+    const answer = { version: shadow.version, timestamp: now() };
+    await this.#send(this.#topic(thing, name, 'delete/accepted'), answer);
+    return answer;
+  }
+
+  /** ListNamedShadowsForThing: names in order, `pageSize` at a time, an opaque token for the rest. */
+  listNamed(thing: string, pageSize: number, nextToken: string | undefined): Json {
+    const names = [...this.#shadows.entries()]
+      .filter(([key, shadow]) => key.startsWith(`${thing}\u0000`) && !shadow.deleted)
+      .map(([key]) => key.slice(thing.length + 1))
+      .filter((name) => name !== '')
+      .sort();
+    const start = nextToken === undefined ? 0 : Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
+    if (!Number.isInteger(start) || start < 0) throw invalid('Invalid nextToken');
+    const results = names.slice(start, start + pageSize);
+    const more = start + pageSize < names.length;
+    return defined({
+      results,
+      nextToken: more ? Buffer.from(String(start + pageSize)).toString('base64url') : undefined,
+      timestamp: now(),
+    });
+  }
+
+  /** Publish: the message to the broker with its QoS, retain flag and MQTT 5 properties. */
+  async publish(topic: string, query: URLSearchParams, headers: Headers, body: Buffer): Promise<Json> {
+    if (topic === '' || /[+#]/.test(topic) || Buffer.byteLength(topic) > 256) {
+      throw invalid('Invalid topic: 1-256 bytes, no wildcards');
+    }
+    const qos = Number(query.get('qos') ?? '0');
+    if (qos !== 0 && qos !== 1) throw invalid('qos must be 0 or 1');
+    const properties = mqttProperties(query, headers);
+    await this.#broker.publish(topic, body, {
+      qos,
+      retain: query.get('retain') === 'true',
+      ...(Object.keys(properties).length === 0 ? {} : { properties }),
+    });
+    return {};
+  }
+
+  async #send(topic: string, message: Json): Promise<void> {
+    await this.#broker.publish(topic, Buffer.from(JSON.stringify(message)), { qos: 1 });
+  }
+}
+
+function names(thingRaw: string, name: string | null): { thing: string; shadow: string | undefined } {
+  const thing = decodeURIComponent(thingRaw);
+  if (!THING.test(thing)) throw invalid('Invalid thing name');
+  if (name !== null && !SHADOW.test(name)) throw invalid('Invalid shadow name');
+  return { thing, shadow: name ?? undefined };
+}
+
+function shadowRoute(
+  plane: IotDataPlane,
+  method: string,
+  thing: string,
+  shadow: string | undefined,
+  body: Buffer,
+) {
+  if (method === 'GET') return plane.get(thing, shadow);
+  if (method === 'POST') return plane.update(thing, shadow, body);
+  if (method === 'DELETE') return plane.delete(thing, shadow);
+  throw new AwsError('MethodNotAllowedException', `${method} is not allowed here`, { status: 405 });
+}
+
+/**
+ * The data-plane routes the local stack serves; `headers` come from the request.
+ *
+ * @example
+ * ```ts
+ * services.iotData = iotDataService(new IotDataPlane({ broker, seed: true }));
+ * ```
+ */
+export function iotDataService(plane: IotDataPlane): IotDataService {
+  return async ({ method, path, query, body, headers }) => {
+    const topic = /^\/topics\/(.+)$/.exec(path)?.[1];
+    if (topic !== undefined && method === 'POST') {
+      return { status: 200, body: await plane.publish(decodeURIComponent(topic), query, headers, body) };
+    }
+    const shadowPath = /^\/things\/([^/]+)\/shadow$/.exec(path)?.[1];
+    if (shadowPath !== undefined) {
+      const { thing, shadow } = names(shadowPath, query.get('name'));
+      return { status: 200, body: await shadowRoute(plane, method, thing, shadow, body) };
+    }
+    const listed = /^\/api\/things\/shadow\/ListNamedShadowsForThing\/([^/]+)$/.exec(path)?.[1];
+    if (listed !== undefined && method === 'GET') {
+      const { thing } = names(listed, null);
+      const pageSize = Number(query.get('pageSize') ?? '25');
+      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+        throw invalid('pageSize must be 1-100');
+      return { status: 200, body: plane.listNamed(thing, pageSize, query.get('nextToken') ?? undefined) };
+    }
+    throw new AwsError(
+      'UnknownOperationException',
+      `IoT data plane ${method} ${path} is not served locally`,
+      {
+        status: 404,
+      },
+    );
+  };
+}
+
+/**
+ * A broker connection opened on first use (and again after a failure), for the stack's data plane.
+ *
+ * @example
+ * ```ts
+ * const broker = mqttBroker('mqtt://127.0.0.1:1883', 5);
+ * await broker.publish('devices/a/telemetry', Buffer.from('{}'), { qos: 1 });
+ * await broker.close();
+ * ```
+ */
+export function mqttBroker(url: string, protocolVersion: 4 | 5 = 5): IotBroker & { close(): Promise<void> } {
+  let client: Promise<MqttClient> | undefined;
+  const open = (): Promise<MqttClient> => {
+    client ??= mqtt
+      .connectAsync(url, { protocolVersion, reconnectPeriod: 0, connectTimeout: 3_000 })
+      .catch((error: unknown) => {
+        client = undefined;
+        throw error;
+      });
+    return client;
+  };
+  return {
+    async publish(topic, payload, options) {
+      let connection: MqttClient;
+      try {
+        connection = await open();
+        if (!connection.connected) {
+          client = undefined;
+          connection = await open();
+        }
+      } catch {
+        throw new AwsError('ServiceUnavailableException', 'The local MQTT broker is not reachable', {
+          status: 503,
+        });
+      }
+      const { properties, ...rest } = options;
+      await connection.publishAsync(topic, payload, protocolVersion === 5 ? options : rest);
+    },
+    async close() {
+      const opened = client;
+      client = undefined;
+      if (opened !== undefined) await (await opened.catch(() => undefined))?.endAsync();
+    },
+  };
+}
+
+/**
+ * Answers one signed `iotdata` request on the AWS endpoint (errors carry `x-amzn-errortype`, which the
+ * SDK's restJson1 parser reads).
+ *
+ * @example
+ * ```ts
+ * if (signedService(req) === 'iotdata') await serveIotData(req, res, services.iotData, body);
+ * ```
+ */
+export async function serveIotData(
+  req: IncomingMessage,
+  res: ServerResponse,
+  service: IotDataService,
+  body: Buffer,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  const reply = (status: number, answer: unknown, extra: Record<string, string> = {}) => {
+    const text = JSON.stringify(answer);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': randomUUID(),
+      ...extra,
+    });
+    res.end(text);
+  };
+  try {
+    const answer = await service({
+      method: (req.method ?? 'GET').toUpperCase(),
+      // Kept encoded: a topic's own slashes arrive as %2F inside one path segment.
+      path: url.pathname,
+      query: url.searchParams,
+      body,
+      headers,
+    });
+    reply(answer.status, answer.body);
+  } catch (error) {
+    if (!(error instanceof AwsError)) throw error;
+    reply(error.status, { code: error.status, message: error.message }, { 'x-amzn-errortype': error.type });
+  }
+}
