@@ -157,6 +157,8 @@ describe('Local stack: PagerDuty sandbox', () => {
       limit: 10,
     });
     const oncalls = await post('/pagerduty/list-oncalls', { escalationPolicyIds: ['PT20YPA'] });
+    const methods = await post('/pagerduty/list-contact-methods', { userId: 'PXPGF42' });
+    const keyed = await post('/pagerduty/list-incidents', { incidentKey: 'disk-db-1' });
     const acknowledged = await post('/pagerduty/acknowledge-alert', { dedupKey: 'disk-db-1' });
     const resolved = await post('/pagerduty/resolve-alert', { dedupKey: 'disk-db-1' });
     const created = await post('/pagerduty/create-incident', {
@@ -179,6 +181,8 @@ describe('Local stack: PagerDuty sandbox', () => {
       expect.objectContaining({ userId: 'PXPGF42', userEmail: 'alice@example.com', escalationLevel: 1 }),
       expect.objectContaining({ userId: 'PAM4FGS', escalationLevel: 2 }),
     ]);
+    expect(methods.body['smsNumber']).toBe('+15558675310');
+    expect(keyed.body['incidents']).toEqual([expect.objectContaining({ incidentKey: 'disk-db-1' })]);
     expect([acknowledged.status, resolved.status]).toEqual([200, 200]);
     expect(created).toMatchObject({ status: 200, body: { title: 'Checkout is down', status: 'triggered' } });
     expect(read.body).toMatchObject({ id: 'PT4KHLK', number: 1 });
