@@ -27,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeWarehouseQueryConformance } from '#shared/interfaces/warehouse-query.conformance.ts';
 import { runQuery, waitForQuery } from '#shared/interfaces/warehouse-query-operations.ts';
 import { AthenaEngine, athenaService } from '../../../scripts/local/aws/athena.ts';
+import { startLocalAthena } from '../../../scripts/local/aws/athena-local.ts';
 import { AwsError, type JsonService } from '../../../scripts/local/aws/protocol.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../../scripts/local/aws/server.ts';
 import type { InvokeOutcome } from '../../../scripts/local/functions/function-process.ts';
@@ -638,5 +639,46 @@ describe('Values', () => {
     // Assess
     expect(status.state).toBe('failed');
     expect(status.failure?.code).toBe('INVALID_PARAMETER_USAGE');
+  }, 120_000);
+});
+
+describe('Local stack: the sample catalog', () => {
+  it('seeds the sample tables into the S3 store once and answers the README queries over them', async () => {
+    // Prepare
+    const local = await startLocalAthena(() => s3rver.endpoint);
+    const run = async (sql: string, params: string[] = []): Promise<unknown> => {
+      const id = local.engine.start({
+        sql,
+        params,
+        database: 'default',
+        workGroup: 'primary',
+        outputLocation: undefined,
+        token: undefined,
+      });
+      await local.engine.queries.get(id)?.done;
+      const query = local.engine.get(id);
+      return query.state === 'SUCCEEDED' ? query.rows : query.failure;
+    };
+
+    // Act
+    const orders = await run(
+      'select customer, count(*) as orders from orders where ordered_at >= cast(? as timestamp) group by customer order by customer',
+      ["'2026-01-03 00:00:00'"],
+    );
+    const events = await run('select path, count(*) as views from events group by path order by path');
+    const seeded = await objectText('circle-core-local-athena', 'tables/orders/orders.csv');
+    await local.close();
+
+    // Assess
+    expect(orders).toEqual([
+      ['acme', '2'],
+      ['globex', '2'],
+      ['initech', '1'],
+    ]);
+    expect(events).toEqual([
+      ['/products/p1', '2'],
+      ['/products/p2', '1'],
+    ]);
+    expect(seeded).toBe(await readFile(join(import.meta.dirname, 'sample', 'orders.csv'), 'utf8'));
   }, 120_000);
 });
