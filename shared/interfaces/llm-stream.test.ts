@@ -8,7 +8,9 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
+import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { type StreamingRuntime, streamingHandler } from '@circle-core/core';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
@@ -18,6 +20,11 @@ import {
   type AnthropicFakeState,
   startAnthropicFake,
 } from '../../scripts/local/sandboxes/anthropic.ts';
+import {
+  BEDROCK_SANDBOX_ACCESS_KEY,
+  type BedrockFakeState,
+  startBedrockFake,
+} from '../../scripts/local/sandboxes/bedrock.ts';
 import type { FakeServer } from '../../scripts/local/sandboxes/kit/index.ts';
 import {
   OPENAI_SANDBOX_TOKEN,
@@ -27,6 +34,8 @@ import {
 import { loadPriceTable } from './llm-cost.ts';
 import {
   anthropicChatStream,
+  type BedrockStreamEvent,
+  bedrockChatStream,
   ChatStreamFrame,
   openaiChatStream,
   readSse,
@@ -40,18 +49,34 @@ const PRICES = loadPriceTable({
   models: {
     'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 },
     'claude-3-5-haiku': { inputPerMillion: 0.8, outputPerMillion: 4 },
+    'anthropic.claude-3-5-haiku': { inputPerMillion: 0.8, outputPerMillion: 4 },
   },
 });
 
 let openai: FakeServer<OpenaiFakeState>;
 let anthropic: FakeServer<AnthropicFakeState>;
+let bedrock: FakeServer<BedrockFakeState>;
+let bedrockClient: BedrockRuntimeClient;
+const BEDROCK_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 
 beforeAll(async () => {
-  [openai, anthropic] = await Promise.all([startOpenaiFake(), startAnthropicFake()]);
+  [openai, anthropic, bedrock] = await Promise.all([
+    startOpenaiFake(),
+    startAnthropicFake(),
+    startBedrockFake(),
+  ]);
+  bedrockClient = new BedrockRuntimeClient({
+    endpoint: bedrock.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: BEDROCK_SANDBOX_ACCESS_KEY, secretAccessKey: 'sandbox' },
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts: 1,
+  });
 });
 
 afterAll(async () => {
-  await Promise.all([openai?.close(), anthropic?.close()]);
+  bedrockClient?.destroy();
+  await Promise.all([openai?.close(), anthropic?.close(), bedrock?.close()]);
 });
 
 const Chat = z.strictObject({ prompt: z.string().min(1).describe('The user message') });
@@ -99,6 +124,18 @@ const anthropicStream = (prompt: string, extra: Record<string, unknown> = {}) =>
     PRICES,
   );
 
+/** Bedrock through the real AWS SDK: ConverseStream decoded from the fake's event stream messages. */
+async function* bedrockStream(prompt: string, extra: Record<string, unknown> = {}) {
+  const { stream } = await bedrockClient.send(
+    new ConverseStreamCommand({
+      modelId: BEDROCK_MODEL,
+      messages: [{ role: 'user', content: [{ text: prompt }] }],
+      ...extra,
+    }),
+  );
+  yield* bedrockChatStream((stream ?? []) as AsyncIterable<BedrockStreamEvent>, PRICES, BEDROCK_MODEL);
+}
+
 async function collect(frames: AsyncIterable<ChatStreamFrame>): Promise<ChatStreamFrame[]> {
   const out: ChatStreamFrame[] = [];
   for await (const frame of frames) out.push(frame);
@@ -118,7 +155,8 @@ const TOOL = {
 describe.each([
   { provider: 'openai', stream: openaiStream, model: /^gpt-4o-mini/ },
   { provider: 'anthropic', stream: anthropicStream, model: /^claude-3-5-haiku/ },
-])('Streamed chat from the $provider fake', ({ stream, model }) => {
+  { provider: 'bedrock', stream: bedrockStream, model: /^anthropic\.claude-3-5-haiku/ },
+])('Streamed chat from the $provider fake', ({ provider, stream, model }) => {
   it('reads text deltas in order and ends with model, finish reason, usage and cost', async () => {
     // Act
     const frames = await collect(stream('Reply with: hello streaming world'));
@@ -140,10 +178,25 @@ describe.each([
 
   it('reads a tool call: id and name first, then the arguments in pieces', async () => {
     // Act
-    const tools =
-      stream === openaiStream
-        ? { tools: [{ type: 'function', function: TOOL }] }
-        : { tools: [{ name: TOOL.name, description: TOOL.description, input_schema: TOOL.parameters }] };
+    const tools = {
+      openai: { tools: [{ type: 'function', function: TOOL }] },
+      anthropic: {
+        tools: [{ name: TOOL.name, description: TOOL.description, input_schema: TOOL.parameters }],
+      },
+      bedrock: {
+        toolConfig: {
+          tools: [
+            {
+              toolSpec: {
+                name: TOOL.name,
+                description: TOOL.description,
+                inputSchema: { json: TOOL.parameters },
+              },
+            },
+          ],
+        },
+      },
+    }[provider as 'openai' | 'anthropic' | 'bedrock'];
     const frames = await collect(stream('What is get_weather in Paris?', tools));
 
     // Assess
@@ -151,6 +204,61 @@ describe.each([
     expect(calls[0]).toMatchObject({ index: 0, id: expect.any(String), name: 'get_weather' });
     expect(JSON.parse(calls.map((call) => call.argumentsDelta).join(''))).toEqual({ city: 'Paris' });
     expect(frames.at(-1)).toMatchObject({ type: 'done', finishReason: 'tool-calls' });
+  });
+});
+
+describe('Bedrock ConverseStream through the AWS SDK', () => {
+  it('decodes each event stream message as it arrives: the first delta before the fake made the rest', async () => {
+    // Prepare: message 0 is messageStart, 1 the first word; the fake holds message 2 until the client read it.
+    let readFirst: () => void = () => undefined;
+    const firstRead = new Promise<void>((resolve) => {
+      readFirst = resolve;
+    });
+    const produced: number[] = [];
+    bedrock.state.streamGate = async (index) => {
+      if (index === 2) await firstRead;
+      produced.push(index);
+    };
+
+    // Act
+    const frames: ChatStreamFrame[] = [];
+    let producedWhenFirstRead: number[] = [];
+    for await (const frame of bedrockStream('Reply with: hello streaming world')) {
+      frames.push(frame);
+      if (frames.length === 1) {
+        producedWhenFirstRead = [...produced];
+        readFirst();
+      }
+    }
+    delete bedrock.state.streamGate;
+
+    // Assess
+    expect(producedWhenFirstRead).toEqual([1]);
+    expect(frames.map((frame) => frame.type)).toEqual(['delta', 'delta', 'delta', 'done']);
+  });
+
+  it('maps exception events to the taxonomy and refuses a stream without metadata', async () => {
+    const list = (...items: BedrockStreamEvent[]) =>
+      (async function* () {
+        yield* items;
+      })();
+    await expect(
+      collect(
+        bedrockChatStream(list({ throttlingException: { message: 'slow down' } }), PRICES, BEDROCK_MODEL),
+      ),
+    ).rejects.toMatchObject({ name: 'RateLimitedError' });
+    await expect(
+      collect(bedrockChatStream(list({ modelStreamErrorException: {} }), PRICES, BEDROCK_MODEL)),
+    ).rejects.toMatchObject({ name: 'UnavailableError' });
+    await expect(
+      collect(bedrockChatStream(list({ validationException: {} }), PRICES, BEDROCK_MODEL)),
+    ).rejects.toMatchObject({ name: 'UnexpectedResponseError' });
+    await expect(
+      collect(bedrockChatStream(list({ metadata: { usage: {} } }), PRICES, BEDROCK_MODEL)),
+    ).rejects.toMatchObject({ message: expect.stringContaining('before messageStop') });
+    await expect(
+      collect(bedrockChatStream(list({ messageStart: { role: 'assistant' } }), PRICES, BEDROCK_MODEL)),
+    ).rejects.toMatchObject({ message: expect.stringContaining('metadata') });
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Streamed chat, the same for every model provider: each provider streams in its own frames (OpenAI's chat
- * completion chunks ending in `data: [DONE]`, Anthropic's `message_start` ... `message_stop` events); these
+ * completion chunks ending in `data: [DONE]`, Anthropic's `message_start` ... `message_stop` events, Bedrock
+ * ConverseStream's event stream messages as the AWS SDK decodes them); these
  * read them into one frame shape, which the core's `streamingHandler` sends to an HTTP caller as
  * Server-Sent Events (`event: <type>`):
  * - `delta` `{ text }`: the next piece of the answer text;
@@ -272,4 +273,103 @@ class AnthropicStreamReader {
     const index = this.#tools.get(block) ?? 0;
     return [{ type: 'tool-call', index, argumentsDelta: delta.partial_json ?? '' }];
   }
+}
+
+const BEDROCK_FINISH: Record<string, FinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool-calls',
+  content_filtered: 'content-filter',
+  guardrail_intervened: 'content-filter',
+};
+
+/** One event of Bedrock's ConverseStream as the AWS SDK hands it over (one key set per event). */
+export interface BedrockStreamEvent {
+  messageStart?: { role?: string };
+  contentBlockStart?: {
+    contentBlockIndex?: number;
+    start?: { toolUse?: { toolUseId?: string; name?: string } };
+  };
+  contentBlockDelta?: { contentBlockIndex?: number; delta?: { text?: string; toolUse?: { input?: string } } };
+  contentBlockStop?: { contentBlockIndex?: number };
+  messageStop?: { stopReason?: string };
+  metadata?: { usage?: { inputTokens?: number; outputTokens?: number } };
+  throttlingException?: { message?: string };
+  serviceUnavailableException?: { message?: string };
+  internalServerException?: { message?: string };
+  modelStreamErrorException?: { message?: string };
+  validationException?: { message?: string };
+}
+
+function bedrockStreamError(event: BedrockStreamEvent): Error | undefined {
+  if (event.throttlingException) return new RateLimitedError('Bedrock throttled the stream');
+  if (event.serviceUnavailableException || event.internalServerException || event.modelStreamErrorException) {
+    return new UnavailableError('Bedrock failed the stream');
+  }
+  if (event.validationException) return new UnexpectedResponseError('Bedrock refused the stream');
+  return undefined;
+}
+
+/**
+ * Bedrock's ConverseStream (the AWS SDK's `ConverseStreamCommand` output `stream`) as
+ * {@link ChatStreamFrame}s: text deltas, tool calls numbered in the order their blocks start, the stop
+ * reason from `messageStop` and the usage from `metadata`, which comes last. The stream names no model:
+ * `model` is the id the call asked for.
+ *
+ * @example
+ * ```ts
+ * const { stream } = await bedrock.send(new ConverseStreamCommand({ modelId, messages }));
+ * yield* bedrockChatStream(stream ?? [], PRICES, modelId);
+ * ```
+ */
+export async function* bedrockChatStream(
+  events: AsyncIterable<BedrockStreamEvent>,
+  prices: PriceTable,
+  model: string,
+): AsyncGenerator<ChatStreamFrame> {
+  let finish: FinishReason | undefined;
+  const tools = new Map<number, number>();
+  for await (const event of events) {
+    const error = bedrockStreamError(event);
+    if (error !== undefined) throw error;
+    yield* bedrockContentFrames(event, tools);
+    if (event.messageStop !== undefined)
+      finish = BEDROCK_FINISH[event.messageStop.stopReason ?? ''] ?? 'other';
+    if (event.metadata !== undefined) {
+      if (finish === undefined)
+        throw new UnexpectedResponseError('Bedrock sent the usage before messageStop');
+      const usage = tokenUsage(
+        event.metadata.usage?.inputTokens ?? 0,
+        event.metadata.usage?.outputTokens ?? 0,
+      );
+      yield { type: 'done', model, finishReason: finish, usage, cost: estimateCost(prices, model, usage) };
+      return;
+    }
+  }
+  throw new UnexpectedResponseError('Bedrock ended the stream without its metadata event');
+}
+
+/** The text and tool-call frames of one event; `tools` maps content blocks to tool call indexes. */
+function bedrockContentFrames(event: BedrockStreamEvent, tools: Map<number, number>): ChatStreamFrame[] {
+  const frames: ChatStreamFrame[] = [];
+  const start = event.contentBlockStart?.start?.toolUse;
+  if (start !== undefined) {
+    const index = tools.size;
+    tools.set(event.contentBlockStart?.contentBlockIndex ?? 0, index);
+    frames.push({
+      type: 'tool-call',
+      index,
+      id: start.toolUseId ?? '',
+      name: start.name ?? '',
+      argumentsDelta: '',
+    });
+  }
+  const delta = event.contentBlockDelta?.delta;
+  if (delta?.text) frames.push({ type: 'delta', text: delta.text });
+  if (delta?.toolUse !== undefined) {
+    const index = tools.get(event.contentBlockDelta?.contentBlockIndex ?? 0) ?? 0;
+    frames.push({ type: 'tool-call', index, argumentsDelta: delta.toolUse.input ?? '' });
+  }
+  return frames;
 }

@@ -13,6 +13,12 @@
  *   description, inputSchema: { json } } }]`, `toolChoice` `{ auto }`, `{ any }` or `{ tool: { name } }`);
  *   answers `{ output: { message }, stopReason, usage: { inputTokens, outputTokens, totalTokens },
  *   metrics: { latencyMs } }`;
+ * - `POST /model/{modelId}/converse-stream`: the same request; the same answer in the AWS event stream
+ *   encoding (`application/vnd.amazon.eventstream`: binary messages with a CRC32-checked prelude, string
+ *   headers `:event-type`, `:content-type`, `:message-type` and a JSON payload): `messageStart`, then
+ *   `contentBlockDelta` text pieces (or `contentBlockStart` with the toolUse id and name and
+ *   `contentBlockDelta` slices of its input), `contentBlockStop`, `messageStop` (`stopReason`) and
+ *   `metadata` (`usage`, `metrics`), one message at a time;
  * - `POST /model/{modelId}/invoke`: Titan Text Embeddings (`{ inputText, dimensions, normalize }` ->
  *   `{ embedding, inputTextTokenCount }`, v2 only 256/512/1024) and Cohere Embed v3 (`{ texts (<= 96),
  *   input_type }` -> `{ id, embeddings, texts, response_type }`); `X-Amzn-Bedrock-Input-Token-Count`;
@@ -34,6 +40,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import {
   type Answer,
   type ErrorDialect,
@@ -45,7 +52,16 @@ import {
   type StartOptions,
   startFake,
 } from './kit/index.ts';
-import { countTokens, embed, type FakeTurn, generate } from './llm-behaviour.ts';
+import {
+  countTokens,
+  embed,
+  type FakeTurn,
+  gatedFrames,
+  generate,
+  pieces,
+  type StreamGate,
+  slices,
+} from './llm-behaviour.ts';
 
 /** The access key the local stack's functions sign with (`AWS_ACCESS_KEY_ID=test`): not a secret. */
 export const BEDROCK_SANDBOX_ACCESS_KEY = 'test';
@@ -64,6 +80,8 @@ export interface BedrockFakeState {
   accessKeys: Set<string>;
   /** Models whose access the account has not been granted: 403 AccessDeniedException. */
   deniedModels: Set<string>;
+  /** Holds a streamed answer before each message after the first (tests; see `llm-behaviour.ts`). */
+  streamGate?: StreamGate;
   /** Every Converse and InvokeModel body received, newest last, with its model id. */
   requests: { model: string; body: Record<string, unknown> }[];
 }
@@ -193,7 +211,7 @@ function inferenceOf(body: Body): { max: unknown; stop: string[] | undefined } {
   return { max, stop };
 }
 
-function converse(body: Body, model: string, state: BedrockFakeState): Answer {
+function converse(body: Body, model: string, state: BedrockFakeState, stream = false): Answer {
   const messages = body['messages'];
   if (!Array.isArray(messages) || messages.length === 0)
     invalid('messages: at least one message is required');
@@ -236,20 +254,93 @@ function converse(body: Body, model: string, state: BedrockFakeState): Answer {
           },
         ]
       : [{ text: outcome.text }];
-  let stopReason = 'end_turn';
-  if (outcome.kind === 'tool') stopReason = 'tool_use';
-  else if (outcome.finish === 'length') stopReason = 'max_tokens';
-  else if (outcome.stopSequence !== undefined) stopReason = 'stop_sequence';
+  const stopReason = stopReasonOf(outcome);
+  const usage = {
+    inputTokens: outcome.inputTokens,
+    outputTokens: outcome.outputTokens,
+    totalTokens: outcome.inputTokens + outcome.outputTokens,
+  };
+  if (stream) return streamed(content[0] as Body, stopReason, usage, state.streamGate);
   return json(200, {
     output: { message: { role: 'assistant', content } },
     stopReason,
-    usage: {
-      inputTokens: outcome.inputTokens,
-      outputTokens: outcome.outputTokens,
-      totalTokens: outcome.inputTokens + outcome.outputTokens,
-    },
+    usage,
     metrics: { latencyMs: 1 },
   });
+}
+
+function stopReasonOf(outcome: ReturnType<typeof generate>): string {
+  if (outcome.kind === 'tool') return 'tool_use';
+  if (outcome.finish === 'length') return 'max_tokens';
+  return outcome.stopSequence === undefined ? 'end_turn' : 'stop_sequence';
+}
+
+function stringHeader(name: string, value: string): Buffer {
+  const key = Buffer.from(name);
+  const text = Buffer.from(value);
+  const header = Buffer.alloc(4 + key.length + text.length);
+  header.writeUInt8(key.length, 0);
+  key.copy(header, 1);
+  header.writeUInt8(7, 1 + key.length); // 7: a string value
+  header.writeUInt16BE(text.length, 2 + key.length);
+  text.copy(header, 4 + key.length);
+  return header;
+}
+
+/**
+ * One message of the AWS event stream encoding: total length, headers length and their CRC32 (the
+ * prelude), the headers, the payload, and the CRC32 of everything before it.
+ *
+ * @example
+ * ```ts
+ * eventStreamMessage({ ':event-type': 'messageStop', ':message-type': 'event' }, Buffer.from('{}'));
+ * ```
+ */
+export function eventStreamMessage(headers: Record<string, string>, payload: Buffer): Buffer {
+  const encoded = Buffer.concat(Object.entries(headers).map(([name, value]) => stringHeader(name, value)));
+  const prelude = Buffer.alloc(12);
+  prelude.writeUInt32BE(12 + encoded.length + payload.length + 4, 0);
+  prelude.writeUInt32BE(encoded.length, 4);
+  prelude.writeUInt32BE(crc32(prelude.subarray(0, 8)), 8);
+  const message = Buffer.concat([prelude, encoded, payload, Buffer.alloc(4)]);
+  message.writeUInt32BE(crc32(message.subarray(0, message.length - 4)), message.length - 4);
+  return message;
+}
+
+function streamEvent(type: string, data: Body): Buffer {
+  return eventStreamMessage(
+    { ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' },
+    Buffer.from(JSON.stringify(data)),
+  );
+}
+
+/** A ConverseStream answer: the Converse answer as event stream messages, sent one at a time. */
+function streamed(block: Body, stopReason: string, usage: Body, gate?: StreamGate): Answer {
+  const messages = [streamEvent('messageStart', { role: 'assistant' })];
+  const toolUse = block['toolUse'] as { toolUseId: string; name: string; input: unknown } | undefined;
+  if (toolUse === undefined) {
+    for (const text of pieces(String(block['text']))) {
+      messages.push(streamEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }));
+    }
+  } else {
+    const start = { toolUse: { toolUseId: toolUse.toolUseId, name: toolUse.name } };
+    messages.push(streamEvent('contentBlockStart', { contentBlockIndex: 0, start }));
+    for (const input of slices(JSON.stringify(toolUse.input))) {
+      messages.push(
+        streamEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input } } }),
+      );
+    }
+  }
+  messages.push(
+    streamEvent('contentBlockStop', { contentBlockIndex: 0 }),
+    streamEvent('messageStop', { stopReason }),
+    streamEvent('metadata', { usage, metrics: { latencyMs: 1 } }),
+  );
+  return {
+    status: 200,
+    contentType: 'application/vnd.amazon.eventstream',
+    chunks: gatedFrames(messages, gate),
+  };
 }
 
 function invoke(body: Body, model: string, state: BedrockFakeState): Answer {
@@ -331,6 +422,18 @@ export function bedrockFake(): FakeDefinition<BedrockFakeState> {
         path: '/model/:model/converse',
         handle: ({ request, state }) =>
           converse((request.body ?? {}) as Body, modelOf(request.params['model'], state, 'chat'), state),
+      },
+      {
+        name: 'converse-stream',
+        method: 'POST',
+        path: '/model/:model/converse-stream',
+        handle: ({ request, state }) =>
+          converse(
+            (request.body ?? {}) as Body,
+            modelOf(request.params['model'], state, 'chat'),
+            state,
+            true,
+          ),
       },
       {
         name: 'invoke',

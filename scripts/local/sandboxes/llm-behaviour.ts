@@ -248,7 +248,10 @@ export type StreamGate = (index: number) => Promise<void>;
  * return { status: 200, contentType: 'text/event-stream', chunks: gatedFrames(frames, state.streamGate) };
  * ```
  */
-export async function* gatedFrames(frames: readonly string[], gate?: StreamGate): AsyncGenerator<string> {
+export async function* gatedFrames<T extends string | Buffer>(
+  frames: readonly T[],
+  gate?: StreamGate,
+): AsyncGenerator<T> {
   for (const [index, frame] of frames.entries()) {
     if (index > 0 && gate !== undefined) await gate(index);
     yield frame;
