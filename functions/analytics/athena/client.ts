@@ -311,7 +311,8 @@ export class AthenaWarehouse implements WarehouseQuery {
     }
     const said = status.StateChangeReason ?? status.AthenaError?.ErrorMessage;
     const reason = said === undefined ? undefined : scrub(said, execution.ExecutionParameters);
-    return queryError(queryId, state, reason, status.AthenaError?.ErrorCategory);
+    const { ErrorCategory, ErrorType } = status.AthenaError ?? {};
+    return queryError(queryId, state, reason, ErrorCategory, ErrorType);
   }
 
   async #call<T>(

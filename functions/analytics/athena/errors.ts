@@ -71,6 +71,8 @@ export function scrub(reason: string, params: readonly string[] | undefined): st
 const MISSING = /^(TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|CATALOG_NOT_FOUND|ENTITY_NOT_FOUND)\b/;
 const TIMED_OUT =
   /^(EXCEEDED_TIME_LIMIT|QUERY_TIMEOUT)\b|Query timeout|exceeded the maximum query execution time/i;
+/** Athena's error types for a query that ran out of time (its error catalog: 206, 210). */
+const TIMEOUT_TYPES = new Set([206, 210]);
 
 /** What a failed query's AthenaError says, as the code of the interface's failure. */
 export function failureCode(reason: string, category: number | undefined): string {
@@ -93,6 +95,7 @@ export function queryError(
   state: string,
   reason: string | undefined,
   category: number | undefined,
+  errorType?: number,
 ): ConnectorError {
   const details = { provider: 'Athena', queryId, state };
   if (state === 'CANCELLED') {
@@ -101,7 +104,9 @@ export function queryError(
   const said = (reason ?? 'no reason given').slice(0, 1_000);
   const message = `Athena query ${queryId} failed: ${said}`;
   if (MISSING.test(said)) return new NotFoundError(message, { details });
-  if (TIMED_OUT.test(said)) return new TimeoutError(message, { details });
+  if (TIMED_OUT.test(said) || TIMEOUT_TYPES.has(errorType ?? -1)) {
+    return new TimeoutError(message, { details });
+  }
   if (category === 1) return new UnavailableError(message, { details });
   return new ValidationError(message, [{ pointer: '/sql', message: said }], { details });
 }

@@ -35,7 +35,7 @@ import { createStackLog } from '../../../scripts/local/log.ts';
 import { StepFunctionsEngine } from '../../../scripts/local/workflows/step-functions.ts';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
 import { type AthenaOptions, AthenaWarehouse } from './client.ts';
-import { scrub } from './errors.ts';
+import { queryError, scrub } from './errors.ts';
 import { connector } from './index.ts';
 import { literal, resultColumn, toJsonValue } from './values.ts';
 
@@ -135,7 +135,11 @@ beforeAll(async () => {
           },
         },
       },
-      workGroups: { primary: { outputLocation: `s3://${RESULTS}/primary/` }, bare: {} },
+      workGroups: {
+        primary: { outputLocation: `s3://${RESULTS}/primary/` },
+        bare: {},
+        lost: { outputLocation: 's3://no-such-bucket/results/' },
+      },
     },
     s3Endpoint: () => s3rver.endpoint,
   });
@@ -432,6 +436,24 @@ describe('AthenaWarehouse', () => {
       expect(missing).toBeInstanceOf(NotFoundError);
       await expect(cancelled).rejects.toBeInstanceOf(ConflictError);
       await athena.close();
+    }, 120_000);
+
+    it('fails a query whose result Athena cannot write (ErrorType 401) as unavailable; 206 is a timeout', async () => {
+      // Prepare
+      const athena = await AthenaWarehouse.create(options({ workGroup: 'lost' }));
+
+      // Act
+      const started = await athena.startQuery({ sql: 'select 1 as one' });
+      const status = await waitForQuery(athena, started.queryId, 60_000);
+      const error = await athena.getQueryResults({ queryId: started.queryId }).catch((e: unknown) => e);
+      await athena.close();
+
+      // Assess
+      expect(status).toMatchObject({ state: 'failed', failure: { code: 'GENERIC_INTERNAL_ERROR' } });
+      expect(engine.queries.get(started.queryId)?.failure).toMatchObject({ category: 1, type: 401 });
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(queryError('q', 'FAILED', 'Query timeout', 1, 206)).toBeInstanceOf(TimeoutError);
+      expect(queryError('q', 'FAILED', 'Something', 2, 210)).toBeInstanceOf(TimeoutError);
     }, 120_000);
 
     it('refuses a cursor of another query and a NextToken Athena does not know', async () => {

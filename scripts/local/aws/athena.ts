@@ -131,21 +131,27 @@ const MAX_QUERIES = 500;
 const MAX_ROWS = 1_000_000;
 const INTERRUPT_REPEAT_MS = 20;
 
-/** Athena's error types for the failures the fake tells apart (category 2: the user's query). */
+/**
+ * Athena's error types (its error catalog) for the failures the fake tells apart: 1000 a user error, 1001 a
+ * data error (category 2: the user's query), 200 the engine's internal error (category 1).
+ */
 const ERROR_TYPES = {
   SYNTAX_ERROR: 1000,
-  TABLE_NOT_FOUND: 1001,
-  SCHEMA_NOT_FOUND: 1002,
-  COLUMN_NOT_FOUND: 1003,
-  FUNCTION_NOT_FOUND: 1004,
-  TYPE_MISMATCH: 1005,
-  INVALID_PARAMETER_USAGE: 1006,
-  INVALID_CAST_ARGUMENT: 1007,
-  NUMERIC_VALUE_OUT_OF_RANGE: 1008,
-  PERMISSION_DENIED: 1009,
-  EXCEEDED_LIMIT: 1010,
-  GENERIC_INTERNAL_ERROR: 401,
+  TABLE_NOT_FOUND: 1000,
+  SCHEMA_NOT_FOUND: 1000,
+  COLUMN_NOT_FOUND: 1000,
+  FUNCTION_NOT_FOUND: 1000,
+  TYPE_MISMATCH: 1000,
+  INVALID_PARAMETER_USAGE: 1000,
+  INVALID_CAST_ARGUMENT: 1001,
+  NUMERIC_VALUE_OUT_OF_RANGE: 1001,
+  PERMISSION_DENIED: 1000,
+  EXCEEDED_LIMIT: 1000,
+  GENERIC_INTERNAL_ERROR: 200,
 } as const;
+
+/** Athena's error type for a result it could not write to the output location (category 1). */
+const RESULT_WRITE_FAILED = 401;
 
 function userFailure(code: keyof typeof ERROR_TYPES, message: string): Failure {
   const category = code === 'GENERIC_INTERNAL_ERROR' ? 1 : 2;
@@ -581,8 +587,7 @@ export class AthenaEngine {
       });
       const connection = await instance.connect();
       query.connection = connection;
-      const failure = await this.#execute(connection, query, scratch);
-      if (failure === undefined) await this.#writeCsv(query);
+      const failure = (await this.#execute(connection, query, scratch)) ?? (await this.#writeCsv(query));
       this.#finish(query, failure === undefined ? 'SUCCEEDED' : 'FAILED', failure);
     } catch (error) {
       this.#finish(query, 'FAILED', query.stopRequested ? undefined : failureOf(error));
@@ -646,19 +651,29 @@ export class AthenaEngine {
     return undefined;
   }
 
-  /** The result as CSV at the output location, header row first, as Athena writes it. */
-  async #writeCsv(query: AthenaQuery): Promise<void> {
+  /** The result as CSV at the output location, header row first, as Athena writes it; a failure if it cannot. */
+  async #writeCsv(query: AthenaQuery): Promise<Failure | undefined> {
     const where = parseS3Url(query.outputLocation) as { bucket: string; key: string };
     const lines = [query.columns.map((column) => csvField(column.Name)).join(',')];
     for (const row of query.rows) lines.push(row.map(csvField).join(','));
-    await this.#s3Client().send(
-      new PutObjectCommand({
-        Bucket: where.bucket,
-        Key: where.key,
-        Body: `${lines.join('\n')}\n`,
-        ContentType: 'text/csv',
-      }),
-    );
+    try {
+      await this.#s3Client().send(
+        new PutObjectCommand({
+          Bucket: where.bucket,
+          Key: where.key,
+          Body: `${lines.join('\n')}\n`,
+          ContentType: 'text/csv',
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      const name = (error as { name?: string }).name ?? 'Error';
+      return {
+        reason: `GENERIC_INTERNAL_ERROR: Unable to write query results to ${query.outputLocation} (${name})`,
+        category: 1,
+        type: RESULT_WRITE_FAILED,
+      };
+    }
   }
 }
 
