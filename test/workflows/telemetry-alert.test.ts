@@ -322,6 +322,34 @@ describe('Workflow telemetry-alert on the local stack', () => {
     ]);
   }, 240_000);
 
+  it('pages once for breaches that arrive at the same time, a reading and its redelivery included', async () => {
+    // Prepare
+    const deviceId = `monitor-${randomUUID()}`;
+    const breach = reading(deviceId, 'heart_rate', 170, '2026-12-06T09:08:00Z');
+
+    // Act: the reading twice and another breach, all three at once.
+    const runs = await Promise.all([
+      runWorkflow(world, 'telemetry-alert', breach),
+      runWorkflow(world, 'telemetry-alert', breach),
+      runWorkflow(world, 'telemetry-alert', reading(deviceId, 'heart_rate', 175, '2026-12-06T09:08:05Z')),
+    ]);
+
+    // Assess: one window, one incident; the reading recorded once, the other breach too.
+    for (const run of runs) expect(run).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+    const [original, redelivered, other] = runs.map((run) => run.output as Output);
+    expect(original?.readingKey).toBe(redelivered?.readingKey);
+    expect(await observations(original?.readingKey ?? '')).toHaveLength(1);
+    expect(await observations(other?.readingKey ?? '')).toHaveLength(1);
+    const incidents = await incidentsOf(deviceId);
+    expect(incidents).toHaveLength(1);
+    const pages = runs.map((run) => (run.output as Output).rules[0]);
+    // Whoever opened the window paged; a run of the same reading pages under the same key (folded).
+    for (const page of pages.filter((evaluation) => evaluation?.page === 'paged')) {
+      expect(page?.dedupKey).toBe(incidents[0]?.incidentKey);
+    }
+    expect(pages.filter((evaluation) => evaluation?.page === 'paged').length).toBeGreaterThanOrEqual(1);
+  }, 240_000);
+
   it('fails a bad rule set with ConfigurationError naming the rule, before writing or paging', async () => {
     // Prepare
     const deviceId = `monitor-${randomUUID()}`;
