@@ -21,7 +21,7 @@ import {
   UnexpectedResponseError,
   ValidationError,
 } from '@circle-core/core';
-import { httpEvent, lambdaContext, sqsEvent } from '@circle-core/core/testing';
+import { captureLogs, httpEvent, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeWarehouseQueryConformance } from '#shared/interfaces/warehouse-query.conformance.ts';
@@ -606,6 +606,47 @@ describe('Connector', () => {
     expect(task).toMatchObject({ status: { state: 'succeeded' }, results: { rows: [[2]] } });
     expect(health.statusCode).toBe(200);
   }, 180_000);
+});
+
+describe('Hardening', () => {
+  it('refuses unknown fields naming them, marks only cancel-query a write, and answers and logs no parameter value', async () => {
+    // Prepare
+    const logs = captureLogs();
+    let strict: HttpResult;
+    let failed: HttpResult;
+    try {
+      // Act
+      strict = (await connector.handler(
+        httpEvent({ method: 'POST', path: '/athena/start-query', body: { sql: 'select 1', extra: true } }),
+        lambdaContext(),
+      )) as HttpResult;
+      failed = (await connector.handler(
+        httpEvent({
+          method: 'POST',
+          path: '/athena/run-query',
+          body: { sql: 'select cast(? as integer) as n', params: [PARAM_MARKER] },
+        }),
+        lambdaContext(),
+      )) as HttpResult;
+    } finally {
+      logs.restore();
+    }
+
+    // Assess
+    expect(strict.statusCode).toBe(400);
+    expect(strict.body).toContain('/extra');
+    expect(failed.statusCode).toBe(400);
+    expect(failed.body).toContain('INVALID_CAST_ARGUMENT');
+    expect(failed.body).not.toContain(PARAM_MARKER);
+    expect(logs.text()).not.toContain(PARAM_MARKER);
+    const writes = Object.entries(
+      (connector as unknown as { runtime: { operations: Record<string, { effect?: string }> } }).runtime
+        .operations,
+    )
+      .filter(([, operation]) => operation.effect === 'write')
+      .map(([name]) => name);
+    expect(writes).toEqual(['cancel-query']);
+  }, 120_000);
 });
 
 describe('Values', () => {
