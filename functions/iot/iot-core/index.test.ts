@@ -19,7 +19,13 @@ import {
   describeMessagePublisherConformance,
   type ObservedMessage,
 } from '#shared/interfaces/message-publisher.conformance.ts';
-import { IotDataPlane, iotDataService, mqttBroker } from '../../../scripts/local/aws/iot-data.ts';
+import {
+  IotDataPlane,
+  type IotDataService,
+  iotDataService,
+  mqttBroker,
+} from '../../../scripts/local/aws/iot-data.ts';
+import { AwsError } from '../../../scripts/local/aws/protocol.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '../../../scripts/local/aws/server.ts';
 import { createStackLog } from '../../../scripts/local/log.ts';
 import { type EmbeddedMqtt, startEmbeddedMqtt } from '../../../scripts/local/stores/aedes.ts';
@@ -44,6 +50,9 @@ const PAYLOAD_MARKER = 'iot-payload-marker-5c2e';
 const RUN = Math.random().toString(36).slice(2, 8);
 
 let aws: AwsEndpoint;
+/** A second endpoint over the same kind of data plane that first answers what `faults` says. */
+let faulty: AwsEndpoint;
+const faults: ('unavailable' | 'throttled' | 'hang' | 'garbage')[] = [];
 let embedded: EmbeddedMqtt | undefined;
 let brokerUrl: string;
 let protocolVersion: 4 | 5;
@@ -123,6 +132,20 @@ beforeAll(async () => {
       iotData: iotDataService(new IotDataPlane({ broker, seed: true })),
     },
   });
+  const healthy = iotDataService(new IotDataPlane({ broker, seed: true }));
+  const withFaults: IotDataService = async (request) => {
+    const fault = faults.shift();
+    if (fault === 'unavailable') throw new AwsError('ServiceUnavailableException', 'down', { status: 503 });
+    if (fault === 'throttled') throw new AwsError('ThrottlingException', 'Rate exceeded', { status: 429 });
+    if (fault === 'garbage') return { status: 200, body: 'not a shadow' };
+    if (fault === 'hang') await new Promise((resolve) => setTimeout(resolve, 2_000));
+    return healthy(request);
+  };
+  faulty = await startAwsEndpoint({
+    port: 0,
+    log: createStackLog({ pretty: false, write: () => undefined }),
+    services: { accountId: '000000000000', iotData: withFaults },
+  });
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: aws.url,
     AWS_REGION: 'us-east-1',
@@ -138,6 +161,7 @@ afterAll(async () => {
   await subscriber?.endAsync();
   await broker?.close();
   await aws?.close();
+  await faulty?.close();
   await embedded?.close();
 });
 
@@ -446,6 +470,38 @@ describe('Connector: iot-core', () => {
         message: expect.stringContaining('iot:GetThingShadow'),
       });
       await expect(read('InternalFailureException', 500)).rejects.toMatchObject({ name: 'UnavailableError' });
+    });
+
+    it('retries a 503 within the attempts and succeeds; fails retryable once they are spent', async () => {
+      // Prepare
+      const client = (maxAttempts: number, timeoutMs = 5_000) =>
+        IotCoreClient.create({ endpoint: faulty.url, timeoutMs, maxAttempts });
+      faults.splice(0, faults.length, 'unavailable');
+      // Act
+      const recovered = await (await client(3)).getShadow({ thingName: 'sensor-42' });
+      faults.splice(0, faults.length, 'unavailable', 'unavailable');
+      const spent = (await client(2)).getShadow({ thingName: 'sensor-42' });
+      // Assess
+      expect(recovered.version).toBe(1);
+      await expect(spent).rejects.toMatchObject({ name: 'UnavailableError', status: 503, retryable: true });
+      expect(faults).toEqual([]);
+    });
+
+    it('answers 429 for throttling, 504 for no answer within the budget, 502 for a garbled answer', async () => {
+      // Prepare
+      const client = (timeoutMs: number) =>
+        IotCoreClient.create({ endpoint: faulty.url, timeoutMs, maxAttempts: 1 });
+      // Act
+      faults.splice(0, faults.length, 'throttled');
+      const throttled = (await client(5_000)).getShadow({ thingName: 'sensor-42' });
+      await expect(throttled).rejects.toMatchObject({ name: 'RateLimitedError', status: 429 });
+      faults.splice(0, faults.length, 'hang');
+      const slow = (await client(300)).getShadow({ thingName: 'sensor-42' });
+      await expect(slow).rejects.toMatchObject({ status: 504 });
+      faults.splice(0, faults.length, 'garbage');
+      const garbled = (await client(5_000)).getShadow({ thingName: 'sensor-42' });
+      // Assess
+      await expect(garbled).rejects.toMatchObject({ name: 'UnexpectedResponseError', status: 502 });
     });
 
     it('answers 502 for a shadow answer that is not JSON or has no version', async () => {
