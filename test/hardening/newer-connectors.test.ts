@@ -17,7 +17,12 @@
  *   hostile bodies (400, never a 5xx) and answers a redelivery as a duplicate.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
+import {
+  configureSecrets,
+  LAMBDA_RESPONSE_LIMIT_BYTES,
+  resetCircuitBreakers,
+  STATE_LIMIT_BYTES,
+} from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -120,6 +125,7 @@ const PRODUCT = 'gid://shopify/Product/1001';
 const ITEM = 'gid://shopify/InventoryItem/3001';
 const LOCATION = 'gid://shopify/Location/1';
 const STATE_TABLE = 'hardening-shopify-state';
+const IDEMPOTENCY_TABLE = 'hardening-newer-idempotency';
 
 /** A valid input per operation. */
 const SAMPLES: Record<Name, Record<string, unknown>> = {
@@ -341,8 +347,10 @@ beforeAll(async () => {
     [SECRET.snowflake]: SNOWFLAKE_KEY.privateKey,
   });
   await createTable(dynamo.endpoint, STATE_TABLE);
+  await createTable(dynamo.endpoint, IDEMPOTENCY_TABLE, { partitionKey: 'id' });
   Object.assign(process.env, {
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    CIRCLE_IDEMPOTENCY_TABLE: IDEMPOTENCY_TABLE,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_REGION: 'us-east-1',
@@ -698,4 +706,171 @@ describe('Webhooks and authorization: Teams, Shopify, FHIR, Snowflake', () => {
     ];
     expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401]);
   });
+});
+
+/** One HTTP call with the given idempotency key (none when undefined), outside the leak run. */
+async function keyed(
+  name: Name,
+  operation: string,
+  body: unknown,
+  key: string | undefined,
+): Promise<HttpResult> {
+  const event = httpEvent({
+    path: `/${name}/${operation}`,
+    body,
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+  });
+  return (await connectors[name].handler(event, lambdaContext())) as HttpResult;
+}
+
+const channelMessages = (text: string): number =>
+  (teams.state.teams.get(TEAMS_SANDBOX_TEAM)?.get(TEAMS_SANDBOX_CHANNEL)?.messages ?? []).filter((message) =>
+    message.body.content.includes(text),
+  ).length;
+
+describe('Idempotency through Teams, Shopify, FHIR (CIRCLE_IDEMPOTENCY_TABLE on dynalite)', () => {
+  it('posts a Teams message retried with the same key once and answers the stored result', async () => {
+    const body = { channel: CHANNEL, text: `idempotent ${randomUUID()}` };
+    const key = randomUUID();
+    const first = await keyed('teams', 'post-message', body, key);
+    const retry = await keyed('teams', 'post-message', body, key);
+    expect(first.statusCode).toBe(200);
+    expect(retry.statusCode).toBe(200);
+    expect(JSON.parse(retry.body)).toEqual(JSON.parse(first.body));
+    expect(channelMessages(body.text)).toBe(1);
+  });
+
+  it('creates a Shopify product retried with the same key once', async () => {
+    const title = `Hat ${randomUUID()}`;
+    const key = randomUUID();
+    const first = await keyed('shopify', 'create-product', { title, vendor: 'Acme' }, key);
+    const retry = await keyed('shopify', 'create-product', { title, vendor: 'Acme' }, key);
+    expect(first.statusCode).toBe(200);
+    expect(retry.body).toBe(first.body);
+    expect(shopify.state.products.filter((product) => product['title'] === title)).toHaveLength(1);
+  });
+
+  it('creates a FHIR resource retried with the same key once', async () => {
+    const family = distinct('Idemfamily');
+    const resource = { resourceType: 'Patient', name: [{ family }] };
+    const key = randomUUID();
+    const first = await keyed('fhir', 'create-resource', { resource }, key);
+    const retry = await keyed('fhir', 'create-resource', { resource }, key);
+    expect([200, 201]).toContain(first.statusCode);
+    expect(retry.body).toBe(first.body);
+    const created = [...fhir.state.resources.values()].filter((versions) =>
+      JSON.stringify(versions.at(-1)?.resource ?? {}).includes(family),
+    );
+    expect(created).toHaveLength(1);
+  });
+
+  it('lets a Teams post that failed (503) be retried with its key: the failure is not stored', async () => {
+    const body = { channel: CHANNEL, text: `after outage ${randomUUID()}` };
+    const key = randomUUID();
+    teams.inject({ kind: 'server-error', status: 503 }, { times: Number.POSITIVE_INFINITY });
+    const failed = await keyed('teams', 'post-message', body, key);
+    teams.clearFaults();
+    resetCircuitBreakers();
+    const retried = await keyed('teams', 'post-message', body, key);
+    expect(failed.statusCode).toBe(503);
+    expect(retried.statusCode).toBe(200);
+    expect(channelMessages(body.text)).toBe(1);
+  });
+
+  it.each([
+    ['teams', 'post-message', { channel: CHANNEL, text: 'first' }, { channel: CHANNEL, text: 'second' }],
+    ['shopify', 'create-product', { title: 'First hat' }, { title: 'Second hat' }],
+    [
+      'fhir',
+      'create-resource',
+      { resource: { resourceType: 'Patient', name: [{ family: 'Firstfamily' }] } },
+      { resource: { resourceType: 'Patient', name: [{ family: 'Secondfamily' }] } },
+    ],
+  ] as const)(
+    'refuses %s %s with a reused key and another input with 409, running nothing',
+    async (name, operation, one, other) => {
+      const key = randomUUID();
+      const fake = { teams, shopify, fhir, snowflake }[name] as FakeServer<unknown>;
+      expect((await keyed(name, operation, one, key)).statusCode).toBeLessThan(300);
+      const before = fake.log.length;
+      const reused = await keyed(name, operation, other, key);
+      expect(reused.statusCode).toBe(409);
+      expect(JSON.parse(reused.body)).toMatchObject({ code: 'conflict' });
+      expect(fake.log.length).toBe(before);
+    },
+  );
+
+  it.each(NAMES.flatMap((name) => WRITES[name].map((operation) => [name, operation] as const)))(
+    'refuses %s %s without a key: 400 over HTTP, ValidationError as a task, no provider call',
+    async (name, operation) => {
+      const fake = { teams, shopify, fhir, snowflake }[name] as FakeServer<unknown>;
+      const before = fake.log.length;
+      const http = await keyed(name, operation, SAMPLES[name][operation], undefined);
+      const task = await connectors[name]
+        .handler({ operation, input: SAMPLES[name][operation], trigger: 'task' }, lambdaContext())
+        .catch((error: unknown) => error);
+      expect(http.statusCode).toBe(400);
+      expect(JSON.parse(http.body).detail).toContain('Idempotency-Key');
+      expect(task).toMatchObject({ name: 'ValidationError' });
+      expect(fake.log.length).toBe(before);
+    },
+  );
+
+  it('leaves reads alone: no key needed', async () => {
+    for (const [name, operation] of [
+      ['teams', 'get-message'],
+      ['shopify', 'get-product'],
+      ['fhir', 'read-resource'],
+      ['snowflake', 'run-query'],
+    ] as const)
+      expect((await keyed(name, operation, SAMPLES[name][operation], undefined)).statusCode, name).toBe(200);
+  });
+});
+
+describe('Response limits: a Snowflake result the caller sizes', () => {
+  /** `rows` rows of `width` bytes each, all on one page (the fake's partitions are 500 rows). */
+  const input = (rows: number, width: number) => ({
+    sql: `select repeat(?, ${width}) as filler from range(${rows})`,
+    params: ['x'],
+    pageSize: rows,
+  });
+
+  it('answers a result over 6 MB on HTTP with a 413 problem, not a 200', async () => {
+    const response = await keyed('snowflake', 'run-query', input(2_000, 4_000), undefined);
+    expect(LAMBDA_RESPONSE_LIMIT_BYTES).toBeLessThan(2_000 * 4_000);
+    expect(response.statusCode).toBe(413);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(response.body)).toMatchObject({
+      code: 'payload_too_large',
+      detail: expect.stringContaining('limit of a synchronous Lambda response'),
+    });
+  }, 60_000);
+
+  it("answers one partition over the client's answer limit with a 502 naming the cut, not a 200", async () => {
+    const response = await keyed(
+      'snowflake',
+      'run-query',
+      input(1, LAMBDA_RESPONSE_LIMIT_BYTES + 1),
+      undefined,
+    );
+    expect(response.statusCode).toBe(502);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'unexpected_response' });
+  }, 60_000);
+
+  it('fails a result over 256 KiB as a Step Functions task with PayloadTooLargeError, and returns 200 KB', async () => {
+    const failure = await connectors.snowflake
+      .handler({ trigger: 'task', operation: 'run-query', input: input(100, 3_000) }, lambdaContext())
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+    const output = await connectors.snowflake.handler(
+      { trigger: 'task', operation: 'run-query', input: input(50, 4_000) },
+      lambdaContext(),
+    );
+    expect(100 * 3_000).toBeGreaterThan(STATE_LIMIT_BYTES);
+    expect(failure?.name).toBe('PayloadTooLargeError');
+    expect(failure?.message).toContain('limit of a Step Functions state');
+    expect(JSON.stringify(output).length).toBeGreaterThan(200_000);
+  }, 60_000);
 });
