@@ -4,8 +4,11 @@
  * rotation, and bounded in time by both `statement_timeout` and the Lambda's remaining time.
  */
 import { isIP, connect as netConnect } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { callBudget, type Replay, ReusedConnection, remainingTimeMs, TimeoutError } from '@circle-core/core';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { DatabaseCredentials, DatabaseEndpoint } from './credentials.ts';
 import { driverError, StatementFailure } from './errors.ts';
 import {
@@ -41,6 +44,11 @@ export interface Session {
    * and values only travel as bound parameters.
    */
   run(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult>;
+  /**
+   * Runs `COPY ... FROM STDIN` (pg-copy-streams) with the chunks as its data, awaiting back-pressure;
+   * answers the rows the server copied. Bounded by the session's `statement_timeout` like any statement.
+   */
+  copyFrom(sql: string, chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>): Promise<number>;
   /** `I` idle, `T` in a transaction, `E` in a failed transaction (as the last ReadyForQuery said). */
   transactionStatus(): string | null;
 }
@@ -165,6 +173,11 @@ export class PostgresConnection {
   #session(live: Live): Session {
     return {
       run: (sql, params = []) => this.#run(live, sql, params),
+      copyFrom: async (sql, chunks) => {
+        const stream = live.client.query(copyFrom(sql));
+        await pipeline(Readable.from(chunks), stream);
+        return stream.rowCount ?? 0;
+      },
       transactionStatus: () => live.client.getTransactionStatus(),
     };
   }

@@ -9,7 +9,6 @@ import {
   awsCall,
   createAwsClient,
   ForbiddenError,
-  NotSupportedError,
   PayloadTooLargeError,
   remainingTimeMs,
   TimeoutError,
@@ -26,10 +25,22 @@ import {
   readNdjson,
 } from '#shared/data/formats.ts';
 import { compileExpression, EvaluationError, type ExpressionLimits } from '#shared/data/jsonata.ts';
+import { parquetWriter, readParquet } from '#shared/data/parquet.ts';
 import { type RecordSchemaSpec, resolveRecordSchema } from '#shared/data/record-schemas.ts';
 import { applyTransform, Rejections } from '#shared/data/record-transform.ts';
-import { readObject, type S3ObjectAddress, S3ObjectWriter, s3ObjectTarget } from '#shared/data/s3-objects.ts';
 import {
+  headObject,
+  readObject,
+  readRange,
+  type S3ObjectAddress,
+  S3ObjectWriter,
+  s3ObjectTarget,
+} from '#shared/data/s3-objects.ts';
+import { type ConnectionOptions, PostgresConnection } from '#shared/sql/postgres-connection.ts';
+import { loadPostgres } from './load-postgres.ts';
+import {
+  type LoadPostgresInput,
+  type LoadPostgresOutput,
   MAX_LISTED_REJECTIONS,
   type ObjectSource,
   RECORD_MODELS,
@@ -51,6 +62,10 @@ export interface TransformOptions {
   maxRecordBytes: number;
   inlineMaxBytes: number;
   maxOutputBytes: number;
+  partRecords: number;
+  manifestTable: string;
+  /** The bulk load's database; undefined: none configured (load-postgres answers a ConfigurationError). */
+  postgres: ConnectionOptions | undefined;
 }
 
 /** Time kept back to write what is done and answer, once records stop being taken. */
@@ -77,11 +92,45 @@ export class TransformClient {
   readonly #s3: S3Client;
   readonly #options: TransformOptions;
   readonly #allowed: ReadonlySet<string>;
+  readonly #postgres: PostgresConnection | undefined;
 
   constructor(s3: S3Client, options: TransformOptions) {
     this.#s3 = s3;
     this.#options = options;
     this.#allowed = new Set([options.bucket, ...options.allowedBuckets]);
+    this.#postgres = options.postgres === undefined ? undefined : new PostgresConnection(options.postgres);
+  }
+
+  /** Copies an object's records into a PostgreSQL table, part by part, resumable (load-postgres.ts). */
+  loadPostgres(
+    input: LoadPostgresInput,
+    timeLeft: () => number = remainingTimeMs,
+  ): Promise<LoadPostgresOutput> {
+    const parts = {
+      expression:
+        input.expression === undefined
+          ? undefined
+          : compileExpression(input.expression, this.#options.limits),
+      inputSchema: this.#schema(input.inputSchema, '/inputSchema'),
+      outputSchema: this.#schema(input.outputSchema, '/outputSchema'),
+      bindings: input.bindings,
+    };
+    return loadPostgres(input, {
+      connection: this.#postgres,
+      manifestTable: this.#options.manifestTable,
+      partRecords: this.#options.partRecords,
+      outputPrefix: this.#options.outputPrefix,
+      source: this.address(input.source.bucket, input.source.key),
+      items: () => this.#readSource(input.source),
+      parts,
+      manifestAddress: (key) => this.address(input.source.bucket, key),
+      timeLeft: () => timeLeft(),
+    });
+  }
+
+  /** Closes the database connection (tests; Lambda keeps it for the container's life). */
+  async close(): Promise<void> {
+    await this.#postgres?.close();
   }
 
   /** Builds the S3 client the kit's way (traced when tracing is on). */
@@ -198,9 +247,15 @@ export class TransformClient {
       case 'ndjson':
         return readNdjson(readObject(address), options);
       default:
-        throw new NotSupportedError(`Reading ${format} records is not supported yet`);
+        return readParquetObject(address);
     }
   }
+}
+
+/** A Parquet object read through ranged GETs: its footer first, then one row group at a time. */
+async function* readParquetObject(address: S3ObjectAddress): AsyncGenerator<ReadItem> {
+  const { size } = await headObject(address);
+  yield* readParquet({ byteLength: size, read: (start, end) => readRange(address, start, end) });
 }
 
 async function* inlineItems(records: readonly unknown[]): AsyncGenerator<ReadItem> {
@@ -283,7 +338,7 @@ class OutputSink {
     let records: RecordWriter;
     if (format === 'csv') records = csvWriter(sink);
     else if (format === 'ndjson') records = ndjsonWriter(sink);
-    else throw new NotSupportedError(`Writing ${format} records is not supported yet`);
+    else records = parquetWriter(sink);
     this.#writer = { object, records, format };
     return this.#writer;
   }

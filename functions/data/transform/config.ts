@@ -1,6 +1,20 @@
 import { envBoolean, envInteger, envList } from '@circle-core/core';
 import * as z from 'zod';
 import { BucketName } from '#shared/models/object-storage.ts';
+import type { EngineFacts } from '#shared/sql/credentials.ts';
+import { credentialsFromSettings, sqlSettings } from '#shared/sql/settings.ts';
+
+/** PostgreSQL as the bulk load's target: the `PG_*` settings every PostgreSQL user of the core reads. */
+export const LOAD_POSTGRES = {
+  name: 'PostgreSQL',
+  prefix: 'PG',
+  schemes: ['postgres', 'postgresql'],
+  engine: /postgres/,
+  defaultPort: 5432,
+  defaultUser: 'postgres',
+  defaultDatabase: 'postgres',
+} as const satisfies EngineFacts;
+
 import type { TransformOptions } from './client.ts';
 
 /**
@@ -44,6 +58,18 @@ export const TransformConfig = z.object({
   TRANSFORM_INLINE_MAX_BYTES: envInteger(200_000, { min: 0, max: 5_000_000 }).describe(
     'Largest output answered inline; a larger one is written to S3 and answered as a claim check (Step Functions carries at most 256 KiB)',
   ),
+  ...sqlSettings(LOAD_POSTGRES, {
+    statementTimeout:
+      "The session's `statement_timeout` for load-postgres (one part's COPY must finish within it); unset PG_SECRET and PG_URL: no database, load-postgres answers 500",
+  }),
+  TRANSFORM_PG_PART_RECORDS: envInteger(10_000, { min: 1, max: 1_000_000 }).describe(
+    'Input records per load part: one COPY and one transaction each, named in the manifest table',
+  ),
+  TRANSFORM_PG_MANIFEST_TABLE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}(?:\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/)
+    .default('circle_load_parts')
+    .describe('Table listing each loaded part (load_id, part, rows); created on first use'),
   TRANSFORM_MAX_OUTPUT_BYTES: envInteger(5_368_709_120, { min: 1_024, max: 53_687_091_200 }).describe(
     'Largest output object one request may write (bytes); past it the request fails with 413',
   ),
@@ -74,5 +100,18 @@ export function clientOptions(config: TransformSettings): TransformOptions {
     maxRecordBytes: config.TRANSFORM_MAX_RECORD_BYTES,
     inlineMaxBytes: config.TRANSFORM_INLINE_MAX_BYTES,
     maxOutputBytes: config.TRANSFORM_MAX_OUTPUT_BYTES,
+    partRecords: config.TRANSFORM_PG_PART_RECORDS,
+    manifestTable: config.TRANSFORM_PG_MANIFEST_TABLE,
+    postgres:
+      config.PG_SECRET === undefined && config.PG_URL === undefined
+        ? undefined
+        : {
+            credentials: credentialsFromSettings(config, LOAD_POSTGRES),
+            ssl: config.PG_SSL,
+            statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
+            connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+            readOnly: config.PG_READ_ONLY,
+            applicationName: 'circle-core-transform',
+          },
   };
 }

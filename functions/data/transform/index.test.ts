@@ -246,6 +246,45 @@ describe('Connector: transform', () => {
       expect(await get('out/people.csv', 'other')).toBe('id,name\n1,ADA\n3,LINUS\n');
     });
 
+    it('writes Parquet from CSV and reads that Parquet back (claim check both ways)', async () => {
+      // Prepare
+      const rows = Array.from({ length: 50 }, (_, i) => `${i},c${i},${i * 1.5}`);
+      await put('in/sales.csv', `id,customer,total\n${rows.join('\n')}\n`);
+
+      // Act
+      const written = parsed(
+        await call('transform-records', {
+          expression: '{ "id": $number(id), "customer": customer, "total": $number(total) }',
+          records: { key: 'in/sales.csv' },
+          output: { key: 'out/sales.parquet', format: 'parquet' },
+        }),
+      );
+      const back = parsed(
+        await call('transform-records', {
+          expression: 'total > 70 ? { "id": id, "total": total }',
+          records: { key: 'out/sales.parquet' },
+        }),
+      );
+
+      // Assess
+      expect(written).toMatchObject({
+        read: 50,
+        written: 50,
+        object: { key: 'out/sales.parquet', format: 'parquet' },
+      });
+      expect((await get('out/sales.parquet')).startsWith('PAR1')).toBe(true);
+      expect(back).toMatchObject({
+        read: 50,
+        written: 3,
+        skipped: 47,
+        records: [
+          { id: 47, total: 70.5 },
+          { id: 48, total: 72 },
+          { id: 49, total: 73.5 },
+        ],
+      });
+    });
+
     it('refuses a bucket that is not allowed (403) and a missing object (404)', async () => {
       // Act
       const forbidden = await call('transform-records', {

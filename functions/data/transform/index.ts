@@ -7,6 +7,8 @@ import { defineConnector } from '@circle-core/core';
 import { TransformClient } from './client.ts';
 import { clientOptions, TransformConfig } from './config.ts';
 import {
+  LoadPostgresInput,
+  LoadPostgresOutput,
   TestExpressionInput,
   TestExpressionOutput,
   TransformRecordsInput,
@@ -21,7 +23,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'transform',
-  version: '1.0.0',
+  version: '1.1.0',
   config: TransformConfig,
   setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
   operations: (op) => ({
@@ -34,6 +36,15 @@ export const connector = defineConnector({
       output: TransformRecordsOutput,
       measures: (output) => ({ recordsRead: output.read, recordsRejected: output.rejectedCount }),
       run: (input, { client, correlationId }) => client.transformRecords(input, correlationId),
+    }),
+    'load-postgres': op({
+      effect: 'write',
+      description:
+        'Copies the records of an S3 object (NDJSON, CSV, Parquet) into a PostgreSQL table with COPY, part by part, resumable by loadId, with a manifest',
+      input: LoadPostgresInput,
+      output: LoadPostgresOutput,
+      measures: (output) => ({ rowsLoaded: output.rowsLoaded, recordsRejected: output.rejectedCount }),
+      run: (input, { client }) => client.loadPostgres(input),
     }),
     'test-expression': op({
       description:

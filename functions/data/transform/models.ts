@@ -152,3 +152,63 @@ export const TestExpressionOutput = z.object({
     .describe('Why evaluating the sample failed, when it did'),
 });
 export type TestExpressionOutput = z.output<typeof TestExpressionOutput>;
+
+const Identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'expected an SQL identifier: letters, digits and _, at most 63');
+
+export const LoadPostgresInput = z.strictObject({
+  source: ObjectSource.describe('The object whose records are loaded, e.g. {"key":"incoming/orders.csv"}'),
+  table: z
+    .string()
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_]{0,62}(?:\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/,
+      'expected table or schema.table (letters, digits, _)',
+    )
+    .describe('The table rows are copied into (it must exist), e.g. "orders"'),
+  columns: z
+    .array(Identifier)
+    .min(1)
+    .max(1_600)
+    .optional()
+    .describe("The table's columns to fill, in order; default: the first output record's keys"),
+  expression: Expression.optional().describe(
+    'A JSONata expression mapping each record to a row (see transform-records); default: the record as it is',
+  ),
+  inputSchema: RecordSchemaSpec.optional().describe('Schema every input record must match'),
+  outputSchema: RecordSchemaSpec.optional().describe('Schema every row must match before it is copied'),
+  bindings: Bindings.optional(),
+  loadId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .optional()
+    .describe(
+      'Names the load and its parts; the same id resumes it (parts already loaded are skipped). Default: derived from the bucket, key, entity tag and table',
+    ),
+  partRecords: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe('Input records per part (one COPY, one transaction); default TRANSFORM_PG_PART_RECORDS'),
+});
+export type LoadPostgresInput = z.output<typeof LoadPostgresInput>;
+
+export const LoadPostgresOutput = z.object({
+  loadId: z.string().describe('The load id: pass it again (with the same input) to resume'),
+  done: z
+    .boolean()
+    .describe('Every part is loaded; false: the time ran out, call again with loadId to resume'),
+  partsLoaded: z.number().int().nonnegative().describe('Parts copied by this call'),
+  partsSkipped: z.number().int().nonnegative().describe('Parts an earlier call had loaded already'),
+  rowsLoaded: z.number().int().nonnegative().describe('Rows copied by this call'),
+  read: z.number().int().nonnegative().describe('Input records read by this call (skipped parts included)'),
+  rejectedCount: z.number().int().nonnegative().describe('Records rejected by this call, all stages'),
+  rejected: z.array(Rejection).describe(`The first ${MAX_LISTED_REJECTIONS} rejections, by input index`),
+  manifest: z
+    .object({ bucket: z.string(), key: z.string() })
+    .optional()
+    .describe('The manifest object (every part with its rows), written once the load is done'),
+});
+export type LoadPostgresOutput = z.output<typeof LoadPostgresOutput>;
