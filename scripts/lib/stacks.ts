@@ -72,6 +72,14 @@ export async function readPackagedStage(packageDir: string): Promise<PackagedSta
 const asList = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
+/** An `Fn::Sub` over pseudo parameters only (`${AWS::Region}`, ...): a value, not a reference. */
+function isBuiltInPlace(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const text = (value as Record<string, unknown>)['Fn::Sub'];
+  if (typeof text !== 'string' || Object.keys(value).length !== 1) return false;
+  return [...text.matchAll(/\$\{([^}]*)\}/g)].every((match) => match[1]?.startsWith('AWS::'));
+}
+
 /**
  * The stage as one template: each nested stack's resources in place of its stack, every parameter and
  * output resolved back to the reference it carries, and the outputs of the root. A DependsOn between two
@@ -87,8 +95,13 @@ export function mergeStage(stage: PackagedStage): StackTemplate {
   const { root, nested, stacks } = stage;
   const asSub = (value: unknown) => {
     const target = split.targetOf(value);
-    if (target === undefined) throw new Error(`not a reference: ${JSON.stringify(value)}`);
-    return { value, sub: target.attribute ? `${target.id}.${target.attribute}` : target.id };
+    if (target !== undefined) {
+      return { value, sub: target.attribute ? `${target.id}.${target.attribute}` : target.id };
+    }
+    // A value the split builds in place (a state machine's ARN from its name, where a Ref would make a
+    // cycle): it stands where the parameter is read by Ref; inside an Fn::Sub it has no name to give.
+    if (isBuiltInPlace(value)) return { value, sub: `!not-a-reference:${JSON.stringify(value)}` };
+    throw new Error(`not a reference: ${JSON.stringify(value)}`);
   };
   const fromRoot: Rewrite = (id, attribute) => {
     const category = stacks[id];

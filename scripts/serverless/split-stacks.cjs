@@ -173,6 +173,48 @@ function emptyStack(template, category) {
   };
 }
 
+/** The resources `value` references (Ref, GetAtt, Fn::Sub variables). */
+function referencedIds(value) {
+  const found = new Set();
+  rewriteReferences(value, (target) => {
+    found.add(target);
+    return undefined;
+  });
+  return found;
+}
+
+/**
+ * Whether `owner` may not read the root state machine `id` by Ref: the machine (or its role) invokes
+ * functions of `owner`, so the stack would wait for the machine, the machine for its role and the role for
+ * the stack (CloudFormation refuses the cycle). A webhook connector that starts the workflow which calls it
+ * back is the case: the Stripe connector and order-fulfilment.
+ */
+function startsItsCaller(context, owner, id) {
+  const { template, owners } = context;
+  const machine = template.Resources[id];
+  if (machine?.Type !== 'AWS::StepFunctions::StateMachine' || owners.get(id) !== undefined) return false;
+  const seen = referencedIds(machine.Properties ?? {});
+  for (const other of [...seen]) {
+    if (template.Resources[other]?.Type === 'AWS::IAM::Role' && owners.get(other) === undefined) {
+      for (const more of referencedIds(template.Resources[other].Properties ?? {})) seen.add(more);
+    }
+  }
+  return [...seen].some((other) => owners.get(other) === owner);
+}
+
+/**
+ * The ARN of root state machine `id` built from its name, which the root gives it (`<root stack>-<id>`,
+ * unless it has one): what a stack that {@link startsItsCaller} reads instead of the Ref.
+ */
+function namedStateMachineArn(context, id) {
+  context.named.add(id);
+  const given = context.template.Resources[id].Properties?.StateMachineName;
+  const name = typeof given === 'string' ? given : `\${AWS::StackName}-${id}`;
+  return {
+    'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${name}`,
+  };
+}
+
 /**
  * Adds `resource` to its nested stack: a reference to a resource elsewhere becomes a parameter, passed by
  * the root from the resource itself or from the output of the stack that holds it.
@@ -188,7 +230,11 @@ function moveToStack(context, owner, id, resource) {
     stack.template.Parameters[name] = { Type: 'String' };
     const elsewhere = owners.get(target);
     stack.parameters[name] =
-      elsewhere === undefined ? reference(target, attribute) : exported(elsewhere, target, attribute).value;
+      attribute === undefined && startsItsCaller(context, owner, target)
+        ? namedStateMachineArn(context, target)
+        : elsewhere === undefined
+          ? reference(target, attribute)
+          : exported(elsewhere, target, attribute).value;
     return { value: { Ref: name }, sub: name };
   });
   const inside = asList(resource.DependsOn).filter((other) => owners.get(other) === owner);
@@ -238,12 +284,20 @@ function splitTemplate(template, categories, owners, templateUrl) {
     stacks.get(owner).template.Outputs[name] = { Value: reference(id, attribute) };
     return { value: { 'Fn::GetAtt': [owner, `Outputs.${name}`] }, sub: `${owner}.Outputs.${name}` };
   };
-  const context = { template, owners, stacks, exported };
+  const context = { template, owners, stacks, exported, named: new Set() };
   for (const [id, resource] of Object.entries(template.Resources)) {
     const owner = owners.get(id);
     if (owner !== undefined) moveToStack(context, owner, id, resource);
   }
   const root = rootTemplate(context);
+  for (const id of context.named) {
+    const machine = root.Resources[id];
+    if (typeof machine.Properties?.StateMachineName === 'string') continue;
+    root.Resources[id] = {
+      ...machine,
+      Properties: { ...machine.Properties, StateMachineName: { 'Fn::Sub': `\${AWS::StackName}-${id}` } },
+    };
+  }
   const nested = {};
   for (const [id, stack] of stacks) {
     if (Object.keys(stack.template.Resources).length === 0) continue;

@@ -698,16 +698,40 @@ describe('Operations: the stack size', () => {
     const unsplit = normal(mergeStage(stages.unsplit as PackagedStage));
     const withoutDependsOn = (resources: Record<string, Resource>) =>
       Object.fromEntries(Object.entries(resources).map(([id, { DependsOn: _, ...rest }]) => [id, rest]));
-    // Assess
-    expect(Object.keys(split.Resources).length).toBeGreaterThan(400);
-    expect(withoutDependsOn(split.Resources)).toEqual(withoutDependsOn(unsplit.Resources));
-    expect(split.Outputs).toEqual(unsplit.Outputs);
-    // A DependsOn that crossed stacks lives on the dependent's stack.
     const stage = stages.dev as PackagedStage;
     const stackOf = (id: string) =>
       Object.entries(stage.stacks).find(
         ([, category]) => stage.nested[category]?.Resources[id] !== undefined,
       )?.[0] ?? id;
+    // The one change the split makes to what a resource is: a workflow that calls back the stack starting it
+    // (order-fulfilment, started by the Stripe connector) is named, and that stack reads its ARN built from
+    // the name instead of the Ref, which would be a cycle (scripts/serverless/split-stacks.cjs).
+    const named = Object.keys(split.Resources).filter(
+      (id) =>
+        split.Resources[id]?.Type === 'AWS::StepFunctions::StateMachine' &&
+        split.Resources[id]?.Properties?.['StateMachineName'] !== undefined &&
+        unsplit.Resources[id]?.Properties?.['StateMachineName'] === undefined,
+    );
+    const expected: Record<string, Resource> = {};
+    for (const [id, resource] of Object.entries(unsplit.Resources)) {
+      let text = JSON.stringify(resource);
+      for (const machine of stackOf(id) === id ? [] : named) {
+        const arn = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:\${AWS::StackName}-${machine}`;
+        text = text.replaceAll(JSON.stringify({ Ref: machine }), JSON.stringify({ 'Fn::Sub': arn }));
+      }
+      expected[id] = JSON.parse(text) as Resource;
+    }
+    for (const machine of named) {
+      const properties = { ...expected[machine]?.Properties };
+      properties['StateMachineName'] = { 'Fn::Sub': `\${AWS::StackName}-${machine}` };
+      expected[machine] = { ...(expected[machine] as Resource), Properties: properties };
+    }
+    // Assess
+    expect(named).toContain('OrderFulfilmentStateMachine');
+    expect(Object.keys(split.Resources).length).toBeGreaterThan(400);
+    expect(withoutDependsOn(split.Resources)).toEqual(withoutDependsOn(expected));
+    expect(split.Outputs).toEqual(unsplit.Outputs);
+    // A DependsOn that crossed stacks lives on the dependent's stack.
     for (const [id, resource] of Object.entries(unsplit.Resources)) {
       for (const other of asArray(resource.DependsOn as string | string[] | undefined)) {
         const kept = asArray(split.Resources[id]?.DependsOn as string | string[] | undefined).includes(other);

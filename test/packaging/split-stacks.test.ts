@@ -155,6 +155,45 @@ describe('Split stacks: which stack holds what', () => {
     expect(root.Resources['StorageStack']?.Properties?.['TemplateURL']).toBe('storage');
   });
 
+  it('gives a stack the ARN by name of a workflow it starts that calls it back, breaking the cycle', () => {
+    // Prepare: the Postgres function starts MirrorStateMachine, whose role invokes the Postgres function
+    const template = structuredClone(TEMPLATE);
+    template.Resources['PostgresLambdaFunction'] = {
+      Type: 'AWS::Lambda::Function',
+      Properties: {
+        Role: { 'Fn::GetAtt': ['PostgresIamRoleLambdaExecution', 'Arn'] },
+        Environment: { Variables: { EVENTS_STATE_MACHINE_ARN: { Ref: 'MirrorStateMachine' } } },
+      },
+    };
+    template.Resources['MirrorStateMachineRole'] = {
+      Type: 'AWS::IAM::Role',
+      Properties: { Resource: { 'Fn::GetAtt': ['PostgresLambdaFunction', 'Arn'] } },
+    };
+    template.Resources['MirrorStateMachine'] = {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: { RoleArn: { 'Fn::GetAtt': ['MirrorStateMachineRole', 'Arn'] } },
+    };
+    const owners = SplitStacks.assignStacks(template, CATEGORIES, ROOT_DECLARED, normalize);
+
+    // Act
+    const { root } = SplitStacks.splitTemplate(template, CATEGORIES, owners, (category) => category);
+
+    // Assess: the stack gets the ARN built from the name the root gives the machine, not its Ref.
+    expect(root.Resources['DatabaseStack']?.Properties?.['Parameters']).toMatchObject({
+      MirrorStateMachine: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-MirrorStateMachine',
+      },
+    });
+    expect(root.Resources['MirrorStateMachine']?.Properties?.['StateMachineName']).toEqual({
+      'Fn::Sub': '${AWS::StackName}-MirrorStateMachine',
+    });
+    expect(root.Resources['DatabaseStack']?.DependsOn ?? []).not.toContain('MirrorStateMachine');
+    // A machine that does not call back the stack starting it keeps its Ref and its generated name.
+    const plain = SplitStacks.splitTemplate(TEMPLATE, CATEGORIES, owners, (category) => category).root;
+    expect(plain.Resources['MirrorStateMachine']?.Properties?.['StateMachineName']).toBeUndefined();
+  });
+
   it('refuses a template with Conditions rather than split it wrongly', () => {
     // Prepare
     const owners = SplitStacks.assignStacks(TEMPLATE, CATEGORIES, ROOT_DECLARED, normalize);

@@ -240,11 +240,19 @@ describe('Workflows: packaged template', () => {
     const environment = stripe?.Properties['Environment'] as
       | { Variables?: Record<string, unknown> }
       | undefined;
-    expect(environment?.Variables?.['STRIPE_EVENTS_STATE_MACHINE_ARN']).toEqual({
-      Ref: 'OrderFulfilmentStateMachine',
+    // Built from the machine's name: order-fulfilment invokes the Stripe function, so a Ref from the finance
+    // stack would be a cycle (scripts/serverless/split-stacks.cjs names the machine and builds the ARN).
+    const arn = {
+      'Fn::Sub':
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not JavaScript.
+        'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-OrderFulfilmentStateMachine',
+    };
+    expect(environment?.Variables?.['STRIPE_EVENTS_STATE_MACHINE_ARN']).toEqual(arn);
+    expect(starts.flatMap((statement) => asArray(statement.Resource))).toEqual([arn]);
+    expect(resources['OrderFulfilmentStateMachine']?.Properties['StateMachineName']).toEqual({
+      'Fn::Sub':
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not JavaScript.
+        '${AWS::StackName}-OrderFulfilmentStateMachine',
     });
-    expect(starts.flatMap((statement) => asArray(statement.Resource))).toEqual([
-      { Ref: 'OrderFulfilmentStateMachine' },
-    ]);
   });
 });
