@@ -29,9 +29,9 @@ import { http, https } from './node-http.ts';
 import { failureForResponse, type ResponseFailure } from './response-errors.ts';
 import { assertUrlSyntaxAllowed, guardedLookup } from './ssrf.ts';
 import { decodeBody, isHostFailure, type RawResponse, sendHop } from './transport.ts';
-import type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from './types.ts';
+import type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, HttpStream } from './types.ts';
 
-export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from './types.ts';
+export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, HttpStream } from './types.ts';
 
 /** An attempt with less time than this cannot succeed; not starting it saves the budget. */
 const MIN_ATTEMPT_MS = 50;
@@ -70,10 +70,13 @@ interface Prepared {
   body: Buffer | undefined;
   guarded: boolean;
   bytes: boolean;
+  /** Streaming mode ({@link HttpClient.stream}): the caller's signal, if any. */
+  stream?: { signal?: AbortSignal | undefined } | undefined;
 }
 
 /** A 2xx answer to a `bytes` request as received; anything else decoded (text or JSON). */
 function decodeAnswer(raw: RawResponse, prepared: Prepared): { body: unknown; malformed: boolean } {
+  if (raw.stream !== undefined) return { body: raw.stream, malformed: false };
   if (prepared.bytes && raw.status < 300 && prepared.method !== 'HEAD') {
     return { body: raw.body, malformed: false };
   }
@@ -218,7 +221,42 @@ export class HttpClient {
    * ```
    */
   async request<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
-    const prepared = this.#prepare(request);
+    return this.#send<T>(this.#prepare(request), request);
+  }
+
+  /**
+   * Sends `request` and answers as soon as a 2xx answer's headers arrived, its body the chunks as they
+   * come (Server-Sent Events, an event stream). Everything up to the headers is as {@link request}: the
+   * SSRF guard, credentials and their one refresh, the breaker, retries of idempotent calls, and the
+   * per-attempt timeout (capped by the time left), which bounds the headers only. The body is bounded by
+   * the invocation's time left and the size cap, and ends early when `signal` aborts; a failure while it is
+   * read throws from the iteration (TimeoutError, UnavailableError) and is never retried, since part of the
+   * answer was already handed on. Stop reading early with `break` (the socket is then destroyed). A
+   * non-2xx answer is read whole and mapped as usual; `inspect` sees only those.
+   *
+   * @example
+   * ```ts
+   * const { body } = await client.stream({ method: 'POST', path: '/chat', json: { stream: true } }, signal);
+   * for await (const chunk of body) process.stdout.write(chunk);
+   * ```
+   */
+  async stream(request: HttpRequest, signal?: AbortSignal): Promise<HttpStream> {
+    const prepared = { ...this.#prepare(request), stream: { signal } };
+    const response = await this.#send<AsyncIterable<Uint8Array>>(prepared, request);
+    if (
+      typeof (response.body as Partial<AsyncIterable<Uint8Array>> | undefined)?.[Symbol.asyncIterator] !==
+      'function'
+    ) {
+      // A 3xx answered as-is (no redirects followed): nothing to stream.
+      throw new UnexpectedResponseError(
+        `${this.#settings.provider} answered HTTP ${response.status} without a body to stream`,
+        { details: { status: response.status, provider: this.#settings.provider } },
+      );
+    }
+    return response;
+  }
+
+  async #send<T>(prepared: Prepared, request: HttpRequest): Promise<HttpResponse<T>> {
     const maxAttempts = positive('maxAttempts', request.maxAttempts, this.#settings.maxAttempts);
     const requestTimeoutMs = positive('timeoutMs', request.timeoutMs, this.#settings.timeoutMs);
     const idempotent =
@@ -234,6 +272,7 @@ export class HttpClient {
       const outcome = await this.#attempt(prepared, timeoutMs);
       if (outcome.ok) return outcome.response as HttpResponse<T>;
       last = outcome.error;
+      if (prepared.stream?.signal?.aborted === true) throw outcome.error;
       if (!refreshed && outcome.error instanceof AuthError && this.#settings.auth?.refresh !== undefined) {
         refreshed = true;
         // A rotated secret is the likely cause; fresh credentials get one extra try, even for POST.
@@ -368,7 +407,8 @@ export class HttpClient {
     else breaker?.onSuccess();
     const { body, malformed } = decodeAnswer(raw, prepared);
     const response: HttpResponse = { status: raw.status, headers: raw.headers, body, url: finalUrl.href };
-    const inspected = this.#settings.inspect?.(response);
+    // A streamed 2xx body is not read here: the provider's quirks apply to whole answers only.
+    const inspected = raw.stream === undefined ? this.#settings.inspect?.(response) : undefined;
     if (inspected !== undefined) {
       const retryAfterMs = inspected instanceof RateLimitedError ? inspected.retryAfterMs : undefined;
       await this.#pauseAll(retryAfterMs);
@@ -422,6 +462,10 @@ export class HttpClient {
         maxResponseBytes,
         provider,
         onSocket: (socket) => this.#count(socket),
+        stream:
+          prepared.stream === undefined
+            ? undefined
+            : { bodyDeadlineAt: Date.now() + remainingTimeMs(), signal: prepared.stream.signal },
       });
       const location = raw.headers['location'];
       if (!REDIRECTS.has(raw.status) || location === undefined || hop >= maxRedirects) {

@@ -36,4 +36,4 @@ export {
   isBlockedAddress,
   type Resolver,
 } from './ssrf.ts';
-export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse } from './types.ts';
+export type { HttpClientOptions, HttpMethod, HttpRequest, HttpResponse, HttpStream } from './types.ts';

@@ -1,9 +1,9 @@
 /** One HTTP exchange over `node:http`/`node:https`: send, enforce the deadline and the size cap, read. */
 
-import type { Agent, IncomingHttpHeaders, RequestOptions } from 'node:http';
+import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 import type { LookupFunction, Socket } from 'node:net';
 import parseJson from 'secure-json-parse';
-import { ConnectorError, TimeoutError, UnexpectedResponseError } from '../errors.ts';
+import { ConnectorError, TimeoutError, toConnectorError, UnexpectedResponseError } from '../errors.ts';
 import { http, https } from './node-http.ts';
 import { networkError } from './response-errors.ts';
 import type { HttpMethod } from './types.ts';
@@ -24,6 +24,12 @@ export interface Hop {
   maxResponseBytes: number;
   provider: string;
   onSocket: (socket: Socket) => void;
+  /**
+   * Streaming mode: a 2xx answer resolves as soon as its headers arrived, its body left unread in
+   * {@link RawResponse.stream}; `deadlineAt` then bounds only the headers, `bodyDeadlineAt` the body.
+   * Any other answer is read whole as usual (for the error mapping and redirects).
+   */
+  stream?: { bodyDeadlineAt: number; signal?: AbortSignal | undefined } | undefined;
 }
 
 /** What came back, body still raw. */
@@ -31,6 +37,8 @@ export interface RawResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
+  /** Streaming mode, 2xx only: the body's chunks as they arrive (`body` is then empty). */
+  stream?: AsyncIterable<Buffer>;
 }
 
 /** Failures that say the host is unwell (timeout, socket error), as opposed to refusals before sending. */
@@ -114,11 +122,32 @@ export function sendHop(hop: Hop): Promise<RawResponse> {
         ),
       Math.max(0, hop.deadlineAt - Date.now()),
     );
+    const signal = hop.stream?.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => settle(toConnectorError(signal.reason));
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        request.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
     request.on('socket', hop.onSocket);
     request.on('error', (error) =>
       settle(error instanceof ConnectorError ? error : hostFailure(networkError(error, provider))),
     );
     request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      if (hop.stream !== undefined && status >= 200 && status < 300 && hop.method !== 'HEAD') {
+        clearTimeout(timer);
+        settled = true;
+        resolve({
+          status,
+          headers: flattenHeaders(response.headers),
+          body: Buffer.alloc(0),
+          stream: streamBody(request, response, hop, hop.stream),
+        });
+        return;
+      }
       // A HEAD answer announces the length of a body it does not send.
       if (hop.method !== 'HEAD' && Number(response.headers['content-length']) > maxResponseBytes) {
         settle(tooLarge());
@@ -148,6 +177,64 @@ export function sendHop(hop: Hop): Promise<RawResponse> {
     });
     request.end(hop.body);
   });
+}
+
+/**
+ * The chunks of a streamed body as they arrive, under the body's deadline, the size cap and the caller's
+ * signal; a failure mid-body is the taxonomy's error (TimeoutError, UnavailableError for a reset,
+ * UnexpectedResponseError past the cap), and the socket is destroyed unless the body was read to its end.
+ */
+async function* streamBody(
+  request: ClientRequest,
+  response: IncomingMessage,
+  hop: Hop,
+  stream: NonNullable<Hop['stream']>,
+): AsyncGenerator<Buffer> {
+  const { provider, maxResponseBytes } = hop;
+  const stop = (error: Error): void => {
+    response.destroy(error);
+  };
+  const left = stream.bodyDeadlineAt - Date.now();
+  const timer = Number.isFinite(left)
+    ? setTimeout(
+        () =>
+          stop(
+            hostFailure(
+              new TimeoutError(`${provider} did not finish its streamed answer in the time left`, {
+                details: { provider },
+              }),
+            ),
+          ),
+        Math.max(0, left),
+      )
+    : undefined;
+  const onAbort = (): void => {
+    const reason: unknown = stream.signal?.reason;
+    stop(reason instanceof Error ? reason : new Error('aborted'));
+  };
+  if (stream.signal?.aborted === true) onAbort();
+  else stream.signal?.addEventListener('abort', onAbort, { once: true });
+  let size = 0;
+  try {
+    for await (const chunk of response) {
+      size += (chunk as Buffer).length;
+      if (size > maxResponseBytes) {
+        throw new UnexpectedResponseError(`response from ${provider} exceeds ${maxResponseBytes} bytes`, {
+          details: { provider },
+        });
+      }
+      yield chunk as Buffer;
+    }
+    if (!response.complete) throw new Error('aborted');
+  } catch (error) {
+    if (error instanceof ConnectorError) throw error;
+    if (stream.signal?.aborted === true && error === stream.signal.reason) throw error;
+    throw hostFailure(networkError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }), provider));
+  } finally {
+    clearTimeout(timer);
+    stream.signal?.removeEventListener('abort', onAbort);
+    if (!response.complete) request.destroy();
+  }
 }
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;

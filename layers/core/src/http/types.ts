@@ -55,6 +55,9 @@ export interface HttpResponse<T = unknown> {
   url: string;
 }
 
+/** A 2xx answer whose body is read as it arrives ({@link HttpClient.stream}). */
+export type HttpStream = HttpResponse<AsyncIterable<Uint8Array>>;
+
 export interface HttpClientOptions {
   /** Human name used in messages, e.g. 'Slack'. */
   provider: string;

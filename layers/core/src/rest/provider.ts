@@ -21,7 +21,7 @@ import {
 } from '../errors.ts';
 import type { RateLimitHeaders } from '../http/backoff.ts';
 import { HttpClient } from '../http/client.ts';
-import type { HttpMethod, HttpRequest, HttpResponse } from '../http/types.ts';
+import type { HttpMethod, HttpRequest, HttpResponse, HttpStream } from '../http/types.ts';
 import { type ErrorTable, operationOf, tableFailure } from './errors.ts';
 import {
   type Collected,
@@ -345,6 +345,45 @@ export class RestClient {
     schema?: S,
     options: RestCallOptions = {},
   ): Promise<RestAnswer<z.output<S>>> {
+    const request = this.#request(method, path, options);
+    let response: HttpResponse;
+    try {
+      response = await this.http.request(request);
+    } catch (error) {
+      throw options.notFound === undefined ? error : this.#named(error, options.notFound);
+    }
+    const what = options.what ?? operationOf(path);
+    const body =
+      schema === undefined ? (response.body as z.output<S>) : this.#parse(schema, response.body, what);
+    return { status: response.status, headers: response.headers, body, url: response.url };
+  }
+
+  /**
+   * One call whose 2xx body is read as it arrives (a provider's Server-Sent Events): failures up to the
+   * headers are mapped and retried as for {@link send} (a POST only with an idempotency key or `readOnly`),
+   * the body is bounded by the time left and ends early when `signal` aborts; nothing is retried once the
+   * body started ({@link HttpClient.stream}).
+   *
+   * @example
+   * ```ts
+   * const { body } = await rest.stream('POST', '/chat/completions', { json: { stream: true } }, signal);
+   * for await (const event of readSse(body)) console.log(event.data);
+   * ```
+   */
+  async stream(
+    method: HttpMethod,
+    path: string,
+    options: RestCallOptions = {},
+    signal?: AbortSignal,
+  ): Promise<HttpStream> {
+    try {
+      return await this.http.stream(this.#request(method, path, options), signal);
+    } catch (error) {
+      throw options.notFound === undefined ? error : this.#named(error, options.notFound);
+    }
+  }
+
+  #request(method: HttpMethod, path: string, options: RestCallOptions): HttpRequest {
     const request: HttpRequest = { method, path };
     if (options.query !== undefined) request.query = options.query;
     const headers = { ...options.headers };
@@ -356,16 +395,7 @@ export class RestClient {
     if (options.idempotencyKey !== undefined) request.idempotencyKey = options.idempotencyKey;
     if (options.readOnly === true) request.readOnly = true;
     if (options.bytes === true) request.bytes = true;
-    let response: HttpResponse;
-    try {
-      response = await this.http.request(request);
-    } catch (error) {
-      throw options.notFound === undefined ? error : this.#named(error, options.notFound);
-    }
-    const what = options.what ?? operationOf(path);
-    const body =
-      schema === undefined ? (response.body as z.output<S>) : this.#parse(schema, response.body, what);
-    return { status: response.status, headers: response.headers, body, url: response.url };
+    return request;
   }
 
   /**
