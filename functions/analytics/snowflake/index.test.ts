@@ -27,6 +27,7 @@ import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peer
 import { jwtAccount, publicKeyFingerprint, signKeyPairJwt, snowflakeKeyPairAuth } from './auth.ts';
 import { binding, SnowflakeWarehouse, snowflakeApi } from './client.ts';
 import { scrub } from './errors.ts';
+import { resultColumn, toJsonValue } from './values.ts';
 
 const KEY_SECRET = 'test/snowflake/private-key';
 const PARAM_MARKER = 'param-marker-5c1d';
@@ -166,7 +167,8 @@ describe('Connector: snowflake', () => {
       expect(started['state']).toBe('running');
       expect(status).toMatchObject({ state: 'succeeded', rowCount: 1234 });
       expect(pages).toBe(3);
-      expect(rows).toEqual(direct.map((row) => [Number(row[0]), Number(row[1]), row[2], row[3], row[4]]));
+      // INTEGER is NUMBER(38,0) in Snowflake: kind bigint, its exact text.
+      expect(rows).toEqual(direct.map((row) => [String(row[0]), String(row[1]), row[2], row[3], row[4]]));
       const partitions = fake
         .logFor('get-statement')
         .filter((entry) => entry.query['partition'] !== undefined);
@@ -184,14 +186,45 @@ describe('Connector: snowflake', () => {
       expect(response.statusCode).toBe(200);
       const body = parsed(response) as { results: { columns: unknown[]; rows: unknown[][] } };
       expect(body.results.columns).toEqual([
-        { name: 'id', type: 'NUMBER(10,0)', kind: 'integer' },
-        { name: 'customer', type: 'TEXT', kind: 'string' },
-        { name: 'amount', type: 'NUMBER(10,2)', kind: 'decimal' },
-        { name: 'ordered_at', type: 'TIMESTAMP_NTZ(9)', kind: 'timestamp' },
+        { name: 'ID', type: 'NUMBER(38,0)', kind: 'bigint' },
+        { name: 'CUSTOMER', type: 'TEXT', kind: 'string' },
+        { name: 'AMOUNT', type: 'NUMBER(10,2)', kind: 'decimal' },
+        { name: 'ORDERED_AT', type: 'TIMESTAMP_NTZ(9)', kind: 'timestamp' },
       ]);
       expect(body.results.rows).toEqual([
-        [1, 'acme', '120.50', '2026-01-02T09:00:00'],
-        [3, 'acme', '300.25', '2026-01-04T11:45:00'],
+        ['1', 'acme', '120.50', '2026-01-02T09:00:00'],
+        ['3', 'acme', '300.25', '2026-01-04T11:45:00'],
+      ]);
+    });
+
+    it("answers Snowflake's names and rowType: unquoted names upper-cased, integers NUMBER(38,0), every value text", async () => {
+      // Act
+      const out = (await connector.run('run-query', {
+        sql:
+          'select 1 as total, 2::bigint as "mixedCase", true as ok, 0.5::double as ratio, ' +
+          "date '2026-01-02' as \"day\", timestamp '2026-01-02 03:04:05.5' as at, null::integer as nothing, " +
+          // A quote inside a string literal or a comment quotes nothing.
+          '\'say "ok"\' as -- "quoted"\n quoted',
+      })) as { results: { columns: unknown[]; rows: unknown[][] } };
+
+      // Assess
+      expect(out.results.columns).toEqual([
+        { name: 'TOTAL', type: 'NUMBER(38,0)', kind: 'bigint' },
+        { name: 'mixedCase', type: 'NUMBER(38,0)', kind: 'bigint' },
+        { name: 'OK', type: 'BOOLEAN', kind: 'boolean' },
+        { name: 'RATIO', type: 'REAL', kind: 'float' },
+        { name: 'day', type: 'DATE', kind: 'date' },
+        { name: 'AT', type: 'TIMESTAMP_NTZ(9)', kind: 'timestamp' },
+        { name: 'NOTHING', type: 'NUMBER(38,0)', kind: 'bigint' },
+        { name: 'QUOTED', type: 'TEXT', kind: 'string' },
+      ]);
+      expect(out.results.rows).toEqual([
+        ['1', '2', true, 0.5, '2026-01-02', '2026-01-02T03:04:05.500000', null, 'say "ok"'],
+      ]);
+      const statement = [...fake.state.statements.values()].at(-1);
+      expect(statement?.columns[0]).toMatchObject({ type: 'fixed', precision: 38, scale: 0 });
+      expect(statement?.rows).toEqual([
+        ['1', '2', 'true', '0.5', '20455', '1767323045.500000000', null, 'say "ok"'],
       ]);
     });
 
@@ -216,6 +249,57 @@ describe('Connector: snowflake', () => {
       ]);
       expect(out.results.rows).toEqual([
         ['Af8=', '2026-01-02T01:04:05.250000Z', '10:11:12', [1, 2], { a: 42 }, { x: [1] }, 'Infinity', '3'],
+      ]);
+    });
+  });
+
+  describe("Result typing from Snowflake's rowType", () => {
+    it('types each rowType entry as the interface says and decodes its jsonv2 text', () => {
+      // Prepare: rowType entries and values as a real account sends them (lower-case types, every value text).
+      const cells: [Parameters<typeof resultColumn>[0], unknown][] = [
+        [{ name: 'ID', type: 'fixed', precision: 38, scale: 0 }, '9007199254740993'],
+        [{ name: 'ONE', type: 'fixed', precision: 1, scale: 0 }, '7'],
+        [{ name: 'TOTAL', type: 'fixed', precision: 38, scale: 2 }, '-0.25'],
+        [{ name: 'RATIO', type: 'real' }, '0.5'],
+        [{ name: 'LABEL', type: 'text' }, 'acme'],
+        [{ name: 'OK', type: 'boolean' }, 'false'],
+        [{ name: 'DAY', type: 'date' }, '20455'],
+        [{ name: 'AT', type: 'TIMESTAMP_NTZ', scale: 9 }, '1767323045.500000000'],
+        [{ name: 'LTZ', type: 'timestamp_ltz', scale: 9 }, '1767323045.000000000'],
+        [{ name: 'TZ', type: 'timestamp_tz', scale: 9 }, '1767323045.000000000 1560'],
+        [{ name: 'mixedCase', type: 'fixed', precision: 38, scale: 0 }, null],
+      ];
+
+      // Act
+      const columns = cells.map(([column]) => resultColumn(column));
+      const values = cells.map(([, value], i) => toJsonValue(value, columns[i]?.kind ?? 'other'));
+
+      // Assess
+      expect(columns).toEqual([
+        { name: 'ID', type: 'NUMBER(38,0)', kind: 'bigint' },
+        { name: 'ONE', type: 'NUMBER(1,0)', kind: 'integer' },
+        { name: 'TOTAL', type: 'NUMBER(38,2)', kind: 'decimal' },
+        { name: 'RATIO', type: 'REAL', kind: 'float' },
+        { name: 'LABEL', type: 'TEXT', kind: 'string' },
+        { name: 'OK', type: 'BOOLEAN', kind: 'boolean' },
+        { name: 'DAY', type: 'DATE', kind: 'date' },
+        { name: 'AT', type: 'TIMESTAMP_NTZ(9)', kind: 'timestamp' },
+        { name: 'LTZ', type: 'TIMESTAMP_LTZ(9)', kind: 'timestamp-tz' },
+        { name: 'TZ', type: 'TIMESTAMP_TZ(9)', kind: 'timestamp-tz' },
+        { name: 'mixedCase', type: 'NUMBER(38,0)', kind: 'bigint' },
+      ]);
+      expect(values).toEqual([
+        '9007199254740993',
+        7,
+        '-0.25',
+        0.5,
+        'acme',
+        false,
+        '2026-01-02',
+        '2026-01-02T03:04:05.500000',
+        '2026-01-02T03:04:05Z',
+        '2026-01-02T03:04:05Z',
+        null,
       ]);
     });
   });
@@ -310,7 +394,7 @@ describe('Connector: snowflake', () => {
       // Assess
       await expect(attempt).rejects.toThrow(/JWT is invalid/);
       expect(rotated.statusCode).toBe(200);
-      expect(parsed(rotated)).toMatchObject({ results: { rows: [[2]] } });
+      expect(parsed(rotated)).toMatchObject({ results: { rows: [['2']] } });
       // The stranger's JWT, re-signed once after the 401; then the connector's old key, the secret re-read, 202.
       expect(fake.logFor('submit-statement').map((entry) => entry.status)).toEqual([401, 401, 401, 202]);
       await refused.close();
@@ -349,7 +433,7 @@ describe('Connector: snowflake', () => {
 
       // Assess
       expect(response.statusCode).toBe(200);
-      expect(parsed(response)).toMatchObject({ status: { state: 'succeeded' }, results: { rows: [[5]] } });
+      expect(parsed(response)).toMatchObject({ status: { state: 'succeeded' }, results: { rows: [['5']] } });
       expect(fake.logFor('submit-statement').map((entry) => entry.status)).toEqual([429, 202]);
       expect(fake.logFor('get-statement')[0]?.status).toBe(503);
     });

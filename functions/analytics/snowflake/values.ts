@@ -4,6 +4,12 @@
  * `seconds.nanoseconds` (a TIMESTAMP_TZ adds its offset in minutes plus 1440), binary as hex, semi-structured
  * values as JSON text. Each column gets a portable `kind` from its `rowType`, each value the JSON form its
  * kind promises.
+ *
+ * Checked against the SQL API reference ("Handling responses", `rowType` and `data`): `rowType` types come in
+ * lower case (`fixed`, `real`, `text`, `timestamp_ntz`, ...; upper case is accepted too), every non-null value
+ * is a JSON string and SQL NULL is JSON null; unquoted column names arrive upper-cased (`ID`), quoted ones as
+ * written. Every declared integer type is `fixed` with precision 38 and scale 0, so such columns are `bigint`
+ * (exact text); a literal keeps its own precision (`SELECT 7` is NUMBER(1,0)) and comes back an `integer`.
  */
 import type { ColumnKind, ResultColumn } from '#shared/models/warehouse-query.ts';
 

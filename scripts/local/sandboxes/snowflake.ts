@@ -24,9 +24,16 @@
  *   has ended) and answers 200.
  * Faults (`fake.inject`) add 429 with Retry-After, 5xx, slow, malformed, ... .
  *
- * Where it differs from Snowflake (DuckDB underneath): names of unquoted columns keep their case (Snowflake
- * upper-cases them), and integer columns report the width of DuckDB's type as precision (INTEGER 10, BIGINT
- * 19) where Snowflake reports NUMBER(38,0) for every integer type.
+ * Answers as Snowflake does, not as DuckDB would (checked against the SQL API reference's "Handling
+ * responses" page and its `rowType`/`data` descriptions): an unquoted identifier is upper-cased, so a result
+ * column is named `ID`, `TOTAL` (a double-quoted alias such as `"mixedCase"` keeps its case); every integer
+ * type is `fixed` with precision 38 and scale 0 (Snowflake's INTEGER/BIGINT/SMALLINT are NUMBER(38,0)), a
+ * decimal `fixed` with its precision and scale; every value in `data` is a string (`fixed` as its decimal
+ * text, `real` as its number, booleans `"true"`/`"false"`, `date` days since the epoch, `time`,
+ * `timestamp_ntz` and `timestamp_ltz` `seconds.nanoseconds` with 9 digits, `binary` hex) and SQL NULL is JSON
+ * null. Where it still differs (DuckDB underneath): a literal such as `SELECT 7` is NUMBER(38,0) here where
+ * Snowflake gives the literal's own precision (NUMBER(1,0)), a column without an alias gets DuckDB's name
+ * upper-cased (`COUNT_STAR()` where Snowflake says `COUNT(*)`), and DuckDB's TIMESTAMPTZ is `timestamp_ltz`.
  *
  * Seed: the sandbox key pair ({@link sandboxKeyPair}); a table `orders` (id, customer, amount, ordered_at).
  *
@@ -319,18 +326,19 @@ function bind(prepared: DuckDBPreparedStatement, index: number, binding: unknown
   }
 }
 
-const INTEGER_WIDTHS: Partial<Record<DuckDBTypeId, number>> = {
-  [DuckDBTypeId.TINYINT]: 3,
-  [DuckDBTypeId.UTINYINT]: 3,
-  [DuckDBTypeId.SMALLINT]: 5,
-  [DuckDBTypeId.USMALLINT]: 5,
-  [DuckDBTypeId.INTEGER]: 10,
-  [DuckDBTypeId.UINTEGER]: 10,
-  [DuckDBTypeId.BIGINT]: 19,
-  [DuckDBTypeId.UBIGINT]: 20,
-  [DuckDBTypeId.HUGEINT]: 38,
-  [DuckDBTypeId.UHUGEINT]: 38,
-};
+/** DuckDB's integer types: all of them NUMBER(38,0) in Snowflake's `rowType`. */
+const INTEGER_TYPES: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UHUGEINT,
+]);
 
 function column(name: string, type: string, more: Partial<SnowflakeFakeColumn> = {}): SnowflakeFakeColumn {
   return {
@@ -347,8 +355,7 @@ function column(name: string, type: string, more: Partial<SnowflakeFakeColumn> =
 
 /** The `rowType` entry Snowflake would give a column of this DuckDB type. */
 function columnOf(name: string, type: DuckDBType): SnowflakeFakeColumn {
-  const width = INTEGER_WIDTHS[type.typeId];
-  if (width !== undefined) return column(name, 'fixed', { precision: width, scale: 0 });
+  if (INTEGER_TYPES.has(type.typeId)) return column(name, 'fixed', { precision: 38, scale: 0 });
   if (type.alias === 'JSON') return column(name, 'variant');
   switch (type.typeId) {
     case DuckDBTypeId.DECIMAL: {
@@ -379,6 +386,32 @@ function columnOf(name: string, type: DuckDBType): SnowflakeFakeColumn {
     default:
       return column(name, 'text', { length: 16_777_216, byteLength: 16_777_216 });
   }
+}
+
+/**
+ * The identifiers a statement double-quotes (`"mixedCase"`, `""` an escaped quote), outside string literals
+ * and comments: the names Snowflake keeps as written.
+ */
+export function quotedIdentifiers(sql: string): Set<string> {
+  const quoted = new Set<string>();
+  const pattern = /'(?:[^'\\]|\\.|'')*'|--[^\n]*|\/\*[\s\S]*?\*\/|"((?:[^"]|"")*)"/g;
+  for (const match of sql.matchAll(pattern)) {
+    if (match[1] !== undefined) quoted.add(match[1].replaceAll('""', '"'));
+  }
+  return quoted;
+}
+
+/**
+ * A result column's name as Snowflake answers it: upper-cased unless the statement quoted it.
+ *
+ * @example
+ * ```ts
+ * snowflakeName('total', new Set()); // 'TOTAL'
+ * snowflakeName('mixedCase', new Set(['mixedCase'])); // 'mixedCase'
+ * ```
+ */
+export function snowflakeName(name: string, quoted: ReadonlySet<string>): string {
+  return quoted.has(name) ? name : name.toUpperCase();
 }
 
 /** `seconds.nanoseconds` of a count of microseconds, as jsonv2 writes times and timestamps. */
@@ -440,7 +473,11 @@ const MAX_ROWS = 1_000_000;
 /** How often a stop is repeated until DuckDB notices it (one that lands before it has begun is a no-op). */
 const INTERRUPT_REPEAT_MS = 20;
 
-async function execute(statement: SnowflakeFakeStatement, prepared: DuckDBPreparedStatement): Promise<void> {
+async function execute(
+  statement: SnowflakeFakeStatement,
+  prepared: DuckDBPreparedStatement,
+  quoted: ReadonlySet<string>,
+): Promise<void> {
   const connection = statement.connection as DuckDBConnection;
   const timer =
     statement.timeoutSeconds > 0
@@ -449,7 +486,9 @@ async function execute(statement: SnowflakeFakeStatement, prepared: DuckDBPrepar
   timer?.unref();
   try {
     const result = await prepared.stream();
-    statement.columns = result.columnNames().map((name, i) => columnOf(name, result.columnType(i)));
+    statement.columns = result
+      .columnNames()
+      .map((name, i) => columnOf(snowflakeName(name, quoted), result.columnType(i)));
     const types = statement.columns.map((c) => c.type);
     for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; ) {
       if (statement.rows.length + chunk.rowCount > MAX_ROWS) throw new Error('result too large');
@@ -656,7 +695,7 @@ async function submit(context: RouteContext<SnowflakeFakeState>): Promise<Answer
   state.statements.set(handle, statement);
   if (requestId !== undefined) state.requests.set(requestId, handle);
   forgetOld(state);
-  statement.done = execute(statement, prepared);
+  statement.done = execute(statement, prepared, quotedIdentifiers(sql));
   if (request.query['async'] !== 'true') {
     await Promise.race([statement.done, sleep(45_000)]);
   }
