@@ -72,10 +72,12 @@ function expectOperation(
   expect(pick(post, 'x-circle-effect')).toBe(operation.effect);
 }
 
+// Loads every connector's modules and generates all docs: seconds alone, over the 30 s hook default on a
+// machine the whole suite loads (seen failing there), so the heavy steps get minutes.
 beforeAll(async () => {
   connectors = await loadCatalog(ROOT);
   files = await generatedFiles(ROOT, connectors);
-});
+}, 180_000);
 
 describe('Generated docs', () => {
   describe('Files', () => {
@@ -109,7 +111,7 @@ describe('Generated docs', () => {
 
       // Assess
       expect(again).toEqual(files);
-    });
+    }, 120_000);
 
     it('refuse a README without its markers, naming the file', () => {
       // Act + Assess
@@ -166,7 +168,7 @@ describe('Generated docs', () => {
         expect(document['openapi'], path).toBe('3.1.0');
         expect(await openApiProblems(document), path).toEqual([]);
       }
-    });
+    }, 120_000);
 
     it('are checked by a validator that does fail: a dangling reference is refused', async () => {
       // Prepare
