@@ -12,10 +12,17 @@
  * - the kit adds `error` when the stream fails after it started.
  * A provider stream that ends without its closing frame is an {@link UnexpectedResponseError}.
  */
-import { RateLimitedError, UnavailableError, UnexpectedResponseError } from '@circle-core/core';
+import {
+  RateLimitedError,
+  type StreamEvent,
+  type StreamOperation,
+  UnavailableError,
+  UnexpectedResponseError,
+} from '@circle-core/core';
 import * as z from 'zod';
 import {
   CallCost,
+  CompleteChatInput,
   type FinishReason,
   FinishReason as FinishReasonSchema,
   type PriceTable,
@@ -372,4 +379,39 @@ function bedrockContentFrames(event: BedrockStreamEvent, tools: Map<number, numb
     frames.push({ type: 'tool-call', index, argumentsDelta: delta.toolUse.input ?? '' });
   }
   return frames;
+}
+
+/** A model that streams complete-chat ({@link ChatStreamFrame}s); the OpenAI and Anthropic clients. */
+export interface StreamingChatModel {
+  streamChat(input: CompleteChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamFrame>;
+}
+
+/** A frame as the core's streaming handler sends it: `event: <type>`, the rest as its data. */
+export function chatStreamEvent(frame: ChatStreamFrame): StreamEvent {
+  const { type, ...data } = frame;
+  return { event: type, data };
+}
+
+/**
+ * The `chat-stream` operation for the core's `streamingHandler`: complete-chat's input, the answer as
+ * `delta` / `tool-call` frames and a closing `done` frame (usage, cost). `model` gives the connector's
+ * client (built once, with its secrets); the handler's signal ends the provider stream.
+ *
+ * @example
+ * ```ts
+ * export const streamHandler = streamingHandler('openai', chatStreamOperations(() => connector.runtime.client()));
+ * ```
+ */
+export function chatStreamOperations(
+  model: () => Promise<StreamingChatModel> | StreamingChatModel,
+): Record<'chat-stream', StreamOperation<typeof CompleteChatInput>> {
+  return {
+    'chat-stream': {
+      input: CompleteChatInput,
+      async *run(input, { signal }) {
+        const client = await model();
+        for await (const frame of client.streamChat(input, signal)) yield chatStreamEvent(frame);
+      },
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { defineRestProvider, parseInput, type RestClient, UnexpectedResponseErro
 import * as z from 'zod';
 import type { LanguageModel, LanguageModelCapability } from '#shared/interfaces/llm.ts';
 import { estimateCost, loadPriceTable, tokenUsage } from '#shared/interfaces/llm-cost.ts';
+import { type ChatStreamFrame, openaiChatStream, readSse } from '#shared/interfaces/llm-stream.ts';
 import { generateValidated, type StructuredAttempt } from '#shared/interfaces/llm-structured.ts';
 import {
   type ChatMessage,
@@ -232,37 +233,67 @@ export class OpenaiClient implements LanguageModel {
     this.#rest.close();
   }
 
-  async #chat(request: Generation, responseFormat?: unknown): Promise<ChatAnswer> {
-    const choice = request.toolChoice;
-    return this.#rest.post('/chat/completions', ChatAnswer, {
-      json: {
-        model: request.model ?? this.#defaults.chatModel,
-        messages: wireMessages(request.system, request.messages),
-        max_completion_tokens: request.maxTokens ?? this.#defaults.maxTokens,
-        ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-        ...(request.stop === undefined ? {} : { stop: request.stop }),
-        ...(request.tools === undefined
-          ? {}
-          : {
-              tools: request.tools.map((tool) => ({
-                type: 'function',
-                function: {
-                  name: tool.name,
-                  parameters: tool.parameters,
-                  ...(tool.description === undefined ? {} : { description: tool.description }),
-                },
-              })),
-            }),
-        ...(choice === undefined
-          ? {}
-          : {
-              tool_choice:
-                typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
-            }),
-        ...(responseFormat === undefined ? {} : { response_format: responseFormat }),
+  /**
+   * complete-chat as a stream (`stream: true`, the usage in the last chunk): the frames of
+   * {@link ChatStreamFrame} as OpenAI produces them. Failures before the first chunk are mapped and retried
+   * as for complete-chat; `signal` ends the stream (the caller went away, the time budget ran out).
+   *
+   * @example
+   * ```ts
+   * for await (const frame of model.streamChat({ messages: [{ role: 'user', content: 'Hi' }] })) console.log(frame);
+   * ```
+   */
+  async *streamChat(input: CompleteChatInput, signal?: AbortSignal): AsyncGenerator<ChatStreamFrame> {
+    const request = parseInput(CompleteChatInput, input);
+    const { body } = await this.#rest.stream(
+      'POST',
+      '/chat/completions',
+      {
+        json: { ...this.#chatBody(request), stream: true, stream_options: { include_usage: true } },
+        headers: { accept: 'text/event-stream' },
+        idempotencyKey: randomUUID(),
+        what: 'a streamed chat completion',
       },
+      signal,
+    );
+    yield* openaiChatStream(readSse(body), PRICES);
+  }
+
+  async #chat(request: Generation, responseFormat?: unknown): Promise<ChatAnswer> {
+    return this.#rest.post('/chat/completions', ChatAnswer, {
+      json: this.#chatBody(request, responseFormat),
       idempotencyKey: randomUUID(),
       what: 'a chat completion',
     });
+  }
+
+  #chatBody(request: Generation, responseFormat?: unknown): Record<string, unknown> {
+    const choice = request.toolChoice;
+    return {
+      model: request.model ?? this.#defaults.chatModel,
+      messages: wireMessages(request.system, request.messages),
+      max_completion_tokens: request.maxTokens ?? this.#defaults.maxTokens,
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.stop === undefined ? {} : { stop: request.stop }),
+      ...(request.tools === undefined
+        ? {}
+        : {
+            tools: request.tools.map((tool) => ({
+              type: 'function',
+              function: {
+                name: tool.name,
+                parameters: tool.parameters,
+                ...(tool.description === undefined ? {} : { description: tool.description }),
+              },
+            })),
+          }),
+      ...(choice === undefined
+        ? {}
+        : {
+            tool_choice:
+              typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
+          }),
+      ...(responseFormat === undefined ? {} : { response_format: responseFormat }),
+    };
   }
 }
