@@ -7,6 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteMessageCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWorkflow, startWorkflowWorld, type WorkflowWorld } from './harness.ts';
 
@@ -104,6 +110,8 @@ beforeAll(async () => {
   world = await startWorkflowWorld();
   rulesKey = `config/telemetry-alert/test-${randomUUID()}.json`;
   await putRules(rulesKey, JSON.stringify({ rules: RULES }));
+  // The rule set where the workflow looks without a rulesKey (a message from the IoT queue names none).
+  await putRules('config/telemetry-alert/rules.json', JSON.stringify({ rules: RULES }));
 }, 240_000);
 
 afterAll(async () => {
@@ -254,6 +262,51 @@ describe('Workflow telemetry-alert on the local stack', () => {
       expect.objectContaining({ device: expect.objectContaining({ display: deviceId }) }),
     ]);
   }, 180_000);
+
+  it('takes a device message published over MQTT, routed by the IoT rule into the telemetry queue', async () => {
+    // Prepare
+    const deviceId = `monitor-${randomUUID()}`;
+    const topic = `devices/${deviceId}/telemetry`;
+    const sqs = new SQSClient({
+      endpoint: world.stack.awsUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const { QueueUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: 'circle-core-dev-IotCoreTelemetryQueue' }),
+    );
+
+    // Act: the device publishes (through the IoT Core connector's data plane, onto the local broker); the
+    // local IoT rule queues the message; the body starts the workflow, as TelemetryAlertPipe does in AWS.
+    await api('/iot-core/publish-message', {
+      topic,
+      payload: { metric: 'heart_rate', value: 150, unit: '/min', timestamp: '2026-12-06T09:09:00Z' },
+      qos: 1,
+    });
+    let body: string | undefined;
+    for (let attempt = 0; attempt < 30 && body === undefined; attempt++) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      for (const message of Messages) {
+        if (message.Body?.includes(topic) !== true) continue;
+        body = message.Body;
+        await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
+      }
+    }
+    sqs.destroy();
+    expect(body).toBeDefined();
+    const result = await runWorkflow(world, 'telemetry-alert', JSON.parse(body ?? '{}'));
+
+    // Assess
+    expect(JSON.parse(body ?? '{}')).toMatchObject({ topic, receivedAt: expect.any(Number) });
+    expect(result).toMatchObject({ code: 0, status: 'SUCCEEDED' });
+    const output = result.output as Output & { reading: Record<string, unknown> };
+    expect(output.reading).toMatchObject({ deviceId, value: 150 });
+    expect(output.rules[0]).toMatchObject({ breached: true, page: 'paged' });
+    expect(await observations(output.readingKey)).toHaveLength(1);
+    expect(await incidentsOf(deviceId)).toHaveLength(1);
+  }, 240_000);
 
   it('pages again after the window; two rules on one metric write one Observation and page each', async () => {
     // Prepare: a rule set of its own, with a 1 s window and two rules on spo2.
