@@ -55,11 +55,19 @@ import {
   type TeamsFakeState,
   teamsWebhookUrl,
 } from '../../scripts/local/sandboxes/teams.ts';
+import {
+  signTwilioRequest,
+  startTwilioFake,
+  TWILIO_SANDBOX_ACCOUNT_SID,
+  TWILIO_SANDBOX_FROM,
+  TWILIO_SANDBOX_MESSAGES,
+  type TwilioFakeState,
+} from '../../scripts/local/sandboxes/twilio.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../peers/dynalite.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../peers/secrets-manager.ts';
 
-type Name = 'teams' | 'shopify' | 'fhir' | 'snowflake';
-const NAMES: readonly Name[] = ['teams', 'shopify', 'fhir', 'snowflake'];
+type Name = 'teams' | 'shopify' | 'fhir' | 'snowflake' | 'twilio';
+const NAMES: readonly Name[] = ['teams', 'shopify', 'fhir', 'snowflake', 'twilio'];
 
 interface HttpResult {
   statusCode: number;
@@ -93,6 +101,7 @@ const SECRET = {
   shopifyWebhook: 'hardening/shopify/webhook-secret',
   fhir: 'hardening/fhir/credentials',
   snowflake: 'hardening/snowflake/private-key',
+  twilio: 'hardening/twilio/credentials',
 } as const;
 
 const VALUES = {
@@ -104,6 +113,10 @@ const VALUES = {
   shopifyWebhookSecret: distinct('shopify-webhook-leak-check-'),
   fhirToken: distinct('fhir-leak-check-'),
   fhirRotatedToken: distinct('fhir-rotated-leak-check-'),
+  twilioAuthToken: distinct('twilio-leak-check-'),
+  twilioRotatedToken: distinct('twilio-rotated-leak-check-'),
+  /** An incoming SMS's text: message content never reaches a log line. */
+  twilioBody: distinct('twilio-sms-leak-check-'),
   /** A bound parameter of a failing query: Snowflake's error must not carry it back. */
   snowflakeParam: distinct('snowflake-param-leak-check-'),
 };
@@ -125,6 +138,9 @@ const PRODUCT = 'gid://shopify/Product/1001';
 const ITEM = 'gid://shopify/InventoryItem/3001';
 const LOCATION = 'gid://shopify/Location/1';
 const STATE_TABLE = 'hardening-shopify-state';
+const TWILIO_STATE_TABLE = 'hardening-twilio-state';
+const TWILIO_TO = '+15558675310';
+const TWILIO_WEBHOOK_URL = 'https://api.example.test/twilio/webhook';
 const IDEMPOTENCY_TABLE = 'hardening-newer-idempotency';
 
 /** A valid input per operation. */
@@ -191,6 +207,12 @@ const SAMPLES: Record<Name, Record<string, unknown>> = {
     'get-query-results': { queryId: '01b2c3d4-0000-4000-8000-000000000000' },
     'cancel-query': { queryId: '01b2c3d4-0000-4000-8000-000000000000' },
   },
+  twilio: {
+    'send-message': { to: TWILIO_TO, body: 'Disk full on db-1' },
+    'get-message': { sid: TWILIO_SANDBOX_MESSAGES[0] },
+    'list-messages': { to: TWILIO_TO, pageSize: 2 },
+    'post-message': { channel: TWILIO_TO, text: 'Deploy finished' },
+  },
 };
 
 /** The operations that change something at the provider. */
@@ -206,6 +228,7 @@ const WRITES: Record<Name, string[]> = {
   ],
   fhir: ['create-resource', 'run-transaction', 'update-resource'],
   snowflake: ['cancel-query'],
+  twilio: ['post-message', 'send-message'],
 };
 
 let logs: CapturedLogs;
@@ -215,6 +238,7 @@ let teams: FakeServer<TeamsFakeState>;
 let shopify: FakeServer<ShopifyFakeState>;
 let fhir: FakeServer<FhirFakeState>;
 let snowflake: FakeServer<SnowflakeFakeState>;
+let twilio: FakeServer<TwilioFakeState>;
 const connectors = {} as Record<Name, Loaded>;
 const savedEnv = { ...process.env };
 
@@ -229,7 +253,9 @@ const signatures: string[] = [];
 /** Status codes the Shopify webhook route answered, in order. */
 const webhookStatuses: number[] = [];
 /** Status codes each connector answered over HTTP in the leak run. */
-const statuses: Record<Name, number[]> = { teams: [], shopify: [], fhir: [], snowflake: [] };
+const statuses: Record<Name, number[]> = { teams: [], shopify: [], fhir: [], snowflake: [], twilio: [] };
+/** Status codes the Twilio webhook route answered, in order. */
+const twilioWebhookStatuses: number[] = [];
 
 async function http(name: Name, operation: string, body: unknown): Promise<HttpResult> {
   const event = httpEvent({
@@ -287,7 +313,7 @@ function shopifyHeaders(body: string, eventId = randomUUID(), secret = VALUES.sh
 function collectIssued(): void {
   for (const token of teams.state.tokens.keys()) issued.add(token);
   for (const token of fhir.state.issued.keys()) issued.add(token);
-  for (const fake of [teams, shopify, fhir, snowflake] as FakeServer<unknown>[]) {
+  for (const fake of [teams, shopify, fhir, snowflake, twilio] as FakeServer<unknown>[]) {
     for (const { token } of fake.log) {
       if (token === undefined) continue;
       const bare = token.replace(/^Bearer /i, '');
@@ -311,6 +337,8 @@ function secretValues(): string[] {
     VALUES.fhirToken,
     VALUES.fhirRotatedToken,
     VALUES.snowflakeParam,
+    VALUES.twilioAuthToken,
+    VALUES.twilioRotatedToken,
     ...pemLines(SNOWFLAKE_KEY.privateKey),
     ...pemLines(SNOWFLAKE_ROTATED.privateKey),
     ...issued,
@@ -319,11 +347,12 @@ function secretValues(): string[] {
 }
 
 beforeAll(async () => {
-  [teams, shopify, fhir, snowflake, dynamo] = await Promise.all([
+  [teams, shopify, fhir, snowflake, twilio, dynamo] = await Promise.all([
     startTeamsFake(),
     startShopifyFake(),
     startFhirFake(),
     startSnowflakeFake({ publicKeys: [SNOWFLAKE_KEY.publicKey] }),
+    startTwilioFake(),
     startDynalite(),
   ]);
   teams.state.apps.set(TEAMS_SANDBOX_CLIENT_ID, VALUES.teamsClientSecret);
@@ -333,6 +362,9 @@ beforeAll(async () => {
   shopify.state.tokens.add(VALUES.shopifyToken);
   fhir.state.tokens.clear();
   fhir.state.tokens.add(VALUES.fhirToken);
+  twilio.state.credentials.clear();
+  twilio.state.credentials.add(`${TWILIO_SANDBOX_ACCOUNT_SID}:${VALUES.twilioAuthToken}`);
+  twilio.state.sendCallbacks = false;
   secrets = await startSecretsManager({
     [SECRET.teamsCredentials]: JSON.stringify({
       clientId: TEAMS_SANDBOX_CLIENT_ID,
@@ -345,7 +377,12 @@ beforeAll(async () => {
     [SECRET.shopifyWebhook]: VALUES.shopifyWebhookSecret,
     [SECRET.fhir]: VALUES.fhirToken,
     [SECRET.snowflake]: SNOWFLAKE_KEY.privateKey,
+    [SECRET.twilio]: JSON.stringify({
+      accountSid: TWILIO_SANDBOX_ACCOUNT_SID,
+      authToken: VALUES.twilioAuthToken,
+    }),
   });
+  await createTable(dynamo.endpoint, TWILIO_STATE_TABLE);
   await createTable(dynamo.endpoint, STATE_TABLE);
   await createTable(dynamo.endpoint, IDEMPOTENCY_TABLE, { partitionKey: 'id' });
   Object.assign(process.env, {
@@ -386,14 +423,23 @@ beforeAll(async () => {
     SNOWFLAKE_MAX_ATTEMPTS: '2',
     SNOWFLAKE_MAX_RETRY_AFTER_MS: '1000',
     SNOWFLAKE_RATE_LIMIT: '0',
+    TWILIO_API_URL: twilio.url,
+    TWILIO_CREDENTIALS_SECRET: SECRET.twilio,
+    TWILIO_FROM_NUMBER: TWILIO_SANDBOX_FROM,
+    TWILIO_STATE_TABLE: TWILIO_STATE_TABLE,
+    TWILIO_TIMEOUT_MS: '2000',
+    TWILIO_MAX_ATTEMPTS: '2',
+    TWILIO_MAX_RETRY_AFTER_MS: '1000',
   });
   configureSecrets({});
-  const [teamsModule, shopifyModule, fhirModule, snowflakeModule] = await Promise.all([
+  const [teamsModule, shopifyModule, fhirModule, snowflakeModule, twilioModule] = await Promise.all([
     import('../../functions/notifications/teams/index.ts'),
     import('../../functions/retail/shopify/index.ts'),
     import('../../functions/healthcare/fhir/index.ts'),
     import('../../functions/analytics/snowflake/index.ts'),
+    import('../../functions/notifications/twilio/index.ts'),
   ]);
+  connectors.twilio = twilioModule.connector as unknown as Loaded;
   connectors.teams = teamsModule.connector as unknown as Loaded;
   connectors.shopify = shopifyModule.connector as unknown as Loaded;
   connectors.fhir = fhirModule.connector as unknown as Loaded;
@@ -408,7 +454,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = savedEnv;
-  await Promise.all([teams?.close(), shopify?.close(), fhir?.close(), snowflake?.close(), dynamo?.close()]);
+  await Promise.all([
+    teams?.close(),
+    shopify?.close(),
+    fhir?.close(),
+    snowflake?.close(),
+    twilio?.close(),
+    dynamo?.close(),
+  ]);
   await secrets?.close();
 });
 
@@ -554,6 +607,67 @@ async function leakRun(): Promise<void> {
   await queue('snowflake', [{ operation: 'run-query', input: { sql: 1 } }, 'not json']);
   await task('snowflake', 'run-query', { sql: 'select * from no_such_table_anywhere' });
   resetCircuitBreakers();
+
+  // Twilio: every operation, refusals, 503/429, a rotated auth token (401, re-read), a revoked one, the
+  // webhook signed right (status callback, incoming SMS) and wrong, queue and task.
+  for (const [operation, input] of Object.entries(SAMPLES.twilio)) await http('twilio', operation, input);
+  await http('twilio', 'send-message', { to: TWILIO_TO, body: VALUES.twilioBody });
+  await http('twilio', 'get-message', { sid: `SM${'f'.repeat(32)}` });
+  await http('twilio', 'send-message', { to: '+15005550001', body: VALUES.twilioBody });
+  await http('twilio', 'send-message', { to: 'not a number', body: 'x' });
+  twilio.inject(fail503, always);
+  await http('twilio', 'send-message', { to: TWILIO_TO, body: VALUES.twilioBody });
+  twilio.clearFaults();
+  twilio.inject(fail429, always);
+  await http('twilio', 'list-messages', { to: TWILIO_TO });
+  twilio.clearFaults();
+  resetCircuitBreakers();
+  twilio.state.credentials.clear();
+  twilio.state.credentials.add(`${TWILIO_SANDBOX_ACCOUNT_SID}:${VALUES.twilioRotatedToken}`);
+  await secrets.set(
+    SECRET.twilio,
+    JSON.stringify({ accountSid: TWILIO_SANDBOX_ACCOUNT_SID, authToken: VALUES.twilioRotatedToken }),
+  );
+  await http('twilio', 'get-message', { sid: TWILIO_SANDBOX_MESSAGES[1] });
+  twilio.state.credentials.clear();
+  await http('twilio', 'get-message', { sid: TWILIO_SANDBOX_MESSAGES[2] });
+  twilio.state.credentials.add(`${TWILIO_SANDBOX_ACCOUNT_SID}:${VALUES.twilioRotatedToken}`);
+  const sid = `SM${randomUUID().replaceAll('-', '')}`;
+  const statusCallback = {
+    AccountSid: TWILIO_SANDBOX_ACCOUNT_SID,
+    MessageSid: sid,
+    MessageStatus: 'delivered',
+    To: TWILIO_TO,
+    From: TWILIO_SANDBOX_FROM,
+  };
+  const incoming = { ...statusCallback, MessageStatus: 'received', Body: VALUES.twilioBody, NumMedia: '0' };
+  await twilioWebhook(statusCallback, VALUES.twilioRotatedToken);
+  await twilioWebhook(statusCallback, VALUES.twilioRotatedToken);
+  await twilioWebhook(incoming, VALUES.twilioRotatedToken);
+  await twilioWebhook({ ...incoming, MessageSid: `${sid}0` }, distinct('twilio-wrong-'));
+  await twilioWebhook({ ...incoming, MessageSid: `${sid}1` }, undefined);
+  await queue('twilio', [{ operation: 'send-message', input: { to: 'x' } }, 'not json']);
+  await task('twilio', 'get-message', { sid: `SM${'e'.repeat(32)}` });
+}
+
+async function twilioWebhook(params: Record<string, string>, authToken: string | undefined): Promise<void> {
+  const signature =
+    authToken === undefined ? undefined : signTwilioRequest(TWILIO_WEBHOOK_URL, params, authToken);
+  if (signature !== undefined) signatures.push(signature);
+  const response = (await connectors.twilio.handler(
+    httpEvent({
+      path: '/twilio/webhook',
+      body: new URLSearchParams(params).toString(),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(signature === undefined ? {} : { 'x-twilio-signature': signature }),
+      },
+      authorizer: 'none',
+    }),
+    lambdaContext(),
+  )) as HttpResult;
+  outputs.push(JSON.stringify(response));
+  twilioWebhookStatuses.push(response.statusCode);
 }
 
 describe('Secrets in output: Teams, Shopify, FHIR, Snowflake, every path', () => {
@@ -573,6 +687,8 @@ describe('Secrets in output: Teams, Shopify, FHIR, Snowflake, every path', () =>
     expect(statuses.shopify).toContain(401);
     expect(statuses.fhir).toContain(401);
     expect(statuses.snowflake).toContain(401);
+    expect(statuses.twilio).toContain(401);
+    expect(twilioWebhookStatuses).toEqual([200, 200, 200, 401, 401]);
     expect(issued.size).toBeGreaterThan(3);
     expect(signatures.length).toBeGreaterThanOrEqual(4);
     // Every connector's lines were captured (the invocation lines and the failures' warnings).
@@ -599,6 +715,13 @@ describe('Secrets in output: Teams, Shopify, FHIR, Snowflake, every path', () =>
     expect(leakLogs).not.toMatch(/BEGIN (RSA )?PRIVATE KEY/);
   });
 
+  it('writes no incoming or outgoing SMS text to any log line (Twilio)', () => {
+    expect(leakLogs).not.toContain(VALUES.twilioBody);
+    // It was sent and received: the check looks where it could have leaked from.
+    expect(twilio.state.messages.map((message) => message.body)).toContain(VALUES.twilioBody);
+    expect(twilioWebhookStatuses[2]).toBe(200);
+  });
+
   it('writes no patient name or identifier (seeded, created or searched for) to any log line', () => {
     const phi = [PATIENT.family, PATIENT.given, PATIENT.mrn, ...SEEDED_PHI];
     expect(phi.filter((value) => leakLogs.includes(value))).toEqual([]);
@@ -620,7 +743,7 @@ describe('Strict inputs: every operation of Teams, Shopify, FHIR and Snowflake r
   it.each(NAMES.flatMap((name) => Object.keys(SAMPLES[name]).map((operation) => [name, operation] as const)))(
     '%s %s answers 400 naming /unexpectedFieldX and runs nothing',
     async (name, operation) => {
-      const fake = { teams, shopify, fhir, snowflake }[name] as FakeServer<unknown>;
+      const fake = { teams, shopify, fhir, snowflake, twilio }[name] as FakeServer<unknown>;
       const before = fake.log.length;
       const response = (await connectors[name].handler(
         httpEvent({
@@ -651,19 +774,19 @@ describe('Idempotency declarations: Teams, Shopify, FHIR, Snowflake', () => {
 });
 
 describe('Webhooks and authorization: Teams, Shopify, FHIR, Snowflake', () => {
-  it('has exactly one public (signature-verified) route: POST /shopify/webhook', () => {
+  it('has exactly two public (signature-verified) routes: the Shopify and Twilio webhooks', () => {
     const publicRoutes = NAMES.flatMap((name) =>
       connectors[name].runtime.routes
         .filter((route) => route.auth === 'signature')
         .map((route) => `${route.method} ${route.path}`),
     );
-    expect(publicRoutes).toEqual(['POST /shopify/webhook']);
+    expect(publicRoutes.sort()).toEqual(['POST /shopify/webhook', 'POST /twilio/webhook']);
   });
 
   it.each(NAMES.flatMap((name) => Object.keys(SAMPLES[name]).map((operation) => [name, operation] as const)))(
     '%s %s refuses a call without the gateway authorizer with 401 and calls nothing',
     async (name, operation) => {
-      const fake = { teams, shopify, fhir, snowflake }[name] as FakeServer<unknown>;
+      const fake = { teams, shopify, fhir, snowflake, twilio }[name] as FakeServer<unknown>;
       const before = fake.log.length;
       const response = (await connectors[name].handler(
         httpEvent({ path: `/${name}/${operation}`, body: SAMPLES[name][operation], authorizer: 'none' }),
@@ -750,6 +873,16 @@ describe('Idempotency through Teams, Shopify, FHIR (CIRCLE_IDEMPOTENCY_TABLE on 
     expect(shopify.state.products.filter((product) => product['title'] === title)).toHaveLength(1);
   });
 
+  it('sends a Twilio SMS retried with the same key once', async () => {
+    const body = distinct('idempotent-sms-');
+    const key = randomUUID();
+    const first = await keyed('twilio', 'send-message', { to: TWILIO_TO, body }, key);
+    const retry = await keyed('twilio', 'send-message', { to: TWILIO_TO, body }, key);
+    expect(first.statusCode).toBe(200);
+    expect(retry.body).toBe(first.body);
+    expect(twilio.state.messages.filter((message) => message.body === body)).toHaveLength(1);
+  });
+
   it('creates a FHIR resource retried with the same key once', async () => {
     const family = distinct('Idemfamily');
     const resource = { resourceType: 'Patient', name: [{ family }] };
@@ -780,6 +913,7 @@ describe('Idempotency through Teams, Shopify, FHIR (CIRCLE_IDEMPOTENCY_TABLE on 
   it.each([
     ['teams', 'post-message', { channel: CHANNEL, text: 'first' }, { channel: CHANNEL, text: 'second' }],
     ['shopify', 'create-product', { title: 'First hat' }, { title: 'Second hat' }],
+    ['twilio', 'send-message', { to: TWILIO_TO, body: 'first' }, { to: TWILIO_TO, body: 'second' }],
     [
       'fhir',
       'create-resource',
@@ -790,7 +924,7 @@ describe('Idempotency through Teams, Shopify, FHIR (CIRCLE_IDEMPOTENCY_TABLE on 
     'refuses %s %s with a reused key and another input with 409, running nothing',
     async (name, operation, one, other) => {
       const key = randomUUID();
-      const fake = { teams, shopify, fhir, snowflake }[name] as FakeServer<unknown>;
+      const fake = { teams, shopify, fhir, snowflake, twilio }[name] as FakeServer<unknown>;
       expect((await keyed(name, operation, one, key)).statusCode).toBeLessThan(300);
       const before = fake.log.length;
       const reused = await keyed(name, operation, other, key);
@@ -803,7 +937,7 @@ describe('Idempotency through Teams, Shopify, FHIR (CIRCLE_IDEMPOTENCY_TABLE on 
   it.each(NAMES.flatMap((name) => WRITES[name].map((operation) => [name, operation] as const)))(
     'refuses %s %s without a key: 400 over HTTP, ValidationError as a task, no provider call',
     async (name, operation) => {
-      const fake = { teams, shopify, fhir, snowflake }[name] as FakeServer<unknown>;
+      const fake = { teams, shopify, fhir, snowflake, twilio }[name] as FakeServer<unknown>;
       const before = fake.log.length;
       const http = await keyed(name, operation, SAMPLES[name][operation], undefined);
       const task = await connectors[name]
