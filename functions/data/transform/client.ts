@@ -297,9 +297,15 @@ class OutputSink {
     }
     const writer = this.#open();
     await writer.records.write(record);
-    if (writer.object.size > this.#client.options.maxOutputBytes) {
-      throw new PayloadTooLargeError(this.#client.options.maxOutputBytes, {
-        message: `The output exceeds TRANSFORM_MAX_OUTPUT_BYTES (${this.#client.options.maxOutputBytes} bytes)`,
+    this.#checkSize(writer.object);
+  }
+
+  /** The output may not pass TRANSFORM_MAX_OUTPUT_BYTES (checked as batches reach the object). */
+  #checkSize(object: S3ObjectWriter): void {
+    const limit = this.#client.options.maxOutputBytes;
+    if (object.size > limit) {
+      throw new PayloadTooLargeError(limit, {
+        message: `The output exceeds TRANSFORM_MAX_OUTPUT_BYTES (${limit} bytes)`,
       });
     }
   }
@@ -308,6 +314,7 @@ class OutputSink {
     if (this.#inline !== undefined) return { records: this.#inline };
     const writer = this.#open();
     await writer.records.finish();
+    this.#checkSize(writer.object);
     const written = await writer.object.finish();
     const etag = written.etag === undefined ? {} : { etag: written.etag };
     return {

@@ -3,6 +3,7 @@
  * inline and claim-check transforms, schemas on both sides, the JSONata limits, every trigger.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { withInvocation } from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -12,6 +13,8 @@ import {
 } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
+import { TransformClient } from './client.ts';
+import { clientOptions, TransformConfig } from './config.ts';
 
 interface HttpResult {
   statusCode: number;
@@ -300,6 +303,58 @@ describe('Connector: transform', () => {
       expect(forbidden.statusCode).toBe(403);
       expect(missing.statusCode).toBe(404);
       expect(parsed(missing)['detail']).toContain('in/none.ndjson');
+    });
+  });
+
+  describe('Class: TransformClient failure paths', () => {
+    const options = () => ({
+      ...clientOptions(TransformConfig.parse({ ...process.env, TRANSFORM_MAX_OUTPUT_BYTES: '1024' })),
+    });
+
+    it('fails with 413 past TRANSFORM_MAX_OUTPUT_BYTES and leaves no object behind', async () => {
+      // Prepare
+      const client = new TransformClient(s3, options());
+      const records = Array.from({ length: 40 }, (_, i) => ({ i, pad: 'x'.repeat(40) }));
+
+      // Act
+      const failing = client.transformRecords(
+        { expression: '$', records, output: { key: 'out/too-big.ndjson' } },
+        'c-1',
+      );
+
+      // Assess
+      await expect(failing).rejects.toMatchObject({ name: 'PayloadTooLargeError', status: 413 });
+      await expect(get('out/too-big.ndjson')).rejects.toMatchObject({ name: 'NoSuchKey' });
+    });
+
+    it('stops with TimeoutError when the invocation has no time left for a record', async () => {
+      // Prepare
+      const client = new TransformClient(s3, options());
+
+      // Act
+      const failing = withInvocation({ deadline: Date.now() + 1_000, correlationId: 'c-2' }, () =>
+        client.transformRecords({ expression: '$', records: [{ a: 1 }] }, 'c-2'),
+      );
+
+      // Assess
+      await expect(failing).rejects.toMatchObject({ name: 'TimeoutError' });
+    });
+
+    it('maps an S3 5xx while reading a claim check to a retryable UnavailableError', async () => {
+      // Prepare
+      const error = Object.assign(new Error('InternalError from the test'), {
+        name: 'InternalError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      });
+      const broken = { send: async () => Promise.reject(error) } as unknown as S3Client;
+      const client = new TransformClient(broken, options());
+
+      // Act
+      const failing = client.transformRecords({ expression: '$', records: { key: 'in/a.ndjson' } }, 'c-3');
+
+      // Assess
+      await expect(failing).rejects.toMatchObject({ name: 'UnavailableError', retryable: true });
     });
   });
 
