@@ -7,16 +7,28 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
-import { AuthError, resetCircuitBreakers, type StreamingRuntime, streamingHandler } from '@circle-core/core';
+import {
+  AuthError,
+  ConfigurationError,
+  resetCircuitBreakers,
+  type StreamingRuntime,
+  streamingHandler,
+} from '@circle-core/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AnthropicClient, anthropicApi } from '../../functions/ai/anthropic/client.ts';
+import { BedrockClient } from '../../functions/ai/bedrock/client.ts';
 import { OpenaiClient, openaiApi } from '../../functions/ai/openai/client.ts';
 import {
   ANTHROPIC_SANDBOX_TOKEN,
   type AnthropicFakeState,
   startAnthropicFake,
 } from '../../scripts/local/sandboxes/anthropic.ts';
+import {
+  BEDROCK_SANDBOX_ACCESS_KEY,
+  type BedrockFakeState,
+  startBedrockFake,
+} from '../../scripts/local/sandboxes/bedrock.ts';
 import type { FakeServer } from '../../scripts/local/sandboxes/kit/index.ts';
 import {
   OPENAI_SANDBOX_TOKEN,
@@ -27,23 +39,38 @@ import { type ChatStreamFrame, chatStreamOperations, readSse, type SseEvent } fr
 
 let openai: FakeServer<OpenaiFakeState>;
 let anthropic: FakeServer<AnthropicFakeState>;
+let bedrock: FakeServer<BedrockFakeState>;
 const made: { close(): void }[] = [];
+const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  [openai, anthropic] = await Promise.all([startOpenaiFake(), startAnthropicFake()]);
+  [openai, anthropic, bedrock] = await Promise.all([
+    startOpenaiFake(),
+    startAnthropicFake(),
+    startBedrockFake(),
+  ]);
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: BEDROCK_SANDBOX_ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: 'sandbox',
+  });
 });
 
 afterEach(() => {
   delete openai.state.streamGate;
   delete anthropic.state.streamGate;
+  delete bedrock.state.streamGate;
   for (const client of made.splice(0)) client.close();
   openai.reset();
   anthropic.reset();
+  bedrock.reset();
+  process.env['AWS_ACCESS_KEY_ID'] = BEDROCK_SANDBOX_ACCESS_KEY;
   resetCircuitBreakers();
 });
 
 afterAll(async () => {
-  await Promise.all([openai?.close(), anthropic?.close()]);
+  process.env = savedEnv;
+  await Promise.all([openai?.close(), anthropic?.close(), bedrock?.close()]);
 });
 
 function openaiClient(token = OPENAI_SANDBOX_TOKEN): OpenaiClient {
@@ -64,6 +91,26 @@ function anthropicClient(token = ANTHROPIC_SANDBOX_TOKEN): AnthropicClient {
   return client;
 }
 
+const BEDROCK_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
+
+/**
+ * The kit's SDK client against the fake; a wrong key is a wrong access key (the fake reads it; the SDK reads
+ * the environment at its first call, and each test ends by restoring it).
+ */
+async function bedrockClient(accessKey = BEDROCK_SANDBOX_ACCESS_KEY): Promise<BedrockClient> {
+  process.env['AWS_ACCESS_KEY_ID'] = accessKey;
+  const client = await BedrockClient.create({
+    endpoint: bedrock.url,
+    chatModel: BEDROCK_MODEL,
+    embeddingModel: 'amazon.titan-embed-text-v2:0',
+    maxTokens: 100,
+    timeoutMs: 5_000,
+    maxAttempts: 3,
+  });
+  made.push(client);
+  return client;
+}
+
 const PROMPT = [{ role: 'user' as const, content: 'Reply with: hello streaming world' }];
 
 const providers = [
@@ -72,6 +119,7 @@ const providers = [
     client: openaiClient,
     fake: () => openai,
     route: 'create-chat-completion',
+    refused: AuthError,
     /** Frame 0 the role chunk, 1 the first word. */
     held: 2,
     sent: () => openai.state.chats.at(-1),
@@ -82,84 +130,101 @@ const providers = [
     client: anthropicClient,
     fake: () => anthropic,
     route: 'create-message',
+    refused: AuthError,
     /** Frames 0-2 message_start, content_block_start, ping; 3 the first word. */
     held: 4,
     sent: () => anthropic.logFor('create-message').at(-1)?.body,
     streamFields: { stream: true },
   },
+  {
+    provider: 'bedrock',
+    client: bedrockClient,
+    fake: () => bedrock,
+    route: 'converse-stream',
+    /** The AWS kit's row for UnrecognizedClientException: the deployment's credentials are wrong. */
+    refused: ConfigurationError,
+    /** Message 0 messageStart, 1 the first word. */
+    held: 2,
+    sent: () => bedrock.logFor('converse-stream').at(-1)?.body,
+    streamFields: { inferenceConfig: { maxTokens: 100 } },
+  },
 ];
 
-describe.each(providers)('$provider streamChat', ({ client, fake, route, sent, streamFields, held }) => {
-  it('yields each frame as the provider produces it: the first before the fake made frame 2', async () => {
-    // Prepare: the fake holds the frame after the first word until the test read the first frame.
-    let readFirst: () => void = () => undefined;
-    const firstRead = new Promise<void>((resolve) => {
-      readFirst = resolve;
-    });
-    const produced: number[] = [];
-    fake().state.streamGate = async (index) => {
-      if (index === held) await firstRead;
-      produced.push(index);
-    };
+describe.each(providers)(
+  '$provider streamChat',
+  ({ client, fake, route, sent, streamFields, held, refused }) => {
+    it('yields each frame as the provider produces it: the first before the fake made frame 2', async () => {
+      // Prepare: the fake holds the frame after the first word until the test read the first frame.
+      let readFirst: () => void = () => undefined;
+      const firstRead = new Promise<void>((resolve) => {
+        readFirst = resolve;
+      });
+      const produced: number[] = [];
+      fake().state.streamGate = async (index) => {
+        if (index === held) await firstRead;
+        produced.push(index);
+      };
 
-    // Act
-    const frames: ChatStreamFrame[] = [];
-    let producedWhenFirstRead: number[] = [];
-    for await (const frame of client().streamChat({ messages: PROMPT })) {
-      frames.push(frame);
-      if (frames.length === 1) {
-        producedWhenFirstRead = [...produced];
-        readFirst();
-      }
-    }
-    delete fake().state.streamGate;
-
-    // Assess
-    expect(producedWhenFirstRead).not.toContain(held);
-    expect(produced).toContain(held);
-    expect(frames.slice(0, -1)).toEqual([
-      { type: 'delta', text: 'hello' },
-      { type: 'delta', text: ' streaming' },
-      { type: 'delta', text: ' world' },
-    ]);
-    expect(frames.at(-1)).toMatchObject({
-      type: 'done',
-      finishReason: 'stop',
-      usage: { outputTokens: 3 },
-      cost: { currency: 'USD' },
-    });
-    expect(sent()).toMatchObject(streamFields);
-  });
-
-  it('retries a 503 before the stream started (the call carries an idempotency key), then streams', async () => {
-    // Prepare
-    fake().inject({ kind: 'server-error', status: 503 }, { route });
-
-    // Act
-    const frames: ChatStreamFrame[] = [];
-    for await (const frame of client().streamChat({ messages: PROMPT })) frames.push(frame);
-
-    // Assess
-    const log = fake().logFor(route);
-    expect(log).toHaveLength(2);
-    expect(frames.map((frame) => frame.type)).toEqual(['delta', 'delta', 'delta', 'done']);
-  });
-
-  it('refuses a wrong key with AuthError before any frame, without the key in the message', async () => {
-    // Act
-    const frames: ChatStreamFrame[] = [];
-    const error = await (async () => {
-      for await (const frame of client('wrong-key-streaming-test').streamChat({ messages: PROMPT })) {
+      // Act
+      const frames: ChatStreamFrame[] = [];
+      let producedWhenFirstRead: number[] = [];
+      for await (const frame of (await client()).streamChat({ messages: PROMPT })) {
         frames.push(frame);
+        if (frames.length === 1) {
+          producedWhenFirstRead = [...produced];
+          readFirst();
+        }
       }
-    })().catch((e: unknown) => e);
+      delete fake().state.streamGate;
 
-    // Assess
-    expect(error).toBeInstanceOf(AuthError);
-    expect(String((error as Error).message)).not.toContain('wrong-key-streaming-test');
-    expect(frames).toEqual([]);
-  });
-});
+      // Assess
+      expect(producedWhenFirstRead).not.toContain(held);
+      expect(produced).toContain(held);
+      expect(frames.slice(0, -1)).toEqual([
+        { type: 'delta', text: 'hello' },
+        { type: 'delta', text: ' streaming' },
+        { type: 'delta', text: ' world' },
+      ]);
+      expect(frames.at(-1)).toMatchObject({
+        type: 'done',
+        finishReason: 'stop',
+        usage: { outputTokens: 3 },
+        cost: { currency: 'USD' },
+      });
+      expect(sent()).toMatchObject(streamFields);
+    });
+
+    it('retries a 503 before the stream started (the call carries an idempotency key), then streams', async () => {
+      // Prepare
+      fake().inject({ kind: 'server-error', status: 503 }, { route });
+
+      // Act
+      const frames: ChatStreamFrame[] = [];
+      for await (const frame of (await client()).streamChat({ messages: PROMPT })) frames.push(frame);
+
+      // Assess
+      const log = fake().logFor(route);
+      expect(log).toHaveLength(2);
+      expect(frames.map((frame) => frame.type)).toEqual(['delta', 'delta', 'delta', 'done']);
+    });
+
+    it('refuses a wrong key before any frame, without the key in the message', async () => {
+      // Act
+      const frames: ChatStreamFrame[] = [];
+      const error = await (async () => {
+        const model = await client('wrong-key-streaming-test');
+        for await (const frame of model.streamChat({ messages: PROMPT })) {
+          frames.push(frame);
+        }
+      })().catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(refused);
+      expect(String((error as Error).message)).not.toContain('wrong-key-streaming-test');
+      expect(frames).toEqual([]);
+    });
+  },
+);
 
 describe('The chat-stream operation behind the core streamingHandler', () => {
   let server: Server | undefined;
@@ -205,7 +270,7 @@ describe('The chat-stream operation behind the core streamingHandler', () => {
     'streams $provider as delta and done SSE frames; bad input is a 400 before streaming',
     async ({ client }) => {
       // Prepare
-      const url = await serve(chatStreamOperations(() => client()));
+      const url = await serve(chatStreamOperations(client));
 
       // Act
       const response = await fetch(`${url}/chat-stream`, {

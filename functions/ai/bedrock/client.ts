@@ -11,22 +11,30 @@ import {
   ConverseCommand,
   type ConverseCommandInput,
   type ConverseCommandOutput,
+  ConverseStreamCommand,
   InvokeModelCommand,
   type Message,
   type ToolChoice,
 } from '@aws-sdk/client-bedrock-runtime';
 import {
   awsCall,
+  ConnectorError,
   createAwsClient,
   NotFoundError,
   NotSupportedError,
   parseInput,
+  UnavailableError,
   UnexpectedResponseError,
 } from '@circle-core/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import * as z from 'zod';
 import type { LanguageModel, LanguageModelCapability } from '#shared/interfaces/llm.ts';
 import { estimateCost, loadPriceTable, tokenUsage } from '#shared/interfaces/llm-cost.ts';
+import {
+  type BedrockStreamEvent,
+  bedrockChatStream,
+  type ChatStreamFrame,
+} from '#shared/interfaces/llm-stream.ts';
 import { generateValidated } from '#shared/interfaces/llm-structured.ts';
 import {
   type ChatMessage,
@@ -274,7 +282,67 @@ export class BedrockClient implements LanguageModel {
     this.#sdk.destroy();
   }
 
+  /**
+   * complete-chat as a stream (ConverseStream): the frames of {@link ChatStreamFrame} as the model produces
+   * them. Until Bedrock's answer headers the call is the kit's (`awsCall`: its budget, retries and error
+   * rows); after that only `signal` (the caller went away, the time budget ran out) and the SDK's idle
+   * socket timeout end it, and nothing is retried. An exception event mid-stream is the taxonomy's error.
+   *
+   * @example
+   * ```ts
+   * for await (const frame of model.streamChat({ messages: [{ role: 'user', content: 'Hi' }] })) console.log(frame);
+   * ```
+   */
+  async *streamChat(input: CompleteChatInput, signal?: AbortSignal): AsyncGenerator<ChatStreamFrame> {
+    const request = parseInput(CompleteChatInput, input);
+    const { model, input: command } = this.#converseInput(request);
+    // The SDK reads the body under the signal it was sent with: the kit's per-call budget must stop at
+    // the headers, the caller's signal must not.
+    const controller = new AbortController();
+    const onCaller = () => controller.abort(signal?.reason);
+    if (signal?.aborted === true) onCaller();
+    else signal?.addEventListener('abort', onCaller, { once: true });
+    try {
+      const answer = await this.#call('ConverseStream', model, async (abortSignal) => {
+        const onBudget = () => controller.abort(abortSignal.reason);
+        abortSignal.addEventListener('abort', onBudget, { once: true });
+        try {
+          return await this.#sdk.send(new ConverseStreamCommand(command), {
+            abortSignal: controller.signal,
+          });
+        } finally {
+          abortSignal.removeEventListener('abort', onBudget);
+        }
+      });
+      if (answer.stream === undefined) {
+        throw new UnexpectedResponseError(`Bedrock ConverseStream on ${model} answered without a stream`);
+      }
+      try {
+        yield* bedrockChatStream(answer.stream as AsyncIterable<BedrockStreamEvent>, PRICES, model);
+      } catch (error) {
+        if (error instanceof ConnectorError) throw error;
+        if (signal?.aborted === true) throw signal.reason;
+        throw new UnavailableError(
+          `Bedrock ConverseStream on ${model} failed mid-stream (${String((error as { name?: unknown })?.name ?? 'error').slice(0, 64)})`,
+          { details: { model } },
+        );
+      }
+    } finally {
+      signal?.removeEventListener('abort', onCaller);
+      // Stops the SDK's read when the consumer ended early.
+      controller.abort();
+    }
+  }
+
   async #converse(request: Generation): Promise<{ model: string; answer: ConverseCommandOutput }> {
+    const { model, input } = this.#converseInput(request);
+    const answer = await this.#call('Converse', model, (abortSignal) =>
+      this.#sdk.send(new ConverseCommand(input), { abortSignal }),
+    );
+    return { model, answer };
+  }
+
+  #converseInput(request: Generation): { model: string; input: ConverseCommandInput } {
     const model = request.model ?? this.#options.chatModel;
     const choice = toolChoiceOf(request.toolChoice);
     const tools = request.toolChoice === 'none' ? undefined : request.tools;
@@ -302,10 +370,7 @@ export class BedrockClient implements LanguageModel {
             },
           }),
     };
-    const answer = await this.#call('Converse', model, (abortSignal) =>
-      this.#sdk.send(new ConverseCommand(input), { abortSignal }),
-    );
-    return { model, answer };
+    return { model, input };
   }
 
   /**
