@@ -10,6 +10,7 @@ import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { currentCorrelationId, remainingTimeMs } from '../context.ts';
 import { UnavailableError } from '../errors.ts';
 import {
   STREAM_DEADLINE_MARGIN_MS,
@@ -208,6 +209,28 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
     expect(received.map((frame) => frame.event)).toEqual(['delta', 'error']);
     expect(received[1]?.data).toMatchObject({ error: { name: 'TimeoutError', status: 504 } });
     expect(aborted).toBe(true);
+  });
+
+  it("runs the producer in the invocation's scope: the core's clients see the time left and the correlation id", async () => {
+    // Prepare
+    const scoped: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run() {
+        yield { event: 'scope', data: { left: remainingTimeMs(), correlationId: currentCorrelationId() } };
+      },
+    };
+    const url = await serve(streamingHandler('echo', { scoped }, runtime) as Serve, 30_000);
+
+    // Act
+    const received = [];
+    for await (const frame of frames(await post(`${url}/scoped`, { text: 'x' }))) received.push(frame);
+
+    // Assess
+    const data = received[0]?.data as { left: number; correlationId: string };
+    expect(Number.isFinite(data.left)).toBe(true);
+    expect(data.left).toBeLessThanOrEqual(30_000);
+    expect(data.left).toBeGreaterThan(0);
+    expect(data.correlationId).toBe('corr-7');
   });
 
   it('refuses bad input and unknown operations before streaming, as RFC 9457 problems', async () => {

@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
+import { withInvocation } from '../context.ts';
 import { NotFoundError, TimeoutError, toConnectorError, toProblem, ValidationError } from '../errors.ts';
 import { parseInput } from './runtime.ts';
 
@@ -221,7 +222,12 @@ export function streamingHandler(
     const out = runtime.HttpResponseStream.from(responseStream, eventStreamHead(correlationId));
     out.once('close', () => controller.abort(new Error('the caller went away')));
     const context2 = { correlationId, deadline, signal: controller.signal };
-    await writeEventStream(out, operation.run(input, context2), { correlationId, deadline, controller });
+    // The invocation's scope, as the connector's usual handler sets it: the core's HTTP and AWS clients
+    // read the time left (attempt timeouts, a streamed body's deadline) and the correlation id from it.
+    const scope = { deadline: Date.now() + context.getRemainingTimeInMillis(), correlationId };
+    await withInvocation(scope, () =>
+      writeEventStream(out, operation.run(input, context2), { correlationId, deadline, controller }),
+    );
   };
   return runtime.streamifyResponse(serve);
 }
