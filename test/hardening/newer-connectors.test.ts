@@ -17,6 +17,8 @@
  *   hostile bodies (400, never a 5xx) and answers a redelivery as a duplicate.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import {
   configureSecrets,
   LAMBDA_RESPONSE_LIMIT_BYTES,
@@ -406,6 +408,7 @@ beforeAll(async () => {
     SHOPIFY_TOKEN_SECRET: SECRET.shopifyToken,
     SHOPIFY_WEBHOOK_SECRET_SECRET: SECRET.shopifyWebhook,
     SHOPIFY_STATE_TABLE: STATE_TABLE,
+    SHOPIFY_EXPORT_BUCKET: 'hardening-shopify-exports',
     SHOPIFY_TIMEOUT_MS: '2000',
     SHOPIFY_MAX_ATTEMPTS: '2',
     SHOPIFY_MAX_RETRY_AFTER_MS: '1000',
@@ -1007,4 +1010,71 @@ describe('Response limits: a Snowflake result the caller sizes', () => {
     expect(failure?.message).toContain('limit of a Step Functions state');
     expect(JSON.stringify(output).length).toBeGreaterThan(200_000);
   }, 60_000);
+});
+
+describe('SSRF: the bulk result link Shopify answers is untrusted', () => {
+  /** A TLS listener on 127.0.0.1 that counts the connections it accepts (none may arrive). */
+  let connections = 0;
+  const listener = createTlsServer((_request, response) => response.end('{"id":"x"}\n'));
+  listener.on('connection', () => {
+    connections += 1;
+  });
+  let port = 0;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    port = (listener.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  });
+
+  const completed = (url: string) => ({
+    kind: 'answer' as const,
+    answer: {
+      status: 200,
+      json: {
+        data: {
+          node: {
+            id: 'gid://shopify/BulkOperation/9',
+            status: 'COMPLETED',
+            errorCode: null,
+            createdAt: '2026-12-06T10:00:00Z',
+            completedAt: '2026-12-06T10:01:00Z',
+            objectCount: '1',
+            fileSize: '11',
+            url,
+            partialDataUrl: null,
+          },
+        },
+      },
+    },
+  });
+
+  it.each([
+    ['the instance metadata endpoint', 'https://169.254.169.254/latest/meta-data/iam/security-credentials/'],
+    ['loopback (a listener counts connections)', 'https://127.0.0.1:{port}/bulk.jsonl'],
+    ['loopback as a decimal integer', 'https://2130706433:{port}/bulk.jsonl'],
+    ['IPv6 loopback', 'https://[::1]:{port}/bulk.jsonl'],
+    ['localhost', 'https://localhost:{port}/bulk.jsonl'],
+    ['a private address', 'https://10.0.0.8/bulk.jsonl'],
+    ['plain http', 'http://storage.googleapis.com/bulk.jsonl'],
+    ['a file URL', 'file:///etc/passwd'],
+  ])('refuses a link to %s with a 502, without connecting', async (_what, template) => {
+    const before = connections;
+    shopify.inject(completed(template.replace('{port}', String(port))), { priority: 10 });
+    const response = await keyed(
+      'shopify',
+      'get-bulk-export',
+      { bulkOperationId: 'gid://shopify/BulkOperation/9' },
+      undefined,
+    );
+    shopify.clearFaults();
+    // Shopify's answer is at fault, not the caller's input: 502, never a 400 or a 200.
+    expect(response.statusCode).toBe(502);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'unexpected_response' });
+    expect(response.body).not.toContain('security-credentials');
+    expect(connections).toBe(before);
+  });
 });

@@ -690,12 +690,17 @@ export class ShopifyApi {
       maxResponseBytes: maxBytes,
       timeoutMs: this.#options.timeoutMs,
     });
-    const response = await this.#download.request<Buffer>({
-      method: 'GET',
-      url: target.href,
-      untrustedUrl: !own,
-      bytes: true,
-    });
+    const response = await this.#download
+      .request<Buffer>({ method: 'GET', url: target.href, untrustedUrl: !own, bytes: true })
+      .catch((error: unknown) => {
+        // The SSRF guard refusing the link is Shopify's answer at fault, not the caller's input.
+        if (error instanceof ValidationError) {
+          throw new UnexpectedResponseError(
+            `Shopify answered a bulk result link that is refused: ${error.message}`,
+          );
+        }
+        throw error;
+      });
     const body = response.body;
     const key = `${prefix}${id.split('/').pop() ?? 'export'}.jsonl`;
     this.#s3 ??=
