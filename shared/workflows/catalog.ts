@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { type AslDefinition, AWS_PARTITION } from './asl.ts';
 
 /** What starts a workflow. */
-export type WorkflowTrigger = 'github-webhook' | 'stripe-webhook' | 'schedule' | 'on-demand' | 'event-rule';
+export type WorkflowTrigger =
+  | 'github-webhook'
+  | 'stripe-webhook'
+  | 'pagerduty-webhook'
+  | 'schedule'
+  | 'on-demand'
+  | 'event-rule';
 
 /** One deployed state machine. */
 export interface Workflow {
@@ -49,7 +55,7 @@ export const WORKFLOWS = [
   {
     name: 'incident-response',
     logicalId: 'IncidentResponseStateMachine',
-    trigger: 'on-demand',
+    trigger: 'pagerduty-webhook',
     summary:
       'An alert triggered, acknowledged or resolved on PagerDuty (dedup key), the on-call person texted via Twilio, a Jira or GitLab issue found by label or opened, closed on resolve, and Slack or Teams told; a redelivery repeats nothing, a provider that fails is reported',
   },

@@ -28,7 +28,11 @@ const root = resolve(import.meta.dirname, '../..');
 
 interface ServerlessYaml {
   plugins: string[];
-  custom: { github?: { eventsStateMachineArn?: unknown }; stripe?: { eventsStateMachineArn?: unknown } };
+  custom: {
+    github?: { eventsStateMachineArn?: unknown };
+    stripe?: { eventsStateMachineArn?: unknown };
+    pagerduty?: { eventsStateMachineArn?: unknown };
+  };
   stepFunctions: {
     validate?: boolean;
     stateMachines: Record<
@@ -243,6 +247,11 @@ describe('Workflow deployment (serverless.yml)', () => {
     expect(serverless.custom.github?.eventsStateMachineArn).toEqual({ Ref: 'IssueTriageStateMachine' });
     expect(triggered('stripe-webhook')).toEqual(['order-fulfilment']);
     expect(serverless.custom.stripe?.eventsStateMachineArn).toEqual({ Ref: 'OrderFulfilmentStateMachine' });
+    // incident-response: also IncidentAlertRule (test/workflows/template.test.ts) and on demand.
+    expect(triggered('pagerduty-webhook')).toEqual(['incident-response']);
+    expect(serverless.custom.pagerduty?.eventsStateMachineArn).toEqual({
+      Ref: 'IncidentResponseStateMachine',
+    });
     expect(machines['broadcast']?.events).toBeUndefined();
   });
 });

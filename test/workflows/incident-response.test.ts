@@ -8,9 +8,15 @@
  * are done. A bad input fails with ValidationError before any task.
  */
 import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../../scripts/local/sandboxes/kit/index.ts';
+import {
+  PAGERDUTY_SANDBOX_WEBHOOK_SECRET,
+  signPagerDutyWebhook,
+} from '../../scripts/local/sandboxes/pagerduty.ts';
 import {
   startTeamsFake,
   TEAMS_SANDBOX_SECRET,
@@ -18,7 +24,14 @@ import {
   TEAMS_SANDBOX_TENANT,
   type TeamsFakeState,
 } from '../../scripts/local/sandboxes/teams.ts';
-import { runWorkflow, startWorkflowWorld, type WorkflowWorld } from './harness.ts';
+import {
+  executionArn,
+  finished,
+  runWorkflow,
+  startWorkflowWorld,
+  stateMachineArn,
+  type WorkflowWorld,
+} from './harness.ts';
 
 const WORKFLOW = 'incident-response';
 /** The PagerDuty sandbox's escalation policy: Alice (SMS +15558675310) on call at level 1. */
@@ -410,4 +423,238 @@ describe('Workflow incident-response on the local stack', () => {
     expect(result.stderr).toContain('cause: input.notifier must be slack or teams');
     expect(await incidents(dedupKey)).toEqual([]);
   }, 120_000);
+});
+
+/** A PagerDuty webhook (v3) about an incident, as PagerDuty sends it. */
+function pagerdutyEvent(
+  type: 'incident.triggered' | 'incident.acknowledged' | 'incident.resolved' | 'incident.annotated',
+  incident: { id: string; incidentKey: string | null; title: string },
+  agent: 'user_reference' | 'service_reference',
+): Record<string, unknown> {
+  return {
+    event: {
+      id: `01${randomUUID().replaceAll('-', '').toUpperCase().slice(0, 24)}`,
+      event_type: type,
+      resource_type: 'incident',
+      occurred_at: new Date().toISOString(),
+      agent: {
+        id: agent === 'user_reference' ? 'PXPGF42' : 'PSERVICE1',
+        type: agent,
+        summary: 'Alice Example',
+      },
+      client: null,
+      data: {
+        id: incident.id,
+        type: 'incident',
+        number: 7,
+        status: type === 'incident.triggered' ? 'triggered' : type.slice('incident.'.length),
+        incident_key: incident.incidentKey,
+        title: incident.title,
+        urgency: 'high',
+        priority: { id: 'PSO4QBP', type: 'priority_reference', summary: 'P2' },
+        service: { id: 'PSERVICE1', type: 'service_reference', summary: 'db' },
+        escalation_policy: { id: POLICY, type: 'escalation_policy_reference', summary: 'Ops' },
+        assignees: [],
+      },
+    },
+  };
+}
+
+/** Sends a webhook to the PagerDuty connector, signed with PagerDuty's scheme (v1= HMAC-SHA256 of the body). */
+async function deliverPagerDuty(body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+  const text = JSON.stringify(body);
+  const response = await fetch(`${world.stack.apiUrl}/pagerduty/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-pagerduty-signature': signPagerDutyWebhook([PAGERDUTY_SANDBOX_WEBHOOK_SECRET], text),
+    },
+    body: text,
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Delivers a webhook and answers the output of the execution it started (pagerduty-<event id>). */
+async function deliverAndRun(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const id = String((body['event'] as Record<string, unknown>)['id']);
+  const delivered = await deliverPagerDuty(body);
+  expect(delivered).toMatchObject({
+    status: 202,
+    body: { accepted: true, deliveryId: id, sink: expect.stringContaining('step-functions') },
+  });
+  const done = await finished(world, executionArn(WORKFLOW, `pagerduty-${id}`), 240_000);
+  expect(done.status, done.cause).toBe('SUCCEEDED');
+  return JSON.parse(done.output ?? '{}') as Record<string, unknown>;
+}
+
+/** The incident-response executions whose input mentions `marker`. */
+async function executionsMentioning(marker: string): Promise<string[]> {
+  const { executions = [] } = await world.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn: stateMachineArn(WORKFLOW), maxResults: 1000 }),
+  );
+  const described = await Promise.all(
+    executions.map((execution) =>
+      world.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn })),
+    ),
+  );
+  return described
+    .filter((execution) => (execution.input ?? '').includes(marker))
+    .map((execution) => execution.executionArn ?? '');
+}
+
+describe('Workflow incident-response started by PagerDuty webhooks and EventBridge', () => {
+  it('a signed incident.triggered webhook texts, opens the issue and posts once; redelivered, nothing new; a person acknowledges and resolves: each told once', async () => {
+    // Prepare: an incident PagerDuty opened from a monitor (its own incident key)
+    const incidentKey = `monitor:${randomUUID()}`;
+    const incident = { id: 'PWH1ABC', incidentKey, title: `Disk full on db-2 (${incidentKey})` };
+    const triggered = pagerdutyEvent('incident.triggered', incident, 'service_reference');
+
+    // Act
+    const opened = await deliverAndRun(triggered);
+
+    // Assess: mapped (dedup key = incident_key, severity from priority P2), not paged again, the rest once
+    expect(opened).toMatchObject({
+      action: 'trigger',
+      alertId: incidentKey,
+      dedupKey: incidentKey,
+      phase: 'none',
+      report: {
+        pagerduty: {
+          status: 'webhook',
+          event: 'incident.triggered',
+          incidentId: 'PWH1ABC',
+          dedupKey: incidentKey,
+        },
+        oncall: { status: 'found', name: 'Alice Example' },
+        sms: { status: 'sent' },
+        tracker: { status: 'created', tracker: 'jira', key: expect.stringMatching(/^OPS-\d+$/) },
+        notifier: { status: 'posted', notifier: 'slack' },
+      },
+    });
+    const label = String(opened['label']);
+    const key = (opened['issue'] as { key: string }).key;
+    expect(await incidents(incidentKey)).toEqual([]);
+    expect(await issues('jira', 'OPS', label)).toEqual([
+      expect.objectContaining({ key, state: 'open', title: incident.title }),
+    ]);
+    expect(await texts(incidentKey)).toEqual([
+      expect.objectContaining({ body: expect.stringContaining('(error)') }),
+    ]);
+    expect(slackPosts(incidentKey)).toEqual([expect.stringContaining(key)]);
+
+    // Act: PagerDuty redelivers the same webhook
+    const redelivered = await deliverPagerDuty(triggered);
+
+    // Assess: a duplicate; no second execution, issue, SMS or post
+    expect(redelivered).toMatchObject({ status: 200, body: { duplicate: true } });
+    const eventId = String((triggered['event'] as Record<string, unknown>)['id']);
+    expect(await executionsMentioning(eventId)).toEqual([executionArn(WORKFLOW, `pagerduty-${eventId}`)]);
+    expect(await issues('jira', 'OPS', label)).toHaveLength(1);
+    expect(await texts(incidentKey)).toHaveLength(1);
+    expect(slackPosts(incidentKey)).toHaveLength(1);
+
+    // Act: a person acknowledges, then resolves, in PagerDuty
+    const acknowledged = await deliverAndRun(
+      pagerdutyEvent('incident.acknowledged', incident, 'user_reference'),
+    );
+    const resolved = await deliverAndRun(pagerdutyEvent('incident.resolved', incident, 'user_reference'));
+    const annotated = await deliverAndRun(pagerdutyEvent('incident.annotated', incident, 'user_reference'));
+
+    // Assess: commented and told once each, closed on resolve; another event type changes nothing
+    expect(acknowledged).toMatchObject({
+      phase: 'triggered',
+      report: {
+        sms: { status: 'skipped' },
+        tracker: { status: 'commented', key },
+        notifier: { status: 'posted' },
+      },
+    });
+    expect(resolved).toMatchObject({
+      phase: 'open',
+      report: { tracker: { status: 'closed', key, state: 'closed' }, notifier: { status: 'posted' } },
+    });
+    expect(annotated).toMatchObject({ ignored: true, event: 'incident.annotated' });
+    expect(await issues('jira', 'OPS', label)).toEqual([expect.objectContaining({ key, state: 'closed' })]);
+    expect(await texts(incidentKey)).toHaveLength(1);
+    expect(slackPosts(incidentKey)).toHaveLength(3);
+    expect(slackPosts(incidentKey)[1]).toMatch(/^Acknowledged: /);
+    expect(slackPosts(incidentKey)[2]).toMatch(/^Resolved: /);
+  }, 900_000);
+
+  it('the webhooks PagerDuty sends about the trigger and acknowledge the workflow made itself change nothing twice', async () => {
+    // Prepare: an alert the workflow pages itself (Events API v2), as EventBridge or SNS would bring it
+    const input = alert();
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+    const opened = await run(input);
+    const [paged] = await incidents(dedupKey);
+    const incident = { id: paged?.id ?? 'P0', incidentKey: dedupKey, title: String(input['summary']) };
+
+    // Act: PagerDuty reports the incident the workflow opened (by its integration, not a person)
+    const echoed = await deliverAndRun(pagerdutyEvent('incident.triggered', incident, 'service_reference'));
+
+    // Assess: the open issue of the dedup key says it was handled: nothing texted, commented or posted
+    expect(echoed).toMatchObject({ ignored: true, dedupKey, issue: opened.issue.key });
+    expect(await issues('jira', 'OPS', opened.label)).toHaveLength(1);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    expect(slackPosts(dedupKey)).toHaveLength(1);
+
+    // Act: the workflow acknowledges; PagerDuty reports that acknowledge by webhook
+    const acknowledged = await run({ ...input, action: 'acknowledge' });
+    const echoedAck = await deliverAndRun(
+      pagerdutyEvent('incident.acknowledged', incident, 'service_reference'),
+    );
+
+    // Assess: told once (by the run that acknowledged), the echo ignored
+    expect(acknowledged.report.notifier).toMatchObject({ status: 'posted' });
+    expect(echoedAck).toMatchObject({ ignored: true, event: 'incident.acknowledged' });
+    expect(slackPosts(dedupKey)).toHaveLength(2);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    expect(await incidents(dedupKey)).toEqual([expect.objectContaining({ status: 'acknowledged' })]);
+  }, 900_000);
+
+  it('an Alert event put on the bus (PutEvents on the local AWS endpoint) starts the workflow through IncidentAlertRule', async () => {
+    // Prepare
+    const input = alert();
+    const dedupKey = `db-1:${String(input['alertId'])}`;
+    const events = new EventBridgeClient({
+      endpoint: world.stack.awsUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+
+    // Act
+    const put = await events
+      .send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: 'circle-core-dev-events',
+              Source: 'circle.alerts',
+              DetailType: 'Alert',
+              Detail: JSON.stringify(input),
+            },
+          ],
+        }),
+      )
+      .finally(() => events.destroy());
+
+    // Assess: one execution, the alert paged, texted, tracked and posted
+    expect(put.FailedEntryCount).toBe(0);
+    const deadline = Date.now() + 60_000;
+    let started = await executionsMentioning(String(input['alertId']));
+    while (started.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      started = await executionsMentioning(String(input['alertId']));
+    }
+    expect(started).toHaveLength(1);
+    const done = await finished(world, started[0] ?? '', 240_000);
+    expect(done.status, done.cause).toBe('SUCCEEDED');
+    expect(JSON.parse(done.output ?? '{}')).toMatchObject({
+      dedupKey,
+      report: { pagerduty: { status: 'triggered' }, sms: { status: 'sent' }, notifier: { status: 'posted' } },
+    });
+    expect(await incidents(dedupKey)).toHaveLength(1);
+    expect(await texts(dedupKey)).toHaveLength(1);
+    expect(slackPosts(dedupKey)).toHaveLength(1);
+  }, 600_000);
 });

@@ -307,9 +307,31 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       input: { 'detail-type': 'Alert', source: 'monitoring', detail: 'disk full' },
     },
     {
-      field: 'input',
+      field: 'input.Message',
       problem: 'an SNS notification whose Message is JSON of an array',
       input: { Type: 'Notification', MessageId: 'm-1', Message: '["disk full"]' },
+    },
+    {
+      field: 'input.Message',
+      problem: 'an SNS notification whose Message is plain text, not JSON',
+      input: { Type: 'Notification', MessageId: 'm-2', Message: 'ALARM: disk full on db-1' },
+    },
+    {
+      field: 'input.payload.event.data',
+      problem: 'a PagerDuty incident.triggered webhook whose incident has no title',
+      input: {
+        provider: 'pagerduty',
+        event: 'incident.triggered',
+        deliveryId: '01DEN3RG2EQSB0FSDCAAUHK5WL',
+        correlationId: 'c-1',
+        payload: {
+          event: {
+            id: '01DEN3RG2EQSB0FSDCAAUHK5WL',
+            event_type: 'incident.triggered',
+            data: { id: 'PGR0VU2', escalation_policy: { id: 'PT20YPA' } },
+          },
+        },
+      },
     },
     ...badField(INCIDENT_RESPONSE, 'action', [
       ['missing', MISSING],

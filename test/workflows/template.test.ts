@@ -255,4 +255,52 @@ describe('Workflows: packaged template', () => {
         '${AWS::StackName}-OrderFulfilmentStateMachine',
     });
   });
+
+  it('lets the PagerDuty connector start incident-response (its env names it) and no other state machine', () => {
+    // Prepare
+    const pagerduty = resources['PagerdutyLambdaFunction'];
+
+    // Act
+    const starts = statementsOf(resources[roleOf(pagerduty)]).filter((statement) =>
+      asArray(statement.Action).includes('states:StartExecution'),
+    );
+
+    // Assess: a Ref, or (incident-response invokes the PagerDuty function, so a Ref from the devops stack
+    // would be a cycle) the ARN built from the machine's name, as for Stripe and order-fulfilment.
+    const environment = pagerduty?.Properties['Environment'] as
+      | { Variables?: Record<string, unknown> }
+      | undefined;
+    const arn = environment?.Variables?.['PAGERDUTY_EVENTS_STATE_MACHINE_ARN'];
+    expect(
+      JSON.stringify(arn) === JSON.stringify({ Ref: 'IncidentResponseStateMachine' }) ||
+        String((arn as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub']).endsWith(
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not JavaScript.
+          ':stateMachine:${AWS::StackName}-IncidentResponseStateMachine',
+        ),
+      JSON.stringify(arn),
+    ).toBe(true);
+    expect(starts.flatMap((statement) => asArray(statement.Resource))).toEqual([arn]);
+  });
+
+  it('starts incident-response from IncidentAlertRule (circle.alerts, Alert) on the bus, through a role that may start only it', () => {
+    // Prepare
+    const rule = resources['IncidentAlertRule'];
+    const target = asArray(rule?.Properties['Targets'] as { Arn: unknown; RoleArn: unknown }[]);
+
+    // Act
+    const statements = statementsOf(resources[referenced(target[0]?.RoleArn)]);
+
+    // Assess: the whole event is the input (the workflow reads its detail)
+    expect(rule?.Properties).toMatchObject({
+      EventPattern: { source: ['circle.alerts'], 'detail-type': ['Alert'] },
+      State: 'ENABLED',
+    });
+    expect(referenced(rule?.Properties['EventBusName'])).toBe('EventbridgeBus');
+    expect(target).toHaveLength(1);
+    expect(referenced(target[0]?.Arn)).toBe('IncidentResponseStateMachine');
+    expect(target[0]).not.toHaveProperty('InputPath');
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: 'IncidentResponseStateMachine' } },
+    ]);
+  });
 });
