@@ -1,6 +1,8 @@
 /**
  * The hardening checks of the shared suite (support/suite.ts), for the connectors added after it: Microsoft
- * Teams, Shopify (with its X-Shopify-Hmac-Sha256 webhook), FHIR R4 and Snowflake (key-pair JWT). Each runs
+ * Teams, Shopify (with its X-Shopify-Hmac-Sha256 webhook), FHIR R4, Snowflake (key-pair JWT) and Twilio
+ * (with its X-Twilio-Signature webhook; SMS text never reaches a log line). Amazon SES, RabbitMQ and
+ * DuckDB have files of their own (newer-connectors-ses/-brokers/-duckdb.test.ts). Each runs
  * against its contract fake with POWERTOOLS_LOG_LEVEL=DEBUG, its secrets in one Secrets Manager peer with
  * distinctive values (`<connector>-…-leak-check-<random>`):
  *
@@ -13,8 +15,13 @@
  * - Strict inputs: every operation refuses an unknown field with a 400 naming its pointer.
  * - Idempotency: the operations that change something at the provider declare `effect: 'write'`, the rest
  *   do not.
- * - Webhooks: the Shopify route is the only public one and refuses a tampered or unsigned delivery (401),
- *   hostile bodies (400, never a 5xx) and answers a redelivery as a duplicate.
+ * - Idempotency end to end (CIRCLE_IDEMPOTENCY_TABLE on dynalite): a retried write runs once, a failed one
+ *   can be retried with its key, a reused key with another input is 409, a write without a key is refused.
+ * - Webhooks: the Shopify and Twilio routes are the only public ones and refuse a tampered or unsigned
+ *   delivery (401); Shopify's answers hostile bodies without a 5xx and a redelivery as a duplicate.
+ * - Response limits: a Snowflake result over 6 MB is a 413 on HTTP, over 256 KiB a task failure.
+ * - SSRF: a bulk result link Shopify answers that points inside (metadata, loopback, private) is a 502
+ *   and opens no connection.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createServer as createTlsServer } from 'node:https';
