@@ -37,8 +37,11 @@ import {
   s3ObjectTarget,
 } from '#shared/data/s3-objects.ts';
 import { type ConnectionOptions, PostgresConnection } from '#shared/sql/postgres-connection.ts';
+import { exportPostgres } from './export-postgres.ts';
 import { loadPostgres } from './load-postgres.ts';
 import {
+  type ExportPostgresInput,
+  type ExportPostgresOutput,
   type LoadPostgresInput,
   type LoadPostgresOutput,
   MAX_LISTED_REJECTIONS,
@@ -124,6 +127,20 @@ export class TransformClient {
       items: () => this.#readSource(input.source),
       parts,
       manifestAddress: (key) => this.address(input.source.bucket, key),
+      timeLeft: () => timeLeft(),
+    });
+  }
+
+  /** Writes a PostgreSQL table to S3 as parts in key order, resumable by cursor (export-postgres.ts). */
+  exportPostgres(
+    input: ExportPostgresInput,
+    timeLeft: () => number = remainingTimeMs,
+  ): Promise<ExportPostgresOutput> {
+    return exportPostgres(input, {
+      connection: this.#postgres,
+      partRows: this.#options.partRecords,
+      outputPrefix: this.#options.outputPrefix,
+      address: (key) => this.address(undefined, key),
       timeLeft: () => timeLeft(),
     });
   }

@@ -7,6 +7,8 @@ import { defineConnector } from '@circle-core/core';
 import { TransformClient } from './client.ts';
 import { clientOptions, TransformConfig } from './config.ts';
 import {
+  ExportPostgresInput,
+  ExportPostgresOutput,
   LoadPostgresInput,
   LoadPostgresOutput,
   TestExpressionInput,
@@ -23,7 +25,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'transform',
-  version: '1.1.0',
+  version: '1.2.0',
   config: TransformConfig,
   setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
   operations: (op) => ({
@@ -45,6 +47,15 @@ export const connector = defineConnector({
       output: LoadPostgresOutput,
       measures: (output) => ({ rowsLoaded: output.rowsLoaded, recordsRejected: output.rejectedCount }),
       run: (input, { client }) => client.loadPostgres(input),
+    }),
+    'export-postgres': op({
+      effect: 'write',
+      description:
+        'Writes a PostgreSQL table to S3 as NDJSON, CSV or Parquet parts in key order, resumable by cursor, with a manifest',
+      input: ExportPostgresInput,
+      output: ExportPostgresOutput,
+      measures: (output) => ({ rowsExported: output.rows }),
+      run: (input, { client }) => client.exportPostgres(input),
     }),
     'test-expression': op({
       description:

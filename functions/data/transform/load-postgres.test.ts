@@ -179,3 +179,57 @@ describe('Operation: load-postgres', () => {
     expect(response.statusCode).toBe(409);
   });
 });
+
+describe('Operation: export-postgres', () => {
+  it('writes the table in key order as parts, resumes from the cursor, and lists every part in a manifest', async () => {
+    // Prepare: the rows the load tests left (ids 0..249 but 10, and 1000..1299), exported in parts of 200
+    const client = await TransformClient.create(clientOptions(TransformConfig.parse(process.env)));
+    const input = {
+      table: TABLE,
+      keyColumn: 'order_id',
+      columns: ['order_id', 'customer'],
+      exportId: `orders-${suffix}`,
+      partRows: 200,
+    };
+    let checks = 0;
+
+    try {
+      // Act
+      const stopped = await client.exportPostgres(input, () => (++checks <= 1 ? 60_000 : 1_000));
+      const resumed = await client.exportPostgres(
+        { ...input, ...(stopped.cursor ? { cursor: stopped.cursor } : {}) },
+        () => 60_000,
+      );
+      const manifest = JSON.parse(
+        (await (
+          await s3.send(new GetObjectCommand({ Bucket: 'data', Key: resumed.manifest?.key ?? '' }))
+        ).Body?.transformToString()) ?? '{}',
+      );
+      const first =
+        (await (
+          await s3.send(new GetObjectCommand({ Bucket: 'data', Key: manifest.parts[0] }))
+        ).Body?.transformToString()) ?? '';
+      const last =
+        (await (
+          await s3.send(new GetObjectCommand({ Bucket: 'data', Key: manifest.parts[2] }))
+        ).Body?.transformToString()) ?? '';
+
+      // Assess
+      expect(stopped).toMatchObject({
+        done: false,
+        parts: 1,
+        rows: 200,
+        cursor: { after: 200, parts: 1, rows: 200 },
+      });
+      expect(resumed).toMatchObject({ done: true, parts: 3, rows: 549 });
+      expect(manifest).toMatchObject({ rows: 549, format: 'ndjson' });
+      expect(manifest.parts).toEqual(
+        [1, 2, 3].map((n) => `transform/outputs/exports/orders-${suffix}/part-0000${n}.ndjson`),
+      );
+      expect(first.split('\n')[0]).toBe('{"order_id":0,"customer":"c0"}');
+      expect(last.trimEnd().split('\n')).toHaveLength(149);
+    } finally {
+      await client.close();
+    }
+  });
+});

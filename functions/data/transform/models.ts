@@ -212,3 +212,46 @@ export const LoadPostgresOutput = z.object({
     .describe('The manifest object (every part with its rows), written once the load is done'),
 });
 export type LoadPostgresOutput = z.output<typeof LoadPostgresOutput>;
+
+export const ExportPostgresInput = z.strictObject({
+  table: LoadPostgresInput.shape.table.describe('The table to export, e.g. "orders"'),
+  keyColumn: Identifier.describe(
+    'A unique, ordered column parts are cut by (keyset pagination), e.g. "order_id"',
+  ),
+  columns: z.array(Identifier).min(1).max(1_600).optional().describe('The columns to export; default all'),
+  format: FormatName.optional().describe('Format of the parts; default ndjson'),
+  exportId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .describe(
+      'Names the export: parts are <TRANSFORM_OUTPUT_PREFIX>exports/<exportId>/part-00001.<format>, e.g. "orders-2026-12-06"',
+    ),
+  partRows: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe('Rows per part; default TRANSFORM_PG_PART_RECORDS'),
+  cursor: z
+    .strictObject({
+      after: z.union([z.string(), z.number()]).describe('The last key exported'),
+      parts: z.number().int().nonnegative().describe('Parts written so far'),
+      rows: z.number().int().nonnegative().describe('Rows written so far'),
+    })
+    .optional()
+    .describe('Where to resume: the `cursor` an earlier call answered with done: false'),
+});
+export type ExportPostgresInput = z.output<typeof ExportPostgresInput>;
+
+export const ExportPostgresOutput = z.object({
+  done: z.boolean().describe('Every row is exported and the manifest written; false: call again with cursor'),
+  parts: z.number().int().nonnegative().describe('Parts written so far, this call and earlier ones'),
+  rows: z.number().int().nonnegative().describe('Rows written so far'),
+  cursor: ExportPostgresInput.shape.cursor.describe('Pass it back to resume, when done is false'),
+  manifest: z
+    .object({ bucket: z.string(), key: z.string() })
+    .optional()
+    .describe('The manifest object listing every part, once done'),
+});
+export type ExportPostgresOutput = z.output<typeof ExportPostgresOutput>;
