@@ -6,11 +6,11 @@
  * connector's own `publish-message` adds QoS, retain and the other MQTT 5 properties.
  */
 import { ForbiddenError, parseInput } from '@circle-core/core';
+import { refuseCapability } from '#shared/interfaces/capabilities.ts';
 import {
   batchOutput,
   checkBatch,
   checkMessage,
-  checkReceive,
   entryFailure,
   type MessagePublisher,
   type MessagePublisherCapability,
@@ -87,21 +87,18 @@ export class IotTopicPublisher implements MessagePublisher {
   }
 
   /** AWS IoT keeps nothing for a reader: NotSupportedError (501). */
-  async receive(raw: ReceiveInput = {}): Promise<ReceiveOutput> {
-    checkReceive(this, raw.maxMessages, NAME);
-    return { messages: [] };
+  async receive(_raw: ReceiveInput = {}): Promise<ReceiveOutput> {
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** AWS IoT keeps nothing for a reader: NotSupportedError (501). */
   async acknowledge(_raw: SettleInput): Promise<SettleOutput> {
-    checkReceive(this, undefined, NAME);
-    return { results: [] };
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** AWS IoT keeps nothing for a reader: NotSupportedError (501). */
   async release(_raw: SettleInput): Promise<SettleOutput> {
-    checkReceive(this, undefined, NAME);
-    return { results: [] };
+    return refuseCapability(this, 'pull', NAME);
   }
 
   #destination(requested: string | undefined): string {

@@ -24,11 +24,11 @@ import {
   parseInput,
   UnexpectedResponseError,
 } from '@circle-core/core';
+import { refuseCapability } from '#shared/interfaces/capabilities.ts';
 import {
   batchOutput,
   checkBatch,
   checkMessage,
-  checkReceive,
   entryFailure,
   type MessagePublisher,
   type MessagePublisherCapability,
@@ -171,21 +171,18 @@ export class EventBridgePublisher implements MessagePublisher {
   }
 
   /** EventBridge keeps nothing for a reader: NotSupportedError (501). */
-  async receive(raw: ReceiveInput = {}): Promise<ReceiveOutput> {
-    checkReceive(this, raw.maxMessages, NAME);
-    return { messages: [] };
+  async receive(_raw: ReceiveInput = {}): Promise<ReceiveOutput> {
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** EventBridge keeps nothing for a reader: NotSupportedError (501). */
   async acknowledge(_raw: SettleInput): Promise<SettleOutput> {
-    checkReceive(this, undefined, NAME);
-    return { results: [] };
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** EventBridge keeps nothing for a reader: NotSupportedError (501). */
   async release(_raw: SettleInput): Promise<SettleOutput> {
-    checkReceive(this, undefined, NAME);
-    return { results: [] };
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** The bus's name and ARN (proves it exists and the role may see it). */

@@ -21,11 +21,11 @@ import {
   parseInput,
   UnexpectedResponseError,
 } from '@circle-core/core';
+import { refuseCapability } from '#shared/interfaces/capabilities.ts';
 import {
   batchOutput,
   checkBatch,
   checkMessage,
-  checkReceive,
   entryFailure,
   type MessagePublisher,
   type MessagePublisherCapability,
@@ -186,21 +186,18 @@ export class SnsPublisher implements MessagePublisher {
   }
 
   /** SNS keeps nothing for a reader: NotSupportedError (501). */
-  async receive(raw: ReceiveInput = {}): Promise<ReceiveOutput> {
-    checkReceive(this, raw.maxMessages, NAME);
-    return { messages: [] };
+  async receive(_raw: ReceiveInput = {}): Promise<ReceiveOutput> {
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** SNS keeps nothing for a reader: NotSupportedError (501). */
   async acknowledge(_raw: SettleInput): Promise<SettleOutput> {
-    checkReceive(this, undefined, NAME);
-    return { results: [] };
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** SNS keeps nothing for a reader: NotSupportedError (501). */
   async release(_raw: SettleInput): Promise<SettleOutput> {
-    checkReceive(this, undefined, NAME);
-    return { results: [] };
+    return refuseCapability(this, 'pull', NAME);
   }
 
   /** One page (up to 100) of the topic's subscriptions. */
