@@ -6,19 +6,12 @@
  * delta, per-key metadata timestamps, `409 Version conflict` on a stale `version`, 8 KB documents) and
  * every publish, and the shadow service's own `$aws/things/...` messages, sent to a real MQTT broker.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
-import { AwsError } from './protocol.ts';
-import type { RestRequest } from './ses.ts';
+import { AwsError, type RestService, serveRestJson } from './protocol.ts';
 
-/** One data-plane request: the REST parts and the headers (Publish carries MQTT 5 properties there). */
-export interface IotDataRequest extends RestRequest {
-  headers: Headers;
-}
-
-/** The data plane's routes: `{ status, body }` or an AwsError. */
-export type IotDataService = (request: IotDataRequest) => Promise<{ status: number; body: unknown }>;
+/** The data plane's routes (Publish reads MQTT 5 properties from the request's headers). */
+export type IotDataService = RestService;
 
 /** Where published messages go: a real broker (Mosquitto, aedes) in the stack and in tests. */
 export interface IotBroker {
@@ -472,47 +465,19 @@ export function mqttBroker(url: string, protocolVersion: 4 | 5 = 5): IotBroker &
 }
 
 /**
- * Answers one signed `iotdata` request on the AWS endpoint (errors carry `x-amzn-errortype`, which the
- * SDK's restJson1 parser reads).
+ * Answers one signed `iotdata` request on the AWS endpoint: the restJson frame of `protocol.ts`, with the
+ * data plane's error body (`{ code, message }`).
  *
  * @example
  * ```ts
  * if (signedService(req) === 'iotdata') await serveIotData(req, res, services.iotData, body);
  * ```
  */
-export async function serveIotData(
+export function serveIotData(
   req: IncomingMessage,
   res: ServerResponse,
   service: IotDataService,
   body: Buffer,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-  }
-  const reply = (status: number, answer: unknown, extra: Record<string, string> = {}) => {
-    const text = JSON.stringify(answer);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': randomUUID(),
-      ...extra,
-    });
-    res.end(text);
-  };
-  try {
-    const answer = await service({
-      method: (req.method ?? 'GET').toUpperCase(),
-      // Kept encoded: a topic's own slashes arrive as %2F inside one path segment.
-      path: url.pathname,
-      query: url.searchParams,
-      body,
-      headers,
-    });
-    reply(answer.status, answer.body);
-  } catch (error) {
-    if (!(error instanceof AwsError)) throw error;
-    reply(error.status, { code: error.status, message: error.message }, { 'x-amzn-errortype': error.type });
-  }
+  return serveRestJson(req, res, service, body, (error) => ({ code: error.status, message: error.message }));
 }

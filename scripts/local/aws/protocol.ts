@@ -171,3 +171,57 @@ export function requireString(body: Record<string, unknown>, field: string, erro
 export function epochSeconds(ms: number): number {
   return ms / 1000;
 }
+
+/** One request to a restJson service (SES v2, the IoT data plane). */
+export interface RestRequest {
+  method: string;
+  /** As sent, still percent-encoded: an IoT topic's own slashes arrive as %2F inside one segment. */
+  path: string;
+  query: URLSearchParams;
+  body: Buffer;
+  headers: Headers;
+}
+
+/** A restJson service: answers `{ status, body }` or throws an AwsError. */
+export type RestService = (request: RestRequest) => Promise<{ status: number; body: unknown }>;
+
+/**
+ * Answers a restJson request: a JSON body, errors with `x-amzn-errortype` (which the SDK's restJson1
+ * parser reads) and the body `errorBody` makes of them (`{ message }` unless told).
+ *
+ * @example
+ * ```ts
+ * await serveRestJson(req, res, services.ses, await readBody(req, BODY_LIMIT));
+ * ```
+ */
+export async function serveRestJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  service: RestService,
+  body: Buffer,
+  errorBody: (error: AwsError) => unknown = (error) => ({ message: error.message }),
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  const reply = (status: number, answer: unknown, extra: Record<string, string> = {}) => {
+    const text = JSON.stringify(answer);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': randomUUID(),
+      ...extra,
+    });
+    res.end(text);
+  };
+  try {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const answer = await service({ method, path: url.pathname, query: url.searchParams, body, headers });
+    reply(answer.status, answer.body);
+  } catch (error) {
+    if (!(error instanceof AwsError)) throw error;
+    reply(error.status, errorBody(error), { 'x-amzn-errortype': error.type });
+  }
+}

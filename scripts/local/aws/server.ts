@@ -18,14 +18,16 @@ import {
   escapeXml,
   type JsonService,
   mediaType,
+  type RestService,
   readBody,
   sendJson,
   sendJsonError,
   sendXmlError,
+  serveRestJson,
 } from './protocol.ts';
 import { proxy, signedService } from './proxy.ts';
 import { parseQuery, type QueryService, queryResponse } from './query.ts';
-import { type RestService, type SesMail, serveLocalMail, serveRest } from './ses.ts';
+import { type SesMail, serveLocalMail } from './ses.ts';
 import { SNS_NAMESPACE } from './sns.ts';
 
 const BODY_LIMIT = 16 * 1024 * 1024;
@@ -175,7 +177,7 @@ async function serveSes(
     return services.mail !== undefined && serveLocalMail(req, res, services.mail);
   if (!path.startsWith('/v2/email/') || signedService(req) !== 'ses') return false;
   if (services.ses === undefined) throw unavailable('SES');
-  await serveRest(req, res, services.ses, await readBody(req, BODY_LIMIT));
+  await serveRestJson(req, res, services.ses, await readBody(req, BODY_LIMIT));
   return true;
 }
 

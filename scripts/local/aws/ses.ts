@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LocalModel } from '../config/model.ts';
-import { AwsError } from './protocol.ts';
+import { AwsError, type RestService } from './protocol.ts';
 
 /** One attachment of a captured message: its name, type and size, not its bytes. */
 export interface CapturedAttachment {
@@ -487,17 +487,6 @@ export class SesMail {
   }
 }
 
-/** One request to the SES REST API. */
-export interface RestRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  body: Buffer;
-}
-
-/** The SES REST API over one account: answers `{ status, body }` or throws an AwsError. */
-export type RestService = (request: RestRequest) => Promise<{ status: number; body: unknown }>;
-
 function json(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
   try {
@@ -543,45 +532,6 @@ function route(mail: SesMail, method: string, path: string, query: URLSearchPara
   if (method === 'PUT') return mail.updateTemplate(name, json(body));
   if (method === 'DELETE') return mail.deleteTemplate(name);
   return undefined;
-}
-
-/**
- * Answers a restJson request (SES v2): JSON body, errors with `x-amzn-errortype` and `{ message }`.
- *
- * @example
- * ```ts
- * await serveRest(req, res, services.ses, body);
- * ```
- */
-export async function serveRest(
-  req: IncomingMessage,
-  res: ServerResponse,
-  service: RestService,
-  body: Buffer,
-): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const reply = (status: number, answer: unknown, headers: Record<string, string> = {}) => {
-    const textBody = JSON.stringify(answer);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(textBody),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
-    });
-    res.end(textBody);
-  };
-  try {
-    const answer = await service({
-      method: (req.method ?? 'GET').toUpperCase(),
-      path: url.pathname,
-      query: url.searchParams,
-      body,
-    });
-    reply(answer.status, answer.body);
-  } catch (error) {
-    if (!(error instanceof AwsError)) throw error;
-    reply(error.status, { message: error.message }, { 'x-amzn-errortype': error.type });
-  }
 }
 
 /**
