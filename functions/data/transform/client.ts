@@ -36,12 +36,20 @@ import {
   S3ObjectWriter,
   s3ObjectTarget,
 } from '#shared/data/s3-objects.ts';
+import {
+  MysqlConnection,
+  type ConnectionOptions as MysqlConnectionOptions,
+} from '#shared/sql/mysql-connection.ts';
 import { type ConnectionOptions, PostgresConnection } from '#shared/sql/postgres-connection.ts';
 import { exportPostgres } from './export-postgres.ts';
+import { loadMysql } from './load-mysql.ts';
+import type { LoadContext, LoadInput } from './load-parts.ts';
 import { loadPostgres } from './load-postgres.ts';
 import {
   type ExportPostgresInput,
   type ExportPostgresOutput,
+  type LoadMysqlInput,
+  type LoadMysqlOutput,
   type LoadPostgresInput,
   type LoadPostgresOutput,
   MAX_LISTED_REJECTIONS,
@@ -69,6 +77,11 @@ export interface TransformOptions {
   manifestTable: string;
   /** The bulk load's database; undefined: none configured (load-postgres answers a ConfigurationError). */
   postgres: ConnectionOptions | undefined;
+  /** load-mysql's parts and manifest table (TRANSFORM_MYSQL_*). */
+  mysqlPartRecords: number;
+  mysqlManifestTable: string;
+  /** load-mysql's database; undefined: none configured (load-mysql answers a ConfigurationError). */
+  mysql: MysqlConnectionOptions | undefined;
 }
 
 /** Time kept back to write what is done and answer, once records stop being taken. */
@@ -96,12 +109,14 @@ export class TransformClient {
   readonly #options: TransformOptions;
   readonly #allowed: ReadonlySet<string>;
   readonly #postgres: PostgresConnection | undefined;
+  readonly #mysql: MysqlConnection | undefined;
 
   constructor(s3: S3Client, options: TransformOptions) {
     this.#s3 = s3;
     this.#options = options;
     this.#allowed = new Set([options.bucket, ...options.allowedBuckets]);
     this.#postgres = options.postgres === undefined ? undefined : new PostgresConnection(options.postgres);
+    this.#mysql = options.mysql === undefined ? undefined : new MysqlConnection(options.mysql);
   }
 
   /** Copies an object's records into a PostgreSQL table, part by part, resumable (load-postgres.ts). */
@@ -109,6 +124,26 @@ export class TransformClient {
     input: LoadPostgresInput,
     timeLeft: () => number = remainingTimeMs,
   ): Promise<LoadPostgresOutput> {
+    const { manifestTable, partRecords } = this.#options;
+    return loadPostgres(
+      input,
+      this.#postgres,
+      this.#loadContext(input, { manifestTable, partRecords }, timeLeft),
+    );
+  }
+
+  /** Inserts an object's records into a MySQL/MariaDB table, part by part, resumable (load-mysql.ts). */
+  loadMysql(input: LoadMysqlInput, timeLeft: () => number = remainingTimeMs): Promise<LoadMysqlOutput> {
+    const { mysqlManifestTable: manifestTable, mysqlPartRecords: partRecords } = this.#options;
+    return loadMysql(input, this.#mysql, this.#loadContext(input, { manifestTable, partRecords }, timeLeft));
+  }
+
+  /** What a bulk load reads and where its manifest goes (load-parts.ts). */
+  #loadContext(
+    input: LoadInput,
+    target: { manifestTable: string; partRecords: number },
+    timeLeft: () => number,
+  ): LoadContext {
     const parts = {
       expression:
         input.expression === undefined
@@ -118,17 +153,15 @@ export class TransformClient {
       outputSchema: this.#schema(input.outputSchema, '/outputSchema'),
       bindings: input.bindings,
     };
-    return loadPostgres(input, {
-      connection: this.#postgres,
-      manifestTable: this.#options.manifestTable,
-      partRecords: this.#options.partRecords,
+    return {
+      ...target,
       outputPrefix: this.#options.outputPrefix,
       source: this.address(input.source.bucket, input.source.key),
       items: () => this.#readSource(input.source),
       parts,
       manifestAddress: (key) => this.address(input.source.bucket, key),
       timeLeft: () => timeLeft(),
-    });
+    };
   }
 
   /** Writes a PostgreSQL table to S3 as parts in key order, resumable by cursor (export-postgres.ts). */
@@ -148,6 +181,7 @@ export class TransformClient {
   /** Closes the database connection (tests; Lambda keeps it for the container's life). */
   async close(): Promise<void> {
     await this.#postgres?.close();
+    await this.#mysql?.close();
   }
 
   /** Builds the S3 client the kit's way (traced when tracing is on). */

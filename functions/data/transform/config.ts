@@ -15,6 +15,17 @@ export const LOAD_POSTGRES = {
   defaultDatabase: 'postgres',
 } as const satisfies EngineFacts;
 
+/** MySQL/MariaDB as load-mysql's target: the `MYSQL_*` settings the MySQL connector reads. */
+export const LOAD_MYSQL = {
+  name: 'MySQL',
+  prefix: 'MYSQL',
+  schemes: ['mysql', 'mariadb'],
+  engine: /mysql|mariadb/,
+  defaultPort: 3306,
+  defaultUser: 'root',
+  defaultDatabase: '',
+} as const satisfies EngineFacts;
+
 import type { TransformOptions } from './client.ts';
 
 /**
@@ -70,6 +81,18 @@ export const TransformConfig = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}(?:\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/)
     .default('circle_load_parts')
     .describe('Table listing each loaded part (load_id, part, rows); created on first use'),
+  ...sqlSettings(LOAD_MYSQL, {
+    statementTimeout:
+      "Server-side statement timeout of load-mysql's session (`max_statement_time` on MariaDB; each multi-row INSERT must finish within it); unset MYSQL_SECRET and MYSQL_URL: no database, load-mysql answers 500",
+  }),
+  TRANSFORM_MYSQL_PART_RECORDS: envInteger(10_000, { min: 1, max: 1_000_000 }).describe(
+    'Input records per load-mysql part: one transaction of multi-row INSERTs each, named in the manifest table',
+  ),
+  TRANSFORM_MYSQL_MANIFEST_TABLE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}(?:\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/)
+    .default('circle_load_parts')
+    .describe('MySQL table listing each part load-mysql loaded (load_id, part, rows); created on first use'),
   TRANSFORM_MAX_OUTPUT_BYTES: envInteger(5_368_709_120, { min: 1_024, max: 53_687_091_200 }).describe(
     'Largest output object one request may write (bytes); past it the request fails with 413',
   ),
@@ -112,6 +135,19 @@ export function clientOptions(config: TransformSettings): TransformOptions {
             connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
             readOnly: config.PG_READ_ONLY,
             applicationName: 'circle-core-transform',
+          },
+    mysqlPartRecords: config.TRANSFORM_MYSQL_PART_RECORDS,
+    mysqlManifestTable: config.TRANSFORM_MYSQL_MANIFEST_TABLE,
+    mysql:
+      config.MYSQL_SECRET === undefined && config.MYSQL_URL === undefined
+        ? undefined
+        : {
+            credentials: credentialsFromSettings(config, LOAD_MYSQL),
+            ssl: config.MYSQL_SSL,
+            statementTimeoutMs: config.MYSQL_STATEMENT_TIMEOUT_MS,
+            connectTimeoutMs: config.MYSQL_CONNECT_TIMEOUT_MS,
+            readOnly: config.MYSQL_READ_ONLY,
+            maxRows: config.MYSQL_MAX_ROWS,
           },
   };
 }

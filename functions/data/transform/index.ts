@@ -9,6 +9,8 @@ import { clientOptions, TransformConfig } from './config.ts';
 import {
   ExportPostgresInput,
   ExportPostgresOutput,
+  LoadMysqlInput,
+  LoadMysqlOutput,
   LoadPostgresInput,
   LoadPostgresOutput,
   TestExpressionInput,
@@ -25,7 +27,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'transform',
-  version: '1.2.0',
+  version: '1.3.0',
   config: TransformConfig,
   setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
   operations: (op) => ({
@@ -47,6 +49,15 @@ export const connector = defineConnector({
       output: LoadPostgresOutput,
       measures: (output) => ({ rowsLoaded: output.rowsLoaded, recordsRejected: output.rejectedCount }),
       run: (input, { client }) => client.loadPostgres(input),
+    }),
+    'load-mysql': op({
+      effect: 'write',
+      description:
+        'Inserts the records of an S3 object (NDJSON, CSV, Parquet) into a MySQL/MariaDB table with batched multi-row INSERTs, part by part, resumable by loadId, with a manifest',
+      input: LoadMysqlInput,
+      output: LoadMysqlOutput,
+      measures: (output) => ({ rowsLoaded: output.rowsLoaded, recordsRejected: output.rejectedCount }),
+      run: (input, { client }) => client.loadMysql(input),
     }),
     'export-postgres': op({
       effect: 'write',

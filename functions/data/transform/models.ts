@@ -213,6 +213,33 @@ export const LoadPostgresOutput = z.object({
 });
 export type LoadPostgresOutput = z.output<typeof LoadPostgresOutput>;
 
+export const LoadMysqlInput = LoadPostgresInput.extend({
+  table: z
+    .string()
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_]{0,63}(?:\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/,
+      'expected table or database.table (letters, digits, _)',
+    )
+    .describe('The table rows are inserted into (it must exist), e.g. "orders"'),
+  outputSchema: RecordSchemaSpec.optional().describe('Schema every row must match before it is inserted'),
+  partRecords: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe(
+      'Input records per part (one transaction of multi-row INSERTs); default TRANSFORM_MYSQL_PART_RECORDS',
+    ),
+});
+export type LoadMysqlInput = z.output<typeof LoadMysqlInput>;
+
+export const LoadMysqlOutput = LoadPostgresOutput.extend({
+  partsLoaded: z.number().int().nonnegative().describe('Parts inserted by this call'),
+  rowsLoaded: z.number().int().nonnegative().describe('Rows inserted by this call'),
+});
+export type LoadMysqlOutput = z.output<typeof LoadMysqlOutput>;
+
 export const ExportPostgresInput = z.strictObject({
   table: LoadPostgresInput.shape.table.describe('The table to export, e.g. "orders"'),
   keyColumn: Identifier.describe(

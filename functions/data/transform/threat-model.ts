@@ -5,10 +5,11 @@ export const threatModel = defineThreatModel({
   reaches: [
     'The data bucket (TRANSFORM_BUCKET) and the buckets in TRANSFORM_ALLOWED_BUCKETS, over HTTPS with its own role: it reads the claim-check objects a request names and writes output objects; any other bucket named in a request is refused (403) before a call.',
     'For load-postgres, the PostgreSQL database its own secret names (PG_SECRET), over TLS with verify-full: it creates its manifest table there and copies rows into the table a request names (its database user decides which tables that can be).',
+    'For load-mysql, the MySQL/MariaDB database its own secret names (MYSQL_SECRET), over TLS with verify-full: it creates its manifest table there and inserts rows (bound parameters only) into the table a request names.',
     'Its own dead-letter queue and its idempotency records. No network beyond S3 and that database: JSONata expressions run in process and have no access to the network, the file system, the environment or the process.',
   ],
   stores: [
-    'Rows it loads into the target table, and one manifest row per loaded part (load id, part, rows, time) in TRANSFORM_PG_MANIFEST_TABLE.',
+    'Rows it loads into the target table, and one manifest row per loaded part (load id, part, rows, time) in TRANSFORM_PG_MANIFEST_TABLE or TRANSFORM_MYSQL_MANIFEST_TABLE.',
     'Output objects in the bucket a request names (default under TRANSFORM_OUTPUT_PREFIX, named after the correlation id); nothing else. Logs carry counts, never records.',
   ],
   threats: {
