@@ -17,7 +17,7 @@ const WRITES: Record<ConnectorName, string[]> = {
   postgres: ['execute', 'insert-rows'],
   mysql: ['execute', 'insert-rows'],
   slack: ['post-message', 'update-message'],
-  github: ['comment-on-issue', 'create-issue'],
+  github: ['add-labels', 'comment-on-issue', 'create-issue'],
   jira: ['comment-on-issue', 'create-issue', 'transition-issue', 'update-issue'],
   pagerduty: [
     'acknowledge-alert',

@@ -385,6 +385,7 @@ function samplesFor(
       'list-issues': { ...REPO },
       'get-file': { ...REPO, path: 'README.md' },
       'sync-issues': { ...REPO },
+      'add-labels': { ...REPO, issueNumber: 1, labels: ['probe'] },
     },
     jira: {
       'create-issue': { project: 'OPS', title: 'Probe' },
