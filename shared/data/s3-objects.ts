@@ -16,7 +16,14 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { type AwsCallTarget, type AwsErrorTable, awsCall, UnexpectedResponseError } from '@circle-core/core';
+import {
+  type AwsCallTarget,
+  type AwsErrorTable,
+  awsCall,
+  ForbiddenError,
+  PayloadTooLargeError,
+  UnexpectedResponseError,
+} from '@circle-core/core';
 
 /**
  * What S3's errors mean for objects read and written by the data helpers
@@ -24,9 +31,10 @@ import { type AwsCallTarget, type AwsErrorTable, awsCall, UnexpectedResponseErro
  * credentials are the core's shared rows.
  */
 export const S3_OBJECT_ERRORS: AwsErrorTable = {
-  NoSuchBucket: 'not-found',
-  NoSuchKey: 'not-found',
-  NotFound: 'not-found',
+  NoSuchBucket: { kind: 'not-found', says: 'is in a bucket that does not exist' },
+  NoSuchKey: { kind: 'not-found', says: 'does not exist' },
+  // HeadObject's 404 has no body, so no code: the object or its bucket is missing.
+  NotFound: { kind: 'not-found', says: 'does not exist' },
   NoSuchUpload: 'conflict',
   PreconditionFailed: 'conflict',
   InvalidRange: 'validation',
@@ -58,6 +66,31 @@ export function s3ObjectTarget(action: string, bucket: string, key?: string): Aw
   };
 }
 
+/**
+ * The bucket a request names (or, named none, the first allowed), refused with a 403 unless `setting`
+ * (the environment variable listing the allowed buckets) names it: checked before any call to S3.
+ *
+ * @example
+ * ```ts
+ * const bucket = allowedBucket(ref.bucket, options.buckets, 'SES_ATTACHMENT_BUCKETS', { pointer: '/source' });
+ * ```
+ */
+export function allowedBucket(
+  requested: string | undefined,
+  allowed: readonly string[],
+  setting: string,
+  details?: Record<string, unknown>,
+): string {
+  const bucket = requested ?? allowed[0];
+  if (bucket === undefined) {
+    throw new ForbiddenError(`S3 objects are off: ${setting} is empty`, details && { details });
+  }
+  if (!allowed.includes(bucket)) {
+    throw new ForbiddenError(`Bucket "${bucket}" is not one of ${setting}`, details && { details });
+  }
+  return bucket;
+}
+
 /** Where one object is, and how calls on it are named and mapped. */
 export interface S3ObjectAddress {
   s3: S3Client;
@@ -73,6 +106,18 @@ export interface S3ObjectAddress {
 export const DEFAULT_RANGE_BYTES = 8 * 1024 * 1024;
 /** Default size of one uploaded part (S3's minimum for all parts but the last is 5 MiB). */
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+
+/** Bytes the reads sharing it may take in all (one message's attachments, say); beyond, a 413. */
+export interface ReadBudget {
+  used: number;
+  readonly maxBytes: number;
+}
+
+function spend(budget: ReadBudget | undefined, bytes: number): void {
+  if (budget === undefined) return;
+  if (budget.used + bytes > budget.maxBytes) throw new PayloadTooLargeError(budget.maxBytes);
+  budget.used += bytes;
+}
 
 async function readAll(body: unknown): Promise<Buffer> {
   if (body === undefined || body === null) return Buffer.alloc(0);
@@ -91,13 +136,13 @@ async function readAll(body: unknown): Promise<Buffer> {
  */
 export async function headObject(
   address: S3ObjectAddress,
-): Promise<{ size: number; etag: string | undefined }> {
+): Promise<{ size: number; etag: string | undefined; contentType: string | undefined }> {
   const response = await awsCall(
     { ...address.target('HeadObject'), timeoutMs: address.timeoutMs },
     (abortSignal) =>
       address.s3.send(new HeadObjectCommand({ Bucket: address.bucket, Key: address.key }), { abortSignal }),
   );
-  return { size: response.ContentLength ?? 0, etag: response.ETag };
+  return { size: response.ContentLength ?? 0, etag: response.ETag, contentType: response.ContentType };
 }
 
 /**
@@ -125,6 +170,14 @@ export async function readRange(address: S3ObjectAddress, start: number, end: nu
   });
 }
 
+/** How an object is read: from where, in ranges of what size, counted against which budget. */
+export interface ReadOptions {
+  start?: number;
+  rangeBytes?: number;
+  /** Refused with a 413 before the first range when the object would not fit what is left of it. */
+  budget?: ReadBudget;
+}
+
 /**
  * The object's bytes from `start`, range by range: at most one range in memory at a time.
  *
@@ -135,12 +188,45 @@ export async function readRange(address: S3ObjectAddress, start: number, end: nu
  */
 export async function* readObject(
   address: S3ObjectAddress,
-  options: { start?: number; rangeBytes?: number } = {},
+  options: ReadOptions = {},
 ): AsyncGenerator<Buffer> {
   const { size } = await headObject(address);
+  yield* readRanges(address, size, options);
+}
+
+/**
+ * A whole (small) object in memory with its content type: an attachment, a document, a source.
+ *
+ * @example
+ * ```ts
+ * const { bytes, contentType } = await readObjectBytes(address, { budget: { used: 0, maxBytes: 10_485_760 } });
+ * ```
+ */
+export async function readObjectBytes(
+  address: S3ObjectAddress,
+  options: ReadOptions = {},
+): Promise<{ bytes: Buffer; contentType: string | undefined }> {
+  const { size, contentType } = await headObject(address);
+  const chunks: Buffer[] = [];
+  for await (const chunk of readRanges(address, size, options)) chunks.push(chunk);
+  return { bytes: Buffer.concat(chunks), contentType };
+}
+
+async function* readRanges(
+  address: S3ObjectAddress,
+  size: number,
+  options: ReadOptions,
+): AsyncGenerator<Buffer> {
+  const start = options.start ?? 0;
+  const budget = options.budget;
+  if (budget !== undefined && budget.used + Math.max(0, size - start) > budget.maxBytes) {
+    throw new PayloadTooLargeError(budget.maxBytes);
+  }
   const rangeBytes = options.rangeBytes ?? DEFAULT_RANGE_BYTES;
-  for (let offset = options.start ?? 0; offset < size; offset += rangeBytes) {
-    yield await readRange(address, offset, Math.min(size, offset + rangeBytes));
+  for (let offset = start; offset < size; offset += rangeBytes) {
+    const bytes = await readRange(address, offset, Math.min(size, offset + rangeBytes));
+    spend(budget, bytes.length);
+    yield bytes;
   }
 }
 

@@ -9,17 +9,15 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
-  awsCall,
   ConflictError,
   type ConnectorError,
   createAwsClient,
   ForbiddenError,
   NotFoundError,
-  PayloadTooLargeError,
   TimeoutError,
   ValidationError,
 } from '@circle-core/core';
@@ -29,6 +27,7 @@ import {
   type DuckDBPreparedStatement,
   ResultReturnType,
 } from '@duckdb/node-api';
+import { allowedBucket, readObject, type S3ObjectAddress, s3ObjectTarget } from '#shared/data/s3-objects.ts';
 import type { WarehouseQuery, WarehouseQueryCapability } from '#shared/interfaces/warehouse-query.ts';
 import {
   type ColumnKind,
@@ -87,15 +86,8 @@ interface Entry {
   expiresAt: number;
 }
 
-/** S3's answers when fetching a source. */
 /** How often a stop is repeated while the query has not yet noticed it. */
 const INTERRUPT_REPEAT_MS = 20;
-
-const S3_SOURCE_ERRORS = {
-  NoSuchKey: { kind: 'not-found', says: 'does not exist' },
-  NoSuchBucket: { kind: 'not-found', says: 'is in a bucket that does not exist' },
-  AccessDenied: { kind: 'forbidden', hint: "the function's role may not read it" },
-} as const;
 
 const EXTENSION: Record<SourceFormat, string> = { csv: '.csv', ndjson: '.ndjson', parquet: '.parquet' };
 
@@ -359,9 +351,7 @@ export class DuckDbClient implements WarehouseQuery {
     const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(source.url) as RegExpExecArray;
     const bucket = match[1] as string;
     const key = match[2] as string;
-    if (!this.#options.sourceBuckets.includes(bucket)) {
-      throw new ForbiddenError(`Bucket "${bucket}" is not one of DUCKDB_SOURCE_BUCKETS`);
-    }
+    allowedBucket(bucket, this.#options.sourceBuckets, 'DUCKDB_SOURCE_BUCKETS');
     const gz = key.toLowerCase().endsWith('.gz') ? '.gz' : '';
     const path = join(this.#sourcesDirectory, `${fileName}${gz}`);
     files.push(path);
@@ -369,30 +359,15 @@ export class DuckDbClient implements WarehouseQuery {
       endpoint: this.#options.s3Endpoint,
       extra: { forcePathStyle: this.#options.s3ForcePathStyle },
     });
-    const s3 = await this.#s3;
-    const max = this.#options.sourceMaxBytes;
-    await awsCall(
-      {
-        service: 'S3',
-        action: 'GetObject',
-        resource: `object "${key}" in bucket "${bucket}"`,
-        callerInput: true,
-        table: S3_SOURCE_ERRORS,
-        timeoutMs: this.#options.s3TimeoutMs,
-      },
-      async (abortSignal) => {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
-        if ((out.ContentLength ?? 0) > max) throw new PayloadTooLargeError(max);
-        let seen = 0;
-        const cap = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            seen += chunk.length;
-            done(seen > max ? new PayloadTooLargeError(max) : null, chunk);
-          },
-        });
-        await pipeline(out.Body as Readable, cap, createWriteStream(path), { signal: abortSignal });
-      },
-    );
+    const address: S3ObjectAddress = {
+      s3: await this.#s3,
+      bucket,
+      key,
+      timeoutMs: this.#options.s3TimeoutMs,
+      target: (action) => s3ObjectTarget(action, bucket, key),
+    };
+    const budget = { used: 0, maxBytes: this.#options.sourceMaxBytes };
+    await pipeline(Readable.from(readObject(address, { budget })), createWriteStream(path));
     return path;
   }
 

@@ -6,8 +6,7 @@
  * Attachments and raw messages are S3 objects (claim check), read with the function's role from the
  * allowed buckets only, within one byte budget per message.
  */
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   type Attachment,
   CreateEmailTemplateCommand,
@@ -23,12 +22,11 @@ import {
   awsErrorName,
   ConnectorError,
   createAwsClient,
-  ForbiddenError,
   NotFoundError,
-  PayloadTooLargeError,
   parseInput,
   ValidationError,
 } from '@circle-core/core';
+import { allowedBucket, type ReadBudget, readObjectBytes, s3ObjectTarget } from '#shared/data/s3-objects.ts';
 import { refuseCapability, requireCapability } from '#shared/interfaces/capabilities.ts';
 import type { Notifier, NotifierCapability } from '#shared/interfaces/notifier.ts';
 import type {
@@ -40,7 +38,7 @@ import type {
   UpdateMessageInput,
   UpdateMessageOutput,
 } from '#shared/models/notifier.ts';
-import { S3_CLAIM_ERRORS, sesTarget } from './errors.ts';
+import { sesTarget } from './errors.ts';
 import {
   type Account,
   type AttachmentRef,
@@ -141,7 +139,7 @@ export class SesMailer implements Notifier {
   }
 
   async sendRawEmail(input: SendRawEmailInput): Promise<SendEmailOutput> {
-    const data = await this.#read(input.source, { used: 0 }, '/source');
+    const data = await this.#read(input.source, '/source');
     return this.#send(input, 'the raw message', { Raw: { Data: data } }, input.to === undefined);
   }
 
@@ -262,7 +260,7 @@ export class SesMailer implements Notifier {
   }
 
   async #attachments(refs: AttachmentRef[] | undefined): Promise<Attachment[]> {
-    const budget = { used: 0 };
+    const budget: ReadBudget = { used: 0, maxBytes: this.#options.attachmentMaxBytes };
     const out: Attachment[] = [];
     for (const [index, ref] of (refs ?? []).entries()) {
       const pointer = `/attachments/${index}`;
@@ -280,57 +278,37 @@ export class SesMailer implements Notifier {
     return out;
   }
 
-  async #read(ref: { bucket?: string | undefined; key: string }, budget: { used: number }, pointer: string) {
+  async #read(ref: { bucket?: string | undefined; key: string }, pointer: string) {
+    const budget: ReadBudget = { used: 0, maxBytes: this.#options.attachmentMaxBytes };
     return (await this.#object(ref, budget, pointer)).bytes;
   }
 
   /** One S3 object, from an allowed bucket, counted against the message's byte budget. */
   async #object(
     ref: { bucket?: string | undefined; key: string },
-    budget: { used: number },
+    budget: ReadBudget,
     pointer: string,
   ): Promise<{ bytes: Uint8Array; contentType: string | undefined }> {
-    const allowed = this.#options.attachmentBuckets;
-    const bucket = ref.bucket ?? allowed[0];
-    if (bucket === undefined) {
-      throw new ForbiddenError('S3 objects are off: SES_ATTACHMENT_BUCKETS is empty', {
-        details: { pointer },
-      });
-    }
-    if (!allowed.includes(bucket)) {
-      throw new ForbiddenError(`Bucket "${bucket}" is not one of SES_ATTACHMENT_BUCKETS`, {
-        details: { pointer },
-      });
-    }
+    const bucket = allowedBucket(ref.bucket, this.#options.attachmentBuckets, 'SES_ATTACHMENT_BUCKETS', {
+      pointer,
+    });
     this.#s3 ??= await createAwsClient(S3Client, 'ses', {
       connectionTimeoutMs: Math.min(this.#options.timeoutMs, 3_000),
       requestTimeoutMs: this.#options.timeoutMs,
       maxAttempts: this.#options.maxAttempts,
       extra: { forcePathStyle: this.#options.s3ForcePathStyle },
     });
-    const s3 = this.#s3;
-    const max = this.#options.attachmentMaxBytes;
-    return awsCall(
+    const read = await readObjectBytes(
       {
-        service: 'S3',
-        action: 'GetObject',
-        table: S3_CLAIM_ERRORS,
-        resource: `object "${ref.key}" in bucket "${bucket}"`,
-        callerInput: true,
+        s3: this.#s3,
+        bucket,
+        key: ref.key,
         timeoutMs: this.#options.timeoutMs,
+        target: (action) => s3ObjectTarget(action, bucket, ref.key),
       },
-      async (abortSignal) => {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: ref.key }), { abortSignal });
-        if (budget.used + (out.ContentLength ?? 0) > max) throw new PayloadTooLargeError(max);
-        const chunks: Buffer[] = [];
-        for await (const chunk of out.Body as Readable) {
-          budget.used += (chunk as Buffer).length;
-          if (budget.used > max) throw new PayloadTooLargeError(max);
-          chunks.push(chunk as Buffer);
-        }
-        return { bytes: new Uint8Array(Buffer.concat(chunks)), contentType: out.ContentType };
-      },
+      { budget },
     );
+    return { bytes: new Uint8Array(read.bytes), contentType: read.contentType };
   }
 
   #call<T>(action: string, what: string, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {

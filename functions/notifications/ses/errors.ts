@@ -1,7 +1,7 @@
 /**
  * Amazon SES v2's rows for the core's AWS error map (the SES API Reference's errors by the SDK's exception
- * names), S3's rows for attachments read by claim check, and the call targets naming the resource in every
- * message. Throttling (TooManyRequestsException), timeouts, 5xx, credentials and network failures are the
+ * names) and the call targets naming the resource in every message (attachments read by claim check use the
+ * data kit's S3 rows, shared/data/s3-objects.ts). Throttling (TooManyRequestsException), timeouts, 5xx, credentials and network failures are the
  * shared rows.
  */
 import type { AwsCallTarget, AwsErrorTable } from '@circle-core/core';
@@ -28,13 +28,6 @@ export const SES_ERRORS: AwsErrorTable = {
     kind: 'configuration',
     hint: 'the role needs ses:SendEmail on the sender identity and on SES_CONFIGURATION_SET',
   },
-};
-
-/** An attachment or raw message read from S3 (GetObject). */
-export const S3_CLAIM_ERRORS: AwsErrorTable = {
-  NoSuchKey: { kind: 'not-found', says: 'does not exist' },
-  NoSuchBucket: { kind: 'not-found', says: 'is in a bucket that does not exist' },
-  AccessDenied: { kind: 'forbidden', hint: "the function's role may not read it" },
 };
 
 /**
