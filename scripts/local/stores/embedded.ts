@@ -144,7 +144,8 @@ export async function startDynamo(options: {
 }
 
 /**
- * Starts PGlite (in memory, or persisted in `directory`) behind the PostgreSQL wire protocol.
+ * Starts PGlite (in memory, or persisted in `directory`) behind the PostgreSQL wire protocol, with
+ * `COPY ... FROM STDIN` (see `pglite-copy.ts`).
  *
  * @example
  * ```ts
@@ -152,22 +153,21 @@ export async function startDynamo(options: {
  * ```
  */
 export async function startPostgres(options: { directory: string | undefined }): Promise<EmbeddedStore> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const { StagingPGlite, servePglite } = await import('./pglite-copy.ts');
   // pgvector is loaded for the pgvector connector; `create extension vector` then works as on RDS.
   const { vector } = await import('@electric-sql/pglite-pgvector');
   const extensions = { vector };
   const db =
     options.directory === undefined
-      ? await PGlite.create({ extensions })
-      : await PGlite.create(options.directory, { extensions });
+      ? new StagingPGlite({ extensions })
+      : new StagingPGlite(options.directory, { extensions });
+  await db.waitReady;
   // Connection pools open several connections; PGlite still runs one query at a time.
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 32 });
-  await server.start();
+  const endpoint = await servePglite(db, { port: 0, maxConnections: 32 });
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
+    url: `postgres://postgres@${endpoint.address}/postgres`,
     close: async () => {
-      await server.stop();
+      await endpoint.close();
       await db.close();
     },
   };
