@@ -2,7 +2,9 @@
  * `npm run bench [-- --short] [--out-dir bench] [--compare-core <checkout>]`: builds the variants like
  * production, measures warm cost, cold start, Secrets Manager calls, connection reuse, tracing on and off
  * and bundle sizes side by side in one run, plus the messaging connectors' publish throughput beside their
- * providers' raw clients (`harness/throughput.ts`), and writes `bench/results.json` and `bench/RESULTS.md`.
+ * providers' raw clients (`harness/throughput.ts`), the transform connector's S3 CSV -> PostgreSQL COPY
+ * beside `psql \copy` and the 1 GB streaming run's memory (`harness/copy.ts`), and writes
+ * `bench/results.json` and `bench/RESULTS.md`.
  * `--short` is the CI mode (every figure, fewer samples); `--smoke` only proves the script works (tests);
  * `--skip-functions` leaves the repository's functions out (their build, cold starts and sizes);
  * `--baseline <checkout>` also builds that checkout's functions with its own scripts and cold-starts them in
@@ -14,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSecretsManagerFake } from '../../test/fakes/secrets-manager.ts';
 import type {
+  BulkLoadResult,
   ComponentsResult,
   ComponentsTask,
   ThroughputResult,
@@ -72,6 +75,14 @@ const settings = {
   secret_max_age_run_ms: pick(2_700, 1_100, 300),
   throughput_messages: 1_000,
   throughput_rounds: pick(5, 3, 1),
+  bulk_load_rows: pick(1_000_000, 1_000_000, 20_000),
+  bulk_load_rounds: pick(5, 3, 1),
+  bulk_load_stream_mib: pick(1024, 1024, 20),
+};
+/** The bulk load's PostgreSQL: the tests' override, when set (test/peers/postgres.ts). */
+const pgTestUrl = (): Record<string, string> => {
+  const url = process.env['CIRCLE_TEST_PG_URL'];
+  return url === undefined ? {} : { CIRCLE_TEST_PG_URL: url };
 };
 const outDir = resolve(root, values['out-dir']);
 const work = join(outDir, 'out');
@@ -339,6 +350,23 @@ try {
     timeoutMs: 300_000,
   });
 
+  progress(
+    `bulk load: ${settings.bulk_load_rows} CSV rows S3 -> PostgreSQL beside psql, ${settings.bulk_load_stream_mib} MiB streamed`,
+  );
+  // From source, as throughput.ts: it imports the transform connector and starts the local S3 store.
+  const bulkLoad = await runChild<BulkLoadResult>({
+    script: join(root, 'scripts', 'bench', 'harness', 'copy.ts'),
+    task: {
+      rows: settings.bulk_load_rows,
+      rounds: settings.bulk_load_rounds,
+      streamMib: settings.bulk_load_stream_mib,
+    },
+    env: { PATH: process.env['PATH'] ?? '', ...pgTestUrl() },
+    stderrFile: join(logsDir, 'bulk-load.stderr'),
+    // The 1 GiB streaming run took 13 minutes on this machine under load.
+    timeoutMs: 7_200_000,
+  });
+
   const results = composeResults({
     mode,
     settings,
@@ -362,6 +390,7 @@ try {
     layerZodLocales: built.layer.zodLocales,
     hasAlternative: built.alternative !== undefined,
     throughput,
+    bulkLoad,
   });
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -116,6 +116,8 @@ try {
       baselineRssMiB: Math.round(baseline / 1048576),
       peakRssMiB: Math.round(peak / 1048576),
       peakOverBaselineMiB: Math.round((peak - baseline) / 1048576),
+      // The kernel's count (getrusage, KiB on Linux): the process's highest RSS, generation included.
+      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     }),
   );
 } finally {

@@ -122,6 +122,31 @@ describe('Script: scripts/bench/run.ts', () => {
       expect(markdown).toContain('## Messaging publish throughput');
     });
 
+    it('measures the transform bulk load beside psql \\copy as a ratio, and the memory of the streaming run', () => {
+      // Prepare
+      const bulkLoad = results['bulk_load'] as {
+        copy: Record<string, number | undefined> & { reason?: string };
+        stream: Record<string, number | undefined> & { reason?: string };
+      };
+      // Act
+      const { copy, stream } = bulkLoad;
+      // Assess: the smoke sizes; both sides loaded every row (the harness checks the counts) at a rate.
+      expect(copy.reason).toBeUndefined();
+      expect(copy).toMatchObject({ rows: 20_000, rounds: 1, part_records: 10_000 });
+      expect(copy['connector_rows_per_second']).toBeGreaterThan(0);
+      expect(copy['psql_rows_per_second']).toBeGreaterThan(0);
+      expect(copy['ratio']).toBeCloseTo(
+        (copy['connector_rows_per_second'] ?? 0) / (copy['psql_rows_per_second'] ?? 1),
+        1,
+      );
+      expect(stream.reason).toBeUndefined();
+      expect(stream['input_mib']).toBe(20);
+      expect(stream['rows']).toBeGreaterThan(200_000);
+      expect(stream['peak_rss_mib']).toBeGreaterThanOrEqual(stream['baseline_rss_mib'] ?? 0);
+      expect(stream['max_rss_mib']).toBeGreaterThanOrEqual(stream['peak_rss_mib'] ?? 0);
+      expect(markdown).toContain('## Bulk load: S3 CSV -> PostgreSQL COPY, and streaming memory');
+    });
+
     it('counts one Secrets Manager call per container and one connection for sequential calls', () => {
       // Assess
       expect(results['secrets_calls_per_1000']).toBe(1);

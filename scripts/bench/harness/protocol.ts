@@ -130,3 +130,50 @@ export interface ThroughputResult {
   ratio?: number;
   reason?: string;
 }
+
+/** `copy.ts`: rows of the CSV loaded per round, rounds per side, MiB of CSV for the streaming run. */
+export interface CopyTask {
+  rows: number;
+  rounds: number;
+  streamMib: number;
+}
+
+/** S3 CSV -> PostgreSQL: the transform connector's load-postgres beside `psql \copy` of the same file. */
+export interface CopyResult {
+  rows: number;
+  /** 0 when not measured (see `reason`). */
+  rounds: number;
+  /** Input records per part: one COPY and one transaction each. */
+  part_records: number;
+  csv_bytes: number;
+  /** Medians over the rounds. */
+  connector_seconds?: number;
+  psql_seconds?: number;
+  connector_rows_per_second?: number;
+  psql_rows_per_second?: number;
+  /** connector / psql rows per second: 1 is parity, below 1 the connector was slower. */
+  ratio?: number;
+  reason?: string;
+}
+
+/** The streaming readers and writers on a large CSV file (scripts/data/stream-memory.ts). */
+export interface StreamMemoryResult {
+  input_mib: number;
+  heap_cap_mib: number;
+  rows?: number;
+  seconds?: number;
+  rows_per_second?: number;
+  output_mib?: number;
+  /** RSS before the streaming started, and the highest sampled (every 50 ms) during it. */
+  baseline_rss_mib?: number;
+  peak_rss_mib?: number;
+  /** The process's max RSS as the kernel counts it (getrusage), input generation included. */
+  max_rss_mib?: number;
+  reason?: string;
+}
+
+/** What `copy.ts` answers: the COPY comparison and the streaming run. */
+export interface BulkLoadResult {
+  copy: CopyResult;
+  stream: StreamMemoryResult;
+}

@@ -296,6 +296,59 @@ function throughputSection(r: BenchResults): string {
   ].join('\n');
 }
 
+/** The transform connector's S3 CSV -> PostgreSQL COPY beside psql \copy, and the streaming run's memory (bulkLoad). */
+export function bulkLoadSection(r: BenchResults): string {
+  const bulkLoad = r.bulk_load;
+  if (bulkLoad === undefined) return '';
+  const { copy, stream } = bulkLoad;
+  const count = (n: number | undefined): string => (n === undefined ? 'n/a' : n.toLocaleString('en-US'));
+  const copyRows =
+    copy.ratio === undefined
+      ? [[count(copy.rows), copy.reason ?? 'not measured', '', '', '', '']]
+      : [
+          [
+            count(copy.rows),
+            `${(copy.csv_bytes / 1048576).toFixed(1)} MiB`,
+            `${count(copy.connector_rows_per_second)} (${copy.connector_seconds} s)`,
+            `${count(copy.psql_rows_per_second)} (${copy.psql_seconds} s)`,
+            times(copy.ratio),
+            copy.rounds,
+          ],
+        ];
+  const streamRow =
+    stream.rows === undefined
+      ? [[`${stream.input_mib} MiB`, stream.reason ?? 'not measured', '', '', '', '']]
+      : [
+          [
+            `${stream.input_mib} MiB CSV -> ${stream.output_mib} MiB NDJSON`,
+            count(stream.rows),
+            `${count(stream.rows_per_second)} (${stream.seconds} s)`,
+            `${stream.baseline_rss_mib} MiB`,
+            `${stream.peak_rss_mib} MiB`,
+            `${stream.max_rss_mib ?? 'n/a'} MiB`,
+          ],
+        ];
+  return [
+    '## Bulk load: S3 CSV -> PostgreSQL COPY, and streaming memory',
+    '',
+    "Rows per second loading one CSV object of orders (6 columns) from the local stack's S3 store (s3rver)",
+    "into the machine's PostgreSQL through the Data Transform connector's `load-postgres` (its Lambda",
+    `handler: ranged reads, CSV parse, no mapping, COPY FROM STDIN per part of ${count(copy.part_records)} records, each part`,
+    'its own transaction with its manifest row), beside `psql \\copy` of the same file into a table of the',
+    'same shape (bigint primary key, text, numeric, timestamptz), in the same rounds, alternating which goes',
+    'first (medians). Ratio: connector / psql; 1.00x is parity.',
+    '',
+    table(['rows', 'CSV', 'connector rows/s', 'psql rows/s', 'ratio', 'rounds'], copyRows),
+    '',
+    `Memory: \`scripts/data/stream-memory.ts --no-expression\` in its own process under a ${stream.heap_cap_mib} MiB heap cap`,
+    "(the shared/data CSV reader and NDJSON writer between two files; the connector's S3 path adds one 8 MiB",
+    "range and one 8 MiB part). RSS before the run, the highest sampled during it, and the process's max RSS",
+    'as the kernel counts it (input generation included).',
+    '',
+    table(['input', 'rows', 'rows/s', 'RSS before', 'peak RSS', 'max RSS'], streamRow),
+  ].join('\n');
+}
+
 function tracingSection(r: BenchResults): string {
   const rows = ['stock-http', 'core-http'].map((id) => {
     const traced = `${id}-traced`;
@@ -626,6 +679,7 @@ export function renderMarkdown(r: BenchResults): string {
     probesSection(r),
     '',
     ...(r.throughput === undefined ? [] : [throughputSection(r), '']),
+    ...(r.bulk_load === undefined ? [] : [bulkLoadSection(r), '']),
     sizesSection(r),
     '',
     ...alternative,

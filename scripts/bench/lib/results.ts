@@ -2,7 +2,7 @@
  * Turns the measurements into the named figures of `bench/results.json` and checks them against the
  * budgets of the design notes (DESIGN.md, "Budgets").
  */
-import type { ComponentCost, ThroughputResult } from '../harness/protocol.ts';
+import type { BulkLoadResult, ComponentCost, ThroughputResult } from '../harness/protocol.ts';
 import type { ColdOutcome } from './cold.ts';
 import type { ConnectionsFigures, SecretsFigures } from './probes.ts';
 import { median, round } from './stats.ts';
@@ -151,6 +151,8 @@ export interface BenchResults {
   readonly budgets: readonly BudgetCheck[];
   /** Messaging connectors' publish throughput beside their providers' raw clients (issue 14). */
   readonly throughput?: readonly ThroughputResult[];
+  /** S3 CSV -> PostgreSQL COPY by the transform connector beside psql \copy, and the 1 GB streaming run (issue 15). */
+  readonly bulk_load?: BulkLoadResult;
 }
 
 /** Ratio name -> [numerator variant, denominator variant], computed within each round. */
@@ -235,6 +237,8 @@ export interface Measurements {
   readonly hasAlternative: boolean;
   /** Messaging connectors' publish throughput beside their providers' raw clients. */
   readonly throughput?: readonly ThroughputResult[];
+  /** The transform connector's bulk load beside psql, and the streaming run's memory. */
+  readonly bulkLoad?: BulkLoadResult;
 }
 
 function need(value: number | undefined, name: string): number {
@@ -523,6 +527,7 @@ export function composeResults(m: Measurements): BenchResults {
     layer_zod_locales: m.layerZodLocales,
     budgets,
     ...(m.throughput === undefined ? {} : { throughput: m.throughput }),
+    ...(m.bulkLoad === undefined ? {} : { bulk_load: m.bulkLoad }),
   };
   const alternativeCold =
     m.cold.variants['core-alt-secret'] === undefined
