@@ -41,11 +41,15 @@ import {
   type ConnectionOptions as MysqlConnectionOptions,
 } from '#shared/sql/mysql-connection.ts';
 import { type ConnectionOptions, PostgresConnection } from '#shared/sql/postgres-connection.ts';
+import { exportMysql } from './export-mysql.ts';
+import type { ExportContext } from './export-parts.ts';
 import { exportPostgres } from './export-postgres.ts';
 import { loadMysql } from './load-mysql.ts';
 import type { LoadContext, LoadInput } from './load-parts.ts';
 import { loadPostgres } from './load-postgres.ts';
 import {
+  type ExportMysqlInput,
+  type ExportMysqlOutput,
   type ExportPostgresInput,
   type ExportPostgresOutput,
   type LoadMysqlInput,
@@ -169,13 +173,23 @@ export class TransformClient {
     input: ExportPostgresInput,
     timeLeft: () => number = remainingTimeMs,
   ): Promise<ExportPostgresOutput> {
-    return exportPostgres(input, {
-      connection: this.#postgres,
-      partRows: this.#options.partRecords,
+    return exportPostgres(input, this.#postgres, this.#exportContext(this.#options.partRecords, timeLeft));
+  }
+
+  /** Writes a MySQL/MariaDB table to S3 as parts in key order, resumable by cursor (export-mysql.ts). */
+  exportMysql(input: ExportMysqlInput, timeLeft: () => number = remainingTimeMs): Promise<ExportMysqlOutput> {
+    const context = this.#exportContext(this.#options.mysqlPartRecords, timeLeft);
+    return exportMysql(input, this.#mysql, this.#options.mysql?.maxRows ?? Number.POSITIVE_INFINITY, context);
+  }
+
+  /** Where an export writes its parts (export-parts.ts). */
+  #exportContext(partRows: number, timeLeft: () => number): ExportContext {
+    return {
+      partRows,
       outputPrefix: this.#options.outputPrefix,
       address: (key) => this.address(undefined, key),
       timeLeft: () => timeLeft(),
-    });
+    };
   }
 
   /** Closes the database connection (tests; Lambda keeps it for the container's life). */

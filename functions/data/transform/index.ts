@@ -7,6 +7,8 @@ import { defineConnector } from '@circle-core/core';
 import { TransformClient } from './client.ts';
 import { clientOptions, TransformConfig } from './config.ts';
 import {
+  ExportMysqlInput,
+  ExportMysqlOutput,
   ExportPostgresInput,
   ExportPostgresOutput,
   LoadMysqlInput,
@@ -27,7 +29,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'transform',
-  version: '1.3.0',
+  version: '1.4.0',
   config: TransformConfig,
   setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
   operations: (op) => ({
@@ -67,6 +69,15 @@ export const connector = defineConnector({
       output: ExportPostgresOutput,
       measures: (output) => ({ rowsExported: output.rows }),
       run: (input, { client }) => client.exportPostgres(input),
+    }),
+    'export-mysql': op({
+      effect: 'write',
+      description:
+        'Writes a MySQL/MariaDB table to S3 as NDJSON, CSV or Parquet parts in key order, resumable by cursor, with a manifest',
+      input: ExportMysqlInput,
+      output: ExportMysqlOutput,
+      measures: (output) => ({ rowsExported: output.rows }),
+      run: (input, { client }) => client.exportMysql(input),
     }),
     'test-expression': op({
       description:

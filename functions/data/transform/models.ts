@@ -282,3 +282,14 @@ export const ExportPostgresOutput = z.object({
     .describe('The manifest object listing every part, once done'),
 });
 export type ExportPostgresOutput = z.output<typeof ExportPostgresOutput>;
+
+export const ExportMysqlInput = ExportPostgresInput.extend({
+  table: LoadMysqlInput.shape.table.describe('The table to export, e.g. "orders" or "shop.orders"'),
+  partRows: ExportPostgresInput.shape.partRows.describe(
+    'Rows per part (at most MYSQL_MAX_ROWS); default TRANSFORM_MYSQL_PART_RECORDS',
+  ),
+});
+export type ExportMysqlInput = z.output<typeof ExportMysqlInput>;
+
+export const ExportMysqlOutput = ExportPostgresOutput;
+export type ExportMysqlOutput = z.output<typeof ExportMysqlOutput>;

@@ -6,6 +6,7 @@ export const threatModel = defineThreatModel({
     'The data bucket (TRANSFORM_BUCKET) and the buckets in TRANSFORM_ALLOWED_BUCKETS, over HTTPS with its own role: it reads the claim-check objects a request names and writes output objects; any other bucket named in a request is refused (403) before a call.',
     'For load-postgres, the PostgreSQL database its own secret names (PG_SECRET), over TLS with verify-full: it creates its manifest table there and copies rows into the table a request names (its database user decides which tables that can be).',
     'For load-mysql, the MySQL/MariaDB database its own secret names (MYSQL_SECRET), over TLS with verify-full: it creates its manifest table there and inserts rows (bound parameters only) into the table a request names.',
+    'For export-postgres and export-mysql, the same databases, read only: it selects the table a request names page by page in key order (bound parameters only) and writes the rows as part objects to the data bucket.',
     'Its own dead-letter queue and its idempotency records. No network beyond S3 and that database: JSONata expressions run in process and have no access to the network, the file system, the environment or the process.',
   ],
   stores: [
