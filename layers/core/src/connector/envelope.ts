@@ -2,15 +2,44 @@ import * as z from 'zod';
 import { parseInput } from './runtime.ts';
 import type { OperationRequest } from './types.ts';
 
+const OPERATION_ID = /^[a-z][a-z0-9-]{0,63}$/;
+
 // Built on the first envelope (z.lazy): an HTTP-only cold start never needs it.
 const Envelope = z.lazy(() =>
   z.object({
-    operation: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'expected an operation id like put-object'),
+    operation: z.string().regex(OPERATION_ID, 'expected an operation id like put-object'),
     input: z.unknown().optional(),
     correlationId: z.string().optional(),
     idempotencyKey: z.string().min(1).max(256).optional(),
   }),
 );
+
+type EnvelopeFields = {
+  operation: string;
+  input?: unknown;
+  correlationId?: string | undefined;
+  idempotencyKey?: string | undefined;
+};
+
+/**
+ * The envelope when a plain object passes every rule of `Envelope` (checked by hand: a zod parse costs a
+ * third of a microsecond per queue record); undefined otherwise, and zod then names what is wrong.
+ */
+function plainEnvelope(value: unknown): EnvelopeFields | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return undefined;
+  const { operation, input, correlationId, idempotencyKey } = value as Record<string, unknown>;
+  if (typeof operation !== 'string' || !OPERATION_ID.test(operation)) return undefined;
+  if (correlationId !== undefined && typeof correlationId !== 'string') return undefined;
+  if (
+    idempotencyKey !== undefined &&
+    (typeof idempotencyKey !== 'string' || idempotencyKey.length < 1 || idempotencyKey.length > 256)
+  ) {
+    return undefined;
+  }
+  return { operation, input, correlationId, idempotencyKey };
+}
 
 /**
  * Validates an operation request envelope (`{ operation, input, correlationId?, idempotencyKey? }`), as
@@ -22,7 +51,7 @@ const Envelope = z.lazy(() =>
  * ```
  */
 export function parseEnvelope(value: unknown): OperationRequest {
-  const envelope = parseInput(Envelope, value);
+  const envelope = plainEnvelope(value) ?? parseInput(Envelope, value);
   const request: OperationRequest = { operation: envelope.operation, input: envelope.input ?? {} };
   if (envelope.correlationId !== undefined) request.correlationId = envelope.correlationId;
   if (envelope.idempotencyKey !== undefined) request.idempotencyKey = envelope.idempotencyKey;

@@ -1,5 +1,4 @@
-import type { BatchProcessor, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
 import { isRetryable, toConnectorError } from '../errors.ts';
@@ -7,27 +6,6 @@ import { parseJson } from '../json.ts';
 import { moveToDeadLetter } from './dead-letter.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import type { ConnectorRuntime } from './runtime.ts';
-
-type Batch = typeof import('@aws-lambda-powertools/batch');
-
-// One processor of each kind per container, as Powertools recommends: `processPartialResponse` resets it
-// for every batch. Lambda runs one batch at a time per container; a concurrent caller (tests, a local host
-// running several batches at once) gets a fresh processor instead of sharing the busy one.
-// Powertools batch loads with the first SQS batch, not at init: HTTP, schedule and Step Functions
-// invocations never use it (bench/RESULTS.md, cold start).
-let shared:
-  | Promise<{ batch: Batch; standard: BatchProcessor; fifo: SqsFifoPartialProcessorAsync; busy: boolean }>
-  | undefined;
-
-function loadShared(): NonNullable<typeof shared> {
-  shared ??= import('@aws-lambda-powertools/batch').then((batch) => ({
-    batch,
-    standard: new batch.BatchProcessor(batch.EventType.SQS),
-    fifo: new batch.SqsFifoPartialProcessorAsync(),
-    busy: false,
-  }));
-  return shared;
-}
 
 /** Counts for the invocation's log line. */
 export interface QueueOutcome {
@@ -45,6 +23,13 @@ export interface QueueOutcome {
  * A fully failed batch is reported record by record too, never thrown, so one policy covers both cases.
  * FIFO queues stop a message group at its first failure; other groups go on.
  *
+ * The batch loop is the core's own, with Powertools batch's semantics (`processPartialResponse` with
+ * `BatchProcessor(EventType.SQS)`, and `SqsFifoPartialProcessorAsync` with `skipGroupOnError`, both with
+ * `throwOnFullBatchFailure: false`): standard queues run every record at once, FIFO queues one at a time,
+ * skipping the rest of a group after its first failure. Powertools reads its settings from the environment
+ * on every access and wraps each record in promises of its own, about 13 µs a batch of 10, the largest part
+ * of the core's batch cost (bench/RESULTS.md); queue-adapter.test.ts holds the two to the same answers.
+ *
  * @example
  * ```ts
  * const { response } = await handleQueue(runtime, sqsEvent, deadline); // { batchItemFailures: [...] }
@@ -55,76 +40,93 @@ export async function handleQueue<S extends ConfigSchema, Client, Services>(
   event: SQSEvent,
   deadline: number,
 ): Promise<QueueOutcome> {
+  const records = event.Records;
   const bindings = queueBindings();
-  const isFifo = event.Records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
-    let operation = bindings.get(queueName(record.eventSourceARN));
-    let correlationId =
-      correlationIdFrom(record.messageAttributes?.['correlationId']?.stringValue) ?? record.messageId;
-    try {
-      const body = parseJson(record.body, `message body of ${record.messageId}`);
-      const request = parseEnvelope(operation === undefined ? body : { operation, input: body });
-      operation = request.operation;
-      correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
-      const meta = {
-        trigger: 'sqs' as const,
-        correlationId,
-        idempotencyKey: request.idempotencyKey ?? record.messageId,
-      };
-      await withInvocation({ deadline, correlationId }, () =>
-        runtime.execute(request.operation, request.input, meta),
-      );
-    } catch (error) {
-      const err = toConnectorError(error);
-      const retryable = isRetryable(err);
-      const details = {
-        messageId: record.messageId,
-        operation,
-        correlationId,
-        errorName: err.name,
-        errorCode: err.code,
-        error: err.message,
-        receiveCount: record.attributes?.ApproximateReceiveCount,
-      };
-      // A record that can never succeed goes to the dead-letter queue now, with its reason, and counts as
-      // handled; when that is not possible it is left to the redrive policy, so nothing is lost.
-      if (!retryable && (await moveToDeadLetter(record, err, runtime))) {
-        runtime.logger.warn('Poison record moved to the dead-letter queue', details);
-        return;
-      }
-      runtime.logger.warn(
-        retryable ? 'Record failed, will be retried' : 'Poison record, left for the DLQ',
-        details,
-      );
-      throw err;
+  const isFifo = records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
+  const run = (record: SQSRecord): Promise<boolean> => runRecord(runtime, record, bindings, deadline);
+  const batchItemFailures: SQSBatchItemFailure[] = [];
+  if (isFifo) {
+    await runInGroups(records, run, batchItemFailures);
+  } else {
+    const succeeded = await Promise.all(records.map(run));
+    for (let i = 0; i < records.length; i += 1) {
+      if (!succeeded[i]) batchItemFailures.push({ itemIdentifier: (records[i] as SQSRecord).messageId });
     }
-  };
-  const shared = await loadShared();
-  const { BatchProcessor, EventType, processPartialResponse, SqsFifoPartialProcessorAsync } = shared.batch;
-  const reuse = !shared.busy;
-  shared.busy = true;
+  }
+  return { response: { batchItemFailures }, records: records.length, failed: batchItemFailures.length };
+}
+
+/**
+ * FIFO: one record at a time; after a failure the rest of its message group fails unprocessed, so SQS
+ * redelivers the group in order. A record without a group id is never skipped (as Powertools does).
+ */
+async function runInGroups(
+  records: readonly SQSRecord[],
+  run: (record: SQSRecord) => Promise<boolean>,
+  batchItemFailures: SQSBatchItemFailure[],
+): Promise<void> {
+  const failedGroups = new Set<string>();
+  for (const record of records) {
+    const group = record.attributes?.MessageGroupId;
+    if (group !== undefined && failedGroups.has(group)) {
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    } else if (!(await run(record))) {
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+      if (group) failedGroups.add(group);
+    }
+  }
+}
+
+/**
+ * Runs one record's operation; false when the record must be reported as failed (returned to the queue).
+ * Never rejects: every failure is logged here, with its reason.
+ */
+async function runRecord<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
+  record: SQSRecord,
+  bindings: Map<string, string>,
+  deadline: number,
+): Promise<boolean> {
+  let operation = bindings.get(queueName(record.eventSourceARN));
+  let correlationId =
+    correlationIdFrom(record.messageAttributes?.['correlationId']?.stringValue) ?? record.messageId;
   try {
-    const response = isFifo
-      ? await processPartialResponse(
-          event,
-          recordHandler,
-          reuse ? shared.fifo : new SqsFifoPartialProcessorAsync(),
-          {
-            skipGroupOnError: true,
-            throwOnFullBatchFailure: false,
-          },
-        )
-      : await processPartialResponse(
-          event,
-          recordHandler,
-          reuse ? shared.standard : new BatchProcessor(EventType.SQS),
-          {
-            throwOnFullBatchFailure: false,
-          },
-        );
-    return { response, records: event.Records.length, failed: response.batchItemFailures.length };
-  } finally {
-    if (reuse) shared.busy = false;
+    const body = parseJson(record.body, `message body of ${record.messageId}`);
+    const request = parseEnvelope(operation === undefined ? body : { operation, input: body });
+    operation = request.operation;
+    correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
+    const meta = {
+      trigger: 'sqs' as const,
+      correlationId,
+      idempotencyKey: request.idempotencyKey ?? record.messageId,
+    };
+    await withInvocation({ deadline, correlationId }, () =>
+      runtime.execute(request.operation, request.input, meta),
+    );
+    return true;
+  } catch (error) {
+    const err = toConnectorError(error);
+    const retryable = isRetryable(err);
+    const details = {
+      messageId: record.messageId,
+      operation,
+      correlationId,
+      errorName: err.name,
+      errorCode: err.code,
+      error: err.message,
+      receiveCount: record.attributes?.ApproximateReceiveCount,
+    };
+    // A record that can never succeed goes to the dead-letter queue now, with its reason, and counts as
+    // handled; when that is not possible it is left to the redrive policy, so nothing is lost.
+    if (!retryable && (await moveToDeadLetter(record, err, runtime))) {
+      runtime.logger.warn('Poison record moved to the dead-letter queue', details);
+      return true;
+    }
+    runtime.logger.warn(
+      retryable ? 'Record failed, will be retried' : 'Poison record, left for the DLQ',
+      details,
+    );
+    return false;
   }
 }
 
