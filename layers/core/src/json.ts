@@ -26,6 +26,21 @@ function nestingDepth(text: string): number {
 }
 
 /**
+ * Whether secure-json-parse would return `JSON.parse(text)` unchanged: its checks look for a key spelled
+ * `__proto__` or `constructor`, literally or with `\u` escapes (the only JSON escape that can spell a
+ * letter), and strip a leading byte order mark. A text with none of these needs no second scan; every
+ * other text takes secure-json-parse's own path. Substring searches cost a fraction of its two regexes.
+ */
+function plainJson(text: string): boolean {
+  return (
+    text.charCodeAt(0) !== 0xfeff &&
+    !text.includes('\\u') &&
+    !text.includes('__proto__') &&
+    !text.includes('constructor')
+  );
+}
+
+/**
  * Parses untrusted JSON. Keys that could pollute prototypes (`__proto__`, `constructor.prototype`) are
  * refused rather than silently dropped, so a hostile body gets a clear 400 and nothing is polluted.
  *
@@ -35,11 +50,14 @@ function nestingDepth(text: string): number {
  * ```
  */
 export function parseJson(text: string, what: string): unknown {
-  if (nestingDepth(text) > MAX_DEPTH) {
+  // Nesting deeper than MAX_DEPTH needs more than MAX_DEPTH brackets: a shorter text needs no scan.
+  if (text.length > MAX_DEPTH && nestingDepth(text) > MAX_DEPTH) {
     throw new ValidationError(`The ${what} nests deeper than ${MAX_DEPTH} levels`);
   }
   try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    return plainJson(text)
+      ? JSON.parse(text)
+      : secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const reason =
       error instanceof SyntaxError && /prototype|__proto__|constructor/i.test(error.message)

@@ -1,7 +1,9 @@
+import * as fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createLogger,
   InvocationLog,
+  isoTimestamp,
   loadTracer,
   OperationMetrics,
   traceAwsClient,
@@ -164,5 +166,103 @@ describe('Module: observability', () => {
     const tracer = await loadTracer('obs-test');
     expect(tracer).toBeDefined();
     expect(typeof tracer?.putAnnotation).toBe('function');
+  });
+});
+
+describe('Function: isoTimestamp', () => {
+  it('formats any instant exactly as Date#toISOString, across and within seconds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -62_198_755_200_000, max: 253_402_300_799_999 }),
+        fc.integer({ min: 0, max: 2_500 }),
+        (start, later) => {
+          expect(isoTimestamp(start)).toBe(new Date(start).toISOString());
+          expect(isoTimestamp(start + later)).toBe(new Date(start + later).toISOString());
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+    for (const instant of [
+      0,
+      999,
+      1000,
+      -1,
+      -1001,
+      8.64e15,
+      -8.64e15,
+      Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+    ]) {
+      expect(isoTimestamp(instant)).toBe(new Date(instant).toISOString());
+    }
+  });
+});
+
+describe('Class: InvocationLog (line shape)', () => {
+  /** The line as the core wrote it before: one object merged with Object.assign, `_aws` last. */
+  const merged = (
+    header: Record<string, unknown>,
+    fields: Record<string, unknown>,
+    first: Record<string, unknown> | undefined,
+  ): Record<string, unknown> => {
+    const line = Object.assign({ ...header }, fields, first);
+    const aws = line['_aws'];
+    delete line['_aws'];
+    return JSON.parse(JSON.stringify(aws === undefined ? line : Object.assign(line, { _aws: aws })));
+  };
+  const key = fc.constantFrom(
+    'operation',
+    'status',
+    'durationMs',
+    'errorCode',
+    'error',
+    'service',
+    'level',
+    'function_name',
+    'xray_trace_id',
+    'cold_start',
+  );
+  const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(undefined), fc.constant(null));
+
+  it('writes the same keys, values and order as merging the fields over the header', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(key, value),
+        fc.option(fc.dictionary(key, value), { nil: undefined }),
+        fc.boolean(),
+        fc.option(fc.string(), { nil: undefined }),
+        (fields, document, withMetrics, trace) => {
+          if (trace === undefined) delete process.env['_X_AMZN_TRACE_ID'];
+          else process.env['_X_AMZN_TRACE_ID'] = `Root=${trace.replaceAll(';', '')};Parent=1;Sampled=0`;
+          const metrics = new OperationMetrics();
+          if (withMetrics)
+            metrics.record({ connector: 'svc', operation: 'op', durationMs: 1.5, failed: false });
+          const drained = metrics.drain();
+          const first = document === undefined ? drained[0] : { ...document, ...drained[0] };
+          const log = new InvocationLog(createLogger('svc', '2.0.0'), 'svc', '2.0.0');
+          const logs = captureLogs();
+          log.write('INFO', { functionName: 'fn"x', awsRequestId: 'req-\n1' }, fields, first ? [first] : []);
+          logs.restore();
+          delete process.env['_X_AMZN_TRACE_ID'];
+          const written = logs.records()[0] as Record<string, unknown>;
+          const cleaned = trace?.replaceAll(';', '');
+          const root = cleaned === undefined || cleaned === '' ? undefined : cleaned;
+          const header: Record<string, unknown> = {
+            level: 'INFO',
+            message: 'invocation',
+            timestamp: written['timestamp'],
+            service: 'svc',
+            connectorVersion: '2.0.0',
+            cold_start: true,
+            function_name: 'fn"x',
+            function_request_id: 'req-\n1',
+            ...(root === undefined ? {} : { xray_trace_id: root }),
+          };
+          const expected = merged(header, fields, first);
+          expect(written).toEqual(expected);
+          expect(Object.keys(written)).toEqual(Object.keys(expected));
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 });

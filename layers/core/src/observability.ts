@@ -62,7 +62,7 @@ function emfDirective(): Record<string, unknown> {
  * ```
  */
 export class OperationMetrics {
-  readonly #samples: OperationSample[] = [];
+  #samples: OperationSample[] = [];
   #directive: Record<string, unknown> | undefined;
 
   record(sample: OperationSample): void {
@@ -74,21 +74,17 @@ export class OperationMetrics {
    * each to be written on a log line. Empty when nothing was recorded.
    */
   drain(): Record<string, unknown>[] {
-    if (this.#samples.length === 0) return [];
-    const byOperation = new Map<string, OperationSample[]>();
-    for (const sample of this.#samples) {
-      const key = `${sample.connector}\u0000${sample.operation}`;
-      const group = byOperation.get(key);
-      if (group === undefined) byOperation.set(key, [sample]);
-      else group.push(sample);
-    }
-    this.#samples.length = 0;
+    const samples = this.#samples;
+    if (samples.length === 0) return [];
+    this.#samples = [];
     this.#directive ??= emfDirective();
     const plain = this.#directive;
     const timestamp = Date.now();
-    return [...byOperation.values()].map((group) => {
+    return groupByOperation(samples).map((group) => {
       const first = group[0] as OperationSample;
-      const latency = group.map((sample) => sample.durationMs);
+      // Microseconds are the clock's useful precision (as the line's durationMs); a shorter number also
+      // serialises faster than the float noise of a difference of performance.now() readings.
+      const latency = group.map((sample) => Math.round(sample.durationMs * 1000) / 1000);
       const measured = sumMeasures(group);
       const directive = measured === undefined ? plain : withMeasures(plain, Object.keys(measured));
       return {
@@ -96,7 +92,7 @@ export class OperationMetrics {
         service: first.connector,
         operation: first.operation,
         invocations: group.length,
-        errors: group.filter((sample) => sample.failed).length,
+        errors: countFailed(group),
         latency: latency.length === 1 ? latency[0] : latency,
         ...measured,
       };
@@ -107,6 +103,28 @@ export class OperationMetrics {
   publish(): void {
     for (const document of this.drain()) process.stdout.write(`${JSON.stringify(document)}\n`);
   }
+}
+
+/** Samples grouped by connector and operation, in order of first appearance (usually a single group). */
+function groupByOperation(samples: OperationSample[]): OperationSample[][] {
+  const { connector, operation } = samples[0] as OperationSample;
+  if (samples.every((sample) => sample.connector === connector && sample.operation === operation)) {
+    return [samples];
+  }
+  const byOperation = new Map<string, OperationSample[]>();
+  for (const sample of samples) {
+    const key = `${sample.connector}\u0000${sample.operation}`;
+    const group = byOperation.get(key);
+    if (group === undefined) byOperation.set(key, [sample]);
+    else group.push(sample);
+  }
+  return [...byOperation.values()];
+}
+
+function countFailed(group: OperationSample[]): number {
+  let failed = 0;
+  for (const sample of group) if (sample.failed) failed += 1;
+  return failed;
 }
 
 /** The measures of a group of samples added up per name; undefined when none has any. */
@@ -167,28 +185,76 @@ export class InvocationLog {
   ): void {
     const coldStart = this.#coldStart;
     this.#coldStart = false;
-    const [first, ...others] = metrics;
-    for (const document of others) process.stdout.write(`${JSON.stringify(document)}\n`);
+    const first = metrics[0];
+    for (let i = 1; i < metrics.length; i += 1) process.stdout.write(`${JSON.stringify(metrics[i])}\n`);
     if (this.#threshold > LEVELS.indexOf(level)) {
       // The level drops the line; the metrics must not go with it.
       if (first !== undefined) process.stdout.write(`${JSON.stringify(first)}\n`);
       return;
     }
     const trace = process.env['_X_AMZN_TRACE_ID'];
+    const root = trace === undefined ? undefined : TRACE_ROOT.exec(trace)?.[1];
     const line: Record<string, unknown> = {
       level,
       message: 'invocation',
-      timestamp: new Date().toISOString(),
+      timestamp: isoTimestamp(Date.now()),
       service: this.#service,
       connectorVersion: this.#version,
       cold_start: coldStart,
       function_name: context.functionName,
       function_request_id: context.awsRequestId,
     };
-    const root = trace === undefined ? undefined : TRACE_ROOT.exec(trace)?.[1];
     if (root !== undefined) line['xray_trace_id'] = root;
-    process.stdout.write(`${JSON.stringify(Object.assign(line, fields, first))}\n`);
+    // The EMF directive is the same on every line: serialised once, then written as the line's last key.
+    const aws = first?.['_aws'] as EmfMetadata | undefined;
+    if (aws === undefined) {
+      process.stdout.write(`${JSON.stringify(Object.assign(line, fields, first))}\n`);
+      return;
+    }
+    const text = JSON.stringify(Object.assign(line, fields, first, { _aws: undefined }));
+    process.stdout.write(`${text.slice(0, -1)},"_aws":${emfMetadataJson(aws)}}\n`);
   }
+}
+
+/** The `_aws` member of an EMF document. */
+interface EmfMetadata {
+  Timestamp: number;
+  CloudWatchMetrics: Record<string, unknown>[];
+}
+
+const directiveTexts = new WeakMap<object, string>();
+
+/** `_aws` as JSON, each directive object serialised once (the plain directive is one object per container). */
+function emfMetadataJson(aws: EmfMetadata): string {
+  const directives = aws.CloudWatchMetrics.map((directive) => {
+    let text = directiveTexts.get(directive);
+    if (text === undefined) {
+      text = JSON.stringify(directive);
+      directiveTexts.set(directive, text);
+    }
+    return text;
+  });
+  return `{"Timestamp":${JSON.stringify(aws.Timestamp)},"CloudWatchMetrics":[${directives.join(',')}]}`;
+}
+
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/**
+ * `new Date(epochMs).toISOString()`, with the part up to the second formatted once per second: a Date and
+ * its formatting cost more than the rest of the line's header together.
+ */
+export function isoTimestamp(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second !== isoSecond) {
+    const iso = new Date(epochMs).toISOString();
+    // Outside years 0 to 9999 the format has a sign and six digits: no cache there.
+    if (iso.length !== 24) return iso;
+    isoSecond = second;
+    isoPrefix = iso.slice(0, 20);
+  }
+  const ms = epochMs - second * 1000;
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
 /**

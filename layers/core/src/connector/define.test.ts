@@ -195,8 +195,9 @@ describe('Function: defineConnector', () => {
         lambdaContext(),
       )) as { statusCode: number };
       expect(xml.statusCode).toBe(415);
+      // Read at a connector's first request (once per container): a new connector sees the new limit.
       process.env['CIRCLE_MAX_BODY_BYTES'] = '64';
-      const big = (await connector.handler(
+      const big = (await echoConnector().handler(
         httpEvent({ path: '/echo/echo-text', body: { text: 'x'.repeat(100) } }),
         lambdaContext(),
       )) as { statusCode: number };

@@ -35,6 +35,8 @@ export interface Connector<S extends ConfigSchema, Client, Ops extends string, S
 
 type EventKind = 'http' | 'sqs' | 'request';
 
+const ignoreAnnotation = (): void => undefined;
+
 function kindOf(event: unknown): EventKind {
   const candidate = event as { version?: unknown; requestContext?: { http?: unknown }; Records?: unknown };
   if (candidate?.version === '2.0' && candidate.requestContext?.http !== undefined) return 'http';
@@ -85,9 +87,10 @@ export function defineConnector<
     const line: Record<string, unknown> = { trigger: kindOf(event) };
     const tracer = tracing ? await loadTracer(runtime.name) : undefined;
     try {
-      return await traced(tracer, runtime.name, (annotate) =>
-        route(event, context, deadline, line, annotate),
-      );
+      // Without a tracer, no wrapper around the route (one promise fewer per invocation).
+      return await (tracer === undefined
+        ? route(event, context, deadline, line, ignoreAnnotation)
+        : traced(tracer, runtime.name, (annotate) => route(event, context, deadline, line, annotate)));
     } finally {
       line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
       const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;

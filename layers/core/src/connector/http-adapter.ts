@@ -55,7 +55,7 @@ export async function handleHttp<S extends ConfigSchema, Client, Services>(
       throw new NotFoundError(`No route ${label}`);
     }
     requireAuthorizer(event);
-    const input = method === 'GET' ? {} : readJsonBody(event);
+    const input = method === 'GET' ? {} : readJsonBody(event, maxBodyBytes(runtime));
     const output = await runtime.execute(operation, input, {
       trigger: 'http',
       correlationId,
@@ -103,18 +103,25 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+function readJsonBody(event: APIGatewayProxyEventV2, limit: number): unknown {
   const contentType = headerValue(event, 'content-type');
   if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
     throw new UnsupportedMediaTypeError('Operation routes accept only application/json bodies');
   }
-  const raw = rawBody(event);
-  if (raw.length === 0) return {};
-  return parseJson(raw.toString('utf8'), 'request body');
+  if (event.isBase64Encoded) {
+    const raw = rawBody(event, limit);
+    return raw.length === 0 ? {} : parseJson(raw.toString('utf8'), 'request body');
+  }
+  // The text as it is, without a round trip through a Buffer: UTF-8 takes at most 3 bytes per UTF-16 unit,
+  // so only a body that could be over the limit is measured, and a lone surrogate (which the round trip
+  // turned into U+FFFD) is replaced the same way.
+  const body = event.body ?? '';
+  if (body.length === 0) return {};
+  if (body.length * 3 > limit && Buffer.byteLength(body) > limit) throw new PayloadTooLargeError(limit);
+  return parseJson(body.isWellFormed() ? body : body.toWellFormed(), 'request body');
 }
 
-function rawBody(event: APIGatewayProxyEventV2): Buffer {
-  const limit = maxBodyBytes();
+function rawBody(event: APIGatewayProxyEventV2, limit: number): Buffer {
   const body = event.body ?? '';
   // Cheap upper bound before decoding: base64 is 4/3 of the bytes.
   const estimate = event.isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
@@ -139,7 +146,7 @@ async function serveRoute<S extends ConfigSchema, Client, Services>(
         (entry): entry is [string, string] => !!entry[1],
       ),
     ),
-    rawBody: rawBody(event),
+    rawBody: rawBody(event, maxBodyBytes(runtime)),
     correlationId,
   };
   const context = await runtime.context({ trigger: 'http', correlationId });
@@ -235,7 +242,15 @@ export function headerValue(
   return undefined;
 }
 
-function maxBodyBytes(): number {
-  const configured = Number(process.env['CIRCLE_MAX_BODY_BYTES']);
-  return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_BODY_BYTES;
+/** Each connector's body limit, read from the environment at its first request (once per container). */
+const bodyLimits = new WeakMap<object, number>();
+
+function maxBodyBytes(runtime: object): number {
+  let limit = bodyLimits.get(runtime);
+  if (limit === undefined) {
+    const configured = Number(process.env['CIRCLE_MAX_BODY_BYTES']);
+    limit = Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_BODY_BYTES;
+    bodyLimits.set(runtime, limit);
+  }
+  return limit;
 }

@@ -67,6 +67,8 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
   readonly #configError: ConnectorError | undefined;
   readonly #idempotency: IdempotencyGuard;
   #built: Promise<Built<Client, Services>> | undefined;
+  /** What `#built` resolved to, so a warm execution reads it without waiting a promise turn. */
+  #ready: Built<Client, Services> | undefined;
   /** Deprecated operations already warned about in this container. */
   readonly #warnedDeprecations = new Set<string>();
 
@@ -109,6 +111,10 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     if (this.#configError !== undefined) return Promise.reject(this.#configError);
     this.#built ??= Promise.resolve()
       .then(() => runSetup(this.#definition.setup, this.config))
+      .then((built) => {
+        this.#ready = built;
+        return built;
+      })
       .catch((error: unknown) => {
         // A failed setup (secret not yet readable, network) is retried by the next invocation.
         this.#built = undefined;
@@ -124,7 +130,13 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
 
   /** Context handed to operations and routes. */
   async context(meta: ExecutionMeta): Promise<OperationContext<z.output<S>, Client, Services>> {
-    const { client, services } = await this.built();
+    return this.#contextOf(await this.built(), meta);
+  }
+
+  #contextOf(
+    { client, services }: Built<Client, Services>,
+    meta: ExecutionMeta,
+  ): OperationContext<z.output<S>, Client, Services> {
     return {
       config: this.config,
       client,
@@ -152,7 +164,9 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     let failed = true;
     let measures: Record<string, number> | undefined;
     const run = async (): Promise<unknown> => {
-      const output = await operation.run(input, await this.context(meta));
+      const ready = this.#ready;
+      const context = ready === undefined ? await this.context(meta) : this.#contextOf(ready, meta);
+      const output = await operation.run(input, context);
       const parsed = operation.output.safeParse(output);
       if (!parsed.success) {
         throw new ConnectorError(
