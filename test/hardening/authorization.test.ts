@@ -7,11 +7,11 @@
  * `auth: 'signature'`, i.e. it verifies a provider signature itself.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { type CapturedLogs, captureLogs, httpEvent, lambdaContext } from '@circle-core/core/testing';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import { connectorFolder } from './support/connectors.ts';
 import {
   CONNECTOR_NAMES,
   type HttpResult,
@@ -20,29 +20,6 @@ import {
   type Suite,
   startSuite,
 } from './support/suite.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const FUNCTION_FILES: Record<string, string> = {
-  s3: 'functions/storage/s3/function.yml',
-  postgres: 'functions/database/postgres/function.yml',
-  mysql: 'functions/database/mysql/function.yml',
-  slack: 'functions/notifications/slack/function.yml',
-  github: 'functions/devops/github/function.yml',
-  jira: 'functions/devops/jira/function.yml',
-  pagerduty: 'functions/devops/pagerduty/function.yml',
-  redis: 'functions/database/redis/function.yml',
-  dynamodb: 'functions/database/dynamodb/function.yml',
-  openai: 'functions/ai/openai/function.yml',
-  stripe: 'functions/finance/stripe/function.yml',
-  gitlab: 'functions/devops/gitlab/function.yml',
-  oidc: 'functions/security/oidc/function.yml',
-  anthropic: 'functions/ai/anthropic/function.yml',
-  bedrock: 'functions/ai/bedrock/function.yml',
-  pinecone: 'functions/ai/pinecone/function.yml',
-  gcs: 'functions/storage/gcs/function.yml',
-  'azure-blob': 'functions/storage/azure-blob/function.yml',
-  qdrant: 'functions/ai/qdrant/function.yml',
-};
 
 let suite: Suite;
 let logs: CapturedLogs;
@@ -181,7 +158,7 @@ describe('Inbound: public routes are exactly the signature-verified ones', () =>
   }
 
   async function httpApiEvents(connector: string): Promise<HttpApiEvent[]> {
-    const file = parse(await readFile(resolve(ROOT, FUNCTION_FILES[connector] ?? ''), 'utf8')) as {
+    const file = parse(await readFile(connectorFolder(connector).functionFile, 'utf8')) as {
       function: Record<string, { events: Record<string, unknown>[] }>;
     };
     const definition = Object.values(file.function)[0];

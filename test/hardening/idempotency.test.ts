@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { githubFaults } from '../../scripts/local/sandboxes/github.ts';
+import { connectorFolder } from './support/connectors.ts';
 import { type ConnectorName, type HttpResult, REPO, type Suite, startSuite } from './support/suite.ts';
 
 /** The operations that change something at the provider; each must declare `effect: 'write'`. */
@@ -56,6 +57,11 @@ const WRITES: Record<ConnectorName, string[]> = {
   gcs: ['chunk-object', 'copy-object', 'delete-object', 'put-object'],
   'azure-blob': ['chunk-object', 'copy-object', 'delete-object', 'put-object'],
   qdrant: ['create-collection', 'delete-collection', 'delete-vectors', 'upsert-vectors'],
+  nats: ['acknowledge-messages', 'declare-consumer', 'publish-batch', 'publish-message', 'release-messages'],
+  mqtt: ['acknowledge-messages', 'clear-retained', 'publish-batch', 'publish-message', 'release-messages'],
+  sqs: ['acknowledge-messages', 'change-visibility', 'publish-batch', 'publish-message', 'release-messages'],
+  sns: ['acknowledge-messages', 'publish-batch', 'publish-message', 'release-messages'],
+  eventbridge: ['acknowledge-messages', 'publish-batch', 'publish-message', 'release-messages'],
 };
 
 let suite: Suite;
@@ -98,28 +104,7 @@ describe('Idempotency: declarations', () => {
     '%s declares exactly its writes as effect "write"',
     async (connector, writes) => {
       // Prepare: a fresh import, so the test above's protection does not count.
-      const modules: Record<string, string> = {
-        s3: '../../functions/storage/s3/index.ts',
-        postgres: '../../functions/database/postgres/index.ts',
-        mysql: '../../functions/database/mysql/index.ts',
-        slack: '../../functions/notifications/slack/index.ts',
-        github: '../../functions/devops/github/index.ts',
-        jira: '../../functions/devops/jira/index.ts',
-        pagerduty: '../../functions/devops/pagerduty/index.ts',
-        redis: '../../functions/database/redis/index.ts',
-        dynamodb: '../../functions/database/dynamodb/index.ts',
-        openai: '../../functions/ai/openai/index.ts',
-        stripe: '../../functions/finance/stripe/index.ts',
-        gitlab: '../../functions/devops/gitlab/index.ts',
-        oidc: '../../functions/security/oidc/index.ts',
-        anthropic: '../../functions/ai/anthropic/index.ts',
-        bedrock: '../../functions/ai/bedrock/index.ts',
-        pinecone: '../../functions/ai/pinecone/index.ts',
-        gcs: '../../functions/storage/gcs/index.ts',
-        'azure-blob': '../../functions/storage/azure-blob/index.ts',
-        qdrant: '../../functions/ai/qdrant/index.ts',
-      };
-      const { connector: fresh } = (await import(`${modules[connector]}?declarations`)) as {
+      const { connector: fresh } = (await import(`${connectorFolder(connector).module}?declarations`)) as {
         connector: { runtime: { operations: Record<string, { effect?: string }> } };
       };
       // Act

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { httpEvent, lambdaContext } from '@circle-core/core/testing';
+import { AckPolicy, connect as connectNats } from 'nats';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { type AnthropicFakeState, startAnthropicFake } from '../../../scripts/local/sandboxes/anthropic.ts';
@@ -47,7 +48,9 @@ import {
 } from '../../../scripts/local/sandboxes/stripe.ts';
 import { type AwsJsonFake, startAwsJsonFake } from '../../fakes/aws-json.ts';
 import { type SecretsManagerFake, startSecretsManagerFake } from '../../fakes/secrets-manager.ts';
+import { type AwsEndpointPeer, startAwsEndpointPeer } from '../../peers/aws-endpoint.ts';
 import { type AzuritePeer, startAzurite } from '../../peers/azurite.ts';
+import { MOSQUITTO, NATS, uniqueName as uniqueBrokerName } from '../../peers/brokers.ts';
 import { createTable, type DynalitePeer, startDynalite } from '../../peers/dynalite.ts';
 import { scratchDatabase, tick, uniqueMysqlName, withMysql } from '../../peers/mariadb.ts';
 import {
@@ -80,7 +83,12 @@ export type ConnectorName =
   | 'pinecone'
   | 'gcs'
   | 'azure-blob'
-  | 'qdrant';
+  | 'qdrant'
+  | 'nats'
+  | 'mqtt'
+  | 'sqs'
+  | 'sns'
+  | 'eventbridge';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -101,13 +109,26 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'gcs',
   'azure-blob',
   'qdrant',
+  'nats',
+  'mqtt',
+  'sqs',
+  'sns',
+  'eventbridge',
 ];
 
 /**
  * Operations a provider does not have (Anthropic has no embeddings API): their documented answer to a valid
  * input is 501 `not_supported`, the one 5xx that is not a bug.
  */
-export const NOT_SUPPORTED: readonly string[] = ['anthropic embed-texts'];
+export const NOT_SUPPORTED: readonly string[] = [
+  'anthropic embed-texts',
+  // Push-only publishers: SNS, EventBridge and MQTT keep nothing for a reader (refuseCapability).
+  ...['sns', 'eventbridge', 'mqtt'].flatMap((name) =>
+    ['receive-messages', 'acknowledge-messages', 'release-messages'].map(
+      (operation) => `${name} ${operation}`,
+    ),
+  ),
+];
 
 /** Whether `status` is the documented 501 of an operation {@link NOT_SUPPORTED} lists. */
 export function isNotSupportedAnswer(
@@ -211,6 +232,13 @@ export interface Suite {
   azurite: AzuritePeer;
   /** The Qdrant contract fake; it accepts `values.qdrantApiKey` (Api-Key). A collection `docs` is seeded. */
   qdrant: FakeServer<QdrantFakeState>;
+  /**
+   * The local AWS endpoint behind the SNS and EventBridge connectors (topic `hardening-sns`, bus `default`);
+   * the SQS connector's queue `hardening-sqs` is on `aws`, with the event sinks.
+   */
+  messagingAws: AwsEndpointPeer;
+  /** The JetStream stream (subjects `<stream>.>`, consumer `workers`) and MQTT topic root of this run. */
+  messaging: MessagingNames;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
   oidcToken: string;
   secrets: SecretsManagerFake;
@@ -261,6 +289,8 @@ export const SECRET_NAMES = {
   gcs: 'circle-core/gcs/service-account',
   azureBlob: 'circle-core/azure-blob/credentials',
   qdrant: 'circle-core/qdrant/api-key',
+  nats: 'circle-core/nats/credentials',
+  mqtt: 'circle-core/mqtt/credentials',
 } as const;
 
 export const REPO = { owner: 'octo', repo: 'hello' } as const;
@@ -273,8 +303,43 @@ function samplesFor(
   schema: string,
   database: string,
   oidcToken: string,
+  messaging: MessagingNames,
 ): Record<ConnectorName, Record<string, unknown>> {
+  // Each publishes to its configured queue, subject, topic or bus (NATS_SUBJECT, MQTT_TOPIC, ...).
+  const publisher = {
+    'publish-message': { body: 'probe' },
+    'publish-batch': { entries: [{ body: 'one' }, { body: 'two' }] },
+    'receive-messages': { maxMessages: 1, waitTimeMs: 0 },
+    'acknowledge-messages': { receipts: ['not-a-receipt'] },
+    'release-messages': { receipts: ['not-a-receipt'] },
+  };
   return {
+    nats: {
+      ...publisher,
+      'declare-consumer': { consumer: 'probe', filterSubject: `${messaging.natsStream}.probe` },
+      'inspect-stream': {},
+      'forward-messages': { maxMessages: 1, waitTimeMs: 0 },
+    },
+    mqtt: {
+      ...publisher,
+      'collect-messages': { topicFilter: `${messaging.mqttRoot}/#`, maxMessages: 1, waitTimeMs: 50 },
+      'clear-retained': { topic: `${messaging.mqttRoot}/probe` },
+    },
+    sqs: {
+      ...publisher,
+      'change-visibility': { receipts: ['not-a-receipt'], visibilityTimeoutSeconds: 0 },
+      'get-queue-attributes': {},
+    },
+    sns: {
+      ...publisher,
+      'list-subscriptions': {},
+      'get-topic-attributes': {},
+    },
+    eventbridge: {
+      ...publisher,
+      'describe-event-bus': {},
+      'describe-rule': { name: 'probe' },
+    },
     oidc: {
       'verify-token': { token: oidcToken, requiredScopes: ['issues:read'] },
       'introspect-token': { token: oidcToken, tokenTypeHint: 'access_token' },
@@ -489,6 +554,12 @@ function samplesFor(
   };
 }
 
+/** Where the messaging connectors publish: names of this run on the machine's brokers and the AWS peer. */
+export interface MessagingNames {
+  natsStream: string;
+  mqttRoot: string;
+}
+
 /** The vector stores' seed: a collection `docs` (3 dimensions, cosine) with two handbook records. */
 async function seedVectors(connector: LoadedConnector): Promise<void> {
   const context = lambdaContext();
@@ -597,6 +668,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pinecone,
     gcs,
     azurite,
+    messagingAws,
   ] = await Promise.all([
     startS3rver({ buckets: ['data'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
@@ -625,7 +697,20 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startPineconeFake(),
     startGcsFake({ buckets: ['data'] }),
     startAzurite({ containers: ['data'] }),
+    startAwsEndpointPeer({ topics: ['hardening-sns'], accountId: '123456789012' }),
   ]);
+  // The machine's NATS (JetStream) and Mosquitto take anonymous clients: the secrets are `{}`.
+  const messaging: MessagingNames = {
+    natsStream: uniqueBrokerName('CIRCLE_HARDENING').replace(/-/g, '_'),
+    mqttRoot: uniqueBrokerName('circle-hardening'),
+  };
+  const natsAdmin = await connectNats({ servers: `${NATS.host}:${NATS.port}` });
+  const jetstream = await natsAdmin.jetstreamManager();
+  await jetstream.streams.add({ name: messaging.natsStream, subjects: [`${messaging.natsStream}.>`] });
+  await jetstream.consumers.add(messaging.natsStream, {
+    durable_name: 'workers',
+    ack_policy: AckPolicy.Explicit,
+  });
   values.azureAccountKey = azurite.accountKey;
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
@@ -701,6 +786,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     [SECRET_NAMES.gcs]: gcsAccount.keyFile,
     [SECRET_NAMES.azureBlob]: azurite.connectionString,
     [SECRET_NAMES.qdrant]: values.qdrantApiKey,
+    [SECRET_NAMES.nats]: '{}',
+    [SECRET_NAMES.mqtt]: '{}',
     [SECRET_NAMES.oidcClient]: JSON.stringify({
       clientId: oidcClientId,
       clientSecret: values.oidcClientSecret,
@@ -712,6 +799,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
   await createTable(dynamo.endpoint, 'pagerduty-state');
   await createTable(dynamo.endpoint, 'stripe-state');
   await createTable(dynamo.endpoint, 'gitlab-state');
+  await createTable(dynamo.endpoint, 'nats-state');
   await createTable(dynamo.endpoint, 'key-values', { partitionKey: 'pk', sortKey: 'sk' });
   const idempotencyTable = options.env?.['CIRCLE_IDEMPOTENCY_TABLE'];
   if (idempotencyTable !== undefined)
@@ -801,6 +889,30 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     QDRANT_API_URL: qdrant.url,
     QDRANT_API_KEY_SECRET: SECRET_NAMES.qdrant,
     QDRANT_RATE_LIMIT: '0',
+    NATS_HOST: NATS.host,
+    NATS_PORT: String(NATS.port),
+    NATS_TLS: 'disable',
+    NATS_SECRET: SECRET_NAMES.nats,
+    NATS_SUBJECT: `${messaging.natsStream}.events`,
+    NATS_STREAM: messaging.natsStream,
+    NATS_CONSUMER: 'workers',
+    NATS_STATE_TABLE: 'nats-state',
+    NATS_EVENTS_QUEUE_URL: `${aws.endpoint}/123456789012/nats-events`,
+    NATS_CONNECT_TIMEOUT_MS: '2000',
+    MQTT_HOST: MOSQUITTO.host,
+    MQTT_PORT: String(MOSQUITTO.port),
+    MQTT_TLS: 'disable',
+    MQTT_SECRET: SECRET_NAMES.mqtt,
+    MQTT_TOPIC: `${messaging.mqttRoot}/events`,
+    MQTT_CONNECT_TIMEOUT_MS: '2000',
+    SQS_QUEUE_URL: `${aws.endpoint}/123456789012/hardening-sqs`,
+    SQS_MAX_ATTEMPTS: '1',
+    AWS_ENDPOINT_URL_SNS: messagingAws.endpoint,
+    SNS_TOPIC_ARN: messagingAws.topicArn('hardening-sns'),
+    SNS_MAX_ATTEMPTS: '1',
+    AWS_ENDPOINT_URL_EVENTBRIDGE: messagingAws.endpoint,
+    EVENTBRIDGE_BUS_NAME: 'default',
+    EVENTBRIDGE_MAX_ATTEMPTS: '1',
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -829,6 +941,11 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     pineconeConnector,
     gcsConnector,
     azureBlobConnector,
+    natsConnector,
+    mqttConnector,
+    sqsConnector,
+    snsConnector,
+    eventbridgeConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -849,6 +966,11 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/ai/pinecone/index.ts'),
     import('../../../functions/storage/gcs/index.ts'),
     import('../../../functions/storage/azure-blob/index.ts'),
+    import('../../../functions/messaging/nats/index.ts'),
+    import('../../../functions/messaging/mqtt/index.ts'),
+    import('../../../functions/messaging/sqs/index.ts'),
+    import('../../../functions/messaging/sns/index.ts'),
+    import('../../../functions/messaging/eventbridge/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -870,6 +992,11 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gcs: gcsConnector.connector,
     'azure-blob': azureBlobConnector.connector,
     qdrant: qdrantConnector.connector,
+    nats: natsConnector.connector,
+    mqtt: mqttConnector.connector,
+    sqs: sqsConnector.connector,
+    sns: snsConnector.connector,
+    eventbridge: eventbridgeConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -952,6 +1079,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     gcs,
     gcsAccount,
     azurite,
+    messagingAws,
+    messaging,
     secrets,
     dynamo,
     aws,
@@ -962,7 +1091,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     values,
     connectors,
     routes,
-    samples: samplesFor(schema, database.name, oidcToken),
+    samples: samplesFor(schema, database.name, oidcToken, messaging),
     http: async (connector, eventOptions) =>
       (await connectors[connector].handler(httpEvent(eventOptions), lambdaContext())) as HttpResult,
     webhookHeaders: (connector, body, event) => {
@@ -1008,6 +1137,14 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         | { close(): Promise<void> }
         | undefined;
       await redisClient?.close().catch(() => undefined);
+      for (const broker of [connectors.nats, connectors.mqtt]) {
+        const client = (await broker.runtime.client().catch(() => undefined)) as
+          | { close?(): Promise<void> }
+          | undefined;
+        await client?.close?.().catch(() => undefined);
+      }
+      await jetstream.streams.delete(messaging.natsStream).catch(() => undefined);
+      await natsAdmin.close();
       for (const [name, value] of saved) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
@@ -1036,6 +1173,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
         gcs.close(),
         azurite.close(),
         qdrant.close(),
+        messagingAws.close(),
         secrets.close(),
         dynamo.close(),
         aws.close(),
