@@ -101,6 +101,13 @@ export const WORKFLOWS = [
     summary:
       'A device reading checked against threshold rules kept in S3: recorded as a FHIR Observation or a warehouse row, a breach paged on PagerDuty once per window',
   },
+  {
+    name: 'warehouse-load',
+    logicalId: 'WarehouseLoadStateMachine',
+    trigger: 'schedule',
+    summary:
+      'New CSV and NDJSON objects under a prefix mapped with JSONata and copied into PostgreSQL (COPY), each checked with a DuckDB count; a report in S3 and a Slack summary; a failed object does not stop the others, a rerun loads nothing new',
+  },
 ] as const satisfies readonly Workflow[];
 
 export type WorkflowName = (typeof WORKFLOWS)[number]['name'];

@@ -425,7 +425,7 @@ describe('Operations: limits', () => {
     }
   });
 
-  it('keeps every schedule off in dev and the workflow schedule on in prod', () => {
+  it('keeps every schedule off in dev and the workflow schedules on in prod', () => {
     // Act
     // Schedules only: a rule with an event pattern (EventBridge's example routing) routes, it fires nothing.
     const rules = (stage: 'dev' | 'prod') =>
@@ -438,6 +438,11 @@ describe('Operations: limits', () => {
     expect(rules('dev').length).toBeGreaterThan(0);
     for (const [id, state] of rules('dev')) expect(state, String(id)).toBe('DISABLED');
     expect(nightly('prod')).toBe('ENABLED');
+    // warehouse-load's hourly schedule, the same way.
+    const warehouse = (stage: 'dev' | 'prod') =>
+      rules(stage).find(([id]) => String(id).startsWith('WarehouseDashload'))?.[1];
+    expect(warehouse('dev')).toBe('DISABLED');
+    expect(warehouse('prod')).toBe('ENABLED');
   });
 });
 

@@ -37,7 +37,11 @@ interface ServerlessYaml {
     validate?: boolean;
     stateMachines: Record<
       string,
-      { id: string; definition: string; events?: { schedule?: { rate: string; enabled: boolean } }[] }
+      {
+        id: string;
+        definition: string;
+        events?: { schedule?: { rate: string; enabled: boolean; input?: unknown } }[];
+      }
     >;
   };
 }
@@ -70,6 +74,9 @@ async function functionTimeouts(): Promise<Record<string, number>> {
     'notifications/twilio',
     ...ai,
     ...mirror,
+    // warehouse-load's load and check query.
+    'data/transform',
+    'analytics/duckdb',
   ]) {
     const text = await readFile(join(root, 'functions', folder, 'function.yml'), 'utf8');
     const { function: fn } = parse(text) as { function: Record<string, { timeout: number }> };
@@ -237,11 +244,17 @@ describe('Workflow deployment (serverless.yml)', () => {
     const triggered = (trigger: string) => WORKFLOWS.filter((w) => w.trigger === trigger).map((w) => w.name);
 
     // Assess
-    expect(triggered('schedule')).toEqual(['nightly-export']);
+    expect(triggered('schedule')).toEqual(['nightly-export', 'warehouse-load']);
     // On in every stage but dev (params.dev.schedulesEnabled); test/packaging/operations.test.ts reads both.
     expect(machines['nightly-export']?.events?.[0]?.schedule).toMatchObject({
       rate: 'cron(0 2 * * ? *)',
       enabled: `\${strToBool(\${param:schedulesEnabled})}`,
+    });
+    // warehouse-load: hourly, off in dev the same way; its input names the prefix, table and mapping.
+    expect(machines['warehouse-load']?.events?.[0]?.schedule).toMatchObject({
+      rate: 'cron(15 * * * ? *)',
+      enabled: `\${strToBool(\${param:schedulesEnabled})}`,
+      input: { trigger: 'schedule', prefix: 'warehouse/incoming/', table: 'warehouse_events' },
     });
     expect(triggered('github-webhook')).toEqual(['issue-triage']);
     expect(serverless.custom.github?.eventsStateMachineArn).toEqual({ Ref: 'IssueTriageStateMachine' });

@@ -76,7 +76,14 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
  * ```
  */
 export async function startWorkflowWorld(
-  options: { env?: Record<string, string>; secrets?: Record<string, string> } = {},
+  options: {
+    env?: Record<string, string>;
+    secrets?: Record<string, string>;
+    /** Only these connectors (`npm start -- --only ...`; warehouse-load: s3,transform,duckdb,slack). */
+    only?: readonly string[];
+    /** The stack's own embedded PGlite, as plain `npm start` runs it, instead of a database on the machine's server. */
+    embeddedPostgres?: boolean;
+  } = {},
 ): Promise<WorkflowWorld> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async (): Promise<void> => {
@@ -87,7 +94,7 @@ export async function startWorkflowWorld(
     cleanups.push(() => slack.close());
     const github = await startGitHubFake({ tokens: [GITHUB_TOKEN] });
     cleanups.push(() => github.close());
-    const database = await createDatabase();
+    const database = options.embeddedPostgres === true ? undefined : await createDatabase();
     if (database !== undefined) cleanups.push(database.drop);
 
     // The secrets are in the store before the stack starts, as `npm run secrets -- set` would leave them,
@@ -120,7 +127,8 @@ export async function startWorkflowWorld(
       GITHUB_API_URL: github.baseUrl,
     };
     if (database !== undefined) Object.assign(env, { PG_URL: database.url, PG_SSL: 'disable' });
-    const stack = await startStackProcess({ ...env, ...options.env });
+    const onlyArgs = options.only === undefined ? [] : ['--only', options.only.join(',')];
+    const stack = await startStackProcess({ ...env, ...options.env }, onlyArgs);
     cleanups.push(() => stack.stop());
 
     const aws = {

@@ -116,6 +116,12 @@ const ORDER_FULFILMENT: Json = {
   },
 };
 
+const WAREHOUSE_LOAD: Json = {
+  prefix: 'warehouse/validation/',
+  table: 'warehouse_validation',
+  expression: '$',
+};
+
 const OBJECT_MIRROR: Json = {
   key: 'mirror/validation.csv',
   azureContainer: 'validation',
@@ -445,6 +451,25 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['a fraction', 3600.5],
     ]),
     ...badField(NIGHTLY_EXPORT, 'correlationId', [['a number', 42]]),
+  ],
+  'warehouse-load': [
+    ...notAnObject(WAREHOUSE_LOAD),
+    ...badField(WAREHOUSE_LOAD, 'prefix', NOT_A_STRING),
+    ...badField(WAREHOUSE_LOAD, 'table', [
+      ['missing', MISSING],
+      ['an array', ['events']],
+      ['an empty string', ''],
+    ]),
+    ...badField(WAREHOUSE_LOAD, 'expression', [
+      ['missing', MISSING],
+      ['an object', { id: 'id' }],
+      ['an empty string', ''],
+    ]),
+    ...badField(WAREHOUSE_LOAD, 'channel', [
+      ['a number', 5],
+      ['an empty string', ''],
+    ]),
+    ...badField(WAREHOUSE_LOAD, 'correlationId', [['a number', 42]]),
   ],
   'object-mirror': [
     ...notAnObject(OBJECT_MIRROR),

@@ -206,6 +206,33 @@ describe('Workflows: packaged template', () => {
     ]);
   });
 
+  it('starts warehouse-load every hour from an EventBridge rule that may start only it, with the prefix, table and mapping', () => {
+    // Prepare
+    const rule = Object.values(resources).find(
+      (resource) =>
+        resource.Type === 'AWS::Events::Rule' &&
+        asArray(resource.Properties['Targets'] as { Arn: unknown }[]).some(
+          (target) => referenced(target.Arn) === 'WarehouseLoadStateMachine',
+        ),
+    );
+    const target = asArray(rule?.Properties['Targets'] as { RoleArn: unknown; Input: string }[])[0];
+
+    // Act
+    const statements = statementsOf(resources[referenced(target?.RoleArn)]);
+
+    // Assess: dev's template, schedules off as nightly-export's.
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'cron(15 * * * ? *)', State: 'DISABLED' });
+    expect(JSON.parse(target?.Input ?? '{}')).toMatchObject({
+      trigger: 'schedule',
+      prefix: 'warehouse/incoming/',
+      table: 'warehouse_events',
+      expression: expect.stringContaining('amount_cents'),
+    });
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['states:StartExecution'], Resource: { Ref: 'WarehouseLoadStateMachine' } },
+    ]);
+  });
+
   it('lets the GitHub connector start issue-triage (its env names it) and no other state machine', () => {
     // Prepare
     const github = resources['GithubLambdaFunction'];
