@@ -13,7 +13,10 @@ export interface BuildArtifactsOptions {
   readonly root: string;
   /** Where artifacts go; serverless.yml reads them from `CIRCLE_BUILD_DIR`, default `<root>/.build`. */
   readonly outDir: string;
-  /** Build only these functions (and not the layer); all functions and the layer when absent or empty. */
+  /**
+   * Build only these functions (and not the layer); all functions and the layer when absent or empty. A
+   * connector's streaming function (`openai-stream`) is built with its connector (`openai`).
+   */
   readonly only?: readonly string[];
 }
 
@@ -91,16 +94,29 @@ async function zipFolder(dir: string, zipFile: string): Promise<void> {
   await writeZip(zipFile, entries);
 }
 
-async function buildFunction(fn: FunctionSource, root: string, outDir: string): Promise<ArtifactSize> {
-  const dir = join(outDir, 'functions', fn.name);
-  const zipFile = join(outDir, 'functions', `${fn.name}.zip`);
+async function buildFunction(
+  fn: FunctionSource,
+  root: string,
+  outDir: string,
+  kind: 'handler' | 'stream' = 'handler',
+): Promise<ArtifactSize> {
+  const name = kind === 'stream' ? (fn.stream?.name ?? `${fn.name}-stream`) : fn.name;
+  const dir = join(outDir, 'functions', name);
+  const zipFile = join(outDir, 'functions', `${name}.zip`);
   await Promise.all([rm(dir, { recursive: true, force: true }), rm(zipFile, { force: true })]);
-  await bundleFunction(fn, root, outDir);
+  await bundleFunction(fn, root, outDir, kind);
   // The maps go in the zip: dev stages (--enable-source-maps) read them beside the code at run time, and
   // `npm run stack-trace` reads the same files for a production trace.
   await zipFolder(dir, zipFile);
-  const size = await measure(`function ${fn.name}`, dir, zipFile);
+  const size = await measure(`function ${name}`, dir, zipFile);
   return { ...size, initJsBytes: await initBytes(join(dir, 'index.mjs')) };
+}
+
+/** A connector's artifacts: its function and, when it has one, its streaming function. */
+async function buildConnector(fn: FunctionSource, root: string, outDir: string): Promise<ArtifactSize[]> {
+  const main = buildFunction(fn, root, outDir);
+  if (fn.stream === undefined) return [await main];
+  return Promise.all([main, buildFunction(fn, root, outDir, 'stream')]);
 }
 
 async function buildLayer(root: string, outDir: string): Promise<ArtifactSize[]> {
@@ -142,7 +158,7 @@ export async function buildArtifacts(options: BuildArtifactsOptions): Promise<Bu
   if (only.length === 0) await rm(join(outDir, 'functions'), { recursive: true, force: true });
   await mkdir(join(outDir, 'functions'), { recursive: true });
   const [functionSizes, layerSizes] = await Promise.all([
-    Promise.all(selected.map((fn) => buildFunction(fn, root, outDir))),
+    Promise.all(selected.map((fn) => buildConnector(fn, root, outDir))).then((sizes) => sizes.flat()),
     only.length === 0 ? buildLayer(root, outDir) : Promise.resolve([]),
   ]);
   return { functions: selected, sizes: [...functionSizes, ...layerSizes] };

@@ -57,7 +57,20 @@ const COMMON: BuildOptions = {
  * await build({ stdin: { contents: functionEntrySource(), resolveDir: fn.dir, loader: 'ts' }, bundle: true });
  * ```
  */
-export function functionEntrySource(): string {
+export function functionEntrySource(kind: 'handler' | 'stream' = 'handler'): string {
+  if (kind === 'stream') {
+    // The streaming function (`index.streamHandler`): the connector's streamOperations behind the core's
+    // streamingHandler, which wraps them with the runtime's awslambda.streamifyResponse.
+    return [
+      "import { streamingHandler } from '@circle-core/core';",
+      "import { connector, streamOperations } from './index.ts';",
+      'await connector.prepare();',
+      'export const streamHandler = streamingHandler(connector.name, streamOperations, undefined, {',
+      '  version: connector.version,',
+      '});',
+      '',
+    ].join('\n');
+  }
   return [
     "import { connector } from './index.ts';",
     'await connector.prepare();',
@@ -200,7 +213,7 @@ export const builtinsWithoutNamespace: Plugin = {
 const LAMBDA_ENTRY = 'circle-core:lambda-entry';
 
 /** Serves {@link functionEntrySource} as the entry point, resolved from the function's folder. */
-function lambdaEntry(resolveDir: string): Plugin {
+function lambdaEntry(resolveDir: string, kind: 'handler' | 'stream'): Plugin {
   return {
     name: 'lambda-entry',
     setup(build) {
@@ -209,7 +222,7 @@ function lambdaEntry(resolveDir: string): Plugin {
         namespace: 'lambda-entry',
       }));
       build.onLoad({ filter: /.*/, namespace: 'lambda-entry' }, () => ({
-        contents: functionEntrySource(),
+        contents: functionEntrySource(kind),
         resolveDir,
         loader: 'ts',
       }));
@@ -261,14 +274,22 @@ function inlinedLayerSources(metafile: Metafile | undefined): string[] {
  * Bundles one function into `<outDir>/functions/<name>/index.mjs` (+ `index.mjs.map`, and `chunks/` for
  * what it loads on first use), failing when the bundle would need something the layer does not provide,
  * or inlines what it does (the core, zod). The AWS SDK clients the function imports are bundled in.
+ * `kind: 'stream'` bundles the connector's streaming function instead (`<name>-stream/index.mjs`
+ * exporting `streamHandler`).
  *
  * @example
  * ```ts
  * const file = await bundleFunction(s3, '/repo', '/repo/.build');
  * ```
  */
-export async function bundleFunction(fn: FunctionSource, root: string, outDir: string): Promise<string> {
-  const dir = join(outDir, 'functions', fn.name);
+export async function bundleFunction(
+  fn: FunctionSource,
+  root: string,
+  outDir: string,
+  kind: 'handler' | 'stream' = 'handler',
+): Promise<string> {
+  const name = kind === 'stream' ? (fn.stream?.name ?? `${fn.name}-stream`) : fn.name;
+  const dir = join(outDir, 'functions', name);
   const result = await build({
     ...COMMON,
     absWorkingDir: root,
@@ -284,16 +305,16 @@ export async function bundleFunction(fn: FunctionSource, root: string, outDir: s
     sourcemap: 'linked',
     sourcesContent: false,
     external: [...FUNCTION_EXTERNALS],
-    plugins: [lambdaEntry(fn.dir), trimMysql2, trimRedis, duckdbBindings, builtinsWithoutNamespace],
+    plugins: [lambdaEntry(fn.dir, kind), trimMysql2, trimRedis, duckdbBindings, builtinsWithoutNamespace],
   });
   const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
   if (missing.length > 0) {
-    throw new Error(`${fn.name}: imports not available on Lambda (not in the layer): ${missing.join(', ')}`);
+    throw new Error(`${name}: imports not available on Lambda (not in the layer): ${missing.join(', ')}`);
   }
   const inlined = inlinedLayerSources(result.metafile);
   if (inlined.length > 0) {
     throw new Error(
-      `${fn.name}: bundles code the layer provides (import it as a package instead): ${inlined.slice(0, 5).join(', ')}`,
+      `${name}: bundles code the layer provides (import it as a package instead): ${inlined.slice(0, 5).join(', ')}`,
     );
   }
   // A native engine esbuild cannot inline (DuckDB's) goes beside the bundle, for its platform only.

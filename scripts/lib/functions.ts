@@ -20,10 +20,46 @@ export interface FunctionSource {
   readonly definitionFile: string;
   /** The function's serverless definition (`function.<name>`), variables unresolved. */
   readonly definition: Readonly<Record<string, unknown>>;
+  /**
+   * The connector's streaming function, when function.yml declares one (`<name>-stream`): the same
+   * connector's `streamOperations` behind the core's `streamingHandler`, served by a function URL with
+   * response streaming. A second artifact (`<name>-stream.zip`), the same connector otherwise.
+   */
+  readonly stream?: StreamFunction;
+}
+
+/** A connector's second, streaming function (see {@link FunctionSource.stream}). */
+export interface StreamFunction {
+  /** `<connector>-stream`: the key under `function:` and the artifact's name. */
+  readonly name: string;
+  /** Its serverless definition, variables unresolved. */
+  readonly definition: Readonly<Record<string, unknown>>;
 }
 
 /** The handler every function.yml must name: the build writes `index.mjs` exporting `handler`. */
 export const FUNCTION_HANDLER = 'index.handler';
+
+/**
+ * The handler of a connector's streaming function: the build writes its `index.mjs` exporting
+ * `streamHandler` (the connector's `streamOperations` behind the core's `streamingHandler`).
+ */
+export const STREAM_HANDLER = 'index.streamHandler';
+
+/** The suffix of a streaming function's key: `openai-stream` beside `openai`. */
+export const STREAM_SUFFIX = '-stream';
+
+/**
+ * Every deployable Lambda function of the discovered folders: each connector's function and, beside it,
+ * its streaming function when it has one. What the build zips and the template must hold.
+ *
+ * @example
+ * ```ts
+ * deployableNames(await discoverFunctions(root)); // [..., 'openai', 'openai-stream', ...]
+ * ```
+ */
+export function deployableNames(functions: readonly FunctionSource[]): string[] {
+  return functions.flatMap((fn) => (fn.stream === undefined ? [fn.name] : [fn.name, fn.stream.name]));
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -54,10 +90,27 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A streaming function's definition must say how it is reached: an IAM-authorized streaming function URL. */
+function checkStreamDefinition(file: string, name: string, definition: Record<string, unknown>): void {
+  if (definition['handler'] !== STREAM_HANDLER) {
+    throw new Error(`${file}: "function.${name}.handler" must be "${STREAM_HANDLER}" (the built entry)`);
+  }
+  const url = definition['url'];
+  if (!isRecord(url) || url['invokeMode'] !== 'RESPONSE_STREAM' || url['authorizer'] !== 'aws_iam') {
+    throw new Error(
+      `${file}: "function.${name}.url" must be { authorizer: aws_iam, invokeMode: RESPONSE_STREAM } (a streaming function URL)`,
+    );
+  }
+  if (definition['events'] !== undefined) {
+    throw new Error(`${file}: "function.${name}" takes no events: its function URL is its only trigger`);
+  }
+}
+
 /**
- * Reads a function.yml and returns its single function definition, checking what the build relies on:
- * one key under `function:` equal to the provider folder name (artifacts are named after it) and
- * `handler: index.handler`.
+ * Reads a function.yml and returns its function definition, checking what the build relies on: a first
+ * key under `function:` equal to the provider folder name (artifacts are named after it) with
+ * `handler: index.handler`, and at most one more, `<provider>-stream`, the streaming function
+ * (`handler: index.streamHandler`, `url: { authorizer: aws_iam, invokeMode: RESPONSE_STREAM }`, no events).
  *
  * @example
  * ```ts
@@ -67,15 +120,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export async function readFunctionDefinition(
   file: string,
   provider: string,
-): Promise<{ name: string; definition: Record<string, unknown> }> {
+): Promise<{ name: string; definition: Record<string, unknown>; stream?: StreamFunction }> {
   // CloudFormation short tags (!GetAtt) are not resolved here; only keys and plain values are read.
   const document: unknown = parse(await readFile(file, 'utf8'), { logLevel: 'silent' });
   const functions = isRecord(document) ? document['function'] : undefined;
   if (!isRecord(functions)) throw new Error(`${file}: expected a "function:" mapping`);
   const names = Object.keys(functions);
-  const [name] = names;
-  if (names.length !== 1 || name === undefined) {
-    throw new Error(`${file}: "function:" must hold exactly one function, found ${names.length}`);
+  const [name, second] = names;
+  const streamName = `${provider}${STREAM_SUFFIX}`;
+  if (names.length === 0 || names.length > 2 || name === undefined) {
+    throw new Error(
+      `${file}: "function:" must hold one function (and at most its streaming one, ${streamName}), found ${names.length}`,
+    );
+  }
+  if (second !== undefined && second !== streamName) {
+    throw new Error(`${file}: a second function must be the streaming one, "${streamName}", not "${second}"`);
   }
   if (name !== provider) {
     throw new Error(`${file}: the function key "${name}" must equal its folder name "${provider}"`);
@@ -85,7 +144,11 @@ export async function readFunctionDefinition(
   if (definition['handler'] !== FUNCTION_HANDLER) {
     throw new Error(`${file}: "function.${name}.handler" must be "${FUNCTION_HANDLER}" (the built entry)`);
   }
-  return { name, definition };
+  if (second === undefined) return { name, definition };
+  const streamDefinition = functions[second];
+  if (!isRecord(streamDefinition)) throw new Error(`${file}: "function.${second}" must be a mapping`);
+  checkStreamDefinition(file, second, streamDefinition);
+  return { name, definition, stream: { name: second, definition: streamDefinition } };
 }
 
 /**
@@ -107,15 +170,23 @@ export async function discoverFunctions(root: string): Promise<FunctionSource[]>
       const entry = join(dir, 'index.ts');
       const definitionFile = join(dir, 'function.yml');
       if (!(await exists(entry)) || !(await exists(definitionFile))) continue;
-      const { name, definition } = await readFunctionDefinition(definitionFile, provider);
-      found.push({ name, category, provider, dir, entry, definitionFile, definition });
+      const { name, definition, stream } = await readFunctionDefinition(definitionFile, provider);
+      found.push({
+        name,
+        category,
+        provider,
+        dir,
+        entry,
+        definitionFile,
+        definition,
+        ...(stream === undefined ? {} : { stream }),
+      });
     }
   }
   const seen = new Set<string>();
-  for (const fn of found) {
-    if (seen.has(fn.name))
-      throw new Error(`Two function folders are named "${fn.name}": names must be unique`);
-    seen.add(fn.name);
+  for (const name of deployableNames(found)) {
+    if (seen.has(name)) throw new Error(`Two functions are named "${name}": names must be unique`);
+    seen.add(name);
   }
   return found.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type AwsCall, startAwsStandIn } from './aws-stand-in.ts';
-import { discoverFunctions } from './functions.ts';
+import { deployableNames, discoverFunctions } from './functions.ts';
 import { mergeStage, ROOT_TEMPLATE, readPackagedStage } from './stacks.ts';
 
 export interface PackageOptions {
@@ -56,7 +56,7 @@ export function templatePath(packageDir: string): string {
  */
 export async function missingArtifacts(root: string, buildDir: string): Promise<string[]> {
   const functions = await discoverFunctions(root);
-  const expected = ['layer.zip', ...functions.map((fn) => `functions/${fn.name}.zip`)];
+  const expected = ['layer.zip', ...deployableNames(functions).map((name) => `functions/${name}.zip`)];
   const missing: string[] = [];
   for (const artifact of expected) {
     try {
@@ -177,11 +177,13 @@ async function assertEveryFunctionPackaged(root: string, packageDir: string): Pr
     .map((resource) =>
       String((resource.Properties?.['Code'] as { S3Key?: unknown } | undefined)?.S3Key ?? ''),
     );
-  const absent = (await discoverFunctions(root)).filter(
-    (fn) => !packaged.some((key) => key.endsWith(`/${fn.name}.zip`)),
+  const absent = (await discoverFunctions(root)).flatMap((fn) =>
+    deployableNames([fn])
+      .filter((name) => !packaged.some((key) => key.endsWith(`/${name}.zip`)))
+      .map((name) => `${fn.definitionFile.slice(root.length + 1)} (${name})`),
   );
   if (absent.length > 0) {
-    const names = absent.map((fn) => fn.definitionFile.slice(root.length + 1)).join(', ');
+    const names = absent.join(', ');
     throw new Error(`Not in the template (include them in serverless.yml): ${names}`);
   }
 }

@@ -28,6 +28,7 @@ import {
   type PriceTable,
   TokenUsage,
 } from '../models/llm.ts';
+import { type LlmServices, tokenMeasures } from './llm-budget.ts';
 import { estimateCost, tokenUsage } from './llm-cost.ts';
 
 /** One frame of a streamed chat, provider-neutral (the `data` of the SSE frame named by `type`). */
@@ -395,22 +396,39 @@ export function chatStreamEvent(frame: ChatStreamFrame): StreamEvent {
 /**
  * The `chat-stream` operation for the core's `streamingHandler`: complete-chat's input, the answer as
  * `delta` / `tool-call` frames and a closing `done` frame (usage, cost). `model` gives the connector's
- * client (built once, with its secrets); the handler's signal ends the provider stream.
+ * client (built once, with its secrets); the handler's signal ends the provider stream. With `services`
+ * (the connector's, from `llmServices`) the stream is held to the daily token budget as complete-chat is:
+ * refused with a 429 before the stream starts once today's tokens are spent, its tokens (from the `done`
+ * frame) added before that frame is sent; the tokens and estimated cost are the stream's measures (EMF and
+ * the invocation line), as complete-chat's `tokenMeasures`.
  *
  * @example
  * ```ts
- * export const streamHandler = streamingHandler('openai', chatStreamOperations(() => connector.runtime.client()));
+ * export const streamOperations = chatStreamOperations(
+ *   () => connector.runtime.client(),
+ *   async () => (await connector.runtime.built()).services,
+ * );
  * ```
  */
 export function chatStreamOperations(
   model: () => Promise<StreamingChatModel> | StreamingChatModel,
+  services: () => Promise<LlmServices> | LlmServices = () => ({}),
 ): Record<'chat-stream', StreamOperation<typeof CompleteChatInput>> {
   return {
     'chat-stream': {
       input: CompleteChatInput,
-      async *run(input, { signal }) {
-        const client = await model();
-        for await (const frame of client.streamChat(input, signal)) yield chatStreamEvent(frame);
+      async admit() {
+        await (await services()).tokenBudget?.ensureRoom();
+      },
+      async *run(input, { signal, measure }) {
+        const [client, { tokenBudget }] = await Promise.all([model(), services()]);
+        for await (const frame of client.streamChat(input, signal)) {
+          if (frame.type === 'done') {
+            measure(tokenMeasures(frame));
+            await tokenBudget?.spend(frame.usage.totalTokens);
+          }
+          yield chatStreamEvent(frame);
+        }
       },
     },
   };

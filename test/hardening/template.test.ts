@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CapturedLogs, captureLogs } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverFunctions, type FunctionSource } from '../../scripts/lib/functions.ts';
+import { deployableNames, discoverFunctions, type FunctionSource } from '../../scripts/lib/functions.ts';
 import { packageService } from '../../scripts/lib/serverless.ts';
 import { mergeStage, readPackagedStage } from '../../scripts/lib/stacks.ts';
 
@@ -189,7 +189,9 @@ beforeAll(async () => {
   const buildDir = join(scratch, 'build');
   await mkdir(join(buildDir, 'functions'), { recursive: true });
   await writeFile(join(buildDir, 'layer.zip'), '');
-  for (const fn of functions) await writeFile(join(buildDir, 'functions', `${fn.name}.zip`), '');
+  for (const name of deployableNames(functions)) {
+    await writeFile(join(buildDir, 'functions', `${name}.zip`), '');
+  }
   const packageDir = join(scratch, 'package');
   await packageService({ root: ROOT, stage: 'dev', region: 'us-east-1', buildDir, packageDir });
   resources = mergeStage(await readPackagedStage(packageDir)).Resources as Record<string, Resource>;

@@ -165,6 +165,35 @@ describe('Script: build', () => {
     });
   });
 
+  const streaming = discovered.flatMap((fn) => (fn.stream === undefined ? [] : [[fn.name, fn.stream.name]]));
+
+  describe.each(streaming)('Streaming function of %s: %s', (connector, name) => {
+    it('has its own zip whose index.mjs exports streamHandler, answering through awslambda.streamifyResponse', async () => {
+      // Prepare
+      const paths = (await listZip(join(out, 'functions', `${name}.zip`))).map((file) => file.path);
+      const env = {
+        ...functionEnvironment(find(connector)?.stream?.definition ?? {}),
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${await unusedPort()}`,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        POWERTOOLS_TRACE_ENABLED: 'false',
+      };
+      // Act
+      const answer = await invokeStream(join(out, 'functions', name, 'index.mjs'), env);
+      // Assess
+      expect(paths).toEqual(expect.arrayContaining(['index.mjs', 'index.mjs.map']));
+      expect(report).toMatch(new RegExp(`^function ${name}\\s+\\d`, 'm'));
+      // An empty conversation is refused before any frame: the prelude's status, then the problem.
+      expect(answer.head).toMatchObject({
+        statusCode: 400,
+        headers: { 'content-type': 'application/problem+json' },
+      });
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 400 });
+    });
+  });
+
   describe('Layer', () => {
     it('zips the core and zod under nodejs/node_modules and no AWS SDK', async () => {
       // Act
@@ -262,6 +291,52 @@ const result = await mod.handler({ operation: 'health' }, context);
 process.stdout.write('\\nRESULT ' + JSON.stringify(result) + '\\n');
 process.exit(0);
 `;
+
+/** A stand-in for the Lambda runtime's `awslambda` (as the local stack's): the prelude, 8 NULs, the body. */
+const STREAM_CHILD = `
+import { Writable } from 'node:stream';
+const chunks = [];
+globalThis.awslambda = {
+  streamifyResponse: (handler) => handler,
+  HttpResponseStream: {
+    from(stream, metadata) { stream.write(JSON.stringify(metadata)); stream.write(Buffer.alloc(8)); return stream; },
+  },
+};
+const mod = await import(process.argv[2]);
+const out = new Writable({ write(chunk, _e, callback) { chunks.push(Buffer.from(chunk)); callback(); } });
+const context = {
+  awsRequestId: 'build-test', functionName: 'circle-core-test-stream', getRemainingTimeInMillis: () => 5000,
+};
+const event = {
+  version: '2.0', rawPath: '/chat-stream', headers: { 'content-type': 'application/json' },
+  requestContext: { http: { method: 'POST' } }, body: JSON.stringify({ messages: [] }), isBase64Encoded: false,
+};
+await mod.streamHandler(event, out, context);
+process.stdout.write('\\nRESULT ' + Buffer.concat(chunks).toString('base64') + '\\n');
+process.exit(0);
+`;
+
+/** Imports a streaming bundle in a fresh Node process and sends it a request: the prelude and the body. */
+async function invokeStream(
+  bundle: string,
+  env: Record<string, string>,
+): Promise<{ head: Record<string, unknown>; body: string }> {
+  const script = join(out, 'invoke-stream.mjs');
+  await writeFile(script, STREAM_CHILD);
+  const { stdout } = await run(process.execPath, [script, pathToFileURL(bundle).href], {
+    cwd: out,
+    env,
+    timeout: 30_000,
+  });
+  const line = stdout.split('\n').find((text) => text.startsWith('RESULT '));
+  if (line === undefined) throw new Error(`No stream result; output:\n${stdout}`);
+  const bytes = Buffer.from(line.slice('RESULT '.length), 'base64');
+  const end = bytes.indexOf(Buffer.alloc(8));
+  return {
+    head: JSON.parse(bytes.subarray(0, end).toString('utf8')) as Record<string, unknown>,
+    body: bytes.subarray(end + 8).toString('utf8'),
+  };
+}
 
 /** Imports the bundle in a fresh Node process (as the runtime would) and invokes a health request. */
 async function invokeHealth(bundle: string, env: Record<string, string>): Promise<HealthReport> {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSizeTable } from '../../scripts/lib/artifacts.ts';
 import { OFFLINE_ACCOUNT_ID, startAwsStandIn } from '../../scripts/lib/aws-stand-in.ts';
 import { unresolvableImports } from '../../scripts/lib/bundle.ts';
-import { discoverFunctions } from '../../scripts/lib/functions.ts';
+import { deployableNames, discoverFunctions } from '../../scripts/lib/functions.ts';
 import { offlineEnvironment } from '../../scripts/lib/serverless.ts';
 import { listZip, writeZip } from '../../scripts/lib/zip.ts';
 
@@ -72,6 +72,54 @@ describe('Function: discoverFunctions', () => {
     const discovering = discoverFunctions(root);
     // Assess
     await expect(discovering).rejects.toThrow(/must be "index.handler"/);
+  });
+
+  it("reads a connector's streaming function (<name>-stream) and lists it among the deployables", async () => {
+    // Prepare
+    const root = join(scratch, 'discover-stream');
+    const stream =
+      '  openai-stream:\n    handler: index.streamHandler\n    url: { authorizer: aws_iam, invokeMode: RESPONSE_STREAM }\n';
+    await functionFolder(root, 'ai/openai', `${functionYml('openai')}${stream}`);
+    await functionFolder(root, 'storage/s3', functionYml('s3'));
+    // Act
+    const functions = await discoverFunctions(root);
+    // Assess
+    expect(functions.map((fn) => fn.name)).toEqual(['openai', 's3']);
+    expect(functions[0]?.stream?.name).toBe('openai-stream');
+    expect(functions[0]?.stream?.definition['handler']).toBe('index.streamHandler');
+    expect(deployableNames(functions)).toEqual(['openai', 'openai-stream', 's3']);
+  });
+
+  it.each([
+    [
+      'another name',
+      '  chat:\n    handler: index.streamHandler\n',
+      /must be the streaming one, "openai-stream"/,
+    ],
+    [
+      'another handler',
+      '  openai-stream:\n    handler: index.handler\n    url: { authorizer: aws_iam, invokeMode: RESPONSE_STREAM }\n',
+      /must be "index.streamHandler"/,
+    ],
+    [
+      'a buffered or open URL',
+      '  openai-stream:\n    handler: index.streamHandler\n    url: { invokeMode: RESPONSE_STREAM }\n',
+      /must be \{ authorizer: aws_iam, invokeMode: RESPONSE_STREAM \}/,
+    ],
+    [
+      'events',
+      '  openai-stream:\n    handler: index.streamHandler\n    url: { authorizer: aws_iam, invokeMode: RESPONSE_STREAM }\n    events: []\n',
+      /takes no events/,
+    ],
+  ])('refuses a second function with %s, naming the file', async (_case, second, message) => {
+    // Prepare
+    const root = join(scratch, `discover-stream-bad-${String(_case).replaceAll(' ', '-')}`);
+    await functionFolder(root, 'ai/openai', `${functionYml('openai')}${second}`);
+    // Act
+    const discovering = discoverFunctions(root);
+    // Assess
+    await expect(discovering).rejects.toThrow(message);
+    await expect(discovering).rejects.toThrow(/function\.yml/);
   });
 
   it('throws when function.yml has no function mapping', async () => {

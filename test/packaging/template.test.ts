@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverFunctions } from '../../scripts/lib/functions.ts';
+import { deployableNames, discoverFunctions } from '../../scripts/lib/functions.ts';
 import { mergeStage, readPackagedStage } from '../../scripts/lib/stacks.ts';
 
 const run = promisify(execFile);
@@ -126,11 +126,77 @@ describe('Script: package (template)', () => {
     expect(s3Key(layer?.Properties['Content'])).toMatch(/\/layer\.zip$/);
   });
 
-  it('has exactly one Lambda function per connector', () => {
+  it('has exactly one Lambda function per connector, and one per streaming function', () => {
     // Act
     const deployed = ofType('AWS::Lambda::Function').map(([, fn]) => String(fn.Properties['FunctionName']));
     // Assess
-    expect(deployed.sort()).toEqual(functions.map((fn) => `circle-core-${STAGE}-${fn.name}`).sort());
+    expect(deployed.sort()).toEqual(
+      deployableNames(functions)
+        .map((name) => `circle-core-${STAGE}-${name}`)
+        .sort(),
+    );
+  });
+
+  const streaming = functions.flatMap((fn) => (fn.stream === undefined ? [] : [[fn.name, fn.stream.name]]));
+
+  it('has a streaming function for each LLM connector', () => {
+    // Assess
+    expect(streaming.map(([, stream]) => stream)).toEqual(
+      expect.arrayContaining(['anthropic-stream', 'bedrock-stream', 'openai-stream']),
+    );
+  });
+
+  describe.each(streaming)('Streaming function of %s: %s', (connector, name) => {
+    it('runs its own zip (index.streamHandler) behind an IAM-authorized function URL with response streaming', () => {
+      // Prepare
+      const [id, lambda] = lambdaOf(name) ?? [];
+      // Act
+      const urls = ofType('AWS::Lambda::Url').filter(
+        ([, url]) => getAtt(url.Properties['TargetFunctionArn']) === id,
+      );
+      // Assess
+      expect(lambda?.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.streamHandler' });
+      expect(s3Key(lambda?.Properties['Code'])).toMatch(new RegExp(`/${name}\\.zip$`));
+      expect(urls).toHaveLength(1);
+      expect(urls[0]?.[1].Properties).toMatchObject({ AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM' });
+      // No events: the URL is its only trigger (no route, no queue mapping, no schedule).
+      const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+        ([, mapping]) => getAtt(mapping.Properties['FunctionName']) === id,
+      );
+      expect(mappings).toEqual([]);
+    });
+
+    it("has the connector's settings and its own role: its budget counter and secret, no queue", () => {
+      // Prepare
+      const [, lambda] = lambdaOf(name) ?? [];
+      const [, main] = lambdaOf(connector) ?? [];
+      const role = resources[getAtt(lambda?.Properties['Role']) ?? ''] as Resource;
+      const variables = (
+        lambda?.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined
+      )?.Variables;
+      const mainVariables = (
+        main?.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined
+      )?.Variables;
+      // Act
+      const statements = statementsOf(role);
+      const actions = statements.flatMap((statement) => asArray(statement.Action));
+      // Assess
+      expect(variables).toEqual(mainVariables);
+      expect(getAtt(lambda?.Properties['Role'])).not.toBe(getAtt(main?.Properties['Role']));
+      expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+      expect(actions.filter((action) => action.startsWith('sqs:'))).toEqual([]);
+      expect(JSON.stringify(statements)).toContain(`quota#${connector}#*`);
+      const secrets = statements
+        .filter((statement) => asArray(statement.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((statement) => asArray(statement.Resource).map(resourceText));
+      for (const secret of secrets) expect(secret).toContain(`:secret:${SECRET_PREFIX}/${connector}/`);
+      if (connector === 'bedrock') {
+        expect(actions).toContain('bedrock:InvokeModelWithResponseStream');
+        expect(actions).not.toContain('bedrock:InvokeModel');
+      } else {
+        expect(secrets.length).toBeGreaterThan(0);
+      }
+    });
   });
 
   /** Functions whose native library is built for x86_64 only in this build. */

@@ -5,6 +5,7 @@
 import { defineConnector } from '@circle-core/core';
 import { llmServices } from '#shared/interfaces/llm-budget.ts';
 import { llmOperations } from '#shared/interfaces/llm-operations.ts';
+import { chatStreamOperations } from '#shared/interfaces/llm-stream.ts';
 import { AnthropicClient, anthropicApi } from './client.ts';
 import { AnthropicConfig } from './config.ts';
 
@@ -18,7 +19,7 @@ import { AnthropicConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'anthropic',
-  version: '0.1.0',
+  version: '0.2.0',
   config: AnthropicConfig,
   setup: {
     secrets: (config) => ({ apiKey: config.ANTHROPIC_API_KEY_SECRET }),
@@ -37,3 +38,13 @@ export const connector = defineConnector({
 
 /** The Lambda entry point for every trigger. */
 export const handler = connector.handler;
+
+/**
+ * The streamed chat (`chat-stream`) for HTTP callers, served by the `anthropic-stream` function (its function URL
+ * with response streaming; the build wraps these with the core's `streamingHandler`): the same client,
+ * budget and metrics as complete-chat.
+ */
+export const streamOperations = chatStreamOperations(
+  () => connector.runtime.client(),
+  async () => (await connector.runtime.built()).services,
+);

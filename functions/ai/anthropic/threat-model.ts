@@ -14,7 +14,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A caller without rights spends the Anthropic account through the connector.',
         control:
-          'Routes use the aws_iam authorizer (grant execute-api:Invoke on /anthropic/* only to callers allowed that); the queue needs IAM rights.',
+          'Routes use the aws_iam authorizer (grant execute-api:Invoke on /anthropic/* only to callers allowed that); the queue needs IAM rights; the anthropic-stream function URL is AWS_IAM too (lambda:InvokeFunctionUrl).',
       },
     ],
     tampering: [

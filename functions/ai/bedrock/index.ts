@@ -5,6 +5,7 @@
 import { defineConnector } from '@circle-core/core';
 import { llmServices } from '#shared/interfaces/llm-budget.ts';
 import { llmOperations } from '#shared/interfaces/llm-operations.ts';
+import { chatStreamOperations } from '#shared/interfaces/llm-stream.ts';
 import { BedrockClient } from './client.ts';
 import { BedrockConfig, clientOptions } from './config.ts';
 
@@ -18,7 +19,7 @@ import { BedrockConfig, clientOptions } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'bedrock',
-  version: '0.1.0',
+  version: '0.2.0',
   config: BedrockConfig,
   // No secret: the function's role is the credential (AWS SDK default chain).
   setup: {
@@ -32,3 +33,13 @@ export const connector = defineConnector({
 
 /** The Lambda entry point for every trigger. */
 export const handler = connector.handler;
+
+/**
+ * The streamed chat (`chat-stream`) for HTTP callers, served by the `bedrock-stream` function (its function URL
+ * with response streaming; the build wraps these with the core's `streamingHandler`): the same client,
+ * budget and metrics as complete-chat.
+ */
+export const streamOperations = chatStreamOperations(
+  () => connector.runtime.client(),
+  async () => (await connector.runtime.built()).services,
+);

@@ -13,7 +13,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A caller without rights spends the account on model calls.',
         control:
-          'Routes use the aws_iam authorizer (grant execute-api:Invoke on /bedrock/* only to callers allowed that); the queue needs IAM rights.',
+          'Routes use the aws_iam authorizer (grant execute-api:Invoke on /bedrock/* only to callers allowed that); the queue needs IAM rights; the bedrock-stream function URL is AWS_IAM too (lambda:InvokeFunctionUrl).',
       },
     ],
     tampering: [
@@ -49,7 +49,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'An attacker with the function role invokes other models or other Bedrock actions.',
         control:
-          'The role has bedrock:InvokeModel on the named foundation-model ARNs only (no Converse stream, no agents, no custom models) and its own dead-letter queue.',
+          'The role has bedrock:InvokeModel on the named foundation-model ARNs only (no agents, no custom models) and its own dead-letter queue; the bedrock-stream role has bedrock:InvokeModelWithResponseStream on the same ARNs and nothing of the queue.',
       },
     ],
   },

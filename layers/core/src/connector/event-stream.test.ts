@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { currentCorrelationId, remainingTimeMs } from '../context.ts';
-import { UnavailableError } from '../errors.ts';
+import { RateLimitedError, UnavailableError } from '../errors.ts';
 import {
   STREAM_DEADLINE_MARGIN_MS,
   type StreamEvent,
@@ -256,6 +256,68 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
     ]);
     expect(unknown.status).toBe(404);
     expect(notJson.status).toBe(400);
+  });
+
+  it('refuses before the stream when admit fails (a 429 with Retry-After), and logs each invocation with its measures', async () => {
+    // Prepare
+    const lines: Record<string, unknown>[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = String(chunk);
+      if (text.startsWith('{')) lines.push(JSON.parse(text) as Record<string, unknown>);
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    let full = false;
+    const metered: StreamOperation<typeof Input> = {
+      input: Input,
+      async admit() {
+        if (full) throw new RateLimitedError('Budget spent', { retryAfterMs: 2_000 });
+      },
+      async *run({ text }, { measure }) {
+        yield { event: 'delta', data: { text } };
+        measure({ inputTokens: 2, outputTokens: 1 });
+        full = true;
+      },
+    };
+    const url = await serve(streamingHandler('echo', { metered }, runtime, { version: '1.2.3' }) as Serve);
+
+    try {
+      // Act
+      const admitted = await post(`${url}/metered`, { text: 'hi' });
+      const admittedFrames = [];
+      for await (const frame of frames(admitted)) admittedFrames.push(frame);
+      const refused = await post(`${url}/metered`, { text: 'again' });
+      const problem = (await refused.json()) as Record<string, unknown>;
+
+      // Assess
+      expect(admittedFrames).toEqual([{ event: 'delta', data: { text: 'hi' } }]);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('2');
+      expect(problem).toMatchObject({ status: 429, code: 'rate_limited' });
+      const invocations = lines.filter((line) => line['message'] === 'invocation');
+      expect(invocations).toHaveLength(2);
+      expect(invocations[0]).toMatchObject({
+        service: 'echo',
+        connectorVersion: '1.2.3',
+        trigger: 'stream',
+        operation: 'metered',
+        correlationId: 'corr-7',
+        status: 200,
+        frames: 1,
+        inputTokens: 2,
+        outputTokens: 1,
+        invocations: 1,
+        errors: 0,
+      });
+      expect(invocations[1]).toMatchObject({
+        level: 'WARN',
+        status: 429,
+        errorCode: 'rate_limited',
+        errors: 1,
+      });
+    } finally {
+      process.stdout.write = write;
+    }
   });
 
   it('writes one-line JSON data per frame', () => {

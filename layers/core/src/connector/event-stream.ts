@@ -15,6 +15,8 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
 import { withInvocation } from '../context.ts';
 import { NotFoundError, TimeoutError, toConnectorError, toProblem, ValidationError } from '../errors.ts';
+import { createLogger, InvocationLog, OperationMetrics } from '../observability.ts';
+import { problemResponse } from './http-adapter.ts';
 import { parseInput } from './runtime.ts';
 
 /** One frame of a stream: its SSE event name and its JSON data. */
@@ -30,11 +32,21 @@ export interface StreamContext {
   deadline: number;
   /** Aborted when the deadline passes or the caller goes away: pass it to the provider call. */
   signal: AbortSignal;
+  /**
+   * Records the operation's own numbers (tokens, cost), as `measures` does for an ordinary operation: they
+   * go in the invocation line and its EMF metrics when the stream ends.
+   */
+  measure(values: Record<string, number>): void;
 }
 
 /** A streamed operation: validated input in, frames out. */
 export interface StreamOperation<I extends z.ZodType = z.ZodType> {
   input: I;
+  /**
+   * Checks run before the status line is sent (a budget spent): a failure here is an ordinary problem with
+   * its status (a 429), not an error frame after a 200.
+   */
+  admit?(input: z.output<I>): Promise<void>;
   run(input: z.output<I>, context: StreamContext): AsyncIterable<StreamEvent>;
 }
 
@@ -177,11 +189,20 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/** What {@link streamingHandler} is told about the connector it serves. */
+export interface StreamingHandlerOptions {
+  /** The connector's version, on the invocation line (as the connector's usual handler writes it). */
+  version?: string;
+}
+
 /**
  * A function URL handler (payload 2.0, `InvokeMode: RESPONSE_STREAM`) serving the named stream operations
  * at `POST /<operation>` (or `POST /<connector>/<operation>`): the body is validated against the
- * operation's input before anything is sent, then the frames stream. Wrapped with the runtime's
- * `awslambda.streamifyResponse`; `runtime` replaces the global (the local stack, tests).
+ * operation's input (and the operation's `admit` check run) before anything is sent, then the frames
+ * stream. Every invocation writes the connector's invocation line (trigger `stream`, operation, status,
+ * frames, the error of an error frame, the operation's measures) with its EMF metrics, as the usual
+ * handler does. Wrapped with the runtime's `awslambda.streamifyResponse`; `runtime` replaces the global
+ * (the local stack, tests).
  *
  * @example
  * ```ts
@@ -192,15 +213,56 @@ export function streamingHandler(
   name: string,
   operations: Record<string, StreamOperation>,
   runtime: StreamingRuntime | undefined = streamingRuntime(),
+  options: StreamingHandlerOptions = {},
 ): unknown {
   if (typeof runtime?.streamifyResponse !== 'function') {
     throw new Error('Lambda response streaming (awslambda.streamifyResponse) is not available here');
   }
+  const version = options.version ?? '0.0.0';
+  const metrics = new OperationMetrics();
+  const invocationLog = new InvocationLog(createLogger(name, version), name, version);
   const serve = async (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => {
+    const started = performance.now();
     const correlationId = header(event, 'x-correlation-id') ?? context.awsRequestId;
+    const line: Record<string, unknown> = { trigger: 'stream', correlationId };
+    let measures: Record<string, number> | undefined;
+    let failed = true;
+    let operationName: string | undefined;
+    try {
+      const outcome = await stream(event, responseStream, context, correlationId, line, (values) => {
+        measures = { ...measures, ...values };
+      });
+      operationName = outcome;
+      failed = line['errorCode'] !== undefined;
+    } finally {
+      line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
+      if (operationName !== undefined) {
+        metrics.record({
+          connector: name,
+          operation: operationName,
+          durationMs: performance.now() - started,
+          failed,
+          ...(measures === undefined ? {} : { measures }),
+        });
+      }
+      invocationLog.write(failed ? 'WARN' : 'INFO', context, line, metrics.drain());
+    }
+  };
+  /** Serves one request; answers the operation's name when one was found (for the metrics). */
+  const stream = async (
+    event: APIGatewayProxyEventV2,
+    responseStream: Writable,
+    context: Context,
+    correlationId: string,
+    line: Record<string, unknown>,
+    measure: (values: Record<string, number>) => void,
+  ): Promise<string | undefined> => {
     const deadline = Date.now() + context.getRemainingTimeInMillis() - STREAM_DEADLINE_MARGIN_MS;
     const segments = (event.rawPath ?? '/').split('/').filter((segment) => segment !== '');
     const operationName = segments.length === 2 && segments[0] === name ? segments[1] : segments[0];
+    // The invocation's scope, as the connector's usual handler sets it: the core's HTTP and AWS clients
+    // read the time left (attempt timeouts, a streamed body's deadline) and the correlation id from it.
+    const scope = { deadline: Date.now() + context.getRemainingTimeInMillis(), correlationId };
     let input: unknown;
     let operation: StreamOperation | undefined;
     try {
@@ -208,26 +270,39 @@ export function streamingHandler(
       if (operation === undefined || event.requestContext?.http?.method?.toUpperCase() !== 'POST') {
         throw new NotFoundError(`No stream operation POST ${(event.rawPath ?? '/').slice(0, 128)}`);
       }
+      line['operation'] = operationName;
       input = parseInput(operation.input, readBody(event));
+      const admitted = operation;
+      if (admitted.admit !== undefined) await withInvocation(scope, () => admitted.admit?.(input));
     } catch (error) {
-      const problem = toProblem(error);
-      const out = runtime.HttpResponseStream.from(responseStream, {
-        statusCode: problem.status,
-        headers: { 'content-type': 'application/problem+json', 'x-correlation-id': correlationId },
+      // The connector's usual problem answer (status, Retry-After of a 429), before any frame.
+      const err = toConnectorError(error);
+      const answer = problemResponse(err, correlationId);
+      Object.assign(line, {
+        status: answer.statusCode,
+        errorName: err.name,
+        errorCode: err.code,
+        error: err.message,
       });
-      out.end(JSON.stringify(problem));
-      return;
+      const head = {
+        statusCode: answer.statusCode ?? 500,
+        headers: answer.headers as Record<string, string>,
+      };
+      runtime.HttpResponseStream.from(responseStream, head).end(answer.body);
+      return operation === undefined ? undefined : operationName;
     }
     const controller = new AbortController();
     const out = runtime.HttpResponseStream.from(responseStream, eventStreamHead(correlationId));
     out.once('close', () => controller.abort(new Error('the caller went away')));
-    const context2 = { correlationId, deadline, signal: controller.signal };
-    // The invocation's scope, as the connector's usual handler sets it: the core's HTTP and AWS clients
-    // read the time left (attempt timeouts, a streamed body's deadline) and the correlation id from it.
-    const scope = { deadline: Date.now() + context.getRemainingTimeInMillis(), correlationId };
-    await withInvocation(scope, () =>
+    const context2 = { correlationId, deadline, signal: controller.signal, measure };
+    const outcome = await withInvocation(scope, () =>
       writeEventStream(out, operation.run(input, context2), { correlationId, deadline, controller }),
     );
+    Object.assign(line, { status: 200, frames: outcome.frames });
+    if (outcome.error !== undefined) {
+      Object.assign(line, { errorName: outcome.error.name, errorCode: outcome.error.code });
+    }
+    return operationName;
   };
   return runtime.streamifyResponse(serve);
 }
