@@ -7,10 +7,12 @@
  * `bench/results.json` and `bench/RESULTS.md`.
  * `--short` is the CI mode (every figure, fewer samples); `--smoke` only proves the script works (tests);
  * `--skip-functions` leaves the repository's functions out (their build, cold starts and sizes);
+ * `--skip-bulk-load` keeps the bulk load's figures of the previous results.json in the output folder (its
+ * 1 GiB streaming run alone takes over ten minutes here) instead of measuring them again;
  * `--baseline <checkout>` also builds that checkout's functions with its own scripts and cold-starts them in
  * the same rounds (before and after a change, side by side).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +36,7 @@ import {
   prepareFunctions,
 } from './lib/functions.ts';
 import { BENCH_SECRET, probeConnections, probeSecrets, startXraySink } from './lib/probes.ts';
+import { writeFunctionReadmes } from './lib/readmes.ts';
 import { renderMarkdown } from './lib/report.ts';
 import {
   baselineColdIds,
@@ -51,6 +54,7 @@ const { values } = parseArgs({
     short: { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
     'skip-functions': { type: 'boolean', default: false },
+    'skip-bulk-load': { type: 'boolean', default: false },
     'out-dir': { type: 'string', default: 'bench' },
     'compare-core': { type: 'string' },
     baseline: { type: 'string' },
@@ -70,6 +74,11 @@ const settings = {
   slice_sqs: pick(1_000, 400, 50),
   sqs_batch_size: 10,
   cold_runs: pick(25, 7, 1),
+  // The repository's functions (two variants each, 36 of them) run in every fifth cold round in the full mode
+  // (5 runs each, against 25 for the core variants) and every third in the short one (3 of 7): one round of
+  // all 72 took about 150 s under a load average of 20 on this 2-core machine (0.4 to 5 s a process), so
+  // every function fits in a full run of about 25 minutes.
+  function_cold_every: pick(5, 3, 1),
   component_iterations: pick(20_000, 5_000, 500),
   secret_max_age_seconds: pick(0.5, 0.25, 0.1),
   secret_max_age_run_ms: pick(2_700, 1_100, 300),
@@ -290,8 +299,14 @@ try {
   for (const fn of prepared?.functions ?? []) {
     const ids = functionColdIds(fn.name);
     coldVariants.push(
-      { id: ids.init, bundle: fn.bundle, trigger: 'http' },
-      { id: ids.health, bundle: fn.bundle, event: fn.healthEvent, trigger: 'http' },
+      { id: ids.init, bundle: fn.bundle, trigger: 'http', every: settings.function_cold_every },
+      {
+        id: ids.health,
+        bundle: fn.bundle,
+        event: fn.healthEvent,
+        trigger: 'http',
+        every: settings.function_cold_every,
+      },
     );
     variantEnv.set(ids.init, fn.env);
     variantEnv.set(ids.health, fn.env);
@@ -301,8 +316,14 @@ try {
     if (current === undefined) continue;
     const ids = baselineColdIds(fn.name);
     coldVariants.push(
-      { id: ids.init, bundle: fn.bundle, trigger: 'http' },
-      { id: ids.health, bundle: fn.bundle, event: current.healthEvent, trigger: 'http' },
+      { id: ids.init, bundle: fn.bundle, trigger: 'http', every: settings.function_cold_every },
+      {
+        id: ids.health,
+        bundle: fn.bundle,
+        event: current.healthEvent,
+        trigger: 'http',
+        every: settings.function_cold_every,
+      },
     );
     const env = { ...current.env, NODE_OPTIONS: fn.nodeOptions };
     variantEnv.set(ids.init, env);
@@ -351,21 +372,31 @@ try {
   });
 
   progress(
-    `bulk load: ${settings.bulk_load_rows} CSV rows S3 -> PostgreSQL beside psql, ${settings.bulk_load_stream_mib} MiB streamed`,
+    values['skip-bulk-load']
+      ? 'bulk load: skipped, the previous figures kept (--skip-bulk-load)'
+      : `bulk load: ${settings.bulk_load_rows} CSV rows S3 -> PostgreSQL beside psql, ${settings.bulk_load_stream_mib} MiB streamed`,
   );
+  const previous = values['skip-bulk-load']
+    ? ((await readFile(join(outDir, 'results.json'), 'utf8')
+        .then((text) => JSON.parse(text) as { bulk_load?: BulkLoadResult; bulk_load_from?: string })
+        .catch(() => undefined)) ?? {})
+    : undefined;
   // From source, as throughput.ts: it imports the transform connector and starts the local S3 store.
-  const bulkLoad = await runChild<BulkLoadResult>({
-    script: join(root, 'scripts', 'bench', 'harness', 'copy.ts'),
-    task: {
-      rows: settings.bulk_load_rows,
-      rounds: settings.bulk_load_rounds,
-      streamMib: settings.bulk_load_stream_mib,
-    },
-    env: { PATH: process.env['PATH'] ?? '', ...pgTestUrl() },
-    stderrFile: join(logsDir, 'bulk-load.stderr'),
-    // The 1 GiB streaming run took 13 minutes on this machine under load.
-    timeoutMs: 7_200_000,
-  });
+  const bulkLoad =
+    previous !== undefined
+      ? previous.bulk_load
+      : await runChild<BulkLoadResult>({
+          script: join(root, 'scripts', 'bench', 'harness', 'copy.ts'),
+          task: {
+            rows: settings.bulk_load_rows,
+            rounds: settings.bulk_load_rounds,
+            streamMib: settings.bulk_load_stream_mib,
+          },
+          env: { PATH: process.env['PATH'] ?? '', ...pgTestUrl() },
+          stderrFile: join(logsDir, 'bulk-load.stderr'),
+          // The 1 GiB streaming run took 13 minutes on this machine under load.
+          timeoutMs: 7_200_000,
+        });
 
   const results = composeResults({
     mode,
@@ -380,6 +411,7 @@ try {
     lines,
     cold,
     coldRuns: settings.cold_runs,
+    functionColdRuns: Math.ceil(settings.cold_runs / settings.function_cold_every),
     secrets,
     connections,
     components: components.components,
@@ -390,12 +422,22 @@ try {
     layerZodLocales: built.layer.zodLocales,
     hasAlternative: built.alternative !== undefined,
     throughput,
-    bulkLoad,
+    ...(bulkLoad === undefined ? {} : { bulkLoad }),
+    ...(previous === undefined
+      ? {}
+      : // Its own date is unknown when the harness ran alone and only added the figures to the file.
+        { bulkLoadFrom: previous.bulk_load_from ?? 'the previous bench/results.json' }),
   });
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(join(outDir, 'RESULTS.md'), renderMarkdown(results));
   progress(`wrote ${join(outDir, 'results.json')} and RESULTS.md`);
+  // Each connector's README carries its figures: written by a full run into the repository's bench folder
+  // only (a test's or a comparison's run must not rewrite the READMEs).
+  if (mode === 'full' && outDir === join(root, 'bench') && prepared !== undefined) {
+    const changed = await writeFunctionReadmes(root, results, prepared.functions);
+    progress(`wrote the figures of ${changed.length} connector READMEs`);
+  }
   for (const budget of results.budgets) {
     console.log(
       `${budget.met ? 'met    ' : 'NOT MET'}  ${budget.id} = ${budget.value} (limit ${budget.limit})`,

@@ -250,6 +250,8 @@ export async function startAwsEndpointPeer(options: AwsEndpointPeerOptions = {})
     queueCounts: (name) => queues.byUrl(name).counts(),
     close: async () => {
       await endpoint.close();
+      // A secret write still under way (set without awaiting) would refill the folder while it is removed.
+      await writes;
       await rm(dir, { recursive: true, force: true });
     },
   };

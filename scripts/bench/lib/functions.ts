@@ -19,6 +19,8 @@ import { type FunctionPeer, type SecretStore, startPeers } from './peers.ts';
 /** One repository function, ready for cold starts. */
 export interface BenchFunction {
   readonly name: string;
+  /** Its folder (`functions/<category>/<provider>`), where its README is. */
+  readonly dir: string;
   /** `<task root>/index.mjs`. */
   readonly bundle: string;
   /** Its function.yml environment (literal values) and its peer's settings. */
@@ -100,6 +102,7 @@ export async function prepareFunctions(
     await prepareTaskRoot({ buildDir, key: fn.name, target: taskRoot, modules });
     prepared.push({
       name: fn.name,
+      dir: fn.dir,
       bundle: join(taskRoot, 'index.mjs'),
       // Any AWS call not pointed at a peer fails fast on a closed port instead of reaching AWS.
       env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', ...literalEnvironment(fn), ...peers.get(fn.name)?.env },

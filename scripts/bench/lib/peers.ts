@@ -647,9 +647,26 @@ export async function startPeers(
       `no benchmark peer for function ${missing.join(', ')}: add one to scripts/bench/lib/peers.ts`,
     );
   }
-  const started = await Promise.allSettled(
-    functions.map(async (fn) => [fn.name, await (PEERS[fn.name] as PeerStarter)(fn, secrets)] as const),
-  );
+  // Two at a time (this machine has 2 cores), and a second try for a peer that did not start: started all
+  // at once, the peers' processes (s3rver, azurite, ...) competed with each other and with the machine's
+  // other work for the CPU, and one could miss its start timeout (s3rver 15 s, azurite 30 s).
+  const started: PromiseSettledResult<readonly [string, FunctionPeer]>[] = [];
+  const queue = [...functions];
+  const start = (fn: FunctionSource): Promise<FunctionPeer> => (PEERS[fn.name] as PeerStarter)(fn, secrets);
+  const worker = async (): Promise<void> => {
+    for (let fn = queue.shift(); fn !== undefined; fn = queue.shift()) {
+      const current = fn;
+      started.push(
+        await start(current)
+          .catch(() => start(current))
+          .then(
+            (peer) => ({ status: 'fulfilled', value: [current.name, peer] as const }),
+            (reason: unknown) => ({ status: 'rejected', reason }),
+          ),
+      );
+    }
+  };
+  await Promise.all([worker(), worker()]);
   const peers = new Map<string, FunctionPeer>();
   for (const outcome of started) if (outcome.status === 'fulfilled') peers.set(...outcome.value);
   const failed = started.find((outcome) => outcome.status === 'rejected');

@@ -130,6 +130,8 @@ export interface BenchResults {
     /** The floor's wall time in each round: its spread is how long processes waited for a core. */
     readonly floor_runs_ms?: readonly number[];
     readonly runs: number;
+    /** Runs of each repository function (every `function_every`-th round; older results: `runs`). */
+    readonly function_runs?: number;
     readonly variants: Readonly<
       Record<
         string,
@@ -153,6 +155,8 @@ export interface BenchResults {
   readonly throughput?: readonly ThroughputResult[];
   /** S3 CSV -> PostgreSQL COPY by the transform connector beside psql \copy, and the 1 GB streaming run (issue 15). */
   readonly bulk_load?: BulkLoadResult;
+  /** When `bulk_load` comes from an earlier run (`--skip-bulk-load`): that run's date. */
+  readonly bulk_load_from?: string;
 }
 
 /** Ratio name -> [numerator variant, denominator variant], computed within each round. */
@@ -225,6 +229,8 @@ export interface Measurements {
   readonly lines: Readonly<Record<string, { stdout: number; stderr: number }>>;
   readonly cold: ColdOutcome;
   readonly coldRuns: number;
+  /** Cold runs of each repository function (fewer than the core variants': see run.ts). */
+  readonly functionColdRuns: number;
   readonly secrets: SecretsFigures;
   readonly connections: ConnectionsFigures;
   readonly components: readonly ComponentCost[];
@@ -239,6 +245,8 @@ export interface Measurements {
   readonly throughput?: readonly ThroughputResult[];
   /** The transform connector's bulk load beside psql, and the streaming run's memory. */
   readonly bulkLoad?: BulkLoadResult;
+  /** The date of the earlier run whose bulk load figures are kept (`--skip-bulk-load`). */
+  readonly bulkLoadFrom?: string;
 }
 
 function need(value: number | undefined, name: string): number {
@@ -506,6 +514,7 @@ export function composeResults(m: Measurements): BenchResults {
       floor_cpu_ms: round(m.cold.floor.cpuMs, 1),
       floor_runs_ms: m.cold.floor.runs.map((run) => round(run, 1)),
       runs: m.coldRuns,
+      function_runs: m.functionColdRuns,
       variants: coldVariants,
     },
     secrets: m.secrets,
@@ -528,6 +537,7 @@ export function composeResults(m: Measurements): BenchResults {
     budgets,
     ...(m.throughput === undefined ? {} : { throughput: m.throughput }),
     ...(m.bulkLoad === undefined ? {} : { bulk_load: m.bulkLoad }),
+    ...(m.bulkLoad === undefined || m.bulkLoadFrom === undefined ? {} : { bulk_load_from: m.bulkLoadFrom }),
   };
   const alternativeCold =
     m.cold.variants['core-alt-secret'] === undefined
