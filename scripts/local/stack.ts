@@ -489,7 +489,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startHttpApi({
         port: options.apiPort,
         apiKey: apiKey.key,
-        invoke: async (key, event) => (await invoke(key, event)) ?? notFound(key),
+        invoke: async (key, event, streaming) =>
+          (streaming === undefined
+            ? await invoke(key, event)
+            : await registry.find(key)?.invoke(event, streaming)) ?? notFound(key),
         timeoutMsOf: (key) => (registry.find(key)?.spec.timeoutSeconds ?? 30) * 1000,
         health: () => report(),
         openApi: () => openApi,

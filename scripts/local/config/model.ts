@@ -31,7 +31,16 @@ export interface HttpRoute {
    * the token as API Gateway does instead of asking for the local API key.
    */
   jwt?: { authorizer: JwtAuthorizerSpec; scopes: string[] };
+  /**
+   * Set on the route standing in for a function URL (`url:` of the function): served at
+   * `/lambda-url/<function key>/<path>`, the function getting the path after that prefix, as it would on
+   * its own `https://<id>.lambda-url.<region>.on.aws` host; `RESPONSE_STREAM` streams its answer as written.
+   */
+  functionUrl?: { prefix: string; invokeMode: 'BUFFERED' | 'RESPONSE_STREAM' };
 }
+
+/** Where a function URL is served locally: `/lambda-url/<function key>/...` on the HTTP API. */
+export const FUNCTION_URL_PREFIX = '/lambda-url';
 
 /** A JWT authorizer of `provider.httpApi.authorizers` (API Gateway's JwtConfiguration). */
 export interface JwtAuthorizerSpec {
@@ -585,7 +594,30 @@ function resolveFunction(
     schedules: [],
   };
   for (const event of fn.events ?? []) addEvent(local, event, context, warnings);
+  const url = functionUrlRoute(key, fn.url);
+  if (url !== undefined) local.routes.push(url);
   return local;
+}
+
+/**
+ * A function URL (`url: true` or `{ authorizer, invokeMode }`) as a route of the local HTTP API: any method
+ * under `/lambda-url/<key>/`; `authorizer: aws_iam` (SigV4 in AWS) takes the local API key.
+ */
+function functionUrlRoute(key: string, url: ServerlessFunction['url']): HttpRoute | undefined {
+  if (url === undefined || url === false) return undefined;
+  const options = typeof url === 'object' ? url : {};
+  const prefix = `${FUNCTION_URL_PREFIX}/${key}`;
+  return {
+    functionKey: key,
+    method: 'ANY',
+    path: `${prefix}/{proxy+}`,
+    routeKey: '$default',
+    authorized: options['authorizer'] === 'aws_iam',
+    functionUrl: {
+      prefix,
+      invokeMode: options['invokeMode'] === 'RESPONSE_STREAM' ? 'RESPONSE_STREAM' : 'BUFFERED',
+    },
+  };
 }
 
 function isBucketName(value: string): boolean {

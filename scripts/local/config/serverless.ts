@@ -37,6 +37,8 @@ export interface ServerlessFunction {
   memorySize?: number;
   environment?: Record<string, unknown>;
   events?: Record<string, unknown>[];
+  /** A function URL: `true`, or `{ authorizer: aws_iam, invokeMode: RESPONSE_STREAM, cors }`. */
+  url?: boolean | Record<string, unknown>;
 }
 
 export interface CloudFormationResource {

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { finished, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
 interface InvokeMessage {
@@ -20,7 +21,50 @@ interface InvokeMessage {
   };
 }
 
-type Handler = (event: unknown, context: unknown) => unknown;
+type Handler = (event: unknown, context: unknown, responseStream?: unknown) => unknown;
+
+/** Marks a handler wrapped by `awslambda.streamifyResponse`: it gets (event, responseStream, context). */
+const STREAMING = Symbol('circle-core.local.streaming');
+/** What ends the JSON prelude `HttpResponseStream.from` writes before the body: 8 NUL bytes, as in Lambda. */
+const PRELUDE_END = Buffer.alloc(8);
+
+/**
+ * The Lambda Node.js runtime's `awslambda` global, for response streaming: `streamifyResponse` marks the
+ * handler as a streaming one (the runtime then passes it a writable response stream), and
+ * `HttpResponseStream.from` writes the status and headers as a JSON prelude ended by 8 NUL bytes before the
+ * body, the framing the runtime sends to a function URL. Every chunk written goes to the stack at once
+ * (`chunk` messages), which writes it to the caller as it comes.
+ */
+(globalThis as { awslambda?: unknown }).awslambda = {
+  streamifyResponse(handler: (event: unknown, stream: Writable, context: unknown) => Promise<void>) {
+    return Object.assign(
+      (event: unknown, context: unknown, stream: Writable) => handler(event, stream, context),
+      { [STREAMING]: true },
+    );
+  },
+  HttpResponseStream: {
+    from(stream: Writable, metadata: { statusCode?: number; headers?: Record<string, string> }): Writable {
+      stream.write(JSON.stringify(metadata));
+      stream.write(PRELUDE_END);
+      return stream;
+    },
+  },
+};
+
+/** The response stream of one streaming invocation: each write is one `chunk` message to the stack. */
+function responseStream(id: string): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      // The callback waits for the message to be handed to the channel: a slow stack slows the writer.
+      process.send?.({ type: 'chunk', id, data: chunk.toString('base64') }, undefined, undefined, (error) =>
+        callback(error ?? null),
+      );
+    },
+  });
+}
+
+/** Streaming invocations in flight, so a caller that went away can end theirs. */
+const streams = new Map<string, Writable>();
 
 /** An error as the Node.js Lambda runtime reports it. */
 function lambdaError(error: unknown): { errorType: string; errorMessage: string; trace: string[] } {
@@ -79,6 +123,19 @@ async function invoke(handler: Handler, message: InvokeMessage): Promise<void> {
     succeed: () => undefined,
   };
   try {
+    if ((handler as { [STREAMING]?: boolean })[STREAMING] === true) {
+      const stream = responseStream(message.id);
+      streams.set(message.id, stream);
+      try {
+        await handler(message.event, context, stream);
+        if (!stream.writableEnded && !stream.destroyed) stream.end();
+        await new Promise<void>((resolve) => finished(stream, () => resolve()));
+      } finally {
+        streams.delete(message.id);
+      }
+      send({ type: 'result', id: message.id, ok: true, payload: 'null' });
+      return;
+    }
     const result = await handler(message.event, context);
     // Lambda serialises the result as JSON; undefined becomes null.
     send({ type: 'result', id: message.id, ok: true, payload: JSON.stringify(result ?? null) });
@@ -100,8 +157,10 @@ process.on('disconnect', () => process.exit(0));
 
 try {
   const handler = await loadHandler();
-  process.on('message', (message: InvokeMessage) => {
+  process.on('message', (message: InvokeMessage | { type: 'abort'; id: string }) => {
     if (message?.type === 'invoke') void invoke(handler, message);
+    // The caller of a streaming invocation went away: its stream closes, as the runtime's does.
+    else if (message?.type === 'abort') streams.get(message.id)?.destroy();
   });
   send({ type: 'ready' });
 } catch (error) {

@@ -44,6 +44,12 @@ function delivered(result: { payload?: string; error?: LambdaErrorPayload }): {
   };
 }
 
+/** How a streaming invocation's response reaches its caller (see {@link FunctionProcess.invoke}). */
+export interface StreamingInvocation {
+  onChunk: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
 /** An error payload in Lambda's shape. */
 export interface LambdaErrorPayload {
   errorType: string;
@@ -81,6 +87,7 @@ interface Pending {
 type ChildMessage =
   | { type: 'ready' }
   | { type: 'init-error'; error: LambdaErrorPayload }
+  | { type: 'chunk'; id: string; data: string }
   | { type: 'result'; id: string; ok: true; payload: string }
   | { type: 'result'; id: string; ok: false; error: LambdaErrorPayload };
 
@@ -93,6 +100,8 @@ export class FunctionProcess {
   #child: ChildProcess | undefined;
   #ready: Promise<void> | undefined;
   #pending = new Map<string, Pending>();
+  /** Streaming invocations in flight: where their chunks go. */
+  #chunks = new Map<string, (chunk: Buffer) => void>();
   #lines: { at: number; text: string }[] = [];
   #state: 'stopped' | 'starting' | 'ready' | 'failed' = 'stopped';
   #initError: string | undefined;
@@ -187,6 +196,8 @@ export class FunctionProcess {
           this.#state = 'failed';
           this.#initError = `${message.error.errorType}: ${message.error.errorMessage}`;
           reject(new Error(`${this.spec.key}: ${this.#initError}`));
+        } else if (message.type === 'chunk') {
+          this.#chunks.get(message.id)?.(Buffer.from(message.data, 'base64'));
         } else if (message.type === 'result') {
           const pending = this.#pending.get(message.id);
           this.#pending.delete(message.id);
@@ -239,7 +250,19 @@ export class FunctionProcess {
    * if (outcome.error === undefined) console.log(JSON.parse(outcome.payload ?? 'null'));
    * ```
    */
-  async invoke(event: unknown, options: { requestId?: string } = {}): Promise<InvokeOutcome> {
+  async invoke(
+    event: unknown,
+    options: {
+      requestId?: string;
+      /**
+       * A streaming handler's response, as it writes it (`awslambda.streamifyResponse`): the JSON prelude of
+       * `HttpResponseStream.from`, 8 NUL bytes, then the body. The outcome's payload is then `null`.
+       */
+      onChunk?: (chunk: Buffer) => void;
+      /** Aborted when the caller of a streaming invocation went away: its response stream is closed. */
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<InvokeOutcome> {
     const requestId = options.requestId ?? randomUUID();
     const started = Date.now();
     const finish = (result: { payload?: string; error?: LambdaErrorPayload }): InvokeOutcome => {
@@ -285,8 +308,14 @@ export class FunctionProcess {
     const deadline = started + timeoutMs;
     const result = await new Promise<{ payload?: string; error?: LambdaErrorPayload }>((resolve) => {
       const id = randomUUID();
+      const onChunk = options.onChunk;
+      if (onChunk !== undefined) this.#chunks.set(id, onChunk);
+      options.signal?.addEventListener('abort', () => {
+        if (child.connected) child.send({ type: 'abort', id });
+      });
       const timer = setTimeout(() => {
         this.#pending.delete(id);
+        this.#chunks.delete(id);
         resolve({
           error: {
             errorType: 'Sandbox.Timedout',
@@ -300,6 +329,7 @@ export class FunctionProcess {
       this.#pending.set(id, {
         resolve: (value) => {
           clearTimeout(timer);
+          this.#chunks.delete(id);
           resolve(value);
         },
       });

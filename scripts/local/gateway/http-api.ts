@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpRoute } from '../config/model.ts';
+import type { StreamingInvocation } from '../functions/function-process.ts';
 import { type InvokeOutcome, RESPONSE_TOO_LARGE } from '../functions/function-process.ts';
 import { guard, type RefusalWriter } from '../guard.ts';
 import type { StackLog } from '../log.ts';
@@ -284,6 +285,49 @@ function respond(
 }
 
 /**
+ * Reads a streamed response's framing: the JSON prelude (`{ statusCode, headers }`) up to 8 NUL bytes, then
+ * the body as it comes.
+ */
+class PreludeReader {
+  #buffered: Buffer = Buffer.alloc(0);
+  #done = false;
+
+  /** The head once the prelude is complete (once only) and the body bytes of this chunk; else undefined. */
+  read(
+    chunk: Buffer,
+  ): { head: { statusCode?: number; headers?: Record<string, string> }; body: Buffer } | undefined {
+    if (this.#done) return { head: {}, body: chunk };
+    this.#buffered = Buffer.concat([this.#buffered, chunk]);
+    const end = this.#buffered.indexOf(PRELUDE_END);
+    if (end < 0) return undefined;
+    this.#done = true;
+    let head: { statusCode?: number; headers?: Record<string, string> } = {};
+    try {
+      head = JSON.parse(this.#buffered.subarray(0, end).toString('utf8')) as typeof head;
+    } catch {
+      head = { statusCode: 502, headers: { 'content-type': 'text/plain' } };
+    }
+    const body = this.#buffered.subarray(end + PRELUDE_END.length);
+    this.#buffered = Buffer.alloc(0);
+    return { head, body };
+  }
+
+  /** What was written without a prelude. */
+  rest(): Buffer {
+    return this.#buffered;
+  }
+}
+
+/** The path the function sees: a function URL's, on its own host, is what follows `/lambda-url/<key>`. */
+function functionPath(route: HttpRoute, rawPath: string): string {
+  const url = route.functionUrl;
+  return url === undefined ? rawPath : rawPath.slice(url.prefix.length) || '/';
+}
+
+/** What ends a streamed response's prelude (`HttpResponseStream.from`): 8 NUL bytes, as in Lambda. */
+const PRELUDE_END = Buffer.alloc(8);
+
+/**
  * Starts the HTTP API on 127.0.0.1 (`port` 0 picks a free one).
  *
  * @example
@@ -296,7 +340,8 @@ export async function startHttpApi(options: {
   port: number;
   apiKey: string;
   cors?: unknown;
-  invoke: (functionKey: string, event: unknown) => Promise<InvokeOutcome>;
+  /** Runs the function; with `streaming`, a streaming handler's response goes there as it is written. */
+  invoke: (functionKey: string, event: unknown, streaming?: StreamingInvocation) => Promise<InvokeOutcome>;
   timeoutMsOf: (functionKey: string) => number;
   health: () => unknown;
   /** The OpenAPI document served at `GET /openapi.json` (public, like `/health`), once it is loaded. */
@@ -371,7 +416,7 @@ export async function startHttpApi(options: {
     const event = gatewayEvent(
       {
         method,
-        rawPath,
+        rawPath: functionPath(match.route, rawPath),
         rawQueryString,
         headers: req.headers,
         body,
@@ -386,9 +431,73 @@ export async function startHttpApi(options: {
         requestId,
       },
     );
-    const timeoutMs = Math.min(options.timeoutMsOf(match.route.functionKey), INTEGRATION_TIMEOUT_MS);
-    const outcome = await withIntegrationTimeout(options.invoke(match.route.functionKey, event), timeoutMs);
+    await dispatch(req, res, { route: match.route, event, requestId, cors });
+  };
+
+  /** Runs the route's function and answers: streamed for a RESPONSE_STREAM function URL, else as a whole. */
+  const dispatch = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { route: HttpRoute; event: unknown; requestId: string; cors: Record<string, string> },
+  ): Promise<void> => {
+    const { route, event, requestId, cors } = call;
+    if (route.functionUrl?.invokeMode === 'RESPONSE_STREAM') {
+      await streamFunctionUrl(req, res, { functionKey: route.functionKey, event, requestId, cors });
+      return;
+    }
+    // A function URL has no integration timeout of its own: the function's timeout is the limit.
+    const limit = route.functionUrl === undefined ? INTEGRATION_TIMEOUT_MS : Number.POSITIVE_INFINITY;
+    const timeoutMs = Math.min(options.timeoutMsOf(route.functionKey), limit);
+    const outcome = await withIntegrationTimeout(options.invoke(route.functionKey, event), timeoutMs);
     respond(res, outcome, { requestId, headers: cors });
+  };
+
+  /**
+   * A function URL with `InvokeMode: RESPONSE_STREAM`: the status and headers from the prelude the handler
+   * wrote (`awslambda.HttpResponseStream.from`), then every chunk to the caller as the function writes it;
+   * a caller that goes away closes the function's response stream. A function that failed before writing
+   * anything is a problem, as for any route.
+   */
+  const streamFunctionUrl = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: { functionKey: string; event: unknown; requestId: string; cors: Record<string, string> },
+  ): Promise<void> => {
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const prelude = new PreludeReader();
+    const onChunk = (chunk: Buffer): void => {
+      const parsed = prelude.read(chunk);
+      if (parsed === undefined) return;
+      if (!res.headersSent) {
+        res.writeHead(parsed.head.statusCode ?? 200, {
+          ...call.cors,
+          ...parsed.head.headers,
+          'x-amzn-requestid': call.requestId,
+        });
+        // The head goes now, not with the first body bytes: a client sees the stream open at once.
+        res.flushHeaders();
+      }
+      if (parsed.body.length > 0) res.write(parsed.body);
+    };
+    const outcome = await options.invoke(call.functionKey, call.event, {
+      onChunk,
+      signal: controller.signal,
+    });
+    req.resume();
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (outcome.error !== undefined) {
+      respond(res, outcome, { requestId: call.requestId, headers: call.cors });
+      return;
+    }
+    // A handler that ended its stream without a prelude: Lambda answers 200 with what it wrote.
+    res.writeHead(200, { ...call.cors, 'content-type': 'application/octet-stream' });
+    res.end(prelude.rest());
   };
 
   const refuse: RefusalWriter = (_req, res, refusal) =>

@@ -26,6 +26,7 @@ import { acceptKeyFile, sandboxServiceAccount, startGcsFake } from './gcs.ts';
 import { type FakeRepoSeed, startGitHubFake } from './github.ts';
 import { GITLAB_SANDBOX_TOKEN, GITLAB_SANDBOX_WEBHOOK_SECRET, startGitlabFake } from './gitlab.ts';
 import { JIRA_SANDBOX_SECRET, JIRA_SANDBOX_WEBHOOK_SECRET, startJiraFake } from './jira.ts';
+import { throttleOnMarker } from './llm-behaviour.ts';
 import { OIDC_SANDBOX_TOKEN, startOidcFake } from './oidc.ts';
 import { OPENAI_SANDBOX_TOKEN, startOpenaiFake } from './openai.ts';
 import {
@@ -297,6 +298,7 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     token: OPENAI_SANDBOX_TOKEN,
     start: async (prepare) => {
       const fake = await startOpenaiFake({ prepare });
+      throttleOnMarker(fake);
       return {
         url: new URL('/v1', fake.url).href,
         acceptToken: (token) => fake.state.tokens.add(token),
@@ -312,6 +314,7 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     token: ANTHROPIC_SANDBOX_TOKEN,
     start: async (prepare) => {
       const fake = await startAnthropicFake({ prepare });
+      throttleOnMarker(fake);
       return {
         url: new URL('/v1', fake.url).href,
         acceptToken: (token) => fake.state.tokens.add(token),
@@ -328,6 +331,7 @@ export const SANDBOXES: readonly SandboxSpec[] = [
     token: BEDROCK_SANDBOX_ACCESS_KEY,
     start: async (prepare) => {
       const fake = await startBedrockFake({ prepare });
+      throttleOnMarker(fake);
       return {
         url: fake.url,
         acceptToken: (key) => fake.state.accessKeys.add(key),

@@ -14,11 +14,37 @@
  *   hold before each frame after the first (`streamGate`) to see the first arrive before the last exists.
  */
 import { createHash } from 'node:crypto';
+import type { FaultTarget } from './kit/faults.ts';
 
 /** In a user message: the first structured answer misses the schema, the answer to the feedback fits. */
 export const FAULT_INVALID_ONCE = '[fake:invalid-once]';
 /** In a user message: every structured answer misses the schema. */
 export const FAULT_INVALID_ALWAYS = '[fake:invalid-always]';
+
+/**
+ * In a request body (a user message): the sandbox answers its provider's rate-limit error (429 with
+ * `retry-after: 1`) to every request carrying it, so a caller on the running stack can see the
+ * connector's answer to a throttled provider (an `error` frame on a stream) without reaching the fake.
+ */
+export const FAULT_THROTTLED = '[fake:throttled]';
+
+/**
+ * Makes a started LLM fake answer {@link FAULT_THROTTLED}: the local stack's OpenAI, Anthropic and Bedrock
+ * sandboxes do.
+ *
+ * @example
+ * ```ts
+ * throttleOnMarker(await startOpenaiFake());
+ * ```
+ */
+export function throttleOnMarker(fake: {
+  inject(fault: { kind: 'throttled'; retryAfterSeconds: number }, target: FaultTarget): void;
+}): void {
+  fake.inject(
+    { kind: 'throttled', retryAfterSeconds: 1 },
+    { when: (request) => request.rawBody.includes(FAULT_THROTTLED), times: Number.POSITIVE_INFINITY },
+  );
+}
 
 /** A conversation turn, provider-neutral. */
 export interface FakeTurn {
