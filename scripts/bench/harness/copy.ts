@@ -89,14 +89,16 @@ async function measureCopy(directory: string): Promise<CopyResult> {
     return { ...base, reason: `PostgreSQL does not answer at ${new URL(url).host}: ${String(error)}` };
   }
   const file = join(directory, 'orders.csv');
-  await writeCsv(file, task.rows);
-  const csvBytes = (await stat(file)).size;
-  const s3Directory = join(directory, 's3');
-  const s3 = await startS3({ directory: s3Directory, buckets: [BUCKET] });
   const connectorTable = `bench_copy_connector_${run}`;
   const psqlTable = `bench_copy_psql_${run}`;
   const manifestTable = `bench_copy_parts_${run}`;
+  let csvBytes = 0;
+  let s3: Awaited<ReturnType<typeof startS3>> | undefined;
   try {
+    await writeCsv(file, task.rows);
+    csvBytes = (await stat(file)).size;
+    // A store that does not start (a loaded machine) is reported as the reason, not a failed bench.
+    s3 = await startS3({ directory: join(directory, 's3'), buckets: [BUCKET] });
     const raw = new S3Client({
       endpoint: s3.url,
       forcePathStyle: true,
@@ -175,7 +177,7 @@ async function measureCopy(directory: string): Promise<CopyResult> {
       await db.query(`drop table if exists ${table}`).catch(() => undefined);
     }
     await db.end();
-    await s3.close();
+    await s3?.close();
   }
 }
 
