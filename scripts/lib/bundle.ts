@@ -101,6 +101,60 @@ export const zodEnglishOnly: Plugin = {
 };
 
 /**
+ * zod's ahead-of-time compiler (`z.compile`, `z.withParser`, 29 KB of zod 4.6's 197 KB once minified) is only
+ * re-exported by zod's index: no schema uses it unless a caller compiles one. The layer ships a stand-in with
+ * the same exports, whose functions throw naming what is missing, so every cold start stops compiling and
+ * evaluating it (about 13% of loading zod, measured side by side in bench/RESULTS.md). A function that calls
+ * `z.compile` fails its build instead ({@link zodCompileUses}).
+ */
+export const zodWithoutCompile: Plugin = {
+  name: 'zod-without-compile',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/compile\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/]core[\\/]/.test(args.importer)) return undefined;
+      return { path: 'zod-compile', namespace: 'zod-without-compile' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'zod-without-compile' }, () => ({
+      contents: [
+        'export const INVALID = Symbol.for("zod.compile.invalid");',
+        'const missing = (name) => () => {',
+        '  throw new Error("z." + name + " is not in the Circle Core layer\'s zod (scripts/lib/bundle.ts, zodWithoutCompile)");',
+        '};',
+        'export class ZodCompileAsyncError extends Error {}',
+        'export class ZodCompileUnsupportedError extends Error {}',
+        'export const compile = missing("compile");',
+        'export const withParser = missing("withParser");',
+        'export const compileFn = missing("compileFn");',
+        '',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/** A use of zod's compiler in source code: `z.compile(`, `z.withParser(` or an import of `zod/compile`. */
+const ZOD_COMPILE_USE = /\bz\.(compile|withParser)\b|['"]zod\/compile['"]/;
+
+/**
+ * The function's own source files (outside node_modules) that use zod's compiler, which the layer's zod
+ * leaves out ({@link zodWithoutCompile}).
+ *
+ * @example
+ * ```ts
+ * await zodCompileUses(result.metafile, '/repo'); // ['functions/x/y/schemas.ts'] if it calls z.compile
+ * ```
+ */
+export async function zodCompileUses(metafile: Metafile | undefined, root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const input of Object.keys(metafile?.inputs ?? {})) {
+    if (input.includes('node_modules/') || !/\.[cm]?[jt]s$/.test(input)) continue;
+    const text = await readFile(join(root, input), 'utf8').catch(() => '');
+    if (ZOD_COMPILE_USE.test(text)) found.push(input);
+  }
+  return found;
+}
+
+/**
  * Built-ins the layer loads on first call instead of at init. An ESM `import { createHmac } from
  * 'node:crypto'` loads and materialises the whole module when the importing file loads: about 3 to 6 ms of
  * every cold start for `node:crypto` (the core's webhooks, JWT signing, event ids, and the Powertools
@@ -307,6 +361,12 @@ export async function bundleFunction(
     external: [...FUNCTION_EXTERNALS],
     plugins: [lambdaEntry(fn.dir, kind), trimMysql2, trimRedis, duckdbBindings, builtinsWithoutNamespace],
   });
+  const compiling = await zodCompileUses(result.metafile, root);
+  if (compiling.length > 0) {
+    throw new Error(
+      `${fn.name}: uses z.compile, which the layer's zod does not ship (zodWithoutCompile): ${compiling.join(', ')}`,
+    );
+  }
   const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
   if (missing.length > 0) {
     throw new Error(`${name}: imports not available on Lambda (not in the layer): ${missing.join(', ')}`);
@@ -361,7 +421,7 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
         sourcefile: 'zod-entry.js',
       },
       outfile: join(zodDir, 'index.js'),
-      plugins: [zodEnglishOnly],
+      plugins: [zodEnglishOnly, zodWithoutCompile],
     }),
   ]);
   for (const [name, result, allowed] of [

@@ -268,6 +268,20 @@ describe('Script: build', () => {
       expect(typeof zod['object']).toBe('function');
       expect(zod['default']).toBe(zod['z']);
     });
+
+    it("leaves zod's ahead-of-time compiler out: z.compile throws naming it, parsing is unchanged", async () => {
+      // Prepare
+      const file = join(out, 'layer', 'nodejs', 'node_modules', 'zod', 'index.js');
+      const z = (await import(pathToFileURL(file).href)) as typeof import('zod');
+      const schema = z.object({ name: z.string().min(1) });
+      // Act
+      const compiling = () => z.compile(schema);
+      // Assess
+      expect(compiling).toThrow(/z\.compile is not in the Circle Core layer's zod/);
+      expect(schema.safeParse({ name: 'x' }).success).toBe(true);
+      expect(schema.safeParse({ name: '' }).success).toBe(false);
+      expect(await readFile(file, 'utf8')).not.toContain('does not support async refinements');
+    });
   });
 });
 

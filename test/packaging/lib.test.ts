@@ -5,7 +5,7 @@ import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSizeTable } from '../../scripts/lib/artifacts.ts';
 import { OFFLINE_ACCOUNT_ID, startAwsStandIn } from '../../scripts/lib/aws-stand-in.ts';
-import { unresolvableImports } from '../../scripts/lib/bundle.ts';
+import { unresolvableImports, zodCompileUses } from '../../scripts/lib/bundle.ts';
 import { deployableNames, discoverFunctions } from '../../scripts/lib/functions.ts';
 import { offlineEnvironment } from '../../scripts/lib/serverless.ts';
 import { listZip, writeZip } from '../../scripts/lib/zip.ts';
@@ -182,6 +182,31 @@ describe('Function: unresolvableImports', () => {
     const bad = unresolvableImports(meta, ['zod', '@aws-sdk/*', '@circle-core/core']);
     // Assess
     expect(bad).toEqual(['@circle-core/core/testing', 'left-pad', 'zod/v4']);
+  });
+});
+
+describe('Function: zodCompileUses', () => {
+  it("names the function's own sources that call z.compile or z.withParser, not node_modules", async () => {
+    // Prepare
+    await mkdir(join(scratch, 'compile', 'node_modules', 'zod'), { recursive: true });
+    await writeFile(join(scratch, 'compile', 'a.ts'), 'export const fast = z.compile(Item);\n');
+    await writeFile(join(scratch, 'compile', 'b.ts'), "import * as z from 'zod';\nz.object({});\n");
+    await writeFile(join(scratch, 'compile', 'c.ts'), 'const p = z.withParser(Item, parse);\n');
+    await writeFile(join(scratch, 'compile', 'node_modules', 'zod', 'index.js'), 'z.compile(x);\n');
+    const input = { bytes: 1, imports: [] };
+    const metafile = {
+      inputs: {
+        'compile/a.ts': input,
+        'compile/b.ts': input,
+        'compile/c.ts': input,
+        'compile/node_modules/zod/index.js': input,
+      },
+      outputs: {},
+    } as unknown as Metafile;
+    // Act
+    const found = await zodCompileUses(metafile, scratch);
+    // Assess
+    expect(found).toEqual(['compile/a.ts', 'compile/c.ts']);
   });
 });
 
