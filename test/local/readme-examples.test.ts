@@ -109,11 +109,16 @@ async function connectors(): Promise<Set<string>> {
   return found;
 }
 
-/** The connectors a command calls: `:3000/<provider>/...` and `npm run invoke -- <provider>`. */
+/**
+ * The connectors a command calls: `:3000/<provider>/...`, a streaming function's URL
+ * `:3000/lambda-url/<provider>-stream/...` (its connector's) and `npm run invoke -- <provider>`.
+ */
 function calledConnectors(commands: string[]): string[] {
   const text = commands.join('\n');
   return [
-    ...[...text.matchAll(/:3000\/([a-z][\w-]*)\//g)].map((match) => match[1] ?? ''),
+    ...[...text.matchAll(/:3000\/(?:lambda-url\/)?([a-z][\w-]*?)(?:-stream)?\//g)].map(
+      (match) => match[1] ?? '',
+    ),
     ...[...text.matchAll(/npm run invoke -- ([a-z][\w-]*)/g)].map((match) => match[1] ?? ''),
   ];
 }
