@@ -11,7 +11,10 @@
  * through unchanged.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
@@ -254,17 +257,15 @@ export async function servePglite(
   db: StagingPGlite,
   options: { port: number; maxConnections: number },
 ): Promise<PgliteEndpoint> {
-  const upstream = new PGLiteSocketServer({
-    db,
-    host: '127.0.0.1',
-    port: 0,
-    maxConnections: options.maxConnections,
-  });
+  // The socket server listens on a Unix socket in a private folder, not on a TCP port: the stack listens on
+  // no port it does not report (test/hardening/local-listeners.test.ts), and only this shim reaches it.
+  const folder = await mkdtemp(join(tmpdir(), 'circle-pglite-'));
+  const path = join(folder, '.s.PGSQL.5432');
+  const upstream = new PGLiteSocketServer({ db, path, maxConnections: options.maxConnections });
   await upstream.start();
-  const [host, port] = upstream.getServerConn().split(':');
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
-    const inner = connect({ host: host ?? '127.0.0.1', port: Number(port) });
+    const inner = connect({ path });
     client.setNoDelay(true);
     inner.setNoDelay(true);
     for (const socket of [client, inner]) {
@@ -284,6 +285,7 @@ export async function servePglite(
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await upstream.stop();
+      await rm(folder, { recursive: true, force: true });
     },
   };
 }
