@@ -2,11 +2,14 @@
  * Streamed chat (issue 16) on the running local stack, started as `npm start` starts it (the LLM connectors
  * and their streaming functions only): each connector's `<name>-stream` function behind its function URL,
  * served at `/lambda-url/<function>/chat-stream` with the local API key, answering Server-Sent Events from
- * its sandbox's deterministic model. Anthropic runs with a daily token budget of 1: its first stream (the
- * first test) spends it, and the budget test after it sees the refusals (streamed and not); the tests of
- * this file run in order. Also the gateway's own streaming, with a stand-in
- * function that writes its second frame only once the test has read the first.
+ * its sandbox's deterministic model. The daily token budget runs on a second stack of its own (Anthropic
+ * only, a budget of 1 token, from the same build), so no test depends on another's spending or on their
+ * order. Also the gateway's own streaming, with a stand-in function that writes its second frame only
+ * once the test has read the first.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpRoute } from '../../scripts/local/config/model.ts';
 import type { InvokeOutcome, StreamingInvocation } from '../../scripts/local/functions/function-process.ts';
@@ -16,6 +19,9 @@ import { readSse, type SseEvent } from '../../shared/interfaces/llm-stream.ts';
 import { type StackProcess, startStackProcess } from './stack-process.ts';
 
 let stack: StackProcess;
+/** Anthropic alone with a daily token budget of 1 (ANTHROPIC_DAILY_TOKEN_BUDGET), for the budget test. */
+let budgetStack: StackProcess;
+let buildDir: string;
 
 const PROVIDERS = ['openai', 'anthropic', 'bedrock'] as const;
 
@@ -37,8 +43,9 @@ async function stream(
   input: unknown,
   authorization: string | null = `Bearer ${stack.apiKey}`,
   correlationId?: string,
+  on: StackProcess = stack,
 ): Promise<Streamed> {
-  const response = await fetch(`${stack.apiUrl}/lambda-url/${provider}-stream/chat-stream`, {
+  const response = await fetch(`${on.apiUrl}/lambda-url/${provider}-stream/chat-stream`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -68,12 +75,21 @@ beforeAll(async () => {
     if (process.env[name] !== undefined) throw new Error(`unset ${name} to run this suite`);
   }
   const only = PROVIDERS.flatMap((provider) => [provider, `${provider}-stream`]).join(',');
+  // One build for both stacks (it builds every function: minutes on a loaded two-core machine).
+  buildDir = await mkdtemp(join(tmpdir(), 'circle-llm-streaming-build-'));
+  stack = await startStackProcess({ CIRCLE_BUILD_DIR: buildDir }, ['--only', only]);
   // One token a day for Anthropic (both its functions count together): its first stream spends it.
-  stack = await startStackProcess({ ANTHROPIC_DAILY_TOKEN_BUDGET: '1' }, ['--only', only]);
-}, 300_000);
+  budgetStack = await startStackProcess({ CIRCLE_BUILD_DIR: buildDir, ANTHROPIC_DAILY_TOKEN_BUDGET: '1' }, [
+    '--no-build',
+    '--only',
+    'anthropic,anthropic-stream',
+  ]);
+}, 420_000);
 
 afterAll(async () => {
   if (stack !== undefined) await stack.stop();
+  if (budgetStack !== undefined) await budgetStack.stop();
+  if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true });
 });
 
 describe('Local stack: streamed chat through the function URLs', () => {
@@ -101,7 +117,7 @@ describe('Local stack: streamed chat through the function URLs', () => {
     },
   );
 
-  it.each(['openai', 'bedrock'])('%s-stream streams a tool call as tool-call frames', async (provider) => {
+  it.each(PROVIDERS)('%s-stream streams a tool call as tool-call frames', async (provider) => {
     // Act
     const streamed = await stream(provider, {
       messages: [{ role: 'user', content: 'What is the weather in Paris? Use get_weather.' }],
@@ -117,7 +133,7 @@ describe('Local stack: streamed chat through the function URLs', () => {
     expect(streamed.events.at(-1)).toMatchObject({ event: 'done', data: { finishReason: 'tool-calls' } });
   });
 
-  it.each(['openai', 'bedrock'])(
+  it.each(PROVIDERS)(
     '%s-stream ends with an error frame (rate_limited) when its sandbox answers 429',
     async (provider) => {
       // Act
@@ -187,26 +203,46 @@ describe('Local stack: streamed chat through the function URLs', () => {
   });
 
   it('charges the daily token budget from the done frame: once spent, streams and chats are refused (429)', async () => {
-    // Prepare: the Anthropic stream of the first test was admitted (nothing spent yet) and spent more than
-    // the budget of 1 token with its done frame.
-    const spent = stack.lines.filter(
-      (line) =>
-        line['function'] === 'anthropic-stream' && line['message'] === 'invocation' && line['status'] === 200,
+    // Prepare: on the budget's own stack, a first stream is admitted (nothing spent yet) and spends more
+    // than the budget of 1 token with its done frame.
+    const bearer = `Bearer ${budgetStack.apiKey}`;
+    const first = await stream(
+      'anthropic',
+      { messages: [{ role: 'user', content: 'Reply with the word: first' }] },
+      bearer,
+      undefined,
+      budgetStack,
     );
+    const spent = () =>
+      budgetStack.lines.filter(
+        (line) =>
+          line['function'] === 'anthropic-stream' &&
+          line['message'] === 'invocation' &&
+          line['status'] === 200,
+      );
+    // The function writes its line once the stream has ended, which the caller may see first.
+    for (let wait = 0; spent().length === 0 && wait < 100; wait += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
 
     // Act
-    const refused = await stream('anthropic', {
-      messages: [{ role: 'user', content: 'Reply with the word: second' }],
-    });
-    const chat = await fetch(`${stack.apiUrl}/anthropic/complete-chat`, {
+    const refused = await stream(
+      'anthropic',
+      { messages: [{ role: 'user', content: 'Reply with the word: second' }] },
+      bearer,
+      undefined,
+      budgetStack,
+    );
+    const chat = await fetch(`${budgetStack.apiUrl}/anthropic/complete-chat`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      headers: { authorization: bearer, 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [{ role: 'user', content: 'Reply with the word: third' }] }),
     });
 
     // Assess
-    expect(spent).toHaveLength(1);
-    expect(Number(spent[0]?.['inputTokens']) + Number(spent[0]?.['outputTokens'])).toBeGreaterThan(1);
+    expect(first.events.at(-1)?.event).toBe('done');
+    expect(spent()).toHaveLength(1);
+    expect(Number(spent()[0]?.['inputTokens']) + Number(spent()[0]?.['outputTokens'])).toBeGreaterThan(1);
     expect(refused.status).toBe(429);
     expect(refused.contentType).toBe('application/problem+json');
     expect(JSON.parse(refused.text)).toMatchObject({ status: 429, code: 'rate_limited' });
