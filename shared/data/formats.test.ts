@@ -1,6 +1,14 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { csvWriter, ndjsonWriter, type ReadItem, readCsv, readNdjson } from './formats.ts';
+import {
+  csvWriter,
+  ndjsonWriter,
+  type ReadItem,
+  readCsv,
+  readCsvBatches,
+  readNdjson,
+  readNdjsonBatches,
+} from './formats.ts';
 
 async function collect(items: AsyncIterable<ReadItem>): Promise<ReadItem[]> {
   const all: ReadItem[] = [];
@@ -69,6 +77,37 @@ describe('Module: formats', () => {
         { index: 2, record: { id: '3', name: 'multi\nline' } },
         { index: 3, record: { id: '4', name: 'Dee' } },
       ]);
+    });
+  });
+
+  describe('Batch readers', () => {
+    it('give the same items as arrays, in order, a malformed row and line counted by index', async () => {
+      // Prepare: more rows than the CSV reader holds before pausing its input
+      const rows = Array.from({ length: 25_000 }, (_, i) => (i === 12_345 ? `${i},x,extra` : `${i},n${i}`));
+      const csv = `id,name\n${rows.join('\n')}\n`;
+      const ndjson = `${Array.from({ length: 3_000 }, (_, i) => (i === 7 ? '{oops' : `{"id":${i}}`)).join('\n')}\n`;
+
+      // Act
+      const csvBatches: ReadItem[][] = [];
+      for await (const batch of readCsvBatches(chunks(csv, 64 * 1024))) csvBatches.push(batch);
+      const ndjsonBatches: ReadItem[][] = [];
+      for await (const batch of readNdjsonBatches(chunks(ndjson, 4096))) ndjsonBatches.push(batch);
+
+      // Assess
+      const csvItems = csvBatches.flat();
+      expect(csvBatches.length).toBeGreaterThan(1);
+      expect(csvItems.map((item) => item.index)).toEqual(rows.map((_, i) => i));
+      expect(csvItems[12_345]).toEqual({
+        index: 12_345,
+        error: expect.stringContaining('Invalid Record Length'),
+      });
+      expect(csvItems[24_999]).toEqual({ index: 24_999, record: { id: '24999', name: 'n24999' } });
+      expect(csvItems).toEqual(await collect(readCsv(chunks(csv, 1000))));
+      const ndjsonItems = ndjsonBatches.flat();
+      expect(ndjsonBatches.length).toBeGreaterThan(1);
+      expect(ndjsonItems).toHaveLength(3_000);
+      expect(ndjsonItems[7]).toMatchObject({ index: 7, error: expect.any(String) });
+      expect(ndjsonItems[2_999]).toEqual({ index: 2_999, record: { id: 2_999 } });
     });
   });
 

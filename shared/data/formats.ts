@@ -2,9 +2,10 @@
  * Streaming record readers and writers: NDJSON (one JSON value per line), CSV (`csv-parse` and
  * `csv-stringify`, RFC 4180 with a header row) and Parquet (`hyparquet` / `hyparquet-writer`, in
  * `parquet.ts`). Readers take the bytes as an async iterable of chunks and yield one item per record
- * with its 0-based index; a record that cannot be read (a malformed line, a row with the wrong number of
- * fields) is yielded as an error with its index and the reader goes on. Writers turn records into chunks
- * for a sink in batches. Memory stays bounded by one chunk plus one record (one batch when writing).
+ * with its 0-based index (the `...Batches` readers: arrays of them, as parsed); a record that cannot be
+ * read (a malformed line, a row with the wrong number of fields) is yielded as an error with its index
+ * and the reader goes on. Writers turn records into chunks for a sink in batches. Memory stays bounded
+ * by one chunk plus one record (one batch when writing; one chunk's records when reading in batches).
  */
 import { Readable } from 'node:stream';
 import { parseJson } from '@circle-core/core';
@@ -50,38 +51,46 @@ export async function* readNdjson(
   chunks: AsyncIterable<Uint8Array>,
   options: ReadOptions = {},
 ): AsyncGenerator<ReadItem> {
+  for await (const batch of readNdjsonBatches(chunks, options)) yield* batch;
+}
+
+/**
+ * {@link readNdjson}'s items as one array per chunk read (none when a chunk completes no line), for a
+ * caller that would rather not await each record.
+ *
+ * @example
+ * ```ts
+ * for await (const batch of readNdjsonBatches(readObject(address))) for (const item of batch) take(item);
+ * ```
+ */
+export async function* readNdjsonBatches(
+  chunks: AsyncIterable<Uint8Array>,
+  options: ReadOptions = {},
+): AsyncGenerator<ReadItem[]> {
   const maxBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   let index = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let overlong = false;
-  function* line(bytes: Buffer): Generator<ReadItem> {
+  let batch: ReadItem[] = [];
+  function line(bytes: Buffer): void {
     if (overlong) {
       overlong = false;
-      yield { index: index++, error: `the line is longer than ${maxBytes} bytes` };
+      batch.push({ index: index++, error: `the line is longer than ${maxBytes} bytes` });
       return;
     }
     const text = bytes.toString('utf8').trim();
     if (text === '') return;
     try {
-      yield { index, record: parseJson(text, 'line') };
+      batch.push({ index, record: parseJson(text, 'line') });
     } catch (error) {
-      yield { index, error: readError(error) };
+      batch.push({ index, error: readError(error) });
     }
     index += 1;
   }
-  for await (const raw of chunks) {
-    let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10)) {
-      const head = chunk.subarray(0, newline);
-      const whole = pending.length === 0 ? head : Buffer.concat([...pending, head]);
-      pending = [];
-      pendingBytes = 0;
-      if (whole.length > maxBytes) overlong = true;
-      yield* line(whole);
-      chunk = chunk.subarray(newline + 1);
-    }
-    if (chunk.length === 0) continue;
+  /** The start of a line the next chunk ends. */
+  function keep(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     if (!overlong) {
       pending.push(Buffer.from(chunk));
       pendingBytes += chunk.length;
@@ -93,7 +102,25 @@ export async function* readNdjson(
       pendingBytes = 0;
     }
   }
-  if (pending.length > 0 || overlong) yield* line(Buffer.concat(pending));
+  for await (const raw of chunks) {
+    let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10)) {
+      const head = chunk.subarray(0, newline);
+      const whole = pending.length === 0 ? head : Buffer.concat([...pending, head]);
+      pending = [];
+      pendingBytes = 0;
+      if (whole.length > maxBytes) overlong = true;
+      line(whole);
+      chunk = chunk.subarray(newline + 1);
+    }
+    if (batch.length > 0) {
+      yield batch;
+      batch = [];
+    }
+    keep(chunk);
+  }
+  if (pending.length > 0 || overlong) line(Buffer.concat(pending));
+  if (batch.length > 0) yield batch;
 }
 
 /**
@@ -111,6 +138,26 @@ export async function* readCsv(
   chunks: AsyncIterable<Uint8Array>,
   options: ReadOptions & { delimiter?: string } = {},
 ): AsyncGenerator<ReadItem> {
+  for await (const batch of readCsvBatches(chunks, options)) yield* batch;
+}
+
+/** Records the CSV parser may hold before its input is paused (one chunk's records may still exceed it). */
+const CSV_BATCH_RECORDS = 10_000;
+
+/**
+ * {@link readCsv}'s items as arrays of what the parser produced since the last one, for a caller that
+ * would rather not await each record: the parser's rows are collected as it emits them (no async
+ * iteration per row), its input paused while {@link CSV_BATCH_RECORDS} wait.
+ *
+ * @example
+ * ```ts
+ * for await (const batch of readCsvBatches(readObject(address))) for (const item of batch) take(item);
+ * ```
+ */
+export async function* readCsvBatches(
+  chunks: AsyncIterable<Uint8Array>,
+  options: ReadOptions & { delimiter?: string } = {},
+): AsyncGenerator<ReadItem[]> {
   // A skipped row is reported with the number of rows parsed before it, so indexes count every data row.
   const skips: { after: number; error: string }[] = [];
   const parser = parseCsv({
@@ -118,32 +165,75 @@ export async function* readCsv(
     bom: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
-    info: true,
     delimiter: options.delimiter ?? ',',
     max_record_size: options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     on_skip: (error) => {
       skips.push({ after: parser.info.records, error: readError(error) });
     },
   });
+  let rows: Record<string, string>[] = [];
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  parser.on('data', (row: Record<string, string>) => {
+    rows.push(row);
+    if (rows.length >= CSV_BATCH_RECORDS) parser.pause();
+    signal();
+  });
+  parser.on('end', () => {
+    ended = true;
+    signal();
+  });
+  parser.on('error', (error) => {
+    failure = { error };
+    signal();
+  });
   const source = Readable.from(chunks);
   source.on('error', (error) => parser.destroy(error));
   source.pipe(parser);
+  let records = 0;
   let skipped = 0;
-  function* skipsBefore(records: number): Generator<ReadItem> {
-    while (skipped < skips.length && (skips[skipped]?.after ?? 0) < records) {
+  const skipsBefore = (count: number, batch: ReadItem[]): void => {
+    while (skipped < skips.length && (skips[skipped]?.after ?? 0) < count) {
       const skip = skips[skipped] as { after: number; error: string };
-      yield { index: skip.after + skipped, error: skip.error };
+      batch.push({ index: skip.after + skipped, error: skip.error });
       skipped += 1;
     }
+  };
+  /** The rows parsed so far as items, each skipped row before the rows parsed after it. */
+  const take = (): ReadItem[] => {
+    const batch: ReadItem[] = [];
+    for (const record of rows) {
+      records += 1;
+      skipsBefore(records, batch);
+      batch.push({ index: records - 1 + skipped, record });
+    }
+    rows = [];
+    if (ended) skipsBefore(Number.POSITIVE_INFINITY, batch);
+    return batch;
+  };
+  try {
+    for (;;) {
+      if (failure !== undefined) throw failure.error;
+      if (rows.length === 0 && !ended) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        continue;
+      }
+      const batch = take();
+      if (batch.length > 0) yield batch;
+      if (ended && rows.length === 0) return;
+      if (parser.isPaused()) parser.resume();
+    }
+  } finally {
+    if (!ended) parser.destroy();
+    source.destroy();
   }
-  for await (const item of parser as AsyncIterable<{
-    record: Record<string, string>;
-    info: { records: number };
-  }>) {
-    yield* skipsBefore(item.info.records);
-    yield { index: item.info.records - 1 + skipped, record: item.record };
-  }
-  yield* skipsBefore(Number.POSITIVE_INFINITY);
 }
 
 /** Where a writer puts its bytes; awaiting `write` is the back-pressure. */

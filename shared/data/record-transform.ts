@@ -43,32 +43,48 @@ export async function applyTransform(
   item: ReadItem,
   timeoutMs: number,
 ): Promise<RecordOutcome> {
+  const input = checkInput(parts, item);
+  if ('rejection' in input) return input;
+  if (parts.expression === undefined) return checkOutput(parts, item.index, input.record);
+  let result: unknown;
+  try {
+    result = await parts.expression.evaluate(input.record, parts.bindings, timeoutMs);
+  } catch (error) {
+    if (!(error instanceof EvaluationError)) throw error;
+    return { rejection: { index: item.index, stage: 'expression', message: error.message } };
+  }
+  return checkOutput(parts, item.index, result);
+}
+
+/**
+ * {@link applyTransform} without an expression, synchronously (no promise per record on a hot path):
+ * the schemas' checks alone; the parts' expression, if any, is not evaluated.
+ *
+ * @example
+ * ```ts
+ * const outcome = applyChecks({ inputSchema }, { index: 0, record: { id: 1 } });
+ * ```
+ */
+export function applyChecks(parts: RecordTransformParts, item: ReadItem): RecordOutcome {
+  const input = checkInput(parts, item);
+  return 'rejection' in input ? input : checkOutput(parts, item.index, input.record);
+}
+
+function checkInput(
+  parts: RecordTransformParts,
+  item: ReadItem,
+): { record: unknown } | { rejection: RecordRejection } {
   const { index } = item;
   if ('error' in item) return { rejection: { index, stage: 'read', message: item.error } };
-  let record = item.record;
-  if (parts.inputSchema !== undefined) {
-    const checked = checkRecord(parts.inputSchema, record);
-    if (!checked.ok) {
-      return {
-        rejection: {
-          index,
-          stage: 'input',
-          message: 'does not match inputSchema',
-          problems: checked.problems,
-        },
-      };
-    }
-    record = checked.value;
-  }
-  let result: unknown = record;
-  if (parts.expression !== undefined) {
-    try {
-      result = await parts.expression.evaluate(record, parts.bindings, timeoutMs);
-    } catch (error) {
-      if (!(error instanceof EvaluationError)) throw error;
-      return { rejection: { index, stage: 'expression', message: error.message } };
-    }
-  }
+  if (parts.inputSchema === undefined) return { record: item.record };
+  const checked = checkRecord(parts.inputSchema, item.record);
+  if (checked.ok) return { record: checked.value };
+  return {
+    rejection: { index, stage: 'input', message: 'does not match inputSchema', problems: checked.problems },
+  };
+}
+
+function checkOutput(parts: RecordTransformParts, index: number, result: unknown): RecordOutcome {
   if (result === undefined) return { records: [] };
   const outputs = Array.isArray(result) ? result : [result];
   if (parts.outputSchema === undefined) return { records: outputs };

@@ -53,10 +53,16 @@ describe('Module: s3-objects', () => {
       offset += chunk.length;
     }
 
+    const prefetched: Buffer[] = [];
+    for await (const chunk of readObject(address('big.bin'), { rangeBytes: 4 * 1024 * 1024, prefetch: true }))
+      prefetched.push(chunk);
+
     // Assess
     expect(written).toMatchObject({ bucket: 'data', key: 'big.bin', size: 11 * 1024 * 1024, parts: 3 });
     expect(ranges).toEqual([4, 4, 3].map((n) => n * 1024 * 1024));
     expect(same).toBe(true);
+    expect(prefetched.map((chunk) => chunk.length)).toEqual(ranges);
+    expect(Buffer.concat(prefetched).equals(Buffer.concat([...Array(11)].map(() => block)))).toBe(true);
   });
 
   it('writes a small object with one PutObject, and an aborted upload leaves nothing', async () => {

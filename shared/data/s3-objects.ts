@@ -176,10 +176,13 @@ export interface ReadOptions {
   rangeBytes?: number;
   /** Refused with a 413 before the first range when the object would not fit what is left of it. */
   budget?: ReadBudget;
+  /** Read the next range while the caller takes the one before (two ranges in memory at most). */
+  prefetch?: boolean;
 }
 
 /**
- * The object's bytes from `start`, range by range: at most one range in memory at a time.
+ * The object's bytes from `start`, range by range: at most one range in memory at a time (two with
+ * `prefetch`).
  *
  * @example
  * ```ts
@@ -223,8 +226,17 @@ async function* readRanges(
     throw new PayloadTooLargeError(budget.maxBytes);
   }
   const rangeBytes = options.rangeBytes ?? DEFAULT_RANGE_BYTES;
+  const read = (offset: number): Promise<Buffer> => {
+    const reading = readRange(address, offset, Math.min(size, offset + rangeBytes));
+    // Awaited below when its turn comes; marked handled meanwhile (the caller may stop before it).
+    reading.catch(() => undefined);
+    return reading;
+  };
+  const prefetch = options.prefetch === true;
+  let next = prefetch && start < size ? read(start) : undefined;
   for (let offset = start; offset < size; offset += rangeBytes) {
-    const bytes = await readRange(address, offset, Math.min(size, offset + rangeBytes));
+    const bytes = await (next ?? read(offset));
+    next = prefetch && offset + rangeBytes < size ? read(offset + rangeBytes) : undefined;
     spend(budget, bytes.length);
     yield bytes;
   }

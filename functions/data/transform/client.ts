@@ -21,8 +21,8 @@ import {
   type ReadItem,
   type RecordFormat,
   type RecordWriter,
-  readCsv,
-  readNdjson,
+  readCsvBatches,
+  readNdjsonBatches,
 } from '#shared/data/formats.ts';
 import { compileExpression, EvaluationError, type ExpressionLimits } from '#shared/data/jsonata.ts';
 import { parquetWriter, readParquet } from '#shared/data/parquet.ts';
@@ -161,7 +161,7 @@ export class TransformClient {
       ...target,
       outputPrefix: this.#options.outputPrefix,
       source: this.address(input.source.bucket, input.source.key),
-      items: () => this.#readSource(input.source),
+      items: () => this.#readSourceBatches(input.source),
       parts,
       manifestAddress: (key) => this.address(input.source.bucket, key),
       timeLeft: () => timeLeft(),
@@ -302,17 +302,25 @@ export class TransformClient {
     return spec === undefined ? undefined : resolveRecordSchema(spec, RECORD_MODELS, pointer);
   }
 
-  #readSource(source: ObjectSource): AsyncGenerator<ReadItem> {
+  async *#readSource(source: ObjectSource): AsyncGenerator<ReadItem> {
+    for await (const batch of this.#readSourceBatches(source)) yield* batch;
+  }
+
+  /**
+   * The source's items an array at a time, as the format's reader parsed them (no await per record), the
+   * next S3 range read while the one before is parsed.
+   */
+  #readSourceBatches(source: ObjectSource): AsyncGenerator<ReadItem[]> {
     const address = this.address(source.bucket, source.key);
     const format = source.format ?? formatOfKey(source.key);
     const options = { maxRecordBytes: this.#options.maxRecordBytes };
     switch (format) {
       case 'csv':
-        return readCsv(readObject(address), options);
+        return readCsvBatches(readObject(address, { prefetch: true }), options);
       case 'ndjson':
-        return readNdjson(readObject(address), options);
+        return readNdjsonBatches(readObject(address, { prefetch: true }), options);
       default:
-        return readParquetObject(address);
+        return singly(readParquetObject(address));
     }
   }
 }
@@ -321,6 +329,10 @@ export class TransformClient {
 async function* readParquetObject(address: S3ObjectAddress): AsyncGenerator<ReadItem> {
   const { size } = await headObject(address);
   yield* readParquet({ byteLength: size, read: (start, end) => readRange(address, start, end) });
+}
+
+async function* singly(items: AsyncGenerator<ReadItem>): AsyncGenerator<ReadItem[]> {
+  for await (const item of items) yield [item];
 }
 
 async function* inlineItems(records: readonly unknown[]): AsyncGenerator<ReadItem> {

@@ -5,10 +5,20 @@
  * in a manifest table in one transaction. A part the table lists is skipped without being evaluated, so a
  * retry or a resumed run loads nothing twice. Under {@link PART_RESERVE_MS} left the run stops between
  * parts and answers `done: false`; once every part is in, a manifest object lists them in S3.
+ *
+ * A part's write overlaps with reading the next one: at most one write is in flight, and it is awaited
+ * before the next part's write starts, before stopping and before answering, so parts are written one
+ * after another in order, a part after a failed one is never written, and memory holds two parts.
  */
 import { createHash } from 'node:crypto';
 import type { ReadItem } from '#shared/data/formats.ts';
-import { applyTransform, type RecordTransformParts, Rejections } from '#shared/data/record-transform.ts';
+import {
+  applyChecks,
+  applyTransform,
+  type RecordOutcome,
+  type RecordTransformParts,
+  Rejections,
+} from '#shared/data/record-transform.ts';
 import { headObject, type S3ObjectAddress, S3ObjectWriter } from '#shared/data/s3-objects.ts';
 import { type LoadPostgresInput, type LoadPostgresOutput, MAX_LISTED_REJECTIONS } from './models.ts';
 
@@ -21,7 +31,8 @@ export interface LoadContext {
   partRecords: number;
   outputPrefix: string;
   source: S3ObjectAddress;
-  items(address: S3ObjectAddress): AsyncGenerator<ReadItem>;
+  /** The object's items, an array at a time (as its reader parsed them). */
+  items(address: S3ObjectAddress): AsyncGenerator<ReadItem[]>;
   parts: RecordTransformParts;
   manifestAddress(key: string): S3ObjectAddress;
   /** Milliseconds left in the invocation (the core's `remainingTimeMs`; tests pass their own). */
@@ -125,6 +136,8 @@ class PartRun {
   readonly #load: { loadId: string; loaded: Set<number> };
   #columns: readonly string[] | undefined;
   #rows: unknown[] = [];
+  #writing: Promise<void> | undefined;
+  #current = -1;
 
   constructor(
     store: PartStore,
@@ -139,29 +152,56 @@ class PartRun {
 
   /** Reads every record; answers true when it stopped early for lack of time. */
   async go(partRecords: number): Promise<boolean> {
-    const { loaded } = this.#load;
-    let current = -1;
-    for await (const item of this.#context.items(this.#context.source)) {
-      const part = Math.floor(item.index / partRecords);
-      if (part !== current) {
-        if (current >= 0) await this.#flush(current);
-        current = part;
-        if (loaded.has(part)) this.partsSkipped += 1;
-        else if (this.#context.timeLeft() < PART_RESERVE_MS) return true;
-      }
-      this.read += 1;
-      if (!loaded.has(part)) await this.#take(item);
+    try {
+      return await this.#go(partRecords);
+    } finally {
+      // The write in flight ends (committed or rolled back) before the answer, whatever happened.
+      await this.#writing?.catch(() => undefined);
     }
-    if (current >= 0) await this.#flush(current);
+  }
+
+  async #go(partRecords: number): Promise<boolean> {
+    const { loaded } = this.#load;
+    for await (const batch of this.#context.items(this.#context.source)) {
+      for (const item of batch) {
+        const part = Math.floor(item.index / partRecords);
+        if (part !== this.#current && (await this.#enter(part))) return true;
+        this.read += 1;
+        if (loaded.has(part)) continue;
+        const pending = this.#take(item);
+        if (pending !== undefined) await pending;
+      }
+    }
+    if (this.#current >= 0) await this.#flush(this.#current);
+    await this.#settle();
     return false;
   }
 
-  async #take(item: ReadItem): Promise<void> {
-    const outcome = await applyTransform(
-      this.#context.parts,
-      item,
-      this.#context.timeLeft() - PART_RESERVE_MS,
-    );
+  /** Moves on to `part`, the one before it flushed; true when there is no time left to load it. */
+  async #enter(part: number): Promise<boolean> {
+    if (this.#current >= 0) await this.#flush(this.#current);
+    this.#current = part;
+    if (this.#load.loaded.has(part)) {
+      this.partsSkipped += 1;
+      return false;
+    }
+    if (this.#context.timeLeft() >= PART_RESERVE_MS) return false;
+    await this.#settle();
+    return true;
+  }
+
+  /** Takes one item's outcome; a promise only when an expression is evaluated. */
+  #take(item: ReadItem): Promise<void> | undefined {
+    const { parts } = this.#context;
+    const timeoutMs = this.#context.timeLeft() - PART_RESERVE_MS;
+    if (parts.expression === undefined) {
+      this.#keep(applyChecks(parts, item));
+      return undefined;
+    }
+    return applyTransform(parts, item, timeoutMs).then((outcome) => this.#keep(outcome));
+  }
+
+  #keep(outcome: RecordOutcome): void {
     if ('rejection' in outcome) {
       this.rejections.add(outcome.rejection);
       return;
@@ -169,23 +209,34 @@ class PartRun {
     const first = outcome.records[0];
     if (this.#columns === undefined && typeof first === 'object' && first !== null)
       this.#columns = Object.keys(first);
-    this.#rows.push(...outcome.records);
+    for (const record of outcome.records) this.#rows.push(record);
   }
 
+  /** Waits for the write in flight; its failure is the load's. */
+  async #settle(): Promise<void> {
+    const writing = this.#writing;
+    this.#writing = undefined;
+    await writing;
+  }
+
+  /** Starts writing a part once the one before it is written; the next part is read meanwhile. */
   async #flush(part: number): Promise<void> {
     const rows = this.#rows;
     this.#rows = [];
+    await this.#settle();
     if (this.#load.loaded.has(part)) return;
-    const written = await this.#store.writePart(
-      { loadId: this.#load.loadId, part },
-      rows,
-      this.#columns ?? [],
-    );
-    if (written === undefined) this.partsSkipped += 1;
-    else {
-      this.partsLoaded += 1;
-      this.rowsLoaded += written;
-    }
     this.#load.loaded.add(part);
+    const writing = this.#store
+      .writePart({ loadId: this.#load.loadId, part }, rows, this.#columns ?? [])
+      .then((written) => {
+        if (written === undefined) this.partsSkipped += 1;
+        else {
+          this.partsLoaded += 1;
+          this.rowsLoaded += written;
+        }
+      });
+    // Awaited by the next flush, the stop or the end; marked handled meanwhile.
+    writing.catch(() => undefined);
+    this.#writing = writing;
   }
 }
