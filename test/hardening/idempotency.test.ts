@@ -62,6 +62,9 @@ const WRITES: Record<ConnectorName, string[]> = {
   sqs: ['acknowledge-messages', 'change-visibility', 'publish-batch', 'publish-message', 'release-messages'],
   sns: ['acknowledge-messages', 'publish-batch', 'publish-message', 'release-messages'],
   eventbridge: ['acknowledge-messages', 'publish-batch', 'publish-message', 'release-messages'],
+  athena: ['cancel-query'],
+  'iot-core': ['delete-thing-shadow', 'publish-message', 'update-thing-shadow'],
+  transform: ['export-mysql', 'export-postgres', 'load-mysql', 'load-postgres', 'transform-records'],
 };
 
 let suite: Suite;

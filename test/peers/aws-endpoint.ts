@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBuses, eventBridgeService } from '../../scripts/local/aws/eventbridge.ts';
+import type { IotDataService } from '../../scripts/local/aws/iot-data.ts';
 import { AwsError, type JsonService } from '../../scripts/local/aws/protocol.ts';
 import type { QueryService } from '../../scripts/local/aws/query.ts';
 import { secretsManagerService } from '../../scripts/local/aws/secrets-manager.ts';
@@ -63,6 +64,10 @@ export interface AwsEndpointPeerOptions {
   accountId?: string;
   /** Default `AWS_REGION` or `us-east-1`. */
   region?: string;
+  /** Athena's JSON API too (e.g. `athenaService(engine)`), observed as `AmazonAthena.<Operation>`. */
+  athena?: JsonService;
+  /** The IoT Core data plane too (e.g. `iotDataService(plane)`, REST JSON signed for `iotdata`). */
+  iotData?: IotDataService;
 }
 
 export interface AwsEndpointPeer {
@@ -224,6 +229,8 @@ export async function startAwsEndpointPeer(options: AwsEndpointPeerOptions = {})
       stepFunctions: observed('AWSStepFunctions', stepFunctionsService(machines)),
       events: observed('AWSEvents', eventBridgeService(buses)),
       sns: observedQuery(snsService(topics)),
+      ...(options.athena === undefined ? {} : { athena: observed('AmazonAthena', options.athena) }),
+      ...(options.iotData === undefined ? {} : { iotData: options.iotData }),
     },
   });
   queues.setBaseUrl(endpoint.url);

@@ -49,16 +49,13 @@ export function connectorFolder(name: string): ConnectorFolder {
  * file of its own until it moves into the suite. Adding a connector here needs the file that covers it.
  */
 export const NOT_IN_SHARED_SUITE: Readonly<Record<string, string>> = {
-  athena: 'needs the Athena contract fake; not yet covered by a hardening file',
   duckdb: 'embedded engine with its own hostile-SQL checks: newer-connectors-duckdb.test.ts',
   fhir: 'needs the FHIR contract fake and its PHI log check: newer-connectors.test.ts',
-  'iot-core': 'needs the local IoT data-plane endpoint; not yet covered by a hardening file',
-  pgvector: 'needs a pgvector-enabled PostgreSQL; not yet covered by a hardening file',
+  pgvector: 'needs PGlite with the vector extension (about 30 s to start): newer-connectors-pgvector.test.ts',
   rabbitmq: "needs the machine's RabbitMQ with wrong-password secrets: newer-connectors-brokers.test.ts",
   ses: 'needs the local SES v2 endpoint behind a fault proxy: newer-connectors-ses.test.ts',
   shopify: 'needs the Shopify contract fake and its webhook: newer-connectors.test.ts',
   snowflake: 'needs the Snowflake contract fake (key-pair JWT): newer-connectors.test.ts',
   teams: 'needs the Microsoft Graph contract fake: newer-connectors.test.ts',
-  transform: 'needs s3rver, PostgreSQL and MariaDB targets of its own; not yet covered by a hardening file',
   twilio: 'needs the Twilio contract fake and its webhook: newer-connectors.test.ts',
 };

@@ -9,10 +9,13 @@
  * leak test can look for them.
  */
 import { randomBytes } from 'node:crypto';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import { AckPolicy, connect as connectNats } from 'nats';
 import pg from 'pg';
 import { vi } from 'vitest';
+import { AthenaEngine, athenaService } from '../../../scripts/local/aws/athena.ts';
+import { IotDataPlane, iotDataService, mqttBroker } from '../../../scripts/local/aws/iot-data.ts';
 import { type AnthropicFakeState, startAnthropicFake } from '../../../scripts/local/sandboxes/anthropic.ts';
 import { type BedrockFakeState, startBedrockFake } from '../../../scripts/local/sandboxes/bedrock.ts';
 import {
@@ -88,7 +91,10 @@ export type ConnectorName =
   | 'mqtt'
   | 'sqs'
   | 'sns'
-  | 'eventbridge';
+  | 'eventbridge'
+  | 'athena'
+  | 'iot-core'
+  | 'transform';
 export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   's3',
   'postgres',
@@ -114,6 +120,9 @@ export const CONNECTOR_NAMES: readonly ConnectorName[] = [
   'sqs',
   'sns',
   'eventbridge',
+  'athena',
+  'iot-core',
+  'transform',
 ];
 
 /**
@@ -239,6 +248,11 @@ export interface Suite {
   messagingAws: AwsEndpointPeer;
   /** The JetStream stream (subjects `<stream>.>`, consumer `workers`) and MQTT topic root of this run. */
   messaging: MessagingNames;
+  /**
+   * Athena's JSON API fake on `messagingAws` (DuckDB over s3rver): database `hardening`, table `orders`
+   * (s3://data/athena/orders/), workgroup `primary` writing results to s3://data/athena-results/.
+   */
+  athenaEngine: AthenaEngine;
   /** A token the issuer signed for the OIDC samples (its signature is `values.oidcTokenSignature`). */
   oidcToken: string;
   secrets: SecretsManagerFake;
@@ -304,6 +318,7 @@ function samplesFor(
   database: string,
   oidcToken: string,
   messaging: MessagingNames,
+  athenaQueryId: string,
 ): Record<ConnectorName, Record<string, unknown>> {
   // Each publishes to its configured queue, subject, topic or bus (NATS_SUBJECT, MQTT_TOPIC, ...).
   const publisher = {
@@ -339,6 +354,45 @@ function samplesFor(
       ...publisher,
       'describe-event-bus': {},
       'describe-rule': { name: 'probe' },
+    },
+    athena: {
+      'start-query': {
+        sql: 'select id, customer from orders where customer = ? order by id',
+        params: ['acme'],
+      },
+      'get-query': { queryId: athenaQueryId },
+      'get-query-results': { queryId: athenaQueryId, pageSize: 10 },
+      'cancel-query': { queryId: athenaQueryId },
+      'run-query': { sql: 'select count(*) as n from orders', waitSeconds: 20 },
+    },
+    'iot-core': {
+      'publish-message': { topic: `devices/${messaging.mqttRoot}/probe`, payload: { on: true }, qos: 1 },
+      'get-thing-shadow': { thingName: 'sensor-42' },
+      'update-thing-shadow': { thingName: 'probe-thing', state: { desired: { target: 20 } } },
+      'delete-thing-shadow': { thingName: 'probe-gone' },
+      'list-named-shadows': { thingName: 'sensor-42' },
+    },
+    transform: {
+      'transform-records': {
+        expression: '{ "id": $string(id), "note": note }',
+        // A claim check: the path checks set `records.key`, which only this form of the union has.
+        records: { key: 'seed/loads.ndjson' },
+      },
+      'test-expression': { expression: '$uppercase(name)', sample: { name: 'ada' } },
+      'load-postgres': {
+        source: { key: 'seed/loads.ndjson' },
+        table: `${schema}.loaded`,
+        expression: '{ "id": $string(id), "note": note }',
+        loadId: 'probe-load-pg',
+      },
+      'load-mysql': {
+        source: { key: 'seed/loads.ndjson' },
+        table: `${database}.loaded`,
+        expression: '{ "id": $string(id), "note": note }',
+        loadId: 'probe-load-my',
+      },
+      'export-postgres': { table: `${schema}.items`, keyColumn: 'id', exportId: 'probe-pg' },
+      'export-mysql': { table: `${database}.items`, keyColumn: 'id', exportId: 'probe-my' },
     },
     oidc: {
       'verify-token': { token: oidcToken, requiredScopes: ['issues:read'] },
@@ -643,11 +697,27 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     await admin.query(
       `create table ${tick(database.name)}.items (seq int auto_increment unique, id varchar(100) primary key, payload text, at datetime(6) default current_timestamp(6))`,
     );
+    // Data Transform's load-mysql target.
+    await admin.query(`create table ${tick(database.name)}.loaded (id varchar(100), note text)`);
     for (const host of ['127.0.0.1', 'localhost']) {
       await admin.query(`create user ${tick(mysqlUser)}@'${host}' identified by '${values.mysqlPassword}'`);
       await admin.query(`grant all on ${tick(database.name)}.* to ${tick(mysqlUser)}@'${host}'`);
     }
   });
+  // Athena's fake and the IoT data plane are served by the messaging AWS endpoint: the engine reads the
+  // tables from s3rver (known once it started), the data plane publishes to the machine's Mosquitto.
+  let athenaS3: string | undefined;
+  const athenaEngine = new AthenaEngine({
+    catalog: {
+      databases: {
+        default: {},
+        hardening: { orders: { location: 's3://data/athena/orders/', format: 'csv' } },
+      },
+      workGroups: { primary: { outputLocation: 's3://data/athena-results/' } },
+    },
+    s3Endpoint: () => athenaS3,
+  });
+  const iotBroker = mqttBroker(`mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`, 5);
   const [
     s3rver,
     gate,
@@ -670,7 +740,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     azurite,
     messagingAws,
   ] = await Promise.all([
-    startS3rver({ buckets: ['data'] }),
+    // `transform`: Data Transform's own bucket, apart from the S3 connector's keys.
+    startS3rver({ buckets: ['data', 'transform'] }),
     startPasswordGate({ upstream: realPostgresUrl(), password: values.postgresPassword }),
     startSlackFake({ tokens: [values.slackToken] }),
     startGitHubFake({
@@ -697,7 +768,12 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     startPineconeFake(),
     startGcsFake({ buckets: ['data'] }),
     startAzurite({ containers: ['data'] }),
-    startAwsEndpointPeer({ topics: ['hardening-sns'], accountId: '123456789012' }),
+    startAwsEndpointPeer({
+      topics: ['hardening-sns'],
+      accountId: '123456789012',
+      athena: athenaService(athenaEngine),
+      iotData: iotDataService(new IotDataPlane({ broker: iotBroker, seed: true })),
+    }),
   ]);
   // The machine's NATS (JetStream) and Mosquitto take anonymous clients: the secrets are `{}`.
   const messaging: MessagingNames = {
@@ -712,6 +788,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     ack_policy: AckPolicy.Explicit,
   });
   values.azureAccountKey = azurite.accountKey;
+  athenaS3 = s3rver.endpoint;
   openai.state.tokens.clear();
   openai.state.tokens.add(values.openaiApiKey);
   stripe.state.tokens.clear();
@@ -810,6 +887,8 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     await admin.query(
       `create table ${quoted}.items (seq serial, id text primary key, payload text, at timestamptz default now())`,
     );
+    // Data Transform's load-postgres target.
+    await admin.query(`create table ${quoted}.loaded (id text, note text)`);
   });
 
   const env: Record<string, string> = {
@@ -913,6 +992,19 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     AWS_ENDPOINT_URL_EVENTBRIDGE: messagingAws.endpoint,
     EVENTBRIDGE_BUS_NAME: 'default',
     EVENTBRIDGE_MAX_ATTEMPTS: '1',
+    AWS_ENDPOINT_URL_ATHENA: messagingAws.endpoint,
+    ATHENA_WORKGROUP: 'primary',
+    ATHENA_DATABASE: 'hardening',
+    ATHENA_OUTPUT_LOCATION: 's3://data/athena-results/',
+    ATHENA_MAX_ATTEMPTS: '1',
+    AWS_ENDPOINT_URL_IOT_DATA_PLANE: messagingAws.endpoint,
+    IOT_CORE_MAX_ATTEMPTS: '1',
+    // Data Transform reads and writes s3rver's `transform` bucket and loads with the PG_ and MYSQL_ secrets above.
+    AWS_ENDPOINT_URL_S3: s3rver.endpoint,
+    TRANSFORM_BUCKET: 'transform',
+    TRANSFORM_S3_FORCE_PATH_STYLE: 'true',
+    TRANSFORM_PG_MANIFEST_TABLE: `${schema}.circle_load_parts`,
+    TRANSFORM_MYSQL_MANIFEST_TABLE: `${database.name}.circle_load_parts`,
     ...options.env,
   };
   const saved = new Map<string, string | undefined>();
@@ -946,6 +1038,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     sqsConnector,
     snsConnector,
     eventbridgeConnector,
+    athenaConnector,
+    iotCoreConnector,
+    transformConnector,
   ] = await Promise.all([
     import('../../../functions/storage/s3/index.ts'),
     import('../../../functions/database/postgres/index.ts'),
@@ -971,6 +1066,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     import('../../../functions/messaging/sqs/index.ts'),
     import('../../../functions/messaging/sns/index.ts'),
     import('../../../functions/messaging/eventbridge/index.ts'),
+    import('../../../functions/analytics/athena/index.ts'),
+    import('../../../functions/iot/iot-core/index.ts'),
+    import('../../../functions/data/transform/index.ts'),
   ]);
   const connectors = {
     s3: s3.connector,
@@ -997,6 +1095,9 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     sqs: sqsConnector.connector,
     sns: snsConnector.connector,
     eventbridge: eventbridgeConnector.connector,
+    athena: athenaConnector.connector,
+    'iot-core': iotCoreConnector.connector,
+    transform: transformConnector.connector,
   } as unknown as Record<ConnectorName, LoadedConnector>;
   await Promise.all(CONNECTOR_NAMES.map((name) => connectors[name].runtime.client()));
   // Something to read for the Redis and DynamoDB samples.
@@ -1031,6 +1132,28 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
       lambdaContext(),
     );
   }
+
+  // Athena's table and Data Transform's load source, on s3rver.
+  const seedS3 = new S3Client({
+    endpoint: s3rver.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: s3rver.credentials,
+  });
+  for (const [bucket, key, body] of [
+    ['data', 'athena/orders/orders.csv', 'id,customer,amount\n1,acme,12.5\n2,globex,3\n3,acme,40\n'],
+    ['transform', 'seed/loads.ndjson', '{"id":1,"note":"one"}\n{"id":2,"note":"two"}\n'],
+  ] as const) {
+    await seedS3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  }
+  seedS3.destroy();
+  // A finished query for the Athena samples that read or cancel one.
+  const athenaRun = (await connectors.athena.handler(
+    { operation: 'run-query', input: { sql: 'select 1 as one', waitSeconds: 20 } },
+    lambdaContext(),
+  )) as { status?: { queryId?: string } };
+  const athenaQueryId = athenaRun.status?.queryId ?? '';
+  if (athenaQueryId === '') throw new Error(`Athena seed query failed: ${JSON.stringify(athenaRun)}`);
 
   const routes: RouteEntry[] = CONNECTOR_NAMES.flatMap((connector) => {
     const runtime = connectors[connector].runtime;
@@ -1081,6 +1204,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     azurite,
     messagingAws,
     messaging,
+    athenaEngine,
     secrets,
     dynamo,
     aws,
@@ -1091,7 +1215,7 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
     values,
     connectors,
     routes,
-    samples: samplesFor(schema, database.name, oidcToken, messaging),
+    samples: samplesFor(schema, database.name, oidcToken, messaging, athenaQueryId),
     http: async (connector, eventOptions) =>
       (await connectors[connector].handler(httpEvent(eventOptions), lambdaContext())) as HttpResult,
     webhookHeaders: (connector, body, event) => {
@@ -1143,6 +1267,14 @@ export async function startSuite(options: { env?: Record<string, string> } = {})
           | undefined;
         await client?.close?.().catch(() => undefined);
       }
+      for (const name of ['athena', 'iot-core', 'transform'] as const) {
+        const client = (await connectors[name].runtime.client().catch(() => undefined)) as
+          | { close?(): Promise<void> }
+          | undefined;
+        await client?.close?.().catch(() => undefined);
+      }
+      await athenaEngine.close();
+      await iotBroker.close();
       await jetstream.streams.delete(messaging.natsStream).catch(() => undefined);
       await natsAdmin.close();
       for (const [name, value] of saved) {
