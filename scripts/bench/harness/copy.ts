@@ -27,7 +27,6 @@ import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { lambdaContext } from '@circle-core/core/testing';
 import pg from 'pg';
-import { realPostgresUrl } from '../../../test/peers/postgres.ts';
 import { startS3 } from '../../local/stores/embedded.ts';
 import type { BulkLoadResult, CopyResult, CopyTask, StreamMemoryResult } from './protocol.ts';
 
@@ -81,7 +80,8 @@ async function psqlCopy(url: string, table: string, file: string): Promise<numbe
 
 async function measureCopy(directory: string): Promise<CopyResult> {
   const base: CopyResult = { rows: task.rows, rounds: 0, part_records: PART_RECORDS, csv_bytes: 0 };
-  const url = realPostgresUrl();
+  // The machine's PostgreSQL, overridable as the tests' (CIRCLE_TEST_PG_URL); scripts import nothing from test/.
+  const url = process.env['CIRCLE_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
   const db = new pg.Client(url);
   try {
     await db.connect();
