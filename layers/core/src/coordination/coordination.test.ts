@@ -581,6 +581,11 @@ describe('Function: defineRestProvider (rateBudget)', () => {
     const off = acme.clientFromSettings(settings('0'), {});
     // 20 an hour: two calls in each 6 min window (the wait for the next is longer than the time left)
     const twenty = acme.clientFromSettings(settings('20'), {});
+    // The windows are aligned to the clock: start the three calls well inside one, or a window boundary
+    // between them would hand the third call the next window's share (a CI run at 21:54 met that).
+    const windowMs = 360_000;
+    const left = windowMs - (Date.now() % windowMs);
+    if (left < 15_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
 
     try {
       // Act
@@ -602,7 +607,7 @@ describe('Function: defineRestProvider (rateBudget)', () => {
       twenty.http.close();
       await peer.close();
     }
-  });
+  }, 30_000);
 
   it('writes its fallback warning as a JSON log line of the connector when no log is given', async () => {
     // Prepare
