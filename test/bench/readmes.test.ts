@@ -41,6 +41,21 @@ describe('Module: scripts/bench/lib/readmes.ts', () => {
       expect(block).toContain('[bench/RESULTS.md](../../../bench/RESULTS.md#functions)');
     });
 
+    it('counts every round for the functions issue 20 sets budgets for, every few for the others', () => {
+      // Arrange
+      const run = {
+        ...results,
+        cold: { ...results.cold, budget_function_runs: 25 },
+        functions: { ...results.functions, jira: results.functions['s3'] },
+      } as unknown as BenchResults;
+      // Act
+      const budget = benchBlock(run, 's3', '../../../bench/RESULTS.md');
+      const other = benchBlock(run, 'jira', '../../../bench/RESULTS.md');
+      // Assess
+      expect(budget).toContain('median of 25 cold starts');
+      expect(other).toContain('median of 9 cold starts');
+    });
+
     it('lays its table out with aligned columns, as Biome formats Markdown (the README stays lint-clean)', () => {
       // Act
       const lines = benchBlock(results, 's3', '../../../bench/RESULTS.md').split('\n').slice(-3);

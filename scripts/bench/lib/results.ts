@@ -132,6 +132,8 @@ export interface BenchResults {
     readonly runs: number;
     /** Runs of each repository function (every `function_every`-th round; older results: `runs`). */
     readonly function_runs?: number;
+    /** Runs of each function issue 20 sets a target for (every round; older results: `function_runs`). */
+    readonly budget_function_runs?: number;
     readonly variants: Readonly<
       Record<
         string,
@@ -231,6 +233,7 @@ export interface Measurements {
   readonly coldRuns: number;
   /** Cold runs of each repository function (fewer than the core variants': see run.ts). */
   readonly functionColdRuns: number;
+  readonly budgetFunctionColdRuns: number;
   readonly secrets: SecretsFigures;
   readonly connections: ConnectionsFigures;
   readonly components: readonly ComponentCost[];
@@ -515,6 +518,7 @@ export function composeResults(m: Measurements): BenchResults {
       floor_runs_ms: m.cold.floor.runs.map((run) => round(run, 1)),
       runs: m.coldRuns,
       function_runs: m.functionColdRuns,
+      budget_function_runs: m.budgetFunctionColdRuns,
       variants: coldVariants,
     },
     secrets: m.secrets,
