@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestAuth } from '../auth/types.ts';
 import { withInvocation } from '../context.ts';
@@ -652,6 +653,23 @@ describe('Class: HttpClient', () => {
     ])('rejects the invalid option %o', (options, message) => {
       // Act & Assess
       expect(() => new HttpClient({ provider: 'Acme', ...options })).toThrow(new ConfigurationError(message));
+    });
+
+    it('builds a connection pool per protocol on first use: http calls never load node:https', async () => {
+      // Prepare: a fresh process, since this one loaded node:https long ago.
+      const script = [
+        `const { HttpClient } = await import(${JSON.stringify(new URL('./client.ts', import.meta.url).href)});`,
+        `const acme = new HttpClient({ provider: 'Acme', baseUrl: ${JSON.stringify(server.origin)} });`,
+        "const { status } = await acme.request({ method: 'GET', path: '/' });",
+        'acme.close();',
+        "console.log(JSON.stringify({ status, https: process.moduleLoadList.includes('NativeModule https') }));",
+      ].join('\n');
+
+      // Act
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+
+      // Assess
+      expect(JSON.parse(stdout)).toEqual({ status: 200, https: false });
     });
   });
 

@@ -194,8 +194,9 @@ export class HttpClient {
   /** Sockets opened and attempts sent by this client so far (benchmarks, tests). */
   readonly stats: { socketsOpened: number; attempts: number } = { socketsOpened: 0, attempts: 0 };
   readonly #settings: Settings;
-  readonly #agents: { http: HttpAgent; https: HttpsAgent };
-  #guardedAgents: { http: HttpAgent; https: HttpsAgent } | undefined;
+  /** Built per protocol on first use: an `https:` pool loads the TLS stack (about 10 ms of cold start). */
+  readonly #agents: { http?: HttpAgent | undefined; https?: HttpsAgent | undefined };
+  #guardedAgents: { http?: HttpAgent | undefined; https?: HttpsAgent | undefined } | undefined;
   readonly #owned: HttpAgent[] = [];
   readonly #seen = new WeakSet<Socket>();
 
@@ -203,11 +204,7 @@ export class HttpClient {
     this.#settings = settingsFrom(options);
     // A guarded client checks every connection; an unguarded one gets a separate guarded pool on demand,
     // so a socket opened for a trusted URL is never reused for one that came from input.
-    const lookup = this.#settings.ssrfGuard ? this.#settings.lookup : undefined;
-    this.#agents = {
-      http: options.agent?.http ?? this.#own(new http.Agent(this.#agentOptions(lookup))),
-      https: options.agent?.https ?? this.#own(new https.Agent(this.#agentOptions(lookup))),
-    };
+    this.#agents = { http: options.agent?.http, https: options.agent?.https };
     if (this.#settings.ssrfGuard) this.#guardedAgents = this.#agents;
   }
 
@@ -330,13 +327,16 @@ export class HttpClient {
   #agentFor(url: URL, guarded: boolean): HttpAgent {
     let agents = this.#agents;
     if (guarded) {
-      this.#guardedAgents ??= {
-        http: this.#own(new http.Agent(this.#agentOptions(this.#settings.lookup))),
-        https: this.#own(new https.Agent(this.#agentOptions(this.#settings.lookup))),
-      };
+      this.#guardedAgents ??= {};
       agents = this.#guardedAgents;
     }
-    return url.protocol === 'https:' ? agents.https : agents.http;
+    const options = (): AgentOptions => this.#agentOptions(guarded ? this.#settings.lookup : undefined);
+    if (url.protocol === 'https:') {
+      agents.https ??= this.#own(new https.Agent(options()));
+      return agents.https;
+    }
+    agents.http ??= this.#own(new http.Agent(options()));
+    return agents.http;
   }
 
   #prepare(request: HttpRequest): Prepared {
