@@ -1,19 +1,19 @@
 /**
- * Secrets Manager's GetSecretValue without the AWS SDK: one JSON 1.1 request signed by hand (SigV4) and
- * sent through the core's {@link HttpClient} (keep-alive, a deadline per attempt, full-jitter retries of
- * throttling and server errors, a per-host circuit breaker). Loading and building the SDK client costs a
- * function's cold start far more than the call itself; this path costs a few milliseconds. It serves the
- * environment Lambda gives a function (its role's credentials in the environment, a region in a standard
- * partition or an endpoint set by `AWS_ENDPOINT_URL_SECRETS_MANAGER`/`AWS_ENDPOINT_URL`); anywhere else
- * {@link directSecretsManagerReader} returns `undefined` and the caller uses the SDK's default chain.
+ * Secrets Manager's GetSecretValue without the AWS SDK: one JSON 1.1 request through the aws kit's
+ * hand-signed JSON client ({@link awsJsonClient}: SigV4 and the core's `HttpClient` with keep-alive,
+ * deadlines, retries and a circuit breaker). Loading and building the SDK client costs a function's cold
+ * start far more than the call itself; this path costs a few milliseconds. Where the environment holds no
+ * credentials or no endpoint the direct path can resolve, {@link directSecretsManagerReader} returns
+ * `undefined` and the caller uses the SDK's default chain.
  */
-import { randomUUID } from 'node:crypto';
-import { ConnectorError, UnexpectedResponseError } from '../errors.ts';
-import { HttpClient } from '../http/client.ts';
-import { isHostFailure } from '../http/transport.ts';
-import type { HttpResponse } from '../http/types.ts';
-import { awsFailure } from './errors.ts';
-import { environmentCredentials, sha256Hex, signV4 } from './sigv4.ts';
+import {
+  type AwsJsonClientOptions,
+  awsJsonClient,
+  awsServiceEndpoint,
+  SECRETS_MANAGER_SERVICE,
+} from './json-service.ts';
+
+export { AwsServiceError } from './json-service.ts';
 
 /** Reads one secret's current value: its SecretString, its decoded SecretBinary, or neither. */
 export interface SecretsManagerReader {
@@ -22,33 +22,9 @@ export interface SecretsManagerReader {
   close(): void;
 }
 
-/** An error answer of an AWS JSON service, shaped like the SDK's so {@link awsFailure} reads it the same way. */
-export class AwsServiceError extends Error {
-  readonly $fault: 'client' | 'server';
-  readonly $metadata: { httpStatusCode: number; requestId?: string | undefined };
-  readonly $response: { headers: Record<string, string> };
-
-  constructor(name: string, message: string, response: Pick<HttpResponse, 'status' | 'headers'>) {
-    super(message);
-    this.name = name;
-    this.$fault = response.status >= 500 ? 'server' : 'client';
-    this.$metadata = { httpStatusCode: response.status, requestId: response.headers['x-amzn-requestid'] };
-    this.$response = { headers: response.headers };
-  }
-}
-
-/** Region patterns of the partitions whose endpoint is `secretsmanager.<region>.<suffix>`. */
-const PARTITIONS: readonly (readonly [RegExp, string])[] = [
-  [/^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/, 'amazonaws.com'],
-  [/^us-gov-\w+-\d+$/, 'amazonaws.com'],
-  [/^cn-\w+-\d+$/, 'amazonaws.com.cn'],
-];
-
 /**
- * Where GetSecretValue goes, resolved as the SDK resolves it for the cases this path serves: the region
- * (`AWS_REGION`, else `AWS_DEFAULT_REGION`), then `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`
- * (unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the partition's regional endpoint.
- * `undefined` for what only the SDK knows: no region, FIPS or dual-stack endpoints, other partitions.
+ * Where GetSecretValue goes ({@link awsServiceEndpoint} for Secrets Manager and
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER`), or `undefined` for what only the SDK knows.
  *
  * @example
  * ```ts
@@ -58,73 +34,10 @@ const PARTITIONS: readonly (readonly [RegExp, string])[] = [
 export function secretsManagerEndpoint(
   env: NodeJS.ProcessEnv = process.env,
 ): { url: string; region: string } | undefined {
-  const region = env['AWS_REGION'] || env['AWS_DEFAULT_REGION'];
-  if (!region) return undefined;
-  if (env['AWS_IGNORE_CONFIGURED_ENDPOINT_URLS']?.toLowerCase() !== 'true') {
-    const configured = env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] || env['AWS_ENDPOINT_URL'];
-    if (configured) return { url: configured, region };
-  }
-  const variant = (name: string) => env[name]?.toLowerCase() === 'true';
-  if (variant('AWS_USE_FIPS_ENDPOINT') || variant('AWS_USE_DUALSTACK_ENDPOINT')) return undefined;
-  const suffix = PARTITIONS.find(([pattern]) => pattern.test(region))?.[1];
-  return suffix === undefined ? undefined : { url: `https://secretsmanager.${region}.${suffix}`, region };
+  return awsServiceEndpoint(SECRETS_MANAGER_SERVICE, env);
 }
 
-/** The AWS error name of an answer: `__type` (after its namespace), else the `x-amzn-errortype` header. */
-function errorName(body: Record<string, unknown> | undefined, headers: Record<string, string>): string {
-  const type = typeof body?.['__type'] === 'string' ? body['__type'] : headers['x-amzn-errortype'];
-  const name = type?.split(':')[0]?.split('#').pop()?.trim();
-  return name === undefined || name === '' ? 'UnknownError' : name;
-}
-
-function parseObject(body: unknown): Record<string, unknown> | undefined {
-  let value = body;
-  if (typeof body === 'string') {
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-/** The AWS error of a refused call, or `undefined` for a success (the client's default mapping applies). */
-function awsAnswerError(response: HttpResponse): ConnectorError | undefined {
-  if (response.status < 300) return undefined;
-  const body = parseObject(response.body);
-  const message = body?.['message'] ?? body?.['Message'];
-  const error = new AwsServiceError(
-    errorName(body, response.headers),
-    typeof message === 'string' ? message : `HTTP ${response.status}`,
-    response,
-  );
-  // Classified here so the client retries what is retryable (throttling, server errors); the caller maps
-  // the AWS error again with the resource named.
-  return awsFailure({ service: 'Secrets Manager', action: 'GetSecretValue' }, error);
-}
-
-/**
- * The AWS or Node error behind a failure of the client, so the caller maps it with its own rows (an AWS
- * error answer, a socket error with its code); the client's own errors (timeout, open circuit) stay.
- */
-function rawFailure(error: unknown): unknown {
-  if (!(error instanceof ConnectorError)) return error;
-  const cause = error.cause;
-  if (cause instanceof AwsServiceError) return cause;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  if (isHostFailure(error) && typeof code === 'string') return cause;
-  return error;
-}
-
-export interface DirectReaderOptions {
-  /** Attempts per read, the first included; default 3, as the SDK's standard retry mode. */
-  maxAttempts?: number | undefined;
-  /** Per attempt; default 5000 ms, capped by the invocation's remaining time. */
-  timeoutMs?: number | undefined;
-}
+export type DirectReaderOptions = AwsJsonClientOptions;
 
 /**
  * A GetSecretValue reader that signs its requests by hand, or `undefined` when the environment holds no
@@ -141,57 +54,11 @@ export function directSecretsManagerReader(
   options: DirectReaderOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): SecretsManagerReader | undefined {
-  const initial = environmentCredentials(env);
-  const endpoint = secretsManagerEndpoint(env);
-  if (initial === undefined || endpoint === undefined) return undefined;
-  const client = new HttpClient({
-    provider: 'Secrets Manager',
-    baseUrl: endpoint.url,
-    timeoutMs: options.timeoutMs ?? 5_000,
-    maxAttempts: options.maxAttempts ?? 3,
-    // A read: every attempt of one call carries the same invocation id, as the SDK sends it, which is
-    // what lets the client retry a POST.
-    idempotencyHeader: 'amz-sdk-invocation-id',
-    auth: {
-      apply: async (target) => {
-        const payloadHash = target.headers['x-amz-content-sha256'] ?? sha256Hex('');
-        signV4(
-          { method: 'POST', url: target.url, headers: target.headers, payloadHash },
-          {
-            credentials: environmentCredentials(env) ?? initial,
-            region: endpoint.region,
-            service: 'secretsmanager',
-          },
-        );
-      },
-    },
-    inspect: awsAnswerError,
-  });
+  const client = awsJsonClient(SECRETS_MANAGER_SERVICE, options, env);
+  if (client === undefined) return undefined;
   return {
     async getSecretValue(secretId) {
-      const body = JSON.stringify({ SecretId: secretId });
-      let response: HttpResponse;
-      try {
-        response = await client.request({
-          method: 'POST',
-          path: '/',
-          body,
-          headers: {
-            'content-type': 'application/x-amz-json-1.1',
-            'x-amz-target': 'secretsmanager.GetSecretValue',
-            'x-amz-content-sha256': sha256Hex(body),
-          },
-          idempotencyKey: randomUUID(),
-        });
-      } catch (error) {
-        throw rawFailure(error);
-      }
-      const answer = parseObject(response.body);
-      if (answer === undefined) {
-        throw new UnexpectedResponseError('Secrets Manager answered GetSecretValue with an unreadable body', {
-          details: { service: 'Secrets Manager', action: 'GetSecretValue', httpStatus: response.status },
-        });
-      }
+      const answer = await client.send('GetSecretValue', { SecretId: secretId });
       if (typeof answer['SecretString'] === 'string') return answer['SecretString'];
       if (typeof answer['SecretBinary'] === 'string') {
         return new Uint8Array(Buffer.from(answer['SecretBinary'], 'base64'));
