@@ -5,14 +5,17 @@
  * `<kind>#<connector>#...`, so each function's IAM grant can be limited to its own keys
  * (`dynamodb:LeadingKeys`).
  *
+ * The table is reached through the aws kit's DynamoDB item calls ({@link lazyDynamoDbItems}): DynamoDB's JSON
+ * protocol signed by hand where the environment allows it (Lambda's), so a health call never loads the
+ * DynamoDB SDK; the SDK for an injected client and where the direct path cannot serve.
+ *
  * Coordination is an optimisation, never a dependency: when the table cannot be reached, each container
  * falls back to working alone (its own token exchange, the provider's own `Retry-After`), with a warning.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsCall } from '../aws/call.ts';
+import { type DynamoDbItems, lazyDynamoDbItems } from '../aws/dynamodb.ts';
 import { awsErrorName } from '../aws/errors.ts';
-import { createDocumentClient } from '../events/ledger.ts';
 
 /** Where a warning goes (a connector's logger). */
 export interface CoordinationLog {
@@ -22,7 +25,11 @@ export interface CoordinationLog {
 export interface CoordinationTableOptions {
   /** The table name (`CIRCLE_COORDINATION_TABLE`). */
   table: string;
-  /** A document client, or a function building one on first use (init never loads the DynamoDB SDK). */
+  /**
+   * A document client, or a function building one on first use: the SDK path. Absent: DynamoDB's JSON
+   * protocol signed by hand when the environment holds credentials and a resolvable endpoint, else a
+   * document client of the AWS kit built on first use (init never loads the DynamoDB SDK).
+   */
   client?: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
   /** The connector, for the default client's user agent and the log. */
   connector: string;
@@ -37,13 +44,6 @@ export type CoordinationItem = Record<string, unknown>;
 export class CoordinationUnavailable extends Error {
   override readonly name = 'CoordinationUnavailable';
 }
-
-// Loaded on first use, like the delivery ledger's client.
-let documents: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
-const documentModule = () => {
-  documents ??= import('@aws-sdk/lib-dynamodb');
-  return documents;
-};
 
 /** One conditional write: its update, the condition under which it applies, and the names and values. */
 export interface ConditionalUpdate {
@@ -67,27 +67,22 @@ export interface ConditionalUpdate {
 export class CoordinationTable {
   readonly name: string;
   readonly connector: string;
-  readonly #source: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
+  readonly #items: () => Promise<DynamoDbItems>;
   #log: CoordinationLog | undefined;
-  #client: Promise<DynamoDBDocumentClient> | undefined;
   #warnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: CoordinationTableOptions) {
     this.name = options.table;
     this.connector = options.connector;
-    this.#source = options.client ?? (() => createDocumentClient(options.connector));
+    this.#items = lazyDynamoDbItems(options.connector, options.client);
     this.#log = options.log;
   }
 
   /** The item under `pk` (a strongly consistent read), or undefined. */
   async get(pk: string): Promise<CoordinationItem | undefined> {
-    const [{ GetCommand }, client] = await this.#ready();
-    const get = new GetCommand({ TableName: this.name, Key: { pk }, ConsistentRead: true });
+    const items = await this.#ready();
     try {
-      const { Item } = await awsCall({ service: 'DynamoDB', action: 'GetItem' }, (abortSignal) =>
-        client.send(get, { abortSignal }),
-      );
-      return Item;
+      return await items.getItem(this.name, { pk });
     } catch (error) {
       throw this.#unavailable('GetItem', error);
     }
@@ -95,19 +90,9 @@ export class CoordinationTable {
 
   /** Applies `change` to the item under `pk`: true when it was made, false when its condition did not hold. */
   async update(pk: string, change: ConditionalUpdate): Promise<boolean> {
-    const [{ UpdateCommand }, client] = await this.#ready();
-    const update = new UpdateCommand({
-      TableName: this.name,
-      Key: { pk },
-      UpdateExpression: change.update,
-      ...(change.condition === undefined ? {} : { ConditionExpression: change.condition }),
-      ...(change.names === undefined ? {} : { ExpressionAttributeNames: change.names }),
-      ExpressionAttributeValues: change.values,
-    });
+    const items = await this.#ready();
     try {
-      await awsCall({ service: 'DynamoDB', action: 'UpdateItem' }, (abortSignal) =>
-        client.send(update, { abortSignal }),
-      );
+      await items.updateItem(this.name, { pk }, change.update, change);
       return true;
     } catch (error) {
       if (awsErrorName((error as { cause?: unknown }).cause) === 'ConditionalCheckFailedException')
@@ -131,15 +116,13 @@ export class CoordinationTable {
     });
   }
 
-  async #ready(): Promise<[typeof import('@aws-sdk/lib-dynamodb'), DynamoDBDocumentClient]> {
-    const source = this.#source;
-    this.#client ??= (typeof source === 'function' ? source() : Promise.resolve(source)).catch(
-      (error: unknown) => {
-        this.#client = undefined;
-        throw this.#unavailable('connect', error);
-      },
-    );
-    return Promise.all([documentModule(), this.#client]);
+  /** The item calls, built on first use; a failed build is tried again on the next call. */
+  async #ready(): Promise<DynamoDbItems> {
+    try {
+      return await this.#items();
+    } catch (error) {
+      throw this.#unavailable('connect', error);
+    }
   }
 
   #unavailable(action: string, error: unknown): CoordinationUnavailable {
