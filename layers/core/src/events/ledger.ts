@@ -1,40 +1,22 @@
 /**
  * Durable memory of accepted deliveries in DynamoDB (`pk = delivery#<id>`, TTL on `expiresAt`), so a
  * provider's redelivery of an event already handed on is recognised and not handed on again. One ledger
- * for every receiving connector; each keeps it in its own state table.
+ * for every receiving connector; each keeps it in its own state table. Its conditional writes go through
+ * the aws kit's DynamoDB item calls ({@link lazyDynamoDbItems}): hand-signed JSON requests where the
+ * environment allows it, the SDK for an injected client and elsewhere.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsCall } from '../aws/call.ts';
-import { type AwsClientSettings, createAwsClient } from '../aws/client.ts';
+import {
+  createDocumentClient,
+  type DocumentClientSource,
+  type DynamoDbItems,
+  lazyDynamoDbItems,
+} from '../aws/dynamodb.ts';
 import { awsErrorName } from '../aws/errors.ts';
 import type { DeliveryClaim, DeliveryLedger } from './types.ts';
 
-// Loaded on first use: a connector that receives no events never pays for the DynamoDB SDK at cold start.
-let documents: Promise<typeof import('@aws-sdk/lib-dynamodb')> | undefined;
-const documentModule = () => {
-  documents ??= import('@aws-sdk/lib-dynamodb');
-  return documents;
-};
-
-/**
- * A DynamoDB document client built by the AWS kit (timeouts, attempts, tracing).
- *
- * @example
- * ```ts
- * const dynamo = await createDocumentClient('github');
- * ```
- */
-export async function createDocumentClient(
-  connector: string,
-  settings: AwsClientSettings = {},
-): Promise<DynamoDBDocumentClient> {
-  const [{ DynamoDBClient }, { DynamoDBDocumentClient: DocumentClient }] = await Promise.all([
-    import('@aws-sdk/client-dynamodb'),
-    documentModule(),
-  ]);
-  return DocumentClient.from(await createAwsClient(DynamoDBClient, connector, settings));
-}
+/** Kept here too, where receiving connectors have imported it from. */
+export { createDocumentClient };
 
 export interface DeliveryLedgerOptions {
   table: string;
@@ -43,6 +25,8 @@ export interface DeliveryLedgerOptions {
   /** How long a claim holds before another invocation may take the delivery over; default 120 s. */
   leaseSeconds?: number;
   now?: () => number;
+  /** The connector, for the user agent and tracing of an SDK client the ledger builds; default `core`. */
+  connector?: string;
 }
 
 const CONDITION_FAILED = 'ConditionalCheckFailedException';
@@ -55,47 +39,34 @@ const CONDITION_FAILED = 'ConditionalCheckFailedException';
  *
  * @example
  * ```ts
- * const ledger = new DynamoDbDeliveryLedger({ table: 'github-state', ttlDays: 7 }, await createDocumentClient('github'));
+ * const ledger = new DynamoDbDeliveryLedger({ table: 'github-state', ttlDays: 7, connector: 'github' });
  * const claim = await ledger.claim('72d3162e-cc78-11e3-81ab-4c9367dc0958');
  * ```
  */
 export class DynamoDbDeliveryLedger implements DeliveryLedger {
-  readonly #options: Required<DeliveryLedgerOptions>;
-  readonly #source: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>);
-  #client: Promise<DynamoDBDocumentClient> | undefined;
+  readonly #options: Required<Omit<DeliveryLedgerOptions, 'connector'>>;
+  readonly #items: () => Promise<DynamoDbItems>;
 
   /**
-   * `client` is a document client, or a function building one on the first delivery (so init, and every
-   * invocation that receives nothing, never loads the DynamoDB SDK).
+   * `client` is a document client, or a function building one on the first delivery: the SDK path.
+   * Without it the ledger speaks DynamoDB's JSON protocol itself when the environment holds credentials and
+   * an endpoint it can resolve, else builds a document client of the AWS kit; either on the first delivery,
+   * so init, and every invocation that receives nothing, never loads the DynamoDB SDK.
    */
-  constructor(
-    options: DeliveryLedgerOptions,
-    client: DynamoDBDocumentClient | (() => Promise<DynamoDBDocumentClient>),
-  ) {
-    this.#options = { leaseSeconds: 120, now: Date.now, ...options };
-    this.#source = client;
-  }
-
-  /** The client, built once; a failed build is tried again on the next delivery. */
-  #documents(): Promise<DynamoDBDocumentClient> {
-    const source = this.#source;
-    this.#client ??= (typeof source === 'function' ? source() : Promise.resolve(source)).catch(
-      (error: unknown) => {
-        this.#client = undefined;
-        throw error;
-      },
-    );
-    return this.#client;
+  constructor(options: DeliveryLedgerOptions, client?: DocumentClientSource) {
+    const { connector = 'core', ...rest } = options;
+    this.#options = { leaseSeconds: 120, now: Date.now, ...rest };
+    this.#items = lazyDynamoDbItems(connector, client);
   }
 
   async claim(deliveryId: string): Promise<DeliveryClaim> {
     const { table, leaseSeconds, ttlDays } = this.#options;
-    const [{ PutCommand }, client] = await Promise.all([documentModule(), this.#documents()]);
+    const items = await this.#items();
     const now = this.#seconds();
     const token = randomUUID();
-    const put = new PutCommand({
-      TableName: table,
-      Item: {
+    const put = items.putItem(
+      table,
+      {
         pk: keyOf(deliveryId),
         status: 'pending',
         claimToken: token,
@@ -104,16 +75,14 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
         expiresAt: now + ttlDays * 86_400,
         claimedAt: new Date(now * 1000).toISOString(),
       },
-      ConditionExpression:
-        'attribute_not_exists(pk) OR #expiresAt < :now OR (#status <> :accepted AND #leaseUntil < :now)',
-      ExpressionAttributeNames: {
-        '#status': 'status',
-        '#leaseUntil': 'leaseUntil',
-        '#expiresAt': 'expiresAt',
+      {
+        condition:
+          'attribute_not_exists(pk) OR #expiresAt < :now OR (#status <> :accepted AND #leaseUntil < :now)',
+        names: { '#status': 'status', '#leaseUntil': 'leaseUntil', '#expiresAt': 'expiresAt' },
+        values: { ':now': now, ':accepted': 'accepted' },
       },
-      ExpressionAttributeValues: { ':now': now, ':accepted': 'accepted' },
-    });
-    const claimed = await this.#conditional('PutItem', (abortSignal) => client.send(put, { abortSignal }));
+    );
+    const claimed = await this.#conditional(put);
     if (claimed) return { status: 'claimed', token };
     const existing = await this.#read(deliveryId);
     return existing?.['status'] === 'accepted' ? { status: 'duplicate' } : { status: 'in-progress' };
@@ -145,9 +114,9 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
   }
 
   /** Runs a conditional write: true when it was made, false when its condition did not hold. */
-  async #conditional(action: string, send: (abortSignal: AbortSignal) => Promise<unknown>): Promise<boolean> {
+  async #conditional(write: Promise<void>): Promise<boolean> {
     try {
-      await awsCall({ service: 'DynamoDB', action }, send);
+      await write;
       return true;
     } catch (error) {
       if (awsErrorName((error as { cause?: unknown }).cause) === CONDITION_FAILED) return false;
@@ -156,16 +125,8 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
   }
 
   async #read(deliveryId: string): Promise<Record<string, unknown> | undefined> {
-    const [{ GetCommand }, client] = await Promise.all([documentModule(), this.#documents()]);
-    const get = new GetCommand({
-      TableName: this.#options.table,
-      Key: { pk: keyOf(deliveryId) },
-      ConsistentRead: true,
-    });
-    const { Item } = await awsCall({ service: 'DynamoDB', action: 'GetItem' }, (abortSignal) =>
-      client.send(get, { abortSignal }),
-    );
-    return Item;
+    const items = await this.#items();
+    return items.getItem(this.#options.table, { pk: keyOf(deliveryId) });
   }
 
   /** Only the holder of the claim may change it; a lost claim (taken over after its lease) is left alone. */
@@ -175,16 +136,14 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
     expression: string,
     values: Record<string, unknown>,
   ): Promise<void> {
-    const [{ UpdateCommand }, client] = await Promise.all([documentModule(), this.#documents()]);
-    const update = new UpdateCommand({
-      TableName: this.#options.table,
-      Key: { pk: keyOf(deliveryId) },
-      UpdateExpression: expression,
-      ConditionExpression: 'claimToken = :token',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ...values, ':token': token },
-    });
-    await this.#conditional('UpdateItem', (abortSignal) => client.send(update, { abortSignal }));
+    const items = await this.#items();
+    await this.#conditional(
+      items.updateItem(this.#options.table, { pk: keyOf(deliveryId) }, expression, {
+        condition: 'claimToken = :token',
+        names: { '#status': 'status' },
+        values: { ...values, ':token': token },
+      }),
+    );
   }
 }
 

@@ -97,7 +97,7 @@ export async function eventReceivingFromConfig(
   const table = text('STATE_TABLE');
   const ttl = config[`${prefix}_DELIVERY_TTL_DAYS`];
   let client: Promise<DynamoDBDocumentClient> | undefined;
-  // Built on the first delivery, not at init: a health call or an operation never touches the ledger.
+  // An SDK document client on the state table for a connector's own items, built on first use.
   const documents =
     table === undefined
       ? undefined
@@ -110,16 +110,19 @@ export async function eventReceivingFromConfig(
           });
           return client;
         };
+  // Its client is built on the first delivery, not at init: a health call or an operation never touches
+  // the ledger.
   const ledger =
-    table === undefined || documents === undefined
+    table === undefined
       ? undefined
       : new DynamoDbDeliveryLedger(
           {
             table,
+            connector,
             ttlDays: typeof ttl === 'number' ? ttl : 7,
             ...(overrides.now ? { now: overrides.now } : {}),
           },
-          documents,
+          overrides.dynamo,
         );
   const sink = eventSinkFromSettings(
     { connector, queueUrl: text('EVENTS_QUEUE_URL'), stateMachineArn: text('EVENTS_STATE_MACHINE_ARN') },
