@@ -1,5 +1,6 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import * as fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createLogger,
   InvocationLog,
@@ -10,11 +11,12 @@ import {
   traced,
   tracingEnabled,
 } from './observability.ts';
-import { captureLogs } from './testing/index.ts';
+import { captureLogs, lambdaContext } from './testing/index.ts';
 
 describe('Module: observability', () => {
   afterEach(() => {
     delete process.env['POWERTOOLS_TRACE_ENABLED'];
+    delete process.env['AWS_LAMBDA_INITIALIZATION_TYPE'];
   });
 
   it('publishes one EMF line per operation with count, errors and every latency', () => {
@@ -110,6 +112,102 @@ describe('Module: observability', () => {
       connectorVersion: '9.9.9',
       a: 1,
     });
+  });
+
+  it('builds the Powertools logger only on its first real use, with the context and level it was given', () => {
+    // Prepare: the level is read when the logger is created, as an eagerly built one read it.
+    const built = vi.spyOn(Logger.prototype as unknown as { setOptions: () => unknown }, 'setOptions');
+    process.env['POWERTOOLS_LOG_LEVEL'] = 'WARN';
+    const logger = createLogger('obs-lazy', '2.0.0');
+    delete process.env['POWERTOOLS_LOG_LEVEL'];
+    // Powertools says cold_start true only in an on-demand sandbox.
+    process.env['AWS_LAMBDA_INITIALIZATION_TYPE'] = 'on-demand';
+    const context = { ...lambdaContext(), functionName: 'fn-lazy', awsRequestId: 'req-lazy' };
+    // Act: what every invocation does (the invocation line reads the level; the middleware adds the context).
+    const level = new InvocationLog(logger, 'obs-lazy', '2.0.0') && logger.getLevelName();
+    logger.addContext(context);
+    const before = built.mock.calls.length;
+    const logs = captureLogs();
+    logger.info('dropped by the level');
+    logger.warn('kept', { a: 1 });
+    logs.restore();
+    const after = built.mock.calls.length;
+    built.mockRestore();
+    // Assess
+    expect(level).toBe('WARN');
+    expect([before, after]).toEqual([0, 1]);
+    expect(logger).toBeInstanceOf(Logger);
+    expect(logs.records()).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'kept',
+        service: 'obs-lazy',
+        connectorVersion: '2.0.0',
+        cold_start: true,
+        function_name: 'fn-lazy',
+        function_request_id: 'req-lazy',
+        a: 1,
+      }),
+    ]);
+    expect(logger.getLevelName()).toBe('WARN');
+  });
+
+  it('says cold_start false on a first line written after several invocations', () => {
+    process.env['AWS_LAMBDA_INITIALIZATION_TYPE'] = 'on-demand';
+    const logger = createLogger('obs-lazy', '2.0.0');
+    logger.addContext({ ...lambdaContext(), awsRequestId: 'req-1' });
+    logger.addContext({ ...lambdaContext(), awsRequestId: 'req-2' });
+    logger.addContext({ ...lambdaContext(), awsRequestId: 'req-3' });
+    const logs = captureLogs();
+    logger.appendKeys({ tenant: 't-1' });
+    logger.info('late');
+    logs.restore();
+    expect(logs.records()).toEqual([
+      expect.objectContaining({
+        message: 'late',
+        cold_start: false,
+        function_request_id: 'req-3',
+        tenant: 't-1',
+      }),
+    ]);
+  });
+
+  it("takes the level as Powertools does: Lambda's log level first, then POWERTOOLS_LOG_LEVEL, then LOG_LEVEL", () => {
+    const levelWith = (env: Record<string, string>): string => {
+      const names = ['AWS_LAMBDA_LOG_LEVEL', 'POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL'];
+      for (const name of names) delete process.env[name];
+      Object.assign(process.env, env);
+      try {
+        const lazy = createLogger('obs-level', '1.0.0').getLevelName();
+        const eager = new Logger({ serviceName: 'obs-level' }).getLevelName();
+        expect(lazy).toBe(eager);
+        return lazy;
+      } finally {
+        for (const name of names) delete process.env[name];
+      }
+    };
+    expect(levelWith({})).toBe('INFO');
+    expect(levelWith({ LOG_LEVEL: 'DEBUG' })).toBe('DEBUG');
+    expect(levelWith({ POWERTOOLS_LOG_LEVEL: ' ERROR ', LOG_LEVEL: 'DEBUG' })).toBe('ERROR');
+    expect(levelWith({ POWERTOOLS_LOG_LEVEL: 'debug' })).toBe('INFO');
+    expect(levelWith({ POWERTOOLS_LOG_LEVEL: 'bogus', LOG_LEVEL: 'WARN' })).toBe('INFO');
+    expect(levelWith({ AWS_LAMBDA_LOG_LEVEL: 'WARN', POWERTOOLS_LOG_LEVEL: 'DEBUG' })).toBe('WARN');
+    expect(levelWith({ AWS_LAMBDA_LOG_LEVEL: 'FATAL' })).toBe('CRITICAL');
+    expect(levelWith({ AWS_LAMBDA_LOG_LEVEL: 'nonsense', LOG_LEVEL: 'ERROR' })).toBe('ERROR');
+  });
+
+  it('builds the logger at once when debug sampling is configured (the level is drawn then)', () => {
+    const built = vi.spyOn(Logger.prototype as unknown as { setOptions: () => unknown }, 'setOptions');
+    process.env['POWERTOOLS_LOGGER_SAMPLE_RATE'] = '0';
+    let calls = 0;
+    try {
+      createLogger('obs-sampled', '1.0.0');
+      calls = built.mock.calls.length;
+    } finally {
+      delete process.env['POWERTOOLS_LOGGER_SAMPLE_RATE'];
+      built.mockRestore();
+    }
+    expect(calls).toBe(1);
   });
 
   it('does not load the tracer when tracing is off', async () => {

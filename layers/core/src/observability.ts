@@ -6,9 +6,33 @@ export type { Logger } from '@aws-lambda-powertools/logger';
 /** Metric namespace for every connector; one dimension set per connector and operation. */
 const NAMESPACE = 'CircleCore';
 
+/** Powertools' level names that a level setting may take, as its `LogLevelThreshold` knows them. */
+const LEVEL_NAMES = new Set(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']);
+
+/**
+ * The level a Powertools logger built now without a level option would start at: Lambda's Advanced Logging
+ * Controls level (`AWS_LAMBDA_LOG_LEVEL`, FATAL meaning CRITICAL) first, then `POWERTOOLS_LOG_LEVEL`, then
+ * `LOG_LEVEL`, then INFO; values trimmed and taken only when valid, as Powertools takes them. Undefined when
+ * debug sampling is configured (`POWERTOOLS_LOGGER_SAMPLE_RATE`): that level is drawn by the logger itself.
+ */
+export function initialLogLevel(env: Record<string, string | undefined> = process.env): string | undefined {
+  if ((env['POWERTOOLS_LOGGER_SAMPLE_RATE'] ?? '').trim() !== '') return undefined;
+  const alc = (env['AWS_LAMBDA_LOG_LEVEL'] ?? '').trim();
+  const alcLevel = alc === 'FATAL' ? 'CRITICAL' : alc;
+  if (LEVEL_NAMES.has(alcLevel)) return alcLevel;
+  const level = (env['POWERTOOLS_LOG_LEVEL'] ?? '').trim() || (env['LOG_LEVEL'] ?? '').trim();
+  return LEVEL_NAMES.has(level) ? level : 'INFO';
+}
+
 /**
  * The connector's logger: Powertools JSON lines with the connector name and version on every line.
- * Level from `POWERTOOLS_LOG_LEVEL` (default INFO).
+ * Level from `POWERTOOLS_LOG_LEVEL` (default INFO), read when the logger is created.
+ *
+ * The Powertools logger behind it is built on its first real use (a line, a key, any other method):
+ * building one costs about 2 ms of a cold start (its console on stdout and stderr, its settings), and a
+ * connector's invocations usually write no line but the invocation line, which is written by hand
+ * ({@link InvocationLog}). Until then `addContext` only keeps the context (handed on when the logger is
+ * built, cold start included) and `getLevelName` answers the level read at creation.
  *
  * @example
  * ```ts
@@ -17,7 +41,72 @@ const NAMESPACE = 'CircleCore';
  * ```
  */
 export function createLogger(connector: string, version: string): Logger {
-  return new Logger({ serviceName: connector, persistentKeys: { connectorVersion: version } });
+  const options = { serviceName: connector, persistentKeys: { connectorVersion: version } };
+  const logLevel = initialLogLevel();
+  // Debug sampling draws the level (and may log) as the logger is built: build it now, as before.
+  if (logLevel === undefined) return new Logger(options);
+  return lazyLogger(() => new Logger({ ...options, logLevel: logLevel as LogLevelOption }), logLevel);
+}
+
+/** The `logLevel` option of Powertools' logger. */
+type LogLevelOption = NonNullable<NonNullable<ConstructorParameters<typeof Logger>[0]>['logLevel']>;
+
+/** The Lambda context a logger keeps (Powertools' `addContext` argument). */
+type LoggerContext = Parameters<Logger['addContext']>[0];
+
+/**
+ * A logger that builds the Powertools logger `build` returns on first use and forwards everything to it;
+ * `addContext` and `getLevelName` alone are answered without it. `build` takes the level read at creation
+ * (`levelName`), so the logger starts where an eagerly built one would have.
+ */
+function lazyLogger(build: () => Logger, levelName: string): Logger {
+  let real: Logger | undefined;
+  /** Contexts added before the logger existed: the last one, and whether there were several (0, 1, 2+). */
+  let context: LoggerContext | undefined;
+  let contexts = 0;
+  const realize = (): Logger => {
+    if (real !== undefined) return real;
+    const logger = build();
+    real = logger;
+    if (context !== undefined) {
+      // The first addContext takes the cold start: with two or more before, the next line is not cold.
+      if (contexts > 1) logger.addContext(context);
+      logger.addContext(context);
+      context = undefined;
+    }
+    return logger;
+  };
+  const addContext = (value: LoggerContext): void => {
+    if (real !== undefined) {
+      real.addContext(value);
+      return;
+    }
+    context = value;
+    if (contexts < 2) contexts += 1;
+  };
+  const getLevelName = (): ReturnType<Logger['getLevelName']> =>
+    (real === undefined ? levelName : real.getLevelName()) as ReturnType<Logger['getLevelName']>;
+  /** Methods of the built logger bound to it, once each (its private fields need `this` to be the logger). */
+  const bound = new WeakMap<object, unknown>();
+  const forward = (logger: Logger, key: PropertyKey): unknown => {
+    const value: unknown = Reflect.get(logger, key, logger);
+    if (typeof value !== 'function') return value;
+    let method = bound.get(value);
+    if (method === undefined) {
+      method = (value as (...args: unknown[]) => unknown).bind(logger);
+      bound.set(value, method);
+    }
+    return method;
+  };
+  return new Proxy(Object.create(Logger.prototype) as Logger, {
+    get: (_target, key) => {
+      if (key === 'addContext') return addContext;
+      if (key === 'getLevelName') return getLevelName;
+      return forward(realize(), key);
+    },
+    set: (_target, key, value) => Reflect.set(realize(), key, value),
+    has: (_target, key) => Reflect.has(realize(), key),
+  });
 }
 
 /** One operation's outcome, as recorded by the runtime. */
