@@ -12,6 +12,7 @@ import type { FunctionSource } from './functions.ts';
 import { duckdbBindings, shipNativeBindings } from './native-bindings.ts';
 import { trimMysql2 } from './trim-mysql2.ts';
 import { trimRedis } from './trim-redis.ts';
+import { layerZodExports, zodExportUses } from './zod-exports.ts';
 
 /**
  * ESM output has no `require`; bundled CommonJS packages (pg, secure-json-parse) call it for Node built-ins.
@@ -28,12 +29,15 @@ export const REQUIRE_BANNER =
  */
 export const FUNCTION_EXTERNALS = ['@circle-core/core', 'zod'] as const;
 
+/** The layer's zod's second file: JSON Schema conversion, loaded on first use ({@link zodJsonSchemaImport}). */
+export const ZOD_JSON_SCHEMA = 'zod/json-schema';
+
 /**
  * What the core bundle may leave external: zod is its sibling in the layer; the SDK clients the core loads
  * lazily (Secrets Manager, the events ledger and sinks, idempotency) come from the Lambda runtime, since a
  * copy under /opt/nodejs/node_modules would shadow the runtime's SDK for every function.
  */
-export const CORE_EXTERNALS = ['@aws-sdk/*', 'zod'] as const;
+export const CORE_EXTERNALS = ['@aws-sdk/*', 'zod', ZOD_JSON_SCHEMA] as const;
 
 const COMMON: BuildOptions = {
   bundle: true,
@@ -131,6 +135,38 @@ export const zodWithoutCompile: Plugin = {
     }));
   },
 };
+
+/**
+ * The core's one import of zod's JSON Schema conversion (`layers/core/src/json-schema-zod.ts`, which the
+ * core's `schemaFromJsonSchema` imports on first use) reads the layer's `zod/json-schema` file instead of
+ * `zod`: the main file leaves the converter out ({@link bundleLayer}), so only the functions that convert
+ * a schema compile it. From source (tests, scripts) the same module reads zod itself.
+ */
+export const zodJsonSchemaImport: Plugin = {
+  name: 'zod-json-schema-import',
+  setup(build) {
+    build.onResolve({ filter: /^zod$/ }, (args) => {
+      if (!/[\\/]layers[\\/]core[\\/]src[\\/]json-schema-zod\.ts$/.test(args.importer)) return undefined;
+      return { path: ZOD_JSON_SCHEMA, external: true };
+    });
+  },
+};
+
+/**
+ * The zod exports a bundle's own files (`inputs` of its metafile) use that the layer's zod lacks, as one
+ * line each (`functions/x/y.ts uses z.tuple`), or nothing. The layer ships only what the repository's code
+ * names ({@link layerZodExports}); any other export would be `undefined` at run time.
+ */
+async function missingZodExports(metafile: Metafile | undefined, root: string): Promise<string[]> {
+  const { main } = await layerZodExports(root);
+  const inputs = Object.keys(metafile?.inputs ?? {}).filter(
+    (input) => !/(^|\/)layers\/core\/src\/json-schema-zod\.ts$/.test(input),
+  );
+  const missing = await zodExportUses(inputs, root, main);
+  return missing.map(({ file, name }) =>
+    /^[\w$]+$/.test(name) ? `${file} uses z.${name}` : `${file}: ${name}`,
+  );
+}
 
 /** A use of zod's compiler in source code: `z.compile(`, `z.withParser(` or an import of `zod/compile`. */
 const ZOD_COMPILE_USE = /\bz\.(compile|withParser)\b|['"]zod\/compile['"]/;
@@ -367,6 +403,12 @@ export async function bundleFunction(
       `${fn.name}: uses z.compile, which the layer's zod does not ship (zodWithoutCompile): ${compiling.join(', ')}`,
     );
   }
+  const lacking = await missingZodExports(result.metafile, root);
+  if (lacking.length > 0) {
+    throw new Error(
+      `${name}: uses zod exports the layer's zod does not ship (only those layers/core/src, shared/ and functions/ use; JSON Schema conversion through the core's schemaFromJsonSchema): ${lacking.join('; ')}`,
+    );
+  }
   const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
   if (missing.length > 0) {
     throw new Error(`${name}: imports not available on Lambda (not in the layer): ${missing.join(', ')}`);
@@ -384,9 +426,11 @@ export async function bundleFunction(
 
 /**
  * Builds the layer tree under `<outDir>/layer/nodejs/node_modules/`: `@circle-core/core` (entry plus
- * split chunks, so the tracer loads only when tracing is on) and `zod` (one ESM file, so functions and the
- * core share a single instance; English messages only, see {@link zodEnglishOnly}). Returns the layer's root
- * folder (`<outDir>/layer`).
+ * split chunks, so the tracer loads only when tracing is on) and `zod` (ESM, so functions and the core
+ * share a single instance; English messages only, see {@link zodEnglishOnly}). The layer's zod exports only
+ * what the repository's code uses ({@link layerZodExports}): `index.js` without JSON Schema conversion,
+ * `json-schema.js` (`zod/json-schema`) with it, loaded on first use. Returns the
+ * layer's root folder (`<outDir>/layer`).
  *
  * @example
  * ```ts
@@ -398,7 +442,8 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
   const modules = join(layerDir, 'nodejs', 'node_modules');
   const coreDir = join(modules, '@circle-core', 'core');
   const zodDir = join(modules, 'zod');
-  const [core, zod] = await Promise.all([
+  const exported = await layerZodExports(root);
+  const [core, zod, zodJsonSchema] = await Promise.all([
     build({
       ...COMMON,
       absWorkingDir: root,
@@ -409,24 +454,39 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
       sourcemap: 'linked',
       sourcesContent: false,
       external: [...CORE_EXTERNALS],
-      plugins: [lazyBuiltins(LAZY_BUILTINS), builtinsWithoutNamespace],
+      plugins: [zodJsonSchemaImport, lazyBuiltins(LAZY_BUILTINS), builtinsWithoutNamespace],
     }),
+    // The exports the code uses; no default export nor `z`: either would keep all of zod.
     build({
       ...COMMON,
       absWorkingDir: root,
-      // `export *` leaves out the default export; `import z from 'zod'` needs it too.
-      stdin: {
-        contents: "export * from 'zod';\nexport { default } from 'zod';\n",
-        resolveDir: root,
-        sourcefile: 'zod-entry.js',
-      },
+      stdin: { contents: zodEntry(exported.main), resolveDir: root, sourcefile: 'zod-entry.js' },
       outfile: join(zodDir, 'index.js'),
       plugins: [zodEnglishOnly, zodWithoutCompile],
     }),
+    // JSON Schema conversion on its own, with the zod it builds schemas from. Not a chunk shared with
+    // index.js: esbuild splits code by file, and zod's classes share files with the converter's schemas
+    // (ZodTuple beside ZodObject), so a shared chunk would hold nearly all of it and index.js would load
+    // the lot. Two copies of zod's classes work as one: zod keeps its registry and config on globalThis
+    // and answers `instanceof` by trait, so a schema from here nests in index.js's z.object.
+    build({
+      ...COMMON,
+      absWorkingDir: root,
+      stdin: { contents: zodEntry(exported.jsonSchema), resolveDir: root, sourcefile: 'zod-json-schema.js' },
+      outfile: join(zodDir, 'json-schema.js'),
+      plugins: [zodEnglishOnly, zodWithoutCompile],
+    }),
   ]);
+  const coreLacking = await missingZodExports(core.metafile, root);
+  if (coreLacking.length > 0) {
+    throw new Error(
+      `layer @circle-core/core: uses zod exports the layer's zod lacks: ${coreLacking.join('; ')}`,
+    );
+  }
   for (const [name, result, allowed] of [
     ['@circle-core/core', core, CORE_EXTERNALS],
     ['zod', zod, []],
+    ['zod/json-schema', zodJsonSchema, []],
   ] as const) {
     const missing = unresolvableImports(result.metafile, allowed);
     if (missing.length > 0)
@@ -442,12 +502,23 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
   };
   await Promise.all([
     writeManifest(coreDir, '@circle-core/core', coreManifest.version),
-    writeManifest(zodDir, 'zod', zodManifest.version),
+    writeManifest(zodDir, 'zod', zodManifest.version, { './json-schema': './json-schema.js' }),
   ]);
   return layerDir;
 }
 
-async function writeManifest(dir: string, name: string, version: string): Promise<void> {
-  const manifest = { name, version, type: 'module', main: './index.js', exports: { '.': './index.js' } };
+/** A layer zod file's entry: `export { <names> } from 'zod'`. */
+function zodEntry(names: readonly string[]): string {
+  return `export { ${names.join(', ')} } from 'zod';\n`;
+}
+
+async function writeManifest(
+  dir: string,
+  name: string,
+  version: string,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  const exports = { '.': './index.js', ...extra };
+  const manifest = { name, version, type: 'module', main: './index.js', exports };
   await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }

@@ -1,9 +1,10 @@
 /**
  * The schema records are checked against on either side of a transform: JSON Schema given in the request
- * (turned into zod with zod's own `z.fromJSONSchema`) or a model named from a registry of zod schemas. A
+ * (turned into zod with zod's own `z.fromJSONSchema`, which the core's `schemaFromJsonSchema` loads on first
+ * use) or a model named from a registry of zod schemas. A
  * record that fails is reported with its index and the first problems, as JSON pointers into the record.
  */
-import { ValidationError } from '@circle-core/core';
+import { schemaFromJsonSchema, ValidationError } from '@circle-core/core';
 import * as z from 'zod';
 
 /** The largest JSON Schema accepted in a request, as JSON bytes. */
@@ -38,14 +39,14 @@ export type RecordModels = Readonly<Record<string, z.ZodType>>;
  *
  * @example
  * ```ts
- * const schema = resolveRecordSchema({ jsonSchema: { type: 'object', required: ['id'] } }, {}, '/inputSchema');
+ * const schema = await resolveRecordSchema({ jsonSchema: { type: 'object', required: ['id'] } }, {}, '/inputSchema');
  * ```
  */
-export function resolveRecordSchema(
+export async function resolveRecordSchema(
   spec: RecordSchemaSpec,
   models: RecordModels,
   pointer: string,
-): z.ZodType {
+): Promise<z.ZodType> {
   if ('model' in spec) {
     const model = Object.hasOwn(models, spec.model) ? models[spec.model] : undefined;
     if (model === undefined) {
@@ -63,7 +64,7 @@ export function resolveRecordSchema(
     ]);
   }
   try {
-    return z.fromJSONSchema(spec.jsonSchema as z.core.JSONSchema.JSONSchema);
+    return await schemaFromJsonSchema(spec.jsonSchema);
   } catch (error) {
     const reason = error instanceof Error ? error.message.slice(0, 300) : 'unreadable';
     throw new ValidationError(`The JSON Schema cannot be used: ${reason}`, [

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@circle-core/core';
+import { ConfigurationError, ValidationError } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
 import { CompleteChatInput, GenerateObjectInput } from '../models/llm.ts';
 import { addCosts, estimateCost, loadPriceTable, tokenUsage } from './llm-cost.ts';
@@ -106,15 +106,22 @@ describe('Function: generateValidated', () => {
     await expect(attempt).rejects.toMatchObject({ name: 'StructuredOutputError', status: 502 });
   });
 
-  it('refuses an unreadable schema at input validation, on /schema', () => {
-    // Act
-    const parsed = GenerateObjectInput.safeParse({
+  it('refuses an unreadable schema on /schema, as input validation words it, before asking', async () => {
+    // Prepare
+    const { ask, seen } = answering('{"label":"bug"}');
+    const unreadable = GenerateObjectInput.parse({
       messages: [{ role: 'user', content: 'x' }],
       schema: { type: 'nonsense' },
     });
+    // Act
+    const attempt = generateValidated(unreadable, ask);
     // Assess
-    expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]?.path).toEqual(['schema']);
+    await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+    await expect(attempt).rejects.toThrow(/^Invalid input: \/schema: not a usable JSON Schema: /);
+    await expect(attempt).rejects.toMatchObject({
+      issues: [{ pointer: '/schema', message: expect.stringMatching(/^not a usable JSON Schema: /) }],
+    });
+    expect(seen).toHaveLength(0);
   });
 });
 

@@ -4,8 +4,8 @@
  * parses the answer, validates it against the caller's JSON Schema, and when it does not match asks once
  * more with the validation message. A second miss is a {@link StructuredOutputError}.
  */
-import { UnexpectedResponseError } from '@circle-core/core';
-import * as z from 'zod';
+import { schemaFromJsonSchema, UnexpectedResponseError, ValidationError } from '@circle-core/core';
+import type * as z from 'zod';
 import type {
   CallCost,
   ChatMessage,
@@ -65,7 +65,24 @@ function check(
 }
 
 /**
- * Asks, validates, and asks once more with the validation message when the answer does not match.
+ * The request's JSON Schema as zod; one zod cannot read is a ValidationError on `/schema`, worded as the
+ * input validation words its problems (`Invalid input: /schema: ...`).
+ */
+async function requestSchema(request: GenerateObjectRequest): Promise<z.ZodType> {
+  try {
+    return await schemaFromJsonSchema(request.schema);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.slice(0, 200) : 'unreadable';
+    const message = `not a usable JSON Schema: ${reason}`;
+    throw new ValidationError(`Invalid input: /schema: ${message}`.slice(0, 1000), [
+      { pointer: '/schema', message },
+    ]);
+  }
+}
+
+/**
+ * Asks, validates, and asks once more with the validation message when the answer does not match. A
+ * schema zod cannot read is refused before the model is asked.
  *
  * @example
  * ```ts
@@ -76,7 +93,7 @@ export async function generateValidated(
   request: GenerateObjectRequest,
   ask: (messages: ChatMessage[]) => Promise<StructuredAttempt>,
 ): Promise<GenerateObjectOutput> {
-  const schema = z.fromJSONSchema(request.schema as Parameters<typeof z.fromJSONSchema>[0]);
+  const schema = await requestSchema(request);
   const first = await ask(request.messages);
   const firstCheck = check(schema, first.text);
   if (firstCheck.ok) {

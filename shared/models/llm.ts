@@ -190,14 +190,8 @@ export const GenerateObjectInput = z
       'The JSON Schema the answer must match, e.g. { "type": "object", "properties": { "label": { "enum": ["bug", "feature"] } }, "required": ["label"] }',
     ),
   })
-  .superRefine((value, context) => {
-    try {
-      z.fromJSONSchema(value.schema as Parameters<typeof z.fromJSONSchema>[0]);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.slice(0, 200) : 'unreadable';
-      context.addIssue({ code: 'custom', path: ['schema'], message: `not a usable JSON Schema: ${reason}` });
-    }
-  })
+  // Whether zod can read the schema is checked where it is converted, before any model call
+  // (generateValidated): the converter loads on first use, and this parse is synchronous.
   .describe('A conversation whose answer is JSON matching a schema (retried once when it does not)');
 export type GenerateObjectInput = z.input<typeof GenerateObjectInput>;
 

@@ -124,37 +124,35 @@ export class TransformClient {
   }
 
   /** Copies an object's records into a PostgreSQL table, part by part, resumable (load-postgres.ts). */
-  loadPostgres(
+  async loadPostgres(
     input: LoadPostgresInput,
     timeLeft: () => number = remainingTimeMs,
   ): Promise<LoadPostgresOutput> {
     const { manifestTable, partRecords } = this.#options;
-    return loadPostgres(
-      input,
-      this.#postgres,
-      this.#loadContext(input, { manifestTable, partRecords }, timeLeft),
-    );
+    const context = await this.#loadContext(input, { manifestTable, partRecords }, timeLeft);
+    return loadPostgres(input, this.#postgres, context);
   }
 
   /** Inserts an object's records into a MySQL/MariaDB table, part by part, resumable (load-mysql.ts). */
-  loadMysql(input: LoadMysqlInput, timeLeft: () => number = remainingTimeMs): Promise<LoadMysqlOutput> {
+  async loadMysql(input: LoadMysqlInput, timeLeft: () => number = remainingTimeMs): Promise<LoadMysqlOutput> {
     const { mysqlManifestTable: manifestTable, mysqlPartRecords: partRecords } = this.#options;
-    return loadMysql(input, this.#mysql, this.#loadContext(input, { manifestTable, partRecords }, timeLeft));
+    const context = await this.#loadContext(input, { manifestTable, partRecords }, timeLeft);
+    return loadMysql(input, this.#mysql, context);
   }
 
   /** What a bulk load reads and where its manifest goes (load-parts.ts). */
-  #loadContext(
+  async #loadContext(
     input: LoadInput,
     target: { manifestTable: string; partRecords: number },
     timeLeft: () => number,
-  ): LoadContext {
+  ): Promise<LoadContext> {
     const parts = {
       expression:
         input.expression === undefined
           ? undefined
           : compileExpression(input.expression, this.#options.limits),
-      inputSchema: this.#schema(input.inputSchema, '/inputSchema'),
-      outputSchema: this.#schema(input.outputSchema, '/outputSchema'),
+      inputSchema: await this.#schema(input.inputSchema, '/inputSchema'),
+      outputSchema: await this.#schema(input.outputSchema, '/outputSchema'),
       bindings: input.bindings,
     };
     return {
@@ -230,8 +228,8 @@ export class TransformClient {
   ): Promise<TransformRecordsOutput> {
     const parts = {
       expression: compileExpression(input.expression, this.#options.limits),
-      inputSchema: this.#schema(input.inputSchema, '/inputSchema'),
-      outputSchema: this.#schema(input.outputSchema, '/outputSchema'),
+      inputSchema: await this.#schema(input.inputSchema, '/inputSchema'),
+      outputSchema: await this.#schema(input.outputSchema, '/outputSchema'),
       bindings: input.bindings,
     };
     const items = Array.isArray(input.records) ? inlineItems(input.records) : this.#readSource(input.records);
@@ -298,8 +296,8 @@ export class TransformClient {
     return this.#options;
   }
 
-  #schema(spec: RecordSchemaSpec | undefined, pointer: string): z.ZodType | undefined {
-    return spec === undefined ? undefined : resolveRecordSchema(spec, RECORD_MODELS, pointer);
+  async #schema(spec: RecordSchemaSpec | undefined, pointer: string): Promise<z.ZodType | undefined> {
+    return spec === undefined ? undefined : await resolveRecordSchema(spec, RECORD_MODELS, pointer);
   }
 
   async *#readSource(source: ObjectSource): AsyncGenerator<ReadItem> {

@@ -16,6 +16,7 @@ export * from './events/index.ts';
 export * from './http/index.ts';
 export * from './idempotency.ts';
 export * from './json.ts';
+export * from './json-schema.ts';
 export * from './observability.ts';
 export * from './rest/index.ts';
 export * from './secrets.ts';
