@@ -1,4 +1,5 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createRequire } from 'node:module';
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import * as fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -12,6 +13,11 @@ import {
   tracingEnabled,
 } from './observability.ts';
 import { captureLogs, lambdaContext } from './testing/index.ts';
+
+/** Powertools' logger class as the core loads it (`require`, outside the bundle), so the same class. */
+const { Logger } = createRequire(import.meta.url)('@aws-lambda-powertools/logger') as {
+  Logger: typeof PowertoolsLogger;
+};
 
 describe('Module: observability', () => {
   afterEach(() => {

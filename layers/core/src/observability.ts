@@ -1,4 +1,5 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { createRequire } from 'node:module';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 export type { Logger } from '@aws-lambda-powertools/logger';
@@ -15,7 +16,7 @@ const LEVEL_NAMES = new Set(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICA
  * `LOG_LEVEL`, then INFO; values trimmed and taken only when valid, as Powertools takes them. Undefined when
  * debug sampling is configured (`POWERTOOLS_LOGGER_SAMPLE_RATE`): that level is drawn by the logger itself.
  */
-export function initialLogLevel(env: Record<string, string | undefined> = process.env): string | undefined {
+function initialLogLevel(env: Record<string, string | undefined> = process.env): string | undefined {
   if ((env['POWERTOOLS_LOGGER_SAMPLE_RATE'] ?? '').trim() !== '') return undefined;
   const alc = (env['AWS_LAMBDA_LOG_LEVEL'] ?? '').trim();
   const alcLevel = alc === 'FATAL' ? 'CRITICAL' : alc;
@@ -24,15 +25,31 @@ export function initialLogLevel(env: Record<string, string | undefined> = proces
   return LEVEL_NAMES.has(level) ? level : 'INFO';
 }
 
+/** The package that holds Powertools' logger, in the layer beside the core and in the repository. */
+const POWERTOOLS_LOGGER_PACKAGE = '@aws-lambda-powertools/logger';
+
+let loggerClass: typeof Logger | undefined;
+
 /**
- * The connector's logger: Powertools JSON lines with the connector name and version on every line.
- * Level from `POWERTOOLS_LOG_LEVEL` (default INFO), read when the logger is created.
+ * Powertools' `Logger` class, loaded synchronously on first use with `require`: outside the core's bundle
+ * (the layer ships it as a CommonJS package of its own beside `@circle-core/core`), so a container whose
+ * invocations write no line but the invocation line never compiles it (about 1.7 ms of a cold start). In
+ * the repository the same `require` finds the core's dependency.
+ */
+function powertoolsLogger(): typeof Logger {
+  loggerClass ??= (createRequire(import.meta.url)(POWERTOOLS_LOGGER_PACKAGE) as { Logger: typeof Logger })
+    .Logger;
+  return loggerClass;
+}
+
+/**
+ * The connector's logger: Powertools JSON lines with the connector name (and version, when given) on every
+ * line. Level from `POWERTOOLS_LOG_LEVEL` (default INFO), read when the logger is created.
  *
- * The Powertools logger behind it is built on its first real use (a line, a key, any other method):
- * building one costs about 2 ms of a cold start (its console on stdout and stderr, its settings), and a
- * connector's invocations usually write no line but the invocation line, which is written by hand
- * ({@link InvocationLog}). Until then `addContext` only keeps the context (handed on when the logger is
- * built, cold start included) and `getLevelName` answers the level read at creation.
+ * The Powertools logger behind it is loaded and built on its first real use (a line, a key, any other
+ * method): a connector's invocations usually write no line but the invocation line, which is written by
+ * hand ({@link InvocationLog}). Until then `addContext` only keeps the context (handed on when the logger
+ * is built, cold start included) and `getLevelName` answers the level read at creation.
  *
  * @example
  * ```ts
@@ -40,12 +57,18 @@ export function initialLogLevel(env: Record<string, string | undefined> = proces
  * logger.info('bucket ready', { bucket });
  * ```
  */
-export function createLogger(connector: string, version: string): Logger {
-  const options = { serviceName: connector, persistentKeys: { connectorVersion: version } };
+export function createLogger(connector: string, version?: string): Logger {
+  const options =
+    version === undefined
+      ? { serviceName: connector }
+      : { serviceName: connector, persistentKeys: { connectorVersion: version } };
   const logLevel = initialLogLevel();
   // Debug sampling draws the level (and may log) as the logger is built: build it now, as before.
-  if (logLevel === undefined) return new Logger(options);
-  return lazyLogger(() => new Logger({ ...options, logLevel: logLevel as LogLevelOption }), logLevel);
+  if (logLevel === undefined) return new (powertoolsLogger())(options);
+  return lazyLogger(
+    () => new (powertoolsLogger())({ ...options, logLevel: logLevel as LogLevelOption }),
+    logLevel,
+  );
 }
 
 /** The `logLevel` option of Powertools' logger. */
@@ -90,7 +113,8 @@ function lazyLogger(build: () => Logger, levelName: string): Logger {
   const bound = new WeakMap<object, unknown>();
   const forward = (logger: Logger, key: PropertyKey): unknown => {
     const value: unknown = Reflect.get(logger, key, logger);
-    if (typeof value !== 'function') return value;
+    // `constructor` stays the class itself (a bound copy would not be it).
+    if (typeof value !== 'function' || key === 'constructor') return value;
     let method = bound.get(value);
     if (method === undefined) {
       method = (value as (...args: unknown[]) => unknown).bind(logger);
@@ -98,7 +122,7 @@ function lazyLogger(build: () => Logger, levelName: string): Logger {
     }
     return method;
   };
-  return new Proxy(Object.create(Logger.prototype) as Logger, {
+  return new Proxy({} as Logger, {
     get: (_target, key) => {
       if (key === 'addContext') return addContext;
       if (key === 'getLevelName') return getLevelName;
@@ -106,6 +130,7 @@ function lazyLogger(build: () => Logger, levelName: string): Logger {
     },
     set: (_target, key, value) => Reflect.set(realize(), key, value),
     has: (_target, key) => Reflect.has(realize(), key),
+    getPrototypeOf: () => Reflect.getPrototypeOf(realize()),
   });
 }
 

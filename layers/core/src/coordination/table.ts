@@ -12,10 +12,10 @@
  * Coordination is an optimisation, never a dependency: when the table cannot be reached, each container
  * falls back to working alone (its own token exchange, the provider's own `Retry-After`), with a warning.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type DynamoDbItems, lazyDynamoDbItems } from '../aws/dynamodb.ts';
 import { awsErrorName } from '../aws/errors.ts';
+import { createLogger } from '../observability.ts';
 
 /** Where a warning goes (a connector's logger). */
 export interface CoordinationLog {
@@ -136,7 +136,7 @@ export class CoordinationTable {
 
 /** The default log: a Powertools JSON line under the connector's name. */
 function jsonLog(connector: string): CoordinationLog {
-  const logger = new Logger({ serviceName: connector });
+  const logger = createLogger(connector);
   return { warn: (message, extra) => logger.warn(message, extra ?? {}) };
 }
 
