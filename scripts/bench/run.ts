@@ -115,9 +115,17 @@ function sizes(built: BenchBuild, prepared: PreparedFunctions | undefined): Size
   }));
   const layer = built.layer.sizes;
   rows.push(
-    { artifact: 'layer (zip)', js_bytes: layer.coreJs + layer.zodJs, zip_bytes: layer.layerZip },
+    {
+      artifact: 'layer (zip)',
+      js_bytes: layer.coreJs + layer.zodJs + layer.zodJsonSchemaJs,
+      zip_bytes: layer.layerZip,
+    },
     { artifact: 'layer: @circle-core/core', js_bytes: layer.coreJs, zip_bytes: null },
     { artifact: 'layer: zod', js_bytes: layer.zodJs, zip_bytes: null },
+    // A layer from before zod/json-schema (a baseline checkout) has none.
+    ...(layer.zodJsonSchemaJs > 0
+      ? [{ artifact: 'layer: zod/json-schema', js_bytes: layer.zodJsonSchemaJs, zip_bytes: null }]
+      : []),
   );
   for (const size of prepared?.sizes ?? []) {
     if (!size.artifact.startsWith('function ')) continue;

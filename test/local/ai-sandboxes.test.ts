@@ -110,6 +110,20 @@ describe('Local stack: OpenAI sandbox', () => {
     const pointers = (response.body['errors'] as { pointer: string }[]).map((issue) => issue.pointer);
     expect(pointers).toEqual(expect.arrayContaining(['/messages', '/temperature']));
   });
+
+  it('refuses a JSON Schema zod cannot read with a 400 on /schema, before asking the model', async () => {
+    // Act: the built function converts it with the layer's zod/json-schema, loaded on first use.
+    const response = await post('/openai/generate-object', {
+      messages: [{ role: 'user', content: 'Label this issue' }],
+      schema: { type: 'nonsense' },
+    });
+
+    // Assess
+    expect(response.status, JSON.stringify(response.body)).toBe(400);
+    expect(response.body['errors']).toEqual([
+      { pointer: '/schema', message: expect.stringMatching(/^not a usable JSON Schema: /) },
+    ]);
+  });
 });
 
 describe('Local stack: Anthropic sandbox', () => {

@@ -165,4 +165,44 @@ describe('Local stack: load-postgres into the embedded PGlite', { timeout: 60_00
       { id: 4 },
     ]);
   });
+
+  it('checks records against a JSON Schema given in the request, and refuses one zod cannot read', async () => {
+    // Prepare: the built function converts it with the layer's zod/json-schema, loaded on first use.
+    const outputSchema = {
+      jsonSchema: {
+        type: 'object',
+        properties: { id: { type: 'integer' }, note: { type: 'string', minLength: 1 } },
+        required: ['id', 'note'],
+      },
+    };
+
+    // Act
+    const checked = await post('/transform/transform-records', {
+      expression: '{ "id": id, "note": note }',
+      records: [
+        { id: 1, note: 'a' },
+        { id: 2, note: '' },
+      ],
+      outputSchema,
+    });
+    const unreadable = await post('/transform/transform-records', {
+      expression: '$',
+      records: [{ id: 1 }],
+      outputSchema: { jsonSchema: { type: 'object', $ref: 'https://example.com/remote.json' } },
+    });
+
+    // Assess
+    expect(checked.status, JSON.stringify(checked.body)).toBe(200);
+    expect(checked.body).toMatchObject({
+      read: 2,
+      written: 1,
+      rejectedCount: 1,
+      records: [{ id: 1, note: 'a' }],
+      rejected: [{ index: 1, stage: 'output', problems: [{ pointer: '/note' }] }],
+    });
+    expect(unreadable.status, JSON.stringify(unreadable.body)).toBe(400);
+    expect(unreadable.body['errors']).toEqual([
+      { pointer: '/outputSchema/jsonSchema', message: expect.any(String) },
+    ]);
+  });
 });

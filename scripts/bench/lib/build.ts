@@ -40,7 +40,13 @@ export interface CoreBuild {
   readonly core: string;
   readonly coreSecret: string;
   /** Sizes of the layer's parts, in bytes. */
-  readonly sizes: { readonly coreJs: number; readonly zodJs: number; readonly layerZip: number };
+  /** JavaScript bytes: the core; zod's index.js (what a cold start loads); zod's json-schema.js (on first use). */
+  readonly sizes: {
+    readonly coreJs: number;
+    readonly zodJs: number;
+    readonly zodJsonSchemaJs: number;
+    readonly layerZip: number;
+  };
   /** Packages and built-ins the core's entry imports statically, i.e. loads at cold start. */
   readonly staticImports: readonly string[];
   /** The locales the layer's zod ships (`Object.keys(z.locales)`). */
@@ -125,9 +131,10 @@ async function buildCore(root: string, sourceRoot: string, dir: string): Promise
     bundleFunction(benchFunction('core', join(VARIANTS_DIR, 'core')), root, dir),
     bundleFunction(benchFunction('core-secret', join(VARIANTS_DIR, 'core-secret')), root, dir),
   ]);
-  const [coreJs, zodJs, layerZip] = await Promise.all([
+  const [coreJs, zodAllJs, zodJs, layerZip] = await Promise.all([
     jsBytes(join(layerModules, '@circle-core', 'core')),
     jsBytes(join(layerModules, 'zod')),
+    stat(join(layerModules, 'zod', 'index.js')).then((file) => file.size),
     zipBytes(layerDir, join(dir, 'layer.zip')),
   ]);
   const entry = await readFile(join(layerModules, '@circle-core', 'core', 'index.js'), 'utf8');
@@ -138,7 +145,7 @@ async function buildCore(root: string, sourceRoot: string, dir: string): Promise
     layerDir,
     core,
     coreSecret,
-    sizes: { coreJs, zodJs, layerZip },
+    sizes: { coreJs, zodJs, zodJsonSchemaJs: zodAllJs - zodJs, layerZip },
     staticImports: staticImports(entry),
     zodLocales: Object.keys(zod.locales ?? {}),
   };

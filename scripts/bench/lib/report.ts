@@ -593,10 +593,12 @@ function coldFindings(r: BenchResults): string[] {
         'out (an ESM import of node:http also loads undici and http2 for its lazy exports: about 20 ms more than ' +
         'require).';
   const locales = r.layer_zod_locales;
+  const jsonSchema = size('layer: zod/json-schema');
   const zodNote =
-    locales.length <= 1
-      ? `all of zod with English messages only (\`z.locales\`: ${locales.join(', ') || 'none'}), since functions may use any of it`
-      : `all of zod with ${locales.length} locales, since functions may use any of it`;
+    (locales.length <= 1
+      ? 'the exports the code uses, English messages only'
+      : `the exports the code uses, with ${locales.length} locales`) +
+    (jsonSchema === '' ? '' : `; JSON Schema conversion, ${jsonSchema} KiB more, loads on first use`);
   const dev = cold['core-dev']?.over_floor_ms;
   const notes = [
     `Cold start without a secret: the core costs ${ms(coreInit)} ms over the floor (${ms(cold['core']?.cpu_over_floor_ms)} ms ` +
