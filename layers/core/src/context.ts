@@ -11,14 +11,40 @@ const storage = new AsyncLocalStorage<InvocationScope>();
 
 /**
  * Runs `fn` with an invocation scope, so code deep in a call (the HTTP client) knows the time left.
+ * Extra arguments are passed to `fn`, so a hot caller needs no closure per call.
  *
  * @example
  * ```ts
  * await withInvocation({ deadline: Date.now() + context.getRemainingTimeInMillis(), correlationId }, run);
  * ```
  */
-export function withInvocation<T>(scope: InvocationScope, fn: () => T): T {
-  return storage.run(scope, fn);
+export function withInvocation<T, A extends unknown[]>(
+  scope: InvocationScope,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return storage.run(scope, fn, ...args);
+}
+
+/**
+ * Switches the invocation scope for the rest of the current synchronous run and for everything it starts
+ * (promises, timers), until the next switch. Only inside a {@link withInvocation} callback, which restores
+ * the caller's scope when it returns: a batch that starts its records concurrently enters each record's
+ * scope in turn, one scope object per record where a `withInvocation` per record makes two (entering and
+ * restoring each copy the async context).
+ *
+ * @example
+ * ```ts
+ * const pending = withInvocation(batchScope, () =>
+ *   records.map((record) => {
+ *     enterInvocation({ deadline, correlationId: record.messageId });
+ *     return run(record);
+ *   }),
+ * );
+ * ```
+ */
+export function enterInvocation(scope: InvocationScope): void {
+  storage.enterWith(scope);
 }
 
 /**

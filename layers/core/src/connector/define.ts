@@ -123,12 +123,10 @@ export function defineConnector<
       return outcome.response;
     }
     if (kind === 'sqs') {
-      const outcome = await handleQueue(runtime, event as SQSEvent, deadline);
-      Object.assign(line, {
-        correlationId: context.awsRequestId,
-        records: outcome.records,
-        failed: outcome.failed,
-      });
+      const outcome = await handleQueue(runtime, event as SQSEvent, deadline, context.awsRequestId);
+      line['correlationId'] = context.awsRequestId;
+      line['records'] = outcome.records;
+      line['failed'] = outcome.failed;
       return outcome.response;
     }
     try {

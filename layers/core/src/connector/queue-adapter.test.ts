@@ -8,6 +8,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import * as fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { currentCorrelationId, withInvocation } from '../context.ts';
 import { UnavailableError } from '../errors.ts';
 import { type CapturedLogs, captureLogs, sqsEvent } from '../testing/index.ts';
 import { defineConnector } from './define.ts';
@@ -130,6 +131,68 @@ describe('Function: handleQueue (Powertools batch semantics)', () => {
         expect(ranCore).toEqual(ranPowertools);
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it("runs every record in its own scope, across its awaits, and leaves the caller's scope as it was", async () => {
+    // Records settle in any order, some carry a correlation id (attribute or envelope), some do not parse.
+    const record = fc.record({
+      turns: fc.integer({ min: 0, max: 3 }),
+      via: fc.constantFrom('none', 'attribute', 'envelope', 'unparsable'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(record, { maxLength: 10 }), fc.boolean(), async (records, fifo) => {
+        const seen = new Map<string, string[]>();
+        const connector = defineConnector({
+          name: 'scopes',
+          version: '1.0.0',
+          config: z.object({}),
+          setup: () => ({}),
+          operations: (op) => ({
+            look: op({
+              description: 'Reads its scope before and after its awaits',
+              input: z.object({ turns: z.number().int() }),
+              output: z.object({}),
+              run: async ({ turns }, { idempotencyKey, remainingTimeMs }) => {
+                const key = String(idempotencyKey);
+                const views = [`${currentCorrelationId()}@${remainingTimeMs() > 0}`];
+                await settle(turns);
+                views.push(`${currentCorrelationId()}@${remainingTimeMs() > 0}`);
+                seen.set(key, views);
+                return {};
+              },
+            }),
+          }),
+        });
+        const event = sqsEvent(
+          records.map((r, index) => ({
+            messageId: `m${index}`,
+            ...(fifo ? { groupId: `g${index}` } : {}),
+            ...(r.via === 'attribute' ? { correlationId: `a${index}` } : {}),
+            body:
+              r.via === 'unparsable'
+                ? '{not json'
+                : {
+                    operation: 'look',
+                    input: { turns: r.turns },
+                    ...(r.via === 'envelope' ? { correlationId: `e${index}` } : {}),
+                  },
+          })),
+          { queue: fifo ? 'scopes.fifo' : 'scopes' },
+        );
+        const outcome = await withInvocation({ deadline: Date.now() + 60_000, correlationId: 'caller' }, () =>
+          handleQueue(connector.runtime, event, Date.now() + 30_000, 'batch-1'),
+        );
+        expect(currentCorrelationId()).toBeUndefined();
+        records.forEach((r, index) => {
+          const expected =
+            r.via === 'attribute' ? `a${index}` : r.via === 'envelope' ? `e${index}` : `m${index}`;
+          if (r.via === 'unparsable') expect(seen.has(`m${index}`)).toBe(false);
+          else expect(seen.get(`m${index}`)).toEqual([`${expected}@true`, `${expected}@true`]);
+        });
+        expect(outcome.failed).toBe(records.filter((r) => r.via === 'unparsable').length);
+      }),
+      { numRuns: 100 },
     );
   });
 

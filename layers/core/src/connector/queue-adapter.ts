@@ -1,11 +1,12 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ConfigSchema } from '../config.ts';
-import { withInvocation } from '../context.ts';
+import { enterInvocation, withInvocation } from '../context.ts';
 import { isRetryable, toConnectorError } from '../errors.ts';
 import { parseJson } from '../json.ts';
 import { moveToDeadLetter } from './dead-letter.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
-import type { ConnectorRuntime } from './runtime.ts';
+import type { ConnectorRuntime, ExecutionMeta } from './runtime.ts';
+import type { OperationRequest } from './types.ts';
 
 /** Counts for the invocation's log line. */
 export interface QueueOutcome {
@@ -39,16 +40,28 @@ export async function handleQueue<S extends ConfigSchema, Client, Services>(
   runtime: ConnectorRuntime<S, Client, Services>,
   event: SQSEvent,
   deadline: number,
+  /** The batch's own scope (the invocation's request id), seen only between records; each has its own. */
+  correlationId = 'sqs-batch',
 ): Promise<QueueOutcome> {
   const records = event.Records;
   const bindings = queueBindings();
   const isFifo = records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
-  const run = (record: SQSRecord): Promise<boolean> => runRecord(runtime, record, bindings, deadline);
   const batchItemFailures: SQSBatchItemFailure[] = [];
   if (isFifo) {
+    const run = (record: SQSRecord): Promise<boolean> =>
+      runRecord(runtime, record, bindings, deadline, false);
     await runInGroups(records, run, batchItemFailures);
   } else {
-    const succeeded = await Promise.all(records.map(run));
+    // Every record is started inside one scope of the batch, each entering its own (see enterInvocation).
+    const pending = withInvocation(
+      { deadline, correlationId },
+      startRecords,
+      runtime,
+      records,
+      bindings,
+      deadline,
+    );
+    const succeeded = await Promise.all(pending);
     for (let i = 0; i < records.length; i += 1) {
       if (!succeeded[i]) batchItemFailures.push({ itemIdentifier: (records[i] as SQSRecord).messageId });
     }
@@ -77,57 +90,105 @@ async function runInGroups(
   }
 }
 
+/** Starts every record of a standard queue's batch, each in its own scope; called inside the batch's scope. */
+function startRecords<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
+  records: readonly SQSRecord[],
+  bindings: Map<string, string>,
+  deadline: number,
+): Promise<boolean>[] {
+  const pending: Promise<boolean>[] = new Array(records.length);
+  for (let i = 0; i < records.length; i += 1) {
+    pending[i] = runRecord(runtime, records[i] as SQSRecord, bindings, deadline, true);
+  }
+  return pending;
+}
+
 /**
  * Runs one record's operation; false when the record must be reported as failed (returned to the queue).
- * Never rejects: every failure is logged here, with its reason.
+ * Never rejects: every failure is logged here, with its reason. Not an async function: a record that
+ * succeeds costs the operation's promise and one reaction, no frame of its own.
  */
-async function runRecord<S extends ConfigSchema, Client, Services>(
+function runRecord<S extends ConfigSchema, Client, Services>(
   runtime: ConnectorRuntime<S, Client, Services>,
   record: SQSRecord,
   bindings: Map<string, string>,
   deadline: number,
+  /** Inside the batch's scope (records started together): enter the record's scope instead of nesting one. */
+  batched: boolean,
 ): Promise<boolean> {
-  let operation = bindings.get(queueName(record.eventSourceARN));
+  let operation = bindings.size === 0 ? undefined : bindings.get(queueName(record.eventSourceARN));
   let correlationId =
     correlationIdFrom(record.messageAttributes?.['correlationId']?.stringValue) ?? record.messageId;
+  let done: Promise<unknown>;
   try {
     const body = parseJson(record.body, `message body of ${record.messageId}`);
     const request = parseEnvelope(operation === undefined ? body : { operation, input: body });
     operation = request.operation;
     correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
-    const meta = {
-      trigger: 'sqs' as const,
+    const meta: ExecutionMeta = {
+      trigger: 'sqs',
       correlationId,
       idempotencyKey: request.idempotencyKey ?? record.messageId,
     };
-    await withInvocation({ deadline, correlationId }, () =>
-      runtime.execute(request.operation, request.input, meta),
-    );
-    return true;
-  } catch (error) {
-    const err = toConnectorError(error);
-    const retryable = isRetryable(err);
-    const details = {
-      messageId: record.messageId,
-      operation,
-      correlationId,
-      errorName: err.name,
-      errorCode: err.code,
-      error: err.message,
-      receiveCount: record.attributes?.ApproximateReceiveCount,
-    };
-    // A record that can never succeed goes to the dead-letter queue now, with its reason, and counts as
-    // handled; when that is not possible it is left to the redrive policy, so nothing is lost.
-    if (!retryable && (await moveToDeadLetter(record, err, runtime))) {
-      runtime.logger.warn('Poison record moved to the dead-letter queue', details);
-      return true;
+    // Its own scope per record (deadline, correlation id), with no closure per record.
+    const scope = { deadline, correlationId };
+    if (batched) {
+      enterInvocation(scope);
+      done = executeRequest(runtime, request, meta);
+    } else {
+      done = withInvocation(scope, executeRequest, runtime, request, meta);
     }
-    runtime.logger.warn(
-      retryable ? 'Record failed, will be retried' : 'Poison record, left for the DLQ',
-      details,
-    );
-    return false;
+  } catch (error) {
+    if (batched) enterInvocation({ deadline, correlationId });
+    return recordFailed(runtime, record, operation, correlationId, error);
   }
+  return done.then(recordSucceeded, (error: unknown) =>
+    recordFailed(runtime, record, operation, correlationId, error),
+  );
+}
+
+const recordSucceeded = (): boolean => true;
+
+/**
+ * A record that failed: one that can never succeed goes to the dead-letter queue now, with its reason, and
+ * counts as handled; when that is not possible it is left to the redrive policy, so nothing is lost.
+ */
+async function recordFailed<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
+  record: SQSRecord,
+  operation: string | undefined,
+  correlationId: string,
+  error: unknown,
+): Promise<boolean> {
+  const err = toConnectorError(error);
+  const retryable = isRetryable(err);
+  const details = {
+    messageId: record.messageId,
+    operation,
+    correlationId,
+    errorName: err.name,
+    errorCode: err.code,
+    error: err.message,
+    receiveCount: record.attributes?.ApproximateReceiveCount,
+  };
+  if (!retryable && (await moveToDeadLetter(record, err, runtime))) {
+    runtime.logger.warn('Poison record moved to the dead-letter queue', details);
+    return true;
+  }
+  runtime.logger.warn(
+    retryable ? 'Record failed, will be retried' : 'Poison record, left for the DLQ',
+    details,
+  );
+  return false;
+}
+
+function executeRequest<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
+  request: OperationRequest,
+  meta: ExecutionMeta,
+): Promise<unknown> {
+  return runtime.execute(request.operation, request.input, meta);
 }
 
 let parsedBindings: { raw: string; map: Map<string, string> } | undefined;
