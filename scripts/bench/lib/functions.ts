@@ -14,7 +14,7 @@ import type { FunctionSource } from '../../lib/functions.ts';
 import { prepareRuntime, prepareTaskRoot } from '../../local/functions/task-root.ts';
 import { productionNodeOptions } from './env.ts';
 import { GATEWAY_HEADERS } from './events.ts';
-import { type FunctionPeer, type SecretStore, startPeers } from './peers.ts';
+import { type FunctionPeer, type SecretStore, startCoordinationPeer, startPeers } from './peers.ts';
 
 /** One repository function, ready for cold starts. */
 export interface BenchFunction {
@@ -93,6 +93,16 @@ export async function prepareFunctions(
   const lambdaRoot = join(work, 'lambda');
   const modules = await prepareRuntime({ buildDir, root: lambdaRoot, repoRoot: root });
   const peers: Map<string, FunctionPeer> = await startPeers(functions, secrets);
+  const coordinationTables = [
+    ...new Set(functions.map((fn) => literalEnvironment(fn)['CIRCLE_COORDINATION_TABLE']).filter((t) => t)),
+  ] as string[];
+  const coordination =
+    coordinationTables.length === 0
+      ? undefined
+      : await startCoordinationPeer(coordinationTables).catch(async (error: unknown) => {
+          await Promise.allSettled([...peers.values()].map((peer) => peer.close()));
+          throw error;
+        });
   const prepared: BenchFunction[] = [];
   // One entry per connector. A connector's streaming function (`openai-stream`, fn.stream) is left out on
   // purpose: it is the same connector's code and init behind another entry, it has no health request to
@@ -104,8 +114,14 @@ export async function prepareFunctions(
       name: fn.name,
       dir: fn.dir,
       bundle: join(taskRoot, 'index.mjs'),
-      // Any AWS call not pointed at a peer fails fast on a closed port instead of reaching AWS.
-      env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', ...literalEnvironment(fn), ...peers.get(fn.name)?.env },
+      // Any AWS call not pointed at a peer fails fast on a closed port instead of reaching AWS; the
+      // coordination table, where function.yml sets one, is a real one (its rate budget's UpdateItem).
+      env: {
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        ...literalEnvironment(fn),
+        ...(literalEnvironment(fn)['CIRCLE_COORDINATION_TABLE'] === undefined ? {} : coordination?.env),
+        ...peers.get(fn.name)?.env,
+      },
       healthEvent: healthEvent(fn.name),
       sizeExplained: SIZE_HEADING.test(await readFile(join(fn.dir, 'README.md'), 'utf8').catch(() => '')),
     });
@@ -114,7 +130,9 @@ export async function prepareFunctions(
     functions: prepared,
     sizes,
     close: async () => {
-      await Promise.allSettled([...peers.values()].map((peer) => peer.close()));
+      await Promise.allSettled(
+        [...peers.values(), ...(coordination ? [coordination] : [])].map((peer) => peer.close()),
+      );
     },
   };
 }

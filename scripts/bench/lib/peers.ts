@@ -629,6 +629,36 @@ const PEERS: Readonly<Record<string, PeerStarter>> = {
 };
 
 /**
+ * The coordination table (core: coordination) of the functions whose function.yml sets
+ * `CIRCLE_COORDINATION_TABLE`: one dynalite holding each named table (string key `pk`), as the local stack
+ * creates them, pointed at by `AWS_ENDPOINT_URL_DYNAMODB`. A health call's shared rate budget then makes
+ * the UpdateItem it makes when deployed, instead of failing fast on the closed port of `AWS_ENDPOINT_URL`.
+ *
+ * @example
+ * ```ts
+ * const coordination = await startCoordinationPeer(['CoordinationTable']);
+ * coordination.env; // { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:...' }
+ * ```
+ */
+export async function startCoordinationPeer(tables: readonly string[]): Promise<FunctionPeer> {
+  const { startDynamo } = await import('../../local/stores/embedded.ts');
+  const dynamo = await startDynamo({
+    directory: undefined,
+    region: 'us-east-1',
+    tables: tables.map((name) => ({
+      logicalId: name,
+      name,
+      properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      },
+    })),
+  });
+  return { env: { AWS_ENDPOINT_URL_DYNAMODB: dynamo.url }, close: () => dynamo.close() };
+}
+
+/**
  * Starts the peer of every function, in parallel; fails naming any function that has none.
  *
  * @example
