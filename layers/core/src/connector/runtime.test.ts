@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { ValidationError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { defineConnector } from './define.ts';
 import { MAX_FIELD_ISSUES, parseInput } from './runtime.ts';
 
 const PutInput = z.strictObject({
@@ -75,5 +76,56 @@ describe('Function: parseInput', () => {
     expect(error.issues).toHaveLength(MAX_FIELD_ISSUES + 1);
     expect(error.issues[0]).toEqual({ pointer: '/x0', message: 'unknown field' });
     expect(error.issues.at(-1)).toEqual({ pointer: '', message: '25 more problems not listed' });
+  });
+});
+
+describe('Method: ConnectorRuntime.execute', () => {
+  function connector() {
+    return defineConnector({
+      name: 'exec',
+      version: '1.0.0',
+      config: z.object({}),
+      setup: () => ({}),
+      operations: (op) => ({
+        echo: op({
+          description: 'Answers its text',
+          input: z.object({ text: z.string() }),
+          output: z.object({ text: z.string() }),
+          run: async ({ text }) => ({ text }),
+        }),
+        bad: op({
+          description: 'Throws before it returns a promise',
+          input: z.object({}),
+          output: z.object({}),
+          run: () => {
+            throw new Error('sync failure');
+          },
+        }),
+      }),
+    });
+  }
+  const meta = { trigger: 'direct' as const, correlationId: 'c-1' };
+
+  it('never throws: an unknown operation, an invalid input and a synchronous failure each reject', async () => {
+    // Prepare: a warm container (client built), the path an SQS batch takes.
+    const { runtime } = connector();
+    await runtime.built();
+    // Act
+    const unknown = runtime.execute('nope', {}, meta);
+    const invalid = runtime.execute('echo', { text: 1 }, meta);
+    const failing = runtime.execute('bad', {}, meta);
+    // Assess
+    await expect(unknown).rejects.toBeInstanceOf(NotFoundError);
+    await expect(invalid).rejects.toBeInstanceOf(ValidationError);
+    await expect(failing).rejects.toThrow('Internal error');
+    await expect(runtime.execute('echo', { text: 'hi' }, meta)).resolves.toEqual({ text: 'hi' });
+    // The failed run and the answered one are counted; the refused requests never ran.
+    const counts = runtime.metrics
+      .drain()
+      .map((document) => [document['operation'], document['invocations'], document['errors']]);
+    expect(counts).toEqual([
+      ['bad', 1, 1],
+      ['echo', 1, 0],
+    ]);
   });
 });

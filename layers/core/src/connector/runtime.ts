@@ -69,6 +69,8 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
   #built: Promise<Built<Client, Services>> | undefined;
   /** What `#built` resolved to, so a warm execution reads it without waiting a promise turn. */
   #ready: Built<Client, Services> | undefined;
+  /** Operations looked up by name so far (see #operation). */
+  readonly #resolved = new Map<string, AnyOperation<z.output<S>, Client, Services>>();
   /** Deprecated operations already warned about in this container. */
   readonly #warnedDeprecations = new Set<string>();
 
@@ -150,30 +152,54 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
   }
 
   /**
-   * Validates the input, runs the operation, validates its output and records metrics. A read on a warm
-   * container (client built) runs in this one async function, with no closure and one await of its own:
-   * an SQS batch runs it once per record.
+   * Validates the input, runs the operation, validates its output and records metrics. Never throws: every
+   * failure rejects the promise. The checks run here, synchronously; a read on a warm container (client
+   * built) then awaits the operation in one small async function of its own, with no closure: an SQS batch
+   * runs this once per record.
    */
-  async execute(operationName: string, rawInput: unknown, meta: ExecutionMeta): Promise<unknown> {
-    if (operationName === 'health') return this.health(meta);
-    const operation = ownValue(this.operations, operationName);
+  execute(operationName: string, rawInput: unknown, meta: ExecutionMeta): Promise<unknown> {
+    try {
+      if (operationName === 'health') return this.health(meta);
+      const operation = this.#operation(operationName);
+      if (operation.deprecated !== undefined) this.#warnDeprecated(operationName, operation.deprecated);
+      const input = parseInput(operation.input, rawInput ?? {});
+      const started = performance.now();
+      const ready = this.#ready;
+      if (ready === undefined || operation.effect === 'write') {
+        return this.#executeGuarded(operationName, operation, input, rawInput, meta, started);
+      }
+      return this.#executeWarm(operationName, operation, input, this.#contextOf(ready, meta), started);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The operation by name, own properties only; found ones are kept (a Map lookup costs less). */
+  #operation(operationName: string): AnyOperation<z.output<S>, Client, Services> {
+    let operation = this.#resolved.get(operationName);
+    if (operation !== undefined) return operation;
+    operation = ownValue(this.operations, operationName);
     if (operation === undefined) {
       throw new NotFoundError(
         `Unknown operation "${operationName.slice(0, 64)}"; ${this.name} offers: ${this.operationNames().join(', ')}`,
       );
     }
-    if (operation.deprecated !== undefined) this.#warnDeprecated(operationName, operation.deprecated);
-    const input = parseInput(operation.input, rawInput ?? {});
-    const started = performance.now();
-    const ready = this.#ready;
-    if (ready === undefined || operation.effect === 'write') {
-      return this.#executeGuarded(operationName, operation, input, rawInput, meta, started);
-    }
+    this.#resolved.set(operationName, operation);
+    return operation;
+  }
+
+  /** A read on a warm container: the operation, its output checked, its metrics. */
+  async #executeWarm(
+    operationName: string,
+    operation: AnyOperation<z.output<S>, Client, Services>,
+    input: unknown,
+    context: OperationContext<z.output<S>, Client, Services>,
+    started: number,
+  ): Promise<unknown> {
     let failed = true;
     let measures: Record<string, number> | undefined;
     try {
-      const output = await operation.run(input, this.#contextOf(ready, meta));
-      const data = checkedOutput(operationName, operation, output);
+      const data = checkedOutput(operationName, operation, await operation.run(input, context));
       if (operation.measures !== undefined) measures = operation.measures(data);
       failed = false;
       return data;
