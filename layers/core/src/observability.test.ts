@@ -202,15 +202,29 @@ describe('Module: observability', () => {
     expect(levelWith({ AWS_LAMBDA_LOG_LEVEL: 'nonsense', LOG_LEVEL: 'ERROR' })).toBe('ERROR');
   });
 
-  it('builds the logger at once when debug sampling is configured (the level is drawn then)', () => {
+  it.each([
+    ['debug sampling is configured (the level is drawn then)', 'POWERTOOLS_LOGGER_SAMPLE_RATE', '0'],
+    [
+      'invocations run concurrently (Powertools keeps their contexts apart)',
+      'AWS_LAMBDA_MAX_CONCURRENCY',
+      '4',
+    ],
+  ])('builds the logger at once when %s', (_why, name, value) => {
     const built = vi.spyOn(Logger.prototype as unknown as { setOptions: () => unknown }, 'setOptions');
-    process.env['POWERTOOLS_LOGGER_SAMPLE_RATE'] = '0';
+    process.env[name] = value;
+    // Lambda's per-invocation store, which Powertools asks for with concurrent invocations.
+    const values = new Map<unknown, unknown>();
+    const lambda = globalThis as { awslambda?: unknown };
+    lambda.awslambda = {
+      InvokeStore: { get: (key: unknown) => values.get(key), set: values.set.bind(values) },
+    };
     let calls = 0;
     try {
-      createLogger('obs-sampled', '1.0.0');
+      createLogger('obs-eager', '1.0.0');
       calls = built.mock.calls.length;
     } finally {
-      delete process.env['POWERTOOLS_LOGGER_SAMPLE_RATE'];
+      delete process.env[name];
+      delete lambda.awslambda;
       built.mockRestore();
     }
     expect(calls).toBe(1);

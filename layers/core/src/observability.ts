@@ -63,8 +63,11 @@ export function createLogger(connector: string, version?: string): Logger {
       ? { serviceName: connector }
       : { serviceName: connector, persistentKeys: { connectorVersion: version } };
   const logLevel = initialLogLevel();
-  // Debug sampling draws the level (and may log) as the logger is built: build it now, as before.
-  if (logLevel === undefined) return new (powertoolsLogger())(options);
+  // Debug sampling draws the level (and may log) as the logger is built, and with concurrent invocations
+  // (AWS_LAMBDA_MAX_CONCURRENCY) Powertools keeps each one's context apart: build it now, as before.
+  if (logLevel === undefined || (process.env['AWS_LAMBDA_MAX_CONCURRENCY'] ?? '') !== '') {
+    return new (powertoolsLogger())(options);
+  }
   return lazyLogger(
     () => new (powertoolsLogger())({ ...options, logLevel: logLevel as LogLevelOption }),
     logLevel,
