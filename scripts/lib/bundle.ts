@@ -224,17 +224,20 @@ export function lazyBuiltins(ids: readonly string[]): Plugin {
       build.onResolve({ filter: new RegExp(`^(${escaped.join('|')})$`) }, (args) => {
         const id = byName.get(args.path);
         if (args.kind !== 'import-statement' || id === undefined) return undefined;
-        return { path: id, namespace: 'lazy-builtin' };
+        // One wrapper module per importing file: a module shared by the entry and a lazy chunk would be a
+        // chunk of its own that the entry loads at init (a module file costs more than the few wrappers).
+        return { path: `${id}?from=${args.importer}`, namespace: 'lazy-builtin' };
       });
       build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-        const module = process.getBuiltinModule(args.path) as Record<string, unknown>;
+        const id = args.path.slice(0, args.path.indexOf('?from='));
+        const module = process.getBuiltinModule(id) as Record<string, unknown>;
         // Descriptors, not values: reading a lazy getter (crypto.webcrypto) would load more than it says.
         const functions = Object.keys(module).filter(
           (name) =>
             /^[a-z]/.test(name) && typeof Object.getOwnPropertyDescriptor(module, name)?.value === 'function',
         );
         const lines = [
-          `const __circleLoad = () => process.getBuiltinModule(${JSON.stringify(args.path)});`,
+          `const __circleLoad = () => process.getBuiltinModule(${JSON.stringify(id)});`,
           ...functions.map(
             (name) => `export function ${name}(...args) { return __circleLoad().${name}(...args); }`,
           ),
