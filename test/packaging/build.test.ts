@@ -228,7 +228,7 @@ describe('Script: build', () => {
         unknown
       >;
       const entry = await readFile(join(dir, 'index.js'), 'utf8');
-      // Code the entry shares with a chunk it loads lazily (the Vault backend) is split into chunks the entry
+      // Code the entry shares with a chunk it loads lazily (esbuild's helpers) is split into chunks the entry
       // imports statically: those load with it, so the core is the entry and them.
       const chunks = [...entry.matchAll(/\bimport\s*[\w*{}\s,$]*from\s*"(\.\/chunks\/[^"]+)"/g)].map(
         (match) => match[1] ?? '',

@@ -18,7 +18,7 @@ import { awsFailure } from './aws/errors.ts';
 import { directSecretsManagerReader, type SecretsManagerReader } from './aws/secrets-manager.ts';
 import { describeExpectation } from './config.ts';
 import { ConfigurationError, type ConnectorError } from './errors.ts';
-import type { VaultReader } from './vault.ts';
+import { secretsBackend, type VaultReader, vaultReader, vaultSettings } from './vault.ts';
 
 export interface SecretOptions {
   /** How long a fetched value is served from the container cache, in seconds. Default 300. */
@@ -173,10 +173,11 @@ async function readFromStore(
   name: string,
   maxAgeSeconds: number,
 ): Promise<{ value: string; leaseMs: number | undefined }> {
-  // Vault's module is loaded only by a function that uses it: none pays for it at init.
+  // Vault's module is loaded with the core, not on first use: it shares the HTTP client, SigV4 and errors
+  // with the entry, so a lazy Vault chunk made esbuild put those in a chunk of their own, one more module
+  // for every cold start to load (measured: more than Vault's 5.5 KiB cost).
   const backend = process.env['CIRCLE_SECRETS_BACKEND']?.trim();
   if (backend !== undefined && backend !== '' && backend !== 'secrets-manager') {
-    const { secretsBackend, vaultReader, vaultSettings } = await import('./vault.ts');
     secretsBackend(); // a value other than vault is a ConfigurationError naming it
     state.vault ??= vaultReader(vaultSettings(), {
       // AppRole's secret id: the one secret this function keeps in Secrets Manager.
