@@ -1,12 +1,15 @@
 /**
  * The layer ships Powertools' logger as a CommonJS package of its own beside the core, outside the core's
  * bundle: the core's files hold none of it (a cold start that writes no log line does not compile it), and
- * the core's `createLogger` finds it there with `require` on its first line.
+ * the core's `createLogger` finds it there with `require` on its first line. A connector's first invocation
+ * from the layer loads neither that logger nor Node's perf_hooks.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogs } from '../../layers/core/src/testing/logs.ts';
 import { bundleLayer } from '../../scripts/lib/bundle.ts';
@@ -85,5 +88,44 @@ describe('Layer: Powertools logger', () => {
         answer: 42,
       }),
     ]);
+  });
+
+  it("loads neither the logger nor Node's perf_hooks in a connector's first invocation", async () => {
+    // Prepare: a fresh process running the layer's core and zod, as a function does.
+    const url = (path: string) => JSON.stringify(pathToFileURL(path).href);
+    const events = join(root, 'layers', 'core', 'src', 'testing', 'events.ts');
+    const script = [
+      "import { createRequire } from 'node:module';",
+      `const { defineConnector } = await import(${url(join(layerModules, '@circle-core', 'core', 'index.js'))});`,
+      `const z = await import(${url(join(layerModules, 'zod', 'index.js'))});`,
+      `const { httpEvent, lambdaContext } = await import(${url(events)});`,
+      'const connector = defineConnector({',
+      "  name: 'first', version: '1.0.0', config: z.object({}), setup: () => ({}),",
+      '  operations: (op) => ({',
+      "    echo: op({ description: 'Echoes', input: z.object({ a: z.number() }), output: z.object({ a: z.number() }), run: async (input) => input }),",
+      '  }),',
+      '});',
+      "const event = httpEvent({ method: 'POST', path: '/first/echo', body: { a: 1 } });",
+      'const answer = await connector.handler(event, lambdaContext());',
+      "const logger = Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('aws-lambda-powertools'));",
+      "const perfHooks = process.moduleLoadList.includes('NativeModule perf_hooks');",
+      "process.stderr.write(JSON.stringify({ status: answer.statusCode, logger, perfHooks }) + '\\n');",
+    ].join('\n');
+    // Act: the invocation line goes to stdout, the findings to stderr.
+    const { stderr, stdout } = await promisify(execFile)(process.execPath, [
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    // Assess
+    expect(JSON.parse(stderr.trim().split('\n').at(-1) ?? '')).toEqual({
+      status: 200,
+      logger: false,
+      perfHooks: false,
+    });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '')).toMatchObject({
+      message: 'invocation',
+      status: 200,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from 'aws-lambda';
 import type * as z from 'zod';
+import { monotonicMs } from '../clock.ts';
 import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
 import { stepFunctionsErrorName, toConnectorError } from '../errors.ts';
@@ -82,7 +83,7 @@ export function defineConnector<
   const tracing = tracingEnabled();
 
   const dispatch = async (event: unknown, context: Context): Promise<unknown> => {
-    const started = performance.now();
+    const started = monotonicMs();
     const deadline = Date.now() + context.getRemainingTimeInMillis();
     const line: Record<string, unknown> = { trigger: kindOf(event) };
     const tracer = tracing ? await loadTracer(runtime.name) : undefined;
@@ -92,7 +93,7 @@ export function defineConnector<
         ? route(event, context, deadline, line, ignoreAnnotation)
         : traced(tracer, runtime.name, (annotate) => route(event, context, deadline, line, annotate)));
     } finally {
-      line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
+      line['durationMs'] = Math.round((monotonicMs() - started) * 1000) / 1000;
       const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;
       invocationLog.write(failed ? 'WARN' : 'INFO', context, line, runtime.metrics.drain());
     }

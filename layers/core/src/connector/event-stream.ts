@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
+import { monotonicMs } from '../clock.ts';
 import { withInvocation } from '../context.ts';
 import { NotFoundError, TimeoutError, toConnectorError, toProblem, ValidationError } from '../errors.ts';
 import { createLogger, InvocationLog, OperationMetrics } from '../observability.ts';
@@ -222,7 +223,7 @@ export function streamingHandler(
   const metrics = new OperationMetrics();
   const invocationLog = new InvocationLog(createLogger(name, version), name, version);
   const serve = async (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => {
-    const started = performance.now();
+    const started = monotonicMs();
     const correlationId = header(event, 'x-correlation-id') ?? context.awsRequestId;
     const line: Record<string, unknown> = { trigger: 'stream', correlationId };
     let measures: Record<string, number> | undefined;
@@ -235,12 +236,12 @@ export function streamingHandler(
       operationName = outcome;
       failed = line['errorCode'] !== undefined;
     } finally {
-      line['durationMs'] = Math.round((performance.now() - started) * 1000) / 1000;
+      line['durationMs'] = Math.round((monotonicMs() - started) * 1000) / 1000;
       if (operationName !== undefined) {
         metrics.record({
           connector: name,
           operation: operationName,
-          durationMs: performance.now() - started,
+          durationMs: monotonicMs() - started,
           failed,
           ...(measures === undefined ? {} : { measures }),
         });

@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { monotonicMs } from '../clock.ts';
 import { type ConfigSchema, loadConfig } from '../config.ts';
 import { remainingTimeMs } from '../context.ts';
 import {
@@ -163,7 +164,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
       const operation = this.#operation(operationName);
       if (operation.deprecated !== undefined) this.#warnDeprecated(operationName, operation.deprecated);
       const input = parseInput(operation.input, rawInput ?? {});
-      const started = performance.now();
+      const started = monotonicMs();
       const ready = this.#ready;
       if (ready === undefined || operation.effect === 'write') {
         return this.#executeGuarded(operationName, operation, input, rawInput, meta, started);
@@ -252,7 +253,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     failed: boolean,
     measures: Record<string, number> | undefined,
   ): void {
-    const durationMs = performance.now() - started;
+    const durationMs = monotonicMs() - started;
     this.metrics.record(
       measures === undefined
         ? { connector: this.name, operation, durationMs, failed }
