@@ -2,7 +2,7 @@
  * The layer ships Powertools' logger as a CommonJS package of its own beside the core, outside the core's
  * bundle: the core's files hold none of it (a cold start that writes no log line does not compile it), and
  * the core's `createLogger` finds it there with `require` on its first line. A connector's first invocation
- * from the layer loads neither that logger nor Node's perf_hooks.
+ * from the layer loads neither that logger nor Node's perf_hooks nor timers/promises.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -90,7 +90,7 @@ describe('Layer: Powertools logger', () => {
     ]);
   });
 
-  it("loads neither the logger nor Node's perf_hooks in a connector's first invocation", async () => {
+  it("loads neither the logger nor perf_hooks nor timers/promises in a connector's first invocation", async () => {
     // Prepare: a fresh process running the layer's core and zod, as a function does.
     const url = (path: string) => JSON.stringify(pathToFileURL(path).href);
     const events = join(root, 'layers', 'core', 'src', 'testing', 'events.ts');
@@ -108,8 +108,10 @@ describe('Layer: Powertools logger', () => {
       "const event = httpEvent({ method: 'POST', path: '/first/echo', body: { a: 1 } });",
       'const answer = await connector.handler(event, lambdaContext());',
       "const logger = Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('aws-lambda-powertools'));",
-      "const perfHooks = process.moduleLoadList.includes('NativeModule perf_hooks');",
-      "process.stderr.write(JSON.stringify({ status: answer.statusCode, logger, perfHooks }) + '\\n');",
+      "const loaded = (name) => process.moduleLoadList.includes('NativeModule ' + name);",
+      "const perfHooks = loaded('perf_hooks');",
+      "const timersPromises = loaded('timers/promises');",
+      "process.stderr.write(JSON.stringify({ status: answer.statusCode, logger, perfHooks, timersPromises }) + '\\n');",
     ].join('\n');
     // Act: the invocation line goes to stdout, the findings to stderr.
     const { stderr, stdout } = await promisify(execFile)(process.execPath, [
@@ -122,6 +124,7 @@ describe('Layer: Powertools logger', () => {
       status: 200,
       logger: false,
       perfHooks: false,
+      timersPromises: false,
     });
     expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '')).toMatchObject({
       message: 'invocation',
