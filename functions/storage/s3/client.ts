@@ -1,22 +1,14 @@
 import { Readable } from 'node:stream';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
+import type {
   GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
+  GetObjectCommandOutput,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   type AwsClientSettings,
   awsCall,
-  awsClientConfig,
   awsFailure,
-  createAwsClient,
   ForbiddenError,
   parseInput,
   UnexpectedResponseError,
@@ -46,7 +38,16 @@ import {
   type PutObjectOutput,
 } from '#shared/models/object-storage.ts';
 import { s3Target } from './errors.ts';
+import { directHeadBucket, type HeadBucket } from './head-bucket.ts';
 import { S3PutObjectInput } from './models.ts';
+
+/** The SDK, loaded on first use: `sdk.ts` and the S3 client are a chunk of their own in the bundle. */
+type Sdk = typeof import('./sdk.ts');
+let sdkModule: Promise<Sdk> | undefined;
+function loadSdk(): Promise<Sdk> {
+  sdkModule ??= import('./sdk.ts');
+  return sdkModule;
+}
 
 /** Library options of {@link S3ObjectStorage}; the connector maps its environment settings onto these. */
 export interface S3ObjectStorageOptions {
@@ -69,10 +70,14 @@ export interface S3ObjectStorageOptions {
   maxAttempts?: number;
 }
 
-/** The SDK clients a storage uses: one for calls, one for presigning (see {@link createS3Client}). */
+/**
+ * The SDK clients a storage uses: one for calls, one for presigning (see {@link createS3Client}). Without a
+ * presigner the storage builds one on its first presigned URL, so a cold start that presigns nothing (a
+ * health check, most reads and writes) neither builds a second client nor loads the presigner's code.
+ */
 export interface S3Clients {
   s3: S3Client;
-  presigner: S3Client;
+  presigner?: S3Client | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -102,14 +107,14 @@ function s3Settings(options: S3ObjectStorageOptions, purpose: 'calls' | 'presign
  *
  * @example
  * ```ts
- * const s3 = createS3Client({ bucket: 'data', endpoint: 'http://127.0.0.1:4568', forcePathStyle: true });
+ * const s3 = await createS3Client({ bucket: 'data', endpoint: 'http://127.0.0.1:4568', forcePathStyle: true });
  * ```
  */
-export function createS3Client(
+export async function createS3Client(
   options: S3ObjectStorageOptions,
   purpose: 'calls' | 'presign' = 'calls',
-): S3Client {
-  return new S3Client(awsClientConfig(s3Settings(options, purpose)));
+): Promise<S3Client> {
+  return (await loadSdk()).untracedClient(s3Settings(options, purpose));
 }
 
 /** The object-storage capabilities S3 offers: declared here once, reported by the connector. */
@@ -134,29 +139,49 @@ export const S3_CAPABILITIES: readonly ObjectStorageCapability[] = [
  */
 export class S3ObjectStorage implements ObjectStorage {
   readonly capabilities: ReadonlySet<ObjectStorageCapability> = new Set(S3_CAPABILITIES);
-  readonly #s3: S3Client;
-  readonly #presigner: S3Client;
+  readonly #options: S3ObjectStorageOptions;
+  /** The calls' client: given, or built on the first call that needs the SDK (traced when `#connector` is set). */
+  #s3: Promise<S3Client> | undefined;
+  #presigner: S3Client | undefined;
+  readonly #connector: string | undefined;
+  /** HeadBucket without the SDK, when the environment allows it and no client was given. */
+  readonly #headBucket: HeadBucket | undefined;
   readonly #bucket: string;
   readonly #allowed: ReadonlySet<string>;
   readonly #maxBytes: number;
   readonly #presignExpires: number;
   readonly #timeoutMs: number;
 
-  constructor(
-    options: S3ObjectStorageOptions,
-    clients: S3Clients = { s3: createS3Client(options), presigner: createS3Client(options, 'presign') },
-  ) {
-    this.#s3 = clients.s3;
-    this.#presigner = clients.presigner;
+  /**
+   * Without `clients` the storage builds its SDK clients on first use (untraced) and sends the health
+   * check's HeadBucket without the SDK where it can; given clients serve every call, HeadBucket included.
+   */
+  constructor(options: S3ObjectStorageOptions, clients?: S3Clients, connector?: string) {
+    this.#options = options;
+    this.#s3 = clients === undefined ? undefined : Promise.resolve(clients.s3);
+    this.#presigner = clients?.presigner;
+    this.#connector = connector;
     this.#bucket = options.bucket;
     this.#allowed = new Set([options.bucket, ...(options.allowedBuckets ?? [])]);
     this.#maxBytes = options.maxBytes ?? 1_048_576;
     this.#presignExpires = options.presignExpiresSeconds ?? 900;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const settings = s3Settings(options, 'calls');
+    this.#headBucket =
+      clients === undefined
+        ? directHeadBucket(options.bucket, {
+            endpoint: options.endpoint,
+            forcePathStyle: options.forcePathStyle,
+            region: options.region,
+            timeoutMs: settings.requestTimeoutMs ?? this.#timeoutMs,
+            maxAttempts: settings.maxAttempts ?? 3,
+          })
+        : undefined;
   }
 
   /**
-   * Builds a storage whose calls appear as X-Ray subsegments when tracing is on.
+   * Builds a storage whose SDK calls appear as X-Ray subsegments when tracing is on (its client is built
+   * on the first call that needs the SDK, not here).
    *
    * @example
    * ```ts
@@ -164,16 +189,34 @@ export class S3ObjectStorage implements ObjectStorage {
    * ```
    */
   static async create(options: S3ObjectStorageOptions, connector = 's3'): Promise<S3ObjectStorage> {
-    const s3 = await createAwsClient(S3Client, connector, s3Settings(options, 'calls'));
-    return new S3ObjectStorage(options, { s3, presigner: createS3Client(options, 'presign') });
+    return new S3ObjectStorage(options, undefined, connector);
+  }
+
+  /** The SDK and the calls' client, loaded and built on first use. */
+  async #sdk(): Promise<{ sdk: Sdk; s3: S3Client }> {
+    const sdk = await loadSdk();
+    if (this.#s3 === undefined) {
+      const settings = s3Settings(this.#options, 'calls');
+      const building =
+        this.#connector === undefined
+          ? Promise.resolve(sdk.untracedClient(settings))
+          : sdk.tracedClient(settings, this.#connector);
+      this.#s3 = building;
+      // A failed build is not kept: the next call tries again.
+      building.catch(() => {
+        if (this.#s3 === building) this.#s3 = undefined;
+      });
+    }
+    return { sdk, s3: await this.#s3 };
   }
 
   /** Stores an object; `onlyIfAbsent` turns an existing key into a ConflictError. */
   async putObject(raw: S3PutObjectInput): Promise<PutObjectOutput> {
     const input = parseInput(S3PutObjectInput, raw);
     const bucket = this.#resolve(input.bucket);
+    const { sdk, s3 } = await this.#sdk();
     const body = Buffer.from(input.body, input.encoding === 'base64' ? 'base64' : 'utf8');
-    const command = new PutObjectCommand({
+    const command = new sdk.PutObjectCommand({
       Bucket: bucket,
       Key: input.key,
       Body: body,
@@ -185,7 +228,7 @@ export class S3ObjectStorage implements ObjectStorage {
       CacheControl: input.cacheControl,
     });
     const response = await this.#call('PutObject', { bucket, key: input.key }, (abortSignal) =>
-      this.#s3.send(command, { abortSignal }),
+      s3.send(command, { abortSignal }),
     );
     return compact({
       bucket,
@@ -200,20 +243,25 @@ export class S3ObjectStorage implements ObjectStorage {
   async getObject(raw: GetObjectInput): Promise<GetObjectOutput> {
     const input = parseInput(GetObjectInput, raw);
     const bucket = this.#resolve(input.bucket);
+    const { sdk, s3 } = await this.#sdk();
     const maxBytes = input.maxBytes ?? this.#maxBytes;
     const where = { bucket, key: input.key };
     const { info, bytes } = await this.#call('GetObject', where, async (abortSignal) => {
-      const response = await this.#s3.send(new GetObjectCommand({ Bucket: bucket, Key: input.key }), {
+      const response = await s3.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: input.key }), {
         abortSignal,
       });
       return readBody(response, where, maxBytes, abortSignal);
     });
     if (bytes === undefined) {
       const expiresIn = this.#presignExpires;
-      const url = await this.#presign(new GetObjectCommand({ Bucket: bucket, Key: input.key }), expiresIn, {
-        bucket,
-        key: input.key,
-      });
+      const url = await this.#presign(
+        new sdk.GetObjectCommand({ Bucket: bucket, Key: input.key }),
+        expiresIn,
+        {
+          bucket,
+          key: input.key,
+        },
+      );
       return { ...info, tooLarge: true, url, expiresIn };
     }
     const { body, encoding } = encodeBody(bytes, info.contentType, input.encoding, input.key);
@@ -224,8 +272,9 @@ export class S3ObjectStorage implements ObjectStorage {
   async headObject(raw: ObjectRef): Promise<HeadObjectOutput> {
     const input = parseInput(ObjectRef, raw);
     const bucket = this.#resolve(input.bucket);
+    const { sdk, s3 } = await this.#sdk();
     const response = await this.#call('HeadObject', { bucket, key: input.key }, (abortSignal) =>
-      this.#s3.send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
+      s3.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
     );
     return describeObject(bucket, input.key, response);
   }
@@ -234,9 +283,10 @@ export class S3ObjectStorage implements ObjectStorage {
   async listObjects(raw: ListObjectsInput): Promise<ListObjectsOutput> {
     const input = parseInput(ListObjectsInput, raw);
     const bucket = this.#resolve(input.bucket);
+    const { sdk, s3 } = await this.#sdk();
     const response = await this.#call('ListObjectsV2', { bucket }, (abortSignal) =>
-      this.#s3.send(
-        new ListObjectsV2Command({
+      s3.send(
+        new sdk.ListObjectsV2Command({
           Bucket: bucket,
           Prefix: input.prefix,
           Delimiter: input.delimiter,
@@ -277,8 +327,9 @@ export class S3ObjectStorage implements ObjectStorage {
   async deleteObject(raw: DeleteObjectInput): Promise<DeleteObjectOutput> {
     const input = parseInput(DeleteObjectInput, raw);
     const bucket = this.#resolve(input.bucket);
+    const { sdk, s3 } = await this.#sdk();
     await this.#call('DeleteObject', { bucket, key: input.key }, (abortSignal) =>
-      this.#s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
+      s3.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: input.key }), { abortSignal }),
     );
     return { bucket, key: input.key, deleted: true };
   }
@@ -288,12 +339,13 @@ export class S3ObjectStorage implements ObjectStorage {
     const input = parseInput(CopyObjectInput, raw);
     const sourceBucket = this.#resolve(input.sourceBucket);
     const bucket = this.#resolve(input.bucket);
+    const { sdk, s3 } = await this.#sdk();
     const replace = input.metadata !== undefined || input.contentType !== undefined;
     // A missing object here is the source: the destination key need not exist.
     const source = { bucket: sourceBucket, key: input.sourceKey };
     // Built inside the call, so an encoding failure is mapped like any other error of the request.
     const response = await this.#call('CopyObject', source, (abortSignal) => {
-      const command = new CopyObjectCommand({
+      const command = new sdk.CopyObjectCommand({
         Bucket: bucket,
         Key: input.key,
         // The source is a URL path: encode each segment but keep the slashes.
@@ -302,7 +354,7 @@ export class S3ObjectStorage implements ObjectStorage {
         Metadata: replace ? (input.metadata ?? {}) : undefined,
         ContentType: replace ? input.contentType : undefined,
       });
-      return this.#s3.send(command, { abortSignal });
+      return s3.send(command, { abortSignal });
     });
     return compact({
       bucket,
@@ -316,13 +368,14 @@ export class S3ObjectStorage implements ObjectStorage {
   async presignUrl(raw: PresignUrlInput): Promise<PresignUrlOutput> {
     const input = parseInput(PresignUrlInput, raw);
     const bucket = this.#resolve(input.bucket);
+    const sdk = await loadSdk();
     const expiresIn = input.expiresIn ?? this.#presignExpires;
     const headers: Record<string, string> = {};
     if (input.contentType !== undefined) headers['content-type'] = input.contentType;
     const command =
       input.method === 'GET'
-        ? new GetObjectCommand({ Bucket: bucket, Key: input.key })
-        : new PutObjectCommand({ Bucket: bucket, Key: input.key, ContentType: input.contentType });
+        ? new sdk.GetObjectCommand({ Bucket: bucket, Key: input.key })
+        : new sdk.PutObjectCommand({ Bucket: bucket, Key: input.key, ContentType: input.contentType });
     const url = await this.#presign(command, expiresIn, { bucket, key: input.key }, Object.keys(headers));
     return {
       url,
@@ -343,9 +396,12 @@ export class S3ObjectStorage implements ObjectStorage {
    */
   async checkBucket(): Promise<void> {
     const bucket = this.#bucket;
-    await this.#call('HeadBucket', { bucket }, (abortSignal) =>
-      this.#s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
-    );
+    const direct = this.#headBucket;
+    await this.#call('HeadBucket', { bucket }, async (abortSignal) => {
+      if (direct !== undefined) return direct(abortSignal);
+      const { sdk, s3 } = await this.#sdk();
+      await s3.send(new sdk.HeadBucketCommand({ Bucket: bucket }), { abortSignal });
+    });
   }
 
   #resolve(requested: string | undefined): string {
@@ -372,7 +428,10 @@ export class S3ObjectStorage implements ObjectStorage {
     signedHeaders: string[] = [],
   ): Promise<string> {
     try {
-      return await getSignedUrl(this.#presigner, command, {
+      const sdk = await loadSdk();
+      // Built on the first presigned URL: most containers never presign.
+      this.#presigner ??= sdk.untracedClient(s3Settings(this.#options, 'presign'));
+      return await sdk.getSignedUrl(this.#presigner, command, {
         expiresIn,
         signableHeaders: new Set(signedHeaders),
       });
