@@ -230,4 +230,45 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       await expect(failure).rejects.toThrow(/^S3 ListObjectsV2 on bucket "data" failed \(ECONNREFUSED\)$/);
     });
   });
+
+  describe('Method: checkBucket', () => {
+    it('sends HeadBucket through the SDK, retries 503 SlowDown and maps 404 and 403', async () => {
+      // Act
+      faults.script({ error: 'SlowDown', status: 503 }, { status: 200 });
+      const recovered = await patientStorage.checkBucket();
+      const sent = [...faults.requests];
+      faults.script({ error: 'NoSuchBucket', status: 404 });
+      const missing = await storage.checkBucket().catch((error: unknown) => error);
+      faults.script({ error: 'AccessDenied', status: 403 });
+      const denied = await storage.checkBucket().catch((error: unknown) => error);
+      // Assess
+      expect(recovered).toBeUndefined();
+      expect(sent).toHaveLength(2);
+      expect(
+        sent.every(
+          (request) =>
+            request.method === 'HEAD' && request.url?.split('?')[0]?.replace(/\/$/, '') === '/data',
+        ),
+      ).toBe(true);
+      // The SDK's request: its invocation id header is present.
+      expect(sent[0]?.headers['amz-sdk-invocation-id']).toBeDefined();
+      expect(missing).toBeInstanceOf(NotFoundError);
+      expect(denied).toBeInstanceOf(ForbiddenError);
+      expect((denied as Error).message).toContain('bucket "data"');
+    });
+
+    it('gives up within its budget: TimeoutError when S3 never answers, UnavailableError when it keeps failing', async () => {
+      // Act
+      faults.script({ hang: true });
+      const started = Date.now();
+      const hung = await storage.checkBucket().catch((error: unknown) => error);
+      const elapsed = Date.now() - started;
+      faults.script({ error: 'InternalError', status: 500 });
+      const failing = await storage.checkBucket().catch((error: unknown) => error);
+      // Assess
+      expect(hung).toBeInstanceOf(TimeoutError);
+      expect(elapsed).toBeLessThan(3000);
+      expect(failing).toBeInstanceOf(UnavailableError);
+    });
+  });
 });

@@ -38,7 +38,6 @@ import {
   type PutObjectOutput,
 } from '#shared/models/object-storage.ts';
 import { s3Target } from './errors.ts';
-import { directHeadBucket, type HeadBucket } from './head-bucket.ts';
 import { S3PutObjectInput } from './models.ts';
 
 /** The SDK, loaded on first use: `sdk.ts` and the S3 client are a chunk of their own in the bundle. */
@@ -144,18 +143,13 @@ export class S3ObjectStorage implements ObjectStorage {
   #s3: Promise<S3Client> | undefined;
   #presigner: S3Client | undefined;
   readonly #connector: string | undefined;
-  /** HeadBucket without the SDK, when the environment allows it and no client was given. */
-  readonly #headBucket: HeadBucket | undefined;
   readonly #bucket: string;
   readonly #allowed: ReadonlySet<string>;
   readonly #maxBytes: number;
   readonly #presignExpires: number;
   readonly #timeoutMs: number;
 
-  /**
-   * Without `clients` the storage builds its SDK clients on first use (untraced) and sends the health
-   * check's HeadBucket without the SDK where it can; given clients serve every call, HeadBucket included.
-   */
+  /** Without `clients` the storage loads the SDK and builds its clients on first use (untraced). */
   constructor(options: S3ObjectStorageOptions, clients?: S3Clients, connector?: string) {
     this.#options = options;
     this.#s3 = clients === undefined ? undefined : Promise.resolve(clients.s3);
@@ -166,17 +160,6 @@ export class S3ObjectStorage implements ObjectStorage {
     this.#maxBytes = options.maxBytes ?? 1_048_576;
     this.#presignExpires = options.presignExpiresSeconds ?? 900;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const settings = s3Settings(options, 'calls');
-    this.#headBucket =
-      clients === undefined
-        ? directHeadBucket(options.bucket, {
-            endpoint: options.endpoint,
-            forcePathStyle: options.forcePathStyle,
-            region: options.region,
-            timeoutMs: settings.requestTimeoutMs ?? this.#timeoutMs,
-            maxAttempts: settings.maxAttempts ?? 3,
-          })
-        : undefined;
   }
 
   /**
@@ -396,12 +379,10 @@ export class S3ObjectStorage implements ObjectStorage {
    */
   async checkBucket(): Promise<void> {
     const bucket = this.#bucket;
-    const direct = this.#headBucket;
-    await this.#call('HeadBucket', { bucket }, async (abortSignal) => {
-      if (direct !== undefined) return direct(abortSignal);
-      const { sdk, s3 } = await this.#sdk();
-      await s3.send(new sdk.HeadBucketCommand({ Bucket: bucket }), { abortSignal });
-    });
+    const { sdk, s3 } = await this.#sdk();
+    await this.#call('HeadBucket', { bucket }, (abortSignal) =>
+      s3.send(new sdk.HeadBucketCommand({ Bucket: bucket }), { abortSignal }),
+    );
   }
 
   #resolve(requested: string | undefined): string {

@@ -1,7 +1,7 @@
 /**
- * Everything of the AWS SDK the S3 connector uses, in one module that `client.ts` imports on first use: a
- * cold start whose first call needs no SDK (the health check's HeadBucket, sent by hand where it can be,
- * see `head-bucket.ts`) neither loads nor builds the S3 client.
+ * Everything of the AWS SDK the S3 connector uses, in one module that `client.ts` imports on the first
+ * operation (the health check's HeadBucket included), not at init: the function's init loads only the
+ * connector's own code.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { type AwsClientSettings, awsClientConfig, createAwsClient } from '@circle-core/core';

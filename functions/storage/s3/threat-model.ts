@@ -8,7 +8,7 @@ export const threatModel = defineThreatModel({
   stores: [
     'Objects callers put, in the bucket: encrypted at rest (SSE), TLS-only bucket policy, public access blocked.',
     'Idempotency records of its writes (the answer, for an hour) and poison messages in its dead-letter queue (14 days).',
-    "Nothing across invocations in memory but the SDK client and the health check's HTTP connection; object bodies pass through memory, capped at 6 MB per answer.",
+    'Nothing across invocations in memory but the SDK client; object bodies pass through memory, capped at 6 MB per answer.',
   ],
   threats: {
     spoofing: [
