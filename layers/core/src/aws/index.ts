@@ -11,7 +11,3 @@ export {
   awsFailure,
   COMMON_AWS_ERRORS,
 } from './errors.ts';
-// For a connector's own SDK-free call (the S3 connector's HeadBucket health check): hand-signed requests
-// with the environment's credentials, sent through the core's HttpClient.
-export { AwsServiceError, awsServiceEndpoint, rawFailure } from './json-service.ts';
-export { type AwsCredentials, environmentCredentials, sha256Hex, signV4 } from './sigv4.ts';
