@@ -35,7 +35,17 @@ export function chunkId(key: string, version: string, index: number): string {
 }
 
 /**
- * Chunks one object into batch parts under `<outputPrefix><key>/<version>/batch-<n>.json`. The same
+ * The folder an object's parts go under: its key, or `sha256-<hex of the key>` for a key ending in `/` (a
+ * folder marker holding text), whose parts under `<key>/` would have an empty segment, a key no store
+ * accepts. Distinct keys never share a folder: no key of a file ends in `/`.
+ */
+function chunkFolder(key: string): string {
+  return key.endsWith('/') ? `sha256-${createHash('sha256').update(key).digest('hex')}` : key;
+}
+
+/**
+ * Chunks one object into batch parts under `<outputPrefix><key>/<version>/batch-<n>.json` (a key ending in
+ * `/`: `<outputPrefix>sha256-<hex>/<version>/`, {@link chunkFolder}). The same
  * object version always gives the same parts with the same ids, so running it again rewrites identical
  * content and a vector store that already holds the ids needs nothing new.
  *
@@ -71,7 +81,7 @@ export async function chunkObject(
       },
     ]);
   }
-  const folder = `${input.outputPrefix}${object.key}/${version.replaceAll(/[^\w.-]/g, '_')}/`;
+  const folder = `${input.outputPrefix}${chunkFolder(object.key)}/${version.replaceAll(/[^\w.-]/g, '_')}/`;
   const batches: ChunkObjectOutput['batches'] = [];
   for (let first = 0; first < chunks.length; first += input.batchSize) {
     const records: ChunkRecord[] = chunks.slice(first, first + input.batchSize).map((chunk) => ({

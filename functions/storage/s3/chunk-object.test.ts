@@ -2,6 +2,7 @@
  * `chunk-object` through the S3 connector against s3rver: the object is read, chunked with overlap, and the
  * batch parts are written back under chunks/<key>/<etag>/, ids keyed by the object version.
  */
+import { createHash } from 'node:crypto';
 import { lambdaContext } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
@@ -77,6 +78,24 @@ describe('Operation: chunk-object', () => {
     // Assess
     expect(after['version']).not.toBe(before['version']);
     expect(after['chunkCount']).toBe(1);
+  });
+
+  it('chunks an object whose key ends in "/" into a folder named by the hash of its key', async () => {
+    // Prepare
+    const put = await task('put-object', { key: 'notes/', body: TEXT, contentType: 'text/plain' });
+
+    // Act
+    const result = await task('chunk-object', { key: 'notes/', size: 400, overlap: 0, batchSize: 50 });
+
+    // Assess
+    const hash = createHash('sha256').update('notes/').digest('hex');
+    const batches = result['batches'] as { key: string }[];
+    expect(result).toMatchObject({ key: 'notes/', version: String(put['etag']) });
+    expect(batches[0]?.key).toBe(`chunks/sha256-${hash}/${String(put['etag'])}/batch-00000.json`);
+    const part = await task('get-object', { key: batches[0]?.key, encoding: 'utf8', maxBytes: 100_000 });
+    expect(JSON.parse(String(part['body']))).toMatchObject({
+      ids: expect.arrayContaining([expect.stringContaining('notes/@')]),
+    });
   });
 
   it('refuses overlap >= size and a missing object with errors naming them', async () => {
