@@ -8,6 +8,7 @@
  * is left alone on purpose: lowering it would hide the lines from those tests too.
  */
 import { beforeEach } from 'vitest';
+import { linesThroughStdoutStream } from '../../layers/core/src/observability.ts';
 
 type Write = typeof process.stdout.write;
 
@@ -42,6 +43,10 @@ function holdLogLines(original: Write): Write {
     return true;
   }) as Write;
 }
+
+// The core writes its own lines straight to file descriptor 1 (observability.ts); in tests they go through
+// process.stdout, so this filter and the tests that replace its write see them.
+linesThroughStdoutStream();
 
 if (process.env['CIRCLE_TEST_LOGS'] !== '1') {
   const stderr = process.stderr.write.bind(process.stderr);

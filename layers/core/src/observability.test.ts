@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import * as fc from 'fast-check';
@@ -382,5 +383,62 @@ describe('Class: InvocationLog (line shape)', () => {
       ),
       { numRuns: 1_000 },
     );
+  });
+});
+
+describe('Function: the core lines on file descriptor 1', () => {
+  const observability = new URL('./observability.ts', import.meta.url).href;
+  /** Runs `body` in a fresh node with `log`, an InvocationLog, and `line(n, size)`, one invocation line. */
+  const child = (body: string, holdMs = 0): Promise<{ out: string; err: string }> => {
+    const script = `
+      import { InvocationLog } from ${JSON.stringify(observability)};
+      const log = new InvocationLog({ getLevelName: () => 'INFO' }, 'probe', '1.0.0');
+      const context = { functionName: 'probe', awsRequestId: 'r-1' };
+      const line = (n, size = 0) => log.write('INFO', context, { n, pad: 'x'.repeat(size) }, []);
+      ${body}`;
+    const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Not reading for a while fills the pipe, so the child's writes meet a full one.
+    if (holdMs > 0) proc.stdout.pause();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    proc.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    proc.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    if (holdMs > 0) setTimeout(() => proc.stdout.resume(), holdMs);
+    return new Promise((resolve, reject) => {
+      proc.on('error', reject);
+      proc.on('close', (code) => {
+        const result = { out: Buffer.concat(out).toString('utf8'), err: Buffer.concat(err).toString('utf8') };
+        if (code === 0) resolve(result);
+        else reject(new Error(`child exited with ${code}: ${result.err}`));
+      });
+    });
+  };
+
+  it('writes the invocation line without opening process.stdout (no built-in module loaded)', async () => {
+    // Act: opening process.stdout on a pipe would load net, its stream modules and more.
+    const { out, err } = await child(`
+      const before = new Set(process.moduleLoadList);
+      line(1);
+      const loaded = process.moduleLoadList.filter((name) => !before.has(name));
+      process.stderr.write(JSON.stringify(loaded));`);
+    // Assess
+    expect(JSON.parse(out)).toMatchObject({ message: 'invocation', service: 'probe', n: 1 });
+    expect(JSON.parse(err)).toEqual([]);
+  });
+
+  it('loses no line and keeps their order when the pipe is full (EAGAIN hands them to process.stdout)', async () => {
+    // Act: process.stdout opened first makes the pipe non-blocking; 600 KB meet it full.
+    const { out } = await child(
+      `process.stdout.write('opened\\n');
+       for (let n = 1; n <= 300; n += 1) line(n, 2000);`,
+      300,
+    );
+    // Assess
+    const lines = out.split('\n').filter((text) => text.length > 0);
+    expect(lines[0]).toBe('opened');
+    const numbers = lines.slice(1).map((text) => (JSON.parse(text) as { n: number }).n);
+    expect(numbers).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 });

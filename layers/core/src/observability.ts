@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
@@ -164,6 +165,54 @@ function emfDirective(): Record<string, unknown> {
 }
 
 /**
+ * How the core's own lines (the invocation line, EMF documents) are written: straight to file descriptor 1
+ * until {@link linesThroughStdoutStream} or a descriptor that cannot take a line sends them through
+ * `process.stdout`.
+ */
+let writeStdout: (text: string) => void = writeToStdoutFd;
+
+/**
+ * Writes `text` to file descriptor 1 with write(2), as `process.stdout` does on Linux when the descriptor
+ * takes the bytes at once. The stream itself is not needed for that, and opening it loads Node's stream
+ * modules: about twenty built-ins compiled during the cold start whose first invocation writes its line
+ * (a fifth of the core's cold start over a raw handler, bench/RESULTS.md). A short write goes on with the
+ * rest. A descriptor that will not take the bytes now (EAGAIN: a non-blocking pipe that is full) or at all
+ * hands the rest of this line, and every later line, to `process.stdout`, which queues them: no line is
+ * lost, and lines keep their order from then on.
+ */
+function writeToStdoutFd(text: string): void {
+  let bytes: Buffer | undefined;
+  let written = 0;
+  try {
+    written = writeSync(1, text);
+    if (written === Buffer.byteLength(text)) return;
+    bytes = Buffer.from(text, 'utf8');
+    while (written < bytes.length) written += writeSync(1, bytes, written);
+  } catch {
+    linesThroughStdoutStream();
+    process.stdout.write(written === 0 ? text : (bytes ?? Buffer.from(text, 'utf8')).subarray(written));
+  }
+}
+
+/**
+ * Sends the core's own lines through `process.stdout.write` from now on, in this process: for tests and
+ * tools that read lines by replacing that function (`captureLogs` calls this itself).
+ *
+ * @example
+ * ```ts
+ * linesThroughStdoutStream();
+ * process.stdout.write = capture; // now sees every invocation line
+ * ```
+ */
+export function linesThroughStdoutStream(): void {
+  writeStdout = writeToStdoutStream;
+}
+
+function writeToStdoutStream(text: string): void {
+  process.stdout.write(text);
+}
+
+/**
  * Collects operation outcomes during an invocation: count, errors and latency per connector and operation,
  * in CloudWatch Embedded Metric Format (CloudWatch turns a log line carrying `_aws` into metrics, no API
  * call). An SQS batch of ten records of one operation is one metric document, not ten.
@@ -218,7 +267,7 @@ export class OperationMetrics {
 
   /** Writes everything buffered as EMF lines of their own (library use, where no invocation line is written). */
   publish(): void {
-    for (const document of this.drain()) process.stdout.write(`${JSON.stringify(document)}\n`);
+    for (const document of this.drain()) writeStdout(`${JSON.stringify(document)}\n`);
   }
 }
 
@@ -303,10 +352,10 @@ export class InvocationLog {
     const coldStart = this.#coldStart;
     this.#coldStart = false;
     const first = metrics[0];
-    for (let i = 1; i < metrics.length; i += 1) process.stdout.write(`${JSON.stringify(metrics[i])}\n`);
+    for (let i = 1; i < metrics.length; i += 1) writeStdout(`${JSON.stringify(metrics[i])}\n`);
     if (this.#threshold > LEVELS.indexOf(level)) {
       // The level drops the line; the metrics must not go with it.
-      if (first !== undefined) process.stdout.write(`${JSON.stringify(first)}\n`);
+      if (first !== undefined) writeStdout(`${JSON.stringify(first)}\n`);
       return;
     }
     const trace = process.env['_X_AMZN_TRACE_ID'];
@@ -325,11 +374,11 @@ export class InvocationLog {
     // The EMF directive is the same on every line: serialised once, then written as the line's last key.
     const aws = first?.['_aws'] as EmfMetadata | undefined;
     if (aws === undefined) {
-      process.stdout.write(`${JSON.stringify(Object.assign(line, fields, first))}\n`);
+      writeStdout(`${JSON.stringify(Object.assign(line, fields, first))}\n`);
       return;
     }
     const text = JSON.stringify(Object.assign(line, fields, first, { _aws: undefined }));
-    process.stdout.write(`${text.slice(0, -1)},"_aws":${emfMetadataJson(aws)}}\n`);
+    writeStdout(`${text.slice(0, -1)},"_aws":${emfMetadataJson(aws)}}\n`);
   }
 }
 

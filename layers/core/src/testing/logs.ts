@@ -1,3 +1,5 @@
+import { linesThroughStdoutStream } from '../observability.ts';
+
 /** Log lines written to stdout/stderr while capturing, parsed when they are JSON. */
 export interface CapturedLogs {
   /** Every raw line. */
@@ -10,7 +12,8 @@ export interface CapturedLogs {
 }
 
 /**
- * Captures everything written to stdout and stderr (Powertools logger and metrics write there).
+ * Captures everything written to stdout and stderr (Powertools logger and metrics write there). The core's
+ * own lines (invocation, EMF) go through `process.stdout` from then on in this process, so they are seen too.
  *
  * @example
  * ```ts
@@ -22,6 +25,7 @@ export interface CapturedLogs {
  */
 export function captureLogs(options: { passthrough?: boolean } = {}): CapturedLogs {
   const lines: string[] = [];
+  linesThroughStdoutStream();
   const originals = {
     out: process.stdout.write.bind(process.stdout),
     err: process.stderr.write.bind(process.stderr),
