@@ -1,11 +1,14 @@
 /**
- * `node scripts/bench/instructions.ts [--variant core]... [--init] [--out-dir <dir>]`: counts the machine
- * instructions of one cold start per variant (the cold harness in a fresh process, production
+ * `node scripts/bench/instructions.ts [--variant core]... [--init] [--runs 3] [--out-dir <dir>]`: counts the
+ * machine instructions of one cold start per variant (the cold harness in a fresh process, production
  * NODE_OPTIONS) under valgrind's callgrind, beside the ESM floor, and prints each variant's count over the
  * floor and its ratio to the raw handler's. Wall and CPU time move with other load on a shared machine;
- * this count does not (node runs single-threaded with fixed hash and random seeds: repeatable to about
- * 0.02%), so it confirms a cold-start change that interleaved timing rounds can only suggest. Builds the
- * benchmark's bundles into `<out-dir>` first (default `bench/out/instructions`). Needs `valgrind`.
+ * this count moves far less, so it confirms a cold-start change that interleaved timing rounds can only
+ * suggest. node runs with no V8 flag of ours: any flag (`--single-threaded`, `--hash-seed`) changes V8's flag
+ * hash, Node then rejects the code cache its built-in modules ship with and compiles each one it loads from
+ * source, about eight times the instructions Lambda's node spends on it. Without them V8's background
+ * threads make a count vary by a few percent, so each is the median of `--runs` processes (spread printed).
+ * Builds the benchmark's bundles into `<out-dir>` first (default `bench/out/instructions`). Needs `valgrind`.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -22,10 +25,14 @@ const { values } = parseArgs({
   options: {
     variant: { type: 'string', multiple: true },
     init: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
     'out-dir': { type: 'string', default: 'bench/out/instructions' },
   },
   strict: true,
 });
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1 || runs > 15)
+  throw new Error(`--runs ${values.runs}: an integer 1..15`);
 const wanted = (values.variant ?? ['raw-http', 'core']) as VariantBundle[];
 for (const name of wanted) {
   if (!VARIANT_BUNDLES.includes(name))
@@ -37,7 +44,7 @@ const built = await buildBench(root, outDir);
 const event = values.init ? undefined : httpEventText();
 
 /** Instructions of one fresh process running `script` (the floor when `bundle` is undefined). */
-function count(script: string, bundle?: string): number {
+function countOnce(script: string, bundle?: string): number {
   const env: Record<string, string> = lambdaEnvironment({
     functionName: 'bench-instructions',
     tracing: false,
@@ -56,10 +63,9 @@ function count(script: string, bundle?: string): number {
   }
   const stderrFile = join(outDir, 'instructions.stderr');
   const stderr = openSync(stderrFile, 'w');
-  const seeds = ['--single-threaded', '--hash-seed=1', '--random-seed=1'];
   const run = spawnSync(
     'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, ...seeds, script],
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script],
     { env, stdio: ['ignore', 'ignore', stderr, 'pipe'] },
   );
   closeSync(stderr);
@@ -71,13 +77,31 @@ function count(script: string, bundle?: string): number {
   return Number(collected);
 }
 
-const floor = count(built.harness.floor);
+/** The median of `runs` counts, and how far apart they were (max - min, as a share of the median). */
+function count(script: string, bundle?: string): { median: number; spread: number } {
+  const counts = Array.from({ length: runs }, () => countOnce(script, bundle)).sort((a, b) => a - b);
+  const median = counts[Math.floor(counts.length / 2)] as number;
+  return { median, spread: ((counts.at(-1) as number) - (counts[0] as number)) / median };
+}
+
+const floorCount = count(built.harness.floor);
+const floor = floorCount.median;
+const spreads = new Map<string, number>([['floor', floorCount.spread]]);
 const over = new Map<string, number>();
-for (const name of variants) over.set(name, count(built.harness.cold, built.bundles[name]) - floor);
+for (const name of variants) {
+  const counted = count(built.harness.cold, built.bundles[name]);
+  over.set(name, counted.median - floor);
+  spreads.set(name, counted.spread);
+}
+const spread = (name: string): string => `(spread ${((spreads.get(name) ?? 0) * 100).toFixed(1)}%)`;
 const raw = over.get('raw-http') ?? Number.NaN;
 const millions = (value: number): string => (value / 1e6).toFixed(1).padStart(8);
-console.log(`cold start ${values.init ? '(init only)' : '(init + one HTTP call)'}, instructions`);
-console.log(`${'floor'.padEnd(22)}${millions(floor)} M`);
+console.log(
+  `cold start ${values.init ? '(init only)' : '(init + one HTTP call)'}, instructions, median of ${runs} processes`,
+);
+console.log(`${'floor'.padEnd(22)}${millions(floor)} M ${spread('floor')}`);
 for (const [name, value] of over) {
-  console.log(`${name.padEnd(22)}${millions(value)} M over the floor, ${(value / raw).toFixed(2)} x raw`);
+  console.log(
+    `${name.padEnd(22)}${millions(value)} M over the floor, ${(value / raw).toFixed(2)} x raw ${spread(name)}`,
+  );
 }
