@@ -4,10 +4,12 @@
  * NODE_OPTIONS) under valgrind's callgrind, beside the ESM floor, and prints each variant's count over the
  * floor and its ratio to the raw handler's. Wall and CPU time move with other load on a shared machine;
  * this count moves far less, so it confirms a cold-start change that interleaved timing rounds can only
- * suggest. node runs with no V8 flag of ours: any flag (`--single-threaded`, `--hash-seed`) changes V8's flag
- * hash, Node then rejects the code cache its built-in modules ship with and compiles each one it loads from
- * source, about eight times the instructions Lambda's node spends on it. Without them V8's background
- * threads make a count vary by a few percent, so each is the median of `--runs` processes (spread printed).
+ * suggest. node runs with `--random-seed=1` alone: it fixes V8's hash seed (drawn at random otherwise, and
+ * finding it costs a random 4 to 15 million instructions) and `Math.random`, and unlike `--hash-seed` or
+ * `--single-threaded` it leaves V8's flag hash alone, so node keeps using the code cache its built-in modules
+ * ship with (with those flags it compiled each built-in from source, about eight times the instructions
+ * Lambda's node spends). V8's background threads still move a count by a few tenths of a percent: each
+ * figure is the median of `--runs` processes (their spread printed).
  * Builds the benchmark's bundles into `<out-dir>` first (default `bench/out/instructions`). Needs `valgrind`.
  */
 import { spawnSync } from 'node:child_process';
@@ -65,7 +67,7 @@ function countOnce(script: string, bundle?: string): number {
   const stderr = openSync(stderrFile, 'w');
   const run = spawnSync(
     'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script],
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--random-seed=1', script],
     { env, stdio: ['ignore', 'ignore', stderr, 'pipe'] },
   );
   closeSync(stderr);
