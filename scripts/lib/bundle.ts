@@ -29,8 +29,11 @@ export const REQUIRE_BANNER =
  */
 export const FUNCTION_EXTERNALS = ['@circle-core/core', 'zod'] as const;
 
-/** The layer's zod's second file: JSON Schema conversion, loaded on first use ({@link zodJsonSchemaImport}). */
-export const ZOD_JSON_SCHEMA = 'zod/json-schema';
+/**
+ * The layer's zod's second file: JSON Schema conversion, loaded on first use ({@link zodJsonSchemaImport}).
+ * Named with its extension: the layer's packages have no `exports` map ({@link writeManifest}).
+ */
+export const ZOD_JSON_SCHEMA = 'zod/json-schema.js';
 
 /**
  * What the core bundle may leave external: zod is its sibling in the layer; the SDK clients the core loads
@@ -138,7 +141,7 @@ export const zodWithoutCompile: Plugin = {
 
 /**
  * The core's one import of zod's JSON Schema conversion (`layers/core/src/json-schema-zod.ts`, which the
- * core's `schemaFromJsonSchema` imports on first use) reads the layer's `zod/json-schema` file instead of
+ * core's `schemaFromJsonSchema` imports on first use) reads the layer's `zod/json-schema.js` file instead of
  * `zod`: the main file leaves the converter out ({@link bundleLayer}), so only the functions that convert
  * a schema compile it. From source (tests, scripts) the same module reads zod itself.
  */
@@ -438,7 +441,7 @@ export async function bundleFunction(
  * split chunks, so the tracer loads only when tracing is on) and `zod` (ESM, so functions and the core
  * share a single instance; English messages only, see {@link zodEnglishOnly}). The layer's zod exports only
  * what the repository's code uses ({@link layerZodExports}): `index.js` without JSON Schema conversion,
- * `json-schema.js` (`zod/json-schema`) with it, loaded on first use. Returns the
+ * `json-schema.js` (`zod/json-schema.js`) with it, loaded on first use. Returns the
  * layer's root folder (`<outDir>/layer`).
  *
  * @example
@@ -511,7 +514,7 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
   };
   await Promise.all([
     writeManifest(coreDir, '@circle-core/core', coreManifest.version),
-    writeManifest(zodDir, 'zod', zodManifest.version, { './json-schema': './json-schema.js' }),
+    writeManifest(zodDir, 'zod', zodManifest.version),
   ]);
   await bundlePowertoolsLogger(root, modules);
   return layerDir;
@@ -522,14 +525,20 @@ function zodEntry(names: readonly string[]): string {
   return `export { ${names.join(', ')} } from 'zod';\n`;
 }
 
+/**
+ * A layer package's `package.json`: name, version, module type and `main`, and no `exports` map. Node
+ * checks each target of an `exports` map against a large case-insensitive regular expression (the resolver's
+ * invalid-segment check), which it compiles on the first package it resolves that way: about 5 million
+ * instructions of every cold start, since each function imports `@circle-core/core` and `zod` at init. With
+ * `main` alone Node resolves the package as it always has, and a subpath (`zod/json-schema.js`) as a file.
+ */
 async function writeManifest(
   dir: string,
   name: string,
   version: string,
-  extra: Record<string, string> = {},
+  type: 'module' | 'commonjs' = 'module',
 ): Promise<void> {
-  const exports = { '.': './index.js', ...extra };
-  const manifest = { name, version, type: 'module', main: './index.js', exports };
+  const manifest = { name, version, type, main: './index.js' };
   await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
@@ -568,6 +577,5 @@ async function bundlePowertoolsLogger(root: string, modules: string): Promise<vo
     name: string;
     version: string;
   };
-  const manifest = { name, version, type: 'commonjs', main: './index.js', exports: { '.': './index.js' } };
-  await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeManifest(dir, name, version, 'commonjs');
 }

@@ -53,8 +53,9 @@ describe('Layer: Powertools logger', () => {
     expect(manifest).toMatchObject({
       name: '@aws-lambda-powertools/logger',
       type: 'commonjs',
-      exports: { '.': './index.js' },
+      main: './index.js',
     });
+    expect(manifest).not.toHaveProperty('exports');
     expect(await readFile(join(dir, 'index.js'), 'utf8')).toContain(LOGGER_MARKER);
     expect(core.length).toBeGreaterThan(0);
     expect(withLogger).toEqual([]);
