@@ -428,6 +428,23 @@ describe('Function: the core lines on file descriptor 1', () => {
     expect(JSON.parse(err)).toEqual([]);
   });
 
+  it('sends the lines of every copy of the core through process.stdout once asked (tests that reset modules)', async () => {
+    // Act: two copies of the module (two URLs); the switch thrown in one, a line written by the other.
+    const { out } = await child(`
+      const { writeSync } = await import('node:fs');
+      const other = await import(${JSON.stringify(`${observability}?copy`)});
+      const { linesThroughStdoutStream } = await import(${JSON.stringify(observability)});
+      linesThroughStdoutStream();
+      const seen = [];
+      process.stdout.write = (text) => seen.push(String(text)) > 0;
+      new other.InvocationLog({ getLevelName: () => 'INFO' }, 'copy', '1.0.0').write('INFO', context, {}, []);
+      writeSync(1, JSON.stringify(seen));`);
+    // Assess: the replaced write received it (nothing went past it to the descriptor).
+    const seen = JSON.parse(out) as string[];
+    expect(seen).toHaveLength(1);
+    expect(JSON.parse(seen[0] as string)).toMatchObject({ message: 'invocation', service: 'copy' });
+  });
+
   it('loses no line and keeps their order when the pipe is full (EAGAIN hands them to process.stdout)', async () => {
     // Act: process.stdout opened first makes the pipe non-blocking; 600 KB meet it full.
     const { out } = await child(

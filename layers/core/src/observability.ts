@@ -165,17 +165,26 @@ function emfDirective(): Record<string, unknown> {
 }
 
 /**
- * How the core's own lines (the invocation line, EMF documents) are written: straight to file descriptor 1
- * until {@link linesThroughStdoutStream} or a descriptor that cannot take a line sends them through
- * `process.stdout`.
+ * Set on `globalThis` (under a registered symbol, so every copy of this module in the process sees it: tests
+ * that reset their module registry load a second one) once the core's own lines go through `process.stdout`.
  */
-let writeStdout: (text: string) => void = writeToStdoutFd;
+const THROUGH_STDOUT_STREAM = Symbol.for('circle-core.lines-through-stdout-stream');
+
+/**
+ * How the core's own lines (the invocation line, EMF documents) are written: straight to file descriptor 1
+ * ({@link writeToStdoutFd}) until {@link linesThroughStdoutStream}, or a descriptor that cannot take a line,
+ * sends them through `process.stdout` for the rest of the process.
+ */
+function writeStdout(text: string): void {
+  if ((globalThis as Record<symbol, unknown>)[THROUGH_STDOUT_STREAM] === true) process.stdout.write(text);
+  else writeToStdoutFd(text);
+}
 
 /**
  * Writes `text` to file descriptor 1 with write(2), as `process.stdout` does on Linux when the descriptor
  * takes the bytes at once. The stream itself is not needed for that, and opening it loads Node's stream
  * modules: about twenty built-ins compiled during the cold start whose first invocation writes its line
- * (a fifth of the core's cold start over a raw handler, bench/RESULTS.md). A short write goes on with the
+ * (8.4 million instructions of the bench's core variant, CHANGELOG 0.3.0). A short write goes on with the
  * rest. A descriptor that will not take the bytes now (EAGAIN: a non-blocking pipe that is full) or at all
  * hands the rest of this line, and every later line, to `process.stdout`, which queues them: no line is
  * lost, and lines keep their order from then on.
@@ -195,8 +204,8 @@ function writeToStdoutFd(text: string): void {
 }
 
 /**
- * Sends the core's own lines through `process.stdout.write` from now on, in this process: for tests and
- * tools that read lines by replacing that function (`captureLogs` calls this itself).
+ * Sends the core's own lines through `process.stdout.write` from now on, in this process (every copy of the
+ * core in it): for tests and tools that read lines by replacing that function (`captureLogs` calls this).
  *
  * @example
  * ```ts
@@ -205,11 +214,7 @@ function writeToStdoutFd(text: string): void {
  * ```
  */
 export function linesThroughStdoutStream(): void {
-  writeStdout = writeToStdoutStream;
-}
-
-function writeToStdoutStream(text: string): void {
-  process.stdout.write(text);
+  (globalThis as Record<symbol, unknown>)[THROUGH_STDOUT_STREAM] = true;
 }
 
 /**
