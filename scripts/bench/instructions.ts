@@ -52,6 +52,7 @@ for (const name of wanted) {
 }
 const variants: VariantBundle[] = wanted.includes('raw-http') ? wanted : ['raw-http', ...wanted];
 const outDir = resolve(root, values['out-dir']);
+await mkdir(outDir, { recursive: true });
 const built = await buildBench(root, outDir);
 const event = values.init ? undefined : httpEventText();
 

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ConfigurationError } from './errors.ts';
+import { parseOptions } from './schema-parse.ts';
 
 /**
  * A connector's configuration schema: a zod object whose keys are the environment variable names, so
@@ -27,7 +28,7 @@ export function loadConfig<S extends ConfigSchema>(
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, parseOptions());
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(config)');

@@ -18,6 +18,7 @@ import { awsFailure } from './aws/errors.ts';
 import { directSecretsManagerReader, type SecretsManagerReader } from './aws/secrets-manager.ts';
 import { describeExpectation } from './config.ts';
 import { ConfigurationError, type ConnectorError } from './errors.ts';
+import { parseOptions } from './schema-parse.ts';
 import { secretsBackend, type VaultReader, vaultReader, vaultSettings } from './vault.ts';
 
 export interface SecretOptions {
@@ -268,7 +269,7 @@ class SecretHandle implements Secret {
       // No cause: JSON.parse messages quote the input, which here is the secret.
       throw new ConfigurationError(`secret ${this.name} is not valid JSON`);
     }
-    const result = schema.safeParse(raw);
+    const result = schema.safeParse(raw, parseOptions());
     if (!result.success) {
       this.reject();
       throw new ConfigurationError(

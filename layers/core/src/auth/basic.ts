@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ConfigurationError } from '../errors.ts';
+import { parseOptions } from '../schema-parse.ts';
 import type { Secret } from '../secrets.ts';
 import type { RequestAuth } from './types.ts';
 
@@ -40,7 +41,7 @@ function encode({ username, password }: BasicCredentials): string {
 export function basicAuth(options: BasicAuthOptions): RequestAuth {
   const { credentials } = options;
   if (!('text' in credentials)) {
-    const result = BasicCredentials.safeParse(credentials);
+    const result = BasicCredentials.safeParse(credentials, parseOptions());
     if (!result.success) {
       const fields = result.error.issues.map((issue) => issue.path.join('.')).join(', ');
       throw new ConfigurationError(`basicAuth credentials are invalid: ${fields}`);

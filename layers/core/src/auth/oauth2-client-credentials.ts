@@ -20,6 +20,7 @@ import {
   UnexpectedResponseError,
 } from '../errors.ts';
 import { http, https } from '../http/node-http.ts';
+import { parseOptions } from '../schema-parse.ts';
 import type { Secret } from '../secrets.ts';
 import { type CachedTokenAuth, cachedTokenAuth, type IssuedToken } from './cached-token.ts';
 
@@ -330,7 +331,7 @@ export function oauth2ClientCredentials(options: OAuth2ClientCredentialsOptions)
   const { timeoutMs = 10_000, post = nodePost } = options;
   let literal: ClientCredentials | undefined;
   if (!('text' in credentials)) {
-    const result = ClientCredentials.safeParse(credentials);
+    const result = ClientCredentials.safeParse(credentials, parseOptions());
     if (!result.success) {
       const fields = result.error.issues.map((issue) => issue.path.join('.')).join(', ');
       throw new ConfigurationError(`oauth2ClientCredentials credentials are invalid: ${fields}`);

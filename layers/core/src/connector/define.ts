@@ -6,6 +6,7 @@ import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
 import { stepFunctionsErrorName, toConnectorError } from '../errors.ts';
 import { InvocationLog, loadTracer, traced, tracingEnabled } from '../observability.ts';
+import { containerWarmed } from '../schema-parse.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import { handleHttp, headerValue } from './http-adapter.ts';
 import { assertResponseFits, responseLimit, serialisedBytes } from './limits.ts';
@@ -96,6 +97,7 @@ export function defineConnector<
       line['durationMs'] = Math.round((monotonicMs() - started) * 1000) / 1000;
       const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;
       invocationLog.write(failed ? 'WARN' : 'INFO', context, line, runtime.metrics.drain());
+      containerWarmed();
     }
   };
 

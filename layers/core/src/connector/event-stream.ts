@@ -17,6 +17,7 @@ import { monotonicMs } from '../clock.ts';
 import { withInvocation } from '../context.ts';
 import { NotFoundError, TimeoutError, toConnectorError, toProblem, ValidationError } from '../errors.ts';
 import { createLogger, InvocationLog, OperationMetrics } from '../observability.ts';
+import { containerWarmed } from '../schema-parse.ts';
 import { problemResponse } from './http-adapter.ts';
 import { parseInput } from './runtime.ts';
 
@@ -247,6 +248,7 @@ export function streamingHandler(
         });
       }
       invocationLog.write(failed ? 'WARN' : 'INFO', context, line, metrics.drain());
+      containerWarmed();
     }
   };
   /** Serves one request; answers the operation's name when one was found (for the metrics). */

@@ -12,6 +12,7 @@ import {
 import { IdempotencyGuard } from '../idempotency.ts';
 import { ownValue } from '../json.ts';
 import { createLogger, type Logger, OperationMetrics } from '../observability.ts';
+import { parseOptions } from '../schema-parse.ts';
 import { type Built, runSetup } from './setup.ts';
 import type {
   AnyOperation,
@@ -347,7 +348,7 @@ const timeLeft = (): number => remainingTimeMs();
 
 /** The operation's output, validated against its schema; a mismatch is the connector's bug (500). */
 function checkedOutput(operationName: string, operation: { output: z.ZodType }, output: unknown): unknown {
-  const parsed = operation.output.safeParse(output);
+  const parsed = operation.output.safeParse(output, parseOptions());
   if (!parsed.success) {
     throw new ConnectorError(`Operation ${operationName} produced output that does not match its schema`, {
       cause: parsed.error,
@@ -378,7 +379,7 @@ export const MAX_FIELD_ISSUES = 50;
  * ```
  */
 export function parseInput<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, parseOptions());
   if (result.success) return result.data;
   const all: FieldIssue[] = result.error.issues.flatMap((issue): FieldIssue[] =>
     issue.code === 'unrecognized_keys'

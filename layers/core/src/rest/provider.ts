@@ -22,6 +22,7 @@ import {
 import type { RateLimitHeaders } from '../http/backoff.ts';
 import { HttpClient } from '../http/client.ts';
 import type { HttpMethod, HttpRequest, HttpResponse, HttpStream } from '../http/types.ts';
+import { parseOptions } from '../schema-parse.ts';
 import { type ErrorTable, operationOf, tableFailure } from './errors.ts';
 import {
   type Collected,
@@ -455,7 +456,7 @@ export class RestClient {
   }
 
   #parse<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
-    const parsed = schema.safeParse(body);
+    const parsed = schema.safeParse(body, parseOptions());
     if (parsed.success) return parsed.data;
     // Field names only: values could be anything the provider sent.
     const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))].slice(
