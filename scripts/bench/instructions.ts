@@ -13,7 +13,10 @@
  * figure is the median of `--runs` processes (their spread printed).
  * Builds the benchmark's bundles into `<out-dir>` first (default `bench/out/instructions`), and the repository's
  * functions with their peers when `--function` names any. `--callgrind-dir` keeps each process's callgrind
- * file (`<dir>/<row>.out`, the last run's) for `callgrind_annotate`. Needs `valgrind`.
+ * file (`<dir>/<row>.out`, the last run's) for `callgrind_annotate`. `--compile-cache` gives each row its
+ * own `NODE_COMPILE_CACHE` under `<out-dir>/compile-cache`, written by one uncounted process first: what a
+ * compile cache made by this very node binary would save (README: why the build ships none). Needs
+ * `valgrind`.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     variant: { type: 'string', multiple: true },
     function: { type: 'string', multiple: true },
     'callgrind-dir': { type: 'string' },
+    'compile-cache': { type: 'boolean', default: false },
     init: { type: 'boolean', default: false },
     runs: { type: 'string', default: '3' },
     'out-dir': { type: 'string', default: 'bench/out/instructions' },
@@ -73,9 +77,10 @@ if (callgrindDir !== undefined) await mkdir(callgrindDir, { recursive: true });
 
 /**
  * Instructions of one fresh process running `script` (the floor when `target` is undefined). Asynchronous:
- * the Secrets Manager fake and the functions' peers answer from this process while the child runs.
+ * the Secrets Manager fake and the functions' peers answer from this process while the child runs. `fill`
+ * runs it without valgrind and counts nothing (it writes the compile cache).
  */
-async function countOnce(script: string, target?: Target): Promise<number> {
+async function countOnce(script: string, target?: Target, fill = false): Promise<number> {
   const env: Record<string, string> = {
     ...lambdaEnvironment({
       functionName: 'bench-instructions',
@@ -86,6 +91,8 @@ async function countOnce(script: string, target?: Target): Promise<number> {
     }),
     ...target?.env,
   };
+  const row = (target?.name ?? 'floor').replace(' ', '-');
+  if (values['compile-cache']) env['NODE_COMPILE_CACHE'] = join(outDir, 'compile-cache', row);
   if (target !== undefined) {
     const task: ColdTask = {
       bundleUrl: pathToFileURL(target.bundle).href,
@@ -95,21 +102,20 @@ async function countOnce(script: string, target?: Target): Promise<number> {
     };
     env['BENCH_TASK'] = JSON.stringify(task);
   }
-  const outFile =
-    callgrindDir === undefined
-      ? '/dev/null'
-      : join(callgrindDir, `${(target?.name ?? 'floor').replace(' ', '-')}.out`);
+  const outFile = callgrindDir === undefined ? '/dev/null' : join(callgrindDir, `${row}.out`);
   const stderrFile = join(outDir, 'instructions.stderr');
   const stderr = openSync(stderrFile, 'w');
-  const child = spawn(
-    'valgrind',
-    ['--tool=callgrind', `--callgrind-out-file=${outFile}`, process.execPath, '--random-seed=1', script],
-    { env, stdio: ['ignore', 'ignore', stderr, 'pipe'] },
-  );
+  const node = [process.execPath, '--random-seed=1', script];
+  const child = fill
+    ? spawn(node[0] as string, node.slice(1), { env, stdio: ['ignore', 'ignore', stderr, 'pipe'] })
+    : spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${outFile}`, ...node], {
+        env,
+        stdio: ['ignore', 'ignore', stderr, 'pipe'],
+      });
   const [status] = (await once(child, 'exit')) as [number | null];
   closeSync(stderr);
   const log = readFileSync(stderrFile, 'utf8');
-  const collected = /Collected : (\d+)/.exec(log)?.[1];
+  const collected = fill ? '0' : /Collected : (\d+)/.exec(log)?.[1];
   if (status !== 0 || collected === undefined) {
     throw new Error(`${target?.name ?? 'floor'}: exit ${status} (valgrind installed?)\n${log.slice(-1500)}`);
   }
@@ -118,6 +124,8 @@ async function countOnce(script: string, target?: Target): Promise<number> {
 
 /** The median of `runs` counts, and how far apart they were (max - min, as a share of the median). */
 async function count(script: string, target?: Target): Promise<{ median: number; spread: number }> {
+  // With --compile-cache, one process outside valgrind first writes the cache the counted ones read.
+  if (values['compile-cache']) await countOnce(script, target, true);
   const counts: number[] = [];
   for (let run = 0; run < runs; run += 1) counts.push(await countOnce(script, target));
   counts.sort((a, b) => a - b);
