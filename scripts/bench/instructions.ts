@@ -1,21 +1,22 @@
 /**
  * `node scripts/bench/instructions.ts [--variant core]... [--function postgres]... [--init] [--runs 3]
- * [--out-dir <dir>] [--callgrind-dir <dir>]`: counts the machine instructions of one cold start per variant or repository function
- * (the cold harness in a fresh process, production NODE_OPTIONS; a function answers its health route against
- * its local peer, as in the bench's function table) under valgrind's callgrind, beside the ESM floor, and
- * prints each count over the floor and its ratio to the raw handler's. Wall and CPU time move with other load on a shared machine;
- * this count moves far less, so it confirms a cold-start change that interleaved timing rounds can only
- * suggest. node runs with `--random-seed=1` alone: it fixes V8's hash seed (drawn at random otherwise, and
- * finding it costs a random 4 to 15 million instructions) and `Math.random`, and unlike `--hash-seed` or
- * `--single-threaded` it leaves V8's flag hash alone, so node keeps using the code cache its built-in modules
- * ship with (with those flags it compiled each built-in from source, about eight times the instructions
- * Lambda's node spends). V8's background threads still move a count by a few tenths of a percent: each
- * figure is the median of `--runs` processes (their spread printed).
- * Builds the benchmark's bundles into `<out-dir>` first (default `bench/out/instructions`), and the repository's
- * functions with their peers when `--function` names any. `--callgrind-dir` keeps each process's callgrind
- * file (`<dir>/<row>.out`, the last run's) for `callgrind_annotate`. `--compile-cache` gives each row its
- * own `NODE_COMPILE_CACHE` under `<out-dir>/compile-cache`, written by one uncounted process first: what a
- * compile cache made by this very node binary would save (README: why the build ships none). Needs
+ * [--out-dir <dir>] [--callgrind-dir <dir>] [--compile-cache]`: counts the machine instructions of one cold
+ * start per variant or repository function (the cold harness in a fresh process, production NODE_OPTIONS; a
+ * function answers its health route against its local peer, as in the bench's function table) under
+ * valgrind's callgrind, beside the ESM floor, and prints each count over the floor and its ratio to the raw
+ * handler's. Wall and CPU time move with other load on a shared machine; this count moves far less, so it
+ * confirms a cold-start change that interleaved timing rounds can only suggest. node runs with
+ * `--random-seed=1` alone: it fixes V8's hash seed (drawn at random otherwise, and finding it costs a random
+ * 4 to 15 million instructions) and `Math.random`, and unlike `--hash-seed` or `--single-threaded` it leaves
+ * V8's flag hash alone, so node keeps using the code cache its built-in modules ship with (with those flags
+ * it compiled each built-in from source, about eight times the instructions Lambda's node spends). V8's
+ * background threads still move a count by a few tenths of a percent, up to 1.6% on a busy day: each figure
+ * is the median of `--runs` processes (their spread printed).
+ * Builds the benchmark's bundles into `<out-dir>` first (default `bench/out/instructions`), and the
+ * repository's functions with their peers when `--function` names any. `--callgrind-dir` keeps each row's
+ * callgrind file (`<dir>/<row>.out`, the last run's) for `callgrind_annotate`. `--compile-cache` gives each
+ * row its own `NODE_COMPILE_CACHE` under `<out-dir>/compile-cache`, written by one uncounted process first:
+ * what a compile cache made by this very node binary would save (README: why the build ships none). Needs
  * `valgrind`.
  */
 import { spawn } from 'node:child_process';
