@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { captureLogs, httpEvent, lambdaContext } from './testing/index.ts';
 
-/** A fresh copy of the core: its parse mode is per module, and other tests in this file warm theirs. */
+/** A fresh copy of the core, whose parse mode starts cold whatever ran before it in this worker. */
 async function freshCore() {
   vi.resetModules();
   const parse = await import('./schema-parse.ts');
