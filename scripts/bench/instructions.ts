@@ -144,7 +144,7 @@ for (const name of variants) {
   spreads.set(name, counted.spread);
 }
 if (values.function !== undefined && values.function.length > 0) {
-  const prepared = await prepareFunctions(root, join(outDir, 'functions'), secrets);
+  const prepared = await prepareFunctions(root, outDir, secrets);
   try {
     for (const name of values.function) {
       const fn: BenchFunction | undefined = prepared.functions.find((candidate) => candidate.name === name);
