@@ -26,6 +26,8 @@ const KNOWN: Record<string, string> = {
     'the benchmark serves secrets from the test fake until the local stack’s Secrets Manager replaces it',
   'test-import scripts/bench/harness/throughput.ts test/fakes/secrets-manager.ts':
     'the benchmark serves secrets from the test fake until the local stack’s Secrets Manager replaces it',
+  'test-import scripts/bench/instructions.ts test/fakes/secrets-manager.ts':
+    'the benchmark serves secrets from the test fake until the local stack’s Secrets Manager replaces it',
 };
 
 const describeViolation = (violation: LayeringViolation): string =>
