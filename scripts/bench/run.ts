@@ -121,6 +121,11 @@ function sizes(built: BenchBuild, prepared: PreparedFunctions | undefined): Size
       zip_bytes: layer.layerZip,
     },
     { artifact: 'layer: @circle-core/core', js_bytes: layer.coreJs, zip_bytes: null },
+    { artifact: 'layer: @circle-core/core index.js', js_bytes: layer.coreIndexJs, zip_bytes: null },
+    // A layer from before base.js (a baseline checkout) has none.
+    ...(layer.coreBaseJs > 0
+      ? [{ artifact: 'layer: @circle-core/core base.js', js_bytes: layer.coreBaseJs, zip_bytes: null }]
+      : []),
     { artifact: 'layer: zod', js_bytes: layer.zodJs, zip_bytes: null },
     // A layer from before zod/json-schema (a baseline checkout) has none.
     ...(layer.zodJsonSchemaJs > 0

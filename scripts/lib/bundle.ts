@@ -1,9 +1,10 @@
 /**
  * The esbuild settings for Lambda artifacts: one ESM bundle per function (the core and zod left to the
  * layer; the AWS SDK clients the function uses bundled in, tree-shaken and minified) and the layer (the core
- * with its lazily loaded chunks, and one shared zod; no AWS SDK: its lazy SDK imports resolve from the
- * Lambda runtime's copy).
+ * with its lazily loaded chunks, whole and without the HTTP-provider kits, and one shared zod; no AWS SDK:
+ * its lazy SDK imports resolve from the Lambda runtime's copy).
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -28,6 +29,13 @@ export const REQUIRE_BANNER =
  * runtime files), so the function no longer depends on the runtime's SDK version.
  */
 export const FUNCTION_EXTERNALS = ['@circle-core/core', 'zod'] as const;
+
+/**
+ * The layer's second entry (`layers/core/src/base.ts`): the core without the kits only HTTP-API providers
+ * and event receivers use. A function whose core imports are all there loads it instead of the whole core
+ * ({@link coreEntryFor}).
+ */
+export const CORE_BASE_ENTRY = '@circle-core/core/base.js';
 
 /**
  * The layer's zod's second file: JSON Schema conversion, loaded on first use ({@link zodJsonSchemaImport}).
@@ -373,6 +381,55 @@ function inlinedLayerSources(metafile: Metafile | undefined): string[] {
 }
 
 /**
+ * Which layer entry a function imports the core from: {@link CORE_BASE_ENTRY} when every core export it uses
+ * is in `layers/core/src/base.ts`, `@circle-core/core` otherwise. esbuild answers: the function's own code
+ * (with `shared/`) is bundled against base.ts in memory, packages external, and an import base.ts lacks
+ * fails that build ("No matching export"). A checkout without base.ts (an older layer, compared by the
+ * benchmark) has only the whole core.
+ *
+ * @example
+ * ```ts
+ * await coreEntryFor(postgres, '/repo'); // '@circle-core/core/base.js'
+ * await coreEntryFor(slack, '/repo'); // '@circle-core/core' (REST provider, webhooks)
+ * ```
+ */
+export async function coreEntryFor(
+  fn: FunctionSource,
+  coreRoot: string,
+  kind: 'handler' | 'stream' = 'handler',
+): Promise<string> {
+  const base = join(coreRoot, 'layers', 'core', 'src', 'base.ts');
+  if (!existsSync(base)) return '@circle-core/core';
+  const againstBase: Plugin = {
+    name: 'core-against-base',
+    setup(build) {
+      build.onResolve({ filter: /^@circle-core\/core$/ }, () => ({ path: base }));
+      // Packages stay out; relative and `#` (the repository's imports map: shared/) imports are followed.
+      build.onResolve({ filter: /^[^./#]/ }, (args) => ({ path: args.path, external: true }));
+    },
+  };
+  try {
+    await build({
+      ...COMMON,
+      minify: false,
+      metafile: false,
+      write: false,
+      logLevel: 'silent',
+      entryPoints: [LAMBDA_ENTRY],
+      outdir: 'unused',
+      plugins: [lambdaEntry(fn.dir, kind), againstBase],
+    });
+    return CORE_BASE_ENTRY;
+  } catch (error) {
+    const errors = (error as { errors?: { text: string }[] }).errors ?? [];
+    if (errors.length > 0 && errors.every((entry) => entry.text.startsWith('No matching export'))) {
+      return '@circle-core/core';
+    }
+    throw error;
+  }
+}
+
+/**
  * Bundles one function into `<outDir>/functions/<name>/index.mjs` (+ `index.mjs.map`, and `chunks/` for
  * what it loads on first use), failing when the bundle would need something the layer does not provide,
  * or inlines what it does (the core, zod). The AWS SDK clients the function imports are bundled in.
@@ -389,9 +446,18 @@ export async function bundleFunction(
   root: string,
   outDir: string,
   kind: 'handler' | 'stream' = 'handler',
+  /** The checkout whose layer the function will run on (the benchmark compares another core); default `root`. */
+  coreRoot: string = root,
 ): Promise<string> {
   const name = kind === 'stream' ? (fn.stream?.name ?? `${fn.name}-stream`) : fn.name;
   const dir = join(outDir, 'functions', name);
+  const coreEntry = await coreEntryFor(fn, coreRoot, kind);
+  const coreImport: Plugin = {
+    name: 'core-entry',
+    setup(build) {
+      build.onResolve({ filter: /^@circle-core\/core$/ }, () => ({ path: coreEntry, external: true }));
+    },
+  };
   const result = await build({
     ...COMMON,
     absWorkingDir: root,
@@ -407,7 +473,14 @@ export async function bundleFunction(
     sourcemap: 'linked',
     sourcesContent: false,
     external: [...FUNCTION_EXTERNALS],
-    plugins: [lambdaEntry(fn.dir, kind), trimMysql2, trimRedis, duckdbBindings, builtinsWithoutNamespace],
+    plugins: [
+      lambdaEntry(fn.dir, kind),
+      coreImport,
+      trimMysql2,
+      trimRedis,
+      duckdbBindings,
+      builtinsWithoutNamespace,
+    ],
   });
   const compiling = await zodCompileUses(result.metafile, root);
   if (compiling.length > 0) {
@@ -421,7 +494,7 @@ export async function bundleFunction(
       `${name}: uses zod exports the layer's zod does not ship (only those layers/core/src, shared/ and functions/ use; JSON Schema conversion through the core's schemaFromJsonSchema): ${lacking.join('; ')}`,
     );
   }
-  const missing = unresolvableImports(result.metafile, FUNCTION_EXTERNALS);
+  const missing = unresolvableImports(result.metafile, [...FUNCTION_EXTERNALS, CORE_BASE_ENTRY]);
   if (missing.length > 0) {
     throw new Error(`${name}: imports not available on Lambda (not in the layer): ${missing.join(', ')}`);
   }
@@ -455,11 +528,11 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
   const coreDir = join(modules, '@circle-core', 'core');
   const zodDir = join(modules, 'zod');
   const exported = await layerZodExports(root);
-  const [core, zod, zodJsonSchema] = await Promise.all([
+  const coreEntry = (name: 'index' | 'base') =>
     build({
       ...COMMON,
       absWorkingDir: root,
-      entryPoints: { index: join(root, 'layers', 'core', 'src', 'index.ts') },
+      entryPoints: { [name]: join(root, 'layers', 'core', 'src', `${name}.ts`) },
       outdir: coreDir,
       splitting: true,
       chunkNames: 'chunks/[name]-[hash]',
@@ -467,7 +540,9 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
       sourcesContent: false,
       external: [...CORE_EXTERNALS],
       plugins: [zodJsonSchemaImport, lazyBuiltins(LAZY_BUILTINS), builtinsWithoutNamespace],
-    }),
+    });
+  const [core, zod, zodJsonSchema] = await Promise.all([
+    coreEntry('index'),
     // The exports the code uses; no default export nor `z`: either would keep all of zod.
     build({
       ...COMMON,
@@ -489,6 +564,9 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
       plugins: [zodEnglishOnly, zodWithoutCompile],
     }),
   ]);
+  // The base entry (layers/core/src/base.ts) on its own, after the full one: a whole copy of the core, so a
+  // function loads one or the other. Lazy chunks both builds make are the same file (named by content).
+  const coreBase = await coreEntry('base');
   const coreLacking = await missingZodExports(core.metafile, root);
   if (coreLacking.length > 0) {
     throw new Error(
@@ -497,6 +575,7 @@ export async function bundleLayer(root: string, outDir: string): Promise<string>
   }
   for (const [name, result, allowed] of [
     ['@circle-core/core', core, CORE_EXTERNALS],
+    [CORE_BASE_ENTRY, coreBase, CORE_EXTERNALS],
     ['zod', zod, []],
     ['zod/json-schema', zodJsonSchema, []],
   ] as const) {

@@ -39,6 +39,17 @@ function usesAwsSdk(fn: FunctionSource | undefined): boolean {
     );
 }
 
+/**
+ * Connectors that load the core's base entry (layers/core/src/base.ts): those without an HTTP provider,
+ * except Bedrock (its daily token budget is in the coordination kit) and transform (record schemas come
+ * from JSON Schema). The streaming functions and every HTTP-API connector load the whole core. A connector that
+ * moves from one side to the other must move here too.
+ */
+const BASE_FIRST = new Set([
+  ...['athena', 'azure-blob', 'duckdb', 'dynamodb', 'eventbridge', 'iot-core', 'mqtt', 'mysql'],
+  ...['pgvector', 'postgres', 'rabbitmq', 'redis', 's3', 'ses', 'sns', 'sqs'],
+]);
+
 /** Strings only the core contains: finding one in a function bundle means the core was inlined. */
 const CORE_MARKER = 'circle-core.dev/problems';
 /** Strings every bundled AWS SDK v3 client carries (smithy middleware, user agent). */
@@ -114,8 +125,12 @@ describe('Script: build', () => {
       const code = await Promise.all(files.map((path) => readFile(join(dir, path), 'utf8')));
       const entry = await readFile(join(dir, 'index.mjs'), 'utf8');
       const all = code.join('\n');
+      const coreEntries = new Set([...all.matchAll(/from\s*"(@circle-core\/core[^"]*)"/g)].map((m) => m[1]));
       // Assess
-      expect(entry).toMatch(/from\s*"@circle-core\/core"/);
+      // One entry of the core, never both: each is a whole copy of its state (invocation scope, secret cache).
+      expect([...coreEntries]).toEqual([
+        BASE_FIRST.has(name) ? '@circle-core/core/base.js' : '@circle-core/core',
+      ]);
       expect(entry).toContain('createRequire');
       expect(entry).toMatch(/sourceMappingURL=index\.mjs\.map\s*$/);
       expect(all).not.toContain(CORE_MARKER);
@@ -244,6 +259,31 @@ describe('Script: build', () => {
       expect(manifest).not.toHaveProperty('exports');
       expect([entry, ...loaded].join('\n')).toContain(CORE_MARKER);
       expect(entry).toMatch(/from\s*"zod"/);
+    });
+
+    it('ships a base entry: the core without the HTTP-provider kits, a third smaller', async () => {
+      // Prepare
+      const dir = join(out, 'layer', 'nodejs', 'node_modules', '@circle-core', 'core');
+      const paths = (await listZip(join(out, 'layer.zip'))).map((file) => file.path);
+      // Act
+      const whole = (await import(pathToFileURL(join(dir, 'index.js')).href)) as Record<string, unknown>;
+      const base = (await import(pathToFileURL(join(dir, 'base.js')).href)) as Record<string, unknown>;
+      const wholeBytes = (await readFile(join(dir, 'index.js'))).length;
+      const baseBytes = (await readFile(join(dir, 'base.js'))).length;
+      // Assess
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'nodejs/node_modules/@circle-core/core/base.js',
+          'nodejs/node_modules/@circle-core/core/base.js.map',
+        ]),
+      );
+      for (const name of ['defineConnector', 'defineSecret', 'createAwsClient', 'ReusedConnection'])
+        expect(typeof base[name], name).toBe('function');
+      for (const name of ['defineRestProvider', 'oauth2ClientCredentials', 'verifyHmacSignature'])
+        expect(base[name], name).toBeUndefined();
+      // Everything base.js exports is the whole core's too, under the same name.
+      expect(Object.keys(whole)).toEqual(expect.arrayContaining(Object.keys(base)));
+      expect(baseBytes).toBeLessThan(wholeBytes * 0.75);
     });
 
     it('keeps the X-Ray tracer in a chunk the entry only imports dynamically', async () => {

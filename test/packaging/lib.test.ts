@@ -5,8 +5,13 @@ import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSizeTable } from '../../scripts/lib/artifacts.ts';
 import { OFFLINE_ACCOUNT_ID, startAwsStandIn } from '../../scripts/lib/aws-stand-in.ts';
-import { unresolvableImports, zodCompileUses } from '../../scripts/lib/bundle.ts';
-import { deployableNames, discoverFunctions } from '../../scripts/lib/functions.ts';
+import {
+  CORE_BASE_ENTRY,
+  coreEntryFor,
+  unresolvableImports,
+  zodCompileUses,
+} from '../../scripts/lib/bundle.ts';
+import { deployableNames, discoverFunctions, type FunctionSource } from '../../scripts/lib/functions.ts';
 import { offlineEnvironment } from '../../scripts/lib/serverless.ts';
 import { listZip, writeZip } from '../../scripts/lib/zip.ts';
 
@@ -157,6 +162,54 @@ describe('Function: writeZip', () => {
       { path: 'a.txt', size: 5 },
       { path: 'z/b.txt', size: 11 },
     ]);
+  });
+});
+
+describe('Function: coreEntryFor', () => {
+  const repository = join(import.meta.dirname, '..', '..');
+  /** A connector folder whose index.ts is `source`, as discoverFunctions would describe it. */
+  async function connector(name: string, source: string): Promise<FunctionSource> {
+    const dir = join(scratch, 'core-entry', name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'index.ts'), source);
+    return { name, dir, entry: join(dir, 'index.ts') } as FunctionSource;
+  }
+
+  it('answers base.js when every core import is in base.ts, the whole core otherwise', async () => {
+    // Prepare
+    const database = await connector(
+      'db',
+      "import { defineConnector, ReusedConnection } from '@circle-core/core';\nexport const connector = defineConnector({} as never);\nexport const pool = ReusedConnection;\n",
+    );
+    const rest = await connector(
+      'rest',
+      "import { defineConnector, defineRestProvider } from '@circle-core/core';\nimport type { Secret } from '@circle-core/core';\nexport const connector = defineConnector({} as never);\nexport const provider = defineRestProvider;\nexport type S = Secret;\n",
+    );
+    // Act
+    const [forDatabase, forRest] = await Promise.all([
+      coreEntryFor(database, repository),
+      coreEntryFor(rest, repository),
+    ]);
+    // Assess
+    expect(forDatabase).toBe(CORE_BASE_ENTRY);
+    expect(forRest).toBe('@circle-core/core');
+  });
+
+  it('answers the whole core for a checkout without base.ts, and fails on any other build error', async () => {
+    // Prepare
+    const database = await connector(
+      'db-old',
+      "import { defineConnector } from '@circle-core/core';\nexport const connector = defineConnector({} as never);\n",
+    );
+    const broken = await connector(
+      'broken',
+      "import { defineConnector } from '@circle-core/core';\nexport const = ;\n",
+    );
+    // Act
+    const forOldCheckout = await coreEntryFor(database, join(scratch, 'core-entry'));
+    // Assess
+    expect(forOldCheckout).toBe('@circle-core/core');
+    await expect(coreEntryFor(broken, repository)).rejects.toThrow(/Expected identifier/);
   });
 });
 

@@ -40,9 +40,14 @@ export interface CoreBuild {
   readonly core: string;
   readonly coreSecret: string;
   /** Sizes of the layer's parts, in bytes. */
-  /** JavaScript bytes: the core; zod's index.js (what a cold start loads); zod's json-schema.js (on first use). */
+  /**
+   * JavaScript bytes: the core (every file); its two entries, of which a function loads one (`base.js`, 0 in
+   * a layer from before it); zod's index.js (what a cold start loads); zod's json-schema.js (on first use).
+   */
   readonly sizes: {
     readonly coreJs: number;
+    readonly coreIndexJs: number;
+    readonly coreBaseJs: number;
     readonly zodJs: number;
     readonly zodJsonSchemaJs: number;
     readonly layerZip: number;
@@ -128,11 +133,23 @@ async function buildCore(root: string, sourceRoot: string, dir: string): Promise
   // The runtime's SDK, as Lambda provides it to functions and layers (the repository's copy).
   await symlink(join(root, 'node_modules', '@aws-sdk'), join(modules, '@aws-sdk'), 'dir');
   const [core, coreSecret] = await Promise.all([
-    bundleFunction(benchFunction('core', join(VARIANTS_DIR, 'core')), root, dir),
-    bundleFunction(benchFunction('core-secret', join(VARIANTS_DIR, 'core-secret')), root, dir),
+    bundleFunction(benchFunction('core', join(VARIANTS_DIR, 'core')), root, dir, 'handler', sourceRoot),
+    bundleFunction(
+      benchFunction('core-secret', join(VARIANTS_DIR, 'core-secret')),
+      root,
+      dir,
+      'handler',
+      sourceRoot,
+    ),
   ]);
-  const [coreJs, zodAllJs, zodJs, layerZip] = await Promise.all([
-    jsBytes(join(layerModules, '@circle-core', 'core')),
+  const coreDir = join(layerModules, '@circle-core', 'core');
+  const [coreJs, coreIndexJs, coreBaseJs, zodAllJs, zodJs, layerZip] = await Promise.all([
+    jsBytes(coreDir),
+    stat(join(coreDir, 'index.js')).then((file) => file.size),
+    stat(join(coreDir, 'base.js')).then(
+      (file) => file.size,
+      () => 0,
+    ),
     jsBytes(join(layerModules, 'zod')),
     stat(join(layerModules, 'zod', 'index.js')).then((file) => file.size),
     zipBytes(layerDir, join(dir, 'layer.zip')),
@@ -145,7 +162,7 @@ async function buildCore(root: string, sourceRoot: string, dir: string): Promise
     layerDir,
     core,
     coreSecret,
-    sizes: { coreJs, zodJs, zodJsonSchemaJs: zodAllJs - zodJs, layerZip },
+    sizes: { coreJs, coreIndexJs, coreBaseJs, zodJs, zodJsonSchemaJs: zodAllJs - zodJs, layerZip },
     staticImports: staticImports(entry),
     zodLocales: Object.keys(zod.locales ?? {}),
   };

@@ -604,7 +604,8 @@ function coldFindings(r: BenchResults): string[] {
     `Cold start without a secret: the core costs ${ms(coreInit)} ms over the floor (${ms(cold['core']?.cpu_over_floor_ms)} ms ` +
       `of CPU) against ${ms(rawInit)} ms raw (${ms(cold['raw-http']?.cpu_over_floor_ms)} ms of CPU). ` +
       `The layer's core is ${size('layer: @circle-core/core')} KiB and its zod ${size('layer: zod')} KiB of ` +
-      `JavaScript (${zodNote}) against ${size('variant: raw-http')} KiB for the whole raw bundle.${eager}`,
+      `JavaScript (${zodNote}) against ${size('variant: raw-http')} KiB for the whole raw bundle.${eager}` +
+      coreEntries(size),
     `With one secret fetched during init the core costs ${ms(coreSecret)} ms over the floor against ` +
       `${ms(rawSecret)} ms raw: the raw handler loads and builds the SDK's Secrets Manager client, as a ` +
       "hand-written function would; the core reads the secret with one request it signs itself (Lambda's " +
@@ -706,4 +707,15 @@ export function renderMarkdown(r: BenchResults): string {
     'builds its functions with its own scripts and cold-starts them in the same rounds.',
     '',
   ].join('\n');
+}
+
+/** What a function loads of the core: one of its two entries (a layer from before base.js has one). */
+function coreEntries(size: (artifact: string) => string): string {
+  const base = size('layer: @circle-core/core base.js');
+  if (base === '') return '';
+  return (
+    ` A function loads one of the core's two entries: index.js (${size('layer: @circle-core/core index.js')} KiB), ` +
+    `or base.js (${base} KiB, without the REST, auth, event-receiving, webhook and coordination kits) when it ` +
+    'uses none of those: the core variant here, and most connectors without an HTTP provider.'
+  );
 }
