@@ -42,7 +42,7 @@ function usesAwsSdk(fn: FunctionSource | undefined): boolean {
 /**
  * Which entry of the core a connector loads (layers/core/src/base.ts; `coreEntryFor` decides from its
  * imports): those without an HTTP provider get base.js, those using the REST, auth, event-receiving,
- * coordination or JSON Schema kits the whole core. Pinned for a few on each side; every function loads
+ * or coordination kits the whole core. Pinned for a few on each side; every function loads
  * exactly one of the two.
  */
 const BASE_ENTRY = new Set(['mysql', 'postgres', 'redis', 's3', 'sqs']);

@@ -1,9 +1,9 @@
 /**
  * The layer's second entry, `@circle-core/core/base.js`: the core without the kits only HTTP-API providers
  * and event receivers use (REST providers and pagination, auth schemes, event receiving, webhook
- * verification, coordination, JSON Schema conversion). It keeps what every connector runs on (the handler
- * wiring, config, errors, context, secrets, observability, idempotency, outbound HTTP) and the kits of the
- * connectors without an HTTP provider: AWS, reused connections, brokers.
+ * verification, coordination). It keeps what every connector runs on (the handler wiring, config, errors,
+ * context, secrets, observability, idempotency, outbound HTTP, JSON Schema conversion, itself loaded on
+ * first use) and the kits of the connectors without an HTTP provider: AWS, reused connections, brokers.
  *
  * Nothing imports this file by name. The function bundler points a function at it when every core export
  * the function uses is here (`scripts/lib/bundle.ts`, `coreEntryFor`), so a database, AWS or broker
@@ -21,5 +21,6 @@ export * from './errors.ts';
 export * from './http/index.ts';
 export * from './idempotency.ts';
 export * from './json.ts';
+export * from './json-schema.ts';
 export * from './observability.ts';
 export * from './secrets.ts';
