@@ -5,8 +5,8 @@
  * context, secrets, observability, idempotency, outbound HTTP, JSON Schema conversion, itself loaded on
  * first use) and the kits of the connectors without an HTTP provider: AWS, reused connections, brokers.
  *
- * Nothing imports this file by name. The function bundler points a function at it when every core export
- * the function uses is here (`scripts/lib/bundle.ts`, `coreEntryFor`), so a database, AWS or broker
+ * No source imports it: the function bundler points a built function at it when every core export the
+ * function uses is here (`scripts/lib/bundle.ts`, `coreEntryFor`), so a database, AWS or broker
  * connector parses about a third less of the core at every cold start. A function loads one entry or the
  * other, never both: each is a whole copy of the core's state (the invocation scope, the secret cache).
  */
