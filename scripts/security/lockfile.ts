@@ -4,7 +4,8 @@
  * entry without a hash or without a URL, so this module also requires the hash of every installed entry,
  * and requires the project `.npmrc` to pin the registry: npm leaves `resolved` out of registry entries when
  * `omit-lockfile-registry-resolved` is set (it is on the machines this repository is built on), and such an
- * entry is fetched from whatever registry npm is configured with.
+ * entry is fetched from whatever registry npm is configured with. A workspace's entry must record the version
+ * its own package.json declares: a stale one means the lockfile was not regenerated after a release.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,6 +37,23 @@ function lintFindings(output: string): string[] {
         // lockfile-lint keys entries `name@version-<sha1 of the entry>`: the name and version are enough.
         .replace(/(@\d[^\s;]*?)-[0-9a-f]{40}\b/, '$1'),
     );
+}
+
+/** Workspaces (entries outside node_modules, the root aside) whose recorded version is not their package.json's. */
+async function staleWorkspaces(project: string, packages: Record<string, LockEntry>): Promise<string[]> {
+  const findings: string[] = [];
+  for (const [path, entry] of Object.entries(packages)) {
+    if (path === '' || path.includes('node_modules/')) continue;
+    const manifest = await readFile(join(project, path, 'package.json'), 'utf8').catch(() => undefined);
+    if (manifest === undefined) continue; // npm ci names a missing workspace itself
+    const declared = (JSON.parse(manifest) as { version?: string }).version;
+    if (declared !== entry.version) {
+      findings.push(
+        `${path}: package-lock.json records version ${entry.version}, its package.json ${declared} (npm install --package-lock-only)`,
+      );
+    }
+  }
+  return findings;
 }
 
 /** Lines of `.npmrc` that set a registry, with the value. */
@@ -92,6 +110,7 @@ export async function lockfileFindings(
   for (const [path, entry] of installed) {
     if (entry.integrity === undefined) findings.push(`${path}@${entry.version}: no integrity hash`);
   }
+  findings.push(...(await staleWorkspaces(project, lock.packages ?? {})));
   const npmrc = await readFile(join(project, '.npmrc'), 'utf8').catch(() => '');
   const settings = registrySettings(npmrc);
   if (

@@ -25,11 +25,18 @@ function lockfile(entries: Record<string, Record<string, unknown>>): string {
 
 let scratch: string;
 
-async function project(name: string, lock: string, npmrc: string): Promise<string> {
+/** A project with the lockfile, `.npmrc` and, when given, the workspace `lib` at that version. */
+async function project(name: string, lock: string, npmrc: string, libVersion?: string): Promise<string> {
   const dir = join(scratch, name);
-  await mkdir(dir, { recursive: true });
+  await mkdir(join(dir, 'lib'), { recursive: true });
   await writeFile(join(dir, 'package-lock.json'), lock);
   await writeFile(join(dir, '.npmrc'), npmrc);
+  if (libVersion !== undefined) {
+    await writeFile(
+      join(dir, 'lib', 'package.json'),
+      JSON.stringify({ name: '@fixture/lib', version: libVersion }),
+    );
+  }
   return dir;
 }
 
@@ -57,6 +64,7 @@ describe('Security check: lockfile', () => {
         'node_modules/bundler/node_modules/inside': { version: '1.0.0', inBundle: true },
       }),
       `legacy-peer-deps=true\n${PIN}`,
+      '1.0.0',
     );
     // Act
     const { status, output } = await runSecurity('lockfile', dir);
@@ -107,6 +115,18 @@ describe('Security check: lockfile', () => {
     );
     expect(output).toContain(
       '- .npmrc sets @corp:registry=https://npm.corp.example/: only https://registry.npmjs.org/',
+    );
+  });
+
+  it('fails the build when a workspace is released but the lockfile still records its old version', async () => {
+    // Prepare
+    const dir = await project('stale', lockfile({}), PIN, '1.1.0');
+    // Act
+    const { status, output } = await runSecurity('lockfile', dir);
+    // Assess
+    expect(status).toBe(1);
+    expect(output).toContain(
+      '- lib: package-lock.json records version 1.0.0, its package.json 1.1.0 (npm install --package-lock-only)',
     );
   });
 });
