@@ -462,6 +462,26 @@ describe('Connector: oidc', () => {
       expect(ok).toMatchObject({ subject: 'user-jenny', claims: { name: 'Jenny Rosen' } });
       expect(refused.statusCode).toBe(400);
     });
+
+    it.each([
+      ['a line break', 'abc\r\nx-injected: 1'],
+      ['a letter beyond Latin-1', 'tok\u20acen'],
+    ])(
+      'answers 400 for an access token with %s, naming the header and not the token',
+      async (_what, accessToken) => {
+        // Act
+        const response = await call('get-userinfo', { accessToken });
+
+        // Assess
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)).toMatchObject({
+          code: 'validation_error',
+          detail: expect.stringContaining('authorization header has a character HTTP cannot carry'),
+        });
+        expect(response.body).not.toContain('abc');
+        expect(logs.text()).not.toContain('x-injected');
+      },
+    );
   });
 
   describe('Operation: describe-issuer, health and the keys endpoint failing', () => {

@@ -691,6 +691,41 @@ describe('Class: HttpClient', () => {
       });
     });
 
+    it.each([
+      ['a letter beyond Latin-1', { 'If-None-Exist': 'family=\u0141ukasiewicz' }, 'if-none-exist'],
+      ['a line break', { authorization: 'Bearer abc\r\nx-injected: 1' }, 'authorization'],
+      ['a control character', { 'x-note': 'a\u0000b' }, 'x-note'],
+    ])(
+      "refuses a header value with %s as the caller's mistake, sending nothing",
+      async (_what, headers, name) => {
+        // Act
+        const failure = client().request({ method: 'POST', path: '/x', headers, maxAttempts: 3 });
+
+        // Assess
+        await expect(failure).rejects.toMatchObject({
+          name: 'ValidationError',
+          status: 400,
+          message: `The Acme request's ${name} header has a character HTTP cannot carry (a line break, another control character or a letter beyond Latin-1)`,
+        });
+        await expect(failure).rejects.not.toHaveProperty('message', expect.stringContaining('abc'));
+        expect(server.requests).toHaveLength(0);
+      },
+    );
+
+    it('refuses a header name that is not an HTTP token, and sends a Latin-1 value as it is', async () => {
+      // Act & Assess
+      await expect(
+        client().request({ method: 'GET', path: '/x', headers: { 'bad name': 'x' } }),
+      ).rejects.toMatchObject({
+        name: 'ValidationError',
+        message: 'The Acme request has a header name HTTP cannot carry',
+      });
+      await expect(
+        client().request({ method: 'GET', path: '/x', headers: { 'x-note': 'caf\u00e9\tok' } }),
+      ).resolves.toMatchObject({ status: 200 });
+      expect(server.requests).toHaveLength(1);
+    });
+
     it('rejects an invalid per-request maxAttempts', async () => {
       // Act & Assess
       await expect(client().request({ method: 'GET', maxAttempts: 0 })).rejects.toBeInstanceOf(

@@ -89,6 +89,34 @@ function lowerCaseKeys(headers: Record<string, string> | undefined): Record<stri
   return lowered;
 }
 
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What a header value may not hold, as node:http refuses it: controls but tab, and anything past Latin-1. */
+const NOT_IN_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * The request's own headers, named in lower case; one HTTP cannot carry is the caller's mistake (a header
+ * value is usually built from input: a token, a conditional query), refused before anything is sent
+ * rather than failing inside node:http as an internal error. The message names the header, never the value.
+ */
+function requestHeaders(
+  provider: string,
+  headers: Record<string, string> | undefined,
+): Record<string, string> {
+  const lowered = lowerCaseKeys(headers);
+  for (const [name, value] of Object.entries(lowered)) {
+    if (!HEADER_NAME.test(name)) {
+      throw new ValidationError(`The ${provider} request has a header name HTTP cannot carry`);
+    }
+    if (NOT_IN_HEADER_VALUE.test(value)) {
+      throw new ValidationError(
+        `The ${provider} request's ${name} header has a character HTTP cannot carry (a line break, another control character or a letter beyond Latin-1)`,
+      );
+    }
+  }
+  return lowered;
+}
+
 function lowerCaseNames(limits: RateLimitHeaders): RateLimitHeaders {
   const named: RateLimitHeaders = { ...limits };
   for (const key of ['retryAfter', 'remaining', 'reset'] as const) {
@@ -357,7 +385,7 @@ export class HttpClient {
     for (const [name, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.append(name, String(value));
     }
-    const headers = { ...this.#settings.headers, ...lowerCaseKeys(request.headers) };
+    const headers = { ...this.#settings.headers, ...requestHeaders(provider, request.headers) };
     const correlationId = currentCorrelationId();
     if (correlationId !== undefined) headers['x-correlation-id'] ??= correlationId;
     let body: Buffer | undefined;
