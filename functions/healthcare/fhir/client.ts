@@ -49,10 +49,15 @@ export const fhirApi = defineRestProvider({
   inspect: inspectFhirResponse,
 });
 
-/** The strings a request carried (resource elements, search values): redacted from any failure's text. */
+/**
+ * The strings a request carried (resource elements, search values): redacted from any failure's text. A
+ * whole value of two characters counts (family names such as Wu, Li or Ng); the pieces a value splits into
+ * need three, or every "is" and "to" of a free-text note would be cut from the server's diagnostics.
+ */
 function sentStrings(value: unknown, into = new Set<string>()): Set<string> {
   if (typeof value === 'string') {
-    for (const part of [value, ...value.split(/[=&|,\s]+/)]) if (part.length >= 3) into.add(part);
+    if (value.length >= 2) into.add(value);
+    for (const part of value.split(/[=&|,\s]+/)) if (part.length >= 3) into.add(part);
   } else if (Array.isArray(value)) for (const item of value) sentStrings(item, into);
   else if (typeof value === 'object' && value !== null) {
     for (const [key, item] of Object.entries(value)) if (key !== 'resourceType') sentStrings(item, into);
@@ -95,7 +100,25 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 const versionOf = (etag: string | undefined): string | undefined =>
   /^(?:W\/)?"([^"]+)"$/.exec(etag ?? '')?.[1];
 
-const encode = encodeURIComponent;
+/**
+ * An id as one URL path segment. `.` and `..` match FHIR's id pattern, but a URL drops or climbs them:
+ * `Patient/..` would reach the server's base. Refused, naming the field.
+ */
+function segment(id: string, pointer: string): string {
+  if (id === '.' || id === '..') {
+    const message = '"." and ".." cannot name a resource in a URL';
+    throw new ValidationError(`Invalid input: ${pointer}: ${message}`, [{ pointer, message }]);
+  }
+  return encodeURIComponent(id);
+}
+
+/**
+ * A search query carried in a header (`If-None-Exist`): what a header cannot hold (a space, a control
+ * character, a letter beyond ASCII) percent-encoded, as it would be in a URL's query, which is how the
+ * server reads it. `family=Łukasiewicz` goes as `family=%C5%81ukasiewicz`.
+ */
+const headerQuery = (query: string): string =>
+  query.toWellFormed().replace(/[^\x21-\x7e]/gu, (char) => encodeURIComponent(char));
 
 /** A search's query string: repeated names for lists, `_count` and `_sort` from their fields. */
 function queryOf(params: SearchResourcesInput['params'], extra: Record<string, string | undefined>): string {
@@ -129,12 +152,12 @@ export class FhirApi {
   }
 
   async readResource(input: ReadResourceInput): Promise<ResourceOutput> {
-    const path = `${input.resourceType}/${encode(input.id)}`;
+    const path = `${input.resourceType}/${segment(input.id, '/id')}`;
     return this.#resource(await this.#send('GET', path, { notFound: `${input.resourceType}/${input.id}` }));
   }
 
   async readResourceVersion(input: ReadResourceVersionInput): Promise<ResourceOutput> {
-    const path = `${input.resourceType}/${encode(input.id)}/_history/${encode(input.versionId)}`;
+    const path = `${input.resourceType}/${segment(input.id, '/id')}/_history/${segment(input.versionId, '/versionId')}`;
     const subject = `${input.resourceType}/${input.id} version ${input.versionId}`;
     return this.#resource(await this.#send('GET', path, { notFound: subject }));
   }
@@ -155,13 +178,13 @@ export class FhirApi {
       throw new NotSupportedError(`This FHIR server does not offer $everything on ${input.resourceType}`);
     }
     const query = queryOf({}, { _since: input.since, _count: input.count?.toString() });
-    const path = `${input.resourceType}/${encode(input.id)}/$everything${query === '' ? '' : `?${query}`}`;
+    const path = `${input.resourceType}/${segment(input.id, '/id')}/$everything${query === '' ? '' : `?${query}`}`;
     return this.#page(await this.#send('GET', path, { notFound: `${input.resourceType}/${input.id}` }));
   }
 
   async createResource(input: CreateResourceInput): Promise<WriteOutput> {
     const headers: Record<string, string> = { prefer: 'return=representation' };
-    if (input.ifNoneExist !== undefined) headers['if-none-exist'] = input.ifNoneExist;
+    if (input.ifNoneExist !== undefined) headers['if-none-exist'] = headerQuery(input.ifNoneExist);
     const answer = await this.#send(
       'POST',
       String(input.resource.resourceType),
@@ -180,7 +203,7 @@ export class FhirApi {
     }
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (input.ifMatch !== undefined) headers['if-match'] = `W/"${input.ifMatch}"`;
-    const path = `${resource.resourceType}/${encode(resource.id)}`;
+    const path = `${resource.resourceType}/${segment(resource.id, '/resource/id')}`;
     const answer = await this.#send('PUT', path, { json: resource, headers }, input);
     return this.#written(answer, answer.status === 201);
   }

@@ -4,7 +4,7 @@
  * conditional headers, OperationOutcome mapping, the failure paths every connector must survive, and PHI
  * kept out of every log line and error.
  */
-import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
+import { configureSecrets, resetCircuitBreakers, ValidationError } from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -20,6 +20,7 @@ import {
 } from '../../../scripts/local/sandboxes/fhir.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { redactSent } from './client.ts';
 
 const TOKEN_SECRET = 'test/fhir/credentials';
 const ROTATED_TOKEN = 'fhir-rotated-token';
@@ -144,6 +145,35 @@ describe('Connector: fhir', () => {
       expect(parsed(badId)['errors']).toEqual([expect.objectContaining({ pointer: '/id' })]);
       expect(parsed(badType)['errors']).toEqual([expect.objectContaining({ pointer: '/resourceType' })]);
       expect(fake.log).toEqual([]);
+    });
+
+    it('refuses "." and ".." as ids (a URL would climb out of the resource) with a 400 naming the field', async () => {
+      // Act
+      const read = await call('read-resource', { resourceType: 'Patient', id: '..' });
+      const vread = await call('read-resource-version', {
+        resourceType: 'Patient',
+        id: 'pat-1',
+        versionId: '.',
+      });
+      const update = await call('update-resource', { resource: { resourceType: 'Patient', id: '..' } });
+      const everything = await call('get-everything', { resourceType: 'Patient', id: '..' });
+
+      // Assess
+      const answers = [read, vread, update, everything].map((answer) => ({
+        status: answer.statusCode,
+        errors: parsed(answer)['errors'],
+      }));
+      const refused = (pointer: string) => ({
+        status: 400,
+        errors: [{ pointer, message: '"." and ".." cannot name a resource in a URL' }],
+      });
+      expect(answers).toEqual([
+        refused('/id'),
+        refused('/versionId'),
+        refused('/resource/id'),
+        refused('/id'),
+      ]);
+      expect(fake.log.filter((entry) => entry.path !== '/fhir/metadata')).toEqual([]);
     });
   });
 
@@ -273,6 +303,23 @@ describe('Connector: fhir', () => {
         ifNoneExist,
       ]);
       expect(fake.logFor('create')[0]?.headers['content-type']).toContain('application/fhir+json');
+    });
+
+    it('sends an ifNoneExist with letters beyond ASCII percent-encoded, as in a URL, and the server matches it', async () => {
+      // Act
+      const resource = { resourceType: 'Patient', name: [{ family: '\u0141ukasiewicz', given: ['Jan'] }] };
+      const ifNoneExist = 'family=\u0141ukasiewicz&given=Jan';
+      const first = await call('create-resource', { resource, ifNoneExist });
+      const second = await call('create-resource', { resource, ifNoneExist });
+
+      // Assess
+      expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+      expect(parsed(first)).toMatchObject({ created: true });
+      expect(parsed(second)).toMatchObject({ created: false, resource: { id: resourceOf(first)['id'] } });
+      expect(fake.logFor('create').map((entry) => entry.headers['if-none-exist'])).toEqual([
+        'family=%C5%81ukasiewicz&given=Jan',
+        'family=%C5%81ukasiewicz&given=Jan',
+      ]);
     });
 
     it('answers 409 when ifNoneExist matches several resources', async () => {
@@ -704,6 +751,21 @@ describe('Connector: fhir', () => {
         expect(logged).not.toContain(value);
         expect(errors).not.toContain(value);
       }
+    });
+
+    it('redacts two-letter names the request sent (Wu, Al) as whole words, and keeps the words around them', () => {
+      // Prepare
+      const error = new ValidationError(
+        'FHIR server answered HTTP 400: family name Wu given Al is not allowed',
+      );
+
+      // Act
+      redactSent(error, { resource: { resourceType: 'Patient', name: [{ family: 'Wu', given: ['Al'] }] } });
+
+      // Assess
+      expect(error.message).toBe(
+        'FHIR server answered HTTP 400: family name [redacted] given [redacted] is not allowed',
+      );
     });
   });
 

@@ -31,7 +31,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'fhir',
-  version: '1.0.0',
+  version: '1.0.1',
   config: FhirConfig,
   setup: {
     secrets: (config) => ({ credentials: config.FHIR_CREDENTIALS_SECRET }),

@@ -46,7 +46,7 @@ export const threatModel = defineThreatModel({
         threat:
           "PHI (names, identifiers, birth dates) leaks into logs or error messages, for example when the server's OperationOutcome diagnostics quote the resource.",
         control:
-          "Inputs and resources are never logged; every string a request sent is redacted from a failure's message and diagnostics; a model mismatch names fields, never values; a marker test searches every log line and error for a patient's name, MRN, birth date and phone.",
+          "Inputs and resources are never logged; every string of two characters or more a request sent is redacted from a failure's message and diagnostics; a model mismatch names fields, never values; a marker test searches every log line and error for a patient's name, MRN, birth date and phone.",
       },
       {
         threat:
