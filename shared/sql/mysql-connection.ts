@@ -108,15 +108,20 @@ function executeOne(
     };
     connection.on('error', lost);
     let header = false;
+    // mysql2 announces a result without rows (an OK packet: affected rows, warnings) by a 'fields' event
+    // without fields just before its 'result'. Its class name would tell it too, but not once minified.
+    let headerNext = false;
     let bigints = new Set<string>();
     const command = connection.execute({ sql, values: [...params], timeout: timeoutMs });
     command.on('fields', (fields: FieldPacket[] | undefined, index = 0) => {
+      if (fields === undefined) headerNext = true;
       if (index !== 0 || fields === undefined) return;
       outcome.fields = fields;
       bigints = new Set(fields.filter((field) => field.columnType === LONGLONG).map((field) => field.name));
     });
     command.on('result', (row: Record<string, unknown>, index = 0) => {
-      if (row.constructor.name === 'ResultSetHeader') {
+      if (headerNext) {
+        headerNext = false;
         // A statement without a result set; a CALL ends its result sets with one too.
         if (!header && outcome.fields.length === 0) outcome.rowCount = Number(row['affectedRows'] ?? 0);
         outcome.warnings = Number(row['warningStatus'] ?? 0);

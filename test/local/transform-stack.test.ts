@@ -1,9 +1,11 @@
 /**
- * Data Transform's load-postgres on the running local stack (`npm start -- --only transform,s3,postgres`),
+ * Data Transform's load-postgres on the running local stack (`npm start -- --only transform,s3,postgres,mysql`),
  * as its README runs it: the CSV put in the local S3 store with the S3 connector, the table made with the
  * postgres connector, and the rows copied with `COPY ... FROM STDIN` into the stack's embedded PGlite
  * (served with COPY by scripts/local/stores/pglite-copy.ts). Checks the rows, a rerun loading nothing, and a
- * part whose COPY PostgreSQL refuses rolling back alone with its manifest row.
+ * part whose COPY PostgreSQL refuses rolling back alone with its manifest row. Then load-mysql and the mysql
+ * connector against the machine's MariaDB, where the counts come from MySQL's OK packets as the built
+ * (minified) functions read them.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +36,7 @@ async function sql(text: string, params: unknown[] = []): Promise<unknown[]> {
 }
 
 beforeAll(async () => {
-  stack = await startStackProcess({}, ['--only', 'transform,s3,postgres']);
+  stack = await startStackProcess({}, ['--only', 'transform,s3,postgres,mysql']);
 }, 300_000);
 
 afterAll(async () => {
@@ -204,5 +206,61 @@ describe('Local stack: load-postgres into the embedded PGlite', { timeout: 60_00
     expect(unreadable.body['errors']).toEqual([
       { pointer: '/outputSchema/jsonSchema', message: expect.any(String) },
     ]);
+  });
+});
+
+describe('Local stack: load-mysql and the mysql connector into MariaDB', { timeout: 60_000 }, () => {
+  it('counts what MySQL stored: a DDL statement, inserted and skipped rows, a load and its manifest', async () => {
+    // Prepare
+    const table = `orders_stack_${randomUUID().slice(0, 8)}`;
+    const key = `incoming/${table}.csv`;
+    const created = await post('/mysql/query', {
+      sql: `create table ${table} (order_id varchar(16) primary key, customer varchar(32), total_cents int, currency char(3))`,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    try {
+      const rows = ['a', 'b', 'c'].map((id) => ({
+        order_id: id,
+        customer: 'Ada',
+        total_cents: 1,
+        currency: 'EUR',
+      }));
+      await post('/s3/put-object', {
+        key,
+        body: 'id,customer,total,currency\n1,Ada,12.5,EUR\n2,Grace,3,USD\n4,"Lin, Jr.",0.99,EUR\n',
+      });
+
+      // Act
+      const inserted = await post('/mysql/insert-rows', { table, rows });
+      const duplicate = await post('/mysql/insert-rows', {
+        table,
+        rows: [{ order_id: 'a', customer: 'dup', total_cents: 9, currency: 'EUR' }],
+        onConflict: 'ignore',
+      });
+      const load = await post('/transform/load-mysql', {
+        source: { key },
+        table,
+        expression:
+          '{ "order_id": id, "customer": customer, "total_cents": $round($number(total) * 100), "currency": currency }',
+        partRecords: 2,
+      });
+
+      // Assess
+      expect(created.body).toMatchObject({ rows: [], rowCount: 0 });
+      expect(inserted.body).toEqual({ inserted: 3, batches: 1 });
+      expect(duplicate.body).toEqual({ inserted: 0, batches: 1 });
+      expect(load.status, JSON.stringify(load.body)).toBe(200);
+      expect(load.body).toMatchObject({ done: true, partsLoaded: 2, rowsLoaded: 3, read: 3 });
+      const manifest = load.body['manifest'] as { key: string };
+      const object = await post('/s3/get-object', { key: manifest.key });
+      expect(JSON.parse(String(object.body['body']))).toMatchObject({
+        rows: 3,
+        parts: [{ rows: 2 }, { rows: 1 }],
+      });
+      const counted = await post('/mysql/query', { sql: `select count(*) as n from ${table}` });
+      expect(counted.body).toMatchObject({ rows: [{ n: '6' }] }); // count(*) is a BIGINT: a string
+    } finally {
+      await post('/mysql/query', { sql: `drop table ${table}` });
+    }
   });
 });

@@ -29,7 +29,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'transform',
-  version: '1.4.0',
+  version: '1.4.1',
   config: TransformConfig,
   setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
   operations: (op) => ({

@@ -27,6 +27,14 @@ out.push(await call('query', { sql: 'create table \`' + db + '\`.texts (id int p
 out.push(await call('insert-rows', { schema: db, table: 'texts', rows: [{ id: 1, mb3: 'Grüße €', mb4: 'emoji 😀', raw: 'hi' }] }));
 out.push(await call('query', { sql: 'select mb3, mb4, raw, @@character_set_results as results from \`' + db + '\`.texts where id = ?', params: [1] }));
 out.push(await call('describe-table', { schema: db, table: 'texts' }));
+const failure = (promise) => promise.then((value) => ({ value }), (error) => ({ error: error.name, status: error.status }));
+// Statements without a result set (DDL, DML) and the counts and warnings their OK packets carry.
+out.push(await call('query', { sql: 'create table \`' + db + '\`.orders (id int primary key, customer varchar(8), total decimal(8,2))' }));
+out.push(await call('insert-rows', { schema: db, table: 'orders', rows: [{ id: 7, customer: 'c-7', total: '1.00' }, { id: 8, customer: 'c-8', total: '2.00' }, { id: 9, customer: 'c-9', total: '3.00' }] }));
+out.push(await call('insert-rows', { schema: db, table: 'orders', rows: [{ id: 7, customer: 'dup', total: '9.00' }], onConflict: 'ignore' }));
+out.push(await failure(call('insert-rows', { schema: db, table: 'orders', rows: [{ id: 20, customer: 'far-too-long-a-name', total: '4.00' }], onConflict: 'ignore' })));
+out.push(await call('execute', { statements: [{ sql: 'update \`' + db + '\`.orders set total = total + ? where id = ?', params: [1, 7] }] }));
+out.push(await call('query', { sql: 'select id, total from \`' + db + '\`.orders order by id' }));
 process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n');
 process.exit(0);
 `;
@@ -65,8 +73,9 @@ describe('Bundle: mysql as Lambda runs it', () => {
       timeout: 30_000,
     });
     const line = stdout.split('\n').find((text) => text.startsWith('RESULT ')) ?? 'RESULT null';
-    const [, inserted, queried, described] = JSON.parse(line.slice('RESULT '.length));
+    const [created, inserted, queried, described, ...counted] = JSON.parse(line.slice('RESULT '.length));
     // Assess
+    expect(created).toMatchObject({ rows: [], rowCount: 0 });
     expect(inserted).toEqual({ inserted: 1, batches: 1 });
     expect(queried.rows).toEqual([
       { mb3: 'Grüße €', mb4: 'emoji 😀', raw: Buffer.from('hi').toString('base64'), results: 'utf8mb4' },
@@ -76,6 +85,18 @@ describe('Bundle: mysql as Lambda runs it', () => {
       'varchar(20)',
       'varchar(20)',
       'varbinary(8)',
+    ]);
+    // Minified, mysql2's classes lose their names: OK packets must still be told from rows.
+    const [ddl, three, duplicate, truncated, updated, stored] = counted;
+    expect(ddl).toMatchObject({ rows: [], rowCount: 0 });
+    expect(three).toEqual({ inserted: 3, batches: 1 });
+    expect(duplicate).toEqual({ inserted: 0, batches: 1 });
+    expect(truncated).toMatchObject({ error: 'ValidationError' });
+    expect(updated.results).toEqual([expect.objectContaining({ rows: [], rowCount: 1 })]);
+    expect(stored.rows).toEqual([
+      { id: 7, total: '2.00' },
+      { id: 8, total: '2.00' },
+      { id: 9, total: '3.00' },
     ]);
     const { readFile } = await import('node:fs/promises');
     const code = await readFile(bundle, 'utf8');
