@@ -7,8 +7,10 @@
  * Table layout: partition key `pk` is the key up to and including its first `/` (the whole key when it
  * has none), sort key `sk` the whole key, so the keys under a prefix with a `/` are one `Query`
  * (`begins_with(sk, :prefix)`) in key order. `v` holds the value as native DynamoDB types (a number is
- * `N`, so `ADD`-style increments work), `ver` a fresh random version token per write, and the TTL
- * attribute (`DYNAMODB_TTL_ATTRIBUTE`, epoch seconds) the expiry. DynamoDB deletes expired items only
+ * `N`, so increments are an UpdateItem), `vint` is `true` when `v` is a safe integer (so an increment's
+ * condition can refuse anything else without writing: a condition expression cannot test a number for
+ * being whole), `ver` a fresh random version token per write, and the TTL attribute
+ * (`DYNAMODB_TTL_ATTRIBUTE`, epoch seconds) the expiry. DynamoDB deletes expired items only
  * within days, so every read, condition and listing treats an expired item as absent.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -82,6 +84,8 @@ const BATCH_BACKOFF = { baseDelayMs: 50, maxDelayMs: 1_000 };
 const MAX_SCANS_PER_PAGE = 20;
 /** What a batch retry must leave of the invocation to be worth starting. */
 const RETRY_RESERVE_MS = 300;
+/** Rounds of an increment whose item keeps changing between its read and its conditional write. */
+const INCREMENT_ATTEMPTS = 5;
 
 const Cursor = z.strictObject({
   m: z.enum(['q', 's']),
@@ -113,6 +117,10 @@ function badCursor(): ValidationError {
     { pointer: '/cursor', message: 'expected the cursor of the previous page of the same prefix' },
   ]);
 }
+
+/** DynamoDB's ConditionalCheckFailedException (as the AWS kit mapped it): nothing was written. */
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConflictError && error.details?.['awsError'] === 'ConditionalCheckFailedException';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -341,11 +349,88 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     return this.#call('Scan', (abortSignal) => this.#doc.send(scan, { abortSignal }));
   }
 
+  /**
+   * One conditional UpdateItem when the item is absent or marked as a safe integer (`vint`) far enough
+   * from ±(2^53 - 1); otherwise the condition fails and nothing is written, and {@link #incrementSlowly}
+   * reads the item to say why (or to count on from an item without the mark, or an expired one).
+   */
   async incrementValue(raw: IncrementValueInput): Promise<IncrementValueOutput> {
     const input = parseInput(IncrementValueInput, raw);
-    const version = newVersion();
     const ttl = input.ttlSeconds === undefined ? undefined : expiryOf(input.ttlSeconds);
-    const now = nowSeconds();
+    const fast = await this.#add(input.key, input.by, ttl, undefined);
+    return fast ?? this.#incrementSlowly(input.key, input.by, ttl);
+  }
+
+  /**
+   * After the fast path's condition failed: reads the item and refuses (409) a value that is not a number,
+   * not an integer or too close to ±(2^53 - 1), writing nothing; replaces an expired item; adds to an
+   * integer without the `vint` mark (written before 1.0.1) only if its version is still the one read. A
+   * write that finds the item changed starts again with the fast path, a bounded number of times.
+   */
+  async #incrementSlowly(key: string, by: number, ttl: number | undefined): Promise<IncrementValueOutput> {
+    for (let attempt = 1; attempt <= INCREMENT_ATTEMPTS; attempt += 1) {
+      if (attempt > 1) {
+        const fast = await this.#add(key, by, ttl, undefined);
+        if (fast !== undefined) return fast;
+      }
+      const { Item: item } = await this.#call('GetItem', (abortSignal) =>
+        this.#doc.send(
+          new GetCommand({ TableName: this.#options.table, Key: keyOf(key), ConsistentRead: true }),
+          { abortSignal },
+        ),
+      );
+      // Deleted since the update: the next attempt creates it.
+      if (item === undefined) continue;
+      const entry = this.#entry(item);
+      if (entry === undefined) {
+        // The item expired but is not swept yet: the counter starts again from `by`, as on a missing key.
+        const version = newVersion();
+        if (await this.#putExpired(key, by, version, ttl)) return { key, value: by, version };
+        continue;
+      }
+      this.#refuseIncrement(entry.value, by);
+      const counted = await this.#add(key, by, ttl, entry.version);
+      if (counted !== undefined) return counted;
+    }
+    throw new ConflictError(
+      `the item in table ${this.#options.table} changed during each of ${INCREMENT_ATTEMPTS} attempts at the increment; try again`,
+    );
+  }
+
+  /** Throws the 409 for a value the increment may not add `by` to; returns for a safe integer result. */
+  #refuseIncrement(value: unknown, by: number): void {
+    const item = `the item in table ${this.#options.table}`;
+    if (typeof value !== 'number') throw new ConflictError(`${item} holds a value that is not a number`);
+    if (!Number.isInteger(value)) {
+      throw new ConflictError(
+        `${item} holds a number that is not an integer (increment-value adds only to integers)`,
+      );
+    }
+    if (!Number.isSafeInteger(value) || Math.abs(value + by) > Number.MAX_SAFE_INTEGER) {
+      throw new ConflictError(
+        `${item} holds an integer the increment would take beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1)`,
+      );
+    }
+  }
+
+  /**
+   * One UpdateItem adding `by`: with `seen`, only while the item's version is `seen` (an integer checked
+   * by the caller); without, only while it is absent or marked a safe integer that stays one. Answers
+   * undefined when the condition failed (nothing written); every other failure throws.
+   */
+  async #add(
+    key: string,
+    by: number,
+    ttl: number | undefined,
+    seen: string | undefined,
+  ): Promise<IncrementValueOutput | undefined> {
+    const version = newVersion();
+    const live = '(attribute_not_exists(#ttl) OR #ttl > :now)';
+    // v + by stays within ±(2^53 - 1): one bound, exact as a double since both are safe integers.
+    const [within, limit] =
+      by >= 0
+        ? ['v <= :limit', Number.MAX_SAFE_INTEGER - by]
+        : ['v >= :limit', -Number.MAX_SAFE_INTEGER - by];
     try {
       const { Attributes: updated } = await this.#call(
         'UpdateItem',
@@ -353,15 +438,20 @@ export class DynamodbKeyValueStore implements KeyValueStore {
           this.#doc.send(
             new UpdateCommand({
               TableName: this.#options.table,
-              Key: keyOf(input.key),
-              UpdateExpression: `SET v = if_not_exists(v, :zero) + :by, ver = :ver${ttl === undefined ? '' : ', #ttl = if_not_exists(#ttl, :exp)'}`,
-              ConditionExpression: 'attribute_not_exists(#ttl) OR #ttl > :now',
+              Key: keyOf(key),
+              UpdateExpression: `SET v = if_not_exists(v, :zero) + :by, ver = :ver, vint = :true${ttl === undefined ? '' : ', #ttl = if_not_exists(#ttl, :exp)'}`,
+              ConditionExpression:
+                seen === undefined
+                  ? `${live} AND (attribute_not_exists(v) OR (vint = :true AND ${within}))`
+                  : `${live} AND ver = :seen`,
               ExpressionAttributeNames: { '#ttl': this.#options.ttlAttribute },
               ExpressionAttributeValues: {
                 ':zero': 0,
-                ':by': input.by,
+                ':by': by,
                 ':ver': version,
-                ':now': now,
+                ':true': true,
+                ':now': nowSeconds(),
+                ...(seen === undefined ? { ':limit': limit } : { ':seen': seen }),
                 ...(ttl === undefined ? {} : { ':exp': ttl }),
               },
               ReturnValues: 'UPDATED_NEW',
@@ -373,12 +463,10 @@ export class DynamodbKeyValueStore implements KeyValueStore {
       const value = updated?.['v'];
       if (typeof value !== 'number')
         throw new UnexpectedResponseError('DynamoDB UpdateItem answered no number');
-      return { key: input.key, value, version };
+      return { key, value, version };
     } catch (error) {
-      if (!(error instanceof ConflictError) || error.message.includes('not a number')) throw error;
-      // The item expired but is not swept yet: the counter starts again from `by`, as on a missing key.
-      await this.#putExpired(input.key, input.by, version, ttl, now);
-      return { key: input.key, value: input.by, version };
+      if (isConditionFailure(error)) return undefined;
+      throw error;
     }
   }
 
@@ -388,31 +476,32 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     await this.#call('DescribeTable', (abortSignal) => this.#sdk.send(command, { abortSignal }));
   }
 
-  /** Replaces an expired item, only while it is still expired. */
-  async #putExpired(
-    key: string,
-    value: number,
-    version: string,
-    ttl: number | undefined,
-    now: number,
-  ): Promise<void> {
-    await this.#call('PutItem', (abortSignal) =>
-      this.#doc.send(
-        new PutCommand({
-          TableName: this.#options.table,
-          Item: {
-            ...keyOf(key),
-            v: value,
-            ver: version,
-            ...(ttl === undefined ? {} : { [this.#options.ttlAttribute]: ttl }),
-          },
-          ConditionExpression: '#ttl <= :now',
-          ExpressionAttributeNames: { '#ttl': this.#options.ttlAttribute },
-          ExpressionAttributeValues: { ':now': now },
-        }),
-        { abortSignal },
-      ),
-    );
+  /** Replaces an expired item with a new counter, only while it is still expired; false when it is not. */
+  async #putExpired(key: string, value: number, version: string, ttl: number | undefined): Promise<boolean> {
+    try {
+      await this.#call('PutItem', (abortSignal) =>
+        this.#doc.send(
+          new PutCommand({
+            TableName: this.#options.table,
+            Item: {
+              ...keyOf(key),
+              v: value,
+              vint: true,
+              ver: version,
+              ...(ttl === undefined ? {} : { [this.#options.ttlAttribute]: ttl }),
+            },
+            ConditionExpression: '#ttl <= :now',
+            ExpressionAttributeNames: { '#ttl': this.#options.ttlAttribute },
+            ExpressionAttributeValues: { ':now': nowSeconds() },
+          }),
+          { abortSignal },
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   #itemOf(
@@ -433,6 +522,7 @@ export class DynamodbKeyValueStore implements KeyValueStore {
       item: {
         ...keyOf(key),
         v: value,
+        ...(Number.isSafeInteger(value) ? { vint: true } : {}),
         ver: version,
         ...(expires === undefined ? {} : { [this.#options.ttlAttribute]: expires }),
       },

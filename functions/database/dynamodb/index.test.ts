@@ -227,6 +227,87 @@ describe('Connector: dynamodb', () => {
       });
     });
 
+    it('answers 409 for an increment of a fractional number, writing nothing', async () => {
+      // Prepare (found on the running stack: 1.5 became 2.5, then the answer was a 500, so a retry added again)
+      const put = await call('put-value', { key: 'counts/frac', value: 1.5 });
+
+      // Act
+      const refused = await call('increment-value', { key: 'counts/frac', by: 1 });
+      const together = await Promise.all(
+        Array.from({ length: 5 }, () => call('increment-value', { key: 'counts/frac', by: 2 })),
+      );
+      const got = await call('get-value', { key: 'counts/frac' });
+
+      // Assess
+      expect(refused.statusCode).toBe(409);
+      expect(parsed(refused)).toMatchObject({
+        code: 'conflict',
+        detail: `the item in table ${TABLE} holds a number that is not an integer (increment-value adds only to integers)`,
+      });
+      expect(together.map((response) => response.statusCode)).toEqual([409, 409, 409, 409, 409]);
+      expect(parsed(got)).toMatchObject({ value: 1.5, version: parsed(put)['version'] });
+    });
+
+    it('answers 409 for an increment of a value that is not a number, writing nothing', async () => {
+      // Prepare
+      const values = { text: 'ten', numeric: '10', object: { n: 1 }, list: [1], flag: true, nothing: null };
+      const versions: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(values)) {
+        versions[name] = parsed(await call('put-value', { key: `counts/${name}`, value }))['version'];
+      }
+
+      // Act
+      const refused = await Promise.all(
+        Object.keys(values).map((name) => call('increment-value', { key: `counts/${name}` })),
+      );
+      const stored = await Promise.all(
+        Object.keys(values).map((name) => call('get-value', { key: `counts/${name}` })),
+      );
+
+      // Assess
+      for (const response of refused) {
+        expect(response.statusCode).toBe(409);
+        expect(parsed(response)['detail']).toBe(
+          `the item in table ${TABLE} holds a value that is not a number`,
+        );
+      }
+      expect(stored.map((response) => parsed(response)['value'])).toEqual(Object.values(values));
+      expect(stored.map((response) => parsed(response)['version'])).toEqual(Object.values(versions));
+    });
+
+    it('answers 409 for an increment past 2^53 - 1 either way, writing nothing, and reaches the bound', async () => {
+      // Prepare (the answer is a JSON number: beyond 2^53 - 1 it would not be the stored integer)
+      const max = Number.MAX_SAFE_INTEGER;
+      await call('put-values', {
+        items: [
+          { key: 'counts/top', value: max - 1 },
+          { key: 'counts/bottom', value: -max },
+          { key: 'counts/huge', value: 1e20 },
+        ],
+      });
+
+      // Act
+      const reached = await call('increment-value', { key: 'counts/top', by: 1 });
+      const over = await call('increment-value', { key: 'counts/top', by: 1 });
+      const under = await call('increment-value', { key: 'counts/bottom', by: -1 });
+      const huge = await call('increment-value', { key: 'counts/huge', by: -1 });
+      const stored = await call('get-values', { keys: ['counts/top', 'counts/bottom', 'counts/huge'] });
+
+      // Assess
+      expect(parsed(reached)).toMatchObject({ value: max });
+      for (const response of [over, under, huge]) {
+        expect(response.statusCode).toBe(409);
+        expect(parsed(response)['detail']).toBe(
+          `the item in table ${TABLE} holds an integer the increment would take beyond ±9007199254740991 (2^53 - 1)`,
+        );
+      }
+      expect((parsed(stored)['items'] as Array<{ value: number }>).map((item) => item.value)).toEqual([
+        max,
+        -max,
+        1e20,
+      ]);
+    });
+
     it('treats an expired item DynamoDB has not swept yet as absent everywhere', async () => {
       // Prepare
       const past = String(Math.floor(Date.now() / 1000) - 60);
@@ -301,6 +382,91 @@ describe('Connector: dynamodb', () => {
       // Assess
       await expect(failure).rejects.toMatchObject({ name: 'RateLimitedError' });
       expect(sent).toBeGreaterThan(1);
+    });
+
+    it('adds to an integer with one UpdateItem, whether put, counted or absent', async () => {
+      // Prepare
+      const sent: string[] = [];
+      const store = new DynamodbKeyValueStore(
+        interceptedSdk(async (command, _input, send) => {
+          sent.push(command);
+          return send();
+        }),
+        options,
+      );
+      await store.putValue({ key: 'cost/put', value: 10 });
+      sent.length = 0;
+
+      // Act
+      const fromPut = await store.incrementValue({ key: 'cost/put', by: 5 });
+      const fromNothing = await store.incrementValue({ key: 'cost/new', by: -2 });
+      const counted = await store.incrementValue({ key: 'cost/new', by: 3 });
+
+      // Assess
+      expect(sent).toEqual(['UpdateItemCommand', 'UpdateItemCommand', 'UpdateItemCommand']);
+      expect([fromPut.value, fromNothing.value, counted.value]).toEqual([15, -2, 1]);
+    });
+
+    it('counts on from a counter written before 1.0.1, losing no concurrent increment', async () => {
+      // Prepare: an item as 1.0.0 wrote it (no vint mark)
+      await raw.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { pk: { S: 'legacy/' }, sk: { S: 'legacy/count' }, v: { N: '7' }, ver: { S: 'v0' } },
+        }),
+      );
+      const sent: string[] = [];
+      const store = new DynamodbKeyValueStore(
+        interceptedSdk(async (command, _input, send) => {
+          sent.push(command);
+          return send();
+        }),
+        options,
+      );
+
+      // Act
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.incrementValue({ key: 'legacy/count', by: 1 })),
+      );
+      sent.length = 0;
+      const marked = await store.incrementValue({ key: 'legacy/count', by: 1 });
+
+      // Assess
+      expect(results.map((result) => result.value).sort((a, b) => a - b)).toEqual([
+        8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+      ]);
+      expect(marked.value).toBe(18);
+      expect(sent).toEqual(['UpdateItemCommand']);
+    });
+
+    it('gives up with ConflictError, writing nothing, when the item changes under every attempt', async () => {
+      // Prepare: every UpdateItem finds the condition failed, as if another writer always came first
+      await raw.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { pk: { S: 'busy' }, sk: { S: 'busy' }, v: { N: '3' }, ver: { S: 'v0' } },
+        }),
+      );
+      const sent: string[] = [];
+      const store = new DynamodbKeyValueStore(
+        interceptedSdk(async (command, _input, send) => {
+          sent.push(command);
+          if (command === 'UpdateItemCommand') throw awsError('ConditionalCheckFailedException', 400);
+          return send();
+        }),
+        options,
+      );
+
+      // Act
+      const failure = store.incrementValue({ key: 'busy', by: 1 });
+
+      // Assess
+      await expect(failure).rejects.toMatchObject({
+        name: 'ConflictError',
+        message: `the item in table ${TABLE} changed during each of 5 attempts at the increment; try again`,
+      });
+      expect(sent.filter((command) => command === 'UpdateItemCommand')).toHaveLength(10);
+      await expect(store.getValue({ key: 'busy' })).resolves.toMatchObject({ value: 3, version: 'v0' });
     });
 
     it('maps throttling, a missing table and a 5xx into the taxonomy', async () => {
