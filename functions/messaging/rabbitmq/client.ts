@@ -3,7 +3,9 @@
  * configured exchange (mandatory, so a message no queue would take comes back as that entry's
  * NotFoundError), a bounded pull by basic.get with manual acknowledgement, and queue declare/inspect. Each
  * call is one unit of work on the reused connection, bounded by the invocation's time left, its failure
- * mapped once (`errors.ts`). The only file the operations call.
+ * mapped once (`errors.ts`). Pulled messages are held by a channel that only gets, acks and nacks;
+ * whatever the server may refuse by closing a channel runs on the confirm channel (`connection.ts`). The
+ * only file the operations call.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -164,7 +166,11 @@ export class RabbitmqClient implements MessagePublisher {
     );
   }
 
-  /** Takes up to `maxMessages` with basic.get within the wait and the time left; each held until settled. */
+  /**
+   * Takes up to `maxMessages` with basic.get within the wait and the time left; each held until settled.
+   * The queue is checked first on the confirm channel (queue.declare passive): a basic.get of a missing
+   * queue would make the server close the holding channel, handing back every message it holds.
+   */
   async receive(raw: ReceiveInput = {}): Promise<ReceiveOutput> {
     const input = parseInput(ReceiveInput, raw);
     checkReceive(this, input.maxMessages, NAME);
@@ -176,11 +182,12 @@ export class RabbitmqClient implements MessagePublisher {
     );
     const deadline = Date.now() + Math.min(input.waitTimeMs, budget);
     return this.#run('receive', 'read', async (live) => {
+      await withDeadline(live.channel.checkQueue(queue), budget, `${NAME} queue.declare`);
       const messages: ReceivedMessage[] = [];
       let pause = POLL_FIRST_MS;
       while (messages.length < input.maxMessages) {
         const got = await withDeadline(
-          live.channel.get(queue, { noAck: false }),
+          live.holding.get(queue, { noAck: false }),
           budget,
           `${NAME} basic.get`,
           () => this.#connection.discard(live),
@@ -200,12 +207,12 @@ export class RabbitmqClient implements MessagePublisher {
 
   /** Acknowledges received messages: the broker removes them. */
   acknowledge(raw: SettleInput): Promise<SettleOutput> {
-    return this.#settle(raw, 'acknowledge', (live, message) => live.channel.ack(message));
+    return this.#settle(raw, 'acknowledge', (live, message) => live.holding.ack(message));
   }
 
   /** Hands received messages back to their queue (basic.nack with requeue) for another delivery. */
   release(raw: SettleInput): Promise<SettleOutput> {
-    return this.#settle(raw, 'release', (live, message) => live.channel.nack(message, false, true));
+    return this.#settle(raw, 'release', (live, message) => live.holding.nack(message, false, true));
   }
 
   /** Declares a queue (idempotent with the same arguments; a ConflictError with others) and binds it. */

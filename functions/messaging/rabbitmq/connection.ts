@@ -2,8 +2,11 @@
  * The one RabbitMQ connection a container keeps, on the core's connection kit: `ReusedConnection` opens
  * it within the time left, lends it to one unit of work at a time, reopens it when it broke, replays only
  * reads on a new one, and opens once more with fresh credentials after the server refused them (a rotated
- * secret). What is RabbitMQ's: one connection with one confirm channel, the messages the server returned
- * as unroutable, and the deliveries this channel holds until they are acknowledged or released.
+ * secret). What is RabbitMQ's: one connection with two channels. The holding channel only takes
+ * (basic.get) and settles (ack, nack) deliveries, and holds them until then; everything that names a
+ * queue or exchange the server may refuse (publish, declare, bind, the passive checks) runs on the
+ * confirm channel, which the server may close (a channel exception such as 404 or 406) without touching
+ * the held deliveries, and which the next use opens again.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -12,26 +15,36 @@ import {
   brokerTlsOptions,
   ConfigurationError,
   type ConnectionDriver,
+  callBudget,
   type Replay,
   ReusedConnection,
+  remainingTimeMs,
   type Secret,
   withDeadline,
 } from '@circle-core/core';
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { isAuthFailure, isConnectionLost } from './errors.ts';
 
-/** One open connection and its confirm channel. */
+/** One open connection and its two channels. */
 export interface Live {
   readonly connection: ChannelModel;
-  readonly channel: ConfirmChannel;
-  /** Names this channel in receipts: a receipt of another channel has expired. */
+  /**
+   * The confirm channel of publishes, declares, binds and passive checks: the server closes it when one
+   * of them names something missing or refused, and the next use opens a new one on this connection.
+   */
+  channel: ConfirmChannel;
+  /** The channel of basic.get, ack and nack only, so that no refusal closes it under held deliveries. */
+  readonly holding: Channel;
+  /** Names the holding channel in receipts: a receipt of another channel has expired. */
   readonly id: string;
-  /** Delivery tags this channel received and has not settled. */
+  /** Delivery tags the holding channel received and has not settled. */
   readonly held: Set<number>;
   /** Message ids the server returned as unroutable (mandatory publishes), until their confirm is read. */
   readonly returned: Set<string>;
-  /** Why the server closed the channel, when it did. */
+  /** Why the server closed `channel`, when it did (cleared when the next use opens a new one). */
   closedBy?: Error;
+  /** `channel` closed: the next use opens a new one. */
+  channelClosed?: boolean;
 }
 
 export interface RabbitmqConnectionOptions {
@@ -59,8 +72,10 @@ const HEARTBEAT_SECONDS = 30;
  */
 export class RabbitmqConnection {
   readonly #connection: ReusedConnection<Live>;
+  readonly #options: RabbitmqConnectionOptions;
 
   constructor(options: RabbitmqConnectionOptions) {
+    this.#options = options;
     const driver: ConnectionDriver<Live> = {
       name: 'RabbitMQ',
       open: (timeoutMs) => this.#open(options, timeoutMs),
@@ -82,11 +97,13 @@ export class RabbitmqConnection {
 
   /**
    * Runs `work` on the connection (see `ReusedConnection.use`); errors are the driver's, unmapped. A
-   * channel the server closed under the work (a missing queue or exchange) fails the work with the
-   * server's reason, and the next use opens a new connection.
+   * confirm channel the server closed under the work (a missing queue or exchange) fails the work with
+   * the server's reason, and the next use opens a new channel on the same connection: the holding
+   * channel and its deliveries stay.
    */
   async use<T>(work: (live: Live) => Promise<T>, replay: Replay): Promise<T> {
     return this.#connection.use(async (live) => {
+      if (live.channelClosed === true) await this.#reopen(live);
       try {
         const result = await work(live);
         if (live.closedBy !== undefined) throw live.closedBy;
@@ -105,6 +122,34 @@ export class RabbitmqConnection {
   /** Closes the connection; the next use opens a new one. */
   close(): Promise<void> {
     return this.#connection.close();
+  }
+
+  /** A new confirm channel in place of the one the server closed. */
+  async #reopen(live: Live): Promise<void> {
+    const remaining = (this.#options.remainingTimeMs ?? remainingTimeMs)();
+    const timeoutMs = callBudget(this.#options.connectTimeoutMs, 'Opening a RabbitMQ channel', remaining);
+    const opening = live.connection.createConfirmChannel();
+    const channel = await withDeadline(opening, timeoutMs, 'Opening a RabbitMQ channel', () => {
+      void opening.then((late) => late.close()).catch(() => undefined);
+    });
+    live.channel = channel;
+    delete live.closedBy;
+    live.channelClosed = false;
+    live.returned.clear();
+    this.#listen(live, channel);
+  }
+
+  /** The confirm channel's events, while it is the live one. */
+  #listen(live: Live, channel: ConfirmChannel): void {
+    // Without listeners an error the server sends would crash the process.
+    channel.on('error', (error: Error) => {
+      if (live.channel === channel) live.closedBy = error;
+    });
+    channel.on('close', () => {
+      if (live.channel === channel) live.channelClosed = true;
+    });
+    // Only this connector publishes on this channel, always with a message id.
+    channel.on('return', (message) => live.returned.add(message.properties.messageId));
   }
 
   async #open(options: RabbitmqConnectionOptions, timeoutMs: number): Promise<Live> {
@@ -129,14 +174,15 @@ export class RabbitmqConnection {
       void opening.then((late) => late.close()).catch(() => undefined);
     });
     try {
-      const channel = await withDeadline(
-        connection.createConfirmChannel(),
+      const [channel, holding] = await withDeadline(
+        Promise.all([connection.createConfirmChannel(), connection.createChannel()]),
         timeoutMs,
-        'Opening a RabbitMQ channel',
+        'Opening the RabbitMQ channels',
       );
       const live: Live = {
         connection,
         channel,
+        holding,
         id: randomBytes(6).toString('hex'),
         held: new Set(),
         returned: new Set(),
@@ -144,15 +190,14 @@ export class RabbitmqConnection {
       // Without listeners an error the server sends while idle would crash the process.
       connection.on('error', () => this.#connection.markBroken(live));
       connection.on('close', () => this.#connection.markBroken(live));
-      channel.on('error', (error: Error) => {
-        live.closedBy = error;
-      });
-      channel.on('close', () => {
+      this.#listen(live, channel);
+      // The holding channel closed: the server handed its deliveries back, so its receipts expired. The
+      // next use opens a new connection (with a new receipt id); the error itself reaches the work.
+      holding.on('error', () => undefined);
+      holding.on('close', () => {
         this.#connection.markBroken(live);
         live.held.clear();
       });
-      // Only this connector publishes on this channel, always with a message id.
-      channel.on('return', (message) => live.returned.add(message.properties.messageId));
       return live;
     } catch (error) {
       await connection.close().catch(() => undefined);

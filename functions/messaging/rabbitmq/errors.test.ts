@@ -70,6 +70,11 @@ describe('Function: isConnectionLost', () => {
     expect(isConnectionLost(illegal)).toBe(true);
     expect(isConnectionLost(new Error('Connection closed: 320'))).toBe(true);
     expect(isConnectionLost(closed(404, 'NOT_FOUND'))).toBe(false);
+    // The channel's own close event after a soft error: the connection goes on.
+    const channelClosed = (code: number): Error =>
+      Object.assign(new Error(`Channel closed by server: ${code} (X) with message "X"`), { code });
+    expect(isConnectionLost(channelClosed(404))).toBe(false);
+    expect(isConnectionLost(channelClosed(406))).toBe(false);
     expect(isConnectionLost(undefined)).toBe(false);
   });
 });

@@ -58,10 +58,22 @@ export function isAuthFailure(error: unknown): boolean {
   return error instanceof Error && /ACCESS[-_]REFUSED/.test(error.message) && /Handshake/.test(error.message);
 }
 
-/** The connection (or its channel) cannot be used any more. */
+/**
+ * AMQP 0-9-1 soft errors: the server closes only the channel (content too large, no route, no consumers,
+ * access refused, not found, resource locked, precondition failed); the connection and its other channel
+ * stay open.
+ */
+const CHANNEL_ONLY_CODES: ReadonlySet<number> = new Set([311, 312, 313, 403, 404, 405, 406]);
+
+/**
+ * The connection (or its channel) cannot be used any more. A channel the server closed with a soft error
+ * is not: the connection goes on, and the next use opens that channel again (`connection.ts`).
+ */
 export function isConnectionLost(error: unknown): boolean {
   if (BROKER_NETWORK_CODES.has(errorCode(error) ?? '')) return true;
   if (!(error instanceof Error)) return false;
+  const reply = (error as { code?: unknown }).code;
+  if (typeof reply === 'number' && CHANNEL_ONLY_CODES.has(reply)) return false;
   return (
     error.name === 'IllegalOperationError' ||
     /^(channel closed|Connection closed|Socket closed|Unexpected close)/i.test(error.message)

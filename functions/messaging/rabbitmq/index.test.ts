@@ -249,6 +249,65 @@ describe('Connector: rabbitmq', () => {
       expect(after.statusCode).toBe(200);
     });
 
+    it('keeps a receipt held before an inspect-queue of a missing queue (404) valid: the message is acknowledged, not redelivered', async () => {
+      // Prepare: a message pulled and held, as another caller of the container would hold it
+      const queue = uniqueName('circle-rabbitmq-held');
+      queues.push(queue);
+      await call('declare-queue', { queue, type: 'classic' });
+      await call('publish-message', { destination: queue, body: '{"held":1}' });
+      const pulled = await call('receive-messages', { source: queue, maxMessages: 1, waitTimeMs: 2_000 });
+      const receipt = (parsed(pulled)['messages'] as { receipt: string }[])[0]?.receipt;
+      // Act
+      const missing = await call('inspect-queue', { queue: uniqueName('circle-rabbitmq-missing') });
+      const acknowledged = await call('acknowledge-messages', { receipts: [receipt] });
+      const again = await call('receive-messages', { source: queue, waitTimeMs: 500 });
+      const info = await call('inspect-queue', { queue });
+      // Assess
+      expect(parsed(pulled)['messages']).toMatchObject([{ body: '{"held":1}', redelivered: false }]);
+      expect(missing.statusCode).toBe(404);
+      expect(parsed(missing)['detail']).toContain('no queue');
+      expect(parsed(acknowledged)).toEqual({ results: [{ receipt, ok: true }] });
+      expect(parsed(again)).toEqual({ messages: [] });
+      expect(parsed(info)).toMatchObject({ queue, messageCount: 0 });
+    });
+
+    it('keeps held receipts and the connection across a 404 pull, a 409 declare and a publish to a missing exchange', async () => {
+      // Prepare: a client whose exchange does not exist, holding a message another producer sent
+      const connect = vi.spyOn(amqp, 'connect');
+      const client = RabbitmqClient.create(options({ exchange: uniqueName('circle-rabbitmq-no-exchange') }));
+      const queue = await freshQueue(client);
+      const producer = await amqp.connect({ hostname: RABBITMQ.host, port: RABBITMQ.port });
+      const channel = await producer.createConfirmChannel();
+      channel.sendToQueue(queue, Buffer.from('held'));
+      await channel.waitForConfirms();
+      await producer.close();
+      const held = await client.receive({ source: queue, waitTimeMs: 2_000 });
+      // Act: each of these makes the broker close the channel it runs on
+      const pulled = await client
+        .receive({ source: uniqueName('circle-rabbitmq-missing'), waitTimeMs: 0 })
+        .catch((error: unknown) => error);
+      const redeclared = await client
+        .declareQueue({ queue, type: 'classic', maxLength: 5 })
+        .catch((error: unknown) => error);
+      const published = await client.publish({ body: '{}' }).catch((error: unknown) => error);
+      const acknowledged = await client.acknowledge({ receipts: [held.messages[0]?.receipt ?? ''] });
+      const again = await client.receive({ source: queue, waitTimeMs: 500 });
+      // Assess
+      expect(held.messages).toMatchObject([{ body: 'held', redelivered: false }]);
+      expect(pulled).toMatchObject({ name: 'NotFoundError', status: 404 });
+      expect((pulled as Error).message).toContain('no queue');
+      expect(redeclared).toMatchObject({ name: 'ConflictError', status: 409 });
+      expect(published).toMatchObject({ name: 'NotFoundError', status: 404 });
+      expect((published as Error).message).toContain('no exchange');
+      expect(acknowledged.results).toEqual([{ receipt: held.messages[0]?.receipt, ok: true }]);
+      expect(again.messages).toEqual([]);
+      expect(await client.inspectQueue({ queue })).toMatchObject({ queue, messageCount: 0 });
+      // The connector's own connection: the producer's is the other one.
+      expect(connect).toHaveBeenCalledTimes(2);
+      await client.close();
+      connect.mockRestore();
+    });
+
     it('answers 404 for a publish to a missing exchange', async () => {
       // Prepare
       const client = RabbitmqClient.create(options({ exchange: uniqueName('circle-rabbitmq-no-exchange') }));

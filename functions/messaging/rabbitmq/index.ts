@@ -17,7 +17,7 @@ import { DeclareQueueInput, InspectQueueInput, QueueInfo } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'rabbitmq',
-  version: '1.0.0',
+  version: '1.0.1',
   config: RabbitmqConfig,
   capabilities: CAPABILITIES,
   setup: {
