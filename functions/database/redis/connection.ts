@@ -7,7 +7,13 @@
  * connections and which refused credentials.
  */
 
-import { type ConnectionDriver, type Replay, ReusedConnection, type Secret } from '@circle-core/core';
+import {
+  BROKER_NETWORK_CODES,
+  type ConnectionDriver,
+  type Replay,
+  ReusedConnection,
+  type Secret,
+} from '@circle-core/core';
 import {
   ClientClosedError,
   ClientOfflineError,
@@ -41,7 +47,16 @@ export interface RedisConnectionOptions {
   remainingTimeMs?: () => number;
 }
 
-const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED']);
+/**
+ * Node's socket codes of a connection that could not be opened or broke: the core's broker list (refused,
+ * reset, timed out, unreachable, a name that does not resolve, even for now) plus a network that is down
+ * and an aborted connection. All are worth trying again later.
+ */
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
+  ...BROKER_NETWORK_CODES,
+  'ENETDOWN',
+  'ECONNABORTED',
+]);
 
 /** The connection cannot be used any more: closed, reset, or never opened. */
 export function isConnectionLost(error: unknown): boolean {
@@ -50,7 +65,7 @@ export function isConnectionLost(error: unknown): boolean {
     error instanceof ClientClosedError ||
     error instanceof ClientOfflineError ||
     error instanceof ConnectionTimeoutError ||
-    LOST_CODES.has(String((error as { code?: unknown } | undefined)?.code))
+    NETWORK_CODES.has(String((error as { code?: unknown } | undefined)?.code))
   );
 }
 

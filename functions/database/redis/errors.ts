@@ -20,7 +20,7 @@ import {
   TimeoutError as RedisTimeoutError,
   TimeoutReadError,
 } from '@redis/client';
-import { isConnectionLost } from './connection.ts';
+import { isConnectionLost, NETWORK_CODES } from './connection.ts';
 
 type Make = (
   message: string,
@@ -59,17 +59,27 @@ const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
   MASTERDOWN: { meaning: 'the replica lost its primary', make: unavailable },
   TRYAGAIN: { meaning: 'a slot is being migrated', make: unavailable },
   CLUSTERDOWN: { meaning: 'the cluster is down', make: unavailable },
+  // `ERR max number of clients reached`: maxclients, until other clients disconnect.
+  MAXCLIENTS: { meaning: 'the server has reached its maximum number of clients', make: unavailable },
   MOVED: { meaning: 'the key lives on another shard', make: cluster },
   ASK: { meaning: 'the key is being moved to another shard', make: cluster },
   CROSSSLOT: { meaning: 'the keys live in different slots', make: cluster },
 };
 
-/** Node-level codes of a connection that could not be opened or broke. */
+/**
+ * What the socket codes of a connection that could not be opened or broke mean; which codes those are is
+ * {@link NETWORK_CODES} (the core's broker list and a few more), each an UnavailableError.
+ */
 const SOCKET_MEANINGS: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'nothing listens at REDIS_HOST:REDIS_PORT',
   ENOTFOUND: 'REDIS_HOST does not resolve',
+  EAI_AGAIN: 'REDIS_HOST could not be resolved for now (DNS)',
   EHOSTUNREACH: 'REDIS_HOST is unreachable',
+  ENETUNREACH: 'the network of REDIS_HOST is unreachable',
+  ENETDOWN: 'the network is down',
+  ETIMEDOUT: 'the connection timed out',
   ECONNRESET: 'the connection was reset',
+  ECONNABORTED: 'the connection was aborted',
   EPIPE: 'the connection was closed',
 };
 
@@ -91,6 +101,7 @@ function replyCode(error: ErrorReply): string {
   const word = /^[A-Z]{2,20}\b/.exec(error.message)?.[0];
   if (word === 'ERR' && /overflow/i.test(error.message)) return 'OVERFLOW';
   if (word === 'ERR' && /not an integer/i.test(error.message)) return 'NOTINTEGER';
+  if (word === 'ERR' && /max number of clients/i.test(error.message)) return 'MAXCLIENTS';
   return word ?? 'unknown';
 }
 
@@ -138,11 +149,9 @@ export function toRedisError(error: unknown, operation: string): ConnectorError 
       details(code),
     );
   }
-  if (code !== undefined && Object.hasOwn(SOCKET_MEANINGS, code)) {
-    return new UnavailableError(
-      `Redis ${operation} failed: ${SOCKET_MEANINGS[code]} (${code})`,
-      details(code),
-    );
+  if (code !== undefined && NETWORK_CODES.has(code)) {
+    const meaning = Object.hasOwn(SOCKET_MEANINGS, code) ? SOCKET_MEANINGS[code] : 'the network failed';
+    return new UnavailableError(`Redis ${operation} failed: ${meaning} (${code})`, details(code));
   }
   if (isConnectionLost(error)) {
     return new UnavailableError(

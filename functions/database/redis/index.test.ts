@@ -16,6 +16,7 @@ import { describeKeyValueConformance } from '#shared/interfaces/key-value.confor
 import { type RedisPeer, startRedisPeer } from '../../../test/peers/redis.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
 import { RedisKeyValueStore, type RedisStoreOptions } from './client.ts';
+import { isConnectionLost } from './connection.ts';
 import { toRedisError } from './errors.ts';
 
 const SECRET = 'test/redis/credentials';
@@ -333,6 +334,55 @@ describe('Connector: redis', () => {
         'unknown',
         'connection_lost',
       ]);
+    });
+
+    it('maps a temporary DNS failure and an unreachable or down network to a retryable UnavailableError', () => {
+      // Prepare
+      const failures = [
+        ['EAI_AGAIN', 'getaddrinfo EAI_AGAIN redis.internal'],
+        ['ENETUNREACH', 'connect ENETUNREACH 10.0.0.7:6379'],
+        ['ENETDOWN', 'connect ENETDOWN 10.0.0.7:6379'],
+      ];
+
+      // Act
+      const rows = failures.map(([code, message]) =>
+        toRedisError(Object.assign(new Error(message), { code }), 'get'),
+      );
+
+      // Assess
+      for (const [index, error] of rows.entries()) {
+        const code = failures[index]?.[0];
+        expect(error).toMatchObject({ name: 'UnavailableError', status: 503, retryable: true });
+        expect(error.details).toEqual({ provider: 'Redis', operation: 'get', code });
+        expect(error.message).toContain(`(${code})`);
+        expect(error.message).not.toContain('redis.internal');
+      }
+    });
+
+    it('maps a server at its maximum number of clients to a retryable UnavailableError', async () => {
+      // Prepare
+      const { ErrorReply } = await import('@redis/client');
+
+      // Act
+      const error = toRedisError(new ErrorReply('ERR max number of clients reached'), 'put');
+
+      // Assess
+      expect(error).toMatchObject({ name: 'UnavailableError', status: 503, retryable: true });
+      expect(error.details).toEqual({ provider: 'Redis', operation: 'put', code: 'MAXCLIENTS' });
+      expect(error.message).toContain('maximum number of clients');
+    });
+  });
+
+  describe('Function: isConnectionLost', () => {
+    it('counts the core broker network codes and ENETDOWN as a lost connection, so a read is replayed', () => {
+      // Act
+      const lost = ['EAI_AGAIN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET'].map(
+        (code) => isConnectionLost(Object.assign(new Error('x'), { code })),
+      );
+
+      // Assess
+      expect(lost).toEqual([true, true, true, true, true, true]);
+      expect(isConnectionLost(Object.assign(new Error('x'), { code: 'EACCES' }))).toBe(false);
     });
   });
 });
