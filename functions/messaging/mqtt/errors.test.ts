@@ -2,7 +2,7 @@
  * The MQTT error table: CONNACK return codes (3.1.1) and reason codes (5) as mqtt.js raises them (an
  * Error with a numeric `code`), the client's own conditions and socket failures.
  */
-import { ConnectorError, NotFoundError } from '@circle-core/core';
+import { ConnectorError, isRetryable, NotFoundError } from '@circle-core/core';
 import { describe, expect, it } from 'vitest';
 import { isAuthFailure, isConnectionLost, toMqttError } from './errors.ts';
 
@@ -21,9 +21,13 @@ describe('Function: toMqttError', () => {
     [135, 'ForbiddenError', 'not authorized'],
     [136, 'UnavailableError', 'unavailable'],
     [137, 'UnavailableError', 'busy'],
+    [139, 'UnavailableError', 'shutting down'],
     [144, 'ConfigurationError', 'topic name'],
     [149, 'ConfigurationError', 'too large'],
     [151, 'UnavailableError', 'quota'],
+    [156, 'UnavailableError', 'another server'],
+    [157, 'UnavailableError', 'moved'],
+    [159, 'RateLimitedError', 'connection rate'],
   ])('maps the broker code %i to %s, naming it', (code, name, words) => {
     // Act
     const mapped = toMqttError(refused(code), 'connect');
@@ -32,6 +36,23 @@ describe('Function: toMqttError', () => {
     expect(mapped.message).toContain(words);
     expect(mapped.message).toContain(`(${code})`);
     expect(mapped.details).toEqual({ provider: 'MQTT', operation: 'connect', code });
+  });
+
+  it.each([
+    [139, 'Server shutting down', 503],
+    [156, 'Use another server', 503],
+    [157, 'Server moved', 503],
+    [159, 'Connection rate exceeded', 429],
+  ])('maps the MQTT 5 refusal %i (%s) as mqtt.js raises it to a retryable error', (code, reason, status) => {
+    // Act
+    const mapped = toMqttError(
+      Object.assign(new Error(`Connection refused: ${reason}`), { code }),
+      'connect',
+    );
+    // Assess
+    expect(mapped).toMatchObject({ status, retryable: true, details: { code } });
+    expect(isRetryable(mapped)).toBe(true);
+    expect(isAuthFailure(mapped.cause)).toBe(false);
   });
 
   it('maps a lost connection to UnavailableError, by socket code or by the client message', () => {

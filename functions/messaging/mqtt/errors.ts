@@ -10,6 +10,7 @@ import {
   ConnectorError,
   errorCode,
   ForbiddenError,
+  RateLimitedError,
   UnavailableError,
   UnexpectedResponseError,
 } from '@circle-core/core';
@@ -38,9 +39,17 @@ const CODES: Readonly<Record<number, { meaning: string; make: Make }>> = {
   135: { meaning: 'not authorized', make: (m, o) => new ForbiddenError(m, o) },
   136: { meaning: 'the broker is unavailable', make: (m, o) => new UnavailableError(m, o) },
   137: { meaning: 'the broker is busy', make: (m, o) => new UnavailableError(m, o) },
+  139: { meaning: 'the broker is shutting down', make: (m, o) => new UnavailableError(m, o) },
   144: { meaning: 'the topic name is invalid', make: (m, o) => new ConfigurationError(m, o) },
   149: { meaning: 'the packet is too large for the broker', make: (m, o) => new ConfigurationError(m, o) },
   151: { meaning: 'quota exceeded', make: (m, o) => new UnavailableError(m, o) },
+  // A redirect (MQTT 5 server reference): not followed; a later attempt at MQTT_HOST may be accepted.
+  156: { meaning: 'the broker asks to use another server', make: (m, o) => new UnavailableError(m, o) },
+  157: { meaning: 'the broker has moved', make: (m, o) => new UnavailableError(m, o) },
+  159: {
+    meaning: "the broker's connection rate limit was exceeded; try again later",
+    make: (m, o) => new RateLimitedError(m, o),
+  },
 };
 
 /** The connection was refused for its credentials (they may have rotated). */
