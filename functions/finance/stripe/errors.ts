@@ -33,11 +33,14 @@ export const STRIPE_ERRORS: Readonly<Record<string, ErrorRow>> = {
   charge_already_refunded: { kind: 'conflict', meaning: 'the payment was already refunded in full' },
   // 404.
   resource_missing: { kind: 'not-found', meaning: 'no such object (or not visible to this key)' },
-  // 409: a request with this idempotency key is still being processed.
-  idempotency_key_in_use: { kind: 'conflict', meaning: 'a request with this idempotency key is in progress' },
-  // 429.
+  // 429, and the 409 of a request with this idempotency key still in progress: temporary, so retried (as
+  // stripe-node does) and answered as 429 once the attempts or the time run out.
   rate_limit: { kind: 'rate-limited', meaning: 'too many requests; wait and try again' },
   lock_timeout: { kind: 'rate-limited', meaning: 'the object is being changed by another request' },
+  idempotency_key_in_use: {
+    kind: 'rate-limited',
+    meaning: 'another request with this idempotency key is still in progress; try again later',
+  },
   // 401/403 with a code.
   api_key_expired: { kind: 'auth', meaning: 'the API key has expired' },
   secret_key_required: { kind: 'forbidden', meaning: 'this call needs a secret or restricted key' },

@@ -53,6 +53,16 @@ async function call(operation: string, body: unknown, key: string = randomUUID()
   return (await connector.handler(event, lambdaContext())) as HttpResult;
 }
 
+/** Stripe's 409 while another request with the same idempotency key is still being processed. */
+const keyInUse = {
+  error: {
+    type: 'invalid_request_error',
+    code: 'idempotency_key_in_use',
+    message:
+      'There is currently another in-progress request using this Stripe-Idempotent-Key (that probably means you submitted twice, and the other request is still going through): circle-x. Please try again later.',
+  },
+};
+
 const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
 
 type Json = Record<string, unknown>;
@@ -475,6 +485,44 @@ describe('Connector: stripe', () => {
       const [a, b] = fake.logFor('create-payment-intent').map((entry) => entry.headers['idempotency-key']);
       expect(a).toBe(b);
       expect([...fake.state.paymentIntents.values()].filter((pi) => pi['amount'] === 700)).toHaveLength(1);
+    });
+
+    it('retries a write Stripe answers 409 idempotency_key_in_use (the first request still running), with the same key', async () => {
+      // Prepare
+      fake.inject({ kind: 'answer', answer: json(409, keyInUse) }, { route: 'create-customer' });
+
+      // Act
+      const response = await call('create-customer', { name: 'InFlight' }, 'order-409');
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(statuses('create-customer')).toEqual([409, 200]);
+      const keys = fake.logFor('create-customer').map((entry) => entry.headers['idempotency-key']);
+      expect(new Set(keys).size).toBe(1);
+    });
+
+    it('answers 429, retryable, and leaves a queued record for a retry when the key stays in use', async () => {
+      // Prepare
+      fake.inject(
+        { kind: 'answer', answer: json(409, keyInUse) },
+        { route: 'create-customer', times: Number.POSITIVE_INFINITY },
+      );
+
+      // Act
+      const response = await call('create-customer', { name: 'StillInFlight' }, 'order-410');
+      const queued = await connector.handler(
+        sqsEvent([{ body: { operation: 'create-customer', input: { name: 'StillInFlight' } } }]),
+        lambdaContext(),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(429);
+      expect(parsed(response)).toMatchObject({ code: 'rate_limited' });
+      expect(response.body).toContain('idempotency_key_in_use');
+      expect((queued as { batchItemFailures: unknown[] }).batchItemFailures).toHaveLength(1);
+      expect(logs.records()).toContainEqual(
+        expect.objectContaining({ message: 'Record failed, will be retried', errorName: 'RateLimitedError' }),
+      );
     });
 
     it('sends a fresh key per call when the call has none (library use)', async () => {
