@@ -212,6 +212,17 @@ describe('Class: MysqlClient (real server)', () => {
       ]);
     });
 
+    it('names a TIMESTAMP column timestamp, though MariaDB flags it unsigned, and an unsigned integer column so', async () => {
+      // Prepare
+      await db.query({
+        sql: `create table ${table('stamps')} (at timestamp not null default current_timestamp, n int unsigned)`,
+      });
+      // Act
+      const result = await db.query({ sql: `select at, n from ${table('stamps')}` });
+      // Assess
+      expect(result.fields.map((field) => field.type)).toEqual(['timestamp', 'int unsigned']);
+    });
+
     it('binds objects and arrays as JSON text', async () => {
       // Act
       const result = await db.query({

@@ -133,6 +133,8 @@ const TYPE_NAMES: Record<number, string | [text: string, binary: string]> = {
 };
 
 const BINARY_CHARSET = 63;
+/** decimal, tinyint, smallint, int, float, double, bigint, mediumint and the newer decimal. */
+const NUMERIC_TYPES: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5, 8, 9, 246]);
 const UNSIGNED_FLAG = 32;
 
 /**
@@ -151,7 +153,8 @@ export function typeName(field: {
   const entry = TYPE_NAMES[field.columnType ?? -1];
   if (entry === undefined) return `type ${field.columnType}`;
   if (Array.isArray(entry)) return field.characterSet === BINARY_CHARSET ? entry[1] : entry[0];
-  const numeric = field.columnType !== undefined && field.columnType <= 9 && field.columnType !== 6;
+  // Only numbers can be unsigned: MariaDB also sets the flag on TIMESTAMP (7) columns.
+  const numeric = field.columnType !== undefined && NUMERIC_TYPES.has(field.columnType);
   const unsigned = numeric && typeof field.flags === 'number' && (field.flags & UNSIGNED_FLAG) !== 0;
   return unsigned ? `${entry} unsigned` : entry;
 }
