@@ -29,7 +29,7 @@ export const threatModel = defineThreatModel({
         threat:
           'A crafted key (`..`, control characters, another bucket) reads or overwrites objects outside the intended place.',
         control:
-          'Every key and prefix goes through the shared safe-path schema (shared/models/paths.ts); buckets outside S3_BUCKET/S3_ALLOWED_BUCKETS are refused with a 400.',
+          'Every key and prefix goes through the shared safe-path schema (shared/models/paths.ts); buckets outside S3_BUCKET/S3_ALLOWED_BUCKETS are refused with a 403 (forbidden).',
       },
       {
         threat: 'A redelivered message or retried task overwrites an object a later write already replaced.',
