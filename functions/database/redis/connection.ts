@@ -47,17 +47,6 @@ export interface RedisConnectionOptions {
   remainingTimeMs?: () => number;
 }
 
-/**
- * Node's socket codes of a connection that could not be opened or broke: the core's broker list (refused,
- * reset, timed out, unreachable, a name that does not resolve, even for now) plus a network that is down
- * and an aborted connection. All are worth trying again later.
- */
-export const NETWORK_CODES: ReadonlySet<string> = new Set([
-  ...BROKER_NETWORK_CODES,
-  'ENETDOWN',
-  'ECONNABORTED',
-]);
-
 /** The connection cannot be used any more: closed, reset, or never opened. */
 export function isConnectionLost(error: unknown): boolean {
   return (
@@ -65,7 +54,7 @@ export function isConnectionLost(error: unknown): boolean {
     error instanceof ClientClosedError ||
     error instanceof ClientOfflineError ||
     error instanceof ConnectionTimeoutError ||
-    NETWORK_CODES.has(String((error as { code?: unknown } | undefined)?.code))
+    BROKER_NETWORK_CODES.has(String((error as { code?: unknown } | undefined)?.code))
   );
 }
 

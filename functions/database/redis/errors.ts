@@ -5,6 +5,7 @@
  */
 import {
   AuthError,
+  BROKER_NETWORK_CODES,
   ConfigurationError,
   ConflictError,
   ConnectorError,
@@ -20,7 +21,7 @@ import {
   TimeoutError as RedisTimeoutError,
   TimeoutReadError,
 } from '@redis/client';
-import { isConnectionLost, NETWORK_CODES } from './connection.ts';
+import { isConnectionLost } from './connection.ts';
 
 type Make = (
   message: string,
@@ -68,7 +69,7 @@ const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
 
 /**
  * What the socket codes of a connection that could not be opened or broke mean; which codes those are is
- * {@link NETWORK_CODES} (the core's broker list and a few more), each an UnavailableError.
+ * the core's `BROKER_NETWORK_CODES`, each an UnavailableError.
  */
 const SOCKET_MEANINGS: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'nothing listens at REDIS_HOST:REDIS_PORT',
@@ -149,7 +150,7 @@ export function toRedisError(error: unknown, operation: string): ConnectorError 
       details(code),
     );
   }
-  if (code !== undefined && NETWORK_CODES.has(code)) {
+  if (code !== undefined && BROKER_NETWORK_CODES.has(code)) {
     const meaning = Object.hasOwn(SOCKET_MEANINGS, code) ? SOCKET_MEANINGS[code] : 'the network failed';
     return new UnavailableError(`Redis ${operation} failed: ${meaning} (${code})`, details(code));
   }

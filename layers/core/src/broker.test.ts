@@ -78,6 +78,9 @@ describe('Function: errorCode', () => {
     expect(errorCode(new Error('plain'))).toBeUndefined();
     expect(errorCode('not an error')).toBeUndefined();
     expect(BROKER_NETWORK_CODES.has('ECONNRESET')).toBe(true);
+    expect(['ENETDOWN', 'ECONNABORTED', 'EAI_AGAIN'].every((code) => BROKER_NETWORK_CODES.has(code))).toBe(
+      true,
+    );
   });
 });
 

@@ -88,13 +88,19 @@ export function brokerTlsOptions(
   };
 }
 
-/** Socket failures after which a broker connection cannot be used (and nothing was listening, or it broke). */
+/**
+ * Socket failures after which a broker connection cannot be used (nothing was listening, the name did not
+ * resolve, even for now, the network is unreachable or down, or the connection broke): each worth trying
+ * again later.
+ */
 export const BROKER_NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',
+  'ENETDOWN',
   'ENOTFOUND',
   'EAI_AGAIN',
   'EPIPE',
