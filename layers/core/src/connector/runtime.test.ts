@@ -59,6 +59,28 @@ describe('Function: parseInput', () => {
     expect(error.issues).toHaveLength(4);
   });
 
+  it('says "required" for a field the input lacks, at any depth, whatever its type; other messages stay', () => {
+    // Prepare
+    const Schema = z.strictObject({
+      key: z.string(),
+      value: z.json(),
+      mode: z.enum(['a', 'b']),
+      items: z.array(z.strictObject({ name: z.string() })),
+    });
+    // Act
+    const missing = issuesOf(Schema, { items: [{}] });
+    const wrong = issuesOf(Schema, { key: 1, value: () => 1, mode: 'c', items: [{ name: 2 }] });
+    // Assess
+    expect(missing.issues).toEqual([
+      { pointer: '/key', message: 'required' },
+      { pointer: '/value', message: 'required' },
+      { pointer: '/mode', message: expect.stringContaining('expected one of') },
+      { pointer: '/items/0/name', message: 'required' },
+    ]);
+    expect(missing.message).toContain('/key: required; /value: required');
+    expect(wrong.issues.map((issue) => issue.message)).not.toContain('required');
+  });
+
   it('reports unknown fields alongside other problems', () => {
     // Act
     const error = issuesOf(PutInput, { key: '', contentype: 'x' });

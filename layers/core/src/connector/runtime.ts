@@ -381,17 +381,41 @@ export const MAX_FIELD_ISSUES = 50;
 export function parseInput<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
   const result = schema.safeParse(raw, parseOptions());
   if (result.success) return result.data;
-  const all: FieldIssue[] = result.error.issues.flatMap((issue): FieldIssue[] =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ pointer: toPointer([...issue.path, key]), message: 'unknown field' }))
-      : [{ pointer: toPointer(issue.path), message: issue.message }],
-  );
+  const all: FieldIssue[] = result.error.issues.flatMap((issue): FieldIssue[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        pointer: toPointer([...issue.path, key]),
+        message: 'unknown field',
+      }));
+    }
+    // A field the input lacks: zod says "Invalid input" (a union, such as any JSON value) or names the
+    // type it expected and `undefined`; "required" says what to fix. Other messages (enums, checks) stay.
+    const required =
+      (issue.code === 'invalid_type' || issue.code === 'invalid_union') && isMissing(raw, issue.path);
+    return [{ pointer: toPointer(issue.path), message: required ? 'required' : issue.message }];
+  });
   const issues = all.slice(0, MAX_FIELD_ISSUES);
   if (all.length > issues.length) {
     issues.push({ pointer: '', message: `${all.length - issues.length} more problems not listed` });
   }
   const summary = issues.map((issue) => `${issue.pointer || '/'}: ${issue.message}`).join('; ');
   throw new ValidationError(`Invalid input: ${summary}`.slice(0, 1000), issues);
+}
+
+/** Whether `path` names a key its parent object in `raw` does not have. */
+function isMissing(raw: unknown, path: readonly PropertyKey[]): boolean {
+  if (path.length === 0) return false;
+  let parent: unknown = raw;
+  for (const segment of path.slice(0, -1)) {
+    if (typeof parent !== 'object' || parent === null) return false;
+    parent = (parent as Record<PropertyKey, unknown>)[segment];
+  }
+  return (
+    typeof parent === 'object' &&
+    parent !== null &&
+    !Array.isArray(parent) &&
+    !Object.hasOwn(parent, path.at(-1) as PropertyKey)
+  );
 }
 
 /** RFC 6901: `~` becomes `~0`, `/` becomes `~1`. */
