@@ -74,6 +74,17 @@ describe('Function: awsFailure', () => {
     expect(error.message).toBe('SQS SendMessage failed (ECONNREFUSED)');
   });
 
+  it.each([
+    ['ENETDOWN', 'connect ENETDOWN 52.94.0.1:443'],
+    ['ECONNABORTED', 'read ECONNABORTED'],
+  ])('maps the unanswered network failure %s as retryable unavailable', (code, message) => {
+    // Act
+    const error = awsFailure(target, Object.assign(new Error(message), { code, syscall: 'connect' }));
+    // Assess
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error.retryable).toBe(true);
+  });
+
   it('maps a reused socket closed under the call by its code, though the SDK names it TimeoutError', () => {
     // Act
     const hangUp = Object.assign(new Error('socket hang up'), {

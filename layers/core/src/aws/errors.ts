@@ -111,6 +111,9 @@ export const COMMON_AWS_ERRORS: AwsErrorTable = {
   EAI_AGAIN: 'unavailable',
   EHOSTUNREACH: 'unavailable',
   ENETUNREACH: 'unavailable',
+  ENETDOWN: 'unavailable',
+  ENETRESET: 'unavailable',
+  ECONNABORTED: 'unavailable',
   ETIMEDOUT: 'timeout',
 };
 
