@@ -9,7 +9,11 @@ import {
   DuckDBListValue,
   DuckDBMapValue,
   DuckDBStructValue,
+  DuckDBTimestampMillisecondsValue,
+  DuckDBTimestampNanosecondsValue,
+  DuckDBTimestampSecondsValue,
   DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
   type DuckDBType,
   DuckDBTypeId,
 } from '@duckdb/node-api';
@@ -67,11 +71,17 @@ function timestampText(text: string): string {
   return text.replace(' ', 'T');
 }
 
-function utcText(micros: bigint): string {
-  const millis = micros / 1000n;
-  const rest = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n);
-  const iso = new Date(Number(millis)).toISOString().slice(0, 19);
-  return rest === 0 ? `${iso}Z` : `${iso}.${String(rest).padStart(6, '0')}Z`;
+function utcText(value: DuckDBTimestampTZValue): string {
+  const { micros } = value;
+  if (micros === DuckDBTimestampTZValue.PosInf.micros) return 'infinity';
+  if (micros === DuckDBTimestampTZValue.NegInf.micros) return '-infinity';
+  const rest = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  // Whole seconds floored (not truncated toward 1970), so a pre-1970 fraction stays in its own second.
+  const date = new Date(Number((micros - rest) / 1000n));
+  // Beyond a JS Date's range (DuckDB reaches year 294247): DuckDB's own text.
+  if (Number.isNaN(date.getTime())) return String(value);
+  const iso = date.toISOString().slice(0, 19);
+  return rest === 0n ? `${iso}Z` : `${iso}.${String(rest).padStart(6, '0')}Z`;
 }
 
 /**
@@ -90,7 +100,7 @@ export function toJsonValue(value: unknown, kind: ColumnKind): unknown {
   if (typeof value === 'string') return kind === 'json' ? JSON.parse(value) : value;
   if (typeof value === 'boolean') return value;
   if (value instanceof DuckDBBlobValue) return Buffer.from(value.bytes).toString('base64');
-  if (value instanceof DuckDBTimestampTZValue) return utcText(value.micros);
+  if (value instanceof DuckDBTimestampTZValue) return utcText(value);
   if (value instanceof DuckDBListValue || value instanceof DuckDBArrayValue) {
     return value.items.map((item) => nestedValue(item));
   }
@@ -111,6 +121,11 @@ function nestedValue(value: unknown): unknown {
       ? Number(value)
       : value.toString();
   }
-  const name = (value as { constructor?: { name?: string } } | null)?.constructor?.name ?? '';
-  return toJsonValue(value, name.startsWith('DuckDBTimestamp') ? 'timestamp' : 'other');
+  // By class, not by constructor.name: the minified bundle renames DuckDB's classes.
+  const timestamp =
+    value instanceof DuckDBTimestampValue ||
+    value instanceof DuckDBTimestampSecondsValue ||
+    value instanceof DuckDBTimestampMillisecondsValue ||
+    value instanceof DuckDBTimestampNanosecondsValue;
+  return toJsonValue(value, timestamp ? 'timestamp' : 'other');
 }
