@@ -62,6 +62,13 @@ describe('Function: urlCredentials', () => {
     expect(() => urlCredentials('mysql://', ENGINE)).toThrow(/MYSQL_URL/);
   });
 
+  it('throws ConfigurationError naming the setting for a malformed % escape, without echoing the URL', () => {
+    // Act & Assess: a password with a bare "%" (50%off) that was not percent-encoded.
+    expect(() => urlCredentials('mysql://app:50%off@db.example/sales', ENGINE)).toThrow(ConfigurationError);
+    expect(() => urlCredentials('mysql://app:50%off@db.example/sales', ENGINE)).toThrow(/MYSQL_URL/);
+    expect(() => urlCredentials('mysql://app:50%off@db.example/sales', ENGINE)).not.toThrow(/50%off/);
+  });
+
   it('cannot rotate: refresh and prefetch do nothing', async () => {
     // Prepare
     const credentials = urlCredentials('mysql://root@127.0.0.1/test', ENGINE);

@@ -128,12 +128,20 @@ export function urlCredentials(
     );
   }
   if (parsed.hostname === '') throw new ConfigurationError(`${setting} has no host`);
+  const decode = (part: string, what: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      // No cause and no echo: the part may be the password.
+      throw new ConfigurationError(`${setting} has a malformed %-escape in its ${what} (write "%" as %25)`);
+    }
+  };
   const endpoint: DatabaseEndpoint = {
     host: overrides.host ?? parsed.hostname.replace(/^\[|\]$/g, ''),
     port: overrides.port ?? (parsed.port === '' ? engine.defaultPort : Number(parsed.port)),
-    user: decodeURIComponent(parsed.username) || engine.defaultUser,
-    password: decodeURIComponent(parsed.password),
-    database: overrides.database ?? (decodeURIComponent(parsed.pathname.slice(1)) || engine.defaultDatabase),
+    user: decode(parsed.username, 'user') || engine.defaultUser,
+    password: decode(parsed.password, 'password'),
+    database: overrides.database ?? (decode(parsed.pathname.slice(1), 'database') || engine.defaultDatabase),
   };
   return {
     rotatable: false,

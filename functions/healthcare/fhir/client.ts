@@ -94,6 +94,15 @@ export function redactSent(error: unknown, sent: unknown): unknown {
   return error;
 }
 
+/** The values a next link's query carries (many servers keep the search there), to redact like params. */
+const cursorValues = (cursor: string): string[] => {
+  try {
+    return [...new URL(cursor).searchParams.values()];
+  } catch {
+    return [];
+  }
+};
+
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `W/"3"` (or `"3"`) -> `3`. */
@@ -167,12 +176,15 @@ export class FhirApi {
       input.cursor === undefined
         ? `${input.resourceType}?${queryOf(input.params, { _count: input.count?.toString(), _sort: input.sort })}`
         : this.#cursorPath(input.cursor);
-    return this.#page(await this.#send('GET', path, {}, input.params));
+    const sent = input.cursor === undefined ? input.params : [input.params, cursorValues(input.cursor)];
+    return this.#page(await this.#send('GET', path, {}, sent));
   }
 
   async getEverything(input: GetEverythingInput): Promise<ResourcePage> {
     if (input.cursor !== undefined)
-      return this.#page(await this.#send('GET', this.#cursorPath(input.cursor)));
+      return this.#page(
+        await this.#send('GET', this.#cursorPath(input.cursor), {}, cursorValues(input.cursor)),
+      );
     const offered = (await this.getCapabilities()).resources.find((one) => one.type === input.resourceType);
     if (!offered?.operations.includes('everything')) {
       throw new NotSupportedError(`This FHIR server does not offer $everything on ${input.resourceType}`);

@@ -264,6 +264,34 @@ describe('Connector: fhir', () => {
       expect(fake.log).toEqual([]);
     });
 
+    it('redacts the search values a next link carries when that page fails and the server echoes them', async () => {
+      // Prepare: a next link that keeps the search in its query (Firely, Azure: `?family=...&ct=...`).
+      const cursor = `${fake.url}/fhir/Patient?family=Okafor&_count=1&ct=page-2`;
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: {
+            status: 400,
+            json: {
+              resourceType: 'OperationOutcome',
+              issue: [
+                { severity: 'error', code: 'invalid', diagnostics: 'Continuation for family=Okafor expired' },
+              ],
+            },
+          },
+        },
+        { route: 'search' },
+      );
+
+      // Act
+      const response = await call('search-resources', { resourceType: 'Patient', cursor });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(response.body).not.toContain('Okafor');
+      expect(logs.text()).not.toContain('Okafor');
+    });
+
     it('answers 404 (410 Gone) for a cursor whose search the server forgot', async () => {
       // Prepare
       const first = await call('search-resources', { resourceType: 'Patient', count: 1 });
