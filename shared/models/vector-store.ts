@@ -70,8 +70,24 @@ export const Metadata = z
   )
   .describe('Flat metadata: field -> text, number or boolean, e.g. { "source": "handbook.pdf", "page": 3 }');
 
+/**
+ * The largest finite float32. Every store keeps 32-bit floats (pgvector's `vector`, Qdrant, Pinecone): a
+ * larger number is refused by pgvector, stored as 0 by Qdrant and makes Pinecone's scores overflow, so the
+ * model refuses it for every store.
+ */
+export const MAX_FLOAT32 = 3.4028234663852886e38;
+
 export const Values = z
-  .array(z.number().refine(Number.isFinite, 'expected a finite number'))
+  .array(
+    z
+      .number()
+      .refine(Number.isFinite, 'expected a finite number')
+      // A refine, not a bound: the JSON Schema (the versioned contract) stays as it was.
+      .refine(
+        (x) => !Number.isFinite(x) || Math.abs(x) <= MAX_FLOAT32,
+        `expected a number within float32 range (magnitude at most ${MAX_FLOAT32})`,
+      ),
+  )
   .min(1)
   .max(MAX_DIMENSION)
   // Pinecone refuses all-zero dense vectors, and a zero vector has no cosine similarity (pgvector answers NaN).

@@ -171,6 +171,32 @@ describe('Connector: qdrant', () => {
       expect(fake.logFor('upsert-points')).toHaveLength(1);
     });
 
+    it('answers 400 naming each number beyond float32 range in an upsert or a query, and sends neither', async () => {
+      // Act
+      const upsert = await call('upsert-vectors', {
+        collection: 'docs',
+        vectors: [{ id: 'huge', values: [1e308, 1e308, 1] }],
+      });
+      const query = await call('query-vectors', { collection: 'docs', vector: [0, -3.5e38, 1] });
+      const largest = await call('upsert-vectors', {
+        collection: 'docs',
+        vectors: [{ id: 'largest', values: [3.4028234663852886e38, 0, -3.4028234663852886e38] }],
+      });
+      // Assess
+      const message = 'expected a number within float32 range (magnitude at most 3.4028234663852886e+38)';
+      expect(upsert.statusCode).toBe(400);
+      expect(parsed(upsert)['errors']).toEqual([
+        { pointer: '/vectors/0/values/0', message },
+        { pointer: '/vectors/0/values/1', message },
+      ]);
+      expect(query.statusCode).toBe(400);
+      expect(parsed(query)['errors']).toEqual([{ pointer: '/vector/1', message }]);
+      expect(largest.statusCode).toBe(200);
+      expect(fake.logFor('upsert-points')).toHaveLength(2);
+      expect(fake.logFor('query-points')).toHaveLength(0);
+      expect(fake.logFor('search-points')).toHaveLength(0);
+    });
+
     it('maps a 400 of Qdrant itself to a 400 with the row’s meaning', async () => {
       // Prepare: another client changed the collection behind the connector's back.
       fake.inject(

@@ -80,12 +80,46 @@ const NAME = 'MQTT';
 /** What a message with MQTT's own fields looks like to the client. */
 type MqttMessage = PublishMessage & MqttMessageOptions;
 
-/** A topic to publish to: no wildcards, no NUL, at most 65 535 bytes, not empty. */
+/**
+ * What an MQTT UTF-8 string cannot carry (MQTT 5.0 section 1.5.4): the control characters U+0000-U+001F
+ * and U+007F-U+009F, unpaired surrogates (not UTF-8 at all) and the Unicode non-characters. The broker
+ * may close the connection on them, and Mosquitto does, without an acknowledgement.
+ */
+const NOT_MQTT_UTF8 = /[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}]/u;
+
+/**
+ * Refuses, before anything is sent, the attributes an MQTT 5 user property cannot carry ({@link
+ * NOT_MQTT_UTF8}): sent, Mosquitto drops the connection and the publish is never acknowledged. Other
+ * queues take line breaks in an attribute, so the shared schema does not refuse them.
+ */
+function checkUserProperties(message: PublishMessage, pointer = ''): void {
+  for (const [name, value] of Object.entries(message.attributes ?? {})) {
+    if (NOT_MQTT_UTF8.test(name) || NOT_MQTT_UTF8.test(value)) {
+      const field = `${pointer}/attributes/${name}`;
+      const problem =
+        'expected no control character (such as a line break), unpaired surrogate or non-character: an MQTT 5 user property cannot carry one';
+      throw new ValidationError(`Invalid input: ${field}: ${problem}`, [
+        { pointer: field, message: problem },
+      ]);
+    }
+  }
+}
+
+/**
+ * A topic to publish to: no wildcards, nothing an MQTT string cannot carry ({@link NOT_MQTT_UTF8}, NUL
+ * included), at most 65 535 bytes, not empty.
+ */
 function checkTopic(topic: string, pointer: string): string {
-  if (topic === '' || /[+#]/.test(topic) || topic.includes('\u0000') || Buffer.byteLength(topic) > 65_535) {
-    throw new ValidationError('Name an MQTT topic without wildcards (+, #) or NUL (or set MQTT_TOPIC)', [
-      { pointer, message: 'expected a topic without +, # or NUL' },
-    ]);
+  if (topic === '' || /[+#]/.test(topic) || NOT_MQTT_UTF8.test(topic) || Buffer.byteLength(topic) > 65_535) {
+    throw new ValidationError(
+      'Name an MQTT topic without wildcards (+, #) or control characters (or set MQTT_TOPIC)',
+      [
+        {
+          pointer,
+          message: 'expected a topic without +, #, control characters, unpaired surrogates or non-characters',
+        },
+      ],
+    );
   }
   return topic;
 }
@@ -133,6 +167,7 @@ export class MqttPublisher implements MessagePublisher {
   async publish(raw: MqttPublishInput): Promise<PublishOutput> {
     const { destination, ...message } = parseInput(MqttPublishInput, raw);
     checkMessage(this, message, NAME);
+    checkUserProperties(message);
     const topic = checkTopic(destination ?? this.#options.topic, '/destination');
     const [outcome] = await this.#publishAll(topic, [message]);
     if (outcome !== undefined && !outcome.ok) throw toMqttError(outcome.cause, 'publish');
@@ -143,6 +178,9 @@ export class MqttPublisher implements MessagePublisher {
   async publishBatch(raw: MqttPublishBatchInput): Promise<PublishBatchOutput> {
     const input = parseInput(MqttPublishBatchInput, raw);
     checkBatch(this, input.entries, NAME);
+    input.entries.forEach((entry, index) => {
+      checkUserProperties(entry, `/entries/${index}`);
+    });
     const topic = checkTopic(input.destination ?? this.#options.topic, '/destination');
     const outcomes = await this.#publishAll(topic, input.entries);
     return batchOutput(

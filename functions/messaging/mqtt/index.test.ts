@@ -224,6 +224,49 @@ describe('Connector: mqtt', () => {
       expect(receive.statusCode).toBe(501);
       expect(acknowledge.statusCode).toBe(501);
     });
+    it('refuses at once with a 400 naming it an attribute or topic Mosquitto would drop the connection on, and publishes nothing', async () => {
+      // Prepare
+      const topic = `${ROOT}/probe`;
+      const watcher = await subscriber(`mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`, topic, 5);
+      const started = Date.now();
+      // Act
+      const lineBreak = await call('publish-message', {
+        destination: topic,
+        body: 'x',
+        attributes: { k: 'v\nw' },
+      });
+      const atQos0 = await call('publish-message', {
+        destination: topic,
+        body: 'x',
+        qos: 0,
+        attributes: { k: 'next\u0085line' },
+      });
+      const batch = await call('publish-batch', {
+        destination: topic,
+        entries: [{ body: 'a' }, { body: 'b', attributes: { k: 'v\r\nw', n: 'half \ud800' } }],
+      });
+      const badTopic = await call('publish-message', { destination: `${ROOT}/a\u009fb`, body: 'x' });
+      const elapsed = Date.now() - started;
+      const fine = await call('publish-message', {
+        destination: topic,
+        body: 'y',
+        attributes: { k: 'é 😀' },
+      });
+      const observed = await watcher.collect(2_000);
+      // Assess
+      expect(lineBreak.statusCode).toBe(400);
+      expect(parsed(lineBreak)).toMatchObject({
+        code: 'validation_error',
+        errors: [{ pointer: '/attributes/k', message: expect.stringContaining('control character') }],
+      });
+      expect(atQos0.statusCode).toBe(400);
+      expect(parsed(batch)).toMatchObject({ errors: [{ pointer: '/entries/1/attributes/k' }] });
+      expect(parsed(badTopic)).toMatchObject({ errors: [{ pointer: '/destination' }] });
+      expect(elapsed).toBeLessThan(2_000);
+      expect(fine.statusCode).toBe(200);
+      expect(observed).toEqual([{ body: 'y', attributes: { k: 'é 😀' } }]);
+      await watcher.close();
+    });
   });
 
   describe('Connection', () => {

@@ -25,7 +25,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'Input publishes to wildcard or system topics.',
         control:
-          'Publish topics with + or # or NUL are refused; $SYS and other topics are subject to the broker ACLs of the user.',
+          'Publish topics with + or #, and topics or attributes with a character MQTT 5 forbids (controls, non-characters), are refused; $SYS and other topics are subject to the broker ACLs of the user.',
       },
       {
         threat: "A retained message overwrites a device's last value.",

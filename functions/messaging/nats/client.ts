@@ -82,6 +82,28 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
+ * Refuses, before anything is sent, the attributes a NATS header cannot carry, as the `nats` client
+ * would (BAD_HEADER): a name of anything but printable ASCII (33-126) or with a colon, and a value with
+ * a carriage return or a line feed (the header block's line breaks). Other queues take line breaks in
+ * an attribute, so the shared schema does not refuse them. `pointer` is the message's place in the input.
+ */
+function checkHeaders(message: PublishMessage, pointer = ''): void {
+  for (const [name, value] of Object.entries(message.attributes ?? {})) {
+    const field = `${pointer}/attributes/${name}`;
+    const problem = [...name].some((char) => char === ':' || char < '!' || char > '~')
+      ? 'expected a header name of printable ASCII characters without ":" (a NATS header cannot carry it)'
+      : /[\r\n]/.test(value)
+        ? 'expected no line break (CR or LF): a NATS header value cannot carry one'
+        : undefined;
+    if (problem !== undefined) {
+      throw new ValidationError(`Invalid input: ${field}: ${problem}`, [
+        { pointer: field, message: problem },
+      ]);
+    }
+  }
+}
+
+/**
  * @example
  * ```ts
  * const nats = NatsClient.create({ host: '127.0.0.1', port: 4222, tls: 'disable',
@@ -119,6 +141,7 @@ export class NatsClient implements MessagePublisher {
   async publish(raw: PublishInput): Promise<PublishOutput> {
     const { destination, ...message } = parseInput(PublishInput, raw);
     checkMessage(this, message, NAME);
+    checkHeaders(message);
     const subject = this.#subject(destination);
     const [outcome] = await this.#publishAll(subject, [message]);
     if (outcome === undefined || !outcome.ok) throw toNatsError(outcome?.cause, 'publish');
@@ -129,6 +152,9 @@ export class NatsClient implements MessagePublisher {
   async publishBatch(raw: PublishBatchInput): Promise<PublishBatchOutput> {
     const input = parseInput(PublishBatchInput, raw);
     checkBatch(this, input.entries, NAME);
+    input.entries.forEach((entry, index) => {
+      checkHeaders(entry, `/entries/${index}`);
+    });
     const outcomes = await this.#publishAll(this.#subject(input.destination), input.entries);
     return batchOutput(
       outcomes.map((outcome, index) =>

@@ -196,6 +196,34 @@ describe('Connector: nats', () => {
       expect(wildcard.statusCode).toBe(400);
     });
 
+    it('refuses an attribute value with a line break with a 400 naming it, and publishes nothing', async () => {
+      // Prepare
+      const { stream, subject } = await freshStream('CIRCLE_NATS_HEADERS');
+      // Act
+      const one = await call('publish-message', {
+        destination: subject,
+        body: 'x',
+        attributes: { k: 'v\r\nInjected: yes' },
+      });
+      const batch = await call('publish-batch', {
+        destination: subject,
+        entries: [
+          { body: 'a', attributes: { ok: 'fine' } },
+          { body: 'b', attributes: { k: 'v\nw' } },
+        ],
+      });
+      const info = await (await admin.jetstreamManager()).streams.info(stream);
+      // Assess
+      expect(one.statusCode).toBe(400);
+      expect(parsed(one)).toMatchObject({
+        code: 'validation_error',
+        errors: [{ pointer: '/attributes/k', message: expect.stringContaining('line break') }],
+      });
+      expect(batch.statusCode).toBe(400);
+      expect(parsed(batch)).toMatchObject({ errors: [{ pointer: '/entries/1/attributes/k' }] });
+      expect(info.state.messages).toBe(0);
+    });
+
     it('answers 404 for a missing consumer or stream, and refuses a forged receipt without sending it', async () => {
       // Act
       const consumer = await call('receive-messages', { source: 'nobody', waitTimeMs: 0 });
