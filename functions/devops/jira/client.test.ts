@@ -1,6 +1,6 @@
 /** inspectJiraResponse and searchJql: Jira's 400 bodies and the JQL a search sends. */
 import { describe, expect, it } from 'vitest';
-import { inspectJiraResponse, searchJql } from './client.ts';
+import { checkJqlQuery, inspectJiraResponse, searchJql } from './client.ts';
 
 const response = (status: number, body: unknown) => ({
   status,
@@ -35,5 +35,63 @@ describe('Function: searchJql', () => {
     expect(
       searchJql({ project: 'OPS', state: 'all', labels: ['a', 'b'], query: 'priority = High', limit: 5 }),
     ).toBe('project = "OPS" AND labels = "a" AND labels = "b" AND (priority = High) ORDER BY created DESC');
+  });
+});
+
+describe('Function: checkJqlQuery', () => {
+  const refusal = (query: string): unknown => {
+    try {
+      checkJqlQuery(query);
+      return undefined;
+    } catch (error) {
+      return { name: (error as Error).name, issues: (error as { issues?: unknown }).issues };
+    }
+  };
+
+  it('refuses a query that closes the parentheses it is ANDed in, naming /query', () => {
+    expect(refusal('statusCategory = Done) OR (project = WEB')).toEqual({
+      name: 'ValidationError',
+      issues: [
+        { pointer: '/query', message: 'expected balanced parentheses: a ) closes more than was opened' },
+      ],
+    });
+    expect(refusal('a = 1) OR project = WEB OR (b = 2')).toMatchObject({ name: 'ValidationError' });
+    expect(() =>
+      searchJql({ project: 'OPS', state: 'all', query: 'a = 1) OR (project = WEB', limit: 5 }),
+    ).toThrow(/\/query/);
+  });
+
+  it('refuses unbalanced parentheses, an unended string, an escaped parenthesis and ORDER BY', () => {
+    const messages = [
+      '(a = 1',
+      'a in (1, 2',
+      'summary ~ "x',
+      "summary ~ 'x",
+      'a = b\\)',
+      'a = 1 ORDER BY key',
+      'a = 1 order\n by created',
+    ].map((query) => (refusal(query) as { issues: { message: string }[] } | undefined)?.issues[0]?.message);
+    expect(messages).toEqual([
+      'expected balanced parentheses: a ( is never closed',
+      'expected balanced parentheses: a ( is never closed',
+      'expected every string literal to end',
+      'expected every string literal to end',
+      'expected no escaped parenthesis outside a string literal; quote the value',
+      'expected no ORDER BY; issues come newest first',
+      'expected no ORDER BY; issues come newest first',
+    ]);
+  });
+
+  it('reads parentheses, quotes and ORDER BY inside string literals as text', () => {
+    for (const query of [
+      'summary ~ "a) OR (b"',
+      "summary ~ 'a) OR (b'",
+      'summary ~ "say \\"hi) \\" there"',
+      "summary ~ 'it\\'s (fine'",
+      'summary ~ "order by" AND (labels in (a, b) OR assignee = "x")',
+      'ordered = 1 AND border = "by"',
+    ]) {
+      expect(refusal(query)).toBeUndefined();
+    }
   });
 });

@@ -100,8 +100,68 @@ type Updated = z.output<typeof UpdateTrackerIssueInput>;
 type Transition = z.output<typeof TransitionTrackerIssueInput>;
 type Search = z.output<typeof SearchTrackerIssuesInput>;
 
+const invalidQuery = (message: string): ValidationError =>
+  new ValidationError(`Invalid input: /query: ${message}`, [{ pointer: '/query', message }]);
+
 /**
- * The JQL of a search: the project, the filters, newest first.
+ * Refuses a native query that could leave the parentheses it is ANDed in: read outside JQL string
+ * literals (`"..."` and `'...'`, with backslash escapes), its parentheses must never close more than
+ * they opened and must balance, no parenthesis may be escaped (`\(`), every string must end, and it must
+ * not order (`ORDER BY`; the connector orders newest first). Otherwise `statusCategory = Done) OR
+ * (project = WEB` would reach another project's issues.
+ *
+ * @example
+ * ```ts
+ * checkJqlQuery('summary ~ "a (b"'); // passes
+ * checkJqlQuery('a = 1) OR (project = WEB'); // throws ValidationError naming /query
+ * ```
+ */
+export function checkJqlQuery(query: string): void {
+  const outside = outsideStrings(query);
+  let depth = 0;
+  for (const char of outside) {
+    if (char === '(') depth += 1;
+    if (char === ')') depth -= 1;
+    if (depth < 0) throw invalidQuery('expected balanced parentheses: a ) closes more than was opened');
+  }
+  if (depth !== 0) throw invalidQuery('expected balanced parentheses: a ( is never closed');
+  if (/\border\s+by\b/i.test(outside)) throw invalidQuery('expected no ORDER BY; issues come newest first');
+}
+
+/** The end of the string literal opened at `start` (the index of its closing quote). */
+function literalEnd(query: string, start: number): number {
+  const quote = query[start];
+  for (let at = start + 1; at < query.length; at += 1) {
+    if (query[at] === '\\') at += 1;
+    else if (query[at] === quote) return at;
+  }
+  throw invalidQuery('expected every string literal to end');
+}
+
+/** A query with each string literal and escaped character as one space: the JQL syntax around them. */
+function outsideStrings(query: string): string {
+  let outside = '';
+  for (let at = 0; at < query.length; at += 1) {
+    const char = query[at] ?? '';
+    if (char === '"' || char === "'") {
+      at = literalEnd(query, at);
+      outside += ' ';
+    } else if (char === '\\') {
+      at += 1;
+      if (query[at] === '(' || query[at] === ')') {
+        throw invalidQuery('expected no escaped parenthesis outside a string literal; quote the value');
+      }
+      outside += ' ';
+    } else {
+      outside += char;
+    }
+  }
+  return outside;
+}
+
+/**
+ * The JQL of a search: the project, the filters, newest first. A native query is checked by
+ * {@link checkJqlQuery} first.
  *
  * @example
  * ```ts
@@ -114,7 +174,10 @@ export function searchJql(input: Search): string {
   if (input.state === 'closed') clauses.push('statusCategory = Done');
   for (const label of input.labels ?? []) clauses.push(`labels = ${quote(label)}`);
   if (input.text !== undefined) clauses.push(`text ~ ${quote(input.text)}`);
-  if (input.query !== undefined) clauses.push(`(${input.query})`);
+  if (input.query !== undefined) {
+    checkJqlQuery(input.query);
+    clauses.push(`(${input.query})`);
+  }
   return `${clauses.join(' AND ')} ORDER BY created DESC`;
 }
 
@@ -263,7 +326,11 @@ export class JiraApi {
       query: { jql: searchJql(input), maxResults: input.limit, fields: FIELDS },
       cursor: input.cursor,
       what: 'a search',
-      items: (answer) => answer.issues.map((issue) => toIssue(issue, this.#site)),
+      // The query is ANDed with the project; should Jira still answer another project's issue, it is dropped.
+      items: (answer) =>
+        answer.issues
+          .filter((issue) => issue.fields.project.key === input.project)
+          .map((issue) => toIssue(issue, this.#site)),
     });
     return page.nextCursor === undefined
       ? { issues: page.items }

@@ -299,6 +299,65 @@ describe('Connector: jira', () => {
       );
     });
 
+    it('answers 400 naming /query for JQL that leaves its parentheses or orders, sending nothing', async () => {
+      // Act
+      const escaping = await call('search-issues', {
+        project: 'OPS',
+        query: 'statusCategory = Done) OR (project = WEB',
+      });
+      const unclosed = await call('search-issues', { project: 'OPS', query: '(statusCategory = Done' });
+      const ordered = await call('search-issues', { project: 'OPS', query: 'labels = x order by key' });
+      const quoted = await call('search-issues', {
+        project: 'OPS',
+        query: 'summary ~ "disk) OR (full" OR summary ~ "order by"',
+      });
+
+      // Assess
+      for (const response of [escaping, unclosed, ordered]) {
+        expect(response.statusCode).toBe(400);
+        expect((parsed(response)['errors'] as { pointer: string }[]).map((issue) => issue.pointer)).toEqual([
+          '/query',
+        ]);
+      }
+      expect(quoted.statusCode).toBe(200);
+      expect(fake.logFor('search-issues')).toHaveLength(1);
+    });
+
+    it('drops an issue of another project should Jira answer one', async () => {
+      // Prepare
+      const issue = (key: string, project: string) => ({
+        id: key.replace(/\D/g, ''),
+        key,
+        fields: {
+          summary: 'x',
+          description: null,
+          status: { name: 'To Do', statusCategory: { key: 'new' } },
+          labels: [],
+          assignee: null,
+          issuetype: { name: 'Task' },
+          project: { key: project },
+          created: '2026-01-01T00:00:00.000+0000',
+          updated: '2026-01-01T00:00:00.000+0000',
+        },
+      });
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: {
+            status: 200,
+            json: { issues: [issue('WEB-9', 'WEB'), issue('OPS-1', 'OPS')], isLast: true },
+          },
+        },
+        { route: 'search-issues' },
+      );
+
+      // Act
+      const response = await call('search-issues', { project: 'OPS' });
+
+      // Assess
+      expect((parsed(response)['issues'] as { key: string }[]).map((i) => i.key)).toEqual(['OPS-1']);
+    });
+
     it('answers 400 for JQL Jira cannot read', async () => {
       const response = await call('search-issues', { project: 'OPS', query: 'nosuchfield = 1' });
       expect(response.statusCode).toBe(400);

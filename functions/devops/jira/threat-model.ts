@@ -32,7 +32,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A crafted search smuggles another project or a write into the query.',
         control:
-          'Values are quoted JQL string literals; a native query is ANDed in parentheses after the project clause, and JQL cannot write.',
+          'Values are quoted JQL string literals; a native query is ANDed in parentheses after the project clause, refused (400) unless its parentheses balance outside strings and it has no ORDER BY; JQL cannot write.',
       },
     ],
     repudiation: [
