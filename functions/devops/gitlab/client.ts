@@ -20,6 +20,7 @@ import {
 } from '@circle-core/core';
 import * as z from 'zod';
 import type { IssueTracker, IssueTrackerCapability } from '#shared/interfaces/issue-tracker.ts';
+import { isBase64 } from '#shared/models/object-storage.ts';
 import {
   CommentOnTrackerIssueInput,
   type CreateMergeRequestInput,
@@ -400,9 +401,15 @@ export class GitlabApi {
 
   /**
    * Creates the file (`POST`), or updates it (`PUT`) when it exists or `lastCommitId` is given; a file
-   * changed since `lastCommitId` is a ConflictError, an update of a missing one a NotFoundError.
+   * changed since `lastCommitId` is a ConflictError, an update of a missing one a NotFoundError. With
+   * `encoding: 'base64'`, content that is not standard padded base64 is a ValidationError, before any call.
    */
   async putFile(input: PutFileInput) {
+    // GitLab decodes base64 leniently (bad characters skipped), so a typo would commit garbled bytes.
+    if (input.encoding === 'base64' && !isBase64(input.content)) {
+      const message = 'expected standard padded base64';
+      throw new ValidationError(`Invalid input: /content: ${message}`, [{ pointer: '/content', message }]);
+    }
     const path = `${projectPath(input.project)}/repository/files/${encodeURIComponent(trimmed(input.path))}`;
     const json: Record<string, unknown> = {
       branch: input.branch,

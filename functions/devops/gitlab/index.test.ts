@@ -562,6 +562,41 @@ describe('Connector: gitlab', () => {
       expect(response.statusCode).toBe(404);
       expect(fake.logFor('write-file').map((entry) => entry.method)).toEqual(['POST']);
     });
+
+    it('answers 400 naming /content for base64 content that is not standard padded base64, before any call', async () => {
+      // Act
+      const responses = await Promise.all(
+        ['!!notbase64', 'AAE', 'AA-_', 'AAEC\n', 'AA=C'].map((content) =>
+          call('put-file', {
+            project: P,
+            path: 'x.bin',
+            branch: 'main',
+            content,
+            encoding: 'base64',
+            commitMessage: 'x',
+          }),
+        ),
+      );
+      const text = await call('put-file', {
+        project: P,
+        path: 'notes.md',
+        branch: 'main',
+        content: '!!notbase64',
+        commitMessage: 'Text may be anything',
+      });
+
+      // Assess
+      for (const response of responses) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)['errors']).toEqual([
+          { pointer: '/content', message: 'expected standard padded base64' },
+        ]);
+      }
+      expect(parsed(text)).toEqual({ path: 'notes.md', branch: 'main', created: true });
+      expect(fake.logFor('write-file').map((entry) => entry.body)).toEqual([
+        expect.objectContaining({ content: '!!notbase64', encoding: 'text' }),
+      ]);
+    });
   });
 
   describe('Credentials', () => {
