@@ -79,6 +79,18 @@ const MAX_KNOWN = 256;
 const STATEMENTS = '/api/v2/statements';
 
 /**
+ * The path of a statement. `.` and `..` match the query handle pattern, but a URL drops or climbs them
+ * (`/api/v2/statements/..` would reach `/api/v2`): refused with a ValidationError naming `/queryId`.
+ */
+function statementPath(queryId: string): string {
+  if (queryId === '.' || queryId === '..') {
+    const message = '"." and ".." cannot name a statement in a URL';
+    throw new ValidationError(`Invalid input: /queryId: ${message}`, [{ pointer: '/queryId', message }]);
+  }
+  return `${STATEMENTS}/${encodeURIComponent(queryId)}`;
+}
+
+/**
  * A value as a SQL API binding `{ type, value }`: integers FIXED, other numbers REAL, booleans BOOLEAN,
  * strings TEXT (a CAST in the SQL makes a date of one), null a TEXT null.
  *
@@ -202,7 +214,7 @@ export class SnowflakeWarehouse implements WarehouseQuery {
   }
 
   async getQuery(input: QueryRef): Promise<QueryStatus> {
-    const path = `${STATEMENTS}/${encodeURIComponent(input.queryId)}`;
+    const path = statementPath(input.queryId);
     try {
       const answer = await this.#rest.send('GET', path, undefined, { what: 'a statement status' });
       return this.#status(answer.status, answer.body, 'a statement status');
@@ -246,7 +258,7 @@ export class SnowflakeWarehouse implements WarehouseQuery {
   }
 
   async cancelQuery(input: QueryRef): Promise<QueryStatus> {
-    const path = `${STATEMENTS}/${encodeURIComponent(input.queryId)}/cancel`;
+    const path = `${statementPath(input.queryId)}/cancel`;
     try {
       // Cancelling twice is harmless: the key lets the core retry it after a 429 or a 5xx.
       await this.#rest.send('POST', path, undefined, {
@@ -332,7 +344,7 @@ export class SnowflakeWarehouse implements WarehouseQuery {
 
   /** The result's metadata from Snowflake: a query that has not succeeded is refused by its state. */
   async #fetchResult(queryId: string): Promise<KnownResult> {
-    const path = `${STATEMENTS}/${encodeURIComponent(queryId)}`;
+    const path = statementPath(queryId);
     try {
       const answer = await this.#rest.send('GET', path, undefined, { what: 'a statement status' });
       const status = this.#status(answer.status, answer.body, 'a statement status');
@@ -349,7 +361,7 @@ export class SnowflakeWarehouse implements WarehouseQuery {
   }
 
   async #partition(queryId: string, partition: number): Promise<unknown[][]> {
-    const path = `${STATEMENTS}/${encodeURIComponent(queryId)}`;
+    const path = statementPath(queryId);
     try {
       const answer = await this.#rest.send('GET', path, undefined, {
         query: { partition },

@@ -485,6 +485,29 @@ describe('Connector: snowflake', () => {
       expect(results.statusCode).toBe(409);
     });
 
+    it('answers 400 naming /queryId for a handle of "." or "..", before any call', async () => {
+      // Prepare
+      const before = fake.log.length;
+
+      // Act
+      const responses = await Promise.all(
+        ['.', '..'].flatMap((queryId) => [
+          call('get-query', { queryId }),
+          call('cancel-query', { queryId }),
+          call('get-query-results', { queryId }),
+        ]),
+      );
+
+      // Assess
+      for (const response of responses) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)['errors']).toEqual([
+          { pointer: '/queryId', message: '"." and ".." cannot name a statement in a URL' },
+        ]);
+      }
+      expect(fake.log.slice(before)).toEqual([]);
+    });
+
     it('refuses a cursor of another query and an unknown field', async () => {
       // Prepare
       const first = (await connector.run('run-query', { sql: 'select 1 as one' })) as {
