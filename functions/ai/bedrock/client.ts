@@ -25,6 +25,7 @@ import {
   parseInput,
   UnavailableError,
   UnexpectedResponseError,
+  ValidationError,
 } from '@circle-core/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import * as z from 'zod';
@@ -240,19 +241,22 @@ export class BedrockClient implements LanguageModel {
     const model = request.model ?? this.#options.embeddingModel;
     const family = familyOf(model);
     if (family === undefined) {
-      throw new NotSupportedError(
-        `embed-texts speaks Titan Text Embeddings and Cohere Embed on Bedrock; "${model}" is neither`,
-      );
+      const message = `embed-texts speaks Titan Text Embeddings and Cohere Embed on Bedrock; "${model}" is neither`;
+      // A model the caller names is the caller's mistake; a configured default that embeds nothing is not.
+      if (request.model === undefined) throw new NotSupportedError(message);
+      throw new ValidationError(`Invalid input: /model: ${message}`, [{ pointer: '/model', message }]);
     }
     const { dimensions } = request;
-    if (
-      dimensions !== undefined &&
-      (family !== 'titan-v2' || !(TITAN_V2_DIMENSIONS as readonly number[]).includes(dimensions))
-    ) {
+    if (dimensions !== undefined && family !== 'titan-v2') {
+      const message = `${model} has one vector length; dimensions needs amazon.titan-embed-text-v2`;
+      throw new ValidationError(`Invalid input: /dimensions: ${message}`, [
+        { pointer: '/dimensions', message },
+      ]);
+    }
+    // Without capability "dimensions" the LLM interface answers other lengths with NotSupportedError.
+    if (dimensions !== undefined && !(TITAN_V2_DIMENSIONS as readonly number[]).includes(dimensions)) {
       throw new NotSupportedError(
-        family === 'titan-v2'
-          ? `Titan Text Embeddings v2 answers ${TITAN_V2_DIMENSIONS.join(', ')} dimensions, not ${dimensions}`
-          : `${model} has one vector length; dimensions needs amazon.titan-embed-text-v2`,
+        `Titan Text Embeddings v2 answers ${TITAN_V2_DIMENSIONS.join(', ')} dimensions, not ${dimensions}`,
       );
     }
     const { embeddings, inputTokens } =

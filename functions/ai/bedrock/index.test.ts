@@ -524,15 +524,28 @@ describe('Connector: bedrock', () => {
       ]);
     });
 
-    it('answers 501 for dimensions Titan v2 does not offer, and for a model that is no embedder', async () => {
+    it('answers 501 for dimensions Titan v2 does not offer (no capability "dimensions"), without calling Bedrock', async () => {
       // Act
-      const odd = await call('embed-texts', { inputs: ['x'], dimensions: 64 });
-      const chat = await call('embed-texts', { inputs: ['x'], model: CHAT_MODEL });
+      const odd = await call('embed-texts', { inputs: ['x'], dimensions: 100 });
 
       // Assess
       expect(odd.statusCode).toBe(501);
       expect(parsed(odd)['detail']).toContain('256, 512, 1024');
-      expect(chat.statusCode).toBe(501);
+      expect(fake.log).toEqual([]);
+    });
+
+    it('answers 400 naming /model for a model that is no embedder, without calling Bedrock', async () => {
+      // Act
+      const chat = await call('embed-texts', { inputs: ['x'], model: CHAT_MODEL });
+
+      // Assess
+      expect(chat.statusCode).toBe(400);
+      expect(parsed(chat)['errors']).toEqual([
+        {
+          pointer: '/model',
+          message: `embed-texts speaks Titan Text Embeddings and Cohere Embed on Bedrock; "${CHAT_MODEL}" is neither`,
+        },
+      ]);
       expect(fake.log).toEqual([]);
     });
 
@@ -580,17 +593,23 @@ describe('Connector: bedrock', () => {
       ]);
     });
 
-    it('answers 501 for dimensions on a model with one vector length, without calling Bedrock', async () => {
+    it('answers 400 naming /dimensions for dimensions on a model with one vector length, without calling Bedrock', async () => {
       // Act
-      const response = await call('embed-texts', {
-        model: 'cohere.embed-english-v3',
-        inputs: ['x'],
-        dimensions: 256,
-      });
+      const responses = await Promise.all(
+        ['cohere.embed-english-v3', 'amazon.titan-embed-text-v1'].map((model) =>
+          call('embed-texts', { model, inputs: ['x'], dimensions: 256 }),
+        ),
+      );
 
       // Assess
-      expect(response.statusCode).toBe(501);
-      expect(parsed(response)['detail']).toContain('has one vector length');
+      expect(responses.map((response) => response.statusCode)).toEqual([400, 400]);
+      expect(parsed(responses[1] as HttpResult)['errors']).toEqual([
+        {
+          pointer: '/dimensions',
+          message:
+            'amazon.titan-embed-text-v1 has one vector length; dimensions needs amazon.titan-embed-text-v2',
+        },
+      ]);
       expect(fake.log).toEqual([]);
     });
 
