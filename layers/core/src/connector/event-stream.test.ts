@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { currentCorrelationId, remainingTimeMs } from '../context.ts';
-import { RateLimitedError, UnavailableError } from '../errors.ts';
+import { NotFoundError, RateLimitedError, UnavailableError, ValidationError } from '../errors.ts';
 import {
   STREAM_DEADLINE_MARGIN_MS,
   type StreamEvent,
@@ -23,11 +23,15 @@ import {
 
 type Serve = (event: APIGatewayProxyEventV2, stream: Writable, context: Context) => Promise<void>;
 
+/** The heads the handler has committed (`HttpResponseStream.from`), in order. */
+const heads: number[] = [];
+
 /** What the Lambda runtime does with a streamed response, on a node:http response. */
 const runtime: StreamingRuntime = {
   streamifyResponse: (handler) => handler,
   HttpResponseStream: {
     from(stream, metadata) {
+      heads.push(metadata.statusCode);
       (stream as ServerResponse).writeHead(metadata.statusCode, metadata.headers);
       return stream;
     },
@@ -39,7 +43,24 @@ let server: Server | undefined;
 afterEach(async () => {
   await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
   server = undefined;
+  heads.length = 0;
 });
+
+/** Collects the core's JSON lines (the invocation line) written while `act` runs. */
+async function capturingLines(act: (lines: Record<string, unknown>[]) => Promise<void>): Promise<void> {
+  const lines: Record<string, unknown>[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = String(chunk);
+    if (text.startsWith('{')) lines.push(JSON.parse(text) as Record<string, unknown>);
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  try {
+    await act(lines);
+  } finally {
+    process.stdout.write = write;
+  }
+}
 
 /** Serves the handler the way a function URL does: the request as a payload 2.0 event. */
 async function serve(handler: Serve, remainingMs = 30_000): Promise<string> {
@@ -100,11 +121,13 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
       readFirst = resolve;
     });
     const produced: string[] = [];
+    let headsBeforeFirstFrame: number[] | undefined;
     const words: StreamOperation<typeof Input> = {
       input: Input,
       async *run({ text }) {
         const [first = '', ...rest] = text.split(' ');
         produced.push(first);
+        headsBeforeFirstFrame = [...heads];
         yield { event: 'delta', data: { text: first } };
         await firstRead;
         for (const word of rest) {
@@ -133,6 +156,8 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(response.headers.get('x-correlation-id')).toBe('corr-7');
     expect(producedWhenFirstRead).toEqual(['hello']);
+    expect(headsBeforeFirstFrame).toEqual([]);
+    expect(heads).toEqual([200]);
     expect(received).toEqual([
       { event: 'delta', data: { text: 'hello' } },
       { event: 'delta', data: { text: ' streaming' } },
@@ -141,7 +166,7 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
     ]);
   });
 
-  it('ends with an error frame (the problem, no internals) when the producer fails mid-stream', async () => {
+  it('ends with an error frame (the problem, no internals) when the producer fails after the first frame', async () => {
     // Prepare
     const failing: StreamOperation<typeof Input> = {
       input: Input,
@@ -153,19 +178,22 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
     const crashing: StreamOperation<typeof Input> = {
       input: Input,
       async *run() {
-        yield* [] as StreamEvent[];
+        yield { event: 'delta', data: { text: 'Hel' } };
         throw new Error('secret internals at db://user:pw@host');
       },
     };
     const url = await serve(streamingHandler('echo', { failing, crashing }, runtime) as Serve);
 
     // Act
+    const failedResponse = await post(`${url}/failing`, { text: 'x' });
     const failed = [];
-    for await (const frame of frames(await post(`${url}/failing`, { text: 'x' }))) failed.push(frame);
+    for await (const frame of frames(failedResponse)) failed.push(frame);
     const crashed = [];
     for await (const frame of frames(await post(`${url}/crashing`, { text: 'x' }))) crashed.push(frame);
 
     // Assess
+    expect(failedResponse.status).toBe(200);
+    expect(failedResponse.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(failed).toEqual([
       { event: 'delta', data: { text: 'Hel' } },
       {
@@ -180,9 +208,118 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
         },
       },
     ]);
-    expect(crashed).toHaveLength(1);
-    expect(crashed[0]).toMatchObject({ event: 'error', data: { error: { status: 500 } } });
+    expect(crashed.map((frame) => frame.event)).toEqual(['delta', 'error']);
+    expect(crashed[1]).toMatchObject({ event: 'error', data: { error: { status: 500 } } });
     expect(JSON.stringify(crashed)).not.toContain('secret');
+  });
+
+  it('answers a request the provider refuses before the first frame (404, 400, 429) as its problem, with no frames', async () => {
+    // Prepare: producers that fail as a provider call does when the provider refuses the request, after
+    // waiting for its answer and before any frame.
+    const refusing = (error: Error): StreamOperation<typeof Input> => ({
+      input: Input,
+      async *run() {
+        await new Promise((resolve) => setImmediate(resolve));
+        yield* [] as StreamEvent[];
+        throw error;
+      },
+    });
+    const operations = {
+      'unknown-model': refusing(new NotFoundError('model: nope')),
+      'bad-temperature': refusing(
+        new ValidationError('temperature: must be at most 1', [
+          { pointer: '/temperature', message: 'max 1' },
+        ]),
+      ),
+      throttled: refusing(new RateLimitedError('The provider is busy', { retryAfterMs: 3_000 })),
+      crashing: refusing(new Error('secret internals at db://user:pw@host')),
+    };
+    const url = await serve(streamingHandler('echo', operations, runtime) as Serve);
+
+    await capturingLines(async (lines) => {
+      // Act
+      const unknownModel = await post(`${url}/unknown-model`, { text: 'x' });
+      const unknownModelBody = await unknownModel.text();
+      const badTemperature = await post(`${url}/bad-temperature`, { text: 'x' });
+      const badTemperatureBody = (await badTemperature.json()) as Record<string, unknown>;
+      const throttled = await post(`${url}/throttled`, { text: 'x' });
+      await throttled.arrayBuffer();
+      const crashed = await post(`${url}/crashing`, { text: 'x' });
+      const crashedBody = await crashed.text();
+
+      // Assess
+      expect(unknownModel.status).toBe(404);
+      expect(unknownModel.headers.get('content-type')).toBe('application/problem+json');
+      expect(unknownModel.headers.get('x-correlation-id')).toBe('corr-7');
+      expect(unknownModelBody).not.toContain('event:');
+      expect(JSON.parse(unknownModelBody)).toMatchObject({ status: 404, code: 'not_found' });
+      expect(badTemperature.status).toBe(400);
+      expect(badTemperatureBody).toMatchObject({
+        status: 400,
+        errors: [{ pointer: '/temperature', message: 'max 1' }],
+      });
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get('retry-after')).toBe('3');
+      expect(crashed.status).toBe(500);
+      expect(crashed.headers.get('content-type')).toBe('application/problem+json');
+      expect(crashedBody).not.toContain('secret');
+      expect(heads).toEqual([404, 400, 429, 500]);
+      const invocations = lines.filter((line) => line['message'] === 'invocation');
+      expect(invocations.map((line) => [line['operation'], line['status'], line['errorCode']])).toEqual([
+        ['unknown-model', 404, 'not_found'],
+        ['bad-temperature', 400, 'validation_error'],
+        ['throttled', 429, 'rate_limited'],
+        ['crashing', 500, 'internal_error'],
+      ]);
+    });
+  });
+
+  it('answers a producer that has sent nothing by the deadline with a TimeoutError problem (504), not a stream', async () => {
+    // Prepare: the provider never answers; only the abort signal releases the producer.
+    let aborted = false;
+    const silent: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run(_input, { signal }) {
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        aborted = true;
+        yield { event: 'delta', data: { text: 'too late' } };
+      },
+    };
+    const url = await serve(
+      streamingHandler('echo', { silent }, runtime) as Serve,
+      STREAM_DEADLINE_MARGIN_MS + 300,
+    );
+
+    // Act
+    const response = await post(`${url}/silent`, { text: 'x' });
+    const problem = (await response.json()) as Record<string, unknown>;
+
+    // Assess
+    expect(response.status).toBe(504);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(problem).toMatchObject({ status: 504 });
+    expect(aborted).toBe(true);
+    expect(heads).toEqual([504]);
+  });
+
+  it('sends an empty stream (200) for a producer that ends without a frame', async () => {
+    // Prepare
+    const empty: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run() {
+        yield* [] as StreamEvent[];
+      },
+    };
+    const url = await serve(streamingHandler('echo', { empty }, runtime) as Serve);
+
+    // Act
+    const response = await post(`${url}/empty`, { text: 'x' });
+    const body = await response.text();
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(body).toBe('');
   });
 
   it('honours the time budget: a producer still running at the deadline is stopped with a TimeoutError frame', async () => {

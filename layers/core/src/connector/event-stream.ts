@@ -3,11 +3,13 @@
  * piece by piece (a model's tokens) is served through a Lambda function URL with
  * `InvokeMode: RESPONSE_STREAM`, the handler wrapped with `awslambda.streamifyResponse`, and the caller gets
  * `text/event-stream`: one Server-Sent Events frame per piece as it is produced (`event: <type>` and
- * `data: <JSON>`), an `error` frame when the producer fails after the stream started (the status line is
+ * `data: <JSON>`), an `error` frame when the producer fails after its first frame (the status line is
  * already sent by then), and nothing after the time budget: the stream ends with a `TimeoutError` frame
- * before Lambda would cut it. A request refused before the first frame (bad input, unknown operation) is an
- * ordinary RFC 9457 problem with its status. Queue and Step Functions callers never come here: they get the
- * whole answer from the connector's usual handler.
+ * before Lambda would cut it. The status line and headers go only with the first frame: a request refused
+ * before it (bad input, unknown operation, a spent budget, the provider's own refusal such as an unknown
+ * model, a producer that has sent nothing by the deadline) is an ordinary RFC 9457 problem with its status,
+ * as the connector's usual handler answers it. Queue and Step Functions callers never come here: they get
+ * the whole answer from the connector's usual handler.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -107,6 +109,53 @@ function errorData(error: unknown, correlationId: string): Record<string, unknow
   return { error: { name: err.name, ...toProblem(err) }, correlationId };
 }
 
+/** Settles `'expired'` at `deadline` (epoch ms) unless cleared first. */
+function expiry(deadline: number): { expired: Promise<'expired'>; clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now()));
+  });
+  return { expired, clear: () => clearTimeout(timer) };
+}
+
+/**
+ * The producer's next frame, or `'expired'` when `expired` settles first: the producer is then stopped
+ * (`controller` aborted, its iterator returned; the frame it was making is never sent).
+ */
+async function nextBefore(
+  iterator: AsyncIterator<StreamEvent>,
+  expired: Promise<'expired'>,
+  controller: AbortController | undefined,
+): Promise<IteratorResult<StreamEvent> | 'expired'> {
+  const next = await Promise.race([iterator.next(), expired]);
+  if (next === 'expired') {
+    controller?.abort(new TimeoutError('The stream ran out of time'));
+    void iterator.return?.().catch(() => undefined);
+  }
+  return next;
+}
+
+/**
+ * `iterator` again, its `first` result (already read) ahead of the rest; `return` goes to `iterator` at
+ * once, as it would without the wrapper.
+ */
+function resumed(
+  first: IteratorResult<StreamEvent>,
+  iterator: AsyncIterator<StreamEvent>,
+): AsyncIterable<StreamEvent> {
+  let pending: IteratorResult<StreamEvent> | undefined = first;
+  const rest: AsyncIterator<StreamEvent> = {
+    next: () => {
+      const result = pending;
+      pending = undefined;
+      return result === undefined ? iterator.next() : Promise.resolve(result);
+    },
+    return: (value?: unknown) =>
+      iterator.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+  };
+  return { [Symbol.asyncIterator]: () => rest };
+}
+
 /**
  * Writes `events` to `target` as SSE frames, each as soon as it is produced (waiting for the target to
  * drain, so a slow reader slows the producer instead of filling memory). A producer failure becomes an
@@ -125,17 +174,12 @@ export async function writeEventStream(
 ): Promise<StreamOutcome> {
   const iterator = events[Symbol.asyncIterator]();
   let frames = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(() => resolve('expired'), Math.max(0, options.deadline - Date.now()));
-  });
+  const timer = expiry(options.deadline);
   let failure: unknown;
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), expired]);
+      const next = await nextBefore(iterator, timer.expired, options.controller);
       if (next === 'expired') {
-        options.controller?.abort(new TimeoutError('The stream ran out of time'));
-        void iterator.return?.().catch(() => undefined);
         failure = new TimeoutError('The stream ran out of its time budget and was ended');
         break;
       }
@@ -146,7 +190,7 @@ export async function writeEventStream(
   } catch (error) {
     failure = error;
   } finally {
-    clearTimeout(timer);
+    timer.clear();
   }
   let outcome: StreamOutcome = { frames };
   if (failure !== undefined) {
@@ -191,6 +235,76 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/**
+ * Starts the producer and opens the stream (`open`: the status line and headers) only once its first frame
+ * is ready, then writes that frame and the rest as {@link writeEventStream} does. Until then a failure (the
+ * provider refusing the request, nothing by the deadline) is answered as `refused`, for the caller to send
+ * as an ordinary problem: a 200 sent before the provider has answered would tell the caller otherwise.
+ */
+async function streamFromFirstFrame(
+  produce: () => AsyncIterable<StreamEvent>,
+  open: () => Writable,
+  options: { correlationId: string; deadline: number; controller: AbortController },
+): Promise<StreamOutcome | { refused: unknown }> {
+  const timer = expiry(options.deadline);
+  let iterator: AsyncIterator<StreamEvent>;
+  let first: IteratorResult<StreamEvent> | 'expired';
+  try {
+    iterator = produce()[Symbol.asyncIterator]();
+    first = await nextBefore(iterator, timer.expired, options.controller);
+  } catch (error) {
+    return { refused: error };
+  } finally {
+    timer.clear();
+  }
+  if (first === 'expired') {
+    return { refused: new TimeoutError('The stream ran out of its time budget before its first frame') };
+  }
+  return writeEventStream(open(), resumed(first, iterator), options);
+}
+
+/**
+ * The connector's usual problem answer (status, Retry-After of a 429) in place of a stream, noted on the
+ * invocation line; nothing is sent to a caller that went away.
+ */
+function answerProblem(
+  runtime: StreamingRuntime,
+  responseStream: Writable,
+  error: unknown,
+  invocation: { correlationId: string; line: Record<string, unknown> },
+): void {
+  const err = toConnectorError(error);
+  const answer = problemResponse(err, invocation.correlationId);
+  Object.assign(invocation.line, {
+    status: answer.statusCode,
+    errorName: err.name,
+    errorCode: err.code,
+    error: err.message,
+  });
+  if (responseStream.destroyed) return;
+  const head = { statusCode: answer.statusCode ?? 500, headers: answer.headers as Record<string, string> };
+  runtime.HttpResponseStream.from(responseStream, head).end(answer.body);
+}
+
+/** The stream operation `POST /<operation>` (or `POST /<connector>/<operation>`) names; else a 404. */
+function routedOperation(
+  name: string,
+  operations: Record<string, StreamOperation>,
+  event: APIGatewayProxyEventV2,
+): { operationName: string; operation: StreamOperation } {
+  const segments = (event.rawPath ?? '/').split('/').filter((segment) => segment !== '');
+  const operationName = segments.length === 2 && segments[0] === name ? segments[1] : segments[0];
+  const operation = operationName === undefined ? undefined : operations[operationName];
+  if (
+    operationName === undefined ||
+    operation === undefined ||
+    event.requestContext?.http?.method?.toUpperCase() !== 'POST'
+  ) {
+    throw new NotFoundError(`No stream operation POST ${(event.rawPath ?? '/').slice(0, 128)}`);
+  }
+  return { operationName, operation };
+}
+
 /** What {@link streamingHandler} is told about the connector it serves. */
 export interface StreamingHandlerOptions {
   /** The connector's version, on the invocation line (as the connector's usual handler writes it). */
@@ -200,11 +314,13 @@ export interface StreamingHandlerOptions {
 /**
  * A function URL handler (payload 2.0, `InvokeMode: RESPONSE_STREAM`) serving the named stream operations
  * at `POST /<operation>` (or `POST /<connector>/<operation>`): the body is validated against the
- * operation's input (and the operation's `admit` check run) before anything is sent, then the frames
- * stream. Every invocation writes the connector's invocation line (trigger `stream`, operation, status,
- * frames, the error of an error frame, the operation's measures) with its EMF metrics, as the usual
- * handler does. Wrapped with the runtime's `awslambda.streamifyResponse`; `runtime` replaces the global
- * (the local stack, tests).
+ * operation's input (and the operation's `admit` check run), then the producer started; the status line
+ * and headers go with its first frame, and the frames stream from there. A failure before the first frame
+ * (the input, `admit`, the provider refusing the request, nothing by the deadline) is the problem answer
+ * with its status; after it, an `error` frame. Every invocation writes the connector's invocation line
+ * (trigger `stream`, operation, status, frames, the error of an error frame, the operation's measures) with
+ * its EMF metrics, as the usual handler does. Wrapped with the runtime's `awslambda.streamifyResponse`;
+ * `runtime` replaces the global (the local stack, tests).
  *
  * @example
  * ```ts
@@ -261,46 +377,37 @@ export function streamingHandler(
     measure: (values: Record<string, number>) => void,
   ): Promise<string | undefined> => {
     const deadline = Date.now() + context.getRemainingTimeInMillis() - STREAM_DEADLINE_MARGIN_MS;
-    const segments = (event.rawPath ?? '/').split('/').filter((segment) => segment !== '');
-    const operationName = segments.length === 2 && segments[0] === name ? segments[1] : segments[0];
     // The invocation's scope, as the connector's usual handler sets it: the core's HTTP and AWS clients
     // read the time left (attempt timeouts, a streamed body's deadline) and the correlation id from it.
     const scope = { deadline: Date.now() + context.getRemainingTimeInMillis(), correlationId };
     let input: unknown;
-    let operation: StreamOperation | undefined;
+    let found: { operationName: string; operation: StreamOperation } | undefined;
+    const refuse = (error: unknown) => answerProblem(runtime, responseStream, error, { correlationId, line });
     try {
-      operation = operationName === undefined ? undefined : operations[operationName];
-      if (operation === undefined || event.requestContext?.http?.method?.toUpperCase() !== 'POST') {
-        throw new NotFoundError(`No stream operation POST ${(event.rawPath ?? '/').slice(0, 128)}`);
-      }
-      line['operation'] = operationName;
-      input = parseInput(operation.input, readBody(event));
-      const admitted = operation;
+      found = routedOperation(name, operations, event);
+      line['operation'] = found.operationName;
+      const admitted = found.operation;
+      input = parseInput(admitted.input, readBody(event));
       if (admitted.admit !== undefined) await withInvocation(scope, () => admitted.admit?.(input));
     } catch (error) {
-      // The connector's usual problem answer (status, Retry-After of a 429), before any frame.
-      const err = toConnectorError(error);
-      const answer = problemResponse(err, correlationId);
-      Object.assign(line, {
-        status: answer.statusCode,
-        errorName: err.name,
-        errorCode: err.code,
-        error: err.message,
-      });
-      const head = {
-        statusCode: answer.statusCode ?? 500,
-        headers: answer.headers as Record<string, string>,
-      };
-      runtime.HttpResponseStream.from(responseStream, head).end(answer.body);
-      return operation === undefined ? undefined : operationName;
+      refuse(error);
+      return found?.operationName;
     }
+    const { operationName, operation } = found;
     const controller = new AbortController();
-    const out = runtime.HttpResponseStream.from(responseStream, eventStreamHead(correlationId));
-    out.once('close', () => controller.abort(new Error('the caller went away')));
+    responseStream.once('close', () => controller.abort(new Error('the caller went away')));
     const context2 = { correlationId, deadline, signal: controller.signal, measure };
     const outcome = await withInvocation(scope, () =>
-      writeEventStream(out, operation.run(input, context2), { correlationId, deadline, controller }),
+      streamFromFirstFrame(
+        () => operation.run(input, context2),
+        () => runtime.HttpResponseStream.from(responseStream, eventStreamHead(correlationId)),
+        { correlationId, deadline, controller },
+      ),
     );
+    if ('refused' in outcome) {
+      refuse(outcome.refused);
+      return operationName;
+    }
     Object.assign(line, { status: 200, frames: outcome.frames });
     if (outcome.error !== undefined) {
       Object.assign(line, { errorName: outcome.error.name, errorCode: outcome.error.code });
