@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { InvokeOutcome } from '../../scripts/local/functions/function-process.ts';
 import { createStackLog } from '../../scripts/local/log.ts';
@@ -28,6 +29,38 @@ function worker(failures = 0) {
     log: createStackLog({ pretty: false, write: () => undefined }),
   });
   return { engine, calls };
+}
+
+/** The algorithms `States.Hash` takes, with node:crypto's name for each. */
+const HASH_ALGORITHMS = [
+  ['MD5', 'md5'],
+  ['SHA-1', 'sha1'],
+  ['SHA-256', 'sha256'],
+  ['SHA-384', 'sha384'],
+  ['SHA-512', 'sha512'],
+] as const;
+
+/** Runs `States.Hash($.data[i], $.algorithm)` for every input in one Pass state on the engine. */
+async function statesHash(
+  engine: StepFunctionsEngine,
+  data: string[],
+  algorithm: string,
+): Promise<{ status: string; hashes: string[]; error?: string | undefined }> {
+  const parameters = Object.fromEntries(
+    data.map((_, index) => [`h${index}.$`, `States.Hash($.data[${index}], $.algorithm)`]),
+  );
+  const machine = engine.create(`hashing-${data.length}`, {
+    StartAt: 'Hash',
+    States: { Hash: { Type: 'Pass', Parameters: parameters, End: true } },
+  });
+  const execution = engine.start(machine.arn, JSON.stringify({ data, algorithm }));
+  await execution.done;
+  const output = JSON.parse(execution.output ?? '{}') as Record<string, string>;
+  return {
+    status: execution.status,
+    hashes: data.map((_, index) => output[`h${index}`] ?? ''),
+    error: execution.error,
+  };
 }
 
 describe('Class: StepFunctionsEngine', () => {
@@ -189,6 +222,60 @@ describe('Class: StepFunctionsEngine', () => {
       // Assess
       expect(jsonata).toThrow(/JSONata/);
       expect(invalid).toThrow(expect.objectContaining({ type: 'InvalidDefinition' }));
+    });
+  });
+
+  describe('Intrinsic: States.Hash', () => {
+    it.each(HASH_ALGORITHMS)(
+      'computes %s as AWS does (node:crypto) at any length',
+      async (algorithm, name) => {
+        // Prepare
+        const { engine } = worker();
+        // Around every padding boundary of 64- and 128-byte blocks, a multi-byte UTF-8 input and the limit.
+        const inputs = [0, 1, 55, 56, 63, 64, 100, 111, 112, 127, 128, 1000, 10_000].map((length) =>
+          'x'.repeat(length),
+        );
+        inputs.push(`${'x'.repeat(99)}A`, `${'é'.repeat(60)}🙂 ünïcödé`);
+
+        // Act
+        const result = await statesHash(engine, inputs, algorithm);
+
+        // Assess
+        expect(result.status).toBe('SUCCEEDED');
+        expect(result.hashes).toEqual(
+          inputs.map((input) => createHash(name).update(input, 'utf8').digest('hex')),
+        );
+      },
+    );
+
+    it.each(HASH_ALGORITHMS)(
+      'hashes two 100-character inputs that differ in their last character apart with %s',
+      async (algorithm) => {
+        // Prepare
+        const { engine } = worker();
+
+        // Act
+        const result = await statesHash(engine, [`${'x'.repeat(99)}A`, `${'x'.repeat(99)}B`], algorithm);
+
+        // Assess
+        expect(result.status).toBe('SUCCEEDED');
+        expect(result.hashes[0]).toMatch(/^[0-9a-f]+$/);
+        expect(result.hashes[0]).not.toBe(result.hashes[1]);
+      },
+    );
+
+    it('keeps the service errors: an unsupported algorithm and input over 10,000 characters', async () => {
+      // Prepare
+      const { engine } = worker();
+
+      // Act
+      const unsupported = await statesHash(engine, ['data'], 'SHA-3');
+      const lowercase = await statesHash(engine, ['data'], 'sha-256');
+      const tooLong = await statesHash(engine, ['x'.repeat(10_001)], 'SHA-256');
+
+      // Assess
+      for (const result of [unsupported, lowercase, tooLong])
+        expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     });
   });
 });

@@ -6,14 +6,15 @@
  * the service's 256 KiB limit fails the execution with `States.DataLimitExceeded`, as in AWS.
  */
 import { randomUUID } from 'node:crypto';
+import type { InvokeOutcome } from '../functions/function-process.ts';
+import type { StackLog } from '../log.ts';
+// The library with States.Hash as AWS computes it (its own hashes are wrong from 56 bytes).
 import {
   ExecutionAbortedError,
   ExecutionTimeoutError,
   StateMachine,
   type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
-import type { InvokeOutcome } from '../functions/function-process.ts';
-import type { StackLog } from '../log.ts';
+} from './local-stepfunctions.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
