@@ -11,6 +11,11 @@ export const ANTHROPIC_ERRORS: Readonly<Record<string, ErrorRow>> = {
   },
   authentication_error: { kind: 'auth', meaning: 'the API key is missing, wrong or revoked' },
   permission_error: { kind: 'forbidden', meaning: 'the API key may not use this model or resource' },
+  // 402: the organisation's credit is used up; waiting does not cure it.
+  billing_error: {
+    kind: 'forbidden',
+    meaning: 'billing: the account has no credit left; check plan and billing',
+  },
   not_found_error: { kind: 'not-found', meaning: 'the model does not exist or this key may not use it' },
   request_too_large: { kind: 'validation', meaning: 'the request exceeds the size Anthropic accepts' },
   rate_limit_error: {

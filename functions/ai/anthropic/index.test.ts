@@ -209,6 +209,27 @@ describe('Connector: anthropic', () => {
       expect(parsed(failed)['detail']).toContain('Anthropic is overloaded (529)');
     });
 
+    it('answers 403 for a 402 billing_error (no credit left), not retried as a failure', async () => {
+      // Prepare: Anthropic's ErrorType billing_error, as its error body, on every attempt
+      const billing = {
+        type: 'error',
+        error: { type: 'billing_error', message: 'Your credit balance is too low' },
+      };
+      fake.inject(
+        { kind: 'answer', answer: { status: 402, json: billing } },
+        { route: 'create-message', times: Number.POSITIVE_INFINITY },
+      );
+      const before = fake.logFor('create-message').length;
+
+      // Act
+      const refused = await call('complete-chat', { messages: USER });
+
+      // Assess: like any 403, one more attempt with the key read again (a rotation), then no retries
+      expect(refused.statusCode).toBe(403);
+      expect(parsed(refused)['detail']).toContain('billing');
+      expect(fake.logFor('create-message').length - before).toBe(2);
+    });
+
     it('answers 502 for a malformed answer and for a tool_use block without input', async () => {
       // Prepare
       fake.inject({ kind: 'malformed' }, { route: 'create-message' });

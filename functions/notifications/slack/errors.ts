@@ -38,6 +38,7 @@ export const SLACK_ERRORS: Readonly<Record<string, ErrorRow>> = {
   access_denied: { kind: 'forbidden', meaning: 'access to the resource is denied' },
   ekm_access_denied: { kind: 'forbidden', meaning: 'administrators have suspended posting (EKM)' },
   team_access_not_granted: { kind: 'forbidden', meaning: 'the token has no access to that workspace' },
+  messages_tab_disabled: { kind: 'forbidden', meaning: 'the user has turned off direct messages from apps' },
   ratelimited: { kind: 'rate-limited', meaning: 'the method is rate limited' },
   rate_limited: { kind: 'rate-limited', meaning: 'the app posted too many messages' },
   invalid_arguments: { kind: 'validation', meaning: 'the arguments are invalid' },
@@ -45,6 +46,9 @@ export const SLACK_ERRORS: Readonly<Record<string, ErrorRow>> = {
   invalid_blocks_format: { kind: 'validation', meaning: 'the blocks are not valid Block Kit JSON' },
   block_mismatch: { kind: 'validation', meaning: 'rich-text blocks cannot be replaced by other blocks' },
   msg_too_long: { kind: 'validation', meaning: 'the message text is too long' },
+  // Reachable within the schema's 50 blocks: Slack also caps the blocks' total length (about 13,000 characters).
+  msg_blocks_too_long: { kind: 'validation', meaning: 'the blocks are too long altogether' },
+  cannot_reply_to_message: { kind: 'validation', meaning: 'threadTs names a message that takes no replies' },
   no_text: { kind: 'validation', meaning: 'the message has neither text nor blocks' },
   too_many_attachments: { kind: 'validation', meaning: 'the message has too many attachments' },
   invalid_cursor: { kind: 'validation', meaning: 'the cursor is not valid (any more)' },

@@ -15,7 +15,7 @@ import {
   UnexpectedResponseError,
   ValidationError,
 } from '@circle-core/core';
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { CryptoKey, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type * as z from 'zod';
 import { OIDC_ERRORS } from './errors.ts';
 import {
@@ -69,6 +69,7 @@ function reasonOf(error: { code?: string; claim?: string; reason?: string }): In
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
       return 'algorithm-not-allowed';
     case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS': // several fit and none could be imported
       return 'unknown-key';
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return 'bad-signature';
@@ -131,15 +132,31 @@ export class OidcIssuer {
       keyId = header.kid;
       return this.#resolveKey(header, token);
     };
+    const options = {
+      issuer,
+      ...(audiences.length === 0 ? {} : { audience: audiences }),
+      algorithms,
+      clockTolerance: clockSkewSeconds,
+      requiredClaims: ['exp'],
+      currentDate: new Date(this.#now()),
+    };
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(input.token, resolve, {
-        issuer,
-        ...(audiences.length === 0 ? {} : { audience: audiences }),
-        algorithms,
-        clockTolerance: clockSkewSeconds,
-        requiredClaims: ['exp'],
-        currentDate: new Date(this.#now()),
+      ({ payload: claims } = await jwtVerify(input.token, resolve, options).catch(async (error) => {
+        if ((error as { code?: string }).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
+        // No kid and several published keys fit (a rotation window): the first whose signature holds
+        // decides, as jose's error offers them; none holding is a bad signature.
+        let failure: unknown = error;
+        for await (const key of error as AsyncIterable<CryptoKey>) {
+          try {
+            return await jwtVerify(input.token, key, options);
+          } catch (attempt) {
+            failure = attempt;
+            if ((attempt as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED')
+              throw attempt;
+          }
+        }
+        throw failure;
       }));
     } catch (error) {
       const reason = reasonOf(error as { code?: string });

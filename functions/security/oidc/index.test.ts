@@ -3,7 +3,7 @@
  * client credentials, introspection, userinfo, real RS256/ES256 signatures) and the local stack's Secrets
  * Manager: every check of a token, key rotation, each operation on each trigger, and the failure paths.
  */
-import { createHmac, sign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { configureSecrets, defineSecret, resetCircuitBreakers } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -314,6 +314,44 @@ describe('Connector: oidc', () => {
         scopes: [],
         claims: { iss: issuer.url, exp: expect.any(Number) },
       });
+    });
+
+    it('verifies a token without a kid against each key that fits while two RS256 keys are published', async () => {
+      // Prepare: a rotation window (the issuer's RS256 key and a second one), and a key it never published
+      const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const pair = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const current = issuer.state.keys.find((candidate) => candidate.alg === 'RS256');
+      const next = pair();
+      const unpublished = pair();
+      const jwk = {
+        ...next.publicKey.export({ format: 'jwk' }),
+        kid: 'rs256-next',
+        alg: 'RS256',
+        use: 'sig',
+      };
+      const saved = [...issuer.state.keys];
+      issuer.state.keys.push({ kid: 'rs256-next', alg: 'RS256', privateKey: next.privateKey, jwk });
+      const signed = (key: KeyObject | undefined, claims: Record<string, unknown>) => {
+        const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: issuer.url, ...claims })}`;
+        return `${input}.${sign('sha256', Buffer.from(input), key ?? '').toString('base64url')}`;
+      };
+      lib = fresh();
+
+      try {
+        // Act
+        const byCurrent = await lib.verify({ token: signed(current?.privateKey, { exp: now() + 600 }) });
+        const byNext = await lib.verify({ token: signed(next.privateKey, { exp: now() + 600, sub: 'ada' }) });
+        const expired = await lib.verify({ token: signed(next.privateKey, { exp: now() - 600 }) });
+        const forged = await lib.verify({ token: signed(unpublished.privateKey, { exp: now() + 600 }) });
+
+        // Assess: jose alone throws ERR_JWKS_MULTIPLE_MATCHING_KEYS here (a 500 before 0.1.1)
+        expect(byCurrent).toMatchObject({ valid: true, issuer: issuer.url });
+        expect(byNext).toMatchObject({ valid: true, subject: 'ada' });
+        expect(expired).toMatchObject({ valid: false, reason: 'expired' });
+        expect(forged).toMatchObject({ valid: false, reason: 'bad-signature' });
+      } finally {
+        issuer.state.keys.splice(0, issuer.state.keys.length, ...saved);
+      }
     });
 
     it('calls a claim of the wrong type malformed (exp not a number)', async () => {
