@@ -3,10 +3,12 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  NotSupportedError,
   RateLimitedError,
   TimeoutError,
   UnavailableError,
   UnexpectedResponseError,
+  ValidationError,
   withInvocation,
 } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -203,6 +205,122 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       // Assess
       await expect(failure).rejects.toBeInstanceOf(NotFoundError);
       await expect(failure).rejects.toThrow('bucket "data" was not found');
+    });
+  });
+
+  describe('S3 error codes', () => {
+    it('throws ValidationError for 400 InvalidRequest (a copy onto itself changing nothing)', async () => {
+      // Prepare
+      faults.script({ error: 'InvalidRequest', status: 400 });
+      // Act
+      const failure = storage.copyObject({ sourceKey: 'a.txt', key: 'a.txt' });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ValidationError);
+      await expect(failure).rejects.toMatchObject({ status: 400, retryable: false });
+      expect(faults.requests).toHaveLength(1);
+    });
+
+    it.each([
+      ['InvalidObjectState', 'get', 'a.txt'],
+      ['ObjectNotInActiveTierError', 'copy', 'cold/a.txt'],
+    ] as const)('throws ConflictError saying the object is archived for 403 %s', async (code, call, key) => {
+      // Prepare
+      faults.script({ error: code, status: 403 });
+      // Act
+      const failure =
+        call === 'get' ? storage.getObject({ key }) : storage.copyObject({ sourceKey: key, key: 'b.txt' });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ConflictError);
+      await expect(failure).rejects.toMatchObject({ status: 409, retryable: false });
+      await expect(failure).rejects.toThrow(
+        `object "${key}" in bucket "data" is archived (Glacier or Deep Archive): restore it first`,
+      );
+      expect(faults.requests).toHaveLength(1);
+    });
+
+    it('throws NotSupportedError without retrying for 501 NotImplemented (a header the store lacks)', async () => {
+      // Prepare
+      faults.script({ error: 'NotImplemented', status: 501 });
+      // Act
+      const failure = patientStorage.putObject({ key: 'a.txt', body: 'x', onlyIfAbsent: true });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(NotSupportedError);
+      await expect(failure).rejects.toMatchObject({ status: 501, retryable: false });
+      expect(faults.requests).toHaveLength(1);
+    });
+  });
+
+  describe('Method: copyObject', () => {
+    it('copies with COPY and no other call when neither contentType nor metadata is given', async () => {
+      // Prepare
+      faults.script({ status: 200, body: '<CopyObjectResult><ETag>"c1"</ETag></CopyObjectResult>' });
+      // Act
+      const copy = await storage.copyObject({ sourceKey: 'src.txt', key: 'dst.txt' });
+      // Assess
+      expect(copy).toMatchObject({ key: 'dst.txt', etag: 'c1' });
+      expect(faults.requests).toHaveLength(1);
+      expect(faults.requests[0]?.headers['x-amz-metadata-directive']).not.toBe('REPLACE');
+    });
+
+    it('reads the source first and sends what was not replaced, pinned to the entity tag it read', async () => {
+      // Prepare
+      const source = {
+        status: 200,
+        headers: {
+          etag: '"s1"',
+          'content-type': 'text/plain',
+          'x-amz-meta-owner': 'finance',
+          'cache-control': 'max-age=60',
+          'content-disposition': 'attachment',
+          'content-encoding': 'identity',
+          'content-language': 'en',
+        },
+      };
+      const copied = { status: 200, body: '<CopyObjectResult><ETag>"c1"</ETag></CopyObjectResult>' };
+      faults.script(source, copied);
+      // Act
+      await storage.copyObject({
+        sourceBucket: 'data',
+        sourceKey: 'src.txt',
+        key: 'dst.csv',
+        contentType: 'text/csv',
+      });
+      const sent = [...faults.requests];
+      faults.script(source, copied);
+      await storage.copyObject({ sourceKey: 'src.txt', key: 'dst2.txt', metadata: { tier: 'cold' } });
+      const second = [...faults.requests];
+      // Assess
+      expect(sent.map((request) => request.method)).toEqual(['HEAD', 'PUT']);
+      expect(sent[0]?.url.split('?')[0]).toBe('/data/src.txt');
+      expect(sent[1]?.headers).toMatchObject({
+        'x-amz-metadata-directive': 'REPLACE',
+        'x-amz-copy-source-if-match': '"s1"',
+        'content-type': 'text/csv',
+        'x-amz-meta-owner': 'finance',
+        'cache-control': 'max-age=60',
+        'content-disposition': 'attachment',
+        'content-encoding': 'identity',
+        'content-language': 'en',
+      });
+      expect(second[1]?.headers).toMatchObject({
+        'x-amz-metadata-directive': 'REPLACE',
+        'content-type': 'text/plain',
+        'x-amz-meta-tier': 'cold',
+        'cache-control': 'max-age=60',
+      });
+      expect(second[1]?.headers['x-amz-meta-owner']).toBeUndefined();
+    });
+
+    it('throws ConflictError when the source changed between the read and the copy (412)', async () => {
+      // Prepare
+      faults.script({ status: 200, headers: { etag: '"s1"' } }, { error: 'PreconditionFailed', status: 412 });
+      // Act
+      const failure = storage.copyObject({ sourceKey: 'src.txt', key: 'dst.txt', metadata: { a: '1' } });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ConflictError);
+      await expect(failure).rejects.toMatchObject({ details: { action: 'CopyObject', httpStatus: 412 } });
+      expect(faults.requests.map((request) => request.method)).toEqual(['HEAD', 'PUT']);
+      expect(faults.requests[1]?.headers['x-amz-copy-source-if-match']).toBe('"s1"');
     });
   });
 

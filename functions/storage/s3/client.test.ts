@@ -133,6 +133,29 @@ describe('Class: S3ObjectStorage', () => {
       expect(head).toMatchObject({ contentType: 'text/csv', metadata: { tier: 'cold' }, size: 4 });
     });
 
+    it('keeps what it was not asked to replace: metadata with contentType, the media type with metadata', async () => {
+      // Prepare
+      await storage.putObject({
+        key: 'keep/src.txt',
+        body: 'data',
+        contentType: 'text/plain',
+        metadata: { owner: 'finance' },
+        cacheControl: 'max-age=60',
+      });
+      // Act
+      await storage.copyObject({ sourceKey: 'keep/src.txt', key: 'keep/dst.csv', contentType: 'text/csv' });
+      await storage.copyObject({
+        sourceKey: 'keep/src.txt',
+        key: 'keep/dst2.txt',
+        metadata: { tier: 'cold' },
+      });
+      const csv = await storage.headObject({ key: 'keep/dst.csv' });
+      const tiered = await storage.headObject({ key: 'keep/dst2.txt' });
+      // Assess
+      expect(csv).toMatchObject({ contentType: 'text/csv', metadata: { owner: 'finance' }, size: 4 });
+      expect(tiered).toMatchObject({ contentType: 'text/plain', metadata: { tier: 'cold' }, size: 4 });
+    });
+
     it('throws NotFoundError naming the destination bucket when only it is missing', async () => {
       // Act
       const failure = storage.copyObject({ sourceKey: 'copy/src.txt', bucket: 'ghost', key: 'x' });

@@ -317,7 +317,13 @@ export class S3ObjectStorage implements ObjectStorage {
     return { bucket, key: input.key, deleted: true };
   }
 
-  /** Server-side copy; `metadata` or `contentType` replace the source's, otherwise both are kept. */
+  /**
+   * Server-side copy. `metadata` and `contentType` each replace the source's when given; what is not given
+   * is kept. S3 keeps all or replaces all (MetadataDirective), so a copy replacing only one of them reads the
+   * source first (HeadObject) and sends the other, with the headers REPLACE would drop (Cache-Control,
+   * Content-Disposition, Content-Encoding, Content-Language, Expires), pinned to the entity tag it read:
+   * a source changed in between fails with 412 (ConflictError) rather than mixing two versions.
+   */
   async copyObject(raw: CopyObjectInput): Promise<CopyObjectOutput> {
     const input = parseInput(CopyObjectInput, raw);
     const sourceBucket = this.#resolve(input.sourceBucket);
@@ -326,6 +332,14 @@ export class S3ObjectStorage implements ObjectStorage {
     const replace = input.metadata !== undefined || input.contentType !== undefined;
     // A missing object here is the source: the destination key need not exist.
     const source = { bucket: sourceBucket, key: input.sourceKey };
+    const kept =
+      replace && (input.metadata === undefined || input.contentType === undefined)
+        ? await this.#call('HeadObject', source, (abortSignal) =>
+            s3.send(new sdk.HeadObjectCommand({ Bucket: sourceBucket, Key: input.sourceKey }), {
+              abortSignal,
+            }),
+          )
+        : undefined;
     // Built inside the call, so an encoding failure is mapped like any other error of the request.
     const response = await this.#call('CopyObject', source, (abortSignal) => {
       const command = new sdk.CopyObjectCommand({
@@ -334,8 +348,18 @@ export class S3ObjectStorage implements ObjectStorage {
         // The source is a URL path: encode each segment but keep the slashes.
         CopySource: `${sourceBucket}/${input.sourceKey.split('/').map(encodeURIComponent).join('/')}`,
         MetadataDirective: replace ? 'REPLACE' : 'COPY',
-        Metadata: replace ? (input.metadata ?? {}) : undefined,
-        ContentType: replace ? input.contentType : undefined,
+        Metadata: replace ? (input.metadata ?? kept?.Metadata ?? {}) : undefined,
+        ContentType: replace ? (input.contentType ?? kept?.ContentType) : undefined,
+        ...(kept === undefined
+          ? {}
+          : {
+              CopySourceIfMatch: kept.ETag,
+              CacheControl: kept.CacheControl,
+              ContentDisposition: kept.ContentDisposition,
+              ContentEncoding: kept.ContentEncoding,
+              ContentLanguage: kept.ContentLanguage,
+              Expires: kept.Expires,
+            }),
       });
       return s3.send(command, { abortSignal });
     });

@@ -5,6 +5,7 @@ import {
   ConnectorError,
   ForbiddenError,
   NotFoundError,
+  NotSupportedError,
   RateLimitedError,
   TimeoutError,
   UnavailableError,
@@ -107,6 +108,19 @@ describe('Function: awsFailure with S3 rows', () => {
     expect(reported).toBeInstanceOf(NotFoundError);
     expect(reported.message).toBe('bucket "ghost" was not found');
     expect(unnamed.message).toBe('bucket "data" was not found');
+  });
+
+  it('maps a 501 without a code (an answer to HEAD has no body) like NotImplemented', () => {
+    // Act
+    const bare = awsFailure(target, sdkError('501', 501));
+    const named = awsFailure(target, sdkError('NotImplemented', 501));
+    // Assess
+    expect(bare).toBeInstanceOf(NotSupportedError);
+    expect(named).toBeInstanceOf(NotSupportedError);
+    expect(named.retryable).toBe(false);
+    expect(named.message).toBe(
+      'S3 GetObject on object "a.txt" in bucket "data" failed (NotImplemented): the store does not implement a header this request sends',
+    );
   });
 
   it('wraps anything else as an unexposed ConnectorError keeping the cause', () => {

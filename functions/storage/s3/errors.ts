@@ -11,6 +11,17 @@ function missingBucket(error: unknown, target: AwsCallTarget): string {
 }
 
 const DENIED = { kind: 'forbidden', hint: 'check the bucket policy and the IAM role' } as const;
+/** S3 answers 403 for an object in an archive tier: the object exists, it must be restored to be read. */
+const ARCHIVED = {
+  kind: 'conflict',
+  says: 'is archived (Glacier or Deep Archive)',
+  hint: 'restore it first',
+} as const;
+/** A header the request sends (a condition, an encoding) asks for what the store does not implement. */
+const NOT_IMPLEMENTED = {
+  kind: 'not-supported',
+  hint: 'the store does not implement a header this request sends',
+} as const;
 
 /** What an S3 error means; throttling, timeouts and 5xx are the core's shared rows. */
 export const S3_ERRORS: AwsErrorTable = {
@@ -25,6 +36,13 @@ export const S3_ERRORS: AwsErrorTable = {
   MetadataTooLarge: 'validation',
   InvalidArgument: 'validation',
   InvalidObjectName: 'validation',
+  // The caller's request as a whole, e.g. a copy onto itself that changes nothing.
+  InvalidRequest: 'validation',
+  InvalidObjectState: ARCHIVED,
+  ObjectNotInActiveTierError: ARCHIVED,
+  NotImplemented: NOT_IMPLEMENTED,
+  // An answer to HEAD has no body, so no code: S3's only 501 is NotImplemented.
+  '501': NOT_IMPLEMENTED,
   BandwidthLimitExceeded: 'rate-limited',
   InvalidAccessKeyId: 'auth',
   SignatureDoesNotMatch: 'auth',

@@ -7,6 +7,7 @@ import {
   ConnectorError,
   ForbiddenError,
   NotFoundError,
+  NotSupportedError,
   RateLimitedError,
   TimeoutError,
   UnavailableError,
@@ -57,6 +58,18 @@ describe('Function: awsFailure', () => {
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.message).toBe('SQS SendMessage failed (ThrottlingException): shorten the batch');
+  });
+
+  it('maps the kind not-supported to a NotSupportedError that is not retried', () => {
+    // Act
+    const error = awsFailure(
+      { ...target, table: { NotImplemented: 'not-supported' } },
+      sdkError('NotImplemented', 501),
+    );
+    // Assess
+    expect(error).toBeInstanceOf(NotSupportedError);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe('SQS SendMessage failed (NotImplemented)');
   });
 
   it('does not treat Object.prototype names as table rows', () => {

@@ -13,6 +13,7 @@ import {
   type ConnectorErrorOptions,
   ForbiddenError,
   NotFoundError,
+  NotSupportedError,
   RateLimitedError,
   TimeoutError,
   UnavailableError,
@@ -32,6 +33,8 @@ export type AwsErrorKind =
   | 'auth'
   /** The credentials are valid but may not do this to this resource (403). */
   | 'forbidden'
+  /** The service (or an S3-compatible store) does not implement what the request asks for (501): not retried. */
+  | 'not-supported'
   | 'rate-limited'
   | 'unavailable'
   | 'timeout';
@@ -336,6 +339,8 @@ export function awsFailure(target: AwsCallTarget, error: unknown): ConnectorErro
       return new AuthError(message, options);
     case 'forbidden':
       return new ForbiddenError(message, options);
+    case 'not-supported':
+      return new NotSupportedError(message, options);
     case 'rate-limited':
       return new RateLimitedError(message, { ...options, retryAfterMs: retryAfterMs(raw) });
     case 'unavailable':
