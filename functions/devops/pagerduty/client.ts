@@ -69,6 +69,20 @@ export function inspectPagerDutyResponse(response: HttpResponse): ConnectorError
   );
 }
 
+/**
+ * Whether ISO 8601 date-time `a` is strictly before `b`, offsets applied; digits below the millisecond
+ * (which Date drops) decide between equal milliseconds.
+ */
+function isBefore(a: string, b: string): boolean {
+  const instant = (iso: string): [number, string] => [
+    Date.parse(iso),
+    (/\.\d{3}(\d*)/.exec(iso)?.[1] ?? '').padEnd(9, '0'),
+  ];
+  const [aMs, aRest] = instant(a);
+  const [bMs, bRest] = instant(b);
+  return aMs !== bMs ? aMs < bMs : aRest < bRest;
+}
+
 /** REST API v2 as data; its settings are `PAGERDUTY_API_URL`, `PAGERDUTY_TIMEOUT_MS`, ... */
 export const pagerdutyApi = defineRestProvider({
   name: 'PagerDuty',
@@ -204,7 +218,13 @@ export class PagerDutyApi {
     return toIncident(answer.incident);
   }
 
+  /** One page of incidents; `until` not after `since` (an empty or reversed window) is a ValidationError. */
   async listIncidents(input: ListIncidentsInput): Promise<IncidentPage> {
+    // PagerDuty's since is inclusive and until exclusive: until at or before since can match nothing.
+    if (input.since !== undefined && input.until !== undefined && !isBefore(input.since, input.until)) {
+      const message = 'until must be after since';
+      throw new ValidationError(`Invalid input: /until: ${message}`, [{ pointer: '/until', message }]);
+    }
     const path = withArrays('/incidents', { statuses: input.statuses, service_ids: input.serviceIds });
     const page = await this.#rest.list(path, IncidentListAnswer, {
       query: { limit: input.limit, since: input.since, until: input.until, incident_key: input.incidentKey },

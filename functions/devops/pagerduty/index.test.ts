@@ -183,6 +183,48 @@ describe('Connector: pagerduty', () => {
       expect(fake.logFor('list-incidents')[1]?.query).toMatchObject({ offset: '2', limit: '2' });
     });
 
+    it('answers 400 naming /until when until is not after since (an empty or reversed window), before any call', async () => {
+      // Act
+      const reversed = await call('list-incidents', {
+        since: '2026-12-07T10:00:00Z',
+        until: '2026-12-07T09:00:00Z',
+      });
+      const equal = await call('list-incidents', {
+        since: '2026-12-07T10:00:00Z',
+        until: '2026-12-07T10:00:00Z',
+      });
+      const sameInstant = await call('list-incidents', {
+        since: '2026-12-07T12:00:00+02:00',
+        until: '2026-12-07T10:00:00Z',
+      });
+      const offsetReversed = await call('list-incidents', {
+        since: '2026-12-07T10:30:00+01:00',
+        until: '2026-12-07T09:15:00Z',
+      });
+      const subMillisecond = await call('list-incidents', {
+        since: '2026-12-07T10:00:00.0001Z',
+        until: '2026-12-07T10:00:00.0002Z',
+      });
+      const ordered = await call('list-incidents', {
+        since: '2026-12-07T11:00:00+02:00',
+        until: '2026-12-07T10:00:00Z',
+      });
+
+      // Assess
+      for (const response of [reversed, equal, sameInstant, offsetReversed]) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)['errors']).toEqual([
+          { pointer: '/until', message: 'until must be after since' },
+        ]);
+      }
+      expect(subMillisecond.statusCode).toBe(200);
+      expect(ordered.statusCode).toBe(200);
+      expect(fake.logFor('list-incidents').map((entry) => entry.query)).toEqual([
+        expect.objectContaining({ since: '2026-12-07T10:00:00.0001Z', until: '2026-12-07T10:00:00.0002Z' }),
+        expect.objectContaining({ since: '2026-12-07T11:00:00+02:00', until: '2026-12-07T10:00:00Z' }),
+      ]);
+    });
+
     it('looks up who is on call for an escalation policy, with their email', async () => {
       const response = await call('list-oncalls', { escalationPolicyIds: ['PT20YPA'] });
       expect(parsed(response)['oncalls']).toEqual([
