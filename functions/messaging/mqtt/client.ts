@@ -44,6 +44,7 @@ import {
   type MqttMessageOptions,
   MqttPublishBatchInput,
   MqttPublishInput,
+  wildcardsInPlace,
 } from './models.ts';
 
 export interface MqttClientOptions {
@@ -106,20 +107,26 @@ function checkUserProperties(message: PublishMessage, pointer = ''): void {
 }
 
 /**
- * A topic to publish to: no wildcards, nothing an MQTT string cannot carry ({@link NOT_MQTT_UTF8}, NUL
- * included), at most 65 535 bytes, not empty.
+ * A topic to publish to, or with `kind: 'filter'` a topic filter to subscribe to (MQTT 5.0 4.7): nothing an
+ * MQTT string cannot carry ({@link NOT_MQTT_UTF8}, NUL included), at most 65 535 bytes, not empty; a topic
+ * no wildcards, a filter `+` only as a whole level and `#` only as the whole last level. Sent, a control
+ * character or non-character makes Mosquitto drop the connection, and an unpaired surrogate would be sent
+ * as U+FFFD, another filter.
  */
-function checkTopic(topic: string, pointer: string): string {
-  if (topic === '' || /[+#]/.test(topic) || NOT_MQTT_UTF8.test(topic) || Buffer.byteLength(topic) > 65_535) {
-    throw new ValidationError(
-      'Name an MQTT topic without wildcards (+, #) or control characters (or set MQTT_TOPIC)',
-      [
-        {
-          pointer,
-          message: 'expected a topic without +, #, control characters, unpaired surrogates or non-characters',
-        },
-      ],
-    );
+function checkTopic(topic: string, pointer: string, kind: 'topic' | 'filter' = 'topic'): string {
+  const wildcards = kind === 'filter' ? !wildcardsInPlace(topic) : /[+#]/.test(topic);
+  if (topic === '' || wildcards || NOT_MQTT_UTF8.test(topic) || Buffer.byteLength(topic) > 65_535) {
+    const [title, message] =
+      kind === 'filter'
+        ? [
+            'Name an MQTT topic filter with + and # as whole levels (# the last) and no control characters',
+            'expected a topic filter of at most 65535 bytes with + only as a whole level, # only as the whole last level, and no control characters, unpaired surrogates or non-characters',
+          ]
+        : [
+            'Name an MQTT topic without wildcards (+, #) or control characters (or set MQTT_TOPIC)',
+            'expected a topic without +, #, control characters, unpaired surrogates or non-characters',
+          ];
+    throw new ValidationError(title, [{ pointer, message }]);
   }
   return topic;
 }
@@ -216,6 +223,7 @@ export class MqttPublisher implements MessagePublisher {
    */
   async collect(raw: CollectMessagesInput): Promise<CollectMessagesOutput> {
     const input = parseInput(CollectMessagesInput, raw);
+    checkTopic(input.topicFilter, '/topicFilter', 'filter');
     const budget = callBudget(
       input.waitTimeMs + this.#options.timeoutMs,
       `${NAME} collect`,

@@ -267,6 +267,41 @@ describe('Connector: mqtt', () => {
       expect(observed).toEqual([{ body: 'y', attributes: { k: 'é 😀' } }]);
       await watcher.close();
     });
+    it('refuses at once with a 400 naming /topicFilter a filter MQTT 5 forbids or Mosquitto would drop the connection on', async () => {
+      // Prepare
+      const topic = `${ROOT}/filters/é`;
+      const started = Date.now();
+      // Act
+      const refused = await Promise.all(
+        [
+          `${ROOT}/#/b`,
+          `${ROOT}/a+/b`,
+          `${ROOT}/a#`,
+          '',
+          `${ROOT}/a\u0001b`,
+          `${ROOT}/a\u009fb`,
+          `${ROOT}/line\nbreak`,
+          `${ROOT}/half\ud800`,
+          `${ROOT}/\ufffe`,
+          `${ROOT}/${'é'.repeat(33_000)}`,
+        ].map((topicFilter) => call('collect-messages', { topicFilter, waitTimeMs: 0 })),
+      );
+      const elapsed = Date.now() - started;
+      await call('publish-message', { destination: topic, body: 'kept', retain: true });
+      const collected = await call('collect-messages', { topicFilter: `${ROOT}/filters/+`, maxMessages: 1 });
+      await call('clear-retained', { topic });
+      // Assess
+      expect(refused.map((response) => response.statusCode)).toEqual(refused.map(() => 400));
+      for (const response of refused) {
+        expect(parsed(response)).toMatchObject({
+          code: 'validation_error',
+          errors: [{ pointer: '/topicFilter', message: expect.any(String) }],
+        });
+      }
+      expect(elapsed).toBeLessThan(2_000);
+      expect(collected.statusCode).toBe(200);
+      expect(parsed(collected)['messages']).toEqual([expect.objectContaining({ topic, body: 'kept' })]);
+    });
   });
 
   describe('Connection', () => {

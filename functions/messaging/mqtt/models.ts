@@ -23,20 +23,24 @@ export interface MqttMessageOptions {
   retain?: boolean | undefined;
 }
 
-/** A topic filter: `+` one whole level, `#` the last level only. */
+/** MQTT 5.0 4.7's wildcard rules for a topic filter: `+` only a whole level, `#` only the whole last level. */
+export function wildcardsInPlace(filter: string): boolean {
+  return filter.split('/').every((level, index, levels) => {
+    if (level.includes('#')) return level === '#' && index === levels.length - 1;
+    return !level.includes('+') || level === '+';
+  });
+}
+
+/**
+ * A topic filter: `+` one whole level, `#` the last level only. The client also applies the character and
+ * byte-length rules of a topic name to it (`checkTopic`), before anything is sent.
+ */
 export const TopicFilter = z
   .string()
   .min(1)
   .max(65_535)
   .refine((filter) => !filter.includes('\u0000'), 'expected no NUL character')
-  .refine(
-    (filter) =>
-      filter.split('/').every((level, index, levels) => {
-        if (level.includes('#')) return level === '#' && index === levels.length - 1;
-        return !level.includes('+') || level === '+';
-      }),
-    'expected + as a whole level and # only as the last level',
-  )
+  .refine(wildcardsInPlace, 'expected + as a whole level and # only as the last level')
   .describe('Topic filter to subscribe to, e.g. sensors/+/temperature or sensors/#');
 
 export const CollectMessagesInput = z.strictObject({
