@@ -18,11 +18,13 @@ import {
   type AwsCallTarget,
   awsCall,
   awsEntryFailure,
+  type ConnectorError,
   createAwsClient,
   ForbiddenError,
   PayloadTooLargeError,
   parseInput,
   UnexpectedResponseError,
+  ValidationError,
 } from '@circle-core/core';
 import { refuseCapability } from '#shared/interfaces/capabilities.ts';
 import {
@@ -96,6 +98,18 @@ export function entrySize(entry: PutEventsRequestEntry): number {
 const SERVICE_FAULTS = new Set(['InternalFailure', 'InternalException', 'ThrottlingException']);
 
 /**
+ * EventBridge's refusal of one event, mapped by the shared AWS rows; `MalformedDetail` (the detail is not a
+ * JSON object) names the message's `body`, which is the detail, at `pointer`.
+ */
+function entryRefusal(bus: string, code: string, senderFault: boolean, pointer: string): ConnectorError {
+  const mapped = awsEntryFailure(eventBridgeTarget('PutEvents', bus), code, senderFault);
+  if (code !== 'MalformedDetail' || !(mapped instanceof ValidationError)) return mapped;
+  const message = 'expected a JSON object: EventBridge refused the detail as malformed (MalformedDetail)';
+  const options = mapped.details === undefined ? {} : { details: mapped.details };
+  return new ValidationError(`Invalid input: ${pointer}: ${message}`, [{ pointer, message }], options);
+}
+
+/**
  * One event bus as a message publisher: each message becomes one event whose `detail` is its body.
  *
  * @example
@@ -138,7 +152,7 @@ export class EventBridgePublisher implements MessagePublisher {
     const [result] = out;
     if (result === undefined || !result.ok) {
       throw result?.ok === false
-        ? awsEntryFailure(eventBridgeTarget('PutEvents', this.#busName), result.code, result.senderFault)
+        ? entryRefusal(this.#busName, result.code, result.senderFault, '/body')
         : new UnexpectedResponseError('EventBridge answered no result for the event');
     }
     return { messageId: result.eventId };
@@ -163,7 +177,7 @@ export class EventBridgePublisher implements MessagePublisher {
             index,
             ok: false,
             error: entryFailure(
-              awsEntryFailure(eventBridgeTarget('PutEvents', this.#busName), result.code, result.senderFault),
+              entryRefusal(this.#busName, result.code, result.senderFault, `/entries/${index}/body`),
             ),
           },
     );

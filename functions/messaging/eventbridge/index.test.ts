@@ -225,6 +225,29 @@ describe('Connector: eventbridge', () => {
       expect(parsed(single)['detail']).toContain('MalformedDetail');
     });
 
+    it('names the body (the detail) EventBridge refused as malformed: /body, and /entries/<i>/body in a batch', async () => {
+      // Act
+      const single = await call('publish-message', { body: '[1,2]' });
+      const batch = (await connector.run('publish-batch', {
+        entries: [{ body: '{"ok":1}' }, { body: 'nope' }],
+      })) as PublishBatchOutput;
+      // Assess
+      expect(single.statusCode).toBe(400);
+      expect(parsed(single)).toMatchObject({
+        code: 'validation_error',
+        errors: [{ pointer: '/body', message: expect.stringContaining('JSON object') }],
+      });
+      expect(parsed(single)['detail']).toContain('MalformedDetail');
+      expect(batch.results[1]).toMatchObject({
+        ok: false,
+        error: {
+          name: 'ValidationError',
+          retryable: false,
+          message: expect.stringContaining('/entries/1/body'),
+        },
+      });
+    });
+
     it('refuses attributes, ordering keys and pulls with a 501, and another bus with a 403, before any call', async () => {
       // Act
       const before = aws.calls.length;
