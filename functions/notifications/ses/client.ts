@@ -171,7 +171,16 @@ export class SesMailer implements Notifier {
     const command = new ListEmailTemplatesCommand({ PageSize: input.pageSize, NextToken: input.cursor });
     const out = await this.#call('ListEmailTemplates', 'the templates', (abortSignal) =>
       this.#sdk.send(command, { abortSignal }),
-    );
+    ).catch((error: unknown) => {
+      // pageSize is bounded by the model to what SES takes: with a cursor, SES's 400 is about the cursor.
+      if (input.cursor === undefined || !(error instanceof ValidationError) || error.issues.length > 0)
+        throw error;
+      const message = 'expected the nextCursor of a previous list-templates page';
+      throw new ValidationError(`Invalid input: /cursor: ${message}`, [{ pointer: '/cursor', message }], {
+        ...(error.details === undefined ? {} : { details: error.details }),
+        cause: error,
+      });
+    });
     const templates = (out.TemplatesMetadata ?? []).map((meta) => ({
       name: meta.TemplateName ?? '',
       ...(meta.CreatedTimestamp === undefined ? {} : { createdAt: meta.CreatedTimestamp.toISOString() }),

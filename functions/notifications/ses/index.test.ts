@@ -311,6 +311,17 @@ describe('Connector: ses', () => {
       });
       expect(unknown.statusCode).toBe(404);
     });
+
+    it('answers 400 naming /cursor for a cursor SES does not know as a page token', async () => {
+      // Act
+      const response = await call('list-templates', { pageSize: 2, cursor: 'not-a-next-cursor' });
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)).toMatchObject({
+        code: 'validation_error',
+        errors: [{ pointer: '/cursor', message: expect.stringContaining('nextCursor') }],
+      });
+    });
   });
 
   describe('Operation: send-raw-email', () => {
