@@ -415,7 +415,8 @@ export class GitlabApi {
       branch: input.branch,
       content: input.content,
       commit_message: input.commitMessage,
-      encoding: input.encoding,
+      // utf-8 is get-file's name for text, accepted so a read file's encoding can be passed back as it is.
+      encoding: input.encoding === 'base64' ? 'base64' : 'text',
     };
     const options = { json, what: 'a file commit', notFound: `GitLab project ${input.project}` };
     const update = async () => {

@@ -597,6 +597,52 @@ describe('Connector: gitlab', () => {
         expect.objectContaining({ content: '!!notbase64', encoding: 'text' }),
       ]);
     });
+
+    it("writes back a file read with get-file, passing the read answer's own encoding (utf-8 and base64)", async () => {
+      // Prepare
+      const text = parsed(await call('get-file', { project: P, path: 'docs/runbook.md', ref: 'main' }));
+      const binaryWrite = await call('put-file', {
+        project: P,
+        path: 'bin/blob.bin',
+        branch: 'main',
+        content: Buffer.from([0, 1, 2]).toString('base64'),
+        encoding: 'base64',
+        commitMessage: 'Binary',
+      });
+      const binary = parsed(await call('get-file', { project: P, path: 'bin/blob.bin', ref: 'main' }));
+
+      // Act
+      const textBack = await call('put-file', {
+        project: P,
+        path: 'docs/runbook.md',
+        branch: 'main',
+        content: `${String(text['content'])}More.\n`,
+        encoding: text['encoding'],
+        commitMessage: 'Round trip text',
+        lastCommitId: text['lastCommitId'],
+      });
+      const binaryBack = await call('put-file', {
+        project: P,
+        path: 'bin/blob.bin',
+        branch: 'main',
+        content: binary['content'],
+        encoding: binary['encoding'],
+        commitMessage: 'Round trip binary',
+        lastCommitId: binary['lastCommitId'],
+      });
+      const reread = parsed(await call('get-file', { project: P, path: 'docs/runbook.md', ref: 'main' }));
+
+      // Assess
+      expect(parsed(binaryWrite)).toMatchObject({ created: true });
+      expect([text['encoding'], binary['encoding']]).toEqual(['utf-8', 'base64']);
+      expect(textBack.statusCode).toBe(200);
+      expect(parsed(textBack)).toEqual({ path: 'docs/runbook.md', branch: 'main', created: false });
+      expect(parsed(binaryBack)).toEqual({ path: 'bin/blob.bin', branch: 'main', created: false });
+      expect(reread).toMatchObject({ encoding: 'utf-8', content: `${String(text['content'])}More.\n` });
+      expect(
+        fake.logFor('write-file').map((entry) => (entry.body as Record<string, unknown>)['encoding']),
+      ).toEqual(['base64', 'text', 'base64']);
+    });
   });
 
   describe('Credentials', () => {

@@ -147,7 +147,10 @@ export const PutFileInput = z.strictObject({
   path: FilePath,
   branch: Branch.describe('The branch to commit to, e.g. "main"'),
   content: z.string().max(5_000_000).describe('The new content: text, or base64 with encoding base64'),
-  encoding: z.enum(['text', 'base64']).default('text').describe('How content is given, default text'),
+  encoding: z
+    .enum(['text', 'utf-8', 'base64'])
+    .default('text')
+    .describe("How content is given, default text; utf-8 (get-file's answer for text) is the same as text"),
   commitMessage: z.string().trim().min(1).max(10_000).describe('The commit message'),
   lastCommitId: z
     .string()
