@@ -14,6 +14,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOWS } from '../../shared/workflows/catalog.ts';
 import { REPO_ROOT, type StackProcess, startStackProcess } from './stack-process.ts';
 
 /** Commands an example may show but this test does not run, and why. */
@@ -266,6 +267,21 @@ describe('README examples against a fresh stack', { timeout: 150_000 }, () => {
     expect(where).toContain('scripts/local/README.md');
     expect(where).toContain('shared/workflows/README.md');
     expect([...where].filter((readme) => readme.startsWith('functions/')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('runs every on-demand workflow in the workflows README’s “Running them locally”', async () => {
+    // Prepare
+    const readme = await readFile(join(REPO_ROOT, 'shared/workflows/README.md'), 'utf8');
+    const section = /^## Running them locally\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
+
+    // Act
+    const missing = WORKFLOWS.filter((workflow) => workflow.trigger === 'on-demand')
+      .map((workflow) => workflow.name)
+      .filter((name) => !section.includes(`npm run workflow -- ${name} --input '`));
+
+    // Assess: each is then run by the example test of that block, against this suite's stack.
+    expect(section).not.toBe('');
+    expect(missing).toEqual([]);
   });
 
   for (const example of examples) {

@@ -5,6 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
@@ -695,6 +697,38 @@ describe('Local stack: Step Functions', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('e2e-copy: SUCCEEDED');
     expect(result.stdout).toContain('via cli');
+  });
+
+  it('refuses an --input that is neither JSON nor a file, naming both, with no stack trace', async () => {
+    // Act
+    const result = await cli('workflow.ts', ['e2e-copy', '--input', 'not json']);
+
+    // Assess
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /^--input: not JSON \(Unexpected token .*\) and no file named 'not json'\n$/,
+    );
+    expect(result.stderr).not.toContain('ENOENT');
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses an --input file that holds invalid JSON, naming the file, with no stack trace', async () => {
+    // Prepare
+    const folder = await mkdtemp(join(tmpdir(), 'circle-workflow-input-'));
+    const file = join(folder, 'input.json');
+    await writeFile(file, '{"key": "e2e/cli.txt",');
+
+    try {
+      // Act
+      const result = await cli('workflow.ts', ['e2e-copy', '--input', file]);
+
+      // Assess
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(new RegExp(`^--input: file '${file}' is not valid JSON \\(.+\\)\\n$`));
+      expect(result.stdout).toBe('');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
 

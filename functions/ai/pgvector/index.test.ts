@@ -187,6 +187,26 @@ describe('Function: handler', () => {
       expect(json(unknown)['errors']).toEqual([{ pointer: '/colection', message: 'unknown field' }]);
     });
 
+    it('answers 400 naming the number for a vector number beyond float32 range, in upsert and query', async () => {
+      // Act
+      const upsert = await http('upsert-vectors', {
+        collection: 'docs-v1',
+        vectors: [
+          { id: 'x', values: [1, 0, 0] },
+          { id: 'y', values: [1, 1e39, 0] },
+        ],
+      });
+      const query = await http('query-vectors', { collection: 'docs-v1', vector: [0, 0, -3.5e38] });
+      // Assess
+      expect([upsert, query].map((r) => r.statusCode)).toEqual([400, 400]);
+      expect(json(upsert)['errors']).toEqual([
+        { pointer: '/vectors/1/values/1', message: expect.stringContaining('float32 range') },
+      ]);
+      expect(json(query)['errors']).toEqual([
+        { pointer: '/vector/2', message: expect.stringContaining('float32 range') },
+      ]);
+    });
+
     it('serves GET /pgvector/health with the provider check', async () => {
       // Act
       const event = httpEvent({ method: 'GET', path: '/pgvector/health' });

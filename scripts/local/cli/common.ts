@@ -141,8 +141,14 @@ export async function awsJson<T = Record<string, unknown>>(
   return parsed;
 }
 
+/** An argument as a message quotes it: at most 80 characters. */
+function quoted(value: string): string {
+  return `'${value.length > 80 ? `${value.slice(0, 80)}...` : value}'`;
+}
+
 /**
- * Reads a JSON argument: inline JSON, or the path of a JSON file.
+ * Reads a JSON argument: inline JSON, or the path of a JSON file. Text that is not JSON is taken as a
+ * path; when there is no such file either, the error names both (the JSON error and the missing file).
  *
  * @example
  * ```ts
@@ -151,17 +157,29 @@ export async function awsJson<T = Record<string, unknown>>(
  */
 export async function readJsonArgument(value: string, what: string): Promise<unknown> {
   const trimmed = value.trim();
-  if (/^[[{"]/.test(trimmed) || /^(true|false|null|-?\d)/.test(trimmed)) {
-    try {
-      return JSON.parse(trimmed);
-    } catch (error) {
-      throw new Error(`${what} is not valid JSON: ${(error as Error).message}`);
-    }
+  let notJson: string;
+  try {
+    return JSON.parse(trimmed);
+  } catch (error) {
+    notJson = (error as Error).message;
+  }
+  // An object, array or string that does not parse is broken JSON, never a file name.
+  if (/^[[{"]/.test(trimmed)) throw new Error(`${what} is not valid JSON: ${notJson}`);
+  let text: string;
+  try {
+    text = await readFile(trimmed, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const file =
+      code === 'ENOENT' || code === 'ENOTDIR' || trimmed === ''
+        ? `no file named ${quoted(trimmed)}`
+        : `the file ${quoted(trimmed)} cannot be read (${code ?? (error as Error).message})`;
+    throw new Error(`${what}: not JSON (${notJson}) and ${file}`);
   }
   try {
-    return JSON.parse(await readFile(trimmed, 'utf8'));
+    return JSON.parse(text);
   } catch (error) {
-    throw new Error(`${what}: cannot read JSON from "${trimmed}" (${(error as Error).message})`);
+    throw new Error(`${what}: file ${quoted(trimmed)} is not valid JSON (${(error as Error).message})`);
   }
 }
 
