@@ -38,6 +38,26 @@ describe('Function: parseInput', () => {
     expect(error.status).toBe(400);
   });
 
+  it("names a record key its key schema refuses with that schema's own message, not zod's 'Invalid key'", () => {
+    // Prepare: metadata names as the object-storage model has them
+    const Name = z
+      .string()
+      .regex(/^[a-z0-9_]+$/, 'expected a lower-case name of letters, digits and underscores');
+    const schema = z.strictObject({ metadata: z.record(Name, z.string().max(3, 'at most 3 characters')) });
+
+    // Act
+    const error = issuesOf(schema, { metadata: { ok: 'v', MyKey: 'v', long: 'value' } });
+
+    // Assess
+    expect(error.issues).toEqual([
+      {
+        pointer: '/metadata/MyKey',
+        message: 'expected a lower-case name of letters, digits and underscores',
+      },
+      { pointer: '/metadata/long', message: 'at most 3 characters' },
+    ]);
+  });
+
   it('names every unknown field, nested ones and ones inside array items with their full pointer', () => {
     // Act
     const error = issuesOf(PutInput, {

@@ -388,6 +388,12 @@ export function parseInput<T extends z.ZodType>(schema: T, raw: unknown): z.outp
         message: 'unknown field',
       }));
     }
+    // A record key its key schema refuses: zod says "Invalid key in record"; the key schema says what a key
+    // must be (the pointer already names the key).
+    if (issue.code === 'invalid_key') {
+      const message = issue.issues.map((inner) => inner.message).join('; ') || issue.message;
+      return [{ pointer: toPointer(issue.path), message }];
+    }
     // A field the input lacks: zod says "Invalid input" (a union, such as any JSON value) or names the
     // type it expected and `undefined`; "required" says what to fix. Other messages (enums, checks) stay.
     const required =
