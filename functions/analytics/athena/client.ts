@@ -37,7 +37,7 @@ import type {
   QueryState,
   QueryStatus,
 } from '#shared/models/warehouse-query.ts';
-import { athenaTarget, failureCode, queryError, scrub } from './errors.ts';
+import { athenaTarget, failureCode, queryError, reusedKeyError, scrub } from './errors.ts';
 import type { AthenaStartQueryInput } from './models.ts';
 import { literal, resultColumn, toJsonValue } from './values.ts';
 
@@ -335,19 +335,29 @@ export class AthenaWarehouse implements WarehouseQuery {
           details: { provider: 'Athena', queryId },
         });
       }
-      if (awsErrorName(cause) === 'InvalidRequestException') {
-        const setting = /WorkGroup .*not found/i.test((cause as Error).message)
-          ? 'ATHENA_WORKGROUP'
-          : /output location/i.test((cause as Error).message)
-            ? 'ATHENA_OUTPUT_LOCATION'
-            : undefined;
-        if (setting !== undefined) {
-          throw new ConfigurationError(`Athena ${action} refused ${setting}: ${(cause as Error).message}`, {
-            details: { provider: 'Athena', setting },
-          });
-        }
-      }
-      throw error;
+      const refused =
+        awsErrorName(cause) === 'InvalidRequestException'
+          ? refusal(action, (cause as Error).message)
+          : undefined;
+      throw refused ?? error;
     }
   }
+}
+
+/**
+ * What an InvalidRequestException means beyond the caller's input: a reused idempotencyKey with other SQL or
+ * values (never the first query's results), or a workgroup or output location the settings name wrongly.
+ */
+function refusal(action: string, message: string): ConnectorError | undefined {
+  const reused = action === 'StartQueryExecution' ? reusedKeyError(message) : undefined;
+  if (reused !== undefined) return reused;
+  const setting = /WorkGroup .*not found/i.test(message)
+    ? 'ATHENA_WORKGROUP'
+    : /output location/i.test(message)
+      ? 'ATHENA_OUTPUT_LOCATION'
+      : undefined;
+  if (setting === undefined) return undefined;
+  return new ConfigurationError(`Athena ${action} refused ${setting}: ${message}`, {
+    details: { provider: 'Athena', setting },
+  });
 }

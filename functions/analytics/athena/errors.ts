@@ -46,10 +46,49 @@ export function athenaTarget(action: string, workGroup: string): AwsCallTarget {
   };
 }
 
+/** Athena's InvalidRequestException for a ClientRequestToken reused with another request. */
+const REUSED_TOKEN = /idempotent parameters do not match/i;
+
 /**
- * A reason with every parameter's value replaced by `?`: Athena's messages quote values (`Cannot cast
- * 'abc' to INT`), and a value never reaches an answer or a log. `params` are the ExecutionParameters
- * literals GetQueryExecution answers.
+ * The ConflictError (409) an InvalidRequestException from StartQueryExecution means when it says the
+ * ClientRequestToken (the caller's `idempotencyKey`) was used before with another QueryString, other
+ * ExecutionParameters, database or output location; undefined for any other refusal.
+ *
+ * @example
+ * ```ts
+ * const conflict = reusedKeyError('Idempotent parameters do not match'); // ConflictError naming /idempotencyKey
+ * ```
+ */
+export function reusedKeyError(message: string): ConflictError | undefined {
+  if (!REUSED_TOKEN.test(message)) return undefined;
+  return new ConflictError(
+    '/idempotencyKey was already used with other SQL/parameters (or another database or output location); ' +
+      'pick a new key for a new query',
+    { details: { provider: 'Athena', pointer: '/idempotencyKey' } },
+  );
+}
+
+/** A letter, digit or underscore: a value next to one is part of a longer word or number. */
+const WORD = String.raw`[\p{L}\p{N}_]`;
+/** Characters that join two words into one token (`jane.doe@example.com`, `1234.5`, `a-b`, `a+b`). */
+const JOIN = '[.@+-]';
+/** An unquoted value shorter than this is left alone: `1`, `2` or `e` occur in every message. */
+const MIN_UNQUOTED = 3;
+
+/** A parameter literal's value: the text of `'...'` (optionally typed, `DATE '...'`), else the literal. */
+function literalValue(param: string): string {
+  const text = param.trim();
+  return /^(?:(?:DATE|TIMESTAMP|TIME)\s+)?'((?:[^']|'')*)'$/is.exec(text)?.[1]?.replaceAll("''", "'") ?? text;
+}
+
+/**
+ * A reason with each parameter's value replaced by `?` where it stands as a literal: Athena's messages
+ * quote values (`Cannot cast 'abc' to INT`), and a value never reaches an answer or a log. A value quoted
+ * whole (`'value'` or `"value"`, also with the quote doubled inside as SQL escapes it) is always replaced;
+ * unquoted, a value of at least 3 characters is replaced where it is a whole token (not next to a letter,
+ * digit or `_`, nor joined to one by `.`, `@`, `+` or `-`). A shorter value or one inside a longer word or
+ * number is left, so `"nocolumn"` keeps its `e` and `expected 1 but found 2` its numbers. `params` are the
+ * ExecutionParameters literals GetQueryExecution answers; `NULL` carries no value and is skipped.
  *
  * @example
  * ```ts
@@ -57,13 +96,23 @@ export function athenaTarget(action: string, workGroup: string): AwsCallTarget {
  * ```
  */
 export function scrub(reason: string, params: readonly string[] | undefined): string {
-  const values = (params ?? [])
-    .map((param) => /^'((?:[^']|'')*)'$/s.exec(param.trim())?.[1]?.replaceAll("''", "'") ?? param.trim())
-    .flatMap((value) => [value, value.replaceAll("'", "''")])
-    .filter((value) => value.length > 0)
+  const values = [...new Set((params ?? []).map(literalValue))]
+    .filter((value) => value.length > 0 && !/^null$/i.test(value))
     .sort((a, b) => b.length - a.length);
   let text = reason;
-  for (const value of values) text = text.replaceAll(value, '?');
+  for (const value of values) {
+    for (const quote of ["'", '"']) {
+      for (const inner of new Set([value, value.replaceAll(quote, quote + quote)])) {
+        text = text.replaceAll(`${quote}${inner}${quote}`, `${quote}?${quote}`);
+      }
+    }
+  }
+  for (const value of values) {
+    if ([...value].length < MIN_UNQUOTED) continue;
+    const escaped = value.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+    const token = new RegExp(`(?<!${WORD})(?<!${WORD}${JOIN})${escaped}(?!${WORD})(?!${JOIN}${WORD})`, 'gu');
+    text = text.replace(token, '?');
+  }
   return text;
 }
 

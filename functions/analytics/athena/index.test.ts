@@ -342,6 +342,36 @@ describe('AthenaWarehouse', () => {
       expect(reasons[2]).toBeInstanceOf(ConfigurationError);
     });
 
+    it('answers the same query for a repeated idempotencyKey and a 409 naming it for other SQL or values', async () => {
+      // Prepare
+      const athena = await AthenaWarehouse.create(options());
+      const key = `key-${Date.now()}`;
+
+      // Act
+      const first = await athena.startQuery({ sql: 'select ? as a', params: [1], idempotencyKey: key });
+      const again = await athena.startQuery({ sql: 'select ? as a', params: [1], idempotencyKey: key });
+      const attempts = await Promise.allSettled([
+        athena.startQuery({ sql: 'select 2 as a', params: [1], idempotencyKey: key }),
+        athena.startQuery({ sql: 'select ? as a', params: [2], idempotencyKey: key }),
+        athena.startQuery({ sql: 'select ? as a', params: [1], idempotencyKey: key, database: 'default' }),
+      ]);
+      const other = await AthenaWarehouse.create(options({ outputLocation: `s3://${RESULTS}/other/` }));
+      const moved = await other
+        .startQuery({ sql: 'select ? as a', params: [1], idempotencyKey: key })
+        .catch((e: unknown) => e);
+      await waitForQuery(athena, first.queryId, 60_000);
+      await athena.close();
+      await other.close();
+
+      // Assess
+      expect(again.queryId).toBe(first.queryId);
+      for (const reason of [...attempts.map((a) => (a as PromiseRejectedResult).reason), moved]) {
+        expect(reason).toBeInstanceOf(ConflictError);
+        expect((reason as ConflictError).message).toContain('/idempotencyKey');
+        expect((reason as ConflictError).details).toMatchObject({ pointer: '/idempotencyKey' });
+      }
+    }, 120_000);
+
     it('refuses timeoutSeconds: Athena has no per-query limit', async () => {
       // Act
       const athena = await AthenaWarehouse.create(options());
@@ -606,6 +636,31 @@ describe('Connector', () => {
     expect(task).toMatchObject({ status: { state: 'succeeded' }, results: { rows: [[2]] } });
     expect(health.statusCode).toBe(200);
   }, 180_000);
+
+  it('answers 409 naming /idempotencyKey when start-query or run-query reuses a key with other SQL', async () => {
+    // Prepare
+    const key = `http-${Date.now()}`;
+    const call = async (operation: string, body: Record<string, unknown>) =>
+      (await connector.handler(
+        httpEvent({ method: 'POST', path: `/athena/${operation}`, body }),
+        lambdaContext(),
+      )) as HttpResult;
+
+    // Act
+    const first = await call('start-query', { sql: 'select 1 as a', idempotencyKey: key });
+    const same = await call('start-query', { sql: 'select 1 as a', idempotencyKey: key });
+    const other = await call('start-query', { sql: 'select 2 as a', idempotencyKey: key });
+    const run = await call('run-query', { sql: 'select 3 as a', idempotencyKey: key });
+
+    // Assess
+    expect(first.statusCode).toBe(200);
+    expect(JSON.parse(same.body).queryId).toBe(JSON.parse(first.body).queryId);
+    for (const refused of [other, run]) {
+      expect(refused.statusCode).toBe(409);
+      expect(refused.body).toContain('/idempotencyKey');
+      expect(refused.body).not.toContain(JSON.parse(first.body).queryId);
+    }
+  }, 120_000);
 });
 
 describe('Hardening', () => {
@@ -680,6 +735,27 @@ describe('Values', () => {
     expect(scrub("INVALID_CAST_ARGUMENT: Cannot cast 'it''s' to INT", ["'it''s'", '7'])).toBe(
       "INVALID_CAST_ARGUMENT: Cannot cast '?' to INT",
     );
+  });
+
+  it('scrubs a value where it stands as a literal and leaves words and numbers that merely contain it', () => {
+    // Assess: quoted values always, whatever their length, with SQL's doubled quotes.
+    expect(scrub("INVALID_CAST_ARGUMENT: Cannot cast 'abc' to INT", ["'abc'"])).toBe(
+      "INVALID_CAST_ARGUMENT: Cannot cast '?' to INT",
+    );
+    expect(scrub('Cannot cast "x" or "say ""hi""" to INT', ["'x'", `'say "hi"'`])).toBe(
+      'Cannot cast "?" or "?" to INT',
+    );
+    // A short value inside a longer word or number is not a literal.
+    const column = 'COLUMN_NOT_FOUND: Referenced column "nocolumn" not found in FROM clause';
+    expect(scrub(column, ["'e'"])).toBe(column);
+    expect(scrub('expected 1 but found 2', ['1', '2'])).toBe('expected 1 but found 2');
+    expect(scrub('value 12345 of 123456 and 1234.5', ['12345'])).toBe('value ? of 123456 and 1234.5');
+    // A longer value standing unquoted as a token is scrubbed, also at a sentence's end.
+    expect(
+      scrub('No user jane.doe@example.com (for jane.doe@example.com.) in xjane.doe@example.com', [
+        "'jane.doe@example.com'",
+      ]),
+    ).toBe('No user ? (for ?.) in xjane.doe@example.com');
   });
 
   it('the fake refuses a parameter that is more than one literal', async () => {

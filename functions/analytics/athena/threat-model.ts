@@ -40,7 +40,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'Parameter values or result rows leak into logs or errors.',
         control:
-          "Logs carry operation, duration and error class only; a failure's reason has every parameter value replaced by `?`.",
+          "Logs carry operation, duration and error class only; a failure's reason has each parameter value replaced by `?` where it stands as a literal.",
       },
       {
         threat: 'A query reads data beyond what the caller should see.',

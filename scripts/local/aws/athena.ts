@@ -6,7 +6,9 @@
  * - `StartQueryExecution` `{ QueryString, ClientRequestToken, QueryExecutionContext: { Database },
  *   ResultConfiguration: { OutputLocation }, WorkGroup, ExecutionParameters }` answers `{ QueryExecutionId }`
  *   at once; the query is QUEUED, then RUNNING, then SUCCEEDED, FAILED or CANCELLED. A ClientRequestToken
- *   (32-128 characters) seen before answers the first query's id. ExecutionParameters are literals as Athena
+ *   (32-128 characters) seen before answers the first query's id when the request repeats its QueryString,
+ *   ExecutionParameters, database and output location, and `InvalidRequestException` "Idempotent parameters
+ *   do not match" when one of them changed. ExecutionParameters are literals as Athena
  *   takes them (`'text'` with `''` for a quote, `42`, `2.5e-1`, `true`, `NULL`, `DATE '2026-01-02'`), each
  *   parsed as one literal and bound positionally to a `?`; anything else fails the query. No output location
  *   (neither the request's nor the workgroup's) is refused as Athena refuses it;
@@ -359,7 +361,8 @@ const READERS: Record<AthenaTable['format'], string> = {
 /** The engine behind the JSON API: queries, their DuckDB runs, their results. */
 export class AthenaEngine {
   readonly queries = new Map<string, AthenaQuery>();
-  readonly #tokens = new Map<string, string>();
+  /** `<workgroup>:<ClientRequestToken>` -> the query it started and the parameters it was asked with. */
+  readonly #tokens = new Map<string, { id: string; asked: string }>();
   readonly #options: AthenaServiceOptions;
   #s3: { endpoint: string; client: S3Client } | undefined;
   #prepared: Promise<void> | undefined;
@@ -390,9 +393,21 @@ export class AthenaEngine {
     token: string | undefined;
   }): string {
     const group = this.workGroup(request.workGroup);
+    // What a reused ClientRequestToken must repeat: Athena refuses the token with other parameters.
+    const asked = JSON.stringify([
+      request.sql,
+      request.params,
+      request.database,
+      request.outputLocation ?? null,
+    ]);
     if (request.token !== undefined) {
       const earlier = this.#tokens.get(`${group.name}:${request.token}`);
-      if (earlier !== undefined && this.queries.has(earlier)) return earlier;
+      if (earlier !== undefined && this.queries.has(earlier.id)) {
+        if (earlier.asked !== asked) {
+          throw new AwsError('InvalidRequestException', 'Idempotent parameters do not match');
+        }
+        return earlier.id;
+      }
     }
     const location = request.outputLocation ?? group.outputLocation;
     if (location === undefined || parseS3Url(location) === undefined) {
@@ -425,7 +440,7 @@ export class AthenaEngine {
       done: Promise.resolve(),
     };
     this.queries.set(id, query);
-    if (request.token !== undefined) this.#tokens.set(`${group.name}:${request.token}`, id);
+    if (request.token !== undefined) this.#tokens.set(`${group.name}:${request.token}`, { id, asked });
     this.#forgetOld();
     // Queued until the next turn of the event loop, as Athena queues before it runs.
     query.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#run(query));
