@@ -395,6 +395,30 @@ describe('streamingHandler (Lambda response streaming through a function URL)', 
     expect(notJson.status).toBe(400);
   });
 
+  it('reads the body as the operation routes do: too deep, a polluting key or over the limit is refused, never a crash', async () => {
+    // Prepare
+    const echo: StreamOperation<typeof Input> = {
+      input: Input,
+      async *run({ text }) {
+        yield { event: 'delta', data: { text } };
+      },
+    };
+    const url = await serve(streamingHandler('echo', { echo }, runtime) as Serve);
+    const send = (body: string) =>
+      fetch(`${url}/echo`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+
+    // Act
+    const deep = await send(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    const polluting = await send('{"text":"x","__proto__":{"admin":true}}');
+    const oversized = await send(JSON.stringify({ text: 'x'.repeat(1_100_000) }));
+
+    // Assess
+    expect([deep.status, polluting.status, oversized.status]).toEqual([400, 400, 413]);
+    expect(((await deep.json()) as { detail: string }).detail).toContain('nests deeper');
+    expect(((await polluting.json()) as { detail: string }).detail).toContain('forbidden key');
+    expect(({} as Record<string, unknown>)['admin']).toBeUndefined();
+  });
+
   it('refuses before the stream when admit fails (a 429 with Retry-After), and logs each invocation with its measures', async () => {
     // Prepare
     const lines: Record<string, unknown>[] = [];

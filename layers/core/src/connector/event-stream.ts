@@ -17,10 +17,10 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
 import { monotonicMs } from '../clock.ts';
 import { withInvocation } from '../context.ts';
-import { NotFoundError, TimeoutError, toConnectorError, toProblem, ValidationError } from '../errors.ts';
+import { NotFoundError, TimeoutError, toConnectorError, toProblem } from '../errors.ts';
 import { createLogger, InvocationLog, OperationMetrics } from '../observability.ts';
 import { containerWarmed } from '../schema-parse.ts';
-import { problemResponse } from './http-adapter.ts';
+import { maxBodyBytes, problemResponse, readJsonText } from './http-adapter.ts';
 import { parseInput } from './runtime.ts';
 
 /** One frame of a stream: its SSE event name and its JSON data. */
@@ -225,16 +225,6 @@ function header(event: APIGatewayProxyEventV2, name: string): string | undefined
   return undefined;
 }
 
-function readBody(event: APIGatewayProxyEventV2): unknown {
-  if (event.body === undefined || event.body === '') return {};
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ValidationError('The request body is not JSON', [{ pointer: '/', message: 'Invalid JSON' }]);
-  }
-}
-
 /**
  * Starts the producer and opens the stream (`open`: the status line and headers) only once its first frame
  * is ready, then writes that frame and the rest as {@link writeEventStream} does. Until then a failure (the
@@ -387,7 +377,7 @@ export function streamingHandler(
       found = routedOperation(name, operations, event);
       line['operation'] = found.operationName;
       const admitted = found.operation;
-      input = parseInput(admitted.input, readBody(event));
+      input = parseInput(admitted.input, readJsonText(event, maxBodyBytes(operations)));
       if (admitted.admit !== undefined) await withInvocation(scope, () => admitted.admit?.(input));
     } catch (error) {
       refuse(error);

@@ -108,6 +108,15 @@ function readJsonBody(event: APIGatewayProxyEventV2, limit: number): unknown {
   if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
     throw new UnsupportedMediaTypeError('Operation routes accept only application/json bodies');
   }
+  return readJsonText(event, limit);
+}
+
+/**
+ * The body of a payload 2.0 event as JSON, whatever its content type: `{}` when empty, a 413 over `limit`
+ * bytes, a 400 for text that is not JSON, nests too deep or holds a prototype-polluting key (`parseJson`).
+ * Operation routes check the content type first; a function URL's stream route takes any.
+ */
+export function readJsonText(event: APIGatewayProxyEventV2, limit: number): unknown {
   if (event.isBase64Encoded) {
     const raw = rawBody(event, limit);
     return raw.length === 0 ? {} : parseJson(raw.toString('utf8'), 'request body');
@@ -245,7 +254,7 @@ export function headerValue(
 /** Each connector's body limit, read from the environment at its first request (once per container). */
 const bodyLimits = new WeakMap<object, number>();
 
-function maxBodyBytes(runtime: object): number {
+export function maxBodyBytes(runtime: object): number {
   let limit = bodyLimits.get(runtime);
   if (limit === undefined) {
     const configured = Number(process.env['CIRCLE_MAX_BODY_BYTES']);
