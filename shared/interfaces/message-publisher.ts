@@ -166,6 +166,47 @@ export function checkBatch(
 }
 
 /**
+ * What an SQS message cannot carry (SQS API Reference, SendMessage: only `#x9 | #xA | #xD | #x20-#xD7FF |
+ * #xE000-#xFFFD | #x10000-#x10FFFF`, in the body and in attribute values): the other control characters,
+ * unpaired surrogates, U+FFFE and U+FFFF.
+ */
+const NOT_SQS_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/**
+ * Refuses before any call a body or attribute value holding a character SQS cannot carry ({@link
+ * NOT_SQS_TEXT}), with a `ValidationError` naming each such field (`/body`, `/attributes/<name>`, under
+ * `pointer` for a batch entry) and the first such character by code point, never the text itself. SQS
+ * would refuse the message (`InvalidMessageContents`), and SNS would accept it and then fail its delivery
+ * to every SQS subscription: `carrier` says which, at the end of each message.
+ *
+ * @example
+ * ```ts
+ * checkSqsCharacters(message, 'an SQS message cannot carry it');
+ * input.entries.forEach((entry, index) => checkSqsCharacters(entry, why, `/entries/${index}`));
+ * ```
+ */
+export function checkSqsCharacters(message: PublishMessage, carrier: string, pointer = ''): void {
+  const fields: [string, string][] = [[`${pointer}/body`, message.body]];
+  for (const [name, value] of Object.entries(message.attributes ?? {})) {
+    fields.push([`${pointer}/attributes/${name}`, value]);
+  }
+  const issues: { pointer: string; message: string }[] = [];
+  for (const [field, text] of fields) {
+    const found = NOT_SQS_TEXT.exec(text);
+    if (found === null) continue;
+    const code = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    issues.push({
+      pointer: field,
+      message: `expected only tab, line feed, carriage return and characters from U+0020 up, without unpaired surrogates, U+FFFE or U+FFFF; found U+${code} at character ${[...text.slice(0, found.index)].length + 1} (${carrier})`,
+    });
+  }
+  const first = issues[0];
+  if (first !== undefined) {
+    throw new ValidationError(`Invalid input: ${first.pointer}: ${first.message}`, issues);
+  }
+}
+
+/**
  * Checks a pull against the limits: more than `maxReceive` messages is a `ValidationError` naming
  * `/maxMessages`, and without `pull` every pull or settle is a `NotSupportedError`.
  *

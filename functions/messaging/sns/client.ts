@@ -20,12 +20,14 @@ import {
   ForbiddenError,
   parseInput,
   UnexpectedResponseError,
+  ValidationError,
 } from '@circle-core/core';
 import { refuseCapability } from '#shared/interfaces/capabilities.ts';
 import {
   batchOutput,
   checkBatch,
   checkMessage,
+  checkSqsCharacters,
   entryFailure,
   type MessagePublisher,
   type MessagePublisherCapability,
@@ -59,6 +61,12 @@ export const SNS_LIMITS: MessagePublisherLimits = {
   maxBatchBytes: 262_144,
   maxReceive: 0,
 };
+/**
+ * Why a body or attribute value must be text SQS can carry: SNS takes it, then fails the delivery to every
+ * SQS subscription (the message is lost there while the publisher was told it was published).
+ */
+const SQS_SUBSCRIBERS =
+  "the topic's SQS subscriptions cannot carry it: SNS would accept the message and drop it on the way to them";
 
 /** What the client needs from the settings. */
 export interface SnsOptions {
@@ -137,6 +145,7 @@ export class SnsPublisher implements MessagePublisher {
   async publish(raw: PublishInput): Promise<PublishOutput> {
     const { destination, ...message } = parseInput(PublishInput, raw);
     checkMessage(this, message, NAME);
+    checkSqsCharacters(message, SQS_SUBSCRIBERS);
     const topicArn = this.#topic(destination);
     const command = new PublishCommand({ TopicArn: topicArn, ...publishFields(message) });
     const out = await this.#call('Publish', topicArn, (abortSignal) =>
@@ -149,6 +158,9 @@ export class SnsPublisher implements MessagePublisher {
   async publishBatch(raw: PublishBatchInput): Promise<PublishBatchOutput> {
     const input = parseInput(PublishBatchInput, raw);
     checkBatch(this, input.entries, NAME);
+    input.entries.forEach((entry, index) => {
+      checkSqsCharacters(entry, SQS_SUBSCRIBERS, `/entries/${index}`);
+    });
     const topicArn = this.#topic(input.destination);
     const command = new PublishBatchCommand({
       TopicArn: topicArn,
@@ -207,7 +219,20 @@ export class SnsPublisher implements MessagePublisher {
     const command = new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken: input.nextToken });
     const out = await this.#call('ListSubscriptionsByTopic', topicArn, (abortSignal) =>
       this.#sdk.send(command, { abortSignal }),
-    );
+    ).catch((error: unknown) => {
+      // The topic is the configured one: with a token, SNS's InvalidParameter is about the token.
+      if (input.nextToken === undefined || !(error instanceof ValidationError) || error.issues.length > 0)
+        throw error;
+      const message = 'expected the nextToken of a previous list-subscriptions page';
+      throw new ValidationError(
+        `Invalid input: /nextToken: ${message}`,
+        [{ pointer: '/nextToken', message }],
+        {
+          ...(error.details === undefined ? {} : { details: error.details }),
+          cause: error,
+        },
+      );
+    });
     return {
       topicArn,
       subscriptions: (out.Subscriptions ?? []).map((subscription) => ({

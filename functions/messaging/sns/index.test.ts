@@ -171,6 +171,55 @@ describe('Connector: sns', () => {
       expect(parsed(attributes)).toMatchObject({ topicArn: aws.topicArn(TOPIC), fifo: false });
       expect(parsed(attributes)['subscriptionsConfirmed']).toBe(subscriptions.length);
     });
+    it('refuses a body or attribute value an SQS subscriber cannot carry with a 400 naming it, before calling SNS', async () => {
+      // Prepare
+      const orders = subscriber(aws, TOPIC, { kind: ['order'] });
+      await orders.collect(0);
+      const before = aws.calls.length;
+      // Act
+      const body = await call('publish-message', { body: 'ctl\u0001char', attributes: { kind: 'order' } });
+      const attribute = await call('publish-message', { body: 'x', attributes: { kind: 'or\u0000der' } });
+      const surrogate = await call('publish-message', { body: 'half \ud800', attributes: { kind: 'order' } });
+      const batch = await call('publish-batch', {
+        entries: [{ body: 'fine' }, { body: 'x\uffff', attributes: { kind: 'order', note: 'a\u001fb' } }],
+      });
+      const refusedCalls = aws.calls.length - before;
+      const fine = await call('publish-message', {
+        body: 'tab\tline\ncr\r \u0085 é 😀',
+        attributes: { kind: 'order' },
+      });
+      // Assess
+      expect([body, attribute, surrogate, batch].map((r) => r.statusCode)).toEqual([400, 400, 400, 400]);
+      expect(parsed(body)).toMatchObject({
+        code: 'validation_error',
+        errors: [{ pointer: '/body', message: expect.stringContaining('U+0001') }],
+      });
+      expect(parsed(attribute)['errors']).toEqual([
+        { pointer: '/attributes/kind', message: expect.stringContaining('U+0000') },
+      ]);
+      expect(parsed(surrogate)['errors']).toEqual([{ pointer: '/body', message: expect.any(String) }]);
+      expect(parsed(batch)['errors']).toEqual([
+        { pointer: '/entries/1/body', message: expect.stringContaining('U+FFFF') },
+        { pointer: '/entries/1/attributes/note', message: expect.stringContaining('U+001F') },
+      ]);
+      expect(refusedCalls).toBe(0);
+      expect(fine.statusCode).toBe(200);
+      expect((await orders.collect(0)).map((m) => m.body)).toEqual(['tab\tline\ncr\r \u0085 é 😀']);
+    });
+
+    it('refuses a nextToken SNS did not issue with a 400 naming /nextToken', async () => {
+      // Act
+      const refused = await Promise.all(
+        ['garbage', '-1', '1.5'].map((nextToken) => call('list-subscriptions', { nextToken })),
+      );
+      // Assess
+      for (const response of refused) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)['errors']).toEqual([
+          { pointer: '/nextToken', message: 'expected the nextToken of a previous list-subscriptions page' },
+        ]);
+      }
+    });
   });
 
   describe('FIFO topics', () => {

@@ -11,6 +11,7 @@ import {
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  type SendMessageBatchCommandOutput,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -29,6 +30,7 @@ import {
   checkBatch,
   checkMessage,
   checkReceive,
+  checkSqsCharacters,
   entryFailure,
   type MessagePublisher,
   type MessagePublisherCapability,
@@ -59,6 +61,8 @@ export const SQS_LIMITS: MessagePublisherLimits = {
   maxBatchBytes: 262_144,
   maxReceive: 10,
 };
+/** Said after a body or attribute value with a character outside SQS's set (checked before any call). */
+const SQS_TEXT = 'an SQS message cannot carry it';
 /** Long polling stops at 20 s. */
 const MAX_WAIT_SECONDS = 20;
 /** Kept back from a receive's wait for the answer to travel back within the time left. */
@@ -169,6 +173,7 @@ export class SqsPublisher implements MessagePublisher {
   async publish(raw: PublishInput): Promise<PublishOutput> {
     const { destination, ...message } = parseInput(PublishInput, raw);
     checkMessage(this, message, NAME);
+    checkSqsCharacters(message, SQS_TEXT);
     const queueUrl = this.#queue(destination);
     const command = new SendMessageCommand({ QueueUrl: queueUrl, ...sendFields(message) });
     const out = await this.#call('SendMessage', queueUrl, (abortSignal) =>
@@ -180,19 +185,36 @@ export class SqsPublisher implements MessagePublisher {
     };
   }
 
-  /** Sends up to 10 messages in one SendMessageBatch; an entry SQS refuses fails alone. */
+  /**
+   * Sends up to 10 messages in one SendMessageBatch; an entry SQS refuses fails alone, and so does one with
+   * a character SQS cannot carry, refused before the call (its result names `/entries/<i>/...`).
+   */
   async publishBatch(raw: PublishBatchInput): Promise<PublishBatchOutput> {
     const input = parseInput(PublishBatchInput, raw);
     checkBatch(this, input.entries, NAME);
     const queueUrl = this.#queue(input.destination);
-    const command = new SendMessageBatchCommand({
-      QueueUrl: queueUrl,
-      Entries: input.entries.map((entry, index) => ({ Id: String(index), ...sendFields(entry) })),
-    });
-    const out = await this.#call('SendMessageBatch', queueUrl, (abortSignal) =>
-      this.#sdk.send(command, { abortSignal }),
-    );
     const results: PublishEntryResult[] = [];
+    const sendable: { Id: string; entry: PublishMessage }[] = [];
+    input.entries.forEach((entry, index) => {
+      try {
+        checkSqsCharacters(entry, SQS_TEXT, `/entries/${index}`);
+        sendable.push({ Id: String(index), entry });
+      } catch (error) {
+        results.push({ index, ok: false, error: entryFailure(error) });
+      }
+    });
+    const out: Partial<SendMessageBatchCommandOutput> =
+      sendable.length === 0
+        ? {}
+        : await this.#call('SendMessageBatch', queueUrl, (abortSignal) =>
+            this.#sdk.send(
+              new SendMessageBatchCommand({
+                QueueUrl: queueUrl,
+                Entries: sendable.map(({ Id, entry }) => ({ Id, ...sendFields(entry) })),
+              }),
+              { abortSignal },
+            ),
+          );
     for (const entry of out.Successful ?? []) {
       results.push({
         index: Number(entry.Id),

@@ -88,7 +88,7 @@ describeMessagePublisherConformance('Amazon SQS on the local stack endpoint', as
   });
   return {
     publisher: new SqsPublisher(sdk, options(peer.queueUrl(name))),
-    // SQS refuses a body with characters outside its allowed set (a NUL) while it accepts the others.
+    // A body with a character outside SQS's set (a NUL) fails alone, refused before the call; the others go.
     refusedEntry: { body: '{"conformance":"refused","nul":"\u0000"}' },
     disallowedDestination: 'another-teams-queue',
     close: () => peer.close(),
@@ -108,6 +108,45 @@ describe('Connector: sqs', () => {
       expect(messages.map((m) => [m.body, m.attributes])).toEqual([['{"order":1}', { kind: 'order' }]]);
       expect(parsed(deleted)).toEqual({ results: [{ receipt: messages[0]?.receipt, ok: true }] });
       expect(aws.queueCounts(QUEUE)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    });
+
+    it('refuses a body or attribute value SQS cannot carry naming the field, sending nothing of it', async () => {
+      // Prepare
+      const before = aws.calls.length;
+      // Act
+      const body = await call('publish-message', { body: '\u0001bad' });
+      const attribute = await call('publish-message', { body: 'x', attributes: { kind: 'a\ufffeb' } });
+      const refusedCalls = aws.calls.length - before;
+      const batch = await call('publish-batch', { entries: [{ body: 'fine 1' }, { body: 'bad \u0008' }] });
+      const received = parsed(await call('receive-messages', { maxMessages: 10, waitTimeMs: 1_000 }));
+      const messages = received['messages'] as { receipt: string; body: string }[];
+      await call('acknowledge-messages', { receipts: messages.map((m) => m.receipt) });
+      // Assess
+      expect([body.statusCode, attribute.statusCode]).toEqual([400, 400]);
+      expect(parsed(body)).toMatchObject({
+        code: 'validation_error',
+        errors: [{ pointer: '/body', message: expect.stringContaining('found U+0001 at character 1') }],
+      });
+      expect(parsed(attribute)['errors']).toEqual([
+        { pointer: '/attributes/kind', message: expect.stringContaining('U+FFFE') },
+      ]);
+      expect(refusedCalls).toBe(0);
+      expect(parsed(batch)).toMatchObject({
+        succeeded: 1,
+        failed: 1,
+        results: [
+          { index: 0, ok: true },
+          {
+            index: 1,
+            ok: false,
+            error: { code: 'validation_error', message: expect.stringContaining('/entries/1/body') },
+          },
+        ],
+      });
+      expect(
+        aws.calls.filter((c) => c.target === 'AmazonSQS.SendMessageBatch').at(-1)?.body['Entries'],
+      ).toHaveLength(1);
+      expect(messages.map((m) => m.body)).toEqual(['fine 1']);
     });
 
     it('keeps the long poll within the time left: a short invocation asks SQS to wait 0 s', async () => {

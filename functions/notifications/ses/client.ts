@@ -72,10 +72,29 @@ export interface SesOptions {
 
 type Envelope = Pick<SendEmailInput, 'from' | 'to' | 'cc' | 'bcc' | 'replyTo' | 'tags'>;
 
-/** The notifier's subject: the text's first line, at most 78 characters (RFC 5322's line advice). */
+/** What a header line cannot hold: the control characters (CR and LF among them), tab apart. */
+const NOT_HEADER_TEXT = /(?!\t)\p{Cc}/u;
+
+/**
+ * Refuses, before any call, a subject that is not one header line: a CR or LF would end the Subject header
+ * and start another (a `Bcc:` of the caller's choosing), and other control characters do not belong in a
+ * header either. The message names the first such character by code point, never the text.
+ */
+function checkSubject(subject: string, pointer = '/subject'): void {
+  const found = NOT_HEADER_TEXT.exec(subject);
+  if (found === null) return;
+  const code = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  const message = `expected one header line: no line break or other control character (tab apart); found U+${code} at character ${[...subject.slice(0, found.index)].length + 1}`;
+  throw new ValidationError(`Invalid input: ${pointer}: ${message}`, [{ pointer, message }]);
+}
+
+/**
+ * The notifier's subject: the text's first line (a CR alone ends it too), other control characters as
+ * spaces, at most 78 characters (RFC 5322's line advice).
+ */
 export function subjectOf(text: string): string {
-  const line = text.split(/\r?\n/).find((part) => part.trim() !== '') ?? text;
-  const trimmed = line.trim();
+  const line = text.split(/\r\n|\r|\n/).find((part) => part.trim() !== '') ?? text;
+  const trimmed = line.replace(new RegExp(NOT_HEADER_TEXT.source, 'gu'), ' ').trim();
   return trimmed.length <= 78 ? trimmed : `${trimmed.slice(0, 77)}…`;
 }
 
@@ -112,6 +131,7 @@ export class SesMailer implements Notifier {
   }
 
   async sendEmail(input: SendEmailInput): Promise<SendEmailOutput> {
+    checkSubject(input.subject);
     const attachments = await this.#attachments(input.attachments);
     return this.#send(input, 'the message', {
       Simple: {
@@ -144,6 +164,7 @@ export class SesMailer implements Notifier {
   }
 
   async createTemplate(input: CreateTemplateInput): Promise<TemplateRef> {
+    checkSubject(input.subject);
     const command = new CreateEmailTemplateCommand({
       TemplateName: input.name,
       TemplateContent: { Subject: input.subject, Text: input.text, Html: input.html },

@@ -211,6 +211,37 @@ describe('Connector: ses', () => {
       expect(mail.messages()).toHaveLength(before);
     });
 
+    it('refuses a subject with a line break or another control character with a 400 naming /subject, before any call', async () => {
+      // Prepare
+      const before = mail.messages().length;
+      // Act
+      const refused = await Promise.all(
+        ['x\r\nBcc: evil@example.org', 'a\nb', 'a\rb', 'nul\u0000', 'del\u007f', 'c1\u0085'].map((subject) =>
+          call('send-email', { to: [TO], subject, text: 't' }),
+        ),
+      );
+      const template = await call('create-template', { name: 'crlf-subject', subject: 'a\r\nb', text: 't' });
+      const stored = await call('get-template', { name: 'crlf-subject' });
+      const tab = await call('send-email', { to: [TO], subject: 'Disk\tfull', text: 't' });
+      // Assess
+      for (const response of refused) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)['errors']).toEqual([
+          { pointer: '/subject', message: expect.stringContaining('one header line') },
+        ]);
+      }
+      expect(parsed(refused[0] as HttpResult)['errors']).toEqual([
+        { pointer: '/subject', message: expect.stringContaining('U+000D at character 2') },
+      ]);
+      expect(template.statusCode).toBe(400);
+      expect(parsed(template)['errors']).toEqual([{ pointer: '/subject', message: expect.any(String) }]);
+      expect(stored.statusCode).toBe(404);
+      expect(tab.statusCode).toBe(200);
+      expect(mail.messages()).toHaveLength(before + 1);
+      expect(subjectOf('first\rsecond')).toBe('first');
+      expect(subjectOf('bell\u0007 and\u0000nul')).toBe('bell  and nul');
+    });
+
     it('answers 404 for a recipient that is not verified while the account is in the SES sandbox', async () => {
       // Act
       const response = await call('send-email', {

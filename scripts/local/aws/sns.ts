@@ -576,7 +576,12 @@ function entriesXml(name: string, map: Record<string, string>): string {
 }
 
 function subscriptionsXml(list: Subscription[], params: Record<string, string>): string {
-  const start = Number(params['NextToken'] ?? '0') || 0;
+  const token = params['NextToken'];
+  // SNS answers InvalidParameter for a token it did not issue; this one issues multiples of the page.
+  if (token !== undefined && (!/^[1-9]\d{0,15}$/.test(token) || Number(token) % PAGE !== 0)) {
+    throw invalid('NextToken');
+  }
+  const start = token === undefined ? 0 : Number(token);
   const page = list.slice(start, start + PAGE);
   const members = page
     .map((sub) =>
