@@ -99,6 +99,73 @@ describe('Local stack: AWS IoT data plane', () => {
     ).toBe('400 InvalidRequestException');
   });
 
+  it('drops the metadata of a key an update deletes with null', async () => {
+    // Prepare
+    const { call } = world();
+    await call('POST', '/things/m/shadow', { state: { desired: { a: 1, b: 2, nested: { x: 1, y: 2 } } } });
+    // Act
+    await call('POST', '/things/m/shadow', { state: { desired: { a: null, nested: { x: null } } } });
+    const read = (await call('GET', '/things/m/shadow')).body as {
+      metadata: { desired: Record<string, unknown> };
+    };
+    // Assess
+    expect(read.metadata.desired).not.toHaveProperty('a');
+    expect(read.metadata.desired).toHaveProperty('b.timestamp');
+    expect(read.metadata.desired['nested']).not.toHaveProperty('x');
+    expect(read.metadata.desired).toHaveProperty('nested.y.timestamp');
+  });
+
+  it('binds a nextToken to the thing it was issued for and refuses one it never issued', async () => {
+    // Prepare
+    const { call } = world();
+    for (const name of ['a', 'b', 'c']) {
+      await call('POST', '/things/pgthing/shadow', { state: { reported: { ok: 1 } } }, `name=${name}`);
+      await call('POST', '/things/other/shadow', { state: { reported: { ok: 1 } } }, `name=${name}`);
+    }
+    const list = (thing: string, query: string) =>
+      call('GET', `/api/things/shadow/ListNamedShadowsForThing/${thing}`, undefined, query).then(
+        (answer) => answer.body as { results: string[]; nextToken?: string },
+        (error: { type: string; status: number }) => `${error.status} ${error.type}`,
+      );
+    const first = (await list('pgthing', 'pageSize=1')) as { nextToken: string };
+    const token = encodeURIComponent(first.nextToken);
+    // Act
+    const same = await list('pgthing', `pageSize=1&nextToken=${token}`);
+    const other = await list('other', `pageSize=1&nextToken=${token}`);
+    const forged = await list('pgthing', `nextToken=${Buffer.from('1').toString('base64url')}`);
+    // Assess
+    expect(same).toMatchObject({ results: ['b'] });
+    expect(other).toBe('400 InvalidRequestException');
+    expect(forged).toBe('400 InvalidRequestException');
+  });
+
+  it('refuses a publish AWS IoT refuses: over 128 KB (413), a control character or more than 7 slashes in the topic', async () => {
+    // Prepare
+    const { sent, call } = world();
+    const status = (path: string, body: string) =>
+      call('POST', path, body).then(
+        () => '200',
+        (error: { type: string; status: number }) => `${error.status} ${error.type}`,
+      );
+    // Act / Assess
+    expect(await status('/topics/devices%2Fbig', 'x'.repeat(131_073))).toBe(
+      '413 RequestEntityTooLargeException',
+    );
+    expect(await status('/topics/devices%2Flimit', 'x'.repeat(131_072))).toBe('200');
+    expect(await status('/topics/devices%2Fx%00y', 'x')).toBe('400 InvalidRequestException');
+    expect(await status('/topics/devices%2Fx%0Ay', 'x')).toBe('400 InvalidRequestException');
+    expect(await status(`/topics/${encodeURIComponent('devices/a/b/c/d/e/f/g/h')}`, 'x')).toBe(
+      '400 InvalidRequestException',
+    );
+    expect(await status(`/topics/${encodeURIComponent('devices/a/b/c/d/e/f/g')}`, 'x')).toBe('200');
+    expect(await status(`/topics/${encodeURIComponent('$aws/rules/r/a/b/c/d/e/f/g/h')}`, 'x')).toBe('200');
+    expect(sent.map((message) => message.topic)).toEqual([
+      'devices/limit',
+      'devices/a/b/c/d/e/f/g',
+      '$aws/rules/r/a/b/c/d/e/f/g/h',
+    ]);
+  });
+
   it('keeps the version of a deleted shadow and starts again from it', async () => {
     // Prepare
     const { sent, call } = world();

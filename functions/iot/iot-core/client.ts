@@ -16,9 +16,12 @@ import {
   awsCall,
   ConflictError,
   createAwsClient,
+  type FieldIssue,
   NotFoundError,
+  PayloadTooLargeError,
   parseJson,
   UnexpectedResponseError,
+  ValidationError,
 } from '@circle-core/core';
 import { iotCoreTarget, shadowLabel } from './errors.ts';
 import type {
@@ -59,6 +62,11 @@ function document(payload: Uint8Array | undefined, what: string): Json {
   return parsed;
 }
 
+/** The AWS error name a mapped failure carries in its details. */
+function awsErrorOf(error: unknown): unknown {
+  return error instanceof ValidationError ? error.details?.['awsError'] : undefined;
+}
+
 function named(shadowName: string | undefined): { shadowName?: string } {
   return shadowName === undefined ? {} : { shadowName };
 }
@@ -75,6 +83,75 @@ function shadowOutput(input: ShadowInput, answer: Json): ShadowDocument {
     timestamp: typeof answer['timestamp'] === 'number' ? answer['timestamp'] : Math.floor(Date.now() / 1000),
     ...(typeof answer['clientToken'] === 'string' ? { clientToken: answer['clientToken'] } : {}),
   };
+}
+
+/** AWS IoT's message size quota: a payload over it is refused with 413. */
+export const MAX_MESSAGE_BYTES = 131_072;
+/** AWS IoT's quota of forward slashes in a topic to publish to. */
+const MAX_TOPIC_SLASHES = 7;
+/** Basic Ingest's prefix, which AWS IoT does not count towards the slashes. */
+const BASIC_INGEST = /^\$aws\/rules\/[^/]+\//;
+/** U+0000 (MQTT forbids it in every string) and the other C0/C1 control characters (MQTT says not to send them). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A JSON pointer segment (RFC 6901): `~` and `/` escaped. */
+const segment = (name: string) => name.replaceAll('~', '~0').replaceAll('/', '~1');
+
+function controlIssue(pointer: string, value: string, what: string): FieldIssue[] {
+  return CONTROL.test(value)
+    ? [
+        {
+          pointer,
+          message: `${what} has a control character (U+0000-U+001F, U+007F-U+009F), which MQTT refuses`,
+        },
+      ]
+    : [];
+}
+
+function topicIssues(pointer: string, topic: string): FieldIssue[] {
+  const issues = controlIssue(pointer, topic, 'a topic');
+  const slashes = topic.replace(BASIC_INGEST, '').split('/').length - 1;
+  if (pointer === '/topic' && slashes > MAX_TOPIC_SLASHES) {
+    issues.push({
+      pointer,
+      message: `a topic has at most ${MAX_TOPIC_SLASHES} forward slashes (AWS IoT quota), this one has ${slashes}`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * What AWS IoT or MQTT would refuse in a publish, checked before any call: control characters in the
+ * topic, the response topic, the user properties and the content type (the schemas leave them open), more
+ * than 7 slashes in the topic (400 naming each field), then a payload over 128 KB (413).
+ */
+function checkPublish(input: PublishMessageInput, payloadBytes: number): void {
+  const issues = [
+    ...topicIssues('/topic', input.topic),
+    ...(input.responseTopic === undefined ? [] : topicIssues('/responseTopic', input.responseTopic)),
+    ...Object.entries(input.userProperties ?? {}).flatMap(([name, value]) => [
+      ...controlIssue(`/userProperties/${segment(name)}`, name, 'a user property name'),
+      ...controlIssue(`/userProperties/${segment(name)}`, value, 'a user property value'),
+    ]),
+    ...(input.contentType === undefined
+      ? []
+      : controlIssue('/contentType', input.contentType, 'a content type')),
+  ];
+  if (issues.length > 0) {
+    const listed = issues.map((issue) => `${issue.pointer}: ${issue.message}`).join('; ');
+    throw new ValidationError(`Invalid input: ${listed}`, issues);
+  }
+  if (payloadBytes > MAX_MESSAGE_BYTES) throw tooLarge(payloadBytes);
+}
+
+function tooLarge(bytes: number | undefined, cause?: unknown): PayloadTooLargeError {
+  const size = bytes === undefined ? 'is larger than AWS IoT takes' : `is ${bytes} bytes`;
+  return new PayloadTooLargeError(MAX_MESSAGE_BYTES, {
+    message: `The message at /payload ${size}; AWS IoT takes at most ${MAX_MESSAGE_BYTES} bytes (128 KB)`,
+    details: { pointer: '/payload' },
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** MQTT 5 user properties as the data plane takes them: a JSON array of one-key objects. */
@@ -118,6 +195,7 @@ export class IotCoreClient {
     const text = typeof input.payload === 'string';
     const body = typeof input.payload === 'string' ? input.payload : JSON.stringify(input.payload);
     const payload = new TextEncoder().encode(body);
+    checkPublish(input, payload.byteLength);
     const command = new PublishCommand({
       topic: input.topic,
       qos: input.qos,
@@ -129,9 +207,15 @@ export class IotCoreClient {
       responseTopic: input.responseTopic,
       messageExpiry: input.messageExpirySeconds,
     });
-    await this.#call('Publish', `topic "${input.topic}"`, { topic: input.topic }, (abortSignal) =>
-      this.#sdk.send(command, { abortSignal }),
-    );
+    try {
+      await this.#call('Publish', `topic "${input.topic}"`, { topic: input.topic }, (abortSignal) =>
+        this.#sdk.send(command, { abortSignal }),
+      );
+    } catch (error) {
+      // AWS IoT's own 413 answers as the check above does.
+      if (awsErrorOf(error) === 'RequestEntityTooLargeException') throw tooLarge(undefined, error);
+      throw error;
+    }
     return { topic: input.topic, qos: input.qos, retain: input.retain, bytes: payload.byteLength };
   }
 
@@ -188,7 +272,16 @@ export class IotCoreClient {
       `thing "${input.thingName}"`,
       { thingName: input.thingName },
       (abortSignal) => this.#sdk.send(command, { abortSignal }),
-    );
+    ).catch((error: unknown) => {
+      // With a token given, AWS IoT's 400 refuses the token: one it did not issue, or issued for another thing.
+      if (input.nextToken === undefined || awsErrorOf(error) !== 'InvalidRequestException') throw error;
+      const message = `not a token AWS IoT issued for thing "${input.thingName}": pass the nextToken of its previous page, or none to start over`;
+      throw new ValidationError(
+        `Invalid input: /nextToken: ${message}`,
+        [{ pointer: '/nextToken', message }],
+        { cause: error, details: { ...(error as ValidationError).details, pointer: '/nextToken' } },
+      );
+    });
     return {
       thingName: input.thingName,
       shadowNames: out.results ?? [],

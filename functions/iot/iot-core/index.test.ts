@@ -5,7 +5,7 @@
  * versions and conflicts, named shadows, not found, publish with QoS/retain/properties, each trigger, and
  * the failure paths.
  */
-import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import {
   type CapturedLogs,
   captureLogs,
@@ -94,6 +94,18 @@ function answering(payload: string): IoTDataPlaneClient {
   return {
     send: async () => ({ payload: new TextEncoder().encode(payload), $metadata: {} }),
   } as unknown as IoTDataPlaneClient;
+}
+
+/** An SDK client that answers `{}` and records every command it was handed. */
+function recording(): { sdk: IoTDataPlaneClient; sent: unknown[] } {
+  const sent: unknown[] = [];
+  const sdk = {
+    send: async (command: unknown) => {
+      sent.push(command);
+      return { $metadata: {} };
+    },
+  } as unknown as IoTDataPlaneClient;
+  return { sdk, sent };
 }
 
 const options = { endpoint: undefined, timeoutMs: 2_000, maxAttempts: 1 };
@@ -339,6 +351,28 @@ describe('Connector: iot-core', () => {
       expect(again['version']).toBe(3);
     });
 
+    it('refuses a nextToken issued for another thing, or never issued, with a 400 naming /nextToken', async () => {
+      // Prepare
+      const thingName = `pgthing-${RUN}`;
+      for (const shadowName of ['a', 'b', 'c']) {
+        await call('update-thing-shadow', { thingName, shadowName, state: { reported: { ok: true } } });
+      }
+      const first = parsed(await call('list-named-shadows', { thingName, pageSize: 1 }));
+      const nextToken = first['nextToken'] as string;
+      // Act
+      const same = await call('list-named-shadows', { thingName, pageSize: 1, nextToken });
+      const other = await call('list-named-shadows', { thingName: 'sensor-42', nextToken });
+      const garbage = await call('list-named-shadows', { thingName, nextToken: 'bm90LWEtdG9rZW4' });
+      // Assess
+      expect(parsed(same)['shadowNames']).toEqual(['b']);
+      for (const refused of [other, garbage]) {
+        expect(refused.statusCode).toBe(400);
+        expect((parsed(refused)['errors'] as { pointer: string }[]).map((e) => e.pointer)).toEqual([
+          '/nextToken',
+        ]);
+      }
+    });
+
     it('answers 404 naming the shadow for a thing that has none, and for a delete of nothing', async () => {
       // Act
       const missing = await call('get-thing-shadow', { thingName: 'never-made', shadowName: 'config' });
@@ -415,6 +449,98 @@ describe('Connector: iot-core', () => {
       expect(wildcard.statusCode).toBe(400);
       expect(JSON.stringify(parsed(wildcard)['errors'])).toContain('/topic');
       expect(qos2.statusCode).toBe(400);
+    });
+    it("refuses a payload over 128 KB with 413 naming /payload before any call, and maps AWS IoT's own 413 alike", async () => {
+      // Prepare
+      const topic = `devices/${RUN}/big`;
+      const { sdk, sent } = recording();
+      const real = new IoTDataPlaneClient({ endpoint: aws.url, region: 'us-east-1', maxAttempts: 1 });
+      // Sends what the connector built, with a payload grown past the limit: the local data plane's answer.
+      const grown = {
+        send: (command: PublishCommand, opts: unknown) =>
+          real.send(
+            new PublishCommand({ ...command.input, payload: new Uint8Array(131_073) }),
+            opts as never,
+          ),
+      } as unknown as IoTDataPlaneClient;
+      // Act
+      const big = await call('publish-message', { topic, payload: 'x'.repeat(140_000) });
+      const atLimit = await call('publish-message', { topic, payload: 'x'.repeat(131_072) });
+      const direct = new IotCoreClient(sdk, options).publish({
+        topic,
+        payload: { blob: 'x'.repeat(131_072) },
+        qos: 0,
+        retain: false,
+      });
+      const refusedByAws = new IotCoreClient(grown, options).publish({
+        topic,
+        payload: 'small',
+        qos: 0,
+        retain: false,
+      });
+      // Assess
+      expect(big.statusCode).toBe(413);
+      expect(parsed(big)).toMatchObject({ code: 'payload_too_large' });
+      expect(parsed(big)['detail']).toContain('/payload');
+      expect(parsed(big)['detail']).toContain('131072');
+      expect(atLimit.statusCode).toBe(200);
+      expect(parsed(atLimit)['bytes']).toBe(131_072);
+      await expect(direct).rejects.toMatchObject({ name: 'PayloadTooLargeError', status: 413 });
+      expect(sent).toHaveLength(0);
+      await expect(refusedByAws).rejects.toMatchObject({
+        name: 'PayloadTooLargeError',
+        status: 413,
+        message: expect.stringContaining('/payload'),
+      });
+      real.destroy();
+    });
+
+    it('refuses topics, user properties and content types MQTT or AWS IoT refuse, with a 400 naming the field', async () => {
+      // Prepare
+      const { sdk, sent } = recording();
+      const client = new IotCoreClient(sdk, options);
+      const base = { topic: `devices/${RUN}/checked`, payload: 'x' };
+      const pointers = async (input: Record<string, unknown>) => {
+        const response = await call('publish-message', { ...base, ...input });
+        return [
+          response.statusCode,
+          (parsed(response)['errors'] as { pointer: string }[] | undefined)?.map((e) => e.pointer),
+        ];
+      };
+      // Act / Assess
+      expect(await pointers({ topic: 'devices/x\u0000y' })).toEqual([400, ['/topic']]);
+      expect(await pointers({ topic: 'devices/x\ny' })).toEqual([400, ['/topic']]);
+      expect(await pointers({ topic: 'devices/a/a/a/a/a/a/a/a/a/a/x' })).toEqual([400, ['/topic']]);
+      expect(await pointers({ userProperties: { origin: 'a\r\nb' } })).toEqual([
+        400,
+        ['/userProperties/origin'],
+      ]);
+      expect(await pointers({ userProperties: { 'a/b': 'x\u0000' } })).toEqual([
+        400,
+        ['/userProperties/a~1b'],
+      ]);
+      expect(await pointers({ userProperties: { 'bad\tname': 'x' } })).toEqual([
+        400,
+        ['/userProperties/bad\tname'],
+      ]);
+      expect(await pointers({ contentType: 'text/plain\r\nX-Injected: 1' })).toEqual([400, ['/contentType']]);
+      expect(await pointers({ responseTopic: 'devices/r\u0000' })).toEqual([400, ['/responseTopic']]);
+      const slashes = await call('publish-message', { ...base, topic: 'devices/a/b/c/d/e/f/g/h' });
+      expect(parsed(slashes)).toMatchObject({ status: 400 });
+      expect(parsed(slashes)['detail']).toContain('7');
+      const seven = await client.publish({
+        topic: 'devices/a/b/c/d/e/f/g',
+        payload: 'x',
+        qos: 0,
+        retain: false,
+      });
+      const ingest = await client.publish({
+        topic: '$aws/rules/telemetry/a/b/c/d/e/f/g/h',
+        payload: 'x',
+        qos: 0,
+        retain: false,
+      });
+      expect([seven.bytes, ingest.bytes, sent.length]).toEqual([1, 1, 2]);
     });
   });
 

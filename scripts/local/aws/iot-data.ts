@@ -6,6 +6,7 @@
  * delta, per-key metadata timestamps, `409 Version conflict` on a stale `version`, 8 KB documents) and
  * every publish, and the shadow service's own `$aws/things/...` messages, sent to a real MQTT broker.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { AwsError, type RestService, serveRestJson } from './protocol.ts';
@@ -30,6 +31,14 @@ interface Shadow {
 
 /** The device shadow service's document limit (the data plane's default quota). */
 export const SHADOW_MAX_BYTES = 8 * 1024;
+/** The message broker's payload limit (128 KB): a larger Publish is refused with 413. */
+export const MESSAGE_MAX_BYTES = 128 * 1024;
+/** The broker's quota of forward slashes in a topic (Basic Ingest's `$aws/rules/<rule>/` not counted). */
+const MAX_TOPIC_SLASHES = 7;
+const BASIC_INGEST = /^\$aws\/rules\/[^/]+\//;
+/** U+0000 and the other control characters MQTT refuses in a topic name. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** How deep desired and reported may nest. */
 const MAX_DEPTH = 6;
 const THING = /^[a-zA-Z0-9:_-]{1,128}$/;
@@ -66,9 +75,22 @@ function stamp(patch: Json, timestamp: number): Json {
   return out;
 }
 
+/** Metadata merged as the update merges state: a key set is stamped, a key deleted with null loses its metadata. */
+function mergeStamps(base: Json | undefined, patch: Json, timestamp: number): Json | undefined {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (isObject(value)) {
+      const inner = mergeStamps(isObject(out[key]) ? out[key] : undefined, value, timestamp);
+      if (inner === undefined) delete out[key];
+      else out[key] = inner;
+    } else out[key] = { timestamp };
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
 function mergeMetadata(base: Json | undefined, state: Json | undefined, patch: Json, timestamp: number) {
-  const merged = merge(base, stamp(patch, timestamp));
-  return state === undefined ? undefined : merged;
+  return state === undefined ? undefined : mergeStamps(base, patch, timestamp);
 }
 
 /** The keys of desired whose value reported does not match (recursively), as the service computes it. */
@@ -165,6 +187,8 @@ function mqttProperties(
  */
 export class IotDataPlane {
   readonly #shadows = new Map<string, Shadow>();
+  /** The nextTokens this plane issued: opaque, each bound to its thing and where its page starts. */
+  readonly #tokens = new Map<string, { thing: string; start: number }>();
   readonly #broker: IotBroker;
 
   constructor(options: { broker: IotBroker; seed?: boolean }) {
@@ -322,28 +346,44 @@ export class IotDataPlane {
     return answer;
   }
 
-  /** ListNamedShadowsForThing: names in order, `pageSize` at a time, an opaque token for the rest. */
+  /**
+   * ListNamedShadowsForThing: names in order, `pageSize` at a time, an opaque token for the rest; a token
+   * this plane did not issue, or issued for another thing, is refused (InvalidRequestException, 400).
+   */
   listNamed(thing: string, pageSize: number, nextToken: string | undefined): Json {
     const names = [...this.#shadows.entries()]
       .filter(([key, shadow]) => key.startsWith(`${thing}\u0000`) && !shadow.deleted)
       .map(([key]) => key.slice(thing.length + 1))
       .filter((name) => name !== '')
       .sort();
-    const start = nextToken === undefined ? 0 : Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
-    if (!Number.isInteger(start) || start < 0) throw invalid('Invalid nextToken');
+    const issued = nextToken === undefined ? undefined : this.#tokens.get(nextToken);
+    if (nextToken !== undefined && issued?.thing !== thing) throw invalid('Invalid nextToken');
+    const start = issued?.start ?? 0;
     const results = names.slice(start, start + pageSize);
-    const more = start + pageSize < names.length;
-    return defined({
-      results,
-      nextToken: more ? Buffer.from(String(start + pageSize)).toString('base64url') : undefined,
-      timestamp: now(),
-    });
+    let next: string | undefined;
+    if (start + pageSize < names.length) {
+      next = randomBytes(24).toString('base64url');
+      this.#tokens.set(next, { thing, start: start + pageSize });
+      // The oldest go first once there are many: a long-lived stack does not grow without bound.
+      if (this.#tokens.size > 10_000) this.#tokens.delete(this.#tokens.keys().next().value as string);
+    }
+    return defined({ results, nextToken: next, timestamp: now() });
   }
 
   /** Publish: the message to the broker with its QoS, retain flag and MQTT 5 properties. */
   async publish(topic: string, query: URLSearchParams, headers: Headers, body: Buffer): Promise<Json> {
-    if (topic === '' || /[+#]/.test(topic) || Buffer.byteLength(topic) > 256) {
-      throw invalid('Invalid topic: 1-256 bytes, no wildcards');
+    if (topic === '' || /[+#]/.test(topic) || Buffer.byteLength(topic) > 256 || CONTROL.test(topic)) {
+      throw invalid('Invalid topic: 1-256 bytes, no wildcards, no control characters');
+    }
+    if (topic.replace(BASIC_INGEST, '').split('/').length - 1 > MAX_TOPIC_SLASHES) {
+      throw invalid(`Invalid topic: at most ${MAX_TOPIC_SLASHES} forward slashes`);
+    }
+    if (body.length > MESSAGE_MAX_BYTES) {
+      throw new AwsError(
+        'RequestEntityTooLargeException',
+        `The payload exceeds the maximum size allowed (${MESSAGE_MAX_BYTES} bytes)`,
+        { status: 413 },
+      );
     }
     const qos = Number(query.get('qos') ?? '0');
     if (qos !== 0 && qos !== 1) throw invalid('qos must be 0 or 1');
