@@ -26,7 +26,7 @@ import {
   GenerateObjectInput,
   type GenerateObjectOutput,
 } from '#shared/models/llm.ts';
-import { ANTHROPIC_ERRORS } from './errors.ts';
+import { ANTHROPIC_ERRORS, ANTHROPIC_FIELDS } from './errors.ts';
 import prices from './prices.json' with { type: 'json' };
 
 /** Anthropic as data; its settings are `ANTHROPIC_API_URL`, `ANTHROPIC_TIMEOUT_MS`, ... */
@@ -36,7 +36,7 @@ export const anthropicApi = defineRestProvider({
   baseUrl: 'https://api.anthropic.com/v1',
   auth: { kind: 'api-key', header: 'x-api-key' },
   headers: { 'anthropic-version': '2023-06-01' },
-  errors: { codeIn: 'body', codeField: 'error.type', rows: ANTHROPIC_ERRORS },
+  errors: { codeIn: 'body', codeField: 'error.type', rows: ANTHROPIC_ERRORS, fields: ANTHROPIC_FIELDS },
   rateLimit: { retryAfter: 'retry-after' },
   // Messages change nothing at Anthropic: a per-call key lets the core's one policy retry 429/529/5xx.
   idempotencyHeader: 'idempotency-key',

@@ -2,7 +2,7 @@
  * Anthropic's error types (`error.type` of `{ type: 'error', error: { type, message } }`) as rows of the
  * core's REST error table. 529 `overloaded_error` is Anthropic's "try again soon": unavailable, retried.
  */
-import type { ErrorRow } from '@circle-core/core';
+import type { ErrorRow, FieldTable } from '@circle-core/core';
 
 export const ANTHROPIC_ERRORS: Readonly<Record<string, ErrorRow>> = {
   invalid_request_error: {
@@ -24,4 +24,23 @@ export const ANTHROPIC_ERRORS: Readonly<Record<string, ErrorRow>> = {
   },
   api_error: { kind: 'unavailable', meaning: 'Anthropic failed; try again' },
   overloaded_error: { kind: 'unavailable', meaning: 'Anthropic is overloaded (529); try again soon' },
+};
+
+/**
+ * An `invalid_request_error` message starts with the request field (`temperature: Input should be ...`,
+ * `messages.1.content: ...`): as the connector's input pointer, from the request body `client.ts` builds;
+ * other fields point nowhere, the message still says why.
+ */
+export const ANTHROPIC_FIELDS: FieldTable = {
+  prefix: 'error.message',
+  pointers: {
+    model: '/model',
+    messages: '/messages',
+    system: '/system',
+    max_tokens: '/maxTokens',
+    temperature: '/temperature',
+    stop_sequences: '/stop',
+    tools: '/tools',
+    tool_choice: '/toolChoice',
+  },
 };

@@ -168,6 +168,53 @@ describe('Connector: anthropic', () => {
       expect(parsed(response)['detail']).toContain('Anthropic refused the request');
     });
 
+    it("points Anthropic's 400 at the input field its message starts with, and says Anthropic's message", async () => {
+      // Prepare
+      const refusal = (message: string) => ({
+        kind: 'answer' as const,
+        answer: { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message } } },
+      });
+
+      // Act
+      const temperature = await call('complete-chat', { messages: USER, temperature: 1.5 });
+      fake.inject(
+        refusal(
+          'messages: roles must alternate between "user" and "assistant", but found multiple "user" roles in a row',
+        ),
+        { route: 'create-message' },
+      );
+      const roles = await call('complete-chat', { messages: USER });
+      fake.inject(
+        refusal('max_tokens: 300000 > 64000, which is the maximum allowed number of output tokens'),
+        {
+          route: 'create-message',
+        },
+      );
+      const tokens = await call('complete-chat', { messages: USER, maxTokens: 100_000 });
+      fake.inject(refusal('metadata.user_id: String should have at most 256 characters'), {
+        route: 'create-message',
+      });
+      const unknown = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(temperature.statusCode).toBe(400);
+      expect(parsed(temperature)['errors']).toEqual([
+        { pointer: '/temperature', message: 'temperature: Input should be less than or equal to 1' },
+      ]);
+      expect(parsed(temperature)['detail']).toContain('temperature: Input should be less than or equal to 1');
+      expect(parsed(roles)['errors']).toEqual([
+        { pointer: '/messages', message: expect.stringContaining('messages: roles must alternate') },
+      ]);
+      expect(parsed(tokens)['errors']).toEqual([
+        { pointer: '/maxTokens', message: expect.stringContaining('max_tokens: 300000 > 64000') },
+      ]);
+      expect(unknown.statusCode).toBe(400);
+      expect(parsed(unknown)['errors'] ?? []).toEqual([]);
+      expect(parsed(unknown)['detail']).toContain(
+        'metadata.user_id: String should have at most 256 characters',
+      );
+    });
+
     it('answers 404 naming the row for a model Anthropic does not know', async () => {
       // Act
       const response = await call('complete-chat', { model: 'claude-9', messages: USER });

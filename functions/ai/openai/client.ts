@@ -21,7 +21,7 @@ import {
   type GenerateObjectOutput,
   type ToolCall,
 } from '#shared/models/llm.ts';
-import { OPENAI_ERRORS } from './errors.ts';
+import { OPENAI_ERRORS, OPENAI_FIELDS } from './errors.ts';
 import prices from './prices.json' with { type: 'json' };
 
 /** OpenAI as data; its settings are `OPENAI_API_URL`, `OPENAI_TIMEOUT_MS`, ... */
@@ -31,7 +31,7 @@ export const openaiApi = defineRestProvider({
   baseUrl: 'https://api.openai.com/v1',
   baseUrlNote: 'Azure OpenAI and compatible gateways differ in paths and auth',
   auth: { kind: 'bearer' },
-  errors: { codeIn: 'body', codeField: 'error.code', rows: OPENAI_ERRORS },
+  errors: { codeIn: 'body', codeField: 'error.code', rows: OPENAI_ERRORS, fields: OPENAI_FIELDS },
   rateLimit: { retryAfter: 'retry-after' },
   // Generations change nothing at OpenAI: each call carries a key so the core's one policy may retry it
   // after a 429 (waiting as Retry-After says) or a 5xx, as the SDK's own retries would.

@@ -3,7 +3,7 @@
  * REST error table. Codes without a row keep the status mapping: 400 validation, 401 auth, 404 not found,
  * 429 rate limited with Retry-After, 5xx (and 503 "overloaded") unavailable.
  */
-import type { ErrorRow } from '@circle-core/core';
+import type { ErrorRow, FieldTable } from '@circle-core/core';
 
 export const OPENAI_ERRORS: Readonly<Record<string, ErrorRow>> = {
   invalid_api_key: { kind: 'auth', meaning: 'the API key is missing, wrong or revoked' },
@@ -24,5 +24,26 @@ export const OPENAI_ERRORS: Readonly<Record<string, ErrorRow>> = {
   unsupported_country_region_territory: {
     kind: 'forbidden',
     meaning: 'OpenAI refuses calls from this region',
+  },
+};
+
+/**
+ * A refused request's `error.param` (OpenAI's request field) as the connector's input pointer, from the
+ * request bodies `client.ts` builds; other params (and `null`) point nowhere, the message still says why.
+ */
+export const OPENAI_FIELDS: FieldTable = {
+  param: 'error.param',
+  pointers: {
+    model: '/model',
+    messages: '/messages',
+    max_completion_tokens: '/maxTokens',
+    max_tokens: '/maxTokens',
+    temperature: '/temperature',
+    stop: '/stop',
+    tools: '/tools',
+    tool_choice: '/toolChoice',
+    response_format: '/schema',
+    input: '/inputs',
+    dimensions: '/dimensions',
   },
 };

@@ -148,6 +148,51 @@ describe('Connector: openai', () => {
       expect(fake.log).toEqual([]);
     });
 
+    it("points OpenAI's 400 at the input field its param names (max_completion_tokens is /maxTokens)", async () => {
+      // Prepare
+      const refusal = (param: string, message: string) => ({
+        kind: 'answer' as const,
+        answer: {
+          status: 400,
+          json: { error: { message, type: 'invalid_request_error', param, code: 'invalid_value' } },
+        },
+      });
+      fake.inject(
+        refusal(
+          'max_completion_tokens',
+          'max_completion_tokens is too large: 100000. This model supports at most 16384 completion tokens.',
+        ),
+        { route: 'create-chat-completion' },
+      );
+
+      // Act
+      const tokens = await call('complete-chat', { messages: USER, maxTokens: 100_000 });
+      fake.inject(refusal('temperature', 'temperature must be between 0 and 2'), {
+        route: 'create-chat-completion',
+      });
+      const temperature = await call('complete-chat', { messages: USER, temperature: 1.5 });
+      fake.inject(refusal('logit_bias', 'Invalid logit_bias.'), { route: 'create-chat-completion' });
+      const unknown = await call('complete-chat', { messages: USER });
+
+      // Assess
+      expect(tokens.statusCode).toBe(400);
+      expect(parsed(tokens)['errors']).toEqual([
+        {
+          pointer: '/maxTokens',
+          message:
+            'max_completion_tokens is too large: 100000. This model supports at most 16384 completion tokens.',
+        },
+      ]);
+      expect(parsed(tokens)['detail']).toContain('at most 16384 completion tokens');
+      expect(temperature.statusCode).toBe(400);
+      expect(parsed(temperature)['errors']).toEqual([
+        { pointer: '/temperature', message: 'temperature must be between 0 and 2' },
+      ]);
+      expect(unknown.statusCode).toBe(400);
+      expect(parsed(unknown)['errors'] ?? []).toEqual([]);
+      expect(parsed(unknown)['detail']).toContain('Invalid logit_bias.');
+    });
+
     it('answers 404 naming the row for a model OpenAI does not know', async () => {
       // Act
       const response = await call('complete-chat', { model: 'gpt-9', messages: USER });
@@ -431,9 +476,54 @@ describe('Connector: openai', () => {
         inputs: ['x'],
         dimensions: 8,
       });
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: {
+            status: 400,
+            json: {
+              error: {
+                message: "'$.input' is invalid. Please check the API reference.",
+                type: 'invalid_request_error',
+                param: null,
+                code: null,
+              },
+            },
+          },
+        },
+        { route: 'create-embeddings' },
+      );
+      const noParam = await call('embed-texts', { inputs: ['x'] });
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: {
+            status: 400,
+            json: {
+              error: {
+                message:
+                  "This model's maximum context length is 8192 tokens, however you requested 9000 tokens.",
+                type: 'invalid_request_error',
+                param: 'input',
+                code: null,
+              },
+            },
+          },
+        },
+        { route: 'create-embeddings' },
+      );
+      const long = await call('embed-texts', { inputs: ['x'] });
 
       // Assess
       expect(response.statusCode).toBe(400);
+      expect(parsed(response)['errors']).toEqual([
+        { pointer: '/dimensions', message: 'This model does not support specifying dimensions of 8.' },
+      ]);
+      expect(noParam.statusCode).toBe(400);
+      expect(parsed(noParam)['errors'] ?? []).toEqual([]);
+      expect(parsed(long)['errors']).toEqual([
+        { pointer: '/inputs', message: expect.stringContaining('maximum context length is 8192 tokens') },
+      ]);
     });
 
     it('answers 502 when OpenAI answers fewer embeddings than inputs, or embeddings of uneven length', async () => {

@@ -19,7 +19,7 @@ import { OpenaiConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'openai',
-  version: '0.2.0',
+  version: '0.2.1',
   config: OpenaiConfig,
   setup: {
     secrets: (config) => ({ apiKey: config.OPENAI_API_KEY_SECRET }),

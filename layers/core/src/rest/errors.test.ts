@@ -202,6 +202,115 @@ describe('Function: tableFailure', () => {
     });
   });
 
+  describe('fields: the input field a refused request names', () => {
+    const pointers = { max_tokens: '/maxTokens', temperature: '/temperature' };
+    const byParam: ErrorTable = {
+      codeIn: 'body',
+      codeField: 'error.code',
+      rows: ROWS,
+      fields: { param: 'error.param', pointers },
+    };
+    const byPrefix: ErrorTable = {
+      codeIn: 'body',
+      codeField: 'error.type',
+      rows: { invalid_request_error: { kind: 'validation', meaning: 'the request was refused' } },
+      fields: { prefix: 'error.message', pointers },
+    };
+
+    it("points a 400 without a row at the input field its param names, with the provider's message", () => {
+      // Act
+      const error = tableFailure(
+        response(400, {
+          error: { message: 'max_tokens is too large: 9999999.', param: 'max_tokens', code: null },
+        }),
+        byParam,
+        context,
+      );
+
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error?.message).toBe('Acme rejected the request (HTTP 400): max_tokens is too large: 9999999.');
+      expect((error as ValidationError).issues).toEqual([
+        { pointer: '/maxTokens', message: 'max_tokens is too large: 9999999.' },
+      ]);
+      expect(error?.details).toMatchObject({ provider: 'Acme', status: 400, operation: 'things.create' });
+      const nested = tableFailure(
+        response(400, { error: { message: 'bad role', param: 'temperature.[1].x', code: null } }),
+        byParam,
+        context,
+      );
+      expect((nested as ValidationError).issues).toEqual([{ pointer: '/temperature', message: 'bad role' }]);
+    });
+
+    it('points a validation row at the field its message starts with, and appends the message', () => {
+      // Act
+      const error = tableFailure(
+        response(400, {
+          type: 'error',
+          error: {
+            type: 'invalid_request_error',
+            message: 'temperature: Input should be less than or equal to 1',
+          },
+        }),
+        byPrefix,
+        context,
+      );
+
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error?.message).toBe(
+        'Acme things.create failed: the request was refused (invalid_request_error): temperature: Input should be less than or equal to 1',
+      );
+      expect((error as ValidationError).issues).toEqual([
+        { pointer: '/temperature', message: 'temperature: Input should be less than or equal to 1' },
+      ]);
+    });
+
+    it('gives no pointer for a field without one, and leaves other statuses alone', () => {
+      // Act
+      const unknown = tableFailure(
+        response(400, { error: { message: 'logit_bias is odd', param: 'logit_bias', code: null } }),
+        byParam,
+        context,
+      );
+      const prefixed = tableFailure(
+        response(400, { error: { type: 'invalid_request_error', message: 'system.0: bad' } }),
+        byPrefix,
+        context,
+      );
+      const notFound = tableFailure(
+        response(404, { error: { message: 'x', param: 'temperature', code: null } }),
+        byParam,
+        context,
+      );
+
+      // Assess
+      expect(unknown).toBeUndefined();
+      expect((prefixed as ValidationError).issues).toEqual([]);
+      expect(prefixed?.message).toContain('(invalid_request_error): system.0: bad');
+      expect(notFound).toBeUndefined();
+    });
+
+    it('points a row that names its field, whatever the body says', () => {
+      // Prepare
+      const table: ErrorTable = {
+        codeIn: 'ok-false',
+        rows: {
+          invalid_cursor: { kind: 'validation', meaning: 'the cursor is not valid', pointer: '/cursor' },
+        },
+      };
+
+      // Act
+      const error = tableFailure(response(200, { ok: false, error: 'invalid_cursor' }), table, context);
+
+      // Assess
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues).toEqual([
+        { pointer: '/cursor', message: 'the cursor is not valid' },
+      ]);
+    });
+  });
+
   describe('codeIn: status', () => {
     it('maps a status row and leaves the others to the default mapping', () => {
       // Prepare

@@ -8,6 +8,7 @@ import {
   AuthError,
   ConflictError,
   type ConnectorError,
+  type FieldIssue,
   ForbiddenError,
   NotFoundError,
   RateLimitedError,
@@ -16,6 +17,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { type RateLimitHeaders, rateLimitWaitMs } from '../http/backoff.ts';
+import { providerMessage } from '../http/response-errors.ts';
 import type { HttpResponse } from '../http/types.ts';
 import { ownValue } from '../json.ts';
 
@@ -34,6 +36,22 @@ export type ErrorKind =
 export interface ErrorRow {
   kind: ErrorKind;
   meaning: string;
+  /** For a validation row: the caller's input field the code is always about (`/cursor`). */
+  pointer?: string;
+}
+
+/**
+ * Where a refused request (HTTP 400/422) names the request field at fault, and the caller's input pointer
+ * for each provider field name (the connector's names may differ: `max_tokens` is `/maxTokens`). Names
+ * without a pointer give none. The provider's message (its `message` or `error.message`, one line, at
+ * most 200 characters) becomes the pointer's message and is appended to the problem's message.
+ */
+export interface FieldTable {
+  /** A body field holding the field name, dotted (OpenAI's `error.param`). */
+  param?: string;
+  /** A body field whose text starts with the field name and a colon (Anthropic's `error.message`). */
+  prefix?: string;
+  pointers: Readonly<Record<string, string>>;
 }
 
 /** Where a provider puts its error code, and what its codes mean. */
@@ -57,6 +75,8 @@ export interface ErrorTable {
   messageFields?: readonly string[];
   /** Added to a not-found message about a named subject (GitHub hides what a token may not see). */
   notFoundHint?: string;
+  /** Where a refused request names the field at fault; see {@link FieldTable}. */
+  fields?: FieldTable;
 }
 
 /** Codes are short words; anything else is not echoed into a message. */
@@ -108,11 +128,34 @@ export interface ErrorContext {
   rateLimit?: RateLimitHeaders | undefined;
 }
 
-function errorFor(kind: ErrorKind, message: string, details: Record<string, unknown>, wait?: number) {
+/** The input field a refused request names, as the connector's pointer, per the table's {@link FieldTable}. */
+function fieldPointer(body: unknown, fields: FieldTable | undefined): string | undefined {
+  if (fields === undefined) return undefined;
+  let name: unknown;
+  if (fields.param !== undefined) name = fieldAt(body, fields.param);
+  if (typeof name !== 'string' && fields.prefix !== undefined) {
+    const text = fieldAt(body, fields.prefix);
+    name = typeof text === 'string' ? /^\s*([\w.-]{1,64})\s*:/.exec(text)?.[1] : undefined;
+  }
+  if (typeof name !== 'string') return undefined;
+  // `messages.[1].role`, `messages.0.content`: the field is the leading name when the path has no row.
+  const head = /^[A-Za-z_][\w-]*/.exec(name)?.[0];
+  return (
+    ownValue(fields.pointers, name) ?? (head === undefined ? undefined : ownValue(fields.pointers, head))
+  );
+}
+
+function errorFor(
+  kind: ErrorKind,
+  message: string,
+  details: Record<string, unknown>,
+  wait?: number,
+  issues: FieldIssue[] = [],
+) {
   const options = { details };
   switch (kind) {
     case 'validation':
-      return new ValidationError(message, [], options);
+      return new ValidationError(message, issues, options);
     case 'auth':
       return new AuthError(message, options);
     case 'forbidden':
@@ -128,6 +171,24 @@ function errorFor(kind: ErrorKind, message: string, details: Record<string, unkn
     case 'unexpected':
       return new UnexpectedResponseError(message, options);
   }
+}
+
+/**
+ * A validation row's field issues (the row's own pointer, else the field the body names) and the
+ * provider's message when the table declares {@link ErrorTable.fields}.
+ */
+function refusedField(
+  row: ErrorRow,
+  body: unknown,
+  table: ErrorTable,
+): { issues: FieldIssue[]; said?: string | undefined } {
+  const issues: FieldIssue[] =
+    row.pointer === undefined ? [] : [{ pointer: row.pointer, message: row.meaning }];
+  const said = table.fields === undefined ? undefined : providerMessage(body);
+  if (said === undefined) return { issues };
+  const pointer = row.pointer === undefined ? fieldPointer(body, table.fields) : undefined;
+  if (pointer !== undefined) issues.push({ pointer, message: said });
+  return { issues, said };
 }
 
 /**
@@ -166,8 +227,32 @@ export function codeError(
   if (row === undefined) {
     return new UnexpectedResponseError(`${provider} ${operation} failed with error ${safeCode}`, { details });
   }
+  const { issues, said } =
+    row.kind === 'validation' ? refusedField(row, response.body, table) : { issues: [] };
+  if (said !== undefined) suffix += `: ${said}`;
   const message = `${provider} ${operation} failed: ${row.meaning} (${safeCode})${suffix}`;
-  return errorFor(row.kind, message, details, rateLimitWaitMs(response.headers, context.rateLimit));
+  return errorFor(row.kind, message, details, rateLimitWaitMs(response.headers, context.rateLimit), issues);
+}
+
+/** A 400/422 without a row that names a field with a pointer: the status mapping's error, with the pointer. */
+function fieldFailure(response: HttpResponse, table: ErrorTable, context: ErrorContext) {
+  const { status, body } = response;
+  if (status !== 400 && status !== 422) return undefined;
+  const pointer = fieldPointer(body, table.fields);
+  const said = providerMessage(body);
+  if (pointer === undefined || said === undefined) return undefined;
+  const operation = operationOf(response.url);
+  return new ValidationError(
+    `${context.provider} rejected the request (HTTP ${status}): ${said}`,
+    [{ pointer, message: said }],
+    {
+      details: {
+        status,
+        provider: context.provider,
+        [table.detailKeys?.operation ?? 'operation']: operation,
+      },
+    },
+  );
 }
 
 /** Slack-style answers: every 2xx carries a boolean `okField`; false means failure with a code. */
@@ -229,7 +314,7 @@ export function tableFailure(
   // Numeric codes (Twilio's `{ code: 20404 }`) are looked up as their decimal text.
   const code = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
   if (typeof code !== 'string' || table.rows === undefined || ownValue(table.rows, code) === undefined) {
-    return undefined;
+    return fieldFailure(response, table, context);
   }
   return codeError(code, response, table, context);
 }

@@ -12,6 +12,7 @@ export {
   type ErrorKind,
   type ErrorRow,
   type ErrorTable,
+  type FieldTable,
   fieldAt,
   operationOf,
   tableFailure,
