@@ -51,7 +51,11 @@ export const SLACK_ERRORS: Readonly<Record<string, ErrorRow>> = {
   cannot_reply_to_message: { kind: 'validation', meaning: 'threadTs names a message that takes no replies' },
   no_text: { kind: 'validation', meaning: 'the message has neither text nor blocks' },
   too_many_attachments: { kind: 'validation', meaning: 'the message has too many attachments' },
-  invalid_cursor: { kind: 'validation', meaning: 'the cursor is not valid (any more)' },
+  invalid_cursor: {
+    kind: 'validation',
+    meaning: 'the cursor is not valid (any more)',
+    pointer: '/cursor',
+  },
   invalid_limit: { kind: 'validation', meaning: 'the limit is not valid' },
   invalid_types: { kind: 'validation', meaning: 'the channel types are not valid for this token' },
   is_archived: { kind: 'conflict', meaning: 'the channel is archived' },

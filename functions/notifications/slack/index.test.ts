@@ -158,6 +158,16 @@ describe('Connector: slack', () => {
       expect((second['channels'] as { id: string }[]).map((c) => c.id)).toEqual(['C0ALERTS', 'C0ARCHIVE']);
     });
 
+    it('answers a cursor Slack does not know with a 400 pointing at /cursor', async () => {
+      // Act
+      const response = await operation('list-channels', { cursor: 'garbage' });
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(json(response)['errors']).toEqual([
+        { pointer: '/cursor', message: expect.stringContaining('the cursor is not valid') },
+      ]);
+    });
+
     it('finds a user by email', async () => {
       // Act
       const response = await operation('find-user-by-email', { email: 'bob@example.com' });

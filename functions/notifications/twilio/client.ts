@@ -86,6 +86,25 @@ const invalidCursor = () =>
   ]);
 
 /**
+ * Twilio's 400 `Invalid PageToken` (a cursor of a list with other filters, or one Twilio no longer knows)
+ * as a refusal of the input's `cursor`; any other error as it is.
+ */
+function refusedCursor(error: unknown): unknown {
+  if (!(error instanceof ValidationError) || !/\bpage ?token\b/i.test(error.message)) return error;
+  return new ValidationError(
+    error.message,
+    [
+      {
+        pointer: '/cursor',
+        message:
+          'Twilio does not accept this cursor: pass it back with the same filters (to, from, dateSent) as the page that gave it',
+      },
+    ],
+    { cause: error, ...(error.details === undefined ? {} : { details: error.details }) },
+  );
+}
+
+/**
  * Twilio's paging: an answer's `next_page_uri` carries `Page` and `PageToken`; the cursor keeps those two
  * (nothing else from the URI can be smuggled back) and the filters of the first page stay as sent.
  */
@@ -211,12 +230,17 @@ export class TwilioApi implements Notifier {
   }
 
   async listMessages(input: ListMessagesInput): Promise<MessagePage> {
-    const page = await this.#rest.list(`${await this.#account()}/Messages.json`, MessagePageAnswer, {
-      query: { To: input.to, From: input.from, DateSent: input.dateSent, PageSize: input.pageSize },
-      cursor: input.cursor,
-      what: 'the messages',
-      items: (answer) => answer.messages.map(toMessage),
-    });
+    const account = await this.#account();
+    const page = await this.#rest
+      .list(`${account}/Messages.json`, MessagePageAnswer, {
+        query: { To: input.to, From: input.from, DateSent: input.dateSent, PageSize: input.pageSize },
+        cursor: input.cursor,
+        what: 'the messages',
+        items: (answer) => answer.messages.map(toMessage),
+      })
+      .catch((error: unknown) => {
+        throw input.cursor === undefined ? error : refusedCursor(error);
+      });
     return page.nextCursor === undefined
       ? { messages: page.items }
       : { messages: page.items, nextCursor: page.nextCursor };

@@ -278,6 +278,23 @@ describe('Connector: twilio', () => {
       expect(parsed(response)['errors']).toEqual([expect.objectContaining({ pointer: '/cursor' })]);
     });
 
+    it('answers a cursor reused with other filters (Invalid PageToken) with a 400 on /cursor', async () => {
+      // Prepare
+      const first = await call('list-messages', { to: TO, pageSize: 1 });
+      const cursor = parsed(first)['nextCursor'];
+
+      // Act
+      const response = await call('list-messages', { from: TO, pageSize: 1, cursor });
+
+      // Assess
+      expect(cursor).toEqual(expect.any(String));
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['errors']).toEqual([
+        { pointer: '/cursor', message: expect.stringContaining('same filters') },
+      ]);
+      expect(parsed(response)['detail']).toContain('Invalid PageToken');
+    });
+
     it('waits as Retry-After says on 20429, then answers', async () => {
       // Prepare
       fake.inject({ kind: 'throttled', retryAfterSeconds: 0 }, { route: 'list-messages' });

@@ -16,6 +16,7 @@ import {
   createAwsClient,
   defineRestProvider,
   type ErrorKind,
+  type FieldIssue,
   ForbiddenError,
   fieldAt,
   HttpClient,
@@ -128,8 +129,24 @@ export function graphqlFailure(response: HttpResponse): ConnectorError | undefin
     case 'unavailable':
       return new UnavailableError(message, { details });
     default:
-      return new ValidationError(message, [], { details });
+      return new ValidationError(message, issuesOf(code, first?.message), { details });
   }
+}
+
+/**
+ * The input field a refused argument is: a BAD_REQUEST about the cursor (`Invalid cursor for current
+ * pagination sort.`) is the list operations' `cursor`, the only input sent as `after`. The message itself is
+ * not echoed.
+ */
+function issuesOf(code: string, said: string | undefined): FieldIssue[] {
+  if (code !== 'BAD_REQUEST' || said === undefined || !/\bcursor\b/i.test(said)) return [];
+  return [
+    {
+      pointer: '/cursor',
+      message:
+        'Shopify does not know this cursor: pass back the nextCursor of the previous page, with the same query',
+    },
+  ];
 }
 
 /** Shopify as data; its settings are `SHOPIFY_API_URL`, `SHOPIFY_TIMEOUT_MS`, ... */

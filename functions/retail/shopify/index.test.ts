@@ -165,6 +165,21 @@ describe('Connector: shopify', () => {
       expect(parsed(second)['nextCursor']).toBeUndefined();
     });
 
+    it('answers a cursor Shopify does not know with a 400 pointing at /cursor', async () => {
+      // Act
+      const products = await call('list-products', { cursor: 'garbage' });
+      const orders = await call('list-orders', { cursor: 'garbage' });
+
+      // Assess
+      for (const response of [products, orders]) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)['errors']).toEqual([
+          { pointer: '/cursor', message: expect.stringContaining('nextCursor') },
+        ]);
+        expect(parsed(response)['detail']).toContain('BAD_REQUEST');
+      }
+    });
+
     it('answers 400 for a query whose cost exceeds the single query maximum (MAX_COST_EXCEEDED)', async () => {
       // Prepare
       fake.state.throttle.maxQueryCost = 100;
