@@ -33,7 +33,7 @@ import {
   type PutObjectOutput,
 } from '#shared/models/object-storage.ts';
 import { ServiceAccountKey } from './auth.ts';
-import { GCS_ERRORS } from './errors.ts';
+import { GCS_ERRORS, gcsFailure } from './errors.ts';
 import { GcsBucket, GcsObject, GcsObjectPage, GcsPutObjectInput, GcsRewrite } from './models.ts';
 import { encodeRfc3986, signV4Url } from './signing.ts';
 
@@ -46,6 +46,8 @@ export const gcsApi = defineRestProvider({
     'the apiEndpoint override: the JSON API is under /storage/v1, uploads under /upload/storage/v1, signed URLs are path-style',
   // `{ error: { code, message, errors: [{ reason }] } }`: the status says as much as the reason.
   errors: { codeIn: 'status', rows: GCS_ERRORS },
+  // The same table, naming the JSON API method (`objects.list`), not the URL's last segment (`o`).
+  inspect: gcsFailure,
   pagination: opaqueToken({ field: 'nextPageToken', param: 'pageToken' }),
 });
 

@@ -188,6 +188,34 @@ describe('Connector: gcs', () => {
       expect(refused.statusCode).toBe(403);
     });
 
+    it('answers a continuation token Google Cloud Storage refuses with a 400 on /continuationToken, naming objects.list', async () => {
+      // Act
+      const response = await call('list-objects', { continuationToken: 'garbage!!' });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['errors']).toEqual([
+        { pointer: '/continuationToken', message: expect.stringContaining('nextContinuationToken') },
+      ]);
+      expect(parsed(response)['detail']).toContain('Google Cloud Storage objects.list failed');
+      expect(parsed(response)['detail']).toContain('the page token is not valid');
+    });
+
+    it('names the API call, never a path segment or an object name, when a call fails', async () => {
+      // Prepare
+      fake.inject({ kind: 'forbidden' }, { route: 'insert-object', times: Number.POSITIVE_INFINITY });
+      fake.inject({ kind: 'forbidden' }, { route: 'get-object', times: Number.POSITIVE_INFINITY });
+
+      // Act
+      const put = await call('put-object', { key: 'report.csv', body: 'x' });
+      const head = await call('head-object', { key: 'report.csv' });
+
+      // Assess
+      expect(parsed(put)['detail']).toContain('Google Cloud Storage objects.insert failed');
+      expect(parsed(head)['detail']).toContain('Google Cloud Storage objects.get');
+      expect(parsed(head)['detail']).not.toContain('report.csv failed');
+    });
+
     it('answers 404 for a missing object, naming it', async () => {
       // Act
       const response = await call('get-object', { key: 'missing.txt' });
