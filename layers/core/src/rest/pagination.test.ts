@@ -67,6 +67,25 @@ describe('Function: linkHeader', () => {
     expect(position).toEqual({ lastPage: 7 });
   });
 
+  it('binds a cursor to the listing it came from: another path or other filters are refused on /cursor', () => {
+    // Prepare: issues of octo/hello, filters the cursor does not carry (a milestone)
+    const hello = { path: '/repos/octo/hello/issues', first: { milestone: '3', state: 'open', page: 1 } };
+    const position = style.next({ ...answer({ headers: link('state=open&page=2') }), listing: hello });
+
+    // Act
+    const same = style.query({ ...hello.first, state: 'closed' }, position.nextCursor, hello);
+    const other = () =>
+      style.query(hello.first, position.nextCursor, { ...hello, path: '/repos/octo/other/issues' });
+    const filtered = () =>
+      style.query({ milestone: '4' }, position.nextCursor, { ...hello, first: { milestone: '4' } });
+
+    // Assess: the cursor's own keys (state, page) travel in it, so a caller may leave them out or differ
+    expect(same).toEqual({ state: 'open', page: '2' });
+    expect(other).toThrow('cursor belongs to another listing');
+    expect(filtered).toThrow(ValidationError);
+    expect(style.query({}, encode({ page: '2' }), hello)).toEqual({ page: '2' });
+  });
+
   it.each([
     ['not base64 JSON', 'not-a-cursor'],
     ['an array', encode(['page', '2'])],

@@ -20,6 +20,14 @@ export interface PageAnswer {
   query: PageQuery;
   /** Items on the page as the provider sent it (before a connector filters any out). */
   count: number;
+  /** What was listed: the request path and the first page's query (filters), when the caller says. */
+  listing?: Listing;
+}
+
+/** One listing: a request path and the caller's first-page query. */
+export interface Listing {
+  path: string;
+  first: PageQuery;
 }
 
 /** Where the next page is. */
@@ -39,15 +47,43 @@ export interface PaginationStyle {
    * The query for the page `cursor` points to (the first page's query without one). A cursor this style
    * did not issue is a ValidationError on `/cursor`.
    */
-  query(first: PageQuery, cursor: string | undefined): PageQuery;
+  query(first: PageQuery, cursor: string | undefined, listing?: Listing): PageQuery;
   next(answer: PageAnswer): PagePosition;
 }
 
 const MAX_VALUE_LENGTH = 1024;
+/** The cursor field holding {@link listingKey}; no provider query parameter is spelt so. */
+const LISTING_KEY = '~listing';
 
 function invalidCursor(): ValidationError {
   return new ValidationError('cursor is not one this connector issued', [
     { pointer: '/cursor', message: 'expected the nextCursor of a previous page' },
+  ]);
+}
+
+/**
+ * A short digest of a listing (FNV-1a, 32 bits: it catches a cursor handed to another listing by mistake,
+ * it proves nothing), over the path and the first query without `skip` (the keys the cursor itself sets).
+ */
+function listingKey({ path, first }: Listing, skip: ReadonlySet<string>): string {
+  const filters = Object.entries(first)
+    .filter(([key, value]) => value !== undefined && !skip.has(key))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let hash = 0x811c9dc5;
+  for (const char of JSON.stringify([path, filters])) {
+    hash ^= char.codePointAt(0) ?? 0;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(36);
+}
+
+/** A cursor for another listing (another repository, other filters) than the one it was issued for. */
+function otherListing(): ValidationError {
+  return new ValidationError('cursor belongs to another listing', [
+    {
+      pointer: '/cursor',
+      message: 'expected the nextCursor of a previous page of this listing, with the same path and filters',
+    },
   ]);
 }
 
@@ -145,20 +181,29 @@ export function linkHeader(options: {
   keys.add(pageParam);
   return {
     name: 'link-header',
-    query(first, cursor) {
+    query(first, cursor, listing) {
       if (cursor === undefined) return first;
       const value = decodeJson(cursor);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidCursor();
       const query: Record<string, string> = {};
+      let issuedFor: unknown;
       for (const [key, item] of Object.entries(value)) {
+        if (key === LISTING_KEY) {
+          issuedFor = item;
+          continue;
+        }
         if (!keys.has(key) || typeof item !== 'string' || item.length > MAX_VALUE_LENGTH)
           throw invalidCursor();
         query[key] = item;
       }
       if (!isPosition(query[pageParam])) throw invalidCursor();
+      // A cursor replaces the first query: from another listing it would read that listing's next page.
+      if (listing !== undefined && issuedFor !== undefined && issuedFor !== listingKey(listing, keys)) {
+        throw otherListing();
+      }
       return query;
     },
-    next({ headers }) {
+    next({ headers, listing }) {
       const links = parseLinkHeader(headers['link']);
       const position: PagePosition = {};
       if (links.next !== undefined && isPosition(links.next.searchParams.get(pageParam))) {
@@ -166,6 +211,7 @@ export function linkHeader(options: {
         for (const [key, value] of links.next.searchParams) if (keys.has(key)) query[key] = value;
         const nextPage = pageOf(links.next, pageParam);
         if (nextPage !== undefined) position.nextPage = nextPage;
+        if (listing !== undefined) query[LISTING_KEY] = listingKey(listing, keys);
         position.nextCursor = encodeJson(query);
       }
       const lastPage = pageOf(links.last, pageParam);

@@ -416,12 +416,13 @@ export class RestClient {
     if (style === undefined) {
       throw new ConfigurationError(`${this.#declaration.name} declares no pagination style for ${path}`);
     }
-    const query = style.query(options.query ?? {}, options.cursor);
+    const listing = { path, first: options.query ?? {} };
+    const query = style.query(listing.first, options.cursor, listing);
     const answer = await this.send('GET', path, schema, { ...options, query });
     const items = options.items(answer.body);
     return {
       items,
-      ...style.next({ headers: answer.headers, body: answer.body, query, count: items.length }),
+      ...style.next({ headers: answer.headers, body: answer.body, query, count: items.length, listing }),
     };
   }
 
