@@ -1,7 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { type AwsJsonFake, startAwsJsonFake } from '../../../../test/fakes/aws-json.ts';
-import { NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+import {
+  AuthError,
+  ConfigurationError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from '../errors.ts';
 import { type CapturedLogs, captureLogs, lambdaContext, sqsEvent } from '../testing/index.ts';
 import { deadLetterMessage } from './dead-letter.ts';
 import { defineConnector } from './define.ts';
@@ -22,6 +29,9 @@ function connector() {
         run: async ({ text }) => {
           if (text === 'down') throw new UnavailableError('provider down');
           if (text === 'missing') throw new NotFoundError('No such thing');
+          if (text === 'revoked') throw new AuthError('the token was refused, even after reading it again');
+          if (text === 'scope') throw new ForbiddenError('the token lacks a scope');
+          if (text === 'unset') throw new ConfigurationError('secret circle-core/dev/x is missing');
           return { text };
         },
       }),
@@ -101,6 +111,26 @@ describe('Dead letters', () => {
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'down' }]);
     expect(aws.calls).toHaveLength(0);
+  });
+
+  it("leaves a failure of the connector's own credentials or configuration to the redrive policy", async () => {
+    // Prepare: the record is fine; the secret or the app is not (a bad rotation, a missing scope)
+    const event = sqsEvent(
+      ['revoked', 'scope', 'unset'].map((text) => ({
+        messageId: text,
+        body: { operation: 'echo-text', input: { text } },
+      })),
+    );
+    // Act
+    const response = (await connector().handler(event, lambdaContext())) as Batch;
+    // Assess: back to the queue, so the records succeed once the operator fixes it
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual([
+      'revoked',
+      'scope',
+      'unset',
+    ]);
+    expect(aws.calls).toHaveLength(0);
+    expect(logs.text()).toContain('left for the redrive policy');
   });
 
   it('falls back to the redrive policy when the DLQ refuses the message, losing nothing', async () => {

@@ -1,7 +1,13 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ConfigSchema } from '../config.ts';
 import { enterInvocation, withInvocation } from '../context.ts';
-import { isRetryable, toConnectorError } from '../errors.ts';
+import {
+  AuthError,
+  ConfigurationError,
+  type ConnectorError,
+  isRetryable,
+  toConnectorError,
+} from '../errors.ts';
 import { parseJson } from '../json.ts';
 import { moveToDeadLetter } from './dead-letter.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
@@ -20,7 +26,9 @@ export interface QueueOutcome {
  * for that record alone (`batchItemFailures`), so SQS redelivers only it and, after `maxReceiveCount`,
  * moves it to the dead-letter queue. Nothing is dropped: a non-retryable failure (invalid input) is moved to
  * the function's dead-letter queue at once with its reason (`CIRCLE_DEAD_LETTER_QUEUE_URL`), or, when that
- * is not configured or fails, returned to the queue so the redrive policy parks it there.
+ * is not configured or fails, returned to the queue so the redrive policy parks it there. Refused
+ * credentials (AuthError, ForbiddenError) and a ConfigurationError are the operator's to fix, not the
+ * record's: those records go back to the queue too, and succeed once fixed within the redrive window.
  * A fully failed batch is reported record by record too, never thrown, so one policy covers both cases.
  * FIFO queues stop a message group at its first failure; other groups go on.
  *
@@ -150,6 +158,10 @@ function runRecord<S extends ConfigSchema, Client, Services>(
 
 const recordSucceeded = (): boolean => true;
 
+/** A failure of the connector's own credentials (401, 403) or configuration, not of the record. */
+const operatorFault = (err: ConnectorError): boolean =>
+  err instanceof AuthError || err instanceof ConfigurationError;
+
 /**
  * A record that failed: one that can never succeed goes to the dead-letter queue now, with its reason, and
  * counts as handled; when that is not possible it is left to the redrive policy, so nothing is lost.
@@ -172,6 +184,15 @@ async function recordFailed<S extends ConfigSchema, Client, Services>(
     error: err.message,
     receiveCount: record.attributes?.ApproximateReceiveCount,
   };
+  // Refused credentials, a missing scope or setting: the operator's to fix, not the record's, so the
+  // record stays with the redrive policy and succeeds once fixed (or reaches the DLQ after maxReceiveCount).
+  if (!retryable && operatorFault(err)) {
+    runtime.logger.warn(
+      'Record failed on credentials or configuration, left for the redrive policy',
+      details,
+    );
+    return false;
+  }
   if (!retryable && (await moveToDeadLetter(record, err, runtime))) {
     runtime.logger.warn('Poison record moved to the dead-letter queue', details);
     return true;
