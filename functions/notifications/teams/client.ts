@@ -14,6 +14,7 @@ import {
   oauth2ClientCredentials,
   type PageQuery,
   type PaginationStyle,
+  PayloadTooLargeError,
   parseInput,
   type RequestAuth,
   type RestClient,
@@ -50,6 +51,11 @@ import {
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const CARD_TYPE = 'application/vnd.microsoft.card.adaptive';
 const ChannelsAnswer = z.looseObject({ value: z.array(z.unknown()) });
+/**
+ * Teams refuses a message over about 28 KB (the request body as sent: the card JSON and its wrapper),
+ * with HTTP 413; the connector refuses such a post before sending it.
+ */
+export const MAX_WEBHOOK_BYTES = 28 * 1024;
 
 const invalidCursor = () =>
   new ValidationError('cursor is not one this connector issued', [
@@ -89,6 +95,12 @@ export const odataNextLink: PaginationStyle = {
  * it is a ForbiddenError saying what to do, not a refresh and retry.
  */
 function importOnly(response: HttpResponse): ConnectorError | undefined {
+  if (response.status === 413) {
+    return new PayloadTooLargeError(MAX_WEBHOOK_BYTES, {
+      message: `Microsoft Teams refused the message as too large (HTTP 413); a message takes at most about ${MAX_WEBHOOK_BYTES} bytes`,
+      details: { providerError: 'RequestEntityTooLarge' },
+    });
+  }
   if (response.status !== 401) return undefined;
   const message = (response.body as { error?: { message?: unknown } } | undefined)?.error?.message;
   if (typeof message !== 'string' || !message.includes('application-only context only for import')) {
@@ -192,6 +204,24 @@ export function cardOf(body: unknown[]): AdaptiveCard {
     version: '1.4',
     body: body as AdaptiveCard['body'],
   };
+}
+
+/** The input field that makes most of a webhook post: `/card`, or `/text` when it is larger or alone. */
+function largestField(input: PostWebhookInput): '/card' | '/text' {
+  if (input.card === undefined) return '/text';
+  if (input.text === undefined) return '/card';
+  const text = Buffer.byteLength(input.text, 'utf8');
+  return text > Buffer.byteLength(JSON.stringify(input.card), 'utf8') ? '/text' : '/card';
+}
+
+/** A webhook post over Teams' message limit, naming the field that makes most of it. */
+function tooLarge(pointer: string, size: number, cause?: PayloadTooLargeError): PayloadTooLargeError {
+  const said = cause === undefined ? '' : ' (Microsoft Teams refused it: HTTP 413)';
+  return new PayloadTooLargeError(MAX_WEBHOOK_BYTES, {
+    message: `The message is too large at ${pointer}: ${size} bytes as sent${said}; Teams takes at most ${MAX_WEBHOOK_BYTES} bytes (28 KB) per message`,
+    details: { pointer },
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** The default team and how webhook clients are made. */
@@ -326,17 +356,26 @@ export class TeamsApi implements Notifier {
     const lead = input.text === undefined ? [] : [{ type: 'TextBlock', text: input.text, wrap: true }];
     const card = input.card ?? cardOf([]);
     const content = { ...card, body: [...lead, ...(card.body ?? [])] };
+    const message = { type: 'message', attachments: [{ contentType: CARD_TYPE, contentUrl: null, content }] };
+    const size = Buffer.byteLength(JSON.stringify(message), 'utf8');
+    const field = largestField(input);
+    if (size > MAX_WEBHOOK_BYTES) throw tooLarge(field, size);
     let client = this.#webhookClients.get(url.origin);
     if (client === undefined) {
       client = webhookClient(url.origin);
       this.#webhookClients.set(url.origin, client);
     }
-    const answer = await client.send('POST', `${url.pathname}${url.search}`, undefined, {
-      json: { type: 'message', attachments: [{ contentType: CARD_TYPE, contentUrl: null, content }] },
-      what: 'a webhook post',
-      notFound: `Webhook ${input.webhook}`,
-    });
-    return { webhook: input.webhook, status: answer.status };
+    try {
+      const answer = await client.send('POST', `${url.pathname}${url.search}`, undefined, {
+        json: message,
+        what: 'a webhook post',
+        notFound: `Webhook ${input.webhook}`,
+      });
+      return { webhook: input.webhook, status: answer.status };
+    } catch (error) {
+      if (error instanceof PayloadTooLargeError) throw tooLarge(field, size, error);
+      throw error;
+    }
   }
 
   async updateMessage(_input: UpdateMessageInput): Promise<UpdateMessageOutput> {

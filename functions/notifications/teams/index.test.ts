@@ -197,6 +197,43 @@ describe('Connector: teams', () => {
       expect(seen).not.toContain(TEAMS_SANDBOX_WEBHOOK_SIG);
     });
 
+    it('refuses a post over Teams\u2019 28 KB message limit with a 413 naming /card or /text, before any call', async () => {
+      // Prepare
+      const big = 'x'.repeat(40_000);
+      const card = { type: 'AdaptiveCard', version: '1.4', body: [{ type: 'TextBlock', text: big }] };
+      const wide = 'é'.repeat(15_000);
+
+      // Act
+      const oversizedCard = await call('post-webhook-message', { card });
+      const oversizedText = await call('post-webhook-message', { text: wide });
+
+      // Assess
+      expect([oversizedCard.statusCode, oversizedText.statusCode]).toEqual([413, 413]);
+      expect(parsed(oversizedCard)['detail']).toContain('/card');
+      expect(parsed(oversizedCard)['detail']).toContain('28672');
+      expect(parsed(oversizedText)['detail']).toContain('/text');
+      expect(fake.log).toEqual([]);
+    });
+
+    it('maps the webhook\u2019s own 413 (message size too large) to a 413 naming the field', async () => {
+      // Prepare: a webhook that takes less than the connector checks, so Teams refuses it itself.
+      fake.state.webhookMaxBytes = 1_000;
+      const card = {
+        type: 'AdaptiveCard',
+        version: '1.4',
+        body: [{ type: 'TextBlock', text: 'y'.repeat(2_000) }],
+      };
+
+      // Act
+      const refused = await call('post-webhook-message', { card });
+
+      // Assess
+      expect(refused.statusCode).toBe(413);
+      expect(parsed(refused)['detail']).toContain('/card');
+      expect(fake.logFor('webhook')).toHaveLength(1);
+      expect(fake.state.webhookPosts).toEqual([]);
+    });
+
     it('is sent once: a 5xx or a timeout on a webhook post is not retried (no idempotency at Teams)', async () => {
       // Prepare
       fake.inject({ kind: 'server-error', status: 502 }, { route: 'webhook' });

@@ -23,7 +23,8 @@
  * - a Workflows webhook ("When a Teams webhook request is received"):
  *   `POST /workflows/{id}/triggers/manual/paths/invoke?api-version=...&sp=...&sv=1.0&sig=...`, 202 with no
  *   body; a wrong `sig` 401 `DirectApiInvalidAuthorizationSignature`, an unknown workflow 404
- *   `WorkflowNotFound`, a body that is not JSON 400 `InvalidRequestContent`. Each Adaptive Card attachment
+ *   `WorkflowNotFound`, a body that is not JSON 400 `InvalidRequestContent`, a body over the 28 KB message
+ *   limit 413 `RequestEntityTooLarge`. Each Adaptive Card attachment
  *   is posted in the workflow's channel, as the flow would.
  *
  * Faults (`fake.inject`) add 5xx, 429, slow, malformed, ... in Graph's error shape.
@@ -75,6 +76,8 @@ export const TEAMS_SANDBOX_WEBHOOK_SIG = 'teams-sandbox-webhook-sig';
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const CARD_TYPE = 'application/vnd.microsoft.card.adaptive';
 const TOKEN_LIFE_SECONDS = 3599;
+/** Teams' message size limit: about 28 KB of request body. */
+export const TEAMS_WEBHOOK_MAX_BYTES = 28 * 1024;
 
 /** The sandbox webhook's URL on a running fake, as a Workflows trigger URL looks. */
 export function teamsWebhookUrl(
@@ -120,6 +123,8 @@ export interface TeamsFakeState {
   workflows: Map<string, { sig: string; team: string; channel: string; enabled: boolean }>;
   /** Every webhook body accepted, in order. */
   webhookPosts: unknown[];
+  /** The largest webhook body Teams takes (28 KB); a larger one is refused with HTTP 413. */
+  webhookMaxBytes: number;
   lastId: number;
 }
 
@@ -430,6 +435,7 @@ export function teamsFake(): FakeDefinition<TeamsFakeState> {
         ],
       ]),
       webhookPosts: [],
+      webhookMaxBytes: TEAMS_WEBHOOK_MAX_BYTES,
       lastId: Number(TEAMS_SANDBOX_THREAD) + 10 * 60_000,
     }),
     errors: graphErrors,
@@ -483,6 +489,14 @@ export function teamsFake(): FakeDefinition<TeamsFakeState> {
               400,
               'InvalidRequestContent',
               'The request content is not valid JSON.',
+              request,
+            );
+          }
+          if (request.bytes.length > state.webhookMaxBytes) {
+            return graphError(
+              413,
+              'RequestEntityTooLarge',
+              'Message size too large. The message size limit is 28 KB.',
               request,
             );
           }
