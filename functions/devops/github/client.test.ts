@@ -350,6 +350,61 @@ describe('Class: GitHubClient', () => {
       expect(github.requests).toHaveLength(0);
     });
 
+    it('throws ValidationError naming /ref for a ref git cannot name (NUL, control, .., ~^:?*[\\, space, .lock, @{), before calling GitHub', async () => {
+      // Prepare
+      const bad = [
+        'main\u0000',
+        'ma\tin',
+        'main\u007f',
+        'a..b',
+        'main~1',
+        'main^',
+        'a:b',
+        'ma?n',
+        'ma*n',
+        'ma[n',
+        'a\\b',
+        'my branch',
+        'topic.lock',
+        'topic/',
+        '/topic',
+        'a//b',
+        'main@{1}',
+        '@',
+        '.hidden',
+        'a/.b',
+        'main.',
+      ];
+      // Act
+      const errors = await Promise.all(
+        bad.map((ref) =>
+          client()
+            .getFile({ ...REPO, path: 'README.md', ref })
+            .catch((error: unknown) => error),
+        ),
+      );
+      // Assess
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues).toEqual([expect.objectContaining({ pointer: '/ref' })]);
+      }
+      expect(github.requests).toHaveLength(0);
+    });
+
+    it('still reads at a slashed branch, a tag with dots and a commit SHA', async () => {
+      // Act
+      const refs = ['feature/x-1', 'v1.2.3', 'a'.repeat(40), 'release@2026'];
+      await Promise.all(
+        refs.map((ref) =>
+          client()
+            .getFile({ ...REPO, path: 'README.md', ref })
+            .catch(() => undefined),
+        ),
+      );
+      // Assess
+      expect(github.requests.map((r) => r.query)).toEqual(refs.map((ref) => ({ ref })));
+    });
+
     it('throws NotFoundError naming the file, and for an unknown ref', async () => {
       // Act & Assess
       await expect(client().getFile({ ...REPO, path: 'nope.txt' })).rejects.toThrow(

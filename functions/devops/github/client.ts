@@ -51,6 +51,42 @@ const ValidationFailure = z.object({
   errors: z.array(z.object({ field: z.string().optional(), code: z.string().optional() })).optional(),
 });
 
+/** Why git cannot name anything with `ref` (the rules of `git check-ref-format`), or undefined. */
+export function refProblem(ref: string): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(ref)) return 'contains a control character (NUL, tab, newline, ...)';
+  if (/[ ~^:?*[\\]/.test(ref)) return 'contains a space or one of ~ ^ : ? * [ \\';
+  if (ref.includes('..')) return 'contains ..';
+  if (ref.includes('@{')) return 'contains @{';
+  if (ref === '@') return 'is @ alone';
+  if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//')) {
+    return 'starts or ends with /, or has an empty component (//)';
+  }
+  if (ref.endsWith('.')) return 'ends with .';
+  for (const component of ref.split('/')) {
+    if (component.startsWith('.')) return 'has a component starting with .';
+    if (component.endsWith('.lock')) return 'has a component ending with .lock';
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a branch, tag or ref git cannot name (the run-time check of every operation taking one), before
+ * any call: GitHub would only answer 404 for it.
+ *
+ * @example
+ * ```ts
+ * checkRef('main\u0000', '/ref'); // ValidationError naming /ref
+ * ```
+ */
+export function checkRef(ref: string, pointer: string): void {
+  const problem = refProblem(ref);
+  if (problem === undefined) return;
+  throw new ValidationError(`The ref at ${pointer} cannot name a branch, tag or commit: it ${problem}`, [
+    { pointer, message: `not a valid git ref: ${problem}` },
+  ]);
+}
+
 /**
  * GitHub-specific failures the error table cannot say: a 422's field errors, and a secondary rate limit
  * announced by its message alone.
@@ -253,6 +289,7 @@ export class GitHubApi {
    */
   async getFile(input: GetFileInput): Promise<RepositoryFile> {
     const { owner, repo, path, ref } = input;
+    if (ref !== undefined) checkRef(ref, '/ref');
     const clean = path.replace(/^\/+|\/+$/g, '');
     const shown = shortPath(clean);
     const directory = (what: string): ValidationError =>
