@@ -108,4 +108,38 @@ describe('Pagination: nextPageUri', () => {
       }),
     ).toEqual({});
   });
+
+  it('refuses a body with NUL or another control character (tab, LF, CR kept) before calling Twilio', async () => {
+    // Prepare
+    const fake = await startTwilioFake();
+    fake.state.sendCallbacks = false;
+    const secret = defineSecret(SECRET);
+    const api = new TwilioApi(
+      twilioApi.client({ baseUrl: fake.url, auth: twilioAuth(secret), coordination: false }),
+      secret,
+      { from: TWILIO_SANDBOX_FROM },
+    );
+
+    // Act
+    const errors = await Promise.all(
+      ['Disk\u0000full', 'bell\u0007', 'esc\u001b[0m', 'del\u007f'].map((body) =>
+        api.sendMessage({ to: '+15558675310', body }).catch((error: unknown) => error),
+      ),
+    );
+    const viaNotifier = await api
+      .postMessage({ channel: '+15558675310', text: 'a\u0000b' })
+      .catch((error: unknown) => error);
+    const kept = await api.sendMessage({ to: '+15558675310', body: 'line 1\n\tline 2\r\n' });
+
+    // Assess
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues).toEqual([expect.objectContaining({ pointer: '/body' })]);
+    }
+    expect((viaNotifier as ValidationError).issues).toEqual([expect.objectContaining({ pointer: '/text' })]);
+    expect(kept.body).toBe('line 1\n\tline 2\r\n');
+    expect(fake.logFor('send-message')).toHaveLength(1);
+    api.close();
+    await fake.close();
+  });
 });

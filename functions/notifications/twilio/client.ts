@@ -168,6 +168,25 @@ export interface TwilioSender {
   statusCallback?: string | undefined;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const SMS_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/**
+ * Refuses an SMS body with a control character other than tab, LF and CR (NUL, ESC, DEL, ...) before any
+ * call: no SMS encoding (GSM-7 or UCS-2 as carriers deliver it) carries one, so it cannot be delivered.
+ */
+export function checkSmsBody(body: string, pointer: string): void {
+  const found = SMS_CONTROL.exec(body);
+  if (found === null) return;
+  const code = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  throw new ValidationError(`The SMS text at ${pointer} contains the control character ${code}`, [
+    {
+      pointer,
+      message: `contains the control character ${code} at index ${found.index}; only tab, LF and CR are allowed`,
+    },
+  ]);
+}
+
 /**
  * Twilio's calls on parsed input, and the notifier interface (post only: SMS has no threads, blocks,
  * edits, channel list or user lookup). Sending is a POST without an idempotency key at Twilio, so it is
@@ -196,6 +215,7 @@ export class TwilioApi implements Notifier {
   }
 
   async sendMessage(input: SendMessageInput): Promise<Message> {
+    checkSmsBody(input.body, '/body');
     const from = input.from ?? (input.messagingServiceSid === undefined ? this.#sender.from : undefined);
     const service =
       input.messagingServiceSid ?? (from === undefined ? this.#sender.messagingServiceSid : undefined);
@@ -251,6 +271,7 @@ export class TwilioApi implements Notifier {
     const parsed = parseInput(PostSmsInput, input);
     if (parsed.blocks !== undefined) requireCapability(this, 'blocks', 'Twilio SMS');
     if (parsed.threadTs !== undefined) requireCapability(this, 'threads', 'Twilio SMS');
+    checkSmsBody(parsed.text ?? '', '/text');
     const sent = await this.sendMessage({ to: parsed.channel, body: parsed.text ?? '' });
     return { channel: sent.to, ts: sent.sid };
   }
