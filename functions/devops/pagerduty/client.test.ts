@@ -2,7 +2,7 @@
  * PagerDutyApi against the PagerDuty contract fake, for what the connector tests leave out: assignments and
  * escalation policies on create, every optional field of an alert, and the error mapping of 400 bodies.
  */
-import { resetCircuitBreakers } from '@circle-core/core';
+import { resetCircuitBreakers, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
@@ -50,6 +50,40 @@ describe('Class: PagerDutyApi', () => {
         assignments: [{ assignee: { id: 'PAM4FGS', type: 'user_reference' } }],
       },
     });
+  });
+
+  it('refuses a title with CR, LF or another control character, and an incidentKey with one, before any call', async () => {
+    // Prepare
+    const before = fake.logFor('create-incident').length;
+    const titles = ['Disk full\non db-1', 'Disk full\r', 'Disk\u0000full', 'Disk\tfull', 'bell\u007f'];
+    const keys = ['db-1\u0000', 'db\n1', 'db-1\u001b'];
+
+    // Act
+    const byTitle = await Promise.all(
+      titles.map((title) =>
+        api.createIncident({ title, serviceId: 'PWIXJZS' }).catch((error: unknown) => error),
+      ),
+    );
+    const byKey = await Promise.all(
+      keys.map((incidentKey) =>
+        api
+          .createIncident({ title: 'Disk full', serviceId: 'PWIXJZS', incidentKey })
+          .catch((error: unknown) => error),
+      ),
+    );
+
+    // Assess
+    for (const error of byTitle) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues).toEqual([expect.objectContaining({ pointer: '/title' })]);
+    }
+    for (const error of byKey) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues).toEqual([
+        expect.objectContaining({ pointer: '/incidentKey' }),
+      ]);
+    }
+    expect(fake.logFor('create-incident')).toHaveLength(before);
   });
 
   it("sends every optional field of an alert in PagerDuty's names", async () => {

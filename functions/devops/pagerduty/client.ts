@@ -10,6 +10,7 @@ import {
   ConflictError,
   type ConnectorError,
   defineRestProvider,
+  type FieldIssue,
   type HttpResponse,
   offsetLimit,
   type RestClient,
@@ -147,6 +148,30 @@ function toIncident(answer: IncidentAnswer): Incident {
   };
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function controlIssue(value: string | undefined, pointer: string, what: string): FieldIssue[] {
+  const found = value === undefined ? null : CONTROL.exec(value);
+  if (found === null) return [];
+  const code = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return [{ pointer, message: `contains the control character ${code} at index ${found.index}; ${what}` }];
+}
+
+/**
+ * Refuses, before any call, an incident title with a line break or another control character (PagerDuty
+ * shows a title on one line) and an incident key with a control character (stored and matched as is).
+ */
+function checkIncidentText(input: CreateIncidentInput): void {
+  const issues = [
+    ...controlIssue(input.title, '/title', 'a title is one line of text (put the rest in details)'),
+    ...controlIssue(input.incidentKey, '/incidentKey', 'a key takes no control characters'),
+  ];
+  if (issues.length === 0) return;
+  const fields = issues.map((issue) => issue.pointer).join(', ');
+  throw new ValidationError(`Invalid input: ${fields}: contains a control character`, issues);
+}
+
 /**
  * PagerDuty's calls on parsed input. Reads and status changes (PUT) are retried by the core; creating an
  * incident is sent once (an `incidentKey` makes a repeat a 409 instead of a second incident). Events are
@@ -176,6 +201,7 @@ export class PagerDutyApi {
   }
 
   async createIncident(input: CreateIncidentInput): Promise<Incident> {
+    checkIncidentText(input);
     const incident: Record<string, unknown> = {
       type: 'incident',
       title: input.title,
