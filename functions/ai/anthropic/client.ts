@@ -10,6 +10,7 @@ import {
   parseInput,
   type RestClient,
   UnexpectedResponseError,
+  ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
 import type { LanguageModel, LanguageModelCapability } from '#shared/interfaces/llm.ts';
@@ -108,6 +109,26 @@ function toolChoiceOf(choice: Generation['toolChoice']): Block | undefined {
   return { type: choice === 'required' ? 'any' : choice };
 }
 
+/**
+ * generate-object sends the caller's `schema` as the one tool it forces (named `schemaName`): Anthropic's
+ * refusal of `tools` (the field table's `/tools`) or `tool_choice` is about those input fields, and the
+ * issues are pointed there (`tools.0.custom.name` and `tool_choice` at `/schemaName`, the rest at `/schema`).
+ */
+function schemaRefusal(error: unknown): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  const issues = error.issues.map((issue) => {
+    if (issue.pointer === '/toolChoice') return { ...issue, pointer: '/schemaName' };
+    if (issue.pointer !== '/tools') return issue;
+    const naming = /^\s*tools\.\d+\.(?:custom\.)?name\b/.test(issue.message);
+    return { ...issue, pointer: naming ? '/schemaName' : '/schema' };
+  });
+  if (issues.every((issue, index) => issue === error.issues[index])) return error;
+  return new ValidationError(error.message, issues, {
+    cause: error,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
+}
+
 /** Connector settings the client needs besides the REST client. */
 export interface AnthropicDefaults {
   chatModel: string;
@@ -175,6 +196,8 @@ export class AnthropicClient implements LanguageModel {
         messages,
         tools: [tool],
         toolChoice: { name: tool.name },
+      }).catch((error: unknown) => {
+        throw schemaRefusal(error);
       });
       const usage = tokenUsage(answer.usage.input_tokens, answer.usage.output_tokens);
       const call = answer.content.find((block) => block.type === 'tool_use');

@@ -29,7 +29,9 @@ export const ANTHROPIC_ERRORS: Readonly<Record<string, ErrorRow>> = {
 /**
  * An `invalid_request_error` message starts with the request field (`temperature: Input should be ...`,
  * `messages.1.content: ...`): as the connector's input pointer, from the request body `client.ts` builds;
- * other fields point nowhere, the message still says why.
+ * other fields point nowhere, the message still says why. The table is one for every operation: `tools`
+ * and `tool_choice` are complete-chat's fields; generate-object sends its `schema` as the one tool and
+ * points those refusals at `/schema` and `/schemaName` itself (`schemaRefusal` in `client.ts`).
  */
 export const ANTHROPIC_FIELDS: FieldTable = {
   prefix: 'error.message',

@@ -380,6 +380,50 @@ describe('Connector: anthropic', () => {
       });
     });
 
+    it("points Anthropic's refusal of the tool it sends for the schema at /schema (or /schemaName), not /tools", async () => {
+      // Prepare
+      const messages = [{ role: 'user', content: 'Labels of: crash on start' }];
+      const refusal = (message: string) => ({
+        kind: 'answer' as const,
+        answer: { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message } } },
+      });
+
+      // Act
+      const array = await call('generate-object', {
+        messages,
+        schema: { type: 'array', items: { type: 'string' } },
+      });
+      const anyOf = await call('generate-object', {
+        messages,
+        schema: { anyOf: [{ type: 'object' }, { type: 'string' }] },
+      });
+      fake.inject(refusal("tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'"), {
+        route: 'create-message',
+      });
+      const name = await call('generate-object', { messages, schema: { type: 'object' } });
+      const chatTool = await call('complete-chat', {
+        messages,
+        tools: [{ name: 'labels', description: 'Labels', parameters: { type: 'array' } }],
+      });
+
+      // Assess
+      expect([array.statusCode, anyOf.statusCode, name.statusCode, chatTool.statusCode]).toEqual([
+        400, 400, 400, 400,
+      ]);
+      expect(parsed(array)['errors']).toEqual([
+        { pointer: '/schema', message: expect.stringContaining('input_schema.type') },
+      ]);
+      expect(parsed(anyOf)['errors']).toEqual([
+        { pointer: '/schema', message: expect.stringContaining('does not support oneOf, allOf, or anyOf') },
+      ]);
+      expect(parsed(name)['errors']).toEqual([
+        { pointer: '/schemaName', message: expect.stringContaining('tools.0.custom.name') },
+      ]);
+      expect(parsed(chatTool)['errors']).toEqual([
+        { pointer: '/tools', message: expect.stringContaining('input_schema.type') },
+      ]);
+    });
+
     it('asks again, saying the answer was empty, when the model answers text instead of the tool', async () => {
       // Prepare
       const textOnly = {

@@ -19,7 +19,7 @@ import { AnthropicConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'anthropic',
-  version: '0.2.2',
+  version: '0.2.3',
   config: AnthropicConfig,
   setup: {
     secrets: (config) => ({ apiKey: config.ANTHROPIC_API_KEY_SECRET }),

@@ -7,7 +7,8 @@
  * What it speaks, under `/v1`:
  * - `POST /messages`: `x-api-key` and `anthropic-version` headers; `model`, `max_tokens` (required),
  *   `system`, `messages` alternating user/assistant with string or block content (`text`, `tool_use`,
- *   `tool_result`), `temperature` 0-1, `stop_sequences`, `tools` (`{ name, description, input_schema }`),
+ *   `tool_result`), `temperature` 0-1, `stop_sequences`, `tools` (`{ name, description, input_schema }`;
+ *   an `input_schema` must be an object schema without top-level `oneOf`/`allOf`/`anyOf`, else 400),
  *   `tool_choice` (`auto`, `any`, `tool` with `name`, `none`); answers a `message` with `content` blocks
  *   (`text`, `tool_use` with `input` as an object), `stop_reason` (`end_turn`, `max_tokens`,
  *   `stop_sequence`, `tool_use`) and `usage` (`input_tokens`, `output_tokens`); with `stream: true` the same
@@ -146,6 +147,20 @@ function stopReason(outcome: FakeOutcome, stopSequence: string | null): string {
   return stopSequence === null ? 'end_turn' : 'stop_sequence';
 }
 
+/** A tool's `input_schema` as Anthropic checks it: an object schema, no oneOf/allOf/anyOf at the top. */
+function checkTools(tools: unknown): void {
+  if (!Array.isArray(tools)) return;
+  tools.forEach((tool: Body, index) => {
+    const schema = tool['input_schema'] as Body | undefined;
+    const at = `tools.${index}.custom.input_schema`;
+    if (typeof schema !== 'object' || schema === null) invalid(`${at}: Field required`);
+    if (['oneOf', 'allOf', 'anyOf'].some((key) => key in schema)) {
+      invalid(`${at}: input_schema does not support oneOf, allOf, or anyOf at the top level`);
+    }
+    if (schema['type'] !== 'object') invalid(`${at}.type: Input should be 'object'`);
+  });
+}
+
 function message(body: Body, state: AnthropicFakeState): Answer {
   const model = body['model'];
   if (typeof model !== 'string') invalid('model: Field required');
@@ -160,6 +175,7 @@ function message(body: Body, state: AnthropicFakeState): Answer {
   const messages = body['messages'];
   if (!Array.isArray(messages) || messages.length === 0)
     invalid('messages: at least one message is required');
+  checkTools(body['tools']);
   state.requests.push(body);
   const tools = ((body['tools'] ?? []) as Body[]).map((tool) => ({
     name: String(tool['name']),
