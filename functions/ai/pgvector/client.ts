@@ -3,7 +3,7 @@
  * table per collection. It is the library API (usable outside Lambda) and the only code the operations
  * call; every failure leaves it as a core error.
  */
-import { ConflictError, NotFoundError, parseInput } from '@circle-core/core';
+import { ConflictError, NotFoundError, parseInput, ValidationError } from '@circle-core/core';
 import type { VectorStore, VectorStoreCapability } from '#shared/interfaces/vector-store.ts';
 import { checkDimension, existingCollection } from '#shared/interfaces/vector-store-checks.ts';
 import {
@@ -46,6 +46,43 @@ import {
 export interface PgvectorClientOptions extends ConnectionOptions {
   /** Schema holding one table per collection. Default `public`. */
   schema?: string;
+}
+
+/**
+ * The largest squared length (sum of squares) of a vector: pgvector sums squares and products in float32,
+ * so two vectors this long or shorter have a finite distance, dot product and norm in every metric
+ * (|a - b|^2 <= 4 * 1e37, with room for float32 rounding, stays below 3.4e38).
+ */
+export const MAX_SQUARED_LENGTH = 1e37;
+
+/**
+ * Refuses, naming `pointer`, a vector whose scores pgvector cannot compute: one too long (a distance or
+ * norm overflows float32, a score of Infinity or NaN), and one of length 0 in float32 (all numbers round
+ * to 0, like 1e-46, or their squares do, like 1e-30): no direction, so no cosine similarity (NaN), and
+ * stored as the all-0 vector the model refuses.
+ */
+export function checkLength(values: readonly number[], metric: Metric, pointer: string): void {
+  let squared = 0;
+  let float32Squared = 0;
+  for (const value of values) {
+    const stored = Math.fround(value);
+    squared += stored * stored;
+    float32Squared = Math.fround(float32Squared + Math.fround(stored * stored));
+  }
+  const refuse = (problem: string): never => {
+    throw new ValidationError(`The vector at ${pointer} ${problem}`, [{ pointer, message: problem }]);
+  };
+  if (squared > MAX_SQUARED_LENGTH) {
+    refuse(
+      `is too long for a finite score: its squared length ${squared.toExponential(3)} is over ${MAX_SQUARED_LENGTH} (scores are computed in float32)`,
+    );
+  }
+  if (values.every((value) => Math.fround(value) === 0)) {
+    refuse('has length 0 in float32 (every number rounds to 0): it has no direction to compare');
+  }
+  if (metric === 'cosine' && float32Squared === 0) {
+    refuse('has length 0 in float32 (its squares round to 0), so it has no cosine similarity');
+  }
 }
 
 /** Side effects a caller (a test) may replace when building from config. */
@@ -155,6 +192,7 @@ export class PgvectorClient extends SqlClientBase<Session> implements VectorStor
       const shape = await this.#require(session, input.collection);
       input.vectors.forEach((vector, index) => {
         checkDimension(vector.values, shape.dimension, `/vectors/${index}/values`);
+        checkLength(vector.values, shape.metric, `/vectors/${index}/values`);
       });
       const result = await session.run(upsertSql(tableName(this.#schema, input.collection)), [
         input.namespace,
@@ -172,11 +210,14 @@ export class PgvectorClient extends SqlClientBase<Session> implements VectorStor
     return this.connection.use(async (session) => {
       const shape = await this.#require(session, input.collection);
       checkDimension(input.vector, shape.dimension, '/vector');
+      checkLength(input.vector, shape.metric, '/vector');
       const metric = METRIC_SQL[shape.metric];
+      const score = metric.score('$2::vector');
       const filter = input.filter === undefined ? undefined : filterSql(input.filter, 3);
-      const sql = `select id, metadata, ${metric.score('$2::vector')} as score${input.includeValues ? ', embedding::text as vector' : ''}
+      // A score that is not a finite number (a vector stored before the length checks) ranks nothing: left out.
+      const sql = `select id, metadata, ${score} as score${input.includeValues ? ', embedding::text as vector' : ''}
 from ${tableName(this.#schema, input.collection)}
-where namespace = $1${filter === undefined ? '' : ` and ${filter.sql}`}
+where namespace = $1 and ${score} > '-Infinity'::float8 and ${score} < 'Infinity'::float8${filter === undefined ? '' : ` and ${filter.sql}`}
 order by embedding ${metric.operator} $2::vector limit $3`;
       const result = await session.run(sql, [
         input.namespace,

@@ -207,6 +207,106 @@ describe('Function: handler', () => {
       ]);
     });
 
+    it('answers 400, never 500, for a vector zero in float32 or too long for a finite score, in upsert and query', async () => {
+      // Prepare
+      const created = await Promise.all(
+        (['cosine', 'euclidean'] as const).map((metric) =>
+          http('create-collection', { collection: `scores-${metric}`, dimension: 3, metric }),
+        ),
+      );
+      const stored = await Promise.all(
+        ['cosine', 'euclidean'].map((metric) =>
+          http('upsert-vectors', {
+            collection: `scores-${metric}`,
+            vectors: [
+              { id: 'a', values: [1, 0, 0] },
+              { id: 'b', values: [0, 1, 0] },
+            ],
+          }),
+        ),
+      );
+
+      // Act
+      const overflowQuery = await http('query-vectors', {
+        collection: 'scores-cosine',
+        vector: [3.4e38, 3.4e38, 1],
+      });
+      const overflowEuclidean = await http('query-vectors', {
+        collection: 'scores-euclidean',
+        vector: [3.4e38, 3.4e38, 1],
+      });
+      const tinyQuery = await http('query-vectors', {
+        collection: 'scores-cosine',
+        vector: [1e-46, 1e-46, 1e-46],
+      });
+      const underflowQuery = await http('query-vectors', {
+        collection: 'scores-cosine',
+        vector: [1e-30, 0, 0],
+      });
+      const upsert = await http('upsert-vectors', {
+        collection: 'scores-cosine',
+        vectors: [
+          { id: 'c', values: [0, 0, 1] },
+          { id: 'tiny', values: [1e-46, 0, 0] },
+        ],
+      });
+      const longUpsert = await http('upsert-vectors', {
+        collection: 'scores-euclidean',
+        vectors: [{ id: 'long', values: [3e18, 3e18, 3e18] }],
+      });
+      const fine = await http('query-vectors', { collection: 'scores-euclidean', vector: [1e-30, 0, 0] });
+
+      // Assess
+      expect([...created, ...stored].map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+      expect(
+        [overflowQuery, overflowEuclidean, tinyQuery, underflowQuery, upsert, longUpsert].map(
+          (r) => r.statusCode,
+        ),
+      ).toEqual([400, 400, 400, 400, 400, 400]);
+      for (const response of [overflowQuery, overflowEuclidean]) {
+        expect(json(response)['errors']).toEqual([
+          { pointer: '/vector', message: expect.stringContaining('too long') },
+        ]);
+      }
+      for (const response of [tinyQuery, underflowQuery]) {
+        expect(json(response)['errors']).toEqual([
+          { pointer: '/vector', message: expect.stringContaining('length 0') },
+        ]);
+      }
+      expect(json(upsert)['errors']).toEqual([
+        { pointer: '/vectors/1/values', message: expect.stringContaining('length 0') },
+      ]);
+      expect(json(longUpsert)['errors']).toEqual([
+        { pointer: '/vectors/0/values', message: expect.stringContaining('too long') },
+      ]);
+      expect(fine.statusCode).toBe(200);
+    });
+
+    it('leaves out a stored vector whose score is not a number (written before these checks), never answering 500', async () => {
+      // Prepare
+      await http('create-collection', { collection: 'scores-legacy', dimension: 3, metric: 'cosine' });
+      await http('upsert-vectors', {
+        collection: 'scores-legacy',
+        vectors: [{ id: 'a', values: [1, 0, 0] }],
+      });
+      await withPostgres(pglite.url, (admin) =>
+        admin.query(
+          `insert into "scores-legacy" (namespace, id, embedding, metadata) values ('', 'zero', '[0,0,0]', '{}')`,
+        ),
+      );
+
+      // Act
+      const queried = await http('query-vectors', {
+        collection: 'scores-legacy',
+        vector: [1, 0, 0],
+        topK: 5,
+      });
+
+      // Assess
+      expect(queried.statusCode).toBe(200);
+      expect(json(queried)['matches']).toEqual([{ id: 'a', score: 1, metadata: {} }]);
+    });
+
     it('serves GET /pgvector/health with the provider check', async () => {
       // Act
       const event = httpEvent({ method: 'GET', path: '/pgvector/health' });

@@ -15,7 +15,7 @@ import { PgvectorConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'pgvector',
-  version: '0.1.1',
+  version: '0.1.2',
   config: PgvectorConfig,
   capabilities: [...PGVECTOR_CAPABILITIES],
   setup: {
