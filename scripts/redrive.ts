@@ -120,10 +120,12 @@ async function resolveQueue(client: SQSClient, given: string, prefix: string): P
     queue.name.slice(prefix.length).toLowerCase().startsWith(wanted.toLowerCase()),
   );
   if (byFunction.length === 1 && byFunction[0] !== undefined) return byFunction[0];
+  if (byFunction.length > 1) {
+    const matching = byFunction.map((queue) => queue.name.slice(prefix.length)).join(', ');
+    throw new Error(`${given} names several queues with a dead-letter queue: ${matching}; give one of them`);
+  }
   const known = sources.map((queue) => queue.name.slice(prefix.length)).join(', ') || '(none)';
-  throw new Error(
-    `no queue ${given}${byFunction.length > 1 ? ' (it names several)' : ''} under ${prefix}*; queues with a dead-letter queue: ${known}`,
-  );
+  throw new Error(`no queue ${given} under ${prefix}*; queues with a dead-letter queue: ${known}`);
 }
 
 /** The DLQ to move from and, when it can be named, the queue to move to. */

@@ -1,12 +1,14 @@
 /**
- * `npm run schedule -- <function | state machine> [--index <n>]`: fires its schedule rules now (all, or the
- * n-th), with the event EventBridge would send, on the running stack or on one started for this command.
+ * `npm run schedule -- <function | state machine> [--index <n>] [--verbose]`: fires its schedule rules now
+ * (all, or the n-th), with the event EventBridge would send, on the running stack or on one started for this
+ * command. A failure prints its error type and message on one line; `--verbose` adds the whole error (trace).
  */
 import { parseArgs } from 'node:util';
 import { fail, refuseIgnoredSettings, runningStack, temporaryStack } from './cli/common.ts';
 import type { InvokeOutcome } from './functions/function-process.ts';
+import { ScheduleIndexError, scheduleIndexMessage } from './schedules/scheduler.ts';
 
-function report(fired: { rule: string; outcome: InvokeOutcome }[], fn: string): void {
+function report(fired: { rule: string; outcome: InvokeOutcome }[], fn: string, verbose = false): void {
   if (fired.length === 0) {
     process.stderr.write(
       `${fn} has no schedule event in serverless.yml (give a function or state machine)\n`,
@@ -16,7 +18,9 @@ function report(fired: { rule: string; outcome: InvokeOutcome }[], fn: string): 
   }
   for (const { rule, outcome } of fired) {
     if (outcome.error !== undefined) {
-      process.stderr.write(`${rule}: failed\n${JSON.stringify(outcome.error, null, 2)}\n`);
+      const { errorType, errorMessage } = outcome.error;
+      process.stderr.write(`${rule}: failed: ${errorType}: ${String(errorMessage).split('\n')[0]}\n`);
+      if (verbose) process.stderr.write(`${JSON.stringify(outcome.error, null, 2)}\n`);
       process.exitCode = 1;
     } else {
       process.stdout.write(
@@ -29,11 +33,15 @@ function report(fired: { rule: string; outcome: InvokeOutcome }[], fn: string): 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { index: { type: 'string' }, build: { type: 'boolean' } },
+    options: { index: { type: 'string' }, build: { type: 'boolean' }, verbose: { type: 'boolean' } },
   });
   const [fn] = positionals;
-  if (fn === undefined) throw new Error('usage: npm run schedule -- <function> [--index <n>]');
+  if (fn === undefined) throw new Error('usage: npm run schedule -- <function> [--index <n>] [--verbose]');
   const index = values.index === undefined ? undefined : Number(values.index);
+  if (index !== undefined && !(values.index?.trim() !== '' && Number.isInteger(index) && index >= 0)) {
+    throw new Error(`--index must be a whole number from 0, got '${values.index}'`);
+  }
+  const verbose = values.verbose === true;
 
   const running = await runningStack();
   if (running !== undefined) {
@@ -46,14 +54,23 @@ async function main(): Promise<void> {
     const body = (await response.json()) as {
       fired?: { rule: string; outcome: InvokeOutcome }[];
       message?: string;
+      count?: number;
     };
+    if (response.status === 400 && typeof body.count === 'number' && index !== undefined) {
+      throw new Error(scheduleIndexMessage(fn, body.count, index, '--index'));
+    }
     if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
-    report(body.fired ?? [], fn);
+    report(body.fired ?? [], fn, verbose);
     return;
   }
   const stack = await temporaryStack({ build: values.build === true });
   try {
-    report(await stack.scheduler.fire(fn, index), fn);
+    report(await stack.scheduler.fire(fn, index), fn, verbose);
+  } catch (error) {
+    if (error instanceof ScheduleIndexError) {
+      throw new Error(scheduleIndexMessage(fn, error.count, error.index, '--index'));
+    }
+    throw error;
   } finally {
     await stack.stop();
   }

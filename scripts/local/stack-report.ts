@@ -8,7 +8,7 @@ import type { LocalFunction } from './config/model.ts';
 import type { FunctionProcess } from './functions/function-process.ts';
 import type { EventSourceMapping } from './queues/event-source-mapping.ts';
 import type { QueueEngine } from './queues/queue-engine.ts';
-import type { Scheduler } from './schedules/scheduler.ts';
+import { ScheduleIndexError, type Scheduler } from './schedules/scheduler.ts';
 import type { StepFunctionsEngine } from './workflows/step-functions.ts';
 
 /** A port the stack listens on; every HTTP one sits behind the Host/Origin gate (guard.ts). */
@@ -141,7 +141,12 @@ export function controlRoutes(sources: {
     const fire = /^\/_local\/schedules\/([\w-]+)$/.exec(url.pathname);
     if (req.method !== 'POST' || fire?.[1] === undefined) return false;
     const index = url.searchParams.get('index');
-    const fired = await sources.scheduler.fire(fire[1], index === null ? undefined : Number(index));
-    return reply(200, { target: fire[1], fired });
+    try {
+      const fired = await sources.scheduler.fire(fire[1], index === null ? undefined : Number(index));
+      return reply(200, { target: fire[1], fired });
+    } catch (error) {
+      if (!(error instanceof ScheduleIndexError)) throw error;
+      return reply(400, { message: error.message, target: fire[1], count: error.count, index: error.index });
+    }
   };
 }

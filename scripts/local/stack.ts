@@ -68,8 +68,13 @@ export interface StackOptions {
   params?: string[];
   /** Only these functions (keys); all when absent. */
   only?: string[];
-  /** Replaces the VisibilityTimeout of the queues from serverless.yml (seconds), e.g. for tests. */
-  visibilityTimeoutSeconds?: number;
+  /**
+   * Replaces the VisibilityTimeout of the queues from serverless.yml (seconds), e.g. for tests; or
+   * `function-timeout` (CIRCLE_LOCAL_FAST_POISON): each queue's is the longest timeout of the functions it
+   * triggers, as short as AWS allows (visibility >= function timeout), so a batch never reappears while it
+   * still runs (a connector retrying a throttled call inside the invocation); 2 s for a queue without one.
+   */
+  visibilityTimeoutSeconds?: number | 'function-timeout';
   /** Replaces every SQS event's maximumBatchingWindow (seconds), e.g. for tests. */
   batchingWindowSeconds?: number;
   /** Replaces the maxReceiveCount of every redrive policy, so poison reaches a DLQ sooner. */
@@ -172,13 +177,19 @@ function notFound(key: string): InvokeOutcome {
 }
 
 /** Two stacks on one state folder would fight over its LevelDB and PGlite files. */
-async function refuseSecondStack(dir: string): Promise<void> {
+export async function refuseSecondStack(dir: string): Promise<void> {
   let pid: number;
   try {
     pid = (JSON.parse(await readFile(stackFile(dir), 'utf8')) as { pid: number }).pid;
-    process.kill(pid, 0);
   } catch {
     return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: the process lives but belongs to another user; still a live stack.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return;
   }
   throw new Error(
     `a local stack already runs with ${dir} (pid ${pid}); stop it, or set CIRCLE_LOCAL_DIR for another one`,
@@ -235,11 +246,21 @@ async function loadModel(options: StackOptions, shell: NodeJS.ProcessEnv, awsUrl
   return { model, selected };
 }
 
+/** The longest timeout (whole seconds) of the functions a queue triggers; undefined when none does. */
+function consumersTimeoutSeconds(model: LocalModel, queueName: string): number | undefined {
+  const timeouts = model.functions
+    .filter((fn) => fn.queues.some((mapping) => mapping.queueName === queueName))
+    .map((fn) => Math.ceil(fn.timeoutSeconds));
+  return timeouts.length === 0 ? undefined : Math.max(...timeouts);
+}
+
 function createQueues(model: LocalModel, awsUrl: string, options: StackOptions): QueueEngine {
   const engine = new QueueEngine({ region: model.region, accountId: LOCAL_ACCOUNT_ID, baseUrl: awsUrl });
   for (const queue of model.queues) {
     const attributes = { ...queue.attributes };
-    if (options.visibilityTimeoutSeconds !== undefined) {
+    if (options.visibilityTimeoutSeconds === 'function-timeout') {
+      attributes['VisibilityTimeout'] = String(consumersTimeoutSeconds(model, queue.name) ?? 2);
+    } else if (options.visibilityTimeoutSeconds !== undefined) {
       attributes['VisibilityTimeout'] = String(options.visibilityTimeoutSeconds);
     }
     const redrive = attributes['RedrivePolicy'];
@@ -465,8 +486,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await mkdir(options.localDir, { recursive: true, mode: 0o700 });
   const cleanups = new Cleanups(log);
   try {
+    // Every stack, advertised or temporary (a CLI command's), refuses a state folder a live stack uses.
+    await refuseSecondStack(options.localDir);
     if (options.advertise) {
-      await refuseSecondStack(options.localDir);
       // Said early, so a CLI command run during start-up waits instead of starting a second stack.
       const file = stackFile(options.localDir);
       await writeFile(file, `${JSON.stringify({ pid: process.pid, status: 'starting' })}\n`);

@@ -10,8 +10,8 @@
  * CIRCLE_LOCAL_API_KEY, CIRCLE_LOCAL_DIR (default .local), CIRCLE_BUILD_DIR (default .build),
  * CIRCLE_LOCAL_PG=memory, CIRCLE_LOCAL_VISIBILITY_TIMEOUT and CIRCLE_LOCAL_BATCHING_WINDOW (seconds, every
  * queue and SQS event: short values for tests), CIRCLE_LOCAL_MAX_RECEIVE_COUNT (every redrive policy),
- * CIRCLE_LOCAL_FAST_POISON=1 (visibility 2 s and 2 receives unless those are given: a failing message
- * reaches its DLQ in seconds; the default stays serverless.yml's, as in AWS), CIRCLE_LOG_FORMAT=pretty|json.
+ * CIRCLE_LOCAL_FAST_POISON=1 (visibility = the consuming function's timeout and 2 receives unless those are
+ * given: a failing message reaches its DLQ in seconds; the default stays serverless.yml's, as in AWS), CIRCLE_LOG_FORMAT=pretty|json.
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,8 +41,12 @@ function wholeNumber(name: string, min: number, max: number): number | undefined
   return value;
 }
 
-/** Seconds of visibility and receives before the DLQ under CIRCLE_LOCAL_FAST_POISON. */
-const FAST_POISON = { visibilityTimeoutSeconds: 2, maxReceiveCount: 2 } as const;
+/**
+ * Visibility and receives before the DLQ under CIRCLE_LOCAL_FAST_POISON: each queue's visibility is the
+ * timeout of the function it triggers (the shortest AWS accepts), never less, so a batch whose connector
+ * retries a throttled call inside the invocation is not redelivered while it still runs.
+ */
+const FAST_POISON = { visibilityTimeoutSeconds: 'function-timeout', maxReceiveCount: 2 } as const;
 
 function table(rows: string[][]): string {
   const widths: number[] = [];
@@ -173,7 +177,10 @@ function options(
   const batchingWindow = seconds('CIRCLE_LOCAL_BATCHING_WINDOW');
   if (visibility !== undefined || maxReceiveCount !== undefined) {
     log.warn('queues shortened for local runs; AWS uses the values of serverless.yml', {
-      visibilityTimeoutSeconds: visibility ?? 'as declared',
+      visibilityTimeoutSeconds:
+        visibility === 'function-timeout'
+          ? "each consumer's function timeout"
+          : (visibility ?? 'as declared'),
       maxReceiveCount: maxReceiveCount ?? 'as declared',
     });
   }

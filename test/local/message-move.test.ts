@@ -61,6 +61,38 @@ async function failure(
   }
 }
 
+describe('Function: sqsService (dead letters)', () => {
+  it('answers DeadLetterQueueSourceArn for a message a redrive policy moved, and none for one sent directly', async () => {
+    // Prepare
+    const { dlq, jobs, call } = setup();
+    const movedId = deadLetter(jobs, 'from jobs');
+    const { messageId: sentId } = dlq.send({ body: 'sent to the DLQ directly' });
+
+    // Act
+    const byName = await call('ReceiveMessage', {
+      QueueUrl: dlq.url,
+      MaxNumberOfMessages: 10,
+      AttributeNames: ['DeadLetterQueueSourceArn'],
+      VisibilityTimeout: 0,
+    });
+    const all = await call('ReceiveMessage', {
+      QueueUrl: dlq.url,
+      MaxNumberOfMessages: 10,
+      MessageSystemAttributeNames: ['All'],
+    });
+    const find = (answer: Record<string, unknown>, id: string) =>
+      (answer['Messages'] as { MessageId: string; Attributes?: Record<string, string> }[]).find(
+        (message) => message.MessageId === id,
+      );
+
+    // Assess
+    expect(find(byName, movedId)?.Attributes).toEqual({ DeadLetterQueueSourceArn: jobs.arn });
+    expect(find(byName, sentId)?.Attributes).toBeUndefined();
+    expect(find(all, movedId)?.Attributes).toMatchObject({ DeadLetterQueueSourceArn: jobs.arn });
+    expect(find(all, sentId)?.Attributes?.['DeadLetterQueueSourceArn']).toBeUndefined();
+  });
+});
+
 describe('Function: sqsService (message move tasks)', () => {
   it('moves each message back to the queue it came from, as a new message, and reports the task', async () => {
     // Prepare

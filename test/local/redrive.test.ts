@@ -85,20 +85,68 @@ afterAll(async () => {
 });
 
 describe('Local stack: dead letters', () => {
-  it('shortens the visibility timeout and receive count under CIRCLE_LOCAL_FAST_POISON', async () => {
+  it('shortens the visibility timeout to the function timeout and the receive count under CIRCLE_LOCAL_FAST_POISON', async () => {
     // Act
     const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
       queues: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount?: number }[];
     };
 
     // Assess
+    // The postgres function's timeout (28 s): AWS's minimum, so no batch reappears while it still runs.
     expect(health.queues.find((queue) => queue.name === SOURCE)).toMatchObject({
-      visibilityTimeoutSeconds: 2,
+      visibilityTimeoutSeconds: 28,
       maxReceiveCount: 2,
     });
+    expect(health.queues.find((queue) => queue.name === DLQ)).toMatchObject({ visibilityTimeoutSeconds: 2 });
   });
 
-  it('parks a failing message in the DLQ within seconds, and npm run redrive moves it back', async () => {
+  it('processes a message that runs longer than 2 s once, without redelivery or dead letter', async () => {
+    // Prepare
+    await query('CREATE TABLE slow_done (id text NOT NULL)');
+    await query(`CREATE FUNCTION slow_once(id text) RETURNS void LANGUAGE plpgsql AS $$
+      DECLARE started timestamptz := clock_timestamp();
+      BEGIN
+        INSERT INTO slow_done VALUES (id);
+        WHILE clock_timestamp() < started + interval '3500 milliseconds' LOOP END LOOP;
+      END $$`);
+    const source = String((await sqs.send(new GetQueueUrlCommand({ QueueName: SOURCE }))).QueueUrl);
+    const dlq = String((await sqs.send(new GetQueueUrlCommand({ QueueName: DLQ }))).QueueUrl);
+    const body = JSON.stringify({
+      operation: 'query',
+      input: { sql: 'SELECT slow_once($1)', params: ['s1'] },
+    });
+
+    // Act
+    await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: body }));
+    await until(
+      'the slow message processed',
+      async () => ((await query('SELECT id FROM slow_done')).length > 0 ? true : undefined),
+      20_000,
+    );
+    await until(
+      'the source queue empty',
+      async () => {
+        const now = await depth(source);
+        return now.visible === 0 && now.inFlight === 0 ? true : undefined;
+      },
+      20_000,
+    );
+    // Long enough for a 2 s visibility to have redelivered it twice.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const health = (await (await fetch(`${stack.apiUrl}/health`)).json()) as {
+      queues: { name: string; mappings: { received: number; deleted: number }[] }[];
+    };
+
+    // Assess
+    expect(await query('SELECT id FROM slow_done')).toEqual([{ id: 's1' }]);
+    expect(await depth(dlq)).toEqual({ visible: 0, inFlight: 0 });
+    expect(health.queues.find((queue) => queue.name === SOURCE)?.mappings[0]).toMatchObject({
+      received: 1,
+      deleted: 1,
+    });
+  }, 60_000);
+
+  it('parks a failing message in the DLQ after two receives, and npm run redrive moves it back', async () => {
     // Prepare
     const source = String((await sqs.send(new GetQueueUrlCommand({ QueueName: SOURCE }))).QueueUrl);
     const dlq = String((await sqs.send(new GetQueueUrlCommand({ QueueName: DLQ }))).QueueUrl);
@@ -113,7 +161,7 @@ describe('Local stack: dead letters', () => {
     const parkedAfterMs = await until(
       'the message in the DLQ',
       async () => ((await depth(dlq)).visible === 1 ? Date.now() - sentAt : undefined),
-      30_000,
+      80_000,
     );
     await query('UPDATE redrive_gate SET open = true');
     const redrive = await run(
@@ -140,8 +188,9 @@ describe('Local stack: dead letters', () => {
     );
 
     // Assess
-    // Two receives two seconds apart, then the move: well under the 15 minutes of the deployed settings.
-    expect(parkedAfterMs).toBeLessThan(15_000);
+    // Two receives one function timeout (28 s) apart, then the move: about a minute instead of the 15
+    // minutes of the deployed settings.
+    expect(parkedAfterMs).toBeLessThan(75_000);
     expect(redrive.stderr).toContain('redriving in the local stack');
     expect(redrive.stdout).toContain(`COMPLETED: moved 1 of 1 message(s) from ${DLQ} to ${SOURCE}`);
     expect(done).toEqual([{ id: 'm1' }]);
@@ -155,7 +204,25 @@ describe('Local stack: dead letters', () => {
         ApproximateNumberOfMessagesToMove: 1,
       }),
     ]);
-  }, 90_000);
+  }, 150_000);
+
+  it('lists only the matching queues when a name matches several', async () => {
+    // Act
+    const answer = await run(process.execPath, [join(REPO_ROOT, 'scripts', 'redrive.ts'), 'stripe'], {
+      cwd: REPO_ROOT,
+      env: stack.env,
+    }).catch((error: { code?: number; stderr?: string }) => ({
+      code: error.code,
+      stderr: error.stderr ?? '',
+    }));
+
+    // Assess
+    expect(answer).toMatchObject({ code: 1 });
+    expect(answer.stderr).toContain(
+      'stripe names several queues with a dead-letter queue: StripeEventsQueue, StripeRequestsQueue; give one of them',
+    );
+    expect(answer.stderr).not.toContain('PostgresRequestsQueue');
+  });
 
   it('answers a queue it cannot find with the queues that have a dead-letter queue', async () => {
     // Act

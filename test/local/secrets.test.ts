@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AwsError } from '../../scripts/local/aws/protocol.ts';
 import { secretsManagerService } from '../../scripts/local/aws/secrets-manager.ts';
 import { SecretStore, secretArn } from '../../scripts/local/stores/secret-store.ts';
+import { REPO_ROOT } from './stack-process.ts';
 
 let dir: string;
 let store: SecretStore;
@@ -76,6 +79,60 @@ describe('Class: SecretStore', () => {
       expect(await store.get('app/token')).toBeUndefined();
       expect(JSON.parse(await readFile(store.file, 'utf8'))).toEqual({ secrets: {} });
     });
+  });
+});
+
+describe('Secret names AWS refuses', () => {
+  const BAD = ['bad name with spaces', 'semi;colon', 'bang!', 'x'.repeat(513), ''];
+
+  it('CreateSecret answers ValidationException and stores nothing; valid names still work', async () => {
+    // Prepare
+    const service = secretsManagerService(store, 'us-east-1');
+
+    // Act
+    const refusals = await Promise.all(
+      BAD.map((Name) =>
+        service({ operation: 'CreateSecret', body: { Name, SecretString: 'v' } }).then(
+          () => `${Name}: accepted`,
+          (error: AwsError) => error.type,
+        ),
+      ),
+    );
+    const good = await service({
+      operation: 'CreateSecret',
+      body: { Name: 'app/A-z_0+9=.@x', SecretString: 'v' },
+    });
+
+    // Assess
+    expect(refusals).toEqual([
+      'ValidationException',
+      'ValidationException',
+      'ValidationException',
+      'ValidationException',
+      'InvalidParameterException',
+    ]);
+    expect(good).toMatchObject({ Name: 'app/A-z_0+9=.@x' });
+    expect((await store.list()).map((secret) => secret.name)).toEqual(['app/A-z_0+9=.@x']);
+  });
+
+  it('npm run secrets -- set refuses the name with one clear line', async () => {
+    // Act
+    const answer = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [join(REPO_ROOT, 'scripts', 'local', 'secrets.ts'), 'set', 'bad name with spaces', 'v'],
+        { cwd: REPO_ROOT, env: { ...process.env, CIRCLE_LOCAL_DIR: dir }, timeout: 30_000 },
+        (_error, stdout, stderr) =>
+          resolve({ code: child.exitCode, stdout: String(stdout), stderr: String(stderr) }),
+      );
+    });
+
+    // Assess
+    expect(answer.code).toBe(1);
+    expect(answer.stderr.trim()).toBe(
+      "'bad name with spaces' is not a valid secret name: Secrets Manager takes 1 to 512 characters, only ASCII letters, digits and / _ + = . @ -",
+    );
+    expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
   });
 });
 

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsEndpoint, startAwsEndpoint } from '../../scripts/local/aws/server.ts';
+import { stepFunctionsService } from '../../scripts/local/aws/step-functions.ts';
 import type { InvokeOutcome } from '../../scripts/local/functions/function-process.ts';
 import { createStackLog } from '../../scripts/local/log.ts';
 import { StepFunctionsEngine } from '../../scripts/local/workflows/step-functions.ts';
@@ -169,11 +177,11 @@ describe('Class: StepFunctionsEngine', () => {
       expect(second).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     });
 
-    it('refuses a duplicate execution name and input that is not JSON', () => {
+    it('refuses the name of a closed execution and input that is not JSON', async () => {
       // Prepare
       const { engine } = worker();
       const machine = engine.create('simple', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
-      engine.start(machine.arn, '{}', 'once');
+      await engine.start(machine.arn, '{}', 'once').done;
 
       // Act
       const duplicate = () => engine.start(machine.arn, '{}', 'once');
@@ -277,5 +285,140 @@ describe('Class: StepFunctionsEngine', () => {
       for (const result of [unsupported, lowercase, tooLong])
         expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     });
+  });
+});
+
+describe('Local Step Functions endpoint: StartExecution', () => {
+  let aws: AwsEndpoint;
+  let sfn: SFNClient;
+  let engine: StepFunctionsEngine;
+  let release: () => void = () => undefined;
+  let machineArn: string;
+
+  beforeAll(async () => {
+    // A task that waits for the test to release it keeps an execution RUNNING as long as needed.
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    engine = new StepFunctionsEngine({
+      region: 'us-east-1',
+      accountId: '000000000000',
+      invoke: async () => {
+        await gate;
+        return { requestId: 'r', durationMs: 0, logTail: '', payload: '{}' };
+      },
+      log: createStackLog({ pretty: false, write: () => undefined }),
+    });
+    machineArn = engine.create('held', {
+      StartAt: 'Wait',
+      States: { Wait: { Type: 'Task', Resource: FN, End: true } },
+    }).arn;
+    aws = await startAwsEndpoint({
+      port: 0,
+      log: createStackLog({ pretty: false, write: () => undefined }),
+      services: { accountId: '000000000000', stepFunctions: stepFunctionsService(engine) },
+    });
+    sfn = new SFNClient({
+      endpoint: aws.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  });
+
+  afterAll(async () => {
+    release();
+    sfn?.destroy();
+    await aws?.close();
+  });
+
+  it('refuses input over 262,144 UTF-8 bytes at the call and starts nothing', async () => {
+    // Prepare: under the limit in characters, over it in UTF-8 bytes (é is two bytes).
+    const input = JSON.stringify({ text: 'é'.repeat(140_000) });
+
+    // Act
+    const refused = await sfn
+      .send(new StartExecutionCommand({ stateMachineArn: machineArn, name: 'too-big', input }))
+      .catch((error: Error) => error);
+    const { executions } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn }));
+
+    // Assess
+    expect(input.length).toBeLessThan(262_144);
+    expect(refused).toMatchObject({ name: 'ValidationException' });
+    expect((refused as Error).message).toContain('262144');
+    expect(executions?.map((execution) => execution.name)).not.toContain('too-big');
+  });
+
+  it('answers the same executionArn for the same name and input while it runs; another input is ExecutionAlreadyExists', async () => {
+    // Act
+    const first = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: machineArn, name: 'once', input: '{"a":1}' }),
+    );
+    const again = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: machineArn, name: 'once', input: '{"a":1}' }),
+    );
+    const other = await sfn
+      .send(new StartExecutionCommand({ stateMachineArn: machineArn, name: 'once', input: '{"a":2}' }))
+      .catch((error: Error) => error);
+    const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
+
+    // Assess
+    expect(again.executionArn).toBe(first.executionArn);
+    expect(status).toBe('RUNNING');
+    expect(other).toMatchObject({ name: 'ExecutionAlreadyExists' });
+  });
+
+  it('takes the names AWS takes and refuses the ones it refuses', async () => {
+    // Prepare
+    const accepted = ['order.2026-12-07', 'user@example', 'café-über', 'a'.repeat(80), 'x+y=z', "it's"];
+    const refused = [
+      '',
+      'a'.repeat(81),
+      'has space',
+      'tab\tname',
+      'a<b',
+      'a{b}',
+      'a[0]',
+      'what?',
+      'star*',
+      'quote"',
+      'hash#',
+      'pct%',
+      'back\\slash',
+      'caret^',
+      'pipe|',
+      'tilde~',
+      'tick`',
+      'dollar$',
+      'amp&',
+      'comma,',
+      'semi;',
+      'colon:',
+      'slash/',
+      'bell\u0007',
+      'c1\u0085',
+    ];
+
+    // Act
+    const starts = await Promise.all(
+      accepted.map((name) =>
+        sfn
+          .send(new StartExecutionCommand({ stateMachineArn: machineArn, name, input: '{}' }))
+          .then(() => 'ok')
+          .catch((error: Error) => `${name}: ${error.name}`),
+      ),
+    );
+    const refusals = await Promise.all(
+      refused.map((name) =>
+        sfn
+          .send(new StartExecutionCommand({ stateMachineArn: machineArn, name, input: '{}' }))
+          .then(() => `${name}: accepted`)
+          .catch((error: Error) => error.name),
+      ),
+    );
+
+    // Assess
+    expect(starts).toEqual(accepted.map(() => 'ok'));
+    expect(refusals).toEqual(refused.map(() => 'InvalidName'));
   });
 });

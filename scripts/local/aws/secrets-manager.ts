@@ -24,6 +24,11 @@ function storeError(error: unknown): unknown {
         'InvalidRequestException',
         "You can't perform this operation on the secret because it was marked for deletion.",
       );
+    case 'invalid-name':
+      return new AwsError(
+        'ValidationException',
+        'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
+      );
   }
 }
 

@@ -35,6 +35,10 @@ export function systemAttributes(message: StoredMessage): Record<string, string>
   if (message.groupId !== undefined) attributes['MessageGroupId'] = message.groupId;
   if (message.sequenceNumber !== undefined) attributes['SequenceNumber'] = message.sequenceNumber;
   if (message.traceHeader !== undefined) attributes['AWSTraceHeader'] = message.traceHeader;
+  // Set by a redrive policy's move: SQS names the source queue of a dead letter.
+  if (message.deadLetterSourceArn !== undefined) {
+    attributes['DeadLetterQueueSourceArn'] = message.deadLetterSourceArn;
+  }
   return attributes;
 }
 

@@ -30,8 +30,25 @@ async function readAdvertisement(dir: string): Promise<(StackAddress & { status?
   }
 }
 
+/** How long the CLI waits for an advertised, live stack to answer its health check. */
+const HEALTH_WAIT_MS = 15_000;
+
+/** One health check of an advertised stack: true when it answers OK within `timeoutMs`. */
+async function answersHealth(awsUrl: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const response = await fetch(`${awsUrl}/_local/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The stack `npm start` runs, when its advertised process is alive and answers; waits while it starts.
+ * Undefined only when no live process is advertised: a live stack that is slow to answer (busy with
+ * many calls) is waited for, and one that still does not answer is an error, never a reason to open
+ * its state folder (PGlite, LevelDB) a second time with a temporary stack.
  *
  * @example
  * ```ts
@@ -39,7 +56,10 @@ async function readAdvertisement(dir: string): Promise<(StackAddress & { status?
  * if (running) console.log(running.awsUrl);
  * ```
  */
-export async function runningStack(dir: string = localDir()): Promise<StackAddress | undefined> {
+export async function runningStack(
+  dir: string = localDir(),
+  options: { healthWaitMs?: number } = {},
+): Promise<StackAddress | undefined> {
   let address = await readAdvertisement(dir);
   const deadline = Date.now() + 60_000;
   if (address?.status === 'starting') process.stderr.write('waiting for the stack to finish starting...\n');
@@ -47,13 +67,37 @@ export async function runningStack(dir: string = localDir()): Promise<StackAddre
     await new Promise((resolve) => setTimeout(resolve, 250));
     address = await readAdvertisement(dir);
   }
-  if (address === undefined || address.status === 'starting') return undefined;
-  try {
-    const response = await fetch(`${address.awsUrl}/_local/health`, { signal: AbortSignal.timeout(2000) });
-    return response.ok ? address : undefined;
-  } catch {
-    return undefined;
+  if (address === undefined) return undefined;
+  if (address.status === 'starting') {
+    throw new Error(
+      `the stack at pid ${address.pid} (npm start) is still starting after 60 s; wait for its "ready" line ` +
+        `and run this again, or stop it (it uses ${dir})`,
+    );
   }
+  const waitMs = options.healthWaitMs ?? HEALTH_WAIT_MS;
+  const healthDeadline = Date.now() + waitMs;
+  let said = false;
+  for (;;) {
+    const left = healthDeadline - Date.now();
+    if (await answersHealth(address.awsUrl, Math.max(250, Math.min(5000, left)))) return address;
+    if (Date.now() >= healthDeadline) break;
+    if (!said) {
+      process.stderr.write(`the stack at pid ${address.pid} is slow to answer; waiting...\n`);
+      said = true;
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(500, Math.max(0, healthDeadline - Date.now()))),
+    );
+    // The stack may have stopped (and removed stack.json) while we waited: then no stack runs.
+    const again = await readAdvertisement(dir);
+    if (again === undefined) return undefined;
+    address = again;
+  }
+  throw new Error(
+    `the stack at pid ${address.pid} (npm start) does not answer on ${address.awsUrl}/_local/health ` +
+      `within ${Math.round(waitMs / 1000)} s; wait until it is less busy and run this again, or stop it ` +
+      `(Ctrl+C in its terminal, or kill ${address.pid}); this command does not start a second stack on ${dir}`,
+  );
 }
 
 /**

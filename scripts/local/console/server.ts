@@ -13,7 +13,7 @@ import type { FunctionProcess } from '../functions/function-process.ts';
 import type { StackLog } from '../log.ts';
 import type { MessageMoveTasks } from '../queues/message-move.ts';
 import type { QueueEngine } from '../queues/queue-engine.ts';
-import type { Scheduler } from '../schedules/scheduler.ts';
+import { ScheduleIndexError, type Scheduler } from '../schedules/scheduler.ts';
 import type { ExecutionRecord, StepFunctionsEngine } from '../workflows/step-functions.ts';
 import { aslDiagram } from './asl-diagram.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
@@ -369,10 +369,23 @@ async function runSchedule(
   sources: ConsoleSources,
   session: Session,
   form: Record<string, string>,
-): Promise<string> {
+): Promise<{ status: number; body: string }> {
   const target = form['target'] ?? '';
   const index = Number(form['index'] ?? '0');
-  const fired = await sources.scheduler.fire(target, Number.isInteger(index) ? index : 0);
+  let fired: Awaited<ReturnType<Scheduler['fire']>>;
+  try {
+    fired = await sources.scheduler.fire(target, Number.isInteger(index) ? index : 0);
+  } catch (error) {
+    if (!(error instanceof ScheduleIndexError)) throw error;
+    return {
+      status: 400,
+      body: schedulesPage(
+        sources,
+        session,
+        html`<section id="answer"><h2>Not run: ${target}</h2><p class="flash bad" data-test="form-error">${error.message}.</p></section>`,
+      ),
+    };
+  }
   const result = html`<section id="answer"><h2>Ran ${target}</h2>${
     fired.length === 0
       ? html`<p class="flash bad">No schedule targets ${target}.</p>`
@@ -382,7 +395,7 @@ async function runSchedule(
 <pre data-test="answer-body">${pretty(outcome.error ?? outcome.payload ?? '')}</pre>${outcome.logTail === '' ? '' : html`<details><summary>log</summary><pre>${outcome.logTail}</pre></details>`}`,
         )
   }</section>`;
-  return schedulesPage(sources, session, result);
+  return { status: 200, body: schedulesPage(sources, session, result) };
 }
 
 function executionLink(name: string, execution: ExecutionRecord): Markup {
@@ -581,6 +594,19 @@ function notFound(res: ServerResponse, session: Session | undefined, what: strin
  */
 export function createConsole(sources: ConsoleSources): ConsoleHandler {
   const sessions = new Sessions();
+  // Status messages of the console's own redirects, by a random id bound to the session that caused them:
+  // the URL carries only the id, so no link can make the console show text of its choosing.
+  const flashes = new Map<string, { csrf: string; text: string }>();
+  const keepFlash = (session: Session, text: string): string => {
+    const id = randomUUID();
+    flashes.set(id, { csrf: session.csrf, text });
+    while (flashes.size > 100) flashes.delete(flashes.keys().next().value as string);
+    return id;
+  };
+  const flashOf = (session: Session, id: string | null): string | undefined => {
+    const entry = id === null ? undefined : flashes.get(id);
+    return entry !== undefined && entry.csrf === session.csrf ? entry.text : undefined;
+  };
 
   const pages: [
     RegExp,
@@ -593,7 +619,7 @@ export function createConsole(sources: ConsoleSources): ConsoleHandler {
     [/^\/_console\/?$/, (session) => overview(sources, session)],
     [
       /^\/_console\/queues$/,
-      (session, _match, query) => queuesPage(sources, session, query.get('flash') ?? undefined),
+      (session, _match, query) => queuesPage(sources, session, flashOf(session, query.get('flash'))),
     ],
     [/^\/_console\/schedules$/, (session) => schedulesPage(sources, session)],
     [/^\/_console\/workflows$/, (session) => workflowsPage(sources, session)],
@@ -651,9 +677,12 @@ export function createConsole(sources: ConsoleSources): ConsoleHandler {
     }
     if (path === '/_console/queues/redrive') {
       const flash = redrive(sources, form['queue'] ?? '');
-      return redirect(res, `/_console/queues?flash=${encodeURIComponent(flash)}`);
+      return redirect(res, `/_console/queues?flash=${keepFlash(session, flash)}`);
     }
-    if (path === '/_console/schedules/run') return send(res, 200, await runSchedule(sources, session, form));
+    if (path === '/_console/schedules/run') {
+      const ran = await runSchedule(sources, session, form);
+      return send(res, ran.status, ran.body);
+    }
     const operationId = /^\/_console\/operations\/([\w-]+)$/.exec(path)?.[1];
     if (operationId !== undefined) {
       const operation = findOperation(sources, operationId);

@@ -66,6 +66,33 @@ interface Armed {
   error: string | undefined;
 }
 
+/** `fire` with an index the target's schedules do not have (the target has at least one). */
+export class ScheduleIndexError extends Error {
+  readonly target: string;
+  readonly count: number;
+  readonly index: number;
+
+  constructor(target: string, count: number, index: number, flag = 'index') {
+    super(scheduleIndexMessage(target, count, index, flag));
+    this.name = 'ScheduleIndexError';
+    this.target = target;
+    this.count = count;
+    this.index = index;
+  }
+}
+
+/**
+ * What to say for an index out of range: how many schedules the target has and the valid range.
+ *
+ * @example
+ * ```ts
+ * scheduleIndexMessage('github', 1, 5, '--index'); // "github has 1 schedule(s); --index 5 is out of range (0..0)"
+ * ```
+ */
+export function scheduleIndexMessage(target: string, count: number, index: number, flag = 'index'): string {
+  return `${target} has ${count} schedule(s); ${flag} ${index} is out of range (0..${count - 1})`;
+}
+
 /** The stack's scheduler. */
 export class Scheduler {
   readonly #rules: Armed[];
@@ -173,6 +200,13 @@ export class Scheduler {
    */
   async fire(target: string, index?: number): Promise<{ rule: string; outcome: InvokeOutcome }[]> {
     const rules = this.#rules.filter((armed) => armed.rule.target === target);
+    if (
+      index !== undefined &&
+      rules.length > 0 &&
+      !(Number.isInteger(index) && index >= 0 && index < rules.length)
+    ) {
+      throw new ScheduleIndexError(target, rules.length, index);
+    }
     const chosen = index === undefined ? rules : rules.slice(index, index + 1);
     const results: { rule: string; outcome: InvokeOutcome }[] = [];
     for (const armed of chosen) results.push({ rule: armed.rule.name, outcome: await this.#run(armed.rule) });

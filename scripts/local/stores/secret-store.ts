@@ -148,9 +148,7 @@ export class SecretStore {
       const name = nameOf(secretId);
       const key = secrets.has(name) ? name : name.replace(/-[A-Za-z0-9]{6}$/, '');
       const existing = secrets.get(key);
-      if (mode === 'create' && existing !== undefined) throw new SecretStoreError('exists', name);
-      if (mode === 'update' && existing === undefined) throw new SecretStoreError('not-found', name);
-      if (existing?.deletedAt !== undefined) throw new SecretStoreError('deleted', name);
+      refusePut(name, existing, mode);
       const now = Date.now();
       const secret: StoredSecret = {
         name: existing?.name ?? name,
@@ -212,16 +210,44 @@ export class SecretStore {
   }
 }
 
+/** Throws why `put` cannot write `name` in this `mode`, given the secret that exists under it. */
+function refusePut(
+  name: string,
+  existing: StoredSecret | undefined,
+  mode: 'create' | 'update' | 'upsert',
+): void {
+  if (mode === 'create' && existing !== undefined) throw new SecretStoreError('exists', name);
+  if (mode === 'update' && existing === undefined) throw new SecretStoreError('not-found', name);
+  if (existing?.deletedAt !== undefined) throw new SecretStoreError('deleted', name);
+  if (existing === undefined && !validSecretName(name)) throw new SecretStoreError('invalid-name', name);
+}
+
+/**
+ * The names Secrets Manager takes for a new secret: 1-512 characters, ASCII letters, digits and `/_+=.@-`.
+ *
+ * @example
+ * ```ts
+ * validSecretName('circle-core/slack/bot-token'); // true
+ * validSecretName('bad name with spaces'); // false
+ * ```
+ */
+export function validSecretName(name: string): boolean {
+  return /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(name);
+}
+
 /** Why a store operation was refused; `name` only, never a value. */
 export class SecretStoreError extends Error {
-  readonly reason: 'exists' | 'not-found' | 'deleted';
+  readonly reason: 'exists' | 'not-found' | 'deleted' | 'invalid-name';
   readonly secretName: string;
 
-  constructor(reason: 'exists' | 'not-found' | 'deleted', secretName: string) {
+  constructor(reason: 'exists' | 'not-found' | 'deleted' | 'invalid-name', secretName: string) {
     const messages = {
       exists: `secret ${secretName} already exists`,
       'not-found': `secret ${secretName} was not found`,
       deleted: `secret ${secretName} is marked for deletion`,
+      'invalid-name':
+        `'${secretName.length > 80 ? `${secretName.slice(0, 80)}...` : secretName}' is not a valid secret name: ` +
+        `Secrets Manager takes 1 to 512 characters, only ASCII letters, digits and / _ + = . @ -`,
     };
     super(messages[reason]);
     this.name = 'SecretStoreError';

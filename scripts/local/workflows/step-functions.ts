@@ -60,6 +60,26 @@ export interface ExecutionRecord {
 }
 
 /** Why the engine refused a request, with the Step Functions error type. */
+/** StartExecution's input limit: 256 KiB as a UTF-8 string. */
+const MAX_INPUT_BYTES = 262_144;
+
+/** Characters AWS refuses in an execution name (besides whitespace and control characters). */
+const NAME_FORBIDDEN = new Set('<>{}[]?*"#%\\^|~`$&,;:/');
+
+/**
+ * AWS's execution name rule: 1-80 characters, none of whitespace, brackets `< > { } [ ]`, wildcards `? *`,
+ * the characters `" # % \ ^ | ~ $ & , ; : /` and the backtick, or control characters (U+0000-001F, U+007F-009F).
+ */
+function validExecutionName(name: string): boolean {
+  const characters = [...name];
+  if (characters.length < 1 || characters.length > 80) return false;
+  return characters.every((character) => {
+    const code = character.codePointAt(0) ?? 0;
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return false;
+    return !/\s/u.test(character) && !NAME_FORBIDDEN.has(character);
+  });
+}
+
 export class StepFunctionsError extends Error {
   readonly type: string;
 
@@ -257,10 +277,22 @@ export class StepFunctionsEngine {
    */
   start(machineArn: string, input = '{}', name: string = randomUUID()): ExecutionRecord {
     const machine = this.machine(machineArn);
-    if (!/^[\w-]{1,80}$/.test(name))
+    if (!validExecutionName(name))
       throw new StepFunctionsError('InvalidName', `Invalid Execution Name: '${name}'`);
+    const bytes = Buffer.byteLength(input, 'utf8');
+    if (bytes > MAX_INPUT_BYTES) {
+      throw new StepFunctionsError(
+        'ValidationException',
+        `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have ` +
+          `length less than or equal to ${MAX_INPUT_BYTES} (it is ${bytes} bytes as UTF-8)`,
+      );
+    }
     const arn = `arn:aws:states:${this.#region}:${this.#accountId}:${machine.type === 'EXPRESS' ? 'express' : 'execution'}:${machine.name}:${name}`;
-    if (this.#executions.has(arn))
+    const existing = this.#executions.get(arn);
+    // AWS: the same name and input while the original runs is the same execution (idempotent); another
+    // input, or a closed execution, is ExecutionAlreadyExists.
+    if (existing !== undefined && existing.status === 'RUNNING' && existing.input === input) return existing;
+    if (existing !== undefined)
       throw new StepFunctionsError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
     let parsed: Json;
     try {
