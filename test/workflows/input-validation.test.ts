@@ -30,9 +30,11 @@ interface BadInput {
   input: Json;
   /**
    * `failure path`: found after the workflow archived the event (issue-triage's issue fields), so it is
-   * recorded and reported like any failure; otherwise no task runs at all.
+   * recorded and reported like any failure; a list of task names: found by the read-only check calls a
+   * workflow makes before any work where ASL cannot check a string (warehouse-load's `CheckExpression`,
+   * object-mirror's `CheckAzureContainer`), so those are the only tasks entered; otherwise no task runs.
    */
-  via?: 'failure path';
+  via?: 'failure path' | string[];
 }
 
 const MISSING = Symbol('missing');
@@ -54,7 +56,7 @@ function badField(
   base: Json,
   path: string,
   cases: [string, Json | typeof MISSING][],
-  via?: 'failure path',
+  via?: 'failure path' | string[],
 ): BadInput[] {
   return cases.map(([problem, value]) => ({
     field: `input.${path}`,
@@ -223,6 +225,10 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['missing', MISSING],
       ['not a timestamp', 'yesterday'],
       ['a number', 1_765_011_600],
+      ['30 February (the audit case)', '2026-02-30T09:01:00Z'],
+      ['31 April', '2026-04-31T09:01:00+02:00'],
+      ['29 February outside a leap year', '2026-02-29T09:01:00Z'],
+      ['29 February 1900 (a century, not a leap year)', '1900-02-29T09:01:00Z'],
     ]),
     ...badField(TELEMETRY_ALERT, 'unit', [
       ['a number', 1],
@@ -233,6 +239,9 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['an empty string', ''],
     ]),
     ...badField(TELEMETRY_ALERT, 'correlationId', [['a number', 42]]),
+    ...badField(TELEMETRY_ALERT_FROM_IOT, 'timestamp', [
+      ['30 February, with a topic', '2026-02-30T09:00:00Z'],
+    ]),
     ...badField(TELEMETRY_ALERT_FROM_IOT, 'topic', [
       ['a number', 7],
       ['another topic', 'sensors/7/telemetry'],
@@ -273,6 +282,8 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['a string', '7'],
       ['zero', 0],
       ['a fraction', 7.5],
+      ['1e20 (the audit case)', 1e20],
+      ['above 2147483647', 2_147_483_648],
     ]),
     ...badField(ISSUE_LABEL, 'title', NOT_A_STRING),
     ...badField(ISSUE_LABEL, 'body', [
@@ -465,6 +476,15 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['an object', { id: 'id' }],
       ['an empty string', ''],
     ]),
+    ...badField(
+      WAREHOUSE_LOAD,
+      'expression',
+      [
+        ['a syntax error (the audit case)', '{ bad jsonata'],
+        ['over 20,000 characters', `$${'x'.repeat(20_000)}`],
+      ],
+      ['CheckExpression'],
+    ),
     ...badField(WAREHOUSE_LOAD, 'channel', [
       ['a number', 5],
       ['an empty string', ''],
@@ -484,6 +504,25 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['a boolean', true],
       ['an empty string', ''],
     ]),
+    ...badField(
+      OBJECT_MIRROR,
+      'azureContainer',
+      [
+        ['not a container name (the audit case)', 'NO_such!'],
+        ['two characters', 'ab'],
+        ['an upper-case letter', 'Mirror'],
+      ],
+      ['CheckAzureContainer'],
+    ),
+    ...badField(
+      withField(OBJECT_MIRROR, 'azureContainer', MISSING),
+      'gcsBucket',
+      [
+        ['not a bucket name', 'NO_such!'],
+        ['64 characters', 'b'.repeat(64)],
+      ],
+      ['CheckGcsBucket'],
+    ),
     ...badField(OBJECT_MIRROR, 'correlationId', [['a number', 42]]),
   ],
   'issue-fanout': [
@@ -498,6 +537,9 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['missing', MISSING],
       ['a string', '7'],
       ['zero', 0],
+      ['a fraction (the audit case)', 42.5],
+      ['an exponent', 1e21],
+      ['above 2147483647', 2_147_483_648],
     ]),
     ...badField(ISSUE_FANOUT, 'title', [
       ['missing', MISSING],
@@ -513,6 +555,8 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
       ['a string', 'bug'],
       ['a number', 1],
       ['an object', { 0: 'bug' }],
+      ['an array of a number, an object and null (the audit case)', [1, { a: 'security' }, null]],
+      ['an array with an empty string', ['bug', '']],
     ]),
     ...badField(ISSUE_FANOUT, 'correlationId', [['a number', 42]]),
   ],
@@ -637,6 +681,9 @@ describe.each(WORKFLOWS.map(({ name }) => name))('Workflow input validation: %s'
       // Archived first, then recorded and reported like any failure.
       expect(await tasksEntered(arn)).toEqual(['ArchiveEvent', 'RecordFailure', 'NotifyFailure']);
       expect(await readObject(world, `failures/${workflow}/${name}.json`)).toContain(row.field);
+    } else if (row.via !== undefined) {
+      expect(await tasksEntered(arn)).toEqual(row.via);
+      expect(world.slack.requestsFor('chat.postMessage').length).toBe(postsBefore);
     } else {
       expect(await tasksEntered(arn)).toEqual([]);
       expect(world.slack.requestsFor('chat.postMessage').length).toBe(postsBefore);
