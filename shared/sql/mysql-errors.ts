@@ -85,11 +85,26 @@ const ERRORS: Record<number, Row> = {
       'The params do not match the placeholders (?) of the SQL: pass one value per placeholder, in order',
   },
   1644: { kind: 'validation', message: 'A database routine raised an error (SIGNAL)' },
+  // Caller mistakes the server reports with SQLSTATE HY000 (or 01000), whose class says nothing: a NOT NULL
+  // column without a default left out, a value that does not fit its column (MySQL 8: 1366, 1265; MariaDB
+  // gives 1366 22007), a CHECK constraint (MySQL 8: 3819; MariaDB: 4025, 23000), a bad date for a function,
+  // safe-update mode, a table both updated and read in a subquery, mixed collations, a view's column
+  // without a default.
+  1364: { kind: 'validation' },
+  1366: { kind: 'validation' },
+  1265: { kind: 'validation' },
+  3819: { kind: 'validation' },
+  1411: { kind: 'validation' },
+  1175: safe('validation'),
+  1093: safe('validation'),
+  1267: safe('validation'),
+  1423: { kind: 'validation' },
 };
 
 /** Error numbers whose messages name tables, columns, keys and syntax, never values. */
 const SAFE_MESSAGES = new Set([
-  1048, 1050, 1054, 1060, 1061, 1064, 1091, 1136, 1241, 1242, 1264, 1295, 1364, 1406, 1451, 1452, 3819, 4025,
+  1048, 1050, 1054, 1060, 1061, 1064, 1091, 1136, 1241, 1242, 1264, 1265, 1295, 1364, 1406, 1423, 1451, 1452,
+  3819, 4025,
 ]);
 
 /** SQLSTATE classes, for numbers the table does not list. */

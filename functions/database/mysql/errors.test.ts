@@ -61,7 +61,7 @@ describe('Error table against the real MariaDB server', () => {
       await admin.query(`create table ${table('parents')} (id int primary key, v int default 0)`);
       await admin.query(
         `create table ${table('kids')} (id int primary key, parent int not null, code varchar(3), ` +
-          `qty int check (qty >= 0), foreign key (parent) references ${table('parents')} (id))`,
+          `qty int check (qty >= 0), kind enum('a', 'b'), foreign key (parent) references ${table('parents')} (id))`,
       );
       await admin.query(`insert into ${table('parents')} (id) values (1), (2), (3), (4), (5)`);
       await admin.query(`insert into ${table('kids')} (id, parent) values (1, 1)`);
@@ -109,6 +109,21 @@ describe('Error table against the real MariaDB server', () => {
       4025,
     ],
     ["a routine's SIGNAL", `signal sqlstate '45000' set message_text = '${LEAK}'`, [], ValidationError, 1644],
+    // SQLSTATE HY000: the class says nothing, so these need their own rows.
+    [
+      'a NOT NULL column without a default left out',
+      'insert into T(kids) (id) values (?)',
+      [6],
+      ValidationError,
+      1364,
+    ],
+    [
+      'a value not in an ENUM',
+      'insert into T(kids) (id, parent, kind) values (7, 1, ?)',
+      [LEAK],
+      ValidationError,
+      1265,
+    ],
   ] as const)('maps %s to its class without echoing a value', async (_what, sql, params, type, errno) => {
     // Act
     const error = await failureOf(
@@ -387,6 +402,34 @@ describe('Function: toMysqlError (driver failures)', () => {
     expect(internal.message).not.toContain(LEAK);
     expect(readOnly).toBeInstanceOf(ForbiddenError);
     expect(readOnly.message).toMatch(/^Statement 0 failed: The connector is in read-only mode/);
+  });
+
+  it.each([
+    [1364, "Field 'parent' doesn't have a default value"],
+    [1366, `Incorrect integer value: '${LEAK}' for column 'parent' at row 1`],
+    [3819, "Check constraint 'kids_chk_1' is violated."],
+    [1265, "Data truncated for column 'kind' at row 1"],
+    [1411, `Incorrect datetime value: '${LEAK}' for function str_to_date`],
+    [
+      1175,
+      'You are using safe update mode and you tried to update a table without a WHERE that uses a KEY column.',
+    ],
+    [1093, "You can't specify target table 'kids' for update in FROM clause"],
+    [
+      1267,
+      "Illegal mix of collations (utf8mb4_bin,IMPLICIT) and (latin1_swedish_ci,COERCIBLE) for operation '='",
+    ],
+  ])('maps the caller mistake %i that MySQL 8 reports as SQLSTATE HY000 to a 400', (errno, sqlMessage) => {
+    // Act
+    const error = toMysqlError(
+      Object.assign(new Error(sqlMessage), { errno, sqlState: 'HY000', sqlMessage }),
+      context,
+    );
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(new RegExp(`\\(errno ${errno}, SQLSTATE HY000\\)$`));
+    expect(error.message).not.toContain(LEAK);
   });
 
   it('passes connector errors through, and sees through a statement failure in the helpers', () => {
