@@ -9,12 +9,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   bodyCursor,
   defineRestProvider,
+  type ErrorTable,
   type PaginationStyle,
   type RestClient,
   ValidationError,
 } from '@circle-core/core';
 import type * as z from 'zod';
-import { STRIPE_ERRORS } from './errors.ts';
+import { cardFailure, STRIPE_ERRORS } from './errors.ts';
 import {
   type CancelPaymentIntentInput,
   type CapturePaymentIntentInput,
@@ -65,6 +66,16 @@ const startingAfter: PaginationStyle = {
   },
 };
 
+// `{ "error": { "type", "code", "message", "param", "decline_code" } }`; codes without a row (and errors
+// without a code: a bad key, idempotency_error) keep the status mapping (401, 403, 404, 409, 429, 5xx).
+const STRIPE_TABLE: ErrorTable = {
+  codeIn: 'body',
+  codeField: 'error.code',
+  rows: STRIPE_ERRORS,
+  detailFields: ['error.type', 'error.param', 'error.decline_code'],
+  messageFields: ['error.param', 'error.decline_code'],
+};
+
 /** Stripe as data; its settings are `STRIPE_API_URL`, `STRIPE_TIMEOUT_MS`, ... */
 export const stripeApi = defineRestProvider({
   name: 'Stripe',
@@ -73,15 +84,9 @@ export const stripeApi = defineRestProvider({
   // Stripe takes the secret or restricted key as a bearer token (or as Basic auth's user name).
   auth: { kind: 'bearer' },
   headers: { 'stripe-version': STRIPE_API_VERSION },
-  // `{ "error": { "type", "code", "message", "param", "decline_code" } }`; codes without a row (and errors
-  // without a code: a bad key, idempotency_error) keep the status mapping (401, 403, 404, 409, 429, 5xx).
-  errors: {
-    codeIn: 'body',
-    codeField: 'error.code',
-    rows: STRIPE_ERRORS,
-    detailFields: ['error.type', 'error.param', 'error.decline_code'],
-    messageFields: ['error.param', 'error.decline_code'],
-  },
+  errors: STRIPE_TABLE,
+  // A 402 `card_error` whose code has no row is a declined payment too (the table reads only the code).
+  inspect: (response) => cardFailure(response, STRIPE_TABLE),
   pagination: startingAfter,
   idempotencyHeader: 'idempotency-key',
   // Live mode allows 100 reads and 100 writes a second (test mode 25); about 10% under, per container set.

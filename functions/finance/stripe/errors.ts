@@ -3,9 +3,17 @@
  * mean, as rows of the core's REST error table: the code picks the core error class (and so the HTTP
  * status, the queue's retry-or-drop and the Step Functions error name) and the words a caller reads.
  * Errors without a code (an invalid API key: 401; a restricted key without the permission: 403;
- * `idempotency_error`: 409) and codes without a row keep the core's status mapping.
+ * `idempotency_error`: 409) and codes without a row keep the core's status mapping, except a 402
+ * `card_error`: its code is read as {@link CARD_ERROR}'s row ({@link cardFailure}).
  */
-import type { ErrorRow } from '@circle-core/core';
+import {
+  type ConnectorError,
+  codeError,
+  type ErrorRow,
+  type ErrorTable,
+  fieldAt,
+  type HttpResponse,
+} from '@circle-core/core';
 
 const declined = (meaning: string): ErrorRow => ({ kind: 'validation', meaning });
 
@@ -18,6 +26,15 @@ export const STRIPE_ERRORS: Readonly<Record<string, ErrorRow>> = {
   insufficient_funds: declined('the card has insufficient funds'),
   processing_error: { kind: 'unavailable', meaning: 'the card could not be processed; try again' },
   authentication_required: declined('the card needs authentication (3-D Secure): confirm on-session'),
+  incorrect_zip: declined("the card's postal code is incorrect"),
+  invalid_expiry_month: declined("the card's expiration month is invalid"),
+  invalid_expiry_year: declined("the card's expiration year is invalid"),
+  invalid_cvc: declined("the card's security code is invalid"),
+  invalid_number: declined('the card number is invalid'),
+  // Too many declines of this card in a short time: Stripe asks to wait 24 hours, far past an invocation.
+  card_decline_rate_limit_exceeded: declined(
+    'the card was declined too many times recently; wait 24 hours before trying it again',
+  ),
   // 400 invalid requests.
   parameter_missing: { kind: 'validation', meaning: 'a required parameter is missing (see param)' },
   parameter_invalid_integer: { kind: 'validation', meaning: 'a parameter is not a valid integer' },
@@ -45,3 +62,26 @@ export const STRIPE_ERRORS: Readonly<Record<string, ErrorRow>> = {
   api_key_expired: { kind: 'auth', meaning: 'the API key has expired' },
   secret_key_required: { kind: 'forbidden', meaning: 'this call needs a secret or restricted key' },
 };
+
+/** The row of a 402 `card_error` whose code has no row of its own (a code Stripe added later). */
+export const CARD_ERROR: ErrorRow = declined(
+  'the card was refused; the request was valid but the payment failed',
+);
+
+/**
+ * Stripe's 402 `card_error` ("the request was valid but failed") whose code has no row: a declined payment
+ * like the listed card codes (400, not retried), naming Stripe's code, instead of the core's 502 for an
+ * unknown code. `undefined` for any other answer, which the table maps.
+ *
+ * @example
+ * ```ts
+ * cardFailure(response, table); // ValidationError 'Stripe payment_intents failed: the card was refused; ... (incorrect_address)'
+ * ```
+ */
+export function cardFailure(response: HttpResponse, table: ErrorTable): ConnectorError | undefined {
+  if (response.status !== 402 || fieldAt(response.body, 'error.type') !== 'card_error') return undefined;
+  const code = fieldAt(response.body, 'error.code');
+  const name = typeof code === 'string' ? code : 'card_error';
+  if (Object.hasOwn(STRIPE_ERRORS, name)) return undefined;
+  return codeError(name, response, { ...table, rows: { [name]: CARD_ERROR } }, { provider: 'Stripe' });
+}

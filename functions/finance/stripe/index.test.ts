@@ -294,6 +294,38 @@ describe('Connector: stripe', () => {
       });
     });
 
+    it.each([
+      ['incorrect_zip', "The card's postal code is incorrect."],
+      ['invalid_expiry_year', "Your card's expiration year is invalid."],
+      ['card_decline_rate_limit_exceeded', 'This card has been declined too many times.'],
+      ['a_card_code_stripe_added_later', 'Your card was refused.'],
+    ])(
+      'answers a 402 card_error with the code %s as a 400 naming the code, not retried',
+      async (code, message) => {
+        // Prepare
+        fake.inject(
+          {
+            kind: 'answer',
+            answer: json(402, { error: { type: 'card_error', code, message, param: 'payment_method' } }),
+          },
+          { route: 'create-payment-intent' },
+        );
+
+        // Act
+        const response = await call('create-payment-intent', {
+          amount: 1000,
+          currency: 'usd',
+          paymentMethod: 'pm_card_visa',
+          confirm: true,
+        });
+
+        // Assess
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)['detail']).toContain(code);
+        expect(statuses('create-payment-intent')).toEqual([402]);
+      },
+    );
+
     it('leaves out what Stripe answers as null (no name, capture method, refund intent, invoice customer)', async () => {
       // Prepare: Stripe answers every absent field as null
       const created = 1_767_225_600;
