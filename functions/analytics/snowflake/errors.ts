@@ -33,7 +33,10 @@ type Make = (message: string, details: Record<string, unknown>) => ConnectorErro
 
 const invalid: Make = (m, details) => new ValidationError(m, [], { details });
 
-/** Statement failure codes -> what they mean and the core error. Any other code is the SQL's problem (400). */
+/**
+ * Statement failure codes -> what they mean and the core error. Any other code is the SQL's problem (400),
+ * unless its SQLSTATE says the transaction was rolled back ({@link RETRYABLE_STATES}).
+ */
 export const STATEMENT_ERRORS: Readonly<Record<string, { meaning: string; make: Make }>> = {
   '001003': { meaning: 'the SQL does not parse (syntax error)', make: invalid },
   '000904': { meaning: 'the SQL names a column or function that does not fit', make: invalid },
@@ -65,7 +68,21 @@ export const STATEMENT_ERRORS: Readonly<Record<string, { meaning: string; make: 
     meaning: 'Snowflake failed running the statement',
     make: (m, details) => new UnavailableError(m, { details }),
   },
+  // SQLSTATE 57014 like a cancel, but nobody cancelled it: too many statements queued for one table's lock.
+  '000625': {
+    meaning:
+      'the statement was aborted waiting for a table lock (more than 20 statements queued for it); try again',
+    make: (m, details) => new UnavailableError(m, { details }),
+  },
 };
+
+/**
+ * SQLSTATEs of a transaction the engine rolled back (serialization failure, deadlock) for codes without a
+ * row: running it again can succeed. Class 57 (operator intervention) is left to the rows: it also covers
+ * a cancel (000604), a timeout (000630) and a missing warehouse (000606, 57P03), which a retry does not fix.
+ */
+const RETRYABLE_STATES = new Set(['40001', '40P01']);
+const retryable: Make = (m, details) => new UnavailableError(m, { details });
 
 /** The code of a cancelled statement, and of one stopped by its timeout. */
 export const CANCELLED_CODE = '000604';
@@ -146,7 +163,8 @@ export function statementError(failure: StatementFailure, operation: string): Co
   }
   const said = failure.message === '' ? '' : `: ${failure.message}`;
   if (row === undefined) {
-    return invalid(`Snowflake ${operation} failed (${failure.code})${said}`, details);
+    const make = RETRYABLE_STATES.has(failure.sqlState) ? retryable : invalid;
+    return make(`Snowflake ${operation} failed (${failure.code})${said}`, details);
   }
   return row.make(`Snowflake ${operation} failed, ${row.meaning} (${failure.code})${said}`, details);
 }

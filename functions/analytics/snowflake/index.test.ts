@@ -302,6 +302,20 @@ describe('Connector: snowflake', () => {
         null,
       ]);
     });
+
+    it('keeps a fraction of a second before 1970 in its own second (floored, not truncated toward 1970)', () => {
+      // Act & Assess
+      expect(toJsonValue('-1.500000000', 'timestamp')).toBe('1969-12-31T23:59:58.500000');
+      expect(toJsonValue('-0.250000000', 'timestamp')).toBe('1969-12-31T23:59:59.750000');
+      expect(toJsonValue('-0.25', 'timestamp')).toBe('1969-12-31T23:59:59.750000');
+      expect(toJsonValue('-1.000000000', 'timestamp')).toBe('1969-12-31T23:59:59');
+      expect(toJsonValue('-86399.999999999', 'timestamp')).toBe('1969-12-31T00:00:00');
+      expect(toJsonValue('-1.500000000 1440', 'timestamp-tz')).toBe('1969-12-31T23:59:58.500000Z');
+      expect(toJsonValue('-1.500000000', 'timestamp-tz')).toBe('1969-12-31T23:59:58.500000Z');
+      expect(toJsonValue('-1.0000001', 'timestamp')).toBe('1969-12-31T23:59:58.999999');
+      expect(toJsonValue('1.500000000', 'timestamp')).toBe('1970-01-01T00:00:01.500000');
+      expect(toJsonValue('45296.250000000', 'time')).toBe('12:34:56.250000');
+    });
   });
 
   describe('The SQL API', () => {
@@ -437,6 +451,39 @@ describe('Connector: snowflake', () => {
       expect(fake.logFor('submit-statement').map((entry) => entry.status)).toEqual([429, 202]);
       expect(fake.logFor('get-statement')[0]?.status).toBe(503);
     });
+
+    it.each([
+      [
+        '000625',
+        '57014',
+        "Statement '01b6c04c-0108' has locked table 'LINEITEM' in transaction 1725239781553000000 and this lock has not yet been released. Your statement '01b6c04c-0109' was aborted because the number of waiters for this lock exceeds the 20 statements limit.",
+      ],
+      ['000999', '40001', 'Transaction was aborted: serialization failure'],
+      ['000998', '40P01', 'Transaction was aborted because it was deadlocked'],
+    ])(
+      'answers the lock contention failure %s (SQLSTATE %s) as a retryable 503, not a 400',
+      async (code, sqlState, message) => {
+        // Prepare
+        fake.inject(
+          {
+            kind: 'answer',
+            answer: {
+              status: 422,
+              json: { code, sqlState, message, statementHandle: '01b6c04c-0108-5374-0008-50d700010056' },
+            },
+          },
+          { route: 'submit-statement' },
+        );
+
+        // Act
+        const response = await call('start-query', { sql: 'insert into t values (1)' });
+
+        // Assess
+        expect(response.statusCode).toBe(503);
+        expect(parsed(response)['detail']).toContain(code);
+        expect(response.body).not.toContain('LINEITEM');
+      },
+    );
 
     it('fails with 429 and the wait when Retry-After exceeds the time left', async () => {
       // Prepare

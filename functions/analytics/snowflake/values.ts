@@ -89,15 +89,25 @@ export function resultColumn(column: RowTypeColumn): ResultColumn {
 
 const DAY_MS = 86_400_000;
 
-/** `seconds.fraction` -> the ISO date-time, microseconds at most (the interface's precision). */
+/** Division rounded toward minus infinity. */
+const floorDiv = (a: bigint, b: bigint): bigint => (a % b === 0n || a >= 0n ? a / b : a / b - 1n);
+
+/**
+ * `seconds.fraction` -> the ISO date-time, microseconds at most (the interface's precision). The value is
+ * floored, not truncated toward 1970: `-1.5` is 1.5 s before the epoch, so its second is -2 and its fraction
+ * .5 (Snowflake signs the whole value, fraction included).
+ */
 function isoOf(text: string): { date: string; time: string } {
-  const match = /^(-?\d+)(?:\.(\d+))?$/.exec(text.trim());
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
   if (match === null) throw new Error('not seconds');
-  const seconds = BigInt(match[1] as string);
-  const fraction = (match[2] ?? '').padEnd(6, '0').slice(0, 6);
-  const iso = new Date(Number(seconds) * 1000).toISOString();
-  const micros = /^0+$/.test(fraction) ? '' : `.${fraction}`;
-  return { date: iso.slice(0, 10), time: `${iso.slice(11, 19)}${micros}` };
+  const digits = match[3] ?? '';
+  const scale = 10n ** BigInt(digits.length);
+  const magnitude = BigInt(match[2] as string) * scale + BigInt(digits === '' ? '0' : digits);
+  const micros = floorDiv((match[1] === '-' ? -magnitude : magnitude) * 1_000_000n, scale);
+  const rest = micros - floorDiv(micros, 1_000_000n) * 1_000_000n;
+  const iso = new Date(Number((micros - rest) / 1000n)).toISOString();
+  const fraction = rest === 0n ? '' : `.${String(rest).padStart(6, '0')}`;
+  return { date: iso.slice(0, 10), time: `${iso.slice(11, 19)}${fraction}` };
 }
 
 /**
