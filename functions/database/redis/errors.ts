@@ -58,6 +58,15 @@ const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
   LOADING: { meaning: 'the server is loading its data set', make: unavailable },
   READONLY: { meaning: 'the server is a replica (a failover is under way)', make: unavailable },
   MASTERDOWN: { meaning: 'the replica lost its primary', make: unavailable },
+  // Writes refused before they run, until the server can write again: a retry can succeed.
+  MISCONF: {
+    meaning: 'the server stopped writes: it cannot save its snapshot to disk (stop-writes-on-bgsave-error)',
+    make: unavailable,
+  },
+  NOREPLICAS: {
+    meaning: 'the server stopped writes: too few replicas are connected (min-replicas-to-write)',
+    make: unavailable,
+  },
   TRYAGAIN: { meaning: 'a slot is being migrated', make: unavailable },
   CLUSTERDOWN: { meaning: 'the cluster is down', make: unavailable },
   // `ERR max number of clients reached`: maxclients, until other clients disconnect.

@@ -359,6 +359,27 @@ describe('Connector: redis', () => {
       }
     });
 
+    it.each([
+      [
+        'MISCONF',
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled",
+      ],
+      ['NOREPLICAS', 'NOREPLICAS Not enough good replicas to write.'],
+      ['BUSY', 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.'],
+      ['TRYAGAIN', 'TRYAGAIN Multiple keys request during rehashing of slot'],
+      ['CLUSTERDOWN', 'CLUSTERDOWN The cluster is down'],
+    ])('maps %s (writes stopped for now) to a retryable UnavailableError', async (code, message) => {
+      // Prepare
+      const { ErrorReply } = await import('@redis/client');
+
+      // Act
+      const error = toRedisError(new ErrorReply(message), 'put');
+
+      // Assess
+      expect(error).toMatchObject({ name: 'UnavailableError', status: 503, retryable: true });
+      expect(error.details).toEqual({ provider: 'Redis', operation: 'put', code });
+    });
+
     it('maps a server at its maximum number of clients to a retryable UnavailableError', async () => {
       // Prepare
       const { ErrorReply } = await import('@redis/client');
