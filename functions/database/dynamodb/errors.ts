@@ -12,7 +12,12 @@ export const DYNAMODB_ERRORS: AwsErrorTable = {
     kind: 'conflict',
     says: 'did not meet the condition (onlyIfAbsent or ifVersion)',
   },
-  TransactionConflictException: { kind: 'conflict', says: 'is being changed by a transaction' },
+  // Rejected because a transaction is changing the item at that moment: nothing was written, and the same
+  // call succeeds once the transaction ends (the core's DynamoDB row, a 409, is for its own items).
+  TransactionConflictException: {
+    kind: 'unavailable',
+    says: 'is being changed by a transaction; try again',
+  },
   ResourceNotFoundException: { kind: 'configuration', hint: 'the table in DYNAMODB_TABLE does not exist' },
   ItemCollectionSizeLimitExceededException: 'validation',
 };

@@ -469,6 +469,26 @@ describe('Connector: dynamodb', () => {
       await expect(store.getValue({ key: 'busy' })).resolves.toMatchObject({ value: 3, version: 'v0' });
     });
 
+    it('answers an item locked by an ongoing transaction (TransactionConflictException) with a retryable 503', async () => {
+      // Prepare: DynamoDB rejects a write to an item a TransactWriteItems is changing at that moment
+      const store = new DynamodbKeyValueStore(
+        interceptedSdk(async () => Promise.reject(awsError('TransactionConflictException', 400))),
+        options,
+      );
+
+      // Act
+      const failure = store.putValue({ key: 'in-transaction', value: 1 });
+
+      // Assess
+      await expect(failure).rejects.toMatchObject({
+        name: 'UnavailableError',
+        status: 503,
+        retryable: true,
+        message: `the item in table ${TABLE} is being changed by a transaction; try again`,
+        details: { awsError: 'TransactionConflictException' },
+      });
+    });
+
     it('maps throttling, a missing table and a 5xx into the taxonomy', async () => {
       // Prepare
       const failing = (name: string, status: number) =>
