@@ -8,6 +8,7 @@ import {
   type BrokerTlsMode,
   callBudget,
   defineSecret,
+  PayloadTooLargeError,
   parseInput,
   remainingTimeMs,
   UnexpectedResponseError,
@@ -76,6 +77,16 @@ export const LIMITS: MessagePublisherLimits = {
 };
 
 const NAME = 'NATS JetStream';
+
+/**
+ * The bytes of a message's headers as the client sends them (`NATS/1.0`, a `name: value` line each, with
+ * the `Nats-Msg-Id` JetStream adds, and a blank line), which count against the server's max_payload.
+ */
+function headerBytes(message: PublishMessage): number {
+  const lines = Object.entries(message.attributes ?? {}).map(([name, value]) => `${name}: ${value}\r\n`);
+  if (message.deduplicationId !== undefined) lines.push(`${MSG_ID}: ${message.deduplicationId}\r\n`);
+  return Buffer.byteLength(`NATS/1.0\r\n${lines.join('')}\r\n`);
+}
 /** The header JetStream deduplicates on; not an attribute. */
 const MSG_ID = 'Nats-Msg-Id';
 const encoder = new TextEncoder();
@@ -143,7 +154,7 @@ export class NatsClient implements MessagePublisher {
     checkMessage(this, message, NAME);
     checkHeaders(message);
     const subject = this.#subject(destination);
-    const [outcome] = await this.#publishAll(subject, [message]);
+    const [outcome] = await this.#publishAll(subject, [message], () => '/body');
     if (outcome === undefined || !outcome.ok) throw toNatsError(outcome?.cause, 'publish');
     return outcome.output;
   }
@@ -155,7 +166,11 @@ export class NatsClient implements MessagePublisher {
     input.entries.forEach((entry, index) => {
       checkHeaders(entry, `/entries/${index}`);
     });
-    const outcomes = await this.#publishAll(this.#subject(input.destination), input.entries);
+    const outcomes = await this.#publishAll(
+      this.#subject(input.destination),
+      input.entries,
+      (index) => `/entries/${index}/body`,
+    );
     return batchOutput(
       outcomes.map((outcome, index) =>
         outcome.ok
@@ -317,19 +332,38 @@ export class NatsClient implements MessagePublisher {
     return [this.#stream(), consumer];
   }
 
-  /** Publishes every message, each acknowledged by the stream. Never replayed on a new connection. */
+  /**
+   * Publishes every message, each acknowledged by the stream. Never replayed on a new connection. A message
+   * over the max_payload the server announced refuses the whole call before anything is published, naming
+   * the message's body (`pointer`).
+   */
   #publishAll(
     subject: string,
     messages: readonly PublishMessage[],
+    pointer: (index: number) => string,
   ): Promise<({ ok: true; output: PublishOutput } | { ok: false; cause: unknown })[]> {
     return this.#run('publish', 'write', async (nc) => {
+      const max = nc.info?.max_payload;
+      const all = messages.map((message) => {
+        const headers = natsHeaders();
+        for (const [name, value] of Object.entries(message.attributes ?? {})) headers.set(name, value);
+        return { message, headers, data: encoder.encode(message.body) };
+      });
+      if (max !== undefined) {
+        for (const [index, { message, data }] of all.entries()) {
+          const size = data.length + headerBytes(message);
+          if (size > max) {
+            throw new PayloadTooLargeError(max, {
+              message: `The message at ${pointer(index)} is ${size} bytes with its attributes; the NATS server takes at most its max_payload ${max}`,
+            });
+          }
+        }
+      }
       const js = nc.jetstream({ timeout: this.#budget('publish') });
       return Promise.all(
-        messages.map(async (message) => {
-          const headers = natsHeaders();
-          for (const [name, value] of Object.entries(message.attributes ?? {})) headers.set(name, value);
+        all.map(async ({ message, headers, data }) => {
           try {
-            const ack = await js.publish(subject, encoder.encode(message.body), {
+            const ack = await js.publish(subject, data, {
               headers,
               ...(message.deduplicationId === undefined ? {} : { msgID: message.deduplicationId }),
             });

@@ -11,6 +11,7 @@ import {
   errorCode,
   ForbiddenError,
   NotFoundError,
+  PayloadTooLargeError,
   TimeoutError,
   UnavailableError,
   UnexpectedResponseError,
@@ -22,6 +23,9 @@ type Make = (
   message: string,
   options: { cause: unknown; details: Record<string, unknown> },
 ) => ConnectorError;
+
+/** nats-server's default max_payload (1 MiB), the limit a MAX_PAYLOAD_EXCEEDED names without the server's. */
+export const DEFAULT_MAX_PAYLOAD = 1_048_576;
 
 const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
   '503': {
@@ -55,6 +59,12 @@ const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
     make: (m, o) => new UnavailableError(m, o),
   },
   DISCONNECT: { meaning: 'the connection broke', make: (m, o) => new UnavailableError(m, o) },
+  // The client refuses a message over the max_payload the server announced (the publish checks it first).
+  MAX_PAYLOAD_EXCEEDED: {
+    meaning: "the message (body and attributes) is larger than the server's max_payload",
+    make: (m, o) =>
+      new PayloadTooLargeError(DEFAULT_MAX_PAYLOAD, { ...o, message: `${m}: send a smaller body` }),
+  },
 };
 
 /** The code of a NATS failure: the client's own, or the socket's. */

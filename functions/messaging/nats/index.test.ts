@@ -6,7 +6,10 @@
  * it, no time left). Streams are named per run and deleted afterwards.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configureSecrets } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -22,6 +25,7 @@ import { NATS, uniqueName } from '../../../test/peers/brokers.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
 import { freePort } from '../../../test/peers/tls.ts';
 import { NatsClient, type NatsClientOptions } from './client.ts';
+import { toNatsError } from './errors.ts';
 
 const SECRET = 'test/nats/credentials';
 const STREAM = uniqueName('CIRCLE_NATS_TEST').replace(/-/g, '_');
@@ -253,6 +257,46 @@ describe('Connector: nats', () => {
       expect(publish).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/destination' }] });
       expect(receive).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/source' }] });
       expect(stream).toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/stream' }] });
+    });
+  });
+
+  describe('Server limits', () => {
+    it("refuses a message over the server's max_payload with a 413 naming the body, before publishing", async () => {
+      // Prepare: a throwaway server announcing max_payload 1024 (the machine's server has the default 1 MiB)
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'nats-max-payload-'));
+      const config = join(dir, 'server.conf');
+      writeFileSync(config, `listen: "127.0.0.1:${port}"\nmax_payload: 1024\n`);
+      const server: ChildProcess = spawn('nats-server', ['-c', config], { stdio: 'ignore' });
+      try {
+        await listening(port);
+        const client = NatsClient.create(options({ port }));
+        // Act
+        const single = await client.publish({ body: 'x'.repeat(2_000) }).catch((error: unknown) => error);
+        const batch = await client
+          .publishBatch({ entries: [{ body: 'small' }, { body: 'y'.repeat(2_000) }] })
+          .catch((error: unknown) => error);
+        // Assess
+        expect(single).toMatchObject({ name: 'PayloadTooLargeError', status: 413, limitBytes: 1024 });
+        expect((single as Error).message).toMatch(/^The message at \/body is \d+ bytes .*max_payload 1024/);
+        expect(batch).toMatchObject({ name: 'PayloadTooLargeError', status: 413, limitBytes: 1024 });
+        expect((batch as Error).message).toMatch(/^The message at \/entries\/1\/body is \d+ bytes/);
+        await client.close();
+      } finally {
+        server.kill();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("maps the client's own MAX_PAYLOAD_EXCEEDED to a 413 naming the body", () => {
+      // Act
+      const error = toNatsError(
+        Object.assign(new Error('MAX_PAYLOAD_EXCEEDED'), { code: 'MAX_PAYLOAD_EXCEEDED' }),
+        'publish',
+      );
+      // Assess
+      expect(error).toMatchObject({ name: 'PayloadTooLargeError', status: 413 });
+      expect(error.message).toContain('body');
     });
   });
 
