@@ -511,6 +511,8 @@ const BAD_INPUTS: Record<WorkflowName, BadInput[]> = {
         ['not a container name (the audit case)', 'NO_such!'],
         ['two characters', 'ab'],
         ['an upper-case letter', 'Mirror'],
+        ['two hyphens in a row, which Azure refuses (the audit case)', 'no--such'],
+        ['a dot, which Azure refuses', 'my.mirror'],
       ],
       ['CheckAzureContainer'],
     ),

@@ -70,6 +70,20 @@ describe('Class: AzureBlobStorage', () => {
       await expect(refused).rejects.toThrow('Container "payroll" is not one of the allowed containers');
     });
 
+    it('refuses a container name Azure refuses (dots, two hyphens in a row) as a ValidationError naming the field', async () => {
+      // Act
+      const dotted = storage.putObject({ bucket: 'my.archive', key: 'x', body: 'x' });
+      const hyphens = storage.copyObject({ sourceBucket: 'no--such', sourceKey: 'x', key: 'y' });
+      // Assess
+      await expect(dotted).rejects.toBeInstanceOf(ValidationError);
+      await expect(dotted).rejects.toMatchObject({
+        issues: [{ pointer: '/bucket', message: expect.stringContaining('no dots') }],
+      });
+      await expect(hyphens).rejects.toMatchObject({
+        issues: [{ pointer: '/sourceBucket', message: expect.stringContaining('no two hyphens in a row') }],
+      });
+    });
+
     it('throws NotFoundError naming the container when an allowed container does not exist', async () => {
       // Act
       const failure = storage.putObject({ bucket: 'ghost', key: 'x', body: 'x' });

@@ -20,6 +20,7 @@ import {
   parseInput,
   type Secret,
   UnexpectedResponseError,
+  ValidationError,
 } from '@circle-core/core';
 import type { ObjectStorage, ObjectStorageCapability } from '#shared/interfaces/object-storage.ts';
 import {
@@ -47,7 +48,7 @@ import {
 } from '#shared/models/object-storage.ts';
 import { type AzureCredential, parseCredential } from './auth.ts';
 import { type AzureCallTarget, azureCall } from './errors.ts';
-import { AzurePutObjectInput } from './models.ts';
+import { AzurePutObjectInput, azureContainerProblem } from './models.ts';
 
 /** Where the credential comes from: a Secrets Manager secret (refreshed after a refusal), or a fixed one. */
 export type AzureCredentialSource = { secret: Secret } | { credential: AzureCredential };
@@ -122,7 +123,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Stores a blob (a block blob in one Put Blob); `onlyIfAbsent` sends `If-None-Match: *`. */
   async putObject(raw: AzurePutObjectInput): Promise<PutObjectOutput> {
     const input = parseInput(AzurePutObjectInput, raw);
-    const container = this.#resolve(input.bucket);
+    const container = this.#resolve(input.bucket, '/bucket');
     const body = Buffer.from(input.body, input.encoding === 'base64' ? 'base64' : 'utf8');
     const contentType = input.contentType ?? defaultContentType(input.encoding);
     const response = await this.#call(
@@ -151,7 +152,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Reads a blob inline, or answers a SAS URL when it exceeds `maxBytes`. */
   async getObject(raw: GetObjectInput): Promise<GetObjectOutput> {
     const input = parseInput(GetObjectInput, raw);
-    const container = this.#resolve(input.bucket);
+    const container = this.#resolve(input.bucket, '/bucket');
     const maxBytes = input.maxBytes ?? this.#maxBytes;
     const { info, bytes } = await this.#call(
       { action: 'GetBlob', container, key: input.key },
@@ -173,7 +174,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Size, media type, entity tag and metadata of a blob (Get Blob Properties). */
   async headObject(raw: ObjectRef): Promise<HeadObjectOutput> {
     const input = parseInput(ObjectRef, raw);
-    const container = this.#resolve(input.bucket);
+    const container = this.#resolve(input.bucket, '/bucket');
     const response = await this.#call(
       { action: 'GetBlobProperties', container, key: input.key },
       (session, abortSignal) => blob(session, container, input.key).getProperties({ abortSignal }),
@@ -184,7 +185,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** One page of List Blobs: flat, or by hierarchy when a delimiter is given. */
   async listObjects(raw: ListObjectsInput): Promise<ListObjectsOutput> {
     const input = parseInput(ListObjectsInput, raw);
-    const container = this.#resolve(input.bucket);
+    const container = this.#resolve(input.bucket, '/bucket');
     const prefix = input.prefix === undefined || input.prefix === '' ? undefined : input.prefix;
     const settings = {
       maxPageSize: input.maxKeys,
@@ -234,7 +235,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Deletes a blob and its snapshots; a missing blob counts as deleted. */
   async deleteObject(raw: DeleteObjectInput): Promise<DeleteObjectOutput> {
     const input = parseInput(DeleteObjectInput, raw);
-    const container = this.#resolve(input.bucket);
+    const container = this.#resolve(input.bucket, '/bucket');
     await this.#call({ action: 'DeleteBlob', container, key: input.key }, (session, abortSignal) =>
       blob(session, container, input.key).deleteIfExists({ abortSignal, deleteSnapshots: 'include' }),
     );
@@ -247,8 +248,8 @@ export class AzureBlobStorage implements ObjectStorage {
    */
   async copyObject(raw: CopyObjectInput): Promise<CopyObjectOutput> {
     const input = parseInput(CopyObjectInput, raw);
-    const sourceContainer = this.#resolve(input.sourceBucket);
-    const container = this.#resolve(input.bucket);
+    const sourceContainer = this.#resolve(input.sourceBucket, '/sourceBucket');
+    const container = this.#resolve(input.bucket, '/bucket');
     const replace = input.metadata !== undefined || input.contentType !== undefined;
     // A missing blob here is the source: the destination need not exist.
     const target: AzureCallTarget = { action: 'CopyBlob', container: sourceContainer, key: input.sourceKey };
@@ -291,7 +292,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** A SAS URL for GET (read) or PUT (create + write), signed with the account key. */
   async presignUrl(raw: PresignUrlInput): Promise<PresignUrlOutput> {
     const input = parseInput(PresignUrlInput, raw);
-    const container = this.#resolve(input.bucket);
+    const container = this.#resolve(input.bucket, '/bucket');
     const expiresIn = input.expiresIn ?? this.#presignExpires;
     const url = await this.#sasUrl(container, input.key, input.method, expiresIn);
     // Put Blob needs the blob type; the media type is the uploader's to send (a SAS cannot require it).
@@ -321,8 +322,13 @@ export class AzureBlobStorage implements ObjectStorage {
     );
   }
 
-  #resolve(requested: string | undefined): string {
+  /** The container a call names (or the configured one), refused when Azure would refuse its name or it is not allowed. */
+  #resolve(requested: string | undefined, pointer: string): string {
     const container = requested ?? this.#options.container;
+    const problem = requested === undefined ? undefined : azureContainerProblem(requested);
+    if (problem !== undefined) {
+      throw new ValidationError(`Invalid input: ${pointer}: ${problem}`, [{ pointer, message: problem }]);
+    }
     if (!this.#allowed.has(container)) {
       throw new ForbiddenError(
         `Container "${container}" is not one of the allowed containers (AZURE_BLOB_ALLOWED_CONTAINERS)`,

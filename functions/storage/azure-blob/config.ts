@@ -1,6 +1,7 @@
 import { envInteger, envList } from '@circle-core/core';
 import * as z from 'zod';
-import { BucketName, MAX_INLINE_BYTES, MAX_PRESIGN_EXPIRES_SECONDS } from '#shared/models/object-storage.ts';
+import { MAX_INLINE_BYTES, MAX_PRESIGN_EXPIRES_SECONDS } from '#shared/models/object-storage.ts';
+import { AzureContainerName } from './models.ts';
 
 /**
  * The Azure Blob connector's settings; keys are the environment variable names. The credential (a
@@ -8,9 +9,11 @@ import { BucketName, MAX_INLINE_BYTES, MAX_PRESIGN_EXPIRES_SECONDS } from '#shar
  * `AZURE_BLOB_SECRET` names, never here.
  */
 export const AzureBlobConfig = z.object({
-  AZURE_BLOB_CONTAINER: BucketName.describe('Container every operation uses when a request names none'),
+  AZURE_BLOB_CONTAINER: AzureContainerName.describe(
+    'Container every operation uses when a request names none',
+  ),
   AZURE_BLOB_ALLOWED_CONTAINERS: envList([])
-    .pipe(z.array(BucketName))
+    .pipe(z.array(AzureContainerName))
     .describe(
       'Comma-separated other containers a request may name with `bucket`; AZURE_BLOB_CONTAINER is always allowed',
     ),

@@ -178,6 +178,26 @@ describe('Connector: azure-blob', () => {
     });
   });
 
+  describe('Settings', () => {
+    it('refuses a container name Azure refuses, naming the variable', async () => {
+      // Prepare
+      const { AzureBlobConfig } = await import('./config.ts');
+      // Act
+      const dotted = AzureBlobConfig.safeParse({ AZURE_BLOB_CONTAINER: 'my.data' });
+      const listed = AzureBlobConfig.safeParse({
+        AZURE_BLOB_CONTAINER: 'data',
+        AZURE_BLOB_ALLOWED_CONTAINERS: 'archive,no--such',
+      });
+      // Assess
+      expect(dotted.error?.issues).toMatchObject([
+        { path: ['AZURE_BLOB_CONTAINER'], message: expect.stringContaining('no dots') },
+      ]);
+      expect(listed.error?.issues).toMatchObject([
+        { path: ['AZURE_BLOB_ALLOWED_CONTAINERS', 1], message: expect.stringContaining('two hyphens') },
+      ]);
+    });
+  });
+
   describe('Triggers', () => {
     it('runs queued requests and reports no failed record', async () => {
       // Act

@@ -3,7 +3,26 @@
  * container), with Azure's own put options.
  */
 import * as z from 'zod';
-import { checkBase64Body, PutObjectFields } from '#shared/models/object-storage.ts';
+import { BucketName, checkBase64Body, PutObjectFields } from '#shared/models/object-storage.ts';
+
+/**
+ * What Azure's container naming rule adds to the shared bucket name rule: no dots, and every hyphen between
+ * two letters or digits (no `--`). Undefined when `name` keeps it. The input schemas keep the shared rule (a
+ * tighter schema would be a breaking change), so the client checks this at run time; settings use
+ * {@link AzureContainerName}.
+ */
+export function azureContainerProblem(name: string): string | undefined {
+  if (name.includes('.'))
+    return 'expected an Azure container name: no dots (letters, digits and hyphens only)';
+  if (name.includes('--')) return 'expected an Azure container name: no two hyphens in a row';
+  return undefined;
+}
+
+/** A container name Azure accepts: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit. */
+export const AzureContainerName = BucketName.superRefine((name, ctx) => {
+  const problem = azureContainerProblem(name);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** Access tiers whose blobs can be read at once; Archive needs a rehydration this connector does not offer. */
 export const AzureAccessTier = z
