@@ -12,6 +12,7 @@ import {
   NotFoundError,
   opaqueToken,
   parseInput,
+  RateLimitedError,
   type RequestAuth,
   type RestClient,
   ValidationError,
@@ -52,6 +53,7 @@ const ErrorBody = z.object({
  * ```
  */
 export function inspectJiraResponse(response: HttpResponse): ConnectorError | undefined {
+  if (response.status === 429) return throttled(response);
   if (response.status !== 400) return undefined;
   const parsed = ErrorBody.safeParse(response.body);
   const errors = parsed.success ? (parsed.data.errors ?? {}) : {};
@@ -66,6 +68,31 @@ export function inspectJiraResponse(response: HttpResponse): ConnectorError | un
   return new ValidationError(`Jira refused ${summary}`, issues);
 }
 
+/** Jira's `X-RateLimit-Reset`: ISO 8601 to the minute, `yyyy-MM-ddTHH:mmZ` (not an HTTP date). */
+const ISO_RESET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * A 429 without `Retry-After` waits until `X-RateLimit-Reset`, which Jira writes in ISO 8601 (the core
+ * reads reset headers as epoch numbers or HTTP dates only); with `Retry-After`, or without a readable
+ * reset still ahead, the core's mapping stands.
+ *
+ * @example
+ * ```ts
+ * throttled({ status: 429, headers: { 'x-ratelimit-reset': '2026-12-07T16:10Z' }, body: {}, url }); // RateLimitedError
+ * ```
+ */
+function throttled(response: HttpResponse, now: number = Date.now()): ConnectorError | undefined {
+  const { headers } = response;
+  if (headers['retry-after'] !== undefined) return undefined;
+  const reset = headers['x-ratelimit-reset']?.trim() ?? '';
+  const at = ISO_RESET.test(reset) ? Date.parse(reset) : Number.NaN;
+  if (Number.isNaN(at) || at <= now) return undefined;
+  return new RateLimitedError('Jira rate limit reached (HTTP 429)', {
+    retryAfterMs: at - now,
+    details: { status: 429, provider: 'Jira' },
+  });
+}
+
 /** Jira Cloud REST v3 as data; its settings are `JIRA_API_URL`, `JIRA_TIMEOUT_MS`, ... */
 export const jiraApi = defineRestProvider({
   name: 'Jira',
@@ -77,7 +104,8 @@ export const jiraApi = defineRestProvider({
   errors: { codeIn: 'status' },
   inspect: inspectJiraResponse,
   pagination: opaqueToken({ field: 'nextPageToken', param: 'nextPageToken' }),
-  rateLimit: { remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset', resetFormat: 'http-date' },
+  // X-RateLimit-Reset is ISO 8601, which the core does not read: `inspectJiraResponse` turns it into the wait.
+  rateLimit: { remaining: 'x-ratelimit-remaining' },
 });
 
 /** All of the interface: Jira has labels, assignees, issue types, workflows, text search and JQL. */

@@ -383,6 +383,39 @@ describe('Connector: jira', () => {
       expect(response.headers['retry-after']).toBe('120');
     });
 
+    it('answers 429 with the wait X-RateLimit-Reset names (ISO 8601, to the minute) when Retry-After is absent', async () => {
+      // Prepare: Jira's reference gives X-RateLimit-Reset as yyyy-MM-ddTHH:mmZ, not an HTTP date
+      const reset = `${new Date(Date.now() + 3 * 60_000).toISOString().slice(0, 16)}Z`;
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: json(
+            429,
+            { errorMessages: ['Rate limit exceeded.'], errors: {} },
+            { 'x-ratelimit-reset': reset, 'ratelimit-reason': 'jira-burst-based' },
+          ),
+        },
+        { route: 'search-issues' },
+      );
+
+      // Act
+      const response = await call('search-issues', { project: 'OPS' });
+
+      // Assess
+      expect(response.statusCode).toBe(429);
+      const wait = Number(response.headers['retry-after']);
+      expect(wait).toBeGreaterThan(120);
+      expect(wait).toBeLessThanOrEqual(180);
+    });
+
+    it('sends X-RateLimit-Reset as ISO 8601 with a throttled answer, as Jira does', async () => {
+      fake.inject({ kind: 'throttled', retryAfterSeconds: 120 }, { route: 'myself' });
+      const answer = await fetch(`${fake.url}/rest/api/3/myself`);
+      expect(answer.status).toBe(429);
+      expect(answer.headers.get('retry-after')).toBe('120');
+      expect(answer.headers.get('x-ratelimit-reset')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$/);
+    });
+
     it('answers 502 for a malformed or oversized answer, and 504 when Jira hangs', async () => {
       fake.inject({ kind: 'malformed' }, { route: 'search-issues', times: Number.POSITIVE_INFINITY });
       const malformed = await call('search-issues', { project: 'OPS' });

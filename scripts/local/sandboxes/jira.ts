@@ -18,7 +18,8 @@
  * - `POST /oauth/token` (Atlassian's `auth.atlassian.com`): the refresh-token grant, rotating the refresh
  *   token on every use (a used one is `403 invalid_grant`), access tokens then sent as Bearer;
  * - auth: HTTP Basic (an account email and API token) or an OAuth Bearer token, else 401; throttling is
- *   429 with `Retry-After` (faults add 403, 404, 5xx, slow, malformed, oversized).
+ *   429 with `Retry-After` and `X-RateLimit-Reset` (ISO 8601 to the minute, `yyyy-MM-ddTHH:mmZ`) and
+ *   `RateLimit-Reason` (faults add 403, 404, 5xx, slow, malformed, oversized).
  *
  * Seed: project `OPS` (Operations) with OPS-1 to OPS-3, project `WEB`; users {@link JIRA_SANDBOX_ACCOUNT}
  * and `5b10ac8d82e05b22cc7d4ef5`; credentials {@link JIRA_SANDBOX_EMAIL} / {@link JIRA_SANDBOX_TOKEN}.
@@ -106,8 +107,17 @@ const WORDS: Readonly<Record<string, string>> = {
   'server-error': 'Internal server error.',
 };
 
-/** Jira's error bodies: `{ errorMessages, errors }` with the status. */
-export const jiraErrors: ErrorDialect = (kind, { status }) => errorBody(status, [WORDS[kind] ?? kind]);
+/**
+ * Jira's error bodies: `{ errorMessages, errors }` with the status. A throttled answer also carries
+ * `X-RateLimit-Reset`, the request time plus the wait in ISO 8601 to the minute (`yyyy-MM-ddTHH:mmZ`),
+ * and `RateLimit-Reason`, as Jira's rate-limiting reference describes.
+ */
+export const jiraErrors: ErrorDialect = (kind, { status, retryAfterSeconds }) => {
+  const answer = errorBody(status, [WORDS[kind] ?? kind]);
+  if (kind !== 'throttled') return answer;
+  const reset = new Date(Date.now() + (retryAfterSeconds ?? 0) * 1000).toISOString().slice(0, 16);
+  return { ...answer, headers: { 'x-ratelimit-reset': `${reset}Z`, 'ratelimit-reason': 'jira-burst-based' } };
+};
 
 const isAdf = (value: unknown): boolean =>
   typeof value === 'object' &&
