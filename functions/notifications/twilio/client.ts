@@ -86,8 +86,8 @@ const invalidCursor = () =>
   ]);
 
 /**
- * Twilio's 400 `Invalid PageToken` (a cursor of a list with other filters, or one Twilio no longer knows)
- * as a refusal of the input's `cursor`; any other error as it is.
+ * Twilio's 400 `Invalid PageToken` (code 21481, a row of the error table; a cursor of a list with other
+ * filters, or one Twilio no longer knows) as a refusal of the input's `cursor` only; any other error as it is.
  */
 function refusedCursor(error: unknown): unknown {
   if (!(error instanceof ValidationError) || !/\bpage ?token\b/i.test(error.message)) return error;

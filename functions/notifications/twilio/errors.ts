@@ -12,6 +12,14 @@ export const TWILIO_ERRORS: Readonly<Record<string, ErrorRow>> = {
   '20429': { kind: 'rate-limited', meaning: 'too many requests; wait as Retry-After says' },
   '20500': { kind: 'unavailable', meaning: 'Twilio failed; try again' },
   '20503': { kind: 'unavailable', meaning: 'Twilio is unavailable; try again' },
+  // Twilio's Invalid PageToken (https://www.twilio.com/docs/api/errors/21481): a cursor reused with other
+  // filters, or one Twilio no longer knows.
+  '21481': {
+    kind: 'validation',
+    pointer: '/cursor',
+    meaning:
+      'Invalid PageToken: pass the cursor back with the same filters (to, from, dateSent) as the page that gave it',
+  },
   // A well-formed E.164 number (checked before the call) that Twilio says is no phone number: the SMS
   // counterpart of a channel that does not exist.
   '21211': { kind: 'not-found', meaning: "the 'To' number is not a valid phone number" },

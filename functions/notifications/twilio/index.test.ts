@@ -295,6 +295,20 @@ describe('Connector: twilio', () => {
       expect(parsed(response)['detail']).toContain('Invalid PageToken');
     });
 
+    it("answers Twilio's 21481 Invalid PageToken with its code, as a 400 on /cursor", async () => {
+      // Prepare: Twilio's code for an unknown PageToken is 21481 (twilio.com/docs/api/errors/21481)
+      const first = await call('list-messages', { to: TO, pageSize: 1 });
+      const cursor = parsed(first)['nextCursor'];
+
+      // Act
+      const response = await call('list-messages', { from: TO, pageSize: 1, cursor });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['detail']).toContain('(21481)');
+      expect(parsed(response)['errors']).toEqual([expect.objectContaining({ pointer: '/cursor' })]);
+    });
+
     it('waits as Retry-After says on 20429, then answers', async () => {
       // Prepare
       fake.inject({ kind: 'throttled', retryAfterSeconds: 0 }, { route: 'list-messages' });

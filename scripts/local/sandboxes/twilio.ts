@@ -13,7 +13,8 @@
  * - `GET .../Messages/{Sid}.json`: the message, or 404 `20404`;
  * - `GET .../Messages.json?To=&From=&DateSent=&PageSize=&Page=&PageToken=`: newest first, `PageSize`
  *   1-1000 (default 50), `next_page_uri` (null on the last page) carrying `Page` and `PageToken`, plus
- *   `first_page_uri`, `previous_page_uri`, `uri`, `page`, `page_size`, `start`, `end`;
+ *   `first_page_uri`, `previous_page_uri`, `uri`, `page`, `page_size`, `start`, `end`; a PageToken it
+ *   does not know (one reused with other filters) is 400 `21481` Invalid PageToken;
  * - HTTP Basic with the Account SID and auth token or an API key SID and secret, else 401 `20003`;
  *   another account's path is 401 too; errors as `{ code, message, more_info, status }`; throttling is
  *   429 `20429` with `Retry-After`. Faults (`fake.inject`) add 5xx, slow, malformed, ... .
@@ -312,7 +313,9 @@ function listMessages(state: TwilioFakeState, account: string, query: Record<str
   if (token !== undefined) {
     const after = filtered.findIndex((m) => `PA${m.sid}` === token);
     if (after < 0 || !Number.isInteger(page) || page < 1)
-      refuse(twilioError(400, 20001, 'Invalid PageToken'));
+      // Twilio's code for a PageToken it does not know (https://www.twilio.com/docs/api/errors/21481);
+      // the reference names no HTTP status, 400 is the fake's assumption.
+      refuse(twilioError(400, 21481, 'Invalid PageToken'));
     start = after + 1;
   }
   const items = filtered.slice(start, start + size);
