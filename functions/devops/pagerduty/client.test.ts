@@ -33,23 +33,71 @@ afterAll(async () => {
 });
 
 describe('Class: PagerDutyApi', () => {
-  it('sends assignments and the escalation policy as references', async () => {
+  it('sends assignments and the escalation policy as references, one or the other', async () => {
     // Act
-    const incident = await api.createIncident({
+    const assigned = await api.createIncident({
       title: 'Assigned',
       serviceId: 'PWIXJZS',
-      escalationPolicyId: 'PT20YPA',
       assigneeIds: ['PAM4FGS'],
+    });
+    const assignedBody = fake.logFor('create-incident').at(-1)?.body;
+    await api.createIncident({ title: 'Escalated', serviceId: 'PWIXJZS', escalationPolicyId: 'PT20YPA' });
+    const escalatedBody = fake.logFor('create-incident').at(-1)?.body;
+
+    // Assess
+    expect(assigned.assigneeIds).toEqual(['PAM4FGS']);
+    expect(assignedBody).toMatchObject({
+      incident: { assignments: [{ assignee: { id: 'PAM4FGS', type: 'user_reference' } }] },
+    });
+    expect(escalatedBody).toMatchObject({
+      incident: { escalation_policy: { id: 'PT20YPA', type: 'escalation_policy_reference' } },
+    });
+  });
+
+  it('refuses assigneeIds with escalationPolicyId before any call (PagerDuty takes one or the other)', async () => {
+    // Prepare
+    const before = fake.logFor('create-incident').length;
+
+    // Act
+    const error = await api
+      .createIncident({
+        title: 'Both',
+        serviceId: 'PWIXJZS',
+        escalationPolicyId: 'PT20YPA',
+        assigneeIds: ['PAM4FGS'],
+      })
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual([expect.objectContaining({ pointer: '/assigneeIds' })]);
+    expect(fake.logFor('create-incident')).toHaveLength(before);
+  });
+
+  it('the fake answers an incident with both assignments and an escalation policy with a 400', async () => {
+    // Act
+    const response = await fetch(`${fake.url}/incidents`, {
+      method: 'POST',
+      headers: {
+        authorization: `Token token=${PAGERDUTY_SANDBOX_TOKEN}`,
+        accept: 'application/vnd.pagerduty+json;version=2',
+        'content-type': 'application/json',
+        from: PAGERDUTY_SANDBOX_FROM,
+      },
+      body: JSON.stringify({
+        incident: {
+          type: 'incident',
+          title: 'Both',
+          service: { id: 'PWIXJZS', type: 'service_reference' },
+          escalation_policy: { id: 'PT20YPA', type: 'escalation_policy_reference' },
+          assignments: [{ assignee: { id: 'PAM4FGS', type: 'user_reference' } }],
+        },
+      }),
     });
 
     // Assess
-    expect(incident.assigneeIds).toEqual(['PAM4FGS']);
-    expect(fake.logFor('create-incident').at(-1)?.body).toMatchObject({
-      incident: {
-        escalation_policy: { id: 'PT20YPA', type: 'escalation_policy_reference' },
-        assignments: [{ assignee: { id: 'PAM4FGS', type: 'user_reference' } }],
-      },
-    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 2001 } });
   });
 
   it('refuses a title with CR, LF or another control character, and an incidentKey with one, before any call', async () => {

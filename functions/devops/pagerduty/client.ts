@@ -173,6 +173,18 @@ function checkIncidentText(input: CreateIncidentInput): void {
 }
 
 /**
+ * Refuses, before any call, `assigneeIds` with `escalationPolicyId`: PagerDuty's reference says an
+ * incident's assignments cannot be specified if an escalation policy is given.
+ */
+function checkAssignment(input: CreateIncidentInput): void {
+  if (input.assigneeIds === undefined || input.escalationPolicyId === undefined) return;
+  const message = 'give assigneeIds or escalationPolicyId, not both: PagerDuty takes one or the other';
+  throw new ValidationError(`Invalid input: /assigneeIds: ${message}`, [
+    { pointer: '/assigneeIds', message },
+  ]);
+}
+
+/**
  * PagerDuty's calls on parsed input. Reads and status changes (PUT) are retried by the core; creating an
  * incident is sent once (an `incidentKey` makes a repeat a 409 instead of a second incident). Events are
  * retried with their dedup key: PagerDuty folds a repeated event into the same alert.
@@ -202,6 +214,7 @@ export class PagerDutyApi {
 
   async createIncident(input: CreateIncidentInput): Promise<Incident> {
     checkIncidentText(input);
+    checkAssignment(input);
     const incident: Record<string, unknown> = {
       type: 'incident',
       title: input.title,

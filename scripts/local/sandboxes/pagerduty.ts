@@ -9,7 +9,8 @@
  *   `Retry-After`), `ratelimit-limit`/`ratelimit-remaining`/`ratelimit-reset` on every answer;
  * - `POST /incidents` (needs a `From` header naming a user of the account; an open incident with the same
  *   `incident_key` on the service is a 400 "Open incident with matching dedup key already exists on this
- *   service"), `GET /incidents/{id}`, `PUT /incidents/{id}` (status acknowledged or resolved, `From` again),
+ *   service"; `assignments` together with an `escalation_policy` is a 400, as the reference says they
+ *   cannot be given together), `GET /incidents/{id}`, `PUT /incidents/{id}` (status acknowledged or resolved, `From` again),
  *   `GET /incidents` (`statuses[]`, `service_ids[]`, `since`, `until`, `offset`, `limit`, `total`: answers
  *   `{ incidents, offset, limit, more, total }`), `GET /oncalls` (`escalation_policy_ids[]`,
  *   `schedule_ids[]`, `include[]=users`, `earliest`), `GET /abilities`; `GET /incidents` also filters by
@@ -205,6 +206,10 @@ function createIncident(request: FakeRequest, state: PagerDutyFakeState, url: st
   );
   if (open !== undefined) invalid('Open incident with matching dedup key already exists on this service');
   const assignments = body['assignments'] as { assignee?: { id?: unknown } }[] | undefined;
+  // PagerDuty's reference: assignments "cannot be specified if an escalation policy is given".
+  if (assignments !== undefined && body['escalation_policy'] !== undefined) {
+    invalid('Assignments cannot be specified if an escalation policy is given.');
+  }
   const assignees = assignments?.map((entry) => String(entry.assignee?.id));
   if (assignees?.some((id) => !state.users.has(id))) invalid('Assignee not found.');
   const details = (body['body'] as { details?: unknown } | undefined)?.details;
