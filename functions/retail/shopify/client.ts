@@ -258,6 +258,8 @@ export function userErrorsFailure(
   const message = `Shopify refused it: ${issues.map((issue) => `${issue.pointer || '(input)'}: ${issue.message}`).join('; ')}`;
   if (kind === 'conflict') return new ConflictError(message, { details });
   if (kind === 'not-found') return new NotFoundError(message, { details });
+  // Shopify's "in progress, please try again": temporary, so retryable (a queue or workflow retries it).
+  if (kind === 'rate-limited') return new RateLimitedError(message, { details });
   return new ValidationError(message, issues, { details });
 }
 
@@ -332,6 +334,30 @@ const GET_INVENTORY_ITEM = `query GetInventoryItem($id: ID!) { inventoryItem(id:
 const RUN_BULK = `mutation StartBulkExport($query: String!) {
   bulkOperationRunQuery(query: $query) { result: bulkOperation { ${BULK_FIELDS} } userErrors { field message code } } }`;
 const GET_BULK = `query GetBulkExport($id: ID!) { node(id: $id) { ... on BulkOperation { ${BULK_FIELDS} } } }`;
+
+/**
+ * Refuses, before any call, what Shopify's InventoryChangeInput refuses: a change without
+ * `ledgerDocumentUri` when the quantity name is not `available`, one with it when it is, and a
+ * `gid://shopify/` id as the URI (Shopify's INVALID_QUANTITY_DOCUMENT, INVALID_AVAILABLE_DOCUMENT,
+ * INTERNAL_LEDGER_DOCUMENT).
+ */
+function checkLedgerDocuments(input: AdjustInventoryInput): void {
+  const issues: FieldIssue[] = [];
+  for (const [index, change] of input.changes.entries()) {
+    const pointer = `/changes/${index}/ledgerDocumentUri`;
+    const ledger = change.ledgerDocumentUri;
+    if (input.name === 'available' && ledger !== undefined) {
+      issues.push({ pointer, message: 'not allowed when name is available (leave it out)' });
+    } else if (input.name !== 'available' && ledger === undefined) {
+      issues.push({ pointer, message: `required when name is ${input.name} (any name but available)` });
+    } else if (ledger?.startsWith('gid://shopify/')) {
+      issues.push({ pointer, message: 'may not be a gid://shopify/ id: name your own document' });
+    }
+  }
+  if (issues.length === 0) return;
+  const fields = issues.map((issue) => issue.pointer).join(', ');
+  throw new ValidationError(`Invalid input: ${fields}: ledger document URI`, issues);
+}
 
 // ---- Mapping ----
 
@@ -624,6 +650,7 @@ export class ShopifyApi {
 
   /** `key` is Shopify's idempotency key: the same key adjusts once, however often the call is sent. */
   async adjustInventory(input: AdjustInventoryInput, key: string): Promise<InventoryAdjustment> {
+    checkLedgerDocuments(input);
     const changes = input.changes.map((change) => ({
       ...change,
       changeFromQuantity: change.changeFromQuantity ?? null,

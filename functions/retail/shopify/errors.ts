@@ -38,4 +38,8 @@ export const SHOPIFY_USER_ERRORS: Readonly<Record<string, ErrorKind>> = {
   OPERATION_IN_PROGRESS: 'conflict',
   CHANGE_FROM_QUANTITY_STALE: 'conflict',
   NOT_FOUND: 'not-found',
+  // inventoryAdjustQuantities' @idempotent key (InventoryAdjustQuantitiesUserErrorCode, 2026-01 on): the
+  // same key with other parameters, and the first request with this key still running ("try again").
+  IDEMPOTENCY_KEY_PARAMETER_MISMATCH: 'conflict',
+  IDEMPOTENCY_CONCURRENT_REQUEST: 'rate-limited',
 };

@@ -7,7 +7,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
+import { ConflictError, configureSecrets, RateLimitedError, resetCircuitBreakers } from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -25,7 +25,7 @@ import {
 import { createTable, type DynalitePeer, startDynalite } from '../../../test/peers/dynalite.ts';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
-import { shopifyIdempotencyKey } from './client.ts';
+import { shopifyIdempotencyKey, userErrorsFailure } from './client.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const TOKEN_SECRET = `test/shopify/token-${suffix}`;
@@ -384,6 +384,93 @@ describe('Connector: shopify', () => {
       expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(10);
     });
 
+    it('sends ledgerDocumentUri for a quantity other than available, and refuses it missing, on available or gid://shopify before any call', async () => {
+      // Prepare: Shopify's InventoryChangeInput: ledgerDocumentUri is required for every quantity name but
+      // available, not supported with available, and may not be a gid://shopify/ id
+      const change = { inventoryItemId: ITEM, locationId: LOCATION, delta: 1 };
+      const before = fake.logFor('graphql').length;
+
+      // Act
+      const missing = await call('adjust-inventory', {
+        reason: 'damaged',
+        name: 'damaged',
+        changes: [change],
+      });
+      const onAvailable = await call('adjust-inventory', {
+        reason: 'correction',
+        changes: [{ ...change, ledgerDocumentUri: 'wms://acme/count/1' }],
+      });
+      const internal = await call('adjust-inventory', {
+        reason: 'damaged',
+        name: 'damaged',
+        changes: [{ ...change, ledgerDocumentUri: 'gid://shopify/Order/5001' }],
+      });
+      const refusedCalls = fake.logFor('graphql').length - before;
+      const damaged = await call('adjust-inventory', {
+        reason: 'damaged',
+        name: 'damaged',
+        changes: [{ ...change, ledgerDocumentUri: 'wms://acme/damage/1' }],
+      });
+      const sent = fake.logFor('graphql').at(-1)?.body as Json;
+
+      // Assess
+      for (const refused of [missing, onAvailable, internal]) {
+        expect(refused.statusCode).toBe(400);
+        expect(parsed(refused)['errors']).toEqual([
+          expect.objectContaining({ pointer: '/changes/0/ledgerDocumentUri' }),
+        ]);
+      }
+      expect(refusedCalls).toBe(0);
+      expect(damaged.statusCode).toBe(200);
+      const variables = sent['variables'] as { input: { name: string; changes: Json[] } };
+      expect(variables.input.name).toBe('damaged');
+      expect(variables.input.changes[0]).toHaveProperty('ledgerDocumentUri', 'wms://acme/damage/1');
+    });
+
+    it("the fake answers Shopify's ledger document userErrors (INVALID_QUANTITY_DOCUMENT, INVALID_AVAILABLE_DOCUMENT, INTERNAL_LEDGER_DOCUMENT)", async () => {
+      // Prepare
+      const adjust = (name: string, ledgerDocumentUri?: string) =>
+        fetch(`${fake.url}/admin/api/2026-04/graphql.json`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-shopify-access-token': SHOPIFY_SANDBOX_TOKEN },
+          body: JSON.stringify({
+            query: `mutation A($input: InventoryAdjustQuantitiesInput!, $key: String!) {
+              inventoryAdjustQuantities(input: $input) @idempotent(key: $key) { userErrors { field code } } }`,
+            variables: {
+              key: randomUUID(),
+              input: {
+                reason: 'damaged',
+                name,
+                changes: [
+                  {
+                    inventoryItemId: ITEM,
+                    locationId: LOCATION,
+                    delta: 1,
+                    changeFromQuantity: null,
+                    ...(ledgerDocumentUri === undefined ? {} : { ledgerDocumentUri }),
+                  },
+                ],
+              },
+            },
+          }),
+        }).then(async (response) => (await response.json()) as { data: Json });
+      const codes = (answer: { data: Json }) =>
+        (answer.data['inventoryAdjustQuantities'] as { userErrors: { code: string }[] }).userErrors.map(
+          (error) => error.code,
+        );
+
+      // Act
+      const missing = await adjust('damaged');
+      const onAvailable = await adjust('available', 'wms://acme/count/1');
+      const internal = await adjust('damaged', 'gid://shopify/Order/5001');
+
+      // Assess
+      expect(codes(missing)).toEqual(['INVALID_QUANTITY_DOCUMENT']);
+      expect(codes(onAvailable)).toEqual(['INVALID_AVAILABLE_DOCUMENT']);
+      expect(codes(internal)).toEqual(['INTERNAL_LEDGER_DOCUMENT']);
+      expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(10);
+    });
+
     it("sends 2026-04's @idempotent key (a hash of the caller's key) and changeFromQuantity, null when not given", async () => {
       // Prepare
       const callerKey = `restock-${randomUUID()}`;
@@ -414,6 +501,57 @@ describe('Connector: shopify', () => {
       expect(JSON.stringify(sent)).not.toContain(callerKey);
       expect(variables.input.changes[0]).toHaveProperty('changeFromQuantity', null);
       expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(12);
+    });
+
+    it('answers 409 when Shopify refuses an @idempotent key reused with other parameters (IDEMPOTENCY_KEY_PARAMETER_MISMATCH)', async () => {
+      // Prepare: one call as the connector sends it, then the same key with another delta
+      await call('adjust-inventory', {
+        reason: 'correction',
+        changes: [{ inventoryItemId: ITEM, locationId: LOCATION, delta: 1 }],
+      });
+      const sent = fake.logFor('graphql').at(-1)?.body as Json;
+      const variables = sent['variables'] as { key: string; input: { changes: Json[] } };
+      const changed = {
+        ...sent,
+        variables: {
+          ...variables,
+          input: { ...variables.input, changes: [{ ...variables.input.changes[0], delta: 4 }] },
+        },
+      };
+
+      // Act
+      const answer = (await fetch(`${fake.url}/admin/api/2026-04/graphql.json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-shopify-access-token': SHOPIFY_SANDBOX_TOKEN },
+        body: JSON.stringify(changed),
+      }).then((response) => response.json())) as { data: Json };
+
+      // Assess: Shopify's code, nothing adjusted twice; and the connector's mapping of that code
+      const payload = answer.data['inventoryAdjustQuantities'] as { userErrors: { code: string }[] };
+      expect(payload.userErrors.map((error) => error.code)).toEqual(['IDEMPOTENCY_KEY_PARAMETER_MISMATCH']);
+      expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(11);
+      const mapped = userErrorsFailure(
+        [
+          {
+            field: null,
+            message: 'The same idempotency key cannot be used with different operation parameters.',
+            code: 'IDEMPOTENCY_KEY_PARAMETER_MISMATCH',
+          },
+        ],
+        () => '',
+      );
+      expect(mapped).toBeInstanceOf(ConflictError);
+      const busy = userErrorsFailure(
+        [
+          {
+            field: null,
+            message: 'This request is currently in progress, please try again.',
+            code: 'IDEMPOTENCY_CONCURRENT_REQUEST',
+          },
+        ],
+        () => '',
+      );
+      expect(busy).toBeInstanceOf(RateLimitedError);
     });
 
     it('adjusts once when Shopify gets the same @idempotent key again (a call resent after its answer was lost)', async () => {

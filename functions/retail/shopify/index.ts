@@ -40,7 +40,7 @@ import { receiveShopifyWebhook, type ShopifyWebhookReceiver } from './webhook.ts
  */
 export const connector = defineConnector({
   name: 'shopify',
-  version: '0.2.1',
+  version: '0.3.0',
   config: ShopifyConfig,
   capabilities: ['products', 'orders', 'fulfillments', 'inventory', 'bulk-exports', 'webhooks'],
   setup: {

@@ -357,6 +357,14 @@ export const AdjustInventoryInput = z.strictObject({
           .describe(
             'The quantity you read before: the change is refused (409) when it is no longer so; omitted: sent as null, no check',
           ),
+        ledgerDocumentUri: z
+          .string()
+          .min(1)
+          .max(255)
+          .optional()
+          .describe(
+            'The ledger entry that changed: required when name is not available, not allowed with available, never a gid://shopify/ id; e.g. "wms://acme/damage/1"',
+          ),
       }),
     )
     .min(1)

@@ -22,6 +22,9 @@
  *   `currentBulkOperation` / `node(id:)` move it CREATED -> RUNNING -> COMPLETED one read at a time; the
  *   result is JSON Lines (nested connections' nodes on lines of their own with `__parentId`) at the
  *   operation's `url`, unauthenticated as Shopify's signed storage links are;
+ * - `inventoryAdjustQuantities`: each change's `ledgerDocumentUri` is required for a quantity name other
+ *   than `available` (`INVALID_QUANTITY_DOCUMENT`), refused with `available` (`INVALID_AVAILABLE_DOCUMENT`)
+ *   and refused as a `gid://shopify/` id (`INTERNAL_LEDGER_DOCUMENT`), as Shopify's reference says;
  * - cancellations: `fulfillmentCancel` (the fulfilment CANCELLED, its fulfillment orders open again) and
  *   `orderCancel` (`cancelledAt` and `cancelReason` set, open fulfillment orders CANCELLED, `refund: true`
  *   turns PAID into REFUNDED; a second cancel is `orderCancelUserErrors` INVALID; the job is done at once);
@@ -182,7 +185,9 @@ const SDL = /* GraphQL */ `
   type OrderCancelPayload {
     job: Job orderCancelUserErrors: [OrderCancelUserError!]! userErrors: [UserError!]!
   }
-  input InventoryChangeInput { delta: Int! inventoryItemId: ID! locationId: ID! changeFromQuantity: Int }
+  input InventoryChangeInput {
+    delta: Int! inventoryItemId: ID! locationId: ID! changeFromQuantity: Int ledgerDocumentUri: String
+  }
   input InventoryAdjustQuantitiesInput {
     reason: String! name: String! referenceDocumentUri: String changes: [InventoryChangeInput!]!
   }
@@ -230,8 +235,11 @@ export interface ShopifyFakeState {
   bulk: Row[];
   /** Result files of bulk operations, by their path's token. */
   files: Map<string, string>;
-  /** The answer of each `@idempotent` mutation, by its key (a resent key gets it again, nothing runs). */
-  idempotent: Map<string, unknown>;
+  /**
+   * The input and answer of each `@idempotent` mutation, by its key: a resent key with the same input gets
+   * the answer again (nothing runs); with other input it is IDEMPOTENCY_KEY_PARAMETER_MISMATCH.
+   */
+  idempotent: Map<string, { input: string; answer: unknown }>;
   throttle: ShopifyFakeThrottle;
   next: number;
 }
@@ -570,6 +578,64 @@ function bulkView(row: Row, advance: boolean): Row {
   return row;
 }
 
+/**
+ * Shopify's InventoryChangeInput rule for `ledgerDocumentUri`: required for every quantity name but
+ * available, not allowed with available, never an internal gid://shopify/ id; `[code, message]` or undefined.
+ */
+function ledgerRefusal(name: string, ledger: string | undefined): [string, string] | undefined {
+  if (name === 'available' && ledger !== undefined)
+    return ['INVALID_AVAILABLE_DOCUMENT', 'A ledger document URI is not allowed when adjusting available.'];
+  if (name !== 'available' && ledger === undefined)
+    return [
+      'INVALID_QUANTITY_DOCUMENT',
+      'A ledger document URI is required except when adjusting available.',
+    ];
+  if (ledger?.startsWith('gid://shopify/'))
+    return [
+      'INTERNAL_LEDGER_DOCUMENT',
+      'Internal (gid://shopify/) ledger documents are not allowed to be adjusted via API.',
+    ];
+  return undefined;
+}
+
+/** Why Shopify refuses one change of `inventoryAdjustQuantities`: `[field, message, code]`, or undefined. */
+function changeRefusal(
+  state: ShopifyFakeState,
+  name: string,
+  change: {
+    inventoryItemId: string;
+    locationId: string;
+    changeFromQuantity?: number | null;
+    ledgerDocumentUri?: string | null;
+  },
+): [string, string, string] | undefined {
+  const ledger = ledgerRefusal(name, change.ledgerDocumentUri ?? undefined);
+  if (ledger !== undefined) return ['ledgerDocumentUri', ledger[1], ledger[0]];
+  if (!state.inventoryItems.has(change.inventoryItemId))
+    return ['inventoryItemId', 'The specified inventory item could not be found.', 'INVALID_INVENTORY_ITEM'];
+  if (!state.locations.has(change.locationId))
+    return ['locationId', 'The specified location could not be found.', 'INVALID_LOCATION'];
+  const current = state.levels.get(`${change.inventoryItemId}|${change.locationId}`);
+  if (current === undefined)
+    return [
+      'locationId',
+      'The specified inventory item is not stocked at the location.',
+      'ITEM_NOT_STOCKED_AT_LOCATION',
+    ];
+  if (
+    change.changeFromQuantity !== undefined &&
+    change.changeFromQuantity !== null &&
+    change.changeFromQuantity !== current
+  ) {
+    return [
+      'changeFromQuantity',
+      'The quantity has changed since changeFromQuantity was read.',
+      'CHANGE_FROM_QUANTITY_STALE',
+    ];
+  }
+  return undefined;
+}
+
 const userError = (field: string[] | null, message: string, code?: string) => ({
   field,
   message,
@@ -791,6 +857,7 @@ function rootValue(state: ShopifyFakeState) {
           inventoryItemId: string;
           locationId: string;
           changeFromQuantity?: number | null;
+          ledgerDocumentUri?: string | null;
         }[];
       };
     }) => {
@@ -818,37 +885,8 @@ function rootValue(state: ShopifyFakeState) {
       }
       for (const [index, change] of input.changes.entries()) {
         const at = ['changes', String(index)];
-        if (!state.inventoryItems.has(change.inventoryItemId))
-          return fail(
-            [...at, 'inventoryItemId'],
-            'The specified inventory item could not be found.',
-            'INVALID_INVENTORY_ITEM',
-          );
-        if (!state.locations.has(change.locationId))
-          return fail(
-            [...at, 'locationId'],
-            'The specified location could not be found.',
-            'INVALID_LOCATION',
-          );
-        const key = `${change.inventoryItemId}|${change.locationId}`;
-        if (!state.levels.has(key))
-          return fail(
-            [...at, 'locationId'],
-            'The specified inventory item is not stocked at the location.',
-            'ITEM_NOT_STOCKED_AT_LOCATION',
-          );
-        const current = state.levels.get(key) as number;
-        if (
-          change.changeFromQuantity !== undefined &&
-          change.changeFromQuantity !== null &&
-          change.changeFromQuantity !== current
-        ) {
-          return fail(
-            [...at, 'changeFromQuantity'],
-            'The quantity has changed since changeFromQuantity was read.',
-            'CHANGE_FROM_QUANTITY_STALE',
-          );
-        }
+        const refused = changeRefusal(state, input.name, change);
+        if (refused !== undefined) return fail([...at, refused[0]], refused[1], refused[2]);
       }
       const changes = input.changes.map((change) => {
         const key = `${change.inventoryItemId}|${change.locationId}`;
@@ -1077,7 +1115,8 @@ type AdjustArgs = Parameters<ReturnType<typeof rootValue>['inventoryAdjustQuanti
 
 /**
  * `inventoryAdjustQuantities` as the 2026 versions run it: a key given with `@idempotent` answers a resent
- * call with the first answer, running nothing; from {@link CONCURRENCY_REQUIRED_FROM} the directive is
+ * call with the first answer, running nothing (the same key with other input is
+ * IDEMPOTENCY_KEY_PARAMETER_MISMATCH); from {@link CONCURRENCY_REQUIRED_FROM} the directive is
  * required (a run-time error without it) and so is `changeFromQuantity` on every change (null opts out).
  */
 function adjustOnce(
@@ -1094,8 +1133,22 @@ function adjustOnce(
     if (strict) throw new GraphQLError('The @idempotent directive is required for this mutation.');
     return adjust(args);
   }
+  const input = JSON.stringify(args.input);
   const earlier = context.state.idempotent.get(key);
-  if (earlier !== undefined) return earlier;
+  if (earlier !== undefined && earlier.input !== input) {
+    // Shopify's InventoryAdjustQuantitiesUserErrorCode (2026-01 on): the same key with other parameters.
+    return {
+      inventoryAdjustmentGroup: null,
+      userErrors: [
+        userError(
+          null,
+          'The same idempotency key cannot be used with different operation parameters.',
+          'IDEMPOTENCY_KEY_PARAMETER_MISMATCH',
+        ),
+      ],
+    };
+  }
+  if (earlier !== undefined) return earlier.answer;
   const unchecked = args.input.changes.findIndex((change) => !('changeFromQuantity' in change));
   const answer =
     strict && unchecked >= 0
@@ -1110,7 +1163,7 @@ function adjustOnce(
           ],
         }
       : adjust(args);
-  context.state.idempotent.set(key, answer);
+  context.state.idempotent.set(key, { input, answer });
   return answer;
 }
 
