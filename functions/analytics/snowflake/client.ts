@@ -47,7 +47,8 @@ export const snowflakeApi = defineRestProvider({
   // The key-pair JWT comes from `auth.ts`; this header tells Snowflake which kind of token it is.
   headers: { 'x-snowflake-authorization-token-type': 'KEYPAIR_JWT' },
   errors: SNOWFLAKE_API_ERRORS,
-  // A 422 carries a failed statement, read by the polls below rather than mapped by status.
+  // A 422 carries a failed statement (a 408 one stopped by its timeout), read by the polls below rather
+  // than mapped by status.
   inspect: inspectStatement,
 });
 

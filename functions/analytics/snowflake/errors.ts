@@ -129,11 +129,18 @@ const CODE = /^\d{6}$/;
 
 /**
  * The declaration's inspect hook: a 422 with a statement failure body is a {@link StatementFailedError}
- * (not retried); anything else goes to the error table and the status mapping.
+ * (not retried), and so is a 408 with a statement's QueryStatus (the SQL API answers 408 for a statement
+ * stopped by its `timeout`, code 000630); anything else, a 408 without a statement among it, goes to the
+ * error table and the status mapping.
  */
 export function inspectStatement(response: HttpResponse): ConnectorError | undefined {
-  if (response.status !== 422) return undefined;
   const body = (response.body ?? {}) as Record<string, unknown>;
+  const timedOut =
+    response.status === 408 &&
+    typeof body['code'] === 'string' &&
+    CODE.test(body['code']) &&
+    typeof body['statementHandle'] === 'string';
+  if (response.status !== 422 && !timedOut) return undefined;
   const code = typeof body['code'] === 'string' && CODE.test(body['code']) ? body['code'] : 'unknown';
   const sqlState =
     typeof body['sqlState'] === 'string' && /^[0-9A-Z]{5}$/.test(body['sqlState']) ? body['sqlState'] : '';

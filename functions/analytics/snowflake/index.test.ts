@@ -512,6 +512,29 @@ describe('Connector: snowflake', () => {
       expect(parsed(wrong)['detail']).toContain('statementHandle');
     });
 
+    it('reads a 408 QueryStatus as a statement stopped by its timeout (failed, 000630), not as Snowflake unavailable', async () => {
+      // Prepare: the SQL API reference answers 408 with a QueryStatus for a statement past its timeout
+      const timedOut = {
+        code: '000630',
+        sqlState: '57014',
+        message: 'Statement reached its statement or warehouse timeout of 1 second(s) and was canceled.',
+        statementHandle: '01b2c3d4-0000-0000-0000-000000000003',
+        statementStatusUrl: '/api/v2/statements/01b2c3d4-0000-0000-0000-000000000003',
+      };
+      fake.inject({ kind: 'answer', answer: { status: 408, json: timedOut } }, { route: 'get-statement' });
+      fake.inject({ kind: 'answer', answer: { status: 408, json: timedOut } }, { route: 'get-statement' });
+
+      // Act
+      const status = await call('get-query', { queryId: timedOut.statementHandle });
+      const results = await call('get-query-results', { queryId: timedOut.statementHandle });
+
+      // Assess
+      expect(status.statusCode).toBe(200);
+      expect(parsed(status)).toMatchObject({ state: 'failed', failure: { code: '000630' } });
+      expect(results.statusCode).toBe(504);
+      expect(fake.logFor('get-statement')).toHaveLength(2);
+    });
+
     it('answers the handle of a statement still running when the time left runs out, then cancels it', async () => {
       // Act
       const response = await call(

@@ -15,8 +15,9 @@
  *   waits up to 45 s for the result (then 202). A `requestId` seen before with `retry=true` answers that
  *   statement again instead of running it twice;
  * - `GET /api/v2/statements/{handle}`: 202 while running, 200 with `resultSetMetaData` (`numRows`,
- *   `format: "jsonv2"`, `rowType`, `partitionInfo`) and partition 0's `data`, 422 once failed, cancelled
- *   (`000604`, sqlState 57014) or past its `timeout` (`000630`); `?partition=N` answers `{ data }` of
+ *   `format: "jsonv2"`, `rowType`, `partitionInfo`) and partition 0's `data`, 422 once failed or cancelled
+ *   (`000604`, sqlState 57014), 408 with a QueryStatus once past its `timeout` (`000630`: the reference's
+ *   "408: the execution of the statement exceeded the timeout period"); `?partition=N` answers `{ data }` of
  *   partition N. Partitions hold `partitionRows` rows (default 500, small so that paging is exercised);
  *   values are text as jsonv2 encodes them (dates as days since the epoch, timestamps as
  *   `seconds.nanoseconds`, binary as hex); an unknown handle is 422 `000709`;
@@ -550,7 +551,8 @@ function statusAnswer(statement: SnowflakeFakeStatement, state: SnowflakeFakeSta
     });
   }
   if (statement.state === 'failed') {
-    return json(422, {
+    // The reference: a statement stopped by its timeout is a 408 with a QueryStatus; other failures 422.
+    return json(statement.stop === 'timeout' ? 408 : 422, {
       ...(statement.failure as Failure),
       statementHandle: handle,
       statementStatusUrl,
