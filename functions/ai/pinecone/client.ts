@@ -33,7 +33,7 @@ import {
   type UpsertVectorsOutput,
 } from '#shared/models/vector-store.ts';
 import type { PineconeSettings } from './config.ts';
-import { PINECONE_ERRORS } from './errors.ts';
+import { PINECONE_ERRORS, pineconeFailure } from './errors.ts';
 
 /** Pinecone as data; its settings are `PINECONE_API_URL`, `PINECONE_TIMEOUT_MS`, ... */
 export const pineconeApi = defineRestProvider({
@@ -43,6 +43,8 @@ export const pineconeApi = defineRestProvider({
   auth: { kind: 'api-key', header: 'Api-Key' },
   headers: { 'X-Pinecone-API-Version': '2025-04' },
   errors: { codeIn: 'status', rows: PINECONE_ERRORS },
+  // 403 "Deletion protection is enabled" is the index's state: a conflict, not a refused key.
+  inspect: pineconeFailure,
 });
 
 type Metric = 'cosine' | 'euclidean' | 'dot';

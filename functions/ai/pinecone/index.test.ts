@@ -283,6 +283,27 @@ describe('Connector: pinecone', () => {
     });
   });
 
+  describe('Deletion protection', () => {
+    it('answers 409 naming deletion protection when Pinecone refuses the delete with 403 FORBIDDEN', async () => {
+      // Prepare: an index with deletion protection on, made outside the connector
+      fake.state.indexes.set('kept', {
+        dimension: 3,
+        metric: 'cosine',
+        namespaces: new Map(),
+        deletionProtection: true,
+      });
+
+      // Act
+      const deleted = await call('delete-collection', { collection: 'kept' });
+
+      // Assess: Pinecone's delete_index answers 403 FORBIDDEN "Deletion protection is enabled ..."
+      expect(deleted.statusCode).toBe(409);
+      expect(parsed(deleted)['detail']).toMatch(/deletion protection/i);
+      expect(fake.logFor('delete-index').map((entry) => entry.status)).toEqual([403]);
+      expect(fake.state.indexes.has('kept')).toBe(true);
+    });
+  });
+
   describe('Provider failures', () => {
     it('waits as Retry-After says and retries a 5xx on reads; an upsert (a POST) is sent once', async () => {
       // Prepare

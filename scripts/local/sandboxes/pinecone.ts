@@ -6,7 +6,9 @@
  *
  * - control plane: `GET /indexes` (`{ indexes }`), `POST /indexes` `{ name, dimension, metric, spec: { serverless: { cloud, region } } }`
  *   answers 201 with the index model (`host`, `status.ready`); 409 `ALREADY_EXISTS`; `GET /indexes/{name}`
- *   (404 `NOT_FOUND`); `DELETE /indexes/{name}` 202; errors `{ error: { code, message }, status }`;
+ *   (404 `NOT_FOUND`); `DELETE /indexes/{name}` 202, or 403 `FORBIDDEN` "Deletion protection is enabled for
+ *   this index..." for an index created with `deletion_protection: 'enabled'` (the delete_index reference;
+ *   412 `FAILED_PRECONDITION` is its pending-collections answer); errors `{ error: { code, message }, status }`;
  * - data plane, at the index's `host`: `POST /vectors/upsert` `{ vectors, namespace }` -> `{ upsertedCount }`
  *   (a vector of another dimension is a 400 and nothing is written), `POST /query` (`topK`, `filter`,
  *   `includeValues`, `includeMetadata`; score = cosine similarity, dot product, or the squared Euclidean
@@ -56,6 +58,8 @@ export interface PineconeFakeRecord {
 export interface PineconeFakeIndex {
   dimension: number;
   metric: Metric;
+  /** `deletion_protection: 'enabled'`: a delete is refused with 403 FORBIDDEN. */
+  deletionProtection?: boolean;
   /** namespace -> id -> record */
   namespaces: Map<string, Map<string, PineconeFakeRecord>>;
 }
@@ -98,7 +102,7 @@ function model(name: string, index: PineconeFakeIndex, address: string) {
     metric: index.metric,
     host: `${address}/data/${name}`,
     vector_type: 'dense',
-    deletion_protection: 'disabled',
+    deletion_protection: index.deletionProtection === true ? 'enabled' : 'disabled',
     spec: { serverless: { cloud: 'aws', region: 'us-east-1' } },
     status: { ready: true, state: 'Ready' },
   };
@@ -257,7 +261,12 @@ export function pineconeFake(): FakeDefinition<PineconeFakeState> {
           if (context.state.indexes.has(name)) {
             refuse(controlError(409, 'ALREADY_EXISTS', `Resource ${name} already exists`));
           }
-          const index = { dimension: dimension as number, metric, namespaces: new Map() };
+          const index = {
+            dimension: dimension as number,
+            metric,
+            namespaces: new Map(),
+            deletionProtection: input['deletion_protection'] === 'enabled',
+          };
           context.state.indexes.set(name, index);
           return json(201, model(name, index, context.state.address));
         },
@@ -274,7 +283,15 @@ export function pineconeFake(): FakeDefinition<PineconeFakeState> {
         method: 'DELETE',
         path: '/indexes/:name',
         handle: (context) => {
-          indexOf(context);
+          if (indexOf(context).deletionProtection === true) {
+            refuse(
+              controlError(
+                403,
+                'FORBIDDEN',
+                'Deletion protection is enabled for this index. Disable deletion protection before retrying.',
+              ),
+            );
+          }
           context.state.indexes.delete(context.request.params['name'] ?? '');
           return { status: 202 };
         },
