@@ -79,6 +79,8 @@ const FINISH: Readonly<Record<string, FinishReason>> = {
 const TITAN_V2_DIMENSIONS = [256, 512, 1024] as const;
 /** Cohere Embed takes up to 96 texts per InvokeModel. */
 const COHERE_BATCH = 96;
+/** Cohere Embed on Bedrock: characters a text may hold; longer is a ValidationException, `truncate` or not. */
+const COHERE_MAX_CHARACTERS = 2048;
 /** Titan embeds one text per InvokeModel: this many in flight at once. */
 const TITAN_CONCURRENCY = 4;
 
@@ -258,6 +260,14 @@ export class BedrockClient implements LanguageModel {
       throw new NotSupportedError(
         `Titan Text Embeddings v2 answers ${TITAN_V2_DIMENSIONS.join(', ')} dimensions, not ${dimensions}`,
       );
+    }
+    if (family === 'cohere') {
+      const long = request.inputs.findIndex((text) => text.length > COHERE_MAX_CHARACTERS);
+      if (long !== -1) {
+        const pointer = `/inputs/${long}`;
+        const message = `${model} on Bedrock takes at most ${COHERE_MAX_CHARACTERS} characters a text, not ${request.inputs[long]?.length}`;
+        throw new ValidationError(`Invalid input: ${pointer}: ${message}`, [{ pointer, message }]);
+      }
     }
     const { embeddings, inputTokens } =
       family === 'cohere'

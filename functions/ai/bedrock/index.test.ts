@@ -549,6 +549,50 @@ describe('Connector: bedrock', () => {
       expect(fake.log).toEqual([]);
     });
 
+    it('answers 400 naming /inputs/<i> for a text over the 2048 characters Cohere Embed takes, without calling Bedrock', async () => {
+      // Act: Bedrock refuses it ("#/texts/1: expected maxLength: 2048"), truncate END or not
+      const response = await call('embed-texts', {
+        model: 'cohere.embed-english-v3',
+        inputs: ['short', 'x'.repeat(2049)],
+      });
+      const fits = await call('embed-texts', {
+        model: 'cohere.embed-english-v3',
+        inputs: ['y'.repeat(2048)],
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['errors']).toEqual([
+        {
+          pointer: '/inputs/1',
+          message: 'cohere.embed-english-v3 on Bedrock takes at most 2048 characters a text, not 2049',
+        },
+      ]);
+      expect(fits.statusCode).toBe(200);
+      expect(fake.state.requests).toHaveLength(1);
+    });
+
+    it('the fake refuses a Cohere text over 2048 characters as Bedrock does, truncate END or not', async () => {
+      // Act: InvokeModel straight at the fake (it reads the access key of the SigV4 header, not the signature)
+      const answer = await fetch(`${fake.url}/model/cohere.embed-english-v3/invoke`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=0',
+        },
+        body: JSON.stringify({ texts: ['x'.repeat(2049)], input_type: 'search_document', truncate: 'END' }),
+      });
+
+      // Assess
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('x-amzn-errortype')).toMatch(/^ValidationException:/);
+      expect(await answer.json()).toEqual({
+        message:
+          'Malformed input request: #/texts/0: expected maxLength: 2048, actual: 2049, please reformat your input and try again.',
+      });
+    });
+
     it('estimates Cohere tokens at 4 characters each when the count header is missing', async () => {
       // Prepare
       const answer = {

@@ -20,8 +20,9 @@
  *   `contentBlockDelta` slices of its input), `contentBlockStop`, `messageStop` (`stopReason`) and
  *   `metadata` (`usage`, `metrics`), one message at a time;
  * - `POST /model/{modelId}/invoke`: Titan Text Embeddings (`{ inputText, dimensions, normalize }` ->
- *   `{ embedding, inputTextTokenCount }`, v2 only 256/512/1024) and Cohere Embed v3 (`{ texts (<= 96),
- *   input_type }` -> `{ id, embeddings, texts, response_type }`); `X-Amzn-Bedrock-Input-Token-Count`;
+ *   `{ embedding, inputTextTokenCount }`, v2 only 256/512/1024) and Cohere Embed v3 (`{ texts (<= 96, each
+ *   at most 2048 characters, whatever `truncate` says), input_type }` -> `{ id, embeddings, texts,
+ *   response_type }`); `X-Amzn-Bedrock-Input-Token-Count`;
  * - errors as Bedrock sends them: the status, `x-amzn-ErrorType: <Name>:http://internal.amazon.com/...`
  *   and `{ "message": ... }`: 400 ValidationException (an unknown model id is "The provided model
  *   identifier is invalid."), 403 AccessDeniedException (a model whose access is not granted),
@@ -119,6 +120,9 @@ function invalid(message: string): never {
 }
 
 type Body = Record<string, unknown>;
+
+/** Cohere Embed on Bedrock: characters a text may hold (the model parameters' "Characters" maximum). */
+const COHERE_MAX_CHARACTERS = 2048;
 
 /** The model of the path, checked: unknown is a 400 as Bedrock answers, not granted a 403. */
 function modelOf(raw: string | undefined, state: BedrockFakeState, kind: 'chat' | 'embed'): string {
@@ -350,6 +354,13 @@ function invoke(body: Body, model: string, state: BedrockFakeState): Answer {
     const texts = body['texts'];
     if (!Array.isArray(texts) || texts.length === 0 || texts.length > 96) invalid('texts: 1 to 96 texts');
     if (typeof body['input_type'] !== 'string') invalid('input_type: required');
+    // The model parameters' limit: 2048 characters a text; `truncate` only cuts tokens below it.
+    const long = (texts as unknown[]).findIndex((text) => String(text).length > COHERE_MAX_CHARACTERS);
+    if (long !== -1) {
+      invalid(
+        `Malformed input request: #/texts/${long}: expected maxLength: ${COHERE_MAX_CHARACTERS}, actual: ${String((texts as unknown[])[long]).length}, please reformat your input and try again.`,
+      );
+    }
     const tokens = (texts as string[]).reduce((sum, text) => sum + countTokens(text), 0);
     return json(
       200,
