@@ -135,6 +135,12 @@ export interface AnthropicDefaults {
   maxTokens: number;
 }
 
+/** The optional abilities of the LLM interface this connector offers; `health` lists them. */
+export const ANTHROPIC_CAPABILITIES: ReadonlySet<LanguageModelCapability> = new Set([
+  'tools',
+  'structured-output',
+]);
+
 /**
  * The LLM interface on Anthropic's Messages API; structured output through a forced tool call.
  *
@@ -145,10 +151,7 @@ export interface AnthropicDefaults {
  * ```
  */
 export class AnthropicClient implements LanguageModel {
-  readonly capabilities: ReadonlySet<LanguageModelCapability> = new Set([
-    'tools',
-    'structured-output',
-  ] as const);
+  readonly capabilities = ANTHROPIC_CAPABILITIES;
   readonly #rest: RestClient;
   readonly #defaults: AnthropicDefaults;
 

@@ -545,6 +545,7 @@ describe('Connector: anthropic', () => {
       // Assess
       expect(output).toMatchObject({ content: 'pong' });
       expect((health as HttpResult).statusCode).toBe(200);
+      expect(JSON.parse((health as HttpResult).body).capabilities).toEqual(['tools', 'structured-output']);
       expect(fake.logFor('get-model')[0]?.path).toBe('/v1/models/claude-3-5-haiku-latest');
     });
   });

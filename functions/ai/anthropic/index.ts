@@ -6,7 +6,7 @@ import { defineConnector } from '@circle-core/core';
 import { llmServices } from '#shared/interfaces/llm-budget.ts';
 import { llmOperations } from '#shared/interfaces/llm-operations.ts';
 import { chatStreamOperations } from '#shared/interfaces/llm-stream.ts';
-import { AnthropicClient, anthropicApi } from './client.ts';
+import { ANTHROPIC_CAPABILITIES, AnthropicClient, anthropicApi } from './client.ts';
 import { AnthropicConfig } from './config.ts';
 
 /**
@@ -19,7 +19,8 @@ import { AnthropicConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'anthropic',
-  version: '0.2.3',
+  version: '0.2.4',
+  capabilities: [...ANTHROPIC_CAPABILITIES],
   config: AnthropicConfig,
   setup: {
     secrets: (config) => ({ apiKey: config.ANTHROPIC_API_KEY_SECRET }),

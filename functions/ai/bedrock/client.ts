@@ -159,6 +159,13 @@ function usageOf(answer: ConverseCommandOutput) {
   return tokenUsage(input, output);
 }
 
+/** The optional abilities of the LLM interface this connector offers; `health` lists them. */
+export const BEDROCK_CAPABILITIES: ReadonlySet<LanguageModelCapability> = new Set([
+  'tools',
+  'structured-output',
+  'embeddings',
+]);
+
 /**
  * The LLM interface on Amazon Bedrock. The SDK client is a parameter, so a test can hand in one pointed at
  * a fake.
@@ -172,11 +179,7 @@ function usageOf(answer: ConverseCommandOutput) {
  */
 export class BedrockClient implements LanguageModel {
   /** No `dimensions`: Titan v2 offers 256, 512 and 1024 only (other lengths are a 501). */
-  readonly capabilities: ReadonlySet<LanguageModelCapability> = new Set([
-    'tools',
-    'structured-output',
-    'embeddings',
-  ] as const);
+  readonly capabilities = BEDROCK_CAPABILITIES;
   readonly #sdk: BedrockRuntimeClient;
   readonly #options: BedrockOptions;
 

@@ -737,6 +737,11 @@ describe('Connector: bedrock', () => {
       // Assess
       expect(output).toMatchObject({ dimensions: 1024 });
       expect((health as HttpResult).statusCode).toBe(200);
+      expect(JSON.parse((health as HttpResult).body).capabilities).toEqual([
+        'tools',
+        'structured-output',
+        'embeddings',
+      ]);
       expect(fake.state.requests.at(-1)?.body).toMatchObject({ inferenceConfig: { maxTokens: 1 } });
     });
 

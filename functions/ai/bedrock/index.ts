@@ -6,7 +6,7 @@ import { defineConnector } from '@circle-core/core';
 import { llmServices } from '#shared/interfaces/llm-budget.ts';
 import { llmOperations } from '#shared/interfaces/llm-operations.ts';
 import { chatStreamOperations } from '#shared/interfaces/llm-stream.ts';
-import { BedrockClient } from './client.ts';
+import { BEDROCK_CAPABILITIES, BedrockClient } from './client.ts';
 import { BedrockConfig, clientOptions } from './config.ts';
 
 /**
@@ -19,7 +19,8 @@ import { BedrockConfig, clientOptions } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'bedrock',
-  version: '0.2.2',
+  version: '0.2.3',
+  capabilities: [...BEDROCK_CAPABILITIES],
   config: BedrockConfig,
   // No secret: the function's role is the credential (AWS SDK default chain).
   setup: {

@@ -127,6 +127,14 @@ export interface OpenaiDefaults {
   maxTokens: number;
 }
 
+/** The optional abilities of the LLM interface this connector offers; `health` lists them. */
+export const OPENAI_CAPABILITIES: ReadonlySet<LanguageModelCapability> = new Set([
+  'tools',
+  'structured-output',
+  'embeddings',
+  'dimensions',
+]);
+
 /**
  * The LLM interface on OpenAI's chat completions and embeddings.
  *
@@ -137,12 +145,7 @@ export interface OpenaiDefaults {
  * ```
  */
 export class OpenaiClient implements LanguageModel {
-  readonly capabilities: ReadonlySet<LanguageModelCapability> = new Set([
-    'tools',
-    'structured-output',
-    'embeddings',
-    'dimensions',
-  ] as const);
+  readonly capabilities = OPENAI_CAPABILITIES;
   readonly #rest: RestClient;
   readonly #defaults: OpenaiDefaults;
 

@@ -616,6 +616,12 @@ describe('Connector: openai', () => {
       // Assess
       expect(output).toMatchObject({ dimensions: 1536, model: 'text-embedding-3-small' });
       expect((health as HttpResult).statusCode).toBe(200);
+      expect(JSON.parse((health as HttpResult).body).capabilities).toEqual([
+        'tools',
+        'structured-output',
+        'embeddings',
+        'dimensions',
+      ]);
       expect(fake.logFor('get-model')[0]?.path).toBe('/v1/models/gpt-4o-mini');
     });
   });

@@ -6,7 +6,7 @@ import { defineConnector } from '@circle-core/core';
 import { llmServices } from '#shared/interfaces/llm-budget.ts';
 import { llmOperations } from '#shared/interfaces/llm-operations.ts';
 import { chatStreamOperations } from '#shared/interfaces/llm-stream.ts';
-import { OpenaiClient, openaiApi } from './client.ts';
+import { OPENAI_CAPABILITIES, OpenaiClient, openaiApi } from './client.ts';
 import { OpenaiConfig } from './config.ts';
 
 /**
@@ -19,7 +19,8 @@ import { OpenaiConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'openai',
-  version: '0.2.1',
+  version: '0.2.2',
+  capabilities: [...OPENAI_CAPABILITIES],
   config: OpenaiConfig,
   setup: {
     secrets: (config) => ({ apiKey: config.OPENAI_API_KEY_SECRET }),
