@@ -18,8 +18,9 @@
  *   `format: "jsonv2"`, `rowType`, `partitionInfo`) and partition 0's `data`, 422 once failed or cancelled
  *   (`000604`, sqlState 57014), 408 with a QueryStatus once past its `timeout` (`000630`: the reference's
  *   "408: the execution of the statement exceeded the timeout period"); `?partition=N` answers `{ data }` of
- *   partition N. Partitions hold `partitionRows` rows (default 500, small so that paging is exercised);
- *   values are text as jsonv2 encodes them (dates as days since the epoch, timestamps as
+ *   partition N, gzip-compressed with `Content-Encoding: gzip` for N > 0 as Snowflake answers it (unasked:
+ *   no Accept-Encoding needed). Partitions hold `partitionRows` rows (default 500, small so that paging is
+ *   exercised); values are text as jsonv2 encodes them (dates as days since the epoch, timestamps as
  *   `seconds.nanoseconds`, binary as hex); an unknown handle is 422 `000709`;
  * - `POST /api/v2/statements/{handle}/cancel`: stops the statement (repeating DuckDB's interrupt until it
  *   has ended) and answers 200.
@@ -54,6 +55,7 @@ import {
   verify,
 } from 'node:crypto';
 import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import {
   DuckDBBlobValue,
   type DuckDBConnection,
@@ -751,7 +753,16 @@ export function snowflakeFake(options: SnowflakeFakeOptions = {}): FakeDefinitio
             refuse(json(400, { code: '391906', message: `Partition ${raw.slice(0, 20)} does not exist.` }));
           }
           if (partition === 0) return statusAnswer(statement, context.state, context.url);
-          return json(200, { data: statement.rows.slice(partition * size, (partition + 1) * size) });
+          // As Snowflake does: a partition after the first is gzip-compressed (Content-Encoding: gzip)
+          // though the request sent no Accept-Encoding.
+          return {
+            status: 200,
+            contentType: 'application/json',
+            headers: { 'content-encoding': 'gzip' },
+            body: gzipSync(
+              JSON.stringify({ data: statement.rows.slice(partition * size, (partition + 1) * size) }),
+            ),
+          };
         },
       },
       {

@@ -2,9 +2,10 @@
 
 import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 import type { LookupFunction, Socket } from 'node:net';
+import type { Transform } from 'node:stream';
 import parseJson from 'secure-json-parse';
 import { ConnectorError, TimeoutError, toConnectorError, UnexpectedResponseError } from '../errors.ts';
-import { http, https } from './node-http.ts';
+import { http, https, zlib } from './node-http.ts';
 import { networkError } from './response-errors.ts';
 import type { HttpMethod } from './types.ts';
 
@@ -71,8 +72,10 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 }
 
 /**
- * Sends one request and reads the whole answer. Rejects with TimeoutError when `deadlineAt` passes,
- * UnexpectedResponseError when the body exceeds `maxResponseBytes`, UnavailableError for socket failures;
+ * Sends one request and reads the whole answer, decoding a body sent with `Content-Encoding` gzip, deflate
+ * or br (no `Accept-Encoding` is sent: this is a provider compressing unasked). Rejects with TimeoutError
+ * when `deadlineAt` passes, UnexpectedResponseError when the body received or decoded exceeds
+ * `maxResponseBytes` or does not decode, UnavailableError for socket failures;
  * on any failure the socket is destroyed so a half-read connection never returns to the pool.
  *
  * @example
@@ -107,10 +110,7 @@ export function sendHop(hop: Hop): Promise<RawResponse> {
       request.destroy();
       reject(error);
     };
-    const tooLarge = (): UnexpectedResponseError =>
-      new UnexpectedResponseError(`response from ${provider} exceeds ${maxResponseBytes} bytes`, {
-        details: { provider },
-      });
+    const tooLarge = (): UnexpectedResponseError => tooLargeError(provider, maxResponseBytes);
     const timer = setTimeout(
       () =>
         settle(
@@ -138,13 +138,20 @@ export function sendHop(hop: Hop): Promise<RawResponse> {
     request.on('response', (response) => {
       const status = response.statusCode ?? 0;
       if (hop.stream !== undefined && status >= 200 && status < 300 && hop.method !== 'HEAD') {
+        let coding: Coding | undefined;
+        try {
+          coding = contentCoding(response.headers['content-encoding'], provider);
+        } catch (error) {
+          settle(toConnectorError(error));
+          return;
+        }
         clearTimeout(timer);
         settled = true;
         resolve({
           status,
           headers: flattenHeaders(response.headers),
           body: Buffer.alloc(0),
-          stream: streamBody(request, response, hop, hop.stream),
+          stream: streamBody(request, response, hop, hop.stream, coding),
         });
         return;
       }
@@ -160,13 +167,28 @@ export function sendHop(hop: Hop): Promise<RawResponse> {
         if (size > maxResponseBytes) settle(tooLarge());
         else chunks.push(chunk);
       });
-      response.on('end', () =>
-        settle(undefined, {
-          status: response.statusCode ?? 0,
-          headers: flattenHeaders(response.headers),
-          body: Buffer.concat(chunks),
-        }),
-      );
+      response.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const answer = (body: Buffer): void =>
+          settle(undefined, { status, headers: flattenHeaders(response.headers), body });
+        // No body (HEAD, 204, 304) has nothing to decode, whatever its Content-Encoding says.
+        if (settled || hop.method === 'HEAD' || raw.length === 0) {
+          answer(raw);
+          return;
+        }
+        let coding: Coding | undefined;
+        try {
+          coding = contentCoding(response.headers['content-encoding'], provider);
+        } catch (error) {
+          settle(toConnectorError(error));
+          return;
+        }
+        if (coding === undefined) answer(raw);
+        else
+          collect(decodeChunks([raw], coding, provider, maxResponseBytes)).then(answer, (error: unknown) =>
+            settle(toConnectorError(error)),
+          );
+      });
       response.on('error', (error) => settle(hostFailure(networkError(error, provider))));
       response.on('close', () => {
         if (!response.complete)
@@ -189,6 +211,7 @@ async function* streamBody(
   response: IncomingMessage,
   hop: Hop,
   stream: NonNullable<Hop['stream']>,
+  coding: Coding | undefined,
 ): AsyncGenerator<Buffer> {
   const { provider, maxResponseBytes } = hop;
   const stop = (error: Error): void => {
@@ -214,17 +237,19 @@ async function* streamBody(
   };
   if (stream.signal?.aborted === true) onAbort();
   else stream.signal?.addEventListener('abort', onAbort, { once: true });
-  let size = 0;
-  try {
+  // The cap bounds the bytes received and, for a compressed body, the bytes it decodes to.
+  const received = async function* (): AsyncGenerator<Buffer> {
+    let size = 0;
     for await (const chunk of response) {
       size += (chunk as Buffer).length;
-      if (size > maxResponseBytes) {
-        throw new UnexpectedResponseError(`response from ${provider} exceeds ${maxResponseBytes} bytes`, {
-          details: { provider },
-        });
-      }
+      if (size > maxResponseBytes) throw tooLargeError(provider, maxResponseBytes);
       yield chunk as Buffer;
     }
+  };
+  try {
+    const chunks =
+      coding === undefined ? received() : decodeChunks(received(), coding, provider, maxResponseBytes);
+    for await (const chunk of chunks) yield chunk;
     if (!response.complete) throw new Error('aborted');
   } catch (error) {
     if (error instanceof ConnectorError) throw error;
@@ -235,6 +260,146 @@ async function* streamBody(
     stream.signal?.removeEventListener('abort', onAbort);
     if (!response.complete) request.destroy();
   }
+}
+
+/** A content coding the transport decodes (RFC 9110 section 8.4.1). */
+type Coding = 'gzip' | 'deflate' | 'br';
+
+const CODINGS: Readonly<Record<string, Coding>> = {
+  gzip: 'gzip',
+  'x-gzip': 'gzip',
+  deflate: 'deflate',
+  br: 'br',
+};
+
+function tooLargeError(provider: string, maxResponseBytes: number): UnexpectedResponseError {
+  return new UnexpectedResponseError(`response from ${provider} exceeds ${maxResponseBytes} bytes`, {
+    details: { provider },
+  });
+}
+
+/**
+ * The coding a `Content-Encoding` header names: undefined for none or `identity`. One the transport
+ * cannot decode (`compress`, `zstd`, several codings stacked) is an UnexpectedResponseError naming it.
+ * No `Accept-Encoding` is sent, so this is a provider compressing unasked (Snowflake's result partitions).
+ */
+function contentCoding(header: string | undefined, provider: string): Coding | undefined {
+  const codings = (header ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.length === 0) return undefined;
+  const coding = codings.length === 1 ? CODINGS[codings[0] as string] : undefined;
+  if (coding === undefined) {
+    const encoding = (header ?? '').trim().slice(0, 100);
+    throw new UnexpectedResponseError(
+      `${provider} answered a body in Content-Encoding ${encoding}, which is not supported`,
+      { details: { provider, encoding } },
+    );
+  }
+  return coding;
+}
+
+/**
+ * A streaming decompressor for `coding` (node:zlib, loaded on the first compressed answer). `deflate` is
+ * the zlib format (RFC 9110), but some servers send raw deflate: the first byte tells them apart, as
+ * browsers and undici do.
+ */
+function decoderFor(coding: Coding, first: Buffer): Transform {
+  if (coding === 'gzip') return zlib.createGunzip();
+  if (coding === 'br') return zlib.createBrotliDecompress();
+  return ((first[0] ?? 0) & 0x0f) === 0x08 ? zlib.createInflate() : zlib.createInflateRaw();
+}
+
+/** Feeds `chunk` to `decoder` (or ends it), resolving once its output was emitted or it was destroyed. */
+function feed(decoder: Transform, chunk: Buffer | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error): void => {
+      off();
+      reject(error);
+    };
+    const done = (): void => {
+      off();
+      resolve();
+    };
+    const off = (): void => {
+      decoder.off('error', fail);
+      decoder.off('end', done);
+      decoder.off('close', done);
+    };
+    decoder.once('error', fail);
+    decoder.once('close', done);
+    if (chunk === undefined) {
+      decoder.once('end', done);
+      decoder.end();
+    } else {
+      decoder.write(chunk, (error) => (error ? fail(error) : done()));
+    }
+  });
+}
+
+/**
+ * The decoded chunks of a compressed body, as its raw chunks come. Decoding stops as soon as the decoded
+ * bytes pass `maxResponseBytes` (a gzip bomb is refused without inflating it); a body that does not decode
+ * (corrupt, truncated) is an UnexpectedResponseError naming the provider and the coding.
+ */
+async function* decodeChunks(
+  source: AsyncIterable<Buffer> | Iterable<Buffer>,
+  coding: Coding,
+  provider: string,
+  maxResponseBytes: number,
+): AsyncGenerator<Buffer> {
+  let decoder: Transform | undefined;
+  const out: Buffer[] = [];
+  let size = 0;
+  let tooLarge: UnexpectedResponseError | undefined;
+  const step = async (chunk: Buffer | undefined): Promise<void> => {
+    try {
+      await feed(decoder as Transform, chunk);
+      if (tooLarge !== undefined) throw tooLarge;
+    } catch (error) {
+      if (tooLarge !== undefined) throw tooLarge;
+      if (error instanceof ConnectorError) throw error;
+      throw new UnexpectedResponseError(`${provider} answered a ${coding} body that does not decode`, {
+        cause: error,
+        details: { provider, encoding: coding },
+      });
+    }
+  };
+  try {
+    for await (const chunk of source) {
+      if (chunk.length === 0) continue;
+      if (decoder === undefined) {
+        const created = decoderFor(coding, chunk);
+        decoder = created;
+        // A failure is read by `feed`; this one only keeps a late error from going unhandled.
+        created.on('error', () => {});
+        created.on('data', (piece: Buffer) => {
+          size += piece.length;
+          if (tooLarge !== undefined) return;
+          if (size > maxResponseBytes) {
+            tooLarge = tooLargeError(provider, maxResponseBytes);
+            created.destroy();
+          } else out.push(piece);
+        });
+      }
+      await step(chunk);
+      yield* out.splice(0);
+    }
+    if (decoder !== undefined) {
+      await step(undefined);
+      yield* out.splice(0);
+    }
+  } finally {
+    decoder?.destroy();
+  }
+}
+
+/** Every chunk of `chunks`, concatenated. */
+async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
+  const all: Buffer[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return Buffer.concat(all);
 }
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
