@@ -202,6 +202,90 @@ export function describeVectorStoreConformance(
       expect(await ids({ genre: 'nothing-like-this' })).toEqual([]);
     });
 
+    describe('list-of-strings metadata (Pinecone semantics: a condition on a list holds for any element)', () => {
+      const namespace = 'lists';
+      const LISTED = [
+        { id: 'la', values: [1, 0, 0, 0], metadata: { tags: ['a', 'b'], n: 1 } },
+        { id: 'lb', values: [0, 1, 0, 0], metadata: { tags: ['b', 'c'], n: 2 } },
+        { id: 'lc', values: [0, 0, 1, 0], metadata: { tags: [] as string[], n: 3 } },
+        { id: 'ld', values: [0, 0, 0, 1], metadata: { tags: 'a', n: 4 } },
+        { id: 'le', values: [1, 1, 0, 0], metadata: { n: 5 } },
+      ];
+      const listed = (filter: VectorFilter): Promise<string[]> => ids(filter, namespace);
+
+      beforeAll(async () => {
+        await store.upsertVectors({ collection: cosine, namespace, vectors: LISTED });
+      });
+
+      it('writes lists and reads them back through query and fetch', async () => {
+        // Act
+        const { matches } = await store.queryVectors({
+          collection: cosine,
+          namespace,
+          vector: QUERY,
+          topK: 10,
+        });
+        const fetched = await store.fetchVectors({ collection: cosine, namespace, ids: ['la', 'lc', 'ld'] });
+        // Assess
+        expect(Object.fromEntries(matches.map((m) => [m.id, m.metadata]))).toEqual(
+          Object.fromEntries(LISTED.map((r) => [r.id, r.metadata])),
+        );
+        expect(fetched.vectors.map((v) => [v.id, v.metadata])).toEqual([
+          ['la', { tags: ['a', 'b'], n: 1 }],
+          ['lc', { tags: [], n: 3 }],
+          ['ld', { tags: 'a', n: 4 }],
+        ]);
+      });
+
+      it('matches a list by $eq and $in when it holds the value (or any of them)', async () => {
+        // Act & Assess
+        expect(await listed({ tags: 'a' })).toEqual(['la', 'ld']);
+        expect(await listed({ tags: { $eq: 'b' } })).toEqual(['la', 'lb']);
+        expect(await listed({ tags: { $in: ['c', 'zz'] } })).toEqual(['lb']);
+        expect(await listed({ tags: { $in: ['a', 'c'] } })).toEqual(['la', 'lb', 'ld']);
+        expect(await listed({ tags: 'zz' })).toEqual([]);
+        expect(await listed({ tags: { $in: [1, 2] } })).toEqual([]);
+        expect(await listed({ $and: [{ tags: 'b' }, { n: { $gte: 2 } }] })).toEqual(['lb']);
+      });
+
+      it('matches a list by $ne and $nin only when it holds none of the values', async () => {
+        // Act & Assess
+        expect(await listed({ tags: { $ne: 'a' } })).toEqual(['lb', 'lc', 'le']);
+        expect(await listed({ tags: { $nin: ['a', 'c'] } })).toEqual(['lc', 'le']);
+        expect(await listed({ tags: { $nin: ['zz'] } })).toEqual(['la', 'lb', 'lc', 'ld', 'le']);
+        expect(await listed({ $or: [{ tags: { $ne: 'b' } }, { n: 1 }] })).toEqual(['la', 'lc', 'ld', 'le']);
+      });
+
+      it('never matches a list with a range', async () => {
+        // Act & Assess
+        expect(await listed({ tags: { $gte: 0 } })).toEqual([]);
+        expect(await listed({ tags: { $lt: 1e9 } })).toEqual([]);
+      });
+
+      it('refuses a list over the bounds, or holding anything but text, with ValidationError', async () => {
+        // Act
+        const errors = await Promise.all(
+          [Array.from({ length: 65 }, (_, i) => `t${i}`), ['x'.repeat(4_097)], ['a', 1], [['a']], [null]].map(
+            (tags) =>
+              failure(
+                store.upsertVectors({
+                  collection: cosine,
+                  namespace: 'lists-refused',
+                  vectors: [{ id: 'x', values: [1, 0, 0, 0], metadata: { tags } as never }],
+                }),
+              ),
+          ),
+        );
+        const filter = await failure(
+          store.queryVectors({ collection: cosine, vector: QUERY, filter: { tags: ['a'] } as never }),
+        );
+        // Assess
+        for (const error of [...errors, filter]) expect(error).toBeInstanceOf(ValidationError);
+        const left = await store.fetchVectors({ collection: cosine, namespace: 'lists-refused', ids: ['x'] });
+        expect(left.missing).toEqual(['x']);
+      });
+    });
+
     it('keeps the top k of the filtered records, closest first', async () => {
       // Act
       const { matches } = await store.queryVectors({

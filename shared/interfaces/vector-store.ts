@@ -29,8 +29,10 @@ import type { HasCapabilities } from './capabilities.ts';
 export type VectorStoreCapability = 'exact-delete-count';
 
 /**
- * One vector store. A collection has a fixed dimension and metric; records (id, vector, flat metadata) live
- * in a namespace of it, and namespaces never see each other's records. Every method validates its input
+ * One vector store. A collection has a fixed dimension and metric; records (id, vector, flat metadata whose
+ * values are text, numbers, booleans or lists of text) live in a namespace of it, and namespaces never see
+ * each other's records. A filter condition on a list field holds when any element satisfies it (Pinecone's
+ * semantics: `$eq`/`$in` when the list contains the value, `$ne`/`$nin` when it contains none, never a range). Every method validates its input
  * (throwing `ValidationError`, also for a vector of the wrong dimension) and fails only with the core error
  * taxonomy: `NotFoundError` for a missing collection, `ConflictError` for creating a collection that exists
  * with another dimension or metric, `RateLimitedError`/`UnavailableError`/`TimeoutError` for transient

@@ -1,6 +1,7 @@
 /**
  * The zod models of the vector-store interface (pgvector, Qdrant, Pinecone): collections with a dimension
- * and a distance metric, batched upserts with flat metadata, top-k queries with a metadata filter, deletes
+ * and a distance metric, batched upserts with flat metadata (text, numbers, booleans and lists of text, the
+ * types Pinecone allows), top-k queries with a metadata filter, deletes
  * by id or by filter, all within a namespace. Limits are the tightest of the three stores, so an input one
  * store accepts every store accepts. Input objects are strict: an unknown field is a 400 naming it.
  *
@@ -8,6 +9,12 @@
  * `must`/`should`/`must_not` conditions and onto SQL over a `jsonb` column:
  * `{ "genre": "drama", "year": { "$gte": 2020 }, "$or": [{ "lang": { "$in": ["en", "fr"] } }, ...] }`.
  * Keys of one object are all required (and); `$ne` and `$nin` also match records without the field.
+ *
+ * On a field holding a list of text the conditions follow Pinecone's filter language: a condition holds when
+ * any element satisfies it, so `{ "tags": "a" }` and `$eq` match a list that contains "a", `$in` one that
+ * contains any of the values; `$ne` and `$nin` match a list that contains none of them; a range
+ * (`$gt`, `$gte`, `$lt`, `$lte`, numbers only in Pinecone) never matches a list. Filter values stay scalars
+ * (`{ "tags": ["a"] }` is refused, as Pinecone refuses it).
  */
 import * as z from 'zod';
 
@@ -60,15 +67,35 @@ export const FieldName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'expected a letter then letters, digits or _ (64 at most)');
 
-const Scalar = z.union([z.string().max(4_096), z.number(), z.boolean()]);
+/** Text of a metadata value or of a list element at most. */
+export const MAX_METADATA_TEXT = 4_096;
+
+/** Elements of a list-of-text metadata value at most. */
+export const MAX_METADATA_LIST = 64;
+
+const Scalar = z.union([z.string().max(MAX_METADATA_TEXT), z.number(), z.boolean()]);
+
+/** A metadata value: text, a number, a boolean, or a list of text (Pinecone's "list of strings"). */
+export const MetadataValue = z.union([
+  z.string().max(MAX_METADATA_TEXT),
+  z.number(),
+  z.boolean(),
+  z.array(z.string().max(MAX_METADATA_TEXT)).max(MAX_METADATA_LIST),
+]);
+export type MetadataValue = z.output<typeof MetadataValue>;
 
 export const Metadata = z
-  .record(FieldName, Scalar)
+  .record(FieldName, MetadataValue)
   .refine(
     (value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_METADATA_BYTES,
     `expected at most ${MAX_METADATA_BYTES} bytes of metadata JSON`,
   )
-  .describe('Flat metadata: field -> text, number or boolean, e.g. { "source": "handbook.pdf", "page": 3 }');
+  .describe(
+    `Flat metadata: field -> text, number, boolean or a list of at most ${MAX_METADATA_LIST} texts, e.g. { "source": "handbook.pdf", "page": 3, "tags": ["hr", "leave"] }`,
+  );
+
+/** Metadata as the stores answer it: the same values, under any field name another writer may have used. */
+const StoredMetadata = z.record(z.string(), MetadataValue);
 
 /**
  * The largest finite float32. Every store keeps 32-bit floats (pgvector's `vector`, Qdrant, Pinecone): a
@@ -94,7 +121,7 @@ export const Values = z
   .refine((values) => values.some((x) => x !== 0), 'expected at least one number that is not 0')
   .describe('The vector, as many numbers as the collection has dimensions, not all 0');
 
-/** One field condition: a value (equals) or one operator object. */
+/** One field condition: a value (equals) or one operator object; on a list field, see the module comment. */
 export type FieldCondition =
   | string
   | number
@@ -170,7 +197,7 @@ export const Filter = FilterObject.refine(
   (filter) => countConditions(filter) <= MAX_FILTER_CONDITIONS,
   `expected at most ${MAX_FILTER_CONDITIONS} conditions`,
 ).describe(
-  'Metadata filter: { field: value } or { field: { $eq | $ne | $in | $nin | $gt | $gte | $lt | $lte } }, combined with $and / $or, e.g. { "source": "handbook.pdf", "page": { "$lte": 10 } }',
+  'Metadata filter: { field: value } or { field: { $eq | $ne | $in | $nin | $gt | $gte | $lt | $lte } }, combined with $and / $or, e.g. { "source": "handbook.pdf", "page": { "$lte": 10 } }; on a list field $eq/$in match when it contains the value (any of them), $ne/$nin when it contains none, ranges never',
 );
 
 export const VectorRecord = z.strictObject({
@@ -240,7 +267,7 @@ export type QueryVectorsInput = z.input<typeof QueryVectorsInput>;
 export const VectorMatch = z.strictObject({
   id: VectorId,
   score: z.number().describe('Similarity (cosine, dot) or distance (euclidean)'),
-  metadata: z.record(z.string(), Scalar).describe("The record's metadata ({} when it has none)"),
+  metadata: StoredMetadata.describe("The record's metadata ({} when it has none)"),
   values: z.array(z.number()).optional().describe('The vector, when includeValues was set'),
 });
 export const QueryVectorsOutput = z.strictObject({
@@ -256,9 +283,7 @@ export const FetchVectorsInput = z.strictObject({
 export type FetchVectorsInput = z.input<typeof FetchVectorsInput>;
 export const FetchVectorsOutput = z.strictObject({
   vectors: z
-    .array(
-      z.strictObject({ id: VectorId, values: z.array(z.number()), metadata: z.record(z.string(), Scalar) }),
-    )
+    .array(z.strictObject({ id: VectorId, values: z.array(z.number()), metadata: StoredMetadata }))
     .describe('The records found, in the order asked'),
   missing: z.array(VectorId).describe('Ids with no record'),
 });

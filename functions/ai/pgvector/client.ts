@@ -17,6 +17,7 @@ import {
   type DescribeCollectionOutput,
   FetchVectorsInput,
   type FetchVectorsOutput,
+  type MetadataValue,
   QueryVectorsInput,
   type QueryVectorsOutput,
   UpsertVectorsInput,
@@ -229,7 +230,7 @@ order by embedding ${metric.operator} $2::vector limit $3`;
         matches: (result.rows as Row[]).map((row) => ({
           id: String(row['id']),
           score: Number(row['score']),
-          metadata: row['metadata'] as Record<string, string | number | boolean>,
+          metadata: row['metadata'] as Record<string, MetadataValue>,
           ...(input.includeValues ? { values: JSON.parse(String(row['vector'])) as number[] } : {}),
         })),
       };
@@ -253,7 +254,7 @@ order by embedding ${metric.operator} $2::vector limit $3`;
             {
               id,
               values: JSON.parse(String(row['vector'])) as number[],
-              metadata: row['metadata'] as Record<string, string | number | boolean>,
+              metadata: row['metadata'] as Record<string, MetadataValue>,
             },
           ];
         }),

@@ -76,11 +76,14 @@ export interface Fragment {
 /**
  * Translates a filter into SQL over the `metadata` jsonb column. Equality is jsonb containment (so
  * 2020 equals 2020.0 and text never equals a number); ranges only match numbers; `$ne` and `$nin` match
- * records without the field, as Qdrant and Pinecone do.
+ * records without the field, as Qdrant and Pinecone do. On a field holding a list (a jsonb array) a
+ * condition holds when any element satisfies it, as in Pinecone: `$eq` and `$in` match a list containing
+ * the value (any of them), `$ne` and `$nin` one containing none, a range never matches. Every value and
+ * field name is a bound parameter; the SQL text is built from the filter's shape only.
  *
  * @example
  * ```ts
- * filterSql({ genre: 'drama', year: { $gte: 2020 } }, 2); // { sql: '(metadata @> $3::jsonb and ...)', params: [...] }
+ * filterSql({ genre: 'drama', year: { $gte: 2020 } }, 2); // { sql: '((metadata @> $3::jsonb or ...) and ...)', params: [...] }
  * ```
  */
 export function filterSql(filter: VectorFilter, taken: number): Fragment {
@@ -100,18 +103,25 @@ export function filterSql(filter: VectorFilter, taken: number): Fragment {
     return `(${parts.join(' and ')})`;
   };
   const condition = (field: string, value: FieldCondition): string => {
-    const contains = (v: unknown) => `metadata @> ${bind(JSON.stringify({ [field]: v }))}::jsonb`;
-    const inList = (list: unknown[]) =>
-      `${bind(JSON.stringify(list))}::jsonb @> jsonb_build_array(metadata -> ${bind(field)}::text)`;
+    // The value itself, or a list holding it: `{"tags":["a","b"]} @> {"tags":["a"]}`. Never null.
+    const contains = (v: unknown) =>
+      `(metadata @> ${bind(JSON.stringify({ [field]: v }))}::jsonb or metadata @> ${bind(JSON.stringify({ [field]: [v] }))}::jsonb)`;
+    // The value is one of the list's, or (a list) holds one of them. Coalesced: a missing field is false, not null.
+    const inList = (list: unknown[]) => {
+      const values = bind(JSON.stringify(list));
+      const found = `metadata -> ${bind(field)}::text`;
+      return `coalesce(${values}::jsonb @> jsonb_build_array(${found}) or (jsonb_typeof(${found}) = 'array' and exists (select 1 from jsonb_array_elements(${found}) as element(value) where ${values}::jsonb @> jsonb_build_array(element.value))), false)`;
+    };
     if (typeof value !== 'object') return contains(value);
     if ('$eq' in value) return contains(value.$eq);
-    if ('$ne' in value) return `not (${contains(value.$ne)})`;
+    if ('$ne' in value) return `not ${contains(value.$ne)}`;
     if ('$in' in value) return inList(value.$in);
-    if ('$nin' in value) return `not (${inList(value.$nin)})`;
+    if ('$nin' in value) return `not ${inList(value.$nin)}`;
     const ops = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' } as const;
     const checks = (Object.keys(ops) as (keyof typeof ops)[])
       .filter((op) => value[op] !== undefined)
       .map((op) => `(metadata ->> ${bind(field)}::text)::float8 ${ops[op]} ${bind(value[op])}::float8`);
+    // A list, text or boolean is never in a range.
     return `(case when jsonb_typeof(metadata -> ${bind(field)}::text) = 'number' then ${checks.join(' and ')} else false end)`;
   };
   return { sql: build(filter), params };

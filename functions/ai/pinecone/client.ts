@@ -27,6 +27,7 @@ import {
   type DescribeCollectionOutput,
   FetchVectorsInput,
   type FetchVectorsOutput,
+  MetadataValue,
   QueryVectorsInput,
   type QueryVectorsOutput,
   UpsertVectorsInput,
@@ -58,7 +59,8 @@ const METRIC: Record<string, Metric> = { cosine: 'cosine', euclidean: 'euclidean
 /** A data-plane host as Pinecone names it (`docs-abc123.svc.aped-4627-b74a.pinecone.io`), never from input. */
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~-]+)*$/;
 
-const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+/** Pinecone's metadata values: text, numbers, booleans and lists of text. */
+const Metadata = z.record(z.string(), MetadataValue);
 const IndexModel = z.object({
   name: z.string(),
   dimension: z.number().int(),
@@ -71,7 +73,7 @@ const Match = z.object({
   id: z.string(),
   score: z.number(),
   values: z.array(z.number()).optional(),
-  metadata: z.record(z.string(), Scalar).optional(),
+  metadata: Metadata.optional(),
 });
 const QueryAnswer = z.object({ matches: z.array(Match) });
 const FetchAnswer = z.object({
@@ -80,7 +82,7 @@ const FetchAnswer = z.object({
     z.object({
       id: z.string(),
       values: z.array(z.number()),
-      metadata: z.record(z.string(), Scalar).optional(),
+      metadata: Metadata.optional(),
     }),
   ),
 });

@@ -283,6 +283,93 @@ describe('Connector: pinecone', () => {
     });
   });
 
+  describe('List metadata', () => {
+    it('reads a record another tool wrote with a list of strings, filters on it, and writes one', async () => {
+      // Prepare: `tags` as LangChain and Pinecone's own clients write it.
+      const faq = fake.state.indexes.get('docs')?.namespaces.get('')?.get('faq#1');
+      if (faq === undefined) throw new Error('seeded record missing');
+      faq.metadata = { source: 'faq.md', page: 1, tags: ['billing', 'refunds'] };
+
+      // Act
+      const queried = await call('query-vectors', { collection: 'docs', vector: [1, 0.6, 0], topK: 1 });
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: ['faq#1'] });
+      const filtered = await call('query-vectors', {
+        collection: 'docs',
+        vector: [1, 0.6, 0],
+        filter: { tags: { $in: ['refunds', 'x'] } },
+      });
+      const written = await call('upsert-vectors', {
+        collection: 'docs',
+        vectors: [{ id: 'tagged', values: [0, 0, 1], metadata: { tags: ['x', 'y'] } }],
+      });
+      const excluded = await call('query-vectors', {
+        collection: 'docs',
+        vector: [1, 0.6, 0],
+        filter: { tags: { $nin: ['refunds', 'y'] } },
+      });
+
+      // Assess
+      expect(queried.statusCode).toBe(200);
+      expect(parsed(queried)).toEqual({
+        matches: [{ id: 'faq#1', score: expect.any(Number), metadata: faq.metadata }],
+      });
+      expect(fetched.statusCode).toBe(200);
+      expect(parsed(fetched)).toEqual({
+        vectors: [{ id: 'faq#1', values: [0.6, 0.8, 0], metadata: faq.metadata }],
+        missing: [],
+      });
+      expect((parsed(filtered)['matches'] as { id: string }[]).map((m) => m.id)).toEqual(['faq#1']);
+      expect(written.statusCode).toBe(200);
+      expect(fake.state.indexes.get('docs')?.namespaces.get('')?.get('tagged')?.metadata).toEqual({
+        tags: ['x', 'y'],
+      });
+      expect((parsed(excluded)['matches'] as { id: string }[]).map((m) => m.id).sort()).toEqual([
+        'handbook#1',
+        'handbook#2',
+      ]);
+    });
+
+    it('has the fake refuse what Pinecone refuses: a list of numbers, a nested object, a null', async () => {
+      // Act
+      const statuses = await Promise.all(
+        [{ tags: [1, 2] }, { nested: { a: 'b' } }, { gone: null }].map(async (metadata, i) => {
+          const response = await fetch(`${fake.url}/data/docs/vectors/upsert`, {
+            method: 'POST',
+            headers: { 'api-key': PINECONE_SANDBOX_KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              namespace: '',
+              vectors: [{ id: `bad${i}`, values: [1, 0, 0], metadata }],
+            }),
+          });
+          return response.status;
+        }),
+      );
+
+      // Assess
+      expect(statuses).toEqual([400, 400, 400]);
+      expect([...(fake.state.indexes.get('docs')?.namespaces.get('')?.keys() ?? [])]).not.toContain('bad0');
+    });
+
+    it('answers 400 naming a list over 64 items or holding a number, and sends nothing', async () => {
+      // Act
+      const tooMany = await call('upsert-vectors', {
+        collection: 'docs',
+        vectors: [{ id: 'x', values: [1, 0, 0], metadata: { tags: Array.from({ length: 65 }, String) } }],
+      });
+      const number = await call('upsert-vectors', {
+        collection: 'docs',
+        vectors: [{ id: 'x', values: [1, 0, 0], metadata: { tags: ['a', 1] } }],
+      });
+
+      // Assess
+      for (const response of [tooMany, number]) {
+        expect(response.statusCode).toBe(400);
+        expect(JSON.stringify(parsed(response))).toContain('/vectors/0/metadata/tags');
+      }
+      expect(fake.state.indexes.get('docs')?.namespaces.get('')?.has('x')).toBe(false);
+    });
+  });
+
   describe('Deletion protection', () => {
     it('answers 409 naming deletion protection when Pinecone refuses the delete with 403 FORBIDDEN', async () => {
       // Prepare: an index with deletion protection on, made outside the connector

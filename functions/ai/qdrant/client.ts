@@ -23,6 +23,7 @@ import {
   FetchVectorsInput,
   type FetchVectorsOutput,
   type FieldCondition,
+  MetadataValue,
   QueryVectorsInput,
   type QueryVectorsOutput,
   UpsertVectorsInput,
@@ -50,7 +51,8 @@ type Scalar = string | number | boolean;
 const Payload = z.object({
   namespace: z.string().optional(),
   id: z.string().optional(),
-  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  // Text, numbers, booleans and lists of text (an array payload), as the interface allows.
+  metadata: z.record(z.string(), MetadataValue).optional(),
 });
 const Point = z.object({
   id: z.union([z.string(), z.number()]),

@@ -286,6 +286,53 @@ describe('Connector: qdrant', () => {
     });
   });
 
+  describe('List metadata', () => {
+    it('reads a point another tool wrote with a list of strings, filters on it, and writes one', async () => {
+      // Prepare: `tags` as an array payload, as LangChain and Qdrant's own clients write it.
+      const key = pointId('', 'faq#1').replaceAll('-', '');
+      const faq = fake.state.collections.get('docs')?.points.get(key);
+      if (faq === undefined) throw new Error('seeded point missing');
+      const metadata = { source: 'faq.md', page: 1, tags: ['billing', 'refunds'] };
+      faq.payload = { ...faq.payload, metadata };
+
+      // Act
+      const queried = await call('query-vectors', { collection: 'docs', vector: [1, 0.6, 0], topK: 1 });
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: ['faq#1'] });
+      const filtered = await call('query-vectors', {
+        collection: 'docs',
+        vector: [1, 0.6, 0],
+        filter: { tags: { $in: ['refunds', 'x'] } },
+      });
+      const written = await call('upsert-vectors', {
+        collection: 'docs',
+        vectors: [{ id: 'tagged', values: [0, 0, 1], metadata: { tags: ['x', 'y'] } }],
+      });
+      const excluded = await call('query-vectors', {
+        collection: 'docs',
+        vector: [1, 0.6, 0],
+        filter: { tags: { $nin: ['refunds', 'y'] } },
+      });
+
+      // Assess
+      expect(queried.statusCode).toBe(200);
+      expect(parsed(queried)).toEqual({ matches: [{ id: 'faq#1', score: expect.any(Number), metadata }] });
+      expect(fetched.statusCode).toBe(200);
+      expect(parsed(fetched)).toEqual({
+        vectors: [{ id: 'faq#1', values: [0.6, 0.8, 0], metadata }],
+        missing: [],
+      });
+      expect((parsed(filtered)['matches'] as { id: string }[]).map((m) => m.id)).toEqual(['faq#1']);
+      expect(written.statusCode).toBe(200);
+      expect(
+        fake.state.collections.get('docs')?.points.get(pointId('', 'tagged').replaceAll('-', ''))?.payload,
+      ).toEqual({ namespace: '', id: 'tagged', metadata: { tags: ['x', 'y'] } });
+      expect((parsed(excluded)['matches'] as { id: string }[]).map((m) => m.id).sort()).toEqual([
+        'handbook#1',
+        'handbook#2',
+      ]);
+    });
+  });
+
   describe('Provider failures', () => {
     it('waits as Retry-After says and retries a 5xx on reads and upserts, then answers', async () => {
       // Prepare

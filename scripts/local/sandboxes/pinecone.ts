@@ -14,8 +14,10 @@
  *   `includeValues`, `includeMetadata`; score = cosine similarity, dot product, or the squared Euclidean
  *   distance, best first), `GET /vectors/fetch?ids=..&namespace=`, `POST /vectors/delete` (`ids`, `filter`
  *   or `deleteAll`), `POST /describe_index_stats`; errors `{ code, message, details }` (gRPC codes);
- * - the metadata filter language (`$eq`, `$ne`, `$gt`, `$gte`, `$lt`, `$lte`, `$in`, `$nin`, `$exists`,
- *   `$and`, `$or`); a list value matches when any element does;
+ * - metadata values as Pinecone takes them (text, number, boolean, list of text; anything else, null
+ *   included, is a 400 and nothing is written); the metadata filter language (`$eq`, `$ne`, `$gt`, `$gte`,
+ *   `$lt`, `$lte`, `$in`, `$nin`, `$exists`, `$and`, `$or`); on a list `$eq`/`$in` match when any element
+ *   does, `$ne`/`$nin` when none does, and a range never matches (ranges take numbers only);
  * - the `Api-Key` header on every call, else 401 `UNAUTHENTICATED`. Faults (`fake.inject`) add 429, 5xx,
  *   slow, malformed, ... .
  *
@@ -149,6 +151,24 @@ function score(metric: Metric, a: number[], b: number[]): number {
   if (metric === 'cosine') return dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
   // Pinecone's euclidean score is the squared distance.
   return a.reduce((sum, x, i) => sum + (x - (b[i] ?? 0)) ** 2, 0);
+}
+
+/** Pinecone's metadata value types: string, number, boolean, list of strings. */
+const isMetadataValue = (v: unknown): boolean =>
+  typeof v === 'string' ||
+  (typeof v === 'number' && Number.isFinite(v)) ||
+  typeof v === 'boolean' ||
+  (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+
+function checkMetadata(metadata: unknown): Metadata {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    return invalid('metadata must be an object');
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!isMetadataValue(value)) {
+      invalid(`Metadata value for field ${key} must be a string, number, boolean or list of strings`);
+    }
+  }
+  return metadata as Metadata;
 }
 
 function compare(found: unknown, operator: string, target: unknown): boolean {
@@ -307,7 +327,7 @@ export function pineconeFake(): FakeDefinition<PineconeFakeState> {
           const records = (input['vectors'] as Record<string, unknown>[]).map((raw) => {
             if (typeof raw['id'] !== 'string' || raw['id'] === '') return invalid('id is required');
             const record: PineconeFakeRecord = { id: raw['id'], values: checkValues(index, raw['values']) };
-            if (raw['metadata'] !== undefined) record.metadata = raw['metadata'] as Metadata;
+            if (raw['metadata'] !== undefined) record.metadata = checkMetadata(raw['metadata']);
             return record;
           });
           const namespace = namespaceOf(index, input['namespace']);
