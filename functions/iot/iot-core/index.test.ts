@@ -351,6 +351,33 @@ describe('Connector: iot-core', () => {
       expect(again['version']).toBe(3);
     });
 
+    it('takes the shadow names AWS IoT takes ([$a-zA-Z0-9:_-]{1,64}), the reserved $package among them', async () => {
+      // Prepare
+      const thingName = `pkg-${RUN}`;
+      // Act
+      const updated = await call('update-thing-shadow', {
+        thingName,
+        shadowName: '$package',
+        state: { reported: { firmware: { version: '1.2.0' } } },
+      });
+      const read = await call('get-thing-shadow', { thingName, shadowName: '$package' });
+      const listed = parsed(await call('list-named-shadows', { thingName }));
+      const tooLong = await call('get-thing-shadow', { thingName, shadowName: `$${'a'.repeat(64)}` });
+      const slash = await call('get-thing-shadow', { thingName, shadowName: 'a/b' });
+      // Assess
+      expect(updated.statusCode).toBe(200);
+      expect(read.statusCode).toBe(200);
+      expect(parsed(read)).toMatchObject({
+        shadowName: '$package',
+        state: { reported: { firmware: { version: '1.2.0' } } },
+      });
+      expect(listed['shadowNames']).toEqual(['$package']);
+      for (const refused of [tooLong, slash]) {
+        expect(refused.statusCode).toBe(400);
+        expect(JSON.stringify(parsed(refused)['errors'])).toContain('/shadowName');
+      }
+    });
+
     it('refuses a nextToken issued for another thing, or never issued, with a 400 naming /nextToken', async () => {
       // Prepare
       const thingName = `pgthing-${RUN}`;

@@ -1,7 +1,7 @@
 /**
  * The AWS IoT Core connector's models: each operation's input and output, every field described, inputs
  * refusing unknown fields. Names and limits are the AWS IoT data plane API reference's: thing names
- * `[a-zA-Z0-9:_-]{1,128}`, shadow names `[a-zA-Z0-9:_-]{1,64}`, topics of 1-256 bytes without wildcards.
+ * `[a-zA-Z0-9:_-]{1,128}`, shadow names `[$a-zA-Z0-9:_-]{1,64}`, topics of 1-256 bytes without wildcards.
  */
 import * as z from 'zod';
 
@@ -10,10 +10,18 @@ export const ThingName = z
   .regex(/^[a-zA-Z0-9:_-]{1,128}$/, 'expected a thing name: 1-128 of a-z A-Z 0-9 : _ -')
   .describe('The thing whose shadow this is, e.g. "sensor-42"');
 
+/**
+ * The API reference's shadowName: 1-64 of `[$a-zA-Z0-9:_-]` (`$` for reserved names such as `$package`).
+ * Checked as a refinement, so the published schema drops its pattern instead of changing it.
+ */
+const SHADOW_NAME = /^[$a-zA-Z0-9:_-]{1,64}$/;
+
 const ShadowName = z
   .string()
-  .regex(/^[a-zA-Z0-9:_-]{1,64}$/, 'expected a shadow name: 1-64 of a-z A-Z 0-9 : _ -')
-  .describe('A named shadow, e.g. "config"; without it the thing\'s classic (unnamed) shadow');
+  .refine((name) => SHADOW_NAME.test(name), 'expected a shadow name: 1-64 of $ a-z A-Z 0-9 : _ -')
+  .describe(
+    'A named shadow, e.g. "config" or the reserved "$package"; without it the thing\'s classic (unnamed) shadow',
+  );
 
 const Topic = z
   .string()

@@ -42,7 +42,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** How deep desired and reported may nest. */
 const MAX_DEPTH = 6;
 const THING = /^[a-zA-Z0-9:_-]{1,128}$/;
-const SHADOW = /^[a-zA-Z0-9:_-]{1,64}$/;
+/** The API reference's shadowName pattern: `$` too, for reserved names such as `$package`. */
+const SHADOW = /^[$a-zA-Z0-9:_-]{1,64}$/;
 
 const invalid = (message: string) => new AwsError('InvalidRequestException', message);
 const isObject = (value: unknown): value is Json =>
