@@ -65,4 +65,26 @@ describe('Class: EventBridgePublisher', () => {
       targets: [{ id: '', arn: '' }],
     });
   });
+
+  it("maps every entry ErrorCode the PutEvents reference lists, the bus's account among them", async () => {
+    // Act
+    const codes = [
+      'AccessDeniedException',
+      'InvalidAccountIdException',
+      'InvalidArgument',
+      'NotAuthorizedForSourceException',
+      'NotAuthorizedForDetailTypeException',
+    ];
+    const batch = await publisher({
+      PutEvents: { Entries: codes.map((ErrorCode) => ({ ErrorCode })) },
+    }).publishBatch({ entries: codes.map(() => ({ body: '{}' })) });
+    // Assess
+    expect(batch.results.map((r) => (r.ok ? 'ok' : `${r.error.name} ${r.error.retryable}`))).toEqual([
+      'ConfigurationError false',
+      'ConfigurationError false',
+      'ValidationError false',
+      'ForbiddenError false',
+      'ForbiddenError false',
+    ]);
+  });
 });

@@ -14,6 +14,8 @@ export const EVENTBRIDGE_ERRORS: AwsErrorTable = {
   // PutEvents entries: the detail is not a JSON object, or a field is missing or invalid.
   MalformedDetail: 'validation',
   InvalidArgument: 'validation',
+  // An entry refused because "the account ID provided is not valid": the bus's account (its ARN).
+  InvalidAccountIdException: { kind: 'configuration', hint: 'check the account in EVENTBRIDGE_BUS_NAME' },
   ValidationException: 'validation',
   NotAuthorizedForSourceException: {
     kind: 'forbidden',

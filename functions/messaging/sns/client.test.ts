@@ -68,4 +68,37 @@ describe('Class: SnsPublisher', () => {
       subscriptionsPending: 0,
     });
   });
+
+  it("maps the refusals SNS's API reference lists for Publish and PublishBatch by their names and query codes", async () => {
+    // Prepare: a refused call as the SDK throws it (the exception's name), and entries with SNS's codes
+    const refused = (name: string) =>
+      ({
+        send: async () => {
+          throw Object.assign(new Error(name), {
+            name,
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+          });
+        },
+      }) as unknown as SNSClient;
+    const options = { topicArn: ARN, timeoutMs: 1_000, maxAttempts: 1 };
+    // Act
+    const kmsState = new SnsPublisher(refused('KMSInvalidStateException'), options).publish({ body: 'x' });
+    const batch = await publisher({
+      PublishBatch: {
+        Failed: [
+          { Id: '0', Code: 'KMSInvalidState', SenderFault: true },
+          { Id: '1', Code: 'ParameterValueInvalid', SenderFault: true },
+          { Id: '2', Code: 'KMSOptInRequired', SenderFault: true },
+        ],
+      },
+    }).publishBatch({ entries: [{ body: 'a' }, { body: 'b' }, { body: 'c' }] });
+    // Assess
+    await expect(kmsState).rejects.toMatchObject({ name: 'ConfigurationError' });
+    expect(batch.results.map((result) => (result.ok ? 'ok' : result.error.name))).toEqual([
+      'ConfigurationError',
+      'ValidationError',
+      'ConfigurationError',
+    ]);
+  });
 });

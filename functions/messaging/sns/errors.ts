@@ -17,6 +17,8 @@ export const SNS_ERRORS: AwsErrorTable = {
   NotFoundException: MISSING,
   InvalidParameter: 'validation',
   InvalidParameterException: 'validation',
+  // InvalidParameterValueException's query code is ParameterValueInvalid (what a PublishBatch entry reports).
+  ParameterValueInvalid: 'validation',
   InvalidParameterValue: 'validation',
   InvalidParameterValueException: 'validation',
   ValidationException: 'validation',
@@ -28,6 +30,13 @@ export const SNS_ERRORS: AwsErrorTable = {
   KMSDisabledException: KMS,
   KMSNotFound: KMS,
   KMSNotFoundException: KMS,
+  // The topic's key is pending deletion or import: the key's owner has to fix it.
+  KMSInvalidState: { kind: 'configuration', hint: "the topic's KMS key is not usable in its current state" },
+  KMSInvalidStateException: {
+    kind: 'configuration',
+    hint: "the topic's KMS key is not usable in its current state",
+  },
+  KMSOptInRequired: { kind: 'configuration', hint: 'the account has to subscribe to AWS KMS' },
   KMSThrottling: 'rate-limited',
   KMSThrottlingException: 'rate-limited',
   Throttled: 'rate-limited',

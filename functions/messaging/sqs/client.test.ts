@@ -100,4 +100,46 @@ describe('Class: SqsPublisher', () => {
       { receipt: 'r2', ok: true },
     ]);
   });
+
+  it("maps the refusals SQS's API reference lists for its calls by the SDK's exception names", async () => {
+    // Prepare: each refused call as the SDK throws it (the exception's name, the status SQS answers with)
+    const refused = (name: string, status: number) =>
+      new SqsPublisher(
+        {
+          send: async () => {
+            throw Object.assign(new Error(name), {
+              name,
+              $fault: 'client',
+              $metadata: { httpStatusCode: status },
+            });
+          },
+        } as unknown as SQSClient,
+        { queueUrl: URL, timeoutMs: 1_000, maxAttempts: 1 },
+      );
+    // Act
+    const outcomes = await Promise.all(
+      (
+        [
+          ['KmsInvalidState', 400],
+          ['KmsInvalidKeyUsage', 400],
+          ['KmsOptInRequired', 403],
+          ['InvalidAddress', 404],
+        ] as const
+      ).map(([name, status]) =>
+        refused(name, status)
+          .publish({ body: 'x' })
+          .then(
+            () => 'sent',
+            (error: Error) => `${name}: ${error.name}`,
+          ),
+      ),
+    );
+    // Assess
+    expect(outcomes).toEqual([
+      'KmsInvalidState: ConfigurationError',
+      'KmsInvalidKeyUsage: ConfigurationError',
+      'KmsOptInRequired: ConfigurationError',
+      'InvalidAddress: ConfigurationError',
+    ]);
+  });
 });

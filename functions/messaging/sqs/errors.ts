@@ -26,6 +26,18 @@ export const SQS_ERRORS: AwsErrorTable = {
   KmsThrottled: 'rate-limited',
   KmsDisabled: { kind: 'configuration', hint: "the queue's KMS key is disabled" },
   KmsNotFound: { kind: 'configuration', hint: "the queue's KMS key does not exist" },
+  KmsInvalidState: { kind: 'configuration', hint: "the queue's KMS key is not usable in its current state" },
+  KmsInvalidKeyUsage: {
+    kind: 'configuration',
+    hint: "the queue's KMS key is not a symmetric encryption key SQS can use",
+  },
+  KmsOptInRequired: { kind: 'configuration', hint: 'the account has to subscribe to AWS KMS' },
+  // SQS answers it with 404 for a queue URL it cannot read: the setting, not the caller's input.
+  InvalidAddress: {
+    kind: 'configuration',
+    says: 'has an address SQS does not take',
+    hint: 'check SQS_QUEUE_URL',
+  },
   UnsupportedOperation: 'validation',
 };
 

@@ -22,8 +22,12 @@ export const SES_ERRORS: AwsErrorTable = {
     kind: 'configuration',
     hint: 'sending is paused for the account or for SES_CONFIGURATION_SET',
   },
-  // SES answers it for the daily quota and for too many templates: wait or raise the quota.
-  LimitExceededException: 'rate-limited',
+  // "Too many instances of the specified resource type" (400): a count quota such as the templates', which
+  // waiting does not lift. The sending rate and daily quota are throttling (TooManyRequestsException).
+  LimitExceededException: {
+    kind: 'conflict',
+    hint: 'the account has as many of these as its SES quota allows: delete some or ask AWS to raise the quota',
+  },
   AccessDeniedException: {
     kind: 'configuration',
     hint: 'the role needs ses:SendEmail on the sender identity and on SES_CONFIGURATION_SET',

@@ -426,6 +426,18 @@ describe('Connector: ses', () => {
       await expect(down).rejects.toMatchObject({ name: 'UnavailableError', retryable: true });
     });
 
+    it('answers LimitExceededException (too many of a resource, SES v2 API reference: 400) as a 409 conflict, not a retried 429', async () => {
+      // Act
+      const full = new SesMailer(failingSdk('LimitExceededException', 400), options()).createTemplate({
+        name: 'one-too-many',
+        subject: 's',
+        text: 't',
+      });
+      // Assess
+      await expect(full).rejects.toMatchObject({ name: 'ConflictError', retryable: false });
+      await expect(full).rejects.toThrow(/template "one-too-many".*quota/);
+    });
+
     it('maps a suspended account, a paused set and refused content to the right classes', async () => {
       // Prepare
       const send = (sdk: SESv2Client) =>
