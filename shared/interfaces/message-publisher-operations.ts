@@ -5,7 +5,7 @@
  * `acknowledge-messages` and `release-messages` with the interface's models, adding only its provider's
  * per-message fields (MQTT's `qos` and `retain`). Without capability `pull` the last three answer 501.
  */
-import type { OperationBuilder } from '@circle-core/core';
+import type { OperationBuilder, Unfinished } from '@circle-core/core';
 import * as z from 'zod';
 import {
   Destination,
@@ -74,6 +74,7 @@ export function messagePublisherOperations<
       description: `Publishes several messages to one ${wording.provider} destination, with a result per entry`,
       input: PublishBatchMessagesInput,
       output: PublishBatchOutput,
+      unfinished: refusedEntries,
       run: (input, { client }) => client.publishBatch(input as unknown as PublishBatchInput),
     }),
     'receive-messages': op({
@@ -96,5 +97,32 @@ export function messagePublisherOperations<
       output: SettleOutput,
       run: (input, { client }) => client.release(input),
     }),
+  };
+}
+
+/**
+ * The entries of a batch the provider refused, with why: from a queue, they (and only they) go to the
+ * dead-letter queue, since nobody reads a queue record's answer (the core's `unfinished`).
+ *
+ * @example
+ * ```ts
+ * refusedEntries({ results: [{ index: 0, ok: true, messageId: 'm1' }, { index: 1, ok: false, error }], succeeded: 1, failed: 1 }, input);
+ * // { input: { ...input, entries: [input.entries[1]] }, issues: [{ pointer: '/entries/1', ... }], retryable: false }
+ * ```
+ */
+export function refusedEntries(
+  output: PublishBatchOutput,
+  input: { entries: readonly unknown[] },
+): Unfinished | undefined {
+  if (output.failed === 0) return undefined;
+  const refused = output.results.filter((result) => !result.ok);
+  if (refused.length === 0) return undefined;
+  return {
+    input: { ...input, entries: refused.map((result) => input.entries[result.index]) },
+    issues: refused.map((result) => ({
+      pointer: `/entries/${result.index}`,
+      message: `${result.error.name}: ${result.error.message}`,
+    })),
+    retryable: refused.some((result) => result.error.retryable),
   };
 }

@@ -17,7 +17,7 @@ import { DeclareQueueInput, InspectQueueInput, QueueInfo } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'rabbitmq',
-  version: '1.0.1',
+  version: '1.0.2',
   config: RabbitmqConfig,
   capabilities: CAPABILITIES,
   setup: {

@@ -26,6 +26,7 @@ interface HttpResult {
 
 const QUEUE = `sqs-connector-${randomUUID().slice(0, 8)}`;
 const FIFO = `sqs-connector-${randomUUID().slice(0, 8)}.fifo`;
+const DLQ = `sqs-connector-dlq-${randomUUID().slice(0, 8)}`;
 let aws: AwsEndpointPeer;
 let logs: CapturedLogs;
 let connector: typeof import('./index.ts')['connector'];
@@ -51,7 +52,7 @@ function failingSdk(name: string, status: number): SQSClient {
 }
 
 beforeAll(async () => {
-  aws = await startAwsEndpointPeer({ queues: [QUEUE, FIFO] });
+  aws = await startAwsEndpointPeer({ queues: [QUEUE, FIFO, DLQ] });
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SQS: aws.endpoint,
     AWS_REGION: 'us-east-1',
@@ -300,6 +301,49 @@ describe('Connector: sqs', () => {
       expect(result).toEqual({ batchItemFailures: [] });
       expect(messages.map((m) => m.body)).toContain('{"from":"queue"}');
       await connector.run('acknowledge-messages', { receipts: messages.map((m) => m.receipt) });
+    });
+
+    it('sends the entries of a queued batch it can and moves only the refused one to the dead-letter queue', async () => {
+      // Prepare: the audit's case, a NUL in one entry of three
+      process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'] = aws.queueUrl(DLQ);
+      const sdk = new SQSClient({
+        endpoint: aws.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        maxAttempts: 1,
+      });
+      const entries = [{ body: 'good-1' }, { body: 'bad\u0000x' }, { body: 'good-2' }];
+      try {
+        // Act
+        const result = await connector.handler(
+          sqsEvent([{ messageId: 'batch-1', body: { operation: 'publish-batch', input: { entries } } }]),
+          lambdaContext(),
+        );
+        const sent = (await connector.run('receive-messages', {
+          maxMessages: 10,
+          waitTimeMs: 500,
+        })) as ReceiveOutput;
+        const parked = (await new SqsPublisher(sdk, options(aws.queueUrl(DLQ))).receive({
+          maxMessages: 10,
+          waitTimeMs: 500,
+        })) as ReceiveOutput;
+        // Assess
+        expect(result).toEqual({ batchItemFailures: [] });
+        expect(sent.messages.map((m) => m.body).sort()).toEqual(['good-1', 'good-2']);
+        expect(parked.messages).toHaveLength(1);
+        expect(JSON.parse(parked.messages[0]?.body ?? '')).toMatchObject({
+          operation: 'publish-batch',
+          input: { entries: [{ body: 'bad\u0000x' }] },
+          idempotencyKey: 'batch-1:unfinished',
+        });
+        expect(parked.messages[0]?.attributes).toMatchObject({
+          errorName: 'ValidationError',
+          errorMessage: expect.stringContaining('/entries/1'),
+        });
+        await connector.run('acknowledge-messages', { receipts: sent.messages.map((m) => m.receipt) });
+      } finally {
+        delete process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'];
+      }
     });
 
     it('runs a Step Functions task envelope and answers health with its capabilities', async () => {

@@ -35,6 +35,27 @@ function connector() {
           return { text };
         },
       }),
+      'send-batch': op({
+        description: 'Sends texts, one result per entry; "refused" and "busy" entries are not sent',
+        effect: 'write',
+        input: z.object({ to: z.string(), entries: z.array(z.string()) }),
+        output: z.object({ results: z.array(z.object({ index: z.number(), ok: z.boolean() })) }),
+        unfinished: (output, input) => {
+          const left = output.results.filter((result) => !result.ok).map((result) => result.index);
+          if (left.length === 0) return undefined;
+          return {
+            input: { ...input, entries: left.map((index) => input.entries[index]) },
+            issues: left.map((index) => ({
+              pointer: `/entries/${index}`,
+              message: `${input.entries[index]}`,
+            })),
+            retryable: left.some((index) => input.entries[index] === 'busy'),
+          };
+        },
+        run: async ({ entries }) => ({
+          results: entries.map((text, index) => ({ index, ok: text !== 'refused' && text !== 'busy' })),
+        }),
+      }),
     }),
   });
 }
@@ -100,6 +121,71 @@ describe('Dead letters', () => {
     expect(
       logs.records().filter((line) => line['message'] === 'Poison record moved to the dead-letter queue'),
     ).toHaveLength(2);
+  });
+
+  it('moves only the refused entries of a batch operation to the DLQ, with their reasons and a key of their own', async () => {
+    // Prepare
+    const event = sqsEvent([
+      {
+        messageId: 'partial',
+        body: { operation: 'send-batch', input: { to: 'q', entries: ['a', 'refused', 'b', 'busy'] } },
+        correlationId: 'corr-3',
+      },
+      { messageId: 'whole', body: { operation: 'send-batch', input: { to: 'q', entries: ['c'] } } },
+    ]);
+    // Act
+    const response = (await connector().handler(event, lambdaContext())) as Batch;
+    // Assess: the record is handled; what is left is in the DLQ, alone
+    expect(response.batchItemFailures).toEqual([]);
+    const sent = aws.calls.filter((call) => call.target === 'AmazonSQS.SendMessage').map((call) => call.body);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(String(sent[0]?.['MessageBody']))).toEqual({
+      operation: 'send-batch',
+      input: { to: 'q', entries: ['refused', 'busy'] },
+      correlationId: 'corr-3',
+      idempotencyKey: 'partial:unfinished',
+    });
+    expect(sent[0]?.['MessageAttributes']).toMatchObject({
+      errorName: { StringValue: 'UnavailableError' },
+      errorMessage: {
+        StringValue: expect.stringMatching(
+          /2 part\(s\) of send-batch not done \(retryable\): \/entries\/1: refused; \/entries\/3: busy/,
+        ),
+      },
+    });
+    expect(
+      logs
+        .records()
+        .find(
+          (line) => line['message'] === 'Record partly done; what is left moved to the dead-letter queue',
+        ),
+    ).toMatchObject({ unfinished: 2, retryable: true });
+  });
+
+  it("keeps a bound queue's bare input shape and names a refusal a ValidationError; without a DLQ the record stays whole", async () => {
+    // Prepare
+    process.env['CIRCLE_QUEUE_BINDINGS'] = 'texts=send-batch';
+    try {
+      const event = sqsEvent([{ messageId: 'bare', body: { to: 'q', entries: ['refused', 'a'] } }], {
+        queue: 'texts',
+      });
+      // Act
+      const moved = (await connector().handler(event, lambdaContext())) as Batch;
+      delete process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'];
+      const kept = (await connector().handler(event, lambdaContext())) as Batch;
+      // Assess
+      expect(moved.batchItemFailures).toEqual([]);
+      const sent = aws.calls
+        .filter((call) => call.target === 'AmazonSQS.SendMessage')
+        .map((call) => call.body);
+      expect(sent).toHaveLength(1);
+      expect(JSON.parse(String(sent[0]?.['MessageBody']))).toEqual({ to: 'q', entries: ['refused'] });
+      expect(sent[0]?.['MessageAttributes']).toMatchObject({ errorName: { StringValue: 'ValidationError' } });
+      expect(kept.batchItemFailures).toEqual([{ itemIdentifier: 'bare' }]);
+      expect(logs.text()).toContain('Record partly done; left whole for the redrive policy');
+    } finally {
+      delete process.env['CIRCLE_QUEUE_BINDINGS'];
+    }
   });
 
   it('leaves retryable failures to the visibility timeout', async () => {
@@ -191,6 +277,48 @@ describe('Function: deadLetterMessage', () => {
     // Assess
     expect(Object.keys(input.MessageAttributes ?? {})).toHaveLength(10);
     expect(input.MessageGroupId).toBeUndefined();
+  });
+
+  it('makes a record near the 256 KiB limit fit: its own attributes go, then the message is shortened', () => {
+    // Prepare: a body 300 bytes under the limit, with an attribute of its own
+    const big = {
+      ...record,
+      body: 'x'.repeat(262_144 - 300),
+      messageAttributes: { trace: { dataType: 'String', stringValue: 'abc' } },
+    } as typeof record;
+    // Act
+    const input = deadLetterMessage(
+      'https://sqs/123/dlq',
+      big,
+      new ValidationError('é'.repeat(500)),
+      '1.0.0',
+    );
+    // Assess
+    const attributes = input.MessageAttributes ?? {};
+    const bytes =
+      Buffer.byteLength(input.MessageBody ?? '') +
+      Object.entries(attributes).reduce(
+        (sum, [name, value]) =>
+          sum +
+          Buffer.byteLength(name) +
+          Buffer.byteLength(value.DataType ?? '') +
+          Buffer.byteLength(value.StringValue ?? ''),
+        0,
+      );
+    expect(bytes).toBeLessThanOrEqual(262_144);
+    expect(attributes['trace']).toBeUndefined();
+    expect(attributes['errorName']?.StringValue).toBe('ValidationError');
+    expect(input.MessageBody).toBe(big.body);
+    expect(attributes['errorMessage']?.StringValue).toMatch(/^é+$/);
+    expect(attributes['errorCode']?.StringValue).toBe('validation_error');
+    // With room for the failure's name alone, only it is kept.
+    const tight = deadLetterMessage(
+      'https://sqs/123/dlq',
+      { ...big, body: 'x'.repeat(262_144 - 40) },
+      new ValidationError('bad'),
+      '1.0.0',
+    );
+    expect(Object.keys(tight.MessageAttributes ?? {})).toEqual(['errorName']);
   });
 
   it('never carries the message of an error that is not safe to show', () => {

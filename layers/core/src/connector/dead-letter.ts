@@ -70,6 +70,7 @@ export function deadLetterMessage(
     (error.expose ? error.message : 'Internal error (see the log)').slice(0, 1000),
   );
   attributes['connectorVersion'] = text(connectorVersion);
+  fitInMessage(record.body, attributes);
   const input: SendMessageCommandInput = {
     QueueUrl: queueUrl,
     MessageBody: record.body,
@@ -80,6 +81,50 @@ export function deadLetterMessage(
     input.MessageDeduplicationId = record.messageId;
   }
   return input;
+}
+
+/** SQS's largest message: the body and every attribute's name, type and value, in bytes. */
+const MAX_MESSAGE_BYTES = 262_144;
+
+function attributeBytes(name: string, value: MessageAttributeValue): number {
+  const data = value.StringValue ?? value.BinaryValue ?? '';
+  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  return Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + size;
+}
+
+/**
+ * Makes a record near SQS's size limit fit beside its failure: the record's own attributes go first, then
+ * the error message is shortened. The body is never touched; a body with no room left for the failure's
+ * name fails at the send, and the redrive policy keeps it (logged with its size).
+ */
+function fitInMessage(body: string, attributes: Record<string, MessageAttributeValue>): void {
+  const size = (): number =>
+    Buffer.byteLength(body) +
+    Object.entries(attributes).reduce((sum, [name, value]) => sum + attributeBytes(name, value), 0);
+  let over = size() - MAX_MESSAGE_BYTES;
+  if (over <= 0) return;
+  for (const name of Object.keys(attributes)) {
+    if ((FAILURE_ATTRIBUTES as readonly string[]).includes(name)) continue;
+    delete attributes[name];
+    over = size() - MAX_MESSAGE_BYTES;
+    if (over <= 0) return;
+  }
+  const message = attributes['errorMessage'];
+  if (message?.StringValue !== undefined) {
+    const keep = Buffer.byteLength(message.StringValue) - over;
+    // Cut on a character boundary: decode the kept bytes, dropping a split last character.
+    message.StringValue = Buffer.from(message.StringValue)
+      .subarray(0, Math.max(0, keep))
+      .toString('utf8')
+      .replace(/\uFFFD$/, '');
+    if (keep > 0 && message.StringValue !== '') return;
+    delete attributes['errorMessage'];
+  }
+  // Less room still: the failure's name is the last to go.
+  for (const name of ['connectorVersion', 'errorCode']) {
+    if (size() <= MAX_MESSAGE_BYTES) return;
+    delete attributes[name];
+  }
 }
 
 /**
@@ -111,6 +156,7 @@ export async function moveToDeadLetter(
       'Moving a poison record to the dead-letter queue failed; the redrive policy will',
       {
         messageId: record.messageId,
+        bodyBytes: Buffer.byteLength(record.body),
         error: (failure as Error).message,
       },
     );

@@ -7,12 +7,14 @@ import {
   type ConnectorError,
   isRetryable,
   toConnectorError,
+  UnavailableError,
+  ValidationError,
 } from '../errors.ts';
 import { parseJson } from '../json.ts';
 import { moveToDeadLetter } from './dead-letter.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import type { ConnectorRuntime, ExecutionMeta } from './runtime.ts';
-import type { OperationRequest } from './types.ts';
+import type { OperationRequest, Unfinished } from './types.ts';
 
 /** Counts for the invocation's log line. */
 export interface QueueOutcome {
@@ -125,16 +127,19 @@ function runRecord<S extends ConfigSchema, Client, Services>(
   /** Inside the batch's scope (records started together): enter the record's scope instead of nesting one. */
   batched: boolean,
 ): Promise<boolean> {
-  let operation = bindings.size === 0 ? undefined : bindings.get(queueName(record.eventSourceARN));
+  const bound = bindings.size === 0 ? undefined : bindings.get(queueName(record.eventSourceARN));
+  let operation = bound;
   let correlationId =
     correlationIdFrom(record.messageAttributes?.['correlationId']?.stringValue) ?? record.messageId;
   let done: Promise<unknown>;
+  let request: OperationRequest;
+  let meta: ExecutionMeta;
   try {
     const body = parseJson(record.body, `message body of ${record.messageId}`);
-    const request = parseEnvelope(operation === undefined ? body : { operation, input: body });
+    request = parseEnvelope(bound === undefined ? body : { operation: bound, input: body });
     operation = request.operation;
     correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
-    const meta: ExecutionMeta = {
+    meta = {
       trigger: 'sqs',
       correlationId,
       idempotencyKey: request.idempotencyKey ?? record.messageId,
@@ -151,12 +156,75 @@ function runRecord<S extends ConfigSchema, Client, Services>(
     if (batched) enterInvocation({ deadline, correlationId });
     return recordFailed(runtime, record, operation, correlationId, error);
   }
-  return done.then(recordSucceeded, (error: unknown) =>
-    recordFailed(runtime, record, operation, correlationId, error),
+  const failed = (error: unknown): Promise<boolean> =>
+    recordFailed(runtime, record, operation, correlationId, error);
+  const unfinished = runtime.unfinishedOf(request.operation);
+  if (unfinished === undefined) return done.then(recordSucceeded, failed);
+  return done.then(
+    (output) => recordDone(runtime, record, request, meta, unfinished(output, request.input), bound),
+    failed,
   );
 }
 
 const recordSucceeded = (): boolean => true;
+
+/**
+ * A record whose operation answered but left part of its input undone (refused entries of a batch): that
+ * part, and only it, goes to the dead-letter queue with the reasons, so a redrive sends only what was not
+ * done. It carries its own idempotency key (`<key>:unfinished`), or a redrive would replay this answer.
+ * When it cannot be moved (no dead-letter queue, the move failed) the record is reported failed, so the
+ * redrive policy keeps the whole message: nothing is lost, though a redrive may send the rest twice.
+ */
+async function recordDone<S extends ConfigSchema, Client, Services>(
+  runtime: ConnectorRuntime<S, Client, Services>,
+  record: SQSRecord,
+  request: OperationRequest,
+  meta: ExecutionMeta,
+  unfinished: Unfinished | undefined,
+  /** The queue's bound operation: its bodies are bare inputs, and so is what goes to the dead-letter queue. */
+  bound: string | undefined,
+): Promise<boolean> {
+  if (unfinished === undefined) return true;
+  const { issues, retryable } = unfinished;
+  const listed = issues
+    .slice(0, 10)
+    .map((issue) => `${issue.pointer}: ${issue.message}`)
+    .join('; ');
+  const message = `${issues.length} part(s) of ${request.operation} not done${retryable ? ' (retryable)' : ''}: ${listed}`;
+  const error = retryable ? new UnavailableError(message) : new ValidationError(message, issues);
+  const key = unfinishedKey(meta.idempotencyKey ?? record.messageId);
+  const body =
+    bound === undefined
+      ? {
+          operation: request.operation,
+          input: unfinished.input,
+          correlationId: meta.correlationId,
+          idempotencyKey: key,
+        }
+      : unfinished.input;
+  const details = {
+    messageId: record.messageId,
+    operation: request.operation,
+    correlationId: meta.correlationId,
+    unfinished: issues.length,
+    retryable,
+    error: message.slice(0, 1000),
+  };
+  if (await moveToDeadLetter({ ...record, body: JSON.stringify(body) }, error, runtime)) {
+    runtime.logger.warn('Record partly done; what is left moved to the dead-letter queue', details);
+    return true;
+  }
+  runtime.logger.warn('Record partly done; left whole for the redrive policy', details);
+  return false;
+}
+
+/** The idempotency key of a record's unfinished part: its own, within the core's 256 characters. */
+function unfinishedKey(key: string): string {
+  const suffix = ':unfinished';
+  if (key.length + suffix.length <= 256) return `${key}${suffix}`;
+  const crypto = process.getBuiltinModule('node:crypto') as typeof import('node:crypto');
+  return `${crypto.createHash('sha256').update(key).digest('hex')}${suffix}`;
+}
 
 /** A failure of the connector's own credentials (401, 403) or configuration, not of the record. */
 const operatorFault = (err: ConnectorError): boolean =>

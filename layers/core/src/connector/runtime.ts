@@ -176,6 +176,11 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     }
   }
 
+  /** The operation's `unfinished` reader, if it has one (an unknown name has none). */
+  unfinishedOf(operationName: string): AnyOperation<z.output<S>, Client, Services>['unfinished'] {
+    return (this.#resolved.get(operationName) ?? ownValue(this.operations, operationName))?.unfinished;
+  }
+
   /** The operation by name, own properties only; found ones are kept (a Map lookup costs less). */
   #operation(operationName: string): AnyOperation<z.output<S>, Client, Services> {
     let operation = this.#resolved.get(operationName);

@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import type { ConfigSchema } from '../config.ts';
+import type { FieldIssue } from '../errors.ts';
 import type { Logger } from '../observability.ts';
 import type { Secret } from '../secrets.ts';
 
@@ -63,7 +64,24 @@ export interface OperationDefinition<
    * field of the invocation line. Read from the validated output of a successful call only.
    */
   measures?: (output: z.output<O>) => Record<string, number>;
+  /**
+   * For an operation that answers a result per entry (`publish-batch`): the part of its input it did not
+   * do, and why, or undefined when it did everything. Nobody reads a queue record's answer, so a queue
+   * record whose operation leaves something unfinished has that part moved to the dead-letter queue with its
+   * reasons (the rest is done). Given the validated output and the input as the caller sent it.
+   */
+  unfinished?: (output: z.output<O>, input: z.input<I>) => Unfinished | undefined;
   run(input: z.output<I>, context: OperationContext<Config, Client, Services>): Promise<z.input<O>>;
+}
+
+/** What an operation left undone (see {@link OperationDefinition.unfinished}). */
+export interface Unfinished {
+  /** The operation's input narrowed to what is left, e.g. `{ ...input, entries: [the refused ones] }`. */
+  input: unknown;
+  /** One issue per entry left, with its input pointer (`/entries/1: ...`). */
+  issues: FieldIssue[];
+  /** Whether sending what is left again may succeed (at least one entry failed on something transient). */
+  retryable: boolean;
 }
 
 /** An operation of any input and output: the operation table is heterogeneous by design. */
