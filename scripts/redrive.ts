@@ -6,7 +6,7 @@
  * tasks too.
  *
  * `<queue>` is a source queue or its dead-letter queue: its full name, its logical id from serverless.yml
- * (`S3RequestsQueue`, named `<service>-<stage>-<LogicalId>`), a function key (`s3`, when the function has
+ * (`S3RequestsQueue`, named `<service>-<stage>-<LogicalId>`), a function key (`s3`, `azure-blob`, when the function has
  * one queue with a DLQ), a URL or an ARN. Messages go back to the source queue, named explicitly, because
  * SQS cannot tell the source of a message that was sent to the DLQ directly (the core moves poison records
  * there itself) and fails such a task with `CouldNotDetermineMessageSource`. A DLQ with several sources
@@ -36,6 +36,8 @@ interface Target {
   where: string;
   stage: string;
   pollMs: number;
+  /** The local stack's endpoint and region, for the AWS CLI command a `--no-wait` move prints. */
+  local?: { endpoint: string; region: string };
 }
 
 interface QueueInfo {
@@ -62,15 +64,30 @@ async function connect(values: { aws?: boolean; stage?: string; region?: string 
         `the running local stack serves stage ${stage}, not ${values.stage}; pass --aws to redrive stage ${values.stage} in AWS`,
       );
     }
+    const region = running.region ?? 'us-east-1';
     const client = new SQSClient({
       endpoint: running.awsUrl,
-      region: running.region ?? 'us-east-1',
+      region,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    return { client, where: `the local stack (${running.awsUrl})`, stage, pollMs: 200 };
+    return {
+      client,
+      where: `the local stack (${running.awsUrl})`,
+      stage,
+      pollMs: 200,
+      local: { endpoint: running.awsUrl, region },
+    };
   }
   const client = new SQSClient(values.region === undefined ? {} : { region: values.region });
-  const region = await client.config.region();
+  let region: string;
+  try {
+    region = await client.config.region();
+  } catch (error) {
+    client.destroy();
+    throw new Error(
+      `no AWS region to redrive in (${(error as Error).message}): pass --region <region> or set AWS_REGION`,
+    );
+  }
   const where = `AWS (${region}${process.env['AWS_ENDPOINT_URL'] ? `, endpoint ${process.env['AWS_ENDPOINT_URL']}` : ''})`;
   return { client, where, stage: values.stage ?? 'dev', pollMs: 2000 };
 }
@@ -109,15 +126,15 @@ async function resolveQueue(client: SQSClient, given: string, prefix: string): P
   if (/^https?:\/\//.test(given)) return describe(client, given);
   const wanted = given.startsWith('arn:') ? given.slice(given.lastIndexOf(':') + 1) : given;
   const urls = await listQueues(client, prefix);
+  // `azure-blob` and `AzureBlob` name the same function: logical ids are its key in PascalCase.
+  const folded = (text: string): string => text.replace(/[-_]/g, '').toLowerCase();
   const logical = (url: string): string => nameOf(url).slice(prefix.length);
-  const exact = urls.find(
-    (url) => nameOf(url) === wanted || logical(url).toLowerCase() === wanted.toLowerCase(),
-  );
+  const exact = urls.find((url) => nameOf(url) === wanted || folded(logical(url)) === folded(wanted));
   if (exact !== undefined) return describe(client, exact);
   const queues = await Promise.all(urls.map((url) => describe(client, url)));
   const sources = queues.filter((queue) => queue.deadLetterTargetArn !== undefined);
   const byFunction = sources.filter((queue) =>
-    queue.name.slice(prefix.length).toLowerCase().startsWith(wanted.toLowerCase()),
+    folded(queue.name.slice(prefix.length)).startsWith(folded(wanted)),
   );
   if (byFunction.length === 1 && byFunction[0] !== undefined) return byFunction[0];
   if (byFunction.length > 1) {
@@ -203,7 +220,13 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`moving the messages of ${dlqName} to ${toName} (task ${TaskHandle})\n`);
     if (values['no-wait'] === true) {
-      process.stdout.write(`follow it with: aws sqs list-message-move-tasks --source-arn ${dlqArn}\n`);
+      const local =
+        target.local === undefined
+          ? ''
+          : ` --endpoint-url ${target.local.endpoint} --region ${target.local.region}`;
+      process.stdout.write(
+        `follow it with: aws sqs list-message-move-tasks --source-arn ${dlqArn}${local}\n`,
+      );
       return;
     }
     const task = await waitForTask(target, dlqArn, previous);

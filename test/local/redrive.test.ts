@@ -58,6 +58,30 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** Runs `npm run redrive` against the stack (or the given environment); never rejects. */
+async function redrive(
+  ...args: (string | { env: NodeJS.ProcessEnv })[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const last = args.at(-1);
+  const env = typeof last === 'object' ? last.env : stack.env;
+  const argv = args.filter((arg): arg is string => typeof arg === 'string');
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'redrive.ts'), ...argv],
+      {
+        cwd: REPO_ROOT,
+        env,
+        timeout: 60_000,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
 beforeAll(async () => {
   stack = await startStackProcess({ CIRCLE_LOCAL_FAST_POISON: '1' }, ['--only', 'postgres']);
   sqs = new SQSClient({
@@ -222,6 +246,60 @@ describe('Local stack: dead letters', () => {
       'stripe names several queues with a dead-letter queue: StripeEventsQueue, StripeRequestsQueue; give one of them',
     );
     expect(answer.stderr).not.toContain('PostgresRequestsQueue');
+  });
+
+  it('finds the queue of a function whose key has a hyphen (azure-blob)', async () => {
+    // Act
+    const answer = await redrive('azure-blob');
+
+    // Assess
+    expect(answer.stderr).not.toContain('no queue');
+    expect(answer.code).toBe(0);
+    expect(answer.stdout).toContain(
+      'COMPLETED: moved 0 of 0 message(s) from circle-core-dev-AzureBlobRequestsDeadLetterQueue to circle-core-dev-AzureBlobRequestsQueue',
+    );
+  });
+
+  it('answers a hyphenated function key with several queues (iot-core) with the matching ones', async () => {
+    // Act
+    const answer = await redrive('iot-core');
+
+    // Assess
+    expect(answer.code).toBe(1);
+    expect(answer.stderr).toMatch(
+      /iot-core names several queues with a dead-letter queue: (IotCore\w+Queue, )+IotCore\w+Queue; give one of them/,
+    );
+    expect(answer.stderr).not.toContain('PostgresRequestsQueue');
+  });
+
+  it('gives the local endpoint in the command that follows a --no-wait move on the local stack', async () => {
+    // Act
+    const answer = await redrive('S3RequestsQueue', '--no-wait');
+
+    // Assess
+    expect(answer.code).toBe(0);
+    expect(answer.stdout).toContain(
+      'follow it with: aws sqs list-message-move-tasks --source-arn arn:aws:sqs:us-east-1:000000000000:circle-core-dev-S3RequestsDeadLetterQueue' +
+        ` --endpoint-url ${stack.awsUrl}`,
+    );
+  });
+
+  it('says to pass --region or set AWS_REGION when --aws finds no region', async () => {
+    // Prepare: no region anywhere the SDK looks (environment, profile, config file).
+    const env: NodeJS.ProcessEnv = {
+      ...stack.env,
+      AWS_CONFIG_FILE: join(stack.localDir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(stack.localDir, 'no-aws-credentials'),
+    };
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ENDPOINT_URL'])
+      delete env[name];
+
+    // Act
+    const answer = await redrive('S3RequestsQueue', '--aws', { env });
+
+    // Assess
+    expect(answer.code).toBe(1);
+    expect(answer.stderr).toContain('pass --region <region> or set AWS_REGION');
   });
 
   it('answers a queue it cannot find with the queues that have a dead-letter queue', async () => {

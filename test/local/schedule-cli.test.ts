@@ -51,7 +51,12 @@ beforeAll(async () => {
       log: createStackLog({ pretty: false, write: () => undefined }),
     },
   );
-  const routes = controlRoutes({ health: () => ({ status: 'ok' }), scheduler });
+  const health = () => ({
+    status: 'ok',
+    functions: ['github', 'nats', 's3'].map((key) => ({ function: key, name: `circle-core-dev-${key}` })),
+    stateMachines: [{ name: 'order-fulfilment' }],
+  });
+  const routes = controlRoutes({ health, scheduler });
   server = createServer((req, res) => {
     void routes(req, res).then((served) => {
       if (!served) res.writeHead(404).end();
@@ -105,6 +110,39 @@ describe('npm run schedule', () => {
       'nats-ping: failed: UnavailableError: NATS server at nats://127.0.0.1:4222 did not answer',
     );
     expect(verbose.stderr).toContain('at connect (/var/task/index.mjs:1:2)');
+  });
+
+  it('answers an unknown name with the functions and state machines the stack runs', async () => {
+    // Act
+    const answer = await schedule('githb');
+
+    // Assess
+    expect(answer.code).toBe(1);
+    expect(answer.stderr.trim()).toBe(
+      'no function or state machine githb in the running stack; known: github, nats, s3; state machines: order-fulfilment',
+    );
+  });
+
+  it('still says a known function without schedule events has none', async () => {
+    // Act
+    const answer = await schedule('s3');
+
+    // Assess
+    expect(answer.code).toBe(1);
+    expect(answer.stderr.trim()).toBe(
+      's3 has no schedule event in serverless.yml (give a function or state machine)',
+    );
+  });
+
+  it('refuses an extra argument with the usage, firing nothing', async () => {
+    // Act
+    const answer = await schedule('github', 'extra');
+
+    // Assess
+    expect(answer.code).toBe(1);
+    expect(answer.stderr).toContain("unexpected argument 'extra'");
+    expect(answer.stderr).toContain('usage: npm run schedule -- <function | state machine>');
+    expect(answer.stdout).toBe('');
   });
 
   it('still fires a valid index', async () => {

@@ -767,7 +767,7 @@ describe('Local stack: CLI', () => {
     expect(JSON.parse(response.body)).toMatchObject({ size: 11 });
   });
 
-  it('invokes a function with an SQS event and gets its batch response', async () => {
+  it('invokes a function with an SQS event, prints its batch response and says the record was dead-lettered', async () => {
     // Act
     const result = await cli('invoke.ts', [
       's3',
@@ -786,9 +786,13 @@ describe('Local stack: CLI', () => {
       new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }),
     );
 
-    // Assess: the missing object can never be read, so the record went to the DLQ with its reason.
-    expect(result.code).toBe(0);
+    // Assess: the missing object can never be read, so the record went to the DLQ with its reason, and
+    // invoke says so and exits 1.
+    expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({ batchItemFailures: [] });
+    expect(result.stderr).toContain(
+      'failed and was moved to the dead-letter queue circle-core-dev-S3RequestsDeadLetterQueue: NotFoundError',
+    );
     expect(parked.Messages?.map((message) => message.MessageAttributes?.['errorName']?.StringValue)).toEqual([
       'NotFoundError',
     ]);
