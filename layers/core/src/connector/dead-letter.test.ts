@@ -41,6 +41,7 @@ function connector() {
         input: z.object({ to: z.string(), entries: z.array(z.string()) }),
         output: z.object({ results: z.array(z.object({ index: z.number(), ok: z.boolean() })) }),
         unfinished: (output, input) => {
+          if (input.to === 'buggy') throw new TypeError('a bug in the reader');
           const left = output.results.filter((result) => !result.ok).map((result) => result.index);
           if (left.length === 0) return undefined;
           return {
@@ -186,6 +187,25 @@ describe('Dead letters', () => {
     } finally {
       delete process.env['CIRCLE_QUEUE_BINDINGS'];
     }
+  });
+
+  it("treats a bug in the unfinished reader as the record's internal error, not the batch's", async () => {
+    // Act
+    const response = (await connector().handler(
+      sqsEvent([
+        { messageId: 'buggy', body: { operation: 'send-batch', input: { to: 'buggy', entries: ['a'] } } },
+        { messageId: 'fine', body: { operation: 'send-batch', input: { to: 'q', entries: ['b'] } } },
+      ]),
+      lambdaContext(),
+    )) as Batch;
+    // Assess: the buggy record is parked whole as an internal error; the other one is done
+    expect(response.batchItemFailures).toEqual([]);
+    const sent = aws.calls.filter((call) => call.target === 'AmazonSQS.SendMessage').map((call) => call.body);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(String(sent[0]?.['MessageBody']))).toMatchObject({ input: { to: 'buggy' } });
+    expect(sent[0]?.['MessageAttributes']).toMatchObject({
+      errorMessage: { StringValue: 'Internal error (see the log)' },
+    });
   });
 
   it('leaves retryable failures to the visibility timeout', async () => {

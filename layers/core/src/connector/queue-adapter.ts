@@ -160,10 +160,7 @@ function runRecord<S extends ConfigSchema, Client, Services>(
     recordFailed(runtime, record, operation, correlationId, error);
   const unfinished = runtime.unfinishedOf(request.operation);
   if (unfinished === undefined) return done.then(recordSucceeded, failed);
-  return done.then(
-    (output) => recordDone(runtime, record, request, meta, unfinished(output, request.input), bound),
-    failed,
-  );
+  return done.then((output) => recordDone(runtime, record, request, meta, unfinished, output, bound), failed);
 }
 
 const recordSucceeded = (): boolean => true;
@@ -180,10 +177,18 @@ async function recordDone<S extends ConfigSchema, Client, Services>(
   record: SQSRecord,
   request: OperationRequest,
   meta: ExecutionMeta,
-  unfinished: Unfinished | undefined,
+  reader: (output: unknown, input: unknown) => Unfinished | undefined,
+  output: unknown,
   /** The queue's bound operation: its bodies are bare inputs, and so is what goes to the dead-letter queue. */
   bound: string | undefined,
 ): Promise<boolean> {
+  let unfinished: Unfinished | undefined;
+  try {
+    unfinished = reader(output, request.input);
+  } catch (error) {
+    // The connector's own bug: the whole record goes the way of any internal error, never the whole batch.
+    return recordFailed(runtime, record, request.operation, meta.correlationId, error);
+  }
   if (unfinished === undefined) return true;
   const { issues, retryable } = unfinished;
   const listed = issues
