@@ -327,6 +327,10 @@ async function startFunctions(
       taskRoot,
       embeddedPostgres: context.embeddedPostgres.has(fn.key),
     });
+    // Shortened redrive policies (CIRCLE_LOCAL_FAST_POISON): the connectors' last receive comes sooner too.
+    if (options.maxReceiveCount !== undefined && env['CIRCLE_MAX_RECEIVE_COUNT'] !== undefined) {
+      env['CIRCLE_MAX_RECEIVE_COUNT'] = String(options.maxReceiveCount);
+    }
     const { localMysql } = context;
     applyMysqlEnvironment(
       fn,

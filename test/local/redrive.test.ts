@@ -1,7 +1,9 @@
 /**
  * Dead letters you can act on, on the running stack (issue 12): with `CIRCLE_LOCAL_FAST_POISON=1` a
- * message its function keeps failing reaches the dead-letter queue in seconds through the queue's redrive
- * policy, and `npm run redrive` moves it back with StartMessageMoveTask, where it now succeeds. Driven from
+ * message its function keeps failing reaches the dead-letter queue within a minute: on its last receive
+ * (the shortened maxReceiveCount, which the stack gives the functions as CIRCLE_MAX_RECEIVE_COUNT) the
+ * connector moves it there with its reason. `npm run redrive` moves it back with StartMessageMoveTask,
+ * where it now succeeds. Driven from
  * outside with the real SQS client against the AWS endpoint and the CLI as a user runs it.
  */
 import { execFile } from 'node:child_process';
@@ -11,6 +13,7 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -90,7 +93,7 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   // A call that fails with a retryable error (40001, serialization failure) until the gate opens: the
-  // connector reports it as a batch item failure, so SQS redelivers it and its redrive policy parks it.
+  // connector reports it as a batch item failure, so SQS redelivers it, and on its last receive parks it.
   await query('CREATE TABLE redrive_gate (open boolean NOT NULL)');
   await query('INSERT INTO redrive_gate VALUES (false)');
   await query('CREATE TABLE redrive_done (id text NOT NULL)');
@@ -187,6 +190,10 @@ describe('Local stack: dead letters', () => {
       async () => ((await depth(dlq)).visible === 1 ? Date.now() - sentAt : undefined),
       80_000,
     );
+    // A look at the parked message, leaving it visible: it carries why it failed.
+    const { Messages: parked } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MessageAttributeNames: ['All'], VisibilityTimeout: 0 }),
+    );
     await query('UPDATE redrive_gate SET open = true');
     const redrive = await run(
       process.execPath,
@@ -215,6 +222,10 @@ describe('Local stack: dead letters', () => {
     // Two receives one function timeout (28 s) apart, then the move: about a minute instead of the 15
     // minutes of the deployed settings.
     expect(parkedAfterMs).toBeLessThan(75_000);
+    expect(parked?.[0]?.MessageAttributes?.['errorName']?.StringValue).toEqual(
+      expect.stringMatching(/Error$/),
+    );
+    expect(parked?.[0]?.MessageAttributes?.['errorMessage']?.StringValue).toBeTruthy();
     expect(redrive.stderr).toContain('redriving in the local stack');
     expect(redrive.stdout).toContain(`COMPLETED: moved 1 of 1 message(s) from ${DLQ} to ${SOURCE}`);
     expect(done).toEqual([{ id: 'm1' }]);

@@ -331,6 +331,12 @@ describe('Script: package (template)', () => {
       for (const [, mapping] of mappings.filter(([, m]) => getAtt(m.Properties['EventSourceArn']) === id)) {
         const consumer = resources[getAtt(mapping.Properties['FunctionName']) ?? ''];
         const timeout = Number(consumer?.Properties['Timeout'] ?? 6);
+        // The connector moves a record failing on its last receive itself, with its reason.
+        const variables = (consumer?.Properties['Environment'] as { Variables?: Record<string, unknown> })
+          ?.Variables;
+        expect(String(variables?.['CIRCLE_MAX_RECEIVE_COUNT']), `${id} CIRCLE_MAX_RECEIVE_COUNT`).toBe(
+          String(policy?.maxReceiveCount),
+        );
         expect(visibility, `${id} VisibilityTimeout vs timeout ${timeout}`).toBeGreaterThanOrEqual(
           6 * timeout,
         );

@@ -239,6 +239,41 @@ describe('Dead letters', () => {
     expect(logs.text()).toContain('left for the redrive policy');
   });
 
+  it('moves a record failing on its last receive to the DLQ with its reason, whatever the failure', async () => {
+    // Prepare: the redrive policy's maxReceiveCount is 5; these are the fifth receives
+    process.env['CIRCLE_MAX_RECEIVE_COUNT'] = '5';
+    try {
+      const event = sqsEvent(
+        ['down', 'scope'].map((text) => ({
+          messageId: text,
+          body: { operation: 'echo-text', input: { text } },
+          receiveCount: 5,
+        })),
+      );
+      const early = sqsEvent([
+        { messageId: 'early', body: { operation: 'echo-text', input: { text: 'down' } }, receiveCount: 4 },
+      ]);
+      // Act
+      const last = (await connector().handler(event, lambdaContext())) as Batch;
+      const before = (await connector().handler(early, lambdaContext())) as Batch;
+      // Assess: parked now with the reason, instead of by the queue without one
+      expect(last.batchItemFailures).toEqual([]);
+      const names = aws.calls
+        .filter((call) => call.target === 'AmazonSQS.SendMessage')
+        .map(
+          (call) =>
+            (call.body['MessageAttributes'] as Record<string, { StringValue: string }>)['errorName']
+              ?.StringValue,
+        )
+        .sort();
+      expect(names).toEqual(['ForbiddenError', 'UnavailableError']);
+      expect(before.batchItemFailures).toEqual([{ itemIdentifier: 'early' }]);
+      expect(logs.text()).toContain('Record failed on its last receive, moved to the dead-letter queue');
+    } finally {
+      delete process.env['CIRCLE_MAX_RECEIVE_COUNT'];
+    }
+  });
+
   it('falls back to the redrive policy when the DLQ refuses the message, losing nothing', async () => {
     // Prepare
     aws.failNext('AmazonSQS.SendMessage', { type: 'ServiceUnavailable', status: 503, times: 5 });

@@ -257,17 +257,24 @@ async function recordFailed<S extends ConfigSchema, Client, Services>(
     error: err.message,
     receiveCount: record.attributes?.ApproximateReceiveCount,
   };
+  // On its last receive a record the queue would park anyway goes to the DLQ now, with its reason.
+  const last = lastReceive(record);
   // Refused credentials, a missing scope or setting: the operator's to fix, not the record's, so the
   // record stays with the redrive policy and succeeds once fixed (or reaches the DLQ after maxReceiveCount).
-  if (!retryable && operatorFault(err)) {
+  if (!retryable && operatorFault(err) && !last) {
     runtime.logger.warn(
       'Record failed on credentials or configuration, left for the redrive policy',
       details,
     );
     return false;
   }
-  if (!retryable && (await moveToDeadLetter(record, err, runtime))) {
-    runtime.logger.warn('Poison record moved to the dead-letter queue', details);
+  if ((!retryable || last) && (await moveToDeadLetter(record, err, runtime))) {
+    runtime.logger.warn(
+      retryable || operatorFault(err)
+        ? 'Record failed on its last receive, moved to the dead-letter queue'
+        : 'Poison record moved to the dead-letter queue',
+      details,
+    );
     return true;
   }
   runtime.logger.warn(
@@ -275,6 +282,16 @@ async function recordFailed<S extends ConfigSchema, Client, Services>(
     details,
   );
   return false;
+}
+
+/**
+ * Whether this is the record's last receive before the redrive policy parks it: `CIRCLE_MAX_RECEIVE_COUNT`
+ * (serverless.yml sets it to the policies' `maxReceiveCount`) reached. Unset: never.
+ */
+function lastReceive(record: SQSRecord): boolean {
+  const max = Number(process.env['CIRCLE_MAX_RECEIVE_COUNT']);
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(max) && max >= 1 && count >= max;
 }
 
 function executeRequest<S extends ConfigSchema, Client, Services>(
