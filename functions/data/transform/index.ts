@@ -20,6 +20,7 @@ import {
   TransformRecordsInput,
   TransformRecordsOutput,
 } from './models.ts';
+import { resumeExport, resumeLoad } from './unfinished.ts';
 
 /**
  * @example
@@ -29,7 +30,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'transform',
-  version: '1.4.1',
+  version: '1.4.2',
   config: TransformConfig,
   setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
   operations: (op) => ({
@@ -50,6 +51,7 @@ export const connector = defineConnector({
       input: LoadPostgresInput,
       output: LoadPostgresOutput,
       measures: (output) => ({ rowsLoaded: output.rowsLoaded, recordsRejected: output.rejectedCount }),
+      unfinished: resumeLoad,
       run: (input, { client }) => client.loadPostgres(input),
     }),
     'load-mysql': op({
@@ -59,6 +61,7 @@ export const connector = defineConnector({
       input: LoadMysqlInput,
       output: LoadMysqlOutput,
       measures: (output) => ({ rowsLoaded: output.rowsLoaded, recordsRejected: output.rejectedCount }),
+      unfinished: resumeLoad,
       run: (input, { client }) => client.loadMysql(input),
     }),
     'export-postgres': op({
@@ -68,6 +71,7 @@ export const connector = defineConnector({
       input: ExportPostgresInput,
       output: ExportPostgresOutput,
       measures: (output) => ({ rowsExported: output.rows }),
+      unfinished: resumeExport,
       run: (input, { client }) => client.exportPostgres(input),
     }),
     'export-mysql': op({
@@ -77,6 +81,7 @@ export const connector = defineConnector({
       input: ExportMysqlInput,
       output: ExportMysqlOutput,
       measures: (output) => ({ rowsExported: output.rows }),
+      unfinished: resumeExport,
       run: (input, { client }) => client.exportMysql(input),
     }),
     'test-expression': op({

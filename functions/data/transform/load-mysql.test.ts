@@ -3,9 +3,11 @@
  * parts loaded once, a resumed load, a manifest, rejections by index, a duplicate key.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { httpEvent, lambdaContext } from '@circle-core/core/testing';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { httpEvent, lambdaContext, sqsEvent } from '@circle-core/core/testing';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsEndpointPeer, startAwsEndpointPeer } from '../../../test/peers/aws-endpoint.ts';
 import { realMysqlUrl, scratchDatabase } from '../../../test/peers/mariadb.ts';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
 import { TransformClient } from './client.ts';
@@ -13,8 +15,10 @@ import { clientOptions, TransformConfig } from './config.ts';
 
 const TABLE = 'orders';
 const MANIFEST = 'load_parts';
+const DLQ = `transform-dlq-${process.pid}`;
 
 let peer: S3rverPeer;
+let aws: AwsEndpointPeer;
 let s3: S3Client;
 let scratch: { name: string; drop(): Promise<void> };
 let db: mysql.Connection;
@@ -42,6 +46,7 @@ const ndjson = (count: number, from = 0): string =>
 
 beforeAll(async () => {
   peer = await startS3rver({ buckets: ['data'] });
+  aws = await startAwsEndpointPeer({ queues: [DLQ] });
   s3 = new S3Client({
     endpoint: peer.endpoint,
     forcePathStyle: true,
@@ -57,6 +62,8 @@ beforeAll(async () => {
   );
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_S3: peer.endpoint,
+    AWS_ENDPOINT_URL_SQS: aws.endpoint,
+    AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     TRANSFORM_BUCKET: 'data',
@@ -75,7 +82,38 @@ afterAll(async () => {
   await scratch?.drop();
   s3?.destroy();
   await peer?.close();
+  await aws?.close();
 });
+
+/** What the connector moved to the dead-letter queue: each message's body and attributes. */
+async function parked(): Promise<{ body: Record<string, unknown>; attributes: Record<string, string> }[]> {
+  const sqs = new SQSClient({
+    endpoint: aws.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  try {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: aws.queueUrl(DLQ),
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    return Messages.map((message) => ({
+      body: JSON.parse(message.Body ?? '{}'),
+      attributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          value.StringValue ?? '',
+        ]),
+      ),
+    }));
+  } finally {
+    sqs.destroy();
+  }
+}
 
 describe('Operation: load-mysql', () => {
   it('inserts mapped records in parts, rejects bad ones by index, writes a manifest, and loads nothing twice', async () => {
@@ -197,5 +235,93 @@ describe('Operation: load-mysql', () => {
     // Assess
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('table');
+  });
+});
+
+describe('Queue trigger: a load or an export the time cut short', () => {
+  it('moves a queued load-mysql that stopped to the dead-letter queue with its loadId, and the redrive finishes it', async () => {
+    // Prepare: too little time for a part, as on a queue record near the function's timeout
+    process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'] = aws.queueUrl(DLQ);
+    await put(
+      'in/queued.csv',
+      `id,customer,total\n${Array.from({ length: 150 }, (_, i) => `${70000 + i},q${i},${i}`).join('\n')}\n`,
+    );
+    const input = {
+      source: { key: 'in/queued.csv' },
+      table: TABLE,
+      columns: ['order_id', 'customer', 'total_cents'],
+      expression: '{ "order_id": $number(id), "customer": customer, "total_cents": $number(total) }',
+    };
+    try {
+      // Act
+      const stopped = await connector.handler(
+        sqsEvent([{ messageId: 'load-1', body: { operation: 'load-mysql', input } }]),
+        lambdaContext({ remainingMs: 5_000 }),
+      );
+      const [left, ...more] = await parked();
+      const redriven = left && (await connector.handler(sqsEvent([{ body: left.body }]), lambdaContext()));
+      const rows = await one(`select count(*) as n from ${TABLE} where order_id between 70000 and 70149`);
+
+      // Assess
+      expect(stopped).toEqual({ batchItemFailures: [] });
+      expect(more).toEqual([]);
+      expect(left?.body).toMatchObject({
+        operation: 'load-mysql',
+        input: { ...input, loadId: expect.stringMatching(/./) },
+        idempotencyKey: 'load-1:unfinished',
+      });
+      expect(left?.attributes).toMatchObject({
+        errorName: 'UnavailableError',
+        errorMessage: expect.stringContaining('/loadId'),
+      });
+      expect(redriven).toEqual({ batchItemFailures: [] });
+      expect(Number(rows['n'])).toBe(150);
+      expect(await parked()).toEqual([]);
+    } finally {
+      delete process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'];
+    }
+  });
+
+  it('moves a queued export-mysql that stopped to the dead-letter queue, and the redrive writes the manifest', async () => {
+    // Prepare
+    process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'] = aws.queueUrl(DLQ);
+    const input = { table: TABLE, keyColumn: 'order_id', columns: ['order_id'], exportId: 'queued-mysql' };
+    try {
+      // Act
+      const stopped = await connector.handler(
+        sqsEvent([{ messageId: 'export-1', body: { operation: 'export-mysql', input } }]),
+        lambdaContext({ remainingMs: 5_000 }),
+      );
+      const [left, ...more] = await parked();
+      const redriven = left && (await connector.handler(sqsEvent([{ body: left.body }]), lambdaContext()));
+      const manifest =
+        left === undefined
+          ? undefined
+          : await s3.send(
+              new GetObjectCommand({
+                Bucket: 'data',
+                Key: `transform/outputs/exports/queued-mysql/manifest.json`,
+              }),
+            );
+
+      // Assess
+      expect(stopped).toEqual({ batchItemFailures: [] });
+      expect(more).toEqual([]);
+      expect(left?.body).toMatchObject({
+        operation: 'export-mysql',
+        input,
+        idempotencyKey: 'export-1:unfinished',
+      });
+      expect(left?.attributes).toMatchObject({
+        errorName: 'UnavailableError',
+        errorMessage: expect.stringContaining('/cursor'),
+      });
+      expect(redriven).toEqual({ batchItemFailures: [] });
+      expect(JSON.parse((manifest && (await manifest.Body?.transformToString())) ?? '{}')).toMatchObject({
+        exportId: 'queued-mysql',
+      });
+    } finally {
+      delete process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'];
+    }
   });
 });
