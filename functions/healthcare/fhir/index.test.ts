@@ -4,6 +4,7 @@
  * conditional headers, OperationOutcome mapping, the failure paths every connector must survive, and PHI
  * kept out of every log line and error.
  */
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { configureSecrets, resetCircuitBreakers, ValidationError } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -19,6 +20,7 @@ import {
   startFhirFake,
 } from '../../../scripts/local/sandboxes/fhir.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type AwsEndpointPeer, startAwsEndpointPeer } from '../../../test/peers/aws-endpoint.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
 import { redactSent } from './client.ts';
 
@@ -493,6 +495,62 @@ describe('Connector: fhir', () => {
         '412',
       ]);
       expect(fake.state.resources.size).toBe(10);
+    });
+
+    it('moves only the refused entries of a queued batch to the dead-letter queue, with their status and no PHI', async () => {
+      // Prepare: a dead-letter queue on the local AWS endpoint
+      const aws: AwsEndpointPeer = await startAwsEndpointPeer({ queues: ['fhir-dlq'] });
+      process.env['AWS_ENDPOINT_URL_SQS'] = aws.endpoint;
+      process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'] = aws.queueUrl('fhir-dlq');
+      const stale = {
+        resource: { resourceType: 'Patient', id: 'pat-3' },
+        request: { method: 'PUT', url: 'Patient/pat-3', ifMatch: 'W/"7"' },
+      };
+      const entry = [{ resource: NEW_PATIENT, request: { method: 'POST', url: 'Patient' } }, stale];
+      const sqs = new SQSClient({
+        endpoint: aws.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      try {
+        // Act
+        const queued = await connector.handler(
+          sqsEvent([
+            {
+              messageId: 'bundle-1',
+              body: { operation: 'run-transaction', input: { type: 'batch', entry } },
+            },
+          ]),
+          lambdaContext(),
+        );
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: aws.queueUrl('fhir-dlq'),
+            MaxNumberOfMessages: 10,
+            MessageAttributeNames: ['All'],
+          }),
+        );
+
+        // Assess
+        expect(queued).toEqual({ batchItemFailures: [] });
+        expect(fake.state.resources.size).toBe(10);
+        expect(Messages).toHaveLength(1);
+        expect(JSON.parse(Messages[0]?.Body ?? '{}')).toMatchObject({
+          operation: 'run-transaction',
+          input: { type: 'batch', entry: [stale] },
+          idempotencyKey: 'bundle-1:unfinished',
+        });
+        const reason = Messages[0]?.MessageAttributes?.['errorMessage']?.StringValue ?? '';
+        expect(Messages[0]?.MessageAttributes?.['errorName']?.StringValue).toBe('ValidationError');
+        expect(reason).toContain('/entry/1: the server answered status 412 (conflict)');
+        expect(reason).not.toContain('/entry/0');
+        // The outcome's text may quote the resource: only its issue code is kept.
+        expect(reason).not.toContain('not the current version');
+      } finally {
+        delete process.env['CIRCLE_DEAD_LETTER_QUEUE_URL'];
+        sqs.destroy();
+        await aws.close();
+      }
     });
   });
 

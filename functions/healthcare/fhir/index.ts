@@ -22,6 +22,7 @@ import {
   UpdateResourceInput,
   WriteOutput,
 } from './models.ts';
+import { refusedBundleEntries } from './unfinished.ts';
 
 /**
  * @example
@@ -31,7 +32,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'fhir',
-  version: '1.0.1',
+  version: '1.0.2',
   config: FhirConfig,
   setup: {
     secrets: (config) => ({ credentials: config.FHIR_CREDENTIALS_SECRET }),
@@ -82,6 +83,7 @@ export const connector = defineConnector({
       description: "Posts a transaction (all or nothing) or batch Bundle and answers each entry's result",
       input: RunTransactionInput,
       output: RunTransactionOutput,
+      unfinished: refusedBundleEntries,
       run: (input, { client }) => client.runTransaction(input),
     }),
     'get-everything': op({
