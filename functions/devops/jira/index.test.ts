@@ -208,6 +208,38 @@ describe('Connector: jira', () => {
       expect(parsed(anonymous)).toMatchObject({ id: '9', body: '', author: null });
     });
 
+    it('answers dates as RFC 3339 in UTC, which Jira writes with a +hhmm offset', async () => {
+      // Prepare: Jira Cloud's own format, in a site whose time zone is not UTC
+      const answer = (value: unknown, route: string) =>
+        fake.inject({ kind: 'answer', answer: json(200, value) }, { route });
+      answer(
+        {
+          id: '10002',
+          key: 'OPS-2',
+          fields: {
+            summary: 'x',
+            status: { name: 'To Do', statusCategory: { key: 'new' } },
+            project: { key: 'OPS' },
+            created: '2026-01-02T03:04:05.000+0100',
+            updated: '2026-01-02T03:04:05.123-0530',
+          },
+        },
+        'get-issue',
+      );
+      answer({ id: '9', created: '2026-01-02T03:04:05.000+0000' }, 'add-comment');
+
+      // Act
+      const issue = await call('get-issue', { project: 'OPS', key: 'OPS-2' });
+      const comment = await call('comment-on-issue', { project: 'OPS', key: 'OPS-2', body: 'x' });
+
+      // Assess: what Step Functions' timestamp comparisons and strict RFC 3339 parsers take
+      expect(parsed(issue)).toMatchObject({
+        createdAt: '2026-01-02T02:04:05.000Z',
+        updatedAt: '2026-01-02T08:34:05.123Z',
+      });
+      expect(parsed(comment)).toMatchObject({ createdAt: '2026-01-02T03:04:05.000Z' });
+    });
+
     it('answers 404 naming the issue that does not exist, or belongs to another project', async () => {
       const missing = await call('get-issue', { project: 'OPS', key: 'OPS-999' });
       const elsewhere = await call('get-issue', { project: 'WEB', key: 'OPS-1' });

@@ -16,6 +16,24 @@ export {
   UpdateTrackerIssueInput,
 } from '#shared/models/issue-tracker.ts';
 
+/**
+ * A Jira timestamp as RFC 3339 in UTC. Jira writes `2026-01-02T03:04:05.000+0100`: an offset without a
+ * colon, which Step Functions' timestamp comparisons and strict RFC 3339 parsers refuse. A text that is
+ * not such a timestamp is passed on as Jira sent it.
+ *
+ * @example
+ * ```ts
+ * JiraTime.parse('2026-01-02T03:04:05.000+0100'); // '2026-01-02T02:04:05.000Z'
+ * ```
+ */
+export const JiraTime = z.string().transform((text) => {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?)(Z|[+-]\d{2}:?\d{2})$/.exec(text);
+  if (match === null) return text;
+  const offset = match[2] === 'Z' ? 'Z' : `${match[2]?.slice(0, 3)}:${match[2]?.slice(-2)}`;
+  const epochMs = Date.parse(`${match[1]}${offset}`);
+  return Number.isNaN(epochMs) ? text : new Date(epochMs).toISOString();
+});
+
 /** An Atlassian Document Format node, read loosely: only text, paragraphs and breaks matter here. */
 export interface AdfNode {
   type: string;
@@ -43,8 +61,8 @@ export const IssueAnswer = z.looseObject({
     assignee: z.looseObject({ accountId: z.string() }).nullish(),
     issuetype: z.looseObject({ name: z.string() }).nullish(),
     project: z.looseObject({ key: z.string() }),
-    created: z.string(),
-    updated: z.string(),
+    created: JiraTime,
+    updated: JiraTime,
   }),
 });
 export type IssueAnswer = z.output<typeof IssueAnswer>;
@@ -62,7 +80,7 @@ export const CommentAnswer = z.looseObject({
   id: z.string(),
   body: AdfNode.nullish(),
   author: z.looseObject({ accountId: z.string() }).nullish(),
-  created: z.string(),
+  created: JiraTime,
 });
 
 /** `GET /rest/api/3/search/jql`: a page and, unless it is the last, `nextPageToken`. */
