@@ -2,7 +2,9 @@
  * The vector-store conformance suite: behaviour every {@link VectorStore} implementation must show,
  * registered as vitest blocks that each implementation runs from its own test file against its peer
  * (PGlite with pgvector, the Qdrant and Pinecone contract fakes). Scores are checked against values
- * computed here, so a store that ranks or scores wrongly fails.
+ * computed here, so a store that ranks or scores wrongly fails. Where the peer keeps any JSON as metadata
+ * (a Qdrant payload, a `jsonb` column), the fixture writes records as another tool would and the suite
+ * checks that reads return them as stored and that writes still refuse them.
  */
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '@circle-core/core';
@@ -11,10 +13,23 @@ import type { VectorFilter } from '../models/vector-store.ts';
 import { skipUnlessOffered } from './capability-tests.ts';
 import type { VectorStore } from './vector-store.ts';
 
+/** A record as another tool may have written it: metadata fields holding any JSON value. */
+export interface ForeignRecord {
+  id: string;
+  values: number[];
+  metadata: Record<string, unknown>;
+}
+
 /** What a conformance run needs from the implementation under test. */
 export interface VectorStoreFixture {
   /** The implementation; the suite creates and drops its own collections (named `conf-<random>-...`). */
   store: VectorStore;
+  /**
+   * Writes records straight into the peer, bypassing the store, as another tool (LangChain, the store's own
+   * clients) would: where the peer keeps any JSON (a Qdrant payload, a `jsonb` column). A store whose peer
+   * refuses such metadata (Pinecone) leaves it out and the suite skips the checks of reading it.
+   */
+  writeForeign?(collection: string, namespace: string, records: ForeignRecord[]): Promise<void>;
   /** Called once after the suite. */
   close?(): Promise<void>;
 }
@@ -282,6 +297,89 @@ export function describeVectorStoreConformance(
         // Assess
         for (const error of [...errors, filter]) expect(error).toBeInstanceOf(ValidationError);
         const left = await store.fetchVectors({ collection: cosine, namespace: 'lists-refused', ids: ['x'] });
+        expect(left.missing).toEqual(['x']);
+      });
+    });
+
+    describe('metadata another tool wrote (any JSON value per field: nested objects, null, lists of anything)', () => {
+      const namespace = 'foreign';
+      const FOREIGN: ForeignRecord[] = [
+        // LangChain's Qdrant integration: `metadata` holds the document's metadata, `loc` nested.
+        { id: 'fa', values: [1, 0, 0, 0], metadata: { source: 'a.pdf', loc: { lines: { from: 1, to: 9 } } } },
+        {
+          id: 'fb',
+          values: [0, 1, 0, 0],
+          metadata: { source: 'b.pdf', page: null, nums: [1, 2, 3], mixed: ['a', 1, true, null, { x: 1 }] },
+        },
+        { id: 'fc', values: [0, 0, 1, 0], metadata: { source: 'a.pdf', page: 3 } },
+      ];
+      const foreign = (filter: VectorFilter): Promise<string[]> => ids(filter, namespace);
+
+      beforeAll(async () => {
+        await fixture.writeForeign?.(cosine, namespace, FOREIGN);
+      });
+
+      it('reads them back as the store holds them, through query and fetch', async (context) => {
+        // Prepare
+        if (fixture.writeForeign === undefined) context.skip();
+        // Act
+        const { matches } = await store.queryVectors({
+          collection: cosine,
+          namespace,
+          vector: QUERY,
+          topK: 10,
+        });
+        const fetched = await store.fetchVectors({ collection: cosine, namespace, ids: ['fb', 'fa'] });
+        // Assess
+        expect(Object.fromEntries(matches.map((m) => [m.id, m.metadata]))).toEqual(
+          Object.fromEntries(FOREIGN.map((r) => [r.id, r.metadata])),
+        );
+        expect(fetched.vectors.map((v) => [v.id, v.metadata])).toEqual([
+          ['fb', FOREIGN[1]?.metadata],
+          ['fa', FOREIGN[0]?.metadata],
+        ]);
+      });
+
+      it('filters on a flat field while other fields of the same records are nested, null or mixed lists', async (context) => {
+        // Prepare
+        if (fixture.writeForeign === undefined) context.skip();
+        // Act & Assess
+        expect(await foreign({ source: 'a.pdf' })).toEqual(['fa', 'fc']);
+        expect(await foreign({ source: { $in: ['b.pdf', 'zz'] } })).toEqual(['fb']);
+        expect(await foreign({ page: { $gte: 1 } })).toEqual(['fc']);
+        expect(await foreign({ page: { $ne: 3 } })).toEqual(['fa', 'fb']);
+        expect(await foreign({ source: { $nin: ['a.pdf'] } })).toEqual(['fb']);
+        expect(await foreign({ loc: 'a.pdf' })).toEqual([]);
+        expect(await foreign({ loc: { $gt: 0 } })).toEqual([]);
+      });
+
+      it('still refuses to write such metadata, with ValidationError naming the field', async () => {
+        // Act
+        const errors = await Promise.all(
+          [{ loc: { lines: { from: 1 } } }, { page: null }, { nums: [1, 2, 3] }, { mixed: ['a', 1] }].map(
+            (metadata) =>
+              failure(
+                store.upsertVectors({
+                  collection: cosine,
+                  namespace: 'foreign-refused',
+                  vectors: [{ id: 'x', values: [1, 0, 0, 0], metadata: metadata as never }],
+                }),
+              ),
+          ),
+        );
+        // Assess
+        for (const [i, error] of errors.entries()) {
+          expect(error).toBeInstanceOf(ValidationError);
+          const field = ['loc', 'page', 'nums', 'mixed'][i];
+          expect((error as ValidationError).issues.map((issue) => issue.pointer).join(' ')).toContain(
+            `/vectors/0/metadata/${field}`,
+          );
+        }
+        const left = await store.fetchVectors({
+          collection: cosine,
+          namespace: 'foreign-refused',
+          ids: ['x'],
+        });
         expect(left.missing).toEqual(['x']);
       });
     });

@@ -29,9 +29,13 @@ import type { HasCapabilities } from './capabilities.ts';
 export type VectorStoreCapability = 'exact-delete-count';
 
 /**
- * One vector store. A collection has a fixed dimension and metric; records (id, vector, flat metadata whose
- * values are text, numbers, booleans or lists of text) live in a namespace of it, and namespaces never see
- * each other's records. A filter condition on a list field holds when any element satisfies it (Pinecone's
+ * One vector store. A collection has a fixed dimension and metric; records (id, vector, metadata) live in a
+ * namespace of it, and namespaces never see each other's records. What a store writes is flat metadata whose
+ * values are text, numbers, booleans or lists of text; what it reads back is the metadata as the store holds
+ * it, any JSON value per field, since another tool may have written the record (LangChain's nested
+ * `loc: { lines: { from, to } }`, `null`, lists of numbers): a read never fails on a value's type, and a
+ * filter on a flat field still works beside nested fields of the same records (filters on nested fields
+ * are not offered). A filter condition on a list field holds when any element satisfies it (Pinecone's
  * semantics: `$eq`/`$in` when the list contains the value, `$ne`/`$nin` when it contains none, never a range). Every method validates its input
  * (throwing `ValidationError`, also for a vector of the wrong dimension) and fails only with the core error
  * taxonomy: `NotFoundError` for a missing collection, `ConflictError` for creating a collection that exists

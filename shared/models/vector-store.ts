@@ -5,6 +5,12 @@
  * by id or by filter, all within a namespace. Limits are the tightest of the three stores, so an input one
  * store accepts every store accepts. Input objects are strict: an unknown field is a 400 naming it.
  *
+ * Reads are wider than writes: what a query or fetch returns is the metadata as the store holds it, any
+ * JSON value per field ({@link StoredMetadata}), because a Qdrant collection or a pgvector table may have
+ * been written by another tool (LangChain nests `loc: { lines: { from, to } }`; others write `null`, lists
+ * of numbers, mixed lists). Pinecone itself only holds the flat types. Upserts and filters keep the flat
+ * rules, so the connectors never write what Pinecone would refuse.
+ *
  * The filter language is Pinecone's MongoDB-like subset, which maps one to one onto Qdrant's
  * `must`/`should`/`must_not` conditions and onto SQL over a `jsonb` column:
  * `{ "genre": "drama", "year": { "$gte": 2020 }, "$or": [{ "lang": { "$in": ["en", "fr"] } }, ...] }`.
@@ -94,8 +100,17 @@ export const Metadata = z
     `Flat metadata: field -> text, number, boolean or a list of at most ${MAX_METADATA_LIST} texts, e.g. { "source": "handbook.pdf", "page": 3, "tags": ["hr", "leave"] }`,
   );
 
-/** Metadata as the stores answer it: the same values, under any field name another writer may have used. */
-const StoredMetadata = z.record(z.string(), MetadataValue);
+/**
+ * A metadata value as a store answers it: any JSON value (text, number, boolean, null, a list of anything, a
+ * nested object), since another tool may have written the record. What the connectors write stays
+ * {@link MetadataValue}.
+ */
+export const StoredMetadataValue = z.json();
+export type StoredMetadataValue = z.output<typeof StoredMetadataValue>;
+
+/** Metadata as the stores answer it: any JSON value, under any field name another writer may have used. */
+export const StoredMetadata = z.record(z.string(), StoredMetadataValue);
+export type StoredMetadata = z.output<typeof StoredMetadata>;
 
 /**
  * The largest finite float32. Every store keeps 32-bit floats (pgvector's `vector`, Qdrant, Pinecone): a
@@ -267,7 +282,9 @@ export type QueryVectorsInput = z.input<typeof QueryVectorsInput>;
 export const VectorMatch = z.strictObject({
   id: VectorId,
   score: z.number().describe('Similarity (cosine, dot) or distance (euclidean)'),
-  metadata: StoredMetadata.describe("The record's metadata ({} when it has none)"),
+  metadata: StoredMetadata.describe(
+    "The record's metadata as the store holds it ({} when it has none): what this interface writes is flat, but a record another tool wrote may hold any JSON value per field (nested objects, null, lists of numbers)",
+  ),
   values: z.array(z.number()).optional().describe('The vector, when includeValues was set'),
 });
 export const QueryVectorsOutput = z.strictObject({
@@ -283,7 +300,15 @@ export const FetchVectorsInput = z.strictObject({
 export type FetchVectorsInput = z.input<typeof FetchVectorsInput>;
 export const FetchVectorsOutput = z.strictObject({
   vectors: z
-    .array(z.strictObject({ id: VectorId, values: z.array(z.number()), metadata: StoredMetadata }))
+    .array(
+      z.strictObject({
+        id: VectorId,
+        values: z.array(z.number()),
+        metadata: StoredMetadata.describe(
+          "The record's metadata as the store holds it ({} when it has none), any JSON value per field",
+        ),
+      }),
+    )
     .describe('The records found, in the order asked'),
   missing: z.array(VectorId).describe('Ids with no record'),
 });

@@ -4,11 +4,15 @@
  */
 import { ValidationError } from '@circle-core/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeVectorStoreConformance } from '#shared/interfaces/vector-store.conformance.ts';
+import {
+  describeVectorStoreConformance,
+  type VectorStoreFixture,
+} from '#shared/interfaces/vector-store.conformance.ts';
 import { urlCredentials } from '#shared/sql/credentials.ts';
 import { realPostgresUrl, startPglite, withPostgres } from '../../../test/peers/postgres.ts';
 import { PgvectorClient } from './client.ts';
 import { PGVECTOR_ENGINE } from './config.ts';
+import { tableName, vectorText } from './sql.ts';
 
 const clientFor = (url: string, schema?: string): PgvectorClient =>
   new PgvectorClient({
@@ -21,6 +25,19 @@ const clientFor = (url: string, schema?: string): PgvectorClient =>
     ...(schema === undefined ? {} : { schema }),
   });
 
+/** A raw SQL insert, as another tool writing the `jsonb` column would: any JSON per field. */
+const writeForeign =
+  (url: string): NonNullable<VectorStoreFixture['writeForeign']> =>
+  (collection, namespace, records) =>
+    withPostgres(url, async (client) => {
+      for (const r of records) {
+        await client.query(
+          `insert into ${tableName('public', collection)} (namespace, id, embedding, metadata) values ($1, $2, $3::vector, $4::jsonb)`,
+          [namespace, r.id, vectorText(r.values), JSON.stringify(r.metadata)],
+        );
+      }
+    });
+
 let stop: (() => Promise<void>) | undefined;
 afterAll(async () => stop?.());
 
@@ -28,7 +45,7 @@ describeVectorStoreConformance('PgvectorClient on PGlite with pgvector', async (
   const pglite = await startPglite({ vector: true });
   stop = pglite.close;
   const store = clientFor(pglite.url);
-  return { store, close: () => store.close() };
+  return { store, writeForeign: writeForeign(pglite.url), close: () => store.close() };
 });
 
 const realUrl = realPostgresUrl();
@@ -42,7 +59,7 @@ const realHasVector = await withPostgres(realUrl, (client) =>
 if (realHasVector) {
   describeVectorStoreConformance('PgvectorClient on the machine’s PostgreSQL', async () => {
     const store = clientFor(realUrl);
-    return { store, close: () => store.close() };
+    return { store, writeForeign: writeForeign(realUrl), close: () => store.close() };
   });
 }
 

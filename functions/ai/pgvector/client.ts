@@ -17,9 +17,9 @@ import {
   type DescribeCollectionOutput,
   FetchVectorsInput,
   type FetchVectorsOutput,
-  type MetadataValue,
   QueryVectorsInput,
   type QueryVectorsOutput,
+  type StoredMetadata,
   UpsertVectorsInput,
   type UpsertVectorsOutput,
   type VectorFilter,
@@ -97,6 +97,13 @@ interface Shape {
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * The `metadata` column as a read returns it: what the row holds, any JSON per field (another writer of the
+ * table may nest objects or store null or lists of numbers); a jsonb `null` is no metadata, `{}`.
+ */
+const storedMetadata = (value: unknown): StoredMetadata =>
+  value === null || value === undefined ? {} : (value as StoredMetadata);
 
 /**
  * Collections as tables `(namespace, id, embedding vector(n), metadata jsonb)` in one schema; queries are
@@ -230,7 +237,7 @@ order by embedding ${metric.operator} $2::vector limit $3`;
         matches: (result.rows as Row[]).map((row) => ({
           id: String(row['id']),
           score: Number(row['score']),
-          metadata: row['metadata'] as Record<string, MetadataValue>,
+          metadata: storedMetadata(row['metadata']),
           ...(input.includeValues ? { values: JSON.parse(String(row['vector'])) as number[] } : {}),
         })),
       };
@@ -254,7 +261,7 @@ order by embedding ${metric.operator} $2::vector limit $3`;
             {
               id,
               values: JSON.parse(String(row['vector'])) as number[],
-              metadata: row['metadata'] as Record<string, MetadataValue>,
+              metadata: storedMetadata(row['metadata']),
             },
           ];
         }),

@@ -307,6 +307,62 @@ describe('Function: handler', () => {
       expect(json(queried)['matches']).toEqual([{ id: 'a', score: 1, metadata: {} }]);
     });
 
+    it('reads metadata another tool wrote (nested objects, null, lists of numbers or of anything) as stored, and filters on a flat field beside it', async () => {
+      // Prepare: raw inserts into the jsonb column, as another writer of the table would.
+      const langchain = { source: 'a.pdf', loc: { lines: { from: 1, to: 9 } } };
+      const odd = { source: 'b.pdf', page: null, nums: [1, 2, 3], mixed: ['a', 1, true, null, { x: 1 }] };
+      await http('create-collection', { collection: 'foreign', dimension: 3, metric: 'dot' });
+      await http('upsert-vectors', {
+        collection: 'foreign',
+        vectors: [{ id: 'own', values: [0, 1, 0], metadata: { source: 'a.pdf', page: 2 } }],
+      });
+      await withPostgres(pglite.url, (admin) =>
+        admin.query(
+          `insert into "foreign" (namespace, id, embedding, metadata) values ('', 'lc', '[1,0,0]', $1::jsonb), ('', 'odd', '[0.9,0,0]', $2::jsonb), ('', 'bare', '[0,0,1]', 'null'::jsonb)`,
+          [JSON.stringify(langchain), JSON.stringify(odd)],
+        ),
+      );
+
+      // Act
+      const queried = await http('query-vectors', { collection: 'foreign', vector: [1, 0, 0], topK: 2 });
+      const fetched = await http('fetch-vectors', { collection: 'foreign', ids: ['odd', 'bare', 'lc'] });
+      const bySource = await http('query-vectors', {
+        collection: 'foreign',
+        vector: [1, 0, 0],
+        filter: { source: 'a.pdf' },
+      });
+      const byPage = await http('query-vectors', {
+        collection: 'foreign',
+        vector: [1, 0, 0],
+        filter: { $or: [{ page: { $gte: 1 } }, { mixed: 'a' }] },
+      });
+      const refused = await http('upsert-vectors', {
+        collection: 'foreign',
+        vectors: [{ id: 'x', values: [1, 0, 0], metadata: { loc: { lines: { from: 1 } } } }],
+      });
+
+      // Assess
+      expect(queried.statusCode).toBe(200);
+      expect(json(queried)['matches']).toEqual([
+        { id: 'lc', score: 1, metadata: langchain },
+        { id: 'odd', score: expect.closeTo(0.9, 5), metadata: odd },
+      ]);
+      expect(fetched.statusCode).toBe(200);
+      expect(json(fetched)).toEqual({
+        vectors: [
+          { id: 'odd', values: [0.9, 0, 0], metadata: odd },
+          { id: 'bare', values: [0, 0, 1], metadata: {} },
+          { id: 'lc', values: [1, 0, 0], metadata: langchain },
+        ],
+        missing: [],
+      });
+      expect(bySource.statusCode).toBe(200);
+      expect((json(bySource)['matches'] as { id: string }[]).map((m) => m.id)).toEqual(['lc', 'own']);
+      expect((json(byPage)['matches'] as { id: string }[]).map((m) => m.id)).toEqual(['odd', 'own']);
+      expect(refused.statusCode).toBe(400);
+      expect(JSON.stringify(json(refused))).toContain('/vectors/0/metadata/loc');
+    });
+
     it('serves GET /pgvector/health with the provider check', async () => {
       // Act
       const event = httpEvent({ method: 'GET', path: '/pgvector/health' });

@@ -15,7 +15,7 @@ import { PgvectorConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'pgvector',
-  version: '0.2.0',
+  version: '0.3.0',
   config: PgvectorConfig,
   capabilities: [...PGVECTOR_CAPABILITIES],
   setup: {

@@ -27,9 +27,9 @@ import {
   type DescribeCollectionOutput,
   FetchVectorsInput,
   type FetchVectorsOutput,
-  MetadataValue,
   QueryVectorsInput,
   type QueryVectorsOutput,
+  StoredMetadata,
   UpsertVectorsInput,
   type UpsertVectorsOutput,
 } from '#shared/models/vector-store.ts';
@@ -59,8 +59,11 @@ const METRIC: Record<string, Metric> = { cosine: 'cosine', euclidean: 'euclidean
 /** A data-plane host as Pinecone names it (`docs-abc123.svc.aped-4627-b74a.pinecone.io`), never from input. */
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~-]+)*$/;
 
-/** Pinecone's metadata values: text, numbers, booleans and lists of text. */
-const Metadata = z.record(z.string(), MetadataValue);
+/**
+ * Metadata as Pinecone answers it. Pinecone holds only text, numbers, booleans and lists of text; the answer
+ * is read as the interface's stored metadata (any JSON per field), so a read never fails on a value type.
+ */
+const Metadata = StoredMetadata;
 const IndexModel = z.object({
   name: z.string(),
   dimension: z.number().int(),

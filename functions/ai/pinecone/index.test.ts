@@ -329,25 +329,28 @@ describe('Connector: pinecone', () => {
       ]);
     });
 
-    it('has the fake refuse what Pinecone refuses: a list of numbers, a nested object, a null', async () => {
+    it('has the fake refuse what Pinecone refuses: a list of numbers, a nested object, a null, a mixed list', async () => {
       // Act
       const statuses = await Promise.all(
-        [{ tags: [1, 2] }, { nested: { a: 'b' } }, { gone: null }].map(async (metadata, i) => {
-          const response = await fetch(`${fake.url}/data/docs/vectors/upsert`, {
-            method: 'POST',
-            headers: { 'api-key': PINECONE_SANDBOX_KEY, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              namespace: '',
-              vectors: [{ id: `bad${i}`, values: [1, 0, 0], metadata }],
-            }),
-          });
-          return response.status;
-        }),
+        [{ tags: [1, 2] }, { nested: { a: 'b' } }, { gone: null }, { mixed: ['a', 1] }].map(
+          async (metadata, i) => {
+            const response = await fetch(`${fake.url}/data/docs/vectors/upsert`, {
+              method: 'POST',
+              headers: { 'api-key': PINECONE_SANDBOX_KEY, 'content-type': 'application/json' },
+              body: JSON.stringify({
+                namespace: '',
+                vectors: [{ id: `bad${i}`, values: [1, 0, 0], metadata }],
+              }),
+            });
+            return response.status;
+          },
+        ),
       );
 
       // Assess
-      expect(statuses).toEqual([400, 400, 400]);
-      expect([...(fake.state.indexes.get('docs')?.namespaces.get('')?.keys() ?? [])]).not.toContain('bad0');
+      expect(statuses).toEqual([400, 400, 400, 400]);
+      const stored = [...(fake.state.indexes.get('docs')?.namespaces.get('')?.keys() ?? [])];
+      for (const id of ['bad0', 'bad1', 'bad2', 'bad3']) expect(stored).not.toContain(id);
     });
 
     it('answers 400 naming a list over 64 items or holding a number, and sends nothing', async () => {

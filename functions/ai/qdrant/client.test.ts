@@ -12,6 +12,21 @@ describeVectorStoreConformance('QdrantStore on the Qdrant contract fake', async 
   const store = new QdrantStore(qdrantApi.client({ baseUrl: fake.url, credential: QDRANT_SANDBOX_KEY }));
   return {
     store,
+    // A raw upsert to the fake, as LangChain or Qdrant's own clients write points: any JSON payload.
+    writeForeign: async (collection, namespace, records) => {
+      const response = await fetch(`${fake.url}/collections/${collection}/points?wait=true`, {
+        method: 'PUT',
+        headers: { 'api-key': QDRANT_SANDBOX_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          points: records.map((r) => ({
+            id: pointId(namespace, r.id),
+            vector: r.values,
+            payload: { namespace, id: r.id, page_content: `text of ${r.id}`, metadata: r.metadata },
+          })),
+        }),
+      });
+      expect(response.status).toBe(200);
+    },
     close: async () => {
       store.close();
       await fake.close();

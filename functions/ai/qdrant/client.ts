@@ -23,9 +23,9 @@ import {
   FetchVectorsInput,
   type FetchVectorsOutput,
   type FieldCondition,
-  MetadataValue,
   QueryVectorsInput,
   type QueryVectorsOutput,
+  StoredMetadata,
   UpsertVectorsInput,
   type UpsertVectorsOutput,
   type VectorFilter,
@@ -51,8 +51,9 @@ type Scalar = string | number | boolean;
 const Payload = z.object({
   namespace: z.string().optional(),
   id: z.string().optional(),
-  // Text, numbers, booleans and lists of text (an array payload), as the interface allows.
-  metadata: z.record(z.string(), MetadataValue).optional(),
+  // Any JSON per field: this connector writes flat values, another tool (LangChain) may nest objects or
+  // write null or lists of numbers. A `metadata` of null reads as {}.
+  metadata: StoredMetadata.nullish(),
 });
 const Point = z.object({
   id: z.union([z.string(), z.number()]),

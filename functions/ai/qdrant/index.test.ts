@@ -333,6 +333,133 @@ describe('Connector: qdrant', () => {
     });
   });
 
+  describe('Metadata another tool wrote', () => {
+    const LANGCHAIN = { source: 'a.pdf', loc: { lines: { from: 1, to: 9 } } };
+    const ODD = { source: 'b.pdf', page: null, nums: [1, 2, 3], mixed: ['a', 1, true, null, { x: 1 }] };
+    const put = (body: unknown) =>
+      fetch(`${fake.url}/collections/docs/points?wait=true`, {
+        method: 'PUT',
+        headers: { 'api-key': QDRANT_SANDBOX_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+
+    it('reads nested objects, nulls and lists of numbers or of anything as stored, and filters on a flat field beside them', async () => {
+      // Prepare: a raw upsert, as LangChain's Qdrant integration writes (`page_content` beside `metadata`).
+      const written = await put({
+        points: [
+          {
+            id: pointId('', 'lc#1'),
+            vector: [0, 0, 1],
+            payload: { namespace: '', id: 'lc#1', page_content: 'Leave policy', metadata: LANGCHAIN },
+          },
+          {
+            id: pointId('', 'odd#1'),
+            vector: [0, 0.1, 0.9],
+            payload: { namespace: '', id: 'odd#1', metadata: ODD },
+          },
+        ],
+      });
+
+      // Act
+      const queried = await call('query-vectors', { collection: 'docs', vector: [0, 0, 1], topK: 2 });
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: ['odd#1', 'lc#1'] });
+      const bySource = await call('query-vectors', {
+        collection: 'docs',
+        vector: [0, 0, 1],
+        filter: { source: { $in: ['a.pdf', 'faq.md'] } },
+      });
+      const byPage = await call('query-vectors', {
+        collection: 'docs',
+        vector: [0, 0, 1],
+        filter: { page: { $gte: 2 } },
+      });
+
+      // Assess
+      expect(written.status).toBe(200);
+      expect(queried.statusCode).toBe(200);
+      expect(parsed(queried)).toEqual({
+        matches: [
+          { id: 'lc#1', score: expect.any(Number), metadata: LANGCHAIN },
+          { id: 'odd#1', score: expect.any(Number), metadata: ODD },
+        ],
+      });
+      expect(fetched.statusCode).toBe(200);
+      expect(parsed(fetched)).toEqual({
+        vectors: [
+          { id: 'odd#1', values: [0, 0.1, 0.9], metadata: ODD },
+          { id: 'lc#1', values: [0, 0, 1], metadata: LANGCHAIN },
+        ],
+        missing: [],
+      });
+      expect(bySource.statusCode).toBe(200);
+      expect((parsed(bySource)['matches'] as { id: string }[]).map((m) => m.id).sort()).toEqual([
+        'faq#1',
+        'lc#1',
+      ]);
+      expect((parsed(byPage)['matches'] as { id: string }[]).map((m) => m.id)).toEqual(['handbook#2']);
+    });
+
+    it('reads a point whose metadata is null as {}', async () => {
+      // Prepare
+      await put({
+        points: [
+          {
+            id: pointId('', 'bare'),
+            vector: [0, 0, 1],
+            payload: { namespace: '', id: 'bare', metadata: null },
+          },
+        ],
+      });
+
+      // Act
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: ['bare'] });
+
+      // Assess
+      expect(fetched.statusCode).toBe(200);
+      expect(parsed(fetched)).toEqual({
+        vectors: [{ id: 'bare', values: [0, 0, 1], metadata: {} }],
+        missing: [],
+      });
+    });
+
+    it('still refuses to write nested, null or number-list metadata, with a 400 naming the field', async () => {
+      // Act
+      const responses = await Promise.all(
+        [{ loc: { lines: { from: 1 } } }, { page: null }, { nums: [1, 2] }].map((metadata) =>
+          call('upsert-vectors', { collection: 'docs', vectors: [{ id: 'x', values: [1, 0, 0], metadata }] }),
+        ),
+      );
+
+      // Assess
+      for (const [i, response] of responses.entries()) {
+        expect(response.statusCode).toBe(400);
+        expect(JSON.stringify(parsed(response))).toContain(
+          `/vectors/0/metadata/${['loc', 'page', 'nums'][i]}`,
+        );
+      }
+      expect(fake.state.collections.get('docs')?.points.has(pointId('', 'x').replaceAll('-', ''))).toBe(
+        false,
+      );
+    });
+
+    it('has the fake take any JSON object as a payload, as Qdrant does, and refuse a payload that is no object', async () => {
+      // Act
+      const statuses = await Promise.all(
+        [['a'], 'text', 3].map(async (payload, i) => {
+          const response = await put({ points: [{ id: 900 + i, vector: [1, 0, 0], payload }] });
+          return response.status;
+        }),
+      );
+      const empty = await put({ points: [{ id: 903, vector: [1, 0, 0], payload: null }] });
+
+      // Assess
+      expect(statuses).toEqual([400, 400, 400]);
+      expect(fake.state.collections.get('docs')?.points.has('900')).toBe(false);
+      expect(empty.status).toBe(200);
+      expect(fake.state.collections.get('docs')?.points.get('903')?.payload).toEqual({});
+    });
+  });
+
   describe('Provider failures', () => {
     it('waits as Retry-After says and retries a 5xx on reads and upserts, then answers', async () => {
       // Prepare

@@ -9,8 +9,10 @@
  * - `GET /collections/{name}`: `{ result: { status, points_count, config: { params: { vectors } } } }`;
  *   `DELETE /collections/{name}`: `{ result: true | false }`; `GET /collections`: the names;
  * - `PUT /collections/{name}/points?wait=true` `{ points: [{ id, vector, payload }] }`: ids are unsigned
- *   integers or UUIDs; a vector of another size is a 400 `Vector dimension error` and nothing is written;
- *   Cosine collections store vectors normalised, as Qdrant does;
+ *   integers or UUIDs; a payload is any JSON object (nested objects, nulls, lists of anything), kept and
+ *   answered as sent, a payload that is no object is a 400; a vector of another size is a 400
+ *   `Vector dimension error`; nothing is written when any point is refused; Cosine collections store
+ *   vectors normalised, as Qdrant does;
  * - `POST /collections/{name}/points` (retrieve `{ ids, with_payload, with_vector }`),
  *   `POST .../points/search` (`{ vector, limit, filter, with_payload, with_vector }`, score = cosine or
  *   dot similarity, Euclid or Manhattan distance, best first), `POST .../points/query` (`{ query, ... }`,
@@ -324,7 +326,7 @@ export function qdrantFake(): FakeDefinition<QdrantFakeState> {
           const collection = collectionOf(context);
           const points = body(context)['points'];
           if (!Array.isArray(points)) return badBody('missing field `points`');
-          const parsed = points.map((raw: Record<string, unknown>) => {
+          const parsed = points.map((raw: Record<string, unknown>, index: number) => {
             const vector = numbers(raw['vector'], 'vector');
             if (vector.length !== collection.size) {
               refuse(
@@ -334,11 +336,19 @@ export function qdrantFake(): FakeDefinition<QdrantFakeState> {
                 ),
               );
             }
-            const payload = (raw['payload'] ?? {}) as Payload;
+            // A payload is any JSON object (nested objects, null values, lists of anything), or absent.
+            const payload = raw['payload'] ?? {};
+            if (typeof payload !== 'object' || Array.isArray(payload)) {
+              badBody(`points[${index}].payload: invalid type, expected a map`);
+            }
             const id = raw['id'] as string | number;
             return {
               key: pointKey(id),
-              point: { id, payload, vector: collection.distance === 'Cosine' ? normalise(vector) : vector },
+              point: {
+                id,
+                payload: payload as Payload,
+                vector: collection.distance === 'Cosine' ? normalise(vector) : vector,
+              },
             };
           });
           // Validated whole before anything is written, as Qdrant refuses the request.
