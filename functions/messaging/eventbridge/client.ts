@@ -101,7 +101,12 @@ const SERVICE_FAULTS = new Set(['InternalFailure', 'InternalException', 'Throttl
  * EventBridge's refusal of one event, mapped by the shared AWS rows; `MalformedDetail` (the detail is not a
  * JSON object) names the message's `body`, which is the detail, at `pointer`.
  */
-function entryRefusal(bus: string, code: string, senderFault: boolean, pointer: string): ConnectorError {
+function entryRefusal(
+  bus: string,
+  code: string | undefined,
+  senderFault: boolean,
+  pointer: string,
+): ConnectorError {
   const mapped = awsEntryFailure(eventBridgeTarget('PutEvents', bus), code, senderFault);
   if (code !== 'MalformedDetail' || !(mapped instanceof ValidationError)) return mapped;
   const message = 'expected a JSON object: EventBridge refused the detail as malformed (MalformedDetail)';
@@ -271,7 +276,9 @@ export class EventBridgePublisher implements MessagePublisher {
   async #put(
     _bus: string,
     entries: PutEventsRequestEntry[],
-  ): Promise<Array<{ ok: true; eventId: string } | { ok: false; code: string; senderFault: boolean }>> {
+  ): Promise<
+    Array<{ ok: true; eventId: string } | { ok: false; code: string | undefined; senderFault: boolean }>
+  > {
     const out = await this.#call('PutEvents', (abortSignal) =>
       this.#sdk.send(new PutEventsCommand({ Entries: entries }), { abortSignal }),
     );
@@ -286,7 +293,7 @@ export class EventBridgePublisher implements MessagePublisher {
         ? { ok: true, eventId: result.EventId }
         : {
             ok: false,
-            code: result.ErrorCode ?? 'UnknownError',
+            code: result.ErrorCode,
             senderFault: !SERVICE_FAULTS.has(result.ErrorCode ?? ''),
           },
     );

@@ -182,11 +182,7 @@ export class SnsPublisher implements MessagePublisher {
       });
     }
     for (const entry of out.Failed ?? []) {
-      const error = awsEntryFailure(
-        snsTarget('PublishBatch', topicArn),
-        entry.Code ?? 'UnknownError',
-        entry.SenderFault,
-      );
+      const error = awsEntryFailure(snsTarget('PublishBatch', topicArn), entry.Code, entry.SenderFault);
       results.push({ index: Number(entry.Id), ok: false, error: entryFailure(error) });
     }
     if (results.length !== input.entries.length) {

@@ -36,6 +36,23 @@ describe('Class: SqsPublisher', () => {
     ]);
   });
 
+  it("answers an entry SQS refused as the sender's fault with a code it does not document as a 400", async () => {
+    const batch = await publisher({
+      SendMessageBatch: {
+        Successful: [{ Id: '0' }],
+        Failed: [{ Id: '1', Code: 'SomethingNew', SenderFault: true }],
+      },
+    }).publishBatch({ destination: URL, entries: [{ body: 'a' }, { body: 'b' }] });
+    expect(batch.results[1]).toMatchObject({
+      ok: false,
+      error: {
+        name: 'ValidationError',
+        retryable: false,
+        message: expect.stringContaining('(SomethingNew)'),
+      },
+    });
+  });
+
   it('refuses a batch answer that does not account for every entry', async () => {
     const out = publisher({ SendMessageBatch: { Successful: [] } }).publishBatch({
       entries: [{ body: 'a' }],

@@ -224,11 +224,7 @@ export class SqsPublisher implements MessagePublisher {
       });
     }
     for (const entry of out.Failed ?? []) {
-      const error = awsEntryFailure(
-        sqsTarget('SendMessageBatch', queueUrl),
-        entry.Code ?? 'UnknownError',
-        entry.SenderFault,
-      );
+      const error = awsEntryFailure(sqsTarget('SendMessageBatch', queueUrl), entry.Code, entry.SenderFault);
       results.push({ index: Number(entry.Id), ok: false, error: entryFailure(error) });
     }
     if (results.length !== input.entries.length) {
@@ -366,11 +362,7 @@ export class SqsPublisher implements MessagePublisher {
       const out = await this.#call(action, queueUrl, (abortSignal) => send(entries, abortSignal));
       for (const failed of out.Failed ?? []) {
         const index = Number(failed.Id);
-        const error = awsEntryFailure(
-          sqsTarget(action, queueUrl),
-          failed.Code ?? 'UnknownError',
-          failed.SenderFault,
-        );
+        const error = awsEntryFailure(sqsTarget(action, queueUrl), failed.Code, failed.SenderFault);
         results[index] = { receipt: receipts[index] ?? '', ok: false, error: entryFailure(error) };
       }
     }

@@ -92,6 +92,8 @@ function scopesOf(claims: JWTPayload): string[] {
   const scope = claims['scope'];
   if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
   const scp = claims['scp'];
+  // Okta issues `scp` as an array; Microsoft Entra ID as a space-separated string, like `scope`.
+  if (typeof scp === 'string') return scp.split(' ').filter(Boolean);
   return Array.isArray(scp) ? scp.filter((item): item is string => typeof item === 'string') : [];
 }
 
@@ -126,7 +128,10 @@ export class OidcIssuer {
   /** Verifies a JWT: signature by a published key, pinned algorithms, issuer, audience, time, scopes. */
   async verify(input: VerifyTokenInput): Promise<VerifyTokenOutput> {
     const { jwtVerify } = await import('jose');
-    const { issuer, audiences, algorithms, clockSkewSeconds } = this.#settings;
+    const { audiences, algorithms, clockSkewSeconds } = this.#settings;
+    // `iss` must equal the issuer identifier exactly (OIDC Core 3.1.3.7): the one discovery states, which
+    // matches OIDC_API_URL up to a trailing "/" (Auth0's identifiers end in one; the setting may not).
+    const { issuer } = await this.#discover();
     let keyId: string | undefined;
     const resolve: JWTVerifyGetKey = async (header, token) => {
       keyId = header.kid;

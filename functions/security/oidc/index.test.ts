@@ -295,6 +295,36 @@ describe('Connector: oidc', () => {
       expect(none).toMatchObject({ valid: false, reason: 'missing-scope', scopes: [] });
     });
 
+    it('reads scopes from an scp string, space-separated, as Microsoft Entra ID issues it', async () => {
+      lib = fresh();
+      const answer = await lib.verify({
+        token: mint({ scope: undefined, scp: 'issues:read issues:write' }),
+        requiredScopes: ['issues:write'],
+      });
+      expect(answer).toMatchObject({ valid: true, scopes: ['issues:read', 'issues:write'] });
+    });
+
+    it('checks iss against the issuer exactly as discovery names it, trailing slash included (Auth0)', async () => {
+      // Prepare: an issuer identifier ending in "/", configured with or without it
+      issuer.state.issuer = `${issuer.url}/`;
+      try {
+        const withSlash = fresh({ issuer: `${issuer.url}/` });
+        const withoutSlash = fresh();
+        lib = withSlash;
+        // Act
+        const exact = await withSlash.verify({ token: mint({ iss: `${issuer.url}/` }) });
+        const configuredBare = await withoutSlash.verify({ token: mint({ iss: `${issuer.url}/` }) });
+        const trimmed = await withSlash.verify({ token: mint({ iss: issuer.url }) });
+        withoutSlash.close();
+        // Assess: iss is compared as a string (OIDC Core 3.1.3.7), so only the exact identifier holds
+        expect(exact).toMatchObject({ valid: true, issuer: `${issuer.url}/` });
+        expect(configuredBare).toMatchObject({ valid: true, issuer: `${issuer.url}/` });
+        expect(trimmed).toMatchObject({ valid: false, reason: 'wrong-issuer' });
+      } finally {
+        issuer.state.issuer = issuer.url;
+      }
+    });
+
     it('describes a token without sub or aud (no audience pinned) and one signed without a kid', async () => {
       // Prepare: a header with no kid, signed by the issuer's RS256 key (the only RS256 key published)
       const key = issuer.state.keys.find((candidate) => candidate.alg === 'RS256');

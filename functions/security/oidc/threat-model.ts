@@ -15,7 +15,7 @@ export const threatModel = defineThreatModel({
         threat:
           'A forged token is accepted: alg "none", HS256 keyed with the public key, a key the issuer never published, another issuer or audience.',
         control:
-          'Algorithms are pinned (OIDC_ALGORITHMS), keys come only from the issuer JWK set, iss must equal OIDC_API_URL and aud one of OIDC_AUDIENCE, exp is required; the tests forge each case.',
+          'Algorithms are pinned (OIDC_ALGORITHMS), keys come only from the issuer JWK set, iss must equal the issuer discovery names for OIDC_API_URL, exactly, and aud one of OIDC_AUDIENCE, exp is required; the tests forge each case.',
       },
       {
         threat: 'A hostile discovery document names another issuer or points jwks_uri elsewhere.',

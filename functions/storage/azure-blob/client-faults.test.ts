@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  ForbiddenError,
   RateLimitedError,
   TimeoutError,
   UnavailableError,
@@ -92,6 +93,24 @@ describe('Class: AzureBlobStorage (provider faults)', () => {
     const failure = storage.listObjects({});
     // Assess
     await expect(failure).rejects.toBeInstanceOf(UnexpectedResponseError);
+  });
+
+  it('reads CannotVerifyCopySource by its status: 500 (not verified in time) is unavailable, 403 forbidden', async () => {
+    // Prepare: Azure documents the code as a 500; it also comes as a 403 for a source the request may not read
+    await storage.putObject({ key: 'copy-source.txt', body: 'x' });
+    const unverified = { status: 500, code: 'CannotVerifyCopySource' };
+    proxy.script(unverified, unverified, unverified, { status: 403, code: 'CannotVerifyCopySource' });
+    // Act
+    const slow = await storage
+      .copyObject({ sourceKey: 'copy-source.txt', key: 'copy-a.txt' })
+      .catch((caught: unknown) => caught);
+    const denied = await storage
+      .copyObject({ sourceKey: 'copy-source.txt', key: 'copy-b.txt' })
+      .catch((caught: unknown) => caught);
+    // Assess
+    expect(slow).toBeInstanceOf(UnavailableError);
+    expect(denied).toBeInstanceOf(ForbiddenError);
+    expect((denied as Error).message).toContain('the copy source could not be read');
   });
 
   it('maps a 412 ConditionNotMet to ConflictError', async () => {

@@ -168,6 +168,54 @@ describe('Class: AzureBlobStorage', () => {
     });
   });
 
+  describe('Method: copyObject (what Copy Blob and Set Blob Properties do by default)', () => {
+    /** The copy's properties as Azure holds them (Get Blob Properties through the SDK). */
+    const held = async (key: string) => {
+      const credential = parseCredential(peer.connectionString, 'test');
+      if (credential.kind !== 'shared-key') throw new Error('expected a shared key');
+      const { BlobServiceClient, StorageSharedKeyCredential } = await import('@azure/storage-blob');
+      const service = new BlobServiceClient(
+        credential.endpoint,
+        new StorageSharedKeyCredential(credential.accountName, credential.accountKey),
+      );
+      return service.getContainerClient('data').getBlobClient(key).getProperties();
+    };
+
+    it('replaces the metadata with none when given an empty object (Copy Blob alone keeps the source metadata)', async () => {
+      // Prepare
+      await storage.putObject({ key: `${prefix}tagged.txt`, body: 'x', metadata: { owner: 'payroll' } });
+      // Act
+      await storage.copyObject({
+        sourceKey: `${prefix}tagged.txt`,
+        key: `${prefix}untagged.txt`,
+        metadata: {},
+      });
+      // Assess
+      expect((await storage.headObject({ key: `${prefix}untagged.txt` })).metadata).toEqual({});
+      await expect(storage.headObject({ key: `${prefix}tagged.txt` })).resolves.toMatchObject({
+        metadata: { owner: 'payroll' },
+      });
+    });
+
+    it('replaces only the media type, keeping Cache-Control and Content-MD5 (Set Blob Properties clears what it is not sent)', async () => {
+      // Prepare
+      await storage.putObject({ key: `${prefix}cached.txt`, body: 'a,b', cacheControl: 'max-age=60' });
+      const source = await held(`${prefix}cached.txt`);
+      // Act
+      const copy = await storage.copyObject({
+        sourceKey: `${prefix}cached.txt`,
+        key: `${prefix}cached.csv`,
+        contentType: 'text/csv',
+      });
+      // Assess
+      const properties = await held(`${prefix}cached.csv`);
+      expect(properties.contentType).toBe('text/csv');
+      expect(properties.cacheControl).toBe('max-age=60');
+      expect(properties.contentMD5).toEqual(source.contentMD5);
+      expect(copy.etag).toBe(properties.etag?.replaceAll('"', ''));
+    });
+  });
+
   describe('Method: checkContainer', () => {
     it('passes for the container and fails for a missing one', async () => {
       // Prepare

@@ -244,7 +244,9 @@ export class AzureBlobStorage implements ObjectStorage {
 
   /**
    * Server-side Copy Blob, waited for within the budget (same-account copies finish at once). `metadata`
-   * replaces the source's in the copy request; `contentType` takes a second request (Set Blob Properties).
+   * replaces the source's in the copy request (an empty one takes Set Blob Metadata: Copy Blob keeps the
+   * source's when sent none); `contentType` takes Set Blob Properties, sent the copy's other headers so
+   * they are kept.
    */
   async copyObject(raw: CopyObjectInput): Promise<CopyObjectOutput> {
     const input = parseInput(CopyObjectInput, raw);
@@ -268,15 +270,36 @@ export class AzureBlobStorage implements ObjectStorage {
     }
     let etag = copied.etag;
     let lastModified = copied.lastModified;
+    if (input.metadata !== undefined && Object.keys(input.metadata).length === 0) {
+      // Copy Blob without x-ms-meta-* keeps the source's metadata; Set Blob Metadata without any removes it.
+      const cleared = await this.#call(
+        { action: 'SetBlobMetadata', container, key: input.key },
+        (session, abortSignal) => blob(session, container, input.key).setMetadata({}, { abortSignal }),
+      );
+      etag = cleared.etag;
+      lastModified = cleared.lastModified;
+    }
     if (input.contentType !== undefined) {
       const contentType = input.contentType;
       const set = await this.#call(
         { action: 'SetBlobProperties', container, key: input.key },
-        (session, abortSignal) =>
-          blob(session, container, input.key).setHTTPHeaders(
-            { blobContentType: contentType },
+        async (session, abortSignal) => {
+          // Set Blob Properties clears every x-ms-blob-content-* / cache-control header it is not sent:
+          // send the copy's own with the new media type.
+          const target = blob(session, container, input.key);
+          const held = await target.getProperties({ abortSignal });
+          return target.setHTTPHeaders(
+            compact({
+              blobContentType: contentType,
+              blobCacheControl: held.cacheControl,
+              blobContentEncoding: held.contentEncoding,
+              blobContentLanguage: held.contentLanguage,
+              blobContentDisposition: held.contentDisposition,
+              blobContentMD5: held.contentMD5,
+            }),
             { abortSignal },
-          ),
+          );
+        },
       );
       etag = set.etag;
       lastModified = set.lastModified;

@@ -33,6 +33,8 @@ type Kind =
 interface Row {
   kind: Kind;
   hint?: string;
+  /** Where one code comes with several statuses that mean different things: the kind for such a status. */
+  byStatus?: Readonly<Record<number, Kind>>;
 }
 
 const KEY_HINT = 'Azure refused the account key or SAS token; check the secret (AZURE_BLOB_SECRET)';
@@ -44,7 +46,13 @@ export const AZURE_BLOB_ERRORS: Readonly<Record<string, Row>> = {
   BlobNotFound: { kind: 'not-found' },
   ContainerNotFound: { kind: 'not-found', hint: 'the container does not exist' },
   ResourceNotFound: { kind: 'not-found' },
-  CannotVerifyCopySource: { kind: 'not-found', hint: 'the copy source could not be read' },
+  // Documented as a 500 (the source was not verified in time: worth a retry); a missing source comes as a
+  // 404 and one the request may not read (another account's private blob) as a 403.
+  CannotVerifyCopySource: {
+    kind: 'not-found',
+    hint: 'the copy source could not be read',
+    byStatus: { 403: 'forbidden', 500: 'unavailable', 503: 'unavailable' },
+  },
   BlobAlreadyExists: { kind: 'conflict', hint: 'the blob exists (onlyIfAbsent)' },
   ConditionNotMet: { kind: 'conflict', hint: 'a condition of the request did not hold' },
   TargetConditionNotMet: { kind: 'conflict' },
@@ -140,7 +148,8 @@ function classify(error: unknown): Facts {
   const code = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : undefined;
   const name = typeof raw.name === 'string' ? raw.name : 'Error';
   const row = code === undefined ? undefined : ownValue(AZURE_BLOB_ERRORS, code);
-  let kind = row?.kind ?? kindOfStatus(status);
+  let kind =
+    (status === undefined ? undefined : row?.byStatus?.[status]) ?? row?.kind ?? kindOfStatus(status);
   if (kind === undefined && status === undefined) {
     if (name === 'AbortError' || name === 'TimeoutError') kind = 'timeout';
     else if (code !== undefined && NETWORK.test(code)) kind = 'unavailable';

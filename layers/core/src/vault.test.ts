@@ -274,6 +274,32 @@ describe('Vault: failures', () => {
     expect(vault.log).toHaveLength(2);
   });
 
+  it('retries a 412 from a performance standby not yet caught up (Vault Enterprise), then reads', async () => {
+    // Prepare: the next two requests carrying a token land on a standby without the token's index yet
+    put('app/token', { value: 'from-vault' });
+    vault.state.behind = 2;
+    const vaultOf = vaultReader(vaultSettings());
+    // Act
+    const read = await vaultOf.read('app/token');
+    // Assess
+    expect(read.value).toBe('from-vault');
+    expect(vault.logFor('kv-read').map((entry) => entry.status)).toEqual([412, 412, 200]);
+    vaultOf.close();
+  });
+
+  it('answers 503 unavailable, not a refusal, when the standby stays behind', async () => {
+    // Prepare
+    put('app/token', { value: 'x' });
+    vault.state.behind = 10;
+    // Act
+    const error = await defineSecret('app/token')
+      .text()
+      .catch((caught: unknown) => caught);
+    // Assess
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toContain('required index state not present');
+  });
+
   it('answers a rate-limit quota as RateLimitedError with its wait', async () => {
     // Prepare
     put('app/token', { value: 'x' });

@@ -119,7 +119,7 @@ function vaultErrors(response: HttpResponse): string {
   return texts.length === 0 ? `HTTP ${response.status}` : texts.join('; ').slice(0, 300);
 }
 
-/** A 4xx other than 429 from Vault: not retried; the caller says what it means for what it asked. */
+/** A 4xx other than 412 and 429 from Vault: not retried; the caller says what it means for what it asked. */
 class VaultRefusal extends ConfigurationError {
   /** Vault's HTTP status (the error's own `status` is the one a caller would be answered). */
   readonly vaultStatus: number;
@@ -145,7 +145,10 @@ function inspect(response: HttpResponse): ConnectorError | undefined {
       details: { provider: 'Vault' },
     });
   }
-  if (response.status >= 500) {
+  // 412 is Vault Enterprise's "required index state not present": a performance standby has not yet
+  // replicated what the request needs (often the token just issued); Vault says to retry it
+  // (developer.hashicorp.com/vault/api-docs#http-status-codes, .../vault/docs/enterprise/consistency).
+  if (response.status >= 500 || response.status === 412) {
     // 503 is also a sealed or standby Vault: worth another attempt on the same address.
     return new UnavailableError(`Vault answered ${response.status}: ${reason}`, {
       details: { provider: 'Vault', httpStatus: response.status },

@@ -58,7 +58,10 @@ interface SigningKey {
 }
 
 export interface OidcFakeState {
-  /** The issuer: the fake's base URL, set once it listens. */
+  /**
+   * The issuer identifier: the fake's base URL, set once it listens; a test may add a trailing "/" (as
+   * Auth0's identifiers have), which discovery and issued tokens then carry exactly.
+   */
   issuer: string;
   keys: SigningKey[];
   clients: Map<string, string>;
@@ -189,20 +192,23 @@ export function oidcFake(): FakeDefinition<OidcFakeState> {
         method: 'GET',
         path: '/.well-known/openid-configuration',
         auth: false,
-        handle: ({ state }) =>
-          json(200, {
+        handle: ({ state }) => {
+          // An issuer identifier may end in "/" (Auth0's do); its endpoints are below it either way.
+          const base = state.issuer.replace(/\/+$/, '');
+          return json(200, {
             issuer: state.issuer,
-            jwks_uri: `${state.issuer}/jwks`,
-            token_endpoint: `${state.issuer}/oauth/token`,
-            introspection_endpoint: `${state.issuer}/oauth/introspect`,
-            userinfo_endpoint: `${state.issuer}/userinfo`,
+            jwks_uri: `${base}/jwks`,
+            token_endpoint: `${base}/oauth/token`,
+            introspection_endpoint: `${base}/oauth/introspect`,
+            userinfo_endpoint: `${base}/userinfo`,
             response_types_supported: ['code', 'token'],
             subject_types_supported: ['public'],
             id_token_signing_alg_values_supported: ['RS256', 'ES256'],
             grant_types_supported: ['client_credentials'],
             token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
             introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-          }),
+          });
+        },
       },
       {
         name: 'jwks',

@@ -16,7 +16,9 @@
  *   deleted version; `POST /<mount>/data/<path>` `{ data }` writes a new version;
  * - errors as `{ errors: [...] }`: 400 on a bad login, 403 `permission denied` for a missing, expired or
  *   revoked token or a path outside the token's policy, 429 with `Retry-After` (rate-limit quotas), 503
- *   `Vault is sealed`.
+ *   `Vault is sealed`, and 412 `required index state not present` from a Vault Enterprise performance
+ *   standby that has not yet replicated what the request needs (a token issued a moment before), which
+ *   the client is to retry (developer.hashicorp.com/vault/docs/enterprise/consistency).
  *
  * Seed: the KV mount `secret` with `circle-core/dev/demo/api-key` (`value`), the AppRole
  * {@link VAULT_SANDBOX_ROLE_ID}/{@link VAULT_SANDBOX_SECRET_ID}, the aws role `circle-core` for any access
@@ -76,6 +78,11 @@ export interface VaultFakeState {
   /** When set, aws logins must sign `X-Vault-AWS-IAM-Server-ID` with this value. */
   iamServerId: string | undefined;
   sealed: boolean;
+  /**
+   * Requests carrying a token that a performance standby answers 412 before it has caught up
+   * (decremented by each); 0 = every node is current.
+   */
+  behind: number;
   /** Lease (s) of new tokens and their max TTL; tests shorten them. */
   ttlSeconds: number;
   maxTtlSeconds: number;
@@ -249,6 +256,7 @@ function seed(): VaultFakeState {
     awsRoles: new Map([['circle-core', { keys: ['test'], paths: ['secret/*'] }]]),
     iamServerId: undefined,
     sealed: false,
+    behind: 0,
     ttlSeconds: VAULT_TOKEN_TTL_SECONDS,
     maxTtlSeconds: VAULT_TOKEN_MAX_TTL_SECONDS,
     logins: [],
@@ -286,7 +294,14 @@ export function vaultFake(options: VaultFakeOptions = {}): FakeDefinition<VaultF
     errors: vaultErrors,
     token: (request) => request.headers['x-vault-token'],
     // Tokens are checked by each route: Vault answers 403, never 401.
-    before: ({ state }) => (state.sealed ? failure(503, 'Vault is sealed') : undefined),
+    before: ({ request, state }) => {
+      if (state.sealed) return failure(503, 'Vault is sealed');
+      if (state.behind > 0 && request.headers['x-vault-token'] !== undefined) {
+        state.behind -= 1;
+        return failure(412, 'required index state not present');
+      }
+      return undefined;
+    },
     secretHeaders: ['x-vault-token'],
     secretFields: ['secret_id', 'client_token', 'iam_request_headers'],
     routes: [

@@ -296,7 +296,15 @@ describe('Function: awsEntryFailure', () => {
     expect(invalid.message).toBe('SQS SendMessageBatch on queue "jobs" failed (InvalidMessageContents)');
     expect(throttled).toBeInstanceOf(RateLimitedError);
     expect(internal).toBeInstanceOf(UnavailableError);
-    expect(unknown).toBeInstanceOf(UnexpectedResponseError);
+    expect(unknown).toBeInstanceOf(ValidationError);
+    expect(unknown.message).toBe('SQS SendMessageBatch on queue "jobs" failed (SomethingNew)');
+    expect(unknown.retryable).toBe(false);
+  });
+
+  it('keeps a 502 for a code no row lists when the service answers it for a whole call', () => {
+    // Only an entry refused beside accepted ones is told apart by its own content
+    const error = awsFailure(target, sdkError('SomethingNew', 400, { $fault: 'client' }));
+    expect(error).toBeInstanceOf(UnexpectedResponseError);
   });
 });
 

@@ -355,18 +355,29 @@ export function awsFailure(target: AwsCallTarget, error: unknown): ConnectorErro
 /**
  * One entry of a batch call the service refused while it accepted the others (SQS and SNS `Failed`
  * entries, EventBridge `ErrorCode`s, DeleteMessageBatch receipts): mapped by the same rows as a refused
- * call, from the entry's code and whether the sender was at fault (a 4xx) or the service (a 5xx).
+ * call, from the entry's code and whether the sender was at fault (a 4xx) or the service (a 5xx). A
+ * sender's fault no row lists is a {@link ValidationError}: the same request carried the accepted entries,
+ * so what the service refused is this entry's own content. An entry without a code, or a whole call's
+ * unlisted code, stays an {@link UnexpectedResponseError} (502).
  *
  * @example
  * ```ts
  * const error = awsEntryFailure({ service: 'SQS', action: 'SendMessageBatch', table }, 'InvalidMessageContents');
  * ```
  */
-export function awsEntryFailure(target: AwsCallTarget, code: string, senderFault = true): ConnectorError {
-  const entry = Object.assign(new Error(code), {
-    name: code,
+export function awsEntryFailure(
+  target: AwsCallTarget,
+  code: string | undefined,
+  senderFault = true,
+): ConnectorError {
+  const entry = Object.assign(new Error(code ?? 'UnknownError'), {
+    name: code ?? 'UnknownError',
     $fault: senderFault ? 'client' : 'server',
     $metadata: { httpStatusCode: senderFault ? 400 : 500 },
   });
-  return awsFailure(target, entry);
+  const error = awsFailure(target, entry);
+  if (code === undefined || !senderFault || !(error instanceof UnexpectedResponseError)) return error;
+  const options =
+    error.details === undefined ? { cause: error.cause } : { cause: error.cause, details: error.details };
+  return new ValidationError(error.message, [], options);
 }
