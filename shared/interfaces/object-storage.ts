@@ -46,7 +46,9 @@ export type ObjectStorageCapability = 'presign' | 'copy' | 'metadata' | 'conditi
  *   end with it); every key and prefix comes once across the pages, and a page holds at most `maxKeys`
  *   objects (S3, Azure and GCS count prefixes toward it too; s3rver counts objects only);
  * - `onlyIfAbsent` (capability `conditional-write`) is decided atomically by the store: of two writers of
- *   one absent key exactly one wins, the other gets `ConflictError` and the object is the winner's;
+ *   one absent key exactly one wins, the other gets `ConflictError` and the object is the winner's (S3 may
+ *   first answer the other 409 ConditionalRequestConflict, "retry the upload": that is a retryable
+ *   `UnavailableError`, and the retry gets the `ConflictError`);
  * - a copy (capability `copy`) is server-side and keeps the source's media type and metadata unless the
  *   input replaces them. Replacing them is one request on S3 and GCS and two on Azure (copy, then Set
  *   Blob Properties/Metadata), so on Azure a reader may briefly see the copy with the source's values;

@@ -118,6 +118,16 @@ function badCursor(): ValidationError {
   ]);
 }
 
+/**
+ * Whether a cursor's start key is one DynamoDB takes for this listing: key values are never empty, and a
+ * Query's start key lies in the prefix's partition, under the prefix (a Scan's is any item of the table).
+ * An edited cursor that breaks this would otherwise be DynamoDB's ValidationException, a 502.
+ */
+function startsInside(cursor: Cursor, prefix: string): boolean {
+  if (cursor.k.pk === '' || cursor.k.sk === '') return false;
+  return cursor.m === 's' || (cursor.k.pk === partitionOf(prefix) && cursor.k.sk.startsWith(prefix));
+}
+
 /** DynamoDB's ConditionalCheckFailedException (as the AWS kit mapped it): nothing was written. */
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConflictError && error.details?.['awsError'] === 'ConditionalCheckFailedException';
@@ -140,6 +150,30 @@ function unstorableNumberAt(value: unknown, pointer: string): string | undefined
     if (at !== undefined) return at;
   }
   return undefined;
+}
+
+/** DynamoDB's item size limit: 400 KB, counted as its item sizes and formats page says. */
+const MAX_ITEM_BYTES = 409_600;
+
+/**
+ * The size of a value as DynamoDB counts it toward an item (AWS's "DynamoDB item sizes and formats"): text
+ * its UTF-8 bytes, a number one byte per two significant digits plus one (plus one more here: the page
+ * calls it approximate), null and booleans one, a list or map 3 bytes plus 1 per element plus its
+ * elements (and a map its names). A value within the interface's 256 KiB of JSON can still exceed 400 KB
+ * this way (a list of empty lists is 3 bytes of JSON per element but 4 in DynamoDB).
+ */
+function dynamodbSize(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (typeof value === 'number') {
+    const digits = Math.abs(value).toExponential().split('e')[0]?.replace('.', '') ?? '';
+    return 2 + Math.ceil(digits.length / 2);
+  }
+  if (typeof value !== 'object' || value === null) return 1;
+  let size = 3;
+  for (const [name, item] of Object.entries(value)) {
+    size += 1 + dynamodbSize(item) + (Array.isArray(value) ? 0 : Buffer.byteLength(name, 'utf8'));
+  }
+  return size;
 }
 
 /**
@@ -300,7 +334,12 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     const digest = prefixDigest(input.prefix);
     const mode = input.prefix.includes('/') ? 'q' : 's';
     let start = input.cursor === undefined ? undefined : this.#readCursor(input.cursor);
-    if (start !== undefined && (start.p !== digest || start.m !== mode)) throw badCursor();
+    if (
+      start !== undefined &&
+      (start.p !== digest || start.m !== mode || !startsInside(start, input.prefix))
+    ) {
+      throw badCursor();
+    }
     const keys: string[] = [];
     for (let calls = 0; calls < (mode === 'q' ? 1 : MAX_SCANS_PER_PAGE); calls += 1) {
       const answer = await this.#listPage(mode, input.prefix, input.limit - keys.length, start?.k);
@@ -518,14 +557,27 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     }
     const version = newVersion();
     const expires = ttlSeconds === undefined ? undefined : expiryOf(ttlSeconds);
+    const item: Item = {
+      ...keyOf(key),
+      v: value,
+      ...(Number.isSafeInteger(value) ? { vint: true } : {}),
+      ver: version,
+      ...(expires === undefined ? {} : { [this.#options.ttlAttribute]: expires }),
+    };
+    const size = Object.entries(item).reduce(
+      (total, [name, attribute]) => total + Buffer.byteLength(name, 'utf8') + dynamodbSize(attribute),
+      0,
+    );
+    if (size > MAX_ITEM_BYTES) {
+      throw new ValidationError('value is too large for a DynamoDB item', [
+        {
+          pointer,
+          message: `expected at most 400 KB as a DynamoDB item (about ${size} bytes: each list or map adds 3 bytes, each element 1)`,
+        },
+      ]);
+    }
     return {
-      item: {
-        ...keyOf(key),
-        v: value,
-        ...(Number.isSafeInteger(value) ? { vint: true } : {}),
-        ver: version,
-        ...(expires === undefined ? {} : { [this.#options.ttlAttribute]: expires }),
-      },
+      item,
       output: { key, version, ...(expires === undefined ? {} : { expiresAt: isoOf(expires) }) },
     };
   }

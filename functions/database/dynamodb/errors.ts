@@ -18,6 +18,12 @@ export const DYNAMODB_ERRORS: AwsErrorTable = {
     kind: 'unavailable',
     says: 'is being changed by a transaction; try again',
   },
+  // A multi-Region strongly consistent global table refused a write racing one in another Region: nothing
+  // was written, and botocore's model marks the error retryable.
+  ReplicatedWriteConflictException: {
+    kind: 'unavailable',
+    says: 'is being changed by a write in another Region; try again',
+  },
   ResourceNotFoundException: { kind: 'configuration', hint: 'the table in DYNAMODB_TABLE does not exist' },
   ItemCollectionSizeLimitExceededException: 'validation',
 };

@@ -5,6 +5,7 @@
  * would answer under load (unprocessed keys, throttling, 5xx) are injected into the real client's
  * middleware stack, in front of the real peer.
  */
+import { createHash } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { withInvocation } from '@circle-core/core';
 import {
@@ -193,6 +194,27 @@ describe('Connector: dynamodb', () => {
       expect(foreign.statusCode).toBe(400);
     });
 
+    it('answers 400 naming the cursor for one edited to start outside the listing, before calling DynamoDB', async () => {
+      // Prepare: cursors of this prefix (its digest kept) whose start key DynamoDB refuses with a
+      // ValidationException: an empty key, or a Query start key outside the prefix's partition
+      const digest = (prefix: string) => createHash('sha256').update(prefix).digest('hex').slice(0, 16);
+      const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const edited = [
+        { prefix: 'cursors/', cursor: cursor({ m: 'q', k: { pk: '', sk: '' }, p: digest('cursors/') }) },
+        { prefix: 'cursors/', cursor: cursor({ m: 'q', k: { pk: 'b/', sk: 'b/1' }, p: digest('cursors/') }) },
+        { prefix: 'cur', cursor: cursor({ m: 's', k: { pk: '', sk: '' }, p: digest('cur') }) },
+      ];
+
+      // Act
+      const answers = await Promise.all(edited.map((input) => call('list-keys', input)));
+
+      // Assess (before: 502 unexpected_response from DynamoDB's ValidationException)
+      for (const answer of answers) {
+        expect(answer.statusCode).toBe(400);
+        expect(parsed(answer)['errors']).toEqual([{ pointer: '/cursor', message: expect.any(String) }]);
+      }
+    });
+
     it('answers 400 naming a number DynamoDB cannot store, before calling DynamoDB', async () => {
       // Act (the hardening fuzz found -1e126 answered as a 502 from DynamoDB's ValidationException)
       const huge = await call('put-value', { key: 'numbers/huge', value: { 'a/b': [1, -1e126] } });
@@ -225,6 +247,36 @@ describe('Connector: dynamodb', () => {
         large: 9.9e125,
         beyondSafe: 1e20,
       });
+    });
+
+    it('answers 400 naming a value over DynamoDB’s 400 KB item size though its JSON is within 256 KiB', async () => {
+      // Prepare: each [[]] is 4 bytes of JSON but 8 as a DynamoDB item (a list or map costs 3 bytes, each
+      // element 1 more), so 52,428 of them (262,141 bytes of JSON) make an item of about 419 KB.
+      const nested = Array.from({ length: 52_428 }, () => [[]]);
+      const fits = Array.from({ length: 40_000 }, () => [[]]);
+      expect(Buffer.byteLength(JSON.stringify(nested))).toBeLessThanOrEqual(262_144);
+
+      // Act
+      const one = await call('put-value', { key: 'sizes/nested', value: nested });
+      const batch = await call('put-values', {
+        items: [
+          { key: 'sizes/fits', value: fits },
+          { key: 'sizes/nested', value: nested },
+        ],
+      });
+      const stored = await call('put-value', { key: 'sizes/fits', value: fits });
+
+      // Assess (before: 502 unexpected_response from DynamoDB's ValidationException)
+      expect(one.statusCode).toBe(400);
+      expect(parsed(one)['errors']).toEqual([
+        { pointer: '/value', message: expect.stringContaining('400 KB') },
+      ]);
+      expect(batch.statusCode).toBe(400);
+      expect(parsed(batch)['errors']).toEqual([
+        { pointer: '/items/1/value', message: expect.stringContaining('400 KB') },
+      ]);
+      expect((await call('get-value', { key: 'sizes/nested' })).statusCode).toBe(404);
+      expect(stored.statusCode).toBe(200);
     });
 
     it('answers 409 for an increment of a fractional number, writing nothing', async () => {
@@ -486,6 +538,27 @@ describe('Connector: dynamodb', () => {
         retryable: true,
         message: `the item in table ${TABLE} is being changed by a transaction; try again`,
         details: { awsError: 'TransactionConflictException' },
+      });
+    });
+
+    it('answers an item being written in another Region (ReplicatedWriteConflictException) with a retryable 503', async () => {
+      // Prepare: a multi-Region strongly consistent global table refuses a write racing one in another
+      // Region; botocore marks the error retryable, and nothing was written
+      const store = new DynamodbKeyValueStore(
+        interceptedSdk(async () => Promise.reject(awsError('ReplicatedWriteConflictException', 400))),
+        options,
+      );
+
+      // Act
+      const failure = store.putValue({ key: 'replicated', value: 1 });
+
+      // Assess
+      await expect(failure).rejects.toMatchObject({
+        name: 'UnavailableError',
+        status: 503,
+        retryable: true,
+        message: `the item in table ${TABLE} is being changed by a write in another Region; try again`,
+        details: { awsError: 'ReplicatedWriteConflictException' },
       });
     });
 

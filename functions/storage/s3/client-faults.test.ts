@@ -1,5 +1,6 @@
 import {
   AuthError,
+  ConfigurationError,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -104,6 +105,41 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       // Assess
       await expect(failure).rejects.toBeInstanceOf(ConflictError);
       expect(faults.requests[0]?.headers['if-none-match']).toBe('*');
+    });
+
+    it('throws a retryable UnavailableError for 409 ConditionalRequestConflict (S3: "retry the upload")', async () => {
+      // Prepare: a concurrent conditional write to the key was in flight; nothing was decided for this one
+      faults.script({ error: 'ConditionalRequestConflict', status: 409 });
+      // Act
+      const failure = storage.putObject({ key: 'a.txt', body: 'x', onlyIfAbsent: true });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(UnavailableError);
+      await expect(failure).rejects.toMatchObject({
+        retryable: true,
+        details: { awsError: 'ConditionalRequestConflict', httpStatus: 409, action: 'PutObject' },
+      });
+      await expect(failure).rejects.toThrow(
+        'object "a.txt" in bucket "data" was being written by a concurrent conditional request; try again',
+      );
+    });
+
+    it('throws ConfigurationError naming the Region for a bucket in another Region (301 PermanentRedirect)', async () => {
+      // Prepare: S3 answers a request for a bucket of another Region with 301 PermanentRedirect (with a body)
+      // or, signed for the wrong Region, 400 AuthorizationHeaderMalformed; HEAD gets a bare 301
+      faults.script({ error: 'PermanentRedirect', status: 301 });
+      const redirected = storage.putObject({ key: 'a.txt', body: 'x' });
+      await expect(redirected).rejects.toBeInstanceOf(ConfigurationError);
+      faults.script({ error: 'AuthorizationHeaderMalformed', status: 400 });
+      const malformed = storage.putObject({ key: 'a.txt', body: 'x' });
+      await expect(malformed).rejects.toBeInstanceOf(ConfigurationError);
+      faults.script({ status: 301 });
+      const head = storage.headObject({ key: 'a.txt' });
+      // Assess
+      await expect(head).rejects.toBeInstanceOf(ConfigurationError);
+      await expect(redirected).rejects.toThrow("another AWS Region than the function's");
+      await expect(redirected).rejects.toMatchObject({ details: { awsError: 'PermanentRedirect' } });
+      await expect(malformed).rejects.toThrow("another AWS Region than the function's");
+      await expect(head).rejects.toThrow("another AWS Region than the function's");
     });
 
     it('sends the S3 storage class and Cache-Control', async () => {

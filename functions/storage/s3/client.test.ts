@@ -1,4 +1,5 @@
-import { AuthError, ForbiddenError, NotFoundError, ValidationError } from '@circle-core/core';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AuthError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeObjectStorageConformance } from '#shared/interfaces/object-storage.conformance.ts';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
@@ -154,6 +155,34 @@ describe('Class: S3ObjectStorage', () => {
       // Assess
       expect(csv).toMatchObject({ contentType: 'text/csv', metadata: { owner: 'finance' }, size: 4 });
       expect(tiered).toMatchObject({ contentType: 'text/plain', metadata: { tier: 'cold' }, size: 4 });
+    });
+
+    it('throws ConflictError and copies nothing when the source changes between its read and the copy', async () => {
+      // Prepare: the source is rewritten after the copy read it (HeadObject) and before the copy runs, so
+      // the copy's x-amz-copy-source-if-match no longer holds (S3: 412 PreconditionFailed).
+      await storage.putObject({ key: 'race/src.txt', body: 'first', metadata: { owner: 'finance' } });
+      const s3 = new S3Client({ endpoint: peer.endpoint, forcePathStyle: true, region: 'us-east-1' });
+      s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'CopyObjectCommand') {
+            await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'race/src.txt', Body: 'second' }));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'rewriteSourceFirst' },
+      );
+      const racing = new S3ObjectStorage(options, { s3 });
+      // Act
+      const failure = racing.copyObject({
+        sourceKey: 'race/src.txt',
+        key: 'race/dst.csv',
+        contentType: 'text/csv',
+      });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ConflictError);
+      await expect(failure).rejects.toMatchObject({ details: { awsError: 'PreconditionFailed' } });
+      await expect(storage.headObject({ key: 'race/dst.csv' })).rejects.toBeInstanceOf(NotFoundError);
+      s3.destroy();
     });
 
     it('throws NotFoundError naming the destination bucket when only it is missing', async () => {

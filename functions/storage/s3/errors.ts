@@ -23,13 +23,28 @@ const NOT_IMPLEMENTED = {
   hint: 'the store does not implement a header this request sends',
 } as const;
 
+/**
+ * The bucket lives in another Region than the client signs for (AWS_REGION): S3 answers 301
+ * PermanentRedirect (a bare 301 to HEAD), or 400 AuthorizationHeaderMalformed /
+ * IllegalLocationConstraintException. A setting to fix, not an answer S3 could not read.
+ */
+const OTHER_REGION = {
+  kind: 'configuration',
+  hint: "the bucket is in another AWS Region than the function's (AWS_REGION): deploy the function in the bucket's Region, or point S3_ENDPOINT at it",
+} as const;
+
 /** What an S3 error means; throttling, timeouts and 5xx are the core's shared rows. */
 export const S3_ERRORS: AwsErrorTable = {
   NoSuchBucket: { kind: 'not-found', resource: missingBucket },
   NoSuchKey: 'not-found',
   NotFound: 'not-found',
   PreconditionFailed: 'conflict',
-  ConditionalRequestConflict: 'conflict',
+  // 409, but nothing was decided: another conditional write to the key was in flight, and S3's reference
+  // says to retry (PutObject's IfNoneMatch/IfMatch); the retry gets 412 if the other write won.
+  ConditionalRequestConflict: {
+    kind: 'unavailable',
+    says: 'was being written by a concurrent conditional request; try again',
+  },
   KeyTooLongError: 'validation',
   InvalidBucketName: 'validation',
   EntityTooLarge: 'validation',
@@ -43,6 +58,10 @@ export const S3_ERRORS: AwsErrorTable = {
   NotImplemented: NOT_IMPLEMENTED,
   // An answer to HEAD has no body, so no code: S3's only 501 is NotImplemented.
   '501': NOT_IMPLEMENTED,
+  PermanentRedirect: OTHER_REGION,
+  AuthorizationHeaderMalformed: OTHER_REGION,
+  IllegalLocationConstraintException: OTHER_REGION,
+  '301': OTHER_REGION,
   BandwidthLimitExceeded: 'rate-limited',
   InvalidAccessKeyId: 'auth',
   SignatureDoesNotMatch: 'auth',

@@ -52,6 +52,10 @@ const LEGITIMATE_KEYS = [
   '日本語/データ.csv',
   'emoji 😀.txt',
   'percent%2e%2e/x.txt',
+  // Characters S3's key naming guide says need URL encoding: a copy source carries them encoded.
+  'a+b=c&d.txt',
+  'time 12:00;v@1,$x.txt',
+  'q?x#1.txt',
 ];
 
 const SECRET = 'other bucket secret';
