@@ -33,9 +33,9 @@ const JOINS_PREVIOUS = /^(?:\p{M}|\p{Emoji_Modifier}|\u200D|[\uFE00-\uFE0F])$/u;
 
 /**
  * Whether a cut at `at` would split a character: a joining code point there, or a zero-width joiner before.
- * Only asked inside the text (`0 < at < points.length`).
+ * Only asked inside the text (`0 < at < points.length`). Shared with `truncate.ts`.
  */
-function splitsCharacter(points: readonly string[], at: number): boolean {
+export function splitsCharacter(points: readonly string[], at: number): boolean {
   return JOINS_PREVIOUS.test(points[at] as string) || points[at - 1] === '\u200D';
 }
 

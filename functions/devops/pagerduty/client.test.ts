@@ -164,6 +164,17 @@ describe('Function: inspectPagerDutyResponse', () => {
     url: 'https://x/incidents',
   });
 
+  it('shortens what PagerDuty said to 200 characters without cutting an emoji in half', () => {
+    // Prepare: PagerDuty's errors may quote the input; an emoji straddles the 200th UTF-16 unit.
+    const quoted = `${'a'.repeat(199)}${'🔥'.repeat(10)}`;
+    // Act
+    const error = inspectPagerDutyResponse(response(400, { error: { message: quoted, errors: [quoted] } }));
+    // Assess
+    expect(error?.message.isWellFormed()).toBe(true);
+    expect(error?.message).toContain(`(${'a'.repeat(199)}…)`);
+    expect((error as ValidationError).issues).toEqual([{ pointer: '', message: `${'a'.repeat(199)}…` }]);
+  });
+
   it('leaves other statuses to the core, and reads either API body', () => {
     expect(inspectPagerDutyResponse(response(404, {}))).toBeUndefined();
     expect(inspectPagerDutyResponse(response(400, 'not json'))?.message).toBe(

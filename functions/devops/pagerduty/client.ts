@@ -17,6 +17,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
+import { truncateText } from '#shared/text/truncate.ts';
 import {
   type AlertRef,
   type ContactMethod,
@@ -58,8 +59,12 @@ export function inspectPagerDutyResponse(response: HttpResponse): ConnectorError
   if (response.status !== 400) return undefined;
   const parsed = ErrorBody.safeParse(response.body);
   const body = parsed.success ? parsed.data : {};
-  const errors = (body.error?.errors ?? body.errors ?? []).map((text) => text.slice(0, 200)).slice(0, 10);
-  const message = (body.error?.message ?? body.message ?? 'Invalid input').slice(0, 200);
+  // At most 200 characters each, cut before a whole character: PagerDuty may quote the input, and half of
+  // an emoji (a lone surrogate) in an error would reach callers and logs as text no UTF-8 encoder writes.
+  const errors = (body.error?.errors ?? body.errors ?? [])
+    .slice(0, 10)
+    .map((text) => truncateText(text, 200, '…'));
+  const message = truncateText(body.error?.message ?? body.message ?? 'Invalid input', 200, '…');
   if (errors.some((text) => /matching dedup key already exists/i.test(text))) {
     return new ConflictError(`PagerDuty refused the incident: ${errors.join('; ')}`);
   }
@@ -351,7 +356,9 @@ export class PagerDutyApi {
     }
     const answer = await this.#events.post('/v2/enqueue', EnqueueAnswer, {
       json: event,
-      idempotencyKey: dedupKey,
+      // Makes the POST retryable; sent as a header (which PagerDuty ignores), so a key in another script
+      // goes percent-encoded: a header holds only Latin-1, and `日本` there fails the request before it leaves.
+      idempotencyKey: /^[\x20-\x7E]*$/.test(dedupKey) ? dedupKey : encodeURIComponent(dedupKey),
       what: 'an event',
     });
     return { dedupKey: answer.dedup_key, status: answer.status, message: answer.message };

@@ -378,6 +378,51 @@ describe('Connector: pagerduty', () => {
       expect(logs.text()).not.toContain(PAGERDUTY_SANDBOX_ROUTING_KEY);
     });
 
+    it('counts the summary (1024) and dedup key (255) limits in characters: emoji at the limit are sent whole', async () => {
+      // Prepare
+      const summary = '🔥'.repeat(1_024);
+      const dedupKey = `日本${'😀'.repeat(253)}`;
+      // Act
+      const full = await call('trigger-alert', { summary, source: 'db-1', severity: 'info', dedupKey });
+      const over = await call('trigger-alert', { summary: `${summary}x`, source: 'db-1', severity: 'info' });
+      const longKey = await call('resolve-alert', { dedupKey: `${dedupKey}x` });
+      // Assess
+      expect(full.statusCode).toBe(200);
+      const sent = fake.logFor('enqueue').at(-1)?.body as {
+        dedup_key?: string;
+        payload?: { summary?: string };
+      };
+      expect(sent.payload?.summary).toBe(summary);
+      expect(sent.dedup_key).toBe(dedupKey);
+      expect([over, longKey].map((r) => r.statusCode)).toEqual([400, 400]);
+      expect(JSON.stringify(parsed(over)['errors'])).toContain('/summary');
+      expect(JSON.stringify(parsed(longKey)['errors'])).toContain('/dedupKey');
+      expect(fake.logFor('enqueue')).toHaveLength(1);
+    });
+
+    it('acknowledges and resolves by a dedup key in any script, and refuses half an emoji naming /dedupKey', async () => {
+      // Prepare: the key also makes the retried POST safe; it must not break the request's headers.
+      const dedupKey = 'Zoë-日本-🔥';
+      // Act
+      const triggered = await call('trigger-alert', {
+        summary: 'Zoë: 日本 🔥',
+        source: 'db',
+        severity: 'info',
+        dedupKey,
+      });
+      const resolved = await call('resolve-alert', { dedupKey });
+      const half = await call('resolve-alert', { dedupKey: `key-${'🔥'.slice(0, 1)}` });
+      // Assess
+      expect([triggered.statusCode, resolved.statusCode]).toEqual([200, 200]);
+      expect(parsed(triggered)['dedupKey']).toBe(dedupKey);
+      expect(fake.state.incidents.find((incident) => incident.incidentKey === dedupKey)?.status).toBe(
+        'resolved',
+      );
+      expect(half.statusCode).toBe(400);
+      expect(parsed(half)['errors']).toEqual([expect.objectContaining({ pointer: '/dedupKey' })]);
+      expect(fake.logFor('enqueue')).toHaveLength(2);
+    });
+
     it('answers a dedup key it made when none is given, and retries a 5xx with the same key', async () => {
       fake.inject({ kind: 'server-error', status: 502 }, { route: 'enqueue' });
       const response = await call('trigger-alert', { summary: 'x', source: 'y', severity: 'info' });

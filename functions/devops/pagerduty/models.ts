@@ -4,6 +4,7 @@
  * reads (open objects: PagerDuty adds fields).
  */
 import * as z from 'zod';
+import { NOT_WELL_FORMED } from '#shared/models/paths.ts';
 
 /** Ids of the sandbox's seeded objects, the examples the docs give. */
 const EXAMPLE_IDS: Readonly<Record<string, string>> = {
@@ -34,6 +35,7 @@ const DedupKey = z
   .string()
   .min(1)
   .max(255)
+  .refine((key) => key.isWellFormed(), NOT_WELL_FORMED)
   .describe('Deduplication key: events and incidents with the same key are one alert or incident');
 
 export const CreateIncidentInput = z.strictObject({

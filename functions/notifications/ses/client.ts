@@ -38,6 +38,7 @@ import type {
   UpdateMessageInput,
   UpdateMessageOutput,
 } from '#shared/models/notifier.ts';
+import { truncateText } from '#shared/text/truncate.ts';
 import { sesTarget } from './errors.ts';
 import {
   type Account,
@@ -90,12 +91,27 @@ function checkSubject(subject: string, pointer = '/subject'): void {
 
 /**
  * The notifier's subject: the text's first line (a CR alone ends it too), other control characters as
- * spaces, at most 78 characters (RFC 5322's line advice).
+ * spaces, at most 78 characters (RFC 5322's line advice), counted in code points and cut before a whole
+ * character (never half of an emoji's surrogate pair, which SES would receive as a lone surrogate).
  */
 export function subjectOf(text: string): string {
   const line = text.split(/\r\n|\r|\n/).find((part) => part.trim() !== '') ?? text;
   const trimmed = line.replace(new RegExp(NOT_HEADER_TEXT.source, 'gu'), ' ').trim();
-  return trimmed.length <= 78 ? trimmed : `${trimmed.slice(0, 77)}…`;
+  return truncateText(trimmed, 78, '…');
+}
+
+/**
+ * What SES takes as an attachment's ContentId (API reference, Attachment: 1 to 78 characters), and what a
+ * Content-ID header and a `cid:` URL can hold (RFC 2392: a msg-id, ASCII without spaces or angle brackets).
+ */
+const CONTENT_ID = /^[\x21-\x3B\x3D\x3F-\x7E]{1,78}$/;
+
+/** Refuses, before any call, an inline attachment whose name cannot be its Content-ID. */
+function checkContentId(fileName: string, pointer: string): void {
+  if (CONTENT_ID.test(fileName)) return;
+  const message =
+    'an inline attachment is referenced as cid:<fileName>, so its name must be a Content-ID: 1 to 78 ASCII characters without spaces or angle brackets';
+  throw new ValidationError(`Invalid input: ${pointer}: ${message}`, [{ pointer, message }]);
 }
 
 /**
@@ -294,8 +310,10 @@ export class SesMailer implements Notifier {
     const out: Attachment[] = [];
     for (const [index, ref] of (refs ?? []).entries()) {
       const pointer = `/attachments/${index}`;
-      const read = await this.#object(ref, budget, pointer);
       const fileName = ref.fileName ?? ref.key.slice(ref.key.lastIndexOf('/') + 1);
+      if (ref.inline === true)
+        checkContentId(fileName, `${pointer}/${ref.fileName === undefined ? 'key' : 'fileName'}`);
+      const read = await this.#object(ref, budget, pointer);
       out.push({
         RawContent: read.bytes,
         FileName: fileName === '' ? 'attachment' : fileName,

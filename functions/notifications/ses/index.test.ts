@@ -286,6 +286,68 @@ describe('Connector: ses', () => {
     });
   });
 
+  describe('Text that is not ASCII', () => {
+    it('posts an emoji-heavy first line as a well-formed subject of at most 78 characters', async () => {
+      // Prepare
+      const notifier = await SesMailer.create(options());
+      const text = `${'🔥'.repeat(90)}\nbody`;
+      // Act
+      const { ts } = await notifier.postMessage({ channel: TO, text });
+      // Assess: what SES received, as the SDK sent it.
+      const subject = mail.message(ts)?.subject ?? '';
+      expect(subject.isWellFormed()).toBe(true);
+      expect(subject).toBe(`${'🔥'.repeat(77)}…`);
+      expect(mail.message(ts)?.text).toBe(text);
+    });
+
+    it('sends a subject and an attachment name in any script, as UTF-8 SES encodes', async () => {
+      // Prepare
+      await put('reports/plain.txt', 'x', 'text/plain');
+      const subject = 'Zoë: 日本 disk full 🔥';
+      // Act
+      const response = await call('send-email', {
+        to: [TO],
+        subject,
+        text: 'Grüße 🔥',
+        attachments: [{ key: 'reports/plain.txt', fileName: 'Zoë 日本 🔥.txt' }],
+      });
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const captured = mail.message(String(parsed(response)['messageId']));
+      expect(captured).toMatchObject({
+        subject,
+        text: 'Grüße 🔥',
+        attachments: [{ fileName: 'Zoë 日本 🔥.txt' }],
+      });
+    });
+
+    it('refuses an inline attachment whose name cannot be its Content-ID (over 78 characters, or not ASCII), naming the field', async () => {
+      // Prepare
+      await put('img/logo.png', Buffer.from([0x89, 0x50]), 'image/png');
+      const before = mail.messages().length;
+      const send = (fileName: string) =>
+        call('send-email', {
+          to: [TO],
+          subject: 's',
+          html: `<img src="cid:${fileName}">`,
+          attachments: [{ key: 'img/logo.png', fileName, inline: true }],
+        });
+      // Act
+      const long = await send(`${'l'.repeat(80)}.png`);
+      const wide = await send('日本.png');
+      const fine = await send(`${'l'.repeat(74)}.png`);
+      // Assess
+      for (const refused of [long, wide]) {
+        expect(refused.statusCode).toBe(400);
+        expect(parsed(refused)['errors']).toEqual([
+          expect.objectContaining({ pointer: '/attachments/0/fileName' }),
+        ]);
+      }
+      expect(fine.statusCode).toBe(200);
+      expect(mail.messages()).toHaveLength(before + 1);
+    });
+  });
+
   describe('Operations: templates', () => {
     it('creates, reads, lists in pages and sends a template SES renders', async () => {
       // Act
@@ -484,6 +546,17 @@ describe('Connector: ses', () => {
     it('makes the subject of a post from the first line, cut at 78 characters', () => {
       expect(subjectOf('\nFirst line\nsecond')).toBe('First line');
       expect(subjectOf('x'.repeat(100))).toHaveLength(78);
+    });
+
+    it('counts the subject of a post in characters and never cuts inside an emoji or a combining sequence', () => {
+      // 78 characters, 80 UTF-16 units: it fits, whole.
+      expect(subjectOf(`${'a'.repeat(76)}😀😀`)).toBe(`${'a'.repeat(76)}😀😀`);
+      // Over 78: cut before a whole character, never leaving half of a surrogate pair.
+      const emoji = subjectOf('😀'.repeat(100));
+      expect(emoji.isWellFormed()).toBe(true);
+      expect(emoji).toBe(`${'😀'.repeat(77)}…`);
+      const accents = subjectOf(`${'a'.repeat(76)}e\u0301e\u0301`);
+      expect(accents).toBe(`${'a'.repeat(76)}…`);
     });
   });
 

@@ -81,6 +81,33 @@ describe('Class: SlackClient', () => {
       expect(nested.threadTs).toBe(parent.ts);
     });
 
+    it('counts the 40 000-character text limit in characters: emoji-heavy text at the limit is posted whole', async () => {
+      // Prepare: 40 000 characters, 80 000 UTF-16 units; 39 999 letters and an emoji (40 001 units).
+      const emoji = '🔥'.repeat(40_000);
+      const mixed = `${'a'.repeat(39_999)}😀`;
+      // Act
+      const first = await slack.postMessage({ channel: 'C0ALERTS', text: emoji });
+      const second = await slack.postMessage({ channel: 'C0ALERTS', text: mixed });
+      const over = slack.postMessage({ channel: 'C0ALERTS', text: `${emoji}x` });
+      // Assess
+      expect(fake.message('C0ALERTS', first.ts)?.text).toBe(emoji);
+      expect(fake.message('C0ALERTS', second.ts)?.text).toBe(mixed);
+      await expect(over).rejects.toMatchObject({ name: 'ValidationError', issues: [{ pointer: '/text' }] });
+      expect(fake.requestsFor('chat.postMessage')).toHaveLength(2);
+    });
+
+    it('counts a section text in characters (3 000 as Slack reads it): 3 000 emoji pass, 3 001 are invalid_blocks', async () => {
+      // Prepare
+      const section = (text: string) => [{ type: 'section', text: { type: 'mrkdwn', text } }];
+      // Act
+      const fits = await slack.postMessage({ channel: 'C0ALERTS', blocks: section('🔥'.repeat(3_000)) });
+      const over = slack.postMessage({ channel: 'C0ALERTS', blocks: section('🔥'.repeat(3_001)) });
+      // Assess
+      expect(fake.message('C0ALERTS', fits.ts)?.blocks).toEqual(section('🔥'.repeat(3_000)));
+      await expect(over).rejects.toBeInstanceOf(ValidationError);
+      await expect(over).rejects.toMatchObject({ details: { slackError: 'invalid_blocks' } });
+    });
+
     it('opens a direct message when the channel is a user id', async () => {
       // Act
       const posted = await slack.postMessage({ channel: 'U0BOB', text: 'hi Bob' });

@@ -215,6 +215,26 @@ describe('Connector: teams', () => {
       expect(fake.log).toEqual([]);
     });
 
+    it('counts the 28 KB limit in UTF-8 bytes of the payload as sent: emoji text of exactly 28 672 bytes passes, one byte more does not', async () => {
+      // Prepare: the payload's bytes around a one-letter text, as the webhook received them.
+      const probe = await call('post-webhook-message', { text: 'a' });
+      expect(probe.statusCode).toBe(200);
+      const overhead = Buffer.byteLength(JSON.stringify(fake.state.webhookPosts[0]), 'utf8') - 1;
+      const room = 28 * 1024 - overhead;
+      const exact = `${'🔥'.repeat(Math.floor(room / 4))}${'a'.repeat(room % 4)}`;
+
+      // Act
+      const fits = await call('post-webhook-message', { text: exact });
+      const over = await call('post-webhook-message', { text: `${exact}a` });
+
+      // Assess
+      expect(fits.statusCode).toBe(200);
+      expect(Buffer.byteLength(JSON.stringify(fake.state.webhookPosts[1]), 'utf8')).toBe(28 * 1024);
+      expect(over.statusCode).toBe(413);
+      expect(parsed(over)['detail']).toContain(`/text: ${28 * 1024 + 1} bytes`);
+      expect(fake.logFor('webhook')).toHaveLength(2);
+    });
+
     it('maps the webhook\u2019s own 413 (message size too large) to a 413 naming the field', async () => {
       // Prepare: a webhook that takes less than the connector checks, so Teams refuses it itself.
       fake.state.webhookMaxBytes = 1_000;

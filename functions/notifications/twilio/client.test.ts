@@ -143,3 +143,79 @@ describe('Pagination: nextPageUri', () => {
     await fake.close();
   });
 });
+
+describe('Text that is not ASCII', () => {
+  async function setup() {
+    const fake = await startTwilioFake();
+    fake.state.sendCallbacks = false;
+    const secret = defineSecret(SECRET);
+    const api = new TwilioApi(
+      twilioApi.client({ baseUrl: fake.url, auth: twilioAuth(secret), coordination: false }),
+      secret,
+      { from: TWILIO_SANDBOX_FROM },
+    );
+    return { fake, api };
+  }
+
+  it('sends 1 600 characters as Twilio counts them, and refuses more (an emoji counts 2) naming the field, before any call', async () => {
+    // Prepare
+    const { fake, api } = await setup();
+    // Act
+    const full = await api.sendMessage({ to: '+15558675310', body: `${'é'.repeat(1_598)}😀` });
+    const over = await api
+      .sendMessage({ to: '+15558675310', body: `${'a'.repeat(1_599)}😀` })
+      .catch((error: unknown) => error);
+    const emoji = await api
+      .postMessage({ channel: '+15558675310', text: '😀'.repeat(801) })
+      .catch((error: unknown) => error);
+    // Assess
+    expect(full.body).toBe(`${'é'.repeat(1_598)}😀`);
+    expect(over).toBeInstanceOf(ValidationError);
+    expect((over as ValidationError).issues).toEqual([
+      { pointer: '/body', message: expect.stringContaining('1600') },
+    ]);
+    expect((emoji as ValidationError).issues).toEqual([expect.objectContaining({ pointer: '/text' })]);
+    expect(fake.logFor('send-message')).toHaveLength(1);
+    api.close();
+    await fake.close();
+  });
+
+  it('refuses a body with a lone surrogate (half an emoji) instead of sending U+FFFD', async () => {
+    // Prepare
+    const { fake, api } = await setup();
+    // Act
+    const half = await api
+      .sendMessage({ to: '+15558675310', body: `cut here ${'😀'.slice(0, 1)}` })
+      .catch((error: unknown) => error);
+    // Assess
+    expect(half).toBeInstanceOf(ValidationError);
+    expect((half as ValidationError).issues).toEqual([expect.objectContaining({ pointer: '/body' })]);
+    expect(fake.logFor('send-message')).toEqual([]);
+    api.close();
+    await fake.close();
+  });
+
+  it('reports the segments Twilio bills: GSM-7 160 then 153 each (^{}[]~|€\\ count 2), UCS-2 70 then 67 each', async () => {
+    // Prepare
+    const { fake, api } = await setup();
+    const cases: [string, number][] = [
+      ['a'.repeat(160), 1],
+      ['a'.repeat(161), 2],
+      ['é'.repeat(160), 1], // é is in the GSM-7 alphabet
+      ['{'.repeat(80), 1], // 160 septets
+      ['{'.repeat(81), 2],
+      ['ë'.repeat(70), 1], // ë is not: UCS-2
+      ['ë'.repeat(71), 2],
+      ['日本'.repeat(67), 2], // 134 UCS-2 units
+      ['😀'.repeat(35), 1], // 70 UCS-2 units
+      ['😀'.repeat(36), 2],
+    ];
+    // Act
+    const segments = [];
+    for (const [body] of cases) segments.push((await api.sendMessage({ to: '+15558675310', body })).segments);
+    // Assess
+    expect(segments).toEqual(cases.map(([, count]) => count));
+    api.close();
+    await fake.close();
+  });
+});

@@ -26,9 +26,11 @@ import type {
   UpdateMessageInput,
   UpdateMessageOutput,
 } from '#shared/models/notifier.ts';
+import { NOT_WELL_FORMED } from '#shared/models/paths.ts';
 import { TWILIO_ERRORS } from './errors.ts';
 import {
   type ListMessagesInput,
+  MAX_BODY,
   type Message,
   MessageAnswer,
   type MessagePage,
@@ -171,11 +173,28 @@ export interface TwilioSender {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const SMS_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
+/** A ValidationError naming `pointer` in the SMS text. */
+function badBody(pointer: string, message: string): ValidationError {
+  return new ValidationError(`The SMS text at ${pointer} ${message}`, [{ pointer, message }]);
+}
+
 /**
- * Refuses an SMS body with a control character other than tab, LF and CR (NUL, ESC, DEL, ...) before any
- * call: no SMS encoding (GSM-7 or UCS-2 as carriers deliver it) carries one, so it cannot be delivered.
+ * Refuses, before any call, an SMS body Twilio would refuse or garble:
+ * - over 1600 characters as Twilio counts them: UTF-16 code units, so an emoji (a character outside the
+ *   Basic Multilingual Plane) counts 2 (Twilio error 21617: "emojis ... will be counted as multiple
+ *   characters"); the schema's maxLength, in code points, lets such a body through;
+ * - a lone surrogate (half an emoji, from text cut with `slice`): the form encoding would send U+FFFD;
+ * - a control character other than tab, LF and CR (NUL, ESC, DEL, ...): no SMS encoding (GSM-7 or UCS-2 as
+ *   carriers deliver it) carries one, so it cannot be delivered.
  */
 export function checkSmsBody(body: string, pointer: string): void {
+  if (body.length > MAX_BODY) {
+    throw badBody(
+      pointer,
+      `is ${body.length} characters as Twilio counts them (an emoji counts 2); Twilio takes at most ${MAX_BODY}`,
+    );
+  }
+  if (!body.isWellFormed()) throw badBody(pointer, NOT_WELL_FORMED);
   const found = SMS_CONTROL.exec(body);
   if (found === null) return;
   const code = `U+${found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;

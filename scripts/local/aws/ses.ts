@@ -113,6 +113,15 @@ function attachmentsOf(value: unknown): CapturedAttachment[] {
     const fileName = entry['FileName'];
     if (typeof fileName !== 'string' || fileName === '')
       throw bad(`Attachments[${index}].FileName is required`);
+    // The API reference's Attachment length constraints: FileName at most 255, ContentId 1 to 78.
+    if ([...fileName].length > 255) throw bad(`Attachments[${index}].FileName is longer than 255`);
+    const contentId = entry['ContentId'];
+    if (
+      contentId !== undefined &&
+      (typeof contentId !== 'string' || ![...contentId].length || [...contentId].length > 78)
+    ) {
+      throw bad(`Attachments[${index}].ContentId must have length between 1 and 78`);
+    }
     return {
       fileName,
       contentType:

@@ -17,7 +17,7 @@
  *   `invalid_charset`, a body without content-type `missing_post_type`, bad JSON `invalid_json`
  *   (`multipart/form-data` and `text/plain` bodies are not modelled: `invalid_post_type`);
  * - errors by method: `channel_not_found`, `not_in_channel`, `is_archived`, `no_text`, `msg_too_long`
- *   (over 40 000 characters), `invalid_blocks` / `invalid_blocks_format`, `message_not_found`,
+ *   (over 40 000 characters; the fake counts code points, an emoji as one), `invalid_blocks` (also a section text over 3 000 characters) / `invalid_blocks_format`, `message_not_found`,
  *   `cant_update_message` (a message someone else posted), `users_not_found`, `invalid_cursor`,
  *   `invalid_limit` (not 1..1000), `invalid_types`, `invalid_arguments`. One strictness of its own:
  *   a reply whose `thread_ts` names no message in the channel answers `thread_not_found`;
@@ -235,8 +235,19 @@ function asBoolean(value: unknown): boolean | undefined {
   return value === true || value === 'true' || value === '1' || value === 1;
 }
 
+/** Slack's limits, in characters (code points: an emoji is one, not its two UTF-16 units). */
 const MAX_TEXT = 40_000;
 const MAX_BLOCKS = 50;
+/** Block Kit reference, section block: `text` at most 3 000 characters. */
+const MAX_SECTION_TEXT = 3_000;
+
+const characters = (text: string): number => [...text].length;
+
+/** Whether a section block's text is over Slack's 3 000 characters. */
+function sectionTooLong(block: unknown): boolean {
+  const { type, text } = block as { type: string; text?: { text?: unknown } };
+  return type === 'section' && typeof text?.text === 'string' && characters(text.text) > MAX_SECTION_TEXT;
+}
 
 /** Blocks as Slack checks them at the outer level: an array of at most 50 objects with a string type. */
 function parseBlocks(value: unknown): unknown[] | undefined {
@@ -257,7 +268,7 @@ function parseBlocks(value: unknown): unknown[] | undefined {
       typeof (block as { type?: unknown }).type === 'string' &&
       (block as { type: string }).type !== '',
   );
-  if (!valid || blocks.length > MAX_BLOCKS) fail('invalid_blocks');
+  if (!valid || blocks.length > MAX_BLOCKS || blocks.some(sectionTooLong)) fail('invalid_blocks');
   return blocks;
 }
 
@@ -521,7 +532,7 @@ function slackMethods(state: SlackState, nextTs: () => string): Record<string, (
     const text = asString(args['text']);
     const blocks = parseBlocks(args['blocks']);
     if ((text === undefined || text === '') && blocks === undefined) fail('no_text');
-    if (text !== undefined && text.length > MAX_TEXT) fail('msg_too_long');
+    if (text !== undefined && characters(text) > MAX_TEXT) fail('msg_too_long');
     return { text: text === '' ? undefined : text, blocks };
   };
 

@@ -8,7 +8,8 @@
  *   accepted through a Messaging Service); 400 `21604`/`21602`/`21603` for a missing To/Body/sender,
  *   `21211` for a To that is no phone number (Twilio's test number +15005550001 and anything not E.164),
  *   `21606` for a From the account does not own, `21610` for an unsubscribed recipient (+15005550004),
- *   `21617` for a body over 1600 characters. With a StatusCallback the fake then POSTs `sent` and
+ *   `21617` for a body over 1600 characters (UTF-16 units: an emoji counts 2). `num_segments` is
+ *   counted as Twilio bills (GSM-7 160/153 septets, else UCS-2 70/67 units: {@link smsSegments}). With a StatusCallback the fake then POSTs `sent` and
  *   `delivered` callbacks there, signed with `X-Twilio-Signature` as Twilio signs them;
  * - `GET .../Messages/{Sid}.json`: the message, or 404 `20404`;
  * - `GET .../Messages.json?To=&From=&DateSent=&PageSize=&Page=&PageToken=`: newest first, `PageSize`
@@ -61,6 +62,29 @@ export const TWILIO_INVALID_NUMBER = '+15005550001';
 export const TWILIO_UNSUBSCRIBED_NUMBER = '+15005550004';
 /** The seeded messages' SIDs, newest last. */
 export const TWILIO_SANDBOX_MESSAGES = [1, 2, 3].map((n) => `SM${hex32(`5eed000${n}`)}`);
+
+/** The GSM 03.38 default alphabet (one septet each) and its extension table (an escape and a septet: 2). */
+const GSM7_BASIC =
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+const GSM7_EXTENDED = '\f^{}\\[~]|€';
+
+/**
+ * The segments Twilio bills for an SMS body (its "How long can a message be?" glossary): GSM-7 when every
+ * character is in the GSM alphabet, 160 septets in one segment or 153 each when split (an extension
+ * character such as `{` or `€` takes 2); otherwise UCS-2, 70 UTF-16 units in one or 67 each (an emoji 2).
+ */
+export function smsSegments(body: string): number {
+  let septets = 0;
+  for (const character of body) {
+    if (GSM7_BASIC.includes(character)) septets += 1;
+    else if (GSM7_EXTENDED.includes(character)) septets += 2;
+    else {
+      const units = body.length;
+      return units <= 70 ? 1 : Math.ceil(units / 67);
+    }
+  }
+  return septets <= 160 ? 1 : Math.ceil(septets / 153);
+}
 
 export interface TwilioFakeMessage {
   sid: string;
@@ -161,7 +185,7 @@ function resource(account: string, m: TwilioFakeMessage): Record<string, unknown
     from: m.from,
     messaging_service_sid: m.messagingServiceSid,
     num_media: '0',
-    num_segments: String(Math.max(1, Math.ceil(m.body.length / 160))),
+    num_segments: String(smsSegments(m.body)),
     price: sent ? '-0.00790' : null,
     price_unit: 'USD',
     sid: m.sid,
