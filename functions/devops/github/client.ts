@@ -252,6 +252,14 @@ export class GitHubApi {
    */
   async listIssues(input: ListIssuesQuery): Promise<IssuePage> {
     const { owner, repo, labels } = input;
+    // `labels` is one comma-separated value: a comma inside a name would filter by two labels.
+    const comma = labels?.findIndex((label) => label.includes(',')) ?? -1;
+    if (comma !== -1) {
+      const message = 'expected a label without a comma (GitHub separates the labels filter with commas)';
+      throw new ValidationError(`Invalid input: /labels/${comma}: ${message}`, [
+        { pointer: `/labels/${comma}`, message },
+      ]);
+    }
     const { items, ...position } = await this.#rest.list(
       `${repoPath(owner, repo)}/issues`,
       z.array(RawIssue),

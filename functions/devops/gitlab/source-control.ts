@@ -68,6 +68,21 @@ function toSourceIssue(answer: z.output<typeof SourceIssue>): Issue {
 const projectPath = ({ owner, repo }: { owner: string; repo: string }): string =>
   `/projects/${encodeURIComponent(`${owner}/${repo}`)}`;
 
+/**
+ * Label names as GitLab's comma-separated `labels` parameter. GitLab label titles have no comma, and one in
+ * a name would be read as two labels (creating both, or filtering by both), so it is refused, naming it.
+ */
+function labelList(labels: readonly string[]): string {
+  const at = labels.findIndex((label) => label.includes(','));
+  if (at !== -1) {
+    const message = 'expected a label without a comma (GitLab separates labels with commas)';
+    throw new ValidationError(`Invalid input: /labels/${at}: ${message}`, [
+      { pointer: `/labels/${at}`, message },
+    ]);
+  }
+  return labels.join(',');
+}
+
 export interface GitlabSourceControlOptions {
   /** `https://gitlab.com/api/v4`, a self-managed instance's, a fake's. */
   baseUrl: string;
@@ -104,7 +119,7 @@ export class GitlabSourceControl implements SourceControl {
     const parsed = parseInput(CreateIssueInput, input);
     const json: Record<string, unknown> = { title: parsed.title };
     if (parsed.body !== undefined) json['description'] = parsed.body;
-    if (parsed.labels !== undefined) json['labels'] = parsed.labels.join(',');
+    if (parsed.labels !== undefined) json['labels'] = labelList(parsed.labels);
     if (parsed.assignees !== undefined) {
       const ids = [];
       for (const username of parsed.assignees) {
@@ -150,6 +165,7 @@ export class GitlabSourceControl implements SourceControl {
 
   async listIssues(input: z.input<typeof ListIssuesInput>): Promise<IssuePage> {
     const parsed = parseInput(ListIssuesInput, input);
+    const filter = parsed.labels?.length ? labelList(parsed.labels) : undefined;
     if (parsed.sort === 'comments') {
       throw new NotSupportedError('GitLab does not order issues by comment count (sort "comments")');
     }
@@ -164,8 +180,7 @@ export class GitlabSourceControl implements SourceControl {
           sort: parsed.direction,
           per_page: parsed.perPage,
           page: parsed.page ?? 1,
-          labels:
-            parsed.labels === undefined || parsed.labels.length === 0 ? undefined : parsed.labels.join(','),
+          labels: filter,
           updated_after: parsed.since,
         },
         cursor: parsed.cursor,

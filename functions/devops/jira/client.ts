@@ -120,8 +120,24 @@ export const JIRA_CAPABILITIES: readonly IssueTrackerCapability[] = [
 
 const FIELDS = 'summary,description,status,labels,assignee,issuetype,project,created,updated';
 
-/** A JQL string literal. */
-const quote = (value: string): string => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+const JQL_ESCAPES: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * A JQL string literal: `"` and `\` escaped with a backslash, as are characters Jira's lexer refuses raw in a
+ * string (control characters and the non-characters U+FDD0-U+FDEF, U+FFFE, U+FFFF): `\t`, `\n`, `\r`, else
+ * `\uXXXX`. Everything else, non-ASCII included, is sent as it is.
+ *
+ * @example
+ * ```ts
+ * quote('say "hi"\n'); // '"say \\"hi\\"\\n"'
+ * ```
+ */
+const quote = (value: string): string =>
+  `"${value.replace(/[\\"\p{Cc}\uFDD0-\uFDEF\uFFFE\uFFFF]/gu, (char) =>
+    char === '\\' || char === '"'
+      ? `\\${char}`
+      : (JQL_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  )}"`;
 
 type Created = z.output<typeof CreateTrackerIssueInput>;
 type Updated = z.output<typeof UpdateTrackerIssueInput>;

@@ -331,6 +331,48 @@ describe('Connector: jira', () => {
       );
     });
 
+    it('finds labels and text with quotes, backslashes and non-ASCII: each a JQL string literal, escaped once', async () => {
+      // Prepare
+      const labels = ['ünï"q\\x', 'c++', '日本語', "it's"];
+      const title = 'Grüße "quoted" C:\\temp\\new (1) OR project = WEB';
+      await call('create-issue', { project: 'OPS', title, labels });
+      // Act
+      const response = await call('search-issues', {
+        project: 'OPS',
+        labels,
+        text: '"quoted" C:\\temp\\new (1) OR project',
+      });
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(parsed(response)['issues'] as { title: string; labels: string[] }[]).toEqual([
+        expect.objectContaining({ title, labels }),
+      ]);
+      expect(fake.logFor('search-issues')[0]?.query['jql']).toBe(
+        'project = "OPS" AND labels = "ünï\\"q\\\\x" AND labels = "c++" AND labels = "日本語" AND ' +
+          `labels = "it's" AND text ~ "\\"quoted\\" C:\\\\temp\\\\new (1) OR project" ORDER BY created DESC`,
+      );
+    });
+
+    it('writes a tab, a line break and other control characters in text as JQL escapes (\\t, \\n, \\uXXXX)', async () => {
+      // Prepare
+      await call('create-issue', {
+        project: 'OPS',
+        title: 'Controls',
+        description: 'Tab\there, bell\u0007 rung',
+      });
+      // Act
+      const response = await call('search-issues', { project: 'OPS', text: 'Tab\there, bell\u0007' });
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect((parsed(response)['issues'] as { title: string }[]).map((issue) => issue.title)).toEqual([
+        'Controls',
+      ]);
+      expect(fake.logFor('search-issues')[0]?.query['jql']).toContain('text ~ "Tab\\there, bell\\u0007"');
+      expect(searchJql({ project: 'OPS', state: 'all', text: 'a\r\nb\u007f\ufffe', limit: 1 })).toContain(
+        'text ~ "a\\r\\nb\\u007f\\ufffe"',
+      );
+    });
+
     it('answers 400 naming /query for JQL that leaves its parentheses or orders, sending nothing', async () => {
       // Act
       const escaping = await call('search-issues', {

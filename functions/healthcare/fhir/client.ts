@@ -124,10 +124,11 @@ function segment(id: string, pointer: string): string {
 /**
  * A search query carried in a header (`If-None-Exist`): what a header cannot hold (a space, a control
  * character, a letter beyond ASCII) percent-encoded, as it would be in a URL's query, which is how the
- * server reads it. `family=Łukasiewicz` goes as `family=%C5%81ukasiewicz`.
+ * server reads it, and so is `+`, which a query reads as a space. `family=Łukasiewicz` goes as
+ * `family=%C5%81ukasiewicz`, `identifier=urn:x|A+B` as `identifier=urn:x|A%2BB`.
  */
 const headerQuery = (query: string): string =>
-  query.toWellFormed().replace(/[^\x21-\x7e]/gu, (char) => encodeURIComponent(char));
+  query.toWellFormed().replace(/[^\x21-\x2a\x2c-\x7e]/gu, (char) => encodeURIComponent(char));
 
 /** A search's query string: repeated names for lists, `_count` and `_sort` from their fields. */
 function queryOf(params: SearchResourcesInput['params'], extra: Record<string, string | undefined>): string {
@@ -294,9 +295,14 @@ export class FhirApi {
     const link = url as URL;
     const base = new URL(this.#base);
     const basePath = base.pathname.replace(/\/+$/, '');
-    // Compared after the URL parser resolved dot segments (`/fhir/../admin` is not under `/fhir`).
+    // Compared after the URL parser resolved dot segments (`/fhir/../admin` is not under `/fhir`). An
+    // encoded `/`, `\` or `%` is refused: a proxy or server that decodes before it resolves would read
+    // `/fhir/..%2F..%2Fadmin` as `/admin`.
     const under = link.pathname === basePath || link.pathname.startsWith(`${basePath}/`);
-    if (link.origin !== base.origin || !under || link.username !== '' || link.password !== '') refuse();
+    const hidden = /%(?:2f|5c|25)/i.test(link.pathname);
+    if (link.origin !== base.origin || !under || hidden || link.username !== '' || link.password !== '') {
+      refuse();
+    }
     const rest = link.pathname.slice(basePath.length + 1);
     if (rest !== '' || basePath === '') return `${rest}${link.search}`;
     // The base itself with a query (HAPI's `?_getpages=`): the client joins paths with `/`, so step back

@@ -233,6 +233,56 @@ describe('Connector: fhir', () => {
       expect(parsed(byName)['nextCursor']).toBeUndefined();
     });
 
+    it('reads FHIR escapes in values (\\, \\| \\$ \\\\) as characters, and sends non-ASCII and "+" as they are', async () => {
+      // Prepare: names and an identifier holding FHIR's separator characters.
+      const patient = (family: string, value: string) => ({
+        resourceType: 'Patient',
+        identifier: [{ system: 'urn:example:mrn', value }],
+        name: [{ family, given: ['Ann'] }],
+      });
+      const comma = resourceOf(await call('create-resource', { resource: patient('O,Brien', 'A|1') }));
+      const brien = resourceOf(await call('create-resource', { resource: patient('Brien', 'A') }));
+      const dollar = resourceOf(await call('create-resource', { resource: patient('Pay$\\Day', 'B$2') }));
+      const accented = resourceOf(await call('create-resource', { resource: patient('Łukasiewicz+Ó', 'C') }));
+      fake.log.length = 0;
+
+      // Act
+      const escapedComma = await call('search-resources', {
+        resourceType: 'Patient',
+        params: { 'family:exact': 'O\\,Brien' },
+      });
+      const either = await call('search-resources', {
+        resourceType: 'Patient',
+        params: { 'family:exact': 'O\\,Brien,Brien' },
+      });
+      const bar = await call('search-resources', {
+        resourceType: 'Patient',
+        params: { identifier: 'urn:example:mrn|A\\|1' },
+      });
+      const escapes = await call('search-resources', {
+        resourceType: 'Patient',
+        params: { 'family:exact': 'Pay\\$\\\\Day', identifier: 'urn:example:mrn|B\\$2' },
+      });
+      const plus = await call('search-resources', {
+        resourceType: 'Patient',
+        params: { 'family:exact': 'Łukasiewicz+Ó' },
+      });
+
+      // Assess
+      expect(idsOf(escapedComma)).toEqual([`Patient/${comma['id']}`]);
+      expect(new Set(idsOf(either))).toEqual(new Set([`Patient/${comma['id']}`, `Patient/${brien['id']}`]));
+      expect(idsOf(bar)).toEqual([`Patient/${comma['id']}`]);
+      expect(idsOf(escapes)).toEqual([`Patient/${dollar['id']}`]);
+      expect(idsOf(plus)).toEqual([`Patient/${accented['id']}`]);
+      expect(fake.logFor('search').map((entry) => entry.query)).toEqual([
+        { 'family:exact': 'O\\,Brien' },
+        { 'family:exact': 'O\\,Brien,Brien' },
+        { identifier: 'urn:example:mrn|A\\|1' },
+        { 'family:exact': 'Pay\\$\\\\Day', identifier: 'urn:example:mrn|B\\$2' },
+        { 'family:exact': 'Łukasiewicz+Ó' },
+      ]);
+    });
+
     it('maps the server refusing an unknown parameter to a 400 with its diagnostics', async () => {
       // Act
       const response = await call('search-resources', { resourceType: 'Patient', params: { shoe: '9' } });
@@ -263,6 +313,27 @@ describe('Connector: fhir', () => {
       expect(parsed(elsewhere)['errors']).toEqual([expect.objectContaining({ pointer: '/cursor' })]);
       expect(sibling.statusCode).toBe(400);
       expect(traversal.statusCode).toBe(400);
+      expect(fake.log).toEqual([]);
+    });
+
+    it('refuses a cursor whose path hides a separator (%2F, %5C) that a proxy would decode and climb out with', async () => {
+      // Act: each is under /fhir to the URL parser, but `..%2F..%2Fadmin` is `../../admin` once decoded.
+      const cursors = [
+        `${fake.url}/fhir/..%2F..%2Fadmin?x=1`,
+        `${fake.url}/fhir/Patient%2f..%2f..%2fauth%2ftoken`,
+        `${fake.url}/fhir/..%5C..%5Cadmin`,
+        `${fake.url}/fhir/%252e%252e/admin`,
+      ];
+      const responses = [];
+      for (const cursor of cursors) {
+        responses.push(await call('search-resources', { resourceType: 'Patient', cursor }));
+      }
+
+      // Assess
+      expect(responses.map((response) => response.statusCode)).toEqual([400, 400, 400, 400]);
+      for (const response of responses) {
+        expect(parsed(response)['errors']).toEqual([expect.objectContaining({ pointer: '/cursor' })]);
+      }
       expect(fake.log).toEqual([]);
     });
 
@@ -350,6 +421,23 @@ describe('Connector: fhir', () => {
         'family=%C5%81ukasiewicz&given=Jan',
         'family=%C5%81ukasiewicz&given=Jan',
       ]);
+    });
+
+    it('sends a "+" in an ifNoneExist value as %2B, so the server does not read it as a space', async () => {
+      // Act
+      const resource = {
+        resourceType: 'Patient',
+        identifier: [{ system: 'urn:example:mrn', value: 'A+B 1' }],
+        name: [{ family: 'Plus' }],
+      };
+      const ifNoneExist = 'identifier=urn:example:mrn|A+B 1';
+      const first = await call('create-resource', { resource, ifNoneExist });
+      const second = await call('create-resource', { resource, ifNoneExist });
+
+      // Assess
+      expect(parsed(first)).toMatchObject({ created: true });
+      expect(parsed(second)).toMatchObject({ created: false, resource: { id: resourceOf(first)['id'] } });
+      expect(fake.logFor('create')[0]?.headers['if-none-exist']).toBe('identifier=urn:example:mrn|A%2BB%201');
     });
 
     it('answers 409 when ifNoneExist matches several resources', async () => {

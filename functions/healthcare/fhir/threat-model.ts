@@ -31,7 +31,7 @@ export const threatModel = defineThreatModel({
       {
         threat: "A crafted cursor sends the connector's token to another host or path.",
         control:
-          'A cursor is parsed as a URL and must have the base URL origin and a path under the base path after dot segments are resolved; anything else is a 400 naming cursor.',
+          'A cursor is parsed as a URL and must have the base URL origin and a path under the base path after dot segments are resolved, with no encoded `/`, `\\` or `%` that a decoding proxy would turn into `../`; anything else is a 400 naming cursor.',
       },
     ],
     repudiation: [

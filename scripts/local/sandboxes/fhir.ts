@@ -14,7 +14,8 @@
  *   `GET /{type}/{id}/_history`;
  * - `GET /{type}?...` and `POST /{type}/_search`: `_id`, `_lastUpdated`, `identifier`, `name`, `family`,
  *   `given`, `birthdate`, `gender`, `subject`, `patient`, `code`, `status`, `date` (prefixes eq, ge, le,
- *   gt, lt), `:exact`/`:contains` on strings, commas as OR and repeats as AND; `_count` (default 20, at
+ *   gt, lt), `:exact`/`:contains` on strings, commas as OR and repeats as AND, `\,` `\|` `\$` `\\` as the
+ *   characters (R4 "Escaping search parameters"); `_count` (default 20, at
  *   most 100) and `_sort=_lastUpdated|-_lastUpdated`; a searchset Bundle with `total` and a `next` link
  *   (`GET /fhir?_getpages=<id>&_getpagesoffset=<n>&_count=<n>`, 410 once forgotten); an unknown
  *   parameter is a 400, as HAPI answers;
@@ -395,6 +396,29 @@ function nameParts(resource: Json, part: 'any' | 'family' | 'given'): string[] {
   });
 }
 
+/**
+ * FHIR R4's "Escaping search parameters": `,` (OR), `|` (system|code) and `$` (composites) separate, unless
+ * written `\,`, `\|`, `\$`; `\\` is a backslash. Splits `value` at each unescaped `separator`.
+ */
+function splitUnescaped(value: string, separator: ',' | '|'): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let at = 0; at < value.length; at += 1) {
+    const char = value[at] ?? '';
+    if (char === '\\' && at + 1 < value.length) {
+      current += char + (value[at + 1] ?? '');
+      at += 1;
+    } else if (char === separator) {
+      parts.push(current);
+      current = '';
+    } else current += char;
+  }
+  return [...parts, current];
+}
+
+/** A value with its FHIR escapes (`\,` `\|` `\$` `\\`) read as the characters they stand for. */
+const unescapeValue = (value: string): string => value.replace(/\\([,|$\\])/g, '$1');
+
 function stringMatch(values: string[], wanted: string, modifier: string | undefined): boolean {
   const lower = wanted.toLowerCase();
   return values.some((value) => {
@@ -406,9 +430,9 @@ function stringMatch(values: string[], wanted: string, modifier: string | undefi
 
 /** `system|code`, `|code`, `code` or `system|` against codings or identifiers. */
 function tokenMatch(items: Json[], wanted: string, valueField: 'code' | 'value'): boolean {
-  const bar = wanted.indexOf('|');
-  const system = bar < 0 ? undefined : wanted.slice(0, bar);
-  const value = bar < 0 ? wanted : wanted.slice(bar + 1);
+  const [first = '', ...rest] = splitUnescaped(wanted, '|');
+  const system = rest.length === 0 ? undefined : unescapeValue(first);
+  const value = unescapeValue(rest.length === 0 ? first : rest.join('|'));
   return items.some((item) => {
     if (system !== undefined && (system === '' ? item['system'] !== undefined : item['system'] !== system)) {
       return false;
@@ -531,14 +555,14 @@ function matches(
   modifier: string | undefined,
   value: string,
 ): boolean {
-  if (name === '_id') return value.split(',').includes(String(resource['id']));
+  if (name === '_id') return splitUnescaped(value, ',').map(unescapeValue).includes(String(resource['id']));
   const kind = name === '_lastUpdated' ? 'date' : (PARAMETERS[type] ?? GENERIC)[name];
   if (kind === undefined)
     return fail(400, 'not-supported', `Unknown search parameter "${name}" for resource type "${type}"`);
   if (modifier !== undefined && !(kind === 'string' && (modifier === 'exact' || modifier === 'contains'))) {
     return fail(400, 'not-supported', `Unsupported modifier :${modifier.slice(0, 32)} on ${name}`);
   }
-  return value.split(',').some((one) => matchOne(resource, type, name, kind, modifier, one));
+  return splitUnescaped(value, ',').some((one) => matchOne(resource, type, name, kind, modifier, one));
 }
 
 function referenceMatch(resource: Json, type: string, name: string, one: string): boolean {
@@ -554,10 +578,10 @@ function tokenParameter(resource: Json, name: string, one: string): boolean {
     return tokenMatch((resource['identifier'] as Json[] | undefined) ?? [], one, 'value');
   if (name === 'code') return tokenMatch(codings(resource, 'code'), one, 'code');
   if (name === 'clinical-status') return tokenMatch(codings(resource, 'clinicalStatus'), one, 'code');
-  return resource[name] === one;
+  return resource[name] === unescapeValue(one);
 }
 
-/** One value (no commas) of one parameter against the resource. */
+/** One value (no unescaped commas; its escapes still in) of one parameter against the resource. */
 function matchOne(
   resource: Json,
   type: string,
@@ -569,12 +593,12 @@ function matchOne(
   if (kind === 'string') {
     return stringMatch(
       nameParts(resource, name === 'name' ? 'any' : (name as 'family' | 'given')),
-      one,
+      unescapeValue(one),
       modifier,
     );
   }
-  if (kind === 'date') return dateMatch(datesOf(resource, type, name), one, name);
-  if (kind === 'reference') return referenceMatch(resource, type, name, one);
+  if (kind === 'date') return dateMatch(datesOf(resource, type, name), unescapeValue(one), name);
+  if (kind === 'reference') return referenceMatch(resource, type, name, unescapeValue(one));
   return tokenParameter(resource, name, one);
 }
 

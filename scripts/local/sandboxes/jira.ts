@@ -13,7 +13,8 @@
  * - `GET`/`POST /rest/api/3/search/jql` with `jql`, `maxResults`, `fields`, `nextPageToken`: pages carry
  *   `nextPageToken` (opaque, bound to its JQL) and `isLast`; a token it did not issue is a 400. The JQL it
  *   understands: `AND`, parentheses, `=`, `!=`, `~` and `in (...)` on project, status, statusCategory,
- *   labels, assignee, issuetype, summary and text, and `ORDER BY created|updated ASC|DESC`;
+ *   labels, assignee, issuetype, summary and text, and `ORDER BY created|updated ASC|DESC`; string literals
+ *   with Jira's escapes (`\"`, `\\`, `\t`, `\n`, `\r`, `\uXXXX`), a raw control character in one a 400;
  * - `GET /rest/api/3/myself`;
  * - `POST /oauth/token` (Atlassian's `auth.atlassian.com`): the refresh-token grant, rotating the refresh
  *   token on every use (a used one is `403 invalid_grant`), access tokens then sent as Bearer;
@@ -157,8 +158,39 @@ function tokenize(jql: string): string[] {
   return tokens;
 }
 
-const unquote = (token: string): string =>
-  token.startsWith('"') ? token.slice(1, -1).replace(/\\(.)/g, '$1') : token;
+const ESCAPED: Readonly<Record<string, string>> = {
+  t: '\t',
+  n: '\n',
+  r: '\r',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  ' ': ' ',
+};
+
+/** Characters Jira's JQL grammar refuses raw in a string (its lexer's `CONTROLCHARS`: a tab, not a line break). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const JQL_CONTROL = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]/;
+
+/**
+ * A token's value: a quoted string's escapes decoded as Jira's lexer does (`\"`, `\'`, `\\`, `\ `, `\t`,
+ * `\n`, `\r`, `\uXXXX`); a control character (a tab, not a line break) or non-character written raw in a
+ * string is refused, as Jira's grammar refuses it.
+ */
+function unquote(token: string): string {
+  if (!token.startsWith('"')) return token;
+  const body = token.slice(1, -1);
+  const raw = JQL_CONTROL.exec(body);
+  if (raw !== null) {
+    jqlError(
+      `The character '\\u${raw[0].charCodeAt(0).toString(16).padStart(4, '0')}' is not allowed in a string; escape it`,
+    );
+  }
+  return body.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, sequence: string) => {
+    if (sequence.length === 5) return String.fromCharCode(Number.parseInt(sequence.slice(1), 16));
+    return ESCAPED[sequence] ?? jqlError(`'\\${sequence}' is an illegal JQL escape sequence`);
+  });
+}
 
 function fieldValues(issue: JiraFakeIssue, field: string): string[] {
   switch (field) {
