@@ -356,9 +356,9 @@ export class PagerDutyApi {
     }
     const answer = await this.#events.post('/v2/enqueue', EnqueueAnswer, {
       json: event,
-      // Makes the POST retryable; sent as a header (which PagerDuty ignores), so a key in another script
-      // goes percent-encoded: a header holds only Latin-1, and `日本` there fails the request before it leaves.
-      idempotencyKey: /^[\x20-\x7E]*$/.test(dedupKey) ? dedupKey : encodeURIComponent(dedupKey),
+      // Makes the POST retryable; sent as a header (which PagerDuty ignores; the core percent-encodes a key
+      // in another script, since a header holds only ASCII).
+      idempotencyKey: dedupKey,
       what: 'an event',
     });
     return { dedupKey: answer.dedup_key, status: answer.status, message: answer.message };

@@ -202,6 +202,27 @@ describe('Class: HttpClient', () => {
       expect(server.requests[0]?.headers['idempotency-key']).toBeUndefined();
     });
 
+    it('sends a key beyond visible ASCII percent-encoded, the same on every attempt, never failing the call', async () => {
+      // Prepare: a key made from a caller's text (a PagerDuty dedup key, an order name); a header holds Latin-1
+      server.handle(sequence(reply(503), reply(201, { id: 'ch_1' })));
+      const stripe = client({ idempotencyHeader: 'Idempotency-Key' });
+
+      // Act
+      const response = await stripe.request({
+        method: 'POST',
+        path: '/charges',
+        idempotencyKey: 'Zoë-日本-🔥 100%\n',
+      });
+
+      // Assess
+      expect(response.status).toBe(201);
+      const sent = server.requests.map((request) => request.headers['idempotency-key']);
+      expect(sent).toEqual([
+        'Zo%C3%AB-%E6%97%A5%E6%9C%AC-%F0%9F%94%A5%20100%25%0A',
+        'Zo%C3%AB-%E6%97%A5%E6%9C%AC-%F0%9F%94%A5%20100%25%0A',
+      ]);
+    });
+
     it('retries a connection reset and maps it to UnavailableError', async () => {
       // Prepare
       server.handle(sequence((_request, _response, raw) => raw.socket.destroy(), reply(200, { ok: true })));

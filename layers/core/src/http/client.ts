@@ -117,6 +117,15 @@ function requestHeaders(
   return lowered;
 }
 
+/**
+ * An idempotency key as a header carries it. Keys are often made from a caller's text (a dedup key, an order
+ * name), and a header holds visible ASCII only: such a key goes percent-encoded, whole, so it is the same on
+ * every attempt and two keys stay two. `Zoë-1` goes as `Zo%C3%AB-1`; `order-1` as it is.
+ */
+function headerKey(key: string): string {
+  return /^[\x20-\x7e]*$/.test(key) ? key : encodeURIComponent(key.toWellFormed());
+}
+
 function lowerCaseNames(limits: RateLimitHeaders): RateLimitHeaders {
   const named: RateLimitHeaders = { ...limits };
   for (const key of ['retryAfter', 'remaining', 'reset'] as const) {
@@ -396,7 +405,7 @@ export class HttpClient {
       body = Buffer.from(request.body);
     }
     if (request.idempotencyKey !== undefined) {
-      headers[this.#settings.idempotencyHeader] = request.idempotencyKey;
+      headers[this.#settings.idempotencyHeader] = headerKey(request.idempotencyKey);
     }
     return { url, method: request.method, headers, body, guarded, bytes: request.bytes === true };
   }
