@@ -123,6 +123,25 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       );
     });
 
+    it('throws a retryable UnavailableError for 409 OperationAborted (S3: "... in progress ... Try again.")', async () => {
+      // Prepare: S3's error list: "A conflicting conditional operation is currently in progress against this
+      // resource. Try again." Nothing was decided for this request
+      faults.script({ error: 'OperationAborted', status: 409 });
+      // Act
+      const failure = storage.putObject({ key: 'a.txt', body: 'x' });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(UnavailableError);
+      await expect(failure).rejects.toMatchObject({
+        retryable: true,
+        status: 503,
+        details: { awsError: 'OperationAborted', httpStatus: 409, action: 'PutObject' },
+      });
+      await expect(failure).rejects.toThrow(
+        'object "a.txt" in bucket "data" had a conflicting operation in progress; try again',
+      );
+      expect(faults.requests).toHaveLength(1);
+    });
+
     it('throws ConfigurationError naming the Region for a bucket in another Region (301 PermanentRedirect)', async () => {
       // Prepare: S3 answers a request for a bucket of another Region with 301 PermanentRedirect (with a body)
       // or, signed for the wrong Region, 400 AuthorizationHeaderMalformed; HEAD gets a bare 301

@@ -45,6 +45,12 @@ export const S3_ERRORS: AwsErrorTable = {
     kind: 'unavailable',
     says: 'was being written by a concurrent conditional request; try again',
   },
+  // 409 as well, and nothing decided: S3's error list reads "A conflicting conditional operation is
+  // currently in progress against this resource. Try again."
+  OperationAborted: {
+    kind: 'unavailable',
+    says: 'had a conflicting operation in progress; try again',
+  },
   KeyTooLongError: 'validation',
   InvalidBucketName: 'validation',
   EntityTooLarge: 'validation',
