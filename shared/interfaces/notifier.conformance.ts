@@ -8,6 +8,7 @@
  */
 import { NotFoundError, NotSupportedError, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOT_WELL_FORMED } from '../models/paths.ts';
 import { skipIfOffered, skipUnlessOffered } from './capability-tests.ts';
 import type { Notifier } from './notifier.ts';
 
@@ -92,6 +93,18 @@ export function describeNotifierConformance(
         await expect(attempt).rejects.toBeInstanceOf(ValidationError);
       });
 
+      it('throws ValidationError naming /text for a lone surrogate (half an emoji), which providers garble', async () => {
+        // Prepare: text cut with slice() in the middle of an emoji; no UTF-8 encoder can write it
+        const half = '\u{1F525}'.slice(0, 1);
+        // Act
+        const attempt = fixture.notifier.postMessage({ channel: fixture.channel, text: `disk full ${half}` });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+        await expect(attempt).rejects.toMatchObject({
+          issues: [{ pointer: '/text', message: NOT_WELL_FORMED }],
+        });
+      });
+
       it('throws NotFoundError when the channel does not exist', async () => {
         // Act
         const attempt = fixture.notifier.postMessage({ channel: fixture.missingChannel, text: 'lost' });
@@ -109,6 +122,21 @@ export function describeNotifierConformance(
         expect(posted.channel).toBe(fixture.channel);
         const stored = await fixture.readMessage(posted.channel, posted.ts);
         expect(stored?.blocks).toEqual(blocks);
+      });
+
+      it('throws ValidationError naming the string in the blocks that holds a lone surrogate, with capability "blocks"', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, fixture.notifier, 'blocks');
+        const blocks = [
+          { type: 'section', text: { type: 'mrkdwn', text: `*disk* ${'\u{1F525}'.slice(1)}` } },
+        ];
+        // Act
+        const attempt = fixture.notifier.postMessage({ channel: fixture.channel, blocks });
+        // Assess
+        await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+        await expect(attempt).rejects.toMatchObject({
+          issues: [{ pointer: '/blocks/0/text/text', message: NOT_WELL_FORMED }],
+        });
       });
 
       it('refuses blocks with NotSupportedError without capability "blocks"', async (context) => {
@@ -170,6 +198,25 @@ export function describeNotifierConformance(
         expect(updated).toEqual({ channel: posted.channel, ts: posted.ts });
         await expect(fixture.readMessage(posted.channel, posted.ts)).resolves.toMatchObject({
           text: 'after',
+        });
+      });
+
+      it('throws ValidationError naming /text for a lone surrogate with capability "update", leaving the message as it was', async (context) => {
+        // Prepare
+        skipUnlessOffered(context, fixture.notifier, 'update');
+        const posted = await fixture.notifier.postMessage({ channel: fixture.channel, text: 'before' });
+        // Act
+        const attempt = fixture.notifier.updateMessage({
+          channel: posted.channel,
+          ts: posted.ts,
+          text: `after ${'\u{1F525}'.slice(0, 1)}`,
+        });
+        // Assess
+        await expect(attempt).rejects.toMatchObject({
+          issues: [{ pointer: '/text', message: NOT_WELL_FORMED }],
+        });
+        await expect(fixture.readMessage(posted.channel, posted.ts)).resolves.toMatchObject({
+          text: 'before',
         });
       });
 

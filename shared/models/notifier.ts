@@ -4,13 +4,62 @@
  * extend them with provider-only fields (Slack's `unfurlLinks`, its timestamp format).
  * Input objects are strict (`z.strictObject`, kept by `.extend()`): a misspelled or unknown field is refused
  * with a 400 naming it instead of being dropped; `test/hardening/strict-inputs.test.ts` checks every input.
+ * Text a caller sends (channel, text, blocks, cursor) must be well-formed Unicode: a lone surrogate (half an
+ * emoji, from text cut with `slice`) is refused with a 400 naming where it is, since JSON carries it as
+ * `\ud83d` and providers then refuse the message or show U+FFFD, and a form or URL encoding replaces it.
  */
 import * as z from 'zod';
+import { NOT_WELL_FORMED } from './paths.ts';
 
 /** Slack caps `text` at 40 000 characters (it truncates beyond); other providers are stricter still. */
 export const MAX_MESSAGE_TEXT = 40_000;
 /** Slack's limit of blocks per message; a fair bound for any rich-content format. */
 export const MAX_MESSAGE_BLOCKS = 50;
+
+/**
+ * The path of the first string in a JSON value (a value or an object key) that is not well-formed Unicode,
+ * or undefined when every string is; the path ends at the key when the key itself is the bad string.
+ *
+ * @example
+ * ```ts
+ * illFormedPath([{ type: 'section', text: { text: '\uD83D' } }]); // [0, 'text', 'text']
+ * ```
+ */
+export function illFormedPath(value: unknown): (string | number)[] | undefined {
+  const pending: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value: item, path } = next;
+    if (typeof item === 'string') {
+      if (!item.isWellFormed()) return path;
+    } else if (Array.isArray(item)) {
+      for (let index = item.length - 1; index >= 0; index -= 1) {
+        pending.push({ value: item[index], path: [...path, index] });
+      }
+    } else if (typeof item === 'object' && item !== null) {
+      const entries = Object.entries(item);
+      const badKey = entries.find(([key]) => !key.isWellFormed());
+      if (badKey !== undefined) return [...path, badKey[0]];
+      for (const [key, child] of entries.reverse()) pending.push({ value: child, path: [...path, key] });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A zod refinement for JSON passed through to a provider (blocks, cards): a lone surrogate in any string
+ * or key is an issue at its path, e.g. `/blocks/0/text/text`.
+ *
+ * @example
+ * ```ts
+ * const Card = z.looseObject({ type: z.literal('AdaptiveCard') }).superRefine(requireWellFormed);
+ * ```
+ */
+export function requireWellFormed(value: unknown, context: z.RefinementCtx): void {
+  const path = illFormedPath(value);
+  if (path !== undefined) context.addIssue({ code: 'custom', path, message: NOT_WELL_FORMED, input: value });
+}
+
+const wellFormed = (text: string) => text.isWellFormed();
 
 /** Where a message goes. */
 export const NotifierChannel = z
@@ -18,6 +67,7 @@ export const NotifierChannel = z
   .trim()
   .min(1)
   .max(255)
+  .refine(wellFormed, NOT_WELL_FORMED)
   .describe(
     'Where the message goes: a channel id (Slack C0123ABCD), a channel name, or a user id for a direct message',
   );
@@ -34,6 +84,7 @@ export const MessageText = z
   .string()
   .min(1)
   .max(MAX_MESSAGE_TEXT)
+  .refine(wellFormed, NOT_WELL_FORMED)
   .describe('Message text (markup as the provider reads it); the notification fallback when blocks are sent');
 
 /**
@@ -51,6 +102,7 @@ export const MessageBlocks = z
   .array(MessageBlock)
   .min(1)
   .max(MAX_MESSAGE_BLOCKS)
+  .superRefine(requireWellFormed)
   .describe(`Rich layout blocks (Slack Block Kit), at most ${MAX_MESSAGE_BLOCKS}`);
 
 /**
@@ -121,6 +173,7 @@ export const ListChannelsFields = z.strictObject({
     .string()
     .min(1)
     .max(1024)
+    .refine(wellFormed, NOT_WELL_FORMED)
     .optional()
     .describe('The nextCursor of the previous page; omit for the first page'),
   limit: z

@@ -84,6 +84,38 @@ describe('Local SES v2 endpoint', () => {
     await expect(tooMany).rejects.toMatchObject({ name: 'MessageRejected' });
   });
 
+  it('refuses an address that is not ASCII: the domain must be Punycode, the local part ASCII (SES v2 Destination)', async () => {
+    // Prepare: SES's reference: "the domain part must be converted to Punycode"; no SMTPUTF8 local parts
+    mail.verifyIdentity('xn--bcher-kva.de');
+    // Act: each refusal caught as it settles (an unawaited rejection would be reported as unhandled)
+    const refusal = (command: SendEmailCommand) =>
+      ses.send(command).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const refused = [
+      await refusal(new SendEmailCommand(simple(['ops@bücher.de']))),
+      await refusal(new SendEmailCommand(simple(['zoë@example.com']))),
+      await refusal(
+        new SendEmailCommand({ ...simple(['a@example.com']), FromEmailAddress: 'alerts@bücher.de' }),
+      ),
+    ];
+    const punycode = await ses.send(
+      new SendEmailCommand({
+        ...simple(['ops@xn--bcher-kva.de']),
+        FromEmailAddress: 'alerts@xn--bcher-kva.de',
+      }),
+    );
+    // Assess
+    for (const error of refused) {
+      expect(error).toMatchObject({ name: 'BadRequestException', $metadata: { httpStatusCode: 400 } });
+    }
+    expect(mail.message(punycode.MessageId ?? '')).toMatchObject({
+      from: 'alerts@xn--bcher-kva.de',
+      to: ['ops@xn--bcher-kva.de'],
+    });
+  });
+
   it('sends to any recipient with production access, and only then', async () => {
     // Prepare
     const outside = () => ses.send(new SendEmailCommand(simple(['someone@elsewhere.example.org'])));

@@ -321,6 +321,55 @@ describe('Connector: ses', () => {
       });
     });
 
+    it('sends an address with an internationalized domain as Punycode, as SES requires, from every address field', async () => {
+      // Prepare: SES v2 (Destination, EmailAddress): "the domain part must be converted to Punycode"
+      mail.verifyIdentity('xn--bcher-kva.de');
+      const notifier = await SesMailer.create(options());
+      // Act
+      const response = await call('send-email', {
+        from: 'alerts@bücher.de',
+        to: ['ops@bücher.de'],
+        cc: ['Team@BÜCHER.de'],
+        replyTo: ['noreply@bücher.de'],
+        subject: 's',
+        text: 't',
+      });
+      const posted = await notifier.postMessage({ channel: 'ops@bücher.de', text: 'Disk full' });
+      // Assess: what SES received, as the SDK sent it
+      expect(response.statusCode).toBe(200);
+      expect(mail.message(String(parsed(response)['messageId']))).toMatchObject({
+        from: 'alerts@xn--bcher-kva.de',
+        to: ['ops@xn--bcher-kva.de'],
+        cc: ['Team@xn--bcher-kva.de'],
+        replyTo: ['noreply@xn--bcher-kva.de'],
+      });
+      expect(posted.channel).toBe('ops@xn--bcher-kva.de');
+      expect(mail.message(posted.ts)).toMatchObject({ to: ['ops@xn--bcher-kva.de'] });
+    });
+
+    it('refuses a local part that is not ASCII (SES has no SMTPUTF8) with a 400 naming the field, before any call', async () => {
+      // Prepare
+      const before = mail.messages().length;
+      const notifier = await SesMailer.create(options());
+      // Act
+      const to = await call('send-email', { to: [TO, 'zoë@example.com'], subject: 's', text: 't' });
+      const from = await call('send-email', { from: 'jürgen@bücher.de', to: [TO], subject: 's', text: 't' });
+      const post = notifier.postMessage({ channel: '日本@example.com', text: 't' });
+      // Assess
+      expect(to.statusCode).toBe(400);
+      expect(parsed(to)['errors']).toEqual([
+        { pointer: '/to/1', message: expect.stringContaining('SMTPUTF8') },
+      ]);
+      expect(parsed(from)['errors']).toEqual([
+        { pointer: '/from', message: expect.stringContaining('before the @ must be ASCII') },
+      ]);
+      await expect(post).rejects.toMatchObject({
+        status: 400,
+        issues: [{ pointer: '/channel', message: expect.stringContaining('SMTPUTF8') }],
+      });
+      expect(mail.messages()).toHaveLength(before);
+    });
+
     it('refuses an inline attachment whose name cannot be its Content-ID (over 78 characters, or not ASCII), naming the field', async () => {
       // Prepare
       await put('img/logo.png', Buffer.from([0x89, 0x50]), 'image/png');

@@ -5,6 +5,7 @@
  * queue record stays small. The notifier interface's post-message reuses the shared models: its channel
  * is the recipient's address.
  */
+import { domainToASCII } from 'node:url';
 import * as z from 'zod';
 import { PostMessageFields, requireContent } from '#shared/models/notifier.ts';
 import { BucketName, ObjectKey } from '#shared/models/object-storage.ts';
@@ -14,7 +15,42 @@ export const MAX_RECIPIENTS = 50;
 /** Attachments per message this connector reads from S3. */
 export const MAX_ATTACHMENTS = 10;
 
-export const EmailAddress = z.email().max(320).describe('An email address, e.g. "oncall@example.com"');
+/**
+ * An address as SES takes it (SES v2 reference, Destination and EmailAddress): the part before the @ in
+ * ASCII (SES does not support SMTPUTF8), the domain in any script, sent converted to Punycode. The local
+ * part and an ASCII domain are checked as zod's `z.email()` checks them; an IDN top-level domain
+ * (`xn--...`) is accepted too.
+ */
+const ASCII_ADDRESS =
+  /^(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9-]*\.)+(?:[A-Za-z]{2,}|xn--[A-Za-z0-9-]+)$/;
+const NOT_ASCII = /[^\p{ASCII}]/u;
+
+/** `address` with its domain in Punycode (`ops@bücher.de` is `ops@xn--bcher-kva.de`); ASCII unchanged. */
+export function punycodeAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  const domain = address.slice(at + 1);
+  if (at < 0 || !NOT_ASCII.test(domain)) return address;
+  const ascii = domainToASCII(domain);
+  return ascii === '' ? address : `${address.slice(0, at)}@${ascii}`;
+}
+
+export const EmailAddress = z
+  .string()
+  .max(320)
+  .superRefine((address, context) => {
+    const local = address.slice(0, Math.max(0, address.lastIndexOf('@')));
+    const ascii = punycodeAddress(address);
+    const message = NOT_ASCII.test(local)
+      ? 'the part before the @ must be ASCII: SES does not support SMTPUTF8 (only the domain may be in another script)'
+      : ASCII_ADDRESS.test(ascii) && ascii.length <= 320
+        ? undefined
+        : 'Invalid email address';
+    if (message !== undefined) context.addIssue({ code: 'custom', message, input: address });
+  })
+  .overwrite(punycodeAddress)
+  .describe(
+    'An email address, e.g. "oncall@example.com"; a domain in another script ("ops@bücher.de") is sent as Punycode, the part before the @ must be ASCII',
+  );
 
 const Recipients = (what: string) =>
   z.array(EmailAddress).max(MAX_RECIPIENTS).optional().describe(`${what}, e.g. ["oncall@example.com"]`);

@@ -96,6 +96,42 @@ describe('Class: SlackClient', () => {
       expect(fake.requestsFor('chat.postMessage')).toHaveLength(2);
     });
 
+    it('refuses a lone surrogate (half an emoji) in the text, the channel or the blocks, naming it, before any call', async () => {
+      // Prepare: text cut with slice() inside an emoji; JSON carries it as \ud83d, which Slack garbles
+      const half = '🔥'.slice(0, 1);
+      const posted = await slack.postMessage({ channel: 'C0ALERTS', text: 'before' });
+      const section = (text: string) => [{ type: 'section', text: { type: 'mrkdwn', text } }];
+      // Act
+      const attempts = [
+        slack.postMessage({ channel: 'C0ALERTS', text: `disk full ${half}` }),
+        slack.postMessage({ channel: `#alerts${half}`, text: 'disk full' }),
+        slack.postMessage({ channel: 'C0ALERTS', text: 'x', blocks: section(half) }),
+        slack.postMessage({ channel: 'C0ALERTS', blocks: [{ type: 'section', [`k${half}`]: 'v' }] }),
+        slack.updateMessage({ channel: 'C0ALERTS', ts: posted.ts, text: `after ${half}` }),
+        slack.updateMessage({ channel: 'C0ALERTS', ts: posted.ts, blocks: section(half) }),
+      ];
+      // Assess
+      const pointers = [
+        '/text',
+        '/channel',
+        '/blocks/0/text/text',
+        `/blocks/0/k${half}`,
+        '/text',
+        '/blocks/0/text/text',
+      ];
+      for (const [index, attempt] of attempts.entries()) {
+        await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+        await expect(attempt).rejects.toMatchObject({
+          issues: [
+            { pointer: pointers[index], message: 'expected well-formed Unicode (no lone surrogates)' },
+          ],
+        });
+      }
+      expect(fake.requestsFor('chat.postMessage')).toHaveLength(1);
+      expect(fake.requestsFor('chat.update')).toHaveLength(0);
+      expect(fake.message('C0ALERTS', posted.ts)?.text).toBe('before');
+    });
+
     it('counts a section text in characters (3 000 as Slack reads it): 3 000 emoji pass, 3 001 are invalid_blocks', async () => {
       // Prepare
       const section = (text: string) => [{ type: 'section', text: { type: 'mrkdwn', text } }];

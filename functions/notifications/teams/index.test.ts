@@ -14,6 +14,7 @@ import {
   sqsEvent,
 } from '@circle-core/core/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { NOT_WELL_FORMED } from '#shared/models/paths.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
 import {
   startTeamsFake,
@@ -212,6 +213,34 @@ describe('Connector: teams', () => {
       expect(parsed(oversizedCard)['detail']).toContain('/card');
       expect(parsed(oversizedCard)['detail']).toContain('28672');
       expect(parsed(oversizedText)['detail']).toContain('/text');
+      expect(fake.log).toEqual([]);
+    });
+
+    it('refuses a lone surrogate (half an emoji) in the text or anywhere in the card with a 400 naming it, before any call', async () => {
+      // Prepare: JSON carries a lone surrogate as \ud83d; Teams would show U+FFFD or refuse the card
+      const half = '\u{1F525}'.slice(0, 1);
+      const card = (extra: Record<string, unknown>) => ({ type: 'AdaptiveCard', version: '1.4', ...extra });
+      // Act
+      const text = await call('post-webhook-message', { text: `disk full ${half}` });
+      const inBody = await call('post-webhook-message', {
+        card: card({ body: [{ type: 'TextBlock', text: half }] }),
+      });
+      const inAction = await call('post-webhook-message', {
+        card: card({
+          actions: [{ type: 'Action.OpenUrl', title: `open ${half}`, url: 'https://example.com' }],
+        }),
+      });
+      const graph = await call('post-message', { channel: CHANNEL, text: `disk full ${half}` });
+      // Assess
+      expect(parsed(text)['errors']).toEqual([{ pointer: '/text', message: NOT_WELL_FORMED }]);
+      expect(parsed(inBody)['errors']).toEqual([{ pointer: '/card/body/0/text', message: NOT_WELL_FORMED }]);
+      expect(parsed(inAction)['errors']).toEqual([
+        { pointer: '/card/actions/0/title', message: NOT_WELL_FORMED },
+      ]);
+      expect(parsed(graph)['errors']).toEqual([{ pointer: '/text', message: NOT_WELL_FORMED }]);
+      expect([text, inBody, inAction, graph].map((response) => response.statusCode)).toEqual([
+        400, 400, 400, 400,
+      ]);
       expect(fake.log).toEqual([]);
     });
 

@@ -5,7 +5,13 @@
  * (or a channel id of the default team) and its ts is Graph's message id.
  */
 import * as z from 'zod';
-import { MessageBlocks, PostMessageFields, requireContent } from '#shared/models/notifier.ts';
+import {
+  MessageBlocks,
+  PostMessageFields,
+  requireContent,
+  requireWellFormed,
+} from '#shared/models/notifier.ts';
+import { WellFormedText } from '#shared/models/paths.ts';
 
 /** Teams refuses messages over about 28 KB; text is held well under it. */
 export const MAX_TEXT = 20_000;
@@ -33,6 +39,8 @@ export const AdaptiveCard = z
     version: z.string().max(10).optional().describe('Schema version; Teams renders up to 1.5, e.g. "1.4"'),
     body: MessageBlocks.optional().describe('The card elements (TextBlock, FactSet, ...)'),
   })
+  // Every string of the card reaches Teams (actions, titles, URLs); the body's are MessageBlocks' to check.
+  .superRefine(({ body: _body, ...rest }, context) => requireWellFormed(rest, context))
   .describe('An Adaptive Card object, e.g. {"type":"AdaptiveCard","version":"1.4","body":[...]}');
 export type AdaptiveCard = z.output<typeof AdaptiveCard>;
 
@@ -85,9 +93,7 @@ export type Message = z.output<typeof Message>;
  */
 export const PostChannelMessageInput = PostMessageFields.extend({
   channel: TeamsChannel,
-  text: z
-    .string()
-    .min(1)
+  text: WellFormedText.min(1)
     .max(MAX_TEXT)
     .optional()
     .describe(`The message text, at most ${MAX_TEXT} characters, e.g. "Deploy of api started"`),
@@ -130,9 +136,7 @@ export const PostWebhookInput = z
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a webhook name of TEAMS_WEBHOOKS_SECRET')
       .default('default')
       .describe('Which stored webhook URL to post to (a key of the webhooks secret), e.g. "default"'),
-    text: z
-      .string()
-      .min(1)
+    text: WellFormedText.min(1)
       .max(MAX_TEXT)
       .optional()
       .describe('Text shown as a TextBlock (above the card when both are given), e.g. "Disk full on db-1"'),

@@ -75,14 +75,25 @@ export function addressOf(value: string): string {
   return (angle?.[1] ?? value).trim().toLowerCase();
 }
 
+/**
+ * Refuses an address SES refuses: not `local@domain.tld`, or not ASCII. SES v2's reference (Destination,
+ * EmailAddress): the domain part must be converted to Punycode, and SES does not support SMTPUTF8 (local
+ * parts outside ASCII).
+ */
+function checkAddress(value: string, field: string): void {
+  const address = addressOf(value);
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) throw bad(`Invalid address in ${field}`);
+  if (!/^[\x21-\x7e]+$/.test(address)) {
+    throw bad(`Invalid address in ${field}: the domain must be Punycode and the local part ASCII`);
+  }
+}
+
 function strings(value: unknown, field: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
     throw bad(`${field} must be a list of email addresses`);
   }
-  for (const item of value as string[]) {
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(addressOf(item))) throw bad(`Invalid address in ${field}`);
-  }
+  for (const item of value as string[]) checkAddress(item, field);
   return value as string[];
 }
 
@@ -323,6 +334,7 @@ export class SesMail {
       if (to.length + cc.length + bcc.length === 0) ({ to, cc } = parts.headers);
     }
     if (from === undefined || from === '') throw bad('FromEmailAddress is required');
+    if (typeof body['FromEmailAddress'] === 'string') checkAddress(from, 'FromEmailAddress');
     this.#checkAddresses(from, [...to, ...cc, ...bcc]);
     const captured: CapturedMail = {
       messageId: `${Date.now().toString(16)}-${randomUUID()}-000000`,
