@@ -152,6 +152,39 @@ export function describeWarehouseQueryConformance(
         ]);
       });
 
+      it('keeps 38-digit decimals exact, -0 and NaN answerable, and instants before 1970 on their day and second', async () => {
+        // Act
+        const { results } = await runQuery(
+          warehouse,
+          {
+            sql:
+              'select cast(? as decimal(38,0)) as wide, cast(? as decimal(38,10)) as fine, ' +
+              "cast(? as double) as z, cast('NaN' as double) as n, cast(? as date) as dt, cast(? as timestamp) as ts",
+            params: [
+              '-12345678901234567890123456789012345678',
+              '1234567890123456789012345678.0123456789',
+              -0,
+              '1969-12-31',
+              '1969-12-31 23:59:59.5',
+            ],
+          },
+          wait(),
+          10,
+        );
+
+        // Assess
+        expect(results?.rows).toEqual([
+          [
+            '-12345678901234567890123456789012345678',
+            '1234567890123456789012345678.0123456789',
+            0,
+            'NaN',
+            '1969-12-31',
+            expect.stringMatching(/^1969-12-31T23:59:59\.5/),
+          ],
+        ]);
+      });
+
       it('binds values as data and never as SQL', async () => {
         // Prepare
         const hostile = "x' as v; drop table t; --";

@@ -5,6 +5,7 @@
  * output location, a Step Functions Wait/Choice polling loop, every trigger, AWS errors mapped once, and no
  * parameter value in any answer.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -275,6 +276,50 @@ describe('AthenaWarehouse', () => {
       // Assess
       expect(csv).toBe('"id","note"\n"1","a ""quoted"" note"\n');
     }, 120_000);
+  });
+
+  describe('The fake west of UTC', () => {
+    it("answers zoned values as Athena's UTC session does when the process runs in Los Angeles", async () => {
+      // Prepare: the fake in a child process whose zone is Los Angeles (DuckDB takes it from the process).
+      const script = join(scratch, 'zone.mts');
+      await writeFile(
+        script,
+        `import { AthenaEngine, athenaService } from ${JSON.stringify(join(import.meta.dirname, '../../../scripts/local/aws/athena.ts'))};
+const engine = new AthenaEngine({
+  catalog: { databases: { default: {} }, workGroups: { primary: { outputLocation: 's3://${RESULTS}/zone/' } } },
+  s3Endpoint: () => ${JSON.stringify(s3rver.endpoint)},
+});
+const service = athenaService(engine);
+const sql = "select timestamptz '2026-01-01 00:00:00' as bare, cast(timestamptz '2026-01-01 02:00:00+00' as date) as day, " +
+  "cast(timestamptz '2026-01-01 02:00:00+00' as timestamp) as wall";
+const { QueryExecutionId } = await service({ operation: 'StartQueryExecution', body: { QueryString: sql } }) as { QueryExecutionId: string };
+for (let i = 0; i < 200; i += 1) {
+  const { QueryExecution } = await service({ operation: 'GetQueryExecution', body: { QueryExecutionId } }) as { QueryExecution: { Status: { State: string } } };
+  if (QueryExecution.Status.State !== 'QUEUED' && QueryExecution.Status.State !== 'RUNNING') break;
+  await new Promise((resolve) => setTimeout(resolve, 25));
+}
+const out = await service({ operation: 'GetQueryResults', body: { QueryExecutionId } }) as { ResultSet: { Rows: { Data: { VarCharValue?: string }[] }[] } };
+process.stdout.write(JSON.stringify(out.ResultSet.Rows.map((row) => row.Data.map((datum) => datum.VarCharValue))));
+process.exit(0);
+`,
+      );
+
+      // Act
+      const rows = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', script],
+          { cwd: join(import.meta.dirname, '../../..'), env: { ...process.env, TZ: 'America/Los_Angeles' } },
+          (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+        );
+      });
+
+      // Assess
+      expect(JSON.parse(rows)).toEqual([
+        ['bare', 'day', 'wall'],
+        ['2026-01-01 00:00:00.000 UTC', '2026-01-01', '2026-01-01 02:00:00.000'],
+      ]);
+    }, 30_000);
   });
 
   describe('Method: startQuery', () => {
@@ -705,6 +750,26 @@ describe('Hardening', () => {
 });
 
 describe('Values', () => {
+  it('answers timestamp with time zone in UTC whatever zone Trino printed, keeping its fraction', () => {
+    // Act & Assess: Trino prints the wall time in the value's own zone, a region or an offset.
+    expect(toJsonValue('2026-07-01 00:30:00.123 America/Los_Angeles', 'timestamp-tz')).toBe(
+      '2026-07-01T07:30:00.123Z',
+    );
+    expect(toJsonValue('2026-01-01 00:30:00.123456 America/Los_Angeles', 'timestamp-tz')).toBe(
+      '2026-01-01T08:30:00.123456Z',
+    );
+    expect(toJsonValue('2026-01-01 01:00:00.000 +05:30', 'timestamp-tz')).toBe('2025-12-31T19:30:00.000Z');
+    expect(toJsonValue('1969-12-31 23:00:00.000 -02:00', 'timestamp-tz')).toBe('1970-01-01T01:00:00.000Z');
+    expect(toJsonValue('2026-03-29 03:30:00.000 Europe/Berlin', 'timestamp-tz')).toBe(
+      '2026-03-29T01:30:00.000Z',
+    );
+    expect(toJsonValue('0044-03-15 10:00:00.000 +01:00', 'timestamp-tz')).toBe('0044-03-15T09:00:00.000Z');
+    expect(toJsonValue('10000-01-01 00:00:00.000 UTC', 'timestamp-tz')).toBe('10000-01-01T00:00:00.000Z');
+    expect(toJsonValue('2026-01-02 03:04:05.000 Mars/Olympus', 'timestamp-tz')).toBe(
+      '2026-01-02 03:04:05.000 Mars/Olympus',
+    );
+  });
+
   it('encodes parameters as literals and Athena text as each kind promises', () => {
     // Assess
     expect(literal(null)).toBe('NULL');
@@ -716,7 +781,7 @@ describe('Values', () => {
     expect(toJsonValue('NaN', 'float')).toBe('NaN');
     expect(toJsonValue('2026-01-02 03:04:05.000 UTC', 'timestamp-tz')).toBe('2026-01-02T03:04:05.000Z');
     expect(toJsonValue('2026-01-02 03:04:05.000 Europe/Paris', 'timestamp-tz')).toBe(
-      '2026-01-02 03:04:05.000 Europe/Paris',
+      '2026-01-02T02:04:05.000Z',
     );
     expect(toJsonValue('68 69', 'binary')).toBe(Buffer.from('hi').toString('base64'));
     expect(toJsonValue('{"a":[1]}', 'json')).toEqual({ a: [1] });

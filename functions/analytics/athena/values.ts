@@ -62,6 +62,75 @@ export function resultColumn(column: AthenaColumn): ResultColumn {
 
 const HEX_PAIRS = /^([0-9a-f]{2})( [0-9a-f]{2})*$/i;
 
+/** `Date.UTC` for any year (`Date.UTC` reads years 0 to 99 as 1900 to 1999). */
+function utcMs(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime();
+}
+
+/** The offset from UTC of a time zone (`+05:30`, `UTC`, `Europe/Paris`) at an instant, in ms; undefined if unknown. */
+function zoneOffsetMs(zone: string, at: number): number | undefined {
+  if (zone === 'UTC' || zone === 'Z') return 0;
+  const fixed = /^([+-])(\d\d):(\d\d)$/.exec(zone);
+  if (fixed !== null) {
+    return (fixed[1] === '-' ? -1 : 1) * (Number(fixed[2]) * 60 + Number(fixed[3])) * 60_000;
+  }
+  try {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    }).formatToParts(new Date(at));
+    const part = (type: string): number => Number(parts.find((each) => each.type === type)?.value);
+    const wall = utcMs(
+      part('year'),
+      part('month'),
+      part('day'),
+      part('hour'),
+      part('minute'),
+      part('second'),
+    );
+    return wall - Math.floor(at / 1000) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Trino's `2026-01-02 03:04:05.000 Europe/Paris` (the wall time in the value's own zone: `UTC`, a region or
+ * an offset) as the instant in UTC, `2026-01-02T02:04:05.000Z`, its fraction kept; a zone this runtime does
+ * not know keeps Athena's text. (A wall time a DST change repeats is ambiguous in that text: it reads as
+ * one of its two instants.)
+ */
+function utcText(text: string): string {
+  const utc = /^(\S+) (\S+) UTC$/.exec(text);
+  if (utc !== null) return `${utc[1]}T${utc[2]}Z`;
+  const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(\.\d+)? (\S+)$/.exec(text);
+  if (match === null) return text;
+  const [, year, month, day, hour, minute, second, fraction = '', zone = ''] = match;
+  const wall = utcMs(Number(year), Number(month), Number(day), Number(hour), Number(minute), Number(second));
+  const guess = zoneOffsetMs(zone, wall);
+  if (guess === undefined) return text;
+  const offset = zoneOffsetMs(zone, wall - guess) ?? guess;
+  const iso = new Date(wall - offset).toISOString();
+  // Years 0000 to 9999 only (the pattern's four digits): `toISOString` writes them as they are.
+  return `${iso.slice(0, 19)}${fraction}Z`;
+}
+
 /**
  * One value of Athena's text in the JSON form of its kind.
  *
@@ -81,11 +150,8 @@ export function toJsonValue(text: string | undefined, kind: ColumnKind): unknown
       return /^-?(NaN|Infinity)$/.test(text) ? text : Number(text);
     case 'timestamp':
       return text.replace(' ', 'T');
-    case 'timestamp-tz': {
-      // `2026-01-02 03:04:05.000 UTC` (or another zone name, kept as Athena's text).
-      const utc = /^(\S+) (\S+) UTC$/.exec(text);
-      return utc === null ? text : `${utc[1]}T${utc[2]}Z`;
-    }
+    case 'timestamp-tz':
+      return utcText(text);
     case 'binary':
       return HEX_PAIRS.test(text) ? Buffer.from(text.replaceAll(' ', ''), 'hex').toString('base64') : text;
     case 'json':

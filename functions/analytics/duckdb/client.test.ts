@@ -3,7 +3,8 @@
  * statements that change rows, results forgotten after their time, closing, values the interface has no
  * kind for, and DuckDB messages of a class the error table does not name.
  */
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -259,4 +260,40 @@ describe('Config: DuckdbConfig', () => {
     expect(empty.DUCKDB_LOCAL_DIRECTORY).toBeUndefined();
     expect(set.DUCKDB_LOCAL_DIRECTORY).toBe('/data');
   });
+});
+
+describe('Class: DuckDbClient (time zone)', () => {
+  it('answers the same dates and instants when the process runs west of UTC: the session zone is UTC', async () => {
+    // Prepare: a child process in Los Angeles (DuckDB takes its session zone from the process otherwise).
+    const script = join(temp, 'zone.mts');
+    await writeFile(
+      script,
+      `import { DuckDbClient } from ${JSON.stringify(join(import.meta.dirname, 'client.ts'))};
+import { runQuery } from ${JSON.stringify(join(import.meta.dirname, '../../../shared/interfaces/warehouse-query-operations.ts'))};
+const duck = new DuckDbClient({ memoryLimitMb: 256, threads: 1, tempDirectory: ${JSON.stringify(join(temp, 'zone'))},
+  sourceBuckets: [], s3ForcePathStyle: true, sourceMaxBytes: 10_000, s3TimeoutMs: 5_000, maxResultRows: 10,
+  resultTtlSeconds: 60, maxQueries: 5, defaultTimeoutSeconds: 60 });
+const sql = "select timestamptz '2026-01-01 00:00:00' as bare, cast(timestamptz '2026-01-01 02:00:00+00' as date) as day, " +
+  "cast(timestamptz '2026-01-01 02:00:00+00' as timestamp) as wall, cast(? as timestamptz) as param, cast(? as date) as d";
+const result = await runQuery(duck, { sql, params: ['2026-03-08 10:30:00', '1969-12-31'] }, 20_000, 10);
+await duck.close();
+process.stdout.write(JSON.stringify(result.results?.rows));
+`,
+    );
+
+    // Act
+    const rows = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', script],
+        { cwd: join(import.meta.dirname, '../../..'), env: { ...process.env, TZ: 'America/Los_Angeles' } },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+      );
+    });
+
+    // Assess
+    expect(JSON.parse(rows)).toEqual([
+      ['2026-01-01T00:00:00Z', '2026-01-01', '2026-01-01T02:00:00', '2026-03-08T10:30:00Z', '1969-12-31'],
+    ]);
+  }, 30_000);
 });

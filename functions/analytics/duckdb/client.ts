@@ -162,6 +162,9 @@ export class DuckDbClient implements WarehouseQuery {
       .map((path) => literal(`${resolve(path)}${sep}`));
     const setup = await instance.connect();
     try {
+      // UTC whatever the process's TZ (DuckDB takes its session zone from it otherwise), as Athena's: a
+      // TIMESTAMPTZ literal or the date of one means the same on a laptop west of UTC as in Lambda.
+      await setup.run("SET GLOBAL TimeZone = 'UTC'");
       await setup.run(`SET allowed_directories = [${allowed.join(', ')}]`);
       await setup.run('SET enable_external_access = false');
       await setup.run('SET lock_configuration = true');

@@ -6,6 +6,7 @@
 import {
   DuckDBArrayValue,
   DuckDBBlobValue,
+  DuckDBDateValue,
   DuckDBListValue,
   DuckDBMapValue,
   DuckDBStructValue,
@@ -71,6 +72,39 @@ function timestampText(text: string): string {
   return text.replace(' ', 'T');
 }
 
+/** The largest magnitude of a timestamp's count: DuckDB's ±infinity. */
+const INFINITE_UNITS = 9_223_372_036_854_775_807n;
+
+/**
+ * `infinity`/`-infinity` for DuckDB's infinite dates and timestamps, whose own text (but for TIMESTAMP)
+ * prints a far date instead (`5881580-07-11`, `2262-04-11 23:47:16.854775807`); undefined for any other.
+ */
+function infinityOf(value: unknown): string | undefined {
+  if (value instanceof DuckDBDateValue) {
+    if (value.days === DuckDBDateValue.PosInf.days) return 'infinity';
+    return value.days === DuckDBDateValue.NegInf.days ? '-infinity' : undefined;
+  }
+  let units: bigint | undefined;
+  if (value instanceof DuckDBTimestampValue) units = value.micros;
+  else if (value instanceof DuckDBTimestampSecondsValue) units = value.seconds;
+  else if (value instanceof DuckDBTimestampMillisecondsValue) units = value.millis;
+  else if (value instanceof DuckDBTimestampNanosecondsValue) units = value.nanos;
+  if (units === INFINITE_UNITS) return 'infinity';
+  if (units === -INFINITE_UNITS) return '-infinity';
+  return undefined;
+}
+
+/**
+ * DuckDB's `0044-03-15 (BC) 10:00:00` with ISO 8601's signed year, `-0043-03-15 10:00:00` (1 BC is year
+ * 0000, as DuckDB's `year()` counts); any other text as it is.
+ */
+function signedYear(text: string): string {
+  const bc = /^(\d+)(-\d\d-\d\d) \(BC\)/.exec(text);
+  if (bc === null) return text;
+  const year = Number(bc[1]) - 1;
+  return `${year === 0 ? '' : '-'}${String(year).padStart(4, '0')}${bc[2]}${text.slice(bc[0].length)}`;
+}
+
 function utcText(value: DuckDBTimestampTZValue): string {
   const { micros } = value;
   if (micros === DuckDBTimestampTZValue.PosInf.micros) return 'infinity';
@@ -80,7 +114,11 @@ function utcText(value: DuckDBTimestampTZValue): string {
   const date = new Date(Number((micros - rest) / 1000n));
   // Beyond a JS Date's range (DuckDB reaches year 294247): DuckDB's own text.
   if (Number.isNaN(date.getTime())) return String(value);
-  const iso = date.toISOString().slice(0, 19);
+  // `+010000-01-01T...` and `-000043-03-15T...` beyond years 0000 to 9999: `10000-01-01T...`, `-0043-03-15T...`.
+  const iso = date
+    .toISOString()
+    .replace(/^([+-])0*(\d{4,})/, (_, sign: string, year: string) => `${sign === '-' ? '-' : ''}${year}`)
+    .replace(/\.\d{3}Z$/, '');
   return rest === 0n ? `${iso}Z` : `${iso}.${String(rest).padStart(6, '0')}Z`;
 }
 
@@ -110,8 +148,11 @@ export function toJsonValue(value: unknown, kind: ColumnKind): unknown {
   if (value instanceof DuckDBMapValue) {
     return value.entries.map((entry) => ({ key: nestedValue(entry.key), value: nestedValue(entry.value) }));
   }
+  const infinity = infinityOf(value);
+  if (infinity !== undefined) return infinity;
   const text = String(value);
-  return kind === 'timestamp' ? timestampText(text) : text;
+  if (kind === 'date') return signedYear(text);
+  return kind === 'timestamp' ? timestampText(signedYear(text)) : text;
 }
 
 /** A member of a nested value: its kind follows from its JS form (DuckDB gives no per-member type here). */
@@ -127,5 +168,5 @@ function nestedValue(value: unknown): unknown {
     value instanceof DuckDBTimestampSecondsValue ||
     value instanceof DuckDBTimestampMillisecondsValue ||
     value instanceof DuckDBTimestampNanosecondsValue;
-  return toJsonValue(value, timestamp ? 'timestamp' : 'other');
+  return toJsonValue(value, timestamp ? 'timestamp' : value instanceof DuckDBDateValue ? 'date' : 'other');
 }

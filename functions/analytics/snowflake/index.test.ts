@@ -255,6 +255,40 @@ describe('Connector: snowflake', () => {
     });
   });
 
+  describe('Results beyond a double and beyond years 0000 to 9999', () => {
+    it('answers wide integers exactly, NaN and -0 as the interface says, and dates and timestamps of any year', async () => {
+      // Act
+      const out = (await connector.run('run-query', {
+        sql:
+          'select 170141183460469231731687303715884105727::hugeint as h, ' +
+          '12345678901234567890123456789012345678::decimal(38,0) as d, ' +
+          "?::decimal(38,0) as p, 'nan'::double as n, '-0.0'::double as z, " +
+          "date '10000-01-01' as far, date '0044-03-15 (BC)' as bc, date '1969-12-31' as before, " +
+          "timestamp '10000-01-01 00:00:00.000001' as far_at, timestamp '0044-03-15 (BC) 10:00:00.5' as bc_at, " +
+          "timestamptz '10000-01-01 00:00:00+00' as far_tz, timestamp '1969-12-31 23:59:58.5' as late_sixties",
+        params: ['12345678901234567890123456789012345678'],
+      })) as { results: { rows: unknown[][] } };
+
+      // Assess
+      expect(out.results.rows).toEqual([
+        [
+          '170141183460469231731687303715884105727',
+          '12345678901234567890123456789012345678',
+          '12345678901234567890123456789012345678',
+          'NaN',
+          0,
+          '10000-01-01',
+          '-0043-03-15',
+          '1969-12-31',
+          '10000-01-01T00:00:00.000001',
+          '-0043-03-15T10:00:00.500000',
+          '10000-01-01T00:00:00Z',
+          '1969-12-31T23:59:58.500000',
+        ],
+      ]);
+    });
+  });
+
   describe("Result typing from Snowflake's rowType", () => {
     it('types each rowType entry as the interface says and decodes its jsonv2 text', () => {
       // Prepare: rowType entries and values as a real account sends them (lower-case types, every value text).

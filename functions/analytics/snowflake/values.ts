@@ -89,6 +89,19 @@ export function resultColumn(column: RowTypeColumn): ResultColumn {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * The ISO 8601 date and time of a JS time value, a year outside 0000 to 9999 signed or in full as DuckDB
+ * writes it (`-0043-03-15`, `10000-01-01`) where `toISOString` writes `-000043`/`+010000`.
+ */
+function isoParts(ms: number): { date: string; time: string } {
+  const iso = new Date(ms).toISOString();
+  const at = iso.indexOf('T');
+  const date = iso
+    .slice(0, at)
+    .replace(/^([+-])0*(\d{4,})/, (_, sign: string, year: string) => `${sign === '-' ? '-' : ''}${year}`);
+  return { date, time: iso.slice(at + 1, at + 9) };
+}
+
 /** Division rounded toward minus infinity. */
 const floorDiv = (a: bigint, b: bigint): bigint => (a % b === 0n || a >= 0n ? a / b : a / b - 1n);
 
@@ -105,9 +118,9 @@ function isoOf(text: string): { date: string; time: string } {
   const magnitude = BigInt(match[2] as string) * scale + BigInt(digits === '' ? '0' : digits);
   const micros = floorDiv((match[1] === '-' ? -magnitude : magnitude) * 1_000_000n, scale);
   const rest = micros - floorDiv(micros, 1_000_000n) * 1_000_000n;
-  const iso = new Date(Number((micros - rest) / 1000n)).toISOString();
+  const { date, time } = isoParts(Number((micros - rest) / 1000n));
   const fraction = rest === 0n ? '' : `.${String(rest).padStart(6, '0')}`;
-  return { date: iso.slice(0, 10), time: `${iso.slice(11, 19)}${fraction}` };
+  return { date, time: `${time}${fraction}` };
 }
 
 /**
@@ -133,7 +146,7 @@ export function toJsonValue(value: unknown, kind: ColumnKind): unknown {
       case 'boolean':
         return value === 'true' || value === '1' || value === 'TRUE';
       case 'date':
-        return new Date(Number(value) * DAY_MS).toISOString().slice(0, 10);
+        return /^-?\d+$/.test(value.trim()) ? isoParts(Number(value) * DAY_MS).date : value;
       case 'time':
         return isoOf(value).time;
       case 'timestamp': {

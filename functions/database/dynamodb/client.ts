@@ -152,6 +152,47 @@ function unstorableNumberAt(value: unknown, pointer: string): string | undefined
   return undefined;
 }
 
+/**
+ * A number DynamoDB holds (38 significant digits) that no JSON number (a double) holds exactly, e.g. an
+ * integer beyond 2^53 another writer stored: answered as its exact decimal text, never rounded.
+ */
+class WideNumber {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/** A decimal's value as sign, significant digits and exponent, so `1E+20`, `100000000000000000000` compare equal. */
+function canonicalDecimal(text: string): string | undefined {
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (match === null) return undefined;
+  const fraction = match[3] ?? '';
+  let digits = `${match[2] ?? ''}${fraction}`.replace(/^0+/, '');
+  if (digits === '') return '0';
+  let exponent = Number(match[4] ?? '0') - fraction.length;
+  const trimmed = digits.replace(/0+$/, '');
+  exponent += digits.length - trimmed.length;
+  digits = trimmed;
+  return `${match[1] === '-' ? '-' : ''}${digits}e${exponent}`;
+}
+
+/** DynamoDB's text of a number: a JS number when one holds it exactly, a {@link WideNumber} otherwise. */
+function readNumber(text: string): number | WideNumber {
+  const number = Number(text);
+  return Number.isFinite(number) && canonicalDecimal(String(number)) === canonicalDecimal(text)
+    ? number
+    : new WideNumber(text);
+}
+
+/** A value as read, each {@link WideNumber} in it as its exact text. */
+function exactValue(value: unknown): unknown {
+  if (value instanceof WideNumber) return value.text;
+  if (Array.isArray(value)) return value.map(exactValue);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, exactValue(item)]));
+}
+
 /** DynamoDB's item size limit: 400 KB, counted as its item sizes and formats page says. */
 const MAX_ITEM_BYTES = 409_600;
 
@@ -196,8 +237,9 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     this.#doc = DynamoDBDocumentClient.from(sdk, {
       marshallOptions: { removeUndefinedValues: true, allowImpreciseNumbers: true },
       // Values were JSON numbers (doubles) when written: read them back as such, beyond the safe integers too
-      // (the SDK otherwise throws on any number above 2^53, e.g. 1e20).
-      unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
+      // (the SDK otherwise throws on any number above 2^53, e.g. 1e20); one no double holds exactly (another
+      // writer's 38 digits) as its exact text.
+      unmarshallOptions: { wrapNumbers: readNumber },
     });
     this.#options = options;
   }
@@ -427,7 +469,7 @@ export class DynamodbKeyValueStore implements KeyValueStore {
         if (await this.#putExpired(key, by, version, ttl)) return { key, value: by, version };
         continue;
       }
-      this.#refuseIncrement(entry.value, by);
+      this.#refuseIncrement(item['v'], by);
       const counted = await this.#add(key, by, ttl, entry.version);
       if (counted !== undefined) return counted;
     }
@@ -439,13 +481,20 @@ export class DynamodbKeyValueStore implements KeyValueStore {
   /** Throws the 409 for a value the increment may not add `by` to; returns for a safe integer result. */
   #refuseIncrement(value: unknown, by: number): void {
     const item = `the item in table ${this.#options.table}`;
-    if (typeof value !== 'number') throw new ConflictError(`${item} holds a value that is not a number`);
-    if (!Number.isInteger(value)) {
+    const wide = value instanceof WideNumber ? canonicalDecimal(value.text) : undefined;
+    if (typeof value !== 'number' && wide === undefined) {
+      throw new ConflictError(`${item} holds a value that is not a number`);
+    }
+    if (wide?.includes('e-') || (typeof value === 'number' && !Number.isInteger(value))) {
       throw new ConflictError(
         `${item} holds a number that is not an integer (increment-value adds only to integers)`,
       );
     }
-    if (!Number.isSafeInteger(value) || Math.abs(value + by) > Number.MAX_SAFE_INTEGER) {
+    if (
+      typeof value !== 'number' ||
+      !Number.isSafeInteger(value) ||
+      Math.abs(value + by) > Number.MAX_SAFE_INTEGER
+    ) {
       throw new ConflictError(
         `${item} holds an integer the increment would take beyond ±${Number.MAX_SAFE_INTEGER} (2^53 - 1)`,
       );
@@ -598,7 +647,7 @@ export class DynamodbKeyValueStore implements KeyValueStore {
     const expires = item[this.#options.ttlAttribute];
     return {
       key: sk,
-      value: item['v'] as Value,
+      value: exactValue(item['v']) as Value,
       version: ver,
       ...(typeof expires === 'number' ? { expiresAt: isoOf(expires) } : {}),
     };

@@ -16,8 +16,8 @@ export const DynamodbConfig = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'expected an attribute name')
     .refine(
-      (name) => !['pk', 'sk', 'v', 'ver'].includes(name),
-      'expected a name other than pk, sk, v and ver',
+      (name) => !['pk', 'sk', 'v', 'ver', 'vint'].includes(name),
+      'expected a name other than pk, sk, v, ver and vint (the attributes the connector writes itself)',
     )
     .default('expiresAt')
     .describe("The table's TTL attribute (epoch seconds), as its TimeToLiveSpecification names it"),

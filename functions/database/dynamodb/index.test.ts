@@ -360,6 +360,52 @@ describe('Connector: dynamodb', () => {
       ]);
     });
 
+    it('answers a number another writer stored beyond what a JSON number holds as its exact text', async () => {
+      // Prepare: DynamoDB keeps 38 digits; a JSON number (a double) keeps about 17.
+      const wide = '12345678901234567890123456789012345678';
+      await raw.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: {
+            pk: { S: 'wide/' },
+            sk: { S: 'wide/n' },
+            v: {
+              M: {
+                big: { N: wide },
+                odd: { N: '9007199254740993' },
+                tenth: { N: '0.1' },
+                even: { N: '1E+20' },
+              },
+            },
+            ver: { S: 'v0' },
+          },
+        }),
+      );
+      await raw.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { pk: { S: 'wide/' }, sk: { S: 'wide/top' }, v: { N: wide }, ver: { S: 'v0' } },
+        }),
+      );
+      await call('put-value', { key: 'wide/small', value: [1.5e-7, -0.000123, 123456789.125, 2 ** 60] });
+
+      // Act
+      const nested = await call('get-value', { key: 'wide/n' });
+      const top = await call('get-values', { keys: ['wide/top', 'wide/small'] });
+      const counted = await call('increment-value', { key: 'wide/top', by: 1 });
+
+      // Assess
+      expect(parsed(nested)['value']).toEqual({ big: wide, odd: '9007199254740993', tenth: 0.1, even: 1e20 });
+      expect((parsed(top)['items'] as Array<{ value: unknown }>).map((item) => item.value)).toEqual([
+        wide,
+        [1.5e-7, -0.000123, 123456789.125, 2 ** 60],
+      ]);
+      expect(counted.statusCode).toBe(409);
+      expect(parsed(counted)['detail']).toBe(
+        `the item in table ${TABLE} holds an integer the increment would take beyond ±9007199254740991 (2^53 - 1)`,
+      );
+    });
+
     it('treats an expired item DynamoDB has not swept yet as absent everywhere', async () => {
       // Prepare
       const past = String(Math.floor(Date.now() / 1000) - 60);

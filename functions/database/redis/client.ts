@@ -100,11 +100,17 @@ return redis.call('DEL', KEYS[1])`;
 const INCREMENT = `${EXPIRY}
 local key = KEYS[1]
 local existed = redis.call('EXISTS', key)
+local current = '0'
 if existed == 1 then
-  local current = redis.call('HGET', key, 'v')
+  current = redis.call('HGET', key, 'v')
   if not current or not string.match(current, '^-?%d+$') then
     return redis.error_reply('NOTINTEGER the value is not an integer')
   end
+end
+-- Lua numbers are doubles: exact within ±(2^53 - 1), and a value or a sum beyond it never rounds back inside.
+local limit = 9007199254740991
+if math.abs(tonumber(current)) > limit or math.abs(tonumber(current) + tonumber(ARGV[1])) > limit then
+  return redis.error_reply('NOTSAFE the increment would take the value beyond ±9007199254740991 (2^53 - 1)')
 end
 local value = redis.call('HINCRBY', key, 'v', ARGV[1])
 redis.call('HSET', key, 'ver', ARGV[2])
@@ -292,6 +298,11 @@ export class RedisKeyValueStore implements KeyValueStore {
     let value: Entry['value'];
     try {
       value = JSON.parse(found[0]) as Entry['value'];
+      // A counter HINCRBY took past 2^53 (before increments refused that, or another program): its exact
+      // text, never the rounded number JSON.parse makes of it.
+      if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        if (/^-?\d+$/.test(found[0]) && BigInt(found[0]) !== BigInt(value)) value = found[0];
+      }
     } catch (error) {
       throw new UnexpectedResponseError(
         'Redis get found a value that is not JSON (written by another program)',

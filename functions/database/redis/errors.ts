@@ -52,6 +52,11 @@ const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
   },
   WRONGTYPE: { meaning: 'the key holds a value this connector did not write (not a hash)', make: conflict },
   NOTINTEGER: { meaning: 'the value is not an integer', make: conflict },
+  NOTSAFE: {
+    meaning:
+      'the increment would take the value beyond ±9007199254740991 (2^53 - 1), which a JSON number cannot hold exactly',
+    make: conflict,
+  },
   OVERFLOW: { meaning: 'the increment would overflow a 64-bit integer', make: conflict },
   OOM: { meaning: 'the server is out of memory (maxmemory reached)', make: unavailable },
   BUSY: { meaning: 'the server is running a long script', make: unavailable },

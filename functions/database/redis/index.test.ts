@@ -129,6 +129,46 @@ describe('Connector: redis', () => {
       expect(await redis.connectionsOf(user)).toBe(1);
     });
 
+    it('refuses an increment past ±(2^53 - 1) with a 409 instead of answering a rounded count', async () => {
+      // Prepare: 2^53 - 2, then one step to the largest safe integer.
+      await call('put-value', { key: 'big/count', value: 9_007_199_254_740_990 });
+      const last = await call('increment-value', { key: 'big/count', by: 1 });
+
+      // Act: Redis would store 2^53 + 1 exactly, which a JSON number rounds to 2^53.
+      const beyond = await call('increment-value', { key: 'big/count', by: 2 });
+      const below = await call('increment-value', { key: 'big/low', by: -9_007_199_254_740_991 });
+      const under = await call('increment-value', { key: 'big/low', by: -1 });
+      const after = await call('get-value', { key: 'big/count' });
+
+      // Assess
+      expect(parsed(last)).toMatchObject({ value: 9_007_199_254_740_991 });
+      expect(beyond.statusCode).toBe(409);
+      expect(beyond.body).toContain('9007199254740991');
+      expect(parsed(below)).toMatchObject({ value: -9_007_199_254_740_991 });
+      expect(under.statusCode).toBe(409);
+      expect(parsed(after)).toMatchObject({ value: 9_007_199_254_740_991, version: parsed(last)['version'] });
+    });
+
+    it('answers a counter already past 2^53 (counted by an earlier version or HINCRBY) as its exact text', async () => {
+      // Prepare: what 1.0.2 left behind after answering its 500.
+      await redis.admin.sendCommand([
+        'HSET',
+        `${redis.prefix}handler:big/old`,
+        'v',
+        '9007199254740993',
+        'ver',
+        'a',
+      ]);
+
+      // Act
+      const got = await call('get-value', { key: 'big/old' });
+      const counted = await call('increment-value', { key: 'big/old', by: -1 });
+
+      // Assess
+      expect(parsed(got)).toMatchObject({ value: '9007199254740993', version: 'a' });
+      expect(counted.statusCode).toBe(409);
+    });
+
     it('pages list-keys without repeating or losing a key, and binds a cursor to its prefix', async () => {
       // Prepare
       const prefix = `page-${Date.now()}/`;

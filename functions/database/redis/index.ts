@@ -16,7 +16,7 @@ import { clientOptions, RedisConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'redis',
-  version: '1.0.2',
+  version: '1.0.3',
   config: RedisConfig,
   capabilities: REDIS_CAPABILITIES,
   setup: { client: ({ config }) => RedisKeyValueStore.create(clientOptions(config)) },

@@ -601,6 +601,8 @@ export class AthenaEngine {
         autoload_known_extensions: 'false',
       });
       const connection = await instance.connect();
+      // Athena's session zone is UTC; DuckDB would take the process's (a laptop west of UTC shifts dates).
+      await connection.run("SET TimeZone = 'UTC'");
       query.connection = connection;
       const failure = (await this.#execute(connection, query, scratch)) ?? (await this.#writeCsv(query));
       this.#finish(query, failure === undefined ? 'SUCCEEDED' : 'FAILED', failure);

@@ -417,11 +417,15 @@ export function snowflakeName(name: string, quoted: ReadonlySet<string>): string
   return quoted.has(name) ? name : name.toUpperCase();
 }
 
-/** `seconds.nanoseconds` of a count of microseconds, as jsonv2 writes times and timestamps. */
+/**
+ * `seconds.nanoseconds` of a count of microseconds, as jsonv2 writes times and timestamps: the sign applies
+ * to the whole value, fraction included (1.5 s before 1970 is `-1.500000000`, as Snowflake's own drivers
+ * read it: the text as one signed number).
+ */
 function secondsText(micros: bigint): string {
-  const seconds = micros >= 0n ? micros / 1_000_000n : -((-micros + 999_999n) / 1_000_000n);
-  const rest = micros - seconds * 1_000_000n;
-  return `${seconds}.${String(rest * 1000n).padStart(9, '0')}`;
+  const magnitude = micros < 0n ? -micros : micros;
+  const fraction = String((magnitude % 1_000_000n) * 1000n).padStart(9, '0');
+  return `${micros < 0n ? '-' : ''}${magnitude / 1_000_000n}.${fraction}`;
 }
 
 function nested(value: unknown): unknown {
