@@ -24,15 +24,16 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import { iotCoreTarget, shadowLabel } from './errors.ts';
-import type {
-  DeleteShadowOutput,
-  ListNamedShadowsInput,
-  ListNamedShadowsOutput,
-  PublishMessageInput,
-  PublishMessageOutput,
-  ShadowDocument,
-  ShadowInput,
-  UpdateShadowInput,
+import {
+  type DeleteShadowOutput,
+  type ListNamedShadowsInput,
+  type ListNamedShadowsOutput,
+  MAX_TOPIC_BYTES,
+  type PublishMessageInput,
+  type PublishMessageOutput,
+  type ShadowDocument,
+  type ShadowInput,
+  type UpdateShadowInput,
 } from './models.ts';
 
 /** What the client needs from the settings. */
@@ -99,6 +100,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const segment = (name: string) => name.replaceAll('~', '~0').replaceAll('/', '~1');
 
 function controlIssue(pointer: string, value: string, what: string): FieldIssue[] {
+  if (!value.isWellFormed()) {
+    return [{ pointer, message: `${what} has a lone surrogate, which is not UTF-8 (MQTT strings are)` }];
+  }
   return CONTROL.test(value)
     ? [
         {
@@ -109,16 +113,41 @@ function controlIssue(pointer: string, value: string, what: string): FieldIssue[
     : [];
 }
 
-function topicIssues(pointer: string, topic: string): FieldIssue[] {
+/**
+ * What AWS IoT refuses in a topic: control characters and lone surrogates, more than 256 bytes of UTF-8
+ * (the schema's `Topic` counts them too, but the message-publisher path names its topic `destination`),
+ * and, in a topic published to (`slashes`), more than 7 forward slashes.
+ */
+function topicIssues(pointer: string, topic: string, slashesCounted = pointer === '/topic'): FieldIssue[] {
   const issues = controlIssue(pointer, topic, 'a topic');
+  const bytes = Buffer.byteLength(topic);
+  if (bytes > MAX_TOPIC_BYTES) {
+    issues.push({
+      pointer,
+      message: `a topic is at most ${MAX_TOPIC_BYTES} bytes of UTF-8 (AWS IoT quota), this one is ${bytes}`,
+    });
+  }
   const slashes = topic.replace(BASIC_INGEST, '').split('/').length - 1;
-  if (pointer === '/topic' && slashes > MAX_TOPIC_SLASHES) {
+  if (slashesCounted && slashes > MAX_TOPIC_SLASHES) {
     issues.push({
       pointer,
       message: `a topic has at most ${MAX_TOPIC_SLASHES} forward slashes (AWS IoT quota), this one has ${slashes}`,
     });
   }
   return issues;
+}
+
+/**
+ * Refuses, before any call, a topic to publish to that AWS IoT would refuse (see {@link topicIssues}),
+ * naming `pointer`: the message-publisher path's `/destination`, which its shared schema counts in
+ * characters (up to 1024).
+ */
+export function checkTopic(topic: string, pointer: string): string {
+  const issues = topicIssues(pointer, topic, true);
+  if (issues.length > 0) {
+    throw new ValidationError(`Invalid input: ${issues.map((issue) => issue.message).join('; ')}`, issues);
+  }
+  return topic;
 }
 
 /**

@@ -569,6 +569,31 @@ describe('Connector: iot-core', () => {
       });
       expect([seven.bytes, ingest.bytes, sent.length]).toEqual([1, 1, 2]);
     });
+    it('counts the 256-byte topic quota in bytes of UTF-8 on the message-publisher path too, and refuses lone surrogates, before any call', async () => {
+      // Prepare: 'あ' is 3 bytes of UTF-8; `devices/` + 82 of them is 254 bytes, + 83 is 257
+      const { sdk, sent } = recording();
+      const recorded = new IotTopicPublisher(new IotCoreClient(sdk, options), { topic: `devices/${RUN}/t` });
+      const real = new IotTopicPublisher(await IotCoreClient.create(options), { topic: `devices/${RUN}/t` });
+      const over = `devices/${'あ'.repeat(83)}`;
+      // Act
+      const one = await recorded.publish({ destination: over, body: 'x' }).catch((error: unknown) => error);
+      const batch = await recorded
+        .publishBatch({ destination: over, entries: [{ body: 'x' }] })
+        .catch((error: unknown) => error);
+      const kept = await real.publish({ destination: `devices/${'あ'.repeat(82)}`, body: 'x' });
+      const surrogate = await call('publish-message', { topic: `devices/${RUN}/x\ud800`, payload: 'x' });
+      // Assess
+      for (const refused of [one, batch]) {
+        expect(refused).toMatchObject({
+          name: 'ValidationError',
+          issues: [{ pointer: '/destination', message: expect.stringContaining('at most 256 bytes') }],
+        });
+      }
+      expect(kept).toEqual({});
+      expect(surrogate.statusCode).toBe(400);
+      expect(parsed(surrogate)).toMatchObject({ errors: [{ pointer: '/topic' }] });
+      expect(sent).toEqual([]);
+    });
   });
 
   describe('Triggers', () => {

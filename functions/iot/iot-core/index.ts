@@ -26,7 +26,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'iot-core',
-  version: '1.1.0',
+  version: '1.1.1',
   config: IotCoreConfig,
   setup: { client: ({ config }) => IotCoreClient.create(clientOptions(config)) },
   operations: (op) => ({

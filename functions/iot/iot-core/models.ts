@@ -23,10 +23,16 @@ const ShadowName = z
     'A named shadow, e.g. "config" or the reserved "$package"; without it the thing\'s classic (unnamed) shadow',
   );
 
+/** AWS IoT's topic quota: at most 256 bytes of UTF-8. */
+export const MAX_TOPIC_BYTES = 256;
+
 const Topic = z
   .string()
   .min(1)
-  .refine((topic) => Buffer.byteLength(topic) <= 256, 'a topic is at most 256 bytes')
+  .refine(
+    (topic) => Buffer.byteLength(topic) <= MAX_TOPIC_BYTES,
+    `a topic is at most ${MAX_TOPIC_BYTES} bytes of UTF-8`,
+  )
   .refine((topic) => !/[+#]/.test(topic), 'a topic to publish to has no wildcards (+ or #)')
   .describe('The MQTT topic, e.g. "devices/sensor-42/commands"');
 

@@ -28,7 +28,7 @@ import {
   type SettleInput,
   type SettleOutput,
 } from '#shared/models/message-publisher.ts';
-import type { IotCoreClient } from './client.ts';
+import { checkTopic, type IotCoreClient } from './client.ts';
 
 const NAME = 'AWS IoT Core';
 /** AWS IoT's 128 KB message limit; a "batch" is at most 10 Publish calls in a row. */
@@ -106,7 +106,7 @@ export class IotTopicPublisher implements MessagePublisher {
     if (!topic.startsWith(this.#prefix)) {
       throw new ForbiddenError(`Topic "${topic}" is outside ${this.#prefix} (what the role may publish to)`);
     }
-    return topic;
+    return checkTopic(topic, '/destination');
   }
 
   async #send(topic: string, message: PublishMessage): Promise<void> {

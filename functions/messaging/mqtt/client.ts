@@ -106,6 +106,9 @@ function checkUserProperties(message: PublishMessage, pointer = ''): void {
   }
 }
 
+/** An MQTT UTF-8 string (a topic name or filter) holds at most 65 535 bytes (MQTT 5.0 1.5.4, 3.1.1 1.5.3). */
+const MAX_TOPIC_BYTES = 65_535;
+
 /**
  * A topic to publish to, or with `kind: 'filter'` a topic filter to subscribe to (MQTT 5.0 4.7): nothing an
  * MQTT string cannot carry ({@link NOT_MQTT_UTF8}, NUL included), at most 65 535 bytes, not empty; a topic
@@ -114,8 +117,15 @@ function checkUserProperties(message: PublishMessage, pointer = ''): void {
  * as U+FFFD, another filter.
  */
 function checkTopic(topic: string, pointer: string, kind: 'topic' | 'filter' = 'topic'): string {
+  const bytes = Buffer.byteLength(topic);
+  if (bytes > MAX_TOPIC_BYTES) {
+    const what = kind === 'filter' ? 'topic filter' : 'topic';
+    throw new ValidationError(`Name an MQTT ${what} of at most ${MAX_TOPIC_BYTES} bytes`, [
+      { pointer, message: `expected a ${what} of at most ${MAX_TOPIC_BYTES} bytes of UTF-8, got ${bytes}` },
+    ]);
+  }
   const wildcards = kind === 'filter' ? !wildcardsInPlace(topic) : /[+#]/.test(topic);
-  if (topic === '' || wildcards || NOT_MQTT_UTF8.test(topic) || Buffer.byteLength(topic) > 65_535) {
+  if (topic === '' || wildcards || NOT_MQTT_UTF8.test(topic)) {
     const [title, message] =
       kind === 'filter'
         ? [

@@ -190,6 +190,24 @@ describe('Connector: mqtt', () => {
       expect(parsed(after)['messages']).toEqual([]);
     });
 
+    it('clears a topic of exactly 65535 bytes of UTF-8, and refuses one byte more with a 400 saying the limit in bytes', async () => {
+      // Prepare: 'あ' is 3 bytes of UTF-8, so these topics hold far fewer characters than bytes
+      const prefix = `${ROOT}/`;
+      const room = 65_535 - Buffer.byteLength(prefix);
+      const atLimit = `${prefix}${'あ'.repeat(Math.floor(room / 3))}${'a'.repeat(room % 3)}`;
+      const over = `${atLimit}a`;
+      // Act
+      const kept = await call('clear-retained', { topic: atLimit });
+      const refused = await call('clear-retained', { topic: over });
+      // Assess
+      expect(Buffer.byteLength(atLimit)).toBe(65_535);
+      expect(kept.statusCode).toBe(200);
+      expect(refused.statusCode).toBe(400);
+      expect(parsed(refused)).toMatchObject({
+        errors: [{ pointer: '/topic', message: expect.stringContaining('at most 65535 bytes') }],
+      });
+    });
+
     it('collects live messages published during the wait, at most maxMessages', async () => {
       // Prepare
       const publisher = MqttPublisher.create(options());

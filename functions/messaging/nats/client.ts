@@ -40,7 +40,13 @@ import {
 } from '#shared/models/message-publisher.ts';
 import { NatsConnectionHolder } from './connection.ts';
 import { toNatsError } from './errors.ts';
-import { type ConsumerInfo, DeclareConsumerInput, InspectStreamInput, type StreamInfo } from './models.ts';
+import {
+  type ConsumerInfo,
+  DeclareConsumerInput,
+  InspectStreamInput,
+  type StreamInfo,
+  subjectProblem,
+} from './models.ts';
 
 export interface NatsClientOptions {
   host: string;
@@ -305,9 +311,11 @@ export class NatsClient implements MessagePublisher {
 
   #subject(destination: string | undefined): string {
     const subject = destination ?? this.#options.subject;
-    if (subject === '' || /[\s*>]/.test(subject)) {
+    const problem =
+      subject === '' ? 'expected a subject without spaces, * or >' : subjectProblem(subject, 'subject');
+    if (problem !== undefined) {
       throw new ValidationError('Name a subject without spaces or wildcards (or set NATS_SUBJECT)', [
-        { pointer: '/destination', message: 'expected a subject without spaces, * or >' },
+        { pointer: '/destination', message: problem },
       ]);
     }
     return subject;

@@ -228,6 +228,36 @@ describe('Connector: nats', () => {
       expect(info.state.messages).toBe(0);
     });
 
+    it('refuses a subject with an empty token or a control character with a 400 naming it, and publishes nothing', async () => {
+      // Prepare
+      const { stream } = await freshStream('CIRCLE_NATS_SUBJECTS');
+      const bad = [
+        `${stream}..events`,
+        `${stream}.events.`,
+        `${stream}.ev\u0000ents`,
+        `${stream}.ev\u0007ents`,
+      ];
+      // Act
+      const ones = await Promise.all(
+        bad.map((destination) => call('publish-message', { destination, body: '{}' })),
+      );
+      const batch = await call('publish-batch', { destination: bad[0], entries: [{ body: '{}' }] });
+      const consumer = await call('declare-consumer', {
+        stream,
+        consumer: 'filtered',
+        filterSubject: `${stream}..events`,
+      });
+      const info = await (await admin.jetstreamManager()).streams.info(stream);
+      // Assess
+      for (const response of [...ones, batch]) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)).toMatchObject({ errors: [{ pointer: '/destination' }] });
+      }
+      expect(consumer.statusCode).toBe(400);
+      expect(parsed(consumer)).toMatchObject({ errors: [{ pointer: '/filterSubject' }] });
+      expect(info.state.messages).toBe(0);
+    });
+
     it('answers 404 for a missing consumer or stream, and refuses a forged receipt without sending it', async () => {
       // Act
       const consumer = await call('receive-messages', { source: 'nobody', waitTimeMs: 0 });

@@ -27,7 +27,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'nats',
-  version: '1.0.3',
+  version: '1.0.4',
   config: NatsConfig,
   capabilities: CAPABILITIES,
   setup: {

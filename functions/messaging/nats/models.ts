@@ -5,6 +5,34 @@
  */
 import * as z from 'zod';
 
+/**
+ * Why a NATS subject breaks the server's rules, or undefined when it keeps them: tokens separated by `.`,
+ * none of them empty (`a..b`, `.a` and `a.` match no subscription, so JetStream would answer "no stream"),
+ * no whitespace or control characters; `*` (a whole token) and `>` (the whole last token) only in a filter.
+ *
+ * @example
+ * ```ts
+ * subjectProblem('orders..new', 'subject'); // 'expected no empty token ...'
+ * subjectProblem('orders.*', 'filter'); // undefined
+ * ```
+ */
+export function subjectProblem(subject: string, kind: 'subject' | 'filter'): string | undefined {
+  if (/[\s\p{Cc}]/u.test(subject)) return 'expected no spaces or control characters in a NATS subject';
+  const tokens = subject.split('.');
+  if (tokens.some((token) => token === '')) {
+    return 'expected tokens separated by single dots: no empty token (no leading, trailing or double dot)';
+  }
+  if (kind === 'subject') {
+    return /[*>]/.test(subject) ? 'expected a subject without the wildcards * and >' : undefined;
+  }
+  const misplaced = tokens.some(
+    (token, index) =>
+      (token.includes('*') && token !== '*') ||
+      (token.includes('>') && (token !== '>' || index !== tokens.length - 1)),
+  );
+  return misplaced ? 'expected * only as a whole token and > only as the whole last token' : undefined;
+}
+
 /** A JetStream stream or consumer name: letters, digits, - and _ (no dots, spaces or wildcards). */
 const JetStreamName = (what: string) =>
   z
@@ -22,6 +50,10 @@ export const DeclareConsumerInput = z.strictObject({
     .min(1)
     .max(255)
     .regex(/^[^\s]+$/, 'expected no spaces')
+    .superRefine((filter, context) => {
+      const problem = subjectProblem(filter, 'filter');
+      if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+    })
     .optional()
     .describe('Only messages of this subject (wildcards * and > allowed)'),
   ackWaitMs: z

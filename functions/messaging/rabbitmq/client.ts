@@ -46,7 +46,7 @@ import {
 } from '#shared/models/message-publisher.ts';
 import { type Live, RabbitmqConnection } from './connection.ts';
 import { toRabbitmqError } from './errors.ts';
-import { DeclareQueueInput, InspectQueueInput, type QueueInfo } from './models.ts';
+import { AMQP_SHORT_STRING_BYTES, DeclareQueueInput, InspectQueueInput, type QueueInfo } from './models.ts';
 
 export interface RabbitmqClientOptions {
   host: string;
@@ -70,6 +70,23 @@ export interface RabbitmqClientOptions {
   remainingTimeMs?: () => number;
 }
 
+/**
+ * An AMQP 0-9-1 short string (queue and exchange names, routing keys) is at most 255 bytes of UTF-8, while
+ * the shared `destination` and `source` fields count 1024 characters: a longer one is refused here, before
+ * anything is sent (amqplib would fail the encoding and the broker never answer).
+ */
+function checkShortString(value: string, pointer: string, what: string): string {
+  const bytes = Buffer.byteLength(value);
+  if (bytes > AMQP_SHORT_STRING_BYTES) {
+    throw new ValidationError(`Invalid input: ${pointer}: the ${what} is too long`, [
+      {
+        pointer,
+        message: `expected a ${what} of at most ${AMQP_SHORT_STRING_BYTES} bytes of UTF-8 (AMQP short string), got ${bytes}`,
+      },
+    ]);
+  }
+  return value;
+}
 /** RabbitMQ offers headers and a pull; no ordering keys (one queue is one order) and no deduplication. */
 export const CAPABILITIES: readonly MessagePublisherCapability[] = ['attributes', 'pull'];
 
@@ -290,7 +307,7 @@ export class RabbitmqClient implements MessagePublisher {
         { pointer: '/destination', message: 'required when RABBITMQ_ROUTING_KEY is not set' },
       ]);
     }
-    return key;
+    return checkShortString(key, '/destination', 'routing key');
   }
 
   #queue(source: string | undefined): string {
@@ -300,7 +317,7 @@ export class RabbitmqClient implements MessagePublisher {
         { pointer: '/source', message: 'required when RABBITMQ_QUEUE is not set' },
       ]);
     }
-    return queue;
+    return checkShortString(queue, '/source', 'queue name');
   }
 
   /**

@@ -3,7 +3,13 @@ import * as z from 'zod';
 import type { RabbitmqClientOptions } from './client.ts';
 
 /** RabbitMQ's name rules for exchanges, queues and routing keys: a short string, at most 255 bytes. */
-const AmqpName = z.string().max(255);
+const AmqpName = z
+  .string()
+  .max(255)
+  .refine(
+    (name) => Buffer.byteLength(name) <= 255,
+    'expected at most 255 bytes of UTF-8 (AMQP short string)',
+  );
 
 /**
  * The RabbitMQ connector's settings. Keys are the environment variable names; the secret is named, never

@@ -205,6 +205,52 @@ describe('Connector: rabbitmq', () => {
     });
   });
 
+  describe('Names counted in bytes (AMQP short strings: at most 255 bytes)', () => {
+    const long = 'あ'.repeat(200); // 200 characters, 600 bytes of UTF-8
+
+    it('refuses a 600-byte destination or source with 400 naming the field and the limit, before anything is sent', async () => {
+      // Act
+      const publish = await call('publish-message', { body: '{}', destination: long });
+      const batch = await call('publish-batch', { destination: long, entries: [{ body: '{}' }] });
+      const receive = await call('receive-messages', { source: long });
+      // Assess
+      for (const [response, pointer] of [
+        [publish, '/destination'],
+        [batch, '/destination'],
+        [receive, '/source'],
+      ] as const) {
+        expect(response.statusCode).toBe(400);
+        expect(parsed(response)).toMatchObject({
+          errors: [{ pointer, message: expect.stringContaining('at most 255 bytes') }],
+        });
+      }
+    });
+
+    it('refuses a 600-byte binding key with 400 naming it, and keeps a 255-byte one', async () => {
+      // Act
+      const queue = uniqueName('circle-rabbitmq-bytes');
+      queues.push(queue);
+      const refused = await call('declare-queue', {
+        queue,
+        type: 'classic',
+        bindings: [{ exchange: 'amq.topic', routingKey: long }],
+      });
+      const kept = await call('declare-queue', {
+        queue,
+        type: 'classic',
+        bindings: [{ exchange: 'amq.topic', routingKey: 'あ'.repeat(85) }],
+      });
+      // Assess
+      expect(refused.statusCode).toBe(400);
+      expect(parsed(refused)).toMatchObject({
+        errors: [
+          { pointer: '/bindings/0/routingKey', message: expect.stringContaining('at most 255 bytes') },
+        ],
+      });
+      expect(kept.statusCode).toBe(200);
+    });
+  });
+
   describe('Operations: declare-queue, inspect-queue', () => {
     it('declares idempotently, refuses other arguments with 409, and answers 404 for a missing queue', async () => {
       // Prepare

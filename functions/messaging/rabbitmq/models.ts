@@ -5,15 +5,21 @@
  */
 import * as z from 'zod';
 
+/** AMQP 0-9-1 short strings (queue and exchange names, routing keys) hold at most 255 bytes of UTF-8. */
+export const AMQP_SHORT_STRING_BYTES = 255;
+
+const fitsShortString = (name: string): boolean => Buffer.byteLength(name) <= AMQP_SHORT_STRING_BYTES;
+const SHORT_STRING_MESSAGE = `expected at most ${AMQP_SHORT_STRING_BYTES} bytes of UTF-8 (AMQP short string)`;
+
 /** A queue, exchange or routing key: RabbitMQ's short strings (at most 255 bytes), no control characters. */
 const AmqpName = (what: string) =>
   z
     .string()
     .min(1)
-    .max(255)
+    .max(AMQP_SHORT_STRING_BYTES)
     // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
     .regex(/^[^\u0000-\u001f\u007f]+$/, 'expected no control characters')
-    .refine((name) => Buffer.byteLength(name) <= 255, 'expected at most 255 bytes')
+    .refine(fitsShortString, SHORT_STRING_MESSAGE)
     .describe(what);
 
 export const QueueName = AmqpName('Queue name; names starting with amq. are reserved by RabbitMQ').refine(
@@ -55,7 +61,11 @@ export const DeclareQueueInput = z.strictObject({
     .array(
       z.strictObject({
         exchange: AmqpName('An existing exchange, e.g. amq.topic or one created by the platform team'),
-        routingKey: z.string().max(255).describe('Binding key (topic exchanges: words with * and #)'),
+        routingKey: z
+          .string()
+          .max(AMQP_SHORT_STRING_BYTES)
+          .refine(fitsShortString, SHORT_STRING_MESSAGE)
+          .describe('Binding key (topic exchanges: words with * and #), at most 255 bytes of UTF-8'),
       }),
     )
     .max(20)
