@@ -50,6 +50,11 @@ export interface MessagePublisherLimits {
   readonly maxBatchBytes: number;
   /** Messages per `receive` (SQS: 10); 0 without `pull`. */
   readonly maxReceive: number;
+  /**
+   * Bytes each attribute adds for its data type, as the provider counts it: SQS and SNS count the type
+   * (`String`, 6 bytes) beside the name and value. 0 (the default) where a type is not counted.
+   */
+  readonly attributeTypeBytes?: number;
 }
 
 /**
@@ -87,17 +92,19 @@ export interface MessagePublisher extends HasCapabilities<MessagePublisherCapabi
 
 /**
  * The size of a message as SQS, SNS and EventBridge count it: the UTF-8 bytes of the body plus those of
- * every attribute name and value.
+ * every attribute name and value, and `attributeTypeBytes` per attribute for its data type (SQS and SNS
+ * count `String`, 6 bytes).
  *
  * @example
  * ```ts
  * messageSize({ body: 'héllo', attributes: { kind: 'x' } }); // 6 + 4 + 1 = 11
+ * messageSize({ body: 'héllo', attributes: { kind: 'x' } }, 6); // 6 + 4 + 6 + 1 = 17
  * ```
  */
-export function messageSize(message: PublishMessage): number {
+export function messageSize(message: PublishMessage, attributeTypeBytes = 0): number {
   let size = Buffer.byteLength(message.body);
   for (const [name, value] of Object.entries(message.attributes ?? {})) {
-    size += Buffer.byteLength(name) + Buffer.byteLength(value);
+    size += Buffer.byteLength(name) + attributeTypeBytes + Buffer.byteLength(value);
   }
   return size;
 }
@@ -125,10 +132,12 @@ export function checkMessage(
   if (message.deduplicationId !== undefined) {
     requireCapability(publisher, 'deduplication', implementationName);
   }
-  const size = messageSize(message);
+  const typeBytes = publisher.limits.attributeTypeBytes ?? 0;
+  const size = messageSize(message, typeBytes);
   if (size > publisher.limits.maxMessageBytes) {
+    const counted = typeBytes > 0 ? 'body and attributes, with their names and types' : 'body and attributes';
     throw new PayloadTooLargeError(publisher.limits.maxMessageBytes, {
-      message: `The message${pointer === '' ? '' : ` at ${pointer}`} is ${size} bytes (body and attributes); ${implementationName} takes at most ${publisher.limits.maxMessageBytes}`,
+      message: `The message${pointer === '' ? '' : ` at ${pointer}`} is ${size} bytes (${counted}); ${implementationName} takes at most ${publisher.limits.maxMessageBytes}`,
     });
   }
   return size;

@@ -457,6 +457,35 @@ export function describeObjectStorageConformance(
       }
     });
 
+    it('counts a key in UTF-8 bytes: refuses 1,200 bytes of 400 Japanese characters naming the field and the limit, keeps one within 1,024', async () => {
+      // Prepare: S3 and GCS take 1,024 bytes of UTF-8 (Azure 1,024 characters): "あ" is 3 bytes.
+      const over = `${prefix}${'あ'.repeat(Math.ceil((1_025 - Buffer.byteLength(prefix)) / 3))}`;
+      // Folders of 80 characters (240 bytes): s3rver stores a key as files, whose names stop at 255 bytes.
+      const japanese = 'あ'.repeat(Math.floor((1_024 - Buffer.byteLength(prefix)) / 3) - 4);
+      const fits = `${prefix}${japanese.match(/.{1,80}/gu)?.join('/')}`;
+      // Act
+      const outcomes: { pointer: string; error: unknown }[] = [];
+      for (const [pointer, call] of keyFields(over)) {
+        outcomes.push({ pointer, error: await call().catch((error: unknown) => error) });
+      }
+      const stored = await storage.putObject({ key: fits, body: 'fits' });
+      const read = await storage.getObject({ key: fits });
+      await storage.deleteObject({ key: fits });
+      // Assess
+      expect(over.length).toBeLessThanOrEqual(1_024);
+      expect(Buffer.byteLength(over)).toBeGreaterThan(1_024);
+      for (const { pointer, error } of outcomes) {
+        expect(error, pointer).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues, pointer).toContainEqual({
+          pointer,
+          message: 'expected at most 1024 bytes of UTF-8',
+        });
+      }
+      expect(Buffer.byteLength(fits)).toBeLessThanOrEqual(1_024);
+      expect(stored.key).toBe(fits);
+      expect(read).toMatchObject({ key: fits, tooLarge: false, body: 'fits' });
+    });
+
     it('leaves the object a climbing key would reach untouched', async () => {
       // Prepare
       const victim = `${prefix}victim/secret.txt`;

@@ -54,12 +54,14 @@ import {
 } from './models.ts';
 
 const NAME = 'Amazon SNS';
-/** SNS's own limits: 10 entries per PublishBatch, 256 KiB per message and per batch; no pull. */
+/** SNS's own limits (in UTF-8 bytes of body and attribute names, types and values): 10 entries per PublishBatch, 256 KiB per message and per batch; no pull. */
 export const SNS_LIMITS: MessagePublisherLimits = {
   maxBatchEntries: 10,
   maxMessageBytes: 262_144,
   maxBatchBytes: 262_144,
   maxReceive: 0,
+  // Each attribute's data type counts too: `String`, 6 bytes.
+  attributeTypeBytes: Buffer.byteLength('String'),
 };
 /**
  * Why a body or attribute value must be text SQS can carry: SNS takes it, then fails the delivery to every

@@ -207,6 +207,26 @@ describe('Connector: sns', () => {
       expect((await orders.collect(0)).map((m) => m.body)).toEqual(['tab\tline\ncr\r \u0085 é 😀']);
     });
 
+    it("counts each attribute's data type toward SNS's 256 KiB, refusing before the call a message SNS would", async () => {
+      // Prepare: ten attributes of 3 bytes of name and value each; the body fills 256 KiB with them, so
+      // only the 6 bytes of each attribute's type ("String") take the message over, as SNS counts it.
+      const attributes = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`a${i}`, 'v']));
+      const body = 'é'.repeat((262_144 - 30) / 2);
+      const before = aws.calls.length;
+      // Act
+      const over = await call('publish-message', { body, attributes });
+      const refusedCalls = aws.calls.length - before;
+      const fits = await call('publish-message', { body: body.slice(30), attributes });
+      // Assess
+      expect(over.statusCode).toBe(413);
+      expect(parsed(over)).toMatchObject({
+        code: 'payload_too_large',
+        detail: expect.stringContaining('262204 bytes (body and attributes, with their names and types)'),
+      });
+      expect(refusedCalls).toBe(0);
+      expect(fits.statusCode).toBe(200);
+    });
+
     it('refuses a nextToken SNS did not issue with a 400 naming /nextToken', async () => {
       // Act
       const refused = await Promise.all(

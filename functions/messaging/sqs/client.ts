@@ -54,12 +54,14 @@ import { sqsTarget } from './errors.ts';
 import { ChangeVisibilityInput, QueueAttributesInput, type QueueAttributesOutput } from './models.ts';
 
 const NAME = 'Amazon SQS';
-/** SQS's own limits: 10 entries per batch, 256 KiB per message and per batch, 10 messages per receive. */
+/** SQS's own limits (in UTF-8 bytes of body and attribute names, types and values): 10 entries per batch, 256 KiB per message and per batch, 10 messages per receive. */
 export const SQS_LIMITS: MessagePublisherLimits = {
   maxBatchEntries: 10,
   maxMessageBytes: 262_144,
   maxBatchBytes: 262_144,
   maxReceive: 10,
+  // Each attribute's data type counts too: `String`, 6 bytes.
+  attributeTypeBytes: Buffer.byteLength('String'),
 };
 /** Said after a body or attribute value with a character outside SQS's set (checked before any call). */
 const SQS_TEXT = 'an SQS message cannot carry it';

@@ -150,6 +150,30 @@ describe('Connector: sqs', () => {
       expect(messages.map((m) => m.body)).toEqual(['fine 1']);
     });
 
+    it("counts each attribute's data type toward SQS's 256 KiB, refusing before the call a message SQS would", async () => {
+      // Prepare: ten attributes of 3 bytes of name and value each; the body fills 256 KiB with them, so
+      // only the 6 bytes of each attribute's type ("String") take the message over, as SQS counts it.
+      const attributes = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`a${i}`, 'v']));
+      const body = 'é'.repeat((262_144 - 30) / 2);
+      const before = aws.calls.length;
+      // Act
+      const over = await call('publish-message', { body, attributes });
+      const fits = await call('publish-message', { body: body.slice(30), attributes });
+      await call('receive-messages', { maxMessages: 10, waitTimeMs: 0 }).then((r) =>
+        call('acknowledge-messages', {
+          receipts: (parsed(r)['messages'] as { receipt: string }[]).map((m) => m.receipt),
+        }),
+      );
+      // Assess
+      expect(over.statusCode).toBe(413);
+      expect(parsed(over)).toMatchObject({
+        code: 'payload_too_large',
+        detail: expect.stringContaining('262204 bytes (body and attributes, with their names and types)'),
+      });
+      expect(aws.calls.slice(before)[0]?.body['MessageBody']).toBe(body.slice(30));
+      expect(fits.statusCode).toBe(200);
+    });
+
     it('keeps the long poll within the time left: a short invocation asks SQS to wait 0 s', async () => {
       // Prepare
       const sqs = await SqsPublisher.create(options(aws.queueUrl(QUEUE)));

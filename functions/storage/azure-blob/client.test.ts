@@ -84,6 +84,29 @@ describe('Class: AzureBlobStorage', () => {
       });
     });
 
+    it('refuses a key of more than 254 path segments (Azure names at most 254) naming the field, before any call', async () => {
+      // Prepare: 255 segments, 510 bytes, within the shared 1,024-byte key limit.
+      const deep = `${'d/'.repeat(254)}x`;
+      const fits = `${prefix}${'d/'.repeat(252)}x`; // 254 segments
+      // Act
+      const put = await storage.putObject({ key: deep, body: 'x' }).catch((error: unknown) => error);
+      const copy = await storage
+        .copyObject({ sourceKey: deep, key: `${prefix}copy.txt` })
+        .catch((error: unknown) => error);
+      const kept = await storage.putObject({ key: fits, body: 'x' });
+      // Assess
+      expect(put).toBeInstanceOf(ValidationError);
+      expect(put).toMatchObject({
+        issues: [{ pointer: '/key', message: 'expected at most 254 path segments (Azure), got 255' }],
+      });
+      expect(copy).toMatchObject({ issues: [{ pointer: '/sourceKey' }] });
+      await expect(
+        storage.headObject({ key: deep }).catch((error: unknown) => error),
+      ).resolves.toBeInstanceOf(ValidationError);
+      expect(kept.key).toBe(fits);
+      await storage.deleteObject({ key: fits });
+    });
+
     it('throws NotFoundError naming the container when an allowed container does not exist', async () => {
       // Act
       const failure = storage.putObject({ bucket: 'ghost', key: 'x', body: 'x' });

@@ -48,7 +48,7 @@ import {
 } from '#shared/models/object-storage.ts';
 import { type AzureCredential, parseCredential } from './auth.ts';
 import { type AzureCallTarget, azureCall } from './errors.ts';
-import { AzurePutObjectInput, azureContainerProblem } from './models.ts';
+import { AzurePutObjectInput, azureBlobNameProblem, azureContainerProblem } from './models.ts';
 
 /** Where the credential comes from: a Secrets Manager secret (refreshed after a refusal), or a fixed one. */
 export type AzureCredentialSource = { secret: Secret } | { credential: AzureCredential };
@@ -123,6 +123,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Stores a blob (a block blob in one Put Blob); `onlyIfAbsent` sends `If-None-Match: *`. */
   async putObject(raw: AzurePutObjectInput): Promise<PutObjectOutput> {
     const input = parseInput(AzurePutObjectInput, raw);
+    checkBlobNames([input.key, '/key']);
     const container = this.#resolve(input.bucket, '/bucket');
     const body = Buffer.from(input.body, input.encoding === 'base64' ? 'base64' : 'utf8');
     const contentType = input.contentType ?? defaultContentType(input.encoding);
@@ -152,6 +153,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Reads a blob inline, or answers a SAS URL when it exceeds `maxBytes`. */
   async getObject(raw: GetObjectInput): Promise<GetObjectOutput> {
     const input = parseInput(GetObjectInput, raw);
+    checkBlobNames([input.key, '/key']);
     const container = this.#resolve(input.bucket, '/bucket');
     const maxBytes = input.maxBytes ?? this.#maxBytes;
     const { info, bytes } = await this.#call(
@@ -174,6 +176,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Size, media type, entity tag and metadata of a blob (Get Blob Properties). */
   async headObject(raw: ObjectRef): Promise<HeadObjectOutput> {
     const input = parseInput(ObjectRef, raw);
+    checkBlobNames([input.key, '/key']);
     const container = this.#resolve(input.bucket, '/bucket');
     const response = await this.#call(
       { action: 'GetBlobProperties', container, key: input.key },
@@ -235,6 +238,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** Deletes a blob and its snapshots; a missing blob counts as deleted. */
   async deleteObject(raw: DeleteObjectInput): Promise<DeleteObjectOutput> {
     const input = parseInput(DeleteObjectInput, raw);
+    checkBlobNames([input.key, '/key']);
     const container = this.#resolve(input.bucket, '/bucket');
     await this.#call({ action: 'DeleteBlob', container, key: input.key }, (session, abortSignal) =>
       blob(session, container, input.key).deleteIfExists({ abortSignal, deleteSnapshots: 'include' }),
@@ -250,6 +254,7 @@ export class AzureBlobStorage implements ObjectStorage {
    */
   async copyObject(raw: CopyObjectInput): Promise<CopyObjectOutput> {
     const input = parseInput(CopyObjectInput, raw);
+    checkBlobNames([input.sourceKey, '/sourceKey'], [input.key, '/key']);
     const sourceContainer = this.#resolve(input.sourceBucket, '/sourceBucket');
     const container = this.#resolve(input.bucket, '/bucket');
     const replace = input.metadata !== undefined || input.contentType !== undefined;
@@ -315,6 +320,7 @@ export class AzureBlobStorage implements ObjectStorage {
   /** A SAS URL for GET (read) or PUT (create + write), signed with the account key. */
   async presignUrl(raw: PresignUrlInput): Promise<PresignUrlOutput> {
     const input = parseInput(PresignUrlInput, raw);
+    checkBlobNames([input.key, '/key']);
     const container = this.#resolve(input.bucket, '/bucket');
     const expiresIn = input.expiresIn ?? this.#presignExpires;
     const url = await this.#sasUrl(container, input.key, input.method, expiresIn);
@@ -446,6 +452,18 @@ function openSession(
           pipeline,
         );
   return { credential, service };
+}
+
+/** Refuses, before any call, the keys Azure would refuse as blob names (ValidationError naming each field). */
+function checkBlobNames(...keys: [key: string, pointer: string][]): void {
+  const issues = keys.flatMap(([key, pointer]) => {
+    const message = azureBlobNameProblem(key);
+    return message === undefined ? [] : [{ pointer, message }];
+  });
+  if (issues.length > 0) {
+    const detail = issues.map((issue) => `${issue.pointer}: ${issue.message}`).join('; ');
+    throw new ValidationError(`Invalid input: ${detail}`, issues);
+  }
 }
 
 function blob(session: Session, container: string, key: string): BlockBlobClient {

@@ -18,6 +18,22 @@ export function azureContainerProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** Azure's limit on the `/`-separated path segments of a blob name. */
+export const MAX_BLOB_NAME_SEGMENTS = 254;
+
+/**
+ * What Azure's blob naming rule adds to the shared key rule (1-1,024 bytes of UTF-8, which also keeps a
+ * name within Azure's 1,024 characters): at most 254 path segments. Undefined when `key` keeps it. Checked
+ * at run time like {@link azureContainerProblem}, before any call (Azurite stores such a blob; Azure
+ * answers 400).
+ */
+export function azureBlobNameProblem(key: string): string | undefined {
+  const segments = key.split('/').length;
+  return segments > MAX_BLOB_NAME_SEGMENTS
+    ? `expected at most ${MAX_BLOB_NAME_SEGMENTS} path segments (Azure), got ${segments}`
+    : undefined;
+}
+
 /** A container name Azure accepts: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit. */
 export const AzureContainerName = BucketName.superRefine((name, ctx) => {
   const problem = azureContainerProblem(name);
