@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { parseJson } from '@circle-core/core';
 import { parse as parseCsv } from 'csv-parse';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { exactNumbers } from '../sql/values.ts';
 
 /** The formats records travel in. */
 export const RECORD_FORMATS = ['ndjson', 'csv', 'parquet'] as const;
@@ -30,6 +31,11 @@ export type ReadItem = { index: number; record: unknown } | { index: number; err
 export interface ReadOptions {
   /** The longest line (NDJSON) or record (CSV) in bytes; a longer one is an error item. */
   maxRecordBytes?: number;
+  /**
+   * NDJSON: a number a double cannot hold exactly (an integer beyond 2^53, more than 15 to 17 significant
+   * digits) is read as its decimal text as written, not rounded (the Data Transform connector's loads).
+   */
+  exactNumbers?: boolean;
 }
 
 /** Default longest record: 1 MiB. */
@@ -82,7 +88,8 @@ export async function* readNdjsonBatches(
     const text = bytes.toString('utf8').trim();
     if (text === '') return;
     try {
-      batch.push({ index, record: parseJson(text, 'line') });
+      const record = parseJson(text, 'line');
+      batch.push({ index, record: options.exactNumbers === true ? exactNumbers(text, record) : record });
     } catch (error) {
       batch.push({ index, error: readError(error) });
     }

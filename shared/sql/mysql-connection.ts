@@ -17,6 +17,7 @@ import mysql, { type Connection, type ConnectionOptions as DriverOptions, type F
 import type { DatabaseCredentials, DatabaseEndpoint } from './credentials.ts';
 import { driverError, StatementFailure } from './errors.ts';
 import { isAuthFailure, isConnectionLost, toMysqlError, wasUndone } from './mysql-errors.ts';
+import { shortestFloat32 } from './values.ts';
 
 /** Builds a mysql2 connection; tests inject their own. */
 export type ConnectionFactory = (options: DriverOptions) => Connection;
@@ -78,11 +79,20 @@ interface ConnectionInternals {
 }
 
 const LONGLONG = 8;
+const FLOAT = 4;
 
-/** JSON for a cell: binary as base64, 64-bit integers as text (mysql2 gives small ones as numbers). */
-function cell(value: unknown, bigint: boolean): unknown {
+/** How a column's cells are written: 64-bit integers as text, FLOAT as its shortest decimal. */
+type CellKind = 'bigint' | 'float' | undefined;
+
+/**
+ * JSON for a cell: binary as base64, 64-bit integers as text (mysql2 gives small ones as numbers), FLOAT
+ * (4 bytes on the binary protocol) as the server prints it (0.1, not 0.10000000149011612).
+ */
+function cell(value: unknown, kind: CellKind): unknown {
   if (Buffer.isBuffer(value)) return value.toString('base64');
-  return bigint && value !== null ? String(value) : value;
+  if (value === null) return value;
+  if (kind === 'bigint') return String(value);
+  return kind === 'float' && typeof value === 'number' ? shortestFloat32(value) : value;
 }
 
 /**
@@ -111,13 +121,18 @@ function executeOne(
     // mysql2 announces a result without rows (an OK packet: affected rows, warnings) by a 'fields' event
     // without fields just before its 'result'. Its class name would tell it too, but not once minified.
     let headerNext = false;
-    let bigints = new Set<string>();
+    let kinds = new Map<string, CellKind>();
     const command = connection.execute({ sql, values: [...params], timeout: timeoutMs });
     command.on('fields', (fields: FieldPacket[] | undefined, index = 0) => {
       if (fields === undefined) headerNext = true;
       if (index !== 0 || fields === undefined) return;
       outcome.fields = fields;
-      bigints = new Set(fields.filter((field) => field.columnType === LONGLONG).map((field) => field.name));
+      kinds = new Map(
+        fields.map((field) => [
+          field.name,
+          field.columnType === LONGLONG ? 'bigint' : field.columnType === FLOAT ? 'float' : undefined,
+        ]),
+      );
     });
     command.on('result', (row: Record<string, unknown>, index = 0) => {
       if (headerNext) {
@@ -130,9 +145,7 @@ function executeOne(
         outcome.rowCount += 1;
         if (outcome.rows.length < maxRows) {
           outcome.rows.push(
-            Object.fromEntries(
-              Object.entries(row).map(([key, value]) => [key, cell(value, bigints.has(key))]),
-            ),
+            Object.fromEntries(Object.entries(row).map(([key, value]) => [key, cell(value, kinds.get(key))])),
           );
         } else outcome.truncated = true;
       }

@@ -14,6 +14,7 @@ import {
   toPostgresError,
   wasTerminatedByServer,
 } from './postgres-errors.ts';
+import { exactJsonParse, floatValue } from './values.ts';
 
 /** Builds a `pg.Client`; tests inject their own. */
 export type ClientFactory = (config: pg.ClientConfig) => pg.Client;
@@ -63,12 +64,21 @@ const TEXT_ARRAY_TYPES = new Set([1182, 1183, 1115, 1185, 1187, 1270]);
 const TEXT_ARRAY = 1009;
 const BYTEA = 17;
 const BYTEA_ARRAY = 1001;
+/**
+ * Numbers stay exact: `numeric[]` as text like `numeric`; `real` and `double precision` as numbers, but
+ * NaN and the infinities by name (JSON has none); json numbers a double cannot hold as their text.
+ */
+const NUMERIC_ARRAY = 1231;
+const FLOAT_TYPES = new Set([700, 701]);
+const FLOAT_ARRAY_TYPES = new Set([1021, 1022]);
+const JSON_TYPES = new Set([114, 3802]);
+const JSON_ARRAY_TYPES = new Set([199, 3807]);
 
 function hexToBase64(value: string): string {
   return Buffer.from(value.startsWith('\\x') ? value.slice(2) : value, 'hex').toString('base64');
 }
 
-function mapNested(value: unknown, map: (item: string) => string): unknown {
+function mapNested(value: unknown, map: (item: string) => unknown): unknown {
   if (Array.isArray(value)) return value.map((item) => mapNested(item, map));
   return typeof value === 'string' ? map(value) : value;
 }
@@ -83,6 +93,14 @@ function getTypeParser(oid: number, format?: string): (value: string) => unknown
   if (format === 'binary') return defaultParser(oid, 'binary');
   if (TEXT_TYPES.has(oid)) return (value) => value;
   if (TEXT_ARRAY_TYPES.has(oid)) return defaultParser(TEXT_ARRAY, 'text');
+  if (oid === NUMERIC_ARRAY) return defaultParser(TEXT_ARRAY, 'text');
+  if (FLOAT_TYPES.has(oid)) return floatValue;
+  if (JSON_TYPES.has(oid)) return exactJsonParse;
+  if (FLOAT_ARRAY_TYPES.has(oid) || JSON_ARRAY_TYPES.has(oid)) {
+    const parseArray = defaultParser(TEXT_ARRAY, 'text');
+    const parseItem = FLOAT_ARRAY_TYPES.has(oid) ? floatValue : exactJsonParse;
+    return (value) => mapNested(parseArray(value), parseItem);
+  }
   if (oid === BYTEA) return hexToBase64;
   if (oid === BYTEA_ARRAY) {
     const parseArray = defaultParser(TEXT_ARRAY, 'text');

@@ -159,7 +159,8 @@ export class TransformClient {
       ...target,
       outputPrefix: this.#options.outputPrefix,
       source: this.address(input.source.bucket, input.source.key),
-      items: () => this.#readSourceBatches(input.source),
+      // A load writes numbers to a database: a number a double cannot hold is kept as its text.
+      items: () => this.#readSourceBatches(input.source, { exactNumbers: true }),
       parts,
       manifestAddress: (key) => this.address(input.source.bucket, key),
       timeLeft: () => timeLeft(),
@@ -308,10 +309,13 @@ export class TransformClient {
    * The source's items an array at a time, as the format's reader parsed them (no await per record), the
    * next S3 range read while the one before is parsed.
    */
-  #readSourceBatches(source: ObjectSource): AsyncGenerator<ReadItem[]> {
+  #readSourceBatches(
+    source: ObjectSource,
+    read: { exactNumbers?: boolean } = {},
+  ): AsyncGenerator<ReadItem[]> {
     const address = this.address(source.bucket, source.key);
     const format = source.format ?? formatOfKey(source.key);
-    const options = { maxRecordBytes: this.#options.maxRecordBytes };
+    const options = { maxRecordBytes: this.#options.maxRecordBytes, ...read };
     switch (format) {
       case 'csv':
         return readCsvBatches(readObject(address, { prefetch: true }), options);

@@ -4,10 +4,27 @@
  * the cursor and the manifest (shared with export-mysql).
  */
 import { ConfigurationError } from '@circle-core/core';
+import type { QueryResult } from 'pg';
 import type { PostgresConnection } from '#shared/sql/postgres-connection.ts';
 import { type ExportContext, type ExportInput, type ExportOutput, runExport } from './export-parts.ts';
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** `real` and `double precision`: the kit reads NaN and the infinities as their names (JSON has none). */
+const FLOAT_OIDS = new Set([700, 701]);
+
+/**
+ * For Parquet, a float column's NaN and infinities go back to numbers: the column is DOUBLE (which holds
+ * them), not a mix of numbers and text the writer refuses.
+ */
+function floatsAsNumbers(result: QueryResult): unknown[] {
+  const names = result.fields.filter((field) => FLOAT_OIDS.has(field.dataTypeID)).map((field) => field.name);
+  if (names.length === 0) return result.rows;
+  for (const row of result.rows as Record<string, unknown>[]) {
+    for (const name of names) if (typeof row[name] === 'string') row[name] = Number(row[name]);
+  }
+  return result.rows;
+}
 const quoteTable = (name: string): string => name.split('.').map(quoteIdent).join('.');
 
 /**
@@ -37,6 +54,6 @@ export async function exportPostgres(
           : session.run(`${from} where ${key} > $1 order by ${key} limit $2`, [after, limit]),
       'read',
     );
-    return result.rows;
+    return input.format === 'parquet' ? floatsAsNumbers(result) : result.rows;
   });
 }

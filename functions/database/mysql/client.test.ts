@@ -212,6 +212,83 @@ describe('Class: MysqlClient (real server)', () => {
       ]);
     });
 
+    it('answers stored numbers and times without losing or shifting them, whatever the process time zone', async () => {
+      // Prepare: a zone west of UTC, where a date read as local midnight UTC would move to the day before.
+      const zone = process.env['TZ'];
+      process.env['TZ'] = 'America/Los_Angeles';
+      await db.query({
+        sql:
+          `create table ${table('exact')} (u bigint unsigned, s bigint, d65 decimal(65,30), d38 decimal(38,10), ` +
+          'f float, g double, day date, dt datetime(6), t time(6), y year, j json)',
+      });
+      try {
+        await db.query({
+          sql: `insert into ${table('exact')} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          params: [
+            '18446744073709551615',
+            '-9223372036854775808',
+            '12345678901234567890123456789012345.123456789012345678901234567890',
+            '1234567890123456789012345678.0123456789',
+            0.1,
+            0.1,
+            '1000-01-01',
+            '9999-12-31 23:59:59.999999',
+            '-838:59:59.000001',
+            1901,
+            '{"id": 9007199254740993, "n": 2}',
+          ],
+        });
+        // Act
+        const result = await db.query({ sql: `select * from ${table('exact')}` });
+        // Assess
+        expect(result.rows).toEqual([
+          {
+            u: '18446744073709551615',
+            s: '-9223372036854775808',
+            d65: '12345678901234567890123456789012345.123456789012345678901234567890',
+            d38: '1234567890123456789012345678.0123456789',
+            f: 0.1,
+            g: 0.1,
+            day: '1000-01-01',
+            dt: '9999-12-31 23:59:59.999999',
+            t: '-838:59:59.000001',
+            y: 1901,
+            j: { id: '9007199254740993', n: 2 },
+          },
+        ]);
+      } finally {
+        if (zone === undefined) delete process.env['TZ'];
+        else process.env['TZ'] = zone;
+      }
+    });
+
+    it('refuses an integer parameter beyond 2^53, which JSON has already rounded, naming it', async () => {
+      // Act
+      const single = await failureOf(db.query({ sql: 'select ?, ?', params: [1, 2 ** 53 + 2] }));
+      const nested = await failureOf(
+        db.execute({ statements: [{ sql: 'select ?', params: [{ ids: [1, -(2 ** 60)] }] }] }),
+      );
+      const row = await failureOf(
+        db.insertRows({
+          table: 'items',
+          rows: [
+            { id: 1, qty: 1 },
+            { id: 2, qty: 2 ** 53 + 2 },
+          ],
+        }),
+      );
+      const exact = await db.query({ sql: 'select cast(? as unsigned) as id', params: ['9007199254740993'] });
+      // Assess
+      expect(single).toBeInstanceOf(ValidationError);
+      expect(single.message).toMatch(/beyond 2\^53.*as a string/);
+      expect((single as ValidationError).issues).toEqual([
+        { pointer: '/params/1', message: expect.stringContaining('as a string') },
+      ]);
+      expect((nested as ValidationError).issues[0]?.pointer).toBe('/statements/0/params/0/ids/1');
+      expect((row as ValidationError).issues[0]?.pointer).toBe('/rows/1/qty');
+      expect(exact.rows).toEqual([{ id: '9007199254740993' }]);
+    });
+
     it('names a TIMESTAMP column timestamp, though MariaDB flags it unsigned, and an unsigned integer column so', async () => {
       // Prepare
       await db.query({

@@ -3,7 +3,7 @@
  * library API (usable outside Lambda) and the only code the operations call; every failure leaves it as a
  * core error.
  */
-import { NotFoundError, ValidationError } from '@circle-core/core';
+import { type FieldIssue, NotFoundError, ValidationError } from '@circle-core/core';
 import type { SqlDatabase, SqlDatabaseCapability } from '#shared/interfaces/sql-database.ts';
 import type {
   DescribeTableInput,
@@ -22,6 +22,7 @@ import { SqlClientBase } from '#shared/sql/client-base.ts';
 import { rdsSigner, withIamToken } from '#shared/sql/credentials.ts';
 import { readOnlyRefusal } from '#shared/sql/errors.ts';
 import { credentialsFromSettings } from '#shared/sql/settings.ts';
+import { roundedIntegerIssue } from '#shared/sql/values.ts';
 import type { MysqlConfig } from './config.ts';
 import {
   type ConnectionFactory,
@@ -58,6 +59,15 @@ export interface MysqlClientDependencies {
 }
 
 type Rows = Pick<QueryOutput, 'rows' | 'rowCount' | 'truncated'>;
+
+/** The first parameter holding an integer JSON has already rounded (beyond 2^53), as a field issue. */
+function roundedParameter(params: readonly unknown[], at: string): FieldIssue | undefined {
+  for (const [index, value] of params.entries()) {
+    const issue = roundedIntegerIssue(value, `${at}/params/${index}`);
+    if (issue !== undefined) return issue;
+  }
+  return undefined;
+}
 
 const rowsOf = (outcome: Outcome): Rows => ({
   rows: outcome.rows as SqlRow[],
@@ -114,6 +124,8 @@ export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
       throw new ValidationError(`The statement was refused: ${refused}`, [
         { pointer: '/sql', message: refused },
       ]);
+    const rounded = roundedParameter(params, '');
+    if (rounded !== undefined) throw new ValidationError(rounded.message, [rounded]);
     return this.connection.use(async (session) => {
       const outcome = this.readOnly
         ? await this.#transaction(session, () => this.#inside(session, sql, params))
@@ -139,6 +151,12 @@ export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
           { details: { statementIndex: index } },
         );
       }
+      const rounded = roundedParameter(statement.params ?? [], `/statements/${index}`);
+      if (rounded !== undefined) {
+        throw new ValidationError(`Statement ${index} was refused: ${rounded.message}`, [rounded], {
+          details: { statementIndex: index },
+        });
+      }
     }
     return this.connection.use(
       (session) =>
@@ -155,6 +173,10 @@ export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
 
   async insertRows(input: InsertRowsInput): Promise<InsertRowsOutput> {
     if (this.readOnly) throw readOnlyRefusal('MYSQL', 'insert-rows');
+    for (const [index, row] of input.rows.entries()) {
+      const rounded = roundedIntegerIssue(row, `/rows/${index}`);
+      if (rounded !== undefined) throw new ValidationError(rounded.message, [rounded]);
+    }
     const batches = planInsert(input);
     return this.connection.use(
       (session) =>

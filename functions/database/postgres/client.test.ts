@@ -354,6 +354,97 @@ describe('Class: PostgresClient (real server)', () => {
       ]);
     });
 
+    it('answers numbers without losing digits: numeric arrays and big JSON integers as text, NaN and Infinity by name', async () => {
+      // Act
+      const result = await db.query({
+        sql:
+          `select array[1.10, 12345678901234567890.1234567890]::numeric[] as amounts, ` +
+          `'NaN'::float8 as nan, 'Infinity'::float8 as inf, '-Infinity'::float4 as ninf, ` +
+          `array['NaN'::float8, 1.5] as floats, 0.1::float4 as small, '-0'::float8 as nzero, ` +
+          `'{"id": 9007199254740993, "n": [1.10, 18446744073709551615], "x": 0.5}'::jsonb as doc, ` +
+          `array['{"id": 9223372036854775807}'::json] as docs, 'NaN'::numeric as nn`,
+      });
+      // Assess
+      expect(result.rows).toEqual([
+        {
+          amounts: ['1.10', '12345678901234567890.1234567890'],
+          nan: 'NaN',
+          inf: 'Infinity',
+          ninf: '-Infinity',
+          floats: ['NaN', 1.5],
+          small: 0.1,
+          nzero: -0,
+          doc: { id: '9007199254740993', n: [1.1, '18446744073709551615'], x: 0.5 },
+          docs: [{ id: '9223372036854775807' }],
+          nn: 'NaN',
+        },
+      ]);
+    });
+
+    it('keeps dates, times and timestamps as the server wrote them, whatever the process time zone', async () => {
+      // Prepare: a zone west of UTC, where a date read as local midnight UTC would move to the day before.
+      const zone = process.env['TZ'];
+      process.env['TZ'] = 'America/Los_Angeles';
+      try {
+        // Act
+        const result = await db.query({
+          sql:
+            `select $1::date as day, '1969-12-31 23:59:59.123456'::timestamp as before_epoch, ` +
+            `'12000-01-01 00:00:00.000001+00'::timestamptz at time zone 'UTC' as far, 'infinity'::timestamptz as inf, ` +
+            `'-infinity'::date as ninf, '0044-03-15 BC'::date as bc, '13:14:15.123456'::time as t, ` +
+            `'1 year 2 mons 3 days 04:05:06.789'::interval as span, array[$1::date] as days`,
+          params: ['2024-03-10'],
+        });
+        // Assess
+        expect(result.rows).toEqual([
+          {
+            day: '2024-03-10',
+            before_epoch: '1969-12-31 23:59:59.123456',
+            far: '12000-01-01 00:00:00.000001',
+            inf: 'infinity',
+            ninf: '-infinity',
+            bc: '0044-03-15 BC',
+            t: '13:14:15.123456',
+            span: '1 year 2 mons 3 days 04:05:06.789',
+            days: ['2024-03-10'],
+          },
+        ]);
+      } finally {
+        if (zone === undefined) delete process.env['TZ'];
+        else process.env['TZ'] = zone;
+      }
+    });
+
+    it('refuses an integer parameter beyond 2^53, which JSON has already rounded, naming it', async () => {
+      // Act
+      const single = await failureOf(
+        db.query({ sql: 'select $1::int8, $2::int8', params: [1, 2 ** 53 + 2] }),
+      );
+      const nested = await failureOf(
+        db.execute({ statements: [{ sql: 'select $1::int8[]', params: [[1, -(2 ** 60)]] }] }),
+      );
+      const row = await failureOf(
+        db.insertRows({
+          schema,
+          table: 'items',
+          rows: [
+            { id: 1, qty: 1 },
+            { id: 2, qty: 2 ** 53 + 2 },
+          ],
+        }),
+      );
+      const exact = await db.query({ sql: 'select $1::int8 as id', params: ['9007199254740993'] });
+      // Assess
+      expect(single).toBeInstanceOf(ValidationError);
+      expect(single.message).toMatch(/beyond 2\^53.*as a string/);
+      expect((single as ValidationError).issues).toEqual([
+        { pointer: '/params/1', message: expect.stringContaining('as a string') },
+      ]);
+      expect((nested as ValidationError).issues[0]?.pointer).toBe('/statements/0/params/0/1');
+      expect((row as ValidationError).issues[0]?.pointer).toBe('/rows/1/qty');
+      expect(exact.rows).toEqual([{ id: '9007199254740993' }]);
+    });
+
     it('cuts the rows beyond maxRows and flags the result truncated', async () => {
       // Prepare
       const small = clientFor(url, { maxRows: 5 });

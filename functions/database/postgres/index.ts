@@ -14,7 +14,7 @@ import { PostgresConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'postgres',
-  version: '1.0.2',
+  version: '1.0.3',
   config: PostgresConfig,
   capabilities: [...POSTGRES_CAPABILITIES],
   setup: {

@@ -6,6 +6,7 @@
 import { type FieldIssue, ValidationError } from '@circle-core/core';
 import pg from 'pg';
 import type { InsertRowsInput, SqlValue, TableType } from '#shared/models/sql-database.ts';
+import { roundedIntegerIssue } from '#shared/sql/values.ts';
 
 /** The wire protocol counts bind parameters in an unsigned 16-bit field. */
 export const MAX_PARAMETERS = 65_535;
@@ -88,6 +89,8 @@ export function planInsert(input: InsertRowsInput): InsertBatch[] {
           const message = `The value at ${nul} ${NUL_IN_VALUE}`;
           throw new ValidationError(message, [{ pointer: nul, message }]);
         }
+        const rounded = roundedIntegerIssue(value, `/rows/${start + offset}/${pointerToken(column)}`);
+        if (rounded !== undefined) throw new ValidationError(rounded.message, [rounded]);
         params.push(value);
         return `$${params.length}`;
       });
@@ -275,6 +278,8 @@ export function statementIssue(sql: string, params: readonly unknown[], at: stri
   for (const [index, value] of params.entries()) {
     const pointer = nulCharacterAt(value, `${at}/params/${index}`);
     if (pointer !== undefined) return { pointer, message: `The parameter at ${pointer} ${NUL_IN_VALUE}` };
+    const rounded = roundedIntegerIssue(value, `${at}/params/${index}`);
+    if (rounded !== undefined) return rounded;
   }
   const expected = highestPlaceholder(sql);
   if (params.length === expected) return undefined;
