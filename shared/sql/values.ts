@@ -5,26 +5,7 @@
  * refused instead of being written rounded.
  */
 import type { FieldIssue } from '@circle-core/core';
-
-/** `sign digits e exponent` without leading or trailing zeros: two texts of one decimal value compare equal. */
-function canonical(text: string): string | undefined {
-  const match = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
-  if (match === null) return undefined;
-  const [, sign, whole = '', fraction = '', exponent = '0'] = match;
-  let digits = `${whole}${fraction}`.replace(/^0+/, '');
-  let power = Number(exponent) - fraction.length;
-  if (digits === '') return '0';
-  const trailing = /0*$/.exec(digits)?.[0].length ?? 0;
-  digits = digits.slice(0, digits.length - trailing);
-  power += trailing;
-  return `${sign}${digits}e${power}`;
-}
-
-/** Whether the JSON number text `source` means exactly the double `value` (as its shortest text). */
-function holdsExactly(value: number, source: string): boolean {
-  if (!Number.isFinite(value)) return false;
-  return canonical(String(value)) === canonical(source);
-}
+import { holdsExactly } from '#shared/data/decimal.ts';
 
 /** Only a number with 16 or more digits, or an exponent of 3 digits, may not fit a double. */
 const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;

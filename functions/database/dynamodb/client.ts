@@ -39,6 +39,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
+import { canonicalDecimal, holdsExactly } from '#shared/data/decimal.ts';
 import type { KeyValueCapability, KeyValueStore } from '#shared/interfaces/key-value.ts';
 import {
   DeleteValueInput,
@@ -163,26 +164,10 @@ class WideNumber {
   }
 }
 
-/** A decimal's value as sign, significant digits and exponent, so `1E+20`, `100000000000000000000` compare equal. */
-function canonicalDecimal(text: string): string | undefined {
-  const match = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
-  if (match === null) return undefined;
-  const fraction = match[3] ?? '';
-  let digits = `${match[2] ?? ''}${fraction}`.replace(/^0+/, '');
-  if (digits === '') return '0';
-  let exponent = Number(match[4] ?? '0') - fraction.length;
-  const trimmed = digits.replace(/0+$/, '');
-  exponent += digits.length - trimmed.length;
-  digits = trimmed;
-  return `${match[1] === '-' ? '-' : ''}${digits}e${exponent}`;
-}
-
 /** DynamoDB's text of a number: a JS number when one holds it exactly, a {@link WideNumber} otherwise. */
 function readNumber(text: string): number | WideNumber {
   const number = Number(text);
-  return Number.isFinite(number) && canonicalDecimal(String(number)) === canonicalDecimal(text)
-    ? number
-    : new WideNumber(text);
+  return holdsExactly(number, text) ? number : new WideNumber(text);
 }
 
 /** A value as read, each {@link WideNumber} in it as its exact text. */
