@@ -77,7 +77,8 @@ function stop(child: ChildProcess): Promise<void> {
 
 /**
  * Starts s3rver on 127.0.0.1 (an ephemeral port) behind the local Host/Origin gate, with S3's conditional
- * writes (`If-None-Match`, `If-Match`) and multi-page listings working.
+ * writes (`If-None-Match`, `If-Match`), multi-page listings and keys with segments longer than a file name
+ * (up to S3's 1,024 bytes) working.
  *
  * @example
  * ```ts
