@@ -192,6 +192,19 @@ describe('Class: GitHubClient', () => {
       });
     });
 
+    it("sends since in GitHub's documented form, YYYY-MM-DDTHH:MM:SSZ, whatever offset or fraction it came with", async () => {
+      // Act
+      await client().listIssues({ ...REPO, since: '2024-01-01T03:04:05+01:00' });
+      await client().listIssues({ ...REPO, since: '2024-01-01T02:04:05.999Z' });
+      await client().listIssues({ ...REPO, since: '2023-12-31T23:30:00.5-05:30' });
+      // Assess
+      expect(github.requests.map((request) => request.query['since'])).toEqual([
+        '2024-01-01T02:04:05Z',
+        '2024-01-01T02:04:05Z',
+        '2024-01-01T05:00:00Z',
+      ]);
+    });
+
     it('returns nextPage, lastPage and a cursor that keeps the filters of the first page', async () => {
       // Act
       const first = await client().listIssues({

@@ -20,6 +20,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
+import { utcSeconds } from '#shared/data/timestamps.ts';
 import type { SourceControl, SourceControlCapability } from '#shared/interfaces/source-control.ts';
 import {
   CommentOnIssueInput,
@@ -270,7 +271,8 @@ export class GitHubApi {
           direction: input.direction,
           per_page: input.perPage,
           page: input.page ?? 1,
-          since: input.since,
+          // GitHub documents `since` as YYYY-MM-DDTHH:MM:SSZ: an offset or a fraction is sent as that UTC second.
+          since: input.since === undefined ? undefined : utcSeconds(input.since),
           labels: labels !== undefined && labels.length > 0 ? labels.join(',') : undefined,
         },
         cursor: input.cursor,

@@ -4,6 +4,7 @@
  * unknown fields), and the shapes of GitLab REST v4 answers the client reads (open: GitLab adds fields).
  */
 import * as z from 'zod';
+import { utcTimestamp } from '#shared/data/timestamps.ts';
 import { TrackerProject } from '#shared/models/issue-tracker.ts';
 import { safePath } from '#shared/models/paths.ts';
 
@@ -192,6 +193,9 @@ export const FileListPage = z.object({
 const UserAnswer = z.looseObject({ id: z.number(), username: z.string() });
 
 /** `GET /projects/:id/issues/:iid` and the list and write answers. */
+/** A time GitLab wrote in the instance's time zone (`...+01:00` where one is configured), answered in UTC. */
+const UtcTime = z.string().transform(utcTimestamp);
+
 export const IssueAnswer = z.looseObject({
   id: z.number(),
   iid: z.number(),
@@ -202,8 +206,8 @@ export const IssueAnswer = z.looseObject({
   assignees: z.array(UserAnswer).default([]),
   issue_type: z.string().nullish(),
   web_url: z.string(),
-  created_at: z.string(),
-  updated_at: z.string(),
+  created_at: UtcTime,
+  updated_at: UtcTime,
 });
 export type IssueAnswer = z.output<typeof IssueAnswer>;
 
@@ -211,7 +215,7 @@ export const NoteAnswer = z.looseObject({
   id: z.number(),
   body: z.string(),
   author: UserAnswer.nullish(),
-  created_at: z.string(),
+  created_at: UtcTime,
 });
 
 export const UsersAnswer = z.array(UserAnswer);
@@ -227,8 +231,8 @@ export const MergeRequestAnswer = z.looseObject({
   target_branch: z.string(),
   author: UserAnswer.nullish(),
   web_url: z.string(),
-  created_at: z.string(),
-  updated_at: z.string(),
+  created_at: UtcTime,
+  updated_at: UtcTime,
 });
 export type MergeRequestAnswer = z.output<typeof MergeRequestAnswer>;
 
@@ -240,8 +244,8 @@ export const PipelineAnswer = z.looseObject({
   status: z.string(),
   source: z.string().nullish(),
   web_url: z.string(),
-  created_at: z.string(),
-  updated_at: z.string().nullish(),
+  created_at: UtcTime,
+  updated_at: UtcTime.nullish(),
 });
 export type PipelineAnswer = z.output<typeof PipelineAnswer>;
 

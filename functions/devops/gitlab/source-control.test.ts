@@ -94,6 +94,41 @@ describe('Class: GitlabSourceControl (answers that differ, other auth)', () => {
     await fake.close();
   });
 
+  it('answers times in UTC when the instance writes them in its own time zone, and sends since in UTC', async () => {
+    // Prepare: a self-managed GitLab configured with time_zone Europe/Paris writes +01:00 in November.
+    const fake = await startGitlabFake();
+    fake.state.timeZoneOffset = '+01:00';
+    const stored = fake.state.projects
+      .find((p) => p.path === 'ops/platform')
+      ?.issues.find((i) => i.iid === 1);
+    const client = new GitlabSourceControl({ baseUrl: `${fake.url}/api/v4`, token: GITLAB_SANDBOX_TOKEN });
+    const tracker = new GitlabClient({ baseUrl: `${fake.url}/api/v4`, token: GITLAB_SANDBOX_TOKEN });
+
+    // Act
+    const { issues } = await client.listIssues({
+      ...repository,
+      state: 'all',
+      since: '2026-11-01T10:00:00+01:00',
+    });
+    const closed = fake.state.projects
+      .find((p) => p.path === 'ops/platform')
+      ?.issues.find((i) => i.closed_at !== null);
+    const one = await tracker.getIssue({ project: 'ops/platform', key: '1' });
+    const comment = await client.commentOnIssue({ ...repository, issueNumber: 1, body: 'Seen.' });
+
+    // Assess
+    expect(fake.logFor('list-issues')[0]?.query['updated_after']).toBe('2026-11-01T09:00:00Z');
+    const listed = issues.find((issue) => issue.number === 1);
+    expect(listed).toMatchObject({ createdAt: stored?.created_at, updatedAt: stored?.updated_at });
+    expect(stored?.created_at).toMatch(/Z$/);
+    expect(issues.find((issue) => issue.number === closed?.iid)?.closedAt).toBe(closed?.closed_at);
+    expect(one).toMatchObject({ createdAt: stored?.created_at });
+    expect(comment.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    client.close();
+    tracker.close();
+    await fake.close();
+  });
+
   it('reads issues and notes without an author as null, a file without blob_id by its content sha, NUL text as base64', async () => {
     // Prepare
     const fake = await startGitlabFake();

@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import * as z from 'zod';
+import { utcTimestamp } from '#shared/data/timestamps.ts';
 import type { SourceControl, SourceControlCapability } from '#shared/interfaces/source-control.ts';
 import {
   CommentOnIssueInput,
@@ -44,7 +45,7 @@ const LINKED_PAGES = linkHeader({
 const SourceIssue = IssueAnswer.extend({
   author: z.looseObject({ username: z.string() }).nullish(),
   user_notes_count: z.number().default(0),
-  closed_at: z.string().nullish(),
+  closed_at: z.string().transform(utcTimestamp).nullish(),
 });
 
 function toSourceIssue(answer: z.output<typeof SourceIssue>): Issue {
@@ -181,7 +182,8 @@ export class GitlabSourceControl implements SourceControl {
           per_page: parsed.perPage,
           page: parsed.page ?? 1,
           labels: filter,
-          updated_after: parsed.since,
+          // GitLab's reference writes updated_after in UTC (2019-03-15T08:00:00Z): an offset is converted.
+          updated_after: parsed.since === undefined ? undefined : utcTimestamp(parsed.since),
         },
         cursor: parsed.cursor,
         pagination: LINKED_PAGES,

@@ -3,6 +3,7 @@
  * the shapes of Jira Cloud REST v3 answers the client reads (open objects: Jira adds fields freely).
  */
 import * as z from 'zod';
+import { utcTimestamp } from '#shared/data/timestamps.ts';
 
 export {
   CommentOnTrackerIssueInput,
@@ -26,13 +27,7 @@ export {
  * JiraTime.parse('2026-01-02T03:04:05.000+0100'); // '2026-01-02T02:04:05.000Z'
  * ```
  */
-export const JiraTime = z.string().transform((text) => {
-  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?)(Z|[+-]\d{2}:?\d{2})$/.exec(text);
-  if (match === null) return text;
-  const offset = match[2] === 'Z' ? 'Z' : `${match[2]?.slice(0, 3)}:${match[2]?.slice(-2)}`;
-  const epochMs = Date.parse(`${match[1]}${offset}`);
-  return Number.isNaN(epochMs) ? text : new Date(epochMs).toISOString();
-});
+export const JiraTime = z.string().transform(utcTimestamp);
 
 /** An Atlassian Document Format node, read loosely: only text, paragraphs and breaks matter here. */
 export interface AdfNode {

@@ -156,6 +156,34 @@ describe('Class: PagerDutyApi', () => {
   });
 });
 
+describe('Times in the account time zone', () => {
+  it("answers createdAt, start and end in UTC when PagerDuty renders them in the account's offset", async () => {
+    // Arrange: PagerDuty renders times in the account time zone unless the request names time_zone.
+    fake.state.accountOffset = '-05:00';
+    const seeded = fake.state.incidents.find((incident) => incident.id === 'PT4KHLK');
+    try {
+      // Act
+      const incident = await api.getIncident({ incidentId: 'PT4KHLK' });
+      const listed = await api.listIncidents({ since: '2024-05-01T11:00:00+01:00', limit: 25 });
+      const oncalls = await api.listOncalls({ scheduleIds: ['PI7DH85'], earliest: true, limit: 25 });
+      const sentSince = fake.logFor('list-incidents').at(-1)?.query['since'];
+
+      // Assess
+      expect(fake.logFor('get-incident').at(-1)).toBeDefined();
+      expect(incident.createdAt).toBe(seeded?.createdAt);
+      expect(incident.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      expect(listed.incidents.map((one) => one.createdAt)).toContain(seeded?.createdAt);
+      expect(sentSince).toBe('2024-05-01T11:00:00+01:00');
+      expect(oncalls.oncalls[0]).toMatchObject({
+        start: '2024-05-06T09:00:00Z',
+        end: '2099-05-13T09:00:00Z',
+      });
+    } finally {
+      fake.state.accountOffset = '+00:00';
+    }
+  });
+});
+
 describe('Function: inspectPagerDutyResponse', () => {
   const response = (status: number, body: unknown) => ({
     status,

@@ -30,7 +30,7 @@ import { type PagerDutyWebhookReceiver, receivePagerDutyWebhook } from './webhoo
  */
 export const connector = defineConnector({
   name: 'pagerduty',
-  version: '1.1.4',
+  version: '1.1.5',
   config: PagerDutyConfig,
   capabilities: ['incidents', 'on-call', 'events', 'webhooks'],
   setup: {

@@ -4,6 +4,7 @@
  * reads (open objects: PagerDuty adds fields).
  */
 import * as z from 'zod';
+import { utcTimestamp } from '#shared/data/timestamps.ts';
 import { NOT_WELL_FORMED } from '#shared/models/paths.ts';
 
 /** Ids of the sandbox's seeded objects, the examples the docs give. */
@@ -176,6 +177,9 @@ export type EventOutput = z.output<typeof EventOutput>;
 
 const Reference = z.looseObject({ id: z.string() });
 
+/** A time PagerDuty rendered in the account's time zone (`...-05:00`), answered in UTC (`...Z`). */
+const UtcTime = z.string().transform(utcTimestamp);
+
 export const IncidentAnswer = z.looseObject({
   id: z.string(),
   incident_number: z.number(),
@@ -186,7 +190,7 @@ export const IncidentAnswer = z.looseObject({
   incident_key: z.string().nullish(),
   assignments: z.array(z.looseObject({ assignee: Reference })).default([]),
   html_url: z.string(),
-  created_at: z.string(),
+  created_at: UtcTime,
 });
 export type IncidentAnswer = z.output<typeof IncidentAnswer>;
 
@@ -203,8 +207,8 @@ export const OncallAnswer = z.looseObject({
   escalation_policy: Reference,
   escalation_level: z.number(),
   schedule: Reference.nullish(),
-  start: z.string().nullish(),
-  end: z.string().nullish(),
+  start: UtcTime.nullish(),
+  end: UtcTime.nullish(),
 });
 export const OncallListAnswer = z.looseObject({ oncalls: z.array(OncallAnswer), more: z.boolean() });
 

@@ -141,6 +141,22 @@ export interface GitlabFakeState {
   /** Refresh tokens still valid -> client id. */
   refreshTokens: Map<string, string>;
   nextId: number;
+  /**
+   * The instance's time zone offset (`+00:00`, `+01:00`): GitLab writes the times it answers in the
+   * `time_zone` of its configuration (UTC by default), with that offset and milliseconds.
+   */
+  timeZoneOffset: string;
+}
+
+/** A stored UTC time (`...Z`) as GitLab writes it in the instance's time zone: `+01:00` gives `...+01:00`. */
+function rendered(utc: string, offset: string): string;
+function rendered(utc: string | null, offset: string): string | null;
+function rendered(utc: string | null, offset: string): string | null {
+  if (utc === null) return null;
+  const sign = offset.startsWith('-') ? -1 : 1;
+  const minutes = sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+  if (minutes === 0) return utc;
+  return `${new Date(Date.parse(utc) + minutes * 60_000).toISOString().slice(0, 23)}${offset}`;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -206,9 +222,9 @@ function issueEntity(state: GitlabFakeState, p: GitlabFakeProject, issue: Gitlab
     author: userEntity(state, state.me, url),
     issue_type: issue.issue_type,
     user_notes_count: issue.notes.length,
-    created_at: issue.created_at,
-    updated_at: issue.updated_at,
-    closed_at: issue.closed_at,
+    created_at: rendered(issue.created_at, state.timeZoneOffset),
+    updated_at: rendered(issue.updated_at, state.timeZoneOffset),
+    closed_at: rendered(issue.closed_at, state.timeZoneOffset),
     web_url: `${url}/${p.path}/-/issues/${issue.iid}`,
     references: { short: `#${issue.iid}`, full: `${p.path}#${issue.iid}` },
   };
@@ -232,15 +248,26 @@ function mergeRequestEntity(
     author: userEntity(state, mr.author, url),
     draft: false,
     merge_status: 'can_be_merged',
-    created_at: mr.created_at,
-    updated_at: mr.updated_at,
+    created_at: rendered(mr.created_at, state.timeZoneOffset),
+    updated_at: rendered(mr.updated_at, state.timeZoneOffset),
     web_url: `${url}/${p.path}/-/merge_requests/${mr.iid}`,
   };
 }
 
-function pipelineEntity(p: GitlabFakeProject, pipeline: GitlabFakePipeline, url: string) {
+function pipelineEntity(
+  state: GitlabFakeState,
+  p: GitlabFakeProject,
+  pipeline: GitlabFakePipeline,
+  url: string,
+) {
   const { variables: _variables, ...rest } = pipeline;
-  return { ...rest, project_id: p.id, web_url: `${url}/${p.path}/-/pipelines/${pipeline.id}` };
+  return {
+    ...rest,
+    created_at: rendered(pipeline.created_at, state.timeZoneOffset),
+    updated_at: rendered(pipeline.updated_at, state.timeZoneOffset),
+    project_id: p.id,
+    web_url: `${url}/${p.path}/-/pipelines/${pipeline.id}`,
+  };
 }
 
 /** Offset pagination as GitLab answers it: the page and its `X-*` and `Link` headers. */
@@ -562,6 +589,7 @@ export function gitlabFake(): FakeDefinition<GitlabFakeState> {
       clients: new Map([[GITLAB_SANDBOX_CLIENT.clientId, GITLAB_SANDBOX_CLIENT.clientSecret]]),
       refreshTokens: new Map(),
       nextId: 10_000,
+      timeZoneOffset: '+00:00',
     }),
     errors: gitlabErrors,
     secretHeaders: ['private-token', 'x-gitlab-token'],
@@ -703,8 +731,8 @@ export function gitlabFake(): FakeDefinition<GitlabFakeState> {
             type: null,
             body: note.body,
             author: userEntity(state, note.author, url),
-            created_at: note.created_at,
-            updated_at: note.created_at,
+            created_at: rendered(note.created_at, state.timeZoneOffset),
+            updated_at: rendered(note.created_at, state.timeZoneOffset),
             system: false,
             noteable_id: issue.id,
             noteable_type: 'Issue',
@@ -814,7 +842,7 @@ export function gitlabFake(): FakeDefinition<GitlabFakeState> {
             updated_at: at,
           };
           p.pipelines.push(pipeline);
-          return json(201, pipelineEntity(p, pipeline, url));
+          return json(201, pipelineEntity(state, p, pipeline, url));
         },
       },
       {
@@ -829,7 +857,7 @@ export function gitlabFake(): FakeDefinition<GitlabFakeState> {
           const next: Record<string, string> = { created: 'pending', pending: 'running', running: 'success' };
           const status = pipeline.status;
           pipeline.status = next[status] ?? status;
-          return json(200, { ...pipelineEntity(p, pipeline, url), status });
+          return json(200, { ...pipelineEntity(state, p, pipeline, url), status });
         },
       },
       {

@@ -83,6 +83,20 @@ export interface PagerDutyFakeState {
   incidents: PagerDutyFakeIncident[];
   /** Events received, in order (what a test checks an action against). */
   events: { action: string; dedupKey: string; routingKey: string }[];
+  /**
+   * The account time zone's offset (`+00:00`, `-05:00`): PagerDuty renders the times it answers in it
+   * unless the request names a `time_zone`, which this fake does not model.
+   */
+  accountOffset: string;
+}
+
+/** A UTC time (`...Z`) as PagerDuty renders it in the account's time zone: `-05:00` gives `...-05:00`. */
+function rendered(utc: string, offset: string): string {
+  const sign = offset.startsWith('-') ? -1 : 1;
+  const minutes = sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+  if (minutes === 0) return utc;
+  const local = new Date(Date.parse(utc) + minutes * 60_000).toISOString().replace(/\.\d{3}Z$/, '');
+  return `${local}${offset}`;
 }
 
 const failure = (status: number, message: string, code: number, errors?: string[]): Answer =>
@@ -136,7 +150,11 @@ function page(request: FakeRequest): { offset: number; limit: number } {
   return { offset, limit };
 }
 
-function incidentAnswer(incident: PagerDutyFakeIncident, url: string): Record<string, unknown> {
+function incidentAnswer(
+  incident: PagerDutyFakeIncident,
+  url: string,
+  offset = '+00:00',
+): Record<string, unknown> {
   return {
     id: incident.id,
     type: 'incident',
@@ -149,7 +167,7 @@ function incidentAnswer(incident: PagerDutyFakeIncident, url: string): Record<st
     service: { id: incident.service, type: 'service_reference' },
     assignments: incident.assignees.map((id) => ({ assignee: { id, type: 'user_reference' } })),
     body: incident.details === null ? undefined : { type: 'incident_body', details: incident.details },
-    created_at: incident.createdAt,
+    created_at: rendered(incident.createdAt, offset),
     html_url: `${url}/incidents/${incident.id}`,
     self: `${url}/incidents/${incident.id}`,
   };
@@ -221,7 +239,7 @@ function createIncident(request: FakeRequest, state: PagerDutyFakeState, url: st
     details: typeof details === 'string' ? details : null,
     ...(assignees === undefined ? {} : { assignees }),
   });
-  return json(201, { incident: incidentAnswer(incident, url) });
+  return json(201, { incident: incidentAnswer(incident, url, state.accountOffset) });
 }
 
 function updateIncident(
@@ -238,7 +256,7 @@ function updateIncident(
   if (incident.status !== 'resolved' && !(incident.status === 'acknowledged' && status === 'acknowledged')) {
     incident.status = status;
   }
-  return json(200, { incident: incidentAnswer(incident, url) });
+  return json(200, { incident: incidentAnswer(incident, url, state.accountOffset) });
 }
 
 function listIncidents(request: FakeRequest, state: PagerDutyFakeState, url: string): Answer {
@@ -259,7 +277,9 @@ function listIncidents(request: FakeRequest, state: PagerDutyFakeState, url: str
       (Number.isNaN(since) || Date.parse(incident.createdAt) >= since) &&
       (Number.isNaN(until) || Date.parse(incident.createdAt) < until),
   );
-  const incidents = matches.slice(offset, offset + limit).map((incident) => incidentAnswer(incident, url));
+  const incidents = matches
+    .slice(offset, offset + limit)
+    .map((incident) => incidentAnswer(incident, url, state.accountOffset));
   const total = request.query['total'] === 'true' ? matches.length : null;
   return json(200, { incidents, offset, limit, more: offset + limit < matches.length, total });
 }
@@ -285,8 +305,8 @@ function listOncalls(request: FakeRequest, state: PagerDutyFakeState): Answer {
       escalation_policy: { id: entry.policy, type: 'escalation_policy_reference' },
       escalation_level: entry.level,
       schedule: entry.schedule === null ? null : { id: entry.schedule, type: 'schedule_reference' },
-      start: entry.schedule === null ? null : '2024-05-06T09:00:00Z',
-      end: entry.schedule === null ? null : '2099-05-13T09:00:00Z',
+      start: entry.schedule === null ? null : rendered('2024-05-06T09:00:00Z', state.accountOffset),
+      end: entry.schedule === null ? null : rendered('2099-05-13T09:00:00Z', state.accountOffset),
     };
   });
   return json(200, { oncalls, offset, limit, more: offset + limit < matches.length, total: null });
@@ -437,6 +457,7 @@ function seed(): PagerDutyFakeState {
       },
     ],
     events: [],
+    accountOffset: '+00:00',
   };
 }
 
@@ -488,7 +509,9 @@ export function pagerdutyFake(): FakeDefinition<PagerDutyFakeState> {
         method: 'GET',
         path: '/incidents/:id',
         handle: ({ params, state, url }) =>
-          json(200, { incident: incidentAnswer(findIncident(state, params['id']), url) }),
+          json(200, {
+            incident: incidentAnswer(findIncident(state, params['id']), url, state.accountOffset),
+          }),
       },
       {
         name: 'update-incident',
