@@ -20,6 +20,46 @@ import type { ObjectStorage } from './object-storage.ts';
 /** Vector ids are at most 512 characters. */
 const MAX_ID_LENGTH = 512;
 
+/** The longest key every store takes (S3 and GCS: 1,024 bytes of UTF-8; Azure: 1,024 characters). */
+const MAX_PART_KEY_BYTES = 1_024;
+
+/** The last segment of the first batch part's key. */
+const FIRST_PART_NAME = 'batch-00000.json';
+
+/**
+ * Refuses, naming the caller's fields, a call whose batch part keys would be over the stores' key limit: a
+ * store would refuse the part's write (naming its own `/key`, which is no field of this call). Before the
+ * read the version is not known and counts as one byte (`exact` false: "at least"); after it, its own length.
+ */
+function checkPartKeyLength(input: ChunkObjectRequest, folder: string, exact: boolean): void {
+  const bytes = Buffer.byteLength(`${folder}${FIRST_PART_NAME}`, 'utf8');
+  if (bytes <= MAX_PART_KEY_BYTES) return;
+  const length = `${exact ? '' : 'at least '}${bytes} bytes`;
+  const over = bytes - MAX_PART_KEY_BYTES;
+  const prefixBytes = Buffer.byteLength(input.outputPrefix, 'utf8');
+  const issues = [
+    {
+      pointer: '/key',
+      message: `gives batch part keys (<outputPrefix><key>/<version>/${FIRST_PART_NAME}) of ${length}, over the ${MAX_PART_KEY_BYTES.toLocaleString('en-US')}-byte key limit: shorten the key or outputPrefix by at least ${over} bytes`,
+    },
+  ];
+  if (prefixBytes > 0) {
+    issues.push({
+      pointer: '/outputPrefix',
+      message: `adds its ${prefixBytes} bytes to every batch part key; a shorter one (or "") leaves the key more room`,
+    });
+  }
+  throw new ValidationError(
+    `The batch part keys would be ${length}, over the ${MAX_PART_KEY_BYTES.toLocaleString('en-US')}-byte key limit`,
+    issues,
+  );
+}
+
+/** The folder of the batch parts of `key` at `version`: `<outputPrefix><folder of key>/<version>/`. */
+function partFolder(outputPrefix: string, key: string, version: string): string {
+  return `${outputPrefix}${chunkFolder(key)}/${version.replaceAll(/[^\w.-]/g, '_')}/`;
+}
+
 /**
  * The id of chunk `index` of version `version` of `key`: readable when it fits, else hashed.
  *
@@ -47,7 +87,9 @@ function chunkFolder(key: string): string {
  * Chunks one object into batch parts under `<outputPrefix><key>/<version>/batch-<n>.json` (a key ending in
  * `/`: `<outputPrefix>sha256-<hex>/<version>/`, {@link chunkFolder}). The same
  * object version always gives the same parts with the same ids, so running it again rewrites identical
- * content and a vector store that already holds the ids needs nothing new.
+ * content and a vector store that already holds the ids needs nothing new. Part keys over 1,024 bytes are
+ * refused as a 400 naming `/key` and `/outputPrefix`, before the read when the key is too long whatever
+ * the version, else before the first write.
  *
  * @example
  * ```ts
@@ -58,6 +100,8 @@ export async function chunkObject(
   store: ObjectStorage,
   input: ChunkObjectRequest,
 ): Promise<ChunkObjectOutput> {
+  // Before anything is read: the part keys with the shortest version (one character) must fit.
+  checkPartKeyLength(input, partFolder(input.outputPrefix, input.key, '_'), false);
   const ref = input.bucket === undefined ? { key: input.key } : { bucket: input.bucket, key: input.key };
   const object = await store.getObject({ ...ref, encoding: 'utf8', maxBytes: MAX_CHUNKED_OBJECT_BYTES });
   if (object.tooLarge) {
@@ -81,7 +125,9 @@ export async function chunkObject(
       },
     ]);
   }
-  const folder = `${input.outputPrefix}${chunkFolder(object.key)}/${version.replaceAll(/[^\w.-]/g, '_')}/`;
+  const folder = partFolder(input.outputPrefix, object.key, version);
+  // Before anything is written: with the object's own version.
+  checkPartKeyLength(input, folder, true);
   const batches: ChunkObjectOutput['batches'] = [];
   for (let first = 0; first < chunks.length; first += input.batchSize) {
     const records: ChunkRecord[] = chunks.slice(first, first + input.batchSize).map((chunk) => ({

@@ -233,7 +233,10 @@ export class TransformClient {
       outputSchema: await this.#schema(input.outputSchema, '/outputSchema'),
       bindings: input.bindings,
     };
-    const items = Array.isArray(input.records) ? inlineItems(input.records) : this.#readSource(input.records);
+    // NDJSON numbers a double cannot hold are kept as their text, as in the loads (README, "Inputs").
+    const items = Array.isArray(input.records)
+      ? inlineItems(input.records)
+      : this.#readSource(input.records, { exactNumbers: true });
     const sink = new OutputSink(this, input.output, correlationId);
     const rejections = new Rejections(MAX_LISTED_REJECTIONS);
     let read = 0;
@@ -301,8 +304,8 @@ export class TransformClient {
     return spec === undefined ? undefined : await resolveRecordSchema(spec, RECORD_MODELS, pointer);
   }
 
-  async *#readSource(source: ObjectSource): AsyncGenerator<ReadItem> {
-    for await (const batch of this.#readSourceBatches(source)) yield* batch;
+  async *#readSource(source: ObjectSource, read: { exactNumbers?: boolean } = {}): AsyncGenerator<ReadItem> {
+    for await (const batch of this.#readSourceBatches(source, read)) yield* batch;
   }
 
   /**

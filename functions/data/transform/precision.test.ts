@@ -266,3 +266,71 @@ describe('MySQL/MariaDB: load and export keep numbers and times exact', () => {
     ]);
   });
 });
+
+describe('transform-records: numbers read from an object', () => {
+  it('keeps NDJSON numbers a double cannot hold as their text, inline and in an output object', async () => {
+    // Prepare
+    const lines = [
+      '{"id": 9007199254740993, "big": 18446744073709551615, "amount": 12345678901234567890.1234567890, "ratio": 0.1, "qty": 2}',
+      '{"id": 1, "nested": {"n": 9223372036854775807, "list": [9007199254740993, 1.5]}, "huge": 1e400}',
+    ].join('\n');
+    await put(`in/records-${suffix}.ndjson`, lines);
+    await put(`in/records-${suffix}.json`, lines);
+
+    // Act
+    const inline = await client.transformRecords(
+      { expression: '$', records: { key: `in/records-${suffix}.ndjson` } },
+      `exact-inline-${suffix}`,
+    );
+    const fromJsonKey = await client.transformRecords(
+      { expression: '$', records: { key: `in/records-${suffix}.json` } },
+      `exact-json-${suffix}`,
+    );
+    const toObject = await client.transformRecords(
+      {
+        expression: '{ "id": id, "big": big, "amount": amount }',
+        records: { key: `in/records-${suffix}.ndjson`, format: 'ndjson' },
+        output: { key: `out/records-${suffix}.ndjson`, format: 'ndjson' },
+      },
+      `exact-object-${suffix}`,
+    );
+
+    // Assert
+    const expected = [
+      {
+        id: '9007199254740993',
+        big: '18446744073709551615',
+        amount: '12345678901234567890.1234567890',
+        ratio: 0.1,
+        qty: 2,
+      },
+      { id: 1, nested: { n: '9223372036854775807', list: ['9007199254740993', 1.5] }, huge: '1e400' },
+    ];
+    expect(inline.records).toEqual(expected);
+    expect(fromJsonKey.records).toEqual(expected);
+    expect((await text(`out/records-${suffix}.ndjson`)).trimEnd().split('\n')).toEqual([
+      '{"id":"9007199254740993","big":"18446744073709551615","amount":"12345678901234567890.1234567890"}',
+      '{"id":1}',
+    ]);
+    expect(toObject.written).toBe(2);
+  });
+
+  it('leaves CSV values as the text they already were', async () => {
+    // Prepare
+    await put(
+      `in/records-${suffix}.csv`,
+      'id,ratio,amount\n9007199254740993,0.1,12345678901234567890.1234567890\n',
+    );
+
+    // Act
+    const result = await client.transformRecords(
+      { expression: '$', records: { key: `in/records-${suffix}.csv` } },
+      `exact-csv-${suffix}`,
+    );
+
+    // Assert
+    expect(result.records).toEqual([
+      { id: '9007199254740993', ratio: '0.1', amount: '12345678901234567890.1234567890' },
+    ]);
+  });
+});

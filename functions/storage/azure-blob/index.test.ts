@@ -120,6 +120,29 @@ describe('Connector: azure-blob', () => {
       expect(response.statusCode).toBe(400);
       expect(parsed(response)['errors']).toEqual([{ pointer: '/prefx', message: 'unknown field' }]);
     });
+
+    it('refuses chunk-object whose part keys would be over 1,024 bytes with a 400 naming /key, before reading or writing', async () => {
+      // Prepare: 1,000 bytes do not fit with any version; 998 do with a 1-character one, not with the entity tag.
+      const missing = `long/${'k'.repeat(995)}`;
+      const present = `long/${'k'.repeat(993)}`;
+      await call('put-object', { key: present, body: 'text to chunk' });
+      // Act
+      const beforeRead = await call('chunk-object', { key: missing });
+      const beforeWrite = await call('chunk-object', { key: present });
+      const listed = await call('list-objects', { prefix: 'chunks/' });
+      // Assess: a read of the missing blob would have answered 404.
+      expect(beforeRead.statusCode).toBe(400);
+      expect(parsed(beforeRead)['errors']).toMatchObject([
+        { pointer: '/key', message: expect.stringContaining('of at least 1026 bytes') },
+        { pointer: '/outputPrefix', message: expect.stringContaining('its 7 bytes') },
+      ]);
+      expect(beforeWrite.statusCode).toBe(400);
+      expect(parsed(beforeWrite)['errors']).toMatchObject([
+        { pointer: '/key', message: expect.stringMatching(/of \d{4} bytes, over the 1,024-byte key limit/) },
+        { pointer: '/outputPrefix' },
+      ]);
+      expect(parsed(listed)['objects']).toEqual([]);
+    });
   });
 
   describe('Credentials', () => {

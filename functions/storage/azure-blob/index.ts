@@ -15,7 +15,7 @@ import { AzurePutObjectInput } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'azure-blob',
-  version: '1.1.4',
+  version: '1.1.5',
   config: AzureBlobConfig,
   capabilities: AZURE_BLOB_CAPABILITIES,
   setup: {

@@ -147,6 +147,32 @@ describe('Connector: gcs', () => {
       expect(JSON.stringify(parsed(climbing)['errors'])).toContain('/key');
       expect(fake.log).toEqual([]);
     });
+
+    it('refuses chunk-object whose part keys would be over 1,024 bytes with a 400 naming /key, before reading or writing', async () => {
+      // Prepare: 1,000 bytes do not fit with any version; 998 do with a 1-character one, not with the generation.
+      const missing = `long/${'k'.repeat(995)}`;
+      const present = `long/${'k'.repeat(993)}`;
+      await call('put-object', { key: present, body: 'text to chunk' });
+      fake.log.length = 0;
+      // Act
+      const beforeRead = await call('chunk-object', { key: missing });
+      const readOnly = fake.log.length;
+      const beforeWrite = await call('chunk-object', { key: present });
+      const list = await call('list-objects', { prefix: 'chunks/' });
+      // Assess
+      expect(beforeRead.statusCode).toBe(400);
+      expect(parsed(beforeRead)['errors']).toMatchObject([
+        { pointer: '/key', message: expect.stringContaining('of at least 1026 bytes') },
+        { pointer: '/outputPrefix', message: expect.stringContaining('its 7 bytes') },
+      ]);
+      expect(readOnly).toBe(0);
+      expect(beforeWrite.statusCode).toBe(400);
+      expect(parsed(beforeWrite)['errors']).toMatchObject([
+        { pointer: '/key', message: expect.stringMatching(/of \d{4} bytes, over the 1,024-byte key limit/) },
+        { pointer: '/outputPrefix' },
+      ]);
+      expect(parsed(list)['objects']).toEqual([]);
+    });
   });
 
   describe('Failure paths', () => {

@@ -3,7 +3,7 @@
  * batch parts are written back under chunks/<key>/<etag>/, ids keyed by the object version.
  */
 import { createHash } from 'node:crypto';
-import { lambdaContext } from '@circle-core/core/testing';
+import { httpEvent, lambdaContext } from '@circle-core/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type S3rverPeer, startS3rver } from '../../../test/peers/s3rver.ts';
 
@@ -16,10 +16,29 @@ async function task(operation: string, input: unknown): Promise<Record<string, u
   return (await handler({ operation, input, trigger: 'task' }, lambdaContext())) as Record<string, unknown>;
 }
 
+/** POST /s3/<operation>: the status and the answer's problem document. */
+async function http(
+  operation: string,
+  input: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const answer = (await handler(httpEvent({ path: `/s3/${operation}`, body: input }), lambdaContext())) as {
+    statusCode: number;
+    body: string;
+  };
+  return { status: answer.statusCode, body: JSON.parse(answer.body) as Record<string, unknown> };
+}
+
 const TEXT = Array.from(
   { length: 40 },
   (_, i) => `Paragraph ${i}: the ingest pipeline keeps chunk ${i}.`,
 ).join('\n');
+
+/** A valid key of `bytes` bytes, in segments short enough for s3rver's files. */
+function longKey(bytes: number): string {
+  let key = 'long';
+  while (key.length + 101 < bytes) key += `/${'k'.repeat(99)}`;
+  return `${key}/${'k'.repeat(bytes - key.length - 1)}`;
+}
 
 beforeAll(async () => {
   peer = await startS3rver({ buckets: ['data'] });
@@ -96,6 +115,47 @@ describe('Operation: chunk-object', () => {
     expect(JSON.parse(String(part['body']))).toMatchObject({
       ids: expect.arrayContaining([expect.stringContaining('notes/@')]),
     });
+  });
+
+  it('refuses a key too long for its part keys before reading it, naming /key and the length', async () => {
+    // Prepare: 1,000 bytes, a valid key; its parts would be chunks/<key>/<version>/batch-00000.json.
+    const key = longKey(1_000);
+
+    // Act: the object does not exist, so a read would answer 404.
+    const refused = await http('chunk-object', { key });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      code: 'validation_error',
+      detail: expect.stringContaining('1,024-byte key limit'),
+      errors: [
+        { pointer: '/key', message: expect.stringContaining('of at least 1026 bytes') },
+        { pointer: '/outputPrefix', message: expect.stringContaining('its 7 bytes') },
+      ],
+    });
+  });
+
+  it('refuses a key whose part keys the version takes over the limit, before writing any part', async () => {
+    // Prepare: 998 bytes fit with a 1-character version; the etag (32 hex digits and quotes) does not.
+    const key = longKey(998);
+    const put = await task('put-object', { key, body: TEXT });
+    const version = String(put['etag']).replaceAll(/[^\w.-]/g, '_');
+    const length = 'parts/'.length + 998 + 1 + version.length + 1 + 'batch-00000.json'.length;
+
+    // Act
+    const refused = await http('chunk-object', { key, outputPrefix: 'parts/' });
+    const written = await task('list-objects', { prefix: 'parts/' });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      errors: [
+        { pointer: '/key', message: expect.stringContaining(`of ${length} bytes`) },
+        { pointer: '/outputPrefix', message: expect.stringContaining('its 6 bytes') },
+      ],
+    });
+    expect(written['objects']).toEqual([]);
   });
 
   it('refuses overlap >= size and a missing object with errors naming them', async () => {
