@@ -8,14 +8,16 @@ import {
   AuthError,
   ClientCredentials,
   ConfigurationError,
+  ConnectorError,
   defineRestProvider,
+  type HttpResponse,
   NotSupportedError,
   type RestClient,
   type Secret,
   UnexpectedResponseError,
   ValidationError,
 } from '@circle-core/core';
-import type { CryptoKey, JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { CryptoKey, JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import type * as z from 'zod';
 import { OIDC_ERRORS } from './errors.ts';
 import {
@@ -127,7 +129,6 @@ export class OidcIssuer {
 
   /** Verifies a JWT: signature by a published key, pinned algorithms, issuer, audience, time, scopes. */
   async verify(input: VerifyTokenInput): Promise<VerifyTokenOutput> {
-    const { jwtVerify } = await import('jose');
     const { audiences, algorithms, clockSkewSeconds } = this.#settings;
     // `iss` must equal the issuer identifier exactly (OIDC Core 3.1.3.7): the one discovery states, which
     // matches OIDC_API_URL up to a trailing "/" (Auth0's identifiers end in one; the setting may not).
@@ -147,22 +148,7 @@ export class OidcIssuer {
     };
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(input.token, resolve, options).catch(async (error) => {
-        if ((error as { code?: string }).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
-        // No kid and several published keys fit (a rotation window): the first whose signature holds
-        // decides, as jose's error offers them; none holding is a bad signature.
-        let failure: unknown = error;
-        for await (const key of error as AsyncIterable<CryptoKey>) {
-          try {
-            return await jwtVerify(input.token, key, options);
-          } catch (attempt) {
-            failure = attempt;
-            if ((attempt as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED')
-              throw attempt;
-          }
-        }
-        throw failure;
-      }));
+      claims = await this.#jwtVerify(input.token, resolve, options);
     } catch (error) {
       const reason = reasonOf(error as { code?: string });
       if (reason === undefined) throw error;
@@ -234,11 +220,11 @@ export class OidcIssuer {
   async userinfo(accessToken: string): Promise<GetUserinfoOutput> {
     const endpoint = (await this.#discover()).userinfo_endpoint;
     if (endpoint === undefined) throw new NotSupportedError('The issuer publishes no userinfo_endpoint');
+    let response: HttpResponse;
     try {
-      const claims = await this.#call('GET', endpoint, UserinfoAnswer, 'a userinfo answer', {
+      response = await this.#send('GET', endpoint, 'a userinfo answer', {
         headers: { authorization: `Bearer ${accessToken}` },
       });
-      return { subject: claims.sub, claims: { ...claims } };
     } catch (error) {
       // The caller's token, not this connector's credential, was refused.
       if (error instanceof AuthError) {
@@ -248,6 +234,79 @@ export class OidcIssuer {
       }
       throw error;
     }
+    // OIDC Core 5.3.2: a signed (or encrypted) answer is a JWT with Content-Type application/jwt.
+    const signed = /^application\/jwt\s*(;|$)/i.test(response.headers['content-type'] ?? '');
+    const body = signed ? await this.#signedUserinfo(String(response.body ?? '')) : response.body;
+    const claims = UserinfoAnswer.safeParse(body);
+    if (!claims.success) {
+      throw new UnexpectedResponseError('The issuer answered a userinfo answer in an unexpected shape', {
+        details: { provider: 'OIDC issuer', httpStatus: response.status },
+      });
+    }
+    return { subject: claims.data.sub, claims: { ...claims.data } };
+  }
+
+  /**
+   * The claims of a signed userinfo answer (OIDC Core 5.3.2): signed by a key the issuer publishes with a
+   * pinned algorithm, and its `iss` and `aud`, when present, the issuer and this connector's client.
+   * An answer that fails is a 502 naming the check (never the answer).
+   */
+  async #signedUserinfo(jwt: string): Promise<JWTPayload> {
+    const refuse = (reason: string, detail: string) =>
+      new UnexpectedResponseError(
+        `The issuer's signed userinfo answer failed verification (${reason}): ${detail.slice(0, 200)}`,
+        { details: { provider: 'OIDC issuer' } },
+      );
+    if (jwt.split('.').length === 5) {
+      throw refuse('malformed', 'it is encrypted (JWE), which this connector does not decrypt');
+    }
+    const { issuer } = await this.#discover();
+    let claims: JWTPayload;
+    try {
+      // No exp is required: a userinfo answer is fresh from the issuer; one it has is still checked.
+      claims = await this.#jwtVerify(jwt, (...args) => this.#resolveKey(...args), {
+        algorithms: this.#settings.algorithms,
+        clockTolerance: this.#settings.clockSkewSeconds,
+        currentDate: new Date(this.#now()),
+      });
+    } catch (error) {
+      if (error instanceof ConnectorError) throw error; // the keys could not be fetched
+      throw refuse(reasonOf(error as { code?: string }) ?? 'malformed', (error as Error).message);
+    }
+    // 5.3.2: "The iss value SHOULD be the OP's Issuer Identifier URL" (compared exactly, as for tokens).
+    if (claims.iss !== undefined && claims.iss !== issuer) {
+      throw refuse('wrong-issuer', `iss is not the issuer ${issuer}`);
+    }
+    // 5.3.2: "The aud value SHOULD be or include the RP's Client ID value": the client in OIDC_CLIENT_SECRET.
+    if (claims.aud !== undefined) {
+      const { clientId } = await this.#client.json(ClientCredentials);
+      if (![claims.aud].flat().includes(clientId)) {
+        throw refuse('wrong-audience', 'aud does not name the client id stored in OIDC_CLIENT_SECRET');
+      }
+    }
+    return claims;
+  }
+
+  /**
+   * jose's verification; without a kid and with several published keys that fit (a rotation window), the
+   * first whose signature holds decides, as jose's error offers them; none holding is a bad signature.
+   */
+  async #jwtVerify(token: string, key: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+    const { jwtVerify } = await import('jose');
+    const { payload } = await jwtVerify(token, key, options).catch(async (error) => {
+      if ((error as { code?: string }).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
+      let failure: unknown = error;
+      for await (const candidate of error as AsyncIterable<CryptoKey>) {
+        try {
+          return await jwtVerify(token, candidate, options);
+        } catch (attempt) {
+          failure = attempt;
+          if ((attempt as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw attempt;
+        }
+      }
+      throw failure;
+    });
+    return payload;
   }
 
   /** The issuer's metadata and published keys (no key material). */
@@ -354,6 +413,23 @@ export class OidcIssuer {
     what: string,
     options: { headers?: Record<string, string>; body?: string } = {},
   ): Promise<z.output<S>> {
+    const response = await this.#send(method, url, what, options);
+    const parsed = schema.safeParse(response.body);
+    if (!parsed.success) {
+      throw new UnexpectedResponseError(`The issuer answered ${what} in an unexpected shape`, {
+        details: { provider: 'OIDC issuer', httpStatus: response.status },
+      });
+    }
+    return parsed.data;
+  }
+
+  /** One call as {@link OidcIssuer.#call} makes it, answered as received. */
+  async #send(
+    method: 'GET' | 'POST',
+    url: string,
+    what: string,
+    options: { headers?: Record<string, string>; body?: string } = {},
+  ): Promise<HttpResponse> {
     let target: URL;
     try {
       target = new URL(url);
@@ -366,7 +442,7 @@ export class OidcIssuer {
         `The issuer published a non-https endpoint on another host for ${what}`,
       );
     }
-    const response = await this.#rest.http.request({
+    return this.#rest.http.request({
       method,
       url: target.href,
       untrustedUrl: !own,
@@ -375,12 +451,5 @@ export class OidcIssuer {
       ...(options.headers === undefined ? {} : { headers: options.headers }),
       ...(options.body === undefined ? {} : { body: options.body }),
     });
-    const parsed = schema.safeParse(response.body);
-    if (!parsed.success) {
-      throw new UnexpectedResponseError(`The issuer answered ${what} in an unexpected shape`, {
-        details: { provider: 'OIDC issuer', httpStatus: response.status },
-      });
-    }
-    return parsed.data;
   }
 }

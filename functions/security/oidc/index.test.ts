@@ -180,6 +180,24 @@ describe('Connector: oidc', () => {
       }
     });
 
+    it('accepts several audiences whatever azp says, as Auth0 access tokens carry them (OIDC Core 3.1.3.7, errata 2)', async () => {
+      // Prepare: Auth0 adds its /userinfo audience and sets azp to the application, not the API
+      const auth0 = mint({ aud: ['circle-core-api', `${issuer.url}/userinfo`], azp: 'spa-client-id' });
+      const noAzp = mint({ aud: ['circle-core-api', 'another-api'] });
+      const foreign = mint({ aud: ['another-api', 'third-api'], azp: 'circle-core-api' });
+
+      // Act
+      const answers = [await verify(auth0), await verify(noAzp), await verify(foreign)];
+
+      // Assess: aud decides (one of OIDC_AUDIENCE); azp is neither required nor compared
+      expect(answers.map((answer) => answer['valid'] === true || answer['reason'])).toEqual([
+        true,
+        true,
+        'wrong-audience',
+      ]);
+      expect(answers[0]?.['audience']).toEqual(['circle-core-api', `${issuer.url}/userinfo`]);
+    });
+
     it('tolerates OIDC_CLOCK_SKEW_SECONDS (60) of clock difference on exp and nbf', async () => {
       const answers = [await verify(mint({ exp: now() - 30 })), await verify(mint({ nbf: now() + 30 }))];
       expect(answers.map((answer) => answer['valid'])).toEqual([true, true]);
@@ -529,6 +547,70 @@ describe('Connector: oidc', () => {
       const refused = await call('get-userinfo', { accessToken: mint({ exp: now() - 10 }) });
       expect(ok).toMatchObject({ subject: 'user-jenny', claims: { name: 'Jenny Rosen' } });
       expect(refused.statusCode).toBe(400);
+    });
+
+    it('verifies a signed userinfo answer (application/jwt) with the issuer keys and answers its claims', async () => {
+      // Prepare: the client is registered for signed userinfo (userinfo_signed_response_alg RS256)
+      issuer.state.userinfoSigning = 'RS256';
+      try {
+        // Act
+        const response = await call('get-userinfo', { accessToken: mint() });
+
+        // Assess: OIDC Core 5.3.2, a JWT signed by the issuer with iss and aud as members
+        expect(response.statusCode).toBe(200);
+        expect(parsed(response)).toMatchObject({
+          subject: 'user-jenny',
+          claims: { name: 'Jenny Rosen', iss: issuer.url, aud: OIDC_SANDBOX_CLIENT.clientId },
+        });
+        expect(issuer.logFor('userinfo').at(-1)?.status).toBe(200);
+      } finally {
+        issuer.state.userinfoSigning = undefined;
+      }
+    });
+
+    it('answers 502 naming why for a signed userinfo answer that fails verification', async () => {
+      // Prepare: answers as a hostile or misconfigured issuer could sign them
+      const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const rsa = issuer.state.keys.find((key) => key.alg === 'RS256');
+      const signed = (claims: Record<string, unknown>, key: KeyObject | undefined = rsa?.privateKey) => {
+        const input = `${b64({ alg: 'RS256', kid: rsa?.kid })}.${b64(claims)}`;
+        return `${input}.${sign('sha256', Buffer.from(input), key ?? '').toString('base64url')}`;
+      };
+      const user = { sub: 'user-jenny', name: 'Jenny Rosen' };
+      const own = { ...user, iss: issuer.url, aud: OIDC_SANDBOX_CLIENT.clientId };
+      const cases: [string, string][] = [
+        [signed(own, stranger), 'bad-signature'],
+        [signed({ ...own, iss: 'https://evil.example' }), 'wrong-issuer'],
+        [signed({ ...own, aud: ['another-client'] }), 'wrong-audience'],
+        [`${b64({ alg: 'none' })}.${b64(own)}.`, 'algorithm-not-allowed'],
+        ['not-a-jwt', 'malformed'],
+      ];
+
+      // Act + Assess
+      for (const [body, reason] of cases) {
+        issuer.inject(
+          { kind: 'answer', answer: { status: 200, body, contentType: 'application/jwt' } },
+          { route: 'userinfo' },
+        );
+        const response = await call('get-userinfo', { accessToken: mint() });
+        expect({ status: response.statusCode, detail: parsed(response)['detail'] }).toEqual({
+          status: 502,
+          detail: expect.stringContaining(
+            `The issuer's signed userinfo answer failed verification (${reason})`,
+          ),
+        });
+        expect(response.body).not.toContain(body.split('.')[2] || body);
+      }
+      // iss and aud are checked when present (5.3.2): a signed answer without them is used
+      issuer.inject(
+        { kind: 'answer', answer: { status: 200, body: signed(user), contentType: 'application/jwt' } },
+        { route: 'userinfo' },
+      );
+      expect(parsed(await call('get-userinfo', { accessToken: mint() }))).toEqual({
+        subject: 'user-jenny',
+        claims: user,
+      });
     });
 
     it.each([

@@ -300,6 +300,34 @@ describe('Vault: failures', () => {
     expect((error as Error).message).toContain('required index state not present');
   });
 
+  it('names the active node, not following it, when a standby without request forwarding redirects (307)', async () => {
+    // Prepare: a token is held, then VAULT_ADDR's node turns standby (no request forwarding)
+    put('app/token', { value: 'v1' });
+    put('app/token', { value: 'v2' });
+    const vaultOf = vaultReader(vaultSettings(), { maxAttempts: 1 });
+    await vaultOf.read('app/token');
+    const token = vault.logFor('kv-read')[0]?.token ?? '';
+    vault.state.standby = 'https://vault-active.internal:8200';
+    const fresh = vaultReader(vaultSettings(), { maxAttempts: 1 });
+    // Act: a read with the held token, and a login of a new container
+    const read = await vaultOf.read('app/token?version=1').catch((caught: unknown) => caught);
+    const login = await fresh.read('app/token').catch((caught: unknown) => caught);
+    // Assess
+    const expected =
+      'Vault redirected to vault-active.internal:8200 (HTTP 307), which this client does not follow: the token ' +
+      'would go to another host. Set VAULT_ADDR to the active node, or enable request forwarding on the cluster';
+    for (const error of [read, login]) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toBe(expected);
+      expect(
+        JSON.stringify({ ...(error as ConfigurationError).details, message: String(error) }),
+      ).not.toMatch(new RegExp(`${token}|version=|/v1/|https://vault-active`));
+    }
+    expect(vault.log.map((entry) => entry.status).slice(-2)).toEqual([307, 307]);
+    vaultOf.close();
+    fresh.close();
+  });
+
   it('answers a rate-limit quota as RateLimitedError with its wait', async () => {
     // Prepare
     put('app/token', { value: 'x' });

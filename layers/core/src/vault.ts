@@ -119,6 +119,8 @@ function vaultErrors(response: HttpResponse): string {
   return texts.length === 0 ? `HTTP ${response.status}` : texts.join('; ').slice(0, 300);
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
 /** A 4xx other than 412 and 429 from Vault: not retried; the caller says what it means for what it asked. */
 class VaultRefusal extends ConfigurationError {
   /** Vault's HTTP status (the error's own `status` is the one a caller would be answered). */
@@ -134,8 +136,29 @@ class VaultRefusal extends ConfigurationError {
   }
 }
 
+/**
+ * A redirect, as an HA standby without request forwarding answers every request (307 to the active node's
+ * `api_addr`: developer.hashicorp.com/vault/docs/concepts/ha, "Client redirection"). Not followed: the
+ * Vault token and login would go to a host VAULT_ADDR does not name. Only the host is named, never the
+ * URL (its path names the secret, its query the version) nor a header.
+ */
+function redirection(response: HttpResponse, address: string): ConfigurationError {
+  let host = 'an unusable address';
+  try {
+    host = new URL(response.headers['location'] ?? '', address).host.slice(0, 255) || host;
+  } catch {
+    // an unparsable Location: named as such
+  }
+  return new ConfigurationError(
+    `Vault redirected to ${host} (HTTP ${response.status}), which this client does not follow: the token ` +
+      'would go to another host. Set VAULT_ADDR to the active node, or enable request forwarding on the cluster',
+    { details: { provider: 'Vault', httpStatus: response.status } },
+  );
+}
+
 /** Every failure answer mapped here: throttling and server errors retried by the client, the rest refusals. */
-function inspect(response: HttpResponse): ConnectorError | undefined {
+function inspect(response: HttpResponse, address: string): ConnectorError | undefined {
+  if (REDIRECTS.has(response.status)) return redirection(response, address);
   if (response.status < 400) return undefined;
   const reason = vaultErrors(response);
   if (response.status === 429) {
@@ -233,7 +256,7 @@ export function vaultReader(
       'x-vault-request': 'true',
       ...(settings.namespace === undefined ? {} : { 'x-vault-namespace': settings.namespace }),
     },
-    inspect,
+    inspect: (response) => inspect(response, settings.address),
   });
   /** The token this container holds, for renewal. */
   let held: { token: string; renewable: boolean; expiresAt: number } | undefined;

@@ -15,7 +15,10 @@
  * - `POST /oauth/introspect` (form, client auth as above): `{ active, scope, client_id, sub, exp, iat,
  *   iss, aud, token_type }` for a token it issued and that is live, else `{ active: false }`;
  * - `GET /userinfo` with `Authorization: Bearer <access token>`: the subject's claims, 401 with a
- *   `WWW-Authenticate: Bearer error="invalid_token"` header otherwise.
+ *   `WWW-Authenticate: Bearer error="invalid_token"` header otherwise; with
+ *   {@link OidcFakeState.userinfoSigning} set (a client registered with `userinfo_signed_response_alg`),
+ *   the claims as a JWT signed by the issuer's key, `Content-Type: application/jwt`, with `iss` and `aud`
+ *   (the token's `client_id`, else the sandbox client) as members (OIDC Core 5.3.2).
  *
  * Seed: the client {@link OIDC_SANDBOX_CLIENT}; the user `user-jenny` (Jenny Rosen); access tokens live an
  * hour, for the audience `circle-core-api` unless asked.
@@ -66,6 +69,11 @@ export interface OidcFakeState {
   keys: SigningKey[];
   clients: Map<string, string>;
   users: Map<string, Record<string, unknown>>;
+  /**
+   * When set, userinfo answers a JWT signed with this algorithm's key (`application/jwt`), as for a client
+   * registered with `userinfo_signed_response_alg`; undefined answers plain JSON.
+   */
+  userinfoSigning: Algorithm | undefined;
   /** Issued access tokens (by jti) that are live; revoking one makes introspection answer inactive. */
   live: Set<string>;
   /** Signs a JWT with the current key of `alg` (default RS256); claims are taken as given. */
@@ -155,6 +163,7 @@ function seed(): OidcFakeState {
         { sub: 'user-jenny', name: 'Jenny Rosen', email: 'jenny@example.com', email_verified: true },
       ],
     ]),
+    userinfoSigning: undefined,
     live: new Set(),
     // `this`, not the seed's object: a reset copies the fresh state into the live one.
     sign(this: OidcFakeState, claims, options = {}) {
@@ -204,6 +213,7 @@ export function oidcFake(): FakeDefinition<OidcFakeState> {
             response_types_supported: ['code', 'token'],
             subject_types_supported: ['public'],
             id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+            userinfo_signing_alg_values_supported: ['RS256', 'ES256'],
             grant_types_supported: ['client_credentials'],
             token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
             introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
@@ -292,7 +302,13 @@ export function oidcFake(): FakeDefinition<OidcFakeState> {
               json: { error: 'invalid_token', error_description: 'the access token is not valid' },
             };
           }
-          return json(200, user);
+          if (state.userinfoSigning === undefined) return json(200, user);
+          const client = typeof claims['client_id'] === 'string' ? claims['client_id'] : undefined;
+          const signed = state.sign(
+            { ...user, iss: state.issuer, aud: client ?? OIDC_SANDBOX_CLIENT.clientId },
+            { alg: state.userinfoSigning },
+          );
+          return { status: 200, body: signed, contentType: 'application/jwt' };
         },
       },
     ],

@@ -18,7 +18,10 @@
  *   revoked token or a path outside the token's policy, 429 with `Retry-After` (rate-limit quotas), 503
  *   `Vault is sealed`, and 412 `required index state not present` from a Vault Enterprise performance
  *   standby that has not yet replicated what the request needs (a token issued a moment before), which
- *   the client is to retry (developer.hashicorp.com/vault/docs/enterprise/consistency).
+ *   the client is to retry (developer.hashicorp.com/vault/docs/enterprise/consistency);
+ * - as an HA standby node without request forwarding ({@link VaultFakeState.standby}): every request
+ *   answered `307 Temporary Redirect` with `Location` the active node's `api_addr` plus the request's path
+ *   and query (developer.hashicorp.com/vault/docs/concepts/ha, "Client redirection").
  *
  * Seed: the KV mount `secret` with `circle-core/dev/demo/api-key` (`value`), the AppRole
  * {@link VAULT_SANDBOX_ROLE_ID}/{@link VAULT_SANDBOX_SECRET_ID}, the aws role `circle-core` for any access
@@ -78,6 +81,11 @@ export interface VaultFakeState {
   /** When set, aws logins must sign `X-Vault-AWS-IAM-Server-ID` with this value. */
   iamServerId: string | undefined;
   sealed: boolean;
+  /**
+   * When set, this node is an HA standby that does not forward requests: it redirects each one (307) to
+   * this active node address (its `api_addr`, e.g. `https://vault-2.internal:8200`).
+   */
+  standby: string | undefined;
   /**
    * Requests carrying a token that a performance standby answers 412 before it has caught up
    * (decremented by each); 0 = every node is current.
@@ -256,6 +264,7 @@ function seed(): VaultFakeState {
     awsRoles: new Map([['circle-core', { keys: ['test'], paths: ['secret/*'] }]]),
     iamServerId: undefined,
     sealed: false,
+    standby: undefined,
     behind: 0,
     ttlSeconds: VAULT_TOKEN_TTL_SECONDS,
     maxTtlSeconds: VAULT_TOKEN_MAX_TTL_SECONDS,
@@ -296,6 +305,11 @@ export function vaultFake(options: VaultFakeOptions = {}): FakeDefinition<VaultF
     // Tokens are checked by each route: Vault answers 403, never 401.
     before: ({ request, state }) => {
       if (state.sealed) return failure(503, 'Vault is sealed');
+      if (state.standby !== undefined) {
+        const query = new URLSearchParams(request.query).toString();
+        const location = `${state.standby.replace(/\/+$/, '')}${request.path}${query === '' ? '' : `?${query}`}`;
+        return { status: 307, headers: { location } };
+      }
       if (state.behind > 0 && request.headers['x-vault-token'] !== undefined) {
         state.behind -= 1;
         return failure(412, 'required index state not present');
