@@ -13,7 +13,11 @@ import * as z from 'zod';
 export const WarehouseParam = z
   .union([z.string().max(1_000_000), z.number(), z.boolean(), z.null()])
   .describe(
-    'A value for one `?` placeholder: string, number, boolean or null (dates as ISO text with a CAST in the SQL)',
+    'A value for one `?` placeholder: string, number, boolean or null (dates as ISO text with a CAST in the ' +
+      'SQL). A JSON number is exact only within ±(2^53 - 1): an integer beyond it (a BIGINT id) or an exact ' +
+      'decimal goes as its decimal text, e.g. "9007199254740993": DuckDB and Snowflake convert it exactly to ' +
+      'the integer or decimal column it is compared with or stored in; Athena binds text as a varchar literal, ' +
+      'so write the CAST there (`cast(? as bigint)`)',
   );
 export type WarehouseParam = z.infer<typeof WarehouseParam>;
 
@@ -60,7 +64,7 @@ export const StartQueryInput = z.strictObject({
     .optional()
     .describe(
       'Starting again with the same key returns the first query instead of running it twice ' +
-        '(Athena ClientRequestToken, Snowflake requestId)',
+        '(Athena ClientRequestToken, Snowflake requestId; Snowflake runs a first query that failed again)',
     ),
 });
 export type StartQueryInput = z.input<typeof StartQueryInput>;
@@ -144,8 +148,10 @@ export const ColumnKind = z
   .describe(
     'How values are encoded: boolean; integer (up to 32 bits) a number; bigint (64 bits and wider) and ' +
       'decimal exact text; float a number ("NaN", "Infinity", "-Infinity" as text); string text; date ' +
-      '"YYYY-MM-DD"; time "HH:MM:SS[.ffffff]"; timestamp "YYYY-MM-DDTHH:MM:SS[.ffffff]" without zone; ' +
-      'timestamp-tz the same in UTC ending in "Z"; interval and other the engine\'s text; binary base64; json, ' +
+      '"YYYY-MM-DD"; time "HH:MM:SS[.fffffffff]"; timestamp "YYYY-MM-DDTHH:MM:SS[.fffffffff]" without zone; ' +
+      'timestamp-tz the same in UTC ending in "Z"; a fraction has up to nine digits, nanoseconds where the ' +
+      "type keeps them (DuckDB TIMESTAMP_NS and TIME_NS, Snowflake's TIME and TIMESTAMP of scale 7 to 9), never " +
+      "cut to fewer; interval and other the engine's text; binary base64; json, " +
       'list, struct and map JSON values whose members follow the same rules (a map as [{key, value}])',
   );
 export type ColumnKind = z.infer<typeof ColumnKind>;

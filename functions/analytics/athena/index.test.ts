@@ -777,6 +777,9 @@ describe('Values', () => {
     expect(literal(42)).toBe('42');
     expect(literal(0.25)).toBe('2.5e-1');
     expect(() => literal(Number.NaN)).toThrow(ValidationError);
+    // An integer beyond 2^53 goes as text: a varchar literal with every digit, for `cast(? as bigint)`.
+    expect(literal('9007199254740993')).toBe("'9007199254740993'");
+    expect(literal(Number('9007199254740993'))).not.toContain('9007199254740993');
     expect(toJsonValue(undefined, 'string')).toBeNull();
     expect(toJsonValue('NaN', 'float')).toBe('NaN');
     expect(toJsonValue('2026-01-02 03:04:05.000 UTC', 'timestamp-tz')).toBe('2026-01-02T03:04:05.000Z');

@@ -16,6 +16,7 @@ import {
 } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuery } from '#shared/interfaces/warehouse-query-operations.ts';
+import { ColumnKind } from '#shared/models/warehouse-query.ts';
 import { DuckDbClient, type DuckDbClientOptions } from './client.ts';
 import { DuckdbConfig } from './config.ts';
 import { scrubMessage, toDuckdbError } from './errors.ts';
@@ -207,6 +208,85 @@ describe('Class: DuckDbClient', () => {
       expect(out.results?.rows).toEqual([
         ['101', '2026-01-02T03:04:05Z', [1, '3000000000', '-3000000000', null]],
       ]);
+    });
+
+    it('binds an integer beyond 2^53 given as decimal text exactly to BIGINT, HUGEINT and DECIMAL columns', async () => {
+      // Prepare: the same value as a JSON number has already lost its last digit.
+      const duck = client();
+      const big = '9007199254740993';
+
+      // Act
+      const out = await runQuery(
+        duck,
+        {
+          sql:
+            'select id, id + 1 as next, wide, exact from (values (9007199254740993::bigint, ' +
+            '170141183460469231731687303715884105727::hugeint, 12345678901234567890.5::decimal(38,1))) t(id, wide, exact) ' +
+            'where id = ? and wide = ? and exact = ?',
+          params: [big, '170141183460469231731687303715884105727', '12345678901234567890.5'],
+        },
+        20_000,
+        10,
+      );
+      const count = (param: string | number) =>
+        runQuery(
+          duck,
+          {
+            sql: 'select count(*)::integer as n from (values (9007199254740992::bigint), (9007199254740993::bigint)) t(id) where id = ?',
+            params: [param],
+          },
+          20_000,
+          10,
+        );
+      const [asText, asNumber] = [await count(big), await count(Number(big))];
+
+      // Assess: the text matched every column exactly; the number (bound as a DOUBLE) matched two ids.
+      expect(out.results?.rows).toEqual([
+        [big, '9007199254740994', '170141183460469231731687303715884105727', '12345678901234567890.5'],
+      ]);
+      expect(asText.results?.rows).toEqual([[1]]);
+      expect(asNumber.results?.rows).toEqual([[2]]);
+    });
+
+    it('answers TIMESTAMP_NS and TIME_NS with their nanoseconds, in the format the interface documents', async () => {
+      // Prepare: the documented format of a kind, read from the schema description the docs are made from.
+      const documented = (kind: 'time' | 'timestamp'): RegExp => {
+        const format = new RegExp(`${kind} "([^"]+)"`).exec(ColumnKind.description ?? '')?.[1] ?? '';
+        const digits = /\[\.(f+)\]/.exec(format)?.[1]?.length ?? 0;
+        const base = format
+          .replace(/\[\.f+\]/, '')
+          .replace('YYYY', '-?\\d{4,}')
+          .replace(/MM|DD|HH|SS/g, '\\d\\d');
+        return new RegExp(`^${base}(\\.\\d{1,${digits}})?$`);
+      };
+      const duck = client();
+
+      // Act
+      const out = await runQuery(
+        duck,
+        {
+          sql:
+            "select '2026-01-02 03:04:05.123456789'::timestamp_ns as ns, '1969-12-31 23:59:59.000000001'::timestamp_ns as before, " +
+            "'03:04:05.000000007'::time_ns as t, '2026-01-02 03:04:05.5'::timestamp as micro, '2026-01-02 03:04:05.12'::timestamp_ms as ms",
+        },
+        20_000,
+        10,
+      );
+
+      // Assess: nothing cut, and every value within the documented format.
+      const row = out.results?.rows[0] ?? [];
+      expect(row).toEqual([
+        '2026-01-02T03:04:05.123456789',
+        '1969-12-31T23:59:59.000000001',
+        '03:04:05.000000007',
+        '2026-01-02T03:04:05.5',
+        '2026-01-02T03:04:05.12',
+      ]);
+      const kinds = out.results?.columns.map((column) => column.kind) ?? [];
+      expect(kinds).toEqual(['timestamp', 'timestamp', 'time', 'timestamp', 'timestamp']);
+      row.forEach((value, i) => {
+        expect(value).toMatch(documented(kinds[i] as 'time' | 'timestamp'));
+      });
     });
   });
 });

@@ -345,10 +345,10 @@ describe('Connector: snowflake', () => {
       expect(toJsonValue('-0.250000000', 'timestamp')).toBe('1969-12-31T23:59:59.750000');
       expect(toJsonValue('-0.25', 'timestamp')).toBe('1969-12-31T23:59:59.750000');
       expect(toJsonValue('-1.000000000', 'timestamp')).toBe('1969-12-31T23:59:59');
-      expect(toJsonValue('-86399.999999999', 'timestamp')).toBe('1969-12-31T00:00:00');
+      expect(toJsonValue('-86399.999999999', 'timestamp')).toBe('1969-12-31T00:00:00.000000001');
       expect(toJsonValue('-1.500000000 1440', 'timestamp-tz')).toBe('1969-12-31T23:59:58.500000Z');
       expect(toJsonValue('-1.500000000', 'timestamp-tz')).toBe('1969-12-31T23:59:58.500000Z');
-      expect(toJsonValue('-1.0000001', 'timestamp')).toBe('1969-12-31T23:59:58.999999');
+      expect(toJsonValue('-1.0000001', 'timestamp')).toBe('1969-12-31T23:59:58.999999900');
       expect(toJsonValue('1.500000000', 'timestamp')).toBe('1970-01-01T00:00:01.500000');
       expect(toJsonValue('45296.250000000', 'time')).toBe('12:34:56.250000');
     });
@@ -643,6 +643,107 @@ describe('Connector: snowflake', () => {
       // Assess
       expect(scrub("Numeric value 'secret' is not recognized")).toBe("Numeric value '?' is not recognized");
       expect(new ValidationError('x')).toBeInstanceOf(ValidationError);
+    });
+  });
+
+  describe('Review 2026-12-07: time zone, nanoseconds, resubmissions, big integers', () => {
+    /** One raw SQL API submission, signed as the connector signs, so the test chooses the query string. */
+    async function submitRaw(
+      query: string,
+      statement: string,
+    ): Promise<{ status: number; body: { statementHandle?: string } }> {
+      const { value } = signKeyPairJwt({
+        account: 'myorg-analytics',
+        user: 'loader',
+        privateKey: KEY.privateKey,
+      });
+      const response = await fetch(`${fake.url}/api/v2/statements?${query}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${value}`,
+          'x-snowflake-authorization-token-type': 'KEYPAIR_JWT',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ statement }),
+      });
+      return { status: response.status, body: (await response.json()) as { statementHandle?: string } };
+    }
+
+    it(`converts TIMESTAMP_LTZ by the session TIMEZONE (America/Los_Angeles), not by this process's TZ (${process.env['TZ'] ?? 'unset'})`, async () => {
+      // Act: an instant given in UTC, converted to the session's wall-clock time as Snowflake does.
+      const out = (await connector.run('run-query', {
+        sql: "select cast(cast('2026-01-02 10:00:00+00:00' as timestamptz) as timestamp) as wall",
+      })) as { results: { rows: unknown[][] } };
+
+      // Assess: January in Los Angeles is UTC-8, whatever TZ this process runs under.
+      expect(out.results.rows).toEqual([['2026-01-02T02:00:00']]);
+    });
+
+    it('keeps the nanoseconds of a TIMESTAMP(9) and a TIME(9) value instead of cutting them to microseconds', async () => {
+      // Act
+      const out = (await connector.run('run-query', {
+        sql:
+          "select '2026-01-02 03:04:05.123456789'::timestamp_ns as at, '1969-12-31 23:59:59.000000001'::timestamp_ns as before, " +
+          "'03:04:05.000000007'::time_ns as t, '2026-01-02 03:04:05.5'::timestamp_ns as half",
+      })) as { results: { columns: { type: string; kind: string }[]; rows: unknown[][] } };
+
+      // Assess
+      expect(out.results.columns.map((c) => [c.type, c.kind])).toEqual([
+        ['TIMESTAMP_NTZ(9)', 'timestamp'],
+        ['TIMESTAMP_NTZ(9)', 'timestamp'],
+        ['TIME(9)', 'time'],
+        ['TIMESTAMP_NTZ(9)', 'timestamp'],
+      ]);
+      expect(out.results.rows).toEqual([
+        [
+          '2026-01-02T03:04:05.123456789',
+          '1969-12-31T23:59:59.000000001',
+          '03:04:05.000000007',
+          '2026-01-02T03:04:05.500000',
+        ],
+      ]);
+    });
+
+    it('answers a resubmitted requestId with the first statement when it succeeded, with or without retry=true', async () => {
+      // Prepare
+      const requestId = '6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab';
+      const first = await submitRaw(`requestId=${requestId}`, 'select 1 as one');
+
+      // Act
+      const again = await submitRaw(`requestId=${requestId}`, 'select 1 as one');
+      const retried = await submitRaw(`requestId=${requestId}&retry=true`, 'select 1 as one');
+
+      // Assess
+      expect(first.status).toBe(200);
+      expect(again.body.statementHandle).toBe(first.body.statementHandle);
+      expect(retried.body.statementHandle).toBe(first.body.statementHandle);
+    });
+
+    it('runs a resubmitted requestId again when its first statement failed (only a success is not executed twice)', async () => {
+      // Prepare: a statement that compiles and fails while running.
+      const requestId = '7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d';
+      const sql = "select cast(x as integer) as n from (values ('not a number')) v(x)";
+      const first = await submitRaw(`requestId=${requestId}&retry=true`, sql);
+      expect(first.status).toBe(422);
+
+      // Act
+      const again = await submitRaw(`requestId=${requestId}&retry=true`, sql);
+
+      // Assess: a new execution (its own handle), which fails again here.
+      expect(again.status).toBe(422);
+      expect(again.body.statementHandle).not.toBe(first.body.statementHandle);
+    });
+
+    it('binds an integer beyond 2^53 given as decimal text exactly to a NUMBER(38,0) column', async () => {
+      // Act
+      const out = (await connector.run('run-query', {
+        sql: 'select id, id + 1 as next from (values (9007199254740993::bigint)) t(id) where id = ?',
+        params: ['9007199254740993'],
+      })) as { results: { rows: unknown[][] } };
+
+      // Assess: the row matched (a double would have been ...992) and its value comes back exact.
+      expect(out.results.rows).toEqual([['9007199254740993', '9007199254740994']]);
+      expect(binding('9007199254740993')).toEqual({ type: 'TEXT', value: '9007199254740993' });
     });
   });
 

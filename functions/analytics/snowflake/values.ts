@@ -106,20 +106,26 @@ function isoParts(ms: number): { date: string; time: string } {
 const floorDiv = (a: bigint, b: bigint): bigint => (a % b === 0n || a >= 0n ? a / b : a / b - 1n);
 
 /**
- * `seconds.fraction` -> the ISO date-time, microseconds at most (the interface's precision). The value is
- * floored, not truncated toward 1970: `-1.5` is 1.5 s before the epoch, so its second is -2 and its fraction
- * .5 (Snowflake signs the whole value, fraction included).
+ * `seconds.fraction` -> the ISO date-time with its fraction kept: six digits, or nine when the value has
+ * nanoseconds (a TIME or TIMESTAMP of scale 7 to 9, Snowflake's default being 9), so nothing is lost. The
+ * value is floored, not truncated toward 1970: `-1.5` is 1.5 s before the epoch, so its second is -2 and its
+ * fraction .5 (Snowflake signs the whole value, fraction included).
  */
 function isoOf(text: string): { date: string; time: string } {
   const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
   if (match === null) throw new Error('not seconds');
-  const digits = match[3] ?? '';
+  const digits = (match[3] ?? '').slice(0, 9);
   const scale = 10n ** BigInt(digits.length);
   const magnitude = BigInt(match[2] as string) * scale + BigInt(digits === '' ? '0' : digits);
-  const micros = floorDiv((match[1] === '-' ? -magnitude : magnitude) * 1_000_000n, scale);
-  const rest = micros - floorDiv(micros, 1_000_000n) * 1_000_000n;
-  const { date, time } = isoParts(Number((micros - rest) / 1000n));
-  const fraction = rest === 0n ? '' : `.${String(rest).padStart(6, '0')}`;
+  const nanos = floorDiv((match[1] === '-' ? -magnitude : magnitude) * 1_000_000_000n, scale);
+  const rest = nanos - floorDiv(nanos, 1_000_000_000n) * 1_000_000_000n;
+  const { date, time } = isoParts(Number((nanos - rest) / 1_000_000n));
+  const fraction =
+    rest === 0n
+      ? ''
+      : rest % 1000n === 0n
+        ? `.${String(rest / 1000n).padStart(6, '0')}`
+        : `.${String(rest).padStart(9, '0')}`;
   return { date, time: `${time}${fraction}` };
 }
 

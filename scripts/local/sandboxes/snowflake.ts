@@ -12,8 +12,8 @@
  *   bound by type (`FIXED`, `REAL`, `TEXT`, `BOOLEAN`, `DATE`, `TIME`, `TIMESTAMP_*`, `BINARY`), never
  *   interpolated; compilation errors answer 422 `{ code, message, sqlState, statementHandle }` at once;
  *   `async=true` answers 202 `{ code: "333334", statementHandle, statementStatusUrl }`, otherwise the fake
- *   waits up to 45 s for the result (then 202). A `requestId` seen before with `retry=true` answers that
- *   statement again instead of running it twice;
+ *   waits up to 45 s for the result (then 202). A `requestId` seen before answers that statement again
+ *   instead of running it twice unless it failed, which runs again (`retry=true` accepted, not required);
  * - `GET /api/v2/statements/{handle}`: 202 while running, 200 with `resultSetMetaData` (`numRows`,
  *   `format: "jsonv2"`, `rowType`, `partitionInfo`) and partition 0's `data`, 422 once failed or cancelled
  *   (`000604`, sqlState 57014), 408 with a QueryStatus once past its `timeout` (`000630`: the reference's
@@ -66,6 +66,8 @@ import {
   DuckDBMapValue,
   type DuckDBPreparedStatement,
   DuckDBStructValue,
+  DuckDBTimeNSValue,
+  DuckDBTimestampNanosecondsValue,
   DuckDBTimestampTZValue,
   DuckDBTimestampValue,
   DuckDBTimeValue,
@@ -151,6 +153,9 @@ export const snowflakeErrors: ErrorDialect = (kind, { status }) => {
   return json(status, { code, message });
 };
 
+/** The TIMEZONE parameter's default in Snowflake (the fake offers no other). */
+export const SESSION_TIMEZONE = 'America/Los_Angeles';
+
 /** Every statement runs on this database; SQL reaches no file (external access off, configuration locked). */
 let database: Promise<DuckDBInstance> | undefined;
 
@@ -169,6 +174,9 @@ async function openDatabase(): Promise<DuckDBInstance> {
       "insert into orders values (1, 'acme', 120.50, '2026-01-02 09:00:00'), (2, 'globex', 75.00, " +
         "'2026-01-03 10:30:00'), (3, 'acme', 300.25, '2026-01-04 11:45:00')",
     );
+    // Snowflake's session TIMEZONE parameter decides how TIMESTAMP_LTZ values convert, never the server's
+    // clock; DuckDB would otherwise follow this process's TZ (ICU's default zone).
+    await setup.run(`SET GLOBAL TimeZone = '${SESSION_TIMEZONE}'`);
     await setup.run('SET enable_external_access = false');
     await setup.run('SET lock_configuration = true');
   } finally {
@@ -373,8 +381,10 @@ function columnOf(name: string, type: DuckDBType): SnowflakeFakeColumn {
     case DuckDBTypeId.DATE:
       return column(name, 'date');
     case DuckDBTypeId.TIME:
+    case DuckDBTypeId.TIME_NS:
       return column(name, 'time', { scale: 9 });
     case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_NS:
       return column(name, 'timestamp_ntz', { scale: 9 });
     case DuckDBTypeId.TIMESTAMP_TZ:
       return column(name, 'timestamp_ltz', { scale: 9 });
@@ -418,14 +428,14 @@ export function snowflakeName(name: string, quoted: ReadonlySet<string>): string
 }
 
 /**
- * `seconds.nanoseconds` of a count of microseconds, as jsonv2 writes times and timestamps: the sign applies
+ * `seconds.nanoseconds` of a count of nanoseconds, as jsonv2 writes times and timestamps: the sign applies
  * to the whole value, fraction included (1.5 s before 1970 is `-1.500000000`, as Snowflake's own drivers
  * read it: the text as one signed number).
  */
-function secondsText(micros: bigint): string {
-  const magnitude = micros < 0n ? -micros : micros;
-  const fraction = String((magnitude % 1_000_000n) * 1000n).padStart(9, '0');
-  return `${micros < 0n ? '-' : ''}${magnitude / 1_000_000n}.${fraction}`;
+function secondsText(nanos: bigint): string {
+  const magnitude = nanos < 0n ? -nanos : nanos;
+  const fraction = String(magnitude % 1_000_000_000n).padStart(9, '0');
+  return `${nanos < 0n ? '-' : ''}${magnitude / 1_000_000_000n}.${fraction}`;
 }
 
 function nested(value: unknown): unknown {
@@ -461,10 +471,12 @@ function valueText(value: unknown, type: string): string | null {
   if (value === null || value === undefined) return null;
   if (value instanceof DuckDBDecimalValue) return decimalText(value);
   if (value instanceof DuckDBDateValue) return String(value.days);
-  if (value instanceof DuckDBTimeValue) return secondsText(value.micros);
+  if (value instanceof DuckDBTimeValue) return secondsText(value.micros * 1000n);
+  if (value instanceof DuckDBTimeNSValue) return secondsText(value.nanos);
   if (value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue) {
-    return secondsText(value.micros);
+    return secondsText(value.micros * 1000n);
   }
+  if (value instanceof DuckDBTimestampNanosecondsValue) return secondsText(value.nanos);
   if (value instanceof DuckDBBlobValue) return Buffer.from(value.bytes).toString('hex').toUpperCase();
   if (typeof value === 'number' && !Number.isFinite(value)) {
     return Number.isNaN(value) ? 'NaN' : value > 0 ? 'inf' : '-inf';
@@ -644,10 +656,13 @@ async function submit(context: RouteContext<SnowflakeFakeState>): Promise<Answer
   ) {
     refuse(json(400, { code: '391902', message: 'requestId must be a UUID.' }));
   }
+  // The reference ("Resubmitting a request to execute SQL statements"): with the request ID of an earlier
+  // request, Snowflake does not execute the statement again if it has already executed successfully; one
+  // still running is answered as well. One that failed is executed again (the point of resubmitting).
   const earlier = requestId === undefined ? undefined : state.requests.get(requestId);
-  if (earlier !== undefined && request.query['retry'] === 'true') {
-    const statement = state.statements.get(earlier);
-    if (statement !== undefined) return statusAnswer(statement, state, url);
+  const resubmitted = earlier === undefined ? undefined : state.statements.get(earlier);
+  if (resubmitted !== undefined && resubmitted.state !== 'failed') {
+    return statusAnswer(resubmitted, state, url);
   }
   const { sql, timeout, bindings } = submission(request.body);
   const handle = randomUUID();
