@@ -18,6 +18,8 @@ export interface LanguageModelConformanceFixture {
   model: LanguageModel;
   /** A model id the provider does not know. */
   missingModel: string;
+  /** A vector length the embedding model can shorten to (capability `dimensions`); default 64. */
+  dimensions?: number;
   /**
    * Prompts after which a contract fake answers JSON that misses the schema: once (then it answers well
    * to the validation message), or always. Absent for a real provider.
@@ -323,11 +325,12 @@ export function describeLanguageModelConformance(
       it('shortens vectors to the dimensions asked (capability "dimensions")', async (context) => {
         // Prepare
         skipUnlessOffered(context, fixture.model, 'dimensions');
+        const dimensions = fixture.dimensions ?? 64;
         // Act
-        const answer = await fixture.model.embedTexts({ inputs: ['short vector'], dimensions: 64 });
+        const answer = await fixture.model.embedTexts({ inputs: ['short vector'], dimensions });
         // Assess
-        expect(answer.dimensions).toBe(64);
-        expect(answer.embeddings[0]).toHaveLength(64);
+        expect(answer.dimensions).toBe(dimensions);
+        expect(answer.embeddings[0]).toHaveLength(dimensions);
       });
 
       it('throws ValidationError for an empty batch', async () => {

@@ -30,7 +30,8 @@ export type VectorStoreCapability = 'exact-delete-count';
 
 /**
  * One vector store. A collection has a fixed dimension and metric; records (id, vector, metadata) live in a
- * namespace of it, and namespaces never see each other's records. What a store writes is flat metadata whose
+ * namespace of it, and namespaces never see each other's records; a record another tool wrote without
+ * a namespace (LangChain's Qdrant points) is read in the default namespace `""`, by the store's own id. What a store writes is flat metadata whose
  * values are text, numbers, booleans or lists of text; what it reads back is the metadata as the store holds
  * it, any JSON value per field, since another tool may have written the record (LangChain's nested
  * `loc: { lines: { from, to } }`, `null`, lists of numbers): a read never fails on a value's type, and a

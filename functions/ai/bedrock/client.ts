@@ -131,6 +131,31 @@ function toolChoiceOf(choice: Generation['toolChoice']): ToolChoice | undefined 
   return choice === 'required' ? { any: {} } : { auto: {} };
 }
 
+/**
+ * Converse requires `toolConfig` when the messages hold toolUse or toolResult blocks (else Bedrock's
+ * ValidationException): a conversation with tool calls or results needs its tools, and `toolChoice`
+ * "none" (which sends none) is not possible for it. Refused with a 400 naming the field before any call.
+ */
+function refuseToolsMissing(request: Generation): void {
+  if (request.tools !== undefined && request.toolChoice !== 'none') return;
+  const index = request.messages.findIndex(
+    (message) =>
+      message.role === 'tool' || (message.role === 'assistant' && (message.toolCalls ?? []).length > 0),
+  );
+  if (index === -1) return;
+  const [pointer, message] =
+    request.tools === undefined
+      ? [
+          '/tools',
+          `the conversation holds tool calls or results (/messages/${index}): Bedrock's Converse needs the tools declared with them`,
+        ]
+      : [
+          '/toolChoice',
+          `toolChoice "none" sends no tools, but the conversation holds tool calls or results (/messages/${index}) and Bedrock's Converse needs the tools with them: use "auto"`,
+        ];
+  throw new ValidationError(`Invalid input: ${pointer}: ${message}`, [{ pointer, message }]);
+}
+
 /** The answer's tool calls, typed; a toolUse block without id, name or object input is a 502. */
 function toolCallsOf(blocks: ContentBlock[]): CompleteChatOutput['toolCalls'] {
   return blocks.flatMap((block) => {
@@ -164,6 +189,7 @@ export const BEDROCK_CAPABILITIES: ReadonlySet<LanguageModelCapability> = new Se
   'tools',
   'structured-output',
   'embeddings',
+  'dimensions',
 ]);
 
 /**
@@ -178,7 +204,7 @@ export const BEDROCK_CAPABILITIES: ReadonlySet<LanguageModelCapability> = new Se
  * ```
  */
 export class BedrockClient implements LanguageModel {
-  /** No `dimensions`: Titan v2 offers 256, 512 and 1024 only (other lengths are a 501). */
+  /** `dimensions` on Titan Text Embeddings v2: 256, 512 or 1024 (other lengths, other models: a 400). */
   readonly capabilities = BEDROCK_CAPABILITIES;
   readonly #sdk: BedrockRuntimeClient;
   readonly #options: BedrockOptions;
@@ -258,11 +284,12 @@ export class BedrockClient implements LanguageModel {
         { pointer: '/dimensions', message },
       ]);
     }
-    // Without capability "dimensions" the LLM interface answers other lengths with NotSupportedError.
+    // The model's own limit, as OpenAI's text-embedding-3 has one: the caller's input to fix.
     if (dimensions !== undefined && !(TITAN_V2_DIMENSIONS as readonly number[]).includes(dimensions)) {
-      throw new NotSupportedError(
-        `Titan Text Embeddings v2 answers ${TITAN_V2_DIMENSIONS.join(', ')} dimensions, not ${dimensions}`,
-      );
+      const message = `Titan Text Embeddings v2 answers 256, 512 or 1024 dimensions, not ${dimensions}`;
+      throw new ValidationError(`Invalid input: /dimensions: ${message}`, [
+        { pointer: '/dimensions', message },
+      ]);
     }
     if (family === 'cohere') {
       const long = request.inputs.findIndex((text) => text.length > COHERE_MAX_CHARACTERS);
@@ -360,6 +387,7 @@ export class BedrockClient implements LanguageModel {
   }
 
   #converseInput(request: Generation): { model: string; input: ConverseCommandInput } {
+    refuseToolsMissing(request);
     const model = request.model ?? this.#options.chatModel;
     const choice = toolChoiceOf(request.toolChoice);
     const tools = request.toolChoice === 'none' ? undefined : request.tools;

@@ -22,6 +22,8 @@ describeLanguageModelConformance('Amazon Bedrock', async () => {
   return {
     model,
     missingModel: 'anthropic.claude-missing-v1:0',
+    // Titan Text Embeddings v2 answers 256, 512 or 1024 dimensions.
+    dimensions: 256,
     faults: { invalidOnce: FAULT_INVALID_ONCE, invalidAlways: FAULT_INVALID_ALWAYS },
     close: async () => {
       model.close();

@@ -4,6 +4,8 @@
  * Bedrock on the wire, and the failure paths of CONNECTORS.md as Bedrock has them (its role is the
  * credential: no secret to rotate, an unknown key is AWS's UnrecognizedClientException).
  */
+
+import { BedrockRuntimeClient, ConverseCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { resetCircuitBreakers } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -12,8 +14,13 @@ import {
   lambdaContext,
   sqsEvent,
 } from '@circle-core/core/testing';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type BedrockFakeState, startBedrockFake } from '../../../scripts/local/sandboxes/bedrock.ts';
+import {
+  BEDROCK_SANDBOX_ACCESS_KEY,
+  type BedrockFakeState,
+  startBedrockFake,
+} from '../../../scripts/local/sandboxes/bedrock.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
 
 /** A distinctive secret access key: it must never appear in an answer or a log line. */
@@ -37,6 +44,16 @@ async function call(operation: string, body: unknown): Promise<HttpResult> {
 }
 
 const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+/** The SDK straight at the fake (HTTP/1.1, as the connector's client), to check the fake's own answers. */
+const sandboxSdk = (): BedrockRuntimeClient =>
+  new BedrockRuntimeClient({
+    endpoint: fake.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: BEDROCK_SANDBOX_ACCESS_KEY, secretAccessKey: 'x' },
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler(),
+  });
 
 beforeAll(async () => {
   fake = await startBedrockFake();
@@ -163,6 +180,62 @@ describe('Connector: bedrock', () => {
       // Assess
       expect(parsed(response)).toMatchObject({ content: 'pong', toolCalls: [] });
       expect(fake.state.requests.at(-1)?.body['toolConfig']).toBeUndefined();
+    });
+
+    it('answers 400 naming /tools or /toolChoice for tool calls in the history without tools, without calling Bedrock', async () => {
+      // Prepare: Converse needs toolConfig when the messages hold toolUse or toolResult blocks.
+      const history = [
+        { role: 'user', content: 'Weather in Lisbon please, use get_weather' },
+        {
+          role: 'assistant',
+          toolCalls: [{ id: 'tooluse_1', name: 'get_weather', arguments: { city: 'Lisbon' } }],
+        },
+        { role: 'tool', toolCallId: 'tooluse_1', content: '{"sky":"sunny"}' },
+      ];
+
+      // Act
+      const noTools = await call('complete-chat', { messages: history });
+      const none = await call('complete-chat', { messages: history, tools: [WEATHER], toolChoice: 'none' });
+
+      // Assess
+      expect(noTools.statusCode).toBe(400);
+      expect(parsed(noTools)['errors']).toEqual([
+        { pointer: '/tools', message: expect.stringContaining('/messages/1') },
+      ]);
+      expect(none.statusCode).toBe(400);
+      expect(parsed(none)['errors']).toEqual([
+        { pointer: '/toolChoice', message: expect.stringContaining('/messages/1') },
+      ]);
+      expect(fake.log).toEqual([]);
+    });
+
+    it('the fake refuses toolUse and toolResult blocks without toolConfig, as Bedrock does', async () => {
+      // Prepare
+      const sdk = sandboxSdk();
+      const messages = [
+        { role: 'user' as const, content: [{ text: 'Weather in Lisbon?' }] },
+        {
+          role: 'assistant' as const,
+          content: [{ toolUse: { toolUseId: 't1', name: 'get_weather', input: { city: 'Lisbon' } } }],
+        },
+        {
+          role: 'user' as const,
+          content: [{ toolResult: { toolUseId: 't1', content: [{ text: 'sunny' }] } }],
+        },
+      ];
+
+      // Act
+      const refused = await sdk.send(new ConverseCommand({ modelId: CHAT_MODEL, messages })).then(
+        () => undefined,
+        (error: unknown) => error as { name?: string; message?: string },
+      );
+      sdk.destroy();
+
+      // Assess
+      expect(refused?.name).toBe('ValidationException');
+      expect(refused?.message).toBe(
+        'The toolConfig field must be defined when using toolUse and toolResult content blocks.',
+      );
     });
 
     it('answers 400 from a ValidationException (temperature above 1)', async () => {
@@ -524,14 +597,60 @@ describe('Connector: bedrock', () => {
       ]);
     });
 
-    it('answers 501 for dimensions Titan v2 does not offer (no capability "dimensions"), without calling Bedrock', async () => {
+    it('answers 400 naming /dimensions for dimensions Titan v2 does not offer, without calling Bedrock', async () => {
       // Act
       const odd = await call('embed-texts', { inputs: ['x'], dimensions: 100 });
 
       // Assess
-      expect(odd.statusCode).toBe(501);
-      expect(parsed(odd)['detail']).toContain('256, 512, 1024');
+      expect(odd.statusCode).toBe(400);
+      expect(parsed(odd)['errors']).toEqual([
+        { pointer: '/dimensions', message: expect.stringContaining('256, 512 or 1024') },
+      ]);
       expect(fake.log).toEqual([]);
+    });
+
+    it('the fake follows Titan v2: normalize false answers the vector unscaled, embeddingsByType always, bad values a ValidationException', async () => {
+      // Prepare
+      const sdk = sandboxSdk();
+      const invoke = (body: Record<string, unknown>) =>
+        sdk
+          .send(
+            new InvokeModelCommand({
+              modelId: 'amazon.titan-embed-text-v2:0',
+              contentType: 'application/json',
+              body: JSON.stringify({ inputText: 'the cat sat on the mat', ...body }),
+            }),
+          )
+          .then(
+            (answer): Record<string, unknown> => JSON.parse(answer.body.transformToString()),
+            (error: unknown): Record<string, unknown> => ({ error: (error as { name?: string }).name }),
+          );
+      const length = (v: unknown) => Math.sqrt((v as number[]).reduce((sum, x) => sum + x * x, 0));
+
+      // Act
+      const normal = await invoke({ dimensions: 256 });
+      const raw = await invoke({ dimensions: 256, normalize: false });
+      const both = await invoke({ dimensions: 256, embeddingTypes: ['float', 'binary'] });
+      const bad = await Promise.all(
+        [{ dimensions: 100 }, { dimensions: '256' }, { normalize: 'no' }, { embeddingTypes: ['int8'] }].map(
+          invoke,
+        ),
+      );
+      sdk.destroy();
+
+      // Assess
+      expect(length(normal['embedding'])).toBeCloseTo(1, 4);
+      expect(normal['embeddingsByType']).toEqual({ float: normal['embedding'] });
+      expect((raw['embedding'] as number[]).length).toBe(256);
+      expect(length(raw['embedding'])).toBeGreaterThan(1.5);
+      const direction = (raw['embedding'] as number[]).map((x) => x / length(raw['embedding']));
+      (normal['embedding'] as number[]).forEach((x, i) => {
+        expect(direction[i]).toBeCloseTo(x, 4);
+      });
+      expect((both['embeddingsByType'] as { binary: number[] }).binary).toEqual(
+        (both['embedding'] as number[]).map((x) => (x > 0 ? 1 : 0)),
+      );
+      expect(bad).toEqual(Array(4).fill({ error: 'ValidationException' }));
     });
 
     it('answers 400 naming /model for a model that is no embedder, without calling Bedrock', async () => {
@@ -741,6 +860,7 @@ describe('Connector: bedrock', () => {
         'tools',
         'structured-output',
         'embeddings',
+        'dimensions',
       ]);
       expect(fake.state.requests.at(-1)?.body).toMatchObject({ inferenceConfig: { maxTokens: 1 } });
     });

@@ -11,6 +11,7 @@ import {
   NotFoundError,
   parseInput,
   type RestClient,
+  UnavailableError,
   UnexpectedResponseError,
 } from '@circle-core/core';
 import * as z from 'zod';
@@ -69,7 +70,7 @@ const IndexModel = z.object({
   dimension: z.number().int(),
   metric: z.string(),
   host: z.string(),
-  status: z.object({ ready: z.boolean() }).optional(),
+  status: z.object({ ready: z.boolean(), state: z.string().optional() }).optional(),
 });
 const Stats = z.object({ totalVectorCount: z.number().int().optional() });
 const Match = z.object({
@@ -262,6 +263,16 @@ export class PineconeStore implements VectorStore {
     const model = await this.#control.get(`/indexes/${enc(name)}`, IndexModel, {
       notFound: `Collection "${name}"`,
     });
+    // describe_index's `status.ready`: an index still initialising (or scaling, terminating) does not take
+    // data-plane calls yet; Pinecone's advice is to wait until it is ready. Retryable, and not cached.
+    if (model.status?.ready === false) {
+      const state = /^[A-Za-z]{1,32}$/.test(model.status.state ?? '') ? model.status.state : 'not ready';
+      this.#forget(name);
+      throw new UnavailableError(
+        `Pinecone index "${name}" is not ready yet (${state}); try again in a few seconds`,
+        { details: { provider: 'Pinecone', state } },
+      );
+    }
     const metric = METRIC[model.metric];
     if (metric === undefined)
       throw new UnexpectedResponseError(`Pinecone answered an unknown metric for "${name}"`);

@@ -283,6 +283,68 @@ describe('Connector: pinecone', () => {
     });
   });
 
+  describe('Index readiness', () => {
+    it('answers a retryable 503 while the index is initialising, without calling its host, and works once ready', async () => {
+      // Prepare: an index created moments ago: describe_index answers status { ready: false, state: "Initializing" }.
+      const fresh = {
+        dimension: 3,
+        metric: 'dotproduct' as const,
+        namespaces: new Map(),
+        initializing: true,
+      };
+      fake.state.indexes.set('fresh', fresh);
+      const vectors = [{ id: 'a', values: [1, 0, 0] }];
+
+      // Act
+      const early = await Promise.all([
+        call('upsert-vectors', { collection: 'fresh', vectors }),
+        call('query-vectors', { collection: 'fresh', vector: [1, 0, 0] }),
+        call('describe-collection', { collection: 'fresh' }),
+      ]);
+      const dataCalls = fake.logFor('upsert').length + fake.logFor('query').length;
+      fresh.initializing = false;
+      const later = await call('upsert-vectors', { collection: 'fresh', vectors });
+
+      // Assess
+      for (const response of early) {
+        expect(response.statusCode).toBe(503);
+        expect(parsed(response)).toMatchObject({ code: 'provider_unavailable' });
+        expect(parsed(response)['detail']).toContain('"fresh" is not ready yet (Initializing)');
+      }
+      expect(dataCalls).toBe(1); // the beforeEach upsert to "docs" only
+      expect(later.statusCode).toBe(200);
+      expect(fresh.namespaces.get('')?.has('a')).toBe(true);
+    });
+  });
+
+  describe('Records another tool wrote', () => {
+    it('reads records LangChain wrote without a namespace in the default namespace, by their own id', async () => {
+      // Prepare: LangChain's PineconeStore upserts `{ id, values, metadata: { ...metadata, text } }` and no
+      // `namespace` when none is given: Pinecone's default namespace "".
+      const model = (await (
+        await fetch(`${fake.url}/indexes/docs`, { headers: { 'Api-Key': PINECONE_SANDBOX_KEY } })
+      ).json()) as { host: string };
+      const uuid = '3f2c1a8e-5b7d-4c9e-8a1f-0d2e4b6c8a9f';
+      const metadata = { text: 'Leave policy', source: 'a.pdf' };
+      const written = await fetch(`${new URL(fake.url).protocol}//${model.host}/vectors/upsert`, {
+        method: 'POST',
+        headers: { 'Api-Key': PINECONE_SANDBOX_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ vectors: [{ id: uuid, values: [0, 0, 1], metadata }] }),
+      });
+
+      // Act
+      const queried = await call('query-vectors', { collection: 'docs', vector: [0.1, 0.1, 1], topK: 1 });
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: [uuid] });
+      const other = await call('fetch-vectors', { collection: 'docs', namespace: 'tenant-a', ids: [uuid] });
+
+      // Assess
+      expect(written.status).toBe(200);
+      expect(parsed(queried)).toEqual({ matches: [{ id: uuid, score: expect.any(Number), metadata }] });
+      expect(parsed(fetched)).toEqual({ vectors: [{ id: uuid, values: [0, 0, 1], metadata }], missing: [] });
+      expect(parsed(other)).toEqual({ vectors: [], missing: [uuid] });
+    });
+  });
+
   describe('List metadata', () => {
     it('reads a record another tool wrote with a list of strings, filters on it, and writes one', async () => {
       // Prepare: `tags` as LangChain and Pinecone's own clients write it.

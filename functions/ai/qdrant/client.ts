@@ -4,7 +4,8 @@
  *
  * Records live as points: the point id is a UUID derived from (namespace, id), so the interface's free-form
  * ids (Qdrant takes only unsigned integers and UUIDs) and namespaces fit; the payload is
- * `{ namespace, id, metadata }`, and filters are translated onto `metadata.<field>` conditions.
+ * `{ namespace, id, metadata }`, and filters are translated onto `metadata.<field>` conditions. Points another
+ * tool wrote without a `namespace` (LangChain) are read in the default namespace, by their own point id.
  */
 import { createHash } from 'node:crypto';
 import { ConflictError, defineRestProvider, parseInput, type RestClient } from '@circle-core/core';
@@ -49,8 +50,9 @@ const METRIC: Record<string, Metric> = { Cosine: 'cosine', Euclid: 'euclidean', 
 
 type Scalar = string | number | boolean;
 const Payload = z.object({
-  namespace: z.string().optional(),
-  id: z.string().optional(),
+  // This connector writes text; a point another tool wrote may lack both (LangChain) or hold anything.
+  namespace: z.unknown().optional(),
+  id: z.unknown().optional(),
   // Any JSON per field: this connector writes flat values, another tool (LangChain) may nest objects or
   // write null or lists of numbers. A `metadata` of null reads as {}.
   metadata: StoredMetadata.nullish(),
@@ -119,9 +121,35 @@ export function qdrantFilter(filter: VectorFilter): { must: object[] } {
   };
 }
 
-function scoped(namespace: string, filter: VectorFilter | undefined): { must: object[] } {
+/**
+ * The points of a namespace. For reads (`unscoped`), the default namespace `""` also holds the points
+ * another tool wrote without a `namespace` (LangChain's `{ page_content, metadata }`): `is_empty` matches a
+ * missing, null or empty field. Deletes never reach them.
+ */
+function scoped(namespace: string, filter: VectorFilter | undefined, unscoped = false): { must: object[] } {
   const own = { key: 'namespace', match: { value: namespace } };
-  return { must: filter === undefined ? [own] : [own, qdrantFilter(filter)] };
+  const scope = unscoped && namespace === '' ? { should: [own, { is_empty: { key: 'namespace' } }] } : own;
+  return { must: filter === undefined ? [scope] : [scope, qdrantFilter(filter)] };
+}
+
+type StoredPoint = z.infer<typeof Point>;
+
+/** True when a point carries no namespace of this connector's (another tool wrote it). */
+const unscopedPoint = (point: StoredPoint): boolean =>
+  point.payload?.namespace === undefined || point.payload.namespace === null;
+
+/** A record's id: the payload's `id` this connector wrote, else the point's own id (`"7"`, a UUID). */
+const recordId = (point: StoredPoint): string =>
+  typeof point.payload?.id === 'string' ? point.payload.id : String(point.id);
+
+/** Ids Qdrant takes as point ids in the form it answers them: a lowercase hyphenated UUID, an integer. */
+const POINT_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|0|[1-9]\d{0,15})$/;
+
+function ownPointId(id: string): string | number | undefined {
+  if (!POINT_ID.test(id)) return undefined;
+  if (id.includes('-')) return id;
+  const number = Number(id);
+  return Number.isSafeInteger(number) ? number : undefined;
 }
 
 const enc = encodeURIComponent;
@@ -216,14 +244,14 @@ export class QdrantStore implements VectorStore {
       json: {
         query: input.vector,
         limit: input.topK,
-        filter: scoped(input.namespace, input.filter),
+        filter: scoped(input.namespace, input.filter, true),
         with_payload: true,
         with_vector: input.includeValues,
       },
     });
     return {
       matches: answer.result.points.map((point) => ({
-        id: point.payload?.id ?? String(point.id),
+        id: recordId(point),
         score: point.score ?? 0,
         metadata: point.payload?.metadata ?? {},
         ...(input.includeValues ? { values: point.vector ?? [] } : {}),
@@ -233,20 +261,28 @@ export class QdrantStore implements VectorStore {
 
   async fetchVectors(raw: FetchVectorsInput): Promise<FetchVectorsOutput> {
     const input = parseInput(FetchVectorsInput, raw);
+    // In the default namespace a point another tool wrote is also looked up by its own id.
+    const own =
+      input.namespace === ''
+        ? input.ids.flatMap((id) => {
+            const point = ownPointId(id);
+            return point === undefined ? [] : [point];
+          })
+        : [];
     const answer = await this.#rest.post(`/collections/${enc(input.collection)}/points`, Points, {
       json: {
-        ids: input.ids.map((id) => pointId(input.namespace, id)),
+        ids: [...input.ids.map((id) => pointId(input.namespace, id)), ...own],
         with_payload: true,
         with_vector: true,
       },
       notFound: `Collection "${input.collection}"`,
     });
     const found = new Map(
-      answer.result.flatMap((point) =>
-        point.payload?.namespace === input.namespace && point.payload.id !== undefined
-          ? [[point.payload.id, point] as const]
-          : [],
-      ),
+      answer.result.flatMap((point) => {
+        const mine = point.payload?.namespace === input.namespace && typeof point.payload.id === 'string';
+        const foreign = input.namespace === '' && unscopedPoint(point);
+        return mine || foreign ? [[recordId(point), point] as const] : [];
+      }),
     );
     return {
       vectors: input.ids.flatMap((id) => {

@@ -399,6 +399,71 @@ describe('Connector: qdrant', () => {
       expect((parsed(byPage)['matches'] as { id: string }[]).map((m) => m.id)).toEqual(['handbook#2']);
     });
 
+    it('reads points LangChain wrote (no namespace or id in the payload) in the default namespace only, by their point id', async () => {
+      // Prepare: LangChain's QdrantVectorStore layout: a UUID point id, payload `{ page_content, metadata }`.
+      const uuid = '3f2c1a8e-5b7d-4c9e-8a1f-0d2e4b6c8a9f';
+      await put({
+        points: [
+          { id: uuid, vector: [0, 0, 1], payload: { page_content: 'Leave policy', metadata: LANGCHAIN } },
+          {
+            id: 7,
+            vector: [0, 0.1, 0.9],
+            payload: { page_content: 'Holidays', metadata: { source: 'h.md' } },
+          },
+        ],
+      });
+      await call('upsert-vectors', {
+        collection: 'docs',
+        namespace: 'tenant-a',
+        vectors: [{ id: 't#1', values: [0, 0, 1] }],
+      });
+
+      // Act
+      const queried = await call('query-vectors', { collection: 'docs', vector: [0.1, 0.1, 1], topK: 3 });
+      const filtered = await call('query-vectors', {
+        collection: 'docs',
+        vector: [0, 0, 1],
+        filter: { source: 'a.pdf' },
+      });
+      const fetched = await call('fetch-vectors', { collection: 'docs', ids: [uuid, '7', 'faq#1', 'nope'] });
+      const otherQuery = await call('query-vectors', {
+        collection: 'docs',
+        namespace: 'tenant-a',
+        vector: [0, 0, 1],
+        topK: 10,
+      });
+      const otherFetch = await call('fetch-vectors', {
+        collection: 'docs',
+        namespace: 'tenant-a',
+        ids: [uuid, '7'],
+      });
+      const deleted = await call('delete-vectors', { collection: 'docs', ids: [uuid] });
+
+      // Assess
+      expect(queried.statusCode).toBe(200);
+      expect((parsed(queried)['matches'] as { id: string }[]).map((m) => m.id)).toEqual([uuid, '7', 'faq#1']);
+      expect(parsed(queried)['matches']).toContainEqual({
+        id: uuid,
+        score: expect.any(Number),
+        metadata: LANGCHAIN,
+      });
+      expect((parsed(filtered)['matches'] as { id: string }[]).map((m) => m.id)).toEqual([uuid]);
+      expect(fetched.statusCode).toBe(200);
+      expect(parsed(fetched)).toEqual({
+        vectors: [
+          { id: uuid, values: [0, 0, 1], metadata: LANGCHAIN },
+          { id: '7', values: [0, 0.1, 0.9], metadata: { source: 'h.md' } },
+          { id: 'faq#1', values: [0.6, 0.8, 0], metadata: { source: 'faq.md', page: 1 } },
+        ],
+        missing: ['nope'],
+      });
+      expect((parsed(otherQuery)['matches'] as { id: string }[]).map((m) => m.id)).toEqual(['t#1']);
+      expect(parsed(otherFetch)).toEqual({ vectors: [], missing: [uuid, '7'] });
+      // Writes are unchanged: a delete reaches only records this connector wrote.
+      expect(deleted.statusCode).toBe(200);
+      expect(fake.state.collections.get('docs')?.points.size).toBe(6);
+    });
+
     it('reads a point whose metadata is null as {}', async () => {
       // Prepare
       await put({

@@ -15,7 +15,7 @@ import { QdrantConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'qdrant',
-  version: '0.3.0',
+  version: '0.3.1',
   config: QdrantConfig,
   capabilities: [],
   setup: {

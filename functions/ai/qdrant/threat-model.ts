@@ -20,7 +20,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A filter or id injects conditions or reaches another namespace.',
         control:
-          'Filters are built from the validated filter model (field names are plain words under metadata.); every query, fetch and delete is scoped by a must condition on the namespace, and point ids are hashes of (namespace, id).',
+          'Filters are built from the validated filter model (field names are plain words under metadata.); every query, fetch and delete is scoped by a must condition on the namespace (reads in the default namespace also match points with no namespace field, which another tool wrote), and point ids are hashes of (namespace, id).',
       },
       {
         threat: 'A retried write applies twice.',

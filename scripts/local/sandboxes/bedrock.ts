@@ -10,7 +10,8 @@
  *   with `content` blocks (`text`, `toolUse` `{ toolUseId, name, input }`, `toolResult` `{ toolUseId,
  *   content: [{ text } | { json }] }`), `system` `[{ text }]`, `inferenceConfig` (`maxTokens`,
  *   `temperature` 0-1, `topP`, `stopSequences` up to 4), `toolConfig` (`tools: [{ toolSpec: { name,
- *   description, inputSchema: { json } } }]`, `toolChoice` `{ auto }`, `{ any }` or `{ tool: { name } }`);
+ *   description, inputSchema: { json } } }]`, `toolChoice` `{ auto }`, `{ any }` or `{ tool: { name } }`;
+ *   required when the messages hold toolUse or toolResult blocks, else a ValidationException);
  *   answers `{ output: { message }, stopReason, usage: { inputTokens, outputTokens, totalTokens },
  *   metrics: { latencyMs } }`;
  * - `POST /model/{modelId}/converse-stream`: the same request; the same answer in the AWS event stream
@@ -19,8 +20,9 @@
  *   `contentBlockDelta` text pieces (or `contentBlockStart` with the toolUse id and name and
  *   `contentBlockDelta` slices of its input), `contentBlockStop`, `messageStop` (`stopReason`) and
  *   `metadata` (`usage`, `metrics`), one message at a time;
- * - `POST /model/{modelId}/invoke`: Titan Text Embeddings (`{ inputText, dimensions, normalize }` ->
- *   `{ embedding, inputTextTokenCount }`, v2 only 256/512/1024) and Cohere Embed v3 (`{ texts (<= 96, each
+ * - `POST /model/{modelId}/invoke`: Titan Text Embeddings (`{ inputText, dimensions, normalize, embeddingTypes }` ->
+ *   `{ embedding, inputTextTokenCount, embeddingsByType }`, v2 only 256/512/1024, `normalize: false`
+ *   unscaled) and Cohere Embed v3 (`{ texts (<= 96, each
  *   at most 2048 characters, whatever `truncate` says), input_type }` -> `{ id, embeddings, texts,
  *   response_type }`); `X-Amzn-Bedrock-Input-Token-Count`;
  * - errors as Bedrock sends them: the status, `x-amzn-ErrorType: <Name>:http://internal.amazon.com/...`
@@ -179,6 +181,13 @@ function readBlocks(message: Body, index: number, names: Map<string, string>, tu
   if (texts.length > 0) turns.push({ role: message['role'] as 'user' | 'assistant', text: texts.join('\n') });
 }
 
+/** True when a message holds a toolUse or toolResult block. */
+const holdsTools = (message: Body): boolean =>
+  Array.isArray(message['content']) &&
+  (message['content'] as Body[]).some(
+    (block) => block['toolUse'] !== undefined || block['toolResult'] !== undefined,
+  );
+
 function turnsOf(messages: Body[]): FakeTurn[] {
   const names = new Map<string, string>();
   const turns: FakeTurn[] = [];
@@ -222,6 +231,10 @@ function converse(body: Body, model: string, state: BedrockFakeState, stream = f
   const { max, stop } = inferenceOf(body);
   state.requests.push({ model, body });
   const toolConfig = body['toolConfig'] as { tools?: Body[]; toolChoice?: unknown } | undefined;
+  // The Converse reference: toolConfig is required when the messages hold toolUse or toolResult blocks.
+  if (toolConfig === undefined && (messages as Body[]).some(holdsTools)) {
+    invalid('The toolConfig field must be defined when using toolUse and toolResult content blocks.');
+  }
   const tools = (toolConfig?.tools ?? []).map((tool) => {
     const spec = (tool['toolSpec'] ?? {}) as Body;
     return {
@@ -379,17 +392,53 @@ function invoke(body: Body, model: string, state: BedrockFakeState): Answer {
     kind === 'titan-v2' ? ['inputText', 'dimensions', 'normalize', 'embeddingTypes'] : ['inputText'];
   const extra = Object.keys(body).find((key) => !allowed.includes(key));
   if (extra !== undefined) invalid(`Malformed input request: extraneous key [${extra}] is not permitted`);
-  const dimensions = body['dimensions'] ?? 1024;
-  if (kind === 'titan-v2' && ![256, 512, 1024].includes(dimensions as number)) {
-    invalid('Malformed input request: dimensions must be one of 256, 512, 1024');
-  }
   const tokens = countTokens(text);
+  if (kind === 'titan-v1') {
+    return json(
+      200,
+      { embedding: embed(text, 1536), inputTextTokenCount: tokens },
+      { 'x-amzn-bedrock-input-token-count': String(tokens) },
+    );
+  }
+  return titanV2(body, text, tokens);
+}
+
+/**
+ * Titan Text Embeddings v2 as its model parameters describe it: dimensions 1024 (default), 512 or 256;
+ * normalize (default true); embeddingTypes "float" and/or "binary"; embeddingsByType always answered.
+ */
+function titanV2(body: Body, text: string, tokens: number): Answer {
+  const dimensions = body['dimensions'] ?? 1024;
+  if (![256, 512, 1024].includes(dimensions as number)) {
+    invalid(
+      'Malformed input request: #/dimensions: 1024, 512 or 256 expected, please reformat your input and try again.',
+    );
+  }
+  const normalize = body['normalize'] ?? true;
+  if (typeof normalize !== 'boolean') {
+    invalid(
+      'Malformed input request: #/normalize: expected type: Boolean, please reformat your input and try again.',
+    );
+  }
+  const types = body['embeddingTypes'] ?? ['float'];
+  if (
+    !Array.isArray(types) ||
+    types.length === 0 ||
+    !types.every((type) => type === 'float' || type === 'binary')
+  ) {
+    invalid(
+      'Malformed input request: #/embeddingTypes: "float" or "binary" expected, please reformat your input and try again.',
+    );
+  }
+  const unit = embed(text, dimensions as number);
+  // Unnormalised, the vector keeps the direction at a length that grows with the text (never 1).
+  const scale = normalize ? 1 : 2 + tokens / 4;
+  const embedding = unit.map((x) => Math.round(x * scale * 1e6) / 1e6);
+  const byType: Record<string, number[]> = { float: embedding };
+  if ((types as string[]).includes('binary')) byType['binary'] = embedding.map((x) => (x > 0 ? 1 : 0));
   return json(
     200,
-    {
-      embedding: embed(text, kind === 'titan-v1' ? 1536 : (dimensions as number)),
-      inputTextTokenCount: tokens,
-    },
+    { embedding, inputTextTokenCount: tokens, embeddingsByType: byType },
     { 'x-amzn-bedrock-input-token-count': String(tokens) },
   );
 }

@@ -5,7 +5,8 @@
  * does the real search, so scores and filters are checkable:
  *
  * - control plane: `GET /indexes` (`{ indexes }`), `POST /indexes` `{ name, dimension, metric, spec: { serverless: { cloud, region } } }`
- *   answers 201 with the index model (`host`, `status.ready`); 409 `ALREADY_EXISTS`; `GET /indexes/{name}`
+ *   answers 201 with the index model (`host`, `status.ready`; `status: { ready: false, state: "Initializing" }`
+ *   for an index a test marks `initializing`); 409 `ALREADY_EXISTS`; `GET /indexes/{name}`
  *   (404 `NOT_FOUND`); `DELETE /indexes/{name}` 202, or 403 `FORBIDDEN` "Deletion protection is enabled for
  *   this index..." for an index created with `deletion_protection: 'enabled'` (the delete_index reference;
  *   412 `FAILED_PRECONDITION` is its pending-collections answer); errors `{ error: { code, message }, status }`;
@@ -62,6 +63,8 @@ export interface PineconeFakeIndex {
   metric: Metric;
   /** `deletion_protection: 'enabled'`: a delete is refused with 403 FORBIDDEN. */
   deletionProtection?: boolean;
+  /** Just created: describe_index answers `status: { ready: false, state: "Initializing" }`. */
+  initializing?: boolean;
   /** namespace -> id -> record */
   namespaces: Map<string, Map<string, PineconeFakeRecord>>;
 }
@@ -106,7 +109,8 @@ function model(name: string, index: PineconeFakeIndex, address: string) {
     vector_type: 'dense',
     deletion_protection: index.deletionProtection === true ? 'enabled' : 'disabled',
     spec: { serverless: { cloud: 'aws', region: 'us-east-1' } },
-    status: { ready: true, state: 'Ready' },
+    status:
+      index.initializing === true ? { ready: false, state: 'Initializing' } : { ready: true, state: 'Ready' },
   };
 }
 
