@@ -8,6 +8,7 @@
  * emoji, from text cut with `slice`) is refused with a 400 naming where it is, since JSON carries it as
  * `\ud83d` and providers then refuse the message or show U+FFFD, and a form or URL encoding replaces it.
  */
+import { domainToASCII } from 'node:url';
 import * as z from 'zod';
 import { NOT_WELL_FORMED } from './paths.ts';
 
@@ -209,9 +210,66 @@ export const ListChannelsOutput = z.object({
 });
 export type ListChannelsOutput = z.output<typeof ListChannelsOutput>;
 
+/** Characters RFC 5322 allows only inside a quoted part before the @ (quoted parts are not supported). */
+const SPECIALS = /[()<>[\]:;,\\]/;
+const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const TOP_LABEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
+const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/**
+ * Why `address` is not a mailbox a provider can look up, or undefined when it is one. Internationalised
+ * addresses are mailboxes (RFC 6531): UTF-8 before the @, and a domain in any script (RFC 5890) or in
+ * Punycode. Refused, each with its reason: no single @, spaces or control characters, a quoted or
+ * bracketed part (RFC 5322 allows them; no notifier needs them), dots at the ends or doubled before the @,
+ * more than 64 bytes before the @ or 254 in all (RFC 5321, UTF-8 bytes), a domain that is not a host name
+ * with a dot, and lone surrogates.
+ *
+ * @example
+ * ```ts
+ * mailboxProblem('zoë@bücher.de'); // undefined
+ * mailboxProblem('ops@localhost'); // 'expected a domain name with a dot, such as example.com or bücher.de'
+ * ```
+ */
+export function mailboxProblem(address: string): string | undefined {
+  if (!address.isWellFormed()) return NOT_WELL_FORMED;
+  if (address.includes('"')) return 'quoted parts ("...") are not supported in an address';
+  if (/[\s\p{Cc}]/u.test(address)) return 'an address has no spaces or control characters';
+  const parts = address.split('@');
+  const [local = '', domain = ''] = parts;
+  if (parts.length !== 2 || local === '' || domain === '') {
+    return 'expected one @ between the name and the domain, as in name@example.com';
+  }
+  if (SPECIALS.test(local)) return 'the part before the @ may not contain ( ) < > [ ] : ; , or \\';
+  if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
+    return 'a dot may not start or end the part before the @, nor follow another dot';
+  }
+  if (bytes(local) > 64) return 'at most 64 bytes before the @ (UTF-8, RFC 5321)';
+  const labels = domainToASCII(domain).split('.');
+  const top = labels.at(-1) ?? '';
+  if (labels.length < 2 || !labels.every((label) => DOMAIN_LABEL.test(label)) || !TOP_LABEL.test(top)) {
+    return 'expected a domain name with a dot, such as example.com or bücher.de';
+  }
+  if (bytes(address) > 254) return 'at most 254 bytes in all (UTF-8, RFC 5321)';
+  return undefined;
+}
+
+/**
+ * An email address as a person has it: ASCII or internationalised (RFC 6531), sent to the provider as
+ * given; refused with a 400 saying why when it is not a mailbox ({@link mailboxProblem}).
+ */
+export const MailboxAddress = z
+  .string()
+  .max(254)
+  .superRefine((address, context) => {
+    const problem = mailboxProblem(address);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: address });
+  });
+
 /** Look a person up by email address (capability "user-lookup"). */
 export const FindUserByEmailInput = z.strictObject({
-  email: z.email().max(254).describe('The email address of the person'),
+  email: MailboxAddress.describe(
+    'The email address of the person, e.g. "alice@example.com"; an internationalised one ("zoë@bücher.de", RFC 6531) is sent as given',
+  ),
 });
 export type FindUserByEmailInput = z.input<typeof FindUserByEmailInput>;
 

@@ -352,3 +352,30 @@ describe('Idempotency through Amazon SES', () => {
     },
   );
 });
+
+describe('Well-formed text through Amazon SES', () => {
+  // A lone surrogate (half an emoji, from text cut with `slice`) cannot be encoded as UTF-8: SES would get
+  // U+FFFD or refuse the message. The notifier models refuse it with a 400 naming where it is.
+  it.each([
+    ['send-email', { to: [TO], subject: 'Disk \uD83D', text: 'db-1' }, '/subject'],
+    ['send-email', { to: [TO], subject: 'Disk full', text: 'db-1 \uDE00 97%' }, '/text'],
+    ['send-email', { to: [TO], subject: 'Disk full', html: '<p>\uD83D</p>' }, '/html'],
+    ['create-template', { name: 'hardening-half-emoji', subject: '{{x}} \uD83D', text: 't' }, '/subject'],
+    ['create-template', { name: 'hardening-half-emoji', subject: 's', html: '<b>\uDE00</b>' }, '/html'],
+    [
+      'send-templated-email',
+      { to: [TO], template: 'hardening-opened', data: { service: 'db\uD83D' } },
+      '/data/service',
+    ],
+  ])(
+    'refuses a lone surrogate in %s (case %#) with a 400 naming it, before any SES call',
+    async (operation, input, pointer) => {
+      const before = proxy.requests.length;
+      const response = await call(operation, input);
+      const problem = JSON.parse(response.body) as { errors?: { pointer: string; message: string }[] };
+      expect(response.statusCode).toBe(400);
+      expect(problem.errors).toContainEqual({ pointer, message: expect.stringContaining('well-formed') });
+      expect(proxy.requests.length).toBe(before);
+    },
+  );
+});

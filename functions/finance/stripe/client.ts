@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from '@circle-core/core';
 import type * as z from 'zod';
-import { cardFailure, STRIPE_ERRORS } from './errors.ts';
+import { STRIPE_ERRORS, stripeFailure } from './errors.ts';
 import {
   type CancelPaymentIntentInput,
   type CapturePaymentIntentInput,
@@ -67,7 +67,7 @@ const startingAfter: PaginationStyle = {
 };
 
 // `{ "error": { "type", "code", "message", "param", "decline_code" } }`; codes without a row (and errors
-// without a code: a bad key, idempotency_error) keep the status mapping (401, 403, 404, 409, 429, 5xx).
+// without a code: a bad key) keep the status mapping (401, 403, 404, 409, 429, 5xx).
 const STRIPE_TABLE: ErrorTable = {
   codeIn: 'body',
   codeField: 'error.code',
@@ -85,8 +85,9 @@ export const stripeApi = defineRestProvider({
   auth: { kind: 'bearer' },
   headers: { 'stripe-version': STRIPE_API_VERSION },
   errors: STRIPE_TABLE,
-  // A 402 `card_error` whose code has no row is a declined payment too (the table reads only the code).
-  inspect: (response) => cardFailure(response, STRIPE_TABLE),
+  // What the table cannot say: a 402 `card_error` whose code has no row, an `idempotency_error` (no code)
+  // and the `Stripe-Should-Retry` header, which overrides the status's retry decision.
+  inspect: (response) => stripeFailure(response, STRIPE_TABLE),
   pagination: startingAfter,
   idempotencyHeader: 'idempotency-key',
   // Live mode allows 100 reads and 100 writes a second (test mode 25); about 10% under, per container set.

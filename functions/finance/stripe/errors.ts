@@ -2,17 +2,23 @@
  * Stripe's error codes (`error.code` of a failed answer, https://docs.stripe.com/error-codes) and what they
  * mean, as rows of the core's REST error table: the code picks the core error class (and so the HTTP
  * status, the queue's retry-or-drop and the Step Functions error name) and the words a caller reads.
- * Errors without a code (an invalid API key: 401; a restricted key without the permission: 403;
- * `idempotency_error`: 409) and codes without a row keep the core's status mapping, except a 402
- * `card_error`: its code is read as {@link CARD_ERROR}'s row ({@link cardFailure}).
+ * Errors without a code (an invalid API key: 401; a restricted key without the permission: 403) and codes
+ * without a row keep the core's status mapping, except a 402 `card_error`: its code is read as
+ * {@link CARD_ERROR}'s row ({@link cardFailure}), and an `idempotency_error` of any status, a 409 conflict
+ * ({@link IDEMPOTENCY_REUSE}). Stripe's `Stripe-Should-Retry` header, when present, decides whether the
+ * failure is retried ({@link stripeFailure}).
  */
 import {
   type ConnectorError,
   codeError,
   type ErrorRow,
   type ErrorTable,
+  failureForResponse,
   fieldAt,
   type HttpResponse,
+  tableFailure,
+  UnavailableError,
+  UnexpectedResponseError,
 } from '@circle-core/core';
 
 const declined = (meaning: string): ErrorRow => ({ kind: 'validation', meaning });
@@ -84,4 +90,53 @@ export function cardFailure(response: HttpResponse, table: ErrorTable): Connecto
   const name = typeof code === 'string' ? code : 'card_error';
   if (Object.hasOwn(STRIPE_ERRORS, name)) return undefined;
   return codeError(name, response, { ...table, rows: { [name]: CARD_ERROR } }, { provider: 'Stripe' });
+}
+
+/**
+ * The row of Stripe's `idempotency_error` (https://docs.stripe.com/error-low-level#idempotency): a key sent
+ * again with other parameters or to another endpoint. Stripe's status table gives 409 for it and it has been
+ * seen as 400; either way it carries no code, only `error.type`. Sending it again fails the same way.
+ */
+export const IDEMPOTENCY_REUSE: ErrorRow = {
+  kind: 'conflict',
+  meaning:
+    'the idempotency key was already used with other parameters (or for another call); send a different request with a new Idempotency-Key',
+};
+
+function idempotencyReuse(response: HttpResponse, table: ErrorTable): ConnectorError | undefined {
+  if (fieldAt(response.body, 'error.type') !== 'idempotency_error') return undefined;
+  const rows = { idempotency_error: IDEMPOTENCY_REUSE };
+  return codeError('idempotency_error', response, { ...table, rows }, { provider: 'Stripe' });
+}
+
+/**
+ * Stripe's failures the table cannot say, for the provider's `inspect` hook: an `idempotency_error` (409,
+ * never retried), a 402 `card_error` without a row ({@link cardFailure}), and the `Stripe-Should-Retry`
+ * header (https://docs.stripe.com/error-low-level#should-retry): `true` makes the failure retryable (503
+ * once the attempts run out), `false` makes it final (a 5xx then answers 502, a 429 is not waited for);
+ * absent, the status decides. `undefined` leaves the answer to the table and the status mapping.
+ *
+ * @example
+ * ```ts
+ * stripeFailure({ status: 500, headers: { 'stripe-should-retry': 'false' }, body, url }, table);
+ * // UnexpectedResponseError 'Stripe is unavailable (HTTP 500); Stripe said not to retry it (Stripe-Should-Retry: false)'
+ * ```
+ */
+export function stripeFailure(response: HttpResponse, table: ErrorTable): ConnectorError | undefined {
+  if (response.status < 400) return undefined;
+  const special = idempotencyReuse(response, table) ?? cardFailure(response, table);
+  const verdict = response.headers['stripe-should-retry'];
+  if (verdict !== 'true' && verdict !== 'false') return special;
+  const error =
+    special ??
+    tableFailure(response, table, { provider: 'Stripe' }) ??
+    failureForResponse(response, 'Stripe')?.error;
+  if (error === undefined || error.retryable === (verdict === 'true')) return error;
+  const options = { details: error.details ?? { provider: 'Stripe' }, cause: error };
+  return verdict === 'true'
+    ? new UnavailableError(`${error.message}; Stripe said to retry it (Stripe-Should-Retry: true)`, options)
+    : new UnexpectedResponseError(
+        `${error.message}; Stripe said not to retry it (Stripe-Should-Retry: false)`,
+        options,
+      );
 }

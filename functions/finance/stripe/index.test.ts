@@ -504,6 +504,92 @@ describe('Connector: stripe', () => {
       expect(statuses('create-customer')).toEqual([200, 200, 409]);
     });
 
+    it('answers a key reused with other parameters as a 409 conflict naming the reuse, never retried', async () => {
+      // Prepare: Stripe documents 409 for a reused key, and has answered 400 with the same error type.
+      const reuse = {
+        error: {
+          type: 'idempotency_error',
+          message:
+            'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+        },
+      };
+      fake.inject({ kind: 'answer', answer: json(400, reuse) }, { route: 'create-payment-intent' });
+
+      // Act
+      await call('create-customer', { name: 'First' }, 'order-88');
+      const reused = await call('create-customer', { name: 'Second' }, 'order-88');
+      const as400 = await call('create-payment-intent', { amount: 900, currency: 'eur' });
+
+      // Assess
+      for (const response of [reused, as400]) {
+        expect(response.statusCode).toBe(409);
+        expect(parsed(response)).toMatchObject({ code: 'conflict' });
+        expect(parsed(response)['detail']).toContain(
+          'idempotency key was already used with other parameters',
+        );
+      }
+      expect(statuses('create-customer')).toEqual([200, 409]);
+      expect(statuses('create-payment-intent')).toEqual([400]);
+    });
+
+    it('(the sandbox) marks a reused key Stripe-Should-Retry: false, as retrying it has no other effect', async () => {
+      // Act
+      const post = (name: string) =>
+        fetch(`${fake.url}/v1/customers`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${STRIPE_SANDBOX_TOKEN}`,
+            'content-type': 'application/x-www-form-urlencoded',
+            'idempotency-key': 'sandbox-should-retry',
+          },
+          body: new URLSearchParams({ name }).toString(),
+        });
+      const first = await post('Kept');
+      const reused = await post('Changed');
+
+      // Assess
+      expect(first.status).toBe(200);
+      expect(reused.status).toBe(409);
+      expect(reused.headers.get('stripe-should-retry')).toBe('false');
+      expect(await reused.json()).toMatchObject({ error: { type: 'idempotency_error' } });
+    });
+
+    it('does not retry a 5xx Stripe marks Stripe-Should-Retry: false, and answers it as not retryable', async () => {
+      // Prepare
+      const failed = { error: { type: 'api_error', message: 'An unknown error occurred' } };
+      fake.inject(
+        { kind: 'answer', answer: json(500, failed, { 'stripe-should-retry': 'false' }) },
+        { route: 'create-payment-intent' },
+      );
+
+      // Act
+      const response = await call('create-payment-intent', { amount: 800, currency: 'eur' });
+
+      // Assess
+      expect(statuses('create-payment-intent')).toEqual([500]);
+      expect(response.statusCode).toBe(502);
+      expect(parsed(response)).toMatchObject({ code: 'unexpected_response' });
+      expect(parsed(response)['detail']).toContain('Stripe-Should-Retry: false');
+    });
+
+    it('retries a write Stripe marks Stripe-Should-Retry: true, with the same key, whatever the status', async () => {
+      // Prepare
+      const busy = { error: { type: 'invalid_request_error', message: 'Try again in a moment.' } };
+      fake.inject(
+        { kind: 'answer', answer: json(400, busy, { 'stripe-should-retry': 'true' }) },
+        { route: 'create-customer' },
+      );
+
+      // Act
+      const response = await call('create-customer', { name: 'ShouldRetry' }, 'order-89');
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(statuses('create-customer')).toEqual([400, 200]);
+      const keys = fake.logFor('create-customer').map((entry) => entry.headers['idempotency-key']);
+      expect(new Set(keys).size).toBe(1);
+    });
+
     it('retries a write after a 5xx with the same key, so it happens once', async () => {
       // Prepare
       fake.inject({ kind: 'server-error' }, { route: 'create-payment-intent' });

@@ -31,7 +31,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'ses',
-  version: '1.1.0',
+  version: '1.1.1',
   config: SesConfig,
   capabilities: ['email', 'templates', 'attachments'],
   setup: { client: ({ config }) => SesMailer.create(clientOptions(config)) },

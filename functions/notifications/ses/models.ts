@@ -7,7 +7,7 @@
  */
 import { domainToASCII } from 'node:url';
 import * as z from 'zod';
-import { PostMessageFields, requireContent } from '#shared/models/notifier.ts';
+import { PostMessageFields, requireContent, requireWellFormed } from '#shared/models/notifier.ts';
 import { BucketName, ObjectKey } from '#shared/models/object-storage.ts';
 
 /** SES's limit of recipients (To, Cc and Bcc together) per message. */
@@ -125,12 +125,24 @@ const Attachments = z
 export const SendEmailInput = z
   .strictObject({
     ...Envelope,
-    subject: z.string().min(1).max(998).describe('The subject line, e.g. "Disk full on db-1"'),
-    text: z.string().min(1).max(10_000_000).optional().describe('The plain-text body, e.g. "db-1 is at 97%"'),
+    subject: z
+      .string()
+      .min(1)
+      .max(998)
+      .superRefine(requireWellFormed)
+      .describe('The subject line, e.g. "Disk full on db-1"'),
+    text: z
+      .string()
+      .min(1)
+      .max(10_000_000)
+      .superRefine(requireWellFormed)
+      .optional()
+      .describe('The plain-text body, e.g. "db-1 is at 97%"'),
     html: z
       .string()
       .min(1)
       .max(10_000_000)
+      .superRefine(requireWellFormed)
       .optional()
       .describe('The HTML body, e.g. "<p>db-1 is at 97%</p>"'),
     attachments: Attachments,
@@ -155,6 +167,7 @@ export const SendTemplatedEmailInput = z
     template: TemplateName,
     data: z
       .record(z.string(), z.unknown())
+      .superRefine(requireWellFormed)
       .optional()
       .describe('The values of the template\'s {{variables}}, e.g. {"service":"db-1"}'),
     attachments: Attachments,
@@ -181,17 +194,24 @@ export const SendEmailOutput = z.object({
 export type SendEmailOutput = z.output<typeof SendEmailOutput>;
 
 export const TemplateContent = z.strictObject({
-  subject: z.string().min(1).max(998).describe('The subject, with {{variables}}, e.g. "{{service}} is down"'),
+  subject: z
+    .string()
+    .min(1)
+    .max(998)
+    .superRefine(requireWellFormed)
+    .describe('The subject, with {{variables}}, e.g. "{{service}} is down"'),
   text: z
     .string()
     .min(1)
     .max(500_000)
+    .superRefine(requireWellFormed)
     .optional()
     .describe('The text body, with {{variables}}, e.g. "{{service}} failed"'),
   html: z
     .string()
     .min(1)
     .max(500_000)
+    .superRefine(requireWellFormed)
     .optional()
     .describe('The HTML body, with {{variables}}, e.g. "<b>{{service}}</b>"'),
 });

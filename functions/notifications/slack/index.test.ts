@@ -180,6 +180,54 @@ describe('Connector: slack', () => {
       });
     });
 
+    it.each([
+      ['a domain in another script', 'zoë@bücher.example'],
+      ['a UTF-8 part before the @ (RFC 6531)', '用户@例子.广告'],
+      ['a Punycode domain', 'ops@xn--bcher-kva.example'],
+    ])('finds a user whose address has %s, sending it to Slack as given', async (_what, email) => {
+      // Prepare
+      slack.users.push({ id: 'U0INTL', name: 'intl', realName: 'Intl Example', email });
+      try {
+        // Act
+        const response = await operation('find-user-by-email', { email });
+
+        // Assess
+        expect(response.statusCode).toBe(200);
+        expect(json(response)).toMatchObject({ id: 'U0INTL', email });
+        expect(slack.requests.at(-1)?.args['email']).toBe(email);
+      } finally {
+        slack.users.pop();
+      }
+    });
+
+    it.each([
+      ['no-at-sign.example.com', 'one @'],
+      ['two@@example.com', 'one @'],
+      ['name @example.com', 'spaces'],
+      ['"quoted"@example.com', 'quoted'],
+      ['.dot@example.com', 'dot'],
+      ['a..b@example.com', 'dot'],
+      [`${'x'.repeat(65)}@example.com`, '64 bytes'],
+      [`${'é'.repeat(33)}@example.com`, '64 bytes'],
+      ['ops@localhost', 'domain'],
+      ['ops@-bad-.example', 'domain'],
+      ['ops@exa_mple.com', 'domain'],
+      ['ops\uD83D@example.com', 'well-formed'],
+    ])('refuses %s with a 400 on /email that says why (%s), without calling Slack', async (email, why) => {
+      // Prepare
+      const before = slack.requests.length;
+
+      // Act
+      const response = await operation('find-user-by-email', { email });
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+      expect(json(response)['errors']).toEqual([
+        { pointer: '/email', message: expect.stringContaining(why) },
+      ]);
+      expect(slack.requests.length).toBe(before);
+    });
+
     it('answers 400 with pointers for input that fails validation, without calling Slack', async () => {
       // Act
       const response = await operation('post-message', { channel: 'C0ALERTS' });

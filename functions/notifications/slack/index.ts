@@ -19,7 +19,7 @@ import { SlackReceiver } from './receiver.ts';
 
 export const connector = defineConnector({
   name: 'slack',
-  version: '1.0.3',
+  version: '1.1.0',
   config: SlackConfig,
   capabilities: SLACK_CAPABILITIES,
   setup: {

@@ -28,5 +28,17 @@ export const TWILIO_ERRORS: Readonly<Record<string, ErrorRow>> = {
   '21606': { kind: 'validation', meaning: "the 'From' number is not an SMS-capable number of this account" },
   '21608': { kind: 'forbidden', meaning: 'a trial account may only send to verified numbers' },
   '21610': { kind: 'forbidden', meaning: 'the recipient has unsubscribed (replied STOP) from this sender' },
+  // https://www.twilio.com/docs/api/errors/21614: a landline or a number Twilio cannot validate as mobile.
+  '21614': {
+    kind: 'validation',
+    pointer: '/to',
+    meaning: "the 'To' number is not a mobile number that can receive SMS (a landline?)",
+  },
+  // https://www.twilio.com/docs/api/errors/21408: an account setting, so a retry fails the same way.
+  '21408': {
+    kind: 'forbidden',
+    meaning:
+      "the account may not message the 'To' number's country or region: enable it in Messaging > Settings > Geo Permissions",
+  },
   '21617': { kind: 'validation', meaning: 'the body exceeds 1600 characters' },
 };

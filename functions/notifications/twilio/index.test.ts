@@ -26,7 +26,9 @@ import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/inde
 import {
   signTwilioRequest,
   startTwilioFake,
+  TWILIO_GEO_BLOCKED_NUMBER,
   TWILIO_INVALID_NUMBER,
+  TWILIO_NOT_MOBILE_NUMBER,
   TWILIO_SANDBOX_ACCOUNT_SID,
   TWILIO_SANDBOX_AUTH_TOKEN,
   TWILIO_SANDBOX_FROM,
@@ -181,6 +183,23 @@ describe('Connector: twilio', () => {
       expect(parsed(unsubscribed)['detail']).toContain('unsubscribed (replied STOP)');
       expect(foreign.statusCode).toBe(400);
       expect(parsed(foreign)['detail']).toContain('(21606)');
+      expect(fake.state.messages).toHaveLength(3);
+    });
+
+    it('maps 21614 (To is no mobile number) to a 400 on /to and 21408 (Geo Permissions) to a 403', async () => {
+      // Act: Twilio's test numbers for both (https://www.twilio.com/docs/iam/test-credentials).
+      const landline = await call('send-message', { to: TWILIO_NOT_MOBILE_NUMBER, body: 'x' });
+      const geo = await call('send-message', { to: TWILIO_GEO_BLOCKED_NUMBER, body: 'x' });
+
+      // Assess
+      expect(landline.statusCode).toBe(400);
+      expect(parsed(landline)['detail']).toContain('(21614)');
+      expect(parsed(landline)['errors']).toEqual([
+        { pointer: '/to', message: expect.stringContaining('not a mobile number') },
+      ]);
+      expect(geo.statusCode).toBe(403);
+      expect(parsed(geo)['detail']).toContain('Geo Permissions');
+      expect(parsed(geo)['detail']).toContain('(21408)');
       expect(fake.state.messages).toHaveLength(3);
     });
 

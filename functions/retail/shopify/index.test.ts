@@ -709,6 +709,30 @@ describe('Connector: shopify', () => {
       expect(fake.state.levels.get(`${ITEM}|${LOCATION}`)).toBe(15);
     });
 
+    it('waits an HTTP 429 Retry-After in Shopify\'s decimal seconds ("1.0"), then answers', async () => {
+      // Prepare: Shopify's 429 with Retry-After in seconds (shopify.dev/docs/api/admin-rest/usage/rate-limits).
+      fake.inject({
+        kind: 'answer',
+        answer: {
+          status: 429,
+          headers: { 'retry-after': '1.0' },
+          json: {
+            errors:
+              'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.',
+          },
+        },
+      });
+      const started = Date.now();
+
+      // Act
+      const response = await call('get-product', { productId: PRODUCT });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(fake.logFor('graphql')).toHaveLength(2);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    });
+
     it('answers 429 with Retry-After when the refill would outlast the invocation, after one call', async () => {
       // Prepare
       Object.assign(fake.state.throttle, { currentlyAvailable: 0, restoreRate: 100, at: Date.now() });

@@ -15,7 +15,9 @@
  *   500 `api_error`;
  * - `Idempotency-Key` on POST: the same key and parameters replay the first answer with
  *   `Idempotent-Replayed: true` and `Original-Request`; the same key with other parameters (or another
- *   endpoint) is 409 `idempotency_error`; validation failures are not saved;
+ *   endpoint) is 409 `idempotency_error` with `Stripe-Should-Retry: false` (Stripe sends that header when it
+ *   knows whether a retry can help; tests inject answers with `true` or `false`); validation failures are
+ *   not saved;
  * - customers, payment intents (create, confirm, capture, cancel with Stripe's state machine), refunds,
  *   invoices (create, finalize), events; lists `{ object: 'list', data, has_more, url }` newest first with
  *   `limit` (1-100, default 10), `starting_after` and `ending_before`; search (`/customers/search`,
@@ -80,6 +82,11 @@ export interface StripeFakeState {
 }
 
 const error = (status: number, fields: Record<string, unknown>): Answer => json(status, { error: fields });
+/** Stripe's `Stripe-Should-Retry: false`: the answer would be the same however often it is sent. */
+const shouldNotRetry = (answer: Answer): Answer => ({
+  ...answer,
+  headers: { ...answer.headers, 'stripe-should-retry': 'false' },
+});
 const invalid = (message: string, code?: string, param?: string): never =>
   refuse(
     error(400, {
@@ -491,10 +498,13 @@ function idempotent(handle: Handler): Handler {
     const earlier = state.keys.get(key);
     if (earlier !== undefined) {
       if (earlier.fingerprint !== fingerprint) {
-        return error(409, {
-          type: 'idempotency_error',
-          message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key.slice(0, 64)}' if you meant to execute a different request.`,
-        });
+        // Sending it again cannot have another effect, which Stripe-Should-Retry says.
+        return shouldNotRetry(
+          error(409, {
+            type: 'idempotency_error',
+            message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key.slice(0, 64)}' if you meant to execute a different request.`,
+          }),
+        );
       }
       const headers = {
         ...earlier.answer.headers,

@@ -8,6 +8,8 @@
  *   accepted through a Messaging Service); 400 `21604`/`21602`/`21603` for a missing To/Body/sender,
  *   `21211` for a To that is no phone number (Twilio's test number +15005550001 and anything not E.164),
  *   `21606` for a From the account does not own, `21610` for an unsubscribed recipient (+15005550004),
+ *   `21614` for a To that cannot receive SMS (+15005550009), `21408` for a To outside the account's
+ *   Messaging Geo Permissions (+15005550003),
  *   `21617` for a body over 1600 characters (UTF-16 units: an emoji counts 2). `num_segments` is
  *   counted as Twilio bills (GSM-7 160/153 septets, else UCS-2 70/67 units: {@link smsSegments}). With a StatusCallback the fake then POSTs `sent` and
  *   `delivered` callbacks there, signed with `X-Twilio-Signature` as Twilio signs them;
@@ -57,9 +59,15 @@ export const TWILIO_SANDBOX_SECRET = JSON.stringify({
 /** Twilio's magic test sender, owned by the sandbox account. */
 export const TWILIO_SANDBOX_FROM = '+15005550006';
 export const TWILIO_SANDBOX_SERVICE_SID = `MG${hex32('c1c1e5e0')}`;
-/** Twilio's test numbers: no phone number (21211), and a recipient that replied STOP (21610). */
+/**
+ * Twilio's test numbers (https://www.twilio.com/docs/iam/test-credentials, "To"): no phone number (21211),
+ * a recipient that replied STOP (21610), a number that cannot receive SMS (21614) and a destination the
+ * account's Messaging Geo Permissions do not allow (21408).
+ */
 export const TWILIO_INVALID_NUMBER = '+15005550001';
 export const TWILIO_UNSUBSCRIBED_NUMBER = '+15005550004';
+export const TWILIO_NOT_MOBILE_NUMBER = '+15005550009';
+export const TWILIO_GEO_BLOCKED_NUMBER = '+15005550003';
 /** The seeded messages' SIDs, newest last. */
 export const TWILIO_SANDBOX_MESSAGES = [1, 2, 3].map((n) => `SM${hex32(`5eed000${n}`)}`);
 
@@ -268,6 +276,24 @@ function form(body: unknown): Record<string, string> {
   );
 }
 
+/** A valid To that cannot be messaged: not mobile (21614), outside Geo Permissions (21408), unsubscribed (21610). */
+function refuseRecipient(state: TwilioFakeState, to: string): void {
+  if (to === TWILIO_NOT_MOBILE_NUMBER) {
+    refuse(twilioError(400, 21614, `'To' number ${to} is not a valid mobile number`));
+  }
+  if (to === TWILIO_GEO_BLOCKED_NUMBER) {
+    refuse(
+      twilioError(
+        400,
+        21408,
+        `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}`,
+      ),
+    );
+  }
+  if (state.unsubscribed.has(to))
+    refuse(twilioError(400, 21610, 'Attempt to send to unsubscribed recipient'));
+}
+
 function createMessage(state: TwilioFakeState, account: string, fields: Record<string, string>): Answer {
   const to = fields['To'];
   const from = fields['From'];
@@ -295,8 +321,7 @@ function createMessage(state: TwilioFakeState, account: string, fields: Record<s
   if (body === undefined || body === '') refuse(twilioError(400, 21602, 'Message body is required.'));
   if (body.length > 1600)
     refuse(twilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit.'));
-  if (state.unsubscribed.has(to))
-    refuse(twilioError(400, 21610, 'Attempt to send to unsubscribed recipient'));
+  refuseRecipient(state, to);
   const message: TwilioFakeMessage = {
     sid: `SM${randomBytes(16).toString('hex')}`,
     to,
