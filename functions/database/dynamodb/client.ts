@@ -53,6 +53,7 @@ import {
   type IncrementValueOutput,
   ListKeysInput,
   type ListKeysOutput,
+  MAX_KEY_BYTES,
   PutValueInput,
   type PutValueOutput,
   PutValuesInput,
@@ -120,13 +121,16 @@ function badCursor(): ValidationError {
 }
 
 /**
- * Whether a cursor's start key is one DynamoDB takes for this listing: key values are never empty, and a
- * Query's start key lies in the prefix's partition, under the prefix (a Scan's is any item of the table).
- * An edited cursor that breaks this would otherwise be DynamoDB's ValidationException, a 502.
+ * Whether a cursor's start key is one DynamoDB takes for this listing: a key this connector writes (its
+ * sort key 1 to 1,024 bytes of UTF-8, its partition key the sort key's partition, so within DynamoDB's
+ * 1,024-byte sort and 2,048-byte partition key limits), and a Query's lies in the prefix's partition,
+ * under the prefix (a Scan's is any such key). An edited cursor that breaks this would otherwise be
+ * DynamoDB's ValidationException, a 502.
  */
 function startsInside(cursor: Cursor, prefix: string): boolean {
-  if (cursor.k.pk === '' || cursor.k.sk === '') return false;
-  return cursor.m === 's' || (cursor.k.pk === partitionOf(prefix) && cursor.k.sk.startsWith(prefix));
+  const { pk, sk } = cursor.k;
+  if (sk === '' || Buffer.byteLength(sk, 'utf8') > MAX_KEY_BYTES || pk !== partitionOf(sk)) return false;
+  return cursor.m === 's' || (pk === partitionOf(prefix) && sk.startsWith(prefix));
 }
 
 /** DynamoDB's ConditionalCheckFailedException (as the AWS kit mapped it): nothing was written. */

@@ -215,6 +215,43 @@ describe('Connector: dynamodb', () => {
       }
     });
 
+    it('answers 400 naming the cursor for one whose start key is over DynamoDB’s key sizes, before calling DynamoDB', async () => {
+      // Prepare: DynamoDB refuses a start key whose sort key is over 1,024 bytes or whose partition key is
+      // over 2,048 bytes (its constraints on partition and sort keys) with a ValidationException; a Scan
+      // cursor's start key is otherwise any key of the table, a Query's any key under the prefix. (dynalite
+      // counts UTF-16 units where DynamoDB counts UTF-8 bytes, so it takes the first two; DynamoDB would not.)
+      const digest = (prefix: string) => createHash('sha256').update(prefix).digest('hex').slice(0, 16);
+      const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const longSort = `cur${'é'.repeat(520)}`;
+      const longQuery = `cursors/${'é'.repeat(510)}`;
+      const edited = [
+        { prefix: 'cur', cursor: cursor({ m: 's', k: { pk: longSort, sk: longSort }, p: digest('cur') }) },
+        {
+          prefix: 'cursors/',
+          cursor: cursor({ m: 'q', k: { pk: 'cursors/', sk: longQuery }, p: digest('cursors/') }),
+        },
+        {
+          prefix: 'cur',
+          cursor: cursor({ m: 's', k: { pk: 'p'.repeat(2049), sk: 'cur' }, p: digest('cur') }),
+        },
+        {
+          prefix: 'cur',
+          cursor: cursor({ m: 's', k: { pk: 'cur', sk: `cur${'a'.repeat(1022)}` }, p: digest('cur') }),
+        },
+      ];
+      expect(Buffer.byteLength(longSort)).toBeGreaterThan(1024);
+      expect(Buffer.byteLength(longQuery)).toBeGreaterThan(1024);
+
+      // Act
+      const answers = await Promise.all(edited.map((input) => call('list-keys', input)));
+
+      // Assess (before: 502 unexpected_response from DynamoDB's ValidationException)
+      expect(answers.map((answer) => answer.statusCode)).toEqual([400, 400, 400, 400]);
+      for (const answer of answers) {
+        expect(parsed(answer)['errors']).toEqual([{ pointer: '/cursor', message: expect.any(String) }]);
+      }
+    });
+
     it('answers 400 naming a number DynamoDB cannot store, before calling DynamoDB', async () => {
       // Act (the hardening fuzz found -1e126 answered as a 502 from DynamoDB's ValidationException)
       const huge = await call('put-value', { key: 'numbers/huge', value: { 'a/b': [1, -1e126] } });

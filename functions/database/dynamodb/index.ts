@@ -16,7 +16,7 @@ import { clientOptions, DynamodbConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'dynamodb',
-  version: '1.0.4',
+  version: '1.0.5',
   config: DynamodbConfig,
   capabilities: DYNAMODB_CAPABILITIES,
   setup: { client: ({ config }) => DynamodbKeyValueStore.create(clientOptions(config)) },

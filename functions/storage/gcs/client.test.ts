@@ -8,9 +8,10 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeObjectStorageConformance } from '#shared/interfaces/object-storage.conformance.ts';
 import { type GcsFakeState, newServiceAccount, startGcsFake } from '../../../scripts/local/sandboxes/gcs.ts';
-import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { type FakeServer, json } from '../../../scripts/local/sandboxes/kit/index.ts';
 import { serviceAccountAuth } from './auth.ts';
 import { GcsStorage, gcsApi } from './client.ts';
+import { GcsRewrite } from './models.ts';
 import { type MemorySecret, memorySecret } from './testing/memory-secret.ts';
 
 /** A storage on `fake` with a service account of its own, whose key file points at the fake's token endpoint. */
@@ -148,6 +149,137 @@ describe('Class: GcsStorage', () => {
       expect(fake.state.buckets.get('archive')?.get('kept/hello.txt')?.metadata).toEqual({
         source: 'sandbox',
       });
+    });
+  });
+
+  describe('Method: copyObject with part of the metadata', () => {
+    // objects.rewrite (JSON API reference): "If the request body is empty, editable metadata from the source
+    // object is applied to the destination object"; a body with any field is the copy's editable metadata
+    // as a whole. A copy that replaces only the media type or only the metadata keeps the rest.
+    beforeEach(async () => {
+      await storage.putObject({
+        key: 'partial/source.csv',
+        body: 'a,b',
+        contentType: 'text/csv',
+        cacheControl: 'max-age=60',
+        metadata: { owner: 'billing' },
+      });
+    });
+
+    it('keeps the media type and Cache-Control when only the metadata is replaced', async () => {
+      // Act
+      await storage.copyObject({
+        sourceKey: 'partial/source.csv',
+        key: 'partial/meta.csv',
+        metadata: { b: '2' },
+      });
+      // Assess
+      const copy = fake.state.buckets.get('data')?.get('partial/meta.csv');
+      expect(copy).toMatchObject({
+        contentType: 'text/csv',
+        cacheControl: 'max-age=60',
+        metadata: { b: '2' },
+      });
+    });
+
+    it('keeps the metadata and Cache-Control when only the media type is replaced', async () => {
+      // Act
+      await storage.copyObject({
+        sourceKey: 'partial/source.csv',
+        key: 'partial/type.txt',
+        contentType: 'text/plain',
+      });
+      // Assess
+      const copy = fake.state.buckets.get('data')?.get('partial/type.txt');
+      expect(copy).toMatchObject({
+        contentType: 'text/plain',
+        cacheControl: 'max-age=60',
+        metadata: { owner: 'billing' },
+      });
+    });
+
+    it('pins the rewrite to the source generation it read (a changed source is 412, see the fake test below)', async () => {
+      // Act
+      await storage.copyObject({
+        sourceKey: 'partial/source.csv',
+        key: 'partial/pinned.csv',
+        metadata: { b: '2' },
+      });
+      await storage.copyObject({ sourceKey: 'partial/source.csv', key: 'partial/whole.csv' });
+      // Assess
+      const [partial, whole] = fake.logFor('rewrite-object');
+      const generation = fake.state.buckets.get('data')?.get('partial/source.csv')?.generation;
+      expect(partial?.query['ifSourceGenerationMatch']).toBe(String(generation));
+      // A copy that replaces nothing sends an empty body (GCS copies the source's metadata), unpinned.
+      expect(whole?.query['ifSourceGenerationMatch']).toBeUndefined();
+      expect(whole?.body).toEqual({});
+    });
+
+    it('throws ConflictError naming the source when GCS answers 412 to the pinned rewrite', async () => {
+      // Prepare: what GCS answers when ifSourceGenerationMatch no longer holds.
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: json(412, {
+            error: {
+              code: 412,
+              message: 'At least one of the pre-conditions you specified did not hold.',
+              errors: [{ domain: 'global', reason: 'conditionNotMet', message: 'pre-conditions' }],
+            },
+          }),
+        },
+        { route: 'rewrite-object' },
+      );
+      // Act
+      const failure = storage.copyObject({
+        sourceKey: 'partial/source.csv',
+        key: 'partial/raced.csv',
+        metadata: {},
+      });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ConflictError);
+      await expect(failure).rejects.toThrow(
+        'Source object "partial/source.csv" in bucket "data" changed during the copy',
+      );
+    });
+  });
+
+  describe('GCS contract fake: objects.rewrite', () => {
+    it('applies a non-empty request body as the whole of the editable metadata, an empty one copies the source', async () => {
+      // Prepare
+      await storage.putObject({
+        key: 'fake/source.csv',
+        body: 'a,b',
+        contentType: 'text/csv',
+        cacheControl: 'max-age=60',
+        metadata: { owner: 'billing' },
+      });
+      const rest = gcsApi.client({
+        baseUrl: fake.url,
+        auth: serviceAccountAuth(secret),
+        coordination: false,
+      });
+      const path = (to: string) => `/storage/v1/b/data/o/fake%2Fsource.csv/rewriteTo/b/data/o/${to}`;
+      // Act
+      await rest.post(path('fake%2Fpartial.csv'), GcsRewrite, { json: { metadata: { b: '2' } } });
+      await rest.post(path('fake%2Fwhole.csv'), GcsRewrite, { json: {} });
+      const stale = await rest
+        .post(path('fake%2Fstale.csv'), GcsRewrite, { json: {}, query: { ifSourceGenerationMatch: 1 } })
+        .catch((error: unknown) => error);
+      // Assess
+      const bucket = fake.state.buckets.get('data');
+      expect(bucket?.get('fake/partial.csv')).toMatchObject({
+        contentType: 'application/octet-stream',
+        cacheControl: undefined,
+        metadata: { b: '2' },
+      });
+      expect(bucket?.get('fake/whole.csv')).toMatchObject({
+        contentType: 'text/csv',
+        cacheControl: 'max-age=60',
+        metadata: { owner: 'billing' },
+      });
+      expect(stale).toBeInstanceOf(ConflictError);
+      expect(bucket?.has('fake/stale.csv')).toBe(false);
     });
   });
 

@@ -229,23 +229,52 @@ export class GcsStorage implements ObjectStorage {
   }
 
   /**
-   * Server-side `objects.rewrite`, called again with its `rewriteToken` until done. A request body with
-   * `contentType`/`metadata` overrides the source's in the same request.
+   * Server-side `objects.rewrite`, called again with its `rewriteToken` until done. GCS copies the source's
+   * editable metadata only when the request body is empty; a body is the copy's editable metadata as a
+   * whole (objects.rewrite: "If the request body is empty, editable metadata from the source object is
+   * applied to the destination object"). So a copy replacing `contentType` or `metadata` reads the source
+   * first and sends what it does not replace (with Cache-Control, Content-Disposition, Content-Encoding and
+   * Content-Language), pinned to the generation it read (`ifSourceGenerationMatch`): a source changed in
+   * between fails with 412 (ConflictError) rather than mixing two versions.
    */
   async copyObject(raw: CopyObjectInput): Promise<CopyObjectOutput> {
     const input = parseInput(CopyObjectInput, raw);
     const sourceBucket = this.#resolve(input.sourceBucket);
     const bucket = this.#resolve(input.bucket);
-    const override = compact({ contentType: input.contentType, metadata: input.metadata });
+    const notFound = `Source object "${input.sourceKey}" in bucket "${sourceBucket}"`;
+    const source =
+      input.contentType === undefined && input.metadata === undefined
+        ? undefined
+        : await this.#rest.get(objectPath(sourceBucket, input.sourceKey), GcsObject, {
+            what: 'an object',
+            notFound,
+          });
+    const override =
+      source === undefined
+        ? {}
+        : compact({
+            contentType: input.contentType ?? source.contentType,
+            metadata: input.metadata ?? source.metadata,
+            cacheControl: source.cacheControl,
+            contentDisposition: source.contentDisposition,
+            contentEncoding: source.contentEncoding,
+            contentLanguage: source.contentLanguage,
+          });
+    const pinned = source?.generation === undefined ? {} : { ifSourceGenerationMatch: source.generation };
     const path = `${objectPath(sourceBucket, input.sourceKey)}/rewriteTo/b/${encodeRfc3986(bucket)}/o/${encodeRfc3986(input.key)}`;
     let token: string | undefined;
     for (let call = 0; call < MAX_REWRITE_CALLS; call += 1) {
-      const answer = await this.#rest.post(path, GcsRewrite, {
-        json: override,
-        ...(token === undefined ? {} : { query: { rewriteToken: token } }),
-        what: 'a rewrite',
-        notFound: `Source object "${input.sourceKey}" in bucket "${sourceBucket}"`,
-      });
+      const answer = await this.#rest
+        .post(path, GcsRewrite, {
+          json: override,
+          query: { ...pinned, ...(token === undefined ? {} : { rewriteToken: token }) },
+          what: 'a rewrite',
+          notFound,
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof ConflictError) || source === undefined) throw error;
+          throw new ConflictError(`${notFound} changed during the copy; try again`, { cause: error });
+        });
       if (answer.done) {
         if (answer.resource === undefined) {
           throw new UnexpectedResponseError('Google Cloud Storage ended a rewrite without the new object');

@@ -16,7 +16,7 @@ import { GcsPutObjectInput } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'gcs',
-  version: '0.1.3',
+  version: '0.1.4',
   config: GcsConfig,
   capabilities: GCS_CAPABILITIES,
   setup: {

@@ -26,6 +26,11 @@ export const GcsObject = z.object({
   size: Int64,
   generation: z.union([z.string(), z.number()]).transform(String).optional(),
   contentType: z.string().optional(),
+  // Editable metadata a rewrite with a request body must carry over itself (objects.rewrite).
+  cacheControl: z.string().optional(),
+  contentDisposition: z.string().optional(),
+  contentEncoding: z.string().optional(),
+  contentLanguage: z.string().optional(),
   etag: z.string().optional(),
   updated: z.string().optional(),
   metadata: z.record(z.string(), z.string()).optional(),

@@ -97,6 +97,43 @@ describe('Class: S3ObjectStorage (provider faults)', () => {
       await expect(failure).rejects.not.toBeInstanceOf(ForbiddenError);
     });
 
+    it('retries RequestTimeTooSkewed with the clock S3 reported, as the SDK corrects skew on its own', async () => {
+      // Prepare: S3's Date header is 20 minutes ahead of this clock (S3 allows 15).
+      const skewed = new S3ObjectStorage(options);
+      const serverTime = Date.now() + 20 * 60_000;
+      faults.script(
+        { error: 'RequestTimeTooSkewed', status: 403, headers: { date: new Date(serverTime).toUTCString() } },
+        { status: 200, headers: { etag: '"abc123"' } },
+      );
+      // Act
+      const output = await skewed.putObject({ key: 'a.txt', body: 'hello' });
+      // Assess
+      expect(output.etag).toBe('abc123');
+      expect(faults.requests).toHaveLength(2);
+      const signedAt = (request: (typeof faults.requests)[number]): number => {
+        const stamp = String(request.headers['x-amz-date']);
+        return Date.parse(stamp.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+      };
+      const [first, second] = faults.requests as [(typeof faults.requests)[0], (typeof faults.requests)[0]];
+      expect(Math.abs(signedAt(second) - serverTime)).toBeLessThan(60_000);
+      expect(signedAt(second) - signedAt(first)).toBeGreaterThan(15 * 60_000);
+    });
+
+    it("throws a ConfigurationError naming the function's clock, not an access hint, for RequestTimeTooSkewed", async () => {
+      // Prepare: the Date header is this clock's, so the SDK has nothing to correct.
+      faults.script({ error: 'RequestTimeTooSkewed', status: 403 });
+      // Act
+      const failure = storage.putObject({ key: 'a.txt', body: 'x' });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ConfigurationError);
+      await expect(failure).rejects.not.toBeInstanceOf(ForbiddenError);
+      await expect(failure).rejects.toThrow(
+        'S3 PutObject on object "a.txt" in bucket "data" failed (RequestTimeTooSkewed): the function\'s clock differs from S3\'s by more than 15 minutes',
+      );
+      await expect(failure).rejects.not.toThrow(/bucket policy|IAM/);
+      expect(faults.requests).toHaveLength(1);
+    });
+
     it('throws ConflictError when onlyIfAbsent meets an existing object (412 PreconditionFailed)', async () => {
       // Prepare
       faults.script({ error: 'PreconditionFailed', status: 412 });

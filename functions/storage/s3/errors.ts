@@ -68,6 +68,13 @@ export const S3_ERRORS: AwsErrorTable = {
   AuthorizationHeaderMalformed: OTHER_REGION,
   IllegalLocationConstraintException: OTHER_REGION,
   '301': OTHER_REGION,
+  // 403, but not a refusal: S3's error list reads "The difference between the request time and the server's
+  // time is too large" (it allows 15 minutes). The SDK already re-signs with S3's clock on retry when the
+  // answer's Date shows the skew, so what remains is the function's clock itself.
+  RequestTimeTooSkewed: {
+    kind: 'configuration',
+    hint: "the function's clock differs from S3's by more than 15 minutes: check the host's time synchronisation",
+  },
   BandwidthLimitExceeded: 'rate-limited',
   InvalidAccessKeyId: 'auth',
   SignatureDoesNotMatch: 'auth',

@@ -100,6 +100,31 @@ describe('Function: handler', () => {
       expect(gone.statusCode).toBe(404);
     });
 
+    it('takes user metadata up to S3’s 2 KB (2,048 bytes of names and values) and refuses one byte more', async () => {
+      // Prepare: S3's user guide limits user-defined metadata to 2 KB, "the sum of the number of bytes in
+      // the UTF-8 encoding of each key and value"; S3's MetadataTooLarge answer names MaxSizeAllowed 2048.
+      const fits = { name: 'v'.repeat(2044) };
+      const over = { name: 'v'.repeat(2045) };
+      // Act
+      const stored = await http('put-object', { key: 'http/meta-limit.txt', body: 'x', metadata: fits });
+      const head = await http('head-object', { key: 'http/meta-limit.txt' });
+      const refused = await http('put-object', { key: 'http/meta-over.txt', body: 'x', metadata: over });
+      const copied = await http('copy-object', {
+        sourceKey: 'http/meta-limit.txt',
+        key: 'http/meta-over-copy.txt',
+        metadata: over,
+      });
+      // Assess
+      expect(stored.statusCode).toBe(200);
+      expect(JSON.parse(head.body).metadata).toEqual(fits);
+      for (const answer of [refused, copied]) {
+        expect(answer.statusCode).toBe(400);
+        expect(JSON.parse(answer.body).errors).toEqual([
+          { pointer: '/metadata', message: 'expected at most 2048 bytes of metadata names and values' },
+        ]);
+      }
+    });
+
     it('answers a presigned URL for objects over S3_GET_MAX_BYTES', async () => {
       // Prepare
       const body = 'z'.repeat(65);

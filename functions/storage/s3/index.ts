@@ -16,7 +16,7 @@ import { S3PutObjectInput } from './models.ts';
  */
 export const connector = defineConnector({
   name: 's3',
-  version: '1.1.5',
+  version: '1.1.6',
   config: S3Config,
   capabilities: S3_CAPABILITIES,
   setup: { client: ({ config }) => S3ObjectStorage.create(clientOptions(config), 's3') },

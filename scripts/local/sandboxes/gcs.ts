@@ -13,8 +13,9 @@
  *   was removed, a rotated key, is 401 `authError`);
  * - `GET /storage/v1/b/:bucket`, `GET /storage/v1/b/:bucket/o` (`prefix`, `delimiter`, `maxResults` 1-1000
  *   counting objects and prefixes, `pageToken`/`nextPageToken`), `GET .../o/:object` (`alt=media` for the
- *   bytes, `generation`), `DELETE .../o/:object` (204), `POST .../o/:object/rewriteTo/b/:b/o/:o` (a body
- *   overrides `contentType`/`metadata`; `rewriteToken` while `done` is false) and `copyTo`;
+ *   bytes, `generation`), `DELETE .../o/:object` (204), `POST .../o/:object/rewriteTo/b/:b/o/:o` (an empty
+ *   body copies the source's `contentType`/`cacheControl`/`metadata`, any other body is them as a whole;
+ *   `ifSourceGenerationMatch`; `rewriteToken` while `done` is false) and `copyTo`;
  * - `POST /upload/storage/v1/b/:bucket/o?uploadType=media&name=` or `uploadType=multipart`
  *   (`multipart/related`: the resource JSON, then the media); `ifGenerationMatch` (`0`: only if absent)
  *   fails with 412 `conditionNotMet`;
@@ -367,27 +368,53 @@ function listPage(state: GcsFakeState, bucket: string, request: FakeRequest): Re
   };
 }
 
-/** The destination of a copy or rewrite, with the request body's overrides. */
+/**
+ * The destination of a copy or rewrite. objects.rewrite and objects.copy (JSON API reference): "If the
+ * request body is empty, editable metadata from the source object is applied to the destination object";
+ * a body with any field is the destination's editable metadata as a whole (what it leaves out is unset, and
+ * the media type defaults as on an upload).
+ */
 function copied(
   state: GcsFakeState,
   request: FakeRequest,
   source: GcsFakeObject,
   name: string,
 ): GcsFakeObject {
-  const override = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
+  const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
     string,
     unknown
   >;
+  const replaced = Object.keys(body).length > 0;
   state.generation += 1;
   return {
     name,
     bytes: Buffer.from(source.bytes),
-    contentType: typeof override['contentType'] === 'string' ? override['contentType'] : source.contentType,
-    metadata: 'metadata' in override ? stringRecord(override['metadata']) : source.metadata,
-    cacheControl: source.cacheControl,
+    contentType: !replaced
+      ? source.contentType
+      : typeof body['contentType'] === 'string'
+        ? body['contentType']
+        : 'application/octet-stream',
+    metadata: replaced ? stringRecord(body['metadata']) : source.metadata,
+    cacheControl: !replaced
+      ? source.cacheControl
+      : typeof body['cacheControl'] === 'string'
+        ? body['cacheControl']
+        : undefined,
     generation: state.generation,
     updated: new Date().toISOString(),
   };
+}
+
+/** `ifSourceGenerationMatch` of a copy or rewrite: 412 unless the source is at that generation. */
+function checkSourcePrecondition(request: FakeRequest, source: GcsFakeObject): void {
+  const wanted = request.query['ifSourceGenerationMatch'];
+  if (wanted === undefined) return;
+  if (!/^\d+$/.test(wanted)) {
+    refuse(failure(400, 'invalid', `Invalid value for ifSourceGenerationMatch: ${wanted}`));
+  }
+  if (Number(wanted) !== source.generation) {
+    refuse(failure(412, 'conditionNotMet', 'At least one of the pre-conditions you specified did not hold.'));
+  }
 }
 
 const RFC3986 = (value: string): string =>
@@ -607,6 +634,7 @@ export function gcsFake(buckets: readonly string[] = []): FakeDefinition<GcsFake
           const target = bucketOf(state, params['destinationBucket'] ?? '');
           const name = params['destinationObject'] ?? '';
           checkPreconditions(request, target.get(name));
+          checkSourcePrecondition(request, source);
           const step = Number(request.query['rewriteToken']?.replace(/^step-/, '') ?? 0) + 1;
           const size = String(source.bytes.length);
           if (step < state.rewriteCalls) {
@@ -638,6 +666,7 @@ export function gcsFake(buckets: readonly string[] = []): FakeDefinition<GcsFake
           const target = bucketOf(state, params['destinationBucket'] ?? '');
           const name = params['destinationObject'] ?? '';
           checkPreconditions(request, target.get(name));
+          checkSourcePrecondition(request, source);
           const copy = copied(state, request, source, name);
           target.set(name, copy);
           return json(200, resourceOf(params['destinationBucket'] ?? '', copy, url));

@@ -9,18 +9,19 @@
  * Here a segment that does not fit is stored under `._S3rver_long_<sha256 of the segment>` (78 bytes), and
  * the key's real name goes to an index file in the bucket (`<bucket>/._S3rver_long_keys/<sha256 of the
  * stored key>`), which listings read back. A key every segment of which fits is stored exactly where
- * s3rver stored it before, and a bucket with no long key is listed by s3rver's own code, unchanged. A
- * bucket holding a long key is listed here instead: every key read, sorted in S3's order (UTF-8 bytes),
- * then filtered as s3rver filters (start-after, prefix, delimiter, max-keys).
+ * s3rver stored it before. Every bucket is listed here: every key read, sorted in S3's order (UTF-8
+ * bytes), then paged as S3 pages (`s3rver-listing.ts`). A key over S3's 1,024 bytes is refused with S3's
+ * KeyTooLongError (400), whether its segments fit a file name or not.
  *
  * It wraps the methods of s3rver's `FilesystemStore` class (the store every request goes through), so call
  * it in the s3rver process before the server is created.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { byBytes, type LastEntry, type ListOptions, listPage } from './s3rver-listing.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -43,16 +44,11 @@ interface S3ObjectLike {
 type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;
 type S3ObjectClass = new (bucket: string, key: string, content: unknown, metadata: unknown) => S3ObjectLike;
 
-interface ListOptions {
-  delimiter?: string;
-  startAfter?: string;
-  prefix?: string;
-  maxKeys?: number;
-}
 interface ListResult {
   objects: S3ObjectLike[];
   commonPrefixes: string[];
   isTruncated: boolean;
+  last?: LastEntry | undefined;
 }
 
 interface FilesystemStore {
@@ -91,8 +87,6 @@ export function storedKey(key: string): string {
   return changed ? stored.join('/') : key;
 }
 
-const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
 function* walk(directory: string): Generator<string> {
   // s3rver's own walk, unpruned.
   for (const entry of readdirSync(directory, { withFileTypes: true })) {
@@ -100,27 +94,6 @@ function* walk(directory: string): Generator<string> {
     if (entry.isDirectory()) yield* walk(path);
     else yield path;
   }
-}
-
-/** The keys and common prefixes a listing answers, from every key in S3's order, as s3rver filters them. */
-function select(
-  all: readonly string[],
-  options: ListOptions,
-): { keys: string[]; commonPrefixes: string[]; isTruncated: boolean } {
-  const { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY } = options;
-  const commonPrefixes = new Set<string>();
-  const keys: string[] = [];
-  for (const key of all) {
-    if (byBytes(key, startAfter) <= 0 || !key.startsWith(prefix)) continue;
-    const at = delimiter === '' ? -1 : key.slice(prefix.length).indexOf(delimiter);
-    if (at !== -1) {
-      commonPrefixes.add(key.slice(0, prefix.length + at + delimiter.length));
-      continue;
-    }
-    if (keys.length >= maxKeys) return { keys, commonPrefixes: [...commonPrefixes], isTruncated: true };
-    keys.push(key);
-  }
-  return { keys, commonPrefixes: [...commonPrefixes], isTruncated: false };
 }
 
 /**
@@ -140,7 +113,6 @@ export function storeLongKeys(): void {
   const proto = Store.prototype;
   const original = {
     getResourcePath: proto.getResourcePath,
-    listObjects: proto.listObjects,
     putObject: proto.putObject,
     copyObject: proto.copyObject,
     deleteObject: proto.deleteObject,
@@ -163,27 +135,17 @@ export function storeLongKeys(): void {
     await rmdir(indexDirectory(store, bucket)).catch(() => undefined); // only once empty
   }
 
-  async function longKeysIn(store: FilesystemStore, bucket: string): Promise<boolean> {
-    try {
-      return (await readdir(indexDirectory(store, bucket))).length > 0;
-    } catch {
-      return false;
-    }
-  }
-
   proto.getResourcePath = function getResourcePath(bucket, key, resource) {
     if (key === undefined) return original.getResourcePath.call(this, bucket, key, resource);
-    const stored = storedKey(key);
     const size = Buffer.byteLength(key, 'utf8');
-    // S3 refuses a key over 1,024 bytes. s3rver stores one whose segments fit, so only those that never
-    // worked here (their segments did not fit) are refused, as S3 does, rather than hashed.
-    if (stored !== key && size > KEY_MAX) {
+    // S3 refuses a key over 1,024 bytes (every object request reaches the store through here).
+    if (size > KEY_MAX) {
       throw new S3Error('KeyTooLongError', 'Your key is too long', {
         Size: String(size),
         MaxSizeAllowed: String(KEY_MAX),
       });
     }
-    return original.getResourcePath.call(this, bucket, stored, resource);
+    return original.getResourcePath.call(this, bucket, storedKey(key), resource);
   };
 
   proto.putObject = async function putObject(object) {
@@ -221,7 +183,8 @@ export function storeLongKeys(): void {
       if (!path.endsWith(OBJECT_SUFFIX)) continue;
       const stored = Store.decodeKeyPath(path.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length));
       if (!stored.split('/').some((segment) => LONG_SEGMENT.test(segment))) {
-        all.push(stored);
+        // A key over 1,024 bytes stored before S3's limit was kept here: S3 could never hold it.
+        if (Buffer.byteLength(stored, 'utf8') <= KEY_MAX) all.push(stored);
         continue;
       }
       const key = await readFile(indexFile(store, bucket, stored), 'utf8').catch(() => undefined);
@@ -231,8 +194,7 @@ export function storeLongKeys(): void {
   }
 
   proto.listObjects = async function listObjects(bucket, options) {
-    if (!(await longKeysIn(this, bucket))) return original.listObjects.call(this, bucket, options);
-    const { keys, commonPrefixes, isTruncated } = select(await allKeys(this, bucket), options);
+    const { keys, commonPrefixes, isTruncated, last } = listPage(await allKeys(this, bucket), options);
     const objects: S3ObjectLike[] = [];
     for (const key of keys) {
       const metadata = await this.getMetadata(bucket, key).catch((error: NodeJS.ErrnoException) => {
@@ -241,6 +203,6 @@ export function storeLongKeys(): void {
       });
       if (metadata !== undefined) objects.push(new S3Object(bucket, key, null, metadata));
     }
-    return { objects, commonPrefixes, isTruncated };
+    return { objects, commonPrefixes, isTruncated, last };
   };
 }
