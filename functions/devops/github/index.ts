@@ -32,7 +32,7 @@ import { receiveWebhook } from './webhook.ts';
  */
 export const connector = defineConnector({
   name: 'github',
-  version: '1.1.3',
+  version: '1.1.4',
   config: GitHubConfig,
   capabilities: [...GITHUB_CAPABILITIES, 'webhooks', 'issue-sync'],
   setup: {

@@ -155,6 +155,24 @@ describe('Function: receiveWebhook', () => {
     await expect(attempt).rejects.toMatchObject({ name: 'ConfigurationError', status: 500 });
   });
 
+  it('accepts deliveries signed with the new or the old secret while the secret holds both (one per line)', async () => {
+    // Prepare: mid-rotation, the stored secret holds the new secret and the old one
+    const signedBy = (key: string) =>
+      request(BODY, {
+        'x-hub-signature-256': `sha256=${createHmac('sha256', key).update(BODY).digest('hex')}`,
+      });
+    const rotating = () => receiver({ secret: secretOf(`new-webhook-secret\n${SECRET}\n`) });
+
+    // Act
+    const byNew = await receiveWebhook(signedBy('new-webhook-secret'), rotating());
+    const byOld = await receiveWebhook(signedBy(SECRET), rotating());
+    const byOther = receiveWebhook(signedBy('someone-else'), rotating());
+
+    // Assess
+    expect([byNew.status, byOld.status]).toEqual([202, 202]);
+    await expect(byOther).rejects.toMatchObject({ name: 'AuthError' });
+  });
+
   it('refuses an empty body and bytes that are not UTF-8 with 401', async () => {
     // Prepare
     const notUtf8 = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);

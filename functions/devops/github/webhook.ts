@@ -17,6 +17,7 @@ import {
   ValidationError,
   type WebhookEvent,
   type WebhookEventSink,
+  webhookSecrets,
 } from '@circle-core/core';
 import { verify } from '@octokit/webhooks-methods';
 
@@ -50,16 +51,26 @@ export function githubEventName(event: string, action: string | undefined): stri
   return `${kebab(singular)}-${action === undefined ? 'received' : kebab(action)}`;
 }
 
-/** Checks the signature with the official verifier; every failure is the same 401 that says nothing more. */
-async function assertSigned(secret: string, rawBody: Buffer, signature: string | undefined): Promise<void> {
-  if (secret === '') throw new ConfigurationError('The GitHub webhook secret is empty');
+/**
+ * Checks the signature with the official verifier against each secret (the new and the old one while the
+ * secret is rotated); every failure is the same 401 that says nothing more.
+ */
+async function assertSigned(
+  secrets: readonly string[],
+  rawBody: Buffer,
+  signature: string | undefined,
+): Promise<void> {
+  if (secrets.length === 0) throw new ConfigurationError('The GitHub webhook secret is empty');
   if (signature === undefined || signature.trim() === '') throw new AuthError('Webhook signature is missing');
   const mismatch = new AuthError('Webhook signature does not match');
   if (!signature.startsWith(SIGNATURE_PREFIX) || rawBody.length === 0) throw mismatch;
   const payload = rawBody.toString('utf8');
   // The verifier signs a string: bytes that are not UTF-8 would be re-encoded differently, so refuse them.
   if (!Buffer.from(payload, 'utf8').equals(rawBody)) throw mismatch;
-  if (!(await verify(secret, payload, signature))) throw mismatch;
+  let matched = false;
+  // Every secret is tried, so the time taken does not say which one matched.
+  for (const secret of secrets) if (await verify(secret, payload, signature)) matched = true;
+  if (!matched) throw mismatch;
 }
 
 function readPayload(request: RouteRequest): Record<string, unknown> {
@@ -113,8 +124,9 @@ export async function receiveWebhook(
   receiver: WebhookReceiver,
 ): Promise<RouteResponse> {
   const { logger, sink, ledger } = receiver;
-  const secret = await receiver.secret.text();
-  await assertSigned(secret, request.rawBody, request.headers['x-hub-signature-256']);
+  // One secret per line: while it is rotated, the new one and the old one.
+  const secrets = webhookSecrets(await receiver.secret.text());
+  await assertSigned(secrets, request.rawBody, request.headers['x-hub-signature-256']);
   const deliveryId = header(request, 'x-github-delivery', DELIVERY_ID);
   const eventType = header(request, 'x-github-event', EVENT_TYPE);
   const payload = readPayload(request);

@@ -56,7 +56,7 @@ function gitlabClient(config: GitlabSettings, token: Secret): GitlabApi {
  */
 export const connector = defineConnector({
   name: 'gitlab',
-  version: '0.2.2',
+  version: '0.2.3',
   config: GitlabConfig,
   capabilities: [...GITLAB_CAPABILITIES, 'webhooks'],
   setup: {

@@ -14,6 +14,7 @@ import {
   ValidationError,
   verifySharedToken,
   type WebhookEvent,
+  webhookSecrets,
 } from '@circle-core/core';
 
 const DELIVERY_ID = /^[\w-]{1,128}$/;
@@ -80,7 +81,8 @@ export async function receiveGitlabWebhook(
   logger: Logger,
 ): Promise<RouteResponse> {
   verifySharedToken({
-    secret: (await receiver.secret.text()).trim(),
+    // One token per line: while the webhook's secret token is changed, the new one and the old one.
+    secret: webhookSecrets(await receiver.secret.text()),
     token: request.headers['x-gitlab-token'],
   });
   const deliveryId = request.headers['idempotency-key'] ?? request.headers['x-gitlab-event-uuid'];

@@ -42,7 +42,7 @@ function jiraClient(config: JiraSettings, credentials: Secret): JiraApi {
  */
 export const connector = defineConnector({
   name: 'jira',
-  version: '1.0.4',
+  version: '1.0.5',
   config: JiraConfig,
   capabilities: [...JIRA_CAPABILITIES, 'webhooks'],
   setup: {

@@ -16,6 +16,7 @@ import {
   ValidationError,
   verifyHmacSignature,
   type WebhookEvent,
+  webhookSecrets,
 } from '@circle-core/core';
 
 const DELIVERY_ID = /^[\w-]{1,128}$/;
@@ -68,7 +69,8 @@ export async function receiveJiraWebhook(
   logger: Logger,
 ): Promise<RouteResponse> {
   verifyHmacSignature({
-    secret: (await receiver.secret.text()).trim(),
+    // One secret per line: while the webhook's secret is changed, the new one and the old one.
+    secret: webhookSecrets(await receiver.secret.text()),
     signedContent: request.rawBody,
     signature: request.headers['x-hub-signature'],
     prefix: 'sha256=',

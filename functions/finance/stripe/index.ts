@@ -44,7 +44,7 @@ const SEARCH = "Stripe's search query language; results may lag writes by a minu
  */
 export const connector = defineConnector({
   name: 'stripe',
-  version: '0.1.3',
+  version: '0.1.4',
   config: StripeConfig,
   capabilities: ['customers', 'payments', 'refunds', 'invoices', 'search', 'webhooks'],
   setup: {

@@ -203,6 +203,21 @@ describe('Function: receiveStripeWebhook', () => {
     expect(published.map((event) => event.deliveryId)).toEqual(['evt_OddId', 'evt_NoData']);
   });
 
+  it('answers a redelivery of an accepted event 200 duplicate without re-reading the object, even while Stripe’s API fails', async () => {
+    // Prepare: the event was accepted; Stripe redelivers it (its first answer was lost) while the API is down
+    const body = eventFor('evt_Redelivered', { id: 'pi_SandboxSucceeded', object: 'payment_intent' });
+    const first = await deliver(body, signStripeWebhook(body, KEY));
+    fake.inject({ kind: 'server-error', status: 503 }, { route: 'get-payment-intent', times: 3 });
+
+    // Act
+    const again = await deliver(body, signStripeWebhook(body, KEY)).catch((error: Error) => error);
+
+    // Assess
+    expect(first.status).toBe(202);
+    expect(again).toMatchObject({ status: 200, body: { duplicate: true, deliveryId: 'evt_Redelivered' } });
+    expect(published).toHaveLength(1);
+  });
+
   it('records nothing when re-reading the object or handing on fails, so Stripe’s retry gets through', async () => {
     // Prepare
     const body = eventFor('evt_Retry', { id: 'pi_SandboxSucceeded', object: 'payment_intent' });

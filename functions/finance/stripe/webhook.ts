@@ -103,9 +103,10 @@ async function currentObject(api: StripeApi, type: unknown, id: unknown): Promis
  * Serves `POST /stripe/webhook`: 401 unsigned, tampered or outside the tolerance; 400 without an event id
  * or type; 200 `{ duplicate: true }` for an event already accepted; 202 `{ accepted: true, event,
  * deliveryId }` otherwise; 5xx when the secret cannot be read, the object cannot be re-read or handing on
- * failed (nothing recorded, so Stripe's retry gets through). The event handed on is Stripe's, with
- * `current`: the object as Stripe has it now (`null` once deleted), which wins over `data.object` when
- * events arrive out of order.
+ * failed (nothing recorded, so Stripe's retry gets through). The object is re-read only for a delivery
+ * not accepted before: a redelivery is answered 200 duplicate without calling Stripe. The event handed on
+ * is Stripe's, with `current`: the object as Stripe has it now (`null` once deleted), which wins over
+ * `data.object` when events arrive out of order.
  *
  * @example
  * ```ts
@@ -138,7 +139,6 @@ export async function receiveStripeWebhook(
   }
   const object = field(payload, 'data', 'object');
   const ledger = receiver.receiving.requireLedger();
-  const current = await currentObject(api, field(object, 'object'), field(object, 'id'));
   const event: WebhookEvent = {
     provider: 'stripe',
     name: type.replaceAll('.', '-').replaceAll('_', '-'),
@@ -146,12 +146,18 @@ export async function receiveStripeWebhook(
     deliveryId: id,
     correlationId: request.correlationId,
     receivedAt: new Date(now).toISOString(),
-    payload: current === undefined ? payload : { ...(payload as object), current },
+    payload,
   };
   const objectId = field(object, 'id');
   if (typeof objectId === 'string' && OBJECT_ID.test(objectId)) event.source = objectId;
   const sink = receiver.receiving.sinkOr(logger);
-  const outcome = await handOn(event, { ledger, sink, logger });
+  // The object is re-read only once the delivery is claimed: a redelivery of an accepted event is answered
+  // as a duplicate at once, without an API call that could fail or be slow.
+  const prepare = async (claimed: WebhookEvent): Promise<WebhookEvent> => {
+    const current = await currentObject(api, field(object, 'object'), objectId);
+    return current === undefined ? claimed : { ...claimed, payload: { ...(payload as object), current } };
+  };
+  const outcome = await handOn(event, { ledger, sink, logger, prepare });
   if (outcome.status === 'duplicate') return { status: 200, body: { duplicate: true, deliveryId: id } };
   return { status: 202, body: { accepted: true, event: event.name, deliveryId: id, sink: sink.name } };
 }

@@ -748,6 +748,39 @@ describe('Connector: twilio', () => {
       await expect(byHost).rejects.toMatchObject({ name: 'AuthError' });
     });
 
+    it('verifies against a configured TWILIO_WEBHOOK_URL that carries its own query string, exactly as configured', async () => {
+      // Prepare: the URL configured at Twilio has a query string (kept URL-encoded, as Twilio signs it)
+      const configured = 'https://hooks.example.com/sms?tenant=acme%20corp&region=eu';
+      const receiving = await eventReceivingFromConfig(
+        'TWILIO',
+        { TWILIO_STATE_TABLE: STATE_TABLE },
+        'twilio',
+      );
+      const receiver = { secret: defineSecret(CREDENTIALS_SECRET), receiving, url: configured };
+      const params = callback(newSid(), 'sent');
+      const request = {
+        method: 'POST',
+        path: '/twilio/webhook',
+        headers: {
+          host: 'api.example.test',
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': signTwilioRequest(configured, params, TWILIO_SANDBOX_AUTH_TOKEN),
+        },
+        // API Gateway hands the query on decoded
+        query: { tenant: 'acme corp', region: 'eu' },
+        rawBody: Buffer.from(new URLSearchParams(params).toString()),
+        correlationId: randomUUID(),
+      };
+
+      // Act
+      const answer = await receiveTwilioWebhook(request, receiver, createLogger('twilio', 'test')).catch(
+        (error: Error) => error,
+      );
+
+      // Assess
+      expect(answer).toMatchObject({ status: 200 });
+    });
+
     it('answers 400 for a signed request without a MessageSid', async () => {
       // Prepare
       const params = { AccountSid: TWILIO_SANDBOX_ACCOUNT_SID, CallStatus: 'ringing' };

@@ -74,8 +74,12 @@ export function verifyTwilioSignature(v: {
   });
 }
 
-/** The URL Twilio called: the configured one, else scheme + Host + path + query of the request. */
+/**
+ * The URL Twilio called: the configured one (exactly as configured, when it carries its own query string:
+ * Twilio signs it as is, URL-encoded), else scheme + Host + path + query of the request.
+ */
 function calledUrl(request: RouteRequest, configured: string | undefined): string {
+  if (configured?.includes('?')) return configured;
   const query = new URLSearchParams(request.query).toString();
   const suffix = query === '' ? '' : `?${query}`;
   if (configured !== undefined) return configured + suffix;

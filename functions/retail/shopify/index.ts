@@ -40,7 +40,7 @@ import { receiveShopifyWebhook, type ShopifyWebhookReceiver } from './webhook.ts
  */
 export const connector = defineConnector({
   name: 'shopify',
-  version: '0.3.0',
+  version: '0.3.1',
   config: ShopifyConfig,
   capabilities: ['products', 'orders', 'fulfillments', 'inventory', 'bulk-exports', 'webhooks'],
   setup: {

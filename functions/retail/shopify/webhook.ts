@@ -1,6 +1,7 @@
 /**
  * The Shopify webhook receiver. Verifies `X-Shopify-Hmac-Sha256` (the base64 HMAC-SHA256 of the raw body
- * under the app's client secret, compared in constant time by the core's verifier) and hands each event on
+ * under the app's client secret, or during a rotation under the new or the old one, compared in constant
+ * time by the core's verifier) and hands each event on
  * once, deduplicated on `X-Shopify-Event-Id` through the core's event receiving. Shopify may deliver one
  * event more than once and out of order; `X-Shopify-Triggered-At` travels with it so a consumer can tell.
  */
@@ -15,6 +16,7 @@ import {
   ValidationError,
   verifyHmacSignature,
   type WebhookEvent,
+  webhookSecrets,
 } from '@circle-core/core';
 
 /** Event ids are Shopify's own (a UUID or a number); anything else is not used as a ledger key. */
@@ -47,9 +49,10 @@ export async function receiveShopifyWebhook(
   receiver: ShopifyWebhookReceiver,
   logger: Logger,
 ): Promise<RouteResponse> {
-  const secret = (await receiver.secret.text()).trim();
+  // One client secret per line: during a rotation the new and the old, as Shopify asks receivers to accept
+  // both until the old one is revoked.
   verifyHmacSignature({
-    secret,
+    secret: webhookSecrets(await receiver.secret.text()),
     signedContent: request.rawBody,
     signature: request.headers['x-shopify-hmac-sha256'],
     encoding: 'base64',

@@ -7,6 +7,7 @@ import {
   verifyAnyHmacSignature,
   verifyHmacSignature,
   verifySharedToken,
+  webhookSecrets,
 } from './webhooks.ts';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
@@ -198,6 +199,36 @@ describe('Function: verifyHmacSignature', () => {
   });
 });
 
+describe('Function: verifyHmacSignature with several secrets (a rotation)', () => {
+  const OTHER = 'the-previous-signing-secret';
+  const signedBy = (key: string) => createHmac('sha256', key).update(BODY).digest('base64');
+
+  it('passes a signature made with any of the secrets and refuses one made with none of them', () => {
+    const check = (signature: string) =>
+      thrown(() =>
+        verifyHmacSignature({ secret: [SECRET, OTHER], signedContent: BODY, signature, encoding: 'base64' }),
+      );
+    expect(check(signedBy(SECRET))).toBeUndefined();
+    expect(check(signedBy(OTHER))).toBeUndefined();
+    expect(check(signedBy('someone-else'))).toBeInstanceOf(AuthError);
+  });
+
+  it('refuses an empty list, or an empty secret in it, as a configuration error', () => {
+    const check = (secret: string[]) =>
+      thrown(() => verifyHmacSignature({ secret, signedContent: BODY, signature: sign(BODY) }));
+    expect(check([])).toBeInstanceOf(ConfigurationError);
+    expect(check([SECRET, ''])).toBeInstanceOf(ConfigurationError);
+  });
+});
+
+describe('Function: webhookSecrets', () => {
+  it('reads one secret per line, trimmed, skipping blank lines', () => {
+    expect(webhookSecrets(' new-secret \r\n\n old-secret\n')).toEqual(['new-secret', 'old-secret']);
+    expect(webhookSecrets('only-one')).toEqual(['only-one']);
+    expect(webhookSecrets('  \n ')).toEqual([]);
+  });
+});
+
 describe('Function: verifySharedToken', () => {
   it('accepts the configured token and refuses another, a prefix of it, or none, without echoing it', () => {
     // Act & Assess
@@ -216,6 +247,17 @@ describe('Function: verifySharedToken', () => {
   it('fails closed on an empty configured token', () => {
     // Act & Assess
     expect(thrown(() => verifySharedToken({ secret: '', token: '' }))).toBeInstanceOf(ConfigurationError);
+    expect(thrown(() => verifySharedToken({ secret: [], token: SECRET }))).toBeInstanceOf(ConfigurationError);
+  });
+
+  it('accepts any of several configured tokens (a rotation) and refuses one that is none of them', () => {
+    // Act & Assess
+    const tokens = ['the-new-token', SECRET];
+    expect(thrown(() => verifySharedToken({ secret: tokens, token: 'the-new-token' }))).toBeUndefined();
+    expect(thrown(() => verifySharedToken({ secret: tokens, token: SECRET }))).toBeUndefined();
+    expect(thrown(() => verifySharedToken({ secret: tokens, token: 'the-old-old-token' }))).toBeInstanceOf(
+      AuthError,
+    );
   });
 });
 

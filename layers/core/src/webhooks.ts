@@ -9,7 +9,11 @@ export type HmacAlgorithm = 'sha256' | 'sha1' | 'sha512';
 export type SignatureEncoding = 'hex' | 'base64';
 
 export interface HmacVerification {
-  secret: string;
+  /**
+   * The signing secret; several while one is being rotated (the new and the old: a signature made with
+   * any of them passes). See {@link webhookSecrets}.
+   */
+  secret: string | readonly string[];
   /** The exact bytes that were signed (raw body, or a provider-specific base string). */
   signedContent: string | Uint8Array;
   /** The signature header value as received (may be undefined: missing header). */
@@ -58,19 +62,44 @@ export function hmacSignature(
  * ```
  */
 export function verifyHmacSignature(v: HmacVerification): void {
+  const secrets = typeof v.secret === 'string' ? [v.secret] : v.secret;
   // An empty key would make any sender able to forge a valid signature.
-  if (v.secret === '') throw new ConfigurationError('The webhook signing secret is empty');
+  if (secrets.length === 0 || secrets.includes('')) {
+    throw new ConfigurationError('The webhook signing secret is empty');
+  }
   const { signature, prefix = '', encoding = 'hex' } = v;
   if (signature === undefined || signature.trim() === '') throw new AuthError('Webhook signature is missing');
   if (!signature.startsWith(prefix)) throw new AuthError('Webhook signature does not match');
   const received = signature.slice(prefix.length).trim();
-  const expected = hmacSignature(v.secret, v.signedContent, { algorithm: v.algorithm ?? 'sha256', encoding });
   // Hex digits are case-insensitive; base64 is not.
   const a = Buffer.from(encoding === 'hex' ? received.toLowerCase() : received, 'utf8');
-  const b = Buffer.from(expected, 'utf8');
-  // timingSafeEqual throws on unequal lengths; the length of a digest is public, so checking it first leaks nothing.
-  if (a.length !== b.length || !timingSafeEqual(a, b))
-    throw new AuthError('Webhook signature does not match');
+  let matched = false;
+  // Every secret is tried, so the time taken does not say which one matched.
+  for (const secret of secrets) {
+    const expected = hmacSignature(secret, v.signedContent, { algorithm: v.algorithm ?? 'sha256', encoding });
+    const b = Buffer.from(expected, 'utf8');
+    // timingSafeEqual throws on unequal lengths; the length of a digest is public, so checking it first leaks nothing.
+    if (a.length === b.length && timingSafeEqual(a, b)) matched = true;
+  }
+  if (!matched) throw new AuthError('Webhook signature does not match');
+}
+
+/**
+ * The signing secrets a stored webhook secret holds: one per line (trimmed, blank lines skipped), so that
+ * while a provider's secret is rotated the secret can hold the new one and the old one, and deliveries
+ * signed with either pass {@link verifyHmacSignature} until the old one is removed.
+ *
+ * @example
+ * ```ts
+ * verifyHmacSignature({ secret: webhookSecrets(await secret.text()), signedContent: rawBody, signature, encoding: 'base64' });
+ * webhookSecrets('new-secret\nold-secret'); // ['new-secret', 'old-secret']
+ * ```
+ */
+export function webhookSecrets(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
 }
 
 /**
@@ -84,12 +113,22 @@ export function verifyHmacSignature(v: HmacVerification): void {
  * verifySharedToken({ secret: await webhookSecret.text(), token: headers['x-gitlab-token'] });
  * ```
  */
-export function verifySharedToken(v: { secret: string; token: string | undefined }): void {
-  if (v.secret === '') throw new ConfigurationError('The webhook secret token is empty');
+export function verifySharedToken(v: {
+  /** The configured token; several while it is rotated (the new and the old: either passes). */
+  secret: string | readonly string[];
+  token: string | undefined;
+}): void {
+  const secrets = typeof v.secret === 'string' ? [v.secret] : v.secret;
+  if (secrets.length === 0 || secrets.includes('')) {
+    throw new ConfigurationError('The webhook secret token is empty');
+  }
   if (v.token === undefined || v.token === '') throw new AuthError('Webhook token is missing');
   const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-  if (!timingSafeEqual(digest(v.token), digest(v.secret)))
-    throw new AuthError('Webhook token does not match');
+  const received = digest(v.token);
+  let matched = false;
+  // Every configured token is compared, so the time taken does not say which one matched.
+  for (const secret of secrets) if (timingSafeEqual(received, digest(secret))) matched = true;
+  if (!matched) throw new AuthError('Webhook token does not match');
 }
 
 /**

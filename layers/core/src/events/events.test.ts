@@ -266,6 +266,39 @@ describe('Function: handOn', () => {
     ).rejects.toBeInstanceOf(ConflictError);
   });
 
+  it('prepares the event only for a delivery it claimed, and releases the claim when preparing fails', async () => {
+    // Prepare
+    const sink = recording();
+    const prepared: string[] = [];
+    let failing = true;
+    const prepare = async (e: WebhookEvent): Promise<WebhookEvent> => {
+      prepared.push(e.deliveryId);
+      if (failing) throw new UnavailableError('upstream down');
+      return { ...e, payload: { enriched: true } };
+    };
+    const published: WebhookEvent[] = [];
+    const capturing: WebhookEventSink = {
+      name: 'memory',
+      durable: true,
+      publish: async (e) => void published.push(e),
+    };
+
+    // Act
+    const failed = await handOn(event('h-5'), { ledger: ledger(), sink, logger, prepare }).catch(
+      (e: unknown) => e,
+    );
+    failing = false;
+    const retried = await handOn(event('h-5'), { ledger: ledger(), sink: capturing, logger, prepare });
+    const replay = await handOn(event('h-5'), { ledger: ledger(), sink: capturing, logger, prepare });
+
+    // Assess
+    expect(failed).toBeInstanceOf(UnavailableError);
+    expect(sink.published).toEqual([]);
+    expect([retried.status, replay.status]).toEqual(['accepted', 'duplicate']);
+    expect(published.map((e) => e.payload)).toEqual([{ enriched: true }]);
+    expect(prepared).toEqual(['h-5', 'h-5']);
+  });
+
   it('reports a log sink as not durable', async () => {
     const outcome = await handOn(event('h-4'), { ledger: ledger(), sink: new LogEventSink(logger), logger });
     expect(outcome).toEqual({ status: 'accepted', durable: false });

@@ -13,15 +13,21 @@ export interface EventHandOff {
   ledger: DeliveryLedger;
   sink: WebhookEventSink;
   logger: Logger;
+  /**
+   * Completes the event once its delivery is claimed, before it is published (e.g. re-reading the object it
+   * is about): a redelivery of an accepted event is answered as a duplicate without it, and its failure is
+   * handled like a failed publish (the claim is released, a 5xx answered, so the provider retries).
+   */
+  prepare?: (event: WebhookEvent) => Promise<WebhookEvent>;
 }
 
 /** What became of a delivery. */
 export type HandOnOutcome = { status: 'accepted'; durable: boolean } | { status: 'duplicate' };
 
 /**
- * Hands `event` on unless its delivery id was accepted before. Throws a 409 while another
- * invocation holds the same delivery, and a 5xx when publishing failed (the delivery is then not recorded,
- * so the provider's retry is handed on).
+ * Hands `event` on (completed by `prepare` when given) unless its delivery id was accepted before. Throws
+ * a 409 while another invocation holds the same delivery, and a 5xx when preparing or publishing failed
+ * (the delivery is then not recorded, so the provider's retry is handed on).
  *
  * @example
  * ```ts
@@ -31,7 +37,7 @@ export type HandOnOutcome = { status: 'accepted'; durable: boolean } | { status:
  */
 export async function handOn(
   event: WebhookEvent,
-  { ledger, sink, logger }: EventHandOff,
+  { ledger, sink, logger, prepare }: EventHandOff,
 ): Promise<HandOnOutcome> {
   const { deliveryId } = event;
   const claim = await ledger.claim(deliveryId);
@@ -47,7 +53,7 @@ export async function handOn(
     throw new ConflictError(`Delivery ${deliveryId} is being processed by another invocation`);
   }
   try {
-    await sink.publish(event);
+    await sink.publish(prepare === undefined ? event : await prepare(event));
   } catch (error) {
     const err = toConnectorError(error);
     await ledger.release(deliveryId, claim.token).catch((releaseError: unknown) => {
