@@ -8,13 +8,16 @@
  * A connector may `.extend()` `StartQueryInput` with its engine's context (workgroup, warehouse, sources).
  */
 import * as z from 'zod';
+import { ROUNDED_WHOLE_NUMBER, roundedIntegerIssue } from '#shared/sql/values.ts';
 
 /** A bound parameter: engines bind these as typed values, never as SQL text. */
 export const WarehouseParam = z
   .union([z.string().max(1_000_000), z.number(), z.boolean(), z.null()])
+  .refine((value) => roundedIntegerIssue(value, '') === undefined, ROUNDED_WHOLE_NUMBER)
   .describe(
     'A value for one `?` placeholder: string, number, boolean or null (dates as ISO text with a CAST in the ' +
-      'SQL). A JSON number is exact only within ±(2^53 - 1): an integer beyond it (a BIGINT id) or an exact ' +
+      'SQL). A JSON number is exact only within ±(2^53 - 1): an integer beyond it (up to ±2^64) is refused ' +
+      'with a 400, since JSON has already rounded it; such an integer (a BIGINT id) or an exact ' +
       'decimal goes as its decimal text, e.g. "9007199254740993": DuckDB and Snowflake convert it exactly to ' +
       'the integer or decimal column it is compared with or stored in; Athena binds text as a varchar literal, ' +
       'so write the CAST there (`cast(? as bigint)`)',

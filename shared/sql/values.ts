@@ -104,6 +104,14 @@ export const ROUNDED_INTEGER =
   'is an integer beyond 2^53 (9007199254740991), which a JSON number cannot carry exactly (9007199254740993 arrives as 9007199254740992): pass it as a string';
 
 /**
+ * {@link ROUNDED_INTEGER} for a zod check, where the issue's path names the field: what the warehouse
+ * connectors' `params` and the Data Transform connector's inline `records` answer.
+ */
+export const ROUNDED_WHOLE_NUMBER =
+  'is an integer beyond 2^53 (9007199254740991), which a JSON number cannot carry exactly ' +
+  '(9007199254740993 arrives as 9007199254740992): send it as its decimal text, a string such as "9007199254740993"';
+
+/**
  * The issue of a value holding an integer beyond ±(2^53 - 1): such a JSON number was already rounded to a
  * double when the request was parsed, and writing it would store other digits than the caller sent.
  *

@@ -749,6 +749,26 @@ describe('Hardening', () => {
   }, 120_000);
 });
 
+describe('Review 2026-12-07: integers JSON has already rounded', () => {
+  it('refuses an integer parameter beyond 2^53 with a 400 naming it, before starting anything', async () => {
+    // Act: 9007199254740993 arrives as 9007199254740992, the neighbouring id.
+    const rounded = (await connector.handler(
+      httpEvent({
+        method: 'POST',
+        path: '/athena/run-query',
+        body: '{"sql":"select cast(? as bigint) as n","params":[1.5, 9007199254740993]}',
+      }),
+      lambdaContext(),
+    )) as HttpResult;
+
+    // Assess
+    expect(rounded.statusCode).toBe(400);
+    expect(JSON.parse(rounded.body).errors).toEqual([
+      { pointer: '/params/1', message: expect.stringMatching(/beyond 2\^53.*decimal text/) },
+    ]);
+  });
+});
+
 describe('Values', () => {
   it('answers timestamp with time zone in UTC whatever zone Trino printed, keeping its fraction', () => {
     // Act & Assess: Trino prints the wall time in the value's own zone, a region or an offset.

@@ -18,7 +18,7 @@ import { AthenaStartQueryInput } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'athena',
-  version: '0.1.3',
+  version: '0.1.4',
   config: AthenaConfig,
   capabilities: [...ATHENA_CAPABILITIES],
   setup: { client: ({ config }) => AthenaWarehouse.create(clientOptions(config)) },

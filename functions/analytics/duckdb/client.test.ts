@@ -3,13 +3,14 @@
  * statements that change rows, results forgotten after their time, closing, values the interface has no
  * kind for, and DuckDB messages of a class the error table does not name.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ForbiddenError,
   NotFoundError,
+  PayloadTooLargeError,
   TimeoutError,
   UnexpectedResponseError,
   ValidationError,
@@ -39,6 +40,7 @@ function client(overrides: Partial<DuckDbClientOptions> = {}): DuckDbClient {
     sourceMaxBytes: 10_000,
     s3TimeoutMs: 5_000,
     maxResultRows: 5_000,
+    maxResultBytes: 67_108_864,
     resultTtlSeconds: 60,
     maxQueries: 50,
     defaultTimeoutSeconds: 60,
@@ -289,6 +291,82 @@ describe('Class: DuckDbClient', () => {
       });
     });
   });
+});
+
+/** A 2 MiB tmpfs as the temp directory (Lambda's /tmp, full), when this process may mount one (root). */
+function mountTinyTmpfs(path: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', path], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("Class: DuckDbClient (Lambda's limits)", () => {
+  const tiny = join(tmpdir(), `duckdb-tiny-${process.pid}`);
+  let mounted = false;
+
+  beforeAll(async () => {
+    await mkdir(tiny, { recursive: true });
+    mounted = mountTinyTmpfs(tiny);
+  });
+
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', [tiny]);
+    await rm(tiny, { recursive: true, force: true });
+  });
+
+  it('fails a query whose spill outgrows the temp directory with a 413 naming ephemeral storage', async (test) => {
+    if (!mounted) test.skip('needs root to mount a 2 MiB tmpfs');
+    // Prepare: 32 MiB of memory, 2 MiB of disk; a DISTINCT over 3 million strings spills far beyond both.
+    const duck = client({ memoryLimitMb: 32, tempDirectory: join(tiny, 'spill-test') });
+    const sql =
+      "select count(*) from (select distinct (i::varchar || repeat('x', 40)) from range(3000000) t(i))";
+
+    // Act
+    const failed = runQuery(duck, { sql }, 60_000, 10);
+
+    // Assess
+    const error = (await failed.catch((caught: unknown) => caught)) as PayloadTooLargeError;
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.status).toBe(413);
+    expect(error.message).toMatch(/DUCKDB_TEMP_DIRECTORY.*ephemeral storage/s);
+    expect(error.message).not.toMatch(/SET threads|PRAGMA/);
+  }, 60_000);
+
+  it('fails a query that needs more memory than it may use, and cannot spill, with a 413 naming the limit', async () => {
+    // Prepare: one list of 3 million strings must be whole in memory.
+    const duck = client({ memoryLimitMb: 32 });
+    const sql = "select len(list(i::varchar || repeat('z', 30))) from range(3000000) t(i)";
+
+    // Act
+    const error = (await runQuery(duck, { sql }, 60_000, 10).catch((caught: unknown) => caught)) as Error;
+
+    // Assess
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toMatch(/DUCKDB_MEMORY_LIMIT_MB \(32 MiB\).*memorySize/s);
+    expect(error.message).not.toMatch(/SET threads|memory_limit/);
+  }, 60_000);
+
+  it('fails a result larger than DUCKDB_MAX_RESULT_BYTES with a 413 instead of holding it all in memory', async () => {
+    // Prepare: 40 rows of 100 kB each, 4 MB in all, over a 1 MiB limit.
+    const duck = client({ maxResultBytes: 1_048_576 });
+
+    // Act
+    const error = (await runQuery(
+      duck,
+      { sql: "select repeat('x', 100000) from range(40)" },
+      60_000,
+      10,
+    ).catch((caught: unknown) => caught)) as Error;
+    const small = await runQuery(duck, { sql: "select repeat('x', 100000) from range(5)" }, 60_000, 10);
+
+    // Assess
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.message).toMatch(/DUCKDB_MAX_RESULT_BYTES \(1048576 bytes\)/);
+    expect(small.results?.rows).toHaveLength(5);
+  }, 60_000);
 });
 
 describe('Function: toDuckdbError', () => {

@@ -6,7 +6,7 @@
  * by the SQL as views. The only file the operations call.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statfsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,6 +18,7 @@ import {
   createAwsClient,
   ForbiddenError,
   NotFoundError,
+  PayloadTooLargeError,
   TimeoutError,
   ValidationError,
 } from '@circle-core/core';
@@ -39,7 +40,7 @@ import {
   type ResultColumn,
   type WarehouseParam,
 } from '#shared/models/warehouse-query.ts';
-import { toDuckdbError } from './errors.ts';
+import { type DuckdbLimits, toDuckdbError } from './errors.ts';
 import type { DuckDbStartQueryInput, QuerySource, SourceFormat } from './models.ts';
 import { columnKind, toJsonValue } from './values.ts';
 
@@ -64,6 +65,11 @@ export interface DuckDbClientOptions {
   s3TimeoutMs: number;
   /** A result larger than this fails the query (page a smaller query, or COPY elsewhere). */
   maxResultRows: number;
+  /**
+   * The most bytes (as JSON) a result may hold in the function's memory, all its pages together; a larger
+   * one fails the query with a 413 rather than the function running out of memory. Default 64 MiB.
+   */
+  maxResultBytes?: number;
   /** How long a final query's state and result stay readable. */
   resultTtlSeconds: number;
   /** Queries held at once; the oldest final ones go first. */
@@ -88,6 +94,9 @@ interface Entry {
 
 /** How often a stop is repeated while the query has not yet noticed it. */
 const INTERRUPT_REPEAT_MS = 20;
+
+/** DUCKDB_MAX_RESULT_BYTES by default: 64 MiB of JSON held per result. */
+export const DEFAULT_MAX_RESULT_BYTES = 67_108_864;
 
 const EXTENSION: Record<SourceFormat, string> = { csv: '.csv', ndjson: '.ndjson', parquet: '.parquet' };
 
@@ -136,6 +145,18 @@ export class DuckDbClient implements WarehouseQuery {
 
   get #sourcesDirectory(): string {
     return join(resolve(this.#options.tempDirectory), 'sources');
+  }
+
+  /** The limits errors name: the memory limit, and the size of the disk under the temp directory. */
+  #limits(): DuckdbLimits {
+    let tempBytes: number | undefined;
+    try {
+      const disk = statfsSync(resolve(this.#options.tempDirectory));
+      tempBytes = disk.blocks * disk.bsize;
+    } catch {
+      tempBytes = undefined;
+    }
+    return { memoryLimitMb: this.#options.memoryLimitMb, tempBytes };
   }
 
   /** Opens the database (once per container) and locks what SQL may reach. */
@@ -217,7 +238,7 @@ export class DuckDbClient implements WarehouseQuery {
     } catch (error) {
       connection.closeSync();
       await removeFiles(files);
-      throw toDuckdbError(error, 'start-query', params);
+      throw toDuckdbError(error, 'start-query', params, this.#limits());
     }
     const now = new Date(this.#now()).toISOString();
     const entry: Entry = {
@@ -260,6 +281,7 @@ export class DuckDbClient implements WarehouseQuery {
         return { name, type: type.toString(), kind: columnKind(type) };
       });
       const kinds = entry.columns.map((column) => column.kind);
+      const held = { bytes: 0 };
       for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; ) {
         if (entry.rows.length + chunk.rowCount > this.#options.maxResultRows) {
           throw new ValidationError(
@@ -268,8 +290,7 @@ export class DuckDbClient implements WarehouseQuery {
             [{ pointer: '/sql', message: 'result too large' }],
           );
         }
-        for (const row of chunk.getRows())
-          entry.rows.push(row.map((value, i) => toJsonValue(value, kinds[i] as ColumnKind)));
+        this.#keep(entry, chunk.getRows(), kinds, held);
         chunk = await result.fetchChunk();
       }
       const changed = result.returnType === ResultReturnType.CHANGED_ROWS ? result.rowsChanged : undefined;
@@ -283,7 +304,7 @@ export class DuckDbClient implements WarehouseQuery {
             ? new TimeoutError(`The query ran longer than its ${timeoutMs / 1000} s and was stopped`, {
                 details: { provider: 'DuckDB', code: 'INTERRUPT' },
               })
-            : toDuckdbError(error, 'query', params);
+            : toDuckdbError(error, 'query', params, this.#limits());
         const code = String(entry.error.details?.['code'] ?? entry.error.name);
         entry.rows = [];
         this.#finish(entry, 'failed', null, { code, message: entry.error.message });
@@ -292,6 +313,29 @@ export class DuckDbClient implements WarehouseQuery {
       clearTimeout(timer);
       connection.closeSync();
       entry.connection = undefined;
+    }
+  }
+
+  /** Adds rows to a result as JSON values, within DUCKDB_MAX_RESULT_BYTES of memory. */
+  #keep(
+    entry: Entry,
+    rows: readonly unknown[][],
+    kinds: readonly ColumnKind[],
+    held: { bytes: number },
+  ): void {
+    const maxBytes = this.#options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    for (const row of rows) {
+      const values = row.map((value, i) => toJsonValue(value, kinds[i] as ColumnKind));
+      held.bytes += Buffer.byteLength(JSON.stringify(values));
+      if (held.bytes > maxBytes) {
+        throw new PayloadTooLargeError(maxBytes, {
+          message:
+            `The result holds more than DUCKDB_MAX_RESULT_BYTES (${maxBytes} bytes) as JSON, more than the ` +
+            "function keeps in memory: raise it together with the function's memorySize, select fewer or " +
+            'narrower columns, or page with LIMIT and OFFSET in several queries',
+        });
+      }
+      entry.rows.push(values);
     }
   }
 

@@ -47,6 +47,9 @@ export const DuckdbConfig = z.object({
   DUCKDB_MAX_RESULT_ROWS: envInteger(100_000, { min: 1, max: 10_000_000 }).describe(
     'A result with more rows fails the query with a 400 (aggregate, add a LIMIT, or page in several queries)',
   ),
+  DUCKDB_MAX_RESULT_BYTES: envInteger(67_108_864, { min: 1_024, max: 4_294_967_296 }).describe(
+    "A result holding more bytes (as JSON, all pages together) fails the query with a 413 instead of exhausting the function's memory; raise it with memorySize",
+  ),
   DUCKDB_RESULT_TTL_SECONDS: envInteger(900, { min: 1, max: 86_400 }).describe(
     "How long a finished query's state and result stay readable in the container that ran it",
   ),
@@ -81,6 +84,7 @@ export function clientOptions(config: DuckdbSettings): DuckDbClientOptions {
     sourceMaxBytes: config.DUCKDB_SOURCE_MAX_BYTES,
     s3TimeoutMs: config.DUCKDB_S3_TIMEOUT_MS,
     maxResultRows: config.DUCKDB_MAX_RESULT_ROWS,
+    maxResultBytes: config.DUCKDB_MAX_RESULT_BYTES,
     resultTtlSeconds: config.DUCKDB_RESULT_TTL_SECONDS,
     maxQueries: config.DUCKDB_MAX_QUERIES,
     defaultTimeoutSeconds: config.DUCKDB_QUERY_TIMEOUT_SECONDS,

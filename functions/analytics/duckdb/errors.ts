@@ -9,6 +9,7 @@ import {
   ForbiddenError,
   NotFoundError,
   NotSupportedError,
+  PayloadTooLargeError,
   TimeoutError,
   UnavailableError,
   UnexpectedResponseError,
@@ -39,7 +40,7 @@ export const DUCKDB_ERRORS: Readonly<Record<string, { meaning: string; make: Mak
   },
   'Out of Memory': {
     meaning: 'the query needs more memory than DUCKDB_MEMORY_LIMIT_MB',
-    make: invalid,
+    make: (m, o) => new PayloadTooLargeError(0, { ...o, message: m }),
   },
   INTERRUPT: { meaning: 'the query was stopped', make: (m, o) => new TimeoutError(m, o) },
   Transaction: { meaning: 'a transaction conflict', make: (m, o) => new UnavailableError(m, o) },
@@ -59,6 +60,60 @@ export const DUCKDB_ERRORS: Readonly<Record<string, { meaning: string; make: Mak
 const OTHER_CLASS = { meaning: 'DuckDB refused the SQL', make: invalid };
 
 const CLASS = /^(?:Failed to extract statements: )?([A-Za-z ]{2,40}?) Error: /;
+
+/** The limits a query runs within (Lambda's memorySize and /tmp), for the errors that name them. */
+export interface DuckdbLimits {
+  memoryLimitMb: number;
+  /** The size of the file system under DUCKDB_TEMP_DIRECTORY, when known. */
+  tempBytes?: number | undefined;
+}
+
+/** DuckDB could not spill (its temp directory is full: its own check or the OS's ENOSPC). */
+const DISK_FULL = /max_temp_directory_size|No space left on device|ENOSPC/;
+
+/** Lambda's /tmp (ephemeral storage), where DUCKDB_TEMP_DIRECTORY lives, and how it is raised. */
+const EPHEMERAL_STORAGE =
+  "Lambda's /tmp: 512 MB unless the function's ephemeral storage (ephemeralStorageSize, up to 10,240 MB) is raised";
+
+/**
+ * A query that outgrew the function's memory or its disk, as a 413 naming the limit and the setting to
+ * raise; undefined for any other failure. DuckDB's own advice (SET threads, PRAGMA ...) is left out: its
+ * configuration is locked, so the caller can change none of it.
+ *
+ * @example
+ * ```ts
+ * limitError('Out of Memory Error: failed to allocate ...', undefined, 'query', { memoryLimitMb: 256 });
+ * ```
+ */
+export function limitError(
+  message: string,
+  errno: unknown,
+  operation: string,
+  limits: DuckdbLimits,
+): PayloadTooLargeError | undefined {
+  const code = CLASS.exec(message)?.[1];
+  const disk = errno === 'ENOSPC' || ((code === 'Out of Memory' || code === 'IO') && DISK_FULL.test(message));
+  if (!disk && code !== 'Out of Memory') return undefined;
+  const said = (message.replace(/^Failed to extract statements: /, '').split('\n')[0] ?? '').slice(0, 300);
+  const details = { provider: 'DuckDB', operation, code: disk ? 'disk_full' : 'Out of Memory' };
+  const memory = `DUCKDB_MEMORY_LIMIT_MB (${limits.memoryLimitMb} MiB)`;
+  if (disk) {
+    return new PayloadTooLargeError(limits.tempBytes ?? 0, {
+      details,
+      message:
+        `DuckDB ${operation} failed: the query's data outgrew the disk under DUCKDB_TEMP_DIRECTORY, where DuckDB ` +
+        `spills what exceeds ${memory} and S3 sources are written while read (${EPHEMERAL_STORAGE}). Raise the ` +
+        `ephemeral storage, read smaller sources, or make the query need less (${said.trim()})`,
+    });
+  }
+  return new PayloadTooLargeError(limits.memoryLimitMb * 1_048_576, {
+    details,
+    message:
+      `DuckDB ${operation} failed: the query needs more memory than ${memory} and could not spill the rest to ` +
+      "disk. Raise DUCKDB_MEMORY_LIMIT_MB together with the function's memorySize (keep the limit well below " +
+      `it), or make the query need less: aggregate, fewer columns, a LIMIT (${said.trim()})`,
+  });
+}
 
 /**
  * The error class and first lines of a DuckDB message, with every parameter value taken out (a
@@ -92,9 +147,13 @@ export function toDuckdbError(
   error: unknown,
   operation: string,
   params: readonly unknown[] = [],
+  limits?: DuckdbLimits,
 ): ConnectorError {
   if (error instanceof ConnectorError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  const errno = (error as { code?: unknown } | null)?.code;
+  const overLimit = limits === undefined ? undefined : limitError(message, errno, operation, limits);
+  if (overLimit !== undefined) return overLimit;
   const code = CLASS.exec(message)?.[1] ?? 'unknown';
   const row = Object.hasOwn(DUCKDB_ERRORS, code)
     ? DUCKDB_ERRORS[code]

@@ -4,11 +4,13 @@
  * the local directory and from S3, what SQL may not reach, bad SQL, timeouts within the time left, every
  * trigger, and no secret or parameter value in any answer or log line.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PayloadTooLargeError } from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -291,6 +293,33 @@ describe('Connector: duckdb', () => {
       expect(parsed(extension)['detail']).toContain('excel extension');
     });
 
+    it('refuses an integer parameter JSON has already rounded (beyond 2^53) with a 400 naming it, keeping floats', async () => {
+      // Prepare: 9007199254740993 arrives as 9007199254740992, the neighbouring id.
+      const sql = 'select count(*) as n from (values (9007199254740992::bigint)) t(id) where id = ?';
+
+      // Act
+      const rounded = await call('run-query', `{"sql":"${sql}","params":[9007199254740993]}`);
+      const nested = await call('run-query', '{"sql":"select ?, ?","params":[1.5, -18446744073709551616]}');
+      const exact = await call('run-query', { sql, params: ['9007199254740993'] });
+      const floats = await call('run-query', {
+        sql: 'select ? as a, ? as b, ? as c',
+        params: [1e20, 1.5, 2 ** 53 - 1],
+      });
+
+      // Assess
+      expect(rounded.statusCode).toBe(400);
+      expect(parsed(rounded)['errors']).toEqual([
+        { pointer: '/params/0', message: expect.stringMatching(/beyond 2\^53.*decimal text/) },
+      ]);
+      expect(parsed(nested)['errors']).toEqual([{ pointer: '/params/1', message: expect.any(String) }]);
+      expect(exact.statusCode).toBe(200);
+      expect((parsed(exact)['results'] as { rows: unknown[][] }).rows).toEqual([['0']]);
+      expect(floats.statusCode).toBe(200);
+      expect((parsed(floats)['results'] as { rows: unknown[][] }).rows).toEqual([
+        [1e20, 1.5, String(2 ** 53 - 1)],
+      ]);
+    });
+
     it('answers 400 naming an unknown field', async () => {
       // Act
       const response = await call('run-query', { sql: 'select 1', parms: [] });
@@ -345,6 +374,46 @@ describe('Connector: duckdb', () => {
       for (const text of [conversion.body, missing.body, ok.body, logs.text()]) {
         expect(text).not.toContain(MARKER);
         expect(text).not.toContain(PARAM_MARKER);
+      }
+    });
+  });
+
+  describe("Lambda's /tmp", () => {
+    it('fails an S3 source larger than the free space under the temp directory with a 413, leaving no file', async (test) => {
+      // Prepare: a 2 MiB tmpfs as the temp directory (Lambda's /tmp, full) and a 3 MB source.
+      const tiny = join(temp, 'tiny');
+      await mkdir(tiny, { recursive: true });
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny], { stdio: 'ignore' });
+      } catch {
+        test.skip('needs root to mount a 2 MiB tmpfs');
+      }
+      try {
+        const s3 = new S3Client({
+          endpoint: s3rver.endpoint,
+          forcePathStyle: true,
+          region: 'us-east-1',
+          credentials: { accessKeyId: MARKER, secretAccessKey: MARKER },
+        });
+        await s3.send(
+          new PutObjectCommand({ Bucket: 'lake', Key: 'huge.csv', Body: 'n\n'.padEnd(3_000_000, '7\n') }),
+        );
+        s3.destroy();
+        const warehouse = new DuckDbClient(options({ tempDirectory: tiny, sourceMaxBytes: 10_000_000 }));
+
+        // Act
+        const error = await warehouse
+          .startQuery({ sql: 'select count(*) from h', sources: [{ name: 'h', url: 's3://lake/huge.csv' }] })
+          .catch((caught: unknown) => caught);
+        const left = await readdir(join(tiny, 'sources'));
+        await warehouse.close();
+
+        // Assess
+        expect(error).toBeInstanceOf(PayloadTooLargeError);
+        expect((error as Error).message).toMatch(/DUCKDB_TEMP_DIRECTORY.*ephemeral storage/s);
+        expect(left).toEqual([]);
+      } finally {
+        execFileSync('umount', [tiny]);
       }
     });
   });

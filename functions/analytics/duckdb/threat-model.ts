@@ -58,7 +58,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A query exhausts memory, disk or time (a huge join, a huge result, a huge object).',
         control:
-          'DUCKDB_MEMORY_LIMIT_MB, DUCKDB_MAX_RESULT_ROWS, DUCKDB_SOURCE_MAX_BYTES (checked while streaming), a per-query timeout (timeoutSeconds or DUCKDB_QUERY_TIMEOUT_SECONDS) that interrupts the query, and run-query waits only within the invocation time left.',
+          'DUCKDB_MEMORY_LIMIT_MB, DUCKDB_MAX_RESULT_ROWS, DUCKDB_MAX_RESULT_BYTES, DUCKDB_SOURCE_MAX_BYTES (checked while streaming), a full temp directory failing the query with a 413 (partial files removed), a per-query timeout (timeoutSeconds or DUCKDB_QUERY_TIMEOUT_SECONDS) that interrupts the query, and run-query waits only within the invocation time left.',
       },
     ],
     'elevation-of-privilege': [

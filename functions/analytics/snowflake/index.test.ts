@@ -745,6 +745,22 @@ describe('Connector: snowflake', () => {
       expect(out.results.rows).toEqual([['9007199254740993', '9007199254740994']]);
       expect(binding('9007199254740993')).toEqual({ type: 'TEXT', value: '9007199254740993' });
     });
+
+    it('refuses an integer parameter JSON has already rounded (beyond 2^53) with a 400 naming it, keeping floats', async () => {
+      // Act: 9007199254740993 arrives as 9007199254740992, the neighbouring id.
+      const rounded = await call(
+        'run-query',
+        '{"sql":"select count(*) from (values (9007199254740992::bigint)) t(id) where id = ?","params":[9007199254740993]}',
+      );
+      const floats = await call('run-query', { sql: 'select ? as a, ? as b', params: [1.5, 2 ** 53 - 1] });
+
+      // Assess
+      expect(rounded.statusCode).toBe(400);
+      expect(parsed(rounded)['errors']).toEqual([
+        { pointer: '/params/0', message: expect.stringMatching(/beyond 2\^53.*decimal text/) },
+      ]);
+      expect(floats.statusCode).toBe(200);
+    });
   });
 
   describe('Triggers', () => {

@@ -18,7 +18,7 @@ import { SnowflakeStartQueryInput } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'snowflake',
-  version: '0.1.6',
+  version: '0.1.7',
   config: SnowflakeConfig,
   capabilities: [...SNOWFLAKE_CAPABILITIES],
   setup: {

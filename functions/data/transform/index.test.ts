@@ -380,6 +380,30 @@ describe('Connector: transform', () => {
     });
   });
 
+  describe('Review 2026-12-07: integers JSON has already rounded', () => {
+    it('refuses an inline record holding an integer beyond 2^53 with a 400 naming the field, keeping floats', async () => {
+      // Act: 9007199254740993 arrives as 9007199254740992, the neighbouring id.
+      const rounded = await call(
+        'transform-records',
+        '{"expression":"$","records":[{"id":1},{"order":{"a/b":[1.5,9007199254740993]}}]}',
+      );
+      const kept = await call('transform-records', {
+        expression: '$',
+        records: [{ id: '9007199254740993', big: 1e20, half: 1.5, safe: 2 ** 53 - 1 }],
+      });
+
+      // Assess
+      expect(rounded.statusCode).toBe(400);
+      expect(parsed(rounded)['errors']).toEqual([
+        { pointer: '/records/1/order/a~1b/1', message: expect.stringMatching(/beyond 2\^53.*decimal text/) },
+      ]);
+      expect(kept.statusCode).toBe(200);
+      expect(parsed(kept)['records']).toEqual([
+        { id: '9007199254740993', big: 1e20, half: 1.5, safe: 2 ** 53 - 1 },
+      ]);
+    });
+  });
+
   describe('Triggers', () => {
     it('runs a queued request, a Step Functions task envelope, and answers health', async () => {
       // Act

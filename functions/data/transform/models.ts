@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { RECORD_FORMATS } from '#shared/data/formats.ts';
 import { type RecordModels, RecordSchemaSpec } from '#shared/data/record-schemas.ts';
 import { BucketName, ObjectKey } from '#shared/models/object-storage.ts';
+import { ROUNDED_WHOLE_NUMBER, roundedIntegerIssue } from '#shared/sql/values.ts';
 
 /** The most records a request may carry inline (larger inputs travel by claim check). */
 export const MAX_INLINE_RECORDS = 10_000;
@@ -56,12 +57,41 @@ const Bindings = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.unknown())
   .describe('Values the expression reads as variables: `{ "rate": 1.1 }` is `$rate`, e.g. { "rate": 1.1 }');
 
+/** RFC 6901 tokens back to the path segments zod reports (`~1` is `/`, `~0` is `~`). */
+const pathOf = (pointer: string): string[] =>
+  pointer
+    .split('/')
+    .slice(1)
+    .map((token) => token.replaceAll('~1', '/').replaceAll('~0', '~'));
+
+/**
+ * Inline records: an integer beyond ±(2^53 - 1) in one was already rounded when the request was parsed
+ * (records read from an object keep every digit), so it is refused, naming the first such field.
+ */
+const InlineRecords = z
+  .array(z.unknown())
+  .max(MAX_INLINE_RECORDS)
+  .superRefine((records, context) => {
+    for (const [index, record] of records.entries()) {
+      const issue = roundedIntegerIssue(record, '');
+      if (issue === undefined) continue;
+      context.addIssue({
+        code: 'custom',
+        path: [index, ...pathOf(issue.pointer)],
+        message: ROUNDED_WHOLE_NUMBER,
+      });
+      return;
+    }
+  });
+
 export const TransformRecordsInput = z.strictObject({
   expression: Expression,
   records: z
-    .union([z.array(z.unknown()).max(MAX_INLINE_RECORDS), ObjectSource])
+    .union([InlineRecords, ObjectSource])
     .describe(
-      `The records: up to ${MAX_INLINE_RECORDS} inline, or an object holding them (claim check), e.g. [{"id":1,"name":"Ada Lovelace"}]`,
+      `The records: up to ${MAX_INLINE_RECORDS} inline, or an object holding them (claim check), e.g. [{"id":1,"name":"Ada Lovelace"}]. ` +
+        'An inline integer beyond ±(2^53 - 1) (up to ±2^64) is refused with a 400 naming its field, since JSON has ' +
+        'already rounded it: send it as its decimal text ("9007199254740993"), or put the records in an object, whose numbers keep every digit',
     ),
   inputSchema: RecordSchemaSpec.optional().describe(
     'Schema every input record must match before the expression runs; a record that fails is rejected',
