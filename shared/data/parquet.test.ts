@@ -97,13 +97,17 @@ describe('Module: parquet', () => {
         at: new Date(0),
         bin: new Uint8Array([1, 2]),
         nan: Number.NaN,
+        inf: Number.POSITIVE_INFINITY,
+        negInf: Number.NEGATIVE_INFINITY,
       }),
     ).toEqual({
       big: '1152921504606846976',
       small: 5,
       at: '1970-01-01T00:00:00.000Z',
       bin: 'AQI=',
-      nan: null,
+      nan: 'NaN',
+      inf: 'Infinity',
+      negInf: '-Infinity',
     });
   });
 });

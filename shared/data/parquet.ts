@@ -26,7 +26,8 @@ export function toJsonValue(value: unknown): unknown {
   if (value === undefined || value === null) return null;
   if (typeof value === 'bigint')
     return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  // JSON has no NaN or infinities: their text, as the NDJSON and CSV writers carry them (loads write it back).
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(toJsonValue);

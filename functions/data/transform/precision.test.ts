@@ -190,12 +190,40 @@ describe('PostgreSQL: export to Parquet', () => {
     }))
       records.push('record' in item ? item.record : item);
 
-    // Assess: the reader answers JSON, where NaN and Infinity have no number (null)
+    // Assess: the reader answers JSON, where NaN and Infinity have no number: their text, as NDJSON carries them
     expect(records).toEqual([
       { id: '2', ratio: 1e300 },
       { id: '9007199254740993', ratio: 0.1 },
-      { id: '9007199254740995', ratio: null },
-      { id: '9007199254740999', ratio: null },
+      { id: '9007199254740995', ratio: 'NaN' },
+      { id: '9007199254740999', ratio: 'Infinity' },
+    ]);
+  });
+
+  it('loads its own Parquet export back into a double precision column with NaN and Infinity as written', async () => {
+    // Prepare: an export of the table above (ratios 1e300, 0.1, NaN, Infinity) and an empty copy of its shape
+    const copy = `${PG_TABLE}_back`;
+    await postgres.query(`create table ${copy} (id int8 primary key, ratio float8)`);
+    const exported = await client.exportPostgres({
+      table: PG_TABLE,
+      keyColumn: 'id',
+      columns: ['id', 'ratio'],
+      exportId: `exact-pq-back-${suffix}`,
+      format: 'parquet',
+    });
+    const manifest = JSON.parse(await text(exported.manifest?.key ?? ''));
+
+    // Act
+    const loaded = await client.loadPostgres({ source: { key: manifest.parts[0] }, table: copy });
+    const stored = await postgres.query(`select id::text, ratio::text from ${copy} order by id`);
+    await postgres.query(`drop table ${copy}`);
+
+    // Assess: each value as the source table held it (the reader answered null for NaN and Infinity before)
+    expect(loaded.rowsLoaded).toBe(4);
+    expect(stored.rows).toEqual([
+      { id: '2', ratio: '1e+300' },
+      { id: '9007199254740993', ratio: '0.1' },
+      { id: '9007199254740995', ratio: 'NaN' },
+      { id: '9007199254740999', ratio: 'Infinity' },
     ]);
   });
 });
