@@ -718,6 +718,35 @@ describe('Connector: fhir', () => {
       expect(parsed(failed)['code']).toBe('provider_unavailable');
     });
 
+    it('sends a create once, and retries an update (a PUT writes the same resource again) after a 5xx, as the README says', async () => {
+      // Prepare
+      fake.inject({ kind: 'server-error', status: 503 }, { route: 'create' });
+      fake.inject({ kind: 'server-error', status: 503 }, { route: 'update' });
+      const creates = fake.logFor('create').length;
+      const updates = fake.logFor('update').length;
+      const patient = { resourceType: 'Patient', id: 'pat-retried', name: [{ family: 'Retried' }] };
+
+      // Act
+      const created = await call('create-resource', { resource: { resourceType: 'Patient' } });
+      const updated = await call('update-resource', { resource: patient });
+
+      // Assess
+      expect(created.statusCode).toBe(503);
+      expect(
+        fake
+          .logFor('create')
+          .slice(creates)
+          .map((entry) => entry.status),
+      ).toEqual([503]);
+      expect(updated.statusCode).toBe(200);
+      expect(
+        fake
+          .logFor('update')
+          .slice(updates)
+          .map((entry) => entry.status),
+      ).toEqual([503, 201]);
+    });
+
     it('answers 502 for a malformed answer, a resource that breaks its model, or a 200 OperationOutcome error', async () => {
       // Prepare
       fake.inject({ kind: 'malformed' }, { route: 'read' });

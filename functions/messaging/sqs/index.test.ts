@@ -4,6 +4,8 @@
  * deduplication, visibility and attributes, every trigger, and the failure paths the AWS kit maps.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { withInvocation } from '@circle-core/core';
 import {
@@ -148,6 +150,24 @@ describe('Connector: sqs', () => {
         aws.calls.filter((c) => c.target === 'AmazonSQS.SendMessageBatch').at(-1)?.body['Entries'],
       ).toHaveLength(1);
       expect(messages.map((m) => m.body)).toEqual(['fine 1']);
+    });
+
+    it("answers the README's publish-batch example: the refused entry's error as the README shows it", async () => {
+      // Prepare: the README's answer, for a batch whose second body has U+0000 as its 7th character.
+      const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
+      const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1] ?? ''));
+      const shown = blocks.find((block) => 'results' in block) as { results: unknown[] };
+      // Act
+      const batch = await call('publish-batch', { entries: [{ body: '{"n":1}' }, { body: 'order-\u0000' }] });
+      const received = parsed(await call('receive-messages', { maxMessages: 10, waitTimeMs: 1_000 }));
+      const messages = received['messages'] as { receipt: string }[];
+      await call('acknowledge-messages', { receipts: messages.map((m) => m.receipt) });
+      // Assess
+      expect(batch.statusCode).toBe(200);
+      expect(parsed(batch)).toEqual({
+        ...shown,
+        results: [{ ...(shown.results[0] as object), messageId: expect.any(String) }, shown.results[1]],
+      });
     });
 
     it("counts each attribute's data type toward SQS's 256 KiB, refusing before the call a message SQS would", async () => {
