@@ -284,6 +284,43 @@ describe('README examples against a fresh stack', { timeout: 150_000 }, () => {
     expect(missing).toEqual([]);
   });
 
+  it('runs the readiness one-liners the root README and the local guide show in their prose', async () => {
+    // Prepare: `until curl -sf http://127.0.0.1:3000/health ...; done`, inline code, not a shell block.
+    const oneLiners: { where: string; command: string }[] = [];
+    for (const readme of ['README.md', 'scripts/local/README.md']) {
+      const text = await readFile(join(REPO_ROOT, readme), 'utf8');
+      for (const match of text.matchAll(/`(until curl [^`]+)`/g)) {
+        oneLiners.push({
+          where: `${readme}:${text.slice(0, match.index).split('\n').length}`,
+          command: match[1] ?? '',
+        });
+      }
+    }
+
+    // Act
+    const runs = await Promise.all(
+      oneLiners.map(async ({ where, command }) => {
+        const example: Example = {
+          where,
+          readme: where,
+          commands: [`timeout 60 bash -c ${JSON.stringify(command)}`],
+          setup: [],
+          cli: undefined,
+          usesAws: false,
+          missing: [],
+        };
+        return { where, ...(await runBash(script(example))) };
+      }),
+    );
+
+    // Assess: both guides show one; each ends at once on a ready stack.
+    expect(oneLiners.map((oneLiner) => oneLiner.where.split(':')[0])).toEqual([
+      'README.md',
+      'scripts/local/README.md',
+    ]);
+    for (const run of runs) expect(run.code, `${run.where}\n${run.output}`).toBe(0);
+  });
+
   for (const example of examples) {
     const reason = skipReason(example);
     const broken = KNOWN_BROKEN[example.readme];

@@ -64,6 +64,17 @@ const MODELS: Readonly<Record<string, string>> = {
   'claude-opus-4-20250514': 'claude-opus-4-20250514',
 };
 
+/**
+ * Model id (as answered) -> the most output tokens it generates: a larger `max_tokens` is a 400
+ * `invalid_request_error`, as Anthropic answers it ("max_tokens: 32000 > 8192, which is the maximum allowed
+ * number of output tokens for claude-3-5-haiku-20241022").
+ */
+const OUTPUT_LIMITS: Readonly<Record<string, number>> = {
+  'claude-3-5-haiku-20241022': 8_192,
+  'claude-sonnet-4-20250514': 64_000,
+  'claude-opus-4-20250514': 32_000,
+};
+
 export interface AnthropicFakeState {
   tokens: Set<string>;
   /** Holds a streamed answer before each frame after the first (tests; see `llm-behaviour.ts`). */
@@ -168,6 +179,12 @@ function message(body: Body, state: AnthropicFakeState): Answer {
   if (answeredAs === undefined) refuse(failure(404, 'not_found_error', `model: ${model}`));
   const max = body['max_tokens'];
   if (typeof max !== 'number' || max < 1) invalid('max_tokens: Field required');
+  const limit = OUTPUT_LIMITS[answeredAs];
+  if (limit !== undefined && max > limit) {
+    invalid(
+      `max_tokens: ${max} > ${limit}, which is the maximum allowed number of output tokens for ${answeredAs}`,
+    );
+  }
   const temperature = body['temperature'];
   if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 1)) {
     invalid('temperature: Input should be less than or equal to 1');

@@ -70,6 +70,17 @@ const MODELS: Readonly<Record<string, number>> = {
   'text-embedding-ada-002': 1536,
 };
 
+/**
+ * Chat model id -> the most completion tokens it generates: a larger `max_completion_tokens` (or
+ * `max_tokens`) is refused with a 400 on that param, as OpenAI does ("max_tokens is too large: 32000. This
+ * model supports at most 16384 completion tokens, whereas you provided 32000.").
+ */
+const OUTPUT_LIMITS: Readonly<Record<string, number>> = {
+  'gpt-4o': 16_384,
+  'gpt-4o-mini': 16_384,
+  'gpt-4.1-mini': 32_768,
+};
+
 export interface OpenaiFakeState {
   tokens: Set<string>;
   /** Holds a streamed answer before each frame after the first (tests; see `llm-behaviour.ts`). */
@@ -177,12 +188,25 @@ function checkTemperature(temperature: unknown): void {
   }
 }
 
+function checkMaxTokens(model: string, body: Body): void {
+  const param = body['max_completion_tokens'] === undefined ? 'max_tokens' : 'max_completion_tokens';
+  const max = body[param];
+  const limit = OUTPUT_LIMITS[model];
+  if (typeof max === 'number' && limit !== undefined && max > limit) {
+    invalid(
+      param,
+      `${param} is too large: ${max}. This model supports at most ${limit} completion tokens, whereas you provided ${max}.`,
+    );
+  }
+}
+
 function completion(body: Body, state: OpenaiFakeState): Answer {
   const model = knownModel(body['model'], false);
   const messages = body['messages'];
   if (!Array.isArray(messages) || messages.length === 0)
     invalid('messages', "'messages' must be a non-empty array");
   checkTemperature(body['temperature']);
+  checkMaxTokens(model, body);
   state.chats.push(body);
   const stop = typeof body['stop'] === 'string' ? [body['stop']] : (body['stop'] as string[] | undefined);
   if (stop !== undefined && stop.length > 4) invalid('stop', 'stop may hold at most 4 sequences');
