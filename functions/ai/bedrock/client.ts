@@ -47,7 +47,7 @@ import {
   GenerateObjectInput,
   type GenerateObjectOutput,
 } from '#shared/models/llm.ts';
-import { bedrockTarget } from './errors.ts';
+import { bedrockTarget, bedrockValidation } from './errors.ts';
 import prices from './prices.json' with { type: 'json' };
 
 const PRICES = loadPriceTable(prices);
@@ -520,6 +520,10 @@ export class BedrockClient implements LanguageModel {
               `model "${model}" was not found: Bedrock says the model identifier is invalid (check the id and the Region)`,
               { details: { model } },
             );
+          }
+          // The core's table would drop Bedrock's text: kept, naming the field it is about.
+          if (name === 'ValidationException' && typeof message === 'string' && message !== '') {
+            throw bedrockValidation(action, model, message);
           }
           throw error;
         }

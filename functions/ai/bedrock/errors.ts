@@ -4,7 +4,7 @@
  * the call target naming the model in every message. Credentials, network failures and the generic 5xx
  * are the core's shared rows.
  */
-import type { AwsCallTarget, AwsErrorTable } from '@circle-core/core';
+import { type AwsCallTarget, type AwsErrorTable, type FieldIssue, ValidationError } from '@circle-core/core';
 
 const ACCESS =
   'model access is not granted: enable the model on the Bedrock console\'s "Model access" page in this Region, and check that the role has bedrock:InvokeModel on its foundation-model ARN (function.yml names the models allowed)';
@@ -48,4 +48,59 @@ export function bedrockTarget(action: string, modelId: string): AwsCallTarget {
     callerInput: true,
     details: { model: modelId },
   };
+}
+
+/**
+ * Bedrock's names for the Converse settings the connector's input carries, and the input's pointers
+ * (`topP` has no input field: a message about it names none).
+ */
+const FIELDS: Readonly<Record<string, string>> = {
+  maxTokens: '/maxTokens',
+  temperature: '/temperature',
+  stopSequences: '/stop',
+};
+
+const MAX_MESSAGE = 500;
+
+/**
+ * A Bedrock ValidationException as a 400 that keeps Bedrock's own message (the core's table drops a
+ * provider's text) and names the input field the message is about. Bedrock's validation messages
+ * describe the request (a value sent, a constraint, the model's limit), never credentials: SigV4 sends
+ * no secret, only a signature. A quoted value other than a numeric setting is redacted (it could be
+ * prompt text); the text is cut to one line of at most 500 characters.
+ *
+ * @example
+ * ```ts
+ * bedrockValidation('Converse', 'anthropic.claude-3-haiku-20240307-v1:0',
+ *   "1 validation error detected: Value '1.5' at 'inferenceConfig.temperature' failed to satisfy constraint: ...");
+ * // ValidationError, errors [{ pointer: '/temperature', message: '1 validation error detected: ...' }]
+ * ```
+ */
+export function bedrockValidation(action: string, model: string, message: string): ValidationError {
+  const text = message
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: log lines must stay one line.
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    // A constraint message quotes the value it refused: kept for the numeric settings, redacted elsewhere
+    // (a text block or a stop sequence would put the caller's prompt into logs).
+    .replace(/Value '(.*?)' at '([^']+)'/g, (whole, _value: string, path: string) =>
+      /^inferenceConfig\.(?:maxTokens|temperature|topP)$/.test(path)
+        ? whole
+        : `Value [redacted] at '${path}'`,
+    )
+    .trim()
+    .slice(0, MAX_MESSAGE);
+  const named = new Set<string>();
+  // "Value '1.5' at 'inferenceConfig.temperature' failed to satisfy constraint: ..." (the API's shape).
+  for (const match of text.matchAll(/at 'inferenceConfig\.(\w+)'/g)) {
+    const pointer = FIELDS[match[1] ?? ''];
+    if (pointer !== undefined) named.add(pointer);
+  }
+  // "The maximum tokens you requested exceeds the model limit of 4096. ..." (the model's limit).
+  if (/maximum tokens you requested/i.test(text)) named.add('/maxTokens');
+  const issues: FieldIssue[] = [...named].map((pointer) => ({ pointer, message: text }));
+  return new ValidationError(
+    `Bedrock ${action} on model "${model}" failed (ValidationException): Bedrock refused the request for this model: ${text}`,
+    issues,
+    { details: { model } },
+  );
 }

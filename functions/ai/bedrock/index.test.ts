@@ -22,6 +22,7 @@ import {
   startBedrockFake,
 } from '../../../scripts/local/sandboxes/bedrock.ts';
 import type { FakeServer } from '../../../scripts/local/sandboxes/kit/index.ts';
+import { bedrockValidation } from './errors.ts';
 
 /** A distinctive secret access key: it must never appear in an answer or a log line. */
 const SECRET_KEY = 'bedrock-marker-secret-Zx81Qw';
@@ -238,13 +239,44 @@ describe('Connector: bedrock', () => {
       );
     });
 
-    it('answers 400 from a ValidationException (temperature above 1)', async () => {
+    it("answers 400 from a ValidationException (temperature above 1) with Bedrock's message, naming /temperature", async () => {
       // Act
       const response = await call('complete-chat', { messages: USER, temperature: 1.5 });
 
       // Assess
+      const bedrockSays =
+        "1 validation error detected: Value '1.5' at 'inferenceConfig.temperature' failed to satisfy constraint: Member must have value less than or equal to 1";
       expect(response.statusCode).toBe(400);
       expect(parsed(response)['detail']).toContain('Bedrock refused the request for this model');
+      expect(parsed(response)['detail']).toContain(bedrockSays);
+      expect(parsed(response)['errors']).toEqual([{ pointer: '/temperature', message: bedrockSays }]);
+    });
+
+    it("answers 400 naming /maxTokens with Bedrock's message when maxTokens exceeds the model's limit", async () => {
+      // Act
+      const response = await call('complete-chat', { messages: USER, maxTokens: 100_000 });
+
+      // Assess
+      const bedrockSays =
+        'The maximum tokens you requested exceeds the model limit of 4096. Try again with a maximum tokens value that is lower than 4096.';
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['detail']).toContain(bedrockSays);
+      expect(parsed(response)['errors']).toEqual([{ pointer: '/maxTokens', message: bedrockSays }]);
+    });
+
+    it('keeps a numeric setting Bedrock quotes, redacts any other quoted value (prompt text), and names no field for topP', async () => {
+      // Act
+      const error = bedrockValidation(
+        'Converse',
+        CHAT_MODEL,
+        "2 validation errors detected: Value 'my secret plan' at 'messages.1.member.content.1.member.text' failed to satisfy constraint: Member must have length less than or equal to 10; Value '1.2' at 'inferenceConfig.topP' failed to satisfy constraint: Member must have value less than or equal to 1",
+      );
+
+      // Assess
+      expect(error.message).not.toContain('my secret plan');
+      expect(error.message).toContain("Value [redacted] at 'messages.1.member.content.1.member.text'");
+      expect(error.message).toContain("Value '1.2' at 'inferenceConfig.topP'");
+      expect(error.issues).toEqual([]);
     });
 
     it('answers 404 naming the model for a model id Bedrock calls invalid', async () => {

@@ -19,7 +19,7 @@ import { BedrockConfig, clientOptions } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'bedrock',
-  version: '0.2.4',
+  version: '0.2.5',
   capabilities: [...BEDROCK_CAPABILITIES],
   config: BedrockConfig,
   // No secret: the function's role is the credential (AWS SDK default chain).

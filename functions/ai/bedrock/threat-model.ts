@@ -35,7 +35,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'Prompts, answers or the role credentials leak into logs or errors.',
         control:
-          "Logs carry operation, duration, tokens and error class only; error messages name the model and AWS's error name, never a body (a marker test checks the secret key and a prompt).",
+          "Logs carry operation, duration, tokens and error class only; error messages name the model and AWS's error name, never a body; a ValidationException keeps Bedrock's own message (one line, at most 500 characters) with quoted values redacted except for maxTokens, temperature and topP, so no prompt text comes back (a marker test checks the secret key and a prompt).",
       },
     ],
     'denial-of-service': [

@@ -4,6 +4,7 @@
  * failure's text has the values the request sent redacted, since servers echo them and they are PHI.
  */
 import {
+  ConflictError,
   ConnectorError,
   defineRestProvider,
   type HttpMethod,
@@ -35,6 +36,9 @@ import {
 } from './models.ts';
 
 const FHIR_JSON = 'application/fhir+json';
+
+/** An answer as `#send` gives it. */
+type FhirAnswer = { status: number; headers: Record<string, string>; body: unknown };
 
 /** FHIR R4 as data; its settings are `FHIR_API_URL` (the server's base), `FHIR_TIMEOUT_MS`, ... */
 export const fhirApi = defineRestProvider({
@@ -104,6 +108,27 @@ const cursorValues = (cursor: string): string[] => {
 };
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A resource as JSON with sorted keys, without the meta elements the server sets on each write. */
+function canonical(value: unknown, top = true): unknown {
+  if (Array.isArray(value)) return value.map((item) => canonical(item, false));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    let item = (value as Record<string, unknown>)[key];
+    if (top && key === 'meta' && typeof item === 'object' && item !== null) {
+      const { versionId: _versionId, lastUpdated: _lastUpdated, ...rest } = item as Record<string, unknown>;
+      if (Object.keys(rest).length === 0) continue;
+      item = rest;
+    }
+    out[key] = canonical(item, false);
+  }
+  return out;
+}
+
+/** Whether a read resource holds what an update sent, `meta.versionId` and `meta.lastUpdated` aside. */
+const sameContent = (read: unknown, sent: unknown): boolean =>
+  JSON.stringify(canonical(read)) === JSON.stringify(canonical(sent));
 
 /** `W/"3"` (or `"3"`) -> `3`. */
 const versionOf = (etag: string | undefined): string | undefined =>
@@ -217,7 +242,19 @@ export class FhirApi {
     const headers: Record<string, string> = { prefer: 'return=representation' };
     if (input.ifMatch !== undefined) headers['if-match'] = `W/"${input.ifMatch}"`;
     const path = `${resource.resourceType}/${segment(resource.id, '/resource/id')}`;
-    const answer = await this.#send('PUT', path, { json: resource, headers }, input);
+    let answer: FhirAnswer;
+    try {
+      answer = await this.#send('PUT', path, { json: resource, headers }, input);
+    } catch (error) {
+      if (!(error instanceof ConflictError) || input.ifMatch === undefined) throw error;
+      // A 412 may answer our own retry: the first attempt was written but its answer was lost (a proxy's
+      // 5xx, a dropped connection), so the version moved on. When the current version holds what was
+      // sent, the update is in place: answer it. Anything else (other content, a failed read) stays the
+      // conflict.
+      const current = await this.#send('GET', path).catch(() => undefined);
+      if (current === undefined || !sameContent(current.body, resource)) throw error;
+      return this.#written(current, false);
+    }
     return this.#written(answer, answer.status === 201);
   }
 

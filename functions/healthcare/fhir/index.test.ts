@@ -406,6 +406,23 @@ describe('Connector: fhir', () => {
       expect(fake.logFor('create')[0]?.headers['content-type']).toContain('application/fhir+json');
     });
 
+    it('after a create whose answer was lost, sending it again with ifNoneExist answers the one made, created false', async () => {
+      // Prepare: the server creates the patient, then a proxy answers 502 in its place.
+      fake.state.lostAnswers.set('create', 1);
+      const ifNoneExist = 'identifier=urn:oid:2.16.840.1.113883.19.5|MRN-2001';
+
+      // Act
+      const lost = await call('create-resource', { resource: NEW_PATIENT, ifNoneExist });
+      const again = await call('create-resource', { resource: NEW_PATIENT, ifNoneExist });
+
+      // Assess: a POST is sent once, so the caller sees the failure; its retry finds the match.
+      expect(lost.statusCode).toBe(503);
+      expect(fake.logFor('create').map((entry) => entry.status)).toEqual([502, 200]);
+      expect(parsed(again)).toMatchObject({ created: false, resource: { name: NEW_PATIENT.name } });
+      const patients = [...fake.state.resources.keys()].filter((key) => key.startsWith('Patient/'));
+      expect(patients).toHaveLength(5);
+    });
+
     it('sends an ifNoneExist with letters beyond ASCII percent-encoded, as in a URL, and the server matches it', async () => {
       // Act
       const resource = { resourceType: 'Patient', name: [{ family: '\u0141ukasiewicz', given: ['Jan'] }] };
@@ -511,6 +528,51 @@ describe('Connector: fhir', () => {
         ['W/"1"', 412],
       ]);
       expect(stored('Condition/cond-1').at(-1)?.resource['recordedDate']).toBe('2025-11-21');
+    });
+
+    it('answers success when a retried If-Match update gets 412 because its first attempt was applied (its answer lost)', async () => {
+      // Prepare: the server writes version 2, then a proxy answers 502 in its place.
+      const current = resourceOf(await call('read-resource', { resourceType: 'Condition', id: 'cond-1' }));
+      fake.state.lostAnswers.set('update', 1);
+
+      // Act
+      const response = await call('update-resource', {
+        resource: { ...current, recordedDate: '2025-11-21' },
+        ifMatch: '1',
+      });
+
+      // Assess
+      expect(fake.logFor('update').map((entry) => entry.status)).toEqual([502, 412]);
+      expect(response.statusCode).toBe(200);
+      expect(parsed(response)).toMatchObject({
+        created: false,
+        versionId: '2',
+        resource: { id: 'cond-1', recordedDate: '2025-11-21' },
+      });
+      expect(stored('Condition/cond-1')).toHaveLength(2);
+    });
+
+    it('still answers 409 for a 412 when the current version holds other content, or cannot be read to check', async () => {
+      // Prepare: another writer moved cond-1 on to version 2.
+      const current = resourceOf(await call('read-resource', { resourceType: 'Condition', id: 'cond-1' }));
+      await call('update-resource', { resource: { ...current, recordedDate: '2025-12-01' } });
+
+      // Act
+      const other = await call('update-resource', {
+        resource: { ...current, recordedDate: '2025-11-21' },
+        ifMatch: '1',
+      });
+      fake.inject({ kind: 'server-error', status: 503 }, { route: 'read', times: Number.POSITIVE_INFINITY });
+      const unread = await call('update-resource', {
+        resource: { ...current, recordedDate: '2025-12-01' },
+        ifMatch: '1',
+      });
+
+      // Assess
+      expect(other.statusCode).toBe(409);
+      expect(parsed(other)['detail']).toContain('is not the current version');
+      expect(unread.statusCode).toBe(409);
+      expect(stored('Condition/cond-1').at(-1)?.resource['recordedDate']).toBe('2025-12-01');
     });
 
     it('refuses a resource without an id with a 400 naming resource.id', async () => {
@@ -878,13 +940,13 @@ describe('Connector: fhir', () => {
     it('maps a 412 without an OperationOutcome to 409, and a 403 OperationOutcome to 403', async () => {
       // Prepare
       fake.inject({ kind: 'answer', answer: { status: 412, body: '' } }, { route: 'update' });
-      fake.inject({ kind: 'forbidden' }, { route: 'read', times: 2 });
 
       // Act
       const stale = await call('update-resource', {
         resource: { resourceType: 'Patient', id: 'pat-3' },
         ifMatch: '1',
       });
+      fake.inject({ kind: 'forbidden' }, { route: 'read', times: 2 });
       const forbidden = await call('read-resource', { resourceType: 'Patient', id: 'pat-1' });
 
       // Assess

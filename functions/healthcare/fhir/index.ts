@@ -32,7 +32,7 @@ import { refusedBundleEntries } from './unfinished.ts';
  */
 export const connector = defineConnector({
   name: 'fhir',
-  version: '1.0.3',
+  version: '1.0.4',
   config: FhirConfig,
   setup: {
     secrets: (config) => ({ credentials: config.FHIR_CREDENTIALS_SECRET }),

@@ -9,7 +9,8 @@
  * - `POST /model/{modelId}/converse`: `messages` alternating user/assistant and starting with user, each
  *   with `content` blocks (`text`, `toolUse` `{ toolUseId, name, input }`, `toolResult` `{ toolUseId,
  *   content: [{ text } | { json }] }`), `system` `[{ text }]`, `inferenceConfig` (`maxTokens`,
- *   `temperature` 0-1, `topP`, `stopSequences` up to 4), `toolConfig` (`tools: [{ toolSpec: { name,
+ *   at most the model's output limit, `temperature` 0-1, `topP` 0-1, `stopSequences` up to 4: refused in
+ *   Bedrock's wording, see `inferenceOf`), `toolConfig` (`tools: [{ toolSpec: { name,
  *   description, inputSchema: { json } } }]`, `toolChoice` `{ auto }`, `{ any }` or `{ tool: { name } }`;
  *   required when the messages hold toolUse or toolResult blocks, else a ValidationException);
  *   answers `{ output: { message }, stopReason, usage: { inputTokens, outputTokens, totalTokens },
@@ -209,26 +210,74 @@ function choiceOf(choice: unknown): string | undefined {
   return value.any !== undefined ? 'required' : 'auto';
 }
 
-/** The inference settings, checked as Bedrock checks them. */
-function inferenceOf(body: Body): { max: unknown; stop: string[] | undefined } {
+/**
+ * The most tokens each chat model generates in one answer: a larger `maxTokens` is a ValidationException
+ * (Claude 3 Haiku 4096, Claude 3.5 Haiku 8192, Nova Micro 10000, from the models' Bedrock cards).
+ */
+export const BEDROCK_MAX_OUTPUT_TOKENS: Readonly<Record<string, number>> = {
+  'anthropic.claude-3-haiku-20240307-v1:0': 4096,
+  'anthropic.claude-3-5-haiku-20241022-v1:0': 8192,
+  'amazon.nova-micro-v1:0': 10_000,
+};
+
+/** A value as Bedrock's (Java) validation messages print it: `1.5`, `2.0`, `[a, b]`. */
+function javaValue(value: unknown, float: boolean): string {
+  if (Array.isArray(value)) return `[${value.map((item) => javaValue(item, float)).join(', ')}]`;
+  if (typeof value === 'number' && float && Number.isInteger(value)) return `${value}.0`;
+  return String(value);
+}
+
+/**
+ * The inference settings, checked as Bedrock checks them, with its wording: the shape's constraints as
+ * "1 validation error detected: Value '1.5' at 'inferenceConfig.temperature' failed to satisfy
+ * constraint: Member must have value less than or equal to 1" (several joined with "; " under "N
+ * validation errors detected"), then the model's output limit as "The maximum tokens you requested
+ * exceeds the model limit of 4096. Try again with a maximum tokens value that is lower than 4096."
+ */
+function inferenceOf(body: Body, model: string): { max: unknown; stop: string[] | undefined } {
   const config = (body['inferenceConfig'] ?? {}) as Body;
-  const temperature = config['temperature'];
-  if (temperature !== undefined && (typeof temperature !== 'number' || temperature < 0 || temperature > 1)) {
-    invalid('inferenceConfig.temperature: must be between 0 and 1');
+  const errors: string[] = [];
+  const check = (field: string, float: boolean, broken: (value: unknown) => string | undefined) => {
+    const value = config[field];
+    const constraint = value === undefined ? undefined : broken(value);
+    if (constraint !== undefined) {
+      errors.push(
+        `Value '${javaValue(value, float)}' at 'inferenceConfig.${field}' failed to satisfy constraint: ${constraint}`,
+      );
+    }
+  };
+  const range = (low: number, high?: number) => (value: unknown) => {
+    if (typeof value !== 'number' || value < low)
+      return `Member must have value greater than or equal to ${low}`;
+    return high !== undefined && value > high
+      ? `Member must have value less than or equal to ${high}`
+      : undefined;
+  };
+  check('maxTokens', false, range(1));
+  check('temperature', true, range(0, 1));
+  check('topP', true, range(0, 1));
+  check('stopSequences', false, (value) =>
+    Array.isArray(value) && value.length > 4 ? 'Member must have length less than or equal to 4' : undefined,
+  );
+  if (errors.length > 0) {
+    const count = errors.length === 1 ? '1 validation error' : `${errors.length} validation errors`;
+    invalid(`${count} detected: ${errors.join('; ')}`);
   }
   const max = config['maxTokens'];
-  if (max !== undefined && (typeof max !== 'number' || max < 1))
-    invalid('inferenceConfig.maxTokens: must be at least 1');
-  const stop = config['stopSequences'] as string[] | undefined;
-  if (stop !== undefined && stop.length > 4) invalid('inferenceConfig.stopSequences: at most 4');
-  return { max, stop };
+  const limit = BEDROCK_MAX_OUTPUT_TOKENS[model];
+  if (typeof max === 'number' && limit !== undefined && max > limit) {
+    invalid(
+      `The maximum tokens you requested exceeds the model limit of ${limit}. Try again with a maximum tokens value that is lower than ${limit}.`,
+    );
+  }
+  return { max, stop: config['stopSequences'] as string[] | undefined };
 }
 
 function converse(body: Body, model: string, state: BedrockFakeState, stream = false): Answer {
   const messages = body['messages'];
   if (!Array.isArray(messages) || messages.length === 0)
     invalid('messages: at least one message is required');
-  const { max, stop } = inferenceOf(body);
+  const { max, stop } = inferenceOf(body, model);
   state.requests.push({ model, body });
   const toolConfig = body['toolConfig'] as { tools?: Body[]; toolChoice?: unknown } | undefined;
   // The Converse reference: toolConfig is required when the messages hold toolUse or toolResult blocks.

@@ -21,7 +21,8 @@
  *   parameter is a 400, as HAPI answers;
  * - `POST /{type}` (201, Location, ETag; `If-None-Exist`: one match answers 200 with it, several 412;
  *   `Prefer: return=minimal` answers no body), `PUT /{type}/{id}` (a new version; `If-Match: W/"n"` not
- *   the current version is a 412; an unknown id is created);
+ *   the current version is a 412; an unknown id is created); `state.lostAnswers` makes a write apply
+ *   and then answer a proxy's 502 (the lost answer a retry must cope with);
  * - `POST /` with a `transaction` Bundle (all or nothing, `urn:uuid:` references resolved, conditional
  *   entries honoured) or a `batch` Bundle (each entry on its own);
  * - `GET /Patient/{id}/$everything` (`_count`, `_since`), paged like a search;
@@ -87,6 +88,12 @@ export interface FhirFakeState {
   searches: Map<string, string[]>;
   /** Whether `$everything` is offered (the CapabilityStatement lists it on Patient). */
   everything: boolean;
+  /**
+   * Lost answers: how many more writes of a route (`create`, `update`, `transaction`) to apply and then
+   * answer 502 as a failing proxy in front of the server would (plain text, no OperationOutcome), so the
+   * client sees a failure although the write was made.
+   */
+  lostAnswers: Map<'create' | 'update' | 'transaction', number>;
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -207,7 +214,16 @@ function seed(): FhirFakeState {
     resources,
     searches: new Map(),
     everything: true,
+    lostAnswers: new Map(),
   };
+}
+
+/** The answer a write gets: its own, or (while `state.lostAnswers` asks) a proxy's 502 after it was made. */
+function lostOr(state: FhirFakeState, route: 'create' | 'update' | 'transaction', answer: Answer): Answer {
+  const left = state.lostAnswers.get(route) ?? 0;
+  if (left <= 0) return answer;
+  state.lostAnswers.set(route, left - 1);
+  return { status: 502, body: 'Bad Gateway', contentType: 'text/plain; charset=utf-8' };
 }
 
 // ---------------------------------------------------------------- scopes and SMART token endpoint
@@ -1155,7 +1171,7 @@ export function fhirFake(): FakeDefinition<FhirFakeState> {
         handle: ({ request, params, state, url }) => {
           const type = knownType(params['type']);
           const result = update(state, type, params['id'] ?? '', request.body, request.headers['if-match']);
-          return written(base(url), request.headers['prefer'], result);
+          return lostOr(state, 'update', written(base(url), request.headers['prefer'], result));
         },
       },
       {
@@ -1180,7 +1196,7 @@ export function fhirFake(): FakeDefinition<FhirFakeState> {
         handle: ({ request, params, state, url }) => {
           const type = knownType(params['type']);
           const result = create(state, type, request.body, request.headers['if-none-exist']);
-          return written(base(url), request.headers['prefer'], result);
+          return lostOr(state, 'create', written(base(url), request.headers['prefer'], result));
         },
       },
       {
@@ -1206,7 +1222,8 @@ export function fhirFake(): FakeDefinition<FhirFakeState> {
         name: 'transaction',
         method: 'POST',
         path: '/fhir',
-        handle: ({ request, state, url }) => transaction(state, base(url), request.body),
+        handle: ({ request, state, url }) =>
+          lostOr(state, 'transaction', transaction(state, base(url), request.body)),
       },
     ],
   };
