@@ -93,6 +93,13 @@ const BOOLEAN_WORDS = ['0', '1', 'true', 'false', 'yes', 'no'];
 
 /** What a setting accepts, in words. */
 function allowed(property: JsonSchema): string {
+  // `envList` of the core: text in the environment, a list in the code.
+  const list = property['x-list'];
+  if (typeof list === 'object' && list !== null) {
+    return (list as { nonEmpty?: unknown }).nonEmpty === true
+      ? 'comma-separated list, at least one item'
+      : 'comma-separated list';
+  }
   const values = property['enum'];
   if (Array.isArray(values)) {
     const lower = new Set(values.map((value) => String(value).toLowerCase()));
@@ -126,6 +133,11 @@ function deployedValue(value: unknown): string {
   return code(JSON.stringify(value));
 }
 
+/** A setting's default as it would be written in the environment; an empty text as `""`. */
+function defaultValue(value: unknown): string {
+  return value === '' ? '`""`' : code(String(value));
+}
+
 /**
  * The configuration block of a connector README: every setting of its config schema with default,
  * accepted values, what `function.yml` deploys and its `.describe()` text.
@@ -142,7 +154,7 @@ export function configurationTable(connector: ConnectorEntry): string {
   const rows = Object.entries(properties).map(([name, property]) => [
     code(name),
     property['default'] !== undefined
-      ? code(String(property['default']))
+      ? defaultValue(property['default'])
       : required.has(name)
         ? '(required)'
         : '(none)',

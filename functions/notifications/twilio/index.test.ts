@@ -617,6 +617,37 @@ describe('Connector: twilio', () => {
       expect(logs.text()).toContain('message-received');
     });
 
+    it('verifies over the query string exactly as Twilio called it: %20, an empty value, repeated names in order', async () => {
+      // Prepare: no TWILIO_WEBHOOK_URL; API Gateway (payload 2.0) keeps the raw query in rawQueryString and
+      // hands queryStringParameters on decoded, empty values kept, repeated names comma-joined
+      const rawQuery = 'tenant=acme%20corp&flag=&tag=b&tag=a';
+      const delivery = (params: Record<string, string>, signedUrl: string) => {
+        const event = httpEvent({
+          path: '/twilio/webhook',
+          body: new URLSearchParams(params).toString(),
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': signTwilioRequest(signedUrl, params, TWILIO_SANDBOX_AUTH_TOKEN),
+          },
+          authorizer: 'none',
+        });
+        event.rawQueryString = rawQuery;
+        event.queryStringParameters = { tenant: 'acme corp', flag: '', tag: 'b,a' };
+        return connector.handler(event, lambdaContext()) as Promise<HttpResult>;
+      };
+      const signed = callback(newSid(), 'sent');
+      const reordered = callback(newSid(), 'sent');
+
+      // Act
+      const accepted = await delivery(signed, `${WEBHOOK_URL}?${rawQuery}`);
+      const otherUrl = await delivery(reordered, `${WEBHOOK_URL}?tenant=acme%20corp&flag=&tag=a&tag=b`);
+
+      // Assess
+      expect(accepted.statusCode).toBe(200);
+      expect(accepted.headers['x-circle-delivery']).toBe('accepted');
+      expect(otherUrl.statusCode).toBe(401);
+    });
+
     it('answers 401 for tampered, unsigned, wrongly keyed, wrong-URL and non-form deliveries', async () => {
       // Prepare
       const params = callback(newSid(), 'failed');

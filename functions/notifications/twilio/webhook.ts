@@ -76,11 +76,13 @@ export function verifyTwilioSignature(v: {
 
 /**
  * The URL Twilio called: the configured one (exactly as configured, when it carries its own query string:
- * Twilio signs it as is, URL-encoded), else scheme + Host + path + query of the request.
+ * Twilio signs it as is, URL-encoded), else scheme + Host + path + the query string exactly as received
+ * (the raw one: re-encoding the decoded parameters would turn `%20` into `+`, drop empty values and
+ * regroup repeated names, and the signature would no longer match).
  */
 function calledUrl(request: RouteRequest, configured: string | undefined): string {
   if (configured?.includes('?')) return configured;
-  const query = new URLSearchParams(request.query).toString();
+  const query = request.rawQuery ?? new URLSearchParams(request.query).toString();
   const suffix = query === '' ? '' : `?${query}`;
   if (configured !== undefined) return configured + suffix;
   const host = request.headers['host'];

@@ -12,7 +12,7 @@ export const OidcConfig = z.object({
   OIDC_AUDIENCE: envList([]).describe(
     'Audiences a token must name (any one of them, comma-separated); empty = the audience is not checked',
   ),
-  OIDC_ALGORITHMS: envList(['RS256', 'ES256']).describe(
+  OIDC_ALGORITHMS: envList(['RS256', 'ES256'], { nonEmpty: true }).describe(
     'Signature algorithms accepted (pinned: a token signed otherwise, "none" or HS256 included, is invalid)',
   ),
   OIDC_CLOCK_SKEW_SECONDS: envInteger(60, { min: 0, max: 300 }).describe(

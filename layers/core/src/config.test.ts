@@ -70,3 +70,49 @@ describe('Function: loadConfig', () => {
     );
   });
 });
+
+describe('Function: envList', () => {
+  const Lists = z.object({
+    APP_ALGORITHMS: envList(['RS256', 'ES256'], { nonEmpty: true }),
+    APP_EXTRA_BUCKETS: envList([]),
+  });
+
+  it('applies its default, and a set value replaces it', () => {
+    // Act
+    const unset = loadConfig(Lists, {});
+    const set = loadConfig(Lists, { APP_ALGORITHMS: ' PS256 ,, EdDSA', APP_EXTRA_BUCKETS: 'b1' });
+
+    // Assess
+    expect(unset).toEqual({ APP_ALGORITHMS: ['RS256', 'ES256'], APP_EXTRA_BUCKETS: [] });
+    expect(set).toEqual({ APP_ALGORITHMS: ['PS256', 'EdDSA'], APP_EXTRA_BUCKETS: ['b1'] });
+  });
+
+  it('shows its default in the JSON Schema of what may be set, the way it is written in the environment', () => {
+    // Act
+    const schema = z.toJSONSchema(Lists, { io: 'input', target: 'draft-2020-12' }) as {
+      properties: Record<string, Record<string, unknown>>;
+      required?: string[];
+    };
+
+    // Assess: the docs' configuration tables read their "default" column from here
+    expect(schema.properties['APP_ALGORITHMS']).toMatchObject({ type: 'string', default: 'RS256,ES256' });
+    expect(schema.properties['APP_EXTRA_BUCKETS']).toMatchObject({ type: 'string', default: '' });
+    expect(schema.properties['APP_ALGORITHMS']?.['list']).toEqual({ nonEmpty: true });
+    expect(schema.properties['APP_EXTRA_BUCKETS']?.['list']).toEqual({ nonEmpty: false });
+    expect(schema.required ?? []).toEqual([]);
+  });
+
+  it('refuses a list that must not be empty when it is only commas or spaces, naming the variable', () => {
+    for (const value of [',', ' , ,', '   ']) {
+      // Act
+      const attempt = () => loadConfig(Lists, { APP_ALGORITHMS: value, APP_EXTRA_BUCKETS: ' , ' });
+
+      // Assess: a list that may be empty still is
+      expect(attempt, JSON.stringify(value)).toThrow(ConfigurationError);
+      expect(attempt, JSON.stringify(value)).toThrow(
+        'Invalid configuration: APP_ALGORITHMS is invalid (expected at least one item, comma-separated)',
+      );
+    }
+    expect(loadConfig(Lists, { APP_EXTRA_BUCKETS: ' , ' }).APP_EXTRA_BUCKETS).toEqual([]);
+  });
+});

@@ -103,21 +103,29 @@ export function envInteger(defaultValue: number, bounds: { min?: number; max?: n
 }
 
 /**
- * A comma-separated list setting (`a, b,c` becomes `['a', 'b', 'c']`).
+ * A comma-separated list setting (`a, b,c` becomes `['a', 'b', 'c']`; blank items are dropped). The default
+ * is applied as the text it would be written as (`RS256,ES256`), so the generated docs show it, and the
+ * schema carries `list` metadata (`x-list` in the docs) so they say what the setting accepts.
+ *
+ * `nonEmpty`: the setting must name at least one item. Unset or `""` still takes the default; a value of
+ * only commas or spaces fails {@link loadConfig} with a `ConfigurationError` naming the variable. Leave it
+ * off where an empty list has a meaning (no extra buckets, no audience check).
  *
  * @example
  * ```ts
- * z.object({ ALLOWED_REPOS: envList([]) });
+ * z.object({ ALLOWED_REPOS: envList([]), JWT_ALGORITHMS: envList(['RS256'], { nonEmpty: true }) });
  * ```
  */
-export function envList(defaultValue: string[]) {
-  return z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0),
-    )
-    .default(defaultValue);
+export function envList(defaultValue: string[], options: { nonEmpty?: boolean } = {}) {
+  const nonEmpty = options.nonEmpty ?? false;
+  const list = z.string().transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+  const checked = nonEmpty
+    ? list.refine((items) => items.length > 0, { message: 'expected at least one item, comma-separated' })
+    : list;
+  return checked.prefault(defaultValue.join(',')).meta({ list: { nonEmpty } });
 }

@@ -155,6 +155,7 @@ async function serveRoute<S extends ConfigSchema, Client, Services>(
         (entry): entry is [string, string] => !!entry[1],
       ),
     ),
+    rawQuery: event.rawQueryString ?? '',
     rawBody: rawBody(event, maxBodyBytes(runtime)),
     correlationId,
   };

@@ -53,7 +53,15 @@ function hookConnector() {
         handle: async (request) => {
           if (request.headers['x-signature'] !== 'good')
             throw new AuthError('Webhook signature does not match');
-          return { status: 202, body: { bytes: request.rawBody.length, q: request.query['a'] ?? null } };
+          return {
+            status: 202,
+            body: {
+              bytes: request.rawBody.length,
+              q: request.query['a'] ?? null,
+              query: request.query,
+              rawQuery: request.rawQuery ?? null,
+            },
+          };
         },
       }),
       route({
@@ -100,7 +108,34 @@ describe('Function: defineConnector (routes, triggers, lifecycle)', () => {
     const response = (await connector.handler(event, lambdaContext())) as Response;
     // Assess
     expect(response.statusCode).toBe(202);
-    expect(JSON.parse(response.body)).toEqual({ bytes: 9, q: '1' });
+    expect(JSON.parse(response.body)).toEqual({ bytes: 9, q: '1', query: { a: '1' }, rawQuery: 'a=1' });
+  });
+
+  it('hands a route the query string exactly as received (rawQueryString): encoding, empty values, order, repeats', async () => {
+    // Prepare: API Gateway's payload 2.0 keeps the raw query, and decodes and comma-joins queryStringParameters
+    const connector = hookConnector();
+    const event = httpEvent({
+      path: '/hook/webhook',
+      body: 'x',
+      authorizer: 'none',
+      headers: { 'x-signature': 'good', 'content-type': 'text/plain' },
+    });
+    event.rawQueryString = 'b=x%20y+z&empty=&a=2&a=1&%C3%A9=%2F';
+    event.queryStringParameters = { b: 'x y z', empty: '', a: '2,1', é: '/' };
+
+    // Act
+    const response = (await connector.handler(event, lambdaContext())) as Response;
+    const none = (await connector.handler(
+      httpEvent({ path: '/hook/webhook', body: 'x', authorizer: 'none', headers: { 'x-signature': 'good' } }),
+      lambdaContext(),
+    )) as Response;
+
+    // Assess
+    expect(JSON.parse(response.body)).toMatchObject({
+      rawQuery: 'b=x%20y+z&empty=&a=2&a=1&%C3%A9=%2F',
+      query: { b: 'x y z', a: '2,1', é: '/' },
+    });
+    expect(JSON.parse(none.body)).toMatchObject({ rawQuery: '', query: {} });
   });
 
   it('answers a bad signature with 401 problem+json', async () => {

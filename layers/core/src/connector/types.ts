@@ -101,7 +101,15 @@ export interface RouteRequest {
   path: string;
   /** Lower-cased header names. */
   headers: Record<string, string>;
+  /** Query parameters decoded (API Gateway's `queryStringParameters`: repeated names comma-joined); empty values left out. */
   query: Record<string, string>;
+  /**
+   * The query string exactly as the caller sent it, without the `?` (API Gateway's `rawQueryString`; `''`
+   * when there is none): percent-encoding, empty values, order and repeated names as received. For a
+   * signature computed over the URL called (Twilio's); decode `query` for anything else. The HTTP adapter
+   * always sets it; a request built by hand (a test) may leave it out.
+   */
+  rawQuery?: string;
   /** The raw body bytes exactly as received (signatures are computed over these). */
   rawBody: Buffer;
   correlationId: string;
