@@ -1,5 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { sqsService } from '../../scripts/local/aws/sqs.ts';
 import type { SqsMapping } from '../../scripts/local/config/model.ts';
 import type { InvokeOutcome } from '../../scripts/local/functions/function-process.ts';
 import { createStackLog } from '../../scripts/local/log.ts';
@@ -254,5 +255,65 @@ describe('Class: EventSourceMapping', () => {
     // Assess
     expect(queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
     expect(stats).toMatchObject({ batches: 1, received: 3, deleted: 3 });
+  });
+});
+
+describe('Function: sqsService (message size)', () => {
+  // SQS takes messages up to 1 MiB since January 2026 (AWS Compute Blog, "More room to build: serverless
+  // services now support payloads up to 1 MB"): a new queue's MaximumMessageSize and a batch's total.
+  const setup = () => {
+    const engine = new QueueEngine({ region: 'us-east-1', accountId: '000000000000', baseUrl: 'http://h:1' });
+    const url = engine.create('sizes', {}).url;
+    return { sqs: sqsService(engine), url };
+  };
+
+  it('gives a new queue 1 MiB, takes a 600 KiB message and refuses one over 1 MiB naming the limit', async () => {
+    // Prepare
+    const { sqs, url } = setup();
+    // Act
+    const attributes = (await sqs({
+      operation: 'GetQueueAttributes',
+      body: { QueueUrl: url, AttributeNames: ['MaximumMessageSize'] },
+    })) as { Attributes: Record<string, string> };
+    const sent = (await sqs({
+      operation: 'SendMessage',
+      body: { QueueUrl: url, MessageBody: 'x'.repeat(600 * 1024) },
+    })) as Record<string, unknown>;
+    const over = await sqs({
+      operation: 'SendMessage',
+      body: { QueueUrl: url, MessageBody: 'x'.repeat(1_048_577) },
+    }).catch((error: unknown) => error);
+    // Assess
+    expect(attributes.Attributes['MaximumMessageSize']).toBe('1048576');
+    expect(sent['MessageId']).toEqual(expect.any(String));
+    expect(over).toMatchObject({
+      type: 'InvalidParameterValue',
+      message: expect.stringContaining('1048576'),
+    });
+  });
+
+  it('refuses a batch whose messages together are over 1 MiB as a whole, sending none of it', async () => {
+    // Prepare: two 600 KiB messages, each within the limit
+    const { sqs, url } = setup();
+    const entry = (id: string) => ({ Id: id, MessageBody: 'x'.repeat(600 * 1024) });
+    // Act
+    const over = await sqs({
+      operation: 'SendMessageBatch',
+      body: { QueueUrl: url, Entries: [entry('a'), entry('b')] },
+    }).catch((error: unknown) => error);
+    const one = (await sqs({
+      operation: 'SendMessageBatch',
+      body: { QueueUrl: url, Entries: [entry('c')] },
+    })) as {
+      Successful: unknown[];
+    };
+    const received = (await sqs({
+      operation: 'ReceiveMessage',
+      body: { QueueUrl: url, MaxNumberOfMessages: 10 },
+    })) as { Messages?: unknown[] };
+    // Assess
+    expect(over).toMatchObject({ type: 'BatchRequestTooLong', message: expect.stringContaining('1048576') });
+    expect(one.Successful).toHaveLength(1);
+    expect(received.Messages).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@
  * The local stack's SNS and EventBridge, driven by the real AWS SDK v3 clients over their real protocols
  * (SNS: query; EventBridge: JSON 1.1): topics, filter policies delivering to SQS, raw delivery, FIFO,
  * batches with per-entry failures; buses, rules with event patterns, targets with input transformers,
- * PutEvents with per-entry failures and the 256 KiB limit.
+ * PutEvents with per-entry failures and the 1 MiB limit.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -318,7 +318,7 @@ describe('Local EventBridge (JSON 1.1)', () => {
     });
   });
 
-  it('reports failed entries one by one, and refuses a request over 256 KiB as a whole', async () => {
+  it('reports failed entries one by one, takes a 600 KiB event and refuses a request over 1 MiB as a whole', async () => {
     // Act
     const mixed = await events.send(
       new PutEventsCommand({
@@ -329,11 +329,19 @@ describe('Local EventBridge (JSON 1.1)', () => {
         ],
       }),
     );
+    // EventBridge takes entries up to 1 MiB since January 2026.
+    const large = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: 'app', DetailType: 'big', Detail: JSON.stringify({ pad: 'x'.repeat(600 * 1024) }) },
+        ],
+      }),
+    );
     const tooBig = await events
       .send(
         new PutEventsCommand({
           Entries: [
-            { Source: 'app', DetailType: 'big', Detail: JSON.stringify({ pad: 'x'.repeat(262_144) }) },
+            { Source: 'app', DetailType: 'big', Detail: JSON.stringify({ pad: 'x'.repeat(1_048_576) }) },
           ],
         }),
       )
@@ -345,6 +353,7 @@ describe('Local EventBridge (JSON 1.1)', () => {
       'MalformedDetail',
       'ResourceNotFoundException',
     ]);
+    expect(large.FailedEntryCount).toBe(0);
     expect(tooBig).toBe('ValidationException');
   });
 

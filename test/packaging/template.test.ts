@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQS_MESSAGE_LIMIT_BYTES } from '../../layers/core/src/aws/limits.ts';
 import { deployableNames, discoverFunctions } from '../../scripts/lib/functions.ts';
 import { mergeStage, readPackagedStage } from '../../scripts/lib/stacks.ts';
 
@@ -341,6 +342,18 @@ describe('Script: package (template)', () => {
           6 * timeout,
         );
       }
+    }
+  });
+
+  it("lets every queue take SQS's largest message, so a 1 MiB request or its dead letter is not refused", () => {
+    // Act: CloudFormation's MaximumMessageSize default predates SQS's 1 MiB (January 2026), so it is stated
+    const queues = ofType('AWS::SQS::Queue');
+    // Assess
+    expect(queues.length).toBeGreaterThan(0);
+    for (const [id, queue] of queues) {
+      expect(Number(queue.Properties['MaximumMessageSize']), `${id} MaximumMessageSize`).toBe(
+        SQS_MESSAGE_LIMIT_BYTES,
+      );
     }
   });
 

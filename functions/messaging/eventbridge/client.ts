@@ -20,6 +20,8 @@ import {
   awsEntryFailure,
   type ConnectorError,
   createAwsClient,
+  EVENTBRIDGE_ENTRY_LIMIT_BYTES,
+  EVENTBRIDGE_REQUEST_LIMIT_BYTES,
   ForbiddenError,
   PayloadTooLargeError,
   parseInput,
@@ -57,11 +59,11 @@ import {
 } from './models.ts';
 
 const NAME = 'Amazon EventBridge';
-/** EventBridge's own limits: 10 entries per PutEvents, 256 KiB per entry and per request; no pull. */
+/** EventBridge's own limits: 10 entries per PutEvents, 1 MiB per entry and per request (since January 2026); no pull. */
 export const EVENTBRIDGE_LIMITS: MessagePublisherLimits = {
   maxBatchEntries: 10,
-  maxMessageBytes: 262_144,
-  maxBatchBytes: 262_144,
+  maxMessageBytes: EVENTBRIDGE_ENTRY_LIMIT_BYTES,
+  maxBatchBytes: EVENTBRIDGE_REQUEST_LIMIT_BYTES,
   maxReceive: 0,
 };
 

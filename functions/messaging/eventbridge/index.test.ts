@@ -1,7 +1,7 @@
 /**
  * The Amazon EventBridge connector against the local stack's own EventBridge endpoint (JSON 1.1), spoken
  * to by the real AWS SDK client: the message-publisher conformance suite (observed through a rule whose
- * target is an SQS queue), the 256 KiB entry size, per-entry failures, rules, every trigger, and the
+ * target is an SQS queue), the 1 MiB entry size, per-entry failures, rules, every trigger, and the
  * failure paths the AWS kit maps.
  */
 import { randomUUID } from 'node:crypto';
@@ -182,10 +182,23 @@ describe('Connector: eventbridge', () => {
       });
     });
 
-    it('enforces the 256 KiB entry size as EventBridge counts it (source and detail type too) before the call', async () => {
-      // Prepare: a detail just under the limit, made too large by its detail type.
+    it("puts a 600 KiB event through the peer to its rule's queue, as EventBridge takes entries up to 1 MiB since January 2026", async () => {
+      // Prepare: 600 KiB of detail, over the old 256 KiB and under the 1 MiB EventBridge and SQS now take.
+      const rule = await ruleToQueue(aws, BUS, { source: ['com.example.shop'], 'detail-type': ['large'] });
+      const detail = { pad: 'x'.repeat(600 * 1024) };
+      // Act
+      const sent = await call('publish-message', { body: JSON.stringify(detail), detailType: 'large' });
+      // Assess
+      expect(sent.statusCode).toBe(200);
+      expect(parsed(sent)['messageId']).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await rule.collect(0)).map((m) => JSON.parse(m.body))).toEqual([detail]);
+    });
+
+    it('enforces the 1 MiB entry and request size as EventBridge counts it (source and detail type too) before the call', async () => {
+      // Prepare: a detail just under the limit, made too large by its detail type (12 bytes of
+      // "long-detail-type" beyond the 4 of "message" and the 12 of the JSON around the pad).
       const before = aws.calls.length;
-      const detail = JSON.stringify({ pad: 'x'.repeat(262_144 - 12 - 'circle-core'.length) });
+      const detail = JSON.stringify({ pad: 'x'.repeat(1_048_576 - 12 - 'circle-core'.length) });
       const bus = await EventBridgePublisher.create(options(BUS));
       // Act
       const error = await bus
@@ -194,15 +207,18 @@ describe('Connector: eventbridge', () => {
       const heavy = await bus
         .publishBatch({
           entries: [
-            { body: JSON.stringify({ pad: 'y'.repeat(140_000) }) },
-            { body: JSON.stringify({ pad: 'z'.repeat(140_000) }) },
+            { body: JSON.stringify({ pad: 'y'.repeat(540_000) }) },
+            { body: JSON.stringify({ pad: 'z'.repeat(540_000) }) },
           ],
         })
         .catch((e: unknown) => e);
       // Assess
       expect(error).toBeInstanceOf(PayloadTooLargeError);
+      expect(error).toMatchObject({ status: 413, limitBytes: 1_048_576 });
       expect((error as Error).message).toContain('as EventBridge counts them');
+      expect((error as Error).message).toContain('at most 1048576');
       expect(heavy).toBeInstanceOf(PayloadTooLargeError);
+      expect(heavy).toMatchObject({ limitBytes: 1_048_576 });
       expect(aws.calls.length).toBe(before);
       expect(entrySize({ Source: 'shop', DetailType: 'order-placed', Detail: '{}', Time: new Date() })).toBe(
         32,

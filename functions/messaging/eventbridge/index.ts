@@ -24,7 +24,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'eventbridge',
-  version: '1.0.4',
+  version: '1.0.5',
   config: EventBridgeConfig,
   capabilities: [],
   setup: { client: ({ config }) => EventBridgePublisher.create(clientOptions(config)) },

@@ -48,7 +48,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'Large or many events exhaust the bus quota or the targets.',
         control:
-          'Entries and requests over 256 KiB (as EventBridge counts them) are refused before the call (413); at most 10 per call; the HTTP API stage throttles every route.',
+          'Entries and requests over 1 MiB (as EventBridge counts them) are refused before the call (413); at most 10 per call; the HTTP API stage throttles every route.',
       },
     ],
     'elevation-of-privilege': [

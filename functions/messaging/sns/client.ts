@@ -19,6 +19,7 @@ import {
   createAwsClient,
   ForbiddenError,
   parseInput,
+  SNS_MESSAGE_LIMIT_BYTES,
   UnexpectedResponseError,
   ValidationError,
 } from '@circle-core/core';
@@ -54,11 +55,11 @@ import {
 } from './models.ts';
 
 const NAME = 'Amazon SNS';
-/** SNS's own limits (in UTF-8 bytes of body and attribute names, types and values): 10 entries per PublishBatch, 256 KiB per message and per batch; no pull. */
+/** SNS's own limits (in UTF-8 bytes of body and attribute names, types and values): 10 entries per PublishBatch, 256 KiB per message and per batch (unchanged by the 2026 raise for SQS and EventBridge); no pull. */
 export const SNS_LIMITS: MessagePublisherLimits = {
   maxBatchEntries: 10,
-  maxMessageBytes: 262_144,
-  maxBatchBytes: 262_144,
+  maxMessageBytes: SNS_MESSAGE_LIMIT_BYTES,
+  maxBatchBytes: SNS_MESSAGE_LIMIT_BYTES,
   maxReceive: 0,
   // Each attribute's data type counts too: `String`, 6 bytes.
   attributeTypeBytes: Buffer.byteLength('String'),

@@ -22,7 +22,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'sns',
-  version: '1.0.5',
+  version: '1.0.6',
   config: SnsConfig,
   // Ordering and deduplication come with a FIFO topic; the setting is read here only to report them.
   capabilities: snsCapabilities(process.env['SNS_TOPIC_ARN'] ?? ''),

@@ -23,6 +23,8 @@ import {
   ForbiddenError,
   parseInput,
   remainingTimeMs,
+  SQS_BATCH_LIMIT_BYTES,
+  SQS_MESSAGE_LIMIT_BYTES,
   UnexpectedResponseError,
 } from '@circle-core/core';
 import {
@@ -54,11 +56,11 @@ import { sqsTarget } from './errors.ts';
 import { ChangeVisibilityInput, QueueAttributesInput, type QueueAttributesOutput } from './models.ts';
 
 const NAME = 'Amazon SQS';
-/** SQS's own limits (in UTF-8 bytes of body and attribute names, types and values): 10 entries per batch, 256 KiB per message and per batch, 10 messages per receive. */
+/** SQS's own limits (in UTF-8 bytes of body and attribute names, types and values): 10 entries per batch, 1 MiB per message and per batch (since January 2026), 10 messages per receive. */
 export const SQS_LIMITS: MessagePublisherLimits = {
   maxBatchEntries: 10,
-  maxMessageBytes: 262_144,
-  maxBatchBytes: 262_144,
+  maxMessageBytes: SQS_MESSAGE_LIMIT_BYTES,
+  maxBatchBytes: SQS_BATCH_LIMIT_BYTES,
   maxReceive: 10,
   // Each attribute's data type counts too: `String`, 6 bytes.
   attributeTypeBytes: Buffer.byteLength('String'),

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { withInvocation } from '@circle-core/core';
+import { PayloadTooLargeError, withInvocation } from '@circle-core/core';
 import {
   type CapturedLogs,
   captureLogs,
@@ -170,28 +170,60 @@ describe('Connector: sqs', () => {
       });
     });
 
-    it("counts each attribute's data type toward SQS's 256 KiB, refusing before the call a message SQS would", async () => {
-      // Prepare: ten attributes of 3 bytes of name and value each; the body fills 256 KiB with them, so
-      // only the 6 bytes of each attribute's type ("String") take the message over, as SQS counts it.
-      const attributes = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`a${i}`, 'v']));
-      const body = 'é'.repeat((262_144 - 30) / 2);
+    it('sends a 600 KiB message through the peer, as SQS takes messages up to 1 MiB since January 2026', async () => {
+      // Prepare: 600 KiB of body, over the old 256 KiB and under the 1 MiB SQS now takes.
+      const body = 'x'.repeat(600 * 1024);
       const before = aws.calls.length;
       // Act
-      const over = await call('publish-message', { body, attributes });
-      const fits = await call('publish-message', { body: body.slice(30), attributes });
-      await call('receive-messages', { maxMessages: 10, waitTimeMs: 0 }).then((r) =>
-        call('acknowledge-messages', {
-          receipts: (parsed(r)['messages'] as { receipt: string }[]).map((m) => m.receipt),
-        }),
-      );
+      const sent = await call('publish-message', { body });
+      const received = parsed(await call('receive-messages', { maxMessages: 10, waitTimeMs: 1_000 }));
+      const messages = received['messages'] as { body: string; receipt: string }[];
+      await call('acknowledge-messages', { receipts: messages.map((m) => m.receipt) });
       // Assess
-      expect(over.statusCode).toBe(413);
-      expect(parsed(over)).toMatchObject({
-        code: 'payload_too_large',
-        detail: expect.stringContaining('262204 bytes (body and attributes, with their names and types)'),
-      });
+      expect(sent.statusCode).toBe(200);
+      expect(aws.calls.slice(before)[0]?.body['MessageBody']).toBe(body);
+      expect(messages.map((m) => m.body.length)).toEqual([body.length]);
+    });
+
+    it('refuses a message over 1 MiB before the call with a 413 naming the 1048576-byte limit', async () => {
+      // Prepare: two bytes over 1 MiB in fewer characters than the model's bound, as the direct trigger
+      // (an HTTP body that size is the adapter's own 413).
+      const before = aws.calls.length;
+      // Act
+      const error = await connector
+        .run('publish-message', { body: 'é'.repeat(524_289) })
+        .catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(PayloadTooLargeError);
+      expect(error).toMatchObject({ status: 413, limitBytes: 1_048_576 });
+      expect((error as Error).message).toContain('1048576');
+      expect(aws.calls.length).toBe(before);
+    });
+
+    it("counts each attribute's data type toward SQS's 1 MiB, refusing before the call a message SQS would", async () => {
+      // Prepare: ten attributes of 3 bytes of name and value each; the body fills 1 MiB with them, so
+      // only the 6 bytes of each attribute's type ("String") take the message over, as SQS counts it.
+      // Direct invocations: an HTTP body this size is over the adapter's own 1 MiB.
+      const attributes = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`a${i}`, 'v']));
+      const body = 'é'.repeat((1_048_576 - 30) / 2);
+      const before = aws.calls.length;
+      // Act
+      const over = await connector.run('publish-message', { body, attributes }).catch((e: unknown) => e);
+      const fits = await connector.run('publish-message', { body: body.slice(30), attributes });
+      const received = (await connector.run('receive-messages', {
+        maxMessages: 10,
+        waitTimeMs: 0,
+      })) as ReceiveOutput;
+      await connector.run('acknowledge-messages', { receipts: received.messages.map((m) => m.receipt) });
+      // Assess
+      expect(over).toBeInstanceOf(PayloadTooLargeError);
+      expect(over).toMatchObject({ status: 413, limitBytes: 1_048_576 });
+      expect((over as Error).message).toContain(
+        '1048636 bytes (body and attributes, with their names and types)',
+      );
       expect(aws.calls.slice(before)[0]?.body['MessageBody']).toBe(body.slice(30));
-      expect(fits.statusCode).toBe(200);
+      expect(fits).toMatchObject({ messageId: expect.any(String) });
+      expect(received.messages.map((m) => m.body)).toEqual([body.slice(30)]);
     });
 
     it('keeps the long poll within the time left: a short invocation asks SQS to wait 0 s', async () => {

@@ -18,7 +18,7 @@ import { ChangeVisibilityInput, QueueAttributesInput, QueueAttributesOutput } fr
  */
 export const connector = defineConnector({
   name: 'sqs',
-  version: '1.0.5',
+  version: '1.0.6',
   config: SqsConfig,
   // Ordering and deduplication come with a FIFO queue; the setting is read here only to report them.
   capabilities: sqsCapabilities(process.env['SQS_QUEUE_URL'] ?? ''),

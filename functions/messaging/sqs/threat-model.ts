@@ -47,7 +47,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A huge message or a long receive holds the function or exhausts its memory.',
         control:
-          'Messages and batches over 256 KiB are refused before the call (413); a receive waits at most 20 s and never past the invocation’s time left.',
+          'Messages and batches over 1 MiB are refused before the call (413); a receive waits at most 20 s and never past the invocation’s time left.',
       },
     ],
     'elevation-of-privilege': [

@@ -1,17 +1,18 @@
 /**
  * EventBridge over AWS JSON 1.1 (`x-amz-target: AWSEvents.<Operation>`): event buses, rules with event
  * patterns, targets (SQS queues, Lambda functions, Step Functions state machines, SNS topics) with
- * `Input`, `InputPath` and `InputTransformer`, PutEvents with per-entry failures and the 256 KiB entry
+ * `Input`, `InputPath` and `InputTransformer`, PutEvents with per-entry failures and the 1 MiB entry
  * limit, and TestEventPattern. Matching rules deliver at once. Reference: the Amazon EventBridge API
  * Reference, "Amazon EventBridge events" (the event's shape) and "Calculating PutEvents event entry size".
  */
 import { randomUUID } from 'node:crypto';
+import { EVENTBRIDGE_REQUEST_LIMIT_BYTES } from '../../../layers/core/src/aws/limits.ts';
 import type { QueueEngine } from '../queues/queue-engine.ts';
 import { matchesPattern, PatternError, parsePattern } from './event-pattern.ts';
 import { AwsError, type JsonRequest, type JsonService } from './protocol.ts';
 
-/** The largest PutEvents entry (and request), by EventBridge's own size calculation. */
-export const MAX_ENTRY_BYTES = 262_144;
+/** The largest PutEvents request (and so entry), by EventBridge's own size calculation: 1 MiB since January 2026. */
+export const MAX_ENTRY_BYTES = EVENTBRIDGE_REQUEST_LIMIT_BYTES;
 const MAX_ENTRIES = 10;
 
 /** A rule's target. */

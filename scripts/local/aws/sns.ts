@@ -6,6 +6,7 @@
  * Reference: the Amazon SNS API Reference (actions, errors) and "Amazon SNS message delivery" (envelope).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { SNS_MESSAGE_LIMIT_BYTES } from '../../../layers/core/src/aws/limits.ts';
 import type { MessageAttributeValue } from '../queues/md5.ts';
 import type { QueueEngine } from '../queues/queue-engine.ts';
 import { matchesPattern, PatternError, parsePattern } from './event-pattern.ts';
@@ -15,7 +16,7 @@ import { type QueryRequest, type QueryService, queryEntries, queryMap, xmlFields
 /** SNS's namespace in every answer. */
 export const SNS_NAMESPACE = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
-const MAX_MESSAGE_BYTES = 262_144;
+const MAX_MESSAGE_BYTES = SNS_MESSAGE_LIMIT_BYTES;
 const MAX_BATCH = 10;
 const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 const PAGE = 100;

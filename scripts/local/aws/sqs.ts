@@ -5,6 +5,7 @@
  * {@link QueueEngine}.
  */
 
+import { SQS_BATCH_LIMIT_BYTES } from '../../../layers/core/src/aws/limits.ts';
 import type { MessageAttributeValue } from '../queues/md5.ts';
 import { MessageMoveTasks } from '../queues/message-move.ts';
 import {
@@ -118,6 +119,21 @@ function sendInput(entry: Record<string, unknown>): SendInput {
   };
 }
 
+/** A batch entry's size as SQS counts it: the body plus each attribute's name, data type and value. */
+function messageBytes(entry: Record<string, unknown>): number {
+  let size = typeof entry['MessageBody'] === 'string' ? Buffer.byteLength(entry['MessageBody']) : 0;
+  // Read without checking: an entry's invalid attribute is its own failure, answered at its send.
+  const attributes = entry['MessageAttributes'];
+  if (typeof attributes !== 'object' || attributes === null) return size;
+  for (const [name, raw] of Object.entries(attributes as Record<string, Record<string, unknown>>)) {
+    size += Buffer.byteLength(name);
+    for (const part of [raw?.['DataType'], raw?.['StringValue'] ?? raw?.['BinaryValue']]) {
+      if (typeof part === 'string') size += Buffer.byteLength(part);
+    }
+  }
+  return size;
+}
+
 function entries(body: Record<string, unknown>, max = 10): Record<string, unknown>[] {
   const list = Array.isArray(body['Entries']) ? (body['Entries'] as Record<string, unknown>[]) : [];
   if (list.length === 0)
@@ -208,7 +224,16 @@ export function sqsService(engine: QueueEngine, moves = new MessageMoveTasks(eng
       const target = queue(body);
       const Successful: Record<string, unknown>[] = [];
       const Failed: Record<string, unknown>[] = [];
-      for (const entry of entries(body)) {
+      const list = entries(body);
+      // SQS refuses the whole request when its messages together are over the batch limit (1 MiB).
+      const total = list.reduce((sum, entry) => sum + messageBytes(entry), 0);
+      if (total > SQS_BATCH_LIMIT_BYTES) {
+        throw sqsError(
+          'BatchRequestTooLong',
+          `Batch requests cannot be longer than ${SQS_BATCH_LIMIT_BYTES} bytes. You have sent ${total} bytes.`,
+        );
+      }
+      for (const entry of list) {
         try {
           const result = target.send(sendInput(entry));
           const item: Record<string, unknown> = {

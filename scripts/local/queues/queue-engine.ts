@@ -5,6 +5,7 @@
  * group in flight at a time. The SQS API and the event source mappings both work on it.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SQS_MESSAGE_LIMIT_BYTES } from '../../../layers/core/src/aws/limits.ts';
 import { AwsError } from '../aws/protocol.ts';
 import { type MessageAttributeValue, md5OfAttributes, md5OfBody } from './md5.ts';
 
@@ -89,7 +90,8 @@ export interface SendResult {
 
 const DEFAULTS: Record<string, string> = {
   VisibilityTimeout: '30',
-  MaximumMessageSize: '262144',
+  // SQS's default and largest since January 2026: 1 MiB.
+  MaximumMessageSize: String(SQS_MESSAGE_LIMIT_BYTES),
   MessageRetentionPeriod: '345600',
   DelaySeconds: '0',
   ReceiveMessageWaitTimeSeconds: '0',
@@ -322,7 +324,7 @@ export class LocalQueue {
       size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType);
       size += Buffer.byteLength(value.StringValue ?? value.BinaryValue ?? '');
     }
-    const limit = toNumber(this.#attributes['MaximumMessageSize'], 262_144);
+    const limit = toNumber(this.#attributes['MaximumMessageSize'], SQS_MESSAGE_LIMIT_BYTES);
     if (size > limit) {
       throw sqsError(
         'InvalidParameterValue',

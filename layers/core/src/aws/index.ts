@@ -11,3 +11,10 @@ export {
   awsFailure,
   COMMON_AWS_ERRORS,
 } from './errors.ts';
+export {
+  EVENTBRIDGE_ENTRY_LIMIT_BYTES,
+  EVENTBRIDGE_REQUEST_LIMIT_BYTES,
+  SNS_MESSAGE_LIMIT_BYTES,
+  SQS_BATCH_LIMIT_BYTES,
+  SQS_MESSAGE_LIMIT_BYTES,
+} from './limits.ts';

@@ -334,11 +334,33 @@ describe('Function: deadLetterMessage', () => {
     expect(input.MessageGroupId).toBeUndefined();
   });
 
-  it('makes a record near the 256 KiB limit fit: its own attributes go, then the message is shortened', () => {
+  it('keeps a 600 KiB record whole with its own attributes and failure: SQS takes 1 MiB since January 2026', () => {
+    // Prepare: over the old 256 KiB, well under 1 MiB
+    const big = {
+      ...record,
+      body: 'x'.repeat(600 * 1024),
+      messageAttributes: { trace: { dataType: 'String', stringValue: 'abc' } },
+    } as typeof record;
+    // Act
+    const input = deadLetterMessage(
+      'https://sqs/123/dlq',
+      big,
+      new ValidationError('é'.repeat(500)),
+      '1.0.0',
+    );
+    // Assess
+    const attributes = input.MessageAttributes ?? {};
+    expect(input.MessageBody).toBe(big.body);
+    expect(attributes['trace']?.StringValue).toBe('abc');
+    expect(attributes['errorMessage']?.StringValue).toBe('é'.repeat(500));
+    expect(attributes['connectorVersion']?.StringValue).toBe('1.0.0');
+  });
+
+  it('makes a record near the 1 MiB limit fit: its own attributes go, then the message is shortened', () => {
     // Prepare: a body 300 bytes under the limit, with an attribute of its own
     const big = {
       ...record,
-      body: 'x'.repeat(262_144 - 300),
+      body: 'x'.repeat(1_048_576 - 300),
       messageAttributes: { trace: { dataType: 'String', stringValue: 'abc' } },
     } as typeof record;
     // Act
@@ -360,7 +382,7 @@ describe('Function: deadLetterMessage', () => {
           Buffer.byteLength(value.StringValue ?? ''),
         0,
       );
-    expect(bytes).toBeLessThanOrEqual(262_144);
+    expect(bytes).toBeLessThanOrEqual(1_048_576);
     expect(attributes['trace']).toBeUndefined();
     expect(attributes['errorName']?.StringValue).toBe('ValidationError');
     expect(input.MessageBody).toBe(big.body);
@@ -369,7 +391,7 @@ describe('Function: deadLetterMessage', () => {
     // With room for the failure's name alone, only it is kept.
     const tight = deadLetterMessage(
       'https://sqs/123/dlq',
-      { ...big, body: 'x'.repeat(262_144 - 40) },
+      { ...big, body: 'x'.repeat(1_048_576 - 40) },
       new ValidationError('bad'),
       '1.0.0',
     );

@@ -8,6 +8,7 @@ import type { MessageAttributeValue, SendMessageCommandInput, SQSClient } from '
 import type { SQSRecord } from 'aws-lambda';
 import { awsCall } from '../aws/call.ts';
 import { createAwsClient } from '../aws/client.ts';
+import { SQS_MESSAGE_LIMIT_BYTES } from '../aws/limits.ts';
 import type { ConnectorError } from '../errors.ts';
 import type { Logger } from '../observability.ts';
 
@@ -83,8 +84,8 @@ export function deadLetterMessage(
   return input;
 }
 
-/** SQS's largest message: the body and every attribute's name, type and value, in bytes. */
-const MAX_MESSAGE_BYTES = 262_144;
+/** SQS's largest message (1 MiB since January 2026): the body and every attribute's name, type and value, in bytes. */
+const MAX_MESSAGE_BYTES = SQS_MESSAGE_LIMIT_BYTES;
 
 function attributeBytes(name: string, value: MessageAttributeValue): number {
   const data = value.StringValue ?? value.BinaryValue ?? '';

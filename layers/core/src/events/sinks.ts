@@ -8,12 +8,11 @@ import type { SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { awsCall } from '../aws/call.ts';
 import { createAwsClient } from '../aws/client.ts';
 import { awsErrorName } from '../aws/errors.ts';
+import { SQS_MESSAGE_LIMIT_BYTES } from '../aws/limits.ts';
 import { PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../observability.ts';
 import type { WebhookEvent, WebhookEventSink } from './types.ts';
 
-/** SQS accepts messages up to 1 MiB. */
-const SQS_MAX_BYTES = 1_048_576;
 /** Step Functions accepts execution input up to 256 KiB. */
 const SFN_MAX_BYTES = 262_144;
 
@@ -67,7 +66,7 @@ export class SqsEventSink implements WebhookEventSink {
   async publish(event: WebhookEvent): Promise<void> {
     const input: SendMessageCommandInput = {
       QueueUrl: this.#queueUrl,
-      MessageBody: serialise(event, SQS_MAX_BYTES),
+      MessageBody: serialise(event, SQS_MESSAGE_LIMIT_BYTES),
       MessageAttributes: {
         eventName: { DataType: 'String', StringValue: event.name },
         deliveryId: { DataType: 'String', StringValue: event.deliveryId },
