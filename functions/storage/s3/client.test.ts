@@ -1,4 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AuthError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '@circle-core/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeObjectStorageConformance } from '#shared/interfaces/object-storage.conformance.ts';
@@ -157,6 +157,68 @@ describe('Class: S3ObjectStorage', () => {
       expect(tiered).toMatchObject({ contentType: 'text/plain', metadata: { tier: 'cold' }, size: 4 });
     });
 
+    it('keeps the source Cache-Control and Content-* headers when replacing both contentType and metadata', async () => {
+      // Prepare: MetadataDirective REPLACE replaces all of them (AWS S3 API Reference, CopyObject,
+      // x-amz-metadata-directive), so only a copy that sends them back keeps them.
+      const s3 = new S3Client({ endpoint: peer.endpoint, forcePathStyle: true, region: 'us-east-1' });
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'data',
+          Key: 'both/src.txt',
+          Body: 'data',
+          ContentType: 'text/plain',
+          Metadata: { owner: 'finance' },
+          CacheControl: 'max-age=60',
+          ContentDisposition: 'attachment; filename="src.txt"',
+          ContentLanguage: 'fr',
+        }),
+      );
+      // Act
+      await storage.copyObject({
+        sourceKey: 'both/src.txt',
+        key: 'both/dst.csv',
+        contentType: 'text/csv',
+        metadata: { tier: 'cold' },
+      });
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'both/dst.csv' }));
+      // Assess
+      expect(head).toMatchObject({
+        ContentType: 'text/csv',
+        Metadata: { tier: 'cold' },
+        CacheControl: 'max-age=60',
+        ContentDisposition: 'attachment; filename="src.txt"',
+        ContentLanguage: 'fr',
+      });
+      s3.destroy();
+    });
+
+    it('throws ConflictError when the source changes between its read and a copy replacing both', async () => {
+      // Prepare: as below, with contentType and metadata both given (the copy still reads the source).
+      await storage.putObject({ key: 'race2/src.txt', body: 'first', cacheControl: 'max-age=60' });
+      const s3 = new S3Client({ endpoint: peer.endpoint, forcePathStyle: true, region: 'us-east-1' });
+      s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'CopyObjectCommand') {
+            await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'race2/src.txt', Body: 'second' }));
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'rewriteSourceFirst' },
+      );
+      const racing = new S3ObjectStorage(options, { s3 });
+      // Act
+      const failure = racing.copyObject({
+        sourceKey: 'race2/src.txt',
+        key: 'race2/dst.csv',
+        contentType: 'text/csv',
+        metadata: { tier: 'cold' },
+      });
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ConflictError);
+      await expect(storage.headObject({ key: 'race2/dst.csv' })).rejects.toBeInstanceOf(NotFoundError);
+      s3.destroy();
+    });
+
     it('throws ConflictError and copies nothing when the source changes between its read and the copy', async () => {
       // Prepare: the source is rewritten after the copy read it (HeadObject) and before the copy runs, so
       // the copy's x-amz-copy-source-if-match no longer holds (S3: 412 PreconditionFailed).
@@ -233,6 +295,23 @@ describe('Class: S3ObjectStorage', () => {
       vi.stubEnv('AWS_ENDPOINT_URL_S3', undefined);
       // Assess
       expect(page.objects.map((object) => object.key)).toEqual(['env/one.txt']);
+    });
+
+    it('lists keys exactly as stored, carriage returns, spaces, plus signs and percent signs included', async () => {
+      // Prepare: keys another writer stored (this connector refuses control characters in keys it writes).
+      // XML normalises a raw carriage return to a line feed, which is why S3 offers encoding-type=url
+      // (ListObjectsV2 API reference, EncodingType): names come back URL-encoded, a space as `+`.
+      const keys = ['odd/a b+c%d.txt', 'odd/cr\rx', 'odd/crlf\r\ny', 'odd/sub dir/x', 'odd/é+/y'];
+      const s3 = new S3Client({ endpoint: peer.endpoint, forcePathStyle: true, region: 'us-east-1' });
+      for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: 'x' }));
+      s3.destroy();
+      // Act
+      const flat = await storage.listObjects({ prefix: 'odd/' });
+      const rolled = await storage.listObjects({ prefix: 'odd/', delimiter: '/' });
+      // Assess
+      expect(flat.objects.map((object) => object.key)).toEqual(keys);
+      expect(rolled.objects.map((object) => object.key)).toEqual(keys.slice(0, 3));
+      expect(rolled.commonPrefixes).toEqual(['odd/sub dir/', 'odd/é+/']);
     });
   });
 

@@ -275,23 +275,27 @@ export class S3ObjectStorage implements ObjectStorage {
           Delimiter: input.delimiter,
           ContinuationToken: input.continuationToken,
           MaxKeys: input.maxKeys,
+          // Names come back URL-encoded, so a key holding a carriage return or another character XML 1.0
+          // cannot carry (or normalises) is answered as stored (ListObjectsV2 API reference, EncodingType).
+          EncodingType: 'url',
         }),
         { abortSignal },
       ),
     );
+    const name = listedName(response.EncodingType);
     const objects = (response.Contents ?? []).map((entry) => {
       if (entry.Key === undefined) {
         throw new UnexpectedResponseError(`S3 listed an object without a key in bucket "${bucket}"`);
       }
       return compact({
-        key: entry.Key,
+        key: name(entry.Key),
         size: entry.Size ?? 0,
         etag: unquote(entry.ETag),
         lastModified: entry.LastModified?.toISOString(),
       });
     });
     const commonPrefixes = (response.CommonPrefixes ?? []).flatMap((entry) =>
-      entry.Prefix === undefined ? [] : [entry.Prefix],
+      entry.Prefix === undefined ? [] : [name(entry.Prefix)],
     );
     const isTruncated = response.IsTruncated ?? false;
     if (isTruncated && response.NextContinuationToken === undefined) {
@@ -319,10 +323,11 @@ export class S3ObjectStorage implements ObjectStorage {
 
   /**
    * Server-side copy. `metadata` and `contentType` each replace the source's when given; what is not given
-   * is kept. S3 keeps all or replaces all (MetadataDirective), so a copy replacing only one of them reads the
-   * source first (HeadObject) and sends the other, with the headers REPLACE would drop (Cache-Control,
-   * Content-Disposition, Content-Encoding, Content-Language, Expires), pinned to the entity tag it read:
-   * a source changed in between fails with 412 (ConflictError) rather than mixing two versions.
+   * is kept. S3 keeps all or replaces all (MetadataDirective REPLACE replaces the metadata, the media type
+   * and Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires: AWS S3 API
+   * Reference, CopyObject, x-amz-metadata-directive), so a copy replacing either reads the source first
+   * (HeadObject) and sends back everything not replaced, pinned to the entity tag it read: a source changed
+   * in between fails with 412 (ConflictError) rather than mixing two versions.
    */
   async copyObject(raw: CopyObjectInput): Promise<CopyObjectOutput> {
     const input = parseInput(CopyObjectInput, raw);
@@ -332,14 +337,13 @@ export class S3ObjectStorage implements ObjectStorage {
     const replace = input.metadata !== undefined || input.contentType !== undefined;
     // A missing object here is the source: the destination key need not exist.
     const source = { bucket: sourceBucket, key: input.sourceKey };
-    const kept =
-      replace && (input.metadata === undefined || input.contentType === undefined)
-        ? await this.#call('HeadObject', source, (abortSignal) =>
-            s3.send(new sdk.HeadObjectCommand({ Bucket: sourceBucket, Key: input.sourceKey }), {
-              abortSignal,
-            }),
-          )
-        : undefined;
+    const kept = replace
+      ? await this.#call('HeadObject', source, (abortSignal) =>
+          s3.send(new sdk.HeadObjectCommand({ Bucket: sourceBucket, Key: input.sourceKey }), {
+            abortSignal,
+          }),
+        )
+      : undefined;
     // Built inside the call, so an encoding failure is mapped like any other error of the request.
     const response = await this.#call('CopyObject', source, (abortSignal) => {
       const command = new sdk.CopyObjectCommand({
@@ -444,6 +448,22 @@ export class S3ObjectStorage implements ObjectStorage {
       throw awsFailure(s3Target('Presign', target.bucket, target.key), error);
     }
   }
+}
+
+/**
+ * How to read the names of a listing: URL-decoded when S3 says it encoded them (`EncodingType: url`; S3
+ * form-encodes, a space as `+`, a `+` as `%2B`), as they are when it does not (an S3-compatible store that
+ * ignores `encoding-type` answers no EncodingType).
+ */
+function listedName(encoding: string | undefined): (name: string) => string {
+  if (encoding !== 'url') return (name) => name;
+  return (name) => {
+    try {
+      return decodeURIComponent(name.replaceAll('+', ' '));
+    } catch {
+      throw new UnexpectedResponseError(`S3 listed a name that is not valid URL encoding: "${name}"`);
+    }
+  };
 }
 
 type HeadLike = Pick<

@@ -200,6 +200,37 @@ describe('Function: handler', () => {
       expect(del).toEqual({ bucket: 'data', key: 'task/copy.bin', deleted: true });
     });
 
+    it('answers concurrent invocations each with its own object (Lambda Managed Instances)', async () => {
+      // Prepare: LMI sends one execution environment many invocations at once, sharing the module's state
+      // (AWS Lambda developer guide, "Node.js runtime for Lambda Managed Instances"). Each copy reads its
+      // source (HeadObject) before copying, so the two invocations' calls interleave.
+      const names = ['one', 'two', 'three'];
+      for (const name of names) {
+        await task('put-object', {
+          key: `lmi/${name}.txt`,
+          body: name,
+          cacheControl: `max-age=${name.length}`,
+        });
+      }
+      // Act
+      const copies = await Promise.all(
+        names.map((name) =>
+          task('copy-object', {
+            sourceKey: `lmi/${name}.txt`,
+            key: `lmi/${name}.csv`,
+            contentType: 'text/csv',
+            metadata: { name },
+          }),
+        ),
+      );
+      const reads = await Promise.all(names.map((name) => task('get-object', { key: `lmi/${name}.csv` })));
+      // Assess
+      expect(copies.map((copy) => copy['key'])).toEqual(names.map((name) => `lmi/${name}.csv`));
+      expect(reads.map((read) => [read['body'], read['metadata']])).toEqual(
+        names.map((name) => [name, { name }]),
+      );
+    });
+
     it('throws errors named for ASL Retry/Catch', async () => {
       // Act
       const missing = await handler(

@@ -16,7 +16,7 @@ import { S3PutObjectInput } from './models.ts';
  */
 export const connector = defineConnector({
   name: 's3',
-  version: '1.1.6',
+  version: '1.1.7',
   config: S3Config,
   capabilities: S3_CAPABILITIES,
   setup: { client: ({ config }) => S3ObjectStorage.create(clientOptions(config), 's3') },

@@ -1,8 +1,8 @@
 /**
  * The process s3rver runs in (started by `s3rver.ts`, never directly): s3rver on 127.0.0.1, behind the
  * stack's Host/Origin gate, with the access keys it is told, S3's conditional writes, keys with
- * segments longer than a file name (`s3rver-long-keys.ts`) and listings in S3's order
- * (`s3rver-listing.ts`). It prints
+ * segments longer than a file name (`s3rver-long-keys.ts`), listings in S3's order with `encoding-type=url`
+ * (`s3rver-listing.ts`) and S3's 2 KB limit on user-defined metadata (`s3rver-metadata.ts`). It prints
  * `{"port": n}` once it listens, and stops when its parent closes stdin (or dies) or sends SIGTERM.
  *
  * Options arrive as JSON in argv[2]: `{ directory, buckets, keys: [{ accessKeyId, secretAccessKey }],
@@ -16,6 +16,7 @@ import { guard, type Refusal } from '../guard.ts';
 import { honourConditionalWrites } from './s3rver-conditions.ts';
 import { listInS3Order } from './s3rver-listing.ts';
 import { storeLongKeys } from './s3rver-long-keys.ts';
+import { limitUserMetadata } from './s3rver-metadata.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -48,6 +49,7 @@ const options = JSON.parse(process.argv[2] ?? '{}') as Options;
 honourConditionalWrites();
 storeLongKeys();
 listInS3Order();
+limitUserMetadata();
 const S3rver = require('s3rver') as S3rverClass;
 // s3rver does not verify signatures unless told to, but it only accepts access key ids it knows.
 const account = (
