@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ANSWER_RESERVE_MS } from './budget.ts';
 import { type ConnectionDriver, ReusedConnection } from './connection.ts';
+import { withInvocation } from './context.ts';
 import { AuthError, TimeoutError } from './errors.ts';
 
 interface FakeConnection {
@@ -83,6 +84,55 @@ describe('Class: ReusedConnection', () => {
       await Promise.all([connection.use(unit('a', 20), 'read'), connection.use(unit('b', 0), 'read')]);
       // Assess
       expect(events).toEqual(['a:start', 'a:end', 'b:start', 'b:end']);
+    });
+
+    it('gives up waiting for the connection at its own invocation deadline, and never runs that work later', async () => {
+      // Lambda Managed Instances runs several invocations at once in one worker thread, each with its own
+      // deadline (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html):
+      // a waiter must stop at its own, not sit behind another invocation's long unit of work.
+      // Prepare: A holds the connection until the test lets it go; B has little time left; C has plenty.
+      const fake = driver();
+      const connection = new ReusedConnection(fake.subject, { connectTimeoutMs: 1_000 });
+      const ran: string[] = [];
+      let letGo = (): void => undefined;
+      const held = new Promise<void>((resolve) => {
+        letGo = resolve;
+      });
+      let holding = (): void => undefined;
+      const aHolds = new Promise<void>((resolve) => {
+        holding = resolve;
+      });
+      const a = connection.use(async () => {
+        ran.push('a');
+        holding();
+        await held;
+        return 'a';
+      }, 'write');
+      await aHolds;
+      const b = withInvocation({ deadline: Date.now() + ANSWER_RESERVE_MS + 20, correlationId: 'b' }, () =>
+        connection.use(async () => {
+          ran.push('b');
+          return 'b';
+        }, 'write'),
+      );
+      const c = withInvocation({ deadline: Date.now() + 60_000, correlationId: 'c' }, () =>
+        connection.use(async () => {
+          ran.push('c');
+          return 'c';
+        }, 'write'),
+      );
+      // Act: B's time runs out while A still holds the connection; then A lets go.
+      const bError = await b.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      letGo();
+      // Assess
+      expect(bError).toBeInstanceOf(TimeoutError);
+      expect((bError as Error).message).toMatch(/FakeDB.*not attempted/);
+      await expect(a).resolves.toBe('a');
+      await expect(c).resolves.toBe('c');
+      expect(ran).toEqual(['a', 'c']);
     });
 
     it('replays a read on a new connection when the connection was lost under it', async () => {

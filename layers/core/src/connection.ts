@@ -5,9 +5,9 @@
  * replayed on a new connection only when that cannot duplicate an effect. What a connection is, how it
  * opens and how its errors read stay with the provider's driver.
  */
-import { callBudget } from './budget.ts';
+import { ANSWER_RESERVE_MS, callBudget } from './budget.ts';
 import { remainingTimeMs } from './context.ts';
-import { AuthError } from './errors.ts';
+import { AuthError, TimeoutError } from './errors.ts';
 
 /** Whether a unit of work may run a second time on a new connection when the first broke under it. */
 export type Replay = 'read' | 'write';
@@ -60,6 +60,8 @@ export class ReusedConnection<C> {
   #live: C | undefined;
   readonly #broken = new WeakSet<object>();
   #tail: Promise<void> = Promise.resolve();
+  /** Units of work holding or waiting for the connection: a new one waits (with a deadline) only when > 0. */
+  #pending = 0;
 
   constructor(driver: ConnectionDriver<C>, options: ReusedConnectionOptions) {
     this.#driver = driver;
@@ -71,6 +73,11 @@ export class ReusedConnection<C> {
    * and two transactions must never interleave on one session). When the connection breaks under the
    * work it is discarded, and the work runs once more on a new connection when that cannot duplicate an
    * effect: the server undid the work, or the work only reads. Errors are the driver's, unchanged.
+   *
+   * A unit of work that has to wait for another (concurrent invocations in one worker thread with Lambda
+   * Managed Instances, or records of a batch) waits at most until its own invocation's deadline, less the
+   * time to answer: then it fails with a TimeoutError and its work is never run, so a write the caller
+   * was told had timed out cannot happen later behind its back. The queue order stays as it was.
    */
   async use<T>(work: (connection: C) => Promise<T>, replay: Replay): Promise<T> {
     const previous = this.#tail;
@@ -78,7 +85,17 @@ export class ReusedConnection<C> {
     this.#tail = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await previous;
+    const contended = this.#pending > 0;
+    this.#pending += 1;
+    try {
+      if (contended) await this.#waitTurn(previous);
+      else await previous;
+    } catch (error) {
+      // Gave up: the next in line still waits for the unit of work this one waited for.
+      this.#pending -= 1;
+      void previous.then(release);
+      throw error;
+    }
     try {
       try {
         return await this.#attempt(work);
@@ -88,7 +105,30 @@ export class ReusedConnection<C> {
         return await this.#attempt(work);
       }
     } finally {
+      this.#pending -= 1;
       release();
+    }
+  }
+
+  /** Waits for `previous` until the invocation's deadline (less the answer reserve), or fails. */
+  async #waitTurn(previous: Promise<void>): Promise<void> {
+    const waitMs = (this.#options.remainingTimeMs ?? remainingTimeMs)() - ANSWER_RESERVE_MS;
+    if (waitMs === Number.POSITIVE_INFINITY) {
+      await previous;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, waitMs), 'expired');
+    });
+    try {
+      if ((await Promise.race([previous, expired])) === 'expired') {
+        throw new TimeoutError(
+          `${this.#driver.name} stayed busy with other work until the invocation's time ran out; the work was not attempted`,
+        );
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -248,6 +248,17 @@ export class OperationMetrics {
     const samples = this.#samples;
     if (samples.length === 0) return [];
     this.#samples = [];
+    return this.documents(samples);
+  }
+
+  /**
+   * The EMF documents of `samples`, one per connector and operation: for samples an invocation collected
+   * itself (see `ExecutionMeta.samples`). With concurrent invocations in one worker thread (Lambda Managed
+   * Instances) a buffer shared by the container would hand one invocation's outcomes to whichever
+   * invocation drains it first.
+   */
+  documents(samples: readonly OperationSample[]): Record<string, unknown>[] {
+    if (samples.length === 0) return [];
     this.#directive ??= emfDirective();
     const plain = this.#directive;
     const timestamp = Date.now();
@@ -277,7 +288,7 @@ export class OperationMetrics {
 }
 
 /** Samples grouped by connector and operation, in order of first appearance (usually a single group). */
-function groupByOperation(samples: OperationSample[]): OperationSample[][] {
+function groupByOperation(samples: readonly OperationSample[]): (readonly OperationSample[])[] {
   const { connector, operation } = samples[0] as OperationSample;
   if (samples.every((sample) => sample.connector === connector && sample.operation === operation)) {
     return [samples];
@@ -292,14 +303,14 @@ function groupByOperation(samples: OperationSample[]): OperationSample[][] {
   return [...byOperation.values()];
 }
 
-function countFailed(group: OperationSample[]): number {
+function countFailed(group: readonly OperationSample[]): number {
   let failed = 0;
   for (const sample of group) if (sample.failed) failed += 1;
   return failed;
 }
 
 /** The measures of a group of samples added up per name; undefined when none has any. */
-function sumMeasures(group: OperationSample[]): Record<string, number> | undefined {
+function sumMeasures(group: readonly OperationSample[]): Record<string, number> | undefined {
   let sums: Record<string, number> | undefined;
   for (const sample of group) {
     if (sample.measures === undefined) continue;
@@ -348,14 +359,28 @@ export class InvocationLog {
     this.#threshold = LEVELS.indexOf(logger.getLevelName());
   }
 
+  /**
+   * Whether the invocation starting now is the first of this container (with Lambda Managed Instances, of
+   * this worker thread): true once. Called as each invocation starts, so of concurrent invocations the one
+   * that started first is the cold start, not the one that ended first.
+   */
+  starting(): boolean {
+    const coldStart = this.#coldStart;
+    this.#coldStart = false;
+    return coldStart;
+  }
+
+  /**
+   * Writes the invocation's line; `coldStart` is what {@link starting} answered when it started (left out,
+   * the line takes the cold start if no invocation has yet).
+   */
   write(
     level: 'INFO' | 'WARN',
     context: { functionName: string; awsRequestId: string },
     fields: Record<string, unknown>,
     metrics: Record<string, unknown>[],
+    coldStart: boolean = this.starting(),
   ): void {
-    const coldStart = this.#coldStart;
-    this.#coldStart = false;
     const first = metrics[0];
     for (let i = 1; i < metrics.length; i += 1) writeStdout(`${JSON.stringify(metrics[i])}\n`);
     if (this.#threshold > LEVELS.indexOf(level)) {
@@ -363,7 +388,7 @@ export class InvocationLog {
       if (first !== undefined) writeStdout(`${JSON.stringify(first)}\n`);
       return;
     }
-    const trace = process.env['_X_AMZN_TRACE_ID'];
+    const trace = invocationTraceHeader() ?? process.env['_X_AMZN_TRACE_ID'];
     const root = trace === undefined ? undefined : TRACE_ROOT.exec(trace)?.[1];
     const line: Record<string, unknown> = {
       level,
@@ -385,6 +410,23 @@ export class InvocationLog {
     const text = JSON.stringify(Object.assign(line, fields, first, { _aws: undefined }));
     writeStdout(`${text.slice(0, -1)},"_aws":${emfMetadataJson(aws)}}\n`);
   }
+}
+
+/** The Lambda runtime's per-invocation store (`@aws/lambda-invoke-store`), as far as the core reads it. */
+interface InvokeStore {
+  getXRayTraceId?(): string | undefined;
+}
+
+/**
+ * The invocation's X-Ray trace header from the Lambda runtime's per-invocation store, when the runtime keeps
+ * one. With Lambda Managed Instances several invocations run at once in one process, so the process-wide
+ * `_X_AMZN_TRACE_ID` can hold another invocation's trace; Powertools reads the store first for the same
+ * reason (`getXrayTraceDataFromEnv`, https://github.com/awslabs/aws-lambda-invoke-store).
+ */
+function invocationTraceHeader(): string | undefined {
+  return (
+    globalThis as { awslambda?: { InvokeStore?: InvokeStore } }
+  ).awslambda?.InvokeStore?.getXRayTraceId?.();
 }
 
 /** The `_aws` member of an EMF document. */

@@ -91,6 +91,34 @@ describe('Function: cachedTokenAuth', () => {
   });
 
   describe('Method: refresh', () => {
+    it('shares one exchange among concurrent invocations refused with the same token', async () => {
+      // Lambda Managed Instances runs invocations concurrently in one worker thread
+      // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html): several
+      // can be refused with the same revoked token and each asks for a refresh.
+      // Prepare: tok-1 is cached and then refused; the next exchange is held open.
+      const source = issuer();
+      const auth = cachedTokenAuth({ exchange: source.exchange });
+      await expect(auth.token()).resolves.toBe('tok-1');
+      let open: () => void = () => undefined;
+      source.gate = new Promise((resolve) => {
+        open = resolve;
+      });
+      const refusedWith = (token: string) => ({ ...target(), headers: { authorization: `Bearer ${token}` } });
+      // Act: A refreshes and starts the new exchange; B, refused with tok-1 too, refreshes while it runs.
+      await expect(auth.refresh(refusedWith('tok-1'))).resolves.toBe(true);
+      const a = auth.token();
+      await expect(auth.refresh(refusedWith('tok-1'))).resolves.toBe(true);
+      const b = auth.token();
+      open();
+      const tokens = await Promise.all([a, b]);
+      // C was refused with tok-1 as well, and asks only now, with tok-2 cached.
+      await expect(auth.refresh(refusedWith('tok-1'))).resolves.toBe(true);
+      const c = await auth.token();
+      // Assess: one new token for all three; tok-2 was never thrown away.
+      expect([...tokens, c]).toEqual(['tok-2', 'tok-2', 'tok-2']);
+      expect(source.issued).toBe(2);
+    });
+
     it('drops the token, runs onRefresh once and reports a retry is worthwhile', async () => {
       // Prepare
       const source = issuer();

@@ -5,7 +5,7 @@
  * after the provider refused the token (401/403).
  */
 import type { TokenShare } from '../coordination/tokens.ts';
-import type { RequestAuth } from './types.ts';
+import type { AuthTarget, RequestAuth } from './types.ts';
 
 /** What one exchange produced. */
 export interface IssuedToken {
@@ -44,7 +44,8 @@ export interface CachedTokenAuthOptions {
 export interface CachedTokenAuth extends RequestAuth {
   /** The current token: the cached one, or the result of the one exchange in flight. */
   token(): Promise<string>;
-  refresh(): Promise<boolean>;
+  /** Drops the token (unless `refused` carried one already replaced) and re-reads the credentials. */
+  refresh(refused?: AuthTarget): Promise<boolean>;
 }
 
 interface Cached {
@@ -109,7 +110,16 @@ export function cachedTokenAuth(options: CachedTokenAuthOptions): CachedTokenAut
     async apply(request) {
       request.headers['authorization'] = `${scheme} ${await token()}`;
     },
-    async refresh() {
+    async refresh(request?: AuthTarget) {
+      // With concurrent invocations in one worker thread (Lambda Managed Instances,
+      // https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html) several
+      // can be refused with the same token: only the first refusal discards it. The others retry with the
+      // token that replaced it, or join the exchange under way; a fresh token is never thrown away for a
+      // refusal of the one before it.
+      const sent = sentToken(request, scheme);
+      if (sent !== undefined && (sent === refused || (cached !== undefined && sent !== cached.value))) {
+        return true;
+      }
       generation += 1;
       refused = cached?.value ?? refused;
       cached = undefined;
@@ -119,4 +129,11 @@ export function cachedTokenAuth(options: CachedTokenAuthOptions): CachedTokenAut
       return true;
     },
   };
+}
+
+/** The token a refused request carried in `Authorization: <scheme> <token>`, if it carried one. */
+function sentToken(request: AuthTarget | undefined, scheme: string): string | undefined {
+  const header = request?.headers['authorization'] ?? request?.headers['Authorization'];
+  const prefix = `${scheme} `;
+  return header?.startsWith(prefix) === true ? header.slice(prefix.length) : undefined;
 }

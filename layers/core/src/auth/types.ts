@@ -14,8 +14,12 @@ export interface AuthTarget {
 /** Adds credentials to an outbound request. */
 export interface RequestAuth {
   apply(request: AuthTarget): Promise<void>;
-  /** Called once after a provider 401/403: force-refresh the credentials (secret rotation, new token). Returns true when one retry is worthwhile. */
-  refresh?(): Promise<boolean>;
+  /**
+   * Called once after a provider 401/403: force-refresh the credentials (secret rotation, new token).
+   * Returns true when one retry is worthwhile. `refused` is the request as it was sent (the credentials
+   * the provider refused), so an auth kind can tell a credential another invocation already replaced.
+   */
+  refresh?(refused?: AuthTarget): Promise<boolean>;
 }
 
 /** Where a credential comes from: a Secret handle (refreshable), or a literal (tests, library use). */

@@ -5,7 +5,7 @@ import { monotonicMs } from '../clock.ts';
 import type { ConfigSchema } from '../config.ts';
 import { withInvocation } from '../context.ts';
 import { stepFunctionsErrorName, toConnectorError } from '../errors.ts';
-import { InvocationLog, loadTracer, traced, tracingEnabled } from '../observability.ts';
+import { InvocationLog, loadTracer, type OperationSample, traced, tracingEnabled } from '../observability.ts';
 import { containerWarmed } from '../schema-parse.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import { handleHttp, headerValue } from './http-adapter.ts';
@@ -83,20 +83,30 @@ export function defineConnector<
   // Read once per container: a tracer is loaded (and the X-Ray SDK's async hooks switched on) only when on.
   const tracing = tracingEnabled();
 
+  // Everything an invocation writes during its run is its own (line, samples, cold start), never the
+  // runtime's: Lambda Managed Instances runs many invocations at once in one worker thread, sharing every
+  // module-level and container-level value (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html).
   const dispatch = async (event: unknown, context: Context): Promise<unknown> => {
     const started = monotonicMs();
+    // Taken as the invocation starts: with concurrent invocations the first to start is the cold one.
+    const coldStart = invocationLog.starting();
     const deadline = Date.now() + context.getRemainingTimeInMillis();
     const line: Record<string, unknown> = { trigger: kindOf(event) };
+    // This invocation's metric samples (one array per invocation, filled by runtime.execute).
+    const samples: OperationSample[] = [];
     const tracer = tracing ? await loadTracer(runtime.name) : undefined;
     try {
       // Without a tracer, no wrapper around the route (one promise fewer per invocation).
       return await (tracer === undefined
-        ? route(event, context, deadline, line, ignoreAnnotation)
-        : traced(tracer, runtime.name, (annotate) => route(event, context, deadline, line, annotate)));
+        ? route(event, context, deadline, line, samples, ignoreAnnotation)
+        : traced(tracer, runtime.name, (annotate) =>
+            route(event, context, deadline, line, samples, annotate),
+          ));
     } finally {
       line['durationMs'] = Math.round((monotonicMs() - started) * 1000) / 1000;
       const failed = line['errorCode'] !== undefined || (line['failed'] as number) > 0;
-      invocationLog.write(failed ? 'WARN' : 'INFO', context, line, runtime.metrics.drain());
+      const documents = runtime.metrics.documents(samples);
+      invocationLog.write(failed ? 'WARN' : 'INFO', context, line, documents, coldStart);
       containerWarmed();
     }
   };
@@ -106,6 +116,7 @@ export function defineConnector<
     context: Context,
     deadline: number,
     line: Record<string, unknown>,
+    samples: OperationSample[],
     annotate: (key: string, value: string) => void,
   ): Promise<unknown> => {
     const kind = line['trigger'];
@@ -114,7 +125,7 @@ export function defineConnector<
       const correlationId =
         correlationIdFrom(headerValue(http, 'x-correlation-id')) ?? http.requestContext.requestId;
       const outcome = await withInvocation({ deadline, correlationId }, () =>
-        handleHttp(runtime, http, correlationId),
+        handleHttp(runtime, http, correlationId, samples),
       );
       Object.assign(line, {
         correlationId,
@@ -126,14 +137,14 @@ export function defineConnector<
       return outcome.response;
     }
     if (kind === 'sqs') {
-      const outcome = await handleQueue(runtime, event as SQSEvent, deadline, context.awsRequestId);
+      const outcome = await handleQueue(runtime, event as SQSEvent, deadline, context.awsRequestId, samples);
       line['correlationId'] = context.awsRequestId;
       line['records'] = outcome.records;
       line['failed'] = outcome.failed;
       return outcome.response;
     }
     try {
-      return await runRequest(event, context, deadline, line);
+      return await runRequest(event, context, deadline, line, samples);
     } finally {
       if (typeof line['operation'] === 'string') annotate('operation', line['operation']);
     }
@@ -144,6 +155,7 @@ export function defineConnector<
     context: Context,
     deadline: number,
     line: Record<string, unknown>,
+    samples: OperationSample[],
   ): Promise<unknown> => {
     const raw = event as { trigger?: unknown };
     const trigger: Trigger =
@@ -154,7 +166,7 @@ export function defineConnector<
       const request = parseEnvelope(event);
       correlationId = correlationIdFrom(request.correlationId) ?? correlationId;
       Object.assign(line, { correlationId, operation: request.operation });
-      const meta = { trigger, correlationId, idempotencyKey: request.idempotencyKey };
+      const meta = { trigger, correlationId, idempotencyKey: request.idempotencyKey, samples };
       const output = await withInvocation({ deadline, correlationId }, () =>
         runtime.execute(request.operation, request.input, meta),
       );

@@ -331,6 +331,8 @@ export function streamingHandler(
   const invocationLog = new InvocationLog(createLogger(name, version), name, version);
   const serve = async (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => {
     const started = monotonicMs();
+    // As the invocation starts: of concurrent invocations (Lambda Managed Instances) the first started is cold.
+    const coldStart = invocationLog.starting();
     const correlationId = header(event, 'x-correlation-id') ?? context.awsRequestId;
     const line: Record<string, unknown> = { trigger: 'stream', correlationId };
     let measures: Record<string, number> | undefined;
@@ -353,7 +355,8 @@ export function streamingHandler(
           ...(measures === undefined ? {} : { measures }),
         });
       }
-      invocationLog.write(failed ? 'WARN' : 'INFO', context, line, metrics.drain());
+      // Recorded and drained with no await between: the buffer holds this invocation's sample alone.
+      invocationLog.write(failed ? 'WARN' : 'INFO', context, line, metrics.drain(), coldStart);
       containerWarmed();
     }
   };

@@ -12,6 +12,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors.ts';
 import { parseJson } from '../json.ts';
+import type { OperationSample } from '../observability.ts';
 import { assertResponseFits, LAMBDA_RESPONSE_LIMIT_BYTES, serialisedBytes } from './limits.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 import type { RouteDefinition, RouteRequest } from './types.ts';
@@ -40,6 +41,8 @@ export async function handleHttp<S extends ConfigSchema, Client, Services>(
   runtime: ConnectorRuntime<S, Client, Services>,
   event: APIGatewayProxyEventV2,
   correlationId: string,
+  /** The invocation's own metric samples (see `ExecutionMeta.samples`). */
+  samples?: OperationSample[],
 ): Promise<HttpOutcome> {
   const method = event.requestContext.http.method.toUpperCase();
   const path = normalisePath(event.rawPath);
@@ -60,6 +63,7 @@ export async function handleHttp<S extends ConfigSchema, Client, Services>(
       trigger: 'http',
       correlationId,
       idempotencyKey: headerValue(event, 'idempotency-key'),
+      samples,
     });
     const failing = operation === 'health' && (output as { status?: string }).status !== 'ok';
     const response = json(failing ? 503 : 200, output, correlationId);

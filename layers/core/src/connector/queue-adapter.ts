@@ -11,6 +11,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { parseJson } from '../json.ts';
+import type { OperationSample } from '../observability.ts';
 import { moveToDeadLetter } from './dead-letter.ts';
 import { correlationIdFrom, parseEnvelope } from './envelope.ts';
 import type { ConnectorRuntime, ExecutionMeta } from './runtime.ts';
@@ -52,6 +53,8 @@ export async function handleQueue<S extends ConfigSchema, Client, Services>(
   deadline: number,
   /** The batch's own scope (the invocation's request id), seen only between records; each has its own. */
   correlationId = 'sqs-batch',
+  /** The invocation's own metric samples (see `ExecutionMeta.samples`): one list for the whole batch. */
+  samples?: OperationSample[],
 ): Promise<QueueOutcome> {
   const records = event.Records;
   const bindings = queueBindings();
@@ -59,7 +62,7 @@ export async function handleQueue<S extends ConfigSchema, Client, Services>(
   const batchItemFailures: SQSBatchItemFailure[] = [];
   if (isFifo) {
     const run = (record: SQSRecord): Promise<boolean> =>
-      runRecord(runtime, record, bindings, deadline, false);
+      runRecord(runtime, record, bindings, deadline, false, samples);
     await runInGroups(records, run, batchItemFailures);
   } else {
     // Every record is started inside one scope of the batch, each entering its own (see enterInvocation).
@@ -70,6 +73,7 @@ export async function handleQueue<S extends ConfigSchema, Client, Services>(
       records,
       bindings,
       deadline,
+      samples,
     );
     const succeeded = await Promise.all(pending);
     for (let i = 0; i < records.length; i += 1) {
@@ -106,10 +110,11 @@ function startRecords<S extends ConfigSchema, Client, Services>(
   records: readonly SQSRecord[],
   bindings: Map<string, string>,
   deadline: number,
+  samples: OperationSample[] | undefined,
 ): Promise<boolean>[] {
   const pending: Promise<boolean>[] = new Array(records.length);
   for (let i = 0; i < records.length; i += 1) {
-    pending[i] = runRecord(runtime, records[i] as SQSRecord, bindings, deadline, true);
+    pending[i] = runRecord(runtime, records[i] as SQSRecord, bindings, deadline, true, samples);
   }
   return pending;
 }
@@ -126,6 +131,7 @@ function runRecord<S extends ConfigSchema, Client, Services>(
   deadline: number,
   /** Inside the batch's scope (records started together): enter the record's scope instead of nesting one. */
   batched: boolean,
+  samples: OperationSample[] | undefined,
 ): Promise<boolean> {
   const bound = bindings.size === 0 ? undefined : bindings.get(queueName(record.eventSourceARN));
   let operation = bound;
@@ -143,6 +149,7 @@ function runRecord<S extends ConfigSchema, Client, Services>(
       trigger: 'sqs',
       correlationId,
       idempotencyKey: request.idempotencyKey ?? record.messageId,
+      samples,
     };
     // Its own scope per record (deadline, correlation id), with no closure per record.
     const scope = { deadline, correlationId };

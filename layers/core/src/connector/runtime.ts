@@ -11,7 +11,7 @@ import {
 } from '../errors.ts';
 import { IdempotencyGuard } from '../idempotency.ts';
 import { ownValue } from '../json.ts';
-import { createLogger, type Logger, OperationMetrics } from '../observability.ts';
+import { createLogger, type Logger, OperationMetrics, type OperationSample } from '../observability.ts';
 import { parseOptions } from '../schema-parse.ts';
 import { type Built, runSetup } from './setup.ts';
 import type {
@@ -30,6 +30,13 @@ export interface ExecutionMeta {
   trigger: Trigger;
   correlationId: string;
   idempotencyKey?: string | undefined;
+  /**
+   * Where this execution's metric sample goes: the invocation's own list, which the handler turns into the
+   * EMF document on that invocation's line. Without one (library use) the sample goes to `runtime.metrics`.
+   * Concurrent invocations in one worker thread (Lambda Managed Instances) each keep their own list, so no
+   * invocation's line carries another's outcomes.
+   */
+  samples?: OperationSample[] | undefined;
 }
 
 /** The health operation's answer. */
@@ -58,7 +65,10 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
   /** The zod schema of the environment settings, for tooling (generated docs); `config` is the parsed value. */
   readonly configSchema: S;
   readonly logger: Logger;
-  /** Outcomes of this invocation's operations, published once when it ends. */
+  /**
+   * Outcomes of operations run without an invocation's own list (`ExecutionMeta.samples`: library use,
+   * `connector.run`), published by whoever ran them; also turns an invocation's list into EMF documents.
+   */
   readonly metrics = new OperationMetrics();
   readonly operations: Record<string, AnyOperation<z.output<S>, Client, Services>>;
   readonly routes: RouteDefinition<z.output<S>, Client, Services>[];
@@ -170,7 +180,14 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
       if (ready === undefined || operation.effect === 'write') {
         return this.#executeGuarded(operationName, operation, input, rawInput, meta, started);
       }
-      return this.#executeWarm(operationName, operation, input, this.#contextOf(ready, meta), started);
+      return this.#executeWarm(
+        operationName,
+        operation,
+        input,
+        this.#contextOf(ready, meta),
+        started,
+        meta.samples,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -202,6 +219,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     input: unknown,
     context: OperationContext<z.output<S>, Client, Services>,
     started: number,
+    samples: OperationSample[] | undefined,
   ): Promise<unknown> {
     let failed = true;
     let measures: Record<string, number> | undefined;
@@ -213,7 +231,7 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     } catch (error) {
       throw toConnectorError(error);
     } finally {
-      this.#record(operationName, started, failed, measures);
+      this.#record(samples, operationName, started, failed, measures);
     }
   }
 
@@ -249,22 +267,24 @@ export class ConnectorRuntime<S extends ConfigSchema, Client, Services = NoServi
     } catch (error) {
       throw toConnectorError(error);
     } finally {
-      this.#record(operationName, started, failed, measures);
+      this.#record(meta.samples, operationName, started, failed, measures);
     }
   }
 
   #record(
+    samples: OperationSample[] | undefined,
     operation: string,
     started: number,
     failed: boolean,
     measures: Record<string, number> | undefined,
   ): void {
     const durationMs = monotonicMs() - started;
-    this.metrics.record(
+    const sample: OperationSample =
       measures === undefined
         ? { connector: this.name, operation, durationMs, failed }
-        : { connector: this.name, operation, durationMs, failed, measures },
-    );
+        : { connector: this.name, operation, durationMs, failed, measures };
+    if (samples === undefined) this.metrics.record(sample);
+    else samples.push(sample);
   }
 
   /** Once per container and operation: a deprecated operation is still being called. */

@@ -8,7 +8,7 @@ import type { AgentOptions, Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RequestAuth } from '../auth/types.ts';
+import type { AuthTarget, RequestAuth } from '../auth/types.ts';
 import { ANSWER_RESERVE_MS, callBudget } from '../budget.ts';
 import { currentCorrelationId, remainingTimeMs } from '../context.ts';
 import type { RateBudget } from '../coordination/rate-budget.ts';
@@ -72,6 +72,8 @@ interface Prepared {
   bytes: boolean;
   /** Streaming mode ({@link HttpClient.stream}): the caller's signal, if any. */
   stream?: { signal?: AbortSignal | undefined } | undefined;
+  /** The last hop sent with credentials: what a 401/403 refused, handed to `auth.refresh`. */
+  credentials?: AuthTarget | undefined;
 }
 
 /** A 2xx answer to a `bytes` request as received; anything else decoded (text or JSON). */
@@ -310,7 +312,7 @@ export class HttpClient {
       if (!refreshed && outcome.error instanceof AuthError && this.#settings.auth?.refresh !== undefined) {
         refreshed = true;
         // A rotated secret is the likely cause; fresh credentials get one extra try, even for POST.
-        if (await this.#settings.auth.refresh()) {
+        if (await this.#settings.auth.refresh(prepared.credentials)) {
           free = true;
           continue;
         }
@@ -486,7 +488,10 @@ export class HttpClient {
     let current: Hop = prepared;
     for (let hop = 0; ; hop += 1) {
       const sent = { url: new URL(current.url), headers: { ...current.headers } };
-      if (current.url.origin === prepared.url.origin && auth !== undefined) await auth.apply(sent);
+      if (current.url.origin === prepared.url.origin && auth !== undefined) {
+        await auth.apply(sent);
+        prepared.credentials = sent;
+      }
       const raw = await sendHop({
         url: sent.url,
         method: current.method,
