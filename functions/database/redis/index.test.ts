@@ -3,6 +3,7 @@
  * users of its own per run) and the local stack's Secrets Manager: the key-value conformance suite, each
  * trigger, ACL auth with a rotation, key prefixing, and the connection's failure paths.
  */
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { configureSecrets, ForbiddenError } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -11,7 +12,7 @@ import {
   lambdaContext,
   sqsEvent,
 } from '@circle-core/core/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { describeKeyValueConformance } from '#shared/interfaces/key-value.conformance.ts';
 import { type RedisPeer, startRedisPeer } from '../../../test/peers/redis.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
@@ -309,6 +310,130 @@ describe('Connector: redis', () => {
 
       // Assess
       await expect(failure).rejects.toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+    });
+  });
+
+  describe('Concurrent invocations of one warm handler (Lambda Managed Instances) and a dropped connection', () => {
+    /**
+     * A TCP proxy to Redis that holds the server's answers while `hold` is on, as a slow network or a busy
+     * server would, and lets them through (in order) on `release`; `cut` destroys its connections.
+     */
+    async function holdingProxy(): Promise<{
+      port: number;
+      hold(): void;
+      release(): void;
+      held(): number;
+      close(): Promise<void>;
+    }> {
+      const sockets = new Set<Socket>();
+      let holding = false;
+      const queue: { inbound: Socket; chunk: Buffer }[] = [];
+      const server = createServer((inbound) => {
+        const outbound = connect({ host: redis.host, port: redis.port });
+        for (const socket of [inbound, outbound]) {
+          sockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            sockets.delete(socket);
+            inbound.destroy();
+            outbound.destroy();
+          });
+        }
+        inbound.pipe(outbound);
+        outbound.on('data', (chunk: Buffer) => {
+          if (holding) queue.push({ inbound, chunk });
+          else inbound.write(chunk);
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        port: (server.address() as AddressInfo).port,
+        hold: () => {
+          holding = true;
+        },
+        release: () => {
+          holding = false;
+          for (const { inbound, chunk } of queue.splice(0)) inbound.write(chunk);
+        },
+        held: () => queue.length,
+        close: async () => {
+          for (const socket of sockets) socket.destroy();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+      };
+    }
+
+    it('gives each of interleaved invocations its own answer: counters, versions and values', async () => {
+      // Prepare
+      const keys = Array.from({ length: 8 }, (_, index) => `lmi/${index}`);
+      // Act
+      const written = await Promise.all(
+        keys.map((key, index) => call('put-value', { key, value: { owner: index } })),
+      );
+      const mixed = await Promise.all(
+        keys.flatMap((key, index) => [
+          call('get-value', { key }),
+          call('increment-value', { key: `${key}/count`, by: index + 1 }),
+        ]),
+      );
+      // Assess
+      keys.forEach((key, index) => {
+        const got = parsed(mixed[2 * index] as HttpResult);
+        const counted = parsed(mixed[2 * index + 1] as HttpResult);
+        expect(got).toMatchObject({
+          key,
+          value: { owner: index },
+          version: parsed(written[index] as HttpResult)['version'],
+        });
+        expect(counted).toMatchObject({ key: `${key}/count`, value: index + 1 });
+      });
+      expect(new Set(written.map((response) => parsed(response)['version'])).size).toBe(keys.length);
+      expect(await redis.connectionsOf(user)).toBe(1);
+    });
+
+    it('never hands the late answer of a timed-out command to the next invocation', async () => {
+      // Prepare
+      const proxy = await holdingProxy();
+      const store = RedisKeyValueStore.create({
+        ...options({ port: proxy.port, timeoutMs: 300 }),
+        secretName: SECRET,
+      });
+      await store.putValue({ key: 'late/a', value: 'value-of-a' });
+      await store.putValue({ key: 'late/b', value: 'value-of-b' });
+      // Act: A's answer is held past A's timeout; B asks while it is still held, then both come through.
+      proxy.hold();
+      const first = await store.getValue({ key: 'late/a' }).catch((error: unknown) => error);
+      const second = store.getValue({ key: 'late/b' });
+      await vi.waitFor(() => expect(proxy.held()).toBeGreaterThan(0));
+      proxy.release();
+      const answer = await second.catch((error: unknown) => error);
+      // Assess
+      expect(first).toMatchObject({ name: 'TimeoutError' });
+      expect(answer).toMatchObject({ key: 'late/b', value: 'value-of-b' });
+      await store.close();
+      await proxy.close();
+    });
+
+    it('answers a write the dropped connection took a retryable 503 naming it, and writes on a new connection next', async () => {
+      // Prepare
+      await call('put-value', { key: 'dropped/before', value: 1 });
+      const id = String(await redis.admin.sendCommand(['CLIENT', 'LIST']))
+        .split('\n')
+        .filter((line) => line.includes(` user=${user} `))
+        .map((line) => /^id=(\d+) /.exec(line)?.[1])
+        .find((found) => found !== undefined);
+      await redis.admin.sendCommand(['CLIENT', 'KILL', 'ID', String(id)]);
+      // Act: a write sent before the client saw the close is not replayed (it may have run): a retryable
+      // 503 naming the broken connection; the write after it opens a new connection.
+      const first = await call('put-value', { key: 'dropped/after', value: 2 });
+      const written = await call('put-value', { key: 'dropped/after', value: 3 });
+      const read = await call('get-value', { key: 'dropped/after' });
+      // Assess
+      expect([200, 503]).toContain(first.statusCode);
+      if (first.statusCode === 503) expect(first.body).toContain('the connection broke');
+      expect(written.statusCode).toBe(200);
+      expect(parsed(read)).toMatchObject({ value: 3, version: parsed(written)['version'] });
+      expect(await redis.connectionsOf(user)).toBe(1);
     });
   });
 

@@ -14,7 +14,7 @@ import {
   sqsEvent,
 } from '@circle-core/core/testing';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   describeMessagePublisherConformance,
   type ObservedMessage,
@@ -593,6 +593,50 @@ describe('Connector: iot-core', () => {
       expect(surrogate.statusCode).toBe(400);
       expect(parsed(surrogate)).toMatchObject({ errors: [{ pointer: '/topic' }] });
       expect(sent).toEqual([]);
+    });
+  });
+
+  describe('Concurrent invocations of one warm handler (Lambda Managed Instances)', () => {
+    it("gives each of two interleaved updates of one version its own outcome, even when the first's answer comes last", async () => {
+      // Prepare: the first data plane answer is held until the second invocation's call was answered.
+      const thingName = `interleaved-${RUN}`;
+      await call('update-thing-shadow', { thingName, state: { desired: { target: 20 } } });
+      const send = IoTDataPlaneClient.prototype.send;
+      let secondAnswered = (): void => undefined;
+      const second = new Promise<void>((resolve) => {
+        secondAnswered = resolve;
+      });
+      let sends = 0;
+      const spy = vi.spyOn(IoTDataPlaneClient.prototype, 'send').mockImplementation(async function (
+        this: IoTDataPlaneClient,
+        ...args: unknown[]
+      ) {
+        sends += 1;
+        const mine = sends;
+        try {
+          return await (send as (...all: unknown[]) => Promise<unknown>).apply(this, args);
+        } finally {
+          if (mine === 1) await second;
+          else secondAnswered();
+        }
+      });
+      // Act
+      const outcomes = await Promise.all(
+        [21, 22].map((target) =>
+          call('update-thing-shadow', { thingName, state: { desired: { target } }, version: 1 }),
+        ),
+      ).finally(() => spy.mockRestore());
+      const read = parsed(await call('get-thing-shadow', { thingName }));
+      // Assess
+      const won = outcomes.filter((outcome) => outcome.statusCode === 200);
+      const lost = outcomes.filter((outcome) => outcome.statusCode === 409);
+      expect([won.length, lost.length]).toEqual([1, 1]);
+      expect(parsed(won[0] as HttpResult)).toMatchObject({ version: 2 });
+      expect(parsed(lost[0] as HttpResult)['detail']).toBe(
+        `classic shadow of thing "${thingName}" is at version 2, not 1: read it again and retry`,
+      );
+      const winner = outcomes.indexOf(won[0] as HttpResult);
+      expect(read).toMatchObject({ version: 2, state: { desired: { target: [21, 22][winner] } } });
     });
   });
 

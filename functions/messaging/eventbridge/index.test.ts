@@ -15,7 +15,7 @@ import {
   lambdaContext,
   sqsEvent,
 } from '@circle-core/core/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   describeMessagePublisherConformance,
   type ObservedMessage,
@@ -317,6 +317,50 @@ describe('Connector: eventbridge', () => {
       expect(down).toMatchObject({ name: 'UnavailableError', retryable: true });
       expect(slow).toMatchObject({ name: 'TimeoutError' });
       expect(unreadable).toMatchObject({ name: 'UnexpectedResponseError' });
+    });
+  });
+
+  describe('Concurrent invocations of one warm handler (Lambda Managed Instances)', () => {
+    it("answers each of two interleaved invocations with its own events, even when the first's answer comes last", async () => {
+      // Prepare: the first PutEvents answer is held until the second invocation's call was answered.
+      const lmi = await ruleToQueue(aws, BUS, { 'detail-type': ['lmi'] });
+      const send = EventBridgeClient.prototype.send;
+      let secondAnswered = (): void => undefined;
+      const second = new Promise<void>((resolve) => {
+        secondAnswered = resolve;
+      });
+      let sends = 0;
+      const spy = vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(async function (
+        this: EventBridgeClient,
+        ...args: unknown[]
+      ) {
+        sends += 1;
+        const answer = await (send as (...all: unknown[]) => Promise<unknown>).apply(this, args);
+        if (sends === 1) await second;
+        else secondAnswered();
+        return answer;
+      });
+      // Act
+      const [single, batch] = await Promise.all([
+        call('publish-message', { body: '{"from":"single"}', detailType: 'lmi' }),
+        call('publish-batch', {
+          entries: [
+            { body: '{"from":"batch","n":1}', detailType: 'lmi' },
+            { body: '{"from":"batch","n":2}', detailType: 'lmi' },
+          ],
+        }),
+      ]).finally(() => spy.mockRestore());
+      // Assess
+      expect(sends).toBe(2);
+      expect(parsed(single)).toEqual({ messageId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(parsed(batch)).toMatchObject({ succeeded: 2, failed: 0 });
+      const ids = (parsed(batch)['results'] as { messageId: string }[]).map((result) => result.messageId);
+      expect(new Set([parsed(single)['messageId'], ...ids]).size).toBe(3);
+      expect((await lmi.collect(0)).map((m) => m.body).sort()).toEqual([
+        '{"from":"batch","n":1}',
+        '{"from":"batch","n":2}',
+        '{"from":"single"}',
+      ]);
     });
   });
 

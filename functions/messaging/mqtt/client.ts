@@ -34,7 +34,7 @@ import type {
   SettleInput,
   SettleOutput,
 } from '#shared/models/message-publisher.ts';
-import { MqttConnection } from './connection.ts';
+import { MqttConnection, whenClosed } from './connection.ts';
 import { toMqttError } from './errors.ts';
 import {
   ClearRetainedInput,
@@ -239,80 +239,90 @@ export class MqttPublisher implements MessagePublisher {
       `${NAME} collect`,
       this.#remaining(),
     );
-    const waitMs = Math.min(input.waitTimeMs, budget);
-    return this.#run('collect', 'read', async (client) => {
-      const messages: CollectedMessage[] = [];
-      let done = (): void => undefined;
-      const full = new Promise<void>((resolve) => {
-        done = resolve;
-      });
-      const onMessage = (
-        topic: string,
-        payload: Buffer,
-        packet: {
-          retain?: boolean;
-          qos?: number;
-          properties?: { userProperties?: Record<string, string | string[]> };
-        },
-      ): void => {
-        if (messages.length >= input.maxMessages) return;
-        const attributes: Record<string, string> = {};
-        for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
-          attributes[name] = Array.isArray(value) ? value.join(',') : value;
-        }
-        messages.push({
-          topic,
-          body: payload.toString('utf8'),
-          retained: packet.retain === true,
-          qos: packet.qos ?? 0,
-          attributes,
+    // One end for the wait, so that a collect started over on a new connection ends when the first would.
+    const waitEnds = Date.now() + Math.min(input.waitTimeMs, budget);
+    return this.#run(
+      'collect',
+      'read',
+      async (client) => {
+        const messages: CollectedMessage[] = [];
+        let done = (): void => undefined;
+        const full = new Promise<void>((resolve) => {
+          done = resolve;
         });
-        if (messages.length >= input.maxMessages) done();
-      };
-      client.on('message', onMessage);
-      try {
-        const granted = await withDeadline(
-          client.subscribeAsync(input.topicFilter, { qos: input.qos }),
-          budget,
-          `${NAME} subscribe`,
-          () => this.#connection.discard(client),
-        );
-        if (granted.some((grant) => grant.qos === 128)) {
-          throw Object.assign(new Error('subscription refused'), { code: 135 });
+        const onMessage = (
+          topic: string,
+          payload: Buffer,
+          packet: {
+            retain?: boolean;
+            qos?: number;
+            properties?: { userProperties?: Record<string, string | string[]> };
+          },
+        ): void => {
+          if (messages.length >= input.maxMessages) return;
+          const attributes: Record<string, string> = {};
+          for (const [name, value] of Object.entries(packet.properties?.userProperties ?? {})) {
+            attributes[name] = Array.isArray(value) ? value.join(',') : value;
+          }
+          messages.push({
+            topic,
+            body: payload.toString('utf8'),
+            retained: packet.retain === true,
+            qos: packet.qos ?? 0,
+            attributes,
+          });
+          if (messages.length >= input.maxMessages) done();
+        };
+        client.on('message', onMessage);
+        // A connection that breaks under the wait ends it at once: the read starts over on a new one.
+        const lost = whenClosed(client);
+        try {
+          const granted = await withDeadline(
+            Promise.race([client.subscribeAsync(input.topicFilter, { qos: input.qos }), lost.closed]),
+            budget,
+            `${NAME} subscribe`,
+            () => client.end(true),
+          );
+          if (granted.some((grant) => grant.qos === 128)) {
+            throw Object.assign(new Error('subscription refused'), { code: 135 });
+          }
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            full,
+            lost.closed,
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, Math.max(0, waitEnds - Date.now()));
+            }),
+          ]);
+          clearTimeout(timer);
+        } finally {
+          lost.stop();
+          client.off('message', onMessage);
         }
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          full,
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, waitMs);
-          }),
-        ]);
-        clearTimeout(timer);
-        await withDeadline(
-          client.unsubscribeAsync(input.topicFilter),
-          this.#options.timeoutMs,
-          `${NAME} unsubscribe`,
-          () => this.#connection.discard(client),
-        );
-      } finally {
-        client.off('message', onMessage);
-      }
-      return { messages };
-    });
+        // The connection is this collect's own and is closed next: nothing to unsubscribe.
+        return { messages };
+      },
+      'alone',
+    );
   }
 
   /** Removes the retained message of a topic (an empty retained publish, as MQTT defines it). */
   async clearRetained(raw: ClearRetainedInput): Promise<{ topic: string; cleared: true }> {
     const input = parseInput(ClearRetainedInput, raw);
     const topic = checkTopic(input.topic, '/topic');
-    await this.#run('clear-retained', 'write', (client) =>
-      withDeadline(
-        client.publishAsync(topic, '', { qos: 1, retain: true }),
-        this.#budget('clear-retained'),
-        `${NAME} PUBACK`,
-        () => this.#connection.discard(client),
-      ),
-    );
+    await this.#run('clear-retained', 'write', async (client) => {
+      const lost = whenClosed(client);
+      try {
+        await withDeadline(
+          Promise.race([client.publishAsync(topic, '', { qos: 1, retain: true }), lost.closed]),
+          this.#budget('clear-retained'),
+          `${NAME} PUBACK`,
+          () => this.#connection.discard(client),
+        );
+      } finally {
+        lost.stop();
+      }
+    });
     return { topic, cleared: true };
   }
 
@@ -363,20 +373,33 @@ export class MqttPublisher implements MessagePublisher {
           return { ok: false as const, cause };
         }
       });
-      return withDeadline(Promise.all(sends), timeoutMs, `${NAME} acknowledgements`, () =>
-        // A late PUBACK must not be read as the answer to the next publish.
-        this.#connection.discard(client),
-      );
+      const lost = whenClosed(client);
+      try {
+        return await withDeadline(
+          Promise.race([Promise.all(sends), lost.closed]),
+          timeoutMs,
+          `${NAME} acknowledgements`,
+          () =>
+            // A late PUBACK must not be read as the answer to the next publish.
+            this.#connection.discard(client),
+        );
+      } finally {
+        lost.stop();
+      }
     });
   }
 
+  /** Runs `work` on the shared connection, or with `'alone'` on one of its own (`MqttConnection.alone`). */
   async #run<T>(
     operation: string,
     replay: 'read' | 'write',
     work: (client: MqttClient) => Promise<T>,
+    connection: 'shared' | 'alone' = 'shared',
   ): Promise<T> {
     try {
-      return await this.#connection.use(work, replay);
+      return await (connection === 'alone'
+        ? this.#connection.alone(work, replay)
+        : this.#connection.use(work, replay));
     } catch (error) {
       throw toMqttError(error, operation);
     }

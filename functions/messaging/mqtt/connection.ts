@@ -40,31 +40,34 @@ export interface MqttConnectionOptions {
  * ```
  */
 export class MqttConnection {
+  readonly #options: MqttConnectionOptions;
   readonly #connection: ReusedConnection<MqttClient>;
 
   constructor(options: MqttConnectionOptions) {
-    const driver: ConnectionDriver<MqttClient> = {
-      name: 'MQTT',
-      open: (timeoutMs) => this.#open(options, timeoutMs),
-      close: async (client) => {
-        await client.endAsync(true).catch(() => undefined);
-      },
-      isConnectionLost,
-      isAuthFailure,
-      refreshCredentials: async () => {
-        await options.credentials.refresh();
-        return true;
-      },
-    };
-    this.#connection = new ReusedConnection(driver, {
-      connectTimeoutMs: options.connectTimeoutMs,
-      ...(options.remainingTimeMs === undefined ? {} : { remainingTimeMs: options.remainingTimeMs }),
-    });
+    this.#options = options;
+    this.#connection = this.#reused();
   }
 
   /** Runs `work` on the connection (see `ReusedConnection.use`); errors are the client's, unmapped. */
   use<T>(work: (client: MqttClient) => Promise<T>, replay: Replay): Promise<T> {
     return this.#connection.use(work, replay);
+  }
+
+  /**
+   * Runs `work` on a connection of its own, opened for it and closed after (a replayed read opens one
+   * more): for a subscription that waits. On the shared connection it would hold up every other
+   * invocation in flight for its whole wait (Lambda Managed Instances run many at once in one process,
+   * https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html), and two
+   * subscriptions to one filter on one connection are one subscription: the first to unsubscribe would
+   * end the other's, and each would see the messages of the other's filter.
+   */
+  async alone<T>(work: (client: MqttClient) => Promise<T>, replay: Replay): Promise<T> {
+    const own = this.#reused();
+    try {
+      return await own.use(work, replay);
+    } finally {
+      await own.close();
+    }
   }
 
   /** Drops a connection that must not be used again (an acknowledgement it owes came too late). */
@@ -77,7 +80,33 @@ export class MqttConnection {
     return this.#connection.close();
   }
 
-  async #open(options: MqttConnectionOptions, timeoutMs: number): Promise<MqttClient> {
+  #reused(): ReusedConnection<MqttClient> {
+    const options = this.#options;
+    const driver: ConnectionDriver<MqttClient> = {
+      name: 'MQTT',
+      open: (timeoutMs) => this.#open(options, timeoutMs, (client) => reused.markBroken(client)),
+      close: async (client) => {
+        await client.endAsync(true).catch(() => undefined);
+      },
+      isConnectionLost,
+      isAuthFailure,
+      refreshCredentials: async () => {
+        await options.credentials.refresh();
+        return true;
+      },
+    };
+    const reused = new ReusedConnection(driver, {
+      connectTimeoutMs: options.connectTimeoutMs,
+      ...(options.remainingTimeMs === undefined ? {} : { remainingTimeMs: options.remainingTimeMs }),
+    });
+    return reused;
+  }
+
+  async #open(
+    options: MqttConnectionOptions,
+    timeoutMs: number,
+    markBroken: (client: MqttClient) => void,
+  ): Promise<MqttClient> {
     const secret = await options.credentials.json(BrokerSecret);
     const tls = brokerTlsOptions(options.tls, options.host, secret, 'MQTT_SECRET');
     const opening = mqtt.connectAsync({
@@ -103,8 +132,30 @@ export class MqttConnection {
       void opening.then((late) => late.endAsync(true)).catch(() => undefined);
     });
     // Without listeners an error the broker sends while idle would crash the process.
-    client.on('error', () => this.#connection.markBroken(client));
-    client.on('close', () => this.#connection.markBroken(client));
+    client.on('error', () => markBroken(client));
+    client.on('close', () => markBroken(client));
     return client;
   }
+}
+
+/**
+ * Rejects with a lost connection once `client` closes (at once when it is closed already): the client
+ * keeps a publish or subscribe it sent on a connection that broke for a reconnect that never comes
+ * (reconnect is off), so without this the call would wait out its whole timeout. `stop` removes the
+ * listener.
+ */
+export function whenClosed(client: MqttClient): { closed: Promise<never>; stop(): void } {
+  let stop = (): void => undefined;
+  const closed = new Promise<never>((_, reject) => {
+    // The message reads as a lost connection (errors.ts: isConnectionLost), without a socket code it never had.
+    const onClose = (): void => reject(new Error('Connection closed before the broker answered'));
+    if (!client.connected) {
+      onClose();
+      return;
+    }
+    client.once('close', onClose);
+    stop = () => client.off('close', onClose);
+  });
+  closed.catch(() => undefined);
+  return { closed, stop: () => stop() };
 }

@@ -6,6 +6,7 @@
  * password on aedes with auth, nothing listening, an untrusted certificate, no time left). Topics are
  * named per run; retained messages are cleared.
  */
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { configureSecrets } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -387,6 +388,122 @@ describe('Connector: mqtt', () => {
       expect(elapsed).toBeLessThan(10_000);
       expect(refused).toMatchObject({ name: 'TimeoutError' });
       await client.close();
+    });
+  });
+
+  describe('Concurrent invocations of one warm handler (Lambda Managed Instances) and a dropped connection', () => {
+    /** A TCP proxy to Mosquitto whose connections the test cuts, as a broker restart or an idle kill would. */
+    async function cuttableProxy(): Promise<{
+      port: number;
+      connections(): number;
+      cut(): void;
+      close(): Promise<void>;
+    }> {
+      const sockets = new Set<Socket>();
+      const server = createServer((inbound) => {
+        const outbound = connect({ host: MOSQUITTO.host, port: MOSQUITTO.port });
+        for (const socket of [inbound, outbound]) {
+          sockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            sockets.delete(socket);
+            inbound.destroy();
+            outbound.destroy();
+          });
+        }
+        inbound.pipe(outbound).pipe(inbound);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const cut = (): void => {
+        for (const socket of sockets) socket.destroy();
+      };
+      return {
+        port: (server.address() as AddressInfo).port,
+        connections: () => sockets.size,
+        cut,
+        close: async () => {
+          cut();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+      };
+    }
+
+    it('lets other invocations publish while collects wait, and each collect gets the messages of its own filter', async () => {
+      // Prepare: retained, so a message published before a subscription is still collected.
+      const shared = `${ROOT}/lmi/shared`;
+      const own = `${ROOT}/lmi/own`;
+      const collect = (topicFilter: string) =>
+        call('collect-messages', { topicFilter, maxMessages: 1, waitTimeMs: 8_000 });
+      // Act
+      const [first, second, third, ...published] = await Promise.all([
+        collect(shared),
+        collect(shared),
+        collect(own),
+        call('publish-message', { destination: shared, body: 'for-shared', retain: true }),
+        call('publish-message', { destination: own, body: 'for-own', retain: true }),
+      ]);
+      await call('clear-retained', { topic: shared });
+      await call('clear-retained', { topic: own });
+      // Assess
+      expect(published.map((response) => response.statusCode)).toEqual([200, 200]);
+      const bodies = (response: HttpResult | undefined) =>
+        (parsed(response as HttpResult)['messages'] as { topic: string; body: string }[]).map(
+          (message) => `${message.topic}=${message.body}`,
+        );
+      expect(bodies(first)).toEqual([`${shared}=for-shared`]);
+      expect(bodies(second)).toEqual([`${shared}=for-shared`]);
+      expect(bodies(third)).toEqual([`${own}=for-own`]);
+    });
+
+    it('answers a publish the cut connection lost with a retryable 503 naming it, and the next publish opens a new one', async () => {
+      // Prepare
+      const proxy = await cuttableProxy();
+      const topic = `${ROOT}/cut`;
+      const client = MqttPublisher.create(options({ port: proxy.port, qos: 1 }));
+      await client.publish({ destination: topic, body: 'before' });
+      proxy.cut();
+      // Act: sent on the cut connection before the client saw it close, then again.
+      const lost = await client
+        .publish({ destination: topic, body: 'lost' })
+        .catch((error: unknown) => error);
+      const published = await client.publish({ destination: topic, body: 'after', retain: true });
+      const collected = await client.collect({ topicFilter: topic, maxMessages: 1, waitTimeMs: 2_000 });
+      await client.clearRetained({ topic });
+      // Assess
+      expect(lost).toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+      expect(published).toEqual({});
+      expect(collected.messages).toMatchObject([{ body: 'after', retained: true }]);
+      await client.close();
+      await proxy.close();
+    });
+
+    it('starts a collect over on a new connection when its connection was cut while it waited', async () => {
+      // Prepare
+      const proxy = await cuttableProxy();
+      const topic = `${ROOT}/cut-collect`;
+      const collector = MqttPublisher.create(options({ port: proxy.port }));
+      const publisher = MqttPublisher.create(options());
+      const subscribed = new Promise<void>((resolve) => {
+        const watch = setInterval(() => {
+          // Mosquitto holds the collect's connection through the proxy: two sockets.
+          if (proxy.connections() >= 2) {
+            clearInterval(watch);
+            resolve();
+          }
+        }, 10);
+      });
+      const collecting = collector.collect({ topicFilter: topic, maxMessages: 1, waitTimeMs: 8_000 });
+      await subscribed;
+      // Act
+      proxy.cut();
+      await publisher.publish({ destination: topic, body: 'after-cut', retain: true });
+      const collected = await collecting;
+      await publisher.clearRetained({ topic });
+      // Assess
+      expect(collected.messages).toMatchObject([{ body: 'after-cut' }]);
+      await collector.close();
+      await publisher.close();
+      await proxy.close();
     });
   });
 

@@ -24,7 +24,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'mqtt',
-  version: '1.0.4',
+  version: '1.0.5',
   config: MqttConfig,
   // `attributes` is offered with MQTT 5 only (MQTT_PROTOCOL_VERSION); the client reports its own set.
   capabilities: ['attributes'],

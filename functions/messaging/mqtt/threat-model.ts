@@ -54,7 +54,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A collect holds the connection, or a burst opens too many connections.',
         control:
-          'collect bounded by waitTimeMs and the time left; one reused connection per container with a random client id; SQS maximum concurrency in function.yml.',
+          'collect bounded by waitTimeMs and the time left, on a connection of its own closed after it, so other invocations publish meanwhile; one reused connection per container for the rest, with a random client id; SQS maximum concurrency in function.yml.',
       },
     ],
     'elevation-of-privilege': [

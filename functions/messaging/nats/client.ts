@@ -38,8 +38,8 @@ import {
   SettleInput,
   type SettleOutput,
 } from '#shared/models/message-publisher.ts';
-import { NatsConnectionHolder } from './connection.ts';
-import { toNatsError } from './errors.ts';
+import { closedUnder, NatsConnectionHolder } from './connection.ts';
+import { isConnectionLost, toNatsError } from './errors.ts';
 import {
   type ConsumerInfo,
   DeclareConsumerInput,
@@ -209,7 +209,11 @@ export class NatsClient implements MessagePublisher {
     );
     // JetStream refuses a pull that expires in under a second; a shorter wait is cut on our side.
     const expires = Math.max(1_000, Math.min(input.waitTimeMs, budget));
-    return this.#run('receive', 'read', async (nc) => {
+    // The wait runs outside the kit's one-at-a-time lending: NATS multiplexes every request on one
+    // connection, and the invocations in flight at once (Lambda Managed Instances, https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html)
+    // must not wait for a pull's whole wait to publish. A fetch has its own inbox, so no other call sees
+    // its messages.
+    return this.#shared('receive', async (nc) => {
       const handle = await nc.jetstream().consumers.get(stream, consumer);
       const batch = await handle.fetch({ max_messages: input.maxMessages, expires });
       const messages: PulledMessage[] = [];
@@ -384,7 +388,7 @@ export class NatsClient implements MessagePublisher {
               },
             };
           } catch (cause) {
-            return { ok: false as const, cause };
+            return { ok: false as const, cause: closedUnder(nc, cause) };
           }
         }),
       );
@@ -448,6 +452,25 @@ export class NatsClient implements MessagePublisher {
       );
       return { results };
     });
+  }
+
+  /**
+   * Runs a read with the connection but not within the kit's lending (one unit of work at a time), for a
+   * read that waits. A connection that closed under it is dropped and the read runs once more on a new
+   * one; JetStream's receipts are subjects, not bound to a connection, so what was taken stays valid.
+   */
+  async #shared<T>(operation: string, work: (nc: NatsConnection) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const nc = await this.#run(operation, 'read', async (live) => live);
+      try {
+        return await work(nc);
+      } catch (raw) {
+        const error = closedUnder(nc, raw);
+        const lost = isConnectionLost(error);
+        if (lost) this.#connection.discard(nc);
+        if (!lost || attempt > 1) throw toNatsError(error, operation);
+      }
+    }
   }
 
   async #run<T>(

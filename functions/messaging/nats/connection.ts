@@ -54,6 +54,17 @@ function authOptions(secret: BrokerSecret): Partial<ConnectionOptions> {
 }
 
 /**
+ * The error of work whose connection closed under it, as a lost connection (code CONNECTION_CLOSED, the
+ * client's own error as its cause); any other error unchanged.
+ */
+export function closedUnder(nc: NatsConnection, error: unknown): unknown {
+  if (!nc.isClosed() || isConnectionLost(error)) return error;
+  return Object.assign(new Error('The NATS connection closed under the call', { cause: error }), {
+    code: 'CONNECTION_CLOSED',
+  });
+}
+
+/**
  * @example
  * ```ts
  * const connection = new NatsConnection({ host: '127.0.0.1', port: 4222, tls: 'disable', credentials,
@@ -84,9 +95,25 @@ export class NatsConnectionHolder {
     });
   }
 
-  /** Runs `work` on the connection (see `ReusedConnection.use`); errors are the client's, unmapped. */
+  /**
+   * Runs `work` on the connection (see `ReusedConnection.use`); errors are the client's, unmapped, except
+   * that a failure of a connection that closed under the work reads as CONNECTION_CLOSED: the client
+   * rejects the requests it still waited on with TIMEOUT then, and the kit must see a lost connection to
+   * open a new one (and replay a read) rather than keep a closed one.
+   */
   use<T>(work: (nc: NatsConnection) => Promise<T>, replay: Replay): Promise<T> {
-    return this.#connection.use(work, replay);
+    return this.#connection.use(async (nc) => {
+      try {
+        return await work(nc);
+      } catch (error) {
+        throw closedUnder(nc, error);
+      }
+    }, replay);
+  }
+
+  /** Drops a connection that closed under work done outside `use` (the next use opens a new one). */
+  discard(nc: NatsConnection): void {
+    this.#connection.discard(nc);
   }
 
   /** Closes the connection; the next use opens a new one. */

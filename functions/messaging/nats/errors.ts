@@ -49,7 +49,11 @@ const ROWS: Readonly<Record<string, { meaning: string; make: Make }>> = {
     meaning: 'the server offers no TLS while NATS_TLS=verify-full asks for it',
     make: (m, o) => new ConfigurationError(m, o),
   },
-  CONNECTION_CLOSED: { meaning: 'the connection closed', make: (m, o) => new UnavailableError(m, o) },
+  CONNECTION_CLOSED: {
+    meaning:
+      'the connection closed (a publish may have reached the stream: publishing it again with the same deduplicationId is safe)',
+    make: (m, o) => new UnavailableError(m, o),
+  },
   CONNECTION_REFUSED: {
     meaning: 'nothing listens at the host and port',
     make: (m, o) => new UnavailableError(m, o),

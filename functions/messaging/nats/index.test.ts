@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configureSecrets } from '@circle-core/core';
@@ -441,6 +441,127 @@ describe('Connector: nats', () => {
       expect(elapsed).toBeLessThan(10_000);
       expect(refused).toMatchObject({ name: 'TimeoutError' });
       await client.close();
+    });
+  });
+
+  describe('Concurrent invocations of one warm client (Lambda Managed Instances) and a dropped connection', () => {
+    /** A TCP proxy to the NATS server whose connections the test cuts, as a server restart or an idle kill would. */
+    async function cuttableProxy(): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+      const sockets = new Set<Socket>();
+      const server = createServer((inbound) => {
+        const outbound = tcpConnect({ host: NATS.host, port: NATS.port });
+        for (const socket of [inbound, outbound]) {
+          sockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            sockets.delete(socket);
+            inbound.destroy();
+            outbound.destroy();
+          });
+        }
+        inbound.pipe(outbound).pipe(inbound);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const cut = (): void => {
+        for (const socket of sockets) socket.destroy();
+      };
+      return {
+        port: (server.address() as AddressInfo).port,
+        cut,
+        close: async () => {
+          cut();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+      };
+    }
+
+    it('lets another invocation publish while a pull waits on an empty consumer, and the pull takes that message', async () => {
+      // Prepare
+      const { stream, subject } = await freshStream('CIRCLE_NATS_SHARED');
+      const client = NatsClient.create(options({ stream, subject }));
+      await client.ping();
+      // Act
+      const waiting = client.receive({ maxMessages: 1, waitTimeMs: 8_000 });
+      const published = await client.publish({ body: '{"during":"pull"}' });
+      const pulled = await waiting;
+      // Assess
+      expect(published).toMatchObject({ sequence: '1' });
+      expect(pulled.messages).toMatchObject([{ body: '{"during":"pull"}' }]);
+      await client.acknowledge({ receipts: pulled.messages.map((message) => message.receipt) });
+      await client.close();
+    });
+
+    it('gives each of interleaved invocations its own acknowledgement, its own messages and its own acks', async () => {
+      // Prepare
+      const { stream, subject } = await freshStream('CIRCLE_NATS_INTERLEAVED');
+      const client = NatsClient.create(options({ stream, subject }));
+      const bodies = Array.from({ length: 6 }, (_, index) => `{"n":${index}}`);
+      // Act
+      const published = await Promise.all(
+        bodies.map((body, index) => client.publish({ body, deduplicationId: `id-${index}` })),
+      );
+      const pulls = await Promise.all(
+        [1, 2, 3].map(() => client.receive({ maxMessages: 2, waitTimeMs: 2_000 })),
+      );
+      const acks = await Promise.all(
+        pulls.map((pull) =>
+          client.acknowledge({ receipts: pull.messages.map((message) => message.receipt) }),
+        ),
+      );
+      const info = await admin.jetstreamManager().then((manager) => manager.consumers.info(stream, CONSUMER));
+      // Assess
+      expect(published.map((output) => output.messageId)).toEqual(bodies.map((_, index) => `id-${index}`));
+      expect(new Set(published.map((output) => output.sequence)).size).toBe(6);
+      expect(pulls.map((pull) => pull.messages.length)).toEqual([2, 2, 2]);
+      expect(pulls.flatMap((pull) => pull.messages.map((message) => message.body)).sort()).toEqual(
+        [...bodies].sort(),
+      );
+      acks.forEach((ack, index) => {
+        expect(ack.results).toEqual(
+          pulls[index]?.messages.map((message) => ({ receipt: message.receipt, ok: true })),
+        );
+      });
+      expect(info).toMatchObject({ num_pending: 0, num_ack_pending: 0 });
+      await client.close();
+    });
+
+    it('answers a publish the cut connection lost with a retryable 503 naming it, and the next publish opens a new one', async () => {
+      // Prepare
+      const proxy = await cuttableProxy();
+      const { stream, subject } = await freshStream('CIRCLE_NATS_CUT');
+      const client = NatsClient.create(options({ stream, subject, port: proxy.port }));
+      await client.publish({ body: '{"before":"cut"}' });
+      proxy.cut();
+      // Act: sent on the cut connection before the client saw it close, then again.
+      const lost = await client
+        .publish({ body: '{"after":"cut"}', deduplicationId: 'after-cut' })
+        .catch((error: unknown) => error);
+      const published = await client.publish({ body: '{"after":"cut"}', deduplicationId: 'after-cut' });
+      const pulled = await client.receive({ maxMessages: 10, waitTimeMs: 1_000 });
+      // Assess
+      expect(lost).toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+      expect((lost as Error).message).toContain('the connection closed');
+      expect(published).toMatchObject({ messageId: 'after-cut', sequence: '2' });
+      expect(pulled.messages.map((message) => message.body)).toEqual(['{"before":"cut"}', '{"after":"cut"}']);
+      await client.close();
+      await proxy.close();
+    });
+
+    it('finishes a pull whose connection was cut while it waited, on a new connection', async () => {
+      // Prepare
+      const proxy = await cuttableProxy();
+      const { stream, subject } = await freshStream('CIRCLE_NATS_CUT_PULL');
+      const client = NatsClient.create(options({ stream, subject, port: proxy.port }));
+      await client.ping();
+      const waiting = client.receive({ maxMessages: 1, waitTimeMs: 8_000 });
+      // Act
+      proxy.cut();
+      await admin.jetstream().publish(subject, new TextEncoder().encode('{"after":"cut"}'));
+      const pulled = await waiting;
+      // Assess
+      expect(pulled.messages).toMatchObject([{ body: '{"after":"cut"}' }]);
+      await client.close();
+      await proxy.close();
     });
   });
 

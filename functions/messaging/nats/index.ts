@@ -27,7 +27,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'nats',
-  version: '1.0.4',
+  version: '1.0.5',
   config: NatsConfig,
   capabilities: CAPABILITIES,
   setup: {

@@ -57,7 +57,7 @@ export const threatModel = defineThreatModel({
       {
         threat: 'A pull holds the connection, or a burst opens too many connections.',
         control:
-          'Pulls bounded by waitTimeMs and the time left; one reused connection per container; SQS maximum concurrency in function.yml.',
+          'Pulls bounded by waitTimeMs and the time left, each on its own inbox without taking the connection from other invocations; one reused connection per container; SQS maximum concurrency in function.yml.',
       },
     ],
     'elevation-of-privilege': [

@@ -45,7 +45,7 @@ import {
   type SettleOutput,
 } from '#shared/models/message-publisher.ts';
 import { type Live, RabbitmqConnection } from './connection.ts';
-import { toRabbitmqError } from './errors.ts';
+import { isConnectionLost, toRabbitmqError } from './errors.ts';
 import { AMQP_SHORT_STRING_BYTES, DeclareQueueInput, InspectQueueInput, type QueueInfo } from './models.ts';
 
 export interface RabbitmqClientOptions {
@@ -198,28 +198,43 @@ export class RabbitmqClient implements MessagePublisher {
       this.#remaining(),
     );
     const deadline = Date.now() + Math.min(input.waitTimeMs, budget);
-    return this.#run('receive', 'read', async (live) => {
-      await withDeadline(live.channel.checkQueue(queue), budget, `${NAME} queue.declare`);
-      const messages: ReceivedMessage[] = [];
-      let pause = POLL_FIRST_MS;
-      while (messages.length < input.maxMessages) {
-        const got = await withDeadline(
-          live.holding.get(queue, { noAck: false }),
-          budget,
-          `${NAME} basic.get`,
-          () => this.#connection.discard(live),
-        );
-        if (got !== false) {
-          messages.push(this.#received(live, got));
-          continue;
+    let messages: ReceivedMessage[] = [];
+    let polledOn: string | undefined;
+    let pause = POLL_FIRST_MS;
+    // Each poll is its own unit of work and the pause between two polls is outside it: the connection
+    // is shared by every invocation in flight (Lambda Managed Instances run many at once in one process,
+    // https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html), and a
+    // pull holding it for its whole wait would hold up every other invocation's publish until then.
+    while (messages.length < input.maxMessages) {
+      const taken = await this.#run('receive', 'read', async (live) => {
+        if (live.id !== polledOn) {
+          // A new connection: the messages the closed one held went back to the queue (their receipts
+          // expired), so this pull starts over.
+          messages = [];
+          await withDeadline(live.channel.checkQueue(queue), budget, `${NAME} queue.declare`);
+          polledOn = live.id;
         }
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        await sleep(Math.min(pause, left));
-        pause = Math.min(pause * 2, POLL_MAX_MS);
-      }
-      return { messages };
-    });
+        const got: ReceivedMessage[] = [];
+        while (messages.length + got.length < input.maxMessages) {
+          const next = await withDeadline(
+            live.holding.get(queue, { noAck: false }),
+            budget,
+            `${NAME} basic.get`,
+            () => this.#connection.discard(live),
+          );
+          if (next === false) break;
+          got.push(this.#received(live, next));
+        }
+        return got;
+      });
+      messages.push(...taken);
+      if (taken.length > 0) continue;
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await sleep(Math.min(pause, left));
+      pause = Math.min(pause * 2, POLL_MAX_MS);
+    }
+    return { messages };
   }
 
   /** Acknowledges received messages: the broker removes them. */
@@ -352,10 +367,14 @@ export class RabbitmqClient implements MessagePublisher {
                   ok: false,
                   cause:
                     live.closedBy ??
-                    new UnavailableError(
-                      'RabbitMQ refused the message (basic.nack): a full queue with reject-publish, or a broker fault',
-                      { cause: error },
-                    ),
+                    // amqplib answers every unconfirmed publish of a channel that closed (the connection broke
+                    // under it) with "channel closed": the message may have reached the broker, unconfirmed.
+                    (isConnectionLost(error)
+                      ? error
+                      : new UnavailableError(
+                          'RabbitMQ refused the message (basic.nack): a full queue with reject-publish, or a broker fault',
+                          { cause: error },
+                        )),
                 });
               } else if (returned) {
                 resolve({

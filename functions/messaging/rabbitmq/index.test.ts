@@ -5,6 +5,10 @@
  * receipts, a rotated password, nothing listening, an untrusted certificate, no time left). Every queue
  * is named per run and deleted afterwards.
  */
+
+import { execFile } from 'node:child_process';
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net';
+import { promisify } from 'node:util';
 import { configureSecrets, NotFoundError } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -578,6 +582,178 @@ describe('Connector: rabbitmq', () => {
       expect(after).toMatchObject({ queue, messageCount: 0 });
       await client.close();
     });
+  });
+
+  describe('Concurrent invocations of one warm handler (Lambda Managed Instances) and a dropped connection', () => {
+    /** The connection the connector opens next, captured so that the broker can close it by its name. */
+    function nextConnection(): Promise<amqp.ChannelModel> {
+      const connect = vi.spyOn(amqp, 'connect');
+      return new Promise((resolve) => {
+        connect.mockImplementationOnce(async (...args: Parameters<typeof amqp.connect>) => {
+          connect.mockRestore();
+          const model = await amqp.connect(...args);
+          resolve(model);
+          return model;
+        });
+      });
+    }
+
+    /** The broker closes this test's own connection (rabbitmqctl close_connection), as on a node restart. */
+    async function brokerCloses(model: amqp.ChannelModel): Promise<void> {
+      const socket = (model.connection as unknown as { stream: { localAddress: string; localPort: number } })
+        .stream;
+      const closed = new Promise<void>((resolve) => model.once('close', () => resolve()));
+      const run = promisify(execFile);
+      const listed = await run('rabbitmqctl', [
+        'list_connections',
+        'pid',
+        'peer_host',
+        'peer_port',
+        '--no-table-headers',
+        '-q',
+      ]);
+      const pid = listed.stdout
+        .split('\n')
+        .map((line) => line.split('\t'))
+        .find(([, host, port]) => host === socket.localAddress && port === String(socket.localPort))?.[0];
+      if (pid === undefined) throw new Error('rabbitmqctl does not list the test connection');
+      await run('rabbitmqctl', ['close_connection', pid, 'test']);
+      await closed;
+    }
+
+    it('lets another invocation publish while a pull waits on an empty queue, and the pull takes that message', async () => {
+      // Prepare
+      const queue = await freshQueue(await connector.runtime.client());
+      // Act
+      const waiting = call('receive-messages', { source: queue, maxMessages: 1, waitTimeMs: 8_000 });
+      const published = await call('publish-message', { destination: queue, body: '{"during":"pull"}' });
+      const pulled = await waiting;
+      // Assess
+      expect(published.statusCode).toBe(200);
+      expect(parsed(pulled)['messages']).toMatchObject([{ body: '{"during":"pull"}' }]);
+      await call('acknowledge-messages', {
+        source: queue,
+        receipts: (parsed(pulled)['messages'] as { receipt: string }[]).map((message) => message.receipt),
+      });
+    });
+
+    it('gives each of interleaved invocations its own confirm, its own messages and its own acks', async () => {
+      // Prepare
+      const queue = await freshQueue(await connector.runtime.client());
+      const bodies = Array.from({ length: 6 }, (_, index) => `{"n":${index}}`);
+      // Act
+      const published = await Promise.all(
+        bodies.map((body) => call('publish-message', { destination: queue, body })),
+      );
+      const pulls = await Promise.all(
+        [1, 2, 3].map(() => call('receive-messages', { source: queue, maxMessages: 2, waitTimeMs: 2_000 })),
+      );
+      const held = pulls.map((pull) => parsed(pull)['messages'] as { body: string; receipt: string }[]);
+      const acks = await Promise.all(
+        held.map((messages) =>
+          call('acknowledge-messages', {
+            source: queue,
+            receipts: messages.map((message) => message.receipt),
+          }),
+        ),
+      );
+      const info = await call('inspect-queue', { queue });
+      // Assess
+      const ids = published.map((response) => parsed(response)['messageId']);
+      expect(new Set(ids).size).toBe(6);
+      expect(held.map((messages) => messages.length)).toEqual([2, 2, 2]);
+      expect(
+        held
+          .flat()
+          .map((message) => message.body)
+          .sort(),
+      ).toEqual([...bodies].sort());
+      acks.forEach((ack, index) => {
+        expect(parsed(ack)).toEqual({
+          results: held[index]?.map((message) => ({ receipt: message.receipt, ok: true })),
+        });
+      });
+      expect(parsed(info)).toMatchObject({ messageCount: 0 });
+    });
+
+    it('publishes on a new connection in the next invocation after the broker closed the idle one', async () => {
+      // Prepare
+      const client = await connector.runtime.client();
+      const queue = await freshQueue(client);
+      await client.close();
+      const opened = nextConnection();
+      await call('publish-message', { destination: queue, body: '{"before":"close"}' });
+      await brokerCloses(await opened);
+      // Act
+      const published = await call('publish-message', { destination: queue, body: '{"after":"close"}' });
+      const pulled = await call('receive-messages', { source: queue, maxMessages: 10, waitTimeMs: 1_000 });
+      // Assess
+      expect(published.statusCode).toBe(200);
+      expect((parsed(pulled)['messages'] as { body: string }[]).map((message) => message.body)).toEqual([
+        '{"before":"close"}',
+        '{"after":"close"}',
+      ]);
+      await call('acknowledge-messages', {
+        source: queue,
+        receipts: (parsed(pulled)['messages'] as { receipt: string }[]).map((message) => message.receipt),
+      });
+    });
+
+    it('answers a publish whose connection was cut before its confirm with a 503 naming the connection, and the next one opens a new one', async () => {
+      // Prepare: a TCP proxy to the broker whose connections the test cuts, as a network failure would.
+      const sockets = new Set<Socket>();
+      const proxy = createServer((inbound) => {
+        const outbound = connectTcp({ host: RABBITMQ.host, port: RABBITMQ.port });
+        for (const socket of [inbound, outbound]) {
+          sockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            sockets.delete(socket);
+            inbound.destroy();
+            outbound.destroy();
+          });
+        }
+        inbound.pipe(outbound).pipe(inbound);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const client = RabbitmqClient.create(options({ port: (proxy.address() as AddressInfo).port }));
+      const queue = await freshQueue(client);
+      // Act: sent on the cut connection before the client saw it close, then again.
+      for (const socket of sockets) socket.destroy();
+      const lost = await client
+        .publish({ destination: queue, body: '{"lost":"maybe"}' })
+        .catch((e: unknown) => e);
+      const published = await client.publish({ destination: queue, body: '{"after":"cut"}' });
+      // Assess
+      expect(lost).toMatchObject({ name: 'UnavailableError', code: 'provider_unavailable' });
+      expect((lost as Error).message).toContain('the connection is unavailable');
+      expect(published.messageId).toMatch(/^[0-9a-f-]{36}$/);
+      await client.close();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    });
+
+    it('keeps a pull going on a new connection when the broker closed the one it polled on', async () => {
+      // Prepare
+      const client = await connector.runtime.client();
+      const queue = await freshQueue(client);
+      await client.close();
+      const opened = nextConnection();
+      // The longest wait, so that rabbitmqctl (slow on a loaded machine) closes the connection within it;
+      // the pull answers as soon as the message came.
+      const waiting = call('receive-messages', { source: queue, maxMessages: 1, waitTimeMs: 20_000 });
+      // Act
+      await brokerCloses(await opened);
+      const published = await call('publish-message', { destination: queue, body: '{"after":"close"}' });
+      const pulled = await waiting;
+      // Assess
+      expect(published.statusCode).toBe(200);
+      expect(pulled.statusCode).toBe(200);
+      expect(parsed(pulled)['messages']).toMatchObject([{ body: '{"after":"close"}', redelivered: false }]);
+      await call('acknowledge-messages', {
+        source: queue,
+        receipts: (parsed(pulled)['messages'] as { receipt: string }[]).map((message) => message.receipt),
+      });
+    }, 40_000);
   });
 
   describe('Triggers', () => {

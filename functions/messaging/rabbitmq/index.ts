@@ -17,7 +17,7 @@ import { DeclareQueueInput, InspectQueueInput, QueueInfo } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'rabbitmq',
-  version: '1.0.3',
+  version: '1.0.4',
   config: RabbitmqConfig,
   capabilities: CAPABILITIES,
   setup: {

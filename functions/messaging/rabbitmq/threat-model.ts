@@ -52,7 +52,7 @@ export const threatModel = defineThreatModel({
         threat:
           'A burst of invocations opens more connections than the broker allows, or a pull holds the connection.',
         control:
-          'One reused connection per container, SQS maximum concurrency in function.yml, pulls bounded by waitTimeMs and the time left, heartbeats drop a frozen container.',
+          'One reused connection per container, SQS maximum concurrency in function.yml, pulls bounded by waitTimeMs and the time left and taking the connection one basic.get at a time (other invocations publish between polls), heartbeats drop a frozen container.',
       },
     ],
     'elevation-of-privilege': [

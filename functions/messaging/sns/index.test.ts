@@ -14,7 +14,7 @@ import {
   lambdaContext,
   sqsEvent,
 } from '@circle-core/core/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   describeMessagePublisherConformance,
   type ObservedMessage,
@@ -321,6 +321,48 @@ describe('Connector: sns', () => {
       });
       expect(down).toMatchObject({ name: 'UnavailableError', retryable: true });
       expect(slow).toMatchObject({ name: 'TimeoutError' });
+    });
+  });
+
+  describe('Concurrent invocations of one warm handler (Lambda Managed Instances)', () => {
+    it("answers each of two interleaved invocations with its own publish, even when the first's answer comes last", async () => {
+      // Prepare: the first Publish's answer is held until the second invocation's call was answered.
+      const everything = subscriber(aws, TOPIC);
+      await everything.collect(0);
+      const send = SNSClient.prototype.send;
+      let secondAnswered = (): void => undefined;
+      const second = new Promise<void>((resolve) => {
+        secondAnswered = resolve;
+      });
+      let sends = 0;
+      const spy = vi.spyOn(SNSClient.prototype, 'send').mockImplementation(async function (
+        this: SNSClient,
+        ...args: unknown[]
+      ) {
+        sends += 1;
+        const answer = await (send as (...all: unknown[]) => Promise<unknown>).apply(this, args);
+        if (sends === 1) await second;
+        else secondAnswered();
+        return answer;
+      });
+      // Act
+      const [single, batch] = await Promise.all([
+        call('publish-message', { body: '{"from":"single"}' }),
+        call('publish-batch', {
+          entries: [{ body: '{"from":"batch","n":1}' }, { body: '{"from":"batch","n":2}' }],
+        }),
+      ]).finally(() => spy.mockRestore());
+      // Assess
+      expect(sends).toBe(2);
+      expect(parsed(single)).toEqual({ messageId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(parsed(batch)).toMatchObject({ succeeded: 2, failed: 0 });
+      const ids = (parsed(batch)['results'] as { messageId: string }[]).map((result) => result.messageId);
+      expect(new Set([parsed(single)['messageId'], ...ids]).size).toBe(3);
+      expect((await everything.collect(0)).map((m) => m.body).sort()).toEqual([
+        '{"from":"batch","n":1}',
+        '{"from":"batch","n":2}',
+        '{"from":"single"}',
+      ]);
     });
   });
 

@@ -362,6 +362,36 @@ describe('Connector: sqs', () => {
     });
   });
 
+  describe('Concurrent invocations of one warm handler (Lambda Managed Instances)', () => {
+    it('keeps a long poll waiting while other invocations poll with their own time left and publish, and it takes their message', async () => {
+      // Prepare
+      const invoke = async (operation: string, body: unknown, remainingMs: number) =>
+        (await connector.handler(
+          httpEvent({ path: `/sqs/${operation}`, body }),
+          lambdaContext({ remainingMs }),
+        )) as HttpResult;
+      const before = aws.calls.length;
+      // Act: the long poll is in flight while a short invocation polls and a third publishes.
+      const waiting = invoke('receive-messages', { maxMessages: 1, waitTimeMs: 5_000 }, 25_000);
+      const short = await invoke('receive-messages', { maxMessages: 1, waitTimeMs: 20_000 }, 3_000);
+      const sent = await invoke('publish-message', { body: '{"during":"poll"}' }, 25_000);
+      const long = await waiting;
+      const messages = parsed(long)['messages'] as { receipt: string; body: string }[];
+      await call('acknowledge-messages', { receipts: messages.map((message) => message.receipt) });
+      // Assess
+      expect(parsed(short)).toEqual({ messages: [] });
+      expect(sent.statusCode).toBe(200);
+      expect(messages.map((message) => message.body)).toEqual(['{"during":"poll"}']);
+      const waits = aws.calls
+        .slice(before)
+        .filter((c) => c.target === 'AmazonSQS.ReceiveMessage')
+        .map((c) => c.body['WaitTimeSeconds'])
+        .sort();
+      expect(waits).toEqual([0, 5]);
+      expect(aws.queueCounts(QUEUE)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    });
+  });
+
   describe('Triggers', () => {
     it('runs a queued request and reports no failed record', async () => {
       // Act
