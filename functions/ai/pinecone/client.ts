@@ -110,8 +110,14 @@ export class PineconeStore implements VectorStore {
   readonly #settings: PineconeSettings;
   readonly #credential: CredentialSource;
   readonly #control: RestClient;
-  /** index name -> its data-plane client, made from the host of its model. */
+  /** index name -> its data-plane client, dimension and metric, from its model. */
   readonly #data = new Map<string, { client: RestClient; dimension: number; metric: Metric }>();
+  /**
+   * index host -> its data-plane client. Kept until `close()`: concurrent invocations (Lambda Managed
+   * Instances runs many at once in one container) may have a call in flight on it while another reads the
+   * index again or deletes it, and closing it would cut that call's connection.
+   */
+  readonly #hosts = new Map<string, RestClient>();
 
   constructor(settings: PineconeSettings, credential: CredentialSource) {
     this.#settings = settings;
@@ -250,7 +256,9 @@ export class PineconeStore implements VectorStore {
   /** Closes the connection pools. */
   close(): void {
     this.#control.close();
-    for (const index of this.#data.values()) index.client.close();
+    for (const client of this.#hosts.values()) client.close();
+    this.#hosts.clear();
+    this.#data.clear();
   }
 
   /** The index's data-plane client, dimension and metric, from its model (cached; `fresh` reads it again). */
@@ -280,21 +288,21 @@ export class PineconeStore implements VectorStore {
       throw new UnexpectedResponseError(`Pinecone answered an invalid host for "${name}"`);
     // The data plane speaks the control plane's scheme (https; http only for a local fake).
     const scheme = new URL(this.#settings.PINECONE_API_URL).protocol;
-    if (known !== undefined) known.client.close();
-    const index = {
-      client: pineconeApi.clientFromSettings(
+    let client = this.#hosts.get(model.host);
+    if (client === undefined) {
+      client = pineconeApi.clientFromSettings(
         { ...this.#settings, PINECONE_API_URL: `${scheme}//${model.host}` },
         { credential: this.#credential },
-      ),
-      dimension: model.dimension,
-      metric,
-    };
+      );
+      this.#hosts.set(model.host, client);
+    }
+    const index = { client, dimension: model.dimension, metric };
     this.#data.set(name, index);
     return index;
   }
 
+  /** Forgets the index's model; its host's client stays open for calls other invocations have in flight. */
   #forget(name: string): void {
-    this.#data.get(name)?.client.close();
     this.#data.delete(name);
   }
 }

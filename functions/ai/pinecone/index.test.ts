@@ -3,6 +3,8 @@
  * Secrets Manager: the operations on each trigger, and the failure paths every connector must survive
  * (rotation, refused key, not found, conflict, throttling, 5xx, malformed, hung and oversized answers).
  */
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { configureSecrets, resetCircuitBreakers } from '@circle-core/core';
 import {
   type CapturedLogs,
@@ -19,6 +21,8 @@ import {
   startPineconeFake,
 } from '../../../scripts/local/sandboxes/pinecone.ts';
 import { type SecretsManagerPeer, startSecretsManager } from '../../../test/peers/secrets-manager.ts';
+import { PineconeStore } from './client.ts';
+import { PineconeConfig } from './config.ts';
 
 const KEY_SECRET = 'test/pinecone/api-key';
 const ROTATED_KEY = 'pcsk_rotated_key_4f1e';
@@ -44,6 +48,61 @@ async function call(operation: string, body: unknown): Promise<HttpResult> {
 }
 
 const parsed = (response: HttpResult): Record<string, unknown> => JSON.parse(response.body);
+
+/**
+ * A pass-through in front of the fake that holds one chosen request until the test releases it, so two
+ * invocations truly interleave. The fake hands out index hosts from the Host header it sees, which the gate
+ * passes on as its own: data-plane calls come through the gate too.
+ */
+async function startGate(target: string) {
+  let held: { match: (path: string) => boolean; arrived: () => void; released: Promise<void> } | undefined;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      const mine = held?.match(req.url ?? '') === true ? held : undefined;
+      if (mine !== undefined) {
+        held = undefined;
+        mine.arrived();
+        await mine.released;
+      }
+      // The caller gave up (or its connection was cut) while held: nothing to pass on.
+      if (req.socket.destroyed) return;
+      const upstream = request(
+        new URL(req.url ?? '/', target),
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Holds the next request whose path `match`es: `arrived` once it is here, `release()` lets it on. */
+    hold(match: (path: string) => boolean) {
+      let arrived = () => {};
+      let release = () => {};
+      const here = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      held = { match, arrived, released };
+      return { arrived: here, release };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 const DOCS = [
   { id: 'handbook#1', values: [1, 0, 0], metadata: { source: 'handbook.pdf', page: 1 } },
@@ -432,6 +491,37 @@ describe('Connector: pinecone', () => {
         expect(JSON.stringify(parsed(response))).toContain('/vectors/0/metadata/tags');
       }
       expect(fake.state.indexes.get('docs')?.namespaces.get('')?.has('x')).toBe(false);
+    });
+  });
+
+  describe('Concurrent invocations (Lambda Managed Instances; library use)', () => {
+    // Under LMI one execution environment runs many invocations at once on the one container-wide store
+    // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html).
+    it("answers a query in flight while another invocation's describe-collection reads the index again", async () => {
+      // Prepare: a store whose calls pass the gate; it has learned the index's host
+      const gate = await startGate(fake.url);
+      const store = new PineconeStore(
+        PineconeConfig.parse({ PINECONE_API_URL: gate.url, PINECONE_TIMEOUT_MS: '5000' }),
+        PINECONE_SANDBOX_KEY,
+      );
+      try {
+        await store.fetchVectors({ collection: 'docs', ids: ['faq#1'] });
+        const held = gate.hold((path) => path.endsWith('/query'));
+
+        // Act: the query is at Pinecone when describe-collection reads the index model again
+        const query = store.queryVectors({ collection: 'docs', vector: [1, 0, 0], topK: 1 });
+        await held.arrived;
+        const described = await store.describeCollection({ collection: 'docs' });
+        held.release();
+
+        // Assess
+        expect(described).toMatchObject({ collection: 'docs', dimension: 3, vectorCount: 3 });
+        expect((await query).matches.map((match) => match.id)).toEqual(['handbook#1']);
+        expect(fake.logFor('query')).toHaveLength(1);
+      } finally {
+        store.close();
+        await gate.close();
+      }
     });
   });
 

@@ -15,7 +15,7 @@ import { PineconeConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'pinecone',
-  version: '0.3.1',
+  version: '0.3.2',
   config: PineconeConfig,
   capabilities: [],
   setup: {

@@ -19,7 +19,7 @@ import { SlackReceiver } from './receiver.ts';
 
 export const connector = defineConnector({
   name: 'slack',
-  version: '1.1.0',
+  version: '1.1.1',
   config: SlackConfig,
   capabilities: SLACK_CAPABILITIES,
   setup: {

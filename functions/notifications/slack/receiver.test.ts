@@ -107,6 +107,37 @@ describe('Class: SlackReceiver', () => {
       expect(secret.refreshes).toBe(1);
     });
 
+    it('lets concurrent requests signed with a rotated secret wait for the one re-read in flight', async () => {
+      // Prepare: the re-read is held until both requests are in (concurrent invocations under Lambda
+      // Managed Instances share the receiver)
+      const secret = rotatingSecret(SECRET);
+      const receiver = new SlackReceiver({ signingSecret: secret, receiving: receiving(), now: () => clock });
+      secret.value = 'signing-secret-two';
+      const reread = secret.refresh;
+      let reached = () => {};
+      let release = () => {};
+      const inFlight = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      secret.refresh = async () => {
+        reached();
+        await released;
+        await reread();
+      };
+      // Act
+      const first = receiver.verify(signed(EVENT, { secret: 'signing-secret-two' }));
+      await inFlight;
+      const second = receiver.verify(signed(EVENT, { secret: 'signing-secret-two' }));
+      release();
+      const outcomes = await Promise.allSettled([first, second]);
+      // Assess
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(secret.refreshes).toBe(1);
+    });
+
     it('re-reads at most once a minute for requests that do not verify', async () => {
       // Prepare
       const secret = rotatingSecret(SECRET);

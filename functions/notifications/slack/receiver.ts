@@ -109,6 +109,8 @@ export class SlackReceiver {
   readonly #acknowledge: (command: SlackCommandRecord) => string;
   readonly #now: () => number;
   #refreshedAt = Number.NEGATIVE_INFINITY;
+  /** The one re-read of the signing secret in flight: concurrent requests that fail to verify wait for it. */
+  #refreshing: Promise<void> | undefined;
 
   constructor(options: SlackReceiverOptions) {
     this.#signingSecret = options.signingSecret;
@@ -138,12 +140,22 @@ export class SlackReceiver {
         error instanceof AuthError &&
         typeof source !== 'string' &&
         header(request, 'x-slack-signature') !== undefined &&
-        now - this.#refreshedAt >= SECRET_REFRESH_INTERVAL_MS;
+        (this.#refreshing !== undefined || now - this.#refreshedAt >= SECRET_REFRESH_INTERVAL_MS);
       if (!worthRefreshing) throw error;
       // The secret may have been regenerated in Slack and rotated in Secrets Manager since it was cached.
-      // Bounded to once a minute so forged requests cannot turn into a stream of Secrets Manager calls.
-      this.#refreshedAt = now;
-      await source.refresh();
+      // Bounded to once a minute so forged requests cannot turn into a stream of Secrets Manager calls;
+      // requests arriving while a re-read is in flight (concurrent invocations share this receiver under
+      // Lambda Managed Instances) wait for that one instead of being refused.
+      if (this.#refreshing === undefined) {
+        this.#refreshedAt = now;
+        const refreshing = source.refresh();
+        this.#refreshing = refreshing;
+        const done = () => {
+          if (this.#refreshing === refreshing) this.#refreshing = undefined;
+        };
+        refreshing.then(done, done);
+      }
+      await this.#refreshing;
       verifySlackHmac(signed, await readCredential(source, 'the Slack signing secret'));
     }
   }

@@ -5,6 +5,7 @@
  * bodies mapped by the table in `errors.ts`; pages followed through `next_page_uri`.
  */
 import {
+  type AuthTarget,
   defineRestProvider,
   type PageQuery,
   type PaginationStyle,
@@ -65,18 +66,29 @@ export function readTwilioCredentials(secret: Secret): Promise<TwilioCredentials
   return secret.json(TwilioCredentials);
 }
 
-/** Basic auth: the API key pair when the secret has one, else Account SID and auth token; re-read after a 401. */
+/**
+ * Basic auth: the API key pair when the secret has one, else Account SID and auth token; re-read after a
+ * 401/403, and sent again only when the secret now holds other credentials than the refused request
+ * carried. Twilio refuses with codes that are not about credentials (21408 Geo Permissions, 21608 a trial
+ * account's unverified number; https://www.twilio.com/docs/api/errors), which the same credentials would
+ * only meet again; a send is no idempotent call to repeat for nothing.
+ */
 export function twilioAuth(secret: Secret): RequestAuth {
+  const header = async () => {
+    const c = await readTwilioCredentials(secret);
+    const pair =
+      c.apiKeySid === undefined ? `${c.accountSid}:${c.authToken}` : `${c.apiKeySid}:${c.apiKeySecret}`;
+    return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+  };
   return {
     async apply(request) {
-      const c = await readTwilioCredentials(secret);
-      const pair =
-        c.apiKeySid === undefined ? `${c.accountSid}:${c.authToken}` : `${c.apiKeySid}:${c.apiKeySecret}`;
-      request.headers['authorization'] = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+      request.headers['authorization'] = await header();
     },
-    async refresh() {
+    // `refused` is the request as sent (compared with it rather than with the cache before the re-read,
+    // which a concurrent invocation may already have refreshed); without it, one retry as before.
+    async refresh(refused?: AuthTarget) {
       await secret.refresh();
-      return true;
+      return refused === undefined || (await header()) !== refused.headers['authorization'];
     },
   };
 }

@@ -27,7 +27,15 @@ export const TWILIO_ERRORS: Readonly<Record<string, ErrorRow>> = {
   '21603': { kind: 'validation', meaning: "a 'From' number or MessagingServiceSid is required" },
   '21606': { kind: 'validation', meaning: "the 'From' number is not an SMS-capable number of this account" },
   '21608': { kind: 'forbidden', meaning: 'a trial account may only send to verified numbers' },
-  '21610': { kind: 'forbidden', meaning: 'the recipient has unsubscribed (replied STOP) from this sender' },
+  // https://www.twilio.com/docs/api/errors/21610: the 'To' number replied STOP. Not a credential failure:
+  // a 'forbidden' row is a ForbiddenError, which the core HTTP client answers by re-reading the secret and
+  // sending the message again, only to be refused again. The recipient is the caller's input, so it is a
+  // refusal of /to (a queue record goes to the dead-letter queue at once, not back for the operator).
+  '21610': {
+    kind: 'validation',
+    pointer: '/to',
+    meaning: "the 'To' number has unsubscribed (replied STOP) from this sender; it must reply START first",
+  },
   // https://www.twilio.com/docs/api/errors/21614: a landline or a number Twilio cannot validate as mobile.
   '21614': {
     kind: 'validation',

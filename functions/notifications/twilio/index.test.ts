@@ -179,7 +179,7 @@ describe('Connector: twilio', () => {
       // Assess
       expect(invalid.statusCode).toBe(404);
       expect(parsed(invalid)['detail']).toContain("the 'To' number is not a valid phone number (21211)");
-      expect(unsubscribed.statusCode).toBe(403);
+      expect(unsubscribed.statusCode).toBe(400);
       expect(parsed(unsubscribed)['detail']).toContain('unsubscribed (replied STOP)');
       expect(foreign.statusCode).toBe(400);
       expect(parsed(foreign)['detail']).toContain('(21606)');
@@ -434,6 +434,54 @@ describe('Connector: twilio', () => {
       // Assess
       expect(response.statusCode).toBe(200);
       expect(fake.logFor('list-messages').map((entry) => entry.status)).toEqual([200, 401, 200]);
+    });
+
+    it('sends once for 21610 (recipient unsubscribed): no secret re-read and resend, a 400 on /to', async () => {
+      // Act
+      const response = await call('send-message', { to: TWILIO_UNSUBSCRIBED_NUMBER, body: 'x' });
+
+      // Assess: an opt-out is no credential failure, so nothing is worth a second try.
+      expect(fake.logFor('send-message')).toHaveLength(1);
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)).toMatchObject({ code: 'validation_error' });
+      expect(parsed(response)['detail']).toContain('(21610)');
+      expect(parsed(response)['errors']).toEqual([
+        { pointer: '/to', message: expect.stringContaining('unsubscribed') },
+      ]);
+    });
+
+    it('sends once for 21610 answered with HTTP 403 too: the code decides, not the status', async () => {
+      // Prepare
+      fake.inject(
+        {
+          kind: 'answer',
+          answer: json(403, {
+            code: 21610,
+            message: 'Attempt to send to unsubscribed recipient',
+            more_info: 'https://www.twilio.com/docs/errors/21610',
+            status: 403,
+          }),
+        },
+        { route: 'send-message', times: Number.POSITIVE_INFINITY },
+      );
+
+      // Act
+      const response = await call('send-message', { to: TO, body: 'x' });
+
+      // Assess
+      expect(fake.logFor('send-message')).toHaveLength(1);
+      expect(response.statusCode).toBe(400);
+      expect(parsed(response)['detail']).toContain('(21610)');
+    });
+
+    it('sends once for 21408 (Geo Permissions), a 403 that unchanged credentials cannot get past', async () => {
+      // Act: the core re-reads the secret after a 403; only other credentials are worth a second send.
+      const response = await call('send-message', { to: TWILIO_GEO_BLOCKED_NUMBER, body: 'x' });
+
+      // Assess
+      expect(fake.logFor('send-message')).toHaveLength(1);
+      expect(response.statusCode).toBe(403);
+      expect(parsed(response)['detail']).toContain('(21408)');
     });
 
     it('uses an API key pair when the secret has one', async () => {

@@ -25,7 +25,7 @@ import { receiveTwilioWebhook, type TwilioWebhookReceiver } from './webhook.ts';
  */
 export const connector = defineConnector({
   name: 'twilio',
-  version: '1.0.7',
+  version: '1.0.8',
   config: TwilioConfig,
   capabilities: ['sms', 'webhooks'],
   setup: {

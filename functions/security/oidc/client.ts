@@ -118,7 +118,13 @@ export class OidcIssuer {
   readonly #client: Secret;
   readonly #now: () => number;
   #discovery: Promise<DiscoveryAnswer> | undefined;
-  #keys: Promise<Keys> | undefined;
+  /**
+   * The last key set fetched, shared by every invocation of the container (concurrent ones too, under
+   * Lambda Managed Instances); only a successful fetch replaces it.
+   */
+  #keys: Keys | undefined;
+  /** The one key fetch in flight: concurrent misses and refreshes wait for it instead of fetching again. */
+  #fetching: Promise<Keys> | undefined;
 
   constructor(rest: RestClient, settings: OidcSettings, client: Secret, now: () => number = Date.now) {
     this.#rest = rest;
@@ -342,42 +348,58 @@ export class OidcIssuer {
     try {
       return await cached.resolve(...args);
     } catch (error) {
-      // A key rotated in since the last fetch: fetch again, at most once per cooldown.
-      const stale = this.#now() - cached.fetchedAt >= JWKS_REFETCH_COOLDOWN_MS;
-      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' || !stale) throw error;
+      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
+      // A key rotated in since the last fetch: join the fetch in flight, try a set another invocation
+      // fetched since, or fetch again, at most once per cooldown (a flood of forged kids costs one fetch).
+      const latest = this.#keys ?? cached;
+      if (this.#fetching === undefined && this.#now() - latest.fetchedAt < JWKS_REFETCH_COOLDOWN_MS) {
+        if (latest === cached) throw error;
+        return latest.resolve(...args);
+      }
       return (await this.#loadKeys(true)).resolve(...args);
     }
   }
 
+  /**
+   * The key set: the cached one while younger than `jwksMaxAgeMs` (unless `force`), else the one fetch in
+   * flight, started here when there is none. A failed fetch is not kept and does not touch the cached set,
+   * which other invocations go on reading; the next caller that needs a fetch tries again.
+   */
   #loadKeys(force: boolean): Promise<Keys> {
-    const current = this.#keys;
-    const fresh = async (keys: Promise<Keys>) =>
-      this.#now() - (await keys).fetchedAt < this.#settings.jwksMaxAgeMs;
-    const load = async (): Promise<Keys> => {
-      if (!force && current !== undefined && (await fresh(current).catch(() => false))) return current;
-      const { jwks_uri } = await this.#discover();
-      const { createLocalJWKSet } = await import('jose');
-      const answer = await this.#call('GET', jwks_uri, JwksAnswer, 'a JWK set');
-      try {
-        return {
-          resolve: createLocalJWKSet(answer as Parameters<typeof createLocalJWKSet>[0]),
-          keys: answer.keys,
-          fetchedAt: this.#now(),
-        };
-      } catch (error) {
-        throw new UnexpectedResponseError('The issuer published a JWK set jose cannot read', {
-          details: { provider: 'OIDC issuer' },
-          cause: error,
-        });
-      }
-    };
-    const loading = load();
-    this.#keys = loading;
-    // A failed fetch is not kept: the next verification tries again.
-    loading.catch(() => {
-      if (this.#keys === loading) this.#keys = current;
-    });
-    return loading;
+    const keys = this.#keys;
+    if (!force && keys !== undefined && this.#now() - keys.fetchedAt < this.#settings.jwksMaxAgeMs) {
+      return Promise.resolve(keys);
+    }
+    if (this.#fetching === undefined) {
+      const fetching = this.#fetchKeys().then((fetched) => {
+        this.#keys = fetched;
+        return fetched;
+      });
+      this.#fetching = fetching;
+      const done = () => {
+        if (this.#fetching === fetching) this.#fetching = undefined;
+      };
+      fetching.then(done, done);
+    }
+    return this.#fetching;
+  }
+
+  async #fetchKeys(): Promise<Keys> {
+    const { jwks_uri } = await this.#discover();
+    const { createLocalJWKSet } = await import('jose');
+    const answer = await this.#call('GET', jwks_uri, JwksAnswer, 'a JWK set');
+    try {
+      return {
+        resolve: createLocalJWKSet(answer as Parameters<typeof createLocalJWKSet>[0]),
+        keys: answer.keys,
+        fetchedAt: this.#now(),
+      };
+    } catch (error) {
+      throw new UnexpectedResponseError('The issuer published a JWK set jose cannot read', {
+        details: { provider: 'OIDC issuer' },
+        cause: error,
+      });
+    }
   }
 
   #discover(): Promise<DiscoveryAnswer> {

@@ -226,6 +226,82 @@ describe('Connector: oidc', () => {
     });
   });
 
+  describe('Concurrent invocations (Lambda Managed Instances; library use, on a clock)', () => {
+    // Under LMI one execution environment runs many invocations at once on the one container-wide issuer
+    // client (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html);
+    // the client is driven directly here so the clock can pass the unknown-key cooldown.
+    let clock = Date.now();
+    let lib: OidcIssuer;
+    beforeEach(async () => {
+      clock = Date.now();
+      lib = new OidcIssuer(
+        oidcApi.client({ baseUrl: issuer.url }),
+        {
+          issuer: issuer.url,
+          audiences: [],
+          algorithms: ['RS256'],
+          clockSkewSeconds: 60,
+          jwksMaxAgeMs: 600_000,
+        },
+        defineSecret(CLIENT_SECRET),
+        () => clock,
+      );
+      // The keys are cached, then the cooldown passes: an unknown kid now fetches them again.
+      expect((await lib.verify({ token: mint() })).valid).toBe(true);
+      clock += JWKS_REFETCH_COOLDOWN_MS;
+    });
+    afterEach(() => lib.close());
+
+    it("verifies a token of a cached key while another invocation's key refresh fails", async () => {
+      // Prepare: the keys endpoint fails from now on; the second verification starts the moment the
+      // first one's refresh (for a kid the issuer never published) reaches the issuer.
+      let second: Promise<Awaited<ReturnType<OidcIssuer['verify']>>> | undefined;
+      const known = mint({ sub: 'second' });
+      issuer.inject(
+        { kind: 'malformed' },
+        {
+          route: 'jwks',
+          times: Number.POSITIVE_INFINITY,
+          when: () => {
+            second ??= lib.verify({ token: known });
+            return true;
+          },
+        },
+      );
+
+      // Act
+      const [first] = await Promise.allSettled([
+        lib.verify({ token: mint({ sub: 'first' }, { kid: 'not-yet-published' }) }),
+      ]);
+      const other = await second;
+
+      // Assess
+      expect(first).toMatchObject({ status: 'rejected', reason: { status: 502 } });
+      expect(other).toMatchObject({ valid: true, subject: 'second' });
+    });
+
+    it('shares one key fetch between invocations that both meet a rotated-in key', async () => {
+      // Prepare
+      const saved = [...issuer.state.keys];
+      issuer.rotate();
+      const fetches = issuer.logFor('jwks').length;
+
+      try {
+        // Act
+        const answers = await Promise.all(['one', 'two'].map((sub) => lib.verify({ token: mint({ sub }) })));
+
+        // Assess
+        expect(answers).toMatchObject([
+          { valid: true, subject: 'one' },
+          { valid: true, subject: 'two' },
+        ]);
+        expect(issuer.logFor('jwks').length - fetches).toBe(1);
+      } finally {
+        issuer.state.keys.splice(0, issuer.state.keys.length, ...saved);
+      }
+    });
+  });
+
   describe('Key rotation (library use, on a clock)', () => {
     it('picks up a rotated key after the cooldown, and old tokens stop verifying', async () => {
       // Prepare
@@ -472,10 +548,11 @@ describe('Connector: oidc', () => {
       lib = fresh();
     });
 
-    it('keeps a newer key fetch when an older one fails', async () => {
-      // Prepare: keys never fresh, so each verification fetches; the first fetch answers garbage
+    it('shares one key fetch between concurrent misses, and does not keep a failed one', async () => {
+      // Prepare: keys never fresh, so each verification needs a fetch; the first fetch answers garbage
       lib = fresh({ jwksMaxAgeMs: 0 });
       issuer.inject({ kind: 'malformed' }, { route: 'jwks' });
+      const fetches = issuer.logFor('jwks').length;
 
       // Act
       const [first, second] = await Promise.allSettled([
@@ -486,8 +563,9 @@ describe('Connector: oidc', () => {
 
       // Assess
       expect(first).toMatchObject({ status: 'rejected', reason: { status: 502 } });
-      expect(second).toMatchObject({ status: 'fulfilled', value: { valid: true } });
+      expect(second).toMatchObject({ status: 'rejected', reason: { status: 502 } });
       expect(after.valid).toBe(true);
+      expect(issuer.logFor('jwks').length - fetches).toBe(2);
     });
   });
 

@@ -25,7 +25,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'oidc',
-  version: '0.1.4',
+  version: '0.1.5',
   config: OidcConfig,
   setup: {
     secrets: (config) => ({ client: config.OIDC_CLIENT_SECRET }),
