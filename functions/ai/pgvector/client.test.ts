@@ -77,3 +77,39 @@ describe('PgvectorClient on a PostgreSQL without the vector extension', () => {
     expect((error as Error).message).toMatch(/extension "vector" is not available/);
   });
 });
+
+describe('PgvectorClient after the server ended its session (warm container)', () => {
+  it('answers the next read and the next write on a new connection, neither failing nor hanging', async () => {
+    // Prepare: a connection of this client only, found by its application_name.
+    const applicationName = `pgvector-drop-${process.pid}-${Date.now()}`;
+    const store = new PgvectorClient({
+      credentials: urlCredentials(realUrl, PGVECTOR_ENGINE),
+      ssl: 'disable',
+      statementTimeoutMs: 15_000,
+      connectTimeoutMs: 5_000,
+      readOnly: false,
+      applicationName,
+    });
+    const terminate = async (): Promise<number> =>
+      withPostgres(realUrl, async (admin) => {
+        const found = await admin.query(
+          'select pg_terminate_backend(pid) as done from pg_stat_activity where application_name = $1',
+          [applicationName],
+        );
+        return found.rowCount ?? 0;
+      });
+    const missing = { collection: 'lmi-missing' };
+    await expect(store.describeCollection(missing)).rejects.toThrow(/was not found/);
+    // Act: pg_terminate_backend, as an idle timeout, a failover or a restart ends the session.
+    const firstKilled = await terminate();
+    const readError = await store.describeCollection(missing).catch((error: unknown) => error);
+    const secondKilled = await terminate();
+    const write = await store.deleteCollection(missing);
+    await store.close();
+    // Assess: the same answers as on a live connection.
+    expect(firstKilled).toBe(1);
+    expect(secondKilled).toBe(1);
+    expect((readError as Error).message).toMatch(/Collection "lmi-missing" was not found/);
+    expect(write).toEqual({ deleted: false });
+  });
+});

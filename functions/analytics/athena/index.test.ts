@@ -708,6 +708,55 @@ describe('Connector', () => {
   }, 120_000);
 });
 
+describe('Lambda Managed Instances: concurrent invocations of one warm handler', () => {
+  it('answers each of several interleaved invocations with its own query, parameters and result', async () => {
+    // Prepare: LMI sends one handler several invocations at once, sharing its module state
+    // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html). Each
+    // polls the fake while the others wait, so their awaits interleave.
+    const customers = ['acme', 'globex', 'initech'];
+    const expected = await Promise.all(
+      customers.map(async (customer) => {
+        const out = (await connector.handler(
+          httpEvent({
+            method: 'POST',
+            path: '/athena/run-query',
+            body: {
+              sql: 'select count(*) as n, ? as who from orders where customer = ?',
+              params: [customer, customer],
+            },
+          }),
+          lambdaContext(),
+        )) as HttpResult;
+        return JSON.parse(out.body).results.rows;
+      }),
+    );
+    // Act
+    const answers = (await Promise.all(
+      customers.map((customer, index) =>
+        connector.handler(
+          httpEvent({
+            method: 'POST',
+            path: '/athena/run-query',
+            body: {
+              sql: `select count(*) as n, ? as who, ${index} as slot from orders where customer = ?`,
+              params: [customer, customer],
+            },
+          }),
+          lambdaContext({ remainingMs: 60_000 + index * 1_000 }),
+        ),
+      ),
+    )) as HttpResult[];
+    // Assess
+    answers.forEach((answer, index) => {
+      expect(answer.statusCode).toBe(200);
+      const [row] = JSON.parse(answer.body).results.rows as unknown[][];
+      expect(row?.slice(1)).toEqual([customers[index], index]);
+      expect(row?.[0]).toEqual(expected[index][0][0]);
+    });
+    expect(new Set(expected.map((rows) => rows[0][0])).size).toBeGreaterThan(1);
+  }, 180_000);
+});
+
 describe('Hardening', () => {
   it('refuses unknown fields naming them, marks only cancel-query a write, and answers and logs no parameter value', async () => {
     // Prepare

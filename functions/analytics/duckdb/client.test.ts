@@ -455,3 +455,95 @@ process.stdout.write(JSON.stringify(result.results?.rows));
     ]);
   }, 30_000);
 });
+
+describe('Class: DuckDbClient (Lambda Managed Instances)', () => {
+  it('starts one query for interleaved starts with the same idempotency key, answering each its handle', async () => {
+    // Prepare: a retry arrives while the first start is still opening the database.
+    const duck = client();
+    const input = { sql: 'select 42 as answer', idempotencyKey: 'lmi-same-key' };
+    // Act
+    const [first, second] = await Promise.all([duck.startQuery(input), duck.startQuery(input)]);
+    const again = await duck.startQuery(input);
+    // Assess
+    expect(second.queryId).toBe(first.queryId);
+    expect(again.queryId).toBe(first.queryId);
+  });
+
+  it('gives interleaved queries of one client sources of the same name each its own file and view', async () => {
+    // Prepare: one warm client takes several invocations at once; each names its source "o".
+    const duck = client();
+    await writeFile(join(local, 'three.csv'), 'x\n1\n2\n3\n');
+    await writeFile(join(local, 'five.csv'), 'x\n10\n20\n30\n40\n50\n');
+    const ask = (file: string, tag: number) => {
+      const input: DuckDbStartQueryInput = {
+        sql: 'select count(*)::integer as n, sum(x)::integer as s, ? as tag from o',
+        params: [tag],
+        sources: [{ name: 'o', url: `file:${file}` }],
+      };
+      return runQuery(duck, input, 20_000, 5);
+    };
+    // Act
+    const answers = await Promise.all([
+      ask('three.csv', 1),
+      ask('five.csv', 2),
+      ask('three.csv', 3),
+      ask('five.csv', 4),
+    ]);
+    // Assess
+    expect(answers.map((answer) => answer.results?.rows)).toEqual([
+      [[3, 6, '1']],
+      [[5, 150, '2']],
+      [[3, 6, '3']],
+      [[5, 150, '4']],
+    ]);
+  });
+
+  it('lets two clients of one environment spill at once under the same DUCKDB_TEMP_DIRECTORY, each answering its own result', async () => {
+    // Prepare: on Lambda Managed Instances every worker thread initialises its own client, all with the
+    // same DUCKDB_TEMP_DIRECTORY, and /tmp is shared by all of them
+    // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html). Two clients
+    // in one process stand for two workers; 64 MiB each makes the ORDER BY spill. A child process, because
+    // spill files two databases share corrupt each other or crash the process.
+    const script = join(temp, 'workers.mts');
+    const shared = join(temp, 'lmi');
+    await writeFile(
+      script,
+      `import { DuckDbClient } from ${JSON.stringify(join(import.meta.dirname, 'client.ts'))};
+import { runQuery } from ${JSON.stringify(join(import.meta.dirname, '../../../shared/interfaces/warehouse-query-operations.ts'))};
+const worker = () => new DuckDbClient({ memoryLimitMb: 64, threads: 1, tempDirectory: ${JSON.stringify(shared)},
+  sourceBuckets: [], s3ForcePathStyle: true, sourceMaxBytes: 10_000, s3TimeoutMs: 5_000, maxResultRows: 10,
+  resultTtlSeconds: 60, maxQueries: 5, defaultTimeoutSeconds: 120 });
+const first = worker();
+const second = worker();
+const sql = (width: number) => "select count(*) as n, sum(length(s)) as chars from (select i::varchar || repeat('x', " +
+  width + ") as s from range(1500000) t(i) order by s desc)";
+const answers = await Promise.all([
+  runQuery(first, { sql: sql(60) }, 120_000, 20).then((out) => out.results?.rows, (error) => String(error)),
+  runQuery(second, { sql: sql(61) }, 120_000, 20).then((out) => out.results?.rows, (error) => String(error)),
+]);
+await first.close();
+await second.close();
+process.stdout.write(JSON.stringify(answers));
+`,
+    );
+
+    // Act
+    const answers = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', script],
+        { cwd: join(import.meta.dirname, '../../..') },
+        (error, stdout, stderr) =>
+          error
+            ? reject(new Error(`exit ${String(error.code ?? error.signal)}: ${stderr}`))
+            : resolve(stdout),
+      );
+    });
+
+    // Assess: 1,500,000 strings of 6.89 digits on average plus 60 (or 61) x's each.
+    expect(JSON.parse(answers)).toEqual([
+      [['1500000', '99388890']],
+      [['1500000', String(99388890 + 1500000)]],
+    ]);
+  }, 120_000);
+});

@@ -134,6 +134,12 @@ export class DuckDbClient implements WarehouseQuery {
   readonly #options: DuckDbClientOptions;
   readonly #queries = new Map<string, Entry>();
   readonly #byKey = new Map<string, string>();
+  /**
+   * Starts under way, by idempotency key: a second start with the key while the first still opens the
+   * database or fetches its sources (invocations run at once on Lambda Managed Instances, or an SQS batch)
+   * answers the first query instead of starting another.
+   */
+  readonly #starting = new Map<string, Promise<QueryStatus>>();
   readonly #now: () => number;
   #instance: Promise<DuckDBInstance> | undefined;
   #s3: Promise<S3Client> | undefined;
@@ -174,7 +180,13 @@ export class DuckDbClient implements WarehouseQuery {
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(options.threads),
       memory_limit: `${options.memoryLimitMb}MB`,
-      temp_directory: join(resolve(options.tempDirectory), 'spill'),
+      // A directory of this database's own: DuckDB names its spill files alike in every database
+      // (duckdb_temp_storage_DEFAULT-0.tmp), and on Lambda Managed Instances each worker thread opens its
+      // database with the same DUCKDB_TEMP_DIRECTORY on the /tmp they all share
+      // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html): a
+      // shared spill directory corrupts both queries or crashes the process. DuckDB creates the directory
+      // and removes it when the database closes.
+      temp_directory: join(resolve(options.tempDirectory), `spill-${randomUUID()}`),
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
     });
@@ -207,12 +219,20 @@ export class DuckDbClient implements WarehouseQuery {
 
   async startQuery(input: DuckDbStartQueryInput): Promise<QueryStatus> {
     this.#evict();
+    const key = input.idempotencyKey;
+    if (key === undefined) return this.#start(input);
+    const earlier = this.#byKey.get(key);
+    const entry = earlier === undefined ? undefined : this.#queries.get(earlier);
+    if (entry !== undefined) return { ...entry.status };
+    const starting = this.#starting.get(key);
+    if (starting !== undefined) return { ...(await starting) };
+    const started = this.#start(input).finally(() => this.#starting.delete(key));
+    this.#starting.set(key, started);
+    return { ...(await started) };
+  }
+
+  async #start(input: DuckDbStartQueryInput): Promise<QueryStatus> {
     const params = input.params ?? [];
-    if (input.idempotencyKey !== undefined) {
-      const earlier = this.#byKey.get(input.idempotencyKey);
-      const entry = earlier === undefined ? undefined : this.#queries.get(earlier);
-      if (entry !== undefined) return { ...entry.status };
-    }
     const queryId = randomUUID();
     const connection = await (await this.warmUp()).connect();
     const files: string[] = [];

@@ -17,7 +17,7 @@ import { DuckDbStartQueryInput } from './models.ts';
  */
 export const connector = defineConnector({
   name: 'duckdb',
-  version: '0.2.0',
+  version: '0.2.1',
   config: DuckdbConfig,
   capabilities: [...DUCKDB_CAPABILITIES],
   setup: {

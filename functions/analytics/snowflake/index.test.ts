@@ -763,6 +763,47 @@ describe('Connector: snowflake', () => {
     });
   });
 
+  describe('Lambda Managed Instances: concurrent invocations of one warm handler', () => {
+    it('answers each of several interleaved invocations with its own statement, bindings and rows', async () => {
+      // Prepare: LMI sends one handler several invocations at once, sharing its module state and its one
+      // cached JWT (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html).
+      const customers = ['acme', 'globex', 'acme', 'globex'];
+      // Act
+      const answers = await Promise.all(
+        customers.map((customer, index) =>
+          call(
+            'run-query',
+            {
+              sql: `select id, ? as who, ${index} as slot from orders where customer = ? order by id`,
+              params: [customer, customer],
+            },
+            60_000 + index * 1_000,
+          ),
+        ),
+      );
+      // Assess
+      const single = async (customer: string): Promise<unknown> =>
+        parsed(
+          await call('run-query', {
+            sql: 'select id from orders where customer = ? order by id',
+            params: [customer],
+          }),
+        )['results'];
+      const ids = {
+        acme: ((await single('acme')) as { rows: unknown[][] }).rows.map((row) => row[0]),
+        globex: ((await single('globex')) as { rows: unknown[][] }).rows.map((row) => row[0]),
+      };
+      expect(ids.acme).not.toEqual(ids.globex);
+      answers.forEach((answer, index) => {
+        const customer = customers[index] as 'acme' | 'globex';
+        expect(answer.statusCode).toBe(200);
+        const rows = (parsed(answer) as { results: { rows: unknown[][] } }).results.rows;
+        expect(rows.map((row) => row[0])).toEqual(ids[customer]);
+        expect(rows.every((row) => row[1] === customer && String(row[2]) === String(index))).toBe(true);
+      });
+    });
+  });
+
   describe('Triggers', () => {
     it('runs a queued request, a Step Functions task and health', async () => {
       // Act

@@ -668,6 +668,38 @@ describe('Connector: dynamodb', () => {
     });
   });
 
+  describe('Lambda Managed Instances: concurrent invocations of one warm handler', () => {
+    it('applies every interleaved increment once and lets exactly one of several create-only writes win', async () => {
+      // Prepare: LMI sends one handler several invocations at once, sharing its module state and SDK client
+      // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html).
+      const counter = `lmi/counter-${Date.now()}`;
+      const slot = `lmi/slot-${Date.now()}`;
+      // Act
+      const [increments, claims] = await Promise.all([
+        Promise.all(
+          Array.from({ length: 8 }, (_, index) => call('increment-value', { key: counter, by: index + 1 })),
+        ),
+        Promise.all(
+          Array.from({ length: 4 }, (_, index) =>
+            call('put-value', { key: slot, value: { owner: index }, onlyIfAbsent: true }),
+          ),
+        ),
+      ]);
+      const total = await call('get-value', { key: counter });
+      const owner = await call('get-value', { key: slot });
+      // Assess: each increment answered its own new value, all of them distinct; one claim won.
+      expect(increments.every((answer) => answer.statusCode === 200)).toBe(true);
+      const values = increments.map((answer) => parsed(answer)['value'] as number).sort((a, b) => a - b);
+      expect(new Set(values).size).toBe(8);
+      expect(values.at(-1)).toBe(36);
+      expect(parsed(total)['value']).toBe(36);
+      const won = claims.filter((answer) => answer.statusCode === 200);
+      expect(won).toHaveLength(1);
+      expect(claims.filter((answer) => answer.statusCode === 409)).toHaveLength(3);
+      expect(parsed(owner)['value']).toEqual({ owner: claims.indexOf(won[0] as HttpResult) });
+    });
+  });
+
   describe('Triggers', () => {
     it('runs a queued request and reports no failed record', async () => {
       // Act

@@ -4,6 +4,7 @@ import {
   type ConnectorError,
   ForbiddenError,
   TimeoutError,
+  UnavailableError,
   ValidationError,
 } from '@circle-core/core';
 import mysql from 'mysql2';
@@ -536,6 +537,59 @@ describe('Class: MysqlClient (real server)', () => {
       expect(after).not.toBe(before);
       const written = await db.query({ sql: `select count(*) as n from ${table('items')} where id = 300` });
       expect(written.rows).toEqual([{ n: '1' }]);
+    });
+
+    it('answers a transaction whose session was killed midway with a retryable error, having applied none of it', async () => {
+      // Prepare: the execute waits for a named lock the test holds, inside its transaction after its first
+      // insert; a KILL then ends the session and the server rolls the transaction back
+      // (https://mariadb.com/kb/en/kill/). MariaDB just closes the socket, so the connector cannot tell a
+      // rolled-back transaction from a lost COMMIT and must not run the write again.
+      const insert = `insert into ${table('items')} (id, label) values (?, ?)`;
+      const holder = await mysql.createConnection(realMysqlUrl()).promise();
+      await holder.query("select get_lock('lmi_7401', 30)");
+      const before = (await db.query({ sql: 'select connection_id() as id' })).rows[0]?.['id'];
+      // Act
+      const running = db.execute({
+        statements: [
+          { sql: insert, params: [710, 'first'] },
+          { sql: "select get_lock('lmi_7401', 30)" },
+          { sql: "select release_lock('lmi_7401')" },
+          { sql: insert, params: [711, 'second'] },
+        ],
+      });
+      let settled = false;
+      void running.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      let waiting = false;
+      while (!waiting && !settled) {
+        const [rows] = await holder.query(
+          "select count(*) as n from information_schema.processlist where id = ? and info like '%get_lock%'",
+          [Number(before)],
+        );
+        waiting = Number((rows as { n: number }[])[0]?.n) > 0;
+      }
+      await holder.query('kill ?', [Number(before)]);
+      const error = await failureOf(running);
+      await holder.query("select release_lock('lmi_7401')");
+      // The killed session rolls back before it leaves the process list.
+      for (let gone = false; !gone; ) {
+        const [rows] = await holder.query(
+          'select count(*) as n from information_schema.processlist where id = ?',
+          [Number(before)],
+        );
+        gone = Number((rows as { n: number }[])[0]?.n) === 0;
+      }
+      await holder.end();
+      const after = (await db.query({ sql: 'select connection_id() as id' })).rows[0]?.['id'];
+      // Assess
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error.retryable).toBe(true);
+      expect(error.message).toMatch(/connection to MySQL failed \(PROTOCOL_CONNECTION_LOST\)/);
+      expect(after).not.toBe(before);
+      const rows = await db.query({ sql: `select id from ${table('items')} where id in (710, 711)` });
+      expect(rows.rows).toEqual([]);
     });
 
     it('opens the connection during warm-up and pings through it', async () => {

@@ -493,7 +493,9 @@ describe('Class: PostgresClient (real server)', () => {
       // Assess: the server's statement_timeout ended it (57014), not the client-side timer behind it.
       expect(error).toBeInstanceOf(TimeoutError);
       expect(error.details).toMatchObject({ sqlstate: '57014' });
-      expect(timeouts).toEqual([200 + 2_000]);
+      // The statement's bound first; the statements resetting the session after it are bound alike.
+      expect(timeouts[0]).toBe(200 + 2_000);
+      expect(timeouts.every((timeout) => timeout === 200 + 2_000)).toBe(true);
       await expect(quick.query({ sql: 'select 1 as one' })).resolves.toMatchObject({ rows: [{ one: 1 }] });
       await quick.close();
     });
@@ -646,6 +648,82 @@ describe('Class: PostgresClient (real server)', () => {
       await expect(pinged).resolves.toBeUndefined();
       await warm.close();
       await warm.close();
+    });
+  });
+
+  describe('Concurrent invocations (Lambda Managed Instances)', () => {
+    // On Lambda Managed Instances one warm handler takes several invocations at once and they share the
+    // one connection (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-nodejs-runtime.html):
+    // what one invocation's SQL leaves on the session must not reach the next one's statements.
+    it("keeps one invocation's session settings and temporary tables from the invocations after it", async () => {
+      // Prepare
+      const fresh = await withPostgres(url, (admin) =>
+        admin.query("select current_setting('search_path') as p"),
+      );
+      const session = [
+        { sql: `set search_path to ${quote(schema)}` },
+        { sql: 'set statement_timeout = 0' },
+        { sql: 'set session characteristics as transaction read only' },
+        { sql: 'create temp table lmi_scratch (x integer)' },
+      ];
+      // Act: queued behind the first, the others run on the session it leaves.
+      const [changed, seen, inserted] = await Promise.allSettled([
+        db.execute({ statements: session }),
+        db.query({
+          sql:
+            "select current_setting('search_path') as p, current_setting('statement_timeout') as t, " +
+            "to_regclass('pg_temp.lmi_scratch') is null as no_scratch",
+        }),
+        db.insertRows({ schema, table: 'items', rows: [{ id: 700, label: 'lmi' }] }),
+      ]);
+      // Assess
+      expect(changed.status).toBe('fulfilled');
+      expect(seen).toEqual({
+        status: 'fulfilled',
+        value: expect.objectContaining({ rows: [{ p: fresh.rows[0].p, t: '15s', no_scratch: true }] }),
+      });
+      expect(inserted).toEqual({ status: 'fulfilled', value: { inserted: 1, batches: 1 } });
+    });
+
+    it('runs a transaction the server terminated midway exactly once, on a new connection', async () => {
+      // Prepare: the execute waits for a lock the test holds, inside its transaction after its first insert.
+      const insert = `insert into ${table('items')} (id, label) values ($1, $2)`;
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      await holder.query('select pg_advisory_lock(7401)');
+      // Act
+      const running = db.execute({
+        statements: [
+          { sql: insert, params: [710, 'first'] },
+          { sql: 'select pg_advisory_xact_lock(7401)' },
+          { sql: insert, params: [711, 'second'] },
+        ],
+      });
+      let settled = false;
+      void running.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      let waiting: unknown;
+      while (waiting === undefined && !settled) {
+        const found = await holder.query(
+          "select pid from pg_locks where locktype = 'advisory' and objid = 7401 and not granted",
+        );
+        waiting = found.rows[0]?.pid;
+      }
+      if (waiting !== undefined) await holder.query('select pg_terminate_backend($1)', [waiting]);
+      await holder.query('select pg_advisory_unlock(7401)');
+      await holder.end();
+      const outcome = await running;
+      // Assess
+      expect(outcome.results.map((result) => result.rowCount)).toEqual([1, 1, 1]);
+      const rows = await db.query({
+        sql: `select id, label from ${table('items')} where id in (710, 711) order by id`,
+      });
+      expect(rows.rows).toEqual([
+        { id: 710, label: 'first' },
+        { id: 711, label: 'second' },
+      ]);
     });
   });
 

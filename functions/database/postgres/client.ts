@@ -29,6 +29,7 @@ import {
   type ClientFactory,
   type ConnectionOptions,
   PostgresConnection,
+  type Replay,
   type Session,
   StatementFailure,
 } from './connection.ts';
@@ -95,10 +96,18 @@ export class PostgresClient extends SqlClientBase<Session> implements SqlDatabas
   readonly #maxRows: number;
   /** OIDs are stable within a database, so names are looked up once per container. */
   readonly #typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
+  /** The settings the session is opened with, put back after a caller's SQL. */
+  readonly #sessionSettings: [statementTimeout: string, readOnly: string];
+  /**
+   * Whether a caller's SQL ran on the session and its state is not reset yet. Read and written only inside
+   * `connection.use`, which lends the connection to one unit of work at a time.
+   */
+  #dirty = false;
 
   constructor(options: PostgresClientOptions) {
     super(new PostgresConnection(options), options.credentials, options.readOnly);
     this.#maxRows = options.maxRows ?? 10_000;
+    this.#sessionSettings = [String(options.statementTimeoutMs), options.readOnly ? 'on' : 'off'];
   }
 
   /**
@@ -131,24 +140,30 @@ export class PostgresClient extends SqlClientBase<Session> implements SqlDatabas
     }
     const issue = statementIssue(sql, params, '');
     if (issue !== undefined) throw new ValidationError(issue.message, [issue]);
-    return this.connection.use(async (session) => {
-      let result: QueryResult;
-      if (this.readOnly) {
-        result = await this.#transaction(session, async () => {
-          const inner = await session.run(sql, params);
-          this.#assertStillInTransaction(session, 'The statement');
-          return inner;
-        });
-      } else {
-        result = await session.run(sql, params);
-        // Backstop for what the keyword check cannot see: the session must not be left in a transaction.
-        if (session.transactionStatus() !== 'I') {
-          throw new ValidationError('The statement left a transaction open; it was rolled back. Use execute');
+    return this.#use(
+      async (session) => {
+        let result: QueryResult;
+        if (this.readOnly) {
+          result = await this.#transaction(session, async () => {
+            const inner = await session.run(sql, params);
+            this.#assertStillInTransaction(session, 'The statement');
+            return inner;
+          });
+        } else {
+          result = await session.run(sql, params);
+          // Backstop for what the keyword check cannot see: the session must not be left in a transaction.
+          if (session.transactionStatus() !== 'I') {
+            throw new ValidationError(
+              'The statement left a transaction open; it was rolled back. Use execute',
+            );
+          }
         }
-      }
-      const fields = await this.#fields(session, result.fields);
-      return { ...this.#rows(result), rowCount: result.rowCount, fields };
-    }, this.replay());
+        const fields = await this.#fields(session, result.fields);
+        return { ...this.#rows(result), rowCount: result.rowCount, fields };
+      },
+      this.replay(),
+      true,
+    );
   }
 
   async execute(input: ExecuteInput): Promise<ExecuteOutput> {
@@ -168,7 +183,7 @@ export class PostgresClient extends SqlClientBase<Session> implements SqlDatabas
         });
       }
     }
-    return this.connection.use(
+    return this.#use(
       (session) =>
         this.#transaction(session, async () => {
           const results: StatementResult[] = [];
@@ -185,28 +200,35 @@ export class PostgresClient extends SqlClientBase<Session> implements SqlDatabas
           return { results };
         }),
       this.replay(),
+      true,
     );
   }
 
   async insertRows(input: InsertRowsInput): Promise<InsertRowsOutput> {
     if (this.readOnly) throw readOnlyRefusal('PG', 'insert-rows');
     const batches = planInsert(input);
-    return this.connection.use(async (session) => {
-      const insertAll = async (): Promise<number> => {
-        let inserted = 0;
-        for (const batch of batches) inserted += (await session.run(batch.sql, batch.params)).rowCount ?? 0;
-        return inserted;
-      };
-      // One statement is atomic on its own; several need a transaction to be all or nothing.
-      const inserted = batches.length === 1 ? await insertAll() : await this.#transaction(session, insertAll);
-      return { inserted, batches: batches.length };
-    }, 'write');
+    return this.#use(
+      async (session) => {
+        const insertAll = async (): Promise<number> => {
+          let inserted = 0;
+          for (const batch of batches) inserted += (await session.run(batch.sql, batch.params)).rowCount ?? 0;
+          return inserted;
+        };
+        // One statement is atomic on its own; several need a transaction to be all or nothing.
+        const inserted =
+          batches.length === 1 ? await insertAll() : await this.#transaction(session, insertAll);
+        return { inserted, batches: batches.length };
+      },
+      'write',
+      false,
+    );
   }
 
   async listTables(input: ListTablesInput = {}): Promise<ListTablesOutput> {
-    const result = await this.connection.use(
+    const result = await this.#use(
       (session) => session.run(LIST_TABLES_SQL, [input.schema ?? null]),
       'read',
+      false,
     );
     return {
       tables: result.rows.map((row: Record<string, string>) => ({
@@ -218,9 +240,10 @@ export class PostgresClient extends SqlClientBase<Session> implements SqlDatabas
   }
 
   async describeTable(input: DescribeTableInput): Promise<DescribeTableOutput> {
-    const result = await this.connection.use(
+    const result = await this.#use(
       (session) => session.run(DESCRIBE_TABLE_SQL, [input.schema ?? null, input.table]),
       'read',
+      false,
     );
     const first = result.rows[0] as Record<string, unknown> | undefined;
     if (first === undefined) {
@@ -245,6 +268,44 @@ export class PostgresClient extends SqlClientBase<Session> implements SqlDatabas
       columns,
       primaryKey,
     };
+  }
+
+  /**
+   * A unit of work on the connection. A caller's SQL (`callerSql`) may leave state on the session that
+   * outlives it: settings (`SET search_path`, `SET statement_timeout`, `SET SESSION CHARACTERISTICS AS
+   * TRANSACTION READ ONLY`, also inside a committed transaction), temporary tables, prepared statements,
+   * advisory locks, LISTEN. The connection serves every later invocation of the container, several at once
+   * on Lambda Managed Instances, so that state is discarded after the caller's SQL (DISCARD ALL,
+   * https://www.postgresql.org/docs/current/sql-discard.html) and the session's own settings are set again.
+   * When that clean-up cannot run, the next unit of work runs it first.
+   */
+  #use<T>(work: (session: Session) => Promise<T>, replay: Replay, callerSql: boolean): Promise<T> {
+    return this.connection.use(async (session) => {
+      if (this.#dirty) await this.#resetSession(session);
+      if (!callerSql) return work(session);
+      this.#dirty = true;
+      let result: T;
+      try {
+        result = await work(session);
+      } catch (error) {
+        await this.#resetSession(session).catch(() => undefined);
+        throw error;
+      }
+      // The work is done (a write committed): a failed clean-up must not report it failed.
+      await this.#resetSession(session).catch(() => undefined);
+      return result;
+    }, replay);
+  }
+
+  async #resetSession(session: Session): Promise<void> {
+    // DISCARD ALL cannot run inside a transaction block.
+    if (session.transactionStatus() !== 'I') await session.run('rollback');
+    await session.run('discard all');
+    await session.run(
+      "select set_config('statement_timeout', $1, false), set_config('default_transaction_read_only', $2, false)",
+      this.#sessionSettings,
+    );
+    this.#dirty = false;
   }
 
   /**

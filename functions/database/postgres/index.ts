@@ -14,7 +14,7 @@ import { PostgresConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'postgres',
-  version: '1.0.3',
+  version: '1.0.4',
   config: PostgresConfig,
   capabilities: [...POSTGRES_CAPABILITIES],
   setup: {
