@@ -4,6 +4,7 @@
  * schema, and answered inline or written to S3 when large. A record that fails anywhere is rejected with
  * its index; the others are kept. The only file that talks to S3.
  */
+import { createHash } from 'node:crypto';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   awsCall,
@@ -237,7 +238,7 @@ export class TransformClient {
     const items = Array.isArray(input.records)
       ? inlineItems(input.records)
       : this.#readSource(input.records, { exactNumbers: true });
-    const sink = new OutputSink(this, input.output, correlationId);
+    const sink = new OutputSink(this, input.output, `${safeName(correlationId)}-${requestDigest(input)}`);
     const rejections = new Rejections(MAX_LISTED_REJECTIONS);
     let read = 0;
     let skipped = 0;
@@ -346,21 +347,21 @@ async function* inlineItems(records: readonly unknown[]): AsyncGenerator<ReadIte
 
 /**
  * Where output records go: to the object the request names, or inline until they outgrow
- * `inlineMaxBytes`, then to an object named after the correlation id (claim check).
+ * `inlineMaxBytes`, then to an object named after the request (claim check; see {@link requestDigest}).
  */
 class OutputSink {
   readonly #client: TransformClient;
   readonly #requested: TransformRecordsInput['output'];
-  readonly #correlationId: string;
+  readonly #name: string;
   #inline: unknown[] | undefined = [];
   #inlineBytes = 0;
   #writer: { object: S3ObjectWriter; records: RecordWriter; format: RecordFormat } | undefined;
   count = 0;
 
-  constructor(client: TransformClient, requested: TransformRecordsInput['output'], correlationId: string) {
+  constructor(client: TransformClient, requested: TransformRecordsInput['output'], name: string) {
     this.#client = client;
     this.#requested = requested;
-    this.#correlationId = correlationId;
+    this.#name = name;
     if (requested !== undefined) this.#inline = undefined;
   }
 
@@ -418,9 +419,7 @@ class OutputSink {
   #open(): { object: S3ObjectWriter; records: RecordWriter; format: RecordFormat } {
     if (this.#writer !== undefined) return this.#writer;
     const format = this.#requested?.format ?? 'ndjson';
-    const key =
-      this.#requested?.key ??
-      `${this.#client.options.outputPrefix}${safeName(this.#correlationId)}.${format}`;
+    const key = this.#requested?.key ?? `${this.#client.options.outputPrefix}${this.#name}.${format}`;
     const address = this.#client.address(this.#requested?.bucket, key);
     const object = new S3ObjectWriter(address, { contentType: FORMAT_CONTENT_TYPES[format] });
     const sink = { write: (chunk: Buffer | string) => object.write(chunk) };
@@ -431,6 +430,19 @@ class OutputSink {
     this.#writer = { object, records, format };
     return this.#writer;
   }
+}
+
+/**
+ * 16 hex digits of the SHA-256 of a request's input: with the correlation id, the claim-check object's name.
+ * A retry (the same correlation id, the same input) writes the same object again; two different requests
+ * sharing a correlation id (parallel steps of one workflow, which Lambda Managed Instances may run at once
+ * in one environment) write one object each instead of overwriting one another's output.
+ */
+function requestDigest(input: TransformRecordsInput): string {
+  const text = JSON.stringify(input, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /** A correlation id as a key segment: anything but letters, digits, `-`, `_` and `.` becomes `_`. */

@@ -222,6 +222,54 @@ describe('Connector: transform', () => {
       expect(object.size).toBe(Buffer.byteLength(await get(object.key)));
     });
 
+    it('gives concurrent requests sharing a correlation id each its own claim-check object', async () => {
+      // Prepare: Lambda Managed Instances run many invocations at once in one environment (AWS Lambda
+      // developer guide, "Node.js runtime for Lambda Managed Instances"); a workflow passing its own
+      // correlation id to parallel steps gives them all the same one. Each output passes
+      // TRANSFORM_INLINE_MAX_BYTES, so each is written to S3.
+      const records = (tag: string) => Array.from({ length: 20 }, (_, id) => ({ id, tag }));
+      const request = (tag: string) => ({
+        operation: 'transform-records',
+        correlationId: 'workflow-run-7',
+        input: { expression: '{ "id": id, "tag": tag }', records: records(tag) },
+      });
+
+      // Act: both invocations in flight at once, each with its own Lambda context.
+      const answers = (await Promise.all([
+        connector.handler(request('first'), lambdaContext()),
+        connector.handler(request('second'), lambdaContext()),
+      ])) as { object: { key: string } }[];
+
+      // Assess: each answer names an object holding its own records.
+      const [first, second] = answers;
+      expect(first?.object.key).not.toBe(second?.object.key);
+      for (const [index, tag] of ['first', 'second'].entries()) {
+        const key = answers[index]?.object.key ?? '';
+        expect(key).toMatch(/^transform\/outputs\/workflow-run-7-[0-9a-f]{16}\.ndjson$/);
+        const written = (await get(key))
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line));
+        expect(written).toEqual(records(tag));
+      }
+    });
+
+    it('writes a repeated request to the same claim-check object', async () => {
+      // Prepare: a retry carries the same correlation id and the same input.
+      const request = {
+        operation: 'transform-records',
+        correlationId: 'retried-request',
+        input: { expression: '$', records: Array.from({ length: 20 }, (_, id) => ({ id, pad: 'xxxx' })) },
+      };
+
+      // Act
+      const once = (await connector.handler(request, lambdaContext())) as { object: { key: string } };
+      const again = (await connector.handler(request, lambdaContext())) as { object: { key: string } };
+
+      // Assess
+      expect(again.object.key).toBe(once.object.key);
+    });
+
     it('reads CSV and writes CSV to the object named in another allowed bucket', async () => {
       // Prepare
       await put(

@@ -30,7 +30,7 @@ import { resumeExport, resumeLoad } from './unfinished.ts';
  */
 export const connector = defineConnector({
   name: 'transform',
-  version: '1.4.6',
+  version: '1.4.7',
   config: TransformConfig,
   setup: { client: ({ config }) => TransformClient.create(clientOptions(config)) },
   operations: (op) => ({

@@ -225,6 +225,51 @@ describe('Operation: load-mysql', () => {
     expect(listed).toEqual({ n: 1 });
   }, 120_000);
 
+  it('creates its manifest table in every database a client loads into, not only the first', async () => {
+    // Prepare: two clients in one process (library use), the same manifest table name, two databases.
+    const other = await scratchDatabase('transform_other');
+    const manifest = 'load_parts_each';
+    const urlOf = (name: string): string => {
+      const url = new URL(realMysqlUrl());
+      url.pathname = `/${name}`;
+      return url.toString();
+    };
+    const otherDb = await mysql.createConnection({ uri: urlOf(other.name) });
+    const ddl = 'create table both_orders (order_id int primary key, customer varchar(100) not null)';
+    await db.query(ddl);
+    await otherDb.query(ddl);
+    const options = (url: string) =>
+      clientOptions(
+        TransformConfig.parse({ ...process.env, MYSQL_URL: url, TRANSFORM_MYSQL_MANIFEST_TABLE: manifest }),
+      );
+    const here = await TransformClient.create(options(urlOf(scratch.name)));
+    const there = await TransformClient.create(options(urlOf(other.name)));
+    await put('in/both.ndjson', ndjson(3, 5000));
+    const input = {
+      source: { key: 'in/both.ndjson' },
+      table: 'both_orders',
+      expression: '{ "order_id": id, "customer": customer }',
+    };
+
+    try {
+      // Act
+      const first = await here.loadMysql(input, () => 60_000);
+      const second = await there.loadMysql(input, () => 60_000);
+      const [rows] = await otherDb.query('select count(*) as n from both_orders');
+
+      // Assess
+      expect(first).toMatchObject({ done: true, rowsLoaded: 3 });
+      expect(second).toMatchObject({ done: true, rowsLoaded: 3 });
+      expect(Number((rows as { n: unknown }[])[0]?.n)).toBe(3);
+    } finally {
+      await here.close();
+      await there.close();
+      await otherDb.end();
+      await other.drop();
+      await db.query(`drop table if exists both_orders, ${manifest}`);
+    }
+  });
+
   it('refuses a table name that is not an identifier, naming the field', async () => {
     // Act
     const response = await call('load-mysql', {

@@ -23,14 +23,29 @@ import {
 /** `table` or `database.table`, each part quoted with backticks (names are validated by the models). */
 const quoteTable = (name: string): string => name.split('.').map(quoteIdentifier).join('.');
 
-const tablesReady = new Set<string>();
+/** The manifest tables known to exist, per connection: two clients in one process may reach two databases. */
+const tablesReady = new WeakMap<MysqlConnection, Set<string>>();
 
-async function ensureManifestTable(session: Session, table: string): Promise<void> {
-  if (tablesReady.has(table)) return;
+/**
+ * Creates the manifest table unless this connection made sure of it already. Unlike PostgreSQL
+ * (load-postgres.ts), MariaDB and MySQL take the table's name under a metadata lock, so a concurrent
+ * CREATE TABLE IF NOT EXISTS waits for the other and then finds the table.
+ */
+async function ensureManifestTable(
+  connection: MysqlConnection,
+  session: Session,
+  table: string,
+): Promise<void> {
+  let ready = tablesReady.get(connection);
+  if (ready?.has(table) === true) return;
   await session.run(
     `create table if not exists ${quoteTable(table)} (load_id varchar(100) not null, part int not null, \`rows\` int not null, loaded_at timestamp(3) not null default current_timestamp(3), primary key (load_id, part))`,
   );
-  tablesReady.add(table);
+  if (ready === undefined) {
+    ready = new Set();
+    tablesReady.set(connection, ready);
+  }
+  ready.add(table);
 }
 
 /** A row's cells by column: objects and arrays as JSON text, null and absent as NULL (as load-postgres). */
@@ -61,7 +76,7 @@ class MysqlParts implements PartStore {
 
   loadedParts(loadId: string): Promise<Set<number>> {
     return this.#connection.use(async (session) => {
-      await ensureManifestTable(session, this.#manifestTable);
+      await ensureManifestTable(this.#connection, session, this.#manifestTable);
       const result = await session.run(`select part from ${this.#manifest} where load_id = ?`, [loadId]);
       return new Set(result.rows.map((row) => Number(row['part'])));
     }, 'read');

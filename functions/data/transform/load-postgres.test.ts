@@ -203,6 +203,101 @@ describe('Operation: load-postgres', () => {
     }
   });
 
+  it('creates its manifest table in every database a client loads into, not only the first', async () => {
+    // Prepare: two clients in one process (library use), the same manifest table name, two databases.
+    const other = `transform_other_${suffix}`;
+    const target = `transform_both_${suffix}`;
+    const manifest = `transform_parts_db_${suffix}`;
+    const otherUrl = realPostgresUrl().replace(/\/[^/]*$/, `/${other}`);
+    await db.query(`create database ${other}`);
+    const otherDb = new pg.Client(otherUrl);
+    await otherDb.connect();
+    const ddl = `create table ${target} (order_id integer primary key, customer text not null)`;
+    await db.query(ddl);
+    await otherDb.query(ddl);
+    const options = (url: string) =>
+      clientOptions(
+        TransformConfig.parse({ ...process.env, PG_URL: url, TRANSFORM_PG_MANIFEST_TABLE: manifest }),
+      );
+    const here = await TransformClient.create(options(realPostgresUrl()));
+    const there = await TransformClient.create(options(otherUrl));
+    await put('in/both.ndjson', ndjson(3, 5000));
+    const input = {
+      source: { key: 'in/both.ndjson' },
+      table: target,
+      expression: '{ "order_id": id, "customer": customer }',
+    };
+
+    try {
+      // Act
+      const first = await here.loadPostgres(input, () => 60_000);
+      const second = await there.loadPostgres(input, () => 60_000);
+      const rows = await otherDb.query(`select count(*)::int as n from ${target}`);
+
+      // Assess
+      expect(first).toMatchObject({ done: true, rowsLoaded: 3 });
+      expect(second).toMatchObject({ done: true, rowsLoaded: 3 });
+      expect(rows.rows[0]).toEqual({ n: 3 });
+    } finally {
+      await here.close();
+      await there.close();
+      await otherDb.end();
+      await db.query(`drop database if exists ${other} with (force)`);
+      await db.query(`drop table if exists ${target}, ${manifest}`);
+    }
+  });
+
+  it('loads while another session is creating the same manifest table', async () => {
+    // Prepare: another environment's first load has created the manifest table and not committed yet
+    // (Lambda Managed Instances and plain Lambda alike run first loads side by side). PostgreSQL makes a
+    // concurrent CREATE TABLE IF NOT EXISTS wait for it, then fail with 23505 (pg_type_typname_nsp_index).
+    const manifest = `transform_parts_race_${suffix}`;
+    const target = `transform_race_${suffix}`;
+    await db.query(`create table ${target} (order_id integer primary key, customer text not null)`);
+    const blocker = new pg.Client(realPostgresUrl());
+    await blocker.connect();
+    await blocker.query('begin');
+    await blocker.query(
+      `create table ${manifest} (load_id text not null, part integer not null, rows integer not null, loaded_at timestamptz not null default now(), primary key (load_id, part))`,
+    );
+    const client = await TransformClient.create(
+      clientOptions(TransformConfig.parse({ ...process.env, TRANSFORM_PG_MANIFEST_TABLE: manifest })),
+    );
+    await put('in/race.ndjson', ndjson(2, 6000));
+
+    try {
+      // Act: the load's CREATE waits on the blocker's; the blocker commits once it does.
+      const loading = client.loadPostgres(
+        {
+          source: { key: 'in/race.ndjson' },
+          table: target,
+          expression: '{ "order_id": id, "customer": customer }',
+        },
+        () => 60_000,
+      );
+      const outcome = loading.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      for (let tries = 0; tries < 500; tries += 1) {
+        const waiting = await db.query(
+          `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like $1`,
+          [`create table if not exists %${manifest}%`],
+        );
+        if (waiting.rows[0].n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await blocker.query('commit');
+
+      // Assess
+      expect(await outcome).toMatchObject({ value: { done: true, rowsLoaded: 2 } });
+    } finally {
+      await client.close();
+      await blocker.end();
+      await db.query(`drop table if exists ${target}, ${manifest}`);
+    }
+  });
+
   it('answers a 409 naming the table when a part breaks a constraint, keeping the parts before it', async () => {
     // Prepare: ids 0..99 are in the table already
     await put('in/dupes.ndjson', ndjson(1, 5));

@@ -6,6 +6,7 @@
  */
 import { ConfigurationError } from '@circle-core/core';
 import type { PostgresConnection, Session } from '#shared/sql/postgres-connection.ts';
+import { sqlState } from '#shared/sql/postgres-errors.ts';
 import {
   type ListedPart,
   type LoadContext,
@@ -19,14 +20,38 @@ import {
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const quoteTable = (name: string): string => name.split('.').map(quoteIdent).join('.');
 
-const tablesReady = new Set<string>();
+/** The manifest tables known to exist, per connection: two clients in one process may reach two databases. */
+const tablesReady = new WeakMap<PostgresConnection, Set<string>>();
 
-async function ensureManifestTable(session: Session, table: string): Promise<void> {
-  if (tablesReady.has(table)) return;
-  await session.run(
-    `create table if not exists ${quoteTable(table)} (load_id text not null, part integer not null, rows integer not null, loaded_at timestamptz not null default now(), primary key (load_id, part))`,
-  );
-  tablesReady.add(table);
+/**
+ * PostgreSQL's answer to a CREATE TABLE IF NOT EXISTS that ran beside another session's creation of the
+ * same table: it waits for that one to commit, then fails with 23505 on `pg_type_typname_nsp_index` (or
+ * 42P07 duplicate_table). Either way the table exists now.
+ */
+function createdMeanwhile(error: unknown): boolean {
+  const code = sqlState(error);
+  return code === '23505' || code === '42P07';
+}
+
+async function ensureManifestTable(
+  connection: PostgresConnection,
+  session: Session,
+  table: string,
+): Promise<void> {
+  let ready = tablesReady.get(connection);
+  if (ready?.has(table) === true) return;
+  try {
+    await session.run(
+      `create table if not exists ${quoteTable(table)} (load_id text not null, part integer not null, rows integer not null, loaded_at timestamptz not null default now(), primary key (load_id, part))`,
+    );
+  } catch (error) {
+    if (!createdMeanwhile(error)) throw error;
+  }
+  if (ready === undefined) {
+    ready = new Set();
+    tablesReady.set(connection, ready);
+  }
+  ready.add(table);
 }
 
 /** One COPY CSV cell: strings always quoted (so '' stays an empty string), null and absent empty (NULL). */
@@ -67,7 +92,7 @@ class PostgresParts implements PartStore {
 
   loadedParts(loadId: string): Promise<Set<number>> {
     return this.#connection.use(async (session) => {
-      await ensureManifestTable(session, this.#manifestTable);
+      await ensureManifestTable(this.#connection, session, this.#manifestTable);
       const result = await session.run(`select part from ${this.#manifest} where load_id = $1`, [loadId]);
       return new Set(result.rows.map((row) => Number((row as { part: number }).part)));
     }, 'read');

@@ -103,7 +103,7 @@ export const TransformRecordsInput = z.strictObject({
   output: z
     .strictObject({
       key: ObjectKey.optional().describe(
-        'The object to write; default <TRANSFORM_OUTPUT_PREFIX><correlation id>.<format>',
+        'The object to write; default <TRANSFORM_OUTPUT_PREFIX><correlation id>-<input digest>.<format>',
       ),
       bucket: BucketName.optional().describe('Its bucket; default TRANSFORM_BUCKET'),
       format: FormatName.optional().describe('Format of the object; default ndjson'),
