@@ -91,8 +91,10 @@ export const odataNextLink: PaginationStyle = {
 
 /**
  * Graph answers a channel post with an app-only token 401 `Unauthorized` when the app may not post there
- * (Graph grants application posts for import only, unless the team consented): no new token helps, so
- * it is a ForbiddenError saying what to do, not a refresh and retry.
+ * (Graph grants application posts for import only, unless the team consented;
+ * https://learn.microsoft.com/graph/api/channel-post-messages, permissions: application
+ * `Teamwork.Migrate.All` "for migration"): no new token helps, so it is a ForbiddenError saying what to
+ * do, marked `credentialFailure: false` so the core's client neither renews the token nor posts again.
  */
 function importOnly(response: HttpResponse): ConnectorError | undefined {
   if (response.status === 413) {
@@ -108,7 +110,7 @@ function importOnly(response: HttpResponse): ConnectorError | undefined {
   }
   return new ForbiddenError(
     'Microsoft Teams refused an app-only post in this channel (Graph allows it for import or with the team\u2019s consent); use post-webhook-message, or grant the app ChannelMessage.Send.Group in the team',
-    { details: { providerError: 'Unauthorized', operation: 'messages' } },
+    { details: { providerError: 'Unauthorized', operation: 'messages' }, credentialFailure: false },
   );
 }
 

@@ -25,7 +25,7 @@ import {
  */
 export const connector = defineConnector({
   name: 'teams',
-  version: '1.0.2',
+  version: '1.0.3',
   config: TeamsConfig,
   capabilities: ['threads', 'blocks'],
   setup: {

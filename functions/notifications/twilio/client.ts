@@ -71,7 +71,8 @@ export function readTwilioCredentials(secret: Secret): Promise<TwilioCredentials
  * 401/403, and sent again only when the secret now holds other credentials than the refused request
  * carried. Twilio refuses with codes that are not about credentials (21408 Geo Permissions, 21608 a trial
  * account's unverified number; https://www.twilio.com/docs/api/errors), which the same credentials would
- * only meet again; a send is no idempotent call to repeat for nothing.
+ * only meet again; a send is no idempotent call to repeat for nothing. Those rows of `errors.ts` say
+ * `credentialFailure: false`, so the core does not even re-read the secret for them.
  */
 export function twilioAuth(secret: Secret): RequestAuth {
   const header = async () => {

@@ -26,7 +26,13 @@ export const TWILIO_ERRORS: Readonly<Record<string, ErrorRow>> = {
   '21602': { kind: 'validation', meaning: 'the message body is required' },
   '21603': { kind: 'validation', meaning: "a 'From' number or MessagingServiceSid is required" },
   '21606': { kind: 'validation', meaning: "the 'From' number is not an SMS-capable number of this account" },
-  '21608': { kind: 'forbidden', meaning: 'a trial account may only send to verified numbers' },
+  // https://www.twilio.com/docs/api/errors/21608: an account setting (trial), not the credentials: no
+  // secret re-read and second send (`credentialFailure: false`), also when the secret was rotated meanwhile.
+  '21608': {
+    kind: 'forbidden',
+    meaning: 'a trial account may only send to verified numbers',
+    credentialFailure: false,
+  },
   // https://www.twilio.com/docs/api/errors/21610: the 'To' number replied STOP. Not a credential failure:
   // a 'forbidden' row is a ForbiddenError, which the core HTTP client answers by re-reading the secret and
   // sending the message again, only to be refused again. The recipient is the caller's input, so it is a
@@ -42,9 +48,11 @@ export const TWILIO_ERRORS: Readonly<Record<string, ErrorRow>> = {
     pointer: '/to',
     meaning: "the 'To' number is not a mobile number that can receive SMS (a landline?)",
   },
-  // https://www.twilio.com/docs/api/errors/21408: an account setting, so a retry fails the same way.
+  // https://www.twilio.com/docs/api/errors/21408: an account setting, so a retry fails the same way, with
+  // any credentials of the account: not a credential failure.
   '21408': {
     kind: 'forbidden',
+    credentialFailure: false,
     meaning:
       "the account may not message the 'To' number's country or region: enable it in Messaging > Settings > Geo Permissions",
   },

@@ -484,6 +484,25 @@ describe('Connector: twilio', () => {
       expect(parsed(response)['detail']).toContain('(21408)');
     });
 
+    it('sends 21408 (Geo Permissions) once even when the secret was rotated meanwhile: not a credential failure', async () => {
+      // Prepare: the cached auth token still works (Twilio keeps it until the secondary is promoted), and
+      // the secret already holds the new one.
+      await connector.run('list-messages', {});
+      fake.state.credentials.add(`${TWILIO_SANDBOX_ACCOUNT_SID}:${ROTATED_TOKEN}`);
+      await secrets.set(
+        CREDENTIALS_SECRET,
+        JSON.stringify({ accountSid: TWILIO_SANDBOX_ACCOUNT_SID, authToken: ROTATED_TOKEN }),
+      );
+
+      // Act
+      const response = await call('send-message', { to: TWILIO_GEO_BLOCKED_NUMBER, body: 'x' });
+
+      // Assess: no re-read of the secret, so no second send with the other token.
+      expect(response.statusCode).toBe(403);
+      expect(parsed(response)['detail']).toContain('(21408)');
+      expect(fake.logFor('send-message')).toHaveLength(1);
+    });
+
     it('uses an API key pair when the secret has one', async () => {
       // Prepare
       const keySid = `SK${'a'.repeat(32)}`;

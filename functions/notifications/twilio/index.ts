@@ -25,7 +25,7 @@ import { receiveTwilioWebhook, type TwilioWebhookReceiver } from './webhook.ts';
  */
 export const connector = defineConnector({
   name: 'twilio',
-  version: '1.0.8',
+  version: '1.0.9',
   config: TwilioConfig,
   capabilities: ['sms', 'webhooks'],
   setup: {

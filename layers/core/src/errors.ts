@@ -134,10 +134,29 @@ export class AuthError extends ConnectorError {
   override readonly code: string = 'unauthorized';
   override readonly status: number = 401;
   override readonly expose = true;
-  constructor(message: string, options?: ConnectorErrorOptions) {
+  readonly #credentialFailure: boolean;
+  constructor(message: string, options?: AuthErrorOptions) {
     super(message, options);
     this.name = 'AuthError';
+    this.#credentialFailure = options?.credentialFailure !== false;
   }
+
+  /**
+   * Whether fresh credentials may get past the refusal (true unless the provider said otherwise): the HTTP
+   * client renews credentials and sends once more only then. A refusal for another reason (an account
+   * suspended, a policy) would only be met again, and a write would be sent twice.
+   */
+  get credentialFailure(): boolean {
+    return this.#credentialFailure;
+  }
+}
+
+export interface AuthErrorOptions extends ConnectorErrorOptions {
+  /**
+   * False when the provider refused for a reason fresh credentials cannot change (an account suspended,
+   * a policy of the provider's): the HTTP client then neither renews the credentials nor sends again.
+   */
+  credentialFailure?: boolean | undefined;
 }
 
 /**
@@ -151,7 +170,7 @@ export class AuthError extends ConnectorError {
 export class ForbiddenError extends AuthError {
   override readonly code = 'forbidden';
   override readonly status = 403;
-  constructor(message: string, options?: ConnectorErrorOptions) {
+  constructor(message: string, options?: AuthErrorOptions) {
     super(message, options);
     this.name = 'ForbiddenError';
   }

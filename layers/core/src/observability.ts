@@ -64,15 +64,80 @@ export function createLogger(connector: string, version?: string): Logger {
       ? { serviceName: connector }
       : { serviceName: connector, persistentKeys: { connectorVersion: version } };
   const logLevel = initialLogLevel();
-  // Debug sampling draws the level (and may log) as the logger is built, and with concurrent invocations
-  // (AWS_LAMBDA_MAX_CONCURRENCY) Powertools keeps each one's context apart: build it now, as before.
-  if (logLevel === undefined || (process.env['AWS_LAMBDA_MAX_CONCURRENCY'] ?? '') !== '') {
-    return new (powertoolsLogger())(options);
+  // With concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY) Powertools keeps each one's context apart in
+  // the runtime's store: build it now, and let it write outside an invocation too.
+  if ((process.env['AWS_LAMBDA_MAX_CONCURRENCY'] ?? '') !== '') {
+    return outsideInvocationSafe(inAnyInvocation(() => new (powertoolsLogger())(options)));
   }
+  // Debug sampling draws the level (and may log) as the logger is built: build it now, as before.
+  if (logLevel === undefined) return new (powertoolsLogger())(options);
   return lazyLogger(
     () => new (powertoolsLogger())({ ...options, logLevel: logLevel as LogLevelOption }),
     logLevel,
   );
+}
+
+/** The Lambda runtime's per-invocation store (`@aws/lambda-invoke-store`) as the logger wrapper uses it. */
+interface RuntimeStore {
+  hasContext(): boolean;
+  run<T>(context: Record<PropertyKey, unknown>, fn: () => T): T;
+}
+
+/**
+ * Runs `fn` in an empty context of the Lambda runtime's per-invocation store when none is active (init, a
+ * timer or a connection event of a connection opened at init); else, or without such a store, just runs it.
+ * With `AWS_LAMBDA_MAX_CONCURRENCY` set Powertools' logger keeps its keys in that store and, outside any
+ * context, throws "No context available" (`InvokeStoreMulti.set`,
+ * https://github.com/awslabs/aws-lambda-invoke-store): a warning at init crashed the init, a line in an
+ * event handler crashed the process. In the empty context the line is written without a request id.
+ */
+function inAnyInvocation<T>(fn: () => T): T {
+  const store = (globalThis as { awslambda?: { InvokeStore?: Partial<RuntimeStore> } }).awslambda
+    ?.InvokeStore;
+  if (typeof store?.hasContext !== 'function' || typeof store.run !== 'function' || store.hasContext()) {
+    return fn();
+  }
+  return (store as RuntimeStore).run({}, fn);
+}
+
+/**
+ * Methods of Powertools' logger that need a context of the runtime's store and keep nothing there that
+ * outlives the call: the lines, and the persistent keys (kept by the logger itself). `setLogLevel` and
+ * `addContext` are left alone: outside an invocation the first sets the base level, as it should.
+ */
+const NEEDS_STORE_CONTEXT = new Set<PropertyKey>([
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'critical',
+  'appendPersistentKeys',
+  'removePersistentKeys',
+]);
+
+/**
+ * The Powertools logger, its line and persistent-key methods run by {@link inAnyInvocation}: used only with
+ * concurrent invocations (Lambda Managed Instances), so other containers pay nothing for it.
+ */
+function outsideInvocationSafe(logger: Logger): Logger {
+  /** Methods bound to the logger (its private fields need `this` to be it), once each. */
+  const methods = new Map<unknown, unknown>();
+  return new Proxy(logger, {
+    get: (target, key) => {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function' || key === 'constructor') return value;
+      let method = methods.get(value);
+      if (method === undefined) {
+        const call = value as (...args: unknown[]) => unknown;
+        method = NEEDS_STORE_CONTEXT.has(key)
+          ? (...args: unknown[]) => inAnyInvocation(() => call.apply(target, args))
+          : call.bind(target);
+        methods.set(value, method);
+      }
+      return method;
+    },
+  });
 }
 
 /** The `logLevel` option of Powertools' logger. */

@@ -6,6 +6,7 @@
  * test opens, so their awaits really interleave, and check that every answer, invocation line and EMF
  * document belongs to its own invocation.
  */
+import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { type CapturedLogs, captureLogs, httpEvent, lambdaContext, sqsEvent } from '../testing/index.ts';
@@ -198,8 +199,7 @@ describe('Concurrent invocations under the Lambda runtime’s per-invocation sto
     lambda.awslambda = { ...lambda.awslambda, InvokeStore: store };
     const names = ['a', 'b', 'c', 'd'];
     const gates = new Map(names.map((name) => [name, gate()]));
-    // Init inside a context of its own, as Powertools' logger needs one to keep its keys with this store.
-    const connector = store.run({}, () => gatedConnector(gates));
+    const connector = gatedConnector(gates);
     const contexts = names.map(() => lambdaContext());
     const roots = names.map((_, i) => `1-6750a0b${i}-${String(i).repeat(24)}`);
     const invoke = (i: number, event: unknown) =>
@@ -238,5 +238,54 @@ describe('Concurrent invocations under the Lambda runtime’s per-invocation sto
       expect(echoed).toMatchObject({ text: name, seenCorrelationId: `c-${name}`, xray_trace_id: roots[i] });
       expect(lineOf(logs, requestId as string)).toMatchObject({ xray_trace_id: roots[i], invocations: 1 });
     });
+  });
+
+  it('writes the lines of init and of a connection event after an invocation, outside any invocation', async () => {
+    // Prepare: the runtime's store holds no context at init, nor in a callback of a connection opened there
+    // (Powertools' logger asks it for one and threw "No context available").
+    const { InvokeStore, InvokeStoreBase } = await import('@aws/lambda-invoke-store');
+    const store = await InvokeStore.getInstanceAsync(true);
+    lambda.awslambda = { ...lambda.awslambda, InvokeStore: store };
+    const connection = new EventEmitter();
+    // Act: init (the logger is built; a write operation without an idempotency table warns).
+    const connector = defineConnector({
+      name: 'lmi-init',
+      version: '1.0.0',
+      config: z.object({}),
+      setup: () => connection,
+      operations: (op) => ({
+        send: op({
+          description: 'Sends the text and watches the connection it used',
+          effect: 'write',
+          input: z.object({ text: z.string() }),
+          output: z.object({ text: z.string() }),
+          run: async ({ text }, { client, logger }) => {
+            if (client.listenerCount('error') === 0) {
+              client.on('error', (error: Error) =>
+                logger.warn('Connection failed', { error: error.message }),
+              );
+            }
+            return { text };
+          },
+        }),
+      }),
+    });
+    await connector.prepare();
+    const context = lambdaContext();
+    const answer = await store.run(
+      { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId },
+      () => connector.handler(httpEvent({ path: '/lmi-init/send', body: { text: 'hi' } }), context as never),
+    );
+    // Act: the connection fails once the invocation is over, outside any invocation's context.
+    expect(() => connection.emit('error', new Error('socket hang up'))).not.toThrow();
+    // Assess
+    expect(answer).toMatchObject({ statusCode: 200 });
+    const warning = logs.records().find((record) => String(record['message']).startsWith('Write operations'));
+    expect(warning).toMatchObject({ level: 'WARN', service: 'lmi-init', connectorVersion: '1.0.0' });
+    expect(warning).not.toHaveProperty('function_request_id');
+    const failed = logs.records().find((record) => record['message'] === 'Connection failed');
+    expect(failed).toMatchObject({ level: 'WARN', error: 'socket hang up', connectorVersion: '1.0.0' });
+    expect(failed).not.toHaveProperty('function_request_id');
+    expect(lineOf(logs, context.awsRequestId)).toMatchObject({ status: 200 });
   });
 });

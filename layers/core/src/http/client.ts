@@ -309,9 +309,15 @@ export class HttpClient {
       if (outcome.ok) return outcome.response as HttpResponse<T>;
       last = outcome.error;
       if (prepared.stream?.signal?.aborted === true) throw outcome.error;
-      if (!refreshed && outcome.error instanceof AuthError && this.#settings.auth?.refresh !== undefined) {
+      if (
+        !refreshed &&
+        outcome.error instanceof AuthError &&
+        outcome.error.credentialFailure &&
+        this.#settings.auth?.refresh !== undefined
+      ) {
         refreshed = true;
-        // A rotated secret is the likely cause; fresh credentials get one extra try, even for POST.
+        // A rotated secret is the likely cause; fresh credentials get one extra try, even for POST. Not
+        // for a refusal the provider says is about something else (`credentialFailure: false`).
         if (await this.#settings.auth.refresh(prepared.credentials)) {
           free = true;
           continue;

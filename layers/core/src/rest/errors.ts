@@ -38,6 +38,12 @@ export interface ErrorRow {
   meaning: string;
   /** For a validation row: the caller's input field the code is always about (`/cursor`). */
   pointer?: string;
+  /**
+   * For an auth or forbidden row: false when the code is not about the credentials (an account suspended,
+   * a refusal by the provider's policy), so the HTTP client neither renews them nor sends the request
+   * again (a write would be sent twice). Default true: a rotated credential looks like a refusal.
+   */
+  credentialFailure?: boolean;
 }
 
 /**
@@ -151,15 +157,16 @@ function errorFor(
   details: Record<string, unknown>,
   wait?: number,
   issues: FieldIssue[] = [],
+  credentialFailure?: boolean,
 ) {
   const options = { details };
   switch (kind) {
     case 'validation':
       return new ValidationError(message, issues, options);
     case 'auth':
-      return new AuthError(message, options);
+      return new AuthError(message, { ...options, credentialFailure });
     case 'forbidden':
-      return new ForbiddenError(message, options);
+      return new ForbiddenError(message, { ...options, credentialFailure });
     case 'not-found':
       return new NotFoundError(message, options);
     case 'conflict':
@@ -231,7 +238,8 @@ export function codeError(
     row.kind === 'validation' ? refusedField(row, response.body, table) : { issues: [] };
   if (said !== undefined) suffix += `: ${said}`;
   const message = `${provider} ${operation} failed: ${row.meaning} (${safeCode})${suffix}`;
-  return errorFor(row.kind, message, details, rateLimitWaitMs(response.headers, context.rateLimit), issues);
+  const wait = rateLimitWaitMs(response.headers, context.rateLimit);
+  return errorFor(row.kind, message, details, wait, issues, row.credentialFailure);
 }
 
 /** A 400/422 without a row that names a field with a pointer: the status mapping's error, with the pointer. */

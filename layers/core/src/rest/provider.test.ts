@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import type { RequestAuth } from '../auth/types.ts';
 import { loadConfig } from '../config.ts';
 import {
   ConfigurationError,
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   RateLimitedError,
   TimeoutError,
@@ -33,7 +35,15 @@ const acme = defineRestProvider({
   errors: {
     codeIn: 'body',
     codeField: 'error.code',
-    rows: { name_taken: { kind: 'conflict', meaning: 'another thing has that name' } },
+    rows: {
+      name_taken: { kind: 'conflict', meaning: 'another thing has that name' },
+      key_expired: { kind: 'forbidden', meaning: 'the key has expired' },
+      account_suspended: {
+        kind: 'forbidden',
+        meaning: 'the account is suspended',
+        credentialFailure: false,
+      },
+    },
     notFoundHint: 'or this key may not see it',
   },
   inspect: (response) =>
@@ -349,6 +359,44 @@ describe('Class: RestClient', () => {
       expect(error).toBeInstanceOf(RateLimitedError);
       expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(590_000);
       expect(server.requests).toHaveLength(1);
+    });
+
+    it('sends a write once when its row says the refusal is not about credentials; renews them for one that is', async () => {
+      // Prepare
+      let refreshed = 0;
+      let token = 'k-1';
+      const auth: RequestAuth = {
+        apply: async (request) => {
+          request.headers['authorization'] = `Bearer ${token}`;
+        },
+        refresh: async () => {
+          refreshed += 1;
+          token = 'k-2';
+          return true;
+        },
+      };
+      const rest = client({ auth });
+      server.handle(json(403, { error: { code: 'account_suspended' } }));
+
+      // Act
+      const suspended = await rest.post('/things', Thing, { json: {} }).catch((caught: unknown) => caught);
+      const suspendedRequests = server.requests.length;
+      server.handle(
+        sequence(json(403, { error: { code: 'key_expired' } }), json(201, { id: 4, name: 'four' })),
+      );
+      const renewed = await rest.post('/things', Thing, { json: {} });
+
+      // Assess
+      expect(suspended).toBeInstanceOf(ForbiddenError);
+      expect((suspended as ForbiddenError).message).toContain('the account is suspended');
+      expect(suspendedRequests).toBe(1);
+      expect(renewed).toEqual({ id: 4, name: 'four' });
+      expect(refreshed).toBe(1);
+      expect(server.requests.map((request) => request.headers['authorization'])).toEqual([
+        'Bearer k-1',
+        'Bearer k-1',
+        'Bearer k-2',
+      ]);
     });
 
     it('waits a short Retry-After on a 429 and then succeeds', async () => {
