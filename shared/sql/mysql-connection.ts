@@ -1,8 +1,9 @@
 /**
  * The one MySQL/MariaDB connection a container keeps, on the core's reused connection: opened on first
  * use, reused across invocations, used by one operation at a time, reopened when the server closed it,
- * re-authenticated once after a secret rotation, and bounded in time both by the server's statement
- * timeout and by the Lambda's remaining time (then the statement is killed on the server).
+ * re-authenticated once after a secret rotation, bounded in time both by the server's statement
+ * timeout and by the Lambda's remaining time (then the statement is killed on the server), and reset after
+ * a caller's SQL so that nothing it left on the session reaches a later call.
  */
 import { isIP } from 'node:net';
 import {
@@ -200,17 +201,32 @@ export class MysqlConnection {
   /**
    * Runs `work` with the connection, one unit of work at a time; see {@link ReusedConnection.use}. Every
    * failure is mapped once into the error taxonomy here.
+   *
+   * With `callerSql`, `work` runs SQL a caller wrote, which may leave state on the session that outlives
+   * it: user variables, temporary tables, session variables (`SET SESSION TRANSACTION READ ONLY`,
+   * `sql_mode`, `time_zone`, `max_statement_time`), prepared statements, `GET_LOCK` locks. The connection
+   * serves every later call of the container, several at once on Lambda Managed Instances, so afterwards
+   * (also after a failure) the session is reset and its own settings are applied again; a reset that
+   * fails discards the connection, and the next call opens a new one.
    */
-  async use<T>(work: (session: Session) => Promise<T>, replay: Replay): Promise<T> {
+  async use<T>(
+    work: (session: Session) => Promise<T>,
+    replay: Replay,
+    options: { callerSql?: boolean } = {},
+  ): Promise<T> {
     try {
-      return await this.#connection.use(
-        (live) =>
-          work({
-            run: (sql, params = []) => this.#run(live, sql, params),
-            inTransaction: () => this.#inTransaction(live),
-          }),
-        replay,
-      );
+      return await this.#connection.use(async (live) => {
+        const session: Session = {
+          run: (sql, params = []) => this.#run(live, sql, params),
+          inTransaction: () => this.#inTransaction(live),
+        };
+        if (options.callerSql !== true) return work(session);
+        try {
+          return await work(session);
+        } finally {
+          await this.#resetSession(live);
+        }
+      }, replay);
     } catch (error) {
       const statementIndex = error instanceof StatementFailure ? error.index : undefined;
       throw toMysqlError(driverError(error), { readOnly: this.#options.readOnly, statementIndex });
@@ -246,6 +262,59 @@ export class MysqlConnection {
         `The statement did not finish within ${timeoutMs} ms (statement timeout or the invocation's remaining time)`,
       );
     }
+  }
+
+  /**
+   * COM_RESET_CONNECTION (mysql2's `reset()`) clears the session's state without a new login: it rolls back
+   * an open transaction and resets user variables, temporary tables, session variables, prepared statements
+   * and locks (https://dev.mysql.com/doc/c-api/8.0/en/mysql-reset-connection.html; MariaDB since 10.2.4,
+   * https://mariadb.com/kb/en/com_reset_connection/). mysql2 (3.x) clears its statement cache with it.
+   * Then the session's own settings are applied again. Never rejects: a failed reset discards the
+   * connection (destroyed, so nothing can run on the state left behind).
+   */
+  async #resetSession(live: Live): Promise<void> {
+    try {
+      const timeoutMs = callBudget(
+        this.#options.connectTimeoutMs,
+        'The session reset',
+        this.#remainingTimeMs(),
+      );
+      await new Promise<void>((resolve, reject) => {
+        const lost = (error: Error): void => finish(error);
+        const timer = setTimeout(
+          () => finish(new Error(`The session reset did not finish within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        const finish = (error?: Error | null): void => {
+          clearTimeout(timer);
+          live.connection.off('error', lost);
+          if (error) reject(error);
+          else resolve();
+        };
+        live.connection.on('error', lost);
+        live.connection.reset((error) => finish(error));
+      });
+      await this.#applySettings(live);
+    } catch {
+      live.connection.destroy();
+      this.#connection.discard(live);
+    }
+  }
+
+  /**
+   * The session settings every connection starts with: utf8mb4 (the handshake's character set; MySQL's
+   * reset sets session variables to their global values "including system variables that are set
+   * implicitly by statements such as SET NAMES", per the page above), the statement timeout and
+   * read-only transactions. One statement for the first two: one round trip.
+   */
+  async #applySettings(live: Live): Promise<void> {
+    const mariadb = (live.connection as unknown as ConnectionInternals)._isMariaDB === true;
+    const timeout = this.#options.statementTimeoutMs;
+    const names = 'set names utf8mb4 collate utf8mb4_unicode_ci';
+    await (mariadb
+      ? this.#run(live, `${names}, session max_statement_time = ?`, [timeout / 1000])
+      : this.#run(live, `${names}, session max_execution_time = ?`, [timeout]));
+    if (this.#options.readOnly) await this.#run(live, 'set session transaction read only', []);
   }
 
   async #connect(timeoutMs: number): Promise<Live> {
@@ -287,12 +356,7 @@ export class MysqlConnection {
       await new Promise<void>((resolve, reject) =>
         connection.connect((error) => (error ? reject(error) : resolve())),
       );
-      const mariadb = (connection as unknown as ConnectionInternals)._isMariaDB === true;
-      const timeout = this.#options.statementTimeoutMs;
-      await (mariadb
-        ? this.#run(live, 'set session max_statement_time = ?', [timeout / 1000])
-        : this.#run(live, 'set session max_execution_time = ?', [timeout]));
-      if (this.#options.readOnly) await this.#run(live, 'set session transaction read only', []);
+      await this.#applySettings(live);
     } catch (error) {
       connection.destroy();
       throw error;

@@ -651,4 +651,89 @@ describe('Class: MysqlClient (real server)', () => {
       await expect(attempt).rejects.toBeInstanceOf(ForbiddenError);
     });
   });
+
+  describe('Concurrent invocations (Lambda Managed Instances)', () => {
+    // On LMI several invocations share the container's one connection: what A's SQL changes on the
+    // session must be gone when B's call runs after it on that connection.
+    it("does not let one call's session changes reach the next call on the shared connection", async () => {
+      // Prepare
+      const shared = clientFor();
+      const lock = uniqueMysqlName('lmi_lock');
+      try {
+        await shared.query({ sql: 'select 1 as one' });
+        // Act: A's calls are queued first, B's behind them on the same connection.
+        const [, , , , , , b] = await Promise.all([
+          shared.query({ sql: 'set session transaction read only' }),
+          shared.query({ sql: 'set @lmi = 42' }),
+          shared.query({ sql: 'create temporary table lmi_a (x int)' }),
+          shared.query({ sql: "set session time_zone = '+05:00'" }),
+          shared.execute({ statements: [{ sql: 'set session max_statement_time = 0' }] }),
+          shared.query({ sql: 'select get_lock(?, 0) as got', params: [lock] }),
+          (async () => {
+            // Fails while A's read-only setting or A's temporary table of that name is still there.
+            await shared.query({ sql: 'create temporary table lmi_a (x int)' });
+            const seen = await shared.query({
+              sql: `select @lmi as lmi, @@session.time_zone = @@global.time_zone as zone,
+                @@session.max_statement_time as timeout, is_used_lock(?) is null as unlocked`,
+              params: [lock],
+            });
+            const again = await shared.query({ sql: 'select 1 as one' });
+            return { seen: seen.rows[0], again: again.rows[0] };
+          })(),
+        ]);
+        // Assess
+        expect(b.seen).toEqual({ lmi: null, zone: 1, timeout: 15, unlocked: 1 });
+        expect(b.again).toEqual({ one: 1 });
+      } finally {
+        await shared.close();
+      }
+    });
+
+    it('answers the call but drops the connection when the session reset fails, so nothing it left is reused', async () => {
+      // Prepare: the server refuses COM_RESET_CONNECTION (as one older than MySQL 5.7.3 / MariaDB 10.2.4 would).
+      const recorder = recording();
+      const refusing: ConnectionFactory = (options) => {
+        const connection = recorder.createConnection(options);
+        Object.assign(connection, {
+          reset: (callback: (error: Error | null) => void) => callback(new Error('Unknown command')),
+        });
+        return connection;
+      };
+      const shared = clientFor({ createConnection: refusing });
+      try {
+        // Act
+        const [a, b] = await Promise.all([
+          shared.query({ sql: 'set @lmi = 42' }),
+          shared.query({ sql: 'select @lmi as lmi' }),
+        ]);
+        // Assess
+        expect(a.rowCount).toBe(0);
+        expect(b.rows).toEqual([{ lmi: null }]);
+        expect(recorder.opened()).toBe(2);
+      } finally {
+        await shared.close();
+      }
+    });
+
+    it('keeps read-only mode and the statement timeout after resetting a session a call changed', async () => {
+      // Prepare
+      const reader = clientFor({ readOnly: true });
+      try {
+        // Act
+        const [, , write, timeout] = await Promise.all([
+          reader.query({ sql: 'set session transaction read write' }),
+          reader.execute({ statements: [{ sql: 'set session max_statement_time = 0' }] }),
+          failureOf(reader.query({ sql: `delete from ${table('items')}` })),
+          reader.query({
+            sql: 'select @@session.max_statement_time as timeout, @@session.tx_read_only = 1 as ro',
+          }),
+        ]);
+        // Assess
+        expect(write).toBeInstanceOf(ForbiddenError);
+        expect(timeout.rows[0]).toEqual({ timeout: 15, ro: 1 });
+      } finally {
+        await reader.close();
+      }
+    });
+  });
 });

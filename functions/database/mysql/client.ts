@@ -58,6 +58,9 @@ export interface MysqlClientDependencies {
   remainingTimeMs?: () => number;
 }
 
+/** `query` and `execute` run a caller's SQL: the session is reset after it (see MysqlConnection.use). */
+const CALLER_SQL = { callerSql: true } as const;
+
 type Rows = Pick<QueryOutput, 'rows' | 'rowCount' | 'truncated'>;
 
 /** The first parameter holding an integer JSON has already rounded (beyond 2^53), as a field issue. */
@@ -91,8 +94,13 @@ const rowsOf = (outcome: Outcome): Rows => ({
 export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
   readonly capabilities: ReadonlySet<SqlDatabaseCapability> = new Set(CAPABILITIES);
 
+  /** The connection typed as MySQL's, whose `use` can reset the session after a caller's SQL. */
+  readonly #mysql: MysqlConnection;
+
   constructor(options: ConnectionOptions) {
-    super(new MysqlConnection(options), options.credentials, options.readOnly);
+    const connection = new MysqlConnection(options);
+    super(connection, options.credentials, options.readOnly);
+    this.#mysql = connection;
   }
 
   /**
@@ -126,19 +134,23 @@ export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
       ]);
     const rounded = roundedParameter(params, '');
     if (rounded !== undefined) throw new ValidationError(rounded.message, [rounded]);
-    return this.connection.use(async (session) => {
-      const outcome = this.readOnly
-        ? await this.#transaction(session, () => this.#inside(session, sql, params))
-        : await session.run(sql, params);
-      // Backstop for what the keyword check cannot see (a CALL that begins a transaction).
-      if (!this.readOnly && session.inTransaction()) {
-        throw new ValidationError('The statement left a transaction open; it was rolled back. Use execute');
-      }
-      return {
-        ...rowsOf(outcome),
-        fields: outcome.fields.map((field) => ({ name: field.name, type: typeName(field) })),
-      };
-    }, this.replay());
+    return this.#mysql.use(
+      async (session) => {
+        const outcome = this.readOnly
+          ? await this.#transaction(session, () => this.#inside(session, sql, params))
+          : await session.run(sql, params);
+        // Backstop for what the keyword check cannot see (a CALL that begins a transaction).
+        if (!this.readOnly && session.inTransaction()) {
+          throw new ValidationError('The statement left a transaction open; it was rolled back. Use execute');
+        }
+        return {
+          ...rowsOf(outcome),
+          fields: outcome.fields.map((field) => ({ name: field.name, type: typeName(field) })),
+        };
+      },
+      this.replay(),
+      CALLER_SQL,
+    );
   }
 
   async execute(input: ExecuteInput): Promise<ExecuteOutput> {
@@ -158,7 +170,7 @@ export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
         });
       }
     }
-    return this.connection.use(
+    return this.#mysql.use(
       (session) =>
         this.#transaction(session, async () => {
           const results = [];
@@ -168,6 +180,7 @@ export class MysqlClient extends SqlClientBase<Session> implements SqlDatabase {
           return { results };
         }),
       this.replay(),
+      CALLER_SQL,
     );
   }
 

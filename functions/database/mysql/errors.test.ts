@@ -153,11 +153,15 @@ describe('Error table against the real MariaDB server', () => {
     await withMysql(async (holder) => {
       await holder.query('start transaction');
       await holder.query(`select * from ${table('parents')} where id = 1 for update`);
-      await db.query({ sql: 'set session innodb_lock_wait_timeout = 1' });
-      // Act
+      // Act (a session setting would not outlive its call: the session is reset after it)
       const error = await failureOf(
         db.execute({
-          statements: [{ sql: `update ${table('parents')} set v = 1 where id = ?`, params: [1] }],
+          statements: [
+            {
+              sql: `set statement innodb_lock_wait_timeout = 1 for update ${table('parents')} set v = 1 where id = ?`,
+              params: [1],
+            },
+          ],
         }),
       );
       await holder.query('rollback');
@@ -166,7 +170,6 @@ describe('Error table against the real MariaDB server', () => {
       expect(error.retryable).toBe(true);
       expect(error.details).toMatchObject({ errno: 1205, statementIndex: 0 });
     });
-    await db.query({ sql: 'set session innodb_lock_wait_timeout = 50' });
   });
 
   it('maps a deadlock it lost to a retryable UnavailableError naming the statement', async () => {

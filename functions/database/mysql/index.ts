@@ -14,7 +14,7 @@ import { MysqlConfig } from './config.ts';
  */
 export const connector = defineConnector({
   name: 'mysql',
-  version: '1.0.3',
+  version: '1.0.4',
   config: MysqlConfig,
   capabilities: CAPABILITIES,
   setup: {
